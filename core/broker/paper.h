@@ -1,0 +1,39 @@
+/* paper: the embedded paper broker, apex-host's default.
+ *
+ * A complete simulated brokerage account reached only through broker.h, as a
+ * real broker would be. Fills come from the market data it is fed with
+ * broker_on_bar():
+ *
+ *  - market orders fill on the next loop turn at the last known price, plus half
+ *    the spread and the slippage against the taker;
+ *  - buy limits fill when a bar trades at or below the limit, at the better of the
+ *    limit and the bar's open (sell limits mirror this);
+ *  - stops trigger when a bar trades through them and fill at the stop, or at the
+ *    bar's open when the bar gapped through it, less slippage;
+ *  - bracket orders hold their legs until the entry fills, then run them as
+ *    one-cancels-other; when a bar touches both legs the stop is assumed first;
+ *  - fees: per share plus basis points of notional, with a per-fill minimum.
+ *
+ * The account (cash, positions with average price, realized P&L, orders, fills)
+ * persists in its own SQLite file, so a restarted host finds the broker as it left
+ * it, just as it would find a real broker. Client order ids are unique for the
+ * life of the account. */
+#ifndef APEX_BROKER_PAPER_H
+#define APEX_BROKER_PAPER_H
+
+#include <stddef.h>
+
+#include "broker/broker.h"
+#include "clock/clock.h"
+#include "config/config.h"
+
+/* Creates (or reopens, when state_path exists) a paper account. state_path ":memory:"
+ * keeps nothing. The clock schedules the asynchronous replies; it must outlive the
+ * broker. Returns NULL with a message in err on failure. Free with broker_free. */
+broker *paper_broker_new(const paper_config *cfg, const char *state_path, apex_clock *clock,
+                         char *err, size_t errlen);
+
+/* Tick and lot rules for a symbol's fills (default MONEY_INSTRUMENT_DEFAULT). */
+void paper_broker_set_instrument(broker *b, const char *symbol, money_instrument rules);
+
+#endif

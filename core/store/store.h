@@ -1,0 +1,187 @@
+/* store: the host's durable memory, one SQLite database in WAL mode.
+ *
+ * Tables (schema in store_schema.c, migrated with PRAGMA user_version):
+ *   meta         key/value; holds the instance id used in client order ids
+ *   executions   one row per pipeline run for one symbol (seed 000 statuses)
+ *   positions    one per filled entry, with seed 003's monitoring columns
+ *   orders       every order intent, written and committed BEFORE it is sent
+ *   fills        the ledger; unique on the broker's fill id, so replays are harmless
+ *   events       append-only audit log
+ *   equity       account snapshots
+ *   cursors      the last bar each pipeline processed, so a restart resumes there
+ * Money columns are INTEGER at MONEY_SCALE; times are INTEGER µs since the epoch.
+ *
+ * Durability: store_open with STORE_DURABLE uses synchronous=FULL so a committed
+ * order intent survives power loss; STORE_FAST (backtests) uses synchronous=OFF.
+ * Every write function commits on its own unless the caller opened a batch with
+ * store_begin, which backtests do to group many writes. Writes of order intents
+ * (store_order_insert) refuse to run inside a batch: an intent must be durable
+ * before the request leaves the process.
+ *
+ * All functions return 0 or a negative APEX_E* code with a message in the store's
+ * error buffer (store_errmsg). */
+#ifndef APEX_STORE_H
+#define APEX_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "broker/broker.h"
+#include "clock/clock.h"
+#include "money/money.h"
+
+typedef struct store store;
+
+typedef enum { STORE_DURABLE = 0, STORE_FAST } store_mode;
+
+typedef enum {
+    EXEC_PENDING = 0,
+    EXEC_RUNNING,
+    EXEC_MONITORING,
+    EXEC_COMPLETED,
+    EXEC_FAILED,
+    EXEC_CANCELLED,
+    EXEC_PAUSED,
+    EXEC_SKIPPED,
+} exec_status;
+
+const char *exec_status_name(exec_status s); /* "pending", "running", ... */
+int exec_status_parse(const char *name);     /* -1 if unknown */
+bool exec_status_is_final(exec_status s);    /* completed, failed, cancelled, skipped */
+
+typedef struct {
+    int64_t id;
+    char pipeline[64];
+    char symbol[SYMBOL_MAX];
+    exec_status status;
+    char phase[16];          /* "execute" or "monitoring" */
+    apex_time created_at, updated_at, completed_at; /* 0 = NULL */
+    apex_time next_check_at; /* 0 = NULL */
+    int monitor_interval_s;
+    char bias[16];           /* "long", "short", "neutral", "" */
+    int side;                /* order_side of the entry, -1 = none yet */
+    money_t qty;             /* intended entry quantity */
+    money_t entry_price;     /* average entry fill, 0 until filled */
+    money_t stop_loss, take_profit;
+    money_t realized_pnl;    /* net of fees, from the fills ledger */
+    money_t fees;
+    char reason[512];        /* skip reason, failure message or close reason */
+    int order_seq;           /* last sequence number used in a client order id */
+    int retry_count;         /* consecutive broker failures while monitoring */
+} store_execution;
+
+typedef struct {
+    int64_t id;
+    int64_t execution_id;
+    char symbol[SYMBOL_MAX];
+    int side;                /* SIDE_BUY = long, SIDE_SELL = short */
+    money_t qty;             /* currently open, unsigned */
+    money_t initial_qty;
+    money_t entry_price;
+    money_t stop_loss, take_profit;
+    bool open;
+    apex_time opened_at, closed_at;
+    money_t realized_pnl;
+    /* seed 003 monitoring columns */
+    money_t current_price;
+    money_t unrealized_pnl;
+    money_t unrealized_pnl_pct; /* fraction at MONEY_SCALE */
+    apex_time last_update;
+    bool trailing_stop_active;
+    money_t peak_price;
+    money_t trailing_stop_price;
+    char exit_reason[50];
+    char exit_priority[20];
+    int partial_stages_done;    /* bit i set = partial stage i has fired (survives restarts) */
+} store_position;
+
+typedef struct {
+    int64_t id;
+    int64_t execution_id;
+    broker_order o;          /* client_order_id is unique */
+    money_t take_profit, stop_loss; /* bracket prices on an entry */
+    apex_time submitted_at;  /* when the request left the process; 0 = not yet */
+    char error[256];
+} store_order;
+
+typedef struct {
+    int64_t id;
+    int64_t execution_id;
+    broker_fill f;           /* fill_id is unique */
+} store_fill;
+
+/* Opens or creates the database at path (":memory:" allowed) and migrates it to the
+ * current schema. Returns NULL with a message in err on failure: a path that cannot be
+ * opened, a database from a newer apex-host, a corrupt file. */
+store *store_open(const char *path, store_mode mode, char *err, size_t errlen);
+void store_close(store *s);
+const char *store_errmsg(const store *s);
+const char *store_path(const store *s);
+/* A random id created with the database; prefixes client order ids so two databases
+ * never reuse one at the same broker. 8 lowercase hex characters. */
+const char *store_instance_id(const store *s);
+int store_schema_version(const store *s);
+
+int store_begin(store *s);
+int store_commit(store *s);
+int store_rollback(store *s);
+bool store_in_batch(const store *s);
+
+/* executions */
+int store_execution_insert(store *s, store_execution *e); /* sets e->id */
+int store_execution_update(store *s, const store_execution *e);
+int store_execution_get(store *s, int64_t id, store_execution *out);
+/* Calls fn for executions of `pipeline` (NULL = all) whose status is pending, running,
+ * monitoring or paused, oldest first. fn returns non-zero to stop. */
+int store_executions_active(store *s, const char *pipeline,
+                            int (*fn)(void *ud, const store_execution *e), void *ud);
+/* Calls fn for the most recent `limit` executions (all statuses), newest first. */
+int store_executions_recent(store *s, int limit, int (*fn)(void *ud, const store_execution *e),
+                            void *ud);
+int store_execution_count(store *s, const char *pipeline, int status /* -1 = any */);
+
+/* orders: insert commits the intent durably (APEX_ESTATE inside a batch; APEX_EDUP if the
+ * client order id exists). */
+int store_order_insert(store *s, store_order *o);
+int store_order_update(store *s, const store_order *o); /* by o->o.client_order_id */
+int store_order_get(store *s, const char *client_order_id, store_order *out);
+int store_orders_for_execution(store *s, int64_t execution_id,
+                               int (*fn)(void *ud, const store_order *o), void *ud);
+/* Orders whose status is not final (new, accepted, held, partially_filled). */
+int store_orders_open(store *s, int (*fn)(void *ud, const store_order *o), void *ud);
+
+/* fills: APEX_EDUP when the fill id is already recorded (the caller ignores the replay). */
+int store_fill_insert(store *s, store_fill *f);
+int store_fills_for_execution(store *s, int64_t execution_id,
+                              int (*fn)(void *ud, const store_fill *f), void *ud);
+
+/* positions */
+int store_position_insert(store *s, store_position *p); /* sets p->id */
+int store_position_update(store *s, const store_position *p);
+int store_position_get_by_execution(store *s, int64_t execution_id, store_position *out);
+int store_positions_open(store *s, int (*fn)(void *ud, const store_position *p), void *ud);
+
+/* events: the audit log. kind is a short word ("signal", "order", "fill", "skip", "exit",
+ * "error", "reload", ...). execution_id 0 = none. */
+int store_event(store *s, apex_time ts, const char *pipeline, int64_t execution_id,
+                const char *kind, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+int store_equity_insert(store *s, apex_time ts, const char *pipeline, money_t cash,
+                        money_t equity);
+
+/* cursors: the time of the last bar a pipeline fully processed. 0 when none. */
+int store_cursor_get(store *s, const char *pipeline, apex_time *out);
+int store_cursor_set(store *s, const char *pipeline, apex_time ts);
+
+/* The ledger check: for every execution, the signed sum of its fills equals its open
+ * position quantity and the realized P&L recomputed from the fills equals the stored
+ * one, to the smallest unit. Returns the number of mismatches; describes each in
+ * `report` (may be NULL). */
+int store_ledger_check(store *s, FILE *report);
+
+/* `apex-host status`: executions (status, phase, next check, P&L), open positions
+ * with their monitoring columns, open orders and the `nevents` latest events. */
+int store_print_status(store *s, FILE *out, int nevents);
+
+#endif
