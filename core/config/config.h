@@ -46,6 +46,7 @@ typedef struct {
 typedef struct {
     char **files;  /* resolved paths, owned */
     int nfiles;
+    char news_file[CONFIG_PATH_MAX]; /* optional CSV: timestamp,symbol,impact,headline */
     bool follow;   /* tail the files for new rows (a live feed); run until stopped */
     double speed;  /* replay speed for `run` (1 = real time); 0 = as fast as possible */
 } data_config;
