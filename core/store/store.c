@@ -1,0 +1,244 @@
+/* store: opening, closing, batches, the instance id and the execution status names. */
+#include "store/store_internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/err.h"
+#include "util/log.h"
+
+static const char *const exec_status_names[] = {
+    "pending", "running", "monitoring", "completed", "failed", "cancelled", "paused", "skipped",
+};
+#define EXEC_STATUS_COUNT ((int)(sizeof exec_status_names / sizeof exec_status_names[0]))
+
+const char *exec_status_name(exec_status st)
+{
+    return (int)st >= 0 && (int)st < EXEC_STATUS_COUNT ? exec_status_names[st] : "unknown";
+}
+
+int exec_status_parse(const char *name)
+{
+    for (int i = 0; name && i < EXEC_STATUS_COUNT; i++)
+        if (strcmp(exec_status_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+bool exec_status_is_final(exec_status st)
+{
+    return st == EXEC_COMPLETED || st == EXEC_FAILED || st == EXEC_CANCELLED || st == EXEC_SKIPPED;
+}
+
+/* Runs a pragma and returns its first result column in buf (may be NULL). */
+static int pragma(sqlite3 *db, const char *sql, char *buf, size_t buflen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW && buf) {
+            const unsigned char *t = sqlite3_column_text(st, 0);
+            snprintf(buf, buflen, "%s", t ? (const char *)t : "");
+        }
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+    }
+    if (rc != SQLITE_OK)
+        rc = sqlite3_errcode(db) ? sqlite3_extended_errcode(db) : rc;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int configure(store *s, char *err, size_t errlen)
+{
+    char mode[32] = "";
+    int rc = pragma(s->db, "PRAGMA journal_mode = WAL", mode, sizeof mode);
+    if (rc != SQLITE_OK)
+        return store_db_error(s->db, rc, s->path, "switching to WAL mode", err, errlen);
+    /* :memory: databases cannot use WAL and report "memory"; anything else means the
+     * file system refused WAL, and durability would silently differ from what we promise. */
+    if (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0)
+        return err_set(err, errlen, APEX_EIO,
+                       "store %s: the database refused WAL mode (got '%s'); put it on a local "
+                       "disk",
+                       s->path, mode);
+    const char *sync =
+        s->mode == STORE_DURABLE ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = OFF";
+    rc = pragma(s->db, sync, NULL, 0);
+    if (rc == SQLITE_OK)
+        rc = pragma(s->db, "PRAGMA foreign_keys = ON", NULL, 0);
+    if (rc != SQLITE_OK)
+        return store_db_error(s->db, rc, s->path, "configuring the connection", err, errlen);
+    return 0;
+}
+
+static void random_hex(char out[9])
+{
+    unsigned char bytes[4];
+    bool ok = false;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ok = read(fd, bytes, sizeof bytes) == (ssize_t)sizeof bytes;
+        close(fd);
+    }
+    if (!ok)
+        sqlite3_randomness(sizeof bytes, bytes); /* still unpredictable enough for an id */
+    snprintf(out, 9, "%02x%02x%02x%02x", bytes[0], bytes[1], bytes[2], bytes[3]);
+}
+
+static int meta_get(store *s, const char *key, char *buf, size_t buflen, bool *found)
+{
+    sqlite3_stmt *st = store_stmt(s, STMT_META_GET, "SELECT value FROM meta WHERE key = ?1");
+    if (!st)
+        return APEX_EIO;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *found = rc == SQLITE_ROW;
+    if (*found)
+        store_col_text(st, 0, buf, buflen);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(s, rc, "reading meta");
+}
+
+static int load_instance_id(store *s)
+{
+    bool found = false;
+    int rc = meta_get(s, "instance_id", s->instance_id, sizeof s->instance_id, &found);
+    if (rc || found)
+        return rc;
+    char id[9];
+    random_hex(id);
+    /* OR IGNORE + re-read: if another process created the database at the same moment,
+     * both end up with the id that was written first. */
+    sqlite3_stmt *st =
+        store_stmt(s, STMT_META_SET, "INSERT OR IGNORE INTO meta(key, value) VALUES (?1, ?2)");
+    if (!st)
+        return APEX_EIO;
+    sqlite3_bind_text(st, 1, "instance_id", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    rc = store_step_done(s, st, "saving the instance id");
+    if (rc)
+        return rc;
+    rc = meta_get(s, "instance_id", s->instance_id, sizeof s->instance_id, &found);
+    if (!rc && (!found || strlen(s->instance_id) != 8))
+        return store_failf(s, APEX_EIO, "meta.instance_id is missing or malformed");
+    return rc;
+}
+
+store *store_open(const char *path, store_mode mode, char *err, size_t errlen)
+{
+    if (!path || !*path) {
+        err_set(err, errlen, APEX_EINVAL, "store: no database path given; pass --db FILE");
+        return NULL;
+    }
+    store *s = calloc(1, sizeof *s);
+    if (s)
+        s->path = strdup(path);
+    if (!s || !s->path) {
+        free(s);
+        err_set(err, errlen, APEX_ENOMEM, "store %s: out of memory", path);
+        return NULL;
+    }
+    s->mode = mode;
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK) {
+        err_set(err, errlen, APEX_EIO,
+                "store %s: cannot open the database: %s; check that the directory exists and "
+                "is writable",
+                path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        store_close(s);
+        return NULL;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    /* Another process (the dashboard, `apex-host status`) may hold a lock briefly. */
+    sqlite3_busy_timeout(s->db, 5000);
+    if (configure(s, err, errlen) ||
+        store_schema_migrate(s->db, path, &s->schema_version, err, errlen)) {
+        store_close(s);
+        return NULL;
+    }
+    if (load_instance_id(s)) {
+        err_set(err, errlen, APEX_EIO, "%s", s->err);
+        store_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    if (s->in_batch) {
+        log_warn("store %s: closing with an open batch; its writes are rolled back", s->path);
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    for (int i = 0; i < STMT_COUNT_; i++)
+        sqlite3_finalize(s->stmts[i]);
+    sqlite3_close_v2(s->db);
+    free(s->path);
+    free(s);
+}
+
+const char *store_errmsg(const store *s)
+{
+    return s->err;
+}
+
+const char *store_path(const store *s)
+{
+    return s->path;
+}
+
+const char *store_instance_id(const store *s)
+{
+    return s->instance_id;
+}
+
+int store_schema_version(const store *s)
+{
+    return s->schema_version;
+}
+
+int store_begin(store *s)
+{
+    if (s->in_batch)
+        return store_failf(s, APEX_ESTATE, "a batch is already open; commit it first");
+    /* IMMEDIATE takes the write lock now, so a batch never fails half-way on a lock. */
+    sqlite3_stmt *st = store_stmt(s, STMT_BEGIN, "BEGIN IMMEDIATE");
+    int rc = st ? store_step_done(s, st, "starting a batch") : APEX_EIO;
+    if (!rc)
+        s->in_batch = true;
+    return rc;
+}
+
+int store_commit(store *s)
+{
+    if (!s->in_batch)
+        return store_failf(s, APEX_ESTATE, "commit without an open batch");
+    sqlite3_stmt *st = store_stmt(s, STMT_COMMIT, "COMMIT");
+    int rc = st ? store_step_done(s, st, "committing a batch") : APEX_EIO;
+    /* A failed COMMIT (e.g. busy) leaves the transaction open; the caller may retry. */
+    if (!rc || sqlite3_get_autocommit(s->db))
+        s->in_batch = false;
+    return rc;
+}
+
+int store_rollback(store *s)
+{
+    if (!s->in_batch)
+        return store_failf(s, APEX_ESTATE, "rollback without an open batch");
+    sqlite3_stmt *st = store_stmt(s, STMT_ROLLBACK, "ROLLBACK");
+    int rc = st ? store_step_done(s, st, "rolling back a batch") : APEX_EIO;
+    if (sqlite3_get_autocommit(s->db))
+        s->in_batch = false;
+    return rc;
+}
+
+bool store_in_batch(const store *s)
+{
+    return s->in_batch;
+}

@@ -1,0 +1,125 @@
+/* store_internal: what the store's .c files share and nobody else sees.
+ *
+ * Statements are prepared once, on first use, and cached in the store struct:
+ * writes happen on the trading hot path and re-parsing SQL for every fill or
+ * order update would dominate their cost. Each query's SQL lives next to the
+ * function that uses it; the cache only knows it by its slot. */
+#ifndef APEX_STORE_INTERNAL_H
+#define APEX_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+typedef enum {
+    STMT_BEGIN = 0,
+    STMT_COMMIT,
+    STMT_ROLLBACK,
+    STMT_META_GET,
+    STMT_META_SET,
+    STMT_EXEC_INSERT,
+    STMT_EXEC_UPDATE,
+    STMT_EXEC_GET,
+    STMT_EXEC_ACTIVE,
+    STMT_EXEC_RECENT,
+    STMT_EXEC_COUNT,
+    STMT_ORDER_INSERT,
+    STMT_ORDER_UPDATE,
+    STMT_ORDER_GET,
+    STMT_ORDERS_FOR_EXEC,
+    STMT_ORDERS_OPEN,
+    STMT_FILL_INSERT,
+    STMT_FILLS_FOR_EXEC,
+    STMT_POS_INSERT,
+    STMT_POS_UPDATE,
+    STMT_POS_GET_BY_EXEC,
+    STMT_POS_OPEN,
+    STMT_EVENT_INSERT,
+    STMT_EVENTS_RECENT,
+    STMT_EQUITY_INSERT,
+    STMT_EQUITY_LATEST,
+    STMT_CURSOR_GET,
+    STMT_CURSOR_SET,
+    STMT_COUNT_
+} store_stmt_id;
+
+struct store {
+    sqlite3 *db;
+    char *path;
+    store_mode mode;
+    bool in_batch;
+    int schema_version;
+    char instance_id[9];
+    char err[512];
+    sqlite3_stmt *stmts[STMT_COUNT_];
+};
+
+/* Returns the cached statement for `id` (preparing `sql` the first time), reset and with
+ * its bindings cleared; NULL with s->err set when the SQL does not compile. */
+sqlite3_stmt *store_stmt(store *s, store_stmt_id id, const char *sql);
+
+/* Sets s->err to "<what>: <sqlite message>" and returns the matching APEX_E* code
+ * (unique constraint -> APEX_EDUP, busy/locked -> APEX_EBUSY, otherwise APEX_EIO). */
+int store_fail(store *s, int rc, const char *what);
+int store_failf(store *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Steps a statement that returns no rows and resets it. 0 or an APEX_E* code. */
+int store_step_done(store *s, sqlite3_stmt *st, const char *what);
+
+/* Binding helpers: 0 times and empty strings become NULL, so "not set" reads back as
+ * NULL in SQL tools and as 0 / "" in C. */
+void store_bind_time(sqlite3_stmt *st, int idx, apex_time t);
+void store_bind_text(sqlite3_stmt *st, int idx, const char *text);
+void store_bind_id(sqlite3_stmt *st, int idx, int64_t id); /* 0 = NULL */
+
+apex_time store_col_time(sqlite3_stmt *st, int col);
+static inline int64_t store_col_id(sqlite3_stmt *st, int col) /* NULL = 0 */
+{
+    return store_col_time(st, col);
+}
+void store_col_text(sqlite3_stmt *st, int col, char *buf, size_t buflen);
+
+/* "buy"/"sell" <-> order_side; -1 for an unknown name. */
+int store_side_parse(const char *name);
+
+/* Migrates the open database to the newest schema. 0 or an APEX_E* code, message in err. */
+int store_schema_migrate(sqlite3 *db, const char *path, int *version, char *err, size_t errlen);
+/* An open-time error message for rc: names the file and, for a corrupt or foreign file
+ * or a lock held elsewhere, says what to do. Returns the APEX_E* code. */
+int store_db_error(sqlite3 *db, int rc, const char *path, const char *what, char *err,
+                   size_t errlen);
+/* The newest schema version this build knows. */
+int store_schema_latest(void);
+
+/* Row readers shared by the query files and the status report. Each expects the
+ * column list its *_COLUMNS macro names, starting at column 0. */
+#define STORE_EXEC_COLUMNS                                                                         \
+    "id, pipeline, symbol, status, execution_phase, created_at, updated_at, completed_at, "        \
+    "next_check_at, monitor_interval_seconds, bias, side, qty, entry_price, stop_loss, "           \
+    "take_profit, realized_pnl, fees, reason, order_seq, retry_count"
+int store_read_execution(store *s, sqlite3_stmt *st, store_execution *e);
+
+#define STORE_POSITION_COLUMNS                                                                     \
+    "position_id, execution_id, symbol, side, quantity, initial_quantity, entry_price, "           \
+    "stop_loss, take_profit, status, opened_at, closed_at, realized_pnl, current_price, "          \
+    "unrealized_pnl, unrealized_pnl_pct, last_update, trailing_stop_active, peak_price, "          \
+    "trailing_stop_price, exit_reason, exit_priority, partial_stages_done"
+int store_read_position(store *s, sqlite3_stmt *st, store_position *p);
+
+#define STORE_ORDER_COLUMNS                                                                        \
+    "id, execution_id, client_order_id, broker_order_id, parent_client_order_id, role, "           \
+    "symbol, side, type, qty, limit_price, stop_price, take_profit, stop_loss, status, "           \
+    "filled_qty, avg_fill_price, created_at, submitted_at, updated_at, reason, error"
+int store_read_order(store *s, sqlite3_stmt *st, store_order *o);
+
+/* A growable array of rows, so iterators can finish reading (and reset their cached
+ * statement) before calling back: callbacks may then use any store function. */
+typedef struct {
+    void *items;
+    size_t count, cap, size;
+} store_rows;
+
+void *store_rows_push(store *s, store_rows *rows); /* zeroed slot, or NULL (ENOMEM) */
+void store_rows_free(store_rows *rows);
+
+#endif
