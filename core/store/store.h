@@ -55,28 +55,28 @@ typedef struct {
     char pipeline[64];
     char symbol[SYMBOL_MAX];
     exec_status status;
-    char phase[16];                                 /* "execute" or "monitoring" */
+    char phase[16];          /* "execute" or "monitoring" */
     apex_time created_at, updated_at, completed_at; /* 0 = NULL */
-    apex_time next_check_at;                        /* 0 = NULL */
+    apex_time next_check_at; /* 0 = NULL */
     int monitor_interval_s;
-    char bias[16];       /* "long", "short", "neutral", "" */
-    int side;            /* order_side of the entry, -1 = none yet */
-    money_t qty;         /* intended entry quantity */
-    money_t entry_price; /* average entry fill, 0 until filled */
+    char bias[16];           /* "long", "short", "neutral", "" */
+    int side;                /* order_side of the entry, -1 = none yet */
+    money_t qty;             /* intended entry quantity */
+    money_t entry_price;     /* average entry fill, 0 until filled */
     money_t stop_loss, take_profit;
-    money_t realized_pnl; /* net of fees, from the fills ledger */
+    money_t realized_pnl;    /* net of fees, from the fills ledger */
     money_t fees;
-    char reason[512]; /* skip reason, failure message or close reason */
-    int order_seq;    /* last sequence number used in a client order id */
-    int retry_count;  /* consecutive broker failures while monitoring */
+    char reason[512];        /* skip reason, failure message or close reason */
+    int order_seq;           /* last sequence number used in a client order id */
+    int retry_count;         /* consecutive broker failures while monitoring */
 } store_execution;
 
 typedef struct {
     int64_t id;
     int64_t execution_id;
     char symbol[SYMBOL_MAX];
-    int side;    /* SIDE_BUY = long, SIDE_SELL = short */
-    money_t qty; /* currently open, unsigned */
+    int side;                /* SIDE_BUY = long, SIDE_SELL = short */
+    money_t qty;             /* currently open, unsigned */
     money_t initial_qty;
     money_t entry_price;
     money_t stop_loss, take_profit;
@@ -93,22 +93,22 @@ typedef struct {
     money_t trailing_stop_price;
     char exit_reason[50];
     char exit_priority[20];
-    int partial_stages_done; /* bit i set = partial stage i has fired (survives restarts) */
+    int partial_stages_done;    /* bit i set = partial stage i has fired (survives restarts) */
 } store_position;
 
 typedef struct {
     int64_t id;
     int64_t execution_id;
-    broker_order o;                 /* client_order_id is unique */
+    broker_order o;          /* client_order_id is unique */
     money_t take_profit, stop_loss; /* bracket prices on an entry */
-    apex_time submitted_at;         /* when the request left the process; 0 = not yet */
+    apex_time submitted_at;  /* when the request left the process; 0 = not yet */
     char error[256];
 } store_order;
 
 typedef struct {
     int64_t id;
     int64_t execution_id;
-    broker_fill f; /* fill_id is unique */
+    broker_fill f;           /* fill_id is unique */
 } store_fill;
 
 /* Opens or creates the database at path (":memory:" allowed) and migrates it to the
@@ -174,14 +174,15 @@ typedef struct {
     char pipeline[64];
     int64_t execution_id; /* 0 = none */
     char kind[32];
-    char message[1024]; /* truncated if longer */
+    char message[1024];   /* truncated if longer */
 } store_event_row;
 
 /* Calls fn for the latest `limit` events, newest first (pipeline NULL = all). */
 int store_events_recent(store *s, const char *pipeline, int limit,
                         int (*fn)(void *ud, const store_event_row *ev), void *ud);
 
-int store_equity_insert(store *s, apex_time ts, const char *pipeline, money_t cash, money_t equity);
+int store_equity_insert(store *s, apex_time ts, const char *pipeline, money_t cash,
+                        money_t equity);
 /* The latest snapshot for `pipeline` (NULL = any). APEX_ENOTFOUND when there is none. */
 int store_equity_latest(store *s, const char *pipeline, apex_time *ts, money_t *cash,
                         money_t *equity);
@@ -193,17 +194,20 @@ int store_cursor_set(store *s, const char *pipeline, apex_time ts);
 /* Average-cost accounting of one execution's fills, the rule store_ledger_check applies.
  * Whoever keeps executions.realized_pnl and positions.realized_pnl should feed fills
  * through this too, so both agree to the smallest unit. Start from a zeroed struct.
- * A fill against the position reduces it and realizes (price - average cost) * qty;
- * one that crosses zero closes the position and opens the remainder the other way.
- * Every fee, entry or exit, is subtracted from realized_pnl as it is paid.
- * Returns 0, APEX_EINVAL (qty <= 0, fee < 0, bad side) or APEX_ERANGE (overflow). */
+ * A fill against the position reduces it and realizes (price - average cost) * qty, the
+ * closed part's cost being the cost basis pro-rated (money_muldiv, nearest); one that
+ * crosses zero closes the position and opens the remainder the other way. Every fee,
+ * entry or exit, is subtracted from realized_pnl as it is paid.
+ * Returns 0, APEX_EINVAL (qty <= 0, fee < 0, bad side) or APEX_ERANGE (overflow); on
+ * error *l is unchanged. */
 typedef struct {
     money_t position;     /* signed: > 0 long, < 0 short */
     money_t cost_basis;   /* signed cost of the open quantity (|position| * average price) */
     money_t realized_pnl; /* net of fees */
     money_t fees;
 } store_ledger;
-int store_ledger_apply(store_ledger *l, order_side side, money_t qty, money_t price, money_t fee);
+int store_ledger_apply(store_ledger *l, order_side side, money_t qty, money_t price,
+                       money_t fee);
 /* Average entry price of the open quantity (0 when flat), rounded to nearest. */
 money_t store_ledger_avg_price(const store_ledger *l);
 

@@ -118,14 +118,15 @@ static int replay_fills(store *s, sqlite3_stmt *st, int64_t execution_id, store_
     return result;
 }
 
-static void report_money(FILE *report, const ledger_exec *e, const char *what, const char *ours,
-                         money_t expected, const char *theirs, money_t actual)
+/* Quantities print as they are ("30", "0.5"); cash with at least cents. */
+static void report_money(FILE *report, const ledger_exec *e, const char *what, int min_decimals,
+                         const char *ours, money_t expected, const char *theirs, money_t actual)
 {
     char a[40], b[40];
     if (report)
         fprintf(report, "execution %lld (%s): %s: %s %s but %s %s\n", (long long)e->id, e->symbol,
-                what, ours, money_format_trim(expected, 2, a, sizeof a), theirs,
-                money_format_trim(actual, 2, b, sizeof b));
+                what, ours, money_format_trim(expected, min_decimals, a, sizeof a), theirs,
+                money_format_trim(actual, min_decimals, b, sizeof b));
 }
 
 static int check_one(store *s, sqlite3_stmt *fills, sqlite3_stmt *positions, const ledger_exec *e,
@@ -149,17 +150,17 @@ static int check_one(store *s, sqlite3_stmt *fills, sqlite3_stmt *positions, con
         return rc;
     int mismatches = 0;
     if (l.position != p.open_qty) {
-        report_money(report, e, "quantity", "fills sum to", l.position, "the open position holds",
-                     p.open_qty);
+        report_money(report, e, "quantity", 0, "fills sum to", l.position,
+                     "the open position holds", p.open_qty);
         mismatches++;
     }
     if (l.realized_pnl != e->realized_pnl) {
-        report_money(report, e, "realized P&L", "fills give", l.realized_pnl,
+        report_money(report, e, "realized P&L", 2, "fills give", l.realized_pnl,
                      "executions.realized_pnl is", e->realized_pnl);
         mismatches++;
     }
     if (p.count > 0 && l.realized_pnl != p.realized_pnl) {
-        report_money(report, e, "realized P&L", "fills give", l.realized_pnl,
+        report_money(report, e, "realized P&L", 2, "fills give", l.realized_pnl,
                      "positions.realized_pnl is", p.realized_pnl);
         mismatches++;
     }
