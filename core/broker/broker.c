@@ -46,6 +46,11 @@ int broker_close_position(broker *b, const char *symbol, const char *coid, broke
     CALL(close_position, b, symbol, coid, cb, ud);
 }
 
+int broker_list_fills(broker *b, const char *coid, broker_cb cb, void *ud)
+{
+    CALL(list_fills, b, coid, cb, ud);
+}
+
 void broker_on_bar(broker *b, const bar *data, const char *symbol)
 {
     if (b->ops->on_bar)

@@ -123,6 +123,8 @@ typedef struct {
     const broker_account *account;      /* get_account */
     const broker_quote *quotes;         /* get_quotes, in request order */
     int nquotes;
+    const broker_fill *fills;           /* list_fills */
+    int nfills;
 } broker_reply;
 
 typedef void (*broker_cb)(void *ud, const broker_reply *reply);
@@ -151,6 +153,8 @@ typedef struct {
      * first (bracket legs included). */
     int (*close_position)(broker *b, const char *symbol, const char *client_order_id,
                           broker_cb cb, void *ud);
+    /* Every fill of one order, oldest first (a restart recovers fills it missed). */
+    int (*list_fills)(broker *b, const char *client_order_id, broker_cb cb, void *ud);
     /* Brokers that simulate from market data (paper) consume bars here; NULL otherwise. */
     void (*on_bar)(broker *b, const bar *data, const char *symbol);
     void (*free)(broker *b);
@@ -178,6 +182,7 @@ int broker_get_account(broker *b, broker_cb cb, void *ud);
 int broker_get_quotes(broker *b, const char *const *symbols, int n, broker_cb cb, void *ud);
 int broker_close_position(broker *b, const char *symbol, const char *client_order_id,
                           broker_cb cb, void *ud);
+int broker_list_fills(broker *b, const char *client_order_id, broker_cb cb, void *ud);
 void broker_on_bar(broker *b, const bar *data, const char *symbol);
 void broker_free(broker *b);
 

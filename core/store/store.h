@@ -191,26 +191,8 @@ int store_equity_latest(store *s, const char *pipeline, apex_time *ts, money_t *
 int store_cursor_get(store *s, const char *pipeline, apex_time *out);
 int store_cursor_set(store *s, const char *pipeline, apex_time ts);
 
-/* Average-cost accounting of one execution's fills, the rule store_ledger_check applies.
- * Whoever keeps executions.realized_pnl and positions.realized_pnl should feed fills
- * through this too, so both agree to the smallest unit. Start from a zeroed struct.
- * A fill against the position reduces it and realizes (price - average cost) * qty, the
- * closed part's cost being the cost basis pro-rated (money_muldiv, nearest); one that
- * crosses zero closes the position and opens the remainder the other way. Every fee,
- * entry or exit, is subtracted from realized_pnl as it is paid.
- * Returns 0, APEX_EINVAL (qty <= 0, fee < 0, bad side) or APEX_ERANGE (overflow); on
- * error *l is unchanged. */
-typedef struct {
-    money_t position;     /* signed: > 0 long, < 0 short */
-    money_t cost_basis;   /* signed cost of the open quantity (|position| * average price) */
-    money_t realized_pnl; /* net of fees */
-    money_t fees;
-} store_ledger;
-int store_ledger_apply(store_ledger *l, order_side side, money_t qty, money_t price,
-                       money_t fee);
-/* Average entry price of the open quantity (0 when flat), rounded to nearest. */
-money_t store_ledger_avg_price(const store_ledger *l);
-
+/* The ledger check replays fills through ledger_apply (core/ledger/ledger.h), the same
+ * function the engine uses, so both agree to the smallest unit. */
 /* The ledger check: for every execution, the signed sum of its fills equals its open
  * position quantity and the realized P&L recomputed from the fills equals the stored
  * one, to the smallest unit. Returns the number of mismatches; describes each in

@@ -1,68 +1,12 @@
-/* store_ledger: average-cost accounting and the check that the fills ledger, the
+/* store_ledger: the check that the fills ledger, the
  * positions and the executions tell the same story to the smallest unit. */
 #include "store/store_internal.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "ledger/ledger.h"
 #include "util/err.h"
-
-static money_t abs_money(money_t v)
-{
-    return v < 0 ? -v : v;
-}
-
-int store_ledger_apply(store_ledger *l, order_side side, money_t qty, money_t price, money_t fee)
-{
-    if (qty <= 0 || fee < 0 || (side != SIDE_BUY && side != SIDE_SELL))
-        return APEX_EINVAL;
-    store_ledger next = *l;
-    money_t dir = side == SIDE_BUY ? 1 : -1;
-    money_t signed_qty = dir * qty;
-    if (money_add(next.fees, fee, &next.fees) ||
-        money_sub(next.realized_pnl, fee, &next.realized_pnl))
-        return APEX_ERANGE;
-
-    money_t opening = qty; /* the part of this fill that adds to the position */
-    if (next.position != 0 && (next.position > 0) != (signed_qty > 0)) {
-        money_t held = abs_money(next.position);
-        money_t closing = qty < held ? qty : held;
-        money_t closed_cost, proceeds, gain;
-        /* The closed part carries its share of the cost basis; pro-rating the total cost
-         * (not multiplying a rounded average price) keeps the books exact when flat. */
-        if (money_muldiv(next.cost_basis, closing, held, MONEY_ROUND_NEAREST, &closed_cost) ||
-            money_mul(price, closing, MONEY_ROUND_NEAREST, &proceeds))
-            return APEX_ERANGE;
-        if (next.position < 0)
-            proceeds = -proceeds; /* a short's basis is negative: gain = basis - buy-back */
-        if (money_sub(proceeds, closed_cost, &gain) ||
-            money_add(next.realized_pnl, gain, &next.realized_pnl))
-            return APEX_ERANGE;
-        next.cost_basis -= closed_cost;
-        next.position += dir * closing;
-        if (next.position == 0)
-            next.cost_basis = 0;
-        opening = qty - closing;
-    }
-    if (opening > 0) {
-        money_t cost;
-        if (money_mul(price, opening, MONEY_ROUND_NEAREST, &cost) ||
-            money_add(next.cost_basis, dir * cost, &next.cost_basis) ||
-            money_add(next.position, dir * opening, &next.position))
-            return APEX_ERANGE;
-    }
-    *l = next;
-    return 0;
-}
-
-money_t store_ledger_avg_price(const store_ledger *l)
-{
-    money_t avg = 0;
-    if (l->position != 0 &&
-        money_div(abs_money(l->cost_basis), abs_money(l->position), MONEY_ROUND_NEAREST, &avg))
-        return 0;
-    return avg;
-}
 
 typedef struct {
     int64_t id;
@@ -95,7 +39,7 @@ static int positions_of(store *s, sqlite3_stmt *st, int64_t execution_id, ledger
     return rc == SQLITE_DONE ? 0 : store_fail(s, rc, "reading positions for the ledger check");
 }
 
-static int replay_fills(store *s, sqlite3_stmt *st, int64_t execution_id, store_ledger *l,
+static int replay_fills(store *s, sqlite3_stmt *st, int64_t execution_id, ledger *l,
                         char *bad_fill, size_t bad_len)
 {
     memset(l, 0, sizeof *l);
@@ -106,7 +50,7 @@ static int replay_fills(store *s, sqlite3_stmt *st, int64_t execution_id, store_
         const unsigned char *side = sqlite3_column_text(st, 1);
         int sd = store_side_parse((const char *)side);
         if (sd < 0 ||
-            store_ledger_apply(l, (order_side)sd, sqlite3_column_int64(st, 2),
+            ledger_apply(l, sd, sqlite3_column_int64(st, 2),
                                sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4))) {
             store_col_text(st, 0, bad_fill, bad_len);
             result = 1; /* reported by the caller as a mismatch, not a database error */
@@ -132,7 +76,7 @@ static void report_money(FILE *report, const ledger_exec *e, const char *what, i
 static int check_one(store *s, sqlite3_stmt *fills, sqlite3_stmt *positions, const ledger_exec *e,
                      FILE *report)
 {
-    store_ledger l;
+    ledger l;
     ledger_positions p;
     char bad_fill[BROKER_ID_MAX] = "";
     int rc = replay_fills(s, fills, e->id, &l, bad_fill, sizeof bad_fill);
@@ -149,18 +93,18 @@ static int check_one(store *s, sqlite3_stmt *fills, sqlite3_stmt *positions, con
     if ((rc = positions_of(s, positions, e->id, &p)))
         return rc;
     int mismatches = 0;
-    if (l.position != p.open_qty) {
-        report_money(report, e, "quantity", 0, "fills sum to", l.position,
+    if (l.qty != p.open_qty) {
+        report_money(report, e, "quantity", 0, "fills sum to", l.qty,
                      "the open position holds", p.open_qty);
         mismatches++;
     }
-    if (l.realized_pnl != e->realized_pnl) {
-        report_money(report, e, "realized P&L", 2, "fills give", l.realized_pnl,
+    if (l.realized != e->realized_pnl) {
+        report_money(report, e, "realized P&L", 2, "fills give", l.realized,
                      "executions.realized_pnl is", e->realized_pnl);
         mismatches++;
     }
-    if (p.count > 0 && l.realized_pnl != p.realized_pnl) {
-        report_money(report, e, "realized P&L", 2, "fills give", l.realized_pnl,
+    if (p.count > 0 && l.realized != p.realized_pnl) {
+        report_money(report, e, "realized P&L", 2, "fills give", l.realized,
                      "positions.realized_pnl is", p.realized_pnl);
         mismatches++;
     }

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ledger/ledger.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -744,32 +745,32 @@ static void test_unknown_status_in_database_is_reported(void **state)
 
 static void test_ledger_average_cost_long_short_and_flip(void **state)
 {
-    store_ledger l;
+    ledger l;
     memset(&l, 0, sizeof l);
     /* Long: buy 100 @ 10, buy 50 @ 11, sell 120 @ 12; fees 1.00, 0.50, 1.20. */
-    assert_int_equal(store_ledger_apply(&l, SIDE_BUY, MONEY(100), MONEY(10), CENTS(100)), 0);
-    assert_int_equal(store_ledger_apply(&l, SIDE_BUY, MONEY(50), MONEY(11), CENTS(50)), 0);
-    assert_int_equal(store_ledger_avg_price(&l), 1033333333); /* 1550 / 150 */
-    assert_int_equal(store_ledger_apply(&l, SIDE_SELL, MONEY(120), MONEY(12), CENTS(120)), 0);
+    assert_int_equal(ledger_apply(&l, SIDE_BUY, MONEY(100), MONEY(10), CENTS(100)), 0);
+    assert_int_equal(ledger_apply(&l, SIDE_BUY, MONEY(50), MONEY(11), CENTS(50)), 0);
+    assert_int_equal(ledger_avg_price(&l), 1033333333); /* 1550 / 150 */
+    assert_int_equal(ledger_apply(&l, SIDE_SELL, MONEY(120), MONEY(12), CENTS(120)), 0);
     /* closed cost 1550 * 120/150 = 1240, proceeds 1440, gain 200, minus 2.70 fees */
-    assert_int_equal(l.realized_pnl, CENTS(19730));
-    assert_int_equal(l.position, MONEY(30));
+    assert_int_equal(l.realized, CENTS(19730));
+    assert_int_equal(l.qty, MONEY(30));
     assert_int_equal(l.cost_basis, MONEY(310));
     assert_int_equal(l.fees, CENTS(270));
 
     /* Sell 50 more: closes the 30 long (gain 30 * (20 - 10.333..) = 50) and opens 20 short. */
-    assert_int_equal(store_ledger_apply(&l, SIDE_SELL, MONEY(50), MONEY(20), 0), 0);
-    assert_int_equal(l.realized_pnl, CENTS(19730) + MONEY(600) - MONEY(310));
-    assert_int_equal(l.position, -MONEY(20));
-    assert_int_equal(store_ledger_avg_price(&l), MONEY(20));
+    assert_int_equal(ledger_apply(&l, SIDE_SELL, MONEY(50), MONEY(20), 0), 0);
+    assert_int_equal(l.realized, CENTS(19730) + MONEY(600) - MONEY(310));
+    assert_int_equal(l.qty, -MONEY(20));
+    assert_int_equal(ledger_avg_price(&l), MONEY(20));
     /* Buy back the short lower: a short's gain. */
-    assert_int_equal(store_ledger_apply(&l, SIDE_BUY, MONEY(20), MONEY(15), 0), 0);
-    assert_int_equal(l.position, 0);
+    assert_int_equal(ledger_apply(&l, SIDE_BUY, MONEY(20), MONEY(15), 0), 0);
+    assert_int_equal(l.qty, 0);
     assert_int_equal(l.cost_basis, 0);
-    assert_int_equal(l.realized_pnl, CENTS(19730) + MONEY(290) + MONEY(100));
+    assert_int_equal(l.realized, CENTS(19730) + MONEY(290) + MONEY(100));
 
-    assert_int_equal(store_ledger_apply(&l, SIDE_BUY, 0, MONEY(1), 0), APEX_EINVAL);
-    assert_int_equal(store_ledger_apply(&l, SIDE_BUY, MONEY(1), MONEY(1), -1), APEX_EINVAL);
+    assert_int_equal(ledger_apply(&l, SIDE_BUY, 0, MONEY(1), 0), APEX_EINVAL);
+    assert_int_equal(ledger_apply(&l, SIDE_BUY, MONEY(1), MONEY(1), -1), APEX_EINVAL);
 }
 
 /* Builds one execution with a consistent ledger: long 150, sold 120, 30 still open. */

@@ -1,0 +1,220 @@
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/host.h"
+#include "store/store.h"
+
+static const char *const usage_main =
+    "usage: apex-host <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run PIPELINE.lua...       trade: replayed data at --speed, or a followed live feed\n"
+    "  backtest PIPELINE.lua...  the same code on a simulated clock, as fast as possible\n"
+    "  check PIPELINE.lua...     load and validate everything; trade nothing\n"
+    "  status [--db FILE]        executions, positions, orders and events from the store\n"
+    "  version                   print the version\n"
+    "\n"
+    "`apex-host <command> --help` describes each command.\n"
+    "\n"
+    "exit codes: 0 ok; 1 a data or store error stopped the run; 2 bad command line;\n"
+    "            3 a pipeline failed validation; 4 the database could not be opened\n";
+
+static const char *const usage_run =
+    "usage: apex-host run [options] PIPELINE.lua...\n"
+    "\n"
+    "Trades the pipelines on their brokers (the embedded paper broker by default).\n"
+    "Replayed data plays at --speed times real time; overnight gaps are skipped. A pipeline\n"
+    "with data.follow = true tails its files and runs until SIGINT/SIGTERM. Stopping is\n"
+    "always safe: state is durable and the next run resumes monitoring open positions.\n"
+    "\n"
+    "options:\n"
+    "  --db FILE        the store (default apex.db); paper accounts live beside it\n"
+    "  --speed N        replay speed (default: the pipeline's data.speed, else 1)\n"
+    "  --fresh          delete the store and its paper accounts first\n"
+    "  --max-seconds S  stop after S seconds of wall time\n"
+    "  --quiet          print only warnings and the summary\n"
+    "  --verbose        also print every monitoring check\n";
+
+static const char *const usage_backtest =
+    "usage: apex-host backtest [options] PIPELINE.lua...\n"
+    "\n"
+    "Runs the pipelines over their data on a simulated clock, as fast as the machine\n"
+    "allows, with the same code as `run`. The store starts empty each time.\n"
+    "\n"
+    "options:\n"
+    "  --db FILE   the store to write (default apex-backtest.db; \":memory:\" keeps nothing)\n"
+    "  --quiet     print only warnings and the summary\n"
+    "  --verbose   also print every monitoring check\n";
+
+static const char *const usage_check =
+    "usage: apex-host check PIPELINE.lua...\n"
+    "\n"
+    "Loads each pipeline as `run` would (fields, scripts, instructions, data files) and\n"
+    "prints every problem with its file and line or field. Exit code 3 if any.\n";
+
+static const char *const usage_status =
+    "usage: apex-host status [--db FILE] [--events N]\n"
+    "\n"
+    "Prints executions, open positions with their monitoring state, open orders and the\n"
+    "N most recent events (default 20) from the store (default apex.db).\n";
+
+static int usage_error(const char *usage, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "apex-host: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n\n%s", usage);
+    return EXIT_USAGE;
+}
+
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}
+
+static int parse_number(const char *s, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || v != v)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int cmd_trade(int argc, char **argv, int backtest)
+{
+    const char *usage = backtest ? usage_backtest : usage_run;
+    host_options opt = {.backtest = backtest, .db_path = backtest ? "apex-backtest.db" : "apex.db"};
+    const char **paths = calloc((size_t)argc, sizeof *paths);
+    int npaths = 0;
+    if (!paths)
+        return EXIT_RUNTIME;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        int needs_value = strcmp(a, "--db") == 0 || strcmp(a, "--speed") == 0 ||
+                          strcmp(a, "--max-seconds") == 0;
+        if (needs_value && i + 1 >= argc) {
+            free(paths);
+            return usage_error(usage, "%s needs a value", a);
+        }
+        if (strcmp(a, "--db") == 0) {
+            opt.db_path = argv[++i];
+        } else if (!backtest && strcmp(a, "--speed") == 0) {
+            if (parse_number(argv[++i], &opt.speed) != 0 || opt.speed <= 0) {
+                free(paths);
+                return usage_error(usage, "--speed: '%s' is not a positive number", argv[i]);
+            }
+        } else if (!backtest && strcmp(a, "--max-seconds") == 0) {
+            if (parse_number(argv[++i], &opt.max_seconds) != 0 || opt.max_seconds <= 0) {
+                free(paths);
+                return usage_error(usage, "--max-seconds: '%s' is not a positive number",
+                                   argv[i]);
+            }
+        } else if (!backtest && strcmp(a, "--fresh") == 0) {
+            opt.fresh = 1;
+        } else if (strcmp(a, "--quiet") == 0) {
+            opt.quiet = 1;
+        } else if (strcmp(a, "--verbose") == 0) {
+            opt.verbose = 1;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            free(paths);
+            return usage_error(usage, "unknown option '%s'", a);
+        } else {
+            paths[npaths++] = a;
+        }
+    }
+    if (npaths == 0) {
+        free(paths);
+        return usage_error(usage, "%s", "name at least one pipeline file");
+    }
+    /* A backtest always starts from an empty store, so its results stand alone. */
+    if (backtest)
+        opt.fresh = 1;
+    int code = host_main(paths, npaths, &opt);
+    free(paths);
+    return code;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    if (argc < 3)
+        return usage_error(usage_check, "%s", "name at least one pipeline file");
+    for (int i = 2; i < argc; i++)
+        if (argv[i][0] == '-')
+            return usage_error(usage_check, "unknown option '%s'", argv[i]);
+    return host_check((const char *const *)argv + 2, argc - 2);
+}
+
+static int cmd_status(int argc, char **argv)
+{
+    const char *db = "apex.db";
+    double events = 20;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) {
+            db = argv[++i];
+        } else if (strcmp(argv[i], "--events") == 0 && i + 1 < argc) {
+            if (parse_number(argv[++i], &events) != 0 || events < 0)
+                return usage_error(usage_status, "--events: '%s' is not a count", argv[i]);
+        } else {
+            return usage_error(usage_status, "unexpected argument '%s'", argv[i]);
+        }
+    }
+    FILE *probe = fopen(db, "r");
+    if (!probe) {
+        fprintf(stderr, "apex-host: %s: no such store; run a pipeline first or pass --db\n",
+                db);
+        return EXIT_STORE;
+    }
+    fclose(probe);
+    char err[512];
+    store *s = store_open(db, STORE_DURABLE, err, sizeof err);
+    if (!s) {
+        fprintf(stderr, "apex-host: %s\n", err);
+        return EXIT_STORE;
+    }
+    int rc = store_print_status(s, stdout, (int)events);
+    store_close(s);
+    return rc == 0 ? EXIT_OK : EXIT_STORE;
+}
+
+int cli_main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage_main, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    const char *cmd = argv[1];
+    struct {
+        const char *name, *usage;
+    } helps[] = {{"run", usage_run},
+                 {"backtest", usage_backtest},
+                 {"check", usage_check},
+                 {"status", usage_status},
+                 {"version", "usage: apex-host version\n"}};
+    for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) {
+        if (strcmp(cmd, helps[i].name) == 0 && wants_help(argc, argv)) {
+            fputs(helps[i].usage, stdout);
+            return EXIT_OK;
+        }
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("apex-host %s\n", APEX_VERSION);
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "run") == 0)
+        return cmd_trade(argc, argv, 0);
+    if (strcmp(cmd, "backtest") == 0)
+        return cmd_trade(argc, argv, 1);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(argc, argv);
+    if (strcmp(cmd, "status") == 0)
+        return cmd_status(argc, argv);
+    return usage_error(usage_main, "unknown command '%s'", cmd);
+}

@@ -1,0 +1,497 @@
+#include "exec/exec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/err.h"
+#include "util/log.h"
+
+struct exec_env {
+    store *db;
+    broker *brk;
+    apex_clock *clock;
+    const pipeline_config *cfg;
+    exec_hooks hooks;
+};
+
+/* One in-flight broker request on behalf of a trade. */
+typedef struct {
+    exec_env *env;
+    trade *t;
+    exec_done_cb done;
+    void *ud;
+    char coid[BROKER_ID_MAX];
+    int outstanding; /* reconcile: answers still expected */
+    int status;      /* reconcile: first failure seen */
+} request;
+
+exec_env *exec_env_new(store *db, broker *brk, apex_clock *clock, const pipeline_config *cfg,
+                       exec_hooks hooks)
+{
+    exec_env *env = calloc(1, sizeof *env);
+    if (!env)
+        return NULL;
+    env->db = db;
+    env->brk = brk;
+    env->clock = clock;
+    env->cfg = cfg;
+    env->hooks = hooks;
+    return env;
+}
+
+void exec_env_free(exec_env *env)
+{
+    free(env);
+}
+
+static request *request_new(exec_env *env, trade *t, exec_done_cb done, void *ud)
+{
+    request *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->env = env;
+    r->t = t;
+    r->done = done;
+    r->ud = ud;
+    t->pending++;
+    return r;
+}
+
+static void request_finish(request *r, int status, const char *msg)
+{
+    r->t->pending--;
+    if (r->done)
+        r->done(r->ud, r->t, status, msg);
+    free(r);
+}
+
+int exec_next_client_id(exec_env *env, trade *t, const char *suffix, char *out, size_t outlen)
+{
+    t->row.order_seq++;
+    t->row.updated_at = clock_now(env->clock);
+    int rc = store_execution_update(env->db, &t->row);
+    if (rc)
+        return rc;
+    snprintf(out, outlen, "%s-%lld-%d%s", store_instance_id(env->db), (long long)t->row.id,
+             t->row.order_seq, suffix ? suffix : "");
+    return 0;
+}
+
+/* Copies the broker's view of an order onto our row, keeping our role and bracket prices. */
+static void merge_order(store_order *row, const broker_order *o, apex_time now)
+{
+    order_role role = row->o.role;
+    char parent[BROKER_ID_MAX];
+    memcpy(parent, row->o.parent_client_order_id, sizeof parent);
+    row->o = *o;
+    row->o.role = role;
+    if (!row->o.parent_client_order_id[0])
+        memcpy(row->o.parent_client_order_id, parent, sizeof parent);
+    if (!row->o.updated_at)
+        row->o.updated_at = now;
+}
+
+static int record_intent(exec_env *env, trade *t, order_role role, const order_request *req,
+                         const char *coid, const char *parent, order_type type, order_side side,
+                         money_t limit, money_t stop)
+{
+    store_order row = {0};
+    row.execution_id = t->row.id;
+    snprintf(row.o.client_order_id, sizeof row.o.client_order_id, "%s", coid);
+    snprintf(row.o.parent_client_order_id, sizeof row.o.parent_client_order_id, "%s",
+             parent ? parent : "");
+    snprintf(row.o.symbol, sizeof row.o.symbol, "%s", req->symbol);
+    row.o.side = side;
+    row.o.type = type;
+    row.o.role = role;
+    row.o.status = parent ? ORDER_STATUS_HELD : ORDER_STATUS_NEW;
+    row.o.qty = req->qty;
+    row.o.limit_price = limit;
+    row.o.stop_price = stop;
+    row.o.created_at = row.o.updated_at = clock_now(env->clock);
+    if (!parent) {
+        row.take_profit = req->take_profit;
+        row.stop_loss = req->stop_loss;
+    }
+    return store_order_insert(env->db, &row);
+}
+
+static void on_submit_reply(void *ud, const broker_reply *reply)
+{
+    request *r = ud;
+    exec_env *env = r->env;
+    store_order row;
+    apex_time now = clock_now(env->clock);
+    if (store_order_get(env->db, r->coid, &row) != 0) {
+        request_finish(r, APEX_EIO, store_errmsg(env->db));
+        return;
+    }
+    int status = reply->status;
+    if (status == APEX_EDUP) {
+        /* The broker already has this id: it can only be our own earlier send. Treat the
+         * order as live; reconciliation will pick up its state. Never send again. */
+        log_warn("%s: broker already knows order %s; not resending", row.o.symbol, r->coid);
+        status = 0;
+    } else if (status == 0 && reply->order) {
+        merge_order(&row, reply->order, now);
+    } else if (status != 0) {
+        row.o.status = ORDER_STATUS_REJECTED;
+        snprintf(row.error, sizeof row.error, "%s", reply->error);
+        snprintf(row.o.reason, sizeof row.o.reason, "%s", reply->error);
+    }
+    if (!row.submitted_at)
+        row.submitted_at = now;
+    row.o.updated_at = now;
+    store_order_update(env->db, &row);
+    request_finish(r, status, status ? reply->error : NULL);
+}
+
+int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec_done_cb done,
+              void *ud)
+{
+    int rc = exec_next_client_id(env, t, NULL, req->client_order_id,
+                                 sizeof req->client_order_id);
+    if (rc)
+        return rc;
+    rc = record_intent(env, t, role, req, req->client_order_id, NULL, req->type, req->side,
+                       req->limit_price, req->stop_price);
+    /* Bracket legs are created by the broker with the entry; record them as intents of
+     * the same send so a restart can ask the broker about them too. */
+    order_side exit_side = req->side == SIDE_BUY ? SIDE_SELL : SIDE_BUY;
+    char leg[BROKER_ID_MAX + 4];
+    if (!rc && req->take_profit) {
+        snprintf(leg, sizeof leg, "%s-tp", req->client_order_id);
+        rc = record_intent(env, t, ORDER_ROLE_TAKE_PROFIT, req, leg, req->client_order_id,
+                           ORDER_LIMIT, exit_side, req->take_profit, 0);
+    }
+    if (!rc && req->stop_loss) {
+        snprintf(leg, sizeof leg, "%s-sl", req->client_order_id);
+        rc = record_intent(env, t, ORDER_ROLE_STOP_LOSS, req, leg, req->client_order_id,
+                           ORDER_STOP, exit_side, 0, req->stop_loss);
+    }
+    if (rc)
+        return rc;
+    if (role == ORDER_ROLE_ENTRY)
+        snprintf(t->entry_coid, sizeof t->entry_coid, "%s", req->client_order_id);
+    request *r = request_new(env, t, done, ud);
+    if (!r)
+        return APEX_ENOMEM;
+    snprintf(r->coid, sizeof r->coid, "%s", req->client_order_id);
+    rc = broker_submit_order(env->brk, req, on_submit_reply, r);
+    if (rc) {
+        /* Refused before leaving the process: the intent is definitely unsent. */
+        store_order row;
+        if (store_order_get(env->db, r->coid, &row) == 0) {
+            row.o.status = ORDER_STATUS_UNSENT;
+            snprintf(row.error, sizeof row.error, "broker refused the request locally (%s)",
+                     err_name(rc));
+            store_order_update(env->db, &row);
+        }
+        t->pending--;
+        free(r);
+    }
+    return rc;
+}
+
+int exec_close(exec_env *env, trade *t, const char *reason, exec_done_cb done, void *ud)
+{
+    if (t->led.qty == 0)
+        return APEX_ESTATE;
+    order_request req = {0};
+    snprintf(req.symbol, sizeof req.symbol, "%s", t->row.symbol);
+    req.side = t->led.qty > 0 ? SIDE_SELL : SIDE_BUY;
+    req.type = ORDER_MARKET;
+    req.qty = t->led.qty > 0 ? t->led.qty : -t->led.qty;
+    int rc = exec_next_client_id(env, t, NULL, req.client_order_id, sizeof req.client_order_id);
+    if (!rc)
+        rc = record_intent(env, t, ORDER_ROLE_EXIT, &req, req.client_order_id, NULL, ORDER_MARKET,
+                           req.side, 0, 0);
+    if (rc)
+        return rc;
+    snprintf(t->exit_coid, sizeof t->exit_coid, "%s", req.client_order_id);
+    snprintf(t->exit_reason, sizeof t->exit_reason, "%s", reason);
+    t->closing = true;
+    request *r = request_new(env, t, done, ud);
+    if (!r)
+        return APEX_ENOMEM;
+    snprintf(r->coid, sizeof r->coid, "%s", req.client_order_id);
+    rc = broker_close_position(env->brk, req.symbol, req.client_order_id, on_submit_reply, r);
+    if (rc) {
+        t->pending--;
+        free(r);
+        t->closing = false;
+    }
+    return rc;
+}
+
+/* Non-final order ids of one execution, gathered before any request is made. */
+typedef struct {
+    char ids[32][BROKER_ID_MAX];
+    int n;
+} id_list;
+
+static int gather_open(void *ud, const store_order *o)
+{
+    id_list *l = ud;
+    if (!order_status_is_final(o->o.status) && l->n < 32)
+        snprintf(l->ids[l->n++], BROKER_ID_MAX, "%s", o->o.client_order_id);
+    return 0;
+}
+
+static void ignore_reply(void *ud, const broker_reply *reply)
+{
+    (void)ud;
+    (void)reply;
+}
+
+void exec_cancel_open_orders(exec_env *env, trade *t)
+{
+    id_list list = {.n = 0};
+    store_orders_for_execution(env->db, t->row.id, gather_open, &list);
+    for (int i = 0; i < list.n; i++)
+        broker_cancel_order(env->brk, list.ids[i], ignore_reply, NULL);
+}
+
+/* ---- the listener: broker events become rows, ledger entries and hook calls ---- */
+
+static trade *trade_for(exec_env *env, const store_order *row)
+{
+    return env->hooks.find_trade ? env->hooks.find_trade(env->hooks.ud, row->execution_id)
+                                 : NULL;
+}
+
+/* Applies one fill to the trade's ledger, execution row and position row. */
+static void apply_fill(exec_env *env, trade *t, const broker_fill *f)
+{
+    if (ledger_apply(&t->led, f->side, f->qty, f->price, f->fee) != 0) {
+        log_error("%s: fill %s overflows the ledger; ignored", f->symbol, f->fill_id);
+        return;
+    }
+    t->row.realized_pnl = t->led.realized;
+    t->row.fees = t->led.fees;
+    if (t->row.entry_price == 0 || !t->has_pos)
+        t->row.entry_price = ledger_avg_price(&t->led);
+    t->row.updated_at = f->ts;
+    store_execution_update(env->db, &t->row);
+
+    money_t open_qty = t->led.qty > 0 ? t->led.qty : -t->led.qty;
+    if (!t->has_pos) {
+        store_position *p = &t->pos;
+        memset(p, 0, sizeof *p);
+        p->execution_id = t->row.id;
+        snprintf(p->symbol, sizeof p->symbol, "%s", t->row.symbol);
+        p->side = t->led.qty >= 0 ? SIDE_BUY : SIDE_SELL;
+        p->stop_loss = t->row.stop_loss;
+        p->take_profit = t->row.take_profit;
+        p->opened_at = f->ts;
+        p->open = true;
+        p->peak_price = f->price;
+        p->qty = p->initial_qty = open_qty;
+        p->entry_price = ledger_avg_price(&t->led);
+        p->current_price = f->price;
+        p->last_update = f->ts;
+        if (store_position_insert(env->db, p) == 0)
+            t->has_pos = true;
+        return;
+    }
+    store_position *p = &t->pos;
+    if (open_qty > p->initial_qty)
+        p->initial_qty = open_qty;
+    p->qty = open_qty;
+    if (open_qty)
+        p->entry_price = ledger_avg_price(&t->led);
+    p->realized_pnl = t->led.realized;
+    p->current_price = f->price;
+    p->last_update = f->ts;
+    if (open_qty == 0 && p->open) {
+        p->open = false;
+        p->closed_at = f->ts;
+        p->unrealized_pnl = 0;
+        p->unrealized_pnl_pct = 0;
+    }
+    store_position_update(env->db, p);
+}
+
+/* Records a fill once (the store refuses a fill id twice) and applies it. */
+static int record_fill(exec_env *env, const store_order *row, const broker_fill *f)
+{
+    store_fill sf = {0};
+    sf.execution_id = row->execution_id;
+    sf.f = *f;
+    int rc = store_fill_insert(env->db, &sf);
+    if (rc == APEX_EDUP)
+        return 0; /* already in the ledger: a replayed event */
+    if (rc) {
+        log_error("%s: cannot record fill %s: %s", f->symbol, f->fill_id, store_errmsg(env->db));
+        return rc;
+    }
+    trade *t = trade_for(env, row);
+    if (t)
+        apply_fill(env, t, f);
+    return 1;
+}
+
+static void listener_on_fill(void *ud, const broker_fill *f, const broker_order *o)
+{
+    exec_env *env = ud;
+    store_order row;
+    if (store_order_get(env->db, f->client_order_id, &row) != 0)
+        return; /* not ours: a trade placed by hand at the broker */
+    if (record_fill(env, &row, f) <= 0)
+        return;
+    if (o)
+        merge_order(&row, o, f->ts);
+    store_order_update(env->db, &row);
+    trade *t = trade_for(env, &row);
+    if (t && env->hooks.on_fill)
+        env->hooks.on_fill(env->hooks.ud, t, f, &row);
+}
+
+static void listener_on_order(void *ud, const broker_order *o)
+{
+    exec_env *env = ud;
+    store_order row;
+    if (store_order_get(env->db, o->client_order_id, &row) != 0)
+        return;
+    if (row.o.status == o->status && row.o.filled_qty == o->filled_qty)
+        return;
+    merge_order(&row, o, clock_now(env->clock));
+    store_order_update(env->db, &row);
+    trade *t = trade_for(env, &row);
+    if (t && env->hooks.on_order)
+        env->hooks.on_order(env->hooks.ud, t, &row);
+}
+
+void exec_env_install(exec_env *env)
+{
+    broker_set_listener(env->brk, (broker_listener){.on_fill = listener_on_fill,
+                                                    .on_order = listener_on_order,
+                                                    .ud = env});
+}
+
+/* ---- restart: ask the broker, never resend ---- */
+
+static void reconcile_step_done(request *r, int status)
+{
+    if (status && !r->status)
+        r->status = status;
+    if (--r->outstanding == 0)
+        request_finish(r, r->status, r->status ? "broker unreachable during reconciliation"
+                                               : NULL);
+}
+
+typedef struct {
+    request *parent;
+    char coid[BROKER_ID_MAX];
+} reconcile_item;
+
+static void on_fills_reply(void *ud, const broker_reply *reply)
+{
+    reconcile_item *it = ud;
+    exec_env *env = it->parent->env;
+    store_order row;
+    if (reply->status == 0 && store_order_get(env->db, it->coid, &row) == 0) {
+        for (int i = 0; i < reply->nfills; i++) {
+            if (record_fill(env, &row, &reply->fills[i]) > 0) {
+                store_event(env->db, reply->fills[i].ts, env->cfg->name, row.execution_id,
+                            "reconcile", "recovered fill %s of order %s missed while down",
+                            reply->fills[i].fill_id, it->coid);
+            }
+        }
+    }
+    request *parent = it->parent;
+    free(it);
+    reconcile_step_done(parent, reply->status);
+}
+
+static void on_order_reply(void *ud, const broker_reply *reply)
+{
+    reconcile_item *it = ud;
+    request *parent = it->parent;
+    exec_env *env = parent->env;
+    store_order row;
+    apex_time now = clock_now(env->clock);
+    if (store_order_get(env->db, it->coid, &row) != 0) {
+        free(it);
+        reconcile_step_done(parent, APEX_EIO);
+        return;
+    }
+    if (reply->status == APEX_ENOTFOUND) {
+        if (row.o.status == ORDER_STATUS_NEW || row.o.status == ORDER_STATUS_HELD) {
+            row.o.status = ORDER_STATUS_UNSENT;
+            snprintf(row.error, sizeof row.error,
+                     "never reached the broker (the host stopped before sending it)");
+            row.o.updated_at = now;
+            store_order_update(env->db, &row);
+            store_event(env->db, now, env->cfg->name, row.execution_id, "reconcile",
+                        "order %s never reached the broker; marked unsent, not resent", it->coid);
+        }
+        free(it);
+        reconcile_step_done(parent, 0);
+        return;
+    }
+    if (reply->status != 0 || !reply->order) {
+        free(it);
+        reconcile_step_done(parent, reply->status ? reply->status : APEX_EIO);
+        return;
+    }
+    money_t recorded = row.o.filled_qty;
+    merge_order(&row, reply->order, now);
+    if (!row.submitted_at)
+        row.submitted_at = now;
+    row.o.filled_qty = recorded; /* raised by the fills we record, not assumed */
+    store_order_update(env->db, &row);
+    if (reply->order->filled_qty > recorded &&
+        broker_list_fills(env->brk, it->coid, on_fills_reply, it) == 0) {
+        store_order fresh;
+        if (store_order_get(env->db, it->coid, &fresh) == 0) {
+            fresh.o.filled_qty = reply->order->filled_qty;
+            store_order_update(env->db, &fresh);
+        }
+        return; /* the fills reply finishes this item */
+    }
+    if (reply->order->filled_qty > recorded) {
+        row.o.filled_qty = reply->order->filled_qty;
+        store_order_update(env->db, &row);
+    }
+    free(it);
+    reconcile_step_done(parent, 0);
+}
+
+int exec_reconcile(exec_env *env, trade *t, exec_done_cb done, void *ud)
+{
+    id_list list = {.n = 0};
+    store_orders_for_execution(env->db, t->row.id, gather_open, &list);
+    request *r = request_new(env, t, done, ud);
+    if (!r)
+        return APEX_ENOMEM;
+    r->outstanding = 1; /* held until every item is issued */
+    for (int i = 0; i < list.n; i++) {
+        reconcile_item *it = calloc(1, sizeof *it);
+        if (!it)
+            break;
+        it->parent = r;
+        snprintf(it->coid, sizeof it->coid, "%s", list.ids[i]);
+        r->outstanding++;
+        if (broker_get_order(env->brk, it->coid, on_order_reply, it) != 0) {
+            free(it);
+            reconcile_step_done(r, APEX_EIO);
+        }
+    }
+    reconcile_step_done(r, 0);
+    return 0;
+}
+
+static int replay_one(void *ud, const store_fill *f)
+{
+    trade *t = ud;
+    ledger_apply(&t->led, f->f.side, f->f.qty, f->f.price, f->f.fee);
+    return 0;
+}
+
+int exec_replay_fills(exec_env *env, trade *t)
+{
+    memset(&t->led, 0, sizeof t->led);
+    return store_fills_for_execution(env->db, t->row.id, replay_one, t);
+}

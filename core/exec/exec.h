@@ -1,0 +1,63 @@
+/* exec: orders, with the guarantee that none is ever sent twice.
+ *
+ * Sending an order: allocate the next client order id
+ * ("<store instance>-<execution id>-<sequence>", the sequence persisted in the
+ * execution row), commit the intent to the store (status new), and only then
+ * call the broker. The reply records the broker's id and status. If the process
+ * dies anywhere in between, exec_reconcile asks the broker for that client id at
+ * restart: found -> the row is brought up to date, missing fills are fetched;
+ * not found -> the intent never left, and is marked unsent. It is never resent.
+ *
+ * The broker listener installed by exec_env_install turns order updates and
+ * fills into store rows (fills are unique by fill id, so a replay is harmless),
+ * applies fills to the trade's ledger and position, and tells the pipeline. */
+#ifndef APEX_EXEC_H
+#define APEX_EXEC_H
+
+#include "config/config.h"
+#include "exec/trade.h"
+
+typedef struct exec_env exec_env;
+
+/* Pipeline hooks. find_trade maps an execution id to its live trade (NULL if none). */
+typedef struct {
+    trade *(*find_trade)(void *ud, int64_t execution_id);
+    void (*on_fill)(void *ud, trade *t, const broker_fill *fill, const store_order *order);
+    void (*on_order)(void *ud, trade *t, const store_order *order);
+    void *ud;
+} exec_hooks;
+
+/* status 0 = accepted by the broker; else the broker's refusal or a local failure. */
+typedef void (*exec_done_cb)(void *ud, trade *t, int status, const char *msg);
+
+exec_env *exec_env_new(store *db, broker *brk, apex_clock *clock, const pipeline_config *cfg,
+                       exec_hooks hooks);
+void exec_env_free(exec_env *env);
+/* Installs the broker listener that feeds fills and order updates to the trades. */
+void exec_env_install(exec_env *env);
+
+/* Writes the next client order id for t into out (persisting the sequence). */
+int exec_next_client_id(exec_env *env, trade *t, const char *suffix, char *out, size_t outlen);
+
+/* Sends an order for t: intent committed first, then the request. req->client_order_id is
+ * filled in here. For a bracket entry the legs are recorded as intents too. done runs
+ * once with the outcome unless this returns < 0. */
+int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec_done_cb done,
+              void *ud);
+
+/* Closes t's whole position at market (the broker cancels the bracket legs first). */
+int exec_close(exec_env *env, trade *t, const char *reason, exec_done_cb done, void *ud);
+
+/* Cancels every non-final order of t at the broker (used when a position is found
+ * closed by other means). Fire and forget; the listener records the outcome. */
+void exec_cancel_open_orders(exec_env *env, trade *t);
+
+/* Restart: reconciles every non-final order of t with the broker as described above.
+ * done runs once when all answers are in (status < 0 if the broker could not be
+ * reached; the trade is then reconciled again later). */
+int exec_reconcile(exec_env *env, trade *t, exec_done_cb done, void *ud);
+
+/* Rebuilds t->led from the fills recorded in the store (restart). */
+int exec_replay_fills(exec_env *env, trade *t);
+
+#endif

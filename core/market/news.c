@@ -1,0 +1,141 @@
+#include "market/news.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/err.h"
+#include "util/timeparse.h"
+
+void news_free(news_list *n)
+{
+    free(n->items);
+    n->items = NULL;
+    n->count = 0;
+}
+
+static int parse_impact(const char *s)
+{
+    if (strcasecmp(s, "low") == 0)
+        return 1;
+    if (strcasecmp(s, "medium") == 0)
+        return 2;
+    if (strcasecmp(s, "high") == 0)
+        return 3;
+    return 0;
+}
+
+/* Splits the next comma-separated field in place; the headline takes the rest. */
+static char *next_field(char **cursor)
+{
+    char *start = *cursor;
+    if (!start)
+        return NULL;
+    char *comma = strchr(start, ',');
+    if (comma) {
+        *comma = '\0';
+        *cursor = comma + 1;
+    } else {
+        *cursor = NULL;
+    }
+    return start;
+}
+
+int news_load(news_list *n, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return err_set(err, errlen, APEX_EIO, "%s: cannot open the news file; check data.news",
+                       path);
+    char line[1024];
+    long lineno = 0;
+    int cap = 0, rc = 0;
+    apex_time last = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        line[strcspn(line, "\r\n")] = '\0';
+        if (lineno == 1) {
+            if (strncasecmp(line, "timestamp,symbol,impact,headline", 32) != 0) {
+                rc = err_set(err, errlen, APEX_EINVAL,
+                             "%s:1: expected the header 'timestamp,symbol,impact,headline'", path);
+                break;
+            }
+            continue;
+        }
+        if (line[0] == '\0' || line[0] == '#')
+            continue;
+        char *cur = line;
+        char *ts = next_field(&cur), *sym = next_field(&cur), *imp = next_field(&cur);
+        const char *headline = cur ? cur : "";
+        news_item item = {0};
+        if (!ts || !sym || !imp) {
+            rc = err_set(err, errlen, APEX_EINVAL,
+                         "%s:%ld: expected 4 columns: timestamp,symbol,impact,headline", path,
+                         lineno);
+            break;
+        }
+        if (time_parse(ts, strlen(ts), &item.ts) != 0) {
+            rc = err_set(err, errlen, APEX_EINVAL,
+                         "%s:%ld: column 'timestamp': '%s' is not a time; use Unix seconds or "
+                         "2024-03-04T14:30:00Z",
+                         path, lineno, ts);
+            break;
+        }
+        if (item.ts < last) {
+            rc = err_set(err, errlen, APEX_EINVAL, "%s:%ld: time goes backwards; sort the rows",
+                         path, lineno);
+            break;
+        }
+        last = item.ts;
+        item.impact = parse_impact(imp);
+        if (!item.impact) {
+            rc = err_set(err, errlen, APEX_EINVAL,
+                         "%s:%ld: column 'impact': '%s'; use low, medium or high", path, lineno,
+                         imp);
+            break;
+        }
+        if (strlen(sym) == 0 || strlen(sym) >= SYMBOL_MAX) {
+            rc = err_set(err, errlen, APEX_EINVAL, "%s:%ld: column 'symbol': bad symbol", path,
+                         lineno);
+            break;
+        }
+        strcpy(item.symbol, sym);
+        snprintf(item.headline, sizeof item.headline, "%s", headline);
+        if (n->count == cap) {
+            cap = cap ? cap * 2 : 32;
+            news_item *items = realloc(n->items, (size_t)cap * sizeof *items);
+            if (!items) {
+                rc = APEX_ENOMEM;
+                break;
+            }
+            n->items = items;
+        }
+        n->items[n->count++] = item;
+    }
+    fclose(f);
+    if (rc)
+        news_free(n);
+    return rc;
+}
+
+int news_max_impact(const news_list *n, const char *symbol, apex_time since, apex_time now,
+                    const char **headline)
+{
+    int best = 0;
+    for (int i = n->count - 1; i >= 0; i--) {
+        const news_item *it = &n->items[i];
+        if (it->ts > now)
+            continue;
+        if (it->ts < since)
+            break;
+        if (symbol && strcmp(it->symbol, symbol) != 0 && strcmp(it->symbol, "*") != 0)
+            continue;
+        if (it->impact > best) {
+            best = it->impact;
+            if (headline)
+                *headline = it->headline;
+        }
+    }
+    return best;
+}

@@ -1,0 +1,415 @@
+#include "pipeline/host.h"
+
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "pipeline/pipeline.h"
+#include "util/err.h"
+#include "util/log.h"
+
+/* Replay gaps longer than this (data time) are skipped instead of waited out. */
+#define REPLAY_MAX_GAP (30 * APEX_MINUTE)
+/* How often a followed (live) feed is polled for new rows, in ms. */
+#define FOLLOW_POLL_MS 200
+
+typedef struct {
+    host_options opt;
+    host_services hs;
+    pipeline **pipes;
+    int npipes;
+    uv_loop_t loop;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t follow_timer;
+    clock_timer pump;
+    bool follow;
+    bool stopping;
+    int exit_code;
+    double wall_start;
+} host;
+
+static double wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int64_t log_clock(void *ud)
+{
+    host *h = ud;
+    return clock_now(h->hs.clock);
+}
+
+static void remove_fresh(const char *db)
+{
+    char path[4200];
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s%s", db, suffixes[i]);
+        unlink(path);
+    }
+}
+
+/* Paper accounts live beside the store: "<db>.<pipeline>.paper" (+ WAL files). */
+static void remove_paper_states(const char *db)
+{
+    char pattern[4200];
+    glob_t g;
+    snprintf(pattern, sizeof pattern, "%s.*.paper", db);
+    if (glob(pattern, 0, NULL, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; i++)
+            remove_fresh(g.gl_pathv[i]);
+        globfree(&g);
+    }
+}
+
+static pipeline *earliest(host *h, apex_time *ts)
+{
+    pipeline *best = NULL;
+    *ts = APEX_TIME_NEVER;
+    for (int i = 0; i < h->npipes; i++) {
+        apex_time t = pipeline_peek(h->pipes[i]);
+        if (t < *ts) {
+            *ts = t;
+            best = h->pipes[i];
+        }
+    }
+    return best;
+}
+
+/* Processes one bar from whichever pipeline has the earliest; 0 when none is ready. */
+static int step_once(host *h, apex_time limit)
+{
+    apex_time ts;
+    pipeline *p = earliest(h, &ts);
+    if (!p || ts > limit)
+        return 0;
+    char err[1024];
+    int rc = pipeline_step(p, err, sizeof err);
+    if (rc < 0) {
+        log_error("%s: %s", pipeline_name(p), err);
+        fprintf(stderr, "apex-host: stopped on a data error: %s\n", err);
+        h->exit_code = EXIT_RUNTIME;
+        h->stopping = true;
+        return 0;
+    }
+    return rc;
+}
+
+static void run_backtest(host *h)
+{
+    apex_time ts;
+    while (!h->stopping && earliest(h, &ts)) {
+        if (ts == APEX_TIME_NEVER - 1) { /* a read error surfaced in peek */
+            step_once(h, APEX_TIME_NEVER);
+            break;
+        }
+        clock_advance_to(h->hs.clock, ts);
+        step_once(h, ts);
+    }
+    clock_run_due(h->hs.clock); /* replies and fills from the last bar */
+}
+
+/* ---- live ---- */
+
+static void stop_host(host *h)
+{
+    if (h->stopping)
+        return;
+    h->stopping = true;
+    uv_stop(&h->loop);
+}
+
+static void on_signal(uv_signal_t *sig, int signum)
+{
+    host *h = sig->data;
+    log_event("received %s: stopping; open positions stay monitored after a restart",
+              signum == SIGINT ? "SIGINT" : "SIGTERM");
+    stop_host(h);
+}
+
+static void schedule_pump(host *h);
+
+static void pump(clock_timer *timer, void *ud)
+{
+    (void)timer;
+    host *h = ud;
+    apex_time now = clock_now(h->hs.clock);
+    while (!h->stopping && step_once(h, now))
+        ;
+    if (h->opt.max_seconds > 0 && wall_seconds() - h->wall_start >= h->opt.max_seconds) {
+        log_event("time limit of %.0f s reached; stopping", h->opt.max_seconds);
+        stop_host(h);
+        return;
+    }
+    if (!h->stopping)
+        schedule_pump(h);
+}
+
+static void schedule_pump(host *h)
+{
+    apex_time ts;
+    pipeline *p = earliest(h, &ts);
+    if (!p || ts >= APEX_TIME_NEVER - 1) {
+        if (h->follow)
+            return; /* the follow timer polls for new rows */
+        if (ts == APEX_TIME_NEVER - 1) {
+            step_once(h, APEX_TIME_NEVER); /* surface the data error */
+            stop_host(h);
+            return;
+        }
+        log_event("end of data: %s", "stopping (open executions resume on the next run)");
+        stop_host(h);
+        return;
+    }
+    apex_time now = clock_now(h->hs.clock);
+    /* Warm-up bars after a restart, and long gaps in replayed data, do not wait. */
+    bool warmup = true;
+    for (int i = 0; i < h->npipes; i++)
+        if (ts > pipeline_resume_time(h->pipes[i]))
+            warmup = false;
+    if (!h->follow && (warmup || ts - now > REPLAY_MAX_GAP) && ts > now)
+        clock_jump_to(h->hs.clock, ts);
+    clock_timer_start(&h->pump, ts);
+}
+
+static void on_follow_poll(uv_timer_t *timer)
+{
+    host *h = timer->data;
+    apex_time now = clock_now(h->hs.clock);
+    (void)now;
+    /* Live data: process whatever has arrived, whatever its timestamp. */
+    while (!h->stopping && step_once(h, APEX_TIME_NEVER))
+        ;
+    if (h->opt.max_seconds > 0 && wall_seconds() - h->wall_start >= h->opt.max_seconds) {
+        log_event("time limit of %.0f s reached; stopping", h->opt.max_seconds);
+        stop_host(h);
+    }
+}
+
+static void close_walk(uv_handle_t *handle, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(handle))
+        uv_close(handle, NULL);
+}
+
+/* ---- summary ---- */
+
+static void print_summary(host *h, double elapsed)
+{
+    uint64_t total_bars = 0;
+    printf("\n==== summary %s ====\n", h->opt.backtest ? "(backtest)" : "(run)");
+    for (int i = 0; i < h->npipes; i++) {
+        pipeline_summary s;
+        pipeline_finish(h->pipes[i], &s);
+        total_bars += s.bars;
+        char rb[32], fb[32], ub[32], db[32], eb[32], pct[32];
+        money_t dd_pct = 0;
+        if (s.start_equity > 0)
+            money_div(s.max_drawdown * 100, s.start_equity, MONEY_ROUND_NEAREST, &dd_pct);
+        double win_rate = s.trades ? 100.0 * (double)s.wins / (double)s.trades : 0.0;
+        printf("%s\n", pipeline_name(h->pipes[i]));
+        printf("  bars %llu  signals %llu  executions %llu (skipped %llu, failed %llu)\n",
+               (unsigned long long)s.bars, (unsigned long long)s.signals,
+               (unsigned long long)s.executions, (unsigned long long)s.skipped,
+               (unsigned long long)s.failed);
+        printf("  trades %llu  wins %llu  losses %llu  win rate %.1f%%\n",
+               (unsigned long long)s.trades, (unsigned long long)s.wins,
+               (unsigned long long)s.losses, win_rate);
+        printf("  realized P&L %s (fees %s)  open positions %llu (unrealized %s)\n",
+               money_format(s.realized, 2, rb, sizeof rb), money_format(s.fees, 2, fb, sizeof fb),
+               (unsigned long long)s.open_positions, money_format(s.unrealized, 2, ub, sizeof ub));
+        printf("  max drawdown %s (%s%% of starting equity %s)  monitor checks %llu  broker "
+               "calls %llu\n",
+               money_format(s.max_drawdown, 2, db, sizeof db),
+               money_format(dd_pct, 2, pct, sizeof pct),
+               money_format(s.start_equity, 2, eb, sizeof eb),
+               (unsigned long long)s.monitor_checks, (unsigned long long)s.broker_calls);
+    }
+    printf("processed %llu bars in %.3f s (%.0f bars/s); store %s\n",
+           (unsigned long long)total_bars, elapsed, elapsed > 0 ? (double)total_bars / elapsed : 0,
+           h->opt.db_path);
+    fflush(stdout);
+}
+
+/* ---- entry points ---- */
+
+static int open_all(host *h, const char *const *paths, int npaths)
+{
+    diag_list diags;
+    diag_init(&diags);
+    h->pipes = calloc((size_t)npaths, sizeof *h->pipes);
+    int bad = 0;
+    for (int i = 0; h->pipes && i < npaths; i++) {
+        h->pipes[i] = pipeline_open(&h->hs, paths[i], &diags);
+        if (!h->pipes[i]) {
+            bad++;
+            continue;
+        }
+        h->npipes++;
+        if (pipeline_cfg(h->pipes[i])->data.follow)
+            h->follow = true;
+        for (int j = 0; j < i; j++)
+            if (h->pipes[j] && strcmp(pipeline_name(h->pipes[j]), pipeline_name(h->pipes[i])) == 0) {
+                diag_add(&diags, "%s: name: '%s' is already used by %s; pipeline names must be "
+                                 "unique",
+                         paths[i], pipeline_name(h->pipes[i]), paths[j]);
+                bad++;
+            }
+    }
+    for (int i = 0; i < diags.count; i++)
+        fprintf(stderr, "%s\n", diags.items[i]);
+    diag_free(&diags);
+    if (bad)
+        fprintf(stderr, "apex-host: %d pipeline(s) failed to load; nothing was traded\n", bad);
+    return bad ? EXIT_INVALID : 0;
+}
+
+int host_main(const char *const *paths, int npaths, const host_options *opt)
+{
+    host *h = calloc(1, sizeof *h);
+    if (!h)
+        return EXIT_RUNTIME;
+    h->opt = *opt;
+    h->wall_start = wall_seconds();
+    if (opt->quiet)
+        log_set_level(LOG_WARN);
+    else if (opt->verbose)
+        log_set_level(LOG_INFO);
+    if (opt->fresh && strcmp(opt->db_path, ":memory:") != 0) {
+        remove_fresh(opt->db_path);
+        remove_paper_states(opt->db_path);
+    }
+
+    char err[512];
+    int code = EXIT_OK;
+    h->hs.db = store_open(opt->db_path, opt->backtest ? STORE_FAST : STORE_DURABLE, err,
+                          sizeof err);
+    if (!h->hs.db) {
+        fprintf(stderr, "apex-host: %s\n", err);
+        free(h);
+        return EXIT_STORE;
+    }
+    h->hs.db_path = opt->db_path;
+    h->hs.backtest = opt->backtest;
+    h->hs.symbols = symtab_new();
+    price_table prices;
+    price_table_init(&prices);
+    h->hs.prices = &prices;
+    if (opt->backtest) {
+        h->hs.clock = clock_new_simulated(0);
+    } else {
+        uv_loop_init(&h->loop);
+        h->hs.loop = &h->loop;
+    }
+    log_set_clock(log_clock, h);
+
+    if (!opt->backtest) {
+        /* The clock's speed is known only after the pipelines are loaded: load them on a
+         * provisional replay clock, then re-anchor it. */
+        double speed = opt->speed;
+        h->hs.clock = clock_new_live(&h->loop, speed > 0 ? speed : 1.0, 1);
+    }
+    code = open_all(h, paths, npaths);
+    if (code != EXIT_OK)
+        goto done;
+
+    if (opt->backtest) {
+        run_backtest(h);
+    } else {
+        if (h->follow) {
+            clock_free(h->hs.clock);
+            h->hs.clock = clock_new_live(&h->loop, 1.0, 0);
+        }
+        apex_time first;
+        earliest(h, &first);
+        if (!h->follow && first < APEX_TIME_NEVER - 1)
+            clock_jump_to(h->hs.clock, first);
+        uv_signal_init(&h->loop, &h->sigint);
+        uv_signal_init(&h->loop, &h->sigterm);
+        h->sigint.data = h->sigterm.data = h;
+        uv_signal_start(&h->sigint, on_signal, SIGINT);
+        uv_signal_start(&h->sigterm, on_signal, SIGTERM);
+        clock_timer_init(h->hs.clock, &h->pump, pump, h);
+        if (h->follow) {
+            uv_timer_init(&h->loop, &h->follow_timer);
+            h->follow_timer.data = h;
+            uv_timer_start(&h->follow_timer, on_follow_poll, 0, FOLLOW_POLL_MS);
+        } else {
+            schedule_pump(h);
+        }
+        uv_run(&h->loop, UV_RUN_DEFAULT);
+        clock_timer_stop(&h->pump);
+    }
+    if (h->exit_code)
+        code = h->exit_code;
+    print_summary(h, wall_seconds() - h->wall_start);
+done:
+    for (int i = 0; i < h->npipes; i++)
+        pipeline_free(h->pipes[i]);
+    free(h->pipes);
+    log_set_clock(NULL, NULL);
+    clock_free(h->hs.clock);
+    if (!opt->backtest) {
+        uv_walk(&h->loop, close_walk, NULL);
+        uv_run(&h->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&h->loop);
+    }
+    price_table_free(&prices);
+    symtab_free(h->hs.symbols);
+    store_close(h->hs.db);
+    free(h);
+    return code;
+}
+
+int host_check(const char *const *paths, int npaths)
+{
+    /* `check` opens each pipeline exactly as a backtest would (scripts compiled, rules
+     * compiled, data files opened, broker created) on a throwaway in-memory store, so it
+     * reports everything `run` would refuse, and trades nothing. */
+    char err[512];
+    host_services hs = {0};
+    price_table prices;
+    price_table_init(&prices);
+    hs.db = store_open(":memory:", STORE_FAST, err, sizeof err);
+    if (!hs.db) {
+        fprintf(stderr, "apex-host: %s\n", err);
+        return EXIT_STORE;
+    }
+    hs.clock = clock_new_simulated(0);
+    hs.symbols = symtab_new();
+    hs.prices = &prices;
+    hs.backtest = true;
+    hs.db_path = ":memory:";
+    int bad = 0;
+    for (int i = 0; i < npaths; i++) {
+        diag_list diags;
+        diag_init(&diags);
+        pipeline *p = pipeline_open(&hs, paths[i], &diags);
+        for (int j = 0; j < diags.count; j++)
+            fprintf(stderr, "%s\n", diags.items[j]);
+        if (p) {
+            const pipeline_config *c = pipeline_cfg(p);
+            printf("%s: ok: pipeline '%s', %d symbol(s), strategy %s%s%s, %d instruction(s)\n",
+                   paths[i], c->name, c->nsymbols, c->strategy.file, c->bias.file[0] ? ", bias " : "",
+                   c->bias.file, c->ninstructions);
+            pipeline_free(p);
+        } else {
+            if (diags.count == 0)
+                fprintf(stderr, "%s: could not be loaded\n", paths[i]);
+            bad++;
+        }
+        diag_free(&diags);
+    }
+    clock_free(hs.clock);
+    symtab_free(hs.symbols);
+    price_table_free(&prices);
+    store_close(hs.db);
+    return bad ? EXIT_INVALID : EXIT_OK;
+}

@@ -1,0 +1,41 @@
+/* host: runs one or more pipelines on one clock and one store.
+ *
+ * backtest: a simulated clock; bars from every pipeline's feed are merged in time
+ * order and processed as fast as the machine allows; the clock advances to each
+ * bar's time, firing the monitor's timers and the broker's replies on the way.
+ *
+ * run: a libuv loop and a live clock. Replayed data plays at `speed` times real
+ * time (overnight gaps are skipped); a followed feed (data.follow) is polled and
+ * the host runs until SIGINT or SIGTERM, which stop it gracefully: state is
+ * already durable, and a restart resumes monitoring. */
+#ifndef APEX_HOST_H
+#define APEX_HOST_H
+
+#include <stdbool.h>
+
+/* Exit codes (documented in docs/configuration.md and `apex-host --help`). */
+enum {
+    EXIT_OK = 0,
+    EXIT_RUNTIME = 1,  /* a data or store error stopped the run */
+    EXIT_USAGE = 2,    /* bad command line */
+    EXIT_INVALID = 3,  /* a pipeline failed validation */
+    EXIT_STORE = 4,    /* the database could not be opened */
+};
+
+typedef struct {
+    bool backtest;
+    double speed;        /* run: replay speed; <= 0 = use each pipeline's data.speed */
+    const char *db_path; /* store file */
+    bool fresh;          /* delete the store and paper accounts first */
+    bool quiet;          /* only the summary */
+    bool verbose;        /* every monitoring check too */
+    double max_seconds;  /* run: stop after this much wall time (0 = no limit) */
+} host_options;
+
+/* Runs the pipelines; prints events and a summary. Returns an exit code. */
+int host_main(const char *const *paths, int npaths, const host_options *opt);
+
+/* Loads and validates without trading. Prints every problem; returns EXIT_OK/EXIT_INVALID. */
+int host_check(const char *const *paths, int npaths);
+
+#endif

@@ -1,0 +1,392 @@
+/* pipeline: loading a pipeline and the per-bar path. The execute phase and the
+ * hooks live in stages.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "broker/paper.h"
+#include "pipeline/pipeline_internal.h"
+#include "util/err.h"
+#include "util/log.h"
+
+/* How many distinct bar times pass between two cursor writes in a live run. A restart
+ * re-reads at most this many as warm-up; duplicate orders are impossible either way. */
+#define CURSOR_EVERY 32
+
+const char *pipeline_name(const pipeline *p)
+{
+    return p->cfg.name;
+}
+
+const pipeline_config *pipeline_cfg(const pipeline *p)
+{
+    return &p->cfg;
+}
+
+apex_time pipeline_resume_time(const pipeline *p)
+{
+    return p->resume_after;
+}
+
+static sym_state *sym_at(pipeline *p, int id)
+{
+    if (id >= p->nsyms) {
+        int n = p->nsyms ? p->nsyms : 16;
+        while (n <= id)
+            n *= 2;
+        sym_state *s = realloc(p->syms, (size_t)n * sizeof *s);
+        if (!s)
+            return NULL;
+        memset(s + p->nsyms, 0, (size_t)(n - p->nsyms) * sizeof *s);
+        p->syms = s;
+        p->nsyms = n;
+    }
+    return &p->syms[id];
+}
+
+/* ---- what scripts can see of the market ---- */
+
+static apex_time market_now(void *ud)
+{
+    pipeline *p = ud;
+    return clock_now(p->hs->clock);
+}
+
+static int market_last_price(void *ud, const char *symbol, money_t *out)
+{
+    pipeline *p = ud;
+    const price_entry *e = price_table_get(p->hs->prices, symtab_find(p->hs->symbols, symbol));
+    if (!e)
+        return APEX_ENOTFOUND;
+    *out = e->last;
+    return 0;
+}
+
+static int market_day_change(void *ud, const char *symbol, money_t *out)
+{
+    pipeline *p = ud;
+    return price_table_day_change(p->hs->prices, symtab_find(p->hs->symbols, symbol), out);
+}
+
+static int market_news(void *ud, const char *symbol, apex_time since, int *out)
+{
+    pipeline *p = ud;
+    *out = news_max_impact(&p->news, symbol, since, clock_now(p->hs->clock), NULL);
+    return 0;
+}
+
+static void on_reload(void *ud, script_slot slot, int status, const char *msg)
+{
+    pipeline *p = ud;
+    const char *which = slot == SCRIPT_BIAS ? p->cfg.bias.file : p->cfg.strategy.file;
+    apex_time now = clock_now(p->hs->clock);
+    if (status == 0) {
+        log_event("%-10s RELOAD   %s: new code is live (ctx.state kept)", p->cfg.name, which);
+        store_event(p->hs->db, now, p->cfg.name, 0, "reload", "%s reloaded", which);
+    } else {
+        log_event("%-10s RELOAD   %s failed, old code keeps running: %s", p->cfg.name, which,
+                  msg);
+        store_event(p->hs->db, now, p->cfg.name, 0, "reload_error", "%s: %s", which, msg);
+    }
+}
+
+/* ---- opening ---- */
+
+static void paper_state_path(const pipeline *p, char *out, size_t n)
+{
+    const char *configured = p->cfg.broker.paper.state_path;
+    if (configured[0])
+        snprintf(out, n, "%s", configured);
+    else if (p->hs->backtest || !p->hs->db_path || strcmp(p->hs->db_path, ":memory:") == 0)
+        snprintf(out, n, ":memory:");
+    else
+        snprintf(out, n, "%s.%s.paper", p->hs->db_path, p->cfg.name);
+}
+
+static int open_feed(pipeline *p, diag_list *diags)
+{
+    char err[512];
+    p->feed = feed_merge_new();
+    if (!p->feed)
+        return APEX_ENOMEM;
+    for (int i = 0; i < p->cfg.data.nfiles; i++) {
+        csv_feed *f = csv_feed_open(p->cfg.data.files[i], p->hs->symbols, p->cfg.data.follow,
+                                    err, sizeof err);
+        if (!f || feed_merge_add(p->feed, f, err, sizeof err) != 0) {
+            diag_add(diags, "%s: data.files[%d]: %s", p->cfg.path, i + 1, err);
+            if (f && p->feed == NULL)
+                csv_feed_close(f);
+            return APEX_EINVAL;
+        }
+    }
+    if (p->cfg.data.news_file[0] &&
+        news_load(&p->news, p->cfg.data.news_file, err, sizeof err) != 0) {
+        diag_add(diags, "%s: data.news: %s", p->cfg.path, err);
+        return APEX_EINVAL;
+    }
+    return 0;
+}
+
+static int open_scripts(pipeline *p, diag_list *diags)
+{
+    char err[1024];
+    script_market market = {.ud = p,
+                             .now = market_now,
+                             .last_price = market_last_price,
+                             .day_change = market_day_change,
+                             .news_impact = market_news};
+    p->scripts = script_host_new(p->cfg.name, SCRIPT_LIMITS_DEFAULT, &market, err, sizeof err);
+    if (!p->scripts) {
+        diag_add(diags, "%s: cannot start Lua: %s", p->cfg.path, err);
+        return APEX_ESCRIPT;
+    }
+    int problems = 0;
+    if (p->cfg.bias.file[0] &&
+        script_load(p->scripts, SCRIPT_BIAS, p->cfg.bias.file, p->cfg.bias.params_json, err,
+                    sizeof err) != 0) {
+        diag_add(diags, "%s: bias: %s", p->cfg.path, err);
+        problems++;
+    }
+    if (script_load(p->scripts, SCRIPT_STRATEGY, p->cfg.strategy.file,
+                    p->cfg.strategy.params_json, err, sizeof err) != 0) {
+        diag_add(diags, "%s: strategy: %s", p->cfg.path, err);
+        problems++;
+    }
+    problems += script_load_rules(p->scripts, p->cfg.instructions, p->cfg.ninstructions,
+                                  p->cfg.path, diags);
+    p->bias_has_on_bar = script_loaded(p->scripts, SCRIPT_BIAS) &&
+                         script_has_callback(p->scripts, SCRIPT_BIAS, "on_bar");
+    return problems ? APEX_ESCRIPT : 0;
+}
+
+static int open_broker(pipeline *p, diag_list *diags)
+{
+    char err[512], state[CONFIG_PATH_MAX + 128];
+    if (p->cfg.broker.kind != BROKER_KIND_PAPER) {
+        diag_add(diags, "%s: broker.kind: only \"paper\" is available in this version; real "
+                        "brokers over HTTP come with the broker adapters",
+                 p->cfg.path);
+        return APEX_EINVAL;
+    }
+    paper_state_path(p, state, sizeof state);
+    p->brk = paper_broker_new(&p->cfg.broker.paper, state, p->hs->clock, err, sizeof err);
+    if (!p->brk) {
+        diag_add(diags, "%s: broker: %s", p->cfg.path, err);
+        return APEX_EIO;
+    }
+    for (int i = 0; i < p->cfg.ninstruments; i++)
+        if (p->cfg.instruments[i].symbol[0])
+            paper_broker_set_instrument(p->brk, p->cfg.instruments[i].symbol,
+                                        p->cfg.instruments[i].rules);
+    return 0;
+}
+
+static void on_start_account(void *ud, const broker_reply *r)
+{
+    pipeline *p = ud;
+    if (r->status == 0 && r->account)
+        p->sum.start_equity = r->account->equity;
+}
+
+pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *diags)
+{
+    pipeline *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->hs = hs;
+    config_defaults(&p->cfg);
+    int before = diags->count;
+    if (script_load_pipeline(path, &p->cfg, diags) != 0 || diags->count > before)
+        goto fail;
+    if (p->cfg.execution.tool == EXEC_TOOL_WEBHOOK) {
+        diag_add(diags, "%s: execution.tool: the webhook tool is not available in this "
+                        "version; use tool = \"broker\"",
+                 p->cfg.path);
+        goto fail;
+    }
+    for (int i = 0; i < p->cfg.nsymbols; i++) {
+        int id = symtab_intern(hs->symbols, p->cfg.symbols[i], (int)strlen(p->cfg.symbols[i]));
+        sym_state *s = id >= 0 ? sym_at(p, id) : NULL;
+        if (!s) {
+            diag_add(diags, "%s: symbols[%d]: '%s' is not a valid symbol", p->cfg.path, i + 1,
+                     p->cfg.symbols[i]);
+            goto fail;
+        }
+        s->traded = true;
+    }
+    if (open_scripts(p, diags) != 0 || open_feed(p, diags) != 0 || open_broker(p, diags) != 0)
+        goto fail;
+    p->exec = exec_env_new(hs->db, p->brk, hs->clock, &p->cfg, stages_exec_hooks(p));
+    p->mon = monitor_new(hs->clock, p->brk, hs->db, &p->cfg, stages_monitor_hooks(p));
+    if (!p->exec || !p->mon)
+        goto fail;
+    exec_env_install(p->exec);
+    if (!hs->backtest)
+        store_cursor_get(hs->db, p->cfg.name, &p->resume_after);
+    if (hs->loop && script_watch(p->scripts, hs->loop, on_reload, p) != 0)
+        log_warn("%s: hot reload unavailable (cannot watch the script directories)",
+                 p->cfg.name);
+    broker_get_account(p->brk, on_start_account, p);
+    stages_resume(p);
+    return p;
+fail:
+    pipeline_free(p);
+    return NULL;
+}
+
+void pipeline_free(pipeline *p)
+{
+    if (!p)
+        return;
+    for (trade *t = p->trades; t;) {
+        trade *next = t->next;
+        if (p->mon)
+            monitor_unwatch(p->mon, t);
+        free(t);
+        t = next;
+    }
+    if (p->scripts) {
+        script_unwatch(p->scripts);
+        script_host_free(p->scripts);
+    }
+    monitor_free(p->mon);
+    exec_env_free(p->exec);
+    broker_free(p->brk);
+    feed_merge_free(p->feed);
+    news_free(&p->news);
+    free(p->syms);
+    config_free(&p->cfg);
+    free(p);
+}
+
+/* ---- the bar path ---- */
+
+apex_time pipeline_peek(pipeline *p)
+{
+    if (!p->has_next) {
+        char err[512];
+        int rc = feed_merge_next(p->feed, &p->next, err, sizeof err);
+        if (rc <= 0)
+            return rc < 0 ? APEX_TIME_NEVER - 1 : APEX_TIME_NEVER;
+        p->has_next = true;
+    }
+    return p->next.ts;
+}
+
+bool pipeline_busy(const pipeline *p)
+{
+    for (const trade *t = p->trades; t; t = t->next)
+        if (!t->finished)
+            return true;
+    return false;
+}
+
+static void save_cursor(pipeline *p)
+{
+    if (!p->hs->backtest && p->last_ts)
+        store_cursor_set(p->hs->db, p->cfg.name, p->last_ts);
+}
+
+static void on_equity(void *ud, const broker_reply *r)
+{
+    pipeline *p = ud;
+    if (r->status == 0 && r->account)
+        store_equity_insert(p->hs->db, clock_now(p->hs->clock), p->cfg.name, r->account->cash,
+                            r->account->equity);
+}
+
+/* New bar time: the previous time is fully processed, so it can become the cursor. */
+static void on_new_time(pipeline *p, apex_time ts)
+{
+    if (p->last_ts && ++p->ts_since_cursor >= CURSOR_EVERY) {
+        p->ts_since_cursor = 0;
+        save_cursor(p);
+    }
+    int64_t day = ts / APEX_DAY;
+    if (p->last_day && day != p->last_day)
+        broker_get_account(p->brk, on_equity, p); /* one equity snapshot per trading day */
+    p->last_day = day;
+    p->last_ts = ts;
+    stages_sweep(p);
+}
+
+static void process_bar(pipeline *p, const bar *b)
+{
+    const char *name = symtab_name(p->hs->symbols, b->symbol_id);
+    sym_state *s = sym_at(p, b->symbol_id);
+    if (!s)
+        return;
+    price_table_update(p->hs->prices, b);
+    bool warmup = b->ts <= p->resume_after;
+    if (!warmup) {
+        if (b->ts != p->last_ts)
+            on_new_time(p, b->ts);
+        broker_on_bar(p->brk, b, name);
+    }
+    p->sum.bars++;
+    if (!s->traded)
+        return;
+
+    trade *t = s->active;
+    script_position view, *pos = NULL;
+    if (t && t->has_pos && t->pos.open) {
+        monitor_mark(t, b->close, b->ts);
+        p->mark += t->pos.unrealized_pnl - s->unrealized;
+        s->unrealized = t->pos.unrealized_pnl;
+        if (p->mark > p->peak_mark)
+            p->peak_mark = p->mark;
+        if (p->peak_mark - p->mark > p->sum.max_drawdown)
+            p->sum.max_drawdown = p->peak_mark - p->mark;
+        stages_position_view(t, &view);
+        pos = &view;
+    }
+    char err[1024];
+    script_signal sig;
+    if (p->bias_has_on_bar &&
+        script_on_bar(p->scripts, SCRIPT_BIAS, b, name, pos, &sig, err, sizeof err) < 0) {
+        if (!warmup)
+            stages_record_script_error(p, b->symbol_id, "bias", err);
+        return;
+    }
+    int rc = script_on_bar(p->scripts, SCRIPT_STRATEGY, b, name, pos, &sig, err, sizeof err);
+    if (rc < 0) {
+        if (!warmup)
+            stages_record_script_error(p, b->symbol_id, "strategy", err);
+        return;
+    }
+    if (rc == 1 && !warmup)
+        stages_on_signal(p, b->symbol_id, &sig, b);
+}
+
+int pipeline_step(pipeline *p, char *err, size_t errlen)
+{
+    if (!p->has_next) {
+        int rc = feed_merge_next(p->feed, &p->next, err, errlen);
+        if (rc <= 0)
+            return rc;
+    }
+    p->has_next = false;
+    process_bar(p, &p->next);
+    return 1;
+}
+
+void pipeline_finish(pipeline *p, pipeline_summary *out)
+{
+    save_cursor(p);
+    stages_sweep(p);
+    p->sum.open_positions = 0;
+    p->sum.unrealized = 0;
+    for (trade *t = p->trades; t; t = t->next) {
+        if (t->finished || !t->has_pos || !t->pos.open)
+            continue;
+        p->sum.open_positions++;
+        p->sum.unrealized += t->pos.unrealized_pnl;
+        /* Persist the latest monitoring view so `apex-host status` shows it. */
+        store_position_update(p->hs->db, &t->pos);
+        store_execution_update(p->hs->db, &t->row);
+    }
+    p->sum.monitor_checks = monitor_checks(p->mon);
+    p->sum.broker_calls = p->brk->api_calls;
+    *out = p->sum;
+}

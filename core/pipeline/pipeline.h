@@ -1,0 +1,65 @@
+/* pipeline: one loaded pipeline.lua, running.
+ *
+ * Owns its config, its Lua state (bias, strategy, rules), its broker, its data
+ * feed, its order executor and its position monitor, and the list of its live
+ * executions (trades). The host feeds it bars in time order; for each bar of a
+ * traded symbol it runs the bias and strategy scripts, and a signal starts an
+ * execution: bias -> strategy -> risk -> trade manager (seed 000 "dual phase").
+ *
+ * Statuses: pending -> running -> monitoring -> completed, or skipped (a stage or
+ * limit declined, with the reason and its numbers), or failed (with the error,
+ * e.g. the script's file:line). */
+#ifndef APEX_PIPELINE_H
+#define APEX_PIPELINE_H
+
+#include <stdbool.h>
+
+#include "clock/clock.h"
+#include "config/config.h"
+#include "market/price_table.h"
+#include "market/symtab.h"
+#include "store/store.h"
+#include "util/diag.h"
+
+struct uv_loop_s;
+
+/* What a pipeline borrows from the host; all outlive the pipeline. */
+typedef struct {
+    apex_clock *clock;
+    store *db;
+    symtab *symbols;
+    price_table *prices;
+    struct uv_loop_s *loop; /* NULL in backtests: no hot reload */
+    bool backtest;
+    const char *db_path;
+} host_services;
+
+typedef struct {
+    uint64_t bars, signals, signals_ignored, executions, skipped, failed;
+    uint64_t trades, wins, losses, open_positions, monitor_checks, broker_calls;
+    money_t realized, fees, unrealized, max_drawdown, start_equity;
+} pipeline_summary;
+
+typedef struct pipeline pipeline;
+
+/* Loads and validates path (every problem goes to diags), creates the scripts, the
+ * broker, the feed and the executors, and resumes executions left active in the
+ * store. Returns NULL when anything is wrong. */
+pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *diags);
+void pipeline_free(pipeline *p);
+
+const char *pipeline_name(const pipeline *p);
+const pipeline_config *pipeline_cfg(const pipeline *p);
+
+/* The feed: time of the next bar (APEX_TIME_NEVER at the end), and reading it. */
+apex_time pipeline_peek(pipeline *p);
+/* 1 = a bar was processed, 0 = nothing available, < 0 = a data error (err says where). */
+int pipeline_step(pipeline *p, char *err, size_t errlen);
+/* Bars at or before this time are warm-up after a restart (scripts only). */
+apex_time pipeline_resume_time(const pipeline *p);
+/* True while it has executions that may still change (open positions, working orders). */
+bool pipeline_busy(const pipeline *p);
+/* Records a final equity snapshot and the cursor; fills the summary. */
+void pipeline_finish(pipeline *p, pipeline_summary *out);
+
+#endif

@@ -1,0 +1,57 @@
+/* Internal to core/pipeline: the pipeline struct shared by pipeline.c (loading,
+ * the bar path, restart) and stages.c (the execute phase and completion). */
+#ifndef APEX_PIPELINE_INTERNAL_H
+#define APEX_PIPELINE_INTERNAL_H
+
+#include "broker/broker.h"
+#include "exec/exec.h"
+#include "market/csv_feed.h"
+#include "market/news.h"
+#include "monitor/monitor.h"
+#include "pipeline/pipeline.h"
+#include "script/script.h"
+
+typedef struct {
+    bool traded;         /* listed in the pipeline's symbols */
+    trade *active;       /* the execution trading this symbol, if any */
+    money_t unrealized;  /* last marked unrealized P&L of the active position */
+    char last_error[256]; /* the last script error recorded as a failed execution */
+} sym_state;
+
+struct pipeline {
+    pipeline_config cfg;
+    const host_services *hs;
+    script_host *scripts;
+    broker *brk;
+    feed_merge *feed;
+    bar next;            /* the bar read ahead from the feed */
+    bool has_next;
+    news_list news;
+    exec_env *exec;
+    monitor *mon;
+    sym_state *syms;
+    int nsyms;
+    trade *trades;       /* live executions */
+    int finished_trades; /* finished but not yet freed */
+    apex_time resume_after; /* cursor at start: bars <= this are warm-up */
+    apex_time last_ts;
+    int ts_since_cursor;
+    int64_t last_day;
+    bool bias_has_on_bar;
+    money_t mark, peak_mark; /* realized + unrealized since start, for drawdown */
+    pipeline_summary sum;
+};
+
+/* stages.c */
+void stages_on_signal(pipeline *p, int symbol_id, const script_signal *sig, const bar *b);
+void stages_record_script_error(pipeline *p, int symbol_id, const char *stage, const char *err);
+void stages_set_status(pipeline *p, trade *t, exec_status st, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+trade *stages_trade_new(pipeline *p, int symbol_id);
+void stages_sweep(pipeline *p);
+void stages_position_view(const trade *t, script_position *out);
+exec_hooks stages_exec_hooks(pipeline *p);
+monitor_hooks stages_monitor_hooks(pipeline *p);
+void stages_resume(pipeline *p);
+
+#endif
