@@ -55,8 +55,9 @@ struct csv_feed {
 
     apex_time last_ts;
     /* Rows of one minute share a timestamp across symbols: reuse the last parse. */
-    char last_ts_text[SHOW_MAX];
-    size_t last_ts_len;
+    char cache_text[SHOW_MAX];
+    size_t cache_len;
+    apex_time cache_ts;
 };
 
 typedef struct {
@@ -265,28 +266,27 @@ static int parse_row(csv_feed *f, const char *s, size_t n, bar *out, char *err, 
 
     field ts = v[f->col_of[COL_TIMESTAMP]];
     apex_time t;
-    if (ts.n == f->last_ts_len && ts.n > 0 && memcmp(ts.p, f->last_ts_text, ts.n) == 0) {
-        t = f->last_ts;
+    if (ts.n == f->cache_len && ts.n > 0 && memcmp(ts.p, f->cache_text, ts.n) == 0) {
+        t = f->cache_ts;
     } else {
         if (timestamp_parse(ts.p, ts.n, &t) != 0)
             return bad_value(f, COL_TIMESTAMP, ts,
                              " is not a timestamp; use Unix seconds or 2024-03-01T14:30:00Z",
                              err, errlen);
-        if (f->row_line > 0 && t < f->last_ts) {
-            char a[32], b[32];
-            timestamp_format(t, a, sizeof a);
-            timestamp_format(f->last_ts, b, sizeof b);
-            return err_set(err, errlen, APEX_EINVAL,
-                           "%s:%ld: column 'timestamp': %s is earlier than the previous row's %s; "
-                           "rows must be in time order",
-                           f->path, f->line, a, b);
+        if (ts.n <= sizeof f->cache_text) {
+            memcpy(f->cache_text, ts.p, ts.n);
+            f->cache_len = ts.n;
+            f->cache_ts = t;
         }
-        if (ts.n <= sizeof f->last_ts_text) {
-            memcpy(f->last_ts_text, ts.p, ts.n);
-            f->last_ts_len = ts.n;
-        } else {
-            f->last_ts_len = 0;
-        }
+    }
+    if (f->row_line > 0 && t < f->last_ts) {
+        char a[32], b[32];
+        timestamp_format(t, a, sizeof a);
+        timestamp_format(f->last_ts, b, sizeof b);
+        return err_set(err, errlen, APEX_EINVAL,
+                       "%s:%ld: column 'timestamp': %s is earlier than the previous row's %s; "
+                       "rows must be in time order",
+                       f->path, f->line, a, b);
     }
 
     field sym = v[f->col_of[COL_SYMBOL]];
