@@ -20,10 +20,10 @@ struct apex_clock {
     uv_loop_t *loop;
     uv_timer_t *uv; /* heap-allocated so it can outlive the clock until libuv closes it */
     double speed;
-    bool wall;          /* plain wall time: origin 0, speed 1, never re-anchored */
-    apex_time origin;   /* clock time at start_hr */
-    uint64_t start_hr;  /* uv_hrtime() at the anchor, ns */
-    bool dispatching;   /* inside the uv timer callback: re-arm once at the end */
+    bool wall;         /* plain wall time: origin 0, speed 1, never re-anchored */
+    apex_time origin;  /* clock time at start_hr */
+    uint64_t start_hr; /* uv_hrtime() at the anchor, ns */
+    bool dispatching;  /* inside the uv timer callback: re-arm once at the end */
 };
 
 /* ---- heap ---------------------------------------------------------------------------- */

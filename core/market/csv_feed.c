@@ -104,14 +104,13 @@ static int next_line(csv_feed *f, const char **line, size_t *len, char *err, siz
         }
         if (f->end == CSV_BLOCK)
             return err_set(err, errlen, APEX_EINVAL,
-                           "%s:%ld: line is longer than %d bytes; is this a bar CSV file?",
-                           f->path, f->line + 1, CSV_BLOCK);
+                           "%s:%ld: line is longer than %d bytes; is this a bar CSV file?", f->path,
+                           f->line + 1, CSV_BLOCK);
         ssize_t n = read(f->fd, f->buf + f->end, CSV_BLOCK - f->end);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return err_set(err, errlen, APEX_EIO, "%s: read failed: %s", f->path,
-                           strerror(errno));
+            return err_set(err, errlen, APEX_EIO, "%s: read failed: %s", f->path, strerror(errno));
         }
         if (n == 0) {
             if (f->follow)
@@ -131,34 +130,51 @@ static bool skippable(const char *s, size_t n)
     return i == n || s[i] == '#';
 }
 
+static field trim_field(const char *a, const char *b)
+{
+    while (a < b && (*a == ' ' || *a == '\t'))
+        a++;
+    while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+        b--;
+    if (b - a >= 2 && *a == '"' && b[-1] == '"') {
+        a++;
+        b--;
+    }
+    return (field){a, (size_t)(b - a)};
+}
+
 /* Splits into at most `max` fields, trimming blanks and one pair of double quotes.
- * Returns the number of fields found (which may exceed max, counting only). */
+ * Returns the number of fields found (which may exceed max, counting only). One plain
+ * byte loop: fields are a few bytes long, too short for memchr's setup to pay off. */
 static int split_fields(const char *s, size_t n, field *out, int max)
 {
     const char *end = s + n;
+    const char *fs = s;
     int count = 0;
-    for (;;) {
-        const char *comma = memchr(s, ',', (size_t)(end - s));
-        const char *fe = comma ? comma : end;
+    for (const char *p = s; p < end; p++) {
+        if (*p != ',')
+            continue;
         if (count < max) {
-            const char *a = s;
-            const char *b = fe;
-            while (a < b && (*a == ' ' || *a == '\t'))
-                a++;
-            while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
-                b--;
-            if (b - a >= 2 && *a == '"' && b[-1] == '"') {
-                a++;
-                b--;
-            }
-            out[count].p = a;
-            out[count].n = (size_t)(b - a);
+            out[count].p = fs;
+            out[count].n = (size_t)(p - fs);
         }
         count++;
-        if (!comma)
-            return count;
-        s = comma + 1;
+        fs = p + 1;
     }
+    if (count < max) {
+        out[count].p = fs;
+        out[count].n = (size_t)(end - fs);
+    }
+    count++;
+    /* Trimming is rare in machine-written files: only pay for it when an edge needs it. */
+    int kept = count < max ? count : max;
+    for (int i = 0; i < kept; i++) {
+        field *f = &out[i];
+        if (f->n > 0 && (f->p[0] == ' ' || f->p[0] == '\t' || f->p[0] == '"' ||
+                         f->p[f->n - 1] == ' ' || f->p[f->n - 1] == '\t'))
+            *f = trim_field(f->p, f->p + f->n);
+    }
+    return count;
 }
 
 /* ---- header ---------------------------------------------------------------------------- */
@@ -169,11 +185,20 @@ static col_role role_for(const char *s, size_t n)
         const char *name;
         col_role role;
     } names[] = {
-        {"timestamp", COL_TIMESTAMP}, {"time", COL_TIMESTAMP}, {"datetime", COL_TIMESTAMP},
-        {"date", COL_TIMESTAMP},      {"ts", COL_TIMESTAMP},   {"symbol", COL_SYMBOL},
-        {"ticker", COL_SYMBOL},       {"open", COL_OPEN},      {"high", COL_HIGH},
-        {"low", COL_LOW},             {"close", COL_CLOSE},    {"volume", COL_VOLUME},
-        {"bid", COL_BID},             {"ask", COL_ASK},
+        {"timestamp", COL_TIMESTAMP},
+        {"time", COL_TIMESTAMP},
+        {"datetime", COL_TIMESTAMP},
+        {"date", COL_TIMESTAMP},
+        {"ts", COL_TIMESTAMP},
+        {"symbol", COL_SYMBOL},
+        {"ticker", COL_SYMBOL},
+        {"open", COL_OPEN},
+        {"high", COL_HIGH},
+        {"low", COL_LOW},
+        {"close", COL_CLOSE},
+        {"volume", COL_VOLUME},
+        {"bid", COL_BID},
+        {"ask", COL_ASK},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strlen(names[i].name) == n && strncasecmp(names[i].name, s, n) == 0)
@@ -271,8 +296,8 @@ static int parse_row(csv_feed *f, const char *s, size_t n, bar *out, char *err, 
     } else {
         if (timestamp_parse(ts.p, ts.n, &t) != 0)
             return bad_value(f, COL_TIMESTAMP, ts,
-                             " is not a timestamp; use Unix seconds or 2024-03-01T14:30:00Z",
-                             err, errlen);
+                             " is not a timestamp; use Unix seconds or 2024-03-01T14:30:00Z", err,
+                             errlen);
         if (ts.n <= sizeof f->cache_text) {
             memcpy(f->cache_text, ts.p, ts.n);
             f->cache_len = ts.n;
@@ -300,10 +325,10 @@ static int parse_row(csv_feed *f, const char *s, size_t n, bar *out, char *err, 
     if ((rc = parse_price(f, COL_OPEN, v[f->col_of[COL_OPEN]], false, &out->open, err, errlen)) ||
         (rc = parse_price(f, COL_HIGH, v[f->col_of[COL_HIGH]], false, &out->high, err, errlen)) ||
         (rc = parse_price(f, COL_LOW, v[f->col_of[COL_LOW]], false, &out->low, err, errlen)) ||
-        (rc = parse_price(f, COL_CLOSE, v[f->col_of[COL_CLOSE]], false, &out->close, err,
-                          errlen)) ||
-        (rc = parse_price(f, COL_VOLUME, v[f->col_of[COL_VOLUME]], true, &out->volume, err,
-                          errlen)))
+        (rc =
+             parse_price(f, COL_CLOSE, v[f->col_of[COL_CLOSE]], false, &out->close, err, errlen)) ||
+        (rc =
+             parse_price(f, COL_VOLUME, v[f->col_of[COL_VOLUME]], true, &out->volume, err, errlen)))
         return rc;
 
     money_t top = out->open > out->close ? out->open : out->close;
@@ -333,8 +358,7 @@ static int parse_row(csv_feed *f, const char *s, size_t n, bar *out, char *err, 
 
 /* ---- public ---------------------------------------------------------------------------- */
 
-csv_feed *csv_feed_open(const char *path, symtab *symbols, bool follow, char *err,
-                        size_t errlen)
+csv_feed *csv_feed_open(const char *path, symtab *symbols, bool follow, char *err, size_t errlen)
 {
     if (!path || !symbols) {
         err_set(err, errlen, APEX_EINVAL, "csv_feed_open: a path and a symtab are required");

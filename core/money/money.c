@@ -9,8 +9,8 @@
 typedef __int128 i128;
 
 /* Powers of ten up to the scale, for tick-style rounding of decimals. */
-static const int64_t pow10_table[] = {1,         10,         100,         1000,      10000,
-                                      100000,    1000000,    10000000,    100000000};
+static const int64_t pow10_table[] = {1,      10,      100,      1000,     10000,
+                                      100000, 1000000, 10000000, 100000000};
 
 static bool in_range(i128 v)
 {
@@ -233,8 +233,8 @@ char *money_format(money_t v, int decimals, char *buf, size_t buflen)
     if (decimals == 0)
         snprintf(buf, buflen, "%s%llu", neg ? "-" : "", (unsigned long long)whole);
     else
-        snprintf(buf, buflen, "%s%llu.%0*llu", neg ? "-" : "", (unsigned long long)whole,
-                 decimals, (unsigned long long)frac);
+        snprintf(buf, buflen, "%s%llu.%0*llu", neg ? "-" : "", (unsigned long long)whole, decimals,
+                 (unsigned long long)frac);
     return buf;
 }
 

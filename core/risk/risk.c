@@ -74,8 +74,9 @@ int risk_size(const risk_config *cfg, const risk_input *in, risk_decision *out, 
 
     /* Limits first: a trade that may not happen needs no size. */
     if (in->circuit_open) {
-        skip(out, "daily-loss circuit breaker is open (limit %s%% of start-of-day equity); no new "
-                  "entries until tomorrow",
+        skip(out,
+             "daily-loss circuit breaker is open (limit %s%% of start-of-day equity); no new "
+             "entries until tomorrow",
              fmt2(cfg->daily_loss_limit_pct * 100, a));
         return 0;
     }

@@ -221,8 +221,7 @@ static void test_live_clock_fires_in_order(void **state)
     journal j = {0};
     clock_timer t[4];
     probe p[4];
-    apex_time delay[4] = {30 * APEX_SECOND, 10 * APEX_SECOND, 20 * APEX_SECOND,
-                          10 * APEX_SECOND};
+    apex_time delay[4] = {30 * APEX_SECOND, 10 * APEX_SECOND, 20 * APEX_SECOND, 10 * APEX_SECOND};
     for (int i = 0; i < 4; i++) {
         p[i] = (probe){.j = &j, .id = i};
         clock_timer_init(c, &t[i], record, &p[i]);

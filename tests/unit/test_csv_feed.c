@@ -65,16 +65,16 @@ static void test_reads_multi_symbol_file(void **state)
 {
     (void)state;
     /* Columns in a free order, mixed case, CRLF line ends, comments and blank lines. */
-    const char *path = write_file("bars.csv",
-                                  "# exported 2024-03-01\r\n"
-                                  "Symbol,Timestamp,Close,Open,High,Low,Volume,Bid,Ask,extra\r\n"
-                                  "AAPL,2024-03-01T14:30:00Z,180.25,180.00,180.50,179.90,1200,"
-                                  "180.24,180.26,x\r\n"
-                                  "MSFT,2024-03-01T14:30:00Z,410.10,410.00,410.20,409.80,800,,,y\r\n"
-                                  "\r\n"
-                                  "# a comment between rows\r\n"
-                                  "AAPL,2024-03-01T14:31:00Z,180.40,180.25,180.45,180.20,950.5,"
-                                  "180.39,180.41,z");
+    const char *path =
+        write_file("bars.csv", "# exported 2024-03-01\r\n"
+                               "Symbol,Timestamp,Close,Open,High,Low,Volume,Bid,Ask,extra\r\n"
+                               "AAPL,2024-03-01T14:30:00Z,180.25,180.00,180.50,179.90,1200,"
+                               "180.24,180.26,x\r\n"
+                               "MSFT,2024-03-01T14:30:00Z,410.10,410.00,410.20,409.80,800,,,y\r\n"
+                               "\r\n"
+                               "# a comment between rows\r\n"
+                               "AAPL,2024-03-01T14:31:00Z,180.40,180.25,180.45,180.20,950.5,"
+                               "180.39,180.41,z");
     char err[256] = "";
     symtab *syms = symtab_new();
     csv_feed *f = csv_feed_open(path, syms, false, err, sizeof err);
@@ -361,8 +361,8 @@ static void test_large_file_crosses_read_blocks(void **state)
         int cents = 10000 + i % 997;
         fprintf(out, "%ld,SYM%03d,%d.%02d,%d.%02d,%d.%02d,%d.%02d,%d,%d.%02d,%d.%02d\n", ts,
                 i % SYMS, cents / 100, cents % 100, (cents + 5) / 100, (cents + 5) % 100,
-                (cents - 5) / 100, (cents - 5) % 100, (cents + 1) / 100, (cents + 1) % 100,
-                i, cents / 100, cents % 100, (cents + 2) / 100, (cents + 2) % 100);
+                (cents - 5) / 100, (cents - 5) % 100, (cents + 1) / 100, (cents + 1) % 100, i,
+                cents / 100, cents % 100, (cents + 2) / 100, (cents + 2) % 100);
     }
     fclose(out);
     symtab *syms = symtab_new();

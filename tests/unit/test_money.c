@@ -123,8 +123,7 @@ static void test_from_double_rejects_nan_inf_range(void **state)
     assert_int_equal(money_from_double(NAN, &v, "stop_loss", err, sizeof err), APEX_EINVAL);
     assert_non_null(strstr(err, "stop_loss"));
     assert_non_null(strstr(err, "NaN"));
-    assert_int_equal(money_from_double(INFINITY, &v, "take_profit", err, sizeof err),
-                     APEX_EINVAL);
+    assert_int_equal(money_from_double(INFINITY, &v, "take_profit", err, sizeof err), APEX_EINVAL);
     assert_non_null(strstr(err, "take_profit"));
     assert_int_equal(money_from_double(-INFINITY, &v, "qty", err, sizeof err), APEX_EINVAL);
     assert_non_null(strstr(err, "qty"));
@@ -151,8 +150,7 @@ static void test_tick_and_lot_rounding_directions(void **state)
     assert_true(money_round_to(parse("10.075"), tick, MONEY_ROUND_NEAREST) == parse("10.10"));
     /* Negative values: DOWN goes toward -inf, TOWARD_ZERO toward 0. */
     assert_true(money_round_to(parse("-2.5"), MONEY_SCALE, MONEY_ROUND_DOWN) == parse("-3"));
-    assert_true(money_round_to(parse("-2.5"), MONEY_SCALE, MONEY_ROUND_TOWARD_ZERO) ==
-                parse("-2"));
+    assert_true(money_round_to(parse("-2.5"), MONEY_SCALE, MONEY_ROUND_TOWARD_ZERO) == parse("-2"));
     assert_true(money_round_to(parse("-2.5"), MONEY_SCALE, MONEY_ROUND_UP) == parse("-2"));
     assert_true(money_round_to(parse("-2.5"), MONEY_SCALE, MONEY_ROUND_NEAREST) == parse("-2"));
     /* Lots: 0.0001 BTC lots, 1 share lots. */
@@ -207,8 +205,7 @@ static void test_checked_arithmetic_and_overflow(void **state)
     assert_int_equal(money_div(MONEY(1000000000), 1, MONEY_ROUND_NEAREST, &r), APEX_ERANGE);
 
     /* pro-rate a 1.00 fee over 3 of 7 shares with no intermediate rounding */
-    assert_int_equal(money_muldiv(parse("1"), parse("3"), parse("7"), MONEY_ROUND_NEAREST, &r),
-                     0);
+    assert_int_equal(money_muldiv(parse("1"), parse("3"), parse("7"), MONEY_ROUND_NEAREST, &r), 0);
     assert_true(r == parse("0.42857143"));
     assert_int_equal(money_muldiv(INT64_MAX, INT64_MAX, INT64_MAX, MONEY_ROUND_NEAREST, &r), 0);
     assert_true(r == INT64_MAX);
