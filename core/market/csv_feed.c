@@ -208,6 +208,11 @@ static col_role role_for(const char *s, size_t n)
 
 static int parse_header(csv_feed *f, const char *s, size_t n, char *err, size_t errlen)
 {
+    /* Spreadsheets often save CSV with a UTF-8 byte order mark before the first name. */
+    if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+        s += 3;
+        n -= 3;
+    }
     field fields[CSV_MAX_COLS];
     int count = split_fields(s, n, fields, CSV_MAX_COLS);
     if (count > CSV_MAX_COLS)

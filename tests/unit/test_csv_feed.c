@@ -135,6 +135,16 @@ static void test_timestamp_forms(void **state)
     assert_int_equal(csv_feed_next(f, &b, err, sizeof err), 1);
     assert_true(b.ts == (apex_time)1709337600 * APEX_SECOND); /* 2024-03-02 00:00 */
     csv_feed_close(f);
+
+    /* A spreadsheet export with a byte order mark and quoted cells reads the same. */
+    path = write_file("bom.csv", "\xEF\xBB\xBF\"timestamp\",\"symbol\",open,high,low,close,volume\n"
+                                 "\"2024-03-01 14:30:00\",\"SPY\",510.1,510.2,510,510.15,100\n");
+    f = csv_feed_open(path, syms, false, err, sizeof err);
+    assert_non_null(f);
+    assert_int_equal(csv_feed_next(f, &b, err, sizeof err), 1);
+    assert_true(b.ts == T0);
+    assert_true(b.close == m("510.15"));
+    csv_feed_close(f);
     symtab_free(syms);
 }
 
