@@ -39,6 +39,8 @@ int csv_feed_next(csv_feed *feed, bar *out, char *err, size_t errlen);
 /* Line number of the last row returned (1-based, counting the header). */
 long csv_feed_line(const csv_feed *feed);
 const char *csv_feed_path(const csv_feed *feed);
+/* True when the feed was opened with follow = true. */
+bool csv_feed_is_follow(const csv_feed *feed);
 
 /* Merges any number of feeds into one stream in time order; ties keep file order
  * (the feed added first wins), then row order within a file. Owns the feeds. */

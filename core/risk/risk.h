@@ -33,6 +33,8 @@ typedef struct {
     money_t shares_by_risk; /* the two candidates, for the log */
     money_t shares_by_capital;
     char skip_reason[256];  /* non-empty when a limit stops the trade */
+    char note[256];         /* how the size was adjusted (requested qty capped, buying
+                               power, minimum lot); informational, "" when none */
 } risk_decision;
 
 /* Returns 0 and fills *out (qty > 0, or qty 0 with a skip reason);

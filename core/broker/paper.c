@@ -1,0 +1,797 @@
+/* paper: the embedded paper broker's requests (the broker_ops vtable).
+ *
+ * Each request changes the account at once, inside one SQLite transaction, and
+ * queues its reply; listener notifications it causes are queued after the reply,
+ * so a host sees "accepted" before it sees what happened to the order next. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/paper_internal.h"
+#include "util/err.h"
+#include "util/log.h"
+
+static const broker_ops paper_ops;
+
+static paper_broker *as_paper(broker *b)
+{
+    return (paper_broker *)b;
+}
+
+/* ---- symbols ---------------------------------------------------------------------------- */
+
+paper_symbol *paper_symbol_find(paper_broker *p, const char *name)
+{
+    for (int i = 0; name && i < p->nsymbols; i++)
+        if (strcmp(p->symbols[i].name, name) == 0)
+            return &p->symbols[i];
+    return NULL;
+}
+
+paper_symbol *paper_symbol_get(paper_broker *p, const char *name)
+{
+    paper_symbol *s = paper_symbol_find(p, name);
+    if (s)
+        return s;
+    if (strlen(name) >= SYMBOL_MAX)
+        return NULL;
+    if (p->nsymbols == p->cap_symbols) {
+        int cap = p->cap_symbols ? p->cap_symbols * 2 : 8;
+        paper_symbol *n = realloc(p->symbols, (size_t)cap * sizeof *n);
+        if (!n)
+            return NULL;
+        p->symbols = n;
+        p->cap_symbols = cap;
+    }
+    s = &p->symbols[p->nsymbols++];
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->rules = p->default_rules;
+    s->opened_day = -1;
+    return s;
+}
+
+money_instrument paper_symbol_rules(const paper_symbol *s)
+{
+    return s->rules;
+}
+
+/* ---- orders ----------------------------------------------------------------------------- */
+
+static uint64_t hash_id(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void index_insert(int *slots, int cap, const char *id, int value)
+{
+    size_t mask = (size_t)cap - 1;
+    for (size_t i = hash_id(id) & mask;; i = (i + 1) & mask) {
+        if (slots[i] == 0) {
+            slots[i] = value;
+            return;
+        }
+    }
+}
+
+static int index_grow(paper_broker *p)
+{
+    int cap = p->id_cap ? p->id_cap * 2 : 64;
+    int *slots = calloc((size_t)cap, sizeof *slots);
+    if (!slots)
+        return APEX_ENOMEM;
+    for (int i = 0; i < p->norders; i++)
+        index_insert(slots, cap, p->orders[i]->o.client_order_id, i + 1);
+    free(p->id_slots);
+    p->id_slots = slots;
+    p->id_cap = cap;
+    return 0;
+}
+
+paper_order *paper_order_find(paper_broker *p, const char *client_order_id)
+{
+    if (!p->id_cap || !client_order_id)
+        return NULL;
+    size_t mask = (size_t)p->id_cap - 1;
+    for (size_t i = hash_id(client_order_id) & mask; p->id_slots[i]; i = (i + 1) & mask) {
+        paper_order *o = p->orders[p->id_slots[i] - 1];
+        if (strcmp(o->o.client_order_id, client_order_id) == 0)
+            return o;
+    }
+    return NULL;
+}
+
+int paper_order_add(paper_broker *p, paper_order *o)
+{
+    if (p->norders == p->cap_orders) {
+        int cap = p->cap_orders ? p->cap_orders * 2 : 32;
+        paper_order **n = realloc(p->orders, (size_t)cap * sizeof *n);
+        if (!n)
+            return APEX_ENOMEM;
+        p->orders = n;
+        p->cap_orders = cap;
+    }
+    if ((p->norders + 1) * 2 > p->id_cap && index_grow(p) != 0)
+        return APEX_ENOMEM;
+    if (!order_status_is_final(o->o.status) && p->nworking == p->cap_working) {
+        int cap = p->cap_working ? p->cap_working * 2 : 32;
+        int *n = realloc(p->working, (size_t)cap * sizeof *n);
+        if (!n)
+            return APEX_ENOMEM;
+        p->working = n;
+        p->cap_working = cap;
+    }
+    int idx = p->norders++;
+    p->orders[idx] = o;
+    index_insert(p->id_slots, p->id_cap, o->o.client_order_id, idx + 1);
+    if (!order_status_is_final(o->o.status))
+        p->working[p->nworking++] = idx;
+    return 0;
+}
+
+void paper_working_compact(paper_broker *p)
+{
+    int n = 0;
+    for (int i = 0; i < p->nworking; i++)
+        if (!order_status_is_final(p->orders[p->working[i]]->o.status))
+            p->working[n++] = p->working[i];
+    p->nworking = n;
+}
+
+/* Changes the status and persists it, without notifying (callers order the notices). */
+static void apply_status(paper_broker *p, paper_order *o, order_status st, const char *reason)
+{
+    o->o.status = st;
+    o->o.updated_at = clock_now(p->clock);
+    if (st != ORDER_STATUS_ACCEPTED)
+        o->market_pending = false;
+    if (reason)
+        snprintf(o->o.reason, sizeof o->o.reason, "%s", reason);
+    paper_state_save_order(p, o);
+}
+
+void paper_order_set_status(paper_broker *p, paper_order *o, order_status st, const char *reason)
+{
+    apply_status(p, o, st, reason);
+    paper_queue_order_update(p, &o->o);
+}
+
+paper_order *paper_order_sibling(paper_broker *p, const paper_order *leg)
+{
+    if (leg->o.role != ORDER_ROLE_TAKE_PROFIT && leg->o.role != ORDER_ROLE_STOP_LOSS)
+        return NULL;
+    char id[BROKER_ID_MAX + 8];
+    snprintf(id, sizeof id, "%s%s", leg->o.parent_client_order_id,
+             leg->o.role == ORDER_ROLE_TAKE_PROFIT ? "-sl" : "-tp");
+    paper_order *s = paper_order_find(p, id);
+    return s && strcmp(s->o.parent_client_order_id, leg->o.parent_client_order_id) == 0 ? s
+                                                                                          : NULL;
+}
+
+void paper_cancel_related(paper_broker *p, paper_order *o, const char *reason)
+{
+    if (o->o.role == ORDER_ROLE_TAKE_PROFIT || o->o.role == ORDER_ROLE_STOP_LOSS) {
+        paper_order *sib = paper_order_sibling(p, o);
+        if (sib && !order_status_is_final(sib->o.status))
+            paper_order_set_status(p, sib, ORDER_STATUS_CANCELLED, reason);
+        return;
+    }
+    static const char *const suffixes[] = {"-tp", "-sl"};
+    for (int i = 0; i < 2; i++) {
+        char id[BROKER_ID_MAX + 8];
+        snprintf(id, sizeof id, "%s%s", o->o.client_order_id, suffixes[i]);
+        paper_order *leg = paper_order_find(p, id);
+        if (leg && strcmp(leg->o.parent_client_order_id, o->o.client_order_id) == 0 &&
+            !order_status_is_final(leg->o.status))
+            paper_order_set_status(p, leg, ORDER_STATUS_CANCELLED, reason);
+    }
+}
+
+static paper_order *order_new(paper_broker *p, const char *client_order_id, const char *symbol,
+                              order_side side, order_type type, order_role role, money_t qty)
+{
+    paper_order *o = calloc(1, sizeof *o);
+    if (!o)
+        return NULL;
+    o->seq = p->next_seq++;
+    snprintf(o->o.client_order_id, sizeof o->o.client_order_id, "%s", client_order_id);
+    snprintf(o->o.broker_order_id, sizeof o->o.broker_order_id, "paper-%lld",
+             (long long)o->seq);
+    snprintf(o->o.symbol, sizeof o->o.symbol, "%s", symbol);
+    o->o.side = side;
+    o->o.type = type;
+    o->o.role = role;
+    o->o.qty = qty;
+    o->o.status = ORDER_STATUS_NEW;
+    o->o.created_at = o->o.updated_at = clock_now(p->clock);
+    return o;
+}
+
+/* ---- validation ------------------------------------------------------------------------- */
+
+static const char *fmt(money_t v, char *buf)
+{
+    return money_format_trim(v, 2, buf, 32);
+}
+
+static bool check_price(const char *field, money_t v, money_t tick, const char *symbol,
+                        char *why, size_t n)
+{
+    char a[32], b[32];
+    if (v <= 0) {
+        snprintf(why, n, "%s must be greater than 0 (got %s)", field, fmt(v, a));
+        return false;
+    }
+    if (!money_is_multiple(v, tick)) {
+        snprintf(why, n, "%s %s is not on %s's tick %s; round it to the tick", field, fmt(v, a),
+                 symbol, fmt(tick, b));
+        return false;
+    }
+    return true;
+}
+
+/* The price an order is judged at: where it would trade if it executed now. */
+static money_t reference_price(const paper_broker *p, const order_request *r,
+                               const paper_symbol *s)
+{
+    if (r->type == ORDER_LIMIT || r->type == ORDER_STOP_LIMIT)
+        return r->limit_price;
+    if (r->type == ORDER_STOP)
+        return r->stop_price;
+    money_t px = s->last.close;
+    paper_market_price(p, s, r->side, &px);
+    return px;
+}
+
+static bool check_buying_power(const paper_broker *p, const order_request *r,
+                               const paper_symbol *s, char *why, size_t n)
+{
+    /* Only the part that opens or grows a position needs buying power; closing is
+     * always allowed, so a trader can get out of any position. */
+    money_t held = s->qty;
+    money_t closing = 0;
+    if (r->side == SIDE_BUY && held < 0)
+        closing = r->qty < -held ? r->qty : -held;
+    if (r->side == SIDE_SELL && held > 0)
+        closing = r->qty < held ? r->qty : held;
+    money_t opening = r->qty - closing;
+    if (opening <= 0)
+        return true;
+    money_t price = reference_price(p, r, s), notional;
+    if (money_mul(opening, price, MONEY_ROUND_UP, &notional) != 0)
+        notional = MONEY_MAX;
+    bool is_long = r->side == SIDE_BUY;
+    money_t bp = is_long ? paper_long_buying_power(p) : paper_short_buying_power(p);
+    if (notional <= bp)
+        return true;
+    char q[32], px[32], need[32], have[32];
+    snprintf(why, n,
+             "insufficient buying power: %s %s %s at %s needs %s but %s is available (%s); "
+             "reduce the quantity",
+             order_side_name(r->side), money_format_trim(opening, 0, q, sizeof q), r->symbol,
+             fmt(price, px), fmt(notional, need), fmt(bp, have),
+             is_long ? "cash, no margin" : "equity less open shorts, no leverage");
+    return false;
+}
+
+static bool validate(const paper_broker *p, const order_request *r, const paper_symbol *s,
+                     char *why, size_t n)
+{
+    money_instrument rules = s ? s->rules : p->default_rules;
+    char a[32], b[32], c[32];
+    if (r->side != SIDE_BUY && r->side != SIDE_SELL) {
+        snprintf(why, n, "side must be buy or sell");
+        return false;
+    }
+    if ((int)r->type < ORDER_MARKET || (int)r->type > ORDER_STOP_LIMIT) {
+        snprintf(why, n, "type must be market, limit, stop or stop_limit");
+        return false;
+    }
+    if (r->qty <= 0) {
+        snprintf(why, n, "qty must be greater than 0 (got %s)", fmt(r->qty, a));
+        return false;
+    }
+    if (!money_is_multiple(r->qty, rules.lot)) {
+        snprintf(why, n, "qty %s is not a multiple of %s's lot size %s; round it to the lot",
+                 money_format_trim(r->qty, 0, a, sizeof a), r->symbol,
+                 money_format_trim(rules.lot, 0, b, sizeof b));
+        return false;
+    }
+    if ((r->type == ORDER_LIMIT || r->type == ORDER_STOP_LIMIT) &&
+        !check_price("limit_price", r->limit_price, rules.tick, r->symbol, why, n))
+        return false;
+    if ((r->type == ORDER_STOP || r->type == ORDER_STOP_LIMIT) &&
+        !check_price("stop_price", r->stop_price, rules.tick, r->symbol, why, n))
+        return false;
+    if (r->take_profit &&
+        !check_price("take_profit", r->take_profit, rules.tick, r->symbol, why, n))
+        return false;
+    if (r->stop_loss && !check_price("stop_loss", r->stop_loss, rules.tick, r->symbol, why, n))
+        return false;
+    if (!s || !s->has_bar) {
+        snprintf(why, n, "no market data for %s yet; the paper broker needs a price (a bar) "
+                         "before it can trade a symbol",
+                 r->symbol);
+        return false;
+    }
+    if (r->take_profit || r->stop_loss) {
+        money_t ref = reference_price(p, r, s);
+        bool buy = r->side == SIDE_BUY;
+        if (r->stop_loss && (buy ? r->stop_loss >= ref : r->stop_loss <= ref)) {
+            snprintf(why, n, "stop_loss %s must be %s the entry price %s for a %s bracket",
+                     fmt(r->stop_loss, a), buy ? "below" : "above", fmt(ref, b),
+                     order_side_name(r->side));
+            return false;
+        }
+        if (r->take_profit && (buy ? r->take_profit <= ref : r->take_profit >= ref)) {
+            snprintf(why, n, "take_profit %s must be %s the entry price %s for a %s bracket",
+                     fmt(r->take_profit, a), buy ? "above" : "below", fmt(ref, c),
+                     order_side_name(r->side));
+            return false;
+        }
+    }
+    return check_buying_power(p, r, s, why, n);
+}
+
+/* ---- requests --------------------------------------------------------------------------- */
+
+static bool id_ok(const char *id, size_t room)
+{
+    return id && id[0] && strnlen(id, BROKER_ID_MAX) + room < BROKER_ID_MAX;
+}
+
+static bool symbol_ok(const char *sym)
+{
+    return sym && sym[0] && strnlen(sym, SYMBOL_MAX) < SYMBOL_MAX;
+}
+
+static void reply_duplicate(paper_broker *p, const paper_order *existing, broker_cb cb,
+                            void *ud)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg,
+             "client order id %s was already used by this account (order %s, %s); use a new id",
+             existing->o.client_order_id, existing->o.broker_order_id,
+             order_status_name(existing->o.status));
+    paper_queue_reply(p, cb, ud, APEX_EDUP, msg, &existing->o);
+}
+
+static paper_order *make_leg(paper_broker *p, const paper_order *entry, const char *suffix,
+                             order_role role, money_t price)
+{
+    char id[BROKER_ID_MAX + 8];
+    snprintf(id, sizeof id, "%s%s", entry->o.client_order_id, suffix);
+    order_side side = entry->o.side == SIDE_BUY ? SIDE_SELL : SIDE_BUY;
+    order_type type = role == ORDER_ROLE_TAKE_PROFIT ? ORDER_LIMIT : ORDER_STOP;
+    paper_order *leg = order_new(p, id, entry->o.symbol, side, type, role, entry->o.qty);
+    if (!leg)
+        return NULL;
+    memcpy(leg->o.parent_client_order_id, entry->o.client_order_id,
+           sizeof leg->o.parent_client_order_id);
+    if (type == ORDER_LIMIT)
+        leg->o.limit_price = price;
+    else
+        leg->o.stop_price = price;
+    leg->o.status = ORDER_STATUS_HELD;
+    if (paper_order_add(p, leg) != 0) {
+        free(leg);
+        return NULL;
+    }
+    paper_state_save_order(p, leg);
+    return leg;
+}
+
+static int paper_submit(broker *b, const order_request *r, broker_cb cb, void *ud)
+{
+    paper_broker *p = as_paper(b);
+    bool bracket = r && (r->take_profit != 0 || r->stop_loss != 0);
+    if (!r || !id_ok(r->client_order_id, bracket ? 3 : 0) || !symbol_ok(r->symbol)) {
+        log_warn("paper broker: submit_order needs a symbol and a client order id of at most "
+                 "%d characters (60 for brackets)",
+                 BROKER_ID_MAX - 1);
+        return APEX_EINVAL;
+    }
+    paper_order *dup = paper_order_find(p, r->client_order_id);
+    if (!dup && bracket) {
+        char id[BROKER_ID_MAX + 8];
+        snprintf(id, sizeof id, "%s-tp", r->client_order_id);
+        dup = paper_order_find(p, id);
+        snprintf(id, sizeof id, "%s-sl", r->client_order_id);
+        if (!dup)
+            dup = paper_order_find(p, id);
+    }
+    if (dup) {
+        reply_duplicate(p, dup, cb, ud);
+        return 0;
+    }
+
+    paper_symbol *s = paper_symbol_find(p, r->symbol);
+    paper_order *o =
+        order_new(p, r->client_order_id, r->symbol, r->side, r->type, ORDER_ROLE_ENTRY, r->qty);
+    if (!o)
+        return APEX_ENOMEM;
+    o->o.limit_price = r->limit_price;
+    o->o.stop_price = r->stop_price;
+    o->take_profit = r->take_profit;
+    o->stop_loss = r->stop_loss;
+
+    char why[240];
+    bool ok = validate(p, r, s, why, sizeof why);
+    o->o.status = ok ? ORDER_STATUS_ACCEPTED : ORDER_STATUS_REJECTED;
+    o->market_pending = ok && r->type == ORDER_MARKET;
+    if (!ok)
+        snprintf(o->o.reason, sizeof o->o.reason, "%.127s", why);
+    if (paper_order_add(p, o) != 0) {
+        free(o);
+        return APEX_ENOMEM;
+    }
+
+    paper_state_begin(p);
+    paper_state_save_order(p, o);
+    paper_order *legs[2] = {NULL, NULL};
+    if (ok && r->take_profit)
+        legs[0] = make_leg(p, o, "-tp", ORDER_ROLE_TAKE_PROFIT, r->take_profit);
+    if (ok && r->stop_loss)
+        legs[1] = make_leg(p, o, "-sl", ORDER_ROLE_STOP_LOSS, r->stop_loss);
+    paper_state_commit(p);
+
+    if (!ok) {
+        char msg[320];
+        snprintf(msg, sizeof msg, "order %s rejected: %s", o->o.client_order_id, why);
+        log_event("paper: %s", msg);
+        paper_queue_reply(p, cb, ud, APEX_EREJECTED, msg, &o->o);
+    } else {
+        paper_queue_reply(p, cb, ud, 0, NULL, &o->o);
+    }
+    paper_queue_order_update(p, &o->o);
+    for (int i = 0; i < 2; i++)
+        if (legs[i])
+            paper_queue_order_update(p, &legs[i]->o);
+    return 0;
+}
+
+static void reply_not_found(paper_broker *p, broker_cb cb, void *ud, const char *id)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "no order with client order id %.64s at the paper broker", id);
+    paper_queue_reply(p, cb, ud, APEX_ENOTFOUND, msg, NULL);
+}
+
+static int paper_cancel(broker *b, const char *id, broker_cb cb, void *ud)
+{
+    paper_broker *p = as_paper(b);
+    if (!id_ok(id, 0))
+        return APEX_EINVAL;
+    paper_order *o = paper_order_find(p, id);
+    if (!o) {
+        reply_not_found(p, cb, ud, id);
+        return 0;
+    }
+    if (order_status_is_final(o->o.status)) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "order %s is already %s; there is nothing to cancel",
+                 o->o.client_order_id, order_status_name(o->o.status));
+        paper_queue_reply(p, cb, ud, APEX_ESTATE, msg, &o->o);
+        return 0;
+    }
+    paper_state_begin(p);
+    apply_status(p, o, ORDER_STATUS_CANCELLED, "cancelled by request");
+    paper_queue_reply(p, cb, ud, 0, NULL, &o->o);
+    paper_queue_order_update(p, &o->o);
+    if (o->o.role == ORDER_ROLE_ENTRY) {
+        char why[128];
+        snprintf(why, sizeof why, "parent %.60s was cancelled", o->o.client_order_id);
+        paper_cancel_related(p, o, why);
+    }
+    paper_working_compact(p);
+    paper_state_commit(p);
+    return 0;
+}
+
+static int paper_get_order(broker *b, const char *id, broker_cb cb, void *ud)
+{
+    paper_broker *p = as_paper(b);
+    if (!id_ok(id, 0))
+        return APEX_EINVAL;
+    paper_order *o = paper_order_find(p, id);
+    if (o)
+        paper_queue_reply(p, cb, ud, 0, NULL, &o->o);
+    else
+        reply_not_found(p, cb, ud, id);
+    return 0;
+}
+
+static int paper_list_open_orders(broker *b, const char *symbol, broker_cb cb, void *ud)
+{
+    paper_broker *p = as_paper(b);
+    paper_event *ev = paper_event_new(PAPER_EV_REPLY);
+    if (!ev)
+        return APEX_ENOMEM;
+    ev->cb = cb;
+    ev->ud = ud;
+    if (p->nworking) {
+        ev->orders = calloc((size_t)p->nworking, sizeof *ev->orders);
+        if (!ev->orders) {
+            free(ev);
+            return APEX_ENOMEM;
+        }
+    }
+    for (int i = 0; i < p->nworking; i++) {
+        const paper_order *o = p->orders[p->working[i]];
+        if (order_status_is_final(o->o.status) || (symbol && strcmp(symbol, o->o.symbol) != 0))
+            continue;
+        ev->orders[ev->norders++] = o->o;
+    }
+    paper_event_push(p, ev);
+    return 0;
+}
+
+static int positions_reply(paper_broker *p, const char *symbol, broker_cb cb, void *ud)
+{
+    paper_event *ev = paper_event_new(PAPER_EV_REPLY);
+    if (!ev)
+        return APEX_ENOMEM;
+    ev->cb = cb;
+    ev->ud = ud;
+    if (p->nsymbols) {
+        ev->positions = calloc((size_t)p->nsymbols, sizeof *ev->positions);
+        if (!ev->positions) {
+            free(ev);
+            return APEX_ENOMEM;
+        }
+    }
+    for (int i = 0; i < p->nsymbols; i++) {
+        const paper_symbol *s = &p->symbols[i];
+        if (s->qty == 0 || (symbol && strcmp(symbol, s->name) != 0))
+            continue;
+        paper_position_snapshot(s, &ev->positions[ev->npositions++]);
+    }
+    paper_event_push(p, ev);
+    return 0;
+}
+
+static int paper_get_position(broker *b, const char *symbol, broker_cb cb, void *ud)
+{
+    if (!symbol_ok(symbol))
+        return APEX_EINVAL;
+    return positions_reply(as_paper(b), symbol, cb, ud);
+}
+
+static int paper_list_positions(broker *b, broker_cb cb, void *ud)
+{
+    return positions_reply(as_paper(b), NULL, cb, ud);
+}
+
+static int paper_get_account(broker *b, broker_cb cb, void *ud)
+{
+    paper_broker *p = as_paper(b);
+    paper_event *ev = paper_event_new(PAPER_EV_REPLY);
+    if (!ev)
+        return APEX_ENOMEM;
+    ev->cb = cb;
+    ev->ud = ud;
+    ev->has_account = true;
+    paper_account_snapshot(p, &ev->account);
+    paper_event_push(p, ev);
+    return 0;
+}
+
+static int paper_get_quotes(broker *b, const char *const *symbols, int n, broker_cb cb, void *ud)
+{
+    paper_broker *p = as_paper(b);
+    if (n < 0 || (n > 0 && !symbols))
+        return APEX_EINVAL;
+    paper_event *ev = paper_event_new(PAPER_EV_REPLY);
+    if (!ev)
+        return APEX_ENOMEM;
+    ev->cb = cb;
+    ev->ud = ud;
+    if (n > 0 && !(ev->quotes = calloc((size_t)n, sizeof *ev->quotes))) {
+        free(ev);
+        return APEX_ENOMEM;
+    }
+    ev->nquotes = n;
+    size_t used = 0;
+    for (int i = 0; i < n; i++) {
+        const char *name = symbols[i] ? symbols[i] : "";
+        paper_symbol *s = paper_symbol_find(p, name);
+        if (s && s->has_bar) {
+            paper_quote_of(p, s, &ev->quotes[i]);
+            continue;
+        }
+        snprintf(ev->quotes[i].symbol, sizeof ev->quotes[i].symbol, "%s", name);
+        if (ev->status == 0) {
+            ev->status = APEX_ENOTFOUND;
+            used = (size_t)snprintf(ev->error, sizeof ev->error,
+                                    "no market data at the paper broker for: %s", name);
+        } else if (used < sizeof ev->error) {
+            used += (size_t)snprintf(ev->error + used, sizeof ev->error - used, ", %s", name);
+        }
+    }
+    paper_event_push(p, ev);
+    return 0;
+}
+
+static int paper_close_position(broker *b, const char *symbol, const char *id, broker_cb cb,
+                                void *ud)
+{
+    paper_broker *p = as_paper(b);
+    if (!symbol_ok(symbol) || !id_ok(id, 0))
+        return APEX_EINVAL;
+    paper_symbol *s = paper_symbol_find(p, symbol);
+    if (!s || s->qty == 0) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "no open position in %s to close", symbol);
+        paper_queue_reply(p, cb, ud, APEX_ENOTFOUND, msg, NULL);
+        return 0;
+    }
+    paper_order *dup = paper_order_find(p, id);
+    if (dup) {
+        reply_duplicate(p, dup, cb, ud);
+        return 0;
+    }
+    order_side side = s->qty > 0 ? SIDE_SELL : SIDE_BUY;
+    paper_order *o =
+        order_new(p, id, symbol, side, ORDER_MARKET, ORDER_ROLE_EXIT, s->qty > 0 ? s->qty : -s->qty);
+    int *cancelled = calloc((size_t)p->nworking + 1, sizeof *cancelled);
+    if (!o || !cancelled) {
+        free(o);
+        free(cancelled);
+        return APEX_ENOMEM;
+    }
+    paper_state_begin(p);
+    int ncancelled = 0;
+    char why[128];
+    snprintf(why, sizeof why, "cancelled to close the %s position (%.40s)", symbol, id);
+    for (int i = 0; i < p->nworking; i++) {
+        paper_order *w = p->orders[p->working[i]];
+        if (!order_status_is_final(w->o.status) && strcmp(w->o.symbol, symbol) == 0) {
+            apply_status(p, w, ORDER_STATUS_CANCELLED, why);
+            cancelled[ncancelled++] = p->working[i];
+        }
+    }
+    o->o.status = ORDER_STATUS_ACCEPTED;
+    o->market_pending = true;
+    if (paper_order_add(p, o) != 0) {
+        free(o);
+        o = NULL;
+    } else {
+        paper_state_save_order(p, o);
+    }
+    paper_working_compact(p);
+    paper_state_commit(p);
+
+    if (!o) {
+        free(cancelled);
+        paper_queue_reply(p, cb, ud, APEX_ENOMEM, "out of memory creating the closing order",
+                          NULL);
+        return 0;
+    }
+    paper_queue_reply(p, cb, ud, 0, NULL, &o->o);
+    for (int i = 0; i < ncancelled; i++)
+        paper_queue_order_update(p, &p->orders[cancelled[i]]->o);
+    paper_queue_order_update(p, &o->o);
+    free(cancelled);
+    return 0;
+}
+
+static void paper_on_bar(broker *b, const bar *data, const char *symbol)
+{
+    paper_broker *p = as_paper(b);
+    if (!data || !symbol_ok(symbol)) {
+        log_warn("paper broker: a bar without a valid symbol was ignored");
+        return;
+    }
+    paper_symbol *s = paper_symbol_get(p, symbol);
+    if (!s) {
+        log_error("paper broker: out of memory tracking %s; its bar was ignored", symbol);
+        return;
+    }
+    paper_process_bar(p, s, data);
+}
+
+static void paper_free(broker *b)
+{
+    paper_broker *p = as_paper(b);
+    paper_events_free(p);
+    paper_state_close(p);
+    for (int i = 0; i < p->norders; i++)
+        free(p->orders[i]);
+    free(p->orders);
+    free(p->id_slots);
+    free(p->working);
+    free(p->symbols);
+    free(p->day_trades);
+    free(p);
+}
+
+static const broker_ops paper_ops = {
+    .name = "paper",
+    .submit_order = paper_submit,
+    .cancel_order = paper_cancel,
+    .get_order = paper_get_order,
+    .list_open_orders = paper_list_open_orders,
+    .get_position = paper_get_position,
+    .list_positions = paper_list_positions,
+    .get_account = paper_get_account,
+    .get_quotes = paper_get_quotes,
+    .close_position = paper_close_position,
+    .on_bar = paper_on_bar,
+    .free = paper_free,
+};
+
+static int check_config(const paper_config *c, char *err, size_t errlen)
+{
+    struct {
+        const char *name;
+        money_t v;
+    } fields[] = {{"starting_cash", c->starting_cash}, {"spread_bps", c->spread_bps},
+                  {"slippage_bps", c->slippage_bps},   {"fee_per_share", c->fee_per_share},
+                  {"fee_bps", c->fee_bps},             {"fee_min", c->fee_min}};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (fields[i].v < 0)
+            return err_set(err, errlen, APEX_EINVAL,
+                           "broker.paper.%s must not be negative; set it to 0 or more",
+                           fields[i].name);
+    return 0;
+}
+
+broker *paper_broker_new(const paper_config *cfg, const char *state_path, apex_clock *clock,
+                         char *err, size_t errlen)
+{
+    if (!cfg || !clock) {
+        err_set(err, errlen, APEX_EINVAL, "paper broker: a config and a clock are required");
+        return NULL;
+    }
+    if (check_config(cfg, err, errlen) != 0)
+        return NULL;
+    paper_broker *p = calloc(1, sizeof *p);
+    if (!p) {
+        err_set(err, errlen, APEX_ENOMEM, "paper broker: out of memory");
+        return NULL;
+    }
+    p->base.ops = &paper_ops;
+    p->cfg = *cfg;
+    p->clock = clock;
+    p->default_rules = MONEY_INSTRUMENT_DEFAULT;
+    paper_events_init(p);
+    if (paper_state_open(p, state_path && state_path[0] ? state_path : ":memory:", err,
+                         errlen) != 0) {
+        paper_free(&p->base);
+        return NULL;
+    }
+    /* Market orders accepted before a crash fill on the first turn after the restart. */
+    for (int i = 0; i < p->nworking; i++)
+        if (p->orders[p->working[i]]->market_pending)
+            paper_events_arm(p);
+    return &p->base;
+}
+
+void paper_broker_set_instrument(broker *b, const char *symbol, money_instrument rules)
+{
+    if (!b || b->ops != &paper_ops)
+        return;
+    paper_broker *p = as_paper(b);
+    if (rules.tick <= 0)
+        rules.tick = MONEY_INSTRUMENT_DEFAULT.tick;
+    if (rules.lot <= 0)
+        rules.lot = MONEY_INSTRUMENT_DEFAULT.lot;
+    if (!symbol || !symbol[0]) {
+        p->default_rules = rules;
+        for (int i = 0; i < p->nsymbols; i++)
+            if (!p->symbols[i].has_rules)
+                p->symbols[i].rules = rules;
+        return;
+    }
+    paper_symbol *s = paper_symbol_get(p, symbol);
+    if (!s) {
+        log_error("paper broker: cannot set the instrument rules of %s (invalid or out of memory)",
+                  symbol);
+        return;
+    }
+    s->rules = rules;
+    s->has_rules = true;
+}

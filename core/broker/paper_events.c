@@ -1,0 +1,168 @@
+/* paper_events: the queue that makes the paper broker asynchronous.
+ *
+ * Replies and listener notifications are queued in the order they happen and
+ * delivered from one clock timer due "now", never inside the caller's call, so a
+ * host driving the paper broker sees exactly the timing contract of a real one. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/paper_internal.h"
+#include "util/log.h"
+
+paper_event *paper_event_new(paper_event_kind kind)
+{
+    paper_event *ev = calloc(1, sizeof *ev);
+    if (ev)
+        ev->kind = kind;
+    else
+        log_error("paper broker: out of memory queueing a notification; it is lost");
+    return ev;
+}
+
+static void event_free(paper_event *ev)
+{
+    free(ev->orders);
+    free(ev->positions);
+    free(ev->quotes);
+    free(ev);
+}
+
+void paper_event_push(paper_broker *p, paper_event *ev)
+{
+    if (!ev)
+        return;
+    if (p->tail)
+        p->tail->next = ev;
+    else
+        p->head = ev;
+    p->tail = ev;
+    paper_events_arm(p);
+}
+
+void paper_queue_reply(paper_broker *p, broker_cb cb, void *ud, int status, const char *error,
+                       const broker_order *order)
+{
+    paper_event *ev = paper_event_new(PAPER_EV_REPLY);
+    if (!ev)
+        return;
+    ev->cb = cb;
+    ev->ud = ud;
+    ev->status = status;
+    if (error)
+        snprintf(ev->error, sizeof ev->error, "%s", error);
+    if (order) {
+        ev->has_order = true;
+        ev->order = *order;
+    }
+    paper_event_push(p, ev);
+}
+
+void paper_queue_order_update(paper_broker *p, const broker_order *order)
+{
+    if (!p->base.listener.on_order)
+        return;
+    paper_event *ev = paper_event_new(PAPER_EV_ORDER);
+    if (!ev)
+        return;
+    ev->has_order = true;
+    ev->order = *order;
+    paper_event_push(p, ev);
+}
+
+void paper_queue_fill(paper_broker *p, const broker_fill *fill, const broker_order *order)
+{
+    if (!p->base.listener.on_fill)
+        return;
+    paper_event *ev = paper_event_new(PAPER_EV_FILL);
+    if (!ev)
+        return;
+    ev->fill = *fill;
+    ev->has_order = true;
+    ev->order = *order;
+    paper_event_push(p, ev);
+}
+
+static bool any_market_pending(const paper_broker *p)
+{
+    for (int i = 0; i < p->nworking; i++)
+        if (p->orders[p->working[i]]->market_pending)
+            return true;
+    return false;
+}
+
+void paper_events_arm(paper_broker *p)
+{
+    if (!clock_timer_active(&p->timer))
+        clock_timer_start(&p->timer, clock_now(p->clock));
+}
+
+static void deliver(paper_broker *p, paper_event *ev)
+{
+    const broker_listener *l = &p->base.listener;
+    switch (ev->kind) {
+    case PAPER_EV_REPLY: {
+        if (!ev->cb)
+            break;
+        broker_reply r;
+        memset(&r, 0, sizeof r);
+        r.status = ev->status;
+        memcpy(r.error, ev->error, sizeof r.error);
+        r.order = ev->has_order ? &ev->order : NULL;
+        r.orders = ev->orders;
+        r.norders = ev->norders;
+        r.positions = ev->positions;
+        r.npositions = ev->npositions;
+        r.account = ev->has_account ? &ev->account : NULL;
+        r.quotes = ev->quotes;
+        r.nquotes = ev->nquotes;
+        ev->cb(ev->ud, &r);
+        break;
+    }
+    case PAPER_EV_ORDER:
+        if (l->on_order)
+            l->on_order(l->ud, &ev->order);
+        break;
+    case PAPER_EV_FILL:
+        if (l->on_fill)
+            l->on_fill(l->ud, &ev->fill, &ev->order);
+        break;
+    }
+}
+
+/* One clock turn: market orders that were waiting fill first (their fills queue
+ * behind the replies already waiting), then everything queued is delivered. Work
+ * that callbacks start during delivery (a new market order) waits for the next turn,
+ * but the notifications they queue are delivered in this one, in order. */
+static void on_timer(clock_timer *t, void *ud)
+{
+    (void)t;
+    paper_broker *p = ud;
+    paper_fill_pending_markets(p, NULL);
+    while (p->head) {
+        paper_event *ev = p->head;
+        p->head = ev->next;
+        if (!p->head)
+            p->tail = NULL;
+        deliver(p, ev);
+        event_free(ev);
+    }
+    if (any_market_pending(p))
+        paper_events_arm(p);
+}
+
+void paper_events_init(paper_broker *p)
+{
+    clock_timer_init(p->clock, &p->timer, on_timer, p);
+}
+
+void paper_events_free(paper_broker *p)
+{
+    clock_timer_stop(&p->timer);
+    while (p->head) {
+        paper_event *ev = p->head;
+        p->head = ev->next;
+        event_free(ev);
+    }
+    p->tail = NULL;
+}

@@ -1,0 +1,847 @@
+/* host: a pipeline's bias and strategy modules in one sandboxed lua_State.
+ *
+ * Every call from C runs a small C "trampoline" under sandbox_pcall, and the
+ * trampoline does all the Lua work (finding or creating the ctx, building the bar
+ * table, calling the callback, reading its result). Doing the conversions inside
+ * the protected call means a memory cap hit while building a table, or a
+ * metamethod raising while a result is read, unwinds to the caller as an error
+ * instead of aborting the process.
+ *
+ * on_bar is the backtest hot path: per call it costs two registry reads, one
+ * table for the bar (keys pre-interned in the registry), two field writes on the
+ * ctx and the pcall. No string formatting happens unless something is wrong. */
+#include "script/host_internal.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <lauxlib.h>
+
+#include "util/err.h"
+#include "util/log.h"
+
+const char *const script_cb_names[CB_COUNT] = {"on_start", "on_bar",   "bias",
+                                               "edge",     "opportunity", "on_fill",
+                                               "on_exit",  "on_reload"};
+
+static const char *const key_names[K_COUNT] = {"time",  "symbol", "open", "high",
+                                               "low",   "close",  "volume", "bid",
+                                               "ask",   "now",    "position"};
+
+static const char *const slot_names[SCRIPT_SLOT_COUNT] = {"bias", "strategy"};
+
+/* What a trampoline needs and what it hands back. */
+typedef struct {
+    script_host *h;
+    script_module *m;
+    script_cb cb;
+    const char *symbol;
+    const bar *bar;
+    const script_position *pos;
+    order_side side;
+    money_t qty, price;
+    const char *reason;
+    int ctx_index;
+    /* results */
+    script_signal *sig;
+    int has_signal;
+    script_bias_result *bias;
+    money_t number;
+    bool has_number;
+    /* validation errors found by the trampoline (Lua errors come back via pcall) */
+    char *err;
+    size_t errlen;
+    int rc;
+} call_req;
+
+static inline void push_key(lua_State *L, const script_host *h, script_key k)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h->keys[k]);
+}
+
+static void unref(lua_State *L, int *ref)
+{
+    if (*ref != LUA_NOREF && *ref != LUA_REFNIL)
+        luaL_unref(L, LUA_REGISTRYINDEX, *ref);
+    *ref = LUA_NOREF;
+}
+
+/* --- host lifecycle --------------------------------------------------------------- */
+
+static int intern_keys(lua_State *L)
+{
+    script_host *h = lua_touserdata(L, 1);
+    for (int k = 0; k < K_COUNT; k++) {
+        lua_pushstring(L, key_names[k]);
+        h->keys[k] = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    return 0;
+}
+
+script_host *script_host_new(const char *pipeline_name, script_limits limits,
+                             const script_market *market, char *err, size_t errlen)
+{
+    script_host *h = calloc(1, sizeof *h);
+    if (!h) {
+        err_set(err, errlen, APEX_ENOMEM, "pipeline %s: out of memory creating the script host",
+                pipeline_name ? pipeline_name : "?");
+        return NULL;
+    }
+    h->market_table_ref = LUA_NOREF;
+    for (int s = 0; s < SCRIPT_SLOT_COUNT; s++) {
+        h->mods[s].params_ref = LUA_NOREF;
+        h->mods[s].code.module_ref = LUA_NOREF;
+        for (int c = 0; c < CB_COUNT; c++)
+            h->mods[s].code.cb[c] = LUA_NOREF;
+    }
+    if (sandbox_open(&h->sb, limits, pipeline_name, market, err, errlen) < 0) {
+        free(h);
+        return NULL;
+    }
+    lua_pushcfunction(h->sb.L, intern_keys);
+    lua_pushlightuserdata(h->sb.L, h);
+    if (sandbox_pcall(&h->sb, 1, err, errlen) < 0) {
+        sandbox_close(&h->sb);
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void script_host_free(script_host *h)
+{
+    if (!h)
+        return;
+    script_unwatch(h);
+    sandbox_close(&h->sb); /* releases every Lua object at once */
+    for (int s = 0; s < SCRIPT_SLOT_COUNT; s++)
+        free(h->mods[s].ctx);
+    free(h->rules);
+    free(h);
+}
+
+size_t script_memory_used(const script_host *h)
+{
+    return h->sb.used;
+}
+
+bool script_loaded(const script_host *h, script_slot slot)
+{
+    return slot >= 0 && slot < SCRIPT_SLOT_COUNT && h->mods[slot].loaded;
+}
+
+bool script_has_callback(const script_host *h, script_slot slot, const char *name)
+{
+    if (!script_loaded(h, slot))
+        return false;
+    for (int c = 0; c < CB_COUNT; c++)
+        if (strcmp(script_cb_names[c], name) == 0)
+            return h->mods[slot].code.cb[c] != LUA_NOREF;
+    return false;
+}
+
+/* --- compiling modules ------------------------------------------------------------- */
+
+typedef struct {
+    script_host *h;
+    script_slot slot;
+    const char *path;
+    script_code *out;
+} compile_req;
+
+static int compile_fn(lua_State *L)
+{
+    compile_req *r = lua_touserdata(L, 1);
+    sandbox_push_env(L);
+    int env = lua_gettop(L);
+    sandbox_load_file(L, r->path, env);
+    lua_call(L, 0, 1);
+    int mod = lua_gettop(L);
+    if (!lua_istable(L, mod))
+        return luaL_error(L, "%s: the file must return a table of callbacks (it returned %s); "
+                             "end it with: return { on_bar = function(ctx, bar) ... end }",
+                          r->path, luaL_typename(L, mod));
+    for (int c = 0; c < CB_COUNT; c++) {
+        int t = lua_getfield(L, mod, script_cb_names[c]);
+        if (t != LUA_TNIL && t != LUA_TFUNCTION)
+            return luaL_error(L, "%s: %s must be a function, not a %s", r->path,
+                              script_cb_names[c], lua_typename(L, t));
+        lua_pop(L, 1);
+    }
+    lua_getfield(L, mod, "on_bar");
+    bool has_on_bar = lua_isfunction(L, -1);
+    lua_pop(L, 1);
+    if (r->slot == SCRIPT_STRATEGY && !has_on_bar)
+        return luaL_error(L, "%s: a strategy must define on_bar(ctx, bar); add it to the "
+                             "returned table",
+                          r->path);
+    for (int c = 0; c < CB_COUNT; c++) {
+        lua_getfield(L, mod, script_cb_names[c]);
+        r->out->cb[c] = lua_isnil(L, -1) ? (lua_pop(L, 1), LUA_NOREF)
+                                         : luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    lua_pushvalue(L, mod);
+    r->out->module_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+void host_release_code(script_host *h, script_code *c)
+{
+    unref(h->sb.L, &c->module_ref);
+    for (int i = 0; i < CB_COUNT; i++)
+        unref(h->sb.L, &c->cb[i]);
+}
+
+int host_compile_module(script_host *h, script_slot slot, const char *path, script_code *out,
+                        char *err, size_t errlen)
+{
+    out->module_ref = LUA_NOREF;
+    for (int c = 0; c < CB_COUNT; c++)
+        out->cb[c] = LUA_NOREF;
+    compile_req r = {h, slot, path, out};
+    lua_pushcfunction(h->sb.L, compile_fn);
+    lua_pushlightuserdata(h->sb.L, &r);
+    int rc = sandbox_pcall(&h->sb, 1, err, errlen);
+    if (rc < 0)
+        host_release_code(h, out); /* refs taken before the failure */
+    return rc;
+}
+
+void host_install_code(script_host *h, script_slot slot, const script_code *c)
+{
+    host_release_code(h, &h->mods[slot].code);
+    h->mods[slot].code = *c;
+}
+
+/* --- params: JSON -> Lua table --------------------------------------------------- */
+
+static void push_json(lua_State *L, const json_t *j)
+{
+    luaL_checkstack(L, 4, "params nested too deeply");
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: {
+        lua_createtable(L, 0, (int)json_object_size(j));
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)j, k, v)
+        {
+            if (json_is_null(v))
+                continue;
+            push_json(L, v);
+            lua_setfield(L, -2, k);
+        }
+        break;
+    }
+    case JSON_ARRAY: {
+        lua_createtable(L, (int)json_array_size(j), 0);
+        size_t i;
+        json_t *v;
+        json_array_foreach((json_t *)j, i, v)
+        {
+            push_json(L, v);
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+        break;
+    }
+    case JSON_STRING: lua_pushlstring(L, json_string_value(j), json_string_length(j)); break;
+    case JSON_INTEGER: lua_pushinteger(L, (lua_Integer)json_integer_value(j)); break;
+    case JSON_REAL: lua_pushnumber(L, json_real_value(j)); break;
+    case JSON_TRUE: lua_pushboolean(L, 1); break;
+    case JSON_FALSE: lua_pushboolean(L, 0); break;
+    default: lua_pushnil(L); break;
+    }
+}
+
+typedef struct {
+    const json_t *json;
+    int ref;
+} params_req;
+
+static int params_fn(lua_State *L)
+{
+    params_req *r = lua_touserdata(L, 1);
+    if (r->json)
+        push_json(L, r->json);
+    else
+        lua_newtable(L);
+    r->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+int script_load(script_host *h, script_slot slot, const char *path, const char *params_json,
+                char *err, size_t errlen)
+{
+    if (slot < 0 || slot >= SCRIPT_SLOT_COUNT)
+        return err_set(err, errlen, APEX_EINVAL, "script_load: unknown slot %d", (int)slot);
+    script_module *m = &h->mods[slot];
+    if (strlen(path) >= sizeof m->path)
+        return err_set(err, errlen, APEX_EINVAL, "%s: path too long", path);
+    json_t *json = NULL;
+    if (params_json && params_json[0]) {
+        json_error_t je;
+        json = json_loads(params_json, JSON_DECODE_ANY, &je);
+        if (!json || !json_is_object(json)) {
+            json_decref(json);
+            return err_set(err, errlen, APEX_EINVAL,
+                           "%s: params: not a JSON object (%s); pass a table of parameters",
+                           path, json ? "wrong type" : je.text);
+        }
+    }
+    script_code code;
+    int rc = host_compile_module(h, slot, path, &code, err, errlen);
+    if (rc < 0) {
+        json_decref(json);
+        return rc;
+    }
+    params_req pr = {json, LUA_NOREF};
+    lua_pushcfunction(h->sb.L, params_fn);
+    lua_pushlightuserdata(h->sb.L, &pr);
+    rc = sandbox_pcall(&h->sb, 1, err, errlen);
+    json_decref(json);
+    if (rc < 0) {
+        host_release_code(h, &code);
+        return rc;
+    }
+    /* A fresh load (not a reload) starts with fresh ctx tables. */
+    for (int i = 0; i < m->nctx; i++)
+        unref(h->sb.L, &m->ctx[i].ref);
+    m->nctx = 0;
+    m->last = 0;
+    unref(h->sb.L, &m->params_ref);
+    m->params_ref = pr.ref;
+    host_install_code(h, slot, &code);
+    snprintf(m->path, sizeof m->path, "%s", path);
+    m->loaded = true;
+    return 0;
+}
+
+/* --- ctx ------------------------------------------------------------------------- */
+
+/* ctx.log(fmt, ...): string.format, then a line tagged with pipeline and symbol. */
+static int ctx_log(lua_State *L)
+{
+    int n = lua_gettop(L);
+    lua_getglobal(L, "string");
+    lua_getfield(L, -1, "format");
+    lua_remove(L, -2);
+    lua_insert(L, 1);
+    lua_call(L, n, 1);
+    log_event("[%s %s] %s", sandbox_of(L)->pipeline, lua_tostring(L, lua_upvalueindex(1)),
+              lua_tostring(L, -1));
+    return 0;
+}
+
+static int64_t call_now(const call_req *r)
+{
+    const sandbox *sb = &r->h->sb;
+    if (sb->has_market && sb->market.now)
+        return sb->market.now(sb->market.ud);
+    if (r->bar)
+        return r->bar->ts;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int find_ctx(script_module *m, const char *symbol)
+{
+    if (m->last < m->nctx && strcmp(m->ctx[m->last].symbol, symbol) == 0)
+        return m->last;
+    for (int i = 0; i < m->nctx; i++)
+        if (strcmp(m->ctx[i].symbol, symbol) == 0)
+            return m->last = i;
+    return -1;
+}
+
+/* Pushes the ctx for (module, r->symbol), creating it and running on_start first when
+ * needed, with ctx.now and ctx.position set for this call. Returns its stack index. */
+static int push_ctx(lua_State *L, call_req *r)
+{
+    script_module *m = r->m;
+    script_host *h = r->h;
+    int i = find_ctx(m, r->symbol);
+    if (i < 0) {
+        if (strlen(r->symbol) >= SYMBOL_MAX)
+            luaL_error(L, "symbol '%s' is longer than %d characters", r->symbol, SYMBOL_MAX - 1);
+        if (m->nctx == m->capctx) {
+            int cap = m->capctx ? m->capctx * 2 : 8;
+            script_ctx *grown = realloc(m->ctx, (size_t)cap * sizeof *grown);
+            if (!grown)
+                luaL_error(L, "out of memory creating the ctx for %s", r->symbol);
+            m->ctx = grown;
+            m->capctx = cap;
+        }
+        lua_createtable(L, 0, 8);
+        lua_pushstring(L, r->symbol);
+        lua_setfield(L, -2, "symbol");
+        lua_rawgeti(L, LUA_REGISTRYINDEX, m->params_ref);
+        lua_setfield(L, -2, "params");
+        lua_newtable(L);
+        lua_setfield(L, -2, "state");
+        lua_pushstring(L, r->symbol);
+        lua_pushcclosure(L, ctx_log, 1);
+        lua_setfield(L, -2, "log");
+        i = m->nctx;
+        snprintf(m->ctx[i].symbol, SYMBOL_MAX, "%s", r->symbol);
+        m->ctx[i].started = false;
+        m->ctx[i].ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        m->nctx++;
+        m->last = i;
+    }
+    r->ctx_index = i;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, m->ctx[i].ref);
+    int ctx = lua_gettop(L);
+    push_key(L, h, K_NOW);
+    sandbox_push_time(L, call_now(r));
+    lua_rawset(L, ctx);
+    push_key(L, h, K_POSITION);
+    if (r->pos)
+        host_push_position(L, r->pos);
+    else
+        lua_pushnil(L);
+    lua_rawset(L, ctx);
+    if (!m->ctx[i].started && r->cb != CB_ON_RELOAD) {
+        if (m->code.cb[CB_ON_START] != LUA_NOREF) {
+            lua_rawgeti(L, LUA_REGISTRYINDEX, m->code.cb[CB_ON_START]);
+            lua_pushvalue(L, ctx);
+            lua_call(L, 1, 0);
+        }
+        m->ctx[i].started = true;
+    }
+    return ctx;
+}
+
+void host_push_position(lua_State *L, const script_position *p)
+{
+    lua_createtable(L, 0, 11);
+    lua_pushinteger(L, (lua_Integer)p->execution_id);
+    lua_setfield(L, -2, "execution_id");
+    lua_pushstring(L, p->symbol);
+    lua_setfield(L, -2, "symbol");
+    lua_pushstring(L, p->side == SIDE_SELL ? "short" : "long");
+    lua_setfield(L, -2, "side");
+    static const struct {
+        const char *name;
+        size_t off;
+    } nums[] = {
+        {"qty", offsetof(script_position, qty)},
+        {"entry_price", offsetof(script_position, entry_price)},
+        {"current_price", offsetof(script_position, current_price)},
+        {"unrealized_pnl", offsetof(script_position, unrealized_pnl)},
+        {"unrealized_pnl_pct", offsetof(script_position, unrealized_pnl_pct)},
+        {"stop_loss", offsetof(script_position, stop_loss)},
+        {"take_profit", offsetof(script_position, take_profit)},
+    };
+    for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++) {
+        money_t v;
+        memcpy(&v, (const char *)p + nums[k].off, sizeof v);
+        lua_pushnumber(L, money_to_double(v));
+        lua_setfield(L, -2, nums[k].name);
+    }
+    sandbox_push_time(L, p->opened_at);
+    lua_setfield(L, -2, "opened_at");
+}
+
+/* --- result validation ----------------------------------------------------------- */
+
+/* "strategies/x.lua:12" for the callback being validated: where the function is defined,
+ * since the returning line is gone once the call has returned. */
+static void callback_where(lua_State *L, const call_req *r, char *buf, size_t len)
+{
+    lua_Debug ar;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->m->code.cb[r->cb]);
+    if (lua_getinfo(L, ">S", &ar))
+        snprintf(buf, len, "%s:%d", ar.short_src, ar.linedefined);
+    else
+        snprintf(buf, len, "%.*s", (int)(len > 1 ? len - 1 : 0), r->m->path);
+}
+
+static int result_error(lua_State *L, call_req *r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int result_error(lua_State *L, call_req *r, const char *fmt, ...)
+{
+    char where[LUA_IDSIZE + 16], what[400];
+    callback_where(L, r, where, sizeof where);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    r->rc = err_set(r->err, r->errlen, APEX_ESCRIPT, "%s: %s returned %s", where,
+                    script_cb_names[r->cb], what);
+    return r->rc;
+}
+
+static void describe_value(lua_State *L, int idx, char *buf, size_t len)
+{
+    if (lua_type(L, idx) == LUA_TNUMBER) {
+        double v = lua_tonumber(L, idx);
+        if (isnan(v))
+            snprintf(buf, len, "nan");
+        else if (isinf(v))
+            snprintf(buf, len, "%sinf", v < 0 ? "-" : "");
+        else
+            snprintf(buf, len, "%.14g", v);
+    } else if (lua_type(L, idx) == LUA_TSTRING) {
+        snprintf(buf, len, "\"%.40s\" (a string)", lua_tostring(L, idx));
+    } else {
+        snprintf(buf, len, "a %s", luaL_typename(L, idx));
+    }
+}
+
+/* Reads t[name]: nil leaves *out alone; otherwise a finite number, > 0 when positive
+ * is set, else within [lo, hi]. */
+static int read_number(lua_State *L, call_req *r, int t, const char *name, bool positive,
+                       double lo, double hi, money_t *out)
+{
+    lua_getfield(L, t, name);
+    int rc = 0;
+    if (!lua_isnil(L, -1)) {
+        double v = lua_tonumber(L, -1);
+        char desc[64];
+        if (lua_type(L, -1) != LUA_TNUMBER || !isfinite(v) || (positive && !(v > 0)) ||
+            (!positive && (v < lo || v > hi))) {
+            describe_value(L, -1, desc, sizeof desc);
+            if (positive)
+                rc = result_error(L, r, "%s = %s; return a positive number", name, desc);
+            else
+                rc = result_error(L, r, "%s = %s; return a number from %g to %g", name, desc,
+                                  lo, hi);
+        } else {
+            char why[160];
+            if (money_from_double(v, out, name, why, sizeof why) < 0)
+                rc = result_error(L, r, "%s = %.14g, which is out of range (%s)", name, v, why);
+        }
+    }
+    lua_pop(L, 1);
+    return rc;
+}
+
+static void read_reason(lua_State *L, int t, char *buf, size_t len)
+{
+    if (lua_getfield(L, t, "reason") == LUA_TSTRING)
+        snprintf(buf, len, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+}
+
+static const char *const signal_fields[] = {"side", "entry",      "stop_loss", "take_profit",
+                                            "qty",  "confidence", "reason",    NULL};
+
+static void read_signal(lua_State *L, call_req *r, int t)
+{
+    script_signal *s = r->sig;
+    memset(s, 0, sizeof *s);
+    s->confidence = MONEY_SCALE;
+    if (!lua_istable(L, t)) {
+        result_error(L, r, "a %s; return nil or a signal table { side = \"buy\" | \"sell\", ... }",
+                     luaL_typename(L, t));
+        return;
+    }
+    /* Typos such as stoploss would otherwise silently trade without a stop. */
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+        const char *const *f = signal_fields;
+        while (k && *f && strcmp(*f, k) != 0)
+            f++;
+        if (!k || !*f) {
+            char desc[64];
+            describe_value(L, -1, desc, sizeof desc);
+            lua_pop(L, 1);
+            result_error(L, r, "a signal with an unknown field %s; use side, entry, stop_loss, "
+                               "take_profit, qty, confidence, reason",
+                         desc);
+            return;
+        }
+    }
+    lua_getfield(L, t, "side");
+    const char *side = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    if (side && strcmp(side, "buy") == 0)
+        s->side = SIDE_BUY;
+    else if (side && strcmp(side, "sell") == 0)
+        s->side = SIDE_SELL;
+    else {
+        char desc[64];
+        describe_value(L, -1, desc, sizeof desc);
+        lua_pop(L, 1);
+        result_error(L, r, "side = %s; use \"buy\" or \"sell\" (return nil for no trade)", desc);
+        return;
+    }
+    lua_pop(L, 1);
+    if (read_number(L, r, t, "entry", true, 0, 0, &s->entry) < 0 ||
+        read_number(L, r, t, "stop_loss", true, 0, 0, &s->stop_loss) < 0 ||
+        read_number(L, r, t, "take_profit", true, 0, 0, &s->take_profit) < 0 ||
+        read_number(L, r, t, "qty", true, 0, 0, &s->qty) < 0 ||
+        read_number(L, r, t, "confidence", false, 0, 1, &s->confidence) < 0)
+        return;
+    read_reason(L, t, s->reason, sizeof s->reason);
+    r->has_signal = 1;
+}
+
+static void read_bias(lua_State *L, call_req *r, int t)
+{
+    script_bias_result *b = r->bias;
+    const char *dir = NULL;
+    if (lua_type(L, t) == LUA_TSTRING) {
+        dir = lua_tostring(L, t);
+    } else if (lua_istable(L, t)) {
+        lua_getfield(L, t, "direction");
+        lua_replace(L, t + 1); /* into the scratch slot call_fn reserved */
+        dir = lua_type(L, t + 1) == LUA_TSTRING ? lua_tostring(L, t + 1) : NULL;
+        if (read_number(L, r, t, "confidence", false, 0, 1, &b->confidence) < 0)
+            return;
+        read_reason(L, t, b->reason, sizeof b->reason);
+    } else if (!lua_isnil(L, t)) {
+        result_error(L, r, "a %s; return \"long\", \"short\", \"neutral\" or { direction = ... }",
+                     luaL_typename(L, t));
+        return;
+    }
+    if (!dir) {
+        if (lua_isnil(L, t))
+            dir = "neutral";
+        else {
+            result_error(L, r, "a table without a direction; set direction = \"long\", "
+                               "\"short\" or \"neutral\"");
+            return;
+        }
+    }
+    if (strcmp(dir, "long") != 0 && strcmp(dir, "short") != 0 && strcmp(dir, "neutral") != 0) {
+        result_error(L, r, "direction \"%.40s\"; use \"long\", \"short\" or \"neutral\"", dir);
+        return;
+    }
+    snprintf(b->direction, sizeof b->direction, "%s", dir);
+}
+
+static void read_score(lua_State *L, call_req *r, int t)
+{
+    if (lua_isnil(L, t))
+        return;
+    double v = lua_tonumber(L, t);
+    char desc[64];
+    if (lua_type(L, t) != LUA_TNUMBER || !isfinite(v)) {
+        describe_value(L, t, desc, sizeof desc);
+        result_error(L, r, "%s; return a finite number (or nil for unknown)", desc);
+        return;
+    }
+    char why[160];
+    if (money_from_double(v, &r->number, script_cb_names[r->cb], why, sizeof why) < 0) {
+        result_error(L, r, "%.14g, which is out of range", v);
+        return;
+    }
+    r->has_number = true;
+}
+
+/* --- the trampoline -------------------------------------------------------------- */
+
+static void push_bar(lua_State *L, const script_host *h, const bar *b, int ctx)
+{
+    lua_createtable(L, 0, 9);
+    int t = lua_gettop(L);
+    push_key(L, h, K_TIME);
+    sandbox_push_time(L, b->ts);
+    lua_rawset(L, t);
+    push_key(L, h, K_SYMBOL);
+    push_key(L, h, K_SYMBOL);
+    lua_rawget(L, ctx); /* the interned symbol string from the ctx, no hashing */
+    lua_rawset(L, t);
+    const money_t vals[] = {b->open, b->high, b->low, b->close, b->volume, b->bid, b->ask};
+    for (int k = 0; k < 7; k++) {
+        if (k >= 5 && vals[k] == 0)
+            continue; /* no quote columns: bid/ask stay nil */
+        push_key(L, h, (script_key)(K_OPEN + k));
+        lua_pushnumber(L, money_to_double(vals[k]));
+        lua_rawset(L, t);
+    }
+}
+
+static int call_fn(lua_State *L)
+{
+    call_req *r = lua_touserdata(L, 1);
+    int ctx = push_ctx(L, r);
+    if (r->m->code.cb[r->cb] == LUA_NOREF)
+        return 0; /* only on_start was due */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->m->code.cb[r->cb]);
+    lua_pushvalue(L, ctx);
+    int nargs = 1;
+    switch (r->cb) {
+    case CB_ON_BAR: push_bar(L, r->h, r->bar, ctx); nargs = 2; break;
+    case CB_EDGE: host_push_position(L, r->pos); nargs = 2; break;
+    case CB_ON_FILL:
+        lua_createtable(L, 0, 3);
+        lua_pushstring(L, r->side == SIDE_SELL ? "sell" : "buy");
+        lua_setfield(L, -2, "side");
+        lua_pushnumber(L, money_to_double(r->qty));
+        lua_setfield(L, -2, "qty");
+        lua_pushnumber(L, money_to_double(r->price));
+        lua_setfield(L, -2, "price");
+        nargs = 2;
+        break;
+    case CB_ON_EXIT:
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, r->reason ? r->reason : "");
+        lua_setfield(L, -2, "reason");
+        if (r->pos) {
+            host_push_position(L, r->pos);
+            lua_setfield(L, -2, "position");
+        }
+        nargs = 2;
+        break;
+    default: break;
+    }
+    lua_call(L, nargs, 1);
+    int res = lua_gettop(L);
+    if (r->cb == CB_ON_BAR && r->sig) {
+        if (!lua_isnil(L, res))
+            read_signal(L, r, res);
+    } else if (r->cb == CB_BIAS) {
+        lua_pushnil(L); /* scratch slot for read_bias */
+        read_bias(L, r, res);
+    } else if (r->cb == CB_EDGE || r->cb == CB_OPPORTUNITY) {
+        read_score(L, r, res);
+    }
+    return 0;
+}
+
+static int run_call(call_req *r)
+{
+    lua_State *L = r->h->sb.L;
+    lua_pushcfunction(L, call_fn);
+    lua_pushlightuserdata(L, r);
+    int rc = sandbox_pcall(&r->h->sb, 1, r->err, r->errlen);
+    return rc < 0 ? rc : r->rc;
+}
+
+static call_req make_req(script_host *h, script_slot slot, script_cb cb, const char *symbol,
+                         char *err, size_t errlen)
+{
+    call_req r;
+    memset(&r, 0, sizeof r);
+    r.h = h;
+    r.m = &h->mods[slot];
+    r.cb = cb;
+    r.symbol = symbol;
+    r.err = err;
+    r.errlen = errlen;
+    return r;
+}
+
+int script_on_bar(script_host *h, script_slot slot, const bar *b, const char *symbol,
+                  const script_position *pos, script_signal *sig, char *err, size_t errlen)
+{
+    if (!script_loaded(h, slot))
+        return 0;
+    script_module *m = &h->mods[slot];
+    if (m->code.cb[CB_ON_BAR] == LUA_NOREF) {
+        int i = find_ctx(m, symbol);
+        if (i >= 0 && m->ctx[i].started)
+            return 0; /* nothing to call, on_start already done */
+    }
+    call_req r = make_req(h, slot, CB_ON_BAR, symbol, err, errlen);
+    r.bar = b;
+    r.pos = pos;
+    r.sig = slot == SCRIPT_STRATEGY ? sig : NULL;
+    int rc = run_call(&r);
+    if (rc < 0)
+        return rc;
+    return r.has_signal;
+}
+
+int script_bias(script_host *h, const char *symbol, script_bias_result *out, char *err,
+                size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->direction, sizeof out->direction, "neutral");
+    out->confidence = MONEY_SCALE;
+    if (!script_loaded(h, SCRIPT_BIAS) || h->mods[SCRIPT_BIAS].code.cb[CB_BIAS] == LUA_NOREF)
+        return 0;
+    call_req r = make_req(h, SCRIPT_BIAS, CB_BIAS, symbol, err, errlen);
+    r.bias = out;
+    int rc = run_call(&r);
+    if (rc < 0) {
+        snprintf(out->direction, sizeof out->direction, "neutral");
+        return rc;
+    }
+    return 0;
+}
+
+static int call_score(script_host *h, script_cb cb, const char *symbol,
+                      const script_position *pos, money_t *out, bool *has, char *err,
+                      size_t errlen)
+{
+    *has = false;
+    *out = 0;
+    if (!script_loaded(h, SCRIPT_STRATEGY) || h->mods[SCRIPT_STRATEGY].code.cb[cb] == LUA_NOREF)
+        return 0;
+    call_req r = make_req(h, SCRIPT_STRATEGY, cb, symbol, err, errlen);
+    r.pos = pos;
+    int rc = run_call(&r);
+    if (rc < 0)
+        return rc;
+    *has = r.has_number;
+    *out = r.number;
+    return 0;
+}
+
+int script_edge(script_host *h, const script_position *pos, money_t *edge, bool *has_edge,
+                char *err, size_t errlen)
+{
+    return call_score(h, CB_EDGE, pos->symbol, pos, edge, has_edge, err, errlen);
+}
+
+int script_opportunity(script_host *h, const char *symbol, money_t *score, bool *has_score,
+                       char *err, size_t errlen)
+{
+    return call_score(h, CB_OPPORTUNITY, symbol, NULL, score, has_score, err, errlen);
+}
+
+int script_on_fill(script_host *h, const script_position *pos, order_side side, money_t qty,
+                   money_t price, char *err, size_t errlen)
+{
+    if (!script_loaded(h, SCRIPT_STRATEGY) ||
+        h->mods[SCRIPT_STRATEGY].code.cb[CB_ON_FILL] == LUA_NOREF)
+        return 0;
+    call_req r = make_req(h, SCRIPT_STRATEGY, CB_ON_FILL, pos->symbol, err, errlen);
+    r.pos = pos;
+    r.side = side;
+    r.qty = qty;
+    r.price = price;
+    return run_call(&r);
+}
+
+int script_on_exit(script_host *h, const script_position *pos, const char *reason, char *err,
+                   size_t errlen)
+{
+    if (!script_loaded(h, SCRIPT_STRATEGY) ||
+        h->mods[SCRIPT_STRATEGY].code.cb[CB_ON_EXIT] == LUA_NOREF)
+        return 0;
+    call_req r = make_req(h, SCRIPT_STRATEGY, CB_ON_EXIT, pos->symbol, err, errlen);
+    r.pos = pos;
+    r.reason = reason;
+    return run_call(&r);
+}
+
+int host_call_on_reload(script_host *h, script_slot slot, char *err, size_t errlen)
+{
+    script_module *m = &h->mods[slot];
+    if (m->code.cb[CB_ON_RELOAD] == LUA_NOREF)
+        return 0;
+    int first = 0;
+    for (int i = 0; i < m->nctx; i++) {
+        char e[512];
+        call_req r = make_req(h, slot, CB_ON_RELOAD, m->ctx[i].symbol, e, sizeof e);
+        int rc = run_call(&r);
+        if (rc < 0 && first == 0) {
+            first = rc;
+            err_set(err, errlen, rc, "%s on_reload(%s): %s", slot_names[slot], m->ctx[i].symbol,
+                    e);
+        }
+    }
+    return first;
+}

@@ -1,0 +1,96 @@
+/* host_internal: the script_host layout shared by host.c, rules.c and reload.c. */
+#ifndef APEX_SCRIPT_HOST_INTERNAL_H
+#define APEX_SCRIPT_HOST_INTERNAL_H
+
+#include "script/sandbox.h"
+#include "script/script.h"
+
+/* Callbacks a module may define; their functions are cached as registry refs so the
+ * hot path never looks a callback up by name. */
+typedef enum {
+    CB_ON_START = 0,
+    CB_ON_BAR,
+    CB_BIAS,
+    CB_EDGE,
+    CB_OPPORTUNITY,
+    CB_ON_FILL,
+    CB_ON_EXIT,
+    CB_ON_RELOAD,
+    CB_COUNT
+} script_cb;
+
+extern const char *const script_cb_names[CB_COUNT];
+
+/* Field names pushed on the hot path, interned once and kept in the registry. */
+typedef enum {
+    K_TIME = 0,
+    K_SYMBOL,
+    K_OPEN,
+    K_HIGH,
+    K_LOW,
+    K_CLOSE,
+    K_VOLUME,
+    K_BID,
+    K_ASK,
+    K_NOW,
+    K_POSITION,
+    K_COUNT
+} script_key;
+
+typedef struct {
+    char symbol[SYMBOL_MAX];
+    int ref;      /* the ctx table in the registry; survives reloads */
+    bool started; /* on_start ran successfully for this symbol */
+} script_ctx;
+
+/* One compiled module: the chunk's returned table and its callbacks. */
+typedef struct {
+    int module_ref;
+    int cb[CB_COUNT]; /* LUA_NOREF when the module does not define it */
+} script_code;
+
+typedef struct {
+    bool loaded;
+    char path[CONFIG_PATH_MAX];
+    int params_ref;
+    script_code code;
+    script_ctx *ctx;
+    int nctx, capctx;
+    int last; /* index of the last ctx used: consecutive bars often share a symbol */
+} script_module;
+
+typedef struct {
+    char name[160];
+    int check_ref;
+} script_rule;
+
+struct script_watch_state; /* reload.c */
+
+struct script_host {
+    sandbox sb;
+    int keys[K_COUNT];
+    script_module mods[SCRIPT_SLOT_COUNT];
+    script_rule *rules;
+    int nrules;
+    int market_table_ref;
+    struct script_watch_state *watch;
+};
+
+/* Compiles path into a fresh environment and checks its callbacks, without touching
+ * the slot's current code. On success *out holds new refs the caller must install or
+ * release. */
+int host_compile_module(script_host *h, script_slot slot, const char *path, script_code *out,
+                        char *err, size_t errlen);
+/* Replaces the slot's code with c (releasing the old refs). */
+void host_install_code(script_host *h, script_slot slot, const script_code *c);
+void host_release_code(script_host *h, script_code *c);
+/* Calls on_reload(ctx) for every symbol ctx of the slot. Returns 0 or the first error. */
+int host_call_on_reload(script_host *h, script_slot slot, char *err, size_t errlen);
+
+/* Pushes a position table as scripts see it. */
+void host_push_position(lua_State *L, const script_position *pos);
+
+/* Releases the rules (rules.c). */
+void host_free_rules(script_host *h);
+
+#endif

@@ -1,0 +1,555 @@
+/* sandbox: the safe lua_State every pipeline script runs in.
+ *
+ * The state's global table (LUA_RIDX_GLOBALS) is replaced by a table that holds
+ * only the safe functions; the full base library that luaopen_base installed is
+ * never reachable from a script. Library tables are exposed as read-only proxies
+ * so one script cannot rewrite string.format under another. */
+#include "script/sandbox.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "script/embedded.h"
+#include "util/err.h"
+#include "util/log.h"
+
+/* How often (in VM instructions) the hook looks at the clock: cheap enough to be
+ * invisible on the backtest hot path, frequent enough to stop a loop within
+ * microseconds of its deadline. */
+#define HOOK_EVERY 1000
+
+static const char ENV_META_KEY[] = "apex.envmeta";
+static const char REQUIRE_KEY[] = "apex.require";
+static const char READONLY_KEY[] = "apex.readonly"; /* set of read-only proxies */
+
+sandbox *sandbox_of(lua_State *L)
+{
+    void *ud = NULL;
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
+static int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The accounting allocator: refusing growth past the cap makes Lua raise "not enough
+ * memory" in the script, which unwinds like any error and leaves the state usable. */
+static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    sandbox *sb = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        sb->used -= old;
+        return NULL;
+    }
+    if (nsize > old && sb->used - old + nsize > sb->limit)
+        return NULL;
+    void *p = realloc(ptr, nsize);
+    if (p)
+        sb->used = sb->used - old + nsize;
+    return p;
+}
+
+/* Raises the deadline error at the current instruction. Once tripped the hook runs on
+ * every instruction, so a pcall inside the script catches the error only to have the
+ * next instruction raise it again, until the host's outer call unwinds. */
+static void deadline_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    sandbox *sb = sandbox_of(L);
+    if (sb->deadline_ns == 0) {
+        if (lua_gethookcount(L) != HOOK_EVERY) /* a coroutine left in tripped mode */
+            lua_sethook(L, deadline_hook, LUA_MASKCOUNT, HOOK_EVERY);
+        return;
+    }
+    if (!sb->tripped) {
+        if (monotonic_ns() < sb->deadline_ns)
+            return;
+        sb->tripped = true;
+        lua_sethook(sb->L, deadline_hook, LUA_MASKCOUNT, 1);
+    }
+    if (lua_gethookcount(L) != 1)
+        lua_sethook(L, deadline_hook, LUA_MASKCOUNT, 1);
+    lua_Debug where;
+    if (lua_getstack(L, 0, &where) && lua_getinfo(L, "Sl", &where) && where.currentline > 0)
+        lua_pushfstring(L, "%s:%d: ", where.short_src, where.currentline);
+    else
+        lua_pushliteral(L, "");
+    lua_pushfstring(L, "script ran past its %d ms deadline; make the callback do less work "
+                       "per call",
+                    sb->deadline_ms);
+    lua_concat(L, 2);
+    lua_error(L);
+}
+
+/* Message handler: makes the error a string that starts with the innermost Lua
+ * frame's file:line and lists up to three callers ("traceback-lite"). Never calls a
+ * __tostring metamethod: that would run script code while a deadline is tripped. */
+int sandbox_msgh(lua_State *L)
+{
+    int t = lua_type(L, 1);
+    if (t != LUA_TSTRING && t != LUA_TNUMBER)
+        lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    else
+        lua_pushvalue(L, 1);
+    const char *msg = lua_tostring(L, -1);
+
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    lua_Debug ar;
+    int shown = 0;
+    bool prefixed = false;
+    for (int level = 1; lua_getstack(L, level, &ar) && shown < 4; level++) {
+        if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0)
+            continue; /* C function or no line info */
+        if (shown == 0) {
+            /* luaL_error already prefixed "file:line:"; add it only when missing. */
+            char pos[LUA_IDSIZE + 24];
+            snprintf(pos, sizeof pos, "%s:%d:", ar.short_src, ar.currentline);
+            prefixed = strncmp(msg, pos, strlen(pos)) == 0;
+            if (!prefixed) {
+                luaL_addstring(&b, pos);
+                luaL_addchar(&b, ' ');
+            }
+            luaL_addstring(&b, msg);
+        } else {
+            luaL_addstring(&b, shown == 1 ? " (called from " : ", ");
+            lua_pushfstring(L, "%s:%d", ar.short_src, ar.currentline);
+            luaL_addvalue(&b);
+        }
+        shown++;
+    }
+    if (shown == 0)
+        luaL_addstring(&b, msg);
+    else if (shown > 1)
+        luaL_addchar(&b, ')');
+    luaL_pushresult(&b);
+    return 1;
+}
+
+int sandbox_pcall(sandbox *sb, int nargs, char *err, size_t errlen)
+{
+    lua_State *L = sb->L;
+    int base = lua_gettop(L) - nargs; /* the function's index */
+    lua_pushcfunction(L, sandbox_msgh);
+    lua_insert(L, base);
+    if (sb->depth++ == 0) {
+        sb->tripped = false;
+        sb->deadline_ns = monotonic_ns() + (int64_t)sb->deadline_ms * 1000000;
+    }
+    int status = lua_pcall(L, nargs, 0, base);
+    if (--sb->depth == 0) {
+        sb->deadline_ns = 0;
+        if (sb->tripped)
+            lua_sethook(L, deadline_hook, LUA_MASKCOUNT, HOOK_EVERY);
+        sb->tripped = false;
+    }
+    int rc = 0;
+    if (status == LUA_ERRMEM) {
+        rc = err_set(err, errlen, APEX_ENOMEM,
+                     "not enough memory: the script reached its memory limit of %zu KiB; "
+                     "keep less data in tables or raise the limit",
+                     sb->limit / 1024);
+    } else if (status != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        rc = err_set(err, errlen, APEX_ESCRIPT, "%s", msg ? msg : "(error without a message)");
+    }
+    lua_settop(L, base - 1);
+    if (status != LUA_OK)
+        lua_gc(L, LUA_GCCOLLECT); /* give back what a failed call (e.g. a bomb) left */
+    return rc;
+}
+
+/* --- the restricted base functions ------------------------------------------- */
+
+void sandbox_push_env(lua_State *L)
+{
+    lua_newtable(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, ENV_META_KEY);
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "_G");
+}
+
+/* load(chunk [, chunkname [, mode [, env]]]): text only, and a chunk without an explicit
+ * env gets a fresh module environment, never the state's real globals. */
+static int safe_load(lua_State *L)
+{
+    int t = lua_type(L, 1);
+    if (t != LUA_TSTRING && t != LUA_TFUNCTION)
+        return luaL_argerror(L, 1, "expected a string or a reader function");
+    if (!lua_isnoneornil(L, 3)) {
+        const char *mode = luaL_checkstring(L, 3);
+        if (strchr(mode, 't') == NULL)
+            return luaL_error(L, "load: binary chunks are not allowed in the sandbox; "
+                                 "pass Lua source text");
+    }
+    lua_settop(L, 4);
+    if (lua_isnil(L, 4)) {
+        sandbox_push_env(L);
+        lua_replace(L, 4);
+    }
+    /* Call the real load with mode forced to "t". */
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_pushliteral(L, "t");
+    lua_pushvalue(L, 4);
+    lua_call(L, 4, 2);
+    if (lua_isnil(L, -2))
+        return 2; /* nil, message */
+    lua_pop(L, 1);
+    return 1;
+}
+
+static int safe_collectgarbage(lua_State *L)
+{
+    const char *opt = luaL_optstring(L, 1, "collect");
+    if (strcmp(opt, "count") == 0) {
+        int kb = lua_gc(L, LUA_GCCOUNT);
+        int rem = lua_gc(L, LUA_GCCOUNTB);
+        lua_pushnumber(L, (lua_Number)kb + (lua_Number)rem / 1024.0);
+        return 1;
+    }
+    if (strcmp(opt, "collect") == 0) {
+        lua_gc(L, LUA_GCCOLLECT);
+        lua_pushinteger(L, 0);
+        return 1;
+    }
+    return luaL_error(L, "collectgarbage: option '%s' is not allowed in the sandbox; use "
+                         "\"count\" or \"collect\"",
+                      opt);
+}
+
+/* rawset(t, k, v) would bypass a proxy's __newindex; refuse it on the read-only ones. */
+static int safe_rawset(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checkany(L, 2);
+    luaL_checkany(L, 3);
+    lua_settop(L, 3);
+    lua_getfield(L, LUA_REGISTRYINDEX, READONLY_KEY);
+    lua_pushvalue(L, 1);
+    if (lua_rawget(L, -2) != LUA_TNIL)
+        return luaL_error(L, "attempt to modify read-only table '%s'", lua_tostring(L, -1));
+    lua_pop(L, 2);
+    lua_rawset(L, 1);
+    return 1;
+}
+
+void sandbox_mark_readonly(lua_State *L, int idx, const char *name)
+{
+    idx = lua_absindex(L, idx);
+    lua_getfield(L, LUA_REGISTRYINDEX, READONLY_KEY);
+    lua_pushvalue(L, idx);
+    lua_pushstring(L, name);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+/* print(...) logs with the pipeline name instead of writing to stdout directly. */
+static int safe_print(lua_State *L)
+{
+    int n = lua_gettop(L);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = 1; i <= n; i++) {
+        if (i > 1)
+            luaL_addchar(&b, '\t');
+        luaL_tolstring(L, i, NULL);
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    log_event("[%s] %s", sandbox_of(L)->pipeline, lua_tostring(L, -1));
+    return 0;
+}
+
+/* require(name): only the host's embedded modules, cached in a private table. */
+static int safe_require(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    lua_settop(L, 1);
+    lua_pushvalue(L, 1);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
+        return 1;
+    lua_pop(L, 1);
+    const struct embedded_lua_module *m = embedded_lua_modules;
+    while (m->name && strcmp(m->name, name) != 0)
+        m++;
+    if (!m->name) {
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        for (const struct embedded_lua_module *e = embedded_lua_modules; e->name; e++) {
+            luaL_addstring(&b, e == embedded_lua_modules ? "" : ", ");
+            luaL_addstring(&b, e->name);
+        }
+        luaL_pushresult(&b);
+        return luaL_error(L, "module '%s' not found: require reaches only the host's own "
+                             "modules (%s)",
+                          name, lua_rawlen(L, -1) ? lua_tostring(L, -1) : "none are built in");
+    }
+    char chunkname[256];
+    snprintf(chunkname, sizeof chunkname, "@%s", m->path);
+    if (luaL_loadbufferx(L, m->source, m->len, chunkname, "t") != LUA_OK)
+        return lua_error(L);
+    sandbox_push_env(L);
+    lua_setupvalue(L, -2, 1);
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 1);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushboolean(L, 1);
+    }
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, lua_upvalueindex(1));
+    return 1;
+}
+
+void sandbox_require(lua_State *L, const char *name)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, REQUIRE_KEY);
+    lua_pushstring(L, name);
+    lua_call(L, 1, 1);
+}
+
+void sandbox_push_time(lua_State *L, int64_t us)
+{
+    if (us % 1000000 == 0)
+        lua_pushinteger(L, (lua_Integer)(us / 1000000));
+    else
+        lua_pushnumber(L, (lua_Number)us / 1e6);
+}
+
+/* --- read-only library proxies ----------------------------------------------- */
+
+static int readonly_newindex(lua_State *L)
+{
+    return luaL_error(L, "attempt to modify read-only table '%s'",
+                      lua_tostring(L, lua_upvalueindex(1)));
+}
+
+static int readonly_pairs(lua_State *L)
+{
+    lua_getglobal(L, "next"); /* the sandbox globals hold the real next */
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushnil(L);
+    return 3;
+}
+
+/* Replaces the table at the top of the stack with a read-only proxy of it. */
+static void push_readonly_proxy(lua_State *L, const char *name)
+{
+    int real = lua_gettop(L);
+    lua_newtable(L); /* proxy */
+    lua_createtable(L, 0, 4);
+    lua_pushvalue(L, real);
+    lua_setfield(L, -2, "__index");
+    lua_pushstring(L, name);
+    lua_pushcclosure(L, readonly_newindex, 1);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushvalue(L, real);
+    lua_pushcclosure(L, readonly_pairs, 1);
+    lua_setfield(L, -2, "__pairs");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    sandbox_mark_readonly(L, -1, name);
+    lua_replace(L, real);
+}
+
+/* Opens a library, keeps only `keep` (NULL = all but `drop`), and stores a read-only
+ * proxy of it in the globals table at g_idx. */
+static void open_lib(lua_State *L, int g_idx, const char *name, lua_CFunction open,
+                     const char *const *keep, const char *const *drop)
+{
+    luaL_requiref(L, name, open, 0);
+    if (keep) {
+        lua_newtable(L);
+        for (; *keep; keep++) {
+            lua_getfield(L, -2, *keep);
+            lua_setfield(L, -2, *keep);
+        }
+        lua_remove(L, -2);
+    }
+    for (; drop && *drop; drop++) {
+        lua_pushnil(L);
+        lua_setfield(L, -2, *drop);
+    }
+    push_readonly_proxy(L, name);
+    lua_setfield(L, g_idx, name);
+}
+
+/* Builds the sandbox; runs protected so a memory cap below the libraries' own size
+ * reports an error instead of aborting. */
+static int open_protected(lua_State *L)
+{
+    static const char *const base_keep[] = {
+        "assert", "error",    "getmetatable", "ipairs", "next",     "pairs", "pcall",
+        "rawequal", "rawget", "rawlen",       "select",   "setmetatable",
+        "tonumber", "tostring", "type",       "xpcall", "_VERSION", NULL};
+    static const char *const os_keep[] = {"time", "clock", "date", NULL};
+    static const char *const string_drop[] = {"dump", NULL};
+
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, READONLY_KEY);
+    luaL_requiref(L, LUA_GNAME, luaopen_base, 0); /* fills the real globals */
+    int real_g = lua_gettop(L);
+    lua_newtable(L);
+    int g = lua_gettop(L);
+    for (const char *const *k = base_keep; *k; k++) {
+        lua_getfield(L, real_g, *k);
+        lua_setfield(L, g, *k);
+    }
+    lua_getfield(L, real_g, "load");
+    lua_pushcclosure(L, safe_load, 1);
+    lua_setfield(L, g, "load");
+    lua_pushcfunction(L, safe_collectgarbage);
+    lua_setfield(L, g, "collectgarbage");
+    lua_pushcfunction(L, safe_rawset);
+    lua_setfield(L, g, "rawset");
+    lua_pushcfunction(L, safe_print);
+    lua_setfield(L, g, "print");
+
+    /* Module environments read the safe globals through this shared metatable; its
+     * __metatable hides the globals table from getmetatable(_ENV). */
+    lua_createtable(L, 0, 2);
+    lua_pushvalue(L, g);
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setfield(L, LUA_REGISTRYINDEX, ENV_META_KEY);
+
+    /* From here on the state's globals are the safe table: a chunk that somehow got
+     * the default environment still sees only safe functions. */
+    lua_pushvalue(L, g);
+    lua_rawseti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+
+    luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 0);
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump"); /* the real table backs the string metatable's __index */
+    lua_pop(L, 1);
+    open_lib(L, g, LUA_STRLIBNAME, luaopen_string, NULL, string_drop);
+    open_lib(L, g, LUA_TABLIBNAME, luaopen_table, NULL, NULL);
+    open_lib(L, g, LUA_MATHLIBNAME, luaopen_math, NULL, NULL);
+    open_lib(L, g, LUA_UTF8LIBNAME, luaopen_utf8, NULL, NULL);
+    open_lib(L, g, LUA_COLIBNAME, luaopen_coroutine, NULL, NULL);
+    open_lib(L, g, LUA_OSLIBNAME, luaopen_os, os_keep, NULL);
+
+    /* getmetatable("") returns false and the string metatable cannot be replaced. */
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 2);
+
+    lua_newtable(L); /* the private cache of loaded modules */
+    lua_pushcclosure(L, safe_require, 1);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, REQUIRE_KEY);
+    lua_setfield(L, g, "require");
+
+    apex_api_open(L, g);
+    return 0;
+}
+
+int sandbox_open(sandbox *sb, script_limits limits, const char *pipeline_name,
+                 const script_market *market, char *err, size_t errlen)
+{
+    memset(sb, 0, sizeof *sb);
+    sb->limit = limits.memory_limit ? limits.memory_limit : SCRIPT_LIMITS_DEFAULT.memory_limit;
+    sb->deadline_ms = limits.deadline_ms > 0 ? limits.deadline_ms : 250;
+    snprintf(sb->pipeline, sizeof sb->pipeline, "%s", pipeline_name ? pipeline_name : "pipeline");
+    if (market) {
+        sb->market = *market;
+        sb->has_market = true;
+    }
+    sb->L = lua_newstate(sandbox_alloc, sb);
+    if (!sb->L)
+        return err_set(err, errlen, APEX_ENOMEM,
+                       "pipeline %s: cannot create a Lua state within the memory limit of "
+                       "%zu KiB",
+                       sb->pipeline, sb->limit / 1024);
+    lua_sethook(sb->L, deadline_hook, LUA_MASKCOUNT, HOOK_EVERY);
+    lua_pushcfunction(sb->L, open_protected);
+    int rc = sandbox_pcall(sb, 0, err, errlen);
+    if (rc < 0) {
+        sandbox_close(sb);
+        return rc;
+    }
+    return 0;
+}
+
+void sandbox_close(sandbox *sb)
+{
+    if (sb->L)
+        lua_close(sb->L);
+    sb->L = NULL;
+}
+
+/* --- loading files ------------------------------------------------------------- */
+
+/* Reads the whole file with plain C so nothing can raise while the FILE is open. */
+static char *read_file(const char *path, size_t *len, char *why, size_t whylen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(why, whylen, "cannot open: %s; check the path", strerror(errno));
+        return NULL;
+    }
+    size_t cap = 8192, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        char *grown = realloc(buf, cap * 2);
+        if (!grown) {
+            free(buf);
+            buf = NULL;
+        } else {
+            buf = grown;
+            cap *= 2;
+        }
+    }
+    if (!buf)
+        snprintf(why, whylen, "out of memory reading the file");
+    else if (ferror(f)) {
+        snprintf(why, whylen, "read error: %s", strerror(errno));
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+void sandbox_load_file(lua_State *L, const char *path, int env_idx)
+{
+    env_idx = lua_absindex(L, env_idx);
+    char why[160];
+    size_t len = 0;
+    char *src = read_file(path, &len, why, sizeof why);
+    if (!src)
+        luaL_error(L, "%s: %s", path, why);
+    char chunkname[CONFIG_PATH_MAX + 2];
+    snprintf(chunkname, sizeof chunkname, "@%s", path);
+    /* luaL_loadbufferx never raises; it returns the status with the message pushed. */
+    int status = luaL_loadbufferx(L, src, len, chunkname, "t");
+    free(src);
+    if (status != LUA_OK)
+        lua_error(L); /* the message already reads "path:line: ..." */
+    lua_pushvalue(L, env_idx);
+    lua_setupvalue(L, -2, 1);
+}

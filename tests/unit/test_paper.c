@@ -1,0 +1,961 @@
+/* The paper broker, driven as the host drives it: through broker.h, with a
+ * simulated clock delivering every reply and bars feeding the fills. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "broker/broker.h"
+#include "broker/paper.h"
+#include "clock/clock.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define CENTS(c) ((money_t)(c) * (MONEY_SCALE / 100))
+#define T0       ((apex_time)1709562600 * APEX_SECOND) /* Mon 2024-03-04 14:30 UTC */
+
+typedef struct {
+    int nreplies;
+    int status;
+    char error[256];
+    bool has_order;
+    broker_order order;
+    broker_order orders[16];
+    int norders;
+    broker_position positions[8];
+    int npositions;
+    bool has_account;
+    broker_account account;
+    broker_quote quotes[8];
+    int nquotes;
+
+    broker_fill fills[32];
+    int nfills;
+    broker_order updates[64];
+    int nupdates;
+    char trail[256]; /* R = reply, O = order update, F = fill, in delivery order */
+} recorder;
+
+typedef struct {
+    apex_clock *clock;
+    broker *b;
+    recorder r;
+    apex_time now;
+} env;
+
+static void trail(recorder *r, char c)
+{
+    size_t n = strlen(r->trail);
+    if (n + 1 < sizeof r->trail)
+        r->trail[n] = c;
+}
+
+static void on_reply(void *ud, const broker_reply *rep)
+{
+    recorder *r = ud;
+    r->nreplies++;
+    trail(r, 'R');
+    r->status = rep->status;
+    snprintf(r->error, sizeof r->error, "%s", rep->error);
+    r->has_order = rep->order != NULL;
+    if (rep->order)
+        r->order = *rep->order;
+    r->norders = rep->norders < 16 ? rep->norders : 16;
+    for (int i = 0; i < r->norders; i++)
+        r->orders[i] = rep->orders[i];
+    r->npositions = rep->npositions < 8 ? rep->npositions : 8;
+    for (int i = 0; i < r->npositions; i++)
+        r->positions[i] = rep->positions[i];
+    r->has_account = rep->account != NULL;
+    if (rep->account)
+        r->account = *rep->account;
+    r->nquotes = rep->nquotes < 8 ? rep->nquotes : 8;
+    for (int i = 0; i < r->nquotes; i++)
+        r->quotes[i] = rep->quotes[i];
+}
+
+static void on_order(void *ud, const broker_order *o)
+{
+    recorder *r = ud;
+    trail(r, 'O');
+    if (r->nupdates < 64)
+        r->updates[r->nupdates++] = *o;
+}
+
+static void on_fill(void *ud, const broker_fill *f, const broker_order *o)
+{
+    recorder *r = ud;
+    (void)o;
+    trail(r, 'F');
+    if (r->nfills < 32)
+        r->fills[r->nfills++] = *f;
+}
+
+static paper_config test_config(void)
+{
+    paper_config c;
+    memset(&c, 0, sizeof c);
+    c.starting_cash = MONEY(100000);
+    c.spread_bps = MONEY(2);
+    c.slippage_bps = MONEY(1);
+    return c;
+}
+
+static env *env_new(const paper_config *cfg, const char *path)
+{
+    env *e = calloc(1, sizeof *e);
+    assert_non_null(e);
+    e->now = T0;
+    e->clock = clock_new_simulated(T0);
+    char err[256] = "";
+    e->b = paper_broker_new(cfg, path ? path : ":memory:", e->clock, err, sizeof err);
+    if (!e->b)
+        fail_msg("paper_broker_new: %s", err);
+    broker_set_listener(e->b, (broker_listener){.on_order = on_order, .on_fill = on_fill,
+                                                .ud = &e->r});
+    return e;
+}
+
+static void env_free(env *e)
+{
+    broker_free(e->b);
+    clock_free(e->clock);
+    free(e);
+}
+
+static void reset(env *e)
+{
+    memset(&e->r, 0, sizeof e->r);
+}
+
+static void turn(env *e)
+{
+    clock_run_due(e->clock);
+}
+
+/* One bar, one minute after the previous one, delivered at its own time. */
+static void feed(env *e, const char *sym, money_t o, money_t h, money_t l, money_t c)
+{
+    e->now += APEX_MINUTE;
+    clock_advance_to(e->clock, e->now);
+    bar b = {.ts = e->now, .open = o, .high = h, .low = l, .close = c, .volume = MONEY(1000)};
+    broker_on_bar(e->b, &b, sym);
+    turn(e);
+}
+
+static void feed_quote(env *e, const char *sym, money_t close, money_t bid, money_t ask)
+{
+    e->now += APEX_MINUTE;
+    clock_advance_to(e->clock, e->now);
+    bar b = {.ts = e->now, .open = close, .high = close, .low = close, .close = close,
+             .volume = MONEY(500), .bid = bid, .ask = ask};
+    broker_on_bar(e->b, &b, sym);
+    turn(e);
+}
+
+static order_request req(const char *id, const char *sym, order_side side, order_type type,
+                         money_t qty)
+{
+    order_request r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.client_order_id, sizeof r.client_order_id, "%s", id);
+    snprintf(r.symbol, sizeof r.symbol, "%s", sym);
+    r.side = side;
+    r.type = type;
+    r.qty = qty;
+    return r;
+}
+
+/* Submits and delivers; asserts the reply did not arrive inside the call. */
+static void submit(env *e, const order_request *r)
+{
+    reset(e);
+    assert_int_equal(broker_submit_order(e->b, r, on_reply, &e->r), 0);
+    assert_int_equal(e->r.nreplies, 0);
+    assert_int_equal(e->r.nfills, 0);
+    assert_int_equal(e->r.nupdates, 0);
+    turn(e);
+    assert_int_equal(e->r.nreplies, 1);
+}
+
+static broker_account account(env *e)
+{
+    reset(e);
+    assert_int_equal(broker_get_account(e->b, on_reply, &e->r), 0);
+    assert_int_equal(e->r.nreplies, 0);
+    turn(e);
+    assert_int_equal(e->r.nreplies, 1);
+    assert_true(e->r.has_account);
+    return e->r.account;
+}
+
+static broker_position position(env *e, const char *sym)
+{
+    reset(e);
+    assert_int_equal(broker_get_position(e->b, sym, on_reply, &e->r), 0);
+    turn(e);
+    assert_int_equal(e->r.status, 0);
+    broker_position p;
+    memset(&p, 0, sizeof p);
+    if (e->r.npositions == 1)
+        p = e->r.positions[0];
+    else
+        assert_int_equal(e->r.npositions, 0);
+    return p;
+}
+
+static broker_order get_order(env *e, const char *id)
+{
+    reset(e);
+    assert_int_equal(broker_get_order(e->b, id, on_reply, &e->r), 0);
+    turn(e);
+    assert_int_equal(e->r.status, 0);
+    assert_true(e->r.has_order);
+    return e->r.order;
+}
+
+static int open_orders(env *e, const char *sym)
+{
+    reset(e);
+    assert_int_equal(broker_list_open_orders(e->b, sym, on_reply, &e->r), 0);
+    turn(e);
+    assert_int_equal(e->r.status, 0);
+    return e->r.norders;
+}
+
+/* ---- market orders ------------------------------------------------------------------------ */
+
+static void test_market_buy_fills_at_last_plus_half_spread_and_slippage(void **state)
+{
+    (void)state;
+    paper_config cfg = test_config();
+    cfg.fee_per_share = CENTS(1) / 2; /* $0.005 a share */
+    cfg.fee_min = MONEY(1);
+    env *e = env_new(&cfg, NULL);
+    feed(e, "AAPL", CENTS(10000), CENTS(10010), CENTS(9990), CENTS(10003));
+
+    order_request r = req("m1", "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(10));
+    submit(e, &r);
+    assert_int_equal(e->r.status, 0);
+    assert_int_equal(e->r.order.status, ORDER_STATUS_ACCEPTED);
+    /* Reply first, then the fill, then the order's status change. */
+    assert_string_equal(e->r.trail, "ROFO");
+    assert_int_equal(e->r.nfills, 1);
+    /* 100.03 + 0.010003 half spread + 0.010003 slippage = 100.050006, up to the tick. */
+    assert_int_equal(e->r.fills[0].price, CENTS(10006));
+    assert_int_equal(e->r.fills[0].qty, MONEY(10));
+    assert_int_equal(e->r.fills[0].fee, MONEY(1)); /* 10 x 0.005 = 0.05, minimum 1.00 */
+    assert_string_equal(e->r.fills[0].client_order_id, "m1");
+    assert_int_equal(e->r.updates[1].status, ORDER_STATUS_FILLED);
+    assert_int_equal(e->r.updates[1].avg_fill_price, CENTS(10006));
+
+    broker_account a = account(e);
+    assert_int_equal(a.cash, CENTS(10000000 - 100060 - 100)); /* 98998.40 */
+    assert_int_equal(a.equity, CENTS(9899840 + 100030));      /* + 10 x 100.03 */
+    broker_position p = position(e, "AAPL");
+    assert_int_equal(p.qty, MONEY(10));
+    assert_int_equal(p.avg_entry_price, CENTS(10006));
+    assert_int_equal(p.unrealized_pnl, -CENTS(30));
+
+    /* The sell side rounds down: 100.03 - 0.020006 = 100.009994 -> 100.00. */
+    r = req("m2", "AAPL", SIDE_SELL, ORDER_MARKET, MONEY(10));
+    submit(e, &r);
+    assert_int_equal(e->r.fills[0].price, CENTS(10000));
+    a = account(e);
+    assert_int_equal(a.cash, CENTS(9999740));                 /* 99997.40 */
+    assert_int_equal(a.equity, CENTS(9999740));
+    assert_int_equal(a.realized_pnl_today, -CENTS(260));      /* -0.60 price, -2.00 fees */
+    assert_int_equal(position(e, "AAPL").qty, 0);
+    assert_int_equal(e->r.npositions, 0);
+    env_free(e);
+}
+
+static void test_market_uses_bar_bid_ask_when_present(void **state)
+{
+    (void)state;
+    paper_config cfg = test_config();
+    env *e = env_new(&cfg, NULL);
+    feed_quote(e, "AAPL", CENTS(10000), CENTS(9998), CENTS(10002));
+    order_request r = req("q1", "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(5));
+    submit(e, &r);
+    /* ask 100.02 + 1 bp = 100.030002 -> 100.04 */
+    assert_int_equal(e->r.fills[0].price, CENTS(10004));
+    r = req("q2", "AAPL", SIDE_SELL, ORDER_MARKET, MONEY(5));
+    submit(e, &r);
+    /* bid 99.98 - 1 bp = 99.970002 -> 99.97 */
+    assert_int_equal(e->r.fills[0].price, CENTS(9997));
+    assert_int_equal(account(e).realized_pnl_today, -CENTS(35)); /* 5 x -0.07 */
+    env_free(e);
+}
+
+/* ---- limits and stops --------------------------------------------------------------------- */
+
+static void test_limit_fills_at_limit_or_better_open(void **state)
+{
+    (void)state;
+    paper_config cfg = test_config();
+    env *e = env_new(&cfg, NULL);
+    feed(e, "AAPL", CENTS(10000), CENTS(10000), CENTS(10000), CENTS(10000));
+
+    order_request r = req("l1", "AAPL", SIDE_BUY, ORDER_LIMIT, MONEY(10));
+    r.limit_price = CENTS(9950);
+    submit(e, &r);
+    assert_int_equal(e->r.order.status, ORDER_STATUS_ACCEPTED);
+    assert_int_equal(e->r.nfills, 0);
+
+    reset(e);
+    feed(e, "AAPL", CENTS(10000), CENTS(10050), CENTS(9960), CENTS(9990)); /* low above limit */
+    assert_int_equal(e->r.nfills, 0);
+    feed(e, "AAPL", CENTS(9980), CENTS(9990), CENTS(9950), CENTS(9960)); /* touches it */
+    assert_int_equal(e->r.nfills, 1);
+    assert_int_equal(e->r.fills[0].price, CENTS(9950));
+
+    /* A bar opening below a buy limit fills at the (better) open. */
+    r = req("l2", "AAPL", SIDE_BUY, ORDER_LIMIT, MONEY(10));
+    r.limit_price = CENTS(9900);
+    submit(e, &r);
+    reset(e);
+    feed(e, "AAPL", CENTS(9850), CENTS(9870), CENTS(9800), CENTS(9860));
+    assert_int_equal(e->r.nfills, 1);
+    assert_int_equal(e->r.fills[0].price, CENTS(9850));
+
+    /* And a sell limit gapped through fills at the higher open. */
+    r = req("l3", "AAPL", SIDE_SELL, ORDER_LIMIT, MONEY(20));
+    r.limit_price = CENTS(10100);
+    submit(e, &r);
+    reset(e);
+    feed(e, "AAPL", CENTS(10150), CENTS(10200), CENTS(10120), CENTS(10180));
+    assert_int_equal(e->r.nfills, 1);
+    assert_int_equal(e->r.fills[0].price, CENTS(10150));
+    assert_int_equal(get_order(e, "l3").status, ORDER_STATUS_FILLED);
+    /* Bought 10 @ 99.50 and 10 @ 98.50 (average 99.00), sold 20 @ 101.50: +50.00, no fees. */
+    assert_int_equal(account(e).realized_pnl_today, MONEY(50));
+    env_free(e);
+}
+
+static void test_stop_triggers_and_gap_fills_at_open(void **state)
+{
+    (void)state;
+    paper_config cfg = test_config();
+    cfg.spread_bps = 0;
+    cfg.slippage_bps = MONEY(10);
+    env *e = env_new(&cfg, NULL);
+    feed(e, "XYZ", CENTS(5000), CENTS(5000), CENTS(5000), CENTS(5000));
+    order_request r = req("e1", "XYZ", SIDE_BUY, ORDER_MARKET, MONEY(100));
+    submit(e, &r);
+    assert_int_equal(e->r.fills[0].price, CENTS(5005)); /* 50 + 10 bp */
+
+    r = req("s1", "XYZ", SIDE_SELL, ORDER_STOP, MONEY(100));
+    r.stop_price = CENTS(4800);
+    submit(e, &r);
+    reset(e);
+    feed(e, "XYZ", CENTS(4950), CENTS(4980), CENTS(4850), CENTS(4900)); /* above the stop */
+    assert_int_equal(e->r.nfills, 0);
+    feed(e, "XYZ", CENTS(4900), CENTS(4920), CENTS(4750), CENTS(4800)); /* trades through */
+    assert_int_equal(e->r.nfills, 1);
+    /* 48.00 - 10 bp = 47.952, rounded down against the seller. */
+    assert_int_equal(e->r.fills[0].price, CENTS(4795));
+    assert_int_equal(account(e).realized_pnl_today, -MONEY(210));
+
+    r = req("e2", "XYZ", SIDE_BUY, ORDER_MARKET, MONEY(100));
+    submit(e, &r);
+    assert_int_equal(e->r.fills[0].price, CENTS(4805)); /* 48.048 -> 48.05 */
+    r = req("s2", "XYZ", SIDE_SELL, ORDER_STOP, MONEY(100));
+    r.stop_price = CENTS(4500);
+    submit(e, &r);
+    reset(e);
+    feed(e, "XYZ", CENTS(4400), CENTS(4420), CENTS(4350), CENTS(4380)); /* gaps through */
+    assert_int_equal(e->r.nfills, 1);
+    /* Fills at the gap price, 44.00, less 10 bp: 43.956 -> 43.95, not at the stop. */
+    assert_int_equal(e->r.fills[0].price, CENTS(4395));
+    assert_int_equal(position(e, "XYZ").qty, 0);
+    env_free(e);
+}
+
+static void test_stop_limit_becomes_limit_when_triggered(void **state)
+{
+    (void)state;
+    paper_config cfg = test_config();
+    env *e = env_new(&cfg, NULL);
+    feed(e, "XYZ", CENTS(4900), CENTS(4900), CENTS(4900), CENTS(4900));
+    order_request r = req("sl1", "XYZ", SIDE_BUY, ORDER_STOP_LIMIT, MONEY(10));
+    r.stop_price = CENTS(5000);
+    r.limit_price = CENTS(5020);
+    submit(e, &r);
+    reset(e);
+    /* Gaps above the limit and never comes back: triggered, not filled. */
+    feed(e, "XYZ", CENTS(5050), CENTS(5100), CENTS(5030), CENTS(5060));
+    assert_int_equal(e->r.nfills, 0);
+    assert_int_equal(get_order(e, "sl1").status, ORDER_STATUS_ACCEPTED);
+    /* Now a plain limit at 50.20: fills when the price comes back. */
+    reset(e);
+    feed(e, "XYZ", CENTS(5040), CENTS(5045), CENTS(5010), CENTS(5015));
+    assert_int_equal(e->r.nfills, 1);
+    assert_int_equal(e->r.fills[0].price, CENTS(5020));
+    env_free(e);
+}
+
+/* ---- brackets ----------------------------------------------------------------------------- */
+
+static env *bracket_env(void)
+{
+    paper_config cfg = test_config();
+    cfg.spread_bps = 0;
+    cfg.slippage_bps = 0;
+    env *e = env_new(&cfg, NULL);
+    feed(e, "AAPL", CENTS(10000), CENTS(10000), CENTS(10000), CENTS(10000));
+    return e;
+}
+
+static void submit_bracket(env *e, const char *id)
+{
+    order_request r = req(id, "AAPL", SIDE_BUY, ORDER_LIMIT, MONEY(10));
+    r.limit_price = CENTS(10000);
+    r.take_profit = CENTS(10500);
+    r.stop_loss = CENTS(9500);
+    submit(e, &r);
+    assert_int_equal(e->r.status, 0);
+    /* The entry and both legs, the legs held. */
+    assert_int_equal(e->r.nupdates, 3);
+    assert_int_equal(e->r.updates[1].status, ORDER_STATUS_HELD);
+    assert_int_equal(e->r.updates[2].status, ORDER_STATUS_HELD);
+}
+
+static void test_bracket_legs_held_until_entry_fills_then_take_profit_cancels_stop(void **state)
+{
+    (void)state;
+    env *e = bracket_env();
+    submit_bracket(e, "b1");
+    broker_order tp = get_order(e, "b1-tp");
+    assert_int_equal(tp.status, ORDER_STATUS_HELD);
+    assert_int_equal(tp.role, ORDER_ROLE_TAKE_PROFIT);
+    assert_int_equal(tp.side, SIDE_SELL);
+    assert_string_equal(tp.parent_client_order_id, "b1");
+    assert_int_equal(tp.limit_price, CENTS(10500));
+    broker_order sl = get_order(e, "b1-sl");
+    assert_int_equal(sl.role, ORDER_ROLE_STOP_LOSS);
+    assert_int_equal(sl.stop_price, CENTS(9500));
+    assert_int_equal(open_orders(e, "AAPL"), 3); /* held legs are open orders */
+
+    /* A bar above the entry that would reach the target: the legs are only held. */
+    reset(e);
+    feed(e, "AAPL", CENTS(10100), CENTS(10600), CENTS(10050), CENTS(10550));
+    assert_int_equal(e->r.nfills, 0);
+
+    reset(e);
+    feed(e, "AAPL", CENTS(10020), CENTS(10030), CENTS(9980), CENTS(10000)); /* entry fills */
+    assert_int_equal(e->r.nfills, 1);
+    assert_int_equal(e->r.fills[0].price, CENTS(10000));
+    assert_int_equal(get_order(e, "b1-tp").status, ORDER_STATUS_ACCEPTED);
+    assert_int_equal(get_order(e, "b1-sl").status, ORDER_STATUS_ACCEPTED);
+
+    reset(e);
+    feed(e, "AAPL", CENTS(10100), CENTS(10550), CENTS(10050), CENTS(10500));
+    assert_int_equal(e->r.nfills, 1);
+    assert_string_equal(e->r.fills[0].client_order_id, "b1-tp");
+    assert_int_equal(e->r.fills[0].price, CENTS(10500));
+    broker_order stop = get_order(e, "b1-sl");
+    assert_int_equal(stop.status, ORDER_STATUS_CANCELLED);
+    assert_non_null(strstr(stop.reason, "one-cancels-other"));
+    assert_int_equal(position(e, "AAPL").qty, 0);
+    assert_int_equal(account(e).realized_pnl_today, MONEY(50));
+    assert_int_equal(open_orders(e, NULL), 0);
+
+    /* Later bars through the old stop do nothing. */
+    reset(e);
+    feed(e, "AAPL", CENTS(9400), CENTS(9400), CENTS(9000), CENTS(9100));
+    assert_int_equal(e->r.nfills, 0);
+    env_free(e);
+}
+
+static void test_bracket_stop_loss_cancels_take_profit(void **state)
+{
+    (void)state;
+    env *e = bracket_env();
+    submit_bracket(e, "b2");
+    feed(e, "AAPL", CENTS(10000), CENTS(10010), CENTS(9990), CENTS(10000));
+    reset(e);
+    feed(e, "AAPL", CENTS(9700), CENTS(9710), CENTS(9480), CENTS(9490));
+    assert_int_equal(e->r.nfills, 1);
+    assert_string_equal(e->r.fills[0].client_order_id, "b2-sl");
+    assert_int_equal(e->r.fills[0].price, CENTS(9500));
+    assert_int_equal(get_order(e, "b2-tp").status, ORDER_STATUS_CANCELLED);
+    assert_int_equal(position(e, "AAPL").qty, 0);
+    assert_int_equal(account(e).realized_pnl_today, -MONEY(50));
+    assert_int_equal(account(e).cash, MONEY(100000 - 50));
+    env_free(e);
+}
+
+static void test_bracket_both_legs_in_one_bar_stop_wins(void **state)
+{
+    (void)state;
+    env *e = bracket_env();
+    submit_bracket(e, "b3");
+    feed(e, "AAPL", CENTS(10000), CENTS(10010), CENTS(9990), CENTS(10000));
+    reset(e);
+    feed(e, "AAPL", CENTS(10000), CENTS(10600), CENTS(9400), CENTS(10000));
+    assert_int_equal(e->r.nfills, 1);
+    assert_string_equal(e->r.fills[0].client_order_id, "b3-sl");
+    assert_int_equal(get_order(e, "b3-tp").status, ORDER_STATUS_CANCELLED);
+    assert_int_equal(account(e).realized_pnl_today, -MONEY(50));
+    env_free(e);
+}
+
+static void test_cancelling_the_entry_cancels_its_legs(void **state)
+{
+    (void)state;
+    env *e = bracket_env();
+    submit_bracket(e, "b4");
+    reset(e);
+    assert_int_equal(broker_cancel_order(e->b, "b4", on_reply, &e->r), 0);
+    assert_int_equal(e->r.nreplies, 0);
+    turn(e);
+    assert_int_equal(e->r.status, 0);
+    assert_int_equal(e->r.order.status, ORDER_STATUS_CANCELLED);
+    assert_int_equal(e->r.trail[0], 'R');
+    assert_int_equal(get_order(e, "b4-tp").status, ORDER_STATUS_CANCELLED);
+    assert_int_equal(get_order(e, "b4-sl").status, ORDER_STATUS_CANCELLED);
+    assert_int_equal(open_orders(e, NULL), 0);
+
+    reset(e);
+    assert_int_equal(broker_cancel_order(e->b, "b4", on_reply, &e->r), 0);
+    turn(e);
+    assert_int_equal(e->r.status, APEX_ESTATE);
+    reset(e);
+    assert_int_equal(broker_cancel_order(e->b, "nope", on_reply, &e->r), 0);
+    turn(e);
+    assert_int_equal(e->r.status, APEX_ENOTFOUND);
+    env_free(e);
+}
+
+/* ---- validation --------------------------------------------------------------------------- */
+
+static void test_duplicate_client_order_id_rejected(void **state)
+{
+    (void)state;
+    env *e = bracket_env();
+    order_request r = req("d1", "AAPL", SIDE_BUY, ORDER_LIMIT, MONEY(1));
+    r.limit_price = CENTS(9000);
+    submit(e, &r);
+    assert_int_equal(e->r.status, 0);
+    r.limit_price = CENTS(8000);
+    submit(e, &r);
+    assert_int_equal(e->r.status, APEX_EDUP);
+    assert_non_null(strstr(e->r.error, "d1"));
+    assert_int_equal(e->r.nupdates, 0);
+    assert_int_equal(open_orders(e, NULL), 1);
+    assert_int_equal(e->r.orders[0].limit_price, CENTS(9000));
+
+    /* Also after the first is gone, and for ids a rejected order used. */
+    reset(e);
+    broker_cancel_order(e->b, "d1", on_reply, &e->r);
+    turn(e);
+    submit(e, &r);
+    assert_int_equal(e->r.status, APEX_EDUP);
+    order_request bad = req("d2", "AAPL", SIDE_BUY, ORDER_MARKET, 0);
+    submit(e, &bad);
+    assert_int_equal(e->r.status, APEX_EREJECTED);
+    bad.qty = MONEY(1);
+    submit(e, &bad);
+    assert_int_equal(e->r.status, APEX_EDUP);
+    assert_int_equal(position(e, "AAPL").qty, 0);
+    env_free(e);
+}
+
+static void expect_reject(env *e, const order_request *r, const char *needle)
+{
+    submit(e, r);
+    assert_int_equal(e->r.status, APEX_EREJECTED);
+    assert_true(e->r.has_order);
+    assert_int_equal(e->r.order.status, ORDER_STATUS_REJECTED);
+    if (!strstr(e->r.error, needle))
+        fail_msg("reason '%s' does not mention '%s'", e->r.error, needle);
+    assert_int_equal(get_order(e, r->client_order_id).status, ORDER_STATUS_REJECTED);
+}
+
+static void test_bad_lot_tick_and_bracket_sides_rejected_with_reasons(void **state)
+{
+    (void)state;
+    env *e = bracket_env();
+    order_request r = req("v1", "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(3) / 2);
+    expect_reject(e, &r, "lot");
+    r = req("v2", "AAPL", SIDE_BUY, ORDER_LIMIT, MONEY(1));
+    r.limit_price = CENTS(10000) + CENTS(1) / 2;
+    expect_reject(e, &r, "tick");
+    r = req("v3", "AAPL", SIDE_BUY, ORDER_LIMIT, MONEY(1));
+    r.limit_price = CENTS(10000);
+    r.stop_loss = CENTS(10100);
+    expect_reject(e, &r, "stop_loss 101.00 must be below the entry price 100.00");
+    r = req("v4", "AAPL", SIDE_SELL, ORDER_LIMIT, MONEY(1));
+    r.limit_price = CENTS(10000);
+    r.take_profit = CENTS(10100);
+    expect_reject(e, &r, "take_profit 101.00 must be below");
+    r = req("v5", "MSFT", SIDE_BUY, ORDER_MARKET, MONEY(1));
+    expect_reject(e, &r, "no market data for MSFT");
+    r = req("v6", "AAPL", SIDE_BUY, ORDER_STOP, MONEY(1));
+    expect_reject(e, &r, "stop_price must be greater than 0");
+    /* Lots of 100 for this symbol. */
+    paper_broker_set_instrument(e->b, "AAPL",
+                                (money_instrument){.tick = CENTS(5), .lot = MONEY(100)});
+    r = req("v7", "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(50));
+    expect_reject(e, &r, "lot size 100");
+    r = req("v8", "AAPL", SIDE_BUY, ORDER_LIMIT, MONEY(100));
+    r.limit_price = CENTS(9902);
+    expect_reject(e, &r, "tick 0.05");
+    assert_int_equal(open_orders(e, NULL), 0);
+    assert_int_equal(account(e).cash, MONEY(100000));
+    env_free(e);
+}
+
+static void test_buying_power_rejects_opening_but_allows_closing(void **state)
+{
+    (void)state;
+    paper_config cfg = test_config();
+    cfg.starting_cash = MONEY(10000);
+    cfg.spread_bps = 0;
+    cfg.slippage_bps = 0;
+    env *e = env_new(&cfg, NULL);
+    feed(e, "AAPL", CENTS(10000), CENTS(10000), CENTS(10000), CENTS(10000));
+    order_request r = req("bp1", "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(101));
+    expect_reject(e, &r, "needs 10100.00 but 10000.00 is available");
+    r = req("bp2", "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(100));
+    submit(e, &r);
+    assert_int_equal(e->r.status, 0);
+    assert_int_equal(account(e).cash, 0);
+    assert_int_equal(account(e).buying_power, 0);
+    /* Selling it back (and more, which would open a short) */
+    r = req("bp3", "AAPL", SIDE_SELL, ORDER_MARKET, MONEY(100));
+    submit(e, &r);
+    assert_int_equal(e->r.status, 0);
+    assert_int_equal(position(e, "AAPL").qty, 0);
+    /* Shorts: no leverage, all shorts together at most the equity. */
+    r = req("bp4", "AAPL", SIDE_SELL, ORDER_LIMIT, MONEY(101));
+    r.limit_price = CENTS(10000);
+    expect_reject(e, &r, "buying power");
+    env_free(e);
+}
+
+/* ---- the account -------------------------------------------------------------------------- */
+
+static void test_short_then_cover_and_flip_pnl(void **state)
+{
+    (void)state;
+    env *e = bracket_env();
+    order_request r = req("sh1", "AAPL", SIDE_SELL, ORDER_MARKET, MONEY(10));
+    submit(e, &r);
+    broker_position p = position(e, "AAPL");
+    assert_int_equal(p.qty, -MONEY(10));
+    assert_int_equal(p.avg_entry_price, MONEY(100));
+    assert_int_equal(account(e).cash, MONEY(101000));
+
+    feed(e, "AAPL", CENTS(9000), CENTS(9000), CENTS(9000), CENTS(9000));
+    broker_account a = account(e);
+    assert_int_equal(a.equity, MONEY(101000 - 900));
+    assert_int_equal(position(e, "AAPL").unrealized_pnl, MONEY(100));
+
+    /* Buy 15: covers 10 (+100.00) and opens 5 long at 90. */
+    r = req("sh2", "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(15));
+    submit(e, &r);
+    p = position(e, "AAPL");
+    assert_int_equal(p.qty, MONEY(5));
+    assert_int_equal(p.avg_entry_price, MONEY(90));
+    a = account(e);
+    assert_int_equal(a.realized_pnl_today, MONEY(100));
+    assert_int_equal(a.cash, MONEY(101000 - 1350));
+    assert_int_equal(a.equity, MONEY(101000 - 1350 + 450));
+
+    /* Average cost: add 5 at 80 -> 10 at 85. */
+    feed(e, "AAPL", CENTS(8000), CENTS(8000), CENTS(8000), CENTS(8000));
+    r = req("sh3", "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(5));
+    submit(e, &r);
+    p = position(e, "AAPL");
+    assert_int_equal(p.qty, MONEY(10));
+    assert_int_equal(p.avg_entry_price, MONEY(85));
+    env_free(e);
+}
+
+static void test_close_position_cancels_legs_and_flattens(void **state)
+{
+    (void)state;
+    env *e = bracket_env();
+    submit_bracket(e, "c1");
+    feed(e, "AAPL", CENTS(10000), CENTS(10010), CENTS(9990), CENTS(10200)); /* entry fills */
+    assert_int_equal(position(e, "AAPL").qty, MONEY(10));
+
+    reset(e);
+    assert_int_equal(broker_close_position(e->b, "AAPL", "c1-close", on_reply, &e->r), 0);
+    assert_int_equal(e->r.nreplies, 0);
+    turn(e);
+    assert_int_equal(e->r.status, 0);
+    assert_int_equal(e->r.order.role, ORDER_ROLE_EXIT);
+    assert_int_equal(e->r.order.side, SIDE_SELL);
+    assert_int_equal(e->r.order.qty, MONEY(10));
+    assert_int_equal(e->r.trail[0], 'R');
+    assert_int_equal(e->r.nfills, 1);
+    assert_int_equal(e->r.fills[0].price, CENTS(10200));
+    assert_int_equal(get_order(e, "c1-tp").status, ORDER_STATUS_CANCELLED);
+    assert_int_equal(get_order(e, "c1-sl").status, ORDER_STATUS_CANCELLED);
+    assert_int_equal(get_order(e, "c1-close").status, ORDER_STATUS_FILLED);
+    assert_int_equal(position(e, "AAPL").qty, 0);
+    assert_int_equal(account(e).realized_pnl_today, MONEY(20));
+
+    reset(e);
+    broker_close_position(e->b, "AAPL", "c1-close2", on_reply, &e->r);
+    turn(e);
+    assert_int_equal(e->r.status, APEX_ENOTFOUND);
+    assert_non_null(strstr(e->r.error, "AAPL"));
+    env_free(e);
+}
+
+static void test_replies_never_delivered_inside_the_call(void **state)
+{
+    (void)state;
+    env *e = bracket_env();
+    const char *syms[] = {"AAPL", "ZZZ"};
+    reset(e);
+    assert_int_equal(broker_get_account(e->b, on_reply, &e->r), 0);
+    assert_int_equal(broker_list_positions(e->b, on_reply, &e->r), 0);
+    assert_int_equal(broker_get_position(e->b, "AAPL", on_reply, &e->r), 0);
+    assert_int_equal(broker_list_open_orders(e->b, NULL, on_reply, &e->r), 0);
+    assert_int_equal(broker_get_order(e->b, "none", on_reply, &e->r), 0);
+    assert_int_equal(broker_get_quotes(e->b, syms, 2, on_reply, &e->r), 0);
+    assert_int_equal(e->r.nreplies, 0);
+    turn(e);
+    assert_int_equal(e->r.nreplies, 6);
+    /* The last reply: quotes in request order, the unknown one named. */
+    assert_int_equal(e->r.status, APEX_ENOTFOUND);
+    assert_non_null(strstr(e->r.error, "ZZZ"));
+    assert_int_equal(e->r.nquotes, 2);
+    assert_string_equal(e->r.quotes[0].symbol, "AAPL");
+    assert_int_equal(e->r.quotes[0].last, MONEY(100));
+    assert_int_equal(e->r.quotes[0].volume, MONEY(1000));
+    assert_int_equal(e->r.quotes[0].ts, e->now);
+    assert_true(e->r.quotes[0].bid <= MONEY(100) && e->r.quotes[0].ask >= MONEY(100));
+    env_free(e);
+}
+
+static void test_quotes_and_position_of_flat_symbol(void **state)
+{
+    (void)state;
+    paper_config cfg = test_config();
+    env *e = env_new(&cfg, NULL);
+    feed(e, "AAPL", CENTS(10000), CENTS(10000), CENTS(10000), CENTS(10000));
+    const char *syms[] = {"AAPL"};
+    reset(e);
+    broker_get_quotes(e->b, syms, 1, on_reply, &e->r);
+    turn(e);
+    assert_int_equal(e->r.status, 0);
+    assert_int_equal(e->r.quotes[0].bid, CENTS(9999)); /* 1 bp each side of 100 */
+    assert_int_equal(e->r.quotes[0].ask, CENTS(10001));
+    assert_int_equal(position(e, "AAPL").qty, 0);
+    assert_int_equal(e->r.npositions, 0);
+    env_free(e);
+}
+
+static void test_old_bars_are_ignored(void **state)
+{
+    (void)state;
+    env *e = bracket_env();
+    order_request r = req("o1", "AAPL", SIDE_BUY, ORDER_LIMIT, MONEY(1));
+    r.limit_price = CENTS(9000);
+    submit(e, &r);
+    /* A replayed bar from before the latest: would fill, but is history. */
+    bar old = {.ts = e->now - APEX_MINUTE, .open = MONEY(85), .high = MONEY(86),
+               .low = MONEY(84), .close = MONEY(85)};
+    reset(e);
+    broker_on_bar(e->b, &old, "AAPL");
+    turn(e);
+    assert_int_equal(e->r.nfills, 0);
+    assert_int_equal(get_order(e, "o1").status, ORDER_STATUS_ACCEPTED);
+    const char *syms[] = {"AAPL"};
+    reset(e);
+    broker_get_quotes(e->b, syms, 1, on_reply, &e->r);
+    turn(e);
+    assert_int_equal(e->r.quotes[0].last, MONEY(100));
+    env_free(e);
+}
+
+static void test_day_trades_counted_in_rolling_window(void **state)
+{
+    (void)state;
+    env *e = bracket_env();
+    order_request r = req("dt1", "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(10));
+    submit(e, &r);
+    r = req("dt2", "AAPL", SIDE_SELL, ORDER_MARKET, MONEY(10));
+    submit(e, &r);
+    assert_int_equal(account(e).day_trades, 1);
+
+    /* Bought Monday, sold Tuesday: not a day trade. */
+    r = req("dt3", "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(10));
+    submit(e, &r);
+    e->now += APEX_DAY;
+    feed(e, "AAPL", MONEY(101), MONEY(101), MONEY(101), MONEY(101));
+    assert_int_equal(account(e).realized_pnl_today, 0); /* a new day */
+    r = req("dt4", "AAPL", SIDE_SELL, ORDER_MARKET, MONEY(10));
+    submit(e, &r);
+    broker_account a = account(e);
+    assert_int_equal(a.day_trades, 1);
+    assert_int_equal(a.realized_pnl_today, MONEY(10));
+
+    /* Two round trips on Tuesday count two. */
+    for (int i = 0; i < 2; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "rt%d-b", i);
+        r = req(id, "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(1));
+        submit(e, &r);
+        snprintf(id, sizeof id, "rt%d-s", i);
+        r = req(id, "AAPL", SIDE_SELL, ORDER_MARKET, MONEY(1));
+        submit(e, &r);
+    }
+    assert_int_equal(account(e).day_trades, 3);
+
+    /* Next Monday: Monday's trade has left the five-business-day window. */
+    e->now += 6 * APEX_DAY;
+    feed(e, "AAPL", MONEY(101), MONEY(101), MONEY(101), MONEY(101));
+    assert_int_equal(account(e).day_trades, 2);
+    /* And the Tuesday after, none are left. */
+    e->now += APEX_DAY;
+    feed(e, "AAPL", MONEY(101), MONEY(101), MONEY(101), MONEY(101));
+    assert_int_equal(account(e).day_trades, 0);
+    env_free(e);
+}
+
+/* ---- persistence -------------------------------------------------------------------------- */
+
+static void temp_path(char *buf, size_t n)
+{
+    const char *dir = getenv("TMPDIR");
+    snprintf(buf, n, "%s/apex_paper_XXXXXX", dir && dir[0] ? dir : "/tmp");
+    int fd = mkstemp(buf);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(buf); /* paper_broker_new creates it */
+}
+
+static void remove_db(const char *path)
+{
+    char aux[600];
+    unlink(path);
+    snprintf(aux, sizeof aux, "%s-wal", path);
+    unlink(aux);
+    snprintf(aux, sizeof aux, "%s-shm", path);
+    unlink(aux);
+}
+
+static void test_account_survives_a_restart(void **state)
+{
+    (void)state;
+    char path[512];
+    temp_path(path, sizeof path);
+    paper_config cfg = test_config();
+    cfg.spread_bps = 0;
+    cfg.slippage_bps = 0;
+    cfg.fee_per_share = CENTS(1);
+    env *e = env_new(&cfg, path);
+    feed(e, "AAPL", MONEY(100), MONEY(100), MONEY(100), MONEY(100));
+    order_request r = req("p1", "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(10));
+    submit(e, &r);
+    r = req("p2", "AAPL", SIDE_BUY, ORDER_LIMIT, MONEY(5));
+    r.limit_price = MONEY(95);
+    r.take_profit = MONEY(110);
+    r.stop_loss = MONEY(90);
+    submit(e, &r);
+    broker_account before = account(e);
+    assert_int_equal(before.cash, MONEY(100000 - 1000) - CENTS(10));
+    apex_time now = e->now;
+    env_free(e);
+
+    cfg.starting_cash = MONEY(5); /* applies only to a new account */
+    e = env_new(&cfg, path);
+    e->now = now;
+    clock_advance_to(e->clock, now);
+    broker_account after = account(e);
+    assert_int_equal(after.cash, before.cash);
+    assert_int_equal(after.equity, before.equity);
+    broker_position p = position(e, "AAPL");
+    assert_int_equal(p.qty, MONEY(10));
+    assert_int_equal(p.avg_entry_price, MONEY(100));
+    assert_int_equal(p.market_price, MONEY(100));
+    assert_int_equal(open_orders(e, "AAPL"), 3);
+    assert_int_equal(get_order(e, "p1").status, ORDER_STATUS_FILLED);
+    assert_int_equal(get_order(e, "p2-sl").status, ORDER_STATUS_HELD);
+
+    r = req("p1", "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(1));
+    submit(e, &r);
+    assert_int_equal(e->r.status, APEX_EDUP);
+
+    /* The restored orders keep working: the entry fills, then its stop. */
+    reset(e);
+    feed(e, "AAPL", MONEY(96), MONEY(96), MONEY(95), MONEY(95));
+    assert_int_equal(e->r.nfills, 1);
+    assert_string_equal(e->r.fills[0].fill_id, "paper-2-1");
+    feed(e, "AAPL", MONEY(92), MONEY(92), MONEY(89), MONEY(89));
+    assert_int_equal(get_order(e, "p2-sl").status, ORDER_STATUS_FILLED);
+    assert_int_equal(get_order(e, "p2-tp").status, ORDER_STATUS_CANCELLED);
+    assert_int_equal(position(e, "AAPL").qty, MONEY(10));
+    broker_account end = account(e);
+    env_free(e);
+
+    /* Reopened once more: fills and statuses from the second session are there too. */
+    e = env_new(&cfg, path);
+    clock_advance_to(e->clock, now + APEX_HOUR);
+    broker_account again = account(e);
+    assert_int_equal(again.cash, end.cash);
+    assert_int_equal(again.realized_pnl_today, end.realized_pnl_today);
+    /* Average cost (1000 + 475) / 15 = 98.33333333; 5 sold at 90 realize -41.66666665,
+     * and the day's three fills paid 0.10 + 0.05 + 0.05 in fees. Exact to the unit. */
+    assert_int_equal(again.realized_pnl_today, -(money_t)4166666665 - CENTS(20));
+    assert_int_equal(open_orders(e, NULL), 0);
+    env_free(e);
+    remove_db(path);
+}
+
+static void test_bad_state_path_fails_with_message(void **state)
+{
+    (void)state;
+    paper_config cfg = test_config();
+    apex_clock *c = clock_new_simulated(T0);
+    char err[256] = "";
+    broker *b = paper_broker_new(&cfg, "/nonexistent-dir/x/paper.db", c, err, sizeof err);
+    assert_null(b);
+    assert_non_null(strstr(err, "/nonexistent-dir/x/paper.db"));
+    cfg.fee_bps = -1;
+    b = paper_broker_new(&cfg, ":memory:", c, err, sizeof err);
+    assert_null(b);
+    assert_non_null(strstr(err, "fee_bps"));
+    clock_free(c);
+}
+
+int main(void)
+{
+    log_set_level(LOG_WARN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_market_buy_fills_at_last_plus_half_spread_and_slippage),
+        cmocka_unit_test(test_market_uses_bar_bid_ask_when_present),
+        cmocka_unit_test(test_limit_fills_at_limit_or_better_open),
+        cmocka_unit_test(test_stop_triggers_and_gap_fills_at_open),
+        cmocka_unit_test(test_stop_limit_becomes_limit_when_triggered),
+        cmocka_unit_test(test_bracket_legs_held_until_entry_fills_then_take_profit_cancels_stop),
+        cmocka_unit_test(test_bracket_stop_loss_cancels_take_profit),
+        cmocka_unit_test(test_bracket_both_legs_in_one_bar_stop_wins),
+        cmocka_unit_test(test_cancelling_the_entry_cancels_its_legs),
+        cmocka_unit_test(test_duplicate_client_order_id_rejected),
+        cmocka_unit_test(test_bad_lot_tick_and_bracket_sides_rejected_with_reasons),
+        cmocka_unit_test(test_buying_power_rejects_opening_but_allows_closing),
+        cmocka_unit_test(test_short_then_cover_and_flip_pnl),
+        cmocka_unit_test(test_close_position_cancels_legs_and_flattens),
+        cmocka_unit_test(test_replies_never_delivered_inside_the_call),
+        cmocka_unit_test(test_quotes_and_position_of_flat_symbol),
+        cmocka_unit_test(test_old_bars_are_ignored),
+        cmocka_unit_test(test_day_trades_counted_in_rolling_window),
+        cmocka_unit_test(test_account_survives_a_restart),
+        cmocka_unit_test(test_bad_state_path_fails_with_message),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

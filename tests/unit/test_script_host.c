@@ -1,0 +1,390 @@
+/* test_script_host: strategy and bias callbacks as the pipeline sees them. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "script/embedded.h"
+#include "script/script.h"
+#include "util/err.h"
+
+#define FIX APEX_SOURCE_DIR "/tests/fixtures/script/"
+
+/* A fake market: a few prices, one news item, a fixed clock. */
+typedef struct {
+    apex_time now;
+    money_t vix, spy;
+    int aapl_news;
+} fake_market;
+
+static apex_time fm_now(void *ud)
+{
+    return ((fake_market *)ud)->now;
+}
+
+static int fm_price(void *ud, const char *sym, money_t *out)
+{
+    fake_market *m = ud;
+    if (strcmp(sym, "VIX") == 0 && m->vix) {
+        *out = m->vix;
+        return 0;
+    }
+    if (strcmp(sym, "SPY") == 0 && m->spy) {
+        *out = m->spy;
+        return 0;
+    }
+    return APEX_ENOTFOUND;
+}
+
+static int fm_change(void *ud, const char *sym, money_t *out)
+{
+    (void)ud;
+    if (strcmp(sym, "SPY") != 0)
+        return APEX_ENOTFOUND;
+    *out = -MONEY_SCALE * 4 / 100;
+    return 0;
+}
+
+static int fm_news(void *ud, const char *sym, apex_time since, int *out)
+{
+    fake_market *m = ud;
+    *out = sym && strcmp(sym, "AAPL") == 0 ? m->aapl_news : 0;
+    return 0;
+}
+
+static fake_market market_state;
+static script_market market = {&market_state, fm_now, fm_price, fm_change, fm_news};
+
+static script_host *new_host(void)
+{
+    char err[512];
+    memset(&market_state, 0, sizeof market_state);
+    market_state.now = (apex_time)1700000000 * APEX_SECOND;
+    script_limits lim = {.memory_limit = 16u << 20, .deadline_ms = 100};
+    script_host *h = script_host_new("test", lim, &market, err, sizeof err);
+    assert_non_null(h);
+    return h;
+}
+
+static bar make_bar(apex_time ts, double close)
+{
+    bar b;
+    memset(&b, 0, sizeof b);
+    b.ts = ts;
+    b.open = b.high = b.low = b.close = (money_t)(close * MONEY_SCALE);
+    b.high += MONEY_SCALE;
+    b.volume = MONEY(1000);
+    return b;
+}
+
+static script_position make_position(const char *sym)
+{
+    script_position p;
+    memset(&p, 0, sizeof p);
+    p.execution_id = 42;
+    snprintf(p.symbol, sizeof p.symbol, "%s", sym);
+    p.side = SIDE_BUY;
+    p.qty = MONEY(10);
+    p.entry_price = MONEY(100);
+    p.current_price = MONEY(90);
+    p.unrealized_pnl = -MONEY(100);
+    p.unrealized_pnl_pct = -MONEY_SCALE / 10;
+    p.opened_at = (apex_time)1700000000 * APEX_SECOND;
+    return p;
+}
+
+static void test_signal_conversion(void **state)
+{
+    script_host *h = new_host();
+    char err[512] = "";
+    assert_int_equal(script_load(h, SCRIPT_STRATEGY, FIX "strategy_basic.lua", "{\"level\": 100}",
+                                 err, sizeof err),
+                     0);
+    assert_true(script_loaded(h, SCRIPT_STRATEGY));
+    assert_true(script_has_callback(h, SCRIPT_STRATEGY, "on_bar"));
+    assert_true(script_has_callback(h, SCRIPT_STRATEGY, "edge"));
+    assert_false(script_has_callback(h, SCRIPT_STRATEGY, "on_reload"));
+
+    script_signal sig;
+    bar b = make_bar(1700000000 * APEX_SECOND, 99.5);
+    assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err), 0);
+
+    b = make_bar(1700000060 * APEX_SECOND, 120);
+    assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err), 1);
+    assert_int_equal(sig.side, SIDE_BUY);
+    assert_int_equal(sig.stop_loss, MONEY(114));    /* 120 * 0.95 */
+    assert_int_equal(sig.take_profit, MONEY(132)); /* 120 * 1.10 */
+    assert_int_equal(sig.entry, 0);                /* market entry */
+    assert_int_equal(sig.qty, 0);                  /* risk sizes it */
+    assert_int_equal(sig.confidence, MONEY_SCALE * 8 / 10);
+    assert_string_equal(sig.reason, "breakout above 100");
+    script_host_free(h);
+}
+
+static void test_callbacks_edge_opportunity_fill_exit(void **state)
+{
+    script_host *h = new_host();
+    char err[512] = "";
+    assert_int_equal(script_load(h, SCRIPT_STRATEGY, FIX "strategy_basic.lua", "{\"level\": 1000}",
+                                 err, sizeof err),
+                     0);
+    script_signal sig;
+    for (int i = 0; i < 5; i++) {
+        bar b = make_bar((1700000000 + 60 * i) * APEX_SECOND, 50);
+        assert_int_equal(
+            script_on_bar(h, SCRIPT_STRATEGY, &b, "MSFT", NULL, &sig, err, sizeof err), 0);
+    }
+    script_position pos = make_position("MSFT");
+    money_t edge;
+    bool has;
+    assert_int_equal(script_edge(h, &pos, &edge, &has, err, sizeof err), 0);
+    assert_true(has);
+    assert_int_equal(edge, -MONEY_SCALE / 20); /* -0.10 * 0.5 */
+    money_t score;
+    assert_int_equal(script_opportunity(h, "MSFT", &score, &has, err, sizeof err), 0);
+    assert_true(has);
+    assert_int_equal(score, MONEY_SCALE / 2); /* 5 bars / 10 */
+    assert_int_equal(script_on_fill(h, &pos, SIDE_BUY, MONEY(10), MONEY(50), err, sizeof err), 0);
+    assert_int_equal(script_on_exit(h, &pos, "stop_loss", err, sizeof err), 0);
+    script_host_free(h);
+}
+
+static void test_bad_signals_rejected_with_file_line(void **state)
+{
+    static const struct {
+        const char *mode;
+        const char *expect;
+    } cases[] = {
+        {"nan", "strategy_bad.lua:6: on_bar returned stop_loss = nan; return a positive number"},
+        {"hold", "side = \"hold\" (a string); use \"buy\" or \"sell\""},
+        {"negative", "entry = -5; return a positive number"},
+        {"typo", "unknown field \"stoploss\""},
+        {"string", "on_bar returned a string; return nil or a signal table"},
+        {"confidence", "confidence = 2; return a number from 0 to 1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        script_host *h = new_host();
+        char params[64], err[512] = "";
+        snprintf(params, sizeof params, "{\"mode\": \"%s\"}", cases[i].mode);
+        assert_int_equal(
+            script_load(h, SCRIPT_STRATEGY, FIX "strategy_bad.lua", params, err, sizeof err), 0);
+        script_signal sig;
+        bar b = make_bar(1700000000 * APEX_SECOND, 10);
+        assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err),
+                         APEX_ESCRIPT);
+        if (!strstr(err, cases[i].expect))
+            fail_msg("mode %s: got \"%s\", want \"%s\"", cases[i].mode, err, cases[i].expect);
+        assert_non_null(strstr(err, "strategy_bad.lua:6:"));
+        script_host_free(h);
+    }
+}
+
+static void test_error_in_on_bar_then_recovers(void **state)
+{
+    script_host *h = new_host();
+    char err[512] = "";
+    assert_int_equal(script_load(h, SCRIPT_STRATEGY, FIX "strategy_bad.lua", "{\"mode\":\"error\"}",
+                                 err, sizeof err),
+                     0);
+    script_signal sig;
+    bar b = make_bar(1700000000 * APEX_SECOND, 13);
+    assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err),
+                     APEX_ESCRIPT);
+    /* The error names the line that raised and the caller. */
+    assert_non_null(strstr(err, "strategy_bad.lua:4: boom at close 13"));
+    assert_non_null(strstr(err, "called from"));
+    assert_non_null(strstr(err, "strategy_bad.lua:15"));
+
+    b = make_bar(1700000060 * APEX_SECOND, 14);
+    assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err), 1);
+    assert_int_equal(sig.side, SIDE_SELL);
+    assert_int_equal(sig.qty, MONEY(3));
+    script_host_free(h);
+}
+
+static void test_runaway_on_bar_stopped(void **state)
+{
+    script_host *h = new_host();
+    char err[512] = "";
+    assert_int_equal(script_load(h, SCRIPT_STRATEGY, FIX "strategy_bad.lua", "{\"mode\":\"loop\"}",
+                                 err, sizeof err),
+                     0);
+    script_signal sig;
+    bar b = make_bar(1700000000 * APEX_SECOND, 10);
+    assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err),
+                     APEX_ESCRIPT);
+    assert_non_null(strstr(err, "strategy_bad.lua:16: script ran past its 100 ms deadline"));
+    script_host_free(h);
+}
+
+/* ctx.state is per symbol and on_start runs once per symbol, before its first bar. */
+static void test_ctx_state_per_symbol(void **state)
+{
+    script_host *h = new_host();
+    market_state.spy = MONEY(450);
+    char err[512] = "";
+    assert_int_equal(script_load(h, SCRIPT_STRATEGY, FIX "strategy_basic.lua", "{\"level\": 1e9}",
+                                 err, sizeof err),
+                     0);
+    script_signal sig;
+    for (int i = 0; i < 3; i++) {
+        bar a = make_bar((1700000000 + 60 * i) * APEX_SECOND, 10 + i);
+        bar m = make_bar((1700000000 + 60 * i) * APEX_SECOND, 20 + i);
+        assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &a, "AAPL", NULL, &sig, err, sizeof err),
+                         0);
+        if (i < 2)
+            assert_int_equal(
+                script_on_bar(h, SCRIPT_STRATEGY, &m, "MSFT", NULL, &sig, err, sizeof err), 0);
+    }
+    /* opportunity = bars / 10 reads each symbol's own ctx.state */
+    money_t score;
+    bool has;
+    assert_int_equal(script_opportunity(h, "AAPL", &score, &has, err, sizeof err), 0);
+    assert_int_equal(score, 3 * MONEY_SCALE / 10);
+    assert_int_equal(script_opportunity(h, "MSFT", &score, &has, err, sizeof err), 0);
+    assert_int_equal(score, 2 * MONEY_SCALE / 10);
+    /* A new symbol's first callback runs its on_start (bars = 0). */
+    assert_int_equal(script_opportunity(h, "NVDA", &score, &has, err, sizeof err), 0);
+    assert_true(has);
+    assert_int_equal(score, 0);
+    script_host_free(h);
+}
+
+static void test_load_errors_name_the_file(void **state)
+{
+    script_host *h = new_host();
+    char err[512] = "";
+    assert_int_equal(script_load(h, SCRIPT_STRATEGY, FIX "not_a_table.lua", NULL, err, sizeof err),
+                     APEX_ESCRIPT);
+    assert_non_null(strstr(err, "not_a_table.lua: the file must return a table of callbacks"));
+    assert_int_equal(script_load(h, SCRIPT_STRATEGY, FIX "syntax_error.lua", NULL, err, sizeof err),
+                     APEX_ESCRIPT);
+    assert_non_null(strstr(err, "syntax_error.lua:3:"));
+    assert_int_equal(script_load(h, SCRIPT_STRATEGY, FIX "missing.lua", NULL, err, sizeof err),
+                     APEX_ESCRIPT);
+    assert_non_null(strstr(err, "missing.lua: cannot open"));
+    assert_int_equal(script_load(h, SCRIPT_STRATEGY, FIX "bias_basic.lua", NULL, err, sizeof err),
+                     APEX_ESCRIPT);
+    assert_non_null(strstr(err, "a strategy must define on_bar"));
+    assert_false(script_loaded(h, SCRIPT_STRATEGY));
+    script_host_free(h);
+}
+
+static void test_bias_results(void **state)
+{
+    script_host *h = new_host();
+    char err[512] = "";
+    script_bias_result b;
+    /* No bias module: neutral. */
+    assert_int_equal(script_bias(h, "AAPL", &b, err, sizeof err), 0);
+    assert_string_equal(b.direction, "neutral");
+
+    assert_int_equal(script_load(h, SCRIPT_BIAS, FIX "bias_basic.lua", NULL, err, sizeof err), 0);
+    assert_int_equal(script_bias(h, "AAPL", &b, err, sizeof err), 0);
+    assert_string_equal(b.direction, "long");
+    assert_int_equal(b.confidence, MONEY_SCALE);
+    assert_int_equal(script_bias(h, "MSFT", &b, err, sizeof err), 0);
+    assert_string_equal(b.direction, "short");
+    assert_int_equal(b.confidence, 7 * MONEY_SCALE / 10);
+    assert_string_equal(b.reason, "downtrend");
+    assert_int_equal(script_bias(h, "TSLA", &b, err, sizeof err), 0);
+    assert_string_equal(b.direction, "neutral");
+    assert_int_equal(script_bias(h, "BAD", &b, err, sizeof err), APEX_ESCRIPT);
+    assert_non_null(strstr(err, "bias_basic.lua:3: bias returned direction \"up\""));
+    assert_string_equal(b.direction, "neutral");
+    script_host_free(h);
+}
+
+static bool has_module(const char *name)
+{
+    for (const struct embedded_lua_module *m = embedded_lua_modules; m->name; m++)
+        if (strcmp(m->name, name) == 0)
+            return true;
+    return false;
+}
+
+static void test_rule_files_fire(void **state)
+{
+    script_host *h = new_host();
+    char err[512] = "";
+    instruction ins[] = {
+        {INSTRUCTION_FILE, FIX "rules/vix_rule.lua"},
+        {INSTRUCTION_FILE, FIX "rules/news_rule.lua"},
+        {INSTRUCTION_FILE, FIX "rules/broken_rule.lua"},
+    };
+    diag_list d;
+    diag_init(&d);
+    assert_int_equal(script_load_rules(h, ins, 3, "pipeline.lua", &d), 0);
+    assert_int_equal(script_rules_count(h), 3);
+
+    script_position pos = make_position("AAPL");
+    script_rule_hit hit;
+    market_state.vix = MONEY(30);
+    /* Nothing fires; the broken rule's error is reported with its name and line. */
+    assert_int_equal(script_rules_check(h, &pos, &hit, err, sizeof err), APEX_ESCRIPT);
+    assert_non_null(strstr(err, "instruction rule 'broken'"));
+    assert_non_null(strstr(err, "broken_rule.lua:4:"));
+
+    market_state.vix = MONEY(41) + MONEY_SCALE / 5;
+    assert_int_equal(script_rules_check(h, &pos, &hit, err, sizeof err), 1);
+    assert_string_equal(hit.rule, "vix spike");
+    assert_string_equal(hit.reason, "VIX 41.20 > 40 (long AAPL)");
+
+    market_state.vix = 0; /* no price: the comparison is false, not an error */
+    market_state.aapl_news = 3;
+    assert_int_equal(script_rules_check(h, &pos, &hit, err, sizeof err), 1);
+    assert_string_equal(hit.rule, "news_rule.lua");
+    assert_string_equal(hit.reason, "high impact news for AAPL");
+    diag_free(&d);
+    script_host_free(h);
+}
+
+static void test_rule_problems_are_diagnosed(void **state)
+{
+    script_host *h = new_host();
+    instruction ins[] = {
+        {INSTRUCTION_FILE, FIX "rules/no_check.lua"},
+        {INSTRUCTION_FILE, FIX "rules/nope.lua"},
+        {INSTRUCTION_TEXT, "close if VIX > 40"},
+        {INSTRUCTION_FILE, FIX "rules/vix_rule.lua"},
+    };
+    diag_list d;
+    diag_init(&d);
+    int problems = script_load_rules(h, ins, 4, "pipeline.lua", &d);
+    assert_non_null(strstr(d.items[0], "pipeline.lua: instructions[1]"));
+    assert_non_null(strstr(d.items[0], "has no check function"));
+    assert_non_null(strstr(d.items[1], "pipeline.lua: instructions[2]"));
+    assert_non_null(strstr(d.items[1], "nope.lua: cannot open"));
+    if (has_module("apex.instructions")) {
+        assert_int_equal(problems, 2);
+        assert_int_equal(script_rules_count(h), 2);
+    } else {
+        assert_int_equal(problems, 3);
+        assert_non_null(strstr(d.items[2], "instructions[3] \"close if VIX > 40\""));
+        assert_non_null(strstr(d.items[2], "instruction compiler"));
+        assert_int_equal(script_rules_count(h), 1);
+    }
+    diag_free(&d);
+    script_host_free(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_signal_conversion),
+        cmocka_unit_test(test_callbacks_edge_opportunity_fill_exit),
+        cmocka_unit_test(test_bad_signals_rejected_with_file_line),
+        cmocka_unit_test(test_error_in_on_bar_then_recovers),
+        cmocka_unit_test(test_runaway_on_bar_stopped),
+        cmocka_unit_test(test_ctx_state_per_symbol),
+        cmocka_unit_test(test_load_errors_name_the_file),
+        cmocka_unit_test(test_bias_results),
+        cmocka_unit_test(test_rule_files_fire),
+        cmocka_unit_test(test_rule_problems_are_diagnosed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
