@@ -6,7 +6,7 @@
 #include <strings.h>
 
 #include "util/err.h"
-#include "util/timeparse.h"
+#include "market/timestamp.h"
 
 void news_free(news_list *n)
 {
@@ -75,7 +75,7 @@ int news_load(news_list *n, const char *path, char *err, size_t errlen)
                          lineno);
             break;
         }
-        if (time_parse(ts, strlen(ts), &item.ts) != 0) {
+        if (timestamp_parse(ts, strlen(ts), &item.ts) != 0) {
             rc = err_set(err, errlen, APEX_EINVAL,
                          "%s:%ld: column 'timestamp': '%s' is not a time; use Unix seconds or "
                          "2024-03-04T14:30:00Z",
