@@ -117,8 +117,8 @@ static env *env_new(const paper_config *cfg, const char *path)
     e->b = paper_broker_new(cfg, path ? path : ":memory:", e->clock, err, sizeof err);
     if (!e->b)
         fail_msg("paper_broker_new: %s", err);
-    broker_set_listener(e->b, (broker_listener){.on_order = on_order, .on_fill = on_fill,
-                                                .ud = &e->r});
+    broker_set_listener(e->b,
+                        (broker_listener){.on_order = on_order, .on_fill = on_fill, .ud = &e->r});
     return e;
 }
 
@@ -153,8 +153,14 @@ static void feed_quote(env *e, const char *sym, money_t close, money_t bid, mone
 {
     e->now += APEX_MINUTE;
     clock_advance_to(e->clock, e->now);
-    bar b = {.ts = e->now, .open = close, .high = close, .low = close, .close = close,
-             .volume = MONEY(500), .bid = bid, .ask = ask};
+    bar b = {.ts = e->now,
+             .open = close,
+             .high = close,
+             .low = close,
+             .close = close,
+             .volume = MONEY(500),
+             .bid = bid,
+             .ask = ask};
     broker_on_bar(e->b, &b, sym);
     turn(e);
 }
@@ -268,9 +274,9 @@ static void test_market_buy_fills_at_last_plus_half_spread_and_slippage(void **s
     submit(e, &r);
     assert_int_equal(e->r.fills[0].price, CENTS(10000));
     a = account(e);
-    assert_int_equal(a.cash, CENTS(9999740));                 /* 99997.40 */
+    assert_int_equal(a.cash, CENTS(9999740)); /* 99997.40 */
     assert_int_equal(a.equity, CENTS(9999740));
-    assert_int_equal(a.realized_pnl_today, -CENTS(260));      /* -0.60 price, -2.00 fees */
+    assert_int_equal(a.realized_pnl_today, -CENTS(260)); /* -0.60 price, -2.00 fees */
     assert_int_equal(position(e, "AAPL").qty, 0);
     assert_int_equal(e->r.npositions, 0);
     env_free(e);
@@ -766,8 +772,11 @@ static void test_old_bars_are_ignored(void **state)
     r.limit_price = CENTS(9000);
     submit(e, &r);
     /* A replayed bar from before the latest: would fill, but is history. */
-    bar old = {.ts = e->now - APEX_MINUTE, .open = MONEY(85), .high = MONEY(86),
-               .low = MONEY(84), .close = MONEY(85)};
+    bar old = {.ts = e->now - APEX_MINUTE,
+               .open = MONEY(85),
+               .high = MONEY(86),
+               .low = MONEY(84),
+               .close = MONEY(85)};
     reset(e);
     broker_on_bar(e->b, &old, "AAPL");
     turn(e);
