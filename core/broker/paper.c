@@ -167,8 +167,7 @@ paper_order *paper_order_sibling(paper_broker *p, const paper_order *leg)
     snprintf(id, sizeof id, "%s%s", leg->o.parent_client_order_id,
              leg->o.role == ORDER_ROLE_TAKE_PROFIT ? "-sl" : "-tp");
     paper_order *s = paper_order_find(p, id);
-    return s && strcmp(s->o.parent_client_order_id, leg->o.parent_client_order_id) == 0 ? s
-                                                                                          : NULL;
+    return s && strcmp(s->o.parent_client_order_id, leg->o.parent_client_order_id) == 0 ? s : NULL;
 }
 
 void paper_cancel_related(paper_broker *p, paper_order *o, const char *reason)
@@ -198,8 +197,7 @@ static paper_order *order_new(paper_broker *p, const char *client_order_id, cons
         return NULL;
     o->seq = p->next_seq++;
     snprintf(o->o.client_order_id, sizeof o->o.client_order_id, "%s", client_order_id);
-    snprintf(o->o.broker_order_id, sizeof o->o.broker_order_id, "paper-%lld",
-             (long long)o->seq);
+    snprintf(o->o.broker_order_id, sizeof o->o.broker_order_id, "paper-%lld", (long long)o->seq);
     snprintf(o->o.symbol, sizeof o->o.symbol, "%s", symbol);
     o->o.side = side;
     o->o.type = type;
@@ -217,8 +215,8 @@ static const char *fmt(money_t v, char *buf)
     return money_format_trim(v, 2, buf, 32);
 }
 
-static bool check_price(const char *field, money_t v, money_t tick, const char *symbol,
-                        char *why, size_t n)
+static bool check_price(const char *field, money_t v, money_t tick, const char *symbol, char *why,
+                        size_t n)
 {
     char a[32], b[32];
     if (v <= 0) {
@@ -234,8 +232,7 @@ static bool check_price(const char *field, money_t v, money_t tick, const char *
 }
 
 /* The price an order is judged at: where it would trade if it executed now. */
-static money_t reference_price(const paper_broker *p, const order_request *r,
-                               const paper_symbol *s)
+static money_t reference_price(const paper_broker *p, const order_request *r, const paper_symbol *s)
 {
     if (r->type == ORDER_LIMIT || r->type == ORDER_STOP_LIMIT)
         return r->limit_price;
@@ -246,8 +243,8 @@ static money_t reference_price(const paper_broker *p, const order_request *r,
     return px;
 }
 
-static bool check_buying_power(const paper_broker *p, const order_request *r,
-                               const paper_symbol *s, char *why, size_t n)
+static bool check_buying_power(const paper_broker *p, const order_request *r, const paper_symbol *s,
+                               char *why, size_t n)
 {
     /* Only the part that opens or grows a position needs buying power; closing is
      * always allowed, so a trader can get out of any position. */
@@ -312,8 +309,9 @@ static bool validate(const paper_broker *p, const order_request *r, const paper_
     if (r->stop_loss && !check_price("stop_loss", r->stop_loss, rules.tick, r->symbol, why, n))
         return false;
     if (!s || !s->has_bar) {
-        snprintf(why, n, "no market data for %s yet; the paper broker needs a price (a bar) "
-                         "before it can trade a symbol",
+        snprintf(why, n,
+                 "no market data for %s yet; the paper broker needs a price (a bar) "
+                 "before it can trade a symbol",
                  r->symbol);
         return false;
     }
@@ -348,8 +346,7 @@ static bool symbol_ok(const char *sym)
     return sym && sym[0] && strnlen(sym, SYMBOL_MAX) < SYMBOL_MAX;
 }
 
-static void reply_duplicate(paper_broker *p, const paper_order *existing, broker_cb cb,
-                            void *ud)
+static void reply_duplicate(paper_broker *p, const paper_order *existing, broker_cb cb, void *ud)
 {
     char msg[256];
     snprintf(msg, sizeof msg,
@@ -441,7 +438,7 @@ static int paper_submit(broker *b, const order_request *r, broker_cb cb, void *u
     if (!ok) {
         char msg[320];
         snprintf(msg, sizeof msg, "order %s rejected: %s", o->o.client_order_id, why);
-        log_event("paper: %s", msg);
+        log_info("paper: %s", msg);
         paper_queue_reply(p, cb, ud, APEX_EREJECTED, msg, &o->o);
     } else {
         paper_queue_reply(p, cb, ud, 0, NULL, &o->o);
@@ -634,8 +631,8 @@ static int paper_close_position(broker *b, const char *symbol, const char *id, b
         return 0;
     }
     order_side side = s->qty > 0 ? SIDE_SELL : SIDE_BUY;
-    paper_order *o =
-        order_new(p, id, symbol, side, ORDER_MARKET, ORDER_ROLE_EXIT, s->qty > 0 ? s->qty : -s->qty);
+    paper_order *o = order_new(p, id, symbol, side, ORDER_MARKET, ORDER_ROLE_EXIT,
+                               s->qty > 0 ? s->qty : -s->qty);
     int *cancelled = calloc((size_t)p->nworking + 1, sizeof *cancelled);
     if (!o || !cancelled) {
         free(o);
@@ -666,8 +663,7 @@ static int paper_close_position(broker *b, const char *symbol, const char *id, b
 
     if (!o) {
         free(cancelled);
-        paper_queue_reply(p, cb, ud, APEX_ENOMEM, "out of memory creating the closing order",
-                          NULL);
+        paper_queue_reply(p, cb, ud, APEX_ENOMEM, "out of memory creating the closing order", NULL);
         return 0;
     }
     paper_queue_reply(p, cb, ud, 0, NULL, &o->o);
@@ -728,9 +724,12 @@ static int check_config(const paper_config *c, char *err, size_t errlen)
     struct {
         const char *name;
         money_t v;
-    } fields[] = {{"starting_cash", c->starting_cash}, {"spread_bps", c->spread_bps},
-                  {"slippage_bps", c->slippage_bps},   {"fee_per_share", c->fee_per_share},
-                  {"fee_bps", c->fee_bps},             {"fee_min", c->fee_min}};
+    } fields[] = {{"starting_cash", c->starting_cash},
+                  {"spread_bps", c->spread_bps},
+                  {"slippage_bps", c->slippage_bps},
+                  {"fee_per_share", c->fee_per_share},
+                  {"fee_bps", c->fee_bps},
+                  {"fee_min", c->fee_min}};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (fields[i].v < 0)
             return err_set(err, errlen, APEX_EINVAL,
@@ -758,8 +757,8 @@ broker *paper_broker_new(const paper_config *cfg, const char *state_path, apex_c
     p->clock = clock;
     p->default_rules = MONEY_INSTRUMENT_DEFAULT;
     paper_events_init(p);
-    if (paper_state_open(p, state_path && state_path[0] ? state_path : ":memory:", err,
-                         errlen) != 0) {
+    if (paper_state_open(p, state_path && state_path[0] ? state_path : ":memory:", err, errlen) !=
+        0) {
         paper_free(&p->base);
         return NULL;
     }

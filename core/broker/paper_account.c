@@ -42,8 +42,8 @@ money_t paper_fee(const paper_broker *p, money_t qty, money_t price)
     money_t fee = mul(c->fee_per_share, qty, MONEY_ROUND_UP);
     money_t notional = mul(qty, price, MONEY_ROUND_NEAREST);
     money_t bps_fee = 0;
-    if (c->fee_bps && money_muldiv(notional, c->fee_bps, PAPER_BPS_DIVISOR, MONEY_ROUND_UP,
-                                   &bps_fee) != 0)
+    if (c->fee_bps &&
+        money_muldiv(notional, c->fee_bps, PAPER_BPS_DIVISOR, MONEY_ROUND_UP, &bps_fee) != 0)
         bps_fee = 0;
     fee += bps_fee;
     if (fee < c->fee_min)
@@ -92,8 +92,8 @@ static int64_t account_today(const paper_broker *p)
     return paper_day_of(p->last_bar_ts ? p->last_bar_ts : clock_now(p->clock));
 }
 
-int paper_apply_fill(paper_broker *p, paper_symbol *s, order_side side, money_t qty,
-                     money_t price, money_t fee)
+int paper_apply_fill(paper_broker *p, paper_symbol *s, order_side side, money_t qty, money_t price,
+                     money_t fee)
 {
     money_t notional = mul(qty, price, MONEY_ROUND_NEAREST);
     money_t delta = side == SIDE_BUY ? qty : -qty;

@@ -35,8 +35,7 @@ static money_t with_slippage(const paper_broker *p, money_t base, order_side sid
     return side == SIDE_BUY ? base + slip : base - slip;
 }
 
-int paper_market_price(const paper_broker *p, const paper_symbol *s, order_side side,
-                       money_t *out)
+int paper_market_price(const paper_broker *p, const paper_symbol *s, order_side side, money_t *out)
 {
     if (!s || !s->has_bar)
         return APEX_ENOTFOUND;
@@ -121,7 +120,7 @@ static void fill_order(paper_broker *p, paper_order *o, paper_symbol *s, money_t
     paper_state_save_fill(p, &f);
 
     char pbuf[32], qbuf[32];
-    log_event("paper: %s %s %s @ %s (%s)", order_side_name(f.side),
+    log_debug("paper: %s %s %s @ %s (%s)", order_side_name(f.side),
               money_format_trim(qty, 0, qbuf, sizeof qbuf), f.symbol,
               money_format_trim(price, 2, pbuf, sizeof pbuf), f.client_order_id);
 
@@ -208,8 +207,7 @@ static bool evaluate(paper_broker *p, paper_order *o, const bar *b, money_t tick
     case ORDER_STOP:
         if (!stop_touched(o, b))
             return false;
-        *out = taker_round(with_slippage(p, stop_trigger_price(o, b), o->o.side), o->o.side,
-                           tick);
+        *out = taker_round(with_slippage(p, stop_trigger_price(o, b), o->o.side), o->o.side, tick);
         return true;
     case ORDER_STOP_LIMIT: {
         if (o->triggered)

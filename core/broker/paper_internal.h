@@ -32,7 +32,7 @@ typedef struct {
 typedef struct {
     char name[SYMBOL_MAX];
     bool has_bar;
-    bar last;               /* the latest bar processed; its close is the last price */
+    bar last; /* the latest bar processed; its close is the last price */
     bool has_rules;
     money_instrument rules; /* tick and lot, not persisted: the host sets them at start */
     money_t qty;            /* signed position */
@@ -139,8 +139,7 @@ void paper_events_free(paper_broker *p);
 /* paper_fill.c */
 /* The price a market order would fill at now: the quoted side (or last +/- half the
  * spread) plus slippage, rounded to the tick against the taker. */
-int paper_market_price(const paper_broker *p, const paper_symbol *s, order_side side,
-                       money_t *out);
+int paper_market_price(const paper_broker *p, const paper_symbol *s, order_side side, money_t *out);
 void paper_fill_pending_markets(paper_broker *p, const paper_symbol *only);
 void paper_process_bar(paper_broker *p, paper_symbol *s, const bar *b);
 void paper_quote_of(const paper_broker *p, const paper_symbol *s, broker_quote *q);
@@ -148,8 +147,8 @@ void paper_quote_of(const paper_broker *p, const paper_symbol *s, broker_quote *
 /* paper_account.c */
 money_t paper_fee(const paper_broker *p, money_t qty, money_t price);
 /* Applies a fill: cash, position, realized P&L, day trades. Persists what changed. */
-int paper_apply_fill(paper_broker *p, paper_symbol *s, order_side side, money_t qty,
-                     money_t price, money_t fee);
+int paper_apply_fill(paper_broker *p, paper_symbol *s, order_side side, money_t qty, money_t price,
+                     money_t fee);
 money_t paper_equity(const paper_broker *p);
 money_t paper_long_buying_power(const paper_broker *p);
 money_t paper_short_buying_power(const paper_broker *p);

@@ -191,8 +191,7 @@ void paper_state_save_day_trade(paper_broker *p, const paper_day_trade *d)
     run(p, st, "save a day trade");
 }
 
-static int prepare(paper_broker *p, const char *sql, sqlite3_stmt **st, char *err,
-                   size_t errlen)
+static int prepare(paper_broker *p, const char *sql, sqlite3_stmt **st, char *err, size_t errlen)
 {
     if (sqlite3_prepare_v3(p->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
         return err_set(err, errlen, APEX_EIO, "paper broker: %s: cannot prepare statements: %s",
@@ -214,8 +213,8 @@ static void copy_text(char *dst, size_t n, const char *src)
 static int load_account(paper_broker *p, char *err, size_t errlen)
 {
     sqlite3_stmt *st;
-    if (prepare(p, "SELECT cash, realized_today, pnl_day, last_bar_ts FROM paper_account",
-                &st, err, errlen) != 0)
+    if (prepare(p, "SELECT cash, realized_today, pnl_day, last_bar_ts FROM paper_account", &st, err,
+                errlen) != 0)
         return APEX_EIO;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -307,8 +306,7 @@ static int load_orders(paper_broker *p, char *err, size_t errlen)
         o->seq = sqlite3_column_int64(st, i++);
         copy_text(b->client_order_id, sizeof b->client_order_id, col_text(st, i++));
         copy_text(b->broker_order_id, sizeof b->broker_order_id, col_text(st, i++));
-        copy_text(b->parent_client_order_id, sizeof b->parent_client_order_id,
-                  col_text(st, i++));
+        copy_text(b->parent_client_order_id, sizeof b->parent_client_order_id, col_text(st, i++));
         copy_text(b->symbol, sizeof b->symbol, col_text(st, i++));
         b->side = strcmp(col_text(st, i++), "sell") == 0 ? SIDE_SELL : SIDE_BUY;
         int type = order_type_parse(col_text(st, i++));
@@ -362,8 +360,8 @@ static int load_day_trades(paper_broker *p, char *err, size_t errlen)
             paper_day_trade *n = realloc(p->day_trades, (size_t)cap * sizeof *n);
             if (!n) {
                 sqlite3_finalize(st);
-                return err_set(err, errlen, APEX_ENOMEM,
-                               "paper broker: out of memory loading %s", p->path);
+                return err_set(err, errlen, APEX_ENOMEM, "paper broker: out of memory loading %s",
+                               p->path);
             }
             p->day_trades = n;
             p->cap_day_trades = cap;
@@ -415,8 +413,8 @@ int paper_state_open(paper_broker *p, const char *path, char *err, size_t errlen
                       &p->st_order, err, errlen)) != 0 ||
         (rc = prepare(p, "INSERT OR REPLACE INTO paper_positions VALUES (?, ?, ?, ?)",
                       &p->st_position, err, errlen)) != 0 ||
-        (rc = prepare(p, "DELETE FROM paper_positions WHERE symbol = ?", &p->st_position_del,
-                      err, errlen)) != 0 ||
+        (rc = prepare(p, "DELETE FROM paper_positions WHERE symbol = ?", &p->st_position_del, err,
+                      errlen)) != 0 ||
         (rc = prepare(p, "INSERT OR REPLACE INTO paper_symbols VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                       &p->st_symbol, err, errlen)) != 0 ||
         (rc = prepare(p,
@@ -435,8 +433,8 @@ int paper_state_open(paper_broker *p, const char *path, char *err, size_t errlen
 
 void paper_state_close(paper_broker *p)
 {
-    sqlite3_stmt **all[] = {&p->st_order,  &p->st_position, &p->st_position_del, &p->st_symbol,
-                            &p->st_account, &p->st_fill,    &p->st_day_trade};
+    sqlite3_stmt **all[] = {&p->st_order,   &p->st_position, &p->st_position_del, &p->st_symbol,
+                            &p->st_account, &p->st_fill,     &p->st_day_trade};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         sqlite3_finalize(*all[i]);
         *all[i] = NULL;

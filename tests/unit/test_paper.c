@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -117,8 +119,8 @@ static env *env_new(const paper_config *cfg, const char *path)
     e->b = paper_broker_new(cfg, path ? path : ":memory:", e->clock, err, sizeof err);
     if (!e->b)
         fail_msg("paper_broker_new: %s", err);
-    broker_set_listener(e->b, (broker_listener){.on_order = on_order, .on_fill = on_fill,
-                                                .ud = &e->r});
+    broker_set_listener(e->b,
+                        (broker_listener){.on_order = on_order, .on_fill = on_fill, .ud = &e->r});
     return e;
 }
 
@@ -153,8 +155,14 @@ static void feed_quote(env *e, const char *sym, money_t close, money_t bid, mone
 {
     e->now += APEX_MINUTE;
     clock_advance_to(e->clock, e->now);
-    bar b = {.ts = e->now, .open = close, .high = close, .low = close, .close = close,
-             .volume = MONEY(500), .bid = bid, .ask = ask};
+    bar b = {.ts = e->now,
+             .open = close,
+             .high = close,
+             .low = close,
+             .close = close,
+             .volume = MONEY(500),
+             .bid = bid,
+             .ask = ask};
     broker_on_bar(e->b, &b, sym);
     turn(e);
 }
@@ -268,9 +276,9 @@ static void test_market_buy_fills_at_last_plus_half_spread_and_slippage(void **s
     submit(e, &r);
     assert_int_equal(e->r.fills[0].price, CENTS(10000));
     a = account(e);
-    assert_int_equal(a.cash, CENTS(9999740));                 /* 99997.40 */
+    assert_int_equal(a.cash, CENTS(9999740)); /* 99997.40 */
     assert_int_equal(a.equity, CENTS(9999740));
-    assert_int_equal(a.realized_pnl_today, -CENTS(260));      /* -0.60 price, -2.00 fees */
+    assert_int_equal(a.realized_pnl_today, -CENTS(260)); /* -0.60 price, -2.00 fees */
     assert_int_equal(position(e, "AAPL").qty, 0);
     assert_int_equal(e->r.npositions, 0);
     env_free(e);
@@ -766,8 +774,11 @@ static void test_old_bars_are_ignored(void **state)
     r.limit_price = CENTS(9000);
     submit(e, &r);
     /* A replayed bar from before the latest: would fill, but is history. */
-    bar old = {.ts = e->now - APEX_MINUTE, .open = MONEY(85), .high = MONEY(86),
-               .low = MONEY(84), .close = MONEY(85)};
+    bar old = {.ts = e->now - APEX_MINUTE,
+               .open = MONEY(85),
+               .high = MONEY(86),
+               .low = MONEY(84),
+               .close = MONEY(85)};
     reset(e);
     broker_on_bar(e->b, &old, "AAPL");
     turn(e);
@@ -823,6 +834,55 @@ static void test_day_trades_counted_in_rolling_window(void **state)
     e->now += APEX_DAY;
     feed(e, "AAPL", MONEY(101), MONEY(101), MONEY(101), MONEY(101));
     assert_int_equal(account(e).day_trades, 0);
+    env_free(e);
+}
+
+static void test_fees_per_share_and_bps_rounded_up_to_the_cent(void **state)
+{
+    (void)state;
+    paper_config cfg = test_config();
+    cfg.spread_bps = 0;
+    cfg.slippage_bps = 0;
+    cfg.fee_per_share = CENTS(1) / 10; /* $0.001 */
+    cfg.fee_bps = MONEY(1);            /* 0.01% of notional */
+    cfg.fee_min = CENTS(5);
+    env *e = env_new(&cfg, NULL);
+    feed(e, "AAPL", CENTS(10003), CENTS(10003), CENTS(10003), CENTS(10003));
+    order_request r = req("f1", "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(100));
+    submit(e, &r);
+    /* 100 x 0.001 = 0.10, plus 1 bp of 10003.00 = 1.0003: 1.1003 -> 1.11 */
+    assert_int_equal(e->r.fills[0].fee, CENTS(111));
+    r = req("f2", "AAPL", SIDE_SELL, ORDER_MARKET, MONEY(1));
+    submit(e, &r);
+    /* 0.001 + 0.010003 is below the 0.05 minimum */
+    assert_int_equal(e->r.fills[0].fee, CENTS(5));
+    assert_string_equal(e->r.fills[0].fill_id, "paper-2-1");
+    broker_account a = account(e);
+    assert_int_equal(a.cash, MONEY(100000) - CENTS(1000300) - CENTS(111) + CENTS(10003) - CENTS(5));
+    assert_int_equal(a.realized_pnl_today, -CENTS(116));
+    env_free(e);
+}
+
+static void test_market_order_fills_before_the_next_bar(void **state)
+{
+    (void)state;
+    env *e = bracket_env();
+    order_request r = req("mk1", "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(10));
+    reset(e);
+    assert_int_equal(broker_submit_order(e->b, &r, on_reply, &e->r), 0);
+    /* The next bar arrives before the clock turns: the order was sent against 100. */
+    e->now += APEX_MINUTE;
+    bar b = {.ts = e->now,
+             .open = MONEY(110),
+             .high = MONEY(111),
+             .low = MONEY(109),
+             .close = MONEY(110)};
+    broker_on_bar(e->b, &b, "AAPL");
+    assert_int_equal(e->r.nreplies, 0);
+    turn(e);
+    assert_string_equal(e->r.trail, "ROFO");
+    assert_int_equal(e->r.fills[0].price, MONEY(100));
+    assert_int_equal(position(e, "AAPL").unrealized_pnl, MONEY(100));
     env_free(e);
 }
 
@@ -916,6 +976,53 @@ static void test_account_survives_a_restart(void **state)
     remove_db(path);
 }
 
+/* A child process trades and is killed with SIGKILL, never closing anything; the
+ * restarted account must hold everything the child was told had happened. */
+static void test_account_survives_sigkill(void **state)
+{
+    (void)state;
+    char path[512];
+    temp_path(path, sizeof path);
+    paper_config cfg = test_config();
+    cfg.spread_bps = 0;
+    cfg.slippage_bps = 0;
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        apex_clock *c = clock_new_simulated(T0);
+        broker *b = paper_broker_new(&cfg, path, c, NULL, 0);
+        if (!b)
+            _exit(2);
+        bar first = {
+            .ts = T0, .open = MONEY(50), .high = MONEY(50), .low = MONEY(50), .close = MONEY(50)};
+        broker_on_bar(b, &first, "XYZ");
+        order_request r = req("k1", "XYZ", SIDE_BUY, ORDER_MARKET, MONEY(40));
+        broker_submit_order(b, &r, NULL, NULL);
+        clock_run_due(c); /* fills */
+        r = req("k2", "XYZ", SIDE_SELL, ORDER_LIMIT, MONEY(40));
+        r.limit_price = MONEY(60);
+        broker_submit_order(b, &r, NULL, NULL);
+        kill(getpid(), SIGKILL);
+        _exit(3);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+    env *e = env_new(&cfg, path);
+    broker_position p = position(e, "XYZ");
+    assert_int_equal(p.qty, MONEY(40));
+    assert_int_equal(p.avg_entry_price, MONEY(50));
+    assert_int_equal(account(e).cash, MONEY(100000 - 2000));
+    assert_int_equal(get_order(e, "k1").status, ORDER_STATUS_FILLED);
+    broker_order k2 = get_order(e, "k2");
+    assert_int_equal(k2.status, ORDER_STATUS_ACCEPTED);
+    assert_int_equal(k2.limit_price, MONEY(60));
+    env_free(e);
+    remove_db(path);
+}
+
 static void test_bad_state_path_fails_with_message(void **state)
 {
     (void)state;
@@ -954,7 +1061,10 @@ int main(void)
         cmocka_unit_test(test_quotes_and_position_of_flat_symbol),
         cmocka_unit_test(test_old_bars_are_ignored),
         cmocka_unit_test(test_day_trades_counted_in_rolling_window),
+        cmocka_unit_test(test_fees_per_share_and_bps_rounded_up_to_the_cent),
+        cmocka_unit_test(test_market_order_fills_before_the_next_bar),
         cmocka_unit_test(test_account_survives_a_restart),
+        cmocka_unit_test(test_account_survives_sigkill),
         cmocka_unit_test(test_bad_state_path_fails_with_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
