@@ -30,7 +30,8 @@ data/demo/bars.csv: build
 	./build/apex-datagen data/demo
 
 run: build data/demo/bars.csv
-	./build/apex-host run --speed 2000 --db data/demo.db --fresh strategies/examples/demo.lua
+	./build/apex-host run --speed 4000 --db data/demo.db --fresh \
+	  strategies/examples/ma_trend.lua strategies/examples/rsi_reversion.lua
 
 test-plain: build
 	cd build && ctest --output-on-failure -j$(JOBS)

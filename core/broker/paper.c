@@ -526,6 +526,38 @@ static int paper_list_open_orders(broker *b, const char *symbol, broker_cb cb, v
     return 0;
 }
 
+/* Every fill of one order, oldest first: what a restarted host asks for when it missed
+ * fills while it was down. */
+static int paper_list_fills(broker *b, const char *id, broker_cb cb, void *ud)
+{
+    paper_broker *p = as_paper(b);
+    if (!id_ok(id, 0))
+        return APEX_EINVAL;
+    if (!paper_order_find(p, id)) {
+        reply_not_found(p, cb, ud, id);
+        return 0;
+    }
+    paper_event *ev = paper_event_new(PAPER_EV_REPLY);
+    if (!ev)
+        return APEX_ENOMEM;
+    ev->cb = cb;
+    ev->ud = ud;
+    for (int i = 0; i < p->nfills; i++) {
+        if (strcmp(p->fills[i].client_order_id, id) != 0)
+            continue;
+        broker_fill *n = realloc(ev->fills, (size_t)(ev->nfills + 1) * sizeof *n);
+        if (!n) {
+            free(ev->fills);
+            free(ev);
+            return APEX_ENOMEM;
+        }
+        ev->fills = n;
+        ev->fills[ev->nfills++] = p->fills[i];
+    }
+    paper_event_push(p, ev);
+    return 0;
+}
+
 static int positions_reply(paper_broker *p, const char *symbol, broker_cb cb, void *ud)
 {
     paper_event *ev = paper_event_new(PAPER_EV_REPLY);
@@ -701,6 +733,7 @@ static void paper_free(broker *b)
     free(p->working);
     free(p->symbols);
     free(p->day_trades);
+    free(p->fills);
     free(p);
 }
 
@@ -715,6 +748,7 @@ static const broker_ops paper_ops = {
     .get_account = paper_get_account,
     .get_quotes = paper_get_quotes,
     .close_position = paper_close_position,
+    .list_fills = paper_list_fills,
     .on_bar = paper_on_bar,
     .free = paper_free,
 };

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "broker/paper_internal.h"
+#include "util/err.h"
 #include "util/log.h"
 
 paper_event *paper_event_new(paper_event_kind kind)
@@ -25,6 +26,7 @@ static void event_free(paper_event *ev)
     free(ev->orders);
     free(ev->positions);
     free(ev->quotes);
+    free(ev->fills);
     free(ev);
 }
 
@@ -116,6 +118,8 @@ static void deliver(paper_broker *p, paper_event *ev)
         r.account = ev->has_account ? &ev->account : NULL;
         r.quotes = ev->quotes;
         r.nquotes = ev->nquotes;
+        r.fills = ev->fills;
+        r.nfills = ev->nfills;
         ev->cb(ev->ud, &r);
         break;
     }
@@ -165,4 +169,18 @@ void paper_events_free(paper_broker *p)
         event_free(ev);
     }
     p->tail = NULL;
+}
+
+int paper_remember_fill(paper_broker *p, const broker_fill *fill)
+{
+    if (p->nfills == p->cap_fills) {
+        int cap = p->cap_fills ? p->cap_fills * 2 : 64;
+        broker_fill *n = realloc(p->fills, (size_t)cap * sizeof *n);
+        if (!n)
+            return APEX_ENOMEM;
+        p->fills = n;
+        p->cap_fills = cap;
+    }
+    p->fills[p->nfills++] = *fill;
+    return 0;
 }

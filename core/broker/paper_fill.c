@@ -118,6 +118,7 @@ static void fill_order(paper_broker *p, paper_order *o, paper_symbol *s, money_t
     f.fee = fee;
     f.ts = ts;
     paper_state_save_fill(p, &f);
+    paper_remember_fill(p, &f);
 
     char pbuf[32], qbuf[32];
     log_debug("paper: %s %s %s @ %s (%s)", order_side_name(f.side),

@@ -68,6 +68,8 @@ typedef struct paper_event {
     broker_quote *quotes;
     int nquotes;
     broker_fill fill;
+    broker_fill *fills; /* list_fills replies */
+    int nfills;
 } paper_event;
 
 typedef struct {
@@ -94,6 +96,9 @@ typedef struct {
 
     paper_day_trade *day_trades;
     int nday_trades, cap_day_trades;
+
+    broker_fill *fills; /* every fill ever, oldest first, for list_fills */
+    int nfills, cap_fills;
 
     paper_event *head, *tail;
     clock_timer timer;
@@ -132,6 +137,8 @@ void paper_queue_reply(paper_broker *p, broker_cb cb, void *ud, int status, cons
                        const broker_order *order);
 void paper_queue_order_update(paper_broker *p, const broker_order *order);
 void paper_queue_fill(paper_broker *p, const broker_fill *fill, const broker_order *order);
+/* Keeps a fill in memory for list_fills. Returns 0 or APEX_ENOMEM. */
+int paper_remember_fill(paper_broker *p, const broker_fill *fill);
 void paper_events_init(paper_broker *p);
 void paper_events_arm(paper_broker *p);
 void paper_events_free(paper_broker *p);

@@ -375,6 +375,35 @@ static int load_day_trades(paper_broker *p, char *err, size_t errlen)
     return 0;
 }
 
+static int load_fills(paper_broker *p, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    if (prepare(p,
+                "SELECT fill_id, client_order_id, symbol, side, qty, price, fee, ts FROM paper_fills "
+                "ORDER BY rowid",
+                &st, err, errlen) != 0)
+        return APEX_EIO;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        broker_fill f;
+        memset(&f, 0, sizeof f);
+        copy_text(f.fill_id, sizeof f.fill_id, col_text(st, 0));
+        copy_text(f.client_order_id, sizeof f.client_order_id, col_text(st, 1));
+        copy_text(f.symbol, sizeof f.symbol, col_text(st, 2));
+        f.side = strcmp(col_text(st, 3), "sell") == 0 ? SIDE_SELL : SIDE_BUY;
+        f.qty = sqlite3_column_int64(st, 4);
+        f.price = sqlite3_column_int64(st, 5);
+        f.fee = sqlite3_column_int64(st, 6);
+        f.ts = sqlite3_column_int64(st, 7);
+        if (paper_remember_fill(p, &f) != 0) {
+            sqlite3_finalize(st);
+            return err_set(err, errlen, APEX_ENOMEM, "paper broker: out of memory loading %s",
+                           p->path);
+        }
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
 int paper_state_open(paper_broker *p, const char *path, char *err, size_t errlen)
 {
     snprintf(p->path, sizeof p->path, "%s", path);
@@ -405,7 +434,8 @@ int paper_state_open(paper_broker *p, const char *path, char *err, size_t errlen
     p->next_seq = 1;
     int rc;
     if ((rc = load_account(p, err, errlen)) != 0 || (rc = load_symbols(p, err, errlen)) != 0 ||
-        (rc = load_orders(p, err, errlen)) != 0 || (rc = load_day_trades(p, err, errlen)) != 0)
+        (rc = load_orders(p, err, errlen)) != 0 || (rc = load_day_trades(p, err, errlen)) != 0 ||
+        (rc = load_fills(p, err, errlen)) != 0)
         return rc;
     if ((rc = prepare(p,
                       "INSERT OR REPLACE INTO paper_orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"

@@ -908,6 +908,55 @@ static void remove_db(const char *path)
     unlink(aux);
 }
 
+typedef struct {
+    int status, n;
+    broker_fill fills[4];
+} fills_reply;
+
+static void on_fills(void *ud, const broker_reply *rep)
+{
+    fills_reply *f = ud;
+    f->status = rep->status;
+    f->n = rep->nfills;
+    for (int i = 0; i < rep->nfills && i < 4; i++)
+        f->fills[i] = rep->fills[i];
+}
+
+/* A restarted host recovers fills it missed: list_fills returns an order's fills, also
+ * after the account was reopened from its file. */
+static void test_list_fills_survives_reopen(void **state)
+{
+    (void)state;
+    char path[512];
+    temp_path(path, sizeof path);
+    paper_config cfg = test_config();
+    cfg.spread_bps = 0;
+    cfg.slippage_bps = 0;
+    env *e = env_new(&cfg, path);
+    feed(e, "AAPL", MONEY(100), MONEY(100), MONEY(100), MONEY(100));
+    order_request r = req("lf1", "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(7));
+    submit(e, &r);
+    apex_time now = e->now;
+    env_free(e);
+
+    e = env_new(&cfg, path);
+    clock_advance_to(e->clock, now);
+    fills_reply got = {.status = 99};
+    assert_int_equal(broker_list_fills(e->b, "lf1", on_fills, &got), 0);
+    assert_int_equal(got.status, 99); /* never inside the call */
+    clock_run_due(e->clock);
+    assert_int_equal(got.status, 0);
+    assert_int_equal(got.n, 1);
+    assert_string_equal(got.fills[0].client_order_id, "lf1");
+    assert_int_equal(got.fills[0].qty, MONEY(7));
+    assert_int_equal(got.fills[0].price, MONEY(100));
+    fills_reply none = {.status = 99};
+    assert_int_equal(broker_list_fills(e->b, "never-sent", on_fills, &none), 0);
+    clock_run_due(e->clock);
+    assert_int_equal(none.status, APEX_ENOTFOUND);
+    env_free(e);
+}
+
 static void test_account_survives_a_restart(void **state)
 {
     (void)state;
@@ -1064,6 +1113,7 @@ int main(void)
         cmocka_unit_test(test_fees_per_share_and_bps_rounded_up_to_the_cent),
         cmocka_unit_test(test_market_order_fills_before_the_next_bar),
         cmocka_unit_test(test_account_survives_a_restart),
+        cmocka_unit_test(test_list_fills_survives_reopen),
         cmocka_unit_test(test_account_survives_sigkill),
         cmocka_unit_test(test_bad_state_path_fails_with_message),
     };

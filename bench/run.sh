@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Backtest throughput and peak memory, whole process, on generated data.
+#   bench/run.sh [BARS] [SYMBOLS]      (defaults 1000000 bars over 50 symbols)
+# Prints one line per case; copy the figures into docs/performance.md with the machine.
+# Cases run in the same invocation so their ratios are comparable on a noisy machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BARS=${1:-1000000}
+SYMS=${2:-50}
+BUILD=${BUILD:-build}
+OUT=bench/out
+mkdir -p "$OUT"
+[ -x "$BUILD/apex-host" ] || { echo "build first: make build" >&2; exit 1; }
+
+if [ ! -f "$OUT/bars-$BARS-$SYMS.csv" ]; then
+  "$BUILD/apex-datagen" --bars "$BARS" --symbols "$SYMS" "$OUT/gen" >/dev/null
+  mv "$OUT/gen/bars.csv" "$OUT/bars-$BARS-$SYMS.csv"
+fi
+DATA="$PWD/$OUT/bars-$BARS-$SYMS.csv"
+symbols=$(awk -F, 'NR>1 {print $2}' "$DATA" | head -n $((SYMS * 4)) | sort -u | sed 's/.*/"&"/' | paste -sd, -)
+
+# Case 1: a strategy that does nothing (host overhead: feed, broker, Lua call per bar).
+cat > "$OUT/noop.lua" <<'LUA'
+return { on_bar = function(ctx, bar) end }
+LUA
+# Case 2: the demo's moving-average crossover with the trend bias (two Lua calls per bar,
+# three indicators, real trades).
+pipeline() { # name strategy bias
+  cat > "$OUT/$1.pipeline.lua" <<LUA
+return apex.pipeline {
+  name = "$1", symbols = { $symbols },
+  data = { files = { "$DATA" } },
+  strategy = "$2", $3
+  risk = { max_positions = 1000, max_position_pct = 0.01 },
+}
+LUA
+}
+pipeline noop "$PWD/$OUT/noop.lua" ""
+pipeline ma_trend "$PWD/strategies/ma_cross.lua" "bias = \"$PWD/strategies/trend_bias.lua\","
+
+measure() { # label pipeline
+  local t0 t1 rss
+  /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$BUILD/apex-host" backtest --quiet --db :memory: "$2" > "$OUT/$1.out"
+  read -r secs rss < "$OUT/time.txt"
+  awk -v l="$1" -v b="$BARS" -v s="$secs" -v r="$rss" 'BEGIN {
+    printf "%-28s %9d bars  %7.2f s  %10.0f bars/s  peak RSS %6.1f MB\n", l, b, s, (s > 0 ? b / s : 0), r / 1024 }'
+  grep -E "trades|processed" "$OUT/$1.out" | sed 's/^/    /'
+}
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+measure "backtest noop strategy" "$OUT/noop.pipeline.lua"
+measure "backtest ma_cross+trend" "$OUT/ma_trend.pipeline.lua"
