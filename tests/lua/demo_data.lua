@@ -78,6 +78,30 @@ function D.generate(symbol)
     return bars
 end
 
+-- Unix seconds from an integer or an ISO-8601 UTC timestamp ("2024-03-04T14:30:00Z").
+local function parse_time(v)
+    local n = tonumber(v)
+    if n then
+        return n
+    end
+    local y, mo, d, h, mi, sec = v:match("^(%d+)-(%d+)-(%d+)[T ](%d+):(%d+):?(%d*)")
+    if not y then
+        return nil
+    end
+    y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
+    -- days from the civil date (proleptic Gregorian), independent of the local time zone
+    if mo <= 2 then
+        y = y - 1
+    end
+    local era = y // 400
+    local yoe = y - era * 400
+    local doy = (153 * (mo + (mo > 2 and -3 or 9)) + 2) // 5 + d - 1
+    local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    local days = era * 146097 + doe - 719468
+    return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + (tonumber(sec) or 0)
+end
+D.parse_time = parse_time
+
 function D.read_csv(path)
     local f = io.open(path, "r")
     if not f then
@@ -102,7 +126,7 @@ function D.read_csv(path)
         if sym and row.close then
             by_symbol[sym] = by_symbol[sym] or {}
             local list = by_symbol[sym]
-            list[#list + 1] = { time = tonumber(row.timestamp), symbol = sym,
+            list[#list + 1] = { time = parse_time(row.timestamp), symbol = sym,
                                 open = tonumber(row.open), high = tonumber(row.high),
                                 low = tonumber(row.low), close = tonumber(row.close),
                                 volume = tonumber(row.volume) }
