@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PCT(x) ((money_t)((x) * 100.0 + 0.5) * (MONEY_SCALE / 100)) /* whole percents only */
+#define PCT(x) ((money_t)((x) * 100.0 + 0.5) * (MONEY_SCALE / 10000)) /* percent, to 0.01% */
 
 void config_defaults(pipeline_config *cfg)
 {

@@ -29,7 +29,7 @@ typedef struct {
     uv_fs_event_t event;
     uv_timer_t timer;
     int open_handles;
-    char name[256]; /* the file name inside the watched directory */
+    char name[CONFIG_PATH_MAX]; /* the file name inside the watched directory */
 } watch_entry;
 
 struct script_watch_state {

@@ -1,0 +1,260 @@
+/* test_pipeline_loader: pipeline.lua -> pipeline_config, and every way it can be wrong. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "config/config.h"
+#include "script/script.h"
+
+#define DIR APEX_SOURCE_DIR "/tests/fixtures/script/pipeline"
+
+#define PCT(whole, hundredths) ((money_t)(whole) * MONEY_SCALE / 100 + (money_t)(hundredths) * MONEY_SCALE / 10000)
+
+static int load(const char *name, pipeline_config *cfg, diag_list *d)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", DIR, name);
+    config_defaults(cfg);
+    diag_init(d);
+    return script_load_pipeline(path, cfg, d);
+}
+
+static void print_diags(const diag_list *d)
+{
+    for (int i = 0; i < d->count; i++)
+        print_message("  diag: %s\n", d->items[i]);
+}
+
+/* True when some diagnostic contains every one of the given fragments. */
+static bool has_diag(const diag_list *d, const char *a, const char *b)
+{
+    for (int i = 0; i < d->count; i++)
+        if (strstr(d->items[i], a) && (!b || strstr(d->items[i], b)))
+            return true;
+    return false;
+}
+
+static void test_full_pipeline(void **state)
+{
+    pipeline_config cfg;
+    diag_list d;
+    int n = load("full.lua", &cfg, &d);
+    print_diags(&d);
+    assert_int_equal(n, 0);
+
+    assert_string_equal(cfg.name, "ma-trend");
+    assert_int_equal(cfg.nsymbols, 3);
+    assert_string_equal(cfg.symbols[0], "AAPL");
+    assert_string_equal(cfg.symbols[2], "BTC/USD");
+    assert_string_equal(cfg.dir, DIR);
+
+    assert_int_equal(cfg.data.nfiles, 2);
+    assert_string_equal(cfg.data.files[0], DIR "/bars.csv");
+    assert_string_equal(cfg.data.files[1], DIR "/bars2.csv");
+    assert_string_equal(cfg.data.news_file, DIR "/news.csv");
+    assert_true(cfg.data.speed == 0.0);
+    assert_true(cfg.data.follow);
+
+    assert_int_equal(cfg.broker.kind, BROKER_KIND_PAPER);
+    assert_int_equal(cfg.broker.paper.starting_cash, MONEY(250000));
+    assert_int_equal(cfg.broker.paper.spread_bps, MONEY(3));
+    assert_int_equal(cfg.broker.paper.slippage_bps, MONEY(2));
+    assert_int_equal(cfg.broker.paper.fee_per_share, MONEY_SCALE / 200);
+    assert_int_equal(cfg.broker.paper.fee_bps, MONEY(3) / 2);
+    assert_int_equal(cfg.broker.paper.fee_min, MONEY(1));
+    assert_string_equal(cfg.broker.paper.state_path, DIR "/paper.state");
+
+    assert_string_equal(cfg.bias.file, DIR "/../bias_basic.lua");
+    assert_null(cfg.bias.params_json);
+    assert_string_equal(cfg.strategy.file, DIR "/../strategy_basic.lua");
+    json_error_t je;
+    json_t *params = json_loads(cfg.strategy.params_json, 0, &je);
+    assert_non_null(params);
+    assert_int_equal(json_integer_value(json_object_get(params, "fast")), 10);
+    assert_int_equal(json_integer_value(json_object_get(params, "slow")), 30);
+    assert_string_equal(json_string_value(json_object_get(params, "name")), "x");
+    json_t *w = json_object_get(params, "weights");
+    assert_true(json_is_array(w));
+    assert_int_equal(json_array_size(w), 2);
+    assert_true(json_real_value(json_array_get(w, 1)) == 0.25);
+    assert_true(json_is_true(json_object_get(json_object_get(params, "nested"), "on")));
+    json_decref(params);
+
+    assert_int_equal(cfg.risk.capital, MONEY(50000));
+    assert_int_equal(cfg.risk.max_risk_pct, PCT(2, 0));
+    assert_int_equal(cfg.risk.max_position_pct, PCT(10, 0));
+    assert_int_equal(cfg.risk.max_positions, 4);
+    assert_int_equal(cfg.risk.daily_loss_limit_pct, PCT(5, 0));
+    assert_false(cfg.risk.allow_short);
+    assert_false(cfg.risk.pdt_check);
+    assert_int_equal(cfg.risk.pdt_day_trade_limit, 5);
+
+    const exits_config *e = &cfg.exits;
+    assert_int_equal(e->stop_loss_pct, PCT(5, 0));
+    assert_int_equal(e->take_profit_pct, PCT(20, 0));
+    assert_false(e->trailing_enabled);
+    assert_int_equal(e->trailing_activation_pct, PCT(6, 0));
+    assert_int_equal(e->trailing_distance_pct, PCT(2, 0));
+    assert_true(e->partial_enabled);
+    assert_int_equal(e->nstages, 3);
+    assert_string_equal(e->stages[2].name, "third");
+    assert_int_equal(e->stages[0].profit_threshold, PCT(10, 0));
+    assert_int_equal(e->stages[0].exit_fraction, PCT(40, 0)); /* 40% as a fraction */
+    assert_int_equal(e->stages[2].exit_fraction, PCT(20, 0));
+    assert_int_equal(e->liquidity_max_spread, PCT(5, 0));
+    assert_int_equal(e->liquidity_min_volume, MONEY(100));
+    assert_int_equal(e->early_exit_edge, PCT(1, 0));
+    assert_int_equal(e->time_urgent_minutes, 10);
+    assert_int_equal(e->session_close_minute_utc, 20 * 60 + 30);
+    assert_int_equal(e->rebalance_min_improvement, PCT(15, 0));
+    assert_int_equal(e->execution[EXIT_PRIORITY_CRITICAL].timeout_seconds, 3);
+    assert_int_equal(e->execution[EXIT_PRIORITY_HIGH].max_walks, 3);
+    assert_int_equal(e->execution[EXIT_PRIORITY_LOW].timeout_seconds, 90);
+    assert_int_equal(e->execution[EXIT_PRIORITY_LOW].max_walks, 12);
+    assert_int_equal(e->execution[EXIT_PRIORITY_LOW].price, PRICE_FAIR);
+    assert_int_equal(e->execution[EXIT_PRIORITY_CRITICAL].price, PRICE_MARKET); /* default */
+
+    const monitoring_config *m = &cfg.monitoring;
+    assert_int_equal(m->normal_frequency_s, 20);
+    assert_int_equal(m->urgent_frequency_s, 4);
+    assert_int_equal(m->near_stop_loss_pct, PCT(1, 0));
+    assert_int_equal(m->near_profit_target_pct, PCT(3, 0));
+    assert_int_equal(m->near_trailing_stop_pct, PCT(1, 50));
+    assert_int_equal(m->price_cache_ttl_s, 5);
+    assert_int_equal(m->max_api_calls_per_minute, 120);
+    assert_int_equal(m->nretry_backoff, 3);
+    assert_int_equal(m->retry_backoff_s[2], 40);
+    assert_int_equal(m->persist_interval_s, 30);
+
+    assert_int_equal(cfg.ninstructions, 2);
+    assert_int_equal(cfg.instructions[0].kind, INSTRUCTION_TEXT);
+    assert_string_equal(cfg.instructions[0].value, "close if VIX > 40");
+    assert_int_equal(cfg.instructions[1].kind, INSTRUCTION_FILE);
+    assert_string_equal(cfg.instructions[1].value, DIR "/../rules/vix_rule.lua");
+
+    assert_string_equal(cfg.notifications.telegram_token_env, "TELEGRAM_TOKEN");
+    assert_string_equal(cfg.notifications.telegram_chat_id, "12345");
+    assert_int_equal(cfg.notifications.nwebhooks, 2);
+    assert_string_equal(cfg.notifications.webhooks[1], "https://example.org/h2");
+
+    assert_int_equal(cfg.execution.tool, EXEC_TOOL_WEBHOOK);
+    assert_int_equal(cfg.execution.entry, ENTRY_LIMIT);
+    assert_string_equal(cfg.execution.webhook_url, "https://example.com/exec");
+
+    money_instrument btc = config_instrument(&cfg, "BTC/USD");
+    assert_int_equal(btc.tick, MONEY_SCALE / 100);
+    assert_int_equal(btc.lot, MONEY_SCALE / 10000);
+    money_instrument aapl = config_instrument(&cfg, "AAPL");
+    assert_int_equal(aapl.tick, MONEY_SCALE / 20);
+    assert_int_equal(aapl.lot, MONEY(1));
+
+    config_free(&cfg);
+    diag_free(&d);
+}
+
+static void test_defaults_when_absent(void **state)
+{
+    pipeline_config cfg, def;
+    diag_list d;
+    int n = load("minimal.lua", &cfg, &d);
+    print_diags(&d);
+    assert_int_equal(n, 0);
+    config_defaults(&def);
+    assert_string_equal(cfg.name, "minimal");
+    assert_int_equal(cfg.data.nfiles, 1);
+    assert_string_equal(cfg.data.files[0], DIR "/bars.csv");
+    assert_int_equal(cfg.broker.paper.starting_cash, def.broker.paper.starting_cash);
+    assert_int_equal(cfg.risk.max_risk_pct, def.risk.max_risk_pct);
+    assert_int_equal(cfg.risk.max_positions, 10);
+    assert_int_equal(cfg.exits.stop_loss_pct, PCT(4, 0));
+    assert_int_equal(cfg.exits.nstages, 2);
+    assert_int_equal(cfg.exits.stages[0].exit_fraction, PCT(50, 0));
+    assert_int_equal(cfg.exits.session_close_minute_utc, 21 * 60);
+    assert_int_equal(cfg.monitoring.nretry_backoff, 5);
+    assert_int_equal(cfg.execution.tool, EXEC_TOOL_BROKER);
+    assert_int_equal(cfg.bias.file[0], '\0');
+    assert_null(cfg.strategy.params_json);
+    assert_int_equal(cfg.ninstructions, 0);
+    assert_int_equal(cfg.ninstruments, 0);
+    config_free(&cfg);
+    diag_free(&d);
+}
+
+static void test_every_error_reported_at_once(void **state)
+{
+    pipeline_config cfg;
+    diag_list d;
+    int n = load("errors.lua", &cfg, &d);
+    print_diags(&d);
+    const char *f = DIR "/errors.lua: ";
+    char want[1200];
+#define EXPECT(field_msg, extra)                                                                  \
+    do {                                                                                          \
+        snprintf(want, sizeof want, "%s%s", f, field_msg);                                        \
+        if (!has_diag(&d, want, extra))                                                           \
+            fail_msg("missing diagnostic: %s ... %s", want, extra ? extra : "");                 \
+    } while (0)
+    EXPECT("name: \"bad name!\" may use only letters", NULL);
+    EXPECT("data.files[2]: ", "missing.csv does not exist");
+    EXPECT("strategy.file: ", "nope.lua does not exist");
+    EXPECT("strategy.params.f: a function cannot be a parameter", NULL);
+    EXPECT("risk.max_risk: unknown field; did you mean max_risk_pct?", NULL);
+    EXPECT("risk.max_positions: expected a whole number, got string", NULL);
+    EXPECT("risk.allow_short: expected true or false, got string", NULL);
+    EXPECT("exits.session_close: \"9pm\" is not a time; use \"HH:MM\"", NULL);
+    EXPECT("exits.partial_exits.stages[1].exit_percentage: 150 is out of range", NULL);
+    EXPECT("execution.tool: \"fax\" is not one of \"broker\", \"webhook\"", NULL);
+    EXPECT("monitoring.retry_backoff[2]: expected a whole number of seconds, got string", NULL);
+    EXPECT("colour: unknown field; known fields here: name, symbols", NULL);
+    /* config_validate ran as well: stop_loss_pct = 2 (200%) is out of its range. */
+    EXPECT("exits.stop_loss_pct: 2 is out of range", NULL);
+#undef EXPECT
+    assert_int_equal(n, d.count);
+    assert_true(n >= 13);
+    config_free(&cfg);
+    diag_free(&d);
+}
+
+static void test_syntax_and_runtime_errors_give_file_line(void **state)
+{
+    pipeline_config cfg;
+    diag_list d;
+    assert_int_equal(load("syntax.lua", &cfg, &d), 1);
+    assert_non_null(strstr(d.items[0], "syntax.lua:4:"));
+    assert_non_null(strstr(d.items[0], "'}' expected"));
+    config_free(&cfg);
+    diag_free(&d);
+
+    assert_int_equal(load("runtime.lua", &cfg, &d), 1);
+    assert_non_null(strstr(d.items[0], "runtime.lua:4: attempt to index a nil value"));
+    config_free(&cfg);
+    diag_free(&d);
+
+    assert_int_equal(load("not_table.lua", &cfg, &d), 1);
+    assert_non_null(strstr(d.items[0], "not_table.lua: the file must return the pipeline table"));
+    config_free(&cfg);
+    diag_free(&d);
+
+    assert_int_equal(load("does_not_exist.lua", &cfg, &d), 1);
+    assert_non_null(strstr(d.items[0], "does_not_exist.lua: cannot open"));
+    config_free(&cfg);
+    diag_free(&d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full_pipeline),
+        cmocka_unit_test(test_defaults_when_absent),
+        cmocka_unit_test(test_every_error_reported_at_once),
+        cmocka_unit_test(test_syntax_and_runtime_errors_give_file_line),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
