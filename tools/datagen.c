@@ -334,6 +334,22 @@ static int parse_count(const char *flag, const char *s, long max, long *out)
     return 0;
 }
 
+/* mkdir -p: the output directory and any missing parents. */
+static int make_dirs(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     long nbars = 0, nsyms = 0;
@@ -360,7 +376,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    if (make_dirs(dir) != 0) {
         fprintf(stderr, "apex-datagen: cannot create directory %s: %s\n", dir, strerror(errno));
         return 1;
     }

@@ -3,10 +3,10 @@
 #include <string.h>
 
 /* The wrappers count every request so rate limiting and the bench can see real usage. */
-#define CALL(op, ...)                                                                          \
-    do {                                                                                       \
-        b->api_calls++;                                                                        \
-        return b->ops->op(__VA_ARGS__);                                                        \
+#define CALL(op, ...)                                                                              \
+    do {                                                                                           \
+        b->api_calls++;                                                                            \
+        return b->ops->op(__VA_ARGS__);                                                            \
     } while (0)
 
 int broker_submit_order(broker *b, const order_request *req, broker_cb cb, void *ud)
@@ -65,12 +65,12 @@ void broker_free(broker *b)
 
 static const char *const side_names[] = {"buy", "sell"};
 static const char *const type_names[] = {"market", "limit", "stop", "stop_limit"};
-static const char *const status_names[] = {"new",       "accepted", "held",    "partially_filled",
-                                           "filled",    "cancelled", "rejected", "expired",
+static const char *const status_names[] = {"new",    "accepted",  "held",     "partially_filled",
+                                           "filled", "cancelled", "rejected", "expired",
                                            "unsent"};
 static const char *const role_names[] = {"entry", "stop_loss", "take_profit", "exit"};
 
-#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+#define COUNT(a)     ((int)(sizeof(a) / sizeof((a)[0])))
 #define NAME(arr, v) ((int)(v) >= 0 && (int)(v) < COUNT(arr) ? arr[v] : "unknown")
 
 const char *order_side_name(order_side s)
@@ -113,6 +113,6 @@ int order_type_parse(const char *name)
 
 bool order_status_is_final(order_status s)
 {
-    return s == ORDER_STATUS_FILLED || s == ORDER_STATUS_CANCELLED ||
-           s == ORDER_STATUS_REJECTED || s == ORDER_STATUS_EXPIRED || s == ORDER_STATUS_UNSENT;
+    return s == ORDER_STATUS_FILLED || s == ORDER_STATUS_CANCELLED || s == ORDER_STATUS_REJECTED ||
+           s == ORDER_STATUS_EXPIRED || s == ORDER_STATUS_UNSENT;
 }

@@ -378,10 +378,11 @@ static int load_day_trades(paper_broker *p, char *err, size_t errlen)
 static int load_fills(paper_broker *p, char *err, size_t errlen)
 {
     sqlite3_stmt *st;
-    if (prepare(p,
-                "SELECT fill_id, client_order_id, symbol, side, qty, price, fee, ts FROM paper_fills "
-                "ORDER BY rowid",
-                &st, err, errlen) != 0)
+    if (prepare(
+            p,
+            "SELECT fill_id, client_order_id, symbol, side, qty, price, fee, ts FROM paper_fills "
+            "ORDER BY rowid",
+            &st, err, errlen) != 0)
         return APEX_EIO;
     while (sqlite3_step(st) == SQLITE_ROW) {
         broker_fill f;

@@ -97,8 +97,8 @@ static int cmd_trade(int argc, char **argv, int backtest)
         return EXIT_RUNTIME;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
-        int needs_value = strcmp(a, "--db") == 0 || strcmp(a, "--speed") == 0 ||
-                          strcmp(a, "--max-seconds") == 0;
+        int needs_value =
+            strcmp(a, "--db") == 0 || strcmp(a, "--speed") == 0 || strcmp(a, "--max-seconds") == 0;
         if (needs_value && i + 1 >= argc) {
             free(paths);
             return usage_error(usage, "%s needs a value", a);
@@ -113,8 +113,7 @@ static int cmd_trade(int argc, char **argv, int backtest)
         } else if (!backtest && strcmp(a, "--max-seconds") == 0) {
             if (parse_number(argv[++i], &opt.max_seconds) != 0 || opt.max_seconds <= 0) {
                 free(paths);
-                return usage_error(usage, "--max-seconds: '%s' is not a positive number",
-                                   argv[i]);
+                return usage_error(usage, "--max-seconds: '%s' is not a positive number", argv[i]);
             }
         } else if (!backtest && strcmp(a, "--fresh") == 0) {
             opt.fresh = 1;
@@ -167,8 +166,7 @@ static int cmd_status(int argc, char **argv)
     }
     FILE *probe = fopen(db, "r");
     if (!probe) {
-        fprintf(stderr, "apex-host: %s: no such store; run a pipeline first or pass --db\n",
-                db);
+        fprintf(stderr, "apex-host: %s: no such store; run a pipeline first or pass --db\n", db);
         return EXIT_STORE;
     }
     fclose(probe);

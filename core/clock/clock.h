@@ -21,11 +21,11 @@
 
 typedef int64_t apex_time; /* µs since the Unix epoch, UTC */
 
-#define APEX_TIME_NEVER  INT64_MAX
-#define APEX_SECOND      ((apex_time)1000000)
-#define APEX_MINUTE      (60 * APEX_SECOND)
-#define APEX_HOUR        (60 * APEX_MINUTE)
-#define APEX_DAY         (24 * APEX_HOUR)
+#define APEX_TIME_NEVER INT64_MAX
+#define APEX_SECOND     ((apex_time)1000000)
+#define APEX_MINUTE     (60 * APEX_SECOND)
+#define APEX_HOUR       (60 * APEX_MINUTE)
+#define APEX_DAY        (24 * APEX_HOUR)
 
 typedef struct apex_clock apex_clock;
 typedef struct clock_timer clock_timer;
@@ -37,8 +37,8 @@ struct clock_timer {
     clock_cb cb;
     void *ud;
     apex_time due;
-    uint64_t seq;    /* start order, breaks ties between equal due times */
-    int heap_index;  /* -1 when not active */
+    uint64_t seq;   /* start order, breaks ties between equal due times */
+    int heap_index; /* -1 when not active */
 };
 
 struct uv_loop_s;

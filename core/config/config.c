@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PCT(x) ((money_t)((x) * 100.0 + 0.5) * (MONEY_SCALE / 10000)) /* percent, to 0.01% */
+#define PCT(x) ((money_t)((x)*100.0 + 0.5) * (MONEY_SCALE / 10000)) /* percent, to 0.01% */
 
 void config_defaults(pipeline_config *cfg)
 {
@@ -19,8 +19,8 @@ void config_defaults(pipeline_config *cfg)
     cfg->data.speed = 1.0;
 
     risk_config *r = &cfg->risk;
-    r->max_risk_pct = MONEY_SCALE / 100;     /* 0.01 */
-    r->max_position_pct = MONEY_SCALE / 20;  /* 0.05 */
+    r->max_risk_pct = MONEY_SCALE / 100;    /* 0.01 */
+    r->max_position_pct = MONEY_SCALE / 20; /* 0.05 */
     r->max_positions = 10;
     r->daily_loss_limit_pct = 3 * MONEY_SCALE / 100;
     r->allow_short = true;
@@ -115,8 +115,8 @@ const char *price_strategy_name(price_strategy s)
 }
 
 /* Adds a diagnostic when a fraction is outside [lo, hi]. */
-static int check_fraction(diag_list *d, const char *file, const char *field, money_t v,
-                          money_t lo, money_t hi)
+static int check_fraction(diag_list *d, const char *file, const char *field, money_t v, money_t lo,
+                          money_t hi)
 {
     if (v >= lo && v <= hi)
         return 0;
@@ -131,8 +131,8 @@ static int check_int(diag_list *d, const char *file, const char *field, long v, 
 {
     if (v >= lo && v <= hi)
         return 0;
-    diag_add(d, "%s: %s: %ld is out of range; use a whole number from %ld to %ld", file, field,
-             v, lo, hi);
+    diag_add(d, "%s: %s: %ld is out of range; use a whole number from %ld to %ld", file, field, v,
+             lo, hi);
     return 1;
 }
 
@@ -147,8 +147,10 @@ int config_validate(const pipeline_config *cfg, diag_list *d)
         n++;
     }
     if (cfg->strategy.file[0] == '\0') {
-        diag_add(d, "%s: strategy: missing; name a strategy script, e.g. strategy = "
-                    "\"strategies/ma_cross.lua\"", f);
+        diag_add(d,
+                 "%s: strategy: missing; name a strategy script, e.g. strategy = "
+                 "\"strategies/ma_cross.lua\"",
+                 f);
         n++;
     }
     if (cfg->data.nfiles == 0) {
@@ -184,8 +186,7 @@ int config_validate(const pipeline_config *cfg, diag_list *d)
     n += check_fraction(d, f, "exits.take_profit_pct", e->take_profit_pct, 1, MONEY(100));
     n += check_fraction(d, f, "exits.trailing_activation_pct", e->trailing_activation_pct, 0,
                         MONEY(100));
-    n += check_fraction(d, f, "exits.trailing_distance_pct", e->trailing_distance_pct, 1,
-                        one - 1);
+    n += check_fraction(d, f, "exits.trailing_distance_pct", e->trailing_distance_pct, 1, one - 1);
     money_t total = 0, last = 0;
     for (int i = 0; i < e->nstages; i++) {
         char field[64];
@@ -194,16 +195,18 @@ int config_validate(const pipeline_config *cfg, diag_list *d)
         snprintf(field, sizeof field, "exits.partial_exits[%d].exit_percentage", i + 1);
         n += check_fraction(d, f, field, e->stages[i].exit_fraction, 1, one);
         if (e->stages[i].profit_threshold <= last) {
-            diag_add(d, "%s: exits.partial_exits[%d]: thresholds must rise from stage to stage",
-                     f, i + 1);
+            diag_add(d, "%s: exits.partial_exits[%d]: thresholds must rise from stage to stage", f,
+                     i + 1);
             n++;
         }
         last = e->stages[i].profit_threshold;
         total += e->stages[i].exit_fraction;
     }
     if (total > one) {
-        diag_add(d, "%s: exits.partial_exits: the stages sell more than 100%% of the position; "
-                    "lower their exit_percentage", f);
+        diag_add(d,
+                 "%s: exits.partial_exits: the stages sell more than 100%% of the position; "
+                 "lower their exit_percentage",
+                 f);
         n++;
     }
     n += check_fraction(d, f, "exits.liquidity.max_spread", e->liquidity_max_spread, 0,
@@ -224,8 +227,9 @@ int config_validate(const pipeline_config *cfg, diag_list *d)
     n += check_int(d, f, "monitoring.normal_frequency", m->normal_frequency_s, 1, 86400);
     n += check_int(d, f, "monitoring.urgent_frequency", m->urgent_frequency_s, 1, 86400);
     if (m->urgent_frequency_s > m->normal_frequency_s) {
-        diag_add(d, "%s: monitoring.urgent_frequency: %d s is slower than normal_frequency "
-                    "(%d s); urgent checks must be at least as frequent",
+        diag_add(d,
+                 "%s: monitoring.urgent_frequency: %d s is slower than normal_frequency "
+                 "(%d s); urgent checks must be at least as frequent",
                  f, m->urgent_frequency_s, m->normal_frequency_s);
         n++;
     }
@@ -252,7 +256,8 @@ int config_validate(const pipeline_config *cfg, diag_list *d)
     for (int i = 0; i < cfg->ninstruments; i++) {
         const instrument_config *ic = &cfg->instruments[i];
         char field[80];
-        snprintf(field, sizeof field, "instruments.%s.tick", ic->symbol[0] ? ic->symbol : "default");
+        snprintf(field, sizeof field, "instruments.%s.tick",
+                 ic->symbol[0] ? ic->symbol : "default");
         n += check_fraction(d, f, field, ic->rules.tick, 1, MONEY(10000));
         snprintf(field, sizeof field, "instruments.%s.lot", ic->symbol[0] ? ic->symbol : "default");
         n += check_fraction(d, f, field, ic->rules.lot, 1, MONEY(1000000));

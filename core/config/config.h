@@ -16,21 +16,21 @@
 #include "money/money.h"
 #include "util/diag.h"
 
-#define CONFIG_NAME_MAX 64
-#define CONFIG_PATH_MAX 4096
+#define CONFIG_NAME_MAX           64
+#define CONFIG_PATH_MAX           4096
 #define CONFIG_MAX_PARTIAL_STAGES 8
-#define CONFIG_MAX_BACKOFF_STEPS 10
+#define CONFIG_MAX_BACKOFF_STEPS  10
 
 typedef enum { BROKER_KIND_PAPER = 0, BROKER_KIND_ALPACA } broker_kind;
 
 typedef struct {
-    money_t starting_cash;  /* default 100000 */
-    money_t spread_bps;     /* whole basis points, fixed point; used when bars have no bid/ask.
-                               default 2 bps: half is paid on each side */
-    money_t slippage_bps;   /* against the taker on market and triggered stop fills. default 1 */
-    money_t fee_per_share;  /* cash per unit of quantity. default 0 */
-    money_t fee_bps;        /* of notional. default 0 */
-    money_t fee_min;        /* per fill, when fees apply. default 0 */
+    money_t starting_cash; /* default 100000 */
+    money_t spread_bps;    /* whole basis points, fixed point; used when bars have no bid/ask.
+                              default 2 bps: half is paid on each side */
+    money_t slippage_bps;  /* against the taker on market and triggered stop fills. default 1 */
+    money_t fee_per_share; /* cash per unit of quantity. default 0 */
+    money_t fee_bps;       /* of notional. default 0 */
+    money_t fee_min;       /* per fill, when fees apply. default 0 */
     char state_path[CONFIG_PATH_MAX]; /* where the paper account persists; "" = next to the
                                          store (<db>.paper), ":memory:" in backtests */
 } paper_config;
@@ -38,17 +38,17 @@ typedef struct {
 typedef struct {
     broker_kind kind;
     paper_config paper;
-    char base_url[512];   /* real brokers */
-    char key_env[64];     /* name of the environment variable holding the API key */
+    char base_url[512]; /* real brokers */
+    char key_env[64];   /* name of the environment variable holding the API key */
     char secret_env[64];
 } broker_config;
 
 typedef struct {
-    char **files;  /* resolved paths, owned */
+    char **files; /* resolved paths, owned */
     int nfiles;
     char news_file[CONFIG_PATH_MAX]; /* optional CSV: timestamp,symbol,impact,headline */
-    bool follow;   /* tail the files for new rows (a live feed); run until stopped */
-    double speed;  /* replay speed for `run` (1 = real time); 0 = as fast as possible */
+    bool follow;  /* tail the files for new rows (a live feed); run until stopped */
+    double speed; /* replay speed for `run` (1 = real time); 0 = as fast as possible */
 } data_config;
 
 typedef struct {
@@ -57,15 +57,15 @@ typedef struct {
 } script_ref;
 
 typedef struct {
-    money_t capital;            /* sizing capital; 0 = the broker account's equity */
-    money_t max_risk_pct;       /* of capital at risk per trade. default 0.01 (seed 004) */
-    money_t max_position_pct;   /* of capital in one position. default 0.05 (seed 004) */
-    int max_positions;          /* open at once in this pipeline. default 10 (seed 004) */
+    money_t capital;              /* sizing capital; 0 = the broker account's equity */
+    money_t max_risk_pct;         /* of capital at risk per trade. default 0.01 (seed 004) */
+    money_t max_position_pct;     /* of capital in one position. default 0.05 (seed 004) */
+    int max_positions;            /* open at once in this pipeline. default 10 (seed 004) */
     money_t daily_loss_limit_pct; /* circuit breaker: realized+unrealized loss today as a
                                      fraction of start-of-day equity. default 0.03 */
-    bool allow_short;           /* default true */
-    bool pdt_check;             /* pattern-day-trader rule when equity < 25000. default true */
-    int pdt_day_trade_limit;    /* default 3 */
+    bool allow_short;             /* default true */
+    bool pdt_check;               /* pattern-day-trader rule when equity < 25000. default true */
+    int pdt_day_trade_limit;      /* default 3 */
 } risk_config;
 
 typedef enum {
@@ -79,9 +79,9 @@ typedef enum {
 typedef enum { PRICE_MARKET = 0, PRICE_AGGRESSIVE, PRICE_FAIR, PRICE_CONSERVATIVE } price_strategy;
 
 typedef struct {
-    price_strategy price;  /* market for CRITICAL, else a limit placement */
-    int timeout_seconds;   /* 5 / 10 / 30 / 60 */
-    int max_walks;         /* 0 / 2 / 5 / 10 */
+    price_strategy price;    /* market for CRITICAL, else a limit placement */
+    int timeout_seconds;     /* 5 / 10 / 30 / 60 */
+    int max_walks;           /* 0 / 2 / 5 / 10 */
     bool market_after_walks; /* CRITICAL retries as market; HIGH goes market after its walks */
 } exit_execution_config;
 
@@ -92,34 +92,34 @@ typedef struct {
 } partial_stage;
 
 typedef struct {
-    money_t stop_loss_pct;    /* default stop distance when the strategy gives none: 0.04 */
-    money_t take_profit_pct;  /* default target distance when the strategy gives none: 0.10 */
-    bool trailing_enabled;    /* default true */
+    money_t stop_loss_pct;   /* default stop distance when the strategy gives none: 0.04 */
+    money_t take_profit_pct; /* default target distance when the strategy gives none: 0.10 */
+    bool trailing_enabled;   /* default true */
     money_t trailing_activation_pct; /* profit that arms the trailing stop: 0.05 */
     money_t trailing_distance_pct;   /* distance from the peak: 0.03 */
-    bool partial_enabled;     /* default true */
+    bool partial_enabled;            /* default true */
     partial_stage stages[CONFIG_MAX_PARTIAL_STAGES];
-    int nstages;              /* default 2: 50% at +15%, 25% at +25% */
-    money_t liquidity_max_spread; /* absolute, 0.03 */
-    money_t liquidity_min_volume; /* 50 */
-    money_t early_exit_edge;      /* edge below this fires early_exit: 0.02 */
-    int time_urgent_minutes;      /* before session close / settlement: 5 */
-    int session_close_minute_utc; /* minute of day, UTC; default 21*60 (16:00 New York, EST) */
+    int nstages;                       /* default 2: 50% at +15%, 25% at +25% */
+    money_t liquidity_max_spread;      /* absolute, 0.03 */
+    money_t liquidity_min_volume;      /* 50 */
+    money_t early_exit_edge;           /* edge below this fires early_exit: 0.02 */
+    int time_urgent_minutes;           /* before session close / settlement: 5 */
+    int session_close_minute_utc;      /* minute of day, UTC; default 21*60 (16:00 New York, EST) */
     money_t rebalance_min_improvement; /* opportunity score gain that justifies a switch: 0.10 */
     exit_execution_config execution[EXIT_PRIORITY_COUNT];
 } exits_config;
 
 typedef struct {
-    int normal_frequency_s;   /* 30 */
-    int urgent_frequency_s;   /* 5 */
-    money_t near_stop_loss_pct;     /* 0.02 */
-    money_t near_profit_target_pct; /* 0.02 */
-    money_t near_trailing_stop_pct; /* 0.02 */
-    int price_cache_ttl_s;    /* 10 */
-    int max_api_calls_per_minute; /* 60 */
+    int normal_frequency_s;                        /* 30 */
+    int urgent_frequency_s;                        /* 5 */
+    money_t near_stop_loss_pct;                    /* 0.02 */
+    money_t near_profit_target_pct;                /* 0.02 */
+    money_t near_trailing_stop_pct;                /* 0.02 */
+    int price_cache_ttl_s;                         /* 10 */
+    int max_api_calls_per_minute;                  /* 60 */
     int retry_backoff_s[CONFIG_MAX_BACKOFF_STEPS]; /* 60, 120, 240, 480, 960 */
-    int nretry_backoff;       /* 5 */
-    int persist_interval_s;   /* unrealized P&L written to the store at most this often: 60 */
+    int nretry_backoff;                            /* 5 */
+    int persist_interval_s; /* unrealized P&L written to the store at most this often: 60 */
 } monitoring_config;
 
 typedef enum { INSTRUCTION_TEXT = 0, INSTRUCTION_FILE } instruction_kind;
@@ -140,9 +140,9 @@ typedef enum { EXEC_TOOL_BROKER = 0, EXEC_TOOL_WEBHOOK } exec_tool;
 typedef enum { ENTRY_MARKET = 0, ENTRY_LIMIT } entry_order_type;
 
 typedef struct {
-    exec_tool tool;          /* default broker */
-    entry_order_type entry;  /* default market; limit uses the signal's entry price */
-    char webhook_url[512];   /* with tool = webhook */
+    exec_tool tool;         /* default broker */
+    entry_order_type entry; /* default market; limit uses the signal's entry price */
+    char webhook_url[512];  /* with tool = webhook */
 } execution_config;
 
 typedef struct {

@@ -150,8 +150,7 @@ static void on_submit_reply(void *ud, const broker_reply *reply)
 int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec_done_cb done,
               void *ud)
 {
-    int rc = exec_next_client_id(env, t, NULL, req->client_order_id,
-                                 sizeof req->client_order_id);
+    int rc = exec_next_client_id(env, t, NULL, req->client_order_id, sizeof req->client_order_id);
     if (rc)
         return rc;
     rc = record_intent(env, t, role, req, req->client_order_id, NULL, req->type, req->side,
@@ -167,8 +166,8 @@ int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec
     }
     if (!rc && req->stop_loss) {
         snprintf(leg, sizeof leg, "%s-sl", req->client_order_id);
-        rc = record_intent(env, t, ORDER_ROLE_STOP_LOSS, req, leg, req->client_order_id,
-                           ORDER_STOP, exit_side, 0, req->stop_loss);
+        rc = record_intent(env, t, ORDER_ROLE_STOP_LOSS, req, leg, req->client_order_id, ORDER_STOP,
+                           exit_side, 0, req->stop_loss);
     }
     if (rc)
         return rc;
@@ -257,8 +256,7 @@ void exec_cancel_open_orders(exec_env *env, trade *t)
 
 static trade *trade_for(exec_env *env, const store_order *row)
 {
-    return env->hooks.find_trade ? env->hooks.find_trade(env->hooks.ud, row->execution_id)
-                                 : NULL;
+    return env->hooks.find_trade ? env->hooks.find_trade(env->hooks.ud, row->execution_id) : NULL;
 }
 
 /* Applies one fill to the trade's ledger, execution row and position row. */
@@ -365,9 +363,9 @@ static void listener_on_order(void *ud, const broker_order *o)
 
 void exec_env_install(exec_env *env)
 {
-    broker_set_listener(env->brk, (broker_listener){.on_fill = listener_on_fill,
-                                                    .on_order = listener_on_order,
-                                                    .ud = env});
+    broker_set_listener(
+        env->brk,
+        (broker_listener){.on_fill = listener_on_fill, .on_order = listener_on_order, .ud = env});
 }
 
 /* ---- restart: ask the broker, never resend ---- */
@@ -377,8 +375,7 @@ static void reconcile_step_done(request *r, int status)
     if (status && !r->status)
         r->status = status;
     if (--r->outstanding == 0)
-        request_finish(r, r->status, r->status ? "broker unreachable during reconciliation"
-                                               : NULL);
+        request_finish(r, r->status, r->status ? "broker unreachable during reconciliation" : NULL);
 }
 
 typedef struct {

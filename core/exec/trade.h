@@ -17,8 +17,8 @@
 typedef struct trade {
     store_execution row;
     store_position pos;
-    bool has_pos;            /* a position row exists (the entry has filled at least once) */
-    ledger led;              /* our fills, applied in arrival order */
+    bool has_pos; /* a position row exists (the entry has filled at least once) */
+    ledger led;   /* our fills, applied in arrival order */
     int symbol_id;
     char entry_coid[BROKER_ID_MAX];
     char exit_coid[BROKER_ID_MAX]; /* the working host exit order, "" when none */

@@ -8,8 +8,8 @@
 #define SYMBOL_MAX 24 /* bytes including the terminator */
 
 typedef struct {
-    apex_time ts;   /* bar open time, µs since epoch UTC */
-    int symbol_id;  /* index into the host's symtab */
+    apex_time ts;  /* bar open time, µs since epoch UTC */
+    int symbol_id; /* index into the host's symtab */
     money_t open, high, low, close;
     money_t volume;
     money_t bid, ask; /* 0 when the data has no quote columns */

@@ -28,8 +28,7 @@ typedef struct csv_feed csv_feed;
 /* Opens path and reads its header. With follow = true the feed behaves like `tail -f`:
  * at end of file csv_feed_next returns 0 and a later call picks up appended rows
  * (a partial last line is kept until its newline arrives). */
-csv_feed *csv_feed_open(const char *path, symtab *symbols, bool follow, char *err,
-                        size_t errlen);
+csv_feed *csv_feed_open(const char *path, symtab *symbols, bool follow, char *err, size_t errlen);
 void csv_feed_close(csv_feed *feed);
 
 /* Reads the next bar: 1 = got one, 0 = end of file (for now, when following),

@@ -11,9 +11,9 @@
 
 typedef struct {
     money_t last, bid, ask, volume;
-    money_t day_open;  /* open of the first bar of the current day */
-    apex_time ts;      /* time of the last bar */
-    int64_t day;       /* ts / APEX_DAY of day_open */
+    money_t day_open; /* open of the first bar of the current day */
+    apex_time ts;     /* time of the last bar */
+    int64_t day;      /* ts / APEX_DAY of day_open */
 } price_entry;
 
 typedef struct {

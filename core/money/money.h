@@ -32,7 +32,7 @@ typedef enum {
 
 /* Whole units to fixed point: money_from_int(3) == 3 * MONEY_SCALE. No overflow check;
  * use for constants. */
-#define MONEY(whole) ((money_t)(whole) * MONEY_SCALE)
+#define MONEY(whole) ((money_t)(whole)*MONEY_SCALE)
 
 /* Converts a double (as Lua numbers arrive) to fixed point, rounding half to even at the
  * 8th decimal. Rejects NaN, infinities and values outside the range: APEX_EINVAL or

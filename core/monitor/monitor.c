@@ -95,8 +95,8 @@ static void persist(monitor *m, trade *t, bool force)
     apex_time now = clock_now(m->clock);
     /* REQ-MON-005: P&L lives in memory; the row is written on a state change or once per
      * persist interval, not on every check. */
-    if (!force && now - t->last_persist < (apex_time)m->cfg->monitoring.persist_interval_s *
-                                              APEX_SECOND)
+    if (!force &&
+        now - t->last_persist < (apex_time)m->cfg->monitoring.persist_interval_s * APEX_SECOND)
         return;
     t->last_persist = now;
     t->pos.last_update = now;
@@ -120,17 +120,17 @@ static void on_position_reply(void *ud, const broker_reply *reply)
 
     if (reply->status != 0 && reply->status != APEX_ENOTFOUND) {
         /* Broker failure: back off, stay monitoring, and say so where a trader looks. */
-        int step = t->row.retry_count < mc->nretry_backoff ? t->row.retry_count
-                                                           : mc->nretry_backoff - 1;
+        int step =
+            t->row.retry_count < mc->nretry_backoff ? t->row.retry_count : mc->nretry_backoff - 1;
         int delay = mc->nretry_backoff > 0 ? mc->retry_backoff_s[step] : mc->normal_frequency_s;
         t->row.retry_count++;
         snprintf(t->row.reason, sizeof t->row.reason, "broker error (attempt %d): %s",
                  t->row.retry_count, reply->error);
         store_event(m->db, now, m->cfg->name, t->row.id, "broker_error",
-                    "%s: position check failed: %s; retrying in %d s", t->row.symbol,
-                    reply->error, delay);
-        log_warn("%s %s: position check failed (%s); retry %d in %d s", m->cfg->name,
-                 t->row.symbol, reply->error, t->row.retry_count, delay);
+                    "%s: position check failed: %s; retrying in %d s", t->row.symbol, reply->error,
+                    delay);
+        log_warn("%s %s: position check failed (%s); retry %d in %d s", m->cfg->name, t->row.symbol,
+                 reply->error, t->row.retry_count, delay);
         schedule(m, t, now + (apex_time)delay * APEX_SECOND);
         persist(m, t, true);
         return;
@@ -168,7 +168,7 @@ static void on_position_reply(void *ud, const broker_reply *reply)
     if (changed || log_get_level() <= LOG_INFO) {
         char pb[32], pnl[32], pct[32];
         log_msg(changed ? LOG_EVENT : LOG_INFO,
-                "%-10s monitor  %-5s %s @ %s  P&L %s (%s%%)  next check %d s%s", m->cfg->name,
+                "%-13s monitor  %-5s %s @ %s  P&L %s (%s%%)  next check %d s%s", m->cfg->name,
                 t->row.symbol, t->pos.side == SIDE_BUY ? "long" : "short",
                 money_format(price, 2, pb, sizeof pb),
                 money_format(t->pos.unrealized_pnl, 2, pnl, sizeof pnl),

@@ -229,8 +229,8 @@ static void print_summary(host *h, double elapsed)
                "calls %llu\n",
                money_format(s.max_drawdown, 2, db, sizeof db),
                money_format(dd_pct, 2, pct, sizeof pct),
-               money_format(s.start_equity, 2, eb, sizeof eb),
-               (unsigned long long)s.monitor_checks, (unsigned long long)s.broker_calls);
+               money_format(s.start_equity, 2, eb, sizeof eb), (unsigned long long)s.monitor_checks,
+               (unsigned long long)s.broker_calls);
     }
     printf("processed %llu bars in %.3f s (%.0f bars/s); store %s\n",
            (unsigned long long)total_bars, elapsed, elapsed > 0 ? (double)total_bars / elapsed : 0,
@@ -256,9 +256,11 @@ static int open_all(host *h, const char *const *paths, int npaths)
         if (pipeline_cfg(h->pipes[i])->data.follow)
             h->follow = true;
         for (int j = 0; j < i; j++)
-            if (h->pipes[j] && strcmp(pipeline_name(h->pipes[j]), pipeline_name(h->pipes[i])) == 0) {
-                diag_add(&diags, "%s: name: '%s' is already used by %s; pipeline names must be "
-                                 "unique",
+            if (h->pipes[j] &&
+                strcmp(pipeline_name(h->pipes[j]), pipeline_name(h->pipes[i])) == 0) {
+                diag_add(&diags,
+                         "%s: name: '%s' is already used by %s; pipeline names must be "
+                         "unique",
                          paths[i], pipeline_name(h->pipes[i]), paths[j]);
                 bad++;
             }
@@ -289,8 +291,8 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
 
     char err[512];
     int code = EXIT_OK;
-    h->hs.db = store_open(opt->db_path, opt->backtest ? STORE_FAST : STORE_DURABLE, err,
-                          sizeof err);
+    h->hs.db =
+        store_open(opt->db_path, opt->backtest ? STORE_FAST : STORE_DURABLE, err, sizeof err);
     if (!h->hs.db) {
         fprintf(stderr, "apex-host: %s\n", err);
         free(h);
@@ -397,8 +399,8 @@ int host_check(const char *const *paths, int npaths)
         if (p) {
             const pipeline_config *c = pipeline_cfg(p);
             printf("%s: ok: pipeline '%s', %d symbol(s), strategy %s%s%s, %d instruction(s)\n",
-                   paths[i], c->name, c->nsymbols, c->strategy.file, c->bias.file[0] ? ", bias " : "",
-                   c->bias.file, c->ninstructions);
+                   paths[i], c->name, c->nsymbols, c->strategy.file,
+                   c->bias.file[0] ? ", bias " : "", c->bias.file, c->ninstructions);
             pipeline_free(p);
         } else {
             if (diags.count == 0)

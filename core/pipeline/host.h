@@ -16,10 +16,10 @@
 /* Exit codes (documented in docs/configuration.md and `apex-host --help`). */
 enum {
     EXIT_OK = 0,
-    EXIT_RUNTIME = 1,  /* a data or store error stopped the run */
-    EXIT_USAGE = 2,    /* bad command line */
-    EXIT_INVALID = 3,  /* a pipeline failed validation */
-    EXIT_STORE = 4,    /* the database could not be opened */
+    EXIT_RUNTIME = 1, /* a data or store error stopped the run */
+    EXIT_USAGE = 2,   /* bad command line */
+    EXIT_INVALID = 3, /* a pipeline failed validation */
+    EXIT_STORE = 4,   /* the database could not be opened */
 };
 
 typedef struct {

@@ -85,8 +85,7 @@ static void on_reload(void *ud, script_slot slot, int status, const char *msg)
         log_event("%-10s RELOAD   %s: new code is live (ctx.state kept)", p->cfg.name, which);
         store_event(p->hs->db, now, p->cfg.name, 0, "reload", "%s reloaded", which);
     } else {
-        log_event("%-10s RELOAD   %s failed, old code keeps running: %s", p->cfg.name, which,
-                  msg);
+        log_event("%-10s RELOAD   %s failed, old code keeps running: %s", p->cfg.name, which, msg);
         store_event(p->hs->db, now, p->cfg.name, 0, "reload_error", "%s: %s", which, msg);
     }
 }
@@ -111,8 +110,8 @@ static int open_feed(pipeline *p, diag_list *diags)
     if (!p->feed)
         return APEX_ENOMEM;
     for (int i = 0; i < p->cfg.data.nfiles; i++) {
-        csv_feed *f = csv_feed_open(p->cfg.data.files[i], p->hs->symbols, p->cfg.data.follow,
-                                    err, sizeof err);
+        csv_feed *f = csv_feed_open(p->cfg.data.files[i], p->hs->symbols, p->cfg.data.follow, err,
+                                    sizeof err);
         if (!f || feed_merge_add(p->feed, f, err, sizeof err) != 0) {
             diag_add(diags, "%s: data.files[%d]: %s", p->cfg.path, i + 1, err);
             if (f && p->feed == NULL)
@@ -132,24 +131,23 @@ static int open_scripts(pipeline *p, diag_list *diags)
 {
     char err[1024];
     script_market market = {.ud = p,
-                             .now = market_now,
-                             .last_price = market_last_price,
-                             .day_change = market_day_change,
-                             .news_impact = market_news};
+                            .now = market_now,
+                            .last_price = market_last_price,
+                            .day_change = market_day_change,
+                            .news_impact = market_news};
     p->scripts = script_host_new(p->cfg.name, SCRIPT_LIMITS_DEFAULT, &market, err, sizeof err);
     if (!p->scripts) {
         diag_add(diags, "%s: cannot start Lua: %s", p->cfg.path, err);
         return APEX_ESCRIPT;
     }
     int problems = 0;
-    if (p->cfg.bias.file[0] &&
-        script_load(p->scripts, SCRIPT_BIAS, p->cfg.bias.file, p->cfg.bias.params_json, err,
-                    sizeof err) != 0) {
+    if (p->cfg.bias.file[0] && script_load(p->scripts, SCRIPT_BIAS, p->cfg.bias.file,
+                                           p->cfg.bias.params_json, err, sizeof err) != 0) {
         diag_add(diags, "%s: bias: %s", p->cfg.path, err);
         problems++;
     }
-    if (script_load(p->scripts, SCRIPT_STRATEGY, p->cfg.strategy.file,
-                    p->cfg.strategy.params_json, err, sizeof err) != 0) {
+    if (script_load(p->scripts, SCRIPT_STRATEGY, p->cfg.strategy.file, p->cfg.strategy.params_json,
+                    err, sizeof err) != 0) {
         diag_add(diags, "%s: strategy: %s", p->cfg.path, err);
         problems++;
     }
@@ -164,8 +162,9 @@ static int open_broker(pipeline *p, diag_list *diags)
 {
     char err[512], state[CONFIG_PATH_MAX + 128];
     if (p->cfg.broker.kind != BROKER_KIND_PAPER) {
-        diag_add(diags, "%s: broker.kind: only \"paper\" is available in this version; real "
-                        "brokers over HTTP come with the broker adapters",
+        diag_add(diags,
+                 "%s: broker.kind: only \"paper\" is available in this version; real "
+                 "brokers over HTTP come with the broker adapters",
                  p->cfg.path);
         return APEX_EINVAL;
     }
@@ -200,8 +199,9 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     if (script_load_pipeline(path, &p->cfg, diags) != 0 || diags->count > before)
         goto fail;
     if (p->cfg.execution.tool == EXEC_TOOL_WEBHOOK) {
-        diag_add(diags, "%s: execution.tool: the webhook tool is not available in this "
-                        "version; use tool = \"broker\"",
+        diag_add(diags,
+                 "%s: execution.tool: the webhook tool is not available in this "
+                 "version; use tool = \"broker\"",
                  p->cfg.path);
         goto fail;
     }
@@ -225,8 +225,7 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     if (!hs->backtest)
         store_cursor_get(hs->db, p->cfg.name, &p->resume_after);
     if (hs->loop && script_watch(p->scripts, hs->loop, on_reload, p) != 0)
-        log_warn("%s: hot reload unavailable (cannot watch the script directories)",
-                 p->cfg.name);
+        log_warn("%s: hot reload unavailable (cannot watch the script directories)", p->cfg.name);
     broker_get_account(p->brk, on_start_account, p);
     stages_resume(p);
     return p;

@@ -12,9 +12,9 @@
 #include "script/script.h"
 
 typedef struct {
-    bool traded;         /* listed in the pipeline's symbols */
-    trade *active;       /* the execution trading this symbol, if any */
-    money_t unrealized;  /* last marked unrealized P&L of the active position */
+    bool traded;          /* listed in the pipeline's symbols */
+    trade *active;        /* the execution trading this symbol, if any */
+    money_t unrealized;   /* last marked unrealized P&L of the active position */
     char last_error[256]; /* the last script error recorded as a failed execution */
 } sym_state;
 
@@ -24,15 +24,15 @@ struct pipeline {
     script_host *scripts;
     broker *brk;
     feed_merge *feed;
-    bar next;            /* the bar read ahead from the feed */
+    bar next; /* the bar read ahead from the feed */
     bool has_next;
     news_list news;
     exec_env *exec;
     monitor *mon;
     sym_state *syms;
     int nsyms;
-    trade *trades;       /* live executions */
-    int finished_trades; /* finished but not yet freed */
+    trade *trades;          /* live executions */
+    int finished_trades;    /* finished but not yet freed */
     apex_time resume_after; /* cursor at start: bars <= this are warm-up */
     apex_time last_ts;
     int ts_since_cursor;

@@ -34,8 +34,7 @@ trade *stages_trade_new(pipeline *p, int symbol_id)
     r->side = -1;
     r->monitor_interval_s = p->cfg.monitoring.normal_frequency_s;
     if (store_execution_insert(p->hs->db, r) != 0) {
-        log_error("%s: cannot record a new execution: %s", p->cfg.name,
-                  store_errmsg(p->hs->db));
+        log_error("%s: cannot record a new execution: %s", p->cfg.name, store_errmsg(p->hs->db));
         free(t);
         return NULL;
     }
@@ -64,9 +63,9 @@ void stages_set_status(pipeline *p, trade *t, exec_status st, const char *fmt, .
         t->row.next_check_at = 0;
     }
     store_execution_update(p->hs->db, &t->row);
-    store_event(p->hs->db, now, p->cfg.name, t->row.id, "status", "%s %s -> %s%s%s",
-                t->row.symbol, exec_status_name(old), exec_status_name(st),
-                fmt ? ": " : "", fmt ? t->row.reason : "");
+    store_event(p->hs->db, now, p->cfg.name, t->row.id, "status", "%s %s -> %s%s%s", t->row.symbol,
+                exec_status_name(old), exec_status_name(st), fmt ? ": " : "",
+                fmt ? t->row.reason : "");
     if (!exec_status_is_final(st))
         return;
     monitor_unwatch(p->mon, t);
@@ -151,7 +150,7 @@ static void fail_or_skip_on_reply(pipeline *p, trade *t, const broker_reply *r, 
 {
     stages_set_status(p, t, EXEC_FAILED, "trade manager: %s: %s", what,
                       r->error[0] ? r->error : err_name(r->status));
-    log_event("%-10s FAILED   %-5s %s", p->cfg.name, t->row.symbol, t->row.reason);
+    log_event("%-13s FAILED   %-5s %s", p->cfg.name, t->row.symbol, t->row.reason);
 }
 
 static void on_entry_sent(void *ud, trade *t, int status, const char *msg)
@@ -163,14 +162,14 @@ static void on_entry_sent(void *ud, trade *t, int status, const char *msg)
     if (status != 0) {
         stages_set_status(p, t, EXEC_FAILED, "broker rejected the entry: %s",
                           msg ? msg : err_name(status));
-        log_event("%-10s FAILED   %-5s %s", p->cfg.name, t->row.symbol, t->row.reason);
+        log_event("%-13s FAILED   %-5s %s", p->cfg.name, t->row.symbol, t->row.reason);
         return;
     }
     stages_set_status(p, t, EXEC_MONITORING, NULL);
     monitor_watch(p->mon, t, 0);
-    log_event("%-10s ORDER    %-5s %s %s bracket %s accepted; monitoring every %d s",
-              p->cfg.name, t->row.symbol, order_side_name(t->row.side),
-              fmt_money(t->row.qty, qb, sizeof qb), t->entry_coid,
+    log_event("%-13s ORDER    %-5s %s %s bracket %s accepted; monitoring every %d s", p->cfg.name,
+              t->row.symbol, order_side_name(t->row.side),
+              money_format_trim(t->row.qty, 0, qb, sizeof qb), t->entry_coid,
               p->cfg.monitoring.normal_frequency_s);
 }
 
@@ -192,14 +191,14 @@ static void submit_entry(pipeline *p, trade *t, money_t entry_ref)
     if (rc != 0) {
         stages_set_status(p, t, EXEC_FAILED, "trade manager: could not send the entry (%s): %s",
                           err_name(rc), store_errmsg(p->hs->db));
-        log_event("%-10s FAILED   %-5s %s", p->cfg.name, t->row.symbol, t->row.reason);
+        log_event("%-13s FAILED   %-5s %s", p->cfg.name, t->row.symbol, t->row.reason);
     }
 }
 
 static void skip(pipeline *p, trade *t, const char *reason)
 {
     stages_set_status(p, t, EXEC_SKIPPED, "%s", reason);
-    log_event("%-10s SKIP     %-5s %s", p->cfg.name, t->row.symbol, reason);
+    log_event("%-13s SKIP     %-5s %s", p->cfg.name, t->row.symbol, reason);
 }
 
 typedef struct {
@@ -246,8 +245,7 @@ static void on_dup_orders(void *ud, const broker_reply *r)
         snprintf(why, sizeof why,
                  "duplicate: the broker has %d open order(s) for %s (e.g. %s %s %s, id %s)",
                  r->norders, t->row.symbol, order_side_name(o->side),
-                 fmt_money(o->qty, qb, sizeof qb), order_type_name(o->type),
-                 o->client_order_id);
+                 fmt_money(o->qty, qb, sizeof qb), order_type_name(o->type), o->client_order_id);
         skip(p, t, why);
         return;
     }
@@ -339,9 +337,11 @@ static void on_account(void *ud, const broker_reply *r)
     char qb[32], rb[32], cb[32];
     t->row.qty = d.qty;
     store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "risk",
-                "%s size %s = min(by risk %s, by capital %s)", t->row.symbol,
-                fmt_money(d.qty, qb, sizeof qb), fmt_money(d.shares_by_risk, rb, sizeof rb),
-                fmt_money(d.shares_by_capital, cb, sizeof cb));
+                "%s size %s = min(by risk %s, by capital %s)%s%s", t->row.symbol,
+                money_format_trim(d.qty, 0, qb, sizeof qb),
+                money_format_trim(d.shares_by_risk, 0, rb, sizeof rb),
+                money_format_trim(d.shares_by_capital, 0, cb, sizeof cb), d.note[0] ? "; " : "",
+                d.note);
     t->pending++;
     if (broker_get_position(p->brk, t->row.symbol, on_dup_position, c) != 0) {
         t->pending--;
@@ -368,7 +368,7 @@ void stages_on_signal(pipeline *p, int symbol_id, const script_signal *sig, cons
     s->active = t;
     s->last_error[0] = '\0';
     char pb[32], sb[32], tb[32];
-    log_event("%-10s SIGNAL   %-5s %s @ %s%s%s", p->cfg.name, t->row.symbol,
+    log_event("%-13s SIGNAL   %-5s %s @ %s%s%s", p->cfg.name, t->row.symbol,
               order_side_name(sig->side), fmt_money(b->close, pb, sizeof pb),
               sig->reason[0] ? "  " : "", sig->reason);
     stages_set_status(p, t, EXEC_RUNNING, NULL);
@@ -380,7 +380,7 @@ void stages_on_signal(pipeline *p, int symbol_id, const script_signal *sig, cons
         char err[512];
         if (script_bias(p->scripts, t->row.symbol, &br, err, sizeof err) != 0) {
             stages_set_status(p, t, EXEC_FAILED, "bias stage: %s", err);
-            log_event("%-10s FAILED   %-5s %s", p->cfg.name, t->row.symbol, t->row.reason);
+            log_event("%-13s FAILED   %-5s %s", p->cfg.name, t->row.symbol, t->row.reason);
             return;
         }
         snprintf(t->row.bias, sizeof t->row.bias, "%s", br.direction);
@@ -397,12 +397,15 @@ void stages_on_signal(pipeline *p, int symbol_id, const script_signal *sig, cons
 
     /* Strategy stage: complete the signal with the pipeline's default exits. */
     money_instrument rules = config_instrument(&p->cfg, t->row.symbol);
-    money_t entry = sig->entry ? sig->entry : b->close;
+    /* Prices from Lua are rounded to the instrument's tick here, at the boundary, so
+     * every order the broker sees is valid. */
+    money_t entry =
+        sig->entry ? money_round_to(sig->entry, rules.tick, MONEY_ROUND_NEAREST) : b->close;
     int dir = sig->side == SIDE_BUY ? 1 : -1;
-    money_t stop = sig->stop_loss ? sig->stop_loss
+    money_t stop = sig->stop_loss ? money_round_to(sig->stop_loss, rules.tick, MONEY_ROUND_NEAREST)
                                   : offset_price(entry, p->cfg.exits.stop_loss_pct, -dir, rules);
     money_t target = sig->take_profit
-                         ? sig->take_profit
+                         ? money_round_to(sig->take_profit, rules.tick, MONEY_ROUND_NEAREST)
                          : offset_price(entry, p->cfg.exits.take_profit_pct, dir, rules);
     if (sig->side == SIDE_SELL && !p->cfg.risk.allow_short) {
         skip(p, t, "risk: short entries are disabled (risk.allow_short = false)");
@@ -416,7 +419,7 @@ void stages_on_signal(pipeline *p, int symbol_id, const script_signal *sig, cons
                           p->cfg.strategy.file, order_side_name(sig->side), dir > 0 ? "<" : ">",
                           dir > 0 ? "<" : ">", fmt_money(stop, pb, sizeof pb),
                           fmt_money(entry, sb, sizeof sb), fmt_money(target, tb, sizeof tb));
-        log_event("%-10s FAILED   %-5s %s", p->cfg.name, t->row.symbol, t->row.reason);
+        log_event("%-13s FAILED   %-5s %s", p->cfg.name, t->row.symbol, t->row.reason);
         return;
     }
     t->row.stop_loss = stop;
@@ -450,12 +453,12 @@ static void on_fill(void *ud, trade *t, const broker_fill *f, const store_order 
 {
     pipeline *p = ud;
     char qb[32], pb[32], fb[32], rb[32];
-    log_event("%-10s FILL     %-5s %s %s @ %s fee %s (%s)  realized %s", p->cfg.name,
-              f->symbol, order_side_name(f->side), fmt_money(f->qty, qb, sizeof qb),
+    log_event("%-13s FILL     %-5s %s %s @ %s fee %s (%s)  realized %s", p->cfg.name, f->symbol,
+              order_side_name(f->side), money_format_trim(f->qty, 0, qb, sizeof qb),
               fmt_money(f->price, pb, sizeof pb), fmt_money(f->fee, fb, sizeof fb),
               order_role_name(o->o.role), fmt_money(t->led.realized, rb, sizeof rb));
-    store_event(p->hs->db, f->ts, p->cfg.name, t->row.id, "fill", "%s %s %s @ %s (%s)",
-                f->symbol, order_side_name(f->side), fmt_money(f->qty, qb, sizeof qb),
+    store_event(p->hs->db, f->ts, p->cfg.name, t->row.id, "fill", "%s %s %s @ %s (%s)", f->symbol,
+                order_side_name(f->side), money_format_trim(f->qty, 0, qb, sizeof qb),
                 fmt_money(f->price, pb, sizeof pb), order_role_name(o->o.role));
     if (!t->exit_reason[0] && t->led.qty == 0) {
         if (o->o.role == ORDER_ROLE_TAKE_PROFIT)
@@ -481,16 +484,15 @@ static void on_order(void *ud, trade *t, const store_order *o)
                 o->o.status == ORDER_STATUS_EXPIRED;
     if (o->o.role == ORDER_ROLE_ENTRY && dead && t->led.qty == 0 && !t->finished) {
         stages_set_status(p, t, EXEC_FAILED, "entry order %s was %s%s%s", o->o.client_order_id,
-                          order_status_name(o->o.status), o->o.reason[0] ? ": " : "",
-                          o->o.reason);
-        log_event("%-10s FAILED   %-5s %s", p->cfg.name, t->row.symbol, t->row.reason);
+                          order_status_name(o->o.status), o->o.reason[0] ? ": " : "", o->o.reason);
+        log_event("%-13s FAILED   %-5s %s", p->cfg.name, t->row.symbol, t->row.reason);
     }
 }
 
 exec_hooks stages_exec_hooks(pipeline *p)
 {
-    return (exec_hooks){.find_trade = find_trade, .on_fill = on_fill, .on_order = on_order,
-                        .ud = p};
+    return (exec_hooks){
+        .find_trade = find_trade, .on_fill = on_fill, .on_order = on_order, .ud = p};
 }
 
 static void on_flat(void *ud, trade *t)
@@ -526,7 +528,7 @@ static void on_flat(void *ud, trade *t)
     if (script_on_exit(p->scripts, &view, reason, err, sizeof err) != 0)
         log_warn("%s %s: on_exit: %s", p->cfg.name, t->row.symbol, err);
     stages_set_status(p, t, EXEC_COMPLETED, "%s", reason);
-    log_event("%-10s EXIT     %-5s %s  realized P&L %s", p->cfg.name, t->row.symbol, reason,
+    log_event("%-13s EXIT     %-5s %s  realized P&L %s", p->cfg.name, t->row.symbol, reason,
               fmt_money(t->led.realized, rb, sizeof rb));
 }
 
@@ -545,9 +547,9 @@ static void request_exit(pipeline *p, trade *t, const char *reason, const char *
 {
     snprintf(t->pos.exit_reason, sizeof t->pos.exit_reason, "%.49s", reason);
     snprintf(t->pos.exit_priority, sizeof t->pos.exit_priority, "%s", priority);
-    log_event("%-10s EXIT!    %-5s %s (%s)", p->cfg.name, t->row.symbol, reason, priority);
-    store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "exit",
-                "%s: %s (%s)", t->row.symbol, reason, priority);
+    log_event("%-13s EXIT!    %-5s %s (%s)", p->cfg.name, t->row.symbol, reason, priority);
+    store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "exit", "%s: %s (%s)",
+                t->row.symbol, reason, priority);
     if (exec_close(p->exec, t, reason, on_exit_sent, p) != 0)
         t->closing = false;
 }
@@ -576,8 +578,8 @@ static void evaluate_exit(void *ud, trade *t, money_t price)
         view.current_price = price;
         int rc = script_rules_check(p->scripts, &view, &hit, err, sizeof err);
         if (rc < 0) {
-            store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id,
-                        "rule_error", "%s", err);
+            store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "rule_error",
+                        "%s", err);
             log_warn("%s %s: instruction rule failed: %s", p->cfg.name, t->row.symbol, err);
         } else if (rc == 1) {
             snprintf(reason, sizeof reason, "instruction \"%s\": %s", hit.rule, hit.reason);
@@ -623,7 +625,8 @@ static void on_reconciled(void *ud, trade *t, int status, const char *msg)
     if (status != 0) {
         store_event(p->hs->db, now, p->cfg.name, t->row.id, "reconcile",
                     "%s: broker unreachable while reconciling (%s); monitoring resumes and "
-                    "retries", t->row.symbol, msg ? msg : "");
+                    "retries",
+                    t->row.symbol, msg ? msg : "");
     }
     if (t->row.status != EXEC_MONITORING) {
         if (!entry_sent && t->led.qty == 0 && status == 0) {
@@ -634,8 +637,8 @@ static void on_reconciled(void *ud, trade *t, int status, const char *msg)
         }
         stages_set_status(p, t, EXEC_MONITORING, NULL);
     }
-    log_event("%-10s RESUME   %-5s execution %lld monitoring (qty %s)", p->cfg.name,
-              t->row.symbol, (long long)t->row.id, t->has_pos ? "open" : "pending entry");
+    log_event("%-13s RESUME   %-5s execution %lld monitoring (qty %s)", p->cfg.name, t->row.symbol,
+              (long long)t->row.id, t->has_pos ? "open" : "pending entry");
     monitor_watch(p->mon, t, now);
 }
 

@@ -16,25 +16,25 @@
 #include "money/money.h"
 
 typedef struct {
-    money_t capital;       /* sizing capital (config, or account equity) */
-    money_t buying_power;  /* from the broker account */
+    money_t capital;      /* sizing capital (config, or account equity) */
+    money_t buying_power; /* from the broker account */
     money_t equity;
     int open_positions;    /* of this pipeline */
     money_t entry;         /* expected entry price */
     money_t stop;          /* stop price */
     money_t requested_qty; /* > 0 when the strategy named a quantity */
     money_instrument rules;
-    int day_trades;        /* in the rolling window, for the PDT rule */
-    bool circuit_open;     /* the daily-loss circuit breaker has tripped */
+    int day_trades;    /* in the rolling window, for the PDT rule */
+    bool circuit_open; /* the daily-loss circuit breaker has tripped */
 } risk_input;
 
 typedef struct {
     money_t qty;            /* 0 when skipped */
     money_t shares_by_risk; /* the two candidates, for the log */
     money_t shares_by_capital;
-    char skip_reason[256];  /* non-empty when a limit stops the trade */
-    char note[256];         /* how the size was adjusted (requested qty capped, buying
-                               power, minimum lot); informational, "" when none */
+    char skip_reason[256]; /* non-empty when a limit stops the trade */
+    char note[256];        /* how the size was adjusted (requested qty capped, buying
+                              power, minimum lot); informational, "" when none */
 } risk_decision;
 
 /* Returns 0 and fills *out (qty > 0, or qty 0 with a skip reason);

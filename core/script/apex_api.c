@@ -89,8 +89,9 @@ static int api_log(lua_State *L)
 static int api_pipeline(lua_State *L)
 {
     if (!lua_istable(L, 1))
-        return luaL_error(L, "apex.pipeline expects a table: apex.pipeline { name = ..., "
-                             "symbols = {...}, ... } (got %s)",
+        return luaL_error(L,
+                          "apex.pipeline expects a table: apex.pipeline { name = ..., "
+                          "symbols = {...}, ... } (got %s)",
                           luaL_typename(L, 1));
     lua_settop(L, 1);
     return 1;
@@ -120,8 +121,8 @@ static int api_newindex(lua_State *L)
 void apex_api_open(lua_State *L, int g_idx)
 {
     g_idx = lua_absindex(L, g_idx);
-    static const luaL_Reg fns[] = {{"now", api_now},       {"price", api_price},
-                                   {"change", api_change}, {"news", api_news},
+    static const luaL_Reg fns[] = {{"now", api_now},           {"price", api_price},
+                                   {"change", api_change},     {"news", api_news},
                                    {"pipeline", api_pipeline}, {NULL, NULL}};
     lua_newtable(L);
     int api = lua_gettop(L);

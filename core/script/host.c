@@ -26,13 +26,11 @@
 #include "util/err.h"
 #include "util/log.h"
 
-const char *const script_cb_names[CB_COUNT] = {"on_start", "on_bar",   "bias",
-                                               "edge",     "opportunity", "on_fill",
-                                               "on_exit",  "on_reload"};
+const char *const script_cb_names[CB_COUNT] = {"on_start",    "on_bar",  "bias",    "edge",
+                                               "opportunity", "on_fill", "on_exit", "on_reload"};
 
-static const char *const key_names[K_COUNT] = {"time",  "symbol", "open", "high",
-                                               "low",   "close",  "volume", "bid",
-                                               "ask",   "now",    "position"};
+static const char *const key_names[K_COUNT] = {
+    "time", "symbol", "open", "high", "low", "close", "volume", "bid", "ask", "now", "position"};
 
 static const char *const slot_names[SCRIPT_SLOT_COUNT] = {"bias", "strategy"};
 
@@ -164,27 +162,29 @@ static int compile_fn(lua_State *L)
     lua_call(L, 0, 1);
     int mod = lua_gettop(L);
     if (!lua_istable(L, mod))
-        return luaL_error(L, "%s: the file must return a table of callbacks (it returned %s); "
-                             "end it with: return { on_bar = function(ctx, bar) ... end }",
+        return luaL_error(L,
+                          "%s: the file must return a table of callbacks (it returned %s); "
+                          "end it with: return { on_bar = function(ctx, bar) ... end }",
                           r->path, luaL_typename(L, mod));
     for (int c = 0; c < CB_COUNT; c++) {
         int t = lua_getfield(L, mod, script_cb_names[c]);
         if (t != LUA_TNIL && t != LUA_TFUNCTION)
-            return luaL_error(L, "%s: %s must be a function, not a %s", r->path,
-                              script_cb_names[c], lua_typename(L, t));
+            return luaL_error(L, "%s: %s must be a function, not a %s", r->path, script_cb_names[c],
+                              lua_typename(L, t));
         lua_pop(L, 1);
     }
     lua_getfield(L, mod, "on_bar");
     bool has_on_bar = lua_isfunction(L, -1);
     lua_pop(L, 1);
     if (r->slot == SCRIPT_STRATEGY && !has_on_bar)
-        return luaL_error(L, "%s: a strategy must define on_bar(ctx, bar); add it to the "
-                             "returned table",
+        return luaL_error(L,
+                          "%s: a strategy must define on_bar(ctx, bar); add it to the "
+                          "returned table",
                           r->path);
     for (int c = 0; c < CB_COUNT; c++) {
         lua_getfield(L, mod, script_cb_names[c]);
-        r->out->cb[c] = lua_isnil(L, -1) ? (lua_pop(L, 1), LUA_NOREF)
-                                         : luaL_ref(L, LUA_REGISTRYINDEX);
+        r->out->cb[c] =
+            lua_isnil(L, -1) ? (lua_pop(L, 1), LUA_NOREF) : luaL_ref(L, LUA_REGISTRYINDEX);
     }
     lua_pushvalue(L, mod);
     r->out->module_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -249,12 +249,24 @@ static void push_json(lua_State *L, const json_t *j)
         }
         break;
     }
-    case JSON_STRING: lua_pushlstring(L, json_string_value(j), json_string_length(j)); break;
-    case JSON_INTEGER: lua_pushinteger(L, (lua_Integer)json_integer_value(j)); break;
-    case JSON_REAL: lua_pushnumber(L, json_real_value(j)); break;
-    case JSON_TRUE: lua_pushboolean(L, 1); break;
-    case JSON_FALSE: lua_pushboolean(L, 0); break;
-    default: lua_pushnil(L); break;
+    case JSON_STRING:
+        lua_pushlstring(L, json_string_value(j), json_string_length(j));
+        break;
+    case JSON_INTEGER:
+        lua_pushinteger(L, (lua_Integer)json_integer_value(j));
+        break;
+    case JSON_REAL:
+        lua_pushnumber(L, json_real_value(j));
+        break;
+    case JSON_TRUE:
+        lua_pushboolean(L, 1);
+        break;
+    case JSON_FALSE:
+        lua_pushboolean(L, 0);
+        break;
+    default:
+        lua_pushnil(L);
+        break;
     }
 }
 
@@ -289,8 +301,8 @@ int script_load(script_host *h, script_slot slot, const char *path, const char *
         if (!json || !json_is_object(json)) {
             json_decref(json);
             return err_set(err, errlen, APEX_EINVAL,
-                           "%s: params: not a JSON object (%s); pass a table of parameters",
-                           path, json ? "wrong type" : je.text);
+                           "%s: params: not a JSON object (%s); pass a table of parameters", path,
+                           json ? "wrong type" : je.text);
         }
     }
     script_code code;
@@ -497,8 +509,8 @@ static void describe_value(lua_State *L, int idx, char *buf, size_t len)
 
 /* Reads t[name]: nil leaves *out alone; otherwise a finite number, > 0 when positive
  * is set, else within [lo, hi]. */
-static int read_number(lua_State *L, call_req *r, int t, const char *name, bool positive,
-                       double lo, double hi, money_t *out)
+static int read_number(lua_State *L, call_req *r, int t, const char *name, bool positive, double lo,
+                       double hi, money_t *out)
 {
     lua_getfield(L, t, name);
     int rc = 0;
@@ -511,8 +523,8 @@ static int read_number(lua_State *L, call_req *r, int t, const char *name, bool 
             if (positive)
                 rc = result_error(L, r, "%s = %s; return a positive number", name, desc);
             else
-                rc = result_error(L, r, "%s = %s; return a number from %g to %g", name, desc,
-                                  lo, hi);
+                rc = result_error(L, r, "%s = %s; return a number from %g to %g", name, desc, lo,
+                                  hi);
         } else {
             char why[160];
             if (money_from_double(v, out, name, why, sizeof why) < 0)
@@ -555,8 +567,9 @@ static void read_signal(lua_State *L, call_req *r, int t)
             char desc[64];
             describe_value(L, -1, desc, sizeof desc);
             lua_pop(L, 1);
-            result_error(L, r, "a signal with an unknown field %s; use side, entry, stop_loss, "
-                               "take_profit, qty, confidence, reason",
+            result_error(L, r,
+                         "a signal with an unknown field %s; use side, entry, stop_loss, "
+                         "take_profit, qty, confidence, reason",
                          desc);
             return;
         }
@@ -607,8 +620,9 @@ static void read_bias(lua_State *L, call_req *r, int t)
         if (lua_isnil(L, t))
             dir = "neutral";
         else {
-            result_error(L, r, "a table without a direction; set direction = \"long\", "
-                               "\"short\" or \"neutral\"");
+            result_error(L, r,
+                         "a table without a direction; set direction = \"long\", "
+                         "\"short\" or \"neutral\"");
             return;
         }
     }
@@ -671,8 +685,14 @@ static int call_fn(lua_State *L)
     lua_pushvalue(L, ctx);
     int nargs = 1;
     switch (r->cb) {
-    case CB_ON_BAR: push_bar(L, r->h, r->bar, ctx); nargs = 2; break;
-    case CB_EDGE: host_push_position(L, r->pos); nargs = 2; break;
+    case CB_ON_BAR:
+        push_bar(L, r->h, r->bar, ctx);
+        nargs = 2;
+        break;
+    case CB_EDGE:
+        host_push_position(L, r->pos);
+        nargs = 2;
+        break;
     case CB_ON_FILL:
         lua_createtable(L, 0, 3);
         lua_pushstring(L, r->side == SIDE_SELL ? "sell" : "buy");
@@ -693,7 +713,8 @@ static int call_fn(lua_State *L)
         }
         nargs = 2;
         break;
-    default: break;
+    default:
+        break;
     }
     lua_call(L, nargs, 1);
     int res = lua_gettop(L);
@@ -771,9 +792,8 @@ int script_bias(script_host *h, const char *symbol, script_bias_result *out, cha
     return 0;
 }
 
-static int call_score(script_host *h, script_cb cb, const char *symbol,
-                      const script_position *pos, money_t *out, bool *has, char *err,
-                      size_t errlen)
+static int call_score(script_host *h, script_cb cb, const char *symbol, const script_position *pos,
+                      money_t *out, bool *has, char *err, size_t errlen)
 {
     *has = false;
     *out = 0;
@@ -839,8 +859,7 @@ int host_call_on_reload(script_host *h, script_slot slot, char *err, size_t errl
         int rc = run_call(&r);
         if (rc < 0 && first == 0) {
             first = rc;
-            err_set(err, errlen, rc, "%s on_reload(%s): %s", slot_names[slot], m->ctx[i].symbol,
-                    e);
+            err_set(err, errlen, rc, "%s on_reload(%s): %s", slot_names[slot], m->ctx[i].symbol, e);
         }
     }
     return first;

@@ -284,13 +284,14 @@ static int resolve(loader *ld, const char *field, const char *p, char *out, size
 static void check_exists(loader *ld, const char *field, const char *path)
 {
     if (access(path, R_OK) != 0)
-        problem(ld, field, "%s does not exist or cannot be read; paths are relative to the "
-                           "pipeline file's directory",
+        problem(ld, field,
+                "%s does not exist or cannot be read; paths are relative to the "
+                "pipeline file's directory",
                 path);
 }
 
-static int get_path(loader *ld, int t, const char *prefix, const char *name, char *out,
-                    size_t len, bool must_exist)
+static int get_path(loader *ld, int t, const char *prefix, const char *name, char *out, size_t len,
+                    bool must_exist)
 {
     char raw[CONFIG_PATH_MAX];
     int rc = get_string(ld, t, prefix, name, raw, sizeof raw);
@@ -328,8 +329,8 @@ static int list_length(loader *ld, int t, const char *field)
 }
 
 /* Fills a string list (data.files, webhooks) from a string or a list of strings. */
-static void get_string_list(loader *ld, int t, const char *prefix, const char *name,
-                            char ***out, int *nout, bool paths)
+static void get_string_list(loader *ld, int t, const char *prefix, const char *name, char ***out,
+                            int *nout, bool paths)
 {
     lua_State *L = ld->L;
     char field[160];
@@ -392,7 +393,8 @@ static json_t *to_json(loader *ld, int idx, const char *field, int depth)
     lua_State *L = ld->L;
     idx = lua_absindex(L, idx);
     switch (lua_type(L, idx)) {
-    case LUA_TBOOLEAN: return json_boolean(lua_toboolean(L, idx));
+    case LUA_TBOOLEAN:
+        return json_boolean(lua_toboolean(L, idx));
     case LUA_TSTRING: {
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
@@ -406,8 +408,11 @@ static json_t *to_json(loader *ld, int idx, const char *field, int depth)
             return NULL;
         }
         return json_real(lua_tonumber(L, idx));
-    case LUA_TTABLE: break;
-    default: problem(ld, field, "a %s cannot be a parameter", luaL_typename(L, idx)); return NULL;
+    case LUA_TTABLE:
+        break;
+    default:
+        problem(ld, field, "a %s cannot be a parameter", luaL_typename(L, idx));
+        return NULL;
     }
     if (depth > 32) {
         problem(ld, field, "nested too deeply (or refers to itself)");
@@ -561,9 +566,9 @@ static void load_data(loader *ld, int t)
 
 static void load_broker(loader *ld, int t)
 {
-    static const char *const known[] = {"kind",    "starting_cash", "spread_bps", "slippage_bps",
-                                        "fee_per_share", "fee_bps", "fee_min",    "state",
-                                        "base_url", "key_env",      "secret_env", NULL};
+    static const char *const known[] = {
+        "kind",    "starting_cash", "spread_bps", "slippage_bps", "fee_per_share", "fee_bps",
+        "fee_min", "state",         "base_url",   "key_env",      "secret_env",    NULL};
     static const char *const kinds[] = {"paper", "alpaca", NULL};
     int s = get_table(ld, t, NULL, "broker");
     if (!s)
@@ -588,10 +593,9 @@ static void load_broker(loader *ld, int t)
 
 static void load_risk(loader *ld, int t)
 {
-    static const char *const known[] = {"capital",          "max_risk_pct",
-                                        "max_position_pct", "max_positions",
-                                        "daily_loss_limit_pct", "allow_short",
-                                        "pdt_check",        "pdt_day_trade_limit", NULL};
+    static const char *const known[] = {"capital",       "max_risk_pct",         "max_position_pct",
+                                        "max_positions", "daily_loss_limit_pct", "allow_short",
+                                        "pdt_check",     "pdt_day_trade_limit",  NULL};
     int s = get_table(ld, t, NULL, "risk");
     if (!s)
         return;
@@ -627,8 +631,9 @@ static void load_stages(loader *ld, int t, exits_config *e)
         char prefix[64];
         snprintf(prefix, sizeof prefix, "%s[%d]", field, i + 1);
         if (lua_rawgeti(L, s, i + 1) != LUA_TTABLE) {
-            problem(ld, prefix, "expected { name = ..., profit_threshold = ..., "
-                                "exit_percentage = ... }");
+            problem(ld, prefix,
+                    "expected { name = ..., profit_threshold = ..., "
+                    "exit_percentage = ... }");
             lua_pop(L, 1);
             continue;
         }
@@ -690,10 +695,17 @@ static void load_execution_priorities(loader *ld, int t, exits_config *e)
 
 static void load_exits(loader *ld, int t)
 {
-    static const char *const known[] = {
-        "stop_loss_pct", "take_profit_pct", "trailing_stop",  "partial_exits",
-        "liquidity",     "early_exit_edge", "time_urgent_minutes", "session_close",
-        "rebalance_min_improvement", "execution", NULL};
+    static const char *const known[] = {"stop_loss_pct",
+                                        "take_profit_pct",
+                                        "trailing_stop",
+                                        "partial_exits",
+                                        "liquidity",
+                                        "early_exit_edge",
+                                        "time_urgent_minutes",
+                                        "session_close",
+                                        "rebalance_min_improvement",
+                                        "execution",
+                                        NULL};
     int s = get_table(ld, t, NULL, "exits");
     if (!s)
         return;
@@ -736,8 +748,9 @@ static void load_exits(loader *ld, int t)
             mm < 60)
             e->session_close_minute_utc = hh * 60 + mm;
         else
-            problem(ld, "exits.session_close", "\"%s\" is not a time; use \"HH:MM\" in UTC, "
-                                               "e.g. \"21:00\"",
+            problem(ld, "exits.session_close",
+                    "\"%s\" is not a time; use \"HH:MM\" in UTC, "
+                    "e.g. \"21:00\"",
                     hhmm);
     }
     get_money(ld, s, "exits", "rebalance_min_improvement", &e->rebalance_min_improvement);
@@ -747,10 +760,10 @@ static void load_exits(loader *ld, int t)
 
 static void load_monitoring(loader *ld, int t)
 {
-    static const char *const known[] = {"normal_frequency", "urgent_frequency",
-                                        "urgent_conditions", "price_cache_ttl_seconds",
+    static const char *const known[] = {"normal_frequency",         "urgent_frequency",
+                                        "urgent_conditions",        "price_cache_ttl_seconds",
                                         "max_api_calls_per_minute", "retry_backoff",
-                                        "persist_interval", NULL};
+                                        "persist_interval",         NULL};
     lua_State *L = ld->L;
     int s = get_table(ld, t, NULL, "monitoring");
     if (!s)
@@ -832,8 +845,9 @@ static void load_instructions(loader *ld, int t)
             }
         } else {
             char g[32];
-            problem(ld, field, "expected a sentence such as \"close if VIX > 40\" or "
-                               "{ file = \"rule.lua\" }, got %s",
+            problem(ld, field,
+                    "expected a sentence such as \"close if VIX > 40\" or "
+                    "{ file = \"rule.lua\" }, got %s",
                     got(L, -1, g, sizeof g));
         }
         if (ins->value)
@@ -961,13 +975,13 @@ static int walk(lua_State *L)
     lua_call(L, 0, 1);
     int t = lua_gettop(L);
     if (!lua_istable(L, t))
-        return luaL_error(L, "%s: the file must return the pipeline table: "
-                             "return apex.pipeline { name = ..., ... } (it returned %s)",
+        return luaL_error(L,
+                          "%s: the file must return the pipeline table: "
+                          "return apex.pipeline { name = ..., ... } (it returned %s)",
                           ld->file, luaL_typename(L, t));
-    static const char *const known[] = {"name",     "symbols",      "data",        "broker",
-                                        "bias",     "strategy",     "risk",        "exits",
-                                        "monitoring", "instructions", "notifications",
-                                        "execution", "instruments", NULL};
+    static const char *const known[] = {
+        "name",  "symbols",    "data",         "broker",        "bias",      "strategy",    "risk",
+        "exits", "monitoring", "instructions", "notifications", "execution", "instruments", NULL};
     check_fields(ld, t, NULL, known);
     load_name(ld, t);
     load_symbols(ld, t);

@@ -52,9 +52,10 @@ static int compile_rule_fn(lua_State *L)
     if (r->ins->kind == INSTRUCTION_TEXT) {
         lua_pushcfunction(L, require_compiler);
         if (lua_pcall(L, 0, 1, 0) != LUA_OK)
-            return luaL_error(L, "the instruction compiler (lua/apex/instructions.lua) is not "
-                                 "available (%s); write this rule as a Lua file and list it as "
-                                 "{ file = \"my_rule.lua\" }",
+            return luaL_error(L,
+                              "the instruction compiler (lua/apex/instructions.lua) is not "
+                              "available (%s); write this rule as a Lua file and list it as "
+                              "{ file = \"my_rule.lua\" }",
                               lua_tostring(L, -1));
         if (!lua_istable(L, -1) || lua_getfield(L, -1, "compile") != LUA_TFUNCTION)
             return luaL_error(L, "apex.instructions has no compile function; the host's Lua "
@@ -73,12 +74,14 @@ static int compile_rule_fn(lua_State *L)
     }
     int rule = lua_gettop(L);
     if (!lua_istable(L, rule))
-        return luaL_error(L, "%s: a rule must be a table { name = \"...\", check = function(m, "
-                             "position) ... end } (got %s)",
+        return luaL_error(L,
+                          "%s: a rule must be a table { name = \"...\", check = function(m, "
+                          "position) ... end } (got %s)",
                           what, luaL_typename(L, rule));
     if (lua_getfield(L, rule, "check") != LUA_TFUNCTION)
-        return luaL_error(L, "%s: the rule has no check function; add check = function(m, "
-                             "position) return fired, reason end",
+        return luaL_error(L,
+                          "%s: the rule has no check function; add check = function(m, "
+                          "position) return fired, reason end",
                           what);
     if (lua_getfield(L, rule, "name") == LUA_TSTRING) {
         snprintf(r->out->name, sizeof r->out->name, "%s", lua_tostring(L, -1));
@@ -115,8 +118,8 @@ int script_load_rules(script_host *h, const instruction *ins, int n, const char 
                 diag_add(diags, "%s: instructions[%d] \"%s\": %s", pipeline_file, i + 1,
                          ins[i].value, err);
             else
-                diag_add(diags, "%s: instructions[%d] (%s): %s", pipeline_file, i + 1,
-                         ins[i].value, err);
+                diag_add(diags, "%s: instructions[%d] (%s): %s", pipeline_file, i + 1, ins[i].value,
+                         err);
             problems++;
             continue;
         }
@@ -175,8 +178,8 @@ static int check_fn(lua_State *L)
     return 0;
 }
 
-int script_rules_check(script_host *h, const script_position *pos, script_rule_hit *hit,
-                       char *err, size_t errlen)
+int script_rules_check(script_host *h, const script_position *pos, script_rule_hit *hit, char *err,
+                       size_t errlen)
 {
     memset(hit, 0, sizeof *hit);
     if (h->nrules == 0)

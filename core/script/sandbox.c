@@ -86,8 +86,9 @@ static void deadline_hook(lua_State *L, lua_Debug *ar)
         lua_pushfstring(L, "%s:%d: ", where.short_src, where.currentline);
     else
         lua_pushliteral(L, "");
-    lua_pushfstring(L, "script ran past its %d ms deadline; make the callback do less work "
-                       "per call",
+    lua_pushfstring(L,
+                    "script ran past its %d ms deadline; make the callback do less work "
+                    "per call",
                     sb->deadline_ms);
     lua_concat(L, 2);
     lua_error(L);
@@ -227,8 +228,9 @@ static int safe_collectgarbage(lua_State *L)
         lua_pushinteger(L, 0);
         return 1;
     }
-    return luaL_error(L, "collectgarbage: option '%s' is not allowed in the sandbox; use "
-                         "\"count\" or \"collect\"",
+    return luaL_error(L,
+                      "collectgarbage: option '%s' is not allowed in the sandbox; use "
+                      "\"count\" or \"collect\"",
                       opt);
 }
 
@@ -295,8 +297,9 @@ static int safe_require(lua_State *L)
             luaL_addstring(&b, e->name);
         }
         luaL_pushresult(&b);
-        return luaL_error(L, "module '%s' not found: require reaches only the host's own "
-                             "modules (%s)",
+        return luaL_error(L,
+                          "module '%s' not found: require reaches only the host's own "
+                          "modules (%s)",
                           name, lua_rawlen(L, -1) ? lua_tostring(L, -1) : "none are built in");
     }
     char chunkname[256];
@@ -396,9 +399,9 @@ static void open_lib(lua_State *L, int g_idx, const char *name, lua_CFunction op
 static int open_protected(lua_State *L)
 {
     static const char *const base_keep[] = {
-        "assert", "error",    "getmetatable", "ipairs", "next",     "pairs", "pcall",
-        "rawequal", "rawget", "rawlen",       "select",   "setmetatable",
-        "tonumber", "tostring", "type",       "xpcall", "_VERSION", NULL};
+        "assert",   "error",    "getmetatable", "ipairs", "next",     "pairs",
+        "pcall",    "rawequal", "rawget",       "rawlen", "select",   "setmetatable",
+        "tonumber", "tostring", "type",         "xpcall", "_VERSION", NULL};
     static const char *const os_keep[] = {"time", "clock", "date", NULL};
     static const char *const string_drop[] = {"dump", NULL};
 

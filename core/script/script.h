@@ -134,8 +134,8 @@ int script_on_exit(script_host *h, const script_position *pos, const char *reaso
 
 /* Evaluates every instruction rule against a position. Returns 1 and fills *hit for the
  * first that fires, 0 if none, < 0 if a rule raised (err names it). */
-int script_rules_check(script_host *h, const script_position *pos, script_rule_hit *hit,
-                       char *err, size_t errlen);
+int script_rules_check(script_host *h, const script_position *pos, script_rule_hit *hit, char *err,
+                       size_t errlen);
 int script_rules_count(const script_host *h);
 
 /* Hot reload. Watches the directories of the loaded modules on loop; calls on_reload after

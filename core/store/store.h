@@ -5,7 +5,7 @@
  *   executions   one row per pipeline run for one symbol (seed 000 statuses)
  *   positions    one per filled entry, with seed 003's monitoring columns
  *   orders       every order intent, written and committed BEFORE it is sent
- *   fills        the ledger; unique on the broker's fill id, so replays are harmless
+ *   fills        the ledger; unique on (client order id, fill id): replays are harmless
  *   events       append-only audit log
  *   equity       account snapshots
  *   cursors      the last bar each pipeline processed, so a restart resumes there
@@ -55,28 +55,28 @@ typedef struct {
     char pipeline[64];
     char symbol[SYMBOL_MAX];
     exec_status status;
-    char phase[16];          /* "execute" or "monitoring" */
+    char phase[16];                                 /* "execute" or "monitoring" */
     apex_time created_at, updated_at, completed_at; /* 0 = NULL */
-    apex_time next_check_at; /* 0 = NULL */
+    apex_time next_check_at;                        /* 0 = NULL */
     int monitor_interval_s;
-    char bias[16];           /* "long", "short", "neutral", "" */
-    int side;                /* order_side of the entry, -1 = none yet */
-    money_t qty;             /* intended entry quantity */
-    money_t entry_price;     /* average entry fill, 0 until filled */
+    char bias[16];       /* "long", "short", "neutral", "" */
+    int side;            /* order_side of the entry, -1 = none yet */
+    money_t qty;         /* intended entry quantity */
+    money_t entry_price; /* average entry fill, 0 until filled */
     money_t stop_loss, take_profit;
-    money_t realized_pnl;    /* net of fees, from the fills ledger */
+    money_t realized_pnl; /* net of fees, from the fills ledger */
     money_t fees;
-    char reason[512];        /* skip reason, failure message or close reason */
-    int order_seq;           /* last sequence number used in a client order id */
-    int retry_count;         /* consecutive broker failures while monitoring */
+    char reason[512]; /* skip reason, failure message or close reason */
+    int order_seq;    /* last sequence number used in a client order id */
+    int retry_count;  /* consecutive broker failures while monitoring */
 } store_execution;
 
 typedef struct {
     int64_t id;
     int64_t execution_id;
     char symbol[SYMBOL_MAX];
-    int side;                /* SIDE_BUY = long, SIDE_SELL = short */
-    money_t qty;             /* currently open, unsigned */
+    int side;    /* SIDE_BUY = long, SIDE_SELL = short */
+    money_t qty; /* currently open, unsigned */
     money_t initial_qty;
     money_t entry_price;
     money_t stop_loss, take_profit;
@@ -93,22 +93,22 @@ typedef struct {
     money_t trailing_stop_price;
     char exit_reason[50];
     char exit_priority[20];
-    int partial_stages_done;    /* bit i set = partial stage i has fired (survives restarts) */
+    int partial_stages_done; /* bit i set = partial stage i has fired (survives restarts) */
 } store_position;
 
 typedef struct {
     int64_t id;
     int64_t execution_id;
-    broker_order o;          /* client_order_id is unique */
+    broker_order o;                 /* client_order_id is unique */
     money_t take_profit, stop_loss; /* bracket prices on an entry */
-    apex_time submitted_at;  /* when the request left the process; 0 = not yet */
+    apex_time submitted_at;         /* when the request left the process; 0 = not yet */
     char error[256];
 } store_order;
 
 typedef struct {
     int64_t id;
     int64_t execution_id;
-    broker_fill f;           /* fill_id is unique */
+    broker_fill f; /* (client_order_id, fill_id) is unique */
 } store_fill;
 
 /* Opens or creates the database at path (":memory:" allowed) and migrates it to the
@@ -174,15 +174,14 @@ typedef struct {
     char pipeline[64];
     int64_t execution_id; /* 0 = none */
     char kind[32];
-    char message[1024];   /* truncated if longer */
+    char message[1024]; /* truncated if longer */
 } store_event_row;
 
 /* Calls fn for the latest `limit` events, newest first (pipeline NULL = all). */
 int store_events_recent(store *s, const char *pipeline, int limit,
                         int (*fn)(void *ud, const store_event_row *ev), void *ud);
 
-int store_equity_insert(store *s, apex_time ts, const char *pipeline, money_t cash,
-                        money_t equity);
+int store_equity_insert(store *s, apex_time ts, const char *pipeline, money_t cash, money_t equity);
 /* The latest snapshot for `pipeline` (NULL = any). APEX_ENOTFOUND when there is none. */
 int store_equity_latest(store *s, const char *pipeline, apex_time *ts, money_t *cash,
                         money_t *equity);

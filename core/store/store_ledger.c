@@ -39,8 +39,8 @@ static int positions_of(store *s, sqlite3_stmt *st, int64_t execution_id, ledger
     return rc == SQLITE_DONE ? 0 : store_fail(s, rc, "reading positions for the ledger check");
 }
 
-static int replay_fills(store *s, sqlite3_stmt *st, int64_t execution_id, ledger *l,
-                        char *bad_fill, size_t bad_len)
+static int replay_fills(store *s, sqlite3_stmt *st, int64_t execution_id, ledger *l, char *bad_fill,
+                        size_t bad_len)
 {
     memset(l, 0, sizeof *l);
     sqlite3_reset(st);
@@ -49,9 +49,8 @@ static int replay_fills(store *s, sqlite3_stmt *st, int64_t execution_id, ledger
     while (!result && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         const unsigned char *side = sqlite3_column_text(st, 1);
         int sd = store_side_parse((const char *)side);
-        if (sd < 0 ||
-            ledger_apply(l, sd, sqlite3_column_int64(st, 2),
-                               sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4))) {
+        if (sd < 0 || ledger_apply(l, sd, sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
+                                   sqlite3_column_int64(st, 4))) {
             store_col_text(st, 0, bad_fill, bad_len);
             result = 1; /* reported by the caller as a mismatch, not a database error */
         }
@@ -94,8 +93,8 @@ static int check_one(store *s, sqlite3_stmt *fills, sqlite3_stmt *positions, con
         return rc;
     int mismatches = 0;
     if (l.qty != p.open_qty) {
-        report_money(report, e, "quantity", 0, "fills sum to", l.qty,
-                     "the open position holds", p.open_qty);
+        report_money(report, e, "quantity", 0, "fills sum to", l.qty, "the open position holds",
+                     p.open_qty);
         mismatches++;
     }
     if (l.realized != e->realized_pnl) {

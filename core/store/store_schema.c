@@ -105,7 +105,7 @@ static const char *const migrations[] = {
     "  id              INTEGER PRIMARY KEY,\n"
     "  execution_id    INTEGER REFERENCES executions(id),\n"
     "  order_client_id TEXT,\n"
-    "  fill_id         TEXT NOT NULL UNIQUE,\n"
+    "  fill_id         TEXT NOT NULL,\n"
     "  symbol          TEXT NOT NULL,\n"
     "  side            TEXT NOT NULL,\n"
     "  qty             INTEGER NOT NULL,\n"
@@ -114,7 +114,9 @@ static const char *const migrations[] = {
     "  ts              INTEGER NOT NULL\n"
     ");\n"
     "CREATE INDEX fills_execution ON fills(execution_id, ts);\n"
-    "CREATE INDEX fills_order ON fills(order_client_id);\n"
+    /* A broker numbers fills in its own namespace (two paper accounts both have a fill
+     * "paper-1-1"); our client order ids are globally unique, so the pair is the key. */
+    "CREATE UNIQUE INDEX fills_order ON fills(order_client_id, fill_id);\n"
     /* The audit log has no foreign keys on purpose: recording what happened must
      * never fail because of what it refers to. */
     "CREATE TABLE events (\n"

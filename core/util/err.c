@@ -17,17 +17,29 @@ int err_set(char *err, size_t errlen, int code, const char *fmt, ...)
 const char *err_name(int code)
 {
     switch (code) {
-    case APEX_OK: return "ok";
-    case APEX_EINVAL: return "invalid input";
-    case APEX_ERANGE: return "out of range";
-    case APEX_ENOMEM: return "out of memory";
-    case APEX_EIO: return "i/o error";
-    case APEX_ENOTFOUND: return "not found";
-    case APEX_EBUSY: return "busy";
-    case APEX_ESCRIPT: return "script error";
-    case APEX_EREJECTED: return "rejected";
-    case APEX_EDUP: return "duplicate";
-    case APEX_ESTATE: return "wrong state";
-    default: return "error";
+    case APEX_OK:
+        return "ok";
+    case APEX_EINVAL:
+        return "invalid input";
+    case APEX_ERANGE:
+        return "out of range";
+    case APEX_ENOMEM:
+        return "out of memory";
+    case APEX_EIO:
+        return "i/o error";
+    case APEX_ENOTFOUND:
+        return "not found";
+    case APEX_EBUSY:
+        return "busy";
+    case APEX_ESCRIPT:
+        return "script error";
+    case APEX_EREJECTED:
+        return "rejected";
+    case APEX_EDUP:
+        return "duplicate";
+    case APEX_ESTATE:
+        return "wrong state";
+    default:
+        return "error";
     }
 }

@@ -33,9 +33,12 @@ case "$status" in completed|monitoring) pass "execution $victim is $status after
 # At the broker: every client order id of ours exists once, and nothing was sent twice.
 dups=$(sq "$PAPER" "SELECT count(*) FROM (SELECT client_order_id FROM paper_orders GROUP BY client_order_id HAVING count(*) > 1)")
 assert_eq "$dups" "0" "no client order id appears twice at the broker"
-ours=$(sq "$DB" "SELECT count(*) FROM orders WHERE status NOT IN ('unsent')")
-theirs=$(sq "$PAPER" "SELECT count(*) FROM paper_orders")
-assert_eq "$theirs" "$ours" "the broker has exactly the orders the store says were sent"
+# Every order at the broker is one of ours, exactly once; every order the broker
+# acknowledged (it has a broker id) is at the broker.
+strays=$(sq "$DB" "ATTACH '$PAPER' AS b; SELECT count(*) FROM b.paper_orders po WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.client_order_id = po.client_order_id)")
+assert_eq "$strays" "0" "the broker holds no order the store does not know"
+missing=$(sq "$DB" "ATTACH '$PAPER' AS b; SELECT count(*) FROM orders o WHERE o.broker_order_id != '' AND NOT EXISTS (SELECT 1 FROM b.paper_orders po WHERE po.client_order_id = o.client_order_id)")
+assert_eq "$missing" "0" "every order the broker acknowledged is at the broker"
 # Positions agree between the store and the broker for the resumed symbol.
 store_qty=$(sq "$DB" "SELECT coalesce(sum(CASE side WHEN 'buy' THEN qty ELSE -qty END),0) FROM fills")
 broker_qty=$(sq "$PAPER" "SELECT coalesce(sum(qty),0) FROM paper_positions")

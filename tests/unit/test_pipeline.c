@@ -55,27 +55,29 @@ static int setup(void **state)
     assert_non_null(mkdtemp(dir));
     write_bars();
     /* Buys AAPL on its 5th bar (and MSFT on its 5th bar when params.msft is set). */
-    write_file("buy5.lua",
-               "local M = {}\n"
-               "function M.on_bar(ctx, bar)\n"
-               "  ctx.state.n = (ctx.state.n or 0) + 1\n"
-               "  if ctx.state.n == 5 and (bar.symbol == 'AAPL' or ctx.params.msft) then\n"
-               "    return { side = 'buy', stop_loss = bar.close - 2, take_profit = bar.close + 3,\n"
-               "             reason = 'fifth bar' }\n"
-               "  end\n"
-               "end\n"
-               "return M\n");
+    write_file(
+        "buy5.lua",
+        "local M = {}\n"
+        "function M.on_bar(ctx, bar)\n"
+        "  ctx.state.n = (ctx.state.n or 0) + 1\n"
+        "  if ctx.state.n == 5 and (bar.symbol == 'AAPL' or ctx.params.msft) then\n"
+        "    return { side = 'buy', stop_loss = bar.close - 2, take_profit = bar.close + 3,\n"
+        "             reason = 'fifth bar' }\n"
+        "  end\n"
+        "end\n"
+        "return M\n");
     write_file("short_bias.lua", "return { bias = function(ctx) return 'short' end }\n");
-    write_file("boom.lua",
-               "local M = {}\n"
-               "function M.on_bar(ctx, bar)\n"
-               "  if bar.symbol == 'MSFT' then error('boom on ' .. bar.symbol) end\n"
-               "  ctx.state.n = (ctx.state.n or 0) + 1\n"
-               "  if ctx.state.n == 5 then\n"
-               "    return { side = 'buy', stop_loss = bar.close - 2, take_profit = bar.close + 3 }\n"
-               "  end\n"
-               "end\n"
-               "return M\n");
+    write_file(
+        "boom.lua",
+        "local M = {}\n"
+        "function M.on_bar(ctx, bar)\n"
+        "  if bar.symbol == 'MSFT' then error('boom on ' .. bar.symbol) end\n"
+        "  ctx.state.n = (ctx.state.n or 0) + 1\n"
+        "  if ctx.state.n == 5 then\n"
+        "    return { side = 'buy', stop_loss = bar.close - 2, take_profit = bar.close + 3 }\n"
+        "  end\n"
+        "end\n"
+        "return M\n");
     return 0;
 }
 
@@ -230,8 +232,11 @@ static void test_position_opened_by_hand_gives_skipped(void **state)
                 .close = MONEY(99),
                 .volume = MONEY(1000)};
     broker_on_bar(b, &seed, "AAPL");
-    order_request req = {.client_order_id = "by-hand-1", .symbol = "AAPL", .side = SIDE_BUY,
-                         .type = ORDER_MARKET, .qty = MONEY(10)};
+    order_request req = {.client_order_id = "by-hand-1",
+                         .symbol = "AAPL",
+                         .side = SIDE_BUY,
+                         .type = ORDER_MARKET,
+                         .qty = MONEY(10)};
     assert_int_equal(broker_submit_order(b, &req, ignore_reply, NULL), 0);
     clock_advance_to(clk, seed.ts + APEX_SECOND);
     clock_run_due(clk);
@@ -267,8 +272,7 @@ static void test_max_positions_limit_is_a_recorded_skip(void **state)
     assert_int_equal(query_int(h, "SELECT count(*) FROM executions WHERE status='skipped' AND "
                                   "reason LIKE 'risk: max_positions 1 reached%'"),
                      1);
-    assert_int_equal(query_int(h, "SELECT count(*) FROM executions WHERE status='completed'"),
-                     1);
+    assert_int_equal(query_int(h, "SELECT count(*) FROM executions WHERE status='completed'"), 1);
     sqlite3_close(h);
 }
 

@@ -15,7 +15,8 @@
 
 #define DIR APEX_SOURCE_DIR "/tests/fixtures/script/pipeline"
 
-#define PCT(whole, hundredths) ((money_t)(whole) * MONEY_SCALE / 100 + (money_t)(hundredths) * MONEY_SCALE / 10000)
+#define PCT(whole, hundredths)                                                                     \
+    ((money_t)(whole)*MONEY_SCALE / 100 + (money_t)(hundredths)*MONEY_SCALE / 10000)
 
 static int load(const char *name, pipeline_config *cfg, diag_list *d)
 {
@@ -195,11 +196,11 @@ static void test_every_error_reported_at_once(void **state)
     print_diags(&d);
     const char *f = DIR "/errors.lua: ";
     char want[1200];
-#define EXPECT(field_msg, extra)                                                                  \
-    do {                                                                                          \
-        snprintf(want, sizeof want, "%s%s", f, field_msg);                                        \
-        if (!has_diag(&d, want, extra))                                                           \
-            fail_msg("missing diagnostic: %s ... %s", want, extra ? extra : "");                 \
+#define EXPECT(field_msg, extra)                                                                   \
+    do {                                                                                           \
+        snprintf(want, sizeof want, "%s%s", f, field_msg);                                         \
+        if (!has_diag(&d, want, extra))                                                            \
+            fail_msg("missing diagnostic: %s ... %s", want, extra ? extra : "");                   \
     } while (0)
     EXPECT("name: \"bad name!\" may use only letters", NULL);
     EXPECT("data.files[2]: ", "missing.csv does not exist");

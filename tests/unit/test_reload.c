@@ -24,13 +24,14 @@ static const char V1[] = "return {\n"
                          "}\n";
 /* Version 2 sells as many shares as bars seen so far (so qty proves the state survived)
  * and marks the reload. */
-static const char V2[] = "return {\n"
-                         "  on_reload = function(ctx) ctx.state.reloads = (ctx.state.reloads or 0) + 1 end,\n"
-                         "  on_bar = function(ctx, bar)\n"
-                         "    ctx.state.n = ctx.state.n + 1\n"
-                         "    return { side = 'sell', qty = ctx.state.n * 100 + ctx.state.reloads }\n"
-                         "  end,\n"
-                         "}\n";
+static const char V2[] =
+    "return {\n"
+    "  on_reload = function(ctx) ctx.state.reloads = (ctx.state.reloads or 0) + 1 end,\n"
+    "  on_bar = function(ctx, bar)\n"
+    "    ctx.state.n = ctx.state.n + 1\n"
+    "    return { side = 'sell', qty = ctx.state.n * 100 + ctx.state.reloads }\n"
+    "  end,\n"
+    "}\n";
 static const char BROKEN[] = "return {\n"
                              "  on_bar = function(ctx, bar)\n"
                              "    return { side = \n"

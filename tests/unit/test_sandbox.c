@@ -111,8 +111,8 @@ static void test_require_reaches_only_host_modules(void **state)
     const char *const names[] = {"io", "os", "debug", "socket", "lfs"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char code[128];
-        snprintf(code, sizeof code, "local ok, e = pcall(require, '%s'); assert(not ok); result = e",
-                 names[i]);
+        snprintf(code, sizeof code,
+                 "local ok, e = pcall(require, '%s'); assert(not ok); result = e", names[i]);
         assert_int_equal(run(f, code), 0);
         result_str(f, buf, sizeof buf);
         assert_non_null(strstr(buf, "not found"));
@@ -159,9 +159,9 @@ static void test_bytecode_refused(void **state)
     assert_non_null(strstr(result_str(f, buf, sizeof buf), "binary chunks are not allowed"));
     /* Text still loads, and gets a fresh environment rather than the real globals. */
     int rc_text = run(f, "local fn = load('leak = 1; return io, string.rep ~= nil')\n"
-                            "local io_, has_rep = fn()\n"
-                            "assert(io_ == nil and has_rep and leak == nil)\n"
-                            "result = 7");
+                         "local io_, has_rep = fn()\n"
+                         "assert(io_ == nil and has_rep and leak == nil)\n"
+                         "result = 7");
     if (rc_text != 0)
         print_message("%s\n", f->err);
     assert_int_equal(rc_text, 0);

@@ -116,7 +116,7 @@ static void test_signal_conversion(void **state)
     b = make_bar(1700000060 * APEX_SECOND, 120);
     assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err), 1);
     assert_int_equal(sig.side, SIDE_BUY);
-    assert_int_equal(sig.stop_loss, MONEY(114));    /* 120 * 0.95 */
+    assert_int_equal(sig.stop_loss, MONEY(114));   /* 120 * 0.95 */
     assert_int_equal(sig.take_profit, MONEY(132)); /* 120 * 1.10 */
     assert_int_equal(sig.entry, 0);                /* market entry */
     assert_int_equal(sig.qty, 0);                  /* risk sizes it */
@@ -135,8 +135,8 @@ static void test_callbacks_edge_opportunity_fill_exit(void **state)
     script_signal sig;
     for (int i = 0; i < 5; i++) {
         bar b = make_bar((1700000000 + 60 * i) * APEX_SECOND, 50);
-        assert_int_equal(
-            script_on_bar(h, SCRIPT_STRATEGY, &b, "MSFT", NULL, &sig, err, sizeof err), 0);
+        assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "MSFT", NULL, &sig, err, sizeof err),
+                         0);
     }
     script_position pos = make_position("MSFT");
     money_t edge;
