@@ -17,7 +17,7 @@ if [ ! -f "$OUT/bars-$BARS-$SYMS.csv" ]; then
   mv "$OUT/gen/bars.csv" "$OUT/bars-$BARS-$SYMS.csv"
 fi
 DATA="$PWD/$OUT/bars-$BARS-$SYMS.csv"
-symbols=$(awk -F, 'NR>1 {print $2}' "$DATA" | head -n $((SYMS * 4)) | sort -u | sed 's/.*/"&"/' | paste -sd, -)
+symbols=$(awk -F, -v n=$((SYMS * 4 + 1)) 'NR>1 && NR<=n {print $2}' "$DATA" | sort -u | sed 's/.*/"&"/' | paste -sd, -)
 
 # Case 1: a strategy that does nothing (host overhead: feed, broker, Lua call per bar).
 cat > "$OUT/noop.lua" <<'LUA'

@@ -237,10 +237,32 @@ static bool evaluate(paper_broker *p, paper_order *o, const bar *b, money_t tick
     return false;
 }
 
+/* Bars whose prices may wait in memory before they are written (see paper_process_bar). */
+#define PAPER_FLUSH_BARS 1024
+
 void paper_process_bar(paper_broker *p, paper_symbol *s, const bar *b)
 {
     if (s->has_bar && b->ts <= s->last.ts)
         return; /* a replayed bar: this account has already lived through it */
+    /* Most bars touch no order. Their prices stay in memory and are written with the next
+     * event's transaction or every PAPER_FLUSH_BARS bars, instead of one transaction per
+     * bar: after a crash the account's last prices are at most that many bars old, and the
+     * host's replay cursor re-feeds those bars anyway. */
+    bool quiet = true;
+    for (int i = 0; i < p->nworking && quiet; i++)
+        if (strcmp(p->orders[p->working[i]]->o.symbol, s->name) == 0)
+            quiet = false;
+    if (quiet) {
+        s->last = *b;
+        s->has_bar = true;
+        s->dirty = true;
+        paper_roll_day(p, b->ts);
+        if (++p->unsaved_bars >= PAPER_FLUSH_BARS && p->db) {
+            paper_state_begin(p);
+            paper_state_commit(p);
+        }
+        return;
+    }
     paper_state_begin(p);
     /* Market orders still waiting were sent before this bar: they fill at the last
      * price they were sent against, as they would have on the clock turn. */
@@ -248,9 +270,9 @@ void paper_process_bar(paper_broker *p, paper_symbol *s, const bar *b)
 
     s->last = *b;
     s->has_bar = true;
+    s->dirty = true;
+    p->unsaved_bars++;
     paper_roll_day(p, b->ts);
-    paper_state_save_symbol(p, s);
-    paper_state_save_account(p);
 
     money_t tick = paper_symbol_rules(s).tick;
     int n = p->nworking;

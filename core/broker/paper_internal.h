@@ -39,6 +39,7 @@ typedef struct {
     money_t avg_price;      /* average entry price of the open position */
     int64_t opened_day;     /* UTC day of the latest opening fill, -1 when none; a close on
                                that same day is a day trade */
+    bool dirty;             /* `last` changed since it was last written */
 } paper_symbol;
 
 typedef struct {
@@ -99,6 +100,8 @@ typedef struct {
 
     broker_fill *fills; /* every fill ever, oldest first, for list_fills */
     int nfills, cap_fills;
+
+    int unsaved_bars; /* bars whose prices are only in memory so far */
 
     paper_event *head, *tail;
     clock_timer timer;
@@ -172,6 +175,8 @@ void paper_state_commit(paper_broker *p);
 void paper_state_save_order(paper_broker *p, const paper_order *o);
 void paper_state_save_position(paper_broker *p, const paper_symbol *s);
 void paper_state_save_symbol(paper_broker *p, const paper_symbol *s);
+/* Writes every symbol whose last bar changed, and the account (call inside a transaction). */
+void paper_state_flush_dirty(paper_broker *p);
 void paper_state_save_account(paper_broker *p);
 void paper_state_save_fill(paper_broker *p, const broker_fill *f);
 void paper_state_save_day_trade(paper_broker *p, const paper_day_trade *d);

@@ -64,8 +64,24 @@ void paper_state_begin(paper_broker *p)
 
 void paper_state_commit(paper_broker *p)
 {
+    if (p->tx_depth == 1)
+        paper_state_flush_dirty(p); /* prices travel with the events they explain */
     if (p->tx_depth > 0 && --p->tx_depth == 0)
         exec_sql(p, "COMMIT", "commit");
+}
+
+void paper_state_flush_dirty(paper_broker *p)
+{
+    if (!p->unsaved_bars)
+        return;
+    for (int i = 0; i < p->nsymbols; i++) {
+        if (p->symbols[i].dirty) {
+            paper_state_save_symbol(p, &p->symbols[i]);
+            p->symbols[i].dirty = false;
+        }
+    }
+    paper_state_save_account(p);
+    p->unsaved_bars = 0;
 }
 
 /* Runs a bound statement to completion and resets it for the next use. */
@@ -408,6 +424,12 @@ static int load_fills(paper_broker *p, char *err, size_t errlen)
 int paper_state_open(paper_broker *p, const char *path, char *err, size_t errlen)
 {
     snprintf(p->path, sizeof p->path, "%s", path);
+    /* An account that keeps nothing needs no database: backtests pay nothing for it. */
+    if (strcmp(path, ":memory:") == 0) {
+        p->cash = p->cfg.starting_cash;
+        p->next_seq = 1;
+        return 0;
+    }
     bool existed = strcmp(path, ":memory:") != 0 && access(path, F_OK) == 0;
     if (sqlite3_open_v2(path, &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
@@ -469,6 +491,10 @@ void paper_state_close(paper_broker *p)
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         sqlite3_finalize(*all[i]);
         *all[i] = NULL;
+    }
+    if (p->db && p->unsaved_bars) {
+        paper_state_begin(p);
+        paper_state_commit(p);
     }
     if (p->db) {
         while (p->tx_depth > 0)

@@ -12,8 +12,9 @@ struct monitor {
     broker *brk;
     store *db;
     const pipeline_config *cfg;
+    const price_table *prices;
     monitor_hooks hooks;
-    uint64_t checks;
+    uint64_t checks, broker_checks;
 };
 
 typedef struct {
@@ -22,7 +23,7 @@ typedef struct {
 } check_req;
 
 monitor *monitor_new(apex_clock *clock, broker *brk, store *db, const pipeline_config *cfg,
-                     monitor_hooks hooks)
+                     const price_table *prices, monitor_hooks hooks)
 {
     monitor *m = calloc(1, sizeof *m);
     if (!m)
@@ -31,6 +32,7 @@ monitor *monitor_new(apex_clock *clock, broker *brk, store *db, const pipeline_c
     m->brk = brk;
     m->db = db;
     m->cfg = cfg;
+    m->prices = prices;
     m->hooks = hooks;
     return m;
 }
@@ -43,6 +45,11 @@ void monitor_free(monitor *m)
 uint64_t monitor_checks(const monitor *m)
 {
     return m->checks;
+}
+
+uint64_t monitor_broker_checks(const monitor *m)
+{
+    return m->broker_checks;
 }
 
 /* |a - b| / b as a fraction, or a large number when b is 0. */
@@ -94,9 +101,12 @@ static void persist(monitor *m, trade *t, bool force)
 {
     apex_time now = clock_now(m->clock);
     /* REQ-MON-005: P&L lives in memory; the row is written on a state change or once per
-     * persist interval, not on every check. */
+     * persist interval, not on every check. On a simulated clock nobody reads the store
+     * until the run ends (pipeline_finish writes the final view), so only state changes
+     * are written. */
     if (!force &&
-        now - t->last_persist < (apex_time)m->cfg->monitoring.persist_interval_s * APEX_SECOND)
+        (clock_is_simulated(m->clock) ||
+         now - t->last_persist < (apex_time)m->cfg->monitoring.persist_interval_s * APEX_SECOND))
         return;
     t->last_persist = now;
     t->pos.last_update = now;
@@ -184,13 +194,28 @@ static void on_check_timer(clock_timer *timer, void *ud)
     trade *t = (trade *)((char *)timer - offsetof(trade, check_timer));
     if (t->finished)
         return;
+    m->checks++;
+    /* A broker that simulates from market data can only have changed if a bar for this
+     * symbol or an order event arrived since the last check: otherwise the answer would be
+     * the same, so the check is settled from memory (same P&L, same exit decision). */
+    const price_entry *pe = m->prices ? price_table_get(m->prices, t->symbol_id) : NULL;
+    if (m->brk->ops->on_bar && pe && t->has_pos && t->pos.open && !t->broker_changed &&
+        t->row.retry_count == 0 && pe->ts == t->checked_bar_ts) {
+        apex_time now = clock_now(m->clock);
+        int cadence = monitor_cadence(m, t, t->pos.current_price);
+        t->row.monitor_interval_s = cadence;
+        schedule(m, t, now + (apex_time)cadence * APEX_SECOND);
+        return;
+    }
+    t->checked_bar_ts = pe ? pe->ts : 0;
+    t->broker_changed = false;
     check_req *req = malloc(sizeof *req);
     if (!req)
         return;
     req->m = m;
     req->t = t;
     t->pending++;
-    m->checks++;
+    m->broker_checks++;
     if (broker_get_position(m->brk, t->row.symbol, on_position_reply, req) != 0) {
         broker_reply fail = {.status = APEX_EIO};
         snprintf(fail.error, sizeof fail.error, "request could not be sent");

@@ -29,8 +29,11 @@ typedef struct {
     void *ud;
 } monitor_hooks;
 
+/* prices: the host's latest bars; with a broker that simulates from market data (paper),
+ * a check whose symbol has no new bar and no order event since the last check cannot
+ * learn anything new from the broker, so it is answered from memory. */
 monitor *monitor_new(apex_clock *clock, broker *brk, store *db, const pipeline_config *cfg,
-                     monitor_hooks hooks);
+                     const price_table *prices, monitor_hooks hooks);
 void monitor_free(monitor *m);
 
 /* Starts checking t, first at `first_check` (0 = now + normal frequency). */
@@ -45,7 +48,8 @@ void monitor_mark(trade *t, money_t price, apex_time ts);
 /* Seconds until the next check for t at price (normal or urgent). */
 int monitor_cadence(const monitor *m, const trade *t, money_t price);
 
-/* Checks run so far (for the summary and the bench). */
+/* Checks run so far, and how many of them needed the broker (summary and bench). */
 uint64_t monitor_checks(const monitor *m);
+uint64_t monitor_broker_checks(const monitor *m);
 
 #endif

@@ -225,11 +225,12 @@ static void print_summary(host *h, double elapsed)
         printf("  realized P&L %s (fees %s)  open positions %llu (unrealized %s)\n",
                money_format(s.realized, 2, rb, sizeof rb), money_format(s.fees, 2, fb, sizeof fb),
                (unsigned long long)s.open_positions, money_format(s.unrealized, 2, ub, sizeof ub));
-        printf("  max drawdown %s (%s%% of starting equity %s)  monitor checks %llu  broker "
-               "calls %llu\n",
+        printf("  max drawdown %s (%s%% of starting equity %s)\n",
                money_format(s.max_drawdown, 2, db, sizeof db),
                money_format(dd_pct, 2, pct, sizeof pct),
-               money_format(s.start_equity, 2, eb, sizeof eb), (unsigned long long)s.monitor_checks,
+               money_format(s.start_equity, 2, eb, sizeof eb));
+        printf("  monitor checks %llu (%llu asked the broker)  broker calls %llu\n",
+               (unsigned long long)s.monitor_checks, (unsigned long long)s.monitor_broker_checks,
                (unsigned long long)s.broker_calls);
     }
     printf("processed %llu bars in %.3f s (%.0f bars/s); store %s\n",

@@ -218,7 +218,7 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     if (open_scripts(p, diags) != 0 || open_feed(p, diags) != 0 || open_broker(p, diags) != 0)
         goto fail;
     p->exec = exec_env_new(hs->db, p->brk, hs->clock, &p->cfg, stages_exec_hooks(p));
-    p->mon = monitor_new(hs->clock, p->brk, hs->db, &p->cfg, stages_monitor_hooks(p));
+    p->mon = monitor_new(hs->clock, p->brk, hs->db, &p->cfg, hs->prices, stages_monitor_hooks(p));
     if (!p->exec || !p->mon)
         goto fail;
     exec_env_install(p->exec);
@@ -386,6 +386,7 @@ void pipeline_finish(pipeline *p, pipeline_summary *out)
         store_execution_update(p->hs->db, &t->row);
     }
     p->sum.monitor_checks = monitor_checks(p->mon);
+    p->sum.monitor_broker_checks = monitor_broker_checks(p->mon);
     p->sum.broker_calls = p->brk->api_calls;
     *out = p->sum;
 }

@@ -36,7 +36,8 @@ typedef struct {
 
 typedef struct {
     uint64_t bars, signals, signals_ignored, executions, skipped, failed;
-    uint64_t trades, wins, losses, open_positions, monitor_checks, broker_calls;
+    uint64_t trades, wins, losses, open_positions, monitor_checks, monitor_broker_checks,
+        broker_calls;
     money_t realized, fees, unrealized, max_drawdown, start_equity;
 } pipeline_summary;
 

@@ -452,6 +452,7 @@ static trade *find_trade(void *ud, int64_t id)
 static void on_fill(void *ud, trade *t, const broker_fill *f, const store_order *o)
 {
     pipeline *p = ud;
+    t->broker_changed = true;
     char qb[32], pb[32], fb[32], rb[32];
     log_event("%-13s FILL     %-5s %s %s @ %s fee %s (%s)  realized %s", p->cfg.name, f->symbol,
               order_side_name(f->side), money_format_trim(f->qty, 0, qb, sizeof qb),
@@ -480,6 +481,7 @@ static void on_fill(void *ud, trade *t, const broker_fill *f, const store_order 
 static void on_order(void *ud, trade *t, const store_order *o)
 {
     pipeline *p = ud;
+    t->broker_changed = true;
     bool dead = o->o.status == ORDER_STATUS_REJECTED || o->o.status == ORDER_STATUS_CANCELLED ||
                 o->o.status == ORDER_STATUS_EXPIRED;
     if (o->o.role == ORDER_ROLE_ENTRY && dead && t->led.qty == 0 && !t->finished) {

@@ -11,8 +11,12 @@
 #include <stdint.h>
 
 #include <lua.h>
+#include <signal.h>
 
 #include "script/script.h"
+
+/* The real-time signal the deadline watchdog uses (see sandbox.c). */
+#define SANDBOX_WATCHDOG_SIGNAL (SIGRTMIN + 3)
 
 typedef struct sandbox {
     lua_State *L;
@@ -22,6 +26,7 @@ typedef struct sandbox {
     int64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = not armed */
     int depth;           /* nested sandbox_pcall calls; only the outermost arms */
     bool tripped;        /* the deadline fired during the current outer call */
+    bool watchdog;       /* holds a reference on the process-wide watchdog timer */
     char pipeline[64];   /* for log lines */
     script_market market;
     bool has_market;

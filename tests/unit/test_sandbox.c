@@ -247,6 +247,24 @@ static void test_pcall_cannot_swallow_deadline(void **state)
                      APEX_ESCRIPT);
     assert_non_null(strstr(f->err, "deadline"));
 
+    /* coroutine.create + resume, and a loop inside a coroutine resumed under pcall. */
+    assert_int_equal(run(f, "local co = coroutine.create(function() while true do end end)\n"
+                            "while true do coroutine.resume(co) end"),
+                     APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, "deadline"));
+    assert_int_equal(run(f, "local co = coroutine.create(function()\n"
+                            "  while true do pcall(function() while true do end end) end end)\n"
+                            "result = 'escaped'; coroutine.resume(co); while true do end"),
+                     APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, "deadline"));
+
+    /* After all that the state works and coroutines still behave normally. */
+    assert_int_equal(run(f,
+                         "local w = coroutine.wrap(function(a) local b = coroutine.yield(a + 1)\n"
+                         "  return b * 2 end)\n"
+                         "result = w(1) + w(20)"),
+                     0);
+    assert_int_equal(result_int(f), 42);
     assert_int_equal(run(f, "result = 3"), 0);
     assert_int_equal(result_int(f), 3);
 }
