@@ -38,9 +38,10 @@ LUA
 pipeline noop "$PWD/$OUT/noop.lua" ""
 pipeline ma_trend "$PWD/strategies/ma_cross.lua" "bias = \"$PWD/strategies/trend_bias.lua\","
 
-measure() { # label pipeline
-  local t0 t1 rss
-  /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$BUILD/apex-host" backtest --quiet --db :memory: "$2" > "$OUT/$1.out"
+measure() { # label pipeline [db]
+  local db=${3:-:memory:}
+  rm -f "$db" "$db-wal" "$db-shm"
+  /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$BUILD/apex-host" backtest --quiet --db "$db" "$2" > "$OUT/$1.out"
   read -r secs rss < "$OUT/time.txt"
   awk -v l="$1" -v b="$BARS" -v s="$secs" -v r="$rss" 'BEGIN {
     printf "%-28s %9d bars  %7.2f s  %10.0f bars/s  peak RSS %6.1f MB\n", l, b, s, (s > 0 ? b / s : 0), r / 1024 }'
@@ -50,3 +51,16 @@ measure() { # label pipeline
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 measure "backtest noop strategy" "$OUT/noop.pipeline.lua"
 measure "backtest ma_cross+trend" "$OUT/ma_trend.pipeline.lua"
+measure "  same, store in a file" "$OUT/ma_trend.pipeline.lua" "$OUT/bench.db"
+# Case 3: the Lua cost alone: ma_cross plus a bias that keeps an EMA(50) current on
+# every bar, as trend_bias does, but vetoes every entry, so nothing trades.
+cat > "$OUT/veto_bias.lua" <<'LUA'
+local ta = require "apex.ta"
+return {
+  on_start = function(ctx) ctx.state.ema = ta.ema(50) end,
+  on_bar = function(ctx, bar) ctx.state.ema:update(bar.close) end,
+  bias = function(ctx) return "short" end,
+}
+LUA
+pipeline notrade "$PWD/strategies/ma_cross.lua" "bias = \"$PWD/$OUT/veto_bias.lua\","
+measure "backtest ma_cross+EMA bias, no trades" "$OUT/notrade.pipeline.lua"

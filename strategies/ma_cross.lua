@@ -104,12 +104,17 @@ function M.on_bar(ctx, bar)
     if fast == nil or slow == nil or atr == nil or atr <= 0 or ctx.position ~= nil then
         return nil
     end
+    local up = ta.crossed_above(prev_fast, prev_slow, fast, slow)
+    local down = not up and p.allow_short and ta.crossed_below(prev_fast, prev_slow, fast, slow)
+    if not up and not down then
+        return nil -- the common case: keep it cheap, this runs on every bar
+    end
     local label = p.kind:upper()
     local risk = p.stop_atr * atr
     -- confidence grows with how decisively price has left the slow average
     local confidence = clamp(0.5 + math.abs(close - slow) / atr / 4, 0.5, 1)
 
-    if ta.crossed_above(prev_fast, prev_slow, fast, slow) then
+    if up then
         return {
             side = "buy",
             stop_loss = close - risk,
@@ -119,7 +124,7 @@ function M.on_bar(ctx, bar)
                                    p.fast, fast, label, p.slow, slow, atr),
         }
     end
-    if p.allow_short and ta.crossed_below(prev_fast, prev_slow, fast, slow) then
+    if down then
         return {
             side = "sell",
             stop_loss = close + risk,

@@ -14,9 +14,10 @@
  * Durability: store_open with STORE_DURABLE uses synchronous=FULL so a committed
  * order intent survives power loss; STORE_FAST (backtests) uses synchronous=OFF.
  * Every write function commits on its own unless the caller opened a batch with
- * store_begin, which backtests do to group many writes. Writes of order intents
- * (store_order_insert) refuse to run inside a batch: an intent must be durable
- * before the request leaves the process.
+ * store_begin, which backtests do to group many writes. On a STORE_DURABLE store,
+ * order intents (store_order_insert) refuse to run inside a batch: an intent must be
+ * durable before the request leaves the process. A STORE_FAST store (backtests) allows
+ * them in a batch: a backtest starts empty and is rerun, not resumed, after a crash.
  *
  * All functions return 0 or a negative APEX_E* code with a message in the store's
  * error buffer (store_errmsg). */
@@ -141,8 +142,8 @@ int store_executions_recent(store *s, int limit, int (*fn)(void *ud, const store
                             void *ud);
 int store_execution_count(store *s, const char *pipeline, int status /* -1 = any */);
 
-/* orders: insert commits the intent durably (APEX_ESTATE inside a batch; APEX_EDUP if the
- * client order id exists). */
+/* orders: insert commits the intent durably (APEX_ESTATE inside a batch of a STORE_DURABLE
+ * store; APEX_EDUP if the client order id exists). */
 int store_order_insert(store *s, store_order *o);
 int store_order_update(store *s, const store_order *o); /* by o->o.client_order_id */
 int store_order_get(store *s, const char *client_order_id, store_order *out);

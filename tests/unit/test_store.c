@@ -449,6 +449,26 @@ static void test_order_insert_refused_inside_batch(void **state)
     store_close(s);
 }
 
+/* A backtest's STORE_FAST store groups intents with everything else in its batches. */
+static void test_fast_store_allows_intents_in_a_batch(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    store *s = store_open(":memory:", STORE_FAST, err, sizeof err);
+    assert_non_null(s);
+    store_execution e = sample_execution("bt", "AAPL");
+    assert_int_equal(store_begin(s), 0);
+    assert_int_equal(store_execution_insert(s, &e), 0);
+    store_order o = sample_order(e.id, "bt-1-1");
+    assert_int_equal(store_order_insert(s, &o), 0);
+    assert_int_equal(store_order_insert(s, &o), APEX_EDUP);
+    assert_int_equal(store_commit(s), 0);
+    store_order got;
+    assert_int_equal(store_order_get(s, "bt-1-1", &got), 0);
+    assert_int_equal(got.execution_id, e.id);
+    store_close(s);
+}
+
 static int count_orders(void *ud, const store_order *o)
 {
     (*(int *)ud)++;
@@ -999,6 +1019,7 @@ int main(void)
         cmocka_unit_test(test_iteration_callbacks_may_write),
         cmocka_unit_test(test_order_intent_survives_a_crash),
         cmocka_unit_test(test_order_insert_refused_inside_batch),
+        cmocka_unit_test(test_fast_store_allows_intents_in_a_batch),
         cmocka_unit_test(test_order_duplicate_update_and_open_list),
         cmocka_unit_test(test_fill_replay_is_refused_and_batch_survives),
         cmocka_unit_test(test_position_monitoring_columns_round_trip),
