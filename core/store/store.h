@@ -191,6 +191,56 @@ int store_equity_latest(store *s, const char *pipeline, apex_time *ts, money_t *
 int store_cursor_get(store *s, const char *pipeline, apex_time *out);
 int store_cursor_set(store *s, const char *pipeline, apex_time ts);
 
+/* position_exits and exit_attempts (seed 003): every exit the host decides writes one
+ * position_exits row when it is triggered, and one exit_attempts row per order it places
+ * for it. Migration 2 adds execution_id, status, filled_quantity and client ids. */
+typedef struct {
+    int64_t id;                  /* exit_id */
+    int64_t position_id;
+    int64_t execution_id;
+    char exit_reason[50];        /* the condition: "stop_loss", "partial_exit_target", ... */
+    char exit_priority[20];      /* "CRITICAL", "HIGH", "MEDIUM", "LOW" */
+    char detail[192];            /* the evaluator's sentence, e.g. "price 97.50 <= stop 97.60" */
+    money_t exit_quantity;       /* asked for */
+    bool partial_exit;
+    money_t exit_price;          /* average fill price; 0 until something filled */
+    char execution_strategy[20]; /* "market", "aggressive", "fair", "conservative" */
+    money_t unrealized_pnl, unrealized_pnl_pct; /* when triggered */
+    apex_time triggered_at, executed_at;        /* executed_at 0 until done */
+    char status[16];             /* "working", "filled", "failed", "cancelled" */
+    money_t filled_quantity;
+    int attempts;                /* orders placed so far */
+} store_position_exit;
+
+typedef struct {
+    int64_t id; /* attempt_id */
+    int64_t position_id;
+    int64_t exit_id;
+    int attempt_number;          /* 1, 2, ... */
+    char order_type[20];         /* "market", "limit" */
+    char client_order_id[BROKER_ID_MAX];
+    money_t limit_price;         /* 0 for market */
+    money_t quantity;
+    char status[20];             /* order_status_name of the order */
+    money_t filled_quantity;
+    apex_time placed_at;
+} store_exit_attempt;
+
+int store_exit_insert(store *s, store_position_exit *e); /* sets e->id */
+int store_exit_update(store *s, const store_position_exit *e);
+int store_exit_get(store *s, int64_t exit_id, store_position_exit *out);
+/* Exits of one execution, oldest first. */
+int store_exits_for_execution(store *s, int64_t execution_id,
+                              int (*fn)(void *ud, const store_position_exit *e), void *ud);
+/* Exits whose status is "working" (a restart resumes them). */
+int store_exits_working(store *s, int (*fn)(void *ud, const store_position_exit *e), void *ud);
+int store_exit_attempt_insert(store *s, store_exit_attempt *a); /* sets a->id */
+int store_exit_attempt_update(store *s, const store_exit_attempt *a);
+int store_exit_attempts_for_exit(store *s, int64_t exit_id,
+                                 int (*fn)(void *ud, const store_exit_attempt *a), void *ud);
+/* Attempt row by the client order id it placed; APEX_ENOTFOUND if none. */
+int store_exit_attempt_by_order(store *s, const char *client_order_id, store_exit_attempt *out);
+
 /* The ledger check replays fills through ledger_apply (core/ledger/ledger.h), the same
  * function the engine uses, so both agree to the smallest unit. */
 /* The ledger check: for every execution, the signed sum of its fills equals its open

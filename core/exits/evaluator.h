@@ -1,0 +1,101 @@
+/* evaluator: decides whether and how an open position should exit (seed 003).
+ *
+ * Ten conditions, each with a priority; when several fire, the highest priority wins;
+ * ties go to the larger quantity, then to the earlier condition in this list:
+ *
+ *   CRITICAL  stop_loss, circuit_breaker          (+ emergency instruction rules)
+ *   HIGH      trailing_stop, time_based_urgent, liquidity_dried_up
+ *   MEDIUM    profit_target, partial_exit_target
+ *   LOW       early_exit, edge_disappeared, rebalance
+ *
+ * There is no edge_reversal condition (REQ-EXIT-009): early_exit (edge below an
+ * absolute threshold) and edge_disappeared (edge negative) cover it.
+ *
+ * Pure functions over plain inputs: no I/O, no allocation, no formatting unless a
+ * condition fires. This runs for every open position on every price update, so it is
+ * on the hot path of a backtest with thousands of positions (target < 200 ns). */
+#ifndef APEX_EXITS_EVALUATOR_H
+#define APEX_EXITS_EVALUATOR_H
+
+#include <stdbool.h>
+
+#include "clock/clock.h"
+#include "config/config.h"
+#include "money/money.h"
+
+typedef enum {
+    EXIT_NONE = -1,
+    EXIT_STOP_LOSS = 0,
+    EXIT_CIRCUIT_BREAKER,
+    EXIT_TRAILING_STOP,
+    EXIT_TIME_BASED_URGENT,
+    EXIT_LIQUIDITY_DRIED_UP,
+    EXIT_PROFIT_TARGET,
+    EXIT_PARTIAL_EXIT_TARGET,
+    EXIT_EARLY_EXIT,
+    EXIT_EDGE_DISAPPEARED,
+    EXIT_REBALANCE,
+    EXIT_CONDITION_COUNT, /* = 10 */
+    /* Not one of the ten: an instruction rule ("close if VIX > 40") that fired. CRITICAL. */
+    EXIT_EMERGENCY_INSTRUCTION = EXIT_CONDITION_COUNT,
+} exit_condition;
+
+const char *exit_condition_name(exit_condition c); /* "stop_loss", ..., "emergency_instruction" */
+int exit_condition_parse(const char *name);        /* -1 if unknown (e.g. "edge_reversal") */
+exit_priority exit_condition_priority(exit_condition c);
+
+/* Everything one evaluation looks at. Prices are fixed point; 0 means "unknown" for
+ * optional ones (bid, ask, volume, stop_loss, take_profit, session_close). */
+typedef struct {
+    int side;                /* SIDE_BUY = long, SIDE_SELL = short */
+    money_t qty;             /* open quantity, > 0 */
+    money_t initial_qty;     /* quantity at entry: partial stages are fractions of it */
+    money_t entry_price;
+    money_t stop_loss, take_profit;
+    money_t price;           /* latest price */
+    money_t bid, ask;        /* latest quote, 0 if unknown */
+    money_t volume;          /* latest bar's volume; < 0 if unknown */
+    apex_time now;
+    apex_time session_close; /* the next session close / settlement; 0 = none */
+    /* trailing stop state, kept current by exits_update_trailing */
+    bool trailing_active;
+    money_t peak_price;      /* best price since entry (highest for a long) */
+    money_t trailing_stop;
+    int partial_done;        /* bit i set: partial stage i already executed */
+    /* strategy inputs */
+    bool has_edge;
+    money_t edge;            /* strategy.edge(position), a fraction */
+    bool has_rebalance;      /* a better opportunity exists and no slot is free */
+    money_t position_score;  /* this position's opportunity score */
+    money_t best_other_score;/* the best score among symbols without a position */
+    /* pipeline inputs */
+    bool circuit_tripped;    /* the daily loss limit has been reached */
+    bool rule_fired;         /* an emergency instruction rule fired */
+    const char *rule_reason; /* its reason, when rule_fired */
+} exit_input;
+
+typedef struct {
+    exit_condition condition; /* EXIT_NONE when nothing fires */
+    exit_priority priority;
+    money_t qty;              /* to close; a partial stage's share (rounded down to the lot),
+                                 or the whole open quantity */
+    int partial_stage;        /* with EXIT_PARTIAL_EXIT_TARGET: the stage index */
+    unsigned fired;           /* bit c set for every condition c that fired */
+    char reason[192];         /* e.g. "stop_loss: price 97.50 <= stop 97.60" */
+} exit_decision;
+
+/* Moves the trailing stop with a new price: arms it once unrealized profit reaches
+ * trailing_activation_pct, then keeps it trailing_distance_pct behind the peak, rounded
+ * to the tick on the protective side. It never loosens (never moves down for a long or
+ * up for a short). Updates peak_price too. Returns true when the stop moved or armed. */
+bool exits_update_trailing(const exits_config *cfg, money_instrument rules, exit_input *io);
+
+/* Evaluates every condition against in and writes the winner to out (condition
+ * EXIT_NONE when nothing fires). Call exits_update_trailing first. */
+void exits_evaluate(const exits_config *cfg, money_instrument rules, const exit_input *in,
+                    exit_decision *out);
+
+/* The unrealized P&L fraction of in (for a long: price / entry - 1), 0 if entry is 0. */
+money_t exits_pnl_fraction(const exit_input *in);
+
+#endif
