@@ -25,9 +25,7 @@ typedef struct trade {
     char exit_reason[256];
     clock_timer check_timer;  /* the position monitor's next check */
     apex_time last_persist;   /* when the monitoring columns were last written */
-    money_t day_start_price;  /* reserved for the exit engine */
-    apex_time checked_bar_ts; /* the symbol's latest bar at the last broker check */
-    bool broker_changed;      /* an order or fill event arrived since the last check */
+    void *exit_job;           /* the exit executor's working job, NULL when none */
     int pending;              /* requests in flight that point at this trade */
     bool closing;             /* an exit has been requested */
     bool finished;            /* final status written; free once pending == 0 */

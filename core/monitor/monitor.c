@@ -1,5 +1,6 @@
 #include "monitor/monitor.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,23 +8,31 @@
 #include "util/err.h"
 #include "util/log.h"
 
+/* Reconciliation with the broker's position list runs every this many normal periods:
+ * it catches positions closed by hand, which no fill of ours reports. */
+#define RECONCILE_EVERY 10
+
+static void flush_quotes(clock_timer *timer, void *ud);
+static void reconcile(clock_timer *timer, void *ud);
+
 struct monitor {
     apex_clock *clock;
     broker *brk;
     store *db;
     const pipeline_config *cfg;
-    const price_table *prices;
     monitor_hooks hooks;
-    uint64_t checks, broker_checks;
+    price_cache *cache;
+    /* checks waiting for the next batched quote request */
+    trade **waiting;
+    int nwaiting, capwaiting;
+    clock_timer flush_timer;
+    clock_timer reconcile_timer;
+    bool reconcile_armed;
+    monitor_stats stats;
 };
 
-typedef struct {
-    monitor *m;
-    trade *t;
-} check_req;
-
 monitor *monitor_new(apex_clock *clock, broker *brk, store *db, const pipeline_config *cfg,
-                     const price_table *prices, monitor_hooks hooks)
+                     monitor_hooks hooks)
 {
     monitor *m = calloc(1, sizeof *m);
     if (!m)
@@ -32,24 +41,39 @@ monitor *monitor_new(apex_clock *clock, broker *brk, store *db, const pipeline_c
     m->brk = brk;
     m->db = db;
     m->cfg = cfg;
-    m->prices = prices;
     m->hooks = hooks;
+    m->cache = price_cache_new(cfg->monitoring.price_cache_ttl_s);
+    if (!m->cache) {
+        free(m);
+        return NULL;
+    }
+    clock_timer_init(clock, &m->flush_timer, flush_quotes, m);
+    clock_timer_init(clock, &m->reconcile_timer, reconcile, m);
     return m;
 }
 
 void monitor_free(monitor *m)
 {
+    if (!m)
+        return;
+    clock_timer_stop(&m->flush_timer);
+    clock_timer_stop(&m->reconcile_timer);
+    for (int i = 0; i < m->nwaiting; i++)
+        m->waiting[i]->pending--;
+    free(m->waiting);
+    price_cache_free(m->cache);
     free(m);
 }
 
-uint64_t monitor_checks(const monitor *m)
+price_cache *monitor_prices(monitor *m)
 {
-    return m->checks;
+    return m->cache;
 }
 
-uint64_t monitor_broker_checks(const monitor *m)
+void monitor_get_stats(const monitor *m, monitor_stats *out)
 {
-    return m->broker_checks;
+    *out = m->stats;
+    out->cache_hits = price_cache_hits(m->cache);
 }
 
 /* |a - b| / b as a fraction, or a large number when b is 0. */
@@ -104,9 +128,9 @@ static void persist(monitor *m, trade *t, bool force)
      * persist interval, not on every check. On a simulated clock nobody reads the store
      * until the run ends (pipeline_finish writes the final view), so only state changes
      * are written. */
-    if (!force &&
-        (clock_is_simulated(m->clock) ||
-         now - t->last_persist < (apex_time)m->cfg->monitoring.persist_interval_s * APEX_SECOND))
+    if (!force && (clock_is_simulated(m->clock) ||
+                   now - t->last_persist <
+                       (apex_time)m->cfg->monitoring.persist_interval_s * APEX_SECOND))
         return;
     t->last_persist = now;
     t->pos.last_update = now;
@@ -116,71 +140,59 @@ static void persist(monitor *m, trade *t, bool force)
     store_execution_update(m->db, &t->row);
 }
 
-static void on_position_reply(void *ud, const broker_reply *reply)
+/* A broker failure: back off (1, 2, 4, 8, 16 min), stay monitoring, and say so. */
+static void backoff(monitor *m, trade *t, const char *what, const char *error)
 {
-    check_req *req = ud;
-    monitor *m = req->m;
-    trade *t = req->t;
-    free(req);
-    t->pending--;
-    if (t->finished)
-        return;
-    apex_time now = clock_now(m->clock);
     const monitoring_config *mc = &m->cfg->monitoring;
+    apex_time now = clock_now(m->clock);
+    int step = t->row.retry_count < mc->nretry_backoff ? t->row.retry_count
+                                                       : mc->nretry_backoff - 1;
+    int delay = mc->nretry_backoff > 0 ? mc->retry_backoff_s[step] : mc->normal_frequency_s;
+    t->row.retry_count++;
+    snprintf(t->row.reason, sizeof t->row.reason, "broker error (attempt %d): %s",
+             t->row.retry_count, error);
+    store_event(m->db, now, m->cfg->name, t->row.id, "broker_error",
+                "%s: %s failed: %s; retrying in %d s", t->row.symbol, what, error, delay);
+    log_warn("%s %s: %s failed (%s); retry %d in %d s", m->cfg->name, t->row.symbol, what, error,
+             t->row.retry_count, delay);
+    schedule(m, t, now + (apex_time)delay * APEX_SECOND);
+    persist(m, t, true);
+}
 
-    if (reply->status != 0 && reply->status != APEX_ENOTFOUND) {
-        /* Broker failure: back off, stay monitoring, and say so where a trader looks. */
-        int step =
-            t->row.retry_count < mc->nretry_backoff ? t->row.retry_count : mc->nretry_backoff - 1;
-        int delay = mc->nretry_backoff > 0 ? mc->retry_backoff_s[step] : mc->normal_frequency_s;
-        t->row.retry_count++;
-        snprintf(t->row.reason, sizeof t->row.reason, "broker error (attempt %d): %s",
-                 t->row.retry_count, reply->error);
-        store_event(m->db, now, m->cfg->name, t->row.id, "broker_error",
-                    "%s: position check failed: %s; retrying in %d s", t->row.symbol, reply->error,
-                    delay);
-        log_warn("%s %s: position check failed (%s); retry %d in %d s", m->cfg->name, t->row.symbol,
-                 reply->error, t->row.retry_count, delay);
-        schedule(m, t, now + (apex_time)delay * APEX_SECOND);
-        persist(m, t, true);
+static void recovered(monitor *m, trade *t)
+{
+    if (!t->row.retry_count)
         return;
-    }
-    if (t->row.retry_count) {
-        store_event(m->db, now, m->cfg->name, t->row.id, "broker_ok",
-                    "%s: broker reachable again after %d failed checks", t->row.symbol,
-                    t->row.retry_count);
-        t->row.retry_count = 0;
-        t->row.reason[0] = '\0';
-        persist(m, t, true);
-    }
+    store_event(m->db, clock_now(m->clock), m->cfg->name, t->row.id, "broker_ok",
+                "%s: broker reachable again after %d failed checks", t->row.symbol,
+                t->row.retry_count);
+    t->row.retry_count = 0;
+    t->row.reason[0] = '\0';
+    persist(m, t, true);
+}
 
-    bool flat = reply->npositions == 0 || reply->positions[0].qty == 0;
-    if (flat) {
-        if (t->has_pos || t->led.qty != 0) {
-            m->hooks.on_flat(m->hooks.ud, t);
-            return;
-        }
-        /* The entry has not filled yet (a working limit): keep waiting. */
-        schedule(m, t, now + (apex_time)mc->normal_frequency_s * APEX_SECOND);
-        return;
-    }
-    money_t price = reply->positions[0].market_price;
-    monitor_mark(t, price, now);
-    int prev_cadence = t->row.monitor_interval_s;
-    if (m->hooks.evaluate_exit && !t->closing)
-        m->hooks.evaluate_exit(m->hooks.ud, t, price);
+/* A check with a price: mark, evaluate, schedule the next one. */
+static void check_with_quote(monitor *m, trade *t, const broker_quote *q)
+{
+    const monitoring_config *mc = &m->cfg->monitoring;
+    apex_time now = clock_now(m->clock);
+    recovered(m, t);
+    monitor_mark(t, q->last, now);
+    int prev = t->row.monitor_interval_s;
+    if (m->hooks.evaluate_exit)
+        m->hooks.evaluate_exit(m->hooks.ud, t, q);
     if (t->finished)
         return;
-    int cadence = monitor_cadence(m, t, price);
+    int cadence = monitor_cadence(m, t, q->last);
     t->row.monitor_interval_s = cadence;
     schedule(m, t, now + (apex_time)cadence * APEX_SECOND);
-    bool changed = cadence != prev_cadence;
+    bool changed = cadence != prev;
     if (changed || log_get_level() <= LOG_INFO) {
         char pb[32], pnl[32], pct[32];
         log_msg(changed ? LOG_EVENT : LOG_INFO,
                 "%-13s monitor  %-5s %s @ %s  P&L %s (%s%%)  next check %d s%s", m->cfg->name,
                 t->row.symbol, t->pos.side == SIDE_BUY ? "long" : "short",
-                money_format(price, 2, pb, sizeof pb),
+                money_format(q->last, 2, pb, sizeof pb),
                 money_format(t->pos.unrealized_pnl, 2, pnl, sizeof pnl),
                 money_format(t->pos.unrealized_pnl_pct * 100, 2, pct, sizeof pct), cadence,
                 cadence == mc->urgent_frequency_s ? " (urgent: near a level)" : "");
@@ -188,39 +200,209 @@ static void on_position_reply(void *ud, const broker_reply *reply)
     persist(m, t, changed);
 }
 
+/* ---- confirming a close with the broker ---- */
+
+typedef struct {
+    monitor *m;
+    trade *t;
+} confirm_req;
+
+static void on_confirm_reply(void *ud, const broker_reply *r)
+{
+    confirm_req *c = ud;
+    monitor *m = c->m;
+    trade *t = c->t;
+    free(c);
+    t->pending--;
+    if (t->finished)
+        return;
+    if (r->status != 0 && r->status != APEX_ENOTFOUND) {
+        backoff(m, t, "position check", r->error[0] ? r->error : err_name(r->status));
+        return;
+    }
+    recovered(m, t);
+    bool flat = r->npositions == 0 || r->positions[0].qty == 0;
+    if (flat) {
+        m->hooks.on_flat(m->hooks.ud, t);
+        return;
+    }
+    /* The broker still shows a position our fills say is closed: fills still on their
+     * way. Look again shortly. */
+    schedule(m, t, clock_now(m->clock) + (apex_time)m->cfg->monitoring.urgent_frequency_s *
+                                             APEX_SECOND);
+}
+
+static void confirm_flat(monitor *m, trade *t)
+{
+    confirm_req *c = malloc(sizeof *c);
+    if (!c)
+        return;
+    c->m = m;
+    c->t = t;
+    t->pending++;
+    if (broker_get_position(m->brk, t->row.symbol, on_confirm_reply, c) != 0) {
+        broker_reply fail = {.status = APEX_EIO};
+        snprintf(fail.error, sizeof fail.error, "request could not be sent");
+        on_confirm_reply(c, &fail);
+    }
+}
+
+/* ---- batched quotes ---- */
+
+typedef struct {
+    monitor *m;
+    trade **trades;
+    int n;
+} quote_batch;
+
+static void on_quotes(void *ud, const broker_reply *r)
+{
+    quote_batch *b = ud;
+    monitor *m = b->m;
+    apex_time now = clock_now(m->clock);
+    if (r->status == 0) {
+        for (int i = 0; i < r->nquotes; i++) {
+            const broker_quote *q = &r->quotes[i];
+            for (int k = 0; k < b->n; k++) {
+                if (strcmp(b->trades[k]->row.symbol, q->symbol) == 0) {
+                    price_cache_put(m->cache, b->trades[k]->symbol_id, q, now);
+                    break;
+                }
+            }
+        }
+    }
+    for (int k = 0; k < b->n; k++) {
+        trade *t = b->trades[k];
+        t->pending--;
+        if (t->finished)
+            continue;
+        broker_quote q;
+        if (price_cache_get(m->cache, t->symbol_id, now, &q) == 0 && q.last > 0)
+            check_with_quote(m, t, &q);
+        else
+            backoff(m, t, "price request", r->error[0] ? r->error : "no quote for the symbol");
+    }
+    free(b->trades);
+    free(b);
+}
+
+static void flush_quotes(clock_timer *timer, void *ud)
+{
+    monitor *m = ud;
+    (void)timer;
+    if (m->nwaiting == 0)
+        return;
+    quote_batch *b = malloc(sizeof *b);
+    const char **symbols = malloc((size_t)m->nwaiting * sizeof *symbols);
+    if (!b || !symbols) {
+        free(b);
+        free(symbols);
+        clock_timer_start(&m->flush_timer, clock_now(m->clock) + APEX_SECOND);
+        return;
+    }
+    b->m = m;
+    b->trades = m->waiting;
+    b->n = m->nwaiting;
+    m->waiting = NULL;
+    m->nwaiting = m->capwaiting = 0;
+    /* One request for every distinct symbol that needs a price. */
+    int n = 0;
+    for (int k = 0; k < b->n; k++) {
+        bool seen = false;
+        for (int i = 0; i < n && !seen; i++)
+            seen = strcmp(symbols[i], b->trades[k]->row.symbol) == 0;
+        if (!seen)
+            symbols[n++] = b->trades[k]->row.symbol;
+    }
+    m->stats.quote_requests++;
+    m->stats.quoted_symbols += (uint64_t)n;
+    if (broker_get_quotes(m->brk, symbols, n, on_quotes, b) != 0) {
+        broker_reply fail = {.status = APEX_EIO};
+        snprintf(fail.error, sizeof fail.error, "quote request could not be sent");
+        on_quotes(b, &fail);
+    }
+    free(symbols);
+}
+
+static void want_quote(monitor *m, trade *t)
+{
+    if (m->nwaiting == m->capwaiting) {
+        int cap = m->capwaiting ? m->capwaiting * 2 : 16;
+        trade **w = realloc(m->waiting, (size_t)cap * sizeof *w);
+        if (!w) {
+            schedule(m, t, clock_now(m->clock) + APEX_SECOND);
+            return;
+        }
+        m->waiting = w;
+        m->capwaiting = cap;
+    }
+    m->waiting[m->nwaiting++] = t;
+    t->pending++;
+    if (!clock_timer_active(&m->flush_timer))
+        clock_timer_start(&m->flush_timer, clock_now(m->clock));
+}
+
+/* ---- reconciliation: positions closed where no fill of ours says so ---- */
+
+static void on_positions(void *ud, const broker_reply *r)
+{
+    monitor *m = ud;
+    if (r->status != 0)
+        return; /* the per-trade checks report broker trouble */
+    for (trade *t = m->hooks.first_trade ? m->hooks.first_trade(m->hooks.ud) : NULL; t;
+         t = t->next) {
+        if (t->finished || !t->has_pos || t->led.qty == 0 || t->closing ||
+            t->row.status != EXEC_MONITORING)
+            continue;
+        bool held = false;
+        for (int i = 0; i < r->npositions && !held; i++)
+            held = strcmp(r->positions[i].symbol, t->row.symbol) == 0 && r->positions[i].qty != 0;
+        if (!held)
+            confirm_flat(m, t); /* ask once more for this symbol, then complete */
+    }
+}
+
+static void reconcile(clock_timer *timer, void *ud)
+{
+    monitor *m = ud;
+    (void)timer;
+    m->stats.reconciliations++;
+    broker_list_positions(m->brk, on_positions, m);
+    clock_timer_start(&m->reconcile_timer,
+                      clock_now(m->clock) + (apex_time)m->cfg->monitoring.normal_frequency_s *
+                                                RECONCILE_EVERY * APEX_SECOND);
+}
+
+/* ---- the check ---- */
+
 static void on_check_timer(clock_timer *timer, void *ud)
 {
     monitor *m = ud;
     trade *t = (trade *)((char *)timer - offsetof(trade, check_timer));
     if (t->finished)
         return;
-    m->checks++;
-    /* A broker that simulates from market data can only have changed if a bar for this
-     * symbol or an order event arrived since the last check: otherwise the answer would be
-     * the same, so the check is settled from memory (same P&L, same exit decision). */
-    const price_entry *pe = m->prices ? price_table_get(m->prices, t->symbol_id) : NULL;
-    if (m->brk->ops->on_bar && pe && t->has_pos && t->pos.open && !t->broker_changed &&
-        t->row.retry_count == 0 && pe->ts == t->checked_bar_ts) {
-        apex_time now = clock_now(m->clock);
-        int cadence = monitor_cadence(m, t, t->pos.current_price);
-        t->row.monitor_interval_s = cadence;
-        schedule(m, t, now + (apex_time)cadence * APEX_SECOND);
+    m->stats.checks++;
+    if (!m->reconcile_armed) {
+        m->reconcile_armed = true;
+        clock_timer_start(&m->reconcile_timer,
+                          clock_now(m->clock) + (apex_time)m->cfg->monitoring.normal_frequency_s *
+                                                    RECONCILE_EVERY * APEX_SECOND);
+    }
+    if (t->has_pos && t->led.qty == 0) {
+        confirm_flat(m, t); /* our fills say closed: the broker confirms */
         return;
     }
-    t->checked_bar_ts = pe ? pe->ts : 0;
-    t->broker_changed = false;
-    check_req *req = malloc(sizeof *req);
-    if (!req)
+    if (!t->has_pos) {
+        /* The entry has not filled yet (a working limit): keep waiting. */
+        schedule(m, t, clock_now(m->clock) +
+                           (apex_time)m->cfg->monitoring.normal_frequency_s * APEX_SECOND);
         return;
-    req->m = m;
-    req->t = t;
-    t->pending++;
-    m->broker_checks++;
-    if (broker_get_position(m->brk, t->row.symbol, on_position_reply, req) != 0) {
-        broker_reply fail = {.status = APEX_EIO};
-        snprintf(fail.error, sizeof fail.error, "request could not be sent");
-        on_position_reply(req, &fail);
     }
+    broker_quote q;
+    if (price_cache_get(m->cache, t->symbol_id, clock_now(m->clock), &q) == 0 && q.last > 0)
+        check_with_quote(m, t, &q);
+    else
+        want_quote(m, t);
 }
 
 void monitor_watch(monitor *m, trade *t, apex_time first_check)
@@ -246,6 +428,6 @@ void monitor_unwatch(monitor *m, trade *t)
 
 void monitor_check_soon(monitor *m, trade *t)
 {
-    if (!t->finished)
+    if (!t->finished && t->check_timer.clock)
         schedule(m, t, clock_now(m->clock));
 }

@@ -1,22 +1,29 @@
-/* monitor: checks every open execution at its cadence until it closes.
+/* monitor: checks every open execution at its cadence until it closes (seed 003).
  *
- * A check asks the broker for the position (the broker is the source of truth:
- * a bracket leg, our own exit or a hand-close all show up as a flat position),
- * updates P&L in memory, persists the monitoring columns when something changed
- * or persist_interval has passed, asks the pipeline's exit hook whether to exit,
- * and schedules the next check: urgent_frequency when the price is within the
- * near_* distance of the stop or the target, normal_frequency otherwise. Broker
- * failures are retried with the configured backoff (1, 2, 4, 8, 16 min) while the
- * execution stays `monitoring` and the failure is written to the events log.
+ * Cadence is dynamic: urgent_frequency (5 s) while the price is within near_* of the
+ * stop, the target or the trailing stop, normal_frequency (30 s) otherwise.
  *
- * Issue 3's exit engine plugs in through monitor_hooks.evaluate_exit. */
+ * Prices come from a price cache (TTL price_cache_ttl_seconds). Checks that miss the
+ * cache are gathered and answered by ONE batched get_quotes request for all their
+ * symbols; every broker call goes through the pipeline's rate-limited broker, so the
+ * per-minute limit holds however many positions are open.
+ *
+ * A check updates P&L in memory (persisted on state changes and every
+ * persist_interval in live runs), then hands the position and its quote to the exit
+ * hook (the evaluator and executor). The broker is the source of truth for closure:
+ * when the fills ledger shows a position flat, or a periodic reconciliation
+ * (list_positions) shows it gone (closed by hand), the broker is asked and the
+ * pipeline completes the execution.
+ *
+ * Broker failures are retried with the configured backoff (1, 2, 4, 8, 16 min); the
+ * execution stays `monitoring` and each failure is an event. */
 #ifndef APEX_MONITOR_H
 #define APEX_MONITOR_H
 
 #include "broker/broker.h"
 #include "config/config.h"
 #include "exec/trade.h"
-#include "market/price_table.h"
+#include "market/price_cache.h"
 #include "store/store.h"
 
 typedef struct monitor monitor;
@@ -24,16 +31,15 @@ typedef struct monitor monitor;
 typedef struct {
     /* The broker shows no position any more: the pipeline completes the execution. */
     void (*on_flat)(void *ud, trade *t);
-    /* After P&L is updated on a check: may start an exit. */
-    void (*evaluate_exit)(void *ud, trade *t, money_t price);
+    /* After P&L is updated on a check: evaluate exits with this quote. */
+    void (*evaluate_exit)(void *ud, trade *t, const broker_quote *q);
+    /* Every active trade of the pipeline, for reconciliation. */
+    trade *(*first_trade)(void *ud);
     void *ud;
 } monitor_hooks;
 
-/* prices: the host's latest bars; with a broker that simulates from market data (paper),
- * a check whose symbol has no new bar and no order event since the last check cannot
- * learn anything new from the broker, so it is answered from memory. */
 monitor *monitor_new(apex_clock *clock, broker *brk, store *db, const pipeline_config *cfg,
-                     const price_table *prices, monitor_hooks hooks);
+                     monitor_hooks hooks);
 void monitor_free(monitor *m);
 
 /* Starts checking t, first at `first_check` (0 = now + normal frequency). */
@@ -48,8 +54,16 @@ void monitor_mark(trade *t, money_t price, apex_time ts);
 /* Seconds until the next check for t at price (normal or urgent). */
 int monitor_cadence(const monitor *m, const trade *t, money_t price);
 
-/* Checks run so far, and how many of them needed the broker (summary and bench). */
-uint64_t monitor_checks(const monitor *m);
-uint64_t monitor_broker_checks(const monitor *m);
+/* The quote cache (the executor prices limit orders from it). */
+price_cache *monitor_prices(monitor *m);
+
+typedef struct {
+    uint64_t checks;         /* position checks run */
+    uint64_t quote_requests; /* batched get_quotes calls */
+    uint64_t quoted_symbols; /* symbols asked for in them */
+    uint64_t cache_hits;
+    uint64_t reconciliations;
+} monitor_stats;
+void monitor_get_stats(const monitor *m, monitor_stats *out);
 
 #endif

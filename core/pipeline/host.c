@@ -241,9 +241,10 @@ static void print_summary(host *h, double elapsed)
                money_format(s.max_drawdown, 2, db, sizeof db),
                money_format(dd_pct, 2, pct, sizeof pct),
                money_format(s.start_equity, 2, eb, sizeof eb));
-        printf("  monitor checks %llu (%llu asked the broker)  broker calls %llu\n",
-               (unsigned long long)s.monitor_checks, (unsigned long long)s.monitor_broker_checks,
-               (unsigned long long)s.broker_calls);
+        printf("  monitor checks %llu (price cache hits %llu, batched quote requests %llu)  "
+               "broker calls %llu\n",
+               (unsigned long long)s.monitor_checks, (unsigned long long)s.cache_hits,
+               (unsigned long long)s.quote_requests, (unsigned long long)s.broker_calls);
     }
     printf("processed %llu bars in %.3f s (%.0f bars/s); store %s\n",
            (unsigned long long)total_bars, elapsed, elapsed > 0 ? (double)total_bars / elapsed : 0,

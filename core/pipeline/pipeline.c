@@ -5,6 +5,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "broker/limited.h"
 #include "broker/paper.h"
 #include "pipeline/pipeline_internal.h"
 #include "util/err.h"
@@ -169,15 +170,24 @@ static int open_broker(pipeline *p, diag_list *diags)
         return APEX_EINVAL;
     }
     paper_state_path(p, state, sizeof state);
-    p->brk = paper_broker_new(&p->cfg.broker.paper, state, p->hs->clock, err, sizeof err);
-    if (!p->brk) {
+    broker *paper = paper_broker_new(&p->cfg.broker.paper, state, p->hs->clock, err, sizeof err);
+    if (!paper) {
         diag_add(diags, "%s: broker: %s", p->cfg.path, err);
         return APEX_EIO;
     }
     for (int i = 0; i < p->cfg.ninstruments; i++)
         if (p->cfg.instruments[i].symbol[0])
-            paper_broker_set_instrument(p->brk, p->cfg.instruments[i].symbol,
+            paper_broker_set_instrument(paper, p->cfg.instruments[i].symbol,
                                         p->cfg.instruments[i].rules);
+    /* Every call to the broker, the paper one included, obeys the per-minute limit, so a
+     * backtest sees the same pacing a real broker would impose. */
+    p->limiter = ratelimit_new(p->hs->clock, p->cfg.monitoring.max_api_calls_per_minute);
+    p->brk = p->limiter ? limited_broker_new(paper, p->limiter) : NULL;
+    if (!p->brk) {
+        broker_free(paper);
+        diag_add(diags, "%s: broker: out of memory", p->cfg.path);
+        return APEX_ENOMEM;
+    }
     return 0;
 }
 
@@ -218,9 +228,13 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     if (open_scripts(p, diags) != 0 || open_feed(p, diags) != 0 || open_broker(p, diags) != 0)
         goto fail;
     p->exec = exec_env_new(hs->db, p->brk, hs->clock, &p->cfg, stages_exec_hooks(p));
-    p->mon = monitor_new(hs->clock, p->brk, hs->db, &p->cfg, hs->prices, stages_monitor_hooks(p));
-    if (!p->exec || !p->mon)
+    p->mon = monitor_new(hs->clock, p->brk, hs->db, &p->cfg, stages_monitor_hooks(p));
+    p->exits = exit_executor_new(p->exec, p->brk, hs->db, hs->clock, &p->cfg,
+                                 stages_exit_hooks(p));
+    if (!p->exec || !p->mon || !p->exits)
         goto fail;
+    p->strategy_has_edge = script_has_callback(p->scripts, SCRIPT_STRATEGY, "edge");
+    p->strategy_has_opportunity = script_has_callback(p->scripts, SCRIPT_STRATEGY, "opportunity");
     exec_env_install(p->exec);
     if (!hs->backtest)
         store_cursor_get(hs->db, p->cfg.name, &p->resume_after);
@@ -249,9 +263,11 @@ void pipeline_free(pipeline *p)
         script_unwatch(p->scripts);
         script_host_free(p->scripts);
     }
+    exit_executor_free(p->exits);
     monitor_free(p->mon);
     exec_env_free(p->exec);
     broker_free(p->brk);
+    ratelimit_free(p->limiter);
     feed_merge_free(p->feed);
     news_free(&p->news);
     free(p->syms);
@@ -303,8 +319,16 @@ static void on_new_time(pipeline *p, apex_time ts)
         save_cursor(p);
     }
     int64_t day = ts / APEX_DAY;
-    if (p->last_day && day != p->last_day)
+    if (p->last_day && day != p->last_day) {
         broker_get_account(p->brk, on_equity, p); /* one equity snapshot per trading day */
+        p->day_start_mark = p->mark;
+        if (p->circuit_tripped) {
+            p->circuit_tripped = false;
+            store_event(p->hs->db, ts, p->cfg.name, 0, "circuit_breaker",
+                        "new trading day: entries allowed again");
+            log_event("%-13s CIRCUIT  new trading day: entries allowed again", p->cfg.name);
+        }
+    }
     p->last_day = day;
     p->last_ts = ts;
     stages_sweep(p);
@@ -337,6 +361,8 @@ static void process_bar(pipeline *p, const bar *b)
             p->peak_mark = p->mark;
         if (p->peak_mark - p->mark > p->sum.max_drawdown)
             p->sum.max_drawdown = p->peak_mark - p->mark;
+        if (!warmup)
+            stages_check_circuit(p);
         stages_position_view(t, &view);
         pos = &view;
     }
@@ -385,8 +411,11 @@ void pipeline_finish(pipeline *p, pipeline_summary *out)
         store_position_update(p->hs->db, &t->pos);
         store_execution_update(p->hs->db, &t->row);
     }
-    p->sum.monitor_checks = monitor_checks(p->mon);
-    p->sum.monitor_broker_checks = monitor_broker_checks(p->mon);
-    p->sum.broker_calls = p->brk->api_calls;
+    monitor_stats ms;
+    monitor_get_stats(p->mon, &ms);
+    p->sum.monitor_checks = ms.checks;
+    p->sum.quote_requests = ms.quote_requests;
+    p->sum.cache_hits = ms.cache_hits;
+    p->sum.broker_calls = limited_broker_inner(p->brk)->api_calls;
     *out = p->sum;
 }

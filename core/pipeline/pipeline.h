@@ -36,7 +36,7 @@ typedef struct {
 
 typedef struct {
     uint64_t bars, signals, signals_ignored, executions, skipped, failed;
-    uint64_t trades, wins, losses, open_positions, monitor_checks, monitor_broker_checks,
+    uint64_t trades, wins, losses, open_positions, monitor_checks, quote_requests, cache_hits,
         broker_calls;
     money_t realized, fees, unrealized, max_drawdown, start_equity;
 } pipeline_summary;

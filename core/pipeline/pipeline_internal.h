@@ -5,6 +5,8 @@
 
 #include "broker/broker.h"
 #include "exec/exec.h"
+#include "exits/executor.h"
+#include "net/ratelimit.h"
 #include "market/csv_feed.h"
 #include "market/news.h"
 #include "monitor/monitor.h"
@@ -29,6 +31,16 @@ struct pipeline {
     news_list news;
     exec_env *exec;
     monitor *mon;
+    ratelimit *limiter;  /* every broker call of this pipeline goes through it */
+    exit_executor *exits;
+    bool strategy_has_edge, strategy_has_opportunity;
+    bool circuit_tripped;    /* the daily loss limit was hit today: exits, no entries */
+    money_t day_start_mark;  /* mark at the start of the trading day */
+    apex_time best_other_at; /* rebalance: the best free opportunity, cached per bar */
+    money_t best_other;
+    bool has_best_other;
+    script_rule_hit rule_hit;
+    char rule_reason[400];
     sym_state *syms;
     int nsyms;
     trade *trades;          /* live executions */
@@ -53,5 +65,8 @@ void stages_position_view(const trade *t, script_position *out);
 exec_hooks stages_exec_hooks(pipeline *p);
 monitor_hooks stages_monitor_hooks(pipeline *p);
 void stages_resume(pipeline *p);
+exit_hooks stages_exit_hooks(pipeline *p);
+/* Trips the circuit breaker when today's loss reaches risk.daily_loss_limit_pct. */
+void stages_check_circuit(pipeline *p);
 
 #endif

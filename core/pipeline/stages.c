@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pipeline/pipeline_internal.h"
+#include "broker/limited.h"
 #include "risk/risk.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -314,12 +315,13 @@ static void on_account(void *ud, const broker_reply *r)
     in.capital = p->cfg.risk.capital ? p->cfg.risk.capital : r->account->equity;
     in.buying_power = r->account->buying_power;
     in.equity = r->account->equity;
-    in.open_positions = count_open_positions(p) - 0;
+    in.open_positions = count_open_positions(p) - 1; /* not counting this execution */
     in.entry = c->entry_ref;
     in.stop = t->row.stop_loss;
     in.requested_qty = t->row.qty;
     in.rules = config_instrument(&p->cfg, t->row.symbol);
     in.day_trades = r->account->day_trades;
+    in.circuit_open = p->circuit_tripped;
     risk_decision d;
     char err[256];
     if (risk_size(&p->cfg.risk, &in, &d, err, sizeof err) != 0) {
@@ -452,7 +454,7 @@ static trade *find_trade(void *ud, int64_t id)
 static void on_fill(void *ud, trade *t, const broker_fill *f, const store_order *o)
 {
     pipeline *p = ud;
-    t->broker_changed = true;
+    exit_executor_on_fill(p->exits, t, f, o);
     char qb[32], pb[32], fb[32], rb[32];
     log_event("%-13s FILL     %-5s %s %s @ %s fee %s (%s)  realized %s", p->cfg.name, f->symbol,
               order_side_name(f->side), money_format_trim(f->qty, 0, qb, sizeof qb),
@@ -481,7 +483,7 @@ static void on_fill(void *ud, trade *t, const broker_fill *f, const store_order 
 static void on_order(void *ud, trade *t, const store_order *o)
 {
     pipeline *p = ud;
-    t->broker_changed = true;
+    exit_executor_on_order(p->exits, t, o);
     bool dead = o->o.status == ORDER_STATUS_REJECTED || o->o.status == ORDER_STATUS_CANCELLED ||
                 o->o.status == ORDER_STATUS_EXPIRED;
     if (o->o.role == ORDER_ROLE_ENTRY && dead && t->led.qty == 0 && !t->finished) {
@@ -500,6 +502,7 @@ exec_hooks stages_exec_hooks(pipeline *p)
 static void on_flat(void *ud, trade *t)
 {
     pipeline *p = ud;
+    exit_executor_forget(p->exits, t);
     exec_cancel_open_orders(p->exec, t); /* leftovers, e.g. after a close by hand */
     const char *how = t->exit_reason[0]
                           ? t->exit_reason
@@ -534,73 +537,219 @@ static void on_flat(void *ud, trade *t)
               fmt_money(t->led.realized, rb, sizeof rb));
 }
 
-static void on_exit_sent(void *ud, trade *t, int status, const char *msg)
+/* The next session close (or settlement) at or after now, from exits.session_close. */
+static apex_time next_session_close(const pipeline *p, apex_time now)
 {
-    pipeline *p = ud;
-    if (status != 0 && !t->finished) {
-        t->closing = false;
-        store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "exit_failed",
-                    "%s: exit order refused: %s; will retry at the next check", t->row.symbol,
-                    msg ? msg : err_name(status));
-    }
+    apex_time day0 = now - now % APEX_DAY;
+    apex_time close = day0 + (apex_time)p->cfg.exits.session_close_minute_utc * APEX_MINUTE;
+    return now < close ? close : close + APEX_DAY;
 }
 
-static void request_exit(pipeline *p, trade *t, const char *reason, const char *priority)
+/* The best opportunity among traded symbols without a position, asked of the strategy
+ * only when the pipeline is full (that is when rebalancing can matter), once per bar. */
+static bool best_other_opportunity(pipeline *p, money_t *best)
 {
-    snprintf(t->pos.exit_reason, sizeof t->pos.exit_reason, "%.49s", reason);
-    snprintf(t->pos.exit_priority, sizeof t->pos.exit_priority, "%s", priority);
-    log_event("%-13s EXIT!    %-5s %s (%s)", p->cfg.name, t->row.symbol, reason, priority);
-    store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "exit", "%s: %s (%s)",
-                t->row.symbol, reason, priority);
-    if (exec_close(p->exec, t, reason, on_exit_sent, p) != 0)
-        t->closing = false;
-}
-
-/* First version of exit evaluation: the pipeline's instruction rules (emergency exits)
- * and host-side stop/target enforcement for when the broker holds no bracket legs.
- * Issue 3's exit engine replaces this with the ten prioritised conditions. */
-static void evaluate_exit(void *ud, trade *t, money_t price)
-{
-    pipeline *p = ud;
-    if (!t->has_pos || t->led.qty == 0 || t->closing)
-        return;
-    bool is_long = t->led.qty > 0;
-    char pb[32], lb[32], reason[256];
-    if (t->row.stop_loss && (is_long ? price <= t->row.stop_loss : price >= t->row.stop_loss)) {
-        snprintf(reason, sizeof reason, "stop_loss: price %s crossed the stop %s",
-                 fmt_money(price, pb, sizeof pb), fmt_money(t->row.stop_loss, lb, sizeof lb));
-        request_exit(p, t, reason, "CRITICAL");
-        return;
+    apex_time now = clock_now(p->hs->clock);
+    if (p->best_other_at == now) {
+        *best = p->best_other;
+        return p->has_best_other;
     }
-    if (script_rules_count(p->scripts) > 0) {
-        script_position view;
-        script_rule_hit hit;
-        char err[512];
-        stages_position_view(t, &view);
-        view.current_price = price;
-        int rc = script_rules_check(p->scripts, &view, &hit, err, sizeof err);
-        if (rc < 0) {
-            store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "rule_error",
-                        "%s", err);
-            log_warn("%s %s: instruction rule failed: %s", p->cfg.name, t->row.symbol, err);
-        } else if (rc == 1) {
-            snprintf(reason, sizeof reason, "instruction \"%s\": %s", hit.rule, hit.reason);
-            snprintf(t->exit_reason, sizeof t->exit_reason, "%s", reason);
-            request_exit(p, t, reason, "CRITICAL");
-            return;
+    p->best_other_at = now;
+    p->has_best_other = false;
+    char err[512];
+    for (int id = 0; id < p->nsyms; id++) {
+        if (!p->syms[id].traded || p->syms[id].active)
+            continue;
+        money_t score;
+        bool has = false;
+        if (script_opportunity(p->scripts, symtab_name(p->hs->symbols, id), &score, &has, err,
+                               sizeof err) != 0 ||
+            !has)
+            continue;
+        if (!p->has_best_other || score > p->best_other) {
+            p->best_other = score;
+            p->has_best_other = true;
         }
     }
-    if (t->row.take_profit &&
-        (is_long ? price >= t->row.take_profit : price <= t->row.take_profit)) {
-        snprintf(reason, sizeof reason, "profit_target: price %s reached the target %s",
-                 fmt_money(price, pb, sizeof pb), fmt_money(t->row.take_profit, lb, sizeof lb));
-        request_exit(p, t, reason, "MEDIUM");
+    *best = p->best_other;
+    return p->has_best_other;
+}
+
+/* Builds the evaluator's input from everything the host knows about t. */
+static void exit_inputs(pipeline *p, trade *t, const broker_quote *q, exit_input *in)
+{
+    memset(in, 0, sizeof *in);
+    in->side = t->led.qty > 0 ? SIDE_BUY : SIDE_SELL;
+    in->qty = t->led.qty > 0 ? t->led.qty : -t->led.qty;
+    in->initial_qty = t->pos.initial_qty;
+    in->entry_price = t->pos.entry_price;
+    in->stop_loss = t->row.stop_loss;
+    in->take_profit = t->row.take_profit;
+    in->price = q->last;
+    in->bid = q->bid;
+    in->ask = q->ask;
+    in->volume = q->volume;
+    in->now = clock_now(p->hs->clock);
+    in->session_close = next_session_close(p, in->now);
+    in->trailing_active = t->pos.trailing_stop_active;
+    in->peak_price = t->pos.peak_price;
+    in->trailing_stop = t->pos.trailing_stop_price;
+    in->partial_done = t->pos.partial_stages_done;
+    in->circuit_tripped = p->circuit_tripped;
+
+    script_position view;
+    char err[512];
+    stages_position_view(t, &view);
+    view.current_price = q->last;
+    if (p->strategy_has_edge &&
+        script_edge(p->scripts, &view, &in->edge, &in->has_edge, err, sizeof err) != 0) {
+        in->has_edge = false;
+        log_warn("%s %s: edge(): %s", p->cfg.name, t->row.symbol, err);
     }
+    if (p->strategy_has_opportunity && count_open_positions(p) >= p->cfg.risk.max_positions) {
+        money_t mine = 0, best = 0;
+        bool has_mine = false;
+        if (script_opportunity(p->scripts, t->row.symbol, &mine, &has_mine, err, sizeof err) ==
+                0 &&
+            has_mine && best_other_opportunity(p, &best)) {
+            in->has_rebalance = true;
+            in->position_score = mine;
+            in->best_other_score = best;
+        }
+    }
+    if (script_rules_count(p->scripts) > 0) {
+        int rc = script_rules_check(p->scripts, &view, &p->rule_hit, err, sizeof err);
+        if (rc < 0) {
+            store_event(p->hs->db, in->now, p->cfg.name, t->row.id, "rule_error", "%s", err);
+            log_warn("%s %s: instruction rule failed: %s", p->cfg.name, t->row.symbol, err);
+        } else if (rc == 1) {
+            snprintf(p->rule_reason, sizeof p->rule_reason, "instruction \"%s\": %s",
+                     p->rule_hit.rule, p->rule_hit.reason);
+            in->rule_fired = true;
+            in->rule_reason = p->rule_reason;
+        }
+    }
+}
+
+/* The monitor's exit hook: the ten conditions of seed 003, then the executor. */
+static void evaluate_exit(void *ud, trade *t, const broker_quote *q)
+{
+    pipeline *p = ud;
+    if (!t->has_pos || t->led.qty == 0 || q->last <= 0)
+        return;
+    exit_input in;
+    exit_inputs(p, t, q, &in);
+    money_instrument rules = config_instrument(&p->cfg, t->row.symbol);
+    if (exits_update_trailing(&p->cfg.exits, rules, &in)) {
+        bool armed_now = in.trailing_active && !t->pos.trailing_stop_active;
+        t->pos.trailing_stop_active = in.trailing_active;
+        t->pos.trailing_stop_price = in.trailing_stop;
+        t->pos.peak_price = in.peak_price;
+        store_position_update(p->hs->db, &t->pos);
+        if (armed_now) {
+            char sb[32];
+            log_event("%-13s TRAIL    %-5s trailing stop armed at %s", p->cfg.name,
+                      t->row.symbol, money_format_trim(in.trailing_stop, 2, sb, sizeof sb));
+        }
+    }
+    t->pos.peak_price = in.peak_price;
+    exit_decision d;
+    exits_evaluate(&p->cfg.exits, rules, &in, &d);
+    if (d.condition == EXIT_NONE)
+        return;
+    exit_executor_start(p->exits, t, &d, q->last);
+}
+
+static trade *first_trade(void *ud)
+{
+    pipeline *p = ud;
+    return p->trades;
 }
 
 monitor_hooks stages_monitor_hooks(pipeline *p)
 {
-    return (monitor_hooks){.on_flat = on_flat, .evaluate_exit = evaluate_exit, .ud = p};
+    return (monitor_hooks){.on_flat = on_flat,
+                           .evaluate_exit = evaluate_exit,
+                           .first_trade = first_trade,
+                           .ud = p};
+}
+
+/* ---- the exit executor's hooks ---- */
+
+static int exit_quote(void *ud, const trade *t, money_t *last, money_t *bid, money_t *ask)
+{
+    pipeline *p = ud;
+    broker_quote q;
+    if (price_cache_get(monitor_prices(p->mon), t->symbol_id, clock_now(p->hs->clock), &q) == 0) {
+        *last = q.last;
+        *bid = q.bid;
+        *ask = q.ask;
+        return 0;
+    }
+    const price_entry *e = price_table_get(p->hs->prices, t->symbol_id);
+    if (!e)
+        return APEX_ENOTFOUND;
+    *last = e->last;
+    *bid = e->bid;
+    *ask = e->ask;
+    return 0;
+}
+
+static void exit_done(void *ud, trade *t, const store_position_exit *row)
+{
+    pipeline *p = ud;
+    char qb[32], pb[32];
+    log_event("%-13s EXITED   %-5s %s %s: %s of %s at %s after %d order(s)", p->cfg.name,
+              t->row.symbol, row->exit_reason, row->status,
+              money_format_trim(row->filled_quantity, 0, qb, sizeof qb),
+              money_format_trim(row->exit_quantity, 0, pb, sizeof pb),
+              money_format_trim(row->exit_price, 2, pb, sizeof pb), row->attempts);
+    if (strcmp(row->status, "filled") == 0 && t->led.qty == 0 && !t->exit_reason[0])
+        snprintf(t->exit_reason, sizeof t->exit_reason, "%s (%s): %s", row->exit_reason,
+                 row->exit_priority, row->detail);
+    if (t->led.qty == 0)
+        monitor_check_soon(p->mon, t);
+}
+
+static void exit_priority_next(void *ud, int priority)
+{
+    pipeline *p = ud;
+    limited_broker_next_priority(p->brk, priority);
+}
+
+exit_hooks stages_exit_hooks(pipeline *p)
+{
+    return (exit_hooks){.quote = exit_quote,
+                        .on_done = exit_done,
+                        .next_priority = exit_priority_next,
+                        .ud = p};
+}
+
+/* ---- the circuit breaker ---- */
+
+void stages_check_circuit(pipeline *p)
+{
+    if (p->circuit_tripped || p->sum.start_equity <= 0)
+        return;
+    money_t loss = p->day_start_mark - p->mark;
+    money_t limit = 0;
+    money_mul(p->sum.start_equity + p->day_start_mark, p->cfg.risk.daily_loss_limit_pct,
+              MONEY_ROUND_NEAREST, &limit);
+    if (loss < limit || limit <= 0)
+        return;
+    p->circuit_tripped = true;
+    char lb[32], mb[32];
+    log_event("%-13s CIRCUIT  daily loss %s reached the limit %s: closing every position; "
+              "no new entries until the next trading day",
+              p->cfg.name, money_format_trim(loss, 2, lb, sizeof lb),
+              money_format_trim(limit, 2, mb, sizeof mb));
+    store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, 0, "circuit_breaker",
+                "daily loss %s reached the limit %s (risk.daily_loss_limit_pct); closing every "
+                "position, entries blocked until the next trading day",
+                lb, mb);
+    for (trade *t = p->trades; t; t = t->next)
+        if (!t->finished && t->has_pos && t->led.qty != 0)
+            monitor_check_soon(p->mon, t);
 }
 
 /* ---- restart ---- */
@@ -670,6 +819,7 @@ void stages_resume(pipeline *p)
         store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "restart",
                     "%s: resuming %s execution after a restart", t->row.symbol,
                     exec_status_name(t->row.status));
+        exit_executor_resume(p->exits, t);
         if (exec_reconcile(p->exec, t, on_reconciled, p) != 0)
             monitor_watch(p->mon, t, clock_now(p->hs->clock));
     }

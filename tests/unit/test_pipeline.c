@@ -13,27 +13,14 @@
 #include <unistd.h>
 
 #include "broker/paper.h"
+#include "engine_fixture.h"
 #include "pipeline/host.h"
-
-static char dir[256];
-
-static void write_file(const char *name, const char *text)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
 /* 60 one-minute bars of AAPL rising 0.10 per bar from 100, then falling 0.30 per bar
  * for 60 bars: a long entered early hits its take profit or its stop. */
 static void write_bars(void)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/bars.csv", dir);
-    FILE *f = fopen(path, "w");
+    FILE *f = fopen(fx_path("bars.csv"), "w");
     assert_non_null(f);
     fprintf(f, "timestamp,symbol,open,high,low,close,volume\n");
     long t0 = 1709562600; /* 2024-03-04 14:30 UTC */
@@ -51,11 +38,10 @@ static void write_bars(void)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/apex-test-pipeline-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    fx_make_dir("test-pipeline");
     write_bars();
     /* Buys AAPL on its 5th bar (and MSFT on its 5th bar when params.msft is set). */
-    write_file(
+    fx_write(
         "buy5.lua",
         "local M = {}\n"
         "function M.on_bar(ctx, bar)\n"
@@ -66,8 +52,8 @@ static int setup(void **state)
         "  end\n"
         "end\n"
         "return M\n");
-    write_file("short_bias.lua", "return { bias = function(ctx) return 'short' end }\n");
-    write_file(
+    fx_write("short_bias.lua", "return { bias = function(ctx) return 'short' end }\n");
+    fx_write(
         "boom.lua",
         "local M = {}\n"
         "function M.on_bar(ctx, bar)\n"
@@ -84,9 +70,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    fx_remove_dir();
+    return 0;
 }
 
 static void write_pipeline(const char *file, const char *name, const char *strategy,
@@ -102,75 +87,38 @@ static void write_pipeline(const char *file, const char *name, const char *strat
              "  %s\n"
              "}\n",
              name, strategy, extra ? extra : "");
-    write_file(file, text);
-}
-
-static int run_backtest(const char *pipeline_file, const char *db)
-{
-    char path[512], dbpath[512];
-    snprintf(path, sizeof path, "%s/%s", dir, pipeline_file);
-    snprintf(dbpath, sizeof dbpath, "%s/%s", dir, db);
-    const char *paths[] = {path};
-    host_options opt = {.backtest = true, .db_path = dbpath, .fresh = true, .quiet = true};
-    return host_main(paths, 1, &opt);
-}
-
-static sqlite3 *open_db(const char *db)
-{
-    char dbpath[512];
-    snprintf(dbpath, sizeof dbpath, "%s/%s", dir, db);
-    sqlite3 *h = NULL;
-    assert_int_equal(sqlite3_open(dbpath, &h), SQLITE_OK);
-    return h;
-}
-
-/* Runs a query returning one text cell (or "" when no row). */
-static void query_text(sqlite3 *h, const char *sql, char *out, size_t n)
-{
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
-    out[0] = '\0';
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-        snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-}
-
-static long long query_int(sqlite3 *h, const char *sql)
-{
-    char buf[64];
-    query_text(h, sql, buf, sizeof buf);
-    return atoll(buf);
+    fx_write(file, text);
 }
 
 static void test_full_lifecycle_completes_with_exact_pnl(void **state)
 {
     (void)state;
     write_pipeline("life.lua", "life", "'buy5.lua'", NULL);
-    assert_int_equal(run_backtest("life.lua", "life.db"), EXIT_OK);
-    sqlite3 *h = open_db("life.db");
+    assert_int_equal(fx_backtest("life.lua", "life.db"), EXIT_OK);
+    sqlite3 *h = fx_open_db("life.db");
     char buf[512];
-    query_text(h, "SELECT status FROM executions WHERE symbol='AAPL'", buf, sizeof buf);
+    fx_query_text(h, "SELECT status FROM executions WHERE symbol='AAPL'", buf, sizeof buf);
     assert_string_equal(buf, "completed");
     /* pending -> running -> monitoring -> completed, in that order, in the audit log. */
-    query_text(h,
+    fx_query_text(h,
                "SELECT group_concat(message, '|') FROM (SELECT message FROM events WHERE "
                "kind='status' AND message LIKE 'AAPL%' ORDER BY id)",
                buf, sizeof buf);
     assert_non_null(strstr(buf, "AAPL pending -> running|AAPL running -> monitoring|"
                                 "AAPL monitoring -> completed"));
     /* The take-profit leg closed it: entry 100.50 (5th close) + 3 = 103.50. */
-    query_text(h, "SELECT reason FROM executions WHERE symbol='AAPL'", buf, sizeof buf);
+    fx_query_text(h, "SELECT reason FROM executions WHERE symbol='AAPL'", buf, sizeof buf);
     assert_non_null(strstr(buf, "take_profit leg filled"));
     /* Sizing (seed 004 rules on 100000 equity): min(1000/2=500, 5000/100.5=49) = 49 shares. */
-    assert_int_equal(query_int(h, "SELECT qty FROM executions WHERE symbol='AAPL'"),
+    assert_int_equal(fx_query_int(h, "SELECT qty FROM executions WHERE symbol='AAPL'"),
                      49LL * MONEY_SCALE);
     /* Realized P&L = 49 * (103.50 - 100.50) = 147.00 exactly, and the ledger agrees. */
-    assert_int_equal(query_int(h, "SELECT realized_pnl FROM executions WHERE symbol='AAPL'"),
+    assert_int_equal(fx_query_int(h, "SELECT realized_pnl FROM executions WHERE symbol='AAPL'"),
                      14700LL * MONEY_SCALE / 100);
-    assert_int_equal(query_int(h, "SELECT sum(CASE side WHEN 'buy' THEN qty ELSE -qty END) "
+    assert_int_equal(fx_query_int(h, "SELECT sum(CASE side WHEN 'buy' THEN qty ELSE -qty END) "
                                   "FROM fills"),
                      0);
-    query_text(h, "SELECT status FROM positions", buf, sizeof buf);
+    fx_query_text(h, "SELECT status FROM positions", buf, sizeof buf);
     assert_string_equal(buf, "closed");
     sqlite3_close(h);
 }
@@ -179,13 +127,13 @@ static void test_bias_opposing_signal_skips(void **state)
 {
     (void)state;
     write_pipeline("bias.lua", "bias", "'buy5.lua'", "bias = 'short_bias.lua',");
-    assert_int_equal(run_backtest("bias.lua", "bias.db"), EXIT_OK);
-    sqlite3 *h = open_db("bias.db");
+    assert_int_equal(fx_backtest("bias.lua", "bias.db"), EXIT_OK);
+    sqlite3 *h = fx_open_db("bias.db");
     char buf[512];
-    query_text(h, "SELECT status || ': ' || reason FROM executions WHERE symbol='AAPL'", buf,
+    fx_query_text(h, "SELECT status || ': ' || reason FROM executions WHERE symbol='AAPL'", buf,
                sizeof buf);
     assert_string_equal(buf, "skipped: bias short opposes the buy signal");
-    assert_int_equal(query_int(h, "SELECT count(*) FROM orders"), 0);
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM orders"), 0);
     sqlite3_close(h);
 }
 
@@ -193,17 +141,17 @@ static void test_strategy_error_fails_only_its_execution(void **state)
 {
     (void)state;
     write_pipeline("boom.lua.pipeline", "boom", "'boom.lua'", NULL);
-    assert_int_equal(run_backtest("boom.lua.pipeline", "boom.db"), EXIT_OK);
-    sqlite3 *h = open_db("boom.db");
+    assert_int_equal(fx_backtest("boom.lua.pipeline", "boom.db"), EXIT_OK);
+    sqlite3 *h = fx_open_db("boom.db");
     char buf[512];
     /* MSFT's execution failed, carrying the script's file:line and message, once. */
-    assert_int_equal(query_int(h, "SELECT count(*) FROM executions WHERE symbol='MSFT'"), 1);
-    query_text(h, "SELECT status || ': ' || reason FROM executions WHERE symbol='MSFT'", buf,
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM executions WHERE symbol='MSFT'"), 1);
+    fx_query_text(h, "SELECT status || ': ' || reason FROM executions WHERE symbol='MSFT'", buf,
                sizeof buf);
     assert_non_null(strstr(buf, "failed: strategy stage: "));
     assert_non_null(strstr(buf, "boom.lua:3: boom on MSFT"));
     /* AAPL in the same pipeline traded on regardless. */
-    query_text(h, "SELECT status FROM executions WHERE symbol='AAPL'", buf, sizeof buf);
+    fx_query_text(h, "SELECT status FROM executions WHERE symbol='AAPL'", buf, sizeof buf);
     assert_string_equal(buf, "completed");
     sqlite3_close(h);
 }
@@ -219,7 +167,7 @@ static void test_position_opened_by_hand_gives_skipped(void **state)
     (void)state;
     /* Open AAPL by hand in the paper account the pipeline will use. */
     char paper[512], err[256];
-    snprintf(paper, sizeof paper, "%s/hand.paper", dir);
+    snprintf(paper, sizeof paper, "%s", fx_path("hand.paper"));
     unlink(paper);
     paper_config pc = {.starting_cash = MONEY(100000)};
     apex_clock *clk = clock_new_simulated(1709560000LL * APEX_SECOND);
@@ -250,15 +198,15 @@ static void test_position_opened_by_hand_gives_skipped(void **state)
              "return apex.pipeline { name = 'hand', symbols = { 'AAPL' },\n"
              "  data = { files = { 'bars.csv' } }, strategy = 'buy5.lua', %s }\n",
              extra);
-    write_file("hand.lua", text);
-    assert_int_equal(run_backtest("hand.lua", "hand.db"), EXIT_OK);
-    sqlite3 *h = open_db("hand.db");
+    fx_write("hand.lua", text);
+    assert_int_equal(fx_backtest("hand.lua", "hand.db"), EXIT_OK);
+    sqlite3 *h = fx_open_db("hand.db");
     char buf[512];
-    query_text(h, "SELECT status || ': ' || reason FROM executions WHERE symbol='AAPL'", buf,
+    fx_query_text(h, "SELECT status || ': ' || reason FROM executions WHERE symbol='AAPL'", buf,
                sizeof buf);
     assert_non_null(strstr(buf, "skipped: duplicate: the broker already holds a long AAPL "
                                 "(qty 10"));
-    assert_int_equal(query_int(h, "SELECT count(*) FROM orders"), 0);
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM orders"), 0);
     sqlite3_close(h);
 }
 
@@ -267,12 +215,12 @@ static void test_max_positions_limit_is_a_recorded_skip(void **state)
     (void)state;
     write_pipeline("maxpos.lua", "maxpos", "{ file = 'buy5.lua', params = { msft = true } }",
                    "risk = { max_positions = 1 },");
-    assert_int_equal(run_backtest("maxpos.lua", "maxpos.db"), EXIT_OK);
-    sqlite3 *h = open_db("maxpos.db");
-    assert_int_equal(query_int(h, "SELECT count(*) FROM executions WHERE status='skipped' AND "
+    assert_int_equal(fx_backtest("maxpos.lua", "maxpos.db"), EXIT_OK);
+    sqlite3 *h = fx_open_db("maxpos.db");
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM executions WHERE status='skipped' AND "
                                   "reason LIKE 'risk: max_positions 1 reached%'"),
                      1);
-    assert_int_equal(query_int(h, "SELECT count(*) FROM executions WHERE status='completed'"), 1);
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM executions WHERE status='completed'"), 1);
     sqlite3_close(h);
 }
 

@@ -1,0 +1,579 @@
+/* executor: one exit job per trade, a small state machine driven by broker replies,
+ * order events and a timeout timer. See executor.h for the rules it follows. */
+#include "exits/executor.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/err.h"
+#include "util/log.h"
+
+/* A job that keeps failing stops after this many orders; the monitor decides again. */
+#define MAX_ATTEMPTS 25
+/* Pause before retrying after the broker refused an order, so a refusal cannot spin. */
+#define RETRY_DELAY APEX_SECOND
+
+typedef enum {
+    JOB_CANCEL_LEGS, /* waiting for the bracket legs' cancels to be confirmed */
+    JOB_WORKING,     /* an exit order is working */
+    JOB_CANCEL_ORDER,/* the working order timed out; waiting for its cancel */
+    JOB_WAIT_RETRY,  /* the broker refused the last order; retrying after a pause */
+    JOB_DONE,
+} job_state;
+
+typedef struct exit_job {
+    exit_executor *x;
+    trade *t;
+    store_position_exit row;
+    exit_decision decision;
+    exit_priority priority; /* current, after any escalation */
+    bool market;            /* walks exhausted: market orders from now on */
+    int walks;              /* walks done at the current priority */
+    money_t target;         /* quantity to exit in total */
+    money_t filled;         /* filled by this job's orders */
+    money_t notional;       /* sum of fill qty * price, for the average exit price */
+    money_t order_qty;      /* quantity of the working order */
+    money_t order_filled;
+    char coid[BROKER_ID_MAX];
+    store_exit_attempt att;
+    clock_timer timer;
+    job_state state;
+    int cancels;            /* cancel replies still expected */
+    bool supersede;         /* finish as superseded, then start `next` */
+    exit_decision next;
+    money_t next_price;
+    int refs;               /* callbacks outstanding that point at this job */
+} exit_job;
+
+struct exit_executor {
+    exec_env *env;
+    broker *brk;
+    store *db;
+    apex_clock *clock;
+    const pipeline_config *cfg;
+    exit_hooks hooks;
+};
+
+exit_executor *exit_executor_new(exec_env *env, broker *brk, store *db, apex_clock *clock,
+                                 const pipeline_config *cfg, exit_hooks hooks)
+{
+    exit_executor *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    x->env = env;
+    x->brk = brk;
+    x->db = db;
+    x->clock = clock;
+    x->cfg = cfg;
+    x->hooks = hooks;
+    return x;
+}
+
+void exit_executor_free(exit_executor *x)
+{
+    free(x);
+}
+
+static exit_job *job_of(const trade *t)
+{
+    return t ? (exit_job *)t->exit_job : NULL;
+}
+
+bool exit_executor_busy(const exit_executor *x, const trade *t)
+{
+    (void)x;
+    exit_job *j = job_of(t);
+    return j && j->state != JOB_DONE;
+}
+
+static money_t abs_money(money_t v)
+{
+    return v < 0 ? -v : v;
+}
+
+/* Jobs are freed only when no reply, event or timer can reach them any more. */
+static void job_release(exit_job *j)
+{
+    if (--j->refs > 0 || j->state != JOB_DONE)
+        return;
+    clock_timer_stop(&j->timer);
+    free(j);
+}
+
+static void job_hold(exit_job *j)
+{
+    j->refs++;
+    j->t->pending++;
+}
+
+static void job_drop(exit_job *j)
+{
+    j->t->pending--;
+    job_release(j);
+}
+
+static void set_priority(exit_executor *x, exit_priority p)
+{
+    if (x->hooks.next_priority)
+        x->hooks.next_priority(x->hooks.ud, (int)p);
+}
+
+static const char *strategy_name(const exit_job *j)
+{
+    if (j->market || j->priority == EXIT_PRIORITY_CRITICAL)
+        return "market";
+    return price_strategy_name(j->x->cfg->exits.execution[j->priority].price);
+}
+
+static void save_row(exit_job *j)
+{
+    snprintf(j->row.execution_strategy, sizeof j->row.execution_strategy, "%s", strategy_name(j));
+    snprintf(j->row.exit_priority, sizeof j->row.exit_priority, "%s",
+             exit_priority_name(j->priority));
+    j->row.filled_quantity = j->filled;
+    if (j->filled > 0)
+        money_div(j->notional, j->filled, MONEY_ROUND_NEAREST, &j->row.exit_price);
+    store_exit_update(j->x->db, &j->row);
+}
+
+static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_t price);
+
+/* Re-protects what is left after a partial exit with a stop at the position's stop, or at
+ * its trailing stop when that is tighter; the bracket legs were cancelled for the exit. */
+static void protect_remainder(exit_job *j)
+{
+    trade *t = j->t;
+    money_t open = abs_money(t->led.qty);
+    if (open == 0)
+        return;
+    bool is_long = t->led.qty > 0;
+    money_t stop = t->row.stop_loss;
+    if (t->pos.trailing_stop_active && t->pos.trailing_stop_price > 0 &&
+        (stop == 0 || (is_long ? t->pos.trailing_stop_price > stop
+                               : t->pos.trailing_stop_price < stop)))
+        stop = t->pos.trailing_stop_price;
+    if (stop <= 0)
+        return;
+    order_request req = {0};
+    snprintf(req.symbol, sizeof req.symbol, "%s", t->row.symbol);
+    req.side = is_long ? SIDE_SELL : SIDE_BUY;
+    req.type = ORDER_STOP;
+    req.qty = open;
+    req.stop_price = stop;
+    set_priority(j->x, EXIT_PRIORITY_HIGH);
+    if (exec_send(j->x->env, t, ORDER_ROLE_STOP_LOSS, &req, NULL, NULL) != 0)
+        log_warn("%s %s: could not re-place the protective stop after a partial exit",
+                 j->x->cfg->name, t->row.symbol);
+}
+
+static void finish(exit_job *j, const char *status)
+{
+    exit_executor *x = j->x;
+    trade *t = j->t;
+    if (j->state == JOB_DONE)
+        return;
+    j->state = JOB_DONE;
+    clock_timer_stop(&j->timer);
+    snprintf(j->row.status, sizeof j->row.status, "%s", status);
+    if (j->filled > 0)
+        j->row.executed_at = clock_now(x->clock);
+    save_row(j);
+    if (t->exit_job == j)
+        t->exit_job = NULL;
+    t->closing = false;
+    if (strcmp(status, "filled") == 0 && t->led.qty != 0)
+        protect_remainder(j);
+    if (x->hooks.on_done)
+        x->hooks.on_done(x->hooks.ud, t, &j->row);
+    if (j->supersede) {
+        j->supersede = false;
+        start_job(x, t, &j->next, j->next_price);
+    }
+    job_release(j); /* the trade's hold; frees the job unless a callback still holds it */
+}
+
+/* ---- placing orders ---- */
+
+static money_t walk_step(money_t bid, money_t ask, money_t tick)
+{
+    money_t half = (ask - bid) / 2;
+    half = money_round_to(half, tick, MONEY_ROUND_UP);
+    return half > tick ? half : tick;
+}
+
+/* The limit price for the current strategy and walk: sells start at the bid
+ * (aggressive), the mid (fair) or the ask (conservative) and walk down; buys mirror. */
+static money_t limit_price(const exit_job *j, order_side side, money_t last, money_t bid,
+                           money_t ask, money_t tick)
+{
+    if (bid <= 0 || ask <= 0 || ask < bid)
+        bid = ask = last;
+    price_strategy ps = j->x->cfg->exits.execution[j->priority].price;
+    bool sell = side == SIDE_SELL;
+    money_t base;
+    switch (ps) {
+    case PRICE_AGGRESSIVE:
+        base = sell ? bid : ask;
+        break;
+    case PRICE_CONSERVATIVE:
+        base = sell ? ask : bid;
+        break;
+    case PRICE_FAIR:
+    default:
+        base = bid + (ask - bid) / 2;
+        break;
+    }
+    money_t step = walk_step(bid, ask, tick);
+    money_t price = sell ? base - step * j->walks : base + step * j->walks;
+    price = money_round_to(price, tick, sell ? MONEY_ROUND_DOWN : MONEY_ROUND_UP);
+    return price > 0 ? price : tick;
+}
+
+static void on_timeout(clock_timer *timer, void *ud);
+static void place_next(exit_job *j);
+
+static void on_sent(void *ud, trade *t, int status, const char *msg)
+{
+    exit_job *j = ud;
+    (void)t;
+    if (j->state == JOB_WORKING && status != 0 && strcmp(j->coid, j->att.client_order_id) == 0) {
+        snprintf(j->att.status, sizeof j->att.status, "rejected");
+        store_exit_attempt_update(j->x->db, &j->att);
+        store_event(j->x->db, clock_now(j->x->clock), j->x->cfg->name, j->t->row.id,
+                    "exit_rejected", "%s: exit order %s refused: %s", j->t->row.symbol, j->coid,
+                    msg ? msg : err_name(status));
+        if (j->t->led.qty == 0) {
+            finish(j, j->filled > 0 ? "filled" : "cancelled");
+        } else {
+            j->state = JOB_WAIT_RETRY;
+            clock_timer_start(&j->timer, clock_now(j->x->clock) + RETRY_DELAY);
+        }
+    }
+    job_release(j);
+}
+
+static void place_next(exit_job *j)
+{
+    exit_executor *x = j->x;
+    trade *t = j->t;
+    money_t open = abs_money(t->led.qty);
+    money_t qty = j->target - j->filled;
+    if (qty > open)
+        qty = open;
+    if (qty <= 0) {
+        finish(j, j->filled > 0 ? "filled" : "cancelled");
+        return;
+    }
+    if (j->row.attempts >= MAX_ATTEMPTS) {
+        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed",
+                    "%s: exit gave up after %d orders; the monitor will decide again",
+                    t->row.symbol, j->row.attempts);
+        finish(j, "failed");
+        return;
+    }
+    order_request req = {0};
+    snprintf(req.symbol, sizeof req.symbol, "%s", t->row.symbol);
+    req.side = t->led.qty > 0 ? SIDE_SELL : SIDE_BUY;
+    req.qty = qty;
+    bool market = j->market || j->priority == EXIT_PRIORITY_CRITICAL;
+    if (market) {
+        req.type = ORDER_MARKET;
+    } else {
+        money_t last = 0, bid = 0, ask = 0;
+        if (!x->hooks.quote || x->hooks.quote(x->hooks.ud, t, &last, &bid, &ask) != 0 ||
+            last <= 0)
+            last = t->pos.current_price;
+        req.type = ORDER_LIMIT;
+        req.limit_price = limit_price(j, req.side, last, bid, ask,
+                                      config_instrument(x->cfg, t->row.symbol).tick);
+    }
+    set_priority(x, j->priority);
+    j->refs++;
+    int rc = exec_send(x->env, t, ORDER_ROLE_EXIT, &req, on_sent, j);
+    if (rc != 0) {
+        j->refs--;
+        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed",
+                    "%s: could not send an exit order (%s)", t->row.symbol, err_name(rc));
+        j->state = JOB_WAIT_RETRY;
+        clock_timer_start(&j->timer, clock_now(x->clock) + RETRY_DELAY);
+        return;
+    }
+    snprintf(j->coid, sizeof j->coid, "%s", req.client_order_id);
+    snprintf(t->exit_coid, sizeof t->exit_coid, "%s", req.client_order_id);
+    j->order_qty = qty;
+    j->order_filled = 0;
+    j->row.attempts++;
+    memset(&j->att, 0, sizeof j->att);
+    j->att.position_id = t->pos.id;
+    j->att.exit_id = j->row.id;
+    j->att.attempt_number = j->row.attempts;
+    snprintf(j->att.order_type, sizeof j->att.order_type, "%s", order_type_name(req.type));
+    snprintf(j->att.client_order_id, sizeof j->att.client_order_id, "%s", req.client_order_id);
+    j->att.limit_price = req.limit_price;
+    j->att.quantity = qty;
+    snprintf(j->att.status, sizeof j->att.status, "new");
+    j->att.placed_at = clock_now(x->clock);
+    store_exit_attempt_insert(x->db, &j->att);
+    save_row(j);
+    j->state = JOB_WORKING;
+    int timeout = x->cfg->exits.execution[j->priority].timeout_seconds;
+    clock_timer_start(&j->timer, clock_now(x->clock) + (apex_time)timeout * APEX_SECOND);
+    char pb[32], qb[32];
+    log_event("%-13s EXITING  %-5s %s %s %s%s%s (attempt %d, %s)", x->cfg->name, t->row.symbol,
+              order_side_name(req.side), money_format_trim(qty, 0, qb, sizeof qb),
+              order_type_name(req.type), req.type == ORDER_LIMIT ? " @ " : "",
+              req.type == ORDER_LIMIT ? money_format_trim(req.limit_price, 2, pb, sizeof pb) : "",
+              j->row.attempts, exit_priority_name(j->priority));
+}
+
+/* The order timed out, was cancelled, or was refused: walk, go to market, or escalate. */
+static void escalate(exit_job *j)
+{
+    const exit_execution_config *ec = &j->x->cfg->exits.execution[j->priority];
+    if (j->priority == EXIT_PRIORITY_CRITICAL || j->market) {
+        /* retried as market */
+    } else if (j->walks < ec->max_walks) {
+        j->walks++;
+    } else if (ec->market_after_walks) {
+        j->market = true;
+    } else {
+        /* Failed exits escalate step by step: LOW -> MEDIUM -> HIGH -> market. */
+        j->priority--;
+        j->walks = 0;
+    }
+    place_next(j);
+}
+
+static void on_cancel_reply(void *ud, const broker_reply *r)
+{
+    exit_job *j = ud;
+    (void)r; /* cancelled or already final: either way the order no longer works */
+    if (j->state != JOB_DONE && --j->cancels == 0) {
+        if (j->supersede) {
+            finish(j, "cancelled");
+        } else if (j->state == JOB_CANCEL_LEGS) {
+            place_next(j);
+        } else if (j->state == JOB_CANCEL_ORDER) {
+            if (j->order_filled >= j->order_qty && j->filled >= j->target)
+                finish(j, "filled");
+            else
+                escalate(j);
+        }
+    }
+    job_drop(j);
+}
+
+static void cancel_order(exit_job *j, const char *coid)
+{
+    job_hold(j);
+    j->cancels++;
+    set_priority(j->x, j->priority);
+    if (broker_cancel_order(j->x->brk, coid, on_cancel_reply, j) != 0) {
+        broker_reply none = {.status = APEX_EIO};
+        on_cancel_reply(j, &none);
+    }
+}
+
+static void on_timeout(clock_timer *timer, void *ud)
+{
+    exit_job *j = ud;
+    (void)timer;
+    if (j->state == JOB_WAIT_RETRY) {
+        escalate(j);
+        return;
+    }
+    if (j->state != JOB_WORKING)
+        return;
+    store_event(j->x->db, clock_now(j->x->clock), j->x->cfg->name, j->t->row.id, "exit_timeout",
+                "%s: exit order %s not filled within %d s; cancelling to walk or escalate",
+                j->t->row.symbol, j->coid,
+                j->x->cfg->exits.execution[j->priority].timeout_seconds);
+    j->state = JOB_CANCEL_ORDER;
+    cancel_order(j, j->coid);
+}
+
+/* ---- starting ---- */
+
+typedef struct {
+    char ids[32][BROKER_ID_MAX];
+    int n;
+} leg_list;
+
+static int gather_legs(void *ud, const store_order *o)
+{
+    leg_list *l = ud;
+    bool leg = o->o.role == ORDER_ROLE_STOP_LOSS || o->o.role == ORDER_ROLE_TAKE_PROFIT;
+    if (leg && !order_status_is_final(o->o.status) && o->o.status != ORDER_STATUS_NEW &&
+        l->n < 32)
+        snprintf(l->ids[l->n++], BROKER_ID_MAX, "%s", o->o.client_order_id);
+    return 0;
+}
+
+static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_t price)
+{
+    exit_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return;
+    j->x = x;
+    j->t = t;
+    j->decision = *d;
+    j->priority = d->priority;
+    j->target = d->qty;
+    j->refs = 1; /* held by the trade until finish */
+    clock_timer_init(x->clock, &j->timer, on_timeout, j);
+    store_position_exit *row = &j->row;
+    row->position_id = t->pos.id;
+    row->execution_id = t->row.id;
+    snprintf(row->exit_reason, sizeof row->exit_reason, "%s", exit_condition_name(d->condition));
+    snprintf(row->detail, sizeof row->detail, "%s", d->reason);
+    row->exit_quantity = d->qty;
+    row->partial_exit = d->condition == EXIT_PARTIAL_EXIT_TARGET;
+    row->unrealized_pnl = t->pos.unrealized_pnl;
+    row->unrealized_pnl_pct = t->pos.unrealized_pnl_pct;
+    row->triggered_at = clock_now(x->clock);
+    snprintf(row->status, sizeof row->status, "working");
+    snprintf(row->execution_strategy, sizeof row->execution_strategy, "%s", strategy_name(j));
+    snprintf(row->exit_priority, sizeof row->exit_priority, "%s",
+             exit_priority_name(j->priority));
+    store_exit_insert(x->db, row);
+    t->exit_job = j;
+    t->closing = true;
+    snprintf(t->pos.exit_reason, sizeof t->pos.exit_reason, "%s",
+             exit_condition_name(d->condition));
+    snprintf(t->pos.exit_priority, sizeof t->pos.exit_priority, "%s",
+             exit_priority_name(d->priority));
+    if (d->condition == EXIT_PARTIAL_EXIT_TARGET) {
+        /* The stage is spent when it triggers, and that is durable before any order goes
+         * out, so it can never fire twice: not after a reload, not after a restart. */
+        t->pos.partial_stages_done |= 1 << d->partial_stage;
+    }
+    store_position_update(x->db, &t->pos);
+    char pb[32];
+    log_event("%-13s EXIT!    %-5s %s (%s) at %s", x->cfg->name, t->row.symbol, d->reason,
+              exit_priority_name(d->priority), money_format_trim(price, 2, pb, sizeof pb));
+
+    leg_list legs = {.n = 0};
+    store_orders_for_execution(x->db, t->row.id, gather_legs, &legs);
+    j->state = JOB_CANCEL_LEGS;
+    if (legs.n == 0) {
+        place_next(j);
+        return;
+    }
+    for (int i = 0; i < legs.n; i++)
+        cancel_order(j, legs.ids[i]);
+}
+
+int exit_executor_start(exit_executor *x, trade *t, const exit_decision *d, money_t price)
+{
+    if (d->condition == EXIT_NONE || d->qty <= 0 || t->led.qty == 0)
+        return APEX_EINVAL;
+    exit_job *j = job_of(t);
+    if (j && j->state != JOB_DONE) {
+        bool more_urgent = d->priority < j->priority;
+        bool closes_all = d->qty >= abs_money(t->led.qty);
+        if (!more_urgent || !closes_all || j->supersede)
+            return APEX_EBUSY;
+        /* Supersede: cancel what is working, then start the more urgent exit. */
+        j->supersede = true;
+        j->next = *d;
+        j->next_price = price;
+        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit",
+                    "%s: %s (%s) supersedes the working %s exit", t->row.symbol, d->reason,
+                    exit_priority_name(d->priority), j->row.exit_reason);
+        if (j->state == JOB_WORKING) {
+            clock_timer_stop(&j->timer);
+            j->state = JOB_CANCEL_ORDER;
+            cancel_order(j, j->coid);
+        } else if (j->state == JOB_WAIT_RETRY) {
+            clock_timer_stop(&j->timer);
+            finish(j, "cancelled");
+        }
+        return 0;
+    }
+    start_job(x, t, d, price);
+    return t->exit_job ? 0 : APEX_ENOMEM;
+}
+
+/* ---- events ---- */
+
+void exit_executor_on_fill(exit_executor *x, trade *t, const broker_fill *f,
+                           const store_order *o)
+{
+    exit_job *j = job_of(t);
+    (void)x;
+    if (!j || j->state == JOB_DONE || strcmp(o->o.client_order_id, j->coid) != 0)
+        return;
+    j->filled += f->qty;
+    j->order_filled += f->qty;
+    money_t value = 0;
+    money_mul(f->price, f->qty, MONEY_ROUND_NEAREST, &value);
+    j->notional += value;
+    j->att.filled_quantity = j->order_filled;
+    snprintf(j->att.status, sizeof j->att.status, "%s",
+             j->order_filled >= j->order_qty ? "filled" : "partially_filled");
+    store_exit_attempt_update(j->x->db, &j->att);
+    save_row(j);
+    if (j->order_filled < j->order_qty)
+        return; /* a partial fill: the order keeps working until filled or timed out */
+    if (j->state == JOB_CANCEL_ORDER)
+        return; /* the cancel reply decides */
+    clock_timer_stop(&j->timer);
+    if (j->filled >= j->target || t->led.qty == 0)
+        finish(j, "filled");
+    else
+        place_next(j);
+}
+
+void exit_executor_on_order(exit_executor *x, trade *t, const store_order *o)
+{
+    exit_job *j = job_of(t);
+    (void)x;
+    if (!j || j->state == JOB_DONE || strcmp(o->o.client_order_id, j->coid) != 0)
+        return;
+    snprintf(j->att.status, sizeof j->att.status, "%s", order_status_name(o->o.status));
+    store_exit_attempt_update(j->x->db, &j->att);
+    bool dead = o->o.status == ORDER_STATUS_REJECTED || o->o.status == ORDER_STATUS_EXPIRED ||
+                o->o.status == ORDER_STATUS_CANCELLED;
+    if (dead && j->state == JOB_WORKING) {
+        /* Refused or cancelled by the broker (not by us): retry after a pause. */
+        clock_timer_stop(&j->timer);
+        j->state = JOB_WAIT_RETRY;
+        clock_timer_start(&j->timer, clock_now(j->x->clock) + RETRY_DELAY);
+    }
+}
+
+void exit_executor_forget(exit_executor *x, trade *t)
+{
+    exit_job *j = job_of(t);
+    (void)x;
+    if (!j)
+        return;
+    j->supersede = false;
+    finish(j, j->filled > 0 ? "filled" : "cancelled");
+}
+
+typedef struct {
+    exit_executor *x;
+    int64_t execution_id;
+} resume_ctx;
+
+static int close_stale(void *ud, const store_position_exit *e)
+{
+    resume_ctx *c = ud;
+    if (e->execution_id != c->execution_id)
+        return 0;
+    store_position_exit row = *e;
+    snprintf(row.status, sizeof row.status, "cancelled");
+    store_exit_update(c->x->db, &row);
+    store_event(c->x->db, clock_now(c->x->clock), c->x->cfg->name, e->execution_id, "exit",
+                "exit %lld (%s) interrupted by a restart; the monitor re-evaluates",
+                (long long)e->id, e->exit_reason);
+    return 0;
+}
+
+void exit_executor_resume(exit_executor *x, trade *t)
+{
+    resume_ctx c = {.x = x, .execution_id = t->row.id};
+    store_exits_working(x->db, close_stale, &c);
+}

@@ -1,0 +1,40 @@
+/* engine_fixture: helpers for tests that run whole pipelines through host_main and read
+ * the outcome back from the store. Each test program gets its own temporary directory. */
+#ifndef APEX_TEST_ENGINE_FIXTURE_H
+#define APEX_TEST_ENGINE_FIXTURE_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+#include "pipeline/host.h"
+
+/* Creates a fresh temporary directory (fx_dir) for this program. */
+void fx_make_dir(const char *name);
+void fx_remove_dir(void);
+const char *fx_dir(void);
+
+/* Writes text to <dir>/name. */
+void fx_write(const char *name, const char *text);
+/* Full path of <dir>/name in a static buffer (valid until the next call). */
+const char *fx_path(const char *name);
+
+/* Runs host_main on <dir>/pipeline with the store <dir>/db (backtest, or run at a high
+ * replay speed when run_mode is true; run mode keeps the store between calls). */
+int fx_backtest(const char *pipeline, const char *db);
+int fx_run(const char *pipeline, const char *db);
+
+sqlite3 *fx_open_db(const char *db);
+void fx_query_text(sqlite3 *h, const char *sql, char *out, size_t n);
+long long fx_query_int(sqlite3 *h, const char *sql);
+
+/* Appends one bar line: epoch seconds, symbol, OHLC, volume to the open file. */
+typedef struct {
+    char path[512];
+    void *f;
+} fx_csv;
+void fx_csv_open(fx_csv *c, const char *name);
+void fx_csv_bar(fx_csv *c, long ts, const char *symbol, double o, double h, double l, double cl,
+                double volume);
+void fx_csv_close(fx_csv *c);
+
+#endif

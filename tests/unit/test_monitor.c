@@ -1,0 +1,368 @@
+/* Position monitor tests (seed 003 "Position Monitoring"): cadence, price caching with
+ * batched quotes, and the broker-call limit with 200 positions monitored at once. The
+ * broker is the real paper broker behind the real rate limiter; a recording shim between
+ * them notes the time of every call that actually reaches the broker. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/limited.h"
+#include "broker/paper.h"
+#include "market/symtab.h"
+#include "monitor/monitor.h"
+#include "net/ratelimit.h"
+#include "util/err.h"
+
+#define T0 ((apex_time)1709562600 * APEX_SECOND)
+#define NPOS 200
+
+/* ---- the recording shim ---- */
+
+typedef struct {
+    broker base;
+    broker *inner;
+    apex_clock *clock;
+    apex_time *calls;
+    int ncalls, cap;
+    int quote_calls;
+} recorder;
+
+static void note(recorder *r)
+{
+    if (r->ncalls == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 256;
+        r->calls = realloc(r->calls, (size_t)r->cap * sizeof *r->calls);
+        assert_non_null(r->calls);
+    }
+    r->calls[r->ncalls++] = clock_now(r->clock);
+}
+
+#define R(b) ((recorder *)(b))
+static int rec_submit(broker *b, const order_request *q, broker_cb cb, void *ud)
+{
+    note(R(b));
+    return broker_submit_order(R(b)->inner, q, cb, ud);
+}
+static int rec_cancel(broker *b, const char *id, broker_cb cb, void *ud)
+{
+    note(R(b));
+    return broker_cancel_order(R(b)->inner, id, cb, ud);
+}
+static int rec_get_order(broker *b, const char *id, broker_cb cb, void *ud)
+{
+    note(R(b));
+    return broker_get_order(R(b)->inner, id, cb, ud);
+}
+static int rec_open_orders(broker *b, const char *s, broker_cb cb, void *ud)
+{
+    note(R(b));
+    return broker_list_open_orders(R(b)->inner, s, cb, ud);
+}
+static int rec_position(broker *b, const char *s, broker_cb cb, void *ud)
+{
+    note(R(b));
+    return broker_get_position(R(b)->inner, s, cb, ud);
+}
+static int rec_positions(broker *b, broker_cb cb, void *ud)
+{
+    note(R(b));
+    return broker_list_positions(R(b)->inner, cb, ud);
+}
+static int rec_account(broker *b, broker_cb cb, void *ud)
+{
+    note(R(b));
+    return broker_get_account(R(b)->inner, cb, ud);
+}
+static int rec_quotes(broker *b, const char *const *s, int n, broker_cb cb, void *ud)
+{
+    note(R(b));
+    R(b)->quote_calls++;
+    return broker_get_quotes(R(b)->inner, s, n, cb, ud);
+}
+static int rec_fills(broker *b, const char *id, broker_cb cb, void *ud)
+{
+    note(R(b));
+    return broker_list_fills(R(b)->inner, id, cb, ud);
+}
+static int rec_close(broker *b, const char *s, const char *id, broker_cb cb, void *ud)
+{
+    note(R(b));
+    return broker_close_position(R(b)->inner, s, id, cb, ud);
+}
+static void rec_free(broker *b)
+{
+    broker_free(R(b)->inner);
+    free(R(b)->calls);
+    free(b);
+}
+
+static const broker_ops rec_ops = {
+    .name = "recorder",
+    .submit_order = rec_submit,
+    .cancel_order = rec_cancel,
+    .get_order = rec_get_order,
+    .list_open_orders = rec_open_orders,
+    .get_position = rec_position,
+    .list_positions = rec_positions,
+    .get_account = rec_account,
+    .get_quotes = rec_quotes,
+    .list_fills = rec_fills,
+    .close_position = rec_close,
+    .free = rec_free,
+};
+
+/* ---- the fixture ---- */
+
+typedef struct {
+    apex_clock *clock;
+    store *db;
+    symtab *symbols;
+    broker *paper;
+    recorder *rec;
+    ratelimit *limiter;
+    broker *limited;
+    pipeline_config cfg;
+    monitor *mon;
+    trade trades[NPOS];
+    int ntrades;
+    int flats, evaluations;
+} fx;
+
+static void on_flat(void *ud, trade *t)
+{
+    fx *f = ud;
+    f->flats++;
+    t->finished = true;
+}
+
+static void evaluate(void *ud, trade *t, const broker_quote *q)
+{
+    fx *f = ud;
+    (void)t;
+    (void)q;
+    f->evaluations++;
+}
+
+static trade *first(void *ud)
+{
+    fx *f = ud;
+    return f->ntrades ? &f->trades[0] : NULL;
+}
+
+static void ignore(void *ud, const broker_reply *r)
+{
+    (void)ud;
+    (void)r;
+}
+
+static void bar_for(fx *f, const char *sym, money_t px)
+{
+    bar b = {.ts = clock_now(f->clock), .open = px, .high = px, .low = px, .close = px,
+             .volume = MONEY(1000), .symbol_id = symtab_find(f->symbols, sym)};
+    broker_on_bar(f->paper, &b, sym);
+}
+
+/* n long positions of 10 shares at 100, really held at the paper broker. */
+static fx *make(int n, int per_minute)
+{
+    fx *f = calloc(1, sizeof *f);
+    char err[256];
+    f->clock = clock_new_simulated(T0);
+    f->db = store_open(":memory:", STORE_DURABLE, err, sizeof err);
+    f->symbols = symtab_new();
+    paper_config pc = {.starting_cash = MONEY(10000000)};
+    f->paper = paper_broker_new(&pc, ":memory:", f->clock, err, sizeof err);
+    assert_non_null(f->paper);
+    for (int i = 0; i < n; i++) {
+        char sym[16], id[32];
+        snprintf(sym, sizeof sym, "S%03d", i);
+        symtab_intern(f->symbols, sym, (int)strlen(sym));
+        bar_for(f, sym, MONEY(100));
+        order_request req = {.side = SIDE_BUY, .type = ORDER_MARKET, .qty = MONEY(10)};
+        snprintf(req.symbol, sizeof req.symbol, "%s", sym);
+        snprintf(id, sizeof id, "seed-%d", i);
+        snprintf(req.client_order_id, sizeof req.client_order_id, "%s", id);
+        assert_int_equal(broker_submit_order(f->paper, &req, ignore, NULL), 0);
+    }
+    clock_run_due(f->clock);
+
+    f->rec = calloc(1, sizeof *f->rec);
+    f->rec->base.ops = &rec_ops;
+    f->rec->inner = f->paper;
+    f->rec->clock = f->clock;
+    f->limiter = ratelimit_new(f->clock, per_minute);
+    f->limited = limited_broker_new(&f->rec->base, f->limiter);
+    config_defaults(&f->cfg);
+    f->cfg.monitoring.max_api_calls_per_minute = per_minute;
+    f->mon = monitor_new(f->clock, f->limited, f->db, &f->cfg,
+                         (monitor_hooks){.on_flat = on_flat,
+                                         .evaluate_exit = evaluate,
+                                         .first_trade = first,
+                                         .ud = f});
+    for (int i = 0; i < n; i++) {
+        trade *t = &f->trades[i];
+        snprintf(t->row.symbol, sizeof t->row.symbol, "S%03d", i);
+        t->row.status = EXEC_MONITORING;
+        t->row.id = i + 1;
+        t->symbol_id = symtab_find(f->symbols, t->row.symbol);
+        t->has_pos = true;
+        t->pos.open = true;
+        t->pos.side = SIDE_BUY;
+        t->pos.stop_loss = MONEY(90);
+        t->pos.take_profit = MONEY(110);
+        t->pos.initial_qty = t->pos.qty = MONEY(10);
+        ledger_apply(&t->led, SIDE_BUY, MONEY(10), MONEY(100), 0);
+        t->next = i + 1 < n ? &f->trades[i + 1] : NULL;
+        monitor_watch(f->mon, t, T0);
+    }
+    f->ntrades = n;
+    return f;
+}
+
+static void destroy(fx *f)
+{
+    for (int i = 0; i < f->ntrades; i++)
+        monitor_unwatch(f->mon, &f->trades[i]);
+    monitor_free(f->mon);
+    broker_free(f->limited);
+    ratelimit_free(f->limiter);
+    symtab_free(f->symbols);
+    store_close(f->db);
+    clock_free(f->clock);
+    config_free(&f->cfg);
+    free(f);
+}
+
+/* Runs the host's time forward, a new bar for every symbol each minute. */
+static void run_minutes(fx *f, int minutes, money_t px)
+{
+    for (int m = 0; m < minutes; m++) {
+        for (int i = 0; i < f->ntrades; i++)
+            bar_for(f, f->trades[i].row.symbol, px);
+        clock_advance_to(f->clock, clock_now(f->clock) + APEX_MINUTE);
+    }
+    clock_run_due(f->clock);
+}
+
+/* ---- tests ---- */
+
+static void test_monitoring_frequency_normal(void **state)
+{
+    (void)state;
+    fx *f = make(1, 60);
+    trade *t = &f->trades[0];
+    /* 100 is 10% from both the 90 stop and the 110 target: the normal 30 s. */
+    assert_int_equal(monitor_cadence(f->mon, t, MONEY(100)), 30);
+    run_minutes(f, 10, MONEY(100));
+    monitor_stats s;
+    monitor_get_stats(f->mon, &s);
+    /* Checks at 0, 30, ..., 600 s: 21. */
+    assert_int_equal(s.checks, 21);
+    assert_int_equal(t->row.monitor_interval_s, 30);
+    destroy(f);
+}
+
+static void test_monitoring_frequency_urgent(void **state)
+{
+    (void)state;
+    fx *f = make(1, 60);
+    trade *t = &f->trades[0];
+    /* Within 2% of the stop (1.5% away), of the target, or of an armed trailing stop. */
+    assert_int_equal(monitor_cadence(f->mon, t, CENTS_TO(9135)), 5);
+    assert_int_equal(monitor_cadence(f->mon, t, CENTS_TO(10800)), 5);
+    t->pos.trailing_stop_active = true;
+    t->pos.trailing_stop_price = MONEY(99);
+    assert_int_equal(monitor_cadence(f->mon, t, CENTS_TO(10050)), 5);
+    t->pos.trailing_stop_active = false;
+    /* Observed: at 91.50 every check is 5 s apart. */
+    run_minutes(f, 2, CENTS_TO(9150));
+    monitor_stats s;
+    monitor_get_stats(f->mon, &s);
+    assert_true(s.checks >= 20); /* the first at 0, then every 5 s after it saw 91.50 */
+    assert_int_equal(t->row.monitor_interval_s, 5);
+    destroy(f);
+}
+
+static void test_price_caching(void **state)
+{
+    (void)state;
+    fx *f = make(3, 60);
+    /* Two positions in the same symbol share one cached quote. */
+    snprintf(f->trades[1].row.symbol, sizeof f->trades[1].row.symbol, "S000");
+    f->trades[1].symbol_id = f->trades[0].symbol_id;
+    clock_run_due(f->clock);
+    monitor_stats s;
+    monitor_get_stats(f->mon, &s);
+    /* All three checks at T0 were answered by ONE batched request for two symbols. */
+    assert_int_equal(s.quote_requests, 1);
+    assert_int_equal(s.quoted_symbols, 2);
+    assert_int_equal(f->rec->quote_calls, 1);
+    /* Within the 10 s TTL a check hits the cache instead of the broker. */
+    monitor_check_soon(f->mon, &f->trades[0]);
+    clock_advance_to(f->clock, T0 + 5 * APEX_SECOND);
+    monitor_get_stats(f->mon, &s);
+    assert_int_equal(f->rec->quote_calls, 1);
+    assert_true(s.cache_hits >= 1);
+    /* After the TTL the next check asks again. */
+    clock_advance_to(f->clock, T0 + 30 * APEX_SECOND);
+    assert_int_equal(f->rec->quote_calls, 2);
+    destroy(f);
+}
+
+static void test_rate_limit_never_exceeded_with_200_positions(void **state)
+{
+    (void)state;
+    /* A tight limit and 200 urgent positions: checks every 5 s would want far more than
+     * 20 calls a minute, and the limiter must hold every sliding 60 s window to 20. */
+    fx *f = make(NPOS, 20);
+    for (int i = 0; i < NPOS; i++)
+        f->trades[i].pos.stop_loss = CENTS_TO(9900); /* 1% away: urgent */
+    run_minutes(f, 15, MONEY(100));
+    recorder *r = f->rec;
+    assert_true(r->ncalls > 20); /* the monitor did keep asking */
+    for (int i = 0; i < r->ncalls; i++) {
+        int in_window = 0;
+        for (int k = 0; k <= i; k++)
+            if (r->calls[k] > r->calls[i] - 60 * APEX_SECOND)
+                in_window++;
+        if (in_window > 20)
+            fail_msg("%d broker calls in the 60 s window ending at call %d", in_window, i);
+    }
+    /* And every position was still checked, concurrently, with batched prices. */
+    for (int i = 0; i < NPOS; i++)
+        assert_true(f->trades[i].row.next_check_at > T0);
+    assert_true(f->evaluations >= NPOS * 10);
+    assert_int_equal(f->flats, 0);
+    destroy(f);
+}
+
+static void test_position_closed_by_hand_is_detected(void **state)
+{
+    (void)state;
+    fx *f = make(2, 60);
+    /* Close S001 at the broker behind the host's back: no fill of ours reports it. */
+    assert_int_equal(broker_close_position(f->paper, "S001", "by-hand", ignore, NULL), 0);
+    run_minutes(f, 12, MONEY(100)); /* reconciliation runs every 10 normal periods (300 s) */
+    assert_int_equal(f->flats, 1);
+    assert_true(f->trades[1].finished);
+    assert_false(f->trades[0].finished);
+    destroy(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_monitoring_frequency_normal),
+        cmocka_unit_test(test_monitoring_frequency_urgent),
+        cmocka_unit_test(test_price_caching),
+        cmocka_unit_test(test_rate_limit_never_exceeded_with_200_positions),
+        cmocka_unit_test(test_position_closed_by_hand_is_detected),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
