@@ -30,7 +30,7 @@ typedef enum {
 } call_op;
 
 static const char *const op_names[] = {
-    "submit_order", "cancel_order",   "get_order",  "list_open_orders", "get_position",
+    "submit_order",   "cancel_order", "get_order",  "list_open_orders", "get_position",
     "list_positions", "get_account",  "get_quotes", "close_position",   "list_fills",
 };
 
@@ -370,8 +370,8 @@ broker *limited_broker_new(broker *inner, ratelimit *limiter)
     lb->inner = inner;
     lb->limiter = limiter;
     lb->next_priority = RATELIMIT_ROUTINE;
-    broker_set_listener(inner, (broker_listener){
-                                   .on_order = forward_order, .on_fill = forward_fill, .ud = lb});
+    broker_set_listener(
+        inner, (broker_listener){.on_order = forward_order, .on_fill = forward_fill, .ud = lb});
     return &lb->base;
 }
 

@@ -173,7 +173,7 @@ static void test_critical_jumps_the_queue(void **state)
     assert_int_equal(g.n, 60); /* still full: the limit holds even for CRITICAL */
 
     clock_advance_to(g.clock, T0 + APEX_MINUTE);
-    assert_int_equal(g.n, 112); /* all 52 waiting fit in the freed window */
+    assert_int_equal(g.n, 112);      /* all 52 waiting fit in the freed window */
     assert_int_equal(g.id[60], 900); /* CRITICAL first */
     assert_int_equal(g.id[61], 500); /* then HIGH */
     for (int i = 0; i < 50; i++)     /* then routine, in arrival order */
