@@ -31,9 +31,16 @@ void ratelimit_free(ratelimit *r);
 /* Queues a request. Returns 0, or APEX_ENOMEM / APEX_EINVAL (bad priority). */
 int ratelimit_submit(ratelimit *r, int priority, ratelimit_cb cb, void *ud);
 
+/* Removes a queued request (the first matching cb and ud) without running it, e.g. when
+ * its owner goes away. Returns 0, or APEX_ENOTFOUND when no such request waits. */
+int ratelimit_cancel(ratelimit *r, ratelimit_cb cb, void *ud);
+
 int ratelimit_queued(const ratelimit *r);
 uint64_t ratelimit_granted(const ratelimit *r);
 /* Grants within (now - 60 s, now]. */
 int ratelimit_window_count(ratelimit *r);
+int ratelimit_per_minute(const ratelimit *r);
+/* The clock the limiter grants from (users that must reply asynchronously share it). */
+apex_clock *ratelimit_clock(const ratelimit *r);
 
 #endif

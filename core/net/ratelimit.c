@@ -1,0 +1,240 @@
+/* ratelimit: a sliding-window log of grant times plus per-priority FIFO queues.
+ *
+ * One clock timer does all granting. It is armed "now" when work arrives and the window
+ * has room, or for the instant the oldest logged grant leaves the window when it is
+ * full. Granting only from the timer keeps callers free of re-entrancy: a callback can
+ * submit more work or free the limiter itself. */
+#include "net/ratelimit.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "util/err.h"
+
+#define WINDOW APEX_MINUTE
+
+typedef struct rl_request {
+    ratelimit_cb cb;
+    void *ud;
+    struct rl_request *next;
+} rl_request;
+
+typedef struct {
+    rl_request *head, *tail;
+} rl_queue;
+
+struct ratelimit {
+    apex_clock *clock;
+    int per_minute;
+    /* Ring buffer of the last per_minute grant times, oldest at log_head. */
+    apex_time *log;
+    int log_head;
+    int log_count;
+    rl_queue queues[RATELIMIT_PRIORITIES];
+    int queued;
+    uint64_t granted;
+    clock_timer timer;
+    /* While a grant pass runs: points at a local flag that ratelimit_free raises, so the
+     * pass stops touching the limiter when a callback freed it. */
+    bool *freed_flag;
+};
+
+static void grant_pass(clock_timer *t, void *ud);
+
+ratelimit *ratelimit_new(apex_clock *clock, int per_minute)
+{
+    if (!clock || per_minute < 1)
+        return NULL;
+    ratelimit *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->log = calloc((size_t)per_minute, sizeof *r->log);
+    if (!r->log) {
+        free(r);
+        return NULL;
+    }
+    r->clock = clock;
+    r->per_minute = per_minute;
+    clock_timer_init(clock, &r->timer, grant_pass, r);
+    return r;
+}
+
+void ratelimit_free(ratelimit *r)
+{
+    if (!r)
+        return;
+    clock_timer_stop(&r->timer);
+    for (int p = 0; p < RATELIMIT_PRIORITIES; p++) {
+        rl_request *q = r->queues[p].head;
+        while (q) {
+            rl_request *next = q->next;
+            free(q);
+            q = next;
+        }
+    }
+    if (r->freed_flag)
+        *r->freed_flag = true;
+    free(r->log);
+    free(r);
+}
+
+/* ---- the window ---------------------------------------------------------------------- */
+
+/* The earliest time a new grant keeps every window at or under the limit: now while the
+ * log is not full, else the moment the oldest logged grant falls out of (t - 60 s, t]. */
+static apex_time next_free_slot(const ratelimit *r, apex_time now)
+{
+    if (r->log_count < r->per_minute)
+        return now;
+    apex_time frees_at = r->log[r->log_head] + WINDOW;
+    return frees_at > now ? frees_at : now;
+}
+
+static void log_grant(ratelimit *r, apex_time now)
+{
+    if (r->log_count < r->per_minute) {
+        r->log[(r->log_head + r->log_count) % r->per_minute] = now;
+        r->log_count++;
+    } else {
+        /* Full: the oldest entry is outside the window by now; overwrite it. */
+        r->log[r->log_head] = now;
+        r->log_head = (r->log_head + 1) % r->per_minute;
+    }
+}
+
+int ratelimit_window_count(ratelimit *r)
+{
+    apex_time now = clock_now(r->clock);
+    int n = 0;
+    for (int i = 0; i < r->log_count; i++) {
+        apex_time t = r->log[(r->log_head + i) % r->per_minute];
+        if (t > now - WINDOW && t <= now)
+            n++;
+    }
+    return n;
+}
+
+/* ---- queue ----------------------------------------------------------------------------- */
+
+static rl_request *pop_most_urgent(ratelimit *r)
+{
+    for (int p = 0; p < RATELIMIT_PRIORITIES; p++) {
+        rl_queue *q = &r->queues[p];
+        rl_request *req = q->head;
+        if (!req)
+            continue;
+        q->head = req->next;
+        if (!q->head)
+            q->tail = NULL;
+        r->queued--;
+        return req;
+    }
+    return NULL;
+}
+
+/* Arms the timer for the next possible grant, or stops it when nothing waits. */
+static void rearm(ratelimit *r)
+{
+    if (r->queued == 0) {
+        clock_timer_stop(&r->timer);
+        return;
+    }
+    clock_timer_start(&r->timer, next_free_slot(r, clock_now(r->clock)));
+}
+
+static void grant_pass(clock_timer *t, void *ud)
+{
+    (void)t;
+    ratelimit *r = ud;
+    bool freed = false;
+    bool *outer_flag = r->freed_flag; /* a pass can nest if a callback drives the clock */
+    r->freed_flag = &freed;
+    for (;;) {
+        apex_time now = clock_now(r->clock);
+        if (r->queued == 0 || next_free_slot(r, now) > now)
+            break;
+        rl_request *req = pop_most_urgent(r);
+        log_grant(r, now);
+        r->granted++;
+        ratelimit_cb cb = req->cb;
+        void *cb_ud = req->ud;
+        free(req);
+        cb(cb_ud);
+        if (freed) {
+            if (outer_flag)
+                *outer_flag = true;
+            return;
+        }
+    }
+    r->freed_flag = outer_flag;
+    rearm(r);
+}
+
+int ratelimit_submit(ratelimit *r, int priority, ratelimit_cb cb, void *ud)
+{
+    if (!r || !cb || priority < 0 || priority >= RATELIMIT_PRIORITIES)
+        return APEX_EINVAL;
+    rl_request *req = malloc(sizeof *req);
+    if (!req)
+        return APEX_ENOMEM;
+    req->cb = cb;
+    req->ud = ud;
+    req->next = NULL;
+    rl_queue *q = &r->queues[priority];
+    if (q->tail)
+        q->tail->next = req;
+    else
+        q->head = req;
+    q->tail = req;
+    r->queued++;
+    /* Inside a grant pass the pass itself re-arms when it finishes. */
+    if (!r->freed_flag)
+        rearm(r);
+    return 0;
+}
+
+int ratelimit_cancel(ratelimit *r, ratelimit_cb cb, void *ud)
+{
+    if (!r)
+        return APEX_EINVAL;
+    for (int p = 0; p < RATELIMIT_PRIORITIES; p++) {
+        rl_queue *q = &r->queues[p];
+        rl_request *prev = NULL;
+        for (rl_request *req = q->head; req; prev = req, req = req->next) {
+            if (req->cb != cb || req->ud != ud)
+                continue;
+            if (prev)
+                prev->next = req->next;
+            else
+                q->head = req->next;
+            if (q->tail == req)
+                q->tail = prev;
+            free(req);
+            r->queued--;
+            if (!r->freed_flag)
+                rearm(r);
+            return 0;
+        }
+    }
+    return APEX_ENOTFOUND;
+}
+
+int ratelimit_queued(const ratelimit *r)
+{
+    return r->queued;
+}
+
+uint64_t ratelimit_granted(const ratelimit *r)
+{
+    return r->granted;
+}
+
+int ratelimit_per_minute(const ratelimit *r)
+{
+    return r->per_minute;
+}
+
+apex_clock *ratelimit_clock(const ratelimit *r)
+{
+    return r->clock;
+}
