@@ -334,6 +334,17 @@ int clock_active_count(const apex_clock *c)
     return c->count;
 }
 
+void clock_set_wall(apex_clock *c)
+{
+    if (c->simulated)
+        return;
+    c->wall = true;
+    c->speed = 1.0;
+    c->origin = 0;
+    c->start_hr = uv_hrtime();
+    live_arm(c);
+}
+
 void clock_jump_to(apex_clock *c, apex_time t)
 {
     if (c->simulated) {

@@ -83,4 +83,8 @@ int clock_active_count(const apex_clock *clock);
  * e.g. over a weekend, so the replay does not sit idle). */
 void clock_jump_to(apex_clock *clock, apex_time t);
 
+/* Live clocks: from now on, plain wall time at speed 1 (a followed live feed). Timers keep
+ * their due times. Lets the host choose after loading pipelines, which hold the clock. */
+void clock_set_wall(apex_clock *clock);
+
 #endif

@@ -339,10 +339,8 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
     if (opt->backtest) {
         run_backtest(h);
     } else {
-        if (h->follow) {
-            clock_free(h->hs.clock);
-            h->hs.clock = clock_new_live(&h->loop, 1.0, 0);
-        }
+        if (h->follow)
+            clock_set_wall(h->hs.clock); /* the pipelines already hold this clock */
         apex_time first;
         earliest(h, &first);
         if (!h->follow && first < APEX_TIME_NEVER - 1)
