@@ -9,6 +9,8 @@
  *   events       append-only audit log
  *   equity       account snapshots
  *   cursors      the last bar each pipeline processed, so a restart resumes there
+ *   position_exits  one row per exit the evaluator triggers (seed 003)
+ *   exit_attempts   one row per order placed for an exit
  * Money columns are INTEGER at MONEY_SCALE; times are INTEGER µs since the epoch.
  *
  * Durability: store_open with STORE_DURABLE uses synchronous=FULL so a committed
@@ -193,40 +195,46 @@ int store_cursor_set(store *s, const char *pipeline, apex_time ts);
 
 /* position_exits and exit_attempts (seed 003): every exit the host decides writes one
  * position_exits row when it is triggered, and one exit_attempts row per order it places
- * for it. Migration 2 adds execution_id, status, filled_quantity and client ids. */
+ * for it. Migration 2 adds execution_id, status, filled_quantity, detail, attempts and the
+ * attempts' client order ids; `apex-host status` lists the latest exits with their attempts. */
 typedef struct {
-    int64_t id;                  /* exit_id */
+    int64_t id; /* exit_id */
     int64_t position_id;
     int64_t execution_id;
-    char exit_reason[50];        /* the condition: "stop_loss", "partial_exit_target", ... */
-    char exit_priority[20];      /* "CRITICAL", "HIGH", "MEDIUM", "LOW" */
-    char detail[192];            /* the evaluator's sentence, e.g. "price 97.50 <= stop 97.60" */
-    money_t exit_quantity;       /* asked for */
+    char exit_reason[50];   /* the condition: "stop_loss", "partial_exit_target", ... */
+    char exit_priority[20]; /* "CRITICAL", "HIGH", "MEDIUM", "LOW" */
+    char detail[192];       /* the evaluator's sentence, e.g. "price 97.50 <= stop 97.60" */
+    money_t exit_quantity;  /* asked for */
     bool partial_exit;
-    money_t exit_price;          /* average fill price; 0 until something filled */
-    char execution_strategy[20]; /* "market", "aggressive", "fair", "conservative" */
+    money_t exit_price;                         /* average fill price; 0 until something filled */
+    char execution_strategy[20];                /* "market", "aggressive", "fair", "conservative" */
     money_t unrealized_pnl, unrealized_pnl_pct; /* when triggered */
     apex_time triggered_at, executed_at;        /* executed_at 0 until done */
-    char status[16];             /* "working", "filled", "failed", "cancelled" */
+    char status[16];                            /* "working", "filled", "failed", "cancelled" */
     money_t filled_quantity;
-    int attempts;                /* orders placed so far */
+    int attempts; /* orders placed so far */
 } store_position_exit;
 
 typedef struct {
     int64_t id; /* attempt_id */
     int64_t position_id;
     int64_t exit_id;
-    int attempt_number;          /* 1, 2, ... */
-    char order_type[20];         /* "market", "limit" */
+    int attempt_number;  /* 1, 2, ... */
+    char order_type[20]; /* "market", "limit" */
     char client_order_id[BROKER_ID_MAX];
-    money_t limit_price;         /* 0 for market */
+    money_t limit_price; /* 0 for market */
     money_t quantity;
-    char status[20];             /* order_status_name of the order */
+    char status[20]; /* order_status_name of the order */
     money_t filled_quantity;
     apex_time placed_at;
 } store_exit_attempt;
 
-int store_exit_insert(store *s, store_position_exit *e); /* sets e->id */
+/* Sets e->id. Fills in what the caller left empty: execution_id from the position,
+ * triggered_at with the current wall-clock time (the seed's DEFAULT NOW()), status
+ * "working". APEX_EINVAL names the field when a priority, strategy, status or quantity is
+ * not one the seed knows (filled_quantity may never exceed exit_quantity). */
+int store_exit_insert(store *s, store_position_exit *e);
+/* By e->id; triggered_at 0 keeps the stored one. */
 int store_exit_update(store *s, const store_position_exit *e);
 int store_exit_get(store *s, int64_t exit_id, store_position_exit *out);
 /* Exits of one execution, oldest first. */
@@ -234,8 +242,14 @@ int store_exits_for_execution(store *s, int64_t execution_id,
                               int (*fn)(void *ud, const store_position_exit *e), void *ud);
 /* Exits whose status is "working" (a restart resumes them). */
 int store_exits_working(store *s, int (*fn)(void *ud, const store_position_exit *e), void *ud);
-int store_exit_attempt_insert(store *s, store_exit_attempt *a); /* sets a->id */
+/* Sets a->id, and a->placed_at to the current wall-clock time when it is 0. order_type is
+ * "market" or "limit" (a limit needs limit_price > 0), status an order_status_name. A
+ * client order id names one order, so it is unique: APEX_EDUP when another attempt has it.
+ * An empty client_order_id is allowed (an attempt recorded before its id exists). */
+int store_exit_attempt_insert(store *s, store_exit_attempt *a);
+/* By a->id; placed_at 0 keeps the stored one. */
 int store_exit_attempt_update(store *s, const store_exit_attempt *a);
+/* Attempts of one exit, by attempt_number. */
 int store_exit_attempts_for_exit(store *s, int64_t exit_id,
                                  int (*fn)(void *ud, const store_exit_attempt *a), void *ud);
 /* Attempt row by the client order id it placed; APEX_ENOTFOUND if none. */
@@ -249,8 +263,9 @@ int store_exit_attempt_by_order(store *s, const char *client_order_id, store_exi
  * `report` (may be NULL). */
 int store_ledger_check(store *s, FILE *report);
 
-/* `apex-host status`: executions (status, phase, next check, P&L), open positions
- * with their monitoring columns, open orders and the `nevents` latest events. */
+/* `apex-host status`: executions (status, phase, next check, P&L), open positions with
+ * their monitoring state (trailing stop, cadence, next check, partial stages done), the
+ * latest exits with one line per attempt, open orders and the `nevents` latest events. */
 int store_print_status(store *s, FILE *out, int nevents);
 
 #endif

@@ -40,6 +40,15 @@ typedef enum {
     STMT_EQUITY_LATEST,
     STMT_CURSOR_GET,
     STMT_CURSOR_SET,
+    STMT_EXIT_INSERT,
+    STMT_EXIT_UPDATE,
+    STMT_EXIT_GET,
+    STMT_EXITS_FOR_EXEC,
+    STMT_EXITS_WORKING,
+    STMT_ATTEMPT_INSERT,
+    STMT_ATTEMPT_UPDATE,
+    STMT_ATTEMPTS_FOR_EXIT,
+    STMT_ATTEMPT_BY_ORDER,
     STMT_COUNT_
 } store_stmt_id;
 
@@ -111,6 +120,17 @@ int store_read_position(store *s, sqlite3_stmt *st, store_position *p);
     "symbol, side, type, qty, limit_price, stop_price, take_profit, stop_loss, status, "           \
     "filled_qty, avg_fill_price, created_at, submitted_at, updated_at, reason, error"
 int store_read_order(store *s, sqlite3_stmt *st, store_order *o);
+
+#define STORE_EXIT_COLUMNS                                                                         \
+    "exit_id, position_id, execution_id, exit_reason, exit_priority, detail, exit_quantity, "      \
+    "partial_exit, exit_price, execution_strategy, unrealized_pnl, unrealized_pnl_pct, "           \
+    "triggered_at, executed_at, status, filled_quantity, attempts"
+void store_read_exit(sqlite3_stmt *st, store_position_exit *e);
+
+#define STORE_ATTEMPT_COLUMNS                                                                      \
+    "attempt_id, position_id, exit_id, attempt_number, order_type, client_order_id, "              \
+    "limit_price, quantity, status, filled_quantity, placed_at"
+void store_read_exit_attempt(sqlite3_stmt *st, store_exit_attempt *a);
 
 /* A growable array of rows, so iterators can finish reading (and reset their cached
  * statement) before calling back: callbacks may then use any store function. */

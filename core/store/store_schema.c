@@ -171,6 +171,36 @@ static const char *const migrations[] = {
     "AS INTEGER))\n"
     ");\n"
     "CREATE INDEX exit_attempts_exit ON exit_attempts(exit_id);\n",
+
+    /* 2: what the exit executor needs to resume an exit after a restart: the execution it
+     * belongs to (so one query finds an execution's exits), its progress, the evaluator's
+     * sentence and the client order id of each attempt (so a broker report finds its
+     * attempt). Rows written under version 1 are backfilled from what they already say. */
+    "ALTER TABLE position_exits ADD COLUMN execution_id INTEGER;\n"
+    "ALTER TABLE position_exits ADD COLUMN status TEXT NOT NULL DEFAULT 'working';\n"
+    "ALTER TABLE position_exits ADD COLUMN filled_quantity INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE position_exits ADD COLUMN detail TEXT NOT NULL DEFAULT '';\n"
+    "ALTER TABLE position_exits ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE exit_attempts ADD COLUMN client_order_id TEXT;\n"
+    "UPDATE position_exits SET\n"
+    "  execution_id = (SELECT p.execution_id FROM positions p\n"
+    "                  WHERE p.position_id = position_exits.position_id),\n"
+    "  attempts = (SELECT count(*) FROM exit_attempts a\n"
+    "              WHERE a.exit_id = position_exits.exit_id);\n"
+    /* An exit that recorded its execution time was done. One whose position has since
+     * closed has nothing left to sell: resuming it after the upgrade would place an order
+     * for a position that no longer exists. */
+    "UPDATE position_exits SET status = 'filled', filled_quantity = exit_quantity\n"
+    "  WHERE executed_at IS NOT NULL;\n"
+    "UPDATE position_exits SET status = 'cancelled',\n"
+    "  detail = 'position closed before the upgrade to schema 2'\n"
+    "  WHERE executed_at IS NULL AND position_id IN\n"
+    "    (SELECT position_id FROM positions WHERE status = 'closed');\n"
+    "CREATE INDEX position_exits_execution ON position_exits(execution_id);\n"
+    "CREATE INDEX position_exits_status ON position_exits(status);\n"
+    /* Unique: each attempt is one order, and a client order id names one order. SQLite
+     * lets several NULLs (attempts recorded before their id was known) coexist. */
+    "CREATE UNIQUE INDEX exit_attempts_order ON exit_attempts(client_order_id);\n",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

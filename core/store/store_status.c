@@ -4,7 +4,9 @@
  * as its widest cell; numbers are right-aligned so digits line up. */
 #include "store/store_internal.h"
 
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/err.h"
@@ -13,9 +15,13 @@
 #define TABLE_MAX_COLS    14
 #define CELL_MAX          160
 #define RECENT_EXECUTIONS 20
+#define RECENT_EXITS      20
 
 typedef struct {
     char cell[TABLE_MAX_COLS][CELL_MAX];
+    /* Indented lines printed under the row (a position's monitoring state, an exit's
+     * attempts): detail that would make the table too wide. NULL = none. */
+    char *extra;
 } table_row;
 
 typedef struct {
@@ -28,6 +34,36 @@ typedef struct {
 static table_row *table_add(store *s, table *t)
 {
     return store_rows_push(s, &t->rows);
+}
+
+static void table_free(table *t)
+{
+    table_row *rows = t->rows.items;
+    for (size_t r = 0; r < t->rows.count; r++)
+        free(rows[r].extra);
+    store_rows_free(&t->rows);
+}
+
+/* Appends one line (indented under the row, newline added) to row->extra. */
+static int row_extra(store *s, table_row *row, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int row_extra(store *s, table_row *row, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    size_t old = row->extra ? strlen(row->extra) : 0;
+    size_t add = strlen(line);
+    char *grown = realloc(row->extra, old + add + 8);
+    if (!grown)
+        return store_failf(s, APEX_ENOMEM, "out of memory formatting the status report");
+    memcpy(grown + old, "      ", 6);
+    memcpy(grown + old + 6, line, add);
+    memcpy(grown + old + 6 + add, "\n", 2);
+    row->extra = grown;
+    return 0;
 }
 
 static void table_print(FILE *out, const table *t)
@@ -58,6 +94,8 @@ static void table_print(FILE *out, const table *t)
                 fprintf(out, "  %-*s", (int)width[c], text);
         }
         fputc('\n', out);
+        if (r >= 0 && rows[r].extra)
+            fputs(rows[r].extra, out);
     }
 }
 
@@ -173,7 +211,7 @@ static int executions_section(store *s, FILE *out)
         fputs("\nEXECUTIONS\n", out);
         table_print(out, &t);
     }
-    store_rows_free(&t.rows);
+    table_free(&t);
     return result;
 }
 
@@ -183,6 +221,21 @@ typedef struct {
     int status;
 } section_ctx;
 
+/* "stage 1, stage 2" from the partial_stages_done bitmask (bit i = stage i + 1). How
+ * many stages the pipeline has is configuration, not stored, so only the done ones show. */
+static const char *fmt_stages(int mask, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = 0;
+    for (int bit = 0; bit < 31 && used < len; bit++)
+        if (mask & (1 << bit))
+            used +=
+                (size_t)snprintf(buf + used, len - used, "%sstage %d", used ? ", " : "", bit + 1);
+    if (!buf[0])
+        snprintf(buf, len, "none");
+    return buf;
+}
+
 static int position_row(void *ud, const store_position *p)
 {
     section_ctx *ctx = ud;
@@ -191,29 +244,51 @@ static int position_row(void *ud, const store_position *p)
         ctx->status = APEX_ENOMEM;
         return 1;
     }
-    set_text(row->cell[0], p->symbol);
-    set_text(row->cell[1], p->side == SIDE_SELL ? "short" : "long");
-    fmt_qty(p->qty, row->cell[2], CELL_MAX);
-    fmt_price(p->entry_price, row->cell[3], CELL_MAX);
-    fmt_price(p->current_price, row->cell[4], CELL_MAX);
-    fmt_pnl(p->unrealized_pnl, row->cell[5], CELL_MAX);
-    fmt_pct(p->unrealized_pnl_pct, row->cell[6], CELL_MAX);
-    fmt_price(p->stop_loss, row->cell[7], CELL_MAX);
-    fmt_price(p->take_profit, row->cell[8], CELL_MAX);
-    char trail[40];
-    fmt_price(p->trailing_stop_price, trail, sizeof trail);
-    snprintf(row->cell[9], CELL_MAX, "%s / %s", trail, p->trailing_stop_active ? "yes" : "no");
-    fmt_price(p->peak_price, row->cell[10], CELL_MAX);
-    fmt_time(p->last_update, row->cell[11], CELL_MAX);
-    return 0;
+    /* Cadence and next check live on the execution the monitor schedules. */
+    store_execution e;
+    bool have_exec = p->execution_id && store_execution_get(ctx->s, p->execution_id, &e) == 0;
+    char a[48], b[48];
+    if (p->execution_id)
+        snprintf(row->cell[0], CELL_MAX, "%lld", (long long)p->execution_id);
+    else
+        set_text(row->cell[0], "-");
+    set_text(row->cell[1], p->symbol);
+    set_text(row->cell[2], p->side == SIDE_SELL ? "short" : "long");
+    fmt_qty(p->qty, a, sizeof a);
+    if (p->initial_qty > 0 && p->initial_qty != p->qty) /* partially exited */
+        snprintf(row->cell[3], CELL_MAX, "%s of %s", a, fmt_qty(p->initial_qty, b, sizeof b));
+    else
+        set_text(row->cell[3], a);
+    fmt_price(p->entry_price, row->cell[4], CELL_MAX);
+    fmt_price(p->current_price, row->cell[5], CELL_MAX);
+    fmt_pnl(p->unrealized_pnl, row->cell[6], CELL_MAX);
+    fmt_pct(p->unrealized_pnl_pct, row->cell[7], CELL_MAX);
+    fmt_price(p->stop_loss, row->cell[8], CELL_MAX);
+    fmt_price(p->take_profit, row->cell[9], CELL_MAX);
+    if (p->trailing_stop_price)
+        snprintf(row->cell[10], CELL_MAX, "%s %s", fmt_price(p->trailing_stop_price, a, sizeof a),
+                 p->trailing_stop_active ? "armed" : "not armed");
+    else
+        set_text(row->cell[10], p->trailing_stop_active ? "armed" : "not armed");
+    fmt_price(p->peak_price, row->cell[11], CELL_MAX);
+    if (have_exec && e.monitor_interval_s > 0)
+        snprintf(row->cell[12], CELL_MAX, "%d s", e.monitor_interval_s);
+    else
+        set_text(row->cell[12], "-");
+    fmt_time(have_exec ? e.next_check_at : 0, row->cell[13], CELL_MAX);
+    char stages[160];
+    ctx->status = row_extra(ctx->s, row, "last update %s; partial exits done: %s",
+                            fmt_time(p->last_update, a, sizeof a),
+                            fmt_stages(p->partial_stages_done, stages, sizeof stages));
+    return ctx->status != 0;
 }
 
 static int positions_section(store *s, FILE *out)
 {
-    static const char *const headers[] = {"SYMBOL", "SIDE",           "QTY",  "ENTRY",
-                                          "LAST",   "UNREALIZED P&L", "%",    "STOP",
-                                          "TARGET", "TRAIL / ACTIVE", "PEAK", "LAST UPDATE"};
-    table t = {12, headers, "llrrrrrrrrrl", {.size = sizeof(table_row)}};
+    static const char *const headers[] = {
+        "EXEC", "SYMBOL", "SIDE",   "QTY",           "ENTRY", "LAST",    "UNREALIZED P&L",
+        "%",    "STOP",   "TARGET", "TRAILING STOP", "PEAK",  "CADENCE", "NEXT CHECK"};
+    table t = {14, headers, "rllrrrrrrrrrrl", {.size = sizeof(table_row)}};
     section_ctx ctx = {s, &t, 0};
     int rc = store_positions_open(s, position_row, &ctx);
     if (!rc)
@@ -222,8 +297,102 @@ static int positions_section(store *s, FILE *out)
         fputs("\nOPEN POSITIONS\n", out);
         table_print(out, &t);
     }
-    store_rows_free(&t.rows);
+    table_free(&t);
     return rc;
+}
+
+typedef struct {
+    store_position_exit e;
+    char symbol[SYMBOL_MAX];
+} exit_with_symbol;
+
+static int attempt_line(void *ud, const store_exit_attempt *a)
+{
+    section_ctx *ctx = ud;
+    table_row *row = ctx->t->rows.items;
+    row += ctx->t->rows.count - 1; /* the exit these attempts belong to */
+    char limit[48], qty[48], filled[48], placed[48];
+    fmt_price(a->limit_price, limit, sizeof limit);
+    fmt_qty(a->quantity, qty, sizeof qty);
+    fmt_qty(a->filled_quantity, filled, sizeof filled);
+    ctx->status = row_extra(
+        ctx->s, row, "attempt %-2d %-6s @ %-9s qty %-8s %-16s filled %-8s placed %s  order %s",
+        a->attempt_number, a->order_type, limit, qty, a->status, filled,
+        fmt_time(a->placed_at, placed, sizeof placed),
+        a->client_order_id[0] ? a->client_order_id : "-");
+    return ctx->status != 0;
+}
+
+static int exit_row(section_ctx *ctx, const exit_with_symbol *x)
+{
+    const store_position_exit *e = &x->e;
+    table_row *row = table_add(ctx->s, ctx->t);
+    if (!row)
+        return APEX_ENOMEM;
+    char qty[48];
+    fmt_time(e->triggered_at, row->cell[0], CELL_MAX);
+    if (e->execution_id)
+        snprintf(row->cell[1], CELL_MAX, "%lld", (long long)e->execution_id);
+    else
+        set_text(row->cell[1], "-");
+    set_text(row->cell[2], x->symbol);
+    set_text(row->cell[3], e->exit_reason);
+    set_text(row->cell[4], e->exit_priority);
+    set_text(row->cell[5], e->execution_strategy);
+    fmt_qty(e->exit_quantity, qty, sizeof qty);
+    snprintf(row->cell[6], CELL_MAX, "%s%s", qty, e->partial_exit ? " partial" : "");
+    set_text(row->cell[7], e->status);
+    fmt_qty(e->filled_quantity, row->cell[8], CELL_MAX);
+    fmt_price(e->exit_price, row->cell[9], CELL_MAX);
+    snprintf(row->cell[10], CELL_MAX, "%d", e->attempts);
+    int rc = 0;
+    if (e->detail[0])
+        rc = row_extra(ctx->s, row, "why: %s", e->detail);
+    if (!rc)
+        rc = store_exit_attempts_for_exit(ctx->s, e->id, attempt_line, ctx);
+    return rc ? rc : ctx->status;
+}
+
+static int exits_section(store *s, FILE *out)
+{
+    static const char *const headers[] = {"TRIGGERED", "EXEC",      "SYMBOL",  "CONDITION",
+                                          "PRIORITY",  "STRATEGY",  "QTY",     "STATUS",
+                                          "FILLED",    "AVG PRICE", "ATTEMPTS"};
+    table t = {11, headers, "lrllllrlrrr", {.size = sizeof(table_row)}};
+    store_rows found = {.size = sizeof(exit_with_symbol)};
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db,
+                                "SELECT " STORE_EXIT_COLUMNS ", (SELECT symbol FROM positions p "
+                                "WHERE p.position_id = position_exits.position_id) "
+                                "FROM position_exits ORDER BY exit_id DESC LIMIT ?1",
+                                -1, &st, NULL);
+    int result = rc == SQLITE_OK ? 0 : store_fail(s, rc, "reading exits");
+    if (!result)
+        sqlite3_bind_int(st, 1, RECENT_EXITS);
+    while (!result && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        exit_with_symbol *x = store_rows_push(s, &found);
+        if (!x) {
+            result = APEX_ENOMEM;
+            break;
+        }
+        store_read_exit(st, &x->e);
+        store_col_text(st, 17, x->symbol, sizeof x->symbol);
+    }
+    if (!result && rc != SQLITE_DONE)
+        result = store_fail(s, rc, "reading exits");
+    sqlite3_finalize(st);
+    /* Fetched newest first; printed oldest first, like a log. */
+    section_ctx ctx = {s, &t, 0};
+    const exit_with_symbol *items = found.items;
+    for (size_t i = found.count; !result && i > 0; i--)
+        result = exit_row(&ctx, &items[i - 1]);
+    if (!result) {
+        fprintf(out, "\nEXITS (latest %d)\n", RECENT_EXITS);
+        table_print(out, &t);
+    }
+    store_rows_free(&found);
+    table_free(&t);
+    return result;
 }
 
 static int order_row(void *ud, const store_order *o)
@@ -267,7 +436,7 @@ static int orders_section(store *s, FILE *out)
         fputs("\nOPEN ORDERS\n", out);
         table_print(out, &t);
     }
-    store_rows_free(&t.rows);
+    table_free(&t);
     return rc;
 }
 
@@ -309,7 +478,7 @@ static int events_section(store *s, FILE *out, int nevents)
         fprintf(out, "\nRECENT EVENTS (latest %d)\n", nevents < 0 ? 0 : nevents);
         table_print(out, &t);
     }
-    store_rows_free(&t.rows);
+    table_free(&t);
     return rc;
 }
 
@@ -320,6 +489,8 @@ int store_print_status(store *s, FILE *out, int nevents)
     int rc = executions_section(s, out);
     if (!rc)
         rc = positions_section(s, out);
+    if (!rc)
+        rc = exits_section(s, out);
     if (!rc)
         rc = orders_section(s, out);
     if (!rc)

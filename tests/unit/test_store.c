@@ -188,7 +188,7 @@ static void test_migrations_set_version_and_reopen_is_idempotent(void **state)
     tmpdb t;
     tmpdb_make(&t);
     store *s = open_ok(t.path);
-    assert_int_equal(store_schema_version(s), 1);
+    assert_int_equal(store_schema_version(s), 2);
     char id[9];
     snprintf(id, sizeof id, "%s", store_instance_id(s));
     assert_int_equal(strlen(id), 8);
@@ -197,9 +197,9 @@ static void test_migrations_set_version_and_reopen_is_idempotent(void **state)
     assert_int_equal(store_execution_insert(s, &e), 0);
     store_close(s);
 
-    assert_int_equal(raw_int(t.path, "PRAGMA user_version"), 1);
+    assert_int_equal(raw_int(t.path, "PRAGMA user_version"), 2);
     s = open_ok(t.path);
-    assert_int_equal(store_schema_version(s), 1);
+    assert_int_equal(store_schema_version(s), 2);
     assert_string_equal(store_instance_id(s), id); /* kept, not regenerated */
     assert_int_equal(store_execution_count(s, NULL, -1), 1);
     store_close(s);
@@ -223,7 +223,7 @@ static void test_newer_schema_is_refused_with_both_versions(void **state)
     assert_null(s);
     assert_non_null(strstr(err, t.path));
     assert_non_null(strstr(err, "7"));
-    assert_non_null(strstr(err, "(1)"));
+    assert_non_null(strstr(err, "(2)"));
     assert_non_null(strstr(err, "upgrade apex-host"));
     /* The file was left alone. */
     assert_int_equal(raw_int(t.path, "PRAGMA user_version"), 7);
@@ -929,6 +929,7 @@ static void test_status_on_empty_store_says_none(void **state)
     assert_non_null(strstr(out, ":memory:"));
     assert_non_null(strstr(out, "EXECUTIONS\n  none"));
     assert_non_null(strstr(out, "OPEN POSITIONS\n  none"));
+    assert_non_null(strstr(out, "EXITS (latest 20)\n  none"));
     assert_non_null(strstr(out, "OPEN ORDERS\n  none"));
     assert_non_null(strstr(out, "RECENT EVENTS (latest 10)\n  none"));
     free(out);
@@ -984,12 +985,16 @@ static void test_status_shows_executions_positions_orders_events(void **state)
     assert_non_null(positions);
     assert_non_null(line_with(positions, "long", line, sizeof line));
     assert_non_null(strstr(line, "AAPL"));
-    assert_non_null(strstr(line, " 30 "));
+    assert_non_null(strstr(line, "30 of 150"));
     assert_non_null(strstr(line, "12.50"));
     assert_non_null(strstr(line, "+65.00"));
     assert_non_null(strstr(line, "+20.97%"));
-    assert_non_null(strstr(line, "11.97 / yes"));
+    assert_non_null(strstr(line, "11.97 armed"));
+    assert_non_null(strstr(line, "30 s"));
+    assert_non_null(strstr(line, "2024-03-01 14:30:30")); /* next check */
+    assert_non_null(line_with(positions, "last update", line, sizeof line));
     assert_non_null(strstr(line, "2024-03-01 14:30:03"));
+    assert_non_null(strstr(line, "partial exits done: none"));
 
     const char *orders = strstr(out, "OPEN ORDERS\n");
     assert_non_null(orders);
@@ -1003,6 +1008,728 @@ static void test_status_shows_executions_positions_orders_events(void **state)
     assert_non_null(line_with(events, "partial exit of 120 shares", line, sizeof line));
     assert_non_null(strstr(line, "2024-03-01 14:30:03"));
     assert_non_null(strstr(line, "exit"));
+    free(out);
+    store_close(s);
+}
+
+/* ---- exits (schema 2) -------------------------------------------------------------- */
+
+/* Migration 1 exactly as it shipped: databases in the field have it, so it must never
+ * change. A file built from this text is a version-1 database. */
+static const char v1_schema_sql[] =
+    "CREATE TABLE meta (\n"
+    "  key   TEXT PRIMARY KEY,\n"
+    "  value TEXT NOT NULL\n"
+    ");\n"
+    "CREATE TABLE executions (\n"
+    "  id                       INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "  pipeline                 TEXT NOT NULL,\n"
+    "  symbol                   TEXT NOT NULL,\n"
+    "  status                   TEXT NOT NULL,\n"
+    "  execution_phase          TEXT NOT NULL DEFAULT 'execute',\n"
+    "  created_at               INTEGER,\n"
+    "  updated_at               INTEGER,\n"
+    "  completed_at             INTEGER,\n"
+    "  next_check_at            INTEGER,\n"
+    "  monitor_interval_seconds INTEGER NOT NULL DEFAULT 30,\n"
+    "  bias                     TEXT,\n"
+    "  side                     TEXT,\n"
+    "  qty                      INTEGER NOT NULL DEFAULT 0,\n"
+    "  entry_price              INTEGER NOT NULL DEFAULT 0,\n"
+    "  stop_loss                INTEGER NOT NULL DEFAULT 0,\n"
+    "  take_profit              INTEGER NOT NULL DEFAULT 0,\n"
+    "  realized_pnl             INTEGER NOT NULL DEFAULT 0,\n"
+    "  fees                     INTEGER NOT NULL DEFAULT 0,\n"
+    "  reason                   TEXT,\n"
+    "  order_seq                INTEGER NOT NULL DEFAULT 0,\n"
+    "  retry_count              INTEGER NOT NULL DEFAULT 0\n"
+    ");\n"
+    "CREATE INDEX executions_status ON executions(status, pipeline);\n"
+    "CREATE INDEX executions_pipeline ON executions(pipeline, status);\n"
+    "CREATE TABLE positions (\n"
+    "  position_id          INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "  execution_id         INTEGER REFERENCES executions(id),\n"
+    "  symbol               TEXT NOT NULL,\n"
+    "  side                 TEXT NOT NULL,\n"
+    "  quantity             INTEGER NOT NULL,\n"
+    "  initial_quantity     INTEGER NOT NULL,\n"
+    "  entry_price          INTEGER NOT NULL,\n"
+    "  stop_loss            INTEGER NOT NULL DEFAULT 0,\n"
+    "  take_profit          INTEGER NOT NULL DEFAULT 0,\n"
+    "  status               TEXT NOT NULL CHECK (status IN ('open', 'closed')),\n"
+    "  opened_at            INTEGER,\n"
+    "  closed_at            INTEGER,\n"
+    "  realized_pnl         INTEGER NOT NULL DEFAULT 0,\n"
+    "  current_price        INTEGER NOT NULL DEFAULT 0,\n"
+    "  unrealized_pnl       INTEGER NOT NULL DEFAULT 0,\n"
+    "  unrealized_pnl_pct   INTEGER NOT NULL DEFAULT 0,\n"
+    "  last_update          INTEGER,\n"
+    "  trailing_stop_active INTEGER NOT NULL DEFAULT 0,\n"
+    "  peak_price           INTEGER NOT NULL DEFAULT 0,\n"
+    "  trailing_stop_price  INTEGER NOT NULL DEFAULT 0,\n"
+    "  exit_reason          TEXT,\n"
+    "  exit_priority        TEXT,\n"
+    "  partial_stages_done  INTEGER NOT NULL DEFAULT 0\n"
+    ");\n"
+    "CREATE INDEX positions_execution ON positions(execution_id);\n"
+    "CREATE INDEX positions_status ON positions(status);\n"
+    "CREATE TABLE orders (\n"
+    "  id                     INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "  execution_id           INTEGER REFERENCES executions(id),\n"
+    "  client_order_id        TEXT NOT NULL UNIQUE,\n"
+    "  broker_order_id        TEXT,\n"
+    "  parent_client_order_id TEXT,\n"
+    "  role                   TEXT NOT NULL,\n"
+    "  symbol                 TEXT NOT NULL,\n"
+    "  side                   TEXT NOT NULL,\n"
+    "  type                   TEXT NOT NULL,\n"
+    "  qty                    INTEGER NOT NULL,\n"
+    "  limit_price            INTEGER NOT NULL DEFAULT 0,\n"
+    "  stop_price             INTEGER NOT NULL DEFAULT 0,\n"
+    "  take_profit            INTEGER NOT NULL DEFAULT 0,\n"
+    "  stop_loss              INTEGER NOT NULL DEFAULT 0,\n"
+    "  status                 TEXT NOT NULL,\n"
+    "  filled_qty             INTEGER NOT NULL DEFAULT 0,\n"
+    "  avg_fill_price         INTEGER NOT NULL DEFAULT 0,\n"
+    "  created_at             INTEGER,\n"
+    "  submitted_at           INTEGER,\n"
+    "  updated_at             INTEGER,\n"
+    "  reason                 TEXT,\n"
+    "  error                  TEXT\n"
+    ");\n"
+    "CREATE INDEX orders_execution ON orders(execution_id);\n"
+    "CREATE INDEX orders_status ON orders(status);\n"
+    "CREATE TABLE fills (\n"
+    "  id              INTEGER PRIMARY KEY,\n"
+    "  execution_id    INTEGER REFERENCES executions(id),\n"
+    "  order_client_id TEXT,\n"
+    "  fill_id         TEXT NOT NULL,\n"
+    "  symbol          TEXT NOT NULL,\n"
+    "  side            TEXT NOT NULL,\n"
+    "  qty             INTEGER NOT NULL,\n"
+    "  price           INTEGER NOT NULL,\n"
+    "  fee             INTEGER NOT NULL DEFAULT 0,\n"
+    "  ts              INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX fills_execution ON fills(execution_id, ts);\n"
+    "CREATE UNIQUE INDEX fills_order ON fills(order_client_id, fill_id);\n"
+    "CREATE TABLE events (\n"
+    "  id           INTEGER PRIMARY KEY,\n"
+    "  ts           INTEGER NOT NULL,\n"
+    "  pipeline     TEXT,\n"
+    "  execution_id INTEGER,\n"
+    "  kind         TEXT NOT NULL,\n"
+    "  message      TEXT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX events_execution ON events(execution_id);\n"
+    "CREATE TABLE equity (\n"
+    "  id       INTEGER PRIMARY KEY,\n"
+    "  ts       INTEGER NOT NULL,\n"
+    "  pipeline TEXT,\n"
+    "  cash     INTEGER NOT NULL,\n"
+    "  equity   INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX equity_pipeline_ts ON equity(pipeline, ts);\n"
+    "CREATE TABLE cursors (\n"
+    "  pipeline TEXT PRIMARY KEY,\n"
+    "  last_ts  INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE TABLE position_exits (\n"
+    "  exit_id            INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "  position_id        INTEGER REFERENCES positions(position_id),\n"
+    "  exit_reason        TEXT NOT NULL,\n"
+    "  exit_priority      TEXT NOT NULL,\n"
+    "  exit_quantity      INTEGER NOT NULL,\n"
+    "  partial_exit       INTEGER NOT NULL DEFAULT 0,\n"
+    "  exit_price         INTEGER NOT NULL,\n"
+    "  execution_strategy TEXT,\n"
+    "  unrealized_pnl     INTEGER,\n"
+    "  unrealized_pnl_pct INTEGER,\n"
+    "  triggered_at       INTEGER DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000000 "
+    "AS INTEGER)),\n"
+    "  executed_at        INTEGER\n"
+    ");\n"
+    "CREATE INDEX position_exits_position ON position_exits(position_id);\n"
+    "CREATE TABLE exit_attempts (\n"
+    "  attempt_id      INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "  position_id     INTEGER REFERENCES positions(position_id),\n"
+    "  exit_id         INTEGER REFERENCES position_exits(exit_id),\n"
+    "  attempt_number  INTEGER NOT NULL,\n"
+    "  order_type      TEXT,\n"
+    "  limit_price     INTEGER,\n"
+    "  quantity        INTEGER NOT NULL,\n"
+    "  status          TEXT,\n"
+    "  filled_quantity INTEGER DEFAULT 0,\n"
+    "  placed_at       INTEGER DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000000 "
+    "AS INTEGER))\n"
+    ");\n"
+    "CREATE INDEX exit_attempts_exit ON exit_attempts(exit_id);\n";
+
+/* All of the schema as SQLite stores it, one object per line, for comparing two files. */
+static char *schema_text(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT type, name, coalesce(sql, '') FROM sqlite_master "
+                                        "WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        fprintf(f, "%s %s %s\n", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
+                sqlite3_column_text(st, 2));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    fclose(f);
+    return buf;
+}
+
+typedef struct {
+    store_position_exit items[8];
+    int count;
+} exit_list;
+
+static int exit_list_add(void *ud, const store_position_exit *e)
+{
+    exit_list *l = ud;
+    if (l->count < 8)
+        l->items[l->count] = *e;
+    l->count++;
+    return 0;
+}
+
+typedef struct {
+    store_exit_attempt items[8];
+    int count;
+} attempt_list;
+
+static int attempt_list_add(void *ud, const store_exit_attempt *a)
+{
+    attempt_list *l = ud;
+    if (l->count < 8)
+        l->items[l->count] = *a;
+    l->count++;
+    return 0;
+}
+
+static void test_version_1_database_migrates_to_2_keeping_rows(void **state)
+{
+    tmpdb t;
+    tmpdb_make(&t);
+    raw_exec(t.path, v1_schema_sql);
+    /* What a version-1 host could have written: an execution with an open position, a
+     * closed one, and exits in each state the backfill has to recognise. */
+    raw_exec(t.path,
+             "INSERT INTO meta VALUES ('instance_id', 'abcdef01');"
+             "INSERT INTO executions(id, pipeline, symbol, status, execution_phase, qty, "
+             "  entry_price, side) VALUES (7, 'demo', 'AAPL', 'monitoring', 'monitoring', "
+             "  10000000000, 18725000000, 'buy'), (8, 'demo', 'MSFT', 'completed', "
+             "  'monitoring', 500000000, 40000000000, 'buy');"
+             "INSERT INTO positions(position_id, execution_id, symbol, side, quantity, "
+             "  initial_quantity, entry_price, status, partial_stages_done) VALUES "
+             "  (3, 7, 'AAPL', 'buy', 5000000000, 10000000000, 18725000000, 'open', 1), "
+             "  (4, 8, 'MSFT', 'buy', 0, 500000000, 40000000000, 'closed', 0);"
+             /* 11: done (executed_at set); 12: never finished, position still open;
+              * 13: never finished, but its position closed since. */
+             "INSERT INTO position_exits(exit_id, position_id, exit_reason, exit_priority, "
+             "  exit_quantity, partial_exit, exit_price, execution_strategy, triggered_at, "
+             "  executed_at) VALUES "
+             "  (11, 3, 'partial_exit_target', 'MEDIUM', 5000000000, 1, 21600000000, 'fair', "
+             "   1709303400000000, 1709303460000000), "
+             "  (12, 3, 'trailing_stop', 'HIGH', 5000000000, 0, 0, 'aggressive', "
+             "   1709303500000000, NULL), "
+             "  (13, 4, 'stop_loss', 'CRITICAL', 500000000, 0, 0, 'market', "
+             "   1709303600000000, NULL);"
+             "INSERT INTO exit_attempts(position_id, exit_id, attempt_number, order_type, "
+             "  limit_price, quantity, status, filled_quantity, placed_at) VALUES "
+             "  (3, 11, 1, 'limit', 21600000000, 5000000000, 'filled', 5000000000, "
+             "   1709303401000000), "
+             "  (3, 12, 1, 'limit', 20000000000, 5000000000, 'cancelled', 0, 1709303501000000), "
+             "  (3, 12, 2, 'limit', 19990000000, 5000000000, 'accepted', 0, 1709303511000000);"
+             "PRAGMA user_version = 1;");
+
+    store *s = open_ok(t.path);
+    assert_int_equal(store_schema_version(s), 2);
+    assert_string_equal(store_instance_id(s), "abcdef01");
+    assert_int_equal(raw_int(t.path, "PRAGMA user_version"), 2);
+
+    /* Old rows are intact. */
+    store_execution e;
+    assert_int_equal(store_execution_get(s, 7, &e), 0);
+    assert_string_equal(e.symbol, "AAPL");
+    assert_int_equal(e.entry_price, CENTS(18725));
+    store_position p;
+    assert_int_equal(store_position_get_by_execution(s, 7, &p), 0);
+    assert_int_equal(p.qty, MONEY(50));
+    assert_int_equal(p.partial_stages_done, 1);
+
+    /* Old exits gained their execution, a status matching what they recorded, and their
+     * attempt count. */
+    store_position_exit x;
+    assert_int_equal(store_exit_get(s, 11, &x), 0);
+    assert_int_equal(x.execution_id, 7);
+    assert_string_equal(x.status, "filled");
+    assert_int_equal(x.filled_quantity, MONEY(50));
+    assert_int_equal(x.exit_price, CENTS(21600));
+    assert_int_equal(x.attempts, 1);
+    assert_true(x.partial_exit);
+    assert_int_equal(x.triggered_at, T0);
+    assert_int_equal(x.executed_at, T0 + 60 * APEX_SECOND);
+    assert_int_equal(store_exit_get(s, 12, &x), 0);
+    assert_string_equal(x.status, "working");
+    assert_int_equal(x.attempts, 2);
+    assert_int_equal(x.filled_quantity, 0);
+    assert_int_equal(store_exit_get(s, 13, &x), 0);
+    assert_int_equal(x.execution_id, 8);
+    assert_string_equal(x.status, "cancelled");
+    assert_non_null(strstr(x.detail, "position closed"));
+
+    /* Only the unfinished exit on the open position is resumed after the upgrade. */
+    exit_list working = {0};
+    assert_int_equal(store_exits_working(s, exit_list_add, &working), 0);
+    assert_int_equal(working.count, 1);
+    assert_int_equal(working.items[0].id, 12);
+    assert_string_equal(working.items[0].exit_reason, "trailing_stop");
+
+    attempt_list old = {0};
+    assert_int_equal(store_exit_attempts_for_exit(s, 12, attempt_list_add, &old), 0);
+    assert_int_equal(old.count, 2);
+    assert_int_equal(old.items[1].attempt_number, 2);
+    assert_int_equal(old.items[1].limit_price, CENTS(19990));
+    assert_string_equal(old.items[1].client_order_id, ""); /* v1 had no such column */
+
+    /* The new API works on the migrated file. */
+    store_exit_attempt a;
+    memset(&a, 0, sizeof a);
+    a.position_id = 3;
+    a.exit_id = 12;
+    a.attempt_number = 3;
+    snprintf(a.order_type, sizeof a.order_type, "market");
+    snprintf(a.client_order_id, sizeof a.client_order_id, "abcdef01-7-5");
+    a.quantity = MONEY(50);
+    snprintf(a.status, sizeof a.status, "new");
+    a.placed_at = T0 + 200 * APEX_SECOND;
+    assert_int_equal(store_exit_attempt_insert(s, &a), 0);
+    store_exit_attempt got;
+    assert_int_equal(store_exit_attempt_by_order(s, "abcdef01-7-5", &got), 0);
+    assert_int_equal(got.exit_id, 12);
+    assert_int_equal(got.attempt_number, 3);
+    store_close(s);
+
+    /* The migrated file has exactly the schema of a file created new. */
+    tmpdb fresh;
+    tmpdb_make(&fresh);
+    store_close(open_ok(fresh.path));
+    char *migrated = schema_text(t.path), *created = schema_text(fresh.path);
+    assert_string_equal(migrated, created);
+    free(migrated);
+    free(created);
+    tmpdb_remove(&fresh);
+    tmpdb_remove(&t);
+}
+
+static store_position_exit sample_exit(const store_position *p)
+{
+    store_position_exit e;
+    memset(&e, 0, sizeof e);
+    e.position_id = p->id;
+    snprintf(e.exit_reason, sizeof e.exit_reason, "partial_exit_target");
+    snprintf(e.exit_priority, sizeof e.exit_priority, "MEDIUM");
+    snprintf(e.detail, sizeof e.detail, "gain +20.97%% >= stage 1 at +15%%: sell 50%%");
+    e.exit_quantity = MONEY(15);
+    e.partial_exit = true;
+    snprintf(e.execution_strategy, sizeof e.execution_strategy, "fair");
+    e.unrealized_pnl = CENTS(6500);
+    e.unrealized_pnl_pct = 20967742;
+    e.triggered_at = T0 + 4 * APEX_SECOND;
+    return e;
+}
+
+static store_exit_attempt sample_attempt(const store_position_exit *e, int number, const char *coid)
+{
+    store_exit_attempt a;
+    memset(&a, 0, sizeof a);
+    a.position_id = e->position_id;
+    a.exit_id = e->id;
+    a.attempt_number = number;
+    snprintf(a.order_type, sizeof a.order_type, "limit");
+    snprintf(a.client_order_id, sizeof a.client_order_id, "%s", coid);
+    a.limit_price = CENTS(1249);
+    a.quantity = e->exit_quantity;
+    snprintf(a.status, sizeof a.status, "accepted");
+    a.placed_at = e->triggered_at + number * APEX_SECOND;
+    return a;
+}
+
+static void assert_exit_equal(const store_position_exit *a, const store_position_exit *b)
+{
+    assert_int_equal(a->id, b->id);
+    assert_int_equal(a->position_id, b->position_id);
+    assert_int_equal(a->execution_id, b->execution_id);
+    assert_string_equal(a->exit_reason, b->exit_reason);
+    assert_string_equal(a->exit_priority, b->exit_priority);
+    assert_string_equal(a->detail, b->detail);
+    assert_int_equal(a->exit_quantity, b->exit_quantity);
+    assert_int_equal(a->partial_exit, b->partial_exit);
+    assert_int_equal(a->exit_price, b->exit_price);
+    assert_string_equal(a->execution_strategy, b->execution_strategy);
+    assert_int_equal(a->unrealized_pnl, b->unrealized_pnl);
+    assert_int_equal(a->unrealized_pnl_pct, b->unrealized_pnl_pct);
+    assert_int_equal(a->triggered_at, b->triggered_at);
+    assert_int_equal(a->executed_at, b->executed_at);
+    assert_string_equal(a->status, b->status);
+    assert_int_equal(a->filled_quantity, b->filled_quantity);
+    assert_int_equal(a->attempts, b->attempts);
+}
+
+static void assert_attempt_equal(const store_exit_attempt *a, const store_exit_attempt *b)
+{
+    assert_int_equal(a->id, b->id);
+    assert_int_equal(a->position_id, b->position_id);
+    assert_int_equal(a->exit_id, b->exit_id);
+    assert_int_equal(a->attempt_number, b->attempt_number);
+    assert_string_equal(a->order_type, b->order_type);
+    assert_string_equal(a->client_order_id, b->client_order_id);
+    assert_int_equal(a->limit_price, b->limit_price);
+    assert_int_equal(a->quantity, b->quantity);
+    assert_string_equal(a->status, b->status);
+    assert_int_equal(a->filled_quantity, b->filled_quantity);
+    assert_int_equal(a->placed_at, b->placed_at);
+}
+
+static void test_exit_and_attempts_round_trip_every_field(void **state)
+{
+    tmpdb t;
+    tmpdb_make(&t);
+    store *s = open_ok(t.path);
+    int64_t exec_id = build_consistent_book(s);
+    store_position p;
+    assert_int_equal(store_position_get_by_execution(s, exec_id, &p), 0);
+
+    store_position_exit e = sample_exit(&p);
+    assert_int_equal(store_exit_insert(s, &e), 0);
+    assert_true(e.id > 0);
+    assert_int_equal(e.execution_id, exec_id); /* taken from the position */
+    assert_string_equal(e.status, "working");  /* the default */
+
+    store_exit_attempt first = sample_attempt(&e, 1, "feedbeef-1-2");
+    assert_int_equal(store_exit_attempt_insert(s, &first), 0);
+    store_exit_attempt second = sample_attempt(&e, 2, "feedbeef-1-3");
+    second.limit_price = CENTS(1247); /* walked one step */
+    assert_int_equal(store_exit_attempt_insert(s, &second), 0);
+    assert_true(second.id > first.id);
+
+    /* The first limit expired unfilled; the walked one filled at 12.47. */
+    snprintf(first.status, sizeof first.status, "cancelled");
+    assert_int_equal(store_exit_attempt_update(s, &first), 0);
+    snprintf(second.status, sizeof second.status, "filled");
+    second.filled_quantity = MONEY(15);
+    assert_int_equal(store_exit_attempt_update(s, &second), 0);
+    e.attempts = 2;
+    e.filled_quantity = MONEY(15);
+    e.exit_price = CENTS(1247);
+    e.executed_at = T0 + 40 * APEX_SECOND;
+    snprintf(e.status, sizeof e.status, "filled");
+    assert_int_equal(store_exit_update(s, &e), 0);
+    store_close(s);
+
+    /* Everything survives a reopen. */
+    s = open_ok(t.path);
+    store_position_exit got;
+    assert_int_equal(store_exit_get(s, e.id, &got), 0);
+    assert_exit_equal(&got, &e);
+    exit_list of_exec = {0};
+    assert_int_equal(store_exits_for_execution(s, exec_id, exit_list_add, &of_exec), 0);
+    assert_int_equal(of_exec.count, 1);
+    assert_exit_equal(&of_exec.items[0], &e);
+    attempt_list attempts = {0};
+    assert_int_equal(store_exit_attempts_for_exit(s, e.id, attempt_list_add, &attempts), 0);
+    assert_int_equal(attempts.count, 2);
+    assert_attempt_equal(&attempts.items[0], &first);
+    assert_attempt_equal(&attempts.items[1], &second);
+
+    /* Times left at 0 get the seed's DEFAULT NOW() and are handed back. */
+    store_position_exit now = sample_exit(&p);
+    now.triggered_at = 0;
+    assert_int_equal(store_exit_insert(s, &now), 0);
+    assert_true(now.triggered_at > T0);
+    assert_int_equal(store_exit_get(s, now.id, &got), 0);
+    assert_int_equal(got.triggered_at, now.triggered_at);
+    /* An update with triggered_at 0 keeps the stored time. */
+    now.triggered_at = 0;
+    snprintf(now.status, sizeof now.status, "cancelled");
+    assert_int_equal(store_exit_update(s, &now), 0);
+    assert_int_equal(store_exit_get(s, now.id, &got), 0);
+    assert_int_equal(got.triggered_at > T0, 1);
+    assert_string_equal(got.status, "cancelled");
+
+    assert_int_equal(store_exit_get(s, 999, &got), APEX_ENOTFOUND);
+    store_position_exit empty;
+    memset(&empty, 0, sizeof empty);
+    empty.id = e.id;
+    assert_int_equal(store_exit_update(s, &empty), APEX_EINVAL); /* would wipe the row */
+    assert_int_equal(store_exit_get(s, e.id, &got), 0);
+    assert_exit_equal(&got, &e);
+    store_position_exit missing = e;
+    missing.id = 999;
+    assert_int_equal(store_exit_update(s, &missing), APEX_ENOTFOUND);
+    store_exit_attempt missing_attempt = first;
+    missing_attempt.id = 999;
+    assert_int_equal(store_exit_attempt_update(s, &missing_attempt), APEX_ENOTFOUND);
+    store_close(s);
+    tmpdb_remove(&t);
+}
+
+static void test_bad_exit_and_attempt_values_name_the_field(void **state)
+{
+    store *s = open_ok(":memory:");
+    int64_t exec_id = build_consistent_book(s);
+    store_position p;
+    assert_int_equal(store_position_get_by_execution(s, exec_id, &p), 0);
+
+    store_position_exit e = sample_exit(&p);
+    snprintf(e.exit_priority, sizeof e.exit_priority, "URGENT");
+    assert_int_equal(store_exit_insert(s, &e), APEX_EINVAL);
+    assert_non_null(strstr(store_errmsg(s), "exit_priority 'URGENT'"));
+
+    e = sample_exit(&p);
+    e.filled_quantity = e.exit_quantity + 1; /* would over-sell */
+    assert_int_equal(store_exit_insert(s, &e), APEX_EINVAL);
+    assert_non_null(strstr(store_errmsg(s), "filled_quantity"));
+
+    e = sample_exit(&p);
+    snprintf(e.status, sizeof e.status, "done");
+    assert_int_equal(store_exit_insert(s, &e), APEX_EINVAL);
+    assert_non_null(strstr(store_errmsg(s), "status 'done'"));
+
+    e = sample_exit(&p);
+    e.exit_quantity = 0;
+    assert_int_equal(store_exit_insert(s, &e), APEX_EINVAL);
+    assert_non_null(strstr(store_errmsg(s), "exit_quantity"));
+
+    e = sample_exit(&p);
+    e.position_id = 4242; /* no such position: the foreign key refuses it */
+    assert_int_equal(store_exit_insert(s, &e), APEX_EINVAL);
+
+    e = sample_exit(&p);
+    assert_int_equal(store_exit_insert(s, &e), 0);
+    store_exit_attempt a = sample_attempt(&e, 1, "feedbeef-1-9");
+    a.limit_price = 0; /* a limit order without a price */
+    assert_int_equal(store_exit_attempt_insert(s, &a), APEX_EINVAL);
+    assert_non_null(strstr(store_errmsg(s), "limit_price"));
+    a = sample_attempt(&e, 1, "feedbeef-1-9");
+    snprintf(a.status, sizeof a.status, "sent");
+    assert_int_equal(store_exit_attempt_insert(s, &a), APEX_EINVAL);
+    assert_non_null(strstr(store_errmsg(s), "status 'sent'"));
+    a = sample_attempt(&e, 0, "feedbeef-1-9");
+    assert_int_equal(store_exit_attempt_insert(s, &a), APEX_EINVAL);
+    assert_non_null(strstr(store_errmsg(s), "attempt_number"));
+
+    /* Nothing of the refused attempts was written. */
+    attempt_list none = {0};
+    assert_int_equal(store_exit_attempts_for_exit(s, e.id, attempt_list_add, &none), 0);
+    assert_int_equal(none.count, 0);
+    store_close(s);
+}
+
+static int finish_working_exit(void *ud, const store_position_exit *e)
+{
+    store *s = ud;
+    store_position_exit done = *e;
+    snprintf(done.status, sizeof done.status, "filled");
+    done.filled_quantity = done.exit_quantity;
+    return store_exit_update(s, &done) != 0; /* writing from the callback is allowed */
+}
+
+static void test_exits_working_lists_only_unfinished_exits(void **state)
+{
+    store *s = open_ok(":memory:");
+    int64_t exec_id = build_consistent_book(s);
+    store_position p;
+    assert_int_equal(store_position_get_by_execution(s, exec_id, &p), 0);
+    const char *statuses[] = {"filled", "working", "failed", "working", "cancelled"};
+    int64_t ids[5];
+    for (int i = 0; i < 5; i++) {
+        store_position_exit e = sample_exit(&p);
+        snprintf(e.status, sizeof e.status, "%s", statuses[i]);
+        e.triggered_at = T0 + i * APEX_SECOND;
+        assert_int_equal(store_exit_insert(s, &e), 0);
+        ids[i] = e.id;
+    }
+    exit_list working = {0};
+    assert_int_equal(store_exits_working(s, exit_list_add, &working), 0);
+    assert_int_equal(working.count, 2);
+    assert_int_equal(working.items[0].id, ids[1]); /* oldest first */
+    assert_int_equal(working.items[1].id, ids[3]);
+    assert_int_equal(working.items[1].triggered_at, T0 + 3 * APEX_SECOND);
+
+    /* A restart resumes them; once finished they are no longer listed. */
+    assert_int_equal(store_exits_working(s, finish_working_exit, s), 0);
+    working.count = 0;
+    assert_int_equal(store_exits_working(s, exit_list_add, &working), 0);
+    assert_int_equal(working.count, 0);
+    exit_list all = {0};
+    assert_int_equal(store_exits_for_execution(s, exec_id, exit_list_add, &all), 0);
+    assert_int_equal(all.count, 5);
+    assert_string_equal(all.items[3].status, "filled");
+    assert_int_equal(all.items[3].filled_quantity, MONEY(15));
+    exit_list other = {0};
+    assert_int_equal(store_exits_for_execution(s, exec_id + 100, exit_list_add, &other), 0);
+    assert_int_equal(other.count, 0);
+    store_close(s);
+}
+
+static void test_exit_attempt_found_by_its_client_order_id(void **state)
+{
+    store *s = open_ok(":memory:");
+    int64_t exec_id = build_consistent_book(s);
+    store_position p;
+    assert_int_equal(store_position_get_by_execution(s, exec_id, &p), 0);
+    store_position_exit e = sample_exit(&p);
+    assert_int_equal(store_exit_insert(s, &e), 0);
+    store_exit_attempt a1 = sample_attempt(&e, 1, "feedbeef-1-4");
+    store_exit_attempt a2 = sample_attempt(&e, 2, "feedbeef-1-5");
+    a2.limit_price = CENTS(1245);
+    assert_int_equal(store_exit_attempt_insert(s, &a1), 0);
+    assert_int_equal(store_exit_attempt_insert(s, &a2), 0);
+    /* Attempts recorded before their order id is known do not collide with each other. */
+    store_exit_attempt pending1 = sample_attempt(&e, 3, "");
+    store_exit_attempt pending2 = sample_attempt(&e, 4, "");
+    assert_int_equal(store_exit_attempt_insert(s, &pending1), 0);
+    assert_int_equal(store_exit_attempt_insert(s, &pending2), 0);
+
+    /* A broker report about feedbeef-1-5 finds the second attempt and its exit. */
+    store_exit_attempt got;
+    assert_int_equal(store_exit_attempt_by_order(s, "feedbeef-1-5", &got), 0);
+    assert_attempt_equal(&got, &a2);
+    assert_int_equal(got.exit_id, e.id);
+    assert_int_equal(got.limit_price, CENTS(1245));
+
+    assert_int_equal(store_exit_attempt_by_order(s, "feedbeef-9-9", &got), APEX_ENOTFOUND);
+    assert_non_null(strstr(store_errmsg(s), "feedbeef-9-9"));
+    assert_int_equal(store_exit_attempt_by_order(s, "", &got), APEX_EINVAL);
+
+    /* One order is one attempt: reusing its id is refused, by insert and by update. */
+    store_exit_attempt again = sample_attempt(&e, 5, "feedbeef-1-4");
+    assert_int_equal(store_exit_attempt_insert(s, &again), APEX_EDUP);
+    assert_non_null(strstr(store_errmsg(s), "feedbeef-1-4"));
+    snprintf(pending1.client_order_id, sizeof pending1.client_order_id, "feedbeef-1-5");
+    assert_int_equal(store_exit_attempt_update(s, &pending1), APEX_EDUP);
+    snprintf(pending1.client_order_id, sizeof pending1.client_order_id, "feedbeef-1-6");
+    assert_int_equal(store_exit_attempt_update(s, &pending1), 0);
+    assert_int_equal(store_exit_attempt_by_order(s, "feedbeef-1-6", &got), 0);
+    assert_int_equal(got.attempt_number, 3);
+    store_close(s);
+}
+
+static void test_status_shows_monitoring_state_and_exits(void **state)
+{
+    store *s = open_ok(":memory:");
+    int64_t exec_id = build_consistent_book(s);
+    store_position p;
+    assert_int_equal(store_position_get_by_execution(s, exec_id, &p), 0);
+    p.partial_stages_done = 1; /* stage 1 fired; stage 2 not yet */
+    assert_int_equal(store_position_update(s, &p), 0);
+    store_execution e;
+    assert_int_equal(store_execution_get(s, exec_id, &e), 0);
+    e.monitor_interval_s = 5; /* urgent: the price is near the trailing stop */
+    e.next_check_at = T0 + 8 * APEX_SECOND;
+    assert_int_equal(store_execution_update(s, &e), 0);
+
+    /* A partial exit that needed a walked limit, and a stop that is still working. */
+    store_position_exit partial = sample_exit(&p);
+    partial.exit_quantity = MONEY(120);
+    partial.filled_quantity = MONEY(120);
+    partial.exit_price = CENTS(1200);
+    partial.attempts = 2;
+    partial.executed_at = T0 + 40 * APEX_SECOND;
+    snprintf(partial.status, sizeof partial.status, "filled");
+    assert_int_equal(store_exit_insert(s, &partial), 0);
+    store_exit_attempt a1 = sample_attempt(&partial, 1, "feedbeef-1-2");
+    a1.quantity = MONEY(120);
+    snprintf(a1.status, sizeof a1.status, "cancelled");
+    store_exit_attempt a2 = sample_attempt(&partial, 2, "feedbeef-1-3");
+    a2.quantity = MONEY(120);
+    a2.filled_quantity = MONEY(120);
+    a2.limit_price = CENTS(1200);
+    snprintf(a2.status, sizeof a2.status, "filled");
+    assert_int_equal(store_exit_attempt_insert(s, &a1), 0);
+    assert_int_equal(store_exit_attempt_insert(s, &a2), 0);
+
+    store_position_exit stop = sample_exit(&p);
+    snprintf(stop.exit_reason, sizeof stop.exit_reason, "stop_loss");
+    snprintf(stop.exit_priority, sizeof stop.exit_priority, "CRITICAL");
+    snprintf(stop.execution_strategy, sizeof stop.execution_strategy, "market");
+    snprintf(stop.detail, sizeof stop.detail, "price 8.95 <= stop 9.00");
+    stop.partial_exit = false;
+    stop.exit_quantity = MONEY(30);
+    stop.attempts = 1;
+    stop.triggered_at = T0 + 50 * APEX_SECOND;
+    assert_int_equal(store_exit_insert(s, &stop), 0);
+    store_exit_attempt m = sample_attempt(&stop, 1, "feedbeef-1-4");
+    snprintf(m.order_type, sizeof m.order_type, "market");
+    m.limit_price = 0;
+    m.filled_quantity = MONEY(10);
+    snprintf(m.status, sizeof m.status, "partially_filled");
+    assert_int_equal(store_exit_attempt_insert(s, &m), 0);
+
+    char *out = status_of(s, 5);
+    char line[512];
+    const char *positions = strstr(out, "OPEN POSITIONS\n");
+    assert_non_null(positions);
+    const char *exits = strstr(out, "EXITS (latest 20)\n");
+    assert_non_null(exits);
+    assert_true(exits > positions);
+
+    /* Position: quantity left of the initial, trailing stop armed, cadence, next check. */
+    assert_non_null(line_with(positions, "AAPL", line, sizeof line));
+    assert_non_null(strstr(line, "30 of 150"));
+    assert_non_null(strstr(line, "11.97 armed"));
+    assert_non_null(strstr(line, "12.60")); /* peak */
+    assert_non_null(strstr(line, "5 s"));
+    assert_non_null(strstr(line, "2024-03-01 14:30:08"));
+    assert_non_null(strstr(line, "+20.97%"));
+    assert_non_null(line_with(positions, "partial exits done", line, sizeof line));
+    assert_non_null(strstr(line, "stage 1"));
+    assert_null(strstr(line, "stage 2"));
+    assert_non_null(strstr(line, "last update 2024-03-01 14:30:03"));
+
+    /* Exits, oldest first, each followed by its attempts. */
+    assert_non_null(line_with(exits, "partial_exit_target", line, sizeof line));
+    assert_non_null(strstr(line, "MEDIUM"));
+    assert_non_null(strstr(line, "fair"));
+    assert_non_null(strstr(line, "120 partial"));
+    assert_non_null(strstr(line, "filled"));
+    assert_non_null(strstr(line, "12.00"));
+    assert_non_null(strstr(line, "2024-03-01 14:30:04"));
+    assert_non_null(line_with(exits, "stop_loss", line, sizeof line));
+    assert_non_null(strstr(line, "CRITICAL"));
+    assert_non_null(strstr(line, "market"));
+    assert_non_null(strstr(line, "working"));
+    assert_null(strstr(line, "partial "));
+    assert_true(strstr(exits, "partial_exit_target") < strstr(exits, "stop_loss"));
+
+    assert_non_null(line_with(exits, "feedbeef-1-2", line, sizeof line));
+    assert_non_null(strstr(line, "attempt 1"));
+    assert_non_null(strstr(line, "limit"));
+    assert_non_null(strstr(line, "12.49"));
+    assert_non_null(strstr(line, "cancelled"));
+    assert_non_null(line_with(exits, "feedbeef-1-3", line, sizeof line));
+    assert_non_null(strstr(line, "attempt 2"));
+    assert_non_null(strstr(line, "filled 120"));
+    assert_non_null(line_with(exits, "feedbeef-1-4", line, sizeof line));
+    assert_non_null(strstr(line, "market"));
+    assert_non_null(strstr(line, "partially_filled"));
+    assert_non_null(strstr(line, "filled 10"));
+    assert_non_null(line_with(exits, "why: price 8.95 <= stop 9.00", line, sizeof line));
+    /* The attempt lines sit under their own exit. */
+    assert_true(strstr(exits, "feedbeef-1-3") < strstr(exits, "stop_loss"));
+    assert_true(strstr(exits, "feedbeef-1-4") > strstr(exits, "stop_loss"));
     free(out);
     store_close(s);
 }
@@ -1032,6 +1759,12 @@ int main(void)
         cmocka_unit_test(test_ledger_check_detects_tampering),
         cmocka_unit_test(test_status_on_empty_store_says_none),
         cmocka_unit_test(test_status_shows_executions_positions_orders_events),
+        cmocka_unit_test(test_version_1_database_migrates_to_2_keeping_rows),
+        cmocka_unit_test(test_exit_and_attempts_round_trip_every_field),
+        cmocka_unit_test(test_bad_exit_and_attempt_values_name_the_field),
+        cmocka_unit_test(test_exits_working_lists_only_unfinished_exits),
+        cmocka_unit_test(test_exit_attempt_found_by_its_client_order_id),
+        cmocka_unit_test(test_status_shows_monitoring_state_and_exits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
