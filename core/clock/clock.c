@@ -18,7 +18,8 @@ struct apex_clock {
 
     /* Live clocks. */
     uv_loop_t *loop;
-    uv_timer_t *uv; /* heap-allocated so it can outlive the clock until libuv closes it */
+    uv_timer_t *uv;  /* heap-allocated so it can outlive the clock until libuv closes it */
+    uv_idle_t *idle; /* runs already-due timers, one batch per loop iteration */
     double speed;
     bool wall;         /* plain wall time: origin 0, speed 1, never re-anchored */
     apex_time origin;  /* clock time at start_hr */
@@ -134,6 +135,9 @@ double clock_speed(const apex_clock *c)
 
 static void live_fire(uv_timer_t *handle);
 
+static void live_fire(uv_timer_t *handle);
+static void live_idle(uv_idle_t *handle);
+
 /* Arms the single uv timer for the earliest due timer, converting clock time to wall
  * milliseconds (rounded up, so we never wake before anything is due). */
 static void live_arm(apex_clock *c)
@@ -145,20 +149,38 @@ static void live_arm(apex_clock *c)
         return;
     }
     apex_time wait = c->heap[0]->due - clock_now(c);
-    uint64_t ms = 0;
-    if (wait > 0) {
-        double wall_us = (double)wait / c->speed;
-        ms = (uint64_t)(wall_us / 1000.0) + 1;
+    if (wait <= 0) {
+        /* Already due: not a 0 ms uv timer, which libuv 1.44 runs again within the same
+         * timer pass, so a fast replay whose work keeps falling due would never let the
+         * loop see I/O, signals or uv_stop. An idle handle runs once per iteration. */
+        uv_timer_stop(c->uv);
+        uv_idle_start(c->idle, live_idle);
+        return;
     }
+    uv_idle_stop(c->idle);
+    double wall_us = (double)wait / c->speed;
+    uint64_t ms = (uint64_t)(wall_us / 1000.0) + 1;
     uv_timer_start(c->uv, live_fire, ms, 0);
 }
 
 /* Fires the due timers that existed when the loop turn began. A timer started from a
  * callback (even with a due time in the past) waits for the next loop turn, so a
  * callback that keeps re-arming itself cannot starve libuv's I/O. */
+static void live_dispatch(apex_clock *c);
+
 static void live_fire(uv_timer_t *handle)
 {
-    apex_clock *c = handle->data;
+    live_dispatch(handle->data);
+}
+
+static void live_idle(uv_idle_t *handle)
+{
+    uv_idle_stop(handle);
+    live_dispatch(handle->data);
+}
+
+static void live_dispatch(apex_clock *c)
+{
     uint64_t seq_limit = c->next_seq;
     c->dispatching = true;
     while (c->count > 0) {
@@ -184,6 +206,11 @@ apex_clock *clock_new_simulated(apex_time start)
     return c;
 }
 
+static void free_uv_handle(uv_handle_t *h)
+{
+    free(h);
+}
+
 apex_clock *clock_new_live(struct uv_loop_s *loop, double speed, apex_time origin)
 {
     if (!loop || !(speed > 0))
@@ -192,23 +219,29 @@ apex_clock *clock_new_live(struct uv_loop_s *loop, double speed, apex_time origi
     if (!c)
         return NULL;
     c->uv = malloc(sizeof *c->uv);
-    if (!c->uv || uv_timer_init(loop, c->uv) != 0) {
+    c->idle = malloc(sizeof *c->idle);
+    if (!c->uv || !c->idle || uv_timer_init(loop, c->uv) != 0) {
         free(c->uv);
+        free(c->idle);
+        free(c);
+        return NULL;
+    }
+    if (uv_idle_init(loop, c->idle) != 0) {
+        free(c->idle);
+        c->idle = NULL;
+        c->uv->data = NULL;
+        uv_close((uv_handle_t *)c->uv, free_uv_handle);
         free(c);
         return NULL;
     }
     c->uv->data = c;
+    c->idle->data = c;
     c->loop = loop;
     c->speed = speed;
     c->wall = (origin == 0 && speed == 1.0);
     c->origin = origin ? origin : wall_now();
     c->start_hr = uv_hrtime();
     return c;
-}
-
-static void free_uv_timer(uv_handle_t *h)
-{
-    free(h);
 }
 
 void clock_free(apex_clock *c)
@@ -223,7 +256,11 @@ void clock_free(apex_clock *c)
         /* libuv still references the handle until its close callback runs, so the
          * handle is freed there; the clock itself is no longer needed. */
         c->uv->data = NULL;
-        uv_close((uv_handle_t *)c->uv, free_uv_timer);
+        uv_close((uv_handle_t *)c->uv, free_uv_handle);
+    }
+    if (c->idle) {
+        c->idle->data = NULL;
+        uv_close((uv_handle_t *)c->idle, free_uv_handle);
     }
     free(c->heap);
     free(c);

@@ -23,13 +23,13 @@ typedef struct trade {
     char entry_coid[BROKER_ID_MAX];
     char exit_coid[BROKER_ID_MAX]; /* the working host exit order, "" when none */
     char exit_reason[256];
-    clock_timer check_timer;  /* the position monitor's next check */
-    apex_time last_persist;   /* when the monitoring columns were last written */
-    void *exit_job;           /* the exit executor's working job, NULL when none */
-    int pending;              /* requests in flight that point at this trade */
-    bool closing;             /* an exit has been requested */
-    bool finished;            /* final status written; free once pending == 0 */
-    void *owner;              /* the pipeline */
+    clock_timer check_timer; /* the position monitor's next check */
+    apex_time last_persist;  /* when the monitoring columns were last written */
+    void *exit_job;          /* the exit executor's working job, NULL when none */
+    int pending;             /* requests in flight that point at this trade */
+    bool closing;            /* an exit has been requested */
+    bool finished;           /* final status written; free once pending == 0 */
+    void *owner;             /* the pipeline */
     struct trade *next;
 } trade;
 

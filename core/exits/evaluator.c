@@ -138,14 +138,18 @@ bool exits_update_trailing(const exits_config *cfg, money_instrument rules, exit
         peak_moved = true;
     }
 
+    /* The host also records the peak on every bar between evaluations (monitor_mark), so a
+     * peak this call did not move itself can still be above where the stop was set: the
+     * stop is derived from the peak on every call, and arming looks at the peak too. */
+    (void)peak_moved;
     bool arming = false;
     if (!io->trailing_active) {
+        exit_input at_peak = *io;
+        at_peak.price = io->peak_price;
         /* Disabled in the config: never arms (a stop armed earlier keeps trailing below). */
-        if (!cfg->trailing_enabled || !pnl_reaches(io, cfg->trailing_activation_pct))
+        if (!cfg->trailing_enabled || !pnl_reaches(&at_peak, cfg->trailing_activation_pct))
             return false;
         arming = true;
-    } else if (!peak_moved) {
-        return false; /* the common case: no new peak, the stop cannot move */
     }
 
     money_t candidate = trailing_level(io->peak_price, cfg->trailing_distance_pct, rules, shrt);

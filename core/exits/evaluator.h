@@ -47,27 +47,27 @@ exit_priority exit_condition_priority(exit_condition c);
 /* Everything one evaluation looks at. Prices are fixed point; 0 means "unknown" for
  * optional ones (bid, ask, volume, stop_loss, take_profit, session_close). */
 typedef struct {
-    int side;                /* SIDE_BUY = long, SIDE_SELL = short */
-    money_t qty;             /* open quantity, > 0 */
-    money_t initial_qty;     /* quantity at entry: partial stages are fractions of it */
+    int side;            /* SIDE_BUY = long, SIDE_SELL = short */
+    money_t qty;         /* open quantity, > 0 */
+    money_t initial_qty; /* quantity at entry: partial stages are fractions of it */
     money_t entry_price;
     money_t stop_loss, take_profit;
-    money_t price;           /* latest price */
-    money_t bid, ask;        /* latest quote, 0 if unknown */
-    money_t volume;          /* latest bar's volume; < 0 if unknown */
+    money_t price;    /* latest price */
+    money_t bid, ask; /* latest quote, 0 if unknown */
+    money_t volume;   /* latest bar's volume; < 0 if unknown */
     apex_time now;
     apex_time session_close; /* the next session close / settlement; 0 = none */
     /* trailing stop state, kept current by exits_update_trailing */
     bool trailing_active;
-    money_t peak_price;      /* best price since entry (highest for a long) */
+    money_t peak_price; /* best price since entry (highest for a long) */
     money_t trailing_stop;
-    int partial_done;        /* bit i set: partial stage i already executed */
+    int partial_done; /* bit i set: partial stage i already executed */
     /* strategy inputs */
     bool has_edge;
-    money_t edge;            /* strategy.edge(position), a fraction */
-    bool has_rebalance;      /* a better opportunity exists and no slot is free */
-    money_t position_score;  /* this position's opportunity score */
-    money_t best_other_score;/* the best score among symbols without a position */
+    money_t edge;             /* strategy.edge(position), a fraction */
+    bool has_rebalance;       /* a better opportunity exists and no slot is free */
+    money_t position_score;   /* this position's opportunity score */
+    money_t best_other_score; /* the best score among symbols without a position */
     /* pipeline inputs */
     bool circuit_tripped;    /* the daily loss limit has been reached */
     bool rule_fired;         /* an emergency instruction rule fired */
@@ -77,11 +77,11 @@ typedef struct {
 typedef struct {
     exit_condition condition; /* EXIT_NONE when nothing fires */
     exit_priority priority;
-    money_t qty;              /* to close; a partial stage's share (rounded down to the lot),
-                                 or the whole open quantity */
-    int partial_stage;        /* with EXIT_PARTIAL_EXIT_TARGET: the stage index */
-    unsigned fired;           /* bit c set for every condition c that fired */
-    char reason[192];         /* e.g. "stop_loss: price 97.50 <= stop 97.60" */
+    money_t qty;       /* to close; a partial stage's share (rounded down to the lot),
+                          or the whole open quantity */
+    int partial_stage; /* with EXIT_PARTIAL_EXIT_TARGET: the stage index */
+    unsigned fired;    /* bit c set for every condition c that fired */
+    char reason[192];  /* e.g. "stop_loss: price 97.50 <= stop 97.60" */
 } exit_decision;
 
 /* Moves the trailing stop with a new price: arms it once unrealized profit reaches

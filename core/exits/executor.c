@@ -15,10 +15,10 @@
 #define RETRY_DELAY APEX_SECOND
 
 typedef enum {
-    JOB_CANCEL_LEGS, /* waiting for the bracket legs' cancels to be confirmed */
-    JOB_WORKING,     /* an exit order is working */
-    JOB_CANCEL_ORDER,/* the working order timed out; waiting for its cancel */
-    JOB_WAIT_RETRY,  /* the broker refused the last order; retrying after a pause */
+    JOB_CANCEL_LEGS,  /* waiting for the bracket legs' cancels to be confirmed */
+    JOB_WORKING,      /* an exit order is working */
+    JOB_CANCEL_ORDER, /* the working order timed out; waiting for its cancel */
+    JOB_WAIT_RETRY,   /* the broker refused the last order; retrying after a pause */
     JOB_DONE,
 } job_state;
 
@@ -39,11 +39,11 @@ typedef struct exit_job {
     store_exit_attempt att;
     clock_timer timer;
     job_state state;
-    int cancels;            /* cancel replies still expected */
-    bool supersede;         /* finish as superseded, then start `next` */
+    int cancels;    /* cancel replies still expected */
+    bool supersede; /* finish as superseded, then start `next` */
     exit_decision next;
     money_t next_price;
-    int refs;               /* callbacks outstanding that point at this job */
+    int refs; /* callbacks outstanding that point at this job */
 } exit_job;
 
 struct exit_executor {
@@ -150,8 +150,8 @@ static void protect_remainder(exit_job *j)
     bool is_long = t->led.qty > 0;
     money_t stop = t->row.stop_loss;
     if (t->pos.trailing_stop_active && t->pos.trailing_stop_price > 0 &&
-        (stop == 0 || (is_long ? t->pos.trailing_stop_price > stop
-                               : t->pos.trailing_stop_price < stop)))
+        (stop == 0 ||
+         (is_long ? t->pos.trailing_stop_price > stop : t->pos.trailing_stop_price < stop)))
         stop = t->pos.trailing_stop_price;
     if (stop <= 0)
         return;
@@ -281,12 +281,11 @@ static void place_next(exit_job *j)
         req.type = ORDER_MARKET;
     } else {
         money_t last = 0, bid = 0, ask = 0;
-        if (!x->hooks.quote || x->hooks.quote(x->hooks.ud, t, &last, &bid, &ask) != 0 ||
-            last <= 0)
+        if (!x->hooks.quote || x->hooks.quote(x->hooks.ud, t, &last, &bid, &ask) != 0 || last <= 0)
             last = t->pos.current_price;
         req.type = ORDER_LIMIT;
-        req.limit_price = limit_price(j, req.side, last, bid, ask,
-                                      config_instrument(x->cfg, t->row.symbol).tick);
+        req.limit_price =
+            limit_price(j, req.side, last, bid, ask, config_instrument(x->cfg, t->row.symbol).tick);
     }
     set_priority(x, j->priority);
     j->refs++;
@@ -387,8 +386,7 @@ static void on_timeout(clock_timer *timer, void *ud)
         return;
     store_event(j->x->db, clock_now(j->x->clock), j->x->cfg->name, j->t->row.id, "exit_timeout",
                 "%s: exit order %s not filled within %d s; cancelling to walk or escalate",
-                j->t->row.symbol, j->coid,
-                j->x->cfg->exits.execution[j->priority].timeout_seconds);
+                j->t->row.symbol, j->coid, j->x->cfg->exits.execution[j->priority].timeout_seconds);
     j->state = JOB_CANCEL_ORDER;
     cancel_order(j, j->coid);
 }
@@ -404,8 +402,7 @@ static int gather_legs(void *ud, const store_order *o)
 {
     leg_list *l = ud;
     bool leg = o->o.role == ORDER_ROLE_STOP_LOSS || o->o.role == ORDER_ROLE_TAKE_PROFIT;
-    if (leg && !order_status_is_final(o->o.status) && o->o.status != ORDER_STATUS_NEW &&
-        l->n < 32)
+    if (leg && !order_status_is_final(o->o.status) && o->o.status != ORDER_STATUS_NEW && l->n < 32)
         snprintf(l->ids[l->n++], BROKER_ID_MAX, "%s", o->o.client_order_id);
     return 0;
 }
@@ -434,8 +431,7 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
     row->triggered_at = clock_now(x->clock);
     snprintf(row->status, sizeof row->status, "working");
     snprintf(row->execution_strategy, sizeof row->execution_strategy, "%s", strategy_name(j));
-    snprintf(row->exit_priority, sizeof row->exit_priority, "%s",
-             exit_priority_name(j->priority));
+    snprintf(row->exit_priority, sizeof row->exit_priority, "%s", exit_priority_name(j->priority));
     store_exit_insert(x->db, row);
     t->exit_job = j;
     t->closing = true;
@@ -497,8 +493,7 @@ int exit_executor_start(exit_executor *x, trade *t, const exit_decision *d, mone
 
 /* ---- events ---- */
 
-void exit_executor_on_fill(exit_executor *x, trade *t, const broker_fill *f,
-                           const store_order *o)
+void exit_executor_on_fill(exit_executor *x, trade *t, const broker_fill *f, const store_order *o)
 {
     exit_job *j = job_of(t);
     (void)x;
@@ -551,6 +546,17 @@ void exit_executor_forget(exit_executor *x, trade *t)
         return;
     j->supersede = false;
     finish(j, j->filled > 0 ? "filled" : "cancelled");
+}
+
+void exit_executor_drop(exit_executor *x, trade *t)
+{
+    exit_job *j = job_of(t);
+    (void)x;
+    if (!j)
+        return;
+    clock_timer_stop(&j->timer);
+    t->exit_job = NULL;
+    free(j);
 }
 
 typedef struct {

@@ -50,12 +50,16 @@ int exit_executor_start(exit_executor *x, trade *t, const exit_decision *d, mone
 bool exit_executor_busy(const exit_executor *x, const trade *t);
 
 /* Feed from the pipeline's exec hooks: fills and order updates of t's orders. */
-void exit_executor_on_fill(exit_executor *x, trade *t, const broker_fill *f,
-                           const store_order *o);
+void exit_executor_on_fill(exit_executor *x, trade *t, const broker_fill *f, const store_order *o);
 void exit_executor_on_order(exit_executor *x, trade *t, const store_order *o);
 
 /* t is finished (closed or failed): drop its job without further orders. */
 void exit_executor_forget(exit_executor *x, trade *t);
+
+/* Shutdown: frees t's job without touching the broker or the store; the exit stays
+ * "working" in the store and the next run's exit_executor_resume closes it. Call only when
+ * the broker (and its queued replies) is being freed too. */
+void exit_executor_drop(exit_executor *x, trade *t);
 
 /* Restart: exits left "working" in the store by a previous run are closed as
  * "cancelled" (their orders were reconciled by exec); the monitor re-evaluates. */

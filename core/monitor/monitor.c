@@ -128,9 +128,9 @@ static void persist(monitor *m, trade *t, bool force)
      * persist interval, not on every check. On a simulated clock nobody reads the store
      * until the run ends (pipeline_finish writes the final view), so only state changes
      * are written. */
-    if (!force && (clock_is_simulated(m->clock) ||
-                   now - t->last_persist <
-                       (apex_time)m->cfg->monitoring.persist_interval_s * APEX_SECOND))
+    if (!force &&
+        (clock_is_simulated(m->clock) ||
+         now - t->last_persist < (apex_time)m->cfg->monitoring.persist_interval_s * APEX_SECOND))
         return;
     t->last_persist = now;
     t->pos.last_update = now;
@@ -145,8 +145,8 @@ static void backoff(monitor *m, trade *t, const char *what, const char *error)
 {
     const monitoring_config *mc = &m->cfg->monitoring;
     apex_time now = clock_now(m->clock);
-    int step = t->row.retry_count < mc->nretry_backoff ? t->row.retry_count
-                                                       : mc->nretry_backoff - 1;
+    int step =
+        t->row.retry_count < mc->nretry_backoff ? t->row.retry_count : mc->nretry_backoff - 1;
     int delay = mc->nretry_backoff > 0 ? mc->retry_backoff_s[step] : mc->normal_frequency_s;
     t->row.retry_count++;
     snprintf(t->row.reason, sizeof t->row.reason, "broker error (attempt %d): %s",
@@ -228,8 +228,8 @@ static void on_confirm_reply(void *ud, const broker_reply *r)
     }
     /* The broker still shows a position our fills say is closed: fills still on their
      * way. Look again shortly. */
-    schedule(m, t, clock_now(m->clock) + (apex_time)m->cfg->monitoring.urgent_frequency_s *
-                                             APEX_SECOND);
+    schedule(m, t,
+             clock_now(m->clock) + (apex_time)m->cfg->monitoring.urgent_frequency_s * APEX_SECOND);
 }
 
 static void confirm_flat(monitor *m, trade *t)
@@ -394,8 +394,9 @@ static void on_check_timer(clock_timer *timer, void *ud)
     }
     if (!t->has_pos) {
         /* The entry has not filled yet (a working limit): keep waiting. */
-        schedule(m, t, clock_now(m->clock) +
-                           (apex_time)m->cfg->monitoring.normal_frequency_s * APEX_SECOND);
+        schedule(m, t,
+                 clock_now(m->clock) +
+                     (apex_time)m->cfg->monitoring.normal_frequency_s * APEX_SECOND);
         return;
     }
     broker_quote q;

@@ -26,6 +26,8 @@ typedef struct {
     uv_signal_t sigint, sigterm;
     uv_timer_t follow_timer;
     clock_timer pump;
+    clock_timer drain;
+    bool draining;
     bool follow;
     bool stopping;
     int exit_code;
@@ -147,6 +149,12 @@ static void on_signal(uv_signal_t *sig, int signum)
 
 static void schedule_pump(host *h);
 
+static void on_drained(clock_timer *timer, void *ud)
+{
+    (void)timer;
+    stop_host(ud);
+}
+
 static void pump(clock_timer *timer, void *ud)
 {
     (void)timer;
@@ -175,8 +183,15 @@ static void schedule_pump(host *h)
             stop_host(h);
             return;
         }
-        log_event("end of data: %s", "stopping (open executions resume on the next run)");
-        stop_host(h);
+        if (!h->draining) {
+            /* Let the last bars' orders, fills and checks settle (a minute of data time),
+             * then stop; open executions resume on the next run. */
+            h->draining = true;
+            log_event("end of data: stopping in a minute of data time; open executions "
+                      "resume on the next run");
+            clock_timer_init(h->hs.clock, &h->drain, on_drained, h);
+            clock_timer_start(&h->drain, clock_now(h->hs.clock) + APEX_MINUTE);
+        }
         return;
     }
     apex_time now = clock_now(h->hs.clock);
@@ -360,6 +375,8 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
         }
         uv_run(&h->loop, UV_RUN_DEFAULT);
         clock_timer_stop(&h->pump);
+        if (h->draining)
+            clock_timer_stop(&h->drain);
     }
     if (h->exit_code)
         code = h->exit_code;

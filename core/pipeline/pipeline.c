@@ -229,8 +229,7 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
         goto fail;
     p->exec = exec_env_new(hs->db, p->brk, hs->clock, &p->cfg, stages_exec_hooks(p));
     p->mon = monitor_new(hs->clock, p->brk, hs->db, &p->cfg, stages_monitor_hooks(p));
-    p->exits = exit_executor_new(p->exec, p->brk, hs->db, hs->clock, &p->cfg,
-                                 stages_exit_hooks(p));
+    p->exits = exit_executor_new(p->exec, p->brk, hs->db, hs->clock, &p->cfg, stages_exit_hooks(p));
     if (!p->exec || !p->mon || !p->exits)
         goto fail;
     p->strategy_has_edge = script_has_callback(p->scripts, SCRIPT_STRATEGY, "edge");
@@ -256,6 +255,8 @@ void pipeline_free(pipeline *p)
         trade *next = t->next;
         if (p->mon)
             monitor_unwatch(p->mon, t);
+        if (p->exits)
+            exit_executor_drop(p->exits, t);
         free(t);
         t = next;
     }

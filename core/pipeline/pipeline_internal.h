@@ -31,7 +31,7 @@ struct pipeline {
     news_list news;
     exec_env *exec;
     monitor *mon;
-    ratelimit *limiter;  /* every broker call of this pipeline goes through it */
+    ratelimit *limiter; /* every broker call of this pipeline goes through it */
     exit_executor *exits;
     bool strategy_has_edge, strategy_has_opportunity;
     bool circuit_tripped;    /* the daily loss limit was hit today: exits, no entries */

@@ -122,10 +122,10 @@ void stages_position_view(const trade *t, script_position *out)
 void stages_record_script_error(pipeline *p, int symbol_id, const char *stage, const char *err)
 {
     sym_state *s = &p->syms[symbol_id];
+    if (strncmp(s->last_error, err, sizeof s->last_error - 1) == 0)
+        return; /* the same failure again: already recorded and reported */
     log_error("%s %s: %s stage failed: %s", p->cfg.name, symtab_name(p->hs->symbols, symbol_id),
               stage, err);
-    if (strncmp(s->last_error, err, sizeof s->last_error - 1) == 0)
-        return;
     snprintf(s->last_error, sizeof s->last_error, "%s", err);
     trade *t = stages_trade_new(p, symbol_id);
     if (!t)
@@ -315,7 +315,7 @@ static void on_account(void *ud, const broker_reply *r)
     in.capital = p->cfg.risk.capital ? p->cfg.risk.capital : r->account->equity;
     in.buying_power = r->account->buying_power;
     in.equity = r->account->equity;
-    in.open_positions = count_open_positions(p) - 1; /* not counting this execution */
+    in.open_positions = count_open_positions(p); /* this execution is not open yet */
     in.entry = c->entry_ref;
     in.stop = t->row.stop_loss;
     in.requested_qty = t->row.qty;
@@ -454,7 +454,6 @@ static trade *find_trade(void *ud, int64_t id)
 static void on_fill(void *ud, trade *t, const broker_fill *f, const store_order *o)
 {
     pipeline *p = ud;
-    exit_executor_on_fill(p->exits, t, f, o);
     char qb[32], pb[32], fb[32], rb[32];
     log_event("%-13s FILL     %-5s %s %s @ %s fee %s (%s)  realized %s", p->cfg.name, f->symbol,
               order_side_name(f->side), money_format_trim(f->qty, 0, qb, sizeof qb),
@@ -476,6 +475,7 @@ static void on_fill(void *ud, trade *t, const broker_fill *f, const store_order 
     char err[512];
     if (script_on_fill(p->scripts, &view, f->side, f->qty, f->price, err, sizeof err) != 0)
         log_warn("%s %s: on_fill: %s", p->cfg.name, t->row.symbol, err);
+    exit_executor_on_fill(p->exits, t, f, o);
     if (t->has_pos && t->led.qty == 0)
         monitor_check_soon(p->mon, t); /* the broker confirms the close, then we complete */
 }
@@ -609,8 +609,7 @@ static void exit_inputs(pipeline *p, trade *t, const broker_quote *q, exit_input
     if (p->strategy_has_opportunity && count_open_positions(p) >= p->cfg.risk.max_positions) {
         money_t mine = 0, best = 0;
         bool has_mine = false;
-        if (script_opportunity(p->scripts, t->row.symbol, &mine, &has_mine, err, sizeof err) ==
-                0 &&
+        if (script_opportunity(p->scripts, t->row.symbol, &mine, &has_mine, err, sizeof err) == 0 &&
             has_mine && best_other_opportunity(p, &best)) {
             in->has_rebalance = true;
             in->position_score = mine;
@@ -648,8 +647,8 @@ static void evaluate_exit(void *ud, trade *t, const broker_quote *q)
         store_position_update(p->hs->db, &t->pos);
         if (armed_now) {
             char sb[32];
-            log_event("%-13s TRAIL    %-5s trailing stop armed at %s", p->cfg.name,
-                      t->row.symbol, money_format_trim(in.trailing_stop, 2, sb, sizeof sb));
+            log_event("%-13s TRAIL    %-5s trailing stop armed at %s", p->cfg.name, t->row.symbol,
+                      money_format_trim(in.trailing_stop, 2, sb, sizeof sb));
         }
     }
     t->pos.peak_price = in.peak_price;
@@ -668,10 +667,8 @@ static trade *first_trade(void *ud)
 
 monitor_hooks stages_monitor_hooks(pipeline *p)
 {
-    return (monitor_hooks){.on_flat = on_flat,
-                           .evaluate_exit = evaluate_exit,
-                           .first_trade = first_trade,
-                           .ud = p};
+    return (monitor_hooks){
+        .on_flat = on_flat, .evaluate_exit = evaluate_exit, .first_trade = first_trade, .ud = p};
 }
 
 /* ---- the exit executor's hooks ---- */
@@ -698,11 +695,11 @@ static int exit_quote(void *ud, const trade *t, money_t *last, money_t *bid, mon
 static void exit_done(void *ud, trade *t, const store_position_exit *row)
 {
     pipeline *p = ud;
-    char qb[32], pb[32];
+    char fb[32], qb[32], pb[32];
     log_event("%-13s EXITED   %-5s %s %s: %s of %s at %s after %d order(s)", p->cfg.name,
               t->row.symbol, row->exit_reason, row->status,
-              money_format_trim(row->filled_quantity, 0, qb, sizeof qb),
-              money_format_trim(row->exit_quantity, 0, pb, sizeof pb),
+              money_format_trim(row->filled_quantity, 0, fb, sizeof fb),
+              money_format_trim(row->exit_quantity, 0, qb, sizeof qb),
               money_format_trim(row->exit_price, 2, pb, sizeof pb), row->attempts);
     if (strcmp(row->status, "filled") == 0 && t->led.qty == 0 && !t->exit_reason[0])
         snprintf(t->exit_reason, sizeof t->exit_reason, "%s (%s): %s", row->exit_reason,
@@ -719,10 +716,8 @@ static void exit_priority_next(void *ud, int priority)
 
 exit_hooks stages_exit_hooks(pipeline *p)
 {
-    return (exit_hooks){.quote = exit_quote,
-                        .on_done = exit_done,
-                        .next_priority = exit_priority_next,
-                        .ud = p};
+    return (exit_hooks){
+        .quote = exit_quote, .on_done = exit_done, .next_priority = exit_priority_next, .ud = p};
 }
 
 /* ---- the circuit breaker ---- */

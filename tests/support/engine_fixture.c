@@ -55,7 +55,7 @@ static int host(const char *pipeline, const char *db, bool backtest)
                         .db_path = dbpath,
                         .fresh = backtest,
                         .quiet = true,
-                        .speed = 1e6};
+                        .speed = 3000}; /* a minute bar in 20 ms */
     return host_main(paths, 1, &opt);
 }
 

@@ -105,8 +105,8 @@ static int sb_submit(broker *b, const order_request *r, broker_cb cb, void *ud)
         reply(s, cb, ud, APEX_EREJECTED, "market closed for this symbol", NULL);
         return 0;
     }
-    broker_order *o = add_order(s, r->client_order_id, "", r, r->side, r->type,
-                                ORDER_ROLE_ENTRY, r->limit_price, r->stop_price);
+    broker_order *o = add_order(s, r->client_order_id, "", r, r->side, r->type, ORDER_ROLE_ENTRY,
+                                r->limit_price, r->stop_price);
     order_side exit_side = r->side == SIDE_BUY ? SIDE_SELL : SIDE_BUY;
     char leg[BROKER_ID_MAX + 4];
     if (r->take_profit) {
@@ -285,11 +285,10 @@ static int setup(void **state)
     clock_timer_init(f->clock, &f->brk->timer, flush, f->brk);
     config_defaults(&f->cfg);
     snprintf(f->cfg.name, sizeof f->cfg.name, "test");
-    f->env = exec_env_new(f->db, &f->brk->base, f->clock, &f->cfg,
-                          (exec_hooks){.find_trade = find_trade,
-                                       .on_fill = on_fill_hook,
-                                       .on_order = on_order_hook,
-                                       .ud = f});
+    f->env = exec_env_new(
+        f->db, &f->brk->base, f->clock, &f->cfg,
+        (exec_hooks){
+            .find_trade = find_trade, .on_fill = on_fill_hook, .on_order = on_order_hook, .ud = f});
     exec_env_install(f->env);
     f->x = exit_executor_new(f->env, &f->brk->base, f->db, f->clock, &f->cfg,
                              (exit_hooks){.quote = quote, .on_done = on_done, .ud = f});
@@ -307,8 +306,12 @@ static int setup(void **state)
     t->row.take_profit = MONEY(110);
     t->row.created_at = T0;
     assert_int_equal(store_execution_insert(f->db, &t->row), 0);
-    order_request entry = {.symbol = "AAPL", .side = SIDE_BUY, .type = ORDER_MARKET,
-                           .qty = MONEY(100), .take_profit = MONEY(110), .stop_loss = MONEY(95)};
+    order_request entry = {.symbol = "AAPL",
+                           .side = SIDE_BUY,
+                           .type = ORDER_MARKET,
+                           .qty = MONEY(100),
+                           .take_profit = MONEY(110),
+                           .stop_loss = MONEY(95)};
     assert_int_equal(exec_send(f->env, t, ORDER_ROLE_ENTRY, &entry, NULL, NULL), 0);
     run(f);
     fill(f->brk, t->entry_coid, 0, MONEY(100));
@@ -322,6 +325,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
+    exit_executor_drop(f->x, &f->t);
     exit_executor_free(f->x);
     exec_env_free(f->env);
     broker_free(&f->brk->base);
@@ -558,9 +562,8 @@ static void test_bracket_leg_fills_while_exit_starts(void **state)
     assert_int_equal(f->t.led.qty, 0);
     assert_int_equal(sold(f), MONEY(100));
     for (int i = 0; i < f->brk->norders; i++)
-        assert_int_not_equal(f->brk->orders[i].role == ORDER_ROLE_ENTRY &&
-                                 f->brk->orders[i].side == SIDE_SELL,
-                             1);
+        assert_int_not_equal(
+            f->brk->orders[i].role == ORDER_ROLE_ENTRY && f->brk->orders[i].side == SIDE_SELL, 1);
     assert_int_equal(f->done, 1);
     assert_string_equal(f->last_done.status, "cancelled");
 }
@@ -579,8 +582,8 @@ static void test_leg_fill_during_partial_exit_never_oversells(void **state)
      * on an order the host placed by other means, e.g. a hand close of 70). */
     fill(f->brk, exit_order->client_order_id, MONEY(20), MONEY(115));
     run(f);
-    order_request other = {.symbol = "AAPL", .side = SIDE_SELL, .type = ORDER_MARKET,
-                           .qty = MONEY(70)};
+    order_request other = {
+        .symbol = "AAPL", .side = SIDE_SELL, .type = ORDER_MARKET, .qty = MONEY(70)};
     assert_int_equal(exec_send(f->env, &f->t, ORDER_ROLE_EXIT, &other, NULL, NULL), 0);
     run(f);
     fill(f->brk, last_order(f)->client_order_id, 0, MONEY(114));
@@ -631,8 +634,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_price_walking_escalation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_exit_handling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_partial_exit_reprotects_remainder, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bracket_leg_fills_while_exit_starts, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bracket_leg_fills_while_exit_starts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leg_fill_during_partial_exit_never_oversells, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_more_urgent_exit_supersedes, setup, teardown),

@@ -21,7 +21,8 @@ static const char *const buy5 =
     "function M.on_bar(ctx, bar)\n"
     "  ctx.state.n = (ctx.state.n or 0) + 1\n"
     "  local p = ctx.params\n"
-    "  local again = p.again_at and bar.time == p.again_at\n"
+    "  local again = false\n"
+    "  for _, at in ipairs(p.again or {}) do again = again or bar.time == at end\n"
     "  if ctx.state.n == 5 or again then\n"
     "    return { side = 'buy', stop_loss = bar.close * (p.stop or 0.5),\n"
     "             take_profit = bar.close * (p.target or 3), qty = p.qty, reason = 'test' }\n"
@@ -88,15 +89,16 @@ static void test_gap_through_stop_fills_at_gap_price(void **state)
     path(&c, t + 60, "AAPL", 90.2, 5, 90.2, 0, 0);
     fx_csv_close(&c);
     char p[4096];
-    snprintf(p, sizeof p,
-             "return apex.pipeline {\n"
-             "  name = 'gap95', symbols = { 'AAPL' },\n"
-             "  data = { files = { 'bars.csv' } },\n"
-             "  strategy = { file = 'buy5.lua', params = { qty = 100, stop = 0.95 } },\n"
-             "  broker = { starting_cash = 100000, spread_bps = 0, slippage_bps = 0 },\n"
-             "  risk = { max_position_pct = 1, max_risk_pct = 1 },\n"
-             "  exits = { partial_exits = { enabled = false }, trailing_stop = { enabled = false } },\n"
-             "}\n");
+    snprintf(
+        p, sizeof p,
+        "return apex.pipeline {\n"
+        "  name = 'gap95', symbols = { 'AAPL' },\n"
+        "  data = { files = { 'bars.csv' } },\n"
+        "  strategy = { file = 'buy5.lua', params = { qty = 100, stop = 0.95 } },\n"
+        "  broker = { starting_cash = 100000, spread_bps = 0, slippage_bps = 0 },\n"
+        "  risk = { max_position_pct = 1, max_risk_pct = 1 },\n"
+        "  exits = { partial_exits = { enabled = false }, trailing_stop = { enabled = false } },\n"
+        "}\n");
     fx_write("gap95.lua", p);
     assert_int_equal(fx_backtest("gap95.lua", "gap95.db"), EXIT_OK);
     sqlite3 *h = fx_open_db("gap95.db");
@@ -129,8 +131,9 @@ static void test_trailing_stop_exit(void **state)
     assert_int_equal(fx_backtest("trail.lua", "trail.db"), EXIT_OK);
     sqlite3 *h = fx_open_db("trail.db");
     char buf[512];
-    fx_query_text(h, "SELECT exit_reason || ' ' || exit_priority || ' ' || status FROM "
-                     "position_exits",
+    fx_query_text(h,
+                  "SELECT exit_reason || ' ' || exit_priority || ' ' || status FROM "
+                  "position_exits",
                   buf, sizeof buf);
     assert_string_equal(buf, "trailing_stop HIGH filled");
     /* Armed, trailing 3% below the 110.00 peak: 106.70, never lowered on the way down. */
@@ -214,10 +217,8 @@ static void test_circuit_breaker_closes_all_and_blocks_entries(void **state)
     for (int i = 0; i < 60; i++) {
         long ts = T0 + 60L * i;
         double na = i < 10 ? 200 : (i < 25 ? 200 - 18.0 * (i - 9) / 15 : 182);
-        fx_csv_bar(&c, ts, "AAPL", a, (a > na ? a : na) + 0.05, (a < na ? a : na) - 0.05, na,
-                   1000);
-        fx_csv_bar(&c, ts, "MSFT", b, (b > na ? b : na) + 0.05, (b < na ? b : na) - 0.05, na,
-                   1000);
+        fx_csv_bar(&c, ts, "AAPL", a, (a > na ? a : na) + 0.05, (a < na ? a : na) - 0.05, na, 1000);
+        fx_csv_bar(&c, ts, "MSFT", b, (b > na ? b : na) + 0.05, (b < na ? b : na) - 0.05, na, 1000);
         a = b = na;
     }
     for (int i = 0; i < 20; i++) {
@@ -230,16 +231,17 @@ static void test_circuit_breaker_closes_all_and_blocks_entries(void **state)
              "return apex.pipeline {\n"
              "  name = 'cb', symbols = { 'AAPL', 'MSFT' },\n"
              "  data = { files = { 'bars.csv' } },\n"
-             "  strategy = { file = 'buy5.lua', params = { qty = 100, stop = 0.5, again_at = %ld "
-             "} },\n"
+             "  strategy = { file = 'buy5.lua', params = { qty = 100, stop = 0.5,\n"
+             "                                               again = { %ld, %ld } } },\n"
              "  broker = { starting_cash = 100000, spread_bps = 0, slippage_bps = 0 },\n"
              "  risk = { max_position_pct = 1, max_risk_pct = 1, daily_loss_limit_pct = 0.03 },\n"
              "  exits = { partial_exits = { enabled = false }, trailing_stop = { enabled = false } "
              "},\n"
              "}\n",
-             (long)(T0 + 60L * 50));
+             (long)(T0 + 60L * 50), (long)(day2 + 60L * 5));
     fx_write("cb.lua", p);
-    /* params.again_at: a second signal at bar 50 the same day, after the trip. */
+    /* params.again: a second signal for each symbol at bar 50 the same day, after the
+     * trip, and a third on day 2. */
     assert_int_equal(fx_backtest("cb.lua", "cb.db"), EXIT_OK);
     sqlite3 *h = fx_open_db("cb.db");
     assert_int_equal(fx_query_int(h, "SELECT count(*) FROM position_exits WHERE exit_reason = "
@@ -250,7 +252,14 @@ static void test_circuit_breaker_closes_all_and_blocks_entries(void **state)
     assert_string_equal(buf, "market,market");
     assert_int_equal(fx_query_int(h, "SELECT count(*) FROM executions WHERE status = 'skipped' "
                                      "AND reason LIKE 'risk: %circuit%'"),
-                     1);
+                     2);
+    /* Day 2: both symbols trade again. */
+    char q[256];
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM executions WHERE created_at >= %lld AND status IN "
+             "('monitoring', 'completed')",
+             (long long)day2 * 1000000LL);
+    assert_int_equal(fx_query_int(h, q), 2);
     assert_int_equal(fx_query_int(h, "SELECT count(*) FROM events WHERE kind = "
                                      "'circuit_breaker'"),
                      2); /* tripped, then reset on the next trading day */

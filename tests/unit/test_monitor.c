@@ -19,8 +19,9 @@
 #include "net/ratelimit.h"
 #include "util/err.h"
 
-#define T0 ((apex_time)1709562600 * APEX_SECOND)
-#define NPOS 200
+#define T0          ((apex_time)1709562600 * APEX_SECOND)
+#define NPOS        200
+#define CENTS_TO(c) ((money_t)(c) * (MONEY_SCALE / 100))
 
 /* ---- the recording shim ---- */
 
@@ -163,8 +164,13 @@ static void ignore(void *ud, const broker_reply *r)
 
 static void bar_for(fx *f, const char *sym, money_t px)
 {
-    bar b = {.ts = clock_now(f->clock), .open = px, .high = px, .low = px, .close = px,
-             .volume = MONEY(1000), .symbol_id = symtab_find(f->symbols, sym)};
+    bar b = {.ts = clock_now(f->clock),
+             .open = px,
+             .high = px,
+             .low = px,
+             .close = px,
+             .volume = MONEY(1000),
+             .symbol_id = symtab_find(f->symbols, sym)};
     broker_on_bar(f->paper, &b, sym);
 }
 
@@ -200,11 +206,10 @@ static fx *make(int n, int per_minute)
     f->limited = limited_broker_new(&f->rec->base, f->limiter);
     config_defaults(&f->cfg);
     f->cfg.monitoring.max_api_calls_per_minute = per_minute;
-    f->mon = monitor_new(f->clock, f->limited, f->db, &f->cfg,
-                         (monitor_hooks){.on_flat = on_flat,
-                                         .evaluate_exit = evaluate,
-                                         .first_trade = first,
-                                         .ud = f});
+    f->mon = monitor_new(
+        f->clock, f->limited, f->db, &f->cfg,
+        (monitor_hooks){
+            .on_flat = on_flat, .evaluate_exit = evaluate, .first_trade = first, .ud = f});
     for (int i = 0; i < n; i++) {
         trade *t = &f->trades[i];
         snprintf(t->row.symbol, sizeof t->row.symbol, "S%03d", i);
@@ -280,11 +285,14 @@ static void test_monitoring_frequency_urgent(void **state)
     t->pos.trailing_stop_price = MONEY(99);
     assert_int_equal(monitor_cadence(f->mon, t, CENTS_TO(10050)), 5);
     t->pos.trailing_stop_active = false;
-    /* Observed: at 91.50 every check is 5 s apart. */
+    /* Observed: the position sits at 100 until the bar at +60 s brings 91.50; the check at
+     * +60 s still sees its cached 100 quote (TTL 10 s), the one at +90 s fetches 91.50 and
+     * from then on every check is 5 s apart: 0, 30, 60, 90, then 95 ... 120. */
     run_minutes(f, 2, CENTS_TO(9150));
     monitor_stats s;
     monitor_get_stats(f->mon, &s);
-    assert_true(s.checks >= 20); /* the first at 0, then every 5 s after it saw 91.50 */
+    assert_int_equal(s.checks, 10);
+    assert_int_equal(t->row.next_check_at, T0 + 125 * APEX_SECOND);
     assert_int_equal(t->row.monitor_interval_s, 5);
     destroy(f);
 }

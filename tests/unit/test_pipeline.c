@@ -41,29 +41,27 @@ static int setup(void **state)
     fx_make_dir("test-pipeline");
     write_bars();
     /* Buys AAPL on its 5th bar (and MSFT on its 5th bar when params.msft is set). */
-    fx_write(
-        "buy5.lua",
-        "local M = {}\n"
-        "function M.on_bar(ctx, bar)\n"
-        "  ctx.state.n = (ctx.state.n or 0) + 1\n"
-        "  if ctx.state.n == 5 and (bar.symbol == 'AAPL' or ctx.params.msft) then\n"
-        "    return { side = 'buy', stop_loss = bar.close - 2, take_profit = bar.close + 3,\n"
-        "             reason = 'fifth bar' }\n"
-        "  end\n"
-        "end\n"
-        "return M\n");
+    fx_write("buy5.lua",
+             "local M = {}\n"
+             "function M.on_bar(ctx, bar)\n"
+             "  ctx.state.n = (ctx.state.n or 0) + 1\n"
+             "  if ctx.state.n == 5 and (bar.symbol == 'AAPL' or ctx.params.msft) then\n"
+             "    return { side = 'buy', stop_loss = bar.close - 2, take_profit = bar.close + 3,\n"
+             "             reason = 'fifth bar' }\n"
+             "  end\n"
+             "end\n"
+             "return M\n");
     fx_write("short_bias.lua", "return { bias = function(ctx) return 'short' end }\n");
-    fx_write(
-        "boom.lua",
-        "local M = {}\n"
-        "function M.on_bar(ctx, bar)\n"
-        "  if bar.symbol == 'MSFT' then error('boom on ' .. bar.symbol) end\n"
-        "  ctx.state.n = (ctx.state.n or 0) + 1\n"
-        "  if ctx.state.n == 5 then\n"
-        "    return { side = 'buy', stop_loss = bar.close - 2, take_profit = bar.close + 3 }\n"
-        "  end\n"
-        "end\n"
-        "return M\n");
+    fx_write("boom.lua",
+             "local M = {}\n"
+             "function M.on_bar(ctx, bar)\n"
+             "  if bar.symbol == 'MSFT' then error('boom on ' .. bar.symbol) end\n"
+             "  ctx.state.n = (ctx.state.n or 0) + 1\n"
+             "  if ctx.state.n == 5 then\n"
+             "    return { side = 'buy', stop_loss = bar.close - 2, take_profit = bar.close + 3 }\n"
+             "  end\n"
+             "end\n"
+             "return M\n");
     return 0;
 }
 
@@ -101,9 +99,9 @@ static void test_full_lifecycle_completes_with_exact_pnl(void **state)
     assert_string_equal(buf, "completed");
     /* pending -> running -> monitoring -> completed, in that order, in the audit log. */
     fx_query_text(h,
-               "SELECT group_concat(message, '|') FROM (SELECT message FROM events WHERE "
-               "kind='status' AND message LIKE 'AAPL%' ORDER BY id)",
-               buf, sizeof buf);
+                  "SELECT group_concat(message, '|') FROM (SELECT message FROM events WHERE "
+                  "kind='status' AND message LIKE 'AAPL%' ORDER BY id)",
+                  buf, sizeof buf);
     assert_non_null(strstr(buf, "AAPL pending -> running|AAPL running -> monitoring|"
                                 "AAPL monitoring -> completed"));
     /* The take-profit leg closed it: entry 100.50 (5th close) + 3 = 103.50. */
@@ -116,7 +114,7 @@ static void test_full_lifecycle_completes_with_exact_pnl(void **state)
     assert_int_equal(fx_query_int(h, "SELECT realized_pnl FROM executions WHERE symbol='AAPL'"),
                      14700LL * MONEY_SCALE / 100);
     assert_int_equal(fx_query_int(h, "SELECT sum(CASE side WHEN 'buy' THEN qty ELSE -qty END) "
-                                  "FROM fills"),
+                                     "FROM fills"),
                      0);
     fx_query_text(h, "SELECT status FROM positions", buf, sizeof buf);
     assert_string_equal(buf, "closed");
@@ -131,7 +129,7 @@ static void test_bias_opposing_signal_skips(void **state)
     sqlite3 *h = fx_open_db("bias.db");
     char buf[512];
     fx_query_text(h, "SELECT status || ': ' || reason FROM executions WHERE symbol='AAPL'", buf,
-               sizeof buf);
+                  sizeof buf);
     assert_string_equal(buf, "skipped: bias short opposes the buy signal");
     assert_int_equal(fx_query_int(h, "SELECT count(*) FROM orders"), 0);
     sqlite3_close(h);
@@ -147,7 +145,7 @@ static void test_strategy_error_fails_only_its_execution(void **state)
     /* MSFT's execution failed, carrying the script's file:line and message, once. */
     assert_int_equal(fx_query_int(h, "SELECT count(*) FROM executions WHERE symbol='MSFT'"), 1);
     fx_query_text(h, "SELECT status || ': ' || reason FROM executions WHERE symbol='MSFT'", buf,
-               sizeof buf);
+                  sizeof buf);
     assert_non_null(strstr(buf, "failed: strategy stage: "));
     assert_non_null(strstr(buf, "boom.lua:3: boom on MSFT"));
     /* AAPL in the same pipeline traded on regardless. */
@@ -203,7 +201,7 @@ static void test_position_opened_by_hand_gives_skipped(void **state)
     sqlite3 *h = fx_open_db("hand.db");
     char buf[512];
     fx_query_text(h, "SELECT status || ': ' || reason FROM executions WHERE symbol='AAPL'", buf,
-               sizeof buf);
+                  sizeof buf);
     assert_non_null(strstr(buf, "skipped: duplicate: the broker already holds a long AAPL "
                                 "(qty 10"));
     assert_int_equal(fx_query_int(h, "SELECT count(*) FROM orders"), 0);
@@ -218,9 +216,10 @@ static void test_max_positions_limit_is_a_recorded_skip(void **state)
     assert_int_equal(fx_backtest("maxpos.lua", "maxpos.db"), EXIT_OK);
     sqlite3 *h = fx_open_db("maxpos.db");
     assert_int_equal(fx_query_int(h, "SELECT count(*) FROM executions WHERE status='skipped' AND "
-                                  "reason LIKE 'risk: max_positions 1 reached%'"),
+                                     "reason LIKE 'risk: max_positions 1 reached%'"),
                      1);
-    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM executions WHERE status='completed'"), 1);
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM executions WHERE status='completed'"),
+                     1);
     sqlite3_close(h);
 }
 
