@@ -3,57 +3,60 @@
 -- Nothing here runs: the host provides the real `apex` global. The repository's
 -- .luarc.json points the language server at this folder, so editors opened at the
 -- repository root complete ctx., bar., apex.ta. and check field names.
--- Reference: docs/lua-api.md.
+-- Reference: docs/lua-api.md; every pipeline field: docs/configuration.md.
 
 ---------------------------------------------------------------------------------------
 -- Market data and trading objects
 
 ---One bar of market data. Prices are floats converted from the host's fixed point.
 ---@class apex.Bar
----@field time integer Bar time, Unix seconds (simulated time in backtests).
+---@field time integer Bar time, Unix seconds (data time).
 ---@field symbol string The symbol, e.g. "AAPL".
 ---@field open number
 ---@field high number
 ---@field low number
 ---@field close number
----@field volume number
----@field bid number? Best bid when the data has quotes, else nil.
----@field ask number? Best ask when the data has quotes, else nil.
+---@field volume number A float, like the prices.
+---@field bid number? Best bid when the data has quote columns (and it is not 0), else nil.
+---@field ask number? Best ask when the data has quote columns (and it is not 0), else nil.
 
----An entry signal returned by a strategy's on_bar.
+---An entry signal returned by a strategy's on_bar. Any other field is an error (a typo
+---such as `stoploss` would otherwise trade without a stop). Ignored while the pipeline
+---already has an execution open on the symbol.
 ---@class apex.Signal
----@field side "buy"|"sell" "buy" opens (or adds to) a long, "sell" opens a short.
----@field stop_loss number? Stop price; nil = exits.stop_loss_pct from the entry.
----@field take_profit number? Target price; nil = exits.take_profit_pct from the entry.
----@field entry number? Limit price for execution.entry = "limit"; nil = market.
----@field qty number? Quantity; nil = the risk stage sizes it from stop distance and limits.
+---@field side "buy"|"sell" "buy" opens a long, "sell" opens a short (needs risk.allow_short).
+---@field stop_loss number? Stop price (> 0); nil = exits.stop_loss_pct from the entry. Rounded to the tick.
+---@field take_profit number? Target price (> 0); nil = exits.take_profit_pct from the entry. Rounded to the tick.
+---@field entry number? Reference entry price (> 0; default the bar's close) for default levels and sizing; the limit price when execution.entry = "limit".
+---@field qty number Positive for longs and shorts alike.? Quantity (> 0); nil = the risk stage sizes it. Still capped by risk.max_position_pct and rounded down to the lot.
 ---@field confidence number? 0..1, default 1.
----@field reason string? Why; shown in the execution log and dashboard.
+---@field reason string? Why; shown in the log, the execution's events and `apex-host status`.
 
----An open position as scripts see it (ctx.position, edge(), rules). Read-only.
+---An open position as scripts see it (ctx.position, edge(), rules, on_exit). A fresh copy
+---per call: changing it changes nothing. In on_exit it is already flat (qty 0).
 ---@class apex.Position
 ---@field execution_id integer The execution that opened it.
 ---@field symbol string
 ---@field side "long"|"short"
----@field qty number
+---@field qty number Positive for longs and shorts alike.
 ---@field entry_price number Average entry price.
 ---@field current_price number Last price the monitor saw.
 ---@field unrealized_pnl number In account currency.
 ---@field unrealized_pnl_pct number Fraction of the entry value: 0.05 = +5%.
----@field stop_loss number Current stop (the trailing stop once armed).
+---@field stop_loss number The execution's stop price.
 ---@field take_profit number
 ---@field opened_at integer Unix seconds.
 
 ---A fill reported to on_fill.
 ---@class apex.Fill
 ---@field side "buy"|"sell"
----@field qty number
+---@field qty number Positive for longs and shorts alike.
 ---@field price number
 
 ---What on_exit receives.
 ---@class apex.ExitInfo
----@field reason string The exit condition, e.g. "stop_loss", "profit_target", "instruction".
----@field position apex.Position The position as it was when the exit was decided.
+---@field reason string Why the position closed, as the log shows it, e.g. "take_profit leg filled at 175.52", "instruction \"close if VIX > 40\": VIX 42.55 > 40", "position closed at the broker outside apex-host".
+---@field position apex.Position The position once flat (qty 0), with its entry price and levels.
 
 ---The table bias() may return instead of a plain direction.
 ---@class apex.BiasResult
@@ -66,10 +69,10 @@
 ---One ctx per module per symbol.
 ---@class apex.Ctx
 ---@field symbol string The symbol this ctx belongs to.
----@field params table The module's params from the pipeline (strategy/bias `params`).
+---@field params table The module's params from the pipeline (strategy/bias `params`); {} when none.
 ---@field state table Per-symbol table owned by the host; survives hot reloads. Keep indicators here.
----@field now number Unix seconds; simulated time in backtests.
----@field position apex.Position? The open position on this symbol, or nil.
+---@field now number Unix seconds by the host clock (data time in backtests and replays).
+---@field position apex.Position? The open position on this symbol; nil until the entry has filled.
 local Ctx = {}
 
 ---string.format(fmt, ...) then logged with the pipeline name and symbol.
@@ -82,31 +85,31 @@ function Ctx.log(fmt, ...) end
 
 ---A strategy module: the file's chunk returns this table. Only on_bar is required.
 ---@class apex.Strategy
----@field on_start? fun(ctx: apex.Ctx) Once per symbol, before that symbol's first bar.
----@field on_bar fun(ctx: apex.Ctx, bar: apex.Bar): apex.Signal? Every bar of every symbol; return a signal to enter.
----@field edge? fun(ctx: apex.Ctx, position: apex.Position): number Current edge of an open position (fraction); below exits.early_exit_edge -> early_exit, below 0 -> edge_disappeared.
----@field opportunity? fun(ctx: apex.Ctx): number Opportunity score for rebalancing.
----@field on_fill? fun(ctx: apex.Ctx, fill: apex.Fill)
----@field on_exit? fun(ctx: apex.Ctx, info: apex.ExitInfo)
----@field on_reload? fun(ctx: apex.Ctx) Per symbol after a hot reload replaced the module.
+---@field on_start? fun(ctx: apex.Ctx) Once per symbol, lazily, before this module's first callback for it (usually its first bar). Not run again after a hot reload.
+---@field on_bar fun(ctx: apex.Ctx, bar: apex.Bar): apex.Signal? Every bar of the pipeline's symbols, after the bias's on_bar; return a signal to enter.
+---@field edge? fun(ctx: apex.Ctx, position: apex.Position): number? Current edge of an open position (fraction); for issue 3's exit engine (below exits.early_exit_edge -> early_exit, below 0 -> edge_disappeared). Not called in this build.
+---@field opportunity? fun(ctx: apex.Ctx): number? Opportunity score for rebalancing (issue 3). Not called in this build.
+---@field on_fill? fun(ctx: apex.Ctx, fill: apex.Fill) After each fill of the execution's orders.
+---@field on_exit? fun(ctx: apex.Ctx, info: apex.ExitInfo) Once the broker shows the position closed.
+---@field on_reload? fun(ctx: apex.Ctx) Per symbol after a hot reload replaced the module; ctx.state is kept.
 
 ---A bias module: the file's chunk returns this table.
 ---@class apex.Bias
----@field on_start? fun(ctx: apex.Ctx)
----@field on_bar? fun(ctx: apex.Ctx, bar: apex.Bar) Keep indicators current; the return value is ignored.
----@field bias fun(ctx: apex.Ctx): apex.BiasDirection|apex.BiasResult Asked when the strategy signals. "long" allows buys only, "short" sells only, "neutral" both.
+---@field on_start? fun(ctx: apex.Ctx) Once per symbol, lazily, before this module's first callback for it.
+---@field on_bar? fun(ctx: apex.Ctx, bar: apex.Bar) Runs before the strategy's on_bar; keep indicators current. The return value is ignored.
+---@field bias? fun(ctx: apex.Ctx): (apex.BiasDirection|apex.BiasResult)? Asked when the strategy signals. "long" allows buys only, "short" sells only, "neutral" (or nil, or no bias function) both; an opposed signal is skipped.
 ---@field on_reload? fun(ctx: apex.Ctx)
 
 ---The market view given to instruction rules (same data as apex.*).
 ---@class apex.Market
 ---@field price fun(symbol: string): number? Last price, nil before the first bar.
----@field change fun(symbol: string): number? Fraction since the session's first bar (-0.03 = down 3%).
----@field news fun(symbol: string?, minutes: number): integer Highest news impact 0..3 in the last `minutes` (nil symbol = any, incl. market-wide "*").
+---@field change fun(symbol: string): number? Change from the open of the symbol's first bar of the UTC day, as a fraction (-0.03 = down 3%).
+---@field news fun(symbol: string?, minutes: number?): integer Highest news impact 0..3 in the last `minutes` (default 60). A symbol counts its own and market-wide "*" items; nil counts all.
 ---@field now fun(): number Unix seconds.
 
 ---An emergency-exit rule: what a rule file returns and what instructions compile to.
 ---@class apex.Rule
----@field name string Shown in the exit log.
+---@field name string? Shown in the exit log (a rule file's default: its file name).
 ---@field check fun(m: apex.Market, position: apex.Position?): boolean, string Returns fired and a reason such as "VIX 41.20 > 40".
 
 ---------------------------------------------------------------------------------------
@@ -114,19 +117,22 @@ function Ctx.log(fmt, ...) end
 
 ---@class apex.DataConfig
 ---@field files string|string[] Bar CSV file(s): timestamp,symbol,open,high,low,close,volume[,bid,ask]. Required.
----@field news string? News CSV: timestamp,symbol,impact,headline ("*" = market-wide).
----@field speed number? Replay speed for `run` (default 1).
----@field follow boolean? Keep reading appended rows (default false).
+---@field news string? News CSV: timestamp,symbol,impact(low|medium|high),headline ("*" = market-wide).
+---@field speed number? >= 0, default 1. Accepted but not read in this build: use `run --speed`.
+---@field follow boolean? Keep reading appended rows; `run` then runs until SIGINT/SIGTERM (default false).
 
 ---@class apex.BrokerConfig
----@field kind "paper"? Default "paper".
+---@field kind ("paper"|"alpaca")? Default "paper"; only "paper" loads in this build.
 ---@field starting_cash number? Default 100000.
----@field spread_bps number? Default 2.
+---@field spread_bps number? Default 2; used when bars have no bid/ask (market orders pay half).
 ---@field slippage_bps number? Default 1.
 ---@field fee_per_share number? Default 0.
 ---@field fee_bps number? Default 0.
----@field fee_min number? Default 0.
----@field state string? File keeping the paper account across runs ("" = none).
+---@field fee_min number? Default 0 (per fill, when any fee applies).
+---@field state string? Paper account file. "" (default) = "<db>.<pipeline>.paper" in `run`, in memory in `backtest`; ":memory:" = keep nothing.
+---@field base_url string? Reserved for real broker adapters.
+---@field key_env string? Reserved: name of the environment variable holding the API key.
+---@field secret_env string? Reserved: name of the environment variable holding the API secret.
 
 ---@class apex.ModuleRef
 ---@field file string Path relative to the pipeline file.
@@ -137,10 +143,10 @@ function Ctx.log(fmt, ...) end
 ---@field max_risk_pct number? Risk per trade, fraction of capital (default 0.01).
 ---@field max_position_pct number? Largest position, fraction of capital (default 0.05).
 ---@field max_positions integer? Default 10.
----@field daily_loss_limit_pct number? Circuit breaker (default 0.03).
+---@field daily_loss_limit_pct number? Circuit breaker (default 0.03; not in effect until issue 3).
 ---@field allow_short boolean? Default true.
----@field pdt_check boolean? Default true.
----@field pdt_day_trade_limit integer? Default 3.
+---@field pdt_check boolean? Default true; applies while equity < 25000.
+---@field pdt_day_trade_limit integer? Day trades per 5 business days under PDT (default 3).
 
 ---@class apex.TrailingStopConfig
 ---@field enabled boolean? Default true.
@@ -148,7 +154,7 @@ function Ctx.log(fmt, ...) end
 ---@field distance_pct number? Default 0.03.
 
 ---@class apex.PartialStage
----@field name string
+---@field name string? Default "stage_N".
 ---@field profit_threshold number Fraction, e.g. 0.15.
 ---@field exit_percentage number Whole percent of the original quantity, e.g. 50.
 
@@ -157,15 +163,19 @@ function Ctx.log(fmt, ...) end
 ---@field stages apex.PartialStage[]? Default 50% at +15%, 25% at +25%.
 
 ---@class apex.ExitExecution
----@field timeout_seconds number?
----@field max_walks integer?
+---@field timeout_seconds integer? 1..3600; defaults 5 / 10 / 30 / 60 (CRITICAL..LOW).
+---@field max_walks integer? 0..100; defaults 0 / 2 / 5 / 10.
+---@field price ("market"|"aggressive"|"fair"|"conservative")? Defaults market / aggressive / fair / conservative.
+---@field market_after_walks boolean? Defaults true / true / false / false.
 
+---Only stop_loss_pct and take_profit_pct are in effect in this build; the rest is
+---accepted and validated for issue 3's exit engine.
 ---@class apex.ExitsConfig
 ---@field stop_loss_pct number? Default 0.04 (when a signal has no stop).
----@field take_profit_pct number? Default 0.10.
+---@field take_profit_pct number? Default 0.10 (when a signal has no target).
 ---@field trailing_stop apex.TrailingStopConfig?
 ---@field partial_exits apex.PartialExitsConfig?
----@field liquidity { max_spread: number?, min_volume: number? }? Defaults 0.03 and 50.
+---@field liquidity { max_spread: number?, min_volume: number? }? Defaults 0.03 (price units) and 50.
 ---@field early_exit_edge number? Default 0.02.
 ---@field time_urgent_minutes integer? Default 5.
 ---@field session_close string? UTC "HH:MM", default "21:00".
@@ -173,30 +183,32 @@ function Ctx.log(fmt, ...) end
 ---@field execution table<"CRITICAL"|"HIGH"|"MEDIUM"|"LOW", apex.ExitExecution>?
 
 ---@class apex.MonitoringConfig
----@field normal_frequency number? Seconds, default 30.
----@field urgent_frequency number? Seconds, default 5.
+---@field normal_frequency integer? Seconds, default 30.
+---@field urgent_frequency integer? Seconds, default 5; at most normal_frequency.
 ---@field urgent_conditions { near_stop_loss_pct: number?, near_profit_target_pct: number?, near_trailing_stop_pct: number? }?
----@field price_cache_ttl_seconds number? Default 10.
----@field max_api_calls_per_minute integer? Default 60.
----@field retry_backoff number[]? Seconds, default { 60, 120, 240, 480, 960 }.
----@field persist_interval number? Seconds, default 60.
+---@field price_cache_ttl_seconds integer? Default 10 (not in effect until issue 3).
+---@field max_api_calls_per_minute integer? Default 60 (not in effect until issue 3).
+---@field retry_backoff integer[]? Seconds after consecutive broker failures, default { 60, 120, 240, 480, 960 }; the last repeats. At most 10.
+---@field persist_interval integer? Seconds between unrealized P&L writes, default 60.
 
+---Accepted and validated; not in effect in this build.
 ---@class apex.NotificationsConfig
----@field telegram { token_env: string, chat_id: string }?
----@field webhooks string[]?
+---@field telegram { token_env: string, chat_id: string|integer }?
+---@field webhooks string|string[]?
 
 ---@class apex.ExecutionConfig
----@field tool "broker"? Default "broker".
----@field entry "market"|"limit"? Default "market".
+---@field tool ("broker"|"webhook")? Default "broker"; "webhook" is refused in this build.
+---@field entry ("market"|"limit")? Default "market"; "limit" uses the signal's entry (or the bar's close).
+---@field webhook_url string? Required with tool = "webhook".
 
 ---@class apex.InstrumentRules
----@field tick number Price increment.
----@field lot number Quantity increment.
+---@field tick number? Price increment (default 0.01).
+---@field lot number? Quantity increment (default 1).
 
 ---The table a pipeline file returns (see strategies/examples/reference.lua).
 ---@class apex.Pipeline
----@field name string Required; [A-Za-z0-9_.-], at most 63 characters.
----@field symbols string[] Required.
+---@field name string Required; [A-Za-z0-9_.-], at most 63 characters; unique per process.
+---@field symbols string[] Required; the symbols traded (others in the data only update prices).
 ---@field data apex.DataConfig Required.
 ---@field broker apex.BrokerConfig?
 ---@field bias (string|apex.ModuleRef)?
@@ -246,10 +258,11 @@ local ATR = {}
 function ATR:update(high, low, close) end
 
 ---@class apex.ta.Bollinger: apex.ta.Indicator
+---@field k number Band width in standard deviations.
 ---@field upper number? Last upper band.
 ---@field lower number? Last lower band.
 ---@field stdev number? Last population standard deviation.
----@field width number? (upper - lower) / mid.
+---@field width number? (upper - lower) / |mid|.
 local Bollinger = {}
 ---@param x number
 ---@return number? mid
@@ -257,6 +270,7 @@ local Bollinger = {}
 ---@return number? lower
 function Bollinger:update(x) end
 
+---`n` is the slow period.
 ---@class apex.ta.MACD: apex.ta.Indicator
 ---@field signal number? Last signal-line value.
 ---@field histogram number? Last histogram value.
@@ -366,6 +380,22 @@ local params = {}
 ---@return table
 function params.resolve(given, defaults, who) end
 
+---Raises an error naming the parameter unless p[name] is a number in [lo, hi].
+---@param p table
+---@param name string
+---@param lo number
+---@param hi number
+---@param who string
+function params.range(p, name, lo, hi, who) end
+
+---Like range, for whole numbers (periods, bar counts).
+---@param p table
+---@param name string
+---@param lo integer
+---@param hi integer
+---@param who string
+function params.period(p, name, lo, hi, who) end
+
 ---------------------------------------------------------------------------------------
 -- The apex global
 
@@ -379,23 +409,23 @@ apex = {}
 ---@param ... any
 function apex.log(fmt, ...) end
 
----Unix seconds by the host clock (simulated in backtests).
+---Unix seconds by the host clock (data time in backtests and replays).
 ---@return number
 function apex.now() end
 
----Last price of symbol, or nil before its first bar.
+---Last close of symbol (any symbol in the data files), or nil before its first bar.
 ---@param symbol string
 ---@return number?
 function apex.price(symbol) end
 
----Change of symbol since the session's first bar, as a fraction; nil without data.
+---Change from the open of symbol's first bar of the UTC day, as a fraction; nil without data.
 ---@param symbol string
 ---@return number?
 function apex.change(symbol) end
 
 ---Highest news impact (0 none, 1 low, 2 medium, 3 high) in the last `minutes`.
----@param symbol string? nil = any symbol, including market-wide "*".
----@param minutes number
+---@param symbol string? The symbol's items and market-wide "*" items; nil = every item.
+---@param minutes number? Default 60.
 ---@return integer
 function apex.news(symbol, minutes) end
 
