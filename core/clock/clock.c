@@ -371,6 +371,18 @@ int clock_active_count(const apex_clock *c)
     return c->count;
 }
 
+void clock_set_speed(apex_clock *c, double speed)
+{
+    if (c->simulated || !(speed > 0))
+        return;
+    apex_time now = clock_now(c);
+    c->wall = false;
+    c->speed = speed;
+    c->origin = now;
+    c->start_hr = uv_hrtime();
+    live_arm(c);
+}
+
 void clock_set_wall(apex_clock *c)
 {
     if (c->simulated)

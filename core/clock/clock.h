@@ -87,4 +87,8 @@ void clock_jump_to(apex_clock *clock, apex_time t);
  * their due times. Lets the host choose after loading pipelines, which hold the clock. */
 void clock_set_wall(apex_clock *clock);
 
+/* Live clocks: from now on run `speed` times faster than the wall, continuing from the
+ * current time. */
+void clock_set_speed(apex_clock *clock, double speed);
+
 #endif

@@ -184,19 +184,21 @@ int config_validate(const pipeline_config *cfg, diag_list *d)
     const exits_config *e = &cfg->exits;
     n += check_fraction(d, f, "exits.stop_loss_pct", e->stop_loss_pct, 1, one - 1);
     n += check_fraction(d, f, "exits.take_profit_pct", e->take_profit_pct, 1, MONEY(100));
-    n += check_fraction(d, f, "exits.trailing_activation_pct", e->trailing_activation_pct, 0,
+    n += check_fraction(d, f, "exits.trailing_stop.activation_pct", e->trailing_activation_pct, 0,
                         MONEY(100));
-    n += check_fraction(d, f, "exits.trailing_distance_pct", e->trailing_distance_pct, 1, one - 1);
+    n += check_fraction(d, f, "exits.trailing_stop.distance_pct", e->trailing_distance_pct, 1,
+                        one - 1);
     money_t total = 0, last = 0;
     for (int i = 0; i < e->nstages; i++) {
         char field[64];
-        snprintf(field, sizeof field, "exits.partial_exits[%d].profit_threshold", i + 1);
+        snprintf(field, sizeof field, "exits.partial_exits.stages[%d].profit_threshold", i + 1);
         n += check_fraction(d, f, field, e->stages[i].profit_threshold, 1, MONEY(100));
-        snprintf(field, sizeof field, "exits.partial_exits[%d].exit_percentage", i + 1);
+        snprintf(field, sizeof field, "exits.partial_exits.stages[%d].exit_percentage", i + 1);
         n += check_fraction(d, f, field, e->stages[i].exit_fraction, 1, one);
         if (e->stages[i].profit_threshold <= last) {
-            diag_add(d, "%s: exits.partial_exits[%d]: thresholds must rise from stage to stage", f,
-                     i + 1);
+            diag_add(d,
+                     "%s: exits.partial_exits.stages[%d]: thresholds must rise from stage to stage",
+                     f, i + 1);
             n++;
         }
         last = e->stages[i].profit_threshold;

@@ -25,6 +25,7 @@ typedef struct {
     uv_loop_t loop;
     uv_signal_t sigint, sigterm;
     uv_timer_t follow_timer;
+    uv_timer_t limit_timer;
     clock_timer pump;
     clock_timer drain;
     bool draining;
@@ -149,6 +150,13 @@ static void on_signal(uv_signal_t *sig, int signum)
 
 static void schedule_pump(host *h);
 
+static void on_time_limit(uv_timer_t *timer)
+{
+    host *h = timer->data;
+    log_event("time limit of %.0f s reached; stopping", h->opt.max_seconds);
+    stop_host(h);
+}
+
 static void on_drained(clock_timer *timer, void *ud)
 {
     (void)timer;
@@ -162,11 +170,6 @@ static void pump(clock_timer *timer, void *ud)
     apex_time now = clock_now(h->hs.clock);
     while (!h->stopping && step_once(h, now))
         ;
-    if (h->opt.max_seconds > 0 && wall_seconds() - h->wall_start >= h->opt.max_seconds) {
-        log_event("time limit of %.0f s reached; stopping", h->opt.max_seconds);
-        stop_host(h);
-        return;
-    }
     if (!h->stopping)
         schedule_pump(h);
 }
@@ -208,15 +211,9 @@ static void schedule_pump(host *h)
 static void on_follow_poll(uv_timer_t *timer)
 {
     host *h = timer->data;
-    apex_time now = clock_now(h->hs.clock);
-    (void)now;
     /* Live data: process whatever has arrived, whatever its timestamp. */
     while (!h->stopping && step_once(h, APEX_TIME_NEVER))
         ;
-    if (h->opt.max_seconds > 0 && wall_seconds() - h->wall_start >= h->opt.max_seconds) {
-        log_event("time limit of %.0f s reached; stopping", h->opt.max_seconds);
-        stop_host(h);
-    }
 }
 
 static void close_walk(uv_handle_t *handle, void *arg)
@@ -354,8 +351,31 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
     if (opt->backtest) {
         run_backtest(h);
     } else {
-        if (h->follow)
+        if (h->follow) {
             clock_set_wall(h->hs.clock); /* the pipelines already hold this clock */
+        } else {
+            /* --speed wins; else the pipelines' data.speed (the first one's when they
+             * differ, said aloud); else real time. */
+            double speed = opt->speed;
+            if (!(speed > 0)) {
+                speed = pipeline_cfg(h->pipes[0])->data.speed;
+                for (int i = 1; i < h->npipes; i++)
+                    if (pipeline_cfg(h->pipes[i])->data.speed != speed)
+                        log_warn("pipelines ask for different data.speed; replaying at %g "
+                                 "(the first one's); pass --speed to choose",
+                                 speed > 0 ? speed : 1.0);
+                if (!(speed > 0))
+                    speed = 1.0;
+            }
+            clock_set_speed(h->hs.clock, speed);
+        }
+        if (opt->max_seconds > 0) {
+            /* A wall-time limit, independent of how much data is left or how fast. */
+            uv_timer_init(&h->loop, &h->limit_timer);
+            h->limit_timer.data = h;
+            uv_timer_start(&h->limit_timer, on_time_limit, (uint64_t)(opt->max_seconds * 1000.0),
+                           0);
+        }
         apex_time first;
         earliest(h, &first);
         if (!h->follow && first < APEX_TIME_NEVER - 1)

@@ -175,10 +175,10 @@ static int open_broker(pipeline *p, diag_list *diags)
         diag_add(diags, "%s: broker: %s", p->cfg.path, err);
         return APEX_EIO;
     }
-    for (int i = 0; i < p->cfg.ninstruments; i++)
-        if (p->cfg.instruments[i].symbol[0])
-            paper_broker_set_instrument(paper, p->cfg.instruments[i].symbol,
-                                        p->cfg.instruments[i].rules);
+    /* Every traded symbol gets its rules (its own entry, else instruments.default). */
+    for (int i = 0; i < p->cfg.nsymbols; i++)
+        paper_broker_set_instrument(paper, p->cfg.symbols[i],
+                                    config_instrument(&p->cfg, p->cfg.symbols[i]));
     /* Every call to the broker, the paper one included, obeys the per-minute limit, so a
      * backtest sees the same pacing a real broker would impose. */
     p->limiter = ratelimit_new(p->hs->clock, p->cfg.monitoring.max_api_calls_per_minute);
@@ -280,11 +280,15 @@ void pipeline_free(pipeline *p)
 
 apex_time pipeline_peek(pipeline *p)
 {
+    if (p->feed_error[0])
+        return APEX_TIME_NEVER - 1;
     if (!p->has_next) {
-        char err[512];
-        int rc = feed_merge_next(p->feed, &p->next, err, sizeof err);
-        if (rc <= 0)
-            return rc < 0 ? APEX_TIME_NEVER - 1 : APEX_TIME_NEVER;
+        int rc = feed_merge_next(p->feed, &p->next, p->feed_error, sizeof p->feed_error);
+        if (rc < 0)
+            return APEX_TIME_NEVER - 1; /* kept in feed_error for pipeline_step to report */
+        p->feed_error[0] = '\0';
+        if (rc == 0)
+            return APEX_TIME_NEVER;
         p->has_next = true;
     }
     return p->next.ts;
@@ -387,6 +391,12 @@ static void process_bar(pipeline *p, const bar *b)
 
 int pipeline_step(pipeline *p, char *err, size_t errlen)
 {
+    if (p->feed_error[0]) {
+        /* A malformed row stops the run: trading on past a hole in the data would be
+         * trading on a market that did not happen. */
+        snprintf(err, errlen, "%s", p->feed_error);
+        return APEX_EINVAL;
+    }
     if (!p->has_next) {
         int rc = feed_merge_next(p->feed, &p->next, err, errlen);
         if (rc <= 0)

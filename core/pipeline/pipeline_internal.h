@@ -26,7 +26,8 @@ struct pipeline {
     script_host *scripts;
     broker *brk;
     feed_merge *feed;
-    bar next; /* the bar read ahead from the feed */
+    bar next;             /* the bar read ahead from the feed */
+    char feed_error[512]; /* a data error met while reading ahead, reported by step */
     bool has_next;
     news_list news;
     exec_env *exec;

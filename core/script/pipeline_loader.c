@@ -936,7 +936,7 @@ static void load_instruments(loader *ld, int t)
                                         ? &cfg->instruments[0]
                                         : &cfg->instruments[cfg->ninstruments++];
             if (ic != &cfg->instruments[0]) {
-                ic->rules = MONEY_INSTRUMENT_DEFAULT;
+                ic->rules = (money_instrument){0, 0}; /* 0 = inherit, filled in below */
                 snprintf(ic->symbol, sizeof ic->symbol, "%s", sym);
             }
             check_fields(ld, v, prefix, k);
@@ -945,7 +945,14 @@ static void load_instruments(loader *ld, int t)
         }
         lua_settop(L, v - 1);
     }
-    /* A symbol without its own tick or lot inherits the default's. */
+    /* A symbol without its own tick or lot inherits the default's (whatever order the
+     * table was walked in). */
+    for (int i = 1; i < cfg->ninstruments; i++) {
+        if (cfg->instruments[i].rules.tick == 0)
+            cfg->instruments[i].rules.tick = cfg->instruments[0].rules.tick;
+        if (cfg->instruments[i].rules.lot == 0)
+            cfg->instruments[i].rules.lot = cfg->instruments[0].rules.lot;
+    }
     lua_pop(L, 1);
 }
 

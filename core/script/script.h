@@ -92,8 +92,9 @@ script_host *script_host_new(const char *pipeline_name, script_limits limits,
                              const script_market *market, char *err, size_t errlen);
 void script_host_free(script_host *h);
 
-/* Loads a bias or strategy module from path (its chunk returns a table of callbacks)
- * and runs its on_start(ctx) if present. params_json (may be NULL) becomes ctx.params. */
+/* Loads a bias or strategy module from path (its chunk returns a table of callbacks).
+ * params_json (may be NULL) becomes ctx.params. on_start(ctx) runs later, once per
+ * symbol, just before that symbol's first callback (a ctx exists only per symbol). */
 int script_load(script_host *h, script_slot slot, const char *path, const char *params_json,
                 char *err, size_t errlen);
 /* Recompiles the slot's file. On failure the old module stays and err says why. */

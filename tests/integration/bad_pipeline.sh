@@ -39,6 +39,17 @@ set -e
 assert_eq "$code" "3" "run refuses an invalid pipeline with exit 3"
 [ ! -s "$WORK/run.db" ] || [ "$(sq "$WORK/run.db" 'SELECT count(*) FROM orders')" = "0" ] && pass "nothing traded" || fail "orders were placed"
 
+# A malformed row in the middle of the data stops the run with its file and line.
+head -100 "$WORK/data/bars.csv" > "$WORK/holed.csv"
+echo "2024-03-04T14:50:00Z,AAPL,175.00,abc,174.00,175.10,1000,175.09,175.11" >> "$WORK/holed.csv"
+tail -n +101 "$WORK/data/bars.csv" >> "$WORK/holed.csv"
+sed "s#$WORK/data/bars.csv#$WORK/holed.csv#" "$WORK/pipelines/ma_trend.lua" > "$WORK/holed.lua"
+set +e
+out=$("$APEX_HOST" backtest --quiet --db "$WORK/holed.db" "$WORK/holed.lua" 2>&1); code=$?
+set -e
+assert_eq "$code" "1" "a malformed row mid-file stops the backtest with exit 1"
+assert_contains "$out" "holed.csv:101: column 'high'" "the error names the file, line and column"
+
 out=$("$APEX_HOST" check "$WORK/pipelines/ma_trend.lua" 2>&1)
 assert_contains "$out" "ok" "the example pipeline passes check"
 finish

@@ -15,4 +15,11 @@ demo_setup
 out=$("$APEX_HOST" status --db "$WORK/s.db")
 assert_contains "$out" "EXECUTIONS" "status shows executions"
 assert_contains "$out" "ma-trend" "status names the pipeline"
+# --max-seconds is a wall-time limit, whatever the data: real-time replay of five days
+# stops after 2 s with the summary.
+start=$(date +%s)
+out=$("$APEX_HOST" run --speed 1 --max-seconds 2 --db "$WORK/m.db" "$WORK/pipelines/ma_trend.lua" 2>&1)
+elapsed=$(( $(date +%s) - start ))
+assert_contains "$out" "time limit of 2 s reached" "--max-seconds stops the run"
+[ "$elapsed" -lt 15 ] && pass "it stopped promptly (${elapsed}s)" || fail "took ${elapsed}s"
 finish

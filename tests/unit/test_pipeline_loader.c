@@ -152,6 +152,10 @@ static void test_full_pipeline(void **state)
     money_instrument btc = config_instrument(&cfg, "BTC/USD");
     assert_int_equal(btc.tick, MONEY_SCALE / 100);
     assert_int_equal(btc.lot, MONEY_SCALE / 10000);
+    /* A symbol entry without a tick inherits the default's, whatever the table order. */
+    money_instrument msft = config_instrument(&cfg, "MSFT");
+    assert_int_equal(msft.tick, MONEY_SCALE / 20);
+    assert_int_equal(msft.lot, MONEY(10));
     money_instrument aapl = config_instrument(&cfg, "AAPL");
     assert_int_equal(aapl.tick, MONEY_SCALE / 20);
     assert_int_equal(aapl.lot, MONEY(1));
