@@ -64,3 +64,36 @@ return {
 LUA
 pipeline notrade "$PWD/strategies/ma_cross.lua" "bias = \"$PWD/$OUT/veto_bias.lua\","
 measure "backtest ma_cross+EMA bias, no trades" "$OUT/notrade.pipeline.lua"
+
+# Case 4 (issue 3): 10,000 open positions monitored. 1,000,000 bars over 10,000 symbols
+# (100 one-minute bars each); the strategy buys one share of every symbol on its second
+# bar with far stops, so 10,000 positions are open and checked every 30 s (price cache,
+# batched quotes, the exit evaluator) for the rest of the run.
+if [ "${POSITIONS:-1}" = "1" ]; then
+  PDATA="$OUT/bars-1000000-10000.csv"
+  if [ ! -f "$PDATA" ]; then
+    "$BUILD/apex-datagen" --bars 1000000 --symbols 10000 "$OUT/gen" >/dev/null
+    mv "$OUT/gen/bars.csv" "$PDATA"
+  fi
+  psymbols=$(awk -F, 'NR>1 && NR<=10001 {print $2}' "$PDATA" | sort -u | sed 's/.*/"&"/' | paste -sd, -)
+  cat > "$OUT/hold.lua" <<'LUA'
+return { on_bar = function(ctx, bar)
+  ctx.state.n = (ctx.state.n or 0) + 1
+  if ctx.state.n == 2 then
+    return { side = "buy", qty = 1, stop_loss = bar.close * 0.5, take_profit = bar.close * 3 }
+  end
+end }
+LUA
+  cat > "$OUT/positions.pipeline.lua" <<LUA
+return apex.pipeline {
+  name = "positions", symbols = { $psymbols },
+  data = { files = { "$PWD/$PDATA" } },
+  strategy = "$PWD/$OUT/hold.lua",
+  broker = { starting_cash = 100000000 },
+  risk = { max_positions = 20000, max_position_pct = 0.001, max_risk_pct = 0.001 },
+  exits = { partial_exits = { enabled = false } },
+  monitoring = { max_api_calls_per_minute = 100000 },
+}
+LUA
+  measure "backtest, 10,000 positions monitored" "$OUT/positions.pipeline.lua" "$OUT/positions.db"
+fi

@@ -298,7 +298,7 @@ static int write_bench(const char *dir, long nbars, int nsyms)
             c = 100 + step;
         long h = (o > c ? o : c) + (long)((x >> 8) % 3) * step;
         long l = (o < c ? o : c) - (long)((x >> 16) % 3) * step;
-        snprintf(name, sizeof name, "SYM%03d", s);
+        snprintf(name, sizeof name, nsyms > 1000 ? "SYM%05d" : "SYM%03d", s);
         write_bar(&w, t, name, o, h, l, c, 100 + (long)((x >> 24) % 10000),
                   1 + (int)((x >> 40) % 2));
         price[s] = c;
@@ -359,7 +359,7 @@ int main(int argc, char **argv)
             if (parse_count("--bars", i + 1 < argc ? argv[++i] : NULL, 1000000000L, &nbars))
                 return 2;
         } else if (strcmp(argv[i], "--symbols") == 0) {
-            if (parse_count("--symbols", i + 1 < argc ? argv[++i] : NULL, 1000, &nsyms))
+            if (parse_count("--symbols", i + 1 < argc ? argv[++i] : NULL, 100000, &nsyms))
                 return 2;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             usage(stdout);

@@ -702,8 +702,7 @@ static void exit_done(void *ud, trade *t, const store_position_exit *row)
               money_format_trim(row->exit_quantity, 0, qb, sizeof qb),
               money_format_trim(row->exit_price, 2, pb, sizeof pb), row->attempts);
     if (strcmp(row->status, "filled") == 0 && t->led.qty == 0 && !t->exit_reason[0])
-        snprintf(t->exit_reason, sizeof t->exit_reason, "%s (%s): %s", row->exit_reason,
-                 row->exit_priority, row->detail);
+        snprintf(t->exit_reason, sizeof t->exit_reason, "%s (%s)", row->detail, row->exit_priority);
     if (t->led.qty == 0)
         monitor_check_soon(p->mon, t);
 }

@@ -19,6 +19,10 @@ return apex.pipeline {
         params = { fast = 10, slow = 30, kind = "sma", stop_atr = 2, reward_risk = 2 },
     },
     risk = { max_risk_pct = 0.01, max_position_pct = 0.20, max_positions = 2 },
+    -- ma_cross's edge() starts near 0 on the crossing bar and grows as the trend runs, so
+    -- early_exit (edge below a threshold) would close trades minutes after entry: off.
+    -- edge_disappeared still closes a trade once the averages cross back.
+    exits = { early_exit_edge = 0 },
     instructions = {
         "close if VIX > 40",
         "liquidate if SPY drops 3% intraday",
