@@ -87,8 +87,8 @@ function Ctx.log(fmt, ...) end
 ---@class apex.Strategy
 ---@field on_start? fun(ctx: apex.Ctx) Once per symbol, lazily, before this module's first callback for it (usually its first bar). Not run again after a hot reload.
 ---@field on_bar fun(ctx: apex.Ctx, bar: apex.Bar): apex.Signal? Every bar of the pipeline's symbols, after the bias's on_bar; return a signal to enter.
----@field edge? fun(ctx: apex.Ctx, position: apex.Position): number? Current edge of an open position (fraction); for issue 3's exit engine (below exits.early_exit_edge -> early_exit, below 0 -> edge_disappeared). Not called in this build.
----@field opportunity? fun(ctx: apex.Ctx): number? Opportunity score for rebalancing (issue 3). Not called in this build.
+---@field edge? fun(ctx: apex.Ctx, position: apex.Position): number? Current edge of an open position (fraction); called at each monitoring check of an open position (0 <= edge < exits.early_exit_edge -> early_exit, edge < 0 -> edge_disappeared).
+---@field opportunity? fun(ctx: apex.Ctx): number? Opportunity score for rebalancing; called only at risk.max_positions, for the position's symbol and the free symbols (rebalance when best free - position >= exits.rebalance_min_improvement).
 ---@field on_fill? fun(ctx: apex.Ctx, fill: apex.Fill) After each fill of the execution's orders.
 ---@field on_exit? fun(ctx: apex.Ctx, info: apex.ExitInfo) Once the broker shows the position closed.
 ---@field on_reload? fun(ctx: apex.Ctx) Per symbol after a hot reload replaced the module; ctx.state is kept.
@@ -118,7 +118,7 @@ function Ctx.log(fmt, ...) end
 ---@class apex.DataConfig
 ---@field files string|string[] Bar CSV file(s): timestamp,symbol,open,high,low,close,volume[,bid,ask]. Required.
 ---@field news string? News CSV: timestamp,symbol,impact(low|medium|high),headline ("*" = market-wide).
----@field speed number? >= 0, default 1. Accepted but not read in this build: use `run --speed`.
+---@field speed number? >= 0, default 1. Replay speed of `run` when --speed is not given.
 ---@field follow boolean? Keep reading appended rows; `run` then runs until SIGINT/SIGTERM (default false).
 
 ---@class apex.BrokerConfig
@@ -143,7 +143,7 @@ function Ctx.log(fmt, ...) end
 ---@field max_risk_pct number? Risk per trade, fraction of capital (default 0.01).
 ---@field max_position_pct number? Largest position, fraction of capital (default 0.05).
 ---@field max_positions integer? Default 10.
----@field daily_loss_limit_pct number? Circuit breaker (default 0.03; not in effect until issue 3).
+---@field daily_loss_limit_pct number? Circuit breaker (default 0.03): closes all positions (CRITICAL) and blocks entries until the next UTC trading day.
 ---@field allow_short boolean? Default true.
 ---@field pdt_check boolean? Default true; applies while equity < 25000.
 ---@field pdt_day_trade_limit integer? Day trades per 5 business days under PDT (default 3).
@@ -168,8 +168,7 @@ function Ctx.log(fmt, ...) end
 ---@field price ("market"|"aggressive"|"fair"|"conservative")? Defaults market / aggressive / fair / conservative.
 ---@field market_after_walks boolean? Defaults true / true / false / false.
 
----Only stop_loss_pct and take_profit_pct are in effect in this build; the rest is
----accepted and validated for issue 3's exit engine.
+---All fields are in effect (the prioritised exit engine).
 ---@class apex.ExitsConfig
 ---@field stop_loss_pct number? Default 0.04 (when a signal has no stop).
 ---@field take_profit_pct number? Default 0.10 (when a signal has no target).
@@ -186,12 +185,12 @@ function Ctx.log(fmt, ...) end
 ---@field normal_frequency integer? Seconds, default 30.
 ---@field urgent_frequency integer? Seconds, default 5; at most normal_frequency.
 ---@field urgent_conditions { near_stop_loss_pct: number?, near_profit_target_pct: number?, near_trailing_stop_pct: number? }?
----@field price_cache_ttl_seconds integer? Default 10 (not in effect until issue 3).
----@field max_api_calls_per_minute integer? Default 60 (not in effect until issue 3).
+---@field price_cache_ttl_seconds integer? Default 10.
+---@field max_api_calls_per_minute integer? Default 60; limits every broker call of the pipeline, paper broker (simulated time) included.
 ---@field retry_backoff integer[]? Seconds after consecutive broker failures, default { 60, 120, 240, 480, 960 }; the last repeats. At most 10.
----@field persist_interval integer? Seconds between unrealized P&L writes, default 60.
+---@field persist_interval integer? Seconds between unrealized P&L writes, default 60 (live runs; backtests write on state changes).
 
----Accepted and validated; not in effect in this build.
+---Accepted and validated; nothing is delivered yet.
 ---@class apex.NotificationsConfig
 ---@field telegram { token_env: string, chat_id: string|integer }?
 ---@field webhooks string|string[]?

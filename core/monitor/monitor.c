@@ -12,6 +12,13 @@
  * it catches positions closed by hand, which no fill of ours reports. */
 #define RECONCILE_EVERY 10
 
+/* Requests in flight, linked so that a monitor freed at shutdown (whose broker drops the
+ * queued replies) frees them instead of leaking them. */
+typedef struct inflight {
+    struct inflight *prev, *next;
+    void (*release)(struct inflight *self);
+} inflight;
+
 static void flush_quotes(clock_timer *timer, void *ud);
 static void reconcile(clock_timer *timer, void *ud);
 
@@ -28,6 +35,7 @@ struct monitor {
     clock_timer flush_timer;
     clock_timer reconcile_timer;
     bool reconcile_armed;
+    inflight requests; /* list head */
     monitor_stats stats;
 };
 
@@ -42,6 +50,7 @@ monitor *monitor_new(apex_clock *clock, broker *brk, store *db, const pipeline_c
     m->db = db;
     m->cfg = cfg;
     m->hooks = hooks;
+    m->requests.prev = m->requests.next = &m->requests;
     m->cache = price_cache_new(cfg->monitoring.price_cache_ttl_s);
     if (!m->cache) {
         free(m);
@@ -60,9 +69,35 @@ void monitor_free(monitor *m)
     clock_timer_stop(&m->reconcile_timer);
     for (int i = 0; i < m->nwaiting; i++)
         m->waiting[i]->pending--;
+    while (m->requests.next != &m->requests) {
+        inflight *r = m->requests.next;
+        r->prev->next = r->next;
+        r->next->prev = r->prev;
+        r->release(r);
+    }
     free(m->waiting);
     price_cache_free(m->cache);
     free(m);
+}
+
+static void inflight_add(monitor *m, inflight *r, void (*release)(inflight *))
+{
+    r->release = release;
+    r->next = m->requests.next;
+    r->prev = &m->requests;
+    m->requests.next->prev = r;
+    m->requests.next = r;
+}
+
+static void inflight_remove(inflight *r)
+{
+    r->prev->next = r->next;
+    r->next->prev = r->prev;
+}
+
+static void release_plain(inflight *r)
+{
+    free(r);
 }
 
 price_cache *monitor_prices(monitor *m)
@@ -203,6 +238,7 @@ static void check_with_quote(monitor *m, trade *t, const broker_quote *q)
 /* ---- confirming a close with the broker ---- */
 
 typedef struct {
+    inflight link; /* first */
     monitor *m;
     trade *t;
 } confirm_req;
@@ -212,6 +248,7 @@ static void on_confirm_reply(void *ud, const broker_reply *r)
     confirm_req *c = ud;
     monitor *m = c->m;
     trade *t = c->t;
+    inflight_remove(&c->link);
     free(c);
     t->pending--;
     if (t->finished)
@@ -239,6 +276,7 @@ static void confirm_flat(monitor *m, trade *t)
         return;
     c->m = m;
     c->t = t;
+    inflight_add(m, &c->link, release_plain);
     t->pending++;
     if (broker_get_position(m->brk, t->row.symbol, on_confirm_reply, c) != 0) {
         broker_reply fail = {.status = APEX_EIO};
@@ -250,16 +288,25 @@ static void confirm_flat(monitor *m, trade *t)
 /* ---- batched quotes ---- */
 
 typedef struct {
+    inflight link; /* first */
     monitor *m;
     trade **trades;
     int n;
 } quote_batch;
+
+static void release_batch(inflight *r)
+{
+    quote_batch *b = (quote_batch *)r;
+    free(b->trades);
+    free(b);
+}
 
 static void on_quotes(void *ud, const broker_reply *r)
 {
     quote_batch *b = ud;
     monitor *m = b->m;
     apex_time now = clock_now(m->clock);
+    inflight_remove(&b->link);
     if (r->status == 0) {
         for (int i = 0; i < r->nquotes; i++) {
             const broker_quote *q = &r->quotes[i];
@@ -301,6 +348,7 @@ static void flush_quotes(clock_timer *timer, void *ud)
         return;
     }
     b->m = m;
+    inflight_add(m, &b->link, release_batch);
     b->trades = m->waiting;
     b->n = m->nwaiting;
     m->waiting = NULL;
