@@ -193,37 +193,6 @@ int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec
     return rc;
 }
 
-int exec_close(exec_env *env, trade *t, const char *reason, exec_done_cb done, void *ud)
-{
-    if (t->led.qty == 0)
-        return APEX_ESTATE;
-    order_request req = {0};
-    snprintf(req.symbol, sizeof req.symbol, "%s", t->row.symbol);
-    req.side = t->led.qty > 0 ? SIDE_SELL : SIDE_BUY;
-    req.type = ORDER_MARKET;
-    req.qty = t->led.qty > 0 ? t->led.qty : -t->led.qty;
-    int rc = exec_next_client_id(env, t, NULL, req.client_order_id, sizeof req.client_order_id);
-    if (!rc)
-        rc = record_intent(env, t, ORDER_ROLE_EXIT, &req, req.client_order_id, NULL, ORDER_MARKET,
-                           req.side, 0, 0);
-    if (rc)
-        return rc;
-    snprintf(t->exit_coid, sizeof t->exit_coid, "%s", req.client_order_id);
-    snprintf(t->exit_reason, sizeof t->exit_reason, "%s", reason);
-    t->closing = true;
-    request *r = request_new(env, t, done, ud);
-    if (!r)
-        return APEX_ENOMEM;
-    snprintf(r->coid, sizeof r->coid, "%s", req.client_order_id);
-    rc = broker_close_position(env->brk, req.symbol, req.client_order_id, on_submit_reply, r);
-    if (rc) {
-        t->pending--;
-        free(r);
-        t->closing = false;
-    }
-    return rc;
-}
-
 /* Non-final order ids of one execution, gathered before any request is made. */
 typedef struct {
     char ids[32][BROKER_ID_MAX];

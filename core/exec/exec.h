@@ -45,9 +45,6 @@ int exec_next_client_id(exec_env *env, trade *t, const char *suffix, char *out, 
 int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec_done_cb done,
               void *ud);
 
-/* Closes t's whole position at market (the broker cancels the bracket legs first). */
-int exec_close(exec_env *env, trade *t, const char *reason, exec_done_cb done, void *ud);
-
 /* Cancels every non-final order of t at the broker (used when a position is found
  * closed by other means). Fire and forget; the listener records the outcome. */
 void exec_cancel_open_orders(exec_env *env, trade *t);
