@@ -157,15 +157,15 @@ int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec
                        req->limit_price, req->stop_price);
     /* Bracket legs are created by the broker with the entry; record them as intents of
      * the same send so a restart can ask the broker about them too. */
-    order_side exit_side = req->side == SIDE_BUY ? SIDE_SELL : SIDE_BUY;
+    order_side exit_side = order_side_opposite(req->side);
     char leg[BROKER_ID_MAX + 4];
     if (!rc && req->take_profit) {
-        snprintf(leg, sizeof leg, "%s-tp", req->client_order_id);
+        order_leg_id(req->client_order_id, ORDER_ROLE_TAKE_PROFIT, leg, sizeof leg);
         rc = record_intent(env, t, ORDER_ROLE_TAKE_PROFIT, req, leg, req->client_order_id,
                            ORDER_LIMIT, exit_side, req->take_profit, 0);
     }
     if (!rc && req->stop_loss) {
-        snprintf(leg, sizeof leg, "%s-sl", req->client_order_id);
+        order_leg_id(req->client_order_id, ORDER_ROLE_STOP_LOSS, leg, sizeof leg);
         rc = record_intent(env, t, ORDER_ROLE_STOP_LOSS, req, leg, req->client_order_id, ORDER_STOP,
                            exit_side, 0, req->stop_loss);
     }

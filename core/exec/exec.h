@@ -14,6 +14,7 @@
 #ifndef APEX_EXEC_H
 #define APEX_EXEC_H
 
+#include "broker/broker.h"
 #include "config/config.h"
 #include "exec/trade.h"
 

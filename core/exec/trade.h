@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "broker/broker.h"
+#include "model/order.h"
 #include "clock/clock.h"
 #include "ledger/ledger.h"
 #include "store/store.h"

@@ -697,12 +697,13 @@ static void exit_done(void *ud, trade *t, const store_position_exit *row)
     pipeline *p = ud;
     char fb[32], qb[32], pb[32];
     log_event("%-13s EXITED   %-5s %s %s: %s of %s at %s after %d order(s)", p->cfg.name,
-              t->row.symbol, row->exit_reason, row->status,
+              t->row.symbol, row->exit_reason, exit_status_name(row->status),
               money_format_trim(row->filled_quantity, 0, fb, sizeof fb),
               money_format_trim(row->exit_quantity, 0, qb, sizeof qb),
               money_format_trim(row->exit_price, 2, pb, sizeof pb), row->attempts);
-    if (strcmp(row->status, "filled") == 0 && t->led.qty == 0 && !t->exit_reason[0])
-        snprintf(t->exit_reason, sizeof t->exit_reason, "%s (%s)", row->detail, row->exit_priority);
+    if (row->status == EXIT_STATUS_FILLED && t->led.qty == 0 && !t->exit_reason[0])
+        snprintf(t->exit_reason, sizeof t->exit_reason, "%s (%s)", row->detail,
+                 exit_priority_name(row->exit_priority));
     if (t->led.qty == 0)
         monitor_check_soon(p->mon, t);
 }
