@@ -5,8 +5,7 @@
 #include <string.h>
 #include <uv.h>
 
-#include "broker/limited.h"
-#include "broker/paper.h"
+#include "broker/registry.h"
 #include "pipeline/pipeline_internal.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -93,17 +92,6 @@ static void on_reload(void *ud, script_slot slot, int status, const char *msg)
 
 /* ---- opening ---- */
 
-static void paper_state_path(const pipeline *p, char *out, size_t n)
-{
-    const char *configured = p->cfg.broker.paper.state_path;
-    if (configured[0])
-        snprintf(out, n, "%s", configured);
-    else if (p->hs->backtest || !p->hs->db_path || strcmp(p->hs->db_path, ":memory:") == 0)
-        snprintf(out, n, ":memory:");
-    else
-        snprintf(out, n, "%s.%s.paper", p->hs->db_path, p->cfg.name);
-}
-
 static int open_feed(pipeline *p, diag_list *diags)
 {
     char err[512];
@@ -161,30 +149,18 @@ static int open_scripts(pipeline *p, diag_list *diags)
 
 static int open_broker(pipeline *p, diag_list *diags)
 {
-    char err[512], state[CONFIG_PATH_MAX + 128];
-    if (p->cfg.broker.kind != BROKER_KIND_PAPER) {
-        diag_add(diags,
-                 "%s: broker.kind: only \"paper\" is available in this version; real "
-                 "brokers over HTTP come with the broker adapters",
-                 p->cfg.path);
+    char err[1024];
+    broker_open_args args = {
+        .clock = p->hs->clock, .store_path = p->hs->db_path, .backtest = p->hs->backtest};
+    p->brk = broker_open(&p->cfg, &args, &p->sim_feed, err, sizeof err);
+    if (!p->brk) {
+        diag_add(diags, "%s", err);
         return APEX_EINVAL;
     }
-    paper_state_path(p, state, sizeof state);
-    broker *paper = paper_broker_new(&p->cfg.broker.paper, state, p->hs->clock, err, sizeof err);
-    if (!paper) {
-        diag_add(diags, "%s: broker: %s", p->cfg.path, err);
-        return APEX_EIO;
-    }
-    /* Every traded symbol gets its rules (its own entry, else instruments.default). */
-    for (int i = 0; i < p->cfg.nsymbols; i++)
-        paper_broker_set_instrument(paper, p->cfg.symbols[i],
-                                    config_instrument(&p->cfg, p->cfg.symbols[i]));
     /* Every call to the broker, the paper one included, obeys the per-minute limit, so a
      * backtest sees the same pacing a real broker would impose. */
     p->limiter = ratelimit_new(p->hs->clock, p->cfg.monitoring.max_api_calls_per_minute);
-    p->brk = p->limiter ? limited_broker_new(paper, p->limiter) : NULL;
-    if (!p->brk) {
-        broker_free(paper);
+    if (!p->limiter || broker_set_limiter(p->brk, p->limiter) != 0) {
         diag_add(diags, "%s: broker: out of memory", p->cfg.path);
         return APEX_ENOMEM;
     }
@@ -350,7 +326,8 @@ static void process_bar(pipeline *p, const bar *b)
     if (!warmup) {
         if (b->ts != p->last_ts)
             on_new_time(p, b->ts);
-        broker_on_bar(p->brk, b, name);
+        if (p->sim_feed)
+            p->sim_feed(p->brk, b, name);
     }
     p->sum.bars++;
     if (!s->traded)
@@ -427,6 +404,6 @@ void pipeline_finish(pipeline *p, pipeline_summary *out)
     p->sum.monitor_checks = ms.checks;
     p->sum.quote_requests = ms.quote_requests;
     p->sum.cache_hits = ms.cache_hits;
-    p->sum.broker_calls = limited_broker_inner(p->brk)->api_calls;
+    p->sum.broker_calls = broker_api_calls(p->brk);
     *out = p->sum;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/adapter.h"
 #include "exits/executor.h"
 #include "util/err.h"
 
