@@ -77,7 +77,7 @@ void exit_executor_free(exit_executor *x)
 
 static exit_job *job_of(const trade *t)
 {
-    return t ? (exit_job *)t->exit_job : NULL;
+    return t ? t->exit_job : NULL;
 }
 
 bool exit_executor_busy(const exit_executor *x, const trade *t)
@@ -104,12 +104,12 @@ static void job_release(exit_job *j)
 static void job_hold(exit_job *j)
 {
     j->refs++;
-    j->t->pending++;
+    trade_hold(j->t);
 }
 
 static void job_drop(exit_job *j)
 {
-    j->t->pending--;
+    trade_release(j->t);
     job_release(j);
 }
 
@@ -161,7 +161,7 @@ static void protect_remainder(exit_job *j)
     req.qty = open;
     req.stop_price = stop;
     set_priority(j->x, EXIT_PRIORITY_HIGH);
-    if (exec_send(j->x->env, t, ORDER_ROLE_STOP_LOSS, &req, NULL, NULL) != 0)
+    if (exec_send(j->x->env, t, ORDER_ROLE_STOP_LOSS, &req, NULL, NULL, NULL, 0) != 0)
         log_warn("%s %s: could not re-place the protective stop after a partial exit",
                  j->x->cfg->name, t->row.symbol);
 }
@@ -288,11 +288,12 @@ static void place_next(exit_job *j)
     }
     set_priority(x, j->priority);
     j->refs++;
-    int rc = exec_send(x->env, t, ORDER_ROLE_EXIT, &req, on_sent, j);
+    char err[256];
+    int rc = exec_send(x->env, t, ORDER_ROLE_EXIT, &req, on_sent, j, err, sizeof err);
     if (rc != 0) {
         j->refs--;
         store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed",
-                    "%s: could not send an exit order (%s)", t->row.symbol, err_name(rc));
+                    "%s: could not send an exit order: %s", t->row.symbol, err);
         j->state = JOB_WAIT_RETRY;
         clock_timer_start(&j->timer, clock_now(x->clock) + RETRY_DELAY);
         return;
