@@ -217,7 +217,7 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
         store_cursor_get(hs->db, p->cfg.name, &p->resume_after);
     if (hs->loop && script_watch(p->scripts, hs->loop, on_reload, p) != 0)
         log_warn("%s: hot reload unavailable (cannot watch the script directories)", p->cfg.name);
-    broker_get_account(p->brk, on_start_account, p);
+    broker_get_account(p->brk, BROKER_PRIORITY_ROUTINE, on_start_account, p);
     pipeline_resume(p);
     return p;
 fail:
@@ -317,7 +317,8 @@ static void on_new_time(pipeline *p, apex_time ts)
     }
     bool reopened = false;
     if (risk_circuit_roll_day(&p->circuit, ts, p->mark, &reopened)) {
-        broker_get_account(p->brk, on_equity, p); /* one equity snapshot per trading day */
+        broker_get_account(p->brk, BROKER_PRIORITY_ROUTINE, on_equity,
+                           p); /* one equity snapshot per trading day */
         if (reopened) {
             pipeline_durable(p,
                              store_event(p->hs->db, ts, p->cfg.name, 0, "circuit_breaker",

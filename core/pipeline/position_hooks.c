@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "broker/limited.h"
 #include "pipeline/pipeline_internal.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -208,16 +207,9 @@ static void exit_done(void *ud, trade *t, const store_position_exit *row)
         monitor_check_soon(p->mon, t);
 }
 
-static void exit_priority_next(void *ud, int priority)
-{
-    pipeline *p = ud;
-    limited_broker_next_priority(p->brk, priority);
-}
-
 exit_hooks pipeline_exit_hooks(pipeline *p)
 {
-    return (exit_hooks){
-        .quote = exit_quote, .on_done = exit_done, .next_priority = exit_priority_next, .ud = p};
+    return (exit_hooks){.quote = exit_quote, .on_done = exit_done, .ud = p};
 }
 
 /* ---- the circuit breaker ---- */

@@ -313,7 +313,9 @@ static int setup(void **state)
                            .qty = MONEY(100),
                            .take_profit = MONEY(110),
                            .stop_loss = MONEY(95)};
-    assert_int_equal(exec_send(f->env, t, ORDER_ROLE_ENTRY, &entry, NULL, NULL, NULL, 0), 0);
+    assert_int_equal(exec_send(f->env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &entry, NULL,
+                               NULL, NULL, 0),
+                     0);
     run(f);
     fill(f->brk, t->entry_coid, 0, MONEY(100));
     run(f);
@@ -585,7 +587,9 @@ static void test_leg_fill_during_partial_exit_never_oversells(void **state)
     run(f);
     order_request other = {
         .symbol = "AAPL", .side = SIDE_SELL, .type = ORDER_MARKET, .qty = MONEY(70)};
-    assert_int_equal(exec_send(f->env, &f->t, ORDER_ROLE_EXIT, &other, NULL, NULL, NULL, 0), 0);
+    assert_int_equal(exec_send(f->env, BROKER_PRIORITY_ROUTINE, &f->t, ORDER_ROLE_EXIT, &other,
+                               NULL, NULL, NULL, 0),
+                     0);
     run(f);
     fill(f->brk, last_order(f)->client_order_id, 0, MONEY(114));
     run(f);
