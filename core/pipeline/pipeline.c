@@ -443,5 +443,6 @@ void pipeline_finish(pipeline *p, pipeline_summary *out)
     p->sum.quote_requests = ms.quote_requests;
     p->sum.cache_hits = ms.cache_hits;
     p->sum.broker_calls = limited_broker_inner(p->brk)->api_calls;
+    p->sum.write_error = p->write_failed ? p->write_error : NULL;
     *out = p->sum;
 }
