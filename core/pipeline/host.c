@@ -269,6 +269,10 @@ static void print_summary(host *h, double elapsed)
                "broker calls %llu\n",
                (unsigned long long)s.monitor_checks, (unsigned long long)s.cache_hits,
                (unsigned long long)s.quote_requests, (unsigned long long)s.broker_calls);
+        if (s.write_error) {
+            printf("  DURABLE WRITE FAILED: %s; new entries were halted\n", s.write_error);
+            h->exit_code = EXIT_RUNTIME;
+        }
     }
     printf("processed %llu bars in %.3f s (%.0f bars/s); store %s\n",
            (unsigned long long)total_bars, elapsed, elapsed > 0 ? (double)total_bars / elapsed : 0,
@@ -410,9 +414,9 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
         if (h->draining)
             clock_timer_stop(&h->drain);
     }
+    print_summary(h, wall_seconds() - h->wall_start); /* may set exit_code */
     if (h->exit_code)
         code = h->exit_code;
-    print_summary(h, wall_seconds() - h->wall_start);
 done:
     for (int i = 0; i < h->npipes; i++)
         pipeline_free(h->pipes[i]);

@@ -421,5 +421,6 @@ void pipeline_finish(pipeline *p, pipeline_summary *out)
     p->sum.quote_requests = ms.quote_requests;
     p->sum.cache_hits = ms.cache_hits;
     p->sum.broker_calls = broker_api_calls(p->brk);
+    p->sum.write_error = p->write_failed ? p->write_error : NULL;
     *out = p->sum;
 }

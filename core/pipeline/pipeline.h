@@ -39,6 +39,9 @@ typedef struct {
     uint64_t trades, wins, losses, open_positions, monitor_checks, quote_requests, cache_hits,
         broker_calls;
     money_t realized, fees, unrealized, max_drawdown, start_equity;
+    /* The first durable write that failed, NULL when none did; valid until pipeline_free.
+     * Such a run halted its entries and ends with a non-zero exit code. */
+    const char *write_error;
 } pipeline_summary;
 
 typedef struct pipeline pipeline;
