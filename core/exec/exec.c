@@ -7,16 +7,23 @@
 #include "util/err.h"
 #include "util/log.h"
 
+/* Live requests and reconcile items are listed so exec_env_drop can free those whose
+ * replies a freed broker dropped (broker_free never runs their callbacks). */
+typedef struct request request;
+typedef struct reconcile_item reconcile_item;
+
 struct exec_env {
     store *db;
     broker *brk;
     apex_clock *clock;
     const pipeline_config *cfg;
     exec_hooks hooks;
+    request *requests;
+    reconcile_item *items;
 };
 
 /* One in-flight broker request on behalf of a trade. */
-typedef struct {
+struct request {
     exec_env *env;
     trade *t;
     exec_done_cb done;
@@ -24,7 +31,34 @@ typedef struct {
     char coid[BROKER_ID_MAX];
     int outstanding; /* reconcile: answers still expected */
     int status;      /* reconcile: first failure seen */
-} request;
+    request *prev, *next;
+};
+
+/* One order asked about during reconciliation, on behalf of its parent request. */
+struct reconcile_item {
+    request *parent;
+    char coid[BROKER_ID_MAX];
+    reconcile_item *prev, *next;
+};
+
+#define LIST_LINK(head, e)                                                                         \
+    do {                                                                                           \
+        (e)->prev = NULL;                                                                          \
+        (e)->next = (head);                                                                        \
+        if ((head))                                                                                \
+            (head)->prev = (e);                                                                    \
+        (head) = (e);                                                                              \
+    } while (0)
+
+#define LIST_UNLINK(head, e)                                                                       \
+    do {                                                                                           \
+        if ((e)->prev)                                                                             \
+            (e)->prev->next = (e)->next;                                                           \
+        else                                                                                       \
+            (head) = (e)->next;                                                                    \
+        if ((e)->next)                                                                             \
+            (e)->next->prev = (e)->prev;                                                           \
+    } while (0)
 
 exec_env *exec_env_new(store *db, broker *brk, apex_clock *clock, const pipeline_config *cfg,
                        exec_hooks hooks)
@@ -40,8 +74,36 @@ exec_env *exec_env_new(store *db, broker *brk, apex_clock *clock, const pipeline
     return env;
 }
 
+/* Frees what is still listed; with release, gives each request's hold back first. */
+static void free_listed(exec_env *env, bool release)
+{
+    while (env->items) {
+        reconcile_item *it = env->items;
+        LIST_UNLINK(env->items, it);
+        free(it);
+    }
+    while (env->requests) {
+        request *r = env->requests;
+        LIST_UNLINK(env->requests, r);
+        if (release)
+            trade_release(r->t);
+        free(r);
+    }
+}
+
+void exec_env_drop(exec_env *env)
+{
+    /* Each live request holds its trade once; no done callback: nothing happened. */
+    if (env)
+        free_listed(env, true);
+}
+
 void exec_env_free(exec_env *env)
 {
+    if (!env)
+        return;
+    /* The trades may be gone by now: only the memory is ours to free. */
+    free_listed(env, false);
     free(env);
 }
 
@@ -55,12 +117,38 @@ static request *request_new(exec_env *env, trade *t, exec_done_cb done, void *ud
     r->done = done;
     r->ud = ud;
     trade_hold(t);
+    LIST_LINK(env->requests, r);
     return r;
+}
+
+/* Frees a request that ends without its done callback (refused before sending). */
+static void request_free(request *r)
+{
+    LIST_UNLINK(r->env->requests, r);
+    free(r);
+}
+
+static reconcile_item *item_new(request *parent, const char *coid)
+{
+    reconcile_item *it = calloc(1, sizeof *it);
+    if (!it)
+        return NULL;
+    it->parent = parent;
+    snprintf(it->coid, sizeof it->coid, "%s", coid);
+    LIST_LINK(parent->env->items, it);
+    return it;
+}
+
+static void item_free(reconcile_item *it)
+{
+    LIST_UNLINK(it->parent->env->items, it);
+    free(it);
 }
 
 static void request_finish(request *r, int status, const char *msg)
 {
     trade_release(r->t); /* done decides what a finished trade still needs */
+    LIST_UNLINK(r->env->requests, r);
     if (r->done)
         r->done(r->ud, r->t, status, msg);
     free(r);
@@ -189,7 +277,7 @@ int exec_send(exec_env *env, broker_priority prio, trade *t, order_role role, or
             store_order_update(env->db, &row);
         }
         trade_release(t);
-        free(r);
+        request_free(r);
         err_set(err, errlen, rc, "the broker refused %s before it left the process (%s)",
                 req->client_order_id, err_name(rc));
     }
@@ -350,11 +438,6 @@ static void reconcile_step_done(request *r, int status)
         request_finish(r, r->status, r->status ? "broker unreachable during reconciliation" : NULL);
 }
 
-typedef struct {
-    request *parent;
-    char coid[BROKER_ID_MAX];
-} reconcile_item;
-
 static void on_fills_reply(void *ud, const broker_reply *reply)
 {
     reconcile_item *it = ud;
@@ -370,7 +453,7 @@ static void on_fills_reply(void *ud, const broker_reply *reply)
         }
     }
     request *parent = it->parent;
-    free(it);
+    item_free(it);
     reconcile_step_done(parent, reply->status);
 }
 
@@ -382,7 +465,7 @@ static void on_order_reply(void *ud, const broker_reply *reply)
     store_order row;
     apex_time now = clock_now(env->clock);
     if (store_order_get(env->db, it->coid, &row) != 0) {
-        free(it);
+        item_free(it);
         reconcile_step_done(parent, APEX_EIO);
         return;
     }
@@ -396,12 +479,12 @@ static void on_order_reply(void *ud, const broker_reply *reply)
             store_event(env->db, now, env->cfg->name, row.execution_id, "reconcile",
                         "order %s never reached the broker; marked unsent, not resent", it->coid);
         }
-        free(it);
+        item_free(it);
         reconcile_step_done(parent, 0);
         return;
     }
     if (reply->status != 0 || !reply->order) {
-        free(it);
+        item_free(it);
         reconcile_step_done(parent, reply->status ? reply->status : APEX_EIO);
         return;
     }
@@ -424,7 +507,7 @@ static void on_order_reply(void *ud, const broker_reply *reply)
         row.o.filled_qty = reply->order->filled_qty;
         store_order_update(env->db, &row);
     }
-    free(it);
+    item_free(it);
     reconcile_step_done(parent, 0);
 }
 
@@ -437,15 +520,13 @@ int exec_reconcile(exec_env *env, trade *t, exec_done_cb done, void *ud)
         return APEX_ENOMEM;
     r->outstanding = 1; /* held until every item is issued */
     for (int i = 0; i < list.n; i++) {
-        reconcile_item *it = calloc(1, sizeof *it);
+        reconcile_item *it = item_new(r, list.ids[i]);
         if (!it)
             break;
-        it->parent = r;
-        snprintf(it->coid, sizeof it->coid, "%s", list.ids[i]);
         r->outstanding++;
         if (broker_get_order(env->brk, BROKER_PRIORITY_ROUTINE, it->coid, on_order_reply, it) !=
             0) {
-            free(it);
+            item_free(it);
             reconcile_step_done(r, APEX_EIO);
         }
     }

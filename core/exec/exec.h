@@ -33,7 +33,13 @@ typedef void (*exec_done_cb)(void *ud, trade *t, int status, const char *msg);
 
 exec_env *exec_env_new(store *db, broker *brk, apex_clock *clock, const pipeline_config *cfg,
                        exec_hooks hooks);
+/* Frees env and any request still waiting (without touching its trade, which may be
+ * gone: call exec_env_drop first while the trades live). */
 void exec_env_free(exec_env *env);
+/* Shutdown, once the broker is freed (it drops the replies of calls still queued, so
+ * their callbacks never run): frees the requests still waiting, giving their holds back,
+ * without calling their done callbacks and without touching the store. */
+void exec_env_drop(exec_env *env);
 /* Installs the broker listener that feeds fills and order updates to the trades. */
 void exec_env_install(exec_env *env);
 

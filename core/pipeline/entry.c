@@ -24,10 +24,13 @@
 #include "util/err.h"
 #include "util/log.h"
 
-typedef struct {
+typedef struct entry_step {
     pipeline *p;
     trade *t;
     money_t entry_ref; /* reference price for sizing and a limit entry */
+    /* On p->entry_steps while alive, so shutdown can free the steps whose replies the
+     * broker dropped (broker_free never runs the callbacks of calls it withdraws). */
+    struct entry_step *prev, *next;
 } entry_step;
 
 static bool bias_stage(pipeline *p, trade *t, const script_signal *sig);
@@ -46,6 +49,39 @@ static char *fmt_money(money_t v, char *buf, size_t n)
 
 /* ---- the entry_step ---- */
 
+static entry_step *step_new(pipeline *p, trade *t, money_t entry_ref)
+{
+    entry_step *s = malloc(sizeof *s);
+    if (!s)
+        return NULL;
+    *s = (entry_step){.p = p, .t = t, .entry_ref = entry_ref, .next = p->entry_steps};
+    if (s->next)
+        s->next->prev = s;
+    p->entry_steps = s;
+    return s;
+}
+
+static void step_free(entry_step *s)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        s->p->entry_steps = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    free(s);
+}
+
+void pipeline_entry_drop(pipeline *p)
+{
+    /* Every live step is waiting for a reply and holds its trade once. */
+    while (p->entry_steps) {
+        entry_step *s = p->entry_steps;
+        trade_release(s->t);
+        step_free(s);
+    }
+}
+
 /* Issues the step's next broker request: rc is the call's result. The step holds its
  * trade until the reply; a request refused at once fails the execution with `what`. */
 static bool step_await(entry_step *s, int rc, const char *what)
@@ -55,7 +91,7 @@ static bool step_await(entry_step *s, int rc, const char *what)
     trade_release(s->t);
     pipeline *p = s->p;
     trade *t = s->t;
-    free(s);
+    step_free(s);
     pipeline_set_status(p, t, EXEC_FAILED, "%s (%s)", what, err_name(rc));
     return false;
 }
@@ -66,7 +102,7 @@ static trade *step_resume(entry_step *s)
 {
     trade *t = trade_release(s->t);
     if (!t)
-        free(s);
+        step_free(s);
     return t;
 }
 
@@ -75,7 +111,7 @@ static void step_end(entry_step *s, exec_status st, const char *reason)
 {
     pipeline *p = s->p;
     trade *t = s->t;
-    free(s);
+    step_free(s);
     pipeline_set_status(p, t, st, "%s", reason);
 }
 
@@ -121,12 +157,11 @@ void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, co
     money_t entry_ref = 0;
     if (!bias_stage(p, t, sig) || !strategy_stage(p, t, sig, b, &entry_ref))
         return;
-    entry_step *step = malloc(sizeof *step);
+    entry_step *step = step_new(p, t, entry_ref);
     if (!step) {
         pipeline_set_status(p, t, EXEC_FAILED, "risk stage: out of memory");
         return;
     }
-    *step = (entry_step){.p = p, .t = t, .entry_ref = entry_ref};
     trade_hold(t);
     step_await(step, broker_get_account(p->brk, BROKER_PRIORITY_ROUTINE, on_account, step),
                "risk stage: broker refused get_account");
@@ -309,7 +344,7 @@ static void on_open_orders(void *ud, const broker_reply *r)
         return;
     }
     money_t entry_ref = s->entry_ref;
-    free(s);
+    step_free(s);
     submit_entry(p, t, entry_ref);
 }
 

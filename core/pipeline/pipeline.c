@@ -245,6 +245,8 @@ void pipeline_free(pipeline *p)
     p->mon = NULL;
     broker_free(p->brk);
     p->brk = NULL;
+    pipeline_entry_drop(p);
+    exec_env_drop(p->exec);
     for (trade *t = p->trades; t;) {
         trade *next = t->next;
         if (trade_holds(t) != 0)

@@ -51,9 +51,10 @@ struct pipeline {
     exit_rule_scratch rule;
     sym_state *syms;
     int nsyms;
-    trade *trades;          /* live executions */
-    int finished_trades;    /* finished but not yet freed */
-    apex_time resume_after; /* cursor at start: bars <= this are warm-up */
+    trade *trades;                  /* live executions */
+    struct entry_step *entry_steps; /* entry chains waiting for a broker reply (entry.c) */
+    int finished_trades;            /* finished but not yet freed */
+    apex_time resume_after;         /* cursor at start: bars <= this are warm-up */
     apex_time last_ts;
     int ts_since_cursor;
     bool bias_has_on_bar;
@@ -83,6 +84,9 @@ int pipeline_durable(pipeline *p, int rc, const char *what);
 
 /* entry.c: the execute phase, signal -> bias -> strategy -> risk -> trade manager. */
 void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, const bar *b);
+/* Shutdown, after the broker is freed: frees the entry chains whose replies it dropped,
+ * giving their holds back. Changes no status: the next run reconciles those executions. */
+void pipeline_entry_drop(pipeline *p);
 
 /* position_hooks.c: how exec, the monitor and the exit executor report back. */
 exec_hooks pipeline_exec_hooks(pipeline *p);
