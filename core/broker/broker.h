@@ -61,7 +61,7 @@ typedef struct {
 
 typedef struct broker broker;
 
-/* How urgent a call is: a limited broker serves waiting calls most urgent first, in
+/* How urgent a call is: a broker with a limiter serves waiting calls most urgent first, in
  * arrival order within one priority. The first four are the exit priorities, so an
  * exit's urgency carries over unchanged (broker_priority_of_exit); everything else
  * (entries, monitoring, reconciliation, quotes, reports) is ROUTINE. */

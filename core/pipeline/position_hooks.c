@@ -38,12 +38,6 @@ static void on_fill(void *ud, trade *t, const broker_fill *f, const store_order 
               order_side_name(f->side), money_format_trim(f->qty, 0, qb, sizeof qb),
               fmt_money(f->price, pb, sizeof pb), fmt_money(f->fee, fb, sizeof fb),
               order_role_name(o->o.role), fmt_money(t->led.realized, rb, sizeof rb));
-    pipeline_durable(p,
-                     store_event(p->hs->db, f->ts, p->cfg.name, t->row.id, "fill",
-                                 "%s %s %s @ %s (%s)", f->symbol, order_side_name(f->side),
-                                 money_format_trim(f->qty, 0, qb, sizeof qb),
-                                 fmt_money(f->price, pb, sizeof pb), order_role_name(o->o.role)),
-                     "recording a fill event");
     if (!t->exit_reason[0] && t->led.qty == 0) {
         if (o->o.role == ORDER_ROLE_TAKE_PROFIT)
             snprintf(t->exit_reason, sizeof t->exit_reason, "take_profit leg filled at %s",
@@ -207,9 +201,15 @@ static void exit_done(void *ud, trade *t, const store_position_exit *row)
         monitor_check_soon(p->mon, t);
 }
 
+static void exit_write_error(void *ud, int rc, const char *what)
+{
+    pipeline_durable(ud, rc, what);
+}
+
 exit_hooks pipeline_exit_hooks(pipeline *p)
 {
-    return (exit_hooks){.quote = exit_quote, .on_done = exit_done, .ud = p};
+    return (exit_hooks){
+        .quote = exit_quote, .on_done = exit_done, .on_write_error = exit_write_error, .ud = p};
 }
 
 /* ---- the circuit breaker ---- */
