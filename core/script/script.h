@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "broker/broker.h"
+#include "model/order.h"
 #include "config/config.h"
 #include "market/bar.h"
 #include "util/diag.h"
