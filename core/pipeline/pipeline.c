@@ -142,6 +142,13 @@ static int open_scripts(pipeline *p, diag_list *diags)
         diag_add(diags, "%s: cannot start Lua: %s", p->cfg.path, err);
         return APEX_ESCRIPT;
     }
+    /* A backtest is reproducible: math.random is seeded from the pipeline, never from
+     * the time. */
+    if (p->hs->backtest && script_host_set_seed(p->scripts, script_seed_from_name(p->cfg.name), err,
+                                                sizeof err) != 0) {
+        diag_add(diags, "%s: cannot seed math.random: %s", p->cfg.path, err);
+        return APEX_ESCRIPT;
+    }
     int problems = 0;
     if (p->cfg.bias.file[0] && script_load(p->scripts, SCRIPT_BIAS, p->cfg.bias.file,
                                            p->cfg.bias.params_json, err, sizeof err) != 0) {
