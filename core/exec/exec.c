@@ -192,6 +192,7 @@ static void on_submit_reply(void *ud, const broker_reply *reply)
 int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec_done_cb done,
               void *ud, char *err, size_t errlen)
 {
+    req->role = role;
     /* The id's sequence, the intent and its bracket legs are one unit, committed before
      * the request leaves: a restart finds all of them or none. */
     int seq_before = t->row.order_seq;
