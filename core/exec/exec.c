@@ -70,7 +70,7 @@ int exec_next_client_id(exec_env *env, trade *t, const char *suffix, char *out, 
 {
     t->row.order_seq++;
     t->row.updated_at = clock_now(env->clock);
-    int rc = store_execution_update(env->db, &t->row);
+    int rc = store_execution_update(env->db, &t->row, NULL);
     if (rc)
         return rc;
     snprintf(out, outlen, "%s-%lld-%d%s", store_instance_id(env->db), (long long)t->row.id,
@@ -114,7 +114,7 @@ static int record_intent(exec_env *env, trade *t, order_role role, const order_r
         row.take_profit = req->take_profit;
         row.stop_loss = req->stop_loss;
     }
-    return store_order_insert(env->db, &row);
+    return store_order_insert(env->db, &row, NULL);
 }
 
 static void on_submit_reply(void *ud, const broker_reply *reply)
@@ -143,7 +143,7 @@ static void on_submit_reply(void *ud, const broker_reply *reply)
     if (!row.submitted_at)
         row.submitted_at = now;
     row.o.updated_at = now;
-    store_order_update(env->db, &row);
+    store_order_update(env->db, &row, NULL);
     request_finish(r, status, status ? reply->error : NULL);
 }
 
@@ -185,7 +185,7 @@ int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec
             row.o.status = ORDER_STATUS_UNSENT;
             snprintf(row.error, sizeof row.error, "broker refused the request locally (%s)",
                      err_name(rc));
-            store_order_update(env->db, &row);
+            store_order_update(env->db, &row, NULL);
         }
         t->pending--;
         free(r);
@@ -240,7 +240,7 @@ static void apply_fill(exec_env *env, trade *t, const broker_fill *f)
     if (t->row.entry_price == 0 || !t->has_pos)
         t->row.entry_price = ledger_avg_price(&t->led);
     t->row.updated_at = f->ts;
-    store_execution_update(env->db, &t->row);
+    store_execution_update(env->db, &t->row, NULL);
 
     money_t open_qty = t->led.qty > 0 ? t->led.qty : -t->led.qty;
     if (!t->has_pos) {
@@ -258,7 +258,7 @@ static void apply_fill(exec_env *env, trade *t, const broker_fill *f)
         p->entry_price = ledger_avg_price(&t->led);
         p->current_price = f->price;
         p->last_update = f->ts;
-        if (store_position_insert(env->db, p) == 0)
+        if (store_position_insert(env->db, p, NULL) == 0)
             t->has_pos = true;
         return;
     }
@@ -277,7 +277,7 @@ static void apply_fill(exec_env *env, trade *t, const broker_fill *f)
         p->unrealized_pnl = 0;
         p->unrealized_pnl_pct = 0;
     }
-    store_position_update(env->db, p);
+    store_position_update(env->db, p, NULL);
 }
 
 /* Records a fill once (the store refuses a fill id twice) and applies it. */
@@ -286,11 +286,12 @@ static int record_fill(exec_env *env, const store_order *row, const broker_fill 
     store_fill sf = {0};
     sf.execution_id = row->execution_id;
     sf.f = *f;
-    int rc = store_fill_insert(env->db, &sf);
+    apex_error err;
+    int rc = store_fill_insert(env->db, &sf, &err);
     if (rc == APEX_EDUP)
         return 0; /* already in the ledger: a replayed event */
     if (rc) {
-        log_error("%s: cannot record fill %s: %s", f->symbol, f->fill_id, store_errmsg(env->db));
+        log_error("%s: cannot record fill %s: %s", f->symbol, f->fill_id, err.msg);
         return rc;
     }
     trade *t = trade_for(env, row);
@@ -309,7 +310,7 @@ static void listener_on_fill(void *ud, const broker_fill *f, const broker_order 
         return;
     if (o)
         merge_order(&row, o, f->ts);
-    store_order_update(env->db, &row);
+    store_order_update(env->db, &row, NULL);
     trade *t = trade_for(env, &row);
     if (t && env->hooks.on_fill)
         env->hooks.on_fill(env->hooks.ud, t, f, &row);
@@ -324,7 +325,7 @@ static void listener_on_order(void *ud, const broker_order *o)
     if (row.o.status == o->status && row.o.filled_qty == o->filled_qty)
         return;
     merge_order(&row, o, clock_now(env->clock));
-    store_order_update(env->db, &row);
+    store_order_update(env->db, &row, NULL);
     trade *t = trade_for(env, &row);
     if (t && env->hooks.on_order)
         env->hooks.on_order(env->hooks.ud, t, &row);
@@ -361,7 +362,7 @@ static void on_fills_reply(void *ud, const broker_reply *reply)
         for (int i = 0; i < reply->nfills; i++) {
             if (record_fill(env, &row, &reply->fills[i]) > 0) {
                 store_event(env->db, reply->fills[i].ts, env->cfg->name, row.execution_id,
-                            "reconcile", "recovered fill %s of order %s missed while down",
+                            "reconcile", NULL, "recovered fill %s of order %s missed while down",
                             reply->fills[i].fill_id, it->coid);
             }
         }
@@ -389,8 +390,8 @@ static void on_order_reply(void *ud, const broker_reply *reply)
             snprintf(row.error, sizeof row.error,
                      "never reached the broker (the host stopped before sending it)");
             row.o.updated_at = now;
-            store_order_update(env->db, &row);
-            store_event(env->db, now, env->cfg->name, row.execution_id, "reconcile",
+            store_order_update(env->db, &row, NULL);
+            store_event(env->db, now, env->cfg->name, row.execution_id, "reconcile", NULL,
                         "order %s never reached the broker; marked unsent, not resent", it->coid);
         }
         free(it);
@@ -407,19 +408,19 @@ static void on_order_reply(void *ud, const broker_reply *reply)
     if (!row.submitted_at)
         row.submitted_at = now;
     row.o.filled_qty = recorded; /* raised by the fills we record, not assumed */
-    store_order_update(env->db, &row);
+    store_order_update(env->db, &row, NULL);
     if (reply->order->filled_qty > recorded &&
         broker_list_fills(env->brk, it->coid, on_fills_reply, it) == 0) {
         store_order fresh;
         if (store_order_get(env->db, it->coid, &fresh) == 0) {
             fresh.o.filled_qty = reply->order->filled_qty;
-            store_order_update(env->db, &fresh);
+            store_order_update(env->db, &fresh, NULL);
         }
         return; /* the fills reply finishes this item */
     }
     if (reply->order->filled_qty > recorded) {
         row.o.filled_qty = reply->order->filled_qty;
-        store_order_update(env->db, &row);
+        store_order_update(env->db, &row, NULL);
     }
     free(it);
     reconcile_step_done(parent, 0);

@@ -134,7 +134,7 @@ static void save_row(exit_job *j)
     j->row.filled_quantity = j->filled;
     if (j->filled > 0)
         money_div(j->notional, j->filled, MONEY_ROUND_NEAREST, &j->row.exit_price);
-    store_exit_update(j->x->db, &j->row);
+    store_exit_update(j->x->db, &j->row, NULL);
 }
 
 static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_t price);
@@ -239,10 +239,10 @@ static void on_sent(void *ud, trade *t, int status, const char *msg)
     (void)t;
     if (j->state == JOB_WORKING && status != 0 && strcmp(j->coid, j->att.client_order_id) == 0) {
         snprintf(j->att.status, sizeof j->att.status, "rejected");
-        store_exit_attempt_update(j->x->db, &j->att);
+        store_exit_attempt_update(j->x->db, &j->att, NULL);
         store_event(j->x->db, clock_now(j->x->clock), j->x->cfg->name, j->t->row.id,
-                    "exit_rejected", "%s: exit order %s refused: %s", j->t->row.symbol, j->coid,
-                    msg ? msg : err_name(status));
+                    "exit_rejected", NULL, "%s: exit order %s refused: %s", j->t->row.symbol,
+                    j->coid, msg ? msg : err_name(status));
         if (j->t->led.qty == 0) {
             finish(j, j->filled > 0 ? "filled" : "cancelled");
         } else {
@@ -266,7 +266,7 @@ static void place_next(exit_job *j)
         return;
     }
     if (j->row.attempts >= MAX_ATTEMPTS) {
-        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed",
+        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed", NULL,
                     "%s: exit gave up after %d orders; the monitor will decide again",
                     t->row.symbol, j->row.attempts);
         finish(j, "failed");
@@ -292,7 +292,7 @@ static void place_next(exit_job *j)
     int rc = exec_send(x->env, t, ORDER_ROLE_EXIT, &req, on_sent, j);
     if (rc != 0) {
         j->refs--;
-        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed",
+        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed", NULL,
                     "%s: could not send an exit order (%s)", t->row.symbol, err_name(rc));
         j->state = JOB_WAIT_RETRY;
         clock_timer_start(&j->timer, clock_now(x->clock) + RETRY_DELAY);
@@ -313,7 +313,7 @@ static void place_next(exit_job *j)
     j->att.quantity = qty;
     snprintf(j->att.status, sizeof j->att.status, "new");
     j->att.placed_at = clock_now(x->clock);
-    store_exit_attempt_insert(x->db, &j->att);
+    store_exit_attempt_insert(x->db, &j->att, NULL);
     save_row(j);
     j->state = JOB_WORKING;
     int timeout = x->cfg->exits.execution[j->priority].timeout_seconds;
@@ -385,7 +385,7 @@ static void on_timeout(clock_timer *timer, void *ud)
     if (j->state != JOB_WORKING)
         return;
     store_event(j->x->db, clock_now(j->x->clock), j->x->cfg->name, j->t->row.id, "exit_timeout",
-                "%s: exit order %s not filled within %d s; cancelling to walk or escalate",
+                NULL, "%s: exit order %s not filled within %d s; cancelling to walk or escalate",
                 j->t->row.symbol, j->coid, j->x->cfg->exits.execution[j->priority].timeout_seconds);
     j->state = JOB_CANCEL_ORDER;
     cancel_order(j, j->coid);
@@ -432,7 +432,7 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
     snprintf(row->status, sizeof row->status, "working");
     snprintf(row->execution_strategy, sizeof row->execution_strategy, "%s", strategy_name(j));
     snprintf(row->exit_priority, sizeof row->exit_priority, "%s", exit_priority_name(j->priority));
-    store_exit_insert(x->db, row);
+    store_exit_insert(x->db, row, NULL);
     t->exit_job = j;
     t->closing = true;
     snprintf(t->pos.exit_reason, sizeof t->pos.exit_reason, "%s",
@@ -444,7 +444,7 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
          * out, so it can never fire twice: not after a reload, not after a restart. */
         t->pos.partial_stages_done |= 1 << d->partial_stage;
     }
-    store_position_update(x->db, &t->pos);
+    store_position_update(x->db, &t->pos, NULL);
     char pb[32];
     log_event("%-13s EXIT!    %-5s %s (%s) at %s", x->cfg->name, t->row.symbol, d->reason,
               exit_priority_name(d->priority), money_format_trim(price, 2, pb, sizeof pb));
@@ -474,7 +474,7 @@ int exit_executor_start(exit_executor *x, trade *t, const exit_decision *d, mone
         j->supersede = true;
         j->next = *d;
         j->next_price = price;
-        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit",
+        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit", NULL,
                     "%s: %s (%s) supersedes the working %s exit", t->row.symbol, d->reason,
                     exit_priority_name(d->priority), j->row.exit_reason);
         if (j->state == JOB_WORKING) {
@@ -507,7 +507,7 @@ void exit_executor_on_fill(exit_executor *x, trade *t, const broker_fill *f, con
     j->att.filled_quantity = j->order_filled;
     snprintf(j->att.status, sizeof j->att.status, "%s",
              j->order_filled >= j->order_qty ? "filled" : "partially_filled");
-    store_exit_attempt_update(j->x->db, &j->att);
+    store_exit_attempt_update(j->x->db, &j->att, NULL);
     save_row(j);
     if (j->order_filled < j->order_qty)
         return; /* a partial fill: the order keeps working until filled or timed out */
@@ -527,7 +527,7 @@ void exit_executor_on_order(exit_executor *x, trade *t, const store_order *o)
     if (!j || j->state == JOB_DONE || strcmp(o->o.client_order_id, j->coid) != 0)
         return;
     snprintf(j->att.status, sizeof j->att.status, "%s", order_status_name(o->o.status));
-    store_exit_attempt_update(j->x->db, &j->att);
+    store_exit_attempt_update(j->x->db, &j->att, NULL);
     bool dead = o->o.status == ORDER_STATUS_REJECTED || o->o.status == ORDER_STATUS_EXPIRED ||
                 o->o.status == ORDER_STATUS_CANCELLED;
     if (dead && j->state == JOB_WORKING) {
@@ -571,8 +571,8 @@ static int close_stale(void *ud, const store_position_exit *e)
         return 0;
     store_position_exit row = *e;
     snprintf(row.status, sizeof row.status, "cancelled");
-    store_exit_update(c->x->db, &row);
-    store_event(c->x->db, clock_now(c->x->clock), c->x->cfg->name, e->execution_id, "exit",
+    store_exit_update(c->x->db, &row, NULL);
+    store_event(c->x->db, clock_now(c->x->clock), c->x->cfg->name, e->execution_id, "exit", NULL,
                 "exit %lld (%s) interrupted by a restart; the monitor re-evaluates",
                 (long long)e->id, e->exit_reason);
     return 0;

@@ -112,11 +112,11 @@ static void run_backtest(host *h)
 {
     apex_time ts;
     long in_batch = 0;
-    store_begin(h->hs.db);
+    store_begin(h->hs.db, NULL);
     while (!h->stopping && earliest(h, &ts)) {
         if (++in_batch >= BACKTEST_BATCH_BARS) {
-            store_commit(h->hs.db);
-            store_begin(h->hs.db);
+            store_commit(h->hs.db, NULL);
+            store_begin(h->hs.db, NULL);
             in_batch = 0;
         }
         if (ts == APEX_TIME_NEVER - 1) { /* a read error surfaced in peek */
@@ -127,7 +127,7 @@ static void run_backtest(host *h)
         step_once(h, ts);
     }
     clock_run_due(h->hs.clock); /* replies and fills from the last bar */
-    store_commit(h->hs.db);
+    store_commit(h->hs.db, NULL);
 }
 
 /* ---- live ---- */

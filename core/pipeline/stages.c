@@ -34,8 +34,9 @@ trade *stages_trade_new(pipeline *p, int symbol_id)
     r->created_at = r->updated_at = now;
     r->side = -1;
     r->monitor_interval_s = p->cfg.monitoring.normal_frequency_s;
-    if (store_execution_insert(p->hs->db, r) != 0) {
-        log_error("%s: cannot record a new execution: %s", p->cfg.name, store_errmsg(p->hs->db));
+    apex_error err;
+    if (store_execution_insert(p->hs->db, r, &err) != 0) {
+        log_error("%s: cannot record a new execution: %s", p->cfg.name, err.msg);
         free(t);
         return NULL;
     }
@@ -63,9 +64,9 @@ void stages_set_status(pipeline *p, trade *t, exec_status st, const char *fmt, .
         t->row.completed_at = now;
         t->row.next_check_at = 0;
     }
-    store_execution_update(p->hs->db, &t->row);
-    store_event(p->hs->db, now, p->cfg.name, t->row.id, "status", "%s %s -> %s%s%s", t->row.symbol,
-                exec_status_name(old), exec_status_name(st), fmt ? ": " : "",
+    store_execution_update(p->hs->db, &t->row, NULL);
+    store_event(p->hs->db, now, p->cfg.name, t->row.id, "status", NULL, "%s %s -> %s%s%s",
+                t->row.symbol, exec_status_name(old), exec_status_name(st), fmt ? ": " : "",
                 fmt ? t->row.reason : "");
     if (!exec_status_is_final(st))
         return;
@@ -338,7 +339,7 @@ static void on_account(void *ud, const broker_reply *r)
     }
     char qb[32], rb[32], cb[32];
     t->row.qty = d.qty;
-    store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "risk",
+    store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "risk", NULL,
                 "%s size %s = min(by risk %s, by capital %s)%s%s", t->row.symbol,
                 money_format_trim(d.qty, 0, qb, sizeof qb),
                 money_format_trim(d.shares_by_risk, 0, rb, sizeof rb),
@@ -363,7 +364,7 @@ void stages_on_signal(pipeline *p, int symbol_id, const script_signal *sig, cons
     /* Acting on a signal moves the restart cursor to this bar first, so a restarted host
      * never acts on the same bar twice (bars up to the cursor are warm-up only). */
     if (!p->hs->backtest)
-        store_cursor_set(p->hs->db, p->cfg.name, b->ts);
+        store_cursor_set(p->hs->db, p->cfg.name, b->ts, NULL);
     trade *t = stages_trade_new(p, symbol_id);
     if (!t)
         return;
@@ -427,7 +428,7 @@ void stages_on_signal(pipeline *p, int symbol_id, const script_signal *sig, cons
     t->row.stop_loss = stop;
     t->row.take_profit = target;
     t->row.qty = sig->qty;
-    store_execution_update(p->hs->db, &t->row);
+    store_execution_update(p->hs->db, &t->row, NULL);
 
     /* Risk stage (needs the account), then the trade manager's duplicate checks. */
     chain *c = chain_new(p, t, entry);
@@ -459,8 +460,8 @@ static void on_fill(void *ud, trade *t, const broker_fill *f, const store_order 
               order_side_name(f->side), money_format_trim(f->qty, 0, qb, sizeof qb),
               fmt_money(f->price, pb, sizeof pb), fmt_money(f->fee, fb, sizeof fb),
               order_role_name(o->o.role), fmt_money(t->led.realized, rb, sizeof rb));
-    store_event(p->hs->db, f->ts, p->cfg.name, t->row.id, "fill", "%s %s %s @ %s (%s)", f->symbol,
-                order_side_name(f->side), money_format_trim(f->qty, 0, qb, sizeof qb),
+    store_event(p->hs->db, f->ts, p->cfg.name, t->row.id, "fill", NULL, "%s %s %s @ %s (%s)",
+                f->symbol, order_side_name(f->side), money_format_trim(f->qty, 0, qb, sizeof qb),
                 fmt_money(f->price, pb, sizeof pb), order_role_name(o->o.role));
     if (!t->exit_reason[0] && t->led.qty == 0) {
         if (o->o.role == ORDER_ROLE_TAKE_PROFIT)
@@ -517,7 +518,7 @@ static void on_flat(void *ud, trade *t)
         t->pos.unrealized_pnl = t->pos.unrealized_pnl_pct = 0;
         if (!t->pos.exit_reason[0])
             snprintf(t->pos.exit_reason, sizeof t->pos.exit_reason, "%.49s", reason);
-        store_position_update(p->hs->db, &t->pos);
+        store_position_update(p->hs->db, &t->pos, NULL);
     }
     p->sum.trades++;
     if (t->led.realized > 0)
@@ -619,7 +620,7 @@ static void exit_inputs(pipeline *p, trade *t, const broker_quote *q, exit_input
     if (script_rules_count(p->scripts) > 0) {
         int rc = script_rules_check(p->scripts, &view, &p->rule_hit, err, sizeof err);
         if (rc < 0) {
-            store_event(p->hs->db, in->now, p->cfg.name, t->row.id, "rule_error", "%s", err);
+            store_event(p->hs->db, in->now, p->cfg.name, t->row.id, "rule_error", NULL, "%s", err);
             log_warn("%s %s: instruction rule failed: %s", p->cfg.name, t->row.symbol, err);
         } else if (rc == 1) {
             snprintf(p->rule_reason, sizeof p->rule_reason, "instruction \"%s\": %s",
@@ -644,7 +645,7 @@ static void evaluate_exit(void *ud, trade *t, const broker_quote *q)
         t->pos.trailing_stop_active = in.trailing_active;
         t->pos.trailing_stop_price = in.trailing_stop;
         t->pos.peak_price = in.peak_price;
-        store_position_update(p->hs->db, &t->pos);
+        store_position_update(p->hs->db, &t->pos, NULL);
         if (armed_now) {
             char sb[32];
             log_event("%-13s TRAIL    %-5s trailing stop armed at %s", p->cfg.name, t->row.symbol,
@@ -737,7 +738,7 @@ void stages_check_circuit(pipeline *p)
               "no new entries until the next trading day",
               p->cfg.name, money_format_trim(loss, 2, lb, sizeof lb),
               money_format_trim(limit, 2, mb, sizeof mb));
-    store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, 0, "circuit_breaker",
+    store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, 0, "circuit_breaker", NULL,
                 "daily loss %s reached the limit %s (risk.daily_loss_limit_pct); closing every "
                 "position, entries blocked until the next trading day",
                 lb, mb);
@@ -768,7 +769,7 @@ static void on_reconciled(void *ud, trade *t, int status, const char *msg)
     bool entry_sent = t->entry_coid[0] && store_order_get(p->hs->db, t->entry_coid, &entry) == 0 &&
                       entry.o.status != ORDER_STATUS_UNSENT && entry.o.status != ORDER_STATUS_NEW;
     if (status != 0) {
-        store_event(p->hs->db, now, p->cfg.name, t->row.id, "reconcile",
+        store_event(p->hs->db, now, p->cfg.name, t->row.id, "reconcile", NULL,
                     "%s: broker unreachable while reconciling (%s); monitoring resumes and "
                     "retries",
                     t->row.symbol, msg ? msg : "");
@@ -810,7 +811,7 @@ void stages_resume(pipeline *p)
     for (trade *t = p->trades; t; t = t->next) {
         if (t->symbol_id >= 0 && t->symbol_id < p->nsyms)
             p->syms[t->symbol_id].active = t;
-        store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "restart",
+        store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "restart", NULL,
                     "%s: resuming %s execution after a restart", t->row.symbol,
                     exec_status_name(t->row.status));
         exit_executor_resume(p->exits, t);

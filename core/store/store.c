@@ -203,39 +203,57 @@ int store_schema_version(const store *s)
     return s->schema_version;
 }
 
-int store_begin(store *s)
+int store_begin(store *s, apex_error *err)
 {
-    if (s->in_batch)
-        return store_failf(s, APEX_ESTATE, "a batch is already open; commit it first");
-    /* IMMEDIATE takes the write lock now, so a batch never fails half-way on a lock. */
-    sqlite3_stmt *st = store_stmt(s, STMT_BEGIN, "BEGIN IMMEDIATE");
-    int rc = st ? store_step_done(s, st, "starting a batch") : APEX_EIO;
-    if (!rc)
-        s->in_batch = true;
-    return rc;
+    int rc;
+    if (s->in_batch) {
+        rc = store_failf(s, APEX_ESTATE, "a batch is already open; commit it first");
+    } else {
+        /* IMMEDIATE takes the write lock now, so a batch never fails half-way on a lock. */
+        sqlite3_stmt *st = store_stmt(s, STMT_BEGIN, "BEGIN IMMEDIATE");
+        rc = st ? store_step_done(s, st, "starting a batch") : APEX_EIO;
+        if (!rc)
+            s->in_batch = true;
+    }
+    /* Not through store_write_result: a batch that did not start lost nothing. */
+    if (rc)
+        return apex_error_set(err, rc, "%s", s->err);
+    apex_error_clear(err);
+    return 0;
 }
 
-int store_commit(store *s)
+int store_commit(store *s, apex_error *err)
 {
-    if (!s->in_batch)
-        return store_failf(s, APEX_ESTATE, "commit without an open batch");
-    sqlite3_stmt *st = store_stmt(s, STMT_COMMIT, "COMMIT");
-    int rc = st ? store_step_done(s, st, "committing a batch") : APEX_EIO;
-    /* A failed COMMIT (e.g. busy) leaves the transaction open; the caller may retry. */
-    if (!rc || sqlite3_get_autocommit(s->db))
-        s->in_batch = false;
-    return rc;
+    if (!s->in_batch) /* nothing was lost, so the latch stays as it is */
+        return apex_error_set(err, store_failf(s, APEX_ESTATE, "commit without an open batch"),
+                              "%s", s->err);
+    int rc = store_write_injected(s, "commit", "committing a batch");
+    if (!rc) {
+        sqlite3_stmt *st = store_stmt(s, STMT_COMMIT, "COMMIT");
+        rc = st ? store_step_done(s, st, "committing a batch") : APEX_EIO;
+        /* A failed COMMIT (e.g. busy) leaves the transaction open; the caller may retry. */
+        if (!rc || sqlite3_get_autocommit(s->db))
+            s->in_batch = false;
+    }
+    return store_write_result(s, rc, err);
 }
 
-int store_rollback(store *s)
+int store_rollback(store *s, apex_error *err)
 {
-    if (!s->in_batch)
-        return store_failf(s, APEX_ESTATE, "rollback without an open batch");
-    sqlite3_stmt *st = store_stmt(s, STMT_ROLLBACK, "ROLLBACK");
-    int rc = st ? store_step_done(s, st, "rolling back a batch") : APEX_EIO;
-    if (sqlite3_get_autocommit(s->db))
-        s->in_batch = false;
-    return rc;
+    int rc;
+    if (!s->in_batch) {
+        rc = store_failf(s, APEX_ESTATE, "rollback without an open batch");
+    } else {
+        sqlite3_stmt *st = store_stmt(s, STMT_ROLLBACK, "ROLLBACK");
+        rc = st ? store_step_done(s, st, "rolling back a batch") : APEX_EIO;
+        if (sqlite3_get_autocommit(s->db))
+            s->in_batch = false;
+    }
+    /* Not through store_write_result: a rollback discards on purpose. */
+    if (rc)
+        return apex_error_set(err, rc, "%s", s->err);
+    apex_error_clear(err);
+    return 0;
 }
 
 bool store_in_batch(const store *s)
