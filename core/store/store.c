@@ -165,22 +165,29 @@ store *store_open(const char *path, store_mode mode, char *err, size_t errlen)
         store_close(s);
         return NULL;
     }
+    store_test_apply_next_open(s);
     return s;
 }
 
-void store_close(store *s)
+int store_close(store *s)
 {
     if (!s)
-        return;
+        return 0;
+    int rc = 0;
     if (s->in_batch) {
+        /* Closing is also the error path's cleanup, so it still frees everything; the
+         * code tells a caller that checks it that the batch's writes are gone. */
         log_warn("store %s: closing with an open batch; its writes are rolled back", s->path);
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        rc = APEX_ESTATE;
     }
     for (int i = 0; i < STMT_COUNT_; i++)
         sqlite3_finalize(s->stmts[i]);
-    sqlite3_close_v2(s->db);
+    if (sqlite3_close_v2(s->db) != SQLITE_OK && !rc)
+        rc = APEX_EIO;
     free(s->path);
     free(s);
+    return rc;
 }
 
 const char *store_errmsg(const store *s)

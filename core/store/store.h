@@ -125,7 +125,10 @@ typedef struct {
  * current schema. Returns NULL with a message in err on failure: a path that cannot be
  * opened, a database from a newer apex-host, a corrupt file. */
 store *store_open(const char *path, store_mode mode, char *err, size_t errlen);
-void store_close(store *s);
+/* Closes and frees s (NULL is a no-op). Returns APEX_ESTATE when a batch was still open:
+ * it is rolled back and its writes are lost. The write-failure latch goes with the store,
+ * so read it (store_write_failed) before closing. */
+int store_close(store *s);
 const char *store_errmsg(const store *s);
 const char *store_path(const store *s);
 /* A random id created with the database; prefixes client order ids so two databases

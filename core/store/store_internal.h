@@ -99,6 +99,8 @@ int store_failf(store *s, int code, const char *fmt, ...) __attribute__((format(
  * one is due for `table`, else 0. store_write_result copies s->err into err (or clears
  * err on success), feeds the latch and returns rc. */
 int store_write_injected(store *s, const char *table, const char *what);
+/* Hands a freshly opened store the setting of store_test_fail_writes_on_next_open. */
+void store_test_apply_next_open(store *s);
 int store_write_result(store *s, int rc, apex_error *err);
 
 /* Steps a statement that returns no rows and resets it. 0 or an APEX_E* code. */

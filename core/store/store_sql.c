@@ -112,6 +112,30 @@ void store_test_fail_writes(store *s, const char *table, int skip, int count)
     s->inject.count = count > 0 ? count : 0;
 }
 
+/* Process-wide, but only tests set it and the host opens stores from one thread. */
+static struct {
+    bool armed;
+    char table[32];
+    int skip, count;
+} next_open;
+
+void store_test_fail_writes_on_next_open(const char *table, int skip, int count)
+{
+    next_open.armed = count > 0;
+    snprintf(next_open.table, sizeof next_open.table, "%s", table ? table : "");
+    next_open.skip = skip;
+    next_open.count = count;
+}
+
+void store_test_apply_next_open(store *s)
+{
+    if (!next_open.armed)
+        return;
+    next_open.armed = false;
+    store_test_fail_writes(s, next_open.table[0] ? next_open.table : NULL, next_open.skip,
+                           next_open.count);
+}
+
 int store_step_done(store *s, sqlite3_stmt *st, const char *what)
 {
     int rc = sqlite3_step(st);

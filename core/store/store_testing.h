@@ -18,4 +18,8 @@
  * turns the hook off. */
 void store_test_fail_writes(store *s, const char *table, int skip, int count);
 
+/* The same setting, applied to the next store that store_open opens in this process (and
+ * only that one), for tests that run a whole host (host_main) and never hold its store. */
+void store_test_fail_writes_on_next_open(const char *table, int skip, int count);
+
 #endif

@@ -101,29 +101,30 @@ static void test_exit_and_attempts_round_trip_every_field(void **state)
 static void test_bad_exit_and_attempt_values_name_the_field(void **state)
 {
     store *s = open_ok(":memory:");
+    apex_error err;
     int64_t exec_id = build_consistent_book(s);
     store_position p;
     assert_int_equal(store_position_get_by_execution(s, exec_id, &p), 0);
 
     store_position_exit e = sample_exit(&p);
     snprintf(e.exit_priority, sizeof e.exit_priority, "URGENT");
-    assert_int_equal(store_exit_insert(s, &e, NULL), APEX_EINVAL);
-    assert_non_null(strstr(store_errmsg(s), "exit_priority 'URGENT'"));
+    assert_int_equal(store_exit_insert(s, &e, &err), APEX_EINVAL);
+    assert_non_null(strstr(err.msg, "exit_priority 'URGENT'"));
 
     e = sample_exit(&p);
     e.filled_quantity = e.exit_quantity + 1; /* would over-sell */
-    assert_int_equal(store_exit_insert(s, &e, NULL), APEX_EINVAL);
-    assert_non_null(strstr(store_errmsg(s), "filled_quantity"));
+    assert_int_equal(store_exit_insert(s, &e, &err), APEX_EINVAL);
+    assert_non_null(strstr(err.msg, "filled_quantity"));
 
     e = sample_exit(&p);
     snprintf(e.status, sizeof e.status, "done");
-    assert_int_equal(store_exit_insert(s, &e, NULL), APEX_EINVAL);
-    assert_non_null(strstr(store_errmsg(s), "status 'done'"));
+    assert_int_equal(store_exit_insert(s, &e, &err), APEX_EINVAL);
+    assert_non_null(strstr(err.msg, "status 'done'"));
 
     e = sample_exit(&p);
     e.exit_quantity = 0;
-    assert_int_equal(store_exit_insert(s, &e, NULL), APEX_EINVAL);
-    assert_non_null(strstr(store_errmsg(s), "exit_quantity"));
+    assert_int_equal(store_exit_insert(s, &e, &err), APEX_EINVAL);
+    assert_non_null(strstr(err.msg, "exit_quantity"));
 
     e = sample_exit(&p);
     e.position_id = 4242; /* no such position: the foreign key refuses it */
@@ -133,15 +134,15 @@ static void test_bad_exit_and_attempt_values_name_the_field(void **state)
     assert_int_equal(store_exit_insert(s, &e, NULL), 0);
     store_exit_attempt a = sample_attempt(&e, 1, "feedbeef-1-9");
     a.limit_price = 0; /* a limit order without a price */
-    assert_int_equal(store_exit_attempt_insert(s, &a, NULL), APEX_EINVAL);
-    assert_non_null(strstr(store_errmsg(s), "limit_price"));
+    assert_int_equal(store_exit_attempt_insert(s, &a, &err), APEX_EINVAL);
+    assert_non_null(strstr(err.msg, "limit_price"));
     a = sample_attempt(&e, 1, "feedbeef-1-9");
     snprintf(a.status, sizeof a.status, "sent");
-    assert_int_equal(store_exit_attempt_insert(s, &a, NULL), APEX_EINVAL);
-    assert_non_null(strstr(store_errmsg(s), "status 'sent'"));
+    assert_int_equal(store_exit_attempt_insert(s, &a, &err), APEX_EINVAL);
+    assert_non_null(strstr(err.msg, "status 'sent'"));
     a = sample_attempt(&e, 0, "feedbeef-1-9");
-    assert_int_equal(store_exit_attempt_insert(s, &a, NULL), APEX_EINVAL);
-    assert_non_null(strstr(store_errmsg(s), "attempt_number"));
+    assert_int_equal(store_exit_attempt_insert(s, &a, &err), APEX_EINVAL);
+    assert_non_null(strstr(err.msg, "attempt_number"));
 
     /* Nothing of the refused attempts was written. */
     attempt_list none = {0};
@@ -200,6 +201,7 @@ static void test_exits_working_lists_only_unfinished_exits(void **state)
 static void test_exit_attempt_found_by_its_client_order_id(void **state)
 {
     store *s = open_ok(":memory:");
+    apex_error err;
     int64_t exec_id = build_consistent_book(s);
     store_position p;
     assert_int_equal(store_position_get_by_execution(s, exec_id, &p), 0);
@@ -229,8 +231,8 @@ static void test_exit_attempt_found_by_its_client_order_id(void **state)
 
     /* One order is one attempt: reusing its id is refused, by insert and by update. */
     store_exit_attempt again = sample_attempt(&e, 5, "feedbeef-1-4");
-    assert_int_equal(store_exit_attempt_insert(s, &again, NULL), APEX_EDUP);
-    assert_non_null(strstr(store_errmsg(s), "feedbeef-1-4"));
+    assert_int_equal(store_exit_attempt_insert(s, &again, &err), APEX_EDUP);
+    assert_non_null(strstr(err.msg, "feedbeef-1-4"));
     snprintf(pending1.client_order_id, sizeof pending1.client_order_id, "feedbeef-1-5");
     assert_int_equal(store_exit_attempt_update(s, &pending1, NULL), APEX_EDUP);
     snprintf(pending1.client_order_id, sizeof pending1.client_order_id, "feedbeef-1-6");

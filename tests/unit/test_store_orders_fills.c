@@ -56,13 +56,14 @@ static void test_order_intent_survives_a_crash(void **state)
 static void test_order_insert_refused_inside_batch(void **state)
 {
     store *s = open_ok(":memory:");
+    apex_error err;
     store_execution e = sample_execution("demo", "AAPL");
     assert_int_equal(store_execution_insert(s, &e, NULL), 0);
     assert_int_equal(store_begin(s, NULL), 0);
     assert_true(store_in_batch(s));
     store_order o = sample_order(e.id, "x-1-1");
-    assert_int_equal(store_order_insert(s, &o, NULL), APEX_ESTATE);
-    assert_non_null(strstr(store_errmsg(s), "x-1-1"));
+    assert_int_equal(store_order_insert(s, &o, &err), APEX_ESTATE);
+    assert_non_null(strstr(err.msg, "x-1-1"));
     assert_int_equal(store_begin(s, NULL), APEX_ESTATE); /* no nesting */
     assert_int_equal(store_commit(s, NULL), 0);
     assert_false(store_in_batch(s));
@@ -109,13 +110,14 @@ static int first_order(void *ud, const store_order *o)
 static void test_order_duplicate_update_and_open_list(void **state)
 {
     store *s = open_ok(":memory:");
+    apex_error err;
     store_execution e = sample_execution("demo", "AAPL");
     assert_int_equal(store_execution_insert(s, &e, NULL), 0);
     store_order entry = sample_order(e.id, "ab12cd34-1-1");
     assert_int_equal(store_order_insert(s, &entry, NULL), 0);
     store_order again = sample_order(e.id, "ab12cd34-1-1");
-    assert_int_equal(store_order_insert(s, &again, NULL), APEX_EDUP);
-    assert_non_null(strstr(store_errmsg(s), "ab12cd34-1-1"));
+    assert_int_equal(store_order_insert(s, &again, &err), APEX_EDUP);
+    assert_non_null(strstr(err.msg, "ab12cd34-1-1"));
 
     store_order tp = sample_order(e.id, "ab12cd34-1-1-tp");
     tp.o.role = ORDER_ROLE_TAKE_PROFIT;
@@ -170,14 +172,15 @@ static int sum_fills(void *ud, const store_fill *f)
 static void test_fill_replay_is_refused_and_batch_survives(void **state)
 {
     store *s = open_ok(":memory:");
+    apex_error err;
     store_execution e = sample_execution("demo", "AAPL");
     assert_int_equal(store_execution_insert(s, &e, NULL), 0);
     assert_int_equal(store_begin(s, NULL), 0);
     store_fill f1 = sample_fill(e.id, "F1", SIDE_BUY, MONEY(60), CENTS(1000), CENTS(30), T0);
     assert_int_equal(store_fill_insert(s, &f1, NULL), 0);
     store_fill replay = sample_fill(e.id, "F1", SIDE_BUY, MONEY(999), CENTS(1), 0, T0 + 1);
-    assert_int_equal(store_fill_insert(s, &replay, NULL), APEX_EDUP);
-    assert_non_null(strstr(store_errmsg(s), "F1"));
+    assert_int_equal(store_fill_insert(s, &replay, &err), APEX_EDUP);
+    assert_non_null(strstr(err.msg, "F1"));
     store_fill f2 = sample_fill(e.id, "F2", SIDE_BUY, MONEY(40), CENTS(1001), CENTS(20), T0 + 5);
     assert_int_equal(store_fill_insert(s, &f2, NULL), 0);
     assert_int_equal(store_commit(s, NULL), 0);
