@@ -323,11 +323,11 @@ static int attempt_line(section *sec, table_row *row, const store_exit_attempt *
     fmt_price(a->limit_price, limit, sizeof limit);
     fmt_qty(a->quantity, qty, sizeof qty);
     fmt_qty(a->filled_quantity, filled, sizeof filled);
-    return row_extra(sec, row,
-                     "attempt %-2d %-6s @ %-9s qty %-8s %-16s filled %-8s placed %s  order %s",
-                     a->attempt_number, a->order_type, limit, qty, a->status, filled,
-                     fmt_time(a->placed_at, placed, sizeof placed),
-                     a->client_order_id[0] ? a->client_order_id : "-");
+    return row_extra(
+        sec, row, "attempt %-2d %-6s @ %-9s qty %-8s %-16s filled %-8s placed %s  order %s",
+        a->attempt_number, order_type_name(a->order_type), limit, qty, order_status_name(a->status),
+        filled, fmt_time(a->placed_at, placed, sizeof placed),
+        a->client_order_id[0] ? a->client_order_id : "-");
 }
 
 static int exit_row(void *ud, const store_report_exit *x)
@@ -342,11 +342,11 @@ static int exit_row(void *ud, const store_report_exit *x)
     set_id(row->cell[1], e->execution_id);
     set_text(row->cell[2], x->symbol);
     set_text(row->cell[3], e->exit_reason);
-    set_text(row->cell[4], e->exit_priority);
-    set_text(row->cell[5], e->execution_strategy);
+    set_text(row->cell[4], exit_priority_name(e->exit_priority));
+    set_text(row->cell[5], price_strategy_name(e->execution_strategy));
     fmt_qty(e->exit_quantity, qty, sizeof qty);
     snprintf(row->cell[6], CELL_MAX, "%s%s", qty, e->partial_exit ? " partial" : "");
-    set_text(row->cell[7], e->status);
+    set_text(row->cell[7], exit_status_name(e->status));
     fmt_qty(e->filled_quantity, row->cell[8], CELL_MAX);
     fmt_price(e->exit_price, row->cell[9], CELL_MAX);
     snprintf(row->cell[10], CELL_MAX, "%d", e->attempts);

@@ -124,11 +124,11 @@ store_position_exit sample_exit(const store_position *p)
     memset(&e, 0, sizeof e);
     e.position_id = p->id;
     snprintf(e.exit_reason, sizeof e.exit_reason, "partial_exit_target");
-    snprintf(e.exit_priority, sizeof e.exit_priority, "MEDIUM");
+    e.exit_priority = EXIT_PRIORITY_MEDIUM;
     snprintf(e.detail, sizeof e.detail, "gain +20.97%% >= stage 1 at +15%%: sell 50%%");
     e.exit_quantity = MONEY(15);
     e.partial_exit = true;
-    snprintf(e.execution_strategy, sizeof e.execution_strategy, "fair");
+    e.execution_strategy = PRICE_FAIR;
     e.unrealized_pnl = CENTS(6500);
     e.unrealized_pnl_pct = 20967742;
     e.triggered_at = T0 + 4 * APEX_SECOND;
@@ -142,11 +142,11 @@ store_exit_attempt sample_attempt(const store_position_exit *e, int number, cons
     a.position_id = e->position_id;
     a.exit_id = e->id;
     a.attempt_number = number;
-    snprintf(a.order_type, sizeof a.order_type, "limit");
+    a.order_type = ORDER_LIMIT;
     snprintf(a.client_order_id, sizeof a.client_order_id, "%s", coid);
     a.limit_price = CENTS(1249);
     a.quantity = e->exit_quantity;
-    snprintf(a.status, sizeof a.status, "accepted");
+    a.status = ORDER_STATUS_ACCEPTED;
     a.placed_at = e->triggered_at + number * APEX_SECOND;
     return a;
 }
@@ -210,17 +210,17 @@ void assert_exit_equal(const store_position_exit *a, const store_position_exit *
     assert_int_equal(a->position_id, b->position_id);
     assert_int_equal(a->execution_id, b->execution_id);
     assert_string_equal(a->exit_reason, b->exit_reason);
-    assert_string_equal(a->exit_priority, b->exit_priority);
+    assert_int_equal(a->exit_priority, b->exit_priority);
     assert_string_equal(a->detail, b->detail);
     assert_int_equal(a->exit_quantity, b->exit_quantity);
     assert_int_equal(a->partial_exit, b->partial_exit);
     assert_int_equal(a->exit_price, b->exit_price);
-    assert_string_equal(a->execution_strategy, b->execution_strategy);
+    assert_int_equal(a->execution_strategy, b->execution_strategy);
     assert_int_equal(a->unrealized_pnl, b->unrealized_pnl);
     assert_int_equal(a->unrealized_pnl_pct, b->unrealized_pnl_pct);
     assert_int_equal(a->triggered_at, b->triggered_at);
     assert_int_equal(a->executed_at, b->executed_at);
-    assert_string_equal(a->status, b->status);
+    assert_int_equal(a->status, b->status);
     assert_int_equal(a->filled_quantity, b->filled_quantity);
     assert_int_equal(a->attempts, b->attempts);
 }
@@ -231,11 +231,11 @@ void assert_attempt_equal(const store_exit_attempt *a, const store_exit_attempt 
     assert_int_equal(a->position_id, b->position_id);
     assert_int_equal(a->exit_id, b->exit_id);
     assert_int_equal(a->attempt_number, b->attempt_number);
-    assert_string_equal(a->order_type, b->order_type);
+    assert_int_equal(a->order_type, b->order_type);
     assert_string_equal(a->client_order_id, b->client_order_id);
     assert_int_equal(a->limit_price, b->limit_price);
     assert_int_equal(a->quantity, b->quantity);
-    assert_string_equal(a->status, b->status);
+    assert_int_equal(a->status, b->status);
     assert_int_equal(a->filled_quantity, b->filled_quantity);
     assert_int_equal(a->placed_at, b->placed_at);
 }

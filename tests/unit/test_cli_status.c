@@ -108,23 +108,23 @@ static void test_status_shows_monitoring_state_and_exits(void **state)
     partial.exit_price = CENTS(1200);
     partial.attempts = 2;
     partial.executed_at = T0 + 40 * APEX_SECOND;
-    snprintf(partial.status, sizeof partial.status, "filled");
+    partial.status = EXIT_STATUS_FILLED;
     assert_int_equal(store_exit_insert(s, &partial, NULL), 0);
     store_exit_attempt a1 = sample_attempt(&partial, 1, "feedbeef-1-2");
     a1.quantity = MONEY(120);
-    snprintf(a1.status, sizeof a1.status, "cancelled");
+    a1.status = ORDER_STATUS_CANCELLED;
     store_exit_attempt a2 = sample_attempt(&partial, 2, "feedbeef-1-3");
     a2.quantity = MONEY(120);
     a2.filled_quantity = MONEY(120);
     a2.limit_price = CENTS(1200);
-    snprintf(a2.status, sizeof a2.status, "filled");
+    a2.status = ORDER_STATUS_FILLED;
     assert_int_equal(store_exit_attempt_insert(s, &a1, NULL), 0);
     assert_int_equal(store_exit_attempt_insert(s, &a2, NULL), 0);
 
     store_position_exit stop = sample_exit(&p);
     snprintf(stop.exit_reason, sizeof stop.exit_reason, "stop_loss");
-    snprintf(stop.exit_priority, sizeof stop.exit_priority, "CRITICAL");
-    snprintf(stop.execution_strategy, sizeof stop.execution_strategy, "market");
+    stop.exit_priority = EXIT_PRIORITY_CRITICAL;
+    stop.execution_strategy = PRICE_MARKET;
     snprintf(stop.detail, sizeof stop.detail, "price 8.95 <= stop 9.00");
     stop.partial_exit = false;
     stop.exit_quantity = MONEY(30);
@@ -132,10 +132,10 @@ static void test_status_shows_monitoring_state_and_exits(void **state)
     stop.triggered_at = T0 + 50 * APEX_SECOND;
     assert_int_equal(store_exit_insert(s, &stop, NULL), 0);
     store_exit_attempt m = sample_attempt(&stop, 1, "feedbeef-1-4");
-    snprintf(m.order_type, sizeof m.order_type, "market");
+    m.order_type = ORDER_MARKET;
     m.limit_price = 0;
     m.filled_quantity = MONEY(10);
-    snprintf(m.status, sizeof m.status, "partially_filled");
+    m.status = ORDER_STATUS_PARTIALLY_FILLED;
     assert_int_equal(store_exit_attempt_insert(s, &m, NULL), 0);
 
     char *out = status_of(s, 5);

@@ -27,8 +27,8 @@ static void test_exit_and_attempts_round_trip_every_field(void **state)
     store_position_exit e = sample_exit(&p);
     assert_int_equal(store_exit_insert(s, &e, NULL), 0);
     assert_true(e.id > 0);
-    assert_int_equal(e.execution_id, exec_id); /* taken from the position */
-    assert_string_equal(e.status, "working");  /* the default */
+    assert_int_equal(e.execution_id, exec_id);       /* taken from the position */
+    assert_int_equal(e.status, EXIT_STATUS_WORKING); /* the default */
 
     store_exit_attempt first = sample_attempt(&e, 1, "feedbeef-1-2");
     assert_int_equal(store_exit_attempt_insert(s, &first, NULL), 0);
@@ -38,16 +38,16 @@ static void test_exit_and_attempts_round_trip_every_field(void **state)
     assert_true(second.id > first.id);
 
     /* The first limit expired unfilled; the walked one filled at 12.47. */
-    snprintf(first.status, sizeof first.status, "cancelled");
+    first.status = ORDER_STATUS_CANCELLED;
     assert_int_equal(store_exit_attempt_update(s, &first, NULL), 0);
-    snprintf(second.status, sizeof second.status, "filled");
+    second.status = ORDER_STATUS_FILLED;
     second.filled_quantity = MONEY(15);
     assert_int_equal(store_exit_attempt_update(s, &second, NULL), 0);
     e.attempts = 2;
     e.filled_quantity = MONEY(15);
     e.exit_price = CENTS(1247);
     e.executed_at = T0 + 40 * APEX_SECOND;
-    snprintf(e.status, sizeof e.status, "filled");
+    e.status = EXIT_STATUS_FILLED;
     assert_int_equal(store_exit_update(s, &e, NULL), 0);
     store_close(s);
 
@@ -75,11 +75,11 @@ static void test_exit_and_attempts_round_trip_every_field(void **state)
     assert_int_equal(got.triggered_at, now.triggered_at);
     /* An update with triggered_at 0 keeps the stored time. */
     now.triggered_at = 0;
-    snprintf(now.status, sizeof now.status, "cancelled");
+    now.status = EXIT_STATUS_CANCELLED;
     assert_int_equal(store_exit_update(s, &now, NULL), 0);
     assert_int_equal(store_exit_get(s, now.id, &got), 0);
     assert_int_equal(got.triggered_at > T0, 1);
-    assert_string_equal(got.status, "cancelled");
+    assert_int_equal(got.status, EXIT_STATUS_CANCELLED);
 
     assert_int_equal(store_exit_get(s, 999, &got), APEX_ENOTFOUND);
     store_position_exit empty;
@@ -107,9 +107,9 @@ static void test_bad_exit_and_attempt_values_name_the_field(void **state)
     assert_int_equal(store_position_get_by_execution(s, exec_id, &p), 0);
 
     store_position_exit e = sample_exit(&p);
-    snprintf(e.exit_priority, sizeof e.exit_priority, "URGENT");
+    e.exit_priority = (exit_priority)9;
     assert_int_equal(store_exit_insert(s, &e, &err), APEX_EINVAL);
-    assert_non_null(strstr(err.msg, "exit_priority 'URGENT'"));
+    assert_non_null(strstr(err.msg, "exit_priority 9"));
 
     e = sample_exit(&p);
     e.filled_quantity = e.exit_quantity + 1; /* would over-sell */
@@ -117,9 +117,9 @@ static void test_bad_exit_and_attempt_values_name_the_field(void **state)
     assert_non_null(strstr(err.msg, "filled_quantity"));
 
     e = sample_exit(&p);
-    snprintf(e.status, sizeof e.status, "done");
+    e.status = (exit_status)7;
     assert_int_equal(store_exit_insert(s, &e, &err), APEX_EINVAL);
-    assert_non_null(strstr(err.msg, "status 'done'"));
+    assert_non_null(strstr(err.msg, "status 7"));
 
     e = sample_exit(&p);
     e.exit_quantity = 0;
@@ -137,9 +137,9 @@ static void test_bad_exit_and_attempt_values_name_the_field(void **state)
     assert_int_equal(store_exit_attempt_insert(s, &a, &err), APEX_EINVAL);
     assert_non_null(strstr(err.msg, "limit_price"));
     a = sample_attempt(&e, 1, "feedbeef-1-9");
-    snprintf(a.status, sizeof a.status, "sent");
+    a.status = (order_status)42;
     assert_int_equal(store_exit_attempt_insert(s, &a, &err), APEX_EINVAL);
-    assert_non_null(strstr(err.msg, "status 'sent'"));
+    assert_non_null(strstr(err.msg, "status 42"));
     a = sample_attempt(&e, 0, "feedbeef-1-9");
     assert_int_equal(store_exit_attempt_insert(s, &a, &err), APEX_EINVAL);
     assert_non_null(strstr(err.msg, "attempt_number"));
@@ -155,7 +155,7 @@ static int finish_working_exit(void *ud, const store_position_exit *e)
 {
     store *s = ud;
     store_position_exit done = *e;
-    snprintf(done.status, sizeof done.status, "filled");
+    done.status = EXIT_STATUS_FILLED;
     done.filled_quantity = done.exit_quantity;
     return store_exit_update(s, &done, NULL) != 0; /* writing from the callback is allowed */
 }
@@ -166,11 +166,12 @@ static void test_exits_working_lists_only_unfinished_exits(void **state)
     int64_t exec_id = build_consistent_book(s);
     store_position p;
     assert_int_equal(store_position_get_by_execution(s, exec_id, &p), 0);
-    const char *statuses[] = {"filled", "working", "failed", "working", "cancelled"};
+    const exit_status statuses[] = {EXIT_STATUS_FILLED, EXIT_STATUS_WORKING, EXIT_STATUS_FAILED,
+                                    EXIT_STATUS_WORKING, EXIT_STATUS_CANCELLED};
     int64_t ids[5];
     for (int i = 0; i < 5; i++) {
         store_position_exit e = sample_exit(&p);
-        snprintf(e.status, sizeof e.status, "%s", statuses[i]);
+        e.status = statuses[i];
         e.triggered_at = T0 + i * APEX_SECOND;
         assert_int_equal(store_exit_insert(s, &e, NULL), 0);
         ids[i] = e.id;
@@ -190,7 +191,7 @@ static void test_exits_working_lists_only_unfinished_exits(void **state)
     exit_list all = {0};
     assert_int_equal(store_exits_for_execution(s, exec_id, exit_list_add, &all), 0);
     assert_int_equal(all.count, 5);
-    assert_string_equal(all.items[3].status, "filled");
+    assert_int_equal(all.items[3].status, EXIT_STATUS_FILLED);
     assert_int_equal(all.items[3].filled_quantity, MONEY(15));
     exit_list other = {0};
     assert_int_equal(store_exits_for_execution(s, exec_id + 100, exit_list_add, &other), 0);

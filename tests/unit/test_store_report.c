@@ -301,7 +301,7 @@ static int finish_reported_exit(void *ud, const store_report_exit *x)
 {
     store *s = ud;
     store_position_exit done = x->exit;
-    snprintf(done.status, sizeof done.status, "filled");
+    done.status = EXIT_STATUS_FILLED;
     done.filled_quantity = done.exit_quantity;
     id_list executions = {0};
     return store_exit_update(s, &done, NULL) != 0 ||
@@ -448,10 +448,11 @@ static void test_summary_counts_and_sums(void **state)
     assert_int_equal(store_order_insert(s, &o, NULL), 0);
     store_position p;
     assert_int_equal(store_position_get_by_execution(s, book, &p), 0);
-    const char *statuses[] = {"working", "filled", "filled", "failed", "cancelled"};
+    const exit_status statuses[] = {EXIT_STATUS_WORKING, EXIT_STATUS_FILLED, EXIT_STATUS_FILLED,
+                                    EXIT_STATUS_FAILED, EXIT_STATUS_CANCELLED};
     for (int i = 0; i < 5; i++) {
         store_position_exit x = sample_exit(&p);
-        snprintf(x.status, sizeof x.status, "%s", statuses[i]);
+        x.status = statuses[i];
         assert_int_equal(store_exit_insert(s, &x, NULL), 0);
     }
     assert_int_equal(store_event(s, T0, "demo", book, "info", NULL, "one"), 0);

@@ -313,7 +313,7 @@ static void test_version_1_database_migrates_to_2_keeping_rows(void **state)
     store_position_exit x;
     assert_int_equal(store_exit_get(s, 11, &x), 0);
     assert_int_equal(x.execution_id, 7);
-    assert_string_equal(x.status, "filled");
+    assert_int_equal(x.status, EXIT_STATUS_FILLED);
     assert_int_equal(x.filled_quantity, MONEY(50));
     assert_int_equal(x.exit_price, CENTS(21600));
     assert_int_equal(x.attempts, 1);
@@ -321,12 +321,12 @@ static void test_version_1_database_migrates_to_2_keeping_rows(void **state)
     assert_int_equal(x.triggered_at, T0);
     assert_int_equal(x.executed_at, T0 + 60 * APEX_SECOND);
     assert_int_equal(store_exit_get(s, 12, &x), 0);
-    assert_string_equal(x.status, "working");
+    assert_int_equal(x.status, EXIT_STATUS_WORKING);
     assert_int_equal(x.attempts, 2);
     assert_int_equal(x.filled_quantity, 0);
     assert_int_equal(store_exit_get(s, 13, &x), 0);
     assert_int_equal(x.execution_id, 8);
-    assert_string_equal(x.status, "cancelled");
+    assert_int_equal(x.status, EXIT_STATUS_CANCELLED);
     assert_non_null(strstr(x.detail, "position closed"));
 
     /* Only the unfinished exit on the open position is resumed after the upgrade. */
@@ -349,10 +349,10 @@ static void test_version_1_database_migrates_to_2_keeping_rows(void **state)
     a.position_id = 3;
     a.exit_id = 12;
     a.attempt_number = 3;
-    snprintf(a.order_type, sizeof a.order_type, "market");
+    a.order_type = ORDER_MARKET;
     snprintf(a.client_order_id, sizeof a.client_order_id, "abcdef01-7-5");
     a.quantity = MONEY(50);
-    snprintf(a.status, sizeof a.status, "new");
+    a.status = ORDER_STATUS_NEW;
     a.placed_at = T0 + 200 * APEX_SECOND;
     assert_int_equal(store_exit_attempt_insert(s, &a, NULL), 0);
     store_exit_attempt got;
