@@ -343,6 +343,33 @@ static int summary_executions(store *s, const char *pipeline, store_report_summa
     return result;
 }
 
+static int summary_exits(store *s, const char *pipeline, store_report_summary *out)
+{
+    sqlite3_stmt *st = store_stmt(s, STMT_REPORT_SUMMARY_EXITS,
+                                  "SELECT status, count(*) FROM position_exits WHERE " BY_PIPELINE
+                                  " GROUP BY status");
+    if (!st)
+        return APEX_EIO;
+    store_bind_text(st, 1, pipeline);
+    int rc, result = 0;
+    while (!result && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char name[32];
+        store_col_text(st, 0, name, sizeof name);
+        int status = exit_status_parse(name);
+        if (status < 0)
+            result = store_failf(s, APEX_EIO,
+                                 "position_exits have unknown status '%s'; fix them with the "
+                                 "sqlite3 shell or upgrade apex-host",
+                                 name);
+        else
+            out->exits_by_status[status] = sqlite3_column_int(st, 1);
+    }
+    if (!result && rc != SQLITE_DONE)
+        result = store_fail(s, rc, "summarising exits");
+    sqlite3_reset(st);
+    return result;
+}
+
 static int summary_rest(store *s, const char *pipeline, store_report_summary *out)
 {
     sqlite3_stmt *st = store_stmt(
@@ -353,10 +380,6 @@ static int summary_rest(store *s, const char *pipeline, store_report_summary *ou
         " WHERE status = 'open' AND " BY_PIPELINE "), "
         "(SELECT count(*) FROM orders WHERE status IN " STORE_OPEN_ORDER_STATUSES
         " AND " BY_PIPELINE "), "
-        "(SELECT count(*) FROM position_exits WHERE status = 'working' AND " BY_PIPELINE "), "
-        "(SELECT count(*) FROM position_exits WHERE status = 'filled' AND " BY_PIPELINE "), "
-        "(SELECT count(*) FROM position_exits WHERE status = 'failed' AND " BY_PIPELINE "), "
-        "(SELECT count(*) FROM position_exits WHERE status = 'cancelled' AND " BY_PIPELINE "), "
         "(SELECT count(*) FROM fills WHERE " BY_PIPELINE "), "
         "(SELECT count(*) FROM events WHERE (?1 IS NULL OR pipeline = ?1)), "
         /* Each pipeline's latest snapshot (the NULL pipeline counts as one), summed. */
@@ -373,16 +396,12 @@ static int summary_rest(store *s, const char *pipeline, store_report_summary *ou
         out->open_positions = sqlite3_column_int(st, 0);
         out->unrealized_pnl = sqlite3_column_int64(st, 1);
         out->open_orders = sqlite3_column_int(st, 2);
-        out->exits_working = sqlite3_column_int(st, 3);
-        out->exits_filled = sqlite3_column_int(st, 4);
-        out->exits_failed = sqlite3_column_int(st, 5);
-        out->exits_cancelled = sqlite3_column_int(st, 6);
-        out->fills = sqlite3_column_int(st, 7);
-        out->events = sqlite3_column_int(st, 8);
-        out->has_equity = sqlite3_column_int(st, 9) > 0;
-        out->equity_ts = store_col_time(st, 10);
-        out->cash = sqlite3_column_int64(st, 11);
-        out->equity = sqlite3_column_int64(st, 12);
+        out->fills = sqlite3_column_int(st, 3);
+        out->events = sqlite3_column_int(st, 4);
+        out->has_equity = sqlite3_column_int(st, 5) > 0;
+        out->equity_ts = store_col_time(st, 6);
+        out->cash = sqlite3_column_int64(st, 7);
+        out->equity = sqlite3_column_int64(st, 8);
     }
     int result = rc == SQLITE_ROW ? 0 : store_fail(s, rc, "summarising the store");
     sqlite3_reset(st);
@@ -396,6 +415,8 @@ int store_report_summary_get(store *s, const char *pipeline, store_report_summar
     if (result)
         return result;
     result = summary_executions(s, pipeline, out);
+    if (!result)
+        result = summary_exits(s, pipeline, out);
     if (!result)
         result = summary_rest(s, pipeline, out);
     result = snapshot_end(s, result);

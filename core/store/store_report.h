@@ -79,7 +79,7 @@ typedef struct {
     int open_positions;
     money_t unrealized_pnl; /* sum over open positions, at their last mark */
     int open_orders;
-    int exits_working, exits_filled, exits_failed, exits_cancelled;
+    int exits_by_status[EXIT_STATUS_COUNT]; /* indexed by exit_status */
     int fills;
     int events;
     /* Latest equity snapshot: of `pipeline`, or without one, the sum of every pipeline's

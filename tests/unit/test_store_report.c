@@ -478,10 +478,10 @@ static void test_summary_counts_and_sums(void **state)
     assert_int_equal(sum.open_positions, 2);
     assert_int_equal(sum.unrealized_pnl, CENTS(6500) - CENTS(125));
     assert_int_equal(sum.open_orders, 1);
-    assert_int_equal(sum.exits_working, 1);
-    assert_int_equal(sum.exits_filled, 2);
-    assert_int_equal(sum.exits_failed, 1);
-    assert_int_equal(sum.exits_cancelled, 1);
+    assert_int_equal(sum.exits_by_status[EXIT_STATUS_WORKING], 1);
+    assert_int_equal(sum.exits_by_status[EXIT_STATUS_FILLED], 2);
+    assert_int_equal(sum.exits_by_status[EXIT_STATUS_FAILED], 1);
+    assert_int_equal(sum.exits_by_status[EXIT_STATUS_CANCELLED], 1);
     assert_int_equal(sum.fills, 5);
     assert_int_equal(sum.events, 3);
     assert_true(sum.has_equity);
@@ -496,7 +496,7 @@ static void test_summary_counts_and_sums(void **state)
     assert_int_equal(sum.realized_pnl, -CENTS(700));
     assert_int_equal(sum.open_positions, 1);
     assert_int_equal(sum.open_orders, 1);
-    assert_int_equal(sum.exits_filled, 0);
+    assert_int_equal(sum.exits_by_status[EXIT_STATUS_FILLED], 0);
     assert_int_equal(sum.fills, 0);
     assert_int_equal(sum.events, 1);
     assert_int_equal(sum.equity_ts, T0 + 2);
