@@ -73,9 +73,11 @@ int store_report_equity(store *s, const char *pipeline, apex_time from, apex_tim
 typedef struct {
     int executions;                             /* all statuses */
     int executions_by_status[EXEC_SKIPPED + 1]; /* indexed by exec_status */
-    int wins, losses;                           /* completed with realized P&L > 0, < 0 */
-    money_t realized_pnl;                       /* sum over executions */
-    money_t fees;                               /* sum over executions */
+    /* Finished executions (exec_status_is_final) with realized P&L > 0, < 0; an open one
+     * may still turn, so it is neither yet. */
+    int wins, losses;
+    money_t realized_pnl; /* sum over executions */
+    money_t fees;         /* sum over executions */
     int open_positions;
     money_t unrealized_pnl; /* sum over open positions, at their last mark */
     int open_orders;
