@@ -244,3 +244,53 @@ bool store_in_batch(const store *s)
 {
     return s->in_batch;
 }
+
+/* Savepoints are not cached statements: their text is fixed and they are cheap to
+ * prepare next to the writes they wrap. */
+static int unit_exec(store *s, const char *sql, const char *what)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+    sqlite3_free(msg);
+    return rc == SQLITE_OK ? 0 : store_fail(s, rc, what);
+}
+
+/* Like store_begin: a unit that did not start lost nothing, so no latch. */
+int store_unit_begin(store *s, apex_error *err)
+{
+    int rc = unit_exec(s, "SAVEPOINT apex_unit", "starting a unit of writes");
+    if (rc)
+        return apex_error_set(err, rc, "%s", s->err);
+    s->units++;
+    apex_error_clear(err);
+    return 0;
+}
+
+int store_unit_commit(store *s, apex_error *err)
+{
+    if (s->units <= 0) /* nothing was lost, so the latch stays as it is */
+        return apex_error_set(
+            err, store_failf(s, APEX_ESTATE, "commit of a unit that was not begun"), "%s", s->err);
+    int rc = store_write_injected(s, "unit", "committing a unit of writes");
+    if (!rc)
+        rc = unit_exec(s, "RELEASE apex_unit", "committing a unit of writes");
+    if (!rc)
+        s->units--;
+    return store_write_result(s, rc, err);
+}
+
+/* Like store_rollback: undoing discards on purpose, so no latch. */
+int store_unit_abort(store *s, apex_error *err)
+{
+    if (s->units <= 0)
+        return apex_error_set(
+            err, store_failf(s, APEX_ESTATE, "abort of a unit that was not begun"), "%s", s->err);
+    int rc = unit_exec(s, "ROLLBACK TO apex_unit", "undoing a unit of writes");
+    int rc2 = unit_exec(s, "RELEASE apex_unit", "closing an undone unit of writes");
+    s->units--;
+    rc = rc ? rc : rc2;
+    if (rc)
+        return apex_error_set(err, rc, "%s", s->err);
+    apex_error_clear(err);
+    return 0;
+}

@@ -133,6 +133,19 @@ int store_commit(store *s, apex_error *err);
 int store_rollback(store *s, apex_error *err);
 bool store_in_batch(const store *s);
 
+/* A unit: writes that span rows and must commit together or not at all (a fill with its
+ * execution, position and event; an order intent with its bracket legs; a completion).
+ * Units nest and work inside or outside a batch (SQLite SAVEPOINTs): outside a batch the
+ * outermost unit commits on store_unit_commit; inside one, with the batch. After any
+ * failed write in a unit, store_unit_abort undoes all of it. On a durable store an order
+ * intent may be written inside a unit (it is durable when the outermost unit commits,
+ * which the caller does before sending), never inside a batch. Like the batch functions:
+ * a failed store_unit_commit sets the latch (the unit's writes did not commit; APEX_ESTATE
+ * without an open unit excepted); store_unit_begin and store_unit_abort never do. */
+int store_unit_begin(store *s, apex_error *err);
+int store_unit_commit(store *s, apex_error *err);
+int store_unit_abort(store *s, apex_error *err);
+
 /* The write-failure latch, Redis's stop-writes-on-error idea: true once any write since
  * store_open has failed, a duplicate (APEX_EDUP: the row its key names is already
  * recorded) excepted. A failed write means the database lacks a row the host now believes

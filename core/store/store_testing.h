@@ -12,10 +12,10 @@
 /* Makes writes fail as a full or broken disk would, without touching the database: after
  * `skip` more writes to `table` succeed, the next `count` fail with APEX_EIO and a message
  * that names this hook. table is a table name ("executions", "orders", "fills",
- * "positions", "events", "equity", "cursors", "position_exits", "exit_attempts") or
- * "commit" for store_commit; NULL matches every write. A failure injected here feeds the
- * write-failure latch like a real one. A new call replaces the previous setting; count 0
- * turns the hook off. */
+ * "positions", "events", "equity", "cursors", "position_exits", "exit_attempts"),
+ * "commit" for store_commit or "unit" for store_unit_commit; NULL matches every write. A failure
+ * injected here feeds the write-failure latch like a real one. A new call replaces the previous
+ * setting; count 0 turns the hook off. */
 void store_test_fail_writes(store *s, const char *table, int skip, int count);
 
 /* The same setting, applied to the next store that store_open opens in this process (and

@@ -240,13 +240,15 @@ static void test_every_write_reports_failure(void **state)
     store_exit_attempt fresh_attempt = sample_attempt(&x, 2, "w-1-4");
     assert_latch_clear(s);
 
-    enum { WRITES = 15 };
+    enum { WRITES = 16 };
     for (int i = 0; i < WRITES; i++) {
         apex_error err = {0};
         int rc = -100;
         store_test_fail_writes(s, NULL, 0, 1);
-        if (i == 14)
-            assert_int_equal(store_begin(s, NULL), 0); /* begin itself is not a write */
+        if (i == 14) /* beginning a batch or a unit is not a write */
+            assert_int_equal(store_begin(s, NULL), 0);
+        if (i == 15)
+            assert_int_equal(store_unit_begin(s, NULL), 0);
         switch (i) {
         case 0:
             rc = store_execution_insert(s, &fresh, &err);
@@ -293,12 +295,16 @@ static void test_every_write_reports_failure(void **state)
         case 14:
             rc = store_commit(s, &err);
             break;
+        case 15:
+            rc = store_unit_commit(s, &err);
+            break;
         }
         assert_int_equal(rc, APEX_EIO);
         assert_int_equal(err.code, APEX_EIO);
         assert_non_null(strstr(err.msg, "injected"));
         assert_int_equal(store_write_failures(s), i + 1);
     }
+    assert_int_equal(store_unit_abort(s, NULL), 0);
     assert_int_equal(store_rollback(s, NULL), 0);
     apex_error first;
     assert_true(store_write_failed(s, &first));
@@ -351,6 +357,30 @@ static void test_close_with_an_open_batch_reports_the_loss(void **state)
     tmpdb_remove(&t);
 }
 
+/* A unit whose commit failed did not commit: it latches, and the caller can still undo
+ * it. Beginning and aborting units never latch. */
+static void test_injected_unit_commit_failure_latches(void **state)
+{
+    tmpdb t;
+    tmpdb_make(&t);
+    store *s = open_ok(t.path);
+    store_execution e = sample_execution("demo", "AAPL");
+    assert_int_equal(store_unit_begin(s, NULL), 0);
+    assert_int_equal(store_execution_insert(s, &e, NULL), 0);
+    store_test_fail_writes(s, "unit", 0, 1);
+    apex_error err;
+    assert_int_equal(store_unit_commit(s, &err), APEX_EIO);
+    assert_non_null(strstr(err.msg, "committing a unit of writes"));
+    assert_true(store_write_failed(s, NULL));
+    assert_int_equal(store_write_failures(s), 1);
+    assert_int_equal(store_unit_abort(s, &err), 0);
+    assert_int_equal(err.code, 0);
+    assert_int_equal(store_write_failures(s), 1);
+    assert_int_equal(raw_int(t.path, "SELECT count(*) FROM executions"), 0);
+    store_close(s);
+    tmpdb_remove(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_every_write_reports_failure),
         cmocka_unit_test(test_injection_armed_for_the_next_open),
         cmocka_unit_test(test_close_with_an_open_batch_reports_the_loss),
+        cmocka_unit_test(test_injected_unit_commit_failure_latches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -122,12 +122,62 @@ static void test_fast_mode_batch_groups_writes(void **state)
     tmpdb_remove(&t);
 }
 
+/* Units: writes that commit together or not at all, nested, inside or outside a batch. */
+static void test_units_commit_together_or_not_at_all(void **state)
+{
+    tmpdb t;
+    tmpdb_make(&t);
+    store *s = open_ok(t.path);
+    store_execution e = sample_execution("demo", "AAPL");
+    assert_int_equal(store_execution_insert(s, &e, NULL), 0);
+
+    /* Aborted: every write of the unit, nested ones included, is undone. */
+    assert_int_equal(store_unit_begin(s, NULL), 0);
+    store_fill f1 = sample_fill(e.id, "U1", SIDE_BUY, MONEY(10), MONEY(100), 0, T0);
+    assert_int_equal(store_fill_insert(s, &f1, NULL), 0);
+    assert_int_equal(store_unit_begin(s, NULL), 0);
+    assert_int_equal(store_event(s, T0, "demo", e.id, "fill", NULL, "inner"), 0);
+    assert_int_equal(store_unit_commit(s, NULL), 0); /* inner: waits for the outer one */
+    assert_int_equal(store_unit_abort(s, NULL), 0);
+    assert_int_equal(raw_int(t.path, "SELECT count(*) FROM fills"), 0);
+    assert_int_equal(raw_int(t.path, "SELECT count(*) FROM events"), 0);
+
+    /* Committed outside a batch: durable when the outermost unit commits, and an order
+     * intent may be part of it on a durable store. */
+    assert_int_equal(store_unit_begin(s, NULL), 0);
+    assert_int_equal(store_fill_insert(s, &f1, NULL), 0);
+    store_order o = sample_order(e.id, "unit-1-1");
+    assert_int_equal(store_order_insert(s, &o, NULL), 0);
+    assert_int_equal(store_unit_commit(s, NULL), 0);
+    assert_int_equal(raw_int(t.path, "SELECT count(*) FROM fills"), 1);
+    assert_int_equal(raw_int(t.path, "SELECT count(*) FROM orders"), 1);
+
+    /* Inside a batch: a unit commits with the batch. */
+    assert_int_equal(store_begin(s, NULL), 0);
+    assert_int_equal(store_unit_begin(s, NULL), 0);
+    store_fill f2 = sample_fill(e.id, "U2", SIDE_SELL, MONEY(10), MONEY(101), 0, T0 + 1);
+    assert_int_equal(store_fill_insert(s, &f2, NULL), 0);
+    assert_int_equal(store_unit_commit(s, NULL), 0);
+    assert_int_equal(raw_int(t.path, "SELECT count(*) FROM fills"), 1);
+    assert_int_equal(store_commit(s, NULL), 0);
+    assert_int_equal(raw_int(t.path, "SELECT count(*) FROM fills"), 2);
+
+    apex_error err;
+    assert_int_equal(store_unit_commit(s, &err), APEX_ESTATE);
+    assert_non_null(strstr(err.msg, "not begun"));
+    assert_int_equal(store_unit_abort(s, &err), APEX_ESTATE);
+    assert_false(store_write_failed(s, NULL)); /* misuse lost nothing */
+    store_close(s);
+    tmpdb_remove(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cursors_resume_after_reopen),
         cmocka_unit_test(test_events_and_equity),
         cmocka_unit_test(test_fast_mode_batch_groups_writes),
+        cmocka_unit_test(test_units_commit_together_or_not_at_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
