@@ -106,7 +106,7 @@ const int config_instrument_field_count =
     {.path = "exits.execution." P,                                                                 \
      .type = CONFIG_SECTION,                                                                       \
      .lua_class = "apex.ExitExecution",                                                            \
-     .doc = "How an exit of priority " P " is worked."},                                           \
+     .doc = "how exits of this priority are worked"},                                              \
         {.path = "exits.execution." P ".timeout_seconds",                                          \
          .type = CONFIG_INT,                                                                       \
          AT(exits.execution[IDX].timeout_seconds),                                                 \
@@ -385,6 +385,7 @@ const config_field config_schema[] = {
     {.path = "exits.partial_exits.stages",
      .type = CONFIG_CUSTOM,
      .hook = CONFIG_HOOK_STAGES,
+     .lua_class = "apex.PartialStage",
      AT(exits.stages),
      .count_offset = offsetof(pipeline_config, exits.nstages),
      .max_count = CONFIG_MAX_PARTIAL_STAGES,
@@ -592,6 +593,7 @@ const config_field config_schema[] = {
     {.path = "instruments",
      .type = CONFIG_CUSTOM,
      .hook = CONFIG_HOOK_INSTRUMENTS,
+     .lua_class = "apex.InstrumentRules",
      AT(instruments),
      COUNT(ninstruments),
      .elem = config_instrument_fields,

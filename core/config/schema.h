@@ -108,7 +108,8 @@ struct config_field {
     const char *example; /* a value to quote in messages */
 
     /* Documentation. Each override replaces what the generator would derive. */
-    const char *lua_class;   /* SECTION: the class name in types/apex.lua */
+    const char *lua_class;   /* SECTION: its class in types/apex.lua; CUSTOM with elem: the
+                                class of one entry */
     const char *lua_type;    /* overrides the Lua type */
     const char *lua_decl;    /* extra class declarations this field's type needs */
     const char *doc_type;    /* overrides the markdown Type column */
