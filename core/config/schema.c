@@ -16,7 +16,7 @@
 #define COUNT(member) .count_offset = offsetof(pipeline_config, member)
 #define RANGE(l, h)   .ranged = true, .lo = (l), .hi = (h)
 
-/* The enums' names, in enum order. config_test checks them against the *_name()
+/* The enums' names, in enum order. test_config checks them against the *_name()
  * functions the rest of the core prints with. */
 static const char *const broker_kinds[] = {"paper", "alpaca", NULL};
 static const char *const price_strategies[] = {"market", "aggressive", "fair", "conservative",

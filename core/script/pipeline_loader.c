@@ -84,44 +84,58 @@ static void wrong_type(loader *ld, const char *field, int v, const char *expecte
 
 /* --- lists and unknown fields --------------------------------------------------------- */
 
-/* The table at t as a list: keys 1..n and nothing else. Returns n, or -1 with a problem
- * when it has named fields or a hole. A hole is almost always a nil in a constructor,
+/* Reports the first missing index of the table at t, whose positive whole keys go up to
+ * max but number only count. A hole is almost always a nil in a constructor,
  * { a, misspelt_variable, c }, which Lua turns into a table without [2]. [-0, +0] */
-static int list_length(loader *ld, int t, const char *field)
+static void report_hole(loader *ld, int t, const char *field, lua_Integer max, lua_Integer count)
 {
     lua_State *L = ld->L;
-    luaL_checkstack(L, 3, "reading a list");
-    lua_Integer max = 0, count = 0;
-    bool named = false;
+    luaL_checkstack(L, 1, field);
+    lua_Integer first = 1;
+    while (lua_rawgeti(ld->L, t, first) != LUA_TNIL) {
+        lua_pop(L, 1);
+        first++;
+    }
+    lua_pop(L, 1);
+    char item[200];
+    snprintf(item, sizeof item, "%s[%lld]", field, (long long)first);
+    problem(ld, item,
+            "is nil, a hole in the list (%lld of %lld entries are missing); every entry "
+            "needs a value: is a variable misspelt?",
+            (long long)(max - count), (long long)max);
+}
+
+/* Counts the keys of the table at t and finds the largest; *named is set when a key is
+ * not a positive whole number. [-0, +0] */
+static void scan_keys(lua_State *L, int t, lua_Integer *max, lua_Integer *count, bool *named)
+{
+    luaL_checkstack(L, 2, "reading a table");
+    *max = *count = 0;
+    *named = false;
     lua_pushnil(L);
     while (lua_next(L, t)) {
         lua_pop(L, 1);
-        count++;
-        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1) {
-            named = true;
-            lua_pop(L, 1);
-            break;
-        }
-        if (lua_tointeger(L, -1) > max)
-            max = lua_tointeger(L, -1);
+        (*count)++;
+        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1)
+            *named = true;
+        else if (lua_tointeger(L, -1) > *max)
+            *max = lua_tointeger(L, -1);
     }
+}
+
+/* The table at t as a list: keys 1..n and nothing else. Returns n, or -1 with a problem
+ * when it has named fields or a hole. [-0, +0] */
+static int list_length(loader *ld, int t, const char *field)
+{
+    lua_Integer max, count;
+    bool named;
+    scan_keys(ld->L, t, &max, &count, &named);
     if (named) {
         problem(ld, field, "expected a list { a, b, ... } without named fields");
         return -1;
     }
     if (count < max) {
-        lua_Integer first = 1;
-        while (lua_rawgeti(L, t, first) != LUA_TNIL) {
-            lua_pop(L, 1);
-            first++;
-        }
-        lua_pop(L, 1);
-        char item[200];
-        snprintf(item, sizeof item, "%s[%lld]", field, (long long)first);
-        problem(ld, item,
-                "is nil, a hole in the list (%lld of %lld entries are missing); every entry "
-                "needs a value: is a variable misspelt?",
-                (long long)(max - count), (long long)max);
+        report_hole(ld, t, field, max, count);
         return -1;
     }
     return (int)max;
@@ -418,33 +432,14 @@ static json_t *to_json(loader *ld, int idx, const char *field, int depth, params
 
     /* Keys 1..n and nothing else become an array, anything else an object; positive
      * whole keys with gaps are a list with a hole, which JSON cannot say. */
-    lua_Integer max = 0, count = 0;
-    bool ints = true;
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        lua_pop(L, 1);
-        count++;
-        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1)
-            ints = false;
-        else if (lua_tointeger(L, -1) > max)
-            max = lua_tointeger(L, -1);
-    }
-    if (ints && count > 0 && count < max) {
-        lua_Integer first = 1;
-        while (lua_rawgeti(L, idx, first) != LUA_TNIL) {
-            lua_pop(L, 1);
-            first++;
-        }
-        lua_pop(L, 1);
-        char item[200];
-        snprintf(item, sizeof item, "%s[%lld]", field, (long long)first);
-        problem(ld, item,
-                "is nil, a hole in the list (%lld of %lld entries are missing); every entry "
-                "needs a value: is a variable misspelt?",
-                (long long)(max - count), (long long)max);
+    lua_Integer max, count;
+    bool named;
+    scan_keys(L, idx, &max, &count, &named);
+    if (!named && count > 0 && count < max) {
+        report_hole(ld, idx, field, max, count);
         return NULL;
     }
-    bool seq = ints && count > 0;
+    bool seq = !named && count > 0;
     json_t *out = seq ? json_array() : json_object();
     if (!out) {
         problem(ld, field, "out of memory");
@@ -807,6 +802,10 @@ static int read_value(loader *ld, const config_field *f, void *base, int v, cons
     case CONFIG_INT_LIST:
         return read_int_list(ld, f, base, v, field);
     case CONFIG_CUSTOM:
+        if (!hooks[f->hook]) {
+            problem(ld, field, "this build cannot read the field (no loader hook); report it");
+            return -1;
+        }
         hooks[f->hook](ld, f, v, field);
         return 1;
     case CONFIG_SECTION:
