@@ -45,18 +45,6 @@ money_instrument config_instrument(const pipeline_config *cfg, const char *symbo
     return def;
 }
 
-const char *exit_priority_name(exit_priority p)
-{
-    static const char *names[] = {"CRITICAL", "HIGH", "MEDIUM", "LOW"};
-    return p >= 0 && p < EXIT_PRIORITY_COUNT ? names[p] : "UNKNOWN";
-}
-
-const char *price_strategy_name(price_strategy s)
-{
-    static const char *names[] = {"market", "aggressive", "fair", "conservative"};
-    return s >= PRICE_MARKET && s <= PRICE_CONSERVATIVE ? names[s] : "unknown";
-}
-
 int64_t config_random_seed(const pipeline_config *cfg)
 {
     if (cfg->random_seed_given)

@@ -10,29 +10,6 @@
 #include "util/err.h"
 #include "util/log.h"
 
-static const char *const exec_status_names[] = {
-    "pending", "running", "monitoring", "completed", "failed", "cancelled", "paused", "skipped",
-};
-#define EXEC_STATUS_COUNT ((int)(sizeof exec_status_names / sizeof exec_status_names[0]))
-
-const char *exec_status_name(exec_status st)
-{
-    return (int)st >= 0 && (int)st < EXEC_STATUS_COUNT ? exec_status_names[st] : "unknown";
-}
-
-int exec_status_parse(const char *name)
-{
-    for (int i = 0; name && i < EXEC_STATUS_COUNT; i++)
-        if (strcmp(exec_status_names[i], name) == 0)
-            return i;
-    return -1;
-}
-
-bool exec_status_is_final(exec_status st)
-{
-    return st == EXEC_COMPLETED || st == EXEC_FAILED || st == EXEC_CANCELLED || st == EXEC_SKIPPED;
-}
-
 /* Runs a pragma and returns its first result column in buf (may be NULL). */
 static int pragma(sqlite3 *db, const char *sql, char *buf, size_t buflen)
 {
@@ -241,4 +218,42 @@ int store_rollback(store *s)
 bool store_in_batch(const store *s)
 {
     return s->in_batch;
+}
+
+/* Savepoints are not cached statements: their text is fixed and they are cheap to
+ * prepare next to the writes they wrap. */
+static int unit_exec(store *s, const char *sql, const char *what)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+    sqlite3_free(msg);
+    return rc == SQLITE_OK ? 0 : store_fail(s, rc, what);
+}
+
+int store_unit_begin(store *s)
+{
+    int rc = unit_exec(s, "SAVEPOINT apex_unit", "starting a unit of writes");
+    if (!rc)
+        s->units++;
+    return rc;
+}
+
+int store_unit_commit(store *s)
+{
+    if (s->units <= 0)
+        return store_failf(s, APEX_ESTATE, "commit of a unit that was not begun");
+    int rc = unit_exec(s, "RELEASE apex_unit", "committing a unit of writes");
+    if (!rc)
+        s->units--;
+    return rc;
+}
+
+int store_unit_abort(store *s)
+{
+    if (s->units <= 0)
+        return store_failf(s, APEX_ESTATE, "abort of a unit that was not begun");
+    int rc = unit_exec(s, "ROLLBACK TO apex_unit", "undoing a unit of writes");
+    int rc2 = unit_exec(s, "RELEASE apex_unit", "closing an undone unit of writes");
+    s->units--;
+    return rc ? rc : rc2;
 }
