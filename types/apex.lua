@@ -256,7 +256,7 @@ function Ctx.log(fmt, ...) end
 ---@field notifications apex.NotificationsConfig? Not yet delivered. Where to report trades; secrets come from the environment, never the file.
 ---@field execution apex.ExecutionConfig? How entries are sent.
 ---@field instruments table<string, apex.InstrumentRules>? Tick and lot per symbol, `SYMBOL = { tick, lot }`; `default = { ... }` applies to every symbol not listed. Default tick 0.01, lot 1.
----@field random_seed integer? Seeds `math.random` in this pipeline's scripts during backtests, so a strategy that draws random numbers gives the same run every time. Without it the seed is derived from `name`: reproducible too, and different per pipeline. Default from `name`.
+---@field random_seed integer? Seeds `math.random` in this pipeline's scripts, so a strategy that draws random numbers makes the same decisions run after run. Backtests always seed: with this, else with a hash of `name`; `run` seeds only when it is given (see docs/lua-api.md). Default from `name` in backtests.
 -- END GENERATED config-doc pipeline
 
 ---------------------------------------------------------------------------------------

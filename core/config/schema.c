@@ -608,10 +608,11 @@ const config_field config_schema[] = {
      .type = CONFIG_INT64,
      AT(random_seed),
      .set_offset = offsetof(pipeline_config, random_seed_given),
-     .doc_default = "from `name`",
-     .doc = "seeds `math.random` in this pipeline's scripts during backtests, so a strategy "
-            "that draws random numbers gives the same run every time. Without it the seed is "
-            "derived from `name`: reproducible too, and different per pipeline"},
+     .doc_default = "from `name` in backtests",
+     .doc = "seeds `math.random` in this pipeline's scripts, so a strategy that draws random "
+            "numbers makes the same decisions run after run. Backtests always seed: with this, "
+            "else with a hash of `name`; `run` seeds only when it is given (see "
+            "docs/lua-api.md)"},
 };
 const int config_schema_count = (int)(sizeof config_schema / sizeof *config_schema);
 

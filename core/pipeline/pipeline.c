@@ -142,6 +142,14 @@ static int open_scripts(pipeline *p, diag_list *diags)
         diag_add(diags, "%s: cannot start Lua: %s", p->cfg.path, err);
         return APEX_ESCRIPT;
     }
+    /* A backtest is reproducible: math.random is seeded from the pipeline (its
+     * random_seed, else its name), never from the time; a live run only when asked. */
+    if ((p->hs->backtest || p->cfg.random_seed_given) &&
+        script_host_set_seed(p->scripts, (uint64_t)config_random_seed(&p->cfg), err, sizeof err) !=
+            0) {
+        diag_add(diags, "%s: cannot seed math.random: %s", p->cfg.path, err);
+        return APEX_ESCRIPT;
+    }
     int problems = 0;
     if (p->cfg.bias.file[0] && script_load(p->scripts, SCRIPT_BIAS, p->cfg.bias.file,
                                            p->cfg.bias.params_json, err, sizeof err) != 0) {
@@ -205,6 +213,7 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     if (!p)
         return NULL;
     p->hs = hs;
+    LIST_INIT(&p->entry_steps);
     config_defaults(&p->cfg);
     int before = diags->count;
     if (script_load_pipeline(path, &p->cfg, diags) != 0 || diags->count > before)
@@ -269,6 +278,9 @@ void pipeline_free(pipeline *p)
     p->mon = NULL;
     broker_free(p->brk);
     p->brk = NULL;
+    pipeline_entry_free_all(p);
+    exec_env_free(p->exec);
+    p->exec = NULL;
     for (trade *t = p->trades; t;) {
         trade *next = t->next;
         if (trade_holds(t) != 0)

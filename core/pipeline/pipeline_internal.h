@@ -15,6 +15,8 @@
 #include "market/csv_feed.h"
 #include "market/news.h"
 #include "monitor/monitor.h"
+#include <sys/queue.h>
+
 #include "pipeline/pipeline.h"
 #include "risk/circuit.h"
 #include "script/script.h"
@@ -54,6 +56,7 @@ struct pipeline {
     int finished_trades;    /* finished but not yet freed */
     apex_time resume_after; /* cursor at start: bars <= this are warm-up */
     bool resume_pending;    /* loaded executions wait for the first bar after the cursor */
+    LIST_HEAD(, entry_step) entry_steps; /* entry chains waiting for a broker reply */
     apex_time last_ts;
     int ts_since_cursor;
     bool bias_has_on_bar;
@@ -83,6 +86,9 @@ int pipeline_durable(pipeline *p, int rc, const char *what);
 
 /* entry.c: the execute phase, signal -> bias -> strategy -> risk -> trade manager. */
 void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, const bar *b);
+/* Shutdown, after the broker is freed (its queued replies are dropped): frees the entry
+ * chains still waiting and gives their holds back. */
+void pipeline_entry_free_all(pipeline *p);
 
 /* position_hooks.c: how exec, the monitor and the exit executor report back. */
 exec_hooks pipeline_exec_hooks(pipeline *p);

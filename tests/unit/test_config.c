@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "config/schema.h"
 #include "config_doc.h"
+#include "script/script.h"
 
 #define PCT(whole) ((money_t)(whole) * (MONEY_SCALE / 100))
 
@@ -325,6 +326,8 @@ static void test_random_seed(void **state)
     /* derived from the name: the same every run, different per pipeline */
     assert_int_equal(config_random_seed(&a), config_random_seed(&a));
     assert_true(config_random_seed(&a) != config_random_seed(&b));
+    /* the seed the script host documents for a backtest without random_seed */
+    assert_true((uint64_t)config_random_seed(&a) == script_seed_from_name("ma-trend"));
     a.random_seed = 42;
     a.random_seed_given = true;
     assert_int_equal(config_random_seed(&a), 42);
