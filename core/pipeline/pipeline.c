@@ -214,6 +214,7 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
         return NULL;
     p->hs = hs;
     LIST_INIT(&p->entry_steps);
+    LIST_INIT(&p->resume_waits);
     config_defaults(&p->cfg);
     int before = diags->count;
     if (script_load_pipeline(path, &p->cfg, diags) != 0 || diags->count > before)
@@ -279,6 +280,7 @@ void pipeline_free(pipeline *p)
     broker_free(p->brk);
     p->brk = NULL;
     pipeline_entry_free_all(p);
+    pipeline_resume_free_all(p);
     exec_env_free(p->exec);
     p->exec = NULL;
     for (trade *t = p->trades; t;) {

@@ -56,7 +56,10 @@ struct pipeline {
     int finished_trades;    /* finished but not yet freed */
     apex_time resume_after; /* cursor at start: bars <= this are warm-up */
     bool resume_pending;    /* loaded executions wait for the first bar after the cursor */
-    LIST_HEAD(, entry_step) entry_steps; /* entry chains waiting for a broker reply */
+    LIST_HEAD(, entry_step) entry_steps;   /* entry chains waiting for a broker reply */
+    LIST_HEAD(, resume_wait) resume_waits; /* restarts waiting for exit cancels */
+    int resuming;                          /* resumed executions not yet monitored */
+    int resume_total, resume_cancelled;    /* for the restart report */
     apex_time last_ts;
     int ts_since_cursor;
     bool bias_has_on_bar;
@@ -102,5 +105,7 @@ void pipeline_check_circuit(pipeline *p);
  * after the restart cursor (warm-up bars never reach them). */
 void pipeline_resume_load(pipeline *p);
 void pipeline_resume_start(pipeline *p);
+/* Shutdown, after the broker is freed: frees restarts still waiting for cancels. */
+void pipeline_resume_free_all(pipeline *p);
 
 #endif
