@@ -142,10 +142,11 @@ static int open_scripts(pipeline *p, diag_list *diags)
         diag_add(diags, "%s: cannot start Lua: %s", p->cfg.path, err);
         return APEX_ESCRIPT;
     }
-    /* A backtest is reproducible: math.random is seeded from the pipeline, never from
-     * the time. */
-    if (p->hs->backtest && script_host_set_seed(p->scripts, script_seed_from_name(p->cfg.name), err,
-                                                sizeof err) != 0) {
+    /* A backtest is reproducible: math.random is seeded from the pipeline (its
+     * random_seed, else its name), never from the time; a live run only when asked. */
+    if ((p->hs->backtest || p->cfg.random_seed_given) &&
+        script_host_set_seed(p->scripts, (uint64_t)config_random_seed(&p->cfg), err, sizeof err) !=
+            0) {
         diag_add(diags, "%s: cannot seed math.random: %s", p->cfg.path, err);
         return APEX_ESCRIPT;
     }
