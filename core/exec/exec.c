@@ -3,14 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "util/err.h"
 #include "util/log.h"
-
-/* Live requests and reconcile items are listed so exec_env_drop can free those whose
- * replies a freed broker dropped (broker_free never runs their callbacks). */
-typedef struct request request;
-typedef struct reconcile_item reconcile_item;
 
 struct exec_env {
     store *db;
@@ -19,12 +15,20 @@ struct exec_env {
     const pipeline_config *cfg;
     exec_hooks hooks;
     exec_restart_stats restart;
-    request *requests;
-    reconcile_item *items;
+    /* Requests and reconcile items the broker has not answered yet. A broker freed at
+     * shutdown drops its queued callbacks, so whatever is left here is freed with the
+     * env (after the broker), and the holds on trades are given back. */
+    LIST_HEAD(, inflight) inflight;
 };
 
+typedef struct inflight {
+    LIST_ENTRY(inflight) link;
+    bool is_request; /* else a reconcile_item, owned by its parent request's count */
+} inflight;
+
 /* One in-flight broker request on behalf of a trade. */
-struct request {
+typedef struct {
+    inflight link; /* first */
     exec_env *env;
     trade *t;
     exec_done_cb done;
@@ -32,34 +36,7 @@ struct request {
     char coid[BROKER_ID_MAX];
     int outstanding; /* reconcile: answers still expected */
     int status;      /* reconcile: first failure seen */
-    request *prev, *next;
-};
-
-/* One order asked about during reconciliation, on behalf of its parent request. */
-struct reconcile_item {
-    request *parent;
-    char coid[BROKER_ID_MAX];
-    reconcile_item *prev, *next;
-};
-
-#define LIST_LINK(head, e)                                                                         \
-    do {                                                                                           \
-        (e)->prev = NULL;                                                                          \
-        (e)->next = (head);                                                                        \
-        if ((head))                                                                                \
-            (head)->prev = (e);                                                                    \
-        (head) = (e);                                                                              \
-    } while (0)
-
-#define LIST_UNLINK(head, e)                                                                       \
-    do {                                                                                           \
-        if ((e)->prev)                                                                             \
-            (e)->prev->next = (e)->next;                                                           \
-        else                                                                                       \
-            (head) = (e)->next;                                                                    \
-        if ((e)->next)                                                                             \
-            (e)->next->prev = (e)->prev;                                                           \
-    } while (0)
+} request;
 
 exec_env *exec_env_new(store *db, broker *brk, apex_clock *clock, const pipeline_config *cfg,
                        exec_hooks hooks)
@@ -72,39 +49,32 @@ exec_env *exec_env_new(store *db, broker *brk, apex_clock *clock, const pipeline
     env->clock = clock;
     env->cfg = cfg;
     env->hooks = hooks;
+    LIST_INIT(&env->inflight);
     return env;
 }
 
-/* Frees what is still listed; with release, gives each request's hold back first. */
-static void free_listed(exec_env *env, bool release)
+static void inflight_add(exec_env *env, inflight *i, bool is_request)
 {
-    while (env->items) {
-        reconcile_item *it = env->items;
-        LIST_UNLINK(env->items, it);
-        free(it);
-    }
-    while (env->requests) {
-        request *r = env->requests;
-        LIST_UNLINK(env->requests, r);
-        if (release)
-            trade_release(r->t);
-        free(r);
-    }
+    i->is_request = is_request;
+    LIST_INSERT_HEAD(&env->inflight, i, link);
 }
 
-void exec_env_drop(exec_env *env)
+static void inflight_remove(inflight *i)
 {
-    /* Each live request holds its trade once; no done callback: nothing happened. */
-    if (env)
-        free_listed(env, true);
+    LIST_REMOVE(i, link);
 }
 
 void exec_env_free(exec_env *env)
 {
     if (!env)
         return;
-    /* The trades may be gone by now: only the memory is ours to free. */
-    free_listed(env, false);
+    while (!LIST_EMPTY(&env->inflight)) {
+        inflight *i = LIST_FIRST(&env->inflight);
+        LIST_REMOVE(i, link);
+        if (i->is_request)
+            trade_release(((request *)i)->t);
+        free(i);
+    }
     free(env);
 }
 
@@ -118,38 +88,21 @@ static request *request_new(exec_env *env, trade *t, exec_done_cb done, void *ud
     r->done = done;
     r->ud = ud;
     trade_hold(t);
-    LIST_LINK(env->requests, r);
+    inflight_add(env, &r->link, true);
     return r;
 }
 
-/* Frees a request that ends without its done callback (refused before sending). */
 static void request_free(request *r)
 {
-    LIST_UNLINK(r->env->requests, r);
+    inflight_remove(&r->link);
+    trade_release(r->t);
     free(r);
-}
-
-static reconcile_item *item_new(request *parent, const char *coid)
-{
-    reconcile_item *it = calloc(1, sizeof *it);
-    if (!it)
-        return NULL;
-    it->parent = parent;
-    snprintf(it->coid, sizeof it->coid, "%s", coid);
-    LIST_LINK(parent->env->items, it);
-    return it;
-}
-
-static void item_free(reconcile_item *it)
-{
-    LIST_UNLINK(it->parent->env->items, it);
-    free(it);
 }
 
 static void request_finish(request *r, int status, const char *msg)
 {
+    inflight_remove(&r->link);
     trade_release(r->t); /* done decides what a finished trade still needs */
-    LIST_UNLINK(r->env->requests, r);
     if (r->done)
         r->done(r->ud, r->t, status, msg);
     free(r);
@@ -159,7 +112,7 @@ int exec_next_client_id(exec_env *env, trade *t, const char *suffix, char *out, 
 {
     t->row.order_seq++;
     t->row.updated_at = clock_now(env->clock);
-    int rc = store_execution_update(env->db, &t->row);
+    int rc = store_execution_update(env->db, &t->row, NULL);
     if (rc)
         return rc;
     snprintf(out, outlen, "%s-%lld-%d%s", store_instance_id(env->db), (long long)t->row.id,
@@ -203,7 +156,7 @@ static int record_intent(exec_env *env, trade *t, order_role role, const order_r
         row.take_profit = req->take_profit;
         row.stop_loss = req->stop_loss;
     }
-    return store_order_insert(env->db, &row);
+    return store_order_insert(env->db, &row, NULL);
 }
 
 static void on_submit_reply(void *ud, const broker_reply *reply)
@@ -232,17 +185,18 @@ static void on_submit_reply(void *ud, const broker_reply *reply)
     if (!row.submitted_at)
         row.submitted_at = now;
     row.o.updated_at = now;
-    store_order_update(env->db, &row);
+    store_order_update(env->db, &row, NULL);
     request_finish(r, status, status ? reply->error : NULL);
 }
 
 int exec_send(exec_env *env, broker_priority prio, trade *t, order_role role, order_request *req,
               exec_done_cb done, void *ud, char *err, size_t errlen)
 {
+    req->role = role;
     /* The id's sequence, the intent and its bracket legs are one unit, committed before
      * the request leaves: a restart finds all of them or none. */
     int seq_before = t->row.order_seq;
-    int rc = store_unit_begin(env->db);
+    int rc = store_unit_begin(env->db, NULL);
     if (rc)
         return err_set(err, errlen, rc, "recording an order intent: %s", store_errmsg(env->db));
     rc = exec_next_client_id(env, t, NULL, req->client_order_id, sizeof req->client_order_id);
@@ -264,11 +218,11 @@ int exec_send(exec_env *env, broker_priority prio, trade *t, order_role role, or
                            exit_side, 0, req->stop_loss);
     }
     if (!rc)
-        rc = store_unit_commit(env->db);
+        rc = store_unit_commit(env->db, NULL);
     if (rc) {
         err_set(err, errlen, rc, "recording the intent of %s: %s", req->client_order_id,
                 store_errmsg(env->db));
-        store_unit_abort(env->db);
+        store_unit_abort(env->db, NULL);
         t->row.order_seq = seq_before;
         return rc;
     }
@@ -286,9 +240,8 @@ int exec_send(exec_env *env, broker_priority prio, trade *t, order_role role, or
             row.o.status = ORDER_STATUS_UNSENT;
             snprintf(row.error, sizeof row.error, "broker refused the request locally (%s)",
                      err_name(rc));
-            store_order_update(env->db, &row);
+            store_order_update(env->db, &row, NULL);
         }
-        trade_release(t);
         request_free(r);
         err_set(err, errlen, rc, "the broker refused %s before it left the process (%s)",
                 req->client_order_id, err_name(rc));
@@ -345,7 +298,7 @@ static int apply_fill(exec_env *env, trade *t, const broker_fill *f)
     if (t->row.entry_price == 0 || !t->has_pos)
         t->row.entry_price = ledger_avg_price(&t->led);
     t->row.updated_at = f->ts;
-    rc = store_execution_update(env->db, &t->row);
+    rc = store_execution_update(env->db, &t->row, NULL);
     if (rc)
         return rc;
 
@@ -365,7 +318,7 @@ static int apply_fill(exec_env *env, trade *t, const broker_fill *f)
         p->entry_price = ledger_avg_price(&t->led);
         p->current_price = f->price;
         p->last_update = f->ts;
-        rc = store_position_insert(env->db, p);
+        rc = store_position_insert(env->db, p, NULL);
         if (rc == 0)
             t->has_pos = true;
         return rc;
@@ -385,7 +338,7 @@ static int apply_fill(exec_env *env, trade *t, const broker_fill *f)
         p->unrealized_pnl = 0;
         p->unrealized_pnl_pct = 0;
     }
-    return store_position_update(env->db, p);
+    return store_position_update(env->db, p, NULL);
 }
 
 /* The fill row, then the trade's ledger, execution and position, then the order's
@@ -396,7 +349,7 @@ static int write_fill(exec_env *env, store_order *row, const broker_fill *f, con
     store_fill sf = {0};
     sf.execution_id = row->execution_id;
     sf.f = *f;
-    int rc = store_fill_insert(env->db, &sf);
+    int rc = store_fill_insert(env->db, &sf, NULL);
     if (rc)
         return rc; /* APEX_EDUP: already in the ledger, a replayed event */
     if (t && (rc = apply_fill(env, t, f)) != 0)
@@ -404,10 +357,10 @@ static int write_fill(exec_env *env, store_order *row, const broker_fill *f, con
     if (o)
         merge_order(row, o, f->ts); /* a recovered fill: the order reply set its state */
     row->o.updated_at = f->ts;
-    if ((rc = store_order_update(env->db, row)) != 0)
+    if ((rc = store_order_update(env->db, row, NULL)) != 0)
         return rc;
     char qb[32], pb[32];
-    rc = store_event(env->db, f->ts, env->cfg->name, row->execution_id, "fill",
+    rc = store_event(env->db, f->ts, env->cfg->name, row->execution_id, "fill", NULL,
                      "%s %s %s @ %s (%s)%s%s", f->symbol, order_side_name(f->side),
                      money_format_trim(f->qty, 0, qb, sizeof qb),
                      money_format_trim(f->price, 2, pb, sizeof pb), order_role_name(row->o.role),
@@ -428,16 +381,16 @@ static int record_fill(exec_env *env, store_order *row, const broker_fill *f, co
     if (t)
         before = *t;
     store_order row_before = *row;
-    int rc = store_unit_begin(env->db);
+    int rc = store_unit_begin(env->db, NULL);
     if (!rc)
         rc = write_fill(env, row, f, o, note, t);
     if (!rc)
-        rc = store_unit_commit(env->db);
+        rc = store_unit_commit(env->db, NULL);
     if (rc == 0)
         return 1;
     if (rc != APEX_EDUP)
         log_error("%s: cannot record fill %s: %s", f->symbol, f->fill_id, store_errmsg(env->db));
-    store_unit_abort(env->db);
+    store_unit_abort(env->db, NULL);
     if (t) {
         /* Only the durable columns roll back; the links and timers are the live ones. */
         t->row = before.row;
@@ -471,7 +424,7 @@ static void listener_on_order(void *ud, const broker_order *o)
     if (row.o.status == o->status && row.o.filled_qty == o->filled_qty)
         return;
     merge_order(&row, o, clock_now(env->clock));
-    store_order_update(env->db, &row);
+    store_order_update(env->db, &row, NULL);
     trade *t = trade_for(env, &row);
     if (t && env->hooks.on_order)
         env->hooks.on_order(env->hooks.ud, t, &row);
@@ -494,6 +447,18 @@ static void reconcile_step_done(request *r, int status)
         request_finish(r, r->status, r->status ? "broker unreachable during reconciliation" : NULL);
 }
 
+typedef struct {
+    inflight link; /* first */
+    request *parent;
+    char coid[BROKER_ID_MAX];
+} reconcile_item;
+
+static void item_free(reconcile_item *it)
+{
+    inflight_remove(&it->link);
+    free(it);
+}
+
 static void on_fills_reply(void *ud, const broker_reply *reply)
 {
     reconcile_item *it = ud;
@@ -504,7 +469,7 @@ static void on_fills_reply(void *ud, const broker_reply *reply)
             if (record_fill(env, &row, &reply->fills[i], NULL, "recovered after a restart") > 0) {
                 env->restart.recovered_fills++;
                 store_event(env->db, reply->fills[i].ts, env->cfg->name, row.execution_id,
-                            "reconcile", "recovered fill %s of order %s missed while down",
+                            "reconcile", NULL, "recovered fill %s of order %s missed while down",
                             reply->fills[i].fill_id, it->coid);
             }
         }
@@ -532,9 +497,9 @@ static void on_order_reply(void *ud, const broker_reply *reply)
             snprintf(row.error, sizeof row.error,
                      "never reached the broker (the host stopped before sending it)");
             row.o.updated_at = now;
-            store_order_update(env->db, &row);
+            store_order_update(env->db, &row, NULL);
             env->restart.unsent_intents++;
-            store_event(env->db, now, env->cfg->name, row.execution_id, "reconcile",
+            store_event(env->db, now, env->cfg->name, row.execution_id, "reconcile", NULL,
                         "order %s never reached the broker; marked unsent, not resent", it->coid);
         }
         item_free(it);
@@ -551,19 +516,19 @@ static void on_order_reply(void *ud, const broker_reply *reply)
     if (!row.submitted_at)
         row.submitted_at = now;
     row.o.filled_qty = recorded; /* raised by the fills we record, not assumed */
-    store_order_update(env->db, &row);
+    store_order_update(env->db, &row, NULL);
     if (reply->order->filled_qty > recorded &&
         broker_list_fills(env->brk, BROKER_PRIORITY_ROUTINE, it->coid, on_fills_reply, it) == 0) {
         store_order fresh;
         if (store_order_get(env->db, it->coid, &fresh) == 0) {
             fresh.o.filled_qty = reply->order->filled_qty;
-            store_order_update(env->db, &fresh);
+            store_order_update(env->db, &fresh, NULL);
         }
         return; /* the fills reply finishes this item */
     }
     if (reply->order->filled_qty > recorded) {
         row.o.filled_qty = reply->order->filled_qty;
-        store_order_update(env->db, &row);
+        store_order_update(env->db, &row, NULL);
     }
     item_free(it);
     reconcile_step_done(parent, 0);
@@ -578,9 +543,12 @@ int exec_reconcile(exec_env *env, trade *t, exec_done_cb done, void *ud)
         return APEX_ENOMEM;
     r->outstanding = 1; /* held until every item is issued */
     for (int i = 0; i < list.n; i++) {
-        reconcile_item *it = item_new(r, list.ids[i]);
+        reconcile_item *it = calloc(1, sizeof *it);
         if (!it)
             break;
+        it->parent = r;
+        inflight_add(env, &it->link, false);
+        snprintf(it->coid, sizeof it->coid, "%s", list.ids[i]);
         r->outstanding++;
         if (broker_get_order(env->brk, BROKER_PRIORITY_ROUTINE, it->coid, on_order_reply, it) !=
             0) {

@@ -33,13 +33,7 @@ typedef void (*exec_done_cb)(void *ud, trade *t, int status, const char *msg);
 
 exec_env *exec_env_new(store *db, broker *brk, apex_clock *clock, const pipeline_config *cfg,
                        exec_hooks hooks);
-/* Frees env and any request still waiting (without touching its trade, which may be
- * gone: call exec_env_drop first while the trades live). */
 void exec_env_free(exec_env *env);
-/* Shutdown, once the broker is freed (it drops the replies of calls still queued, so
- * their callbacks never run): frees the requests still waiting, giving their holds back,
- * without calling their done callbacks and without touching the store. */
-void exec_env_drop(exec_env *env);
 /* Installs the broker listener that feeds fills and order updates to the trades. */
 void exec_env_install(exec_env *env);
 
@@ -47,10 +41,10 @@ void exec_env_install(exec_env *env);
 int exec_next_client_id(exec_env *env, trade *t, const char *suffix, char *out, size_t outlen);
 
 /* Sends an order for t: intent committed first, then the request, at priority prio (an
- * exit's own, else ROUTINE). req->client_order_id is filled in here. For a bracket entry the legs
- * are recorded as intents too. done runs once with the outcome unless this returns < 0; then err
- * (may be NULL) says why, in the words of whatever failed (the store, the broker), and nothing was
- * sent. */
+ * exit's own, else ROUTINE). req->client_order_id is filled in here. For a bracket entry
+ * the legs are recorded as intents too. done runs once with the outcome unless this
+ * returns < 0; then err (may be NULL) says why, in the words of whatever failed (the
+ * store, the broker), and nothing was sent. */
 int exec_send(exec_env *env, broker_priority prio, trade *t, order_role role, order_request *req,
               exec_done_cb done, void *ud, char *err, size_t errlen);
 
@@ -65,7 +59,7 @@ int exec_reconcile(exec_env *env, trade *t, exec_done_cb done, void *ud);
 
 /* What restart reconciliation found, for the restart report. */
 typedef struct {
-    int unsent_intents; /* intents the broker never saw: marked unsent, never resent */
+    int unsent_intents;  /* intents the broker never saw: marked unsent, never resent */
     int recovered_fills; /* fills that happened while the host was down */
 } exec_restart_stats;
 exec_restart_stats exec_restart_stats_get(const exec_env *env);

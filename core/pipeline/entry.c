@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "pipeline/pipeline_internal.h"
 #include "risk/risk.h"
@@ -25,12 +26,10 @@
 #include "util/log.h"
 
 typedef struct entry_step {
+    LIST_ENTRY(entry_step) link; /* in p->entry_steps while it exists */
     pipeline *p;
     trade *t;
     money_t entry_ref; /* reference price for sizing and a limit entry */
-    /* On p->entry_steps while alive, so shutdown can free the steps whose replies the
-     * broker dropped (broker_free never runs the callbacks of calls it withdraws). */
-    struct entry_step *prev, *next;
 } entry_step;
 
 static bool bias_stage(pipeline *p, trade *t, const script_signal *sig);
@@ -51,33 +50,27 @@ static char *fmt_money(money_t v, char *buf, size_t n)
 
 static entry_step *step_new(pipeline *p, trade *t, money_t entry_ref)
 {
-    entry_step *s = malloc(sizeof *s);
+    entry_step *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    *s = (entry_step){.p = p, .t = t, .entry_ref = entry_ref, .next = p->entry_steps};
-    if (s->next)
-        s->next->prev = s;
-    p->entry_steps = s;
+    s->p = p;
+    s->t = t;
+    s->entry_ref = entry_ref;
+    LIST_INSERT_HEAD(&p->entry_steps, s, link);
     return s;
 }
 
 static void step_free(entry_step *s)
 {
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        s->p->entry_steps = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
+    LIST_REMOVE(s, link);
     free(s);
 }
 
-void pipeline_entry_drop(pipeline *p)
+void pipeline_entry_free_all(pipeline *p)
 {
-    /* Every live step is waiting for a reply and holds its trade once. */
-    while (p->entry_steps) {
-        entry_step *s = p->entry_steps;
-        trade_release(s->t);
+    while (!LIST_EMPTY(&p->entry_steps)) {
+        entry_step *s = LIST_FIRST(&p->entry_steps);
+        trade_release(s->t); /* every waiting step holds its trade */
         step_free(s);
     }
 }
@@ -139,8 +132,9 @@ void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, co
     }
     /* Acting on a signal moves the restart cursor to this bar first, so a restarted host
      * never acts on the same bar twice (bars up to the cursor are warm-up only). */
-    if (!p->hs->backtest && pipeline_durable(p, store_cursor_set(p->hs->db, p->cfg.name, b->ts),
-                                             "moving the restart cursor"))
+    if (!p->hs->backtest &&
+        pipeline_durable(p, store_cursor_set(p->hs->db, p->cfg.name, b->ts, NULL),
+                         "moving the restart cursor"))
         return;
     trade *t = pipeline_trade_new(p, symbol_id);
     if (!t)
@@ -230,7 +224,7 @@ static bool strategy_stage(pipeline *p, trade *t, const script_signal *sig, cons
     t->row.stop_loss = stop;
     t->row.take_profit = target;
     t->row.qty = sig->qty;
-    if (pipeline_durable(p, store_execution_update(p->hs->db, &t->row),
+    if (pipeline_durable(p, store_execution_update(p->hs->db, &t->row, NULL),
                          "recording the signal's exits")) {
         pipeline_set_status(p, t, EXEC_FAILED, "strategy stage: %s", p->write_error);
         return false;
@@ -279,7 +273,7 @@ static void on_account(void *ud, const broker_reply *r)
     }
     char qb[32], rb[32], cb[32];
     t->row.qty = d.qty;
-    store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "risk",
+    store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "risk", NULL,
                 "%s size %s = min(by risk %s, by capital %s)%s%s", t->row.symbol,
                 money_format_trim(d.qty, 0, qb, sizeof qb),
                 money_format_trim(d.shares_by_risk, 0, rb, sizeof rb),

@@ -84,10 +84,10 @@ static void on_reload(void *ud, script_slot slot, int status, const char *msg)
     apex_time now = clock_now(p->hs->clock);
     if (status == 0) {
         log_event("%-10s RELOAD   %s: new code is live (ctx.state kept)", p->cfg.name, which);
-        store_event(p->hs->db, now, p->cfg.name, 0, "reload", "%s reloaded", which);
+        store_event(p->hs->db, now, p->cfg.name, 0, "reload", NULL, "%s reloaded", which);
     } else {
         log_event("%-10s RELOAD   %s failed, old code keeps running: %s", p->cfg.name, which, msg);
-        store_event(p->hs->db, now, p->cfg.name, 0, "reload_error", "%s: %s", which, msg);
+        store_event(p->hs->db, now, p->cfg.name, 0, "reload_error", NULL, "%s: %s", which, msg);
     }
 }
 
@@ -128,6 +128,14 @@ static int open_scripts(pipeline *p, diag_list *diags)
     p->scripts = script_host_new(p->cfg.name, SCRIPT_LIMITS_DEFAULT, &market, err, sizeof err);
     if (!p->scripts) {
         diag_add(diags, "%s: cannot start Lua: %s", p->cfg.path, err);
+        return APEX_ESCRIPT;
+    }
+    /* A backtest is reproducible: math.random is seeded from the pipeline (its
+     * random_seed, else its name), never from the time; a live run only when asked. */
+    if ((p->hs->backtest || p->cfg.random_seed_given) &&
+        script_host_set_seed(p->scripts, (uint64_t)config_random_seed(&p->cfg), err, sizeof err) !=
+            0) {
+        diag_add(diags, "%s: cannot seed math.random: %s", p->cfg.path, err);
         return APEX_ESCRIPT;
     }
     int problems = 0;
@@ -181,6 +189,8 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     if (!p)
         return NULL;
     p->hs = hs;
+    LIST_INIT(&p->entry_steps);
+    LIST_INIT(&p->resume_waits);
     config_defaults(&p->cfg);
     int before = diags->count;
     if (script_load_pipeline(path, &p->cfg, diags) != 0 || diags->count > before)
@@ -237,18 +247,18 @@ void pipeline_free(pipeline *p)
             exit_executor_drop(p->exits, t);
         t = next;
     }
-    /* The monitor releases what its queued requests hold when it is freed. The broker
-     * drops the replies still queued without running them, so the entry chains and exec's
-     * requests waiting for them are freed (and their holds given back) right after it.
-     * Whatever is still held after that is a leak of a hold, and is reported. */
+    /* The monitor and the broker release what their queued requests hold when they are
+     * freed; whatever is still held after that is a leak of a hold, and is reported. */
     exit_executor_free(p->exits);
     p->exits = NULL;
     monitor_free(p->mon);
     p->mon = NULL;
     broker_free(p->brk);
     p->brk = NULL;
-    pipeline_entry_drop(p);
-    exec_env_drop(p->exec);
+    pipeline_entry_free_all(p);
+    pipeline_resume_free_all(p);
+    exec_env_free(p->exec);
+    p->exec = NULL;
     for (trade *t = p->trades; t;) {
         trade *next = t->next;
         if (trade_holds(t) != 0)
@@ -301,7 +311,7 @@ bool pipeline_busy(const pipeline *p)
 static void save_cursor(pipeline *p)
 {
     if (!p->hs->backtest && p->last_ts)
-        store_cursor_set(p->hs->db, p->cfg.name, p->last_ts);
+        store_cursor_set(p->hs->db, p->cfg.name, p->last_ts, NULL);
 }
 
 static void on_equity(void *ud, const broker_reply *r)
@@ -309,7 +319,7 @@ static void on_equity(void *ud, const broker_reply *r)
     pipeline *p = ud;
     if (r->status == 0 && r->account)
         store_equity_insert(p->hs->db, clock_now(p->hs->clock), p->cfg.name, r->account->cash,
-                            r->account->equity);
+                            r->account->equity, NULL);
 }
 
 /* New bar time: the previous time is fully processed, so it can become the cursor. */
@@ -325,7 +335,7 @@ static void on_new_time(pipeline *p, apex_time ts)
                            p); /* one equity snapshot per trading day */
         if (reopened) {
             pipeline_durable(p,
-                             store_event(p->hs->db, ts, p->cfg.name, 0, "circuit_breaker",
+                             store_event(p->hs->db, ts, p->cfg.name, 0, "circuit_breaker", NULL,
                                          "new trading day: entries allowed again"),
                              "recording the circuit breaker");
             log_event("%-13s CIRCUIT  new trading day: entries allowed again", p->cfg.name);
@@ -420,8 +430,8 @@ void pipeline_finish(pipeline *p, pipeline_summary *out)
         p->sum.open_positions++;
         p->sum.unrealized += t->pos.unrealized_pnl;
         /* Persist the latest monitoring view so `apex-host status` shows it. */
-        store_position_update(p->hs->db, &t->pos);
-        store_execution_update(p->hs->db, &t->row);
+        store_position_update(p->hs->db, &t->pos, NULL);
+        store_execution_update(p->hs->db, &t->row, NULL);
     }
     monitor_stats ms;
     monitor_get_stats(p->mon, &ms);

@@ -307,7 +307,7 @@ static int setup(void **state)
     t->row.stop_loss = MONEY(95);
     t->row.take_profit = MONEY(110);
     t->row.created_at = T0;
-    assert_int_equal(store_execution_insert(f->db, &t->row), 0);
+    assert_int_equal(store_execution_insert(f->db, &t->row, NULL), 0);
     order_request entry = {.symbol = "AAPL",
                            .side = SIDE_BUY,
                            .type = ORDER_MARKET,
@@ -683,39 +683,11 @@ static void test_critical_exit_overtakes_routine_calls(void **state)
     ratelimit_free(rl);
 }
 
-/* ---- shutdown ---- */
-
-/* The broker is freed with an order's reply still queued (its callback will never run):
- * exec_env_drop frees the request and gives its hold on the trade back. */
-static void test_drop_after_broker_free_releases_holds(void **state)
-{
-    fx *f = *state;
-    int before = trade_holds(&f->t);
-    order_request req = {.symbol = "AAPL", .side = SIDE_SELL, .type = ORDER_MARKET};
-    req.qty = MONEY(10);
-    assert_int_equal(exec_send(f->env, BROKER_PRIORITY_ROUTINE, &f->t, ORDER_ROLE_EXIT, &req, NULL,
-                               NULL, NULL, 0),
-                     0);
-    assert_int_equal(trade_holds(&f->t), before + 1);
-    broker_free(&f->brk->base); /* drops the queued reply */
-    exec_env_drop(f->env);
-    assert_int_equal(trade_holds(&f->t), before);
-
-    /* A fresh broker for teardown. */
-    f->brk = calloc(1, sizeof *f->brk);
-    assert_non_null(f->brk);
-    f->brk->base.ops = &script_ops;
-    f->brk->clock = f->clock;
-    clock_timer_init(f->clock, &f->brk->timer, flush, f->brk);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_market_order_critical_exits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_critical_exit_overtakes_routine_calls, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_drop_after_broker_free_releases_holds, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_critical_market_order_retried_as_market, setup,
                                         teardown),
