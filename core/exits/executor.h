@@ -33,7 +33,7 @@ typedef struct {
      * first); may be NULL. */
     void (*next_priority)(void *ud, int priority);
     /* A durable write failed (the pipeline's failure policy); may be NULL. */
-    void (*on_write_error)(void *ud, int rc, const char *what);
+    void (*on_write_error)(void *ud, int rc, const char *what, const char *msg);
     void *ud;
 } exit_hooks;
 
