@@ -455,8 +455,9 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
     row->exit_priority = j->priority;
     /* The decision (its position_exits row) and what it spends on the position (a partial
      * stage, the exit reason) are one unit, durable before any order goes out. */
+    apex_error err = {0};
     store_unit_begin(x->db, NULL);
-    int rc = store_exit_insert(x->db, row, NULL);
+    int rc = store_exit_insert(x->db, row, &err);
     t->exit_job = j;
     t->closing = true;
     snprintf(t->pos.exit_reason, sizeof t->pos.exit_reason, "%s",
@@ -469,16 +470,16 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
         t->pos.partial_stages_done |= 1 << d->partial_stage;
     }
     if (!rc)
-        rc = store_position_update(x->db, &t->pos, NULL);
+        rc = store_position_update(x->db, &t->pos, &err);
     if (!rc)
-        rc = store_unit_commit(x->db, NULL);
+        rc = store_unit_commit(x->db, &err);
     if (rc) {
         log_error("%s %s: cannot record the exit decision (%s); working it anyway, the store "
                   "will be reconciled on restart",
-                  x->cfg->name, t->row.symbol, store_errmsg(x->db));
+                  x->cfg->name, t->row.symbol, err.msg);
         store_unit_abort(x->db, NULL);
         if (x->hooks.on_write_error)
-            x->hooks.on_write_error(x->hooks.ud, rc, "recording an exit decision");
+            x->hooks.on_write_error(x->hooks.ud, rc, "recording an exit decision", err.msg);
     }
     char pb[32];
     log_event("%-13s EXIT!    %-5s %s (%s) at %s", x->cfg->name, t->row.symbol, d->reason,

@@ -30,7 +30,7 @@ typedef struct {
     /* An exit finished (status "filled", "failed" or "cancelled"). */
     void (*on_done)(void *ud, trade *t, const store_position_exit *row);
     /* A durable write failed (the pipeline's failure policy); may be NULL. */
-    void (*on_write_error)(void *ud, int rc, const char *what);
+    void (*on_write_error)(void *ud, int rc, const char *what, const char *msg);
     void *ud;
 } exit_hooks;
 

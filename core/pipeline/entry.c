@@ -133,7 +133,7 @@ void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, co
     /* Acting on a signal moves the restart cursor to this bar first, so a restarted host
      * never acts on the same bar twice (bars up to the cursor are warm-up only). */
     if (!p->hs->backtest &&
-        pipeline_durable(p, store_cursor_set(p->hs->db, p->cfg.name, b->ts, NULL),
+        pipeline_durable(p, store_cursor_set(p->hs->db, p->cfg.name, b->ts, &p->werr),
                          "moving the restart cursor"))
         return;
     trade *t = pipeline_trade_new(p, symbol_id);
@@ -224,7 +224,7 @@ static bool strategy_stage(pipeline *p, trade *t, const script_signal *sig, cons
     t->row.stop_loss = stop;
     t->row.take_profit = target;
     t->row.qty = sig->qty;
-    if (pipeline_durable(p, store_execution_update(p->hs->db, &t->row, NULL),
+    if (pipeline_durable(p, store_execution_update(p->hs->db, &t->row, &p->werr),
                          "recording the signal's exits")) {
         pipeline_set_status(p, t, EXEC_FAILED, "strategy stage: %s", p->write_error);
         return false;

@@ -311,7 +311,7 @@ bool pipeline_busy(const pipeline *p)
 static void save_cursor(pipeline *p)
 {
     if (!p->hs->backtest && p->last_ts)
-        store_cursor_set(p->hs->db, p->cfg.name, p->last_ts, NULL);
+        store_cursor_set(p->hs->db, p->cfg.name, p->last_ts, &p->werr);
 }
 
 static void on_equity(void *ud, const broker_reply *r)
@@ -331,11 +331,11 @@ static void on_new_time(pipeline *p, apex_time ts)
     }
     bool reopened = false;
     if (risk_circuit_roll_day(&p->circuit, ts, p->mark, &reopened)) {
-        broker_get_account(p->brk, BROKER_PRIORITY_ROUTINE, on_equity,
-                           p); /* one equity snapshot per trading day */
+        /* One equity snapshot per trading day. */
+        broker_get_account(p->brk, BROKER_PRIORITY_ROUTINE, on_equity, p);
         if (reopened) {
             pipeline_durable(p,
-                             store_event(p->hs->db, ts, p->cfg.name, 0, "circuit_breaker", NULL,
+                             store_event(p->hs->db, ts, p->cfg.name, 0, "circuit_breaker", &p->werr,
                                          "new trading day: entries allowed again"),
                              "recording the circuit breaker");
             log_event("%-13s CIRCUIT  new trading day: entries allowed again", p->cfg.name);
@@ -358,6 +358,11 @@ static void process_bar(pipeline *p, const bar *b)
             on_new_time(p, b->ts);
         if (p->sim_feed)
             p->sim_feed(p->brk, b, name);
+        /* The backstop of the failure policy: a write that failed anywhere in the store
+         * (exec, the monitor, the exit executor) halts this pipeline's entries too. */
+        apex_error first;
+        if (!p->write_failed && store_write_failed(p->hs->db, &first))
+            pipeline_durable_msg(p, first.code, "a store write", first.msg);
         if (p->resume_pending)
             pipeline_resume_start(p); /* now, on current data and current time */
     }
@@ -430,8 +435,8 @@ void pipeline_finish(pipeline *p, pipeline_summary *out)
         p->sum.open_positions++;
         p->sum.unrealized += t->pos.unrealized_pnl;
         /* Persist the latest monitoring view so `apex-host status` shows it. */
-        store_position_update(p->hs->db, &t->pos, NULL);
-        store_execution_update(p->hs->db, &t->row, NULL);
+        store_position_update(p->hs->db, &t->pos, &p->werr);
+        store_execution_update(p->hs->db, &t->row, &p->werr);
     }
     monitor_stats ms;
     monitor_get_stats(p->mon, &ms);

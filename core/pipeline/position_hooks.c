@@ -136,7 +136,7 @@ static void evaluate_exit(void *ud, trade *t, const broker_quote *q)
         t->pos.trailing_stop_active = in.trailing_active;
         t->pos.trailing_stop_price = in.trailing_stop;
         t->pos.peak_price = in.peak_price;
-        pipeline_durable(p, store_position_update(p->hs->db, &t->pos, NULL),
+        pipeline_durable(p, store_position_update(p->hs->db, &t->pos, &p->werr),
                          "recording the trailing stop");
         if (armed_now) {
             char sb[32];
@@ -201,9 +201,9 @@ static void exit_done(void *ud, trade *t, const store_position_exit *row)
         monitor_check_soon(p->mon, t);
 }
 
-static void exit_write_error(void *ud, int rc, const char *what)
+static void exit_write_error(void *ud, int rc, const char *what, const char *msg)
 {
-    pipeline_durable(ud, rc, what);
+    pipeline_durable_msg(ud, rc, what, msg);
 }
 
 exit_hooks pipeline_exit_hooks(pipeline *p)
@@ -226,7 +226,7 @@ void pipeline_check_circuit(pipeline *p)
               p->cfg.name, lb, mb);
     pipeline_durable(p,
                      store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, 0,
-                                 "circuit_breaker", NULL,
+                                 "circuit_breaker", &p->werr,
                                  "daily loss %s reached the limit %s (risk.daily_loss_limit_pct); "
                                  "closing every position, entries blocked until the next trading "
                                  "day",
