@@ -71,21 +71,11 @@ void paper_quote_of(const paper_broker *p, const paper_symbol *s, broker_quote *
     }
 }
 
-static paper_order *leg_of(paper_broker *p, const paper_order *entry, const char *suffix)
-{
-    char id[BROKER_ID_MAX + 8];
-    snprintf(id, sizeof id, "%s%s", entry->o.client_order_id, suffix);
-    paper_order *leg = paper_order_find(p, id);
-    if (leg && strcmp(leg->o.parent_client_order_id, entry->o.client_order_id) == 0)
-        return leg;
-    return NULL;
-}
-
 static void activate_legs(paper_broker *p, paper_order *entry, apex_time active_after)
 {
-    static const char *const suffixes[] = {"-tp", "-sl"};
+    static const order_role legs[] = {ORDER_ROLE_TAKE_PROFIT, ORDER_ROLE_STOP_LOSS};
     for (int i = 0; i < 2; i++) {
-        paper_order *leg = leg_of(p, entry, suffixes[i]);
+        paper_order *leg = paper_leg_of(p, entry, legs[i]);
         if (leg && leg->o.status == ORDER_STATUS_HELD) {
             leg->active_after = active_after;
             paper_order_set_status(p, leg, ORDER_STATUS_ACCEPTED, NULL);

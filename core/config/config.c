@@ -102,18 +102,6 @@ money_instrument config_instrument(const pipeline_config *cfg, const char *symbo
     return def;
 }
 
-const char *exit_priority_name(exit_priority p)
-{
-    static const char *names[] = {"CRITICAL", "HIGH", "MEDIUM", "LOW"};
-    return p >= 0 && p < EXIT_PRIORITY_COUNT ? names[p] : "UNKNOWN";
-}
-
-const char *price_strategy_name(price_strategy s)
-{
-    static const char *names[] = {"market", "aggressive", "fair", "conservative"};
-    return s >= PRICE_MARKET && s <= PRICE_CONSERVATIVE ? names[s] : "unknown";
-}
-
 /* Adds a diagnostic when a fraction is outside [lo, hi]. */
 static int check_fraction(diag_list *d, const char *file, const char *field, money_t v, money_t lo,
                           money_t hi)

@@ -12,7 +12,8 @@
 #include <limits.h>
 #include <stdbool.h>
 
-#include "market/bar.h"
+#include "model/exit.h"
+#include "model/order.h"
 #include "money/money.h"
 #include "util/diag.h"
 
@@ -67,16 +68,6 @@ typedef struct {
     bool pdt_check;               /* pattern-day-trader rule when equity < 25000. default true */
     int pdt_day_trade_limit;      /* default 3 */
 } risk_config;
-
-typedef enum {
-    EXIT_PRIORITY_CRITICAL = 0,
-    EXIT_PRIORITY_HIGH,
-    EXIT_PRIORITY_MEDIUM,
-    EXIT_PRIORITY_LOW,
-    EXIT_PRIORITY_COUNT
-} exit_priority;
-
-typedef enum { PRICE_MARKET = 0, PRICE_AGGRESSIVE, PRICE_FAIR, PRICE_CONSERVATIVE } price_strategy;
 
 typedef struct {
     price_strategy price;    /* market for CRITICAL, else a limit placement */
@@ -182,8 +173,5 @@ int config_validate(const pipeline_config *cfg, diag_list *diags);
 
 /* The tick/lot rules for a symbol (its override, else the default). */
 money_instrument config_instrument(const pipeline_config *cfg, const char *symbol);
-
-const char *exit_priority_name(exit_priority p); /* "CRITICAL", ... */
-const char *price_strategy_name(price_strategy s);
 
 #endif

@@ -54,13 +54,13 @@ static request *request_new(exec_env *env, trade *t, exec_done_cb done, void *ud
     r->t = t;
     r->done = done;
     r->ud = ud;
-    t->pending++;
+    trade_hold(t);
     return r;
 }
 
 static void request_finish(request *r, int status, const char *msg)
 {
-    r->t->pending--;
+    trade_release(r->t); /* done decides what a finished trade still needs */
     if (r->done)
         r->done(r->ud, r->t, status, msg);
     free(r);
@@ -148,34 +148,35 @@ static void on_submit_reply(void *ud, const broker_reply *reply)
 }
 
 int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec_done_cb done,
-              void *ud)
+              void *ud, char *err, size_t errlen)
 {
     int rc = exec_next_client_id(env, t, NULL, req->client_order_id, sizeof req->client_order_id);
     if (rc)
-        return rc;
+        return err_set(err, errlen, rc, "allocating a client order id: %s", store_errmsg(env->db));
     rc = record_intent(env, t, role, req, req->client_order_id, NULL, req->type, req->side,
                        req->limit_price, req->stop_price);
     /* Bracket legs are created by the broker with the entry; record them as intents of
      * the same send so a restart can ask the broker about them too. */
-    order_side exit_side = req->side == SIDE_BUY ? SIDE_SELL : SIDE_BUY;
+    order_side exit_side = order_side_opposite(req->side);
     char leg[BROKER_ID_MAX + 4];
     if (!rc && req->take_profit) {
-        snprintf(leg, sizeof leg, "%s-tp", req->client_order_id);
+        order_leg_id(req->client_order_id, ORDER_ROLE_TAKE_PROFIT, leg, sizeof leg);
         rc = record_intent(env, t, ORDER_ROLE_TAKE_PROFIT, req, leg, req->client_order_id,
                            ORDER_LIMIT, exit_side, req->take_profit, 0);
     }
     if (!rc && req->stop_loss) {
-        snprintf(leg, sizeof leg, "%s-sl", req->client_order_id);
+        order_leg_id(req->client_order_id, ORDER_ROLE_STOP_LOSS, leg, sizeof leg);
         rc = record_intent(env, t, ORDER_ROLE_STOP_LOSS, req, leg, req->client_order_id, ORDER_STOP,
                            exit_side, 0, req->stop_loss);
     }
     if (rc)
-        return rc;
+        return err_set(err, errlen, rc, "recording the intent of %s: %s", req->client_order_id,
+                       store_errmsg(env->db));
     if (role == ORDER_ROLE_ENTRY)
         snprintf(t->entry_coid, sizeof t->entry_coid, "%s", req->client_order_id);
     request *r = request_new(env, t, done, ud);
     if (!r)
-        return APEX_ENOMEM;
+        return err_set(err, errlen, APEX_ENOMEM, "out of memory sending %s", req->client_order_id);
     snprintf(r->coid, sizeof r->coid, "%s", req->client_order_id);
     rc = broker_submit_order(env->brk, req, on_submit_reply, r);
     if (rc) {
@@ -187,8 +188,10 @@ int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec
                      err_name(rc));
             store_order_update(env->db, &row);
         }
-        t->pending--;
+        trade_release(t);
         free(r);
+        err_set(err, errlen, rc, "the broker refused %s before it left the process (%s)",
+                req->client_order_id, err_name(rc));
     }
     return rc;
 }

@@ -14,6 +14,7 @@
 #ifndef APEX_EXEC_H
 #define APEX_EXEC_H
 
+#include "broker/broker.h"
 #include "config/config.h"
 #include "exec/trade.h"
 
@@ -41,9 +42,10 @@ int exec_next_client_id(exec_env *env, trade *t, const char *suffix, char *out, 
 
 /* Sends an order for t: intent committed first, then the request. req->client_order_id is
  * filled in here. For a bracket entry the legs are recorded as intents too. done runs
- * once with the outcome unless this returns < 0. */
+ * once with the outcome unless this returns < 0; then err (may be NULL) says why, in the
+ * words of whatever failed (the store, the broker), and nothing was sent. */
 int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec_done_cb done,
-              void *ud);
+              void *ud, char *err, size_t errlen);
 
 /* Cancels every non-final order of t at the broker (used when a position is found
  * closed by other means). Fire and forget; the listener records the outcome. */

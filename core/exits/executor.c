@@ -77,7 +77,7 @@ void exit_executor_free(exit_executor *x)
 
 static exit_job *job_of(const trade *t)
 {
-    return t ? (exit_job *)t->exit_job : NULL;
+    return t ? t->exit_job : NULL;
 }
 
 bool exit_executor_busy(const exit_executor *x, const trade *t)
@@ -104,12 +104,12 @@ static void job_release(exit_job *j)
 static void job_hold(exit_job *j)
 {
     j->refs++;
-    j->t->pending++;
+    trade_hold(j->t);
 }
 
 static void job_drop(exit_job *j)
 {
-    j->t->pending--;
+    trade_release(j->t);
     job_release(j);
 }
 
@@ -119,18 +119,17 @@ static void set_priority(exit_executor *x, exit_priority p)
         x->hooks.next_priority(x->hooks.ud, (int)p);
 }
 
-static const char *strategy_name(const exit_job *j)
+static price_strategy job_strategy(const exit_job *j)
 {
     if (j->market || j->priority == EXIT_PRIORITY_CRITICAL)
-        return "market";
-    return price_strategy_name(j->x->cfg->exits.execution[j->priority].price);
+        return PRICE_MARKET;
+    return j->x->cfg->exits.execution[j->priority].price;
 }
 
 static void save_row(exit_job *j)
 {
-    snprintf(j->row.execution_strategy, sizeof j->row.execution_strategy, "%s", strategy_name(j));
-    snprintf(j->row.exit_priority, sizeof j->row.exit_priority, "%s",
-             exit_priority_name(j->priority));
+    j->row.execution_strategy = job_strategy(j);
+    j->row.exit_priority = j->priority;
     j->row.filled_quantity = j->filled;
     if (j->filled > 0)
         money_div(j->notional, j->filled, MONEY_ROUND_NEAREST, &j->row.exit_price);
@@ -162,12 +161,12 @@ static void protect_remainder(exit_job *j)
     req.qty = open;
     req.stop_price = stop;
     set_priority(j->x, EXIT_PRIORITY_HIGH);
-    if (exec_send(j->x->env, t, ORDER_ROLE_STOP_LOSS, &req, NULL, NULL) != 0)
+    if (exec_send(j->x->env, t, ORDER_ROLE_STOP_LOSS, &req, NULL, NULL, NULL, 0) != 0)
         log_warn("%s %s: could not re-place the protective stop after a partial exit",
                  j->x->cfg->name, t->row.symbol);
 }
 
-static void finish(exit_job *j, const char *status)
+static void finish(exit_job *j, exit_status status)
 {
     exit_executor *x = j->x;
     trade *t = j->t;
@@ -175,14 +174,14 @@ static void finish(exit_job *j, const char *status)
         return;
     j->state = JOB_DONE;
     clock_timer_stop(&j->timer);
-    snprintf(j->row.status, sizeof j->row.status, "%s", status);
+    j->row.status = status;
     if (j->filled > 0)
         j->row.executed_at = clock_now(x->clock);
     save_row(j);
     if (t->exit_job == j)
         t->exit_job = NULL;
     t->closing = false;
-    if (strcmp(status, "filled") == 0 && t->led.qty != 0)
+    if (status == EXIT_STATUS_FILLED && t->led.qty != 0)
         protect_remainder(j);
     if (x->hooks.on_done)
         x->hooks.on_done(x->hooks.ud, t, &j->row);
@@ -238,13 +237,13 @@ static void on_sent(void *ud, trade *t, int status, const char *msg)
     exit_job *j = ud;
     (void)t;
     if (j->state == JOB_WORKING && status != 0 && strcmp(j->coid, j->att.client_order_id) == 0) {
-        snprintf(j->att.status, sizeof j->att.status, "rejected");
+        j->att.status = ORDER_STATUS_REJECTED;
         store_exit_attempt_update(j->x->db, &j->att);
         store_event(j->x->db, clock_now(j->x->clock), j->x->cfg->name, j->t->row.id,
                     "exit_rejected", "%s: exit order %s refused: %s", j->t->row.symbol, j->coid,
                     msg ? msg : err_name(status));
         if (j->t->led.qty == 0) {
-            finish(j, j->filled > 0 ? "filled" : "cancelled");
+            finish(j, j->filled > 0 ? EXIT_STATUS_FILLED : EXIT_STATUS_CANCELLED);
         } else {
             j->state = JOB_WAIT_RETRY;
             clock_timer_start(&j->timer, clock_now(j->x->clock) + RETRY_DELAY);
@@ -262,14 +261,14 @@ static void place_next(exit_job *j)
     if (qty > open)
         qty = open;
     if (qty <= 0) {
-        finish(j, j->filled > 0 ? "filled" : "cancelled");
+        finish(j, j->filled > 0 ? EXIT_STATUS_FILLED : EXIT_STATUS_CANCELLED);
         return;
     }
     if (j->row.attempts >= MAX_ATTEMPTS) {
         store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed",
                     "%s: exit gave up after %d orders; the monitor will decide again",
                     t->row.symbol, j->row.attempts);
-        finish(j, "failed");
+        finish(j, EXIT_STATUS_FAILED);
         return;
     }
     order_request req = {0};
@@ -289,11 +288,12 @@ static void place_next(exit_job *j)
     }
     set_priority(x, j->priority);
     j->refs++;
-    int rc = exec_send(x->env, t, ORDER_ROLE_EXIT, &req, on_sent, j);
+    char err[256];
+    int rc = exec_send(x->env, t, ORDER_ROLE_EXIT, &req, on_sent, j, err, sizeof err);
     if (rc != 0) {
         j->refs--;
         store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed",
-                    "%s: could not send an exit order (%s)", t->row.symbol, err_name(rc));
+                    "%s: could not send an exit order: %s", t->row.symbol, err);
         j->state = JOB_WAIT_RETRY;
         clock_timer_start(&j->timer, clock_now(x->clock) + RETRY_DELAY);
         return;
@@ -307,11 +307,11 @@ static void place_next(exit_job *j)
     j->att.position_id = t->pos.id;
     j->att.exit_id = j->row.id;
     j->att.attempt_number = j->row.attempts;
-    snprintf(j->att.order_type, sizeof j->att.order_type, "%s", order_type_name(req.type));
+    j->att.order_type = req.type;
     snprintf(j->att.client_order_id, sizeof j->att.client_order_id, "%s", req.client_order_id);
     j->att.limit_price = req.limit_price;
     j->att.quantity = qty;
-    snprintf(j->att.status, sizeof j->att.status, "new");
+    j->att.status = ORDER_STATUS_NEW;
     j->att.placed_at = clock_now(x->clock);
     store_exit_attempt_insert(x->db, &j->att);
     save_row(j);
@@ -350,12 +350,12 @@ static void on_cancel_reply(void *ud, const broker_reply *r)
     (void)r; /* cancelled or already final: either way the order no longer works */
     if (j->state != JOB_DONE && --j->cancels == 0) {
         if (j->supersede) {
-            finish(j, "cancelled");
+            finish(j, EXIT_STATUS_CANCELLED);
         } else if (j->state == JOB_CANCEL_LEGS) {
             place_next(j);
         } else if (j->state == JOB_CANCEL_ORDER) {
             if (j->order_filled >= j->order_qty && j->filled >= j->target)
-                finish(j, "filled");
+                finish(j, EXIT_STATUS_FILLED);
             else
                 escalate(j);
         }
@@ -429,9 +429,9 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
     row->unrealized_pnl = t->pos.unrealized_pnl;
     row->unrealized_pnl_pct = t->pos.unrealized_pnl_pct;
     row->triggered_at = clock_now(x->clock);
-    snprintf(row->status, sizeof row->status, "working");
-    snprintf(row->execution_strategy, sizeof row->execution_strategy, "%s", strategy_name(j));
-    snprintf(row->exit_priority, sizeof row->exit_priority, "%s", exit_priority_name(j->priority));
+    row->status = EXIT_STATUS_WORKING;
+    row->execution_strategy = job_strategy(j);
+    row->exit_priority = j->priority;
     store_exit_insert(x->db, row);
     t->exit_job = j;
     t->closing = true;
@@ -483,7 +483,7 @@ int exit_executor_start(exit_executor *x, trade *t, const exit_decision *d, mone
             cancel_order(j, j->coid);
         } else if (j->state == JOB_WAIT_RETRY) {
             clock_timer_stop(&j->timer);
-            finish(j, "cancelled");
+            finish(j, EXIT_STATUS_CANCELLED);
         }
         return 0;
     }
@@ -505,8 +505,8 @@ void exit_executor_on_fill(exit_executor *x, trade *t, const broker_fill *f, con
     money_mul(f->price, f->qty, MONEY_ROUND_NEAREST, &value);
     j->notional += value;
     j->att.filled_quantity = j->order_filled;
-    snprintf(j->att.status, sizeof j->att.status, "%s",
-             j->order_filled >= j->order_qty ? "filled" : "partially_filled");
+    j->att.status =
+        j->order_filled >= j->order_qty ? ORDER_STATUS_FILLED : ORDER_STATUS_PARTIALLY_FILLED;
     store_exit_attempt_update(j->x->db, &j->att);
     save_row(j);
     if (j->order_filled < j->order_qty)
@@ -515,7 +515,7 @@ void exit_executor_on_fill(exit_executor *x, trade *t, const broker_fill *f, con
         return; /* the cancel reply decides */
     clock_timer_stop(&j->timer);
     if (j->filled >= j->target || t->led.qty == 0)
-        finish(j, "filled");
+        finish(j, EXIT_STATUS_FILLED);
     else
         place_next(j);
 }
@@ -526,7 +526,7 @@ void exit_executor_on_order(exit_executor *x, trade *t, const store_order *o)
     (void)x;
     if (!j || j->state == JOB_DONE || strcmp(o->o.client_order_id, j->coid) != 0)
         return;
-    snprintf(j->att.status, sizeof j->att.status, "%s", order_status_name(o->o.status));
+    j->att.status = o->o.status;
     store_exit_attempt_update(j->x->db, &j->att);
     bool dead = o->o.status == ORDER_STATUS_REJECTED || o->o.status == ORDER_STATUS_EXPIRED ||
                 o->o.status == ORDER_STATUS_CANCELLED;
@@ -545,7 +545,7 @@ void exit_executor_forget(exit_executor *x, trade *t)
     if (!j)
         return;
     j->supersede = false;
-    finish(j, j->filled > 0 ? "filled" : "cancelled");
+    finish(j, j->filled > 0 ? EXIT_STATUS_FILLED : EXIT_STATUS_CANCELLED);
 }
 
 void exit_executor_drop(exit_executor *x, trade *t)
@@ -570,7 +570,7 @@ static int close_stale(void *ud, const store_position_exit *e)
     if (e->execution_id != c->execution_id)
         return 0;
     store_position_exit row = *e;
-    snprintf(row.status, sizeof row.status, "cancelled");
+    row.status = EXIT_STATUS_CANCELLED;
     store_exit_update(c->x->db, &row);
     store_event(c->x->db, clock_now(c->x->clock), c->x->cfg->name, e->execution_id, "exit",
                 "exit %lld (%s) interrupted by a restart; the monitor re-evaluates",

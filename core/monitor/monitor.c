@@ -68,7 +68,7 @@ void monitor_free(monitor *m)
     clock_timer_stop(&m->flush_timer);
     clock_timer_stop(&m->reconcile_timer);
     for (int i = 0; i < m->nwaiting; i++)
-        m->waiting[i]->pending--;
+        trade_release(m->waiting[i]);
     while (m->requests.next != &m->requests) {
         inflight *r = m->requests.next;
         r->prev->next = r->next;
@@ -216,7 +216,7 @@ static void check_with_quote(monitor *m, trade *t, const broker_quote *q)
     int prev = t->row.monitor_interval_s;
     if (m->hooks.evaluate_exit)
         m->hooks.evaluate_exit(m->hooks.ud, t, q);
-    if (t->finished)
+    if (trade_is_finished(t))
         return;
     int cadence = monitor_cadence(m, t, q->last);
     t->row.monitor_interval_s = cadence;
@@ -250,8 +250,7 @@ static void on_confirm_reply(void *ud, const broker_reply *r)
     trade *t = c->t;
     inflight_remove(&c->link);
     free(c);
-    t->pending--;
-    if (t->finished)
+    if (!trade_release(t))
         return;
     if (r->status != 0 && r->status != APEX_ENOTFOUND) {
         backoff(m, t, "position check", r->error[0] ? r->error : err_name(r->status));
@@ -277,7 +276,7 @@ static void confirm_flat(monitor *m, trade *t)
     c->m = m;
     c->t = t;
     inflight_add(m, &c->link, release_plain);
-    t->pending++;
+    trade_hold(t);
     if (broker_get_position(m->brk, t->row.symbol, on_confirm_reply, c) != 0) {
         broker_reply fail = {.status = APEX_EIO};
         snprintf(fail.error, sizeof fail.error, "request could not be sent");
@@ -320,8 +319,7 @@ static void on_quotes(void *ud, const broker_reply *r)
     }
     for (int k = 0; k < b->n; k++) {
         trade *t = b->trades[k];
-        t->pending--;
-        if (t->finished)
+        if (!trade_release(t))
             continue;
         broker_quote q;
         if (price_cache_get(m->cache, t->symbol_id, now, &q) == 0 && q.last > 0)
@@ -385,7 +383,7 @@ static void want_quote(monitor *m, trade *t)
         m->capwaiting = cap;
     }
     m->waiting[m->nwaiting++] = t;
-    t->pending++;
+    trade_hold(t);
     if (!clock_timer_active(&m->flush_timer))
         clock_timer_start(&m->flush_timer, clock_now(m->clock));
 }
@@ -399,7 +397,7 @@ static void on_positions(void *ud, const broker_reply *r)
         return; /* the per-trade checks report broker trouble */
     for (trade *t = m->hooks.first_trade ? m->hooks.first_trade(m->hooks.ud) : NULL; t;
          t = t->next) {
-        if (t->finished || !t->has_pos || t->led.qty == 0 || t->closing ||
+        if (trade_is_finished(t) || !t->has_pos || t->led.qty == 0 || t->closing ||
             t->row.status != EXEC_MONITORING)
             continue;
         bool held = false;
@@ -427,7 +425,7 @@ static void on_check_timer(clock_timer *timer, void *ud)
 {
     monitor *m = ud;
     trade *t = (trade *)((char *)timer - offsetof(trade, check_timer));
-    if (t->finished)
+    if (trade_is_finished(t))
         return;
     m->stats.checks++;
     if (!m->reconcile_armed) {
@@ -477,6 +475,6 @@ void monitor_unwatch(monitor *m, trade *t)
 
 void monitor_check_soon(monitor *m, trade *t)
 {
-    if (!t->finished && t->check_timer.clock)
+    if (!trade_is_finished(t) && t->check_timer.clock)
         schedule(m, t, clock_now(m->clock));
 }

@@ -71,13 +71,22 @@ static void remove_paper_states(const char *db)
     }
 }
 
-static pipeline *earliest(host *h, apex_time *ts)
+/* The pipeline whose next bar is the earliest, or NULL at the end of every feed. A
+ * pipeline whose feed failed is returned first with *data_error set: its error stops
+ * the run when stepped. */
+static pipeline *earliest(host *h, apex_time *ts, bool *data_error)
 {
     pipeline *best = NULL;
     *ts = APEX_TIME_NEVER;
+    *data_error = false;
     for (int i = 0; i < h->npipes; i++) {
-        apex_time t = pipeline_peek(h->pipes[i]);
-        if (t < *ts) {
+        apex_time t;
+        int rc = pipeline_peek(h->pipes[i], &t);
+        if (rc < 0) {
+            *data_error = true;
+            return h->pipes[i];
+        }
+        if (rc > 0 && t < *ts) {
             *ts = t;
             best = h->pipes[i];
         }
@@ -89,8 +98,9 @@ static pipeline *earliest(host *h, apex_time *ts)
 static int step_once(host *h, apex_time limit)
 {
     apex_time ts;
-    pipeline *p = earliest(h, &ts);
-    if (!p || ts > limit)
+    bool data_error;
+    pipeline *p = earliest(h, &ts, &data_error);
+    if (!p || (!data_error && ts > limit))
         return 0;
     char err[1024];
     int rc = pipeline_step(p, err, sizeof err);
@@ -111,15 +121,16 @@ static int step_once(host *h, apex_time limit)
 static void run_backtest(host *h)
 {
     apex_time ts;
+    bool data_error;
     long in_batch = 0;
     store_begin(h->hs.db);
-    while (!h->stopping && earliest(h, &ts)) {
+    while (!h->stopping && earliest(h, &ts, &data_error)) {
         if (++in_batch >= BACKTEST_BATCH_BARS) {
             store_commit(h->hs.db);
             store_begin(h->hs.db);
             in_batch = 0;
         }
-        if (ts == APEX_TIME_NEVER - 1) { /* a read error surfaced in peek */
+        if (data_error) { /* a read error surfaced in peek: step reports it and stops */
             step_once(h, APEX_TIME_NEVER);
             break;
         }
@@ -177,11 +188,12 @@ static void pump(clock_timer *timer, void *ud)
 static void schedule_pump(host *h)
 {
     apex_time ts;
-    pipeline *p = earliest(h, &ts);
-    if (!p || ts >= APEX_TIME_NEVER - 1) {
-        if (h->follow)
+    bool data_error;
+    pipeline *p = earliest(h, &ts, &data_error);
+    if (!p || data_error) {
+        if (h->follow && !data_error)
             return; /* the follow timer polls for new rows */
-        if (ts == APEX_TIME_NEVER - 1) {
+        if (data_error) {
             step_once(h, APEX_TIME_NEVER); /* surface the data error */
             stop_host(h);
             return;
@@ -257,6 +269,10 @@ static void print_summary(host *h, double elapsed)
                "broker calls %llu\n",
                (unsigned long long)s.monitor_checks, (unsigned long long)s.cache_hits,
                (unsigned long long)s.quote_requests, (unsigned long long)s.broker_calls);
+        if (s.write_error) {
+            printf("  DURABLE WRITE FAILED: %s; new entries were halted\n", s.write_error);
+            h->exit_code = EXIT_RUNTIME;
+        }
     }
     printf("processed %llu bars in %.3f s (%.0f bars/s); store %s\n",
            (unsigned long long)total_bars, elapsed, elapsed > 0 ? (double)total_bars / elapsed : 0,
@@ -377,8 +393,8 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
                            0);
         }
         apex_time first;
-        earliest(h, &first);
-        if (!h->follow && first < APEX_TIME_NEVER - 1)
+        bool data_error;
+        if (earliest(h, &first, &data_error) && !data_error && !h->follow)
             clock_jump_to(h->hs.clock, first);
         uv_signal_init(&h->loop, &h->sigint);
         uv_signal_init(&h->loop, &h->sigterm);
@@ -398,9 +414,9 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
         if (h->draining)
             clock_timer_stop(&h->drain);
     }
+    print_summary(h, wall_seconds() - h->wall_start); /* may set exit_code */
     if (h->exit_code)
         code = h->exit_code;
-    print_summary(h, wall_seconds() - h->wall_start);
 done:
     for (int i = 0; i < h->npipes; i++)
         pipeline_free(h->pipes[i]);

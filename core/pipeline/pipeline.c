@@ -1,5 +1,6 @@
-/* pipeline: loading a pipeline and the per-bar path. The execute phase and the
- * hooks live in stages.c. */
+/* pipeline: opening a pipeline, the per-bar path and finishing. The execute phase is
+ * entry.c, status changes lifecycle.c, what happens after the entry position_hooks.c,
+ * and restart resume.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,9 +228,10 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     }
     if (open_scripts(p, diags) != 0 || open_feed(p, diags) != 0 || open_broker(p, diags) != 0)
         goto fail;
-    p->exec = exec_env_new(hs->db, p->brk, hs->clock, &p->cfg, stages_exec_hooks(p));
-    p->mon = monitor_new(hs->clock, p->brk, hs->db, &p->cfg, stages_monitor_hooks(p));
-    p->exits = exit_executor_new(p->exec, p->brk, hs->db, hs->clock, &p->cfg, stages_exit_hooks(p));
+    p->exec = exec_env_new(hs->db, p->brk, hs->clock, &p->cfg, pipeline_exec_hooks(p));
+    p->mon = monitor_new(hs->clock, p->brk, hs->db, &p->cfg, pipeline_monitor_hooks(p));
+    p->exits =
+        exit_executor_new(p->exec, p->brk, hs->db, hs->clock, &p->cfg, pipeline_exit_hooks(p));
     if (!p->exec || !p->mon || !p->exits)
         goto fail;
     p->strategy_has_edge = script_has_callback(p->scripts, SCRIPT_STRATEGY, "edge");
@@ -240,7 +242,7 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     if (hs->loop && script_watch(p->scripts, hs->loop, on_reload, p) != 0)
         log_warn("%s: hot reload unavailable (cannot watch the script directories)", p->cfg.name);
     broker_get_account(p->brk, on_start_account, p);
-    stages_resume(p);
+    pipeline_resume(p);
     return p;
 fail:
     pipeline_free(p);
@@ -257,6 +259,21 @@ void pipeline_free(pipeline *p)
             monitor_unwatch(p->mon, t);
         if (p->exits)
             exit_executor_drop(p->exits, t);
+        t = next;
+    }
+    /* The monitor and the broker release what their queued requests hold when they are
+     * freed; whatever is still held after that is a leak of a hold, and is reported. */
+    exit_executor_free(p->exits);
+    p->exits = NULL;
+    monitor_free(p->mon);
+    p->mon = NULL;
+    broker_free(p->brk);
+    p->brk = NULL;
+    for (trade *t = p->trades; t;) {
+        trade *next = t->next;
+        if (trade_holds(t) != 0)
+            log_error("%s: execution %lld (%s) freed with %d request(s) still holding it",
+                      p->cfg.name, (long long)t->row.id, t->row.symbol, trade_holds(t));
         free(t);
         t = next;
     }
@@ -264,10 +281,7 @@ void pipeline_free(pipeline *p)
         script_unwatch(p->scripts);
         script_host_free(p->scripts);
     }
-    exit_executor_free(p->exits);
-    monitor_free(p->mon);
     exec_env_free(p->exec);
-    broker_free(p->brk);
     ratelimit_free(p->limiter);
     feed_merge_free(p->feed);
     news_free(&p->news);
@@ -278,26 +292,28 @@ void pipeline_free(pipeline *p)
 
 /* ---- the bar path ---- */
 
-apex_time pipeline_peek(pipeline *p)
+int pipeline_peek(pipeline *p, apex_time *next)
 {
+    *next = APEX_TIME_NEVER;
     if (p->feed_error[0])
-        return APEX_TIME_NEVER - 1;
+        return APEX_EINVAL;
     if (!p->has_next) {
         int rc = feed_merge_next(p->feed, &p->next, p->feed_error, sizeof p->feed_error);
         if (rc < 0)
-            return APEX_TIME_NEVER - 1; /* kept in feed_error for pipeline_step to report */
+            return rc; /* kept in feed_error for pipeline_step to report */
         p->feed_error[0] = '\0';
         if (rc == 0)
-            return APEX_TIME_NEVER;
+            return 0;
         p->has_next = true;
     }
-    return p->next.ts;
+    *next = p->next.ts;
+    return 1;
 }
 
 bool pipeline_busy(const pipeline *p)
 {
     for (const trade *t = p->trades; t; t = t->next)
-        if (!t->finished)
+        if (!trade_is_finished(t))
             return true;
     return false;
 }
@@ -323,20 +339,19 @@ static void on_new_time(pipeline *p, apex_time ts)
         p->ts_since_cursor = 0;
         save_cursor(p);
     }
-    int64_t day = ts / APEX_DAY;
-    if (p->last_day && day != p->last_day) {
+    bool reopened = false;
+    if (risk_circuit_roll_day(&p->circuit, ts, p->mark, &reopened)) {
         broker_get_account(p->brk, on_equity, p); /* one equity snapshot per trading day */
-        p->day_start_mark = p->mark;
-        if (p->circuit_tripped) {
-            p->circuit_tripped = false;
-            store_event(p->hs->db, ts, p->cfg.name, 0, "circuit_breaker",
-                        "new trading day: entries allowed again");
+        if (reopened) {
+            pipeline_durable(p,
+                             store_event(p->hs->db, ts, p->cfg.name, 0, "circuit_breaker",
+                                         "new trading day: entries allowed again"),
+                             "recording the circuit breaker");
             log_event("%-13s CIRCUIT  new trading day: entries allowed again", p->cfg.name);
         }
     }
-    p->last_day = day;
     p->last_ts = ts;
-    stages_sweep(p);
+    pipeline_sweep(p);
 }
 
 static void process_bar(pipeline *p, const bar *b)
@@ -367,8 +382,8 @@ static void process_bar(pipeline *p, const bar *b)
         if (p->peak_mark - p->mark > p->sum.max_drawdown)
             p->sum.max_drawdown = p->peak_mark - p->mark;
         if (!warmup)
-            stages_check_circuit(p);
-        stages_position_view(t, &view);
+            pipeline_check_circuit(p);
+        exits_position_view(t, &view);
         pos = &view;
     }
     char err[1024];
@@ -376,17 +391,17 @@ static void process_bar(pipeline *p, const bar *b)
     if (p->bias_has_on_bar &&
         script_on_bar(p->scripts, SCRIPT_BIAS, b, name, pos, &sig, err, sizeof err) < 0) {
         if (!warmup)
-            stages_record_script_error(p, b->symbol_id, "bias", err);
+            pipeline_record_script_error(p, b->symbol_id, "bias", err);
         return;
     }
     int rc = script_on_bar(p->scripts, SCRIPT_STRATEGY, b, name, pos, &sig, err, sizeof err);
     if (rc < 0) {
         if (!warmup)
-            stages_record_script_error(p, b->symbol_id, "strategy", err);
+            pipeline_record_script_error(p, b->symbol_id, "strategy", err);
         return;
     }
     if (rc == 1 && !warmup)
-        stages_on_signal(p, b->symbol_id, &sig, b);
+        pipeline_on_signal(p, b->symbol_id, &sig, b);
 }
 
 int pipeline_step(pipeline *p, char *err, size_t errlen)
@@ -410,11 +425,11 @@ int pipeline_step(pipeline *p, char *err, size_t errlen)
 void pipeline_finish(pipeline *p, pipeline_summary *out)
 {
     save_cursor(p);
-    stages_sweep(p);
+    pipeline_sweep(p);
     p->sum.open_positions = 0;
     p->sum.unrealized = 0;
     for (trade *t = p->trades; t; t = t->next) {
-        if (t->finished || !t->has_pos || !t->pos.open)
+        if (trade_is_finished(t) || !t->has_pos || !t->pos.open)
             continue;
         p->sum.open_positions++;
         p->sum.unrealized += t->pos.unrealized_pnl;
@@ -428,5 +443,6 @@ void pipeline_finish(pipeline *p, pipeline_summary *out)
     p->sum.quote_requests = ms.quote_requests;
     p->sum.cache_hits = ms.cache_hits;
     p->sum.broker_calls = limited_broker_inner(p->brk)->api_calls;
+    p->sum.write_error = p->write_failed ? p->write_error : NULL;
     *out = p->sum;
 }

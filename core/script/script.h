@@ -26,7 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "broker/broker.h"
+#include "model/order.h"
 #include "config/config.h"
 #include "market/bar.h"
 #include "util/diag.h"

@@ -10,29 +10,6 @@
 #include "util/err.h"
 #include "util/log.h"
 
-static const char *const exec_status_names[] = {
-    "pending", "running", "monitoring", "completed", "failed", "cancelled", "paused", "skipped",
-};
-#define EXEC_STATUS_COUNT ((int)(sizeof exec_status_names / sizeof exec_status_names[0]))
-
-const char *exec_status_name(exec_status st)
-{
-    return (int)st >= 0 && (int)st < EXEC_STATUS_COUNT ? exec_status_names[st] : "unknown";
-}
-
-int exec_status_parse(const char *name)
-{
-    for (int i = 0; name && i < EXEC_STATUS_COUNT; i++)
-        if (strcmp(exec_status_names[i], name) == 0)
-            return i;
-    return -1;
-}
-
-bool exec_status_is_final(exec_status st)
-{
-    return st == EXEC_COMPLETED || st == EXEC_FAILED || st == EXEC_CANCELLED || st == EXEC_SKIPPED;
-}
-
 /* Runs a pragma and returns its first result column in buf (may be NULL). */
 static int pragma(sqlite3 *db, const char *sql, char *buf, size_t buflen)
 {

@@ -30,28 +30,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "broker/broker.h"
+#include "model/execution.h"
+#include "model/exit.h"
+#include "model/order.h"
 #include "clock/clock.h"
 #include "money/money.h"
 
 typedef struct store store;
 
 typedef enum { STORE_DURABLE = 0, STORE_FAST } store_mode;
-
-typedef enum {
-    EXEC_PENDING = 0,
-    EXEC_RUNNING,
-    EXEC_MONITORING,
-    EXEC_COMPLETED,
-    EXEC_FAILED,
-    EXEC_CANCELLED,
-    EXEC_PAUSED,
-    EXEC_SKIPPED,
-} exec_status;
-
-const char *exec_status_name(exec_status s); /* "pending", "running", ... */
-int exec_status_parse(const char *name);     /* -1 if unknown */
-bool exec_status_is_final(exec_status s);    /* completed, failed, cancelled, skipped */
 
 typedef struct {
     int64_t id;
@@ -201,16 +188,16 @@ typedef struct {
     int64_t id; /* exit_id */
     int64_t position_id;
     int64_t execution_id;
-    char exit_reason[50];   /* the condition: "stop_loss", "partial_exit_target", ... */
-    char exit_priority[20]; /* "CRITICAL", "HIGH", "MEDIUM", "LOW" */
-    char detail[192];       /* the evaluator's sentence, e.g. "price 97.50 <= stop 97.60" */
-    money_t exit_quantity;  /* asked for */
+    char exit_reason[50];        /* the condition: "stop_loss", "partial_exit_target", ... */
+    exit_priority exit_priority; /* stored as "CRITICAL", "HIGH", "MEDIUM", "LOW" */
+    char detail[192];            /* the evaluator's sentence, e.g. "price 97.50 <= stop 97.60" */
+    money_t exit_quantity;       /* asked for */
     bool partial_exit;
     money_t exit_price;                         /* average fill price; 0 until something filled */
-    char execution_strategy[20];                /* "market", "aggressive", "fair", "conservative" */
+    price_strategy execution_strategy;          /* how the exit order is priced */
     money_t unrealized_pnl, unrealized_pnl_pct; /* when triggered */
     apex_time triggered_at, executed_at;        /* executed_at 0 until done */
-    char status[16];                            /* "working", "filled", "failed", "cancelled" */
+    exit_status status;                         /* EXIT_STATUS_WORKING (0) when triggered */
     money_t filled_quantity;
     int attempts; /* orders placed so far */
 } store_position_exit;
@@ -219,12 +206,12 @@ typedef struct {
     int64_t id; /* attempt_id */
     int64_t position_id;
     int64_t exit_id;
-    int attempt_number;  /* 1, 2, ... */
-    char order_type[20]; /* "market", "limit" */
+    int attempt_number;    /* 1, 2, ... */
+    order_type order_type; /* ORDER_MARKET or ORDER_LIMIT */
     char client_order_id[BROKER_ID_MAX];
     money_t limit_price; /* 0 for market */
     money_t quantity;
-    char status[20]; /* order_status_name of the order */
+    order_status status; /* the order's status */
     money_t filled_quantity;
     apex_time placed_at;
 } store_exit_attempt;

@@ -87,6 +87,9 @@ static inline int64_t store_col_id(sqlite3_stmt *st, int col) /* NULL = 0 */
     return store_col_time(st, col);
 }
 void store_col_text(sqlite3_stmt *st, int col, char *buf, size_t buflen);
+/* A text column read back into its enum with parse (model/); fallback when the column is
+ * NULL or holds a name parse does not know. */
+int store_col_enum(sqlite3_stmt *st, int col, int (*parse)(const char *), int fallback);
 
 /* "buy"/"sell" <-> order_side; -1 for an unknown name. */
 int store_side_parse(const char *name);

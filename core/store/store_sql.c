@@ -102,6 +102,13 @@ void store_col_text(sqlite3_stmt *st, int col, char *buf, size_t buflen)
     snprintf(buf, buflen, "%s", t ? (const char *)t : "");
 }
 
+int store_col_enum(sqlite3_stmt *st, int col, int (*parse)(const char *), int fallback)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    int v = t ? parse((const char *)t) : -1;
+    return v < 0 ? fallback : v;
+}
+
 int store_side_parse(const char *name)
 {
     if (name && strcmp(name, "buy") == 0)

@@ -317,8 +317,8 @@ static int attempt_line(void *ud, const store_exit_attempt *a)
     fmt_qty(a->filled_quantity, filled, sizeof filled);
     ctx->status = row_extra(
         ctx->s, row, "attempt %-2d %-6s @ %-9s qty %-8s %-16s filled %-8s placed %s  order %s",
-        a->attempt_number, a->order_type, limit, qty, a->status, filled,
-        fmt_time(a->placed_at, placed, sizeof placed),
+        a->attempt_number, order_type_name(a->order_type), limit, qty, order_status_name(a->status),
+        filled, fmt_time(a->placed_at, placed, sizeof placed),
         a->client_order_id[0] ? a->client_order_id : "-");
     return ctx->status != 0;
 }
@@ -337,11 +337,11 @@ static int exit_row(section_ctx *ctx, const exit_with_symbol *x)
         set_text(row->cell[1], "-");
     set_text(row->cell[2], x->symbol);
     set_text(row->cell[3], e->exit_reason);
-    set_text(row->cell[4], e->exit_priority);
-    set_text(row->cell[5], e->execution_strategy);
+    set_text(row->cell[4], exit_priority_name(e->exit_priority));
+    set_text(row->cell[5], price_strategy_name(e->execution_strategy));
     fmt_qty(e->exit_quantity, qty, sizeof qty);
     snprintf(row->cell[6], CELL_MAX, "%s%s", qty, e->partial_exit ? " partial" : "");
-    set_text(row->cell[7], e->status);
+    set_text(row->cell[7], exit_status_name(e->status));
     fmt_qty(e->filled_quantity, row->cell[8], CELL_MAX);
     fmt_price(e->exit_price, row->cell[9], CELL_MAX);
     snprintf(row->cell[10], CELL_MAX, "%d", e->attempts);

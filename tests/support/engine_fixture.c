@@ -81,13 +81,15 @@ static apex_time first_bar_time(const char *path)
     diag_init(&diags);
     pipeline *p = pipeline_open(&hs, path, &diags);
     diag_free(&diags);
-    apex_time first = p ? pipeline_peek(p) : APEX_TIME_NEVER;
+    apex_time first = 0;
+    if (!p || pipeline_peek(p, &first) <= 0)
+        first = 0; /* no data, or a data error the real run reports */
     pipeline_free(p);
     clock_free(hs.clock);
     symtab_free(hs.symbols);
     price_table_free(&prices);
     store_close(hs.db);
-    return first >= APEX_TIME_NEVER - 1 ? 0 : first;
+    return first;
 }
 
 /* What host_main's run path does around the pipeline (pipeline/host.c), with a simulated
@@ -133,10 +135,11 @@ int fx_run(const char *file, const char *db)
         code = EXIT_INVALID;
     } else {
         for (;;) {
-            apex_time ts = pipeline_peek(p);
-            if (ts == APEX_TIME_NEVER)
+            apex_time ts;
+            int more = pipeline_peek(p, &ts);
+            if (more == 0)
                 break;
-            if (ts != APEX_TIME_NEVER - 1) /* a read error: step reports it */
+            if (more > 0) /* else a read error, which step reports */
                 clock_advance_to(hs.clock, ts);
             int rc = pipeline_step(p, err, sizeof err);
             if (rc < 0) {
@@ -152,6 +155,10 @@ int fx_run(const char *file, const char *db)
             clock_advance_to(hs.clock, clock_now(hs.clock) + APEX_MINUTE);
         pipeline_summary sum;
         pipeline_finish(p, &sum);
+        if (sum.write_error) {
+            fprintf(stderr, "fx_run: durable write failed: %s\n", sum.write_error);
+            code = EXIT_RUNTIME;
+        }
         pipeline_free(p);
     }
     log_set_clock(NULL, NULL);

@@ -421,14 +421,13 @@ static void cancel_legs(fake_broker *fb, const fake_order *entry)
     }
 }
 
-static void make_leg(fake_broker *fb, const fake_order *entry, const char *suffix, order_role role,
-                     order_type type, money_t price)
+static void make_leg(fake_broker *fb, const fake_order *entry, order_role role, order_type type,
+                     money_t price)
 {
-    char coid[BROKER_ID_MAX + 4];
-    snprintf(coid, sizeof coid, "%s%s", entry->o.client_order_id, suffix);
-    fake_order *leg =
-        order_new(fb, coid, entry->o.symbol, entry->o.side == SIDE_BUY ? SIDE_SELL : SIDE_BUY, type,
-                  role, entry->o.qty);
+    char coid[BROKER_ID_MAX];
+    order_leg_id(entry->o.client_order_id, role, coid, sizeof coid);
+    fake_order *leg = order_new(fb, coid, entry->o.symbol, order_side_opposite(entry->o.side), type,
+                                role, entry->o.qty);
     snprintf(leg->o.parent_client_order_id, sizeof leg->o.parent_client_order_id, "%s",
              entry->o.client_order_id);
     leg->o.status = ORDER_STATUS_HELD;
@@ -483,9 +482,9 @@ static int fb_submit(broker *b, const order_request *req, broker_cb cb, void *ud
         o->take_profit = req->take_profit;
         o->stop_loss = req->stop_loss;
         if (req->take_profit)
-            make_leg(fb, o, "-tp", ORDER_ROLE_TAKE_PROFIT, ORDER_LIMIT, req->take_profit);
+            make_leg(fb, o, ORDER_ROLE_TAKE_PROFIT, ORDER_LIMIT, req->take_profit);
         if (req->stop_loss)
-            make_leg(fb, o, "-sl", ORDER_ROLE_STOP_LOSS, ORDER_STOP, req->stop_loss);
+            make_leg(fb, o, ORDER_ROLE_STOP_LOSS, ORDER_STOP, req->stop_loss);
         ev->order = o->o;
         ev->has_order = true;
     }

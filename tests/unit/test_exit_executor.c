@@ -126,7 +126,7 @@ static int setup(void **state)
                            .qty = MONEY(100),
                            .take_profit = MONEY(110),
                            .stop_loss = MONEY(95)};
-    assert_int_equal(exec_send(f->env, t, ORDER_ROLE_ENTRY, &entry, NULL, NULL), 0);
+    assert_int_equal(exec_send(f->env, t, ORDER_ROLE_ENTRY, &entry, NULL, NULL, NULL, 0), 0);
     run(f);
     fill(f->brk, t->entry_coid, 0, MONEY(100));
     run(f);
@@ -202,9 +202,9 @@ static void test_market_order_critical_exits(void **state)
     fill(f->brk, o->client_order_id, 0, CENTS(9480));
     run(f);
     assert_int_equal(f->done, 1);
-    assert_string_equal(f->last_done.status, "filled");
-    assert_string_equal(f->last_done.exit_priority, "CRITICAL");
-    assert_string_equal(f->last_done.execution_strategy, "market");
+    assert_int_equal(f->last_done.status, EXIT_STATUS_FILLED);
+    assert_int_equal(f->last_done.exit_priority, EXIT_PRIORITY_CRITICAL);
+    assert_int_equal(f->last_done.execution_strategy, PRICE_MARKET);
     assert_int_equal(f->last_done.exit_price, CENTS(9480));
     assert_int_equal(f->t.led.qty, 0);
     store_position_exit row;
@@ -243,8 +243,8 @@ static void test_limit_order_execution(void **state)
     assert_int_equal(o->qty, MONEY(100));
     fill(f->brk, o->client_order_id, 0, MONEY(100));
     run(f);
-    assert_string_equal(f->last_done.status, "filled");
-    assert_string_equal(f->last_done.execution_strategy, "fair");
+    assert_int_equal(f->last_done.status, EXIT_STATUS_FILLED);
+    assert_int_equal(f->last_done.execution_strategy, PRICE_FAIR);
 
     /* HIGH crosses the spread (sells at the bid); LOW joins the far side (the ask). */
     teardown(state);
@@ -309,7 +309,7 @@ static void test_price_walking_escalation(void **state)
     assert_int_equal(working, 1);
     fill(f->brk, last_order(f)->client_order_id, 0, CENTS(9990));
     run(f);
-    assert_string_equal(f->last_done.status, "filled");
+    assert_int_equal(f->last_done.status, EXIT_STATUS_FILLED);
     assert_int_equal(f->last_done.attempts, 11 + 6 + 3 + 1);
     int n = 0;
     store_exit_attempts_for_exit(f->db, f->last_done.id, count_attempts, &n);
@@ -334,7 +334,7 @@ static void test_failed_exit_handling(void **state)
     assert_int_equal(o->type, ORDER_MARKET);
     fill(f->brk, o->client_order_id, 0, MONEY(94));
     run(f);
-    assert_string_equal(f->last_done.status, "filled");
+    assert_int_equal(f->last_done.status, EXIT_STATUS_FILLED);
     assert_int_equal(f->last_done.attempts, 3);
     int n = 0;
     store_exit_attempts_for_exit(f->db, f->last_done.id, count_attempts, &n);
@@ -356,7 +356,7 @@ static void test_partial_exit_reprotects_remainder(void **state)
     assert_int_equal(o->qty, MONEY(50));
     fill(f->brk, o->client_order_id, 0, MONEY(115));
     run(f);
-    assert_string_equal(f->last_done.status, "filled");
+    assert_int_equal(f->last_done.status, EXIT_STATUS_FILLED);
     assert_true(f->last_done.partial_exit);
     assert_int_equal(f->t.led.qty, MONEY(50));
     /* The remaining 50 are protected by a fresh stop at the position's stop. */
@@ -384,7 +384,7 @@ static void test_bracket_leg_fills_while_exit_starts(void **state)
         assert_int_not_equal(o->role == ORDER_ROLE_ENTRY && o->side == SIDE_SELL, 1);
     }
     assert_int_equal(f->done, 1);
-    assert_string_equal(f->last_done.status, "cancelled");
+    assert_int_equal(f->last_done.status, EXIT_STATUS_CANCELLED);
 }
 
 static void test_leg_fill_during_partial_exit_never_oversells(void **state)
@@ -403,7 +403,7 @@ static void test_leg_fill_during_partial_exit_never_oversells(void **state)
     run(f);
     order_request other = {
         .symbol = "AAPL", .side = SIDE_SELL, .type = ORDER_MARKET, .qty = MONEY(70)};
-    assert_int_equal(exec_send(f->env, &f->t, ORDER_ROLE_EXIT, &other, NULL, NULL), 0);
+    assert_int_equal(exec_send(f->env, &f->t, ORDER_ROLE_EXIT, &other, NULL, NULL, NULL, 0), 0);
     run(f);
     fill(f->brk, last_order(f)->client_order_id, 0, MONEY(114));
     run(f);

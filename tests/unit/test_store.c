@@ -1273,7 +1273,7 @@ static void test_version_1_database_migrates_to_2_keeping_rows(void **state)
     store_position_exit x;
     assert_int_equal(store_exit_get(s, 11, &x), 0);
     assert_int_equal(x.execution_id, 7);
-    assert_string_equal(x.status, "filled");
+    assert_int_equal(x.status, EXIT_STATUS_FILLED);
     assert_int_equal(x.filled_quantity, MONEY(50));
     assert_int_equal(x.exit_price, CENTS(21600));
     assert_int_equal(x.attempts, 1);
@@ -1281,12 +1281,12 @@ static void test_version_1_database_migrates_to_2_keeping_rows(void **state)
     assert_int_equal(x.triggered_at, T0);
     assert_int_equal(x.executed_at, T0 + 60 * APEX_SECOND);
     assert_int_equal(store_exit_get(s, 12, &x), 0);
-    assert_string_equal(x.status, "working");
+    assert_int_equal(x.status, EXIT_STATUS_WORKING);
     assert_int_equal(x.attempts, 2);
     assert_int_equal(x.filled_quantity, 0);
     assert_int_equal(store_exit_get(s, 13, &x), 0);
     assert_int_equal(x.execution_id, 8);
-    assert_string_equal(x.status, "cancelled");
+    assert_int_equal(x.status, EXIT_STATUS_CANCELLED);
     assert_non_null(strstr(x.detail, "position closed"));
 
     /* Only the unfinished exit on the open position is resumed after the upgrade. */
@@ -1309,10 +1309,10 @@ static void test_version_1_database_migrates_to_2_keeping_rows(void **state)
     a.position_id = 3;
     a.exit_id = 12;
     a.attempt_number = 3;
-    snprintf(a.order_type, sizeof a.order_type, "market");
+    a.order_type = ORDER_MARKET;
     snprintf(a.client_order_id, sizeof a.client_order_id, "abcdef01-7-5");
     a.quantity = MONEY(50);
-    snprintf(a.status, sizeof a.status, "new");
+    a.status = ORDER_STATUS_NEW;
     a.placed_at = T0 + 200 * APEX_SECOND;
     assert_int_equal(store_exit_attempt_insert(s, &a), 0);
     store_exit_attempt got;
@@ -1339,11 +1339,11 @@ static store_position_exit sample_exit(const store_position *p)
     memset(&e, 0, sizeof e);
     e.position_id = p->id;
     snprintf(e.exit_reason, sizeof e.exit_reason, "partial_exit_target");
-    snprintf(e.exit_priority, sizeof e.exit_priority, "MEDIUM");
+    e.exit_priority = EXIT_PRIORITY_MEDIUM;
     snprintf(e.detail, sizeof e.detail, "gain +20.97%% >= stage 1 at +15%%: sell 50%%");
     e.exit_quantity = MONEY(15);
     e.partial_exit = true;
-    snprintf(e.execution_strategy, sizeof e.execution_strategy, "fair");
+    e.execution_strategy = PRICE_FAIR;
     e.unrealized_pnl = CENTS(6500);
     e.unrealized_pnl_pct = 20967742;
     e.triggered_at = T0 + 4 * APEX_SECOND;
@@ -1357,11 +1357,11 @@ static store_exit_attempt sample_attempt(const store_position_exit *e, int numbe
     a.position_id = e->position_id;
     a.exit_id = e->id;
     a.attempt_number = number;
-    snprintf(a.order_type, sizeof a.order_type, "limit");
+    a.order_type = ORDER_LIMIT;
     snprintf(a.client_order_id, sizeof a.client_order_id, "%s", coid);
     a.limit_price = CENTS(1249);
     a.quantity = e->exit_quantity;
-    snprintf(a.status, sizeof a.status, "accepted");
+    a.status = ORDER_STATUS_ACCEPTED;
     a.placed_at = e->triggered_at + number * APEX_SECOND;
     return a;
 }
@@ -1372,17 +1372,17 @@ static void assert_exit_equal(const store_position_exit *a, const store_position
     assert_int_equal(a->position_id, b->position_id);
     assert_int_equal(a->execution_id, b->execution_id);
     assert_string_equal(a->exit_reason, b->exit_reason);
-    assert_string_equal(a->exit_priority, b->exit_priority);
+    assert_int_equal(a->exit_priority, b->exit_priority);
     assert_string_equal(a->detail, b->detail);
     assert_int_equal(a->exit_quantity, b->exit_quantity);
     assert_int_equal(a->partial_exit, b->partial_exit);
     assert_int_equal(a->exit_price, b->exit_price);
-    assert_string_equal(a->execution_strategy, b->execution_strategy);
+    assert_int_equal(a->execution_strategy, b->execution_strategy);
     assert_int_equal(a->unrealized_pnl, b->unrealized_pnl);
     assert_int_equal(a->unrealized_pnl_pct, b->unrealized_pnl_pct);
     assert_int_equal(a->triggered_at, b->triggered_at);
     assert_int_equal(a->executed_at, b->executed_at);
-    assert_string_equal(a->status, b->status);
+    assert_int_equal(a->status, b->status);
     assert_int_equal(a->filled_quantity, b->filled_quantity);
     assert_int_equal(a->attempts, b->attempts);
 }
@@ -1393,11 +1393,11 @@ static void assert_attempt_equal(const store_exit_attempt *a, const store_exit_a
     assert_int_equal(a->position_id, b->position_id);
     assert_int_equal(a->exit_id, b->exit_id);
     assert_int_equal(a->attempt_number, b->attempt_number);
-    assert_string_equal(a->order_type, b->order_type);
+    assert_int_equal(a->order_type, b->order_type);
     assert_string_equal(a->client_order_id, b->client_order_id);
     assert_int_equal(a->limit_price, b->limit_price);
     assert_int_equal(a->quantity, b->quantity);
-    assert_string_equal(a->status, b->status);
+    assert_int_equal(a->status, b->status);
     assert_int_equal(a->filled_quantity, b->filled_quantity);
     assert_int_equal(a->placed_at, b->placed_at);
 }
@@ -1414,8 +1414,8 @@ static void test_exit_and_attempts_round_trip_every_field(void **state)
     store_position_exit e = sample_exit(&p);
     assert_int_equal(store_exit_insert(s, &e), 0);
     assert_true(e.id > 0);
-    assert_int_equal(e.execution_id, exec_id); /* taken from the position */
-    assert_string_equal(e.status, "working");  /* the default */
+    assert_int_equal(e.execution_id, exec_id);       /* taken from the position */
+    assert_int_equal(e.status, EXIT_STATUS_WORKING); /* the default */
 
     store_exit_attempt first = sample_attempt(&e, 1, "feedbeef-1-2");
     assert_int_equal(store_exit_attempt_insert(s, &first), 0);
@@ -1425,16 +1425,16 @@ static void test_exit_and_attempts_round_trip_every_field(void **state)
     assert_true(second.id > first.id);
 
     /* The first limit expired unfilled; the walked one filled at 12.47. */
-    snprintf(first.status, sizeof first.status, "cancelled");
+    first.status = ORDER_STATUS_CANCELLED;
     assert_int_equal(store_exit_attempt_update(s, &first), 0);
-    snprintf(second.status, sizeof second.status, "filled");
+    second.status = ORDER_STATUS_FILLED;
     second.filled_quantity = MONEY(15);
     assert_int_equal(store_exit_attempt_update(s, &second), 0);
     e.attempts = 2;
     e.filled_quantity = MONEY(15);
     e.exit_price = CENTS(1247);
     e.executed_at = T0 + 40 * APEX_SECOND;
-    snprintf(e.status, sizeof e.status, "filled");
+    e.status = EXIT_STATUS_FILLED;
     assert_int_equal(store_exit_update(s, &e), 0);
     store_close(s);
 
@@ -1462,11 +1462,11 @@ static void test_exit_and_attempts_round_trip_every_field(void **state)
     assert_int_equal(got.triggered_at, now.triggered_at);
     /* An update with triggered_at 0 keeps the stored time. */
     now.triggered_at = 0;
-    snprintf(now.status, sizeof now.status, "cancelled");
+    now.status = EXIT_STATUS_CANCELLED;
     assert_int_equal(store_exit_update(s, &now), 0);
     assert_int_equal(store_exit_get(s, now.id, &got), 0);
     assert_int_equal(got.triggered_at > T0, 1);
-    assert_string_equal(got.status, "cancelled");
+    assert_int_equal(got.status, EXIT_STATUS_CANCELLED);
 
     assert_int_equal(store_exit_get(s, 999, &got), APEX_ENOTFOUND);
     store_position_exit empty;
@@ -1493,9 +1493,9 @@ static void test_bad_exit_and_attempt_values_name_the_field(void **state)
     assert_int_equal(store_position_get_by_execution(s, exec_id, &p), 0);
 
     store_position_exit e = sample_exit(&p);
-    snprintf(e.exit_priority, sizeof e.exit_priority, "URGENT");
+    e.exit_priority = (exit_priority)9;
     assert_int_equal(store_exit_insert(s, &e), APEX_EINVAL);
-    assert_non_null(strstr(store_errmsg(s), "exit_priority 'URGENT'"));
+    assert_non_null(strstr(store_errmsg(s), "exit_priority 9"));
 
     e = sample_exit(&p);
     e.filled_quantity = e.exit_quantity + 1; /* would over-sell */
@@ -1503,9 +1503,9 @@ static void test_bad_exit_and_attempt_values_name_the_field(void **state)
     assert_non_null(strstr(store_errmsg(s), "filled_quantity"));
 
     e = sample_exit(&p);
-    snprintf(e.status, sizeof e.status, "done");
+    e.status = (exit_status)7;
     assert_int_equal(store_exit_insert(s, &e), APEX_EINVAL);
-    assert_non_null(strstr(store_errmsg(s), "status 'done'"));
+    assert_non_null(strstr(store_errmsg(s), "status 7"));
 
     e = sample_exit(&p);
     e.exit_quantity = 0;
@@ -1523,9 +1523,9 @@ static void test_bad_exit_and_attempt_values_name_the_field(void **state)
     assert_int_equal(store_exit_attempt_insert(s, &a), APEX_EINVAL);
     assert_non_null(strstr(store_errmsg(s), "limit_price"));
     a = sample_attempt(&e, 1, "feedbeef-1-9");
-    snprintf(a.status, sizeof a.status, "sent");
+    a.status = (order_status)42;
     assert_int_equal(store_exit_attempt_insert(s, &a), APEX_EINVAL);
-    assert_non_null(strstr(store_errmsg(s), "status 'sent'"));
+    assert_non_null(strstr(store_errmsg(s), "status 42"));
     a = sample_attempt(&e, 0, "feedbeef-1-9");
     assert_int_equal(store_exit_attempt_insert(s, &a), APEX_EINVAL);
     assert_non_null(strstr(store_errmsg(s), "attempt_number"));
@@ -1541,7 +1541,7 @@ static int finish_working_exit(void *ud, const store_position_exit *e)
 {
     store *s = ud;
     store_position_exit done = *e;
-    snprintf(done.status, sizeof done.status, "filled");
+    done.status = EXIT_STATUS_FILLED;
     done.filled_quantity = done.exit_quantity;
     return store_exit_update(s, &done) != 0; /* writing from the callback is allowed */
 }
@@ -1552,11 +1552,12 @@ static void test_exits_working_lists_only_unfinished_exits(void **state)
     int64_t exec_id = build_consistent_book(s);
     store_position p;
     assert_int_equal(store_position_get_by_execution(s, exec_id, &p), 0);
-    const char *statuses[] = {"filled", "working", "failed", "working", "cancelled"};
+    const exit_status statuses[] = {EXIT_STATUS_FILLED, EXIT_STATUS_WORKING, EXIT_STATUS_FAILED,
+                                    EXIT_STATUS_WORKING, EXIT_STATUS_CANCELLED};
     int64_t ids[5];
     for (int i = 0; i < 5; i++) {
         store_position_exit e = sample_exit(&p);
-        snprintf(e.status, sizeof e.status, "%s", statuses[i]);
+        e.status = statuses[i];
         e.triggered_at = T0 + i * APEX_SECOND;
         assert_int_equal(store_exit_insert(s, &e), 0);
         ids[i] = e.id;
@@ -1576,7 +1577,7 @@ static void test_exits_working_lists_only_unfinished_exits(void **state)
     exit_list all = {0};
     assert_int_equal(store_exits_for_execution(s, exec_id, exit_list_add, &all), 0);
     assert_int_equal(all.count, 5);
-    assert_string_equal(all.items[3].status, "filled");
+    assert_int_equal(all.items[3].status, EXIT_STATUS_FILLED);
     assert_int_equal(all.items[3].filled_quantity, MONEY(15));
     exit_list other = {0};
     assert_int_equal(store_exits_for_execution(s, exec_id + 100, exit_list_add, &other), 0);
@@ -1648,23 +1649,23 @@ static void test_status_shows_monitoring_state_and_exits(void **state)
     partial.exit_price = CENTS(1200);
     partial.attempts = 2;
     partial.executed_at = T0 + 40 * APEX_SECOND;
-    snprintf(partial.status, sizeof partial.status, "filled");
+    partial.status = EXIT_STATUS_FILLED;
     assert_int_equal(store_exit_insert(s, &partial), 0);
     store_exit_attempt a1 = sample_attempt(&partial, 1, "feedbeef-1-2");
     a1.quantity = MONEY(120);
-    snprintf(a1.status, sizeof a1.status, "cancelled");
+    a1.status = ORDER_STATUS_CANCELLED;
     store_exit_attempt a2 = sample_attempt(&partial, 2, "feedbeef-1-3");
     a2.quantity = MONEY(120);
     a2.filled_quantity = MONEY(120);
     a2.limit_price = CENTS(1200);
-    snprintf(a2.status, sizeof a2.status, "filled");
+    a2.status = ORDER_STATUS_FILLED;
     assert_int_equal(store_exit_attempt_insert(s, &a1), 0);
     assert_int_equal(store_exit_attempt_insert(s, &a2), 0);
 
     store_position_exit stop = sample_exit(&p);
     snprintf(stop.exit_reason, sizeof stop.exit_reason, "stop_loss");
-    snprintf(stop.exit_priority, sizeof stop.exit_priority, "CRITICAL");
-    snprintf(stop.execution_strategy, sizeof stop.execution_strategy, "market");
+    stop.exit_priority = EXIT_PRIORITY_CRITICAL;
+    stop.execution_strategy = PRICE_MARKET;
     snprintf(stop.detail, sizeof stop.detail, "price 8.95 <= stop 9.00");
     stop.partial_exit = false;
     stop.exit_quantity = MONEY(30);
@@ -1672,10 +1673,10 @@ static void test_status_shows_monitoring_state_and_exits(void **state)
     stop.triggered_at = T0 + 50 * APEX_SECOND;
     assert_int_equal(store_exit_insert(s, &stop), 0);
     store_exit_attempt m = sample_attempt(&stop, 1, "feedbeef-1-4");
-    snprintf(m.order_type, sizeof m.order_type, "market");
+    m.order_type = ORDER_MARKET;
     m.limit_price = 0;
     m.filled_quantity = MONEY(10);
-    snprintf(m.status, sizeof m.status, "partially_filled");
+    m.status = ORDER_STATUS_PARTIALLY_FILLED;
     assert_int_equal(store_exit_attempt_insert(s, &m), 0);
 
     char *out = status_of(s, 5);
