@@ -432,7 +432,10 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
     row->status = EXIT_STATUS_WORKING;
     row->execution_strategy = job_strategy(j);
     row->exit_priority = j->priority;
-    store_exit_insert(x->db, row);
+    /* The decision (its position_exits row) and what it spends on the position (a partial
+     * stage, the exit reason) are one unit, durable before any order goes out. */
+    store_unit_begin(x->db);
+    int rc = store_exit_insert(x->db, row);
     t->exit_job = j;
     t->closing = true;
     snprintf(t->pos.exit_reason, sizeof t->pos.exit_reason, "%s",
@@ -444,7 +447,18 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
          * out, so it can never fire twice: not after a reload, not after a restart. */
         t->pos.partial_stages_done |= 1 << d->partial_stage;
     }
-    store_position_update(x->db, &t->pos);
+    if (!rc)
+        rc = store_position_update(x->db, &t->pos);
+    if (!rc)
+        rc = store_unit_commit(x->db);
+    if (rc) {
+        log_error("%s %s: cannot record the exit decision (%s); working it anyway, the store "
+                  "will be reconciled on restart",
+                  x->cfg->name, t->row.symbol, store_errmsg(x->db));
+        store_unit_abort(x->db);
+        if (x->hooks.on_write_error)
+            x->hooks.on_write_error(x->hooks.ud, rc, "recording an exit decision");
+    }
     char pb[32];
     log_event("%-13s EXIT!    %-5s %s (%s) at %s", x->cfg->name, t->row.symbol, d->reason,
               exit_priority_name(d->priority), money_format_trim(price, 2, pb, sizeof pb));

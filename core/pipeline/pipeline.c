@@ -242,7 +242,7 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     if (hs->loop && script_watch(p->scripts, hs->loop, on_reload, p) != 0)
         log_warn("%s: hot reload unavailable (cannot watch the script directories)", p->cfg.name);
     broker_get_account(p->brk, on_start_account, p);
-    pipeline_resume(p);
+    pipeline_resume_load(p);
     return p;
 fail:
     pipeline_free(p);
@@ -366,6 +366,8 @@ static void process_bar(pipeline *p, const bar *b)
         if (b->ts != p->last_ts)
             on_new_time(p, b->ts);
         broker_on_bar(p->brk, b, name);
+        if (p->resume_pending)
+            pipeline_resume_start(p); /* now, on current data and current time */
     }
     p->sum.bars++;
     if (!s->traded)
@@ -374,15 +376,17 @@ static void process_bar(pipeline *p, const bar *b)
     trade *t = s->active;
     script_position view, *pos = NULL;
     if (t && t->has_pos && t->pos.open) {
-        monitor_mark(t, b->close, b->ts);
-        p->mark += t->pos.unrealized_pnl - s->unrealized;
-        s->unrealized = t->pos.unrealized_pnl;
-        if (p->mark > p->peak_mark)
-            p->peak_mark = p->mark;
-        if (p->peak_mark - p->mark > p->sum.max_drawdown)
-            p->sum.max_drawdown = p->peak_mark - p->mark;
-        if (!warmup)
+        /* Warm-up bars are history: they move no position's marks, P&L or drawdown. */
+        if (!warmup) {
+            monitor_mark(t, b->close, b->ts);
+            p->mark += t->pos.unrealized_pnl - s->unrealized;
+            s->unrealized = t->pos.unrealized_pnl;
+            if (p->mark > p->peak_mark)
+                p->peak_mark = p->mark;
+            if (p->peak_mark - p->mark > p->sum.max_drawdown)
+                p->sum.max_drawdown = p->peak_mark - p->mark;
             pipeline_check_circuit(p);
+        }
         exits_position_view(t, &view);
         pos = &view;
     }

@@ -53,6 +53,7 @@ struct pipeline {
     trade *trades;          /* live executions */
     int finished_trades;    /* finished but not yet freed */
     apex_time resume_after; /* cursor at start: bars <= this are warm-up */
+    bool resume_pending;    /* loaded executions wait for the first bar after the cursor */
     apex_time last_ts;
     int ts_since_cursor;
     bool bias_has_on_bar;
@@ -90,8 +91,10 @@ exit_hooks pipeline_exit_hooks(pipeline *p);
 /* Checks today's loss against the daily limit (risk/circuit.h); trips the breaker. */
 void pipeline_check_circuit(pipeline *p);
 
-/* resume.c: restart. Loads the executions left active in the store, reconciles their
- * orders with the broker and resumes monitoring. */
-void pipeline_resume(pipeline *p);
+/* resume.c: restart. _load rebuilds the executions left active in the store (at open);
+ * _start reconciles their orders with the broker and resumes monitoring, on the first bar
+ * after the restart cursor (warm-up bars never reach them). */
+void pipeline_resume_load(pipeline *p);
+void pipeline_resume_start(pipeline *p);
 
 #endif

@@ -1,5 +1,11 @@
 /* resume: a restarted host picks up the executions a previous run left active.
  *
+ * In two steps, because bars up to the restart cursor are warm-up: they feed the
+ * scripts and their indicators and nothing else. pipeline_resume_load (at open) rebuilds
+ * the trades so their symbols count as traded; pipeline_resume_start runs on the first
+ * bar after the cursor, once the broker has seen it, so reconciliation, the first check
+ * and every line and event are stamped with current time and priced on current data.
+ *
  * Each is rebuilt from the store (its row, its position, its fills replayed into the
  * ledger), its non-final orders are reconciled with the broker by client order id
  * (exec_reconcile: found orders brought up to date, missed fills fetched, intents the
@@ -68,12 +74,22 @@ static int resume_one(void *ud, const store_execution *e)
     return 0;
 }
 
-void pipeline_resume(pipeline *p)
+void pipeline_resume_load(pipeline *p)
 {
     store_executions_active(p->hs->db, p->cfg.name, resume_one, p);
     for (trade *t = p->trades; t; t = t->next) {
         if (t->symbol_id >= 0 && t->symbol_id < p->nsyms)
             p->syms[t->symbol_id].active = t;
+        p->resume_pending = true;
+    }
+}
+
+void pipeline_resume_start(pipeline *p)
+{
+    p->resume_pending = false;
+    for (trade *t = p->trades; t; t = t->next) {
+        if (trade_is_finished(t))
+            continue;
         store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "restart",
                     "%s: resuming %s execution after a restart", t->row.symbol,
                     exec_status_name(t->row.status));
