@@ -8,17 +8,8 @@ P="$WORK/pipelines/ma_trend.lua"
 DB="$WORK/w.db"
 DAY2_US=1709596800000000 # 2024-03-05 00:00 UTC: the demo data starts on 2024-03-04
 
-"$APEX_HOST" run --speed 3000 --db "$DB" "$P" > "$WORK/run1.out" 2>&1 &
-pid=$!
 victim=""
-for _ in $(seq 1 900); do
-  victim=$(sq "$DB" "SELECT id FROM executions WHERE status='monitoring' AND created_at >= $DAY2_US AND id IN (SELECT execution_id FROM fills) LIMIT 1" 2>/dev/null || true)
-  [ -n "$victim" ] && break
-  kill -0 $pid 2>/dev/null || break
-  sleep 0.05
-done
-kill -9 $pid 2>/dev/null || true
-wait $pid 2>/dev/null || true
+kill_while_holding "$P" "$DB" 3000 "$WORK/run1.out" "created_at >= $DAY2_US" && victim=$VICTIM
 [ -n "$victim" ] && pass "killed while execution $victim (opened after day 1) held a position" || { fail "no position opened after day 1 was held before the kill"; finish; }
 
 cursor=$(sq "$DB" "SELECT last_ts FROM cursors WHERE pipeline='ma-trend'")
