@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "util/err.h"
 #include "util/log.h"
@@ -14,10 +15,20 @@ struct exec_env {
     const pipeline_config *cfg;
     exec_hooks hooks;
     exec_restart_stats restart;
+    /* Requests and reconcile items the broker has not answered yet. A broker freed at
+     * shutdown drops its queued callbacks, so whatever is left here is freed with the
+     * env (after the broker), and the holds on trades are given back. */
+    LIST_HEAD(, inflight) inflight;
 };
+
+typedef struct inflight {
+    LIST_ENTRY(inflight) link;
+    bool is_request; /* else a reconcile_item, owned by its parent request's count */
+} inflight;
 
 /* One in-flight broker request on behalf of a trade. */
 typedef struct {
+    inflight link; /* first */
     exec_env *env;
     trade *t;
     exec_done_cb done;
@@ -38,11 +49,32 @@ exec_env *exec_env_new(store *db, broker *brk, apex_clock *clock, const pipeline
     env->clock = clock;
     env->cfg = cfg;
     env->hooks = hooks;
+    LIST_INIT(&env->inflight);
     return env;
+}
+
+static void inflight_add(exec_env *env, inflight *i, bool is_request)
+{
+    i->is_request = is_request;
+    LIST_INSERT_HEAD(&env->inflight, i, link);
+}
+
+static void inflight_remove(inflight *i)
+{
+    LIST_REMOVE(i, link);
 }
 
 void exec_env_free(exec_env *env)
 {
+    if (!env)
+        return;
+    while (!LIST_EMPTY(&env->inflight)) {
+        inflight *i = LIST_FIRST(&env->inflight);
+        LIST_REMOVE(i, link);
+        if (i->is_request)
+            trade_release(((request *)i)->t);
+        free(i);
+    }
     free(env);
 }
 
@@ -56,11 +88,20 @@ static request *request_new(exec_env *env, trade *t, exec_done_cb done, void *ud
     r->done = done;
     r->ud = ud;
     trade_hold(t);
+    inflight_add(env, &r->link, true);
     return r;
+}
+
+static void request_free(request *r)
+{
+    inflight_remove(&r->link);
+    trade_release(r->t);
+    free(r);
 }
 
 static void request_finish(request *r, int status, const char *msg)
 {
+    inflight_remove(&r->link);
     trade_release(r->t); /* done decides what a finished trade still needs */
     if (r->done)
         r->done(r->ud, r->t, status, msg);
@@ -200,8 +241,7 @@ int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec
                      err_name(rc));
             store_order_update(env->db, &row);
         }
-        trade_release(t);
-        free(r);
+        request_free(r);
         err_set(err, errlen, rc, "the broker refused %s before it left the process (%s)",
                 req->client_order_id, err_name(rc));
     }
@@ -407,9 +447,16 @@ static void reconcile_step_done(request *r, int status)
 }
 
 typedef struct {
+    inflight link; /* first */
     request *parent;
     char coid[BROKER_ID_MAX];
 } reconcile_item;
+
+static void item_free(reconcile_item *it)
+{
+    inflight_remove(&it->link);
+    free(it);
+}
 
 static void on_fills_reply(void *ud, const broker_reply *reply)
 {
@@ -427,7 +474,7 @@ static void on_fills_reply(void *ud, const broker_reply *reply)
         }
     }
     request *parent = it->parent;
-    free(it);
+    item_free(it);
     reconcile_step_done(parent, reply->status);
 }
 
@@ -439,7 +486,7 @@ static void on_order_reply(void *ud, const broker_reply *reply)
     store_order row;
     apex_time now = clock_now(env->clock);
     if (store_order_get(env->db, it->coid, &row) != 0) {
-        free(it);
+        item_free(it);
         reconcile_step_done(parent, APEX_EIO);
         return;
     }
@@ -454,12 +501,12 @@ static void on_order_reply(void *ud, const broker_reply *reply)
             store_event(env->db, now, env->cfg->name, row.execution_id, "reconcile",
                         "order %s never reached the broker; marked unsent, not resent", it->coid);
         }
-        free(it);
+        item_free(it);
         reconcile_step_done(parent, 0);
         return;
     }
     if (reply->status != 0 || !reply->order) {
-        free(it);
+        item_free(it);
         reconcile_step_done(parent, reply->status ? reply->status : APEX_EIO);
         return;
     }
@@ -482,7 +529,7 @@ static void on_order_reply(void *ud, const broker_reply *reply)
         row.o.filled_qty = reply->order->filled_qty;
         store_order_update(env->db, &row);
     }
-    free(it);
+    item_free(it);
     reconcile_step_done(parent, 0);
 }
 
@@ -499,10 +546,11 @@ int exec_reconcile(exec_env *env, trade *t, exec_done_cb done, void *ud)
         if (!it)
             break;
         it->parent = r;
+        inflight_add(env, &it->link, false);
         snprintf(it->coid, sizeof it->coid, "%s", list.ids[i]);
         r->outstanding++;
         if (broker_get_order(env->brk, it->coid, on_order_reply, it) != 0) {
-            free(it);
+            item_free(it);
             reconcile_step_done(r, APEX_EIO);
         }
     }

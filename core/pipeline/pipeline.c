@@ -142,6 +142,13 @@ static int open_scripts(pipeline *p, diag_list *diags)
         diag_add(diags, "%s: cannot start Lua: %s", p->cfg.path, err);
         return APEX_ESCRIPT;
     }
+    /* A backtest is reproducible: math.random is seeded from the pipeline, never from
+     * the time. */
+    if (p->hs->backtest && script_host_set_seed(p->scripts, script_seed_from_name(p->cfg.name), err,
+                                                sizeof err) != 0) {
+        diag_add(diags, "%s: cannot seed math.random: %s", p->cfg.path, err);
+        return APEX_ESCRIPT;
+    }
     int problems = 0;
     if (p->cfg.bias.file[0] && script_load(p->scripts, SCRIPT_BIAS, p->cfg.bias.file,
                                            p->cfg.bias.params_json, err, sizeof err) != 0) {
@@ -205,6 +212,8 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     if (!p)
         return NULL;
     p->hs = hs;
+    LIST_INIT(&p->entry_steps);
+    LIST_INIT(&p->resume_waits);
     config_defaults(&p->cfg);
     int before = diags->count;
     if (script_load_pipeline(path, &p->cfg, diags) != 0 || diags->count > before)
@@ -269,6 +278,10 @@ void pipeline_free(pipeline *p)
     p->mon = NULL;
     broker_free(p->brk);
     p->brk = NULL;
+    pipeline_entry_free_all(p);
+    pipeline_resume_free_all(p);
+    exec_env_free(p->exec);
+    p->exec = NULL;
     for (trade *t = p->trades; t;) {
         trade *next = t->next;
         if (trade_holds(t) != 0)
