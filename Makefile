@@ -2,7 +2,8 @@
 #   make run    installs missing Debian packages, builds, runs the demo pipeline on the paper broker
 #   make test   same set-up, then the whole test suite, plain and under ASan+UBSan, and
 #               once more against a Lua built with API checks (test-apicheck)
-.PHONY: all deps build run test test-plain test-sanitize test-apicheck bench format clean
+.PHONY: all deps build run test test-plain test-sanitize test-apicheck bench format clean \
+        config-docs
 
 DEBS := build-essential cmake pkg-config liblua5.4-dev libuv1-dev libcurl4-openssl-dev \
         libsqlite3-dev libjansson-dev libcmocka-dev sqlite3 procps
@@ -103,6 +104,11 @@ test: test-plain test-sanitize test-apicheck
 
 bench: build
 	bench/run.sh
+
+# Regenerates the field tables in docs/configuration.md and the pipeline classes in
+# types/apex.lua from core/config/schema.c (the test config_docs_in_sync checks them).
+config-docs: build
+	./build/apex-config-doc update docs/configuration.md types/apex.lua
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

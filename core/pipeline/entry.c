@@ -132,8 +132,9 @@ void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, co
     }
     /* Acting on a signal moves the restart cursor to this bar first, so a restarted host
      * never acts on the same bar twice (bars up to the cursor are warm-up only). */
-    if (!p->hs->backtest && pipeline_durable(p, store_cursor_set(p->hs->db, p->cfg.name, b->ts),
-                                             "moving the restart cursor"))
+    if (!p->hs->backtest &&
+        pipeline_durable(p, store_cursor_set(p->hs->db, p->cfg.name, b->ts, NULL),
+                         "moving the restart cursor"))
         return;
     trade *t = pipeline_trade_new(p, symbol_id);
     if (!t)
@@ -223,7 +224,7 @@ static bool strategy_stage(pipeline *p, trade *t, const script_signal *sig, cons
     t->row.stop_loss = stop;
     t->row.take_profit = target;
     t->row.qty = sig->qty;
-    if (pipeline_durable(p, store_execution_update(p->hs->db, &t->row),
+    if (pipeline_durable(p, store_execution_update(p->hs->db, &t->row, NULL),
                          "recording the signal's exits")) {
         pipeline_set_status(p, t, EXEC_FAILED, "strategy stage: %s", p->write_error);
         return false;
@@ -272,7 +273,7 @@ static void on_account(void *ud, const broker_reply *r)
     }
     char qb[32], rb[32], cb[32];
     t->row.qty = d.qty;
-    store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "risk",
+    store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "risk", NULL,
                 "%s size %s = min(by risk %s, by capital %s)%s%s", t->row.symbol,
                 money_format_trim(d.qty, 0, qb, sizeof qb),
                 money_format_trim(d.shares_by_risk, 0, rb, sizeof rb),

@@ -123,11 +123,11 @@ static void run_backtest(host *h)
     apex_time ts;
     bool data_error;
     long in_batch = 0;
-    store_begin(h->hs.db);
+    store_begin(h->hs.db, NULL);
     while (!h->stopping && earliest(h, &ts, &data_error)) {
         if (++in_batch >= BACKTEST_BATCH_BARS) {
-            store_commit(h->hs.db);
-            store_begin(h->hs.db);
+            store_commit(h->hs.db, NULL);
+            store_begin(h->hs.db, NULL);
             in_batch = 0;
         }
         if (data_error) { /* a read error surfaced in peek: step reports it and stops */
@@ -138,7 +138,7 @@ static void run_backtest(host *h)
         step_once(h, ts);
     }
     clock_run_due(h->hs.clock); /* replies and fills from the last bar */
-    store_commit(h->hs.db);
+    store_commit(h->hs.db, NULL);
 }
 
 /* ---- live ---- */

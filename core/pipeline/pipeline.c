@@ -85,10 +85,10 @@ static void on_reload(void *ud, script_slot slot, int status, const char *msg)
     apex_time now = clock_now(p->hs->clock);
     if (status == 0) {
         log_event("%-10s RELOAD   %s: new code is live (ctx.state kept)", p->cfg.name, which);
-        store_event(p->hs->db, now, p->cfg.name, 0, "reload", "%s reloaded", which);
+        store_event(p->hs->db, now, p->cfg.name, 0, "reload", NULL, "%s reloaded", which);
     } else {
         log_event("%-10s RELOAD   %s failed, old code keeps running: %s", p->cfg.name, which, msg);
-        store_event(p->hs->db, now, p->cfg.name, 0, "reload_error", "%s: %s", which, msg);
+        store_event(p->hs->db, now, p->cfg.name, 0, "reload_error", NULL, "%s: %s", which, msg);
     }
 }
 
@@ -142,10 +142,11 @@ static int open_scripts(pipeline *p, diag_list *diags)
         diag_add(diags, "%s: cannot start Lua: %s", p->cfg.path, err);
         return APEX_ESCRIPT;
     }
-    /* A backtest is reproducible: math.random is seeded from the pipeline, never from
-     * the time. */
-    if (p->hs->backtest && script_host_set_seed(p->scripts, script_seed_from_name(p->cfg.name), err,
-                                                sizeof err) != 0) {
+    /* A backtest is reproducible: math.random is seeded from the pipeline (its
+     * random_seed, else its name), never from the time; a live run only when asked. */
+    if ((p->hs->backtest || p->cfg.random_seed_given) &&
+        script_host_set_seed(p->scripts, (uint64_t)config_random_seed(&p->cfg), err, sizeof err) !=
+            0) {
         diag_add(diags, "%s: cannot seed math.random: %s", p->cfg.path, err);
         return APEX_ESCRIPT;
     }
@@ -334,7 +335,7 @@ bool pipeline_busy(const pipeline *p)
 static void save_cursor(pipeline *p)
 {
     if (!p->hs->backtest && p->last_ts)
-        store_cursor_set(p->hs->db, p->cfg.name, p->last_ts);
+        store_cursor_set(p->hs->db, p->cfg.name, p->last_ts, NULL);
 }
 
 static void on_equity(void *ud, const broker_reply *r)
@@ -342,7 +343,7 @@ static void on_equity(void *ud, const broker_reply *r)
     pipeline *p = ud;
     if (r->status == 0 && r->account)
         store_equity_insert(p->hs->db, clock_now(p->hs->clock), p->cfg.name, r->account->cash,
-                            r->account->equity);
+                            r->account->equity, NULL);
 }
 
 /* New bar time: the previous time is fully processed, so it can become the cursor. */
@@ -357,7 +358,7 @@ static void on_new_time(pipeline *p, apex_time ts)
         broker_get_account(p->brk, on_equity, p); /* one equity snapshot per trading day */
         if (reopened) {
             pipeline_durable(p,
-                             store_event(p->hs->db, ts, p->cfg.name, 0, "circuit_breaker",
+                             store_event(p->hs->db, ts, p->cfg.name, 0, "circuit_breaker", NULL,
                                          "new trading day: entries allowed again"),
                              "recording the circuit breaker");
             log_event("%-13s CIRCUIT  new trading day: entries allowed again", p->cfg.name);
@@ -451,8 +452,8 @@ void pipeline_finish(pipeline *p, pipeline_summary *out)
         p->sum.open_positions++;
         p->sum.unrealized += t->pos.unrealized_pnl;
         /* Persist the latest monitoring view so `apex-host status` shows it. */
-        store_position_update(p->hs->db, &t->pos);
-        store_execution_update(p->hs->db, &t->row);
+        store_position_update(p->hs->db, &t->pos, NULL);
+        store_execution_update(p->hs->db, &t->row, NULL);
     }
     monitor_stats ms;
     monitor_get_stats(p->mon, &ms);

@@ -137,7 +137,7 @@ static void evaluate_exit(void *ud, trade *t, const broker_quote *q)
         t->pos.trailing_stop_active = in.trailing_active;
         t->pos.trailing_stop_price = in.trailing_stop;
         t->pos.peak_price = in.peak_price;
-        pipeline_durable(p, store_position_update(p->hs->db, &t->pos),
+        pipeline_durable(p, store_position_update(p->hs->db, &t->pos, NULL),
                          "recording the trailing stop");
         if (armed_now) {
             char sb[32];
@@ -236,7 +236,7 @@ void pipeline_check_circuit(pipeline *p)
               p->cfg.name, lb, mb);
     pipeline_durable(p,
                      store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, 0,
-                                 "circuit_breaker",
+                                 "circuit_breaker", NULL,
                                  "daily loss %s reached the limit %s (risk.daily_loss_limit_pct); "
                                  "closing every position, entries blocked until the next trading "
                                  "day",

@@ -122,7 +122,7 @@ static trade *new_trade(host *h, const char *symbol)
     t->row.stop_loss = MONEY(95);
     t->row.take_profit = MONEY(110);
     t->row.created_at = clock_now(h->clock);
-    assert_int_equal(store_execution_insert(h->db, &t->row), 0);
+    assert_int_equal(store_execution_insert(h->db, &t->row, NULL), 0);
     h->trades[h->ntrades++] = t;
     return t;
 }
