@@ -2,7 +2,7 @@
  *
  *   - the intent is committed to the store before the broker sees the request: the fake
  *     broker's hook reads the orders table through a second connection at the instant the
- *     submit arrives;
+ *     submit arrives, and an intent the store cannot commit is never sent;
  *   - client order ids are derived ("<store instance>-<execution>-<sequence>") and the
  *     sequence is persisted, so a restarted host continues it;
  *   - a duplicate id is refused, by the store and by the broker, and never resent;
@@ -27,6 +27,7 @@
 
 #include "exec/exec.h"
 #include "fake_broker.h"
+#include "store/store_testing.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -327,6 +328,36 @@ static void test_refused_locally_is_unsent_at_once(void **state)
     assert_int_equal(store_order_get(h.db, req.client_order_id, &row), 0);
     assert_int_equal(row.o.status, ORDER_STATUS_UNSENT);
     assert_non_null(strstr(row.error, "refused the request locally"));
+    host_close(&h);
+    clock_free(clock);
+}
+
+static void test_an_intent_that_cannot_be_committed_is_never_sent(void **state)
+{
+    apex_clock *clock = clock_new_simulated(T0);
+    host h;
+    host_open(&h, "exec.db", clock);
+    trade *t = new_trade(&h, "AAPL");
+    /* The disk fails on the stop-loss leg's intent, the last of the three rows. */
+    store_test_fail_writes(h.db, "orders", 2, 1);
+    order_request req = bracket("AAPL", MONEY(10));
+    outcome out = {0};
+    char err[256] = "";
+    assert_int_equal(exec_send(h.env, t, ORDER_ROLE_ENTRY, &req, done, &out, err, sizeof err),
+                     APEX_EIO);
+    run(&h);
+    assert_non_null(strstr(err, "recording the intent"));
+    assert_int_equal(fake_broker_ncalls(h.brk, FAKE_ANY), 0);
+    /* The id, the intent and its legs are one unit: none of it was committed. */
+    store_order row;
+    assert_int_equal(store_order_get(h.db, req.client_order_id, &row), APEX_ENOTFOUND);
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM orders WHERE execution_id = %lld",
+             (long long)t->row.id);
+    assert_int_equal(committed_int("exec.db", sql), 0);
+    assert_int_equal(out.calls, 0);
+    assert_int_equal(trade_holds(t), 0);
+    assert_true(store_write_failed(h.db, NULL));
     host_close(&h);
     clock_free(clock);
 }
@@ -692,6 +723,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_intent_is_committed_before_the_broker_sees_it, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_refused_locally_is_unsent_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_an_intent_that_cannot_be_committed_is_never_sent,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_order_ids_are_derived_and_persisted, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_id_is_refused_by_the_store, setup, teardown),
