@@ -189,8 +189,8 @@ static void on_submit_reply(void *ud, const broker_reply *reply)
     request_finish(r, status, status ? reply->error : NULL);
 }
 
-int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec_done_cb done,
-              void *ud, char *err, size_t errlen)
+int exec_send(exec_env *env, broker_priority prio, trade *t, order_role role, order_request *req,
+              exec_done_cb done, void *ud, char *err, size_t errlen)
 {
     req->role = role;
     /* The id's sequence, the intent and its bracket legs are one unit, committed before
@@ -232,7 +232,7 @@ int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec
     if (!r)
         return err_set(err, errlen, APEX_ENOMEM, "out of memory sending %s", req->client_order_id);
     snprintf(r->coid, sizeof r->coid, "%s", req->client_order_id);
-    rc = broker_submit_order(env->brk, req, on_submit_reply, r);
+    rc = broker_submit_order(env->brk, prio, req, on_submit_reply, r);
     if (rc) {
         /* Refused before leaving the process: the intent is definitely unsent. */
         store_order row;
@@ -274,7 +274,7 @@ void exec_cancel_open_orders(exec_env *env, trade *t)
     id_list list = {.n = 0};
     store_orders_for_execution(env->db, t->row.id, gather_open, &list);
     for (int i = 0; i < list.n; i++)
-        broker_cancel_order(env->brk, list.ids[i], ignore_reply, NULL);
+        broker_cancel_order(env->brk, BROKER_PRIORITY_ROUTINE, list.ids[i], ignore_reply, NULL);
 }
 
 /* ---- the listener: broker events become rows, ledger entries and hook calls ---- */
@@ -518,7 +518,7 @@ static void on_order_reply(void *ud, const broker_reply *reply)
     row.o.filled_qty = recorded; /* raised by the fills we record, not assumed */
     store_order_update(env->db, &row, NULL);
     if (reply->order->filled_qty > recorded &&
-        broker_list_fills(env->brk, it->coid, on_fills_reply, it) == 0) {
+        broker_list_fills(env->brk, BROKER_PRIORITY_ROUTINE, it->coid, on_fills_reply, it) == 0) {
         store_order fresh;
         if (store_order_get(env->db, it->coid, &fresh) == 0) {
             fresh.o.filled_qty = reply->order->filled_qty;
@@ -550,7 +550,8 @@ int exec_reconcile(exec_env *env, trade *t, exec_done_cb done, void *ud)
         inflight_add(env, &it->link, false);
         snprintf(it->coid, sizeof it->coid, "%s", list.ids[i]);
         r->outstanding++;
-        if (broker_get_order(env->brk, it->coid, on_order_reply, it) != 0) {
+        if (broker_get_order(env->brk, BROKER_PRIORITY_ROUTINE, it->coid, on_order_reply, it) !=
+            0) {
             item_free(it);
             reconcile_step_done(r, APEX_EIO);
         }

@@ -139,12 +139,6 @@ static void job_drop(exit_job *j)
     job_release(j);
 }
 
-static void set_priority(exit_executor *x, exit_priority p)
-{
-    if (x->hooks.next_priority)
-        x->hooks.next_priority(x->hooks.ud, (int)p);
-}
-
 static price_strategy job_strategy(const exit_job *j)
 {
     if (j->market || j->priority == EXIT_PRIORITY_CRITICAL)
@@ -186,8 +180,8 @@ static void protect_remainder(exit_job *j)
     req.type = ORDER_STOP;
     req.qty = open;
     req.stop_price = stop;
-    set_priority(j->x, EXIT_PRIORITY_HIGH);
-    if (exec_send(j->x->env, t, ORDER_ROLE_STOP_LOSS, &req, NULL, NULL, NULL, 0) != 0)
+    if (exec_send(j->x->env, BROKER_PRIORITY_HIGH, t, ORDER_ROLE_STOP_LOSS, &req, NULL, NULL, NULL,
+                  0) != 0)
         log_warn("%s %s: could not re-place the protective stop after a partial exit",
                  j->x->cfg->name, t->row.symbol);
 }
@@ -312,10 +306,10 @@ static void place_next(exit_job *j)
         req.limit_price =
             limit_price(j, req.side, last, bid, ask, config_instrument(x->cfg, t->row.symbol).tick);
     }
-    set_priority(x, j->priority);
     j->refs++;
     char err[256];
-    int rc = exec_send(x->env, t, ORDER_ROLE_EXIT, &req, on_sent, j, err, sizeof err);
+    int rc = exec_send(x->env, broker_priority_of_exit(j->priority), t, ORDER_ROLE_EXIT, &req,
+                       on_sent, j, err, sizeof err);
     if (rc != 0) {
         j->refs--;
         store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed", NULL,
@@ -393,8 +387,8 @@ static void cancel_order(exit_job *j, const char *coid)
 {
     job_hold(j);
     j->cancels++;
-    set_priority(j->x, j->priority);
-    if (broker_cancel_order(j->x->brk, coid, on_cancel_reply, j) != 0) {
+    if (broker_cancel_order(j->x->brk, broker_priority_of_exit(j->priority), coid, on_cancel_reply,
+                            j) != 0) {
         broker_reply none = {.status = APEX_EIO};
         on_cancel_reply(j, &none);
     }
@@ -461,8 +455,9 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
     row->exit_priority = j->priority;
     /* The decision (its position_exits row) and what it spends on the position (a partial
      * stage, the exit reason) are one unit, durable before any order goes out. */
+    apex_error err = {0};
     store_unit_begin(x->db, NULL);
-    int rc = store_exit_insert(x->db, row, NULL);
+    int rc = store_exit_insert(x->db, row, &err);
     t->exit_job = j;
     t->closing = true;
     snprintf(t->pos.exit_reason, sizeof t->pos.exit_reason, "%s",
@@ -475,16 +470,16 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
         t->pos.partial_stages_done |= 1 << d->partial_stage;
     }
     if (!rc)
-        rc = store_position_update(x->db, &t->pos, NULL);
+        rc = store_position_update(x->db, &t->pos, &err);
     if (!rc)
-        rc = store_unit_commit(x->db, NULL);
+        rc = store_unit_commit(x->db, &err);
     if (rc) {
         log_error("%s %s: cannot record the exit decision (%s); working it anyway, the store "
                   "will be reconciled on restart",
-                  x->cfg->name, t->row.symbol, store_errmsg(x->db));
+                  x->cfg->name, t->row.symbol, err.msg);
         store_unit_abort(x->db, NULL);
         if (x->hooks.on_write_error)
-            x->hooks.on_write_error(x->hooks.ud, rc, "recording an exit decision");
+            x->hooks.on_write_error(x->hooks.ud, rc, "recording an exit decision", err.msg);
     }
     char pb[32];
     log_event("%-13s EXIT!    %-5s %s (%s) at %s", x->cfg->name, t->row.symbol, d->reason,

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pipeline/pipeline.h"
+#include "pipeline/run_files.h"
 #include "util/log.h"
 
 static char dir[256];
@@ -105,12 +106,21 @@ int fx_run(const char *file, const char *db)
     log_level level = log_get_level();
     log_set_level(LOG_WARN);
     apex_time first = first_bar_time(path);
-    store *s = store_open(dbpath, STORE_DURABLE, err, sizeof err);
-    if (!s) {
+    int lock_fd = -1;
+    if (run_files_lock(dbpath, &lock_fd, err, sizeof err) != 0) {
         fprintf(stderr, "fx_run: %s\n", err);
         log_set_level(level);
         return EXIT_STORE;
     }
+    store *s = store_open(dbpath, STORE_DURABLE, err, sizeof err);
+    if (!s) {
+        fprintf(stderr, "fx_run: %s\n", err);
+        run_files_unlock(lock_fd);
+        log_set_level(level);
+        return EXIT_STORE;
+    }
+    store_meta_set(s, "run_kind", "run", NULL);
+    store_meta_set(s, "run_state", "running", NULL);
     price_table prices;
     price_table_init(&prices);
     host_services hs = {.clock = clock_new_simulated(first),
@@ -159,13 +169,15 @@ int fx_run(const char *file, const char *db)
             fprintf(stderr, "fx_run: durable write failed: %s\n", sum.write_error);
             code = EXIT_RUNTIME;
         }
-        pipeline_free(p);
     }
+    store_meta_set(s, "run_state", code != EXIT_OK ? "failed" : "stopped", NULL);
+    pipeline_free(p);
     log_set_clock(NULL, NULL);
     clock_free(hs.clock);
     price_table_free(&prices);
     symtab_free(hs.symbols);
     store_close(s);
+    run_files_unlock(lock_fd);
     log_set_level(level);
     return code;
 }

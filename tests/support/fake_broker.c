@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/adapter.h"
 #include "ledger/ledger.h"
 #include "util/err.h"
 
@@ -108,7 +109,6 @@ struct fake_broker {
     int nquotes, cap_quotes;
     broker_account account;
     int order_no, fill_no;
-    int bars;
 };
 
 static const broker_ops fake_ops;
@@ -469,7 +469,8 @@ static int fb_submit(broker *b, const order_request *req, broker_cb cb, void *ud
     if (scripted_failure(fb, &oc, cb, ud, idx, &rc))
         return rc;
     if (fb->inner)
-        return finish(fb, idx, broker_submit_order(fb->inner, req, cb, ud));
+        return finish(fb, idx,
+                      broker_submit_order(fb->inner, BROKER_PRIORITY_ROUTINE, req, cb, ud));
     fake_event *ev = reply_new(cb, ud);
     fake_order *dup = find_order(fb, req->client_order_id);
     if (dup) {
@@ -503,7 +504,8 @@ static int fb_cancel(broker *b, const char *coid, broker_cb cb, void *ud)
     if (scripted_failure(fb, &oc, cb, ud, idx, &rc))
         return rc;
     if (fb->inner)
-        return finish(fb, idx, broker_cancel_order(fb->inner, coid, cb, ud));
+        return finish(fb, idx,
+                      broker_cancel_order(fb->inner, BROKER_PRIORITY_ROUTINE, coid, cb, ud));
     fake_event *ev = reply_new(cb, ud);
     fake_order *o = find_order(fb, coid);
     if (!o) {
@@ -543,7 +545,7 @@ static int fb_get_order(broker *b, const char *coid, broker_cb cb, void *ud)
     if (scripted_failure(fb, &oc, cb, ud, idx, &rc))
         return rc;
     if (fb->inner)
-        return finish(fb, idx, broker_get_order(fb->inner, coid, cb, ud));
+        return finish(fb, idx, broker_get_order(fb->inner, BROKER_PRIORITY_ROUTINE, coid, cb, ud));
     fake_event *ev = reply_new(cb, ud);
     const fake_order *o = find_order(fb, coid);
     if (o) {
@@ -567,7 +569,8 @@ static int fb_list_open_orders(broker *b, const char *symbol, broker_cb cb, void
     if (scripted_failure(fb, &oc, cb, ud, idx, &rc))
         return rc;
     if (fb->inner)
-        return finish(fb, idx, broker_list_open_orders(fb->inner, symbol, cb, ud));
+        return finish(fb, idx,
+                      broker_list_open_orders(fb->inner, BROKER_PRIORITY_ROUTINE, symbol, cb, ud));
     fake_event *ev = reply_new(cb, ud);
     ev->orders = xcalloc((size_t)fb->norders, sizeof *ev->orders);
     for (int i = 0; i < fb->norders; i++) {
@@ -600,7 +603,8 @@ static int fb_get_position(broker *b, const char *symbol, broker_cb cb, void *ud
     if (scripted_failure(fb, &oc, cb, ud, idx, &rc))
         return rc;
     if (fb->inner)
-        return finish(fb, idx, broker_get_position(fb->inner, symbol, cb, ud));
+        return finish(fb, idx,
+                      broker_get_position(fb->inner, BROKER_PRIORITY_ROUTINE, symbol, cb, ud));
     if (!symbol || !symbol[0])
         return finish(fb, idx, APEX_EINVAL);
     fake_event *ev = reply_new(cb, ud);
@@ -619,7 +623,7 @@ static int fb_list_positions(broker *b, broker_cb cb, void *ud)
     if (scripted_failure(fb, &oc, cb, ud, idx, &rc))
         return rc;
     if (fb->inner)
-        return finish(fb, idx, broker_list_positions(fb->inner, cb, ud));
+        return finish(fb, idx, broker_list_positions(fb->inner, BROKER_PRIORITY_ROUTINE, cb, ud));
     fake_event *ev = reply_new(cb, ud);
     positions_reply(fb, ev, NULL);
     send_reply(fb, ev, held(&oc), delay_of(&oc));
@@ -636,7 +640,7 @@ static int fb_get_account(broker *b, broker_cb cb, void *ud)
     if (scripted_failure(fb, &oc, cb, ud, idx, &rc))
         return rc;
     if (fb->inner)
-        return finish(fb, idx, broker_get_account(fb->inner, cb, ud));
+        return finish(fb, idx, broker_get_account(fb->inner, BROKER_PRIORITY_ROUTINE, cb, ud));
     fake_event *ev = reply_new(cb, ud);
     ev->account = fb->account;
     ev->has_account = true;
@@ -661,7 +665,8 @@ static int fb_get_quotes(broker *b, const char *const *symbols, int n, broker_cb
     if (scripted_failure(fb, &oc, cb, ud, idx, &rc))
         return rc;
     if (fb->inner)
-        return finish(fb, idx, broker_get_quotes(fb->inner, symbols, n, cb, ud));
+        return finish(fb, idx,
+                      broker_get_quotes(fb->inner, BROKER_PRIORITY_ROUTINE, symbols, n, cb, ud));
     if (n < 0 || (n > 0 && !symbols))
         return finish(fb, idx, APEX_EINVAL);
     fake_event *ev = reply_new(cb, ud);
@@ -701,7 +706,9 @@ static int fb_close_position(broker *b, const char *symbol, const char *coid, br
     if (scripted_failure(fb, &oc, cb, ud, idx, &rc))
         return rc;
     if (fb->inner)
-        return finish(fb, idx, broker_close_position(fb->inner, symbol, coid, cb, ud));
+        return finish(
+            fb, idx,
+            broker_close_position(fb->inner, BROKER_PRIORITY_ROUTINE, symbol, coid, cb, ud));
     if (!symbol || !coid)
         return finish(fb, idx, APEX_EINVAL);
     fake_event *ev = reply_new(cb, ud);
@@ -740,7 +747,7 @@ static int fb_list_fills(broker *b, const char *coid, broker_cb cb, void *ud)
     if (scripted_failure(fb, &oc, cb, ud, idx, &rc))
         return rc;
     if (fb->inner)
-        return finish(fb, idx, broker_list_fills(fb->inner, coid, cb, ud));
+        return finish(fb, idx, broker_list_fills(fb->inner, BROKER_PRIORITY_ROUTINE, coid, cb, ud));
     fake_event *ev = reply_new(cb, ud);
     if (!find_order(fb, coid)) {
         not_found(ev, coid ? coid : "");
@@ -752,16 +759,6 @@ static int fb_list_fills(broker *b, const char *coid, broker_cb cb, void *ud)
     }
     send_reply(fb, ev, held(&oc), delay_of(&oc));
     return finish(fb, idx, 0);
-}
-
-static void fb_on_bar(broker *b, const bar *data, const char *symbol)
-{
-    fake_broker *fb = FB(b);
-    if (fb->inner) {
-        broker_on_bar(fb->inner, data, symbol);
-        return;
-    }
-    fb->bars++;
 }
 
 static void fb_free(broker *b)
@@ -807,7 +804,6 @@ static const broker_ops fake_ops = {
     .get_quotes = fb_get_quotes,
     .close_position = fb_close_position,
     .list_fills = fb_list_fills,
-    .on_bar = fb_on_bar,
     .free = fb_free,
 };
 
@@ -1091,11 +1087,6 @@ int fake_broker_update_order(fake_broker *fb, const char *coid, order_status sta
     o->o.updated_at = clock_now(fb->clock);
     emit_order(fb, &o->o);
     return 0;
-}
-
-int fake_broker_bars(const fake_broker *fb)
-{
-    return fb->bars;
 }
 
 /* ---- queries ---- */

@@ -1,6 +1,8 @@
 /* fake_broker: the one broker test programs use in place of a real one (never linked into
  * the product). It implements broker_ops, so the code under test reaches it exactly as it
- * reaches the paper broker or an HTTP adapter: through broker.h.
+ * reaches the paper broker or an HTTP adapter: through broker.h. It is an adapter
+ * (broker/adapter.h), so a limiter set on it with broker_set_limiter sits in front of it
+ * as in front of any adapter, and the calls it records are the ones granted.
  *
  * On its own it behaves like a small, obedient broker:
  *   - an order book: submit creates the order (role entry, status accepted) and, for a
@@ -148,8 +150,6 @@ int fake_broker_replay_fill(fake_broker *fb, int i);
 /* Sets an order's status (and reason) at the broker and tells the listener. */
 int fake_broker_update_order(fake_broker *fb, const char *client_order_id, order_status status,
                              const char *reason);
-/* A bar reached the broker through on_bar (own book only; wrapped brokers get theirs). */
-int fake_broker_bars(const fake_broker *fb);
 
 /* ---- what happened ---- */
 

@@ -15,6 +15,7 @@
 
 #include "exits/executor.h"
 #include "fake_broker.h"
+#include "net/ratelimit.h"
 #include "util/err.h"
 
 #define CENTS(c) ((money_t)(c) * (MONEY_SCALE / 100))
@@ -126,7 +127,9 @@ static int setup(void **state)
                            .qty = MONEY(100),
                            .take_profit = MONEY(110),
                            .stop_loss = MONEY(95)};
-    assert_int_equal(exec_send(f->env, t, ORDER_ROLE_ENTRY, &entry, NULL, NULL, NULL, 0), 0);
+    assert_int_equal(exec_send(f->env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &entry, NULL,
+                               NULL, NULL, 0),
+                     0);
     run(f);
     fill(f->brk, t->entry_coid, 0, MONEY(100));
     run(f);
@@ -403,7 +406,9 @@ static void test_leg_fill_during_partial_exit_never_oversells(void **state)
     run(f);
     order_request other = {
         .symbol = "AAPL", .side = SIDE_SELL, .type = ORDER_MARKET, .qty = MONEY(70)};
-    assert_int_equal(exec_send(f->env, &f->t, ORDER_ROLE_EXIT, &other, NULL, NULL, NULL, 0), 0);
+    assert_int_equal(exec_send(f->env, BROKER_PRIORITY_ROUTINE, &f->t, ORDER_ROLE_EXIT, &other,
+                               NULL, NULL, NULL, 0),
+                     0);
     run(f);
     fill(f->brk, last_order(f)->client_order_id, 0, MONEY(114));
     run(f);
@@ -444,6 +449,66 @@ static void test_more_urgent_exit_supersedes(void **state)
     assert_int_equal(sold(f), MONEY(100));
 }
 
+/* ---- priority at the rate limiter ---- */
+
+static void count_reply(void *ud, const broker_reply *r)
+{
+    (void)r;
+    (*(int *)ud)++;
+}
+
+static int count_cancelled(fx *f)
+{
+    int cancelled = 0;
+    for (int i = 0; i < fake_broker_norders(f->brk); i++)
+        cancelled += fake_broker_order_at(f->brk, i)->status == ORDER_STATUS_CANCELLED;
+    return cancelled;
+}
+
+/* A stop-loss passes the calls already waiting in a full limiter: its cancels and its
+ * market order carry CRITICAL, the queued reads ROUTINE. */
+static void test_critical_exit_overtakes_routine_calls(void **state)
+{
+    fx *f = *state;
+    broker *b = fake_broker_base(f->brk);
+    ratelimit *rl = ratelimit_new(f->clock, 2);
+    assert_non_null(rl);
+    assert_int_equal(broker_set_limiter(b, rl), 0);
+    apex_time start = clock_now(f->clock);
+    int routine = 0;
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(broker_get_account(b, BROKER_PRIORITY_ROUTINE, count_reply, &routine), 0);
+    run(f); /* two granted: the window is full for a minute */
+    assert_int_equal(routine, 2);
+    int before = fake_broker_norders(f->brk);
+    exit_decision d = decision(EXIT_STOP_LOSS, MONEY(100));
+    assert_int_equal(exit_executor_start(f->x, &f->t, &d, CENTS(9490)), 0);
+
+    clock_advance_to(f->clock, start + APEX_MINUTE);
+    run(f);
+    /* Both slots went to the two leg cancels, none to the four reads queued before. */
+    assert_int_equal(routine, 2);
+    assert_int_equal(count_cancelled(f), 2);
+    assert_int_equal(fake_broker_norders(f->brk), before); /* the market order waits for a slot */
+    assert_int_equal(fake_broker_ncalls(f->brk, FAKE_CANCEL), 2);
+    assert_int_equal(fake_broker_ncalls(f->brk, FAKE_GET_ACCOUNT), 2);
+
+    /* The market order's 5 s timeout ran while it waited, so its cancel is CRITICAL too:
+     * the next minute's two slots go to the order and that cancel. */
+    clock_advance_to(f->clock, start + 2 * APEX_MINUTE);
+    run(f);
+    assert_int_equal(fake_broker_norders(f->brk), before + 1);
+    assert_int_equal(last_order(f)->type, ORDER_MARKET);
+    assert_int_equal(routine, 2);
+
+    /* Routine calls are served once no exit call waits. */
+    clock_advance_to(f->clock, start + 30 * APEX_MINUTE);
+    assert_int_equal(ratelimit_queued(rl), 0);
+    assert_int_equal(routine, 6);
+    assert_int_equal(broker_set_limiter(b, NULL), 0);
+    ratelimit_free(rl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -458,6 +523,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_leg_fill_during_partial_exit_never_oversells, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_more_urgent_exit_supersedes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_critical_exit_overtakes_routine_calls, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -76,9 +76,9 @@ static void test_replies_are_deferred_in_call_order_with_latency(void **state)
     broker *b = fake_broker_base(fb);
     replies box = {.clock = clock};
     order_request a = request("a", "AAPL"), dup = request("a", "AAPL");
-    assert_int_equal(broker_submit_order(b, &a, collect, &box), 0);
-    assert_int_equal(broker_get_order(b, "missing", collect, &box), 0);
-    assert_int_equal(broker_submit_order(b, &dup, collect, &box), 0);
+    assert_int_equal(broker_submit_order(b, BROKER_PRIORITY_ROUTINE, &a, collect, &box), 0);
+    assert_int_equal(broker_get_order(b, BROKER_PRIORITY_ROUTINE, "missing", collect, &box), 0);
+    assert_int_equal(broker_submit_order(b, BROKER_PRIORITY_ROUTINE, &dup, collect, &box), 0);
     assert_int_equal(box.n, 0); /* never inside the call */
     assert_int_equal(fake_broker_pending(fb), 3);
     clock_run_due(clock);
@@ -91,7 +91,7 @@ static void test_replies_are_deferred_in_call_order_with_latency(void **state)
     assert_int_equal(fake_broker_norders(fb), 1);
 
     fake_broker_set_latency(fb, 2 * APEX_SECOND);
-    assert_int_equal(broker_get_account(b, collect, &box), 0);
+    assert_int_equal(broker_get_account(b, BROKER_PRIORITY_ROUTINE, collect, &box), 0);
     clock_advance_to(clock, T0 + APEX_SECOND);
     assert_int_equal(box.n, 3);
     clock_advance_to(clock, T0 + 5 * APEX_SECOND);
@@ -107,7 +107,7 @@ static void test_replies_are_deferred_in_call_order_with_latency(void **state)
     assert_true(c->at == T0);
     assert_int_equal(c->rc, 0);
     assert_string_equal(fake_call_kind_name(c->kind), "get_order");
-    assert_true(b->api_calls == 4);
+    assert_true(broker_api_calls(b) == 4);
     broker_free(b);
     clock_free(clock);
 }
@@ -138,11 +138,12 @@ static void test_scripts_refuse_fail_hold_and_the_hook_runs_first(void **state)
     fake_broker_hold_next(fb, FAKE_SUBMIT, 1);
     order_request r1 = request("r1", "AAPL"), r2 = request("r2", "AAPL"),
                   r3 = request("r3", "AAPL"), r4 = request("r4", "AAPL");
-    assert_int_equal(broker_submit_order(b, &r1, collect, &box), APEX_EINVAL);
-    assert_int_equal(broker_submit_order(b, &r2, collect, &box), 0);
-    assert_int_equal(broker_submit_order(b, &r3, collect, &box), 0);
+    assert_int_equal(broker_submit_order(b, BROKER_PRIORITY_ROUTINE, &r1, collect, &box),
+                     APEX_EINVAL);
+    assert_int_equal(broker_submit_order(b, BROKER_PRIORITY_ROUTINE, &r2, collect, &box), 0);
+    assert_int_equal(broker_submit_order(b, BROKER_PRIORITY_ROUTINE, &r3, collect, &box), 0);
     assert_int_equal(log.norders_at_call, 0); /* r3 not in the book yet when the hook ran */
-    assert_int_equal(broker_submit_order(b, &r4, collect, &box), 0);
+    assert_int_equal(broker_submit_order(b, BROKER_PRIORITY_ROUTINE, &r4, collect, &box), 0);
     assert_int_equal(log.seen, 4);
     assert_int_equal(fake_broker_call(fb, 0)->rc, APEX_EINVAL);
     clock_run_due(clock);
@@ -175,7 +176,7 @@ static void test_book_brackets_fills_and_one_cancels_other(void **state)
     order_request e = request("e", "AAPL");
     e.take_profit = MONEY(110);
     e.stop_loss = MONEY(95);
-    assert_int_equal(broker_submit_order(b, &e, collect, &box), 0);
+    assert_int_equal(broker_submit_order(b, BROKER_PRIORITY_ROUTINE, &e, collect, &box), 0);
     assert_int_equal(fake_broker_norders(fb), 3);
     assert_int_equal(fake_broker_order(fb, "e-sl")->status, ORDER_STATUS_HELD);
     assert_int_equal(fake_broker_order(fb, "e-sl")->stop_price, MONEY(95));
@@ -198,9 +199,10 @@ static void test_book_brackets_fills_and_one_cancels_other(void **state)
     assert_int_equal(fake_broker_nfills(fb), 2); /* a replay adds nothing to the book */
 
     /* get_position, list_fills and close_position read and move the same book. */
-    assert_int_equal(broker_get_position(b, "AAPL", collect, &box), 0);
-    assert_int_equal(broker_get_position(b, "MSFT", collect, &box), 0);
-    assert_int_equal(broker_close_position(b, "AAPL", "close-1", collect, &box), 0);
+    assert_int_equal(broker_get_position(b, BROKER_PRIORITY_ROUTINE, "AAPL", collect, &box), 0);
+    assert_int_equal(broker_get_position(b, BROKER_PRIORITY_ROUTINE, "MSFT", collect, &box), 0);
+    assert_int_equal(
+        broker_close_position(b, BROKER_PRIORITY_ROUTINE, "AAPL", "close-1", collect, &box), 0);
     assert_int_equal(fake_broker_order(fb, "e-tp")->status, ORDER_STATUS_CANCELLED);
     assert_int_equal(fake_broker_last_order(fb)->qty, MONEY(6));
     assert_int_equal(fake_broker_last_order(fb)->side, SIDE_SELL);
@@ -219,7 +221,8 @@ static void test_copy_book_and_wrap(void **state)
     fake_broker *a = fake_broker_new(clock);
     order_request r = request("x", "AAPL");
     replies box = {.clock = clock};
-    assert_int_equal(broker_submit_order(fake_broker_base(a), &r, collect, &box), 0);
+    assert_int_equal(
+        broker_submit_order(fake_broker_base(a), BROKER_PRIORITY_ROUTINE, &r, collect, &box), 0);
     fake_broker_fill(a, "x", 0, MONEY(50));
     fake_broker *b = fake_broker_new(clock);
     fake_broker_copy_book(b, a);
@@ -228,7 +231,9 @@ static void test_copy_book_and_wrap(void **state)
     assert_int_equal(fake_broker_position(b, "AAPL"), MONEY(10));
     assert_int_equal(fake_broker_ncalls(b, FAKE_ANY), 0); /* the book, not the history */
     order_request again = request("x", "AAPL");
-    assert_int_equal(broker_submit_order(fake_broker_base(b), &again, collect, &box), 0);
+    assert_int_equal(
+        broker_submit_order(fake_broker_base(b), BROKER_PRIORITY_ROUTINE, &again, collect, &box),
+        0);
     clock_run_due(clock);
     assert_int_equal(box.status[1], APEX_EDUP);
     broker_free(fake_broker_base(a));
@@ -245,13 +250,15 @@ static void test_copy_book_and_wrap(void **state)
     fake_broker_notify_free(w, &freed);
     replies wbox = {.clock = clock};
     fake_broker_fail_next(w, FAKE_GET_ACCOUNT, 1, APEX_EIO, "down");
-    assert_int_equal(broker_get_account(fake_broker_base(w), collect, &wbox), 0);
-    assert_int_equal(broker_get_account(fake_broker_base(w), collect, &wbox), 0);
+    assert_int_equal(
+        broker_get_account(fake_broker_base(w), BROKER_PRIORITY_ROUTINE, collect, &wbox), 0);
+    assert_int_equal(
+        broker_get_account(fake_broker_base(w), BROKER_PRIORITY_ROUTINE, collect, &wbox), 0);
     clock_run_due(clock);
     assert_int_equal(wbox.n, 2);
     assert_int_equal(wbox.status[0], APEX_EIO);
     assert_int_equal(wbox.status[1], 0);
-    assert_true(paper->api_calls == 1);
+    assert_true(broker_api_calls(paper) == 1);
     assert_int_equal(fake_broker_ncalls(w, FAKE_GET_ACCOUNT), 2);
     broker_free(fake_broker_base(w));
     assert_true(freed);

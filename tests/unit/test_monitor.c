@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/limited.h"
 #include "broker/paper.h"
 #include "fake_broker.h"
 #include "market/symtab.h"
@@ -78,7 +77,7 @@ static void bar_for(fx *f, const char *sym, money_t px)
              .close = px,
              .volume = MONEY(1000),
              .symbol_id = symtab_find(f->symbols, sym)};
-    broker_on_bar(f->paper, &b, sym);
+    paper_broker_on_bar(f->paper, &b, sym);
 }
 
 /* n long positions of 10 shares at 100, really held at the paper broker. */
@@ -101,13 +100,15 @@ static fx *make(int n, int per_minute)
         snprintf(req.symbol, sizeof req.symbol, "%s", sym);
         snprintf(id, sizeof id, "seed-%d", i);
         snprintf(req.client_order_id, sizeof req.client_order_id, "%s", id);
-        assert_int_equal(broker_submit_order(f->paper, &req, ignore, NULL), 0);
+        assert_int_equal(broker_submit_order(f->paper, BROKER_PRIORITY_ROUTINE, &req, ignore, NULL),
+                         0);
     }
     clock_run_due(f->clock);
 
     f->rec = fake_broker_wrap(f->clock, f->paper);
     f->limiter = ratelimit_new(f->clock, per_minute);
-    f->limited = limited_broker_new(fake_broker_base(f->rec), f->limiter);
+    f->limited = fake_broker_base(f->rec);
+    assert_int_equal(broker_set_limiter(f->limited, f->limiter), 0);
     config_defaults(&f->cfg);
     f->cfg.monitoring.max_api_calls_per_minute = per_minute;
     f->mon = monitor_new(
@@ -263,7 +264,9 @@ static void test_position_closed_by_hand_is_detected(void **state)
     (void)state;
     fx *f = make(2, 60);
     /* Close S001 at the broker behind the host's back: no fill of ours reports it. */
-    assert_int_equal(broker_close_position(f->paper, "S001", "by-hand", ignore, NULL), 0);
+    assert_int_equal(
+        broker_close_position(f->paper, BROKER_PRIORITY_ROUTINE, "S001", "by-hand", ignore, NULL),
+        0);
     run_minutes(f, 12, MONEY(100)); /* reconciliation runs every 10 normal periods (300 s) */
     assert_int_equal(f->flats, 1);
     assert_true(f->trades[1].finished);
