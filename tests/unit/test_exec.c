@@ -269,7 +269,9 @@ static void test_intent_is_committed_before_the_broker_sees_it(void **state)
     trade *t = new_trade(&h, "AAPL");
     order_request req = bracket("AAPL", MONEY(100));
     outcome out = {0};
-    assert_int_equal(exec_send(h.env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &req, done, &out, NULL, 0), 0);
+    assert_int_equal(
+        exec_send(h.env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &req, done, &out, NULL, 0),
+        0);
 
     /* When the request reached the broker, the entry and both legs were durable rows. */
     assert_int_equal(seen.calls, 1);
@@ -316,7 +318,8 @@ static void test_refused_locally_is_unsent_at_once(void **state)
     order_request req = bracket("AAPL", MONEY(10));
     outcome out = {0};
     char err[256] = "";
-    assert_int_equal(exec_send(h.env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &req, done, &out, err, sizeof err),
+    assert_int_equal(exec_send(h.env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &req, done,
+                               &out, err, sizeof err),
                      APEX_EINVAL);
     assert_non_null(strstr(err, req.client_order_id));
     assert_non_null(strstr(err, "refused"));
@@ -343,7 +346,8 @@ static void test_an_intent_that_cannot_be_committed_is_never_sent(void **state)
     order_request req = bracket("AAPL", MONEY(10));
     outcome out = {0};
     char err[256] = "";
-    assert_int_equal(exec_send(h.env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &req, done, &out, err, sizeof err),
+    assert_int_equal(exec_send(h.env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &req, done,
+                               &out, err, sizeof err),
                      APEX_EIO);
     run(&h);
     assert_non_null(strstr(err, "recording the intent"));
@@ -373,8 +377,12 @@ static void test_client_order_ids_are_derived_and_persisted(void **state)
     trade *b = new_trade(&h, "MSFT");
     char want[BROKER_ID_MAX];
     order_request ra = bracket("AAPL", MONEY(10)), rb = bracket("MSFT", MONEY(10));
-    assert_int_equal(exec_send(h.env, BROKER_PRIORITY_ROUTINE, a, ORDER_ROLE_ENTRY, &ra, NULL, NULL, NULL, 0), 0);
-    assert_int_equal(exec_send(h.env, BROKER_PRIORITY_ROUTINE, b, ORDER_ROLE_ENTRY, &rb, NULL, NULL, NULL, 0), 0);
+    assert_int_equal(
+        exec_send(h.env, BROKER_PRIORITY_ROUTINE, a, ORDER_ROLE_ENTRY, &ra, NULL, NULL, NULL, 0),
+        0);
+    assert_int_equal(
+        exec_send(h.env, BROKER_PRIORITY_ROUTINE, b, ORDER_ROLE_ENTRY, &rb, NULL, NULL, NULL, 0),
+        0);
     run(&h);
     /* <store instance>-<execution id>-<sequence>, the legs suffixed. */
     snprintf(want, sizeof want, "%s-%lld-1", store_instance_id(h.db), (long long)a->row.id);
@@ -392,7 +400,9 @@ static void test_client_order_ids_are_derived_and_persisted(void **state)
     order_request exit = {.side = SIDE_SELL, .type = ORDER_LIMIT, .qty = MONEY(10)};
     snprintf(exit.symbol, sizeof exit.symbol, "AAPL");
     exit.limit_price = MONEY(105);
-    assert_int_equal(exec_send(h.env, BROKER_PRIORITY_ROUTINE, a, ORDER_ROLE_EXIT, &exit, NULL, NULL, NULL, 0), 0);
+    assert_int_equal(
+        exec_send(h.env, BROKER_PRIORITY_ROUTINE, a, ORDER_ROLE_EXIT, &exit, NULL, NULL, NULL, 0),
+        0);
     run(&h);
     snprintf(want, sizeof want, "%s-%lld-2", store_instance_id(h.db), (long long)a->row.id);
     assert_string_equal(exit.client_order_id, want);
@@ -435,7 +445,9 @@ static void test_duplicate_id_is_refused_by_the_store(void **state)
     host_open(&h, "exec.db", clock);
     trade *t = new_trade(&h, "AAPL");
     order_request first = bracket("AAPL", MONEY(10));
-    assert_int_equal(exec_send(h.env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &first, NULL, NULL, NULL, 0), 0);
+    assert_int_equal(
+        exec_send(h.env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &first, NULL, NULL, NULL, 0),
+        0);
     run(&h);
     /* A stale trade (its sequence behind the store's) would derive the same id again: the
      * intent cannot be recorded, so nothing is sent and the first order is untouched. */
@@ -443,7 +455,8 @@ static void test_duplicate_id_is_refused_by_the_store(void **state)
     order_request second = bracket("AAPL", MONEY(10));
     outcome out = {0};
     char err[256] = "";
-    assert_int_equal(exec_send(h.env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &second, done, &out, err, sizeof err),
+    assert_int_equal(exec_send(h.env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &second, done,
+                               &out, err, sizeof err),
                      APEX_EDUP);
     assert_non_null(strstr(err, "recording the intent"));
     run(&h);
@@ -475,7 +488,9 @@ static void test_duplicate_id_at_the_broker_is_never_resent(void **state)
     fake_broker_add_order(h.brk, &known);
     order_request req = bracket("AAPL", MONEY(10));
     outcome out = {0};
-    assert_int_equal(exec_send(h.env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &req, done, &out, NULL, 0), 0);
+    assert_int_equal(
+        exec_send(h.env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &req, done, &out, NULL, 0),
+        0);
     assert_string_equal(req.client_order_id, known.client_order_id);
     clock_advance_to(clock, T0 + APEX_MINUTE);
     /* The order is treated as live (reconciliation picks up its state), not as refused,
@@ -523,7 +538,9 @@ static void test_reconcile_marks_never_sent_intents_unsent_and_never_resends(voi
     crash_plan plan = {.survivor = fake_broker_new(clock)};
     fake_broker_on_call(h.brk, crash_before_the_broker_acts, &plan);
     order_request req = bracket("AAPL", MONEY(10));
-    assert_int_equal(exec_send(h.env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &req, NULL, NULL, NULL, 0), 0);
+    assert_int_equal(
+        exec_send(h.env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &req, NULL, NULL, NULL, 0),
+        0);
     run(&h);
     int64_t id = t->row.id;
     char coid[BROKER_ID_MAX];
@@ -581,7 +598,9 @@ static void test_reconcile_recovers_an_order_sent_before_the_crash(void **state)
     fake_broker_hold_next(h.brk, FAKE_SUBMIT, 1);
     order_request req = bracket("AAPL", MONEY(10));
     outcome lost = {0};
-    assert_int_equal(exec_send(h.env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &req, done, &lost, NULL, 0), 0);
+    assert_int_equal(
+        exec_send(h.env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &req, done, &lost, NULL, 0),
+        0);
     run(&h);
     assert_int_equal(lost.calls, 0);
     snapshot("crash.db");
@@ -664,7 +683,9 @@ static void test_fills_are_recorded_once_and_reconcile_with_the_ledger(void **st
     host_open(&h, "exec.db", clock);
     trade *t = new_trade(&h, "AAPL");
     order_request req = bracket("AAPL", MONEY(100));
-    assert_int_equal(exec_send(h.env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &req, NULL, NULL, NULL, 0), 0);
+    assert_int_equal(
+        exec_send(h.env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &req, NULL, NULL, NULL, 0),
+        0);
     run(&h);
     /* The entry fills in two parts, at different prices. */
     fake_broker_fill(h.brk, req.client_order_id, MONEY(40), MONEY(100));
