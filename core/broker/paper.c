@@ -415,10 +415,17 @@ static int paper_submit(broker *b, const order_request *r, broker_cb cb, void *u
         return 0;
     }
 
+    /* The reply is allocated first: once this returns 0 the caller's callback must run
+     * exactly once, whatever memory is left. */
+    paper_event *reply = paper_reply_reserve(p);
+    if (!reply)
+        return APEX_ENOMEM;
     paper_symbol *s = paper_symbol_find(p, r->symbol);
     paper_order *o = order_new(p, r->client_order_id, r->symbol, r->side, r->type, r->role, r->qty);
-    if (!o)
+    if (!o) {
+        free(reply);
         return APEX_ENOMEM;
+    }
     o->o.limit_price = r->limit_price;
     o->o.stop_price = r->stop_price;
     o->take_profit = r->take_profit;
@@ -432,6 +439,7 @@ static int paper_submit(broker *b, const order_request *r, broker_cb cb, void *u
         snprintf(o->o.reason, sizeof o->o.reason, "%.127s", why);
     if (paper_order_add(p, o) != 0) {
         free(o);
+        free(reply);
         return APEX_ENOMEM;
     }
 
@@ -442,15 +450,26 @@ static int paper_submit(broker *b, const order_request *r, broker_cb cb, void *u
         legs[0] = make_leg(p, o, ORDER_ROLE_TAKE_PROFIT, r->take_profit);
     if (ok && r->stop_loss)
         legs[1] = make_leg(p, o, ORDER_ROLE_STOP_LOSS, r->stop_loss);
+    if (ok && ((r->take_profit && !legs[0]) || (r->stop_loss && !legs[1]))) {
+        /* Never a bracket without its protection: a leg that cannot be created (out of
+         * memory) refuses the whole order, and a leg already made goes with it. */
+        ok = false;
+        snprintf(why, sizeof why, "out of memory creating the bracket's legs; nothing placed");
+        apply_status(p, o, ORDER_STATUS_REJECTED, why);
+        for (int i = 0; i < 2; i++)
+            if (legs[i])
+                apply_status(p, legs[i], ORDER_STATUS_REJECTED, why);
+        paper_working_compact(p);
+    }
     paper_state_commit(p);
 
     if (!ok) {
         char msg[320];
         snprintf(msg, sizeof msg, "order %s rejected: %s", o->o.client_order_id, why);
         log_info("paper: %s", msg);
-        paper_queue_reply(p, cb, ud, APEX_EREJECTED, msg, &o->o);
+        paper_reply_send(p, reply, cb, ud, APEX_EREJECTED, msg, &o->o);
     } else {
-        paper_queue_reply(p, cb, ud, 0, NULL, &o->o);
+        paper_reply_send(p, reply, cb, ud, 0, NULL, &o->o);
     }
     paper_queue_order_update(p, &o->o);
     for (int i = 0; i < 2; i++)
