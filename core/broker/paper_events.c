@@ -66,12 +66,12 @@ void paper_reply_send(paper_broker *p, paper_event *ev, broker_cb cb, void *ud, 
     paper_event_push(p, ev);
 }
 
-void paper_queue_reply(paper_broker *p, broker_cb cb, void *ud, int status, const char *error,
-                       const broker_order *order)
+int paper_queue_reply(paper_broker *p, broker_cb cb, void *ud, int status, const char *error,
+                      const broker_order *order)
 {
-    paper_event *ev = paper_event_new(PAPER_EV_REPLY);
+    paper_event *ev = paper_reply_reserve(p);
     if (!ev)
-        return;
+        return APEX_ENOMEM;
     ev->cb = cb;
     ev->ud = ud;
     ev->status = status;
@@ -82,6 +82,7 @@ void paper_queue_reply(paper_broker *p, broker_cb cb, void *ud, int status, cons
         ev->order = *order;
     }
     paper_event_push(p, ev);
+    return 0;
 }
 
 void paper_queue_order_update(paper_broker *p, const broker_order *order)

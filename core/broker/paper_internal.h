@@ -145,8 +145,9 @@ void paper_event_push(paper_broker *p, paper_event *ev);
 paper_event *paper_reply_reserve(paper_broker *p);
 void paper_reply_send(paper_broker *p, paper_event *ev, broker_cb cb, void *ud, int status,
                       const char *error, const broker_order *order);
-void paper_queue_reply(paper_broker *p, broker_cb cb, void *ud, int status, const char *error,
-                       const broker_order *order);
+/* 0, or APEX_ENOMEM when the reply could not be queued (then it never runs). */
+int paper_queue_reply(paper_broker *p, broker_cb cb, void *ud, int status, const char *error,
+                      const broker_order *order);
 void paper_queue_order_update(paper_broker *p, const broker_order *order);
 void paper_queue_fill(paper_broker *p, const broker_fill *fill, const broker_order *order);
 /* Keeps a fill in memory for list_fills. Returns 0 or APEX_ENOMEM. */
