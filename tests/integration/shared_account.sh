@@ -40,7 +40,10 @@ assert_eq "$cash" "$flow" "the account's cash equals starting cash plus the fill
 # A second process on the same account file is refused while the first holds it.
 "$APEX_HOST" run --speed 20 --db "$WORK/a.db" "$WORK/s_ma_trend.lua" > "$WORK/a.out" 2>&1 &
 pid=$!
-sleep 1
+for _ in $(seq 1 200); do # until the first process holds the account (slow starts under load)
+  [ "$(cat "$ACCT.lock" 2>/dev/null)" = "$pid" ] && break
+  sleep 0.05
+done
 set +e
 "$APEX_HOST" run --speed 20 --db "$WORK/b.db" "$WORK/s_rsi_reversion.lua" > "$WORK/b.out" 2>&1
 code=$?
