@@ -5,6 +5,9 @@
  * are then read a second time in follow mode, arriving in two pieces (cut at a point
  * drawn from a hash of the bytes), as a file that is still being written: when the input
  * ends with a newline, the follower must return exactly the same bars and the same error.
+ * Last, two feeds of the same file are merged (feed_merge): a file without errors must come
+ * out twice, in time order, each time's rows of the first feed before the second's, with
+ * feed_merge_peek_time announcing every bar's time.
  * The input is a plain CSV file, so any real data file is a valid seed. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -97,6 +100,38 @@ static bool same_bar(const bar *a, const bar *b, const symtab *sa, const symtab 
            strcmp(symtab_name(sa, a->symbol_id), symtab_name(sb, b->symbol_id)) == 0;
 }
 
+/* Merges two feeds of the same file and compares with the stable merge of whole's bars. */
+static void check_merge(const char *path, const reading *whole, const symtab *sw)
+{
+    symtab *sm = symtab_new();
+    feed_merge *m = feed_merge_new();
+    char err[512];
+    for (int k = 0; k < 2; k++) {
+        csv_feed *f = csv_feed_open(path, sm, false, err, sizeof err);
+        FUZZ_CHECK(f != NULL);
+        FUZZ_CHECK(feed_merge_add(m, f, err, sizeof err) == 0);
+    }
+    int a = 0, b = 0; /* next expected row of the first and the second copy */
+    for (;;) {
+        apex_time peek = feed_merge_peek_time(m);
+        bar got;
+        int rc = feed_merge_next(m, &got, err, sizeof err);
+        FUZZ_CHECK(rc == 0 || rc == 1);
+        if (rc == 0) {
+            FUZZ_CHECK(peek == APEX_TIME_NEVER);
+            break;
+        }
+        FUZZ_CHECK(peek == got.ts);
+        bool first = a < whole->n && (b >= whole->n || whole->bars[a].ts <= whole->bars[b].ts);
+        FUZZ_CHECK(a < whole->n || b < whole->n);
+        const bar *want = first ? &whole->bars[a++] : &whole->bars[b++];
+        FUZZ_CHECK(same_bar(want, &got, sw, sm));
+    }
+    FUZZ_CHECK(a == whole->n && b == whole->n);
+    feed_merge_free(m);
+    symtab_free(sm);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static reading whole, follow;
@@ -121,6 +156,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(follow.rc == whole.rc);
         if (whole.rc < 0)
             FUZZ_CHECK(strcmp(follow.err + follow.path_len, whole.err + whole.path_len) == 0);
+    }
+    if (whole.opened && whole.rc == 0 && whole.n < MAX_BARS) {
+        fuzz_file file;
+        fuzz_file_open(&file, data, size);
+        check_merge(file.path, &whole, sw);
+        fuzz_file_close(&file);
     }
     symtab_free(sw);
     symtab_free(sf);

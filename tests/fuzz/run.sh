@@ -2,13 +2,16 @@
 # Runs the libFuzzer harnesses built in build-fuzz/ (make fuzz-build).
 #
 #   tests/fuzz/run.sh smoke     every harness for a fixed number of runs with a fixed seed
-#                               (part of `make test`; about 5 s each)
+#                               (part of `make test`; a few seconds each, capped at 9 s)
 #   tests/fuzz/run.sh long      every harness for FUZZ_SECONDS (default 300) with a random
 #                               seed, on a corpus kept in build-fuzz/fuzz-corpus/ between runs
+#   tests/fuzz/run.sh known     replays tests/fuzz/known/<name>/*: inputs that crash a
+#                               harness because of a defect whose fix lives on another branch;
+#                               once they all pass, move them into corpus/<name>/
 #
 # Environment: FUZZ_BUILD (build dir, default build-fuzz), FUZZ_HARNESSES (names to run,
 # default all), FUZZ_SECONDS, FUZZ_SEED (long; default random), FUZZ_RUNS and
-# FUZZ_SMOKE_SECONDS (smoke: runs per harness and the time cap for each).
+# FUZZ_SMOKE_SECONDS (smoke: runs per harness, default by harness speed, and the time cap).
 #
 # A crash, a sanitizer report, a leak, a timeout (-timeout) or running out of memory
 # (-rss_limit_mb) fails the run: the input is saved in build-fuzz/fuzz-artifacts/<name>/
@@ -22,17 +25,42 @@ root=$(cd "$src/../.." && pwd)
 build=${FUZZ_BUILD:-$root/build-fuzz}
 harnesses=${FUZZ_HARNESSES:-"csv_feed timestamp money news pipeline_loader instructions"}
 
+# Smoke runs per harness: about 2-3 s of work each on an idle core.
+smoke_runs() {
+    case $1 in
+    timestamp | money) echo 100000 ;;
+    news) echo 20000 ;;
+    *) echo 4000 ;;
+    esac
+}
+
 case $mode in
+known)
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
+    status=0
+    for name in $harnesses; do
+        for input in "$src"/known/"$name"/*; do
+            [ -f "$input" ] || continue
+            if (timeout 60 "$build/tests/fuzz/fuzz_$name" -timeout=10 -rss_limit_mb=2048 \
+                "$input" >/dev/null 2>&1) 2>/dev/null; then
+                echo "fuzz: known/$name/$(basename "$input"): passes now; move it into corpus/$name/"
+            else
+                echo "fuzz: known/$name/$(basename "$input"): still fails"
+                status=1
+            fi
+        done
+    done
+    exit $status
+    ;;
 smoke)
-    runs=${FUZZ_RUNS:-20000}
-    cap=${FUZZ_SMOKE_SECONDS:-8}
+    cap=${FUZZ_SMOKE_SECONDS:-9}
     ;;
 long)
     seconds=${FUZZ_SECONDS:-300}
     seed=${FUZZ_SEED:-0}
     ;;
 *)
-    echo "usage: $0 smoke|long" >&2
+    echo "usage: $0 smoke|long|known" >&2
     exit 2
     ;;
 esac
@@ -64,7 +92,7 @@ for name in $harnesses; do
         # same way, so a smoke failure reproduces.
         work=$build/fuzz-smoke/$name
         rm -rf "$work"
-        args+=(-seed=1 -runs="$runs" -max_total_time="$cap")
+        args+=(-seed=1 -runs="${FUZZ_RUNS:-$(smoke_runs "$name")}" -max_total_time="$cap")
     else
         work=$build/fuzz-corpus/$name
         args+=(-seed="$seed" -max_total_time="$seconds")
