@@ -25,12 +25,13 @@ root=$(cd "$src/../.." && pwd)
 build=${FUZZ_BUILD:-$root/build-fuzz}
 harnesses=${FUZZ_HARNESSES:-"csv_feed timestamp money news pipeline_loader instructions"}
 
-# Smoke runs per harness: about 2-3 s of work each on an idle core.
+# Smoke runs per harness: about 2-5 s of work each on an idle core (25 s in all).
 smoke_runs() {
     case $1 in
-    timestamp | money) echo 100000 ;;
-    news) echo 20000 ;;
-    *) echo 4000 ;;
+    timestamp | money) echo 500000 ;;
+    news) echo 50000 ;;
+    pipeline_loader) echo 8000 ;;
+    *) echo 10000 ;;
     esac
 }
 
