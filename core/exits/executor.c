@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "util/err.h"
 #include "util/log.h"
@@ -23,6 +24,7 @@ typedef enum {
 } job_state;
 
 typedef struct exit_job {
+    LIST_ENTRY(exit_job) link; /* in x->jobs until freed */
     exit_executor *x;
     trade *t;
     store_position_exit row;
@@ -43,7 +45,8 @@ typedef struct exit_job {
     bool supersede; /* finish as superseded, then start `next` */
     exit_decision next;
     money_t next_price;
-    int refs; /* callbacks outstanding that point at this job */
+    int refs;        /* callbacks outstanding that point at this job */
+    int trade_holds; /* of those, the ones that also hold the trade (job_hold) */
 } exit_job;
 
 struct exit_executor {
@@ -53,6 +56,7 @@ struct exit_executor {
     apex_clock *clock;
     const pipeline_config *cfg;
     exit_hooks hooks;
+    LIST_HEAD(, exit_job) jobs; /* every job not yet freed, done ones waiting for replies */
 };
 
 exit_executor *exit_executor_new(exec_env *env, broker *brk, store *db, apex_clock *clock,
@@ -67,11 +71,32 @@ exit_executor *exit_executor_new(exec_env *env, broker *brk, store *db, apex_clo
     x->clock = clock;
     x->cfg = cfg;
     x->hooks = hooks;
+    LIST_INIT(&x->jobs);
     return x;
+}
+
+static void job_free(exit_job *j)
+{
+    clock_timer_stop(&j->timer);
+    LIST_REMOVE(j, link);
+    free(j);
 }
 
 void exit_executor_free(exit_executor *x)
 {
+    if (!x)
+        return;
+    /* Shutdown: the broker's queued replies will never come, so the jobs waiting for
+     * them are freed here and give their holds on the trades back. The exits stay
+     * "working" in the store; the next run's exit_executor_resume closes them. */
+    while (!LIST_EMPTY(&x->jobs)) {
+        exit_job *j = LIST_FIRST(&x->jobs);
+        for (; j->trade_holds > 0; j->trade_holds--)
+            trade_release(j->t);
+        if (j->t->exit_job == j)
+            j->t->exit_job = NULL;
+        job_free(j);
+    }
     free(x);
 }
 
@@ -97,18 +122,19 @@ static void job_release(exit_job *j)
 {
     if (--j->refs > 0 || j->state != JOB_DONE)
         return;
-    clock_timer_stop(&j->timer);
-    free(j);
+    job_free(j);
 }
 
 static void job_hold(exit_job *j)
 {
     j->refs++;
+    j->trade_holds++;
     trade_hold(j->t);
 }
 
 static void job_drop(exit_job *j)
 {
+    j->trade_holds--;
     trade_release(j->t);
     job_release(j);
 }
@@ -418,6 +444,7 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
     j->priority = d->priority;
     j->target = d->qty;
     j->refs = 1; /* held by the trade until finish */
+    LIST_INSERT_HEAD(&x->jobs, j, link);
     clock_timer_init(x->clock, &j->timer, on_timeout, j);
     store_position_exit *row = &j->row;
     row->position_id = t->pos.id;
@@ -432,7 +459,10 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
     row->status = EXIT_STATUS_WORKING;
     row->execution_strategy = job_strategy(j);
     row->exit_priority = j->priority;
-    store_exit_insert(x->db, row);
+    /* The decision (its position_exits row) and what it spends on the position (a partial
+     * stage, the exit reason) are one unit, durable before any order goes out. */
+    store_unit_begin(x->db);
+    int rc = store_exit_insert(x->db, row);
     t->exit_job = j;
     t->closing = true;
     snprintf(t->pos.exit_reason, sizeof t->pos.exit_reason, "%s",
@@ -444,7 +474,18 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
          * out, so it can never fire twice: not after a reload, not after a restart. */
         t->pos.partial_stages_done |= 1 << d->partial_stage;
     }
-    store_position_update(x->db, &t->pos);
+    if (!rc)
+        rc = store_position_update(x->db, &t->pos);
+    if (!rc)
+        rc = store_unit_commit(x->db);
+    if (rc) {
+        log_error("%s %s: cannot record the exit decision (%s); working it anyway, the store "
+                  "will be reconciled on restart",
+                  x->cfg->name, t->row.symbol, store_errmsg(x->db));
+        store_unit_abort(x->db);
+        if (x->hooks.on_write_error)
+            x->hooks.on_write_error(x->hooks.ud, rc, "recording an exit decision");
+    }
     char pb[32];
     log_event("%-13s EXIT!    %-5s %s (%s) at %s", x->cfg->name, t->row.symbol, d->reason,
               exit_priority_name(d->priority), money_format_trim(price, 2, pb, sizeof pb));
@@ -554,9 +595,10 @@ void exit_executor_drop(exit_executor *x, trade *t)
     (void)x;
     if (!j)
         return;
-    clock_timer_stop(&j->timer);
+    for (; j->trade_holds > 0; j->trade_holds--)
+        trade_release(t);
     t->exit_job = NULL;
-    free(j);
+    job_free(j);
 }
 
 typedef struct {

@@ -95,12 +95,21 @@ void pipeline_set_status(pipeline *p, trade *t, exec_status st, const char *fmt,
         t->row.completed_at = now;
         t->row.next_check_at = 0;
     }
-    pipeline_durable(p, store_execution_update(p->hs->db, &t->row), "updating an execution");
-    pipeline_durable(p,
-                     store_event(p->hs->db, now, p->cfg.name, t->row.id, "status",
-                                 "%s %s -> %s%s%s", t->row.symbol, exec_status_name(old),
-                                 exec_status_name(st), fmt ? ": " : "", fmt ? t->row.reason : ""),
-                     "recording a status event");
+    /* The row and its audit event are one unit: the log never disagrees with the row. */
+    store *db = p->hs->db;
+    int rc = store_unit_begin(db);
+    if (!rc)
+        rc = store_execution_update(db, &t->row);
+    if (!rc)
+        rc = store_event(db, now, p->cfg.name, t->row.id, "status", "%s %s -> %s%s%s",
+                         t->row.symbol, exec_status_name(old), exec_status_name(st),
+                         fmt ? ": " : "", fmt ? t->row.reason : "");
+    if (!rc)
+        rc = store_unit_commit(db);
+    if (rc) {
+        pipeline_durable(p, rc, "recording a status change");
+        store_unit_abort(db);
+    }
     log_status(p, t, st);
     if (!exec_status_is_final(st))
         return;
@@ -120,6 +129,8 @@ void pipeline_set_status(pipeline *p, trade *t, exec_status st, const char *fmt,
 
 void pipeline_complete(pipeline *p, trade *t)
 {
+    /* The closed position and the completed execution commit together. */
+    int unit = store_unit_begin(p->hs->db);
     exit_executor_forget(p->exits, t);
     exec_cancel_open_orders(p->exec, t); /* leftovers, e.g. after a close by hand */
     const char *how = t->exit_reason[0]
@@ -151,6 +162,8 @@ void pipeline_complete(pipeline *p, trade *t)
     if (script_on_exit(p->scripts, &view, reason, err, sizeof err) != 0)
         log_warn("%s %s: on_exit: %s", p->cfg.name, t->row.symbol, err);
     pipeline_set_status(p, t, EXEC_COMPLETED, "%s", reason);
+    if (unit == 0 && pipeline_durable(p, store_unit_commit(p->hs->db), "completing an execution"))
+        store_unit_abort(p->hs->db);
 }
 
 /* Finished trades are freed here, outside any callback that might still touch them. */

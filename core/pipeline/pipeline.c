@@ -142,6 +142,13 @@ static int open_scripts(pipeline *p, diag_list *diags)
         diag_add(diags, "%s: cannot start Lua: %s", p->cfg.path, err);
         return APEX_ESCRIPT;
     }
+    /* A backtest is reproducible: math.random is seeded from the pipeline, never from
+     * the time. */
+    if (p->hs->backtest && script_host_set_seed(p->scripts, script_seed_from_name(p->cfg.name), err,
+                                                sizeof err) != 0) {
+        diag_add(diags, "%s: cannot seed math.random: %s", p->cfg.path, err);
+        return APEX_ESCRIPT;
+    }
     int problems = 0;
     if (p->cfg.bias.file[0] && script_load(p->scripts, SCRIPT_BIAS, p->cfg.bias.file,
                                            p->cfg.bias.params_json, err, sizeof err) != 0) {
@@ -205,6 +212,8 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     if (!p)
         return NULL;
     p->hs = hs;
+    LIST_INIT(&p->entry_steps);
+    LIST_INIT(&p->resume_waits);
     config_defaults(&p->cfg);
     int before = diags->count;
     if (script_load_pipeline(path, &p->cfg, diags) != 0 || diags->count > before)
@@ -242,7 +251,7 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     if (hs->loop && script_watch(p->scripts, hs->loop, on_reload, p) != 0)
         log_warn("%s: hot reload unavailable (cannot watch the script directories)", p->cfg.name);
     broker_get_account(p->brk, on_start_account, p);
-    pipeline_resume(p);
+    pipeline_resume_load(p);
     return p;
 fail:
     pipeline_free(p);
@@ -269,6 +278,10 @@ void pipeline_free(pipeline *p)
     p->mon = NULL;
     broker_free(p->brk);
     p->brk = NULL;
+    pipeline_entry_free_all(p);
+    pipeline_resume_free_all(p);
+    exec_env_free(p->exec);
+    p->exec = NULL;
     for (trade *t = p->trades; t;) {
         trade *next = t->next;
         if (trade_holds(t) != 0)
@@ -366,6 +379,8 @@ static void process_bar(pipeline *p, const bar *b)
         if (b->ts != p->last_ts)
             on_new_time(p, b->ts);
         broker_on_bar(p->brk, b, name);
+        if (p->resume_pending)
+            pipeline_resume_start(p); /* now, on current data and current time */
     }
     p->sum.bars++;
     if (!s->traded)
@@ -374,15 +389,17 @@ static void process_bar(pipeline *p, const bar *b)
     trade *t = s->active;
     script_position view, *pos = NULL;
     if (t && t->has_pos && t->pos.open) {
-        monitor_mark(t, b->close, b->ts);
-        p->mark += t->pos.unrealized_pnl - s->unrealized;
-        s->unrealized = t->pos.unrealized_pnl;
-        if (p->mark > p->peak_mark)
-            p->peak_mark = p->mark;
-        if (p->peak_mark - p->mark > p->sum.max_drawdown)
-            p->sum.max_drawdown = p->peak_mark - p->mark;
-        if (!warmup)
+        /* Warm-up bars are history: they move no position's marks, P&L or drawdown. */
+        if (!warmup) {
+            monitor_mark(t, b->close, b->ts);
+            p->mark += t->pos.unrealized_pnl - s->unrealized;
+            s->unrealized = t->pos.unrealized_pnl;
+            if (p->mark > p->peak_mark)
+                p->peak_mark = p->mark;
+            if (p->peak_mark - p->mark > p->sum.max_drawdown)
+                p->sum.max_drawdown = p->peak_mark - p->mark;
             pipeline_check_circuit(p);
+        }
         exits_position_view(t, &view);
         pos = &view;
     }

@@ -15,6 +15,8 @@
 #include "market/csv_feed.h"
 #include "market/news.h"
 #include "monitor/monitor.h"
+#include <sys/queue.h>
+
 #include "pipeline/pipeline.h"
 #include "risk/circuit.h"
 #include "script/script.h"
@@ -53,6 +55,11 @@ struct pipeline {
     trade *trades;          /* live executions */
     int finished_trades;    /* finished but not yet freed */
     apex_time resume_after; /* cursor at start: bars <= this are warm-up */
+    bool resume_pending;    /* loaded executions wait for the first bar after the cursor */
+    LIST_HEAD(, entry_step) entry_steps;   /* entry chains waiting for a broker reply */
+    LIST_HEAD(, resume_wait) resume_waits; /* restarts waiting for exit cancels */
+    int resuming;                          /* resumed executions not yet monitored */
+    int resume_total, resume_cancelled;    /* for the restart report */
     apex_time last_ts;
     int ts_since_cursor;
     bool bias_has_on_bar;
@@ -82,6 +89,9 @@ int pipeline_durable(pipeline *p, int rc, const char *what);
 
 /* entry.c: the execute phase, signal -> bias -> strategy -> risk -> trade manager. */
 void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, const bar *b);
+/* Shutdown, after the broker is freed (its queued replies are dropped): frees the entry
+ * chains still waiting and gives their holds back. */
+void pipeline_entry_free_all(pipeline *p);
 
 /* position_hooks.c: how exec, the monitor and the exit executor report back. */
 exec_hooks pipeline_exec_hooks(pipeline *p);
@@ -90,8 +100,12 @@ exit_hooks pipeline_exit_hooks(pipeline *p);
 /* Checks today's loss against the daily limit (risk/circuit.h); trips the breaker. */
 void pipeline_check_circuit(pipeline *p);
 
-/* resume.c: restart. Loads the executions left active in the store, reconciles their
- * orders with the broker and resumes monitoring. */
-void pipeline_resume(pipeline *p);
+/* resume.c: restart. _load rebuilds the executions left active in the store (at open);
+ * _start reconciles their orders with the broker and resumes monitoring, on the first bar
+ * after the restart cursor (warm-up bars never reach them). */
+void pipeline_resume_load(pipeline *p);
+void pipeline_resume_start(pipeline *p);
+/* Shutdown, after the broker is freed: frees restarts still waiting for cancels. */
+void pipeline_resume_free_all(pipeline *p);
 
 #endif

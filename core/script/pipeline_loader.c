@@ -418,6 +418,9 @@ static json_t *to_json(loader *ld, int idx, const char *field, int depth)
         problem(ld, field, "nested too deeply (or refers to itself)");
         return NULL;
     }
+    /* Each level holds a key and a value while the next one runs (apex-host check
+     * aborted on params nested 8 deep under a Lua built with LUA_USE_APICHECK). */
+    luaL_checkstack(L, 3, "params nested too deeply");
     /* A non-empty sequence 1..n becomes an array, anything else an object. */
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx), count = 0;
     bool seq = n > 0;

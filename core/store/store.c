@@ -219,3 +219,41 @@ bool store_in_batch(const store *s)
 {
     return s->in_batch;
 }
+
+/* Savepoints are not cached statements: their text is fixed and they are cheap to
+ * prepare next to the writes they wrap. */
+static int unit_exec(store *s, const char *sql, const char *what)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+    sqlite3_free(msg);
+    return rc == SQLITE_OK ? 0 : store_fail(s, rc, what);
+}
+
+int store_unit_begin(store *s)
+{
+    int rc = unit_exec(s, "SAVEPOINT apex_unit", "starting a unit of writes");
+    if (!rc)
+        s->units++;
+    return rc;
+}
+
+int store_unit_commit(store *s)
+{
+    if (s->units <= 0)
+        return store_failf(s, APEX_ESTATE, "commit of a unit that was not begun");
+    int rc = unit_exec(s, "RELEASE apex_unit", "committing a unit of writes");
+    if (!rc)
+        s->units--;
+    return rc;
+}
+
+int store_unit_abort(store *s)
+{
+    if (s->units <= 0)
+        return store_failf(s, APEX_ESTATE, "abort of a unit that was not begun");
+    int rc = unit_exec(s, "ROLLBACK TO apex_unit", "undoing a unit of writes");
+    int rc2 = unit_exec(s, "RELEASE apex_unit", "closing an undone unit of writes");
+    s->units--;
+    return rc ? rc : rc2;
+}

@@ -118,6 +118,17 @@ int store_commit(store *s);
 int store_rollback(store *s);
 bool store_in_batch(const store *s);
 
+/* A unit: writes that span rows and must commit together or not at all (a fill with its
+ * execution, position and event; an order intent with its bracket legs; a completion).
+ * Units nest and work inside or outside a batch (SQLite SAVEPOINTs): outside a batch the
+ * outermost unit commits on store_unit_commit; inside one, with the batch. After any
+ * failed write in a unit, store_unit_abort undoes all of it. On a durable store an order
+ * intent may be written inside a unit (it is durable when the outermost unit commits,
+ * which the caller does before sending), never inside a batch. */
+int store_unit_begin(store *s);
+int store_unit_commit(store *s);
+int store_unit_abort(store *s);
+
 /* executions */
 int store_execution_insert(store *s, store_execution *e); /* sets e->id */
 int store_execution_update(store *s, const store_execution *e);

@@ -57,6 +57,7 @@ struct store {
     char *path;
     store_mode mode;
     bool in_batch;
+    int units; /* open store_unit_begin levels (SAVEPOINTs) */
     int schema_version;
     char instance_id[9];
     char err[512];

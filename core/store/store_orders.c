@@ -100,7 +100,8 @@ int store_order_insert(store *s, store_order *o)
     /* A durable store commits every intent on its own before it is sent. A STORE_FAST
      * store (backtests, which start from nothing and are simply rerun after a crash) may
      * group intents with everything else in a batch. */
-    if (s->mode == STORE_DURABLE && (s->in_batch || !sqlite3_get_autocommit(s->db)))
+    if (s->mode == STORE_DURABLE &&
+        (s->in_batch || (s->units == 0 && !sqlite3_get_autocommit(s->db))))
         return store_failf(s, APEX_ESTATE,
                            "order %s: an order intent must be committed on its own before it "
                            "is sent; commit the open batch first",
