@@ -5,7 +5,7 @@
 #               run of every fuzz harness (fuzz-smoke)
 #   make fuzz   the long fuzz run: every harness for FUZZ_SECONDS (default 300) each
 .PHONY: all deps build run test test-plain test-sanitize test-apicheck fuzz-build fuzz-smoke fuzz \
-        bench format clean
+        bench format clean config-docs
 
 # clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes) build tests/fuzz.
 DEBS := build-essential cmake pkg-config liblua5.4-dev libuv1-dev libcurl4-openssl-dev \
@@ -122,6 +122,11 @@ test: test-plain test-sanitize test-apicheck fuzz-smoke
 
 bench: build
 	bench/run.sh
+
+# Regenerates the field tables in docs/configuration.md and the pipeline classes in
+# types/apex.lua from core/config/schema.c (the test config_docs_in_sync checks them).
+config-docs: build
+	./build/apex-config-doc update docs/configuration.md types/apex.lua
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -417,7 +417,7 @@ static int paper_submit(broker *b, const order_request *r, broker_cb cb, void *u
 
     paper_symbol *s = paper_symbol_find(p, r->symbol);
     paper_order *o =
-        order_new(p, r->client_order_id, r->symbol, r->side, r->type, ORDER_ROLE_ENTRY, r->qty);
+        order_new(p, r->client_order_id, r->symbol, r->side, r->type, r->role, r->qty);
     if (!o)
         return APEX_ENOMEM;
     o->o.limit_price = r->limit_price;
@@ -716,8 +716,10 @@ static int paper_close_position(broker *b, const char *symbol, const char *id, b
     return 0;
 }
 
-static void paper_on_bar(broker *b, const bar *data, const char *symbol)
+void paper_broker_on_bar(broker *b, const bar *data, const char *symbol)
 {
+    if (!b || b->ops != &paper_ops)
+        return;
     paper_broker *p = as_paper(b);
     if (!data || !symbol_ok(symbol)) {
         log_warn("paper broker: a bar without a valid symbol was ignored");
@@ -759,7 +761,6 @@ static const broker_ops paper_ops = {
     .get_quotes = paper_get_quotes,
     .close_position = paper_close_position,
     .list_fills = paper_list_fills,
-    .on_bar = paper_on_bar,
     .free = paper_free,
 };
 

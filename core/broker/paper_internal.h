@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "broker/adapter.h"
 #include "broker/paper.h"
 
 typedef struct {

@@ -112,7 +112,7 @@ int exec_next_client_id(exec_env *env, trade *t, const char *suffix, char *out, 
 {
     t->row.order_seq++;
     t->row.updated_at = clock_now(env->clock);
-    int rc = store_execution_update(env->db, &t->row);
+    int rc = store_execution_update(env->db, &t->row, NULL);
     if (rc)
         return rc;
     snprintf(out, outlen, "%s-%lld-%d%s", store_instance_id(env->db), (long long)t->row.id,
@@ -156,7 +156,7 @@ static int record_intent(exec_env *env, trade *t, order_role role, const order_r
         row.take_profit = req->take_profit;
         row.stop_loss = req->stop_loss;
     }
-    return store_order_insert(env->db, &row);
+    return store_order_insert(env->db, &row, NULL);
 }
 
 static void on_submit_reply(void *ud, const broker_reply *reply)
@@ -185,17 +185,18 @@ static void on_submit_reply(void *ud, const broker_reply *reply)
     if (!row.submitted_at)
         row.submitted_at = now;
     row.o.updated_at = now;
-    store_order_update(env->db, &row);
+    store_order_update(env->db, &row, NULL);
     request_finish(r, status, status ? reply->error : NULL);
 }
 
-int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec_done_cb done,
-              void *ud, char *err, size_t errlen)
+int exec_send(exec_env *env, broker_priority prio, trade *t, order_role role, order_request *req,
+              exec_done_cb done, void *ud, char *err, size_t errlen)
 {
+    req->role = role;
     /* The id's sequence, the intent and its bracket legs are one unit, committed before
      * the request leaves: a restart finds all of them or none. */
     int seq_before = t->row.order_seq;
-    int rc = store_unit_begin(env->db);
+    int rc = store_unit_begin(env->db, NULL);
     if (rc)
         return err_set(err, errlen, rc, "recording an order intent: %s", store_errmsg(env->db));
     rc = exec_next_client_id(env, t, NULL, req->client_order_id, sizeof req->client_order_id);
@@ -217,11 +218,11 @@ int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec
                            exit_side, 0, req->stop_loss);
     }
     if (!rc)
-        rc = store_unit_commit(env->db);
+        rc = store_unit_commit(env->db, NULL);
     if (rc) {
         err_set(err, errlen, rc, "recording the intent of %s: %s", req->client_order_id,
                 store_errmsg(env->db));
-        store_unit_abort(env->db);
+        store_unit_abort(env->db, NULL);
         t->row.order_seq = seq_before;
         return rc;
     }
@@ -231,7 +232,7 @@ int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec
     if (!r)
         return err_set(err, errlen, APEX_ENOMEM, "out of memory sending %s", req->client_order_id);
     snprintf(r->coid, sizeof r->coid, "%s", req->client_order_id);
-    rc = broker_submit_order(env->brk, req, on_submit_reply, r);
+    rc = broker_submit_order(env->brk, prio, req, on_submit_reply, r);
     if (rc) {
         /* Refused before leaving the process: the intent is definitely unsent. */
         store_order row;
@@ -239,7 +240,7 @@ int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec
             row.o.status = ORDER_STATUS_UNSENT;
             snprintf(row.error, sizeof row.error, "broker refused the request locally (%s)",
                      err_name(rc));
-            store_order_update(env->db, &row);
+            store_order_update(env->db, &row, NULL);
         }
         request_free(r);
         err_set(err, errlen, rc, "the broker refused %s before it left the process (%s)",
@@ -273,7 +274,7 @@ void exec_cancel_open_orders(exec_env *env, trade *t)
     id_list list = {.n = 0};
     store_orders_for_execution(env->db, t->row.id, gather_open, &list);
     for (int i = 0; i < list.n; i++)
-        broker_cancel_order(env->brk, list.ids[i], ignore_reply, NULL);
+        broker_cancel_order(env->brk, BROKER_PRIORITY_ROUTINE, list.ids[i], ignore_reply, NULL);
 }
 
 /* ---- the listener: broker events become rows, ledger entries and hook calls ---- */
@@ -297,7 +298,7 @@ static int apply_fill(exec_env *env, trade *t, const broker_fill *f)
     if (t->row.entry_price == 0 || !t->has_pos)
         t->row.entry_price = ledger_avg_price(&t->led);
     t->row.updated_at = f->ts;
-    rc = store_execution_update(env->db, &t->row);
+    rc = store_execution_update(env->db, &t->row, NULL);
     if (rc)
         return rc;
 
@@ -317,7 +318,7 @@ static int apply_fill(exec_env *env, trade *t, const broker_fill *f)
         p->entry_price = ledger_avg_price(&t->led);
         p->current_price = f->price;
         p->last_update = f->ts;
-        rc = store_position_insert(env->db, p);
+        rc = store_position_insert(env->db, p, NULL);
         if (rc == 0)
             t->has_pos = true;
         return rc;
@@ -337,7 +338,7 @@ static int apply_fill(exec_env *env, trade *t, const broker_fill *f)
         p->unrealized_pnl = 0;
         p->unrealized_pnl_pct = 0;
     }
-    return store_position_update(env->db, p);
+    return store_position_update(env->db, p, NULL);
 }
 
 /* The fill row, then the trade's ledger, execution and position, then the order's
@@ -348,7 +349,7 @@ static int write_fill(exec_env *env, store_order *row, const broker_fill *f, con
     store_fill sf = {0};
     sf.execution_id = row->execution_id;
     sf.f = *f;
-    int rc = store_fill_insert(env->db, &sf);
+    int rc = store_fill_insert(env->db, &sf, NULL);
     if (rc)
         return rc; /* APEX_EDUP: already in the ledger, a replayed event */
     if (t && (rc = apply_fill(env, t, f)) != 0)
@@ -356,10 +357,10 @@ static int write_fill(exec_env *env, store_order *row, const broker_fill *f, con
     if (o)
         merge_order(row, o, f->ts); /* a recovered fill: the order reply set its state */
     row->o.updated_at = f->ts;
-    if ((rc = store_order_update(env->db, row)) != 0)
+    if ((rc = store_order_update(env->db, row, NULL)) != 0)
         return rc;
     char qb[32], pb[32];
-    rc = store_event(env->db, f->ts, env->cfg->name, row->execution_id, "fill",
+    rc = store_event(env->db, f->ts, env->cfg->name, row->execution_id, "fill", NULL,
                      "%s %s %s @ %s (%s)%s%s", f->symbol, order_side_name(f->side),
                      money_format_trim(f->qty, 0, qb, sizeof qb),
                      money_format_trim(f->price, 2, pb, sizeof pb), order_role_name(row->o.role),
@@ -380,16 +381,16 @@ static int record_fill(exec_env *env, store_order *row, const broker_fill *f, co
     if (t)
         before = *t;
     store_order row_before = *row;
-    int rc = store_unit_begin(env->db);
+    int rc = store_unit_begin(env->db, NULL);
     if (!rc)
         rc = write_fill(env, row, f, o, note, t);
     if (!rc)
-        rc = store_unit_commit(env->db);
+        rc = store_unit_commit(env->db, NULL);
     if (rc == 0)
         return 1;
     if (rc != APEX_EDUP)
         log_error("%s: cannot record fill %s: %s", f->symbol, f->fill_id, store_errmsg(env->db));
-    store_unit_abort(env->db);
+    store_unit_abort(env->db, NULL);
     if (t) {
         /* Only the durable columns roll back; the links and timers are the live ones. */
         t->row = before.row;
@@ -423,7 +424,7 @@ static void listener_on_order(void *ud, const broker_order *o)
     if (row.o.status == o->status && row.o.filled_qty == o->filled_qty)
         return;
     merge_order(&row, o, clock_now(env->clock));
-    store_order_update(env->db, &row);
+    store_order_update(env->db, &row, NULL);
     trade *t = trade_for(env, &row);
     if (t && env->hooks.on_order)
         env->hooks.on_order(env->hooks.ud, t, &row);
@@ -468,7 +469,7 @@ static void on_fills_reply(void *ud, const broker_reply *reply)
             if (record_fill(env, &row, &reply->fills[i], NULL, "recovered after a restart") > 0) {
                 env->restart.recovered_fills++;
                 store_event(env->db, reply->fills[i].ts, env->cfg->name, row.execution_id,
-                            "reconcile", "recovered fill %s of order %s missed while down",
+                            "reconcile", NULL, "recovered fill %s of order %s missed while down",
                             reply->fills[i].fill_id, it->coid);
             }
         }
@@ -496,9 +497,9 @@ static void on_order_reply(void *ud, const broker_reply *reply)
             snprintf(row.error, sizeof row.error,
                      "never reached the broker (the host stopped before sending it)");
             row.o.updated_at = now;
-            store_order_update(env->db, &row);
+            store_order_update(env->db, &row, NULL);
             env->restart.unsent_intents++;
-            store_event(env->db, now, env->cfg->name, row.execution_id, "reconcile",
+            store_event(env->db, now, env->cfg->name, row.execution_id, "reconcile", NULL,
                         "order %s never reached the broker; marked unsent, not resent", it->coid);
         }
         item_free(it);
@@ -515,19 +516,19 @@ static void on_order_reply(void *ud, const broker_reply *reply)
     if (!row.submitted_at)
         row.submitted_at = now;
     row.o.filled_qty = recorded; /* raised by the fills we record, not assumed */
-    store_order_update(env->db, &row);
+    store_order_update(env->db, &row, NULL);
     if (reply->order->filled_qty > recorded &&
-        broker_list_fills(env->brk, it->coid, on_fills_reply, it) == 0) {
+        broker_list_fills(env->brk, BROKER_PRIORITY_ROUTINE, it->coid, on_fills_reply, it) == 0) {
         store_order fresh;
         if (store_order_get(env->db, it->coid, &fresh) == 0) {
             fresh.o.filled_qty = reply->order->filled_qty;
-            store_order_update(env->db, &fresh);
+            store_order_update(env->db, &fresh, NULL);
         }
         return; /* the fills reply finishes this item */
     }
     if (reply->order->filled_qty > recorded) {
         row.o.filled_qty = reply->order->filled_qty;
-        store_order_update(env->db, &row);
+        store_order_update(env->db, &row, NULL);
     }
     item_free(it);
     reconcile_step_done(parent, 0);
@@ -549,7 +550,8 @@ int exec_reconcile(exec_env *env, trade *t, exec_done_cb done, void *ud)
         inflight_add(env, &it->link, false);
         snprintf(it->coid, sizeof it->coid, "%s", list.ids[i]);
         r->outstanding++;
-        if (broker_get_order(env->brk, it->coid, on_order_reply, it) != 0) {
+        if (broker_get_order(env->brk, BROKER_PRIORITY_ROUTINE, it->coid, on_order_reply, it) !=
+            0) {
             item_free(it);
             reconcile_step_done(r, APEX_EIO);
         }

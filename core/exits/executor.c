@@ -139,12 +139,6 @@ static void job_drop(exit_job *j)
     job_release(j);
 }
 
-static void set_priority(exit_executor *x, exit_priority p)
-{
-    if (x->hooks.next_priority)
-        x->hooks.next_priority(x->hooks.ud, (int)p);
-}
-
 static price_strategy job_strategy(const exit_job *j)
 {
     if (j->market || j->priority == EXIT_PRIORITY_CRITICAL)
@@ -159,7 +153,7 @@ static void save_row(exit_job *j)
     j->row.filled_quantity = j->filled;
     if (j->filled > 0)
         money_div(j->notional, j->filled, MONEY_ROUND_NEAREST, &j->row.exit_price);
-    store_exit_update(j->x->db, &j->row);
+    store_exit_update(j->x->db, &j->row, NULL);
 }
 
 static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_t price);
@@ -186,8 +180,8 @@ static void protect_remainder(exit_job *j)
     req.type = ORDER_STOP;
     req.qty = open;
     req.stop_price = stop;
-    set_priority(j->x, EXIT_PRIORITY_HIGH);
-    if (exec_send(j->x->env, t, ORDER_ROLE_STOP_LOSS, &req, NULL, NULL, NULL, 0) != 0)
+    if (exec_send(j->x->env, BROKER_PRIORITY_HIGH, t, ORDER_ROLE_STOP_LOSS, &req, NULL, NULL, NULL,
+                  0) != 0)
         log_warn("%s %s: could not re-place the protective stop after a partial exit",
                  j->x->cfg->name, t->row.symbol);
 }
@@ -264,10 +258,10 @@ static void on_sent(void *ud, trade *t, int status, const char *msg)
     (void)t;
     if (j->state == JOB_WORKING && status != 0 && strcmp(j->coid, j->att.client_order_id) == 0) {
         j->att.status = ORDER_STATUS_REJECTED;
-        store_exit_attempt_update(j->x->db, &j->att);
+        store_exit_attempt_update(j->x->db, &j->att, NULL);
         store_event(j->x->db, clock_now(j->x->clock), j->x->cfg->name, j->t->row.id,
-                    "exit_rejected", "%s: exit order %s refused: %s", j->t->row.symbol, j->coid,
-                    msg ? msg : err_name(status));
+                    "exit_rejected", NULL, "%s: exit order %s refused: %s", j->t->row.symbol,
+                    j->coid, msg ? msg : err_name(status));
         if (j->t->led.qty == 0) {
             finish(j, j->filled > 0 ? EXIT_STATUS_FILLED : EXIT_STATUS_CANCELLED);
         } else {
@@ -291,7 +285,7 @@ static void place_next(exit_job *j)
         return;
     }
     if (j->row.attempts >= MAX_ATTEMPTS) {
-        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed",
+        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed", NULL,
                     "%s: exit gave up after %d orders; the monitor will decide again",
                     t->row.symbol, j->row.attempts);
         finish(j, EXIT_STATUS_FAILED);
@@ -312,13 +306,13 @@ static void place_next(exit_job *j)
         req.limit_price =
             limit_price(j, req.side, last, bid, ask, config_instrument(x->cfg, t->row.symbol).tick);
     }
-    set_priority(x, j->priority);
     j->refs++;
     char err[256];
-    int rc = exec_send(x->env, t, ORDER_ROLE_EXIT, &req, on_sent, j, err, sizeof err);
+    int rc = exec_send(x->env, broker_priority_of_exit(j->priority), t, ORDER_ROLE_EXIT, &req,
+                       on_sent, j, err, sizeof err);
     if (rc != 0) {
         j->refs--;
-        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed",
+        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed", NULL,
                     "%s: could not send an exit order: %s", t->row.symbol, err);
         j->state = JOB_WAIT_RETRY;
         clock_timer_start(&j->timer, clock_now(x->clock) + RETRY_DELAY);
@@ -339,7 +333,7 @@ static void place_next(exit_job *j)
     j->att.quantity = qty;
     j->att.status = ORDER_STATUS_NEW;
     j->att.placed_at = clock_now(x->clock);
-    store_exit_attempt_insert(x->db, &j->att);
+    store_exit_attempt_insert(x->db, &j->att, NULL);
     save_row(j);
     j->state = JOB_WORKING;
     int timeout = x->cfg->exits.execution[j->priority].timeout_seconds;
@@ -393,8 +387,8 @@ static void cancel_order(exit_job *j, const char *coid)
 {
     job_hold(j);
     j->cancels++;
-    set_priority(j->x, j->priority);
-    if (broker_cancel_order(j->x->brk, coid, on_cancel_reply, j) != 0) {
+    if (broker_cancel_order(j->x->brk, broker_priority_of_exit(j->priority), coid, on_cancel_reply,
+                            j) != 0) {
         broker_reply none = {.status = APEX_EIO};
         on_cancel_reply(j, &none);
     }
@@ -411,7 +405,7 @@ static void on_timeout(clock_timer *timer, void *ud)
     if (j->state != JOB_WORKING)
         return;
     store_event(j->x->db, clock_now(j->x->clock), j->x->cfg->name, j->t->row.id, "exit_timeout",
-                "%s: exit order %s not filled within %d s; cancelling to walk or escalate",
+                NULL, "%s: exit order %s not filled within %d s; cancelling to walk or escalate",
                 j->t->row.symbol, j->coid, j->x->cfg->exits.execution[j->priority].timeout_seconds);
     j->state = JOB_CANCEL_ORDER;
     cancel_order(j, j->coid);
@@ -461,8 +455,9 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
     row->exit_priority = j->priority;
     /* The decision (its position_exits row) and what it spends on the position (a partial
      * stage, the exit reason) are one unit, durable before any order goes out. */
-    store_unit_begin(x->db);
-    int rc = store_exit_insert(x->db, row);
+    apex_error err = {0};
+    store_unit_begin(x->db, NULL);
+    int rc = store_exit_insert(x->db, row, &err);
     t->exit_job = j;
     t->closing = true;
     snprintf(t->pos.exit_reason, sizeof t->pos.exit_reason, "%s",
@@ -475,16 +470,16 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
         t->pos.partial_stages_done |= 1 << d->partial_stage;
     }
     if (!rc)
-        rc = store_position_update(x->db, &t->pos);
+        rc = store_position_update(x->db, &t->pos, &err);
     if (!rc)
-        rc = store_unit_commit(x->db);
+        rc = store_unit_commit(x->db, &err);
     if (rc) {
         log_error("%s %s: cannot record the exit decision (%s); working it anyway, the store "
                   "will be reconciled on restart",
-                  x->cfg->name, t->row.symbol, store_errmsg(x->db));
-        store_unit_abort(x->db);
+                  x->cfg->name, t->row.symbol, err.msg);
+        store_unit_abort(x->db, NULL);
         if (x->hooks.on_write_error)
-            x->hooks.on_write_error(x->hooks.ud, rc, "recording an exit decision");
+            x->hooks.on_write_error(x->hooks.ud, rc, "recording an exit decision", err.msg);
     }
     char pb[32];
     log_event("%-13s EXIT!    %-5s %s (%s) at %s", x->cfg->name, t->row.symbol, d->reason,
@@ -515,7 +510,7 @@ int exit_executor_start(exit_executor *x, trade *t, const exit_decision *d, mone
         j->supersede = true;
         j->next = *d;
         j->next_price = price;
-        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit",
+        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit", NULL,
                     "%s: %s (%s) supersedes the working %s exit", t->row.symbol, d->reason,
                     exit_priority_name(d->priority), j->row.exit_reason);
         if (j->state == JOB_WORKING) {
@@ -548,7 +543,7 @@ void exit_executor_on_fill(exit_executor *x, trade *t, const broker_fill *f, con
     j->att.filled_quantity = j->order_filled;
     j->att.status =
         j->order_filled >= j->order_qty ? ORDER_STATUS_FILLED : ORDER_STATUS_PARTIALLY_FILLED;
-    store_exit_attempt_update(j->x->db, &j->att);
+    store_exit_attempt_update(j->x->db, &j->att, NULL);
     save_row(j);
     if (j->order_filled < j->order_qty)
         return; /* a partial fill: the order keeps working until filled or timed out */
@@ -568,7 +563,7 @@ void exit_executor_on_order(exit_executor *x, trade *t, const store_order *o)
     if (!j || j->state == JOB_DONE || strcmp(o->o.client_order_id, j->coid) != 0)
         return;
     j->att.status = o->o.status;
-    store_exit_attempt_update(j->x->db, &j->att);
+    store_exit_attempt_update(j->x->db, &j->att, NULL);
     bool dead = o->o.status == ORDER_STATUS_REJECTED || o->o.status == ORDER_STATUS_EXPIRED ||
                 o->o.status == ORDER_STATUS_CANCELLED;
     if (dead && j->state == JOB_WORKING) {
@@ -613,8 +608,8 @@ static int close_stale(void *ud, const store_position_exit *e)
         return 0;
     store_position_exit row = *e;
     row.status = EXIT_STATUS_CANCELLED;
-    store_exit_update(c->x->db, &row);
-    store_event(c->x->db, clock_now(c->x->clock), c->x->cfg->name, e->execution_id, "exit",
+    store_exit_update(c->x->db, &row, NULL);
+    store_event(c->x->db, clock_now(c->x->clock), c->x->cfg->name, e->execution_id, "exit", NULL,
                 "exit %lld (%s) interrupted by a restart; the monitor re-evaluates",
                 (long long)e->id, e->exit_reason);
     return 0;

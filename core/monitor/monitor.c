@@ -170,9 +170,9 @@ static void persist(monitor *m, trade *t, bool force)
     t->last_persist = now;
     t->pos.last_update = now;
     if (t->has_pos)
-        store_position_update(m->db, &t->pos);
+        store_position_update(m->db, &t->pos, NULL);
     t->row.updated_at = now;
-    store_execution_update(m->db, &t->row);
+    store_execution_update(m->db, &t->row, NULL);
 }
 
 /* A broker failure: back off (1, 2, 4, 8, 16 min), stay monitoring, and say so. */
@@ -186,7 +186,7 @@ static void backoff(monitor *m, trade *t, const char *what, const char *error)
     t->row.retry_count++;
     snprintf(t->row.reason, sizeof t->row.reason, "broker error (attempt %d): %s",
              t->row.retry_count, error);
-    store_event(m->db, now, m->cfg->name, t->row.id, "broker_error",
+    store_event(m->db, now, m->cfg->name, t->row.id, "broker_error", NULL,
                 "%s: %s failed: %s; retrying in %d s", t->row.symbol, what, error, delay);
     log_warn("%s %s: %s failed (%s); retry %d in %d s", m->cfg->name, t->row.symbol, what, error,
              t->row.retry_count, delay);
@@ -198,7 +198,7 @@ static void recovered(monitor *m, trade *t)
 {
     if (!t->row.retry_count)
         return;
-    store_event(m->db, clock_now(m->clock), m->cfg->name, t->row.id, "broker_ok",
+    store_event(m->db, clock_now(m->clock), m->cfg->name, t->row.id, "broker_ok", NULL,
                 "%s: broker reachable again after %d failed checks", t->row.symbol,
                 t->row.retry_count);
     t->row.retry_count = 0;
@@ -277,7 +277,8 @@ static void confirm_flat(monitor *m, trade *t)
     c->t = t;
     inflight_add(m, &c->link, release_plain);
     trade_hold(t);
-    if (broker_get_position(m->brk, t->row.symbol, on_confirm_reply, c) != 0) {
+    if (broker_get_position(m->brk, BROKER_PRIORITY_ROUTINE, t->row.symbol, on_confirm_reply, c) !=
+        0) {
         broker_reply fail = {.status = APEX_EIO};
         snprintf(fail.error, sizeof fail.error, "request could not be sent");
         on_confirm_reply(c, &fail);
@@ -362,7 +363,7 @@ static void flush_quotes(clock_timer *timer, void *ud)
     }
     m->stats.quote_requests++;
     m->stats.quoted_symbols += (uint64_t)n;
-    if (broker_get_quotes(m->brk, symbols, n, on_quotes, b) != 0) {
+    if (broker_get_quotes(m->brk, BROKER_PRIORITY_ROUTINE, symbols, n, on_quotes, b) != 0) {
         broker_reply fail = {.status = APEX_EIO};
         snprintf(fail.error, sizeof fail.error, "quote request could not be sent");
         on_quotes(b, &fail);
@@ -413,7 +414,7 @@ static void reconcile(clock_timer *timer, void *ud)
     monitor *m = ud;
     (void)timer;
     m->stats.reconciliations++;
-    broker_list_positions(m->brk, on_positions, m);
+    broker_list_positions(m->brk, BROKER_PRIORITY_ROUTINE, on_positions, m);
     clock_timer_start(&m->reconcile_timer,
                       clock_now(m->clock) + (apex_time)m->cfg->monitoring.normal_frequency_s *
                                                 RECONCILE_EVERY * APEX_SECOND);

@@ -132,8 +132,9 @@ void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, co
     }
     /* Acting on a signal moves the restart cursor to this bar first, so a restarted host
      * never acts on the same bar twice (bars up to the cursor are warm-up only). */
-    if (!p->hs->backtest && pipeline_durable(p, store_cursor_set(p->hs->db, p->cfg.name, b->ts),
-                                             "moving the restart cursor"))
+    if (!p->hs->backtest &&
+        pipeline_durable(p, store_cursor_set(p->hs->db, p->cfg.name, b->ts, &p->werr),
+                         "moving the restart cursor"))
         return;
     trade *t = pipeline_trade_new(p, symbol_id);
     if (!t)
@@ -156,7 +157,7 @@ void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, co
         return;
     }
     trade_hold(t);
-    step_await(step, broker_get_account(p->brk, on_account, step),
+    step_await(step, broker_get_account(p->brk, BROKER_PRIORITY_ROUTINE, on_account, step),
                "risk stage: broker refused get_account");
 }
 
@@ -223,7 +224,7 @@ static bool strategy_stage(pipeline *p, trade *t, const script_signal *sig, cons
     t->row.stop_loss = stop;
     t->row.take_profit = target;
     t->row.qty = sig->qty;
-    if (pipeline_durable(p, store_execution_update(p->hs->db, &t->row),
+    if (pipeline_durable(p, store_execution_update(p->hs->db, &t->row, &p->werr),
                          "recording the signal's exits")) {
         pipeline_set_status(p, t, EXEC_FAILED, "strategy stage: %s", p->write_error);
         return false;
@@ -272,14 +273,15 @@ static void on_account(void *ud, const broker_reply *r)
     }
     char qb[32], rb[32], cb[32];
     t->row.qty = d.qty;
-    store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "risk",
+    store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "risk", NULL,
                 "%s size %s = min(by risk %s, by capital %s)%s%s", t->row.symbol,
                 money_format_trim(d.qty, 0, qb, sizeof qb),
                 money_format_trim(d.shares_by_risk, 0, rb, sizeof rb),
                 money_format_trim(d.shares_by_capital, 0, cb, sizeof cb), d.note[0] ? "; " : "",
                 d.note);
     trade_hold(t);
-    step_await(s, broker_get_position(p->brk, t->row.symbol, on_position, s),
+    step_await(s,
+               broker_get_position(p->brk, BROKER_PRIORITY_ROUTINE, t->row.symbol, on_position, s),
                "trade manager: broker refused get_position");
 }
 
@@ -308,8 +310,10 @@ static void on_position(void *ud, const broker_reply *r)
         return;
     }
     trade_hold(t);
-    step_await(s, broker_list_open_orders(p->brk, t->row.symbol, on_open_orders, s),
-               "trade manager: broker refused list_open_orders");
+    step_await(
+        s,
+        broker_list_open_orders(p->brk, BROKER_PRIORITY_ROUTINE, t->row.symbol, on_open_orders, s),
+        "trade manager: broker refused list_open_orders");
 }
 
 static void on_open_orders(void *ud, const broker_reply *r)
@@ -353,7 +357,8 @@ static void submit_entry(pipeline *p, trade *t, money_t entry_ref)
     req.take_profit = t->row.take_profit;
     req.stop_loss = t->row.stop_loss;
     char err[256];
-    int rc = exec_send(p->exec, t, ORDER_ROLE_ENTRY, &req, on_entry_sent, p, err, sizeof err);
+    int rc = exec_send(p->exec, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &req, on_entry_sent,
+                       p, err, sizeof err);
     if (rc != 0)
         pipeline_set_status(p, t, EXEC_FAILED, "trade manager: could not send the entry (%s): %s",
                             err_name(rc), err);

@@ -6,8 +6,7 @@
 #include <string.h>
 #include <uv.h>
 
-#include "broker/limited.h"
-#include "broker/paper.h"
+#include "broker/registry.h"
 #include "pipeline/pipeline_internal.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -85,25 +84,14 @@ static void on_reload(void *ud, script_slot slot, int status, const char *msg)
     apex_time now = clock_now(p->hs->clock);
     if (status == 0) {
         log_event("%-10s RELOAD   %s: new code is live (ctx.state kept)", p->cfg.name, which);
-        store_event(p->hs->db, now, p->cfg.name, 0, "reload", "%s reloaded", which);
+        store_event(p->hs->db, now, p->cfg.name, 0, "reload", NULL, "%s reloaded", which);
     } else {
         log_event("%-10s RELOAD   %s failed, old code keeps running: %s", p->cfg.name, which, msg);
-        store_event(p->hs->db, now, p->cfg.name, 0, "reload_error", "%s: %s", which, msg);
+        store_event(p->hs->db, now, p->cfg.name, 0, "reload_error", NULL, "%s: %s", which, msg);
     }
 }
 
 /* ---- opening ---- */
-
-static void paper_state_path(const pipeline *p, char *out, size_t n)
-{
-    const char *configured = p->cfg.broker.paper.state_path;
-    if (configured[0])
-        snprintf(out, n, "%s", configured);
-    else if (p->hs->backtest || !p->hs->db_path || strcmp(p->hs->db_path, ":memory:") == 0)
-        snprintf(out, n, ":memory:");
-    else
-        snprintf(out, n, "%s.%s.paper", p->hs->db_path, p->cfg.name);
-}
 
 static int open_feed(pipeline *p, diag_list *diags)
 {
@@ -142,10 +130,11 @@ static int open_scripts(pipeline *p, diag_list *diags)
         diag_add(diags, "%s: cannot start Lua: %s", p->cfg.path, err);
         return APEX_ESCRIPT;
     }
-    /* A backtest is reproducible: math.random is seeded from the pipeline, never from
-     * the time. */
-    if (p->hs->backtest && script_host_set_seed(p->scripts, script_seed_from_name(p->cfg.name), err,
-                                                sizeof err) != 0) {
+    /* A backtest is reproducible: math.random is seeded from the pipeline (its
+     * random_seed, else its name), never from the time; a live run only when asked. */
+    if ((p->hs->backtest || p->cfg.random_seed_given) &&
+        script_host_set_seed(p->scripts, (uint64_t)config_random_seed(&p->cfg), err, sizeof err) !=
+            0) {
         diag_add(diags, "%s: cannot seed math.random: %s", p->cfg.path, err);
         return APEX_ESCRIPT;
     }
@@ -169,30 +158,18 @@ static int open_scripts(pipeline *p, diag_list *diags)
 
 static int open_broker(pipeline *p, diag_list *diags)
 {
-    char err[512], state[CONFIG_PATH_MAX + 128];
-    if (p->cfg.broker.kind != BROKER_KIND_PAPER) {
-        diag_add(diags,
-                 "%s: broker.kind: only \"paper\" is available in this version; real "
-                 "brokers over HTTP come with the broker adapters",
-                 p->cfg.path);
+    char err[1024];
+    broker_open_args args = {
+        .clock = p->hs->clock, .store_path = p->hs->db_path, .backtest = p->hs->backtest};
+    p->brk = broker_open(&p->cfg, &args, &p->sim_feed, err, sizeof err);
+    if (!p->brk) {
+        diag_add(diags, "%s", err);
         return APEX_EINVAL;
     }
-    paper_state_path(p, state, sizeof state);
-    broker *paper = paper_broker_new(&p->cfg.broker.paper, state, p->hs->clock, err, sizeof err);
-    if (!paper) {
-        diag_add(diags, "%s: broker: %s", p->cfg.path, err);
-        return APEX_EIO;
-    }
-    /* Every traded symbol gets its rules (its own entry, else instruments.default). */
-    for (int i = 0; i < p->cfg.nsymbols; i++)
-        paper_broker_set_instrument(paper, p->cfg.symbols[i],
-                                    config_instrument(&p->cfg, p->cfg.symbols[i]));
     /* Every call to the broker, the paper one included, obeys the per-minute limit, so a
      * backtest sees the same pacing a real broker would impose. */
     p->limiter = ratelimit_new(p->hs->clock, p->cfg.monitoring.max_api_calls_per_minute);
-    p->brk = p->limiter ? limited_broker_new(paper, p->limiter) : NULL;
-    if (!p->brk) {
-        broker_free(paper);
+    if (!p->limiter || broker_set_limiter(p->brk, p->limiter) != 0) {
         diag_add(diags, "%s: broker: out of memory", p->cfg.path);
         return APEX_ENOMEM;
     }
@@ -250,7 +227,7 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
         store_cursor_get(hs->db, p->cfg.name, &p->resume_after);
     if (hs->loop && script_watch(p->scripts, hs->loop, on_reload, p) != 0)
         log_warn("%s: hot reload unavailable (cannot watch the script directories)", p->cfg.name);
-    broker_get_account(p->brk, on_start_account, p);
+    broker_get_account(p->brk, BROKER_PRIORITY_ROUTINE, on_start_account, p);
     pipeline_resume_load(p);
     return p;
 fail:
@@ -334,7 +311,7 @@ bool pipeline_busy(const pipeline *p)
 static void save_cursor(pipeline *p)
 {
     if (!p->hs->backtest && p->last_ts)
-        store_cursor_set(p->hs->db, p->cfg.name, p->last_ts);
+        store_cursor_set(p->hs->db, p->cfg.name, p->last_ts, &p->werr);
 }
 
 static void on_equity(void *ud, const broker_reply *r)
@@ -342,7 +319,7 @@ static void on_equity(void *ud, const broker_reply *r)
     pipeline *p = ud;
     if (r->status == 0 && r->account)
         store_equity_insert(p->hs->db, clock_now(p->hs->clock), p->cfg.name, r->account->cash,
-                            r->account->equity);
+                            r->account->equity, NULL);
 }
 
 /* New bar time: the previous time is fully processed, so it can become the cursor. */
@@ -354,10 +331,11 @@ static void on_new_time(pipeline *p, apex_time ts)
     }
     bool reopened = false;
     if (risk_circuit_roll_day(&p->circuit, ts, p->mark, &reopened)) {
-        broker_get_account(p->brk, on_equity, p); /* one equity snapshot per trading day */
+        /* One equity snapshot per trading day. */
+        broker_get_account(p->brk, BROKER_PRIORITY_ROUTINE, on_equity, p);
         if (reopened) {
             pipeline_durable(p,
-                             store_event(p->hs->db, ts, p->cfg.name, 0, "circuit_breaker",
+                             store_event(p->hs->db, ts, p->cfg.name, 0, "circuit_breaker", &p->werr,
                                          "new trading day: entries allowed again"),
                              "recording the circuit breaker");
             log_event("%-13s CIRCUIT  new trading day: entries allowed again", p->cfg.name);
@@ -378,7 +356,13 @@ static void process_bar(pipeline *p, const bar *b)
     if (!warmup) {
         if (b->ts != p->last_ts)
             on_new_time(p, b->ts);
-        broker_on_bar(p->brk, b, name);
+        if (p->sim_feed)
+            p->sim_feed(p->brk, b, name);
+        /* The backstop of the failure policy: a write that failed anywhere in the store
+         * (exec, the monitor, the exit executor) halts this pipeline's entries too. */
+        apex_error first;
+        if (!p->write_failed && store_write_failed(p->hs->db, &first))
+            pipeline_durable_msg(p, first.code, "a store write", first.msg);
         if (p->resume_pending)
             pipeline_resume_start(p); /* now, on current data and current time */
     }
@@ -451,15 +435,15 @@ void pipeline_finish(pipeline *p, pipeline_summary *out)
         p->sum.open_positions++;
         p->sum.unrealized += t->pos.unrealized_pnl;
         /* Persist the latest monitoring view so `apex-host status` shows it. */
-        store_position_update(p->hs->db, &t->pos);
-        store_execution_update(p->hs->db, &t->row);
+        store_position_update(p->hs->db, &t->pos, &p->werr);
+        store_execution_update(p->hs->db, &t->row, &p->werr);
     }
     monitor_stats ms;
     monitor_get_stats(p->mon, &ms);
     p->sum.monitor_checks = ms.checks;
     p->sum.quote_requests = ms.quote_requests;
     p->sum.cache_hits = ms.cache_hits;
-    p->sum.broker_calls = limited_broker_inner(p->brk)->api_calls;
+    p->sum.broker_calls = broker_api_calls(p->brk);
     p->sum.write_error = p->write_failed ? p->write_error : NULL;
     *out = p->sum;
 }

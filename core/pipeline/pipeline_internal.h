@@ -7,7 +7,7 @@
 #ifndef APEX_PIPELINE_INTERNAL_H
 #define APEX_PIPELINE_INTERNAL_H
 
-#include "broker/broker.h"
+#include "broker/registry.h"
 #include "exec/exec.h"
 #include "exits/executor.h"
 #include "exits/inputs.h"
@@ -33,6 +33,7 @@ struct pipeline {
     const host_services *hs;
     script_host *scripts;
     broker *brk;
+    broker_sim_feed sim_feed; /* NULL unless the broker simulates fills from our bars */
     feed_merge *feed;
     bar next;             /* the bar read ahead from the feed */
     char feed_error[512]; /* a data error met while reading ahead, reported by step */
@@ -46,6 +47,7 @@ struct pipeline {
     risk_circuit circuit;    /* trading state: the daily-loss breaker and the day roll */
     bool write_failed;       /* a durable write failed: no new entries (see pipeline_durable) */
     char write_error[512];   /* the first such failure, for the report */
+    apex_error werr;         /* the last store write's error: its message travels with it */
     apex_time best_other_at; /* rebalance: the best free opportunity, cached per bar */
     money_t best_other;
     bool has_best_other;
@@ -84,8 +86,12 @@ void pipeline_record_script_error(pipeline *p, int symbol_id, const char *stage,
 /* Executions holding (or about to hold) a position. */
 int pipeline_open_positions(const pipeline *p);
 /* A durable write failed (rc != 0): new entries halt for this pipeline, exits keep
- * working, the failure is reported loudly and the run ends non-zero. Returns rc. */
+ * working, the failure is reported loudly and the run ends non-zero. The message is
+ * p->werr's, which the failing write filled in (pass &p->werr to the store call). Returns
+ * rc. */
 int pipeline_durable(pipeline *p, int rc, const char *what);
+/* Same, with the message of another failed write. */
+int pipeline_durable_msg(pipeline *p, int rc, const char *what, const char *msg);
 
 /* entry.c: the execute phase, signal -> bias -> strategy -> risk -> trade manager. */
 void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, const bar *b);

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "broker/limited.h"
 #include "pipeline/pipeline_internal.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -137,7 +136,7 @@ static void evaluate_exit(void *ud, trade *t, const broker_quote *q)
         t->pos.trailing_stop_active = in.trailing_active;
         t->pos.trailing_stop_price = in.trailing_stop;
         t->pos.peak_price = in.peak_price;
-        pipeline_durable(p, store_position_update(p->hs->db, &t->pos),
+        pipeline_durable(p, store_position_update(p->hs->db, &t->pos, &p->werr),
                          "recording the trailing stop");
         if (armed_now) {
             char sb[32];
@@ -202,24 +201,15 @@ static void exit_done(void *ud, trade *t, const store_position_exit *row)
         monitor_check_soon(p->mon, t);
 }
 
-static void exit_priority_next(void *ud, int priority)
+static void exit_write_error(void *ud, int rc, const char *what, const char *msg)
 {
-    pipeline *p = ud;
-    limited_broker_next_priority(p->brk, priority);
-}
-
-static void exit_write_error(void *ud, int rc, const char *what)
-{
-    pipeline_durable(ud, rc, what);
+    pipeline_durable_msg(ud, rc, what, msg);
 }
 
 exit_hooks pipeline_exit_hooks(pipeline *p)
 {
-    return (exit_hooks){.quote = exit_quote,
-                        .on_done = exit_done,
-                        .next_priority = exit_priority_next,
-                        .on_write_error = exit_write_error,
-                        .ud = p};
+    return (exit_hooks){
+        .quote = exit_quote, .on_done = exit_done, .on_write_error = exit_write_error, .ud = p};
 }
 
 /* ---- the circuit breaker ---- */
@@ -236,7 +226,7 @@ void pipeline_check_circuit(pipeline *p)
               p->cfg.name, lb, mb);
     pipeline_durable(p,
                      store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, 0,
-                                 "circuit_breaker",
+                                 "circuit_breaker", &p->werr,
                                  "daily loss %s reached the limit %s (risk.daily_loss_limit_pct); "
                                  "closing every position, entries blocked until the next trading "
                                  "day",

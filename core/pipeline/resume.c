@@ -44,7 +44,7 @@ static void resume_report(pipeline *p)
               "%d intent(s) never sent, marked unsent; %d fill(s) recovered",
               p->cfg.name, p->resume_total, p->resume_cancelled, rs.unsent_intents,
               rs.recovered_fills);
-    store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, 0, "restart_report",
+    store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, 0, "restart_report", NULL,
                 "resumed %d execution(s); cancelled %d exit order(s) left working; %d intent(s) "
                 "marked unsent; %d fill(s) recovered",
                 p->resume_total, p->resume_cancelled, rs.unsent_intents, rs.recovered_fills);
@@ -122,13 +122,14 @@ static void cancel_left_exits(pipeline *p, trade *t)
     LIST_INSERT_HEAD(&p->resume_waits, w, link);
     trade_hold(t);
     for (int i = 0; i < ids.n; i++) {
-        store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "reconcile",
+        store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "reconcile", NULL,
                     "%s: exit order %s was left working by the previous run; cancelling it "
                     "before any new exit",
                     t->row.symbol, ids.ids[i]);
         p->resume_cancelled++;
         w->outstanding++;
-        if (broker_cancel_order(p->brk, ids.ids[i], on_exit_cancelled, w) != 0)
+        if (broker_cancel_order(p->brk, BROKER_PRIORITY_ROUTINE, ids.ids[i], on_exit_cancelled,
+                                w) != 0)
             w->outstanding--;
     }
     broker_reply done = {.status = 0};
@@ -148,7 +149,7 @@ static void on_reconciled(void *ud, trade *t, int status, const char *msg)
     bool entry_sent = t->entry_coid[0] && store_order_get(p->hs->db, t->entry_coid, &entry) == 0 &&
                       entry.o.status != ORDER_STATUS_UNSENT && entry.o.status != ORDER_STATUS_NEW;
     if (status != 0) {
-        store_event(p->hs->db, now, p->cfg.name, t->row.id, "reconcile",
+        store_event(p->hs->db, now, p->cfg.name, t->row.id, "reconcile", NULL,
                     "%s: broker unreachable while reconciling (%s); monitoring resumes and "
                     "retries",
                     t->row.symbol, msg ? msg : "");
@@ -204,7 +205,7 @@ void pipeline_resume_start(pipeline *p)
     for (trade *t = p->trades; t; t = t->next) {
         if (trade_is_finished(t))
             continue;
-        store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "restart",
+        store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "restart", NULL,
                     "%s: resuming %s execution after a restart", t->row.symbol,
                     exec_status_name(t->row.status));
         exit_executor_resume(p->exits, t);
