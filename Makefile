@@ -96,9 +96,10 @@ $(APICHECK)/cmake/Makefile: CMakeLists.txt $(APICHECK_LUA)/liblua.a | deps
 	cmake -S . -B $(APICHECK)/cmake -DCMAKE_BUILD_TYPE=Debug -DAPEX_LUA_APICHECK_DIR=$(APICHECK_LUA)
 
 # The tests that cross the Lua boundary: the script host and sandbox units, the pipeline
-# DSL, and whole backtests on the simulated clock (the live-clock tests add no Lua
-# coverage, only timing). Everything is built, so the whole suite can be run there too.
-APICHECK_TESTS := sandbox|script_host|lua_modules|reload|pipeline_loader|unit\.test_pipeline$$|backtest_deterministic|bad_pipeline|strategy_error
+# DSL, and whole pipelines on the simulated clock (every engine.* test; the live-clock
+# integration tests add no Lua coverage, only timing). Everything is built, so the whole
+# suite can be run there too.
+APICHECK_TESTS := sandbox|script_host|lua_modules|reload|pipeline_loader|^engine\.|backtest_deterministic|bad_pipeline|strategy_error
 test-apicheck: $(APICHECK)/cmake/Makefile
 	cmake --build $(APICHECK)/cmake -j$(JOBS)
 	cd $(APICHECK)/cmake && ctest --output-on-failure -j$(JOBS) -R '$(APICHECK_TESTS)'

@@ -416,8 +416,7 @@ static int paper_submit(broker *b, const order_request *r, broker_cb cb, void *u
     }
 
     paper_symbol *s = paper_symbol_find(p, r->symbol);
-    paper_order *o =
-        order_new(p, r->client_order_id, r->symbol, r->side, r->type, r->role, r->qty);
+    paper_order *o = order_new(p, r->client_order_id, r->symbol, r->side, r->type, r->role, r->qty);
     if (!o)
         return APEX_ENOMEM;
     o->o.limit_price = r->limit_price;
@@ -801,6 +800,7 @@ broker *paper_broker_new(const paper_config *cfg, const char *state_path, apex_c
     p->cfg = *cfg;
     p->clock = clock;
     p->default_rules = MONEY_INSTRUMENT_DEFAULT;
+    p->lock_fd = -1;
     paper_events_init(p);
     if (paper_state_open(p, state_path && state_path[0] ? state_path : ":memory:", err, errlen) !=
         0) {

@@ -109,6 +109,7 @@ typedef struct {
 
     sqlite3 *db;
     int tx_depth; /* nested begin/commit: one transaction per event */
+    int lock_fd;  /* the account file's lock (util/filelock.h); -1 when none */
     char path[CONFIG_PATH_MAX];
     sqlite3_stmt *st_order, *st_position, *st_position_del, *st_symbol, *st_account, *st_fill,
         *st_day_trade;
