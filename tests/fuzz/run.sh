@@ -31,6 +31,7 @@ smoke_runs() {
     timestamp | money) echo 500000 ;;
     news) echo 50000 ;;
     pipeline_loader) echo 8000 ;;
+    instructions) echo 6000 ;;
     *) echo 10000 ;;
     esac
 }
