@@ -39,26 +39,30 @@ typedef struct {
     int lock_fd;
 } host;
 
-/* A backtest runs no event loop, so SIGINT and SIGTERM just raise this flag, which the
- * bar loop reads; the handler then restores the default, so a second signal ends the
- * process at once. */
-static volatile sig_atomic_t backtest_signal;
+/* SIGINT and SIGTERM are caught from the first moment of host_main: a signal that
+ * arrives while the store opens and the pipelines load must not be lost (a process
+ * started in the background by a non-interactive shell even inherits SIGINT ignored).
+ * The handler raises this flag; the backtest's bar loop reads it, and a live run checks
+ * it when its loop starts (libuv's handlers take over from there). The handler then
+ * restores the default, so a second signal ends the process at once. */
+static volatile sig_atomic_t early_signal;
 
-static void on_backtest_signal(int signum)
+static void on_early_signal(int signum)
 {
-    backtest_signal = signum;
+    early_signal = signum;
     signal(signum, SIG_DFL);
 }
 
-static void catch_backtest_signals(bool on)
+static void catch_signals_early(bool on)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on ? on_backtest_signal : SIG_DFL;
+    sa.sa_handler = on ? on_early_signal : SIG_DFL;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    backtest_signal = 0;
+    if (on)
+        early_signal = 0;
 }
 
 /* Every way a run stops goes through here: the loop is stopped so uv_run returns. */
@@ -161,10 +165,10 @@ static void run_backtest(host *h)
     long in_batch = 0;
     store_begin(h->hs.db, NULL);
     while (!h->stopping && earliest(h, &ts, &data_error)) {
-        if (backtest_signal) {
+        if (early_signal) {
             log_event("received %s: stopping the backtest at %s; the summary covers what ran "
                       "and the store is marked interrupted",
-                      backtest_signal == SIGINT ? "SIGINT" : "SIGTERM", "this bar");
+                      early_signal == SIGINT ? "SIGINT" : "SIGTERM", "this bar");
             h->exit_code = EXIT_INTERRUPTED;
             break;
         }
@@ -378,6 +382,7 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
     else if (opt->verbose)
         log_set_level(LOG_INFO);
     h->lock_fd = -1;
+    catch_signals_early(true);
 
     char err[512];
     int code = EXIT_OK;
@@ -387,6 +392,7 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
                0) {
         fprintf(stderr, "apex-host: %s\n", err);
         free(h);
+        catch_signals_early(false);
         return EXIT_STORE;
     }
     h->opt.db_path = h->db_path;
@@ -394,6 +400,7 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
     if (run_files_lock(h->db_path, &h->lock_fd, err, sizeof err) != 0) {
         fprintf(stderr, "apex-host: %s\n", err);
         free(h);
+        catch_signals_early(false);
         return EXIT_STORE;
     }
     if (opt->backtest && !opt->force && run_files_holds_live_run(h->db_path)) {
@@ -404,6 +411,7 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
                 h->db_path);
         run_files_unlock(h->lock_fd);
         free(h);
+        catch_signals_early(false);
         return EXIT_STORE;
     }
     if (opt->fresh && strcmp(h->db_path, ":memory:") != 0) {
@@ -415,6 +423,7 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
         fprintf(stderr, "apex-host: %s\n", err);
         run_files_unlock(h->lock_fd);
         free(h);
+        catch_signals_early(false);
         return EXIT_STORE;
     }
     store_meta_set(h->hs.db, "run_kind", opt->backtest ? "backtest" : "run", NULL);
@@ -446,9 +455,7 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
         goto done;
 
     if (opt->backtest) {
-        catch_backtest_signals(true);
         run_backtest(h);
-        catch_backtest_signals(false);
     } else {
         if (h->follow) {
             clock_set_wall(h->hs.clock); /* the pipelines already hold this clock */
@@ -484,6 +491,11 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
         h->sigint.data = h->sigterm.data = h;
         uv_signal_start(&h->sigint, on_signal, SIGINT);
         uv_signal_start(&h->sigterm, on_signal, SIGTERM);
+        if (early_signal) {
+            log_event("received %s while starting: stopping",
+                      early_signal == SIGINT ? "SIGINT" : "SIGTERM");
+            stop_host(h);
+        }
         clock_timer_init(h->hs.clock, &h->pump, pump, h);
         if (h->follow) {
             uv_timer_init(&h->loop, &h->follow_timer);
@@ -523,6 +535,7 @@ done:
     store_close(h->hs.db);
     run_files_unlock(h->lock_fd);
     free(h);
+    catch_signals_early(false);
     return code;
 }
 

@@ -59,6 +59,24 @@ set +e; wait $pid; code=$?; set -e
 assert_eq "$code" "0" "SIGINT stops a run with exit code 0"
 assert_contains "$(cat first.out)" "summary" "the stopped run prints its summary"
 
+# A signal that arrives while the host is still starting is not lost (a background
+# process of a non-interactive shell even starts with SIGINT ignored).
+"$APEX_HOST" run --speed 1 --db early.db "$P" > early.out 2>&1 &
+pid=$!
+for _ in $(seq 1 400); do # once the process is apex-host (the signal must reach it, not the shell)
+  [ "$(readlink /proc/$pid/exe 2>/dev/null)" = "$(readlink -f "$APEX_HOST")" ] && break
+  sleep 0.005
+done
+kill -INT $pid
+for _ in $(seq 1 200); do kill -0 $pid 2>/dev/null || break; sleep 0.05; done
+if kill -0 $pid 2>/dev/null; then
+  kill -9 $pid
+  fail "SIGINT sent at start was lost: the run kept going"
+else
+  set +e; wait $pid; code=$?; set -e
+  assert_eq "$code" "0" "SIGINT sent at start stops the run cleanly"
+fi
+
 # SIGINT during a long backtest: stops cleanly with the summary, exit 5, marked interrupted.
 "$APEX_DATAGEN" --bars 200000 --symbols 4 big >/dev/null
 cat > slow.lua <<'LUA'
