@@ -63,8 +63,8 @@ assert_contains "$(cat first.out)" "summary" "the stopped run prints its summary
 # process of a non-interactive shell even starts with SIGINT ignored).
 "$APEX_HOST" run --speed 1 --db early.db "$P" > early.out 2>&1 &
 pid=$!
-for _ in $(seq 1 400); do # once the process is apex-host (the signal must reach it, not the shell)
-  [ "$(readlink /proc/$pid/exe 2>/dev/null)" = "$(readlink -f "$APEX_HOST")" ] && break
+for _ in $(seq 1 400); do # once host_main runs (it takes the store's lock), before the pipelines load
+  [ "$(cat early.db.lock 2>/dev/null)" = "$pid" ] && break
   sleep 0.005
 done
 kill -INT $pid
