@@ -59,6 +59,13 @@ static inline heap_node *heap_top(const heap *h)
     return h->nodes.count > 0 ? h->nodes.items[0] : NULL;
 }
 
+/* Makes room for n nodes in total, so that pushes up to that many cannot fail.
+ * 0 or APEX_ENOMEM. */
+static inline int heap_reserve(heap *h, int n)
+{
+    return vec_reserve(&h->nodes, n);
+}
+
 /* Adds a node that is in no heap. 0, or APEX_ENOMEM with the node still in none. */
 int heap_push(heap *h, heap_node *node);
 /* Removes and returns the least node, or NULL when the heap is empty. */
