@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "util/err.h"
+#include "util/list.h"
 #include "util/log.h"
 
 typedef enum {
@@ -49,7 +50,7 @@ typedef struct pending_call {
     /* Set when the inner broker refused at grant time: the error reply is on its way. */
     clock_timer fail_timer;
     int fail_status;
-    struct pending_call *prev, *next;
+    list_node link; /* in the owner's `calls` */
 } pending_call;
 
 struct limited_broker {
@@ -57,7 +58,7 @@ struct limited_broker {
     broker *inner;
     ratelimit *limiter;
     int next_priority;
-    pending_call *calls; /* queued in the limiter or waiting to deliver a failure */
+    list_node calls; /* pending_call: queued in the limiter or waiting to deliver a failure */
 };
 
 /* ---- call lifetime ------------------------------------------------------------------- */
@@ -72,18 +73,6 @@ static void call_free(pending_call *c)
         free(c->symbols[i]);
     free(c->symbols);
     free(c);
-}
-
-static void call_unlink(pending_call *c)
-{
-    limited_broker *lb = c->owner;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        lb->calls = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    c->prev = c->next = NULL;
 }
 
 /* Copies an optional string; false only when a copy was needed and failed. */
@@ -125,7 +114,7 @@ static void deliver_failure(clock_timer *t, void *ud)
              "%s: the %s broker refused the request (%s); check the arguments and retry",
              op_names[c->op], c->owner->inner->ops->name ? c->owner->inner->ops->name : "inner",
              err_name(c->fail_status));
-    call_unlink(c);
+    list_remove(&c->link);
     broker_cb cb = c->cb;
     void *cb_ud = c->ud;
     call_free(c);
@@ -167,7 +156,7 @@ static void on_grant(void *ud)
     int rc = forward(c);
     if (rc >= 0) {
         /* The inner broker copied what it needs and now owns the reply. */
-        call_unlink(c);
+        list_remove(&c->link);
         call_free(c);
         return;
     }
@@ -181,13 +170,10 @@ static int enqueue(limited_broker *lb, pending_call *c)
 {
     int priority = lb->next_priority;
     lb->next_priority = RATELIMIT_ROUTINE;
-    c->next = lb->calls;
-    if (lb->calls)
-        lb->calls->prev = c;
-    lb->calls = c;
+    list_insert_head(&lb->calls, &c->link);
     int rc = ratelimit_submit(lb->limiter, priority, on_grant, c);
     if (rc < 0) {
-        call_unlink(c);
+        list_remove(&c->link);
         call_free(c);
     }
     return rc;
@@ -310,13 +296,12 @@ static void lb_free(broker *b)
 {
     limited_broker *lb = as_limited(b);
     /* The limiter is borrowed and may outlive us: take our calls out of it. */
-    while (lb->calls) {
-        pending_call *c = lb->calls;
+    for (list_node *n; (n = list_pop_first(&lb->calls));) {
+        pending_call *c = list_entry(n, pending_call, link);
         if (clock_timer_active(&c->fail_timer))
             clock_timer_stop(&c->fail_timer);
         else
             ratelimit_cancel(lb->limiter, on_grant, c);
-        call_unlink(c);
         call_free(c);
     }
     broker_free(lb->inner);
@@ -369,6 +354,7 @@ broker *limited_broker_new(broker *inner, ratelimit *limiter)
     lb->base.ops = &limited_ops;
     lb->inner = inner;
     lb->limiter = limiter;
+    list_init(&lb->calls);
     lb->next_priority = RATELIMIT_ROUTINE;
     broker_set_listener(
         inner, (broker_listener){.on_order = forward_order, .on_fill = forward_fill, .ud = lb});

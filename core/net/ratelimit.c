@@ -10,18 +10,15 @@
 #include <stdlib.h>
 
 #include "util/err.h"
+#include "util/list.h"
 
 #define WINDOW APEX_MINUTE
 
-typedef struct rl_request {
+typedef struct {
+    list_node link; /* in its priority's queue */
     ratelimit_cb cb;
     void *ud;
-    struct rl_request *next;
 } rl_request;
-
-typedef struct {
-    rl_request *head, *tail;
-} rl_queue;
 
 struct ratelimit {
     apex_clock *clock;
@@ -30,7 +27,7 @@ struct ratelimit {
     apex_time *log;
     int log_head;
     int log_count;
-    rl_queue queues[RATELIMIT_PRIORITIES];
+    list_node queues[RATELIMIT_PRIORITIES]; /* FIFO of rl_request per priority */
     int queued;
     uint64_t granted;
     clock_timer timer;
@@ -53,6 +50,8 @@ ratelimit *ratelimit_new(apex_clock *clock, int per_minute)
         free(r);
         return NULL;
     }
+    for (int p = 0; p < RATELIMIT_PRIORITIES; p++)
+        list_init(&r->queues[p]);
     r->clock = clock;
     r->per_minute = per_minute;
     clock_timer_init(clock, &r->timer, grant_pass, r);
@@ -65,11 +64,8 @@ void ratelimit_free(ratelimit *r)
         return;
     clock_timer_stop(&r->timer);
     for (int p = 0; p < RATELIMIT_PRIORITIES; p++) {
-        rl_request *q = r->queues[p].head;
-        while (q) {
-            rl_request *next = q->next;
-            free(q);
-            q = next;
+        list_for_each_safe(pos, next, &r->queues[p]) {
+            free(list_entry(pos, rl_request, link));
         }
     }
     if (r->freed_flag)
@@ -119,15 +115,11 @@ int ratelimit_window_count(ratelimit *r)
 static rl_request *pop_most_urgent(ratelimit *r)
 {
     for (int p = 0; p < RATELIMIT_PRIORITIES; p++) {
-        rl_queue *q = &r->queues[p];
-        rl_request *req = q->head;
-        if (!req)
+        list_node *first = list_pop_first(&r->queues[p]);
+        if (!first)
             continue;
-        q->head = req->next;
-        if (!q->head)
-            q->tail = NULL;
         r->queued--;
-        return req;
+        return list_entry(first, rl_request, link);
     }
     return NULL;
 }
@@ -179,13 +171,7 @@ int ratelimit_submit(ratelimit *r, int priority, ratelimit_cb cb, void *ud)
         return APEX_ENOMEM;
     req->cb = cb;
     req->ud = ud;
-    req->next = NULL;
-    rl_queue *q = &r->queues[priority];
-    if (q->tail)
-        q->tail->next = req;
-    else
-        q->head = req;
-    q->tail = req;
+    list_insert_tail(&r->queues[priority], &req->link);
     r->queued++;
     /* Inside a grant pass the pass itself re-arms when it finishes. */
     if (!r->freed_flag)
@@ -198,17 +184,11 @@ int ratelimit_cancel(ratelimit *r, ratelimit_cb cb, void *ud)
     if (!r)
         return APEX_EINVAL;
     for (int p = 0; p < RATELIMIT_PRIORITIES; p++) {
-        rl_queue *q = &r->queues[p];
-        rl_request *prev = NULL;
-        for (rl_request *req = q->head; req; prev = req, req = req->next) {
+        list_for_each(pos, &r->queues[p]) {
+            rl_request *req = list_entry(pos, rl_request, link);
             if (req->cb != cb || req->ud != ud)
                 continue;
-            if (prev)
-                prev->next = req->next;
-            else
-                q->head = req->next;
-            if (q->tail == req)
-                q->tail = prev;
+            list_remove(&req->link);
             free(req);
             r->queued--;
             if (!r->freed_flag)

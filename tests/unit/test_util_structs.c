@@ -470,8 +470,7 @@ typedef struct {
 static int ids(const list_node *head, int *out, int max)
 {
     int n = 0;
-    list_for_each(pos, head)
-    {
+    list_for_each(pos, head) {
         assert_true(n < max);
         out[n++] = list_entry(pos, job, link)->id;
     }
@@ -514,8 +513,7 @@ static void test_list_operations(void **state)
     assert_int_equal(got[2], 3);
 
     /* The safe walk may remove the current element. */
-    list_for_each_safe(pos, tmp, &head)
-    {
+    list_for_each_safe(pos, tmp, &head) {
         job *jb = list_entry(pos, job, link);
         if (jb->id % 2 == 1)
             list_remove(pos);
