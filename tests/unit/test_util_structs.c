@@ -105,22 +105,31 @@ static void test_vec_push_zeroed_and_extend_zeroed(void **state)
     vec_free(&v);
 }
 
-/* A type too large for any count of it to fit in memory: only its size is used. */
+/* A type whose size, times the capacities below, overflows size_t: only its size is used. */
 typedef struct {
-    char bytes[(size_t)1 << 61];
+    char bytes[(size_t)1 << 40];
 } huge;
 
 static void test_vec_refuses_overflowing_growth(void **state)
 {
     (void)state;
-    /* 8 elements of 2^61 bytes overflow size_t: refused before any allocation. */
-    VEC(huge) h = {0};
-    assert_int_equal(vec_reserve(&h, 1), APEX_ENOMEM);
+    /* A pretend vec of 2^28 such elements (nothing is allocated): doubling it would need
+     * 2^69 bytes, which is refused before any allocation is tried. */
+    VEC(huge) h = {.items = NULL, .count = 1 << 28, .cap = 1 << 28};
+    assert_int_equal(vec_reserve(&h, h.count + 1), APEX_ENOMEM);
     assert_null(vec_push_zeroed(&h));
-    assert_int_equal(vec_extend_zeroed(&h, 1), APEX_ENOMEM);
+    assert_int_equal(vec_extend_zeroed(&h, h.count + 1), APEX_ENOMEM);
     assert_null(h.items);
-    assert_int_equal(h.count, 0);
-    assert_int_equal(h.cap, 0);
+    assert_int_equal(h.count, 1 << 28);
+    assert_int_equal(h.cap, 1 << 28);
+
+    /* The first growth of an empty vec is checked too (8 elements of a quarter of the
+     * address space). */
+    void *none = NULL;
+    int zero_cap = 0;
+    assert_int_equal(vec_reserve_(&none, &zero_cap, 1, SIZE_MAX / 4), APEX_ENOMEM);
+    assert_null(none);
+    assert_int_equal(zero_cap, 0);
 
     /* A vec with elements keeps them all when growth is refused. */
     int_vec v = {0};
@@ -136,15 +145,15 @@ static void test_vec_refuses_overflowing_growth(void **state)
     for (int i = 0; i < 20; i++)
         assert_int_equal(v.items[i], i);
 
-    /* Doubling past INT_MAX is refused too (the count would overflow), whatever memory
-     * there is: a fake capacity, so nothing is allocated. */
-    int *none = NULL;
-    int fake_cap = INT32_MAX;
-    assert_int_equal(vec_reserve_(&none, &fake_cap, -5, sizeof(int)), APEX_OK);
-    fake_cap = 1 << 29;
-    assert_int_equal(vec_reserve_(&none, &fake_cap, (1 << 29) + 1, (size_t)1 << 40), APEX_ENOMEM);
-    assert_int_equal(fake_cap, 1 << 29);
-    assert_null(none);
+    /* Near INT_MAX the capacity stops doubling at the need itself, and that is checked
+     * against size_t as well (pretend capacities again: nothing is allocated). */
+    int *nothing = NULL;
+    int near_max = INT32_MAX - 10;
+    assert_int_equal(vec_reserve_(&nothing, &near_max, INT32_MAX - 5, (size_t)1 << 40),
+                     APEX_ENOMEM);
+    assert_int_equal(near_max, INT32_MAX - 10);
+    assert_int_equal(vec_reserve_(&nothing, &near_max, -5, sizeof(int)), APEX_OK); /* no-op */
+    assert_null(nothing);
     vec_free(&v);
 }
 
