@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/container.h"
 #include "util/err.h"
 #include "util/list.h"
 #include "util/log.h"
@@ -183,7 +184,7 @@ static int enqueue(limited_broker *lb, pending_call *c)
 
 static limited_broker *as_limited(broker *b)
 {
-    return (limited_broker *)b;
+    return container_of(b, limited_broker, base);
 }
 
 /* The common shape of ops taking one optional string argument. */

@@ -9,6 +9,7 @@
 
 #include "broker/paper_internal.h"
 #include "util/assert.h"
+#include "util/container.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -16,7 +17,7 @@ static const broker_ops paper_ops;
 
 static paper_broker *as_paper(broker *b)
 {
-    return (paper_broker *)b;
+    return container_of(b, paper_broker, base);
 }
 
 /* ---- symbols ---------------------------------------------------------------------------- */
