@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "broker/broker.h"
+#include "model/order.h"
 #include "config/config.h"
 #include "exits/evaluator.h"
 

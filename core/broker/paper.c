@@ -108,15 +108,28 @@ void paper_order_set_status(paper_broker *p, paper_order *o, order_status st, co
     paper_queue_order_update(p, &o->o);
 }
 
+/* The leg of the bracket whose entry id is parent, if it exists and belongs to it. */
+static paper_order *leg_by_parent(paper_broker *p, const char *parent, order_role role)
+{
+    char id[BROKER_ID_MAX + 8];
+    if (order_leg_id(parent, role, id, sizeof id) != 0)
+        return NULL;
+    paper_order *leg = paper_order_find(p, id);
+    return leg && strcmp(leg->o.parent_client_order_id, parent) == 0 ? leg : NULL;
+}
+
+paper_order *paper_leg_of(paper_broker *p, const paper_order *entry, order_role role)
+{
+    return leg_by_parent(p, entry->o.client_order_id, role);
+}
+
 paper_order *paper_order_sibling(paper_broker *p, const paper_order *leg)
 {
     if (leg->o.role != ORDER_ROLE_TAKE_PROFIT && leg->o.role != ORDER_ROLE_STOP_LOSS)
         return NULL;
-    char id[BROKER_ID_MAX + 8];
-    snprintf(id, sizeof id, "%s%s", leg->o.parent_client_order_id,
-             leg->o.role == ORDER_ROLE_TAKE_PROFIT ? "-sl" : "-tp");
-    paper_order *s = paper_order_find(p, id);
-    return s && strcmp(s->o.parent_client_order_id, leg->o.parent_client_order_id) == 0 ? s : NULL;
+    order_role other =
+        leg->o.role == ORDER_ROLE_TAKE_PROFIT ? ORDER_ROLE_STOP_LOSS : ORDER_ROLE_TAKE_PROFIT;
+    return leg_by_parent(p, leg->o.parent_client_order_id, other);
 }
 
 void paper_cancel_related(paper_broker *p, paper_order *o, const char *reason)
@@ -127,13 +140,10 @@ void paper_cancel_related(paper_broker *p, paper_order *o, const char *reason)
             paper_order_set_status(p, sib, ORDER_STATUS_CANCELLED, reason);
         return;
     }
-    static const char *const suffixes[] = {"-tp", "-sl"};
+    static const order_role legs[] = {ORDER_ROLE_TAKE_PROFIT, ORDER_ROLE_STOP_LOSS};
     for (int i = 0; i < 2; i++) {
-        char id[BROKER_ID_MAX + 8];
-        snprintf(id, sizeof id, "%s%s", o->o.client_order_id, suffixes[i]);
-        paper_order *leg = paper_order_find(p, id);
-        if (leg && strcmp(leg->o.parent_client_order_id, o->o.client_order_id) == 0 &&
-            !order_status_is_final(leg->o.status))
+        paper_order *leg = paper_leg_of(p, o, legs[i]);
+        if (leg && !order_status_is_final(leg->o.status))
             paper_order_set_status(p, leg, ORDER_STATUS_CANCELLED, reason);
     }
 }
@@ -305,12 +315,13 @@ static void reply_duplicate(paper_broker *p, const paper_order *existing, broker
     paper_queue_reply(p, cb, ud, APEX_EDUP, msg, &existing->o);
 }
 
-static paper_order *make_leg(paper_broker *p, const paper_order *entry, const char *suffix,
-                             order_role role, money_t price)
+static paper_order *make_leg(paper_broker *p, const paper_order *entry, order_role role,
+                             money_t price)
 {
     char id[BROKER_ID_MAX + 8];
-    snprintf(id, sizeof id, "%s%s", entry->o.client_order_id, suffix);
-    order_side side = entry->o.side == SIDE_BUY ? SIDE_SELL : SIDE_BUY;
+    if (order_leg_id(entry->o.client_order_id, role, id, sizeof id) != 0)
+        return NULL;
+    order_side side = order_side_opposite(entry->o.side);
     order_type type = role == ORDER_ROLE_TAKE_PROFIT ? ORDER_LIMIT : ORDER_STOP;
     paper_order *leg = order_new(p, id, entry->o.symbol, side, type, role, entry->o.qty);
     if (!leg)
@@ -343,10 +354,9 @@ static int paper_submit(broker *b, const order_request *r, broker_cb cb, void *u
     paper_order *dup = paper_order_find(p, r->client_order_id);
     if (!dup && bracket) {
         char id[BROKER_ID_MAX + 8];
-        snprintf(id, sizeof id, "%s-tp", r->client_order_id);
-        dup = paper_order_find(p, id);
-        snprintf(id, sizeof id, "%s-sl", r->client_order_id);
-        if (!dup)
+        if (order_leg_id(r->client_order_id, ORDER_ROLE_TAKE_PROFIT, id, sizeof id) == 0)
+            dup = paper_order_find(p, id);
+        if (!dup && order_leg_id(r->client_order_id, ORDER_ROLE_STOP_LOSS, id, sizeof id) == 0)
             dup = paper_order_find(p, id);
     }
     if (dup) {
@@ -356,7 +366,7 @@ static int paper_submit(broker *b, const order_request *r, broker_cb cb, void *u
 
     paper_symbol *s = paper_symbol_find(p, r->symbol);
     paper_order *o =
-        order_new(p, r->client_order_id, r->symbol, r->side, r->type, ORDER_ROLE_ENTRY, r->qty);
+        order_new(p, r->client_order_id, r->symbol, r->side, r->type, r->role, r->qty);
     if (!o)
         return APEX_ENOMEM;
     o->o.limit_price = r->limit_price;
@@ -379,9 +389,9 @@ static int paper_submit(broker *b, const order_request *r, broker_cb cb, void *u
     paper_state_save_order(p, o);
     paper_order *legs[2] = {NULL, NULL};
     if (ok && r->take_profit)
-        legs[0] = make_leg(p, o, "-tp", ORDER_ROLE_TAKE_PROFIT, r->take_profit);
+        legs[0] = make_leg(p, o, ORDER_ROLE_TAKE_PROFIT, r->take_profit);
     if (ok && r->stop_loss)
-        legs[1] = make_leg(p, o, "-sl", ORDER_ROLE_STOP_LOSS, r->stop_loss);
+        legs[1] = make_leg(p, o, ORDER_ROLE_STOP_LOSS, r->stop_loss);
     paper_state_commit(p);
 
     if (!ok) {
@@ -652,8 +662,10 @@ static int paper_close_position(broker *b, const char *symbol, const char *id, b
     return 0;
 }
 
-static void paper_on_bar(broker *b, const bar *data, const char *symbol)
+void paper_broker_on_bar(broker *b, const bar *data, const char *symbol)
 {
+    if (!b || b->ops != &paper_ops)
+        return;
     paper_broker *p = as_paper(b);
     if (!data || !symbol_ok(symbol)) {
         log_warn("paper broker: a bar without a valid symbol was ignored");
@@ -695,7 +707,6 @@ static const broker_ops paper_ops = {
     .get_quotes = paper_get_quotes,
     .close_position = paper_close_position,
     .list_fills = paper_list_fills,
-    .on_bar = paper_on_bar,
     .free = paper_free,
 };
 

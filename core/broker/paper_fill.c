@@ -71,21 +71,11 @@ void paper_quote_of(const paper_broker *p, const paper_symbol *s, broker_quote *
     }
 }
 
-static paper_order *leg_of(paper_broker *p, const paper_order *entry, const char *suffix)
-{
-    char id[BROKER_ID_MAX + 8];
-    snprintf(id, sizeof id, "%s%s", entry->o.client_order_id, suffix);
-    paper_order *leg = paper_order_find(p, id);
-    if (leg && strcmp(leg->o.parent_client_order_id, entry->o.client_order_id) == 0)
-        return leg;
-    return NULL;
-}
-
 static void activate_legs(paper_broker *p, paper_order *entry, apex_time active_after)
 {
-    static const char *const suffixes[] = {"-tp", "-sl"};
+    static const order_role legs[] = {ORDER_ROLE_TAKE_PROFIT, ORDER_ROLE_STOP_LOSS};
     for (int i = 0; i < 2; i++) {
-        paper_order *leg = leg_of(p, entry, suffixes[i]);
+        paper_order *leg = paper_leg_of(p, entry, legs[i]);
         if (leg && leg->o.status == ORDER_STATUS_HELD) {
             leg->active_after = active_after;
             paper_order_set_status(p, leg, ORDER_STATUS_ACCEPTED, NULL);
@@ -96,6 +86,11 @@ static void activate_legs(paper_broker *p, paper_order *entry, apex_time active_
 static void fill_order(paper_broker *p, paper_order *o, paper_symbol *s, money_t price,
                        apex_time ts)
 {
+    /* A bar replayed late (live replay at high speed) is older than the order it fills:
+     * the fill happens now, never before the order was accepted or its bracket leg was
+     * activated by the entry's fill. */
+    if (ts < o->o.updated_at)
+        ts = o->o.updated_at;
     money_t qty = o->o.qty - o->o.filled_qty;
     money_t fee = paper_fee(p, qty, price);
     paper_apply_fill(p, s, o->o.side, qty, price, fee);

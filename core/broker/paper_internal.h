@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "broker/adapter.h"
 #include "broker/paper.h"
 #include "util/hmap.h"
 #include "util/list.h"
@@ -128,6 +129,8 @@ void paper_order_set_status(paper_broker *p, paper_order *o, order_status st, co
 /* Cancels the entry's legs or, for a leg, its sibling (one-cancels-other). */
 void paper_cancel_related(paper_broker *p, paper_order *o, const char *reason);
 paper_order *paper_order_sibling(paper_broker *p, const paper_order *leg);
+/* The take-profit or stop-loss leg of a bracket entry, if it exists. */
+paper_order *paper_leg_of(paper_broker *p, const paper_order *entry, order_role role);
 
 /* paper_events.c */
 paper_event *paper_event_new(paper_event_kind kind);

@@ -2,8 +2,9 @@
  *
  * script/pipeline_loader.c fills a pipeline_config from pipeline.lua; this module
  * owns the defaults (config_defaults) and the range checks (config_validate), so
- * the rules are the same whichever way a config arrives. Percentages and ratios
- * are fixed point like money: 0.02 is MONEY_SCALE / 50.
+ * the rules are the same whichever way a config arrives. Both come from the field
+ * table in schema.h, which names, types, defaults, bounds and documents every field
+ * once. Percentages and ratios are fixed point like money: 0.02 is MONEY_SCALE / 50.
  *
  * The position-management defaults are seed 003's position_management.yaml. */
 #ifndef APEX_CONFIG_H
@@ -11,8 +12,10 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 
-#include "market/bar.h"
+#include "model/exit.h"
+#include "model/order.h"
 #include "money/money.h"
 #include "util/diag.h"
 
@@ -67,16 +70,6 @@ typedef struct {
     bool pdt_check;               /* pattern-day-trader rule when equity < 25000. default true */
     int pdt_day_trade_limit;      /* default 3 */
 } risk_config;
-
-typedef enum {
-    EXIT_PRIORITY_CRITICAL = 0,
-    EXIT_PRIORITY_HIGH,
-    EXIT_PRIORITY_MEDIUM,
-    EXIT_PRIORITY_LOW,
-    EXIT_PRIORITY_COUNT
-} exit_priority;
-
-typedef enum { PRICE_MARKET = 0, PRICE_AGGRESSIVE, PRICE_FAIR, PRICE_CONSERVATIVE } price_strategy;
 
 typedef struct {
     price_strategy price;    /* market for CRITICAL, else a limit placement */
@@ -169,6 +162,8 @@ typedef struct pipeline_config {
     execution_config execution;
     instrument_config *instruments; /* [0] is the default */
     int ninstruments;
+    int64_t random_seed;    /* seeds math.random in backtests; see config_random_seed */
+    bool random_seed_given; /* false: the seed derives from the name */
 } pipeline_config;
 
 /* Fills cfg with every default. Allocates nothing; call config_free anyway. */
@@ -180,10 +175,11 @@ void config_free(pipeline_config *cfg);
  * "<file>: <field>: ...". Returns the number of problems found (0 = valid). */
 int config_validate(const pipeline_config *cfg, diag_list *diags);
 
+/* The seed for the pipeline's math.random: random_seed when the file gives one, else
+ * a hash of the name, so every run of the same pipeline draws the same numbers. */
+int64_t config_random_seed(const pipeline_config *cfg);
+
 /* The tick/lot rules for a symbol (its override, else the default). */
 money_instrument config_instrument(const pipeline_config *cfg, const char *symbol);
-
-const char *exit_priority_name(exit_priority p); /* "CRITICAL", ... */
-const char *price_strategy_name(price_strategy s);
 
 #endif

@@ -9,55 +9,9 @@
 
 #include <string.h>
 
-#include "broker/broker.h"
 #include "exits/evaluator_internal.h"
 
 typedef __int128 i128;
-
-/* The ten conditions plus the emergency instruction slot that follows them. */
-#define EXIT_SLOT_COUNT (EXIT_CONDITION_COUNT + 1)
-
-static const char *const condition_names[EXIT_SLOT_COUNT] = {
-    "stop_loss",          "circuit_breaker", "trailing_stop",         "time_based_urgent",
-    "liquidity_dried_up", "profit_target",   "partial_exit_target",   "early_exit",
-    "edge_disappeared",   "rebalance",       "emergency_instruction",
-};
-
-static const exit_priority condition_priorities[EXIT_SLOT_COUNT] = {
-    EXIT_PRIORITY_CRITICAL, EXIT_PRIORITY_CRITICAL, /* stop_loss, circuit_breaker */
-    EXIT_PRIORITY_HIGH,     EXIT_PRIORITY_HIGH,     /* trailing_stop, time_based_urgent */
-    EXIT_PRIORITY_HIGH,                             /* liquidity_dried_up */
-    EXIT_PRIORITY_MEDIUM,   EXIT_PRIORITY_MEDIUM,   /* profit_target, partial_exit_target */
-    EXIT_PRIORITY_LOW,      EXIT_PRIORITY_LOW,      /* early_exit, edge_disappeared */
-    EXIT_PRIORITY_LOW,                              /* rebalance */
-    EXIT_PRIORITY_CRITICAL,                         /* emergency_instruction */
-};
-
-const char *exit_condition_name(exit_condition c)
-{
-    if ((int)c < 0 || (int)c >= EXIT_SLOT_COUNT)
-        return "none";
-    return condition_names[c];
-}
-
-int exit_condition_parse(const char *name)
-{
-    if (!name)
-        return -1;
-    for (int c = 0; c < EXIT_SLOT_COUNT; c++)
-        if (strcmp(name, condition_names[c]) == 0)
-            return c;
-    return -1; /* includes "edge_reversal", removed by REQ-EXIT-009 */
-}
-
-exit_priority exit_condition_priority(exit_condition c)
-{
-    /* An unknown condition is treated as the least urgent, so a caller indexing the
-     * execution table with the answer never reads out of bounds. */
-    if ((int)c < 0 || (int)c >= EXIT_SLOT_COUNT)
-        return EXIT_PRIORITY_LOW;
-    return condition_priorities[c];
-}
 
 static bool is_short(const exit_input *in)
 {
@@ -255,18 +209,20 @@ void exits_evaluate(const exits_config *cfg, money_instrument rules, const exit_
      * in list order and only a strictly better candidate replaces the current one). */
     int best = -1;
     money_t best_qty = 0;
-    for (int c = 0; c < EXIT_SLOT_COUNT; c++) {
+    exit_priority best_prio = EXIT_PRIORITY_COUNT;
+    for (int c = 0; c <= EXIT_EMERGENCY_INSTRUCTION; c++) {
         if ((fired & (1u << c)) == 0)
             continue;
         money_t q = c == EXIT_PARTIAL_EXIT_TARGET ? partial_qty : in->qty;
-        if (best < 0 || condition_priorities[c] < condition_priorities[best] ||
-            (condition_priorities[c] == condition_priorities[best] && q > best_qty)) {
+        exit_priority prio = exit_condition_priority((exit_condition)c);
+        if (best < 0 || prio < best_prio || (prio == best_prio && q > best_qty)) {
             best = c;
             best_qty = q;
+            best_prio = prio;
         }
     }
     out->condition = (exit_condition)best;
-    out->priority = condition_priorities[best];
+    out->priority = best_prio;
     out->qty = best_qty;
     if (best == EXIT_PARTIAL_EXIT_TARGET)
         out->partial_stage = stage;

@@ -21,28 +21,9 @@
 
 #include "clock/clock.h"
 #include "config/config.h"
+#include "model/exit.h"
+#include "model/order.h"
 #include "money/money.h"
-
-typedef enum {
-    EXIT_NONE = -1,
-    EXIT_STOP_LOSS = 0,
-    EXIT_CIRCUIT_BREAKER,
-    EXIT_TRAILING_STOP,
-    EXIT_TIME_BASED_URGENT,
-    EXIT_LIQUIDITY_DRIED_UP,
-    EXIT_PROFIT_TARGET,
-    EXIT_PARTIAL_EXIT_TARGET,
-    EXIT_EARLY_EXIT,
-    EXIT_EDGE_DISAPPEARED,
-    EXIT_REBALANCE,
-    EXIT_CONDITION_COUNT, /* = 10 */
-    /* Not one of the ten: an instruction rule ("close if VIX > 40") that fired. CRITICAL. */
-    EXIT_EMERGENCY_INSTRUCTION = EXIT_CONDITION_COUNT,
-} exit_condition;
-
-const char *exit_condition_name(exit_condition c); /* "stop_loss", ..., "emergency_instruction" */
-int exit_condition_parse(const char *name);        /* -1 if unknown (e.g. "edge_reversal") */
-exit_priority exit_condition_priority(exit_condition c);
 
 /* Everything one evaluation looks at. Prices are fixed point; 0 means "unknown" for
  * optional ones (bid, ask, volume, stop_loss, take_profit, session_close). */

@@ -3,7 +3,7 @@
  * for the winner, so the formatting cost is paid once per exit, not per evaluation. */
 #include <stdio.h>
 
-#include "broker/broker.h"
+#include "model/order.h"
 #include "exits/evaluator_internal.h"
 
 #define NUM_MAX 40

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "util/err.h"
 #include "util/log.h"
@@ -23,6 +24,7 @@ typedef enum {
 } job_state;
 
 typedef struct exit_job {
+    LIST_ENTRY(exit_job) link; /* in x->jobs until freed */
     exit_executor *x;
     trade *t;
     store_position_exit row;
@@ -43,7 +45,8 @@ typedef struct exit_job {
     bool supersede; /* finish as superseded, then start `next` */
     exit_decision next;
     money_t next_price;
-    int refs; /* callbacks outstanding that point at this job */
+    int refs;        /* callbacks outstanding that point at this job */
+    int trade_holds; /* of those, the ones that also hold the trade (job_hold) */
 } exit_job;
 
 struct exit_executor {
@@ -53,6 +56,7 @@ struct exit_executor {
     apex_clock *clock;
     const pipeline_config *cfg;
     exit_hooks hooks;
+    LIST_HEAD(, exit_job) jobs; /* every job not yet freed, done ones waiting for replies */
 };
 
 exit_executor *exit_executor_new(exec_env *env, broker *brk, store *db, apex_clock *clock,
@@ -67,17 +71,38 @@ exit_executor *exit_executor_new(exec_env *env, broker *brk, store *db, apex_clo
     x->clock = clock;
     x->cfg = cfg;
     x->hooks = hooks;
+    LIST_INIT(&x->jobs);
     return x;
+}
+
+static void job_free(exit_job *j)
+{
+    clock_timer_stop(&j->timer);
+    LIST_REMOVE(j, link);
+    free(j);
 }
 
 void exit_executor_free(exit_executor *x)
 {
+    if (!x)
+        return;
+    /* Shutdown: the broker's queued replies will never come, so the jobs waiting for
+     * them are freed here and give their holds on the trades back. The exits stay
+     * "working" in the store; the next run's exit_executor_resume closes them. */
+    while (!LIST_EMPTY(&x->jobs)) {
+        exit_job *j = LIST_FIRST(&x->jobs);
+        for (; j->trade_holds > 0; j->trade_holds--)
+            trade_release(j->t);
+        if (j->t->exit_job == j)
+            j->t->exit_job = NULL;
+        job_free(j);
+    }
     free(x);
 }
 
 static exit_job *job_of(const trade *t)
 {
-    return t ? (exit_job *)t->exit_job : NULL;
+    return t ? t->exit_job : NULL;
 }
 
 bool exit_executor_busy(const exit_executor *x, const trade *t)
@@ -97,44 +122,38 @@ static void job_release(exit_job *j)
 {
     if (--j->refs > 0 || j->state != JOB_DONE)
         return;
-    clock_timer_stop(&j->timer);
-    free(j);
+    job_free(j);
 }
 
 static void job_hold(exit_job *j)
 {
     j->refs++;
-    j->t->pending++;
+    j->trade_holds++;
+    trade_hold(j->t);
 }
 
 static void job_drop(exit_job *j)
 {
-    j->t->pending--;
+    j->trade_holds--;
+    trade_release(j->t);
     job_release(j);
 }
 
-static void set_priority(exit_executor *x, exit_priority p)
-{
-    if (x->hooks.next_priority)
-        x->hooks.next_priority(x->hooks.ud, (int)p);
-}
-
-static const char *strategy_name(const exit_job *j)
+static price_strategy job_strategy(const exit_job *j)
 {
     if (j->market || j->priority == EXIT_PRIORITY_CRITICAL)
-        return "market";
-    return price_strategy_name(j->x->cfg->exits.execution[j->priority].price);
+        return PRICE_MARKET;
+    return j->x->cfg->exits.execution[j->priority].price;
 }
 
 static void save_row(exit_job *j)
 {
-    snprintf(j->row.execution_strategy, sizeof j->row.execution_strategy, "%s", strategy_name(j));
-    snprintf(j->row.exit_priority, sizeof j->row.exit_priority, "%s",
-             exit_priority_name(j->priority));
+    j->row.execution_strategy = job_strategy(j);
+    j->row.exit_priority = j->priority;
     j->row.filled_quantity = j->filled;
     if (j->filled > 0)
         money_div(j->notional, j->filled, MONEY_ROUND_NEAREST, &j->row.exit_price);
-    store_exit_update(j->x->db, &j->row);
+    store_exit_update(j->x->db, &j->row, NULL);
 }
 
 static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_t price);
@@ -161,13 +180,13 @@ static void protect_remainder(exit_job *j)
     req.type = ORDER_STOP;
     req.qty = open;
     req.stop_price = stop;
-    set_priority(j->x, EXIT_PRIORITY_HIGH);
-    if (exec_send(j->x->env, t, ORDER_ROLE_STOP_LOSS, &req, NULL, NULL) != 0)
+    if (exec_send(j->x->env, BROKER_PRIORITY_HIGH, t, ORDER_ROLE_STOP_LOSS, &req, NULL, NULL, NULL,
+                  0) != 0)
         log_warn("%s %s: could not re-place the protective stop after a partial exit",
                  j->x->cfg->name, t->row.symbol);
 }
 
-static void finish(exit_job *j, const char *status)
+static void finish(exit_job *j, exit_status status)
 {
     exit_executor *x = j->x;
     trade *t = j->t;
@@ -175,14 +194,14 @@ static void finish(exit_job *j, const char *status)
         return;
     j->state = JOB_DONE;
     clock_timer_stop(&j->timer);
-    snprintf(j->row.status, sizeof j->row.status, "%s", status);
+    j->row.status = status;
     if (j->filled > 0)
         j->row.executed_at = clock_now(x->clock);
     save_row(j);
     if (t->exit_job == j)
         t->exit_job = NULL;
     t->closing = false;
-    if (strcmp(status, "filled") == 0 && t->led.qty != 0)
+    if (status == EXIT_STATUS_FILLED && t->led.qty != 0)
         protect_remainder(j);
     if (x->hooks.on_done)
         x->hooks.on_done(x->hooks.ud, t, &j->row);
@@ -238,13 +257,13 @@ static void on_sent(void *ud, trade *t, int status, const char *msg)
     exit_job *j = ud;
     (void)t;
     if (j->state == JOB_WORKING && status != 0 && strcmp(j->coid, j->att.client_order_id) == 0) {
-        snprintf(j->att.status, sizeof j->att.status, "rejected");
-        store_exit_attempt_update(j->x->db, &j->att);
+        j->att.status = ORDER_STATUS_REJECTED;
+        store_exit_attempt_update(j->x->db, &j->att, NULL);
         store_event(j->x->db, clock_now(j->x->clock), j->x->cfg->name, j->t->row.id,
-                    "exit_rejected", "%s: exit order %s refused: %s", j->t->row.symbol, j->coid,
-                    msg ? msg : err_name(status));
+                    "exit_rejected", NULL, "%s: exit order %s refused: %s", j->t->row.symbol,
+                    j->coid, msg ? msg : err_name(status));
         if (j->t->led.qty == 0) {
-            finish(j, j->filled > 0 ? "filled" : "cancelled");
+            finish(j, j->filled > 0 ? EXIT_STATUS_FILLED : EXIT_STATUS_CANCELLED);
         } else {
             j->state = JOB_WAIT_RETRY;
             clock_timer_start(&j->timer, clock_now(j->x->clock) + RETRY_DELAY);
@@ -262,14 +281,14 @@ static void place_next(exit_job *j)
     if (qty > open)
         qty = open;
     if (qty <= 0) {
-        finish(j, j->filled > 0 ? "filled" : "cancelled");
+        finish(j, j->filled > 0 ? EXIT_STATUS_FILLED : EXIT_STATUS_CANCELLED);
         return;
     }
     if (j->row.attempts >= MAX_ATTEMPTS) {
-        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed",
+        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed", NULL,
                     "%s: exit gave up after %d orders; the monitor will decide again",
                     t->row.symbol, j->row.attempts);
-        finish(j, "failed");
+        finish(j, EXIT_STATUS_FAILED);
         return;
     }
     order_request req = {0};
@@ -287,13 +306,14 @@ static void place_next(exit_job *j)
         req.limit_price =
             limit_price(j, req.side, last, bid, ask, config_instrument(x->cfg, t->row.symbol).tick);
     }
-    set_priority(x, j->priority);
     j->refs++;
-    int rc = exec_send(x->env, t, ORDER_ROLE_EXIT, &req, on_sent, j);
+    char err[256];
+    int rc = exec_send(x->env, broker_priority_of_exit(j->priority), t, ORDER_ROLE_EXIT, &req,
+                       on_sent, j, err, sizeof err);
     if (rc != 0) {
         j->refs--;
-        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed",
-                    "%s: could not send an exit order (%s)", t->row.symbol, err_name(rc));
+        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed", NULL,
+                    "%s: could not send an exit order: %s", t->row.symbol, err);
         j->state = JOB_WAIT_RETRY;
         clock_timer_start(&j->timer, clock_now(x->clock) + RETRY_DELAY);
         return;
@@ -307,13 +327,13 @@ static void place_next(exit_job *j)
     j->att.position_id = t->pos.id;
     j->att.exit_id = j->row.id;
     j->att.attempt_number = j->row.attempts;
-    snprintf(j->att.order_type, sizeof j->att.order_type, "%s", order_type_name(req.type));
+    j->att.order_type = req.type;
     snprintf(j->att.client_order_id, sizeof j->att.client_order_id, "%s", req.client_order_id);
     j->att.limit_price = req.limit_price;
     j->att.quantity = qty;
-    snprintf(j->att.status, sizeof j->att.status, "new");
+    j->att.status = ORDER_STATUS_NEW;
     j->att.placed_at = clock_now(x->clock);
-    store_exit_attempt_insert(x->db, &j->att);
+    store_exit_attempt_insert(x->db, &j->att, NULL);
     save_row(j);
     j->state = JOB_WORKING;
     int timeout = x->cfg->exits.execution[j->priority].timeout_seconds;
@@ -350,12 +370,12 @@ static void on_cancel_reply(void *ud, const broker_reply *r)
     (void)r; /* cancelled or already final: either way the order no longer works */
     if (j->state != JOB_DONE && --j->cancels == 0) {
         if (j->supersede) {
-            finish(j, "cancelled");
+            finish(j, EXIT_STATUS_CANCELLED);
         } else if (j->state == JOB_CANCEL_LEGS) {
             place_next(j);
         } else if (j->state == JOB_CANCEL_ORDER) {
             if (j->order_filled >= j->order_qty && j->filled >= j->target)
-                finish(j, "filled");
+                finish(j, EXIT_STATUS_FILLED);
             else
                 escalate(j);
         }
@@ -367,8 +387,8 @@ static void cancel_order(exit_job *j, const char *coid)
 {
     job_hold(j);
     j->cancels++;
-    set_priority(j->x, j->priority);
-    if (broker_cancel_order(j->x->brk, coid, on_cancel_reply, j) != 0) {
+    if (broker_cancel_order(j->x->brk, broker_priority_of_exit(j->priority), coid, on_cancel_reply,
+                            j) != 0) {
         broker_reply none = {.status = APEX_EIO};
         on_cancel_reply(j, &none);
     }
@@ -385,7 +405,7 @@ static void on_timeout(clock_timer *timer, void *ud)
     if (j->state != JOB_WORKING)
         return;
     store_event(j->x->db, clock_now(j->x->clock), j->x->cfg->name, j->t->row.id, "exit_timeout",
-                "%s: exit order %s not filled within %d s; cancelling to walk or escalate",
+                NULL, "%s: exit order %s not filled within %d s; cancelling to walk or escalate",
                 j->t->row.symbol, j->coid, j->x->cfg->exits.execution[j->priority].timeout_seconds);
     j->state = JOB_CANCEL_ORDER;
     cancel_order(j, j->coid);
@@ -418,6 +438,7 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
     j->priority = d->priority;
     j->target = d->qty;
     j->refs = 1; /* held by the trade until finish */
+    LIST_INSERT_HEAD(&x->jobs, j, link);
     clock_timer_init(x->clock, &j->timer, on_timeout, j);
     store_position_exit *row = &j->row;
     row->position_id = t->pos.id;
@@ -429,10 +450,14 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
     row->unrealized_pnl = t->pos.unrealized_pnl;
     row->unrealized_pnl_pct = t->pos.unrealized_pnl_pct;
     row->triggered_at = clock_now(x->clock);
-    snprintf(row->status, sizeof row->status, "working");
-    snprintf(row->execution_strategy, sizeof row->execution_strategy, "%s", strategy_name(j));
-    snprintf(row->exit_priority, sizeof row->exit_priority, "%s", exit_priority_name(j->priority));
-    store_exit_insert(x->db, row);
+    row->status = EXIT_STATUS_WORKING;
+    row->execution_strategy = job_strategy(j);
+    row->exit_priority = j->priority;
+    /* The decision (its position_exits row) and what it spends on the position (a partial
+     * stage, the exit reason) are one unit, durable before any order goes out. */
+    apex_error err = {0};
+    store_unit_begin(x->db, NULL);
+    int rc = store_exit_insert(x->db, row, &err);
     t->exit_job = j;
     t->closing = true;
     snprintf(t->pos.exit_reason, sizeof t->pos.exit_reason, "%s",
@@ -444,7 +469,18 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
          * out, so it can never fire twice: not after a reload, not after a restart. */
         t->pos.partial_stages_done |= 1 << d->partial_stage;
     }
-    store_position_update(x->db, &t->pos);
+    if (!rc)
+        rc = store_position_update(x->db, &t->pos, &err);
+    if (!rc)
+        rc = store_unit_commit(x->db, &err);
+    if (rc) {
+        log_error("%s %s: cannot record the exit decision (%s); working it anyway, the store "
+                  "will be reconciled on restart",
+                  x->cfg->name, t->row.symbol, err.msg);
+        store_unit_abort(x->db, NULL);
+        if (x->hooks.on_write_error)
+            x->hooks.on_write_error(x->hooks.ud, rc, "recording an exit decision", err.msg);
+    }
     char pb[32];
     log_event("%-13s EXIT!    %-5s %s (%s) at %s", x->cfg->name, t->row.symbol, d->reason,
               exit_priority_name(d->priority), money_format_trim(price, 2, pb, sizeof pb));
@@ -474,7 +510,7 @@ int exit_executor_start(exit_executor *x, trade *t, const exit_decision *d, mone
         j->supersede = true;
         j->next = *d;
         j->next_price = price;
-        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit",
+        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit", NULL,
                     "%s: %s (%s) supersedes the working %s exit", t->row.symbol, d->reason,
                     exit_priority_name(d->priority), j->row.exit_reason);
         if (j->state == JOB_WORKING) {
@@ -483,7 +519,7 @@ int exit_executor_start(exit_executor *x, trade *t, const exit_decision *d, mone
             cancel_order(j, j->coid);
         } else if (j->state == JOB_WAIT_RETRY) {
             clock_timer_stop(&j->timer);
-            finish(j, "cancelled");
+            finish(j, EXIT_STATUS_CANCELLED);
         }
         return 0;
     }
@@ -505,9 +541,9 @@ void exit_executor_on_fill(exit_executor *x, trade *t, const broker_fill *f, con
     money_mul(f->price, f->qty, MONEY_ROUND_NEAREST, &value);
     j->notional += value;
     j->att.filled_quantity = j->order_filled;
-    snprintf(j->att.status, sizeof j->att.status, "%s",
-             j->order_filled >= j->order_qty ? "filled" : "partially_filled");
-    store_exit_attempt_update(j->x->db, &j->att);
+    j->att.status =
+        j->order_filled >= j->order_qty ? ORDER_STATUS_FILLED : ORDER_STATUS_PARTIALLY_FILLED;
+    store_exit_attempt_update(j->x->db, &j->att, NULL);
     save_row(j);
     if (j->order_filled < j->order_qty)
         return; /* a partial fill: the order keeps working until filled or timed out */
@@ -515,7 +551,7 @@ void exit_executor_on_fill(exit_executor *x, trade *t, const broker_fill *f, con
         return; /* the cancel reply decides */
     clock_timer_stop(&j->timer);
     if (j->filled >= j->target || t->led.qty == 0)
-        finish(j, "filled");
+        finish(j, EXIT_STATUS_FILLED);
     else
         place_next(j);
 }
@@ -526,8 +562,8 @@ void exit_executor_on_order(exit_executor *x, trade *t, const store_order *o)
     (void)x;
     if (!j || j->state == JOB_DONE || strcmp(o->o.client_order_id, j->coid) != 0)
         return;
-    snprintf(j->att.status, sizeof j->att.status, "%s", order_status_name(o->o.status));
-    store_exit_attempt_update(j->x->db, &j->att);
+    j->att.status = o->o.status;
+    store_exit_attempt_update(j->x->db, &j->att, NULL);
     bool dead = o->o.status == ORDER_STATUS_REJECTED || o->o.status == ORDER_STATUS_EXPIRED ||
                 o->o.status == ORDER_STATUS_CANCELLED;
     if (dead && j->state == JOB_WORKING) {
@@ -545,7 +581,7 @@ void exit_executor_forget(exit_executor *x, trade *t)
     if (!j)
         return;
     j->supersede = false;
-    finish(j, j->filled > 0 ? "filled" : "cancelled");
+    finish(j, j->filled > 0 ? EXIT_STATUS_FILLED : EXIT_STATUS_CANCELLED);
 }
 
 void exit_executor_drop(exit_executor *x, trade *t)
@@ -554,9 +590,10 @@ void exit_executor_drop(exit_executor *x, trade *t)
     (void)x;
     if (!j)
         return;
-    clock_timer_stop(&j->timer);
+    for (; j->trade_holds > 0; j->trade_holds--)
+        trade_release(t);
     t->exit_job = NULL;
-    free(j);
+    job_free(j);
 }
 
 typedef struct {
@@ -570,9 +607,9 @@ static int close_stale(void *ud, const store_position_exit *e)
     if (e->execution_id != c->execution_id)
         return 0;
     store_position_exit row = *e;
-    snprintf(row.status, sizeof row.status, "cancelled");
-    store_exit_update(c->x->db, &row);
-    store_event(c->x->db, clock_now(c->x->clock), c->x->cfg->name, e->execution_id, "exit",
+    row.status = EXIT_STATUS_CANCELLED;
+    store_exit_update(c->x->db, &row, NULL);
+    store_event(c->x->db, clock_now(c->x->clock), c->x->cfg->name, e->execution_id, "exit", NULL,
                 "exit %lld (%s) interrupted by a restart; the monitor re-evaluates",
                 (long long)e->id, e->exit_reason);
     return 0;

@@ -3,9 +3,8 @@
 #define APEX_MARKET_BAR_H
 
 #include "clock/clock.h"
+#include "model/order.h" /* SYMBOL_MAX */
 #include "money/money.h"
-
-#define SYMBOL_MAX 24 /* bytes including the terminator */
 
 typedef struct {
     apex_time ts;  /* bar open time, µs since epoch UTC */

@@ -107,6 +107,7 @@ static int fill_pending(feed_merge *m, char *err, size_t errlen)
         src->buffered = true;
         int pushed = heap_push(&m->ready, &src->node);
         APEX_ASSERT(pushed == APEX_OK); /* feed_merge_add reserved a slot for every source */
+        (void)pushed;                   /* read only by the assertion */
     }
     m->pending.count = keep;
     return rc;

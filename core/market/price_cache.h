@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "broker/broker.h"
+#include "model/order.h"
 
 typedef struct price_cache price_cache;
 

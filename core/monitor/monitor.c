@@ -68,7 +68,7 @@ void monitor_free(monitor *m)
     clock_timer_stop(&m->flush_timer);
     clock_timer_stop(&m->reconcile_timer);
     for (int i = 0; i < m->nwaiting; i++)
-        m->waiting[i]->pending--;
+        trade_release(m->waiting[i]);
     while (m->requests.next != &m->requests) {
         inflight *r = m->requests.next;
         r->prev->next = r->next;
@@ -170,9 +170,9 @@ static void persist(monitor *m, trade *t, bool force)
     t->last_persist = now;
     t->pos.last_update = now;
     if (t->has_pos)
-        store_position_update(m->db, &t->pos);
+        store_position_update(m->db, &t->pos, NULL);
     t->row.updated_at = now;
-    store_execution_update(m->db, &t->row);
+    store_execution_update(m->db, &t->row, NULL);
 }
 
 /* A broker failure: back off (1, 2, 4, 8, 16 min), stay monitoring, and say so. */
@@ -186,7 +186,7 @@ static void backoff(monitor *m, trade *t, const char *what, const char *error)
     t->row.retry_count++;
     snprintf(t->row.reason, sizeof t->row.reason, "broker error (attempt %d): %s",
              t->row.retry_count, error);
-    store_event(m->db, now, m->cfg->name, t->row.id, "broker_error",
+    store_event(m->db, now, m->cfg->name, t->row.id, "broker_error", NULL,
                 "%s: %s failed: %s; retrying in %d s", t->row.symbol, what, error, delay);
     log_warn("%s %s: %s failed (%s); retry %d in %d s", m->cfg->name, t->row.symbol, what, error,
              t->row.retry_count, delay);
@@ -198,7 +198,7 @@ static void recovered(monitor *m, trade *t)
 {
     if (!t->row.retry_count)
         return;
-    store_event(m->db, clock_now(m->clock), m->cfg->name, t->row.id, "broker_ok",
+    store_event(m->db, clock_now(m->clock), m->cfg->name, t->row.id, "broker_ok", NULL,
                 "%s: broker reachable again after %d failed checks", t->row.symbol,
                 t->row.retry_count);
     t->row.retry_count = 0;
@@ -216,7 +216,7 @@ static void check_with_quote(monitor *m, trade *t, const broker_quote *q)
     int prev = t->row.monitor_interval_s;
     if (m->hooks.evaluate_exit)
         m->hooks.evaluate_exit(m->hooks.ud, t, q);
-    if (t->finished)
+    if (trade_is_finished(t))
         return;
     int cadence = monitor_cadence(m, t, q->last);
     t->row.monitor_interval_s = cadence;
@@ -250,8 +250,7 @@ static void on_confirm_reply(void *ud, const broker_reply *r)
     trade *t = c->t;
     inflight_remove(&c->link);
     free(c);
-    t->pending--;
-    if (t->finished)
+    if (!trade_release(t))
         return;
     if (r->status != 0 && r->status != APEX_ENOTFOUND) {
         backoff(m, t, "position check", r->error[0] ? r->error : err_name(r->status));
@@ -277,8 +276,9 @@ static void confirm_flat(monitor *m, trade *t)
     c->m = m;
     c->t = t;
     inflight_add(m, &c->link, release_plain);
-    t->pending++;
-    if (broker_get_position(m->brk, t->row.symbol, on_confirm_reply, c) != 0) {
+    trade_hold(t);
+    if (broker_get_position(m->brk, BROKER_PRIORITY_ROUTINE, t->row.symbol, on_confirm_reply, c) !=
+        0) {
         broker_reply fail = {.status = APEX_EIO};
         snprintf(fail.error, sizeof fail.error, "request could not be sent");
         on_confirm_reply(c, &fail);
@@ -320,8 +320,7 @@ static void on_quotes(void *ud, const broker_reply *r)
     }
     for (int k = 0; k < b->n; k++) {
         trade *t = b->trades[k];
-        t->pending--;
-        if (t->finished)
+        if (!trade_release(t))
             continue;
         broker_quote q;
         if (price_cache_get(m->cache, t->symbol_id, now, &q) == 0 && q.last > 0)
@@ -364,7 +363,7 @@ static void flush_quotes(clock_timer *timer, void *ud)
     }
     m->stats.quote_requests++;
     m->stats.quoted_symbols += (uint64_t)n;
-    if (broker_get_quotes(m->brk, symbols, n, on_quotes, b) != 0) {
+    if (broker_get_quotes(m->brk, BROKER_PRIORITY_ROUTINE, symbols, n, on_quotes, b) != 0) {
         broker_reply fail = {.status = APEX_EIO};
         snprintf(fail.error, sizeof fail.error, "quote request could not be sent");
         on_quotes(b, &fail);
@@ -385,7 +384,7 @@ static void want_quote(monitor *m, trade *t)
         m->capwaiting = cap;
     }
     m->waiting[m->nwaiting++] = t;
-    t->pending++;
+    trade_hold(t);
     if (!clock_timer_active(&m->flush_timer))
         clock_timer_start(&m->flush_timer, clock_now(m->clock));
 }
@@ -399,7 +398,7 @@ static void on_positions(void *ud, const broker_reply *r)
         return; /* the per-trade checks report broker trouble */
     for (trade *t = m->hooks.first_trade ? m->hooks.first_trade(m->hooks.ud) : NULL; t;
          t = t->next) {
-        if (t->finished || !t->has_pos || t->led.qty == 0 || t->closing ||
+        if (trade_is_finished(t) || !t->has_pos || t->led.qty == 0 || t->closing ||
             t->row.status != EXEC_MONITORING)
             continue;
         bool held = false;
@@ -415,7 +414,7 @@ static void reconcile(clock_timer *timer, void *ud)
     monitor *m = ud;
     (void)timer;
     m->stats.reconciliations++;
-    broker_list_positions(m->brk, on_positions, m);
+    broker_list_positions(m->brk, BROKER_PRIORITY_ROUTINE, on_positions, m);
     clock_timer_start(&m->reconcile_timer,
                       clock_now(m->clock) + (apex_time)m->cfg->monitoring.normal_frequency_s *
                                                 RECONCILE_EVERY * APEX_SECOND);
@@ -427,7 +426,7 @@ static void on_check_timer(clock_timer *timer, void *ud)
 {
     monitor *m = ud;
     trade *t = (trade *)((char *)timer - offsetof(trade, check_timer));
-    if (t->finished)
+    if (trade_is_finished(t))
         return;
     m->stats.checks++;
     if (!m->reconcile_armed) {
@@ -477,6 +476,6 @@ void monitor_unwatch(monitor *m, trade *t)
 
 void monitor_check_soon(monitor *m, trade *t)
 {
-    if (!t->finished && t->check_timer.clock)
+    if (!trade_is_finished(t) && t->check_timer.clock)
         schedule(m, t, clock_now(m->clock));
 }

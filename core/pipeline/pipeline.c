@@ -1,12 +1,12 @@
-/* pipeline: loading a pipeline and the per-bar path. The execute phase and the
- * hooks live in stages.c. */
+/* pipeline: opening a pipeline, the per-bar path and finishing. The execute phase is
+ * entry.c, status changes lifecycle.c, what happens after the entry position_hooks.c,
+ * and restart resume.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
-#include "broker/limited.h"
-#include "broker/paper.h"
+#include "broker/registry.h"
 #include "pipeline/pipeline_internal.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -84,25 +84,14 @@ static void on_reload(void *ud, script_slot slot, int status, const char *msg)
     apex_time now = clock_now(p->hs->clock);
     if (status == 0) {
         log_event("%-10s RELOAD   %s: new code is live (ctx.state kept)", p->cfg.name, which);
-        store_event(p->hs->db, now, p->cfg.name, 0, "reload", "%s reloaded", which);
+        store_event(p->hs->db, now, p->cfg.name, 0, "reload", NULL, "%s reloaded", which);
     } else {
         log_event("%-10s RELOAD   %s failed, old code keeps running: %s", p->cfg.name, which, msg);
-        store_event(p->hs->db, now, p->cfg.name, 0, "reload_error", "%s: %s", which, msg);
+        store_event(p->hs->db, now, p->cfg.name, 0, "reload_error", NULL, "%s: %s", which, msg);
     }
 }
 
 /* ---- opening ---- */
-
-static void paper_state_path(const pipeline *p, char *out, size_t n)
-{
-    const char *configured = p->cfg.broker.paper.state_path;
-    if (configured[0])
-        snprintf(out, n, "%s", configured);
-    else if (p->hs->backtest || !p->hs->db_path || strcmp(p->hs->db_path, ":memory:") == 0)
-        snprintf(out, n, ":memory:");
-    else
-        snprintf(out, n, "%s.%s.paper", p->hs->db_path, p->cfg.name);
-}
 
 static int open_feed(pipeline *p, diag_list *diags)
 {
@@ -141,6 +130,14 @@ static int open_scripts(pipeline *p, diag_list *diags)
         diag_add(diags, "%s: cannot start Lua: %s", p->cfg.path, err);
         return APEX_ESCRIPT;
     }
+    /* A backtest is reproducible: math.random is seeded from the pipeline (its
+     * random_seed, else its name), never from the time; a live run only when asked. */
+    if ((p->hs->backtest || p->cfg.random_seed_given) &&
+        script_host_set_seed(p->scripts, (uint64_t)config_random_seed(&p->cfg), err, sizeof err) !=
+            0) {
+        diag_add(diags, "%s: cannot seed math.random: %s", p->cfg.path, err);
+        return APEX_ESCRIPT;
+    }
     int problems = 0;
     if (p->cfg.bias.file[0] && script_load(p->scripts, SCRIPT_BIAS, p->cfg.bias.file,
                                            p->cfg.bias.params_json, err, sizeof err) != 0) {
@@ -161,30 +158,18 @@ static int open_scripts(pipeline *p, diag_list *diags)
 
 static int open_broker(pipeline *p, diag_list *diags)
 {
-    char err[512], state[CONFIG_PATH_MAX + 128];
-    if (p->cfg.broker.kind != BROKER_KIND_PAPER) {
-        diag_add(diags,
-                 "%s: broker.kind: only \"paper\" is available in this version; real "
-                 "brokers over HTTP come with the broker adapters",
-                 p->cfg.path);
+    char err[1024];
+    broker_open_args args = {
+        .clock = p->hs->clock, .store_path = p->hs->db_path, .backtest = p->hs->backtest};
+    p->brk = broker_open(&p->cfg, &args, &p->sim_feed, err, sizeof err);
+    if (!p->brk) {
+        diag_add(diags, "%s", err);
         return APEX_EINVAL;
     }
-    paper_state_path(p, state, sizeof state);
-    broker *paper = paper_broker_new(&p->cfg.broker.paper, state, p->hs->clock, err, sizeof err);
-    if (!paper) {
-        diag_add(diags, "%s: broker: %s", p->cfg.path, err);
-        return APEX_EIO;
-    }
-    /* Every traded symbol gets its rules (its own entry, else instruments.default). */
-    for (int i = 0; i < p->cfg.nsymbols; i++)
-        paper_broker_set_instrument(paper, p->cfg.symbols[i],
-                                    config_instrument(&p->cfg, p->cfg.symbols[i]));
     /* Every call to the broker, the paper one included, obeys the per-minute limit, so a
      * backtest sees the same pacing a real broker would impose. */
     p->limiter = ratelimit_new(p->hs->clock, p->cfg.monitoring.max_api_calls_per_minute);
-    p->brk = p->limiter ? limited_broker_new(paper, p->limiter) : NULL;
-    if (!p->brk) {
-        broker_free(paper);
+    if (!p->limiter || broker_set_limiter(p->brk, p->limiter) != 0) {
         diag_add(diags, "%s: broker: out of memory", p->cfg.path);
         return APEX_ENOMEM;
     }
@@ -204,6 +189,8 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     if (!p)
         return NULL;
     p->hs = hs;
+    LIST_INIT(&p->entry_steps);
+    LIST_INIT(&p->resume_waits);
     config_defaults(&p->cfg);
     int before = diags->count;
     if (script_load_pipeline(path, &p->cfg, diags) != 0 || diags->count > before)
@@ -227,9 +214,10 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     }
     if (open_scripts(p, diags) != 0 || open_feed(p, diags) != 0 || open_broker(p, diags) != 0)
         goto fail;
-    p->exec = exec_env_new(hs->db, p->brk, hs->clock, &p->cfg, stages_exec_hooks(p));
-    p->mon = monitor_new(hs->clock, p->brk, hs->db, &p->cfg, stages_monitor_hooks(p));
-    p->exits = exit_executor_new(p->exec, p->brk, hs->db, hs->clock, &p->cfg, stages_exit_hooks(p));
+    p->exec = exec_env_new(hs->db, p->brk, hs->clock, &p->cfg, pipeline_exec_hooks(p));
+    p->mon = monitor_new(hs->clock, p->brk, hs->db, &p->cfg, pipeline_monitor_hooks(p));
+    p->exits =
+        exit_executor_new(p->exec, p->brk, hs->db, hs->clock, &p->cfg, pipeline_exit_hooks(p));
     if (!p->exec || !p->mon || !p->exits)
         goto fail;
     p->strategy_has_edge = script_has_callback(p->scripts, SCRIPT_STRATEGY, "edge");
@@ -239,8 +227,8 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
         store_cursor_get(hs->db, p->cfg.name, &p->resume_after);
     if (hs->loop && script_watch(p->scripts, hs->loop, on_reload, p) != 0)
         log_warn("%s: hot reload unavailable (cannot watch the script directories)", p->cfg.name);
-    broker_get_account(p->brk, on_start_account, p);
-    stages_resume(p);
+    broker_get_account(p->brk, BROKER_PRIORITY_ROUTINE, on_start_account, p);
+    pipeline_resume_load(p);
     return p;
 fail:
     pipeline_free(p);
@@ -257,6 +245,25 @@ void pipeline_free(pipeline *p)
             monitor_unwatch(p->mon, t);
         if (p->exits)
             exit_executor_drop(p->exits, t);
+        t = next;
+    }
+    /* The monitor and the broker release what their queued requests hold when they are
+     * freed; whatever is still held after that is a leak of a hold, and is reported. */
+    exit_executor_free(p->exits);
+    p->exits = NULL;
+    monitor_free(p->mon);
+    p->mon = NULL;
+    broker_free(p->brk);
+    p->brk = NULL;
+    pipeline_entry_free_all(p);
+    pipeline_resume_free_all(p);
+    exec_env_free(p->exec);
+    p->exec = NULL;
+    for (trade *t = p->trades; t;) {
+        trade *next = t->next;
+        if (trade_holds(t) != 0)
+            log_error("%s: execution %lld (%s) freed with %d request(s) still holding it",
+                      p->cfg.name, (long long)t->row.id, t->row.symbol, trade_holds(t));
         free(t);
         t = next;
     }
@@ -264,10 +271,7 @@ void pipeline_free(pipeline *p)
         script_unwatch(p->scripts);
         script_host_free(p->scripts);
     }
-    exit_executor_free(p->exits);
-    monitor_free(p->mon);
     exec_env_free(p->exec);
-    broker_free(p->brk);
     ratelimit_free(p->limiter);
     feed_merge_free(p->feed);
     news_free(&p->news);
@@ -278,26 +282,28 @@ void pipeline_free(pipeline *p)
 
 /* ---- the bar path ---- */
 
-apex_time pipeline_peek(pipeline *p)
+int pipeline_peek(pipeline *p, apex_time *next)
 {
+    *next = APEX_TIME_NEVER;
     if (p->feed_error[0])
-        return APEX_TIME_NEVER - 1;
+        return APEX_EINVAL;
     if (!p->has_next) {
         int rc = feed_merge_next(p->feed, &p->next, p->feed_error, sizeof p->feed_error);
         if (rc < 0)
-            return APEX_TIME_NEVER - 1; /* kept in feed_error for pipeline_step to report */
+            return rc; /* kept in feed_error for pipeline_step to report */
         p->feed_error[0] = '\0';
         if (rc == 0)
-            return APEX_TIME_NEVER;
+            return 0;
         p->has_next = true;
     }
-    return p->next.ts;
+    *next = p->next.ts;
+    return 1;
 }
 
 bool pipeline_busy(const pipeline *p)
 {
     for (const trade *t = p->trades; t; t = t->next)
-        if (!t->finished)
+        if (!trade_is_finished(t))
             return true;
     return false;
 }
@@ -305,7 +311,7 @@ bool pipeline_busy(const pipeline *p)
 static void save_cursor(pipeline *p)
 {
     if (!p->hs->backtest && p->last_ts)
-        store_cursor_set(p->hs->db, p->cfg.name, p->last_ts);
+        store_cursor_set(p->hs->db, p->cfg.name, p->last_ts, &p->werr);
 }
 
 static void on_equity(void *ud, const broker_reply *r)
@@ -313,7 +319,7 @@ static void on_equity(void *ud, const broker_reply *r)
     pipeline *p = ud;
     if (r->status == 0 && r->account)
         store_equity_insert(p->hs->db, clock_now(p->hs->clock), p->cfg.name, r->account->cash,
-                            r->account->equity);
+                            r->account->equity, NULL);
 }
 
 /* New bar time: the previous time is fully processed, so it can become the cursor. */
@@ -323,20 +329,20 @@ static void on_new_time(pipeline *p, apex_time ts)
         p->ts_since_cursor = 0;
         save_cursor(p);
     }
-    int64_t day = ts / APEX_DAY;
-    if (p->last_day && day != p->last_day) {
-        broker_get_account(p->brk, on_equity, p); /* one equity snapshot per trading day */
-        p->day_start_mark = p->mark;
-        if (p->circuit_tripped) {
-            p->circuit_tripped = false;
-            store_event(p->hs->db, ts, p->cfg.name, 0, "circuit_breaker",
-                        "new trading day: entries allowed again");
+    bool reopened = false;
+    if (risk_circuit_roll_day(&p->circuit, ts, p->mark, &reopened)) {
+        /* One equity snapshot per trading day. */
+        broker_get_account(p->brk, BROKER_PRIORITY_ROUTINE, on_equity, p);
+        if (reopened) {
+            pipeline_durable(p,
+                             store_event(p->hs->db, ts, p->cfg.name, 0, "circuit_breaker", &p->werr,
+                                         "new trading day: entries allowed again"),
+                             "recording the circuit breaker");
             log_event("%-13s CIRCUIT  new trading day: entries allowed again", p->cfg.name);
         }
     }
-    p->last_day = day;
     p->last_ts = ts;
-    stages_sweep(p);
+    pipeline_sweep(p);
 }
 
 static void process_bar(pipeline *p, const bar *b)
@@ -350,7 +356,15 @@ static void process_bar(pipeline *p, const bar *b)
     if (!warmup) {
         if (b->ts != p->last_ts)
             on_new_time(p, b->ts);
-        broker_on_bar(p->brk, b, name);
+        if (p->sim_feed)
+            p->sim_feed(p->brk, b, name);
+        /* The backstop of the failure policy: a write that failed anywhere in the store
+         * (exec, the monitor, the exit executor) halts this pipeline's entries too. */
+        apex_error first;
+        if (!p->write_failed && store_write_failed(p->hs->db, &first))
+            pipeline_durable_msg(p, first.code, "a store write", first.msg);
+        if (p->resume_pending)
+            pipeline_resume_start(p); /* now, on current data and current time */
     }
     p->sum.bars++;
     if (!s->traded)
@@ -359,16 +373,18 @@ static void process_bar(pipeline *p, const bar *b)
     trade *t = s->active;
     script_position view, *pos = NULL;
     if (t && t->has_pos && t->pos.open) {
-        monitor_mark(t, b->close, b->ts);
-        p->mark += t->pos.unrealized_pnl - s->unrealized;
-        s->unrealized = t->pos.unrealized_pnl;
-        if (p->mark > p->peak_mark)
-            p->peak_mark = p->mark;
-        if (p->peak_mark - p->mark > p->sum.max_drawdown)
-            p->sum.max_drawdown = p->peak_mark - p->mark;
-        if (!warmup)
-            stages_check_circuit(p);
-        stages_position_view(t, &view);
+        /* Warm-up bars are history: they move no position's marks, P&L or drawdown. */
+        if (!warmup) {
+            monitor_mark(t, b->close, b->ts);
+            p->mark += t->pos.unrealized_pnl - s->unrealized;
+            s->unrealized = t->pos.unrealized_pnl;
+            if (p->mark > p->peak_mark)
+                p->peak_mark = p->mark;
+            if (p->peak_mark - p->mark > p->sum.max_drawdown)
+                p->sum.max_drawdown = p->peak_mark - p->mark;
+            pipeline_check_circuit(p);
+        }
+        exits_position_view(t, &view);
         pos = &view;
     }
     char err[1024];
@@ -376,17 +392,17 @@ static void process_bar(pipeline *p, const bar *b)
     if (p->bias_has_on_bar &&
         script_on_bar(p->scripts, SCRIPT_BIAS, b, name, pos, &sig, err, sizeof err) < 0) {
         if (!warmup)
-            stages_record_script_error(p, b->symbol_id, "bias", err);
+            pipeline_record_script_error(p, b->symbol_id, "bias", err);
         return;
     }
     int rc = script_on_bar(p->scripts, SCRIPT_STRATEGY, b, name, pos, &sig, err, sizeof err);
     if (rc < 0) {
         if (!warmup)
-            stages_record_script_error(p, b->symbol_id, "strategy", err);
+            pipeline_record_script_error(p, b->symbol_id, "strategy", err);
         return;
     }
     if (rc == 1 && !warmup)
-        stages_on_signal(p, b->symbol_id, &sig, b);
+        pipeline_on_signal(p, b->symbol_id, &sig, b);
 }
 
 int pipeline_step(pipeline *p, char *err, size_t errlen)
@@ -410,23 +426,24 @@ int pipeline_step(pipeline *p, char *err, size_t errlen)
 void pipeline_finish(pipeline *p, pipeline_summary *out)
 {
     save_cursor(p);
-    stages_sweep(p);
+    pipeline_sweep(p);
     p->sum.open_positions = 0;
     p->sum.unrealized = 0;
     for (trade *t = p->trades; t; t = t->next) {
-        if (t->finished || !t->has_pos || !t->pos.open)
+        if (trade_is_finished(t) || !t->has_pos || !t->pos.open)
             continue;
         p->sum.open_positions++;
         p->sum.unrealized += t->pos.unrealized_pnl;
         /* Persist the latest monitoring view so `apex-host status` shows it. */
-        store_position_update(p->hs->db, &t->pos);
-        store_execution_update(p->hs->db, &t->row);
+        store_position_update(p->hs->db, &t->pos, &p->werr);
+        store_execution_update(p->hs->db, &t->row, &p->werr);
     }
     monitor_stats ms;
     monitor_get_stats(p->mon, &ms);
     p->sum.monitor_checks = ms.checks;
     p->sum.quote_requests = ms.quote_requests;
     p->sum.cache_hits = ms.cache_hits;
-    p->sum.broker_calls = limited_broker_inner(p->brk)->api_calls;
+    p->sum.broker_calls = broker_api_calls(p->brk);
+    p->sum.write_error = p->write_failed ? p->write_error : NULL;
     *out = p->sum;
 }

@@ -39,6 +39,9 @@ typedef struct {
     uint64_t trades, wins, losses, open_positions, monitor_checks, quote_requests, cache_hits,
         broker_calls;
     money_t realized, fees, unrealized, max_drawdown, start_equity;
+    /* The first durable write that failed, NULL when none did; valid until pipeline_free.
+     * Such a run halted its entries and ends with a non-zero exit code. */
+    const char *write_error;
 } pipeline_summary;
 
 typedef struct pipeline pipeline;
@@ -52,8 +55,9 @@ void pipeline_free(pipeline *p);
 const char *pipeline_name(const pipeline *p);
 const pipeline_config *pipeline_cfg(const pipeline *p);
 
-/* The feed: time of the next bar (APEX_TIME_NEVER at the end), and reading it. */
-apex_time pipeline_peek(pipeline *p);
+/* The feed: 1 with *next = the time of the next bar; 0 at the end of the data; < 0 on a
+ * data error, which pipeline_step then reports with its file and line. */
+int pipeline_peek(pipeline *p, apex_time *next);
 /* 1 = a bar was processed, 0 = nothing available, < 0 = a data error (err says where). */
 int pipeline_step(pipeline *p, char *err, size_t errlen);
 /* Bars at or before this time are warm-up after a restart (scripts only). */

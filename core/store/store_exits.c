@@ -15,18 +15,6 @@
 /* The seed's DEFAULT NOW(), in µs: used when the caller leaves a time at 0. */
 #define NOW_US "CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)"
 
-static bool is_one_of(const char *value, const char *const *names)
-{
-    for (; *names; names++)
-        if (strcmp(value, *names) == 0)
-            return true;
-    return false;
-}
-
-static const char *const exit_priorities[] = {"CRITICAL", "HIGH", "MEDIUM", "LOW", NULL};
-static const char *const exit_statuses[] = {"working", "filled", "failed", "cancelled", NULL};
-static const char *const exit_strategies[] = {"market", "aggressive", "fair", "conservative", NULL};
-
 static int check_exit(store *s, const store_position_exit *e)
 {
     long long id = (long long)e->id;
@@ -37,21 +25,20 @@ static int check_exit(store *s, const store_position_exit *e)
                            "exit %lld: exit_reason is empty; name the condition that fired "
                            "(e.g. \"stop_loss\")",
                            id);
-    if (!is_one_of(e->exit_priority, exit_priorities))
-        return store_failf(
-            s, APEX_EINVAL,
-            "exit %lld (%s): exit_priority '%s' is not CRITICAL, HIGH, MEDIUM or LOW", id,
-            e->exit_reason, e->exit_priority);
-    if (e->execution_strategy[0] && !is_one_of(e->execution_strategy, exit_strategies))
+    if (exit_priority_parse(exit_priority_name(e->exit_priority)) < 0)
         return store_failf(s, APEX_EINVAL,
-                           "exit %lld (%s): execution_strategy '%s' is not market, aggressive, "
+                           "exit %lld (%s): exit_priority %d is not CRITICAL, HIGH, MEDIUM or LOW",
+                           id, e->exit_reason, (int)e->exit_priority);
+    if (price_strategy_parse(price_strategy_name(e->execution_strategy)) < 0)
+        return store_failf(s, APEX_EINVAL,
+                           "exit %lld (%s): execution_strategy %d is not market, aggressive, "
                            "fair or conservative",
-                           id, e->exit_reason, e->execution_strategy);
-    if (e->status[0] && !is_one_of(e->status, exit_statuses))
+                           id, e->exit_reason, (int)e->execution_strategy);
+    if (exit_status_parse(exit_status_name(e->status)) < 0)
         return store_failf(s, APEX_EINVAL,
-                           "exit %lld (%s): status '%s' is not working, filled, failed or "
+                           "exit %lld (%s): status %d is not working, filled, failed or "
                            "cancelled",
-                           id, e->exit_reason, e->status);
+                           id, e->exit_reason, (int)e->status);
     if (e->exit_quantity <= 0)
         return store_failf(s, APEX_EINVAL, "exit %lld (%s): exit_quantity must be > 0", id,
                            e->exit_reason);
@@ -72,17 +59,17 @@ static void bind_exit(sqlite3_stmt *st, const store_position_exit *e)
     sqlite3_bind_int64(st, 1, e->position_id);
     store_bind_id(st, 2, e->execution_id);
     sqlite3_bind_text(st, 3, e->exit_reason, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 4, e->exit_priority, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, exit_priority_name(e->exit_priority), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, e->detail, -1, SQLITE_TRANSIENT); /* NOT NULL column */
     sqlite3_bind_int64(st, 6, e->exit_quantity);
     sqlite3_bind_int(st, 7, e->partial_exit ? 1 : 0);
     sqlite3_bind_int64(st, 8, e->exit_price);
-    store_bind_text(st, 9, e->execution_strategy);
+    sqlite3_bind_text(st, 9, price_strategy_name(e->execution_strategy), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 10, e->unrealized_pnl);
     sqlite3_bind_int64(st, 11, e->unrealized_pnl_pct);
     store_bind_time(st, 12, e->triggered_at);
     store_bind_time(st, 13, e->executed_at);
-    sqlite3_bind_text(st, 14, e->status[0] ? e->status : "working", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 14, exit_status_name(e->status), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 15, e->filled_quantity);
     sqlite3_bind_int(st, 16, e->attempts);
 }
@@ -94,17 +81,18 @@ void store_read_exit(sqlite3_stmt *st, store_position_exit *e)
     e->position_id = store_col_id(st, 1);
     e->execution_id = store_col_id(st, 2);
     store_col_text(st, 3, e->exit_reason, sizeof e->exit_reason);
-    store_col_text(st, 4, e->exit_priority, sizeof e->exit_priority);
+    e->exit_priority = (exit_priority)store_col_enum(st, 4, exit_priority_parse, EXIT_PRIORITY_LOW);
     store_col_text(st, 5, e->detail, sizeof e->detail);
     e->exit_quantity = sqlite3_column_int64(st, 6);
     e->partial_exit = sqlite3_column_int(st, 7) != 0;
     e->exit_price = sqlite3_column_int64(st, 8);
-    store_col_text(st, 9, e->execution_strategy, sizeof e->execution_strategy);
+    e->execution_strategy =
+        (price_strategy)store_col_enum(st, 9, price_strategy_parse, PRICE_MARKET);
     e->unrealized_pnl = sqlite3_column_int64(st, 10); /* NULL (a v1 row) reads as 0 */
     e->unrealized_pnl_pct = sqlite3_column_int64(st, 11);
     e->triggered_at = store_col_time(st, 12);
     e->executed_at = store_col_time(st, 13);
-    store_col_text(st, 14, e->status, sizeof e->status);
+    e->status = (exit_status)store_col_enum(st, 14, exit_status_parse, EXIT_STATUS_WORKING);
     e->filled_quantity = sqlite3_column_int64(st, 15);
     e->attempts = sqlite3_column_int(st, 16);
 }
@@ -129,7 +117,7 @@ static int step_returning(store *s, sqlite3_stmt *st, const char *what, int64_t 
     return result;
 }
 
-int store_exit_insert(store *s, store_position_exit *e)
+static int exit_insert(store *s, store_position_exit *e)
 {
     int rc = check_exit(s, e);
     if (rc)
@@ -154,12 +142,10 @@ int store_exit_insert(store *s, store_position_exit *e)
     e->id = id;
     e->execution_id = execution_id;
     e->triggered_at = triggered;
-    if (!e->status[0])
-        snprintf(e->status, sizeof e->status, "working");
     return 0;
 }
 
-int store_exit_update(store *s, const store_position_exit *e)
+static int exit_update(store *s, const store_position_exit *e)
 {
     int rc = check_exit(s, e);
     if (rc)
@@ -180,6 +166,22 @@ int store_exit_update(store *s, const store_position_exit *e)
     if (!rc && sqlite3_changes(s->db) == 0)
         return store_failf(s, APEX_ENOTFOUND, "exit %lld does not exist", (long long)e->id);
     return rc;
+}
+
+int store_exit_insert(store *s, store_position_exit *e, apex_error *err)
+{
+    int rc = store_write_injected(s, "position_exits", "recording an exit");
+    if (!rc)
+        rc = exit_insert(s, e);
+    return store_write_result(s, rc, err);
+}
+
+int store_exit_update(store *s, const store_position_exit *e, apex_error *err)
+{
+    int rc = store_write_injected(s, "position_exits", "updating an exit");
+    if (!rc)
+        rc = exit_update(s, e);
+    return store_write_result(s, rc, err);
 }
 
 int store_exit_get(store *s, int64_t exit_id, store_position_exit *out)
@@ -262,21 +264,20 @@ static int check_attempt(store *s, const store_exit_attempt *a)
         return store_failf(s, APEX_EINVAL,
                            "exit attempt %lld (exit %lld): attempt_number starts at 1", id,
                            (long long)a->exit_id);
-    if (strcmp(a->order_type, "market") != 0 && strcmp(a->order_type, "limit") != 0)
+    if (a->order_type != ORDER_MARKET && a->order_type != ORDER_LIMIT)
         return store_failf(s, APEX_EINVAL,
-                           "exit attempt %lld (exit %lld): order_type '%s' is not market or limit",
-                           id, (long long)a->exit_id, a->order_type);
-    if (order_status_parse(a->status) < 0)
+                           "exit attempt %lld (exit %lld): order_type %s is not market or limit",
+                           id, (long long)a->exit_id, order_type_name(a->order_type));
+    if (order_status_parse(order_status_name(a->status)) < 0)
         return store_failf(s, APEX_EINVAL,
-                           "exit attempt %lld (exit %lld): status '%s' is not an order status "
-                           "(use order_status_name)",
-                           id, (long long)a->exit_id, a->status);
+                           "exit attempt %lld (exit %lld): status %d is not an order status", id,
+                           (long long)a->exit_id, (int)a->status);
     if (a->quantity <= 0 || a->filled_quantity < 0 || a->filled_quantity > a->quantity)
         return store_failf(s, APEX_EINVAL,
                            "exit attempt %lld (exit %lld): quantity must be > 0 and "
                            "filled_quantity between 0 and quantity",
                            id, (long long)a->exit_id);
-    if (a->limit_price < 0 || (strcmp(a->order_type, "limit") == 0 && a->limit_price == 0))
+    if (a->limit_price < 0 || (a->order_type == ORDER_LIMIT && a->limit_price == 0))
         return store_failf(s, APEX_EINVAL,
                            "exit attempt %lld (exit %lld): a limit order needs limit_price > 0", id,
                            (long long)a->exit_id);
@@ -289,11 +290,11 @@ static void bind_attempt(sqlite3_stmt *st, const store_exit_attempt *a)
     sqlite3_bind_int64(st, 1, a->position_id);
     sqlite3_bind_int64(st, 2, a->exit_id);
     sqlite3_bind_int(st, 3, a->attempt_number);
-    sqlite3_bind_text(st, 4, a->order_type, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, order_type_name(a->order_type), -1, SQLITE_STATIC);
     store_bind_text(st, 5, a->client_order_id);
     sqlite3_bind_int64(st, 6, a->limit_price);
     sqlite3_bind_int64(st, 7, a->quantity);
-    sqlite3_bind_text(st, 8, a->status, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 8, order_status_name(a->status), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 9, a->filled_quantity);
     store_bind_time(st, 10, a->placed_at);
 }
@@ -305,11 +306,11 @@ void store_read_exit_attempt(sqlite3_stmt *st, store_exit_attempt *a)
     a->position_id = store_col_id(st, 1);
     a->exit_id = store_col_id(st, 2);
     a->attempt_number = sqlite3_column_int(st, 3);
-    store_col_text(st, 4, a->order_type, sizeof a->order_type);
+    a->order_type = (order_type)store_col_enum(st, 4, order_type_parse, ORDER_MARKET);
     store_col_text(st, 5, a->client_order_id, sizeof a->client_order_id);
     a->limit_price = sqlite3_column_int64(st, 6);
     a->quantity = sqlite3_column_int64(st, 7);
-    store_col_text(st, 8, a->status, sizeof a->status);
+    a->status = (order_status)store_col_enum(st, 8, order_status_parse, ORDER_STATUS_NEW);
     a->filled_quantity = sqlite3_column_int64(st, 9);
     a->placed_at = store_col_time(st, 10);
 }
@@ -322,7 +323,7 @@ static int attempt_dup(store *s, const store_exit_attempt *a)
                        a->client_order_id);
 }
 
-int store_exit_attempt_insert(store *s, store_exit_attempt *a)
+static int attempt_insert(store *s, store_exit_attempt *a)
 {
     int rc = check_attempt(s, a);
     if (rc)
@@ -348,7 +349,7 @@ int store_exit_attempt_insert(store *s, store_exit_attempt *a)
     return 0;
 }
 
-int store_exit_attempt_update(store *s, const store_exit_attempt *a)
+static int attempt_update(store *s, const store_exit_attempt *a)
 {
     int rc = check_attempt(s, a);
     if (rc)
@@ -368,6 +369,22 @@ int store_exit_attempt_update(store *s, const store_exit_attempt *a)
     if (!rc && sqlite3_changes(s->db) == 0)
         return store_failf(s, APEX_ENOTFOUND, "exit attempt %lld does not exist", (long long)a->id);
     return rc;
+}
+
+int store_exit_attempt_insert(store *s, store_exit_attempt *a, apex_error *err)
+{
+    int rc = store_write_injected(s, "exit_attempts", "recording an exit attempt");
+    if (!rc)
+        rc = attempt_insert(s, a);
+    return store_write_result(s, rc, err);
+}
+
+int store_exit_attempt_update(store *s, const store_exit_attempt *a, apex_error *err)
+{
+    int rc = store_write_injected(s, "exit_attempts", "updating an exit attempt");
+    if (!rc)
+        rc = attempt_update(s, a);
+    return store_write_result(s, rc, err);
 }
 
 int store_exit_attempts_for_exit(store *s, int64_t exit_id,

@@ -1,12 +1,15 @@
+/* assert: the failure path of APEX_ASSERT. */
 #include "util/assert.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-_Noreturn void apex_assert_fail(const char *file, int line, const char *cond)
+/* Defined in every build so a translation unit compiled with assertions on links
+ * against a library compiled without them. */
+void apex_assert_fail(const char *cond, const char *file, int line, const char *func)
 {
-    /* stderr is unbuffered, but stdout may hold the trade log that led here. */
-    fflush(stdout);
-    fprintf(stderr, "%s:%d: assertion failed: %s\n", file, line, cond);
+    fprintf(stderr, "apex-host: internal invariant broken at %s:%d in %s(): %s\n", file, line, func,
+            cond);
+    fflush(stderr);
     abort();
 }

@@ -8,10 +8,12 @@
 
 int vec_reserve_(void *items_field, int *cap, int need, size_t elem_size)
 {
-    if (need <= *cap)
-        return APEX_OK;
+    /* A negative need is a count that overflowed int on the caller's side (count + n):
+     * refusing it is the overflow check. */
     if (need < 0 || elem_size == 0)
         return APEX_ENOMEM;
+    if (need <= *cap)
+        return APEX_OK;
     /* Doubling keeps pushes amortised O(1); near INT_MAX it stops at the need itself. */
     int ncap = *cap < VEC_MIN_CAP ? VEC_MIN_CAP : *cap;
     while (ncap < need)

@@ -45,9 +45,12 @@ int vec_reserve_(void *items_field, int *cap, int need, size_t elem_size);
 
 #define vec_init(v) memset((v), 0, sizeof *(v))
 
-/* Makes room for `n` elements in total (not n more). 0 or APEX_ENOMEM. */
+/* Makes room for `n` elements in total (not n more). 0 or APEX_ENOMEM. The unsigned
+ * compare sends a negative n (a count + k that overflowed int) to the refusal path. */
 #define vec_reserve(v, n)                                                                          \
-    ((n) <= (v)->cap ? APEX_OK : vec_reserve_(&(v)->items, &(v)->cap, (n), sizeof *(v)->items))
+    ((unsigned)(n) <= (unsigned)(v)->cap                                                           \
+         ? APEX_OK                                                                                 \
+         : vec_reserve_(&(v)->items, &(v)->cap, (n), sizeof *(v)->items))
 
 /* Appends a copy of `x`. 0 or APEX_ENOMEM (then `x` is not added). */
 #define vec_push(v, x)                                                                             \
@@ -63,7 +66,7 @@ int vec_reserve_(void *items_field, int *cap, int need, size_t elem_size);
 /* Makes count at least `n`, zeroing the new elements: a table indexed by a dense id
  * (symbol ids) grows this way. 0 or APEX_ENOMEM (then nothing changed). */
 #define vec_extend_zeroed(v, n)                                                                    \
-    ((n) <= (v)->count ? APEX_OK                                                                   \
+    ((unsigned)(n) <= (unsigned)(v)->count ? APEX_OK                                               \
      : vec_reserve((v), (n)) != APEX_OK                                                            \
          ? APEX_ENOMEM                                                                             \
          : (memset(&(v)->items[(v)->count], 0, (size_t)((n) - (v)->count) * sizeof *(v)->items),   \

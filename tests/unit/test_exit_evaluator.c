@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "broker/broker.h"
+#include "model/order.h"
 #include "config/config.h"
 #include "exits/evaluator.h"
 

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/adapter.h"
 #include "exits/executor.h"
+#include "net/ratelimit.h"
 #include "util/err.h"
 
 #define CENTS(c) ((money_t)(c) * (MONEY_SCALE / 100))
@@ -305,14 +307,16 @@ static int setup(void **state)
     t->row.stop_loss = MONEY(95);
     t->row.take_profit = MONEY(110);
     t->row.created_at = T0;
-    assert_int_equal(store_execution_insert(f->db, &t->row), 0);
+    assert_int_equal(store_execution_insert(f->db, &t->row, NULL), 0);
     order_request entry = {.symbol = "AAPL",
                            .side = SIDE_BUY,
                            .type = ORDER_MARKET,
                            .qty = MONEY(100),
                            .take_profit = MONEY(110),
                            .stop_loss = MONEY(95)};
-    assert_int_equal(exec_send(f->env, t, ORDER_ROLE_ENTRY, &entry, NULL, NULL), 0);
+    assert_int_equal(exec_send(f->env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &entry, NULL,
+                               NULL, NULL, 0),
+                     0);
     run(f);
     fill(f->brk, t->entry_coid, 0, MONEY(100));
     run(f);
@@ -386,9 +390,9 @@ static void test_market_order_critical_exits(void **state)
     fill(f->brk, o->client_order_id, 0, CENTS(9480));
     run(f);
     assert_int_equal(f->done, 1);
-    assert_string_equal(f->last_done.status, "filled");
-    assert_string_equal(f->last_done.exit_priority, "CRITICAL");
-    assert_string_equal(f->last_done.execution_strategy, "market");
+    assert_int_equal(f->last_done.status, EXIT_STATUS_FILLED);
+    assert_int_equal(f->last_done.exit_priority, EXIT_PRIORITY_CRITICAL);
+    assert_int_equal(f->last_done.execution_strategy, PRICE_MARKET);
     assert_int_equal(f->last_done.exit_price, CENTS(9480));
     assert_int_equal(f->t.led.qty, 0);
     store_position_exit row;
@@ -427,8 +431,8 @@ static void test_limit_order_execution(void **state)
     assert_int_equal(o->qty, MONEY(100));
     fill(f->brk, o->client_order_id, 0, MONEY(100));
     run(f);
-    assert_string_equal(f->last_done.status, "filled");
-    assert_string_equal(f->last_done.execution_strategy, "fair");
+    assert_int_equal(f->last_done.status, EXIT_STATUS_FILLED);
+    assert_int_equal(f->last_done.execution_strategy, PRICE_FAIR);
 
     /* HIGH crosses the spread (sells at the bid); LOW joins the far side (the ask). */
     teardown(state);
@@ -491,7 +495,7 @@ static void test_price_walking_escalation(void **state)
     assert_int_equal(working, 1);
     fill(f->brk, last_order(f)->client_order_id, 0, CENTS(9990));
     run(f);
-    assert_string_equal(f->last_done.status, "filled");
+    assert_int_equal(f->last_done.status, EXIT_STATUS_FILLED);
     assert_int_equal(f->last_done.attempts, 11 + 6 + 3 + 1);
     int n = 0;
     store_exit_attempts_for_exit(f->db, f->last_done.id, count_attempts, &n);
@@ -516,7 +520,7 @@ static void test_failed_exit_handling(void **state)
     assert_int_equal(o->type, ORDER_MARKET);
     fill(f->brk, o->client_order_id, 0, MONEY(94));
     run(f);
-    assert_string_equal(f->last_done.status, "filled");
+    assert_int_equal(f->last_done.status, EXIT_STATUS_FILLED);
     assert_int_equal(f->last_done.attempts, 3);
     int n = 0;
     store_exit_attempts_for_exit(f->db, f->last_done.id, count_attempts, &n);
@@ -538,7 +542,7 @@ static void test_partial_exit_reprotects_remainder(void **state)
     assert_int_equal(o->qty, MONEY(50));
     fill(f->brk, o->client_order_id, 0, MONEY(115));
     run(f);
-    assert_string_equal(f->last_done.status, "filled");
+    assert_int_equal(f->last_done.status, EXIT_STATUS_FILLED);
     assert_true(f->last_done.partial_exit);
     assert_int_equal(f->t.led.qty, MONEY(50));
     /* The remaining 50 are protected by a fresh stop at the position's stop. */
@@ -565,7 +569,7 @@ static void test_bracket_leg_fills_while_exit_starts(void **state)
         assert_int_not_equal(
             f->brk->orders[i].role == ORDER_ROLE_ENTRY && f->brk->orders[i].side == SIDE_SELL, 1);
     assert_int_equal(f->done, 1);
-    assert_string_equal(f->last_done.status, "cancelled");
+    assert_int_equal(f->last_done.status, EXIT_STATUS_CANCELLED);
 }
 
 static void test_leg_fill_during_partial_exit_never_oversells(void **state)
@@ -584,7 +588,9 @@ static void test_leg_fill_during_partial_exit_never_oversells(void **state)
     run(f);
     order_request other = {
         .symbol = "AAPL", .side = SIDE_SELL, .type = ORDER_MARKET, .qty = MONEY(70)};
-    assert_int_equal(exec_send(f->env, &f->t, ORDER_ROLE_EXIT, &other, NULL, NULL), 0);
+    assert_int_equal(exec_send(f->env, BROKER_PRIORITY_ROUTINE, &f->t, ORDER_ROLE_EXIT, &other,
+                               NULL, NULL, NULL, 0),
+                     0);
     run(f);
     fill(f->brk, last_order(f)->client_order_id, 0, MONEY(114));
     run(f);
@@ -624,10 +630,65 @@ static void test_more_urgent_exit_supersedes(void **state)
     assert_int_equal(sold(f), MONEY(100));
 }
 
+/* ---- priority at the rate limiter ---- */
+
+static void count_reply(void *ud, const broker_reply *r)
+{
+    (void)r;
+    (*(int *)ud)++;
+}
+
+/* A stop-loss passes the calls already waiting in a full limiter: its cancels and its
+ * market order carry CRITICAL, the queued reads ROUTINE. */
+static void test_critical_exit_overtakes_routine_calls(void **state)
+{
+    fx *f = *state;
+    ratelimit *rl = ratelimit_new(f->clock, 2);
+    assert_non_null(rl);
+    assert_int_equal(broker_set_limiter(&f->brk->base, rl), 0);
+    apex_time start = clock_now(f->clock);
+    int routine = 0;
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(
+            broker_get_account(&f->brk->base, BROKER_PRIORITY_ROUTINE, count_reply, &routine), 0);
+    run(f); /* two granted: the window is full for a minute */
+    assert_int_equal(routine, 2);
+    int before = f->brk->norders;
+    exit_decision d = decision(EXIT_STOP_LOSS, MONEY(100));
+    assert_int_equal(exit_executor_start(f->x, &f->t, &d, CENTS(9490)), 0);
+
+    clock_advance_to(f->clock, start + APEX_MINUTE);
+    run(f);
+    /* Both slots went to the two leg cancels, none to the four reads queued before. */
+    assert_int_equal(routine, 2);
+    int cancelled = 0;
+    for (int i = 0; i < f->brk->norders; i++)
+        cancelled += f->brk->orders[i].status == ORDER_STATUS_CANCELLED;
+    assert_int_equal(cancelled, 2);
+    assert_int_equal(f->brk->norders, before); /* the market order waits for a slot */
+
+    /* The market order's 5 s timeout ran while it waited, so its cancel is CRITICAL too:
+     * the next minute's two slots go to the order and that cancel. */
+    clock_advance_to(f->clock, start + 2 * APEX_MINUTE);
+    run(f);
+    assert_int_equal(f->brk->norders, before + 1);
+    assert_int_equal(last_order(f)->type, ORDER_MARKET);
+    assert_int_equal(routine, 2);
+
+    /* Routine calls are served once no exit call waits. */
+    clock_advance_to(f->clock, start + 30 * APEX_MINUTE);
+    assert_int_equal(ratelimit_queued(rl), 0);
+    assert_int_equal(routine, 6);
+    assert_int_equal(broker_set_limiter(&f->brk->base, NULL), 0);
+    ratelimit_free(rl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_market_order_critical_exits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_critical_exit_overtakes_routine_calls, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_critical_market_order_retried_as_market, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_limit_order_execution, setup, teardown),

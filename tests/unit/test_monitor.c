@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/limited.h"
+#include "broker/adapter.h"
 #include "broker/paper.h"
 #include "market/symtab.h"
 #include "monitor/monitor.h"
@@ -48,53 +48,53 @@ static void note(recorder *r)
 static int rec_submit(broker *b, const order_request *q, broker_cb cb, void *ud)
 {
     note(R(b));
-    return broker_submit_order(R(b)->inner, q, cb, ud);
+    return broker_submit_order(R(b)->inner, BROKER_PRIORITY_ROUTINE, q, cb, ud);
 }
 static int rec_cancel(broker *b, const char *id, broker_cb cb, void *ud)
 {
     note(R(b));
-    return broker_cancel_order(R(b)->inner, id, cb, ud);
+    return broker_cancel_order(R(b)->inner, BROKER_PRIORITY_ROUTINE, id, cb, ud);
 }
 static int rec_get_order(broker *b, const char *id, broker_cb cb, void *ud)
 {
     note(R(b));
-    return broker_get_order(R(b)->inner, id, cb, ud);
+    return broker_get_order(R(b)->inner, BROKER_PRIORITY_ROUTINE, id, cb, ud);
 }
 static int rec_open_orders(broker *b, const char *s, broker_cb cb, void *ud)
 {
     note(R(b));
-    return broker_list_open_orders(R(b)->inner, s, cb, ud);
+    return broker_list_open_orders(R(b)->inner, BROKER_PRIORITY_ROUTINE, s, cb, ud);
 }
 static int rec_position(broker *b, const char *s, broker_cb cb, void *ud)
 {
     note(R(b));
-    return broker_get_position(R(b)->inner, s, cb, ud);
+    return broker_get_position(R(b)->inner, BROKER_PRIORITY_ROUTINE, s, cb, ud);
 }
 static int rec_positions(broker *b, broker_cb cb, void *ud)
 {
     note(R(b));
-    return broker_list_positions(R(b)->inner, cb, ud);
+    return broker_list_positions(R(b)->inner, BROKER_PRIORITY_ROUTINE, cb, ud);
 }
 static int rec_account(broker *b, broker_cb cb, void *ud)
 {
     note(R(b));
-    return broker_get_account(R(b)->inner, cb, ud);
+    return broker_get_account(R(b)->inner, BROKER_PRIORITY_ROUTINE, cb, ud);
 }
 static int rec_quotes(broker *b, const char *const *s, int n, broker_cb cb, void *ud)
 {
     note(R(b));
     R(b)->quote_calls++;
-    return broker_get_quotes(R(b)->inner, s, n, cb, ud);
+    return broker_get_quotes(R(b)->inner, BROKER_PRIORITY_ROUTINE, s, n, cb, ud);
 }
 static int rec_fills(broker *b, const char *id, broker_cb cb, void *ud)
 {
     note(R(b));
-    return broker_list_fills(R(b)->inner, id, cb, ud);
+    return broker_list_fills(R(b)->inner, BROKER_PRIORITY_ROUTINE, id, cb, ud);
 }
 static int rec_close(broker *b, const char *s, const char *id, broker_cb cb, void *ud)
 {
     note(R(b));
-    return broker_close_position(R(b)->inner, s, id, cb, ud);
+    return broker_close_position(R(b)->inner, BROKER_PRIORITY_ROUTINE, s, id, cb, ud);
 }
 static void rec_free(broker *b)
 {
@@ -171,7 +171,7 @@ static void bar_for(fx *f, const char *sym, money_t px)
              .close = px,
              .volume = MONEY(1000),
              .symbol_id = symtab_find(f->symbols, sym)};
-    broker_on_bar(f->paper, &b, sym);
+    paper_broker_on_bar(f->paper, &b, sym);
 }
 
 /* n long positions of 10 shares at 100, really held at the paper broker. */
@@ -194,7 +194,8 @@ static fx *make(int n, int per_minute)
         snprintf(req.symbol, sizeof req.symbol, "%s", sym);
         snprintf(id, sizeof id, "seed-%d", i);
         snprintf(req.client_order_id, sizeof req.client_order_id, "%s", id);
-        assert_int_equal(broker_submit_order(f->paper, &req, ignore, NULL), 0);
+        assert_int_equal(broker_submit_order(f->paper, BROKER_PRIORITY_ROUTINE, &req, ignore, NULL),
+                         0);
     }
     clock_run_due(f->clock);
 
@@ -203,7 +204,8 @@ static fx *make(int n, int per_minute)
     f->rec->inner = f->paper;
     f->rec->clock = f->clock;
     f->limiter = ratelimit_new(f->clock, per_minute);
-    f->limited = limited_broker_new(&f->rec->base, f->limiter);
+    f->limited = &f->rec->base;
+    assert_int_equal(broker_set_limiter(f->limited, f->limiter), 0);
     config_defaults(&f->cfg);
     f->cfg.monitoring.max_api_calls_per_minute = per_minute;
     f->mon = monitor_new(
@@ -355,7 +357,9 @@ static void test_position_closed_by_hand_is_detected(void **state)
     (void)state;
     fx *f = make(2, 60);
     /* Close S001 at the broker behind the host's back: no fill of ours reports it. */
-    assert_int_equal(broker_close_position(f->paper, "S001", "by-hand", ignore, NULL), 0);
+    assert_int_equal(
+        broker_close_position(f->paper, BROKER_PRIORITY_ROUTINE, "S001", "by-hand", ignore, NULL),
+        0);
     run_minutes(f, 12, MONEY(100)); /* reconciliation runs every 10 normal periods (300 s) */
     assert_int_equal(f->flats, 1);
     assert_true(f->trades[1].finished);

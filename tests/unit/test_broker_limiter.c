@@ -1,9 +1,10 @@
-/* limited broker: the inner broker never sees more than the limit in any 60 s window,
- * every accepted call gets exactly one reply, arguments outlive the caller's buffers,
- * listener events reach the host, and a CRITICAL call overtakes routine ones.
+/* broker dispatch with a limiter (broker_set_limiter): the adapter never sees more than
+ * the limit in any 60 s window, every accepted call gets exactly one reply, arguments
+ * outlive the caller's buffers, listener events reach the host, a CRITICAL call
+ * overtakes routine ones, and the priority is checked on every call.
  *
- * The inner broker is a small fake that records the clock time of every call it gets
- * and replies from a clock timer, as a real adapter does. */
+ * The adapter is a small fake that records the clock time of every call it gets and
+ * replies from a clock timer, as a real adapter does. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -15,12 +16,13 @@
 
 #include <cmocka.h>
 
-#include "broker/limited.h"
+#include "broker/adapter.h"
+#include "net/ratelimit.h"
 #include "util/err.h"
 
 #define T0 ((apex_time)1709303400 * APEX_SECOND) /* 2024-03-01 14:30:00 UTC */
 
-/* ---- fake inner broker -------------------------------------------------------------------- */
+/* ---- fake adapter ------------------------------------------------------------------------- */
 
 typedef enum { FAKE_SUBMIT, FAKE_POSITION, FAKE_QUOTES, FAKE_ACCOUNT, FAKE_OTHER } fake_kind;
 
@@ -45,7 +47,6 @@ struct fake_broker {
     apex_time *call_at; /* clock time of every call, in order */
     fake_kind *call_kind;
     int ncalls, cap;
-    int bars; /* on_bar calls */
     fake_reply *pending;
     bool *freed; /* raised by free so a test can see ownership was taken */
 };
@@ -198,11 +199,6 @@ static int fake_list_fills(broker *b, const char *coid, broker_cb cb, void *ud)
     return 0;
 }
 
-static void fake_on_bar(broker *b, const bar *data, const char *symbol)
-{
-    ((fake_broker *)b)->bars++;
-}
-
 static void fake_free(broker *b)
 {
     fake_broker *fb = (fake_broker *)b;
@@ -231,7 +227,6 @@ static const broker_ops fake_ops = {
     .get_quotes = fake_get_quotes,
     .close_position = fake_close,
     .list_fills = fake_list_fills,
-    .on_bar = fake_on_bar,
     .free = fake_free,
 };
 
@@ -241,7 +236,7 @@ typedef struct {
     apex_clock *clock;
     ratelimit *rl;
     fake_broker *fake;
-    broker *b; /* the limited broker */
+    broker *b; /* the fake, as the host sees it */
 } fixture;
 
 static void fixture_open(fixture *f, int per_minute)
@@ -252,9 +247,8 @@ static void fixture_open(fixture *f, int per_minute)
     assert_non_null(f->fake);
     f->fake->base.ops = &fake_ops;
     f->fake->clock = f->clock;
-    f->b = limited_broker_new(&f->fake->base, f->rl);
-    assert_non_null(f->b);
-    assert_ptr_equal(limited_broker_inner(f->b), &f->fake->base);
+    f->b = &f->fake->base;
+    assert_int_equal(broker_set_limiter(f->b, f->rl), 0);
 }
 
 static void fixture_close(fixture *f)
@@ -264,7 +258,7 @@ static void fixture_close(fixture *f)
     clock_free(f->clock);
 }
 
-/* Most calls seen by the inner broker in any window (t - 60 s, t]. */
+/* Most calls seen by the adapter in any window (t - 60 s, t]. */
 static int max_calls_in_any_window(const fake_broker *fb)
 {
     int worst = 0, lo = 0;
@@ -355,7 +349,8 @@ static void poll_position(clock_timer *t, void *ud)
     q->pos = p;
     q->request = (*p->next_request)++;
     assert_true(q->request < MAX_REQUEST);
-    assert_int_equal(broker_get_position(p->f->b, p->symbol, on_position, q), 0);
+    assert_int_equal(
+        broker_get_position(p->f->b, BROKER_PRIORITY_ROUTINE, p->symbol, on_position, q), 0);
     clock_timer_start_in(t, POLL_EVERY);
 }
 
@@ -392,8 +387,7 @@ static void test_200_positions_never_exceed_limit(void **state)
     /* The limiter is used at capacity, not just throttling everything to a trickle. */
     assert_int_equal(max_calls_in_any_window(f.fake), 60);
     assert_int_equal(f.fake->ncalls, next_request);
-    assert_true(f.fake->base.api_calls == (uint64_t)next_request);
-    assert_true(f.b->api_calls == (uint64_t)next_request);
+    assert_true(broker_api_calls(f.b) == (uint64_t)next_request);
     for (int i = 0; i < next_request; i++)
         assert_int_equal(replies[i], 1);
     assert_int_equal(bad, 0);
@@ -411,7 +405,7 @@ static void submit_from_stack(broker *b, reply_box *box)
     snprintf(req.client_order_id, sizeof req.client_order_id, "exit-42");
     snprintf(req.symbol, sizeof req.symbol, "AAPL");
     req.limit_price = MONEY(187);
-    assert_int_equal(broker_submit_order(b, &req, collect, box), 0);
+    assert_int_equal(broker_submit_order(b, BROKER_PRIORITY_ROUTINE, &req, collect, box), 0);
     memset(&req, 0x5a, sizeof req); /* the caller reuses its buffer at once */
 }
 
@@ -419,7 +413,7 @@ static void quotes_from_stack(broker *b, reply_box *box)
 {
     char s0[SYMBOL_MAX] = "MSFT", s1[SYMBOL_MAX] = "NVDA", s2[SYMBOL_MAX] = "TSLA";
     const char *symbols[3] = {s0, s1, s2};
-    assert_int_equal(broker_get_quotes(b, symbols, 3, collect, box), 0);
+    assert_int_equal(broker_get_quotes(b, BROKER_PRIORITY_ROUTINE, symbols, 3, collect, box), 0);
     memset(s0, 'x', sizeof s0 - 1);
     memset(s1, 'y', sizeof s1 - 1);
     symbols[2] = NULL;
@@ -435,13 +429,15 @@ static void test_arguments_survive_caller_buffers(void **state)
     submit_from_stack(f.b, &order);
     quotes_from_stack(f.b, &quotes);
     char *heap_symbol = strdup("AMZN");
-    assert_int_equal(broker_get_position(f.b, heap_symbol, collect, &position_box), 0);
+    assert_int_equal(
+        broker_get_position(f.b, BROKER_PRIORITY_ROUTINE, heap_symbol, collect, &position_box), 0);
     free(heap_symbol); /* ASan would flag any later read */
     char *sym = strdup("META"), *coid = strdup("close-7");
-    assert_int_equal(broker_close_position(f.b, sym, coid, collect, &closing), 0);
+    assert_int_equal(
+        broker_close_position(f.b, BROKER_PRIORITY_ROUTINE, sym, coid, collect, &closing), 0);
     free(sym);
     free(coid);
-    assert_int_equal(f.fake->ncalls, 0); /* nothing reached the inner broker yet */
+    assert_int_equal(f.fake->ncalls, 0); /* nothing reached the adapter yet */
 
     clock_advance_to(f.clock, T0 + 5 * APEX_SECOND);
     assert_int_equal(f.fake->ncalls, 4);
@@ -497,18 +493,14 @@ static void test_listener_events_reach_host(void **state)
     broker_order o = {.status = ORDER_STATUS_FILLED, .qty = MONEY(5)};
     snprintf(o.client_order_id, sizeof o.client_order_id, "entry-1");
     broker_fill fill = {.qty = MONEY(5), .price = MONEY(101)};
-    broker *inner = limited_broker_inner(f.b);
-    inner->listener.on_order(inner->listener.ud, &o);
-    inner->listener.on_fill(inner->listener.ud, &fill, &o);
+    /* The adapter emits through its base, as paper does. */
+    f.fake->base.listener.on_order(f.fake->base.listener.ud, &o);
+    f.fake->base.listener.on_fill(f.fake->base.listener.ud, &fill, &o);
     assert_int_equal(log.orders, 1);
     assert_int_equal(log.fills, 1);
     assert_string_equal(log.coid, "entry-1");
     assert_true(log.fill_price == MONEY(101));
-
-    /* Market data is not a rate-limited call: it reaches the inner broker at once. */
-    bar data = {.ts = T0, .close = MONEY(100)};
-    broker_on_bar(f.b, &data, "AAPL");
-    assert_int_equal(f.fake->bars, 1);
+    /* Events are not calls: nothing went through the limiter. */
     assert_int_equal(ratelimit_granted(f.rl), 0);
     fixture_close(&f);
 }
@@ -525,19 +517,20 @@ static void test_critical_submit_overtakes_routine(void **state)
     memset(fill_window, 0, sizeof fill_window);
     memset(routine, 0, sizeof routine);
     for (int i = 0; i < 60; i++)
-        assert_int_equal(broker_get_position(f.b, "SPY", collect, &fill_window[i]), 0);
+        assert_int_equal(
+            broker_get_position(f.b, BROKER_PRIORITY_ROUTINE, "SPY", collect, &fill_window[i]), 0);
     clock_advance_to(f.clock, T0 + 10 * APEX_SECOND);
     assert_int_equal(f.fake->ncalls, 60);
 
     for (int i = 0; i < 10; i++)
-        assert_int_equal(broker_get_position(f.b, "QQQ", collect, &routine[i]), 0);
+        assert_int_equal(
+            broker_get_position(f.b, BROKER_PRIORITY_ROUTINE, "QQQ", collect, &routine[i]), 0);
     order_request stop = {.side = SIDE_SELL, .type = ORDER_MARKET, .qty = MONEY(100)};
     snprintf(stop.client_order_id, sizeof stop.client_order_id, "stop-loss-1");
     snprintf(stop.symbol, sizeof stop.symbol, "QQQ");
-    limited_broker_next_priority(f.b, 0);
-    assert_int_equal(broker_submit_order(f.b, &stop, collect, &critical), 0);
-    /* The priority applied to that one call only. */
-    assert_int_equal(broker_get_account(f.b, collect, &after), 0);
+    assert_int_equal(broker_submit_order(f.b, BROKER_PRIORITY_CRITICAL, &stop, collect, &critical),
+                     0);
+    assert_int_equal(broker_get_account(f.b, BROKER_PRIORITY_ROUTINE, collect, &after), 0);
 
     clock_advance_to(f.clock, T0 + 59 * APEX_SECOND);
     assert_int_equal(f.fake->ncalls, 60); /* CRITICAL waits for a slot like anyone */
@@ -560,15 +553,16 @@ static void test_critical_submit_overtakes_routine(void **state)
 
 /* ---- failures and teardown ------------------------------------------------------------------ */
 
-static void test_inner_refusal_still_replies_once(void **state)
+static void test_adapter_refusal_still_replies_once(void **state)
 {
     (void)state;
     fixture f;
     fixture_open(&f, 60);
     reply_clock = f.clock;
     reply_box bad = {0}, good = {0};
-    assert_int_equal(broker_get_order(f.b, "no-such-order", collect, &bad), 0);
-    assert_int_equal(broker_get_order(f.b, "known", collect, &good), 0);
+    assert_int_equal(broker_get_order(f.b, BROKER_PRIORITY_ROUTINE, "no-such-order", collect, &bad),
+                     0);
+    assert_int_equal(broker_get_order(f.b, BROKER_PRIORITY_ROUTINE, "known", collect, &good), 0);
     assert_int_equal(bad.replies, 0);
     clock_advance_to(f.clock, T0 + 5 * APEX_SECOND);
     assert_int_equal(bad.replies, 1);
@@ -577,11 +571,12 @@ static void test_inner_refusal_still_replies_once(void **state)
     assert_true(bad.at == T0); /* delivered from the clock at the grant instant */
     assert_int_equal(good.replies, 1);
     assert_int_equal(good.status, 0);
-    /* Both calls reached the inner broker and count against the limit. */
+    /* Both calls reached the adapter and count against the limit. */
     assert_int_equal(f.fake->ncalls, 2);
     assert_int_equal(ratelimit_window_count(f.rl), 2);
 
-    assert_int_equal(broker_get_quotes(f.b, NULL, 2, collect, &bad), APEX_EINVAL);
+    assert_int_equal(broker_get_quotes(f.b, BROKER_PRIORITY_ROUTINE, NULL, 2, collect, &bad),
+                     APEX_EINVAL);
     fixture_close(&f);
 }
 
@@ -591,13 +586,15 @@ static void test_free_with_queued_calls(void **state)
     fixture f;
     fixture_open(&f, 2);
     reply_clock = f.clock;
-    bool inner_freed = false;
-    f.fake->freed = &inner_freed;
+    bool adapter_freed = false;
+    f.fake->freed = &adapter_freed;
     reply_box boxes[6];
     memset(boxes, 0, sizeof boxes);
     for (int i = 0; i < 5; i++)
-        assert_int_equal(broker_get_position(f.b, "IWM", collect, &boxes[i]), 0);
-    assert_int_equal(broker_get_order(f.b, "missing", collect, &boxes[5]), 0);
+        assert_int_equal(
+            broker_get_position(f.b, BROKER_PRIORITY_ROUTINE, "IWM", collect, &boxes[i]), 0);
+    assert_int_equal(broker_get_order(f.b, BROKER_PRIORITY_ROUTINE, "missing", collect, &boxes[5]),
+                     0);
     clock_run_due(f.clock); /* two granted, the rest queued */
     assert_int_equal(f.fake->ncalls, 2);
     assert_int_equal(ratelimit_queued(f.rl), 4);
@@ -605,11 +602,129 @@ static void test_free_with_queued_calls(void **state)
     /* Freeing the broker takes its calls out of the shared limiter: none runs later. */
     broker_free(f.b);
     f.b = NULL;
-    assert_true(inner_freed);
+    assert_true(adapter_freed);
     assert_int_equal(ratelimit_queued(f.rl), 0);
     clock_advance_to(f.clock, T0 + 10 * APEX_MINUTE);
     for (int i = 0; i < 6; i++)
         assert_int_equal(boxes[i].replies, 0);
+    ratelimit_free(f.rl);
+    clock_free(f.clock);
+}
+
+/* A refusal on its way to the caller when the broker goes: the reply is dropped with the
+ * broker, never delivered to a caller that has moved on. */
+static void free_broker_now(void *ud)
+{
+    fixture *f = ud;
+    broker_free(f->b);
+    f->b = NULL;
+}
+
+static void test_free_while_refusal_pending(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, 60);
+    reply_clock = f.clock;
+    reply_box bad = {0};
+    assert_int_equal(broker_get_order(f.b, BROKER_PRIORITY_ROUTINE, "no-such-order", collect, &bad),
+                     0);
+    /* Granted right after the refused call, in the same grant pass. */
+    assert_int_equal(ratelimit_submit(f.rl, RATELIMIT_ROUTINE, free_broker_now, &f), 0);
+    clock_advance_to(f.clock, T0 + APEX_MINUTE);
+    assert_null(f.b);
+    assert_int_equal(bad.replies, 0);
+    ratelimit_free(f.rl);
+    clock_free(f.clock);
+}
+
+/* ---- priority is an argument, checked on every call ------------------------------------------ */
+
+static void test_bad_priority_is_refused_at_once(void **state)
+{
+    (void)state;
+    for (int limited = 0; limited < 2; limited++) {
+        fixture f;
+        fixture_open(&f, 60);
+        if (!limited)
+            assert_int_equal(broker_set_limiter(f.b, NULL), 0);
+        reply_box box = {0};
+        assert_int_equal(broker_get_account(f.b, BROKER_PRIORITY_COUNT, collect, &box),
+                         APEX_EINVAL);
+        assert_int_equal(broker_get_account(f.b, (broker_priority)-1, collect, &box), APEX_EINVAL);
+        order_request req = {.side = SIDE_BUY, .type = ORDER_MARKET, .qty = MONEY(1)};
+        assert_int_equal(broker_submit_order(f.b, (broker_priority)99, &req, collect, &box),
+                         APEX_EINVAL);
+        clock_advance_to(f.clock, T0 + APEX_MINUTE);
+        assert_int_equal(box.replies, 0);
+        assert_int_equal(f.fake->ncalls, 0);
+        assert_int_equal(ratelimit_granted(f.rl), 0);
+        fixture_close(&f);
+    }
+}
+
+static void test_exit_priorities_map_one_to_one(void **state)
+{
+    (void)state;
+    assert_int_equal(broker_priority_of_exit(EXIT_PRIORITY_CRITICAL), BROKER_PRIORITY_CRITICAL);
+    assert_int_equal(broker_priority_of_exit(EXIT_PRIORITY_HIGH), BROKER_PRIORITY_HIGH);
+    assert_int_equal(broker_priority_of_exit(EXIT_PRIORITY_MEDIUM), BROKER_PRIORITY_MEDIUM);
+    assert_int_equal(broker_priority_of_exit(EXIT_PRIORITY_LOW), BROKER_PRIORITY_LOW);
+    assert_int_equal(broker_priority_of_exit(EXIT_PRIORITY_COUNT), BROKER_PRIORITY_ROUTINE);
+    assert_int_equal(BROKER_PRIORITY_COUNT, RATELIMIT_PRIORITIES);
+}
+
+/* ---- without a limiter ------------------------------------------------------------------------
+ */
+
+static void test_without_limiter_calls_go_straight(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, 60);
+    assert_int_equal(broker_set_limiter(f.b, NULL), 0);
+    reply_clock = f.clock;
+    reply_box pos = {0}, bad = {0};
+    assert_int_equal(broker_get_position(f.b, BROKER_PRIORITY_LOW, "DIA", collect, &pos), 0);
+    assert_int_equal(f.fake->ncalls, 1); /* at once, inside the call */
+    assert_true(broker_api_calls(f.b) == 1);
+    assert_int_equal(pos.replies, 0); /* but the reply still comes from the loop */
+    /* The adapter's refusal is returned directly; no callback. */
+    assert_int_equal(broker_get_order(f.b, BROKER_PRIORITY_ROUTINE, "nope", collect, &bad),
+                     APEX_ENOTFOUND);
+    assert_true(broker_api_calls(f.b) == 2);
+    assert_int_equal(broker_get_quotes(f.b, BROKER_PRIORITY_ROUTINE, NULL, 1, collect, &bad),
+                     APEX_EINVAL);
+    clock_advance_to(f.clock, T0 + 5 * APEX_SECOND);
+    assert_int_equal(pos.replies, 1);
+    assert_string_equal(pos.symbol, "DIA");
+    assert_int_equal(bad.replies, 0);
+    assert_int_equal(ratelimit_granted(f.rl), 0);
+    assert_string_equal(broker_name(f.b), "fake");
+    fixture_close(&f);
+}
+
+static void test_limiter_cannot_change_under_queued_calls(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, 1);
+    reply_clock = f.clock;
+    ratelimit *other = ratelimit_new(f.clock, 10);
+    assert_non_null(other);
+    reply_box a = {0}, b = {0};
+    assert_int_equal(broker_get_account(f.b, BROKER_PRIORITY_ROUTINE, collect, &a), 0);
+    assert_int_equal(broker_get_account(f.b, BROKER_PRIORITY_ROUTINE, collect, &b), 0);
+    assert_int_equal(broker_set_limiter(f.b, other), APEX_EBUSY);
+    assert_int_equal(broker_set_limiter(f.b, NULL), APEX_EBUSY);
+    assert_int_equal(broker_set_limiter(f.b, f.rl), 0); /* the same one: nothing changes */
+    clock_advance_to(f.clock, T0 + 2 * APEX_MINUTE);
+    assert_int_equal(a.replies, 1);
+    assert_int_equal(b.replies, 1);
+    assert_int_equal(broker_set_limiter(f.b, other), 0); /* drained: free to move */
+    broker_free(f.b);
+    f.b = NULL;
+    ratelimit_free(other); /* before the clock it runs on */
     ratelimit_free(f.rl);
     clock_free(f.clock);
 }
@@ -621,8 +736,13 @@ int main(void)
         cmocka_unit_test(test_arguments_survive_caller_buffers),
         cmocka_unit_test(test_listener_events_reach_host),
         cmocka_unit_test(test_critical_submit_overtakes_routine),
-        cmocka_unit_test(test_inner_refusal_still_replies_once),
+        cmocka_unit_test(test_adapter_refusal_still_replies_once),
         cmocka_unit_test(test_free_with_queued_calls),
+        cmocka_unit_test(test_free_while_refusal_pending),
+        cmocka_unit_test(test_bad_priority_is_refused_at_once),
+        cmocka_unit_test(test_exit_priorities_map_one_to_one),
+        cmocka_unit_test(test_without_limiter_calls_go_straight),
+        cmocka_unit_test(test_limiter_cannot_change_under_queued_calls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

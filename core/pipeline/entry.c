@@ -1,0 +1,384 @@
+/* entry: the execute phase of an execution (seed 000), read top-down:
+ *
+ *   pipeline_on_signal   a strategy signalled: create the execution
+ *     bias_stage         does the market direction allow it?
+ *     strategy_stage     complete the signal with default exits, rounded to the tick
+ *     -> get_account     (broker)
+ *   on_account           risk stage: size it, or skip with the numbers
+ *     -> get_position    (broker)
+ *   on_position          trade manager: skip if the broker already holds the symbol
+ *     -> list_open_orders
+ *   on_open_orders       trade manager: skip if an order is already working
+ *     submit_entry       bracket order: intent committed, then sent
+ *   on_entry_sent        accepted: the execution is monitored from now on
+ *
+ * Broker replies are asynchronous, so the chain carries an entry_step between them.
+ * The step holds its trade while a request is in flight (trade_hold), and each reply
+ * first releases it: a trade finished meanwhile (a restart, a failure) ends the chain. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "pipeline/pipeline_internal.h"
+#include "risk/risk.h"
+#include "util/err.h"
+#include "util/log.h"
+
+typedef struct entry_step {
+    LIST_ENTRY(entry_step) link; /* in p->entry_steps while it exists */
+    pipeline *p;
+    trade *t;
+    money_t entry_ref; /* reference price for sizing and a limit entry */
+} entry_step;
+
+static bool bias_stage(pipeline *p, trade *t, const script_signal *sig);
+static bool strategy_stage(pipeline *p, trade *t, const script_signal *sig, const bar *b,
+                           money_t *entry_ref);
+static void on_account(void *ud, const broker_reply *r);
+static void on_position(void *ud, const broker_reply *r);
+static void on_open_orders(void *ud, const broker_reply *r);
+static void submit_entry(pipeline *p, trade *t, money_t entry_ref);
+static void on_entry_sent(void *ud, trade *t, int status, const char *msg);
+
+static char *fmt_money(money_t v, char *buf, size_t n)
+{
+    return money_format_trim(v, 2, buf, n);
+}
+
+/* ---- the entry_step ---- */
+
+static entry_step *step_new(pipeline *p, trade *t, money_t entry_ref)
+{
+    entry_step *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->p = p;
+    s->t = t;
+    s->entry_ref = entry_ref;
+    LIST_INSERT_HEAD(&p->entry_steps, s, link);
+    return s;
+}
+
+static void step_free(entry_step *s)
+{
+    LIST_REMOVE(s, link);
+    free(s);
+}
+
+void pipeline_entry_free_all(pipeline *p)
+{
+    while (!LIST_EMPTY(&p->entry_steps)) {
+        entry_step *s = LIST_FIRST(&p->entry_steps);
+        trade_release(s->t); /* every waiting step holds its trade */
+        step_free(s);
+    }
+}
+
+/* Issues the step's next broker request: rc is the call's result. The step holds its
+ * trade until the reply; a request refused at once fails the execution with `what`. */
+static bool step_await(entry_step *s, int rc, const char *what)
+{
+    if (rc == 0)
+        return true;
+    trade_release(s->t);
+    pipeline *p = s->p;
+    trade *t = s->t;
+    step_free(s);
+    pipeline_set_status(p, t, EXEC_FAILED, "%s (%s)", what, err_name(rc));
+    return false;
+}
+
+/* A reply arrived: gives the hold back. Returns the live trade, or NULL when it finished
+ * meanwhile (the step is then freed). */
+static trade *step_resume(entry_step *s)
+{
+    trade *t = trade_release(s->t);
+    if (!t)
+        step_free(s);
+    return t;
+}
+
+/* Ends the chain at a reply with a final status. */
+static void step_end(entry_step *s, exec_status st, const char *reason)
+{
+    pipeline *p = s->p;
+    trade *t = s->t;
+    step_free(s);
+    pipeline_set_status(p, t, st, "%s", reason);
+}
+
+static void step_fail_reply(entry_step *s, const broker_reply *r, const char *what)
+{
+    char why[512];
+    snprintf(why, sizeof why, "%s: %s", what, r->error[0] ? r->error : err_name(r->status));
+    step_end(s, EXEC_FAILED, why);
+}
+
+/* ---- the signal ---- */
+
+void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, const bar *b)
+{
+    sym_state *s = &p->syms[symbol_id];
+    p->sum.signals++;
+    if (s->active) {
+        p->sum.signals_ignored++; /* already trading this symbol: not a new execution */
+        return;
+    }
+    if (p->write_failed) {
+        /* Recording a skip is itself a write; the failure was reported loudly once. */
+        p->sum.signals_ignored++;
+        return;
+    }
+    /* Acting on a signal moves the restart cursor to this bar first, so a restarted host
+     * never acts on the same bar twice (bars up to the cursor are warm-up only). */
+    if (!p->hs->backtest &&
+        pipeline_durable(p, store_cursor_set(p->hs->db, p->cfg.name, b->ts, &p->werr),
+                         "moving the restart cursor"))
+        return;
+    trade *t = pipeline_trade_new(p, symbol_id);
+    if (!t)
+        return;
+    s->active = t;
+    s->last_error[0] = '\0';
+    char pb[32];
+    log_event("%-13s SIGNAL   %-5s %s @ %s%s%s", p->cfg.name, t->row.symbol,
+              order_side_name(sig->side), fmt_money(b->close, pb, sizeof pb),
+              sig->reason[0] ? "  " : "", sig->reason);
+    pipeline_set_status(p, t, EXEC_RUNNING, NULL);
+    t->row.side = sig->side;
+
+    money_t entry_ref = 0;
+    if (!bias_stage(p, t, sig) || !strategy_stage(p, t, sig, b, &entry_ref))
+        return;
+    entry_step *step = step_new(p, t, entry_ref);
+    if (!step) {
+        pipeline_set_status(p, t, EXEC_FAILED, "risk stage: out of memory");
+        return;
+    }
+    trade_hold(t);
+    step_await(step, broker_get_account(p->brk, BROKER_PRIORITY_ROUTINE, on_account, step),
+               "risk stage: broker refused get_account");
+}
+
+/* An opposing bias skips the execution with the bias's reason. */
+static bool bias_stage(pipeline *p, trade *t, const script_signal *sig)
+{
+    if (!script_loaded(p->scripts, SCRIPT_BIAS))
+        return true;
+    script_bias_result br;
+    char err[512];
+    if (script_bias(p->scripts, t->row.symbol, &br, err, sizeof err) != 0) {
+        pipeline_set_status(p, t, EXEC_FAILED, "bias stage: %s", err);
+        return false;
+    }
+    snprintf(t->row.bias, sizeof t->row.bias, "%s", br.direction);
+    bool opposed = (sig->side == SIDE_BUY && strcmp(br.direction, "short") == 0) ||
+                   (sig->side == SIDE_SELL && strcmp(br.direction, "long") == 0);
+    if (opposed) {
+        pipeline_set_status(p, t, EXEC_SKIPPED, "bias %s opposes the %s signal%s%s", br.direction,
+                            order_side_name(sig->side), br.reason[0] ? ": " : "", br.reason);
+        return false;
+    }
+    return true;
+}
+
+static money_t offset_price(money_t price, money_t pct, int direction, money_instrument rules)
+{
+    money_t delta = 0;
+    money_mul(price, pct, MONEY_ROUND_NEAREST, &delta);
+    return money_round_to(price + direction * delta, rules.tick, MONEY_ROUND_NEAREST);
+}
+
+/* Completes the signal with the pipeline's default stop and target. Prices from Lua are
+ * rounded to the instrument's tick here, at the boundary, so every order the broker
+ * sees is valid. */
+static bool strategy_stage(pipeline *p, trade *t, const script_signal *sig, const bar *b,
+                           money_t *entry_ref)
+{
+    money_instrument rules = config_instrument(&p->cfg, t->row.symbol);
+    money_t entry =
+        sig->entry ? money_round_to(sig->entry, rules.tick, MONEY_ROUND_NEAREST) : b->close;
+    int dir = sig->side == SIDE_BUY ? 1 : -1;
+    money_t stop = sig->stop_loss ? money_round_to(sig->stop_loss, rules.tick, MONEY_ROUND_NEAREST)
+                                  : offset_price(entry, p->cfg.exits.stop_loss_pct, -dir, rules);
+    money_t target = sig->take_profit
+                         ? money_round_to(sig->take_profit, rules.tick, MONEY_ROUND_NEAREST)
+                         : offset_price(entry, p->cfg.exits.take_profit_pct, dir, rules);
+    if (sig->side == SIDE_SELL && !p->cfg.risk.allow_short) {
+        pipeline_set_status(p, t, EXEC_SKIPPED,
+                            "risk: short entries are disabled (risk.allow_short = false)");
+        return false;
+    }
+    if ((dir > 0 && (stop >= entry || target <= entry)) ||
+        (dir < 0 && (stop <= entry || target >= entry))) {
+        char pb[32], sb[32], tb[32];
+        pipeline_set_status(p, t, EXEC_FAILED,
+                            "strategy stage: %s: a %s needs stop_loss %s entry %s take_profit "
+                            "(got stop_loss %s, entry %s, take_profit %s); fix the signal",
+                            p->cfg.strategy.file, order_side_name(sig->side), dir > 0 ? "<" : ">",
+                            dir > 0 ? "<" : ">", fmt_money(stop, pb, sizeof pb),
+                            fmt_money(entry, sb, sizeof sb), fmt_money(target, tb, sizeof tb));
+        return false;
+    }
+    t->row.stop_loss = stop;
+    t->row.take_profit = target;
+    t->row.qty = sig->qty;
+    if (pipeline_durable(p, store_execution_update(p->hs->db, &t->row, &p->werr),
+                         "recording the signal's exits")) {
+        pipeline_set_status(p, t, EXEC_FAILED, "strategy stage: %s", p->write_error);
+        return false;
+    }
+    *entry_ref = entry;
+    return true;
+}
+
+/* ---- risk stage ---- */
+
+static void on_account(void *ud, const broker_reply *r)
+{
+    entry_step *s = ud;
+    pipeline *p = s->p;
+    trade *t = step_resume(s);
+    if (!t)
+        return;
+    if (r->status != 0 || !r->account) {
+        step_fail_reply(s, r, "risk stage: broker account unavailable");
+        return;
+    }
+    risk_input in = {0};
+    in.capital = p->cfg.risk.capital ? p->cfg.risk.capital : r->account->equity;
+    in.buying_power = r->account->buying_power;
+    in.equity = r->account->equity;
+    in.open_positions = pipeline_open_positions(p); /* this execution is not open yet */
+    in.entry = s->entry_ref;
+    in.stop = t->row.stop_loss;
+    in.requested_qty = t->row.qty;
+    in.rules = config_instrument(&p->cfg, t->row.symbol);
+    in.day_trades = r->account->day_trades;
+    in.circuit_open = !risk_circuit_allows_entries(&p->circuit);
+    risk_decision d;
+    char err[256];
+    if (risk_size(&p->cfg.risk, &in, &d, err, sizeof err) != 0) {
+        char why[300];
+        snprintf(why, sizeof why, "risk stage: %s", err);
+        step_end(s, EXEC_FAILED, why);
+        return;
+    }
+    if (d.qty == 0) {
+        char why[300];
+        snprintf(why, sizeof why, "risk: %s", d.skip_reason);
+        step_end(s, EXEC_SKIPPED, why);
+        return;
+    }
+    char qb[32], rb[32], cb[32];
+    t->row.qty = d.qty;
+    store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "risk", NULL,
+                "%s size %s = min(by risk %s, by capital %s)%s%s", t->row.symbol,
+                money_format_trim(d.qty, 0, qb, sizeof qb),
+                money_format_trim(d.shares_by_risk, 0, rb, sizeof rb),
+                money_format_trim(d.shares_by_capital, 0, cb, sizeof cb), d.note[0] ? "; " : "",
+                d.note);
+    trade_hold(t);
+    step_await(s,
+               broker_get_position(p->brk, BROKER_PRIORITY_ROUTINE, t->row.symbol, on_position, s),
+               "trade manager: broker refused get_position");
+}
+
+/* ---- trade manager: the duplicate checks, then the order ---- */
+
+static void on_position(void *ud, const broker_reply *r)
+{
+    entry_step *s = ud;
+    pipeline *p = s->p;
+    trade *t = step_resume(s);
+    if (!t)
+        return;
+    if (r->status != 0 && r->status != APEX_ENOTFOUND) {
+        step_fail_reply(s, r, "trade manager: could not check the broker for an existing position");
+        return;
+    }
+    if (r->npositions > 0 && r->positions[0].qty != 0) {
+        char why[256], qb[32], pb[32];
+        const broker_position *bp = &r->positions[0];
+        snprintf(why, sizeof why,
+                 "duplicate: the broker already holds %s %s (qty %s @ %s), opened outside "
+                 "this execution (by hand or by another pipeline)",
+                 bp->qty > 0 ? "a long" : "a short", t->row.symbol,
+                 fmt_money(bp->qty, qb, sizeof qb), fmt_money(bp->avg_entry_price, pb, sizeof pb));
+        step_end(s, EXEC_SKIPPED, why);
+        return;
+    }
+    trade_hold(t);
+    step_await(
+        s,
+        broker_list_open_orders(p->brk, BROKER_PRIORITY_ROUTINE, t->row.symbol, on_open_orders, s),
+        "trade manager: broker refused list_open_orders");
+}
+
+static void on_open_orders(void *ud, const broker_reply *r)
+{
+    entry_step *s = ud;
+    pipeline *p = s->p;
+    trade *t = step_resume(s);
+    if (!t)
+        return;
+    if (r->status != 0) {
+        step_fail_reply(s, r, "trade manager: could not list open orders at the broker");
+        return;
+    }
+    if (r->norders > 0) {
+        char why[256], qb[32];
+        const broker_order *o = &r->orders[0];
+        snprintf(why, sizeof why,
+                 "duplicate: the broker has %d open order(s) for %s (e.g. %s %s %s, id %s)",
+                 r->norders, t->row.symbol, order_side_name(o->side),
+                 fmt_money(o->qty, qb, sizeof qb), order_type_name(o->type), o->client_order_id);
+        step_end(s, EXEC_SKIPPED, why);
+        return;
+    }
+    money_t entry_ref = s->entry_ref;
+    step_free(s);
+    submit_entry(p, t, entry_ref);
+}
+
+static void submit_entry(pipeline *p, trade *t, money_t entry_ref)
+{
+    order_request req = {0};
+    snprintf(req.symbol, sizeof req.symbol, "%s", t->row.symbol);
+    req.side = (order_side)t->row.side;
+    req.qty = t->row.qty;
+    if (p->cfg.execution.entry == ENTRY_LIMIT) {
+        req.type = ORDER_LIMIT;
+        req.limit_price = entry_ref;
+    } else {
+        req.type = ORDER_MARKET;
+    }
+    req.take_profit = t->row.take_profit;
+    req.stop_loss = t->row.stop_loss;
+    char err[256];
+    int rc = exec_send(p->exec, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &req, on_entry_sent,
+                       p, err, sizeof err);
+    if (rc != 0)
+        pipeline_set_status(p, t, EXEC_FAILED, "trade manager: could not send the entry (%s): %s",
+                            err_name(rc), err);
+}
+
+static void on_entry_sent(void *ud, trade *t, int status, const char *msg)
+{
+    pipeline *p = ud;
+    if (trade_is_finished(t))
+        return;
+    if (status != 0) {
+        pipeline_set_status(p, t, EXEC_FAILED, "broker rejected the entry: %s",
+                            msg ? msg : err_name(status));
+        return;
+    }
+    pipeline_set_status(p, t, EXEC_MONITORING, NULL);
+    monitor_watch(p->mon, t, 0);
+    char qb[32];
+    log_event("%-13s ORDER    %-5s %s %s bracket %s accepted; monitoring every %d s", p->cfg.name,
+              t->row.symbol, order_side_name(t->row.side),
+              money_format_trim(t->row.qty, 0, qb, sizeof qb), t->entry_coid,
+              p->cfg.monitoring.normal_frequency_s);
+}

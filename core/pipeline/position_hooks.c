@@ -1,0 +1,238 @@
+/* position_hooks: everything after the entry reports back to the pipeline here.
+ *
+ *   exec (the broker listener)   on_fill, on_order
+ *   the monitor                  evaluate_exit on every check, on_flat when closed
+ *   the exit executor            quote, exit_done
+ *
+ * The exit path is: a monitor check -> evaluate_exit (exits/inputs.c assembles the
+ * input, the evaluator decides) -> the exit executor works orders -> fills arrive via
+ * on_fill -> the monitor confirms the position flat -> pipeline_complete. */
+#include <stdio.h>
+#include <string.h>
+
+#include "pipeline/pipeline_internal.h"
+#include "util/err.h"
+#include "util/log.h"
+
+static char *fmt_money(money_t v, char *buf, size_t n)
+{
+    return money_format_trim(v, 2, buf, n);
+}
+
+/* ---- exec: fills and order updates ---- */
+
+static trade *find_trade(void *ud, int64_t id)
+{
+    pipeline *p = ud;
+    for (trade *t = p->trades; t; t = t->next)
+        if (t->row.id == id)
+            return t;
+    return NULL;
+}
+
+static void on_fill(void *ud, trade *t, const broker_fill *f, const store_order *o)
+{
+    pipeline *p = ud;
+    char qb[32], pb[32], fb[32], rb[32];
+    log_event("%-13s FILL     %-5s %s %s @ %s fee %s (%s)  realized %s", p->cfg.name, f->symbol,
+              order_side_name(f->side), money_format_trim(f->qty, 0, qb, sizeof qb),
+              fmt_money(f->price, pb, sizeof pb), fmt_money(f->fee, fb, sizeof fb),
+              order_role_name(o->o.role), fmt_money(t->led.realized, rb, sizeof rb));
+    if (!t->exit_reason[0] && t->led.qty == 0) {
+        if (o->o.role == ORDER_ROLE_TAKE_PROFIT)
+            snprintf(t->exit_reason, sizeof t->exit_reason, "take_profit leg filled at %s",
+                     fmt_money(f->price, pb, sizeof pb));
+        else if (o->o.role == ORDER_ROLE_STOP_LOSS)
+            snprintf(t->exit_reason, sizeof t->exit_reason, "stop_loss leg filled at %s",
+                     fmt_money(f->price, pb, sizeof pb));
+    }
+    script_position view;
+    exits_position_view(t, &view);
+    char err[512];
+    if (script_on_fill(p->scripts, &view, f->side, f->qty, f->price, err, sizeof err) != 0)
+        log_warn("%s %s: on_fill: %s", p->cfg.name, t->row.symbol, err);
+    exit_executor_on_fill(p->exits, t, f, o);
+    if (t->has_pos && t->led.qty == 0)
+        monitor_check_soon(p->mon, t); /* the broker confirms the close, then we complete */
+}
+
+static void on_order(void *ud, trade *t, const store_order *o)
+{
+    pipeline *p = ud;
+    exit_executor_on_order(p->exits, t, o);
+    bool dead = o->o.status == ORDER_STATUS_REJECTED || o->o.status == ORDER_STATUS_CANCELLED ||
+                o->o.status == ORDER_STATUS_EXPIRED;
+    if (o->o.role == ORDER_ROLE_ENTRY && dead && t->led.qty == 0 && !trade_is_finished(t))
+        pipeline_set_status(p, t, EXEC_FAILED, "entry order %s was %s%s%s", o->o.client_order_id,
+                            order_status_name(o->o.status), o->o.reason[0] ? ": " : "",
+                            o->o.reason);
+}
+
+exec_hooks pipeline_exec_hooks(pipeline *p)
+{
+    return (exec_hooks){
+        .find_trade = find_trade, .on_fill = on_fill, .on_order = on_order, .ud = p};
+}
+
+/* ---- the monitor: checks and closure ---- */
+
+static void on_flat(void *ud, trade *t)
+{
+    pipeline_complete(ud, t);
+}
+
+/* The best opportunity among traded symbols without a position, asked of the strategy
+ * only when the pipeline is full (that is when rebalancing can matter), once per bar. */
+static bool best_other_opportunity(void *ud, money_t *best)
+{
+    pipeline *p = ud;
+    apex_time now = clock_now(p->hs->clock);
+    if (p->best_other_at == now) {
+        *best = p->best_other;
+        return p->has_best_other;
+    }
+    p->best_other_at = now;
+    p->has_best_other = false;
+    char err[512];
+    for (int id = 0; id < p->nsyms; id++) {
+        if (!p->syms[id].traded || p->syms[id].active)
+            continue;
+        money_t score;
+        bool has = false;
+        if (script_opportunity(p->scripts, symtab_name(p->hs->symbols, id), &score, &has, err,
+                               sizeof err) != 0 ||
+            !has)
+            continue;
+        if (!p->has_best_other || score > p->best_other) {
+            p->best_other = score;
+            p->has_best_other = true;
+        }
+    }
+    *best = p->best_other;
+    return p->has_best_other;
+}
+
+/* The monitor's exit hook: the ten conditions of seed 003, then the executor. */
+static void evaluate_exit(void *ud, trade *t, const broker_quote *q)
+{
+    pipeline *p = ud;
+    if (!t->has_pos || t->led.qty == 0 || q->last <= 0)
+        return;
+    exit_context ctx = {.cfg = &p->cfg,
+                        .scripts = p->scripts,
+                        .db = p->hs->db,
+                        .strategy_has_edge = p->strategy_has_edge,
+                        .strategy_has_opportunity = p->strategy_has_opportunity,
+                        .circuit_tripped = p->circuit.close_all,
+                        .open_positions =
+                            p->strategy_has_opportunity ? pipeline_open_positions(p) : 0,
+                        .best_other = best_other_opportunity,
+                        .ud = p};
+    exit_input in;
+    exits_build_input(&ctx, t, q, clock_now(p->hs->clock), &in, &p->rule);
+    money_instrument rules = config_instrument(&p->cfg, t->row.symbol);
+    if (exits_update_trailing(&p->cfg.exits, rules, &in)) {
+        bool armed_now = in.trailing_active && !t->pos.trailing_stop_active;
+        t->pos.trailing_stop_active = in.trailing_active;
+        t->pos.trailing_stop_price = in.trailing_stop;
+        t->pos.peak_price = in.peak_price;
+        pipeline_durable(p, store_position_update(p->hs->db, &t->pos, &p->werr),
+                         "recording the trailing stop");
+        if (armed_now) {
+            char sb[32];
+            log_event("%-13s TRAIL    %-5s trailing stop armed at %s", p->cfg.name, t->row.symbol,
+                      money_format_trim(in.trailing_stop, 2, sb, sizeof sb));
+        }
+    }
+    t->pos.peak_price = in.peak_price;
+    exit_decision d;
+    exits_evaluate(&p->cfg.exits, rules, &in, &d);
+    if (d.condition == EXIT_NONE)
+        return;
+    exit_executor_start(p->exits, t, &d, q->last);
+}
+
+static trade *first_trade(void *ud)
+{
+    pipeline *p = ud;
+    return p->trades;
+}
+
+monitor_hooks pipeline_monitor_hooks(pipeline *p)
+{
+    return (monitor_hooks){
+        .on_flat = on_flat, .evaluate_exit = evaluate_exit, .first_trade = first_trade, .ud = p};
+}
+
+/* ---- the exit executor ---- */
+
+static int exit_quote(void *ud, const trade *t, money_t *last, money_t *bid, money_t *ask)
+{
+    pipeline *p = ud;
+    broker_quote q;
+    if (price_cache_get(monitor_prices(p->mon), t->symbol_id, clock_now(p->hs->clock), &q) == 0) {
+        *last = q.last;
+        *bid = q.bid;
+        *ask = q.ask;
+        return 0;
+    }
+    const price_entry *e = price_table_get(p->hs->prices, t->symbol_id);
+    if (!e)
+        return APEX_ENOTFOUND;
+    *last = e->last;
+    *bid = e->bid;
+    *ask = e->ask;
+    return 0;
+}
+
+static void exit_done(void *ud, trade *t, const store_position_exit *row)
+{
+    pipeline *p = ud;
+    char fb[32], qb[32], pb[32];
+    log_event("%-13s EXITED   %-5s %s %s: %s of %s at %s after %d order(s)", p->cfg.name,
+              t->row.symbol, row->exit_reason, exit_status_name(row->status),
+              money_format_trim(row->filled_quantity, 0, fb, sizeof fb),
+              money_format_trim(row->exit_quantity, 0, qb, sizeof qb),
+              money_format_trim(row->exit_price, 2, pb, sizeof pb), row->attempts);
+    if (row->status == EXIT_STATUS_FILLED && t->led.qty == 0 && !t->exit_reason[0])
+        snprintf(t->exit_reason, sizeof t->exit_reason, "%s (%s)", row->detail,
+                 exit_priority_name(row->exit_priority));
+    if (t->led.qty == 0)
+        monitor_check_soon(p->mon, t);
+}
+
+static void exit_write_error(void *ud, int rc, const char *what, const char *msg)
+{
+    pipeline_durable_msg(ud, rc, what, msg);
+}
+
+exit_hooks pipeline_exit_hooks(pipeline *p)
+{
+    return (exit_hooks){
+        .quote = exit_quote, .on_done = exit_done, .on_write_error = exit_write_error, .ud = p};
+}
+
+/* ---- the circuit breaker ---- */
+
+void pipeline_check_circuit(pipeline *p)
+{
+    if (!risk_circuit_check(&p->circuit, &p->cfg.risk, p->sum.start_equity, p->mark))
+        return;
+    char lb[32], mb[32];
+    money_format_trim(p->circuit.loss, 2, lb, sizeof lb);
+    money_format_trim(p->circuit.limit, 2, mb, sizeof mb);
+    log_event("%-13s CIRCUIT  daily loss %s reached the limit %s: closing every position; "
+              "no new entries until the next trading day",
+              p->cfg.name, lb, mb);
+    pipeline_durable(p,
+                     store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, 0,
+                                 "circuit_breaker", &p->werr,
+                                 "daily loss %s reached the limit %s (risk.daily_loss_limit_pct); "
+                                 "closing every position, entries blocked until the next trading "
+                                 "day",
+                                 lb, mb),
+                     "recording the circuit breaker");
+    for (trade *t = p->trades; t; t = t->next)
+        if (!trade_is_finished(t) && t->has_pos && t->led.qty != 0)
+            monitor_check_soon(p->mon, t);
+}

@@ -1,0 +1,54 @@
+/* snapshot: a copy of a pipeline's live state, for readers outside the trading path
+ * (the status server, the dashboard, tests).
+ *
+ * The host is one thread on one loop, so a reader running as a loop callback sees a
+ * consistent state between two events; pipeline_snapshot copies it into plain structs
+ * the reader owns, so rendering (JSON, HTML, text) never holds the loop and never
+ * dereferences a trade that may be freed by the next event. Taking one costs O(open
+ * executions) and no I/O. */
+#ifndef APEX_PIPELINE_SNAPSHOT_H
+#define APEX_PIPELINE_SNAPSHOT_H
+
+#include <stdbool.h>
+
+#include "model/execution.h"
+#include "model/order.h"
+#include "pipeline/pipeline.h"
+
+/* One live execution as the monitor sees it now (not as last persisted). */
+typedef struct {
+    int64_t execution_id;
+    char symbol[SYMBOL_MAX];
+    exec_status status;
+    int side;    /* SIDE_BUY = long, SIDE_SELL = short, -1 before the signal's side is known */
+    money_t qty; /* open quantity from the fills ledger, signed */
+    money_t entry_price; /* average entry fill, 0 before the first fill */
+    money_t current_price;
+    money_t unrealized_pnl, unrealized_pnl_pct, realized_pnl;
+    money_t stop_loss, take_profit;
+    bool trailing_active;
+    money_t trailing_stop;
+    apex_time next_check_at; /* 0 when no check is scheduled */
+    int monitor_interval_s;
+    bool exiting; /* an exit is being worked */
+    char reason[256];
+} trade_snapshot;
+
+typedef struct {
+    char name[64];
+    char trading_state[16];  /* "ACTIVE", "REDUCING", "HALTED" */
+    bool entries_halted;     /* by the circuit breaker or a failed durable write */
+    char halt_reason[512];   /* why, "" when entries are allowed */
+    apex_time as_of;         /* the host clock when taken */
+    pipeline_summary sum;    /* counts and P&L so far (write_error is copied into halt_reason) */
+    money_t mark, peak_mark; /* realized + unrealized since start, and its peak */
+    trade_snapshot *trades;  /* live executions, newest first; owned */
+    int ntrades;
+} pipeline_snapshot;
+
+/* Fills out (caller-owned; release with pipeline_snapshot_free). Returns 0 or
+ * APEX_ENOMEM, in which case out holds no trades. */
+int pipeline_snapshot_take(const pipeline *p, pipeline_snapshot *out);
+void pipeline_snapshot_free(pipeline_snapshot *s);
+
+#endif
