@@ -17,8 +17,9 @@
 #ifndef APEX_BROKER_ADAPTER_H
 #define APEX_BROKER_ADAPTER_H
 
+#include <sys/queue.h>
+
 #include "broker/broker.h"
-#include "util/list.h"
 
 typedef struct {
     const char *name; /* "paper", "alpaca" */
@@ -38,14 +39,15 @@ typedef struct {
     void (*free)(broker *b);
 } broker_ops;
 
+struct broker_call; /* a call waiting in the limiter; broker.c's */
+
 struct broker {
     const broker_ops *ops;
     broker_listener listener;
     /* broker.c's; adapters leave them zero. */
-    uint64_t api_calls; /* requests handed to the ops */
-    ratelimit *limiter; /* NULL = calls go straight to the ops */
-    list_node calls;    /* broker_call: queued in the limiter or waiting to deliver a refusal;
-                           zero until broker.c queues the first call */
+    uint64_t api_calls;             /* requests handed to the ops */
+    ratelimit *limiter;             /* NULL = calls go straight to the ops */
+    LIST_HEAD(, broker_call) calls; /* queued in the limiter or waiting to deliver a refusal */
 };
 
 #endif

@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include "util/err.h"
-#include "util/list.h"
 
 /* The limiter's priorities are the broker's, one for one. */
 _Static_assert((int)BROKER_PRIORITY_COUNT == RATELIMIT_PRIORITIES, "priority count");
@@ -67,7 +66,7 @@ typedef struct broker_call {
     /* Set when the adapter refused at grant time: the error reply is on its way. */
     clock_timer fail_timer;
     int fail_status;
-    list_node link; /* in the owner's `calls` */
+    LIST_ENTRY(broker_call) link; /* in the owner's `calls` */
 } broker_call;
 
 /* ---- forwarding to the adapter -------------------------------------------------------- */
@@ -119,15 +118,12 @@ static void call_free(broker_call *c)
 static void call_link(broker_call *c)
 {
     broker *b = c->owner;
-    /* Adapters leave struct broker zeroed (adapter.h): the list starts at the first call. */
-    if (!b->calls.next)
-        list_init(&b->calls);
-    list_insert_head(&b->calls, &c->link);
+    LIST_INSERT_HEAD(&b->calls, c, link); /* a zeroed head is an empty list */
 }
 
 static void call_unlink(broker_call *c)
 {
-    list_remove(&c->link);
+    LIST_REMOVE(c, link);
 }
 
 /* Copies an optional string; false only when a copy was needed and failed. */
@@ -310,7 +306,7 @@ int broker_set_limiter(broker *b, ratelimit *limiter)
         return APEX_EINVAL;
     /* Queued calls belong to the old limiter's queue and timers: moving them is not worth
      * it for a setting made once, at open. */
-    if (list_linked(&b->calls) && limiter != b->limiter)
+    if (!LIST_EMPTY(&b->calls) && limiter != b->limiter)
         return APEX_EBUSY;
     b->limiter = limiter;
     return 0;
@@ -331,8 +327,8 @@ void broker_free(broker *b)
     if (!b)
         return;
     /* The limiter is borrowed and may outlive us: take our calls out of it. */
-    while (list_linked(&b->calls)) {
-        broker_call *c = list_entry(b->calls.next, broker_call, link);
+    while (!LIST_EMPTY(&b->calls)) {
+        broker_call *c = LIST_FIRST(&b->calls);
         if (clock_timer_active(&c->fail_timer))
             clock_timer_stop(&c->fail_timer);
         else

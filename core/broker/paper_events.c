@@ -34,7 +34,7 @@ void paper_event_push(paper_broker *p, paper_event *ev)
 {
     if (!ev)
         return;
-    list_insert_tail(&p->events, &ev->link);
+    STAILQ_INSERT_TAIL(&p->events, ev, link);
     paper_events_arm(p);
 }
 
@@ -139,8 +139,8 @@ static void on_timer(clock_timer *t, void *ud)
     (void)t;
     paper_broker *p = ud;
     paper_fill_pending_markets(p, NULL);
-    for (list_node *n; (n = list_pop_first(&p->events));) {
-        paper_event *ev = list_entry(n, paper_event, link);
+    for (paper_event *ev; (ev = STAILQ_FIRST(&p->events));) {
+        STAILQ_REMOVE_HEAD(&p->events, link);
         deliver(p, ev);
         event_free(ev);
     }
@@ -150,15 +150,17 @@ static void on_timer(clock_timer *t, void *ud)
 
 void paper_events_init(paper_broker *p)
 {
-    list_init(&p->events);
+    STAILQ_INIT(&p->events);
     clock_timer_init(p->clock, &p->timer, on_timer, p);
 }
 
 void paper_events_free(paper_broker *p)
 {
     clock_timer_stop(&p->timer);
-    for (list_node *n; (n = list_pop_first(&p->events));)
-        event_free(list_entry(n, paper_event, link));
+    for (paper_event *ev; (ev = STAILQ_FIRST(&p->events));) {
+        STAILQ_REMOVE_HEAD(&p->events, link);
+        event_free(ev);
+    }
 }
 
 int paper_remember_fill(paper_broker *p, const broker_fill *fill)

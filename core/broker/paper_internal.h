@@ -15,11 +15,11 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "broker/adapter.h"
 #include "broker/paper.h"
 #include "util/hmap.h"
-#include "util/list.h"
 #include "util/vec.h"
 
 typedef struct {
@@ -56,7 +56,7 @@ typedef enum { PAPER_EV_REPLY = 0, PAPER_EV_ORDER, PAPER_EV_FILL } paper_event_k
 /* One queued notification. Everything is copied, so later state changes do not leak
  * into an earlier reply. */
 typedef struct paper_event {
-    list_node link; /* in the broker's `events` queue */
+    STAILQ_ENTRY(paper_event) link; /* in the broker's `events` queue */
     paper_event_kind kind;
     broker_cb cb;
     void *ud;
@@ -100,7 +100,7 @@ typedef struct {
 
     int unsaved_bars; /* bars whose prices are only in memory so far */
 
-    list_node events; /* paper_event queue, oldest first */
+    STAILQ_HEAD(, paper_event) events; /* oldest first */
     clock_timer timer;
 
     sqlite3 *db;

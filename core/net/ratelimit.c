@@ -8,17 +8,19 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/queue.h>
 
 #include "util/err.h"
-#include "util/list.h"
 
 #define WINDOW APEX_MINUTE
 
-typedef struct {
-    list_node link; /* in its priority's queue */
+typedef struct rl_request {
+    TAILQ_ENTRY(rl_request) link; /* in its priority's queue */
     ratelimit_cb cb;
     void *ud;
 } rl_request;
+
+typedef TAILQ_HEAD(rl_queue, rl_request) rl_queue;
 
 struct ratelimit {
     apex_clock *clock;
@@ -27,7 +29,7 @@ struct ratelimit {
     apex_time *log;
     int log_head;
     int log_count;
-    list_node queues[RATELIMIT_PRIORITIES]; /* FIFO of rl_request per priority */
+    rl_queue queues[RATELIMIT_PRIORITIES]; /* FIFO per priority */
     int queued;
     uint64_t granted;
     clock_timer timer;
@@ -51,7 +53,7 @@ ratelimit *ratelimit_new(apex_clock *clock, int per_minute)
         return NULL;
     }
     for (int p = 0; p < RATELIMIT_PRIORITIES; p++)
-        list_init(&r->queues[p]);
+        TAILQ_INIT(&r->queues[p]);
     r->clock = clock;
     r->per_minute = per_minute;
     clock_timer_init(clock, &r->timer, grant_pass, r);
@@ -64,8 +66,10 @@ void ratelimit_free(ratelimit *r)
         return;
     clock_timer_stop(&r->timer);
     for (int p = 0; p < RATELIMIT_PRIORITIES; p++) {
-        list_for_each_safe(pos, next, &r->queues[p]) {
-            free(list_entry(pos, rl_request, link));
+        rl_queue *q = &r->queues[p];
+        for (rl_request *req; (req = TAILQ_FIRST(q));) {
+            TAILQ_REMOVE(q, req, link);
+            free(req);
         }
     }
     if (r->freed_flag)
@@ -115,11 +119,13 @@ int ratelimit_window_count(ratelimit *r)
 static rl_request *pop_most_urgent(ratelimit *r)
 {
     for (int p = 0; p < RATELIMIT_PRIORITIES; p++) {
-        list_node *first = list_pop_first(&r->queues[p]);
-        if (!first)
+        rl_queue *q = &r->queues[p];
+        rl_request *req = TAILQ_FIRST(q);
+        if (!req)
             continue;
+        TAILQ_REMOVE(q, req, link);
         r->queued--;
-        return list_entry(first, rl_request, link);
+        return req;
     }
     return NULL;
 }
@@ -171,7 +177,7 @@ int ratelimit_submit(ratelimit *r, int priority, ratelimit_cb cb, void *ud)
         return APEX_ENOMEM;
     req->cb = cb;
     req->ud = ud;
-    list_insert_tail(&r->queues[priority], &req->link);
+    TAILQ_INSERT_TAIL(&r->queues[priority], req, link);
     r->queued++;
     /* Inside a grant pass the pass itself re-arms when it finishes. */
     if (!r->freed_flag)
@@ -184,11 +190,11 @@ int ratelimit_cancel(ratelimit *r, ratelimit_cb cb, void *ud)
     if (!r)
         return APEX_EINVAL;
     for (int p = 0; p < RATELIMIT_PRIORITIES; p++) {
-        list_for_each(pos, &r->queues[p]) {
-            rl_request *req = list_entry(pos, rl_request, link);
+        rl_queue *q = &r->queues[p];
+        for (rl_request *req = TAILQ_FIRST(q); req; req = TAILQ_NEXT(req, link)) {
             if (req->cb != cb || req->ud != ud)
                 continue;
-            list_remove(&req->link);
+            TAILQ_REMOVE(q, req, link); /* the walk ends here, so its next is not needed */
             free(req);
             r->queued--;
             if (!r->freed_flag)

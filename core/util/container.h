@@ -1,7 +1,7 @@
 /* container: from a struct member back to the struct that holds it.
  *
- * Intrusive structures (util/list.h, util/heap.h, clock timers) hand back a pointer to
- * the node embedded in a caller's struct; container_of recovers the struct:
+ * Intrusive structures (util/heap.h nodes, clock timers) hand back a pointer to the member
+ * embedded in a caller's struct; container_of recovers the struct:
  *
  *     trade *t = container_of(timer, trade, check_timer);
  *

@@ -1,6 +1,6 @@
 /* util structures: vec growth and overflow refusal, heap order under removals and
- * re-keying, hmap collisions, growth and deletion against a reference model, list
- * operations, container_of, and APEX_ASSERT on and off. */
+ * re-keying, hmap collisions, growth and deletion against a reference model,
+ * container_of, and APEX_ASSERT on and off. (Intrusive lists are glibc's <sys/queue.h>.) */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,7 +18,6 @@
 #include "util/container.h"
 #include "util/heap.h"
 #include "util/hmap.h"
-#include "util/list.h"
 #include "util/vec.h"
 
 /* Deterministic pseudo-random numbers, so a failure reproduces. */
@@ -471,80 +470,7 @@ static void test_hmap_matches_reference_model(void **state)
     free(present);
 }
 
-/* ---- list and container_of -------------------------------------------------------------- */
-
-typedef struct {
-    int id;
-    list_node link;
-} job;
-
-static int ids(const list_node *head, int *out, int max)
-{
-    int n = 0;
-    list_for_each(pos, head) {
-        assert_true(n < max);
-        out[n++] = list_entry(pos, job, link)->id;
-    }
-    return n;
-}
-
-static void test_list_operations(void **state)
-{
-    (void)state;
-    list_node head;
-    list_init(&head);
-    assert_true(list_empty(&head));
-    assert_null(list_first(&head));
-    assert_null(list_last(&head));
-    assert_null(list_pop_first(&head));
-
-    job j[6] = {{.id = 0}, {.id = 1}, {.id = 2}, {.id = 3}, {.id = 4}, {.id = 5}};
-    assert_false(list_linked(&j[0].link)); /* zeroed: not on a list */
-    for (int i = 1; i <= 4; i++)
-        list_insert_tail(&head, &j[i].link);
-    list_insert_head(&head, &j[0].link);
-    assert_true(list_linked(&j[0].link));
-    assert_false(list_empty(&head));
-
-    int got[8];
-    assert_int_equal(ids(&head, got, 8), 5);
-    for (int i = 0; i < 5; i++)
-        assert_int_equal(got[i], i);
-    assert_ptr_equal(list_entry(list_first(&head), job, link), &j[0]);
-    assert_ptr_equal(list_entry(list_last(&head), job, link), &j[4]);
-    assert_ptr_equal(list_next(&head, &j[1].link), &j[2].link);
-    assert_null(list_next(&head, &j[4].link));
-
-    /* Removal from the middle; a second removal is harmless. */
-    list_remove(&j[2].link);
-    assert_false(list_linked(&j[2].link));
-    list_remove(&j[2].link);
-    list_remove(&j[5].link); /* never linked */
-    assert_int_equal(ids(&head, got, 8), 4);
-    assert_int_equal(got[2], 3);
-
-    /* The safe walk may remove the current element. */
-    list_for_each_safe(pos, tmp, &head) {
-        job *jb = list_entry(pos, job, link);
-        if (jb->id % 2 == 1)
-            list_remove(pos);
-    }
-    assert_int_equal(ids(&head, got, 8), 2);
-    assert_int_equal(got[0], 0);
-    assert_int_equal(got[1], 4);
-
-    assert_ptr_equal(list_pop_first(&head), &j[0].link);
-    assert_false(list_linked(&j[0].link));
-    assert_ptr_equal(list_pop_first(&head), &j[4].link);
-    assert_true(list_empty(&head));
-
-    /* A removed node can be linked again, at either end. */
-    list_insert_tail(&head, &j[2].link);
-    list_insert_head(&head, &j[3].link);
-    assert_int_equal(ids(&head, got, 8), 2);
-    assert_int_equal(got[0], 3);
-    assert_int_equal(got[1], 2);
-}
+/* ---- container_of ------------------------------------------------------------------- */
 
 static void test_container_of(void **state)
 {
@@ -552,11 +478,11 @@ static void test_container_of(void **state)
     struct outer {
         char pad[3];
         double d;
-        list_node node;
+        heap_node node;
     } o;
     assert_ptr_equal(container_of(&o.d, struct outer, d), &o);
     assert_ptr_equal(container_of(&o.node, struct outer, node), &o);
-    const list_node *cn = &o.node;
+    const heap_node *cn = &o.node;
     assert_ptr_equal(container_of(cn, struct outer, node), &o);
 }
 
@@ -618,7 +544,6 @@ int main(void)
         cmocka_unit_test(test_hmap_full_hash_collision),
         cmocka_unit_test(test_hmap_probe_runs_and_removal),
         cmocka_unit_test(test_hmap_matches_reference_model),
-        cmocka_unit_test(test_list_operations),
         cmocka_unit_test(test_container_of),
         cmocka_unit_test(test_assert_on_or_off),
     };
