@@ -24,10 +24,8 @@ static paper_broker *as_paper(broker *b)
 
 paper_symbol *paper_symbol_find(paper_broker *p, const char *name)
 {
-    for (int i = 0; name && i < p->symbols.count; i++)
-        if (strcmp(p->symbols.items[i].name, name) == 0)
-            return &p->symbols.items[i];
-    return NULL;
+    const hmap_entry *e = hmap_find_str(&p->symbol_ids, name);
+    return e ? e->value.ptr : NULL;
 }
 
 paper_symbol *paper_symbol_get(paper_broker *p, const char *name)
@@ -37,12 +35,19 @@ paper_symbol *paper_symbol_get(paper_broker *p, const char *name)
         return s;
     if (strlen(name) >= SYMBOL_MAX)
         return NULL;
-    s = vec_push_zeroed(&p->symbols);
-    if (!s)
+    s = calloc(1, sizeof *s);
+    if (!s || vec_reserve(&p->symbols, p->symbols.count + 1) != APEX_OK) {
+        free(s);
         return NULL;
+    }
     snprintf(s->name, sizeof s->name, "%s", name);
     s->rules = p->default_rules;
     s->opened_day = -1;
+    if (hmap_insert(&p->symbol_ids, s->name, strlen(s->name), (hmap_value){.ptr = s}) != APEX_OK) {
+        free(s);
+        return NULL;
+    }
+    p->symbols.items[p->symbols.count++] = s;
     return s;
 }
 
@@ -528,7 +533,7 @@ static int positions_reply(paper_broker *p, const char *symbol, broker_cb cb, vo
         }
     }
     for (int i = 0; i < p->symbols.count; i++) {
-        const paper_symbol *s = &p->symbols.items[i];
+        const paper_symbol *s = p->symbols.items[i];
         if (s->qty == 0 || (symbol && strcmp(symbol, s->name) != 0))
             continue;
         paper_position_snapshot(s, &ev->positions[ev->npositions++]);
@@ -688,7 +693,10 @@ static void paper_free(broker *b)
     vec_free(&p->orders);
     hmap_free(&p->order_ids);
     vec_free(&p->working);
+    for (int i = 0; i < p->symbols.count; i++)
+        free(p->symbols.items[i]);
     vec_free(&p->symbols);
+    hmap_free(&p->symbol_ids);
     vec_free(&p->day_trades);
     vec_free(&p->fills);
     free(p);
@@ -771,8 +779,8 @@ void paper_broker_set_instrument(broker *b, const char *symbol, money_instrument
     if (!symbol || !symbol[0]) {
         p->default_rules = rules;
         for (int i = 0; i < p->symbols.count; i++)
-            if (!p->symbols.items[i].has_rules)
-                p->symbols.items[i].rules = rules;
+            if (!p->symbols.items[i]->has_rules)
+                p->symbols.items[i]->rules = rules;
         return;
     }
     paper_symbol *s = paper_symbol_get(p, symbol);

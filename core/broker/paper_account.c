@@ -136,7 +136,7 @@ money_t paper_equity(const paper_broker *p)
 {
     money_t eq = p->cash;
     for (int i = 0; i < p->symbols.count; i++) {
-        const paper_symbol *s = &p->symbols.items[i];
+        const paper_symbol *s = p->symbols.items[i];
         if (s->qty)
             eq += mul(s->qty, last_price(s), MONEY_ROUND_NEAREST);
     }
@@ -157,7 +157,7 @@ money_t paper_short_buying_power(const paper_broker *p)
     /* No leverage: all shorts together may be worth at most the equity. */
     money_t bp = paper_equity(p);
     for (int i = 0; i < p->symbols.count; i++) {
-        const paper_symbol *s = &p->symbols.items[i];
+        const paper_symbol *s = p->symbols.items[i];
         if (s->qty < 0)
             bp -= mul(-s->qty, last_price(s), MONEY_ROUND_NEAREST);
     }

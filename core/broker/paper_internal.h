@@ -92,7 +92,10 @@ typedef struct {
     hmap order_ids;            /* client order id (the order's own) -> paper_order * */
     VEC(int) working; /* orders[] indices that are not final (incl. held legs), ascending */
 
-    VEC(paper_symbol) symbols;
+    VEC(paper_symbol *)
+    symbols;         /* in first-seen order; each allocated once, so it never
+                        moves and symbol_ids can borrow its name */
+    hmap symbol_ids; /* name -> paper_symbol *: a bar looks its symbol up */
 
     VEC(paper_day_trade) day_trades;
 

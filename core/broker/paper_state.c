@@ -75,9 +75,10 @@ void paper_state_flush_dirty(paper_broker *p)
     if (!p->unsaved_bars)
         return;
     for (int i = 0; i < p->symbols.count; i++) {
-        if (p->symbols.items[i].dirty) {
-            paper_state_save_symbol(p, &p->symbols.items[i]);
-            p->symbols.items[i].dirty = false;
+        paper_symbol *s = p->symbols.items[i];
+        if (s->dirty) {
+            paper_state_save_symbol(p, s);
+            s->dirty = false;
         }
     }
     paper_state_save_account(p);
