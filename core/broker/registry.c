@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "broker/paper.h"
+#include "broker/shared.h"
 #include "util/err.h"
 
 typedef broker *(*broker_ctor)(const pipeline_config *cfg, const broker_open_args *args, char *err,
@@ -20,9 +21,10 @@ typedef struct {
 
 static broker *open_paper(const pipeline_config *cfg, const broker_open_args *args, char *err,
                           size_t errlen);
+static void paper_feed(broker *b, const bar *data, const char *symbol);
 
 static const broker_kind_row kinds[] = {
-    {BROKER_KIND_PAPER, "paper", open_paper, paper_broker_on_bar},
+    {BROKER_KIND_PAPER, "paper", open_paper, paper_feed},
     {BROKER_KIND_ALPACA, "alpaca", NULL, NULL},
 };
 
@@ -32,31 +34,59 @@ static const broker_kind_row kinds[] = {
 
 /* Each pipeline gets its own account beside the store, so pipelines do not see each
  * other's positions as duplicates unless broker.state makes them share one. A backtest
- * keeps nothing: its simulated account must not leak into the next run. */
+ * keeps nothing: its simulated account must not leak into the next run (nor into a
+ * live account named by broker.state). */
 static void paper_state_path(const pipeline_config *cfg, const broker_open_args *args, char *out,
                              size_t n)
 {
     const char *configured = cfg->broker.paper.state_path;
-    if (configured[0])
-        snprintf(out, n, "%s", configured);
-    else if (args->backtest || !args->store_path || strcmp(args->store_path, ":memory:") == 0)
+    if (args->backtest || !args->store_path || strcmp(args->store_path, ":memory:") == 0)
         snprintf(out, n, ":memory:");
+    else if (configured[0])
+        snprintf(out, n, "%s", configured);
     else
         snprintf(out, n, "%s.%s.paper", args->store_path, cfg->name);
 }
 
+typedef struct {
+    const pipeline_config *cfg;
+    const broker_open_args *args;
+} paper_open_ctx;
+
+static broker *open_paper_account(void *ud, char *err, size_t errlen)
+{
+    paper_open_ctx *c = ud;
+    char state[CONFIG_PATH_MAX + 128];
+    paper_state_path(c->cfg, c->args, state, sizeof state);
+    return paper_broker_new(&c->cfg->broker.paper, state, c->args->clock, err, errlen);
+}
+
+/* Pipelines naming the same broker.state share one account: one instance in the
+ * process, behind a handle per pipeline (shared.h). Without broker.state each pipeline
+ * has its own account. */
 static broker *open_paper(const pipeline_config *cfg, const broker_open_args *args, char *err,
                           size_t errlen)
 {
-    char state[CONFIG_PATH_MAX + 128];
-    paper_state_path(cfg, args, state, sizeof state);
-    broker *b = paper_broker_new(&cfg->broker.paper, state, args->clock, err, errlen);
+    paper_open_ctx ctx = {.cfg = cfg, .args = args};
+    const char *shared_key = cfg->broker.paper.state_path;
+    broker *b = shared_key[0]
+                    ? shared_broker_open(shared_key, open_paper_account, &ctx, err, errlen)
+                    : open_paper_account(&ctx, err, errlen);
     if (!b)
         return NULL;
     /* Every traded symbol gets its rules (its own entry, else instruments.default). */
+    broker *account = shared_broker_inner(b);
     for (int i = 0; i < cfg->nsymbols; i++)
-        paper_broker_set_instrument(b, cfg->symbols[i], config_instrument(cfg, cfg->symbols[i]));
+        paper_broker_set_instrument(account, cfg->symbols[i],
+                                    config_instrument(cfg, cfg->symbols[i]));
     return b;
+}
+
+/* A shared account sees every pipeline's bars; a bar it has already seen (another
+ * pipeline's copy of the same data) is ignored by the paper broker itself. */
+static void paper_feed(broker *b, const bar *data, const char *symbol)
+{
+    paper_broker_on_bar(shared_broker_inner(b), data, symbol);
 }
 
 /* ---- the lookup ---- */

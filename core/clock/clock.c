@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include "util/container.h"
+#include "util/err.h"
 #include "util/log.h"
 
 struct apex_clock {
@@ -45,6 +46,12 @@ static clock_timer *first_timer(const apex_clock *c)
 {
     heap_node *top = heap_top(&c->timers);
     return top ? timer_of(top) : NULL;
+}
+
+int clock_reserve(apex_clock *c, int n)
+{
+    /* A reserved slot stays free until a timer takes it: the heap never shrinks. */
+    return heap_reserve(&c->timers, heap_count(&c->timers) + n);
 }
 
 /* ---- time ---------------------------------------------------------------------------- */

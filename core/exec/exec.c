@@ -185,7 +185,23 @@ static void on_submit_reply(void *ud, const broker_reply *reply)
     if (!row.submitted_at)
         row.submitted_at = now;
     row.o.updated_at = now;
+    /* A refused bracket entry takes its legs with it: the broker never created them, so
+     * their intents are final too, not "held" forever. One unit with the entry's row. */
+    store_unit_begin(env->db, NULL);
     store_order_update(env->db, &row, NULL);
+    static const order_role legs[] = {ORDER_ROLE_TAKE_PROFIT, ORDER_ROLE_STOP_LOSS};
+    for (int i = 0; status != 0 && i < 2; i++) {
+        char id[BROKER_ID_MAX + 4];
+        store_order leg;
+        if (order_leg_id(r->coid, legs[i], id, sizeof id) != 0 ||
+            store_order_get(env->db, id, &leg) != 0 || order_status_is_final(leg.o.status))
+            continue;
+        leg.o.status = ORDER_STATUS_REJECTED;
+        leg.o.updated_at = now;
+        snprintf(leg.o.reason, sizeof leg.o.reason, "its entry %s was rejected", r->coid);
+        store_order_update(env->db, &leg, NULL);
+    }
+    store_unit_commit(env->db, NULL);
     request_finish(r, status, status ? reply->error : NULL);
 }
 
@@ -402,12 +418,23 @@ static int record_fill(exec_env *env, store_order *row, const broker_fill *f, co
     return rc == APEX_EDUP ? 0 : rc;
 }
 
+/* A shared account (several pipelines on one paper account) tells every pipeline about
+ * every order; each records only its own executions' orders. */
+static bool owned(exec_env *env, const store_order *row)
+{
+    if (trade_for(env, row))
+        return true;
+    store_execution e;
+    return store_execution_get(env->db, row->execution_id, &e) == 0 &&
+           strcmp(e.pipeline, env->cfg->name) == 0;
+}
+
 static void listener_on_fill(void *ud, const broker_fill *f, const broker_order *o)
 {
     exec_env *env = ud;
     store_order row;
-    if (store_order_get(env->db, f->client_order_id, &row) != 0)
-        return; /* not ours: a trade placed by hand at the broker */
+    if (store_order_get(env->db, f->client_order_id, &row) != 0 || !owned(env, &row))
+        return; /* not ours: placed by hand at the broker, or by another pipeline */
     if (record_fill(env, &row, f, o, NULL) <= 0)
         return;
     trade *t = trade_for(env, &row);
@@ -419,7 +446,7 @@ static void listener_on_order(void *ud, const broker_order *o)
 {
     exec_env *env = ud;
     store_order row;
-    if (store_order_get(env->db, o->client_order_id, &row) != 0)
+    if (store_order_get(env->db, o->client_order_id, &row) != 0 || !owned(env, &row))
         return;
     if (row.o.status == o->status && row.o.filled_qty == o->filled_qty)
         return;

@@ -3,8 +3,9 @@
  * outlive the caller's buffers, listener events reach the host, a CRITICAL call
  * overtakes routine ones, and the priority is checked on every call.
  *
- * The adapter is a small fake that records the clock time of every call it gets and
- * replies from a clock timer, as a real adapter does. */
+ * The adapter is the shared fake broker (tests/support/fake_broker.h): it records the clock
+ * time of every call it gets and replies from the clock a second later, as a real adapter
+ * does. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -16,219 +17,11 @@
 
 #include <cmocka.h>
 
-#include "broker/adapter.h"
+#include "fake_broker.h"
 #include "net/ratelimit.h"
 #include "util/err.h"
 
 #define T0 ((apex_time)1709303400 * APEX_SECOND) /* 2024-03-01 14:30:00 UTC */
-
-/* ---- fake adapter ------------------------------------------------------------------------- */
-
-typedef enum { FAKE_SUBMIT, FAKE_POSITION, FAKE_QUOTES, FAKE_ACCOUNT, FAKE_OTHER } fake_kind;
-
-typedef struct fake_broker fake_broker;
-
-typedef struct fake_reply {
-    fake_broker *fb;
-    clock_timer timer;
-    fake_kind kind;
-    broker_order order;
-    broker_position position;
-    broker_quote quotes[8];
-    int nquotes;
-    broker_cb cb;
-    void *ud;
-    struct fake_reply *next;
-} fake_reply;
-
-struct fake_broker {
-    broker base;
-    apex_clock *clock;
-    apex_time *call_at; /* clock time of every call, in order */
-    fake_kind *call_kind;
-    int ncalls, cap;
-    fake_reply *pending;
-    bool *freed; /* raised by free so a test can see ownership was taken */
-};
-
-static void record_call(fake_broker *fb, fake_kind kind)
-{
-    if (fb->ncalls == fb->cap) {
-        fb->cap = fb->cap ? fb->cap * 2 : 256;
-        fb->call_at = realloc(fb->call_at, (size_t)fb->cap * sizeof *fb->call_at);
-        fb->call_kind = realloc(fb->call_kind, (size_t)fb->cap * sizeof *fb->call_kind);
-        assert_non_null(fb->call_at);
-        assert_non_null(fb->call_kind);
-    }
-    fb->call_at[fb->ncalls] = clock_now(fb->clock);
-    fb->call_kind[fb->ncalls] = kind;
-    fb->ncalls++;
-}
-
-static void unlink_reply(fake_reply *r)
-{
-    fake_reply **pp = &r->fb->pending;
-    while (*pp != r)
-        pp = &(*pp)->next;
-    *pp = r->next;
-}
-
-static void fire_reply(clock_timer *t, void *ud)
-{
-    (void)t;
-    fake_reply *r = ud;
-    unlink_reply(r);
-    broker_reply reply = {0};
-    switch (r->kind) {
-    case FAKE_SUBMIT:
-        reply.order = &r->order;
-        break;
-    case FAKE_POSITION:
-        reply.positions = &r->position;
-        reply.npositions = 1;
-        break;
-    case FAKE_QUOTES:
-        reply.quotes = r->quotes;
-        reply.nquotes = r->nquotes;
-        break;
-    default:
-        break;
-    }
-    r->cb(r->ud, &reply);
-    free(r);
-}
-
-/* Replies one simulated second later. */
-static fake_reply *queue_reply(fake_broker *fb, fake_kind kind, broker_cb cb, void *ud)
-{
-    record_call(fb, kind);
-    fake_reply *r = calloc(1, sizeof *r);
-    assert_non_null(r);
-    r->fb = fb;
-    r->kind = kind;
-    r->cb = cb;
-    r->ud = ud;
-    r->next = fb->pending;
-    fb->pending = r;
-    clock_timer_init(fb->clock, &r->timer, fire_reply, r);
-    clock_timer_start_in(&r->timer, APEX_SECOND);
-    return r;
-}
-
-static int fake_submit(broker *b, const order_request *req, broker_cb cb, void *ud)
-{
-    fake_reply *r = queue_reply((fake_broker *)b, FAKE_SUBMIT, cb, ud);
-    snprintf(r->order.client_order_id, sizeof r->order.client_order_id, "%s", req->client_order_id);
-    snprintf(r->order.symbol, sizeof r->order.symbol, "%s", req->symbol);
-    r->order.qty = req->qty;
-    r->order.limit_price = req->limit_price;
-    r->order.side = req->side;
-    r->order.type = req->type;
-    r->order.status = ORDER_STATUS_ACCEPTED;
-    return 0;
-}
-
-static int fake_get_position(broker *b, const char *symbol, broker_cb cb, void *ud)
-{
-    fake_reply *r = queue_reply((fake_broker *)b, FAKE_POSITION, cb, ud);
-    snprintf(r->position.symbol, sizeof r->position.symbol, "%s", symbol);
-    r->position.qty = MONEY(10);
-    return 0;
-}
-
-static int fake_get_quotes(broker *b, const char *const *symbols, int n, broker_cb cb, void *ud)
-{
-    if (n > 8)
-        return APEX_EINVAL;
-    fake_reply *r = queue_reply((fake_broker *)b, FAKE_QUOTES, cb, ud);
-    for (int i = 0; i < n; i++) {
-        snprintf(r->quotes[i].symbol, sizeof r->quotes[i].symbol, "%s", symbols[i]);
-        r->quotes[i].last = MONEY(100 + i);
-    }
-    r->nquotes = n;
-    return 0;
-}
-
-static int fake_get_account(broker *b, broker_cb cb, void *ud)
-{
-    queue_reply((fake_broker *)b, FAKE_ACCOUNT, cb, ud);
-    return 0;
-}
-
-/* Refuses unknown ids at once, as a broker validating its input would. */
-static int fake_get_order(broker *b, const char *coid, broker_cb cb, void *ud)
-{
-    fake_broker *fb = (fake_broker *)b;
-    if (strcmp(coid, "known") != 0) {
-        record_call(fb, FAKE_OTHER);
-        return APEX_ENOTFOUND;
-    }
-    queue_reply(fb, FAKE_OTHER, cb, ud);
-    return 0;
-}
-
-static int fake_cancel(broker *b, const char *coid, broker_cb cb, void *ud)
-{
-    queue_reply((fake_broker *)b, FAKE_OTHER, cb, ud);
-    return 0;
-}
-
-static int fake_list_open(broker *b, const char *symbol, broker_cb cb, void *ud)
-{
-    queue_reply((fake_broker *)b, FAKE_OTHER, cb, ud);
-    return 0;
-}
-
-static int fake_list_positions(broker *b, broker_cb cb, void *ud)
-{
-    queue_reply((fake_broker *)b, FAKE_OTHER, cb, ud);
-    return 0;
-}
-
-static int fake_close(broker *b, const char *symbol, const char *coid, broker_cb cb, void *ud)
-{
-    fake_reply *r = queue_reply((fake_broker *)b, FAKE_SUBMIT, cb, ud);
-    snprintf(r->order.symbol, sizeof r->order.symbol, "%s", symbol);
-    snprintf(r->order.client_order_id, sizeof r->order.client_order_id, "%s", coid);
-    return 0;
-}
-
-static int fake_list_fills(broker *b, const char *coid, broker_cb cb, void *ud)
-{
-    queue_reply((fake_broker *)b, FAKE_OTHER, cb, ud);
-    return 0;
-}
-
-static void fake_free(broker *b)
-{
-    fake_broker *fb = (fake_broker *)b;
-    while (fb->pending) {
-        fake_reply *r = fb->pending;
-        fb->pending = r->next;
-        clock_timer_stop(&r->timer);
-        free(r);
-    }
-    if (fb->freed)
-        *fb->freed = true;
-    free(fb->call_at);
-    free(fb->call_kind);
-    free(fb);
-}
-
-static const broker_ops fake_ops = {
-    .name = "fake",
-    .submit_order = fake_submit,
-    .cancel_order = fake_cancel,
-    .get_order = fake_get_order,
-    .list_open_orders = fake_list_open,
-    .get_position = fake_get_position,
-    .list_positions = fake_list_positions,
-    .get_account = fake_get_account,
-    .get_quotes = fake_get_quotes,
-    .close_position = fake_close,
-    .list_fills = fake_list_fills,
-    .free = fake_free,
-};
 
 /* ---- fixture ----------------------------------------------------------------------------- */
 
@@ -243,11 +36,9 @@ static void fixture_open(fixture *f, int per_minute)
 {
     f->clock = clock_new_simulated(T0);
     f->rl = ratelimit_new(f->clock, per_minute);
-    f->fake = calloc(1, sizeof *f->fake);
-    assert_non_null(f->fake);
-    f->fake->base.ops = &fake_ops;
-    f->fake->clock = f->clock;
-    f->b = &f->fake->base;
+    f->fake = fake_broker_new(f->clock);
+    fake_broker_set_latency(f->fake, APEX_SECOND);
+    f->b = fake_broker_base(f->fake);
     assert_int_equal(broker_set_limiter(f->b, f->rl), 0);
 }
 
@@ -262,8 +53,8 @@ static void fixture_close(fixture *f)
 static int max_calls_in_any_window(const fake_broker *fb)
 {
     int worst = 0, lo = 0;
-    for (int hi = 0; hi < fb->ncalls; hi++) {
-        while (fb->call_at[lo] <= fb->call_at[hi] - APEX_MINUTE)
+    for (int hi = 0; hi < fake_broker_ncalls(fb, FAKE_ANY); hi++) {
+        while (fake_broker_call(fb, lo)->at <= fake_broker_call(fb, hi)->at - APEX_MINUTE)
             lo++;
         if (hi - lo + 1 > worst)
             worst = hi - lo + 1;
@@ -371,6 +162,7 @@ static void test_200_positions_never_exceed_limit(void **state)
                             .next_request = &next_request,
                             .bad_symbol_replies = &bad};
         snprintf(pos[i].symbol, sizeof pos[i].symbol, "SYM%03d", i);
+        fake_broker_set_position(f.fake, pos[i].symbol, MONEY(10), MONEY(100));
         clock_timer_init(f.clock, &pos[i].poll, poll_position, &pos[i]);
         /* Staggered starts, as positions opened at different times. */
         clock_timer_start(&pos[i].poll, T0 + (i % 5) * APEX_SECOND);
@@ -386,7 +178,7 @@ static void test_200_positions_never_exceed_limit(void **state)
     assert_true(max_calls_in_any_window(f.fake) <= 60);
     /* The limiter is used at capacity, not just throttling everything to a trickle. */
     assert_int_equal(max_calls_in_any_window(f.fake), 60);
-    assert_int_equal(f.fake->ncalls, next_request);
+    assert_int_equal(fake_broker_ncalls(f.fake, FAKE_ANY), next_request);
     assert_true(broker_api_calls(f.b) == (uint64_t)next_request);
     for (int i = 0; i < next_request; i++)
         assert_int_equal(replies[i], 1);
@@ -425,6 +217,12 @@ static void test_arguments_survive_caller_buffers(void **state)
     fixture f;
     fixture_open(&f, 60);
     reply_clock = f.clock;
+    /* What the broker holds: quotes for three symbols, positions in two. */
+    fake_broker_set_quote(f.fake, "MSFT", 0, 0, MONEY(100));
+    fake_broker_set_quote(f.fake, "NVDA", 0, 0, MONEY(101));
+    fake_broker_set_quote(f.fake, "TSLA", 0, 0, MONEY(102));
+    fake_broker_set_position(f.fake, "AMZN", MONEY(10), MONEY(180));
+    fake_broker_set_position(f.fake, "META", MONEY(10), MONEY(480));
     reply_box order = {0}, quotes = {0}, position_box = {0}, closing = {0};
     submit_from_stack(f.b, &order);
     quotes_from_stack(f.b, &quotes);
@@ -437,10 +235,23 @@ static void test_arguments_survive_caller_buffers(void **state)
         broker_close_position(f.b, BROKER_PRIORITY_ROUTINE, sym, coid, collect, &closing), 0);
     free(sym);
     free(coid);
-    assert_int_equal(f.fake->ncalls, 0); /* nothing reached the adapter yet */
+    assert_int_equal(fake_broker_ncalls(f.fake, FAKE_ANY), 0); /* nothing reached the adapter yet */
 
     clock_advance_to(f.clock, T0 + 5 * APEX_SECOND);
-    assert_int_equal(f.fake->ncalls, 4);
+    assert_int_equal(fake_broker_ncalls(f.fake, FAKE_ANY), 4);
+    /* The adapter saw the caller's arguments, not the bytes left in its buffers. */
+    const fake_call *sent = fake_broker_last_call(f.fake, FAKE_SUBMIT);
+    assert_string_equal(sent->req.client_order_id, "exit-42");
+    assert_string_equal(sent->req.symbol, "AAPL");
+    assert_true(sent->req.limit_price == MONEY(187));
+    const fake_call *asked = fake_broker_last_call(f.fake, FAKE_GET_QUOTES);
+    assert_int_equal(asked->nsymbols, 3);
+    assert_string_equal(asked->symbols[0], "MSFT");
+    assert_string_equal(asked->symbols[1], "NVDA");
+    assert_string_equal(asked->symbols[2], "TSLA");
+    assert_string_equal(fake_broker_last_call(f.fake, FAKE_GET_POSITION)->symbol, "AMZN");
+    assert_string_equal(fake_broker_last_call(f.fake, FAKE_CLOSE_POSITION)->client_order_id,
+                        "close-7");
     assert_int_equal(order.replies, 1);
     assert_string_equal(order.coid, "exit-42");
     assert_string_equal(order.symbol, "AAPL");
@@ -490,12 +301,14 @@ static void test_listener_events_reach_host(void **state)
     listener_log log = {0};
     broker_set_listener(
         f.b, (broker_listener){.on_order = on_order_event, .on_fill = on_fill_event, .ud = &log});
-    broker_order o = {.status = ORDER_STATUS_FILLED, .qty = MONEY(5)};
+    broker_order o = {.status = ORDER_STATUS_ACCEPTED, .qty = MONEY(5)};
     snprintf(o.client_order_id, sizeof o.client_order_id, "entry-1");
-    broker_fill fill = {.qty = MONEY(5), .price = MONEY(101)};
-    /* The adapter emits through its base, as paper does. */
-    f.fake->base.listener.on_order(f.fake->base.listener.ud, &o);
-    f.fake->base.listener.on_fill(f.fake->base.listener.ud, &fill, &o);
+    snprintf(o.symbol, sizeof o.symbol, "AAPL");
+    fake_broker_add_order(f.fake, &o);
+    /* The adapter emits through its base, as paper does: the order fills (on_fill, then
+     * on_order), at once. */
+    fake_broker_set_events(f.fake, FAKE_EVENTS_IMMEDIATE);
+    assert_int_equal(fake_broker_fill(f.fake, "entry-1", MONEY(5), MONEY(101)), 0);
     assert_int_equal(log.orders, 1);
     assert_int_equal(log.fills, 1);
     assert_string_equal(log.coid, "entry-1");
@@ -520,7 +333,7 @@ static void test_critical_submit_overtakes_routine(void **state)
         assert_int_equal(
             broker_get_position(f.b, BROKER_PRIORITY_ROUTINE, "SPY", collect, &fill_window[i]), 0);
     clock_advance_to(f.clock, T0 + 10 * APEX_SECOND);
-    assert_int_equal(f.fake->ncalls, 60);
+    assert_int_equal(fake_broker_ncalls(f.fake, FAKE_ANY), 60);
 
     for (int i = 0; i < 10; i++)
         assert_int_equal(
@@ -533,16 +346,17 @@ static void test_critical_submit_overtakes_routine(void **state)
     assert_int_equal(broker_get_account(f.b, BROKER_PRIORITY_ROUTINE, collect, &after), 0);
 
     clock_advance_to(f.clock, T0 + 59 * APEX_SECOND);
-    assert_int_equal(f.fake->ncalls, 60); /* CRITICAL waits for a slot like anyone */
+    assert_int_equal(fake_broker_ncalls(f.fake, FAKE_ANY),
+                     60); /* CRITICAL waits for a slot like anyone */
     assert_int_equal(critical.replies, 0);
 
     clock_advance_to(f.clock, T0 + 2 * APEX_MINUTE);
-    assert_int_equal(f.fake->ncalls, 72);
-    assert_int_equal(f.fake->call_kind[60], FAKE_SUBMIT);
-    assert_true(f.fake->call_at[60] == T0 + APEX_MINUTE);
+    assert_int_equal(fake_broker_ncalls(f.fake, FAKE_ANY), 72);
+    assert_int_equal(fake_broker_call(f.fake, 60)->kind, FAKE_SUBMIT);
+    assert_true(fake_broker_call(f.fake, 60)->at == T0 + APEX_MINUTE);
     for (int i = 61; i < 71; i++)
-        assert_int_equal(f.fake->call_kind[i], FAKE_POSITION);
-    assert_int_equal(f.fake->call_kind[71], FAKE_ACCOUNT);
+        assert_int_equal(fake_broker_call(f.fake, i)->kind, FAKE_GET_POSITION);
+    assert_int_equal(fake_broker_call(f.fake, 71)->kind, FAKE_GET_ACCOUNT);
     assert_int_equal(critical.replies, 1);
     assert_string_equal(critical.coid, "stop-loss-1");
     assert_int_equal(after.replies, 1);
@@ -560,6 +374,12 @@ static void test_adapter_refusal_still_replies_once(void **state)
     fixture_open(&f, 60);
     reply_clock = f.clock;
     reply_box bad = {0}, good = {0};
+    /* The adapter refuses the first lookup at once, as a broker validating its input would,
+     * and knows the order "known". */
+    fake_broker_refuse_next(f.fake, FAKE_GET_ORDER, 1, APEX_ENOTFOUND);
+    broker_order known = {.status = ORDER_STATUS_ACCEPTED, .qty = MONEY(1)};
+    snprintf(known.client_order_id, sizeof known.client_order_id, "known");
+    fake_broker_add_order(f.fake, &known);
     assert_int_equal(broker_get_order(f.b, BROKER_PRIORITY_ROUTINE, "no-such-order", collect, &bad),
                      0);
     assert_int_equal(broker_get_order(f.b, BROKER_PRIORITY_ROUTINE, "known", collect, &good), 0);
@@ -572,7 +392,10 @@ static void test_adapter_refusal_still_replies_once(void **state)
     assert_int_equal(good.replies, 1);
     assert_int_equal(good.status, 0);
     /* Both calls reached the adapter and count against the limit. */
-    assert_int_equal(f.fake->ncalls, 2);
+    assert_int_equal(fake_broker_ncalls(f.fake, FAKE_ANY), 2);
+    assert_int_equal(fake_broker_call(f.fake, 0)->rc, APEX_ENOTFOUND);
+    assert_string_equal(fake_broker_call(f.fake, 0)->client_order_id, "no-such-order");
+    assert_int_equal(fake_broker_call(f.fake, 1)->rc, 0);
     assert_int_equal(ratelimit_window_count(f.rl), 2);
 
     assert_int_equal(broker_get_quotes(f.b, BROKER_PRIORITY_ROUTINE, NULL, 2, collect, &bad),
@@ -587,7 +410,7 @@ static void test_free_with_queued_calls(void **state)
     fixture_open(&f, 2);
     reply_clock = f.clock;
     bool adapter_freed = false;
-    f.fake->freed = &adapter_freed;
+    fake_broker_notify_free(f.fake, &adapter_freed);
     reply_box boxes[6];
     memset(boxes, 0, sizeof boxes);
     for (int i = 0; i < 5; i++)
@@ -596,7 +419,7 @@ static void test_free_with_queued_calls(void **state)
     assert_int_equal(broker_get_order(f.b, BROKER_PRIORITY_ROUTINE, "missing", collect, &boxes[5]),
                      0);
     clock_run_due(f.clock); /* two granted, the rest queued */
-    assert_int_equal(f.fake->ncalls, 2);
+    assert_int_equal(fake_broker_ncalls(f.fake, FAKE_ANY), 2);
     assert_int_equal(ratelimit_queued(f.rl), 4);
 
     /* Freeing the broker takes its calls out of the shared limiter: none runs later. */
@@ -627,6 +450,7 @@ static void test_free_while_refusal_pending(void **state)
     fixture_open(&f, 60);
     reply_clock = f.clock;
     reply_box bad = {0};
+    fake_broker_refuse_next(f.fake, FAKE_GET_ORDER, 1, APEX_ENOTFOUND);
     assert_int_equal(broker_get_order(f.b, BROKER_PRIORITY_ROUTINE, "no-such-order", collect, &bad),
                      0);
     /* Granted right after the refused call, in the same grant pass. */
@@ -657,7 +481,7 @@ static void test_bad_priority_is_refused_at_once(void **state)
                          APEX_EINVAL);
         clock_advance_to(f.clock, T0 + APEX_MINUTE);
         assert_int_equal(box.replies, 0);
-        assert_int_equal(f.fake->ncalls, 0);
+        assert_int_equal(fake_broker_ncalls(f.fake, FAKE_ANY), 0);
         assert_int_equal(ratelimit_granted(f.rl), 0);
         fixture_close(&f);
     }
@@ -685,8 +509,10 @@ static void test_without_limiter_calls_go_straight(void **state)
     assert_int_equal(broker_set_limiter(f.b, NULL), 0);
     reply_clock = f.clock;
     reply_box pos = {0}, bad = {0};
+    fake_broker_set_position(f.fake, "DIA", MONEY(10), MONEY(390));
+    fake_broker_refuse_next(f.fake, FAKE_GET_ORDER, 1, APEX_ENOTFOUND);
     assert_int_equal(broker_get_position(f.b, BROKER_PRIORITY_LOW, "DIA", collect, &pos), 0);
-    assert_int_equal(f.fake->ncalls, 1); /* at once, inside the call */
+    assert_int_equal(fake_broker_ncalls(f.fake, FAKE_ANY), 1); /* at once, inside the call */
     assert_true(broker_api_calls(f.b) == 1);
     assert_int_equal(pos.replies, 0); /* but the reply still comes from the loop */
     /* The adapter's refusal is returned directly; no callback. */

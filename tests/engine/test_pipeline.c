@@ -197,7 +197,8 @@ static void test_position_opened_by_hand_gives_skipped(void **state)
              "  data = { files = { 'bars.csv' } }, strategy = 'buy5.lua', %s }\n",
              extra);
     fx_write("hand.lua", text);
-    assert_int_equal(fx_backtest("hand.lua", "hand.db"), EXIT_OK);
+    /* `run`, not a backtest: a backtest never touches a persisted account. */
+    assert_int_equal(fx_run("hand.lua", "hand.db"), EXIT_OK);
     sqlite3 *h = fx_open_db("hand.db");
     char buf[512];
     fx_query_text(h, "SELECT status || ': ' || reason FROM executions WHERE symbol='AAPL'", buf,
