@@ -17,6 +17,8 @@
 #ifndef APEX_BROKER_ADAPTER_H
 #define APEX_BROKER_ADAPTER_H
 
+#include <sys/queue.h>
+
 #include "broker/broker.h"
 
 typedef struct {
@@ -43,9 +45,9 @@ struct broker {
     const broker_ops *ops;
     broker_listener listener;
     /* broker.c's; adapters leave them zero. */
-    uint64_t api_calls;        /* requests handed to the ops */
-    ratelimit *limiter;        /* NULL = calls go straight to the ops */
-    struct broker_call *calls; /* queued in the limiter or waiting to deliver a refusal */
+    uint64_t api_calls;             /* requests handed to the ops */
+    ratelimit *limiter;             /* NULL = calls go straight to the ops */
+    LIST_HEAD(, broker_call) calls; /* queued in the limiter or waiting to deliver a refusal */
 };
 
 #endif

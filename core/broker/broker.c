@@ -66,7 +66,7 @@ typedef struct broker_call {
     /* Set when the adapter refused at grant time: the error reply is on its way. */
     clock_timer fail_timer;
     int fail_status;
-    struct broker_call *prev, *next;
+    LIST_ENTRY(broker_call) link; /* in the owner's `calls` */
 } broker_call;
 
 /* ---- forwarding to the adapter -------------------------------------------------------- */
@@ -118,23 +118,12 @@ static void call_free(broker_call *c)
 static void call_link(broker_call *c)
 {
     broker *b = c->owner;
-    c->prev = NULL;
-    c->next = b->calls;
-    if (b->calls)
-        b->calls->prev = c;
-    b->calls = c;
+    LIST_INSERT_HEAD(&b->calls, c, link); /* a zeroed head is an empty list */
 }
 
 static void call_unlink(broker_call *c)
 {
-    broker *b = c->owner;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        b->calls = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    c->prev = c->next = NULL;
+    LIST_REMOVE(c, link);
 }
 
 /* Copies an optional string; false only when a copy was needed and failed. */
@@ -317,7 +306,7 @@ int broker_set_limiter(broker *b, ratelimit *limiter)
         return APEX_EINVAL;
     /* Queued calls belong to the old limiter's queue and timers: moving them is not worth
      * it for a setting made once, at open. */
-    if (b->calls && limiter != b->limiter)
+    if (!LIST_EMPTY(&b->calls) && limiter != b->limiter)
         return APEX_EBUSY;
     b->limiter = limiter;
     return 0;
@@ -338,8 +327,8 @@ void broker_free(broker *b)
     if (!b)
         return;
     /* The limiter is borrowed and may outlive us: take our calls out of it. */
-    while (b->calls) {
-        broker_call *c = b->calls;
+    while (!LIST_EMPTY(&b->calls)) {
+        broker_call *c = LIST_FIRST(&b->calls);
         if (clock_timer_active(&c->fail_timer))
             clock_timer_stop(&c->fail_timer);
         else

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "broker/paper_internal.h"
+#include "util/assert.h"
+#include "util/container.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -15,17 +17,15 @@ static const broker_ops paper_ops;
 
 static paper_broker *as_paper(broker *b)
 {
-    return (paper_broker *)b;
+    return container_of(b, paper_broker, base);
 }
 
 /* ---- symbols ---------------------------------------------------------------------------- */
 
 paper_symbol *paper_symbol_find(paper_broker *p, const char *name)
 {
-    for (int i = 0; name && i < p->nsymbols; i++)
-        if (strcmp(p->symbols[i].name, name) == 0)
-            return &p->symbols[i];
-    return NULL;
+    const hmap_entry *e = hmap_find_str(&p->symbol_ids, name);
+    return e ? e->value.ptr : NULL;
 }
 
 paper_symbol *paper_symbol_get(paper_broker *p, const char *name)
@@ -35,19 +35,19 @@ paper_symbol *paper_symbol_get(paper_broker *p, const char *name)
         return s;
     if (strlen(name) >= SYMBOL_MAX)
         return NULL;
-    if (p->nsymbols == p->cap_symbols) {
-        int cap = p->cap_symbols ? p->cap_symbols * 2 : 8;
-        paper_symbol *n = realloc(p->symbols, (size_t)cap * sizeof *n);
-        if (!n)
-            return NULL;
-        p->symbols = n;
-        p->cap_symbols = cap;
+    s = calloc(1, sizeof *s);
+    if (!s || vec_reserve(&p->symbols, p->symbols.count + 1) != APEX_OK) {
+        free(s);
+        return NULL;
     }
-    s = &p->symbols[p->nsymbols++];
-    memset(s, 0, sizeof *s);
     snprintf(s->name, sizeof s->name, "%s", name);
     s->rules = p->default_rules;
     s->opened_day = -1;
+    if (hmap_insert(&p->symbol_ids, s->name, strlen(s->name), (hmap_value){.ptr = s}) != APEX_OK) {
+        free(s);
+        return NULL;
+    }
+    p->symbols.items[p->symbols.count++] = s;
     return s;
 }
 
@@ -58,87 +58,41 @@ money_instrument paper_symbol_rules(const paper_symbol *s)
 
 /* ---- orders ----------------------------------------------------------------------------- */
 
-static uint64_t hash_id(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
-static void index_insert(int *slots, int cap, const char *id, int value)
-{
-    size_t mask = (size_t)cap - 1;
-    for (size_t i = hash_id(id) & mask;; i = (i + 1) & mask) {
-        if (slots[i] == 0) {
-            slots[i] = value;
-            return;
-        }
-    }
-}
-
-static int index_grow(paper_broker *p)
-{
-    int cap = p->id_cap ? p->id_cap * 2 : 64;
-    int *slots = calloc((size_t)cap, sizeof *slots);
-    if (!slots)
-        return APEX_ENOMEM;
-    for (int i = 0; i < p->norders; i++)
-        index_insert(slots, cap, p->orders[i]->o.client_order_id, i + 1);
-    free(p->id_slots);
-    p->id_slots = slots;
-    p->id_cap = cap;
-    return 0;
-}
-
 paper_order *paper_order_find(paper_broker *p, const char *client_order_id)
 {
-    if (!p->id_cap || !client_order_id)
-        return NULL;
-    size_t mask = (size_t)p->id_cap - 1;
-    for (size_t i = hash_id(client_order_id) & mask; p->id_slots[i]; i = (i + 1) & mask) {
-        paper_order *o = p->orders[p->id_slots[i] - 1];
-        if (strcmp(o->o.client_order_id, client_order_id) == 0)
-            return o;
-    }
-    return NULL;
+    const hmap_entry *e = hmap_find_str(&p->order_ids, client_order_id);
+    return e ? e->value.ptr : NULL;
 }
 
 int paper_order_add(paper_broker *p, paper_order *o)
 {
-    if (p->norders == p->cap_orders) {
-        int cap = p->cap_orders ? p->cap_orders * 2 : 32;
-        paper_order **n = realloc(p->orders, (size_t)cap * sizeof *n);
-        if (!n)
-            return APEX_ENOMEM;
-        p->orders = n;
-        p->cap_orders = cap;
-    }
-    if ((p->norders + 1) * 2 > p->id_cap && index_grow(p) != 0)
+    bool working = !order_status_is_final(o->o.status);
+    /* Room first, so a failure leaves the three structures as they were. */
+    if (vec_reserve(&p->orders, p->orders.count + 1) != APEX_OK ||
+        (working && vec_reserve(&p->working, p->working.count + 1) != APEX_OK))
         return APEX_ENOMEM;
-    if (!order_status_is_final(o->o.status) && p->nworking == p->cap_working) {
-        int cap = p->cap_working ? p->cap_working * 2 : 32;
-        int *n = realloc(p->working, (size_t)cap * sizeof *n);
-        if (!n)
-            return APEX_ENOMEM;
-        p->working = n;
-        p->cap_working = cap;
-    }
-    int idx = p->norders++;
-    p->orders[idx] = o;
-    index_insert(p->id_slots, p->id_cap, o->o.client_order_id, idx + 1);
-    if (!order_status_is_final(o->o.status))
-        p->working[p->nworking++] = idx;
+    /* The key is the order's own id field: it lives as long as the order, which is never
+     * freed before the broker. */
+    const char *id = o->o.client_order_id;
+    int rc = hmap_insert(&p->order_ids, id, strlen(id), (hmap_value){.ptr = o});
+    /* Callers look for a duplicate first and the file's column is UNIQUE. */
+    APEX_ASSERT(rc != APEX_EDUP);
+    if (rc != APEX_OK)
+        return rc;
+    int idx = p->orders.count++;
+    p->orders.items[idx] = o;
+    if (working)
+        p->working.items[p->working.count++] = idx;
     return 0;
 }
 
 void paper_working_compact(paper_broker *p)
 {
     int n = 0;
-    for (int i = 0; i < p->nworking; i++)
-        if (!order_status_is_final(p->orders[p->working[i]]->o.status))
-            p->working[n++] = p->working[i];
-    p->nworking = n;
+    for (int i = 0; i < p->working.count; i++)
+        if (!order_status_is_final(p->orders.items[p->working.items[i]]->o.status))
+            p->working.items[n++] = p->working.items[i];
+    p->working.count = n;
 }
 
 /* Changes the status and persists it, without notifying (callers order the notices). */
@@ -531,15 +485,15 @@ static int paper_list_open_orders(broker *b, const char *symbol, broker_cb cb, v
         return APEX_ENOMEM;
     ev->cb = cb;
     ev->ud = ud;
-    if (p->nworking) {
-        ev->orders = calloc((size_t)p->nworking, sizeof *ev->orders);
+    if (p->working.count) {
+        ev->orders = calloc((size_t)p->working.count, sizeof *ev->orders);
         if (!ev->orders) {
             free(ev);
             return APEX_ENOMEM;
         }
     }
-    for (int i = 0; i < p->nworking; i++) {
-        const paper_order *o = p->orders[p->working[i]];
+    for (int i = 0; i < p->working.count; i++) {
+        const paper_order *o = p->orders.items[p->working.items[i]];
         if (order_status_is_final(o->o.status) || (symbol && strcmp(symbol, o->o.symbol) != 0))
             continue;
         ev->orders[ev->norders++] = o->o;
@@ -564,17 +518,14 @@ static int paper_list_fills(broker *b, const char *id, broker_cb cb, void *ud)
         return APEX_ENOMEM;
     ev->cb = cb;
     ev->ud = ud;
-    for (int i = 0; i < p->nfills; i++) {
-        if (strcmp(p->fills[i].client_order_id, id) != 0)
+    for (int i = 0; i < p->fills.count; i++) {
+        if (strcmp(p->fills.items[i].client_order_id, id) != 0)
             continue;
-        broker_fill *n = realloc(ev->fills, (size_t)(ev->nfills + 1) * sizeof *n);
-        if (!n) {
-            free(ev->fills);
+        if (vec_push(&ev->fills, p->fills.items[i]) != APEX_OK) {
+            vec_free(&ev->fills);
             free(ev);
             return APEX_ENOMEM;
         }
-        ev->fills = n;
-        ev->fills[ev->nfills++] = p->fills[i];
     }
     paper_event_push(p, ev);
     return 0;
@@ -587,15 +538,15 @@ static int positions_reply(paper_broker *p, const char *symbol, broker_cb cb, vo
         return APEX_ENOMEM;
     ev->cb = cb;
     ev->ud = ud;
-    if (p->nsymbols) {
-        ev->positions = calloc((size_t)p->nsymbols, sizeof *ev->positions);
+    if (p->symbols.count) {
+        ev->positions = calloc((size_t)p->symbols.count, sizeof *ev->positions);
         if (!ev->positions) {
             free(ev);
             return APEX_ENOMEM;
         }
     }
-    for (int i = 0; i < p->nsymbols; i++) {
-        const paper_symbol *s = &p->symbols[i];
+    for (int i = 0; i < p->symbols.count; i++) {
+        const paper_symbol *s = p->symbols.items[i];
         if (s->qty == 0 || (symbol && strcmp(symbol, s->name) != 0))
             continue;
         paper_position_snapshot(s, &ev->positions[ev->npositions++]);
@@ -684,7 +635,7 @@ static int paper_close_position(broker *b, const char *symbol, const char *id, b
     order_side side = s->qty > 0 ? SIDE_SELL : SIDE_BUY;
     paper_order *o = order_new(p, id, symbol, side, ORDER_MARKET, ORDER_ROLE_EXIT,
                                s->qty > 0 ? s->qty : -s->qty);
-    int *cancelled = calloc((size_t)p->nworking + 1, sizeof *cancelled);
+    int *cancelled = calloc((size_t)p->working.count + 1, sizeof *cancelled);
     paper_event *reply = paper_reply_reserve(p); /* before anything changes */
     if (!o || !cancelled || !reply) {
         free(o);
@@ -696,11 +647,11 @@ static int paper_close_position(broker *b, const char *symbol, const char *id, b
     int ncancelled = 0;
     char why[128];
     snprintf(why, sizeof why, "cancelled to close the %s position (%.40s)", symbol, id);
-    for (int i = 0; i < p->nworking; i++) {
-        paper_order *w = p->orders[p->working[i]];
+    for (int i = 0; i < p->working.count; i++) {
+        paper_order *w = p->orders.items[p->working.items[i]];
         if (!order_status_is_final(w->o.status) && strcmp(w->o.symbol, symbol) == 0) {
             apply_status(p, w, ORDER_STATUS_CANCELLED, why);
-            cancelled[ncancelled++] = p->working[i];
+            cancelled[ncancelled++] = p->working.items[i];
         }
     }
     o->o.status = ORDER_STATUS_ACCEPTED;
@@ -722,7 +673,7 @@ static int paper_close_position(broker *b, const char *symbol, const char *id, b
     }
     paper_reply_send(p, reply, cb, ud, 0, NULL, &o->o);
     for (int i = 0; i < ncancelled; i++)
-        paper_queue_order_update(p, &p->orders[cancelled[i]]->o);
+        paper_queue_order_update(p, &p->orders.items[cancelled[i]]->o);
     paper_queue_order_update(p, &o->o);
     free(cancelled);
     return 0;
@@ -750,14 +701,17 @@ static void paper_free(broker *b)
     paper_broker *p = as_paper(b);
     paper_events_free(p);
     paper_state_close(p);
-    for (int i = 0; i < p->norders; i++)
-        free(p->orders[i]);
-    free(p->orders);
-    free(p->id_slots);
-    free(p->working);
-    free(p->symbols);
-    free(p->day_trades);
-    free(p->fills);
+    for (int i = 0; i < p->orders.count; i++)
+        free(p->orders.items[i]);
+    vec_free(&p->orders);
+    hmap_free(&p->order_ids);
+    vec_free(&p->working);
+    for (int i = 0; i < p->symbols.count; i++)
+        free(p->symbols.items[i]);
+    vec_free(&p->symbols);
+    hmap_free(&p->symbol_ids);
+    vec_free(&p->day_trades);
+    vec_free(&p->fills);
     free(p);
 }
 
@@ -821,8 +775,8 @@ broker *paper_broker_new(const paper_config *cfg, const char *state_path, apex_c
         return NULL;
     }
     /* Market orders accepted before a crash fill on the first turn after the restart. */
-    for (int i = 0; i < p->nworking; i++)
-        if (p->orders[p->working[i]]->market_pending)
+    for (int i = 0; i < p->working.count; i++)
+        if (p->orders.items[p->working.items[i]]->market_pending)
             paper_events_arm(p);
     return &p->base;
 }
@@ -838,9 +792,9 @@ void paper_broker_set_instrument(broker *b, const char *symbol, money_instrument
         rules.lot = MONEY_INSTRUMENT_DEFAULT.lot;
     if (!symbol || !symbol[0]) {
         p->default_rules = rules;
-        for (int i = 0; i < p->nsymbols; i++)
-            if (!p->symbols[i].has_rules)
-                p->symbols[i].rules = rules;
+        for (int i = 0; i < p->symbols.count; i++)
+            if (!p->symbols.items[i]->has_rules)
+                p->symbols.items[i]->rules = rules;
         return;
     }
     paper_symbol *s = paper_symbol_get(p, symbol);

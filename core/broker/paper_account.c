@@ -59,18 +59,11 @@ static money_t last_price(const paper_symbol *s)
 
 static void record_day_trade(paper_broker *p, const paper_symbol *s, int64_t day)
 {
-    if (p->nday_trades == p->cap_day_trades) {
-        int cap = p->cap_day_trades ? p->cap_day_trades * 2 : 16;
-        paper_day_trade *n = realloc(p->day_trades, (size_t)cap * sizeof *n);
-        if (!n) {
-            log_error("paper broker: out of memory recording a day trade in %s", s->name);
-            return;
-        }
-        p->day_trades = n;
-        p->cap_day_trades = cap;
+    paper_day_trade *d = vec_push_zeroed(&p->day_trades);
+    if (!d) {
+        log_error("paper broker: out of memory recording a day trade in %s", s->name);
+        return;
     }
-    paper_day_trade *d = &p->day_trades[p->nday_trades++];
-    memset(d, 0, sizeof *d);
     d->day = day;
     snprintf(d->symbol, sizeof d->symbol, "%s", s->name);
     paper_state_save_day_trade(p, d);
@@ -142,8 +135,8 @@ int paper_apply_fill(paper_broker *p, paper_symbol *s, order_side side, money_t 
 money_t paper_equity(const paper_broker *p)
 {
     money_t eq = p->cash;
-    for (int i = 0; i < p->nsymbols; i++) {
-        const paper_symbol *s = &p->symbols[i];
+    for (int i = 0; i < p->symbols.count; i++) {
+        const paper_symbol *s = p->symbols.items[i];
         if (s->qty)
             eq += mul(s->qty, last_price(s), MONEY_ROUND_NEAREST);
     }
@@ -163,8 +156,8 @@ money_t paper_short_buying_power(const paper_broker *p)
 {
     /* No leverage: all shorts together may be worth at most the equity. */
     money_t bp = paper_equity(p);
-    for (int i = 0; i < p->nsymbols; i++) {
-        const paper_symbol *s = &p->symbols[i];
+    for (int i = 0; i < p->symbols.count; i++) {
+        const paper_symbol *s = p->symbols.items[i];
         if (s->qty < 0)
             bp -= mul(-s->qty, last_price(s), MONEY_ROUND_NEAREST);
     }
@@ -197,8 +190,8 @@ int paper_day_trade_count(const paper_broker *p)
             break;
     }
     int count = 0;
-    for (int i = 0; i < p->nday_trades; i++)
-        if (p->day_trades[i].day >= cutoff && p->day_trades[i].day <= today)
+    for (int i = 0; i < p->day_trades.count; i++)
+        if (p->day_trades.items[i].day >= cutoff && p->day_trades.items[i].day <= today)
             count++;
     return count;
 }

@@ -26,7 +26,7 @@ static void event_free(paper_event *ev)
     free(ev->orders);
     free(ev->positions);
     free(ev->quotes);
-    free(ev->fills);
+    vec_free(&ev->fills);
     free(ev);
 }
 
@@ -34,11 +34,7 @@ void paper_event_push(paper_broker *p, paper_event *ev)
 {
     if (!ev)
         return;
-    if (p->tail)
-        p->tail->next = ev;
-    else
-        p->head = ev;
-    p->tail = ev;
+    STAILQ_INSERT_TAIL(&p->events, ev, link);
     paper_events_arm(p);
 }
 
@@ -112,8 +108,8 @@ void paper_queue_fill(paper_broker *p, const broker_fill *fill, const broker_ord
 
 static bool any_market_pending(const paper_broker *p)
 {
-    for (int i = 0; i < p->nworking; i++)
-        if (p->orders[p->working[i]]->market_pending)
+    for (int i = 0; i < p->working.count; i++)
+        if (p->orders.items[p->working.items[i]]->market_pending)
             return true;
     return false;
 }
@@ -143,8 +139,8 @@ static void deliver(paper_broker *p, paper_event *ev)
         r.account = ev->has_account ? &ev->account : NULL;
         r.quotes = ev->quotes;
         r.nquotes = ev->nquotes;
-        r.fills = ev->fills;
-        r.nfills = ev->nfills;
+        r.fills = ev->fills.items;
+        r.nfills = ev->fills.count;
         ev->cb(ev->ud, &r);
         break;
     }
@@ -168,11 +164,8 @@ static void on_timer(clock_timer *t, void *ud)
     (void)t;
     paper_broker *p = ud;
     paper_fill_pending_markets(p, NULL);
-    while (p->head) {
-        paper_event *ev = p->head;
-        p->head = ev->next;
-        if (!p->head)
-            p->tail = NULL;
+    for (paper_event *ev; (ev = STAILQ_FIRST(&p->events));) {
+        STAILQ_REMOVE_HEAD(&p->events, link);
         deliver(p, ev);
         event_free(ev);
     }
@@ -182,30 +175,20 @@ static void on_timer(clock_timer *t, void *ud)
 
 void paper_events_init(paper_broker *p)
 {
+    STAILQ_INIT(&p->events);
     clock_timer_init(p->clock, &p->timer, on_timer, p);
 }
 
 void paper_events_free(paper_broker *p)
 {
     clock_timer_stop(&p->timer);
-    while (p->head) {
-        paper_event *ev = p->head;
-        p->head = ev->next;
+    for (paper_event *ev; (ev = STAILQ_FIRST(&p->events));) {
+        STAILQ_REMOVE_HEAD(&p->events, link);
         event_free(ev);
     }
-    p->tail = NULL;
 }
 
 int paper_remember_fill(paper_broker *p, const broker_fill *fill)
 {
-    if (p->nfills == p->cap_fills) {
-        int cap = p->cap_fills ? p->cap_fills * 2 : 64;
-        broker_fill *n = realloc(p->fills, (size_t)cap * sizeof *n);
-        if (!n)
-            return APEX_ENOMEM;
-        p->fills = n;
-        p->cap_fills = cap;
-    }
-    p->fills[p->nfills++] = *fill;
-    return 0;
+    return vec_push(&p->fills, *fill);
 }

@@ -135,8 +135,8 @@ static void fill_order(paper_broker *p, paper_order *o, paper_symbol *s, money_t
 void paper_fill_pending_markets(paper_broker *p, const paper_symbol *only)
 {
     bool begun = false;
-    for (int i = 0; i < p->nworking; i++) {
-        paper_order *o = p->orders[p->working[i]];
+    for (int i = 0; i < p->working.count; i++) {
+        paper_order *o = p->orders.items[p->working.items[i]];
         if (!o->market_pending || o->o.status != ORDER_STATUS_ACCEPTED)
             continue;
         if (only && strcmp(o->o.symbol, only->name) != 0)
@@ -244,8 +244,8 @@ void paper_process_bar(paper_broker *p, paper_symbol *s, const bar *b)
      * bar: after a crash the account's last prices are at most that many bars old, and the
      * host's replay cursor re-feeds those bars anyway. */
     bool quiet = true;
-    for (int i = 0; i < p->nworking && quiet; i++)
-        if (strcmp(p->orders[p->working[i]]->o.symbol, s->name) == 0)
+    for (int i = 0; i < p->working.count && quiet; i++)
+        if (strcmp(p->orders.items[p->working.items[i]]->o.symbol, s->name) == 0)
             quiet = false;
     if (quiet) {
         s->last = *b;
@@ -270,9 +270,9 @@ void paper_process_bar(paper_broker *p, paper_symbol *s, const bar *b)
     paper_roll_day(p, b->ts);
 
     money_t tick = paper_symbol_rules(s).tick;
-    int n = p->nworking;
+    int n = p->working.count;
     for (int i = 0; i < n; i++) {
-        paper_order *o = p->orders[p->working[i]];
+        paper_order *o = p->orders.items[p->working.items[i]];
         if (o->o.status != ORDER_STATUS_ACCEPTED || o->market_pending ||
             strcmp(o->o.symbol, s->name) != 0)
             continue;

@@ -15,9 +15,12 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "broker/adapter.h"
 #include "broker/paper.h"
+#include "util/hmap.h"
+#include "util/vec.h"
 
 typedef struct {
     broker_order o;
@@ -53,7 +56,7 @@ typedef enum { PAPER_EV_REPLY = 0, PAPER_EV_ORDER, PAPER_EV_FILL } paper_event_k
 /* One queued notification. Everything is copied, so later state changes do not leak
  * into an earlier reply. */
 typedef struct paper_event {
-    struct paper_event *next;
+    STAILQ_ENTRY(paper_event) link; /* in the broker's `events` queue */
     paper_event_kind kind;
     broker_cb cb;
     void *ud;
@@ -70,8 +73,7 @@ typedef struct paper_event {
     broker_quote *quotes;
     int nquotes;
     broker_fill fill;
-    broker_fill *fills; /* list_fills replies */
-    int nfills;
+    VEC(broker_fill) fills; /* list_fills replies */
 } paper_event;
 
 typedef struct {
@@ -86,25 +88,22 @@ typedef struct {
     apex_time last_bar_ts;  /* newest bar seen for any symbol: the account's "today" */
     int64_t next_seq;
 
-    paper_order **orders; /* every order ever, in creation order */
-    int norders, cap_orders;
-    int *id_slots; /* open-addressing index: client id -> orders[] index + 1 */
-    int id_cap;
-    int *working; /* orders[] indices that are not final (incl. held legs), ascending */
-    int nworking, cap_working;
+    VEC(paper_order *) orders; /* every order ever, in creation order */
+    hmap order_ids;            /* client order id (the order's own) -> paper_order * */
+    VEC(int) working; /* orders[] indices that are not final (incl. held legs), ascending */
 
-    paper_symbol *symbols;
-    int nsymbols, cap_symbols;
+    VEC(paper_symbol *)
+    symbols;         /* in first-seen order; each allocated once, so it never
+                        moves and symbol_ids can borrow its name */
+    hmap symbol_ids; /* name -> paper_symbol *: a bar looks its symbol up */
 
-    paper_day_trade *day_trades;
-    int nday_trades, cap_day_trades;
+    VEC(paper_day_trade) day_trades;
 
-    broker_fill *fills; /* every fill ever, oldest first, for list_fills */
-    int nfills, cap_fills;
+    VEC(broker_fill) fills; /* every fill ever, oldest first, for list_fills */
 
     int unsaved_bars; /* bars whose prices are only in memory so far */
 
-    paper_event *head, *tail;
+    STAILQ_HEAD(, paper_event) events; /* oldest first */
     clock_timer timer;
 
     sqlite3 *db;

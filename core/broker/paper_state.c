@@ -75,10 +75,11 @@ void paper_state_flush_dirty(paper_broker *p)
 {
     if (!p->unsaved_bars)
         return;
-    for (int i = 0; i < p->nsymbols; i++) {
-        if (p->symbols[i].dirty) {
-            paper_state_save_symbol(p, &p->symbols[i]);
-            p->symbols[i].dirty = false;
+    for (int i = 0; i < p->symbols.count; i++) {
+        paper_symbol *s = p->symbols.items[i];
+        if (s->dirty) {
+            paper_state_save_symbol(p, s);
+            s->dirty = false;
         }
     }
     paper_state_save_account(p);
@@ -372,19 +373,12 @@ static int load_day_trades(paper_broker *p, char *err, size_t errlen)
     if (prepare(p, "SELECT day, symbol FROM paper_day_trades ORDER BY id", &st, err, errlen) != 0)
         return APEX_EIO;
     while (sqlite3_step(st) == SQLITE_ROW) {
-        if (p->nday_trades == p->cap_day_trades) {
-            int cap = p->cap_day_trades ? p->cap_day_trades * 2 : 16;
-            paper_day_trade *n = realloc(p->day_trades, (size_t)cap * sizeof *n);
-            if (!n) {
-                sqlite3_finalize(st);
-                return err_set(err, errlen, APEX_ENOMEM, "paper broker: out of memory loading %s",
-                               p->path);
-            }
-            p->day_trades = n;
-            p->cap_day_trades = cap;
+        paper_day_trade *d = vec_push_zeroed(&p->day_trades);
+        if (!d) {
+            sqlite3_finalize(st);
+            return err_set(err, errlen, APEX_ENOMEM, "paper broker: out of memory loading %s",
+                           p->path);
         }
-        paper_day_trade *d = &p->day_trades[p->nday_trades++];
-        memset(d, 0, sizeof *d);
         d->day = sqlite3_column_int64(st, 0);
         copy_text(d->symbol, sizeof d->symbol, col_text(st, 1));
     }
@@ -493,7 +487,7 @@ int paper_state_open(paper_broker *p, const char *path, char *err, size_t errlen
                       &p->st_day_trade, err, errlen)) != 0)
         return rc;
     if (existed)
-        log_info("paper broker: reopened the account in %s (%d orders)", path, p->norders);
+        log_info("paper broker: reopened the account in %s (%d orders)", path, p->orders.count);
     return 0;
 }
 

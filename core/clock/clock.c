@@ -4,6 +4,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "util/container.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -11,10 +12,7 @@ struct apex_clock {
     bool simulated;
     apex_time sim_now; /* simulated clocks: the current virtual time */
 
-    /* Min-heap of active timers ordered by (due, seq). */
-    clock_timer **heap;
-    int count;
-    int cap;
+    heap timers; /* active timers, earliest (due, seq) first */
     uint64_t next_seq;
 
     /* Live clocks. */
@@ -30,91 +28,30 @@ struct apex_clock {
 
 /* ---- heap ---------------------------------------------------------------------------- */
 
-static bool timer_before(const clock_timer *a, const clock_timer *b)
+static clock_timer *timer_of(heap_node *node)
 {
-    return a->due < b->due || (a->due == b->due && a->seq < b->seq);
+    return container_of(node, clock_timer, node);
 }
 
-static void heap_place(apex_clock *c, int i, clock_timer *t)
+/* (due, seq) is a total order (seq is unique), so timers fire in one fixed order. */
+static bool timer_before(const heap_node *a, const heap_node *b)
 {
-    c->heap[i] = t;
-    t->heap_index = i;
+    const clock_timer *x = container_of(a, clock_timer, node);
+    const clock_timer *y = container_of(b, clock_timer, node);
+    return x->due < y->due || (x->due == y->due && x->seq < y->seq);
 }
 
-static void heap_sift_up(apex_clock *c, int i)
+/* The earliest active timer, or NULL. */
+static clock_timer *first_timer(const apex_clock *c)
 {
-    clock_timer *t = c->heap[i];
-    while (i > 0) {
-        int parent = (i - 1) / 2;
-        if (!timer_before(t, c->heap[parent]))
-            break;
-        heap_place(c, i, c->heap[parent]);
-        i = parent;
-    }
-    heap_place(c, i, t);
-}
-
-static void heap_sift_down(apex_clock *c, int i)
-{
-    clock_timer *t = c->heap[i];
-    for (;;) {
-        int child = 2 * i + 1;
-        if (child >= c->count)
-            break;
-        if (child + 1 < c->count && timer_before(c->heap[child + 1], c->heap[child]))
-            child++;
-        if (!timer_before(c->heap[child], t))
-            break;
-        heap_place(c, i, c->heap[child]);
-        i = child;
-    }
-    heap_place(c, i, t);
-}
-
-static void heap_remove(apex_clock *c, clock_timer *t)
-{
-    int i = t->heap_index;
-    t->heap_index = -1;
-    c->count--;
-    if (i == c->count)
-        return;
-    clock_timer *last = c->heap[c->count];
-    heap_place(c, i, last);
-    /* The moved element may belong above or below its new slot. */
-    if (i > 0 && timer_before(last, c->heap[(i - 1) / 2]))
-        heap_sift_up(c, i);
-    else
-        heap_sift_down(c, i);
-}
-
-static bool heap_reserve(apex_clock *c, int extra)
-{
-    if (c->count + extra <= c->cap)
-        return true;
-    int ncap = c->cap ? c->cap : 64;
-    while (ncap < c->count + extra)
-        ncap *= 2;
-    clock_timer **nh = realloc(c->heap, (size_t)ncap * sizeof *nh);
-    if (!nh)
-        return false;
-    c->heap = nh;
-    c->cap = ncap;
-    return true;
+    heap_node *top = heap_top(&c->timers);
+    return top ? timer_of(top) : NULL;
 }
 
 int clock_reserve(apex_clock *c, int n)
 {
-    return heap_reserve(c, n) ? 0 : APEX_ENOMEM;
-}
-
-static bool heap_push(apex_clock *c, clock_timer *t)
-{
-    if (!heap_reserve(c, 1))
-        return false;
-    heap_place(c, c->count, t);
-    c->count++;
-    heap_sift_up(c, c->count - 1);
-    return true;
+    /* A reserved slot stays free until a timer takes it: the heap never shrinks. */
+    return heap_reserve(&c->timers, heap_count(&c->timers) + n);
 }
 
 /* ---- time ---------------------------------------------------------------------------- */
@@ -149,8 +86,6 @@ double clock_speed(const apex_clock *c)
 /* ---- live arming ----------------------------------------------------------------------- */
 
 static void live_fire(uv_timer_t *handle);
-
-static void live_fire(uv_timer_t *handle);
 static void live_idle(uv_idle_t *handle);
 
 /* Arms the single uv timer for the earliest due timer, converting clock time to wall
@@ -159,11 +94,12 @@ static void live_arm(apex_clock *c)
 {
     if (c->simulated || !c->uv || c->dispatching)
         return;
-    if (c->count == 0) {
+    clock_timer *first = first_timer(c);
+    if (!first) {
         uv_timer_stop(c->uv);
         return;
     }
-    apex_time wait = c->heap[0]->due - clock_now(c);
+    apex_time wait = first->due - clock_now(c);
     if (wait <= 0) {
         /* Already due: not a 0 ms uv timer, which libuv 1.44 runs again within the same
          * timer pass, so a fast replay whose work keeps falling due would never let the
@@ -198,11 +134,10 @@ static void live_dispatch(apex_clock *c)
 {
     uint64_t seq_limit = c->next_seq;
     c->dispatching = true;
-    while (c->count > 0) {
-        clock_timer *t = c->heap[0];
+    for (clock_timer *t; (t = first_timer(c));) {
         if (t->seq >= seq_limit || t->due > clock_now(c))
             break;
-        heap_remove(c, t);
+        heap_remove(&c->timers, &t->node);
         t->cb(t, t->ud);
     }
     c->dispatching = false;
@@ -216,6 +151,7 @@ apex_clock *clock_new_simulated(apex_time start)
     apex_clock *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
+    heap_init(&c->timers, timer_before);
     c->simulated = true;
     c->sim_now = start;
     return c;
@@ -233,6 +169,7 @@ apex_clock *clock_new_live(struct uv_loop_s *loop, double speed, apex_time origi
     apex_clock *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
+    heap_init(&c->timers, timer_before);
     c->uv = malloc(sizeof *c->uv);
     c->idle = malloc(sizeof *c->idle);
     if (!c->uv || !c->idle || uv_timer_init(loop, c->uv) != 0) {
@@ -263,10 +200,6 @@ void clock_free(apex_clock *c)
 {
     if (!c)
         return;
-    /* Timers belong to their callers and outlive the clock; mark them inactive so a
-     * later clock_timer_active() does not report a timer that can never fire. */
-    for (int i = 0; i < c->count; i++)
-        c->heap[i]->heap_index = -1;
     if (c->uv) {
         /* libuv still references the handle until its close callback runs, so the
          * handle is freed there; the clock itself is no longer needed. */
@@ -277,7 +210,9 @@ void clock_free(apex_clock *c)
         c->idle->data = NULL;
         uv_close((uv_handle_t *)c->idle, free_uv_handle);
     }
-    free(c->heap);
+    /* Timers belong to their callers and outlive the clock; heap_free marks them inactive
+     * so a later clock_timer_active() does not report a timer that can never fire. */
+    heap_free(&c->timers);
     free(c);
 }
 
@@ -290,7 +225,7 @@ void clock_timer_init(apex_clock *c, clock_timer *t, clock_cb cb, void *ud)
     t->ud = ud;
     t->due = 0;
     t->seq = 0;
-    t->heap_index = -1;
+    heap_node_init(&t->node);
 }
 
 void clock_timer_start(clock_timer *t, apex_time due)
@@ -298,15 +233,15 @@ void clock_timer_start(clock_timer *t, apex_time due)
     apex_clock *c = t->clock;
     if (!c)
         return;
-    if (t->heap_index >= 0)
-        heap_remove(c, t);
     t->due = due;
     t->seq = c->next_seq++;
-    if (!heap_push(c, t)) {
+    if (heap_node_in_heap(&t->node)) {
+        heap_update(&c->timers, &t->node);
+    } else if (heap_push(&c->timers, &t->node) != APEX_OK) {
         log_error("clock: out of memory starting a timer; it will not fire");
         return;
     }
-    if (c->heap[0] == t)
+    if (first_timer(c) == t)
         live_arm(c);
 }
 
@@ -321,17 +256,17 @@ void clock_timer_start_in(clock_timer *t, apex_time delay)
 
 void clock_timer_stop(clock_timer *t)
 {
-    if (!t->clock || t->heap_index < 0)
+    if (!t->clock || !heap_node_in_heap(&t->node))
         return;
-    bool was_first = (t->heap_index == 0);
-    heap_remove(t->clock, t);
+    bool was_first = (first_timer(t->clock) == t);
+    heap_remove(&t->clock->timers, &t->node);
     if (was_first)
         live_arm(t->clock);
 }
 
 bool clock_timer_active(const clock_timer *t)
 {
-    return t->heap_index >= 0;
+    return heap_node_in_heap(&t->node);
 }
 
 /* ---- simulated driving ------------------------------------------------------------------- */
@@ -342,9 +277,8 @@ bool clock_timer_active(const clock_timer *t)
 static int dispatch_until(apex_clock *c, apex_time limit)
 {
     int fired = 0;
-    while (c->count > 0 && c->heap[0]->due <= limit) {
-        clock_timer *t = c->heap[0];
-        heap_remove(c, t);
+    for (clock_timer *t; (t = first_timer(c)) && t->due <= limit;) {
+        heap_remove(&c->timers, &t->node);
         if (c->simulated && t->due > c->sim_now)
             c->sim_now = t->due;
         t->cb(t, t->ud);
@@ -378,12 +312,13 @@ int clock_run_due(apex_clock *c)
 
 apex_time clock_next_due(const apex_clock *c)
 {
-    return c->count > 0 ? c->heap[0]->due : APEX_TIME_NEVER;
+    const clock_timer *first = first_timer(c);
+    return first ? first->due : APEX_TIME_NEVER;
 }
 
 int clock_active_count(const apex_clock *c)
 {
-    return c->count;
+    return heap_count(&c->timers);
 }
 
 void clock_set_speed(apex_clock *c, double speed)

@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "util/heap.h"
+
 typedef int64_t apex_time; /* µs since the Unix epoch, UTC */
 
 #define APEX_TIME_NEVER INT64_MAX
@@ -38,7 +40,7 @@ struct clock_timer {
     void *ud;
     apex_time due;
     uint64_t seq;   /* start order, breaks ties between equal due times */
-    int heap_index; /* -1 when not active */
+    heap_node node; /* in the clock's heap while active */
 };
 
 struct uv_loop_s;

@@ -2,83 +2,57 @@
 #include <string.h>
 
 #include "market/csv_feed.h"
+#include "util/assert.h"
+#include "util/container.h"
 #include "util/err.h"
+#include "util/heap.h"
+#include "util/vec.h"
 
-/* One source in the merge: its feed and, when buffered, the bar it will hand out next. */
+/* One source in the merge: its feed and, when buffered, the bar it will hand out next.
+ * Sources are allocated one by one because the heap points into them. */
 typedef struct {
     csv_feed *feed;
+    int index; /* order of feed_merge_add: breaks ties between equal times */
     bar next;
     bool buffered;
-    bool done; /* a non-follow feed reached its end */
+    bool done;      /* a non-follow feed reached its end */
+    heap_node node; /* in `ready` while buffered */
 } source;
 
 struct feed_merge {
-    source *src;
-    int nsrc;
-    int cap;
-    int *heap; /* indices of buffered sources, min-heap by (next.ts, index) */
-    int nheap;
-    int *pending; /* sources to read from before the next bar can be chosen */
-    int npending;
+    VEC(source *) src;
+    heap ready;            /* buffered sources, least (next.ts, index) first */
+    VEC(source *) pending; /* sources to read from before the next bar can be chosen */
     /* An error met by feed_merge_peek_time is reported by the next feed_merge_next. */
     int deferred_rc;
     char deferred_err[512];
 };
 
-static bool src_before(const feed_merge *m, int a, int b)
+static bool src_before(const heap_node *a, const heap_node *b)
 {
-    apex_time ta = m->src[a].next.ts, tb = m->src[b].next.ts;
-    return ta < tb || (ta == tb && a < b);
-}
-
-static void heap_push(feed_merge *m, int s)
-{
-    int i = m->nheap++;
-    while (i > 0) {
-        int parent = (i - 1) / 2;
-        if (!src_before(m, s, m->heap[parent]))
-            break;
-        m->heap[i] = m->heap[parent];
-        i = parent;
-    }
-    m->heap[i] = s;
-}
-
-static int heap_pop(feed_merge *m)
-{
-    int top = m->heap[0];
-    int last = m->heap[--m->nheap];
-    int i = 0;
-    for (;;) {
-        int child = 2 * i + 1;
-        if (child >= m->nheap)
-            break;
-        if (child + 1 < m->nheap && src_before(m, m->heap[child + 1], m->heap[child]))
-            child++;
-        if (!src_before(m, m->heap[child], last))
-            break;
-        m->heap[i] = m->heap[child];
-        i = child;
-    }
-    if (m->nheap > 0)
-        m->heap[i] = last;
-    return top;
+    const source *x = container_of(a, source, node), *y = container_of(b, source, node);
+    return x->next.ts < y->next.ts || (x->next.ts == y->next.ts && x->index < y->index);
 }
 
 feed_merge *feed_merge_new(void)
 {
-    return calloc(1, sizeof(feed_merge));
+    feed_merge *m = calloc(1, sizeof *m);
+    if (m)
+        heap_init(&m->ready, src_before);
+    return m;
 }
 
 void feed_merge_free(feed_merge *m)
 {
     if (!m)
         return;
-    for (int i = 0; i < m->nsrc; i++)
-        csv_feed_close(m->src[i].feed);
-    free(m->src);
-    free(m->heap);
-    free(m->pending);
+    heap_free(&m->ready);
+    for (int i = 0; i < m->src.count; i++) {
+        csv_feed_close(m->src.items[i]->feed);
+        free(m->src.items[i]);
+    }
+    vec_free(&m->src);
+    vec_free(&m->pending);
     free(m);
 }
 
@@ -86,24 +60,21 @@ int feed_merge_add(feed_merge *m, csv_feed *feed, char *err, size_t errlen)
 {
     if (!feed)
         return err_set(err, errlen, APEX_EINVAL, "feed_merge_add: no feed given");
-    if (m->nsrc == m->cap) {
-        int ncap = m->cap ? m->cap * 2 : 8;
-        source *ns = realloc(m->src, (size_t)ncap * sizeof *ns);
-        if (ns)
-            m->src = ns;
-        int *nh = ns ? realloc(m->heap, (size_t)ncap * sizeof *nh) : NULL;
-        if (nh)
-            m->heap = nh;
-        int *np = nh ? realloc(m->pending, (size_t)ncap * sizeof *np) : NULL;
-        if (!np)
-            return err_set(err, errlen, APEX_ENOMEM, "%s: out of memory adding the feed",
-                           csv_feed_path(feed));
-        m->pending = np;
-        m->cap = ncap;
+    /* Every source is buffered or pending, never both: with room for all of them in both
+     * the heap and the pending list, reading and merging never allocate. */
+    int n = m->src.count + 1;
+    source *s = calloc(1, sizeof *s);
+    if (!s || vec_reserve(&m->src, n) != APEX_OK || vec_reserve(&m->pending, n) != APEX_OK ||
+        heap_reserve(&m->ready, n) != APEX_OK) {
+        free(s);
+        return err_set(err, errlen, APEX_ENOMEM, "%s: out of memory adding the feed",
+                       csv_feed_path(feed));
     }
-    m->src[m->nsrc] = (source){.feed = feed};
-    m->pending[m->npending++] = m->nsrc;
-    m->nsrc++;
+    s->feed = feed;
+    s->index = m->src.count;
+    heap_node_init(&s->node);
+    m->src.items[m->src.count++] = s;
+    m->pending.items[m->pending.count++] = s;
     return 0;
 }
 
@@ -113,31 +84,32 @@ static int fill_pending(feed_merge *m, char *err, size_t errlen)
 {
     int keep = 0;
     int rc = 0;
-    for (int k = 0; k < m->npending; k++) {
-        int s = m->pending[k];
-        source *src = &m->src[s];
+    for (int k = 0; k < m->pending.count; k++) {
+        source *src = m->pending.items[k];
         if (rc < 0) {
             /* Stop at the first error; the rest are read on the next call. */
-            m->pending[keep++] = s;
+            m->pending.items[keep++] = src;
             continue;
         }
         int r = csv_feed_next(src->feed, &src->next, err, errlen);
         if (r < 0) {
             rc = r; /* the bad row is consumed; the feed is read again next call */
-            m->pending[keep++] = s;
+            m->pending.items[keep++] = src;
             continue;
         }
         if (r == 0) {
             if (csv_feed_is_follow(src->feed))
-                m->pending[keep++] = s;
+                m->pending.items[keep++] = src;
             else
                 src->done = true;
             continue;
         }
         src->buffered = true;
-        heap_push(m, s);
+        int pushed = heap_push(&m->ready, &src->node);
+        APEX_ASSERT(pushed == APEX_OK); /* feed_merge_add reserved a slot for every source */
+        (void)pushed;                   /* read only by the assertion */
     }
-    m->npending = keep;
+    m->pending.count = keep;
     return rc;
 }
 
@@ -153,21 +125,23 @@ int feed_merge_next(feed_merge *m, bar *out, char *err, size_t errlen)
         return rc;
     /* With following feeds, one that is momentarily empty cannot hold the others back:
      * live data is merged in arrival order as well as the files allow. */
-    if (m->nheap == 0)
+    heap_node *top = heap_pop(&m->ready);
+    if (!top)
         return 0;
-    int s = heap_pop(m);
-    *out = m->src[s].next;
-    m->src[s].buffered = false;
-    m->pending[m->npending++] = s;
+    source *src = container_of(top, source, node);
+    *out = src->next;
+    src->buffered = false;
+    m->pending.items[m->pending.count++] = src; /* room reserved by feed_merge_add */
     return 1;
 }
 
 apex_time feed_merge_peek_time(feed_merge *m)
 {
-    if (m->deferred_rc == 0 && m->npending > 0) {
+    if (m->deferred_rc == 0 && m->pending.count > 0) {
         int rc = fill_pending(m, m->deferred_err, sizeof m->deferred_err);
         if (rc < 0)
             m->deferred_rc = rc;
     }
-    return m->nheap > 0 ? m->src[m->heap[0]].next.ts : APEX_TIME_NEVER;
+    heap_node *top = heap_top(&m->ready);
+    return top ? container_of(top, source, node)->next.ts : APEX_TIME_NEVER;
 }

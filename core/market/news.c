@@ -10,9 +10,7 @@
 
 void news_free(news_list *n)
 {
-    free(n->items);
-    n->items = NULL;
-    n->count = 0;
+    vec_free(n);
 }
 
 static int parse_impact(const char *s)
@@ -50,7 +48,7 @@ int news_load(news_list *n, const char *path, char *err, size_t errlen)
                        path);
     char line[1024];
     long lineno = 0;
-    int cap = 0, rc = 0;
+    int rc = 0;
     apex_time last = 0;
     for (;;) {
         /* fgets fills the buffer up to its last byte only when the line is longer than
@@ -114,16 +112,11 @@ int news_load(news_list *n, const char *path, char *err, size_t errlen)
         }
         strcpy(item.symbol, sym);
         snprintf(item.headline, sizeof item.headline, "%s", headline);
-        if (n->count == cap) {
-            cap = cap ? cap * 2 : 32;
-            news_item *items = realloc(n->items, (size_t)cap * sizeof *items);
-            if (!items) {
-                rc = APEX_ENOMEM;
-                break;
-            }
-            n->items = items;
+        if (vec_push(n, item) != APEX_OK) {
+            rc = err_set(err, errlen, APEX_ENOMEM, "%s:%ld: out of memory loading the news", path,
+                         lineno);
+            break;
         }
-        n->items[n->count++] = item;
     }
     fclose(f);
     if (rc)

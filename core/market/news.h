@@ -10,6 +10,7 @@
 
 #include "clock/clock.h"
 #include "market/bar.h"
+#include "util/vec.h"
 
 typedef struct {
     apex_time ts;
@@ -18,10 +19,7 @@ typedef struct {
     char headline[160];
 } news_item;
 
-typedef struct {
-    news_item *items;
-    int count;
-} news_list;
+typedef VEC(news_item) news_list; /* items, in time order */
 
 int news_load(news_list *n, const char *path, char *err, size_t errlen);
 void news_free(news_list *n);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util/err.h"
+#include "util/vec.h"
 
 /* Symtab ids are dense; an id beyond this is a bug, not a reason to allocate gigabytes. */
 #define PRICE_CACHE_MAX_ID (1 << 24)
@@ -21,8 +22,7 @@ typedef struct {
 
 struct price_cache {
     apex_time ttl;
-    cache_slot *slots;
-    int cap;
+    VEC(cache_slot) slots; /* by symbol id; count grows to the largest id seen */
     uint64_t hits, misses;
 };
 
@@ -41,13 +41,14 @@ void price_cache_free(price_cache *c)
 {
     if (!c)
         return;
-    free(c->slots);
+    vec_free(&c->slots);
     free(c);
 }
 
 int price_cache_get(price_cache *c, int symbol_id, apex_time now, broker_quote *out)
 {
-    const cache_slot *s = (symbol_id >= 0 && symbol_id < c->cap) ? &c->slots[symbol_id] : NULL;
+    const cache_slot *s =
+        (symbol_id >= 0 && symbol_id < c->slots.count) ? &c->slots.items[symbol_id] : NULL;
     /* Fresh means fetched at or after now - ttl (a quote exactly ttl old still counts). */
     if (!s || !s->valid || s->fetched_at < now - c->ttl) {
         c->misses++;
@@ -59,32 +60,15 @@ int price_cache_get(price_cache *c, int symbol_id, apex_time now, broker_quote *
     return 0;
 }
 
-static int grow(price_cache *c, int symbol_id)
-{
-    int ncap = c->cap ? c->cap : 16;
-    while (ncap <= symbol_id)
-        ncap = ncap > PRICE_CACHE_MAX_ID / 2 ? PRICE_CACHE_MAX_ID : ncap * 2;
-    cache_slot *ns = realloc(c->slots, (size_t)ncap * sizeof *ns);
-    if (!ns)
-        return APEX_ENOMEM;
-    memset(ns + c->cap, 0, (size_t)(ncap - c->cap) * sizeof *ns);
-    c->slots = ns;
-    c->cap = ncap;
-    return 0;
-}
-
 int price_cache_put(price_cache *c, int symbol_id, const broker_quote *q, apex_time fetched_at)
 {
     if (!q || symbol_id < 0)
         return APEX_EINVAL;
     if (symbol_id >= PRICE_CACHE_MAX_ID)
         return APEX_ERANGE;
-    if (symbol_id >= c->cap) {
-        int rc = grow(c, symbol_id);
-        if (rc < 0)
-            return rc;
-    }
-    cache_slot *s = &c->slots[symbol_id];
+    if (vec_extend_zeroed(&c->slots, symbol_id + 1) != APEX_OK)
+        return APEX_ENOMEM;
+    cache_slot *s = &c->slots.items[symbol_id];
     s->valid = true;
     s->fetched_at = fetched_at;
     s->quote = *q;
@@ -93,8 +77,8 @@ int price_cache_put(price_cache *c, int symbol_id, const broker_quote *q, apex_t
 
 void price_cache_invalidate(price_cache *c, int symbol_id)
 {
-    if (symbol_id >= 0 && symbol_id < c->cap)
-        c->slots[symbol_id].valid = false;
+    if (symbol_id >= 0 && symbol_id < c->slots.count)
+        c->slots.items[symbol_id].valid = false;
 }
 
 uint64_t price_cache_hits(const price_cache *c)

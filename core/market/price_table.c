@@ -12,24 +12,16 @@ void price_table_init(price_table *t)
 
 void price_table_free(price_table *t)
 {
-    free(t->entries);
-    memset(t, 0, sizeof *t);
+    vec_free(&t->entries);
 }
 
 int price_table_update(price_table *t, const bar *b)
 {
-    if (b->symbol_id >= t->cap) {
-        int cap = t->cap ? t->cap : 16;
-        while (cap <= b->symbol_id)
-            cap *= 2;
-        price_entry *e = realloc(t->entries, (size_t)cap * sizeof *e);
-        if (!e)
-            return APEX_ENOMEM;
-        memset(e + t->cap, 0, (size_t)(cap - t->cap) * sizeof *e);
-        t->entries = e;
-        t->cap = cap;
-    }
-    price_entry *e = &t->entries[b->symbol_id];
+    if (b->symbol_id < 0)
+        return APEX_EINVAL;
+    if (vec_extend_zeroed(&t->entries, b->symbol_id + 1) != APEX_OK)
+        return APEX_ENOMEM;
+    price_entry *e = &t->entries.items[b->symbol_id];
     int64_t day = b->ts / APEX_DAY;
     if (e->ts == 0 || day != e->day) {
         e->day = day;
@@ -45,9 +37,9 @@ int price_table_update(price_table *t, const bar *b)
 
 const price_entry *price_table_get(const price_table *t, int symbol_id)
 {
-    if (symbol_id < 0 || symbol_id >= t->cap || t->entries[symbol_id].ts == 0)
+    if (symbol_id < 0 || symbol_id >= t->entries.count || t->entries.items[symbol_id].ts == 0)
         return NULL;
-    return &t->entries[symbol_id];
+    return &t->entries.items[symbol_id];
 }
 
 int price_table_day_change(const price_table *t, int symbol_id, money_t *out)

@@ -8,6 +8,7 @@
 #define APEX_MARKET_PRICE_TABLE_H
 
 #include "market/bar.h"
+#include "util/vec.h"
 
 typedef struct {
     money_t last, bid, ask, volume;
@@ -17,8 +18,7 @@ typedef struct {
 } price_entry;
 
 typedef struct {
-    price_entry *entries; /* by symbol id; ts == 0 = never seen */
-    int cap;
+    VEC(price_entry) entries; /* by symbol id; ts == 0 = never seen */
 } price_table;
 
 void price_table_init(price_table *t);

@@ -5,32 +5,22 @@
 #include <string.h>
 
 #include "market/bar.h"
+#include "util/err.h"
+#include "util/hmap.h"
+#include "util/vec.h"
 
 /* Names live in fixed-size chunks that never move, so symtab_name() pointers stay
- * valid while the table grows; only the small chunk directory is reallocated. */
+ * valid while the table grows, and the index can borrow them as its keys; only the
+ * small chunk directory is reallocated. */
 #define NAMES_PER_CHUNK 256
 
 typedef char symbol_name[SYMBOL_MAX];
 
 struct symtab {
-    symbol_name **chunks;
-    int nchunks;
+    VEC(symbol_name *) chunks;
     int count;
-    /* Open addressing with linear probing; slots hold id + 1 (0 = empty). */
-    int *slots;
-    uint32_t *hashes; /* per id, so growing the table needs no rehashing of strings */
-    int nslots;       /* power of two, kept at most half full */
+    hmap index; /* name -> id */
 };
-
-static uint32_t hash_name(const char *s, int len)
-{
-    uint32_t h = 2166136261u; /* FNV-1a: short keys, good spread, no tables */
-    for (int i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 16777619u;
-    }
-    return h;
-}
 
 static bool valid_symbol_char(unsigned char ch)
 {
@@ -40,7 +30,7 @@ static bool valid_symbol_char(unsigned char ch)
 
 static char *name_at(const symtab *t, int id)
 {
-    return t->chunks[id / NAMES_PER_CHUNK][id % NAMES_PER_CHUNK];
+    return t->chunks.items[id / NAMES_PER_CHUNK][id % NAMES_PER_CHUNK];
 }
 
 symtab *symtab_new(void)
@@ -48,12 +38,7 @@ symtab *symtab_new(void)
     symtab *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
-    t->nslots = 64;
-    t->slots = calloc((size_t)t->nslots, sizeof *t->slots);
-    if (!t->slots) {
-        free(t);
-        return NULL;
-    }
+    hmap_init(&t->index);
     return t;
 }
 
@@ -61,51 +46,17 @@ void symtab_free(symtab *t)
 {
     if (!t)
         return;
-    for (int i = 0; i < t->nchunks; i++)
-        free(t->chunks[i]);
-    free(t->chunks);
-    free(t->slots);
-    free(t->hashes);
+    for (int i = 0; i < t->chunks.count; i++)
+        free(t->chunks.items[i]);
+    vec_free(&t->chunks);
+    hmap_free(&t->index);
     free(t);
 }
 
-static int lookup(const symtab *t, const char *name, int len, uint32_t h)
+static int lookup(const symtab *t, const char *name, int len)
 {
-    uint32_t mask = (uint32_t)t->nslots - 1;
-    for (uint32_t i = h & mask;; i = (i + 1) & mask) {
-        int slot = t->slots[i];
-        if (slot == 0)
-            return -1;
-        int id = slot - 1;
-        if (t->hashes[id] == h) {
-            const char *n = name_at(t, id);
-            if (memcmp(n, name, (size_t)len) == 0 && n[len] == '\0')
-                return id;
-        }
-    }
-}
-
-static void insert_slot(int *slots, int nslots, uint32_t h, int id)
-{
-    uint32_t mask = (uint32_t)nslots - 1;
-    uint32_t i = h & mask;
-    while (slots[i] != 0)
-        i = (i + 1) & mask;
-    slots[i] = id + 1;
-}
-
-static bool grow_slots(symtab *t)
-{
-    int n = t->nslots * 2;
-    int *slots = calloc((size_t)n, sizeof *slots);
-    if (!slots)
-        return false;
-    for (int id = 0; id < t->count; id++)
-        insert_slot(slots, n, t->hashes[id], id);
-    free(t->slots);
-    t->slots = slots;
-    t->nslots = n;
-    return true;
+    const hmap_entry *e = hmap_find(&t->index, name, (size_t)len);
+    return e ? (int)e->value.i64 : -1;
 }
 
 int symtab_intern(symtab *t, const char *name, int len)
@@ -115,35 +66,23 @@ int symtab_intern(symtab *t, const char *name, int len)
     for (int i = 0; i < len; i++)
         if (!valid_symbol_char((unsigned char)name[i]))
             return -1;
-    uint32_t h = hash_name(name, len);
-    int id = lookup(t, name, len, h);
+    int id = lookup(t, name, len);
     if (id >= 0)
         return id;
 
-    if ((t->count + 1) * 2 > t->nslots && !grow_slots(t))
-        return -1;
     id = t->count;
-    if (id % NAMES_PER_CHUNK == 0) {
-        if (id / NAMES_PER_CHUNK == t->nchunks) {
-            symbol_name **nc = realloc(t->chunks, (size_t)(t->nchunks + 1) * sizeof *nc);
-            if (!nc)
-                return -1;
-            t->chunks = nc;
-            nc[t->nchunks] = malloc(NAMES_PER_CHUNK * sizeof(symbol_name));
-            if (!nc[t->nchunks])
-                return -1;
-            t->nchunks++;
-        }
-        uint32_t *nh = realloc(t->hashes, (size_t)(id + NAMES_PER_CHUNK) * sizeof *nh);
-        if (!nh)
+    if (id / NAMES_PER_CHUNK == t->chunks.count) {
+        symbol_name *chunk = malloc(NAMES_PER_CHUNK * sizeof(symbol_name));
+        if (!chunk || vec_push(&t->chunks, chunk) != APEX_OK) {
+            free(chunk);
             return -1;
-        t->hashes = nh;
+        }
     }
     char *dst = name_at(t, id);
     memcpy(dst, name, (size_t)len);
     dst[len] = '\0';
-    t->hashes[id] = h;
-    insert_slot(t->slots, t->nslots, h, id);
+    if (hmap_insert(&t->index, dst, (size_t)len, (hmap_value){.i64 = id}) != APEX_OK)
+        return -1;
     t->count++;
     return id;
 }
@@ -155,7 +94,7 @@ int symtab_find(const symtab *t, const char *name)
     size_t len = strlen(name);
     if (len == 0 || len > SYMBOL_MAX - 1)
         return -1;
-    return lookup(t, name, (int)len, hash_name(name, (int)len));
+    return lookup(t, name, (int)len);
 }
 
 const char *symtab_name(const symtab *t, int id)

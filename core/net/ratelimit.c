@@ -8,20 +8,19 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/queue.h>
 
 #include "util/err.h"
 
 #define WINDOW APEX_MINUTE
 
 typedef struct rl_request {
+    TAILQ_ENTRY(rl_request) link; /* in its priority's queue */
     ratelimit_cb cb;
     void *ud;
-    struct rl_request *next;
 } rl_request;
 
-typedef struct {
-    rl_request *head, *tail;
-} rl_queue;
+typedef TAILQ_HEAD(rl_queue, rl_request) rl_queue;
 
 struct ratelimit {
     apex_clock *clock;
@@ -30,7 +29,7 @@ struct ratelimit {
     apex_time *log;
     int log_head;
     int log_count;
-    rl_queue queues[RATELIMIT_PRIORITIES];
+    rl_queue queues[RATELIMIT_PRIORITIES]; /* FIFO per priority */
     int queued;
     uint64_t granted;
     clock_timer timer;
@@ -53,6 +52,8 @@ ratelimit *ratelimit_new(apex_clock *clock, int per_minute)
         free(r);
         return NULL;
     }
+    for (int p = 0; p < RATELIMIT_PRIORITIES; p++)
+        TAILQ_INIT(&r->queues[p]);
     r->clock = clock;
     r->per_minute = per_minute;
     clock_timer_init(clock, &r->timer, grant_pass, r);
@@ -65,11 +66,10 @@ void ratelimit_free(ratelimit *r)
         return;
     clock_timer_stop(&r->timer);
     for (int p = 0; p < RATELIMIT_PRIORITIES; p++) {
-        rl_request *q = r->queues[p].head;
-        while (q) {
-            rl_request *next = q->next;
-            free(q);
-            q = next;
+        rl_queue *q = &r->queues[p];
+        for (rl_request *req; (req = TAILQ_FIRST(q));) {
+            TAILQ_REMOVE(q, req, link);
+            free(req);
         }
     }
     if (r->freed_flag)
@@ -120,12 +120,10 @@ static rl_request *pop_most_urgent(ratelimit *r)
 {
     for (int p = 0; p < RATELIMIT_PRIORITIES; p++) {
         rl_queue *q = &r->queues[p];
-        rl_request *req = q->head;
+        rl_request *req = TAILQ_FIRST(q);
         if (!req)
             continue;
-        q->head = req->next;
-        if (!q->head)
-            q->tail = NULL;
+        TAILQ_REMOVE(q, req, link);
         r->queued--;
         return req;
     }
@@ -179,13 +177,7 @@ int ratelimit_submit(ratelimit *r, int priority, ratelimit_cb cb, void *ud)
         return APEX_ENOMEM;
     req->cb = cb;
     req->ud = ud;
-    req->next = NULL;
-    rl_queue *q = &r->queues[priority];
-    if (q->tail)
-        q->tail->next = req;
-    else
-        q->head = req;
-    q->tail = req;
+    TAILQ_INSERT_TAIL(&r->queues[priority], req, link);
     r->queued++;
     /* Inside a grant pass the pass itself re-arms when it finishes. */
     if (!r->freed_flag)
@@ -199,16 +191,10 @@ int ratelimit_cancel(ratelimit *r, ratelimit_cb cb, void *ud)
         return APEX_EINVAL;
     for (int p = 0; p < RATELIMIT_PRIORITIES; p++) {
         rl_queue *q = &r->queues[p];
-        rl_request *prev = NULL;
-        for (rl_request *req = q->head; req; prev = req, req = req->next) {
+        for (rl_request *req = TAILQ_FIRST(q); req; req = TAILQ_NEXT(req, link)) {
             if (req->cb != cb || req->ud != ud)
                 continue;
-            if (prev)
-                prev->next = req->next;
-            else
-                q->head = req->next;
-            if (q->tail == req)
-                q->tail = prev;
+            TAILQ_REMOVE(q, req, link); /* the walk ends here, so its next is not needed */
             free(req);
             r->queued--;
             if (!r->freed_flag)

@@ -4,11 +4,9 @@
 #ifndef APEX_UTIL_DIAG_H
 #define APEX_UTIL_DIAG_H
 
-typedef struct {
-    char **items;
-    int count;
-    int cap;
-} diag_list;
+#include "util/vec.h"
+
+typedef VEC(char *) diag_list; /* items[0..count): owned messages, oldest first */
 
 void diag_init(diag_list *d);
 void diag_free(diag_list *d);

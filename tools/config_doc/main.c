@@ -12,35 +12,33 @@
 #include <string.h>
 
 #include "config_doc.h"
+#include "util/vec.h"
 
 static char *read_all(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
-    char *s = NULL;
-    size_t len = 0, cap = 0, n;
+    VEC(char) text = {0};
+    size_t n;
     char chunk[65536];
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (len + n + 1 > cap) {
-            cap = (len + n + 1) * 2;
-            char *t = realloc(s, cap);
-            if (!t) {
-                free(s);
-                fclose(f);
-                return NULL;
-            }
-            s = t;
+        /* A file past 2 GiB overflows the int count, which vec_reserve refuses. */
+        if (vec_reserve(&text, text.count + (int)n + 1) != APEX_OK) {
+            vec_free(&text);
+            fclose(f);
+            return NULL;
         }
-        memcpy(s + len, chunk, n);
-        len += n;
+        memcpy(text.items + text.count, chunk, n);
+        text.count += (int)n;
     }
     fclose(f);
-    if (!s)
-        s = calloc(1, 1);
-    else
-        s[len] = '\0';
-    return s;
+    if (vec_reserve(&text, text.count + 1) != APEX_OK) {
+        vec_free(&text);
+        return NULL;
+    }
+    text.items[text.count] = '\0';
+    return text.items; /* the caller's, freed with free() */
 }
 
 /* The 1-based line where a and b first differ. */

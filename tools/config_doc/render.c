@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config/schema.h"
+#include "util/vec.h"
 
 #define MD_BEGIN  "<!-- BEGIN GENERATED config-doc "
 #define MD_END    "<!-- END GENERATED config-doc "
@@ -17,9 +18,8 @@
 /* --- a growable string ------------------------------------------------------------------ */
 
 typedef struct {
-    char *s;
-    size_t len, cap;
-    bool oom;
+    VEC(char) text; /* NUL-terminated after the first put */
+    bool oom;       /* a put failed: the text is incomplete and finish() drops it */
 } buf;
 
 static void put(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -32,31 +32,25 @@ static void put(buf *b, const char *fmt, ...)
     va_end(ap);
     if (n < 0 || b->oom)
         return;
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = (b->cap ? b->cap * 2 : 1024) + (size_t)n;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->oom = true;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
+    if (vec_reserve(&b->text, b->text.count + n + 1) != APEX_OK) {
+        b->oom = true;
+        return;
     }
     va_start(ap, fmt);
-    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+    vsnprintf(b->text.items + b->text.count, (size_t)(b->text.cap - b->text.count), fmt, ap);
     va_end(ap);
-    b->len += (size_t)n;
+    b->text.count += n;
 }
 
 static char *finish(buf *b)
 {
     if (b->oom) {
-        free(b->s);
+        vec_free(&b->text);
         return NULL;
     }
-    if (!b->s)
+    if (!b->text.items)
         put(b, "%s", "");
-    return b->s;
+    return b->text.items; /* the caller's now, freed with free() */
 }
 
 /* --- what a row says, in words -------------------------------------------------------- */
@@ -380,7 +374,7 @@ static void lua_sentence(buf *b, const char *text)
     if (!text || !*text)
         return;
     size_t n = strlen(text);
-    bool first = b->len > 0 && b->s[b->len - 1] == '-';
+    bool first = b->text.count > 0 && *vec_last(&b->text) == '-';
     put(b, "%s%c%s%s", first ? "" : " ",
         text[0] >= 'a' && text[0] <= 'z' ? text[0] - 'a' + 'A' : text[0], text + 1,
         text[n - 1] == '.' ? "" : ".");
@@ -569,7 +563,7 @@ char *config_doc_update(config_doc_kind kind, const char *file, const char *text
                      "%s:%d: no generated block is called '%s'; the blocks are "
                      "listed in tools/config_doc/render.c",
                      file, line, name);
-            free(b.s);
+            vec_free(&b.text);
             return NULL;
         }
         found[k] = true;
@@ -587,7 +581,7 @@ char *config_doc_update(config_doc_kind kind, const char *file, const char *text
                      "with \"%s%s\"",
                      file, line, name, end, name);
             free(body);
-            free(b.s);
+            vec_free(&b.text);
             return NULL;
         }
         put(&b, "%s", body);
@@ -602,7 +596,7 @@ char *config_doc_update(config_doc_kind kind, const char *file, const char *text
                      "\"%s%s: %s%s\" and \"%s%s%s\" where it belongs",
                      file, names[k], begin, names[k], HOWTO, kind == CONFIG_DOC_LUA ? "" : " -->",
                      end, names[k], kind == CONFIG_DOC_LUA ? "" : " -->");
-            free(b.s);
+            vec_free(&b.text);
             return NULL;
         }
     char *out = finish(&b);
