@@ -7,6 +7,7 @@
 
 #include "util/err.h"
 #include "util/log.h"
+#include "util/vec.h"
 
 /* Reconciliation with the broker's position list runs every this many normal periods:
  * it catches positions closed by hand, which no fill of ours reports. */
@@ -30,8 +31,7 @@ struct monitor {
     monitor_hooks hooks;
     price_cache *cache;
     /* checks waiting for the next batched quote request */
-    trade **waiting;
-    int nwaiting, capwaiting;
+    VEC(trade *) waiting;
     clock_timer flush_timer;
     clock_timer reconcile_timer;
     bool reconcile_armed;
@@ -67,15 +67,15 @@ void monitor_free(monitor *m)
         return;
     clock_timer_stop(&m->flush_timer);
     clock_timer_stop(&m->reconcile_timer);
-    for (int i = 0; i < m->nwaiting; i++)
-        trade_release(m->waiting[i]);
+    for (int i = 0; i < m->waiting.count; i++)
+        trade_release(m->waiting.items[i]);
     while (m->requests.next != &m->requests) {
         inflight *r = m->requests.next;
         r->prev->next = r->next;
         r->next->prev = r->prev;
         r->release(r);
     }
-    free(m->waiting);
+    vec_free(&m->waiting);
     price_cache_free(m->cache);
     free(m);
 }
@@ -336,10 +336,10 @@ static void flush_quotes(clock_timer *timer, void *ud)
 {
     monitor *m = ud;
     (void)timer;
-    if (m->nwaiting == 0)
+    if (m->waiting.count == 0)
         return;
     quote_batch *b = malloc(sizeof *b);
-    const char **symbols = malloc((size_t)m->nwaiting * sizeof *symbols);
+    const char **symbols = malloc((size_t)m->waiting.count * sizeof *symbols);
     if (!b || !symbols) {
         free(b);
         free(symbols);
@@ -348,10 +348,9 @@ static void flush_quotes(clock_timer *timer, void *ud)
     }
     b->m = m;
     inflight_add(m, &b->link, release_batch);
-    b->trades = m->waiting;
-    b->n = m->nwaiting;
-    m->waiting = NULL;
-    m->nwaiting = m->capwaiting = 0;
+    b->trades = m->waiting.items; /* the batch takes the array */
+    b->n = m->waiting.count;
+    vec_init(&m->waiting);
     /* One request for every distinct symbol that needs a price. */
     int n = 0;
     for (int k = 0; k < b->n; k++) {
@@ -373,17 +372,10 @@ static void flush_quotes(clock_timer *timer, void *ud)
 
 static void want_quote(monitor *m, trade *t)
 {
-    if (m->nwaiting == m->capwaiting) {
-        int cap = m->capwaiting ? m->capwaiting * 2 : 16;
-        trade **w = realloc(m->waiting, (size_t)cap * sizeof *w);
-        if (!w) {
-            schedule(m, t, clock_now(m->clock) + APEX_SECOND);
-            return;
-        }
-        m->waiting = w;
-        m->capwaiting = cap;
+    if (vec_push(&m->waiting, t) != 0) {
+        schedule(m, t, clock_now(m->clock) + APEX_SECOND);
+        return;
     }
-    m->waiting[m->nwaiting++] = t;
     trade_hold(t);
     if (!clock_timer_active(&m->flush_timer))
         clock_timer_start(&m->flush_timer, clock_now(m->clock));

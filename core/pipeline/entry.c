@@ -119,7 +119,7 @@ static void step_fail_reply(entry_step *s, const broker_reply *r, const char *wh
 
 void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, const bar *b)
 {
-    sym_state *s = &p->syms[symbol_id];
+    sym_state *s = &p->syms.items[symbol_id];
     p->sum.signals++;
     if (s->active) {
         p->sum.signals_ignored++; /* already trading this symbol: not a new execution */

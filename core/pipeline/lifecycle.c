@@ -119,10 +119,10 @@ void pipeline_set_status(pipeline *p, trade *t, exec_status st, const char *fmt,
     if (!exec_status_is_final(st))
         return;
     monitor_unwatch(p->mon, t);
-    if (t->symbol_id < p->nsyms && p->syms[t->symbol_id].active == t) {
-        p->syms[t->symbol_id].active = NULL;
-        p->mark -= p->syms[t->symbol_id].unrealized;
-        p->syms[t->symbol_id].unrealized = 0;
+    if (t->symbol_id < p->syms.count && p->syms.items[t->symbol_id].active == t) {
+        p->syms.items[t->symbol_id].active = NULL;
+        p->mark -= p->syms.items[t->symbol_id].unrealized;
+        p->syms.items[t->symbol_id].unrealized = 0;
     }
     trade_finish(t);
     p->finished_trades++;
@@ -201,7 +201,7 @@ int pipeline_open_positions(const pipeline *p)
 
 void pipeline_record_script_error(pipeline *p, int symbol_id, const char *stage, const char *err)
 {
-    sym_state *s = &p->syms[symbol_id];
+    sym_state *s = &p->syms.items[symbol_id];
     if (strncmp(s->last_error, err, sizeof s->last_error - 1) == 0)
         return; /* the same failure again: already recorded and reported */
     log_error("%s %s: %s stage failed: %s", p->cfg.name, symtab_name(p->hs->symbols, symbol_id),

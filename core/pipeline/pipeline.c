@@ -10,6 +10,7 @@
 #include "pipeline/pipeline_internal.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/vec.h"
 
 /* How many distinct bar times pass between two cursor writes in a live run. A restart
  * re-reads at most this many as warm-up; duplicate orders are impossible either way. */
@@ -32,18 +33,9 @@ apex_time pipeline_resume_time(const pipeline *p)
 
 static sym_state *sym_at(pipeline *p, int id)
 {
-    if (id >= p->nsyms) {
-        int n = p->nsyms ? p->nsyms : 16;
-        while (n <= id)
-            n *= 2;
-        sym_state *s = realloc(p->syms, (size_t)n * sizeof *s);
-        if (!s)
-            return NULL;
-        memset(s + p->nsyms, 0, (size_t)(n - p->nsyms) * sizeof *s);
-        p->syms = s;
-        p->nsyms = n;
-    }
-    return &p->syms[id];
+    if (id < 0 || vec_extend_zeroed(&p->syms, id + 1) != 0)
+        return NULL;
+    return &p->syms.items[id];
 }
 
 /* ---- what scripts can see of the market ---- */
@@ -275,7 +267,7 @@ void pipeline_free(pipeline *p)
     ratelimit_free(p->limiter);
     feed_merge_free(p->feed);
     news_free(&p->news);
-    free(p->syms);
+    vec_free(&p->syms);
     config_free(&p->cfg);
     free(p);
 }

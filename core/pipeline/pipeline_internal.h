@@ -20,6 +20,7 @@
 #include "pipeline/pipeline.h"
 #include "risk/circuit.h"
 #include "script/script.h"
+#include "util/vec.h"
 
 typedef struct {
     bool traded;          /* listed in the pipeline's symbols */
@@ -52,8 +53,7 @@ struct pipeline {
     money_t best_other;
     bool has_best_other;
     exit_rule_scratch rule;
-    sym_state *syms;
-    int nsyms;
+    VEC(sym_state) syms;    /* by symbol id */
     trade *trades;          /* live executions */
     int finished_trades;    /* finished but not yet freed */
     apex_time resume_after; /* cursor at start: bars <= this are warm-up */

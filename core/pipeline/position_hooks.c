@@ -94,8 +94,8 @@ static bool best_other_opportunity(void *ud, money_t *best)
     p->best_other_at = now;
     p->has_best_other = false;
     char err[512];
-    for (int id = 0; id < p->nsyms; id++) {
-        if (!p->syms[id].traded || p->syms[id].active)
+    for (int id = 0; id < p->syms.count; id++) {
+        if (!p->syms.items[id].traded || p->syms.items[id].active)
             continue;
         money_t score;
         bool has = false;

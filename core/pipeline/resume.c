@@ -189,8 +189,8 @@ void pipeline_resume_load(pipeline *p)
 {
     store_executions_active(p->hs->db, p->cfg.name, resume_one, p);
     for (trade *t = p->trades; t; t = t->next) {
-        if (t->symbol_id >= 0 && t->symbol_id < p->nsyms)
-            p->syms[t->symbol_id].active = t;
+        if (t->symbol_id >= 0 && t->symbol_id < p->syms.count)
+            p->syms.items[t->symbol_id].active = t;
         p->resume_pending = true;
     }
 }
