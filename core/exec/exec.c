@@ -331,6 +331,7 @@ static int apply_fill(exec_env *env, trade *t, const broker_fill *f)
         p->open = true;
         p->peak_price = f->price;
         p->qty = p->initial_qty = open_qty;
+        p->realized_pnl = t->led.realized; /* the entry's fee, from the first fill on */
         p->entry_price = ledger_avg_price(&t->led);
         p->current_price = f->price;
         p->last_update = f->ts;

@@ -215,8 +215,15 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     p->strategy_has_edge = script_has_callback(p->scripts, SCRIPT_STRATEGY, "edge");
     p->strategy_has_opportunity = script_has_callback(p->scripts, SCRIPT_STRATEGY, "opportunity");
     exec_env_install(p->exec);
-    if (!hs->backtest)
+    if (!hs->backtest) {
+        /* Warm-up reaches at least as far as the previous run acted: the cursor is saved
+         * every few bars, but anything it recorded later (an exit, an order, an event)
+         * says it had seen those bars, so they are history now, never acted on again. */
+        apex_time acted = 0;
         store_cursor_get(hs->db, p->cfg.name, &p->resume_after);
+        if (store_last_activity(hs->db, p->cfg.name, &acted) == 0 && acted > p->resume_after)
+            p->resume_after = acted;
+    }
     if (hs->loop && script_watch(p->scripts, hs->loop, on_reload, p) != 0)
         log_warn("%s: hot reload unavailable (cannot watch the script directories)", p->cfg.name);
     broker_get_account(p->brk, BROKER_PRIORITY_ROUTINE, on_start_account, p);
