@@ -1,10 +1,10 @@
 # apex-host: the two commands a newcomer needs.
 #   make run    installs missing Debian packages, builds, runs the demo pipeline on the paper broker
 #   make test   same set-up, then the whole test suite, plain and under ASan+UBSan
-.PHONY: all deps build run test test-plain test-sanitize bench format clean
+.PHONY: all deps build run test test-plain test-sanitize torture bench format clean
 
 DEBS := build-essential cmake pkg-config liblua5.4-dev libuv1-dev libcurl4-openssl-dev \
-        libsqlite3-dev libjansson-dev libcmocka-dev sqlite3 procps
+        libsqlite3-dev libjansson-dev libcmocka-dev sqlite3 procps gdb bc
 JOBS := $(shell nproc 2>/dev/null || echo 2)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -45,6 +45,13 @@ test-sanitize: deps build-asan/Makefile
 	  ctest --output-on-failure -j$(JOBS)
 
 test: test-plain test-sanitize
+
+# Crash torture: N SIGKILLs of `apex-host run` at random moments and at breakpoints, a
+# restart after each, the invariant checker after every restart (tests/torture/).
+# SEED, SPEED, POINT_PCT, SHARE, KEEP and WORK in the environment change it.
+N ?= 1000
+torture: build
+	tests/torture/torture.sh $(N)
 
 bench: build
 	bench/run.sh
