@@ -7,6 +7,7 @@
 #
 #   check.sh --db STORE [--account FILE=PIPELINE[,PIPELINE...]]... [--state DIR]
 #            [--final] [--logs 'GLOB'] [--label TEXT] [--examples N] [--quiet]
+#            [--stale-basis max|cursor]
 #   check.sh --db STORE [--account ...] --state DIR --mark-restart N
 #
 # --account   which paper-account file each pipeline trades on. Pipelines of the store
@@ -20,6 +21,9 @@
 #             order id the broker received twice.
 # --mark-restart N   records restart N (data time reached and the rows' high-water marks)
 #             before the driver starts the host again; prints nothing.
+# --stale-basis max|cursor   the data time a restart had reached: the later of the
+#             pipeline's cursor and its broker's newest bar (max, the default), or the
+#             cursor alone (env STALE_BASIS works too).
 #
 # Invariants (issue 7, item 7), one line each in the report, then
 # "SUMMARY integrity=N duplicate_order=N ..." with the number of violations of each.
@@ -56,6 +60,7 @@ EXAMPLES=5
 LABEL=""
 MARK=""
 LOG_GLOB=""
+STALE_BASIS=${STALE_BASIS:-max}
 ACCOUNT_ARGS=()
 
 usage() {
@@ -74,6 +79,7 @@ while [ $# -gt 0 ]; do
     --examples) EXAMPLES="$2"; shift 2 ;;
     --quiet) QUIET=1; shift ;;
     --mark-restart) MARK="$2"; shift 2 ;;
+    --stale-basis) STALE_BASIS="$2"; shift 2 ;;
     -h | --help) usage ;;
     *) echo "check.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
@@ -212,23 +218,23 @@ qty() { # 1e8-scaled integer -> readable decimal
 
 # ---- --mark-restart ------------------------------------------------------------------
 #
-# A restart record says how far the system had got before the kill: per pipeline, the
-# newest data time it had reached (its cursor, or the newest bar its broker had seen,
-# whichever is later), and the high-water marks of the rows a restarted host adds. Every
-# exit, exit order and broker fill above the marks must be stamped at or after that time.
+# A restart record says how far the system had got before the kill: per pipeline, its
+# cursor and the newest bar its broker had seen, and the high-water marks of the rows a
+# restarted host adds. Every exit, exit order and broker fill above the marks must be
+# stamped at or after the later of the two times (--stale-basis cursor: the cursor alone).
 if [ -n "$MARK" ]; then
     [ "$STORE_OK" = 1 ] || exit 0
     out=$(sq "SELECT p.pipeline,
-                 max(coalesce((SELECT last_ts FROM cursors c WHERE c.pipeline = p.pipeline), 0),
-                     coalesce((SELECT last_bar_ts FROM b_acct a WHERE a.acc = p.acc), 0)),
+                 coalesce((SELECT last_ts FROM cursors c WHERE c.pipeline = p.pipeline), 0),
+                 coalesce((SELECT last_bar_ts FROM b_acct a WHERE a.acc = p.acc), 0),
                  (SELECT coalesce(max(exit_id), 0) FROM position_exits),
                  (SELECT coalesce(max(attempt_id), 0) FROM exit_attempts),
                  (SELECT coalesce(max(rid), 0) FROM b_fills f WHERE f.acc = p.acc),
                  p.acc
              FROM pmap p ORDER BY 1") || { cat "$TMP/sq.err" >&2; exit 2; }
-    while IFS=$'\t' read -r p t mx ma mf acc; do
+    while IFS=$'\t' read -r p cur bar mx ma mf acc; do
         [ -n "$p" ] || continue
-        printf 'R\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$MARK" "$p" "$t" "$mx" "$ma" "$mf" "$acc" >>"$STATE/restarts.tsv"
+        printf 'R\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$MARK" "$p" "$cur" "$bar" "$mx" "$ma" "$mf" "$acc" >>"$STATE/restarts.tsv"
     done <<<"$out"
     exit 0
 fi
@@ -354,10 +360,6 @@ if [ "$FINAL" = 1 ]; then
               JOIN xo o ON o.execution_id = e.id JOIN b_orders b ON b.acc = o.acc AND b.client_order_id = o.client_order_id
               WHERE e.fin AND b.status IN ($WORKING_ORDER)" \
         position_owner 'violation position_owner "orphan:${F[2]}" "order ${F[2]} is ${F[3]} at account a${F[4]} but its execution ${F[0]} is ${F[1]}: nobody watches it"'
-    each_row "SELECT e.id, e.pipeline, e.symbol, e.status FROM ex e WHERE NOT e.fin AND e.net = 0
-              AND NOT EXISTS (SELECT 1 FROM xo o JOIN b_orders b ON b.acc = o.acc AND b.client_order_id = o.client_order_id
-                              WHERE o.execution_id = e.id AND b.status IN ($WORKING_ORDER, 'held'))" \
-        position_owner 'violation position_owner "idle:${F[0]}" "execution ${F[0]} (${F[1]} ${F[2]}) is ${F[3]} with no position and no working order"'
 fi
 
 # ---- ledger ------------------------------------------------------------------------------
@@ -523,8 +525,10 @@ each_row "WITH f AS (SELECT execution_id AS e, ts, count(*) AS n, group_concat(f
 
 if [ -n "$STATE" ] && [ -s "$STATE/restarts.tsv" ]; then
     RPRE="CREATE TEMP TABLE rs(n INTEGER, pipeline TEXT, t INTEGER, mx INTEGER, ma INTEGER, mf INTEGER, acc INTEGER);"
-    while IFS=$'\t' read -r tag n p t mx ma mf acc; do
+    while IFS=$'\t' read -r tag n p cur bar mx ma mf acc; do
         [ "$tag" = R ] || continue
+        t=$cur
+        [ "$STALE_BASIS" = cursor ] || [ "$bar" -le "$cur" ] || t=$bar
         RPRE+="INSERT INTO rs VALUES ($n, $(sql_quote "$p"), $t, $mx, $ma, $mf, $acc);"
     done <"$STATE/restarts.tsv"
     # rows created during run n are those above restart n's marks and not above restart

@@ -13,6 +13,7 @@
 #   MAX_DELAY          longest random delay before a kill, seconds (default 2.5)
 #   POINT_PCT          share of kills made at a breakpoint under gdb, percent (default 40;
 #                      0 without gdb)
+#   STALE_BASIS        max (default) or cursor: see check.sh --stale-basis
 #   POINTS             space-separated subset of the kill points below (default: all)
 #   SHARE              1 (default): rsi-reversion and scalper share one paper account;
 #                      0: each has its own (<db>.<pipeline>.paper)
@@ -88,7 +89,7 @@ MAX_DELAY_MS=$(awk -v d="$MAX_DELAY" 'BEGIN { printf "%d", d * 1000 }')
 POINT_TABLE=(
     "fill.before|break store_fill_insert||6"                    # the broker filled; the store has nothing yet
     "fill.row|break store_fill_insert|finish|6"                 # the fill row written, execution/position/event not
-    "fill.apply|break exec.c:apply_fill||6"                     # inside the fill's ledger update
+    "fill.apply|break apply_fill||6"                              # inside the fill's ledger update
     "fill.event|break position_hooks.c:on_fill||6"              # fill applied, its event not written
     "broker.fill|break paper_apply_fill||6"                     # inside the paper broker's fill transaction
     "exit.decided|break store_exit_insert|finish|3"             # exit row written, legs not cancelled
@@ -362,16 +363,19 @@ while [ "$KILLS" -lt "$N" ]; do
         skip=$R
         rand_ms $(( 3 * MAX_DELAY_MS )) $(( 6 * MAX_DELAY_MS ))
         run_point "$point" "$skip" "$R"
-        if [ "$HIT" = 1 ]; then kind="point $point"; else kind="timed (under gdb, $point not reached)"; fi
+        if [ "$HIT" = 1 ]; then kind="point $point"; else kind="timed"; under="timed (under gdb: $point not reached)"; fi
     else
         rand_ms 50 "$MAX_DELAY_MS"
         run_timed "$R"
         kind="timed"
+        under=""
     fi
     fresh=0
     if [ "$KILLED" = 1 ]; then
         KILLS=$((KILLS + 1))
-        KILLS_BY[$kind]=$(( ${KILLS_BY[$kind]:-0} + 1 ))
+        label=$kind
+        [ "$kind" = timed ] && [ -n "$under" ] && label=$under
+        KILLS_BY[$label]=$(( ${KILLS_BY[$label]:-0} + 1 ))
         check "kill $KILLS ($kind)" "$kind"
         if [ $((KILLS % 10)) = 0 ]; then
             say "torture: $KILLS kills, $RESTARTS restarts, epoch $EPOCH, $FAILED_CHECKS failing check(s), $(( $(date +%s) - T0 )) s"
@@ -409,6 +413,9 @@ COMMIT=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
                  END { for (k in n) printf "%s%s: %d", (c++ ? "; " : ""), k, n[k] }' "$ALL")
         printf '  %-16s %10d %14d  %s\n' "$inv" "$distinct" "$checks" "$firsts"
     done
+    echo "violations by kind (the key's first word):"
+    awk -F'\t' '{ split($5, k, ":"); print $4 "\t" $1 "\t" $5 "\t" k[1] }' "$ALL" | sort -u |
+        awk -F'\t' '{ n[$1 " " $4]++ } END { for (x in n) printf "  %-40s %d\n", x, n[x] }' | sort
 } | tee "$WORK/summary.txt"
 
 if [ -s "$ALL" ]; then
