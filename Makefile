@@ -1,7 +1,9 @@
 # apex-host: the two commands a newcomer needs.
 #   make run    installs missing Debian packages, builds, runs the demo pipeline on the paper broker
-#   make test   same set-up, then the whole test suite, plain and under ASan+UBSan
-.PHONY: all deps build run test test-plain test-sanitize torture bench format clean
+#   make test   same set-up, then the whole test suite, plain and under ASan+UBSan, and
+#               once more against a Lua built with API checks (test-apicheck)
+.PHONY: all deps build run test test-plain test-sanitize test-apicheck torture bench format \
+        clean config-docs
 
 DEBS := build-essential cmake pkg-config liblua5.4-dev libuv1-dev libcurl4-openssl-dev \
         libsqlite3-dev libjansson-dev libcmocka-dev sqlite3 procps gdb bc
@@ -44,7 +46,61 @@ test-sanitize: deps build-asan/Makefile
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j$(JOBS)
 
-test: test-plain test-sanitize
+# The Lua boundary checked by Lua itself. Debian's own lua5.4 source package (the version
+# of the installed liblua5.4-dev, so the headers match) is fetched with apt-get source
+# into build-apicheck/ and built as a static liblua.a with LUA_USE_APICHECK: every lua_*
+# call then asserts its stack contract (e.g. a push past the 20 free slots a C function
+# is given without luaL_checkstack aborts). No Lua source is kept in this repository.
+# The deb-src entries are derived from this machine's own Debian apt sources and kept in
+# a private apt directory, so the system's apt configuration is not touched.
+APICHECK := $(CURDIR)/build-apicheck
+APICHECK_LUA := $(APICHECK)/lua
+APICHECK_APT := $(APICHECK)/apt
+APT_PRIVATE = -o Dir::Etc::SourceList=$(APICHECK_APT)/sources.list \
+  -o Dir::Etc::SourceParts=$(APICHECK_APT)/sources.list.d \
+  -o Dir::State::Lists=$(APICHECK_APT)/lists \
+  -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= -o APT::Sandbox::User=root
+LUA_APICHECK_CFLAGS := -O1 -g -std=gnu99 -DLUA_COMPAT_5_3 -DLUA_USE_LINUX -DLUA_USE_APICHECK -UNDEBUG
+
+$(APICHECK_LUA)/liblua.a: | deps
+	@set -e; rm -rf $(APICHECK_APT) $(APICHECK)/src; \
+	mkdir -p $(APICHECK_APT)/lists/partial $(APICHECK_APT)/sources.list.d $(APICHECK)/src $(APICHECK_LUA)/include; \
+	if [ -f /etc/apt/sources.list ]; then sed -n 's/^deb /deb-src /p' /etc/apt/sources.list; fi \
+	  > $(APICHECK_APT)/sources.list; \
+	for f in /etc/apt/sources.list.d/debian.sources; do \
+	  [ -f "$$f" ] && sed 's/^Types:.*/Types: deb-src/' "$$f" > $(APICHECK_APT)/sources.list.d/debian-src.sources; \
+	done; \
+	if [ ! -s $(APICHECK_APT)/sources.list ] && [ ! -s $(APICHECK_APT)/sources.list.d/debian-src.sources ]; then \
+	  echo "test-apicheck: no Debian apt sources in /etc/apt/sources.list or" \
+	       "/etc/apt/sources.list.d/debian.sources to derive deb-src entries from; add one"; exit 1; \
+	fi
+	@echo "Fetching Debian's lua5.4 source package for the API-check build"
+	apt-get $(APT_PRIVATE) -qq update
+	@set -e; ver=$$(dpkg-query -W -f='$${source:Version}' liblua5.4-dev); cd $(APICHECK)/src; \
+	apt-get $(APT_PRIVATE) -qq source "lua5.4=$$ver" >/dev/null 2>&1 || { \
+	  echo "lua5.4 $$ver is not in the source index; taking the suite's current lua5.4"; \
+	  apt-get $(APT_PRIVATE) -qq source lua5.4 >/dev/null; }
+	@set -e; src=$$(echo $(APICHECK)/src/lua5.4-*/src); obj=$(APICHECK_LUA)/obj; mkdir -p $$obj; \
+	for c in $$src/l*.c; do \
+	  case $$(basename $$c) in lua.c|luac.c) continue;; esac; \
+	  $(CC) $(LUA_APICHECK_CFLAGS) -c $$c -o $$obj/$$(basename $$c .c).o; \
+	done; \
+	cp $$src/lua.h $$src/luaconf.h $$src/lualib.h $$src/lauxlib.h $(APICHECK_LUA)/include/; \
+	ar rcs $@.tmp $$obj/*.o && mv $@.tmp $@; \
+	echo "Built $@ (LUA_USE_APICHECK)"
+
+$(APICHECK)/cmake/Makefile: CMakeLists.txt $(APICHECK_LUA)/liblua.a | deps
+	cmake -S . -B $(APICHECK)/cmake -DCMAKE_BUILD_TYPE=Debug -DAPEX_LUA_APICHECK_DIR=$(APICHECK_LUA)
+
+# The tests that cross the Lua boundary: the script host and sandbox units, the pipeline
+# DSL, and whole backtests on the simulated clock (the live-clock tests add no Lua
+# coverage, only timing). Everything is built, so the whole suite can be run there too.
+APICHECK_TESTS := sandbox|script_host|lua_modules|reload|pipeline_loader|unit\.test_pipeline$$|backtest_deterministic|bad_pipeline|strategy_error
+test-apicheck: $(APICHECK)/cmake/Makefile
+	cmake --build $(APICHECK)/cmake -j$(JOBS)
+	cd $(APICHECK)/cmake && ctest --output-on-failure -j$(JOBS) -R '$(APICHECK_TESTS)'
+
+test: test-plain test-sanitize test-apicheck
 
 # Crash torture: N SIGKILLs of `apex-host run` at random moments and at breakpoints, a
 # restart after each, the invariant checker after every restart (tests/torture/).
@@ -56,8 +112,13 @@ torture: build
 bench: build
 	bench/run.sh
 
+# Regenerates the field tables in docs/configuration.md and the pipeline classes in
+# types/apex.lua from core/config/schema.c (the test config_docs_in_sync checks them).
+config-docs: build
+	./build/apex-config-doc update docs/configuration.md types/apex.lua
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-apicheck

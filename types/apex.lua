@@ -115,110 +115,149 @@ function Ctx.log(fmt, ...) end
 ---------------------------------------------------------------------------------------
 -- Pipeline
 
----@class apex.DataConfig
----@field files string|string[] Bar CSV file(s): timestamp,symbol,open,high,low,close,volume[,bid,ask]. Required.
----@field news string? News CSV: timestamp,symbol,impact(low|medium|high),headline ("*" = market-wide).
----@field speed number? >= 0, default 1. Replay speed of `run` when --speed is not given.
----@field follow boolean? Keep reading appended rows; `run` then runs until SIGINT/SIGTERM (default false).
+-- BEGIN GENERATED config-doc pipeline: edit core/config/schema.c, then run `make config-docs`
+-- The pipeline fields: every row of core/config/schema.c.
 
----@class apex.BrokerConfig
----@field kind ("paper"|"alpaca")? Default "paper"; only "paper" loads in this build.
----@field starting_cash number? Default 100000.
----@field spread_bps number? Default 2; used when bars have no bid/ask (market orders pay half).
----@field slippage_bps number? Default 1.
----@field fee_per_share number? Default 0.
----@field fee_bps number? Default 0.
----@field fee_min number? Default 0 (per fill, when any fee applies).
----@field state string? Paper account file. "" (default) = "<db>.<pipeline>.paper" in `run`, in memory in `backtest`; ":memory:" = keep nothing.
----@field base_url string? Reserved for real broker adapters.
----@field key_env string? Reserved: name of the environment variable holding the API key.
----@field secret_env string? Reserved: name of the environment variable holding the API secret.
-
+---A module file and the parameters it gets as ctx.params.
 ---@class apex.ModuleRef
 ---@field file string Path relative to the pipeline file.
----@field params table? Becomes ctx.params.
+---@field params table? Becomes ctx.params: strings, numbers, booleans and nested tables.
 
----@class apex.RiskConfig
----@field capital number? 0 = account equity (default).
----@field max_risk_pct number? Risk per trade, fraction of capital (default 0.01).
----@field max_position_pct number? Largest position, fraction of capital (default 0.05).
----@field max_positions integer? Default 10.
----@field daily_loss_limit_pct number? Circuit breaker (default 0.03): closes all positions (CRITICAL) and blocks entries until the next UTC trading day.
----@field allow_short boolean? Default true.
----@field pdt_check boolean? Default true; applies while equity < 25000.
----@field pdt_day_trade_limit integer? Day trades per 5 business days under PDT (default 3).
-
----@class apex.TrailingStopConfig
----@field enabled boolean? Default true.
----@field activation_pct number? Default 0.05.
----@field distance_pct number? Default 0.03.
-
+---One entry of exits.partial_exits.stages.
 ---@class apex.PartialStage
----@field name string? Default "stage_N".
----@field profit_threshold number Fraction, e.g. 0.15.
----@field exit_percentage number Whole percent of the original quantity, e.g. 50.
+---@field name string? Shown in the exit log. Default `stage_N`. Range at most 31 characters.
+---@field profit_threshold number Unrealized profit, as a fraction, that triggers the stage (0.15 = +15%); thresholds must rise from stage to stage. Range > 0 .. 100.
+---@field exit_percentage number Percent of the original quantity to sell (50 = half); the stages together may sell at most 100%. Range > 0 .. 100.
 
----@class apex.PartialExitsConfig
----@field enabled boolean? Default true.
----@field stages apex.PartialStage[]? Default 50% at +15%, 25% at +25%.
-
----@class apex.ExitExecution
----@field timeout_seconds integer? 1..3600; defaults 5 / 10 / 30 / 60 (CRITICAL..LOW).
----@field max_walks integer? 0..100; defaults 0 / 2 / 5 / 10.
----@field price ("market"|"aggressive"|"fair"|"conservative")? Defaults market / aggressive / fair / conservative.
----@field market_after_walks boolean? Defaults true / true / false / false.
-
----All fields are in effect (the prioritised exit engine).
----@class apex.ExitsConfig
----@field stop_loss_pct number? Default 0.04 (when a signal has no stop).
----@field take_profit_pct number? Default 0.10 (when a signal has no target).
----@field trailing_stop apex.TrailingStopConfig?
----@field partial_exits apex.PartialExitsConfig?
----@field liquidity { max_spread: number?, min_volume: number? }? Defaults 0.03 (price units) and 50.
----@field early_exit_edge number? Default 0.02.
----@field time_urgent_minutes integer? Default 5.
----@field session_close string? UTC "HH:MM", default "21:00".
----@field rebalance_min_improvement number? Default 0.10.
----@field execution table<"CRITICAL"|"HIGH"|"MEDIUM"|"LOW", apex.ExitExecution>?
-
----@class apex.MonitoringConfig
----@field normal_frequency integer? Seconds, default 30.
----@field urgent_frequency integer? Seconds, default 5; at most normal_frequency.
----@field urgent_conditions { near_stop_loss_pct: number?, near_profit_target_pct: number?, near_trailing_stop_pct: number? }?
----@field price_cache_ttl_seconds integer? Default 10.
----@field max_api_calls_per_minute integer? Default 60; limits every broker call of the pipeline, paper broker (simulated time) included.
----@field retry_backoff integer[]? Seconds after consecutive broker failures, default { 60, 120, 240, 480, 960 }; the last repeats. At most 10.
----@field persist_interval integer? Seconds between unrealized P&L writes, default 60 (live runs; backtests write on state changes).
-
----Accepted and validated; nothing is delivered yet.
----@class apex.NotificationsConfig
----@field telegram { token_env: string, chat_id: string|integer }?
----@field webhooks string|string[]?
-
----@class apex.ExecutionConfig
----@field tool ("broker"|"webhook")? Default "broker"; "webhook" is refused in this build.
----@field entry ("market"|"limit")? Default "market"; "limit" uses the signal's entry (or the bar's close).
----@field webhook_url string? Required with tool = "webhook".
-
+---One entry of instruments.
 ---@class apex.InstrumentRules
----@field tick number? Price increment (default 0.01).
----@field lot number? Quantity increment (default 1).
+---@field tick number? Price increment; signal prices are rounded to it. Default 0.01. Range > 0 .. 10000.
+---@field lot number? Quantity increment; sizes are rounded down to whole lots. Default 1. Range > 0 .. 1e6.
 
----The table a pipeline file returns (see strategies/examples/reference.lua).
+---Where the bars and the news come from.
+---@class apex.DataConfig
+---@field files string|string[] Bar CSV files (`timestamp,symbol,open,high,low,close,volume[,bid,ask]`); each must exist and be readable. Several files are merged in time order.
+---@field news string? News CSV (`timestamp,symbol,impact,headline`, impact `low`, `medium` or `high`, symbol `*` = market-wide); feeds `apex.news()` and the news instructions. Default none.
+---@field speed number? Replay speed of `run` when `--speed` is not given (the first pipeline's); 0 = as fast as possible. `backtest` always runs as fast as possible. Default 1. Range >= 0.
+---@field follow boolean? Keep reading rows appended to the files, like `tail -f`; `run` then uses the wall clock and runs until SIGINT or SIGTERM (files are polled every 200 ms). Default false.
+
+---The broker the pipeline trades with; the fee and fill settings are the paper broker's.
+---@class apex.BrokerConfig
+---@field kind ("paper"|"alpaca")? Only `"paper"` loads in this build; `"alpaca"` is refused with a message. Default `"paper"`. Range `"paper"`, `"alpaca"`.
+---@field starting_cash number? Cash of a new paper account. Default 100000. Range 1 .. 1e9.
+---@field spread_bps number? Spread in basis points assumed when a bar has no bid/ask; a market order pays half of it. Default 2. Range 0 .. 1000.
+---@field slippage_bps number? Basis points charged against the taker on market orders and triggered stops. Default 1. Range 0 .. 1000.
+---@field fee_per_share number? Cash per unit of quantity. Default 0. Range 0 .. 100.
+---@field fee_bps number? Basis points of notional. Default 0. Range 0 .. 1000.
+---@field fee_min number? Minimum fee per fill, when any fee applies; fees are rounded up to the cent. Default 0. Range 0 .. 1000.
+---@field state string? Where the paper account persists. `""`: beside the store as `<db>.<pipeline>.paper` in `run`, in memory in `backtest` and `check`. A path keeps it there (`--fresh` does not delete it); `":memory:"` keeps nothing. Default `""`.
+---@field base_url string? Reserved for real broker adapters; unused by the paper broker. Default `""`. Range at most 511 characters.
+---@field key_env string? Reserved: the name of the environment variable holding the API key, never the key. Default `""`. Range at most 63 characters.
+---@field secret_env string? Reserved: the name of the environment variable holding the API secret. Default `""`. Range at most 63 characters.
+
+---Sizing and limits (seed 004).
+---@class apex.RiskConfig
+---@field capital number? Capital to size against; 0 = the account's equity. Default 0. Range 0, or 1 .. 1e9.
+---@field max_risk_pct number? Cash at risk per trade (entry to stop) as a fraction of capital. Default 0.01. Range > 0 .. 1.
+---@field max_position_pct number? Largest position value as a fraction of capital. Default 0.05. Range > 0 .. 1.
+---@field max_positions integer? Open executions in this pipeline; a signal beyond it is `skipped`. Default 10. Range 1 .. 100000.
+---@field daily_loss_limit_pct number? Circuit breaker: once the day's loss (realized and unrealized, as a fraction of the start-of-day equity) reaches it, every position of the pipeline is closed (CRITICAL, market) and new entries are `skipped` until the next UTC trading day. Default 0.03. Range > 0 .. 1.
+---@field allow_short boolean? `false` skips `"sell"` signals. Default true.
+---@field pdt_check boolean? Pattern-day-trader rule, applied while equity is below 25000. Default true.
+---@field pdt_day_trade_limit integer? Day trades allowed in 5 business days under the PDT rule. Default 3. Range 0 .. 1000.
+
+---A stop that follows the peak once the position is in profit (HIGH).
+---@class apex.TrailingStopConfig
+---@field enabled boolean? Use the trailing stop. Default true.
+---@field activation_pct number? Profit that arms the trailing stop. Default 0.05. Range 0 .. 100.
+---@field distance_pct number? Distance from the peak; the stop never loosens. Default 0.03. Range > 0 .. < 1.
+
+---Sell parts of the position at profit thresholds (MEDIUM).
+---@class apex.PartialExitsConfig
+---@field enabled boolean? Use the partial exit stages. Default true.
+---@field stages apex.PartialStage[]? Listing `stages` replaces the default stages; a stage is spent when it triggers and never fires twice. Default 50% at +15%, 25% at +25%. Range at most 8.
+
+---When the market for the symbol has dried up (HIGH `liquidity_dried_up`).
+---@class apex.LiquidityConfig
+---@field max_spread number? A spread above this fires; in price units, not a fraction. Default 0.03. Range 0 .. 1e6.
+---@field min_volume number? A bar volume below this fires. Default 50. Range 0 .. 1e9.
+
+---How exits of this priority are worked.
+---@class apex.ExitExecution
+---@field timeout_seconds integer? How long one order may work before it is walked or escalated. Default 5 / 10 / 30 / 60 (CRITICAL / HIGH / MEDIUM / LOW). Range 1 .. 3600.
+---@field max_walks integer? Times the limit moves one step toward the market, one per timeout. Default 0 / 2 / 5 / 10 (CRITICAL / HIGH / MEDIUM / LOW). Range 0 .. 100.
+---@field price ("market"|"aggressive"|"fair"|"conservative")? Where the first order goes: at the market, or a limit placed aggressively, fairly or conservatively. Default "market" / "aggressive" / "fair" / "conservative" (CRITICAL / HIGH / MEDIUM / LOW). Range `"market"`, `"aggressive"`, `"fair"`, `"conservative"`.
+---@field market_after_walks boolean? Send a market order once the walks are spent (otherwise a MEDIUM exit escalates to HIGH and a LOW one to MEDIUM). Default true / true / false / false (CRITICAL / HIGH / MEDIUM / LOW).
+
+---How exits are worked, one table per priority.
+---@class apex.ExitExecutionByPriority
+---@field CRITICAL apex.ExitExecution? How exits of this priority are worked.
+---@field HIGH apex.ExitExecution? How exits of this priority are worked.
+---@field MEDIUM apex.ExitExecution? How exits of this priority are worked.
+---@field LOW apex.ExitExecution? How exits of this priority are worked.
+
+---The prioritised exit engine (seed 003); every field is in effect.
+---@class apex.ExitsConfig
+---@field stop_loss_pct number? The stop's distance from the entry when a signal has no `stop_loss`. Default 0.04. Range > 0 .. < 1.
+---@field take_profit_pct number? The target's distance from the entry when a signal has no `take_profit`. Default 0.1. Range > 0 .. 100.
+---@field trailing_stop apex.TrailingStopConfig? A stop that follows the peak once the position is in profit (HIGH).
+---@field partial_exits apex.PartialExitsConfig? Sell parts of the position at profit thresholds (MEDIUM).
+---@field liquidity apex.LiquidityConfig? When the market for the symbol has dried up (HIGH `liquidity_dried_up`).
+---@field early_exit_edge number? LOW `early_exit` fires when 0 <= the strategy's `edge` < this (`edge` < 0 fires `edge_disappeared`). Default 0.02.
+---@field time_urgent_minutes integer? HIGH `time_based_urgent` fires this long before `session_close`. Default 5. Range 0 .. 1440.
+---@field session_close string? The session's close in UTC (21:00 is 16:00 in New York in winter). Default `"21:00"`. Range `"00:00"` .. `"23:59"`.
+---@field rebalance_min_improvement number? LOW `rebalance`, at `risk.max_positions`: the best free symbol's `opportunity` must beat the position's by at least this. Default 0.1.
+---@field execution apex.ExitExecutionByPriority? How exits are worked, one table per priority.
+
+---How near a level makes checks urgent.
+---@class apex.UrgentConditions
+---@field near_stop_loss_pct number? Distance to the stop, as a fraction of the price. Default 0.02. Range 0 .. 1.
+---@field near_profit_target_pct number? Distance to the target. Default 0.02. Range 0 .. 1.
+---@field near_trailing_stop_pct number? Distance to the trailing stop. Default 0.02. Range 0 .. 1.
+
+---How open positions are watched.
+---@class apex.MonitoringConfig
+---@field normal_frequency integer? Between checks of an open position. Default 30. Range 1 .. 86400.
+---@field urgent_frequency integer? Between checks while the price is near a level; at most `normal_frequency`. Default 5. Range 1 .. 86400.
+---@field urgent_conditions apex.UrgentConditions? How near a level makes checks urgent.
+---@field price_cache_ttl_seconds integer? How long a broker price is reused. Default 10. Range 0 .. 3600.
+---@field max_api_calls_per_minute integer? Sliding-window limit on every broker call of the pipeline, the paper broker included (backtests obey it in simulated time: raise it for backtests with many symbols). Default 60. Range 1 .. 100000.
+---@field retry_backoff integer[]? Delay after each consecutive broker failure; the last step repeats. Default `{ 60, 120, 240, 480, 960 }`. Range at most 10, each 1 .. 86400.
+---@field persist_interval integer? Unrealized P&L is written to the store on a change of state and at most this often otherwise (live runs only; a backtest writes on changes of state). Default 60. Range 1 .. 86400.
+
+---Accepted and validated; nothing is delivered yet. A Telegram bot.
+---@class apex.TelegramConfig
+---@field token_env string? Not yet delivered. The name of the environment variable holding the bot token, never the token. Default none. Range at most 63 characters.
+---@field chat_id (string|integer)? Not yet delivered. The chat to write to. Default none. Range at most 63 characters.
+
+---Accepted and validated; nothing is delivered yet. Where to report trades; secrets come from the environment, never the file.
+---@class apex.NotificationsConfig
+---@field telegram apex.TelegramConfig? Not yet delivered. A Telegram bot.
+---@field webhooks (string|string[])? Not yet delivered. URLs to post each event to. Default none.
+
+---How entries are sent.
+---@class apex.ExecutionConfig
+---@field tool ("broker"|"webhook")? `"webhook"` is refused in this build. Default `"broker"`. Range `"broker"`, `"webhook"`.
+---@field entry ("market"|"limit")? `"limit"` places the entry at the signal's `entry`, or at the bar's close when the signal has none. Default `"market"`. Range `"market"`, `"limit"`.
+---@field webhook_url string? Required with `tool = "webhook"`. Default `""`. Range at most 511 characters.
+
+---The table a pipeline file returns: `return apex.pipeline { ... }` (see strategies/examples/reference.lua and docs/configuration.md).
 ---@class apex.Pipeline
----@field name string Required; [A-Za-z0-9_.-], at most 63 characters; unique per process.
----@field symbols string[] Required; the symbols traded (others in the data only update prices).
----@field data apex.DataConfig Required.
----@field broker apex.BrokerConfig?
----@field bias (string|apex.ModuleRef)?
----@field strategy string|apex.ModuleRef Required.
----@field risk apex.RiskConfig?
----@field exits apex.ExitsConfig?
----@field monitoring apex.MonitoringConfig?
----@field instructions (string|{ file: string })[]? Sentences or rule files.
----@field notifications apex.NotificationsConfig?
----@field execution apex.ExecutionConfig?
----@field instruments table<string, apex.InstrumentRules>? "default" applies to unlisted symbols.
+---@field name string Names the pipeline in logs, the store and `apex-host status`; unique among the pipelines started together. Range letters, digits, '_', '.' and '-'; at most 63 characters.
+---@field symbols string[] The symbols this pipeline trades. Other symbols in the data only update prices (`apex.price("VIX")`). Range 1 to 23 characters each, no duplicates.
+---@field data apex.DataConfig Where the bars and the news come from.
+---@field broker apex.BrokerConfig? The broker the pipeline trades with; the fee and fill settings are the paper broker's.
+---@field bias (string|apex.ModuleRef)? A bias module; a string is the file with no params. Default none.
+---@field strategy string|apex.ModuleRef The strategy module.
+---@field risk apex.RiskConfig? Sizing and limits (seed 004).
+---@field exits apex.ExitsConfig? The prioritised exit engine (seed 003); every field is in effect.
+---@field monitoring apex.MonitoringConfig? How open positions are watched.
+---@field instructions ((string|{ file: string })[])? Emergency exits, checked at every monitoring pass: sentences (`"close if VIX > 40"`) or `{ file = "rule.lua" }`; see `instructions/README.md`. Default none.
+---@field notifications apex.NotificationsConfig? Not yet delivered. Where to report trades; secrets come from the environment, never the file.
+---@field execution apex.ExecutionConfig? How entries are sent.
+---@field instruments table<string, apex.InstrumentRules>? Tick and lot per symbol, `SYMBOL = { tick, lot }`; `default = { ... }` applies to every symbol not listed. Default tick 0.01, lot 1.
+---@field random_seed integer? Seeds `math.random` in this pipeline's scripts, so a strategy that draws random numbers makes the same decisions run after run. Backtests always seed: with this, else with a hash of `name`; `run` seeds only when it is given (see docs/lua-api.md). Default from `name` in backtests.
+-- END GENERATED config-doc pipeline
 
 ---------------------------------------------------------------------------------------
 -- apex.ta

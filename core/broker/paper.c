@@ -417,7 +417,7 @@ static int paper_submit(broker *b, const order_request *r, broker_cb cb, void *u
 
     paper_symbol *s = paper_symbol_find(p, r->symbol);
     paper_order *o =
-        order_new(p, r->client_order_id, r->symbol, r->side, r->type, ORDER_ROLE_ENTRY, r->qty);
+        order_new(p, r->client_order_id, r->symbol, r->side, r->type, r->role, r->qty);
     if (!o)
         return APEX_ENOMEM;
     o->o.limit_price = r->limit_price;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/status.h"
 #include "pipeline/host.h"
 #include "store/store.h"
 
@@ -176,8 +177,11 @@ static int cmd_status(int argc, char **argv)
         fprintf(stderr, "apex-host: %s\n", err);
         return EXIT_STORE;
     }
-    int rc = store_print_status(s, stdout, (int)events);
+    apex_error failure;
+    int rc = cli_status_print(s, stdout, (int)events, &failure);
     store_close(s);
+    if (rc != 0)
+        fprintf(stderr, "apex-host: %s\n", failure.msg);
     return rc == 0 ? EXIT_OK : EXIT_STORE;
 }
 

@@ -2,8 +2,9 @@
  *
  * script/pipeline_loader.c fills a pipeline_config from pipeline.lua; this module
  * owns the defaults (config_defaults) and the range checks (config_validate), so
- * the rules are the same whichever way a config arrives. Percentages and ratios
- * are fixed point like money: 0.02 is MONEY_SCALE / 50.
+ * the rules are the same whichever way a config arrives. Both come from the field
+ * table in schema.h, which names, types, defaults, bounds and documents every field
+ * once. Percentages and ratios are fixed point like money: 0.02 is MONEY_SCALE / 50.
  *
  * The position-management defaults are seed 003's position_management.yaml. */
 #ifndef APEX_CONFIG_H
@@ -11,6 +12,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "model/exit.h"
 #include "model/order.h"
@@ -160,6 +162,8 @@ typedef struct pipeline_config {
     execution_config execution;
     instrument_config *instruments; /* [0] is the default */
     int ninstruments;
+    int64_t random_seed;    /* seeds math.random in backtests; see config_random_seed */
+    bool random_seed_given; /* false: the seed derives from the name */
 } pipeline_config;
 
 /* Fills cfg with every default. Allocates nothing; call config_free anyway. */
@@ -170,6 +174,10 @@ void config_free(pipeline_config *cfg);
 /* Checks ranges and cross-field rules; adds one diagnostic per problem, each naming
  * "<file>: <field>: ...". Returns the number of problems found (0 = valid). */
 int config_validate(const pipeline_config *cfg, diag_list *diags);
+
+/* The seed for the pipeline's math.random: random_seed when the file gives one, else
+ * a hash of the name, so every run of the same pipeline draws the same numbers. */
+int64_t config_random_seed(const pipeline_config *cfg);
 
 /* The tick/lot rules for a symbol (its override, else the default). */
 money_instrument config_instrument(const pipeline_config *cfg, const char *symbol);

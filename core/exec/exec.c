@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "util/err.h"
 #include "util/log.h"
@@ -13,10 +14,21 @@ struct exec_env {
     apex_clock *clock;
     const pipeline_config *cfg;
     exec_hooks hooks;
+    exec_restart_stats restart;
+    /* Requests and reconcile items the broker has not answered yet. A broker freed at
+     * shutdown drops its queued callbacks, so whatever is left here is freed with the
+     * env (after the broker), and the holds on trades are given back. */
+    LIST_HEAD(, inflight) inflight;
 };
+
+typedef struct inflight {
+    LIST_ENTRY(inflight) link;
+    bool is_request; /* else a reconcile_item, owned by its parent request's count */
+} inflight;
 
 /* One in-flight broker request on behalf of a trade. */
 typedef struct {
+    inflight link; /* first */
     exec_env *env;
     trade *t;
     exec_done_cb done;
@@ -37,11 +49,32 @@ exec_env *exec_env_new(store *db, broker *brk, apex_clock *clock, const pipeline
     env->clock = clock;
     env->cfg = cfg;
     env->hooks = hooks;
+    LIST_INIT(&env->inflight);
     return env;
+}
+
+static void inflight_add(exec_env *env, inflight *i, bool is_request)
+{
+    i->is_request = is_request;
+    LIST_INSERT_HEAD(&env->inflight, i, link);
+}
+
+static void inflight_remove(inflight *i)
+{
+    LIST_REMOVE(i, link);
 }
 
 void exec_env_free(exec_env *env)
 {
+    if (!env)
+        return;
+    while (!LIST_EMPTY(&env->inflight)) {
+        inflight *i = LIST_FIRST(&env->inflight);
+        LIST_REMOVE(i, link);
+        if (i->is_request)
+            trade_release(((request *)i)->t);
+        free(i);
+    }
     free(env);
 }
 
@@ -55,11 +88,20 @@ static request *request_new(exec_env *env, trade *t, exec_done_cb done, void *ud
     r->done = done;
     r->ud = ud;
     trade_hold(t);
+    inflight_add(env, &r->link, true);
     return r;
+}
+
+static void request_free(request *r)
+{
+    inflight_remove(&r->link);
+    trade_release(r->t);
+    free(r);
 }
 
 static void request_finish(request *r, int status, const char *msg)
 {
+    inflight_remove(&r->link);
     trade_release(r->t); /* done decides what a finished trade still needs */
     if (r->done)
         r->done(r->ud, r->t, status, msg);
@@ -70,7 +112,7 @@ int exec_next_client_id(exec_env *env, trade *t, const char *suffix, char *out, 
 {
     t->row.order_seq++;
     t->row.updated_at = clock_now(env->clock);
-    int rc = store_execution_update(env->db, &t->row);
+    int rc = store_execution_update(env->db, &t->row, NULL);
     if (rc)
         return rc;
     snprintf(out, outlen, "%s-%lld-%d%s", store_instance_id(env->db), (long long)t->row.id,
@@ -114,7 +156,7 @@ static int record_intent(exec_env *env, trade *t, order_role role, const order_r
         row.take_profit = req->take_profit;
         row.stop_loss = req->stop_loss;
     }
-    return store_order_insert(env->db, &row);
+    return store_order_insert(env->db, &row, NULL);
 }
 
 static void on_submit_reply(void *ud, const broker_reply *reply)
@@ -143,18 +185,24 @@ static void on_submit_reply(void *ud, const broker_reply *reply)
     if (!row.submitted_at)
         row.submitted_at = now;
     row.o.updated_at = now;
-    store_order_update(env->db, &row);
+    store_order_update(env->db, &row, NULL);
     request_finish(r, status, status ? reply->error : NULL);
 }
 
 int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec_done_cb done,
               void *ud, char *err, size_t errlen)
 {
-    int rc = exec_next_client_id(env, t, NULL, req->client_order_id, sizeof req->client_order_id);
+    req->role = role;
+    /* The id's sequence, the intent and its bracket legs are one unit, committed before
+     * the request leaves: a restart finds all of them or none. */
+    int seq_before = t->row.order_seq;
+    int rc = store_unit_begin(env->db, NULL);
     if (rc)
-        return err_set(err, errlen, rc, "allocating a client order id: %s", store_errmsg(env->db));
-    rc = record_intent(env, t, role, req, req->client_order_id, NULL, req->type, req->side,
-                       req->limit_price, req->stop_price);
+        return err_set(err, errlen, rc, "recording an order intent: %s", store_errmsg(env->db));
+    rc = exec_next_client_id(env, t, NULL, req->client_order_id, sizeof req->client_order_id);
+    if (!rc)
+        rc = record_intent(env, t, role, req, req->client_order_id, NULL, req->type, req->side,
+                           req->limit_price, req->stop_price);
     /* Bracket legs are created by the broker with the entry; record them as intents of
      * the same send so a restart can ask the broker about them too. */
     order_side exit_side = order_side_opposite(req->side);
@@ -169,9 +217,15 @@ int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec
         rc = record_intent(env, t, ORDER_ROLE_STOP_LOSS, req, leg, req->client_order_id, ORDER_STOP,
                            exit_side, 0, req->stop_loss);
     }
-    if (rc)
-        return err_set(err, errlen, rc, "recording the intent of %s: %s", req->client_order_id,
-                       store_errmsg(env->db));
+    if (!rc)
+        rc = store_unit_commit(env->db, NULL);
+    if (rc) {
+        err_set(err, errlen, rc, "recording the intent of %s: %s", req->client_order_id,
+                store_errmsg(env->db));
+        store_unit_abort(env->db, NULL);
+        t->row.order_seq = seq_before;
+        return rc;
+    }
     if (role == ORDER_ROLE_ENTRY)
         snprintf(t->entry_coid, sizeof t->entry_coid, "%s", req->client_order_id);
     request *r = request_new(env, t, done, ud);
@@ -186,10 +240,9 @@ int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec
             row.o.status = ORDER_STATUS_UNSENT;
             snprintf(row.error, sizeof row.error, "broker refused the request locally (%s)",
                      err_name(rc));
-            store_order_update(env->db, &row);
+            store_order_update(env->db, &row, NULL);
         }
-        trade_release(t);
-        free(r);
+        request_free(r);
         err_set(err, errlen, rc, "the broker refused %s before it left the process (%s)",
                 req->client_order_id, err_name(rc));
     }
@@ -231,19 +284,23 @@ static trade *trade_for(exec_env *env, const store_order *row)
     return env->hooks.find_trade ? env->hooks.find_trade(env->hooks.ud, row->execution_id) : NULL;
 }
 
-/* Applies one fill to the trade's ledger, execution row and position row. */
-static void apply_fill(exec_env *env, trade *t, const broker_fill *f)
+/* Applies one fill to the trade's ledger, execution row and position row (inside the
+ * caller's unit). */
+static int apply_fill(exec_env *env, trade *t, const broker_fill *f)
 {
-    if (ledger_apply(&t->led, f->side, f->qty, f->price, f->fee) != 0) {
+    int rc = ledger_apply(&t->led, f->side, f->qty, f->price, f->fee);
+    if (rc != 0) {
         log_error("%s: fill %s overflows the ledger; ignored", f->symbol, f->fill_id);
-        return;
+        return rc;
     }
     t->row.realized_pnl = t->led.realized;
     t->row.fees = t->led.fees;
     if (t->row.entry_price == 0 || !t->has_pos)
         t->row.entry_price = ledger_avg_price(&t->led);
     t->row.updated_at = f->ts;
-    store_execution_update(env->db, &t->row);
+    rc = store_execution_update(env->db, &t->row, NULL);
+    if (rc)
+        return rc;
 
     money_t open_qty = t->led.qty > 0 ? t->led.qty : -t->led.qty;
     if (!t->has_pos) {
@@ -261,9 +318,10 @@ static void apply_fill(exec_env *env, trade *t, const broker_fill *f)
         p->entry_price = ledger_avg_price(&t->led);
         p->current_price = f->price;
         p->last_update = f->ts;
-        if (store_position_insert(env->db, p) == 0)
+        rc = store_position_insert(env->db, p, NULL);
+        if (rc == 0)
             t->has_pos = true;
-        return;
+        return rc;
     }
     store_position *p = &t->pos;
     if (open_qty > p->initial_qty)
@@ -280,26 +338,68 @@ static void apply_fill(exec_env *env, trade *t, const broker_fill *f)
         p->unrealized_pnl = 0;
         p->unrealized_pnl_pct = 0;
     }
-    store_position_update(env->db, p);
+    return store_position_update(env->db, p, NULL);
 }
 
-/* Records a fill once (the store refuses a fill id twice) and applies it. */
-static int record_fill(exec_env *env, const store_order *row, const broker_fill *f)
+/* The fill row, then the trade's ledger, execution and position, then the order's
+ * state and the fill event: the writes of one unit. */
+static int write_fill(exec_env *env, store_order *row, const broker_fill *f, const broker_order *o,
+                      const char *note, trade *t)
 {
     store_fill sf = {0};
     sf.execution_id = row->execution_id;
     sf.f = *f;
-    int rc = store_fill_insert(env->db, &sf);
-    if (rc == APEX_EDUP)
-        return 0; /* already in the ledger: a replayed event */
-    if (rc) {
-        log_error("%s: cannot record fill %s: %s", f->symbol, f->fill_id, store_errmsg(env->db));
+    int rc = store_fill_insert(env->db, &sf, NULL);
+    if (rc)
+        return rc; /* APEX_EDUP: already in the ledger, a replayed event */
+    if (t && (rc = apply_fill(env, t, f)) != 0)
         return rc;
-    }
+    if (o)
+        merge_order(row, o, f->ts); /* a recovered fill: the order reply set its state */
+    row->o.updated_at = f->ts;
+    if ((rc = store_order_update(env->db, row, NULL)) != 0)
+        return rc;
+    char qb[32], pb[32];
+    rc = store_event(env->db, f->ts, env->cfg->name, row->execution_id, "fill", NULL,
+                     "%s %s %s @ %s (%s)%s%s", f->symbol, order_side_name(f->side),
+                     money_format_trim(f->qty, 0, qb, sizeof qb),
+                     money_format_trim(f->price, 2, pb, sizeof pb), order_role_name(row->o.role),
+                     note ? "; " : "", note ? note : "");
+    return rc;
+}
+
+/* Records one fill and everything it changes (the fill row, the execution's ledger
+ * totals, the position, the order's fill state and the fill event) as one unit: a
+ * kill at any point leaves all of it or none of it, and the trade in memory is put back
+ * when the unit fails. Returns 1 when recorded, 0 when it was already recorded (a
+ * replay: nothing changes), < 0 on a store failure. */
+static int record_fill(exec_env *env, store_order *row, const broker_fill *f, const broker_order *o,
+                       const char *note)
+{
     trade *t = trade_for(env, row);
+    trade before = {0};
     if (t)
-        apply_fill(env, t, f);
-    return 1;
+        before = *t;
+    store_order row_before = *row;
+    int rc = store_unit_begin(env->db, NULL);
+    if (!rc)
+        rc = write_fill(env, row, f, o, note, t);
+    if (!rc)
+        rc = store_unit_commit(env->db, NULL);
+    if (rc == 0)
+        return 1;
+    if (rc != APEX_EDUP)
+        log_error("%s: cannot record fill %s: %s", f->symbol, f->fill_id, store_errmsg(env->db));
+    store_unit_abort(env->db, NULL);
+    if (t) {
+        /* Only the durable columns roll back; the links and timers are the live ones. */
+        t->row = before.row;
+        t->pos = before.pos;
+        t->has_pos = before.has_pos;
+        t->led = before.led;
+    }
+    *row = row_before;
+    return rc == APEX_EDUP ? 0 : rc;
 }
 
 static void listener_on_fill(void *ud, const broker_fill *f, const broker_order *o)
@@ -308,11 +408,8 @@ static void listener_on_fill(void *ud, const broker_fill *f, const broker_order 
     store_order row;
     if (store_order_get(env->db, f->client_order_id, &row) != 0)
         return; /* not ours: a trade placed by hand at the broker */
-    if (record_fill(env, &row, f) <= 0)
+    if (record_fill(env, &row, f, o, NULL) <= 0)
         return;
-    if (o)
-        merge_order(&row, o, f->ts);
-    store_order_update(env->db, &row);
     trade *t = trade_for(env, &row);
     if (t && env->hooks.on_fill)
         env->hooks.on_fill(env->hooks.ud, t, f, &row);
@@ -327,7 +424,7 @@ static void listener_on_order(void *ud, const broker_order *o)
     if (row.o.status == o->status && row.o.filled_qty == o->filled_qty)
         return;
     merge_order(&row, o, clock_now(env->clock));
-    store_order_update(env->db, &row);
+    store_order_update(env->db, &row, NULL);
     trade *t = trade_for(env, &row);
     if (t && env->hooks.on_order)
         env->hooks.on_order(env->hooks.ud, t, &row);
@@ -351,9 +448,16 @@ static void reconcile_step_done(request *r, int status)
 }
 
 typedef struct {
+    inflight link; /* first */
     request *parent;
     char coid[BROKER_ID_MAX];
 } reconcile_item;
+
+static void item_free(reconcile_item *it)
+{
+    inflight_remove(&it->link);
+    free(it);
+}
 
 static void on_fills_reply(void *ud, const broker_reply *reply)
 {
@@ -362,15 +466,16 @@ static void on_fills_reply(void *ud, const broker_reply *reply)
     store_order row;
     if (reply->status == 0 && store_order_get(env->db, it->coid, &row) == 0) {
         for (int i = 0; i < reply->nfills; i++) {
-            if (record_fill(env, &row, &reply->fills[i]) > 0) {
+            if (record_fill(env, &row, &reply->fills[i], NULL, "recovered after a restart") > 0) {
+                env->restart.recovered_fills++;
                 store_event(env->db, reply->fills[i].ts, env->cfg->name, row.execution_id,
-                            "reconcile", "recovered fill %s of order %s missed while down",
+                            "reconcile", NULL, "recovered fill %s of order %s missed while down",
                             reply->fills[i].fill_id, it->coid);
             }
         }
     }
     request *parent = it->parent;
-    free(it);
+    item_free(it);
     reconcile_step_done(parent, reply->status);
 }
 
@@ -382,7 +487,7 @@ static void on_order_reply(void *ud, const broker_reply *reply)
     store_order row;
     apex_time now = clock_now(env->clock);
     if (store_order_get(env->db, it->coid, &row) != 0) {
-        free(it);
+        item_free(it);
         reconcile_step_done(parent, APEX_EIO);
         return;
     }
@@ -392,16 +497,17 @@ static void on_order_reply(void *ud, const broker_reply *reply)
             snprintf(row.error, sizeof row.error,
                      "never reached the broker (the host stopped before sending it)");
             row.o.updated_at = now;
-            store_order_update(env->db, &row);
-            store_event(env->db, now, env->cfg->name, row.execution_id, "reconcile",
+            store_order_update(env->db, &row, NULL);
+            env->restart.unsent_intents++;
+            store_event(env->db, now, env->cfg->name, row.execution_id, "reconcile", NULL,
                         "order %s never reached the broker; marked unsent, not resent", it->coid);
         }
-        free(it);
+        item_free(it);
         reconcile_step_done(parent, 0);
         return;
     }
     if (reply->status != 0 || !reply->order) {
-        free(it);
+        item_free(it);
         reconcile_step_done(parent, reply->status ? reply->status : APEX_EIO);
         return;
     }
@@ -410,21 +516,21 @@ static void on_order_reply(void *ud, const broker_reply *reply)
     if (!row.submitted_at)
         row.submitted_at = now;
     row.o.filled_qty = recorded; /* raised by the fills we record, not assumed */
-    store_order_update(env->db, &row);
+    store_order_update(env->db, &row, NULL);
     if (reply->order->filled_qty > recorded &&
         broker_list_fills(env->brk, it->coid, on_fills_reply, it) == 0) {
         store_order fresh;
         if (store_order_get(env->db, it->coid, &fresh) == 0) {
             fresh.o.filled_qty = reply->order->filled_qty;
-            store_order_update(env->db, &fresh);
+            store_order_update(env->db, &fresh, NULL);
         }
         return; /* the fills reply finishes this item */
     }
     if (reply->order->filled_qty > recorded) {
         row.o.filled_qty = reply->order->filled_qty;
-        store_order_update(env->db, &row);
+        store_order_update(env->db, &row, NULL);
     }
-    free(it);
+    item_free(it);
     reconcile_step_done(parent, 0);
 }
 
@@ -441,10 +547,11 @@ int exec_reconcile(exec_env *env, trade *t, exec_done_cb done, void *ud)
         if (!it)
             break;
         it->parent = r;
+        inflight_add(env, &it->link, false);
         snprintf(it->coid, sizeof it->coid, "%s", list.ids[i]);
         r->outstanding++;
         if (broker_get_order(env->brk, it->coid, on_order_reply, it) != 0) {
-            free(it);
+            item_free(it);
             reconcile_step_done(r, APEX_EIO);
         }
     }
@@ -463,4 +570,9 @@ int exec_replay_fills(exec_env *env, trade *t)
 {
     memset(&t->led, 0, sizeof t->led);
     return store_fills_for_execution(env->db, t->row.id, replay_one, t);
+}
+
+exec_restart_stats exec_restart_stats_get(const exec_env *env)
+{
+    return env->restart;
 }

@@ -56,6 +56,13 @@ void exec_cancel_open_orders(exec_env *env, trade *t);
  * reached; the trade is then reconciled again later). */
 int exec_reconcile(exec_env *env, trade *t, exec_done_cb done, void *ud);
 
+/* What restart reconciliation found, for the restart report. */
+typedef struct {
+    int unsent_intents; /* intents the broker never saw: marked unsent, never resent */
+    int recovered_fills; /* fills that happened while the host was down */
+} exec_restart_stats;
+exec_restart_stats exec_restart_stats_get(const exec_env *env);
+
 /* Rebuilds t->led from the fills recorded in the store (restart). */
 int exec_replay_fills(exec_env *env, trade *t);
 

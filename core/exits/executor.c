@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "util/err.h"
 #include "util/log.h"
@@ -23,6 +24,7 @@ typedef enum {
 } job_state;
 
 typedef struct exit_job {
+    LIST_ENTRY(exit_job) link; /* in x->jobs until freed */
     exit_executor *x;
     trade *t;
     store_position_exit row;
@@ -43,7 +45,8 @@ typedef struct exit_job {
     bool supersede; /* finish as superseded, then start `next` */
     exit_decision next;
     money_t next_price;
-    int refs; /* callbacks outstanding that point at this job */
+    int refs;        /* callbacks outstanding that point at this job */
+    int trade_holds; /* of those, the ones that also hold the trade (job_hold) */
 } exit_job;
 
 struct exit_executor {
@@ -53,6 +56,7 @@ struct exit_executor {
     apex_clock *clock;
     const pipeline_config *cfg;
     exit_hooks hooks;
+    LIST_HEAD(, exit_job) jobs; /* every job not yet freed, done ones waiting for replies */
 };
 
 exit_executor *exit_executor_new(exec_env *env, broker *brk, store *db, apex_clock *clock,
@@ -67,11 +71,32 @@ exit_executor *exit_executor_new(exec_env *env, broker *brk, store *db, apex_clo
     x->clock = clock;
     x->cfg = cfg;
     x->hooks = hooks;
+    LIST_INIT(&x->jobs);
     return x;
+}
+
+static void job_free(exit_job *j)
+{
+    clock_timer_stop(&j->timer);
+    LIST_REMOVE(j, link);
+    free(j);
 }
 
 void exit_executor_free(exit_executor *x)
 {
+    if (!x)
+        return;
+    /* Shutdown: the broker's queued replies will never come, so the jobs waiting for
+     * them are freed here and give their holds on the trades back. The exits stay
+     * "working" in the store; the next run's exit_executor_resume closes them. */
+    while (!LIST_EMPTY(&x->jobs)) {
+        exit_job *j = LIST_FIRST(&x->jobs);
+        for (; j->trade_holds > 0; j->trade_holds--)
+            trade_release(j->t);
+        if (j->t->exit_job == j)
+            j->t->exit_job = NULL;
+        job_free(j);
+    }
     free(x);
 }
 
@@ -97,18 +122,19 @@ static void job_release(exit_job *j)
 {
     if (--j->refs > 0 || j->state != JOB_DONE)
         return;
-    clock_timer_stop(&j->timer);
-    free(j);
+    job_free(j);
 }
 
 static void job_hold(exit_job *j)
 {
     j->refs++;
+    j->trade_holds++;
     trade_hold(j->t);
 }
 
 static void job_drop(exit_job *j)
 {
+    j->trade_holds--;
     trade_release(j->t);
     job_release(j);
 }
@@ -133,7 +159,7 @@ static void save_row(exit_job *j)
     j->row.filled_quantity = j->filled;
     if (j->filled > 0)
         money_div(j->notional, j->filled, MONEY_ROUND_NEAREST, &j->row.exit_price);
-    store_exit_update(j->x->db, &j->row);
+    store_exit_update(j->x->db, &j->row, NULL);
 }
 
 static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_t price);
@@ -238,10 +264,10 @@ static void on_sent(void *ud, trade *t, int status, const char *msg)
     (void)t;
     if (j->state == JOB_WORKING && status != 0 && strcmp(j->coid, j->att.client_order_id) == 0) {
         j->att.status = ORDER_STATUS_REJECTED;
-        store_exit_attempt_update(j->x->db, &j->att);
+        store_exit_attempt_update(j->x->db, &j->att, NULL);
         store_event(j->x->db, clock_now(j->x->clock), j->x->cfg->name, j->t->row.id,
-                    "exit_rejected", "%s: exit order %s refused: %s", j->t->row.symbol, j->coid,
-                    msg ? msg : err_name(status));
+                    "exit_rejected", NULL, "%s: exit order %s refused: %s", j->t->row.symbol,
+                    j->coid, msg ? msg : err_name(status));
         if (j->t->led.qty == 0) {
             finish(j, j->filled > 0 ? EXIT_STATUS_FILLED : EXIT_STATUS_CANCELLED);
         } else {
@@ -265,7 +291,7 @@ static void place_next(exit_job *j)
         return;
     }
     if (j->row.attempts >= MAX_ATTEMPTS) {
-        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed",
+        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed", NULL,
                     "%s: exit gave up after %d orders; the monitor will decide again",
                     t->row.symbol, j->row.attempts);
         finish(j, EXIT_STATUS_FAILED);
@@ -292,7 +318,7 @@ static void place_next(exit_job *j)
     int rc = exec_send(x->env, t, ORDER_ROLE_EXIT, &req, on_sent, j, err, sizeof err);
     if (rc != 0) {
         j->refs--;
-        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed",
+        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed", NULL,
                     "%s: could not send an exit order: %s", t->row.symbol, err);
         j->state = JOB_WAIT_RETRY;
         clock_timer_start(&j->timer, clock_now(x->clock) + RETRY_DELAY);
@@ -313,7 +339,7 @@ static void place_next(exit_job *j)
     j->att.quantity = qty;
     j->att.status = ORDER_STATUS_NEW;
     j->att.placed_at = clock_now(x->clock);
-    store_exit_attempt_insert(x->db, &j->att);
+    store_exit_attempt_insert(x->db, &j->att, NULL);
     save_row(j);
     j->state = JOB_WORKING;
     int timeout = x->cfg->exits.execution[j->priority].timeout_seconds;
@@ -385,7 +411,7 @@ static void on_timeout(clock_timer *timer, void *ud)
     if (j->state != JOB_WORKING)
         return;
     store_event(j->x->db, clock_now(j->x->clock), j->x->cfg->name, j->t->row.id, "exit_timeout",
-                "%s: exit order %s not filled within %d s; cancelling to walk or escalate",
+                NULL, "%s: exit order %s not filled within %d s; cancelling to walk or escalate",
                 j->t->row.symbol, j->coid, j->x->cfg->exits.execution[j->priority].timeout_seconds);
     j->state = JOB_CANCEL_ORDER;
     cancel_order(j, j->coid);
@@ -418,6 +444,7 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
     j->priority = d->priority;
     j->target = d->qty;
     j->refs = 1; /* held by the trade until finish */
+    LIST_INSERT_HEAD(&x->jobs, j, link);
     clock_timer_init(x->clock, &j->timer, on_timeout, j);
     store_position_exit *row = &j->row;
     row->position_id = t->pos.id;
@@ -432,7 +459,11 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
     row->status = EXIT_STATUS_WORKING;
     row->execution_strategy = job_strategy(j);
     row->exit_priority = j->priority;
-    store_exit_insert(x->db, row);
+    /* The decision (its position_exits row) and what it spends on the position (a partial
+     * stage, the exit reason) are one unit, durable before any order goes out. */
+    apex_error err = {0};
+    store_unit_begin(x->db, NULL);
+    int rc = store_exit_insert(x->db, row, &err);
     t->exit_job = j;
     t->closing = true;
     snprintf(t->pos.exit_reason, sizeof t->pos.exit_reason, "%s",
@@ -444,7 +475,18 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
          * out, so it can never fire twice: not after a reload, not after a restart. */
         t->pos.partial_stages_done |= 1 << d->partial_stage;
     }
-    store_position_update(x->db, &t->pos);
+    if (!rc)
+        rc = store_position_update(x->db, &t->pos, &err);
+    if (!rc)
+        rc = store_unit_commit(x->db, &err);
+    if (rc) {
+        log_error("%s %s: cannot record the exit decision (%s); working it anyway, the store "
+                  "will be reconciled on restart",
+                  x->cfg->name, t->row.symbol, err.msg);
+        store_unit_abort(x->db, NULL);
+        if (x->hooks.on_write_error)
+            x->hooks.on_write_error(x->hooks.ud, rc, "recording an exit decision", err.msg);
+    }
     char pb[32];
     log_event("%-13s EXIT!    %-5s %s (%s) at %s", x->cfg->name, t->row.symbol, d->reason,
               exit_priority_name(d->priority), money_format_trim(price, 2, pb, sizeof pb));
@@ -474,7 +516,7 @@ int exit_executor_start(exit_executor *x, trade *t, const exit_decision *d, mone
         j->supersede = true;
         j->next = *d;
         j->next_price = price;
-        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit",
+        store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit", NULL,
                     "%s: %s (%s) supersedes the working %s exit", t->row.symbol, d->reason,
                     exit_priority_name(d->priority), j->row.exit_reason);
         if (j->state == JOB_WORKING) {
@@ -507,7 +549,7 @@ void exit_executor_on_fill(exit_executor *x, trade *t, const broker_fill *f, con
     j->att.filled_quantity = j->order_filled;
     j->att.status =
         j->order_filled >= j->order_qty ? ORDER_STATUS_FILLED : ORDER_STATUS_PARTIALLY_FILLED;
-    store_exit_attempt_update(j->x->db, &j->att);
+    store_exit_attempt_update(j->x->db, &j->att, NULL);
     save_row(j);
     if (j->order_filled < j->order_qty)
         return; /* a partial fill: the order keeps working until filled or timed out */
@@ -527,7 +569,7 @@ void exit_executor_on_order(exit_executor *x, trade *t, const store_order *o)
     if (!j || j->state == JOB_DONE || strcmp(o->o.client_order_id, j->coid) != 0)
         return;
     j->att.status = o->o.status;
-    store_exit_attempt_update(j->x->db, &j->att);
+    store_exit_attempt_update(j->x->db, &j->att, NULL);
     bool dead = o->o.status == ORDER_STATUS_REJECTED || o->o.status == ORDER_STATUS_EXPIRED ||
                 o->o.status == ORDER_STATUS_CANCELLED;
     if (dead && j->state == JOB_WORKING) {
@@ -554,9 +596,10 @@ void exit_executor_drop(exit_executor *x, trade *t)
     (void)x;
     if (!j)
         return;
-    clock_timer_stop(&j->timer);
+    for (; j->trade_holds > 0; j->trade_holds--)
+        trade_release(t);
     t->exit_job = NULL;
-    free(j);
+    job_free(j);
 }
 
 typedef struct {
@@ -571,8 +614,8 @@ static int close_stale(void *ud, const store_position_exit *e)
         return 0;
     store_position_exit row = *e;
     row.status = EXIT_STATUS_CANCELLED;
-    store_exit_update(c->x->db, &row);
-    store_event(c->x->db, clock_now(c->x->clock), c->x->cfg->name, e->execution_id, "exit",
+    store_exit_update(c->x->db, &row, NULL);
+    store_event(c->x->db, clock_now(c->x->clock), c->x->cfg->name, e->execution_id, "exit", NULL,
                 "exit %lld (%s) interrupted by a restart; the monitor re-evaluates",
                 (long long)e->id, e->exit_reason);
     return 0;

@@ -32,6 +32,8 @@ typedef struct {
     /* The urgency of the next broker call (a rate-limited broker serves urgent calls
      * first); may be NULL. */
     void (*next_priority)(void *ud, int priority);
+    /* A durable write failed (the pipeline's failure policy); may be NULL. */
+    void (*on_write_error)(void *ud, int rc, const char *what, const char *msg);
     void *ud;
 } exit_hooks;
 

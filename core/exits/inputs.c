@@ -54,7 +54,7 @@ static void rules_input(const exit_context *ctx, const trade *t, const script_po
     char err[512];
     int rc = script_rules_check(ctx->scripts, view, &scratch->hit, err, sizeof err);
     if (rc < 0) {
-        store_event(ctx->db, in->now, ctx->cfg->name, t->row.id, "rule_error", "%s", err);
+        store_event(ctx->db, in->now, ctx->cfg->name, t->row.id, "rule_error", NULL, "%s", err);
         log_warn("%s %s: instruction rule failed: %s", ctx->cfg->name, t->row.symbol, err);
     } else if (rc == 1) {
         snprintf(scratch->reason, sizeof scratch->reason, "instruction \"%s\": %s",

@@ -45,6 +45,7 @@ typedef struct {
     char symbol[SYMBOL_MAX];
     order_side side;
     order_type type;
+    order_role role;     /* what the order is for; brokers record it as given */
     money_t qty;         /* > 0 */
     money_t limit_price; /* LIMIT, STOP_LIMIT */
     money_t stop_price;  /* STOP, STOP_LIMIT */

@@ -170,9 +170,9 @@ static void persist(monitor *m, trade *t, bool force)
     t->last_persist = now;
     t->pos.last_update = now;
     if (t->has_pos)
-        store_position_update(m->db, &t->pos);
+        store_position_update(m->db, &t->pos, NULL);
     t->row.updated_at = now;
-    store_execution_update(m->db, &t->row);
+    store_execution_update(m->db, &t->row, NULL);
 }
 
 /* A broker failure: back off (1, 2, 4, 8, 16 min), stay monitoring, and say so. */
@@ -186,7 +186,7 @@ static void backoff(monitor *m, trade *t, const char *what, const char *error)
     t->row.retry_count++;
     snprintf(t->row.reason, sizeof t->row.reason, "broker error (attempt %d): %s",
              t->row.retry_count, error);
-    store_event(m->db, now, m->cfg->name, t->row.id, "broker_error",
+    store_event(m->db, now, m->cfg->name, t->row.id, "broker_error", NULL,
                 "%s: %s failed: %s; retrying in %d s", t->row.symbol, what, error, delay);
     log_warn("%s %s: %s failed (%s); retry %d in %d s", m->cfg->name, t->row.symbol, what, error,
              t->row.retry_count, delay);
@@ -198,7 +198,7 @@ static void recovered(monitor *m, trade *t)
 {
     if (!t->row.retry_count)
         return;
-    store_event(m->db, clock_now(m->clock), m->cfg->name, t->row.id, "broker_ok",
+    store_event(m->db, clock_now(m->clock), m->cfg->name, t->row.id, "broker_ok", NULL,
                 "%s: broker reachable again after %d failed checks", t->row.symbol,
                 t->row.retry_count);
     t->row.retry_count = 0;

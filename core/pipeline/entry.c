@@ -18,13 +18,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "pipeline/pipeline_internal.h"
 #include "risk/risk.h"
 #include "util/err.h"
 #include "util/log.h"
 
-typedef struct {
+typedef struct entry_step {
+    LIST_ENTRY(entry_step) link; /* in p->entry_steps while it exists */
     pipeline *p;
     trade *t;
     money_t entry_ref; /* reference price for sizing and a limit entry */
@@ -46,6 +48,33 @@ static char *fmt_money(money_t v, char *buf, size_t n)
 
 /* ---- the entry_step ---- */
 
+static entry_step *step_new(pipeline *p, trade *t, money_t entry_ref)
+{
+    entry_step *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->p = p;
+    s->t = t;
+    s->entry_ref = entry_ref;
+    LIST_INSERT_HEAD(&p->entry_steps, s, link);
+    return s;
+}
+
+static void step_free(entry_step *s)
+{
+    LIST_REMOVE(s, link);
+    free(s);
+}
+
+void pipeline_entry_free_all(pipeline *p)
+{
+    while (!LIST_EMPTY(&p->entry_steps)) {
+        entry_step *s = LIST_FIRST(&p->entry_steps);
+        trade_release(s->t); /* every waiting step holds its trade */
+        step_free(s);
+    }
+}
+
 /* Issues the step's next broker request: rc is the call's result. The step holds its
  * trade until the reply; a request refused at once fails the execution with `what`. */
 static bool step_await(entry_step *s, int rc, const char *what)
@@ -55,7 +84,7 @@ static bool step_await(entry_step *s, int rc, const char *what)
     trade_release(s->t);
     pipeline *p = s->p;
     trade *t = s->t;
-    free(s);
+    step_free(s);
     pipeline_set_status(p, t, EXEC_FAILED, "%s (%s)", what, err_name(rc));
     return false;
 }
@@ -66,7 +95,7 @@ static trade *step_resume(entry_step *s)
 {
     trade *t = trade_release(s->t);
     if (!t)
-        free(s);
+        step_free(s);
     return t;
 }
 
@@ -75,7 +104,7 @@ static void step_end(entry_step *s, exec_status st, const char *reason)
 {
     pipeline *p = s->p;
     trade *t = s->t;
-    free(s);
+    step_free(s);
     pipeline_set_status(p, t, st, "%s", reason);
 }
 
@@ -103,8 +132,9 @@ void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, co
     }
     /* Acting on a signal moves the restart cursor to this bar first, so a restarted host
      * never acts on the same bar twice (bars up to the cursor are warm-up only). */
-    if (!p->hs->backtest && pipeline_durable(p, store_cursor_set(p->hs->db, p->cfg.name, b->ts),
-                                             "moving the restart cursor"))
+    if (!p->hs->backtest &&
+        pipeline_durable(p, store_cursor_set(p->hs->db, p->cfg.name, b->ts, &p->werr),
+                         "moving the restart cursor"))
         return;
     trade *t = pipeline_trade_new(p, symbol_id);
     if (!t)
@@ -121,12 +151,11 @@ void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, co
     money_t entry_ref = 0;
     if (!bias_stage(p, t, sig) || !strategy_stage(p, t, sig, b, &entry_ref))
         return;
-    entry_step *step = malloc(sizeof *step);
+    entry_step *step = step_new(p, t, entry_ref);
     if (!step) {
         pipeline_set_status(p, t, EXEC_FAILED, "risk stage: out of memory");
         return;
     }
-    *step = (entry_step){.p = p, .t = t, .entry_ref = entry_ref};
     trade_hold(t);
     step_await(step, broker_get_account(p->brk, on_account, step),
                "risk stage: broker refused get_account");
@@ -195,7 +224,7 @@ static bool strategy_stage(pipeline *p, trade *t, const script_signal *sig, cons
     t->row.stop_loss = stop;
     t->row.take_profit = target;
     t->row.qty = sig->qty;
-    if (pipeline_durable(p, store_execution_update(p->hs->db, &t->row),
+    if (pipeline_durable(p, store_execution_update(p->hs->db, &t->row, &p->werr),
                          "recording the signal's exits")) {
         pipeline_set_status(p, t, EXEC_FAILED, "strategy stage: %s", p->write_error);
         return false;
@@ -244,7 +273,7 @@ static void on_account(void *ud, const broker_reply *r)
     }
     char qb[32], rb[32], cb[32];
     t->row.qty = d.qty;
-    store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "risk",
+    store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "risk", NULL,
                 "%s size %s = min(by risk %s, by capital %s)%s%s", t->row.symbol,
                 money_format_trim(d.qty, 0, qb, sizeof qb),
                 money_format_trim(d.shares_by_risk, 0, rb, sizeof rb),
@@ -306,7 +335,7 @@ static void on_open_orders(void *ud, const broker_reply *r)
         return;
     }
     money_t entry_ref = s->entry_ref;
-    free(s);
+    step_free(s);
     submit_entry(p, t, entry_ref);
 }
 

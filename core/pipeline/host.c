@@ -123,11 +123,11 @@ static void run_backtest(host *h)
     apex_time ts;
     bool data_error;
     long in_batch = 0;
-    store_begin(h->hs.db);
+    store_begin(h->hs.db, NULL);
     while (!h->stopping && earliest(h, &ts, &data_error)) {
         if (++in_batch >= BACKTEST_BATCH_BARS) {
-            store_commit(h->hs.db);
-            store_begin(h->hs.db);
+            store_commit(h->hs.db, NULL);
+            store_begin(h->hs.db, NULL);
             in_batch = 0;
         }
         if (data_error) { /* a read error surfaced in peek: step reports it and stops */
@@ -138,7 +138,9 @@ static void run_backtest(host *h)
         step_once(h, ts);
     }
     clock_run_due(h->hs.clock); /* replies and fills from the last bar */
-    store_commit(h->hs.db);
+    apex_error err;
+    if (store_commit(h->hs.db, &err) != 0)
+        log_error("backtest: the last batch of results could not be saved: %s", err.msg);
 }
 
 /* ---- live ---- */
@@ -273,6 +275,12 @@ static void print_summary(host *h, double elapsed)
             printf("  DURABLE WRITE FAILED: %s; new entries were halted\n", s.write_error);
             h->exit_code = EXIT_RUNTIME;
         }
+    }
+    apex_error first;
+    if (store_write_failed(h->hs.db, &first)) {
+        printf("DURABLE WRITE FAILED in the store: %s (%ld write(s) failed)\n", first.msg,
+               store_write_failures(h->hs.db));
+        h->exit_code = EXIT_RUNTIME;
     }
     printf("processed %llu bars in %.3f s (%.0f bars/s); store %s\n",
            (unsigned long long)total_bars, elapsed, elapsed > 0 ? (double)total_bars / elapsed : 0,

@@ -15,13 +15,17 @@
 
 int pipeline_durable(pipeline *p, int rc, const char *what)
 {
+    return pipeline_durable_msg(p, rc, what, p->werr.code ? p->werr.msg : err_name(rc));
+}
+
+int pipeline_durable_msg(pipeline *p, int rc, const char *what, const char *msg)
+{
     if (rc == 0)
         return 0;
     if (p->write_failed)
         return rc; /* reported once; the first failure is the one that matters */
     p->write_failed = true;
-    snprintf(p->write_error, sizeof p->write_error, "%s: %s (%s)", what, store_errmsg(p->hs->db),
-             err_name(rc));
+    snprintf(p->write_error, sizeof p->write_error, "%s: %s", what, msg);
     log_error("%s: DURABLE WRITE FAILED: %s. New entries are halted for this pipeline; open "
               "positions are still monitored and exited. Check the disk and the database, then "
               "restart.",
@@ -45,7 +49,8 @@ trade *pipeline_trade_new(pipeline *p, int symbol_id)
     r->created_at = r->updated_at = now;
     r->side = -1;
     r->monitor_interval_s = p->cfg.monitoring.normal_frequency_s;
-    if (pipeline_durable(p, store_execution_insert(p->hs->db, r), "recording a new execution")) {
+    if (pipeline_durable(p, store_execution_insert(p->hs->db, r, &p->werr),
+                         "recording a new execution")) {
         free(t);
         return NULL;
     }
@@ -95,12 +100,21 @@ void pipeline_set_status(pipeline *p, trade *t, exec_status st, const char *fmt,
         t->row.completed_at = now;
         t->row.next_check_at = 0;
     }
-    pipeline_durable(p, store_execution_update(p->hs->db, &t->row), "updating an execution");
-    pipeline_durable(p,
-                     store_event(p->hs->db, now, p->cfg.name, t->row.id, "status",
-                                 "%s %s -> %s%s%s", t->row.symbol, exec_status_name(old),
-                                 exec_status_name(st), fmt ? ": " : "", fmt ? t->row.reason : ""),
-                     "recording a status event");
+    /* The row and its audit event are one unit: the log never disagrees with the row. */
+    store *db = p->hs->db;
+    int rc = store_unit_begin(db, &p->werr);
+    if (!rc)
+        rc = store_execution_update(db, &t->row, &p->werr);
+    if (!rc)
+        rc = store_event(db, now, p->cfg.name, t->row.id, "status", &p->werr, "%s %s -> %s%s%s",
+                         t->row.symbol, exec_status_name(old), exec_status_name(st),
+                         fmt ? ": " : "", fmt ? t->row.reason : "");
+    if (!rc)
+        rc = store_unit_commit(db, &p->werr);
+    if (rc) {
+        pipeline_durable(p, rc, "recording a status change");
+        store_unit_abort(db, NULL);
+    }
     log_status(p, t, st);
     if (!exec_status_is_final(st))
         return;
@@ -120,6 +134,8 @@ void pipeline_set_status(pipeline *p, trade *t, exec_status st, const char *fmt,
 
 void pipeline_complete(pipeline *p, trade *t)
 {
+    /* The closed position and the completed execution commit together. */
+    int unit = store_unit_begin(p->hs->db, &p->werr);
     exit_executor_forget(p->exits, t);
     exec_cancel_open_orders(p->exec, t); /* leftovers, e.g. after a close by hand */
     const char *how = t->exit_reason[0]
@@ -135,7 +151,8 @@ void pipeline_complete(pipeline *p, trade *t)
         t->pos.unrealized_pnl = t->pos.unrealized_pnl_pct = 0;
         if (!t->pos.exit_reason[0])
             snprintf(t->pos.exit_reason, sizeof t->pos.exit_reason, "%.49s", reason);
-        pipeline_durable(p, store_position_update(p->hs->db, &t->pos), "closing a position");
+        pipeline_durable(p, store_position_update(p->hs->db, &t->pos, &p->werr),
+                         "closing a position");
     }
     p->sum.trades++;
     if (t->led.realized > 0)
@@ -151,6 +168,9 @@ void pipeline_complete(pipeline *p, trade *t)
     if (script_on_exit(p->scripts, &view, reason, err, sizeof err) != 0)
         log_warn("%s %s: on_exit: %s", p->cfg.name, t->row.symbol, err);
     pipeline_set_status(p, t, EXEC_COMPLETED, "%s", reason);
+    if (unit == 0 &&
+        pipeline_durable(p, store_unit_commit(p->hs->db, &p->werr), "completing an execution"))
+        store_unit_abort(p->hs->db, NULL);
 }
 
 /* Finished trades are freed here, outside any callback that might still touch them. */

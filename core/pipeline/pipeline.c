@@ -85,10 +85,10 @@ static void on_reload(void *ud, script_slot slot, int status, const char *msg)
     apex_time now = clock_now(p->hs->clock);
     if (status == 0) {
         log_event("%-10s RELOAD   %s: new code is live (ctx.state kept)", p->cfg.name, which);
-        store_event(p->hs->db, now, p->cfg.name, 0, "reload", "%s reloaded", which);
+        store_event(p->hs->db, now, p->cfg.name, 0, "reload", NULL, "%s reloaded", which);
     } else {
         log_event("%-10s RELOAD   %s failed, old code keeps running: %s", p->cfg.name, which, msg);
-        store_event(p->hs->db, now, p->cfg.name, 0, "reload_error", "%s: %s", which, msg);
+        store_event(p->hs->db, now, p->cfg.name, 0, "reload_error", NULL, "%s: %s", which, msg);
     }
 }
 
@@ -140,6 +140,14 @@ static int open_scripts(pipeline *p, diag_list *diags)
     p->scripts = script_host_new(p->cfg.name, SCRIPT_LIMITS_DEFAULT, &market, err, sizeof err);
     if (!p->scripts) {
         diag_add(diags, "%s: cannot start Lua: %s", p->cfg.path, err);
+        return APEX_ESCRIPT;
+    }
+    /* A backtest is reproducible: math.random is seeded from the pipeline (its
+     * random_seed, else its name), never from the time; a live run only when asked. */
+    if ((p->hs->backtest || p->cfg.random_seed_given) &&
+        script_host_set_seed(p->scripts, (uint64_t)config_random_seed(&p->cfg), err, sizeof err) !=
+            0) {
+        diag_add(diags, "%s: cannot seed math.random: %s", p->cfg.path, err);
         return APEX_ESCRIPT;
     }
     int problems = 0;
@@ -205,6 +213,8 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     if (!p)
         return NULL;
     p->hs = hs;
+    LIST_INIT(&p->entry_steps);
+    LIST_INIT(&p->resume_waits);
     config_defaults(&p->cfg);
     int before = diags->count;
     if (script_load_pipeline(path, &p->cfg, diags) != 0 || diags->count > before)
@@ -242,7 +252,7 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     if (hs->loop && script_watch(p->scripts, hs->loop, on_reload, p) != 0)
         log_warn("%s: hot reload unavailable (cannot watch the script directories)", p->cfg.name);
     broker_get_account(p->brk, on_start_account, p);
-    pipeline_resume(p);
+    pipeline_resume_load(p);
     return p;
 fail:
     pipeline_free(p);
@@ -269,6 +279,10 @@ void pipeline_free(pipeline *p)
     p->mon = NULL;
     broker_free(p->brk);
     p->brk = NULL;
+    pipeline_entry_free_all(p);
+    pipeline_resume_free_all(p);
+    exec_env_free(p->exec);
+    p->exec = NULL;
     for (trade *t = p->trades; t;) {
         trade *next = t->next;
         if (trade_holds(t) != 0)
@@ -321,7 +335,7 @@ bool pipeline_busy(const pipeline *p)
 static void save_cursor(pipeline *p)
 {
     if (!p->hs->backtest && p->last_ts)
-        store_cursor_set(p->hs->db, p->cfg.name, p->last_ts);
+        store_cursor_set(p->hs->db, p->cfg.name, p->last_ts, &p->werr);
 }
 
 static void on_equity(void *ud, const broker_reply *r)
@@ -329,7 +343,7 @@ static void on_equity(void *ud, const broker_reply *r)
     pipeline *p = ud;
     if (r->status == 0 && r->account)
         store_equity_insert(p->hs->db, clock_now(p->hs->clock), p->cfg.name, r->account->cash,
-                            r->account->equity);
+                            r->account->equity, NULL);
 }
 
 /* New bar time: the previous time is fully processed, so it can become the cursor. */
@@ -344,7 +358,7 @@ static void on_new_time(pipeline *p, apex_time ts)
         broker_get_account(p->brk, on_equity, p); /* one equity snapshot per trading day */
         if (reopened) {
             pipeline_durable(p,
-                             store_event(p->hs->db, ts, p->cfg.name, 0, "circuit_breaker",
+                             store_event(p->hs->db, ts, p->cfg.name, 0, "circuit_breaker", &p->werr,
                                          "new trading day: entries allowed again"),
                              "recording the circuit breaker");
             log_event("%-13s CIRCUIT  new trading day: entries allowed again", p->cfg.name);
@@ -366,6 +380,13 @@ static void process_bar(pipeline *p, const bar *b)
         if (b->ts != p->last_ts)
             on_new_time(p, b->ts);
         broker_on_bar(p->brk, b, name);
+        /* The backstop of the failure policy: a write that failed anywhere in the store
+         * (exec, the monitor, the exit executor) halts this pipeline's entries too. */
+        apex_error first;
+        if (!p->write_failed && store_write_failed(p->hs->db, &first))
+            pipeline_durable_msg(p, first.code, "a store write", first.msg);
+        if (p->resume_pending)
+            pipeline_resume_start(p); /* now, on current data and current time */
     }
     p->sum.bars++;
     if (!s->traded)
@@ -374,15 +395,17 @@ static void process_bar(pipeline *p, const bar *b)
     trade *t = s->active;
     script_position view, *pos = NULL;
     if (t && t->has_pos && t->pos.open) {
-        monitor_mark(t, b->close, b->ts);
-        p->mark += t->pos.unrealized_pnl - s->unrealized;
-        s->unrealized = t->pos.unrealized_pnl;
-        if (p->mark > p->peak_mark)
-            p->peak_mark = p->mark;
-        if (p->peak_mark - p->mark > p->sum.max_drawdown)
-            p->sum.max_drawdown = p->peak_mark - p->mark;
-        if (!warmup)
+        /* Warm-up bars are history: they move no position's marks, P&L or drawdown. */
+        if (!warmup) {
+            monitor_mark(t, b->close, b->ts);
+            p->mark += t->pos.unrealized_pnl - s->unrealized;
+            s->unrealized = t->pos.unrealized_pnl;
+            if (p->mark > p->peak_mark)
+                p->peak_mark = p->mark;
+            if (p->peak_mark - p->mark > p->sum.max_drawdown)
+                p->sum.max_drawdown = p->peak_mark - p->mark;
             pipeline_check_circuit(p);
+        }
         exits_position_view(t, &view);
         pos = &view;
     }
@@ -434,8 +457,8 @@ void pipeline_finish(pipeline *p, pipeline_summary *out)
         p->sum.open_positions++;
         p->sum.unrealized += t->pos.unrealized_pnl;
         /* Persist the latest monitoring view so `apex-host status` shows it. */
-        store_position_update(p->hs->db, &t->pos);
-        store_execution_update(p->hs->db, &t->row);
+        store_position_update(p->hs->db, &t->pos, &p->werr);
+        store_execution_update(p->hs->db, &t->row, &p->werr);
     }
     monitor_stats ms;
     monitor_get_stats(p->mon, &ms);

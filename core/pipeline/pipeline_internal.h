@@ -15,6 +15,8 @@
 #include "market/csv_feed.h"
 #include "market/news.h"
 #include "monitor/monitor.h"
+#include <sys/queue.h>
+
 #include "pipeline/pipeline.h"
 #include "risk/circuit.h"
 #include "script/script.h"
@@ -44,6 +46,7 @@ struct pipeline {
     risk_circuit circuit;    /* trading state: the daily-loss breaker and the day roll */
     bool write_failed;       /* a durable write failed: no new entries (see pipeline_durable) */
     char write_error[512];   /* the first such failure, for the report */
+    apex_error werr;         /* the last store write's error: its message travels with it */
     apex_time best_other_at; /* rebalance: the best free opportunity, cached per bar */
     money_t best_other;
     bool has_best_other;
@@ -53,6 +56,11 @@ struct pipeline {
     trade *trades;          /* live executions */
     int finished_trades;    /* finished but not yet freed */
     apex_time resume_after; /* cursor at start: bars <= this are warm-up */
+    bool resume_pending;    /* loaded executions wait for the first bar after the cursor */
+    LIST_HEAD(, entry_step) entry_steps;   /* entry chains waiting for a broker reply */
+    LIST_HEAD(, resume_wait) resume_waits; /* restarts waiting for exit cancels */
+    int resuming;                          /* resumed executions not yet monitored */
+    int resume_total, resume_cancelled;    /* for the restart report */
     apex_time last_ts;
     int ts_since_cursor;
     bool bias_has_on_bar;
@@ -77,11 +85,18 @@ void pipeline_record_script_error(pipeline *p, int symbol_id, const char *stage,
 /* Executions holding (or about to hold) a position. */
 int pipeline_open_positions(const pipeline *p);
 /* A durable write failed (rc != 0): new entries halt for this pipeline, exits keep
- * working, the failure is reported loudly and the run ends non-zero. Returns rc. */
+ * working, the failure is reported loudly and the run ends non-zero. The message is
+ * p->werr's, which the failing write filled in (pass &p->werr to the store call). Returns
+ * rc. */
 int pipeline_durable(pipeline *p, int rc, const char *what);
+/* Same, with the message of another failed write. */
+int pipeline_durable_msg(pipeline *p, int rc, const char *what, const char *msg);
 
 /* entry.c: the execute phase, signal -> bias -> strategy -> risk -> trade manager. */
 void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, const bar *b);
+/* Shutdown, after the broker is freed (its queued replies are dropped): frees the entry
+ * chains still waiting and gives their holds back. */
+void pipeline_entry_free_all(pipeline *p);
 
 /* position_hooks.c: how exec, the monitor and the exit executor report back. */
 exec_hooks pipeline_exec_hooks(pipeline *p);
@@ -90,8 +105,12 @@ exit_hooks pipeline_exit_hooks(pipeline *p);
 /* Checks today's loss against the daily limit (risk/circuit.h); trips the breaker. */
 void pipeline_check_circuit(pipeline *p);
 
-/* resume.c: restart. Loads the executions left active in the store, reconciles their
- * orders with the broker and resumes monitoring. */
-void pipeline_resume(pipeline *p);
+/* resume.c: restart. _load rebuilds the executions left active in the store (at open);
+ * _start reconciles their orders with the broker and resumes monitoring, on the first bar
+ * after the restart cursor (warm-up bars never reach them). */
+void pipeline_resume_load(pipeline *p);
+void pipeline_resume_start(pipeline *p);
+/* Shutdown, after the broker is freed: frees restarts still waiting for cancels. */
+void pipeline_resume_free_all(pipeline *p);
 
 #endif

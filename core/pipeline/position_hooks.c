@@ -39,12 +39,6 @@ static void on_fill(void *ud, trade *t, const broker_fill *f, const store_order 
               order_side_name(f->side), money_format_trim(f->qty, 0, qb, sizeof qb),
               fmt_money(f->price, pb, sizeof pb), fmt_money(f->fee, fb, sizeof fb),
               order_role_name(o->o.role), fmt_money(t->led.realized, rb, sizeof rb));
-    pipeline_durable(p,
-                     store_event(p->hs->db, f->ts, p->cfg.name, t->row.id, "fill",
-                                 "%s %s %s @ %s (%s)", f->symbol, order_side_name(f->side),
-                                 money_format_trim(f->qty, 0, qb, sizeof qb),
-                                 fmt_money(f->price, pb, sizeof pb), order_role_name(o->o.role)),
-                     "recording a fill event");
     if (!t->exit_reason[0] && t->led.qty == 0) {
         if (o->o.role == ORDER_ROLE_TAKE_PROFIT)
             snprintf(t->exit_reason, sizeof t->exit_reason, "take_profit leg filled at %s",
@@ -143,7 +137,7 @@ static void evaluate_exit(void *ud, trade *t, const broker_quote *q)
         t->pos.trailing_stop_active = in.trailing_active;
         t->pos.trailing_stop_price = in.trailing_stop;
         t->pos.peak_price = in.peak_price;
-        pipeline_durable(p, store_position_update(p->hs->db, &t->pos),
+        pipeline_durable(p, store_position_update(p->hs->db, &t->pos, &p->werr),
                          "recording the trailing stop");
         if (armed_now) {
             char sb[32];
@@ -214,10 +208,18 @@ static void exit_priority_next(void *ud, int priority)
     limited_broker_next_priority(p->brk, priority);
 }
 
+static void exit_write_error(void *ud, int rc, const char *what, const char *msg)
+{
+    pipeline_durable_msg(ud, rc, what, msg);
+}
+
 exit_hooks pipeline_exit_hooks(pipeline *p)
 {
-    return (exit_hooks){
-        .quote = exit_quote, .on_done = exit_done, .next_priority = exit_priority_next, .ud = p};
+    return (exit_hooks){.quote = exit_quote,
+                        .on_done = exit_done,
+                        .next_priority = exit_priority_next,
+                        .on_write_error = exit_write_error,
+                        .ud = p};
 }
 
 /* ---- the circuit breaker ---- */
@@ -234,7 +236,7 @@ void pipeline_check_circuit(pipeline *p)
               p->cfg.name, lb, mb);
     pipeline_durable(p,
                      store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, 0,
-                                 "circuit_breaker",
+                                 "circuit_breaker", &p->werr,
                                  "daily loss %s reached the limit %s (risk.daily_loss_limit_pct); "
                                  "closing every position, entries blocked until the next trading "
                                  "day",

@@ -79,6 +79,7 @@ static int api_news(lua_State *L)
 static int api_log(lua_State *L)
 {
     int n = lua_gettop(L);
+    luaL_checkstack(L, 1, NULL);
     lua_pushvalue(L, lua_upvalueindex(1)); /* string.format */
     lua_insert(L, 1);
     lua_call(L, n, 1);
@@ -121,6 +122,7 @@ static int api_newindex(lua_State *L)
 void apex_api_open(lua_State *L, int g_idx)
 {
     g_idx = lua_absindex(L, g_idx);
+    luaL_checkstack(L, 5, NULL); /* api, string, format (then the proxy, its metatable) */
     static const luaL_Reg fns[] = {{"now", api_now},           {"price", api_price},
                                    {"change", api_change},     {"news", api_news},
                                    {"pipeline", api_pipeline}, {NULL, NULL}};
@@ -155,6 +157,7 @@ void apex_api_open(lua_State *L, int g_idx)
 void apex_api_push_market_table(lua_State *L)
 {
     static const char *const names[] = {"price", "change", "news", "now", NULL};
+    luaL_checkstack(L, 3, NULL); /* the api table, the new table, one field at a time */
     lua_getfield(L, LUA_REGISTRYINDEX, API_KEY);
     lua_createtable(L, 0, 4);
     for (const char *const *n = names; *n; n++) {

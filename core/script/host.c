@@ -1,11 +1,13 @@
 /* host: a pipeline's bias and strategy modules in one sandboxed lua_State.
  *
- * Every call from C runs a small C "trampoline" under sandbox_pcall, and the
- * trampoline does all the Lua work (finding or creating the ctx, building the bar
- * table, calling the callback, reading its result). Doing the conversions inside
- * the protected call means a memory cap hit while building a table, or a
- * metamethod raising while a result is read, unwinds to the caller as an error
- * instead of aborting the process.
+ * Every call from C goes through sandbox_run with a C function that does all the Lua
+ * work (finding or creating the ctx, building the bar table, calling the callback,
+ * reading its result): call_fn for the seven callbacks (on_bar, bias, edge,
+ * opportunity, on_fill, on_exit, on_reload, each preceded by on_start when due),
+ * compile_fn, params_fn and intern_keys for loading. Doing the conversions inside the
+ * protected call means a memory cap hit while building a table, or a metamethod raising
+ * while a result is read, unwinds to the caller as an error instead of aborting the
+ * process; deadline, error text and the memory limit are sandbox_run's business.
  *
  * on_bar is the backtest hot path: per call it costs two registry reads, one
  * table for the bar (keys pre-interned in the registry), two field writes on the
@@ -34,7 +36,7 @@ static const char *const key_names[K_COUNT] = {
 
 static const char *const slot_names[SCRIPT_SLOT_COUNT] = {"bias", "strategy"};
 
-/* What a trampoline needs and what it hands back. */
+/* What call_fn needs and what it hands back. */
 typedef struct {
     script_host *h;
     script_module *m;
@@ -58,6 +60,7 @@ typedef struct {
     int rc;
 } call_req;
 
+/* [-0, +1, -] */
 static inline void push_key(lua_State *L, const script_host *h, script_key k)
 {
     lua_rawgeti(L, LUA_REGISTRYINDEX, h->keys[k]);
@@ -75,6 +78,7 @@ static void unref(lua_State *L, int *ref)
 static int intern_keys(lua_State *L)
 {
     script_host *h = lua_touserdata(L, 1);
+    luaL_checkstack(L, 1, NULL);
     for (int k = 0; k < K_COUNT; k++) {
         lua_pushstring(L, key_names[k]);
         h->keys[k] = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -102,9 +106,7 @@ script_host *script_host_new(const char *pipeline_name, script_limits limits,
         free(h);
         return NULL;
     }
-    lua_pushcfunction(h->sb.L, intern_keys);
-    lua_pushlightuserdata(h->sb.L, h);
-    if (sandbox_pcall(&h->sb, 1, err, errlen) < 0) {
+    if (sandbox_run(&h->sb, intern_keys, h, err, errlen) < 0) {
         sandbox_close(&h->sb);
         free(h);
         return NULL;
@@ -122,6 +124,24 @@ void script_host_free(script_host *h)
         free(h->mods[s].ctx);
     free(h->rules);
     free(h);
+}
+
+int script_host_set_seed(script_host *h, uint64_t seed, char *err, size_t errlen)
+{
+    return sandbox_set_seed(&h->sb, seed, err, errlen);
+}
+
+uint64_t script_seed_from_name(const char *pipeline_name)
+{
+    /* FNV-1a 64: a published, stable hash, so a pipeline's default sequence does not
+     * change between builds, machines or versions of this code. */
+    uint64_t x = 0xcbf29ce484222325u;
+    for (const unsigned char *p = (const unsigned char *)(pipeline_name ? pipeline_name : ""); *p;
+         p++) {
+        x ^= *p;
+        x *= 0x100000001b3u;
+    }
+    return x;
 }
 
 size_t script_memory_used(const script_host *h)
@@ -156,6 +176,7 @@ typedef struct {
 static int compile_fn(lua_State *L)
 {
     compile_req *r = lua_touserdata(L, 1);
+    luaL_checkstack(L, 4, NULL); /* env, chunk or module, one callback at a time */
     sandbox_push_env(L);
     int env = lua_gettop(L);
     sandbox_load_file(L, r->path, env);
@@ -205,9 +226,7 @@ int host_compile_module(script_host *h, script_slot slot, const char *path, scri
     for (int c = 0; c < CB_COUNT; c++)
         out->cb[c] = LUA_NOREF;
     compile_req r = {h, slot, path, out};
-    lua_pushcfunction(h->sb.L, compile_fn);
-    lua_pushlightuserdata(h->sb.L, &r);
-    int rc = sandbox_pcall(&h->sb, 1, err, errlen);
+    int rc = sandbox_run(&h->sb, compile_fn, &r, err, errlen);
     if (rc < 0)
         host_release_code(h, out); /* refs taken before the failure */
     return rc;
@@ -221,6 +240,7 @@ void host_install_code(script_host *h, script_slot slot, const script_code *c)
 
 /* --- params: JSON -> Lua table --------------------------------------------------- */
 
+/* Recursive: each level holds its table while the child is built. [-0, +1, e] */
 static void push_json(lua_State *L, const json_t *j)
 {
     luaL_checkstack(L, 4, "params nested too deeply");
@@ -312,9 +332,7 @@ int script_load(script_host *h, script_slot slot, const char *path, const char *
         return rc;
     }
     params_req pr = {json, LUA_NOREF};
-    lua_pushcfunction(h->sb.L, params_fn);
-    lua_pushlightuserdata(h->sb.L, &pr);
-    rc = sandbox_pcall(&h->sb, 1, err, errlen);
+    rc = sandbox_run(&h->sb, params_fn, &pr, err, errlen);
     json_decref(json);
     if (rc < 0) {
         host_release_code(h, &code);
@@ -372,11 +390,13 @@ static int find_ctx(script_module *m, const char *symbol)
 }
 
 /* Pushes the ctx for (module, r->symbol), creating it and running on_start first when
- * needed, with ctx.now and ctx.position set for this call. Returns its stack index. */
+ * needed, with ctx.now and ctx.position set for this call. Returns its stack index.
+ * [-0, +1, e] */
 static int push_ctx(lua_State *L, call_req *r)
 {
     script_module *m = r->m;
     script_host *h = r->h;
+    luaL_checkstack(L, 6, NULL);
     int i = find_ctx(m, r->symbol);
     if (i < 0) {
         if (strlen(r->symbol) >= SYMBOL_MAX)
@@ -431,6 +451,7 @@ static int push_ctx(lua_State *L, call_req *r)
 
 void host_push_position(lua_State *L, const script_position *p)
 {
+    luaL_checkstack(L, 2, NULL); /* the table and one field at a time */
     lua_createtable(L, 0, 11);
     lua_pushinteger(L, (lua_Integer)p->execution_id);
     lua_setfield(L, -2, "execution_id");
@@ -467,6 +488,7 @@ void host_push_position(lua_State *L, const script_position *p)
 static void callback_where(lua_State *L, const call_req *r, char *buf, size_t len)
 {
     lua_Debug ar;
+    luaL_checkstack(L, 1, NULL);
     lua_rawgeti(L, LUA_REGISTRYINDEX, r->m->code.cb[r->cb]);
     if (lua_getinfo(L, ">S", &ar))
         snprintf(buf, len, "%s:%d", ar.short_src, ar.linedefined);
@@ -508,7 +530,7 @@ static void describe_value(lua_State *L, int idx, char *buf, size_t len)
 }
 
 /* Reads t[name]: nil leaves *out alone; otherwise a finite number, > 0 when positive
- * is set, else within [lo, hi]. */
+ * is set, else within [lo, hi]. [-0, +0, e] */
 static int read_number(lua_State *L, call_req *r, int t, const char *name, bool positive, double lo,
                        double hi, money_t *out)
 {
@@ -535,6 +557,7 @@ static int read_number(lua_State *L, call_req *r, int t, const char *name, bool 
     return rc;
 }
 
+/* [-0, +0, e] */
 static void read_reason(lua_State *L, int t, char *buf, size_t len)
 {
     if (lua_getfield(L, t, "reason") == LUA_TSTRING)
@@ -545,9 +568,11 @@ static void read_reason(lua_State *L, int t, char *buf, size_t len)
 static const char *const signal_fields[] = {"side", "entry",      "stop_loss", "take_profit",
                                             "qty",  "confidence", "reason",    NULL};
 
+/* Fills r->sig from the table at t, or records why it is not a signal. [-0, +0, e] */
 static void read_signal(lua_State *L, call_req *r, int t)
 {
     script_signal *s = r->sig;
+    luaL_checkstack(L, 3, NULL); /* lua_next's key and value, a field */
     memset(s, 0, sizeof *s);
     s->confidence = MONEY_SCALE;
     if (!lua_istable(L, t)) {
@@ -598,6 +623,7 @@ static void read_signal(lua_State *L, call_req *r, int t)
     r->has_signal = 1;
 }
 
+/* Reads a bias result; needs the scratch slot t + 1 (call_fn pushes it). [-0, +0, e] */
 static void read_bias(lua_State *L, call_req *r, int t)
 {
     script_bias_result *b = r->bias;
@@ -633,6 +659,7 @@ static void read_bias(lua_State *L, call_req *r, int t)
     snprintf(b->direction, sizeof b->direction, "%s", dir);
 }
 
+/* [-0, +0, -] */
 static void read_score(lua_State *L, call_req *r, int t)
 {
     if (lua_isnil(L, t))
@@ -652,10 +679,13 @@ static void read_score(lua_State *L, call_req *r, int t)
     r->has_number = true;
 }
 
-/* --- the trampoline -------------------------------------------------------------- */
+/* --- the callbacks --------------------------------------------------------------- */
 
+/* The bar as scripts see it; ctx is the ctx table's index (for its interned symbol).
+ * [-0, +1, m] */
 static void push_bar(lua_State *L, const script_host *h, const bar *b, int ctx)
 {
+    luaL_checkstack(L, 3, NULL); /* the table, a key, a value */
     lua_createtable(L, 0, 9);
     int t = lua_gettop(L);
     push_key(L, h, K_TIME);
@@ -675,9 +705,11 @@ static void push_bar(lua_State *L, const script_host *h, const bar *b, int ctx)
     }
 }
 
+/* Runs one callback under sandbox_run: the ctx, the arguments, the call, its result. */
 static int call_fn(lua_State *L)
 {
     call_req *r = lua_touserdata(L, 1);
+    luaL_checkstack(L, 6, NULL); /* function, ctx, argument table, a field, result, scratch */
     int ctx = push_ctx(L, r);
     if (r->m->code.cb[r->cb] == LUA_NOREF)
         return 0; /* only on_start was due */
@@ -732,10 +764,7 @@ static int call_fn(lua_State *L)
 
 static int run_call(call_req *r)
 {
-    lua_State *L = r->h->sb.L;
-    lua_pushcfunction(L, call_fn);
-    lua_pushlightuserdata(L, r);
-    int rc = sandbox_pcall(&r->h->sb, 1, r->err, r->errlen);
+    int rc = sandbox_run(&r->h->sb, call_fn, r, r->err, r->errlen);
     return rc < 0 ? rc : r->rc;
 }
 

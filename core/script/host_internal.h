@@ -1,4 +1,8 @@
-/* host_internal: the script_host layout shared by host.c, rules.c and reload.c. */
+/* host_internal: the script_host layout shared by host.c, rules.c and reload.c.
+ *
+ * Functions taking a script_host enter the state through sandbox_run and may be called
+ * from plain host code; those taking a lua_State carry a stack-effect note in the
+ * Lua manual's notation (see sandbox.h) and run inside a protected call. */
 #ifndef APEX_SCRIPT_HOST_INTERNAL_H
 #define APEX_SCRIPT_HOST_INTERNAL_H
 
@@ -87,7 +91,7 @@ void host_release_code(script_host *h, script_code *c);
 /* Calls on_reload(ctx) for every symbol ctx of the slot. Returns 0 or the first error. */
 int host_call_on_reload(script_host *h, script_slot slot, char *err, size_t errlen);
 
-/* Pushes a position table as scripts see it. */
+/* Pushes a position table as scripts see it. [-0, +1, m] */
 void host_push_position(lua_State *L, const script_position *pos);
 
 /* Releases the rules (rules.c). */

@@ -1,11 +1,22 @@
 /* pipeline_loader: pipeline.lua -> pipeline_config.
  *
  * The file is evaluated in a throwaway sandbox (it may compute values, share
- * tables, call apex.pipeline), then the returned table is walked against the
- * schema below. The walker never stops at the first problem: a trader running
- * `apex-host check` should see every mistake in one pass, each naming the field
- * ("pipeline.lua: risk.max_positions: expected a whole number, got string") and,
- * for unknown names, the closest known one. */
+ * tables, call apex.pipeline), then the returned table is walked against the field
+ * table in config/schema.h: the table says which names a section may hold, what type
+ * each value has and where it goes; this file only knows how to read each type from
+ * Lua, plus the few irregular shapes (CONFIG_CUSTOM hooks). The walker never stops at
+ * the first problem: a trader running `apex-host check` should see every mistake in
+ * one pass, each naming the field ("pipeline.lua: risk.max_positions: expected a whole
+ * number, got string") and, for unknown names, the closest known one.
+ *
+ * The file is untrusted input at the Lua boundary: every function that pushes in a
+ * loop or recursion reserves its stack first (luaL_checkstack), params are converted
+ * within a depth, value and text budget (a table shared many times over would
+ * otherwise expand without bound), and a list with a hole is an error naming the
+ * missing index rather than a silently shorter list.
+ *
+ * Stack effects are noted lauxlib-style: [-o, +p] pops o values and pushes p. */
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,8 +27,14 @@
 #include <jansson.h>
 #include <lauxlib.h>
 
+#include "config/schema.h"
 #include "script/sandbox.h"
 #include "util/err.h"
+
+/* Params budgets: far above any real strategy's settings, far below what would hurt. */
+#define PARAMS_MAX_DEPTH  32
+#define PARAMS_MAX_VALUES 100000
+#define PARAMS_MAX_TEXT   (1u << 20) /* bytes of keys and strings */
 
 typedef struct {
     lua_State *L;
@@ -49,7 +66,7 @@ static void join(char *out, size_t len, const char *prefix, const char *name)
         snprintf(out, len, "%s", name);
 }
 
-/* Describes a wrong value for "expected X, got <this>". */
+/* Describes a wrong value for "expected X, got <this>". [-0, +0] */
 static const char *got(lua_State *L, int idx, char *buf, size_t len)
 {
     if (lua_type(L, idx) == LUA_TNUMBER && !lua_isinteger(L, idx))
@@ -59,35 +76,90 @@ static const char *got(lua_State *L, int idx, char *buf, size_t len)
     return buf;
 }
 
-/* --- unknown fields ----------------------------------------------------------------- */
-
-static size_t edit_distance(const char *a, const char *b)
+static void wrong_type(loader *ld, const char *field, int v, const char *expected)
 {
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 63 || lb > 63)
-        return 64;
-    size_t prev[64], cur[64];
-    for (size_t j = 0; j <= lb; j++)
-        prev[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        cur[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
-            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
-            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-        }
-        memcpy(prev, cur, (lb + 1) * sizeof *prev);
-    }
-    return prev[lb];
+    char g[32];
+    problem(ld, field, "expected %s, got %s", expected, got(ld->L, v, g, sizeof g));
 }
 
-static void check_fields(loader *ld, int t, const char *prefix, const char *const *known)
+/* --- lists and unknown fields --------------------------------------------------------- */
+
+/* Reports the first missing index of the table at t, whose positive whole keys go up to
+ * max but number only count. A hole is almost always a nil in a constructor,
+ * { a, misspelt_variable, c }, which Lua turns into a table without [2]. [-0, +0] */
+static void report_hole(loader *ld, int t, const char *field, lua_Integer max, lua_Integer count)
 {
     lua_State *L = ld->L;
+    luaL_checkstack(L, 1, field);
+    lua_Integer first = 1;
+    while (lua_rawgeti(ld->L, t, first) != LUA_TNIL) {
+        lua_pop(L, 1);
+        first++;
+    }
+    lua_pop(L, 1);
+    char item[200];
+    snprintf(item, sizeof item, "%s[%lld]", field, (long long)first);
+    problem(ld, item,
+            "is nil, a hole in the list (%lld of %lld entries are missing); every entry "
+            "needs a value: is a variable misspelt?",
+            (long long)(max - count), (long long)max);
+}
+
+/* Counts the keys of the table at t and finds the largest; *named is set when a key is
+ * not a positive whole number. [-0, +0] */
+static void scan_keys(lua_State *L, int t, lua_Integer *max, lua_Integer *count, bool *named)
+{
+    luaL_checkstack(L, 2, "reading a table");
+    *max = *count = 0;
+    *named = false;
     lua_pushnil(L);
     while (lua_next(L, t)) {
         lua_pop(L, 1);
-        char field[160];
+        (*count)++;
+        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1)
+            *named = true;
+        else if (lua_tointeger(L, -1) > *max)
+            *max = lua_tointeger(L, -1);
+    }
+}
+
+/* The table at t as a list: keys 1..n and nothing else. Returns n, or -1 with a problem
+ * when it has named fields or a hole. [-0, +0] */
+static int list_length(loader *ld, int t, const char *field)
+{
+    lua_Integer max, count;
+    bool named;
+    scan_keys(ld->L, t, &max, &count, &named);
+    if (named) {
+        problem(ld, field, "expected a list { a, b, ... } without named fields");
+        return -1;
+    }
+    if (count < max) {
+        report_hole(ld, t, field, max, count);
+        return -1;
+    }
+    return (int)max;
+}
+
+static const config_field *find_child(const config_field *rows, int n, const char *parent,
+                                      const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (config_field_is_child(&rows[i], parent) &&
+            strcmp(config_field_name(&rows[i]), name) == 0)
+            return &rows[i];
+    return NULL;
+}
+
+/* Reports every key of the table at t that `parent` does not know. [-0, +0] */
+static void check_fields(loader *ld, int t, const config_field *rows, int nrows, const char *parent,
+                         const char *prefix)
+{
+    lua_State *L = ld->L;
+    luaL_checkstack(L, 3, "checking field names");
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
         if (lua_type(L, -1) != LUA_TSTRING) {
             char g[32];
             problem(ld, prefix && prefix[0] ? prefix : "pipeline",
@@ -96,175 +168,22 @@ static void check_fields(loader *ld, int t, const char *prefix, const char *cons
             continue;
         }
         const char *k = lua_tostring(L, -1);
-        const char *best = NULL;
-        size_t best_d = 99;
-        const char *const *f = known;
-        for (; *f; f++) {
-            if (strcmp(*f, k) == 0)
-                break;
-            /* a prefix match ("max_risk" for "max_risk_pct") is a strong hint too */
-            size_t d = strncmp(*f, k, strlen(k)) == 0 ? 1 : edit_distance(*f, k);
-            if (d < best_d) {
-                best_d = d;
-                best = *f;
-            }
-        }
-        if (*f)
+        if (find_child(rows, nrows, parent, k))
             continue;
+        char field[160];
         join(field, sizeof field, prefix, k);
-        if (best && best_d <= 3)
+        const char *best = config_schema_suggest(rows, nrows, parent, k);
+        if (best)
             problem(ld, field, "unknown field; did you mean %s?", best);
         else {
-            char list[512] = "";
-            for (f = known; *f; f++) {
-                strncat(list, f == known ? "" : ", ", sizeof list - strlen(list) - 1);
-                strncat(list, *f, sizeof list - strlen(list) - 1);
-            }
+            char list[512];
+            config_schema_list(rows, nrows, parent, list, sizeof list);
             problem(ld, field, "unknown field; known fields here: %s", list);
         }
     }
 }
 
-/* --- typed getters: each returns 1 when set, 0 when absent, -1 on a problem ----------- */
-
-static int get_number(loader *ld, int t, const char *prefix, const char *name, double *out)
-{
-    lua_State *L = ld->L;
-    int type = lua_getfield(L, t, name);
-    int rc = 0;
-    if (type == LUA_TNUMBER && isfinite(lua_tonumber(L, -1))) {
-        *out = lua_tonumber(L, -1);
-        rc = 1;
-    } else if (type != LUA_TNIL) {
-        char field[160], g[32];
-        join(field, sizeof field, prefix, name);
-        problem(ld, field, "expected a number, got %s", got(L, -1, g, sizeof g));
-        rc = -1;
-    }
-    lua_pop(L, 1);
-    return rc;
-}
-
-static int get_money(loader *ld, int t, const char *prefix, const char *name, money_t *out)
-{
-    double v;
-    int rc = get_number(ld, t, prefix, name, &v);
-    if (rc != 1)
-        return rc;
-    char field[160], why[160];
-    join(field, sizeof field, prefix, name);
-    if (money_from_double(v, out, field, why, sizeof why) < 0) {
-        problem(ld, field, "%.14g is out of range", v);
-        return -1;
-    }
-    return 1;
-}
-
-static int get_int(loader *ld, int t, const char *prefix, const char *name, int *out)
-{
-    lua_State *L = ld->L;
-    int type = lua_getfield(L, t, name);
-    int rc = 0;
-    if (type != LUA_TNIL) {
-        lua_Number v = lua_tonumber(L, -1);
-        if (type == LUA_TNUMBER && v == floor(v) && fabs(v) <= INT_MAX) {
-            *out = (int)v;
-            rc = 1;
-        } else {
-            char field[160], g[32];
-            join(field, sizeof field, prefix, name);
-            problem(ld, field, "expected a whole number, got %s", got(L, -1, g, sizeof g));
-            rc = -1;
-        }
-    }
-    lua_pop(L, 1);
-    return rc;
-}
-
-static int get_bool(loader *ld, int t, const char *prefix, const char *name, bool *out)
-{
-    lua_State *L = ld->L;
-    int type = lua_getfield(L, t, name);
-    int rc = 0;
-    if (type == LUA_TBOOLEAN) {
-        *out = lua_toboolean(L, -1);
-        rc = 1;
-    } else if (type != LUA_TNIL) {
-        char field[160], g[32];
-        join(field, sizeof field, prefix, name);
-        problem(ld, field, "expected true or false, got %s", got(L, -1, g, sizeof g));
-        rc = -1;
-    }
-    lua_pop(L, 1);
-    return rc;
-}
-
-static int get_string(loader *ld, int t, const char *prefix, const char *name, char *buf,
-                      size_t len)
-{
-    lua_State *L = ld->L;
-    int type = lua_getfield(L, t, name);
-    int rc = 0;
-    char field[160];
-    join(field, sizeof field, prefix, name);
-    if (type == LUA_TSTRING) {
-        size_t n;
-        const char *s = lua_tolstring(L, -1, &n);
-        if (n >= len) {
-            problem(ld, field, "is %zu characters long; the limit is %zu", n, len - 1);
-            rc = -1;
-        } else {
-            memcpy(buf, s, n + 1);
-            rc = 1;
-        }
-    } else if (type != LUA_TNIL) {
-        char g[32];
-        problem(ld, field, "expected a string, got %s", got(L, -1, g, sizeof g));
-        rc = -1;
-    }
-    lua_pop(L, 1);
-    return rc;
-}
-
-static int get_enum(loader *ld, int t, const char *prefix, const char *name,
-                    const char *const *options, int *out)
-{
-    char s[64];
-    int rc = get_string(ld, t, prefix, name, s, sizeof s);
-    if (rc != 1)
-        return rc;
-    for (int i = 0; options[i]; i++)
-        if (strcmp(options[i], s) == 0) {
-            *out = i;
-            return 1;
-        }
-    char field[160], list[256] = "";
-    join(field, sizeof field, prefix, name);
-    for (int i = 0; options[i]; i++) {
-        strncat(list, i ? ", \"" : "\"", sizeof list - strlen(list) - 1);
-        strncat(list, options[i], sizeof list - strlen(list) - 1);
-        strncat(list, "\"", sizeof list - strlen(list) - 1);
-    }
-    problem(ld, field, "\"%s\" is not one of %s", s, list);
-    return -1;
-}
-
-/* Pushes t[name] when it is a table and returns its index; 0 (nothing pushed) when
- * absent or wrong (with a problem). */
-static int get_table(loader *ld, int t, const char *prefix, const char *name)
-{
-    lua_State *L = ld->L;
-    int type = lua_getfield(L, t, name);
-    if (type == LUA_TTABLE)
-        return lua_gettop(L);
-    if (type != LUA_TNIL) {
-        char field[160], g[32];
-        join(field, sizeof field, prefix, name);
-        problem(ld, field, "expected a table { ... }, got %s", got(L, -1, g, sizeof g));
-    }
-    lua_pop(L, 1);
-    return 0;
-}
+/* --- paths ------------------------------------------------------------------------------ */
 
 /* Resolves p against the pipeline file's directory. */
 static int resolve(loader *ld, const char *field, const char *p, char *out, size_t len)
@@ -290,117 +209,195 @@ static void check_exists(loader *ld, const char *field, const char *path)
                 path);
 }
 
-static int get_path(loader *ld, int t, const char *prefix, const char *name, char *out, size_t len,
-                    bool must_exist)
+/* --- one value of each type: the value is at index v; each returns 1 when it was
+ *     stored, -1 after a problem. [-0, +0] ------------------------------------------------ */
+
+/* Copies the string at v into buf (len bytes with the terminator). */
+static int read_text(loader *ld, int v, const char *field, char *buf, size_t len)
+{
+    lua_State *L = ld->L;
+    if (lua_type(L, v) != LUA_TSTRING) {
+        wrong_type(ld, field, v, "a string");
+        return -1;
+    }
+    size_t n;
+    const char *s = lua_tolstring(L, v, &n);
+    if (n >= len) {
+        problem(ld, field, "is %zu characters long; the limit is %zu", n, len - 1);
+        return -1;
+    }
+    memcpy(buf, s, n + 1);
+    return 1;
+}
+
+static int read_path(loader *ld, const config_field *f, int v, const char *field, char *out,
+                     size_t len)
 {
     char raw[CONFIG_PATH_MAX];
-    int rc = get_string(ld, t, prefix, name, raw, sizeof raw);
-    if (rc != 1)
-        return rc;
-    char field[160];
-    join(field, sizeof field, prefix, name);
+    if (read_text(ld, v, field, raw, sizeof raw) < 0)
+        return -1;
+    /* "" and ":memory:" mean "no file", not a file in the pipeline's directory */
     if (raw[0] == '\0' || strcmp(raw, ":memory:") == 0) {
         snprintf(out, len, "%s", raw);
         return 1;
     }
     if (resolve(ld, field, raw, out, len) < 0)
         return -1;
-    if (must_exist)
+    if (f->flags & CONFIG_F_MUST_EXIST)
         check_exists(ld, field, out);
     return 1;
 }
 
-/* Lists: a sequence 1..n and nothing else. Returns n, or -1 with a problem. */
-static int list_length(loader *ld, int t, const char *field)
+/* A number with no fraction, within [lo, hi]; NaN fails the first test. */
+static bool whole_number(lua_State *L, int v, double lo, double hi, lua_Number *out)
 {
-    lua_State *L = ld->L;
-    lua_Integer n = (lua_Integer)lua_rawlen(L, t), count = 0;
-    lua_pushnil(L);
-    while (lua_next(L, t)) {
-        lua_pop(L, 1);
-        count++;
-        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > n) {
-            lua_pop(L, 1);
-            problem(ld, field, "expected a list { a, b, ... } without named fields");
-            return -1;
-        }
-    }
-    return count == n ? (int)n : -1;
+    if (lua_type(L, v) != LUA_TNUMBER)
+        return false;
+    *out = lua_tonumber(L, v);
+    return *out == floor(*out) && *out >= lo && *out <= hi;
 }
 
-/* Fills a string list (data.files, webhooks) from a string or a list of strings. */
-static void get_string_list(loader *ld, int t, const char *prefix, const char *name, char ***out,
-                            int *nout, bool paths)
+/* A string, or a list of strings (data.files, webhooks). */
+static int read_string_list(loader *ld, const config_field *f, void *base, int v, const char *field)
 {
     lua_State *L = ld->L;
-    char field[160];
-    join(field, sizeof field, prefix, name);
-    int top = lua_gettop(L);
-    int type = lua_getfield(L, t, name);
-    if (type == LUA_TNIL)
-        return;
-    int n = 1;
+    char ***out = config_field_ptr(base, f);
+    int *nout = (int *)((char *)base + f->count_offset);
+    int type = lua_type(L, v), n = 1;
     if (type == LUA_TTABLE)
-        n = list_length(ld, top + 1, field);
+        n = list_length(ld, v, field);
     else if (type != LUA_TSTRING) {
-        char g[32];
-        problem(ld, field, "expected a string or a list of strings, got %s",
-                got(L, -1, g, sizeof g));
-        n = -1;
+        wrong_type(ld, field, v, "a string or a list of strings");
+        return -1;
     }
-    if (n <= 0) {
-        lua_settop(L, top);
-        return;
-    }
-    char **v = calloc((size_t)n, sizeof *v);
-    if (!v) {
+    if (n <= 0)
+        return -1;
+    char **list = calloc((size_t)n, sizeof *list);
+    if (!list) {
         problem(ld, field, "out of memory");
-        lua_settop(L, top);
-        return;
+        return -1;
     }
-    *out = v;
+    *out = list;
+    luaL_checkstack(L, 1, field);
     for (int i = 0; i < n; i++) {
         if (type == LUA_TTABLE)
-            lua_rawgeti(L, top + 1, i + 1);
+            lua_rawgeti(L, v, i + 1);
         else
-            lua_pushvalue(L, top + 1);
+            lua_pushvalue(L, v);
         char item[200];
         snprintf(item, sizeof item, "%s[%d]", field, i + 1);
-        if (lua_type(L, -1) != LUA_TSTRING) {
-            char g[32];
-            problem(ld, item, "expected a string, got %s", got(L, -1, g, sizeof g));
-        } else {
+        if (lua_type(L, -1) != LUA_TSTRING)
+            wrong_type(ld, item, -1, "a string");
+        else {
             char resolved[CONFIG_PATH_MAX];
             const char *s = lua_tostring(L, -1);
-            if (paths) {
-                if (resolve(ld, item, s, resolved, sizeof resolved) == 0)
+            if (f->flags & CONFIG_F_PATHS) {
+                if (resolve(ld, item, s, resolved, sizeof resolved) == 0 &&
+                    (f->flags & CONFIG_F_MUST_EXIST))
                     check_exists(ld, item, resolved);
                 s = resolved;
             }
-            v[*nout] = strdup(s);
-            if (v[*nout])
+            list[*nout] = strdup(s);
+            if (list[*nout])
                 (*nout)++;
         }
         lua_pop(L, 1);
     }
-    lua_settop(L, top);
+    return 1;
 }
 
-/* --- params tables to JSON ------------------------------------------------------------ */
+/* A list of whole numbers into a fixed array (retry_backoff). */
+static int read_int_list(loader *ld, const config_field *f, void *base, int v, const char *field)
+{
+    lua_State *L = ld->L;
+    if (lua_type(L, v) != LUA_TTABLE) {
+        wrong_type(ld, field, v, "a table { ... }");
+        return -1;
+    }
+    int n = list_length(ld, v, field);
+    if (n > f->max_count) {
+        problem(ld, field, "%d entries; at most %d are supported", n, f->max_count);
+        n = f->max_count;
+    }
+    if (n < 0)
+        return -1;
+    int *out = config_field_ptr(base, f);
+    int *count = (int *)((char *)base + f->count_offset);
+    *count = 0;
+    luaL_checkstack(L, 1, field);
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, v, i + 1);
+        lua_Number x;
+        if (whole_number(L, -1, -(double)INT_MAX, INT_MAX, &x))
+            out[(*count)++] = (int)x;
+        else {
+            char item[200], expected[64];
+            snprintf(item, sizeof item, "%s[%d]", field, i + 1);
+            snprintf(expected, sizeof expected, "a whole number%s%s", f->unit ? " of " : "",
+                     f->unit ? f->unit : "");
+            wrong_type(ld, item, -1, expected);
+        }
+        lua_pop(L, 1);
+    }
+    return 1;
+}
 
-static json_t *to_json(loader *ld, int idx, const char *field, int depth)
+static int read_value(loader *ld, const config_field *f, void *base, int v, const char *field);
+
+/* --- params tables to JSON ---------------------------------------------------------------- */
+
+typedef struct {
+    const char *root;                       /* "strategy.params", for budget messages */
+    const void *path[PARAMS_MAX_DEPTH + 2]; /* the tables on the way down: a cycle check */
+    long values;                            /* converted so far, shared tables counted at
+                                               each use */
+    size_t text;                            /* bytes of keys and strings so far */
+    bool stop;                              /* a budget ran out: give up on the whole */
+} params_budget;
+
+/* Counts `values` values and `bytes` of text; false (with one problem) once a budget is
+ * spent. */
+static bool params_spend(loader *ld, params_budget *b, long values, size_t bytes)
+{
+    b->values += values;
+    b->text += bytes;
+    if (b->values > PARAMS_MAX_VALUES)
+        problem(ld, b->root,
+                "more than %d values once tables used in several places are counted at each "
+                "use; keep params small and load large data from a file",
+                PARAMS_MAX_VALUES);
+    else if (b->text > PARAMS_MAX_TEXT)
+        problem(ld, b->root,
+                "more than %u bytes of text once tables used in several places are counted at "
+                "each use; keep params small and load large data from a file",
+                PARAMS_MAX_TEXT);
+    else
+        return true;
+    b->stop = true;
+    return false;
+}
+
+/* The value at idx as JSON, or NULL after a problem. [-0, +0] */
+static json_t *to_json(loader *ld, int idx, const char *field, int depth, params_budget *b)
 {
     lua_State *L = ld->L;
     idx = lua_absindex(L, idx);
     switch (lua_type(L, idx)) {
     case LUA_TBOOLEAN:
-        return json_boolean(lua_toboolean(L, idx));
+        return params_spend(ld, b, 1, 0) ? json_boolean(lua_toboolean(L, idx)) : NULL;
     case LUA_TSTRING: {
         size_t n;
         const char *s = lua_tolstring(L, idx, &n);
-        return json_stringn(s, n);
+        if (!params_spend(ld, b, 1, n))
+            return NULL;
+        json_t *j = json_stringn(s, n);
+        if (!j)
+            problem(ld, field, "is not UTF-8 text; params strings must be valid UTF-8");
+        return j;
     }
     case LUA_TNUMBER:
+        if (!params_spend(ld, b, 1, 0))
+            return NULL;
         if (lua_isinteger(L, idx))
             return json_integer((json_int_t)lua_tointeger(L, idx));
         if (!isfinite(lua_tonumber(L, idx))) {
@@ -414,524 +411,262 @@ static json_t *to_json(loader *ld, int idx, const char *field, int depth)
         problem(ld, field, "a %s cannot be a parameter", luaL_typename(L, idx));
         return NULL;
     }
-    if (depth > 32) {
-        problem(ld, field, "nested too deeply (or refers to itself)");
+    const void *self = lua_topointer(L, idx);
+    for (int i = 0; i < depth; i++)
+        if (b->path[i] == self) {
+            problem(ld, field, "contains itself (a cycle); params must be a tree of values");
+            b->stop = true;
+            return NULL;
+        }
+    if (depth > PARAMS_MAX_DEPTH) {
+        problem(ld, field, "nested more than %d tables deep; flatten the parameters",
+                PARAMS_MAX_DEPTH);
+        b->stop = true;
         return NULL;
     }
-    /* A non-empty sequence 1..n becomes an array, anything else an object. */
-    lua_Integer n = (lua_Integer)lua_rawlen(L, idx), count = 0;
-    bool seq = n > 0;
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        lua_pop(L, 1);
-        count++;
-        if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > n)
-            seq = false;
+    if (!params_spend(ld, b, 1, 0))
+        return NULL;
+    b->path[depth] = self;
+    /* this frame holds a key and a value; the callee reserves its own */
+    luaL_checkstack(L, 3, "params nested too deeply");
+
+    /* Keys 1..n and nothing else become an array, anything else an object; positive
+     * whole keys with gaps are a list with a hole, which JSON cannot say. */
+    lua_Integer max, count;
+    bool named;
+    scan_keys(L, idx, &max, &count, &named);
+    if (!named && count > 0 && count < max) {
+        report_hole(ld, idx, field, max, count);
+        return NULL;
     }
-    seq = seq && count == n;
+    bool seq = !named && count > 0;
     json_t *out = seq ? json_array() : json_object();
-    if (!out)
+    if (!out) {
+        problem(ld, field, "out of memory");
+        b->stop = true;
         return NULL;
+    }
     if (seq) {
-        for (lua_Integer i = 1; i <= n; i++) {
+        for (lua_Integer i = 1; i <= max && !b->stop; i++) {
             char sub[200];
             snprintf(sub, sizeof sub, "%s[%lld]", field, (long long)i);
             lua_rawgeti(L, idx, i);
-            json_t *v = to_json(ld, -1, sub, depth + 1);
+            json_t *v = to_json(ld, -1, sub, depth + 1, b);
             json_array_append_new(out, v ? v : json_null());
             lua_pop(L, 1);
         }
-        return out;
-    }
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        char key[128], sub[200];
-        if (lua_type(L, -2) == LUA_TSTRING)
-            snprintf(key, sizeof key, "%s", lua_tostring(L, -2));
-        else if (lua_isinteger(L, -2))
-            snprintf(key, sizeof key, "%lld", (long long)lua_tointeger(L, -2));
-        else {
-            problem(ld, field, "keys must be strings or whole numbers");
+    } else {
+        lua_pushnil(L);
+        while (!b->stop && lua_next(L, idx)) {
+            char key[32], sub[200];
+            const char *k = key;
+            size_t klen;
+            if (lua_type(L, -2) == LUA_TSTRING)
+                k = lua_tolstring(L, -2, &klen);
+            else if (lua_isinteger(L, -2))
+                klen = (size_t)snprintf(key, sizeof key, "%lld", (long long)lua_tointeger(L, -2));
+            else {
+                problem(ld, field, "keys must be strings or whole numbers");
+                lua_pop(L, 1);
+                continue;
+            }
+            snprintf(sub, sizeof sub, "%s.%.*s", field, (int)klen, k);
+            json_t *v = params_spend(ld, b, 0, klen) ? to_json(ld, -1, sub, depth + 1, b) : NULL;
+            if (v && json_object_setn_new(out, k, klen, v) < 0)
+                problem(ld, sub, "the key is not UTF-8 text; params keys must be valid UTF-8");
             lua_pop(L, 1);
-            continue;
         }
-        snprintf(sub, sizeof sub, "%s.%s", field, key);
-        json_t *v = to_json(ld, -1, sub, depth + 1);
-        if (v)
-            json_object_set_new(out, key, v);
-        lua_pop(L, 1);
+        if (b->stop) /* lua_next left its key on the stack */
+            lua_settop(L, idx);
+    }
+    if (b->stop) {
+        json_decref(out);
+        return NULL;
     }
     return out;
 }
 
+/* --- CONFIG_CUSTOM hooks: the value is at v; each works on ld->cfg. [-0, +0] ------------ */
+
+static void read_symbols(loader *ld, const config_field *f, int v, const char *field)
+{
+    lua_State *L = ld->L;
+    pipeline_config *cfg = ld->cfg;
+    if (lua_type(L, v) != LUA_TTABLE)
+        return wrong_type(ld, field, v, "a list of symbols { \"AAPL\", ... }");
+    int n = list_length(ld, v, field);
+    if (n <= 0)
+        return;
+    cfg->symbols = calloc((size_t)n, sizeof *cfg->symbols);
+    if (!cfg->symbols)
+        return problem(ld, field, "out of memory");
+    luaL_checkstack(L, 1, field);
+    for (int i = 0; i < n; i++) {
+        lua_rawgeti(L, v, i + 1);
+        char item[32];
+        snprintf(item, sizeof item, "%s[%d]", field, i + 1);
+        size_t len = 0;
+        const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+        if (!s || len == 0 || len >= SYMBOL_MAX) {
+            char g[32];
+            problem(ld, item, "expected a symbol of 1 to %d characters, got %s", SYMBOL_MAX - 1,
+                    s ? "a longer string" : got(L, -1, g, sizeof g));
+        } else {
+            bool dup = false;
+            for (int j = 0; j < cfg->nsymbols; j++)
+                dup = dup || strcmp(cfg->symbols[j], s) == 0;
+            if (dup)
+                problem(ld, item, "%s is listed twice; remove one", s);
+            else
+                memcpy(cfg->symbols[cfg->nsymbols++], s, len + 1);
+        }
+        lua_pop(L, 1);
+    }
+}
+
 /* bias = "file.lua" | { file = "file.lua", params = { ... } } */
-static void get_script_ref(loader *ld, int t, const char *name, script_ref *ref)
+static void read_script(loader *ld, const config_field *f, int v, const char *field)
 {
+    static const config_field ref_fields[] = {{.path = "file"}, {.path = "params"}};
+    static const config_field file_row = {.path = "file", .flags = CONFIG_F_MUST_EXIST};
     lua_State *L = ld->L;
-    int top = lua_gettop(L);
-    int type = lua_getfield(L, t, name);
-    if (type == LUA_TSTRING) {
-        char field[64];
-        snprintf(field, sizeof field, "%s", name);
-        if (resolve(ld, field, lua_tostring(L, -1), ref->file, sizeof ref->file) == 0)
+    script_ref *ref = config_field_ptr(ld->cfg, f);
+    if (lua_type(L, v) == LUA_TSTRING) {
+        if (resolve(ld, field, lua_tostring(L, v), ref->file, sizeof ref->file) == 0)
             check_exists(ld, field, ref->file);
-    } else if (type == LUA_TTABLE) {
-        int s = lua_gettop(L);
-        static const char *const known[] = {"file", "params", NULL};
-        check_fields(ld, s, name, known);
-        if (get_path(ld, s, name, "file", ref->file, sizeof ref->file, true) == 0) {
-            char field[64];
-            snprintf(field, sizeof field, "%s.file", name);
-            problem(ld, field, "missing; name the script, e.g. file = \"my_%s.lua\"", name);
-        }
-        if (lua_getfield(L, s, "params") == LUA_TTABLE) {
-            char field[64];
-            snprintf(field, sizeof field, "%s.params", name);
-            json_t *j = to_json(ld, -1, field, 0);
-            if (j) {
-                free(ref->params_json);
-                ref->params_json = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
-                json_decref(j);
-            }
-        } else if (!lua_isnil(L, -1)) {
-            char field[64], g[32];
-            snprintf(field, sizeof field, "%s.params", name);
-            problem(ld, field, "expected a table of parameters, got %s", got(L, -1, g, sizeof g));
-        }
-    } else if (type != LUA_TNIL) {
-        char g[32];
-        problem(ld, name, "expected a file name or { file = ..., params = {...} }, got %s",
-                got(L, -1, g, sizeof g));
+        return;
     }
-    lua_settop(L, top);
+    if (lua_type(L, v) != LUA_TTABLE)
+        return wrong_type(ld, field, v, "a file name or { file = ..., params = {...} }");
+    check_fields(ld, v, ref_fields, 2, "", field);
+    luaL_checkstack(L, 1, field);
+    char sub[160];
+    snprintf(sub, sizeof sub, "%s.file", field);
+    if (lua_getfield(L, v, "file") == LUA_TNIL)
+        problem(ld, sub, "missing; name the script, e.g. file = \"my_%s.lua\"", field);
+    else
+        read_path(ld, &file_row, lua_gettop(L), sub, ref->file, sizeof ref->file);
+    lua_pop(L, 1);
+    snprintf(sub, sizeof sub, "%s.params", field);
+    if (lua_getfield(L, v, "params") == LUA_TTABLE) {
+        params_budget b = {.root = sub};
+        json_t *j = to_json(ld, -1, sub, 0, &b);
+        if (j) {
+            free(ref->params_json);
+            ref->params_json = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+            json_decref(j);
+        }
+    } else if (!lua_isnil(L, -1))
+        wrong_type(ld, sub, -1, "a table of parameters");
+    lua_pop(L, 1);
 }
 
-/* --- sections ------------------------------------------------------------------------ */
+static void load_table(loader *ld, void *base, const config_field *rows, int nrows,
+                       const char *parent, const char *prefix, int t);
 
-static void load_symbols(loader *ld, int t)
+static void read_stages(loader *ld, const config_field *f, int v, const char *field)
 {
     lua_State *L = ld->L;
-    int top = lua_gettop(L);
-    int type = lua_getfield(L, t, "symbols");
-    if (type == LUA_TNIL)
-        return (void)lua_settop(L, top);
-    if (type != LUA_TTABLE) {
-        char g[32];
-        problem(ld, "symbols", "expected a list of symbols { \"AAPL\", ... }, got %s",
-                got(L, -1, g, sizeof g));
-        return (void)lua_settop(L, top);
+    exits_config *e = &ld->cfg->exits;
+    if (lua_type(L, v) != LUA_TTABLE)
+        return wrong_type(ld, field, v, "a table { ... }");
+    int n = list_length(ld, v, field);
+    if (n > f->max_count) {
+        problem(ld, field, "%d stages; at most %d are supported", n, f->max_count);
+        n = f->max_count;
     }
-    int n = list_length(ld, top + 1, "symbols");
-    if (n > 0) {
-        ld->cfg->symbols = calloc((size_t)n, sizeof *ld->cfg->symbols);
-        for (int i = 0; ld->cfg->symbols && i < n; i++) {
-            lua_rawgeti(L, top + 1, i + 1);
-            char field[32];
-            snprintf(field, sizeof field, "symbols[%d]", i + 1);
-            size_t len = 0;
-            const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
-            if (!s || len == 0 || len >= SYMBOL_MAX) {
-                char g[32];
-                problem(ld, field, "expected a symbol of 1 to %d characters, got %s",
-                        SYMBOL_MAX - 1, s ? "a longer string" : got(L, -1, g, sizeof g));
-            } else {
-                bool dup = false;
-                for (int j = 0; j < ld->cfg->nsymbols; j++)
-                    dup = dup || strcmp(ld->cfg->symbols[j], s) == 0;
-                if (dup)
-                    problem(ld, field, "%s is listed twice; remove one", s);
-                else
-                    memcpy(ld->cfg->symbols[ld->cfg->nsymbols++], s, len + 1);
-            }
-            lua_pop(L, 1);
-        }
-    }
-    lua_settop(L, top);
-}
-
-static void load_data(loader *ld, int t)
-{
-    static const char *const known[] = {"files", "news", "speed", "follow", NULL};
-    int s = get_table(ld, t, NULL, "data");
-    if (!s)
+    if (n < 0)
         return;
-    data_config *d = &ld->cfg->data;
-    check_fields(ld, s, "data", known);
-    get_string_list(ld, s, "data", "files", &d->files, &d->nfiles, true);
-    get_path(ld, s, "data", "news", d->news_file, sizeof d->news_file, true);
-    get_number(ld, s, "data", "speed", &d->speed);
-    get_bool(ld, s, "data", "follow", &d->follow);
-    lua_pop(ld->L, 1);
-}
-
-static void load_broker(loader *ld, int t)
-{
-    static const char *const known[] = {
-        "kind",    "starting_cash", "spread_bps", "slippage_bps", "fee_per_share", "fee_bps",
-        "fee_min", "state",         "base_url",   "key_env",      "secret_env",    NULL};
-    static const char *const kinds[] = {"paper", "alpaca", NULL};
-    int s = get_table(ld, t, NULL, "broker");
-    if (!s)
-        return;
-    broker_config *b = &ld->cfg->broker;
-    check_fields(ld, s, "broker", known);
-    int kind;
-    if (get_enum(ld, s, "broker", "kind", kinds, &kind) == 1)
-        b->kind = (broker_kind)kind;
-    get_money(ld, s, "broker", "starting_cash", &b->paper.starting_cash);
-    get_money(ld, s, "broker", "spread_bps", &b->paper.spread_bps);
-    get_money(ld, s, "broker", "slippage_bps", &b->paper.slippage_bps);
-    get_money(ld, s, "broker", "fee_per_share", &b->paper.fee_per_share);
-    get_money(ld, s, "broker", "fee_bps", &b->paper.fee_bps);
-    get_money(ld, s, "broker", "fee_min", &b->paper.fee_min);
-    get_path(ld, s, "broker", "state", b->paper.state_path, sizeof b->paper.state_path, false);
-    get_string(ld, s, "broker", "base_url", b->base_url, sizeof b->base_url);
-    get_string(ld, s, "broker", "key_env", b->key_env, sizeof b->key_env);
-    get_string(ld, s, "broker", "secret_env", b->secret_env, sizeof b->secret_env);
-    lua_pop(ld->L, 1);
-}
-
-static void load_risk(loader *ld, int t)
-{
-    static const char *const known[] = {"capital",       "max_risk_pct",         "max_position_pct",
-                                        "max_positions", "daily_loss_limit_pct", "allow_short",
-                                        "pdt_check",     "pdt_day_trade_limit",  NULL};
-    int s = get_table(ld, t, NULL, "risk");
-    if (!s)
-        return;
-    risk_config *r = &ld->cfg->risk;
-    check_fields(ld, s, "risk", known);
-    get_money(ld, s, "risk", "capital", &r->capital);
-    get_money(ld, s, "risk", "max_risk_pct", &r->max_risk_pct);
-    get_money(ld, s, "risk", "max_position_pct", &r->max_position_pct);
-    get_int(ld, s, "risk", "max_positions", &r->max_positions);
-    get_money(ld, s, "risk", "daily_loss_limit_pct", &r->daily_loss_limit_pct);
-    get_bool(ld, s, "risk", "allow_short", &r->allow_short);
-    get_bool(ld, s, "risk", "pdt_check", &r->pdt_check);
-    get_int(ld, s, "risk", "pdt_day_trade_limit", &r->pdt_day_trade_limit);
-    lua_pop(ld->L, 1);
-}
-
-static void load_stages(loader *ld, int t, exits_config *e)
-{
-    lua_State *L = ld->L;
-    const char *field = "exits.partial_exits.stages";
-    int s = get_table(ld, t, "exits.partial_exits", "stages");
-    if (!s)
-        return;
-    int n = list_length(ld, s, field);
-    if (n > CONFIG_MAX_PARTIAL_STAGES) {
-        problem(ld, field, "%d stages; at most %d are supported", n, CONFIG_MAX_PARTIAL_STAGES);
-        n = CONFIG_MAX_PARTIAL_STAGES;
-    }
-    if (n >= 0)
-        e->nstages = 0;
-    static const char *const known[] = {"name", "profit_threshold", "exit_percentage", NULL};
+    e->nstages = 0;
+    luaL_checkstack(L, 1, field);
     for (int i = 0; i < n; i++) {
         char prefix[64];
         snprintf(prefix, sizeof prefix, "%s[%d]", field, i + 1);
-        if (lua_rawgeti(L, s, i + 1) != LUA_TTABLE) {
+        if (lua_rawgeti(L, v, i + 1) != LUA_TTABLE) {
             problem(ld, prefix,
-                    "expected { name = ..., profit_threshold = ..., "
-                    "exit_percentage = ... }");
+                    "expected { name = ..., profit_threshold = ..., exit_percentage = ... }");
             lua_pop(L, 1);
             continue;
         }
-        int st = lua_gettop(L);
         partial_stage *p = &e->stages[e->nstages++];
         memset(p, 0, sizeof *p);
         snprintf(p->name, sizeof p->name, "stage_%d", i + 1);
-        check_fields(ld, st, prefix, known);
-        get_string(ld, st, prefix, "name", p->name, sizeof p->name);
-        if (get_money(ld, st, prefix, "profit_threshold", &p->profit_threshold) == 0)
-            problem(ld, prefix, "profit_threshold is missing; e.g. profit_threshold = 0.15");
-        double pct;
-        int rc = get_number(ld, st, prefix, "exit_percentage", &pct);
-        if (rc == 0)
-            problem(ld, prefix, "exit_percentage is missing; e.g. exit_percentage = 50");
-        else if (rc == 1) {
-            char f2[96];
-            snprintf(f2, sizeof f2, "%s.exit_percentage", prefix);
-            if (pct <= 0 || pct > 100) {
-                problem(ld, f2, "%.14g is out of range; use a whole percent from 1 to 100", pct);
-                p->exit_fraction = MONEY_SCALE / 100; /* so config_validate does not report
-                                                         the same stage a second time */
-            } else
-                money_from_double(pct / 100.0, &p->exit_fraction, f2, NULL, 0);
-        }
+        load_table(ld, p, f->elem, f->nelem, "", prefix, lua_gettop(L));
         lua_pop(L, 1);
     }
-    lua_pop(L, 1);
 }
 
-static void load_execution_priorities(loader *ld, int t, exits_config *e)
+static void read_instructions(loader *ld, const config_field *f, int v, const char *field)
 {
-    static const char *const known[] = {"CRITICAL", "HIGH", "MEDIUM", "LOW", NULL};
-    static const char *const fields[] = {"timeout_seconds", "max_walks", "price",
-                                         "market_after_walks", NULL};
-    static const char *const prices[] = {"market", "aggressive", "fair", "conservative", NULL};
-    int s = get_table(ld, t, "exits", "execution");
-    if (!s)
-        return;
-    check_fields(ld, s, "exits.execution", known);
-    for (int p = 0; p < EXIT_PRIORITY_COUNT; p++) {
-        char prefix[64];
-        snprintf(prefix, sizeof prefix, "exits.execution.%s", exit_priority_name(p));
-        int ps = get_table(ld, s, "exits.execution", exit_priority_name(p));
-        if (!ps)
-            continue;
-        exit_execution_config *x = &e->execution[p];
-        check_fields(ld, ps, prefix, fields);
-        get_int(ld, ps, prefix, "timeout_seconds", &x->timeout_seconds);
-        get_int(ld, ps, prefix, "max_walks", &x->max_walks);
-        int price;
-        if (get_enum(ld, ps, prefix, "price", prices, &price) == 1)
-            x->price = (price_strategy)price;
-        get_bool(ld, ps, prefix, "market_after_walks", &x->market_after_walks);
-        lua_pop(ld->L, 1);
-    }
-    lua_pop(ld->L, 1);
-}
-
-static void load_exits(loader *ld, int t)
-{
-    static const char *const known[] = {"stop_loss_pct",
-                                        "take_profit_pct",
-                                        "trailing_stop",
-                                        "partial_exits",
-                                        "liquidity",
-                                        "early_exit_edge",
-                                        "time_urgent_minutes",
-                                        "session_close",
-                                        "rebalance_min_improvement",
-                                        "execution",
-                                        NULL};
-    int s = get_table(ld, t, NULL, "exits");
-    if (!s)
-        return;
-    exits_config *e = &ld->cfg->exits;
-    check_fields(ld, s, "exits", known);
-    get_money(ld, s, "exits", "stop_loss_pct", &e->stop_loss_pct);
-    get_money(ld, s, "exits", "take_profit_pct", &e->take_profit_pct);
-    int ts = get_table(ld, s, "exits", "trailing_stop");
-    if (ts) {
-        static const char *const k[] = {"enabled", "activation_pct", "distance_pct", NULL};
-        check_fields(ld, ts, "exits.trailing_stop", k);
-        get_bool(ld, ts, "exits.trailing_stop", "enabled", &e->trailing_enabled);
-        get_money(ld, ts, "exits.trailing_stop", "activation_pct", &e->trailing_activation_pct);
-        get_money(ld, ts, "exits.trailing_stop", "distance_pct", &e->trailing_distance_pct);
-        lua_pop(ld->L, 1);
-    }
-    int pe = get_table(ld, s, "exits", "partial_exits");
-    if (pe) {
-        static const char *const k[] = {"enabled", "stages", NULL};
-        check_fields(ld, pe, "exits.partial_exits", k);
-        get_bool(ld, pe, "exits.partial_exits", "enabled", &e->partial_enabled);
-        load_stages(ld, pe, e);
-        lua_pop(ld->L, 1);
-    }
-    int lq = get_table(ld, s, "exits", "liquidity");
-    if (lq) {
-        static const char *const k[] = {"max_spread", "min_volume", NULL};
-        check_fields(ld, lq, "exits.liquidity", k);
-        get_money(ld, lq, "exits.liquidity", "max_spread", &e->liquidity_max_spread);
-        get_money(ld, lq, "exits.liquidity", "min_volume", &e->liquidity_min_volume);
-        lua_pop(ld->L, 1);
-    }
-    get_money(ld, s, "exits", "early_exit_edge", &e->early_exit_edge);
-    get_int(ld, s, "exits", "time_urgent_minutes", &e->time_urgent_minutes);
-    char hhmm[16];
-    if (get_string(ld, s, "exits", "session_close", hhmm, sizeof hhmm) == 1) {
-        int hh, mm;
-        char extra;
-        if (sscanf(hhmm, "%2d:%2d%c", &hh, &mm, &extra) == 2 && hh >= 0 && hh < 24 && mm >= 0 &&
-            mm < 60)
-            e->session_close_minute_utc = hh * 60 + mm;
-        else
-            problem(ld, "exits.session_close",
-                    "\"%s\" is not a time; use \"HH:MM\" in UTC, "
-                    "e.g. \"21:00\"",
-                    hhmm);
-    }
-    get_money(ld, s, "exits", "rebalance_min_improvement", &e->rebalance_min_improvement);
-    load_execution_priorities(ld, s, e);
-    lua_pop(ld->L, 1);
-}
-
-static void load_monitoring(loader *ld, int t)
-{
-    static const char *const known[] = {"normal_frequency",         "urgent_frequency",
-                                        "urgent_conditions",        "price_cache_ttl_seconds",
-                                        "max_api_calls_per_minute", "retry_backoff",
-                                        "persist_interval",         NULL};
+    static const config_field file_fields[] = {
+        {.path = "file", .type = CONFIG_PATH, .flags = CONFIG_F_MUST_EXIST}};
     lua_State *L = ld->L;
-    int s = get_table(ld, t, NULL, "monitoring");
-    if (!s)
-        return;
-    monitoring_config *m = &ld->cfg->monitoring;
-    check_fields(ld, s, "monitoring", known);
-    get_int(ld, s, "monitoring", "normal_frequency", &m->normal_frequency_s);
-    get_int(ld, s, "monitoring", "urgent_frequency", &m->urgent_frequency_s);
-    int uc = get_table(ld, s, "monitoring", "urgent_conditions");
-    if (uc) {
-        static const char *const k[] = {"near_stop_loss_pct", "near_profit_target_pct",
-                                        "near_trailing_stop_pct", NULL};
-        const char *p = "monitoring.urgent_conditions";
-        check_fields(ld, uc, p, k);
-        get_money(ld, uc, p, "near_stop_loss_pct", &m->near_stop_loss_pct);
-        get_money(ld, uc, p, "near_profit_target_pct", &m->near_profit_target_pct);
-        get_money(ld, uc, p, "near_trailing_stop_pct", &m->near_trailing_stop_pct);
-        lua_pop(L, 1);
-    }
-    get_int(ld, s, "monitoring", "price_cache_ttl_seconds", &m->price_cache_ttl_s);
-    get_int(ld, s, "monitoring", "max_api_calls_per_minute", &m->max_api_calls_per_minute);
-    get_int(ld, s, "monitoring", "persist_interval", &m->persist_interval_s);
-    int rb = get_table(ld, s, "monitoring", "retry_backoff");
-    if (rb) {
-        const char *field = "monitoring.retry_backoff";
-        int n = list_length(ld, rb, field);
-        if (n > CONFIG_MAX_BACKOFF_STEPS) {
-            problem(ld, field, "%d steps; at most %d are supported", n, CONFIG_MAX_BACKOFF_STEPS);
-            n = CONFIG_MAX_BACKOFF_STEPS;
-        }
-        if (n >= 0)
-            m->nretry_backoff = 0;
-        for (int i = 0; i < n; i++) {
-            lua_rawgeti(L, rb, i + 1);
-            lua_Number v = lua_tonumber(L, -1);
-            if (lua_type(L, -1) == LUA_TNUMBER && v == floor(v) && fabs(v) <= INT_MAX)
-                m->retry_backoff_s[m->nretry_backoff++] = (int)v;
-            else {
-                char f2[64], g[32];
-                snprintf(f2, sizeof f2, "%s[%d]", field, i + 1);
-                problem(ld, f2, "expected a whole number of seconds, got %s",
-                        got(L, -1, g, sizeof g));
-            }
-            lua_pop(L, 1);
-        }
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-}
-
-static void load_instructions(loader *ld, int t)
-{
-    lua_State *L = ld->L;
-    int s = get_table(ld, t, NULL, "instructions");
-    if (!s)
-        return;
-    int n = list_length(ld, s, "instructions");
     pipeline_config *cfg = ld->cfg;
-    if (n > 0)
-        cfg->instructions = calloc((size_t)n, sizeof *cfg->instructions);
-    for (int i = 0; cfg->instructions && i < n; i++) {
-        char field[48];
-        snprintf(field, sizeof field, "instructions[%d]", i + 1);
-        int type = lua_rawgeti(L, s, i + 1);
+    if (lua_type(L, v) != LUA_TTABLE)
+        return wrong_type(ld, field, v, "a table { ... }");
+    int n = list_length(ld, v, field);
+    if (n <= 0)
+        return;
+    cfg->instructions = calloc((size_t)n, sizeof *cfg->instructions);
+    if (!cfg->instructions)
+        return problem(ld, field, "out of memory");
+    luaL_checkstack(L, 2, field);
+    for (int i = 0; i < n; i++) {
+        char item[48];
+        snprintf(item, sizeof item, "%s[%d]", field, i + 1);
+        int type = lua_rawgeti(L, v, i + 1), it = lua_gettop(L);
         instruction *ins = &cfg->instructions[cfg->ninstructions];
         if (type == LUA_TSTRING) {
             ins->kind = INSTRUCTION_TEXT;
-            ins->value = strdup(lua_tostring(L, -1));
+            ins->value = strdup(lua_tostring(L, it));
         } else if (type == LUA_TTABLE) {
-            static const char *const k[] = {"file", NULL};
-            char path[CONFIG_PATH_MAX];
-            check_fields(ld, lua_gettop(L), field, k);
-            int rc = get_path(ld, lua_gettop(L), field, "file", path, sizeof path, true);
-            if (rc == 0)
-                problem(ld, field, "expected { file = \"rule.lua\" }");
-            if (rc == 1) {
+            char path[CONFIG_PATH_MAX], sub[64];
+            snprintf(sub, sizeof sub, "%s.file", item);
+            check_fields(ld, it, file_fields, 1, "", item);
+            if (lua_getfield(L, it, "file") == LUA_TNIL)
+                problem(ld, item, "expected { file = \"rule.lua\" }");
+            else if (read_path(ld, &file_fields[0], it + 1, sub, path, sizeof path) == 1) {
                 ins->kind = INSTRUCTION_FILE;
                 ins->value = strdup(path);
             }
-        } else {
-            char g[32];
-            problem(ld, field,
-                    "expected a sentence such as \"close if VIX > 40\" or "
-                    "{ file = \"rule.lua\" }, got %s",
-                    got(L, -1, g, sizeof g));
-        }
+        } else
+            wrong_type(ld, item, it,
+                       "a sentence such as \"close if VIX > 40\" or { file = \"rule.lua\" }");
         if (ins->value)
             cfg->ninstructions++;
-        lua_pop(L, 1);
+        lua_settop(L, it - 1);
     }
-    lua_pop(L, 1);
-}
-
-static void load_notifications(loader *ld, int t)
-{
-    static const char *const known[] = {"telegram", "webhooks", NULL};
-    int s = get_table(ld, t, NULL, "notifications");
-    if (!s)
-        return;
-    notify_config *n = &ld->cfg->notifications;
-    check_fields(ld, s, "notifications", known);
-    int tg = get_table(ld, s, "notifications", "telegram");
-    if (tg) {
-        static const char *const k[] = {"token_env", "chat_id", NULL};
-        const char *p = "notifications.telegram";
-        check_fields(ld, tg, p, k);
-        get_string(ld, tg, p, "token_env", n->telegram_token_env, sizeof n->telegram_token_env);
-        lua_State *L = ld->L;
-        if (lua_getfield(L, tg, "chat_id") == LUA_TNUMBER && lua_isinteger(L, -1))
-            snprintf(n->telegram_chat_id, sizeof n->telegram_chat_id, "%lld",
-                     (long long)lua_tointeger(L, -1));
-        else
-            get_string(ld, tg, p, "chat_id", n->telegram_chat_id, sizeof n->telegram_chat_id);
-        lua_pop(L, 2);
-    }
-    get_string_list(ld, s, "notifications", "webhooks", &n->webhooks, &n->nwebhooks, false);
-    lua_pop(ld->L, 1);
-}
-
-static void load_execution(loader *ld, int t)
-{
-    static const char *const known[] = {"tool", "entry", "webhook_url", NULL};
-    static const char *const tools[] = {"broker", "webhook", NULL};
-    static const char *const entries[] = {"market", "limit", NULL};
-    int s = get_table(ld, t, NULL, "execution");
-    if (!s)
-        return;
-    execution_config *x = &ld->cfg->execution;
-    check_fields(ld, s, "execution", known);
-    int v;
-    if (get_enum(ld, s, "execution", "tool", tools, &v) == 1)
-        x->tool = (exec_tool)v;
-    if (get_enum(ld, s, "execution", "entry", entries, &v) == 1)
-        x->entry = (entry_order_type)v;
-    get_string(ld, s, "execution", "webhook_url", x->webhook_url, sizeof x->webhook_url);
-    lua_pop(ld->L, 1);
 }
 
 /* instruments = { default = { tick, lot }, ["BTC/USD"] = { tick, lot } }; [0] is always
  * the default, as config_instrument expects. */
-static void load_instruments(loader *ld, int t)
+static void read_instruments(loader *ld, const config_field *f, int v, const char *field)
 {
     lua_State *L = ld->L;
-    int s = get_table(ld, t, NULL, "instruments");
-    if (!s)
-        return;
     pipeline_config *cfg = ld->cfg;
+    if (lua_type(L, v) != LUA_TTABLE)
+        return wrong_type(ld, field, v, "a table { ... }");
+    luaL_checkstack(L, 3, field);
     int count = 1;
     lua_pushnil(L);
-    while (lua_next(L, s)) {
+    while (lua_next(L, v)) {
         lua_pop(L, 1);
         count++;
     }
     cfg->instruments = calloc((size_t)count, sizeof *cfg->instruments);
     if (!cfg->instruments)
-        return (void)lua_pop(L, 1);
+        return problem(ld, field, "out of memory");
     cfg->instruments[0].rules = MONEY_INSTRUMENT_DEFAULT;
     cfg->ninstruments = 1;
-    static const char *const k[] = {"tick", "lot", NULL};
     lua_pushnil(L);
-    while (lua_next(L, s)) {
-        int v = lua_gettop(L);
+    while (lua_next(L, v)) {
+        int e = lua_gettop(L);
         const char *sym = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
         char prefix[64];
-        snprintf(prefix, sizeof prefix, "instruments.%s", sym ? sym : "?");
-        if (!sym || strlen(sym) >= SYMBOL_MAX || !lua_istable(L, v)) {
+        snprintf(prefix, sizeof prefix, "%s.%s", field, sym ? sym : "?");
+        if (!sym || strlen(sym) >= SYMBOL_MAX || !lua_istable(L, e))
             problem(ld, prefix, "expected SYMBOL = { tick = 0.01, lot = 1 } (or default = ...)");
-        } else {
+        else {
             instrument_config *ic = strcmp(sym, "default") == 0
                                         ? &cfg->instruments[0]
                                         : &cfg->instruments[cfg->ninstruments++];
@@ -939,11 +674,9 @@ static void load_instruments(loader *ld, int t)
                 ic->rules = (money_instrument){0, 0}; /* 0 = inherit, filled in below */
                 snprintf(ic->symbol, sizeof ic->symbol, "%s", sym);
             }
-            check_fields(ld, v, prefix, k);
-            get_money(ld, v, prefix, "tick", &ic->rules.tick);
-            get_money(ld, v, prefix, "lot", &ic->rules.lot);
+            load_table(ld, &ic->rules, f->elem, f->nelem, "", prefix, e);
         }
-        lua_settop(L, v - 1);
+        lua_settop(L, e - 1);
     }
     /* A symbol without its own tick or lot inherits the default's (whatever order the
      * table was walked in). */
@@ -953,24 +686,167 @@ static void load_instruments(loader *ld, int t)
         if (cfg->instruments[i].rules.lot == 0)
             cfg->instruments[i].rules.lot = cfg->instruments[0].rules.lot;
     }
-    lua_pop(L, 1);
 }
 
-static void load_name(loader *ld, int t)
+typedef void (*hook_fn)(loader *ld, const config_field *f, int v, const char *field);
+
+static const hook_fn hooks[CONFIG_HOOK_COUNT] = {
+    [CONFIG_HOOK_SYMBOLS] = read_symbols,         [CONFIG_HOOK_SCRIPT] = read_script,
+    [CONFIG_HOOK_STAGES] = read_stages,           [CONFIG_HOOK_INSTRUCTIONS] = read_instructions,
+    [CONFIG_HOOK_INSTRUMENTS] = read_instruments,
+};
+
+/* --- the walk -------------------------------------------------------------------------- */
+
+static int read_value(loader *ld, const config_field *f, void *base, int v, const char *field)
 {
-    char name[CONFIG_NAME_MAX];
-    if (get_string(ld, t, NULL, "name", name, sizeof name) != 1) {
-        lua_getfield(ld->L, t, "name");
-        if (lua_isnil(ld->L, -1))
-            problem(ld, "name", "missing; give the pipeline a name, e.g. name = \"ma-trend\"");
-        lua_pop(ld->L, 1);
-        return;
+    lua_State *L = ld->L;
+    void *p = config_field_ptr(base, f);
+    lua_Number x;
+    switch (f->type) {
+    case CONFIG_BOOL:
+        if (lua_type(L, v) != LUA_TBOOLEAN)
+            break;
+        *(bool *)p = lua_toboolean(L, v);
+        return 1;
+    case CONFIG_INT:
+        if (!whole_number(L, v, -(double)INT_MAX, INT_MAX, &x))
+            break;
+        *(int *)p = (int)x;
+        return 1;
+    case CONFIG_INT64:
+        if (lua_isinteger(L, v))
+            *(int64_t *)p = lua_tointeger(L, v);
+        else if (whole_number(L, v, -0x1p63, 0x1p63 - 1024, &x))
+            *(int64_t *)p = (int64_t)x;
+        else
+            break;
+        if (f->set_offset)
+            *(bool *)((char *)base + f->set_offset) = true;
+        return 1;
+    case CONFIG_NUMBER:
+    case CONFIG_MONEY:
+    case CONFIG_PERCENT:
+        if (lua_type(L, v) != LUA_TNUMBER || !isfinite(lua_tonumber(L, v)))
+            break;
+        x = lua_tonumber(L, v);
+        if (f->type == CONFIG_NUMBER)
+            *(double *)p = x;
+        else if (f->type == CONFIG_MONEY) {
+            if (money_from_double(x, p, field, NULL, 0) < 0) {
+                problem(ld, field, "%.14g is out of range", x);
+                return -1;
+            }
+        } else {
+            /* said as a percent, kept as a fraction; checked here, in the file's unit */
+            double lo = (double)f->lo / MONEY_SCALE * 100, hi = (double)f->hi / MONEY_SCALE * 100;
+            if (!(x >= lo && x <= hi) || money_from_double(x / 100.0, p, field, NULL, 0) < 0) {
+                problem(ld, field, "%.14g is out of range; use a percent above 0 and at most %g", x,
+                        hi);
+                *(money_t *)p = f->lo; /* so config_validate does not report it a second time */
+                return -1;
+            }
+        }
+        return 1;
+    case CONFIG_STRING:
+        if ((f->flags & CONFIG_F_INTEGER_OK) && lua_isinteger(L, v)) {
+            snprintf(p, f->size, "%lld", (long long)lua_tointeger(L, v));
+            return 1;
+        }
+        if (f->charset) {
+            char buf[CONFIG_PATH_MAX];
+            if (read_text(ld, v, field, buf, f->size < sizeof buf ? f->size : sizeof buf) < 0)
+                return -1;
+            size_t n = lua_rawlen(L, v);
+            if (n == 0 || strspn(buf, f->charset) != n) {
+                problem(ld, field, "\"%s\" may use only %s", buf, f->charset_doc);
+                return -1;
+            }
+            memcpy(p, buf, n + 1);
+            return 1;
+        }
+        return read_text(ld, v, field, p, f->size);
+    case CONFIG_PATH:
+        return read_path(ld, f, v, field, p, f->size);
+    case CONFIG_ENUM: {
+        char s[64], list[256] = "";
+        if (read_text(ld, v, field, s, sizeof s) < 0)
+            return -1;
+        for (int i = 0; f->names[i]; i++) {
+            if (strcmp(f->names[i], s) == 0) {
+                *(int *)p = i;
+                return 1;
+            }
+            size_t used = strlen(list);
+            snprintf(list + used, sizeof list - used, "%s\"%s\"", i ? ", " : "", f->names[i]);
+        }
+        problem(ld, field, "\"%s\" is not one of %s", s, list);
+        return -1;
     }
-    size_t bad = strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-");
-    if (name[0] == '\0' || name[bad] != '\0')
-        problem(ld, "name", "\"%s\" may use only letters, digits, '_', '.' and '-'", name);
-    else
-        memcpy(ld->cfg->name, name, sizeof name);
+    case CONFIG_HHMM: {
+        char s[16], extra;
+        int hh, mm;
+        if (read_text(ld, v, field, s, sizeof s) < 0)
+            return -1;
+        if (sscanf(s, "%2d:%2d%c", &hh, &mm, &extra) == 2 && hh >= 0 && hh < 24 && mm >= 0 &&
+            mm < 60) {
+            *(int *)p = hh * 60 + mm;
+            return 1;
+        }
+        problem(ld, field, "\"%s\" is not a time; use \"HH:MM\" in UTC, e.g. %s", s,
+                f->example ? f->example : "\"21:00\"");
+        return -1;
+    }
+    case CONFIG_STRING_LIST:
+        return read_string_list(ld, f, base, v, field);
+    case CONFIG_INT_LIST:
+        return read_int_list(ld, f, base, v, field);
+    case CONFIG_CUSTOM:
+        if (!hooks[f->hook]) {
+            problem(ld, field, "this build cannot read the field (no loader hook); report it");
+            return -1;
+        }
+        hooks[f->hook](ld, f, v, field);
+        return 1;
+    case CONFIG_SECTION:
+        break; /* load_table handles sections */
+    }
+    static const char *const expected[] = {
+        [CONFIG_SECTION] = "a table { ... }", [CONFIG_BOOL] = "true or false",
+        [CONFIG_INT] = "a whole number",      [CONFIG_INT64] = "a whole number",
+        [CONFIG_NUMBER] = "a number",         [CONFIG_MONEY] = "a number",
+        [CONFIG_PERCENT] = "a number",
+    };
+    wrong_type(ld, field, v, expected[f->type]);
+    return -1;
+}
+
+/* Reads the fields of section `parent` (rows[0..nrows)) from the table at t into base;
+ * prefix names the section in messages. [-0, +0] */
+static void load_table(loader *ld, void *base, const config_field *rows, int nrows,
+                       const char *parent, const char *prefix, int t)
+{
+    lua_State *L = ld->L;
+    luaL_checkstack(L, 2, "pipeline table nested too deeply");
+    check_fields(ld, t, rows, nrows, parent, prefix);
+    for (int i = 0; i < nrows; i++) {
+        const config_field *f = &rows[i];
+        if (!config_field_is_child(f, parent))
+            continue;
+        char field[160];
+        join(field, sizeof field, prefix, config_field_name(f));
+        int type = lua_getfield(L, t, config_field_name(f)), v = lua_gettop(L);
+        if (type == LUA_TNIL) {
+            if (f->flags & CONFIG_F_KEY_REQUIRED)
+                problem(ld, field, "%s", f->missing);
+        } else if (f->type != CONFIG_SECTION)
+            read_value(ld, f, base, v, field);
+        else if (type == LUA_TTABLE)
+            load_table(ld, base, rows, nrows, f->path, field, v);
+        else
+            wrong_type(ld, field, v, "a table { ... }");
+        lua_settop(L, v - 1);
+    }
 }
 
 static int walk(lua_State *L)
@@ -986,23 +862,7 @@ static int walk(lua_State *L)
                           "%s: the file must return the pipeline table: "
                           "return apex.pipeline { name = ..., ... } (it returned %s)",
                           ld->file, luaL_typename(L, t));
-    static const char *const known[] = {
-        "name",  "symbols",    "data",         "broker",        "bias",      "strategy",    "risk",
-        "exits", "monitoring", "instructions", "notifications", "execution", "instruments", NULL};
-    check_fields(ld, t, NULL, known);
-    load_name(ld, t);
-    load_symbols(ld, t);
-    load_data(ld, t);
-    load_broker(ld, t);
-    get_script_ref(ld, t, "bias", &ld->cfg->bias);
-    get_script_ref(ld, t, "strategy", &ld->cfg->strategy);
-    load_risk(ld, t);
-    load_exits(ld, t);
-    load_monitoring(ld, t);
-    load_instructions(ld, t);
-    load_notifications(ld, t);
-    load_execution(ld, t);
-    load_instruments(ld, t);
+    load_table(ld, ld->cfg, config_schema, config_schema_count, "", "", t);
     return 0;
 }
 

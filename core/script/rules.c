@@ -3,7 +3,11 @@
  * A sentence ("close if VIX > 40") goes through the Lua instruction compiler
  * (require "apex.instructions"), a rule file is loaded like any module; both end
  * up as { name, check = function(m, position) -> fired, reason } and only the
- * check function is kept, as a registry ref. */
+ * check function is kept, as a registry ref.
+ *
+ * Checking runs one sandbox_run for the pass over all rules (one deadline for the
+ * pass) and, nested inside it, one per rule, so a broken rule is reported with its
+ * own file:line and cannot stop the rules after it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,31 +36,39 @@ typedef struct {
     script_host *h;
     const instruction *ins;
     script_rule *out;
+    int compiler_ref;
 } rule_req;
 
+/* Nested in compile_rule_fn, so a missing or broken compiler gets its own message. */
 static int require_compiler(lua_State *L)
 {
+    rule_req *r = lua_touserdata(L, 1);
     sandbox_require(L, "apex.instructions");
-    return 1;
+    r->compiler_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
 }
 
 static int compile_rule_fn(lua_State *L)
 {
     rule_req *r = lua_touserdata(L, 1);
     script_host *h = r->h;
+    luaL_checkstack(L, 5, NULL); /* compiler, compile, text, its two results */
     if (h->market_table_ref == LUA_NOREF) {
         apex_api_push_market_table(L);
         h->market_table_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     }
     const char *what = r->ins->value;
     if (r->ins->kind == INSTRUCTION_TEXT) {
-        lua_pushcfunction(L, require_compiler);
-        if (lua_pcall(L, 0, 1, 0) != LUA_OK)
+        char why[512];
+        if (sandbox_run(&h->sb, require_compiler, r, why, sizeof why) < 0)
             return luaL_error(L,
                               "the instruction compiler (lua/apex/instructions.lua) is not "
                               "available (%s); write this rule as a Lua file and list it as "
                               "{ file = \"my_rule.lua\" }",
-                              lua_tostring(L, -1));
+                              why);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, r->compiler_ref);
+        luaL_unref(L, LUA_REGISTRYINDEX, r->compiler_ref);
+        r->compiler_ref = LUA_NOREF;
         if (!lua_istable(L, -1) || lua_getfield(L, -1, "compile") != LUA_TFUNCTION)
             return luaL_error(L, "apex.instructions has no compile function; the host's Lua "
                                  "modules are out of date");
@@ -109,11 +121,9 @@ int script_load_rules(script_host *h, const instruction *ins, int n, const char 
     int problems = 0;
     for (int i = 0; i < n; i++) {
         script_rule rule = {.check_ref = LUA_NOREF};
-        rule_req r = {h, &ins[i], &rule};
+        rule_req r = {h, &ins[i], &rule, LUA_NOREF};
         char err[768];
-        lua_pushcfunction(h->sb.L, compile_rule_fn);
-        lua_pushlightuserdata(h->sb.L, &r);
-        if (sandbox_pcall(&h->sb, 1, err, sizeof err) < 0) {
+        if (sandbox_run(&h->sb, compile_rule_fn, &r, err, sizeof err) < 0) {
             if (ins[i].kind == INSTRUCTION_TEXT)
                 diag_add(diags, "%s: instructions[%d] \"%s\": %s", pipeline_file, i + 1,
                          ins[i].value, err);
@@ -128,53 +138,63 @@ int script_load_rules(script_host *h, const instruction *ins, int n, const char 
     return problems;
 }
 
+/* The position table shared by the rules of one check (each nested run has its own
+ * stack frame, so it travels through the registry, keyed by this variable's address). */
+static const char POSITION_KEY = 0;
+
 typedef struct {
     script_host *h;
     const script_position *pos;
     script_rule_hit *hit;
+    const script_rule *rule; /* the one check_one runs */
     int fired;
     char *err;
     size_t errlen;
     int rc;
 } check_req;
 
+/* check(m, position) for r->rule, nested in check_fn's sandbox_run. */
+static int check_one(lua_State *L)
+{
+    check_req *r = lua_touserdata(L, 1);
+    luaL_checkstack(L, 3, NULL);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->rule->check_ref);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->h->market_table_ref);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &POSITION_KEY);
+    lua_call(L, 2, 2);
+    if (lua_toboolean(L, -2)) {
+        snprintf(r->hit->rule, sizeof r->hit->rule, "%s", r->rule->name);
+        const char *why = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : r->rule->name;
+        snprintf(r->hit->reason, sizeof r->hit->reason, "%s", why);
+        r->fired = 1;
+    }
+    return 0;
+}
+
 static int check_fn(lua_State *L)
 {
     check_req *r = lua_touserdata(L, 1);
     script_host *h = r->h;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, h->market_table_ref);
-    int m = lua_gettop(L);
     host_push_position(L, r->pos);
-    int pos = lua_gettop(L);
-    for (int i = 0; i < h->nrules; i++) {
-        const script_rule *rule = &h->rules[i];
-        lua_pushcfunction(L, sandbox_msgh);
-        lua_rawgeti(L, LUA_REGISTRYINDEX, rule->check_ref);
-        lua_pushvalue(L, m);
-        lua_pushvalue(L, pos);
-        int status = lua_pcall(L, 2, 2, pos + 1);
-        if (status != LUA_OK) {
-            /* Keep checking the other rules: an emergency exit must not be blocked by a
-             * broken neighbour. The first error is reported if nothing fires. */
-            const char *msg = lua_tostring(L, -1);
-            if (r->rc == 0)
-                r->rc = err_set(r->err, r->errlen, APEX_ESCRIPT, "instruction rule '%s': %s",
-                                rule->name, msg ? msg : "not enough memory");
-            else
-                log_warn("[%s] instruction rule '%s': %s", h->sb.pipeline, rule->name,
-                         msg ? msg : "not enough memory");
-            lua_settop(L, pos);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &POSITION_KEY);
+    for (int i = 0; i < h->nrules && !r->fired; i++) {
+        r->rule = &h->rules[i];
+        char e[512];
+        if (sandbox_run(&h->sb, check_one, r, e, sizeof e) == 0)
             continue;
-        }
-        if (lua_toboolean(L, -2)) {
-            snprintf(r->hit->rule, sizeof r->hit->rule, "%s", rule->name);
-            const char *why = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : rule->name;
-            snprintf(r->hit->reason, sizeof r->hit->reason, "%s", why);
-            r->fired = 1;
-            return 0;
-        }
-        lua_settop(L, pos);
+        /* Past the deadline every further rule would fail the same way: end the pass. */
+        if (h->sb.tripped)
+            return luaL_error(L, "instruction rule '%s': %s", r->rule->name, e);
+        /* Keep checking the other rules: an emergency exit must not be blocked by a
+         * broken neighbour. The first error is reported if nothing fires. */
+        if (r->rc == 0)
+            r->rc = err_set(r->err, r->errlen, APEX_ESCRIPT, "instruction rule '%s': %s",
+                            r->rule->name, e);
+        else
+            log_warn("[%s] instruction rule '%s': %s", h->sb.pipeline, r->rule->name, e);
     }
+    lua_pushnil(L); /* the position table is garbage once the pass is over */
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &POSITION_KEY);
     return 0;
 }
 
@@ -185,10 +205,8 @@ int script_rules_check(script_host *h, const script_position *pos, script_rule_h
     if (h->nrules == 0)
         return 0;
     char first_err[512] = "";
-    check_req r = {h, pos, hit, 0, first_err, sizeof first_err, 0};
-    lua_pushcfunction(h->sb.L, check_fn);
-    lua_pushlightuserdata(h->sb.L, &r);
-    int rc = sandbox_pcall(&h->sb, 1, err, errlen);
+    check_req r = {h, pos, hit, NULL, 0, first_err, sizeof first_err, 0};
+    int rc = sandbox_run(&h->sb, check_fn, &r, err, errlen);
     if (rc < 0)
         return rc;
     if (r.fired) {

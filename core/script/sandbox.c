@@ -72,7 +72,8 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 
 /* Raises the deadline error at the current instruction. Once tripped the hook runs on
  * every instruction, so a pcall inside the script catches the error only to have the
- * next instruction raise it again, until the host's outer call unwinds. */
+ * next instruction raise it again, until the host's outer call unwinds. Lua gives a
+ * hook LUA_MINSTACK free slots, enough for its two strings. [-0, +0, v] */
 static void deadline_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
@@ -198,7 +199,8 @@ static int guarded_wrap(lua_State *L)
     return 1;
 }
 
-/* Replaces create and wrap in the coroutine library behind its read-only proxy. */
+/* Replaces create and wrap in the coroutine library behind its read-only proxy.
+ * [-0, +0, m] */
 static void guard_coroutines(lua_State *L, int g)
 {
     lua_getfield(L, g, LUA_COLIBNAME); /* the proxy */
@@ -220,6 +222,11 @@ static void guard_coroutines(lua_State *L, int g)
  * __tostring metamethod: that would run script code while a deadline is tripped. */
 int sandbox_msgh(lua_State *L)
 {
+    /* It also runs for "stack overflow", where luaL_checkstack would raise again inside
+     * the handler: without room, the bare message is better than an error in error
+     * handling. */
+    if (!lua_checkstack(L, 4))
+        return 1;
     int t = lua_type(L, 1);
     if (t != LUA_TSTRING && t != LUA_TNUMBER)
         lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
@@ -260,10 +267,23 @@ int sandbox_msgh(lua_State *L)
     return 1;
 }
 
+static int memory_error(sandbox *sb, char *err, size_t errlen)
+{
+    return err_set(err, errlen, APEX_ENOMEM,
+                   "not enough memory: the script reached its memory limit of %zu KiB; "
+                   "keep less data in tables or raise the limit",
+                   sb->limit / 1024);
+}
+
 int sandbox_pcall(sandbox *sb, int nargs, char *err, size_t errlen)
 {
     lua_State *L = sb->L;
     int base = lua_gettop(L) - nargs; /* the function's index */
+    /* Room for the message handler; never raises, so this is safe outside protection. */
+    if (!lua_checkstack(L, 1)) {
+        lua_settop(L, base - 1);
+        return memory_error(sb, err, errlen);
+    }
     lua_pushcfunction(L, sandbox_msgh);
     lua_insert(L, base);
     sandbox *outer = watched;
@@ -273,7 +293,8 @@ int sandbox_pcall(sandbox *sb, int nargs, char *err, size_t errlen)
         watched = sb;
     }
     int status = lua_pcall(L, nargs, 0, base);
-    if (--sb->depth == 0) {
+    bool outermost = --sb->depth == 0;
+    if (outermost) {
         watched = outer;
         sb->deadline_ns = 0;
         if (lua_gethook(L))
@@ -282,18 +303,53 @@ int sandbox_pcall(sandbox *sb, int nargs, char *err, size_t errlen)
     }
     int rc = 0;
     if (status == LUA_ERRMEM) {
-        rc = err_set(err, errlen, APEX_ENOMEM,
-                     "not enough memory: the script reached its memory limit of %zu KiB; "
-                     "keep less data in tables or raise the limit",
-                     sb->limit / 1024);
+        rc = memory_error(sb, err, errlen);
     } else if (status != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
         rc = err_set(err, errlen, APEX_ESCRIPT, "%s", msg ? msg : "(error without a message)");
     }
     lua_settop(L, base - 1);
-    if (status != LUA_OK)
-        lua_gc(L, LUA_GCCOLLECT); /* give back what a failed call (e.g. a bomb) left */
+    /* Give back what a failed call (e.g. a bomb) left, once per host call: a nested
+     * failure (one broken rule among many) is not worth a full collection each time. */
+    if (status != LUA_OK && outermost)
+        lua_gc(L, LUA_GCCOLLECT);
     return rc;
+}
+
+int sandbox_run(sandbox *sb, lua_CFunction fn, void *ud, char *err, size_t errlen)
+{
+    /* The function, its argument and the message handler. lua_checkstack never raises,
+     * and the pushes below do not allocate, so nothing here can escape protection. */
+    if (!lua_checkstack(sb->L, 3))
+        return memory_error(sb, err, errlen);
+    lua_pushcfunction(sb->L, fn);
+    lua_pushlightuserdata(sb->L, ud);
+    return sandbox_pcall(sb, 1, err, errlen);
+}
+
+/* --- math.random ----------------------------------------------------------------- */
+
+/* Calls the real math.randomseed, kept in the registry's loaded-libraries table where
+ * no script can reach or replace it. */
+static int set_seed_fn(lua_State *L)
+{
+    uint64_t seed = *(const uint64_t *)lua_touserdata(L, 1);
+    luaL_checkstack(L, 4, NULL);
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_getfield(L, -1, LUA_MATHLIBNAME);
+    if (lua_getfield(L, -1, "randomseed") != LUA_TFUNCTION)
+        return luaL_error(L, "math.randomseed is missing from the sandbox");
+    /* Two's complement without implementation-defined conversions: every bit of the
+     * seed reaches the generator. */
+    lua_pushinteger(L, seed <= (uint64_t)LUA_MAXINTEGER ? (lua_Integer)seed
+                                                        : -(lua_Integer)(~seed) - 1);
+    lua_call(L, 1, 0);
+    return 0;
+}
+
+int sandbox_set_seed(sandbox *sb, uint64_t seed, char *err, size_t errlen)
+{
+    return sandbox_run(sb, set_seed_fn, &seed, err, errlen);
 }
 
 /* --- the restricted base functions ------------------------------------------- */
@@ -388,6 +444,7 @@ void sandbox_mark_readonly(lua_State *L, int idx, const char *name)
 static int safe_print(lua_State *L)
 {
     int n = lua_gettop(L);
+    luaL_checkstack(L, 3, NULL); /* the buffer's box, each value, its string */
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     for (int i = 1; i <= n; i++) {
@@ -406,6 +463,7 @@ static int safe_require(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
     lua_settop(L, 1);
+    luaL_checkstack(L, 6, NULL);
     lua_pushvalue(L, 1);
     if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
         return 1;
@@ -475,7 +533,7 @@ static int readonly_pairs(lua_State *L)
     return 3;
 }
 
-/* Replaces the table at the top of the stack with a read-only proxy of it. */
+/* Replaces the table at the top of the stack with a read-only proxy of it. [-1, +1, m] */
 static void push_readonly_proxy(lua_State *L, const char *name)
 {
     int real = lua_gettop(L);
@@ -497,10 +555,11 @@ static void push_readonly_proxy(lua_State *L, const char *name)
 }
 
 /* Opens a library, keeps only `keep` (NULL = all but `drop`), and stores a read-only
- * proxy of it in the globals table at g_idx. */
+ * proxy of it in the globals table at g_idx. [-0, +0, e] */
 static void open_lib(lua_State *L, int g_idx, const char *name, lua_CFunction open,
                      const char *const *keep, const char *const *drop)
 {
+    luaL_checkstack(L, 8, NULL); /* the library, its kept copy, a field, the proxy's four */
     luaL_requiref(L, name, open, 0);
     if (keep) {
         lua_newtable(L);
@@ -529,6 +588,7 @@ static int open_protected(lua_State *L)
     static const char *const os_keep[] = {"time", "clock", "date", NULL};
     static const char *const string_drop[] = {"dump", NULL};
 
+    luaL_checkstack(L, 8, NULL); /* the two globals tables plus what each step pushes */
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, READONLY_KEY);
     luaL_requiref(L, LUA_GNAME, luaopen_base, 0); /* fills the real globals */
@@ -615,8 +675,7 @@ int sandbox_open(sandbox *sb, script_limits limits, const char *pipeline_name,
         return APEX_EIO;
     }
     sb->watchdog = true;
-    lua_pushcfunction(sb->L, open_protected);
-    int rc = sandbox_pcall(sb, 0, err, errlen);
+    int rc = sandbox_run(sb, open_protected, NULL, err, errlen);
     if (rc < 0) {
         sandbox_close(sb);
         return rc;
@@ -638,56 +697,51 @@ void sandbox_close(sandbox *sb)
 
 /* --- loading files ------------------------------------------------------------- */
 
-/* Reads the whole file with plain C so nothing can raise while the FILE is open. */
-static char *read_file(const char *path, size_t *len, char *why, size_t whylen)
+/* luaL_loadfilex's own messages name the file but not in the host's "file: problem"
+ * form, and its refusal of bytecode does not name the file at all; restate both.
+ * [-1, +0, v] */
+static void file_error(lua_State *L, const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(why, whylen, "cannot open: %s; check the path", strerror(errno));
-        return NULL;
+    const char *msg = lua_tostring(L, -1);
+    if (!msg)
+        msg = "(no message)";
+    /* "attempt to load a binary chunk (mode is 't')", from lua_load's mode check */
+    if (strstr(msg, "binary chunk")) {
+        luaL_error(L,
+                   "%s: is precompiled Lua bytecode; scripts are loaded as source text only, "
+                   "so point the pipeline at the .lua source file",
+                   path);
+        return;
     }
-    size_t cap = 8192, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        char *grown = realloc(buf, cap * 2);
-        if (!grown) {
-            free(buf);
-            buf = NULL;
-        } else {
-            buf = grown;
-            cap *= 2;
+    /* "cannot open <path>: <reason>" (also read, reopen) */
+    size_t plen = strlen(path);
+    if (strncmp(msg, "cannot ", 7) == 0) {
+        const char *what = msg + 7, *sp = strchr(what, ' ');
+        if (sp && sp - what < 16 && strncmp(sp + 1, path, plen) == 0 &&
+            strncmp(sp + 1 + plen, ": ", 2) == 0) {
+            char verb[16]; /* lua_pushfstring has no %.*s */
+            snprintf(verb, sizeof verb, "%.*s", (int)(sp - what), what);
+            luaL_error(L, "%s: cannot %s: %s; check the path", path, verb, sp + 1 + plen + 2);
+            return;
         }
     }
-    if (!buf)
-        snprintf(why, whylen, "out of memory reading the file");
-    else if (ferror(f)) {
-        snprintf(why, whylen, "read error: %s", strerror(errno));
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
+    lua_error(L); /* a syntax error already reads "path:line: ..." */
 }
 
 void sandbox_load_file(lua_State *L, const char *path, int env_idx)
 {
     env_idx = lua_absindex(L, env_idx);
-    char why[160];
-    size_t len = 0;
-    char *src = read_file(path, &len, why, sizeof why);
-    if (!src)
-        luaL_error(L, "%s: %s", path, why);
-    char chunkname[CONFIG_PATH_MAX + 2];
-    snprintf(chunkname, sizeof chunkname, "@%s", path);
-    /* luaL_loadbufferx never raises; it returns the status with the message pushed. */
-    int status = luaL_loadbufferx(L, src, len, chunkname, "t");
-    free(src);
+    luaL_checkstack(L, 2, NULL);
+    /* luaL_loadfilex closes the file on every path, also when the parser raises, and
+     * never raises itself except for memory (inside our protected call). */
+    int status = luaL_loadfilex(L, path, "t");
+    if (status == LUA_ERRMEM) {
+        /* lua_error would rethrow it as a runtime error; ask the capped allocator for
+         * more than the cap so sandbox_run reports it as the memory limit it is. */
+        lua_newuserdatauv(L, sandbox_of(L)->limit + 1, 0);
+    }
     if (status != LUA_OK)
-        lua_error(L); /* the message already reads "path:line: ..." */
+        file_error(L, path);
     lua_pushvalue(L, env_idx);
     lua_setupvalue(L, -2, 1);
 }

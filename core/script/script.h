@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "model/order.h"
 #include "config/config.h"
@@ -147,6 +148,18 @@ int script_watch(script_host *h, struct uv_loop_s *loop,
                  void *ud);
 /* Stops watching; the loop must run once more to close the handles. */
 void script_unwatch(script_host *h);
+
+/* Seeds math.random in the pipeline's state, as math.randomseed(seed) would: the bias,
+ * the strategy and the rules then draw one reproducible sequence. Call it after
+ * script_host_new and before script_load, so that no user code has drawn a number yet.
+ * Backtests always seed (the pipeline's random_seed, else script_seed_from_name of its
+ * name); live runs seed only when the pipeline gives random_seed, and otherwise keep
+ * Lua's own per-run random seed. Returns 0, or < 0 with err set. */
+int script_host_set_seed(script_host *h, uint64_t seed, char *err, size_t errlen);
+
+/* The default seed of a pipeline: FNV-1a 64 of its name (0xcbf29ce484222325 for "").
+ * Stable across runs, builds and machines; different for differently named pipelines. */
+uint64_t script_seed_from_name(const char *pipeline_name);
 
 /* Memory in use by the state, in bytes. */
 size_t script_memory_used(const script_host *h);

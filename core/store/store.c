@@ -142,22 +142,29 @@ store *store_open(const char *path, store_mode mode, char *err, size_t errlen)
         store_close(s);
         return NULL;
     }
+    store_test_apply_next_open(s);
     return s;
 }
 
-void store_close(store *s)
+int store_close(store *s)
 {
     if (!s)
-        return;
+        return 0;
+    int rc = 0;
     if (s->in_batch) {
+        /* Closing is also the error path's cleanup, so it still frees everything; the
+         * code tells a caller that checks it that the batch's writes are gone. */
         log_warn("store %s: closing with an open batch; its writes are rolled back", s->path);
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        rc = APEX_ESTATE;
     }
     for (int i = 0; i < STMT_COUNT_; i++)
         sqlite3_finalize(s->stmts[i]);
-    sqlite3_close_v2(s->db);
+    if (sqlite3_close_v2(s->db) != SQLITE_OK && !rc)
+        rc = APEX_EIO;
     free(s->path);
     free(s);
+    return rc;
 }
 
 const char *store_errmsg(const store *s)
@@ -180,42 +187,110 @@ int store_schema_version(const store *s)
     return s->schema_version;
 }
 
-int store_begin(store *s)
+int store_begin(store *s, apex_error *err)
 {
-    if (s->in_batch)
-        return store_failf(s, APEX_ESTATE, "a batch is already open; commit it first");
-    /* IMMEDIATE takes the write lock now, so a batch never fails half-way on a lock. */
-    sqlite3_stmt *st = store_stmt(s, STMT_BEGIN, "BEGIN IMMEDIATE");
-    int rc = st ? store_step_done(s, st, "starting a batch") : APEX_EIO;
-    if (!rc)
-        s->in_batch = true;
-    return rc;
+    int rc;
+    if (s->in_batch) {
+        rc = store_failf(s, APEX_ESTATE, "a batch is already open; commit it first");
+    } else {
+        /* IMMEDIATE takes the write lock now, so a batch never fails half-way on a lock. */
+        sqlite3_stmt *st = store_stmt(s, STMT_BEGIN, "BEGIN IMMEDIATE");
+        rc = st ? store_step_done(s, st, "starting a batch") : APEX_EIO;
+        if (!rc)
+            s->in_batch = true;
+    }
+    /* Not through store_write_result: a batch that did not start lost nothing. */
+    if (rc)
+        return apex_error_set(err, rc, "%s", s->err);
+    apex_error_clear(err);
+    return 0;
 }
 
-int store_commit(store *s)
+int store_commit(store *s, apex_error *err)
 {
-    if (!s->in_batch)
-        return store_failf(s, APEX_ESTATE, "commit without an open batch");
-    sqlite3_stmt *st = store_stmt(s, STMT_COMMIT, "COMMIT");
-    int rc = st ? store_step_done(s, st, "committing a batch") : APEX_EIO;
-    /* A failed COMMIT (e.g. busy) leaves the transaction open; the caller may retry. */
-    if (!rc || sqlite3_get_autocommit(s->db))
-        s->in_batch = false;
-    return rc;
+    if (!s->in_batch) /* nothing was lost, so the latch stays as it is */
+        return apex_error_set(err, store_failf(s, APEX_ESTATE, "commit without an open batch"),
+                              "%s", s->err);
+    int rc = store_write_injected(s, "commit", "committing a batch");
+    if (!rc) {
+        sqlite3_stmt *st = store_stmt(s, STMT_COMMIT, "COMMIT");
+        rc = st ? store_step_done(s, st, "committing a batch") : APEX_EIO;
+        /* A failed COMMIT (e.g. busy) leaves the transaction open; the caller may retry. */
+        if (!rc || sqlite3_get_autocommit(s->db))
+            s->in_batch = false;
+    }
+    return store_write_result(s, rc, err);
 }
 
-int store_rollback(store *s)
+int store_rollback(store *s, apex_error *err)
 {
-    if (!s->in_batch)
-        return store_failf(s, APEX_ESTATE, "rollback without an open batch");
-    sqlite3_stmt *st = store_stmt(s, STMT_ROLLBACK, "ROLLBACK");
-    int rc = st ? store_step_done(s, st, "rolling back a batch") : APEX_EIO;
-    if (sqlite3_get_autocommit(s->db))
-        s->in_batch = false;
-    return rc;
+    int rc;
+    if (!s->in_batch) {
+        rc = store_failf(s, APEX_ESTATE, "rollback without an open batch");
+    } else {
+        sqlite3_stmt *st = store_stmt(s, STMT_ROLLBACK, "ROLLBACK");
+        rc = st ? store_step_done(s, st, "rolling back a batch") : APEX_EIO;
+        if (sqlite3_get_autocommit(s->db))
+            s->in_batch = false;
+    }
+    /* Not through store_write_result: a rollback discards on purpose. */
+    if (rc)
+        return apex_error_set(err, rc, "%s", s->err);
+    apex_error_clear(err);
+    return 0;
 }
 
 bool store_in_batch(const store *s)
 {
     return s->in_batch;
+}
+
+/* Savepoints are not cached statements: their text is fixed and they are cheap to
+ * prepare next to the writes they wrap. */
+static int unit_exec(store *s, const char *sql, const char *what)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+    sqlite3_free(msg);
+    return rc == SQLITE_OK ? 0 : store_fail(s, rc, what);
+}
+
+/* Like store_begin: a unit that did not start lost nothing, so no latch. */
+int store_unit_begin(store *s, apex_error *err)
+{
+    int rc = unit_exec(s, "SAVEPOINT apex_unit", "starting a unit of writes");
+    if (rc)
+        return apex_error_set(err, rc, "%s", s->err);
+    s->units++;
+    apex_error_clear(err);
+    return 0;
+}
+
+int store_unit_commit(store *s, apex_error *err)
+{
+    if (s->units <= 0) /* nothing was lost, so the latch stays as it is */
+        return apex_error_set(
+            err, store_failf(s, APEX_ESTATE, "commit of a unit that was not begun"), "%s", s->err);
+    int rc = store_write_injected(s, "unit", "committing a unit of writes");
+    if (!rc)
+        rc = unit_exec(s, "RELEASE apex_unit", "committing a unit of writes");
+    if (!rc)
+        s->units--;
+    return store_write_result(s, rc, err);
+}
+
+/* Like store_rollback: undoing discards on purpose, so no latch. */
+int store_unit_abort(store *s, apex_error *err)
+{
+    if (s->units <= 0)
+        return apex_error_set(
+            err, store_failf(s, APEX_ESTATE, "abort of a unit that was not begun"), "%s", s->err);
+    int rc = unit_exec(s, "ROLLBACK TO apex_unit", "undoing a unit of writes");
+    int rc2 = unit_exec(s, "RELEASE apex_unit", "closing an undone unit of writes");
+    s->units--;
+    rc = rc ? rc : rc2;
+    if (rc)
+        return apex_error_set(err, rc, "%s", s->err);
+    apex_error_clear(err);
+    return 0;
 }

@@ -21,8 +21,14 @@
  * durable before the request leaves the process. A STORE_FAST store (backtests) allows
  * them in a batch: a backtest starts empty and is rerun, not resumed, after a crash.
  *
- * All functions return 0 or a negative APEX_E* code with a message in the store's
- * error buffer (store_errmsg). */
+ * All functions return 0 or a negative APEX_E* code.
+ *
+ * Writes (every function that changes the database: inserts, updates, store_event,
+ * store_equity_insert, store_cursor_set and the batch functions) take a last
+ * `apex_error *err`, NULL allowed: on failure it receives the code and the message, on
+ * success it is cleared, so the text travels with the error. Every failed write except a
+ * duplicate also sets the write-failure latch (store_write_failed). Reads leave their
+ * message in store_errmsg, valid until the next call on the store. */
 #ifndef APEX_STORE_H
 #define APEX_STORE_H
 
@@ -35,6 +41,7 @@
 #include "model/order.h"
 #include "clock/clock.h"
 #include "money/money.h"
+#include "util/err.h"
 
 typedef struct store store;
 
@@ -105,7 +112,10 @@ typedef struct {
  * current schema. Returns NULL with a message in err on failure: a path that cannot be
  * opened, a database from a newer apex-host, a corrupt file. */
 store *store_open(const char *path, store_mode mode, char *err, size_t errlen);
-void store_close(store *s);
+/* Closes and frees s (NULL is a no-op). Returns APEX_ESTATE when a batch was still open:
+ * it is rolled back and its writes are lost. The write-failure latch goes with the store,
+ * so read it (store_write_failed) before closing. */
+int store_close(store *s);
 const char *store_errmsg(const store *s);
 const char *store_path(const store *s);
 /* A random id created with the database; prefixes client order ids so two databases
@@ -113,14 +123,43 @@ const char *store_path(const store *s);
 const char *store_instance_id(const store *s);
 int store_schema_version(const store *s);
 
-int store_begin(store *s);
-int store_commit(store *s);
-int store_rollback(store *s);
+/* Batches. A failed store_commit loses every write in the batch and so sets the latch
+ * (unless no batch was open: APEX_ESTATE, nothing lost); it leaves the batch open for a
+ * retry or a rollback. store_begin and store_rollback never set it: a batch that could
+ * not start loses nothing (writes then commit one by one) and a rollback discards on
+ * purpose. */
+int store_begin(store *s, apex_error *err);
+int store_commit(store *s, apex_error *err);
+int store_rollback(store *s, apex_error *err);
 bool store_in_batch(const store *s);
 
+/* A unit: writes that span rows and must commit together or not at all (a fill with its
+ * execution, position and event; an order intent with its bracket legs; a completion).
+ * Units nest and work inside or outside a batch (SQLite SAVEPOINTs): outside a batch the
+ * outermost unit commits on store_unit_commit; inside one, with the batch. After any
+ * failed write in a unit, store_unit_abort undoes all of it. On a durable store an order
+ * intent may be written inside a unit (it is durable when the outermost unit commits,
+ * which the caller does before sending), never inside a batch. Like the batch functions:
+ * a failed store_unit_commit sets the latch (the unit's writes did not commit; APEX_ESTATE
+ * without an open unit excepted); store_unit_begin and store_unit_abort never do. */
+int store_unit_begin(store *s, apex_error *err);
+int store_unit_commit(store *s, apex_error *err);
+int store_unit_abort(store *s, apex_error *err);
+
+/* The write-failure latch, Redis's stop-writes-on-error idea: true once any write since
+ * store_open has failed, a duplicate (APEX_EDUP: the row its key names is already
+ * recorded) excepted. A failed write means the database lacks a row the host now believes
+ * in, so the pipeline stops new entries, keeps exits working, reports it and exits
+ * non-zero; the store itself keeps accepting writes, because exits and their records
+ * must still go through. first (may be NULL) receives the first failure's code and
+ * message. The latch stays set until the store is closed. */
+bool store_write_failed(const store *s, apex_error *first);
+/* How many writes have failed since store_open (duplicates excluded). */
+long store_write_failures(const store *s);
+
 /* executions */
-int store_execution_insert(store *s, store_execution *e); /* sets e->id */
-int store_execution_update(store *s, const store_execution *e);
+int store_execution_insert(store *s, store_execution *e, apex_error *err); /* sets e->id */
+int store_execution_update(store *s, const store_execution *e, apex_error *err);
 int store_execution_get(store *s, int64_t id, store_execution *out);
 /* Calls fn for executions of `pipeline` (NULL = all) whose status is pending, running,
  * monitoring or paused, oldest first. fn returns non-zero to stop. */
@@ -133,8 +172,9 @@ int store_execution_count(store *s, const char *pipeline, int status /* -1 = any
 
 /* orders: insert commits the intent durably (APEX_ESTATE inside a batch of a STORE_DURABLE
  * store; APEX_EDUP if the client order id exists). */
-int store_order_insert(store *s, store_order *o);
-int store_order_update(store *s, const store_order *o); /* by o->o.client_order_id */
+int store_order_insert(store *s, store_order *o, apex_error *err);
+/* By o->o.client_order_id. */
+int store_order_update(store *s, const store_order *o, apex_error *err);
 int store_order_get(store *s, const char *client_order_id, store_order *out);
 int store_orders_for_execution(store *s, int64_t execution_id,
                                int (*fn)(void *ud, const store_order *o), void *ud);
@@ -142,20 +182,21 @@ int store_orders_for_execution(store *s, int64_t execution_id,
 int store_orders_open(store *s, int (*fn)(void *ud, const store_order *o), void *ud);
 
 /* fills: APEX_EDUP when the fill id is already recorded (the caller ignores the replay). */
-int store_fill_insert(store *s, store_fill *f);
+int store_fill_insert(store *s, store_fill *f, apex_error *err);
 int store_fills_for_execution(store *s, int64_t execution_id,
                               int (*fn)(void *ud, const store_fill *f), void *ud);
 
 /* positions */
-int store_position_insert(store *s, store_position *p); /* sets p->id */
-int store_position_update(store *s, const store_position *p);
+int store_position_insert(store *s, store_position *p, apex_error *err); /* sets p->id */
+int store_position_update(store *s, const store_position *p, apex_error *err);
 int store_position_get_by_execution(store *s, int64_t execution_id, store_position *out);
 int store_positions_open(store *s, int (*fn)(void *ud, const store_position *p), void *ud);
 
 /* events: the audit log. kind is a short word ("signal", "order", "fill", "skip", "exit",
  * "error", "reload", ...). execution_id 0 = none. */
 int store_event(store *s, apex_time ts, const char *pipeline, int64_t execution_id,
-                const char *kind, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+                const char *kind, apex_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
 
 /* One row of the audit log, as store_events_recent returns it. */
 typedef struct {
@@ -171,19 +212,20 @@ typedef struct {
 int store_events_recent(store *s, const char *pipeline, int limit,
                         int (*fn)(void *ud, const store_event_row *ev), void *ud);
 
-int store_equity_insert(store *s, apex_time ts, const char *pipeline, money_t cash, money_t equity);
+int store_equity_insert(store *s, apex_time ts, const char *pipeline, money_t cash, money_t equity,
+                        apex_error *err);
 /* The latest snapshot for `pipeline` (NULL = any). APEX_ENOTFOUND when there is none. */
 int store_equity_latest(store *s, const char *pipeline, apex_time *ts, money_t *cash,
                         money_t *equity);
 
 /* cursors: the time of the last bar a pipeline fully processed. 0 when none. */
 int store_cursor_get(store *s, const char *pipeline, apex_time *out);
-int store_cursor_set(store *s, const char *pipeline, apex_time ts);
+int store_cursor_set(store *s, const char *pipeline, apex_time ts, apex_error *err);
 
 /* position_exits and exit_attempts (seed 003): every exit the host decides writes one
  * position_exits row when it is triggered, and one exit_attempts row per order it places
  * for it. Migration 2 adds execution_id, status, filled_quantity, detail, attempts and the
- * attempts' client order ids; `apex-host status` lists the latest exits with their attempts. */
+ * attempts' client order ids. store_report.h lists the latest exits with their attempts. */
 typedef struct {
     int64_t id; /* exit_id */
     int64_t position_id;
@@ -220,9 +262,9 @@ typedef struct {
  * triggered_at with the current wall-clock time (the seed's DEFAULT NOW()), status
  * "working". APEX_EINVAL names the field when a priority, strategy, status or quantity is
  * not one the seed knows (filled_quantity may never exceed exit_quantity). */
-int store_exit_insert(store *s, store_position_exit *e);
+int store_exit_insert(store *s, store_position_exit *e, apex_error *err);
 /* By e->id; triggered_at 0 keeps the stored one. */
-int store_exit_update(store *s, const store_position_exit *e);
+int store_exit_update(store *s, const store_position_exit *e, apex_error *err);
 int store_exit_get(store *s, int64_t exit_id, store_position_exit *out);
 /* Exits of one execution, oldest first. */
 int store_exits_for_execution(store *s, int64_t execution_id,
@@ -233,9 +275,9 @@ int store_exits_working(store *s, int (*fn)(void *ud, const store_position_exit 
  * "market" or "limit" (a limit needs limit_price > 0), status an order_status_name. A
  * client order id names one order, so it is unique: APEX_EDUP when another attempt has it.
  * An empty client_order_id is allowed (an attempt recorded before its id exists). */
-int store_exit_attempt_insert(store *s, store_exit_attempt *a);
+int store_exit_attempt_insert(store *s, store_exit_attempt *a, apex_error *err);
 /* By a->id; placed_at 0 keeps the stored one. */
-int store_exit_attempt_update(store *s, const store_exit_attempt *a);
+int store_exit_attempt_update(store *s, const store_exit_attempt *a, apex_error *err);
 /* Attempts of one exit, by attempt_number. */
 int store_exit_attempts_for_exit(store *s, int64_t exit_id,
                                  int (*fn)(void *ud, const store_exit_attempt *a), void *ud);
@@ -249,10 +291,5 @@ int store_exit_attempt_by_order(store *s, const char *client_order_id, store_exi
  * one, to the smallest unit. Returns the number of mismatches; describes each in
  * `report` (may be NULL). */
 int store_ledger_check(store *s, FILE *report);
-
-/* `apex-host status`: executions (status, phase, next check, P&L), open positions with
- * their monitoring state (trailing stop, cadence, next check, partial stages done), the
- * latest exits with one line per attempt, open orders and the `nevents` latest events. */
-int store_print_status(store *s, FILE *out, int nevents);
 
 #endif

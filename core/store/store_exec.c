@@ -6,8 +6,6 @@
 
 #include "util/err.h"
 
-#define ACTIVE_STATUSES "('pending', 'running', 'monitoring', 'paused')"
-
 /* Binds every column but id, in STORE_EXEC_COLUMNS order, starting at ?1. */
 static int bind_execution(store *s, sqlite3_stmt *st, const store_execution *e)
 {
@@ -80,7 +78,7 @@ int store_read_execution(store *s, sqlite3_stmt *st, store_execution *e)
     return 0;
 }
 
-int store_execution_insert(store *s, store_execution *e)
+static int execution_insert(store *s, store_execution *e)
 {
     sqlite3_stmt *st = store_stmt(
         s, STMT_EXEC_INSERT,
@@ -99,7 +97,7 @@ int store_execution_insert(store *s, store_execution *e)
     return rc;
 }
 
-int store_execution_update(store *s, const store_execution *e)
+static int execution_update(store *s, const store_execution *e)
 {
     sqlite3_stmt *st = store_stmt(
         s, STMT_EXEC_UPDATE,
@@ -118,6 +116,22 @@ int store_execution_update(store *s, const store_execution *e)
     if (!rc && sqlite3_changes(s->db) == 0)
         return store_failf(s, APEX_ENOTFOUND, "execution %lld does not exist", (long long)e->id);
     return rc;
+}
+
+int store_execution_insert(store *s, store_execution *e, apex_error *err)
+{
+    int rc = store_write_injected(s, "executions", "inserting an execution");
+    if (!rc)
+        rc = execution_insert(s, e);
+    return store_write_result(s, rc, err);
+}
+
+int store_execution_update(store *s, const store_execution *e, apex_error *err)
+{
+    int rc = store_write_injected(s, "executions", "updating an execution");
+    if (!rc)
+        rc = execution_update(s, e);
+    return store_write_result(s, rc, err);
 }
 
 int store_execution_get(store *s, int64_t id, store_execution *out)
@@ -170,7 +184,7 @@ int store_executions_active(store *s, const char *pipeline,
 {
     sqlite3_stmt *st = store_stmt(s, STMT_EXEC_ACTIVE,
                                   "SELECT " STORE_EXEC_COLUMNS " FROM executions "
-                                  "WHERE status IN " ACTIVE_STATUSES
+                                  "WHERE status IN " STORE_ACTIVE_STATUSES
                                   " AND (?1 IS NULL OR pipeline = ?1) ORDER BY id");
     if (!st)
         return APEX_EIO;

@@ -117,7 +117,7 @@ static int step_returning(store *s, sqlite3_stmt *st, const char *what, int64_t 
     return result;
 }
 
-int store_exit_insert(store *s, store_position_exit *e)
+static int exit_insert(store *s, store_position_exit *e)
 {
     int rc = check_exit(s, e);
     if (rc)
@@ -145,7 +145,7 @@ int store_exit_insert(store *s, store_position_exit *e)
     return 0;
 }
 
-int store_exit_update(store *s, const store_position_exit *e)
+static int exit_update(store *s, const store_position_exit *e)
 {
     int rc = check_exit(s, e);
     if (rc)
@@ -166,6 +166,22 @@ int store_exit_update(store *s, const store_position_exit *e)
     if (!rc && sqlite3_changes(s->db) == 0)
         return store_failf(s, APEX_ENOTFOUND, "exit %lld does not exist", (long long)e->id);
     return rc;
+}
+
+int store_exit_insert(store *s, store_position_exit *e, apex_error *err)
+{
+    int rc = store_write_injected(s, "position_exits", "recording an exit");
+    if (!rc)
+        rc = exit_insert(s, e);
+    return store_write_result(s, rc, err);
+}
+
+int store_exit_update(store *s, const store_position_exit *e, apex_error *err)
+{
+    int rc = store_write_injected(s, "position_exits", "updating an exit");
+    if (!rc)
+        rc = exit_update(s, e);
+    return store_write_result(s, rc, err);
 }
 
 int store_exit_get(store *s, int64_t exit_id, store_position_exit *out)
@@ -307,7 +323,7 @@ static int attempt_dup(store *s, const store_exit_attempt *a)
                        a->client_order_id);
 }
 
-int store_exit_attempt_insert(store *s, store_exit_attempt *a)
+static int attempt_insert(store *s, store_exit_attempt *a)
 {
     int rc = check_attempt(s, a);
     if (rc)
@@ -333,7 +349,7 @@ int store_exit_attempt_insert(store *s, store_exit_attempt *a)
     return 0;
 }
 
-int store_exit_attempt_update(store *s, const store_exit_attempt *a)
+static int attempt_update(store *s, const store_exit_attempt *a)
 {
     int rc = check_attempt(s, a);
     if (rc)
@@ -353,6 +369,22 @@ int store_exit_attempt_update(store *s, const store_exit_attempt *a)
     if (!rc && sqlite3_changes(s->db) == 0)
         return store_failf(s, APEX_ENOTFOUND, "exit attempt %lld does not exist", (long long)a->id);
     return rc;
+}
+
+int store_exit_attempt_insert(store *s, store_exit_attempt *a, apex_error *err)
+{
+    int rc = store_write_injected(s, "exit_attempts", "recording an exit attempt");
+    if (!rc)
+        rc = attempt_insert(s, a);
+    return store_write_result(s, rc, err);
+}
+
+int store_exit_attempt_update(store *s, const store_exit_attempt *a, apex_error *err)
+{
+    int rc = store_write_injected(s, "exit_attempts", "updating an exit attempt");
+    if (!rc)
+        rc = attempt_update(s, a);
+    return store_write_result(s, rc, err);
 }
 
 int store_exit_attempts_for_exit(store *s, int64_t exit_id,

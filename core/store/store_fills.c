@@ -7,7 +7,7 @@
 
 #include "util/err.h"
 
-int store_fill_insert(store *s, store_fill *f)
+static int fill_insert(store *s, store_fill *f)
 {
     const broker_fill *b = &f->f;
     if (!b->fill_id[0])
@@ -41,6 +41,14 @@ int store_fill_insert(store *s, store_fill *f)
     if (!rc)
         f->id = sqlite3_last_insert_rowid(s->db);
     return rc;
+}
+
+int store_fill_insert(store *s, store_fill *f, apex_error *err)
+{
+    int rc = store_write_injected(s, "fills", "recording a fill");
+    if (!rc)
+        rc = fill_insert(s, f);
+    return store_write_result(s, rc, err);
 }
 
 static int read_fill(store *s, sqlite3_stmt *st, store_fill *f)

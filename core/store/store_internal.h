@@ -49,6 +49,16 @@ typedef enum {
     STMT_ATTEMPT_UPDATE,
     STMT_ATTEMPTS_FOR_EXIT,
     STMT_ATTEMPT_BY_ORDER,
+    STMT_REPORT_EXECUTIONS,
+    STMT_REPORT_POSITIONS,
+    STMT_REPORT_OPEN_ORDERS,
+    STMT_REPORT_EXITS,
+    STMT_REPORT_EXIT_ATTEMPTS,
+    STMT_REPORT_EVENTS,
+    STMT_REPORT_EQUITY,
+    STMT_REPORT_SUMMARY_EXECUTIONS,
+    STMT_REPORT_SUMMARY_EXITS,
+    STMT_REPORT_SUMMARY,
     STMT_COUNT_
 } store_stmt_id;
 
@@ -57,10 +67,19 @@ struct store {
     char *path;
     store_mode mode;
     bool in_batch;
+    int units; /* open store_unit_begin levels (SAVEPOINTs) */
     int schema_version;
     char instance_id[9];
     char err[512];
     sqlite3_stmt *stmts[STMT_COUNT_];
+    /* The write-failure latch (store_write_failed). */
+    long write_failures;
+    apex_error first_write_failure;
+    /* The failure injection hook (store_testing.h); count 0 = off. */
+    struct {
+        char table[32]; /* "" = every write */
+        int skip, count;
+    } inject;
 };
 
 /* Returns the cached statement for `id` (preparing `sql` the first time), reset and with
@@ -71,6 +90,20 @@ sqlite3_stmt *store_stmt(store *s, store_stmt_id id, const char *sql);
  * (unique constraint -> APEX_EDUP, busy/locked -> APEX_EBUSY, otherwise APEX_EIO). */
 int store_fail(store *s, int rc, const char *what);
 int store_failf(store *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Every public write function has the same frame, so none can forget the latch or hide
+ * its message:
+ *     int rc = store_write_injected(s, "executions", "updating an execution");
+ *     if (!rc)
+ *         rc = <the write>;
+ *     return store_write_result(s, rc, err);
+ * store_write_injected returns the test hook's failure (APEX_EIO, message in s->err) when
+ * one is due for `table`, else 0. store_write_result copies s->err into err (or clears
+ * err on success), feeds the latch and returns rc. */
+int store_write_injected(store *s, const char *table, const char *what);
+/* Hands a freshly opened store the setting of store_test_fail_writes_on_next_open. */
+void store_test_apply_next_open(store *s);
+int store_write_result(store *s, int rc, apex_error *err);
 
 /* Steps a statement that returns no rows and resets it. 0 or an APEX_E* code. */
 int store_step_done(store *s, sqlite3_stmt *st, const char *what);
@@ -103,7 +136,11 @@ int store_db_error(sqlite3 *db, int rc, const char *path, const char *what, char
 /* The newest schema version this build knows. */
 int store_schema_latest(void);
 
-/* Row readers shared by the query files and the status report. Each expects the
+/* Statuses as SQL lists, for the queries and the reports that must agree on them. */
+#define STORE_ACTIVE_STATUSES     "('pending', 'running', 'monitoring', 'paused')"
+#define STORE_OPEN_ORDER_STATUSES "('new', 'accepted', 'held', 'partially_filled')"
+
+/* Row readers shared by the query files and the report queries. Each expects the
  * column list its *_COLUMNS macro names, starting at column 0. */
 #define STORE_EXEC_COLUMNS                                                                         \
     "id, pipeline, symbol, status, execution_phase, created_at, updated_at, completed_at, "        \

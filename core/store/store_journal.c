@@ -9,13 +9,13 @@
 
 #include "util/err.h"
 
-int store_event(store *s, apex_time ts, const char *pipeline, int64_t execution_id,
-                const char *kind, const char *fmt, ...)
+static int event_insert(store *s, apex_time ts, const char *pipeline, int64_t execution_id,
+                        const char *kind, const char *fmt, va_list args)
 {
     char small[512];
     char *msg = small;
     va_list ap;
-    va_start(ap, fmt);
+    va_copy(ap, args);
     int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
     if (n < 0)
@@ -25,7 +25,7 @@ int store_event(store *s, apex_time ts, const char *pipeline, int64_t execution_
         msg = malloc((size_t)n + 1);
         if (!msg)
             return store_failf(s, APEX_ENOMEM, "out of memory recording an event");
-        va_start(ap, fmt);
+        va_copy(ap, args);
         vsnprintf(msg, (size_t)n + 1, fmt, ap);
         va_end(ap);
     }
@@ -44,6 +44,19 @@ int store_event(store *s, apex_time ts, const char *pipeline, int64_t execution_
     if (msg != small)
         free(msg);
     return rc;
+}
+
+int store_event(store *s, apex_time ts, const char *pipeline, int64_t execution_id,
+                const char *kind, apex_error *err, const char *fmt, ...)
+{
+    int rc = store_write_injected(s, "events", "recording an event");
+    if (!rc) {
+        va_list ap;
+        va_start(ap, fmt);
+        rc = event_insert(s, ts, pipeline, execution_id, kind, fmt, ap);
+        va_end(ap);
+    }
+    return store_write_result(s, rc, err);
 }
 
 int store_events_recent(store *s, const char *pipeline, int limit,
@@ -83,7 +96,7 @@ int store_events_recent(store *s, const char *pipeline, int limit,
     return result;
 }
 
-int store_equity_insert(store *s, apex_time ts, const char *pipeline, money_t cash, money_t equity)
+static int equity_insert(store *s, apex_time ts, const char *pipeline, money_t cash, money_t equity)
 {
     sqlite3_stmt *st =
         store_stmt(s, STMT_EQUITY_INSERT,
@@ -95,6 +108,15 @@ int store_equity_insert(store *s, apex_time ts, const char *pipeline, money_t ca
     sqlite3_bind_int64(st, 3, cash);
     sqlite3_bind_int64(st, 4, equity);
     return store_step_done(s, st, "recording an equity snapshot");
+}
+
+int store_equity_insert(store *s, apex_time ts, const char *pipeline, money_t cash, money_t equity,
+                        apex_error *err)
+{
+    int rc = store_write_injected(s, "equity", "recording an equity snapshot");
+    if (!rc)
+        rc = equity_insert(s, ts, pipeline, cash, equity);
+    return store_write_result(s, rc, err);
 }
 
 int store_equity_latest(store *s, const char *pipeline, apex_time *ts, money_t *cash,
@@ -145,7 +167,7 @@ int store_cursor_get(store *s, const char *pipeline, apex_time *out)
     return result;
 }
 
-int store_cursor_set(store *s, const char *pipeline, apex_time ts)
+static int cursor_set(store *s, const char *pipeline, apex_time ts)
 {
     if (!pipeline || !*pipeline)
         return store_failf(s, APEX_EINVAL, "cursor: a pipeline name is required");
@@ -157,4 +179,12 @@ int store_cursor_set(store *s, const char *pipeline, apex_time ts)
     sqlite3_bind_text(st, 1, pipeline, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, ts);
     return store_step_done(s, st, "saving a cursor");
+}
+
+int store_cursor_set(store *s, const char *pipeline, apex_time ts, apex_error *err)
+{
+    int rc = store_write_injected(s, "cursors", "saving a cursor");
+    if (!rc)
+        rc = cursor_set(s, pipeline, ts);
+    return store_write_result(s, rc, err);
 }

@@ -9,8 +9,6 @@
 
 #include "util/err.h"
 
-#define OPEN_STATUSES "('new', 'accepted', 'held', 'partially_filled')"
-
 static int check_order(store *s, const store_order *o)
 {
     const broker_order *b = &o->o;
@@ -95,12 +93,13 @@ int store_read_order(store *s, sqlite3_stmt *st, store_order *o)
     return 0;
 }
 
-int store_order_insert(store *s, store_order *o)
+static int order_insert(store *s, store_order *o)
 {
     /* A durable store commits every intent on its own before it is sent. A STORE_FAST
      * store (backtests, which start from nothing and are simply rerun after a crash) may
      * group intents with everything else in a batch. */
-    if (s->mode == STORE_DURABLE && (s->in_batch || !sqlite3_get_autocommit(s->db)))
+    if (s->mode == STORE_DURABLE &&
+        (s->in_batch || (s->units == 0 && !sqlite3_get_autocommit(s->db))))
         return store_failf(s, APEX_ESTATE,
                            "order %s: an order intent must be committed on its own before it "
                            "is sent; commit the open batch first",
@@ -134,7 +133,7 @@ int store_order_insert(store *s, store_order *o)
     return rc;
 }
 
-int store_order_update(store *s, const store_order *o)
+static int order_update(store *s, const store_order *o)
 {
     int rc = check_order(s, o);
     if (rc)
@@ -154,6 +153,22 @@ int store_order_update(store *s, const store_order *o)
     if (!rc && sqlite3_changes(s->db) == 0)
         return store_failf(s, APEX_ENOTFOUND, "order %s is not recorded", o->o.client_order_id);
     return rc;
+}
+
+int store_order_insert(store *s, store_order *o, apex_error *err)
+{
+    int rc = store_write_injected(s, "orders", "recording an order intent");
+    if (!rc)
+        rc = order_insert(s, o);
+    return store_write_result(s, rc, err);
+}
+
+int store_order_update(store *s, const store_order *o, apex_error *err)
+{
+    int rc = store_write_injected(s, "orders", "updating an order");
+    if (!rc)
+        rc = order_update(s, o);
+    return store_write_result(s, rc, err);
 }
 
 int store_order_get(store *s, const char *client_order_id, store_order *out)
@@ -214,9 +229,10 @@ int store_orders_for_execution(store *s, int64_t execution_id,
 
 int store_orders_open(store *s, int (*fn)(void *ud, const store_order *o), void *ud)
 {
-    sqlite3_stmt *st = store_stmt(s, STMT_ORDERS_OPEN,
-                                  "SELECT " STORE_ORDER_COLUMNS
-                                  " FROM orders WHERE status IN " OPEN_STATUSES " ORDER BY id");
+    sqlite3_stmt *st =
+        store_stmt(s, STMT_ORDERS_OPEN,
+                   "SELECT " STORE_ORDER_COLUMNS
+                   " FROM orders WHERE status IN " STORE_OPEN_ORDER_STATUSES " ORDER BY id");
     if (!st)
         return APEX_EIO;
     return each_order(s, st, fn, ud);

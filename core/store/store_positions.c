@@ -78,7 +78,7 @@ int store_read_position(store *s, sqlite3_stmt *st, store_position *p)
     return 0;
 }
 
-int store_position_insert(store *s, store_position *p)
+static int position_insert(store *s, store_position *p)
 {
     sqlite3_stmt *st = store_stmt(
         s, STMT_POS_INSERT,
@@ -98,7 +98,7 @@ int store_position_insert(store *s, store_position *p)
     return rc;
 }
 
-int store_position_update(store *s, const store_position *p)
+static int position_update(store *s, const store_position *p)
 {
     sqlite3_stmt *st =
         store_stmt(s, STMT_POS_UPDATE,
@@ -119,6 +119,22 @@ int store_position_update(store *s, const store_position *p)
     if (!rc && sqlite3_changes(s->db) == 0)
         return store_failf(s, APEX_ENOTFOUND, "position %lld does not exist", (long long)p->id);
     return rc;
+}
+
+int store_position_insert(store *s, store_position *p, apex_error *err)
+{
+    int rc = store_write_injected(s, "positions", "inserting a position");
+    if (!rc)
+        rc = position_insert(s, p);
+    return store_write_result(s, rc, err);
+}
+
+int store_position_update(store *s, const store_position *p, apex_error *err)
+{
+    int rc = store_write_injected(s, "positions", "updating a position");
+    if (!rc)
+        rc = position_update(s, p);
+    return store_write_result(s, rc, err);
 }
 
 int store_position_get_by_execution(store *s, int64_t execution_id, store_position *out)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/store_testing.h"
 #include "util/err.h"
 
 sqlite3_stmt *store_stmt(store *s, store_stmt_id id, const char *sql)
@@ -56,6 +57,83 @@ int store_failf(store *s, int code, const char *fmt, ...)
     va_end(ap);
     snprintf(s->err, sizeof s->err, "store %s: %s", s->path, msg);
     return code;
+}
+
+int store_write_injected(store *s, const char *table, const char *what)
+{
+    if (s->inject.count <= 0 || (s->inject.table[0] && strcmp(s->inject.table, table) != 0))
+        return 0;
+    if (s->inject.skip > 0) {
+        s->inject.skip--;
+        return 0;
+    }
+    s->inject.count--;
+    return store_failf(s, APEX_EIO, "%s: injected write failure (store_test_fail_writes on %s)",
+                       what, table);
+}
+
+int store_write_result(store *s, int rc, apex_error *err)
+{
+    if (rc == 0) {
+        apex_error_clear(err);
+        return 0;
+    }
+    apex_error_set(err, rc, "%s", s->err);
+    /* A duplicate is a refusal, not a loss: the row its key names is already recorded
+     * (a replayed fill) or the caller reused an id and sends nothing. Anything else means
+     * the database lacks a row the host now believes in. */
+    if (rc != APEX_EDUP) {
+        if (s->write_failures++ == 0)
+            apex_error_set(&s->first_write_failure, rc, "%s", s->err);
+    }
+    return rc;
+}
+
+bool store_write_failed(const store *s, apex_error *first)
+{
+    if (first) {
+        if (s->write_failures)
+            *first = s->first_write_failure;
+        else
+            apex_error_clear(first);
+    }
+    return s->write_failures > 0;
+}
+
+long store_write_failures(const store *s)
+{
+    return s->write_failures;
+}
+
+void store_test_fail_writes(store *s, const char *table, int skip, int count)
+{
+    snprintf(s->inject.table, sizeof s->inject.table, "%s", table ? table : "");
+    s->inject.skip = skip > 0 ? skip : 0;
+    s->inject.count = count > 0 ? count : 0;
+}
+
+/* Process-wide, but only tests set it and the host opens stores from one thread. */
+static struct {
+    bool armed;
+    char table[32];
+    int skip, count;
+} next_open;
+
+void store_test_fail_writes_on_next_open(const char *table, int skip, int count)
+{
+    next_open.armed = count > 0;
+    snprintf(next_open.table, sizeof next_open.table, "%s", table ? table : "");
+    next_open.skip = skip;
+    next_open.count = count;
+}
+
+void store_test_apply_next_open(store *s)
+{
+    if (!next_open.armed)
+        return;
+    next_open.armed = false;
+    store_test_fail_writes(s, next_open.table[0] ? next_open.table : NULL, next_open.skip,
+                           next_open.count);
 }
 
 int store_step_done(store *s, sqlite3_stmt *st, const char *what)

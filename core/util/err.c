@@ -14,6 +14,29 @@ int err_set(char *err, size_t errlen, int code, const char *fmt, ...)
     return code;
 }
 
+int apex_error_set(apex_error *e, int code, const char *fmt, ...)
+{
+    if (!e)
+        return code;
+    e->code = code;
+    e->msg[0] = '\0';
+    if (code != 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+void apex_error_clear(apex_error *e)
+{
+    if (e) {
+        e->code = 0;
+        e->msg[0] = '\0';
+    }
+}
+
 const char *err_name(int code)
 {
     switch (code) {

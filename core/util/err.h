@@ -30,4 +30,22 @@ int err_set(char *err, size_t errlen, int code, const char *fmt, ...)
 /* A short name for a code ("invalid input", "out of range", ...). */
 const char *err_name(int code);
 
+/* An error code with its message, filled in by the function that failed and owned by
+ * the caller. It exists so the text travels with the code: a caller that reports the
+ * failure later (an event, the end-of-run summary) keeps what happened, instead of
+ * reading a module's shared buffer that the next call may have overwritten or that
+ * still holds an older failure. 512 bytes: store messages carry a path, SQLite's text
+ * and a hint, and must not lose the part that says what to do. */
+typedef struct {
+    int code;      /* 0 or a negative APEX_E* code */
+    char msg[512]; /* "" when code is 0 */
+} apex_error;
+
+/* Sets e (when not NULL) to code and the formatted message; returns code, so callers can
+ * `return apex_error_set(err, APEX_EINVAL, "...")`. A code of 0 clears the message. */
+int apex_error_set(apex_error *e, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Sets e (when not NULL) to 0 and an empty message. */
+void apex_error_clear(apex_error *e);
+
 #endif

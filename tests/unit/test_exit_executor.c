@@ -305,7 +305,7 @@ static int setup(void **state)
     t->row.stop_loss = MONEY(95);
     t->row.take_profit = MONEY(110);
     t->row.created_at = T0;
-    assert_int_equal(store_execution_insert(f->db, &t->row), 0);
+    assert_int_equal(store_execution_insert(f->db, &t->row, NULL), 0);
     order_request entry = {.symbol = "AAPL",
                            .side = SIDE_BUY,
                            .type = ORDER_MARKET,

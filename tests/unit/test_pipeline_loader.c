@@ -6,7 +6,9 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -253,6 +255,165 @@ static void test_syntax_and_runtime_errors_give_file_line(void **state)
     diag_free(&d);
 }
 
+/* Writes a pipeline file whose body goes inside `return apex.pipeline { ... }` after the
+ * required fields, and loads it. The file lives in a temporary directory; its data and
+ * strategy are the fixtures'. */
+static int load_text(const char *prelude, const char *body, pipeline_config *cfg, diag_list *d,
+                     char *path, size_t pathlen)
+{
+    char dir[] = "/tmp/apex-loader-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, pathlen, "%s/p.lua", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "%s\nreturn apex.pipeline {\n  name = \"t\",\n  symbols = { \"AAPL\" },\n"
+            "  data = { files = \"%s/bars.csv\" },\n  strategy = { file = "
+            "\"%s/../strategy_basic.lua\", params = P },\n  %s\n}\n",
+            prelude ? prelude : "local P", DIR, DIR, body ? body : "");
+    fclose(f);
+    config_defaults(cfg);
+    diag_init(d);
+    int n = script_load_pipeline(path, cfg, d);
+    unlink(path);
+    rmdir(dir);
+    return n;
+}
+
+/* A nil in a list constructor leaves a hole; the loader names the index instead of
+ * dropping entries (it used to keep none of the instructions, silently). */
+static void test_list_with_a_hole_names_the_index(void **state)
+{
+    pipeline_config cfg;
+    diag_list d;
+    char path[256], want[320];
+    int n = load_text("local P\nlocal a = \"close if VIX > 40\"",
+                      "instructions = { a, nil_var, \"close if loss > 5%\" },", &cfg, &d, path,
+                      sizeof path);
+    print_diags(&d);
+    assert_int_equal(n, 1);
+    snprintf(want, sizeof want, "%s: instructions[2]: is nil, a hole in the list", path);
+    assert_true(has_diag(&d, want, NULL));
+    config_free(&cfg);
+    diag_free(&d);
+
+    n = load_text(NULL,
+                  "symbols = { \"AAPL\", nil, \"MSFT\" },\n"
+                  "monitoring = { retry_backoff = { 60, nil, 240 } },",
+                  &cfg, &d, path, sizeof path);
+    print_diags(&d);
+    assert_true(has_diag(&d, "symbols[2]: is nil, a hole in the list", NULL));
+    assert_true(has_diag(&d, "monitoring.retry_backoff[2]: is nil, a hole in the list", NULL));
+    config_free(&cfg);
+    diag_free(&d);
+
+    /* in params too: JSON has no list with holes */
+    n = load_text("local P = { weights = { 0.5, missing, 0.25 } }", NULL, &cfg, &d, path,
+                  sizeof path);
+    print_diags(&d);
+    assert_int_equal(n, 1);
+    assert_true(has_diag(&d, "strategy.params.weights[2]: is nil, a hole in the list", NULL));
+    config_free(&cfg);
+    diag_free(&d);
+}
+
+/* Params nested deeper than the 20 stack slots Lua guarantees load (to_json reserves its
+ * stack at every level), and the JSON keeps every level. */
+static void test_deeply_nested_params_load(void **state)
+{
+    pipeline_config cfg;
+    diag_list d;
+    char path[256];
+    int n =
+        load_text("local P = { v = 1 }\nfor i = 1, 30 do P = { x = P, list = { 1, { 2 } } } end",
+                  NULL, &cfg, &d, path, sizeof path);
+    print_diags(&d);
+    assert_int_equal(n, 0);
+    json_error_t je;
+    json_t *j = json_loads(cfg.strategy.params_json, 0, &je), *cur = j;
+    for (int i = 0; i < 30; i++)
+        cur = json_object_get(cur, "x");
+    assert_int_equal(json_integer_value(json_object_get(cur, "v")), 1);
+    json_decref(j);
+    config_free(&cfg);
+    diag_free(&d);
+
+    n = load_text("local P = {}\nlocal cur = P\nfor i = 1, 40 do cur.x = {} cur = cur.x end", NULL,
+                  &cfg, &d, path, sizeof path);
+    assert_int_equal(n, 1);
+    assert_true(has_diag(&d, "strategy.params.x.x.x", "nested more than 32 tables deep"));
+    config_free(&cfg);
+    diag_free(&d);
+}
+
+/* Shared subtables count at each use: 22 levels of { a = t, b = t } would be 4 million
+ * values; the loader stops at its budget with one message naming the file and field. */
+static void test_shared_params_cannot_expand_without_bound(void **state)
+{
+    pipeline_config cfg;
+    diag_list d;
+    char path[256], want[320];
+    int n = load_text("local P = { 1 }\nfor i = 1, 22 do P = { a = P, b = P } end", NULL, &cfg, &d,
+                      path, sizeof path);
+    print_diags(&d);
+    assert_int_equal(n, 1);
+    snprintf(want, sizeof want, "%s: strategy.params: more than 100000 values", path);
+    assert_true(has_diag(&d, want, NULL));
+    assert_null(cfg.strategy.params_json);
+    config_free(&cfg);
+    diag_free(&d);
+
+    /* long strings shared many times: the text budget */
+    n = load_text("local s = string.rep(\"x\", 100000)\nlocal P = {}\nfor i = 1, 20 do P[i] = s "
+                  "end",
+                  NULL, &cfg, &d, path, sizeof path);
+    assert_int_equal(n, 1);
+    assert_true(has_diag(&d, "strategy.params: more than 1048576 bytes of text", NULL));
+    config_free(&cfg);
+    diag_free(&d);
+
+    /* a table that contains itself */
+    n = load_text("local P = { a = {} }\nP.a.back = P", NULL, &cfg, &d, path, sizeof path);
+    assert_int_equal(n, 1);
+    assert_true(has_diag(&d, "strategy.params.a.back: contains itself", NULL));
+    config_free(&cfg);
+    diag_free(&d);
+}
+
+static void test_random_seed_field(void **state)
+{
+    pipeline_config cfg;
+    diag_list d;
+    char path[256];
+    assert_int_equal(load_text(NULL, "random_seed = 42,", &cfg, &d, path, sizeof path), 0);
+    assert_true(cfg.random_seed_given);
+    assert_int_equal(cfg.random_seed, 42);
+    assert_int_equal(config_random_seed(&cfg), 42);
+    config_free(&cfg);
+    diag_free(&d);
+
+    assert_int_equal(load_text(NULL, "random_seed = math.mininteger,", &cfg, &d, path, sizeof path),
+                     0);
+    assert_int_equal(cfg.random_seed, INT64_MIN);
+    config_free(&cfg);
+    diag_free(&d);
+
+    assert_int_equal(load_text(NULL, "", &cfg, &d, path, sizeof path), 0);
+    assert_false(cfg.random_seed_given);
+    config_free(&cfg);
+    diag_free(&d);
+
+    assert_int_equal(load_text(NULL, "random_seed = 1.5,", &cfg, &d, path, sizeof path), 1);
+    assert_true(has_diag(&d, "random_seed: expected a whole number, got 1.5", NULL));
+    config_free(&cfg);
+    diag_free(&d);
+
+    assert_int_equal(load_text(NULL, "randomseed = 7,", &cfg, &d, path, sizeof path), 1);
+    assert_true(has_diag(&d, "randomseed: unknown field; did you mean random_seed?", NULL));
+    config_free(&cfg);
+    diag_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -260,6 +421,10 @@ int main(void)
         cmocka_unit_test(test_defaults_when_absent),
         cmocka_unit_test(test_every_error_reported_at_once),
         cmocka_unit_test(test_syntax_and_runtime_errors_give_file_line),
+        cmocka_unit_test(test_list_with_a_hole_names_the_index),
+        cmocka_unit_test(test_deeply_nested_params_load),
+        cmocka_unit_test(test_shared_params_cannot_expand_without_bound),
+        cmocka_unit_test(test_random_seed_field),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,9 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -292,6 +294,188 @@ static void test_memory_bomb_stopped(void **state)
     assert_int_equal(result_int(f), 1000);
 }
 
+/* --- sandbox_load_file ----------------------------------------------------------- */
+
+typedef struct {
+    const char *path;
+    int env_ref;
+} load_req;
+
+static int load_and_run(lua_State *L)
+{
+    load_req *r = lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->env_ref);
+    sandbox_load_file(L, r->path, -1);
+    lua_call(L, 0, 0);
+    return 0;
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+static void test_load_file_messages(void **state)
+{
+    fixture *f = *state;
+    char dir[] = "/tmp/apex-load-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256], want[320];
+    load_req r = {path, f->env_ref};
+
+    /* Source text runs in the given environment, with file:line in its errors. */
+    snprintf(path, sizeof path, "%s/ok.lua", dir);
+    const char *ok = "result = 11\n";
+    write_file(path, ok, strlen(ok));
+    assert_int_equal(sandbox_run(&f->sb, load_and_run, &r, f->err, sizeof f->err), 0);
+    assert_int_equal(result_int(f), 11);
+
+    snprintf(path, sizeof path, "%s/syntax.lua", dir);
+    const char *bad = "local x = 1\nlocal y = = 2\n";
+    write_file(path, bad, strlen(bad));
+    assert_int_equal(sandbox_run(&f->sb, load_and_run, &r, f->err, sizeof f->err), APEX_ESCRIPT);
+    snprintf(want, sizeof want, "%s:2:", path);
+    assert_non_null(strstr(f->err, want));
+
+    snprintf(path, sizeof path, "%s/runtime.lua", dir);
+    const char *boom = "\n\nerror('boom')\n";
+    write_file(path, boom, strlen(boom));
+    assert_int_equal(sandbox_run(&f->sb, load_and_run, &r, f->err, sizeof f->err), APEX_ESCRIPT);
+    snprintf(want, sizeof want, "%s:3: boom", path);
+    assert_non_null(strstr(f->err, want));
+
+    /* Missing: "<path>: cannot open: <why>; check the path". */
+    snprintf(path, sizeof path, "%s/missing.lua", dir);
+    assert_int_equal(sandbox_run(&f->sb, load_and_run, &r, f->err, sizeof f->err), APEX_ESCRIPT);
+    snprintf(want, sizeof want, "%s: cannot open: No such file or directory; check the path", path);
+    assert_string_equal(f->err, want);
+
+    /* Bytecode, even under a .lua name. */
+    lua_State *plain = luaL_newstate();
+    assert_int_equal(luaL_loadstring(plain, "result = 12"), 0);
+    dump_buf out = {{0}, 0};
+    assert_int_equal(lua_dump(plain, dump_writer, &out, 0), 0);
+    lua_close(plain);
+    snprintf(path, sizeof path, "%s/compiled.lua", dir);
+    write_file(path, out.data, out.len);
+    assert_int_equal(sandbox_run(&f->sb, load_and_run, &r, f->err, sizeof f->err), APEX_ESCRIPT);
+    snprintf(want, sizeof want, "%s: is precompiled Lua bytecode", path);
+    assert_non_null(strstr(f->err, want));
+    assert_int_equal(result_int(f), 11); /* never ran */
+
+    const char *const names[] = {"ok.lua", "syntax.lua", "runtime.lua", "compiled.lua"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+/* --- sandbox_run ----------------------------------------------------------------- */
+
+typedef struct {
+    fixture *f;
+    const char *code; /* run nested, inside the outer call */
+    int nested_rc;
+    char nested_err[512];
+    int64_t outer_deadline, nested_deadline;
+} nest_req;
+
+static int nested_chunk(lua_State *L)
+{
+    nest_req *r = lua_touserdata(L, 1);
+    r->nested_deadline = r->f->sb.deadline_ns;
+    if (luaL_loadbufferx(L, r->code, strlen(r->code), "@nested.lua", "t") != LUA_OK)
+        return lua_error(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->f->env_ref);
+    lua_setupvalue(L, -2, 1);
+    lua_call(L, 0, 0);
+    return 0;
+}
+
+static int outer_fn(lua_State *L)
+{
+    nest_req *r = lua_touserdata(L, 1);
+    r->outer_deadline = r->f->sb.deadline_ns;
+    r->nested_rc = sandbox_run(&r->f->sb, nested_chunk, r, r->nested_err, sizeof r->nested_err);
+    return 0;
+}
+
+/* A run inside a run: the nested error is formatted the same way and caught there, the
+ * deadline is the outer call's, and the state is back to rest afterwards. */
+static void test_nested_runs(void **state)
+{
+    fixture *f = *state;
+    nest_req r = {.f = f, .code = "\nerror('inner')"};
+    int top = lua_gettop(f->sb.L);
+    assert_int_equal(sandbox_run(&f->sb, outer_fn, &r, f->err, sizeof f->err), 0);
+    assert_int_equal(r.nested_rc, APEX_ESCRIPT);
+    assert_non_null(strstr(r.nested_err, "nested.lua:2: inner"));
+    assert_true(r.outer_deadline != 0);
+    assert_true(r.nested_deadline == r.outer_deadline);
+    assert_int_equal(f->sb.depth, 0);
+    assert_true(f->sb.deadline_ns == 0);
+    assert_int_equal(lua_gettop(f->sb.L), top);
+
+    /* The memory cap hit in a nested run is reported as the memory limit. */
+    r.code = "local s = string.rep('x', 1e9)";
+    assert_int_equal(sandbox_run(&f->sb, outer_fn, &r, f->err, sizeof f->err), 0);
+    assert_int_equal(r.nested_rc, APEX_ENOMEM);
+    assert_non_null(strstr(r.nested_err, "memory limit"));
+
+    /* A runaway nested chunk trips the outer call's deadline. */
+    r.code = "while true do end";
+    assert_int_equal(sandbox_run(&f->sb, outer_fn, &r, f->err, sizeof f->err), 0);
+    assert_int_equal(r.nested_rc, APEX_ESCRIPT);
+    assert_non_null(strstr(r.nested_err, "nested.lua:1: script ran past its 50 ms deadline"));
+    assert_int_equal(run(f, "result = 5"), 0);
+    assert_int_equal(result_int(f), 5);
+    assert_int_equal(lua_gettop(f->sb.L), top);
+}
+
+/* C functions that push once per argument or element stay within their stack. */
+static void test_many_values_cross_the_boundary(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "local t = {}\n"
+                            "for i = 1, 200 do t[i] = '' end\n"
+                            "print(table.unpack(t))\n"
+                            "local w = coroutine.wrap(function(...) return select('#', ...) end)\n"
+                            "result = w(table.unpack(t))"),
+                     0);
+    assert_int_equal(result_int(f), 200);
+}
+
+/* --- math.random ----------------------------------------------------------------- */
+
+static lua_Integer seeded_draw(uint64_t seed)
+{
+    fixture f;
+    memset(&f, 0, sizeof f);
+    script_limits lim = {.memory_limit = 8u << 20, .deadline_ms = 1000};
+    assert_int_equal(sandbox_open(&f.sb, lim, "seed", NULL, f.err, sizeof f.err), 0);
+    assert_int_equal(sandbox_set_seed(&f.sb, seed, f.err, sizeof f.err), 0);
+    sandbox_push_env(f.sb.L);
+    f.env_ref = luaL_ref(f.sb.L, LUA_REGISTRYINDEX);
+    assert_int_equal(run(&f, "local x = 0\n"
+                             "for i = 1, 4 do x = x * 1000 + math.random(0, 999) end\n"
+                             "result = x"),
+                     0);
+    lua_Integer v = result_int(&f);
+    sandbox_close(&f.sb);
+    return v;
+}
+
+static void test_set_seed(void **state)
+{
+    assert_true(seeded_draw(7) == seeded_draw(7));
+    assert_true(seeded_draw(7) != seeded_draw(8));
+    assert_true(seeded_draw(UINT64_MAX) == seeded_draw(UINT64_MAX));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +488,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_infinite_loop_stopped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pcall_cannot_swallow_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_bomb_stopped, setup_long_deadline, teardown),
+        cmocka_unit_test_setup_teardown(test_load_file_messages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nested_runs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_values_cross_the_boundary, setup, teardown),
+        cmocka_unit_test(test_set_seed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

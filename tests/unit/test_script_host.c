@@ -6,7 +6,11 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
 
 #include "script/embedded.h"
 #include "script/script.h"
@@ -372,6 +376,167 @@ static void test_rule_problems_are_diagnosed(void **state)
     script_host_free(h);
 }
 
+/* Five draws of math.random() through the strategy's opportunity callback. */
+static void draw_five(script_host *h, money_t out[5])
+{
+    char err[512] = "";
+    if (script_load(h, SCRIPT_STRATEGY, FIX "strategy_random.lua", NULL, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    for (int i = 0; i < 5; i++) {
+        bool has = false;
+        assert_int_equal(script_opportunity(h, "AAPL", &out[i], &has, err, sizeof err), 0);
+        assert_true(has);
+    }
+}
+
+static script_host *seeded_host(uint64_t seed)
+{
+    script_host *h = new_host();
+    char err[512] = "";
+    assert_int_equal(script_host_set_seed(h, seed, err, sizeof err), 0);
+    return h;
+}
+
+/* Backtests seed every pipeline's state, so a strategy using math.random replays the
+ * same way; another seed gives another sequence. */
+static void test_random_seed_reproducible(void **state)
+{
+    money_t a[5], b[5], c[5], d[5], e[5], f[5];
+    script_host *h = seeded_host(42);
+    draw_five(h, a);
+    script_host_free(h);
+    h = seeded_host(42);
+    draw_five(h, b);
+    script_host_free(h);
+    h = seeded_host(43);
+    draw_five(h, c);
+    script_host_free(h);
+    assert_memory_equal(a, b, sizeof a);
+    assert_memory_not_equal(a, c, sizeof a);
+    /* Every bit of the seed counts, the top one too. */
+    h = seeded_host(UINT64_MAX);
+    draw_five(h, d);
+    script_host_free(h);
+    h = seeded_host(UINT64_MAX >> 1);
+    draw_five(h, e);
+    script_host_free(h);
+    assert_memory_not_equal(d, e, sizeof d);
+    /* Without a seed (live runs) Lua picks its own per state. */
+    h = new_host();
+    draw_five(h, f);
+    script_host_free(h);
+    assert_memory_not_equal(a, f, sizeof a);
+}
+
+/* The default seed is FNV-1a 64 of the pipeline name (published test vectors). */
+static void test_seed_from_name(void **state)
+{
+    assert_true(script_seed_from_name("") == 0xcbf29ce484222325u);
+    assert_true(script_seed_from_name(NULL) == 0xcbf29ce484222325u);
+    assert_true(script_seed_from_name("a") == 0xaf63dc4c8601ec8cu);
+    assert_true(script_seed_from_name("foobar") == 0x85944171f73967e8u);
+    assert_true(script_seed_from_name("ma-trend") != script_seed_from_name("rsi-reversion"));
+}
+
+static int write_chunk(lua_State *L, const void *p, size_t sz, void *ud)
+{
+    (void)L;
+    return fwrite(p, 1, sz, ud) == sz ? 0 : 1;
+}
+
+/* Precompiled chunks are refused with the file's name, never run. */
+static void test_bytecode_file_refused(void **state)
+{
+    char path[] = "/tmp/apex-bytecode-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "wb");
+    lua_State *plain = luaL_newstate();
+    assert_int_equal(luaL_loadstring(plain, "return { on_bar = function() end }"), 0);
+    assert_int_equal(lua_dump(plain, write_chunk, f, 0), 0);
+    lua_close(plain);
+    fclose(f);
+
+    script_host *h = new_host();
+    char err[512] = "", want[600];
+    assert_int_equal(script_load(h, SCRIPT_STRATEGY, path, NULL, err, sizeof err), APEX_ESCRIPT);
+    snprintf(want, sizeof want, "%s: is precompiled Lua bytecode", path);
+    if (!strstr(err, want))
+        fail_msg("got \"%s\"", err);
+    assert_false(script_loaded(h, SCRIPT_STRATEGY));
+    script_host_free(h);
+    unlink(path);
+}
+
+/* Deeply nested params cross the boundary in both directions: pipeline table -> JSON
+ * (pipeline_loader's to_json) and JSON -> ctx.params (push_json). Both recurse and push
+ * per level, past the 20 slots a C function is given without luaL_checkstack. */
+static void test_deeply_nested_params(void **state)
+{
+    pipeline_config cfg;
+    diag_list d;
+    config_defaults(&cfg);
+    diag_init(&d);
+    int n = script_load_pipeline(FIX "pipeline/nested_params.lua", &cfg, &d);
+    for (int i = 0; i < d.count; i++)
+        print_message("  diag: %s\n", d.items[i]);
+    assert_int_equal(n, 0);
+    assert_non_null(cfg.strategy.params_json);
+    assert_non_null(strstr(cfg.strategy.params_json, "\"j\""));
+
+    script_host *h = new_host();
+    char err[512] = "";
+    assert_int_equal(script_load(h, SCRIPT_STRATEGY, FIX "strategy_basic.lua",
+                                 cfg.strategy.params_json, err, sizeof err),
+                     0);
+    script_host_free(h);
+    config_free(&cfg);
+    diag_free(&d);
+
+    /* JSON nested 30 deep, beyond what a pipeline file's 32-level limit would pass on. */
+    char json[256] = "";
+    for (int i = 0; i < 30; i++)
+        strcat(json, "{\"k\":");
+    strcat(json, "1");
+    for (int i = 0; i < 30; i++)
+        strcat(json, "}");
+    h = new_host();
+    assert_int_equal(
+        script_load(h, SCRIPT_STRATEGY, FIX "strategy_basic.lua", json, err, sizeof err), 0);
+    script_host_free(h);
+}
+
+/* A rule that runs away is stopped by the pass's deadline, named with its file:line, and
+ * does not leave the state unusable. */
+static void test_rule_deadline(void **state)
+{
+    script_host *h = new_host();
+    char err[512] = "";
+    instruction ins[] = {
+        {INSTRUCTION_FILE, FIX "rules/slow_rule.lua"},
+        {INSTRUCTION_FILE, FIX "rules/vix_rule.lua"},
+    };
+    diag_list d;
+    diag_init(&d);
+    assert_int_equal(script_load_rules(h, ins, 2, "pipeline.lua", &d), 0);
+    script_position pos = make_position("AAPL");
+    script_rule_hit hit;
+    market_state.vix = MONEY(50);
+    assert_int_equal(script_rules_check(h, &pos, &hit, err, sizeof err), APEX_ESCRIPT);
+    assert_non_null(strstr(err, "instruction rule 'slow'"));
+    assert_non_null(strstr(err, "slow_rule.lua:4: script ran past its 100 ms deadline"));
+    assert_string_equal(hit.rule, "");
+
+    assert_int_equal(script_load(h, SCRIPT_STRATEGY, FIX "strategy_basic.lua", "{\"level\": 1}",
+                                 err, sizeof err),
+                     0);
+    money_t score;
+    bool has;
+    assert_int_equal(script_opportunity(h, "AAPL", &score, &has, err, sizeof err), 0);
+    diag_free(&d);
+    script_host_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -385,6 +550,11 @@ int main(void)
         cmocka_unit_test(test_bias_results),
         cmocka_unit_test(test_rule_files_fire),
         cmocka_unit_test(test_rule_problems_are_diagnosed),
+        cmocka_unit_test(test_random_seed_reproducible),
+        cmocka_unit_test(test_seed_from_name),
+        cmocka_unit_test(test_bytecode_file_refused),
+        cmocka_unit_test(test_deeply_nested_params),
+        cmocka_unit_test(test_rule_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,933 @@
+/* schema: the one table of pipeline fields (see schema.h), and the generic code that
+ * applies its defaults and checks its ranges. */
+#include "config/schema.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define ONE MONEY_SCALE
+/* A whole percent as a fixed-point fraction: PCT(4) == 0.04. */
+#define PCT(whole) ((money_t)(whole) * (MONEY_SCALE / 100))
+
+#define AT(member)                                                                                 \
+    .offset = offsetof(pipeline_config, member), .size = sizeof(((pipeline_config *)0)->member)
+#define COUNT(member) .count_offset = offsetof(pipeline_config, member)
+#define RANGE(l, h)   .ranged = true, .lo = (l), .hi = (h)
+
+/* The enums' names, in enum order. test_config checks them against the *_name()
+ * functions the rest of the core prints with. */
+static const char *const broker_kinds[] = {"paper", "alpaca", NULL};
+static const char *const price_strategies[] = {"market", "aggressive", "fair", "conservative",
+                                               NULL};
+static const char *const exec_tools[] = {"broker", "webhook", NULL};
+static const char *const entry_types[] = {"market", "limit", NULL};
+
+static const int default_backoff[] = {60, 120, 240, 480, 960};
+
+/* The paper broker's settings mean nothing to a real broker, so a real broker's
+ * pipeline is not refused over them. */
+static bool paper_only(const pipeline_config *cfg)
+{
+    return cfg->broker.kind == BROKER_KIND_PAPER;
+}
+
+/* Seed 003: sell half at +15%, a quarter at +25%, let the rest ride the trailing stop. */
+static void default_stages(pipeline_config *cfg)
+{
+    static const partial_stage stages[] = {
+        {"first_target", PCT(15), PCT(50)},
+        {"second_target", PCT(25), PCT(25)},
+    };
+    memcpy(cfg->exits.stages, stages, sizeof stages);
+    cfg->exits.nstages = 2;
+}
+
+/* Element rows: offsets into one partial_stage. */
+const config_field config_stage_fields[] = {
+    {.path = "name",
+     .type = CONFIG_STRING,
+     .offset = offsetof(partial_stage, name),
+     .size = sizeof(((partial_stage *)0)->name),
+     .doc_default = "`stage_N`",
+     .doc = "shown in the exit log"},
+    {.path = "profit_threshold",
+     .type = CONFIG_MONEY,
+     .flags = CONFIG_F_REQUIRED | CONFIG_F_KEY_REQUIRED,
+     .offset = offsetof(partial_stage, profit_threshold),
+     .size = sizeof(money_t),
+     RANGE(1, MONEY(100)),
+     .missing = "missing; e.g. profit_threshold = 0.15",
+     .doc = "unrealized profit, as a fraction, that triggers the stage (0.15 = +15%); "
+            "thresholds must rise from stage to stage"},
+    {.path = "exit_percentage",
+     .type = CONFIG_PERCENT,
+     .flags = CONFIG_F_REQUIRED | CONFIG_F_KEY_REQUIRED,
+     .offset = offsetof(partial_stage, exit_fraction),
+     .size = sizeof(money_t),
+     RANGE(1, ONE),
+     .missing = "missing; e.g. exit_percentage = 50",
+     .doc = "percent of the original quantity to sell (50 = half); the stages together may sell "
+            "at most 100%"},
+};
+const int config_stage_field_count =
+    (int)(sizeof config_stage_fields / sizeof *config_stage_fields);
+
+/* Element rows: offsets into one money_instrument. */
+const config_field config_instrument_fields[] = {
+    {.path = "tick",
+     .type = CONFIG_MONEY,
+     .offset = offsetof(money_instrument, tick),
+     .size = sizeof(money_t),
+     .def = MONEY_SCALE / 100,
+     RANGE(1, MONEY(10000)),
+     .doc = "price increment; signal prices are rounded to it"},
+    {.path = "lot",
+     .type = CONFIG_MONEY,
+     .offset = offsetof(money_instrument, lot),
+     .size = sizeof(money_t),
+     .def = MONEY_SCALE,
+     RANGE(1, MONEY(1000000)),
+     .doc = "quantity increment; sizes are rounded down to whole lots"},
+};
+const int config_instrument_field_count =
+    (int)(sizeof config_instrument_fields / sizeof *config_instrument_fields);
+
+#define MODULE_REF_DECL                                                                            \
+    "---A module file and the parameters it gets as ctx.params.\n"                                 \
+    "---@class apex.ModuleRef\n"                                                                   \
+    "---@field file string Path relative to the pipeline file.\n"                                  \
+    "---@field params table? Becomes ctx.params: strings, numbers, booleans and nested tables.\n"
+
+/* One priority's execution settings; the four share a Lua class and the docs show them
+ * as one matrix. */
+#define EXIT_EXECUTION(P, IDX, PRICE, TIMEOUT, WALKS, AFTER)                                       \
+    {.path = "exits.execution." P,                                                                 \
+     .type = CONFIG_SECTION,                                                                       \
+     .lua_class = "apex.ExitExecution",                                                            \
+     .doc = "how exits of this priority are worked"},                                              \
+        {.path = "exits.execution." P ".timeout_seconds",                                          \
+         .type = CONFIG_INT,                                                                       \
+         AT(exits.execution[IDX].timeout_seconds),                                                 \
+         .def = (TIMEOUT),                                                                         \
+         RANGE(1, 3600),                                                                           \
+         .unit = "seconds",                                                                        \
+         .doc = "how long one order may work before it is walked or escalated"},                   \
+        {.path = "exits.execution." P ".max_walks",                                                \
+         .type = CONFIG_INT,                                                                       \
+         AT(exits.execution[IDX].max_walks),                                                       \
+         .def = (WALKS),                                                                           \
+         RANGE(0, 100),                                                                            \
+         .doc = "times the limit moves one step toward the market, one per timeout"},              \
+        {.path = "exits.execution." P ".price",                                                    \
+         .type = CONFIG_ENUM,                                                                      \
+         AT(exits.execution[IDX].price),                                                           \
+         .def = (PRICE),                                                                           \
+         .names = price_strategies,                                                                \
+         .doc = "where the first order goes: at the market, or a limit placed aggressively, "      \
+                "fairly or conservatively"},                                                       \
+    {                                                                                              \
+        .path = "exits.execution." P ".market_after_walks", .type = CONFIG_BOOL,                   \
+        AT(exits.execution[IDX].market_after_walks), .def = (AFTER),                               \
+        .doc = "send a market order once the walks are spent (otherwise a MEDIUM exit escalates "  \
+               "to HIGH and a LOW one to MEDIUM)"                                                  \
+    }
+
+const config_field config_schema[] = {
+    /* --- top level: the order of "known fields here" in messages -------------------- */
+    {.path = "name",
+     .type = CONFIG_STRING,
+     .flags = CONFIG_F_REQUIRED | CONFIG_F_KEY_REQUIRED,
+     AT(name),
+     .def_string = "pipeline",
+     .charset = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-",
+     .charset_doc = "letters, digits, '_', '.' and '-'",
+     .missing = "missing; give the pipeline a name, e.g. name = \"ma-trend\"",
+     .doc = "names the pipeline in logs, the store and `apex-host status`; unique among the "
+            "pipelines started together"},
+    {.path = "symbols",
+     .type = CONFIG_CUSTOM,
+     .hook = CONFIG_HOOK_SYMBOLS,
+     .flags = CONFIG_F_REQUIRED,
+     AT(symbols),
+     COUNT(nsymbols),
+     .missing = "no symbols; list at least one, e.g. symbols = {\"AAPL\"}",
+     .lua_type = "string[]",
+     .doc_type = "list of strings",
+     .doc_range = "1 to 23 characters each, no duplicates",
+     .doc = "the symbols this pipeline trades. Other symbols in the data only update prices "
+            "(`apex.price(\"VIX\")`)"},
+    {.path = "data",
+     .type = CONFIG_SECTION,
+     .flags = CONFIG_F_REQUIRED,
+     .lua_class = "apex.DataConfig",
+     .doc = "where the bars and the news come from"},
+    {.path = "data.files",
+     .type = CONFIG_STRING_LIST,
+     .flags = CONFIG_F_REQUIRED | CONFIG_F_PATHS | CONFIG_F_MUST_EXIST,
+     AT(data.files),
+     COUNT(data.nfiles),
+     .missing = "no market data; list at least one CSV file",
+     .doc = "bar CSV files (`timestamp,symbol,open,high,low,close,volume[,bid,ask]`); each must "
+            "exist and be readable. Several files are merged in time order"},
+    {.path = "data.news",
+     .type = CONFIG_PATH,
+     .flags = CONFIG_F_MUST_EXIST,
+     AT(data.news_file),
+     .doc_default = "none",
+     .doc = "news CSV (`timestamp,symbol,impact,headline`, impact `low`, `medium` or `high`, "
+            "symbol `*` = market-wide); feeds `apex.news()` and the news instructions"},
+    {.path = "data.speed",
+     .type = CONFIG_NUMBER,
+     AT(data.speed),
+     .def_number = 1.0,
+     RANGE(0, INT64_MAX),
+     .range_msg = "must be 0 (as fast as possible) or positive",
+     .doc = "replay speed of `run` when `--speed` is not given (the first pipeline's); 0 = as "
+            "fast as possible. `backtest` always runs as fast as possible"},
+    {.path = "data.follow",
+     .type = CONFIG_BOOL,
+     AT(data.follow),
+     .doc = "keep reading rows appended to the files, like `tail -f`; `run` then uses the wall "
+            "clock and runs until SIGINT or SIGTERM (files are polled every 200 ms)"},
+
+    {.path = "broker",
+     .type = CONFIG_SECTION,
+     .lua_class = "apex.BrokerConfig",
+     .doc_default = "paper broker",
+     .doc = "the broker the pipeline trades with; the fee and fill settings are the paper "
+            "broker's"},
+    {.path = "broker.kind",
+     .type = CONFIG_ENUM,
+     AT(broker.kind),
+     .def = BROKER_KIND_PAPER,
+     .names = broker_kinds,
+     .doc = "only `\"paper\"` loads in this build; `\"alpaca\"` is refused with a message"},
+    {.path = "broker.starting_cash",
+     .type = CONFIG_MONEY,
+     AT(broker.paper.starting_cash),
+     .def = MONEY(100000),
+     RANGE(MONEY(1), MONEY(1000000000)),
+     .applies = paper_only,
+     .doc = "cash of a new paper account"},
+    {.path = "broker.spread_bps",
+     .type = CONFIG_MONEY,
+     AT(broker.paper.spread_bps),
+     .def = MONEY(2),
+     RANGE(0, MONEY(1000)),
+     .applies = paper_only,
+     .doc = "spread in basis points assumed when a bar has no bid/ask; a market order pays half "
+            "of it"},
+    {.path = "broker.slippage_bps",
+     .type = CONFIG_MONEY,
+     AT(broker.paper.slippage_bps),
+     .def = MONEY(1),
+     RANGE(0, MONEY(1000)),
+     .applies = paper_only,
+     .doc = "basis points charged against the taker on market orders and triggered stops"},
+    {.path = "broker.fee_per_share",
+     .type = CONFIG_MONEY,
+     AT(broker.paper.fee_per_share),
+     RANGE(0, MONEY(100)),
+     .applies = paper_only,
+     .doc = "cash per unit of quantity"},
+    {.path = "broker.fee_bps",
+     .type = CONFIG_MONEY,
+     AT(broker.paper.fee_bps),
+     RANGE(0, MONEY(1000)),
+     .applies = paper_only,
+     .doc = "basis points of notional"},
+    {.path = "broker.fee_min",
+     .type = CONFIG_MONEY,
+     AT(broker.paper.fee_min),
+     RANGE(0, MONEY(1000)),
+     .applies = paper_only,
+     .doc = "minimum fee per fill, when any fee applies; fees are rounded up to the cent"},
+    {.path = "broker.state",
+     .type = CONFIG_PATH,
+     AT(broker.paper.state_path),
+     .doc = "where the paper account persists. `\"\"`: beside the store as "
+            "`<db>.<pipeline>.paper` in `run`, in memory in `backtest` and `check`. A path keeps "
+            "it there (`--fresh` does not delete it); `\":memory:\"` keeps nothing"},
+    {.path = "broker.base_url",
+     .type = CONFIG_STRING,
+     AT(broker.base_url),
+     .doc = "reserved for real broker adapters; unused by the paper broker"},
+    {.path = "broker.key_env",
+     .type = CONFIG_STRING,
+     AT(broker.key_env),
+     .doc = "reserved: the name of the environment variable holding the API key, never the key"},
+    {.path = "broker.secret_env",
+     .type = CONFIG_STRING,
+     AT(broker.secret_env),
+     .doc = "reserved: the name of the environment variable holding the API secret"},
+
+    {.path = "bias",
+     .type = CONFIG_CUSTOM,
+     .hook = CONFIG_HOOK_SCRIPT,
+     AT(bias),
+     .lua_type = "string|apex.ModuleRef",
+     .lua_decl = MODULE_REF_DECL,
+     .doc_type = "string or `{ file, params }`",
+     .doc_default = "none",
+     .doc = "a bias module; a string is the file with no params"},
+    {.path = "strategy",
+     .type = CONFIG_CUSTOM,
+     .hook = CONFIG_HOOK_SCRIPT,
+     .flags = CONFIG_F_REQUIRED,
+     AT(strategy),
+     .missing = "missing; name a strategy script, e.g. strategy = \"strategies/ma_cross.lua\"",
+     .lua_type = "string|apex.ModuleRef",
+     .lua_decl = MODULE_REF_DECL,
+     .doc_type = "string or `{ file, params }`",
+     .doc = "the strategy module"},
+
+    {.path = "risk",
+     .type = CONFIG_SECTION,
+     .lua_class = "apex.RiskConfig",
+     .doc = "sizing and limits (seed 004)"},
+    {.path = "risk.capital",
+     .type = CONFIG_MONEY,
+     .flags = CONFIG_F_ZERO_OK,
+     AT(risk.capital),
+     RANGE(MONEY(1), MONEY(1000000000)),
+     .doc = "capital to size against; 0 = the account's equity"},
+    {.path = "risk.max_risk_pct",
+     .type = CONFIG_MONEY,
+     AT(risk.max_risk_pct),
+     .def = PCT(1),
+     RANGE(1, ONE),
+     .doc = "cash at risk per trade (entry to stop) as a fraction of capital"},
+    {.path = "risk.max_position_pct",
+     .type = CONFIG_MONEY,
+     AT(risk.max_position_pct),
+     .def = PCT(5),
+     RANGE(1, ONE),
+     .doc = "largest position value as a fraction of capital"},
+    {.path = "risk.max_positions",
+     .type = CONFIG_INT,
+     AT(risk.max_positions),
+     .def = 10,
+     RANGE(1, 100000),
+     .doc = "open executions in this pipeline; a signal beyond it is `skipped`"},
+    {.path = "risk.daily_loss_limit_pct",
+     .type = CONFIG_MONEY,
+     AT(risk.daily_loss_limit_pct),
+     .def = PCT(3),
+     RANGE(1, ONE),
+     .doc = "circuit breaker: once the day's loss (realized and unrealized, as a fraction of "
+            "the start-of-day equity) reaches it, every position of the pipeline is closed "
+            "(CRITICAL, market) and new entries are `skipped` until the next UTC trading day"},
+    {.path = "risk.allow_short",
+     .type = CONFIG_BOOL,
+     AT(risk.allow_short),
+     .def = true,
+     .doc = "`false` skips `\"sell\"` signals"},
+    {.path = "risk.pdt_check",
+     .type = CONFIG_BOOL,
+     AT(risk.pdt_check),
+     .def = true,
+     .doc = "pattern-day-trader rule, applied while equity is below 25000"},
+    {.path = "risk.pdt_day_trade_limit",
+     .type = CONFIG_INT,
+     AT(risk.pdt_day_trade_limit),
+     .def = 3,
+     RANGE(0, 1000),
+     .doc = "day trades allowed in 5 business days under the PDT rule"},
+
+    {.path = "exits",
+     .type = CONFIG_SECTION,
+     .lua_class = "apex.ExitsConfig",
+     .doc = "the prioritised exit engine (seed 003); every field is in effect"},
+    {.path = "exits.stop_loss_pct",
+     .type = CONFIG_MONEY,
+     AT(exits.stop_loss_pct),
+     .def = PCT(4),
+     RANGE(1, ONE - 1),
+     .doc = "the stop's distance from the entry when a signal has no `stop_loss`"},
+    {.path = "exits.take_profit_pct",
+     .type = CONFIG_MONEY,
+     AT(exits.take_profit_pct),
+     .def = PCT(10),
+     RANGE(1, MONEY(100)),
+     .doc = "the target's distance from the entry when a signal has no `take_profit`"},
+    {.path = "exits.trailing_stop",
+     .type = CONFIG_SECTION,
+     .lua_class = "apex.TrailingStopConfig",
+     .doc = "a stop that follows the peak once the position is in profit (HIGH)"},
+    {.path = "exits.trailing_stop.enabled",
+     .type = CONFIG_BOOL,
+     AT(exits.trailing_enabled),
+     .def = true,
+     .doc = "use the trailing stop"},
+    {.path = "exits.trailing_stop.activation_pct",
+     .type = CONFIG_MONEY,
+     AT(exits.trailing_activation_pct),
+     .def = PCT(5),
+     RANGE(0, MONEY(100)),
+     .doc = "profit that arms the trailing stop"},
+    {.path = "exits.trailing_stop.distance_pct",
+     .type = CONFIG_MONEY,
+     AT(exits.trailing_distance_pct),
+     .def = PCT(3),
+     RANGE(1, ONE - 1),
+     .doc = "distance from the peak; the stop never loosens"},
+    {.path = "exits.partial_exits",
+     .type = CONFIG_SECTION,
+     .lua_class = "apex.PartialExitsConfig",
+     .doc = "sell parts of the position at profit thresholds (MEDIUM)"},
+    {.path = "exits.partial_exits.enabled",
+     .type = CONFIG_BOOL,
+     AT(exits.partial_enabled),
+     .def = true,
+     .doc = "use the partial exit stages"},
+    {.path = "exits.partial_exits.stages",
+     .type = CONFIG_CUSTOM,
+     .hook = CONFIG_HOOK_STAGES,
+     .lua_class = "apex.PartialStage",
+     AT(exits.stages),
+     .count_offset = offsetof(pipeline_config, exits.nstages),
+     .max_count = CONFIG_MAX_PARTIAL_STAGES,
+     .set_default = default_stages,
+     .elem = config_stage_fields,
+     .nelem = (int)(sizeof config_stage_fields / sizeof *config_stage_fields),
+     .lua_type = "apex.PartialStage[]",
+     .doc_type = "list of stages",
+     .doc_default = "50% at +15%, 25% at +25%",
+     .doc_range = "at most 8",
+     .doc = "listing `stages` replaces the default stages; a stage is spent when it triggers "
+            "and never fires twice"},
+    {.path = "exits.liquidity",
+     .type = CONFIG_SECTION,
+     .lua_class = "apex.LiquidityConfig",
+     .doc = "when the market for the symbol has dried up (HIGH `liquidity_dried_up`)"},
+    {.path = "exits.liquidity.max_spread",
+     .type = CONFIG_MONEY,
+     AT(exits.liquidity_max_spread),
+     .def = 3 * MONEY_SCALE / 100,
+     RANGE(0, MONEY(1000000)),
+     .doc = "a spread above this fires; in price units, not a fraction"},
+    {.path = "exits.liquidity.min_volume",
+     .type = CONFIG_MONEY,
+     AT(exits.liquidity_min_volume),
+     .def = MONEY(50),
+     RANGE(0, MONEY(1000000000)),
+     .doc = "a bar volume below this fires"},
+    {.path = "exits.early_exit_edge",
+     .type = CONFIG_MONEY,
+     AT(exits.early_exit_edge),
+     .def = PCT(2),
+     .doc = "LOW `early_exit` fires when 0 <= the strategy's `edge` < this (`edge` < 0 fires "
+            "`edge_disappeared`)"},
+    {.path = "exits.time_urgent_minutes",
+     .type = CONFIG_INT,
+     AT(exits.time_urgent_minutes),
+     .def = 5,
+     RANGE(0, 24 * 60),
+     .unit = "minutes",
+     .doc = "HIGH `time_based_urgent` fires this long before `session_close`"},
+    {.path = "exits.session_close",
+     .type = CONFIG_HHMM,
+     AT(exits.session_close_minute_utc),
+     .def = 21 * 60,
+     RANGE(0, 24 * 60 - 1),
+     .example = "\"21:00\"",
+     .doc = "the session's close in UTC (21:00 is 16:00 in New York in winter)"},
+    {.path = "exits.rebalance_min_improvement",
+     .type = CONFIG_MONEY,
+     AT(exits.rebalance_min_improvement),
+     .def = PCT(10),
+     .doc = "LOW `rebalance`, at `risk.max_positions`: the best free symbol's `opportunity` must "
+            "beat the position's by at least this"},
+    {.path = "exits.execution",
+     .type = CONFIG_SECTION,
+     .flags = CONFIG_F_BY_KEY,
+     .lua_class = "apex.ExitExecutionByPriority",
+     .doc_type = "table per priority",
+     .doc_default = "see below",
+     .doc = "how exits are worked, one table per priority"},
+    EXIT_EXECUTION("CRITICAL", EXIT_PRIORITY_CRITICAL, PRICE_MARKET, 5, 0, true),
+    EXIT_EXECUTION("HIGH", EXIT_PRIORITY_HIGH, PRICE_AGGRESSIVE, 10, 2, true),
+    EXIT_EXECUTION("MEDIUM", EXIT_PRIORITY_MEDIUM, PRICE_FAIR, 30, 5, false),
+    EXIT_EXECUTION("LOW", EXIT_PRIORITY_LOW, PRICE_CONSERVATIVE, 60, 10, false),
+
+    {.path = "monitoring",
+     .type = CONFIG_SECTION,
+     .lua_class = "apex.MonitoringConfig",
+     .doc = "how open positions are watched"},
+    {.path = "monitoring.normal_frequency",
+     .type = CONFIG_INT,
+     AT(monitoring.normal_frequency_s),
+     .def = 30,
+     RANGE(1, 86400),
+     .unit = "seconds",
+     .doc = "between checks of an open position"},
+    {.path = "monitoring.urgent_frequency",
+     .type = CONFIG_INT,
+     AT(monitoring.urgent_frequency_s),
+     .def = 5,
+     RANGE(1, 86400),
+     .unit = "seconds",
+     .doc = "between checks while the price is near a level; at most `normal_frequency`"},
+    {.path = "monitoring.urgent_conditions",
+     .type = CONFIG_SECTION,
+     .lua_class = "apex.UrgentConditions",
+     .doc = "how near a level makes checks urgent"},
+    {.path = "monitoring.urgent_conditions.near_stop_loss_pct",
+     .type = CONFIG_MONEY,
+     AT(monitoring.near_stop_loss_pct),
+     .def = PCT(2),
+     RANGE(0, ONE),
+     .doc = "distance to the stop, as a fraction of the price"},
+    {.path = "monitoring.urgent_conditions.near_profit_target_pct",
+     .type = CONFIG_MONEY,
+     AT(monitoring.near_profit_target_pct),
+     .def = PCT(2),
+     RANGE(0, ONE),
+     .doc = "distance to the target"},
+    {.path = "monitoring.urgent_conditions.near_trailing_stop_pct",
+     .type = CONFIG_MONEY,
+     AT(monitoring.near_trailing_stop_pct),
+     .def = PCT(2),
+     RANGE(0, ONE),
+     .doc = "distance to the trailing stop"},
+    {.path = "monitoring.price_cache_ttl_seconds",
+     .type = CONFIG_INT,
+     AT(monitoring.price_cache_ttl_s),
+     .def = 10,
+     RANGE(0, 3600),
+     .unit = "seconds",
+     .doc = "how long a broker price is reused"},
+    {.path = "monitoring.max_api_calls_per_minute",
+     .type = CONFIG_INT,
+     AT(monitoring.max_api_calls_per_minute),
+     .def = 60,
+     RANGE(1, 100000),
+     .doc = "sliding-window limit on every broker call of the pipeline, the paper broker "
+            "included (backtests obey it in simulated time: raise it for backtests with many "
+            "symbols)"},
+    {.path = "monitoring.retry_backoff",
+     .type = CONFIG_INT_LIST,
+     AT(monitoring.retry_backoff_s),
+     COUNT(monitoring.nretry_backoff),
+     .max_count = CONFIG_MAX_BACKOFF_STEPS,
+     .def_list = default_backoff,
+     .def_count = (int)(sizeof default_backoff / sizeof *default_backoff),
+     RANGE(1, 86400),
+     .unit = "seconds",
+     .doc = "delay after each consecutive broker failure; the last step repeats"},
+    {.path = "monitoring.persist_interval",
+     .type = CONFIG_INT,
+     AT(monitoring.persist_interval_s),
+     .def = 60,
+     RANGE(1, 86400),
+     .unit = "seconds",
+     .doc = "unrealized P&L is written to the store on a change of state and at most this often "
+            "otherwise (live runs only; a backtest writes on changes of state)"},
+
+    {.path = "instructions",
+     .type = CONFIG_CUSTOM,
+     .hook = CONFIG_HOOK_INSTRUCTIONS,
+     AT(instructions),
+     COUNT(ninstructions),
+     .lua_type = "(string|{ file: string })[]",
+     .doc_type = "list",
+     .doc_default = "none",
+     .doc = "emergency exits, checked at every monitoring pass: sentences "
+            "(`\"close if VIX > 40\"`) or `{ file = \"rule.lua\" }`; see `instructions/README.md`"},
+
+    {.path = "notifications",
+     .type = CONFIG_SECTION,
+     .flags = CONFIG_F_NOT_YET,
+     .lua_class = "apex.NotificationsConfig",
+     .doc_default = "none",
+     .doc = "where to report trades; secrets come from the environment, never the file"},
+    {.path = "notifications.telegram",
+     .type = CONFIG_SECTION,
+     .flags = CONFIG_F_NOT_YET,
+     .lua_class = "apex.TelegramConfig",
+     .doc = "a Telegram bot"},
+    {.path = "notifications.telegram.token_env",
+     .type = CONFIG_STRING,
+     .flags = CONFIG_F_NOT_YET,
+     AT(notifications.telegram_token_env),
+     .doc_default = "none",
+     .doc = "the name of the environment variable holding the bot token, never the token"},
+    {.path = "notifications.telegram.chat_id",
+     .type = CONFIG_STRING,
+     .flags = CONFIG_F_NOT_YET | CONFIG_F_INTEGER_OK,
+     AT(notifications.telegram_chat_id),
+     .doc_default = "none",
+     .doc = "the chat to write to"},
+    {.path = "notifications.webhooks",
+     .type = CONFIG_STRING_LIST,
+     .flags = CONFIG_F_NOT_YET,
+     AT(notifications.webhooks),
+     COUNT(notifications.nwebhooks),
+     .doc_default = "none",
+     .doc = "URLs to post each event to"},
+
+    {.path = "execution",
+     .type = CONFIG_SECTION,
+     .lua_class = "apex.ExecutionConfig",
+     .doc = "how entries are sent"},
+    {.path = "execution.tool",
+     .type = CONFIG_ENUM,
+     AT(execution.tool),
+     .def = EXEC_TOOL_BROKER,
+     .names = exec_tools,
+     .doc = "`\"webhook\"` is refused in this build"},
+    {.path = "execution.entry",
+     .type = CONFIG_ENUM,
+     AT(execution.entry),
+     .def = ENTRY_MARKET,
+     .names = entry_types,
+     .doc = "`\"limit\"` places the entry at the signal's `entry`, or at the bar's close when "
+            "the signal has none"},
+    {.path = "execution.webhook_url",
+     .type = CONFIG_STRING,
+     AT(execution.webhook_url),
+     .doc = "required with `tool = \"webhook\"`"},
+
+    {.path = "instruments",
+     .type = CONFIG_CUSTOM,
+     .hook = CONFIG_HOOK_INSTRUMENTS,
+     .lua_class = "apex.InstrumentRules",
+     AT(instruments),
+     COUNT(ninstruments),
+     .elem = config_instrument_fields,
+     .nelem = (int)(sizeof config_instrument_fields / sizeof *config_instrument_fields),
+     .lua_type = "table<string, apex.InstrumentRules>",
+     .doc_type = "table",
+     .doc_default = "tick 0.01, lot 1",
+     .doc = "tick and lot per symbol, `SYMBOL = { tick, lot }`; `default = { ... }` applies to "
+            "every symbol not listed"},
+
+    {.path = "random_seed",
+     .type = CONFIG_INT64,
+     AT(random_seed),
+     .set_offset = offsetof(pipeline_config, random_seed_given),
+     .doc_default = "from `name` in backtests",
+     .doc = "seeds `math.random` in this pipeline's scripts, so a strategy that draws random "
+            "numbers makes the same decisions run after run. Backtests always seed: with this, "
+            "else with a hash of `name`; `run` seeds only when it is given (see "
+            "docs/lua-api.md)"},
+};
+const int config_schema_count = (int)(sizeof config_schema / sizeof *config_schema);
+
+/* The loader and validate write enums through int and strings through their size. */
+_Static_assert(sizeof(broker_kind) == sizeof(int), "enums are read and written as int");
+_Static_assert(sizeof(price_strategy) == sizeof(int), "enums are read and written as int");
+_Static_assert(sizeof(exec_tool) == sizeof(int), "enums are read and written as int");
+_Static_assert(sizeof(entry_order_type) == sizeof(int), "enums are read and written as int");
+/* config_validate tells an absent script by the first byte of its script_ref. */
+_Static_assert(offsetof(script_ref, file) == 0, "script_ref starts with its file");
+
+/* --- lookups ------------------------------------------------------------------------- */
+
+const config_field *config_schema_find(const char *path)
+{
+    for (int i = 0; i < config_schema_count; i++)
+        if (strcmp(config_schema[i].path, path) == 0)
+            return &config_schema[i];
+    return NULL;
+}
+
+const char *config_field_name(const config_field *f)
+{
+    const char *dot = strrchr(f->path, '.');
+    return dot ? dot + 1 : f->path;
+}
+
+bool config_field_is_child(const config_field *f, const char *parent)
+{
+    size_t n = strlen(parent);
+    const char *rest = f->path;
+    if (n) {
+        if (strncmp(f->path, parent, n) != 0 || f->path[n] != '.')
+            return false;
+        rest = f->path + n + 1;
+    }
+    return *rest && !strchr(rest, '.');
+}
+
+void *config_field_ptr(void *base, const config_field *f)
+{
+    return (char *)base + f->offset;
+}
+
+const void *config_field_cptr(const void *base, const config_field *f)
+{
+    return (const char *)base + f->offset;
+}
+
+/* Levenshtein distance, for "did you mean"; names longer than 63 bytes are never close. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 64;
+    size_t prev[64], cur[64];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof *prev);
+    }
+    return prev[lb];
+}
+
+const char *config_schema_suggest(const config_field *rows, int n, const char *parent,
+                                  const char *name)
+{
+    const char *best = NULL;
+    size_t best_d = 99;
+    for (int i = 0; i < n; i++) {
+        if (!config_field_is_child(&rows[i], parent))
+            continue;
+        const char *known = config_field_name(&rows[i]);
+        /* a prefix ("max_risk" for "max_risk_pct") is as strong a hint as one typo */
+        size_t d = strncmp(known, name, strlen(name)) == 0 ? 1 : edit_distance(known, name);
+        if (d < best_d) {
+            best_d = d;
+            best = known;
+        }
+    }
+    return best_d <= 3 ? best : NULL;
+}
+
+void config_schema_list(const config_field *rows, int n, const char *parent, char *out, size_t len)
+{
+    if (len == 0)
+        return;
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        if (!config_field_is_child(&rows[i], parent))
+            continue;
+        size_t used = strlen(out);
+        snprintf(out + used, len - used, "%s%s", used ? ", " : "", config_field_name(&rows[i]));
+    }
+}
+
+/* --- defaults ------------------------------------------------------------------------ */
+
+void config_schema_defaults(pipeline_config *cfg)
+{
+    for (int i = 0; i < config_schema_count; i++) {
+        const config_field *f = &config_schema[i];
+        void *p = config_field_ptr(cfg, f);
+        switch (f->type) {
+        case CONFIG_BOOL:
+            *(bool *)p = f->def != 0;
+            break;
+        case CONFIG_INT:
+        case CONFIG_HHMM:
+        case CONFIG_ENUM:
+            *(int *)p = (int)f->def;
+            break;
+        case CONFIG_INT64:
+        case CONFIG_MONEY:
+        case CONFIG_PERCENT:
+            *(int64_t *)p = f->def;
+            break;
+        case CONFIG_NUMBER:
+            *(double *)p = f->def_number;
+            break;
+        case CONFIG_STRING:
+        case CONFIG_PATH:
+            snprintf(p, f->size, "%s", f->def_string ? f->def_string : "");
+            break;
+        case CONFIG_INT_LIST:
+            memcpy(p, f->def_list, (size_t)f->def_count * sizeof(int));
+            *(int *)((char *)cfg + f->count_offset) = f->def_count;
+            break;
+        case CONFIG_CUSTOM:
+            if (f->set_default)
+                f->set_default(cfg);
+            break;
+        case CONFIG_SECTION:
+        case CONFIG_STRING_LIST:
+            break; /* nothing, or an empty list: config_defaults zeroed it */
+        }
+    }
+}
+
+/* --- ranges -------------------------------------------------------------------------- */
+
+static int out_of_range_int(const config_field *f, const char *file, const char *field, int64_t v,
+                            diag_list *d)
+{
+    if (f->range_msg)
+        diag_add(d, "%s: %s: %s", file, field, f->range_msg);
+    else
+        diag_add(d,
+                 "%s: %s: %" PRId64 " is out of range; use a whole number from %" PRId64
+                 " to %" PRId64,
+                 file, field, v, f->lo, f->hi);
+    return 1;
+}
+
+int config_schema_check(const config_field *f, const void *base, const pipeline_config *cfg,
+                        const char *file, const char *field, diag_list *d)
+{
+    if (!f->ranged || (f->applies && cfg && !f->applies(cfg)))
+        return 0;
+    const void *p = config_field_cptr(base, f);
+    char vb[40], lb[40], hb[40];
+    switch (f->type) {
+    case CONFIG_INT: {
+        int v = *(const int *)p;
+        if ((v == 0 && (f->flags & CONFIG_F_ZERO_OK)) || (v >= f->lo && v <= f->hi))
+            return 0;
+        return out_of_range_int(f, file, field, v, d);
+    }
+    case CONFIG_INT64: {
+        int64_t v = *(const int64_t *)p;
+        if ((v == 0 && (f->flags & CONFIG_F_ZERO_OK)) || (v >= f->lo && v <= f->hi))
+            return 0;
+        return out_of_range_int(f, file, field, v, d);
+    }
+    case CONFIG_HHMM: {
+        int v = *(const int *)p;
+        if (v >= f->lo && v <= f->hi)
+            return 0;
+        diag_add(d,
+                 "%s: %s: minute %d of the day is out of range; use \"HH:MM\" from \"00:00\" "
+                 "to \"23:59\"",
+                 file, field, v);
+        return 1;
+    }
+    case CONFIG_NUMBER: {
+        double v = *(const double *)p;
+        if (v >= (double)f->lo && v <= (double)f->hi)
+            return 0;
+        if (f->range_msg)
+            diag_add(d, "%s: %s: %s", file, field, f->range_msg);
+        else
+            diag_add(d, "%s: %s: %.14g is out of range; use a number from %" PRId64 " to %" PRId64,
+                     file, field, v, f->lo, f->hi);
+        return 1;
+    }
+    case CONFIG_MONEY: {
+        money_t v = *(const money_t *)p;
+        if ((v == 0 && (f->flags & CONFIG_F_ZERO_OK)) || (v >= f->lo && v <= f->hi))
+            return 0;
+        if (f->range_msg)
+            diag_add(d, "%s: %s: %s", file, field, f->range_msg);
+        else
+            diag_add(d, "%s: %s: %s is out of range; use a value from %s to %s", file, field,
+                     money_format_trim(v, 0, vb, sizeof vb),
+                     money_format_trim(f->lo, 0, lb, sizeof lb),
+                     money_format_trim(f->hi, 0, hb, sizeof hb));
+        return 1;
+    }
+    case CONFIG_PERCENT: {
+        money_t v = *(const money_t *)p;
+        if (v >= f->lo && v <= f->hi)
+            return 0;
+        /* said in the file's unit, a percent, not the fraction it is stored as */
+        money_t pct = v > INT64_MAX / 100 || v < INT64_MIN / 100 ? v : v * 100;
+        diag_add(d, "%s: %s: %s is out of range; use a percent above 0 and at most %s", file, field,
+                 money_format_trim(pct, 0, vb, sizeof vb),
+                 money_format_trim(f->hi * 100, 0, hb, sizeof hb));
+        return 1;
+    }
+    case CONFIG_INT_LIST: {
+        const int *v = p;
+        int n = *(const int *)((const char *)base + f->count_offset), problems = 0;
+        for (int i = 0; i < n && i < f->max_count; i++) {
+            if (v[i] >= f->lo && v[i] <= f->hi)
+                continue;
+            char item[200];
+            snprintf(item, sizeof item, "%s[%d]", field, i + 1);
+            problems += out_of_range_int(f, file, item, v[i], d);
+        }
+        return problems;
+    }
+    default:
+        return 0; /* no range: strings, booleans, enums (the loader refuses other names) */
+    }
+}
+
+/* --- formatting for the docs and messages -------------------------------------------- */
+
+void config_schema_format_money(int64_t v, char *out, size_t len)
+{
+    /* "1e9" reads better than "1000000000" in a range column */
+    if (v >= MONEY(1000000) && v % MONEY(1) == 0) {
+        int64_t whole = v / MONEY(1);
+        int exp = 0;
+        while (whole % 10 == 0) {
+            whole /= 10;
+            exp++;
+        }
+        if (whole == 1) {
+            snprintf(out, len, "1e%d", exp);
+            return;
+        }
+    }
+    money_format_trim(v, 0, out, len);
+}
+
+void config_schema_format(const config_field *f, const void *base, char *out, size_t len)
+{
+    const void *p = config_field_cptr(base, f);
+    char b[40];
+    switch (f->type) {
+    case CONFIG_BOOL:
+        snprintf(out, len, "%s", *(const bool *)p ? "true" : "false");
+        break;
+    case CONFIG_INT:
+        snprintf(out, len, "%d", *(const int *)p);
+        break;
+    case CONFIG_INT64:
+        snprintf(out, len, "%" PRId64, *(const int64_t *)p);
+        break;
+    case CONFIG_NUMBER:
+        snprintf(out, len, "%.14g", *(const double *)p);
+        break;
+    case CONFIG_MONEY:
+        snprintf(out, len, "%s", money_format_trim(*(const money_t *)p, 0, b, sizeof b));
+        break;
+    case CONFIG_PERCENT: {
+        money_t v = *(const money_t *)p;
+        snprintf(out, len, "%s", money_format_trim(v * 100, 0, b, sizeof b));
+        break;
+    }
+    case CONFIG_STRING:
+    case CONFIG_PATH:
+        snprintf(out, len, "\"%s\"", (const char *)p);
+        break;
+    case CONFIG_ENUM: {
+        int v = *(const int *)p, n = 0;
+        while (f->names[n])
+            n++;
+        snprintf(out, len, "\"%s\"", v >= 0 && v < n ? f->names[v] : "?");
+        break;
+    }
+    case CONFIG_HHMM: {
+        int v = *(const int *)p;
+        snprintf(out, len, "\"%02d:%02d\"", v / 60, v % 60);
+        break;
+    }
+    case CONFIG_INT_LIST: {
+        const int *v = p;
+        int n = *(const int *)((const char *)base + f->count_offset);
+        size_t used = (size_t)snprintf(out, len, "{");
+        for (int i = 0; i < n && used < len; i++)
+            used += (size_t)snprintf(out + used, len - used, "%s %d", i ? "," : "", v[i]);
+        if (used < len)
+            snprintf(out + used, len - used, " }");
+        break;
+    }
+    default:
+        snprintf(out, len, "%s", "");
+        break;
+    }
+}

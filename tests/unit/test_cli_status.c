@@ -1,0 +1,205 @@
+/* Tests for `apex-host status` (cli/status.c): the text rendering of the store's report
+ * queries. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "store_fixture.h"
+#include "util/err.h"
+
+static void test_status_on_empty_store_says_none(void **state)
+{
+    store *s = open_ok(":memory:");
+    char *out = status_of(s, 10);
+    assert_non_null(strstr(out, ":memory:"));
+    assert_non_null(strstr(out, "EXECUTIONS\n  none"));
+    assert_non_null(strstr(out, "OPEN POSITIONS\n  none"));
+    assert_non_null(strstr(out, "EXITS (latest 20)\n  none"));
+    assert_non_null(strstr(out, "OPEN ORDERS\n  none"));
+    assert_non_null(strstr(out, "RECENT EVENTS (latest 10)\n  none"));
+    free(out);
+    store_close(s);
+}
+
+static void test_status_shows_executions_positions_orders_events(void **state)
+{
+    store *s = open_ok(":memory:");
+    int64_t id = build_consistent_book(s);
+    store_order tp = sample_order(id, "feedbeef-1-1-tp");
+    tp.o.role = ORDER_ROLE_TAKE_PROFIT;
+    tp.o.side = SIDE_SELL;
+    tp.o.qty = MONEY(30);
+    tp.o.limit_price = MONEY(14);
+    tp.o.status = ORDER_STATUS_ACCEPTED;
+    tp.submitted_at = T0 + 2 * APEX_SECOND;
+    assert_int_equal(store_order_insert(s, &tp, NULL), 0);
+    assert_int_equal(store_event(s, T0 + 3 * APEX_SECOND, "demo", id, "exit", NULL,
+                                 "partial exit of %d shares", 120),
+                     0);
+
+    char *out = status_of(s, 5);
+    char line[512];
+    /* The execution row: id, symbol, status, phase, realized P&L with sign, next check. */
+    assert_non_null(line_with(out, "monitoring  buy", line, sizeof line));
+    assert_non_null(strstr(line, "AAPL"));
+    assert_non_null(strstr(line, "+197.30"));
+    assert_non_null(strstr(line, "10.3333"));
+    assert_non_null(strstr(line, "2024-03-01 14:30:30"));
+    assert_non_null(line_with(out, "completed", line, sizeof line));
+    assert_non_null(strstr(line, "MSFT"));
+    assert_non_null(strstr(line, "+99.60"));
+
+    const char *positions = strstr(out, "OPEN POSITIONS\n");
+    assert_non_null(positions);
+    assert_non_null(line_with(positions, "long", line, sizeof line));
+    assert_non_null(strstr(line, "AAPL"));
+    assert_non_null(strstr(line, "30 of 150"));
+    assert_non_null(strstr(line, "12.50"));
+    assert_non_null(strstr(line, "+65.00"));
+    assert_non_null(strstr(line, "+20.97%"));
+    assert_non_null(strstr(line, "11.97 armed"));
+    assert_non_null(strstr(line, "30 s"));
+    assert_non_null(strstr(line, "2024-03-01 14:30:30")); /* next check */
+    assert_non_null(line_with(positions, "last update", line, sizeof line));
+    assert_non_null(strstr(line, "2024-03-01 14:30:03"));
+    assert_non_null(strstr(line, "partial exits done: none"));
+
+    const char *orders = strstr(out, "OPEN ORDERS\n");
+    assert_non_null(orders);
+    assert_non_null(line_with(orders, "feedbeef-1-1-tp", line, sizeof line));
+    assert_non_null(strstr(line, "take_profit"));
+    assert_non_null(strstr(line, "accepted"));
+    assert_non_null(strstr(line, "14.00"));
+
+    const char *events = strstr(out, "RECENT EVENTS (latest 5)\n");
+    assert_non_null(events);
+    assert_non_null(line_with(events, "partial exit of 120 shares", line, sizeof line));
+    assert_non_null(strstr(line, "2024-03-01 14:30:03"));
+    assert_non_null(strstr(line, "exit"));
+    free(out);
+    store_close(s);
+}
+
+static void test_status_shows_monitoring_state_and_exits(void **state)
+{
+    store *s = open_ok(":memory:");
+    int64_t exec_id = build_consistent_book(s);
+    store_position p;
+    assert_int_equal(store_position_get_by_execution(s, exec_id, &p), 0);
+    p.partial_stages_done = 1; /* stage 1 fired; stage 2 not yet */
+    assert_int_equal(store_position_update(s, &p, NULL), 0);
+    store_execution e;
+    assert_int_equal(store_execution_get(s, exec_id, &e), 0);
+    e.monitor_interval_s = 5; /* urgent: the price is near the trailing stop */
+    e.next_check_at = T0 + 8 * APEX_SECOND;
+    assert_int_equal(store_execution_update(s, &e, NULL), 0);
+
+    /* A partial exit that needed a walked limit, and a stop that is still working. */
+    store_position_exit partial = sample_exit(&p);
+    partial.exit_quantity = MONEY(120);
+    partial.filled_quantity = MONEY(120);
+    partial.exit_price = CENTS(1200);
+    partial.attempts = 2;
+    partial.executed_at = T0 + 40 * APEX_SECOND;
+    partial.status = EXIT_STATUS_FILLED;
+    assert_int_equal(store_exit_insert(s, &partial, NULL), 0);
+    store_exit_attempt a1 = sample_attempt(&partial, 1, "feedbeef-1-2");
+    a1.quantity = MONEY(120);
+    a1.status = ORDER_STATUS_CANCELLED;
+    store_exit_attempt a2 = sample_attempt(&partial, 2, "feedbeef-1-3");
+    a2.quantity = MONEY(120);
+    a2.filled_quantity = MONEY(120);
+    a2.limit_price = CENTS(1200);
+    a2.status = ORDER_STATUS_FILLED;
+    assert_int_equal(store_exit_attempt_insert(s, &a1, NULL), 0);
+    assert_int_equal(store_exit_attempt_insert(s, &a2, NULL), 0);
+
+    store_position_exit stop = sample_exit(&p);
+    snprintf(stop.exit_reason, sizeof stop.exit_reason, "stop_loss");
+    stop.exit_priority = EXIT_PRIORITY_CRITICAL;
+    stop.execution_strategy = PRICE_MARKET;
+    snprintf(stop.detail, sizeof stop.detail, "price 8.95 <= stop 9.00");
+    stop.partial_exit = false;
+    stop.exit_quantity = MONEY(30);
+    stop.attempts = 1;
+    stop.triggered_at = T0 + 50 * APEX_SECOND;
+    assert_int_equal(store_exit_insert(s, &stop, NULL), 0);
+    store_exit_attempt m = sample_attempt(&stop, 1, "feedbeef-1-4");
+    m.order_type = ORDER_MARKET;
+    m.limit_price = 0;
+    m.filled_quantity = MONEY(10);
+    m.status = ORDER_STATUS_PARTIALLY_FILLED;
+    assert_int_equal(store_exit_attempt_insert(s, &m, NULL), 0);
+
+    char *out = status_of(s, 5);
+    char line[512];
+    const char *positions = strstr(out, "OPEN POSITIONS\n");
+    assert_non_null(positions);
+    const char *exits = strstr(out, "EXITS (latest 20)\n");
+    assert_non_null(exits);
+    assert_true(exits > positions);
+
+    /* Position: quantity left of the initial, trailing stop armed, cadence, next check. */
+    assert_non_null(line_with(positions, "AAPL", line, sizeof line));
+    assert_non_null(strstr(line, "30 of 150"));
+    assert_non_null(strstr(line, "11.97 armed"));
+    assert_non_null(strstr(line, "12.60")); /* peak */
+    assert_non_null(strstr(line, "5 s"));
+    assert_non_null(strstr(line, "2024-03-01 14:30:08"));
+    assert_non_null(strstr(line, "+20.97%"));
+    assert_non_null(line_with(positions, "partial exits done", line, sizeof line));
+    assert_non_null(strstr(line, "stage 1"));
+    assert_null(strstr(line, "stage 2"));
+    assert_non_null(strstr(line, "last update 2024-03-01 14:30:03"));
+
+    /* Exits, oldest first, each followed by its attempts. */
+    assert_non_null(line_with(exits, "partial_exit_target", line, sizeof line));
+    assert_non_null(strstr(line, "MEDIUM"));
+    assert_non_null(strstr(line, "fair"));
+    assert_non_null(strstr(line, "120 partial"));
+    assert_non_null(strstr(line, "filled"));
+    assert_non_null(strstr(line, "12.00"));
+    assert_non_null(strstr(line, "2024-03-01 14:30:04"));
+    assert_non_null(line_with(exits, "stop_loss", line, sizeof line));
+    assert_non_null(strstr(line, "CRITICAL"));
+    assert_non_null(strstr(line, "market"));
+    assert_non_null(strstr(line, "working"));
+    assert_null(strstr(line, "partial "));
+    assert_true(strstr(exits, "partial_exit_target") < strstr(exits, "stop_loss"));
+
+    assert_non_null(line_with(exits, "feedbeef-1-2", line, sizeof line));
+    assert_non_null(strstr(line, "attempt 1"));
+    assert_non_null(strstr(line, "limit"));
+    assert_non_null(strstr(line, "12.49"));
+    assert_non_null(strstr(line, "cancelled"));
+    assert_non_null(line_with(exits, "feedbeef-1-3", line, sizeof line));
+    assert_non_null(strstr(line, "attempt 2"));
+    assert_non_null(strstr(line, "filled 120"));
+    assert_non_null(line_with(exits, "feedbeef-1-4", line, sizeof line));
+    assert_non_null(strstr(line, "market"));
+    assert_non_null(strstr(line, "partially_filled"));
+    assert_non_null(strstr(line, "filled 10"));
+    assert_non_null(line_with(exits, "why: price 8.95 <= stop 9.00", line, sizeof line));
+    /* The attempt lines sit under their own exit. */
+    assert_true(strstr(exits, "feedbeef-1-3") < strstr(exits, "stop_loss"));
+    assert_true(strstr(exits, "feedbeef-1-4") > strstr(exits, "stop_loss"));
+    free(out);
+    store_close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_status_on_empty_store_says_none),
+        cmocka_unit_test(test_status_shows_executions_positions_orders_events),
+        cmocka_unit_test(test_status_shows_monitoring_state_and_exits),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
