@@ -86,6 +86,11 @@ static void activate_legs(paper_broker *p, paper_order *entry, apex_time active_
 static void fill_order(paper_broker *p, paper_order *o, paper_symbol *s, money_t price,
                        apex_time ts)
 {
+    /* A bar replayed late (live replay at high speed) is older than the order it fills:
+     * the fill happens now, never before the order was accepted or its bracket leg was
+     * activated by the entry's fill. */
+    if (ts < o->o.updated_at)
+        ts = o->o.updated_at;
     money_t qty = o->o.qty - o->o.filled_qty;
     money_t fee = paper_fee(p, qty, price);
     paper_apply_fill(p, s, o->o.side, qty, price, fee);

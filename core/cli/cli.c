@@ -21,7 +21,8 @@ static const char *const usage_main =
     "`apex-host <command> --help` describes each command.\n"
     "\n"
     "exit codes: 0 ok; 1 a data or store error stopped the run; 2 bad command line;\n"
-    "            3 a pipeline failed validation; 4 the database could not be opened\n";
+    "            3 a pipeline failed validation; 4 the database could not be opened, is in\n"
+    "            use by another apex-host, or holds a live run; 5 a backtest was interrupted\n";
 
 static const char *const usage_run =
     "usage: apex-host run [options] PIPELINE.lua...\n"
@@ -43,10 +44,13 @@ static const char *const usage_backtest =
     "usage: apex-host backtest [options] PIPELINE.lua...\n"
     "\n"
     "Runs the pipelines over their data on a simulated clock, as fast as the machine\n"
-    "allows, with the same code as `run`. The store starts empty each time.\n"
+    "allows, with the same code as `run`. The store starts empty each time. SIGINT stops it\n"
+    "with the summary of what ran (exit code 5); a second SIGINT ends it at once.\n"
     "\n"
     "options:\n"
-    "  --db FILE   the store to write (default apex-backtest.db; \":memory:\" keeps nothing)\n"
+    "  --db FILE   the store to write (default: a new file results/<pipeline>-<time>.db;\n"
+    "              \":memory:\" keeps nothing)\n"
+    "  --force     replace FILE even if a live `run` wrote it\n"
     "  --quiet     print only warnings and the summary\n"
     "  --verbose   also print every monitoring check\n";
 
@@ -91,7 +95,7 @@ static int parse_number(const char *s, double *out)
 static int cmd_trade(int argc, char **argv, int backtest)
 {
     const char *usage = backtest ? usage_backtest : usage_run;
-    host_options opt = {.backtest = backtest, .db_path = backtest ? "apex-backtest.db" : "apex.db"};
+    host_options opt = {.backtest = backtest, .db_path = backtest ? NULL : "apex.db"};
     const char **paths = calloc((size_t)argc, sizeof *paths);
     int npaths = 0;
     if (!paths)
@@ -118,6 +122,8 @@ static int cmd_trade(int argc, char **argv, int backtest)
             }
         } else if (!backtest && strcmp(a, "--fresh") == 0) {
             opt.fresh = 1;
+        } else if (backtest && strcmp(a, "--force") == 0) {
+            opt.force = 1;
         } else if (strcmp(a, "--quiet") == 0) {
             opt.quiet = 1;
         } else if (strcmp(a, "--verbose") == 0) {

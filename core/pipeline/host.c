@@ -1,6 +1,7 @@
 #include "pipeline/host.h"
 
 #include <glob.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <uv.h>
 
 #include "pipeline/pipeline.h"
+#include "pipeline/run_files.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -33,7 +35,41 @@ typedef struct {
     bool stopping;
     int exit_code;
     double wall_start;
+    char db_path[4200];
+    int lock_fd;
 } host;
+
+/* A backtest runs no event loop, so SIGINT and SIGTERM just raise this flag, which the
+ * bar loop reads; the handler then restores the default, so a second signal ends the
+ * process at once. */
+static volatile sig_atomic_t backtest_signal;
+
+static void on_backtest_signal(int signum)
+{
+    backtest_signal = signum;
+    signal(signum, SIG_DFL);
+}
+
+static void catch_backtest_signals(bool on)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on ? on_backtest_signal : SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    backtest_signal = 0;
+}
+
+/* Every way a run stops goes through here: the loop is stopped so uv_run returns. */
+static void stop_host(host *h)
+{
+    if (h->stopping)
+        return;
+    h->stopping = true;
+    if (!h->opt.backtest)
+        uv_stop(&h->loop);
+}
 
 static double wall_seconds(void)
 {
@@ -108,7 +144,7 @@ static int step_once(host *h, apex_time limit)
         log_error("%s: %s", pipeline_name(p), err);
         fprintf(stderr, "apex-host: stopped on a data error: %s\n", err);
         h->exit_code = EXIT_RUNTIME;
-        h->stopping = true;
+        stop_host(h);
         return 0;
     }
     return rc;
@@ -125,6 +161,13 @@ static void run_backtest(host *h)
     long in_batch = 0;
     store_begin(h->hs.db, NULL);
     while (!h->stopping && earliest(h, &ts, &data_error)) {
+        if (backtest_signal) {
+            log_event("received %s: stopping the backtest at %s; the summary covers what ran "
+                      "and the store is marked interrupted",
+                      backtest_signal == SIGINT ? "SIGINT" : "SIGTERM", "this bar");
+            h->exit_code = EXIT_INTERRUPTED;
+            break;
+        }
         if (++in_batch >= BACKTEST_BATCH_BARS) {
             store_commit(h->hs.db, NULL);
             store_begin(h->hs.db, NULL);
@@ -145,19 +188,19 @@ static void run_backtest(host *h)
 
 /* ---- live ---- */
 
-static void stop_host(host *h)
-{
-    if (h->stopping)
-        return;
-    h->stopping = true;
-    uv_stop(&h->loop);
-}
-
 static void on_signal(uv_signal_t *sig, int signum)
 {
     host *h = sig->data;
-    log_event("received %s: stopping; open positions stay monitored after a restart",
-              signum == SIGINT ? "SIGINT" : "SIGTERM");
+    const char *name = signum == SIGINT ? "SIGINT" : "SIGTERM";
+    if (h->stopping) {
+        /* The first signal asked for a clean stop; a second one forces it. The store is
+         * crash-safe (WAL, intents before sends), so a restart resumes from here. */
+        fprintf(stderr, "apex-host: second %s: exiting now without the summary\n", name);
+        _exit(130);
+    }
+    log_event("received %s: stopping; open positions stay monitored after a restart (a "
+              "second %s forces the stop)",
+              name, name);
     stop_host(h);
 }
 
@@ -334,21 +377,51 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
         log_set_level(LOG_WARN);
     else if (opt->verbose)
         log_set_level(LOG_INFO);
-    if (opt->fresh && strcmp(opt->db_path, ":memory:") != 0) {
-        remove_fresh(opt->db_path);
-        remove_paper_states(opt->db_path);
-    }
+    h->lock_fd = -1;
 
     char err[512];
     int code = EXIT_OK;
-    h->hs.db =
-        store_open(opt->db_path, opt->backtest ? STORE_FAST : STORE_DURABLE, err, sizeof err);
-    if (!h->hs.db) {
+    if (opt->db_path) {
+        snprintf(h->db_path, sizeof h->db_path, "%s", opt->db_path);
+    } else if (run_files_backtest_path(paths[0], h->db_path, sizeof h->db_path, err, sizeof err) !=
+               0) {
         fprintf(stderr, "apex-host: %s\n", err);
         free(h);
         return EXIT_STORE;
     }
-    h->hs.db_path = opt->db_path;
+    h->opt.db_path = h->db_path;
+    opt = &h->opt;
+    if (run_files_lock(h->db_path, &h->lock_fd, err, sizeof err) != 0) {
+        fprintf(stderr, "apex-host: %s\n", err);
+        free(h);
+        return EXIT_STORE;
+    }
+    if (opt->backtest && !opt->force && run_files_holds_live_run(h->db_path)) {
+        fprintf(stderr,
+                "apex-host: %s holds the executions and paper accounts of a live run; a "
+                "backtest would replace them. Leave out --db (results go to a new file under "
+                "results/), name another file, or pass --force to replace it.\n",
+                h->db_path);
+        run_files_unlock(h->lock_fd);
+        free(h);
+        return EXIT_STORE;
+    }
+    if (opt->fresh && strcmp(h->db_path, ":memory:") != 0) {
+        remove_fresh(h->db_path);
+        remove_paper_states(h->db_path);
+    }
+    h->hs.db = store_open(h->db_path, opt->backtest ? STORE_FAST : STORE_DURABLE, err, sizeof err);
+    if (!h->hs.db) {
+        fprintf(stderr, "apex-host: %s\n", err);
+        run_files_unlock(h->lock_fd);
+        free(h);
+        return EXIT_STORE;
+    }
+    store_meta_set(h->hs.db, "run_kind", opt->backtest ? "backtest" : "run", NULL);
+    store_meta_set(h->hs.db, "run_state", "running", NULL);
+    if (opt->backtest && !opt->quiet && strcmp(h->db_path, ":memory:") != 0)
+        printf("backtest results go to %s\n", h->db_path);
+    h->hs.db_path = h->db_path;
     h->hs.backtest = opt->backtest;
     h->hs.symbols = symtab_new();
     price_table prices;
@@ -373,7 +446,9 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
         goto done;
 
     if (opt->backtest) {
+        catch_backtest_signals(true);
         run_backtest(h);
+        catch_backtest_signals(false);
     } else {
         if (h->follow) {
             clock_set_wall(h->hs.clock); /* the pipelines already hold this clock */
@@ -426,6 +501,13 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
     if (h->exit_code)
         code = h->exit_code;
 done:
+    /* How the run ended, for `status` and for the next backtest's guard. */
+    store_meta_set(h->hs.db, "run_state",
+                   code == EXIT_INTERRUPTED ? "interrupted"
+                   : code != EXIT_OK        ? "failed"
+                   : opt->backtest          ? "complete"
+                                            : "stopped",
+                   NULL);
     for (int i = 0; i < h->npipes; i++)
         pipeline_free(h->pipes[i]);
     free(h->pipes);
@@ -439,6 +521,7 @@ done:
     price_table_free(&prices);
     symtab_free(h->hs.symbols);
     store_close(h->hs.db);
+    run_files_unlock(h->lock_fd);
     free(h);
     return code;
 }

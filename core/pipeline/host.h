@@ -16,17 +16,19 @@
 /* Exit codes (documented in docs/configuration.md and `apex-host --help`). */
 enum {
     EXIT_OK = 0,
-    EXIT_RUNTIME = 1, /* a data or store error stopped the run */
-    EXIT_USAGE = 2,   /* bad command line */
-    EXIT_INVALID = 3, /* a pipeline failed validation */
-    EXIT_STORE = 4,   /* the database could not be opened */
+    EXIT_RUNTIME = 1,     /* a data or store error stopped the run */
+    EXIT_USAGE = 2,       /* bad command line */
+    EXIT_INVALID = 3,     /* a pipeline failed validation */
+    EXIT_STORE = 4,       /* the database could not be opened, is in use, or holds a live run */
+    EXIT_INTERRUPTED = 5, /* a backtest stopped by SIGINT/SIGTERM; its store holds what ran */
 };
 
 typedef struct {
     bool backtest;
     double speed;        /* run: replay speed; <= 0 = use each pipeline's data.speed */
-    const char *db_path; /* store file */
+    const char *db_path; /* store file; NULL in a backtest = a new file under results/ */
     bool fresh;          /* delete the store and paper accounts first */
+    bool force;          /* backtest: replace a store that `run` wrote */
     bool quiet;          /* only the summary */
     bool verbose;        /* every monitoring check too */
     double max_seconds;  /* run: stop after this much wall time (0 = no limit) */

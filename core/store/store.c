@@ -80,6 +80,38 @@ static int meta_get(store *s, const char *key, char *buf, size_t buflen, bool *f
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_fail(s, rc, "reading meta");
 }
 
+int store_meta_get(store *s, const char *key, char *buf, size_t buflen)
+{
+    bool found = false;
+    int rc = meta_get(s, key, buf, buflen, &found);
+    return rc ? rc : (found ? 0 : APEX_ENOTFOUND);
+}
+
+int store_meta_set(store *s, const char *key, const char *value, apex_error *err)
+{
+    /* Rare (a few per run): prepared each time rather than cached. */
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE) {
+        if (err)
+            err->code = 0, err->msg[0] = '\0';
+        return 0;
+    }
+    int code = store_fail(s, rc, "writing meta");
+    if (err) {
+        err->code = code;
+        snprintf(err->msg, sizeof err->msg, "%s", store_errmsg(s));
+    }
+    return code;
+}
+
 static int load_instance_id(store *s)
 {
     bool found = false;

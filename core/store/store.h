@@ -123,6 +123,12 @@ const char *store_path(const store *s);
 const char *store_instance_id(const store *s);
 int store_schema_version(const store *s);
 
+/* The meta table's other keys: "run_kind" ("run" or "backtest") and "run_state"
+ * ("running", "complete", "interrupted") say what wrote the store and how it ended.
+ * get: 0 and the value, APEX_ENOTFOUND when the key is absent. */
+int store_meta_get(store *s, const char *key, char *buf, size_t buflen);
+int store_meta_set(store *s, const char *key, const char *value, apex_error *err);
+
 /* Batches. A failed store_commit loses every write in the batch and so sets the latch
  * (unless no batch was open: APEX_ESTATE, nothing lost); it leaves the batch open for a
  * retry or a rollback. store_begin and store_rollback never set it: a batch that could

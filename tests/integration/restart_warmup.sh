@@ -45,6 +45,8 @@ old_fills=$(sq "$DB" "SELECT count(*) FROM fills WHERE rowid > $last_fill AND ts
 assert_eq "$old_fills" "0" "no fill after the restart is stamped before the cursor"
 early=$(sq "$DB" "SELECT count(*) FROM fills f JOIN executions e ON e.id = f.execution_id WHERE f.ts < e.created_at")
 assert_eq "$early" "0" "no fill is stamped before its execution existed"
+before_entry=$(sq "$DB" "SELECT count(*) FROM fills x JOIN orders o ON o.client_order_id = x.order_client_id AND o.role != 'entry' WHERE x.ts < (SELECT min(f.ts) FROM fills f JOIN orders e ON e.client_order_id = f.order_client_id AND e.role = 'entry' WHERE f.execution_id = x.execution_id)")
+assert_eq "$before_entry" "0" "no exit fill is stamped before its execution's entry fill (replay at speed 50000)"
 restart_at=$(sq "$DB" "SELECT min(ts) FROM events WHERE kind='restart'")
 [ "$restart_at" -gt "$cursor" ] && pass "the restart event carries the time of the first bar after the cursor" || fail "restart event at $restart_at, cursor $cursor"
 # The first check of the resumed execution happens on current data: its first exit, if
