@@ -83,14 +83,16 @@ MAX_DELAY_MS=$(awk -v d="$MAX_DELAY" 'BEGIN { printf "%d", d * 1000 }')
 
 # ---- kill points ---------------------------------------------------------------------
 #
-# name | gdb commands run once the breakpoint is hit, before the kill | most hits skipped
-# Breakpoints name functions of the host (core/); a point whose function no longer exists
-# is reported as unavailable and its kills become timed kills.
+# name | breakpoint | gdb command run once it is hit, before the kill | most hits skipped
+# Breakpoints name functions of the host (core/) that are not inlined away (gdb places
+# breakpoints on inlined static functions unreliably); a point whose function no longer
+# exists is reported as unavailable and its kills become timed kills.
 POINT_TABLE=(
-    "fill.before|break store_fill_insert||6"                    # the broker filled; the store has nothing yet
-    "fill.row|break store_fill_insert|finish|6"                 # the fill row written, execution/position/event not
-    "fill.apply|break apply_fill||6"                              # inside the fill's ledger update
-    "fill.event|break position_hooks.c:on_fill||6"              # fill applied, its event not written
+    "fill.before|break store_fill_insert||6"                    # the broker has the fill; the fill's unit has nothing yet
+    "fill.row|break store_fill_insert|finish|6"                 # inside the fill's unit: the fill row written, the rest not
+    "fill.position|break store_position_insert||4"              # inside an entry fill's unit: the position row not written
+    "fill.event|break store_event if kind[0] == 'f' && kind[1] == 'i' && kind[2] == 'l'||6" # inside the fill's unit: all but its event
+    "fill.hook|break position_hooks.c:on_fill||6"               # the fill committed, the pipeline's fill hook not run
     "broker.fill|break paper_apply_fill||6"                     # inside the paper broker's fill transaction
     "exit.decided|break store_exit_insert|finish|3"             # exit row written, legs not cancelled
     "exit.legs|break executor.c:on_cancel_reply||3"             # a leg's cancel confirmed
