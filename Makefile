@@ -1,12 +1,16 @@
 # apex-host: the two commands a newcomer needs.
 #   make run    installs missing Debian packages, builds, runs the demo pipeline on the paper broker
-#   make test   same set-up, then the whole test suite, plain and under ASan+UBSan, and
-#               once more against a Lua built with API checks (test-apicheck)
-.PHONY: all deps build run test test-plain test-sanitize test-apicheck torture bench format \
-        clean config-docs
+#   make test   same set-up, then the whole test suite, plain and under ASan+UBSan (with a
+#               short crash torture), once more against a Lua built with API checks
+#               (test-apicheck), and a short seeded run of every fuzz harness (fuzz-smoke)
+#   make fuzz   the long fuzz run: every harness for FUZZ_SECONDS (default 300) each
+#   make torture N=1000   the long crash-torture run (docs/reliability.md)
+.PHONY: all deps build run test test-plain test-sanitize test-apicheck fuzz-build fuzz-smoke fuzz \
+        torture bench format clean config-docs
 
+# clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes) build tests/fuzz.
 DEBS := build-essential cmake pkg-config liblua5.4-dev libuv1-dev libcurl4-openssl-dev \
-        libsqlite3-dev libjansson-dev libcmocka-dev sqlite3 procps gdb bc
+        libsqlite3-dev libjansson-dev libcmocka-dev sqlite3 procps clang libclang-rt-14-dev gdb bc
 JOBS := $(shell nproc 2>/dev/null || echo 2)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -93,14 +97,30 @@ $(APICHECK)/cmake/Makefile: CMakeLists.txt $(APICHECK_LUA)/liblua.a | deps
 	cmake -S . -B $(APICHECK)/cmake -DCMAKE_BUILD_TYPE=Debug -DAPEX_LUA_APICHECK_DIR=$(APICHECK_LUA)
 
 # The tests that cross the Lua boundary: the script host and sandbox units, the pipeline
-# DSL, and whole backtests on the simulated clock (the live-clock tests add no Lua
-# coverage, only timing). Everything is built, so the whole suite can be run there too.
-APICHECK_TESTS := sandbox|script_host|lua_modules|reload|pipeline_loader|unit\.test_pipeline$$|backtest_deterministic|bad_pipeline|strategy_error
+# DSL, and whole pipelines on the simulated clock (every engine.* test; the live-clock
+# integration tests add no Lua coverage, only timing). Everything is built, so the whole
+# suite can be run there too.
+APICHECK_TESTS := sandbox|script_host|lua_modules|reload|pipeline_loader|^engine\.|backtest_deterministic|bad_pipeline|strategy_error
 test-apicheck: $(APICHECK)/cmake/Makefile
 	cmake --build $(APICHECK)/cmake -j$(JOBS)
 	cd $(APICHECK)/cmake && ctest --output-on-failure -j$(JOBS) -R '$(APICHECK_TESTS)'
 
-test: test-plain test-sanitize test-apicheck
+# libFuzzer harnesses (tests/fuzz, docs/reliability.md): clang, ASan+UBSan, in build-fuzz/.
+build-fuzz/Makefile: CMakeLists.txt tests/fuzz/CMakeLists.txt | deps
+	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAPEX_FUZZ=ON
+
+fuzz-build: deps build-fuzz/Makefile
+	cmake --build build-fuzz -j$(JOBS) --target fuzz-harnesses
+
+# Each harness for a fixed number of runs with a fixed seed (a few seconds each).
+fuzz-smoke: fuzz-build
+	tests/fuzz/run.sh smoke
+
+FUZZ_SECONDS ?= 300
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh long
+
+test: test-plain test-sanitize test-apicheck fuzz-smoke
 
 # Crash torture: N SIGKILLs of `apex-host run` at random moments and at breakpoints, a
 # restart after each, the invariant checker after every restart (tests/torture/).
@@ -121,4 +141,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-asan build-apicheck
+	rm -rf build build-asan build-apicheck build-fuzz

@@ -150,7 +150,7 @@ function Ctx.log(fmt, ...) end
 ---@field fee_per_share number? Cash per unit of quantity. Default 0. Range 0 .. 100.
 ---@field fee_bps number? Basis points of notional. Default 0. Range 0 .. 1000.
 ---@field fee_min number? Minimum fee per fill, when any fee applies; fees are rounded up to the cent. Default 0. Range 0 .. 1000.
----@field state string? Where the paper account persists. `""`: beside the store as `<db>.<pipeline>.paper` in `run`, in memory in `backtest` and `check`. A path keeps it there (`--fresh` does not delete it); `":memory:"` keeps nothing. Default `""`.
+---@field state string? Where the paper account persists in `run`. `""`: beside the store as `<db>.<pipeline>.paper`. A path keeps it there (`--fresh` does not delete it); pipelines naming the same path share one account (one process at a time may use it); `":memory:"` keeps nothing. A backtest always trades an account in memory. Default `""`.
 ---@field base_url string? Reserved for real broker adapters; unused by the paper broker. Default `""`. Range at most 511 characters.
 ---@field key_env string? Reserved: the name of the environment variable holding the API key, never the key. Default `""`. Range at most 63 characters.
 ---@field secret_env string? Reserved: the name of the environment variable holding the API secret. Default `""`. Range at most 63 characters.

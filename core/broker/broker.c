@@ -1,64 +1,351 @@
-#include "broker/broker.h"
+/* broker: the generic dispatch between the host's calls and an adapter's ops.
+ *
+ * Rate limiting lives here rather than in a wrapper broker so that the urgency of a call
+ * travels with the call (no "priority of the next call" state to set and reset) and a
+ * new venue stays a thin adapter that never sees priorities or limits.
+ *
+ * With a limiter, a call is accepted at once (so it returns 0 like any broker call) but
+ * reaches the adapter only when granted, possibly a minute later: by then the caller's
+ * strings and arrays may be gone, so each queued call owns deep copies of its arguments.
+ * The caller's cb/ud go straight to the adapter, so replies pass through untouched. If
+ * the adapter refuses at grant time, the caller still gets its one callback, from the
+ * clock, carrying the error. */
+#include "broker/adapter.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* The wrappers count every request so rate limiting and the bench can see real usage. */
-#define CALL(op, ...)                                                                              \
-    do {                                                                                           \
-        b->api_calls++;                                                                            \
-        return b->ops->op(__VA_ARGS__);                                                            \
-    } while (0)
+#include "util/err.h"
 
-int broker_submit_order(broker *b, const order_request *req, broker_cb cb, void *ud)
+/* The limiter's priorities are the broker's, one for one. */
+_Static_assert((int)BROKER_PRIORITY_COUNT == RATELIMIT_PRIORITIES, "priority count");
+_Static_assert((int)BROKER_PRIORITY_ROUTINE == RATELIMIT_ROUTINE, "routine priority");
+
+typedef enum {
+    OP_SUBMIT_ORDER,
+    OP_CANCEL_ORDER,
+    OP_GET_ORDER,
+    OP_LIST_OPEN_ORDERS,
+    OP_GET_POSITION,
+    OP_LIST_POSITIONS,
+    OP_GET_ACCOUNT,
+    OP_GET_QUOTES,
+    OP_CLOSE_POSITION,
+    OP_LIST_FILLS,
+} call_op;
+
+static const char *const op_names[] = {
+    "submit_order",   "cancel_order", "get_order",  "list_open_orders", "get_position",
+    "list_positions", "get_account",  "get_quotes", "close_position",   "list_fills",
+};
+
+/* One call's arguments, borrowed from the caller (direct calls) or owned copies (queued
+ * calls). */
+typedef struct {
+    call_op op;
+    const order_request *req;
+    const char *arg1; /* symbol or client order id; NULL where the op allows it */
+    const char *arg2; /* close_position: client order id */
+    const char *const *symbols;
+    int nsymbols;
+    broker_cb cb;
+    void *ud;
+} call_args;
+
+typedef struct broker_call {
+    broker *owner;
+    call_op op;
+    order_request req; /* submit_order */
+    char *arg1;
+    char *arg2;
+    char **symbols; /* get_quotes */
+    int nsymbols;
+    broker_cb cb;
+    void *ud;
+    /* Set when the adapter refused at grant time: the error reply is on its way. */
+    clock_timer fail_timer;
+    int fail_status;
+    struct broker_call *prev, *next;
+} broker_call;
+
+/* ---- forwarding to the adapter -------------------------------------------------------- */
+
+/* Counts every request handed to the ops, so the summary and the bench see real usage. */
+static int forward(broker *b, const call_args *a)
 {
-    CALL(submit_order, b, req, cb, ud);
-}
-int broker_cancel_order(broker *b, const char *coid, broker_cb cb, void *ud)
-{
-    CALL(cancel_order, b, coid, cb, ud);
-}
-int broker_get_order(broker *b, const char *coid, broker_cb cb, void *ud)
-{
-    CALL(get_order, b, coid, cb, ud);
-}
-int broker_list_open_orders(broker *b, const char *symbol, broker_cb cb, void *ud)
-{
-    CALL(list_open_orders, b, symbol, cb, ud);
-}
-int broker_get_position(broker *b, const char *symbol, broker_cb cb, void *ud)
-{
-    CALL(get_position, b, symbol, cb, ud);
-}
-int broker_list_positions(broker *b, broker_cb cb, void *ud)
-{
-    CALL(list_positions, b, cb, ud);
-}
-int broker_get_account(broker *b, broker_cb cb, void *ud)
-{
-    CALL(get_account, b, cb, ud);
-}
-int broker_get_quotes(broker *b, const char *const *symbols, int n, broker_cb cb, void *ud)
-{
-    CALL(get_quotes, b, symbols, n, cb, ud);
-}
-int broker_close_position(broker *b, const char *symbol, const char *coid, broker_cb cb, void *ud)
-{
-    CALL(close_position, b, symbol, coid, cb, ud);
+    const broker_ops *ops = b->ops;
+    b->api_calls++;
+    switch (a->op) {
+    case OP_SUBMIT_ORDER:
+        return ops->submit_order(b, a->req, a->cb, a->ud);
+    case OP_CANCEL_ORDER:
+        return ops->cancel_order(b, a->arg1, a->cb, a->ud);
+    case OP_GET_ORDER:
+        return ops->get_order(b, a->arg1, a->cb, a->ud);
+    case OP_LIST_OPEN_ORDERS:
+        return ops->list_open_orders(b, a->arg1, a->cb, a->ud);
+    case OP_GET_POSITION:
+        return ops->get_position(b, a->arg1, a->cb, a->ud);
+    case OP_LIST_POSITIONS:
+        return ops->list_positions(b, a->cb, a->ud);
+    case OP_GET_ACCOUNT:
+        return ops->get_account(b, a->cb, a->ud);
+    case OP_GET_QUOTES:
+        return ops->get_quotes(b, a->symbols, a->nsymbols, a->cb, a->ud);
+    case OP_CLOSE_POSITION:
+        return ops->close_position(b, a->arg1, a->arg2, a->cb, a->ud);
+    case OP_LIST_FILLS:
+        return ops->list_fills(b, a->arg1, a->cb, a->ud);
+    }
+    return APEX_EINVAL;
 }
 
-int broker_list_fills(broker *b, const char *coid, broker_cb cb, void *ud)
+/* ---- queued calls ------------------------------------------------------------------------ */
+
+static void call_free(broker_call *c)
 {
-    CALL(list_fills, b, coid, cb, ud);
+    if (!c)
+        return;
+    free(c->arg1);
+    free(c->arg2);
+    for (int i = 0; i < c->nsymbols; i++)
+        free(c->symbols[i]);
+    free(c->symbols);
+    free(c);
 }
 
-void broker_on_bar(broker *b, const bar *data, const char *symbol)
+static void call_link(broker_call *c)
 {
-    if (b->ops->on_bar)
-        b->ops->on_bar(b, data, symbol);
+    broker *b = c->owner;
+    c->prev = NULL;
+    c->next = b->calls;
+    if (b->calls)
+        b->calls->prev = c;
+    b->calls = c;
+}
+
+static void call_unlink(broker_call *c)
+{
+    broker *b = c->owner;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        b->calls = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+}
+
+/* Copies an optional string; false only when a copy was needed and failed. */
+static bool dup_opt(const char *s, char **out)
+{
+    *out = NULL;
+    if (!s)
+        return true;
+    *out = strdup(s);
+    return *out != NULL;
+}
+
+static void deliver_failure(clock_timer *t, void *ud)
+{
+    (void)t;
+    broker_call *c = ud;
+    broker_reply reply;
+    memset(&reply, 0, sizeof reply);
+    reply.status = c->fail_status;
+    const char *name = c->owner->ops->name;
+    snprintf(reply.error, sizeof reply.error,
+             "%s: the %s broker refused the request (%s); check the arguments and retry",
+             op_names[c->op], name ? name : "", err_name(c->fail_status));
+    call_unlink(c);
+    broker_cb cb = c->cb;
+    void *cb_ud = c->ud;
+    call_free(c);
+    if (cb)
+        cb(cb_ud, &reply);
+}
+
+static void on_grant(void *ud)
+{
+    broker_call *c = ud;
+    call_args a = {.op = c->op,
+                   .req = &c->req,
+                   .arg1 = c->arg1,
+                   .arg2 = c->arg2,
+                   .symbols = (const char *const *)c->symbols,
+                   .nsymbols = c->nsymbols,
+                   .cb = c->cb,
+                   .ud = c->ud};
+    int rc = forward(c->owner, &a);
+    if (rc >= 0) {
+        /* The adapter copied what it needs and now owns the reply. */
+        call_unlink(c);
+        call_free(c);
+        return;
+    }
+    /* Callers were promised exactly one callback once the call returned 0. */
+    c->fail_status = rc;
+    clock_timer_start_in(&c->fail_timer, 0);
+}
+
+/* Deep-copies a call's arguments into a new queued call. NULL when out of memory. */
+static broker_call *call_copy(broker *b, const call_args *a)
+{
+    broker_call *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->owner = b;
+    c->op = a->op;
+    c->cb = a->cb;
+    c->ud = a->ud;
+    /* Initialised now so broker_free can tell a pending failure from a queued call. */
+    clock_timer_init(ratelimit_clock(b->limiter), &c->fail_timer, deliver_failure, c);
+    if (a->req)
+        c->req = *a->req; /* fixed-size arrays: a struct copy is a deep copy */
+    bool ok = dup_opt(a->arg1, &c->arg1) && dup_opt(a->arg2, &c->arg2);
+    if (ok && a->nsymbols > 0) {
+        c->symbols = calloc((size_t)a->nsymbols, sizeof *c->symbols);
+        ok = c->symbols != NULL;
+        for (int i = 0; ok && i < a->nsymbols; i++) {
+            ok = dup_opt(a->symbols[i], &c->symbols[i]);
+            c->nsymbols = i + 1; /* so call_free releases what was copied so far */
+        }
+    }
+    if (!ok) {
+        call_free(c);
+        return NULL;
+    }
+    c->nsymbols = a->nsymbols;
+    return c;
+}
+
+/* ---- the public calls --------------------------------------------------------------------- */
+
+static int dispatch(broker *b, broker_priority prio, const call_args *a)
+{
+    if (!b || (int)prio < 0 || prio >= BROKER_PRIORITY_COUNT)
+        return APEX_EINVAL;
+    if (!b->limiter)
+        return forward(b, a);
+    broker_call *c = call_copy(b, a);
+    if (!c)
+        return APEX_ENOMEM;
+    call_link(c);
+    int rc = ratelimit_submit(b->limiter, (int)prio, on_grant, c);
+    if (rc < 0) {
+        call_unlink(c);
+        call_free(c);
+    }
+    return rc;
+}
+
+int broker_submit_order(broker *b, broker_priority prio, const order_request *req, broker_cb cb,
+                        void *ud)
+{
+    if (!req)
+        return APEX_EINVAL;
+    return dispatch(b, prio, &(call_args){.op = OP_SUBMIT_ORDER, .req = req, .cb = cb, .ud = ud});
+}
+
+int broker_cancel_order(broker *b, broker_priority prio, const char *coid, broker_cb cb, void *ud)
+{
+    return dispatch(b, prio, &(call_args){.op = OP_CANCEL_ORDER, .arg1 = coid, .cb = cb, .ud = ud});
+}
+
+int broker_get_order(broker *b, broker_priority prio, const char *coid, broker_cb cb, void *ud)
+{
+    return dispatch(b, prio, &(call_args){.op = OP_GET_ORDER, .arg1 = coid, .cb = cb, .ud = ud});
+}
+
+int broker_list_open_orders(broker *b, broker_priority prio, const char *symbol, broker_cb cb,
+                            void *ud)
+{
+    return dispatch(b, prio,
+                    &(call_args){.op = OP_LIST_OPEN_ORDERS, .arg1 = symbol, .cb = cb, .ud = ud});
+}
+
+int broker_get_position(broker *b, broker_priority prio, const char *symbol, broker_cb cb, void *ud)
+{
+    return dispatch(b, prio,
+                    &(call_args){.op = OP_GET_POSITION, .arg1 = symbol, .cb = cb, .ud = ud});
+}
+
+int broker_list_positions(broker *b, broker_priority prio, broker_cb cb, void *ud)
+{
+    return dispatch(b, prio, &(call_args){.op = OP_LIST_POSITIONS, .cb = cb, .ud = ud});
+}
+
+int broker_get_account(broker *b, broker_priority prio, broker_cb cb, void *ud)
+{
+    return dispatch(b, prio, &(call_args){.op = OP_GET_ACCOUNT, .cb = cb, .ud = ud});
+}
+
+int broker_get_quotes(broker *b, broker_priority prio, const char *const *symbols, int n,
+                      broker_cb cb, void *ud)
+{
+    if (n < 0 || (n > 0 && !symbols))
+        return APEX_EINVAL;
+    return dispatch(
+        b, prio,
+        &(call_args){.op = OP_GET_QUOTES, .symbols = symbols, .nsymbols = n, .cb = cb, .ud = ud});
+}
+
+int broker_close_position(broker *b, broker_priority prio, const char *symbol, const char *coid,
+                          broker_cb cb, void *ud)
+{
+    return dispatch(
+        b, prio,
+        &(call_args){.op = OP_CLOSE_POSITION, .arg1 = symbol, .arg2 = coid, .cb = cb, .ud = ud});
+}
+
+int broker_list_fills(broker *b, broker_priority prio, const char *coid, broker_cb cb, void *ud)
+{
+    return dispatch(b, prio, &(call_args){.op = OP_LIST_FILLS, .arg1 = coid, .cb = cb, .ud = ud});
+}
+
+/* ---- configuration and lifetime ------------------------------------------------------------ */
+
+void broker_set_listener(broker *b, broker_listener l)
+{
+    b->listener = l;
+}
+
+int broker_set_limiter(broker *b, ratelimit *limiter)
+{
+    if (!b)
+        return APEX_EINVAL;
+    /* Queued calls belong to the old limiter's queue and timers: moving them is not worth
+     * it for a setting made once, at open. */
+    if (b->calls && limiter != b->limiter)
+        return APEX_EBUSY;
+    b->limiter = limiter;
+    return 0;
+}
+
+uint64_t broker_api_calls(const broker *b)
+{
+    return b ? b->api_calls : 0;
+}
+
+const char *broker_name(const broker *b)
+{
+    return b && b->ops->name ? b->ops->name : "";
 }
 
 void broker_free(broker *b)
 {
-    if (b)
-        b->ops->free(b);
+    if (!b)
+        return;
+    /* The limiter is borrowed and may outlive us: take our calls out of it. */
+    while (b->calls) {
+        broker_call *c = b->calls;
+        if (clock_timer_active(&c->fail_timer))
+            clock_timer_stop(&c->fail_timer);
+        else
+            ratelimit_cancel(b->limiter, on_grant, c);
+        call_unlink(c);
+        call_free(c);
+    }
+    b->ops->free(b);
 }

@@ -1,10 +1,21 @@
 /* broker: the one interface between the host and any broker.
  *
+ * This header is the host's side: exec, monitor, exits and the pipeline call these
+ * functions and never see an adapter. What an adapter (paper, alpaca, a test's fake)
+ * implements is in broker/adapter.h; how a pipeline's broker is chosen is in
+ * broker/registry.h.
+ *
  * The host reaches the embedded paper broker exactly as it reaches a real one:
  * through these asynchronous calls. A call returns 0 when the request was
  * accepted; its callback then runs exactly once, later, from the event loop
  * (never inside the call, so callers need no re-entrancy guards). A call that
  * returns < 0 failed at once and its callback never runs.
+ *
+ * Every call names its urgency (broker_priority) right after the broker. With a
+ * limiter set (broker_set_limiter) a call waits its turn there, most urgent first,
+ * and reaches the adapter when granted; its arguments are copied, so the caller's
+ * strings and arrays may go away as soon as the call returns. Without a limiter the
+ * call goes to the adapter at once and the priority has no effect.
  *
  * Unsolicited order updates and fills arrive through the listener the host
  * installs with broker_set_listener (the paper broker emits them as bars
@@ -21,10 +32,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "clock/clock.h"
-#include "market/bar.h"
+#include "model/exit.h"
 #include "model/order.h"
-#include "money/money.h"
+#include "net/ratelimit.h"
 
 typedef struct {
     int status;                 /* 0 or an APEX_E* code */
@@ -51,53 +61,70 @@ typedef struct {
 
 typedef struct broker broker;
 
-typedef struct {
-    const char *name; /* "paper", "alpaca" */
-    int (*submit_order)(broker *b, const order_request *req, broker_cb cb, void *ud);
-    int (*cancel_order)(broker *b, const char *client_order_id, broker_cb cb, void *ud);
-    int (*get_order)(broker *b, const char *client_order_id, broker_cb cb, void *ud);
-    /* symbol NULL = all symbols */
-    int (*list_open_orders)(broker *b, const char *symbol, broker_cb cb, void *ud);
-    int (*get_position)(broker *b, const char *symbol, broker_cb cb, void *ud);
-    int (*list_positions)(broker *b, broker_cb cb, void *ud);
-    int (*get_account)(broker *b, broker_cb cb, void *ud);
-    /* One batched request for many symbols where the broker supports it. */
-    int (*get_quotes)(broker *b, const char *const *symbols, int n, broker_cb cb, void *ud);
-    /* Market order closing the whole position; open orders for the symbol are cancelled
-     * first (bracket legs included). */
-    int (*close_position)(broker *b, const char *symbol, const char *client_order_id, broker_cb cb,
-                          void *ud);
-    /* Every fill of one order, oldest first (a restart recovers fills it missed). */
-    int (*list_fills)(broker *b, const char *client_order_id, broker_cb cb, void *ud);
-    /* Brokers that simulate from market data (paper) consume bars here; NULL otherwise. */
-    void (*on_bar)(broker *b, const bar *data, const char *symbol);
-    void (*free)(broker *b);
-} broker_ops;
+/* How urgent a call is: a broker with a limiter serves waiting calls most urgent first, in
+ * arrival order within one priority. The first four are the exit priorities, so an
+ * exit's urgency carries over unchanged (broker_priority_of_exit); everything else
+ * (entries, monitoring, reconciliation, quotes, reports) is ROUTINE. */
+typedef enum {
+    BROKER_PRIORITY_CRITICAL = EXIT_PRIORITY_CRITICAL,
+    BROKER_PRIORITY_HIGH = EXIT_PRIORITY_HIGH,
+    BROKER_PRIORITY_MEDIUM = EXIT_PRIORITY_MEDIUM,
+    BROKER_PRIORITY_LOW = EXIT_PRIORITY_LOW,
+    BROKER_PRIORITY_ROUTINE,
+    BROKER_PRIORITY_COUNT
+} broker_priority;
 
-/* Every adapter embeds this as its first member. */
-struct broker {
-    const broker_ops *ops;
-    broker_listener listener;
-    uint64_t api_calls; /* requests made, for rate-limit accounting and the bench */
-};
-
-static inline void broker_set_listener(broker *b, broker_listener l)
+static inline broker_priority broker_priority_of_exit(exit_priority p)
 {
-    b->listener = l;
+    return p >= EXIT_PRIORITY_CRITICAL && p < EXIT_PRIORITY_COUNT ? (broker_priority)p
+                                                                  : BROKER_PRIORITY_ROUTINE;
 }
 
-int broker_submit_order(broker *b, const order_request *req, broker_cb cb, void *ud);
-int broker_cancel_order(broker *b, const char *client_order_id, broker_cb cb, void *ud);
-int broker_get_order(broker *b, const char *client_order_id, broker_cb cb, void *ud);
-int broker_list_open_orders(broker *b, const char *symbol, broker_cb cb, void *ud);
-int broker_get_position(broker *b, const char *symbol, broker_cb cb, void *ud);
-int broker_list_positions(broker *b, broker_cb cb, void *ud);
-int broker_get_account(broker *b, broker_cb cb, void *ud);
-int broker_get_quotes(broker *b, const char *const *symbols, int n, broker_cb cb, void *ud);
-int broker_close_position(broker *b, const char *symbol, const char *client_order_id, broker_cb cb,
-                          void *ud);
-int broker_list_fills(broker *b, const char *client_order_id, broker_cb cb, void *ud);
-void broker_on_bar(broker *b, const bar *data, const char *symbol);
+/* The listener receives the adapter's unsolicited events; install it before the first
+ * call. */
+void broker_set_listener(broker *b, broker_listener l);
+
+/* From now on every call of b waits its turn in limiter (borrowed: it must outlive b,
+ * and may be shared with other brokers). NULL sends calls straight to the adapter again.
+ * Returns 0, or APEX_EBUSY while calls queued in another limiter are still waiting. */
+int broker_set_limiter(broker *b, ratelimit *limiter);
+
+/* The calls. Each returns 0 (the callback will run once) or < 0 (it never will):
+ * APEX_EINVAL for a bad priority or argument, APEX_ENOMEM, or the adapter's refusal
+ * when there is no limiter. With a limiter, a refusal at grant time is delivered to
+ * the callback instead, as a reply with that status. */
+int broker_submit_order(broker *b, broker_priority prio, const order_request *req, broker_cb cb,
+                        void *ud);
+int broker_cancel_order(broker *b, broker_priority prio, const char *client_order_id, broker_cb cb,
+                        void *ud);
+int broker_get_order(broker *b, broker_priority prio, const char *client_order_id, broker_cb cb,
+                     void *ud);
+/* symbol NULL = all symbols */
+int broker_list_open_orders(broker *b, broker_priority prio, const char *symbol, broker_cb cb,
+                            void *ud);
+int broker_get_position(broker *b, broker_priority prio, const char *symbol, broker_cb cb,
+                        void *ud);
+int broker_list_positions(broker *b, broker_priority prio, broker_cb cb, void *ud);
+int broker_get_account(broker *b, broker_priority prio, broker_cb cb, void *ud);
+/* One batched request for many symbols where the broker supports it. */
+int broker_get_quotes(broker *b, broker_priority prio, const char *const *symbols, int n,
+                      broker_cb cb, void *ud);
+/* Market order closing the whole position; open orders for the symbol are cancelled
+ * first (bracket legs included). */
+int broker_close_position(broker *b, broker_priority prio, const char *symbol,
+                          const char *client_order_id, broker_cb cb, void *ud);
+/* Every fill of one order, oldest first (a restart recovers fills it missed). */
+int broker_list_fills(broker *b, broker_priority prio, const char *client_order_id, broker_cb cb,
+                      void *ud);
+
+/* Requests that reached the adapter (granted ones, with a limiter), for the run
+ * summary and the bench. */
+uint64_t broker_api_calls(const broker *b);
+/* The adapter's name: "paper", "alpaca". */
+const char *broker_name(const broker *b);
+
+/* Frees b: calls still waiting in its limiter are withdrawn and their callbacks never
+ * run; then the adapter is freed. */
 void broker_free(broker *b);
 
 #endif

@@ -356,14 +356,14 @@ static bool symbol_ok(const char *sym)
     return sym && sym[0] && strnlen(sym, SYMBOL_MAX) < SYMBOL_MAX;
 }
 
-static void reply_duplicate(paper_broker *p, const paper_order *existing, broker_cb cb, void *ud)
+static int reply_duplicate(paper_broker *p, const paper_order *existing, broker_cb cb, void *ud)
 {
     char msg[256];
     snprintf(msg, sizeof msg,
              "client order id %s was already used by this account (order %s, %s); use a new id",
              existing->o.client_order_id, existing->o.broker_order_id,
              order_status_name(existing->o.status));
-    paper_queue_reply(p, cb, ud, APEX_EDUP, msg, &existing->o);
+    return paper_queue_reply(p, cb, ud, APEX_EDUP, msg, &existing->o);
 }
 
 static paper_order *make_leg(paper_broker *p, const paper_order *entry, order_role role,
@@ -410,16 +410,20 @@ static int paper_submit(broker *b, const order_request *r, broker_cb cb, void *u
         if (!dup && order_leg_id(r->client_order_id, ORDER_ROLE_STOP_LOSS, id, sizeof id) == 0)
             dup = paper_order_find(p, id);
     }
-    if (dup) {
-        reply_duplicate(p, dup, cb, ud);
-        return 0;
-    }
+    if (dup)
+        return reply_duplicate(p, dup, cb, ud);
 
-    paper_symbol *s = paper_symbol_find(p, r->symbol);
-    paper_order *o =
-        order_new(p, r->client_order_id, r->symbol, r->side, r->type, r->role, r->qty);
-    if (!o)
+    /* The reply is allocated first: once this returns 0 the caller's callback must run
+     * exactly once, whatever memory is left. */
+    paper_event *reply = paper_reply_reserve(p);
+    if (!reply)
         return APEX_ENOMEM;
+    paper_symbol *s = paper_symbol_find(p, r->symbol);
+    paper_order *o = order_new(p, r->client_order_id, r->symbol, r->side, r->type, r->role, r->qty);
+    if (!o) {
+        free(reply);
+        return APEX_ENOMEM;
+    }
     o->o.limit_price = r->limit_price;
     o->o.stop_price = r->stop_price;
     o->take_profit = r->take_profit;
@@ -433,6 +437,7 @@ static int paper_submit(broker *b, const order_request *r, broker_cb cb, void *u
         snprintf(o->o.reason, sizeof o->o.reason, "%.127s", why);
     if (paper_order_add(p, o) != 0) {
         free(o);
+        free(reply);
         return APEX_ENOMEM;
     }
 
@@ -443,15 +448,26 @@ static int paper_submit(broker *b, const order_request *r, broker_cb cb, void *u
         legs[0] = make_leg(p, o, ORDER_ROLE_TAKE_PROFIT, r->take_profit);
     if (ok && r->stop_loss)
         legs[1] = make_leg(p, o, ORDER_ROLE_STOP_LOSS, r->stop_loss);
+    if (ok && ((r->take_profit && !legs[0]) || (r->stop_loss && !legs[1]))) {
+        /* Never a bracket without its protection: a leg that cannot be created (out of
+         * memory) refuses the whole order, and a leg already made goes with it. */
+        ok = false;
+        snprintf(why, sizeof why, "out of memory creating the bracket's legs; nothing placed");
+        apply_status(p, o, ORDER_STATUS_REJECTED, why);
+        for (int i = 0; i < 2; i++)
+            if (legs[i])
+                apply_status(p, legs[i], ORDER_STATUS_REJECTED, why);
+        paper_working_compact(p);
+    }
     paper_state_commit(p);
 
     if (!ok) {
         char msg[320];
         snprintf(msg, sizeof msg, "order %s rejected: %s", o->o.client_order_id, why);
         log_info("paper: %s", msg);
-        paper_queue_reply(p, cb, ud, APEX_EREJECTED, msg, &o->o);
+        paper_reply_send(p, reply, cb, ud, APEX_EREJECTED, msg, &o->o);
     } else {
-        paper_queue_reply(p, cb, ud, 0, NULL, &o->o);
+        paper_reply_send(p, reply, cb, ud, 0, NULL, &o->o);
     }
     paper_queue_order_update(p, &o->o);
     for (int i = 0; i < 2; i++)
@@ -460,11 +476,11 @@ static int paper_submit(broker *b, const order_request *r, broker_cb cb, void *u
     return 0;
 }
 
-static void reply_not_found(paper_broker *p, broker_cb cb, void *ud, const char *id)
+static int reply_not_found(paper_broker *p, broker_cb cb, void *ud, const char *id)
 {
     char msg[256];
     snprintf(msg, sizeof msg, "no order with client order id %.64s at the paper broker", id);
-    paper_queue_reply(p, cb, ud, APEX_ENOTFOUND, msg, NULL);
+    return paper_queue_reply(p, cb, ud, APEX_ENOTFOUND, msg, NULL);
 }
 
 static int paper_cancel(broker *b, const char *id, broker_cb cb, void *ud)
@@ -473,20 +489,20 @@ static int paper_cancel(broker *b, const char *id, broker_cb cb, void *ud)
     if (!id_ok(id, 0))
         return APEX_EINVAL;
     paper_order *o = paper_order_find(p, id);
-    if (!o) {
-        reply_not_found(p, cb, ud, id);
-        return 0;
-    }
+    if (!o)
+        return reply_not_found(p, cb, ud, id);
     if (order_status_is_final(o->o.status)) {
         char msg[256];
         snprintf(msg, sizeof msg, "order %s is already %s; there is nothing to cancel",
                  o->o.client_order_id, order_status_name(o->o.status));
-        paper_queue_reply(p, cb, ud, APEX_ESTATE, msg, &o->o);
-        return 0;
+        return paper_queue_reply(p, cb, ud, APEX_ESTATE, msg, &o->o);
     }
+    paper_event *reply = paper_reply_reserve(p); /* before anything changes */
+    if (!reply)
+        return APEX_ENOMEM;
     paper_state_begin(p);
     apply_status(p, o, ORDER_STATUS_CANCELLED, "cancelled by request");
-    paper_queue_reply(p, cb, ud, 0, NULL, &o->o);
+    paper_reply_send(p, reply, cb, ud, 0, NULL, &o->o);
     paper_queue_order_update(p, &o->o);
     if (o->o.role == ORDER_ROLE_ENTRY) {
         char why[128];
@@ -504,17 +520,13 @@ static int paper_get_order(broker *b, const char *id, broker_cb cb, void *ud)
     if (!id_ok(id, 0))
         return APEX_EINVAL;
     paper_order *o = paper_order_find(p, id);
-    if (o)
-        paper_queue_reply(p, cb, ud, 0, NULL, &o->o);
-    else
-        reply_not_found(p, cb, ud, id);
-    return 0;
+    return o ? paper_queue_reply(p, cb, ud, 0, NULL, &o->o) : reply_not_found(p, cb, ud, id);
 }
 
 static int paper_list_open_orders(broker *b, const char *symbol, broker_cb cb, void *ud)
 {
     paper_broker *p = as_paper(b);
-    paper_event *ev = paper_event_new(PAPER_EV_REPLY);
+    paper_event *ev = paper_reply_reserve(p);
     if (!ev)
         return APEX_ENOMEM;
     ev->cb = cb;
@@ -547,7 +559,7 @@ static int paper_list_fills(broker *b, const char *id, broker_cb cb, void *ud)
         reply_not_found(p, cb, ud, id);
         return 0;
     }
-    paper_event *ev = paper_event_new(PAPER_EV_REPLY);
+    paper_event *ev = paper_reply_reserve(p);
     if (!ev)
         return APEX_ENOMEM;
     ev->cb = cb;
@@ -570,7 +582,7 @@ static int paper_list_fills(broker *b, const char *id, broker_cb cb, void *ud)
 
 static int positions_reply(paper_broker *p, const char *symbol, broker_cb cb, void *ud)
 {
-    paper_event *ev = paper_event_new(PAPER_EV_REPLY);
+    paper_event *ev = paper_reply_reserve(p);
     if (!ev)
         return APEX_ENOMEM;
     ev->cb = cb;
@@ -607,7 +619,7 @@ static int paper_list_positions(broker *b, broker_cb cb, void *ud)
 static int paper_get_account(broker *b, broker_cb cb, void *ud)
 {
     paper_broker *p = as_paper(b);
-    paper_event *ev = paper_event_new(PAPER_EV_REPLY);
+    paper_event *ev = paper_reply_reserve(p);
     if (!ev)
         return APEX_ENOMEM;
     ev->cb = cb;
@@ -623,7 +635,7 @@ static int paper_get_quotes(broker *b, const char *const *symbols, int n, broker
     paper_broker *p = as_paper(b);
     if (n < 0 || (n > 0 && !symbols))
         return APEX_EINVAL;
-    paper_event *ev = paper_event_new(PAPER_EV_REPLY);
+    paper_event *ev = paper_reply_reserve(p);
     if (!ev)
         return APEX_ENOMEM;
     ev->cb = cb;
@@ -664,21 +676,20 @@ static int paper_close_position(broker *b, const char *symbol, const char *id, b
     if (!s || s->qty == 0) {
         char msg[256];
         snprintf(msg, sizeof msg, "no open position in %s to close", symbol);
-        paper_queue_reply(p, cb, ud, APEX_ENOTFOUND, msg, NULL);
-        return 0;
+        return paper_queue_reply(p, cb, ud, APEX_ENOTFOUND, msg, NULL);
     }
     paper_order *dup = paper_order_find(p, id);
-    if (dup) {
-        reply_duplicate(p, dup, cb, ud);
-        return 0;
-    }
+    if (dup)
+        return reply_duplicate(p, dup, cb, ud);
     order_side side = s->qty > 0 ? SIDE_SELL : SIDE_BUY;
     paper_order *o = order_new(p, id, symbol, side, ORDER_MARKET, ORDER_ROLE_EXIT,
                                s->qty > 0 ? s->qty : -s->qty);
     int *cancelled = calloc((size_t)p->nworking + 1, sizeof *cancelled);
-    if (!o || !cancelled) {
+    paper_event *reply = paper_reply_reserve(p); /* before anything changes */
+    if (!o || !cancelled || !reply) {
         free(o);
         free(cancelled);
+        free(reply);
         return APEX_ENOMEM;
     }
     paper_state_begin(p);
@@ -705,10 +716,11 @@ static int paper_close_position(broker *b, const char *symbol, const char *id, b
 
     if (!o) {
         free(cancelled);
-        paper_queue_reply(p, cb, ud, APEX_ENOMEM, "out of memory creating the closing order", NULL);
+        paper_reply_send(p, reply, cb, ud, APEX_ENOMEM, "out of memory creating the closing order",
+                         NULL);
         return 0;
     }
-    paper_queue_reply(p, cb, ud, 0, NULL, &o->o);
+    paper_reply_send(p, reply, cb, ud, 0, NULL, &o->o);
     for (int i = 0; i < ncancelled; i++)
         paper_queue_order_update(p, &p->orders[cancelled[i]]->o);
     paper_queue_order_update(p, &o->o);
@@ -716,8 +728,10 @@ static int paper_close_position(broker *b, const char *symbol, const char *id, b
     return 0;
 }
 
-static void paper_on_bar(broker *b, const bar *data, const char *symbol)
+void paper_broker_on_bar(broker *b, const bar *data, const char *symbol)
 {
+    if (!b || b->ops != &paper_ops)
+        return;
     paper_broker *p = as_paper(b);
     if (!data || !symbol_ok(symbol)) {
         log_warn("paper broker: a bar without a valid symbol was ignored");
@@ -759,7 +773,6 @@ static const broker_ops paper_ops = {
     .get_quotes = paper_get_quotes,
     .close_position = paper_close_position,
     .list_fills = paper_list_fills,
-    .on_bar = paper_on_bar,
     .free = paper_free,
 };
 
@@ -800,6 +813,7 @@ broker *paper_broker_new(const paper_config *cfg, const char *state_path, apex_c
     p->cfg = *cfg;
     p->clock = clock;
     p->default_rules = MONEY_INSTRUMENT_DEFAULT;
+    p->lock_fd = -1;
     paper_events_init(p);
     if (paper_state_open(p, state_path && state_path[0] ? state_path : ":memory:", err, errlen) !=
         0) {

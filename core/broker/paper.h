@@ -2,7 +2,8 @@
  *
  * A complete simulated brokerage account reached only through broker.h, as a
  * real broker would be. Fills come from the market data it is fed with
- * broker_on_bar():
+ * paper_broker_on_bar() (the registry hands that feed to the pipeline as the broker's
+ * simulation feed; a real broker sees the market itself and has none):
  *
  *  - market orders fill on the next loop turn at the last known price, plus half
  *    the spread and the slippage against the taker;
@@ -26,12 +27,18 @@
 #include "broker/broker.h"
 #include "clock/clock.h"
 #include "config/config.h"
+#include "market/bar.h"
 
 /* Creates (or reopens, when state_path exists) a paper account. state_path ":memory:"
  * keeps nothing. The clock schedules the asynchronous replies; it must outlive the
  * broker. Returns NULL with a message in err on failure. Free with broker_free. */
 broker *paper_broker_new(const paper_config *cfg, const char *state_path, apex_clock *clock,
                          char *err, size_t errlen);
+
+/* Feeds one bar of symbol to the account: working orders fill or trigger against it and
+ * its close becomes the symbol's last price. Not an API call, so never rate limited.
+ * Does nothing when b is not a paper broker. */
+void paper_broker_on_bar(broker *b, const bar *data, const char *symbol);
 
 /* Tick and lot rules for a symbol's fills (default MONEY_INSTRUMENT_DEFAULT). */
 void paper_broker_set_instrument(broker *b, const char *symbol, money_instrument rules);

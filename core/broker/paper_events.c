@@ -42,12 +42,18 @@ void paper_event_push(paper_broker *p, paper_event *ev)
     paper_events_arm(p);
 }
 
-void paper_queue_reply(paper_broker *p, broker_cb cb, void *ud, int status, const char *error,
-                       const broker_order *order)
+paper_event *paper_reply_reserve(paper_broker *p)
 {
-    paper_event *ev = paper_event_new(PAPER_EV_REPLY);
-    if (!ev)
-        return;
+    /* The reply is delivered from the broker's timer: its slot in the clock is reserved
+     * too, so nothing after this point can lose the reply. */
+    if (!clock_timer_active(&p->timer) && clock_reserve(p->clock, 1) != 0)
+        return NULL;
+    return paper_event_new(PAPER_EV_REPLY);
+}
+
+void paper_reply_send(paper_broker *p, paper_event *ev, broker_cb cb, void *ud, int status,
+                      const char *error, const broker_order *order)
+{
     ev->cb = cb;
     ev->ud = ud;
     ev->status = status;
@@ -58,6 +64,25 @@ void paper_queue_reply(paper_broker *p, broker_cb cb, void *ud, int status, cons
         ev->order = *order;
     }
     paper_event_push(p, ev);
+}
+
+int paper_queue_reply(paper_broker *p, broker_cb cb, void *ud, int status, const char *error,
+                      const broker_order *order)
+{
+    paper_event *ev = paper_reply_reserve(p);
+    if (!ev)
+        return APEX_ENOMEM;
+    ev->cb = cb;
+    ev->ud = ud;
+    ev->status = status;
+    if (error)
+        snprintf(ev->error, sizeof ev->error, "%s", error);
+    if (order) {
+        ev->has_order = true;
+        ev->order = *order;
+    }
+    paper_event_push(p, ev);
+    return 0;
 }
 
 void paper_queue_order_update(paper_broker *p, const broker_order *order)

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "broker/adapter.h"
 #include "broker/paper.h"
 
 typedef struct {
@@ -108,6 +109,7 @@ typedef struct {
 
     sqlite3 *db;
     int tx_depth; /* nested begin/commit: one transaction per event */
+    int lock_fd;  /* the account file's lock (util/filelock.h); -1 when none */
     char path[CONFIG_PATH_MAX];
     sqlite3_stmt *st_order, *st_position, *st_position_del, *st_symbol, *st_account, *st_fill,
         *st_day_trade;
@@ -138,8 +140,14 @@ paper_order *paper_leg_of(paper_broker *p, const paper_order *entry, order_role 
 /* paper_events.c */
 paper_event *paper_event_new(paper_event_kind kind);
 void paper_event_push(paper_broker *p, paper_event *ev);
-void paper_queue_reply(paper_broker *p, broker_cb cb, void *ud, int status, const char *error,
-                       const broker_order *order);
+/* A reply's event allocated before the call changes anything, so a call that returned 0
+ * can always deliver its one reply (out of memory is then refused up front). */
+paper_event *paper_reply_reserve(paper_broker *p);
+void paper_reply_send(paper_broker *p, paper_event *ev, broker_cb cb, void *ud, int status,
+                      const char *error, const broker_order *order);
+/* 0, or APEX_ENOMEM when the reply could not be queued (then it never runs). */
+int paper_queue_reply(paper_broker *p, broker_cb cb, void *ud, int status, const char *error,
+                      const broker_order *order);
 void paper_queue_order_update(paper_broker *p, const broker_order *order);
 void paper_queue_fill(paper_broker *p, const broker_fill *fill, const broker_order *order);
 /* Keeps a fill in memory for list_fills. Returns 0 or APEX_ENOMEM. */

@@ -12,6 +12,7 @@
 
 #include "broker/paper_internal.h"
 #include "util/err.h"
+#include "util/filelock.h"
 #include "util/log.h"
 
 static const char *const schema_sql =
@@ -430,6 +431,18 @@ int paper_state_open(paper_broker *p, const char *path, char *err, size_t errlen
         p->next_seq = 1;
         return 0;
     }
+    /* One process per account file: a second one would number its orders from the same
+     * sequence and overwrite the first one's orders and fills. */
+    char holder[256];
+    int lrc = filelock_acquire(path, &p->lock_fd, holder, sizeof holder);
+    if (lrc == APEX_EBUSY)
+        return err_set(err, errlen, lrc,
+                       "paper account %s is in use by another apex-host process%s%s%s; one "
+                       "account file is traded by one process (pipelines of the same process "
+                       "share it): stop the other process or name another broker.state",
+                       path, holder[0] ? " (pid " : "", holder, holder[0] ? ")" : "");
+    if (lrc)
+        return err_set(err, errlen, lrc, "paper account %s: %s", path, holder);
     bool existed = strcmp(path, ":memory:") != 0 && access(path, F_OK) == 0;
     if (sqlite3_open_v2(path, &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
@@ -502,4 +515,6 @@ void paper_state_close(paper_broker *p)
         sqlite3_close(p->db);
         p->db = NULL;
     }
+    filelock_release(p->lock_fd);
+    p->lock_fd = -1;
 }

@@ -4,6 +4,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "util/err.h"
 #include "util/log.h"
 
 struct apex_clock {
@@ -86,16 +87,30 @@ static void heap_remove(apex_clock *c, clock_timer *t)
         heap_sift_down(c, i);
 }
 
+static bool heap_reserve(apex_clock *c, int extra)
+{
+    if (c->count + extra <= c->cap)
+        return true;
+    int ncap = c->cap ? c->cap : 64;
+    while (ncap < c->count + extra)
+        ncap *= 2;
+    clock_timer **nh = realloc(c->heap, (size_t)ncap * sizeof *nh);
+    if (!nh)
+        return false;
+    c->heap = nh;
+    c->cap = ncap;
+    return true;
+}
+
+int clock_reserve(apex_clock *c, int n)
+{
+    return heap_reserve(c, n) ? 0 : APEX_ENOMEM;
+}
+
 static bool heap_push(apex_clock *c, clock_timer *t)
 {
-    if (c->count == c->cap) {
-        int ncap = c->cap ? c->cap * 2 : 64;
-        clock_timer **nh = realloc(c->heap, (size_t)ncap * sizeof *nh);
-        if (!nh)
-            return false;
-        c->heap = nh;
-        c->cap = ncap;
-    }
+    if (!heap_reserve(c, 1))
+        return false;
     heap_place(c, c->count, t);
     c->count++;
     heap_sift_up(c, c->count - 1);

@@ -63,6 +63,10 @@ void clock_timer_init(apex_clock *clock, clock_timer *timer, clock_cb cb, void *
 /* Starts or re-arms the timer to fire at `due` (a due time in the past fires on the
  * next advance or loop turn, never synchronously inside this call). */
 void clock_timer_start(clock_timer *timer, apex_time due);
+/* Makes room for n more running timers now, so that starting them cannot fail for lack
+ * of memory (a call that promised a callback reserves before it returns). 0 or
+ * APEX_ENOMEM. */
+int clock_reserve(apex_clock *clock, int n);
 /* Convenience: fire after `delay` µs from now. */
 void clock_timer_start_in(clock_timer *timer, apex_time delay);
 void clock_timer_stop(clock_timer *timer);

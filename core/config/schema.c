@@ -247,9 +247,11 @@ const config_field config_schema[] = {
     {.path = "broker.state",
      .type = CONFIG_PATH,
      AT(broker.paper.state_path),
-     .doc = "where the paper account persists. `\"\"`: beside the store as "
-            "`<db>.<pipeline>.paper` in `run`, in memory in `backtest` and `check`. A path keeps "
-            "it there (`--fresh` does not delete it); `\":memory:\"` keeps nothing"},
+     .doc = "where the paper account persists in `run`. `\"\"`: beside the store as "
+            "`<db>.<pipeline>.paper`. A path keeps it there (`--fresh` does not delete it); "
+            "pipelines naming the same path share one account (one process at a time may use "
+            "it); `\":memory:\"` keeps nothing. A backtest always trades an account in "
+            "memory"},
     {.path = "broker.base_url",
      .type = CONFIG_STRING,
      AT(broker.base_url),

@@ -185,12 +185,28 @@ static void on_submit_reply(void *ud, const broker_reply *reply)
     if (!row.submitted_at)
         row.submitted_at = now;
     row.o.updated_at = now;
+    /* A refused bracket entry takes its legs with it: the broker never created them, so
+     * their intents are final too, not "held" forever. One unit with the entry's row. */
+    store_unit_begin(env->db, NULL);
     store_order_update(env->db, &row, NULL);
+    static const order_role legs[] = {ORDER_ROLE_TAKE_PROFIT, ORDER_ROLE_STOP_LOSS};
+    for (int i = 0; status != 0 && i < 2; i++) {
+        char id[BROKER_ID_MAX + 4];
+        store_order leg;
+        if (order_leg_id(r->coid, legs[i], id, sizeof id) != 0 ||
+            store_order_get(env->db, id, &leg) != 0 || order_status_is_final(leg.o.status))
+            continue;
+        leg.o.status = ORDER_STATUS_REJECTED;
+        leg.o.updated_at = now;
+        snprintf(leg.o.reason, sizeof leg.o.reason, "its entry %s was rejected", r->coid);
+        store_order_update(env->db, &leg, NULL);
+    }
+    store_unit_commit(env->db, NULL);
     request_finish(r, status, status ? reply->error : NULL);
 }
 
-int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec_done_cb done,
-              void *ud, char *err, size_t errlen)
+int exec_send(exec_env *env, broker_priority prio, trade *t, order_role role, order_request *req,
+              exec_done_cb done, void *ud, char *err, size_t errlen)
 {
     req->role = role;
     /* The id's sequence, the intent and its bracket legs are one unit, committed before
@@ -232,7 +248,7 @@ int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec
     if (!r)
         return err_set(err, errlen, APEX_ENOMEM, "out of memory sending %s", req->client_order_id);
     snprintf(r->coid, sizeof r->coid, "%s", req->client_order_id);
-    rc = broker_submit_order(env->brk, req, on_submit_reply, r);
+    rc = broker_submit_order(env->brk, prio, req, on_submit_reply, r);
     if (rc) {
         /* Refused before leaving the process: the intent is definitely unsent. */
         store_order row;
@@ -274,7 +290,7 @@ void exec_cancel_open_orders(exec_env *env, trade *t)
     id_list list = {.n = 0};
     store_orders_for_execution(env->db, t->row.id, gather_open, &list);
     for (int i = 0; i < list.n; i++)
-        broker_cancel_order(env->brk, list.ids[i], ignore_reply, NULL);
+        broker_cancel_order(env->brk, BROKER_PRIORITY_ROUTINE, list.ids[i], ignore_reply, NULL);
 }
 
 /* ---- the listener: broker events become rows, ledger entries and hook calls ---- */
@@ -402,12 +418,23 @@ static int record_fill(exec_env *env, store_order *row, const broker_fill *f, co
     return rc == APEX_EDUP ? 0 : rc;
 }
 
+/* A shared account (several pipelines on one paper account) tells every pipeline about
+ * every order; each records only its own executions' orders. */
+static bool owned(exec_env *env, const store_order *row)
+{
+    if (trade_for(env, row))
+        return true;
+    store_execution e;
+    return store_execution_get(env->db, row->execution_id, &e) == 0 &&
+           strcmp(e.pipeline, env->cfg->name) == 0;
+}
+
 static void listener_on_fill(void *ud, const broker_fill *f, const broker_order *o)
 {
     exec_env *env = ud;
     store_order row;
-    if (store_order_get(env->db, f->client_order_id, &row) != 0)
-        return; /* not ours: a trade placed by hand at the broker */
+    if (store_order_get(env->db, f->client_order_id, &row) != 0 || !owned(env, &row))
+        return; /* not ours: placed by hand at the broker, or by another pipeline */
     if (record_fill(env, &row, f, o, NULL) <= 0)
         return;
     trade *t = trade_for(env, &row);
@@ -419,7 +446,7 @@ static void listener_on_order(void *ud, const broker_order *o)
 {
     exec_env *env = ud;
     store_order row;
-    if (store_order_get(env->db, o->client_order_id, &row) != 0)
+    if (store_order_get(env->db, o->client_order_id, &row) != 0 || !owned(env, &row))
         return;
     if (row.o.status == o->status && row.o.filled_qty == o->filled_qty)
         return;
@@ -518,7 +545,7 @@ static void on_order_reply(void *ud, const broker_reply *reply)
     row.o.filled_qty = recorded; /* raised by the fills we record, not assumed */
     store_order_update(env->db, &row, NULL);
     if (reply->order->filled_qty > recorded &&
-        broker_list_fills(env->brk, it->coid, on_fills_reply, it) == 0) {
+        broker_list_fills(env->brk, BROKER_PRIORITY_ROUTINE, it->coid, on_fills_reply, it) == 0) {
         store_order fresh;
         if (store_order_get(env->db, it->coid, &fresh) == 0) {
             fresh.o.filled_qty = reply->order->filled_qty;
@@ -550,7 +577,8 @@ int exec_reconcile(exec_env *env, trade *t, exec_done_cb done, void *ud)
         inflight_add(env, &it->link, false);
         snprintf(it->coid, sizeof it->coid, "%s", list.ids[i]);
         r->outstanding++;
-        if (broker_get_order(env->brk, it->coid, on_order_reply, it) != 0) {
+        if (broker_get_order(env->brk, BROKER_PRIORITY_ROUTINE, it->coid, on_order_reply, it) !=
+            0) {
             item_free(it);
             reconcile_step_done(r, APEX_EIO);
         }

@@ -40,12 +40,13 @@ void exec_env_install(exec_env *env);
 /* Writes the next client order id for t into out (persisting the sequence). */
 int exec_next_client_id(exec_env *env, trade *t, const char *suffix, char *out, size_t outlen);
 
-/* Sends an order for t: intent committed first, then the request. req->client_order_id is
- * filled in here. For a bracket entry the legs are recorded as intents too. done runs
- * once with the outcome unless this returns < 0; then err (may be NULL) says why, in the
- * words of whatever failed (the store, the broker), and nothing was sent. */
-int exec_send(exec_env *env, trade *t, order_role role, order_request *req, exec_done_cb done,
-              void *ud, char *err, size_t errlen);
+/* Sends an order for t: intent committed first, then the request, at priority prio (an
+ * exit's own, else ROUTINE). req->client_order_id is filled in here. For a bracket entry
+ * the legs are recorded as intents too. done runs once with the outcome unless this
+ * returns < 0; then err (may be NULL) says why, in the words of whatever failed (the
+ * store, the broker), and nothing was sent. */
+int exec_send(exec_env *env, broker_priority prio, trade *t, order_role role, order_request *req,
+              exec_done_cb done, void *ud, char *err, size_t errlen);
 
 /* Cancels every non-final order of t at the broker (used when a position is found
  * closed by other means). Fire and forget; the listener records the outcome. */
@@ -58,7 +59,7 @@ int exec_reconcile(exec_env *env, trade *t, exec_done_cb done, void *ud);
 
 /* What restart reconciliation found, for the restart report. */
 typedef struct {
-    int unsent_intents; /* intents the broker never saw: marked unsent, never resent */
+    int unsent_intents;  /* intents the broker never saw: marked unsent, never resent */
     int recovered_fills; /* fills that happened while the host was down */
 } exec_restart_stats;
 exec_restart_stats exec_restart_stats_get(const exec_env *env);

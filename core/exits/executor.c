@@ -139,12 +139,6 @@ static void job_drop(exit_job *j)
     job_release(j);
 }
 
-static void set_priority(exit_executor *x, exit_priority p)
-{
-    if (x->hooks.next_priority)
-        x->hooks.next_priority(x->hooks.ud, (int)p);
-}
-
 static price_strategy job_strategy(const exit_job *j)
 {
     if (j->market || j->priority == EXIT_PRIORITY_CRITICAL)
@@ -186,8 +180,8 @@ static void protect_remainder(exit_job *j)
     req.type = ORDER_STOP;
     req.qty = open;
     req.stop_price = stop;
-    set_priority(j->x, EXIT_PRIORITY_HIGH);
-    if (exec_send(j->x->env, t, ORDER_ROLE_STOP_LOSS, &req, NULL, NULL, NULL, 0) != 0)
+    if (exec_send(j->x->env, BROKER_PRIORITY_HIGH, t, ORDER_ROLE_STOP_LOSS, &req, NULL, NULL, NULL,
+                  0) != 0)
         log_warn("%s %s: could not re-place the protective stop after a partial exit",
                  j->x->cfg->name, t->row.symbol);
 }
@@ -312,10 +306,10 @@ static void place_next(exit_job *j)
         req.limit_price =
             limit_price(j, req.side, last, bid, ask, config_instrument(x->cfg, t->row.symbol).tick);
     }
-    set_priority(x, j->priority);
     j->refs++;
     char err[256];
-    int rc = exec_send(x->env, t, ORDER_ROLE_EXIT, &req, on_sent, j, err, sizeof err);
+    int rc = exec_send(x->env, broker_priority_of_exit(j->priority), t, ORDER_ROLE_EXIT, &req,
+                       on_sent, j, err, sizeof err);
     if (rc != 0) {
         j->refs--;
         store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed", NULL,
@@ -393,8 +387,8 @@ static void cancel_order(exit_job *j, const char *coid)
 {
     job_hold(j);
     j->cancels++;
-    set_priority(j->x, j->priority);
-    if (broker_cancel_order(j->x->brk, coid, on_cancel_reply, j) != 0) {
+    if (broker_cancel_order(j->x->brk, broker_priority_of_exit(j->priority), coid, on_cancel_reply,
+                            j) != 0) {
         broker_reply none = {.status = APEX_EIO};
         on_cancel_reply(j, &none);
     }

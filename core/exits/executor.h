@@ -29,9 +29,6 @@ typedef struct {
     int (*quote)(void *ud, const trade *t, money_t *last, money_t *bid, money_t *ask);
     /* An exit finished (status "filled", "failed" or "cancelled"). */
     void (*on_done)(void *ud, trade *t, const store_position_exit *row);
-    /* The urgency of the next broker call (a rate-limited broker serves urgent calls
-     * first); may be NULL. */
-    void (*next_priority)(void *ud, int priority);
     /* A durable write failed (the pipeline's failure policy); may be NULL. */
     void (*on_write_error)(void *ud, int rc, const char *what, const char *msg);
     void *ud;

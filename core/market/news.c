@@ -52,7 +52,19 @@ int news_load(news_list *n, const char *path, char *err, size_t errlen)
     long lineno = 0;
     int cap = 0, rc = 0;
     apex_time last = 0;
-    while (fgets(line, sizeof line, f)) {
+    for (;;) {
+        /* fgets fills the buffer up to its last byte only when the line is longer than
+         * the buffer (an embedded NUL cannot fool this test, unlike strlen). */
+        line[sizeof line - 1] = 'x';
+        if (!fgets(line, sizeof line, f))
+            break;
+        if (line[sizeof line - 1] == '\0' && line[sizeof line - 2] != '\n') {
+            /* The rest of an over-long line belongs to this row (its headline is cut to
+             * fit anyway), never to a row of its own. */
+            int c;
+            while ((c = getc(f)) != EOF && c != '\n')
+                ;
+        }
         lineno++;
         line[strcspn(line, "\r\n")] = '\0';
         if (lineno == 1) {

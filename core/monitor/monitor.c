@@ -277,7 +277,8 @@ static void confirm_flat(monitor *m, trade *t)
     c->t = t;
     inflight_add(m, &c->link, release_plain);
     trade_hold(t);
-    if (broker_get_position(m->brk, t->row.symbol, on_confirm_reply, c) != 0) {
+    if (broker_get_position(m->brk, BROKER_PRIORITY_ROUTINE, t->row.symbol, on_confirm_reply, c) !=
+        0) {
         broker_reply fail = {.status = APEX_EIO};
         snprintf(fail.error, sizeof fail.error, "request could not be sent");
         on_confirm_reply(c, &fail);
@@ -362,7 +363,7 @@ static void flush_quotes(clock_timer *timer, void *ud)
     }
     m->stats.quote_requests++;
     m->stats.quoted_symbols += (uint64_t)n;
-    if (broker_get_quotes(m->brk, symbols, n, on_quotes, b) != 0) {
+    if (broker_get_quotes(m->brk, BROKER_PRIORITY_ROUTINE, symbols, n, on_quotes, b) != 0) {
         broker_reply fail = {.status = APEX_EIO};
         snprintf(fail.error, sizeof fail.error, "quote request could not be sent");
         on_quotes(b, &fail);
@@ -413,7 +414,7 @@ static void reconcile(clock_timer *timer, void *ud)
     monitor *m = ud;
     (void)timer;
     m->stats.reconciliations++;
-    broker_list_positions(m->brk, on_positions, m);
+    broker_list_positions(m->brk, BROKER_PRIORITY_ROUTINE, on_positions, m);
     clock_timer_start(&m->reconcile_timer,
                       clock_now(m->clock) + (apex_time)m->cfg->monitoring.normal_frequency_s *
                                                 RECONCILE_EVERY * APEX_SECOND);

@@ -157,7 +157,7 @@ void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, co
         return;
     }
     trade_hold(t);
-    step_await(step, broker_get_account(p->brk, on_account, step),
+    step_await(step, broker_get_account(p->brk, BROKER_PRIORITY_ROUTINE, on_account, step),
                "risk stage: broker refused get_account");
 }
 
@@ -280,7 +280,8 @@ static void on_account(void *ud, const broker_reply *r)
                 money_format_trim(d.shares_by_capital, 0, cb, sizeof cb), d.note[0] ? "; " : "",
                 d.note);
     trade_hold(t);
-    step_await(s, broker_get_position(p->brk, t->row.symbol, on_position, s),
+    step_await(s,
+               broker_get_position(p->brk, BROKER_PRIORITY_ROUTINE, t->row.symbol, on_position, s),
                "trade manager: broker refused get_position");
 }
 
@@ -309,8 +310,10 @@ static void on_position(void *ud, const broker_reply *r)
         return;
     }
     trade_hold(t);
-    step_await(s, broker_list_open_orders(p->brk, t->row.symbol, on_open_orders, s),
-               "trade manager: broker refused list_open_orders");
+    step_await(
+        s,
+        broker_list_open_orders(p->brk, BROKER_PRIORITY_ROUTINE, t->row.symbol, on_open_orders, s),
+        "trade manager: broker refused list_open_orders");
 }
 
 static void on_open_orders(void *ud, const broker_reply *r)
@@ -354,7 +357,8 @@ static void submit_entry(pipeline *p, trade *t, money_t entry_ref)
     req.take_profit = t->row.take_profit;
     req.stop_loss = t->row.stop_loss;
     char err[256];
-    int rc = exec_send(p->exec, t, ORDER_ROLE_ENTRY, &req, on_entry_sent, p, err, sizeof err);
+    int rc = exec_send(p->exec, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &req, on_entry_sent,
+                       p, err, sizeof err);
     if (rc != 0)
         pipeline_set_status(p, t, EXEC_FAILED, "trade manager: could not send the entry (%s): %s",
                             err_name(rc), err);

@@ -6,8 +6,7 @@
 #include <string.h>
 #include <uv.h>
 
-#include "broker/limited.h"
-#include "broker/paper.h"
+#include "broker/registry.h"
 #include "pipeline/pipeline_internal.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -94,17 +93,6 @@ static void on_reload(void *ud, script_slot slot, int status, const char *msg)
 
 /* ---- opening ---- */
 
-static void paper_state_path(const pipeline *p, char *out, size_t n)
-{
-    const char *configured = p->cfg.broker.paper.state_path;
-    if (configured[0])
-        snprintf(out, n, "%s", configured);
-    else if (p->hs->backtest || !p->hs->db_path || strcmp(p->hs->db_path, ":memory:") == 0)
-        snprintf(out, n, ":memory:");
-    else
-        snprintf(out, n, "%s.%s.paper", p->hs->db_path, p->cfg.name);
-}
-
 static int open_feed(pipeline *p, diag_list *diags)
 {
     char err[512];
@@ -170,30 +158,18 @@ static int open_scripts(pipeline *p, diag_list *diags)
 
 static int open_broker(pipeline *p, diag_list *diags)
 {
-    char err[512], state[CONFIG_PATH_MAX + 128];
-    if (p->cfg.broker.kind != BROKER_KIND_PAPER) {
-        diag_add(diags,
-                 "%s: broker.kind: only \"paper\" is available in this version; real "
-                 "brokers over HTTP come with the broker adapters",
-                 p->cfg.path);
+    char err[1024];
+    broker_open_args args = {
+        .clock = p->hs->clock, .store_path = p->hs->db_path, .backtest = p->hs->backtest};
+    p->brk = broker_open(&p->cfg, &args, &p->sim_feed, err, sizeof err);
+    if (!p->brk) {
+        diag_add(diags, "%s", err);
         return APEX_EINVAL;
     }
-    paper_state_path(p, state, sizeof state);
-    broker *paper = paper_broker_new(&p->cfg.broker.paper, state, p->hs->clock, err, sizeof err);
-    if (!paper) {
-        diag_add(diags, "%s: broker: %s", p->cfg.path, err);
-        return APEX_EIO;
-    }
-    /* Every traded symbol gets its rules (its own entry, else instruments.default). */
-    for (int i = 0; i < p->cfg.nsymbols; i++)
-        paper_broker_set_instrument(paper, p->cfg.symbols[i],
-                                    config_instrument(&p->cfg, p->cfg.symbols[i]));
     /* Every call to the broker, the paper one included, obeys the per-minute limit, so a
      * backtest sees the same pacing a real broker would impose. */
     p->limiter = ratelimit_new(p->hs->clock, p->cfg.monitoring.max_api_calls_per_minute);
-    p->brk = p->limiter ? limited_broker_new(paper, p->limiter) : NULL;
-    if (!p->brk) {
-        broker_free(paper);
+    if (!p->limiter || broker_set_limiter(p->brk, p->limiter) != 0) {
         diag_add(diags, "%s: broker: out of memory", p->cfg.path);
         return APEX_ENOMEM;
     }
@@ -251,7 +227,7 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
         store_cursor_get(hs->db, p->cfg.name, &p->resume_after);
     if (hs->loop && script_watch(p->scripts, hs->loop, on_reload, p) != 0)
         log_warn("%s: hot reload unavailable (cannot watch the script directories)", p->cfg.name);
-    broker_get_account(p->brk, on_start_account, p);
+    broker_get_account(p->brk, BROKER_PRIORITY_ROUTINE, on_start_account, p);
     pipeline_resume_load(p);
     return p;
 fail:
@@ -355,7 +331,8 @@ static void on_new_time(pipeline *p, apex_time ts)
     }
     bool reopened = false;
     if (risk_circuit_roll_day(&p->circuit, ts, p->mark, &reopened)) {
-        broker_get_account(p->brk, on_equity, p); /* one equity snapshot per trading day */
+        /* One equity snapshot per trading day. */
+        broker_get_account(p->brk, BROKER_PRIORITY_ROUTINE, on_equity, p);
         if (reopened) {
             pipeline_durable(p,
                              store_event(p->hs->db, ts, p->cfg.name, 0, "circuit_breaker", &p->werr,
@@ -379,7 +356,8 @@ static void process_bar(pipeline *p, const bar *b)
     if (!warmup) {
         if (b->ts != p->last_ts)
             on_new_time(p, b->ts);
-        broker_on_bar(p->brk, b, name);
+        if (p->sim_feed)
+            p->sim_feed(p->brk, b, name);
         /* The backstop of the failure policy: a write that failed anywhere in the store
          * (exec, the monitor, the exit executor) halts this pipeline's entries too. */
         apex_error first;
@@ -465,7 +443,7 @@ void pipeline_finish(pipeline *p, pipeline_summary *out)
     p->sum.monitor_checks = ms.checks;
     p->sum.quote_requests = ms.quote_requests;
     p->sum.cache_hits = ms.cache_hits;
-    p->sum.broker_calls = limited_broker_inner(p->brk)->api_calls;
+    p->sum.broker_calls = broker_api_calls(p->brk);
     p->sum.write_error = p->write_failed ? p->write_error : NULL;
     *out = p->sum;
 }

@@ -7,7 +7,7 @@
 #ifndef APEX_PIPELINE_INTERNAL_H
 #define APEX_PIPELINE_INTERNAL_H
 
-#include "broker/broker.h"
+#include "broker/registry.h"
 #include "exec/exec.h"
 #include "exits/executor.h"
 #include "exits/inputs.h"
@@ -33,6 +33,7 @@ struct pipeline {
     const host_services *hs;
     script_host *scripts;
     broker *brk;
+    broker_sim_feed sim_feed; /* NULL unless the broker simulates fills from our bars */
     feed_merge *feed;
     bar next;             /* the bar read ahead from the feed */
     char feed_error[512]; /* a data error met while reading ahead, reported by step */

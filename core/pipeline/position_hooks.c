@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "broker/limited.h"
 #include "pipeline/pipeline_internal.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -202,12 +201,6 @@ static void exit_done(void *ud, trade *t, const store_position_exit *row)
         monitor_check_soon(p->mon, t);
 }
 
-static void exit_priority_next(void *ud, int priority)
-{
-    pipeline *p = ud;
-    limited_broker_next_priority(p->brk, priority);
-}
-
 static void exit_write_error(void *ud, int rc, const char *what, const char *msg)
 {
     pipeline_durable_msg(ud, rc, what, msg);
@@ -215,11 +208,8 @@ static void exit_write_error(void *ud, int rc, const char *what, const char *msg
 
 exit_hooks pipeline_exit_hooks(pipeline *p)
 {
-    return (exit_hooks){.quote = exit_quote,
-                        .on_done = exit_done,
-                        .next_priority = exit_priority_next,
-                        .on_write_error = exit_write_error,
-                        .ud = p};
+    return (exit_hooks){
+        .quote = exit_quote, .on_done = exit_done, .on_write_error = exit_write_error, .ud = p};
 }
 
 /* ---- the circuit breaker ---- */

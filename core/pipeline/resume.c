@@ -128,7 +128,8 @@ static void cancel_left_exits(pipeline *p, trade *t)
                     t->row.symbol, ids.ids[i]);
         p->resume_cancelled++;
         w->outstanding++;
-        if (broker_cancel_order(p->brk, ids.ids[i], on_exit_cancelled, w) != 0)
+        if (broker_cancel_order(p->brk, BROKER_PRIORITY_ROUTINE, ids.ids[i], on_exit_cancelled,
+                                w) != 0)
             w->outstanding--;
     }
     broker_reply done = {.status = 0};

@@ -7,49 +7,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "store/store.h"
 #include "util/err.h"
+#include "util/filelock.h"
 
 int run_files_lock(const char *db, int *fd, char *err, size_t errlen)
 {
     *fd = -1;
     if (strcmp(db, ":memory:") == 0)
         return 0;
-    char path[4200];
-    snprintf(path, sizeof path, "%s.lock", db);
-    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (f < 0)
-        return err_set(err, errlen, APEX_EIO, "%s: cannot create the lock file %s: %s", db, path,
-                       strerror(errno));
-    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
-        char pid[32] = "";
-        ssize_t n = pread(f, pid, sizeof pid - 1, 0);
-        pid[n > 0 ? n : 0] = '\0';
-        pid[strcspn(pid, "\n")] = '\0';
-        close(f);
-        return err_set(err, errlen, APEX_EBUSY,
-                       "%s is in use by another apex-host process%s%s; two processes never "
+    char holder[256];
+    int rc = filelock_acquire(db, fd, holder, sizeof holder);
+    if (rc == APEX_EBUSY)
+        return err_set(err, errlen, rc,
+                       "%s is in use by another apex-host process%s%s%s; two processes never "
                        "share a store: wait for it to stop, or pass another --db",
-                       db, pid[0] ? " (pid " : "", pid[0] ? strcat(pid, ")") : "");
-    }
-    char pid[32];
-    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-    if (ftruncate(f, 0) != 0 || pwrite(f, pid, (size_t)n, 0) != n) {
-        /* The pid is only for the message above; the lock itself is held. */
-    }
-    *fd = f;
+                       db, holder[0] ? " (pid " : "", holder, holder[0] ? ")" : "");
+    if (rc)
+        return err_set(err, errlen, rc, "%s: %s", db, holder);
     return 0;
 }
 
 void run_files_unlock(int fd)
 {
-    if (fd >= 0)
-        close(fd); /* releases the flock */
+    filelock_release(fd);
 }
 
 int run_files_backtest_path(const char *first, char *out, size_t outlen, char *err, size_t errlen)

@@ -26,3 +26,36 @@ demo_setup() {
         "$f" > "$WORK/pipelines/$(basename "$f")"
   done
 }
+
+# kill_while_holding PIPELINE DB SPEED OUT [SQL]: runs `apex-host run --fresh` on PIPELINE
+# with the store DB at SPEED (output to OUT) until an execution matching SQL (a condition on
+# the executions table, default true) is monitoring a filled position, then SIGKILLs it and
+# sets VICTIM to that execution's id. At a high replay speed the execution can complete in
+# the moment between the query and the kill landing; the store then shows it finished, the
+# kill proved nothing, and the run is repeated (up to 5 times). Returns 1 when no execution
+# ever got there.
+kill_while_holding() {
+  local pipeline=$1 db=$2 speed=$3 out=$4 cond=${5:-1} pid v status
+  VICTIM=""
+  for _attempt in 1 2 3 4 5; do
+    "$APEX_HOST" run --speed "$speed" --db "$db" --fresh "$pipeline" > "$out" 2>&1 &
+    pid=$!
+    v=""
+    for _ in $(seq 1 900); do
+      v=$(sq "$db" "SELECT id FROM executions WHERE status='monitoring' AND ($cond) AND id IN (SELECT execution_id FROM fills) LIMIT 1" 2>/dev/null || true)
+      [ -n "$v" ] && break
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    [ -n "$v" ] || return 1
+    status=$(sq "$db" "SELECT status FROM executions WHERE id=$v")
+    if [ "$status" = monitoring ]; then
+      VICTIM=$v
+      return 0
+    fi
+    echo "note: execution $v was $status by the time the kill landed; running again"
+  done
+  return 1
+}

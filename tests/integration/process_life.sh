@@ -42,7 +42,10 @@ assert_eq "$(sq live.db "SELECT count(*) FROM executions")" "$before" "the live 
 # Two processes on one store: the second is refused while the first runs.
 "$APEX_HOST" run --speed 50 --db shared.db "$P" > first.out 2>&1 &
 pid=$!
-sleep 1
+for _ in $(seq 1 200); do # until the first process holds the store (slow starts under load)
+  [ "$(cat shared.db.lock 2>/dev/null)" = "$pid" ] && break
+  sleep 0.05
+done
 set +e
 "$APEX_HOST" run --speed 50 --db shared.db "$P" > second.out 2>&1
 code=$?

@@ -6,17 +6,8 @@ P="$WORK/pipelines/ma_trend.lua"
 DB="$WORK/k.db"
 PAPER="$DB.ma-trend.paper"
 
-"$APEX_HOST" run --speed 3000 --db "$DB" "$P" > "$WORK/run1.out" 2>&1 &
-pid=$!
 victim=""
-for _ in $(seq 1 600); do
-  victim=$(sq "$DB" "SELECT id FROM executions WHERE status='monitoring' AND id IN (SELECT execution_id FROM fills) LIMIT 1" 2>/dev/null || true)
-  [ -n "$victim" ] && break
-  kill -0 $pid 2>/dev/null || break
-  sleep 0.1
-done
-kill -9 $pid 2>/dev/null || true
-wait $pid 2>/dev/null || true
+kill_while_holding "$P" "$DB" 3000 "$WORK/run1.out" && victim=$VICTIM
 [ -n "$victim" ] && pass "an execution was monitoring an open position when killed (id $victim)" || { fail "no execution reached monitoring before the kill"; finish; }
 
 orders_before=$(sq "$DB" "SELECT count(*) FROM orders WHERE execution_id=$victim")

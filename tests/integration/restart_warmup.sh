@@ -8,25 +8,10 @@ P="$WORK/pipelines/ma_trend.lua"
 DB="$WORK/w.db"
 DAY2_US=1709596800000000 # 2024-03-05 00:00 UTC: the demo data starts on 2024-03-04
 
-# The kill lands a few ms after the query saw the position open; if the position closed
-# in between, run the scenario again (the race is the test's, not the host's).
+# The kill lands a few ms after the query saw the position open; kill_while_holding runs
+# the scenario again if the position closed in between (the race is the test's).
 victim=""
-for attempt in 1 2 3 4 5; do
-  rm -f "$DB" "$DB"-* "$DB".*
-  "$APEX_HOST" run --speed 3000 --db "$DB" "$P" > "$WORK/run1.out" 2>&1 &
-  pid=$!
-  victim=""
-  for _ in $(seq 1 900); do
-    victim=$(sq "$DB" "SELECT id FROM executions WHERE status='monitoring' AND created_at >= $DAY2_US AND id IN (SELECT execution_id FROM fills) LIMIT 1" 2>/dev/null || true)
-    [ -n "$victim" ] && break
-    kill -0 $pid 2>/dev/null || break
-    sleep 0.05
-  done
-  kill -9 $pid 2>/dev/null || true
-  wait $pid 2>/dev/null || true
-  [ -n "$victim" ] && [ "$(sq "$DB" "SELECT status FROM executions WHERE id=$victim")" = "monitoring" ] && break
-  victim=""
-done
+kill_while_holding "$P" "$DB" 3000 "$WORK/run1.out" "created_at >= $DAY2_US" && victim=$VICTIM
 [ -n "$victim" ] && pass "killed while execution $victim (opened after day 1) held a position" || { fail "no position opened after day 1 was held at the kill"; finish; }
 
 cursor=$(sq "$DB" "SELECT last_ts FROM cursors WHERE pipeline='ma-trend'")

@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/pipeline.h"
+#include "pipeline/run_files.h"
+#include "util/log.h"
+
 static char dir[256];
 
 void fx_make_dir(const char *name)
@@ -45,28 +49,137 @@ void fx_write(const char *name, const char *text)
     fclose(f);
 }
 
-static int host(const char *pipeline, const char *db, bool backtest)
+int fx_backtest(const char *file, const char *db)
 {
     char path[768], dbpath[768];
-    snprintf(path, sizeof path, "%s/%s", dir, pipeline);
+    snprintf(path, sizeof path, "%s/%s", dir, file);
     snprintf(dbpath, sizeof dbpath, "%s/%s", dir, db);
     const char *paths[] = {path};
-    host_options opt = {.backtest = backtest,
-                        .db_path = dbpath,
-                        .fresh = backtest,
-                        .quiet = true,
-                        .speed = 3000}; /* a minute bar in 20 ms */
+    host_options opt = {.backtest = true, .db_path = dbpath, .fresh = true, .quiet = true};
     return host_main(paths, 1, &opt);
 }
 
-int fx_backtest(const char *pipeline, const char *db)
+static int64_t sim_now(void *ud)
 {
-    return host(pipeline, db, true);
+    return clock_now(ud);
 }
 
-int fx_run(const char *pipeline, const char *db)
+/* The time of the pipeline's first bar, from a throwaway open on an in-memory store (as
+ * `apex-host check` opens pipelines). */
+static apex_time first_bar_time(const char *path)
 {
-    return host(pipeline, db, false);
+    char err[512];
+    price_table prices;
+    price_table_init(&prices);
+    host_services hs = {.clock = clock_new_simulated(0),
+                        .db = store_open(":memory:", STORE_FAST, err, sizeof err),
+                        .symbols = symtab_new(),
+                        .prices = &prices,
+                        .backtest = true,
+                        .db_path = ":memory:"};
+    assert_non_null(hs.db);
+    diag_list diags;
+    diag_init(&diags);
+    pipeline *p = pipeline_open(&hs, path, &diags);
+    diag_free(&diags);
+    apex_time first = 0;
+    if (!p || pipeline_peek(p, &first) <= 0)
+        first = 0; /* no data, or a data error the real run reports */
+    pipeline_free(p);
+    clock_free(hs.clock);
+    symtab_free(hs.symbols);
+    price_table_free(&prices);
+    store_close(hs.db);
+    return first;
+}
+
+/* What host_main's run path does around the pipeline (pipeline/host.c), with a simulated
+ * clock in place of the libuv loop: it was the live clock at a high replay speed that made
+ * restart tests depend on the machine's load. run loads the pipelines, then jumps its clock
+ * to the first bar, so whatever the load started (a resumed execution's first check, the
+ * reconciliation's replies) happens at that time: here the clock starts there. */
+int fx_run(const char *file, const char *db)
+{
+    char path[768], dbpath[768], err[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    snprintf(dbpath, sizeof dbpath, "%s/%s", dir, db);
+    log_level level = log_get_level();
+    log_set_level(LOG_WARN);
+    apex_time first = first_bar_time(path);
+    int lock_fd = -1;
+    if (run_files_lock(dbpath, &lock_fd, err, sizeof err) != 0) {
+        fprintf(stderr, "fx_run: %s\n", err);
+        log_set_level(level);
+        return EXIT_STORE;
+    }
+    store *s = store_open(dbpath, STORE_DURABLE, err, sizeof err);
+    if (!s) {
+        fprintf(stderr, "fx_run: %s\n", err);
+        run_files_unlock(lock_fd);
+        log_set_level(level);
+        return EXIT_STORE;
+    }
+    store_meta_set(s, "run_kind", "run", NULL);
+    store_meta_set(s, "run_state", "running", NULL);
+    price_table prices;
+    price_table_init(&prices);
+    host_services hs = {.clock = clock_new_simulated(first),
+                        .db = s,
+                        .symbols = symtab_new(),
+                        .prices = &prices,
+                        .loop = NULL, /* no hot reload: nothing edits the scripts */
+                        .backtest = false,
+                        .db_path = dbpath};
+    assert_non_null(hs.clock);
+    assert_non_null(hs.symbols);
+    log_set_clock(sim_now, hs.clock);
+
+    int code = EXIT_OK;
+    diag_list diags;
+    diag_init(&diags);
+    pipeline *p = pipeline_open(&hs, path, &diags);
+    for (int i = 0; i < diags.count; i++)
+        fprintf(stderr, "%s\n", diags.items[i]);
+    diag_free(&diags);
+    if (!p) {
+        code = EXIT_INVALID;
+    } else {
+        for (;;) {
+            apex_time ts;
+            int more = pipeline_peek(p, &ts);
+            if (more == 0)
+                break;
+            if (more > 0) /* else a read error, which step reports */
+                clock_advance_to(hs.clock, ts);
+            int rc = pipeline_step(p, err, sizeof err);
+            if (rc < 0) {
+                fprintf(stderr, "fx_run: stopped on a data error: %s\n", err);
+                code = EXIT_RUNTIME;
+                break;
+            }
+            if (rc == 0)
+                break;
+        }
+        /* End of data: orders, fills and checks settle for a minute of data time. */
+        if (code == EXIT_OK)
+            clock_advance_to(hs.clock, clock_now(hs.clock) + APEX_MINUTE);
+        pipeline_summary sum;
+        pipeline_finish(p, &sum);
+        if (sum.write_error) {
+            fprintf(stderr, "fx_run: durable write failed: %s\n", sum.write_error);
+            code = EXIT_RUNTIME;
+        }
+    }
+    store_meta_set(s, "run_state", code != EXIT_OK ? "failed" : "stopped", NULL);
+    pipeline_free(p);
+    log_set_clock(NULL, NULL);
+    clock_free(hs.clock);
+    price_table_free(&prices);
+    symtab_free(hs.symbols);
+    store_close(s);
+    run_files_unlock(lock_fd);
+    log_set_level(level);
+    return code;
 }
 
 sqlite3 *fx_open_db(const char *db)

@@ -1,5 +1,7 @@
-/* engine_fixture: helpers for tests that run whole pipelines through host_main and read
- * the outcome back from the store. Each test program gets its own temporary directory. */
+/* engine_fixture: helpers for engine tests (tests/engine/), which run whole pipelines
+ * through the host and read the outcome back from the store. Every run is on a simulated
+ * clock, so outcomes never depend on timing. Each test program gets its own temporary
+ * directory. */
 #ifndef APEX_TEST_ENGINE_FIXTURE_H
 #define APEX_TEST_ENGINE_FIXTURE_H
 
@@ -18,9 +20,14 @@ void fx_write(const char *name, const char *text);
 /* Full path of <dir>/name in a static buffer (valid until the next call). */
 const char *fx_path(const char *name);
 
-/* Runs host_main on <dir>/pipeline with the store <dir>/db (backtest, or run at a high
- * replay speed when run_mode is true; run mode keeps the store between calls). */
+/* `apex-host backtest` on <dir>/pipeline with a fresh store <dir>/db: host_main itself,
+ * on its simulated clock. Returns the exit code. */
 int fx_backtest(const char *pipeline, const char *db);
+/* `apex-host run` on <dir>/pipeline with the store <dir>/db, kept between calls (so a
+ * second call is a restart), but on a simulated clock: the durable store, the paper account
+ * beside it, the restart cursor and resumption are run's; time is the data's, advanced bar
+ * by bar as a backtest does, then one more minute of data time at the end of the data, as
+ * run waits before stopping. Nothing depends on the wall clock or the machine's load. */
 int fx_run(const char *pipeline, const char *db);
 
 sqlite3 *fx_open_db(const char *db);

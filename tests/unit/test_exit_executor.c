@@ -1,7 +1,8 @@
 /* Exit executor tests (seed 003 "Exit Execution"): market orders for CRITICAL exits,
  * limit prices by urgency, price walking and escalation, failed exits, partial exits and
- * races with bracket legs. A scripted broker lets each test decide exactly when orders
- * fill; everything else (store, exec, ledger, clock) is the product's own code. */
+ * races with bracket legs. The shared fake broker (tests/support/fake_broker.h) lets each
+ * test decide exactly when orders fill; its listener events arrive the moment the broker's
+ * state changes. Everything else (store, exec, ledger, clock) is the product's own code. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,201 +14,17 @@
 #include <string.h>
 
 #include "exits/executor.h"
+#include "fake_broker.h"
+#include "net/ratelimit.h"
 #include "util/err.h"
 
 #define CENTS(c) ((money_t)(c) * (MONEY_SCALE / 100))
 #define T0       ((apex_time)1709562600 * APEX_SECOND)
 
-/* ---- a scripted broker ---- */
-
-typedef struct {
-    broker base;
-    apex_clock *clock;
-    broker_order orders[64];
-    int norders;
-    int reject_next; /* refuse this many submits */
-    clock_timer timer;
-    struct pending {
-        broker_cb cb;
-        void *ud;
-        int status;
-        char error[64];
-        broker_order order;
-        bool has_order;
-    } q[64];
-    int nq;
-} script_broker;
-
-static void flush(clock_timer *timer, void *ud)
+/* The broker fills an order (all of it when qty is 0). */
+static void fill(fake_broker *fb, const char *coid, money_t qty, money_t price)
 {
-    script_broker *s = ud;
-    (void)timer;
-    while (s->nq > 0) {
-        struct pending p = s->q[0];
-        memmove(s->q, s->q + 1, (size_t)(--s->nq) * sizeof s->q[0]);
-        broker_reply r = {.status = p.status, .order = p.has_order ? &p.order : NULL};
-        snprintf(r.error, sizeof r.error, "%s", p.error);
-        if (p.cb)
-            p.cb(p.ud, &r);
-    }
-}
-
-static void reply(script_broker *s, broker_cb cb, void *ud, int status, const char *error,
-                  const broker_order *o)
-{
-    assert_true(s->nq < 64);
-    struct pending *p = &s->q[s->nq++];
-    memset(p, 0, sizeof *p);
-    p->cb = cb;
-    p->ud = ud;
-    p->status = status;
-    snprintf(p->error, sizeof p->error, "%s", error ? error : "");
-    if (o) {
-        p->order = *o;
-        p->has_order = true;
-    }
-    clock_timer_start(&s->timer, clock_now(s->clock));
-}
-
-static broker_order *find(script_broker *s, const char *coid)
-{
-    for (int i = 0; i < s->norders; i++)
-        if (strcmp(s->orders[i].client_order_id, coid) == 0)
-            return &s->orders[i];
-    return NULL;
-}
-
-static broker_order *add_order(script_broker *s, const char *coid, const char *parent,
-                               const order_request *r, order_side side, order_type type,
-                               order_role role, money_t limit, money_t stop)
-{
-    broker_order *o = &s->orders[s->norders++];
-    memset(o, 0, sizeof *o);
-    snprintf(o->client_order_id, sizeof o->client_order_id, "%s", coid);
-    snprintf(o->broker_order_id, sizeof o->broker_order_id, "b-%d", s->norders);
-    snprintf(o->parent_client_order_id, sizeof o->parent_client_order_id, "%s", parent);
-    snprintf(o->symbol, sizeof o->symbol, "%s", r->symbol);
-    o->side = side;
-    o->type = type;
-    o->role = role;
-    o->qty = r->qty;
-    o->limit_price = limit;
-    o->stop_price = stop;
-    o->status = parent[0] ? ORDER_STATUS_HELD : ORDER_STATUS_ACCEPTED;
-    return o;
-}
-
-static int sb_submit(broker *b, const order_request *r, broker_cb cb, void *ud)
-{
-    script_broker *s = (script_broker *)b;
-    if (s->reject_next > 0) {
-        s->reject_next--;
-        reply(s, cb, ud, APEX_EREJECTED, "market closed for this symbol", NULL);
-        return 0;
-    }
-    broker_order *o = add_order(s, r->client_order_id, "", r, r->side, r->type, ORDER_ROLE_ENTRY,
-                                r->limit_price, r->stop_price);
-    order_side exit_side = r->side == SIDE_BUY ? SIDE_SELL : SIDE_BUY;
-    char leg[BROKER_ID_MAX + 4];
-    if (r->take_profit) {
-        snprintf(leg, sizeof leg, "%s-tp", r->client_order_id);
-        add_order(s, leg, r->client_order_id, r, exit_side, ORDER_LIMIT, ORDER_ROLE_TAKE_PROFIT,
-                  r->take_profit, 0);
-    }
-    if (r->stop_loss) {
-        snprintf(leg, sizeof leg, "%s-sl", r->client_order_id);
-        add_order(s, leg, r->client_order_id, r, exit_side, ORDER_STOP, ORDER_ROLE_STOP_LOSS, 0,
-                  r->stop_loss);
-    }
-    reply(s, cb, ud, 0, NULL, o);
-    return 0;
-}
-
-static int sb_cancel(broker *b, const char *coid, broker_cb cb, void *ud)
-{
-    script_broker *s = (script_broker *)b;
-    broker_order *o = find(s, coid);
-    if (!o || order_status_is_final(o->status)) {
-        reply(s, cb, ud, APEX_ESTATE, "order is already final", o);
-        return 0;
-    }
-    o->status = ORDER_STATUS_CANCELLED;
-    reply(s, cb, ud, 0, NULL, o);
-    if (s->base.listener.on_order)
-        s->base.listener.on_order(s->base.listener.ud, o);
-    return 0;
-}
-
-static int sb_unused(broker *b, broker_cb cb, void *ud)
-{
-    (void)b;
-    (void)cb;
-    (void)ud;
-    return APEX_EINVAL;
-}
-
-static int sb_unused_s(broker *b, const char *s, broker_cb cb, void *ud)
-{
-    (void)s;
-    return sb_unused(b, cb, ud);
-}
-
-static void sb_free(broker *b)
-{
-    script_broker *s = (script_broker *)b;
-    clock_timer_stop(&s->timer);
-    free(s);
-}
-
-static const broker_ops script_ops = {
-    .name = "script",
-    .submit_order = sb_submit,
-    .cancel_order = sb_cancel,
-    .get_order = sb_unused_s,
-    .list_open_orders = sb_unused_s,
-    .get_position = sb_unused_s,
-    .list_positions = sb_unused,
-    .get_account = sb_unused,
-    .list_fills = sb_unused_s,
-    .free = sb_free,
-};
-
-/* The broker fills an order (all of it, or qty of it). */
-static void fill(script_broker *s, const char *coid, money_t qty, money_t price)
-{
-    broker_order *o = find(s, coid);
-    assert_non_null(o);
-    static int n;
-    broker_fill f = {0};
-    snprintf(f.fill_id, sizeof f.fill_id, "f-%d", ++n);
-    snprintf(f.client_order_id, sizeof f.client_order_id, "%s", coid);
-    snprintf(f.symbol, sizeof f.symbol, "%s", o->symbol);
-    f.side = o->side;
-    f.qty = qty ? qty : o->qty - o->filled_qty;
-    f.price = price;
-    f.ts = clock_now(s->clock);
-    o->filled_qty += f.qty;
-    o->avg_fill_price = price;
-    o->status = o->filled_qty >= o->qty ? ORDER_STATUS_FILLED : ORDER_STATUS_PARTIALLY_FILLED;
-    /* OCO and activation, as a broker would. */
-    if (o->role == ORDER_ROLE_ENTRY && o->status == ORDER_STATUS_FILLED) {
-        for (int i = 0; i < s->norders; i++)
-            if (strcmp(s->orders[i].parent_client_order_id, coid) == 0)
-                s->orders[i].status = ORDER_STATUS_ACCEPTED;
-    }
-    if ((o->role == ORDER_ROLE_STOP_LOSS || o->role == ORDER_ROLE_TAKE_PROFIT) &&
-        o->parent_client_order_id[0]) {
-        for (int i = 0; i < s->norders; i++) {
-            broker_order *sib = &s->orders[i];
-            if (sib != o && strcmp(sib->parent_client_order_id, o->parent_client_order_id) == 0 &&
-                !order_status_is_final(sib->status)) {
-                sib->status = ORDER_STATUS_CANCELLED;
-                s->base.listener.on_order(s->base.listener.ud, sib);
-            }
-        }
-    }
-    s->base.listener.on_fill(s->base.listener.ud, &f, o);
-    s->base.listener.on_order(s->base.listener.ud, o);
+    assert_int_equal(fake_broker_fill(fb, coid, qty, price), 0);
 }
 
 /* ---- the fixture ---- */
@@ -215,7 +32,7 @@ static void fill(script_broker *s, const char *coid, money_t qty, money_t price)
 typedef struct {
     apex_clock *clock;
     store *db;
-    script_broker *brk;
+    fake_broker *brk;
     pipeline_config cfg;
     exec_env *env;
     exit_executor *x;
@@ -279,18 +96,16 @@ static int setup(void **state)
     f->clock = clock_new_simulated(T0);
     f->db = store_open(":memory:", STORE_DURABLE, err, sizeof err);
     assert_non_null(f->db);
-    f->brk = calloc(1, sizeof *f->brk);
-    f->brk->base.ops = &script_ops;
-    f->brk->clock = f->clock;
-    clock_timer_init(f->clock, &f->brk->timer, flush, f->brk);
+    f->brk = fake_broker_new(f->clock);
+    fake_broker_set_events(f->brk, FAKE_EVENTS_IMMEDIATE);
     config_defaults(&f->cfg);
     snprintf(f->cfg.name, sizeof f->cfg.name, "test");
     f->env = exec_env_new(
-        f->db, &f->brk->base, f->clock, &f->cfg,
+        f->db, fake_broker_base(f->brk), f->clock, &f->cfg,
         (exec_hooks){
             .find_trade = find_trade, .on_fill = on_fill_hook, .on_order = on_order_hook, .ud = f});
     exec_env_install(f->env);
-    f->x = exit_executor_new(f->env, &f->brk->base, f->db, f->clock, &f->cfg,
+    f->x = exit_executor_new(f->env, fake_broker_base(f->brk), f->db, f->clock, &f->cfg,
                              (exit_hooks){.quote = quote, .on_done = on_done, .ud = f});
     f->bid = CENTS(9998);
     f->ask = CENTS(10002);
@@ -312,7 +127,9 @@ static int setup(void **state)
                            .qty = MONEY(100),
                            .take_profit = MONEY(110),
                            .stop_loss = MONEY(95)};
-    assert_int_equal(exec_send(f->env, t, ORDER_ROLE_ENTRY, &entry, NULL, NULL, NULL, 0), 0);
+    assert_int_equal(exec_send(f->env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &entry, NULL,
+                               NULL, NULL, 0),
+                     0);
     run(f);
     fill(f->brk, t->entry_coid, 0, MONEY(100));
     run(f);
@@ -328,7 +145,7 @@ static int teardown(void **state)
     exit_executor_drop(f->x, &f->t);
     exit_executor_free(f->x);
     exec_env_free(f->env);
-    broker_free(&f->brk->base);
+    broker_free(fake_broker_base(f->brk));
     store_close(f->db);
     clock_free(f->clock);
     config_free(&f->cfg);
@@ -346,7 +163,7 @@ static exit_decision decision(exit_condition c, money_t qty)
 /* The last order the broker received. */
 static broker_order *last_order(fx *f)
 {
-    return &f->brk->orders[f->brk->norders - 1];
+    return fake_broker_last_order(f->brk);
 }
 
 static int count_attempts(void *ud, const store_exit_attempt *a)
@@ -359,9 +176,11 @@ static int count_attempts(void *ud, const store_exit_attempt *a)
 static money_t sold(fx *f)
 {
     money_t total = 0;
-    for (int i = 0; i < f->brk->norders; i++)
-        if (f->brk->orders[i].side == SIDE_SELL)
-            total += f->brk->orders[i].filled_qty;
+    for (int i = 0; i < fake_broker_norders(f->brk); i++) {
+        const broker_order *o = fake_broker_order_at(f->brk, i);
+        if (o->side == SIDE_SELL)
+            total += o->filled_qty;
+    }
     return total;
 }
 
@@ -375,8 +194,8 @@ static void test_market_order_critical_exits(void **state)
     run(f);
     /* Both bracket legs were cancelled before the exit went out. */
     int cancelled = 0;
-    for (int i = 0; i < f->brk->norders; i++)
-        if (f->brk->orders[i].status == ORDER_STATUS_CANCELLED)
+    for (int i = 0; i < fake_broker_norders(f->brk); i++)
+        if (fake_broker_order_at(f->brk, i)->status == ORDER_STATUS_CANCELLED)
             cancelled++;
     assert_int_equal(cancelled, 2);
     broker_order *o = last_order(f);
@@ -406,12 +225,12 @@ static void test_critical_market_order_retried_as_market(void **state)
     exit_decision d = decision(EXIT_CIRCUIT_BREAKER, MONEY(100));
     exit_executor_start(f->x, &f->t, &d, MONEY(100));
     run(f);
-    int before = f->brk->norders;
+    int before = fake_broker_norders(f->brk);
     advance(f, 5); /* CRITICAL timeout: 5 s */
     run(f);
-    assert_int_equal(f->brk->norders, before + 1);
+    assert_int_equal(fake_broker_norders(f->brk), before + 1);
     assert_int_equal(last_order(f)->type, ORDER_MARKET);
-    assert_int_equal(f->brk->orders[before - 1].status, ORDER_STATUS_CANCELLED);
+    assert_int_equal(fake_broker_order_at(f->brk, before - 1)->status, ORDER_STATUS_CANCELLED);
 }
 
 static void test_limit_order_execution(void **state)
@@ -484,10 +303,12 @@ static void test_price_walking_escalation(void **state)
     assert_int_equal(last_order(f)->type, ORDER_MARKET);
     /* Every order placed is an exit_attempts row, and only one order ever worked at once. */
     int working = 0;
-    for (int i = 0; i < f->brk->norders; i++)
-        if (f->brk->orders[i].role == ORDER_ROLE_ENTRY && f->brk->orders[i].side == SIDE_SELL &&
-            !order_status_is_final(f->brk->orders[i].status))
+    for (int i = 0; i < fake_broker_norders(f->brk); i++) {
+        const broker_order *o = fake_broker_order_at(f->brk, i);
+        if (o->role == ORDER_ROLE_ENTRY && o->side == SIDE_SELL &&
+            !order_status_is_final(o->status))
             working++;
+    }
     assert_int_equal(working, 1);
     fill(f->brk, last_order(f)->client_order_id, 0, CENTS(9990));
     run(f);
@@ -502,7 +323,7 @@ static void test_price_walking_escalation(void **state)
 static void test_failed_exit_handling(void **state)
 {
     fx *f = *state;
-    f->brk->reject_next = 2;
+    fake_broker_fail_next(f->brk, FAKE_SUBMIT, 2, APEX_EREJECTED, "market closed for this symbol");
     exit_decision d = decision(EXIT_STOP_LOSS, MONEY(100));
     exit_executor_start(f->x, &f->t, &d, MONEY(94));
     run(f);
@@ -561,9 +382,10 @@ static void test_bracket_leg_fills_while_exit_starts(void **state)
     /* Flat already: no exit order was placed, nothing was over-sold. */
     assert_int_equal(f->t.led.qty, 0);
     assert_int_equal(sold(f), MONEY(100));
-    for (int i = 0; i < f->brk->norders; i++)
-        assert_int_not_equal(
-            f->brk->orders[i].role == ORDER_ROLE_ENTRY && f->brk->orders[i].side == SIDE_SELL, 1);
+    for (int i = 0; i < fake_broker_norders(f->brk); i++) {
+        const broker_order *o = fake_broker_order_at(f->brk, i);
+        assert_int_not_equal(o->role == ORDER_ROLE_ENTRY && o->side == SIDE_SELL, 1);
+    }
     assert_int_equal(f->done, 1);
     assert_int_equal(f->last_done.status, EXIT_STATUS_CANCELLED);
 }
@@ -584,7 +406,9 @@ static void test_leg_fill_during_partial_exit_never_oversells(void **state)
     run(f);
     order_request other = {
         .symbol = "AAPL", .side = SIDE_SELL, .type = ORDER_MARKET, .qty = MONEY(70)};
-    assert_int_equal(exec_send(f->env, &f->t, ORDER_ROLE_EXIT, &other, NULL, NULL, NULL, 0), 0);
+    assert_int_equal(exec_send(f->env, BROKER_PRIORITY_ROUTINE, &f->t, ORDER_ROLE_EXIT, &other,
+                               NULL, NULL, NULL, 0),
+                     0);
     run(f);
     fill(f->brk, last_order(f)->client_order_id, 0, MONEY(114));
     run(f);
@@ -614,7 +438,8 @@ static void test_more_urgent_exit_supersedes(void **state)
     exit_decision crit = decision(EXIT_STOP_LOSS, MONEY(100));
     assert_int_equal(exit_executor_start(f->x, &f->t, &crit, MONEY(94)), 0);
     run(f);
-    assert_int_equal(find(f->brk, limit->client_order_id)->status, ORDER_STATUS_CANCELLED);
+    assert_int_equal(fake_broker_order(f->brk, limit->client_order_id)->status,
+                     ORDER_STATUS_CANCELLED);
     broker_order *market = last_order(f);
     assert_int_equal(market->type, ORDER_MARKET);
     assert_int_equal(market->qty, MONEY(100));
@@ -622,6 +447,66 @@ static void test_more_urgent_exit_supersedes(void **state)
     run(f);
     assert_string_equal(f->last_done.exit_reason, "stop_loss");
     assert_int_equal(sold(f), MONEY(100));
+}
+
+/* ---- priority at the rate limiter ---- */
+
+static void count_reply(void *ud, const broker_reply *r)
+{
+    (void)r;
+    (*(int *)ud)++;
+}
+
+static int count_cancelled(fx *f)
+{
+    int cancelled = 0;
+    for (int i = 0; i < fake_broker_norders(f->brk); i++)
+        cancelled += fake_broker_order_at(f->brk, i)->status == ORDER_STATUS_CANCELLED;
+    return cancelled;
+}
+
+/* A stop-loss passes the calls already waiting in a full limiter: its cancels and its
+ * market order carry CRITICAL, the queued reads ROUTINE. */
+static void test_critical_exit_overtakes_routine_calls(void **state)
+{
+    fx *f = *state;
+    broker *b = fake_broker_base(f->brk);
+    ratelimit *rl = ratelimit_new(f->clock, 2);
+    assert_non_null(rl);
+    assert_int_equal(broker_set_limiter(b, rl), 0);
+    apex_time start = clock_now(f->clock);
+    int routine = 0;
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(broker_get_account(b, BROKER_PRIORITY_ROUTINE, count_reply, &routine), 0);
+    run(f); /* two granted: the window is full for a minute */
+    assert_int_equal(routine, 2);
+    int before = fake_broker_norders(f->brk);
+    exit_decision d = decision(EXIT_STOP_LOSS, MONEY(100));
+    assert_int_equal(exit_executor_start(f->x, &f->t, &d, CENTS(9490)), 0);
+
+    clock_advance_to(f->clock, start + APEX_MINUTE);
+    run(f);
+    /* Both slots went to the two leg cancels, none to the four reads queued before. */
+    assert_int_equal(routine, 2);
+    assert_int_equal(count_cancelled(f), 2);
+    assert_int_equal(fake_broker_norders(f->brk), before); /* the market order waits for a slot */
+    assert_int_equal(fake_broker_ncalls(f->brk, FAKE_CANCEL), 2);
+    assert_int_equal(fake_broker_ncalls(f->brk, FAKE_GET_ACCOUNT), 2);
+
+    /* The market order's 5 s timeout ran while it waited, so its cancel is CRITICAL too:
+     * the next minute's two slots go to the order and that cancel. */
+    clock_advance_to(f->clock, start + 2 * APEX_MINUTE);
+    run(f);
+    assert_int_equal(fake_broker_norders(f->brk), before + 1);
+    assert_int_equal(last_order(f)->type, ORDER_MARKET);
+    assert_int_equal(routine, 2);
+
+    /* Routine calls are served once no exit call waits. */
+    clock_advance_to(f->clock, start + 30 * APEX_MINUTE);
+    assert_int_equal(ratelimit_queued(rl), 0);
+    assert_int_equal(routine, 6);
+    assert_int_equal(broker_set_limiter(b, NULL), 0);
+    ratelimit_free(rl);
 }
 
 int main(void)
@@ -638,6 +523,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_leg_fill_during_partial_exit_never_oversells, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_more_urgent_exit_supersedes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_critical_exit_overtakes_routine_calls, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /* Position monitor tests (seed 003 "Position Monitoring"): cadence, price caching with
  * batched quotes, and the broker-call limit with 200 positions monitored at once. The
- * broker is the real paper broker behind the real rate limiter; a recording shim between
- * them notes the time of every call that actually reaches the broker. */
+ * broker is the real paper broker behind the real rate limiter; the shared fake broker
+ * (tests/support/fake_broker.h) wraps the paper broker between them and records the time
+ * of every call that actually reaches it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/limited.h"
 #include "broker/paper.h"
+#include "fake_broker.h"
 #include "market/symtab.h"
 #include "monitor/monitor.h"
 #include "net/ratelimit.h"
@@ -23,101 +24,6 @@
 #define NPOS        200
 #define CENTS_TO(c) ((money_t)(c) * (MONEY_SCALE / 100))
 
-/* ---- the recording shim ---- */
-
-typedef struct {
-    broker base;
-    broker *inner;
-    apex_clock *clock;
-    apex_time *calls;
-    int ncalls, cap;
-    int quote_calls;
-} recorder;
-
-static void note(recorder *r)
-{
-    if (r->ncalls == r->cap) {
-        r->cap = r->cap ? r->cap * 2 : 256;
-        r->calls = realloc(r->calls, (size_t)r->cap * sizeof *r->calls);
-        assert_non_null(r->calls);
-    }
-    r->calls[r->ncalls++] = clock_now(r->clock);
-}
-
-#define R(b) ((recorder *)(b))
-static int rec_submit(broker *b, const order_request *q, broker_cb cb, void *ud)
-{
-    note(R(b));
-    return broker_submit_order(R(b)->inner, q, cb, ud);
-}
-static int rec_cancel(broker *b, const char *id, broker_cb cb, void *ud)
-{
-    note(R(b));
-    return broker_cancel_order(R(b)->inner, id, cb, ud);
-}
-static int rec_get_order(broker *b, const char *id, broker_cb cb, void *ud)
-{
-    note(R(b));
-    return broker_get_order(R(b)->inner, id, cb, ud);
-}
-static int rec_open_orders(broker *b, const char *s, broker_cb cb, void *ud)
-{
-    note(R(b));
-    return broker_list_open_orders(R(b)->inner, s, cb, ud);
-}
-static int rec_position(broker *b, const char *s, broker_cb cb, void *ud)
-{
-    note(R(b));
-    return broker_get_position(R(b)->inner, s, cb, ud);
-}
-static int rec_positions(broker *b, broker_cb cb, void *ud)
-{
-    note(R(b));
-    return broker_list_positions(R(b)->inner, cb, ud);
-}
-static int rec_account(broker *b, broker_cb cb, void *ud)
-{
-    note(R(b));
-    return broker_get_account(R(b)->inner, cb, ud);
-}
-static int rec_quotes(broker *b, const char *const *s, int n, broker_cb cb, void *ud)
-{
-    note(R(b));
-    R(b)->quote_calls++;
-    return broker_get_quotes(R(b)->inner, s, n, cb, ud);
-}
-static int rec_fills(broker *b, const char *id, broker_cb cb, void *ud)
-{
-    note(R(b));
-    return broker_list_fills(R(b)->inner, id, cb, ud);
-}
-static int rec_close(broker *b, const char *s, const char *id, broker_cb cb, void *ud)
-{
-    note(R(b));
-    return broker_close_position(R(b)->inner, s, id, cb, ud);
-}
-static void rec_free(broker *b)
-{
-    broker_free(R(b)->inner);
-    free(R(b)->calls);
-    free(b);
-}
-
-static const broker_ops rec_ops = {
-    .name = "recorder",
-    .submit_order = rec_submit,
-    .cancel_order = rec_cancel,
-    .get_order = rec_get_order,
-    .list_open_orders = rec_open_orders,
-    .get_position = rec_position,
-    .list_positions = rec_positions,
-    .get_account = rec_account,
-    .get_quotes = rec_quotes,
-    .list_fills = rec_fills,
-    .close_position = rec_close,
-    .free = rec_free,
-};
-
 /* ---- the fixture ---- */
 
 typedef struct {
@@ -125,7 +31,7 @@ typedef struct {
     store *db;
     symtab *symbols;
     broker *paper;
-    recorder *rec;
+    fake_broker *rec; /* wraps the paper broker */
     ratelimit *limiter;
     broker *limited;
     pipeline_config cfg;
@@ -171,7 +77,7 @@ static void bar_for(fx *f, const char *sym, money_t px)
              .close = px,
              .volume = MONEY(1000),
              .symbol_id = symtab_find(f->symbols, sym)};
-    broker_on_bar(f->paper, &b, sym);
+    paper_broker_on_bar(f->paper, &b, sym);
 }
 
 /* n long positions of 10 shares at 100, really held at the paper broker. */
@@ -194,16 +100,15 @@ static fx *make(int n, int per_minute)
         snprintf(req.symbol, sizeof req.symbol, "%s", sym);
         snprintf(id, sizeof id, "seed-%d", i);
         snprintf(req.client_order_id, sizeof req.client_order_id, "%s", id);
-        assert_int_equal(broker_submit_order(f->paper, &req, ignore, NULL), 0);
+        assert_int_equal(broker_submit_order(f->paper, BROKER_PRIORITY_ROUTINE, &req, ignore, NULL),
+                         0);
     }
     clock_run_due(f->clock);
 
-    f->rec = calloc(1, sizeof *f->rec);
-    f->rec->base.ops = &rec_ops;
-    f->rec->inner = f->paper;
-    f->rec->clock = f->clock;
+    f->rec = fake_broker_wrap(f->clock, f->paper);
     f->limiter = ratelimit_new(f->clock, per_minute);
-    f->limited = limited_broker_new(&f->rec->base, f->limiter);
+    f->limited = fake_broker_base(f->rec);
+    assert_int_equal(broker_set_limiter(f->limited, f->limiter), 0);
     config_defaults(&f->cfg);
     f->cfg.monitoring.max_api_calls_per_minute = per_minute;
     f->mon = monitor_new(
@@ -310,16 +215,19 @@ static void test_price_caching(void **state)
     /* All three checks at T0 were answered by ONE batched request for two symbols. */
     assert_int_equal(s.quote_requests, 1);
     assert_int_equal(s.quoted_symbols, 2);
-    assert_int_equal(f->rec->quote_calls, 1);
+    assert_int_equal(fake_broker_ncalls(f->rec, FAKE_GET_QUOTES), 1);
+    const fake_call *batch = fake_broker_last_call(f->rec, FAKE_GET_QUOTES);
+    assert_int_equal(batch->nsymbols, 2);
+    assert_string_not_equal(batch->symbols[0], batch->symbols[1]);
     /* Within the 10 s TTL a check hits the cache instead of the broker. */
     monitor_check_soon(f->mon, &f->trades[0]);
     clock_advance_to(f->clock, T0 + 5 * APEX_SECOND);
     monitor_get_stats(f->mon, &s);
-    assert_int_equal(f->rec->quote_calls, 1);
+    assert_int_equal(fake_broker_ncalls(f->rec, FAKE_GET_QUOTES), 1);
     assert_true(s.cache_hits >= 1);
     /* After the TTL the next check asks again. */
     clock_advance_to(f->clock, T0 + 30 * APEX_SECOND);
-    assert_int_equal(f->rec->quote_calls, 2);
+    assert_int_equal(fake_broker_ncalls(f->rec, FAKE_GET_QUOTES), 2);
     destroy(f);
 }
 
@@ -332,12 +240,13 @@ static void test_rate_limit_never_exceeded_with_200_positions(void **state)
     for (int i = 0; i < NPOS; i++)
         f->trades[i].pos.stop_loss = CENTS_TO(9900); /* 1% away: urgent */
     run_minutes(f, 15, MONEY(100));
-    recorder *r = f->rec;
-    assert_true(r->ncalls > 20); /* the monitor did keep asking */
-    for (int i = 0; i < r->ncalls; i++) {
+    fake_broker *r = f->rec;
+    int ncalls = fake_broker_ncalls(r, FAKE_ANY);
+    assert_true(ncalls > 20); /* the monitor did keep asking */
+    for (int i = 0; i < ncalls; i++) {
         int in_window = 0;
         for (int k = 0; k <= i; k++)
-            if (r->calls[k] > r->calls[i] - 60 * APEX_SECOND)
+            if (fake_broker_call(r, k)->at > fake_broker_call(r, i)->at - 60 * APEX_SECOND)
                 in_window++;
         if (in_window > 20)
             fail_msg("%d broker calls in the 60 s window ending at call %d", in_window, i);
@@ -355,7 +264,9 @@ static void test_position_closed_by_hand_is_detected(void **state)
     (void)state;
     fx *f = make(2, 60);
     /* Close S001 at the broker behind the host's back: no fill of ours reports it. */
-    assert_int_equal(broker_close_position(f->paper, "S001", "by-hand", ignore, NULL), 0);
+    assert_int_equal(
+        broker_close_position(f->paper, BROKER_PRIORITY_ROUTINE, "S001", "by-hand", ignore, NULL),
+        0);
     run_minutes(f, 12, MONEY(100)); /* reconciliation runs every 10 normal periods (300 s) */
     assert_int_equal(f->flats, 1);
     assert_true(f->trades[1].finished);

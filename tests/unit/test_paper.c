@@ -147,7 +147,7 @@ static void feed(env *e, const char *sym, money_t o, money_t h, money_t l, money
     e->now += APEX_MINUTE;
     clock_advance_to(e->clock, e->now);
     bar b = {.ts = e->now, .open = o, .high = h, .low = l, .close = c, .volume = MONEY(1000)};
-    broker_on_bar(e->b, &b, sym);
+    paper_broker_on_bar(e->b, &b, sym);
     turn(e);
 }
 
@@ -163,7 +163,7 @@ static void feed_quote(env *e, const char *sym, money_t close, money_t bid, mone
              .volume = MONEY(500),
              .bid = bid,
              .ask = ask};
-    broker_on_bar(e->b, &b, sym);
+    paper_broker_on_bar(e->b, &b, sym);
     turn(e);
 }
 
@@ -184,7 +184,7 @@ static order_request req(const char *id, const char *sym, order_side side, order
 static void submit(env *e, const order_request *r)
 {
     reset(e);
-    assert_int_equal(broker_submit_order(e->b, r, on_reply, &e->r), 0);
+    assert_int_equal(broker_submit_order(e->b, BROKER_PRIORITY_ROUTINE, r, on_reply, &e->r), 0);
     assert_int_equal(e->r.nreplies, 0);
     assert_int_equal(e->r.nfills, 0);
     assert_int_equal(e->r.nupdates, 0);
@@ -195,7 +195,7 @@ static void submit(env *e, const order_request *r)
 static broker_account account(env *e)
 {
     reset(e);
-    assert_int_equal(broker_get_account(e->b, on_reply, &e->r), 0);
+    assert_int_equal(broker_get_account(e->b, BROKER_PRIORITY_ROUTINE, on_reply, &e->r), 0);
     assert_int_equal(e->r.nreplies, 0);
     turn(e);
     assert_int_equal(e->r.nreplies, 1);
@@ -206,7 +206,7 @@ static broker_account account(env *e)
 static broker_position position(env *e, const char *sym)
 {
     reset(e);
-    assert_int_equal(broker_get_position(e->b, sym, on_reply, &e->r), 0);
+    assert_int_equal(broker_get_position(e->b, BROKER_PRIORITY_ROUTINE, sym, on_reply, &e->r), 0);
     turn(e);
     assert_int_equal(e->r.status, 0);
     broker_position p;
@@ -221,7 +221,7 @@ static broker_position position(env *e, const char *sym)
 static broker_order get_order(env *e, const char *id)
 {
     reset(e);
-    assert_int_equal(broker_get_order(e->b, id, on_reply, &e->r), 0);
+    assert_int_equal(broker_get_order(e->b, BROKER_PRIORITY_ROUTINE, id, on_reply, &e->r), 0);
     turn(e);
     assert_int_equal(e->r.status, 0);
     assert_true(e->r.has_order);
@@ -231,7 +231,8 @@ static broker_order get_order(env *e, const char *id)
 static int open_orders(env *e, const char *sym)
 {
     reset(e);
-    assert_int_equal(broker_list_open_orders(e->b, sym, on_reply, &e->r), 0);
+    assert_int_equal(broker_list_open_orders(e->b, BROKER_PRIORITY_ROUTINE, sym, on_reply, &e->r),
+                     0);
     turn(e);
     assert_int_equal(e->r.status, 0);
     return e->r.norders;
@@ -521,7 +522,7 @@ static void test_cancelling_the_entry_cancels_its_legs(void **state)
     env *e = bracket_env();
     submit_bracket(e, "b4");
     reset(e);
-    assert_int_equal(broker_cancel_order(e->b, "b4", on_reply, &e->r), 0);
+    assert_int_equal(broker_cancel_order(e->b, BROKER_PRIORITY_ROUTINE, "b4", on_reply, &e->r), 0);
     assert_int_equal(e->r.nreplies, 0);
     turn(e);
     assert_int_equal(e->r.status, 0);
@@ -532,11 +533,12 @@ static void test_cancelling_the_entry_cancels_its_legs(void **state)
     assert_int_equal(open_orders(e, NULL), 0);
 
     reset(e);
-    assert_int_equal(broker_cancel_order(e->b, "b4", on_reply, &e->r), 0);
+    assert_int_equal(broker_cancel_order(e->b, BROKER_PRIORITY_ROUTINE, "b4", on_reply, &e->r), 0);
     turn(e);
     assert_int_equal(e->r.status, APEX_ESTATE);
     reset(e);
-    assert_int_equal(broker_cancel_order(e->b, "nope", on_reply, &e->r), 0);
+    assert_int_equal(broker_cancel_order(e->b, BROKER_PRIORITY_ROUTINE, "nope", on_reply, &e->r),
+                     0);
     turn(e);
     assert_int_equal(e->r.status, APEX_ENOTFOUND);
     env_free(e);
@@ -562,7 +564,7 @@ static void test_duplicate_client_order_id_rejected(void **state)
 
     /* Also after the first is gone, and for ids a rejected order used. */
     reset(e);
-    broker_cancel_order(e->b, "d1", on_reply, &e->r);
+    broker_cancel_order(e->b, BROKER_PRIORITY_ROUTINE, "d1", on_reply, &e->r);
     turn(e);
     submit(e, &r);
     assert_int_equal(e->r.status, APEX_EDUP);
@@ -697,7 +699,9 @@ static void test_close_position_cancels_legs_and_flattens(void **state)
     assert_int_equal(position(e, "AAPL").qty, MONEY(10));
 
     reset(e);
-    assert_int_equal(broker_close_position(e->b, "AAPL", "c1-close", on_reply, &e->r), 0);
+    assert_int_equal(
+        broker_close_position(e->b, BROKER_PRIORITY_ROUTINE, "AAPL", "c1-close", on_reply, &e->r),
+        0);
     assert_int_equal(e->r.nreplies, 0);
     turn(e);
     assert_int_equal(e->r.status, 0);
@@ -714,7 +718,7 @@ static void test_close_position_cancels_legs_and_flattens(void **state)
     assert_int_equal(account(e).realized_pnl_today, MONEY(20));
 
     reset(e);
-    broker_close_position(e->b, "AAPL", "c1-close2", on_reply, &e->r);
+    broker_close_position(e->b, BROKER_PRIORITY_ROUTINE, "AAPL", "c1-close2", on_reply, &e->r);
     turn(e);
     assert_int_equal(e->r.status, APEX_ENOTFOUND);
     assert_non_null(strstr(e->r.error, "AAPL"));
@@ -727,12 +731,14 @@ static void test_replies_never_delivered_inside_the_call(void **state)
     env *e = bracket_env();
     const char *syms[] = {"AAPL", "ZZZ"};
     reset(e);
-    assert_int_equal(broker_get_account(e->b, on_reply, &e->r), 0);
-    assert_int_equal(broker_list_positions(e->b, on_reply, &e->r), 0);
-    assert_int_equal(broker_get_position(e->b, "AAPL", on_reply, &e->r), 0);
-    assert_int_equal(broker_list_open_orders(e->b, NULL, on_reply, &e->r), 0);
-    assert_int_equal(broker_get_order(e->b, "none", on_reply, &e->r), 0);
-    assert_int_equal(broker_get_quotes(e->b, syms, 2, on_reply, &e->r), 0);
+    assert_int_equal(broker_get_account(e->b, BROKER_PRIORITY_ROUTINE, on_reply, &e->r), 0);
+    assert_int_equal(broker_list_positions(e->b, BROKER_PRIORITY_ROUTINE, on_reply, &e->r), 0);
+    assert_int_equal(broker_get_position(e->b, BROKER_PRIORITY_ROUTINE, "AAPL", on_reply, &e->r),
+                     0);
+    assert_int_equal(broker_list_open_orders(e->b, BROKER_PRIORITY_ROUTINE, NULL, on_reply, &e->r),
+                     0);
+    assert_int_equal(broker_get_order(e->b, BROKER_PRIORITY_ROUTINE, "none", on_reply, &e->r), 0);
+    assert_int_equal(broker_get_quotes(e->b, BROKER_PRIORITY_ROUTINE, syms, 2, on_reply, &e->r), 0);
     assert_int_equal(e->r.nreplies, 0);
     turn(e);
     assert_int_equal(e->r.nreplies, 6);
@@ -756,7 +762,7 @@ static void test_quotes_and_position_of_flat_symbol(void **state)
     feed(e, "AAPL", CENTS(10000), CENTS(10000), CENTS(10000), CENTS(10000));
     const char *syms[] = {"AAPL"};
     reset(e);
-    broker_get_quotes(e->b, syms, 1, on_reply, &e->r);
+    broker_get_quotes(e->b, BROKER_PRIORITY_ROUTINE, syms, 1, on_reply, &e->r);
     turn(e);
     assert_int_equal(e->r.status, 0);
     assert_int_equal(e->r.quotes[0].bid, CENTS(9999)); /* 1 bp each side of 100 */
@@ -780,13 +786,13 @@ static void test_old_bars_are_ignored(void **state)
                .low = MONEY(84),
                .close = MONEY(85)};
     reset(e);
-    broker_on_bar(e->b, &old, "AAPL");
+    paper_broker_on_bar(e->b, &old, "AAPL");
     turn(e);
     assert_int_equal(e->r.nfills, 0);
     assert_int_equal(get_order(e, "o1").status, ORDER_STATUS_ACCEPTED);
     const char *syms[] = {"AAPL"};
     reset(e);
-    broker_get_quotes(e->b, syms, 1, on_reply, &e->r);
+    broker_get_quotes(e->b, BROKER_PRIORITY_ROUTINE, syms, 1, on_reply, &e->r);
     turn(e);
     assert_int_equal(e->r.quotes[0].last, MONEY(100));
     env_free(e);
@@ -869,7 +875,7 @@ static void test_market_order_fills_before_the_next_bar(void **state)
     env *e = bracket_env();
     order_request r = req("mk1", "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(10));
     reset(e);
-    assert_int_equal(broker_submit_order(e->b, &r, on_reply, &e->r), 0);
+    assert_int_equal(broker_submit_order(e->b, BROKER_PRIORITY_ROUTINE, &r, on_reply, &e->r), 0);
     /* The next bar arrives before the clock turns: the order was sent against 100. */
     e->now += APEX_MINUTE;
     bar b = {.ts = e->now,
@@ -877,7 +883,7 @@ static void test_market_order_fills_before_the_next_bar(void **state)
              .high = MONEY(111),
              .low = MONEY(109),
              .close = MONEY(110)};
-    broker_on_bar(e->b, &b, "AAPL");
+    paper_broker_on_bar(e->b, &b, "AAPL");
     assert_int_equal(e->r.nreplies, 0);
     turn(e);
     assert_string_equal(e->r.trail, "ROFO");
@@ -942,7 +948,7 @@ static void test_list_fills_survives_reopen(void **state)
     e = env_new(&cfg, path);
     clock_advance_to(e->clock, now);
     fills_reply got = {.status = 99};
-    assert_int_equal(broker_list_fills(e->b, "lf1", on_fills, &got), 0);
+    assert_int_equal(broker_list_fills(e->b, BROKER_PRIORITY_ROUTINE, "lf1", on_fills, &got), 0);
     assert_int_equal(got.status, 99); /* never inside the call */
     clock_run_due(e->clock);
     assert_int_equal(got.status, 0);
@@ -951,7 +957,8 @@ static void test_list_fills_survives_reopen(void **state)
     assert_int_equal(got.fills[0].qty, MONEY(7));
     assert_int_equal(got.fills[0].price, MONEY(100));
     fills_reply none = {.status = 99};
-    assert_int_equal(broker_list_fills(e->b, "never-sent", on_fills, &none), 0);
+    assert_int_equal(
+        broker_list_fills(e->b, BROKER_PRIORITY_ROUTINE, "never-sent", on_fills, &none), 0);
     clock_run_due(e->clock);
     assert_int_equal(none.status, APEX_ENOTFOUND);
     env_free(e);
@@ -1045,13 +1052,13 @@ static void test_account_survives_sigkill(void **state)
             _exit(2);
         bar first = {
             .ts = T0, .open = MONEY(50), .high = MONEY(50), .low = MONEY(50), .close = MONEY(50)};
-        broker_on_bar(b, &first, "XYZ");
+        paper_broker_on_bar(b, &first, "XYZ");
         order_request r = req("k1", "XYZ", SIDE_BUY, ORDER_MARKET, MONEY(40));
-        broker_submit_order(b, &r, NULL, NULL);
+        broker_submit_order(b, BROKER_PRIORITY_ROUTINE, &r, NULL, NULL);
         clock_run_due(c); /* fills */
         r = req("k2", "XYZ", SIDE_SELL, ORDER_LIMIT, MONEY(40));
         r.limit_price = MONEY(60);
-        broker_submit_order(b, &r, NULL, NULL);
+        broker_submit_order(b, BROKER_PRIORITY_ROUTINE, &r, NULL, NULL);
         kill(getpid(), SIGKILL);
         _exit(3);
     }

@@ -18,7 +18,9 @@
 
 /* Buys 100 on the 5th bar; once a position is open its edge is gone, so the exit engine
  * decides a LOW exit: a conservative sell limit at the ask that a falling market never
- * reaches, working for an hour. */
+ * reaches, working for an hour. The market falls from the 6th bar on, right after the
+ * entry, so the limit never fills wherever the first check falls between bars (on the
+ * simulated clock it falls 30 s after the entry, inside the last flat minute). */
 static const char *const strategy =
     "local M = {}\n"
     "function M.on_bar(ctx, bar)\n"
@@ -78,7 +80,7 @@ static void test_exit_left_working_is_cancelled_before_a_new_exit(void **state)
     (void)state;
     fx_csv c;
     fx_csv_open(&c, "bars.csv");
-    bars(&c, T0, 6, 30);
+    bars(&c, T0, 5, 30);
     fx_csv_close(&c);
     assert_int_equal(fx_run("p.lua", "rx.db"), EXIT_OK);
 
@@ -94,7 +96,7 @@ static void test_exit_left_working_is_cancelled_before_a_new_exit(void **state)
 
     /* Restart with more of the same falling market. */
     fx_csv_open(&c, "bars.csv");
-    bars(&c, T0, 6, 60);
+    bars(&c, T0, 5, 60);
     fx_csv_close(&c);
     assert_int_equal(fx_run("p.lua", "rx.db"), EXIT_OK);
 

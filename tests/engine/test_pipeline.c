@@ -177,13 +177,13 @@ static void test_position_opened_by_hand_gives_skipped(void **state)
                 .low = MONEY(99),
                 .close = MONEY(99),
                 .volume = MONEY(1000)};
-    broker_on_bar(b, &seed, "AAPL");
+    paper_broker_on_bar(b, &seed, "AAPL");
     order_request req = {.client_order_id = "by-hand-1",
                          .symbol = "AAPL",
                          .side = SIDE_BUY,
                          .type = ORDER_MARKET,
                          .qty = MONEY(10)};
-    assert_int_equal(broker_submit_order(b, &req, ignore_reply, NULL), 0);
+    assert_int_equal(broker_submit_order(b, BROKER_PRIORITY_ROUTINE, &req, ignore_reply, NULL), 0);
     clock_advance_to(clk, seed.ts + APEX_SECOND);
     clock_run_due(clk);
     broker_free(b);
@@ -197,7 +197,8 @@ static void test_position_opened_by_hand_gives_skipped(void **state)
              "  data = { files = { 'bars.csv' } }, strategy = 'buy5.lua', %s }\n",
              extra);
     fx_write("hand.lua", text);
-    assert_int_equal(fx_backtest("hand.lua", "hand.db"), EXIT_OK);
+    /* `run`, not a backtest: a backtest never touches a persisted account. */
+    assert_int_equal(fx_run("hand.lua", "hand.db"), EXIT_OK);
     sqlite3 *h = fx_open_db("hand.db");
     char buf[512];
     fx_query_text(h, "SELECT status || ': ' || reason FROM executions WHERE symbol='AAPL'", buf,

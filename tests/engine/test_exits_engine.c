@@ -1,5 +1,6 @@
 /* Exit engine, end to end: whole pipelines on crafted one-minute bars, outcomes read
- * from the store (fills, position_exits, exit_attempts, positions, events). */
+ * from the store (fills, position_exits, exit_attempts, positions, events). Backtests and
+ * restarted runs alike go through the simulated clock (engine_fixture.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

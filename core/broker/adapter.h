@@ -1,0 +1,51 @@
+/* broker/adapter.h: what a broker adapter implements. The host's side is broker.h.
+ *
+ * An adapter (paper, alpaca, a test's fake) embeds struct broker as its first member,
+ * points ops at its table and is otherwise zero-initialised; broker.c does the rest.
+ * The split follows libuv's uv.h and src/: callers see the calls, adapters see the ops.
+ *
+ * broker.c owns everything generic: priorities, the rate limiter, copying a queued
+ * call's arguments, the one-callback promise when a granted call is refused, and the
+ * api_calls count. So an op is called only when the request really leaves for the
+ * venue, with arguments that are valid for the duration of the op, and it never sees
+ * a priority. Its contract is broker.h's for the matching call: return 0 and run cb
+ * exactly once later from the event loop (never inside the op), or return < 0 and
+ * never run it.
+ *
+ * Unsolicited events go to b->listener (installed by the host; either function may be
+ * NULL). */
+#ifndef APEX_BROKER_ADAPTER_H
+#define APEX_BROKER_ADAPTER_H
+
+#include "broker/broker.h"
+
+typedef struct {
+    const char *name; /* "paper", "alpaca" */
+    int (*submit_order)(broker *b, const order_request *req, broker_cb cb, void *ud);
+    int (*cancel_order)(broker *b, const char *client_order_id, broker_cb cb, void *ud);
+    int (*get_order)(broker *b, const char *client_order_id, broker_cb cb, void *ud);
+    /* symbol NULL = all symbols */
+    int (*list_open_orders)(broker *b, const char *symbol, broker_cb cb, void *ud);
+    int (*get_position)(broker *b, const char *symbol, broker_cb cb, void *ud);
+    int (*list_positions)(broker *b, broker_cb cb, void *ud);
+    int (*get_account)(broker *b, broker_cb cb, void *ud);
+    int (*get_quotes)(broker *b, const char *const *symbols, int n, broker_cb cb, void *ud);
+    int (*close_position)(broker *b, const char *symbol, const char *client_order_id, broker_cb cb,
+                          void *ud);
+    int (*list_fills)(broker *b, const char *client_order_id, broker_cb cb, void *ud);
+    /* Frees the adapter (b included); broker_free has already withdrawn queued calls. */
+    void (*free)(broker *b);
+} broker_ops;
+
+struct broker_call; /* a call waiting in the limiter; broker.c's */
+
+struct broker {
+    const broker_ops *ops;
+    broker_listener listener;
+    /* broker.c's; adapters leave them zero. */
+    uint64_t api_calls;        /* requests handed to the ops */
+    ratelimit *limiter;        /* NULL = calls go straight to the ops */
+    struct broker_call *calls; /* queued in the limiter or waiting to deliver a refusal */
+};
+
+#endif

@@ -1,0 +1,146 @@
+/* registry: the table from broker.kind to adapter, and the one place that decides which
+ * kinds this build can open. */
+#include "broker/registry.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "broker/paper.h"
+#include "broker/shared.h"
+#include "util/err.h"
+
+typedef broker *(*broker_ctor)(const pipeline_config *cfg, const broker_open_args *args, char *err,
+                               size_t errlen);
+
+typedef struct {
+    broker_kind kind;         /* config's value for the name */
+    const char *name;         /* broker.kind in pipeline.lua */
+    broker_ctor open;         /* NULL: known to the loader, adapter not built yet */
+    broker_sim_feed sim_feed; /* simulating brokers only */
+} broker_kind_row;
+
+static broker *open_paper(const pipeline_config *cfg, const broker_open_args *args, char *err,
+                          size_t errlen);
+static void paper_feed(broker *b, const bar *data, const char *symbol);
+
+static const broker_kind_row kinds[] = {
+    {BROKER_KIND_PAPER, "paper", open_paper, paper_feed},
+    {BROKER_KIND_ALPACA, "alpaca", NULL, NULL},
+};
+
+#define NKINDS (sizeof kinds / sizeof kinds[0])
+
+/* ---- paper ---- */
+
+/* Each pipeline gets its own account beside the store, so pipelines do not see each
+ * other's positions as duplicates unless broker.state makes them share one. A backtest
+ * keeps nothing: its simulated account must not leak into the next run (nor into a
+ * live account named by broker.state). */
+static void paper_state_path(const pipeline_config *cfg, const broker_open_args *args, char *out,
+                             size_t n)
+{
+    const char *configured = cfg->broker.paper.state_path;
+    if (args->backtest || !args->store_path || strcmp(args->store_path, ":memory:") == 0)
+        snprintf(out, n, ":memory:");
+    else if (configured[0])
+        snprintf(out, n, "%s", configured);
+    else
+        snprintf(out, n, "%s.%s.paper", args->store_path, cfg->name);
+}
+
+typedef struct {
+    const pipeline_config *cfg;
+    const broker_open_args *args;
+} paper_open_ctx;
+
+static broker *open_paper_account(void *ud, char *err, size_t errlen)
+{
+    paper_open_ctx *c = ud;
+    char state[CONFIG_PATH_MAX + 128];
+    paper_state_path(c->cfg, c->args, state, sizeof state);
+    return paper_broker_new(&c->cfg->broker.paper, state, c->args->clock, err, errlen);
+}
+
+/* Pipelines naming the same broker.state share one account: one instance in the
+ * process, behind a handle per pipeline (shared.h). Without broker.state each pipeline
+ * has its own account. */
+static broker *open_paper(const pipeline_config *cfg, const broker_open_args *args, char *err,
+                          size_t errlen)
+{
+    paper_open_ctx ctx = {.cfg = cfg, .args = args};
+    const char *shared_key = cfg->broker.paper.state_path;
+    broker *b = shared_key[0]
+                    ? shared_broker_open(shared_key, open_paper_account, &ctx, err, errlen)
+                    : open_paper_account(&ctx, err, errlen);
+    if (!b)
+        return NULL;
+    /* Every traded symbol gets its rules (its own entry, else instruments.default). */
+    broker *account = shared_broker_inner(b);
+    for (int i = 0; i < cfg->nsymbols; i++)
+        paper_broker_set_instrument(account, cfg->symbols[i],
+                                    config_instrument(cfg, cfg->symbols[i]));
+    return b;
+}
+
+/* A shared account sees every pipeline's bars; a bar it has already seen (another
+ * pipeline's copy of the same data) is ignored by the paper broker itself. */
+static void paper_feed(broker *b, const bar *data, const char *symbol)
+{
+    paper_broker_on_bar(shared_broker_inner(b), data, symbol);
+}
+
+/* ---- the lookup ---- */
+
+/* "\"paper\"" or "\"paper\", \"alpaca\"": the kinds this build can open. */
+static void available_kinds(char *out, size_t n)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < NKINDS && used < n; i++) {
+        if (!kinds[i].open)
+            continue;
+        int w = snprintf(out + used, n - used, "%s\"%s\"", used ? ", " : "", kinds[i].name);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
+broker *broker_open(const pipeline_config *cfg, const broker_open_args *args, broker_sim_feed *sim,
+                    char *err, size_t errlen)
+{
+    if (sim)
+        *sim = NULL;
+    if (!cfg || !args || !args->clock) {
+        err_set(err, errlen, APEX_EINVAL, "broker_open: a config and a clock are required");
+        return NULL;
+    }
+    const broker_kind_row *row = NULL;
+    for (size_t i = 0; i < NKINDS && !row; i++)
+        if (kinds[i].kind == cfg->broker.kind)
+            row = &kinds[i];
+    char avail[256];
+    available_kinds(avail, sizeof avail);
+    if (!row) {
+        err_set(err, errlen, APEX_EINVAL,
+                "%s: broker.kind: unknown kind (#%d); available in this build: %s", cfg->path,
+                (int)cfg->broker.kind, avail);
+        return NULL;
+    }
+    if (!row->open) {
+        err_set(err, errlen, APEX_EINVAL,
+                "%s: broker.kind: \"%s\" has no adapter in this build yet; available in this "
+                "build: %s",
+                cfg->path, row->name, avail);
+        return NULL;
+    }
+    char why[512] = "";
+    broker *b = row->open(cfg, args, why, sizeof why);
+    if (!b) {
+        err_set(err, errlen, APEX_EIO, "%s: broker: %s", cfg->path, why);
+        return NULL;
+    }
+    if (sim)
+        *sim = row->sim_feed;
+    return b;
+}

@@ -1,0 +1,42 @@
+/* registry: opens the broker a pipeline asks for (broker.kind).
+ *
+ * One table row per kind maps the kind's name to its adapter's constructor; adding a
+ * venue (alpaca, ...) is one row and one adapter, and nothing above broker/ changes.
+ * A kind the loader knows but whose adapter is not built yet is refused here, with the
+ * pipeline file, the field and the kinds that are available.
+ *
+ * Some brokers simulate fills from market data instead of seeing a market themselves
+ * (paper). For those, broker_open also returns the feed the pipeline hands every bar
+ * to; for a real broker the feed is NULL and bars are none of its business. */
+#ifndef APEX_BROKER_REGISTRY_H
+#define APEX_BROKER_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "broker/broker.h"
+#include "clock/clock.h"
+#include "config/config.h"
+#include "market/bar.h"
+
+/* Hands one bar of symbol to a simulating broker (not an API call: never limited). */
+typedef void (*broker_sim_feed)(broker *b, const bar *data, const char *symbol);
+
+/* What the host knows that an adapter may need beyond the pipeline's config. A struct,
+ * so a new adapter's needs (an HTTP client, a secrets file) add a field, not a
+ * parameter at every call site. */
+typedef struct {
+    apex_clock *clock;      /* replies and fills are scheduled on it; must outlive the broker */
+    const char *store_path; /* the host's store; NULL or ":memory:" when nothing persists */
+    bool backtest;          /* simulated time: nothing a simulating broker keeps outlives the run */
+} broker_open_args;
+
+/* Opens cfg->broker.kind's adapter for the pipeline cfg (the paper broker gets its
+ * account file and the tick and lot rules of cfg's symbols). Returns the broker (free
+ * with broker_free; no limiter is set) and, when sim is not NULL, stores its
+ * simulation feed there (NULL unless it simulates). Returns NULL with a message that
+ * names cfg->path and the field in err on failure. */
+broker *broker_open(const pipeline_config *cfg, const broker_open_args *args, broker_sim_feed *sim,
+                    char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,254 @@
+/* shared: handles over one inner broker account, with replies routed back per handle
+ * and unsolicited events fanned out to every handle. */
+#include "broker/shared.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "broker/adapter.h"
+#include "util/err.h"
+
+typedef struct shared_account shared_account;
+typedef struct handle handle;
+
+/* A reply the inner broker owes to one handle's caller. */
+typedef struct forward {
+    LIST_ENTRY(forward) link;
+    handle *h; /* NULL once the handle is freed: the reply is dropped */
+    broker_cb cb;
+    void *ud;
+} forward;
+
+struct handle {
+    broker base; /* first, as adapter.h requires */
+    shared_account *acct;
+    LIST_ENTRY(handle) link;
+};
+
+struct shared_account {
+    LIST_ENTRY(shared_account) link;
+    char key[4200];
+    broker *inner;
+    LIST_HEAD(, handle) handles;
+    int nhandles;
+    LIST_HEAD(, forward) forwards; /* replies the inner broker still owes */
+};
+
+/* The accounts open in this process (the host is one process, one thread). */
+static LIST_HEAD(, shared_account) accounts = LIST_HEAD_INITIALIZER(accounts);
+
+static const broker_ops handle_ops;
+
+static handle *as_handle(broker *b)
+{
+    return b && b->ops == &handle_ops ? (handle *)b : NULL;
+}
+
+/* ---- replies ---- */
+
+static void on_forward(void *ud, const broker_reply *r)
+{
+    forward *f = ud;
+    LIST_REMOVE(f, link);
+    if (f->h)
+        f->cb(f->ud, r);
+    free(f);
+}
+
+/* Wraps cb for a call on h's behalf; NULL when out of memory. */
+static forward *forward_new(handle *h, broker_cb cb, void *ud)
+{
+    forward *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->h = h;
+    f->cb = cb;
+    f->ud = ud;
+    LIST_INSERT_HEAD(&h->acct->forwards, f, link);
+    return f;
+}
+
+/* The op's result: on a synchronous refusal the callback never runs, so the wrapper
+ * goes now. */
+static int forwarded(forward *f, int rc)
+{
+    if (rc != 0) {
+        LIST_REMOVE(f, link);
+        free(f);
+    }
+    return rc;
+}
+
+#define FORWARD(op, ...)                                                                           \
+    handle *h = as_handle(b);                                                                      \
+    forward *f = forward_new(h, cb, ud);                                                           \
+    if (!f)                                                                                        \
+        return APEX_ENOMEM;                                                                        \
+    broker *in = h->acct->inner;                                                                   \
+    return forwarded(f, in->ops->op(in, __VA_ARGS__, on_forward, f))
+
+static int h_submit(broker *b, const order_request *req, broker_cb cb, void *ud)
+{
+    FORWARD(submit_order, req);
+}
+static int h_cancel(broker *b, const char *id, broker_cb cb, void *ud)
+{
+    FORWARD(cancel_order, id);
+}
+static int h_get_order(broker *b, const char *id, broker_cb cb, void *ud)
+{
+    FORWARD(get_order, id);
+}
+static int h_open_orders(broker *b, const char *symbol, broker_cb cb, void *ud)
+{
+    FORWARD(list_open_orders, symbol);
+}
+static int h_position(broker *b, const char *symbol, broker_cb cb, void *ud)
+{
+    FORWARD(get_position, symbol);
+}
+static int h_positions(broker *b, broker_cb cb, void *ud)
+{
+    handle *h = as_handle(b);
+    forward *f = forward_new(h, cb, ud);
+    if (!f)
+        return APEX_ENOMEM;
+    broker *in = h->acct->inner;
+    return forwarded(f, in->ops->list_positions(in, on_forward, f));
+}
+static int h_account(broker *b, broker_cb cb, void *ud)
+{
+    handle *h = as_handle(b);
+    forward *f = forward_new(h, cb, ud);
+    if (!f)
+        return APEX_ENOMEM;
+    broker *in = h->acct->inner;
+    return forwarded(f, in->ops->get_account(in, on_forward, f));
+}
+static int h_quotes(broker *b, const char *const *symbols, int n, broker_cb cb, void *ud)
+{
+    FORWARD(get_quotes, symbols, n);
+}
+static int h_close(broker *b, const char *symbol, const char *id, broker_cb cb, void *ud)
+{
+    FORWARD(close_position, symbol, id);
+}
+static int h_fills(broker *b, const char *id, broker_cb cb, void *ud)
+{
+    FORWARD(list_fills, id);
+}
+
+/* ---- events: every handle's listener sees every event of the account ---- */
+
+static void fan_order(void *ud, const broker_order *o)
+{
+    shared_account *a = ud;
+    handle *h;
+    LIST_FOREACH(h, &a->handles, link)
+    if (h->base.listener.on_order)
+        h->base.listener.on_order(h->base.listener.ud, o);
+}
+
+static void fan_fill(void *ud, const broker_fill *fill, const broker_order *o)
+{
+    shared_account *a = ud;
+    handle *h;
+    LIST_FOREACH(h, &a->handles, link)
+    if (h->base.listener.on_fill)
+        h->base.listener.on_fill(h->base.listener.ud, fill, o);
+}
+
+/* ---- lifetime ---- */
+
+static void h_free(broker *b)
+{
+    handle *h = as_handle(b);
+    shared_account *a = h->acct;
+    forward *f;
+    LIST_FOREACH(f, &a->forwards, link)
+    if (f->h == h)
+        f->h = NULL; /* the inner broker may still answer; nobody is listening */
+    LIST_REMOVE(h, link);
+    free(h);
+    if (--a->nhandles > 0)
+        return;
+    LIST_REMOVE(a, link);
+    broker_free(a->inner); /* drops the replies it still owed, so their wrappers go too */
+    while (!LIST_EMPTY(&a->forwards)) {
+        f = LIST_FIRST(&a->forwards);
+        LIST_REMOVE(f, link);
+        free(f);
+    }
+    free(a);
+}
+
+static const broker_ops handle_ops = {
+    .name = "shared",
+    .submit_order = h_submit,
+    .cancel_order = h_cancel,
+    .get_order = h_get_order,
+    .list_open_orders = h_open_orders,
+    .get_position = h_position,
+    .list_positions = h_positions,
+    .get_account = h_account,
+    .get_quotes = h_quotes,
+    .close_position = h_close,
+    .list_fills = h_fills,
+    .free = h_free,
+};
+
+broker *shared_broker_open(const char *key, broker *(*open)(void *ud, char *err, size_t errlen),
+                           void *ud, char *err, size_t errlen)
+{
+    shared_account *a;
+    LIST_FOREACH(a, &accounts, link)
+    if (strcmp(a->key, key) == 0)
+        break;
+    if (!a) {
+        a = calloc(1, sizeof *a);
+        if (!a) {
+            err_set(err, errlen, APEX_ENOMEM, "out of memory opening account %s", key);
+            return NULL;
+        }
+        snprintf(a->key, sizeof a->key, "%s", key);
+        LIST_INIT(&a->handles);
+        LIST_INIT(&a->forwards);
+        a->inner = open(ud, err, errlen);
+        if (!a->inner) {
+            free(a);
+            return NULL;
+        }
+        broker_set_listener(a->inner,
+                            (broker_listener){.on_order = fan_order, .on_fill = fan_fill, .ud = a});
+        LIST_INSERT_HEAD(&accounts, a, link);
+    }
+    handle *h = calloc(1, sizeof *h);
+    if (!h) {
+        if (a->nhandles == 0) {
+            LIST_REMOVE(a, link);
+            broker_free(a->inner);
+            free(a);
+        }
+        err_set(err, errlen, APEX_ENOMEM, "out of memory opening account %s", key);
+        return NULL;
+    }
+    h->base.ops = &handle_ops;
+    h->acct = a;
+    LIST_INSERT_HEAD(&a->handles, h, link);
+    a->nhandles++;
+    return &h->base;
+}
+
+broker *shared_broker_inner(broker *b)
+{
+    handle *h = as_handle(b);
+    return h ? h->acct->inner : b;
+}
+
+int shared_broker_users(broker *b)
+{
+    handle *h = as_handle(b);
+    return h ? h->acct->nhandles : 1;
+}

@@ -1,0 +1,6 @@
+return apex.pipeline {
+  name = "minimal",
+  symbols = { "AAPL" },
+  data = { files = "bars.csv" },
+  strategy = "../strategy_basic.lua",
+}

@@ -1,0 +1,5 @@
+local base = nil
+return apex.pipeline {
+  name = "runtime",
+  symbols = { base.symbol },
+}

@@ -1,0 +1,5 @@
+return apex.pipeline {
+  name = "broken",
+  symbols = { "AAPL" }
+  data = { files = "bars.csv" },
+}

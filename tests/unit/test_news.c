@@ -1,0 +1,102 @@
+/* news: the news file loader (core/market/news.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "market/news.h"
+#include "util/err.h"
+
+static char path[64];
+
+static const char *write_news(const char *text)
+{
+    snprintf(path, sizeof path, "/tmp/apex_news_XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    size_t len = strlen(text);
+    assert_int_equal(write(fd, text, len), (ssize_t)len);
+    close(fd);
+    return path;
+}
+
+static void test_reads_rows_in_order(void **state)
+{
+    (void)state;
+    const char *p = write_news("timestamp,symbol,impact,headline\n"
+                               "# scheduled\n"
+                               "2024-03-04T15:00:00Z,AAPL,medium,Apple unveils, at last, a laptop\n"
+                               "\n"
+                               "1709650800,*,HIGH,Regional bank contagion\r\n");
+    news_list n = {0};
+    char err[256] = "";
+    assert_int_equal(news_load(&n, p, err, sizeof err), 0);
+    unlink(p);
+    assert_int_equal(n.count, 2);
+    assert_string_equal(n.items[0].symbol, "AAPL");
+    assert_int_equal(n.items[0].impact, 2);
+    assert_string_equal(n.items[0].headline, "Apple unveils, at last, a laptop");
+    assert_string_equal(n.items[1].symbol, "*");
+    assert_int_equal(n.items[1].impact, 3);
+    assert_string_equal(n.items[1].headline, "Regional bank contagion");
+    const char *headline = NULL;
+    assert_int_equal(news_max_impact(&n, "AAPL", 0, n.items[1].ts, &headline), 3);
+    assert_string_equal(headline, "Regional bank contagion");
+    news_free(&n);
+}
+
+/* Found by tests/fuzz/fuzz_news: a line longer than the reader's 1 KiB buffer was cut in
+ * two and its tail read as a row of its own, so a long headline could carry a phantom
+ * news item (here a high-impact one that "exit on high impact news" would act on), and
+ * every later line number was off by one. */
+static void test_long_line_is_one_row(void **state)
+{
+    (void)state;
+    char text[4096];
+    int n0 = snprintf(text, sizeof text,
+                      "timestamp,symbol,impact,headline\n"
+                      "2024-03-04T15:00:00Z,AAPL,low,");
+    /* Pad the headline so the injected text starts exactly where the buffer ends. */
+    int pad = 1023 - (int)strlen("2024-03-04T15:00:00Z,AAPL,low,");
+    memset(text + n0, 'x', (size_t)pad);
+    snprintf(text + n0 + pad, sizeof text - (size_t)(n0 + pad),
+             "2024-03-05T15:00:00Z,SPY,high,injected\n"
+             "2024-03-06T15:00:00Z,MSFT,medium,next\n"
+             "2024-03-07T15:00:00Z,MSFT,severe,bad impact\n");
+    const char *p = write_news(text);
+    news_list n = {0};
+    char err[256] = "";
+    assert_int_equal(news_load(&n, p, err, sizeof err), APEX_EINVAL);
+    unlink(p);
+    /* The bad row is line 4 of the file, not 5. */
+    assert_non_null(strstr(err, ":4: column 'impact'"));
+
+    /* Without the bad row: two items, the long one's headline cut to fit. */
+    char *bad = strstr(text, "2024-03-07");
+    *bad = '\0';
+    p = write_news(text);
+    assert_int_equal(news_load(&n, p, err, sizeof err), 0);
+    unlink(p);
+    assert_int_equal(n.count, 2);
+    assert_string_equal(n.items[0].symbol, "AAPL");
+    assert_int_equal(n.items[0].impact, 1);
+    assert_int_equal(strlen(n.items[0].headline), sizeof n.items[0].headline - 1);
+    assert_string_equal(n.items[1].symbol, "MSFT");
+    assert_int_equal(news_max_impact(&n, NULL, 0, n.items[1].ts, NULL), 2);
+    news_free(&n);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reads_rows_in_order),
+        cmocka_unit_test(test_long_line_is_one_row),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
