@@ -1,15 +1,16 @@
 # apex-host: the two commands a newcomer needs.
 #   make run    installs missing Debian packages, builds, runs the demo pipeline on the paper broker
-#   make test   same set-up, then the whole test suite, plain and under ASan+UBSan, once
-#               more against a Lua built with API checks (test-apicheck), and a short seeded
-#               run of every fuzz harness (fuzz-smoke)
+#   make test   same set-up, then the whole test suite, plain and under ASan+UBSan (with a
+#               short crash torture), once more against a Lua built with API checks
+#               (test-apicheck), and a short seeded run of every fuzz harness (fuzz-smoke)
 #   make fuzz   the long fuzz run: every harness for FUZZ_SECONDS (default 300) each
+#   make torture N=1000   the long crash-torture run (docs/reliability.md)
 .PHONY: all deps build run test test-plain test-sanitize test-apicheck fuzz-build fuzz-smoke fuzz \
-        bench format clean config-docs
+        torture bench format clean config-docs
 
 # clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes) build tests/fuzz.
 DEBS := build-essential cmake pkg-config liblua5.4-dev libuv1-dev libcurl4-openssl-dev \
-        libsqlite3-dev libjansson-dev libcmocka-dev sqlite3 procps clang libclang-rt-14-dev
+        libsqlite3-dev libjansson-dev libcmocka-dev sqlite3 procps clang libclang-rt-14-dev gdb bc
 JOBS := $(shell nproc 2>/dev/null || echo 2)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -120,6 +121,13 @@ fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh long
 
 test: test-plain test-sanitize test-apicheck fuzz-smoke
+
+# Crash torture: N SIGKILLs of `apex-host run` at random moments and at breakpoints, a
+# restart after each, the invariant checker after every restart (tests/torture/).
+# SEED, SPEED, POINT_PCT, SHARE, KEEP and WORK in the environment change it.
+N ?= 1000
+torture: build
+	tests/torture/torture.sh $(N)
 
 bench: build
 	bench/run.sh
