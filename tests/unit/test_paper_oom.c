@@ -69,22 +69,32 @@ static void on_lookup(void *ud, const broker_reply *r)
     *st = r->status == 0 && r->order ? (int)r->order->status : -1;
 }
 
-/* Submits one bracket with the n-th allocation failing (0: none) and checks the
- * contract. Returns how many allocations the call made. */
-static int submit_failing_at(int n)
+#define T_SEED (1709560000LL * APEX_SECOND)
+
+/* A fresh in-memory account on its own clock, with one AAPL bar at 100 at T_SEED. */
+static broker *new_account(apex_clock **clk)
 {
-    apex_clock *clk = clock_new_simulated(1709560000LL * APEX_SECOND);
+    *clk = clock_new_simulated(T_SEED);
     paper_config cfg = {.starting_cash = MONEY(100000)};
     char err[256];
-    broker *b = paper_broker_new(&cfg, ":memory:", clk, err, sizeof err);
+    broker *b = paper_broker_new(&cfg, ":memory:", *clk, err, sizeof err);
     assert_non_null(b);
-    bar seed = {.ts = 1709560000LL * APEX_SECOND,
+    bar seed = {.ts = T_SEED,
                 .open = MONEY(100),
                 .high = MONEY(100),
                 .low = MONEY(100),
                 .close = MONEY(100),
                 .volume = MONEY(1000)};
     paper_broker_on_bar(b, &seed, "AAPL");
+    return b;
+}
+
+/* Submits one bracket with the n-th allocation failing (0: none) and checks the
+ * contract. Returns how many allocations the call made. */
+static int submit_failing_at(int n)
+{
+    apex_clock *clk;
+    broker *b = new_account(&clk);
     order_request req = {.client_order_id = "oom-1",
                          .symbol = "AAPL",
                          .side = SIDE_BUY,
@@ -101,7 +111,7 @@ static int submit_failing_at(int n)
     int rc = broker_submit_order(b, BROKER_PRIORITY_ROUTINE, &req, on_reply, &out);
     armed = 0;
     int made = allocations;
-    clock_advance_to(clk, seed.ts + APEX_SECOND);
+    clock_advance_to(clk, T_SEED + APEX_SECOND);
     clock_run_due(clk);
     if (rc != 0) {
         assert_int_equal(out.replies, 0); /* refused at once: never called back */
@@ -117,7 +127,7 @@ static int submit_failing_at(int n)
                 broker_get_order(b, BROKER_PRIORITY_ROUTINE, "oom-1-tp", on_lookup, &tp), 0);
             assert_int_equal(
                 broker_get_order(b, BROKER_PRIORITY_ROUTINE, "oom-1-sl", on_lookup, &sl), 0);
-            clock_advance_to(clk, seed.ts + 2 * APEX_SECOND);
+            clock_advance_to(clk, T_SEED + 2 * APEX_SECOND);
             clock_run_due(clk);
             assert_int_equal(tp, ORDER_STATUS_HELD);
             assert_int_equal(sl, ORDER_STATUS_HELD);
@@ -179,18 +189,8 @@ static int call(broker *b, op_kind op, outcome *out)
 
 static int op_failing_at(op_kind op, int n)
 {
-    apex_clock *clk = clock_new_simulated(1709560000LL * APEX_SECOND);
-    paper_config cfg = {.starting_cash = MONEY(100000)};
-    char err[256];
-    broker *b = paper_broker_new(&cfg, ":memory:", clk, err, sizeof err);
-    assert_non_null(b);
-    bar seed = {.ts = 1709560000LL * APEX_SECOND,
-                .open = MONEY(100),
-                .high = MONEY(100),
-                .low = MONEY(100),
-                .close = MONEY(100),
-                .volume = MONEY(1000)};
-    paper_broker_on_bar(b, &seed, "AAPL");
+    apex_clock *clk;
+    broker *b = new_account(&clk);
     /* A position (a filled market buy) and a working limit order to act on. */
     outcome setup = {0};
     order_request held = {.client_order_id = "held-1",
@@ -208,7 +208,7 @@ static int op_failing_at(op_kind op, int n)
                           .limit_price = MONEY(90)};
     assert_int_equal(broker_submit_order(b, BROKER_PRIORITY_ROUTINE, &held, on_reply, &setup), 0);
     assert_int_equal(broker_submit_order(b, BROKER_PRIORITY_ROUTINE, &open, on_reply, &setup), 0);
-    clock_advance_to(clk, seed.ts + APEX_SECOND);
+    clock_advance_to(clk, T_SEED + APEX_SECOND);
     clock_run_due(clk);
     assert_int_equal(setup.replies, 2);
 
@@ -219,7 +219,7 @@ static int op_failing_at(op_kind op, int n)
     int rc = call(b, op, &out);
     armed = 0;
     int made = allocations;
-    clock_advance_to(clk, seed.ts + 2 * APEX_SECOND);
+    clock_advance_to(clk, T_SEED + 2 * APEX_SECOND);
     clock_run_due(clk);
     if (out.replies != (rc == 0 ? 1 : 0))
         fprintf(stderr, "op %d, allocation %d of %d failed: rc %d, %d replies\n", (int)op, n, made,
