@@ -679,6 +679,11 @@ static int paper_close_position(broker *b, const char *symbol, const char *id, b
     return 0;
 }
 
+apex_time paper_broker_last_bar_time(broker *b)
+{
+    return b && b->ops == &paper_ops ? as_paper(b)->last_bar_ts : 0;
+}
+
 void paper_broker_on_bar(broker *b, const bar *data, const char *symbol)
 {
     if (!b || b->ops != &paper_ops)

@@ -43,4 +43,8 @@ void paper_broker_on_bar(broker *b, const bar *data, const char *symbol);
 /* Tick and lot rules for a symbol's fills (default MONEY_INSTRUMENT_DEFAULT). */
 void paper_broker_set_instrument(broker *b, const char *symbol, money_instrument rules);
 
+/* The time of the newest bar the account has lived through (persisted with it); 0 for
+ * a new account or a broker that is not a paper account. */
+apex_time paper_broker_last_bar_time(broker *b);
+
 #endif

@@ -144,3 +144,8 @@ broker *broker_open(const pipeline_config *cfg, const broker_open_args *args, br
         *sim = row->sim_feed;
     return b;
 }
+
+apex_time broker_sim_last_bar_time(broker *b)
+{
+    return paper_broker_last_bar_time(shared_broker_inner(b));
+}

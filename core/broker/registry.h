@@ -39,4 +39,8 @@ typedef struct {
 broker *broker_open(const pipeline_config *cfg, const broker_open_args *args, broker_sim_feed *sim,
                     char *err, size_t errlen);
 
+/* For a simulating broker: the newest bar its persisted account has lived through (a
+ * restart treats every bar up to it as history); 0 otherwise. */
+apex_time broker_sim_last_bar_time(broker *b);
+
 #endif

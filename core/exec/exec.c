@@ -372,7 +372,14 @@ static int write_fill(exec_env *env, store_order *row, const broker_fill *f, con
     if (t && (rc = apply_fill(env, t, f)) != 0)
         return rc;
     if (o)
-        merge_order(row, o, f->ts); /* a recovered fill: the order reply set its state */
+        merge_order(row, o, f->ts);
+    else if (row->o.filled_qty + f->qty <= row->o.qty) {
+        /* A recovered fill raises what is recorded, in its unit, and finishes the order
+         * when it is the last. */
+        row->o.filled_qty += f->qty;
+        row->o.status =
+            row->o.filled_qty >= row->o.qty ? ORDER_STATUS_FILLED : ORDER_STATUS_PARTIALLY_FILLED;
+    }
     row->o.updated_at = f->ts;
     if ((rc = store_order_update(env->db, row, NULL)) != 0)
         return rc;
@@ -544,20 +551,17 @@ static void on_order_reply(void *ud, const broker_reply *reply)
     if (!row.submitted_at)
         row.submitted_at = now;
     row.o.filled_qty = recorded; /* raised by the fills we record, not assumed */
+    if (reply->order->filled_qty > recorded && order_status_is_final(row.o.status))
+        /* Not final before its fills are in: a final row is never reconciled again, so
+         * a kill now would lose them for good. The recorded fills finish it. */
+        row.o.status = recorded > 0 ? ORDER_STATUS_PARTIALLY_FILLED : ORDER_STATUS_ACCEPTED;
     store_order_update(env->db, &row, NULL);
+    /* The order's recorded fill quantity rises only with the fills recorded (each in its
+     * unit), never ahead of them: a kill before they are in leaves the difference for the
+     * next restart to fetch again. */
     if (reply->order->filled_qty > recorded &&
-        broker_list_fills(env->brk, BROKER_PRIORITY_ROUTINE, it->coid, on_fills_reply, it) == 0) {
-        store_order fresh;
-        if (store_order_get(env->db, it->coid, &fresh) == 0) {
-            fresh.o.filled_qty = reply->order->filled_qty;
-            store_order_update(env->db, &fresh, NULL);
-        }
+        broker_list_fills(env->brk, BROKER_PRIORITY_ROUTINE, it->coid, on_fills_reply, it) == 0)
         return; /* the fills reply finishes this item */
-    }
-    if (reply->order->filled_qty > recorded) {
-        row.o.filled_qty = reply->order->filled_qty;
-        store_order_update(env->db, &row, NULL);
-    }
     item_free(it);
     reconcile_step_done(parent, 0);
 }

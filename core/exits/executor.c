@@ -383,15 +383,19 @@ static void on_cancel_reply(void *ud, const broker_reply *r)
     job_drop(j);
 }
 
-static void cancel_order(exit_job *j, const char *coid)
+static void cancel_order_at(exit_job *j, const char *coid, broker_priority prio)
 {
     job_hold(j);
     j->cancels++;
-    if (broker_cancel_order(j->x->brk, broker_priority_of_exit(j->priority), coid, on_cancel_reply,
-                            j) != 0) {
+    if (broker_cancel_order(j->x->brk, prio, coid, on_cancel_reply, j) != 0) {
         broker_reply none = {.status = APEX_EIO};
         on_cancel_reply(j, &none);
     }
+}
+
+static void cancel_order(exit_job *j, const char *coid)
+{
+    cancel_order_at(j, coid, broker_priority_of_exit(j->priority));
 }
 
 static void on_timeout(clock_timer *timer, void *ud)
@@ -415,6 +419,7 @@ static void on_timeout(clock_timer *timer, void *ud)
 
 typedef struct {
     char ids[32][BROKER_ID_MAX];
+    bool sent_late[32]; /* still "new": its submit may be queued behind us */
     int n;
 } leg_list;
 
@@ -422,8 +427,12 @@ static int gather_legs(void *ud, const store_order *o)
 {
     leg_list *l = ud;
     bool leg = o->o.role == ORDER_ROLE_STOP_LOSS || o->o.role == ORDER_ROLE_TAKE_PROFIT;
-    if (leg && !order_status_is_final(o->o.status) && o->o.status != ORDER_STATUS_NEW && l->n < 32)
+    /* A protective stop placed after a partial exit may still be "new" (its submit not yet
+     * answered): it is cancelled too, or it and the new exit would both sell the shares. */
+    if (leg && !order_status_is_final(o->o.status) && l->n < 32) {
+        l->sent_late[l->n] = o->o.status == ORDER_STATUS_NEW;
         snprintf(l->ids[l->n++], BROKER_ID_MAX, "%s", o->o.client_order_id);
+    }
     return 0;
 }
 
@@ -492,8 +501,15 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
         place_next(j);
         return;
     }
-    for (int i = 0; i < legs.n; i++)
-        cancel_order(j, legs.ids[i]);
+    for (int i = 0; i < legs.n; i++) {
+        /* A cancel must not overtake its order's own submit in the rate limiter: for an
+         * order still "new", cancel at the priority its submit was sent with (HIGH, the
+         * protective stop's), which the limiter serves in order. */
+        broker_priority prio = broker_priority_of_exit(j->priority);
+        if (legs.sent_late[i] && prio < BROKER_PRIORITY_HIGH)
+            prio = BROKER_PRIORITY_HIGH;
+        cancel_order_at(j, legs.ids[i], prio);
+    }
 }
 
 int exit_executor_start(exit_executor *x, trade *t, const exit_decision *d, money_t price)

@@ -223,6 +223,10 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
         store_cursor_get(hs->db, p->cfg.name, &p->resume_after);
         if (store_last_activity(hs->db, p->cfg.name, &acted) == 0 && acted > p->resume_after)
             p->resume_after = acted;
+        /* A simulating broker's account remembers the newest bar it lived through. */
+        apex_time seen = p->sim_feed ? broker_sim_last_bar_time(p->brk) : 0;
+        if (seen > p->resume_after)
+            p->resume_after = seen;
     }
     if (hs->loop && script_watch(p->scripts, hs->loop, on_reload, p) != 0)
         log_warn("%s: hot reload unavailable (cannot watch the script directories)", p->cfg.name);

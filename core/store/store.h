@@ -224,8 +224,9 @@ int store_equity_insert(store *s, apex_time ts, const char *pipeline, money_t ca
 int store_equity_latest(store *s, const char *pipeline, apex_time *ts, money_t *cash,
                         money_t *equity);
 
-/* The latest data time at which `pipeline` recorded anything (an event, an exit, an
- * order): a restart never acts on bars up to it. 0 when none. */
+/* The latest data time at which the store's pipelines recorded anything (an event, an
+ * exit, an order, a cursor): a restart of `pipeline` never acts on bars up to it, since
+ * one process fed all of them in one time order. 0 when none. */
 int store_last_activity(store *s, const char *pipeline, apex_time *out);
 
 /* cursors: the time of the last bar a pipeline fully processed. 0 when none. */
