@@ -68,7 +68,7 @@ static script_host *new_host(void)
     char err[512];
     memset(&market_state, 0, sizeof market_state);
     market_state.now = (apex_time)1700000000 * APEX_SECOND;
-    script_limits lim = {.memory_limit = 16u << 20, .deadline_ms = 100};
+    script_limits lim = {.memory_limit = 16u << 20, .deadline_ms = 1000};
     script_host *h = script_host_new("test", lim, &market, err, sizeof err);
     assert_non_null(h);
     return h;
@@ -221,7 +221,7 @@ static void test_runaway_on_bar_stopped(void **state)
     bar b = make_bar(1700000000 * APEX_SECOND, 10);
     assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err),
                      APEX_ESCRIPT);
-    assert_non_null(strstr(err, "strategy_bad.lua:16: script ran past its 100 ms deadline"));
+    assert_non_null(strstr(err, "strategy_bad.lua:16: script ran past its 1000 ms deadline"));
     script_host_free(h);
 }
 
@@ -524,7 +524,7 @@ static void test_rule_deadline(void **state)
     market_state.vix = MONEY(50);
     assert_int_equal(script_rules_check(h, &pos, &hit, err, sizeof err), APEX_ESCRIPT);
     assert_non_null(strstr(err, "instruction rule 'slow'"));
-    assert_non_null(strstr(err, "slow_rule.lua:4: script ran past its 100 ms deadline"));
+    assert_non_null(strstr(err, "slow_rule.lua:4: script ran past its 1000 ms deadline"));
     assert_string_equal(hit.rule, "");
 
     assert_int_equal(script_load(h, SCRIPT_STRATEGY, FIX "strategy_basic.lua", "{\"level\": 1}",
