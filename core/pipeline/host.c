@@ -10,9 +10,12 @@
 #include <uv.h>
 
 #include "pipeline/pipeline.h"
+#include "script/script.h"
 #include "pipeline/run_files.h"
 #include "util/err.h"
 #include "util/log.h"
+
+_Static_assert(EXIT_SCRIPT_STUCK == SCRIPT_EXIT_STUCK, "one exit status, two names");
 
 /* Replay gaps longer than this (data time) are skipped instead of waited out. */
 #define REPLAY_MAX_GAP (30 * APEX_MINUTE)

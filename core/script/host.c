@@ -236,6 +236,7 @@ void host_install_code(script_host *h, script_slot slot, const script_code *c)
 {
     host_release_code(h, &h->mods[slot].code);
     h->mods[slot].code = *c;
+    h->mods[slot].overruns = 0;
 }
 
 /* --- params: JSON -> Lua table --------------------------------------------------- */
@@ -764,7 +765,15 @@ static int call_fn(lua_State *L)
 
 static int run_call(call_req *r)
 {
+    script_module *m = r->m;
+    if (m->overruns >= SCRIPT_OVERRUN_LIMIT)
+        return err_set(r->err, r->errlen, APEX_ESCRIPT,
+                       "%s is suspended: %d calls in a row ran past the %d ms deadline; make "
+                       "its callbacks do less work per call and save the file (the reload "
+                       "resumes it)",
+                       m->path, m->overruns, r->h->sb.deadline_ms);
     int rc = sandbox_run(&r->h->sb, call_fn, r, r->err, r->errlen);
+    m->overruns = r->h->sb.overran ? m->overruns + 1 : 0;
     return rc < 0 ? rc : r->rc;
 }
 

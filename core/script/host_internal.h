@@ -60,8 +60,14 @@ typedef struct {
     script_code code;
     script_ctx *ctx;
     int nctx, capctx;
-    int last; /* index of the last ctx used: consecutive bars often share a symbol */
+    int last;     /* index of the last ctx used: consecutive bars often share a symbol */
+    int overruns; /* consecutive calls stopped by the deadline; a reload resets it */
 } script_module;
+
+/* After this many consecutive calls of a module stopped by the deadline, its callbacks
+ * are no longer entered until the file is reloaded: a script that overruns on every bar
+ * would otherwise take the whole deadline from every other pipeline on every bar. */
+#define SCRIPT_OVERRUN_LIMIT 3
 
 typedef struct {
     char name[160];

@@ -41,6 +41,10 @@ typedef struct {
 
 #define SCRIPT_LIMITS_DEFAULT ((script_limits){.memory_limit = 64u << 20, .deadline_ms = 250})
 
+/* The process exit status when a script call is stuck in C code 20 deadlines (at least
+ * 5 s) past its deadline, where nothing can interrupt it (docs/security.md). */
+#define SCRIPT_EXIT_STUCK 6
+
 /* What scripts may read about the market (apex.price, instruction rules). The host
  * implements these over its price cache; each returns 0, or APEX_ENOTFOUND when the
  * symbol has no data yet. */

@@ -56,6 +56,7 @@ end
 
 local SMA = {}
 SMA.__index = SMA
+SMA.__metatable = false -- shared by every indicator of the pipeline: not for scripts to patch
 SMA.__name = "apex.ta.sma"
 
 function ta.sma(n)
@@ -108,6 +109,7 @@ end
 
 local EMA = {}
 EMA.__index = EMA
+EMA.__metatable = false -- shared by every indicator of the pipeline: not for scripts to patch
 EMA.__name = "apex.ta.ema"
 
 function ta.ema(n)
@@ -149,6 +151,7 @@ end
 
 local RSI = {}
 RSI.__index = RSI
+RSI.__metatable = false -- shared by every indicator of the pipeline: not for scripts to patch
 RSI.__name = "apex.ta.rsi"
 
 function ta.rsi(n)
@@ -210,6 +213,7 @@ end
 
 local ATR = {}
 ATR.__index = ATR
+ATR.__metatable = false -- shared by every indicator of the pipeline: not for scripts to patch
 ATR.__name = "apex.ta.atr"
 
 function ta.atr(n)
@@ -269,6 +273,7 @@ end
 
 local BB = {}
 BB.__index = BB
+BB.__metatable = false -- shared by every indicator of the pipeline: not for scripts to patch
 BB.__name = "apex.ta.bollinger"
 
 function ta.bollinger(n, k)
@@ -360,6 +365,7 @@ end
 
 local MACD = {}
 MACD.__index = MACD
+MACD.__metatable = false -- shared by every indicator of the pipeline: not for scripts to patch
 MACD.__name = "apex.ta.macd"
 
 function ta.macd(fast, slow, signal)
@@ -407,6 +413,7 @@ end
 local function extreme_ctor(ctor, is_max)
     local Class = {}
     Class.__index = Class
+    Class.__metatable = false -- shared by every indicator of the pipeline: not for scripts to patch
     Class.__name = "apex.ta." .. ctor
 
     function Class:update(x)
