@@ -621,6 +621,17 @@ static void test_table_sort_bounded(void **state)
     assert_non_null(strstr(result_str(f, buf, sizeof buf), "attempt to compare"));
 }
 
+/* Each os.date conversion is a strftime in one C loop: long formats are refused. */
+static void test_os_date_format_bounded(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "os.date(string.rep('%c', 3e6))"), APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, "os.date: the format is 6000000 bytes; at most 256"));
+    assert_int_equal(run(f, "result = os.date('!%Y-%m-%d %H:%M', 86400)"), 0);
+    char buf[64];
+    assert_string_equal(result_str(f, buf, sizeof buf), "1970-01-02 00:00");
+}
+
 /* --- read-only shared tables ----------------------------------------------------- */
 
 static void test_no_writable_reference_to_shared_tables(void **state)
@@ -763,6 +774,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deep_recursion_stopped, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_table_move_bounded, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_table_sort_bounded, setup_big, teardown),
+        cmocka_unit_test_setup_teardown(test_os_date_format_bounded, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_no_writable_reference_to_shared_tables, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_memory_error_names_line, setup_long_deadline,
