@@ -458,6 +458,28 @@ void sandbox_push_env(lua_State *L)
     lua_setfield(L, -2, "_G");
 }
 
+/* Source text longer than this is handed to the parser in pieces of this size by a
+ * reader function, with a deadline check per piece: parsing is one C call, and a 16 MB
+ * chunk took seconds. */
+#define LOAD_PIECE (64 * 1024)
+
+/* The reader: upvalue 1 the source, upvalue 2 how much of it was handed out. */
+static int piece_reader(lua_State *L)
+{
+    size_t len = 0;
+    const char *src = lua_tolstring(L, lua_upvalueindex(1), &len);
+    size_t off = (size_t)lua_tointeger(L, lua_upvalueindex(2));
+    if (off >= len)
+        return 0;
+    if (off > 0)
+        sandbox_budget(L, BUDGET_EVERY); /* each piece is worth a clock check */
+    size_t n = len - off < LOAD_PIECE ? len - off : LOAD_PIECE;
+    lua_pushinteger(L, (lua_Integer)(off + n));
+    lua_replace(L, lua_upvalueindex(2));
+    lua_pushlstring(L, src + off, n);
+    return 1;
+}
+
 /* load(chunk [, chunkname [, mode [, env]]]): text only, and a chunk without an explicit
  * env gets a fresh module environment, never the state's real globals. */
 static int safe_load(lua_State *L)
@@ -475,6 +497,17 @@ static int safe_load(lua_State *L)
     if (lua_isnil(L, 4)) {
         sandbox_push_env(L);
         lua_replace(L, 4);
+    }
+    size_t len = 0;
+    if (t == LUA_TSTRING && (lua_tolstring(L, 1, &len), len > LOAD_PIECE)) {
+        if (lua_isnil(L, 2)) { /* the name load gives a string chunk: the string */
+            lua_pushvalue(L, 1);
+            lua_replace(L, 2);
+        }
+        lua_pushvalue(L, 1);
+        lua_pushinteger(L, 0);
+        lua_pushcclosure(L, piece_reader, 2);
+        lua_replace(L, 1);
     }
     /* Call the real load with mode forced to "t". */
     lua_pushvalue(L, lua_upvalueindex(1));

@@ -632,6 +632,29 @@ static void test_os_date_format_bounded(void **state)
     assert_string_equal(result_str(f, buf, sizeof buf), "1970-01-02 00:00");
 }
 
+/* Parsing is one C call: a long chunk is parsed in pieces with the deadline between. */
+static void test_load_bounded(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "SRC = string.rep('a = 1 ', 4e6)"), 0);
+    f->sb.deadline_ms = 50;
+    assert_int_equal(run(f, "local fn = load(SRC)"), APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, "ran past its 50 ms deadline"));
+    f->sb.deadline_ms = 60000;
+    /* Long chunks load and run as Lua's own load would, names and messages included. */
+    assert_int_equal(
+        run(f, "local src = string.rep('x = (x or 0) + 1\\n', 20000)\n"
+               "local env = {}\n"
+               "assert(load(src, 'big', 't', env))()\n"
+               "local fn, e = load(src .. 'x = = 1')\n"
+               "assert(fn == nil)\n"
+               "result = env.x .. ' ' .. e:match('^%[string \"x = %(x or 0%)[^\"]*\"%]:%d+:')"),
+        0);
+    char buf[256];
+    assert_non_null(
+        strstr(result_str(f, buf, sizeof buf), "20000 [string \"x = (x or 0) + 1...\"]:20001:"));
+}
+
 /* --- read-only shared tables ----------------------------------------------------- */
 
 static void test_no_writable_reference_to_shared_tables(void **state)
@@ -775,6 +798,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_table_move_bounded, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_table_sort_bounded, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_os_date_format_bounded, setup_big, teardown),
+        cmocka_unit_test_setup_teardown(test_load_bounded, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_no_writable_reference_to_shared_tables, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_memory_error_names_line, setup_long_deadline,
