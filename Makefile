@@ -131,6 +131,7 @@ torture: build
 
 bench: build
 	bench/run.sh
+	./build/bench-sandbox-bounds
 
 # Regenerates the field tables in docs/configuration.md and the pipeline classes in
 # types/apex.lua from core/config/schema.c (the test config_docs_in_sync checks them).
