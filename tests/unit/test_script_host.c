@@ -225,6 +225,54 @@ static void test_runaway_on_bar_stopped(void **state)
     script_host_free(h);
 }
 
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Three overruns in a row suspend the file: the fourth call fails at once without
+ * entering Lua, and a reload of the fixed file resumes it. */
+static void test_overruns_suspend_until_reload(void **state)
+{
+    char err[512] = "";
+    script_limits lim = {.memory_limit = 16u << 20, .deadline_ms = 300};
+    script_host *h = script_host_new("test", lim, &market, err, sizeof err);
+    assert_non_null(h);
+    char path[] = "/tmp/apex-overrun-XXXXXX.lua";
+    int fd = mkstemps(path, 4);
+    assert_true(fd >= 0);
+    close(fd);
+    write_text(path, "calls = 0\n"
+                     "return { on_bar = function(ctx, bar)\n"
+                     "  calls = calls + 1\n"
+                     "  while true do end\n"
+                     "end }\n");
+    assert_int_equal(script_load(h, SCRIPT_STRATEGY, path, "{}", err, sizeof err), 0);
+    script_signal sig;
+    bar b = make_bar(1700000000 * APEX_SECOND, 10);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err),
+                         APEX_ESCRIPT);
+        assert_non_null(strstr(err, ":4: script ran past its 300 ms deadline"));
+    }
+    assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err),
+                     APEX_ESCRIPT);
+    assert_non_null(strstr(err, " is suspended: 3 calls in a row ran past the 300 ms deadline"));
+    assert_non_null(strstr(err, path));
+
+    write_text(path, "return { on_bar = function(ctx, bar)\n"
+                     "  return { side = 'buy', qty = 2 }\n"
+                     "end }\n");
+    assert_int_equal(script_reload(h, SCRIPT_STRATEGY, err, sizeof err), 0);
+    assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err), 1);
+    assert_int_equal(sig.qty, MONEY(2));
+    unlink(path);
+    script_host_free(h);
+}
+
 /* ctx.state is per symbol and on_start runs once per symbol, before its first bar. */
 static void test_ctx_state_per_symbol(void **state)
 {
@@ -555,6 +603,7 @@ int main(void)
         cmocka_unit_test(test_bytecode_file_refused),
         cmocka_unit_test(test_deeply_nested_params),
         cmocka_unit_test(test_rule_deadline),
+        cmocka_unit_test(test_overruns_suspend_until_reload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
