@@ -190,6 +190,25 @@ static money_t offset_price(money_t price, money_t pct, int direction, money_ins
     return money_round_to(price + direction * delta, rules.tick, MONEY_ROUND_NEAREST);
 }
 
+/* A price the strategy gave, rounded to the instrument's tick (0 = not given). A given
+ * price that rounds to 0 fails the stage naming the field: 0 reads as "not given" from
+ * here on, and a default in its place would trade a level the strategy never chose. */
+static bool signal_price(pipeline *p, trade *t, const char *field, money_t given,
+                         money_instrument rules, money_t *out)
+{
+    *out = money_round_to(given, rules.tick, MONEY_ROUND_NEAREST);
+    if (given == 0 || *out > 0)
+        return true;
+    char gb[32], tb[32];
+    money_format_trim(rules.tick, 0, tb, sizeof tb);
+    pipeline_set_status(p, t, EXEC_FAILED,
+                        "strategy stage: %s: %s = %s rounds to 0 at %s's tick size of %s; "
+                        "return a price of at least %s",
+                        p->cfg.strategy.file, field, money_format_trim(given, 0, gb, sizeof gb),
+                        t->row.symbol, tb, tb);
+    return false;
+}
+
 /* Completes the signal with the pipeline's default stop and target. Prices from Lua are
  * rounded to the instrument's tick here, at the boundary, so every order the broker
  * sees is valid. */
@@ -197,14 +216,28 @@ static bool strategy_stage(pipeline *p, trade *t, const script_signal *sig, cons
                            money_t *entry_ref)
 {
     money_instrument rules = config_instrument(&p->cfg, t->row.symbol);
-    money_t entry =
-        sig->entry ? money_round_to(sig->entry, rules.tick, MONEY_ROUND_NEAREST) : b->close;
+    money_t entry, stop, target;
+    if (!signal_price(p, t, "entry", sig->entry, rules, &entry) ||
+        !signal_price(p, t, "stop_loss", sig->stop_loss, rules, &stop) ||
+        !signal_price(p, t, "take_profit", sig->take_profit, rules, &target))
+        return false;
+    if (sig->qty > 0 && money_round_to(sig->qty, rules.lot, MONEY_ROUND_DOWN) == 0) {
+        char qb[32], lb[32];
+        money_format_trim(rules.lot, 0, lb, sizeof lb);
+        pipeline_set_status(p, t, EXEC_FAILED,
+                            "strategy stage: %s: qty = %s rounds down to 0 lots of %s (lot size "
+                            "%s); return at least %s, or leave qty out to let risk size it",
+                            p->cfg.strategy.file, money_format_trim(sig->qty, 0, qb, sizeof qb),
+                            t->row.symbol, lb, lb);
+        return false;
+    }
+    if (!entry)
+        entry = b->close;
     int dir = sig->side == SIDE_BUY ? 1 : -1;
-    money_t stop = sig->stop_loss ? money_round_to(sig->stop_loss, rules.tick, MONEY_ROUND_NEAREST)
-                                  : offset_price(entry, p->cfg.exits.stop_loss_pct, -dir, rules);
-    money_t target = sig->take_profit
-                         ? money_round_to(sig->take_profit, rules.tick, MONEY_ROUND_NEAREST)
-                         : offset_price(entry, p->cfg.exits.take_profit_pct, dir, rules);
+    if (!stop)
+        stop = offset_price(entry, p->cfg.exits.stop_loss_pct, -dir, rules);
+    if (!target)
+        target = offset_price(entry, p->cfg.exits.take_profit_pct, dir, rules);
     if (sig->side == SIDE_SELL && !p->cfg.risk.allow_short) {
         pipeline_set_status(p, t, EXEC_SKIPPED,
                             "risk: short entries are disabled (risk.allow_short = false)");

@@ -392,15 +392,19 @@ static void process_bar(pipeline *p, const bar *b)
     }
     char err[1024];
     script_signal sig;
-    if (p->bias_has_on_bar &&
-        script_on_bar(p->scripts, SCRIPT_BIAS, b, name, pos, &sig, err, sizeof err) < 0) {
-        if (!warmup)
+    /* APEX_ESTATE: the module's on_start failed for this symbol, which was reported when it
+     * happened; the symbol is not traded until a reload fixes it. */
+    int rc = p->bias_has_on_bar
+                 ? script_on_bar(p->scripts, SCRIPT_BIAS, b, name, pos, &sig, err, sizeof err)
+                 : 0;
+    if (rc < 0) {
+        if (!warmup && rc != APEX_ESTATE)
             pipeline_record_script_error(p, b->symbol_id, "bias", err);
         return;
     }
-    int rc = script_on_bar(p->scripts, SCRIPT_STRATEGY, b, name, pos, &sig, err, sizeof err);
+    rc = script_on_bar(p->scripts, SCRIPT_STRATEGY, b, name, pos, &sig, err, sizeof err);
     if (rc < 0) {
-        if (!warmup)
+        if (!warmup && rc != APEX_ESTATE)
             pipeline_record_script_error(p, b->symbol_id, "strategy", err);
         return;
     }
