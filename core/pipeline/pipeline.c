@@ -346,6 +346,7 @@ static void on_new_time(pipeline *p, apex_time ts)
     }
     p->last_ts = ts;
     pipeline_sweep(p);
+    script_flush_output(p->scripts, false); /* a minute of capped prints is over: say so */
 }
 
 static void process_bar(pipeline *p, const bar *b)
@@ -432,6 +433,7 @@ int pipeline_step(pipeline *p, char *err, size_t errlen)
 
 void pipeline_finish(pipeline *p, pipeline_summary *out)
 {
+    script_flush_output(p->scripts, true);
     save_cursor(p);
     pipeline_sweep(p);
     p->sum.open_positions = 0;

@@ -127,6 +127,7 @@ void script_host_free(script_host *h)
     if (!h)
         return;
     script_unwatch(h);
+    script_output_flush(&h->sb, true);
     sandbox_close(&h->sb); /* releases every Lua object at once */
     for (int s = 0; s < SCRIPT_SLOT_COUNT; s++) {
         for (int i = 0; i < h->mods[s].nctx; i++)
@@ -153,6 +154,11 @@ uint64_t script_seed_from_name(const char *pipeline_name)
         x *= 0x100000001b3u;
     }
     return x;
+}
+
+void script_flush_output(script_host *h, bool final)
+{
+    script_output_flush(&h->sb, final);
 }
 
 size_t script_memory_used(const script_host *h)
@@ -369,15 +375,7 @@ int script_load(script_host *h, script_slot slot, const char *path, const char *
 /* ctx.log(fmt, ...): string.format, then a line tagged with pipeline and symbol. */
 static int ctx_log(lua_State *L)
 {
-    int n = lua_gettop(L);
-    lua_getglobal(L, "string");
-    lua_getfield(L, -1, "format");
-    lua_remove(L, -2);
-    lua_insert(L, 1);
-    lua_call(L, n, 1);
-    log_event("[%s %s] %s", sandbox_of(L)->pipeline, lua_tostring(L, lua_upvalueindex(1)),
-              lua_tostring(L, -1));
-    return 0;
+    return script_output_log(L, lua_tostring(L, lua_upvalueindex(1)));
 }
 
 static int64_t call_now(const call_req *r)
