@@ -13,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/status.h"
 #include "engine_fixture.h"
 #include "money/money.h"
 #include "pipeline/host.h"
+#include "script/failures.h"
 
 #define T0 1709562600L /* 2024-03-04 14:30 UTC */
 
@@ -37,6 +39,7 @@ static int setup(void **state)
     (void)state;
     fx_make_dir("test-sandbox-limits");
     write_bars("bars.csv", 30);
+    write_bars("ten_hours.csv", 600);
     return 0;
 }
 
@@ -47,21 +50,28 @@ static int teardown(void **state)
     return 0;
 }
 
-/* A pipeline on bars.csv trading symbols (a Lua list's contents), with the strategy file
- * strategy. */
-static void write_pipeline_for(const char *file, const char *name, const char *strategy,
-                               const char *symbols)
+/* A pipeline on the bars of data trading symbols (a Lua list's contents), with the
+ * strategy file strategy and any further fields in extra. */
+static void write_pipeline_full(const char *file, const char *name, const char *strategy,
+                                const char *symbols, const char *data, const char *extra)
 {
     char text[1024];
     snprintf(text, sizeof text,
              "return apex.pipeline {\n"
              "  name = '%s', symbols = { %s },\n"
-             "  data = { files = { 'bars.csv' } },\n"
+             "  data = { files = { '%s' } },\n"
              "  strategy = '%s',\n"
              "  broker = { starting_cash = 100000, spread_bps = 0, slippage_bps = 0 },\n"
+             "  %s\n"
              "}\n",
-             name, symbols, strategy);
+             name, symbols, data, strategy, extra ? extra : "");
     fx_write(file, text);
+}
+
+static void write_pipeline_for(const char *file, const char *name, const char *strategy,
+                               const char *symbols)
+{
+    write_pipeline_full(file, name, strategy, symbols, "bars.csv", NULL);
 }
 
 static void write_pipeline(const char *file, const char *name, const char *strategy)
@@ -176,6 +186,130 @@ static void test_failing_on_start_fails_its_symbol_once(void **state)
     sqlite3_close(h);
 }
 
+/* ---- failures do not flood the store or the log ---- */
+
+/* The reported case: the error names the bar's time, so no two are alike. Ten hours of
+ * one-minute bars used to make 600 failed executions and 600 error lines. */
+static void test_a_failure_flood_is_summarised(void **state)
+{
+    (void)state;
+    fx_write("flood.lua", "return { on_bar = function(ctx, bar)\n"
+                          "  error('no data for ' .. bar.time)\n"
+                          "end }\n");
+    write_pipeline_full("flood_pipeline.lua", "flood", "flood.lua", "'AAPL'", "ten_hours.csv",
+                        NULL);
+    fx_capture_begin("flood.out");
+    int code = fx_backtest("flood_pipeline.lua", "flood.db");
+    fx_capture_end();
+    assert_int_equal(code, EXIT_OK);
+    sqlite3 *h = fx_open_db("flood.db");
+    char buf[1024];
+    /* The first burst is recorded one by one, with the script's file and line... */
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM executions"), SCRIPT_FAILURES_BURST);
+    assert_int_equal(fx_query_int(h,
+                                  "SELECT count(*) FROM executions WHERE status = 'failed' "
+                                  "AND reason LIKE 'strategy stage: %flood.lua:2: no data for %'"),
+                     SCRIPT_FAILURES_BURST);
+    /* ...the rest in summaries: after 1, 2, 4, 8, 16 and 32 minutes, then hourly, and at the
+     * end of the run (unit.test_script_failures has the arithmetic). */
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM events WHERE kind = 'script_errors'"),
+                     15);
+    fx_query_text(h, "SELECT message FROM events WHERE kind = 'script_errors' ORDER BY id LIMIT 1",
+                  buf, sizeof buf);
+    assert_non_null(strstr(buf, "strategy failed 1 more time in the minute from 2024-03-04 "
+                                "14:35:00, counted but not recorded one by one (6 failures in "
+                                "all, 5 recorded); last error: "));
+    assert_non_null(strstr(buf, "flood.lua:2: no data for 1709562900"));
+    fx_query_text(h,
+                  "SELECT message FROM events WHERE kind = 'script_errors' ORDER BY id DESC "
+                  "LIMIT 1",
+                  buf, sizeof buf);
+    assert_non_null(strstr(buf, "(600 failures in all, 5 recorded)"));
+    /* Every failure is counted where `status` reads it. */
+    assert_int_equal(fx_query_int(h, "SELECT failures FROM script_failures WHERE pipeline = "
+                                     "'flood' AND stage = 'strategy'"),
+                     600);
+    assert_int_equal(fx_query_int(h, "SELECT recorded FROM script_failures WHERE pipeline = "
+                                     "'flood' AND stage = 'strategy'"),
+                     SCRIPT_FAILURES_BURST);
+    sqlite3_close(h);
+    /* The log: one error line per recorded failure and per summary, and the summary. */
+    assert_int_equal(fx_count_lines("flood.out", "AAPL: strategy stage failed: "),
+                     SCRIPT_FAILURES_BURST);
+    assert_int_equal(fx_count_lines("flood.out", "flood: strategy failed "), 15);
+    assert_int_equal(fx_count_lines("flood.out", "script failures: strategy 600 (5 recorded, "
+                                                 "595 summarised); last: "),
+                     1);
+
+    /* apex-host status shows them. */
+    char err[512];
+    store *st = store_open(fx_path("flood.db"), STORE_DURABLE, err, sizeof err);
+    assert_non_null(st);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_int_equal(cli_status_print(st, out, 5, NULL), 0);
+    fclose(out);
+    store_close(st);
+    const char *section = strstr(text, "SCRIPT FAILURES\n");
+    assert_non_null(section);
+    const char *row = strstr(section, "flood");
+    assert_non_null(row);
+    assert_true(strstr(row, "strategy") < strstr(row, "600"));
+    assert_non_null(strstr(row, "595"));
+    free(text);
+}
+
+/* The same message on every bar: recorded once (as before), and the repeats are no longer
+ * silent: they are summarised. */
+static void test_a_repeated_failure_is_recorded_once(void **state)
+{
+    (void)state;
+    fx_write("same.lua", "return { on_bar = function(ctx, bar) error('always') end }\n");
+    write_pipeline_full("same_pipeline.lua", "same", "same.lua", "'AAPL'", "ten_hours.csv", NULL);
+    assert_int_equal(fx_backtest("same_pipeline.lua", "same.db"), EXIT_OK);
+    sqlite3 *h = fx_open_db("same.db");
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM executions"), 1);
+    assert_true(fx_query_int(h, "SELECT count(*) FROM events WHERE kind = 'script_errors'") > 0);
+    assert_int_equal(fx_query_int(h, "SELECT failures FROM script_failures"), 600);
+    assert_int_equal(fx_query_int(h, "SELECT recorded FROM script_failures"), 1);
+    sqlite3_close(h);
+}
+
+/* An instruction rule that fails at every monitoring check of an open position (every 30 s
+ * for six hours) recorded a rule_error event per check. */
+static void test_a_failing_rule_is_summarised(void **state)
+{
+    (void)state;
+    fx_write("hold.lua",
+             "return { on_bar = function(ctx, bar)\n"
+             "  ctx.state.n = (ctx.state.n or 0) + 1\n"
+             "  if ctx.state.n == 2 then\n"
+             "    return { side = 'buy', qty = 10, stop_loss = 50, take_profit = 200 }\n"
+             "  end\n"
+             "end }\n");
+    fx_write("broken_rule.lua", "return { name = 'broken', check = function(m, position)\n"
+                                "  error('broken at ' .. m.now())\n"
+                                "end }\n");
+    write_pipeline_full("rule_pipeline.lua", "rule", "hold.lua", "'AAPL'", "ten_hours.csv",
+                        "instructions = { { file = 'broken_rule.lua' } },");
+    assert_int_equal(fx_backtest("rule_pipeline.lua", "rule.db"), EXIT_OK);
+    sqlite3 *h = fx_open_db("rule.db");
+    /* The position was held and checked (every 30 s) until the session close. */
+    char buf[256];
+    fx_query_text(h, "SELECT status || ': ' || reason FROM executions", buf, sizeof buf);
+    assert_non_null(strstr(buf, "completed: time_based_urgent"));
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM events WHERE kind = 'rule_error'"),
+                     SCRIPT_FAILURES_BURST);
+    assert_true(fx_query_int(h, "SELECT count(*) FROM events WHERE kind = 'script_errors' AND "
+                                "message LIKE 'rules failed %'") > 0);
+    assert_true(fx_query_int(h, "SELECT failures FROM script_failures WHERE stage = 'rules'") >
+                500);
+    assert_int_equal(fx_query_int(h, "SELECT recorded FROM script_failures WHERE stage = 'rules'"),
+                     SCRIPT_FAILURES_BURST);
+    sqlite3_close(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +317,9 @@ int main(void)
         cmocka_unit_test(test_tiny_prices_are_errors_not_defaults),
         cmocka_unit_test(test_huge_values_are_out_of_range),
         cmocka_unit_test(test_failing_on_start_fails_its_symbol_once),
+        cmocka_unit_test(test_a_failure_flood_is_summarised),
+        cmocka_unit_test(test_a_repeated_failure_is_recorded_once),
+        cmocka_unit_test(test_a_failing_rule_is_summarised),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
