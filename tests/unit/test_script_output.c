@@ -102,7 +102,7 @@ static script_host *host_with(const char *body)
     fclose(f);
     static script_market market = {.now = fake_now};
     char err[512];
-    script_limits lim = {.memory_limit = 64u << 20, .deadline_ms = 5000};
+    script_limits lim = {.memory_limit = 64u << 20, .deadline_ms = 30000};
     script_host *h = script_host_new("out", lim, &market, err, sizeof err);
     assert_non_null(h);
     if (script_load(h, SCRIPT_STRATEGY, script_path, NULL, err, sizeof err) != 0)
