@@ -186,6 +186,35 @@ static void test_failing_on_start_fails_its_symbol_once(void **state)
     sqlite3_close(h);
 }
 
+/* After a restart, on_start runs on the warm-up bars, which record nothing: its failure is
+ * recorded on the first bar after them, once. */
+static void test_on_start_failing_in_warm_up_is_recorded_after_it(void **state)
+{
+    (void)state;
+    write_bars("restart.csv", 20);
+    fx_write("restart.lua", "return { on_bar = function(ctx, bar) end }\n");
+    write_pipeline_full("restart_pipeline.lua", "restart", "restart.lua", "'AAPL'", "restart.csv",
+                        NULL);
+    assert_int_equal(fx_run("restart_pipeline.lua", "restart.db"), EXIT_OK);
+    /* A broken edit while the host was down, and more data. */
+    fx_write("restart.lua", "return {\n"
+                            "  on_start = function(ctx) error('broken on_start') end,\n"
+                            "  on_bar = function(ctx, bar) end,\n"
+                            "}\n");
+    write_bars("restart.csv", 40);
+    assert_int_equal(fx_run("restart_pipeline.lua", "restart.db"), EXIT_OK);
+    sqlite3 *h = fx_open_db("restart.db");
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM executions"), 1);
+    char buf[1024];
+    fx_query_text(h, "SELECT status || ': ' || reason FROM executions", buf, sizeof buf);
+    assert_non_null(strstr(buf, "failed: strategy stage: "));
+    assert_non_null(strstr(buf, "restart.lua:2: broken on_start (in on_start: AAPL is not traded"));
+    /* Recorded at the first bar after the warm-up (the 21st), not on history. */
+    assert_true(fx_query_int(h, "SELECT created_at FROM executions") >=
+                (T0 + 60L * 20) * 1000000LL);
+    sqlite3_close(h);
+}
+
 /* ---- failures do not flood the store or the log ---- */
 
 /* The reported case: the error names the bar's time, so no two are alike. Ten hours of
@@ -317,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_tiny_prices_are_errors_not_defaults),
         cmocka_unit_test(test_huge_values_are_out_of_range),
         cmocka_unit_test(test_failing_on_start_fails_its_symbol_once),
+        cmocka_unit_test(test_on_start_failing_in_warm_up_is_recorded_after_it),
         cmocka_unit_test(test_a_failure_flood_is_summarised),
         cmocka_unit_test(test_a_repeated_failure_is_recorded_once),
         cmocka_unit_test(test_a_failing_rule_is_summarised),
