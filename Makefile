@@ -100,7 +100,7 @@ $(APICHECK)/cmake/Makefile: CMakeLists.txt $(APICHECK_LUA)/liblua.a | deps
 # DSL, and whole pipelines on the simulated clock (every engine.* test; the live-clock
 # integration tests add no Lua coverage, only timing). Everything is built, so the whole
 # suite can be run there too.
-APICHECK_TESTS := sandbox|script_host|lua_modules|reload|pipeline_loader|^engine\.|backtest_deterministic|bad_pipeline|strategy_error
+APICHECK_TESTS := sandbox|script_host|script_output|lua_modules|reload|pipeline_loader|^engine\.|backtest_deterministic|bad_pipeline|strategy_error|script_flood
 test-apicheck: $(APICHECK)/cmake/Makefile
 	cmake --build $(APICHECK)/cmake -j$(JOBS)
 	cd $(APICHECK)/cmake && ctest --output-on-failure -j$(JOBS) -R '$(APICHECK_TESTS)'

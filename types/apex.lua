@@ -25,10 +25,10 @@
 ---already has an execution open on the symbol.
 ---@class apex.Signal
 ---@field side "buy"|"sell" "buy" opens a long, "sell" opens a short (needs risk.allow_short).
----@field stop_loss number? Stop price (> 0); nil = exits.stop_loss_pct from the entry. Rounded to the tick.
+---@field stop_loss number? Stop price (> 0); nil = exits.stop_loss_pct from the entry. Rounded to the tick; a price that rounds to 0 is an error, never the default.
 ---@field take_profit number? Target price (> 0); nil = exits.take_profit_pct from the entry. Rounded to the tick.
 ---@field entry number? Reference entry price (> 0; default the bar's close) for default levels and sizing; the limit price when execution.entry = "limit".
----@field qty number Positive for longs and shorts alike.? Quantity (> 0); nil = the risk stage sizes it. Still capped by risk.max_position_pct and rounded down to the lot.
+---@field qty number? Quantity (> 0); nil = the risk stage sizes it. Still capped by risk.max_position_pct and rounded down to the lot; a qty below one lot (or below 0.00000001) is an error, never "size it for me".
 ---@field confidence number? 0..1, default 1.
 ---@field reason string? Why; shown in the log, the execution's events and `apex-host status`.
 
@@ -75,7 +75,8 @@
 ---@field position apex.Position? The open position on this symbol; nil until the entry has filled.
 local Ctx = {}
 
----string.format(fmt, ...) then logged with the pipeline name and symbol.
+---string.format(fmt, ...) then logged with the pipeline name and symbol. A line is cut at
+---1024 bytes; a pipeline writes at most 200 lines and 64 KiB a minute (print and the logs).
 ---@param fmt string
 ---@param ... any
 function Ctx.log(fmt, ...) end
@@ -85,7 +86,7 @@ function Ctx.log(fmt, ...) end
 
 ---A strategy module: the file's chunk returns this table. Only on_bar is required.
 ---@class apex.Strategy
----@field on_start? fun(ctx: apex.Ctx) Once per symbol, lazily, before this module's first callback for it (usually its first bar). Not run again after a hot reload.
+---@field on_start? fun(ctx: apex.Ctx) Once per symbol, lazily, before this module's first callback for it (usually its first bar). Not run again after a hot reload. If it raises, the symbol is not traded until the file is fixed and reloaded (it is not retried per bar).
 ---@field on_bar fun(ctx: apex.Ctx, bar: apex.Bar): apex.Signal? Every bar of the pipeline's symbols, after the bias's on_bar; return a signal to enter.
 ---@field edge? fun(ctx: apex.Ctx, position: apex.Position): number? Current edge of an open position (fraction); called at each monitoring check of an open position (0 <= edge < exits.early_exit_edge -> early_exit, edge < 0 -> edge_disappeared).
 ---@field opportunity? fun(ctx: apex.Ctx): number? Opportunity score for rebalancing; called only at risk.max_positions, for the position's symbol and the free symbols (rebalance when best free - position >= exits.rebalance_min_improvement).
@@ -442,7 +443,8 @@ function params.period(p, name, lo, hi, who) end
 ---@field ta apex.ta Same as require "apex.ta".
 apex = {}
 
----string.format(fmt, ...) then logged with the pipeline name.
+---string.format(fmt, ...) then logged with the pipeline name. A line is cut at 1024 bytes;
+---a pipeline writes at most 200 lines and 64 KiB a minute (print and the logs).
 ---@param fmt string
 ---@param ... any
 function apex.log(fmt, ...) end

@@ -45,6 +45,11 @@ typedef struct {
     char symbol[SYMBOL_MAX];
     int ref;      /* the ctx table in the registry; survives reloads */
     bool started; /* on_start ran successfully for this symbol */
+    /* on_start raised: the module's callbacks no longer run for this symbol (each call
+     * answers APEX_ESTATE with start_error, the failure's message, or NULL when there was no
+     * memory to keep it) until a reload installs new code, which runs on_start again. */
+    bool start_failed;
+    char *start_error;
 } script_ctx;
 
 /* One compiled module: the chunk's returned table and its callbacks. */

@@ -899,6 +899,7 @@ int script_load_pipeline(const char *path, pipeline_config *cfg, diag_list *diag
         diag_add(diags, "%s", err);
         ld.n++;
     }
+    script_output_flush(&sb, true); /* what its prints dropped, if anything */
     sandbox_close(&sb);
     /* Range and cross-field checks only make sense once the file itself evaluated. */
     if (evaluated)

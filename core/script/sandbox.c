@@ -568,24 +568,6 @@ void sandbox_mark_readonly(lua_State *L, int idx, const char *name)
     lua_pop(L, 1);
 }
 
-/* print(...) logs with the pipeline name instead of writing to stdout directly. */
-static int safe_print(lua_State *L)
-{
-    int n = lua_gettop(L);
-    luaL_checkstack(L, 3, NULL); /* the buffer's box, each value, its string */
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    for (int i = 1; i <= n; i++) {
-        if (i > 1)
-            luaL_addchar(&b, '\t');
-        luaL_tolstring(L, i, NULL);
-        luaL_addvalue(&b);
-    }
-    luaL_pushresult(&b);
-    log_event("[%s] %s", sandbox_of(L)->pipeline, lua_tostring(L, -1));
-    return 0;
-}
-
 /* What require returns for the loaded module at the top of the stack: a module table
  * is shared by every file of the pipeline (and by the host's own calls), so scripts get
  * it behind a deep read-only proxy. [-1, +1, m] */
@@ -994,7 +976,7 @@ static int open_protected(lua_State *L)
     lua_setfield(L, g, "collectgarbage");
     lua_pushcfunction(L, safe_rawset);
     lua_setfield(L, g, "rawset");
-    lua_pushcfunction(L, safe_print);
+    lua_pushcfunction(L, script_output_print); /* to the log, capped (output.c) */
     lua_setfield(L, g, "print");
     wrap_field(L, g, "xpcall", safe_xpcall);
     wrap_field(L, g, "setmetatable", safe_setmetatable);

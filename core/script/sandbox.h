@@ -13,6 +13,7 @@
 #include <lua.h>
 #include <signal.h>
 
+#include "script/output.h"
 #include "script/script.h"
 
 /* The real-time signal the deadline watchdog uses (see sandbox.c). */
@@ -35,6 +36,7 @@ typedef struct sandbox {
     char pipeline[64];               /* for log lines */
     script_market market;
     bool has_market;
+    script_output output; /* print, ctx.log and apex.log: this minute's budget (output.h) */
 } sandbox;
 
 /* Stack effects follow the Lua manual's notation: [-o, +p, x] pops o values, pushes p

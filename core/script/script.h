@@ -165,6 +165,12 @@ int script_host_set_seed(script_host *h, uint64_t seed, char *err, size_t errlen
  * Stable across runs, builds and machines; different for differently named pipelines. */
 uint64_t script_seed_from_name(const char *pipeline_name);
 
+/* Script output (print, ctx.log, apex.log) is capped per line and per minute of the host
+ * clock (script/output.h). Says how many lines were dropped in a minute that is over by
+ * now; with final (the end of a run), also in the minute still open. Call it regularly,
+ * e.g. on each new bar time, so a drop is reported even when the script goes quiet. */
+void script_flush_output(script_host *h, bool final);
+
 /* Memory in use by the state, in bytes. */
 size_t script_memory_used(const script_host *h);
 

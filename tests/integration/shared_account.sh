@@ -22,8 +22,12 @@ strays=$(sq "$WORK/s.db" "ATTACH '$ACCT' AS b; SELECT count(*) FROM b.paper_orde
 assert_eq "$strays" "0" "the account holds no order the store does not know"
 roles=$(sq "$WORK/s.db" "ATTACH '$ACCT' AS b; SELECT count(*) FROM b.paper_orders po JOIN orders o ON o.client_order_id = po.client_order_id WHERE po.role != o.role")
 assert_eq "$roles" "0" "the account records each order's true role"
+# Whether the host's own exits or the bracket legs close a position first depends on the
+# machine's speed at this replay rate (under load the legs win), so the count is compared
+# with the store's rather than required to be positive.
 exits=$(sq "$ACCT" "SELECT count(*) FROM paper_orders WHERE role = 'exit'")
-[ "$exits" -gt 0 ] && pass "exit orders are recorded as exits ($exits)" || fail "no exit order recorded with role exit"
+exits_store=$(sq "$WORK/s.db" "SELECT count(*) FROM orders WHERE role = 'exit' AND status != 'unsent'")
+assert_eq "$exits" "$exits_store" "every exit order sent is recorded as an exit in the account ($exits)"
 both=$(sq "$WORK/s.db" "SELECT count(DISTINCT pipeline) FROM executions e JOIN orders o ON o.execution_id = e.id")
 assert_eq "$both" "2" "both pipelines placed orders in the one account"
 fills_store=$(sq "$WORK/s.db" "SELECT count(*) FROM fills")

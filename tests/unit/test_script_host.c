@@ -168,7 +168,17 @@ static void test_bad_signals_rejected_with_file_line(void **state)
         {"negative", "entry = -5; return a positive number"},
         {"typo", "unknown field \"stoploss\""},
         {"string", "on_bar returned a string; return nil or a signal table"},
-        {"confidence", "confidence = 2; return a number from 0 to 1"},
+        {"confidence", "confidence = 2 is out of range; return a number from 0 to 1"},
+        /* Tiny values are refused, never read as "not given" (which would size a full
+         * position, or put the default stop in place). */
+        {"tiny_qty", "qty = 4e-09 is too small: it rounds to 0 at the host's precision of "
+                     "0.00000001; return a larger value, or leave qty out"},
+        {"tiny_stop", "stop_loss = 1e-09 is too small: it rounds to 0"},
+        /* Too large is out of range, not "not a number". */
+        {"huge_stop", "stop_loss = 1e+30 is out of range; return a positive number below "
+                      "92233720368"},
+        {"inf_entry", "entry = inf is out of range"},
+        {"huge_confidence", "confidence = 1e+30 is out of range; return a number from 0 to 1"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         script_host *h = new_host();
