@@ -92,11 +92,28 @@ static void test_long_line_is_one_row(void **state)
     news_free(&n);
 }
 
+/* The symbol column follows the bars' rule (or "*"), so a news item can name ES=F but
+ * not a symbol no bar could carry. */
+static void test_symbol_column(void **state)
+{
+    (void)state;
+    const char *p = write_news("timestamp,symbol,impact,headline\n"
+                               "2024-03-04T15:00:00Z,ES=F,high,Futures halt\n"
+                               "2024-03-04T15:01:00Z,AA PL,low,Typo\n");
+    news_list n = {0};
+    char err[256] = "";
+    assert_int_equal(news_load(&n, p, err, sizeof err), APEX_EINVAL);
+    unlink(p);
+    assert_non_null(strstr(err, ":3: column 'symbol': 'AA PL' is not a symbol; use 1-23 "
+                                "characters of A-Z a-z 0-9 . _ / ^ = -, or * for market-wide"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reads_rows_in_order),
         cmocka_unit_test(test_long_line_is_one_row),
+        cmocka_unit_test(test_symbol_column),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
