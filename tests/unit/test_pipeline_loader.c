@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "config/config.h"
+#include "market/news.h"
 #include "script/script.h"
 
 #define DIR APEX_SOURCE_DIR "/tests/fixtures/script/pipeline"
@@ -161,6 +162,18 @@ static void test_full_pipeline(void **state)
     money_instrument aapl = config_instrument(&cfg, "AAPL");
     assert_int_equal(aapl.tick, MONEY_SCALE / 20);
     assert_int_equal(aapl.lot, MONEY(1));
+
+    /* The news file it names loads as the host will load it (the fixture once had an
+     * impact of "3", which the news loader refuses, and nothing noticed). */
+    news_list news = {0};
+    char err[512] = "";
+    if (news_load(&news, cfg.data.news_file, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(news.count, 1);
+    assert_string_equal(news.items[0].symbol, "AAPL");
+    assert_int_equal(news.items[0].impact, 3);
+    assert_string_equal(news.items[0].headline, "Earnings");
+    news_free(&news);
 
     config_free(&cfg);
     diag_free(&d);
