@@ -430,6 +430,28 @@ static int safe_rawset(lua_State *L)
     return 1;
 }
 
+/* setmetatable(t, mt) without __gc: Lua runs finalizers with hooks off, so no deadline
+ * reaches one (a finalizer that loops hangs the host, at lua_close at the latest), and
+ * they run whenever the collector does, in the middle of host code. A __gc added to mt
+ * later marks nothing (Lua checks it here only). */
+static int safe_setmetatable(lua_State *L)
+{
+    luaL_checkstack(L, 2, NULL);
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        lua_pushliteral(L, "__gc");
+        bool finalizer = lua_rawget(L, 2) != LUA_TNIL;
+        lua_pop(L, 1);
+        if (finalizer)
+            return luaL_error(L, "setmetatable: a __gc metamethod is not allowed in the "
+                                 "sandbox (finalizers run outside the script's time limit); "
+                                 "release resources explicitly");
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
 void sandbox_mark_readonly(lua_State *L, int idx, const char *name)
 {
     idx = lua_absindex(L, idx);
@@ -606,6 +628,9 @@ static int open_protected(lua_State *L)
     lua_setfield(L, g, "collectgarbage");
     lua_pushcfunction(L, safe_rawset);
     lua_setfield(L, g, "rawset");
+    lua_getfield(L, real_g, "setmetatable");
+    lua_pushcclosure(L, safe_setmetatable, 1);
+    lua_setfield(L, g, "setmetatable");
     lua_pushcfunction(L, safe_print);
     lua_setfield(L, g, "print");
 
