@@ -139,7 +139,7 @@ function Ctx.log(fmt, ...) end
 ---@class apex.DataConfig
 ---@field files string|string[] Bar CSV files (`timestamp,symbol,open,high,low,close,volume[,bid,ask]`); each must exist and be readable. Several files are merged in time order.
 ---@field news string? News CSV (`timestamp,symbol,impact,headline`, impact `low`, `medium` or `high`, symbol `*` = market-wide); feeds `apex.news()` and the news instructions. Default none.
----@field speed number? Replay speed of `run` when `--speed` is not given (the first pipeline's); 0 = as fast as possible. `backtest` always runs as fast as possible. Default 1. Range >= 0.
+---@field speed number? Replay speed of `run` when `--speed` is not given (the first pipeline's); 0 = as fast as possible. `backtest` always runs as fast as possible. Default 1. Range 0 .. 1000000.
 ---@field follow boolean? Keep reading rows appended to the files, like `tail -f`; `run` then uses the wall clock and runs until SIGINT or SIGTERM (files are polled every 200 ms). Default false.
 
 ---The broker the pipeline trades with; the fee and fill settings are the paper broker's.

@@ -335,7 +335,9 @@ int script_load(script_host *h, script_slot slot, const char *path, const char *
     json_t *json = NULL;
     if (params_json && params_json[0]) {
         json_error_t je;
-        json = json_loads(params_json, JSON_DECODE_ANY, &je);
+        /* A params string may hold a NUL byte (the loader keeps Lua strings byte for
+         * byte); keys cannot, the loader refuses them. */
+        json = json_loads(params_json, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
         if (!json || !json_is_object(json)) {
             json_decref(json);
             return err_set(err, errlen, APEX_EINVAL,

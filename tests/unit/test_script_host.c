@@ -12,6 +12,7 @@
 
 #include <lauxlib.h>
 
+#include "lua_fixture.h"
 #include "script/embedded.h"
 #include "script/script.h"
 #include "util/err.h"
@@ -496,24 +497,11 @@ static void test_seed_from_name(void **state)
     assert_true(script_seed_from_name("ma-trend") != script_seed_from_name("rsi-reversion"));
 }
 
-static int write_chunk(lua_State *L, const void *p, size_t sz, void *ud)
-{
-    (void)L;
-    return fwrite(p, 1, sz, ud) == sz ? 0 : 1;
-}
-
 /* Precompiled chunks are refused with the file's name, never run. */
 static void test_bytecode_file_refused(void **state)
 {
-    char path[] = "/tmp/apex-bytecode-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    FILE *f = fdopen(fd, "wb");
-    lua_State *plain = luaL_newstate();
-    assert_int_equal(luaL_loadstring(plain, "return { on_bar = function() end }"), 0);
-    assert_int_equal(lua_dump(plain, write_chunk, f, 0), 0);
-    lua_close(plain);
-    fclose(f);
+    char path[64];
+    lua_fixture_bytecode_file("return { on_bar = function() end }", path, sizeof path);
 
     script_host *h = new_host();
     char err[512] = "", want[600];
@@ -561,6 +549,24 @@ static void test_deeply_nested_params(void **state)
     h = new_host();
     assert_int_equal(
         script_load(h, SCRIPT_STRATEGY, FIX "strategy_basic.lua", json, err, sizeof err), 0);
+    script_host_free(h);
+}
+
+/* A params string with a NUL byte reaches the script intact (issue 8: it used to fail the
+ * strategy with jansson's "\u0000 is not allowed without JSON_ALLOW_NUL"). */
+static void test_params_string_with_nul(void **state)
+{
+    script_host *h = new_host();
+    char err[512] = "";
+    if (script_load(h, SCRIPT_STRATEGY, FIX "strategy_params_nul.lua", "{\"s\":\"a\\u0000b\"}", err,
+                    sizeof err) != 0)
+        fail_msg("%s", err);
+    money_t score;
+    bool has;
+    if (script_opportunity(h, "AAPL", &score, &has, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_true(has);
+    assert_int_equal(score, MONEY(1));
     script_host_free(h);
 }
 
@@ -612,6 +618,7 @@ int main(void)
         cmocka_unit_test(test_seed_from_name),
         cmocka_unit_test(test_bytecode_file_refused),
         cmocka_unit_test(test_deeply_nested_params),
+        cmocka_unit_test(test_params_string_with_nul),
         cmocka_unit_test(test_rule_deadline),
         cmocka_unit_test(test_overruns_suspend_until_reload),
     };
