@@ -19,6 +19,7 @@
 #include <lualib.h>
 
 #include "script/embedded.h"
+#include "script/pattern.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -577,6 +578,29 @@ static void open_lib(lua_State *L, int g_idx, const char *name, lua_CFunction op
     lua_setfield(L, g_idx, name);
 }
 
+/* The pattern functions' budget (pattern.h): a match is one C call, which no hook can
+ * interrupt, so it asks here every few thousand steps. Past the deadline it stops with
+ * the hook's message (pattern.c prefixes the calling frame's file:line) and trips the
+ * deadline as the hook does, so a pcall in the script cannot swallow it. */
+static bool pattern_budget(lua_State *L, void *ud, char *msg, size_t msglen)
+{
+    sandbox *sb = ud;
+    if (sb->deadline_ns == 0)
+        return false;
+    if (!sb->tripped) {
+        if (monotonic_ns() < sb->deadline_ns)
+            return false;
+        sb->tripped = true;
+        lua_sethook(sb->L, deadline_hook, LUA_MASKCOUNT, 1);
+    }
+    if (L != sb->L)
+        lua_sethook(L, deadline_hook, LUA_MASKCOUNT, 1);
+    snprintf(msg, msglen,
+             "script ran past its %d ms deadline; make the callback do less work per call",
+             sb->deadline_ms);
+    return true;
+}
+
 /* Builds the sandbox; runs protected so a memory cap below the libraries' own size
  * reports an error instead of aborting. */
 static int open_protected(lua_State *L)
@@ -626,6 +650,7 @@ static int open_protected(lua_State *L)
     luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 0);
     lua_pushnil(L);
     lua_setfield(L, -2, "dump"); /* the real table backs the string metatable's __index */
+    pattern_open(L, -1, pattern_budget, sandbox_of(L));
     lua_pop(L, 1);
     open_lib(L, g, LUA_STRLIBNAME, luaopen_string, NULL, string_drop);
     open_lib(L, g, LUA_TABLIBNAME, luaopen_table, NULL, NULL);

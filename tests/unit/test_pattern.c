@@ -21,6 +21,8 @@
 #include <lualib.h>
 
 #include "script/pattern.h"
+#include "script/sandbox.h"
+#include "util/err.h"
 
 #ifndef APEX_SOURCE_DIR
 #error "APEX_SOURCE_DIR must be defined by the build"
@@ -200,6 +202,93 @@ static void test_ordinary_work_asks_rarely(void **state)
     lua_close(L);
 }
 
+/* ---- in the sandbox: the deadline stops a pattern ---- */
+
+typedef struct {
+    sandbox sb;
+    int env_ref;
+    char err[1024];
+} fixture;
+
+static int setup_sandbox(void **state)
+{
+    static fixture f;
+    memset(&f, 0, sizeof f);
+    /* Long enough that a trivial call never misses it on a loaded machine under ASan. */
+    script_limits lim = {.memory_limit = 64u << 20, .deadline_ms = 300};
+    assert_int_equal(sandbox_open(&f.sb, lim, "test", NULL, f.err, sizeof f.err), 0);
+    sandbox_push_env(f.sb.L);
+    f.env_ref = luaL_ref(f.sb.L, LUA_REGISTRYINDEX);
+    *state = &f;
+    return 0;
+}
+
+static int teardown_sandbox(void **state)
+{
+    fixture *f = *state;
+    sandbox_close(&f->sb);
+    return 0;
+}
+
+static int run_script(fixture *f, const char *code)
+{
+    lua_State *L = f->sb.L;
+    f->err[0] = '\0';
+    assert_int_equal(luaL_loadbufferx(L, code, strlen(code), "@test.lua", "t"), LUA_OK);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, f->env_ref);
+    lua_setupvalue(L, -2, 1);
+    return sandbox_pcall(&f->sb, 0, f->err, sizeof f->err);
+}
+
+static const char *script_result(fixture *f, char *buf, size_t len)
+{
+    lua_State *L = f->sb.L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, f->env_ref);
+    lua_getfield(L, -1, "result");
+    snprintf(buf, len, "%s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "(none)");
+    lua_pop(L, 2);
+    return buf;
+}
+
+#define DEADLINE_MESSAGE                                                                           \
+    "script ran past its 300 ms deadline; make the callback do less work per call"
+
+static void test_sandbox_deadline_stops_patterns(void **state)
+{
+    fixture *f = *state;
+    char buf[256];
+    assert_int_equal(run_script(f, "result = nil\n"
+                                   "local s = string.rep('a', 5000)\n"
+                                   "result = s:find('.-.-.-b')"),
+                     APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, "test.lua:3: " DEADLINE_MESSAGE));
+    assert_string_equal(script_result(f, buf, sizeof buf), "(none)");
+
+    /* A pcall in the script does not swallow it (the deadline is tripped, as the
+     * hook trips it), nor does a coroutine. */
+    assert_int_equal(run_script(f, "result = nil\n"
+                                   "pcall(string.gsub, string.rep('a', 3000), '(.-)(.-)(.-)b', "
+                                   "'')\n"
+                                   "result = 'swallowed'"),
+                     APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, DEADLINE_MESSAGE));
+    assert_string_equal(script_result(f, buf, sizeof buf), "(none)");
+    assert_int_equal(
+        run_script(f, "local co = coroutine.wrap(function()\n"
+                      "  for w in string.gmatch(string.rep('a', 5000), '.-.-.-b') do end\n"
+                      "end)\n"
+                      "while true do pcall(co) end"),
+        APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, DEADLINE_MESSAGE));
+
+    /* The next call has its own deadline, and the library tables behind the proxy and
+     * the string metatable both have the bounded functions. */
+    assert_int_equal(run_script(f, "result = table.concat({('a,b'):gsub(',', ';')}, ' ') .. ' ' "
+                                   ".. tostring(('').find == string.find)"),
+                     0);
+    assert_string_equal(script_result(f, buf, sizeof buf), "a;b 1 true");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +296,8 @@ int main(void)
         cmocka_unit_test(test_catastrophic_patterns_stop),
         cmocka_unit_test(test_plain_find_is_linear_and_stops),
         cmocka_unit_test(test_ordinary_work_asks_rarely),
+        cmocka_unit_test_setup_teardown(test_sandbox_deadline_stops_patterns, setup_sandbox,
+                                        teardown_sandbox),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
