@@ -25,12 +25,11 @@
 #endif
 
 #define ESC          '%'
-#define MAX_CAPTURES 32           /* Lua 5.4's LUA_MAXCAPTURES */
-#define MAX_DEPTH    200          /* nested matcher calls before "pattern too complex" */
-#define CAP_OPEN     (-1)         /* a capture whose ')' has not been reached */
-#define CAP_POSITION (-2)         /* "()": captures a position, not text */
-#define PLAIN_CHUNK  65536        /* bytes a plain search scans between budget checks */
-#define SPECIALS     "^$*+?.([%-" /* a find pattern without any of these is plain */
+#define MAX_CAPTURES 32    /* Lua 5.4's LUA_MAXCAPTURES */
+#define MAX_DEPTH    200   /* nested matcher calls before "pattern too complex" */
+#define CAP_OPEN     (-1)  /* a capture whose ')' has not been reached */
+#define CAP_POSITION (-2)  /* "()": captures a position, not text */
+#define PLAIN_CHUNK  65536 /* bytes a plain search scans between budget checks */
 
 typedef struct {
     pattern_budget_fn fn;
@@ -46,20 +45,20 @@ typedef struct {
     lua_State *L;
     const char *src, *src_end; /* the whole subject (positions count from src) */
     const char *pat_end;
-    const budget *budget;
-    long steps_left; /* until the next budget check */
+    int budget_upvalue; /* the running C function's upvalue holding the budget */
+    long steps_left;    /* until the next budget check */
     int depth_left;
     int level; /* captures opened so far */
     capture cap[MAX_CAPTURES];
 } matcher;
 
-static void matcher_init(matcher *m, lua_State *L, const char *s, size_t len, const budget *b)
+static void matcher_init(matcher *m, lua_State *L, const char *s, size_t len, int budget_upvalue)
 {
     m->L = L;
     m->src = s;
     m->src_end = s + len;
     m->pat_end = NULL;
-    m->budget = b;
+    m->budget_upvalue = budget_upvalue;
     m->steps_left = PATTERN_BUDGET_STEPS;
     m->depth_left = MAX_DEPTH;
     m->level = 0;
@@ -74,14 +73,17 @@ static void matcher_reset(matcher *m)
 
 /* ---- the budget ---- */
 
+/* Fetched here rather than at every call: most calls never get this far. Steps are only
+ * spent while one of pattern_open's functions runs on m->L, so its upvalue is there. */
 __attribute__((noinline)) static void budget_check(matcher *m)
 {
     m->steps_left = PATTERN_BUDGET_STEPS;
-    if (!m->budget->fn)
+    const budget *b = lua_touserdata(m->L, lua_upvalueindex(m->budget_upvalue));
+    if (!b->fn)
         return;
     char msg[PATTERN_MESSAGE_MAX];
     msg[0] = '\0';
-    if (m->budget->fn(m->L, m->budget->ud, msg, sizeof msg)) {
+    if (b->fn(m->L, b->ud, msg, sizeof msg)) {
         msg[sizeof msg - 1] = '\0';
         luaL_error(m->L, "%s", msg);
     }
@@ -537,11 +539,25 @@ static size_t start_position(lua_Integer pos, size_t len)
     return len + (size_t)pos + 1;
 }
 
+/* Whether a find pattern has any of the characters that make it more than plain text:
+ * ^ $ * + ? . ( [ % - */
 static bool has_specials(const char *p, size_t len)
 {
-    for (size_t i = 0; i < len; i++)
-        if (p[i] != '\0' && strchr(SPECIALS, p[i]))
+    for (size_t i = 0; i < len; i++) {
+        switch (p[i]) {
+        case '^':
+        case '$':
+        case '*':
+        case '+':
+        case '?':
+        case '.':
+        case '(':
+        case '[':
+        case '%':
+        case '-':
             return true;
+        }
+    }
     return false;
 }
 
@@ -588,11 +604,6 @@ static const char *find_plain(matcher *m, const char *s, size_t len, const char 
     }
 }
 
-static const budget *budget_of(lua_State *L)
-{
-    return lua_touserdata(L, lua_upvalueindex(1));
-}
-
 static int find_or_match(lua_State *L, bool find)
 {
     size_t ls, lp;
@@ -604,7 +615,7 @@ static int find_or_match(lua_State *L, bool find)
         return 1;
     }
     matcher m;
-    matcher_init(&m, L, s, ls, budget_of(L));
+    matcher_init(&m, L, s, ls, 1);
     if (find && (lua_toboolean(L, 4) || !has_specials(p, lp))) {
         const char *hit = find_plain(&m, s + init, ls - init, p, lp);
         if (!hit) {
@@ -695,8 +706,8 @@ static int pattern_gmatch(lua_State *L)
     lua_settop(L, 2);
     gmatch_state *g = lua_newuserdatauv(L, sizeof *g, 0);
     if (init > ls)
-        init = ls + 1; /* past the end: the iterator finds nothing */
-    matcher_init(&g->m, L, s, ls, budget_of(L));
+        init = ls + 1;                /* past the end: the iterator finds nothing */
+    matcher_init(&g->m, L, s, ls, 4); /* the iterator's upvalue */
     g->m.pat_end = p + lp;
     g->p = p;
     g->next = s + init;
@@ -786,7 +797,7 @@ static int pattern_gsub(lua_State *L)
         lp--;
     }
     matcher m;
-    matcher_init(&m, L, src, ls, budget_of(L));
+    matcher_init(&m, L, src, ls, 1);
     m.pat_end = p + lp;
     lead l = {LEAD_NONE, NULL, NULL};
     bool lead_known = anchored;
