@@ -59,7 +59,7 @@ static const struct {
      "for k, v in KV:gmatch('(%w+)=(%w+)') do s = s + #k + #v end"},
     {"keyword, plain: find('rallies', 1, true)", "s = s + HEADLINE:find('rallies', 1, true)"},
     {"keyword, no specials: find('cuts')", "s = s + HEADLINE:find('cuts')"},
-    {"upper-case tickers: gsub('%u+', t)", "s = s + select(2, HEADLINE:gsub('%u%u+', TICKERS))"},
+    {"upper-case tickers: gsub('%u%u+', t)", "s = s + select(2, HEADLINE:gsub('%u%u+', TICKERS))"},
 };
 
 static lua_State *open_state(bool bounded, int64_t *deadline)
