@@ -15,7 +15,6 @@
 #include "script/pattern.h"
 
 #include <ctype.h>
-#include <stdint.h>
 #include <string.h>
 
 #include <lauxlib.h>
