@@ -20,6 +20,7 @@
 #include <lualib.h>
 
 #include "script/embedded.h"
+#include "script/pattern.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -116,6 +117,10 @@ static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     return p;
 }
 
+/* The one text of the deadline error (after the "file:line: " of the frame it hit). */
+#define DEADLINE_MESSAGE                                                                           \
+    "script ran past its %d ms deadline; make the callback do less work per call"
+
 /* Pushes "file:line: script ran past its N ms deadline; ..." for the innermost Lua frame
  * of L. Lua gives a hook LUA_MINSTACK free slots, enough for its two strings.
  * [-0, +1, m] */
@@ -131,19 +136,17 @@ static void push_deadline_message(lua_State *L, const sandbox *sb)
         lua_pushfstring(L, "%s:%d: ", where.short_src, where.currentline);
     else
         lua_pushliteral(L, "");
-    lua_pushfstring(L,
-                    "script ran past its %d ms deadline; make the callback do less work "
-                    "per call",
-                    sb->deadline_ms);
+    lua_pushfstring(L, DEADLINE_MESSAGE, sb->deadline_ms);
     lua_concat(L, 2);
 }
 
 static void deadline_hook(lua_State *L, lua_Debug *ar);
 
-/* Trips the deadline and raises its error. Once tripped the hook runs on every
- * instruction, so a pcall inside the script catches the error only to have the next
- * instruction raise it again, until the host's outer call unwinds. [-0, +1, v] */
-static int raise_deadline(lua_State *L, sandbox *sb)
+/* Trips the deadline of the running call. Once tripped the hook runs on every
+ * instruction of the main thread and of L (a coroutine), so a pcall inside the script
+ * catches the error only to have the next instruction raise it again, until the host's
+ * outer call unwinds. [-0, +0, -] */
+static void trip(lua_State *L, sandbox *sb)
 {
     if (!sb->tripped) {
         sb->tripped = true;
@@ -151,6 +154,12 @@ static int raise_deadline(lua_State *L, sandbox *sb)
     }
     if (lua_gethookcount(L) != 1)
         lua_sethook(L, deadline_hook, LUA_MASKCOUNT, 1);
+}
+
+/* Trips the deadline and raises its error. [-0, +1, v] */
+static int raise_deadline(lua_State *L, sandbox *sb)
+{
+    trip(L, sb);
     push_deadline_message(L, sb);
     return lua_error(L);
 }
@@ -940,6 +949,20 @@ static void open_lib(lua_State *L, int g_idx, const char *name, lua_CFunction op
     lua_setfield(L, g_idx, name);
 }
 
+/* The pattern functions' budget (pattern.h): a match is one C call, which no hook can
+ * interrupt, so it asks here every few thousand steps. Past the deadline it stops with
+ * the hook's message (pattern.c prefixes the calling frame's file:line) and trips the
+ * deadline as the hook does, so a pcall in the script cannot swallow it. */
+static bool pattern_budget(lua_State *L, void *ud, char *msg, size_t msglen)
+{
+    sandbox *sb = ud;
+    if (sb->deadline_ns == 0 || (!sb->tripped && monotonic_ns() < sb->deadline_ns))
+        return false;
+    trip(L, sb);
+    snprintf(msg, msglen, DEADLINE_MESSAGE, sb->deadline_ms);
+    return true;
+}
+
 /* Builds the sandbox; runs protected so a memory cap below the libraries' own size
  * reports an error instead of aborting. */
 static int open_protected(lua_State *L)
@@ -998,6 +1021,7 @@ static int open_protected(lua_State *L)
     luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 0);
     lua_pushnil(L);
     lua_setfield(L, -2, "dump"); /* the real table backs the string metatable's __index */
+    pattern_open(L, -1, pattern_budget, sandbox_of(L));
     lua_pop(L, 1);
     static const lib_guard table_guards[] = {
         {"sort", guarded_sort}, {"move", guarded_move}, {NULL, NULL}};
