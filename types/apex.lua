@@ -313,6 +313,7 @@ function Bollinger:update(x) end
 ---@class apex.ta.MACD: apex.ta.Indicator
 ---@field signal number? Last signal-line value.
 ---@field histogram number? Last histogram value.
+---@field percent boolean True when built with { percent = true }.
 local MACD = {}
 ---@param x number
 ---@return number? macd
@@ -325,6 +326,17 @@ local Extreme = {}
 ---@param x number
 ---@return number? extreme Highest / lowest of the last n values.
 function Extreme:update(x) end
+
+---@class apex.ta.ATROptions
+---"range" (default): the first bar, with no previous close, counts its high - low as its
+---true range; the first value comes at bar n. "skip": it gives none (TTR, TA-Lib); the
+---first value comes at bar n + 1.
+---@field first_tr ("range"|"skip")?
+
+---@class apex.ta.MACDOptions
+---false (default): macd = EMA(fast) - EMA(slow), in price units. true: macd =
+---100 * (EMA(fast) / EMA(slow) - 1), in percent (TTR's default).
+---@field percent boolean?
 
 ---Incremental indicators: O(1) per update, no allocation per update.
 ---@class apex.ta
@@ -347,8 +359,9 @@ function ta.rsi(n) end
 
 ---Wilder's average true range; update(high, low, close).
 ---@param n integer
+---@param opts apex.ta.ATROptions? { first_tr = "skip" } for TTR's first bar.
 ---@return apex.ta.ATR
-function ta.atr(n) end
+function ta.atr(n, opts) end
 
 ---Bollinger bands: mid = SMA(n), bands at k population standard deviations.
 ---@param n integer
@@ -360,8 +373,9 @@ function ta.bollinger(n, k) end
 ---@param fast integer? Default 12.
 ---@param slow integer? Default 26.
 ---@param signal integer? Default 9.
+---@param opts apex.ta.MACDOptions? { percent = true } for TTR's percent MACD.
 ---@return apex.ta.MACD
-function ta.macd(fast, slow, signal) end
+function ta.macd(fast, slow, signal, opts) end
 
 ---Highest of the last n values.
 ---@param n integer
