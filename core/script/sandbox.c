@@ -808,6 +808,22 @@ static int guarded_date(lua_State *L)
     return call_original(L);
 }
 
+/* string.rep(s, n [, sep]) loops n times even when s and sep are empty and the result
+ * is "": string.rep("", 1e15) ran in C for days. Any other result's length bounds the
+ * loop, and the memory cap bounds the length. */
+static int guarded_rep(lua_State *L)
+{
+    size_t len = 0, seplen = 0;
+    luaL_checklstring(L, 1, &len);
+    luaL_checkinteger(L, 2);
+    luaL_optlstring(L, 3, "", &seplen);
+    if (len == 0 && seplen == 0) {
+        lua_pushliteral(L, "");
+        return 1;
+    }
+    return call_original(L);
+}
+
 /* Replaces lib.name (the real library table behind the proxy at the top of the stack
  * being built) with fn, which gets the original as upvalue 1. [-0, +0, m] */
 static void wrap_field(lua_State *L, int lib, const char *name, lua_CFunction fn)
@@ -1027,7 +1043,8 @@ static int open_protected(lua_State *L)
         {"sort", guarded_sort}, {"move", guarded_move}, {NULL, NULL}};
     static const lib_guard coroutine_guards[] = {
         {"create", guarded_create}, {"wrap", guarded_wrap}, {"close", guarded_close}, {NULL, NULL}};
-    open_lib(L, g, LUA_STRLIBNAME, luaopen_string, NULL, string_drop, NULL);
+    static const lib_guard string_guards[] = {{"rep", guarded_rep}, {NULL, NULL}};
+    open_lib(L, g, LUA_STRLIBNAME, luaopen_string, NULL, string_drop, string_guards);
     open_lib(L, g, LUA_TABLIBNAME, luaopen_table, NULL, NULL, table_guards);
     open_lib(L, g, LUA_MATHLIBNAME, luaopen_math, NULL, NULL, NULL);
     open_lib(L, g, LUA_UTF8LIBNAME, luaopen_utf8, NULL, NULL, NULL);

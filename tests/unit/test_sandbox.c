@@ -621,6 +621,19 @@ static void test_table_sort_bounded(void **state)
     assert_non_null(strstr(result_str(f, buf, sizeof buf), "attempt to compare"));
 }
 
+/* string.rep of an empty string looped n times in C for an empty result. */
+static void test_rep_of_nothing(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "assert(string.rep('', 1e15) == '' and ('').rep('', 1e15, '') == '')\n"
+                            "assert(('ab'):rep(3, ',') == 'ab,ab,ab' and ('x'):rep(0) == '')\n"
+                            "result = #string.rep('', 5, '-')"),
+                     0);
+    assert_int_equal(result_int(f), 4);
+    assert_int_equal(run(f, "string.rep('', 1e15, 'x')"), APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, "resulting string too large"));
+}
+
 /* Each os.date conversion is a strftime in one C loop: long formats are refused. */
 static void test_os_date_format_bounded(void **state)
 {
@@ -798,6 +811,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_table_move_bounded, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_table_sort_bounded, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_os_date_format_bounded, setup_big, teardown),
+        cmocka_unit_test_setup_teardown(test_rep_of_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_bounded, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_no_writable_reference_to_shared_tables, setup,
                                         teardown),
