@@ -472,16 +472,34 @@ void sandbox_push_env(lua_State *L)
  * chunk took seconds. */
 #define LOAD_PIECE (64 * 1024)
 
-/* The reader: upvalue 1 the source, upvalue 2 how much of it was handed out. */
+/* The reader load is given: hands the parser the source in pieces of LOAD_PIECE with a
+ * budget check between them. Upvalue 1 is the current source, 2 how much of it was
+ * handed out, 3 the script's own reader function (or nil for a string chunk), which is
+ * asked for more when the source is used up: a script's reader returning one 32 MB
+ * piece at a time would otherwise be parsed in one C call each. */
 static int piece_reader(lua_State *L)
 {
     size_t len = 0;
     const char *src = lua_tolstring(L, lua_upvalueindex(1), &len);
     size_t off = (size_t)lua_tointeger(L, lua_upvalueindex(2));
-    if (off >= len)
-        return 0;
-    if (off > 0)
+    if (off > 0 || lua_isfunction(L, lua_upvalueindex(3)))
         sandbox_budget(L, BUDGET_EVERY); /* each piece is worth a clock check */
+    if (off >= len) {
+        if (!lua_isfunction(L, lua_upvalueindex(3)))
+            return 0;
+        lua_pushvalue(L, lua_upvalueindex(3));
+        lua_call(L, 0, 1);
+        if (lua_isnil(L, -1))
+            return 0;
+        if (!lua_isstring(L, -1)) /* a number is taken as its text, as by Lua's load */
+            return luaL_error(L, "reader function must return a string");
+        lua_pushvalue(L, -1);
+        lua_replace(L, lua_upvalueindex(1));
+        src = lua_tolstring(L, -1, &len);
+        off = 0;
+        if (len == 0)
+            return 0;
+    }
     size_t n = len - off < LOAD_PIECE ? len - off : LOAD_PIECE;
     lua_pushinteger(L, (lua_Integer)(off + n));
     lua_replace(L, lua_upvalueindex(2));
@@ -508,14 +526,21 @@ static int safe_load(lua_State *L)
         lua_replace(L, 4);
     }
     size_t len = 0;
-    if (t == LUA_TSTRING && (lua_tolstring(L, 1, &len), len > LOAD_PIECE)) {
+    if (t == LUA_TFUNCTION) {
+        lua_pushliteral(L, "");
+        lua_pushinteger(L, 0);
+        lua_pushvalue(L, 1);
+        lua_pushcclosure(L, piece_reader, 3);
+        lua_replace(L, 1);
+    } else if (lua_tolstring(L, 1, &len), len > LOAD_PIECE) {
         if (lua_isnil(L, 2)) { /* the name load gives a string chunk: the string */
             lua_pushvalue(L, 1);
             lua_replace(L, 2);
         }
         lua_pushvalue(L, 1);
         lua_pushinteger(L, 0);
-        lua_pushcclosure(L, piece_reader, 2);
+        lua_pushnil(L);
+        lua_pushcclosure(L, piece_reader, 3);
         lua_replace(L, 1);
     }
     /* Call the real load with mode forced to "t". */

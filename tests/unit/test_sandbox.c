@@ -653,7 +653,26 @@ static void test_load_bounded(void **state)
     f->sb.deadline_ms = 50;
     assert_int_equal(run(f, "local fn = load(SRC)"), APEX_ESCRIPT);
     assert_non_null(strstr(f->err, "ran past its 50 ms deadline"));
+    /* A reader handing out huge pieces, inside a coroutine (whose hook counts instructions
+     * and would not see a few reader calls). */
+    assert_int_equal(
+        run(f, "coroutine.wrap(function()\n"
+               "  local n = 0\n"
+               "  local fn = load(function() n = n + 1; if n <= 4 then return SRC end end)\n"
+               "end)()"),
+        APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, "ran past its 50 ms deadline"));
     f->sb.deadline_ms = 60000;
+    /* Readers work as with Lua's load. */
+    assert_int_equal(run(f,
+                         "local parts = {'return ', '1 + ', '41'}\n"
+                         "local i = 0\n"
+                         "local fn = assert(load(function() i = i + 1; return parts[i] end))\n"
+                         "local bad, e = load(function() return {} end)\n"
+                         "assert(bad == nil and e:find('reader function must return a string'))\n"
+                         "result = fn()"),
+                     0);
+    assert_int_equal(result_int(f), 42);
     /* Long chunks load and run as Lua's own load would, names and messages included. */
     assert_int_equal(
         run(f, "local src = string.rep('x = (x or 0) + 1\\n', 20000)\n"
