@@ -234,6 +234,9 @@ static void on_watchdog(int signo)
     if (!sb->tripped && !sb->hooked) {
         sb->hooked = true;
         lua_sethook(sb->L, deadline_hook, LUA_MASKCOUNT, 1); /* fires on the next instruction */
+        lua_State *co = sb->running;
+        if (co)
+            lua_sethook(co, deadline_hook, LUA_MASKCOUNT, 1);
     }
     if (now - sb->deadline_ns >= (int64_t)STUCK_AFTER_MS(sb->deadline_ms) * 1000000)
         stuck_exit(sb);
@@ -294,7 +297,13 @@ static int wrap_resume(lua_State *L)
         return luaL_error(L, "too many arguments to resume");
     lua_xmove(L, co, nargs);
     int nres = 0;
+    sandbox *sb = sandbox_of(L);
+    lua_State *outer = sb->running;
+    sb->running = co;
     int status = lua_resume(co, L, nargs, &nres);
+    sb->running = outer;
+    if (sb->tripped)
+        trip(L, sb);
     if (status == LUA_OK || status == LUA_YIELD) {
         if (!lua_checkstack(L, nres + 1))
             return luaL_error(L, "too many results to resume");
@@ -303,6 +312,30 @@ static int wrap_resume(lua_State *L)
     }
     lua_xmove(co, L, 1); /* the error object */
     return lua_error(L);
+}
+
+/* coroutine.resume: records the coroutine it runs, so the watchdog can hook it at the
+ * deadline; its own hook only looks at the clock every HOOK_EVERY instructions, and a
+ * loop of long C calls (upper() of 8 MB) ran a second past the deadline between looks. */
+static int rethrow(lua_State *L, int status);
+
+static int guarded_resume(lua_State *L)
+{
+    sandbox *sb = sandbox_of(L);
+    lua_State *outer = sb->running;
+    lua_State *co = lua_tothread(L, 1);
+    if (co)
+        sb->running = co;
+    luaL_checkstack(L, 1, NULL);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    int status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+    sb->running = outer;
+    if (sb->tripped)
+        trip(L, sb); /* the resumer is hooked at once too, not at its next periodic look */
+    if (status != LUA_OK)
+        return rethrow(L, status);
+    return lua_gettop(L);
 }
 
 static int guarded_wrap(lua_State *L)
@@ -391,6 +424,7 @@ int sandbox_pcall(sandbox *sb, int nargs, char *err, size_t errlen)
         sb->hooked = false;
         sb->budget_ops = 0;
         sb->mem_where[0] = 0;
+        sb->running = NULL;
         sb->deadline_ns = monotonic_ns() + (int64_t)sb->deadline_ms * 1000000;
         watched = sb;
     }
@@ -398,6 +432,7 @@ int sandbox_pcall(sandbox *sb, int nargs, char *err, size_t errlen)
     bool outermost = --sb->depth == 0;
     if (outermost) {
         sb->overran = sb->tripped;
+        sb->running = NULL;
         watched = outer;
         sb->deadline_ns = 0;
         if (lua_gethook(L))
@@ -1066,8 +1101,11 @@ static int open_protected(lua_State *L)
     lua_pop(L, 1);
     static const lib_guard table_guards[] = {
         {"sort", guarded_sort}, {"move", guarded_move}, {NULL, NULL}};
-    static const lib_guard coroutine_guards[] = {
-        {"create", guarded_create}, {"wrap", guarded_wrap}, {"close", guarded_close}, {NULL, NULL}};
+    static const lib_guard coroutine_guards[] = {{"create", guarded_create},
+                                                 {"wrap", guarded_wrap},
+                                                 {"resume", guarded_resume},
+                                                 {"close", guarded_close},
+                                                 {NULL, NULL}};
     static const lib_guard string_guards[] = {{"rep", guarded_rep}, {NULL, NULL}};
     open_lib(L, g, LUA_STRLIBNAME, luaopen_string, NULL, string_drop, string_guards);
     open_lib(L, g, LUA_TABLIBNAME, luaopen_table, NULL, NULL, table_guards);

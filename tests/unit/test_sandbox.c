@@ -557,6 +557,26 @@ static void test_deep_recursion_stopped(void **state)
     assert_int_equal(result_int(f), 7);
 }
 
+/* A coroutine's own hook looks at the clock every 1000 instructions: a loop of long C
+ * calls ran a second past the deadline between looks. The watchdog hooks the running
+ * coroutine too, so the loop stops within a few iterations of the deadline (about 250
+ * iterations, 4 instructions each, passed before). */
+static void test_coroutine_c_loop_stopped(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "S = string.rep('x', 8e6); n = 0"), 0);
+    f->sb.deadline_ms = 50;
+    assert_int_equal(run(f, "coroutine.wrap(function()\n"
+                            "  while true do local u = S:upper(); n = n + 1 end\n"
+                            "end)()"),
+                     APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, "ran past its 50 ms deadline"));
+    f->sb.deadline_ms = 60000;
+    assert_int_equal(run(f, "result = n"), 0);
+    assert_true(result_int(f) < 150);
+    assert_true(f->sb.running == NULL);
+}
+
 /* table.move({}, 1, 1e15, 1) copied nils in C for days: now in chunks, with the
  * deadline between them; results equal Lua's own element-by-element move. */
 static void test_table_move_bounded(void **state)
@@ -828,6 +848,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nested_coroutine_close, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_deep_recursion_stopped, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_table_move_bounded, setup_big, teardown),
+        cmocka_unit_test_setup_teardown(test_coroutine_c_loop_stopped, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_table_sort_bounded, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_os_date_format_bounded, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_rep_of_nothing, setup, teardown),
