@@ -257,16 +257,16 @@ run_attempt() {
 
   local -a problems=()
   local db=$dir/run.db
-  # Survival.
+  # Survival (a sanitizer report first: it explains the exit code it causes).
+  if grep -qE "$SANITIZER_RE" "$dir/err.txt" 2>/dev/null; then
+    problems+=("sanitizer report: $(grep -m1 -E "$SANITIZER_RE" "$dir/err.txt"); $(grep -m1 -E '^SUMMARY:' "$dir/err.txt" | cut -c1-160)")
+  fi
   case "$status" in
     timeout) problems+=("the run did not end by itself within ${TIMEOUT} s (killed at the liveness limit)") ;;
     signaled) problems+=("the host died of signal $signal ($(kill -l "$signal" 2>/dev/null || echo ?))") ;;
     exited) [ "$code" = "$exp_exit" ] || problems+=("exit code $code, expected $exp_exit") ;;
     *) problems+=("no report from sandbox-measure") ;;
   esac
-  if grep -qE "$SANITIZER_RE" "$dir/err.txt" 2>/dev/null; then
-    problems+=("sanitizer report: $(grep -m1 -E "$SANITIZER_RE" "$dir/err.txt")")
-  fi
   # Bounds.
   [ "$rss_mib" -le "$exp_rss" ] || problems+=("peak RSS ${rss_mib} MiB > ceiling ${exp_rss} MiB")
   local total_out=$((out_bytes + err_bytes))

@@ -1,5 +1,5 @@
--- attempt: table.concat over a range up to 1e15: of a table whose __index makes up every element (a Lua call per element from C), and of a real table of a million strings
--- expect: survives; pipeline=failed; error~="at index 1000001"; at=@; control=unaffected
+-- attempt: table.concat over a range up to 1e15: of a table whose __index makes up every element (a Lua call per element from C), and of a real table of a million strings (built over four bars)
+-- expect: survives; pipeline=failed; error~="invalid value"; at=@; control=unaffected
 local M = {}
 local calls = 0
 local parts = {}
