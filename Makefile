@@ -9,8 +9,13 @@
         torture bench format clean config-docs
 
 # clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes) build tests/fuzz.
+# r-base-core and r-cran-ttr: R's TTR package, the reference tests/ttr checks apex.ta
+# against. They are installed without Recommends: with them apt adds some 700 packages
+# (r-recommended, pandoc, TeX fonts, GDAL...; 1.5 GB), without them 9 packages, 48 MB.
 DEBS := build-essential cmake pkg-config liblua5.4-dev libuv1-dev libcurl4-openssl-dev \
-        libsqlite3-dev libjansson-dev libcmocka-dev sqlite3 procps clang libclang-rt-14-dev gdb bc
+        libsqlite3-dev libjansson-dev libcmocka-dev sqlite3 procps clang libclang-rt-14-dev gdb bc \
+        r-base-core r-cran-ttr
+DEBS_NO_RECOMMENDS := r-base-core r-cran-ttr
 JOBS := $(shell nproc 2>/dev/null || echo 2)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -18,12 +23,19 @@ all: build
 
 # Install only what is missing, so a machine that has everything makes no network call.
 deps:
-	@missing=""; for p in $(DEBS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	@missing=""; lean=""; for p in $(DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" && continue; \
+	  case " $(DEBS_NO_RECOMMENDS) " in *" $$p "*) lean="$$lean $$p";; *) missing="$$missing $$p";; esac; \
 	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "Installing Debian packages:$$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	if [ -n "$$missing$$lean" ]; then \
+	  echo "Installing Debian packages:$$missing$$lean"; \
+	  $(SUDO) apt-get update -qq || exit 1; \
+	  if [ -n "$$missing" ]; then \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing || exit 1; \
+	  fi; \
+	  if [ -n "$$lean" ]; then \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$lean || exit 1; \
+	  fi; \
 	fi
 
 build/Makefile: CMakeLists.txt | deps
@@ -96,12 +108,12 @@ $(APICHECK_LUA)/liblua.a: | deps
 $(APICHECK)/cmake/Makefile: CMakeLists.txt $(APICHECK_LUA)/liblua.a | deps
 	cmake -S . -B $(APICHECK)/cmake -DCMAKE_BUILD_TYPE=Debug -DAPEX_LUA_APICHECK_DIR=$(APICHECK_LUA)
 
-# The tests that cross the Lua boundary: the script host and sandbox units, the pipeline
+# The tests that cross the Lua boundary: the script host, sandbox and pattern units, the pipeline
 # DSL, and whole pipelines on the simulated clock (every engine.* test; the live-clock
 # integration tests add no Lua coverage, only timing). The sandbox escape suite
 # (sandbox.*, tests/sandbox) runs in test-plain and test-sanitize only. Everything is
 # built, so the whole suite can be run there too.
-APICHECK_TESTS := unit\.test_sandbox|script_host|lua_modules|reload|pipeline_loader|^engine\.|backtest_deterministic|bad_pipeline|strategy_error
+APICHECK_TESTS := unit\.test_sandbox|pattern|script_host|script_output|lua_modules|reload|pipeline_loader|^engine\.|backtest_deterministic|bad_pipeline|strategy_error|script_flood
 test-apicheck: $(APICHECK)/cmake/Makefile
 	cmake --build $(APICHECK)/cmake -j$(JOBS)
 	cd $(APICHECK)/cmake && ctest --output-on-failure -j$(JOBS) -R '$(APICHECK_TESTS)'
@@ -132,6 +144,7 @@ torture: build
 
 bench: build
 	bench/run.sh
+	./build/bench-sandbox-bounds
 
 # Regenerates the field tables in docs/configuration.md and the pipeline classes in
 # types/apex.lua from core/config/schema.c (the test config_docs_in_sync checks them).

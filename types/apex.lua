@@ -25,10 +25,10 @@
 ---already has an execution open on the symbol.
 ---@class apex.Signal
 ---@field side "buy"|"sell" "buy" opens a long, "sell" opens a short (needs risk.allow_short).
----@field stop_loss number? Stop price (> 0); nil = exits.stop_loss_pct from the entry. Rounded to the tick.
+---@field stop_loss number? Stop price (> 0); nil = exits.stop_loss_pct from the entry. Rounded to the tick; a price that rounds to 0 is an error, never the default.
 ---@field take_profit number? Target price (> 0); nil = exits.take_profit_pct from the entry. Rounded to the tick.
 ---@field entry number? Reference entry price (> 0; default the bar's close) for default levels and sizing; the limit price when execution.entry = "limit".
----@field qty number Positive for longs and shorts alike.? Quantity (> 0); nil = the risk stage sizes it. Still capped by risk.max_position_pct and rounded down to the lot.
+---@field qty number? Quantity (> 0); nil = the risk stage sizes it. Still capped by risk.max_position_pct and rounded down to the lot; a qty below one lot (or below 0.00000001) is an error, never "size it for me".
 ---@field confidence number? 0..1, default 1.
 ---@field reason string? Why; shown in the log, the execution's events and `apex-host status`.
 
@@ -75,7 +75,8 @@
 ---@field position apex.Position? The open position on this symbol; nil until the entry has filled.
 local Ctx = {}
 
----string.format(fmt, ...) then logged with the pipeline name and symbol.
+---string.format(fmt, ...) then logged with the pipeline name and symbol. A line is cut at
+---1024 bytes; a pipeline writes at most 200 lines and 64 KiB a minute (print and the logs).
 ---@param fmt string
 ---@param ... any
 function Ctx.log(fmt, ...) end
@@ -85,7 +86,7 @@ function Ctx.log(fmt, ...) end
 
 ---A strategy module: the file's chunk returns this table. Only on_bar is required.
 ---@class apex.Strategy
----@field on_start? fun(ctx: apex.Ctx) Once per symbol, lazily, before this module's first callback for it (usually its first bar). Not run again after a hot reload.
+---@field on_start? fun(ctx: apex.Ctx) Once per symbol, lazily, before this module's first callback for it (usually its first bar). Not run again after a hot reload. If it raises, the symbol is not traded until the file is fixed and reloaded (it is not retried per bar).
 ---@field on_bar fun(ctx: apex.Ctx, bar: apex.Bar): apex.Signal? Every bar of the pipeline's symbols, after the bias's on_bar; return a signal to enter.
 ---@field edge? fun(ctx: apex.Ctx, position: apex.Position): number? Current edge of an open position (fraction); called at each monitoring check of an open position (0 <= edge < exits.early_exit_edge -> early_exit, edge < 0 -> edge_disappeared).
 ---@field opportunity? fun(ctx: apex.Ctx): number? Opportunity score for rebalancing; called only at risk.max_positions, for the position's symbol and the free symbols (rebalance when best free - position >= exits.rebalance_min_improvement).
@@ -138,7 +139,7 @@ function Ctx.log(fmt, ...) end
 ---@class apex.DataConfig
 ---@field files string|string[] Bar CSV files (`timestamp,symbol,open,high,low,close,volume[,bid,ask]`); each must exist and be readable. Several files are merged in time order.
 ---@field news string? News CSV (`timestamp,symbol,impact,headline`, impact `low`, `medium` or `high`, symbol `*` = market-wide); feeds `apex.news()` and the news instructions. Default none.
----@field speed number? Replay speed of `run` when `--speed` is not given (the first pipeline's); 0 = as fast as possible. `backtest` always runs as fast as possible. Default 1. Range >= 0.
+---@field speed number? Replay speed of `run` when `--speed` is not given (the first pipeline's); 0 = as fast as possible. `backtest` always runs as fast as possible. Default 1. Range 0 .. 1000000.
 ---@field follow boolean? Keep reading rows appended to the files, like `tail -f`; `run` then uses the wall clock and runs until SIGINT or SIGTERM (files are polled every 200 ms). Default false.
 
 ---The broker the pipeline trades with; the fee and fill settings are the paper broker's.
@@ -312,6 +313,7 @@ function Bollinger:update(x) end
 ---@class apex.ta.MACD: apex.ta.Indicator
 ---@field signal number? Last signal-line value.
 ---@field histogram number? Last histogram value.
+---@field percent boolean True when built with { percent = true }.
 local MACD = {}
 ---@param x number
 ---@return number? macd
@@ -324,6 +326,17 @@ local Extreme = {}
 ---@param x number
 ---@return number? extreme Highest / lowest of the last n values.
 function Extreme:update(x) end
+
+---@class apex.ta.ATROptions
+---"range" (default): the first bar, with no previous close, counts its high - low as its
+---true range; the first value comes at bar n. "skip": it gives none (TTR, TA-Lib); the
+---first value comes at bar n + 1.
+---@field first_tr ("range"|"skip")?
+
+---@class apex.ta.MACDOptions
+---false (default): macd = EMA(fast) - EMA(slow), in price units. true: macd =
+---100 * (EMA(fast) / EMA(slow) - 1), in percent (TTR's default).
+---@field percent boolean?
 
 ---Incremental indicators: O(1) per update, no allocation per update.
 ---@class apex.ta
@@ -346,8 +359,9 @@ function ta.rsi(n) end
 
 ---Wilder's average true range; update(high, low, close).
 ---@param n integer
+---@param opts apex.ta.ATROptions? { first_tr = "skip" } for TTR's first bar.
 ---@return apex.ta.ATR
-function ta.atr(n) end
+function ta.atr(n, opts) end
 
 ---Bollinger bands: mid = SMA(n), bands at k population standard deviations.
 ---@param n integer
@@ -359,8 +373,9 @@ function ta.bollinger(n, k) end
 ---@param fast integer? Default 12.
 ---@param slow integer? Default 26.
 ---@param signal integer? Default 9.
+---@param opts apex.ta.MACDOptions? { percent = true } for TTR's percent MACD.
 ---@return apex.ta.MACD
-function ta.macd(fast, slow, signal) end
+function ta.macd(fast, slow, signal, opts) end
 
 ---Highest of the last n values.
 ---@param n integer
@@ -442,7 +457,8 @@ function params.period(p, name, lo, hi, who) end
 ---@field ta apex.ta Same as require "apex.ta".
 apex = {}
 
----string.format(fmt, ...) then logged with the pipeline name.
+---string.format(fmt, ...) then logged with the pipeline name. A line is cut at 1024 bytes;
+---a pipeline writes at most 200 lines and 64 KiB a minute (print and the logs).
 ---@param fmt string
 ---@param ... any
 function apex.log(fmt, ...) end

@@ -22,7 +22,8 @@ static const char *const usage_main =
     "\n"
     "exit codes: 0 ok; 1 a data or store error stopped the run; 2 bad command line;\n"
     "            3 a pipeline failed validation; 4 the database could not be opened, is in\n"
-    "            use by another apex-host, or holds a live run; 5 a backtest was interrupted\n";
+    "            use by another apex-host, or holds a live run; 5 a backtest was interrupted;\n"
+    "            6 a script was stuck in C code past every limit (docs/security.md)\n";
 
 static const char *const usage_run =
     "usage: apex-host run [options] PIPELINE.lua...\n"

@@ -253,6 +253,30 @@ static int query_executions(store *s, section *sec, void *arg)
     return store_report_executions(s, NULL, RECENT_EXECUTIONS, execution_row, sec);
 }
 
+/* ---- script failures ---------------------------------------------------------------- */
+
+static int script_failure_row(void *ud, const store_script_failure *f)
+{
+    section *sec = ud;
+    table_row *row = table_add(sec);
+    if (!row)
+        return 1;
+    set_text(row->cell[0], f->pipeline);
+    set_text(row->cell[1], f->stage);
+    snprintf(row->cell[2], CELL_MAX, "%lld", (long long)f->failures);
+    snprintf(row->cell[3], CELL_MAX, "%lld", (long long)f->recorded);
+    snprintf(row->cell[4], CELL_MAX, "%lld", (long long)(f->failures - f->recorded));
+    fmt_time(f->first_at, row->cell[5], CELL_MAX);
+    fmt_time(f->last_at, row->cell[6], CELL_MAX);
+    set_cell(row->cell[7], f->last_error[0] ? f->last_error : "-", 80);
+    return 0;
+}
+
+static int query_script_failures(store *s, section *sec, void *arg)
+{
+    return store_report_script_failures(s, NULL, script_failure_row, sec);
+}
+
 /* ---- positions ---------------------------------------------------------------------- */
 
 /* "stage 1, stage 2" from the partial_stages_done bitmask (bit i = stage i + 1). How
@@ -428,11 +452,14 @@ int cli_status_print(store *s, FILE *out, int nevents, apex_error *err)
                                                 "SIDE",      "TYPE", "QTY",    "FILLED",
                                                 "LIMIT",     "STOP", "STATUS", "SUBMITTED"};
     static const char *const event_headers[] = {"TIME", "PIPELINE", "EXEC", "KIND", "MESSAGE"};
+    static const char *const failure_headers[] = {"PIPELINE",   "STAGE", "FAILURES", "RECORDED",
+                                                  "SUMMARISED", "FIRST", "LAST",     "LAST ERROR"};
     table executions = {11, exec_headers, "rlllllrrrll", NULL, 0, 0};
     table positions = {14, position_headers, "rllrrrrrrrrrrl", NULL, 0, 0};
     table exits = {11, exit_headers, "lrllllrlrrr", NULL, 0, 0};
     table orders = {12, order_headers, "lrllllrrrrll", NULL, 0, 0};
     table events = {5, event_headers, "llrll", NULL, 0, 0};
+    table failures = {8, failure_headers, "llrrrlll", NULL, 0, 0};
     char exits_title[64], events_title[64];
     snprintf(exits_title, sizeof exits_title, "\nEXITS (latest %d)\n", RECENT_EXITS);
     snprintf(events_title, sizeof events_title, "\nRECENT EVENTS (latest %d)\n",
@@ -442,6 +469,11 @@ int cli_status_print(store *s, FILE *out, int nevents, apex_error *err)
     fprintf(out, "apex-host status: %s\n", store_path(s));
     fprintf(out, "  schema v%d, instance %s\n", store_schema_version(s), store_instance_id(s));
     int rc = print_section(s, out, "\nEXECUTIONS\n", &executions, err, query_executions, NULL);
+    /* Every failure of a pipeline's scripts, also those counted rather than recorded as
+     * executions or events when they flooded (script/failures.h). */
+    if (!rc)
+        rc = print_section(s, out, "\nSCRIPT FAILURES\n", &failures, err, query_script_failures,
+                           NULL);
     if (!rc)
         rc = print_section(s, out, "\nOPEN POSITIONS\n", &positions, err, query_positions, NULL);
     if (!rc)

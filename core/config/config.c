@@ -33,16 +33,28 @@ void config_free(pipeline_config *cfg)
     config_defaults(cfg);
 }
 
+static int by_symbol(const void *a, const void *b)
+{
+    return strcmp(((const instrument_config *)a)->symbol, ((const instrument_config *)b)->symbol);
+}
+
+void config_sort_instruments(pipeline_config *cfg)
+{
+    if (cfg->ninstruments > 2)
+        qsort(cfg->instruments + 1, (size_t)cfg->ninstruments - 1, sizeof *cfg->instruments,
+              by_symbol);
+}
+
 money_instrument config_instrument(const pipeline_config *cfg, const char *symbol)
 {
-    money_instrument def = MONEY_INSTRUMENT_DEFAULT;
-    for (int i = 0; i < cfg->ninstruments; i++) {
-        if (cfg->instruments[i].symbol[0] == '\0')
-            def = cfg->instruments[i].rules;
-        else if (strcmp(cfg->instruments[i].symbol, symbol) == 0)
-            return cfg->instruments[i].rules;
-    }
-    return def;
+    if (cfg->ninstruments == 0)
+        return MONEY_INSTRUMENT_DEFAULT;
+    instrument_config key;
+    snprintf(key.symbol, sizeof key.symbol, "%s", symbol);
+    const instrument_config *found =
+        bsearch(&key, cfg->instruments + 1, (size_t)cfg->ninstruments - 1, sizeof *cfg->instruments,
+                by_symbol);
+    return found ? found->rules : cfg->instruments[0].rules;
 }
 
 int64_t config_random_seed(const pipeline_config *cfg)

@@ -160,7 +160,8 @@ typedef struct pipeline_config {
     int ninstructions;
     notify_config notifications;
     execution_config execution;
-    instrument_config *instruments; /* [0] is the default */
+    instrument_config *instruments; /* [0] is the default, the rest sorted by symbol
+                                       (config_sort_instruments) */
     int ninstruments;
     int64_t random_seed;    /* seeds math.random in backtests; see config_random_seed */
     bool random_seed_given; /* false: the seed derives from the name */
@@ -179,7 +180,11 @@ int config_validate(const pipeline_config *cfg, diag_list *diags);
  * a hash of the name, so every run of the same pipeline draws the same numbers. */
 int64_t config_random_seed(const pipeline_config *cfg);
 
-/* The tick/lot rules for a symbol (its override, else the default). */
+/* The tick/lot rules for a symbol (its override, else the default): a binary search, so
+ * opening a pipeline with many symbols and instruments stays O(n log n). */
 money_instrument config_instrument(const pipeline_config *cfg, const char *symbol);
+
+/* Sorts instruments[1..] by symbol, as config_instrument expects (the loader calls it). */
+void config_sort_instruments(pipeline_config *cfg);
 
 #endif

@@ -3,6 +3,7 @@
 #include "config/schema.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -182,8 +183,7 @@ const config_field config_schema[] = {
      .type = CONFIG_NUMBER,
      AT(data.speed),
      .def_number = 1.0,
-     RANGE(0, INT64_MAX),
-     .range_msg = "must be 0 (as fast as possible) or positive",
+     RANGE(0, 1000000),
      .doc = "replay speed of `run` when `--speed` is not given (the first pipeline's); 0 = as "
             "fast as possible. `backtest` always runs as fast as possible"},
     {.path = "data.follow",
@@ -719,28 +719,37 @@ void config_schema_list(const config_field *rows, int n, const char *parent, cha
 
 /* --- defaults ------------------------------------------------------------------------ */
 
+/* Writes v (d for NUMBER) into f's member at p; rows of other types are left alone. */
+static void put_scalar(const config_field *f, void *p, int64_t v, double d)
+{
+    switch (f->type) {
+    case CONFIG_BOOL:
+        *(bool *)p = v != 0;
+        break;
+    case CONFIG_INT:
+    case CONFIG_HHMM:
+    case CONFIG_ENUM:
+        *(int *)p = (int)v;
+        break;
+    case CONFIG_INT64:
+    case CONFIG_MONEY:
+    case CONFIG_PERCENT:
+        *(int64_t *)p = v;
+        break;
+    case CONFIG_NUMBER:
+        *(double *)p = d;
+        break;
+    default:
+        break;
+    }
+}
+
 void config_schema_defaults(pipeline_config *cfg)
 {
     for (int i = 0; i < config_schema_count; i++) {
         const config_field *f = &config_schema[i];
         void *p = config_field_ptr(cfg, f);
         switch (f->type) {
-        case CONFIG_BOOL:
-            *(bool *)p = f->def != 0;
-            break;
-        case CONFIG_INT:
-        case CONFIG_HHMM:
-        case CONFIG_ENUM:
-            *(int *)p = (int)f->def;
-            break;
-        case CONFIG_INT64:
-        case CONFIG_MONEY:
-        case CONFIG_PERCENT:
-            *(int64_t *)p = f->def;
-            break;
-        case CONFIG_NUMBER:
-            *(double *)p = f->def_number;
-            break;
         case CONFIG_STRING:
         case CONFIG_PATH:
             snprintf(p, f->size, "%s", f->def_string ? f->def_string : "");
@@ -756,23 +765,86 @@ void config_schema_defaults(pipeline_config *cfg)
         case CONFIG_SECTION:
         case CONFIG_STRING_LIST:
             break; /* nothing, or an empty list: config_defaults zeroed it */
+        default:
+            put_scalar(f, p, f->def, f->def_number);
+            break;
         }
     }
 }
 
+void config_schema_settle(const config_field *f, void *base)
+{
+    int64_t v = f->def;
+    double d = f->def_number;
+    if (f->ranged && !(v >= f->lo && v <= f->hi) && !(v == 0 && (f->flags & CONFIG_F_ZERO_OK)))
+        v = f->lo;
+    if (f->ranged && !(d >= (double)f->lo && d <= (double)f->hi))
+        d = (double)f->lo;
+    put_scalar(f, config_field_ptr(base, f), v, d);
+}
+
 /* --- ranges -------------------------------------------------------------------------- */
 
-static int out_of_range_int(const config_field *f, const char *file, const char *field, int64_t v,
-                            diag_list *d)
+/* The largest whole number money_from_double accepts, for the rows without a range. */
+#define MONEY_WHOLE_MAX "92233720367"
+
+void config_schema_range_text(const config_field *f, char *out, size_t len)
 {
-    if (f->range_msg)
-        diag_add(d, "%s: %s: %s", file, field, f->range_msg);
-    else
-        diag_add(d,
-                 "%s: %s: %" PRId64 " is out of range; use a whole number from %" PRId64
-                 " to %" PRId64,
-                 file, field, v, f->lo, f->hi);
+    const char *zero = (f->flags & CONFIG_F_ZERO_OK) ? "0, or " : "";
+    char lo[40], hi[40];
+    switch (f->type) {
+    case CONFIG_INT:
+    case CONFIG_INT_LIST:
+    case CONFIG_INT64: {
+        bool wide = f->type == CONFIG_INT64;
+        int64_t l = f->ranged ? f->lo : wide ? INT64_MIN : -(int64_t)INT_MAX;
+        int64_t h = f->ranged ? f->hi : wide ? INT64_MAX : INT_MAX;
+        snprintf(out, len, "%sa whole number%s%s from %" PRId64 " to %" PRId64, zero,
+                 f->unit ? " of " : "", f->unit ? f->unit : "", l, h);
+        return;
+    }
+    case CONFIG_NUMBER:
+        if (f->ranged)
+            snprintf(out, len, "%sa number from %" PRId64 " to %" PRId64, zero, f->lo, f->hi);
+        else
+            snprintf(out, len, "a finite number");
+        return;
+    case CONFIG_MONEY:
+        if (f->ranged)
+            snprintf(out, len, "%sa value from %s to %s", zero,
+                     money_format_trim(f->lo, 0, lo, sizeof lo),
+                     money_format_trim(f->hi, 0, hi, sizeof hi));
+        else
+            snprintf(out, len, "a value from -" MONEY_WHOLE_MAX " to " MONEY_WHOLE_MAX);
+        return;
+    case CONFIG_PERCENT:
+        /* said in the file's unit, a percent, not the fraction it is stored as */
+        snprintf(out, len, "a percent above 0 and at most %s",
+                 money_format_trim(f->ranged ? f->hi * 100 : MONEY(100), 0, hi, sizeof hi));
+        return;
+    case CONFIG_HHMM:
+        snprintf(out, len, "\"HH:MM\" in UTC from \"%02d:%02d\" to \"%02d:%02d\"", (int)f->lo / 60,
+                 (int)f->lo % 60, (int)f->hi / 60, (int)f->hi % 60);
+        return;
+    default:
+        snprintf(out, len, "a value the field accepts");
+        return;
+    }
+}
+
+/* "<file>: <field>: <value> is out of range; use <range>". Returns 1 (one problem). */
+static int out_of_range(const config_field *f, const char *file, const char *field,
+                        const char *value, diag_list *d)
+{
+    char range[160];
+    config_schema_range_text(f, range, sizeof range);
+    diag_add(d, "%s: %s: %s is out of range; use %s", file, field, value, range);
     return 1;
+}
+
+static bool in_range(const config_field *f, int64_t v)
+{
+    return (v == 0 && (f->flags & CONFIG_F_ZERO_OK)) || (v >= f->lo && v <= f->hi);
 }
 
 int config_schema_check(const config_field *f, const void *base, const pipeline_config *cfg,
@@ -781,64 +853,45 @@ int config_schema_check(const config_field *f, const void *base, const pipeline_
     if (!f->ranged || (f->applies && cfg && !f->applies(cfg)))
         return 0;
     const void *p = config_field_cptr(base, f);
-    char vb[40], lb[40], hb[40];
+    char vb[40];
     switch (f->type) {
-    case CONFIG_INT: {
+    case CONFIG_INT:
+    case CONFIG_HHMM: {
         int v = *(const int *)p;
-        if ((v == 0 && (f->flags & CONFIG_F_ZERO_OK)) || (v >= f->lo && v <= f->hi))
+        if (in_range(f, v))
             return 0;
-        return out_of_range_int(f, file, field, v, d);
+        if (f->type == CONFIG_HHMM)
+            snprintf(vb, sizeof vb, "minute %d of the day", v);
+        else
+            snprintf(vb, sizeof vb, "%d", v);
+        return out_of_range(f, file, field, vb, d);
     }
     case CONFIG_INT64: {
         int64_t v = *(const int64_t *)p;
-        if ((v == 0 && (f->flags & CONFIG_F_ZERO_OK)) || (v >= f->lo && v <= f->hi))
+        if (in_range(f, v))
             return 0;
-        return out_of_range_int(f, file, field, v, d);
-    }
-    case CONFIG_HHMM: {
-        int v = *(const int *)p;
-        if (v >= f->lo && v <= f->hi)
-            return 0;
-        diag_add(d,
-                 "%s: %s: minute %d of the day is out of range; use \"HH:MM\" from \"00:00\" "
-                 "to \"23:59\"",
-                 file, field, v);
-        return 1;
+        snprintf(vb, sizeof vb, "%" PRId64, v);
+        return out_of_range(f, file, field, vb, d);
     }
     case CONFIG_NUMBER: {
         double v = *(const double *)p;
         if (v >= (double)f->lo && v <= (double)f->hi)
             return 0;
-        if (f->range_msg)
-            diag_add(d, "%s: %s: %s", file, field, f->range_msg);
-        else
-            diag_add(d, "%s: %s: %.14g is out of range; use a number from %" PRId64 " to %" PRId64,
-                     file, field, v, f->lo, f->hi);
-        return 1;
+        snprintf(vb, sizeof vb, "%.14g", v);
+        return out_of_range(f, file, field, vb, d);
     }
     case CONFIG_MONEY: {
         money_t v = *(const money_t *)p;
-        if ((v == 0 && (f->flags & CONFIG_F_ZERO_OK)) || (v >= f->lo && v <= f->hi))
+        if (in_range(f, v))
             return 0;
-        if (f->range_msg)
-            diag_add(d, "%s: %s: %s", file, field, f->range_msg);
-        else
-            diag_add(d, "%s: %s: %s is out of range; use a value from %s to %s", file, field,
-                     money_format_trim(v, 0, vb, sizeof vb),
-                     money_format_trim(f->lo, 0, lb, sizeof lb),
-                     money_format_trim(f->hi, 0, hb, sizeof hb));
-        return 1;
+        return out_of_range(f, file, field, money_format_trim(v, 0, vb, sizeof vb), d);
     }
     case CONFIG_PERCENT: {
         money_t v = *(const money_t *)p;
         if (v >= f->lo && v <= f->hi)
             return 0;
-        /* said in the file's unit, a percent, not the fraction it is stored as */
         money_t pct = v > INT64_MAX / 100 || v < INT64_MIN / 100 ? v : v * 100;
-        diag_add(d, "%s: %s: %s is out of range; use a percent above 0 and at most %s", file, field,
-                 money_format_trim(pct, 0, vb, sizeof vb),
-                 money_format_trim(f->hi * 100, 0, hb, sizeof hb));
-        return 1;
+        return out_of_range(f, file, field, money_format_trim(pct, 0, vb, sizeof vb), d);
     }
     case CONFIG_INT_LIST: {
         const int *v = p;
@@ -848,7 +901,8 @@ int config_schema_check(const config_field *f, const void *base, const pipeline_
                 continue;
             char item[200];
             snprintf(item, sizeof item, "%s[%d]", field, i + 1);
-            problems += out_of_range_int(f, file, item, v[i], d);
+            snprintf(vb, sizeof vb, "%d", v[i]);
+            problems += out_of_range(f, file, item, vb, d);
         }
         return problems;
     }

@@ -97,7 +97,6 @@ struct config_field {
     const char *charset;      /* STRING: the only bytes allowed (and not empty) */
     const char *charset_doc;  /* ... said for people: "letters, digits, '_', '.' and '-'" */
     bool (*applies)(const pipeline_config *cfg); /* range checked only when it returns true */
-    const char *range_msg;                       /* replaces the generic out-of-range text */
 
     config_hook hook;         /* CUSTOM */
     const config_field *elem; /* CUSTOM lists of tables: the fields of one entry */
@@ -149,13 +148,25 @@ const void *config_field_cptr(const void *base, const config_field *f);
 const char *config_schema_suggest(const config_field *rows, int n, const char *parent,
                                   const char *name);
 
+/* Writes what f accepts, for "X is out of range; use <this>": "a whole number of seconds
+ * from 1 to 86400", "0, or a value from 1 to 1000000000", "a percent above 0 and at most
+ * 100". Rows without a range get the limits of their C type. */
+void config_schema_range_text(const config_field *f, char *out, size_t len);
+
 /* Writes "a, b, c": the fields of `parent`, in table order. Truncates to len. */
 void config_schema_list(const config_field *rows, int n, const char *parent, char *out, size_t len);
 
 /* Applies every row's default to cfg (config_defaults calls it after zeroing cfg). */
 void config_schema_defaults(pipeline_config *cfg);
 
-/* Range-checks one value: f's member inside base, reported as "<file>: <field>: ...".
+/* Sets f's member inside base (a scalar row) to a value its range check accepts: the
+ * default, or the bottom of the range when the default is outside it (element rows,
+ * whose default is 0). The loader does this after reporting a bad value, so the value
+ * is reported once, not again by config_validate. */
+void config_schema_settle(const config_field *f, void *base);
+
+/* Range-checks one value: f's member inside base, reported as "<file>: <field>: <value>
+ * is out of range; use <config_schema_range_text>".
  * Returns the number of problems added (0 or more; lists check every entry). Rows
  * that are not ranged, or whose applies() says no, pass. */
 int config_schema_check(const config_field *f, const void *base, const pipeline_config *cfg,

@@ -38,8 +38,11 @@ static void rebalance_input(const exit_context *ctx, const trade *t, exit_input 
     money_t mine = 0, best = 0;
     bool has_mine = false;
     char err[512];
-    if (script_opportunity(ctx->scripts, t->row.symbol, &mine, &has_mine, err, sizeof err) == 0 &&
-        has_mine && ctx->best_other && ctx->best_other(ctx->ud, &best)) {
+    if (script_opportunity(ctx->scripts, t->row.symbol, &mine, &has_mine, err, sizeof err) != 0) {
+        ctx->script_error(ctx->ud, t, SCRIPT_STAGE_EDGE, err);
+        return;
+    }
+    if (has_mine && ctx->best_other && ctx->best_other(ctx->ud, &best)) {
         in->has_rebalance = true;
         in->position_score = mine;
         in->best_other_score = best;
@@ -54,8 +57,7 @@ static void rules_input(const exit_context *ctx, const trade *t, const script_po
     char err[512];
     int rc = script_rules_check(ctx->scripts, view, &scratch->hit, err, sizeof err);
     if (rc < 0) {
-        store_event(ctx->db, in->now, ctx->cfg->name, t->row.id, "rule_error", NULL, "%s", err);
-        log_warn("%s %s: instruction rule failed: %s", ctx->cfg->name, t->row.symbol, err);
+        ctx->script_error(ctx->ud, t, SCRIPT_STAGE_RULES, err);
     } else if (rc == 1) {
         snprintf(scratch->reason, sizeof scratch->reason, "instruction \"%s\": %s",
                  scratch->hit.rule, scratch->hit.reason);
@@ -93,7 +95,7 @@ void exits_build_input(const exit_context *ctx, const trade *t, const broker_quo
     if (ctx->strategy_has_edge &&
         script_edge(ctx->scripts, &view, &in->edge, &in->has_edge, err, sizeof err) != 0) {
         in->has_edge = false;
-        log_warn("%s %s: edge(): %s", ctx->cfg->name, t->row.symbol, err);
+        ctx->script_error(ctx->ud, t, SCRIPT_STAGE_EDGE, err);
     }
     rebalance_input(ctx, t, in);
     rules_input(ctx, t, &view, in, scratch);

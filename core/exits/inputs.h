@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "exec/trade.h"
 #include "exits/evaluator.h"
+#include "script/failures.h"
 #include "script/script.h"
 #include "store/store.h"
 
@@ -20,7 +21,10 @@
 typedef struct {
     const pipeline_config *cfg;
     script_host *scripts;
-    store *db; /* rule errors are recorded as events */
+    /* A strategy callback or an instruction rule failed (stage: SCRIPT_STAGE_EDGE for edge()
+     * and opportunity(), SCRIPT_STAGE_RULES for the rules): the pipeline records or counts
+     * it (script/failures.h), so a rule failing at every check cannot flood the store. */
+    void (*script_error)(void *ud, const trade *t, script_stage stage, const char *err);
     bool strategy_has_edge, strategy_has_opportunity;
     bool circuit_tripped; /* the daily-loss breaker: close every position */
     int open_positions;   /* of this pipeline, to know whether it is full */
@@ -37,8 +41,9 @@ typedef struct {
     char reason[400];
 } exit_rule_scratch;
 
-/* Fills in for t at quote q and time now. Strategy callbacks that fail are logged and
- * treated as absent (an edge() error does not close a position). */
+/* Fills in for t at quote q and time now. Strategy callbacks that fail are reported
+ * through ctx->script_error and treated as absent (an edge() error does not close a
+ * position). */
 void exits_build_input(const exit_context *ctx, const trade *t, const broker_quote *q,
                        apex_time now, exit_input *in, exit_rule_scratch *scratch);
 

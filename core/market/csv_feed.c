@@ -323,8 +323,7 @@ static int parse_row(csv_feed *f, const char *s, size_t n, bar *out, char *err, 
     int id = symtab_intern(f->symbols, sym.p, (int)(sym.n > SYMBOL_MAX ? SYMBOL_MAX : sym.n));
     if (id < 0)
         return bad_value(f, COL_SYMBOL, sym,
-                         " is not a symbol; use 1-23 characters of A-Z a-z 0-9 . _ / ^ = -", err,
-                         errlen);
+                         " is not a symbol; use 1-23 characters of " SYMBOL_CHARS_DOC, err, errlen);
 
     int rc;
     if ((rc = parse_price(f, COL_OPEN, v[f->col_of[COL_OPEN]], false, &out->open, err, errlen)) ||

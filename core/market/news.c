@@ -105,9 +105,12 @@ int news_load(news_list *n, const char *path, char *err, size_t errlen)
                          imp);
             break;
         }
-        if (strlen(sym) == 0 || strlen(sym) >= SYMBOL_MAX) {
-            rc = err_set(err, errlen, APEX_EINVAL, "%s:%ld: column 'symbol': bad symbol", path,
-                         lineno);
+        /* the same rule as the bars', so a news item can name any symbol they can */
+        if (strcmp(sym, "*") != 0 && !symbol_valid(sym, strlen(sym))) {
+            rc = err_set(err, errlen, APEX_EINVAL,
+                         "%s:%ld: column 'symbol': '%.40s' is not a symbol; use 1-23 "
+                         "characters of " SYMBOL_CHARS_DOC ", or * for market-wide news",
+                         path, lineno, sym);
             break;
         }
         strcpy(item.symbol, sym);

@@ -22,12 +22,6 @@ struct symtab {
     hmap index; /* name -> id */
 };
 
-static bool valid_symbol_char(unsigned char ch)
-{
-    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-           ch == '.' || ch == '_' || ch == '/' || ch == '^' || ch == '=' || ch == '-';
-}
-
 static char *name_at(const symtab *t, int id)
 {
     return t->chunks.items[id / NAMES_PER_CHUNK][id % NAMES_PER_CHUNK];
@@ -61,11 +55,8 @@ static int lookup(const symtab *t, const char *name, int len)
 
 int symtab_intern(symtab *t, const char *name, int len)
 {
-    if (!t || !name || len <= 0 || len > SYMBOL_MAX - 1)
+    if (!t || len <= 0 || !symbol_valid(name, (size_t)len))
         return -1;
-    for (int i = 0; i < len; i++)
-        if (!valid_symbol_char((unsigned char)name[i]))
-            return -1;
     int id = lookup(t, name, len);
     if (id >= 0)
         return id;

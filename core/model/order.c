@@ -14,6 +14,19 @@ static const char *const status_names[] = {"new",    "accepted",  "held",     "p
                                            "unsent"};
 static const char *const role_names[] = {"entry", "stop_loss", "take_profit", "exit"};
 
+bool symbol_valid(const char *name, size_t len)
+{
+    if (!name || len == 0 || len > SYMBOL_MAX - 1)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              (ch && strchr("._/^=-", ch))))
+            return false;
+    }
+    return true;
+}
+
 const char *order_side_name(order_side s)
 {
     return model_name(side_names, MODEL_COUNT(side_names), (int)s, "unknown");

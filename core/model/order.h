@@ -18,6 +18,14 @@
 #define SYMBOL_MAX    24 /* bytes including the terminator */
 #define BROKER_ID_MAX 64 /* client and broker order ids, fill ids */
 
+/* What a symbol may be made of, said for people (messages and docs). */
+#define SYMBOL_CHARS_DOC "A-Z a-z 0-9 . _ / ^ = -"
+
+/* True when name (len bytes, no terminator needed) is a symbol: 1 to SYMBOL_MAX-1 bytes of
+ * SYMBOL_CHARS_DOC ("AAPL", "BRK.B", "ES=F", "^VIX", "BTC/USD"). The one rule for the
+ * data files and the pipeline's symbols list, so a listed symbol can match the data. */
+bool symbol_valid(const char *name, size_t len);
+
 typedef enum { SIDE_BUY = 0, SIDE_SELL = 1 } order_side;
 typedef enum { ORDER_MARKET = 0, ORDER_LIMIT, ORDER_STOP, ORDER_STOP_LIMIT } order_type;
 typedef enum {

@@ -190,8 +190,7 @@ int money_from_double(double v, money_t *out, const char *what, char *err, size_
     if (isinf(v))
         return err_set(err, errlen, APEX_EINVAL, "%s: %s is not a finite number", name,
                        v > 0 ? "inf" : "-inf");
-    /* The limit is a hair under MONEY_MAX / MONEY_SCALE so the scaled value always fits. */
-    if (fabs(v) >= 92233720368.0)
+    if (fabs(v) >= MONEY_DOUBLE_LIMIT)
         return err_set(err, errlen, APEX_ERANGE,
                        "%s: %.17g is out of range (at most +/-92233720367 whole units)", name, v);
 

@@ -34,9 +34,14 @@ typedef enum {
  * use for constants. */
 #define MONEY(whole) ((money_t)(whole)*MONEY_SCALE)
 
+/* Doubles converted by money_from_double must be smaller than this in magnitude: a hair
+ * under MONEY_MAX / MONEY_SCALE, so the scaled value always fits. */
+#define MONEY_DOUBLE_LIMIT 92233720368.0
+
 /* Converts a double (as Lua numbers arrive) to fixed point, rounding half to even at the
- * 8th decimal. Rejects NaN, infinities and values outside the range: APEX_EINVAL or
- * APEX_ERANGE, with the message naming `what` (e.g. "stop_loss"). */
+ * 8th decimal. Rejects NaN, infinities and values outside the range (|v| >=
+ * MONEY_DOUBLE_LIMIT): APEX_EINVAL or APEX_ERANGE, with the message naming `what` (e.g.
+ * "stop_loss"). */
 int money_from_double(double v, money_t *out, const char *what, char *err, size_t errlen);
 
 /* Fixed point to double, for Lua and for display only; never for arithmetic. */

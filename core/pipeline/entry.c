@@ -1,8 +1,8 @@
 /* entry: the execute phase of an execution (seed 000), read top-down:
  *
- *   pipeline_on_signal   a strategy signalled: create the execution
- *     bias_stage         does the market direction allow it?
- *     strategy_stage     complete the signal with default exits, rounded to the tick
+ *   pipeline_on_signal   a strategy signalled: plan it, then create the execution
+ *     plan_bias          does the market direction allow it?
+ *     plan_prices        complete the signal with default exits, rounded to the tick
  *     -> get_account     (broker)
  *   on_account           risk stage: size it, or skip with the numbers
  *     -> get_position    (broker)
@@ -15,6 +15,7 @@
  * Broker replies are asynchronous, so the chain carries an entry_step between them.
  * The step holds its trade while a request is in flight (trade_hold), and each reply
  * first releases it: a trade finished meanwhile (a restart, a failure) ends the chain. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +33,6 @@ typedef struct entry_step {
     money_t entry_ref; /* reference price for sizing and a limit entry */
 } entry_step;
 
-static bool bias_stage(pipeline *p, trade *t, const script_signal *sig);
-static bool strategy_stage(pipeline *p, trade *t, const script_signal *sig, const bar *b,
-                           money_t *entry_ref);
 static void on_account(void *ud, const broker_reply *r);
 static void on_position(void *ud, const broker_reply *r);
 static void on_open_orders(void *ud, const broker_reply *r);
@@ -115,71 +113,54 @@ static void step_fail_reply(entry_step *s, const broker_reply *r, const char *wh
     step_end(s, EXEC_FAILED, why);
 }
 
-/* ---- the signal ---- */
+/* ---- the signal: the bias and strategy stages ---- */
 
-void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, const bar *b)
+/* What the bias and strategy stages make of a signal. It is settled before anything is
+ * recorded, so that a failure is one more script failure, which the failure limiter may
+ * count instead of recording (script/failures.h): a strategy that returns a bad signal on
+ * every bar does not make a failed execution per bar. */
+typedef struct {
+    exec_status verdict; /* EXEC_RUNNING: on to the risk stage; else EXEC_SKIPPED or _FAILED */
+    script_stage stage;  /* the stage that failed */
+    int rc;              /* a script's error code; APEX_ESTATE = its on_start failed earlier */
+    char reason[sizeof((store_execution *)0)->reason];
+    char bias[16];
+    money_t entry, stop, target;
+} entry_plan;
+
+static bool plan_end(entry_plan *pl, exec_status verdict, script_stage stage, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Decides the plan (a skip or a failure, with its reason); returns false for the callers'
+ * convenience. */
+static bool plan_end(entry_plan *pl, exec_status verdict, script_stage stage, const char *fmt, ...)
 {
-    sym_state *s = &p->syms.items[symbol_id];
-    p->sum.signals++;
-    if (s->active) {
-        p->sum.signals_ignored++; /* already trading this symbol: not a new execution */
-        return;
-    }
-    if (p->write_failed) {
-        /* Recording a skip is itself a write; the failure was reported loudly once. */
-        p->sum.signals_ignored++;
-        return;
-    }
-    /* Acting on a signal moves the restart cursor to this bar first, so a restarted host
-     * never acts on the same bar twice (bars up to the cursor are warm-up only). */
-    if (!p->hs->backtest &&
-        pipeline_durable(p, store_cursor_set(p->hs->db, p->cfg.name, b->ts, &p->werr),
-                         "moving the restart cursor"))
-        return;
-    trade *t = pipeline_trade_new(p, symbol_id);
-    if (!t)
-        return;
-    s->active = t;
-    s->last_error[0] = '\0';
-    char pb[32];
-    log_event("%-13s SIGNAL   %-5s %s @ %s%s%s", p->cfg.name, t->row.symbol,
-              order_side_name(sig->side), fmt_money(b->close, pb, sizeof pb),
-              sig->reason[0] ? "  " : "", sig->reason);
-    pipeline_set_status(p, t, EXEC_RUNNING, NULL);
-    t->row.side = sig->side;
-
-    money_t entry_ref = 0;
-    if (!bias_stage(p, t, sig) || !strategy_stage(p, t, sig, b, &entry_ref))
-        return;
-    entry_step *step = step_new(p, t, entry_ref);
-    if (!step) {
-        pipeline_set_status(p, t, EXEC_FAILED, "risk stage: out of memory");
-        return;
-    }
-    trade_hold(t);
-    step_await(step, broker_get_account(p->brk, BROKER_PRIORITY_ROUTINE, on_account, step),
-               "risk stage: broker refused get_account");
+    pl->verdict = verdict;
+    pl->stage = stage;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(pl->reason, sizeof pl->reason, fmt, ap);
+    va_end(ap);
+    return false;
 }
 
 /* An opposing bias skips the execution with the bias's reason. */
-static bool bias_stage(pipeline *p, trade *t, const script_signal *sig)
+static bool plan_bias(pipeline *p, const char *symbol, const script_signal *sig, entry_plan *pl)
 {
     if (!script_loaded(p->scripts, SCRIPT_BIAS))
         return true;
     script_bias_result br;
     char err[512];
-    if (script_bias(p->scripts, t->row.symbol, &br, err, sizeof err) != 0) {
-        pipeline_set_status(p, t, EXEC_FAILED, "bias stage: %s", err);
-        return false;
-    }
-    snprintf(t->row.bias, sizeof t->row.bias, "%s", br.direction);
+    pl->rc = script_bias(p->scripts, symbol, &br, err, sizeof err);
+    if (pl->rc != 0)
+        return plan_end(pl, EXEC_FAILED, SCRIPT_STAGE_BIAS, "bias stage: %s", err);
+    snprintf(pl->bias, sizeof pl->bias, "%s", br.direction);
     bool opposed = (sig->side == SIDE_BUY && strcmp(br.direction, "short") == 0) ||
                    (sig->side == SIDE_SELL && strcmp(br.direction, "long") == 0);
-    if (opposed) {
-        pipeline_set_status(p, t, EXEC_SKIPPED, "bias %s opposes the %s signal%s%s", br.direction,
-                            order_side_name(sig->side), br.reason[0] ? ": " : "", br.reason);
-        return false;
-    }
+    if (opposed)
+        return plan_end(pl, EXEC_SKIPPED, SCRIPT_STAGE_BIAS, "bias %s opposes the %s signal%s%s",
+                        br.direction, order_side_name(sig->side), br.reason[0] ? ": " : "",
+                        br.reason);
     return true;
 }
 
@@ -190,47 +171,143 @@ static money_t offset_price(money_t price, money_t pct, int direction, money_ins
     return money_round_to(price + direction * delta, rules.tick, MONEY_ROUND_NEAREST);
 }
 
+/* A price the strategy gave, rounded to the instrument's tick (0 = not given). A given
+ * price that rounds to 0 fails the stage naming the field: 0 reads as "not given" from
+ * here on, and a default in its place would trade a level the strategy never chose. */
+static bool signal_price(pipeline *p, const char *symbol, const char *field, money_t given,
+                         money_instrument rules, money_t *out, entry_plan *pl)
+{
+    *out = money_round_to(given, rules.tick, MONEY_ROUND_NEAREST);
+    if (given == 0 || *out > 0)
+        return true;
+    char gb[32], tb[32];
+    money_format_trim(rules.tick, 0, tb, sizeof tb);
+    return plan_end(pl, EXEC_FAILED, SCRIPT_STAGE_STRATEGY,
+                    "strategy stage: %s: %s = %s rounds to 0 at %s's tick size of %s; return a "
+                    "price of at least %s",
+                    p->cfg.strategy.file, field, money_format_trim(given, 0, gb, sizeof gb), symbol,
+                    tb, tb);
+}
+
 /* Completes the signal with the pipeline's default stop and target. Prices from Lua are
  * rounded to the instrument's tick here, at the boundary, so every order the broker
  * sees is valid. */
-static bool strategy_stage(pipeline *p, trade *t, const script_signal *sig, const bar *b,
-                           money_t *entry_ref)
+static bool plan_prices(pipeline *p, const char *symbol, const script_signal *sig, const bar *b,
+                        entry_plan *pl)
 {
-    money_instrument rules = config_instrument(&p->cfg, t->row.symbol);
-    money_t entry =
-        sig->entry ? money_round_to(sig->entry, rules.tick, MONEY_ROUND_NEAREST) : b->close;
+    money_instrument rules = config_instrument(&p->cfg, symbol);
+    if (!signal_price(p, symbol, "entry", sig->entry, rules, &pl->entry, pl) ||
+        !signal_price(p, symbol, "stop_loss", sig->stop_loss, rules, &pl->stop, pl) ||
+        !signal_price(p, symbol, "take_profit", sig->take_profit, rules, &pl->target, pl))
+        return false;
+    if (sig->qty > 0 && money_round_to(sig->qty, rules.lot, MONEY_ROUND_DOWN) == 0) {
+        char qb[32], lb[32];
+        money_format_trim(rules.lot, 0, lb, sizeof lb);
+        return plan_end(pl, EXEC_FAILED, SCRIPT_STAGE_STRATEGY,
+                        "strategy stage: %s: qty = %s rounds down to 0 lots of %s (lot size %s); "
+                        "return at least %s, or leave qty out to let risk size it",
+                        p->cfg.strategy.file, money_format_trim(sig->qty, 0, qb, sizeof qb), symbol,
+                        lb, lb);
+    }
+    if (!pl->entry)
+        pl->entry = b->close;
     int dir = sig->side == SIDE_BUY ? 1 : -1;
-    money_t stop = sig->stop_loss ? money_round_to(sig->stop_loss, rules.tick, MONEY_ROUND_NEAREST)
-                                  : offset_price(entry, p->cfg.exits.stop_loss_pct, -dir, rules);
-    money_t target = sig->take_profit
-                         ? money_round_to(sig->take_profit, rules.tick, MONEY_ROUND_NEAREST)
-                         : offset_price(entry, p->cfg.exits.take_profit_pct, dir, rules);
-    if (sig->side == SIDE_SELL && !p->cfg.risk.allow_short) {
-        pipeline_set_status(p, t, EXEC_SKIPPED,
-                            "risk: short entries are disabled (risk.allow_short = false)");
-        return false;
-    }
-    if ((dir > 0 && (stop >= entry || target <= entry)) ||
-        (dir < 0 && (stop <= entry || target >= entry))) {
+    if (!pl->stop)
+        pl->stop = offset_price(pl->entry, p->cfg.exits.stop_loss_pct, -dir, rules);
+    if (!pl->target)
+        pl->target = offset_price(pl->entry, p->cfg.exits.take_profit_pct, dir, rules);
+    if (sig->side == SIDE_SELL && !p->cfg.risk.allow_short)
+        return plan_end(pl, EXEC_SKIPPED, SCRIPT_STAGE_STRATEGY,
+                        "risk: short entries are disabled (risk.allow_short = false)");
+    if ((dir > 0 && (pl->stop >= pl->entry || pl->target <= pl->entry)) ||
+        (dir < 0 && (pl->stop <= pl->entry || pl->target >= pl->entry))) {
         char pb[32], sb[32], tb[32];
-        pipeline_set_status(p, t, EXEC_FAILED,
-                            "strategy stage: %s: a %s needs stop_loss %s entry %s take_profit "
-                            "(got stop_loss %s, entry %s, take_profit %s); fix the signal",
-                            p->cfg.strategy.file, order_side_name(sig->side), dir > 0 ? "<" : ">",
-                            dir > 0 ? "<" : ">", fmt_money(stop, pb, sizeof pb),
-                            fmt_money(entry, sb, sizeof sb), fmt_money(target, tb, sizeof tb));
-        return false;
+        return plan_end(pl, EXEC_FAILED, SCRIPT_STAGE_STRATEGY,
+                        "strategy stage: %s: a %s needs stop_loss %s entry %s take_profit (got "
+                        "stop_loss %s, entry %s, take_profit %s); fix the signal",
+                        p->cfg.strategy.file, order_side_name(sig->side), dir > 0 ? "<" : ">",
+                        dir > 0 ? "<" : ">", fmt_money(pl->stop, pb, sizeof pb),
+                        fmt_money(pl->entry, sb, sizeof sb), fmt_money(pl->target, tb, sizeof tb));
     }
-    t->row.stop_loss = stop;
-    t->row.take_profit = target;
+    return true;
+}
+
+/* A new execution for the signal, running, with its SIGNAL line. */
+static trade *start_execution(pipeline *p, int symbol_id, const script_signal *sig, const bar *b,
+                              const entry_plan *pl)
+{
+    trade *t = pipeline_trade_new(p, symbol_id);
+    if (!t)
+        return NULL;
+    char pb[32];
+    log_event("%-13s SIGNAL   %-5s %s @ %s%s%s", p->cfg.name, t->row.symbol,
+              order_side_name(sig->side), fmt_money(b->close, pb, sizeof pb),
+              sig->reason[0] ? "  " : "", sig->reason);
+    pipeline_set_status(p, t, EXEC_RUNNING, NULL);
+    t->row.side = sig->side;
+    snprintf(t->row.bias, sizeof t->row.bias, "%s", pl->bias);
+    return t;
+}
+
+void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, const bar *b)
+{
+    sym_state *s = &p->syms.items[symbol_id];
+    const char *symbol = symtab_name(p->hs->symbols, symbol_id);
+    p->sum.signals++;
+    if (s->active) {
+        p->sum.signals_ignored++; /* already trading this symbol: not a new execution */
+        return;
+    }
+    if (p->write_failed) {
+        /* Recording a skip is itself a write; the failure was reported loudly once. */
+        p->sum.signals_ignored++;
+        return;
+    }
+    entry_plan pl = {.verdict = EXEC_RUNNING};
+    if (plan_bias(p, symbol, sig, &pl))
+        plan_prices(p, symbol, sig, b, &pl);
+    if (pl.verdict == EXEC_FAILED) {
+        /* Nothing was sent, so the cursor stays; the failure may be counted, not recorded. */
+        if (!pipeline_failure_admit(p, symbol_id, pl.stage, pl.rc, pl.reason)) {
+            p->sum.signals_ignored++;
+            return;
+        }
+        trade *t = start_execution(p, symbol_id, sig, b, &pl);
+        if (t)
+            pipeline_set_status(p, t, EXEC_FAILED, "%s", pl.reason);
+        return;
+    }
+    /* Acting on a signal moves the restart cursor to this bar first, so a restarted host
+     * never acts on the same bar twice (bars up to the cursor are warm-up only). */
+    if (!p->hs->backtest &&
+        pipeline_durable(p, store_cursor_set(p->hs->db, p->cfg.name, b->ts, &p->werr),
+                         "moving the restart cursor"))
+        return;
+    trade *t = start_execution(p, symbol_id, sig, b, &pl);
+    if (!t)
+        return;
+    s->active = t;
+    s->last_error[0] = '\0';
+    if (pl.verdict == EXEC_SKIPPED) {
+        pipeline_set_status(p, t, EXEC_SKIPPED, "%s", pl.reason);
+        return;
+    }
+    t->row.stop_loss = pl.stop;
+    t->row.take_profit = pl.target;
     t->row.qty = sig->qty;
     if (pipeline_durable(p, store_execution_update(p->hs->db, &t->row, &p->werr),
                          "recording the signal's exits")) {
         pipeline_set_status(p, t, EXEC_FAILED, "strategy stage: %s", p->write_error);
-        return false;
+        return;
     }
-    *entry_ref = entry;
-    return true;
+    entry_step *step = step_new(p, t, pl.entry);
+    if (!step) {
+        pipeline_set_status(p, t, EXEC_FAILED, "risk stage: out of memory");
+        return;
+    }
+    trade_hold(t);
+    step_await(step, broker_get_account(p->brk, BROKER_PRIORITY_ROUTINE, on_account, step),
+               "risk stage: broker refused get_account");
 }
 
 /* ---- risk stage ---- */

@@ -10,9 +10,12 @@
 #include <uv.h>
 
 #include "pipeline/pipeline.h"
+#include "script/script.h"
 #include "pipeline/run_files.h"
 #include "util/err.h"
 #include "util/log.h"
+
+_Static_assert(EXIT_SCRIPT_STUCK == SCRIPT_EXIT_STUCK, "one exit status, two names");
 
 /* Replay gaps longer than this (data time) are skipped instead of waited out. */
 #define REPLAY_MAX_GAP (30 * APEX_MINUTE)
@@ -286,6 +289,21 @@ static void close_walk(uv_handle_t *handle, void *arg)
 
 /* ---- summary ---- */
 
+/* One line per stage whose scripts failed: how often, how much of it was recorded one by
+ * one (the rest was summarised), and the last error, cut to fit a terminal. */
+static void print_script_failures(const script_failures *f)
+{
+    for (int i = 0; f && i < SCRIPT_STAGE_COUNT; i++) {
+        const script_failure_stage *st = &f->stages[i];
+        if (!st->total)
+            continue;
+        printf("  script failures: %s %llu (%llu recorded, %llu summarised); last: %.160s\n",
+               script_stage_name((script_stage)i), (unsigned long long)st->total,
+               (unsigned long long)st->recorded, (unsigned long long)(st->total - st->recorded),
+               st->last_error);
+    }
+}
+
 static void print_summary(host *h, double elapsed)
 {
     uint64_t total_bars = 0;
@@ -318,6 +336,7 @@ static void print_summary(host *h, double elapsed)
                "broker calls %llu\n",
                (unsigned long long)s.monitor_checks, (unsigned long long)s.cache_hits,
                (unsigned long long)s.quote_requests, (unsigned long long)s.broker_calls);
+        print_script_failures(s.script_failures);
         if (s.write_error) {
             printf("  DURABLE WRITE FAILED: %s; new entries were halted\n", s.write_error);
             h->exit_code = EXIT_RUNTIME;

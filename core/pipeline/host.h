@@ -16,11 +16,12 @@
 /* Exit codes (documented in docs/configuration.md and `apex-host --help`). */
 enum {
     EXIT_OK = 0,
-    EXIT_RUNTIME = 1,     /* a data or store error stopped the run */
-    EXIT_USAGE = 2,       /* bad command line */
-    EXIT_INVALID = 3,     /* a pipeline failed validation */
-    EXIT_STORE = 4,       /* the database could not be opened, is in use, or holds a live run */
-    EXIT_INTERRUPTED = 5, /* a backtest stopped by SIGINT/SIGTERM; its store holds what ran */
+    EXIT_RUNTIME = 1,      /* a data or store error stopped the run */
+    EXIT_USAGE = 2,        /* bad command line */
+    EXIT_INVALID = 3,      /* a pipeline failed validation */
+    EXIT_STORE = 4,        /* the database could not be opened, is in use, or holds a live run */
+    EXIT_INTERRUPTED = 5,  /* a backtest stopped by SIGINT/SIGTERM; its store holds what ran */
+    EXIT_SCRIPT_STUCK = 6, /* SCRIPT_EXIT_STUCK: a script stuck in C code; the sandbox exits */
 };
 
 typedef struct {

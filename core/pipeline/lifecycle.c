@@ -166,7 +166,7 @@ void pipeline_complete(pipeline *p, trade *t)
     exits_position_view(t, &view);
     char err[512];
     if (script_on_exit(p->scripts, &view, reason, err, sizeof err) != 0)
-        log_warn("%s %s: on_exit: %s", p->cfg.name, t->row.symbol, err);
+        pipeline_script_error(p, t, SCRIPT_STAGE_NOTIFY, err);
     pipeline_set_status(p, t, EXEC_COMPLETED, "%s", reason);
     if (unit == 0 &&
         pipeline_durable(p, store_unit_commit(p->hs->db, &p->werr), "completing an execution"))
@@ -197,19 +197,4 @@ int pipeline_open_positions(const pipeline *p)
         if (!trade_is_finished(t) && (t->row.status == EXEC_MONITORING || t->led.qty != 0))
             n++;
     return n;
-}
-
-void pipeline_record_script_error(pipeline *p, int symbol_id, const char *stage, const char *err)
-{
-    sym_state *s = &p->syms.items[symbol_id];
-    if (strncmp(s->last_error, err, sizeof s->last_error - 1) == 0)
-        return; /* the same failure again: already recorded and reported */
-    log_error("%s %s: %s stage failed: %s", p->cfg.name, symtab_name(p->hs->symbols, symbol_id),
-              stage, err);
-    snprintf(s->last_error, sizeof s->last_error, "%s", err);
-    trade *t = pipeline_trade_new(p, symbol_id);
-    if (!t)
-        return;
-    pipeline_set_status(p, t, EXEC_RUNNING, NULL);
-    pipeline_set_status(p, t, EXEC_FAILED, "%s stage: %s", stage, err);
 }

@@ -183,6 +183,7 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     p->hs = hs;
     LIST_INIT(&p->entry_steps);
     LIST_INIT(&p->resume_waits);
+    pipeline_failures_init(p);
     config_defaults(&p->cfg);
     int before = diags->count;
     if (script_load_pipeline(path, &p->cfg, diags) != 0 || diags->count > before)
@@ -346,6 +347,8 @@ static void on_new_time(pipeline *p, apex_time ts)
     }
     p->last_ts = ts;
     pipeline_sweep(p);
+    script_flush_output(p->scripts, false); /* a minute of capped prints is over: say so */
+    pipeline_failures_tick(p, ts);
 }
 
 static void process_bar(pipeline *p, const bar *b)
@@ -392,16 +395,21 @@ static void process_bar(pipeline *p, const bar *b)
     }
     char err[1024];
     script_signal sig;
-    if (p->bias_has_on_bar &&
-        script_on_bar(p->scripts, SCRIPT_BIAS, b, name, pos, &sig, err, sizeof err) < 0) {
-        if (!warmup)
-            pipeline_record_script_error(p, b->symbol_id, "bias", err);
-        return;
-    }
-    int rc = script_on_bar(p->scripts, SCRIPT_STRATEGY, b, name, pos, &sig, err, sizeof err);
+    /* APEX_ESTATE: the module's on_start failed for this symbol, which was recorded when it
+     * happened (or, in warm-up, is recorded on the first bar after it); the symbol is not
+     * traded until a reload fixes it. */
+    int rc = p->bias_has_on_bar
+                 ? script_on_bar(p->scripts, SCRIPT_BIAS, b, name, pos, &sig, err, sizeof err)
+                 : 0;
     if (rc < 0) {
         if (!warmup)
-            pipeline_record_script_error(p, b->symbol_id, "strategy", err);
+            pipeline_record_script_error(p, b->symbol_id, SCRIPT_STAGE_BIAS, rc, err);
+        return;
+    }
+    rc = script_on_bar(p->scripts, SCRIPT_STRATEGY, b, name, pos, &sig, err, sizeof err);
+    if (rc < 0) {
+        if (!warmup)
+            pipeline_record_script_error(p, b->symbol_id, SCRIPT_STAGE_STRATEGY, rc, err);
         return;
     }
     if (rc == 1 && !warmup)
@@ -428,6 +436,8 @@ int pipeline_step(pipeline *p, char *err, size_t errlen)
 
 void pipeline_finish(pipeline *p, pipeline_summary *out)
 {
+    script_flush_output(p->scripts, true);
+    pipeline_failures_flush(p);
     save_cursor(p);
     pipeline_sweep(p);
     p->sum.open_positions = 0;
@@ -448,5 +458,6 @@ void pipeline_finish(pipeline *p, pipeline_summary *out)
     p->sum.cache_hits = ms.cache_hits;
     p->sum.broker_calls = broker_api_calls(p->brk);
     p->sum.write_error = p->write_failed ? p->write_error : NULL;
+    p->sum.script_failures = &p->failures;
     *out = p->sum;
 }

@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "market/price_table.h"
 #include "market/symtab.h"
+#include "script/failures.h"
 #include "store/store.h"
 #include "util/diag.h"
 
@@ -42,6 +43,9 @@ typedef struct {
     /* The first durable write that failed, NULL when none did; valid until pipeline_free.
      * Such a run halted its entries and ends with a non-zero exit code. */
     const char *write_error;
+    /* What the pipeline's scripts failed, per stage, and how much of it was recorded one by
+     * one (the rest was summarised); valid until pipeline_free. */
+    const script_failures *script_failures;
 } pipeline_summary;
 
 typedef struct pipeline pipeline;

@@ -19,6 +19,7 @@
 
 #include "pipeline/pipeline.h"
 #include "risk/circuit.h"
+#include "script/failures.h"
 #include "script/script.h"
 #include "util/vec.h"
 
@@ -26,7 +27,7 @@ typedef struct {
     bool traded;          /* listed in the pipeline's symbols */
     trade *active;        /* the execution trading this symbol, if any */
     money_t unrealized;   /* last marked unrealized P&L of the active position */
-    char last_error[256]; /* the last script error recorded as a failed execution */
+    char last_error[512]; /* the last script failure recorded for this symbol */
 } sym_state;
 
 struct pipeline {
@@ -65,7 +66,11 @@ struct pipeline {
     apex_time last_ts;
     int ts_since_cursor;
     bool bias_has_on_bar;
-    money_t mark, peak_mark; /* realized + unrealized since start, for drawdown */
+    money_t mark, peak_mark;  /* realized + unrealized since start, for drawdown */
+    script_failures failures; /* what the scripts failed, and what was recorded of it */
+    struct {
+        uint64_t total, recorded;
+    } failures_saved[SCRIPT_STAGE_COUNT]; /* the counts already in the store */
     pipeline_summary sum;
 };
 
@@ -80,9 +85,6 @@ void pipeline_set_status(pipeline *p, trade *t, exec_status st, const char *fmt,
 void pipeline_complete(pipeline *p, trade *t);
 /* Frees finished trades that nothing holds any more. */
 void pipeline_sweep(pipeline *p);
-/* A script failed outside any execution (on_bar): one failed execution per distinct
- * error, so it is visible without flooding the store. */
-void pipeline_record_script_error(pipeline *p, int symbol_id, const char *stage, const char *err);
 /* Executions holding (or about to hold) a position. */
 int pipeline_open_positions(const pipeline *p);
 /* A durable write failed (rc != 0): new entries halt for this pipeline, exits keep
@@ -92,6 +94,27 @@ int pipeline_open_positions(const pipeline *p);
 int pipeline_durable(pipeline *p, int rc, const char *what);
 /* Same, with the message of another failed write. */
 int pipeline_durable_msg(pipeline *p, int rc, const char *what, const char *msg);
+
+/* failures.c: script failures, bounded (script/failures.h has the policy). */
+void pipeline_failures_init(pipeline *p);
+/* Delivers the summaries that are due; on each new bar time. */
+void pipeline_failures_tick(pipeline *p, apex_time now);
+/* Delivers every summary still open and saves the counts: the end of the run. */
+void pipeline_failures_flush(pipeline *p);
+/* A script failed at stage with reason (symbol_id -1: not tied to a symbol's last error;
+ * rc the script call's code). Returns true when the caller should record it one by one
+ * (the symbol's last error becomes reason), false when it was counted for a summary, or
+ * is the symbol's failed on_start answering again (APEX_ESTATE), which counts as nothing. */
+bool pipeline_failure_admit(pipeline *p, int symbol_id, script_stage stage, int rc,
+                            const char *reason);
+/* A script failed outside any execution (on_bar, on_start): a failed execution with
+ * "<stage> stage: <err>", when the limiter admits it. */
+void pipeline_record_script_error(pipeline *p, int symbol_id, script_stage stage, int rc,
+                                  const char *err);
+/* A script failed at a monitoring check or a fill (rules, edge, opportunity, on_fill,
+ * on_exit): a log line (and a rule_error event for rules) when the limiter admits it.
+ * t may be NULL. Usable as exit_context.script_error. */
+void pipeline_script_error(void *ud, const trade *t, script_stage stage, const char *err);
 
 /* entry.c: the execute phase, signal -> bias -> strategy -> risk -> trade manager. */
 void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, const bar *b);

@@ -50,7 +50,7 @@ static void on_fill(void *ud, trade *t, const broker_fill *f, const store_order 
     exits_position_view(t, &view);
     char err[512];
     if (script_on_fill(p->scripts, &view, f->side, f->qty, f->price, err, sizeof err) != 0)
-        log_warn("%s %s: on_fill: %s", p->cfg.name, t->row.symbol, err);
+        pipeline_script_error(p, t, SCRIPT_STAGE_NOTIFY, err);
     exit_executor_on_fill(p->exits, t, f, o);
     if (t->has_pos && t->led.qty == 0)
         monitor_check_soon(p->mon, t); /* the broker confirms the close, then we complete */
@@ -100,8 +100,11 @@ static bool best_other_opportunity(void *ud, money_t *best)
         money_t score;
         bool has = false;
         if (script_opportunity(p->scripts, symtab_name(p->hs->symbols, id), &score, &has, err,
-                               sizeof err) != 0 ||
-            !has)
+                               sizeof err) != 0) {
+            pipeline_script_error(p, NULL, SCRIPT_STAGE_EDGE, err);
+            continue;
+        }
+        if (!has)
             continue;
         if (!p->has_best_other || score > p->best_other) {
             p->best_other = score;
@@ -120,7 +123,7 @@ static void evaluate_exit(void *ud, trade *t, const broker_quote *q)
         return;
     exit_context ctx = {.cfg = &p->cfg,
                         .scripts = p->scripts,
-                        .db = p->hs->db,
+                        .script_error = pipeline_script_error,
                         .strategy_has_edge = p->strategy_has_edge,
                         .strategy_has_opportunity = p->strategy_has_opportunity,
                         .circuit_tripped = p->circuit.close_all,

@@ -15,18 +15,9 @@
 
 static const char API_KEY[] = "apex.api"; /* the real (writable) apex table */
 
-static int64_t host_now_us(sandbox *sb)
-{
-    if (sb->has_market && sb->market.now)
-        return sb->market.now(sb->market.ud);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static int api_now(lua_State *L)
 {
-    sandbox_push_time(L, host_now_us(sandbox_of(L)));
+    sandbox_push_time(L, script_now_us(sandbox_of(L)));
     return 1;
 }
 
@@ -66,7 +57,7 @@ static int api_news(lua_State *L)
     sandbox *sb = sandbox_of(L);
     int impact = 0;
     if (sb->has_market && sb->market.news_impact) {
-        int64_t now = host_now_us(sb);
+        int64_t now = script_now_us(sb);
         int64_t since = now - (int64_t)(minutes * 60e6);
         if (sb->market.news_impact(sb->market.ud, sym, since, &impact) != 0)
             impact = 0;
@@ -78,13 +69,7 @@ static int api_news(lua_State *L)
 /* apex.log(fmt, ...): string.format, then one log line tagged with the pipeline. */
 static int api_log(lua_State *L)
 {
-    int n = lua_gettop(L);
-    luaL_checkstack(L, 1, NULL);
-    lua_pushvalue(L, lua_upvalueindex(1)); /* string.format */
-    lua_insert(L, 1);
-    lua_call(L, n, 1);
-    log_event("[%s] %s", sandbox_of(L)->pipeline, lua_tostring(L, -1));
-    return 0;
+    return script_output_log(L, NULL);
 }
 
 static int api_pipeline(lua_State *L)
@@ -131,11 +116,8 @@ void apex_api_open(lua_State *L, int g_idx)
     luaL_setfuncs(L, fns, 0);
     lua_pushliteral(L, APEX_VERSION);
     lua_setfield(L, api, "version");
-    lua_getfield(L, g_idx, "string");
-    lua_getfield(L, -1, "format");
-    lua_pushcclosure(L, api_log, 1);
+    lua_pushcfunction(L, api_log);
     lua_setfield(L, api, "log");
-    lua_pop(L, 1);
     lua_pushvalue(L, api);
     lua_setfield(L, LUA_REGISTRYINDEX, API_KEY);
 

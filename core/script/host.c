@@ -75,6 +75,14 @@ static void unref(lua_State *L, int *ref)
 
 /* --- host lifecycle --------------------------------------------------------------- */
 
+/* The ctx has not been set up: on_start runs before its next callback. */
+static void forget_start(script_ctx *c)
+{
+    c->started = c->start_failed = false;
+    free(c->start_error);
+    c->start_error = NULL;
+}
+
 static int intern_keys(lua_State *L)
 {
     script_host *h = lua_touserdata(L, 1);
@@ -119,9 +127,13 @@ void script_host_free(script_host *h)
     if (!h)
         return;
     script_unwatch(h);
+    script_output_flush(&h->sb, true);
     sandbox_close(&h->sb); /* releases every Lua object at once */
-    for (int s = 0; s < SCRIPT_SLOT_COUNT; s++)
+    for (int s = 0; s < SCRIPT_SLOT_COUNT; s++) {
+        for (int i = 0; i < h->mods[s].nctx; i++)
+            forget_start(&h->mods[s].ctx[i]);
         free(h->mods[s].ctx);
+    }
     free(h->rules);
     free(h);
 }
@@ -142,6 +154,11 @@ uint64_t script_seed_from_name(const char *pipeline_name)
         x *= 0x100000001b3u;
     }
     return x;
+}
+
+void script_flush_output(script_host *h, bool final)
+{
+    script_output_flush(&h->sb, final);
 }
 
 size_t script_memory_used(const script_host *h)
@@ -236,6 +253,7 @@ void host_install_code(script_host *h, script_slot slot, const script_code *c)
 {
     host_release_code(h, &h->mods[slot].code);
     h->mods[slot].code = *c;
+    h->mods[slot].overruns = 0;
 }
 
 /* --- params: JSON -> Lua table --------------------------------------------------- */
@@ -317,7 +335,9 @@ int script_load(script_host *h, script_slot slot, const char *path, const char *
     json_t *json = NULL;
     if (params_json && params_json[0]) {
         json_error_t je;
-        json = json_loads(params_json, JSON_DECODE_ANY, &je);
+        /* A params string may hold a NUL byte (the loader keeps Lua strings byte for
+         * byte); keys cannot, the loader refuses them. */
+        json = json_loads(params_json, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
         if (!json || !json_is_object(json)) {
             json_decref(json);
             return err_set(err, errlen, APEX_EINVAL,
@@ -339,8 +359,10 @@ int script_load(script_host *h, script_slot slot, const char *path, const char *
         return rc;
     }
     /* A fresh load (not a reload) starts with fresh ctx tables. */
-    for (int i = 0; i < m->nctx; i++)
+    for (int i = 0; i < m->nctx; i++) {
         unref(h->sb.L, &m->ctx[i].ref);
+        forget_start(&m->ctx[i]);
+    }
     m->nctx = 0;
     m->last = 0;
     unref(h->sb.L, &m->params_ref);
@@ -356,15 +378,7 @@ int script_load(script_host *h, script_slot slot, const char *path, const char *
 /* ctx.log(fmt, ...): string.format, then a line tagged with pipeline and symbol. */
 static int ctx_log(lua_State *L)
 {
-    int n = lua_gettop(L);
-    lua_getglobal(L, "string");
-    lua_getfield(L, -1, "format");
-    lua_remove(L, -2);
-    lua_insert(L, 1);
-    lua_call(L, n, 1);
-    log_event("[%s %s] %s", sandbox_of(L)->pipeline, lua_tostring(L, lua_upvalueindex(1)),
-              lua_tostring(L, -1));
-    return 0;
+    return script_output_log(L, lua_tostring(L, lua_upvalueindex(1)));
 }
 
 static int64_t call_now(const call_req *r)
@@ -422,6 +436,8 @@ static int push_ctx(lua_State *L, call_req *r)
         i = m->nctx;
         snprintf(m->ctx[i].symbol, SYMBOL_MAX, "%s", r->symbol);
         m->ctx[i].started = false;
+        m->ctx[i].start_failed = false;
+        m->ctx[i].start_error = NULL;
         m->ctx[i].ref = luaL_ref(L, LUA_REGISTRYINDEX);
         m->nctx++;
         m->last = i;
@@ -440,9 +456,12 @@ static int push_ctx(lua_State *L, call_req *r)
     lua_rawset(L, ctx);
     if (!m->ctx[i].started && r->cb != CB_ON_RELOAD) {
         if (m->code.cb[CB_ON_START] != LUA_NOREF) {
+            /* Set before the call and cleared after it: an error unwinds past the clear. */
+            m->ctx[i].start_failed = true;
             lua_rawgeti(L, LUA_REGISTRYINDEX, m->code.cb[CB_ON_START]);
             lua_pushvalue(L, ctx);
             lua_call(L, 1, 0);
+            m->ctx[i].start_failed = false;
         }
         m->ctx[i].started = true;
     }
@@ -529,8 +548,11 @@ static void describe_value(lua_State *L, int idx, char *buf, size_t len)
     }
 }
 
-/* Reads t[name]: nil leaves *out alone; otherwise a finite number, > 0 when positive
- * is set, else within [lo, hi]. [-0, +0, e] */
+/* Reads t[name]: nil leaves *out alone; otherwise a number that converts to the host's
+ * fixed point (8 decimals) without losing what it says: > 0 when positive is set (a
+ * positive value so small it would become 0 is refused, since 0 means "not given" to the
+ * stages after this one), else within [lo, hi]. Each refusal says which of these the value
+ * broke. [-0, +0, e] */
 static int read_number(lua_State *L, call_req *r, int t, const char *name, bool positive, double lo,
                        double hi, money_t *out)
 {
@@ -539,19 +561,28 @@ static int read_number(lua_State *L, call_req *r, int t, const char *name, bool 
     if (!lua_isnil(L, -1)) {
         double v = lua_tonumber(L, -1);
         char desc[64];
-        if (lua_type(L, -1) != LUA_TNUMBER || !isfinite(v) || (positive && !(v > 0)) ||
-            (!positive && (v < lo || v > hi))) {
-            describe_value(L, -1, desc, sizeof desc);
-            if (positive)
-                rc = result_error(L, r, "%s = %s; return a positive number", name, desc);
-            else
-                rc = result_error(L, r, "%s = %s; return a number from %g to %g", name, desc, lo,
-                                  hi);
-        } else {
-            char why[160];
-            if (money_from_double(v, out, name, why, sizeof why) < 0)
-                rc = result_error(L, r, "%s = %.14g, which is out of range (%s)", name, v, why);
-        }
+        describe_value(L, -1, desc, sizeof desc);
+        bool number = lua_type(L, -1) == LUA_TNUMBER && !isnan(v);
+        if (!number || (positive && !(v > 0)))
+            rc = positive ? result_error(L, r, "%s = %s; return a positive number", name, desc)
+                          : result_error(L, r, "%s = %s; return a number from %g to %g", name, desc,
+                                         lo, hi);
+        else if (positive ? !(v < MONEY_DOUBLE_LIMIT) : (v < lo || v > hi))
+            rc = positive ? result_error(L, r,
+                                         "%s = %s is out of range; return a positive number "
+                                         "below %.0f",
+                                         name, desc, MONEY_DOUBLE_LIMIT)
+                          : result_error(L, r,
+                                         "%s = %s is out of range; return a number from %g "
+                                         "to %g",
+                                         name, desc, lo, hi);
+        else if (money_from_double(v, out, name, NULL, 0) < 0)
+            rc = result_error(L, r, "%s = %s is out of range", name, desc);
+        else if (positive && *out == 0)
+            rc = result_error(L, r,
+                              "%s = %s is too small: it rounds to 0 at the host's precision of "
+                              "0.00000001; return a larger value, or leave %s out",
+                              name, desc, name);
     }
     lua_pop(L, 1);
     return rc;
@@ -762,9 +793,40 @@ static int call_fn(lua_State *L)
     return 0;
 }
 
+/* on_start runs once per symbol, as documented: when it fails, the error is returned once
+ * (with a note saying what follows) and the module is not called again for that symbol,
+ * so a broken on_start neither retries on every bar nor lets the symbol trade on a ctx it
+ * never set up. A reload with new code clears it (host_call_on_reload). */
 static int run_call(call_req *r)
 {
+    script_module *m = r->m;
+    if (m->overruns >= SCRIPT_OVERRUN_LIMIT)
+        return err_set(r->err, r->errlen, APEX_ESCRIPT,
+                       "%s is suspended: %d calls in a row ran past the %d ms deadline; make "
+                       "its callbacks do less work per call and save the file (the reload "
+                       "resumes it)",
+                       m->path, m->overruns, r->h->sb.deadline_ms);
+    int i = find_ctx(r->m, r->symbol);
+    if (i >= 0 && r->m->ctx[i].start_failed && r->cb != CB_ON_RELOAD) {
+        if (r->m->ctx[i].start_error)
+            return err_set(r->err, r->errlen, APEX_ESTATE, "%s", r->m->ctx[i].start_error);
+        return err_set(r->err, r->errlen, APEX_ESTATE,
+                       "%s: on_start failed for %s; it is not traded until the file is fixed "
+                       "and reloaded",
+                       r->m->path, r->symbol);
+    }
     int rc = sandbox_run(&r->h->sb, call_fn, r, r->err, r->errlen);
+    m->overruns = r->h->sb.overran ? m->overruns + 1 : 0;
+    if (rc < 0 && r->err && r->errlen && r->ctx_index >= 0 && r->ctx_index < r->m->nctx &&
+        r->m->ctx[r->ctx_index].start_failed) {
+        script_ctx *c = &r->m->ctx[r->ctx_index];
+        size_t n = strnlen(r->err, r->errlen);
+        snprintf(r->err + n, r->errlen - n,
+                 " (in on_start: %s is not traded until %s is fixed and reloaded)", r->symbol,
+                 r->m->path);
+        free(c->start_error);
+        c->start_error = strdup(r->err);
+    }
     return rc < 0 ? rc : r->rc;
 }
 
@@ -777,6 +839,7 @@ static call_req make_req(script_host *h, script_slot slot, script_cb cb, const c
     r.m = &h->mods[slot];
     r.cb = cb;
     r.symbol = symbol;
+    r.ctx_index = -1;
     r.err = err;
     r.errlen = errlen;
     return r;
@@ -879,10 +942,17 @@ int script_on_exit(script_host *h, const script_position *pos, const char *reaso
 int host_call_on_reload(script_host *h, script_slot slot, char *err, size_t errlen)
 {
     script_module *m = &h->mods[slot];
+    /* New code gets a new chance: a symbol whose on_start failed runs on_start again (not
+     * on_reload, since it was never set up) before its next callback. */
+    for (int i = 0; i < m->nctx; i++)
+        if (m->ctx[i].start_failed)
+            forget_start(&m->ctx[i]);
     if (m->code.cb[CB_ON_RELOAD] == LUA_NOREF)
         return 0;
     int first = 0;
     for (int i = 0; i < m->nctx; i++) {
+        if (!m->ctx[i].started)
+            continue;
         char e[512];
         call_req r = make_req(h, slot, CB_ON_RELOAD, m->ctx[i].symbol, e, sizeof e);
         int rc = run_call(&r);

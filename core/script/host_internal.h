@@ -45,6 +45,11 @@ typedef struct {
     char symbol[SYMBOL_MAX];
     int ref;      /* the ctx table in the registry; survives reloads */
     bool started; /* on_start ran successfully for this symbol */
+    /* on_start raised: the module's callbacks no longer run for this symbol (each call
+     * answers APEX_ESTATE with start_error, the failure's message, or NULL when there was no
+     * memory to keep it) until a reload installs new code, which runs on_start again. */
+    bool start_failed;
+    char *start_error;
 } script_ctx;
 
 /* One compiled module: the chunk's returned table and its callbacks. */
@@ -60,8 +65,14 @@ typedef struct {
     script_code code;
     script_ctx *ctx;
     int nctx, capctx;
-    int last; /* index of the last ctx used: consecutive bars often share a symbol */
+    int last;     /* index of the last ctx used: consecutive bars often share a symbol */
+    int overruns; /* consecutive calls stopped by the deadline; a reload resets it */
 } script_module;
+
+/* After this many consecutive calls of a module stopped by the deadline, its callbacks
+ * are no longer entered until the file is reloaded: a script that overruns on every bar
+ * would otherwise take the whole deadline from every other pipeline on every bar. */
+#define SCRIPT_OVERRUN_LIMIT 3
 
 typedef struct {
     char name[160];

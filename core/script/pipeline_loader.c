@@ -9,11 +9,22 @@
  * one pass, each naming the field ("pipeline.lua: risk.max_positions: expected a whole
  * number, got string") and, for unknown names, the closest known one.
  *
- * The file is untrusted input at the Lua boundary: every function that pushes in a
- * loop or recursion reserves its stack first (luaL_checkstack), params are converted
- * within a depth, value and text budget (a table shared many times over would
- * otherwise expand without bound), and a list with a hole is an error naming the
- * missing index rather than a silently shorter list.
+ * The file is untrusted input at the Lua boundary, and the work done on its behalf
+ * after it returns is bounded like the file itself:
+ *   - every function that pushes in a loop or recursion reserves its stack first
+ *     (luaL_checkstack);
+ *   - no Lua code runs during the walk: tables are read raw, a table with a metatable is
+ *     refused (an __index would otherwise be ignored without a word), the collector is
+ *     stopped and the sandbox allows no finalizers, so nothing the file defined can
+ *     change a table while it is read (an instruments entry whose __index added
+ *     instruments once made the second pass write past its array);
+ *   - params are converted within a depth, value and text budget (a table shared many
+ *     times over would otherwise expand without bound), and the symbol duplicate check
+ *     is a hash lookup, not a scan of the symbols so far;
+ *   - an allocation that fails is a problem naming the field, never a value silently
+ *     left out (an `ok` from `check` means everything the file said was kept);
+ *   - a list with a hole is an error naming the missing index rather than a silently
+ *     shorter list.
  *
  * Stack effects are noted lauxlib-style: [-o, +p] pops o values and pushes p. */
 #include <limits.h>
@@ -30,6 +41,7 @@
 #include "config/schema.h"
 #include "script/sandbox.h"
 #include "util/err.h"
+#include "util/hmap.h"
 
 /* Params budgets: far above any real strategy's settings, far below what would hurt. */
 #define PARAMS_MAX_DEPTH  32
@@ -49,13 +61,17 @@ static void problem(loader *ld, const char *field, const char *fmt, ...)
 
 static void problem(loader *ld, const char *field, const char *fmt, ...)
 {
+    ld->n++;
+    if (diag_full(ld->d)) {
+        diag_add(ld->d, "%s", ""); /* (the list's "not shown" line, once) */
+        return;
+    }
     char msg[768];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     diag_add(ld->d, "%s: %s: %s", ld->file, field, msg);
-    ld->n++;
 }
 
 static void join(char *out, size_t len, const char *prefix, const char *name)
@@ -69,7 +85,9 @@ static void join(char *out, size_t len, const char *prefix, const char *name)
 /* Describes a wrong value for "expected X, got <this>". [-0, +0] */
 static const char *got(lua_State *L, int idx, char *buf, size_t len)
 {
-    if (lua_type(L, idx) == LUA_TNUMBER && !lua_isinteger(L, idx))
+    if (lua_type(L, idx) == LUA_TNUMBER && isnan(lua_tonumber(L, idx)))
+        snprintf(buf, len, "nan"); /* (its sign means nothing; printf shows "-nan") */
+    else if (lua_type(L, idx) == LUA_TNUMBER && !lua_isinteger(L, idx))
         snprintf(buf, len, "%.14g", lua_tonumber(L, idx));
     else
         snprintf(buf, len, "%s", luaL_typename(L, idx));
@@ -80,6 +98,35 @@ static void wrong_type(loader *ld, const char *field, int v, const char *expecte
 {
     char g[32];
     problem(ld, field, "expected %s, got %s", expected, got(ld->L, v, g, sizeof g));
+}
+
+/* An allocation failed: the value was not kept, so the load must not pass as complete. */
+static void out_of_memory(loader *ld, const char *field)
+{
+    problem(ld, field, "out of memory while reading it; free some memory and run again");
+}
+
+/* t[name], read raw: no metamethod runs while the loader walks. t is absolute.
+ * [-0, +1] */
+static int raw_field(lua_State *L, int t, const char *name)
+{
+    lua_pushstring(L, name);
+    return lua_rawget(L, t);
+}
+
+/* True when the table at t has no metatable. The walk reads tables raw, so what an
+ * __index (or any metamethod) would supply is not seen: refusing such a table says so
+ * instead of dropping the values. [-0, +0] */
+static bool plain_table(loader *ld, int t, const char *field)
+{
+    luaL_checkstack(ld->L, 1, field);
+    if (!lua_getmetatable(ld->L, t))
+        return true;
+    lua_pop(ld->L, 1);
+    problem(ld, field,
+            "is a table with a metatable; the loader reads tables as they are, without "
+            "metamethods, so build a plain table (copy defaults in instead of using __index)");
+    return false;
 }
 
 /* --- lists and unknown fields --------------------------------------------------------- */
@@ -124,11 +171,13 @@ static void scan_keys(lua_State *L, int t, lua_Integer *max, lua_Integer *count,
 }
 
 /* The table at t as a list: keys 1..n and nothing else. Returns n, or -1 with a problem
- * when it has named fields or a hole. [-0, +0] */
+ * when it has named fields, a hole or a metatable. [-0, +0] */
 static int list_length(loader *ld, int t, const char *field)
 {
     lua_Integer max, count;
     bool named;
+    if (!plain_table(ld, t, field))
+        return -1;
     scan_keys(ld->L, t, &max, &count, &named);
     if (named) {
         problem(ld, field, "expected a list { a, b, ... } without named fields");
@@ -151,11 +200,15 @@ static const config_field *find_child(const config_field *rows, int n, const cha
     return NULL;
 }
 
-/* Reports every key of the table at t that `parent` does not know. [-0, +0] */
-static void check_fields(loader *ld, int t, const config_field *rows, int nrows, const char *parent,
+/* Reports every key of the table at t that `parent` does not know. False when the table
+ * cannot be read at all (it has a metatable): the caller reads none of its fields.
+ * [-0, +0] */
+static bool check_fields(loader *ld, int t, const config_field *rows, int nrows, const char *parent,
                          const char *prefix)
 {
     lua_State *L = ld->L;
+    if (!plain_table(ld, t, prefix && prefix[0] ? prefix : "pipeline"))
+        return false;
     luaL_checkstack(L, 3, "checking field names");
     lua_pushnil(L);
     while (lua_next(L, t)) {
@@ -170,6 +223,10 @@ static void check_fields(loader *ld, int t, const config_field *rows, int nrows,
         const char *k = lua_tostring(L, -1);
         if (find_child(rows, nrows, parent, k))
             continue;
+        if (diag_full(ld->d)) { /* spare the suggestion nobody will read */
+            problem(ld, prefix, "unknown field");
+            continue;
+        }
         char field[160];
         join(field, sizeof field, prefix, k);
         const char *best = config_schema_suggest(rows, nrows, parent, k);
@@ -181,6 +238,7 @@ static void check_fields(loader *ld, int t, const config_field *rows, int nrows,
             problem(ld, field, "unknown field; known fields here: %s", list);
         }
     }
+    return true;
 }
 
 /* --- paths ------------------------------------------------------------------------------ */
@@ -212,16 +270,32 @@ static void check_exists(loader *ld, const char *field, const char *path)
 /* --- one value of each type: the value is at index v; each returns 1 when it was
  *     stored, -1 after a problem. [-0, +0] ------------------------------------------------ */
 
+/* The string at v and its length, or NULL after a problem: not a string (`expected`
+ * says what is), or one with a NUL byte, which C code would silently cut there.
+ * [-0, +0] */
+static const char *text_at(loader *ld, int v, const char *field, const char *expected, size_t *len)
+{
+    if (lua_type(ld->L, v) != LUA_TSTRING) {
+        wrong_type(ld, field, v, expected);
+        return NULL;
+    }
+    const char *s = lua_tolstring(ld->L, v, len);
+    const char *nul = memchr(s, '\0', *len);
+    if (nul) {
+        problem(ld, field, "contains a NUL byte (\\0) at byte %zu; remove it",
+                (size_t)(nul - s) + 1);
+        return NULL;
+    }
+    return s;
+}
+
 /* Copies the string at v into buf (len bytes with the terminator). */
 static int read_text(loader *ld, int v, const char *field, char *buf, size_t len)
 {
-    lua_State *L = ld->L;
-    if (lua_type(L, v) != LUA_TSTRING) {
-        wrong_type(ld, field, v, "a string");
-        return -1;
-    }
     size_t n;
-    const char *s = lua_tolstring(L, v, &n);
+    const char *s = text_at(ld, v, field, "a string", &n);
+    if (!s)
+        return -1;
     if (n >= len) {
         problem(ld, field, "is %zu characters long; the limit is %zu", n, len - 1);
         return -1;
@@ -248,16 +322,112 @@ static int read_path(loader *ld, const config_field *f, int v, const char *field
     return 1;
 }
 
-/* A number with no fraction, within [lo, hi]; NaN fails the first test. */
-static bool whole_number(lua_State *L, int v, double lo, double hi, lua_Number *out)
+/* --- numbers ------------------------------------------------------------------------------ */
+
+/* "1e+30 is out of range; use a whole number from 1 to 100000". */
+static void out_of_range(loader *ld, const config_field *f, int v, const char *field)
 {
-    if (lua_type(L, v) != LUA_TNUMBER)
-        return false;
-    *out = lua_tonumber(L, v);
-    return *out == floor(*out) && *out >= lo && *out <= hi;
+    char value[40], range[160];
+    if (lua_isinteger(ld->L, v))
+        snprintf(value, sizeof value, "%lld", (long long)lua_tointeger(ld->L, v));
+    else
+        snprintf(value, sizeof value, "%.14g", lua_tonumber(ld->L, v));
+    config_schema_range_text(f, range, sizeof range);
+    problem(ld, field, "%s is out of range; use %s", value, range);
 }
 
-/* A string, or a list of strings (data.files, webhooks). */
+/* The number at v for a field of f's type; false after a problem. NaN is "not a number";
+ * a fraction where a whole number goes is the wrong type; a value outside what the type
+ * can hold (1e30 for a count) is out of range with the field's range. [-0, +0] */
+static bool number_at(loader *ld, const config_field *f, int v, const char *field, lua_Number *out)
+{
+    lua_State *L = ld->L;
+    bool whole = f->type == CONFIG_INT || f->type == CONFIG_INT64 || f->type == CONFIG_INT_LIST;
+    if (lua_type(L, v) != LUA_TNUMBER || isnan(lua_tonumber(L, v))) {
+        char expected[64];
+        snprintf(expected, sizeof expected, "%s%s%s", whole ? "a whole number" : "a number",
+                 f->unit ? " of " : "", f->unit ? f->unit : "");
+        wrong_type(ld, field, v, expected);
+        return false;
+    }
+    *out = lua_tonumber(L, v);
+    if (whole && isfinite(*out) && *out != floor(*out)) {
+        wrong_type(ld, field, v, "a whole number");
+        return false;
+    }
+    double lo = -INFINITY, hi = INFINITY;
+    if (f->type == CONFIG_INT || f->type == CONFIG_INT_LIST)
+        lo = -(double)INT_MAX, hi = INT_MAX;
+    else if (f->type == CONFIG_INT64)
+        lo = -0x1p63, hi = 0x1p63 - 1024; /* the largest doubles that fit */
+    if (!isfinite(*out) || *out < lo || *out > hi) {
+        out_of_range(ld, f, v, field);
+        return false;
+    }
+    return true;
+}
+
+/* CONFIG_INT, INT64, NUMBER, MONEY and PERCENT into f's member inside base. The field's
+ * own range is config_validate's; here a value must be a number its C type can hold, and a
+ * value other than 0 must not round to 0 at the 8 decimals of fixed point: 0 often means
+ * "not set" (risk.capital) or "inherit" (an instrument's tick and lot). [-0, +0] */
+static int read_number(loader *ld, const config_field *f, void *base, int v, const char *field)
+{
+    lua_State *L = ld->L;
+    void *p = config_field_ptr(base, f);
+    lua_Number x;
+    if (f->type == CONFIG_INT64 && lua_isinteger(L, v))
+        *(int64_t *)p = lua_tointeger(L, v); /* every Lua integer, past 2^53 too */
+    else if (!number_at(ld, f, v, field, &x)) {
+        config_schema_settle(f, base);
+        return -1;
+    } else if (f->type == CONFIG_INT)
+        *(int *)p = (int)x;
+    else if (f->type == CONFIG_INT64)
+        *(int64_t *)p = (int64_t)x;
+    else if (f->type == CONFIG_NUMBER)
+        *(double *)p = x;
+    else {
+        /* said as a percent, kept as a fraction */
+        double value = f->type == CONFIG_PERCENT ? x / 100.0 : x;
+        money_t m;
+        if (money_from_double(value, &m, field, NULL, 0) < 0) {
+            out_of_range(ld, f, v, field);
+            config_schema_settle(f, base);
+            return -1;
+        }
+        if (m == 0 && x != 0) {
+            char range[160];
+            config_schema_range_text(f, range, sizeof range);
+            problem(ld, field,
+                    "%.14g is too small: it rounds to 0 at 8 decimal places, and 0 would not "
+                    "mean what it says; use %s",
+                    x, range);
+            config_schema_settle(f, base);
+            return -1;
+        }
+        *(money_t *)p = m;
+    }
+    if (f->set_offset)
+        *(bool *)((char *)base + f->set_offset) = true;
+    return 1;
+}
+
+/* Records s as listed (symbols, data files, webhooks), borrowing s: it must stay put
+ * while `seen` lives. False after a problem: s was listed before, or no memory. */
+static bool first_listing(loader *ld, hmap *seen, const char *s, const char *item)
+{
+    int rc = hmap_insert(seen, s, strlen(s), (hmap_value){.i64 = 0});
+    if (rc == APEX_OK)
+        return true;
+    if (rc == APEX_EDUP)
+        problem(ld, item, "%s is listed twice; remove one", s);
+    else
+        out_of_memory(ld, item);
+    return false;
+}
+
+/* A string, or a list of strings (data.files, webhooks); each at most once. */
 static int read_string_list(loader *ld, const config_field *f, void *base, int v, const char *field)
 {
     lua_State *L = ld->L;
@@ -274,35 +444,42 @@ static int read_string_list(loader *ld, const config_field *f, void *base, int v
         return -1;
     char **list = calloc((size_t)n, sizeof *list);
     if (!list) {
-        problem(ld, field, "out of memory");
+        out_of_memory(ld, field);
         return -1;
     }
     *out = list;
+    hmap seen;
+    hmap_init(&seen);
     luaL_checkstack(L, 1, field);
     for (int i = 0; i < n; i++) {
         if (type == LUA_TTABLE)
             lua_rawgeti(L, v, i + 1);
         else
             lua_pushvalue(L, v);
-        char item[200];
+        char item[200], resolved[CONFIG_PATH_MAX];
         snprintf(item, sizeof item, "%s[%d]", field, i + 1);
-        if (lua_type(L, -1) != LUA_TSTRING)
-            wrong_type(ld, item, -1, "a string");
-        else {
-            char resolved[CONFIG_PATH_MAX];
-            const char *s = lua_tostring(L, -1);
-            if (f->flags & CONFIG_F_PATHS) {
-                if (resolve(ld, item, s, resolved, sizeof resolved) == 0 &&
-                    (f->flags & CONFIG_F_MUST_EXIST))
-                    check_exists(ld, item, resolved);
+        size_t len;
+        const char *s = text_at(ld, -1, item, "a string", &len);
+        if (s && (f->flags & CONFIG_F_PATHS)) {
+            if (resolve(ld, item, s, resolved, sizeof resolved) < 0)
+                s = NULL;
+            else if (f->flags & CONFIG_F_MUST_EXIST)
+                check_exists(ld, item, resolved);
+            if (s)
                 s = resolved;
-            }
-            list[*nout] = strdup(s);
-            if (list[*nout])
-                (*nout)++;
+        }
+        if (s) {
+            char *copy = strdup(s);
+            if (!copy)
+                out_of_memory(ld, item);
+            else if (first_listing(ld, &seen, copy, item))
+                list[(*nout)++] = copy;
+            else
+                free(copy);
         }
         lua_pop(L, 1);
     }
+    hmap_free(&seen);
     return 1;
 }
 
@@ -319,7 +496,10 @@ static int read_int_list(loader *ld, const config_field *f, void *base, int v, c
         problem(ld, field, "%d entries; at most %d are supported", n, f->max_count);
         n = f->max_count;
     }
-    if (n < 0)
+    if (n == 0) /* the last entry repeats: with none there is nothing to repeat */
+        problem(ld, field, "is empty; list at least one whole number%s%s, or leave it out",
+                f->unit ? " of " : "", f->unit ? f->unit : "");
+    if (n <= 0)
         return -1;
     int *out = config_field_ptr(base, f);
     int *count = (int *)((char *)base + f->count_offset);
@@ -327,16 +507,11 @@ static int read_int_list(loader *ld, const config_field *f, void *base, int v, c
     luaL_checkstack(L, 1, field);
     for (int i = 0; i < n; i++) {
         lua_rawgeti(L, v, i + 1);
+        char item[200];
+        snprintf(item, sizeof item, "%s[%d]", field, i + 1);
         lua_Number x;
-        if (whole_number(L, -1, -(double)INT_MAX, INT_MAX, &x))
+        if (number_at(ld, f, -1, item, &x))
             out[(*count)++] = (int)x;
-        else {
-            char item[200], expected[64];
-            snprintf(item, sizeof item, "%s[%d]", field, i + 1);
-            snprintf(expected, sizeof expected, "a whole number%s%s", f->unit ? " of " : "",
-                     f->unit ? f->unit : "");
-            wrong_type(ld, item, -1, expected);
-        }
         lua_pop(L, 1);
     }
     return 1;
@@ -377,7 +552,89 @@ static bool params_spend(loader *ld, params_budget *b, long values, size_t bytes
     return false;
 }
 
-/* The value at idx as JSON, or NULL after a problem. [-0, +0] */
+/* Reports why jansson refused the text s (its constructors return NULL both for text
+ * that is not UTF-8 and for a failed allocation), and stops the conversion. */
+static void refused_text(loader *ld, params_budget *b, const char *s, size_t n, const char *field,
+                         const char *what)
+{
+    json_t *j = json_stringn_nocheck(s, n);
+    if (!j)
+        out_of_memory(ld, field);
+    else
+        problem(ld, field, "%s is not UTF-8 text; params %s must be valid UTF-8",
+                what[0] == 'k' ? "the key" : "the string", what);
+    json_decref(j);
+    b->stop = true;
+}
+
+/* A scalar (or a table's own JSON, made by to_json) that jansson could not allocate. */
+static json_t *allocated(loader *ld, params_budget *b, json_t *j, const char *field)
+{
+    if (!j) {
+        out_of_memory(ld, field);
+        b->stop = true;
+    }
+    return j;
+}
+
+static json_t *to_json(loader *ld, int idx, const char *field, int depth, params_budget *b);
+
+/* The entries of the table at idx, a list (keys 1..max) or named fields, into out. Keys
+ * must be strings without a NUL byte (the host reads params back with jansson, whose
+ * object keys cannot hold one); a whole-number key beside named fields would reach the
+ * script as a string ("1"), so it is refused rather than changed. [-0, +0] */
+static void table_entries(loader *ld, int idx, const char *field, int depth, params_budget *b,
+                          json_t *out, lua_Integer max)
+{
+    lua_State *L = ld->L;
+    char sub[200];
+    if (json_is_array(out)) {
+        for (lua_Integer i = 1; i <= max && !b->stop; i++) {
+            snprintf(sub, sizeof sub, "%s[%lld]", field, (long long)i);
+            lua_rawgeti(L, idx, i);
+            json_t *v = to_json(ld, -1, sub, depth + 1, b);
+            if (json_array_append_new(out, v ? v : json_null()) < 0)
+                allocated(ld, b, NULL, sub);
+            lua_pop(L, 1);
+        }
+        return;
+    }
+    lua_pushnil(L);
+    while (!b->stop && lua_next(L, idx)) {
+        size_t klen = 0;
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &klen) : NULL;
+        if (!k) {
+            /* (lua_tolstring would turn the key into a string under lua_next) */
+            char g[32];
+            if (lua_isinteger(L, -2))
+                snprintf(g, sizeof g, "%lld", (long long)lua_tointeger(L, -2));
+            else
+                got(L, -2, g, sizeof g);
+            problem(ld, field,
+                    "has the key %s; a params table is either a list { a, b } (keys 1 to n) "
+                    "or named fields (name = value)",
+                    g);
+            lua_pop(L, 1);
+            continue;
+        }
+        snprintf(sub, sizeof sub, "%s.%.*s", field, (int)klen, k);
+        if (memchr(k, '\0', klen)) {
+            problem(ld, sub,
+                    "the key contains a NUL byte (\\0); params keys must be text without it");
+            lua_pop(L, 1);
+            continue;
+        }
+        json_t *v = params_spend(ld, b, 0, klen) ? to_json(ld, -1, sub, depth + 1, b) : NULL;
+        if (v && json_object_setn_new(out, k, klen, v) < 0)
+            refused_text(ld, b, k, klen, sub, "keys");
+        lua_pop(L, 1);
+    }
+    if (b->stop) /* lua_next left its key on the stack */
+        lua_settop(L, idx);
+}
+
+/* The value at idx as JSON, or NULL after a problem. Strings are kept byte for byte, a
+ * NUL byte included (the host reads them back with JSON_ALLOW_NUL). [-0, +0] */
 static json_t *to_json(loader *ld, int idx, const char *field, int depth, params_budget *b)
 {
     lua_State *L = ld->L;
@@ -392,19 +649,19 @@ static json_t *to_json(loader *ld, int idx, const char *field, int depth, params
             return NULL;
         json_t *j = json_stringn(s, n);
         if (!j)
-            problem(ld, field, "is not UTF-8 text; params strings must be valid UTF-8");
+            refused_text(ld, b, s, n, field, "strings");
         return j;
     }
     case LUA_TNUMBER:
         if (!params_spend(ld, b, 1, 0))
             return NULL;
         if (lua_isinteger(L, idx))
-            return json_integer((json_int_t)lua_tointeger(L, idx));
+            return allocated(ld, b, json_integer((json_int_t)lua_tointeger(L, idx)), field);
         if (!isfinite(lua_tonumber(L, idx))) {
             problem(ld, field, "is not a finite number");
             return NULL;
         }
-        return json_real(lua_tonumber(L, idx));
+        return allocated(ld, b, json_real(lua_tonumber(L, idx)), field);
     case LUA_TTABLE:
         break;
     default:
@@ -424,7 +681,7 @@ static json_t *to_json(loader *ld, int idx, const char *field, int depth, params
         b->stop = true;
         return NULL;
     }
-    if (!params_spend(ld, b, 1, 0))
+    if (!params_spend(ld, b, 1, 0) || !plain_table(ld, idx, field))
         return NULL;
     b->path[depth] = self;
     /* this frame holds a key and a value; the callee reserves its own */
@@ -439,51 +696,33 @@ static json_t *to_json(loader *ld, int idx, const char *field, int depth, params
         report_hole(ld, idx, field, max, count);
         return NULL;
     }
-    bool seq = !named && count > 0;
-    json_t *out = seq ? json_array() : json_object();
-    if (!out) {
-        problem(ld, field, "out of memory");
-        b->stop = true;
-        return NULL;
-    }
-    if (seq) {
-        for (lua_Integer i = 1; i <= max && !b->stop; i++) {
-            char sub[200];
-            snprintf(sub, sizeof sub, "%s[%lld]", field, (long long)i);
-            lua_rawgeti(L, idx, i);
-            json_t *v = to_json(ld, -1, sub, depth + 1, b);
-            json_array_append_new(out, v ? v : json_null());
-            lua_pop(L, 1);
-        }
-    } else {
-        lua_pushnil(L);
-        while (!b->stop && lua_next(L, idx)) {
-            char key[32], sub[200];
-            const char *k = key;
-            size_t klen;
-            if (lua_type(L, -2) == LUA_TSTRING)
-                k = lua_tolstring(L, -2, &klen);
-            else if (lua_isinteger(L, -2))
-                klen = (size_t)snprintf(key, sizeof key, "%lld", (long long)lua_tointeger(L, -2));
-            else {
-                problem(ld, field, "keys must be strings or whole numbers");
-                lua_pop(L, 1);
-                continue;
-            }
-            snprintf(sub, sizeof sub, "%s.%.*s", field, (int)klen, k);
-            json_t *v = params_spend(ld, b, 0, klen) ? to_json(ld, -1, sub, depth + 1, b) : NULL;
-            if (v && json_object_setn_new(out, k, klen, v) < 0)
-                problem(ld, sub, "the key is not UTF-8 text; params keys must be valid UTF-8");
-            lua_pop(L, 1);
-        }
-        if (b->stop) /* lua_next left its key on the stack */
-            lua_settop(L, idx);
-    }
+    json_t *out = allocated(ld, b, !named && count > 0 ? json_array() : json_object(), field);
+    if (out)
+        table_entries(ld, idx, field, depth, b, out, max);
     if (b->stop) {
         json_decref(out);
         return NULL;
     }
     return out;
+}
+
+/* j as compact JSON text, or NULL when memory ran out. Not json_dumps: under a failed
+ * allocation it drops an object key and still returns the text (jansson 2.14 ignores
+ * dump_string's result), which would pass a mangled params table on as if all was well.
+ * Measuring first and then dumping into a buffer of that size allocates nothing but the
+ * buffer and the loop check, whose failures json_dumpb does report. */
+static char *dump_params(const json_t *j)
+{
+    const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY;
+    size_t need = json_dumpb(j, NULL, 0, flags);
+    char *text = need ? malloc(need + 1) : NULL;
+    if (text && json_dumpb(j, text, need, flags) != need) {
+        free(text);
+        return NULL;
+    }
+    if (text)
+        text[need] = '\0';
+    return text;
 }
 
 /* --- CONFIG_CUSTOM hooks: the value is at v; each works on ld->cfg. [-0, +0] ------------ */
@@ -499,29 +738,28 @@ static void read_symbols(loader *ld, const config_field *f, int v, const char *f
         return;
     cfg->symbols = calloc((size_t)n, sizeof *cfg->symbols);
     if (!cfg->symbols)
-        return problem(ld, field, "out of memory");
+        return out_of_memory(ld, field);
+    hmap seen; /* keys borrowed from cfg->symbols, which stays put */
+    hmap_init(&seen);
     luaL_checkstack(L, 1, field);
     for (int i = 0; i < n; i++) {
         lua_rawgeti(L, v, i + 1);
         char item[32];
         snprintf(item, sizeof item, "%s[%d]", field, i + 1);
         size_t len = 0;
-        const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
-        if (!s || len == 0 || len >= SYMBOL_MAX) {
-            char g[32];
-            problem(ld, item, "expected a symbol of 1 to %d characters, got %s", SYMBOL_MAX - 1,
-                    s ? "a longer string" : got(L, -1, g, sizeof g));
-        } else {
-            bool dup = false;
-            for (int j = 0; j < cfg->nsymbols; j++)
-                dup = dup || strcmp(cfg->symbols[j], s) == 0;
-            if (dup)
-                problem(ld, item, "%s is listed twice; remove one", s);
-            else
-                memcpy(cfg->symbols[cfg->nsymbols++], s, len + 1);
+        const char *s = text_at(ld, -1, item, "a symbol such as \"AAPL\"", &len);
+        if (s && !symbol_valid(s, len))
+            problem(ld, item, "\"%.*s\" is not a symbol; use 1 to %d characters of %s",
+                    len < 40 ? (int)len : 40, s, SYMBOL_MAX - 1, SYMBOL_CHARS_DOC);
+        else if (s) {
+            char *dst = cfg->symbols[cfg->nsymbols];
+            memcpy(dst, s, len + 1);
+            if (first_listing(ld, &seen, dst, item))
+                cfg->nsymbols++;
         }
         lua_pop(L, 1);
     }
+    hmap_free(&seen);
 }
 
 /* bias = "file.lua" | { file = "file.lua", params = { ... } } */
@@ -532,28 +770,30 @@ static void read_script(loader *ld, const config_field *f, int v, const char *fi
     lua_State *L = ld->L;
     script_ref *ref = config_field_ptr(ld->cfg, f);
     if (lua_type(L, v) == LUA_TSTRING) {
-        if (resolve(ld, field, lua_tostring(L, v), ref->file, sizeof ref->file) == 0)
-            check_exists(ld, field, ref->file);
+        read_path(ld, &file_row, v, field, ref->file, sizeof ref->file);
         return;
     }
     if (lua_type(L, v) != LUA_TTABLE)
         return wrong_type(ld, field, v, "a file name or { file = ..., params = {...} }");
-    check_fields(ld, v, ref_fields, 2, "", field);
+    if (!check_fields(ld, v, ref_fields, 2, "", field))
+        return;
     luaL_checkstack(L, 1, field);
     char sub[160];
     snprintf(sub, sizeof sub, "%s.file", field);
-    if (lua_getfield(L, v, "file") == LUA_TNIL)
+    if (raw_field(L, v, "file") == LUA_TNIL)
         problem(ld, sub, "missing; name the script, e.g. file = \"my_%s.lua\"", field);
     else
         read_path(ld, &file_row, lua_gettop(L), sub, ref->file, sizeof ref->file);
     lua_pop(L, 1);
     snprintf(sub, sizeof sub, "%s.params", field);
-    if (lua_getfield(L, v, "params") == LUA_TTABLE) {
+    if (raw_field(L, v, "params") == LUA_TTABLE) {
         params_budget b = {.root = sub};
         json_t *j = to_json(ld, -1, sub, 0, &b);
         if (j) {
             free(ref->params_json);
-            ref->params_json = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+            ref->params_json = dump_params(j);
+            if (!ref->params_json)
+                out_of_memory(ld, sub);
             json_decref(j);
         }
     } else if (!lua_isnil(L, -1))
@@ -609,34 +849,42 @@ static void read_instructions(loader *ld, const config_field *f, int v, const ch
         return;
     cfg->instructions = calloc((size_t)n, sizeof *cfg->instructions);
     if (!cfg->instructions)
-        return problem(ld, field, "out of memory");
+        return out_of_memory(ld, field);
     luaL_checkstack(L, 2, field);
     for (int i = 0; i < n; i++) {
-        char item[48];
+        char item[48], path[CONFIG_PATH_MAX];
         snprintf(item, sizeof item, "%s[%d]", field, i + 1);
         int type = lua_rawgeti(L, v, i + 1), it = lua_gettop(L);
         instruction *ins = &cfg->instructions[cfg->ninstructions];
-        if (type == LUA_TSTRING) {
-            ins->kind = INSTRUCTION_TEXT;
-            ins->value = strdup(lua_tostring(L, it));
-        } else if (type == LUA_TTABLE) {
-            char path[CONFIG_PATH_MAX], sub[64];
+        const char *value = NULL;
+        size_t len;
+        if (type == LUA_TTABLE) {
+            char sub[64];
             snprintf(sub, sizeof sub, "%s.file", item);
-            check_fields(ld, it, file_fields, 1, "", item);
-            if (lua_getfield(L, it, "file") == LUA_TNIL)
-                problem(ld, item, "expected { file = \"rule.lua\" }");
-            else if (read_path(ld, &file_fields[0], it + 1, sub, path, sizeof path) == 1) {
-                ins->kind = INSTRUCTION_FILE;
-                ins->value = strdup(path);
+            if (check_fields(ld, it, file_fields, 1, "", item)) {
+                if (raw_field(L, it, "file") == LUA_TNIL)
+                    problem(ld, item, "expected { file = \"rule.lua\" }");
+                else if (read_path(ld, &file_fields[0], it + 1, sub, path, sizeof path) == 1)
+                    value = path;
             }
-        } else
-            wrong_type(ld, item, it,
-                       "a sentence such as \"close if VIX > 40\" or { file = \"rule.lua\" }");
+            ins->kind = INSTRUCTION_FILE;
+        } else {
+            value = text_at(ld, it, item,
+                            "a sentence such as \"close if VIX > 40\" or { file = \"rule.lua\" }",
+                            &len);
+            ins->kind = INSTRUCTION_TEXT;
+        }
+        if (value && !(ins->value = strdup(value)))
+            out_of_memory(ld, item);
         if (ins->value)
             cfg->ninstructions++;
         lua_settop(L, it - 1);
     }
 }
+
+/* What an instrument's tick or lot holds until the file gives it: money_from_double never
+ * yields it, so an explicit 0 stays 0 and is reported, and only an absent value inherits. */
+#define INSTRUMENT_INHERIT INT64_MIN
 
 /* instruments = { default = { tick, lot }, ["BTC/USD"] = { tick, lot } }; [0] is always
  * the default, as config_instrument expects. */
@@ -646,6 +894,8 @@ static void read_instruments(loader *ld, const config_field *f, int v, const cha
     pipeline_config *cfg = ld->cfg;
     if (lua_type(L, v) != LUA_TTABLE)
         return wrong_type(ld, field, v, "a table { ... }");
+    if (!plain_table(ld, v, field))
+        return;
     luaL_checkstack(L, 3, field);
     int count = 1;
     lua_pushnil(L);
@@ -655,24 +905,35 @@ static void read_instruments(loader *ld, const config_field *f, int v, const cha
     }
     cfg->instruments = calloc((size_t)count, sizeof *cfg->instruments);
     if (!cfg->instruments)
-        return problem(ld, field, "out of memory");
+        return out_of_memory(ld, field);
     cfg->instruments[0].rules = MONEY_INSTRUMENT_DEFAULT;
     cfg->ninstruments = 1;
     lua_pushnil(L);
     while (lua_next(L, v)) {
         int e = lua_gettop(L);
-        const char *sym = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        size_t len = 0;
+        const char *sym = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &len) : NULL;
+        bool is_default = sym && strcmp(sym, "default") == 0;
         char prefix[64];
-        snprintf(prefix, sizeof prefix, "%s.%s", field, sym ? sym : "?");
-        if (!sym || strlen(sym) >= SYMBOL_MAX || !lua_istable(L, e))
+        snprintf(prefix, sizeof prefix, "%s.%.*s", field, sym ? (int)len : 1, sym ? sym : "?");
+        if (cfg->ninstruments == count && !is_default) {
+            /* The walk runs no Lua code, so this cannot happen; if it ever did, the array
+             * must not be written past. */
+            problem(ld, field, "changed while it was being read; build it before returning it");
+            lua_settop(L, v);
+            break;
+        }
+        if (!sym || !lua_istable(L, e))
             problem(ld, prefix, "expected SYMBOL = { tick = 0.01, lot = 1 } (or default = ...)");
+        else if (!is_default && !symbol_valid(sym, len))
+            problem(ld, prefix, "is not a symbol; use 1 to %d characters of %s", SYMBOL_MAX - 1,
+                    SYMBOL_CHARS_DOC);
         else {
-            instrument_config *ic = strcmp(sym, "default") == 0
-                                        ? &cfg->instruments[0]
-                                        : &cfg->instruments[cfg->ninstruments++];
-            if (ic != &cfg->instruments[0]) {
-                ic->rules = (money_instrument){0, 0}; /* 0 = inherit, filled in below */
-                snprintf(ic->symbol, sizeof ic->symbol, "%s", sym);
+            instrument_config *ic =
+                is_default ? &cfg->instruments[0] : &cfg->instruments[cfg->ninstruments++];
+            if (!is_default) {
+                ic->rules = (money_instrument){INSTRUMENT_INHERIT, INSTRUMENT_INHERIT};
+                memcpy(ic->symbol, sym, len + 1);
             }
             load_table(ld, &ic->rules, f->elem, f->nelem, "", prefix, e);
         }
@@ -681,11 +942,12 @@ static void read_instruments(loader *ld, const config_field *f, int v, const cha
     /* A symbol without its own tick or lot inherits the default's (whatever order the
      * table was walked in). */
     for (int i = 1; i < cfg->ninstruments; i++) {
-        if (cfg->instruments[i].rules.tick == 0)
+        if (cfg->instruments[i].rules.tick == INSTRUMENT_INHERIT)
             cfg->instruments[i].rules.tick = cfg->instruments[0].rules.tick;
-        if (cfg->instruments[i].rules.lot == 0)
+        if (cfg->instruments[i].rules.lot == INSTRUMENT_INHERIT)
             cfg->instruments[i].rules.lot = cfg->instruments[0].rules.lot;
     }
+    config_sort_instruments(cfg);
 }
 
 typedef void (*hook_fn)(loader *ld, const config_field *f, int v, const char *field);
@@ -702,7 +964,6 @@ static int read_value(loader *ld, const config_field *f, void *base, int v, cons
 {
     lua_State *L = ld->L;
     void *p = config_field_ptr(base, f);
-    lua_Number x;
     switch (f->type) {
     case CONFIG_BOOL:
         if (lua_type(L, v) != LUA_TBOOLEAN)
@@ -710,44 +971,11 @@ static int read_value(loader *ld, const config_field *f, void *base, int v, cons
         *(bool *)p = lua_toboolean(L, v);
         return 1;
     case CONFIG_INT:
-        if (!whole_number(L, v, -(double)INT_MAX, INT_MAX, &x))
-            break;
-        *(int *)p = (int)x;
-        return 1;
     case CONFIG_INT64:
-        if (lua_isinteger(L, v))
-            *(int64_t *)p = lua_tointeger(L, v);
-        else if (whole_number(L, v, -0x1p63, 0x1p63 - 1024, &x))
-            *(int64_t *)p = (int64_t)x;
-        else
-            break;
-        if (f->set_offset)
-            *(bool *)((char *)base + f->set_offset) = true;
-        return 1;
     case CONFIG_NUMBER:
     case CONFIG_MONEY:
     case CONFIG_PERCENT:
-        if (lua_type(L, v) != LUA_TNUMBER || !isfinite(lua_tonumber(L, v)))
-            break;
-        x = lua_tonumber(L, v);
-        if (f->type == CONFIG_NUMBER)
-            *(double *)p = x;
-        else if (f->type == CONFIG_MONEY) {
-            if (money_from_double(x, p, field, NULL, 0) < 0) {
-                problem(ld, field, "%.14g is out of range", x);
-                return -1;
-            }
-        } else {
-            /* said as a percent, kept as a fraction; checked here, in the file's unit */
-            double lo = (double)f->lo / MONEY_SCALE * 100, hi = (double)f->hi / MONEY_SCALE * 100;
-            if (!(x >= lo && x <= hi) || money_from_double(x / 100.0, p, field, NULL, 0) < 0) {
-                problem(ld, field, "%.14g is out of range; use a percent above 0 and at most %g", x,
-                        hi);
-                *(money_t *)p = f->lo; /* so config_validate does not report it a second time */
-                return -1;
-            }
-        }
-        return 1;
+        return read_number(ld, f, base, v, field);
     case CONFIG_STRING:
         if ((f->flags & CONFIG_F_INTEGER_OK) && lua_isinteger(L, v)) {
             snprintf(p, f->size, "%lld", (long long)lua_tointeger(L, v));
@@ -811,13 +1039,7 @@ static int read_value(loader *ld, const config_field *f, void *base, int v, cons
     case CONFIG_SECTION:
         break; /* load_table handles sections */
     }
-    static const char *const expected[] = {
-        [CONFIG_SECTION] = "a table { ... }", [CONFIG_BOOL] = "true or false",
-        [CONFIG_INT] = "a whole number",      [CONFIG_INT64] = "a whole number",
-        [CONFIG_NUMBER] = "a number",         [CONFIG_MONEY] = "a number",
-        [CONFIG_PERCENT] = "a number",
-    };
-    wrong_type(ld, field, v, expected[f->type]);
+    wrong_type(ld, field, v, f->type == CONFIG_BOOL ? "true or false" : "a table { ... }");
     return -1;
 }
 
@@ -828,14 +1050,15 @@ static void load_table(loader *ld, void *base, const config_field *rows, int nro
 {
     lua_State *L = ld->L;
     luaL_checkstack(L, 2, "pipeline table nested too deeply");
-    check_fields(ld, t, rows, nrows, parent, prefix);
+    if (!check_fields(ld, t, rows, nrows, parent, prefix))
+        return;
     for (int i = 0; i < nrows; i++) {
         const config_field *f = &rows[i];
         if (!config_field_is_child(f, parent))
             continue;
         char field[160];
         join(field, sizeof field, prefix, config_field_name(f));
-        int type = lua_getfield(L, t, config_field_name(f)), v = lua_gettop(L);
+        int type = raw_field(L, t, config_field_name(f)), v = lua_gettop(L);
         if (type == LUA_TNIL) {
             if (f->flags & CONFIG_F_KEY_REQUIRED)
                 problem(ld, field, "%s", f->missing);
@@ -862,6 +1085,9 @@ static int walk(lua_State *L)
                           "%s: the file must return the pipeline table: "
                           "return apex.pipeline { name = ..., ... } (it returned %s)",
                           ld->file, luaL_typename(L, t));
+    /* From here no Lua code runs (raw reads, no finalizers in the sandbox); with the
+     * collector stopped, not even a weak table can lose an entry under the walk. */
+    lua_gc(L, LUA_GCSTOP);
     load_table(ld, ld->cfg, config_schema, config_schema_count, "", "", t);
     return 0;
 }
@@ -893,12 +1119,20 @@ int script_load_pipeline(const char *path, pipeline_config *cfg, diag_list *diag
     ld.L = sb.L;
     lua_pushcfunction(sb.L, walk);
     lua_pushlightuserdata(sb.L, &ld);
-    bool evaluated = sandbox_pcall(&sb, 1, err, sizeof err) == 0;
-    if (!evaluated) {
-        /* syntax and runtime errors already read "file:line: ..." */
-        diag_add(diags, "%s", err);
+    int rc = sandbox_pcall(&sb, 1, err, sizeof err);
+    bool evaluated = rc == 0;
+    if (rc == APEX_ENOMEM)
+        diag_add(diags,
+                 "%s: the file used more than the %u MiB of memory a pipeline file may use; "
+                 "build smaller tables and load large data from files",
+                 path, (unsigned)(lim.memory_limit >> 20));
+    else if (!evaluated && strstr(err, slash ? slash + 1 : path))
+        diag_add(diags, "%s", err); /* "file:line: ...", as syntax and runtime errors read */
+    else if (!evaluated)            /* raised where no line of the file was running */
+        diag_add(diags, "%s: %s", path, err);
+    if (!evaluated)
         ld.n++;
-    }
+    script_output_flush(&sb, true); /* what its prints dropped, if anything */
     sandbox_close(&sb);
     /* Range and cross-field checks only make sense once the file itself evaluated. */
     if (evaluated)

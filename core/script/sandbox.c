@@ -7,6 +7,7 @@
 #include "script/sandbox.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <lualib.h>
 
 #include "script/embedded.h"
+#include "script/pattern.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -32,10 +34,25 @@
  * instructions from their creation. */
 #define HOOK_EVERY  1000
 #define WATCHDOG_MS 10
+/* Library loops the hook cannot interrupt (table.sort, table.move, ...) count their work
+ * and read the clock every BUDGET_EVERY units: about every 10-50 us of C work. */
+#define BUDGET_EVERY 1024
+/* The last line of defence: a call still running this long after its deadline is stuck
+ * in C code that no check reaches (none is known; see docs/security.md). Waiting longer
+ * would hang every pipeline and ignore SIGINT, so the host stops with EXIT_SCRIPT_STUCK
+ * and a restart resumes from the store. */
+#define STUCK_AFTER_MS(deadline_ms) ((deadline_ms)*20 > 5000 ? (deadline_ms)*20 : 5000)
+/* coroutine.close nested through __close handlers runs C recursion that Lua 5.4.4 does
+ * not count (the "C-stack overflow with deep nesting of coroutine.close" bug, fixed in
+ * 5.4.5): 15,000 levels overflow the C stack. Real code closes one or two deep. */
+#define CLOSE_DEPTH_MAX 64
 
 static const char ENV_META_KEY[] = "apex.envmeta";
 static const char REQUIRE_KEY[] = "apex.require";
 static const char READONLY_KEY[] = "apex.readonly"; /* set of read-only proxies */
+static const char PROXIES_KEY[] = "apex.proxies";   /* weak: real table -> its proxy */
+
+static void push_proxy(lua_State *L, int real, const char *name, bool deep);
 
 sandbox *sandbox_of(lua_State *L)
 {
@@ -51,29 +68,102 @@ static int64_t monotonic_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* What a block really costs the process: glibc's usable size (the request rounded up to
+ * its chunk) plus the chunk header. Counting requested bytes let a deep recursion, made
+ * of many small CallInfo blocks, reach 94 MB of RSS under a 64 MiB cap. */
+#define BLOCK_HEADER 8
+static size_t block_cost(void *p)
+{
+    return malloc_usable_size(p) + BLOCK_HEADER;
+}
+
+/* Notes the script line that asked for memory past the cap: Lua raises a memory error
+ * without calling the message handler, so this is the only moment the line is known.
+ * lua_getstack and lua_getinfo("Sl") read the call frames without allocating, and Lua
+ * keeps its frames consistent at every allocation that can fail. The frame is the main
+ * thread's: inside a coroutine, the line that resumed it. */
+static void note_refusal(sandbox *sb)
+{
+    if (sb->mem_where[0] || !sb->L || sb->depth == 0)
+        return;
+    lua_Debug ar;
+    for (int level = 0; lua_getstack(sb->L, level, &ar); level++) {
+        if (lua_getinfo(sb->L, "Sl", &ar) && ar.currentline > 0) {
+            snprintf(sb->mem_where, sizeof sb->mem_where, "%s:%d", ar.short_src, ar.currentline);
+            return;
+        }
+    }
+}
+
 /* The accounting allocator: refusing growth past the cap makes Lua raise "not enough
  * memory" in the script, which unwinds like any error and leaves the state usable. */
 static void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
+    (void)osize;
     sandbox *sb = ud;
-    size_t old = ptr ? osize : 0;
+    size_t old = ptr ? block_cost(ptr) : 0;
     if (nsize == 0) {
         free(ptr);
         sb->used -= old;
         return NULL;
     }
-    if (nsize > old && sb->used - old + nsize > sb->limit)
+    if (nsize + BLOCK_HEADER > old && sb->used - old + nsize + BLOCK_HEADER > sb->limit) {
+        note_refusal(sb);
         return NULL;
+    }
     void *p = realloc(ptr, nsize);
     if (p)
-        sb->used = sb->used - old + nsize;
+        sb->used = sb->used - old + block_cost(p);
     return p;
 }
 
-/* Raises the deadline error at the current instruction. Once tripped the hook runs on
- * every instruction, so a pcall inside the script catches the error only to have the
- * next instruction raise it again, until the host's outer call unwinds. Lua gives a
- * hook LUA_MINSTACK free slots, enough for its two strings. [-0, +0, v] */
+/* The one text of the deadline error (after the "file:line: " of the frame it hit). */
+#define DEADLINE_MESSAGE                                                                           \
+    "script ran past its %d ms deadline; make the callback do less work per call"
+
+/* Pushes "file:line: script ran past its N ms deadline; ..." for the innermost Lua frame
+ * of L. Lua gives a hook LUA_MINSTACK free slots, enough for its two strings.
+ * [-0, +1, m] */
+static void push_deadline_message(lua_State *L, const sandbox *sb)
+{
+    lua_Debug where;
+    int level = 0;
+    /* A C function (a bounded library loop) has no line: report its Lua caller. */
+    while (lua_getstack(L, level, &where) && lua_getinfo(L, "Sl", &where) &&
+           where.currentline <= 0 && level < 2)
+        level++;
+    if (lua_getstack(L, level, &where) && lua_getinfo(L, "Sl", &where) && where.currentline > 0)
+        lua_pushfstring(L, "%s:%d: ", where.short_src, where.currentline);
+    else
+        lua_pushliteral(L, "");
+    lua_pushfstring(L, DEADLINE_MESSAGE, sb->deadline_ms);
+    lua_concat(L, 2);
+}
+
+static void deadline_hook(lua_State *L, lua_Debug *ar);
+
+/* Trips the deadline of the running call. Once tripped the hook runs on every
+ * instruction of the main thread and of L (a coroutine), so a pcall inside the script
+ * catches the error only to have the next instruction raise it again, until the host's
+ * outer call unwinds. [-0, +0, -] */
+static void trip(lua_State *L, sandbox *sb)
+{
+    if (!sb->tripped) {
+        sb->tripped = true;
+        lua_sethook(sb->L, deadline_hook, LUA_MASKCOUNT, 1);
+    }
+    if (lua_gethookcount(L) != 1)
+        lua_sethook(L, deadline_hook, LUA_MASKCOUNT, 1);
+}
+
+/* Trips the deadline and raises its error. [-0, +1, v] */
+static int raise_deadline(lua_State *L, sandbox *sb)
+{
+    trip(L, sb);
+    push_deadline_message(L, sb);
+    return lua_error(L);
+}
+
 static void deadline_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
@@ -87,25 +177,20 @@ static void deadline_hook(lua_State *L, lua_Debug *ar)
             lua_sethook(L, deadline_hook, LUA_MASKCOUNT, HOOK_EVERY);
         return;
     }
-    if (!sb->tripped) {
-        if (monotonic_ns() < sb->deadline_ns)
-            return;
-        sb->tripped = true;
-        lua_sethook(sb->L, deadline_hook, LUA_MASKCOUNT, 1);
-    }
-    if (lua_gethookcount(L) != 1)
-        lua_sethook(L, deadline_hook, LUA_MASKCOUNT, 1);
-    lua_Debug where;
-    if (lua_getstack(L, 0, &where) && lua_getinfo(L, "Sl", &where) && where.currentline > 0)
-        lua_pushfstring(L, "%s:%d: ", where.short_src, where.currentline);
-    else
-        lua_pushliteral(L, "");
-    lua_pushfstring(L,
-                    "script ran past its %d ms deadline; make the callback do less work "
-                    "per call",
-                    sb->deadline_ms);
-    lua_concat(L, 2);
-    lua_error(L);
+    if (!sb->tripped && monotonic_ns() < sb->deadline_ns)
+        return;
+    raise_deadline(L, sb);
+}
+
+void sandbox_budget(lua_State *L, unsigned units)
+{
+    sandbox *sb = sandbox_of(L);
+    sb->budget_ops += units;
+    if (sb->budget_ops < BUDGET_EVERY)
+        return;
+    sb->budget_ops = 0;
+    if (sb->deadline_ns != 0 && (sb->tripped || monotonic_ns() >= sb->deadline_ns))
+        raise_deadline(L, sb);
 }
 
 /* ---- the watchdog ---- */
@@ -114,12 +199,44 @@ static sandbox *volatile watched; /* the sandbox whose outer call is running, or
 static timer_t watchdog_timer;
 static int watchdog_users;
 
+/* Async-signal-safe: write(2) of a message assembled with memcpy, then _exit. */
+static void stuck_exit(const sandbox *sb)
+{
+    static const char head[] = "apex-host: pipeline ";
+    static const char tail[] =
+        ": a script call is stuck in C code far past its deadline, where the deadline "
+        "cannot interrupt it; the host stops now rather than hang every pipeline (exit code "
+        "6). Restart it to resume from the store, and fix the script (see docs/security.md).\n";
+    char msg[sizeof head + sizeof sb->pipeline + sizeof tail];
+    size_t n = 0, len = strnlen(sb->pipeline, sizeof sb->pipeline);
+    memcpy(msg + n, head, sizeof head - 1);
+    n += sizeof head - 1;
+    memcpy(msg + n, sb->pipeline, len);
+    n += len;
+    memcpy(msg + n, tail, sizeof tail - 1);
+    n += sizeof tail - 1;
+    ssize_t w = write(STDERR_FILENO, msg, n);
+    (void)w;
+    _exit(SCRIPT_EXIT_STUCK);
+}
+
 static void on_watchdog(int signo)
 {
     (void)signo;
     sandbox *sb = watched;
-    if (sb && !sb->tripped && sb->deadline_ns && monotonic_ns() >= sb->deadline_ns)
+    if (!sb || !sb->deadline_ns)
+        return;
+    int64_t now = monotonic_ns();
+    if (now < sb->deadline_ns)
+        return;
+    /* Once per overrun: lua_sethook walks every call frame, and repeating it every tick
+     * at a deep stack (190,000 frames) starved the script so the hook never ran. */
+    if (!sb->tripped && !sb->hooked) {
+        sb->hooked = true;
         lua_sethook(sb->L, deadline_hook, LUA_MASKCOUNT, 1); /* fires on the next instruction */
+    }
+    if (now - sb->deadline_ns >= (int64_t)STUCK_AFTER_MS(sb->deadline_ms) * 1000000)
+        stuck_exit(sb);
 }
 
 /* Starts the process-wide watchdog with the first sandbox; it signals the thread that
@@ -199,24 +316,6 @@ static int guarded_wrap(lua_State *L)
     return 1;
 }
 
-/* Replaces create and wrap in the coroutine library behind its read-only proxy.
- * [-0, +0, m] */
-static void guard_coroutines(lua_State *L, int g)
-{
-    lua_getfield(L, g, LUA_COLIBNAME); /* the proxy */
-    if (!lua_getmetatable(L, -1)) {
-        lua_pop(L, 1);
-        return;
-    }
-    lua_getfield(L, -1, "__index"); /* the real library table */
-    lua_getfield(L, -1, "create");
-    lua_pushcclosure(L, guarded_create, 1);
-    lua_setfield(L, -2, "create");
-    lua_pushcfunction(L, guarded_wrap);
-    lua_setfield(L, -2, "wrap");
-    lua_pop(L, 3);
-}
-
 /* Message handler: makes the error a string that starts with the innermost Lua
  * frame's file:line and lists up to three callers ("traceback-lite"). Never calls a
  * __tostring metamethod: that would run script code while a deadline is tripped. */
@@ -270,9 +369,9 @@ int sandbox_msgh(lua_State *L)
 static int memory_error(sandbox *sb, char *err, size_t errlen)
 {
     return err_set(err, errlen, APEX_ENOMEM,
-                   "not enough memory: the script reached its memory limit of %zu KiB; "
+                   "%s%snot enough memory: the script reached its memory limit of %zu KiB; "
                    "keep less data in tables or raise the limit",
-                   sb->limit / 1024);
+                   sb->mem_where, sb->mem_where[0] ? ": " : "", sb->limit / 1024);
 }
 
 int sandbox_pcall(sandbox *sb, int nargs, char *err, size_t errlen)
@@ -289,17 +388,22 @@ int sandbox_pcall(sandbox *sb, int nargs, char *err, size_t errlen)
     sandbox *outer = watched;
     if (sb->depth++ == 0) {
         sb->tripped = false;
+        sb->hooked = false;
+        sb->budget_ops = 0;
+        sb->mem_where[0] = 0;
         sb->deadline_ns = monotonic_ns() + (int64_t)sb->deadline_ms * 1000000;
         watched = sb;
     }
     int status = lua_pcall(L, nargs, 0, base);
     bool outermost = --sb->depth == 0;
     if (outermost) {
+        sb->overran = sb->tripped;
         watched = outer;
         sb->deadline_ns = 0;
         if (lua_gethook(L))
             lua_sethook(L, NULL, 0, 0); /* tripped, or the watchdog fired just as it ended */
         sb->tripped = false;
+        sb->hooked = false;
     }
     int rc = 0;
     if (status == LUA_ERRMEM) {
@@ -363,6 +467,28 @@ void sandbox_push_env(lua_State *L)
     lua_setfield(L, -2, "_G");
 }
 
+/* Source text longer than this is handed to the parser in pieces of this size by a
+ * reader function, with a deadline check per piece: parsing is one C call, and a 16 MB
+ * chunk took seconds. */
+#define LOAD_PIECE (64 * 1024)
+
+/* The reader: upvalue 1 the source, upvalue 2 how much of it was handed out. */
+static int piece_reader(lua_State *L)
+{
+    size_t len = 0;
+    const char *src = lua_tolstring(L, lua_upvalueindex(1), &len);
+    size_t off = (size_t)lua_tointeger(L, lua_upvalueindex(2));
+    if (off >= len)
+        return 0;
+    if (off > 0)
+        sandbox_budget(L, BUDGET_EVERY); /* each piece is worth a clock check */
+    size_t n = len - off < LOAD_PIECE ? len - off : LOAD_PIECE;
+    lua_pushinteger(L, (lua_Integer)(off + n));
+    lua_replace(L, lua_upvalueindex(2));
+    lua_pushlstring(L, src + off, n);
+    return 1;
+}
+
 /* load(chunk [, chunkname [, mode [, env]]]): text only, and a chunk without an explicit
  * env gets a fresh module environment, never the state's real globals. */
 static int safe_load(lua_State *L)
@@ -380,6 +506,17 @@ static int safe_load(lua_State *L)
     if (lua_isnil(L, 4)) {
         sandbox_push_env(L);
         lua_replace(L, 4);
+    }
+    size_t len = 0;
+    if (t == LUA_TSTRING && (lua_tolstring(L, 1, &len), len > LOAD_PIECE)) {
+        if (lua_isnil(L, 2)) { /* the name load gives a string chunk: the string */
+            lua_pushvalue(L, 1);
+            lua_replace(L, 2);
+        }
+        lua_pushvalue(L, 1);
+        lua_pushinteger(L, 0);
+        lua_pushcclosure(L, piece_reader, 2);
+        lua_replace(L, 1);
     }
     /* Call the real load with mode forced to "t". */
     lua_pushvalue(L, lua_upvalueindex(1));
@@ -440,22 +577,16 @@ void sandbox_mark_readonly(lua_State *L, int idx, const char *name)
     lua_pop(L, 1);
 }
 
-/* print(...) logs with the pipeline name instead of writing to stdout directly. */
-static int safe_print(lua_State *L)
+/* What require returns for the loaded module at the top of the stack: a module table
+ * is shared by every file of the pipeline (and by the host's own calls), so scripts get
+ * it behind a deep read-only proxy. [-1, +1, m] */
+static int module_value(lua_State *L, const char *name)
 {
-    int n = lua_gettop(L);
-    luaL_checkstack(L, 3, NULL); /* the buffer's box, each value, its string */
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    for (int i = 1; i <= n; i++) {
-        if (i > 1)
-            luaL_addchar(&b, '\t');
-        luaL_tolstring(L, i, NULL);
-        luaL_addvalue(&b);
+    if (lua_type(L, -1) == LUA_TTABLE) {
+        push_proxy(L, -1, name, true);
+        lua_remove(L, -2);
     }
-    luaL_pushresult(&b);
-    log_event("[%s] %s", sandbox_of(L)->pipeline, lua_tostring(L, -1));
-    return 0;
+    return 1;
 }
 
 /* require(name): only the host's embedded modules, cached in a private table. */
@@ -466,7 +597,7 @@ static int safe_require(lua_State *L)
     luaL_checkstack(L, 6, NULL);
     lua_pushvalue(L, 1);
     if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
-        return 1;
+        return module_value(L, name);
     lua_pop(L, 1);
     const struct embedded_lua_module *m = embedded_lua_modules;
     while (m->name && strcmp(m->name, name) != 0)
@@ -499,7 +630,7 @@ static int safe_require(lua_State *L)
     lua_pushvalue(L, 1);
     lua_pushvalue(L, -2);
     lua_rawset(L, lua_upvalueindex(1));
-    return 1;
+    return module_value(L, name);
 }
 
 void sandbox_require(lua_State *L, const char *name)
@@ -517,6 +648,176 @@ void sandbox_push_time(lua_State *L, int64_t us)
         lua_pushnumber(L, (lua_Number)us / 1e6);
 }
 
+/* --- library functions guarded against hook-free and uninterruptible work -------- */
+
+/* Raises again what lua_pcall caught, keeping a memory error a memory error (lua_error
+ * would turn it into a runtime error; asking the capped allocator for more than the cap
+ * raises a real one). [-1, +0, v] */
+static int rethrow(lua_State *L, int status)
+{
+    if (status == LUA_ERRMEM)
+        lua_newuserdatauv(L, sandbox_of(L)->limit + 1, 0);
+    return lua_error(L);
+}
+
+/* Calls the wrapped original (upvalue 1) with this call's arguments, returning all its
+ * results. [-0, +?, e] */
+static int call_original(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* The message handler xpcall is given: the script's own, unless the deadline tripped.
+ * Lua runs a message handler with hooks disabled when the error was raised inside a
+ * hook, so after a trip the script's handler would run unstoppable; it gets the deadline
+ * error as it is instead. */
+static int guarded_handler(lua_State *L)
+{
+    if (sandbox_of(L)->tripped)
+        return 1;
+    luaL_checkstack(L, 2, NULL);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+static int safe_xpcall(lua_State *L)
+{
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    luaL_checkstack(L, 2, NULL);
+    lua_pushvalue(L, 2);
+    lua_pushcclosure(L, guarded_handler, 1);
+    lua_replace(L, 2);
+    return call_original(L);
+}
+
+/* setmetatable refuses __gc: Lua runs finalizers with hooks disabled, at a moment of the
+ * collector's choosing (even after the host's summary), so no deadline could stop one. */
+static int safe_setmetatable(lua_State *L)
+{
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        luaL_checkstack(L, 1, NULL);
+        lua_pushliteral(L, "__gc");
+        int t = lua_rawget(L, 2);
+        lua_pop(L, 1);
+        if (t != LUA_TNIL)
+            return luaL_error(L, "setmetatable: __gc finalizers are not allowed in the sandbox "
+                                 "(they would run outside the deadline); release resources "
+                                 "with a to-be-closed variable (local x <close> = ...) instead");
+    }
+    return call_original(L);
+}
+
+/* coroutine.close, bounded in nesting (CLOSE_DEPTH_MAX). */
+static int guarded_close(lua_State *L)
+{
+    sandbox *sb = sandbox_of(L);
+    if (sb->close_depth >= CLOSE_DEPTH_MAX)
+        return luaL_error(L,
+                          "coroutine.close nested more than %d deep (a __close handler closing "
+                          "another coroutine, and so on); close coroutines one at a time",
+                          CLOSE_DEPTH_MAX);
+    luaL_checkstack(L, 1, NULL);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    sb->close_depth++;
+    int status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+    sb->close_depth--;
+    if (status != LUA_OK)
+        return rethrow(L, status);
+    return lua_gettop(L);
+}
+
+/* Tables up to this many elements sort in Lua's own C loop, which takes at most a few
+ * milliseconds at this size. */
+#define SORT_UNCHECKED_MAX 65536
+
+/* The comparison a large comparator-less sort uses: Lua's own `<`, plus a budget check
+ * that stops the sort at the deadline. */
+static int budget_less(lua_State *L)
+{
+    sandbox_budget(L, 1);
+    lua_pushboolean(L, lua_compare(L, 1, 2, LUA_OPLT));
+    return 1;
+}
+
+/* table.sort: a comparator written in Lua runs under the hook; without one, a large
+ * table gets budget_less so the sort cannot outlast the deadline. */
+static int guarded_sort(lua_State *L)
+{
+    if (lua_isnoneornil(L, 2) && lua_type(L, 1) == LUA_TTABLE &&
+        luaL_len(L, 1) > SORT_UNCHECKED_MAX) {
+        lua_settop(L, 1);
+        lua_pushcfunction(L, budget_less);
+    }
+    return call_original(L);
+}
+
+/* Elements table.move copies per call of the original between budget checks. */
+#define MOVE_CHUNK 4096
+
+/* table.move(a1, f, e, t [, a2]): Lua's loop over e - f + 1 elements never returns to
+ * the VM (table.move({}, 1, 1e15, 1) would copy nils for days), so a large move runs as
+ * chunks in the order that keeps overlapping moves right, with a budget check between.
+ * Argument checks and messages are the original's, made by its first chunk. */
+static int guarded_move(lua_State *L)
+{
+    lua_Integer f = luaL_checkinteger(L, 2);
+    lua_Integer e = luaL_checkinteger(L, 3);
+    lua_Integer t = luaL_checkinteger(L, 4);
+    int dest = lua_isnoneornil(L, 5) ? 1 : 5;
+    if (e < f || (f <= 0 && e >= LUA_MAXINTEGER + f) || e - f < MOVE_CHUNK)
+        return call_original(L);
+    lua_Integer n = e - f + 1; /* no overflow: checked above like the original does */
+    if (t > LUA_MAXINTEGER - n + 1)
+        return call_original(L); /* "destination wrap around" */
+    bool backward = !(t > e || t <= f || (dest != 1 && !lua_compare(L, 1, dest, LUA_OPEQ)));
+    luaL_checkstack(L, 6, NULL);
+    for (lua_Integer done = 0; done < n;) {
+        lua_Integer k = n - done < MOVE_CHUNK ? n - done : MOVE_CHUNK;
+        lua_Integer off = backward ? n - done - k : done;
+        lua_pushvalue(L, lua_upvalueindex(1));
+        lua_pushvalue(L, 1);
+        lua_pushinteger(L, f + off);
+        lua_pushinteger(L, f + off + k - 1);
+        lua_pushinteger(L, t + off);
+        lua_pushvalue(L, dest);
+        lua_call(L, 5, 0);
+        done += k;
+        sandbox_budget(L, BUDGET_EVERY); /* each chunk is worth a clock check */
+    }
+    lua_pushvalue(L, dest);
+    return 1;
+}
+
+/* os.date formats longer than this are refused: each conversion is a strftime call in
+ * one C loop, and a 6 MB format of "%c" ran for 0.3 s per call before it ran out of
+ * memory. Real formats are a few dozen bytes. */
+#define DATE_FORMAT_MAX 256
+
+static int guarded_date(lua_State *L)
+{
+    size_t len = 0;
+    if (lua_type(L, 1) == LUA_TSTRING && (lua_tolstring(L, 1, &len), len > DATE_FORMAT_MAX))
+        return luaL_error(L, "os.date: the format is %I bytes; at most %d are allowed",
+                          (lua_Integer)len, DATE_FORMAT_MAX);
+    return call_original(L);
+}
+
+/* Replaces lib.name (the real library table behind the proxy at the top of the stack
+ * being built) with fn, which gets the original as upvalue 1. [-0, +0, m] */
+static void wrap_field(lua_State *L, int lib, const char *name, lua_CFunction fn)
+{
+    luaL_checkstack(L, 1, NULL);
+    lua_getfield(L, lib, name);
+    lua_pushcclosure(L, fn, 1);
+    lua_setfield(L, lib, name);
+}
+
 /* --- read-only library proxies ----------------------------------------------- */
 
 static int readonly_newindex(lua_State *L)
@@ -525,39 +826,108 @@ static int readonly_newindex(lua_State *L)
                       lua_tostring(L, lua_upvalueindex(1)));
 }
 
+/* A value read through a deep proxy: tables come back behind proxies of their own, so no
+ * reference a script gets reaches a writable shared table. [-1, +1, m] */
+static void proxied_value(lua_State *L, int name_upvalue)
+{
+    if (lua_type(L, -1) != LUA_TTABLE)
+        return;
+    push_proxy(L, lua_gettop(L), lua_tostring(L, lua_upvalueindex(name_upvalue)), true);
+    lua_remove(L, -2);
+}
+
+/* __index of a deep proxy. Upvalues: the real table, its name. */
+static int readonly_index(lua_State *L)
+{
+    luaL_checkstack(L, 4, NULL);
+    lua_settop(L, 2);
+    lua_rawget(L, lua_upvalueindex(1));
+    proxied_value(L, 2);
+    return 1;
+}
+
+/* The iterator __pairs returns: next over the real table, which stays an upvalue, never
+ * an iteration state a script could keep (pairs(string) once returned the real table as
+ * its second value, and writes through it patched string.format for every module).
+ * Upvalues: the real table, its name. */
+static int readonly_next(lua_State *L)
+{
+    luaL_checkstack(L, 4, NULL);
+    lua_settop(L, 2);
+    if (!lua_next(L, lua_upvalueindex(1)))
+        return 0;
+    proxied_value(L, 2);
+    return 2;
+}
+
 static int readonly_pairs(lua_State *L)
 {
-    lua_getglobal(L, "next"); /* the sandbox globals hold the real next */
     lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_pushcclosure(L, readonly_next, 2);
+    lua_pushvalue(L, 1); /* the proxy itself as the state */
     lua_pushnil(L);
     return 3;
 }
 
-/* Replaces the table at the top of the stack with a read-only proxy of it. [-1, +1, m] */
-static void push_readonly_proxy(lua_State *L, const char *name)
+/* Pushes the read-only proxy of the table at `real`, the same one each time (a weak
+ * cache keyed by the real table), so rawequal(require "m", require "m") holds. A deep
+ * proxy's fields that are tables come back proxied too (module tables); a shallow one
+ * reads straight from the real table (the standard libraries, which hold no tables),
+ * which keeps `math.floor` as fast as a table lookup. [-0, +1, m] */
+static void push_proxy(lua_State *L, int real, const char *name, bool deep)
 {
-    int real = lua_gettop(L);
+    real = lua_absindex(L, real);
+    luaL_checkstack(L, 6, NULL);
+    lua_getfield(L, LUA_REGISTRYINDEX, PROXIES_KEY);
+    lua_pushvalue(L, real);
+    if (lua_rawget(L, -2) == LUA_TTABLE) {
+        lua_remove(L, -2);
+        return;
+    }
+    lua_pop(L, 1);
     lua_newtable(L); /* proxy */
     lua_createtable(L, 0, 4);
     lua_pushvalue(L, real);
+    if (deep) {
+        lua_pushstring(L, name);
+        lua_pushcclosure(L, readonly_index, 2);
+    }
     lua_setfield(L, -2, "__index");
     lua_pushstring(L, name);
     lua_pushcclosure(L, readonly_newindex, 1);
     lua_setfield(L, -2, "__newindex");
     lua_pushvalue(L, real);
-    lua_pushcclosure(L, readonly_pairs, 1);
+    lua_pushstring(L, name);
+    lua_pushcclosure(L, readonly_pairs, 2);
     lua_setfield(L, -2, "__pairs");
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
     lua_setmetatable(L, -2);
     sandbox_mark_readonly(L, -1, name);
-    lua_replace(L, real);
+    lua_pushvalue(L, real);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, -4); /* cache[real] = proxy */
+    lua_remove(L, -2);
 }
 
-/* Opens a library, keeps only `keep` (NULL = all but `drop`), and stores a read-only
- * proxy of it in the globals table at g_idx. [-0, +0, e] */
+/* Replaces the table at the top of the stack with a read-only proxy of it. [-1, +1, m] */
+static void push_readonly_proxy(lua_State *L, const char *name)
+{
+    push_proxy(L, -1, name, false);
+    lua_remove(L, -2);
+}
+
+typedef struct {
+    const char *name;
+    lua_CFunction fn; /* gets the original as upvalue 1 */
+} lib_guard;
+
+/* Opens a library, keeps only `keep` (NULL = all but `drop`), replaces the functions in
+ * `guards`, and stores a read-only proxy of it in the globals table at g_idx.
+ * [-0, +0, e] */
 static void open_lib(lua_State *L, int g_idx, const char *name, lua_CFunction open,
-                     const char *const *keep, const char *const *drop)
+                     const char *const *keep, const char *const *drop, const lib_guard *guards)
 {
     luaL_checkstack(L, 8, NULL); /* the library, its kept copy, a field, the proxy's four */
     luaL_requiref(L, name, open, 0);
@@ -573,8 +943,24 @@ static void open_lib(lua_State *L, int g_idx, const char *name, lua_CFunction op
         lua_pushnil(L);
         lua_setfield(L, -2, *drop);
     }
+    for (; guards && guards->name; guards++)
+        wrap_field(L, lua_gettop(L), guards->name, guards->fn);
     push_readonly_proxy(L, name);
     lua_setfield(L, g_idx, name);
+}
+
+/* The pattern functions' budget (pattern.h): a match is one C call, which no hook can
+ * interrupt, so it asks here every few thousand steps. Past the deadline it stops with
+ * the hook's message (pattern.c prefixes the calling frame's file:line) and trips the
+ * deadline as the hook does, so a pcall in the script cannot swallow it. */
+static bool pattern_budget(lua_State *L, void *ud, char *msg, size_t msglen)
+{
+    sandbox *sb = ud;
+    if (sb->deadline_ns == 0 || (!sb->tripped && monotonic_ns() < sb->deadline_ns))
+        return false;
+    trip(L, sb);
+    snprintf(msg, msglen, DEADLINE_MESSAGE, sb->deadline_ms);
+    return true;
 }
 
 /* Builds the sandbox; runs protected so a memory cap below the libraries' own size
@@ -589,8 +975,15 @@ static int open_protected(lua_State *L)
     static const char *const string_drop[] = {"dump", NULL};
 
     luaL_checkstack(L, 8, NULL); /* the two globals tables plus what each step pushes */
-    lua_newtable(L);
-    lua_setfield(L, LUA_REGISTRYINDEX, READONLY_KEY);
+    /* Both weak-keyed: a proxy lives as long as a script holds it or its real table. */
+    for (int i = 0; i < 2; i++) {
+        lua_newtable(L);
+        lua_createtable(L, 0, 1);
+        lua_pushliteral(L, "k");
+        lua_setfield(L, -2, "__mode");
+        lua_setmetatable(L, -2);
+        lua_setfield(L, LUA_REGISTRYINDEX, i == 0 ? READONLY_KEY : PROXIES_KEY);
+    }
     luaL_requiref(L, LUA_GNAME, luaopen_base, 0); /* fills the real globals */
     int real_g = lua_gettop(L);
     lua_newtable(L);
@@ -606,8 +999,10 @@ static int open_protected(lua_State *L)
     lua_setfield(L, g, "collectgarbage");
     lua_pushcfunction(L, safe_rawset);
     lua_setfield(L, g, "rawset");
-    lua_pushcfunction(L, safe_print);
+    lua_pushcfunction(L, script_output_print); /* to the log, capped (output.c) */
     lua_setfield(L, g, "print");
+    wrap_field(L, g, "xpcall", safe_xpcall);
+    wrap_field(L, g, "setmetatable", safe_setmetatable);
 
     /* Module environments read the safe globals through this shared metatable; its
      * __metatable hides the globals table from getmetatable(_ENV). */
@@ -626,14 +1021,19 @@ static int open_protected(lua_State *L)
     luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 0);
     lua_pushnil(L);
     lua_setfield(L, -2, "dump"); /* the real table backs the string metatable's __index */
+    pattern_open(L, -1, pattern_budget, sandbox_of(L));
     lua_pop(L, 1);
-    open_lib(L, g, LUA_STRLIBNAME, luaopen_string, NULL, string_drop);
-    open_lib(L, g, LUA_TABLIBNAME, luaopen_table, NULL, NULL);
-    open_lib(L, g, LUA_MATHLIBNAME, luaopen_math, NULL, NULL);
-    open_lib(L, g, LUA_UTF8LIBNAME, luaopen_utf8, NULL, NULL);
-    open_lib(L, g, LUA_COLIBNAME, luaopen_coroutine, NULL, NULL);
-    guard_coroutines(L, g);
-    open_lib(L, g, LUA_OSLIBNAME, luaopen_os, os_keep, NULL);
+    static const lib_guard table_guards[] = {
+        {"sort", guarded_sort}, {"move", guarded_move}, {NULL, NULL}};
+    static const lib_guard coroutine_guards[] = {
+        {"create", guarded_create}, {"wrap", guarded_wrap}, {"close", guarded_close}, {NULL, NULL}};
+    open_lib(L, g, LUA_STRLIBNAME, luaopen_string, NULL, string_drop, NULL);
+    open_lib(L, g, LUA_TABLIBNAME, luaopen_table, NULL, NULL, table_guards);
+    open_lib(L, g, LUA_MATHLIBNAME, luaopen_math, NULL, NULL, NULL);
+    open_lib(L, g, LUA_UTF8LIBNAME, luaopen_utf8, NULL, NULL, NULL);
+    open_lib(L, g, LUA_COLIBNAME, luaopen_coroutine, NULL, NULL, coroutine_guards);
+    static const lib_guard os_guards[] = {{"date", guarded_date}, {NULL, NULL}};
+    open_lib(L, g, LUA_OSLIBNAME, luaopen_os, os_keep, NULL, os_guards);
 
     /* getmetatable("") returns false and the string metatable cannot be replaced. */
     lua_pushliteral(L, "");

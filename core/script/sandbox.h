@@ -13,6 +13,7 @@
 #include <lua.h>
 #include <signal.h>
 
+#include "script/output.h"
 #include "script/script.h"
 
 /* The real-time signal the deadline watchdog uses (see sandbox.c). */
@@ -23,13 +24,19 @@ typedef struct sandbox {
     size_t used;  /* bytes currently allocated by the state */
     size_t limit; /* refuse growth past this */
     int deadline_ms;
-    int64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = not armed */
-    int depth;           /* nested sandbox_run calls; only the outermost arms */
-    bool tripped;        /* the deadline fired during the current outer call */
-    bool watchdog;       /* holds a reference on the process-wide watchdog timer */
-    char pipeline[64];   /* for log lines */
+    int64_t deadline_ns;             /* CLOCK_MONOTONIC; 0 = not armed */
+    int depth;                       /* nested sandbox_run calls; only the outermost arms */
+    bool tripped;                    /* the deadline fired during the current outer call */
+    bool overran;                    /* the last outermost call was stopped by the deadline */
+    bool hooked;                     /* the watchdog installed the hook for this overrun (once) */
+    int close_depth;                 /* coroutine.close calls in progress, nested through __close */
+    unsigned budget_ops;             /* bounded C loops' work since their last clock check */
+    char mem_where[LUA_IDSIZE + 16]; /* "file:line" of the first refused allocation */
+    bool watchdog;                   /* holds a reference on the process-wide watchdog timer */
+    char pipeline[64];               /* for log lines */
     script_market market;
     bool has_market;
+    script_output output; /* print, ctx.log and apex.log: this minute's budget (output.h) */
 } sandbox;
 
 /* Stack effects follow the Lua manual's notation: [-o, +p, x] pops o values, pushes p
@@ -68,6 +75,11 @@ int sandbox_pcall(sandbox *sb, int nargs, char *err, size_t errlen);
 /* Seeds math.random as math.randomseed(seed) would, for a reproducible sequence (call
  * before any user code runs). Returns 0 or < 0 with err set. [-0, +0, -] */
 int sandbox_set_seed(sandbox *sb, uint64_t seed, char *err, size_t errlen);
+
+/* For C loops the deadline hook cannot interrupt: counts `units` of work and, every
+ * 1024 units, reads the clock; past the running call's deadline it trips it and raises
+ * the deadline error (never while no host call is running). [-0, +0, v] */
+void sandbox_budget(lua_State *L, unsigned units);
 
 /* The message handler sandbox_run installs. [-1, +1, m] */
 int sandbox_msgh(lua_State *L);

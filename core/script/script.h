@@ -41,6 +41,10 @@ typedef struct {
 
 #define SCRIPT_LIMITS_DEFAULT ((script_limits){.memory_limit = 64u << 20, .deadline_ms = 250})
 
+/* The process exit status when a script call is stuck in C code 20 deadlines (at least
+ * 5 s) past its deadline, where nothing can interrupt it (docs/security.md). */
+#define SCRIPT_EXIT_STUCK 6
+
 /* What scripts may read about the market (apex.price, instruction rules). The host
  * implements these over its price cache; each returns 0, or APEX_ENOTFOUND when the
  * symbol has no data yet. */
@@ -160,6 +164,12 @@ int script_host_set_seed(script_host *h, uint64_t seed, char *err, size_t errlen
 /* The default seed of a pipeline: FNV-1a 64 of its name (0xcbf29ce484222325 for "").
  * Stable across runs, builds and machines; different for differently named pipelines. */
 uint64_t script_seed_from_name(const char *pipeline_name);
+
+/* Script output (print, ctx.log, apex.log) is capped per line and per minute of the host
+ * clock (script/output.h). Says how many lines were dropped in a minute that is over by
+ * now; with final (the end of a run), also in the minute still open. Call it regularly,
+ * e.g. on each new bar time, so a drop is reported even when the script goes quiet. */
+void script_flush_output(script_host *h, bool final);
 
 /* Memory in use by the state, in bytes. */
 size_t script_memory_used(const script_host *h);

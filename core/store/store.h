@@ -198,6 +198,9 @@ int store_position_update(store *s, const store_position *p, apex_error *err);
 int store_position_get_by_execution(store *s, int64_t execution_id, store_position *out);
 int store_positions_open(store *s, int (*fn)(void *ud, const store_position *p), void *ud);
 
+/* An event's message is cut to fit this (the terminating NUL included), ending in "...". */
+#define STORE_EVENT_MESSAGE_MAX 1024
+
 /* events: the audit log. kind is a short word ("signal", "order", "fill", "skip", "exit",
  * "error", "reload", ...). execution_id 0 = none. */
 int store_event(store *s, apex_time ts, const char *pipeline, int64_t execution_id,
@@ -211,7 +214,7 @@ typedef struct {
     char pipeline[64];
     int64_t execution_id; /* 0 = none */
     char kind[32];
-    char message[1024]; /* truncated if longer */
+    char message[STORE_EVENT_MESSAGE_MAX];
 } store_event_row;
 
 /* Calls fn for the latest `limit` events, newest first (pipeline NULL = all). */
@@ -228,6 +231,23 @@ int store_equity_latest(store *s, const char *pipeline, apex_time *ts, money_t *
  * exit, an order, a cursor): a restart of `pipeline` never acts on bars up to it, since
  * one process fed all of them in one time order. 0 when none. */
 int store_last_activity(store *s, const char *pipeline, apex_time *out);
+
+/* script_failures: per pipeline and stage ("bias", "strategy", "rules", ...), how often its
+ * scripts failed and how many of those failures were recorded one by one (a failed
+ * execution or an event each); the rest were counted and summarised (script/failures.h).
+ * One row per pair, so it never grows with the failures. */
+typedef struct {
+    char pipeline[64];
+    char stage[32];
+    int64_t failures;
+    int64_t recorded;
+    apex_time first_at, last_at;
+    char last_error[512];
+} store_script_failure;
+
+/* Adds f->failures and f->recorded to the (pipeline, stage) row, creating it with
+ * first_at; last_at and last_error replace the row's. Runs add up. */
+int store_script_failures_add(store *s, const store_script_failure *f, apex_error *err);
 
 /* cursors: the time of the last bar a pipeline fully processed. 0 when none. */
 int store_cursor_get(store *s, const char *pipeline, apex_time *out);

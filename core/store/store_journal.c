@@ -12,38 +12,30 @@
 static int event_insert(store *s, apex_time ts, const char *pipeline, int64_t execution_id,
                         const char *kind, const char *fmt, va_list args)
 {
-    char small[512];
-    char *msg = small;
+    /* A message is cut at STORE_EVENT_MESSAGE_MAX: the audit log records what happened,
+     * and its rows must stay small whatever text (a script's error) ends up in them. */
+    char msg[STORE_EVENT_MESSAGE_MAX];
     va_list ap;
     va_copy(ap, args);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (n < 0)
         return store_failf(s, APEX_EINVAL, "event '%s': bad message format", kind ? kind : "");
-    /* Most messages fit on the stack; long ones (a script's traceback) are kept whole. */
-    if ((size_t)n >= sizeof small) {
-        msg = malloc((size_t)n + 1);
-        if (!msg)
-            return store_failf(s, APEX_ENOMEM, "out of memory recording an event");
-        va_copy(ap, args);
-        vsnprintf(msg, (size_t)n + 1, fmt, ap);
-        va_end(ap);
+    if ((size_t)n >= sizeof msg) {
+        n = (int)sizeof msg - 1;
+        memcpy(msg + n - 3, "...", 3);
     }
-    int rc = APEX_EIO;
     sqlite3_stmt *st = store_stmt(s, STMT_EVENT_INSERT,
                                   "INSERT INTO events(ts, pipeline, execution_id, kind, message) "
                                   "VALUES (?1, ?2, ?3, ?4, ?5)");
-    if (st) {
-        sqlite3_bind_int64(st, 1, ts);
-        store_bind_text(st, 2, pipeline);
-        store_bind_id(st, 3, execution_id);
-        sqlite3_bind_text(st, 4, kind && *kind ? kind : "info", -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 5, msg, n, SQLITE_TRANSIENT);
-        rc = store_step_done(s, st, "recording an event");
-    }
-    if (msg != small)
-        free(msg);
-    return rc;
+    if (!st)
+        return APEX_EIO;
+    sqlite3_bind_int64(st, 1, ts);
+    store_bind_text(st, 2, pipeline);
+    store_bind_id(st, 3, execution_id);
+    sqlite3_bind_text(st, 4, kind && *kind ? kind : "info", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, msg, n, SQLITE_TRANSIENT);
+    return store_step_done(s, st, "recording an event");
 }
 
 int store_event(store *s, apex_time ts, const char *pipeline, int64_t execution_id,
@@ -209,5 +201,39 @@ int store_cursor_set(store *s, const char *pipeline, apex_time ts, apex_error *e
     int rc = store_write_injected(s, "cursors", "saving a cursor");
     if (!rc)
         rc = cursor_set(s, pipeline, ts);
+    return store_write_result(s, rc, err);
+}
+
+/* ---- script failures ---- */
+
+static int script_failures_add(store *s, const store_script_failure *f)
+{
+    if (!f->pipeline[0] || !f->stage[0])
+        return store_failf(s, APEX_EINVAL, "script failures: a pipeline and a stage are required");
+    sqlite3_stmt *st =
+        store_stmt(s, STMT_SCRIPT_FAILURES_ADD,
+                   "INSERT INTO script_failures(pipeline, stage, failures, recorded, first_at, "
+                   "last_at, last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                   "ON CONFLICT(pipeline, stage) DO UPDATE SET "
+                   "failures = failures + excluded.failures, "
+                   "recorded = recorded + excluded.recorded, "
+                   "last_at = excluded.last_at, last_error = excluded.last_error");
+    if (!st)
+        return APEX_EIO;
+    sqlite3_bind_text(st, 1, f->pipeline, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, f->stage, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, f->failures);
+    sqlite3_bind_int64(st, 4, f->recorded);
+    sqlite3_bind_int64(st, 5, f->first_at);
+    sqlite3_bind_int64(st, 6, f->last_at);
+    sqlite3_bind_text(st, 7, f->last_error, -1, SQLITE_TRANSIENT);
+    return store_step_done(s, st, "recording script failures");
+}
+
+int store_script_failures_add(store *s, const store_script_failure *f, apex_error *err)
+{
+    int rc = store_write_injected(s, "script_failures", "recording script failures");
+    if (!rc)
+        rc = script_failures_add(s, f);
     return store_write_result(s, rc, err);
 }

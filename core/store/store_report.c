@@ -257,6 +257,42 @@ int store_report_events(store *s, const char *pipeline, int limit,
     return result;
 }
 
+/* ---- script failures ---------------------------------------------------------------- */
+
+static int read_script_failure(store *s, sqlite3_stmt *st, void *slot)
+{
+    store_script_failure *f = slot;
+    store_col_text(st, 0, f->pipeline, sizeof f->pipeline);
+    store_col_text(st, 1, f->stage, sizeof f->stage);
+    f->failures = sqlite3_column_int64(st, 2);
+    f->recorded = sqlite3_column_int64(st, 3);
+    f->first_at = sqlite3_column_int64(st, 4);
+    f->last_at = sqlite3_column_int64(st, 5);
+    store_col_text(st, 6, f->last_error, sizeof f->last_error);
+    return 0;
+}
+
+int store_report_script_failures(store *s, const char *pipeline,
+                                 int (*fn)(void *ud, const store_script_failure *f), void *ud)
+{
+    sqlite3_stmt *st = store_stmt(s, STMT_REPORT_SCRIPT_FAILURES,
+                                  "SELECT pipeline, stage, failures, recorded, first_at, last_at, "
+                                  "last_error FROM script_failures "
+                                  "WHERE (?1 IS NULL OR pipeline = ?1) "
+                                  "ORDER BY last_at DESC, pipeline, stage");
+    if (!st)
+        return APEX_EIO;
+    store_bind_text(st, 1, pipeline);
+    store_rows rows = {.size = sizeof(store_script_failure)};
+    int result = collect(s, st, &rows, "reading script failures", read_script_failure);
+    const store_script_failure *items = rows.items;
+    for (size_t i = 0; !result && i < rows.count; i++)
+        if (fn(ud, &items[i]))
+            break;
+    store_rows_free(&rows);
+    return result;
+}
+
 /* ---- equity ------------------------------------------------------------------------- */
 
 static int read_equity_point(store *s, sqlite3_stmt *st, void *slot)

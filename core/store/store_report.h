@@ -54,6 +54,11 @@ int store_report_exits(store *s, const char *pipeline, int limit,
 int store_report_events(store *s, const char *pipeline, int limit,
                         int (*fn)(void *ud, const store_event_row *ev), void *ud);
 
+/* Every pipeline's script failure counts (store.h, store_script_failure), the latest
+ * failure first. */
+int store_report_script_failures(store *s, const char *pipeline,
+                                 int (*fn)(void *ud, const store_script_failure *f), void *ud);
+
 /* One point of an equity curve. */
 typedef struct {
     apex_time ts;

@@ -201,6 +201,21 @@ static const char *const migrations[] = {
     /* Unique: each attempt is one order, and a client order id names one order. SQLite
      * lets several NULLs (attempts recorded before their id was known) coexist. */
     "CREATE UNIQUE INDEX exit_attempts_order ON exit_attempts(client_order_id);\n",
+
+    /* 3: how often each pipeline's scripts failed, per stage (issue 8). A flood of failures
+     * is counted rather than recorded one by one (script/failures.h), so the executions and
+     * events tables alone no longer show how many there were; this row does. One row per
+     * (pipeline, stage), updated in place: it cannot grow the store. */
+    "CREATE TABLE script_failures (\n"
+    "  pipeline   TEXT NOT NULL,\n"
+    "  stage      TEXT NOT NULL,\n"
+    "  failures   INTEGER NOT NULL DEFAULT 0,\n"
+    "  recorded   INTEGER NOT NULL DEFAULT 0,\n"
+    "  first_at   INTEGER NOT NULL,\n"
+    "  last_at    INTEGER NOT NULL,\n"
+    "  last_error TEXT NOT NULL DEFAULT '',\n"
+    "  PRIMARY KEY (pipeline, stage)\n"
+    ");\n",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

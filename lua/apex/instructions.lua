@@ -7,7 +7,9 @@
 --   [monitor position and] <action> [position|positions|all|all positions|everything]
 --       (if|on|when) <cond> [(or|and) <cond>]...
 --   <action> = close | exit | liquidate | sell          (all mean "close the position")
---   <cond>   = <SYMBOL> (>|>=|<|<=) N                   last price of SYMBOL
+--   <cond>   = <SYMBOL> (>|>=|<|<=) N                   last price of SYMBOL (a symbol is
+--                                                        A-Z a-z 0-9 . _ / ^ = - with a
+--                                                        letter: ES=F, 7203.T, BRK_B)
 --            | <SYMBOL> (drops|falls|rises|gains) [by] N% [intraday]   change since the
 --                                                        session's first bar
 --            | market crash                             = SPY drops 3%
@@ -53,6 +55,23 @@ local IMPACT_NAME = { "low", "medium", "high" }
 -- Words that look like a symbol in "<SYMBOL> > N" but are not one.
 local NOT_SYMBOLS = { price = true, pnl = true, vol = true, volume = true, news = true,
                       position = true, market = true }
+-- A symbol as the data files spell it: A-Z a-z 0-9 . _ / ^ = - ("ES=F", "EURUSD=X",
+-- "7203.T", "BRK_B", "BRK.B", "^VIX", "BTC/USD"). It is read upper-cased, like the rest
+-- of the sentence is read case-insensitively.
+local SYM = "[%w%.%-/%^=_]+"
+local SYMBOL_MAX = 23
+
+-- The symbol in s (a pattern capture), or nil and why not: a word without a letter reads
+-- as a number ("40 > 30"), never as a symbol.
+local function symbol(s)
+    if not s:match("%a") then
+        return nil, string.format("'%s' is not a symbol: a symbol has a letter", s)
+    end
+    if #s > SYMBOL_MAX then
+        return nil, string.format("'%s' is not a symbol: at most %d characters", s, SYMBOL_MAX)
+    end
+    return s:upper()
+end
 local DEFAULT_NEWS_MINUTES = 60
 local EPS = 1e-12
 
@@ -224,12 +243,16 @@ local function parse_condition(c)
         if rest == " for this symbol" or rest == " for this position" then
             scope = true
         elseif rest ~= "" then
-            local sym = rest:match("^ for ([%a%^][%w%.%-/%^]*)$")
+            local sym = rest:match("^ for (" .. SYM .. ")$")
             if not sym then
                 return nil, "after 'news' write 'for this symbol', 'for SYMBOL' or "
                             .. "'within N minutes'"
             end
-            scope = sym:upper()
+            local why
+            scope, why = symbol(sym)
+            if not scope then
+                return nil, why
+            end
         end
         return news_condition(lv, scope, minutes)
     end
@@ -249,9 +272,9 @@ local function parse_condition(c)
 
     -- moves: SYMBOL drops 3% intraday
     local sym, verb, amount, sign, tail =
-        c:match("^([%a%^][%w%.%-/%^]*) (%a+) ([%d%.]+) ?(%%?)(.*)$")
+        c:match("^(" .. SYM .. ") (%a+) ([%d%.]+) ?(%%?)(.*)$")
     if not sym then
-        sym, verb, amount, sign, tail = c:match("^([%a%^][%w%.%-/%^]*) (%a+) by ([%d%.]+) ?(%%?)(.*)$")
+        sym, verb, amount, sign, tail = c:match("^(" .. SYM .. ") (%a+) by ([%d%.]+) ?(%%?)(.*)$")
     end
     if sym and (verb == "drops" or verb == "falls" or verb == "rises" or verb == "gains"
                 or verb == "drop" or verb == "fall" or verb == "rise" or verb == "gain") then
@@ -259,30 +282,38 @@ local function parse_condition(c)
             return nil, string.format("'%s' after the percentage is not understood; "
                                       .. "only 'intraday' may follow", tail:sub(2))
         end
+        local name, why = symbol(sym)
+        if not name then
+            return nil, why
+        end
         local down = verb:sub(1, 1) == "d" or verb:sub(1, 1) == "f"
-        local n, err = parse_percent(amount, sign, sym:upper() .. " " .. verb .. " 3%")
+        local n, err = parse_percent(amount, sign, name .. " " .. verb .. " 3%")
         if not n then
             return nil, err
         end
-        return move_condition(sym:upper(), down, n, tail ~= "")
+        return move_condition(name, down, n, tail ~= "")
     end
 
     -- comparisons: SYMBOL > 40
-    local csym, cop, cnum, crest = c:match("^([%a%^][%w%.%-/%^]*) ?([<>]=?) ?([%d%.]+)(.*)$")
+    local csym, cop, cnum, crest = c:match("^(" .. SYM .. ") ?([<>]=?) ?([%d%.]+)(.*)$")
     if csym then
         if NOT_SYMBOLS[csym] then
             return nil, string.format("'%s' is not a symbol; compare a symbol's price, "
                                       .. "e.g. 'AAPL < 150'", csym)
         end
+        local name, why = symbol(csym)
+        if not name then
+            return nil, why
+        end
         if crest == "%" then
             return nil, "a price is not a percentage; for a move write e.g. '"
-                        .. csym:upper() .. " drops 3%'"
+                        .. name .. " drops 3%'"
         end
         local n = parse_number(cnum)
         if n == nil or crest ~= "" then
             return nil, string.format("'%s' is not a number", cnum .. crest)
         end
-        return price_condition(csym:upper(), cop, n)
+        return price_condition(name, cop, n)
     end
     return nil, nil
 end

@@ -39,6 +39,30 @@ local function bad_input(what, x)
     error(string.format("%s:update: expected a finite number, got %s", what, tostring(x)), 3)
 end
 
+-- An options table is checked once, like a period: a misspelt key would otherwise give
+-- the default convention without a word. known maps each key to what it accepts, for the
+-- message.
+local function check_options(ctor, opts, known)
+    if opts == nil then
+        return {}
+    end
+    if type(opts) ~= "table" then
+        error(string.format("ta.%s: options must be a table, got %s", ctor, tostring(opts)), 3)
+    end
+    for k in pairs(opts) do
+        if known[k] == nil then
+            local names = {}
+            for name, accepts in pairs(known) do
+                names[#names + 1] = name .. " (" .. accepts .. ")"
+            end
+            table.sort(names)
+            error(string.format("ta.%s: unknown option %s; known: %s", ctor, tostring(k),
+                                table.concat(names, ", ")), 3)
+        end
+    end
+    return opts
+end
+
 local function prealloc(n)
     local t = {}
     for i = 1, n do
@@ -56,6 +80,7 @@ end
 
 local SMA = {}
 SMA.__index = SMA
+SMA.__metatable = false -- shared by every indicator of the pipeline: not for scripts to patch
 SMA.__name = "apex.ta.sma"
 
 function ta.sma(n)
@@ -108,6 +133,7 @@ end
 
 local EMA = {}
 EMA.__index = EMA
+EMA.__metatable = false -- shared by every indicator of the pipeline: not for scripts to patch
 EMA.__name = "apex.ta.ema"
 
 function ta.ema(n)
@@ -149,6 +175,7 @@ end
 
 local RSI = {}
 RSI.__index = RSI
+RSI.__metatable = false -- shared by every indicator of the pipeline: not for scripts to patch
 RSI.__name = "apex.ta.rsi"
 
 function ta.rsi(n)
@@ -205,16 +232,30 @@ end
 
 --------------------------------------------------------------------------------
 -- ATR: Wilder's average true range. True range = max(high - low, |high - prev close|,
--- |low - prev close|); the first bar has no previous close, so its range is high - low.
+-- |low - prev close|). The first bar has no previous close: by default its true range is
+-- its high - low (as StockCharts), so the first value comes at bar n;
+-- first_tr = "skip" leaves the first bar out (TTR, TA-Lib), and it comes at bar n + 1.
 -- Seeded with the mean of the first n true ranges, then Wilder smoothing.
 
 local ATR = {}
 ATR.__index = ATR
+ATR.__metatable = false -- shared by every indicator of the pipeline: not for scripts to patch
 ATR.__name = "apex.ta.atr"
 
-function ta.atr(n)
+local ATR_OPTIONS = { first_tr = '"range" or "skip"' }
+
+function ta.atr(n, opts)
     n = check_period("atr", "n", n)
-    return setmetatable({ n = n, prev_close = nil, count = 0, seed_sum = 0.0, value = nil }, ATR)
+    local first_tr = check_options("atr", opts, ATR_OPTIONS).first_tr
+    if first_tr == nil then
+        first_tr = "range"
+    elseif first_tr ~= "range" and first_tr ~= "skip" then
+        error(string.format('ta.atr: first_tr must be "range" (the first bar\'s high - low, the '
+                            .. 'default) or "skip" (no true range without a previous close, as '
+                            .. 'TTR and TA-Lib), got %s', tostring(first_tr)), 2)
+    end
+    return setmetatable({ n = n, skip_first = first_tr == "skip", prev_close = nil, count = 0,
+                          seed_sum = 0.0, value = nil }, ATR)
 end
 
 function ATR:update(high, low, close)
@@ -229,7 +270,10 @@ function ATR:update(high, low, close)
     end
     local tr = high - low
     local pc = self.prev_close
-    if pc ~= nil then
+    if pc == nil and self.skip_first then
+        self.prev_close = close
+        return nil
+    elseif pc ~= nil then
         local up, down = abs(high - pc), abs(low - pc)
         if up > tr then
             tr = up
@@ -269,6 +313,7 @@ end
 
 local BB = {}
 BB.__index = BB
+BB.__metatable = false -- shared by every indicator of the pipeline: not for scripts to patch
 BB.__name = "apex.ta.bollinger"
 
 function ta.bollinger(n, k)
@@ -354,15 +399,20 @@ function BB:ready()
 end
 
 --------------------------------------------------------------------------------
--- MACD: macd = EMA(fast) - EMA(slow); signal = EMA(signal) of macd; histogram =
--- macd - signal. Nothing is returned until the signal line is warmed up, i.e. after
--- slow + signal - 1 values.
+-- MACD: macd = EMA(fast) - EMA(slow), in price units (Appel's definition, and what
+-- charting platforms plot); percent = true gives 100 * (EMA(fast) / EMA(slow) - 1), TTR's
+-- default, which compares across instruments and price levels. signal = EMA(signal) of
+-- macd; histogram = macd - signal. Nothing is returned until the signal line is warmed
+-- up, i.e. after slow + signal - 1 values.
 
 local MACD = {}
 MACD.__index = MACD
+MACD.__metatable = false -- shared by every indicator of the pipeline: not for scripts to patch
 MACD.__name = "apex.ta.macd"
 
-function ta.macd(fast, slow, signal)
+local MACD_OPTIONS = { percent = "true or false" }
+
+function ta.macd(fast, slow, signal, opts)
     fast = check_period("macd", "fast", fast == nil and 12 or fast)
     slow = check_period("macd", "slow", slow == nil and 26 or slow)
     signal = check_period("macd", "signal", signal == nil and 9 or signal)
@@ -370,9 +420,16 @@ function ta.macd(fast, slow, signal)
         error(string.format("ta.macd: fast (%d) must be shorter than slow (%d), e.g. 12, 26, 9",
                             fast, slow), 2)
     end
+    local percent = check_options("macd", opts, MACD_OPTIONS).percent
+    if percent == nil then
+        percent = false
+    elseif type(percent) ~= "boolean" then
+        error(string.format("ta.macd: percent must be true or false, got %s", tostring(percent)),
+              2)
+    end
     return setmetatable({
-        n = slow, fast_ema = ta.ema(fast), slow_ema = ta.ema(slow), signal_ema = ta.ema(signal),
-        value = nil, signal = nil, histogram = nil,
+        n = slow, percent = percent, fast_ema = ta.ema(fast), slow_ema = ta.ema(slow),
+        signal_ema = ta.ema(signal), value = nil, signal = nil, histogram = nil,
     }, MACD)
 end
 
@@ -385,7 +442,18 @@ function MACD:update(x)
     if f == nil or s == nil then
         return nil
     end
-    local m = f - s
+    local m
+    if self.percent then
+        if s == 0 then
+            -- a series that reaches 0 (a spread, say) has no percent MACD; say so rather
+            -- than feed an infinity to the signal line
+            error("macd:update: percent MACD of a series whose slow EMA is 0; use the "
+                  .. "absolute MACD (percent = false) for series that cross zero", 2)
+        end
+        m = 100.0 * (f / s - 1.0)
+    else
+        m = f - s
+    end
     local sig = self.signal_ema:update(m)
     if sig == nil then
         return nil
@@ -407,6 +475,7 @@ end
 local function extreme_ctor(ctor, is_max)
     local Class = {}
     Class.__index = Class
+    Class.__metatable = false -- shared by every indicator of the pipeline: not for scripts to patch
     Class.__name = "apex.ta." .. ctor
 
     function Class:update(x)

@@ -240,6 +240,38 @@ T.test("compile errors quote the text and suggest working forms", function()
     T.contains(err, "got number")
 end)
 
+-- Every symbol the data files accept can be named (issue 8: '=', '_' and a leading digit
+-- used to make the sentence unreadable), in each condition that names one.
+T.test("symbols with = _ . and a leading digit in comparisons, moves and news", function()
+    for _, sym in ipairs({ "ES=F", "EURUSD=X", "7203.T", "BRK_B", "BRK.B", "BRK-B", "^VIX",
+                           "BTC/USD" }) do
+        local m = market { prices = { [sym] = 41 }, changes = { [sym] = -0.04 },
+                           news = { [sym] = 3 } }
+        local fired, reason = compile("close if " .. sym .. " > 40").check(m, nil)
+        T.truthy(fired, sym .. " > 40")
+        T.eq(reason, sym .. " 41.00 > 40")
+        fired = compile("exit if " .. sym:lower() .. ">=41").check(m, nil)
+        T.truthy(fired, sym .. " >= 41, written in lower case and without spaces")
+        fired, reason = compile("liquidate if " .. sym .. " drops 3% intraday").check(m, nil)
+        T.truthy(fired, sym .. " drops 3%")
+        T.contains(reason, sym .. " down 4.0%")
+        fired, reason = compile("exit on high impact news for " .. sym).check(m, nil)
+        T.truthy(fired, "news for " .. sym)
+        T.eq(reason, "high impact news for " .. sym)
+    end
+    local cases = {
+        { "close if 40 > 30", "'40' is not a symbol: a symbol has a letter" },
+        { "close if 7203 drops 3%", "'7203' is not a symbol" },
+        { "exit on high impact news for 7203", "'7203' is not a symbol" },
+        { "close if ABCDEFGHIJKLMNOPQRSTUVWXYZ > 1", "at most 23 characters" },
+    }
+    for _, c in ipairs(cases) do
+        local rule, err = I.compile(c[1])
+        T.eq(rule, nil, "'" .. c[1] .. "' must not compile")
+        T.contains(err, c[2], c[1])
+    end
+end)
+
 T.test("every documented example compiles", function()
     for _, text in ipairs(I.examples) do compile(text) end
     T.truthy(#I.examples >= 10)

@@ -179,6 +179,29 @@ T.test("atr uses true range with gaps and Wilder smoothing", function()
     T.near(small:update(15.2, 14.8, 15), 5.2, 1e-12, "true range spans the gap from 10 to 15.2")
 end)
 
+T.test('atr with first_tr = "skip" leaves the first bar out (TTR, TA-Lib)', function()
+    local c, h, l = make_series(300, 80, 10)
+    local atr = ta.atr(14, { first_tr = "skip" })
+    for i = 1, #c do
+        local v = atr:update(h[i], l[i], c[i])
+        if i <= 14 then
+            T.eq(v, nil, "needs 15 bars, bar " .. i)
+        else
+            -- the default convention over bars 2.. is this one, shifted by a bar
+            local s = 0
+            for j = 2, 15 do s = s + ref_tr(h, l, c, j) end
+            local r = s / 14
+            for j = 16, i do r = (r * 13 + ref_tr(h, l, c, j)) / 14 end
+            T.near(v, r, 1e-9, "atr at bar " .. i)
+        end
+    end
+    local small = ta.atr(1, { first_tr = "skip" })
+    T.eq(small:update(10.5, 9.5, 10), nil, "no true range without a previous close")
+    T.near(small:update(15.2, 14.8, 15), 5.2, 1e-12, "the second bar's true range spans the gap")
+    T.near(ta.atr(1, { first_tr = "range" }):update(10.5, 9.5, 10), 1.0, 1e-12,
+           '"range" is the default: the first bar counts its high - low')
+end)
+
 T.test("bollinger mid/upper/lower equal SMA +- k * population stdev", function()
     local xs = make_series(400, 180, 5)
     local bb = ta.bollinger(20, 2)
@@ -223,6 +246,32 @@ T.test("macd is EMA(fast) - EMA(slow) with an EMA signal line", function()
             T.near(h, rm - rs, 1e-9, "histogram at bar " .. i)
         end
     end
+end)
+
+T.test("macd with percent = true is 100 * (EMA(fast) / EMA(slow) - 1) (TTR's default)",
+       function()
+    local xs = make_series(200, 120, 11)
+    local macd = ta.macd(12, 26, 9, { percent = true })
+    T.eq(macd.percent, true)
+    T.eq(ta.macd().percent, false, "absolute by default")
+    local ms = {}
+    for i = 1, #xs do
+        local m, s, h = macd:update(xs[i])
+        if i >= 26 then ms[#ms + 1] = 100 * (ref_ema(xs, i, 12) / ref_ema(xs, i, 26) - 1) end
+        if i < 26 + 9 - 1 then
+            T.eq(m, nil, "macd warming up at bar " .. i)
+        else
+            local rm, rs = ms[#ms], ref_ema(ms, #ms, 9)
+            T.near(m, rm, 1e-9, "percent macd at bar " .. i)
+            T.near(s, rs, 1e-9, "signal at bar " .. i)
+            T.near(h, rm - rs, 1e-9, "histogram at bar " .. i)
+        end
+    end
+    -- a series whose slow EMA reaches 0 has no percent MACD: an error, not an infinity
+    local zero = ta.macd(2, 3, 2, { percent = true })
+    zero:update(1)
+    zero:update(-1)
+    T.raises("macd:update: percent MACD of a series whose slow EMA is 0", zero.update, zero, 0)
 end)
 
 T.test("highest/lowest track the rolling extremes", function()
@@ -284,13 +333,14 @@ end)
 
 T.test("updates allocate no memory once constructed", function()
     local objs = { ta.sma(30), ta.ema(30), ta.rsi(14), ta.bollinger(20, 2), ta.macd(12, 26, 9),
-                   ta.highest(10), ta.lowest(10) }
-    local atr = ta.atr(14)
+                   ta.macd(12, 26, 9, { percent = true }), ta.highest(10), ta.lowest(10) }
+    local atr, atr_skip = ta.atr(14), ta.atr(14, { first_tr = "skip" })
     local xs, hs, ls = make_series(5000, 100, 9)
     -- warm up first so lazily created fields already exist
     for i = 1, 100 do
         for _, o in ipairs(objs) do o:update(xs[i]) end
         atr:update(hs[i], ls[i], xs[i])
+        atr_skip:update(hs[i], ls[i], xs[i])
     end
     collectgarbage("collect")
     collectgarbage("stop")
@@ -298,10 +348,11 @@ T.test("updates allocate no memory once constructed", function()
     for i = 101, #xs do
         for k = 1, #objs do objs[k]:update(xs[i]) end
         atr:update(hs[i], ls[i], xs[i])
+        atr_skip:update(hs[i], ls[i], xs[i])
     end
     local grown = collectgarbage("count") - before
     collectgarbage("restart")
-    T.truthy(grown < 1, string.format("expected no allocation in 4900 x 8 updates, grew %.1f KiB",
+    T.truthy(grown < 1, string.format("expected no allocation in 4900 x 10 updates, grew %.1f KiB",
                                       grown))
 end)
 
@@ -311,6 +362,15 @@ T.test("bad periods and bad inputs are errors that name the indicator", function
     T.raises("ta.rsi: n must be a whole number", ta.rsi, "14")
     T.raises("ta.bollinger: k must be a number >= 0", ta.bollinger, 20, -1)
     T.raises("ta.macd: fast (26) must be shorter than slow (12)", ta.macd, 26, 12, 9)
+    -- options: a misspelt key or value is an error, never a silent default
+    T.raises("ta.atr: unknown option firsttr; known: first_tr (\"range\" or \"skip\")", ta.atr,
+             14, { firsttr = "skip" })
+    T.raises('ta.atr: first_tr must be "range"', ta.atr, 14, { first_tr = "ttr" })
+    T.raises("ta.atr: options must be a table, got skip", ta.atr, 14, "skip")
+    T.raises("ta.macd: unknown option pct; known: percent (true or false)", ta.macd, 12, 26, 9,
+             { pct = true })
+    T.raises("ta.macd: percent must be true or false, got yes", ta.macd, 12, 26, 9,
+             { percent = "yes" })
     local sma = ta.sma(3)
     T.raises("sma:update: expected a finite number, got nil", sma.update, sma, nil)
     T.raises("sma:update: expected a finite number", sma.update, sma, 0 / 0)

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "pipeline/pipeline.h"
 #include "pipeline/run_files.h"
@@ -47,6 +49,46 @@ void fx_write(const char *name, const char *text)
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
+}
+
+static int saved_out = -1, saved_err = -1;
+
+void fx_capture_begin(const char *name)
+{
+    fflush(stdout);
+    fflush(stderr);
+    saved_out = dup(STDOUT_FILENO);
+    saved_err = dup(STDERR_FILENO);
+    int fd = open(fx_path(name), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    dup2(fd, STDOUT_FILENO);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+}
+
+void fx_capture_end(void)
+{
+    fflush(stdout);
+    fflush(stderr);
+    dup2(saved_out, STDOUT_FILENO);
+    dup2(saved_err, STDERR_FILENO);
+    close(saved_out);
+    close(saved_err);
+}
+
+int fx_count_lines(const char *name, const char *needle)
+{
+    FILE *f = fopen(fx_path(name), "r");
+    assert_non_null(f);
+    char *line = NULL;
+    size_t cap = 0;
+    int n = 0;
+    while (getline(&line, &cap, f) >= 0)
+        if (strstr(line, needle))
+            n++;
+    free(line);
+    fclose(f);
+    return n;
 }
 
 int fx_backtest(const char *file, const char *db)

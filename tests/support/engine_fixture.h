@@ -30,6 +30,12 @@ int fx_backtest(const char *pipeline, const char *db);
  * run waits before stopping. Nothing depends on the wall clock or the machine's load. */
 int fx_run(const char *pipeline, const char *db);
 
+/* Sends stdout and stderr (the lines a run prints) to <dir>/name until fx_capture_end. */
+void fx_capture_begin(const char *name);
+void fx_capture_end(void);
+/* How many lines of <dir>/name contain needle. */
+int fx_count_lines(const char *name, const char *needle);
+
 sqlite3 *fx_open_db(const char *db);
 void fx_query_text(sqlite3 *h, const char *sql, char *out, size_t n);
 long long fx_query_int(sqlite3 *h, const char *sql);

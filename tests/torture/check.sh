@@ -266,7 +266,22 @@ check_file_integrity() {
     fi
 }
 check_file_integrity "$DB" "store"
+# Orders the store says were sent to account i (0 when the store is not there).
+sent_to_account() {
+    local i="$1" p list="" n
+    [ "$STORE_OK" = 1 ] || { echo 0; return; }
+    for p in "${PMAP[@]+"${PMAP[@]}"}"; do
+        [ "${p##*$'\t'}" = "$i" ] && list+="${list:+,}$(sql_quote "${p%%$'\t'*}")"
+    done
+    [ -n "$list" ] || { echo 0; return; }
+    n=$(sq1 "SELECT count(*) FROM orders o JOIN executions e ON e.id = o.execution_id WHERE o.status != 'unsent' AND e.pipeline IN ($list)")
+    echo "${n:-0}"
+}
 for i in "${!ACC_FILE[@]}"; do
+    # A host killed before it opened the account never created the file, and sent nothing.
+    if [ ! -f "${ACC_FILE[$i]}" ] && [ "$(sent_to_account "$i")" = 0 ]; then
+        continue
+    fi
     check_file_integrity "${ACC_FILE[$i]}" "account a$i"
     if [ -f "${ACC_FILE[$i]}" ] && [ "${ACC_OK[$i]}" != 1 ]; then
         violation integrity "unreadable:a$i" "account a$i ${ACC_FILE[$i]} has no paper-account tables"

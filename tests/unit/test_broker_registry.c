@@ -94,14 +94,16 @@ static void test_paper_gets_the_pipeline_instruments(void **state)
     fixture f;
     fixture_open(&f);
     f.cfg.symbols = calloc(1, sizeof *f.cfg.symbols);
-    f.cfg.instruments = calloc(1, sizeof *f.cfg.instruments);
+    f.cfg.instruments = calloc(2, sizeof *f.cfg.instruments);
     assert_non_null(f.cfg.symbols);
     assert_non_null(f.cfg.instruments);
     snprintf(f.cfg.symbols[0], SYMBOL_MAX, "LOTS");
     f.cfg.nsymbols = 1;
-    f.cfg.instruments[0] =
+    /* [0] is the default, as the loader leaves it */
+    f.cfg.instruments[0] = (instrument_config){.rules = MONEY_INSTRUMENT_DEFAULT};
+    f.cfg.instruments[1] =
         (instrument_config){.rules = {.tick = MONEY(1) / 100, .lot = MONEY(10)}, .symbol = "LOTS"};
-    f.cfg.ninstruments = 1;
+    f.cfg.ninstruments = 2;
     char err[1024] = "";
     broker_sim_feed sim = NULL;
     broker *b = broker_open(&f.cfg, &f.args, &sim, err, sizeof err);

@@ -20,10 +20,36 @@ static void test_status_on_empty_store_says_none(void **state)
     char *out = status_of(s, 10);
     assert_non_null(strstr(out, ":memory:"));
     assert_non_null(strstr(out, "EXECUTIONS\n  none"));
+    assert_non_null(strstr(out, "SCRIPT FAILURES\n  none"));
     assert_non_null(strstr(out, "OPEN POSITIONS\n  none"));
     assert_non_null(strstr(out, "EXITS (latest 20)\n  none"));
     assert_non_null(strstr(out, "OPEN ORDERS\n  none"));
     assert_non_null(strstr(out, "RECENT EVENTS (latest 10)\n  none"));
+    free(out);
+    store_close(s);
+}
+
+/* Failures counted rather than recorded one by one stay visible, with the last error. */
+static void test_status_shows_script_failures(void **state)
+{
+    store *s = open_ok(":memory:");
+    store_script_failure f = {.pipeline = "flood",
+                              .stage = "strategy",
+                              .failures = 600,
+                              .recorded = 5,
+                              .first_at = T0,
+                              .last_at = T0 + APEX_HOUR,
+                              .last_error = "strategy.lua:2: no data for 1709566620"};
+    assert_int_equal(store_script_failures_add(s, &f, NULL), 0);
+    char *out = status_of(s, 5);
+    char line[512];
+    const char *section = strstr(out, "SCRIPT FAILURES\n");
+    assert_non_null(section);
+    assert_non_null(strstr(section, "PIPELINE  STAGE     FAILURES  RECORDED  SUMMARISED"));
+    assert_non_null(line_with(section, "flood", line, sizeof line));
+    assert_non_null(strstr(line, "strategy       600         5         595"));
+    assert_non_null(strstr(line, "2024-03-01 15:30:00"));
+    assert_non_null(strstr(line, "strategy.lua:2: no data for 1709566620"));
     free(out);
     store_close(s);
 }
@@ -198,6 +224,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_on_empty_store_says_none),
+        cmocka_unit_test(test_status_shows_script_failures),
         cmocka_unit_test(test_status_shows_executions_positions_orders_events),
         cmocka_unit_test(test_status_shows_monitoring_state_and_exits),
     };

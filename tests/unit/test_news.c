@@ -92,11 +92,72 @@ static void test_long_line_is_one_row(void **state)
     news_free(&n);
 }
 
+/* The symbol column follows the bars' rule (or "*"), so a news item can name ES=F but
+ * not a symbol no bar could carry. */
+static void test_symbol_column(void **state)
+{
+    (void)state;
+    const char *p = write_news("timestamp,symbol,impact,headline\n"
+                               "2024-03-04T15:00:00Z,ES=F,high,Futures halt\n"
+                               "2024-03-04T15:01:00Z,AA PL,low,Typo\n");
+    news_list n = {0};
+    char err[256] = "";
+    assert_int_equal(news_load(&n, p, err, sizeof err), APEX_EINVAL);
+    unlink(p);
+    assert_non_null(strstr(err, ":3: column 'symbol': 'AA PL' is not a symbol; use 1-23 "
+                                "characters of A-Z a-z 0-9 . _ / ^ = -, or * for market-wide"));
+}
+
+/* No headline length splits a row (issue 8): headlines of 1 KiB, 64 KiB and 1 MiB, each
+ * with text that reads like a row wherever a buffer might end, load as one item each,
+ * and a bad row after them is reported at its own line. */
+static void test_no_headline_length_splits_a_row(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {1024, 64 * 1024, 1024 * 1024};
+    const char *row = "\n2024-03-05T15:00:00Z,SPY,high,phantom\n";
+    size_t cap = 64 + 3 * (sizeof "2024-03-04T15:00:00Z,AAPL,low," + 2) + 2 * 1024 * 1024;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    size_t used = (size_t)snprintf(text, cap, "timestamp,symbol,impact,headline\n");
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        used += (size_t)snprintf(text + used, cap - used, "2024-03-04T15:00:0%zuZ,AAPL,low,", i);
+        /* the headline repeats something that looks like a row, in every alignment */
+        for (size_t k = 0; k < sizes[i]; k++)
+            text[used + k] = row[k % strlen(row)] == '\n' ? ' ' : row[k % strlen(row)];
+        used += sizes[i];
+        text[used++] = '\n';
+    }
+    text[used] = '\0';
+    const char *p = write_news(text);
+    news_list n = {0};
+    char err[256] = "";
+    assert_int_equal(news_load(&n, p, err, sizeof err), 0);
+    unlink(p);
+    assert_int_equal(n.count, 3);
+    for (int i = 0; i < n.count; i++) {
+        assert_string_equal(n.items[i].symbol, "AAPL");
+        assert_int_equal(n.items[i].impact, 1);
+        assert_int_equal(strlen(n.items[i].headline), sizeof n.items[i].headline - 1);
+    }
+    news_free(&n);
+
+    /* line 5 is the bad one, whatever came before it */
+    snprintf(text + used, cap - used, "2024-03-06T15:00:00Z,MSFT,severe,bad impact\n");
+    p = write_news(text);
+    assert_int_equal(news_load(&n, p, err, sizeof err), APEX_EINVAL);
+    unlink(p);
+    assert_non_null(strstr(err, ":5: column 'impact'"));
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reads_rows_in_order),
         cmocka_unit_test(test_long_line_is_one_row),
+        cmocka_unit_test(test_no_headline_length_splits_a_row),
+        cmocka_unit_test(test_symbol_column),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,8 @@
 #include <jansson.h>
 
 #include "config/config.h"
+#include "lua_fixture.h"
+#include "market/news.h"
 #include "script/script.h"
 
 #define DIR APEX_SOURCE_DIR "/tests/fixtures/script/pipeline"
@@ -162,6 +164,18 @@ static void test_full_pipeline(void **state)
     assert_int_equal(aapl.tick, MONEY_SCALE / 20);
     assert_int_equal(aapl.lot, MONEY(1));
 
+    /* The news file it names loads as the host will load it (the fixture once had an
+     * impact of "3", which the news loader refuses, and nothing noticed). */
+    news_list news = {0};
+    char err[512] = "";
+    if (news_load(&news, cfg.data.news_file, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(news.count, 1);
+    assert_string_equal(news.items[0].symbol, "AAPL");
+    assert_int_equal(news.items[0].impact, 3);
+    assert_string_equal(news.items[0].headline, "Earnings");
+    news_free(&news);
+
     config_free(&cfg);
     diag_free(&d);
 }
@@ -307,6 +321,27 @@ static void test_list_with_a_hole_names_the_index(void **state)
     config_free(&cfg);
     diag_free(&d);
 
+    /* every other list field: data files, partial stages, webhooks */
+    n = load_text(NULL,
+                  "exits = { partial_exits = { stages = { { profit_threshold = 0.1, "
+                  "exit_percentage = 10 }, first_stage, { profit_threshold = 0.3, "
+                  "exit_percentage = 10 } } } },\n"
+                  "notifications = { webhooks = { \"https://a.example\", hook, "
+                  "\"https://b.example\" } },",
+                  &cfg, &d, path, sizeof path);
+    print_diags(&d);
+    assert_true(has_diag(&d, "exits.partial_exits.stages[2]: is nil, a hole in the list", NULL));
+    assert_true(has_diag(&d, "notifications.webhooks[2]: is nil, a hole in the list", NULL));
+    config_free(&cfg);
+    diag_free(&d);
+    n = load_text("local P\nlocal f = \"" DIR "/bars.csv\"",
+                  "data = { files = { f, g, \"" DIR "/bars2.csv\" } },", &cfg, &d, path,
+                  sizeof path);
+    print_diags(&d);
+    assert_true(has_diag(&d, "data.files[2]: is nil, a hole in the list", NULL));
+    config_free(&cfg);
+    diag_free(&d);
+
     /* in params too: JSON has no list with holes */
     n = load_text("local P = { weights = { 0.5, missing, 0.25 } }", NULL, &cfg, &d, path,
                   sizeof path);
@@ -414,6 +449,255 @@ static void test_random_seed_field(void **state)
     diag_free(&d);
 }
 
+/* Loads a body and expects exactly one problem containing `want` (after "<path>: "). */
+static void expect_one(const char *prelude, const char *body, const char *want)
+{
+    pipeline_config cfg;
+    diag_list d;
+    char path[256], full[1200];
+    int n = load_text(prelude, body, &cfg, &d, path, sizeof path);
+    snprintf(full, sizeof full, "%s: %s", path, want);
+    if (n != 1 || !has_diag(&d, full, NULL)) {
+        print_diags(&d);
+        fail_msg("expected one problem \"%s\", got %d", full, n);
+    }
+    config_free(&cfg);
+    diag_free(&d);
+}
+
+/* Found by fuzz_pipeline_loader: an instruments entry whose __index added instruments
+ * while the loader walked the table made its second pass write past the array (a heap
+ * overflow; a double free in `check`). The walk now runs no Lua code: tables are read
+ * raw, a table with a metatable is refused by name, and the sandbox has no finalizers. */
+static void test_tables_cannot_change_under_the_walk(void **state)
+{
+    expect_one("local P\n"
+               "local n = 0\n"
+               "local mt = { __index = function(t, k)\n"
+               "  n = n + 1\n"
+               "  if n < 50 then INSTR['S' .. n] = { tick = 0.01 } end\n"
+               "end }\n"
+               "INSTR = { A = setmetatable({}, mt), B = { lot = 1 } }",
+               "instruments = INSTR,",
+               "instruments.A: is a table with a metatable; the loader reads tables as they are");
+    /* the same for a section, a list and params: nothing from __index is silently lost */
+    expect_one("local P", "risk = setmetatable({}, { __index = { max_positions = 3 } }),",
+               "risk: is a table with a metatable");
+    expect_one("local P",
+               "instructions = setmetatable({}, { __index = function() return 'close if VIX "
+               "> 1' end }),",
+               "instructions: is a table with a metatable");
+    expect_one("local P = { nested = setmetatable({}, { __index = { x = 1 } }) }", NULL,
+               "strategy.params.nested: is a table with a metatable");
+    expect_one("local P = setmetatable({}, { __mode = 'k' })", NULL,
+               "strategy.params: is a table with a metatable");
+
+    /* A finalizer could change a table during the walk (it runs whenever the collector
+     * does) and runs with hooks off, beyond the deadline: one that loops hung `check` at
+     * lua_close. The sandbox refuses __gc, at the line that sets it. */
+    pipeline_config cfg;
+    diag_list d;
+    char path[256];
+    int n = load_text("local P\nKEEP = setmetatable({}, { __gc = function() while true do end "
+                      "end })",
+                      NULL, &cfg, &d, path, sizeof path);
+    print_diags(&d);
+    assert_int_equal(n, 1);
+    assert_true(has_diag(&d, "p.lua:2: setmetatable: __gc finalizers are not allowed in the sandbox", NULL));
+    config_free(&cfg);
+    diag_free(&d);
+}
+
+/* 1e30 is a number, just out of range: every numeric kind says so with the field's range
+ * (it used to say "expected a whole number" or "out of range" without the range), once. */
+static void test_out_of_range_numbers_say_the_range(void **state)
+{
+    expect_one("local P", "risk = { max_positions = 1e30 },",
+               "risk.max_positions: 1e+30 is out of range; use a whole number from 1 to 100000");
+    expect_one("local P", "risk = { max_positions = 200000 },",
+               "risk.max_positions: 200000 is out of range; use a whole number from 1 to 100000");
+    expect_one("local P", "risk = { capital = 1e30 },",
+               "risk.capital: 1e+30 is out of range; use 0, or a value from 1 to 1000000000");
+    expect_one("local P", "broker = { starting_cash = -1/0 },",
+               "broker.starting_cash: -inf is out of range; use a value from 1 to 1000000000");
+    expect_one("local P", "exits = { early_exit_edge = 1e30 },",
+               "exits.early_exit_edge: 1e+30 is out of range; use a value from -92233720367 to "
+               "92233720367");
+    expect_one("local P",
+               "exits = { partial_exits = { stages = { { profit_threshold = 0.1, "
+               "exit_percentage = 1e30 } } } },",
+               "exits.partial_exits.stages[1].exit_percentage: 1e+30 is out of range; use a "
+               "percent above 0 and at most 100");
+    expect_one("local P",
+               "exits = { partial_exits = { stages = { { profit_threshold = 1e30, "
+               "exit_percentage = 10 } } } },",
+               "exits.partial_exits.stages[1].profit_threshold: 1e+30 is out of range; use a "
+               "value from 0.00000001 to 100");
+    expect_one("local P", "monitoring = { retry_backoff = { 60, 1e30 } },",
+               "monitoring.retry_backoff[2]: 1e+30 is out of range; use a whole number of "
+               "seconds from 1 to 86400");
+    expect_one("local P", "data = { files = \"" DIR "/bars.csv\", speed = 1e30 },",
+               "data.speed: 1e+30 is out of range; use a number from 0 to 1000000");
+    expect_one("local P", "random_seed = 1e30,",
+               "random_seed: 1e+30 is out of range; use a whole number from "
+               "-9223372036854775808 to 9223372036854775807");
+    expect_one("local P", "monitoring = { retry_backoff = {} },",
+               "monitoring.retry_backoff: is empty; list at least one whole number of seconds");
+    expect_one("local P", "exits = { time_urgent_minutes = 0/0 },",
+               "exits.time_urgent_minutes: expected a whole number of minutes, got nan");
+}
+
+/* A value other than 0 that rounds to 0 at 8 decimals must not become 0, which means
+ * "not set" or "inherit" for some fields: risk.capital = 1e-9 used to size against the
+ * account's equity, and a tick of 1e-9 took the default tick. An explicit 0 tick is out
+ * of range rather than inherited. */
+static void test_values_that_round_to_zero(void **state)
+{
+    expect_one("local P", "risk = { capital = 1e-9 },",
+               "risk.capital: 1e-09 is too small: it rounds to 0 at 8 decimal places");
+    expect_one("local P", "instruments = { AAPL = { tick = 1e-9 } },",
+               "instruments.AAPL.tick: 1e-09 is too small: it rounds to 0 at 8 decimal places, "
+               "and 0 would not mean what it says; use a value from 0.00000001 to 10000");
+    expect_one("local P", "instruments = { default = { lot = 4e-9 } },",
+               "instruments.default.lot: 4e-09 is too small");
+    expect_one("local P", "instruments = { AAPL = { tick = 0 } },",
+               "instruments.AAPL.tick: 0 is out of range; use a value from 0.00000001 to 10000");
+    expect_one("local P",
+               "exits = { partial_exits = { stages = { { profit_threshold = 0.1, "
+               "exit_percentage = 1e-7 } } } },",
+               "exits.partial_exits.stages[1].exit_percentage: 1e-07 is too small");
+    /* the smallest value that does not round to 0 is kept */
+    pipeline_config cfg;
+    diag_list d;
+    char path[256];
+    assert_int_equal(load_text(NULL, "instruments = { AAPL = { tick = 0.6e-8, lot = 1e-8 } },",
+                               &cfg, &d, path, sizeof path),
+                     0);
+    assert_int_equal(config_instrument(&cfg, "AAPL").tick, 1);
+    assert_int_equal(config_instrument(&cfg, "AAPL").lot, 1);
+    config_free(&cfg);
+    diag_free(&d);
+}
+
+/* Symbols: the data's character set, no duplicates, found by a hash lookup (100,000
+ * symbols took 32 s when each was compared with all before it). */
+static void test_symbols_checked_and_unique(void **state)
+{
+    expect_one("local P", "symbols = { \"AAPL\", \"AA PL\" },",
+               "symbols[2]: \"AA PL\" is not a symbol; use 1 to 23 characters of A-Z a-z 0-9 . _ "
+               "/ ^ = -");
+    expect_one("local P", "symbols = { \"AAPL\", \"AAPL\\0X\" },",
+               "symbols[2]: contains a NUL byte (\\0) at byte 5; remove it");
+    expect_one("local P", "instruments = { [\"AA PL\"] = { tick = 0.01 } },",
+               "instruments.AA PL: is not a symbol");
+
+    pipeline_config cfg;
+    diag_list d;
+    char path[256], want[400];
+    int n = load_text("local P\nS = {}\nfor i = 1, 100000 do S[i] = 'S' .. i end\n"
+                      "S[100001] = 'S77777'",
+                      "symbols = S,", &cfg, &d, path, sizeof path);
+    print_diags(&d);
+    assert_int_equal(n, 1);
+    snprintf(want, sizeof want, "%s: symbols[100001]: S77777 is listed twice; remove one", path);
+    assert_true(has_diag(&d, want, NULL));
+    assert_int_equal(cfg.nsymbols, 100000);
+    assert_string_equal(cfg.symbols[99999], "S100000");
+    config_free(&cfg);
+    diag_free(&d);
+
+    /* a data file listed twice would replay its bars twice */
+    expect_one("local P",
+               "data = { files = { \"" DIR "/bars.csv\", \"" DIR "/bars2.csv\", \"" DIR
+               "/bars.csv\" } },",
+               "data.files[3]: " DIR "/bars.csv is listed twice; remove one");
+}
+
+/* NUL bytes: C would cut a path, a name or a sentence at one without a word, so those are
+ * refused by field; a params string keeps its bytes (the host decodes params with
+ * JSON_ALLOW_NUL), and a params key, which JSON objects here cannot hold, is refused. */
+static void test_nul_bytes(void **state)
+{
+    expect_one("local P", "instructions = { \"close if VIX > 40\\0 and more\" },",
+               "instructions[1]: contains a NUL byte (\\0) at byte 18; remove it");
+    expect_one("local P", "bias = \"" DIR "/../bias_basic.lua\\0x\",",
+               "bias: contains a NUL byte (\\0)");
+    expect_one("local P", "name = \"a\\0b\",", "name: contains a NUL byte (\\0) at byte 2");
+    expect_one("local P = { [\"k\\0ey\"] = 1 }", NULL, "strategy.params.k");
+    expect_one("local P = { [1] = 1, x = 2 }", NULL,
+               "strategy.params: has the key 1; a params table is either a list");
+
+    pipeline_config cfg;
+    diag_list d;
+    char path[256];
+    assert_int_equal(load_text("local P = { s = \"a\\0b\" }", NULL, &cfg, &d, path, sizeof path),
+                     0);
+    json_error_t je;
+    json_t *j = json_loads(cfg.strategy.params_json, JSON_ALLOW_NUL, &je);
+    assert_non_null(j);
+    assert_int_equal(json_string_length(json_object_get(j, "s")), 3);
+    assert_memory_equal(json_string_value(json_object_get(j, "s")), "a\0b", 3);
+    json_decref(j);
+    config_free(&cfg);
+    diag_free(&d);
+}
+
+/* A pipeline file compiled by luac is refused with the file's name; a file that uses
+ * more memory than its limit is named too (the message used to be the bare limit). */
+static void test_bytecode_and_memory_errors_name_the_file(void **state)
+{
+    char path[64];
+    lua_fixture_bytecode_file("return apex.pipeline { name = \"x\" }", path, sizeof path);
+    pipeline_config cfg;
+    diag_list d;
+    config_defaults(&cfg);
+    diag_init(&d);
+    assert_int_equal(script_load_pipeline(path, &cfg, &d), 1);
+    char want[600];
+    snprintf(want, sizeof want, "%s: is precompiled Lua bytecode", path);
+    assert_true(has_diag(&d, want, NULL));
+    config_free(&cfg);
+    diag_free(&d);
+    unlink(path);
+
+    expect_one("local P = { s = string.rep('x', 40 * 1024 * 1024) }", NULL,
+               "the file used more than the 32 MiB of memory a pipeline file may use");
+}
+
+/* Work done for the file after it returns is bounded like the file: a table of 5000
+ * unknown fields lists DIAG_MAX of them and says the rest are not shown (each one used to
+ * cost a message and a "did you mean" search), and 20,000 symbols each with their own
+ * instrument open without comparing every symbol with every instrument. */
+static void test_work_for_the_file_is_bounded(void **state)
+{
+    pipeline_config cfg;
+    diag_list d;
+    char path[256];
+    int n = load_text("local P\nlocal R = {}\nfor i = 1, 5000 do R['k' .. i] = i end", "risk = R,",
+                      &cfg, &d, path, sizeof path);
+    assert_int_equal(n, 5000);
+    assert_int_equal(d.count, DIAG_MAX + 1);
+    assert_true(has_diag(&d, "risk.k", "unknown field"));
+    assert_non_null(strstr(d.items[DIAG_MAX], "more problems not shown: only the first 100"));
+    config_free(&cfg);
+    diag_free(&d);
+
+    n = load_text("local P\nS, I = {}, { default = { lot = 2 } }\n"
+                  "for i = 1, 20000 do S[i] = 'S' .. i; I[S[i]] = { tick = i / 100 } end",
+                  "symbols = S, instruments = I,", &cfg, &d, path, sizeof path);
+    print_diags(&d);
+    assert_int_equal(n, 0);
+    assert_int_equal(cfg.ninstruments, 20001);
+    for (int i = 0; i < cfg.nsymbols; i++) {
+        money_instrument r = config_instrument(&cfg, cfg.symbols[i]);
+        assert_int_equal(r.tick, (money_t)(i + 1) * MONEY_SCALE / 100);
+        assert_int_equal(r.lot, MONEY(2));
+    }
+    assert_int_equal(config_instrument(&cfg, "OTHER").lot, MONEY(2));
+    config_free(&cfg);
+    diag_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,6 +709,13 @@ int main(void)
         cmocka_unit_test(test_deeply_nested_params_load),
         cmocka_unit_test(test_shared_params_cannot_expand_without_bound),
         cmocka_unit_test(test_random_seed_field),
+        cmocka_unit_test(test_tables_cannot_change_under_the_walk),
+        cmocka_unit_test(test_out_of_range_numbers_say_the_range),
+        cmocka_unit_test(test_values_that_round_to_zero),
+        cmocka_unit_test(test_symbols_checked_and_unique),
+        cmocka_unit_test(test_nul_bytes),
+        cmocka_unit_test(test_bytecode_and_memory_errors_name_the_file),
+        cmocka_unit_test(test_work_for_the_file_is_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -133,6 +133,53 @@ static void test_broken_edit_keeps_old_code(void **state)
     assert_int_equal(sig.side, SIDE_BUY); /* still version 1 */
 }
 
+/* on_start fails until a fixed version is saved: the symbol is not called meanwhile (its
+ * on_start is not retried on every bar), and the reload runs on_start again. */
+static const char START_BROKEN[] =
+    "local starts = 0\n"
+    "return {\n"
+    "  on_start = function(ctx)\n"
+    "    starts = starts + 1\n"
+    "    error('bad params, start ' .. starts)\n"
+    "  end,\n"
+    "  on_bar = function(ctx, bar) return { side = 'buy', qty = 1 } end,\n"
+    "}\n";
+static const char START_FIXED[] =
+    "return {\n"
+    "  on_start = function(ctx) ctx.state.started = (ctx.state.started or 0) + 1 end,\n"
+    "  on_reload = function(ctx) error('on_reload must not run for a symbol never set up') end,\n"
+    "  on_bar = function(ctx, bar) return { side = 'sell', qty = 10 + ctx.state.started } end,\n"
+    "}\n";
+
+static void test_failed_on_start_waits_for_a_reload(void **state)
+{
+    fixture *f = *state;
+    write_file(f->path, START_BROKEN);
+    char err[512];
+    assert_int_equal(script_load(f->h, SCRIPT_STRATEGY, f->path, NULL, err, sizeof err), 0);
+    bar b;
+    memset(&b, 0, sizeof b);
+    b.ts = 1700000000 * APEX_SECOND;
+    b.open = b.high = b.low = b.close = MONEY(10);
+    script_signal sig;
+    assert_int_equal(script_on_bar(f->h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err),
+                     APEX_ESCRIPT);
+    assert_non_null(strstr(err, "strategy.lua:5: bad params, start 1"));
+    assert_non_null(strstr(err, "(in on_start: AAPL is not traded until"));
+    /* Later bars: the same message, not a second attempt ("start 2"). */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(
+            script_on_bar(f->h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err),
+            APEX_ESTATE);
+        assert_non_null(strstr(err, "bad params, start 1"));
+    }
+    write_file(f->path, START_FIXED);
+    assert_int_equal(script_reload(f->h, SCRIPT_STRATEGY, err, sizeof err), 0);
+    assert_int_equal(script_on_bar(f->h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err),
+                     1);
+    assert_int_equal(sig.qty, MONEY(11)); /* on_start ran once, with the new code */
+}
+
 typedef struct {
     int calls;
     int status;
@@ -203,6 +250,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reload_swaps_code_keeps_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_on_start_waits_for_a_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broken_edit_keeps_old_code, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watcher_follows_rename_save, setup, teardown),
     };

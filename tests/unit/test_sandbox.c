@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
@@ -44,6 +45,12 @@ static int setup(void **state)
 static int setup_long_deadline(void **state)
 {
     return setup_limits(state, 8u << 20, 60000);
+}
+
+/* 64 MiB and a minute: for tests that build large structures before the point. */
+static int setup_big(void **state)
+{
+    return setup_limits(state, 64u << 20, 60000);
 }
 
 static int teardown(void **state)
@@ -449,6 +456,299 @@ static void test_many_values_cross_the_boundary(void **state)
     assert_int_equal(result_int(f), 200);
 }
 
+/* --- the deadline's hook-free paths and the C loops it cannot interrupt --------- */
+
+/* Lua calls a message handler with hooks off when the error came from a hook, so after
+ * a trip a looping handler was unstoppable. */
+static void test_xpcall_handler_after_trip(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "local function loop() while true do end end\n"
+                            "xpcall(loop, loop)"),
+                     APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, "ran past its 50 ms deadline"));
+    /* An ordinary error still reaches the script's own handler, with its value. */
+    assert_int_equal(run(f, "local ok, m = xpcall(function() error('boom', 0) end,\n"
+                            "  function(m) return 'handled ' .. m end, 1)\n"
+                            "result = tostring(ok) .. ' ' .. m"),
+                     0);
+    char buf[128];
+    assert_string_equal(result_str(f, buf, sizeof buf), "false handled boom");
+    assert_int_equal(run(f, "result = select('#', xpcall(function(a, b) return a, b end, "
+                            "print, 1, 2))"),
+                     0);
+    assert_int_equal(result_int(f), 3);
+}
+
+/* Finalizers run with hooks off whenever the collector likes: refused. */
+static void test_gc_finalizers_refused(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "setmetatable({}, {__gc = function() while true do end end})"),
+                     APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, "test.lua:1: setmetatable: __gc finalizers are not allowed"));
+    assert_int_equal(run(f, "setmetatable({}, {__gc = true})"), APEX_ESCRIPT);
+    /* Added after setmetatable, __gc never marks the object, so it never runs. */
+    assert_int_equal(run(f, "result = 'not run'\n"
+                            "local mt = {}\n"
+                            "do local x = setmetatable({}, mt) end\n"
+                            "mt.__gc = function() result = 'ran' end\n"
+                            "collectgarbage('collect'); collectgarbage('collect')"),
+                     0);
+    char buf[64];
+    assert_string_equal(result_str(f, buf, sizeof buf), "not run");
+    assert_int_equal(run(f, "result = getmetatable(setmetatable({}, {__index = {a = 1}})) and 1"),
+                     0);
+    assert_int_equal(result_int(f), 1);
+}
+
+/* 15,000 coroutines each closing the previous one from __close overflowed the C stack of
+ * Lua 5.4.4 (SIGSEGV). The nesting is refused at CLOSE_DEPTH_MAX instead. */
+static void test_nested_coroutine_close(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "local coro, first = false, nil\n"
+                            "for i = 1, 15000 do\n"
+                            "  local previous = coro\n"
+                            "  coro = coroutine.create(function()\n"
+                            "    local cc <close> = setmetatable({}, {__close = function()\n"
+                            "      if previous then\n"
+                            "        local ok, e = coroutine.close(previous)\n"
+                            "        if not ok and not first then first = e end\n"
+                            "      end end})\n"
+                            "    coroutine.yield()\n"
+                            "  end)\n"
+                            "  coroutine.resume(coro)\n"
+                            "end\n"
+                            "coroutine.close(coro)\n"
+                            "result = tostring(first)"),
+                     0);
+    char buf[512];
+    assert_non_null(strstr(result_str(f, buf, sizeof buf), "coroutine.close nested more than 64"));
+    /* Shallow nesting works as in Lua. */
+    assert_int_equal(run(f, "local log = {}\n"
+                            "local inner = coroutine.create(function()\n"
+                            "  local x <close> = setmetatable({}, {__close = function()\n"
+                            "    log[#log + 1] = 'inner' end}); coroutine.yield() end)\n"
+                            "coroutine.resume(inner)\n"
+                            "local outer = coroutine.create(function()\n"
+                            "  local y <close> = setmetatable({}, {__close = function()\n"
+                            "    coroutine.close(inner); log[#log + 1] = 'outer' end})\n"
+                            "  coroutine.yield() end)\n"
+                            "coroutine.resume(outer)\n"
+                            "assert(coroutine.close(outer))\n"
+                            "result = table.concat(log, ',')"),
+                     0);
+    assert_string_equal(result_str(f, buf, sizeof buf), "inner,outer");
+}
+
+/* Every tick of the watchdog used to walk the whole call stack; at a deep stack that
+ * starved the script and the hook never ran. */
+static void test_deep_recursion_stopped(void **state)
+{
+    fixture *f = *state;
+    f->sb.deadline_ms = 50;
+    int rc = run(f, "local function r(n) if n == 0 then return 0 end return 1 + r(n - 1) end\n"
+                    "r(1e7)");
+    assert_int_not_equal(rc, 0);
+    assert_true(strstr(f->err, "deadline") || strstr(f->err, "stack overflow") ||
+                strstr(f->err, "memory limit"));
+    assert_int_equal(run(f, "result = 7"), 0);
+    assert_int_equal(result_int(f), 7);
+}
+
+/* table.move({}, 1, 1e15, 1) copied nils in C for days: now in chunks, with the
+ * deadline between them; results equal Lua's own element-by-element move. */
+static void test_table_move_bounded(void **state)
+{
+    fixture *f = *state;
+    f->sb.deadline_ms = 50;
+    assert_int_equal(run(f, "table.move({}, 1, 1e15, 1)"), APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, "test.lua:1: script ran past its 50 ms deadline"));
+    assert_int_equal(run(f, "local mt = {__index = type, __newindex = rawequal}\n"
+                            "table.move(setmetatable({}, mt), 1, math.maxinteger - 1, 2)"),
+                     APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, "deadline"));
+    f->sb.deadline_ms = 60000;
+
+    /* Overlapping moves both ways, across many chunks, and into another table. */
+    assert_int_equal(run(f, "local function naive(a, f, e, t, b)\n"
+                            "  b = b or a\n"
+                            "  if t > e or t <= f or a ~= b then\n"
+                            "    for i = 0, e - f do b[t + i] = a[f + i] end\n"
+                            "  else for i = e - f, 0, -1 do b[t + i] = a[f + i] end end\n"
+                            "  return b end\n"
+                            "local function seq(n) local t = {} for i = 1, n do t[i] = i end "
+                            "return t end\n"
+                            "local cases = {{1, 20000, 7}, {7, 20006, 1}, {1, 9000, 4100},\n"
+                            "  {5000, 15000, 2}, {1, 20000, 20001}}\n"
+                            "for _, c in ipairs(cases) do\n"
+                            "  local a, b = seq(30000), seq(30000)\n"
+                            "  assert(table.move(a, c[1], c[2], c[3]) == a)\n"
+                            "  naive(b, c[1], c[2], c[3])\n"
+                            "  for i = 1, 50000 do assert(a[i] == b[i], i) end\n"
+                            "end\n"
+                            "local src, d1, d2 = seq(10000), {}, {}\n"
+                            "assert(table.move(src, 1, 10000, 3, d1) == d1)\n"
+                            "naive(src, 1, 10000, 3, d2)\n"
+                            "for i = 1, 10002 do assert(d1[i] == d2[i]) end\n"
+                            "result = #d1"),
+                     0);
+    assert_int_equal(result_int(f), 10002);
+    /* The original's argument checks still speak. */
+    assert_int_equal(run(f, "table.move({}, -1, math.maxinteger, 1)"), APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, "too many elements to move"));
+}
+
+/* A comparator-less sort of a large table checks the deadline as it compares. */
+static void test_table_sort_bounded(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "big = {} for i = 1, 2e6 do big[i] = (i * 7919) % 1000003 end\n"
+                            "mid = {} for i = 1, 100000 do mid[i] = (i * 7919) % 100003 end"),
+                     0);
+    f->sb.deadline_ms = 50;
+    assert_int_equal(run(f, "table.sort(big)"), APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, "test.lua:1: script ran past its 50 ms deadline"));
+    f->sb.deadline_ms = 60000;
+    assert_int_equal(run(f, "table.sort(mid)\n"
+                            "for i = 2, #mid do assert(mid[i - 1] <= mid[i]) end\n"
+                            "mid[50] = 'x'\n"
+                            "local ok, e = pcall(table.sort, mid)\n"
+                            "result = e"),
+                     0);
+    char buf[256];
+    assert_non_null(strstr(result_str(f, buf, sizeof buf), "attempt to compare"));
+}
+
+/* Each os.date conversion is a strftime in one C loop: long formats are refused. */
+static void test_os_date_format_bounded(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "os.date(string.rep('%c', 3e6))"), APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, "os.date: the format is 6000000 bytes; at most 256"));
+    assert_int_equal(run(f, "result = os.date('!%Y-%m-%d %H:%M', 86400)"), 0);
+    char buf[64];
+    assert_string_equal(result_str(f, buf, sizeof buf), "1970-01-02 00:00");
+}
+
+/* Parsing is one C call: a long chunk is parsed in pieces with the deadline between. */
+static void test_load_bounded(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "SRC = string.rep('a = 1 ', 4e6)"), 0);
+    f->sb.deadline_ms = 50;
+    assert_int_equal(run(f, "local fn = load(SRC)"), APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, "ran past its 50 ms deadline"));
+    f->sb.deadline_ms = 60000;
+    /* Long chunks load and run as Lua's own load would, names and messages included. */
+    assert_int_equal(
+        run(f, "local src = string.rep('x = (x or 0) + 1\\n', 20000)\n"
+               "local env = {}\n"
+               "assert(load(src, 'big', 't', env))()\n"
+               "local fn, e = load(src .. 'x = = 1')\n"
+               "assert(fn == nil)\n"
+               "result = env.x .. ' ' .. e:match('^%[string \"x = %(x or 0%)[^\"]*\"%]:%d+:')"),
+        0);
+    char buf[256];
+    assert_non_null(
+        strstr(result_str(f, buf, sizeof buf), "20000 [string \"x = (x or 0) + 1...\"]:20001:"));
+}
+
+/* --- read-only shared tables ----------------------------------------------------- */
+
+static void test_no_writable_reference_to_shared_tables(void **state)
+{
+    fixture *f = *state;
+    /* pairs(string) returned the real library table as its second value. */
+    assert_int_equal(run(f, "local _, s = pairs(string)\n"
+                            "assert(s ~= nil)\n"
+                            "s.format = function() return 'pwned' end"),
+                     APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, "read-only table 'string'"));
+    assert_int_equal(run(f, "local iter, s, k = pairs(string)\n"
+                            "local n = 0\n"
+                            "for name, fn in iter, s, k do n = n + 1 end\n"
+                            "assert(next(string) == nil and rawget(string, 'format') == nil)\n"
+                            "result = ('%d'):format(n) == tostring(n) and n"),
+                     0);
+    assert_true(result_int(f) > 10);
+
+    /* Modules: the table require returns, its subtables and its iteration. */
+    assert_int_equal(run(f, "require('apex.ta').sma = nil"), APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, "read-only table 'apex.ta'"));
+    assert_int_equal(run(f, "rawset(require('apex.ta'), 'sma', print)"), APEX_ESCRIPT);
+    assert_int_equal(run(f, "for k, v in pairs(require('apex.ta')) do\n"
+                            "  if type(v) == 'table' then v.x = 1 end end\n"
+                            "local _, m = pairs(require('apex.ta')); m.sma = print"),
+                     APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, "read-only table"));
+    /* An indicator's class is hidden, so one script cannot patch every indicator. */
+    assert_int_equal(run(f, "local ta = require('apex.ta')\n"
+                            "assert(getmetatable(ta.sma(3)) == false)\n"
+                            "assert(rawequal(ta, require('apex.ta')))\n"
+                            "local s = ta.sma(3)\n"
+                            "for _, x in ipairs({1, 2, 3, 4}) do s:update(x) end\n"
+                            "result = math.floor(s.value + 0.5)"),
+                     0);
+    assert_int_equal(result_int(f), 3);
+}
+
+/* --- what the memory error says -------------------------------------------------- */
+
+static void test_memory_error_names_line(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "local t = {}\nfor i = 1, 1e9 do t[i] = i end"), APEX_ENOMEM);
+    assert_non_null(strstr(f->err, "test.lua:2: not enough memory"));
+}
+
+/* --- the last line of defence ----------------------------------------------------- */
+
+static int spin_forever(lua_State *L)
+{
+    volatile unsigned long n = 0;
+    for (;;)
+        n++;
+    (void)L;
+    return 0;
+}
+
+/* A C call nothing can interrupt: the process stops with SCRIPT_EXIT_STUCK and says
+ * why, instead of hanging every pipeline and ignoring SIGINT. In a child process. */
+static void test_stuck_c_call_stops_process(void **state)
+{
+    fixture *f = *state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* POSIX timers are not inherited: the child's sandbox starts its own watchdog. */
+        dup2(fds[1], STDERR_FILENO);
+        sandbox_close(&f->sb);
+        script_limits lim = {.memory_limit = 8u << 20, .deadline_ms = 50};
+        if (sandbox_open(&f->sb, lim, "test", NULL, f->err, sizeof f->err) != 0)
+            _exit(1);
+        lua_pushcfunction(f->sb.L, spin_forever);
+        sandbox_pcall(&f->sb, 0, f->err, sizeof f->err);
+        _exit(0); /* never reached */
+    }
+    close(fds[1]);
+    char msg[1024] = "";
+    size_t got = 0;
+    ssize_t n;
+    while ((n = read(fds[0], msg + got, sizeof msg - 1 - got)) > 0)
+        got += (size_t)n;
+    msg[got] = '\0';
+    close(fds[0]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), SCRIPT_EXIT_STUCK);
+    assert_non_null(strstr(msg, "apex-host: pipeline test: a script call is stuck in C code"));
+}
+
 /* --- math.random ----------------------------------------------------------------- */
 
 static lua_Integer seeded_draw(uint64_t seed)
@@ -491,6 +791,19 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_file_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nested_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_values_cross_the_boundary, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_xpcall_handler_after_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gc_finalizers_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nested_coroutine_close, setup_big, teardown),
+        cmocka_unit_test_setup_teardown(test_deep_recursion_stopped, setup_big, teardown),
+        cmocka_unit_test_setup_teardown(test_table_move_bounded, setup_big, teardown),
+        cmocka_unit_test_setup_teardown(test_table_sort_bounded, setup_big, teardown),
+        cmocka_unit_test_setup_teardown(test_os_date_format_bounded, setup_big, teardown),
+        cmocka_unit_test_setup_teardown(test_load_bounded, setup_big, teardown),
+        cmocka_unit_test_setup_teardown(test_no_writable_reference_to_shared_tables, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_memory_error_names_line, setup_long_deadline,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_stuck_c_call_stops_process, setup, teardown),
         cmocka_unit_test(test_set_seed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

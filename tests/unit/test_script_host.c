@@ -12,6 +12,7 @@
 
 #include <lauxlib.h>
 
+#include "lua_fixture.h"
 #include "script/embedded.h"
 #include "script/script.h"
 #include "util/err.h"
@@ -168,7 +169,17 @@ static void test_bad_signals_rejected_with_file_line(void **state)
         {"negative", "entry = -5; return a positive number"},
         {"typo", "unknown field \"stoploss\""},
         {"string", "on_bar returned a string; return nil or a signal table"},
-        {"confidence", "confidence = 2; return a number from 0 to 1"},
+        {"confidence", "confidence = 2 is out of range; return a number from 0 to 1"},
+        /* Tiny values are refused, never read as "not given" (which would size a full
+         * position, or put the default stop in place). */
+        {"tiny_qty", "qty = 4e-09 is too small: it rounds to 0 at the host's precision of "
+                     "0.00000001; return a larger value, or leave qty out"},
+        {"tiny_stop", "stop_loss = 1e-09 is too small: it rounds to 0"},
+        /* Too large is out of range, not "not a number". */
+        {"huge_stop", "stop_loss = 1e+30 is out of range; return a positive number below "
+                      "92233720368"},
+        {"inf_entry", "entry = inf is out of range"},
+        {"huge_confidence", "confidence = 1e+30 is out of range; return a number from 0 to 1"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         script_host *h = new_host();
@@ -222,6 +233,54 @@ static void test_runaway_on_bar_stopped(void **state)
     assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err),
                      APEX_ESCRIPT);
     assert_non_null(strstr(err, "strategy_bad.lua:16: script ran past its 1000 ms deadline"));
+    script_host_free(h);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Three overruns in a row suspend the file: the fourth call fails at once without
+ * entering Lua, and a reload of the fixed file resumes it. */
+static void test_overruns_suspend_until_reload(void **state)
+{
+    char err[512] = "";
+    script_limits lim = {.memory_limit = 16u << 20, .deadline_ms = 300};
+    script_host *h = script_host_new("test", lim, &market, err, sizeof err);
+    assert_non_null(h);
+    char path[] = "/tmp/apex-overrun-XXXXXX.lua";
+    int fd = mkstemps(path, 4);
+    assert_true(fd >= 0);
+    close(fd);
+    write_text(path, "calls = 0\n"
+                     "return { on_bar = function(ctx, bar)\n"
+                     "  calls = calls + 1\n"
+                     "  while true do end\n"
+                     "end }\n");
+    assert_int_equal(script_load(h, SCRIPT_STRATEGY, path, "{}", err, sizeof err), 0);
+    script_signal sig;
+    bar b = make_bar(1700000000 * APEX_SECOND, 10);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err),
+                         APEX_ESCRIPT);
+        assert_non_null(strstr(err, ":4: script ran past its 300 ms deadline"));
+    }
+    assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err),
+                     APEX_ESCRIPT);
+    assert_non_null(strstr(err, " is suspended: 3 calls in a row ran past the 300 ms deadline"));
+    assert_non_null(strstr(err, path));
+
+    write_text(path, "return { on_bar = function(ctx, bar)\n"
+                     "  return { side = 'buy', qty = 2 }\n"
+                     "end }\n");
+    assert_int_equal(script_reload(h, SCRIPT_STRATEGY, err, sizeof err), 0);
+    assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err), 1);
+    assert_int_equal(sig.qty, MONEY(2));
+    unlink(path);
     script_host_free(h);
 }
 
@@ -438,24 +497,11 @@ static void test_seed_from_name(void **state)
     assert_true(script_seed_from_name("ma-trend") != script_seed_from_name("rsi-reversion"));
 }
 
-static int write_chunk(lua_State *L, const void *p, size_t sz, void *ud)
-{
-    (void)L;
-    return fwrite(p, 1, sz, ud) == sz ? 0 : 1;
-}
-
 /* Precompiled chunks are refused with the file's name, never run. */
 static void test_bytecode_file_refused(void **state)
 {
-    char path[] = "/tmp/apex-bytecode-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    FILE *f = fdopen(fd, "wb");
-    lua_State *plain = luaL_newstate();
-    assert_int_equal(luaL_loadstring(plain, "return { on_bar = function() end }"), 0);
-    assert_int_equal(lua_dump(plain, write_chunk, f, 0), 0);
-    lua_close(plain);
-    fclose(f);
+    char path[64];
+    lua_fixture_bytecode_file("return { on_bar = function() end }", path, sizeof path);
 
     script_host *h = new_host();
     char err[512] = "", want[600];
@@ -503,6 +549,24 @@ static void test_deeply_nested_params(void **state)
     h = new_host();
     assert_int_equal(
         script_load(h, SCRIPT_STRATEGY, FIX "strategy_basic.lua", json, err, sizeof err), 0);
+    script_host_free(h);
+}
+
+/* A params string with a NUL byte reaches the script intact (issue 8: it used to fail the
+ * strategy with jansson's "\u0000 is not allowed without JSON_ALLOW_NUL"). */
+static void test_params_string_with_nul(void **state)
+{
+    script_host *h = new_host();
+    char err[512] = "";
+    if (script_load(h, SCRIPT_STRATEGY, FIX "strategy_params_nul.lua", "{\"s\":\"a\\u0000b\"}", err,
+                    sizeof err) != 0)
+        fail_msg("%s", err);
+    money_t score;
+    bool has;
+    if (script_opportunity(h, "AAPL", &score, &has, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_true(has);
+    assert_int_equal(score, MONEY(1));
     script_host_free(h);
 }
 
@@ -554,7 +618,9 @@ int main(void)
         cmocka_unit_test(test_seed_from_name),
         cmocka_unit_test(test_bytecode_file_refused),
         cmocka_unit_test(test_deeply_nested_params),
+        cmocka_unit_test(test_params_string_with_nul),
         cmocka_unit_test(test_rule_deadline),
+        cmocka_unit_test(test_overruns_suspend_until_reload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "store/store.h"
+#include "store/store_report.h"
 #include "store_fixture.h"
 #include "util/err.h"
 
@@ -64,7 +65,9 @@ static void test_events_and_equity(void **state)
     assert_int_equal(store_events_recent(s, NULL, 2, collect_event, &l), 0);
     assert_int_equal(l.n, 2);
     assert_string_equal(l.rows[0].kind, "error"); /* newest first */
-    assert_int_equal(strlen(l.rows[0].message), sizeof l.rows[0].message - 1);
+    /* Stored cut, not whole: a script's error cannot make an event of any size. */
+    assert_int_equal(strlen(l.rows[0].message), STORE_EVENT_MESSAGE_MAX - 1);
+    assert_string_equal(l.rows[0].message + STORE_EVENT_MESSAGE_MAX - 4, "...");
     assert_string_equal(l.rows[1].kind, "fill");
     assert_string_equal(l.rows[1].message, "bought 100 AAPL at 187.25");
     assert_int_equal(l.rows[1].execution_id, 7);
@@ -85,6 +88,59 @@ static void test_events_and_equity(void **state)
     assert_int_equal(ts, T0 + APEX_MINUTE);
     assert_int_equal(cash, MONEY(81275));
     assert_int_equal(equity, MONEY(100012));
+    store_close(s);
+}
+
+typedef struct {
+    store_script_failure rows[4];
+    int n;
+} failure_list;
+
+static int collect_failure(void *ud, const store_script_failure *f)
+{
+    failure_list *l = ud;
+    if (l->n < 4)
+        l->rows[l->n++] = *f;
+    return 0;
+}
+
+static void test_script_failures_add_up(void **state)
+{
+    store *s = open_ok(":memory:");
+    store_script_failure f = {.pipeline = "demo",
+                              .stage = "strategy",
+                              .failures = 600,
+                              .recorded = 5,
+                              .first_at = T0,
+                              .last_at = T0 + APEX_HOUR,
+                              .last_error = "strategy.lua:2: boom"};
+    assert_int_equal(store_script_failures_add(s, &f, NULL), 0);
+    /* The next save adds what failed since; first_at stays, the last error is replaced. */
+    f.failures = 40;
+    f.recorded = 1;
+    f.first_at = T0 + APEX_HOUR;
+    f.last_at = T0 + 2 * APEX_HOUR;
+    snprintf(f.last_error, sizeof f.last_error, "strategy.lua:2: bang");
+    assert_int_equal(store_script_failures_add(s, &f, NULL), 0);
+    store_script_failure r = {.pipeline = "demo",
+                              .stage = "rules",
+                              .failures = 3,
+                              .recorded = 3,
+                              .first_at = T0,
+                              .last_at = T0};
+    assert_int_equal(store_script_failures_add(s, &r, NULL), 0);
+    failure_list l = {.n = 0};
+    assert_int_equal(store_report_script_failures(s, NULL, collect_failure, &l), 0);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.rows[0].stage, "strategy"); /* the latest failure first */
+    assert_int_equal(l.rows[0].failures, 640);
+    assert_int_equal(l.rows[0].recorded, 6);
+    assert_int_equal(l.rows[0].first_at, T0);
+    assert_int_equal(l.rows[0].last_at, T0 + 2 * APEX_HOUR);
+    assert_string_equal(l.rows[0].last_error, "strategy.lua:2: bang");
+    assert_string_equal(l.rows[1].stage, "rules");
+    store_script_failure bad = {.pipeline = "", .stage = "rules"};
+    assert_int_equal(store_script_failures_add(s, &bad, NULL), APEX_EINVAL);
     store_close(s);
 }
 
@@ -176,6 +232,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cursors_resume_after_reopen),
         cmocka_unit_test(test_events_and_equity),
+        cmocka_unit_test(test_script_failures_add_up),
         cmocka_unit_test(test_fast_mode_batch_groups_writes),
         cmocka_unit_test(test_units_commit_together_or_not_at_all),
     };
