@@ -1,6 +1,6 @@
 -- attempt: errors with new messages from on_fill, edge (every monitoring check) and on_exit: warnings that change nothing
 -- with: rule
--- expect: survives; pipeline=traded; rule=fired; error~="edge():"; at=@; control=unaffected
+-- expect: survives; pipeline=traded; rule=fired; error~="edge failure number"; at=@; control=unaffected
 local M = {}
 local n = 0
 

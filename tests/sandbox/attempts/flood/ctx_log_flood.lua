@@ -1,5 +1,5 @@
 -- attempt: ctx.log and apex.log floods: 1 MB lines, and 500 lines per bar
--- expect: survives; control=unaffected
+-- expect: survives; control=unaffected; line<=2K
 local M = {}
 local mb = string.rep("L", 1 << 20)
 

@@ -1,5 +1,5 @@
 -- attempt: fail on every bar with a new 1 KB message (a new failed execution each time unless failures are rate-limited)
--- expect: survives; pipeline=failed; at=@; failed<=30; control=unaffected
+-- expect: survives; pipeline=failed; at=@; failed<=10; control=unaffected
 local M = {}
 local n = 0
 

@@ -1,5 +1,5 @@
 -- attempt: print a short line on every bar, and 200 lines per bar (24,000 lines in all)
--- expect: survives; pipeline=clean; control=unaffected
+-- expect: survives; pipeline=clean; control=unaffected; line<=2K
 local M = {}
 
 function M.on_bar(ctx, bar)
