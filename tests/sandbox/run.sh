@@ -42,6 +42,8 @@
 #   wall<=S rss<=MiB     an extra wall-time bound / another memory ceiling
 #   sigint<=S            (sigint modes) exits within S s of the SIGINT (default 15)
 #   absent=F present=F   a file in the run's directory must not / must exist afterwards
+#   reached="TEXT"       TEXT is in the output: the attempt prints it just before its attack,
+#                        so a setup that never finished cannot pass for a stopped attack
 #   control=unaffected   the control's executions, fills and equity equal a run of the
 #                        control alone (backtests only)
 #   control=alive        the control traded and has no failed execution
@@ -202,7 +204,7 @@ run_attempt() {
   # Expectations.
   local exp_exit="" exp_pipeline="" exp_rule="" exp_control="" exp_failed="" exp_events=""
   local exp_wall="" exp_rss=$RSS_CEILING exp_out=$OUT_MAX exp_line=$LINE_MAX exp_sigint=$SIGINT_MAX
-  local -a exp_err=() exp_noerr=() exp_absent=() exp_present=()
+  local -a exp_err=() exp_noerr=() exp_absent=() exp_present=() exp_reached=()
   local exp_at=0 item key
   IFS=';' read -ra items <<<"$expect"
   for item in "${items[@]}"; do
@@ -225,6 +227,7 @@ run_attempt() {
       'rss<='*) [ "$SANITIZE" = 1 ] || exp_rss=${item#rss<=} ;;
       'sigint<='*) exp_sigint=${item#sigint<=} ;;
       absent=*) exp_absent+=("${item#absent=}") ;;
+      reached=*) exp_reached+=("$(unquote "${item#reached=}")") ;;
       present=*) exp_present+=("${item#present=}") ;;
       *) echo "$base: unknown expectation '$item'" >&2; return 2 ;;
     esac
@@ -345,6 +348,9 @@ run_attempt() {
   [ -z "$exp_failed" ] || [ "$nfailed" -le "$exp_failed" ] || problems+=("$nfailed failed executions recorded (bound $exp_failed)")
   [ -z "$exp_events" ] || [ "$nevents" -le "$exp_events" ] || problems+=("$nevents events recorded for the attacker (bound $exp_events)")
   local f
+  for pat in "${exp_reached[@]}"; do
+    grep -qF -- "$pat" "$dir/out.txt" || problems+=("the attack never started: '$pat' was not printed (its setup failed?)")
+  done
   for f in "${exp_absent[@]}"; do [ -e "$dir/$f" ] && problems+=("$f exists: the attempt wrote it"); done
   for f in "${exp_present[@]}"; do [ -e "$dir/$f" ] || problems+=("$f is gone: the attempt removed it"); done
 

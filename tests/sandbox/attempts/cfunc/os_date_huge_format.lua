@@ -1,5 +1,5 @@
 -- attempt: os.date with an 8 MB format (four million strftime calls in one C call), again and again
--- expect: survives; pipeline=failed; at=@; control=unaffected
+-- expect: survives; pipeline=failed; at=@; reached="ATTACK: os.date"; control=unaffected
 local M = {}
 local fmt = string.rep("%%", 1 << 19)
 local dates = 0
@@ -12,6 +12,7 @@ function M.on_bar(ctx, bar)
     end
     dates = dates + 1
     if dates <= 2 then
+        print("ATTACK: os.date with an 8 MB format")
         for i = 1, 20 do
             os.date(fmt) -- @here
         end

@@ -1,5 +1,5 @@
 -- attempt: table.sort of 2M numbers (about a second in C, which no hook interrupts); a bounded sort fails on its own line, an unbounded one only after it returns
--- expect: survives; pipeline=failed; at=@; control=unaffected
+-- expect: survives; pipeline=failed; at=@; reached="ATTACK: sort"; control=unaffected
 local M = {}
 local N, SLICE = 2097152, 262144
 local big, filled, sorts = {}, 0, 0
@@ -12,6 +12,7 @@ function M.on_bar(ctx, bar)
     end
     sorts = sorts + 1
     if sorts <= 2 then
+        print("ATTACK: sort of 2M numbers")
         table.sort(big) -- @here
         ctx.state.after = 1
         table.sort(big, nil) -- @here

@@ -1,5 +1,5 @@
--- attempt: the nested coroutine.close chain again, 15,000 deep (built 3,000 a bar), each __close closing the previous one under pcall, the last closed from inside a coroutine
--- expect: survives; control=unaffected
+-- attempt: the nested coroutine.close chain again, 15,000 deep (built 1,500 a bar), each __close closing the previous one under pcall, the last closed from inside a coroutine
+-- expect: survives; reached="ATTACK: close"; control=unaffected
 local M = {}
 local coro, built = false, 0
 
@@ -20,8 +20,9 @@ end
 
 function M.on_bar(ctx, bar)
     if built < 15000 then
-        for i = 1, 3000 do add() end
+        for i = 1, 1500 do add() end
     elseif coro then
+        print("ATTACK: close the last of 15000")
         local last = coro
         coro = false
         coroutine.wrap(function()

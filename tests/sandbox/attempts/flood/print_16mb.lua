@@ -1,5 +1,5 @@
 -- attempt: print() 16 MB in one call, on 20 bars (320 MB of log if nothing caps it)
--- expect: survives; control=unaffected; line<=2K
+-- expect: survives; reached="PPPPPPPP"; control=unaffected; line<=2K
 local M = {}
 local calls = 0
 local big = string.rep("P", 1 << 20)
