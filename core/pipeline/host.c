@@ -26,7 +26,8 @@ typedef struct {
     host_options opt;
     host_services hs;
     pipeline **pipes;
-    int npipes;
+    int npipes; /* loaded; all of pipes[0..npipes) once loading succeeded */
+    int nslots; /* entries of pipes, one per file given; NULL where loading failed */
     uv_loop_t loop;
     uv_signal_t sigint, sigterm;
     uv_timer_t follow_timer;
@@ -361,6 +362,7 @@ static int open_all(host *h, const char *const *paths, int npaths)
     diag_list diags;
     diag_init(&diags);
     h->pipes = calloc((size_t)npaths, sizeof *h->pipes);
+    h->nslots = h->pipes ? npaths : 0;
     int bad = 0;
     for (int i = 0; h->pipes && i < npaths; i++) {
         h->pipes[i] = pipeline_open(&h->hs, paths[i], &diags);
@@ -539,8 +541,11 @@ done:
                    : opt->backtest          ? "complete"
                                             : "stopped",
                    NULL);
-    for (int i = 0; i < h->npipes; i++)
-        pipeline_free(h->pipes[i]);
+    /* Every slot: when a pipeline failed to load, the ones that loaded are not at the
+     * front (a failed attacker before a good control leaked the control's). */
+    for (int i = 0; i < h->nslots; i++)
+        if (h->pipes[i])
+            pipeline_free(h->pipes[i]);
     free(h->pipes);
     log_set_clock(NULL, NULL);
     clock_free(h->hs.clock);

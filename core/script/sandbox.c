@@ -234,6 +234,9 @@ static void on_watchdog(int signo)
     if (!sb->tripped && !sb->hooked) {
         sb->hooked = true;
         lua_sethook(sb->L, deadline_hook, LUA_MASKCOUNT, 1); /* fires on the next instruction */
+        lua_State *co = sb->running;
+        if (co)
+            lua_sethook(co, deadline_hook, LUA_MASKCOUNT, 1);
     }
     if (now - sb->deadline_ns >= (int64_t)STUCK_AFTER_MS(sb->deadline_ms) * 1000000)
         stuck_exit(sb);
@@ -294,7 +297,13 @@ static int wrap_resume(lua_State *L)
         return luaL_error(L, "too many arguments to resume");
     lua_xmove(L, co, nargs);
     int nres = 0;
+    sandbox *sb = sandbox_of(L);
+    lua_State *outer = sb->running;
+    sb->running = co;
     int status = lua_resume(co, L, nargs, &nres);
+    sb->running = outer;
+    if (sb->tripped)
+        trip(L, sb);
     if (status == LUA_OK || status == LUA_YIELD) {
         if (!lua_checkstack(L, nres + 1))
             return luaL_error(L, "too many results to resume");
@@ -303,6 +312,30 @@ static int wrap_resume(lua_State *L)
     }
     lua_xmove(co, L, 1); /* the error object */
     return lua_error(L);
+}
+
+/* coroutine.resume: records the coroutine it runs, so the watchdog can hook it at the
+ * deadline; its own hook only looks at the clock every HOOK_EVERY instructions, and a
+ * loop of long C calls (upper() of 8 MB) ran a second past the deadline between looks. */
+static int rethrow(lua_State *L, int status);
+
+static int guarded_resume(lua_State *L)
+{
+    sandbox *sb = sandbox_of(L);
+    lua_State *outer = sb->running;
+    lua_State *co = lua_tothread(L, 1);
+    if (co)
+        sb->running = co;
+    luaL_checkstack(L, 1, NULL);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    int status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+    sb->running = outer;
+    if (sb->tripped)
+        trip(L, sb); /* the resumer is hooked at once too, not at its next periodic look */
+    if (status != LUA_OK)
+        return rethrow(L, status);
+    return lua_gettop(L);
 }
 
 static int guarded_wrap(lua_State *L)
@@ -391,6 +424,7 @@ int sandbox_pcall(sandbox *sb, int nargs, char *err, size_t errlen)
         sb->hooked = false;
         sb->budget_ops = 0;
         sb->mem_where[0] = 0;
+        sb->running = NULL;
         sb->deadline_ns = monotonic_ns() + (int64_t)sb->deadline_ms * 1000000;
         watched = sb;
     }
@@ -398,6 +432,7 @@ int sandbox_pcall(sandbox *sb, int nargs, char *err, size_t errlen)
     bool outermost = --sb->depth == 0;
     if (outermost) {
         sb->overran = sb->tripped;
+        sb->running = NULL;
         watched = outer;
         sb->deadline_ns = 0;
         if (lua_gethook(L))
@@ -472,16 +507,34 @@ void sandbox_push_env(lua_State *L)
  * chunk took seconds. */
 #define LOAD_PIECE (64 * 1024)
 
-/* The reader: upvalue 1 the source, upvalue 2 how much of it was handed out. */
+/* The reader load is given: hands the parser the source in pieces of LOAD_PIECE with a
+ * budget check between them. Upvalue 1 is the current source, 2 how much of it was
+ * handed out, 3 the script's own reader function (or nil for a string chunk), which is
+ * asked for more when the source is used up: a script's reader returning one 32 MB
+ * piece at a time would otherwise be parsed in one C call each. */
 static int piece_reader(lua_State *L)
 {
     size_t len = 0;
     const char *src = lua_tolstring(L, lua_upvalueindex(1), &len);
     size_t off = (size_t)lua_tointeger(L, lua_upvalueindex(2));
-    if (off >= len)
-        return 0;
-    if (off > 0)
+    if (off > 0 || lua_isfunction(L, lua_upvalueindex(3)))
         sandbox_budget(L, BUDGET_EVERY); /* each piece is worth a clock check */
+    if (off >= len) {
+        if (!lua_isfunction(L, lua_upvalueindex(3)))
+            return 0;
+        lua_pushvalue(L, lua_upvalueindex(3));
+        lua_call(L, 0, 1);
+        if (lua_isnil(L, -1))
+            return 0;
+        if (!lua_isstring(L, -1)) /* a number is taken as its text, as by Lua's load */
+            return luaL_error(L, "reader function must return a string");
+        lua_pushvalue(L, -1);
+        lua_replace(L, lua_upvalueindex(1));
+        src = lua_tolstring(L, -1, &len);
+        off = 0;
+        if (len == 0)
+            return 0;
+    }
     size_t n = len - off < LOAD_PIECE ? len - off : LOAD_PIECE;
     lua_pushinteger(L, (lua_Integer)(off + n));
     lua_replace(L, lua_upvalueindex(2));
@@ -508,14 +561,21 @@ static int safe_load(lua_State *L)
         lua_replace(L, 4);
     }
     size_t len = 0;
-    if (t == LUA_TSTRING && (lua_tolstring(L, 1, &len), len > LOAD_PIECE)) {
+    if (t == LUA_TFUNCTION) {
+        lua_pushliteral(L, "");
+        lua_pushinteger(L, 0);
+        lua_pushvalue(L, 1);
+        lua_pushcclosure(L, piece_reader, 3);
+        lua_replace(L, 1);
+    } else if (lua_tolstring(L, 1, &len), len > LOAD_PIECE) {
         if (lua_isnil(L, 2)) { /* the name load gives a string chunk: the string */
             lua_pushvalue(L, 1);
             lua_replace(L, 2);
         }
         lua_pushvalue(L, 1);
         lua_pushinteger(L, 0);
-        lua_pushcclosure(L, piece_reader, 2);
+        lua_pushnil(L);
+        lua_pushcclosure(L, piece_reader, 3);
         lua_replace(L, 1);
     }
     /* Call the real load with mode forced to "t". */
@@ -808,6 +868,22 @@ static int guarded_date(lua_State *L)
     return call_original(L);
 }
 
+/* string.rep(s, n [, sep]) loops n times even when s and sep are empty and the result
+ * is "": string.rep("", 1e15) ran in C for days. Any other result's length bounds the
+ * loop, and the memory cap bounds the length. */
+static int guarded_rep(lua_State *L)
+{
+    size_t len = 0, seplen = 0;
+    luaL_checklstring(L, 1, &len);
+    luaL_checkinteger(L, 2);
+    luaL_optlstring(L, 3, "", &seplen);
+    if (len == 0 && seplen == 0) {
+        lua_pushliteral(L, "");
+        return 1;
+    }
+    return call_original(L);
+}
+
 /* Replaces lib.name (the real library table behind the proxy at the top of the stack
  * being built) with fn, which gets the original as upvalue 1. [-0, +0, m] */
 static void wrap_field(lua_State *L, int lib, const char *name, lua_CFunction fn)
@@ -1025,9 +1101,13 @@ static int open_protected(lua_State *L)
     lua_pop(L, 1);
     static const lib_guard table_guards[] = {
         {"sort", guarded_sort}, {"move", guarded_move}, {NULL, NULL}};
-    static const lib_guard coroutine_guards[] = {
-        {"create", guarded_create}, {"wrap", guarded_wrap}, {"close", guarded_close}, {NULL, NULL}};
-    open_lib(L, g, LUA_STRLIBNAME, luaopen_string, NULL, string_drop, NULL);
+    static const lib_guard coroutine_guards[] = {{"create", guarded_create},
+                                                 {"wrap", guarded_wrap},
+                                                 {"resume", guarded_resume},
+                                                 {"close", guarded_close},
+                                                 {NULL, NULL}};
+    static const lib_guard string_guards[] = {{"rep", guarded_rep}, {NULL, NULL}};
+    open_lib(L, g, LUA_STRLIBNAME, luaopen_string, NULL, string_drop, string_guards);
     open_lib(L, g, LUA_TABLIBNAME, luaopen_table, NULL, NULL, table_guards);
     open_lib(L, g, LUA_MATHLIBNAME, luaopen_math, NULL, NULL, NULL);
     open_lib(L, g, LUA_UTF8LIBNAME, luaopen_utf8, NULL, NULL, NULL);

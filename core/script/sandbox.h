@@ -21,8 +21,9 @@
 
 typedef struct sandbox {
     lua_State *L;
-    size_t used;  /* bytes currently allocated by the state */
-    size_t limit; /* refuse growth past this */
+    lua_State *volatile running; /* the coroutine being resumed, or NULL (the watchdog's) */
+    size_t used;                 /* bytes currently allocated by the state */
+    size_t limit;                /* refuse growth past this */
     int deadline_ms;
     int64_t deadline_ns;             /* CLOCK_MONOTONIC; 0 = not armed */
     int depth;                       /* nested sandbox_run calls; only the outermost arms */

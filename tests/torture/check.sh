@@ -278,8 +278,9 @@ sent_to_account() {
     echo "${n:-0}"
 }
 for i in "${!ACC_FILE[@]}"; do
-    # A host killed before it opened the account never created the file, and sent nothing.
-    if [ ! -f "${ACC_FILE[$i]}" ] && [ "$(sent_to_account "$i")" = 0 ]; then
+    # A host killed before it opened the account (no file) or before it created the
+    # account's tables (an empty file) sent nothing to it.
+    if { [ ! -f "${ACC_FILE[$i]}" ] || [ "${ACC_OK[$i]}" != 1 ]; } && [ "$(sent_to_account "$i")" = 0 ]; then
         continue
     fi
     check_file_integrity "${ACC_FILE[$i]}" "account a$i"

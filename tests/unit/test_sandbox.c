@@ -557,6 +557,26 @@ static void test_deep_recursion_stopped(void **state)
     assert_int_equal(result_int(f), 7);
 }
 
+/* A coroutine's own hook looks at the clock every 1000 instructions: a loop of long C
+ * calls ran a second past the deadline between looks. The watchdog hooks the running
+ * coroutine too, so the loop stops within a few iterations of the deadline (about 250
+ * iterations, 4 instructions each, passed before). */
+static void test_coroutine_c_loop_stopped(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "S = string.rep('x', 8e6); n = 0"), 0);
+    f->sb.deadline_ms = 50;
+    assert_int_equal(run(f, "coroutine.wrap(function()\n"
+                            "  while true do local u = S:upper(); n = n + 1 end\n"
+                            "end)()"),
+                     APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, "ran past its 50 ms deadline"));
+    f->sb.deadline_ms = 60000;
+    assert_int_equal(run(f, "result = n"), 0);
+    assert_true(result_int(f) < 150);
+    assert_true(f->sb.running == NULL);
+}
+
 /* table.move({}, 1, 1e15, 1) copied nils in C for days: now in chunks, with the
  * deadline between them; results equal Lua's own element-by-element move. */
 static void test_table_move_bounded(void **state)
@@ -621,6 +641,19 @@ static void test_table_sort_bounded(void **state)
     assert_non_null(strstr(result_str(f, buf, sizeof buf), "attempt to compare"));
 }
 
+/* string.rep of an empty string looped n times in C for an empty result. */
+static void test_rep_of_nothing(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "assert(string.rep('', 1e15) == '' and ('').rep('', 1e15, '') == '')\n"
+                            "assert(('ab'):rep(3, ',') == 'ab,ab,ab' and ('x'):rep(0) == '')\n"
+                            "result = #string.rep('', 5, '-')"),
+                     0);
+    assert_int_equal(result_int(f), 4);
+    assert_int_equal(run(f, "string.rep('', 1e15, 'x')"), APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, "resulting string too large"));
+}
+
 /* Each os.date conversion is a strftime in one C loop: long formats are refused. */
 static void test_os_date_format_bounded(void **state)
 {
@@ -640,7 +673,26 @@ static void test_load_bounded(void **state)
     f->sb.deadline_ms = 50;
     assert_int_equal(run(f, "local fn = load(SRC)"), APEX_ESCRIPT);
     assert_non_null(strstr(f->err, "ran past its 50 ms deadline"));
+    /* A reader handing out huge pieces, inside a coroutine (whose hook counts instructions
+     * and would not see a few reader calls). */
+    assert_int_equal(
+        run(f, "coroutine.wrap(function()\n"
+               "  local n = 0\n"
+               "  local fn = load(function() n = n + 1; if n <= 4 then return SRC end end)\n"
+               "end)()"),
+        APEX_ESCRIPT);
+    assert_non_null(strstr(f->err, "ran past its 50 ms deadline"));
     f->sb.deadline_ms = 60000;
+    /* Readers work as with Lua's load. */
+    assert_int_equal(run(f,
+                         "local parts = {'return ', '1 + ', '41'}\n"
+                         "local i = 0\n"
+                         "local fn = assert(load(function() i = i + 1; return parts[i] end))\n"
+                         "local bad, e = load(function() return {} end)\n"
+                         "assert(bad == nil and e:find('reader function must return a string'))\n"
+                         "result = fn()"),
+                     0);
+    assert_int_equal(result_int(f), 42);
     /* Long chunks load and run as Lua's own load would, names and messages included. */
     assert_int_equal(
         run(f, "local src = string.rep('x = (x or 0) + 1\\n', 20000)\n"
@@ -796,8 +848,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nested_coroutine_close, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_deep_recursion_stopped, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_table_move_bounded, setup_big, teardown),
+        cmocka_unit_test_setup_teardown(test_coroutine_c_loop_stopped, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_table_sort_bounded, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_os_date_format_bounded, setup_big, teardown),
+        cmocka_unit_test_setup_teardown(test_rep_of_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_bounded, setup_big, teardown),
         cmocka_unit_test_setup_teardown(test_no_writable_reference_to_shared_tables, setup,
                                         teardown),

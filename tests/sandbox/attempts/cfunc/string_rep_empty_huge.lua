@@ -1,5 +1,6 @@
 -- attempt: string.rep("", 1e15): nothing to build, but Lua 5.4 still loops 1e15 times copying zero bytes
--- expect: survives; pipeline=failed; at=@; control=unaffected
+-- (the sandbox's string.rep returns "" at once, as the result is "": the script goes on)
+-- expect: survives; pipeline=clean; control=unaffected
 local M = {}
 local calls = 0
 
