@@ -11,6 +11,8 @@
 #   -- role: strategy | bias | rule | pipeline            (default strategy)
 #   -- with: probe, rule                                    (optional, see below)
 #   -- mode: backtest | run | sigint-run | sigint-backtest (default backtest)
+#   -- transform: bytecode | shebang-bytecode               (optional: Lua's binary
+#                                                            signature prefixed)
 #   -- expect: survives; pipeline=failed; error~="deadline"; at=@; control=unaffected
 #
 # The attacker pipeline ("attacker", symbol ATK) runs in one process with the control
@@ -22,9 +24,9 @@
 #              and reported), by exiting (never by a signal) with the expected code; no
 #              sanitizer report on stderr; peak RSS <= the ceiling (256 MiB plain,
 #              1024 MiB with APEX_SANITIZE=1); stdout+stderr <= 10 MiB (the documented
-#              output cap, 64 KiB a minute, over the fixture's 120 minutes is 7.5 MiB) and
-#              no line longer than 64 KiB; "ESCAPED:", "TAMPERED:" and "UNBOUNDED:" (the attempts'
-#              own alarms) appear nowhere in the output or the store
+#              output cap, 64 KiB a minute, over the fixture's 120 minutes is 7.5 MiB)
+#              and no line longer than 64 KiB; "ESCAPED:", "TAMPERED:" and "UNBOUNDED:"
+#              (the attempts' own alarms) appear nowhere in the output or the store
 #   exit=N               exit code (default 0; 5 for sigint-backtest; 3 for refused)
 #   pipeline=failed      the attacker has a failed execution
 #   pipeline=clean       ... has none
@@ -39,7 +41,8 @@
 #                        ("name.lua:12"); several marked lines: any of them
 #   failed<=N events<=N  at most N failed executions / events of the attacker
 #   out<=N line<=N       override the output bounds (bytes, K and M suffixes)
-#   wall<=S rss<=MiB     an extra wall-time bound / another memory ceiling
+#   wall<=S rss<=MiB     an extra wall-time bound (tripled with APEX_SANITIZE=1) / another
+#                        memory ceiling (plain builds only)
 #   sigint<=S            (sigint modes) exits within S s of the SIGINT (default 15)
 #   absent=F present=F   a file in the run's directory must not / must exist afterwards
 #   reached="TEXT"       TEXT is in the output: the attempt prints it just before its attack,
@@ -276,6 +279,8 @@ run_attempt() {
   local total_out=$((out_bytes + err_bytes))
   [ "$total_out" -le "$exp_out" ] || problems+=("output ${total_out} bytes > bound ${exp_out} (flooding)")
   [ "$max_line" -le "$exp_line" ] || problems+=("a log line of ${max_line} bytes > bound ${exp_line}")
+  # The sanitizer build runs C code several times slower: its wall bounds are tripled.
+  [ -n "$exp_wall" ] && [ "$SANITIZE" = 1 ] && exp_wall=$(awk -v w="$exp_wall" 'BEGIN{print w * 3}')
   if [ -n "$exp_wall" ] && [ "$status" != timeout ] && awk -v w="$wall" -v b="$exp_wall" 'BEGIN{exit !(w > b)}'; then
     problems+=("wall time ${wall} s > bound ${exp_wall} s")
   fi
