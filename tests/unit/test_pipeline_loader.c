@@ -503,7 +503,8 @@ static void test_tables_cannot_change_under_the_walk(void **state)
                       NULL, &cfg, &d, path, sizeof path);
     print_diags(&d);
     assert_int_equal(n, 1);
-    assert_true(has_diag(&d, "p.lua:2: setmetatable: __gc finalizers are not allowed in the sandbox", NULL));
+    assert_true(has_diag(
+        &d, "p.lua:2: setmetatable: __gc finalizers are not allowed in the sandbox", NULL));
     config_free(&cfg);
     diag_free(&d);
 }
