@@ -141,6 +141,7 @@ function Ctx.log(fmt, ...) end
 ---@field news string? News CSV (`timestamp,symbol,impact,headline`, impact `low`, `medium` or `high`, symbol `*` = market-wide); feeds `apex.news()` and the news instructions. Default none.
 ---@field speed number? Replay speed of `run` when `--speed` is not given (the first pipeline's); 0 = as fast as possible. `backtest` always runs as fast as possible. Default 1. Range 0 .. 1000000.
 ---@field follow boolean? Keep reading rows appended to the files, like `tail -f`; `run` then uses the wall clock and runs until SIGINT or SIGTERM (files are polled every 200 ms). Default false.
+---@field timeframe string? The bars' interval: a whole number and a unit `s`, `m`, `h` or `d` (`"1m"`, `"5m"`, `"1h"`, `"1d"`). Left out, it is the shortest gap between two bars of one symbol seen so far. Conditions about the time within a session (`time_based_urgent` and no entries inside that window) apply only to bars shorter than `exits.time_urgent_minutes`. Default detected. Range at most 15 characters.
 
 ---The broker the pipeline trades with; the fee and fill settings are the paper broker's.
 ---@class apex.BrokerConfig
@@ -180,7 +181,8 @@ function Ctx.log(fmt, ...) end
 
 ---When the market for the symbol has dried up (HIGH `liquidity_dried_up`).
 ---@class apex.LiquidityConfig
----@field max_spread number? A spread above this fires; in price units, not a fraction. Default 0.03. Range 0 .. 1e6.
+---@field max_spread number? A spread above this fires; in price units. Only quotes from the data or the venue count: the spread the paper broker adds to bars without bid/ask never fires. Default 0 (off). Range 0 .. 1e6.
+---@field max_spread_pct number? A spread above this fraction of the mid price fires (0.01 = 1%: 5 cents on a $5 stock, $3 on a $300 one); 0 = off. The tighter of the two limits applies. Default 0.01. Range 0 .. 1.
 ---@field min_volume number? A bar volume below this fires. Default 50. Range 0 .. 1e9.
 
 ---How exits of this priority are worked.

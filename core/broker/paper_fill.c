@@ -64,6 +64,7 @@ void paper_quote_of(const paper_broker *p, const paper_symbol *s, broker_quote *
     if (s->last.bid > 0 && s->last.ask > 0) {
         q->bid = s->last.bid;
         q->ask = s->last.ask;
+        q->quoted = true;
     } else {
         money_t half = bps_of(s->last.close, p->cfg.spread_bps, 2 * PAPER_BPS_DIVISOR);
         q->bid = taker_round(s->last.close - half, SIDE_SELL, tick);

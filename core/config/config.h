@@ -52,6 +52,7 @@ typedef struct {
     char news_file[CONFIG_PATH_MAX]; /* optional CSV: timestamp,symbol,impact,headline */
     bool follow;  /* tail the files for new rows (a live feed); run until stopped */
     double speed; /* replay speed for `run` (1 = real time); 0 = as fast as possible */
+    char timeframe[16]; /* the bars' interval as written ("1m", "1d"); "" = detect it */
 } data_config;
 
 typedef struct {
@@ -93,7 +94,8 @@ typedef struct {
     bool partial_enabled;            /* default true */
     partial_stage stages[CONFIG_MAX_PARTIAL_STAGES];
     int nstages;                       /* default 2: 50% at +15%, 25% at +25% */
-    money_t liquidity_max_spread;      /* absolute, 0.03 */
+    money_t liquidity_max_spread;      /* absolute, 0 = off */
+    money_t liquidity_max_spread_pct;  /* a fraction of the mid price, 0.01 */
     money_t liquidity_min_volume;      /* 50 */
     money_t early_exit_edge;           /* edge below this fires early_exit: 0.02 */
     int time_urgent_minutes;           /* before session close / settlement: 5 */
@@ -175,6 +177,10 @@ void config_free(pipeline_config *cfg);
 /* Checks ranges and cross-field rules; adds one diagnostic per problem, each naming
  * "<file>: <field>: ...". Returns the number of problems found (0 = valid). */
 int config_validate(const pipeline_config *cfg, diag_list *diags);
+
+/* data.timeframe in seconds: 0 when it is "" (detect it from the data), -1 when it is
+ * not a whole number followed by s, m, h or d. */
+int64_t config_timeframe_seconds(const char *text);
 
 /* The seed for the pipeline's math.random: random_seed when the file gives one, else
  * a hash of the name, so every run of the same pipeline draws the same numbers. */

@@ -191,6 +191,16 @@ const config_field config_schema[] = {
      AT(data.follow),
      .doc = "keep reading rows appended to the files, like `tail -f`; `run` then uses the wall "
             "clock and runs until SIGINT or SIGTERM (files are polled every 200 ms)"},
+    {.path = "data.timeframe",
+     .type = CONFIG_STRING,
+     AT(data.timeframe),
+     .doc_default = "detected",
+     .example = "\"1d\"",
+     .doc = "the bars' interval: a whole number and a unit `s`, `m`, `h` or `d` (`\"1m\"`, "
+            "`\"5m\"`, `\"1h\"`, `\"1d\"`). Left out, it is the shortest gap between two bars "
+            "of one symbol seen so far. Conditions about the time within a session "
+            "(`time_based_urgent` and no entries inside that window) apply only to bars shorter "
+            "than `exits.time_urgent_minutes`"},
 
     {.path = "broker",
      .type = CONFIG_SECTION,
@@ -407,9 +417,18 @@ const config_field config_schema[] = {
     {.path = "exits.liquidity.max_spread",
      .type = CONFIG_MONEY,
      AT(exits.liquidity_max_spread),
-     .def = 3 * MONEY_SCALE / 100,
+     .def = 0,
      RANGE(0, MONEY(1000000)),
-     .doc = "a spread above this fires; in price units, not a fraction"},
+     .doc_default = "0 (off)",
+     .doc = "a spread above this fires; in price units. Only quotes from the data or the venue "
+            "count: the spread the paper broker adds to bars without bid/ask never fires"},
+    {.path = "exits.liquidity.max_spread_pct",
+     .type = CONFIG_MONEY,
+     AT(exits.liquidity_max_spread_pct),
+     .def = PCT(1),
+     RANGE(0, ONE),
+     .doc = "a spread above this fraction of the mid price fires (0.01 = 1%: 5 cents on a $5 "
+            "stock, $3 on a $300 one); 0 = off. The tighter of the two limits applies"},
     {.path = "exits.liquidity.min_volume",
      .type = CONFIG_MONEY,
      AT(exits.liquidity_min_volume),

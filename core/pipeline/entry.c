@@ -232,6 +232,20 @@ static bool plan_prices(pipeline *p, const char *symbol, const script_signal *si
     return true;
 }
 
+/* No entry inside the window before the session close where time_based_urgent fires: it
+ * would close the position at once, paying the spread and fees for nothing. */
+static bool plan_session(pipeline *p, const bar *b, entry_plan *pl)
+{
+    if (!pipeline_in_close_window(p, b->ts))
+        return true;
+    int close = p->cfg.exits.session_close_minute_utc;
+    return plan_end(pl, EXEC_SKIPPED, SCRIPT_STAGE_STRATEGY,
+                    "session: inside the %d min before the session close at %02d:%02d UTC "
+                    "(exits.time_urgent_minutes, exits.session_close), where time_based_urgent "
+                    "would close it at once",
+                    p->cfg.exits.time_urgent_minutes, close / 60, close % 60);
+}
+
 /* A new execution for the signal, running, with its SIGNAL line. */
 static trade *start_execution(pipeline *p, int symbol_id, const script_signal *sig, const bar *b,
                               const entry_plan *pl)
@@ -264,8 +278,8 @@ void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, co
         return;
     }
     entry_plan pl = {.verdict = EXEC_RUNNING};
-    if (plan_bias(p, symbol, sig, &pl))
-        plan_prices(p, symbol, sig, b, &pl);
+    if (plan_bias(p, symbol, sig, &pl) && plan_prices(p, symbol, sig, b, &pl))
+        plan_session(p, b, &pl);
     if (pl.verdict == EXEC_FAILED) {
         /* Nothing was sent, so the cursor stays; the failure may be counted, not recorded. */
         if (!pipeline_failure_admit(p, symbol_id, pl.stage, pl.rc, pl.reason)) {
@@ -453,9 +467,12 @@ static void on_entry_sent(void *ud, trade *t, int status, const char *msg)
     }
     pipeline_set_status(p, t, EXEC_MONITORING, NULL);
     monitor_watch(p->mon, t, 0);
-    char qb[32];
-    log_event("%-13s ORDER    %-5s %s %s bracket %s accepted; monitoring every %d s", p->cfg.name,
+    char qb[32], every[32];
+    if (p->hs->backtest)
+        snprintf(every, sizeof every, "on every bar"); /* time follows the data */
+    else
+        snprintf(every, sizeof every, "every %d s", p->cfg.monitoring.normal_frequency_s);
+    log_event("%-13s ORDER    %-5s %s %s bracket %s accepted; monitoring %s", p->cfg.name,
               t->row.symbol, order_side_name(t->row.side),
-              money_format_trim(t->row.qty, 0, qb, sizeof qb), t->entry_coid,
-              p->cfg.monitoring.normal_frequency_s);
+              money_format_trim(t->row.qty, 0, qb, sizeof qb), t->entry_coid, every);
 }

@@ -46,6 +46,9 @@ static void on_fill(void *ud, trade *t, const broker_fill *f, const store_order 
             snprintf(t->exit_reason, sizeof t->exit_reason, "stop_loss leg filled at %s",
                      fmt_money(f->price, pb, sizeof pb));
     }
+    /* Equity is marked on every fill: a loss realized between bars is in the drawdown. */
+    pipeline_mark_equity(p, t, f->price);
+    pipeline_check_circuit(p);
     script_position view;
     exits_position_view(t, &view);
     char err[512];
@@ -127,6 +130,7 @@ static void evaluate_exit(void *ud, trade *t, const broker_quote *q)
                         .strategy_has_edge = p->strategy_has_edge,
                         .strategy_has_opportunity = p->strategy_has_opportunity,
                         .circuit_tripped = p->circuit.close_all,
+                        .session_timed = pipeline_session_timed(p),
                         .open_positions =
                             p->strategy_has_opportunity ? pipeline_open_positions(p) : 0,
                         .best_other = best_other_opportunity,
@@ -163,8 +167,11 @@ static trade *first_trade(void *ud)
 
 monitor_hooks pipeline_monitor_hooks(pipeline *p)
 {
-    return (monitor_hooks){
-        .on_flat = on_flat, .evaluate_exit = evaluate_exit, .first_trade = first_trade, .ud = p};
+    return (monitor_hooks){.on_flat = on_flat,
+                           .evaluate_exit = evaluate_exit,
+                           .first_trade = first_trade,
+                           .next_time_due = pipeline_next_time_due,
+                           .ud = p};
 }
 
 /* ---- the exit executor ---- */

@@ -74,7 +74,8 @@ static void test_defaults_are_the_documented_ones(void **state)
     assert_string_equal(e->stages[1].name, "second_target");
     assert_int_equal(e->stages[1].profit_threshold, PCT(25));
     assert_int_equal(e->stages[1].exit_fraction, PCT(25));
-    assert_int_equal(e->liquidity_max_spread, 3 * MONEY_SCALE / 100);
+    assert_int_equal(e->liquidity_max_spread, 0); /* off: the relative limit scales */
+    assert_int_equal(e->liquidity_max_spread_pct, PCT(1));
     assert_int_equal(e->liquidity_min_volume, MONEY(50));
     assert_int_equal(e->early_exit_edge, PCT(2));
     assert_int_equal(e->time_urgent_minutes, 5);

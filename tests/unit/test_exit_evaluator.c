@@ -371,6 +371,7 @@ static void test_multiple_triggers_priority(void **state)
     exits_config cfg = defaults();
 
     /* CRITICAL beats HIGH beats LOW: stop, liquidity and a weak edge at once. */
+    cfg.liquidity_max_spread = M("0.03"); /* an absolute limit besides the 1% one */
     exit_input in = long_position();
     in.bid = M("95.50");
     in.ask = M("95.60");
@@ -595,13 +596,15 @@ static void test_time_based_urgent(void **state)
 static void test_liquidity_dried_up(void **state)
 {
     (void)state;
-    exits_config cfg = defaults(); /* spread > 0.03 or volume < 50 */
+    exits_config cfg = defaults(); /* spread > 1% of the mid, or volume < 50 */
     exit_input in = long_position();
     in.bid = M("100.00");
-    in.ask = M("100.03");
+    in.ask = M("101.00"); /* 1.00 wide, 0.995% of the mid 100.50 */
     assert_nothing_fires(eval(&cfg, &in));
-    in.ask = M("100.04");
+    in.ask = M("101.02"); /* 1.02 > 1% of 100.51 = 1.0051 */
     exit_decision d = eval(&cfg, &in);
+    assert_string_equal(d.reason,
+                        "liquidity_dried_up: spread 1.02 (bid 100.00, ask 101.02) > max 1.0051");
     assert_int_equal(d.condition, EXIT_LIQUIDITY_DRIED_UP);
     assert_int_equal(d.priority, EXIT_PRIORITY_HIGH);
     assert_true(d.qty == MONEY(100));
@@ -620,9 +623,28 @@ static void test_liquidity_dried_up(void **state)
     assert_nothing_fires(eval(&cfg, &in));
 
     exit_input s = short_position();
-    s.bid = M("99.90");
-    s.ask = M("100.10");
+    s.bid = M("99.00");
+    s.ask = M("101.10");
     assert_int_equal(eval(&cfg, &s).condition, EXIT_LIQUIDITY_DRIED_UP);
+
+    /* The limit scales with the price: 5 cents is wide on a $3 stock, not on a $300 one. */
+    exit_input cheap = long_position();
+    cheap.entry_price = M("3.00");
+    cheap.stop_loss = M("2.00");
+    cheap.take_profit = M("4.00");
+    cheap.bid = M("3.00");
+    cheap.ask = M("3.05");
+    assert_int_equal(eval_at(&cfg, &cheap, "3.02").condition, EXIT_LIQUIDITY_DRIED_UP);
+    exit_input dear = long_position();
+    dear.entry_price = M("300.00");
+    dear.stop_loss = M("200.00");
+    dear.take_profit = M("400.00");
+    dear.bid = M("300.00");
+    dear.ask = M("300.05");
+    assert_nothing_fires(eval_at(&cfg, &dear, "300.02"));
+    /* An absolute limit, when set, applies too: the tighter one wins. */
+    cfg.liquidity_max_spread = M("0.03");
+    assert_int_equal(eval_at(&cfg, &dear, "300.02").condition, EXIT_LIQUIDITY_DRIED_UP);
 }
 
 static void test_early_exit(void **state)
