@@ -112,11 +112,6 @@ static void inflight_remove(inflight *r)
     r->next->prev = r->prev;
 }
 
-static void release_plain(inflight *r)
-{
-    free(r);
-}
-
 price_cache *monitor_prices(monitor *m)
 {
     return m->cache;
@@ -280,6 +275,14 @@ typedef struct {
     trade *t;
 } confirm_req;
 
+/* Shutdown: the reply will never come; the request gives its hold on the trade back. */
+static void release_confirm(inflight *r)
+{
+    confirm_req *c = (confirm_req *)r;
+    trade_release(c->t);
+    free(c);
+}
+
 static void on_confirm_reply(void *ud, const broker_reply *r)
 {
     confirm_req *c = ud;
@@ -312,7 +315,7 @@ static void confirm_flat(monitor *m, trade *t)
         return;
     c->m = m;
     c->t = t;
-    inflight_add(m, &c->link, release_plain);
+    inflight_add(m, &c->link, release_confirm);
     trade_hold(t);
     if (broker_get_position(m->brk, BROKER_PRIORITY_ROUTINE, t->row.symbol, on_confirm_reply, c) !=
         0) {
@@ -334,13 +337,21 @@ typedef struct {
     int nsymbols;
 } quote_batch;
 
-static void release_batch(inflight *r)
+static void free_batch(quote_batch *b)
 {
-    quote_batch *b = (quote_batch *)r;
     free(b->trades);
     free(b->slot);
     free(b->symbols);
     free(b);
+}
+
+/* Shutdown: the reply will never come; the batch gives its holds on the trades back. */
+static void release_batch(inflight *r)
+{
+    quote_batch *b = (quote_batch *)r;
+    for (int k = 0; k < b->n; k++)
+        trade_release(b->trades[k]);
+    free_batch(b);
 }
 
 /* The reply's quote for each requested symbol. Brokers answer in the order asked, which
@@ -401,7 +412,7 @@ static void on_quotes(void *ud, const broker_reply *r)
                                                   : "no quote for the symbol");
     }
     free(quote);
-    release_batch(&b->link);
+    free_batch(b);
 }
 
 static void flush_quotes(clock_timer *timer, void *ud)
