@@ -428,6 +428,24 @@ static void on_open_orders(void *ud, const broker_reply *r)
         step_end(s, EXEC_SKIPPED, why);
         return;
     }
+    /* The chain took broker round trips; when data replays faster than they return (run at
+     * a high --speed), the market may have left the bracket meanwhile. A bracket around a
+     * price that is gone is a skip with the numbers, not an order the broker refuses. */
+    const price_entry *now = price_table_get(p->hs->prices, t->symbol_id);
+    bool buy = t->row.side == SIDE_BUY;
+    if (now && now->last > 0 &&
+        (buy ? (now->last <= t->row.stop_loss || now->last >= t->row.take_profit)
+             : (now->last >= t->row.stop_loss || now->last <= t->row.take_profit))) {
+        char why[256], lb[32], sb[32], tb[32], eb[32];
+        snprintf(why, sizeof why,
+                 "trade manager: the price moved to %s while the entry was prepared (signal at "
+                 "%s), outside its stop_loss %s / take_profit %s; not sent",
+                 fmt_money(now->last, lb, sizeof lb), fmt_money(s->entry_ref, eb, sizeof eb),
+                 fmt_money(t->row.stop_loss, sb, sizeof sb),
+                 fmt_money(t->row.take_profit, tb, sizeof tb));
+        step_end(s, EXEC_SKIPPED, why);
+        return;
+    }
     money_t entry_ref = s->entry_ref;
     step_free(s);
     submit_entry(p, t, entry_ref);
