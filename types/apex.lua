@@ -208,6 +208,7 @@ function Ctx.log(fmt, ...) end
 ---@field time_urgent_minutes integer? HIGH `time_based_urgent` fires this long before `session_close`. Default 5. Range 0 .. 1440.
 ---@field session_close string? The session's close in UTC (21:00 is 16:00 in New York in winter). Default `"21:00"`. Range `"00:00"` .. `"23:59"`.
 ---@field rebalance_min_improvement number? LOW `rebalance`, at `risk.max_positions`: the best free symbol's `opportunity` must beat the position's by at least this. Default 0.1.
+---@field strategy_exit_priority ("CRITICAL"|"HIGH"|"MEDIUM"|"LOW")? The priority of a close the strategy returns from `on_bar` (`{ side = "close" }`, exit `strategy_exit`): `exits.execution.<PRIORITY>` says how it is worked (CRITICAL: a market order) and whether it may take over an exit already working. Default `"CRITICAL"`. Range `"CRITICAL"`, `"HIGH"`, `"MEDIUM"`, `"LOW"`.
 ---@field execution apex.ExitExecutionByPriority? How exits are worked, one table per priority.
 
 ---How near a level makes checks urgent.

@@ -455,7 +455,7 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
     snprintf(row->exit_reason, sizeof row->exit_reason, "%s", exit_condition_name(d->condition));
     snprintf(row->detail, sizeof row->detail, "%s", d->reason);
     row->exit_quantity = d->qty;
-    row->partial_exit = d->condition == EXIT_PARTIAL_EXIT_TARGET;
+    row->partial_exit = d->condition == EXIT_PARTIAL_EXIT_TARGET || d->qty < abs_money(t->led.qty);
     row->unrealized_pnl = t->pos.unrealized_pnl;
     row->unrealized_pnl_pct = t->pos.unrealized_pnl_pct;
     row->triggered_at = clock_now(x->clock);
