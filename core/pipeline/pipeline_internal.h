@@ -3,6 +3,7 @@
  *   entry.c           the execute phase of an execution
  *   lifecycle.c       trade creation, status changes, completion, sweeping
  *   position_hooks.c  fills, order updates, monitor checks and exits reporting back
+ *   strategy_exit.c   a close the strategy returned from on_bar
  *   resume.c          restart */
 #ifndef APEX_PIPELINE_INTERNAL_H
 #define APEX_PIPELINE_INTERNAL_H
