@@ -367,7 +367,16 @@ static void escalate(exit_job *j)
 static void on_cancel_reply(void *ud, const broker_reply *r)
 {
     exit_job *j = ud;
-    (void)r; /* cancelled or already final: either way the order no longer works */
+    /* Cancelled or already final: either way the order no longer works. A superseded job
+     * finishes on this reply, before the order's own update arrives, so the attempt row
+     * learns here that its order was cancelled. */
+    if (j->state == JOB_CANCEL_ORDER && r->status == 0 && r->order &&
+        r->order->status == ORDER_STATUS_CANCELLED &&
+        strcmp(r->order->client_order_id, j->coid) == 0 &&
+        j->att.status != ORDER_STATUS_CANCELLED) {
+        j->att.status = ORDER_STATUS_CANCELLED;
+        store_exit_attempt_update(j->x->db, &j->att, NULL);
+    }
     if (j->state != JOB_DONE && --j->cancels == 0) {
         if (j->supersede) {
             finish(j, EXIT_STATUS_CANCELLED);

@@ -65,9 +65,12 @@ static long long market_fill(long long ref, bool buy)
 
 #define MAXBARS 200
 static long long closes[MAXBARS]; /* fixed point */
+static double wicks[MAXBARS];     /* how far above the body the bar's high reaches */
 static int nbars;
 
-/* Writes closes[0..nbars) as one-minute AAPL bars; bar i opens at bar i-1's close. */
+/* Writes closes[0..nbars) as one-minute AAPL bars; bar i opens at bar i-1's close, its
+ * high is wicks[i] above the body (0.05 unless a test says otherwise), its low 0.05
+ * below. */
 static void write_bars(void)
 {
     fx_csv c;
@@ -75,7 +78,8 @@ static void write_bars(void)
     for (int i = 0; i < nbars; i++) {
         double cl = (double)closes[i] / UNIT;
         double op = (double)closes[i > 0 ? i - 1 : 0] / UNIT;
-        fx_csv_bar(&c, T0 + 60L * i, "AAPL", op, fmax(op, cl) + 0.05, fmin(op, cl) - 0.05, cl,
+        double wick = wicks[i] > 0 ? wicks[i] : 0.05;
+        fx_csv_bar(&c, T0 + 60L * i, "AAPL", op, fmax(op, cl) + wick, fmin(op, cl) - 0.05, cl,
                    1000);
     }
     fx_csv_close(&c);
@@ -85,6 +89,7 @@ static void write_bars(void)
 static void ramp(int n, int from, long long step, long long top)
 {
     nbars = n;
+    memset(wicks, 0, sizeof wicks);
     for (int i = 0; i < n; i++) {
         long long v = 100 * UNIT + (i > from ? step * (i - from) : 0);
         closes[i] = v > top ? top : v;
@@ -111,9 +116,24 @@ static void pipeline(const char *file, const char *name, const char *strategy, c
     fx_write(file, text);
 }
 
-/* A strategy that buys 100 on its 5th bar (stop 90, target 200) and otherwise returns
- * what `body` says for bar n (Lua statements; n is the bar number, from 1). */
-static void strategy(const char *file, const char *body)
+/* Writes the pipeline <name>.lua (see pipeline()), backtests it into <name>.db and opens
+ * the store. */
+static sqlite3 *backtest(const char *name, const char *strategy_file, const char *params,
+                         const char *extra)
+{
+    char file[64], db[64];
+    snprintf(file, sizeof file, "%s.lua", name);
+    snprintf(db, sizeof db, "%s.db", name);
+    pipeline(file, name, strategy_file, params, extra);
+    assert_int_equal(fx_backtest(file, db), EXIT_OK);
+    return fx_open_db(db);
+}
+
+/* A strategy that enters with the signal `entry` on its 5th bar and otherwise returns what
+ * `body` says for bar n (Lua statements; n is the bar number, from 1); its edge() is gone
+ * from bar 8 on when params.edge_gone is set. strategy(): a buy of 100, stop 90, target
+ * 200. */
+static void strategy_entering(const char *file, const char *entry, const char *body)
 {
     char text[2048];
     snprintf(text, sizeof text,
@@ -122,13 +142,22 @@ static void strategy(const char *file, const char *body)
              "  ctx.state.n = (ctx.state.n or 0) + 1\n"
              "  local n = ctx.state.n\n"
              "  if n == 5 then\n"
-             "    return { side = 'buy', qty = 100, stop_loss = 90, take_profit = 200 }\n"
+             "    return { %s }\n"
              "  end\n"
              "%s\n"
              "end\n"
+             "-- from the 8th bar on, the edge is gone: a LOW edge_disappeared exit\n"
+             "function M.edge(ctx, position)\n"
+             "  return (ctx.params.edge_gone and ctx.state.n >= 8) and -1 or 1\n"
+             "end\n"
              "return M\n",
-             body);
+             entry, body);
     fx_write(file, text);
+}
+
+static void strategy(const char *file, const char *body)
+{
+    strategy_entering(file, "side = 'buy', qty = 100, stop_loss = 90, take_profit = 200", body);
 }
 
 static long long q_int(sqlite3 *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -195,12 +224,10 @@ static void test_ma_cross_exit_closes_on_cross_back(void **state)
     snprintf(params, sizeof params, "qty = 100");
     char strat[768];
     snprintf(strat, sizeof strat, "%s/strategies/ma_cross_exit.lua", APEX_SOURCE_DIR);
-    pipeline("ma.lua", "ma", strat, params, NULL);
-    assert_int_equal(fx_backtest("ma.lua", "ma.db"), EXIT_OK);
+    sqlite3 *h = backtest("ma", strat, params, NULL);
 
     long long buy = market_fill(closes[entry], true);
     long long sell = market_fill(closes[exit], false);
-    sqlite3 *h = fx_open_db("ma.db");
     char buf[512];
     /* One exit, the strategy's, with its text, at CRITICAL, worked as one market order. */
     assert_int_equal(q_int(h, "SELECT count(*) FROM position_exits"), 1);
@@ -248,13 +275,11 @@ static void test_partial_closes_keep_the_rest_protected(void **state)
              "  if n == 10 then return { side = 'close', fraction = 0.5, reason = 'half off' } "
              "end\n"
              "  if n == 15 then return { side = 'close', qty = 20, reason = 'trim' } end");
-    pipeline("partial.lua", "partial", "partial_strategy.lua", NULL, NULL);
-    assert_int_equal(fx_backtest("partial.lua", "partial.db"), EXIT_OK);
+    sqlite3 *h = backtest("partial", "partial_strategy.lua", NULL, NULL);
 
     long long buy = market_fill(closes[4], true);
     long long sell1 = market_fill(closes[9], false);
     long long sell2 = market_fill(closes[14], false);
-    sqlite3 *h = fx_open_db("partial.db");
     char buf[512];
     fx_query_text(h,
                   "SELECT group_concat(exit_reason || ' ' || exit_priority || ' ' || status || ' "
@@ -310,9 +335,7 @@ static void test_close_without_position_and_repeated_closes(void **state)
     write_bars();
     strategy("repeat_strategy.lua",
              "  if n < 5 or n >= 12 then return { side = 'close', reason = 'out' } end");
-    pipeline("repeat.lua", "repeat", "repeat_strategy.lua", NULL, NULL);
-    assert_int_equal(fx_backtest("repeat.lua", "repeat.db"), EXIT_OK);
-    sqlite3 *h = fx_open_db("repeat.db");
+    sqlite3 *h = backtest("repeat", "repeat_strategy.lua", NULL, NULL);
     char buf[512];
     /* One execution (the closes before the entry created nothing), closed once. */
     fx_query_text(h, "SELECT group_concat(status) FROM executions", buf, sizeof buf);
@@ -342,9 +365,7 @@ static void test_bad_closes_fail_the_stage_only(void **state)
              "  if n == 9 then return { side = 'close', qty = 150 } end\n"
              "  if n == 10 then return { side = 'close', fraction = 0.001 } end\n"
              "  if n == 11 then return { side = 'close', stop_loss = 95 } end");
-    pipeline("bad.lua", "bad", "bad_strategy.lua", NULL, NULL);
-    assert_int_equal(fx_backtest("bad.lua", "bad.db"), EXIT_OK);
-    sqlite3 *h = fx_open_db("bad.db");
+    sqlite3 *h = backtest("bad", "bad_strategy.lua", NULL, NULL);
     char buf[1024];
     assert_int_equal(q_int(h, "SELECT count(*) FROM executions WHERE status = 'failed'"), 4);
     static const char *const expect[] = {
@@ -385,9 +406,7 @@ static void test_priority_is_configured(void **state)
     ramp(20, 5, 0, 100 * UNIT);
     write_bars();
     strategy("low_strategy.lua", "  if n == 10 then return { side = 'close' } end");
-    pipeline("low.lua", "low", "low_strategy.lua", NULL, "strategy_exit_priority = 'LOW'");
-    assert_int_equal(fx_backtest("low.lua", "low.db"), EXIT_OK);
-    sqlite3 *h = fx_open_db("low.db");
+    sqlite3 *h = backtest("low", "low_strategy.lua", NULL, "strategy_exit_priority = 'LOW'");
     char buf[512];
     fx_query_text(h, "SELECT exit_reason || ' ' || exit_priority FROM position_exits", buf,
                   sizeof buf);
@@ -401,6 +420,126 @@ static void test_priority_is_configured(void **state)
     sqlite3_close(h);
 }
 
+/* A sell short closed by the strategy: the close buys, at the market. */
+static void test_short_is_closed_by_buying(void **state)
+{
+    (void)state;
+    ramp(20, 5, -UNIT / 4, 100 * UNIT);
+    write_bars();
+    strategy_entering("short_strategy.lua",
+                      "side = 'sell', qty = 100, stop_loss = 120, take_profit = 50",
+                      "  if n == 12 then return { side = 'close', reason = 'covered' } end");
+    sqlite3 *h = backtest("short", "short_strategy.lua", NULL, NULL);
+    long long sell = market_fill(closes[4], false);
+    long long cover = market_fill(closes[11], true);
+    char buf[512];
+    fx_query_text(h, "SELECT exit_reason || ' ' || status || ' ' || detail FROM position_exits",
+                  buf, sizeof buf);
+    assert_string_equal(buf, "strategy_exit filled strategy_exit: covered");
+    assert_int_equal(q_int(h, "SELECT price FROM fills WHERE side = 'buy'"), cover);
+    assert_int_equal(q_int(h, "SELECT price FROM fills WHERE side = 'sell'"), sell);
+    assert_int_equal(q_int(h, "SELECT sum(CASE side WHEN 'buy' THEN qty ELSE -qty END) FROM fills"),
+                     0);
+    assert_int_equal(q_int(h, "SELECT realized_pnl FROM executions"), pnl(100, cover, sell));
+    fx_query_text(h, "SELECT status FROM executions", buf, sizeof buf);
+    assert_string_equal(buf, "completed");
+    sqlite3_close(h);
+}
+
+/* The bars for the two tests below: flat at 100 with highs only 0.02 above it, so a LOW
+ * exit's conservative limit (at the ask, 100.05) rests, until bar `reach` on, whose highs
+ * reach 101 and fill it at its limit. */
+static void resting_bars(int reach)
+{
+    ramp(40, 0, 0, 100 * UNIT);
+    for (int i = 0; i < nbars; i++)
+        wicks[i] = i + 1 >= reach ? 1.0 : 0.02;
+    write_bars();
+}
+
+/* A LOW edge_disappeared exit rests (the edge went negative on bar 8); the strategy's
+ * close of everything at CRITICAL takes over: the limit is cancelled, the close sells at
+ * the market, and the edge exit is recorded as cancelled. */
+static void test_more_urgent_close_takes_over(void **state)
+{
+    (void)state;
+    resting_bars(1000);
+    strategy("over_strategy.lua",
+             "  if n == 11 then return { side = 'close', reason = 'enough' } end");
+    sqlite3 *h = backtest("over", "over_strategy.lua", "edge_gone = true",
+                          "execution = { LOW = { timeout_seconds = 600 } }");
+    char buf[512];
+    fx_query_text(h,
+                  "SELECT group_concat(exit_reason || ' ' || exit_priority || ' ' || status, "
+                  "'; ') FROM (SELECT * FROM position_exits ORDER BY exit_id)",
+                  buf, sizeof buf);
+    assert_string_equal(buf, "edge_disappeared LOW cancelled; strategy_exit CRITICAL filled");
+    fx_query_text(h,
+                  "SELECT group_concat(order_type || ' ' || status, '; ') FROM (SELECT * FROM "
+                  "exit_attempts ORDER BY attempt_id)",
+                  buf, sizeof buf);
+    assert_string_equal(buf, "limit cancelled; market filled");
+    assert_int_equal(q_int(h, "SELECT count(*) FROM events WHERE message LIKE '%%strategy_exit: "
+                              "enough (CRITICAL) supersedes the working edge_disappeared exit%%'"),
+                     1);
+    long long buy = market_fill(closes[4], true);
+    long long sell = market_fill(closes[10], false);
+    assert_int_equal(q_int(h, "SELECT price FROM fills WHERE side = 'sell'"), sell);
+    assert_int_equal(q_int(h, "SELECT sum(CASE side WHEN 'buy' THEN qty ELSE -qty END) FROM fills"),
+                     0);
+    assert_int_equal(q_int(h, "SELECT realized_pnl FROM executions"), pnl(100, buy, sell));
+    sqlite3_close(h);
+}
+
+/* At LOW, a close meets a LOW exit of its own at work (half the position, resting): it is
+ * not more urgent, so it waits. Once the half fills (bar 14 reaches the limit), the close
+ * that waited starts and sells the other half: two exits, never both at once. */
+static void test_close_waits_for_the_working_exit(void **state)
+{
+    (void)state;
+    resting_bars(14);
+    strategy("wait_strategy.lua",
+             "  if n == 8 then return { side = 'close', fraction = 0.5, reason = 'half' } end\n"
+             "  if n == 10 then return { side = 'close', reason = 'rest' } end");
+    sqlite3 *h = backtest(
+        "wait", "wait_strategy.lua", NULL,
+        "strategy_exit_priority = 'LOW', execution = { LOW = { timeout_seconds = 3000 } }");
+    char buf[512];
+    fx_query_text(h,
+                  "SELECT group_concat(exit_reason || ' ' || exit_priority || ' ' || status || ' "
+                  "' || (exit_quantity / 100000000) || ' ' || detail, '; ') FROM (SELECT * FROM "
+                  "position_exits ORDER BY exit_id)",
+                  buf, sizeof buf);
+    assert_string_equal(buf, "strategy_exit LOW filled 50 strategy_exit: half (closing 50 of 100); "
+                             "strategy_exit LOW filled 50 strategy_exit: rest");
+    /* The second started only after the first had filled, on bar 14 or later. */
+    assert_true(q_int(h, "SELECT min(triggered_at) FROM position_exits WHERE detail = "
+                         "'strategy_exit: rest'") >=
+                q_int(h, "SELECT executed_at FROM position_exits WHERE detail LIKE "
+                         "'strategy_exit: half%%'"));
+    assert_true(q_int(h, "SELECT executed_at FROM position_exits WHERE detail LIKE "
+                         "'strategy_exit: half%%'") >= (T0 + 60LL * 13) * 1000000LL);
+    /* Both conservative limits at the ask, 100 + half the spread, filled there. */
+    long long ask = 100 * UNIT + ceil_div(100 * UNIT * SPREAD, 20000);
+    long long limit = (ask / TICK) * TICK;
+    fx_query_text(h,
+                  "SELECT group_concat(order_type || ' ' || status || ' ' || limit_price, '; ') "
+                  "FROM (SELECT * FROM exit_attempts ORDER BY attempt_id)",
+                  buf, sizeof buf);
+    char want[256];
+    snprintf(want, sizeof want, "limit filled %lld; limit filled %lld", limit, limit);
+    assert_string_equal(buf, want);
+    long long buy = market_fill(100 * UNIT, true);
+    assert_int_equal(q_int(h, "SELECT sum(CASE side WHEN 'buy' THEN qty ELSE -qty END) FROM fills"),
+                     0);
+    assert_int_equal(
+        q_int(h, "SELECT count(*) FROM fills WHERE side = 'sell' AND price = %lld", limit), 2);
+    assert_int_equal(q_int(h, "SELECT realized_pnl FROM executions"), pnl(100, buy, limit));
+    fx_query_text(h, "SELECT status FROM executions", buf, sizeof buf);
+    assert_string_equal(buf, "completed");
+    sqlite3_close(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,6 +548,9 @@ int main(void)
         cmocka_unit_test(test_close_without_position_and_repeated_closes),
         cmocka_unit_test(test_bad_closes_fail_the_stage_only),
         cmocka_unit_test(test_priority_is_configured),
+        cmocka_unit_test(test_short_is_closed_by_buying),
+        cmocka_unit_test(test_more_urgent_close_takes_over),
+        cmocka_unit_test(test_close_waits_for_the_working_exit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
