@@ -140,6 +140,9 @@ bool pipeline_strategy_close_due(pipeline *p, const trade *t, const exit_decisio
                                  exit_decision *out);
 /* True while a close waits for t. */
 bool pipeline_strategy_close_waiting(const pipeline *p, const trade *t);
+/* Restart, before exit_executor_resume closes the exits left working: a strategy_exit of
+ * the whole position among them waits again, to start at t's first check. */
+void pipeline_strategy_close_resume(pipeline *p, trade *t);
 
 /* position_hooks.c: how exec, the monitor and the exit executor report back. */
 exec_hooks pipeline_exec_hooks(pipeline *p);

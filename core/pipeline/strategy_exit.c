@@ -4,7 +4,9 @@
  * an exit_attempts row per order. The executor's rule for an exit already working holds:
  * a more urgent close of the whole position takes over; anything else waits here until
  * that exit ends, then starts at the next monitoring check if the position is still open
- * (a newer close replaces a waiting one). */
+ * (a newer close replaces a waiting one). A close of the whole position that a restart
+ * interrupted is started again the same way; an interrupted part is not (like a partial
+ * stage, it is spent: redoing it could sell a part the broker filled while we were down). */
 #include <stdio.h>
 #include <string.h>
 
@@ -83,4 +85,38 @@ bool pipeline_strategy_close_due(pipeline *p, const trade *t, const exit_decisio
         return false; /* the more urgent exit goes first; the close waits for it */
     s->waiting_close_exec_id = 0;
     return decide(p, t, &s->waiting_close, out);
+}
+
+typedef struct {
+    pipeline *p;
+    trade *t;
+} resume_ctx;
+
+static int requeue(void *ud, const store_position_exit *e)
+{
+    resume_ctx *c = ud;
+    const char *name = exit_condition_name(EXIT_STRATEGY_EXIT);
+    size_t n = strlen(name);
+    sym_state *s = sym_of(c->p, c->t);
+    if (!s || e->execution_id != c->t->row.id || e->partial_exit || strcmp(e->exit_reason, name))
+        return 0;
+    memset(&s->waiting_close, 0, sizeof s->waiting_close);
+    s->waiting_close.kind = SIGNAL_CLOSE; /* everything that is open */
+    const char *text = e->detail;
+    if (strncmp(text, name, n) == 0 && strncmp(text + n, ": ", 2) == 0)
+        text += n + 2;
+    snprintf(s->waiting_close.reason, sizeof s->waiting_close.reason, "%s", text);
+    s->waiting_close_exec_id = c->t->row.id;
+    store_event(c->p->hs->db, clock_now(c->p->hs->clock), c->p->cfg.name, c->t->row.id, "exit",
+                NULL,
+                "%s: the strategy's close (exit %lld) was interrupted by a restart; it "
+                "starts again at the first check",
+                c->t->row.symbol, (long long)e->id);
+    return 0;
+}
+
+void pipeline_strategy_close_resume(pipeline *p, trade *t)
+{
+    resume_ctx c = {p, t};
+    store_exits_working(p->hs->db, requeue, &c);
 }

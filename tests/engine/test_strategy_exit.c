@@ -61,6 +61,14 @@ static long long market_fill(long long ref, bool buy)
     return buy ? ceil_div(px, TICK) * TICK : (px / TICK) * TICK;
 }
 
+/* A LOW exit's first sell limit: conservative, at the ask (the reference plus half the
+ * spread, as the paper broker quotes a bar without bid and ask), rounded down to the tick. */
+static long long ask_limit(long long ref)
+{
+    long long ask = ref + ceil_div(ref * SPREAD, 20000);
+    return (ask / TICK) * TICK;
+}
+
 /* ---- bars ---- */
 
 #define MAXBARS 200
@@ -414,9 +422,8 @@ static void test_priority_is_configured(void **state)
     fx_query_text(h, "SELECT order_type FROM exit_attempts ORDER BY attempt_id LIMIT 1", buf,
                   sizeof buf);
     assert_string_equal(buf, "limit");
-    long long ask = closes[9] + ceil_div(closes[9] * SPREAD, 20000);
     assert_int_equal(q_int(h, "SELECT limit_price FROM exit_attempts ORDER BY attempt_id LIMIT 1"),
-                     (ask / TICK) * TICK);
+                     ask_limit(closes[9]));
     sqlite3_close(h);
 }
 
@@ -444,6 +451,22 @@ static void test_short_is_closed_by_buying(void **state)
     fx_query_text(h, "SELECT status FROM executions", buf, sizeof buf);
     assert_string_equal(buf, "completed");
     sqlite3_close(h);
+}
+
+/* The position of 100 bought at 100 (a market order) was closed by `sells` sell fills at
+ * ask_limit(100): the ledger is flat, the P&L is theirs, the execution complete. */
+static void assert_closed_at_the_ask(sqlite3 *h, int sells)
+{
+    long long buy = market_fill(100 * UNIT, true), limit = ask_limit(100 * UNIT);
+    assert_int_equal(q_int(h, "SELECT sum(CASE side WHEN 'buy' THEN qty ELSE -qty END) FROM fills"),
+                     0);
+    assert_int_equal(
+        q_int(h, "SELECT count(*) FROM fills WHERE side = 'sell' AND price = %lld", limit), sells);
+    assert_int_equal(q_int(h, "SELECT count(*) FROM fills WHERE side = 'sell'"), sells);
+    assert_int_equal(q_int(h, "SELECT realized_pnl FROM executions"), pnl(100, buy, limit));
+    char buf[64];
+    fx_query_text(h, "SELECT status FROM executions", buf, sizeof buf);
+    assert_string_equal(buf, "completed");
 }
 
 /* The bars for the two tests below: flat at 100 with highs only 0.02 above it, so a LOW
@@ -520,8 +543,7 @@ static void test_close_waits_for_the_working_exit(void **state)
     assert_true(q_int(h, "SELECT executed_at FROM position_exits WHERE detail LIKE "
                          "'strategy_exit: half%%'") >= (T0 + 60LL * 13) * 1000000LL);
     /* Both conservative limits at the ask, 100 + half the spread, filled there. */
-    long long ask = 100 * UNIT + ceil_div(100 * UNIT * SPREAD, 20000);
-    long long limit = (ask / TICK) * TICK;
+    long long limit = ask_limit(100 * UNIT);
     fx_query_text(h,
                   "SELECT group_concat(order_type || ' ' || status || ' ' || limit_price, '; ') "
                   "FROM (SELECT * FROM exit_attempts ORDER BY attempt_id)",
@@ -529,14 +551,48 @@ static void test_close_waits_for_the_working_exit(void **state)
     char want[256];
     snprintf(want, sizeof want, "limit filled %lld; limit filled %lld", limit, limit);
     assert_string_equal(buf, want);
-    long long buy = market_fill(100 * UNIT, true);
-    assert_int_equal(q_int(h, "SELECT sum(CASE side WHEN 'buy' THEN qty ELSE -qty END) FROM fills"),
-                     0);
-    assert_int_equal(
-        q_int(h, "SELECT count(*) FROM fills WHERE side = 'sell' AND price = %lld", limit), 2);
-    assert_int_equal(q_int(h, "SELECT realized_pnl FROM executions"), pnl(100, buy, limit));
-    fx_query_text(h, "SELECT status FROM executions", buf, sizeof buf);
-    assert_string_equal(buf, "completed");
+    assert_closed_at_the_ask(h, 2);
+    sqlite3_close(h);
+}
+
+/* A restart interrupts the strategy's close of the whole position (a LOW limit resting at
+ * the end of the first run's data): the next run starts it again at its first check, and
+ * it fills once the bars reach it. */
+static void test_close_interrupted_by_a_restart_starts_again(void **state)
+{
+    (void)state;
+    ramp(12, 0, 0, 100 * UNIT);
+    for (int i = 0; i < nbars; i++)
+        wicks[i] = 0.02;
+    write_bars();
+    strategy("restart_strategy.lua",
+             "  if n == 8 then return { side = 'close', reason = 'out' } end");
+    pipeline("restart.lua", "restart", "restart_strategy.lua", NULL,
+             "strategy_exit_priority = 'LOW', execution = { LOW = { timeout_seconds = 3000 } }");
+    assert_int_equal(fx_run("restart.lua", "restart.db"), EXIT_OK);
+    sqlite3 *h = fx_open_db("restart.db");
+    char buf[512];
+    fx_query_text(h, "SELECT exit_reason || ' ' || status FROM position_exits", buf, sizeof buf);
+    assert_string_equal(buf, "strategy_exit working");
+    sqlite3_close(h);
+
+    /* The same bars and ten more, the last seven reaching the limit: the order the first
+     * run left is cancelled at the restart, before any bar could fill it. */
+    ramp(22, 0, 0, 100 * UNIT);
+    for (int i = 0; i < nbars; i++)
+        wicks[i] = i < 15 ? 0.02 : 1.0;
+    write_bars();
+    assert_int_equal(fx_run("restart.lua", "restart.db"), EXIT_OK);
+    h = fx_open_db("restart.db");
+    fx_query_text(h,
+                  "SELECT group_concat(exit_reason || ' ' || status || ' ' || detail, '; ') FROM "
+                  "(SELECT * FROM position_exits ORDER BY exit_id)",
+                  buf, sizeof buf);
+    assert_string_equal(buf, "strategy_exit cancelled strategy_exit: out; strategy_exit filled "
+                             "strategy_exit: out");
+    assert_true(q_int(h, "SELECT max(triggered_at) FROM position_exits") >=
+                (T0 + 60LL * 12) * 1000000LL);
+    assert_closed_at_the_ask(h, 1);
     sqlite3_close(h);
 }
 
@@ -551,6 +607,7 @@ int main(void)
         cmocka_unit_test(test_short_is_closed_by_buying),
         cmocka_unit_test(test_more_urgent_close_takes_over),
         cmocka_unit_test(test_close_waits_for_the_working_exit),
+        cmocka_unit_test(test_close_interrupted_by_a_restart_starts_again),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
