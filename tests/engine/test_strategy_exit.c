@@ -48,10 +48,16 @@ static long long ceil_div(long long n, long long d)
  * broker.slippage_bps of that, each rounded up to the 8th decimal, and the result is
  * rounded to the 0.01 tick against the taker (a buy up, a sell down).
  *
- * ASSUMPTION, explicit: the reference is the close of the bar whose on_bar sent the order
- * (the paper broker fills market orders at the last bar it saw). Every bar written here
- * opens at the previous bar's close, so the expectation stays the same if market orders
- * fill at the next bar's open instead. */
+ * ASSUMPTIONS, explicit, and the one place to change when the paper broker's fill model
+ * changes:
+ *  - the reference is the close of the bar whose on_bar sent the order (the paper broker
+ *    fills market orders at the last bar it saw). Every bar written here opens at the
+ *    previous bar's close, so the expectation stays the same if market orders fill at the
+ *    next bar's open instead;
+ *  - the costs are rounded as above. A model that adds half the spread and the slippage
+ *    in one exact step and rounds to the NEAREST tick instead would make this
+ *    nearest_tick(ref +- ref * (SPREAD + 2 * SLIPPAGE) / 20000), and ask_limit's ask
+ *    nearest_tick(ref + ref * SPREAD / 20000). */
 static long long market_fill(long long ref, bool buy)
 {
     long long half = ceil_div(ref * SPREAD, 20000);
