@@ -18,16 +18,16 @@ int exits_strategy_decision(const exits_config *cfg, money_instrument rules, mon
     if (open_qty <= 0)
         return err_set(why, whylen, APEX_EINVAL, "no open position to close");
     money_t lot = rules.lot > 0 ? rules.lot : 1;
-    money_t want = open_qty;
-    const char *field = NULL;
+    money_t want = open_qty, given = qty;
+    const char *field = "qty";
     if (qty > 0) {
         want = qty;
-        field = "qty";
     } else if (fraction > 0 && fraction < MONEY_SCALE) {
         /* Rounded down: a close of "half" never sells more than half. */
         if (money_mul(open_qty, fraction, MONEY_ROUND_DOWN, &want) != 0)
             want = open_qty;
         field = "fraction";
+        given = fraction;
     }
     if (want > open_qty)
         want = open_qty;
@@ -37,13 +37,10 @@ int exits_strategy_decision(const exits_config *cfg, money_instrument rules, mon
     money_format_trim(lot, 0, lb, sizeof lb);
     money_format_trim(open_qty, 0, ob, sizeof ob);
     if (want <= 0)
-        return err_set(
-            why, whylen, APEX_EINVAL,
-            "close: %s = %s of the open %s rounds down to 0 lots (lot size %s); "
-            "close at least one lot, or leave %s out to close it all",
-            field ? field : "qty",
-            money_format_trim(field && field[0] == 'f' ? fraction : qty, 0, fb, sizeof fb), ob, lb,
-            field ? field : "qty");
+        return err_set(why, whylen, APEX_EINVAL,
+                       "close: %s = %s of the open %s rounds down to 0 lots (lot size %s); "
+                       "close at least one lot, or leave %s out to close it all",
+                       field, money_format_trim(given, 0, fb, sizeof fb), ob, lb, field);
     out->condition = EXIT_STRATEGY_EXIT;
     out->priority = cfg->strategy_exit_priority;
     out->qty = want;

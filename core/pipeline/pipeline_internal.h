@@ -30,7 +30,8 @@ typedef struct {
     money_t unrealized;   /* last marked unrealized P&L of the active position */
     char last_error[512]; /* the last script failure recorded for this symbol */
     /* A close the strategy returned while another exit was working: it waits for that exit
-     * to end (strategy_exit.c). In memory only; waiting_close_exec_id says for which execution. */
+     * to end (strategy_exit.c). In memory only; waiting_close_exec_id says for which
+     * execution. */
     script_signal waiting_close;
     int64_t waiting_close_exec_id; /* 0 = nothing waits */
 } sym_state;
