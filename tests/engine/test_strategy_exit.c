@@ -602,6 +602,26 @@ static void test_close_interrupted_by_a_restart_starts_again(void **state)
     sqlite3_close(h);
 }
 
+/* A priority that is not one of the four is refused when the pipeline loads, naming the
+ * file, the field and the names it takes; nothing trades. */
+static void test_unknown_priority_is_refused(void **state)
+{
+    (void)state;
+    ramp(10, 5, 0, 100 * UNIT);
+    write_bars();
+    strategy("urgent_strategy.lua", "");
+    pipeline("urgent.lua", "urgent", "urgent_strategy.lua", NULL,
+             "strategy_exit_priority = 'URGENT'");
+    fx_capture_begin("urgent.out");
+    int code = fx_backtest("urgent.lua", "urgent.db");
+    fx_capture_end();
+    assert_int_equal(code, EXIT_INVALID);
+    assert_int_equal(fx_count_lines("urgent.out", "urgent.lua: exits.strategy_exit_priority: "
+                                                  "\"URGENT\" is not one of \"CRITICAL\", "
+                                                  "\"HIGH\", \"MEDIUM\", \"LOW\""),
+                     1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -614,6 +634,7 @@ int main(void)
         cmocka_unit_test(test_more_urgent_close_takes_over),
         cmocka_unit_test(test_close_waits_for_the_working_exit),
         cmocka_unit_test(test_close_interrupted_by_a_restart_starts_again),
+        cmocka_unit_test(test_unknown_priority_is_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
