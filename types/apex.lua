@@ -32,6 +32,18 @@
 ---@field confidence number? 0..1, default 1.
 ---@field reason string? Why; shown in the log, the execution's events and `apex-host status`.
 
+---A close of the open position on the symbol, returned by a strategy's on_bar: the exit
+---engine carries it out as the exit `strategy_exit` at exits.strategy_exit_priority
+---(default CRITICAL: a market order). Without qty or fraction it closes everything; give
+---at most one of them. Any other field is an error. Ignored (a debug line) without an
+---open position; while another exit works it takes over (more urgent, closing all) or
+---waits for that exit to end.
+---@class apex.Close
+---@field side "close"
+---@field qty number? Quantity to close, > 0 and at most ctx.position.qty; rounded down to the lot.
+---@field fraction number? Share of the open quantity to close, above 0 and at most 1 (0.5 = half); rounded down to the lot.
+---@field reason string? Why; recorded as the exit's detail "strategy_exit: <reason>" and shown in the log and `apex-host status`.
+
 ---An open position as scripts see it (ctx.position, edge(), rules, on_exit). A fresh copy
 ---per call: changing it changes nothing. In on_exit it is already flat (qty 0).
 ---@class apex.Position
@@ -87,7 +99,7 @@ function Ctx.log(fmt, ...) end
 ---A strategy module: the file's chunk returns this table. Only on_bar is required.
 ---@class apex.Strategy
 ---@field on_start? fun(ctx: apex.Ctx) Once per symbol, lazily, before this module's first callback for it (usually its first bar). Not run again after a hot reload. If it raises, the symbol is not traded until the file is fixed and reloaded (it is not retried per bar).
----@field on_bar fun(ctx: apex.Ctx, bar: apex.Bar): apex.Signal? Every bar of the pipeline's symbols, after the bias's on_bar; return a signal to enter.
+---@field on_bar fun(ctx: apex.Ctx, bar: apex.Bar): (apex.Signal|apex.Close)? Every bar of the pipeline's symbols, after the bias's on_bar; return a signal to enter, or a close to exit the open position.
 ---@field edge? fun(ctx: apex.Ctx, position: apex.Position): number? Current edge of an open position (fraction); called at each monitoring check of an open position (0 <= edge < exits.early_exit_edge -> early_exit, edge < 0 -> edge_disappeared).
 ---@field opportunity? fun(ctx: apex.Ctx): number? Opportunity score for rebalancing; called only at risk.max_positions, for the position's symbol and the free symbols (rebalance when best free - position >= exits.rebalance_min_improvement).
 ---@field on_fill? fun(ctx: apex.Ctx, fill: apex.Fill) After each fill of the execution's orders.
@@ -210,6 +222,7 @@ function Ctx.log(fmt, ...) end
 ---@field time_urgent_minutes integer? HIGH `time_based_urgent` fires this long before `session_close`. Default 5. Range 0 .. 1440.
 ---@field session_close string? The session's close in UTC (21:00 is 16:00 in New York in winter). Default `"21:00"`. Range `"00:00"` .. `"23:59"`.
 ---@field rebalance_min_improvement number? LOW `rebalance`, at `risk.max_positions`: the best free symbol's `opportunity` must beat the position's by at least this. Default 0.1.
+---@field strategy_exit_priority ("CRITICAL"|"HIGH"|"MEDIUM"|"LOW")? The priority of a close the strategy returns from `on_bar` (`{ side = "close" }`, exit `strategy_exit`): `exits.execution.<PRIORITY>` says how it is worked (CRITICAL: a market order) and whether it may take over an exit already working. Default `"CRITICAL"`. Range `"CRITICAL"`, `"HIGH"`, `"MEDIUM"`, `"LOW"`.
 ---@field execution apex.ExitExecutionByPriority? How exits are worked, one table per priority.
 
 ---How near a level makes checks urgent.

@@ -684,6 +684,18 @@ apex_time paper_broker_last_bar_time(broker *b)
     return b && b->ops == &paper_ops ? as_paper(b)->last_bar_ts : 0;
 }
 
+int paper_broker_quote(broker *b, const char *symbol, broker_quote *out)
+{
+    if (!b || b->ops != &paper_ops)
+        return APEX_ENOTFOUND;
+    paper_broker *p = as_paper(b);
+    const paper_symbol *s = paper_symbol_find(p, symbol);
+    if (!s || !s->has_bar)
+        return APEX_ENOTFOUND;
+    paper_quote_of(p, s, out);
+    return 0;
+}
+
 void paper_broker_on_bar(broker *b, const bar *data, const char *symbol)
 {
     if (!b || b->ops != &paper_ops)

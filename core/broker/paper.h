@@ -47,4 +47,9 @@ void paper_broker_set_instrument(broker *b, const char *symbol, money_instrument
  * a new account or a broker that is not a paper account. */
 apex_time paper_broker_last_bar_time(broker *b);
 
+/* The quote get_quotes would answer for symbol now, synchronously: the simulation's own
+ * state, no call. 0, or APEX_ENOTFOUND before the symbol's first bar or when b is not a
+ * paper broker. */
+int paper_broker_quote(broker *b, const char *symbol, broker_quote *out);
+
 #endif

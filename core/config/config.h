@@ -101,6 +101,7 @@ typedef struct {
     int time_urgent_minutes;           /* before session close / settlement: 5 */
     int session_close_minute_utc;      /* minute of day, UTC; default 21*60 (16:00 New York, EST) */
     money_t rebalance_min_improvement; /* opportunity score gain that justifies a switch: 0.10 */
+    exit_priority strategy_exit_priority; /* a close from on_bar is worked at it: CRITICAL */
     exit_execution_config execution[EXIT_PRIORITY_COUNT];
 } exits_config;
 

@@ -22,6 +22,7 @@
 static const char *const broker_kinds[] = {"paper", "alpaca", NULL};
 static const char *const price_strategies[] = {"market", "aggressive", "fair", "conservative",
                                                NULL};
+static const char *const exit_priorities[] = {"CRITICAL", "HIGH", "MEDIUM", "LOW", NULL};
 static const char *const exec_tools[] = {"broker", "webhook", NULL};
 static const char *const entry_types[] = {"market", "limit", NULL};
 
@@ -461,6 +462,14 @@ const config_field config_schema[] = {
      .def = PCT(10),
      .doc = "LOW `rebalance`, at `risk.max_positions`: the best free symbol's `opportunity` must "
             "beat the position's by at least this"},
+    {.path = "exits.strategy_exit_priority",
+     .type = CONFIG_ENUM,
+     AT(exits.strategy_exit_priority),
+     .def = EXIT_PRIORITY_CRITICAL,
+     .names = exit_priorities,
+     .doc = "the priority of a close the strategy returns from `on_bar` (`{ side = \"close\" }`, "
+            "exit `strategy_exit`): `exits.execution.<PRIORITY>` says how it is worked (CRITICAL: "
+            "a market order) and whether it may take over an exit already working"},
     {.path = "exits.execution",
      .type = CONFIG_SECTION,
      .flags = CONFIG_F_BY_KEY,

@@ -384,7 +384,16 @@ static void escalate(exit_job *j)
 static void on_cancel_reply(void *ud, const broker_reply *r)
 {
     exit_job *j = ud;
-    (void)r; /* cancelled or already final: either way the order no longer works */
+    /* Cancelled or already final: either way the order no longer works. A superseded job
+     * finishes on this reply, before the order's own update arrives, so the attempt row
+     * learns here that its order was cancelled. */
+    if (j->state == JOB_CANCEL_ORDER && r->status == 0 && r->order &&
+        r->order->status == ORDER_STATUS_CANCELLED &&
+        strcmp(r->order->client_order_id, j->coid) == 0 &&
+        j->att.status != ORDER_STATUS_CANCELLED) {
+        j->att.status = ORDER_STATUS_CANCELLED;
+        store_exit_attempt_update(j->x->db, &j->att, NULL);
+    }
     if (j->state != JOB_DONE && --j->cancels == 0) {
         if (j->supersede) {
             finish(j, EXIT_STATUS_CANCELLED);
@@ -476,7 +485,7 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
     snprintf(row->exit_reason, sizeof row->exit_reason, "%s", exit_condition_name(d->condition));
     snprintf(row->detail, sizeof row->detail, "%s", d->reason);
     row->exit_quantity = d->qty;
-    row->partial_exit = d->condition == EXIT_PARTIAL_EXIT_TARGET;
+    row->partial_exit = d->condition == EXIT_PARTIAL_EXIT_TARGET || d->qty < abs_money(t->led.qty);
     row->unrealized_pnl = t->pos.unrealized_pnl;
     row->unrealized_pnl_pct = t->pos.unrealized_pnl_pct;
     row->triggered_at = clock_now(x->clock);

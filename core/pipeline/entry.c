@@ -265,6 +265,10 @@ static trade *start_execution(pipeline *p, int symbol_id, const script_signal *s
 
 void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, const bar *b)
 {
+    if (sig->kind == SIGNAL_CLOSE) {
+        pipeline_strategy_close(p, symbol_id, sig, b); /* an exit, not an entry */
+        return;
+    }
     sym_state *s = &p->syms.items[symbol_id];
     const char *symbol = symtab_name(p->hs->symbols, symbol_id);
     p->sum.signals++;

@@ -3,6 +3,7 @@
  *   entry.c           the execute phase of an execution
  *   lifecycle.c       trade creation, status changes, completion, sweeping
  *   position_hooks.c  fills, order updates, monitor checks and exits reporting back
+ *   strategy_exit.c   a close the strategy returned from on_bar
  *   resume.c          restart
  *   session.c         the bars' interval and the session-time rules */
 #ifndef APEX_PIPELINE_INTERNAL_H
@@ -30,6 +31,11 @@ typedef struct {
     money_t open_pnl;      /* the active execution's realized + unrealized P&L, as marked */
     apex_time last_bar_ts; /* for the bar interval (session.c) */
     char last_error[512];  /* the last script failure recorded for this symbol */
+    /* A close the strategy returned while another exit was working: it waits for that exit
+     * to end (strategy_exit.c). In memory only; waiting_close_exec_id says for which
+     * execution. */
+    script_signal waiting_close;
+    int64_t waiting_close_exec_id; /* 0 = nothing waits */
 } sym_state;
 
 struct pipeline {
@@ -129,6 +135,23 @@ void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, co
 /* Shutdown, after the broker is freed (its queued replies are dropped): frees the entry
  * chains still waiting and gives their holds back. */
 void pipeline_entry_free_all(pipeline *p);
+
+/* strategy_exit.c: a close the strategy returned from on_bar ({ side = "close" }). Hands
+ * it to the exit executor at exits.strategy_exit_priority; ignored (a debug line) without
+ * an open position. While another exit works it either takes over (more urgent and
+ * closing everything, the executor's rule) or waits for that exit to end. */
+void pipeline_strategy_close(pipeline *p, int symbol_id, const script_signal *sig, const bar *b);
+/* At a monitoring check of t, with the evaluator's decision: true when a waiting close
+ * should start now instead (the executor is free, the position still open, and the close
+ * at least as urgent as the decision); *out is then the close, recomputed for what is
+ * open now, and it no longer waits. */
+bool pipeline_strategy_close_due(pipeline *p, const trade *t, const exit_decision *evaluated,
+                                 exit_decision *out);
+/* True while a close waits for t. */
+bool pipeline_strategy_close_waiting(const pipeline *p, const trade *t);
+/* Restart, before exit_executor_resume closes the exits left working: a strategy_exit of
+ * the whole position among them waits again, to start at t's first check. */
+void pipeline_strategy_close_resume(pipeline *p, trade *t);
 
 /* position_hooks.c: how exec, the monitor and the exit executor report back. */
 exec_hooks pipeline_exec_hooks(pipeline *p);

@@ -4,6 +4,9 @@
  *   the monitor                  evaluate_exit on every check, on_flat when closed
  *   the exit executor            quote, exit_done
  *
+ * (A close the strategy returns from on_bar goes to the executor from strategy_exit.c; one
+ * that had to wait starts from evaluate_exit.)
+ *
  * The exit path is: a monitor check -> evaluate_exit (exits/inputs.c assembles the
  * input, the evaluator decides) -> the exit executor works orders -> fills arrive via
  * on_fill -> the monitor confirms the position flat -> pipeline_complete. */
@@ -152,8 +155,10 @@ static void evaluate_exit(void *ud, trade *t, const broker_quote *q)
         }
     }
     t->pos.peak_price = in.peak_price;
-    exit_decision d;
+    exit_decision d, close;
     exits_evaluate(&p->cfg.exits, rules, &in, &d);
+    if (pipeline_strategy_close_due(p, t, &d, &close))
+        d = close;
     if (d.condition == EXIT_NONE)
         return;
     exit_executor_start(p->exits, t, &d, q->last);
@@ -186,6 +191,14 @@ static int exit_quote(void *ud, const trade *t, money_t *last, money_t *bid, mon
         *ask = q.ask;
         return 0;
     }
+    /* A simulating broker's quote is the price it will fill against (bars without bid/ask
+     * get its assumed spread); the cache was emptied by the symbol's newest bar. */
+    if (p->sim_feed && broker_sim_quote(p->brk, t->row.symbol, &q) == 0) {
+        *last = q.last;
+        *bid = q.bid;
+        *ask = q.ask;
+        return 0;
+    }
     const price_entry *e = price_table_get(p->hs->prices, t->symbol_id);
     if (!e)
         return APEX_ENOTFOUND;
@@ -207,8 +220,8 @@ static void exit_done(void *ud, trade *t, const store_position_exit *row)
     if (row->status == EXIT_STATUS_FILLED && t->led.qty == 0 && !t->exit_reason[0])
         snprintf(t->exit_reason, sizeof t->exit_reason, "%s (%s)", row->detail,
                  exit_priority_name(row->exit_priority));
-    if (t->led.qty == 0)
-        monitor_check_soon(p->mon, t);
+    if (t->led.qty == 0 || pipeline_strategy_close_waiting(p, t))
+        monitor_check_soon(p->mon, t); /* completes it, or starts the close that waited */
 }
 
 static void exit_write_error(void *ud, int rc, const char *what, const char *msg)

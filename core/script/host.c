@@ -626,6 +626,70 @@ static void read_reason(lua_State *L, int t, char *buf, size_t len)
 
 static const char *const signal_fields[] = {"side", "entry",      "stop_loss", "take_profit",
                                             "qty",  "confidence", "reason",    NULL};
+static const char *const close_fields[] = {"side", "qty", "fraction", "reason", NULL};
+
+/* Refuses a key of the table at t that is not in fields: a typo such as stoploss would
+ * otherwise silently trade without a stop. what names the table ("a signal", "a close"),
+ * hint says what to use. Returns 0 or the error. [-0, +0, e] */
+static int check_fields(lua_State *L, call_req *r, int t, const char *const *fields,
+                        const char *what, const char *hint)
+{
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+        const char *const *f = fields;
+        while (k && *f && strcmp(*f, k) != 0)
+            f++;
+        if (!k || !*f) {
+            char desc[64];
+            describe_value(L, -1, desc, sizeof desc);
+            lua_pop(L, 1);
+            return result_error(L, r, "%s with an unknown field %s; %s", what, desc, hint);
+        }
+    }
+    return 0;
+}
+
+/* A close of the open position: { side = "close", qty = n | fraction = f, reason = s }.
+ * Without qty or fraction it closes everything. [-0, +0, e] */
+static void read_close(lua_State *L, call_req *r, int t)
+{
+    script_signal *s = r->sig;
+    s->kind = SIGNAL_CLOSE;
+    if (check_fields(L, r, t, close_fields, "a close",
+                     "a close takes side = \"close\", qty or fraction, and reason") < 0 ||
+        read_number(L, r, t, "qty", true, 0, 0, &s->qty) < 0 ||
+        read_number(L, r, t, "fraction", false, 0, 1, &s->fraction) < 0)
+        return;
+    lua_getfield(L, t, "fraction");
+    bool has_fraction = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    char qb[32], pb[32];
+    if (has_fraction && s->fraction == 0) {
+        result_error(L, r,
+                     "a close with fraction = 0 (or below 0.00000001); return a fraction "
+                     "above 0 and at most 1 (0.5 closes half), or nil to keep the position");
+        return;
+    }
+    if (has_fraction && s->qty > 0) {
+        result_error(L, r,
+                     "a close with both qty = %s and fraction; give one of them (or neither "
+                     "to close the whole position)",
+                     money_format_trim(s->qty, 0, qb, sizeof qb));
+        return;
+    }
+    if (r->pos && s->qty > r->pos->qty) {
+        result_error(L, r,
+                     "a close with qty = %s, more than the open position's %s; return at most "
+                     "ctx.position.qty, or leave qty out to close it all",
+                     money_format_trim(s->qty, 0, qb, sizeof qb),
+                     money_format_trim(r->pos->qty, 0, pb, sizeof pb));
+        return;
+    }
+    read_reason(L, t, s->reason, sizeof s->reason);
+    r->has_signal = 1;
+}
 
 /* Fills r->sig from the table at t, or records why it is not a signal. [-0, +0, e] */
 static void read_signal(lua_State *L, call_req *r, int t)
@@ -635,31 +699,19 @@ static void read_signal(lua_State *L, call_req *r, int t)
     memset(s, 0, sizeof *s);
     s->confidence = MONEY_SCALE;
     if (!lua_istable(L, t)) {
-        result_error(L, r, "a %s; return nil or a signal table { side = \"buy\" | \"sell\", ... }",
-                     luaL_typename(L, t));
+        result_error(
+            L, r,
+            "a %s; return nil or a signal table { side = \"buy\" | \"sell\" | \"close\", ... }",
+            luaL_typename(L, t));
         return;
-    }
-    /* Typos such as stoploss would otherwise silently trade without a stop. */
-    lua_pushnil(L);
-    while (lua_next(L, t)) {
-        lua_pop(L, 1);
-        const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-        const char *const *f = signal_fields;
-        while (k && *f && strcmp(*f, k) != 0)
-            f++;
-        if (!k || !*f) {
-            char desc[64];
-            describe_value(L, -1, desc, sizeof desc);
-            lua_pop(L, 1);
-            result_error(L, r,
-                         "a signal with an unknown field %s; use side, entry, stop_loss, "
-                         "take_profit, qty, confidence, reason",
-                         desc);
-            return;
-        }
     }
     lua_getfield(L, t, "side");
     const char *side = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    if (side && strcmp(side, "close") == 0) {
+        lua_pop(L, 1);
+        read_close(L, r, t);
+        return;
+    }
     if (side && strcmp(side, "buy") == 0)
         s->side = SIDE_BUY;
     else if (side && strcmp(side, "sell") == 0)
@@ -668,11 +720,17 @@ static void read_signal(lua_State *L, call_req *r, int t)
         char desc[64];
         describe_value(L, -1, desc, sizeof desc);
         lua_pop(L, 1);
-        result_error(L, r, "side = %s; use \"buy\" or \"sell\" (return nil for no trade)", desc);
+        result_error(L, r,
+                     "side = %s; use \"buy\" or \"sell\" to enter, \"close\" to close the "
+                     "open position (return nil for no trade)",
+                     desc);
         return;
     }
     lua_pop(L, 1);
-    if (read_number(L, r, t, "entry", true, 0, 0, &s->entry) < 0 ||
+    if (check_fields(L, r, t, signal_fields, "a signal",
+                     "use side, entry, stop_loss, take_profit, qty, confidence, reason (fraction "
+                     "belongs to a close)") < 0 ||
+        read_number(L, r, t, "entry", true, 0, 0, &s->entry) < 0 ||
         read_number(L, r, t, "stop_loss", true, 0, 0, &s->stop_loss) < 0 ||
         read_number(L, r, t, "take_profit", true, 0, 0, &s->take_profit) < 0 ||
         read_number(L, r, t, "qty", true, 0, 0, &s->qty) < 0 ||

@@ -310,7 +310,9 @@ static void test_table_is_well_formed(void **state)
     const config_field *price = config_schema_find("exits.execution.LOW.price");
     for (int p = PRICE_MARKET; p <= PRICE_CONSERVATIVE; p++)
         assert_string_equal(price->names[p], price_strategy_name(p));
+    const config_field *prio = config_schema_find("exits.strategy_exit_priority");
     for (int p = 0; p < EXIT_PRIORITY_COUNT; p++) {
+        assert_string_equal(prio->names[p], exit_priority_name(p));
         char path[64];
         snprintf(path, sizeof path, "exits.execution.%s", exit_priority_name(p));
         assert_non_null(config_schema_find(path));

@@ -13,6 +13,7 @@
 #include "model/order.h"
 #include "config/config.h"
 #include "exits/evaluator.h"
+#include "util/err.h"
 
 static money_t M(const char *s)
 {
@@ -535,12 +536,66 @@ static void test_condition_names_and_priorities(void **state)
         {EXIT_EDGE_DISAPPEARED, "edge_disappeared", EXIT_PRIORITY_LOW},
         {EXIT_REBALANCE, "rebalance", EXIT_PRIORITY_LOW},
         {EXIT_EMERGENCY_INSTRUCTION, "emergency_instruction", EXIT_PRIORITY_CRITICAL},
+        /* the default of exits.strategy_exit_priority; the pipeline's setting decides */
+        {EXIT_STRATEGY_EXIT, "strategy_exit", EXIT_PRIORITY_CRITICAL},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         assert_string_equal(exit_condition_name(table[i].c), table[i].name);
         assert_int_equal(exit_condition_priority(table[i].c), table[i].p);
     }
     assert_string_equal(exit_condition_name(EXIT_NONE), "none");
+}
+
+/* A close from the strategy: whole, a quantity or a fraction of what is open, whole lots,
+ * at the configured priority. The evaluator never fires it. */
+static void test_strategy_decision(void **state)
+{
+    (void)state;
+    exits_config cfg = defaults();
+    money_instrument lot1 = {.tick = M("0.01"), .lot = MONEY(1)};
+    exit_decision d;
+    char why[256] = "";
+    assert_int_equal(exits_strategy_decision(&cfg, lot1, MONEY(100), 0, 0, "averages crossed back",
+                                             &d, why, sizeof why),
+                     0);
+    assert_int_equal(d.condition, EXIT_STRATEGY_EXIT);
+    assert_int_equal(d.priority, EXIT_PRIORITY_CRITICAL);
+    assert_int_equal(d.qty, MONEY(100));
+    assert_string_equal(d.reason, "strategy_exit: averages crossed back");
+
+    cfg.strategy_exit_priority = EXIT_PRIORITY_MEDIUM;
+    assert_int_equal(
+        exits_strategy_decision(&cfg, lot1, MONEY(100), MONEY(30), 0, "trim", &d, why, sizeof why),
+        0);
+    assert_int_equal(d.priority, EXIT_PRIORITY_MEDIUM);
+    assert_int_equal(d.qty, MONEY(30));
+    assert_string_equal(d.reason, "strategy_exit: trim (closing 30 of 100)");
+
+    /* A quarter of 10 is 2.5: rounded down to 2 whole lots, never more than asked. */
+    assert_int_equal(
+        exits_strategy_decision(&cfg, lot1, MONEY(10), 0, M("0.25"), "", &d, why, sizeof why), 0);
+    assert_int_equal(d.qty, MONEY(2));
+    assert_string_equal(d.reason, "strategy_exit: the strategy closed it (closing 2 of 10)");
+    /* fraction 1 and a qty of everything are the whole position */
+    assert_int_equal(
+        exits_strategy_decision(&cfg, lot1, MONEY(10), 0, MONEY_SCALE, "", &d, why, sizeof why), 0);
+    assert_int_equal(d.qty, MONEY(10));
+    assert_int_equal(
+        exits_strategy_decision(&cfg, lot1, MONEY(10), MONEY(10), 0, "", &d, why, sizeof why), 0);
+    assert_int_equal(d.qty, MONEY(10));
+    assert_string_equal(d.reason, "strategy_exit: the strategy closed it");
+    /* below one lot: an error naming the field */
+    assert_int_equal(
+        exits_strategy_decision(&cfg, lot1, MONEY(10), 0, M("0.05"), "", &d, why, sizeof why),
+        APEX_EINVAL);
+    assert_string_equal(why, "close: fraction = 0.05 of the open 10 rounds down to 0 lots (lot "
+                             "size 1); close at least one lot, or leave fraction out to close "
+                             "it all");
+    assert_int_equal(d.condition, EXIT_NONE);
+    assert_int_equal(
+        exits_strategy_decision(&cfg, lot1, MONEY(10), M("0.5"), 0, "", &d, why, sizeof why),
+        APEX_EINVAL);
+    assert_non_null(strstr(why, "qty = 0.5 of the open 10 rounds down to 0 lots"));
 }
 
 static void test_circuit_breaker_triggers(void **state)
@@ -795,6 +850,7 @@ int main(void)
         cmocka_unit_test(test_emergency_instruction),
         cmocka_unit_test(test_shorts_mirror_longs),
         cmocka_unit_test(test_pnl_fraction),
+        cmocka_unit_test(test_strategy_decision),
         cmocka_unit_test(test_no_open_quantity_or_price),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
