@@ -348,6 +348,32 @@ static void test_trailing_stop_compares_the_current_price(void **state)
     sqlite3_close(h);
 }
 
+/* A trade closed at its entry price with no costs made nothing: breakeven, not a loss. */
+static void test_zero_pnl_is_breakeven(void **state)
+{
+    (void)state;
+    fx_csv c;
+    fx_csv_open(&c, "flat.csv");
+    for (int i = 0; i < 20; i++)
+        fx_csv_bar(&c, T0 + i * DAY, "DLY", 50, 50.5, 49.5, 50, 1000000);
+    fx_csv_close(&c);
+    fx_write("in_out.lua",
+             "return { on_bar = function(ctx, bar)\n"
+             "  ctx.state.n = (ctx.state.n or 0) + 1\n"
+             "  if ctx.state.n == 5 then return { side = 'buy', qty = 10 } end\n"
+             "  if ctx.state.n == 10 then return { side = 'close', reason = 'done' } end\n"
+             "end }\n");
+    write_pipeline("flat.lua", "flat.csv", "in_out.lua",
+                   "  broker = { spread_bps = 0, slippage_bps = 0 },\n");
+    assert_int_equal(run_captured("flat.lua", "flat.db", "flat.out"), 0);
+    sqlite3 *h = fx_open_db("flat.db");
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM executions WHERE status = 'completed' "
+                                     "AND realized_pnl = 0"),
+                     1);
+    sqlite3_close(h);
+    assert_int_equal(fx_count_lines("flat.out", "trades 1  wins 0  losses 0  breakeven 1"), 1);
+}
+
 /* A timeframe that is not one is a clear error naming the field. */
 static void test_bad_timeframe_is_an_error(void **state)
 {
@@ -371,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_daily_exit_walks_one_order_per_bar),
         cmocka_unit_test(test_minute_bars_keep_the_session_close_rules),
         cmocka_unit_test(test_trailing_stop_compares_the_current_price),
+        cmocka_unit_test(test_zero_pnl_is_breakeven),
         cmocka_unit_test(test_bad_timeframe_is_an_error),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
