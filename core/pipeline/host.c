@@ -592,6 +592,7 @@ int host_check(const char *const *paths, int npaths)
         for (int j = 0; j < diags.count; j++)
             fprintf(stderr, "%s\n", diags.items[j]);
         if (p) {
+            pipeline_check_interval(p, 10000);
             const pipeline_config *c = pipeline_cfg(p);
             printf("%s: ok: pipeline '%s', %d symbol(s), strategy %s%s%s, %d instruction(s)\n",
                    paths[i], c->name, c->nsymbols, c->strategy.file,

@@ -70,6 +70,9 @@ apex_time pipeline_resume_time(const pipeline *p);
  * data) reconciles its executions with the broker now: the broker has lived through every
  * bar, and fills it made while the host was down must not wait for the next run. */
 void pipeline_end_of_data(pipeline *p);
+/* `check`: reads up to max_bars of the data to learn the bars' interval and warns, as a
+ * backtest would, about session settings the data cannot act on. Consumes the feed. */
+void pipeline_check_interval(pipeline *p, int max_bars);
 /* True while it has executions that may still change (open positions, working orders). */
 bool pipeline_busy(const pipeline *p);
 /* Records a final equity snapshot and the cursor; fills the summary. */

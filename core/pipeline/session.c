@@ -88,6 +88,21 @@ void pipeline_session_bar(pipeline *p, sym_state *s, const bar *b)
     }
 }
 
+void pipeline_check_interval(pipeline *p, int max_bars)
+{
+    bar b;
+    char err[512];
+    for (int i = 0; i < max_bars && !p->interval_announced; i++) {
+        if (feed_merge_next(p->feed, &b, err, sizeof err) <= 0)
+            break; /* the end, or a data error `check` does not look for here */
+        sym_state *s = b.symbol_id >= 0 && vec_extend_zeroed(&p->syms, b.symbol_id + 1) == 0
+                           ? &p->syms.items[b.symbol_id]
+                           : NULL;
+        if (s)
+            pipeline_session_bar(p, s, &b);
+    }
+}
+
 bool pipeline_in_close_window(const pipeline *p, apex_time now)
 {
     if (!pipeline_session_timed(p))

@@ -374,6 +374,22 @@ static void test_zero_pnl_is_breakeven(void **state)
     assert_int_equal(fx_count_lines("flat.out", "trades 1  wins 0  losses 0  breakeven 1"), 1);
 }
 
+/* `check` says it before anything runs: it reads the start of the data for the interval. */
+static void test_check_warns_about_session_rules_on_daily_bars(void **state)
+{
+    (void)state;
+    write_pipeline("checked.lua", "daily.csv", "buy_every.lua", NULL);
+    char path[600];
+    snprintf(path, sizeof path, "%s", fx_path("checked.lua"));
+    const char *paths[] = {path};
+    fx_capture_begin("check.out");
+    int rc = host_check(paths, 1);
+    fx_capture_end();
+    assert_int_equal(rc, EXIT_OK);
+    assert_int_equal(fx_count_lines("check.out", "SESSION  bars every 1 d (detected)"), 1);
+    assert_int_equal(fx_count_lines("check.out", "checked.lua: ok: pipeline 'daily'"), 1);
+}
+
 /* A timeframe that is not one is a clear error naming the field. */
 static void test_bad_timeframe_is_an_error(void **state)
 {
@@ -398,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_minute_bars_keep_the_session_close_rules),
         cmocka_unit_test(test_trailing_stop_compares_the_current_price),
         cmocka_unit_test(test_zero_pnl_is_breakeven),
+        cmocka_unit_test(test_check_warns_about_session_rules_on_daily_bars),
         cmocka_unit_test(test_bad_timeframe_is_an_error),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
