@@ -44,6 +44,12 @@ local function setup(ctx)
     s.p = p
 end
 
+-- The reason is formatted only on the bar that signals: formatting it on every bar was a
+-- sixth of a daily backtest's time.
+local function label(p, fast, slow, dir)
+    return string.format("SMA%d %.2f %s SMA%d %.2f", p.fast, fast, dir, p.slow, slow)
+end
+
 local M = {}
 
 M.on_start = setup
@@ -55,7 +61,6 @@ function M.on_bar(ctx, bar)
     local fast, slow = s.fast:update(bar.close), s.slow:update(bar.close)
     local prev_fast, prev_slow = s.prev_fast, s.prev_slow
     s.prev_fast, s.prev_slow = fast, slow
-    local label = string.format("SMA%d %.2f %%s SMA%d %.2f", p.fast, fast or 0, p.slow, slow or 0)
 
     if ctx.position == nil then
         s.halved = false
@@ -64,13 +69,13 @@ function M.on_bar(ctx, bar)
                 side = "buy",
                 qty = p.qty > 0 and p.qty or nil,
                 stop_loss = p.stop_pct > 0 and bar.close * (1 - p.stop_pct) or nil,
-                reason = "averages crossed: " .. string.format(label, "above"),
+                reason = "averages crossed: " .. label(p, fast, slow, "above"),
             }
         end
         return nil
     end
     if ctx.position.side == "long" and ta.crossed_below(prev_fast, prev_slow, fast, slow) then
-        local why = "averages crossed back: " .. string.format(label, "below")
+        local why = "averages crossed back: " .. label(p, fast, slow, "below")
         if p.take_half and not s.halved then
             s.halved = true
             return { side = "close", fraction = 0.5, reason = why }
