@@ -140,6 +140,10 @@ static void evaluate_exit(void *ud, trade *t, const broker_quote *q)
                         .ud = p};
     exit_input in;
     exits_build_input(&ctx, t, q, clock_now(p->hs->clock), &in, &p->rule);
+    /* A series that never traded volume (an index, FX) has none to dry up. */
+    const price_entry *pe = in.volume == 0 ? price_table_get(p->hs->prices, t->symbol_id) : NULL;
+    if (pe && !pe->has_volume)
+        in.volume = -1;
     money_instrument rules = config_instrument(&p->cfg, t->row.symbol);
     if (exits_update_trailing(&p->cfg.exits, rules, &in)) {
         bool armed_now = in.trailing_active && !t->pos.trailing_stop_active;

@@ -390,6 +390,29 @@ static void test_check_warns_about_session_rules_on_daily_bars(void **state)
     assert_int_equal(fx_count_lines("check.out", "checked.lua: ok: pipeline 'daily'"), 1);
 }
 
+/* A series that never trades volume (an index, FX) and has no bid/ask: no default exit
+ * takes it for a market that dried up. */
+static void test_no_volume_series_is_not_illiquid(void **state)
+{
+    (void)state;
+    fx_csv c;
+    fx_csv_open(&c, "index.csv");
+    long day = T0 + 2 * DAY;
+    for (int i = 0; i < 120; i++)
+        fx_csv_bar(&c, day + 15 * 3600L + i * 60L, "DLY", 4500, 4501, 4499, 4500, 0);
+    fx_csv_close(&c);
+    fx_write("buy3.lua", "return { on_bar = function(ctx, bar)\n"
+                         "  ctx.state.n = (ctx.state.n or 0) + 1\n"
+                         "  if ctx.state.n == 3 then return { side = 'buy', qty = 1 } end\n"
+                         "end }\n");
+    write_pipeline("index.lua", "index.csv", "buy3.lua", NULL);
+    assert_int_equal(run_captured("index.lua", "index.db", "index.out"), 0);
+    sqlite3 *h = fx_open_db("index.db");
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM position_exits"), 0);
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM positions WHERE status = 'open'"), 1);
+    sqlite3_close(h);
+}
+
 /* A timeframe that is not one is a clear error naming the field. */
 static void test_bad_timeframe_is_an_error(void **state)
 {
@@ -415,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_trailing_stop_compares_the_current_price),
         cmocka_unit_test(test_zero_pnl_is_breakeven),
         cmocka_unit_test(test_check_warns_about_session_rules_on_daily_bars),
+        cmocka_unit_test(test_no_volume_series_is_not_illiquid),
         cmocka_unit_test(test_bad_timeframe_is_an_error),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
