@@ -134,6 +134,7 @@ void script_host_free(script_host *h)
             forget_start(&h->mods[s].ctx[i]);
         free(h->mods[s].ctx);
         hmap_free(&h->mods[s].ctx_index);
+        vec_free(&h->mods[s].ctx_of_id);
     }
     free(h->rules);
     free(h);
@@ -368,6 +369,7 @@ int script_load(script_host *h, script_slot slot, const char *path, const char *
     m->last = 0;
     hmap_free(&m->ctx_index);
     hmap_init(&m->ctx_index);
+    vec_free(&m->ctx_of_id);
     unref(h->sb.L, &m->params_ref);
     m->params_ref = pr.ref;
     host_install_code(h, slot, &code);
@@ -432,7 +434,17 @@ static int push_ctx(lua_State *L, call_req *r)
     script_module *m = r->m;
     script_host *h = r->h;
     luaL_checkstack(L, 6, NULL);
-    int i = find_ctx(m, r->symbol);
+    /* On the bar path the symbol's id finds its ctx with one load and one short compare
+     * (a caller's ids need not be a symtab's), instead of hashing the name. */
+    int id = r->bar ? r->bar->symbol_id : -1;
+    int i = id >= 0 && id < m->ctx_of_id.count ? m->ctx_of_id.items[id] - 1 : -1;
+    if (i >= 0 && strcmp(m->ctx[i].symbol, r->symbol) != 0)
+        i = id = -1; /* not a symtab id: the name decides, and nothing is cached */
+    if (i < 0)
+        i = find_ctx(m, r->symbol);
+    if (i >= 0 && id >= 0 && (id >= m->ctx_of_id.count || m->ctx_of_id.items[id] == 0) &&
+        vec_extend_zeroed(&m->ctx_of_id, id + 1) == 0)
+        m->ctx_of_id.items[id] = i + 1;
     if (i < 0) {
         if (strlen(r->symbol) >= SYMBOL_MAX)
             luaL_error(L, "symbol '%s' is longer than %d characters", r->symbol, SYMBOL_MAX - 1);
@@ -469,6 +481,8 @@ static int push_ctx(lua_State *L, call_req *r)
             luaL_error(L, "out of memory creating the ctx for %s", r->symbol);
         }
         m->last = i;
+        if (id >= 0 && vec_extend_zeroed(&m->ctx_of_id, id + 1) == 0)
+            m->ctx_of_id.items[id] = i + 1;
     }
     r->ctx_index = i;
     lua_rawgeti(L, LUA_REGISTRYINDEX, m->ctx[i].ref);

@@ -8,6 +8,7 @@
 
 #include "script/sandbox.h"
 #include "util/hmap.h"
+#include "util/vec.h"
 #include "script/script.h"
 
 /* Callbacks a module may define; their functions are cached as registry refs so the
@@ -66,9 +67,10 @@ typedef struct {
     script_code code;
     script_ctx *ctx;
     int nctx, capctx;
-    hmap ctx_index; /* symbol -> index in ctx; keys live in ctx[i].symbol (rebuilt on growth) */
-    int last;       /* index of the last ctx used: consecutive bars often share a symbol */
-    int overruns;   /* consecutive calls stopped by the deadline; a reload resets it */
+    hmap ctx_index;     /* symbol -> index in ctx; keys live in ctx[i].symbol (rebuilt on growth) */
+    VEC(int) ctx_of_id; /* symtab id of a bar's symbol -> index in ctx + 1 (0 = not yet) */
+    int last;           /* index of the last ctx used: consecutive bars often share a symbol */
+    int overruns;       /* consecutive calls stopped by the deadline; a reload resets it */
 } script_module;
 
 /* After this many consecutive calls of a module stopped by the deadline, its callbacks
