@@ -39,17 +39,18 @@ money_t paper_fee(const paper_broker *p, money_t qty, money_t price)
     const paper_config *c = &p->cfg;
     if (c->fee_per_share == 0 && c->fee_bps == 0)
         return 0;
-    money_t fee = mul(c->fee_per_share, qty, MONEY_ROUND_UP);
+    money_t fee = mul(c->fee_per_share, qty, MONEY_ROUND_NEAREST);
     money_t notional = mul(qty, price, MONEY_ROUND_NEAREST);
     money_t bps_fee = 0;
     if (c->fee_bps &&
-        money_muldiv(notional, c->fee_bps, PAPER_BPS_DIVISOR, MONEY_ROUND_UP, &bps_fee) != 0)
+        money_muldiv(notional, c->fee_bps, PAPER_BPS_DIVISOR, MONEY_ROUND_NEAREST, &bps_fee) != 0)
         bps_fee = 0;
     fee += bps_fee;
     if (fee < c->fee_min)
         fee = c->fee_min;
-    /* Brokers charge whole cents, and never round a fee in the customer's favour. */
-    return money_round_to(fee, MONEY_SCALE / 100, MONEY_ROUND_UP);
+    /* Whole cents, to the nearest (half to even): the fee is the configured one within half
+     * a cent, as a fill's price is within half a tick (paper_fill.c). */
+    return money_round_to(fee, MONEY_SCALE / 100, MONEY_ROUND_NEAREST);
 }
 
 static money_t last_price(const paper_symbol *s)
