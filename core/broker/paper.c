@@ -535,10 +535,11 @@ static int paper_list_open_orders(broker *b, const char *symbol, broker_cb cb, v
 {
     paper_broker *p = as_paper(b);
     paper_symbol *only = symbol ? paper_symbol_find(p, symbol) : NULL;
+    paper_symbol *const *from = symbol ? &only : p->symbols.items;
+    int nfrom = symbol ? (only != NULL) : p->symbols.count;
     size_t n = 0;
-    for (int i = 0; i < p->symbols.count; i++)
-        if (!symbol || p->symbols.items[i] == only)
-            n += (size_t)p->symbols.items[i]->working.count;
+    for (int i = 0; i < nfrom; i++)
+        n += (size_t)from[i]->working.count;
     paper_order **found = n ? calloc(n, sizeof *found) : NULL;
     paper_event *ev = paper_reply_reserve(p);
     if (!ev || (n && !found) || (n && !(ev->orders = calloc(n, sizeof *ev->orders)))) {
@@ -549,15 +550,11 @@ static int paper_list_open_orders(broker *b, const char *symbol, broker_cb cb, v
     ev->cb = cb;
     ev->ud = ud;
     size_t k = 0;
-    for (int i = 0; i < p->symbols.count; i++) {
-        const paper_symbol *s = p->symbols.items[i];
-        if (symbol && s != only)
-            continue;
-        for (int j = 0; j < s->working.count; j++)
-            if (!order_status_is_final(s->working.items[j]->o.status))
-                found[k++] = s->working.items[j];
-    }
-    if (!symbol && k > 1)
+    for (int i = 0; i < nfrom; i++)
+        for (int j = 0; j < from[i]->working.count; j++)
+            if (!order_status_is_final(from[i]->working.items[j]->o.status))
+                found[k++] = from[i]->working.items[j];
+    if (k > 1)
         qsort(found, k, sizeof *found, by_seq);
     for (size_t i = 0; i < k; i++)
         ev->orders[ev->norders++] = found[i]->o;

@@ -128,20 +128,24 @@ int paper_apply_fill(paper_broker *p, paper_symbol *s, order_side side, money_t 
         p->realized_today = 0;
     }
     p->realized_today += realized;
+    paper_revalue(p, s);
     paper_state_save_position(p, s);
     paper_state_save_account(p);
     return 0;
 }
 
+void paper_revalue(paper_broker *p, paper_symbol *s)
+{
+    money_t v = s->qty ? mul(s->qty, last_price(s), MONEY_ROUND_NEAREST) : 0;
+    /* Half-even rounding is symmetric, so a short's -value is what it is worth. */
+    p->positions_value += v - s->value;
+    p->shorts_value += (s->value < 0 ? s->value : 0) - (v < 0 ? v : 0);
+    s->value = v;
+}
+
 money_t paper_equity(const paper_broker *p)
 {
-    money_t eq = p->cash;
-    for (int i = 0; i < p->symbols.count; i++) {
-        const paper_symbol *s = p->symbols.items[i];
-        if (s->qty)
-            eq += mul(s->qty, last_price(s), MONEY_ROUND_NEAREST);
-    }
-    return eq;
+    return p->cash + p->positions_value;
 }
 
 money_t paper_long_buying_power(const paper_broker *p)
@@ -156,12 +160,7 @@ money_t paper_long_buying_power(const paper_broker *p)
 money_t paper_short_buying_power(const paper_broker *p)
 {
     /* No leverage: all shorts together may be worth at most the equity. */
-    money_t bp = paper_equity(p);
-    for (int i = 0; i < p->symbols.count; i++) {
-        const paper_symbol *s = p->symbols.items[i];
-        if (s->qty < 0)
-            bp -= mul(-s->qty, last_price(s), MONEY_ROUND_NEAREST);
-    }
+    money_t bp = paper_equity(p) - p->shorts_value;
     return bp > 0 ? bp : 0;
 }
 

@@ -289,6 +289,8 @@ static void set_last(paper_broker *p, paper_symbol *s, const bar *b)
 {
     s->last = *b;
     s->has_bar = true;
+    if (s->qty || s->value)
+        paper_revalue(p, s);
     paper_state_mark_dirty(p, s);
     paper_roll_day(p, b->ts);
 }

@@ -49,6 +49,7 @@ typedef struct paper_symbol {
     money_instrument rules; /* tick and lot, not persisted: the host sets them at start */
     money_t qty;            /* signed position */
     money_t avg_price;      /* average entry price of the open position */
+    money_t value;          /* qty at the last price: its part of the broker's sums */
     int64_t opened_day;     /* UTC day of the latest opening fill, -1 when none; a close on
                                that same day is a day trade */
     bool dirty;             /* `last` changed since it was last written; in the broker's `dirty` */
@@ -91,9 +92,11 @@ typedef struct {
     money_instrument default_rules; /* for symbols without their own */
 
     money_t cash;
-    money_t realized_today; /* net of fees */
-    int64_t pnl_day;        /* UTC day realized_today belongs to */
-    apex_time last_bar_ts;  /* newest bar seen for any symbol: the account's "today" */
+    money_t realized_today;  /* net of fees */
+    int64_t pnl_day;         /* UTC day realized_today belongs to */
+    apex_time last_bar_ts;   /* newest bar seen for any symbol: the account's "today" */
+    money_t positions_value; /* sum of every symbol's `value` (paper_revalue) */
+    money_t shorts_value;    /* sum of -value over the short positions, >= 0 */
     int64_t next_seq;
 
     VEC(paper_order *) orders; /* every order ever, in creation order */
@@ -187,6 +190,9 @@ money_t paper_fee(const paper_broker *p, money_t qty, money_t price);
 /* Applies a fill: cash, position, realized P&L, day trades. Persists what changed. */
 int paper_apply_fill(paper_broker *p, paper_symbol *s, order_side side, money_t qty, money_t price,
                      money_t fee);
+/* Brings s's part of the account's position sums up to date after its quantity or its last
+ * price changed, so equity and buying power never need a pass over every symbol. */
+void paper_revalue(paper_broker *p, paper_symbol *s);
 money_t paper_equity(const paper_broker *p);
 money_t paper_long_buying_power(const paper_broker *p);
 money_t paper_short_buying_power(const paper_broker *p);

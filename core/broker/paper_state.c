@@ -476,6 +476,8 @@ int paper_state_open(paper_broker *p, const char *path, char *err, size_t errlen
         (rc = load_orders(p, err, errlen)) != 0 || (rc = load_day_trades(p, err, errlen)) != 0 ||
         (rc = load_fills(p, err, errlen)) != 0)
         return rc;
+    for (int i = 0; i < p->symbols.count; i++)
+        paper_revalue(p, p->symbols.items[i]);
     if ((rc = prepare(p,
                       "INSERT OR REPLACE INTO paper_orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
                       " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
