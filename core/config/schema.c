@@ -221,7 +221,7 @@ const config_field config_schema[] = {
      .doc = "when a market order fills. `\"next_open\"`: at the open of the next bar of its "
             "symbol that arrives after the order was accepted (no look-ahead); `\"close\"`: at "
             "once, at the close of the bar the signal came from. Costs apply on the taker's "
-            "side either way; see *Fills and costs* below"},
+            "side either way (docs/configuration.md, *Fills and costs*)"},
     {.path = "broker.spread_bps",
      .type = CONFIG_MONEY,
      AT(broker.paper.spread_bps),
