@@ -523,6 +523,20 @@ static int paper_get_order(broker *b, const char *id, broker_cb cb, void *ud)
     return o ? paper_queue_reply(p, cb, ud, 0, NULL, &o->o) : reply_not_found(p, cb, ud, id);
 }
 
+/* The symbols a request names: the one symbol (none when unknown), or every symbol when
+ * symbol is NULL. Returns how many; *from points at them (at *one for a single symbol). */
+static int symbols_for(paper_broker *p, const char *symbol, paper_symbol **one,
+                       paper_symbol *const **from)
+{
+    if (!symbol) {
+        *from = p->symbols.items;
+        return p->symbols.count;
+    }
+    *one = paper_symbol_find(p, symbol);
+    *from = one;
+    return *one != NULL;
+}
+
 static int by_seq(const void *a, const void *b)
 {
     int64_t x = (*(const paper_order *const *)a)->seq, y = (*(const paper_order *const *)b)->seq;
@@ -534,9 +548,8 @@ static int by_seq(const void *a, const void *b)
 static int paper_list_open_orders(broker *b, const char *symbol, broker_cb cb, void *ud)
 {
     paper_broker *p = as_paper(b);
-    paper_symbol *only = symbol ? paper_symbol_find(p, symbol) : NULL;
-    paper_symbol *const *from = symbol ? &only : p->symbols.items;
-    int nfrom = symbol ? (only != NULL) : p->symbols.count;
+    paper_symbol *only, *const *from;
+    int nfrom = symbols_for(p, symbol, &only, &from);
     size_t n = 0;
     for (int i = 0; i < nfrom; i++)
         n += (size_t)from[i]->working.count;
@@ -592,26 +605,26 @@ static int paper_list_fills(broker *b, const char *id, broker_cb cb, void *ud)
     return 0;
 }
 
+/* One symbol's position (its own entry, no pass over the others) or every open one. */
 static int positions_reply(paper_broker *p, const char *symbol, broker_cb cb, void *ud)
 {
+    paper_symbol *only, *const *from;
+    int nfrom = symbols_for(p, symbol, &only, &from);
     paper_event *ev = paper_reply_reserve(p);
     if (!ev)
         return APEX_ENOMEM;
     ev->cb = cb;
     ev->ud = ud;
-    if (p->symbols.count) {
-        ev->positions = calloc((size_t)p->symbols.count, sizeof *ev->positions);
+    if (nfrom) {
+        ev->positions = calloc((size_t)nfrom, sizeof *ev->positions);
         if (!ev->positions) {
             free(ev);
             return APEX_ENOMEM;
         }
     }
-    for (int i = 0; i < p->symbols.count; i++) {
-        const paper_symbol *s = p->symbols.items[i];
-        if (s->qty == 0 || (symbol && strcmp(symbol, s->name) != 0))
-            continue;
-        paper_position_snapshot(s, &ev->positions[ev->npositions++]);
-    }
+    for (int i = 0; i < nfrom; i++)
+        if (from[i]->qty != 0)
+            paper_position_snapshot(from[i], &ev->positions[ev->npositions++]);
     paper_event_push(p, ev);
     return 0;
 }
