@@ -159,11 +159,12 @@ function Ctx.log(fmt, ...) end
 ---@class apex.BrokerConfig
 ---@field kind ("paper"|"alpaca")? Only `"paper"` loads in this build; `"alpaca"` is refused with a message. Default `"paper"`. Range `"paper"`, `"alpaca"`.
 ---@field starting_cash number? Cash of a new paper account. Default 100000. Range 1 .. 1e9.
+---@field fill ("next_open"|"close")? When a market order fills. `"next_open"`: at the open of the next bar of its symbol that arrives after the order was accepted (no look-ahead); `"close"`: at once, at the close of the bar the signal came from. Costs apply on the taker's side either way (docs/configuration.md, *Fills and costs*). Default `"next_open"`. Range `"next_open"`, `"close"`.
 ---@field spread_bps number? Spread in basis points assumed when a bar has no bid/ask; a market order pays half of it. Default 2. Range 0 .. 1000.
 ---@field slippage_bps number? Basis points charged against the taker on market orders and triggered stops. Default 1. Range 0 .. 1000.
 ---@field fee_per_share number? Cash per unit of quantity. Default 0. Range 0 .. 100.
 ---@field fee_bps number? Basis points of notional. Default 0. Range 0 .. 1000.
----@field fee_min number? Minimum fee per fill, when any fee applies; fees are rounded up to the cent. Default 0. Range 0 .. 1000.
+---@field fee_min number? Minimum fee per fill, when any fee applies; fees are rounded to the nearest cent. Default 0. Range 0 .. 1000.
 ---@field state string? Where the paper account persists in `run`. `""`: beside the store as `<db>.<pipeline>.paper`. A path keeps it there (`--fresh` does not delete it); pipelines naming the same path share one account (one process at a time may use it); `":memory:"` keeps nothing. A backtest always trades an account in memory. Default `""`.
 ---@field base_url string? Reserved for real broker adapters; unused by the paper broker. Default `""`. Range at most 511 characters.
 ---@field key_env string? Reserved: the name of the environment variable holding the API key, never the key. Default `""`. Range at most 63 characters.

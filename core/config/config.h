@@ -26,7 +26,12 @@
 
 typedef enum { BROKER_KIND_PAPER = 0, BROKER_KIND_ALPACA } broker_kind;
 
+/* When a paper market order fills: at the open of its symbol's next bar (no look-ahead),
+ * or at once at the last bar's close. */
+typedef enum { PAPER_FILL_NEXT_OPEN = 0, PAPER_FILL_CLOSE } paper_fill_model;
+
 typedef struct {
+    paper_fill_model fill; /* default next_open */
     money_t starting_cash; /* default 100000 */
     money_t spread_bps;    /* whole basis points, fixed point; used when bars have no bid/ask.
                               default 2 bps: half is paid on each side */

@@ -20,6 +20,7 @@
 /* The enums' names, in enum order. test_config checks them against the *_name()
  * functions the rest of the core prints with. */
 static const char *const broker_kinds[] = {"paper", "alpaca", NULL};
+static const char *const fill_models[] = {"next_open", "close", NULL};
 static const char *const price_strategies[] = {"market", "aggressive", "fair", "conservative",
                                                NULL};
 static const char *const exit_priorities[] = {"CRITICAL", "HIGH", "MEDIUM", "LOW", NULL};
@@ -222,6 +223,16 @@ const config_field config_schema[] = {
      RANGE(MONEY(1), MONEY(1000000000)),
      .applies = paper_only,
      .doc = "cash of a new paper account"},
+    {.path = "broker.fill",
+     .type = CONFIG_ENUM,
+     AT(broker.paper.fill),
+     .def = PAPER_FILL_NEXT_OPEN,
+     .names = fill_models,
+     .applies = paper_only,
+     .doc = "when a market order fills. `\"next_open\"`: at the open of the next bar of its "
+            "symbol that arrives after the order was accepted (no look-ahead); `\"close\"`: at "
+            "once, at the close of the bar the signal came from. Costs apply on the taker's "
+            "side either way (docs/configuration.md, *Fills and costs*)"},
     {.path = "broker.spread_bps",
      .type = CONFIG_MONEY,
      AT(broker.paper.spread_bps),
@@ -254,7 +265,7 @@ const config_field config_schema[] = {
      AT(broker.paper.fee_min),
      RANGE(0, MONEY(1000)),
      .applies = paper_only,
-     .doc = "minimum fee per fill, when any fee applies; fees are rounded up to the cent"},
+     .doc = "minimum fee per fill, when any fee applies; fees are rounded to the nearest cent"},
     {.path = "broker.state",
      .type = CONFIG_PATH,
      AT(broker.paper.state_path),
@@ -648,6 +659,7 @@ const int config_schema_count = (int)(sizeof config_schema / sizeof *config_sche
 
 /* The loader and validate write enums through int and strings through their size. */
 _Static_assert(sizeof(broker_kind) == sizeof(int), "enums are read and written as int");
+_Static_assert(sizeof(paper_fill_model) == sizeof(int), "enums are read and written as int");
 _Static_assert(sizeof(price_strategy) == sizeof(int), "enums are read and written as int");
 _Static_assert(sizeof(exec_tool) == sizeof(int), "enums are read and written as int");
 _Static_assert(sizeof(entry_order_type) == sizeof(int), "enums are read and written as int");

@@ -352,6 +352,10 @@ static void on_account(void *ud, const broker_reply *r)
     in.rules = config_instrument(&p->cfg, t->row.symbol);
     in.day_trades = r->account->day_trades;
     in.circuit_open = !risk_circuit_allows_entries(&p->circuit);
+    /* Sized at what the broker will charge (spread, slippage, fee), not the raw price. */
+    risk_costs costs = {p->brk, t->row.symbol, (order_side)t->row.side,
+                        p->cfg.execution.entry == ENTRY_LIMIT ? ORDER_LIMIT : ORDER_MARKET};
+    in.costs = &costs;
     risk_decision d;
     char err[256];
     if (risk_size(&p->cfg.risk, &in, &d, err, sizeof err) != 0) {

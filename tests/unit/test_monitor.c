@@ -88,7 +88,8 @@ static fx *make(int n, int per_minute)
     f->clock = clock_new_simulated(T0);
     f->db = store_open(":memory:", STORE_DURABLE, err, sizeof err);
     f->symbols = symtab_new();
-    paper_config pc = {.starting_cash = MONEY(10000000)};
+    /* "close": the seed orders fill on the clock turn below, so the positions are held. */
+    paper_config pc = {.starting_cash = MONEY(10000000), .fill = PAPER_FILL_CLOSE};
     f->paper = paper_broker_new(&pc, ":memory:", f->clock, err, sizeof err);
     assert_non_null(f->paper);
     for (int i = 0; i < n; i++) {
