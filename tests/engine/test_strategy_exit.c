@@ -38,15 +38,9 @@ static int teardown(void **state)
 
 /* ---- what the paper broker should charge, restated independently ---- */
 
-static long long ceil_div(long long n, long long d)
-{
-    return n >= 0 ? (n + d - 1) / d : -((-n) / d);
-}
-
 /* A market order's fill price for a reference price, in fixed point. The bars carry no
- * quote, so the taker pays half of broker.spread_bps around the reference, then
- * broker.slippage_bps of that, each rounded up to the 8th decimal, and the result is
- * rounded to the 0.01 tick against the taker (a buy up, a sell down).
+ * quote, so the taker pays half of broker.spread_bps plus broker.slippage_bps of the
+ * reference.
  *
  * ASSUMPTIONS, explicit, and the one place to change when the paper broker's fill model
  * changes:
@@ -54,25 +48,35 @@ static long long ceil_div(long long n, long long d)
  *    fills market orders at the last bar it saw). Every bar written here opens at the
  *    previous bar's close, so the expectation stays the same if market orders fill at the
  *    next bar's open instead;
- *  - the costs are rounded as above. A model that adds half the spread and the slippage
- *    in one exact step and rounds to the NEAREST tick instead would make this
- *    nearest_tick(ref +- ref * (SPREAD + 2 * SLIPPAGE) / 20000), and ask_limit's ask
+ *  - the costs: half the spread and the slippage are added in one exact step (to 1e-8,
+ *    half to even) and the price is rounded to the NEAREST tick, half to even:
+ *    nearest_tick(ref +- ref * (SPREAD + 2 * SLIPPAGE) / 20000); the quoted ask is
  *    nearest_tick(ref + ref * SPREAD / 20000). */
+/* x / d rounded to the nearest integer, half to even (x >= 0, d > 0). */
+static long long div_nearest_even(long long x, long long d)
+{
+    long long q = x / d, r = x % d;
+    if (2 * r > d || (2 * r == d && (q & 1)))
+        q++;
+    return q;
+}
+
+static long long nearest_tick(long long px)
+{
+    return div_nearest_even(px, TICK) * TICK;
+}
+
 static long long market_fill(long long ref, bool buy)
 {
-    long long half = ceil_div(ref * SPREAD, 20000);
-    long long base = buy ? ref + half : ref - half;
-    long long slip = ceil_div(base * SLIPPAGE, 10000);
-    long long px = buy ? base + slip : base - slip;
-    return buy ? ceil_div(px, TICK) * TICK : (px / TICK) * TICK;
+    long long cost = div_nearest_even(ref * (SPREAD + 2 * SLIPPAGE), 20000);
+    return nearest_tick(buy ? ref + cost : ref - cost);
 }
 
 /* A LOW exit's first sell limit: conservative, at the ask (the reference plus half the
- * spread, as the paper broker quotes a bar without bid and ask), rounded down to the tick. */
+ * spread, as the paper broker quotes a bar without bid and ask, to the nearest tick). */
 static long long ask_limit(long long ref)
 {
-    long long ask = ref + ceil_div(ref * SPREAD, 20000);
-    return (ask / TICK) * TICK;
+    return nearest_tick(ref + div_nearest_even(ref * SPREAD, 20000));
 }
 
 /* ---- bars ---- */
