@@ -367,8 +367,15 @@ static void process_bar(pipeline *p, const bar *b)
     if (!warmup) {
         if (b->ts != p->last_ts)
             on_new_time(p, b->ts);
-        if (p->sim_feed)
+        if (p->sim_feed) {
             p->sim_feed(p->brk, b, name);
+            /* Orders the bar filled at its open were filled before its close existed: in a
+             * backtest their fills are delivered now, so on_bar sees the position it
+             * already holds (as backtrader's notify_order comes before next). Live, the
+             * clock's own turn delivers them; this runs inside one of its timers. */
+            if (p->hs->backtest)
+                clock_run_due(p->hs->clock);
+        }
         /* The backstop of the failure policy: a write that failed anywhere in the store
          * (exec, the monitor, the exit executor) halts this pipeline's entries too. */
         apex_error first;
