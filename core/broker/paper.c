@@ -93,6 +93,52 @@ int paper_order_add(paper_broker *p, paper_order *o)
     return 0;
 }
 
+/* An account kept only in memory (a backtest's) would otherwise hold every order and fill
+ * of the run: 2.5 KB a trade, 117 MB after 45,000 trades. It keeps the newest
+ * PAPER_RETAIN orders and fills and forgets final orders older than that, which nothing
+ * asks about again: the host's cancels and lookups concern working orders, and
+ * reconciliation by id happens only when a file-backed account is reopened. A forgotten
+ * id would not be refused as a duplicate; the host never repeats one (ids are derived and
+ * recorded before they are sent). */
+#define PAPER_RETAIN 4096
+
+static bool still_working(const paper_order *o)
+{
+    for (int i = 0; o->sym && i < o->sym->working.count; i++)
+        if (o->sym->working.items[i] == o)
+            return true;
+    return false;
+}
+
+static void paper_forget_old(paper_broker *p)
+{
+    if (p->db || p->pending.count)
+        return;
+    if (p->fills.count >= 2 * PAPER_RETAIN) {
+        int drop = p->fills.count - PAPER_RETAIN;
+        memmove(p->fills.items, p->fills.items + drop,
+                (size_t)PAPER_RETAIN * sizeof *p->fills.items);
+        p->fills.count = PAPER_RETAIN;
+    }
+    if (p->orders.count < 2 * PAPER_RETAIN || p->orders.count < p->forget_at)
+        return;
+    int old = p->orders.count - PAPER_RETAIN, n = 0;
+    for (int i = 0; i < p->orders.count; i++) {
+        paper_order *o = p->orders.items[i];
+        if (i < old && order_status_is_final(o->o.status) && !o->cancel_reply &&
+            !o->market_pending && !still_working(o)) {
+            hmap_remove(&p->order_ids, o->o.client_order_id, strlen(o->o.client_order_id));
+            free(o);
+            continue;
+        }
+        p->orders.items[n++] = o;
+    }
+    p->orders.count = n;
+    /* Orders still working (10,000 open positions' legs) stay: the next pass waits for
+     * PAPER_RETAIN more orders, so the cost stays O(1) per order, never per bar. */
+    p->forget_at = n + PAPER_RETAIN;
+}
+
 void paper_working_compact(paper_symbol *s)
 {
     if (!s)
@@ -781,6 +827,9 @@ void paper_broker_on_bar(broker *b, const bar *data, const char *symbol)
         log_warn("paper broker: a bar without a valid symbol was ignored");
         return;
     }
+    if (!p->db && ((p->orders.count >= 2 * PAPER_RETAIN && p->orders.count >= p->forget_at) ||
+                   p->fills.count >= 2 * PAPER_RETAIN))
+        paper_forget_old(p); /* between bars: nothing is half done */
     paper_symbol *s = paper_symbol_get(p, symbol);
     if (!s) {
         log_error("paper broker: out of memory tracking %s; its bar was ignored", symbol);

@@ -99,8 +99,11 @@ typedef struct {
     money_t shorts_value;    /* sum of -value over the short positions, >= 0 */
     int64_t next_seq;
 
-    VEC(paper_order *) orders; /* every order ever, in creation order */
-    hmap order_ids;            /* client order id (the order's own) -> paper_order * */
+    VEC(paper_order *)
+    orders;         /* every order ever, in creation order (an in-memory
+                       account forgets old final ones: paper.c) */
+    int forget_at;  /* orders.count at which that is next tried */
+    hmap order_ids; /* client order id (the order's own) -> paper_order * */
     /* "close" fills: market orders waiting for the clock turn, in acceptance order (may
      * hold orders that have filled or been cancelled since; the turn skips those). */
     VEC(paper_order *) pending;

@@ -1408,6 +1408,44 @@ static void test_bad_state_path_fails_with_message(void **state)
     clock_free(c);
 }
 
+/* A backtest's in-memory account forgets final orders far behind the newest ones, so its
+ * memory does not grow with the run; the account stays exact and working orders stay. */
+static void test_memory_account_forgets_old_final_orders_only(void **state)
+{
+    (void)state;
+    paper_config cfg = test_config();
+    cfg.spread_bps = cfg.slippage_bps = 0;
+    env *e = env_new(&cfg, NULL);
+    feed(e, "AAPL", MONEY(100), MONEY(100), MONEY(100), MONEY(100));
+    order_request rest = req("rest-1", "AAPL", SIDE_BUY, ORDER_LIMIT, MONEY(1));
+    rest.limit_price = MONEY(50); /* never reached */
+    submit(e, &rest);
+    char id[32];
+    for (int i = 0; i < 6000; i++) {
+        snprintf(id, sizeof id, "rt-%d-b", i);
+        order_request buy = req(id, "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(1));
+        submit(e, &buy);
+        snprintf(id, sizeof id, "rt-%d-s", i);
+        order_request sell = req(id, "AAPL", SIDE_SELL, ORDER_MARKET, MONEY(1));
+        submit(e, &sell);
+        if (i % 100 == 99)
+            feed(e, "AAPL", MONEY(100), MONEY(100), MONEY(100), MONEY(100));
+    }
+    /* 12,000 round-trip orders at 100, no costs: cash and position exactly as they began. */
+    assert_true(account(e).cash == MONEY(100000));
+    assert_true(position(e, "AAPL").qty == 0);
+    /* The resting limit and the newest orders are still known... */
+    assert_int_equal(get_order(e, "rest-1").status, ORDER_STATUS_ACCEPTED);
+    assert_int_equal(open_orders(e, "AAPL"), 1);
+    assert_int_equal(get_order(e, "rt-5999-s").status, ORDER_STATUS_FILLED);
+    /* ...and the oldest final ones are forgotten. */
+    reset(e);
+    assert_int_equal(broker_get_order(e->b, BROKER_PRIORITY_ROUTINE, "rt-0-b", on_reply, &e->r), 0);
+    turn(e);
+    assert_int_equal(e->r.status, APEX_ENOTFOUND);
+    env_free(e);
+}
+
 int main(void)
 {
     log_set_level(LOG_WARN);
@@ -1422,6 +1460,7 @@ int main(void)
         cmocka_unit_test(test_bracket_both_legs_in_one_bar_stop_wins),
         cmocka_unit_test(test_cancelling_the_entry_cancels_its_legs),
         cmocka_unit_test(test_duplicate_client_order_id_rejected),
+        cmocka_unit_test(test_memory_account_forgets_old_final_orders_only),
         cmocka_unit_test(test_bad_lot_tick_and_bracket_sides_rejected_with_reasons),
         cmocka_unit_test(test_buying_power_rejects_opening_but_allows_closing),
         cmocka_unit_test(test_short_then_cover_and_flip_pnl),
