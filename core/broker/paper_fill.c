@@ -27,6 +27,7 @@
 #include "broker/paper_internal.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/str.h"
 
 /* price * bps / divisor, exact to the unit (half to even). */
 static money_t bps_of(money_t price, money_t bps, money_t divisor)
@@ -104,7 +105,7 @@ int paper_estimate(const paper_broker *p, const paper_symbol *s, order_side side
 void paper_quote_of(const paper_broker *p, const paper_symbol *s, broker_quote *q)
 {
     memset(q, 0, sizeof *q);
-    snprintf(q->symbol, sizeof q->symbol, "%s", s->name);
+    str_copy(q->symbol, sizeof q->symbol, s->name);
     if (!s->has_bar)
         return;
     money_t tick = paper_symbol_rules(s).tick;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "util/str.h"
 
 apex_time exits_next_session_close(const exits_config *cfg, apex_time now)
 {
@@ -17,7 +18,7 @@ void exits_position_view(const trade *t, script_position *out)
 {
     memset(out, 0, sizeof *out);
     out->execution_id = t->row.id;
-    snprintf(out->symbol, sizeof out->symbol, "%s", t->row.symbol);
+    str_copy(out->symbol, sizeof out->symbol, t->row.symbol);
     out->side = t->has_pos ? t->pos.side : t->row.side;
     out->qty = t->has_pos ? t->pos.qty : 0;
     out->entry_price = t->has_pos ? t->pos.entry_price : 0;

@@ -80,8 +80,16 @@ int order_leg_id(const char *parent, order_role leg, char *out, size_t outlen)
     const char *suffix = leg_suffix(leg);
     if (!suffix)
         return APEX_EINVAL;
-    int n = snprintf(out, outlen, "%s%s", parent, suffix);
-    return n < 0 || (size_t)n >= outlen ? APEX_ERANGE : 0;
+    /* Two copies, not snprintf: the paper broker derives a leg's sibling on every bar. */
+    size_t a = strlen(parent), b = strlen(suffix);
+    if (a + b >= outlen) {
+        if (outlen)
+            out[0] = '\0';
+        return APEX_ERANGE;
+    }
+    memcpy(out, parent, a);
+    memcpy(out + a, suffix, b + 1);
+    return 0;
 }
 
 order_role order_leg_parse(const char *id, char *parent, size_t parentlen)
