@@ -104,7 +104,7 @@ static void set_value(ta_head *h, double v)
  * from the Lua tables. */
 static int ta_index(lua_State *L)
 {
-    lua_settop(L, 2);
+    /* the VM calls __index with exactly (object, key) */
     int t = lua_rawget(L, lua_upvalueindex(1));
     if (t != LUA_TNUMBER)
         return 1; /* a method, or nil */
