@@ -18,7 +18,8 @@
 # default broker; apex-host with broker.fill = "next_open" and every exit of its own
 # switched off (stop and target out of reach, no trailing stop, partial exits, session
 # close, liquidity, early exit, circuit breaker or PDT rule), so the strategy's close is
-# the only way out. An end of data with a position open leaves it open on both sides.
+# the only way out, and it checks the open position once a day (monitoring), as
+# backtrader looks at it once a bar. An end of data with a position open leaves it open on both sides.
 #
 # Exit status: 0 when both ran and the trade lists agree; 1 when they differ or a side
 # failed (the reason is printed; the other side's figures are still printed).
@@ -70,6 +71,9 @@ return apex.pipeline {
     liquidity = { max_spread = 1000000, min_volume = 0 },
     early_exit_edge = 0,
   },
+  -- daily bars: look at the open position once a day, not every 30 s of simulated time
+  -- (20 years of those are 20 million checks; backtrader looks once a bar)
+  monitoring = { normal_frequency = 86400, urgent_frequency = 86400 },
 }
 LUA
 
