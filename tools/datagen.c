@@ -8,6 +8,7 @@
  * (calm, then a >3% crash on Thursday) and VIX (~15, above 40 in the crash). The same
  * seed always gives byte-identical files, so tests can rely on the shapes. */
 #include <errno.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,13 +312,76 @@ static int write_bench(const char *dir, long nbars, int nsyms)
     return 0;
 }
 
+/* ---- daily bench market ------------------------------------------------------------------ */
+
+/* Daily bars as most vendors publish them: one per weekday, stamped 00:00 UTC, without
+ * bid/ask columns, opening away from the previous close (overnight gaps), with trends long
+ * enough for moving-average strategies to trade. */
+static int write_daily(const char *dir, long nbars, int nsyms)
+{
+    writer w;
+    if (open_writer(&w, dir, "bars.csv", "timestamp,symbol,open,high,low,close,volume\n"))
+        return -1;
+    double *price = malloc((size_t)nsyms * sizeof *price);
+    double *drift = malloc((size_t)nsyms * sizeof *drift);
+    if (!price || !drift) {
+        fprintf(stderr, "apex-datagen: out of memory for %d symbols\n", nsyms);
+        free(price);
+        free(drift);
+        fclose(w.f);
+        return -1;
+    }
+    rng r = {0xDA117ULL};
+    for (int s = 0; s < nsyms; s++) {
+        price[s] = 3.0 + rng_uniform(&r) * 400.0; /* $3 .. $403: cheap and dear stocks */
+        drift[s] = 0;
+    }
+    /* 2000-01-03 was a Monday. */
+    long day0 = timestamp_days_from_civil(2000, 1, 3);
+    char name[16];
+    long ndays = (nbars + nsyms - 1) / nsyms;
+    long written = 0;
+    for (long d = 0; d < ndays && written < nbars; d++) {
+        long civil = day0 + (d / 5) * 7 + d % 5; /* weekdays only */
+        apex_time t = civil * APEX_DAY;
+        for (int s = 0; s < nsyms && written < nbars; s++, written++) {
+            if (d % 60 == 0)
+                drift[s] = (rng_uniform(&r) - 0.5) * 0.004; /* a new trend every ~3 months */
+            double prev = price[s];
+            double open = prev * (1.0 + rng_normal(&r) * 0.004);
+            double close = open * (1.0 + drift[s] + rng_normal(&r) * 0.014);
+            if (close < 1.0)
+                close = 1.0 + rng_uniform(&r);
+            double hi = (open > close ? open : close) * (1.0 + rng_uniform(&r) * 0.008);
+            double lo = (open < close ? open : close) * (1.0 - rng_uniform(&r) * 0.008);
+            char so[32], sh[32], sl[32], sc[32];
+            snprintf(name, sizeof name, nsyms > 1000 ? "SYM%05d" : "SYM%03d", s);
+            fprintf(w.f, "%s,%s,%s,%s,%s,%s,%ld\n", iso(&w, t), name,
+                    money_format(cents_to_money(to_cents(open)), 2, so, sizeof so),
+                    money_format(cents_to_money(to_cents(hi)), 2, sh, sizeof sh),
+                    money_format(cents_to_money(to_cents(lo)), 2, sl, sizeof sl),
+                    money_format(cents_to_money(to_cents(close)), 2, sc, sizeof sc),
+                    100000 + (long)(rng_uniform(&r) * 5000000));
+            price[s] = (double)to_cents(close) / 100.0;
+        }
+    }
+    free(price);
+    free(drift);
+    if (fclose(w.f) != 0) {
+        fprintf(stderr, "apex-datagen: writing %s/bars.csv failed: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 static void usage(FILE *to)
 {
-    fprintf(to, "usage: apex-datagen [--bars N --symbols K] OUTDIR\n"
+    fprintf(to, "usage: apex-datagen [--bars N --symbols K [--daily]] OUTDIR\n"
                 "  without --bars: demo data (AAPL MSFT TSLA SPY VIX, 5 days of 1-minute bars)\n"
-                "  with --bars:    N bars over K synthetic symbols SYM000.. for benchmarks\n");
+                "  with --bars:    N bars over K synthetic symbols SYM000.. for benchmarks\n"
+                "  --daily:        daily bars (weekdays, stamped 00:00 UTC, no bid/ask columns)\n");
 }
 
 static int parse_count(const char *flag, const char *s, long max, long *out)
@@ -353,6 +417,7 @@ static int make_dirs(const char *dir)
 int main(int argc, char **argv)
 {
     long nbars = 0, nsyms = 0;
+    bool daily = false;
     const char *dir = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--bars") == 0) {
@@ -361,6 +426,8 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--symbols") == 0) {
             if (parse_count("--symbols", i + 1 < argc ? argv[++i] : NULL, 100000, &nsyms))
                 return 2;
+        } else if (strcmp(argv[i], "--daily") == 0) {
+            daily = true;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             usage(stdout);
             return 0;
@@ -385,9 +452,10 @@ int main(int argc, char **argv)
             nbars = 1000000;
         if (nsyms == 0)
             nsyms = 10;
-        if (write_bench(dir, nbars, (int)nsyms))
+        if (daily ? write_daily(dir, nbars, (int)nsyms) : write_bench(dir, nbars, (int)nsyms))
             return 1;
-        printf("apex-datagen: wrote %ld bars over %ld symbols to %s/bars.csv\n", nbars, nsyms, dir);
+        printf("apex-datagen: wrote %ld %sbars over %ld symbols to %s/bars.csv\n", nbars,
+               daily ? "daily " : "", nsyms, dir);
         return 0;
     }
     long bars;

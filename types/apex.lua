@@ -32,6 +32,18 @@
 ---@field confidence number? 0..1, default 1.
 ---@field reason string? Why; shown in the log, the execution's events and `apex-host status`.
 
+---A close of the open position on the symbol, returned by a strategy's on_bar: the exit
+---engine carries it out as the exit `strategy_exit` at exits.strategy_exit_priority
+---(default CRITICAL: a market order). Without qty or fraction it closes everything; give
+---at most one of them. Any other field is an error. Ignored (a debug line) without an
+---open position; while another exit works it takes over (more urgent, closing all) or
+---waits for that exit to end.
+---@class apex.Close
+---@field side "close"
+---@field qty number? Quantity to close, > 0 and at most ctx.position.qty; rounded down to the lot.
+---@field fraction number? Share of the open quantity to close, above 0 and at most 1 (0.5 = half); rounded down to the lot.
+---@field reason string? Why; recorded as the exit's detail "strategy_exit: <reason>" and shown in the log and `apex-host status`.
+
 ---An open position as scripts see it (ctx.position, edge(), rules, on_exit). A fresh copy
 ---per call: changing it changes nothing. In on_exit it is already flat (qty 0).
 ---@class apex.Position
@@ -87,7 +99,7 @@ function Ctx.log(fmt, ...) end
 ---A strategy module: the file's chunk returns this table. Only on_bar is required.
 ---@class apex.Strategy
 ---@field on_start? fun(ctx: apex.Ctx) Once per symbol, lazily, before this module's first callback for it (usually its first bar). Not run again after a hot reload. If it raises, the symbol is not traded until the file is fixed and reloaded (it is not retried per bar).
----@field on_bar fun(ctx: apex.Ctx, bar: apex.Bar): apex.Signal? Every bar of the pipeline's symbols, after the bias's on_bar; return a signal to enter.
+---@field on_bar fun(ctx: apex.Ctx, bar: apex.Bar): (apex.Signal|apex.Close)? Every bar of the pipeline's symbols, after the bias's on_bar; return a signal to enter, or a close to exit the open position.
 ---@field edge? fun(ctx: apex.Ctx, position: apex.Position): number? Current edge of an open position (fraction); called at each monitoring check of an open position (0 <= edge < exits.early_exit_edge -> early_exit, edge < 0 -> edge_disappeared).
 ---@field opportunity? fun(ctx: apex.Ctx): number? Opportunity score for rebalancing; called only at risk.max_positions, for the position's symbol and the free symbols (rebalance when best free - position >= exits.rebalance_min_improvement).
 ---@field on_fill? fun(ctx: apex.Ctx, fill: apex.Fill) After each fill of the execution's orders.
@@ -141,16 +153,18 @@ function Ctx.log(fmt, ...) end
 ---@field news string? News CSV (`timestamp,symbol,impact,headline`, impact `low`, `medium` or `high`, symbol `*` = market-wide); feeds `apex.news()` and the news instructions. Default none.
 ---@field speed number? Replay speed of `run` when `--speed` is not given (the first pipeline's); 0 = as fast as possible. `backtest` always runs as fast as possible. Default 1. Range 0 .. 1000000.
 ---@field follow boolean? Keep reading rows appended to the files, like `tail -f`; `run` then uses the wall clock and runs until SIGINT or SIGTERM (files are polled every 200 ms). Default false.
+---@field timeframe string? The bars' interval: a whole number and a unit `s`, `m`, `h` or `d` (`"1m"`, `"5m"`, `"1h"`, `"1d"`). Left out, it is the shortest gap between two bars of one symbol seen so far. Conditions about the time within a session (`time_based_urgent` and no entries inside that window) apply only to bars shorter than `exits.time_urgent_minutes`. Default detected. Range at most 15 characters.
 
 ---The broker the pipeline trades with; the fee and fill settings are the paper broker's.
 ---@class apex.BrokerConfig
 ---@field kind ("paper"|"alpaca")? Only `"paper"` loads in this build; `"alpaca"` is refused with a message. Default `"paper"`. Range `"paper"`, `"alpaca"`.
 ---@field starting_cash number? Cash of a new paper account. Default 100000. Range 1 .. 1e9.
+---@field fill ("next_open"|"close")? When a market order fills. `"next_open"`: at the open of the next bar of its symbol that arrives after the order was accepted (no look-ahead); `"close"`: at once, at the close of the bar the signal came from. Costs apply on the taker's side either way (docs/configuration.md, *Fills and costs*). Default `"next_open"`. Range `"next_open"`, `"close"`.
 ---@field spread_bps number? Spread in basis points assumed when a bar has no bid/ask; a market order pays half of it. Default 2. Range 0 .. 1000.
 ---@field slippage_bps number? Basis points charged against the taker on market orders and triggered stops. Default 1. Range 0 .. 1000.
 ---@field fee_per_share number? Cash per unit of quantity. Default 0. Range 0 .. 100.
 ---@field fee_bps number? Basis points of notional. Default 0. Range 0 .. 1000.
----@field fee_min number? Minimum fee per fill, when any fee applies; fees are rounded up to the cent. Default 0. Range 0 .. 1000.
+---@field fee_min number? Minimum fee per fill, when any fee applies; fees are rounded to the nearest cent. Default 0. Range 0 .. 1000.
 ---@field state string? Where the paper account persists in `run`. `""`: beside the store as `<db>.<pipeline>.paper`. A path keeps it there (`--fresh` does not delete it); pipelines naming the same path share one account (one process at a time may use it); `":memory:"` keeps nothing. A backtest always trades an account in memory. Default `""`.
 ---@field base_url string? Reserved for real broker adapters; unused by the paper broker. Default `""`. Range at most 511 characters.
 ---@field key_env string? Reserved: the name of the environment variable holding the API key, never the key. Default `""`. Range at most 63 characters.
@@ -180,7 +194,8 @@ function Ctx.log(fmt, ...) end
 
 ---When the market for the symbol has dried up (HIGH `liquidity_dried_up`).
 ---@class apex.LiquidityConfig
----@field max_spread number? A spread above this fires; in price units, not a fraction. Default 0.03. Range 0 .. 1e6.
+---@field max_spread number? A spread above this fires; in price units. Only quotes from the data or the venue count: the spread the paper broker adds to bars without bid/ask never fires. Default 0 (off). Range 0 .. 1e6.
+---@field max_spread_pct number? A spread above this fraction of the mid price fires (0.01 = 1%: 5 cents on a $5 stock, $3 on a $300 one); 0 = off. The tighter of the two limits applies. Default 0.01. Range 0 .. 1.
 ---@field min_volume number? A bar volume below this fires. Default 50. Range 0 .. 1e9.
 
 ---How exits of this priority are worked.
@@ -208,6 +223,7 @@ function Ctx.log(fmt, ...) end
 ---@field time_urgent_minutes integer? HIGH `time_based_urgent` fires this long before `session_close`. Default 5. Range 0 .. 1440.
 ---@field session_close string? The session's close in UTC (21:00 is 16:00 in New York in winter). Default `"21:00"`. Range `"00:00"` .. `"23:59"`.
 ---@field rebalance_min_improvement number? LOW `rebalance`, at `risk.max_positions`: the best free symbol's `opportunity` must beat the position's by at least this. Default 0.1.
+---@field strategy_exit_priority ("CRITICAL"|"HIGH"|"MEDIUM"|"LOW")? The priority of a close the strategy returns from `on_bar` (`{ side = "close" }`, exit `strategy_exit`): `exits.execution.<PRIORITY>` says how it is worked (CRITICAL: a market order) and whether it may take over an exit already working. Default `"CRITICAL"`. Range `"CRITICAL"`, `"HIGH"`, `"MEDIUM"`, `"LOW"`.
 ---@field execution apex.ExitExecutionByPriority? How exits are worked, one table per priority.
 
 ---How near a level makes checks urgent.

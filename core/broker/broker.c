@@ -312,6 +312,16 @@ int broker_set_limiter(broker *b, ratelimit *limiter)
     return 0;
 }
 
+int broker_estimate_cost(broker *b, const char *symbol, order_side side, order_type type,
+                         money_t ref, money_t qty, broker_cost *out)
+{
+    if (!b || !symbol || !out || ref < 0 || qty < 0)
+        return APEX_EINVAL;
+    out->price = ref;
+    out->fee = 0;
+    return b->ops->estimate_cost ? b->ops->estimate_cost(b, symbol, side, type, ref, qty, out) : 0;
+}
+
 uint64_t broker_api_calls(const broker *b)
 {
     return b ? b->api_calls : 0;

@@ -117,6 +117,21 @@ int broker_close_position(broker *b, broker_priority prio, const char *symbol,
 int broker_list_fills(broker *b, broker_priority prio, const char *client_order_id, broker_cb cb,
                       void *ud);
 
+/* What an order would cost at this broker, for sizing: the price per unit it expects to
+ * fill at, costs included, and the fee of a fill of the whole quantity. */
+typedef struct {
+    money_t price;
+    money_t fee;
+} broker_cost;
+
+/* Estimates, from the broker's own cost model and last prices, what an order of qty in
+ * symbol would cost: a market order at the price it would fill at now (spread and
+ * slippage included; `ref` when the broker has no price for the symbol), a limit at `ref`.
+ * Synchronous and local: no request leaves, nothing is rate limited, no callback runs.
+ * A broker without a cost model answers ref and no fee. Returns 0, or APEX_EINVAL. */
+int broker_estimate_cost(broker *b, const char *symbol, order_side side, order_type type,
+                         money_t ref, money_t qty, broker_cost *out);
+
 /* Requests that reached the adapter (granted ones, with a limiter), for the run
  * summary and the bench. */
 uint64_t broker_api_calls(const broker *b);

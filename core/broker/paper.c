@@ -36,7 +36,9 @@ paper_symbol *paper_symbol_get(paper_broker *p, const char *name)
     if (strlen(name) >= SYMBOL_MAX)
         return NULL;
     s = calloc(1, sizeof *s);
-    if (!s || vec_reserve(&p->symbols, p->symbols.count + 1) != APEX_OK) {
+    /* The dirty list gets room for every symbol here, so marking one never allocates. */
+    if (!s || vec_reserve(&p->symbols, p->symbols.count + 1) != APEX_OK ||
+        vec_reserve(&p->dirty, p->symbols.count + 1) != APEX_OK) {
         free(s);
         return NULL;
     }
@@ -67,9 +69,12 @@ paper_order *paper_order_find(paper_broker *p, const char *client_order_id)
 int paper_order_add(paper_broker *p, paper_order *o)
 {
     bool working = !order_status_is_final(o->o.status);
-    /* Room first, so a failure leaves the three structures as they were. */
-    if (vec_reserve(&p->orders, p->orders.count + 1) != APEX_OK ||
-        (working && vec_reserve(&p->working, p->working.count + 1) != APEX_OK))
+    bool pending = working && o->market_pending && p->cfg.fill == PAPER_FILL_CLOSE;
+    paper_symbol *s = working ? paper_symbol_get(p, o->o.symbol) : NULL;
+    /* Room first, so a failure leaves every structure as it was. */
+    if ((working && !s) || vec_reserve(&p->orders, p->orders.count + 1) != APEX_OK ||
+        (working && vec_reserve(&s->working, s->working.count + 1) != APEX_OK) ||
+        (pending && vec_reserve(&p->pending, p->pending.count + 1) != APEX_OK))
         return APEX_ENOMEM;
     /* The key is the order's own id field: it lives as long as the order, which is never
      * freed before the broker. */
@@ -79,20 +84,41 @@ int paper_order_add(paper_broker *p, paper_order *o)
     APEX_ASSERT(rc != APEX_EDUP);
     if (rc != APEX_OK)
         return rc;
-    int idx = p->orders.count++;
-    p->orders.items[idx] = o;
+    p->orders.items[p->orders.count++] = o;
+    o->sym = s;
     if (working)
-        p->working.items[p->working.count++] = idx;
+        s->working.items[s->working.count++] = o;
+    if (pending)
+        p->pending.items[p->pending.count++] = o;
     return 0;
 }
 
-void paper_working_compact(paper_broker *p)
+void paper_working_compact(paper_symbol *s)
 {
+    if (!s)
+        return;
     int n = 0;
-    for (int i = 0; i < p->working.count; i++)
-        if (!order_status_is_final(p->orders.items[p->working.items[i]]->o.status))
-            p->working.items[n++] = p->working.items[i];
-    p->working.count = n;
+    for (int i = 0; i < s->working.count; i++)
+        if (!order_status_is_final(s->working.items[i]->o.status))
+            s->working.items[n++] = s->working.items[i];
+    s->working.count = n;
+}
+
+void paper_answer_deferred_cancel(paper_broker *p, paper_order *o)
+{
+    paper_event *ev = o->cancel_reply;
+    if (!ev || !order_status_is_final(o->o.status))
+        return;
+    o->cancel_reply = NULL;
+    char msg[256];
+    bool cancelled = o->o.status == ORDER_STATUS_CANCELLED;
+    if (!cancelled)
+        snprintf(msg, sizeof msg,
+                 "order %s is already %s: a market order executes at the next bar's open, "
+                 "before a cancel can reach it",
+                 o->o.client_order_id, order_status_name(o->o.status));
+    paper_reply_send(p, ev, ev->cb, ev->ud, cancelled ? 0 : APEX_ESTATE, cancelled ? NULL : msg,
+                     &o->o);
 }
 
 /* Changes the status and persists it, without notifying (callers order the notices). */
@@ -111,6 +137,7 @@ void paper_order_set_status(paper_broker *p, paper_order *o, order_status st, co
 {
     apply_status(p, o, st, reason);
     paper_queue_order_update(p, &o->o);
+    paper_answer_deferred_cancel(p, o);
 }
 
 /* The leg of the bracket whose entry id is parent, if it exists and belongs to it. */
@@ -221,8 +248,10 @@ static bool check_buying_power(const paper_broker *p, const order_request *r, co
     money_t opening = r->qty - closing;
     if (opening <= 0)
         return true;
+    /* The fee is paid from the same cash, so it must fit too. */
     money_t price = reference_price(p, r, s), notional;
-    if (money_mul(opening, price, MONEY_ROUND_UP, &notional) != 0)
+    if (money_mul(opening, price, MONEY_ROUND_UP, &notional) != 0 ||
+        money_add(notional, paper_fee(p, opening, price), &notional) != 0)
         notional = MONEY_MAX;
     bool is_long = r->side == SIDE_BUY;
     money_t bp = is_long ? paper_long_buying_power(p) : paper_short_buying_power(p);
@@ -411,7 +440,7 @@ static int paper_submit(broker *b, const order_request *r, broker_cb cb, void *u
         for (int i = 0; i < 2; i++)
             if (legs[i])
                 apply_status(p, legs[i], ORDER_STATUS_REJECTED, why);
-        paper_working_compact(p);
+        paper_working_compact(o->sym);
     }
     paper_state_commit(p);
 
@@ -454,6 +483,23 @@ static int paper_cancel(broker *b, const char *id, broker_cb cb, void *ud)
     paper_event *reply = paper_reply_reserve(p); /* before anything changes */
     if (!reply)
         return APEX_ENOMEM;
+    if (o->market_pending && p->cfg.fill == PAPER_FILL_NEXT_OPEN) {
+        /* The order is executing at the next bar's open: a real market order would have
+         * filled long before the cancel reached the venue, so the cancel cannot win. It
+         * is answered once that bar has decided the order (paper_answer_deferred_cancel),
+         * after its fill, so an exit that timed out sees the fill, not a second chance. */
+        if (o->cancel_reply) {
+            free(reply);
+            return paper_queue_reply(p, cb, ud, APEX_ESTATE,
+                                     "a cancel of this market order is already waiting for the "
+                                     "next bar's open",
+                                     &o->o);
+        }
+        reply->cb = cb;
+        reply->ud = ud;
+        o->cancel_reply = reply;
+        return 0;
+    }
     paper_state_begin(p);
     apply_status(p, o, ORDER_STATUS_CANCELLED, "cancelled by request");
     paper_reply_send(p, reply, cb, ud, 0, NULL, &o->o);
@@ -463,7 +509,7 @@ static int paper_cancel(broker *b, const char *id, broker_cb cb, void *ud)
         snprintf(why, sizeof why, "parent %.60s was cancelled", o->o.client_order_id);
         paper_cancel_related(p, o, why);
     }
-    paper_working_compact(p);
+    paper_working_compact(o->sym);
     paper_state_commit(p);
     return 0;
 }
@@ -477,27 +523,55 @@ static int paper_get_order(broker *b, const char *id, broker_cb cb, void *ud)
     return o ? paper_queue_reply(p, cb, ud, 0, NULL, &o->o) : reply_not_found(p, cb, ud, id);
 }
 
+/* The symbols a request names: the one symbol (none when unknown), or every symbol when
+ * symbol is NULL. Returns how many; *from points at them (at *one for a single symbol). */
+static int symbols_for(paper_broker *p, const char *symbol, paper_symbol **one,
+                       paper_symbol *const **from)
+{
+    if (!symbol) {
+        *from = p->symbols.items;
+        return p->symbols.count;
+    }
+    *one = paper_symbol_find(p, symbol);
+    *from = one;
+    return *one != NULL;
+}
+
+static int by_seq(const void *a, const void *b)
+{
+    int64_t x = (*(const paper_order *const *)a)->seq, y = (*(const paper_order *const *)b)->seq;
+    return (x > y) - (x < y);
+}
+
+/* Open orders in creation order: one symbol's from its own list, all of them gathered from
+ * every symbol's. */
 static int paper_list_open_orders(broker *b, const char *symbol, broker_cb cb, void *ud)
 {
     paper_broker *p = as_paper(b);
+    paper_symbol *only, *const *from;
+    int nfrom = symbols_for(p, symbol, &only, &from);
+    size_t n = 0;
+    for (int i = 0; i < nfrom; i++)
+        n += (size_t)from[i]->working.count;
+    paper_order **found = n ? calloc(n, sizeof *found) : NULL;
     paper_event *ev = paper_reply_reserve(p);
-    if (!ev)
+    if (!ev || (n && !found) || (n && !(ev->orders = calloc(n, sizeof *ev->orders)))) {
+        free(found);
+        free(ev);
         return APEX_ENOMEM;
+    }
     ev->cb = cb;
     ev->ud = ud;
-    if (p->working.count) {
-        ev->orders = calloc((size_t)p->working.count, sizeof *ev->orders);
-        if (!ev->orders) {
-            free(ev);
-            return APEX_ENOMEM;
-        }
-    }
-    for (int i = 0; i < p->working.count; i++) {
-        const paper_order *o = p->orders.items[p->working.items[i]];
-        if (order_status_is_final(o->o.status) || (symbol && strcmp(symbol, o->o.symbol) != 0))
-            continue;
-        ev->orders[ev->norders++] = o->o;
-    }
+    size_t k = 0;
+    for (int i = 0; i < nfrom; i++)
+        for (int j = 0; j < from[i]->working.count; j++)
+            if (!order_status_is_final(from[i]->working.items[j]->o.status))
+                found[k++] = from[i]->working.items[j];
+    if (k > 1)
+        qsort(found, k, sizeof *found, by_seq);
+    for (size_t i = 0; i < k; i++)
+        ev->orders[ev->norders++] = found[i]->o;
+    free(found);
     paper_event_push(p, ev);
     return 0;
 }
@@ -531,26 +605,26 @@ static int paper_list_fills(broker *b, const char *id, broker_cb cb, void *ud)
     return 0;
 }
 
+/* One symbol's position (its own entry, no pass over the others) or every open one. */
 static int positions_reply(paper_broker *p, const char *symbol, broker_cb cb, void *ud)
 {
+    paper_symbol *only, *const *from;
+    int nfrom = symbols_for(p, symbol, &only, &from);
     paper_event *ev = paper_reply_reserve(p);
     if (!ev)
         return APEX_ENOMEM;
     ev->cb = cb;
     ev->ud = ud;
-    if (p->symbols.count) {
-        ev->positions = calloc((size_t)p->symbols.count, sizeof *ev->positions);
+    if (nfrom) {
+        ev->positions = calloc((size_t)nfrom, sizeof *ev->positions);
         if (!ev->positions) {
             free(ev);
             return APEX_ENOMEM;
         }
     }
-    for (int i = 0; i < p->symbols.count; i++) {
-        const paper_symbol *s = p->symbols.items[i];
-        if (s->qty == 0 || (symbol && strcmp(symbol, s->name) != 0))
-            continue;
-        paper_position_snapshot(s, &ev->positions[ev->npositions++]);
-    }
+    for (int i = 0; i < nfrom; i++)
+        if (from[i]->qty != 0)
+            paper_position_snapshot(from[i], &ev->positions[ev->npositions++]);
     paper_event_push(p, ev);
     return 0;
 }
@@ -635,7 +709,7 @@ static int paper_close_position(broker *b, const char *symbol, const char *id, b
     order_side side = s->qty > 0 ? SIDE_SELL : SIDE_BUY;
     paper_order *o = order_new(p, id, symbol, side, ORDER_MARKET, ORDER_ROLE_EXIT,
                                s->qty > 0 ? s->qty : -s->qty);
-    int *cancelled = calloc((size_t)p->working.count + 1, sizeof *cancelled);
+    paper_order **cancelled = calloc((size_t)s->working.count + 1, sizeof *cancelled);
     paper_event *reply = paper_reply_reserve(p); /* before anything changes */
     if (!o || !cancelled || !reply) {
         free(o);
@@ -647,11 +721,11 @@ static int paper_close_position(broker *b, const char *symbol, const char *id, b
     int ncancelled = 0;
     char why[128];
     snprintf(why, sizeof why, "cancelled to close the %s position (%.40s)", symbol, id);
-    for (int i = 0; i < p->working.count; i++) {
-        paper_order *w = p->orders.items[p->working.items[i]];
-        if (!order_status_is_final(w->o.status) && strcmp(w->o.symbol, symbol) == 0) {
+    for (int i = 0; i < s->working.count; i++) {
+        paper_order *w = s->working.items[i];
+        if (!order_status_is_final(w->o.status)) {
             apply_status(p, w, ORDER_STATUS_CANCELLED, why);
-            cancelled[ncancelled++] = p->working.items[i];
+            cancelled[ncancelled++] = w;
         }
     }
     o->o.status = ORDER_STATUS_ACCEPTED;
@@ -662,7 +736,7 @@ static int paper_close_position(broker *b, const char *symbol, const char *id, b
     } else {
         paper_state_save_order(p, o);
     }
-    paper_working_compact(p);
+    paper_working_compact(s);
     paper_state_commit(p);
 
     if (!o) {
@@ -672,8 +746,10 @@ static int paper_close_position(broker *b, const char *symbol, const char *id, b
         return 0;
     }
     paper_reply_send(p, reply, cb, ud, 0, NULL, &o->o);
-    for (int i = 0; i < ncancelled; i++)
-        paper_queue_order_update(p, &p->orders.items[cancelled[i]]->o);
+    for (int i = 0; i < ncancelled; i++) {
+        paper_queue_order_update(p, &cancelled[i]->o);
+        paper_answer_deferred_cancel(p, cancelled[i]);
+    }
     paper_queue_order_update(p, &o->o);
     free(cancelled);
     return 0;
@@ -682,6 +758,18 @@ static int paper_close_position(broker *b, const char *symbol, const char *id, b
 apex_time paper_broker_last_bar_time(broker *b)
 {
     return b && b->ops == &paper_ops ? as_paper(b)->last_bar_ts : 0;
+}
+
+int paper_broker_quote(broker *b, const char *symbol, broker_quote *out)
+{
+    if (!b || b->ops != &paper_ops)
+        return APEX_ENOTFOUND;
+    paper_broker *p = as_paper(b);
+    const paper_symbol *s = paper_symbol_find(p, symbol);
+    if (!s || !s->has_bar)
+        return APEX_ENOTFOUND;
+    paper_quote_of(p, s, out);
+    return 0;
 }
 
 void paper_broker_on_bar(broker *b, const bar *data, const char *symbol)
@@ -701,18 +789,30 @@ void paper_broker_on_bar(broker *b, const bar *data, const char *symbol)
     paper_process_bar(p, s, data);
 }
 
+static int paper_estimate_cost(broker *b, const char *symbol, order_side side, order_type type,
+                               money_t ref, money_t qty, broker_cost *out)
+{
+    paper_broker *p = as_paper(b);
+    return paper_estimate(p, paper_symbol_find(p, symbol), side, type, ref, qty, out);
+}
+
 static void paper_free(broker *b)
 {
     paper_broker *p = as_paper(b);
     paper_events_free(p);
     paper_state_close(p);
-    for (int i = 0; i < p->orders.count; i++)
+    for (int i = 0; i < p->orders.count; i++) {
+        free(p->orders.items[i]->cancel_reply); /* a freed broker drops the replies it owed */
         free(p->orders.items[i]);
+    }
     vec_free(&p->orders);
     hmap_free(&p->order_ids);
-    vec_free(&p->working);
-    for (int i = 0; i < p->symbols.count; i++)
+    vec_free(&p->pending);
+    for (int i = 0; i < p->symbols.count; i++) {
+        vec_free(&p->symbols.items[i]->working);
         free(p->symbols.items[i]);
+    }
+    vec_free(&p->dirty);
     vec_free(&p->symbols);
     hmap_free(&p->symbol_ids);
     vec_free(&p->day_trades);
@@ -732,6 +832,7 @@ static const broker_ops paper_ops = {
     .get_quotes = paper_get_quotes,
     .close_position = paper_close_position,
     .list_fills = paper_list_fills,
+    .estimate_cost = paper_estimate_cost,
     .free = paper_free,
 };
 
@@ -779,10 +880,10 @@ broker *paper_broker_new(const paper_config *cfg, const char *state_path, apex_c
         paper_free(&p->base);
         return NULL;
     }
-    /* Market orders accepted before a crash fill on the first turn after the restart. */
-    for (int i = 0; i < p->working.count; i++)
-        if (p->orders.items[p->working.items[i]]->market_pending)
-            paper_events_arm(p);
+    /* "close": market orders accepted before a crash fill on the first turn after the
+     * restart. next_open: they wait for their symbol's next bar, restarted or not. */
+    if (p->pending.count)
+        paper_events_arm(p);
     return &p->base;
 }
 

@@ -5,12 +5,15 @@
  * paper_broker_on_bar() (the registry hands that feed to the pipeline as the broker's
  * simulation feed; a real broker sees the market itself and has none):
  *
- *  - market orders fill on the next loop turn at the last known price, plus half
- *    the spread and the slippage against the taker;
+ *  - market orders fill by paper_config.fill: at the open of the symbol's next bar
+ *    (next_open, the default) or on the next loop turn at the last close (close), plus
+ *    half the spread and the slippage on the taker's side, rounded to the nearest tick;
  *  - buy limits fill when a bar trades at or below the limit, at the better of the
  *    limit and the bar's open (sell limits mirror this);
  *  - stops trigger when a bar trades through them and fill at the stop, or at the
  *    bar's open when the bar gapped through it, less slippage;
+ *  - broker_estimate_cost answers what a market or limit order would cost (price and
+ *    fee) from the same rules, so sizing can spend exactly the buying power;
  *  - bracket orders hold their legs until the entry fills, then run them as
  *    one-cancels-other; when a bar touches both legs the stop is assumed first;
  *  - fees: per share plus basis points of notional, with a per-fill minimum.
@@ -46,5 +49,10 @@ void paper_broker_set_instrument(broker *b, const char *symbol, money_instrument
 /* The time of the newest bar the account has lived through (persisted with it); 0 for
  * a new account or a broker that is not a paper account. */
 apex_time paper_broker_last_bar_time(broker *b);
+
+/* The quote get_quotes would answer for symbol now, synchronously: the simulation's own
+ * state, no call. 0, or APEX_ENOTFOUND before the symbol's first bar or when b is not a
+ * paper broker. */
+int paper_broker_quote(broker *b, const char *symbol, broker_quote *out);
 
 #endif

@@ -39,17 +39,18 @@ money_t paper_fee(const paper_broker *p, money_t qty, money_t price)
     const paper_config *c = &p->cfg;
     if (c->fee_per_share == 0 && c->fee_bps == 0)
         return 0;
-    money_t fee = mul(c->fee_per_share, qty, MONEY_ROUND_UP);
+    money_t fee = mul(c->fee_per_share, qty, MONEY_ROUND_NEAREST);
     money_t notional = mul(qty, price, MONEY_ROUND_NEAREST);
     money_t bps_fee = 0;
     if (c->fee_bps &&
-        money_muldiv(notional, c->fee_bps, PAPER_BPS_DIVISOR, MONEY_ROUND_UP, &bps_fee) != 0)
+        money_muldiv(notional, c->fee_bps, PAPER_BPS_DIVISOR, MONEY_ROUND_NEAREST, &bps_fee) != 0)
         bps_fee = 0;
     fee += bps_fee;
     if (fee < c->fee_min)
         fee = c->fee_min;
-    /* Brokers charge whole cents, and never round a fee in the customer's favour. */
-    return money_round_to(fee, MONEY_SCALE / 100, MONEY_ROUND_UP);
+    /* Whole cents, to the nearest (half to even): the fee is the configured one within half
+     * a cent, as a fill's price is within half a tick (paper_fill.c). */
+    return money_round_to(fee, MONEY_SCALE / 100, MONEY_ROUND_NEAREST);
 }
 
 static money_t last_price(const paper_symbol *s)
@@ -127,20 +128,24 @@ int paper_apply_fill(paper_broker *p, paper_symbol *s, order_side side, money_t 
         p->realized_today = 0;
     }
     p->realized_today += realized;
+    paper_revalue(p, s);
     paper_state_save_position(p, s);
     paper_state_save_account(p);
     return 0;
 }
 
+void paper_revalue(paper_broker *p, paper_symbol *s)
+{
+    money_t v = s->qty ? mul(s->qty, last_price(s), MONEY_ROUND_NEAREST) : 0;
+    /* Half-even rounding is symmetric, so a short's -value is what it is worth. */
+    p->positions_value += v - s->value;
+    p->shorts_value += (s->value < 0 ? s->value : 0) - (v < 0 ? v : 0);
+    s->value = v;
+}
+
 money_t paper_equity(const paper_broker *p)
 {
-    money_t eq = p->cash;
-    for (int i = 0; i < p->symbols.count; i++) {
-        const paper_symbol *s = p->symbols.items[i];
-        if (s->qty)
-            eq += mul(s->qty, last_price(s), MONEY_ROUND_NEAREST);
-    }
-    return eq;
+    return p->cash + p->positions_value;
 }
 
 money_t paper_long_buying_power(const paper_broker *p)
@@ -155,12 +160,7 @@ money_t paper_long_buying_power(const paper_broker *p)
 money_t paper_short_buying_power(const paper_broker *p)
 {
     /* No leverage: all shorts together may be worth at most the equity. */
-    money_t bp = paper_equity(p);
-    for (int i = 0; i < p->symbols.count; i++) {
-        const paper_symbol *s = p->symbols.items[i];
-        if (s->qty < 0)
-            bp -= mul(-s->qty, last_price(s), MONEY_ROUND_NEAREST);
-    }
+    money_t bp = paper_equity(p) - p->shorts_value;
     return bp > 0 ? bp : 0;
 }
 

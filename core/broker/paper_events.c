@@ -106,14 +106,6 @@ void paper_queue_fill(paper_broker *p, const broker_fill *fill, const broker_ord
     paper_event_push(p, ev);
 }
 
-static bool any_market_pending(const paper_broker *p)
-{
-    for (int i = 0; i < p->working.count; i++)
-        if (p->orders.items[p->working.items[i]]->market_pending)
-            return true;
-    return false;
-}
-
 void paper_events_arm(paper_broker *p)
 {
     if (!clock_timer_active(&p->timer))
@@ -155,7 +147,7 @@ static void deliver(paper_broker *p, paper_event *ev)
     }
 }
 
-/* One clock turn: market orders that were waiting fill first (their fills queue
+/* One clock turn: "close" market orders that were waiting fill first (their fills queue
  * behind the replies already waiting), then everything queued is delivered. Work
  * that callbacks start during delivery (a new market order) waits for the next turn,
  * but the notifications they queue are delivered in this one, in order. */
@@ -163,13 +155,13 @@ static void on_timer(clock_timer *t, void *ud)
 {
     (void)t;
     paper_broker *p = ud;
-    paper_fill_pending_markets(p, NULL);
+    paper_fill_pending_markets(p);
     for (paper_event *ev; (ev = STAILQ_FIRST(&p->events));) {
         STAILQ_REMOVE_HEAD(&p->events, link);
         deliver(p, ev);
         event_free(ev);
     }
-    if (any_market_pending(p))
+    if (p->pending.count)
         paper_events_arm(p);
 }
 

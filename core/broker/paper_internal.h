@@ -22,28 +22,37 @@
 #include "util/hmap.h"
 #include "util/vec.h"
 
-typedef struct {
-    broker_order o;
-    money_t take_profit, stop_loss; /* the bracket an entry asked for, for the record */
-    int64_t seq;                    /* creation order; also the row key */
-    bool triggered;                 /* stop / stop_limit: the stop has been hit */
-    bool market_pending;            /* market order waiting for the next clock turn */
-    int nfills;                     /* numbers fill ids "<broker_order_id>-<n>" */
-    apex_time active_after;         /* legs: ignore bars with ts <= this one, because they
-                                       became active during it and its path is unknown */
-} paper_order;
+struct paper_symbol;
 
 typedef struct {
+    broker_order o;
+    struct paper_symbol *sym;         /* its symbol; set by paper_order_add */
+    money_t take_profit, stop_loss;   /* the bracket an entry asked for, for the record */
+    int64_t seq;                      /* creation order; also the row key */
+    bool triggered;                   /* stop / stop_limit: the stop has been hit */
+    bool market_pending;              /* market order waiting to fill (see paper_fill.c) */
+    int nfills;                       /* numbers fill ids "<broker_order_id>-<n>" */
+    apex_time active_after;           /* legs: ignore bars with ts <= this one, because they
+                                         became active during it and its path is unknown */
+    struct paper_event *cancel_reply; /* a cancel asked while it waits for the next open:
+                                         answered when that bar has decided it; not persisted */
+} paper_order;
+
+typedef struct paper_symbol {
     char name[SYMBOL_MAX];
+    VEC(paper_order *)
+    working; /* its orders that are not final (held legs included), in
+                creation order: a bar looks at these and no others */
     bool has_bar;
     bar last; /* the latest bar processed; its close is the last price */
     bool has_rules;
     money_instrument rules; /* tick and lot, not persisted: the host sets them at start */
     money_t qty;            /* signed position */
     money_t avg_price;      /* average entry price of the open position */
+    money_t value;          /* qty at the last price: its part of the broker's sums */
     int64_t opened_day;     /* UTC day of the latest opening fill, -1 when none; a close on
                                that same day is a day trade */
-    bool dirty;             /* `last` changed since it was last written */
+    bool dirty;             /* `last` changed since it was last written; in the broker's `dirty` */
 } paper_symbol;
 
 typedef struct {
@@ -83,19 +92,24 @@ typedef struct {
     money_instrument default_rules; /* for symbols without their own */
 
     money_t cash;
-    money_t realized_today; /* net of fees */
-    int64_t pnl_day;        /* UTC day realized_today belongs to */
-    apex_time last_bar_ts;  /* newest bar seen for any symbol: the account's "today" */
+    money_t realized_today;  /* net of fees */
+    int64_t pnl_day;         /* UTC day realized_today belongs to */
+    apex_time last_bar_ts;   /* newest bar seen for any symbol: the account's "today" */
+    money_t positions_value; /* sum of every symbol's `value` (paper_revalue) */
+    money_t shorts_value;    /* sum of -value over the short positions, >= 0 */
     int64_t next_seq;
 
     VEC(paper_order *) orders; /* every order ever, in creation order */
     hmap order_ids;            /* client order id (the order's own) -> paper_order * */
-    VEC(int) working; /* orders[] indices that are not final (incl. held legs), ascending */
+    /* "close" fills: market orders waiting for the clock turn, in acceptance order (may
+     * hold orders that have filled or been cancelled since; the turn skips those). */
+    VEC(paper_order *) pending;
 
     VEC(paper_symbol *)
-    symbols;         /* in first-seen order; each allocated once, so it never
-                        moves and symbol_ids can borrow its name */
-    hmap symbol_ids; /* name -> paper_symbol *: a bar looks its symbol up */
+    symbols;                   /* in first-seen order; each allocated once, so it never
+                                  moves and symbol_ids can borrow its name */
+    hmap symbol_ids;           /* name -> paper_symbol *: a bar looks its symbol up */
+    VEC(paper_symbol *) dirty; /* symbols whose last bar is not written yet (files only) */
 
     VEC(paper_day_trade) day_trades;
 
@@ -124,10 +138,13 @@ paper_symbol *paper_symbol_find(paper_broker *p, const char *name);
 paper_symbol *paper_symbol_get(paper_broker *p, const char *name); /* adds; NULL on OOM */
 money_instrument paper_symbol_rules(const paper_symbol *s);
 paper_order *paper_order_find(paper_broker *p, const char *client_order_id);
-/* Appends a new order, indexes its client id and, if not final, marks it working. */
+/* Appends a new order, indexes its client id and, if not final, puts it on its symbol's
+ * working list (and a "close" market order on the pending list). */
 int paper_order_add(paper_broker *p, paper_order *o);
-/* Drops final orders from the working list. */
-void paper_working_compact(paper_broker *p);
+/* Drops final orders from a symbol's working list. */
+void paper_working_compact(paper_symbol *s);
+/* Answers a deferred cancel (paper_order.cancel_reply) now that the order is final. */
+void paper_answer_deferred_cancel(paper_broker *p, paper_order *o);
 /* Changes an order's status, persists it and queues on_order. */
 void paper_order_set_status(paper_broker *p, paper_order *o, order_status st, const char *reason);
 /* Cancels the entry's legs or, for a leg, its sibling (one-cancels-other). */
@@ -156,10 +173,15 @@ void paper_events_arm(paper_broker *p);
 void paper_events_free(paper_broker *p);
 
 /* paper_fill.c */
-/* The price a market order would fill at now: the quoted side (or last +/- half the
- * spread) plus slippage, rounded to the tick against the taker. */
+/* The price a market order would fill at against the last bar: the quoted side (or the
+ * close +/- half the spread) plus slippage, rounded to the nearest tick. */
 int paper_market_price(const paper_broker *p, const paper_symbol *s, order_side side, money_t *out);
-void paper_fill_pending_markets(paper_broker *p, const paper_symbol *only);
+/* "close" fills: every market order waiting for the clock turn fills now. */
+void paper_fill_pending_markets(paper_broker *p);
+/* What an order of qty would cost (broker_estimate_cost): a market order against the last
+ * bar (ref when there is none), a stop at ref with slippage, a limit at ref; and its fee. */
+int paper_estimate(const paper_broker *p, const paper_symbol *s, order_side side, order_type type,
+                   money_t ref, money_t qty, broker_cost *out);
 void paper_process_bar(paper_broker *p, paper_symbol *s, const bar *b);
 void paper_quote_of(const paper_broker *p, const paper_symbol *s, broker_quote *q);
 
@@ -168,6 +190,9 @@ money_t paper_fee(const paper_broker *p, money_t qty, money_t price);
 /* Applies a fill: cash, position, realized P&L, day trades. Persists what changed. */
 int paper_apply_fill(paper_broker *p, paper_symbol *s, order_side side, money_t qty, money_t price,
                      money_t fee);
+/* Brings s's part of the account's position sums up to date after its quantity or its last
+ * price changed, so equity and buying power never need a pass over every symbol. */
+void paper_revalue(paper_broker *p, paper_symbol *s);
 money_t paper_equity(const paper_broker *p);
 money_t paper_long_buying_power(const paper_broker *p);
 money_t paper_short_buying_power(const paper_broker *p);
@@ -184,6 +209,8 @@ void paper_state_commit(paper_broker *p);
 void paper_state_save_order(paper_broker *p, const paper_order *o);
 void paper_state_save_position(paper_broker *p, const paper_symbol *s);
 void paper_state_save_symbol(paper_broker *p, const paper_symbol *s);
+/* Notes that s's last bar must be written (a no-op for an account kept in memory). */
+void paper_state_mark_dirty(paper_broker *p, paper_symbol *s);
 /* Writes every symbol whose last bar changed, and the account (call inside a transaction). */
 void paper_state_flush_dirty(paper_broker *p);
 void paper_state_save_account(paper_broker *p);

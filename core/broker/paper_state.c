@@ -71,17 +71,26 @@ void paper_state_commit(paper_broker *p)
         exec_sql(p, "COMMIT", "commit");
 }
 
+void paper_state_mark_dirty(paper_broker *p, paper_symbol *s)
+{
+    /* The list has room for every symbol (paper_symbol_get reserves it), so this never
+     * allocates. */
+    if (!p->db || s->dirty)
+        return;
+    s->dirty = true;
+    p->dirty.items[p->dirty.count++] = s;
+}
+
 void paper_state_flush_dirty(paper_broker *p)
 {
     if (!p->unsaved_bars)
         return;
-    for (int i = 0; i < p->symbols.count; i++) {
-        paper_symbol *s = p->symbols.items[i];
-        if (s->dirty) {
-            paper_state_save_symbol(p, s);
-            s->dirty = false;
-        }
+    for (int i = 0; i < p->dirty.count; i++) {
+        paper_symbol *s = p->dirty.items[i];
+        paper_state_save_symbol(p, s);
+        s->dirty = false;
     }
+    p->dirty.count = 0;
     paper_state_save_account(p);
     p->unsaved_bars = 0;
 }
@@ -467,6 +476,8 @@ int paper_state_open(paper_broker *p, const char *path, char *err, size_t errlen
         (rc = load_orders(p, err, errlen)) != 0 || (rc = load_day_trades(p, err, errlen)) != 0 ||
         (rc = load_fills(p, err, errlen)) != 0)
         return rc;
+    for (int i = 0; i < p->symbols.count; i++)
+        paper_revalue(p, p->symbols.items[i]);
     if ((rc = prepare(p,
                       "INSERT OR REPLACE INTO paper_orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
                       " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -43,4 +43,9 @@ broker *broker_open(const pipeline_config *cfg, const broker_open_args *args, br
  * restart treats every bar up to it as history); 0 otherwise. */
 apex_time broker_sim_last_bar_time(broker *b);
 
+/* For a simulating broker: the quote it would give for symbol now, without a call (the
+ * simulation's state; the exit executor prices limits from it when no fresher quote is
+ * cached). APEX_ENOTFOUND otherwise. */
+int broker_sim_quote(broker *b, const char *symbol, broker_quote *out);
+
 #endif

@@ -140,6 +140,12 @@ static int h_fills(broker *b, const char *id, broker_cb cb, void *ud)
     FORWARD(list_fills, id);
 }
 
+static int h_estimate(broker *b, const char *symbol, order_side side, order_type type, money_t ref,
+                      money_t qty, broker_cost *out)
+{
+    return broker_estimate_cost(as_handle(b)->acct->inner, symbol, side, type, ref, qty, out);
+}
+
 /* ---- events: every handle's listener sees every event of the account ---- */
 
 static void fan_order(void *ud, const broker_order *o)
@@ -196,6 +202,7 @@ static const broker_ops handle_ops = {
     .get_quotes = h_quotes,
     .close_position = h_close,
     .list_fills = h_fills,
+    .estimate_cost = h_estimate,
     .free = h_free,
 };
 

@@ -110,6 +110,29 @@ static int validate_stages(const pipeline_config *cfg, const char *file, diag_li
     return n;
 }
 
+int64_t config_timeframe_seconds(const char *text)
+{
+    if (!text[0])
+        return 0;
+    char *end;
+    long n = strtol(text, &end, 10);
+    if (end == text || n <= 0 || n > 366 || end[0] == '\0' || end[1] != '\0' || text[0] == '+' ||
+        text[0] == ' ')
+        return -1;
+    switch (end[0]) {
+    case 's':
+        return n;
+    case 'm':
+        return n * 60;
+    case 'h':
+        return n * 3600;
+    case 'd':
+        return n * 86400;
+    default:
+        return -1;
+    }
+}
+
 int config_validate(const pipeline_config *cfg, diag_list *d)
 {
     const char *f = cfg->path[0] ? cfg->path : "pipeline";
@@ -142,6 +165,14 @@ int config_validate(const pipeline_config *cfg, diag_list *d)
                  "%s: monitoring.urgent_frequency: %d s is slower than normal_frequency "
                  "(%d s); urgent checks must be at least as frequent",
                  f, m->urgent_frequency_s, m->normal_frequency_s);
+        n++;
+    }
+    if (config_timeframe_seconds(cfg->data.timeframe) < 0) {
+        diag_add(d,
+                 "%s: data.timeframe: '%s' is not a bar interval; write a whole number and a "
+                 "unit, s, m, h or d (\"1m\", \"5m\", \"1h\", \"1d\"), or leave it out to "
+                 "detect it from the timestamps",
+                 f, cfg->data.timeframe);
         n++;
     }
     if (cfg->execution.tool == EXEC_TOOL_WEBHOOK && cfg->execution.webhook_url[0] == '\0') {

@@ -26,7 +26,12 @@
 
 typedef enum { BROKER_KIND_PAPER = 0, BROKER_KIND_ALPACA } broker_kind;
 
+/* When a paper market order fills: at the open of its symbol's next bar (no look-ahead),
+ * or at once at the last bar's close. */
+typedef enum { PAPER_FILL_NEXT_OPEN = 0, PAPER_FILL_CLOSE } paper_fill_model;
+
 typedef struct {
+    paper_fill_model fill; /* default next_open */
     money_t starting_cash; /* default 100000 */
     money_t spread_bps;    /* whole basis points, fixed point; used when bars have no bid/ask.
                               default 2 bps: half is paid on each side */
@@ -52,6 +57,7 @@ typedef struct {
     char news_file[CONFIG_PATH_MAX]; /* optional CSV: timestamp,symbol,impact,headline */
     bool follow;  /* tail the files for new rows (a live feed); run until stopped */
     double speed; /* replay speed for `run` (1 = real time); 0 = as fast as possible */
+    char timeframe[16]; /* the bars' interval as written ("1m", "1d"); "" = detect it */
 } data_config;
 
 typedef struct {
@@ -93,12 +99,14 @@ typedef struct {
     bool partial_enabled;            /* default true */
     partial_stage stages[CONFIG_MAX_PARTIAL_STAGES];
     int nstages;                       /* default 2: 50% at +15%, 25% at +25% */
-    money_t liquidity_max_spread;      /* absolute, 0.03 */
+    money_t liquidity_max_spread;      /* absolute, 0 = off */
+    money_t liquidity_max_spread_pct;  /* a fraction of the mid price, 0.01 */
     money_t liquidity_min_volume;      /* 50 */
     money_t early_exit_edge;           /* edge below this fires early_exit: 0.02 */
     int time_urgent_minutes;           /* before session close / settlement: 5 */
     int session_close_minute_utc;      /* minute of day, UTC; default 21*60 (16:00 New York, EST) */
     money_t rebalance_min_improvement; /* opportunity score gain that justifies a switch: 0.10 */
+    exit_priority strategy_exit_priority; /* a close from on_bar is worked at it: CRITICAL */
     exit_execution_config execution[EXIT_PRIORITY_COUNT];
 } exits_config;
 
@@ -175,6 +183,10 @@ void config_free(pipeline_config *cfg);
 /* Checks ranges and cross-field rules; adds one diagnostic per problem, each naming
  * "<file>: <field>: ...". Returns the number of problems found (0 = valid). */
 int config_validate(const pipeline_config *cfg, diag_list *diags);
+
+/* data.timeframe in seconds: 0 when it is "" (detect it from the data), -1 when it is
+ * not a whole number followed by s, m, h or d. */
+int64_t config_timeframe_seconds(const char *text);
 
 /* The seed for the pipeline's math.random: random_seed when the file gives one, else
  * a hash of the name, so every run of the same pipeline draws the same numbers. */

@@ -20,8 +20,10 @@
 /* The enums' names, in enum order. test_config checks them against the *_name()
  * functions the rest of the core prints with. */
 static const char *const broker_kinds[] = {"paper", "alpaca", NULL};
+static const char *const fill_models[] = {"next_open", "close", NULL};
 static const char *const price_strategies[] = {"market", "aggressive", "fair", "conservative",
                                                NULL};
+static const char *const exit_priorities[] = {"CRITICAL", "HIGH", "MEDIUM", "LOW", NULL};
 static const char *const exec_tools[] = {"broker", "webhook", NULL};
 static const char *const entry_types[] = {"market", "limit", NULL};
 
@@ -191,6 +193,16 @@ const config_field config_schema[] = {
      AT(data.follow),
      .doc = "keep reading rows appended to the files, like `tail -f`; `run` then uses the wall "
             "clock and runs until SIGINT or SIGTERM (files are polled every 200 ms)"},
+    {.path = "data.timeframe",
+     .type = CONFIG_STRING,
+     AT(data.timeframe),
+     .doc_default = "detected",
+     .example = "\"1d\"",
+     .doc = "the bars' interval: a whole number and a unit `s`, `m`, `h` or `d` (`\"1m\"`, "
+            "`\"5m\"`, `\"1h\"`, `\"1d\"`). Left out, it is the shortest gap between two bars "
+            "of one symbol seen so far. Conditions about the time within a session "
+            "(`time_based_urgent` and no entries inside that window) apply only to bars shorter "
+            "than `exits.time_urgent_minutes`"},
 
     {.path = "broker",
      .type = CONFIG_SECTION,
@@ -211,6 +223,16 @@ const config_field config_schema[] = {
      RANGE(MONEY(1), MONEY(1000000000)),
      .applies = paper_only,
      .doc = "cash of a new paper account"},
+    {.path = "broker.fill",
+     .type = CONFIG_ENUM,
+     AT(broker.paper.fill),
+     .def = PAPER_FILL_NEXT_OPEN,
+     .names = fill_models,
+     .applies = paper_only,
+     .doc = "when a market order fills. `\"next_open\"`: at the open of the next bar of its "
+            "symbol that arrives after the order was accepted (no look-ahead); `\"close\"`: at "
+            "once, at the close of the bar the signal came from. Costs apply on the taker's "
+            "side either way (docs/configuration.md, *Fills and costs*)"},
     {.path = "broker.spread_bps",
      .type = CONFIG_MONEY,
      AT(broker.paper.spread_bps),
@@ -243,7 +265,7 @@ const config_field config_schema[] = {
      AT(broker.paper.fee_min),
      RANGE(0, MONEY(1000)),
      .applies = paper_only,
-     .doc = "minimum fee per fill, when any fee applies; fees are rounded up to the cent"},
+     .doc = "minimum fee per fill, when any fee applies; fees are rounded to the nearest cent"},
     {.path = "broker.state",
      .type = CONFIG_PATH,
      AT(broker.paper.state_path),
@@ -407,9 +429,18 @@ const config_field config_schema[] = {
     {.path = "exits.liquidity.max_spread",
      .type = CONFIG_MONEY,
      AT(exits.liquidity_max_spread),
-     .def = 3 * MONEY_SCALE / 100,
+     .def = 0,
      RANGE(0, MONEY(1000000)),
-     .doc = "a spread above this fires; in price units, not a fraction"},
+     .doc_default = "0 (off)",
+     .doc = "a spread above this fires; in price units. Only quotes from the data or the venue "
+            "count: the spread the paper broker adds to bars without bid/ask never fires"},
+    {.path = "exits.liquidity.max_spread_pct",
+     .type = CONFIG_MONEY,
+     AT(exits.liquidity_max_spread_pct),
+     .def = PCT(1),
+     RANGE(0, ONE),
+     .doc = "a spread above this fraction of the mid price fires (0.01 = 1%: 5 cents on a $5 "
+            "stock, $3 on a $300 one); 0 = off. The tighter of the two limits applies"},
     {.path = "exits.liquidity.min_volume",
      .type = CONFIG_MONEY,
      AT(exits.liquidity_min_volume),
@@ -442,6 +473,14 @@ const config_field config_schema[] = {
      .def = PCT(10),
      .doc = "LOW `rebalance`, at `risk.max_positions`: the best free symbol's `opportunity` must "
             "beat the position's by at least this"},
+    {.path = "exits.strategy_exit_priority",
+     .type = CONFIG_ENUM,
+     AT(exits.strategy_exit_priority),
+     .def = EXIT_PRIORITY_CRITICAL,
+     .names = exit_priorities,
+     .doc = "the priority of a close the strategy returns from `on_bar` (`{ side = \"close\" }`, "
+            "exit `strategy_exit`): `exits.execution.<PRIORITY>` says how it is worked (CRITICAL: "
+            "a market order) and whether it may take over an exit already working"},
     {.path = "exits.execution",
      .type = CONFIG_SECTION,
      .flags = CONFIG_F_BY_KEY,
@@ -620,6 +659,7 @@ const int config_schema_count = (int)(sizeof config_schema / sizeof *config_sche
 
 /* The loader and validate write enums through int and strings through their size. */
 _Static_assert(sizeof(broker_kind) == sizeof(int), "enums are read and written as int");
+_Static_assert(sizeof(paper_fill_model) == sizeof(int), "enums are read and written as int");
 _Static_assert(sizeof(price_strategy) == sizeof(int), "enums are read and written as int");
 _Static_assert(sizeof(exec_tool) == sizeof(int), "enums are read and written as int");
 _Static_assert(sizeof(entry_order_type) == sizeof(int), "enums are read and written as int");

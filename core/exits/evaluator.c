@@ -34,6 +34,22 @@ static bool pnl_reaches(const exit_input *in, money_t threshold)
     return favourable_move(in) * MONEY_SCALE >= (i128)threshold * in->entry_price;
 }
 
+money_t exits_spread_limit(const exits_config *cfg, const exit_input *in)
+{
+    money_t limit = MONEY_MAX;
+    if (in->bid <= 0 || in->ask <= 0)
+        return limit;
+    if (cfg->liquidity_max_spread > 0)
+        limit = cfg->liquidity_max_spread;
+    money_t rel = 0;
+    if (cfg->liquidity_max_spread_pct > 0 &&
+        money_mul(in->bid / 2 + in->ask / 2, cfg->liquidity_max_spread_pct, MONEY_ROUND_NEAREST,
+                  &rel) == 0 &&
+        rel < limit)
+        limit = rel;
+    return limit;
+}
+
 money_t exits_pnl_fraction(const exit_input *in)
 {
     if (!in || in->entry_price == 0)
@@ -186,7 +202,7 @@ void exits_evaluate(const exits_config *cfg, money_instrument rules, const exit_
     if (in->session_close > 0 && cfg->time_urgent_minutes > 0 && in->now < in->session_close &&
         in->now >= in->session_close - (apex_time)cfg->time_urgent_minutes * APEX_MINUTE)
         fired |= 1u << EXIT_TIME_BASED_URGENT;
-    if ((in->bid > 0 && in->ask > 0 && (i128)in->ask - in->bid > cfg->liquidity_max_spread) ||
+    if ((in->bid > 0 && in->ask > 0 && (i128)in->ask - in->bid > exits_spread_limit(cfg, in)) ||
         (in->volume >= 0 && in->volume < cfg->liquidity_min_volume))
         fired |= 1u << EXIT_LIQUIDITY_DRIED_UP;
     if (in->has_edge) {

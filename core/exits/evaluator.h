@@ -18,6 +18,7 @@
 #define APEX_EXITS_EVALUATOR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "clock/clock.h"
 #include "config/config.h"
@@ -75,6 +76,17 @@ bool exits_update_trailing(const exits_config *cfg, money_instrument rules, exit
  * EXIT_NONE when nothing fires). Call exits_update_trailing first. */
 void exits_evaluate(const exits_config *cfg, money_instrument rules, const exit_input *in,
                     exit_decision *out);
+
+/* A close the strategy returned from on_bar ({ side = "close" }) as a decision for the
+ * executor: condition EXIT_STRATEGY_EXIT at cfg->strategy_exit_priority, reason
+ * "strategy_exit: <the strategy's reason>" (plus "(closing 50 of 100)" for a part).
+ * open_qty is the open quantity (> 0). qty (0 = not given) or fraction (of open_qty, 0 =
+ * not given) choose the share, rounded down to the lot and capped at open_qty; neither
+ * closes everything. Returns 0, or APEX_EINVAL when the share rounds down to 0 lots, with
+ * why naming the field. */
+int exits_strategy_decision(const exits_config *cfg, money_instrument rules, money_t open_qty,
+                            money_t qty, money_t fraction, const char *reason, exit_decision *out,
+                            char *why, size_t whylen);
 
 /* The unrealized P&L fraction of in (for a long: price / entry - 1), 0 if entry is 0. */
 money_t exits_pnl_fraction(const exit_input *in);

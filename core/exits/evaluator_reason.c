@@ -52,10 +52,10 @@ void exits_format_reason(const exits_config *cfg, const exit_input *in, exit_con
         break;
     }
     case EXIT_LIQUIDITY_DRIED_UP:
-        if (in->bid > 0 && in->ask > 0 && in->ask - in->bid > cfg->liquidity_max_spread)
+        if (in->bid > 0 && in->ask > 0 && in->ask - in->bid > exits_spread_limit(cfg, in))
             snprintf(buf, buflen, "%s: spread %s (bid %s, ask %s) > max %s", name,
                      num(in->ask - in->bid, a), num(in->bid, b), num(in->ask, d),
-                     num(cfg->liquidity_max_spread, e));
+                     num(exits_spread_limit(cfg, in), e));
         else
             snprintf(buf, buflen, "%s: volume %s < min %s", name, num(in->volume, a),
                      num(cfg->liquidity_min_volume, b));

@@ -45,6 +45,8 @@ typedef struct exit_job {
     bool supersede; /* finish as superseded, then start `next` */
     exit_decision next;
     money_t next_price;
+    int bars;        /* bars of the symbol since the working order was placed */
+    bool await_bar;  /* simulated clock: timed out or refused, moves on at the next bar */
     int refs;        /* callbacks outstanding that point at this job */
     int trade_holds; /* of those, the ones that also hold the trade (job_hold) */
 } exit_job;
@@ -56,6 +58,7 @@ struct exit_executor {
     apex_clock *clock;
     const pipeline_config *cfg;
     exit_hooks hooks;
+    bool bar_driven;            /* a backtest: orders rest until the symbol's next bar */
     LIST_HEAD(, exit_job) jobs; /* every job not yet freed, done ones waiting for replies */
 };
 
@@ -252,6 +255,17 @@ static money_t limit_price(const exit_job *j, order_side side, money_t last, mon
 static void on_timeout(clock_timer *timer, void *ud);
 static void place_next(exit_job *j);
 
+/* After a refusal: retry after a pause, or on a simulated clock at the next bar (a retry
+ * in between would meet the same price and the same answer). */
+static void wait_to_retry(exit_job *j)
+{
+    j->state = JOB_WAIT_RETRY;
+    if (j->x->bar_driven)
+        j->await_bar = true;
+    else
+        clock_timer_start(&j->timer, clock_now(j->x->clock) + RETRY_DELAY);
+}
+
 static void on_sent(void *ud, trade *t, int status, const char *msg)
 {
     exit_job *j = ud;
@@ -262,12 +276,10 @@ static void on_sent(void *ud, trade *t, int status, const char *msg)
         store_event(j->x->db, clock_now(j->x->clock), j->x->cfg->name, j->t->row.id,
                     "exit_rejected", NULL, "%s: exit order %s refused: %s", j->t->row.symbol,
                     j->coid, msg ? msg : err_name(status));
-        if (j->t->led.qty == 0) {
+        if (j->t->led.qty == 0)
             finish(j, j->filled > 0 ? EXIT_STATUS_FILLED : EXIT_STATUS_CANCELLED);
-        } else {
-            j->state = JOB_WAIT_RETRY;
-            clock_timer_start(&j->timer, clock_now(j->x->clock) + RETRY_DELAY);
-        }
+        else
+            wait_to_retry(j);
     }
     job_release(j);
 }
@@ -314,14 +326,15 @@ static void place_next(exit_job *j)
         j->refs--;
         store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit_failed", NULL,
                     "%s: could not send an exit order: %s", t->row.symbol, err);
-        j->state = JOB_WAIT_RETRY;
-        clock_timer_start(&j->timer, clock_now(x->clock) + RETRY_DELAY);
+        wait_to_retry(j);
         return;
     }
     snprintf(j->coid, sizeof j->coid, "%s", req.client_order_id);
     snprintf(t->exit_coid, sizeof t->exit_coid, "%s", req.client_order_id);
     j->order_qty = qty;
     j->order_filled = 0;
+    j->bars = 0;
+    j->await_bar = false;
     j->row.attempts++;
     memset(&j->att, 0, sizeof j->att);
     j->att.position_id = t->pos.id;
@@ -357,9 +370,13 @@ static void escalate(exit_job *j)
     } else if (ec->market_after_walks) {
         j->market = true;
     } else {
-        /* Failed exits escalate step by step: LOW -> MEDIUM -> HIGH -> market. */
+        /* Failed exits escalate step by step: LOW -> MEDIUM -> HIGH -> market. The
+         * position's exit priority follows, so it agrees with its position_exits row. */
         j->priority--;
         j->walks = 0;
+        snprintf(j->t->pos.exit_priority, sizeof j->t->pos.exit_priority, "%s",
+                 exit_priority_name(j->priority));
+        store_position_update(j->x->db, &j->t->pos, NULL);
     }
     place_next(j);
 }
@@ -367,7 +384,16 @@ static void escalate(exit_job *j)
 static void on_cancel_reply(void *ud, const broker_reply *r)
 {
     exit_job *j = ud;
-    (void)r; /* cancelled or already final: either way the order no longer works */
+    /* Cancelled or already final: either way the order no longer works. A superseded job
+     * finishes on this reply, before the order's own update arrives, so the attempt row
+     * learns here that its order was cancelled. */
+    if (j->state == JOB_CANCEL_ORDER && r->status == 0 && r->order &&
+        r->order->status == ORDER_STATUS_CANCELLED &&
+        strcmp(r->order->client_order_id, j->coid) == 0 &&
+        j->att.status != ORDER_STATUS_CANCELLED) {
+        j->att.status = ORDER_STATUS_CANCELLED;
+        store_exit_attempt_update(j->x->db, &j->att, NULL);
+    }
     if (j->state != JOB_DONE && --j->cancels == 0) {
         if (j->supersede) {
             finish(j, EXIT_STATUS_CANCELLED);
@@ -408,6 +434,10 @@ static void on_timeout(clock_timer *timer, void *ud)
     }
     if (j->state != JOB_WORKING)
         return;
+    if (j->x->bar_driven && j->bars == 0) {
+        j->await_bar = true; /* no bar since it was placed could have filled it */
+        return;
+    }
     store_event(j->x->db, clock_now(j->x->clock), j->x->cfg->name, j->t->row.id, "exit_timeout",
                 NULL, "%s: exit order %s not filled within %d s; cancelling to walk or escalate",
                 j->t->row.symbol, j->coid, j->x->cfg->exits.execution[j->priority].timeout_seconds);
@@ -455,7 +485,7 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
     snprintf(row->exit_reason, sizeof row->exit_reason, "%s", exit_condition_name(d->condition));
     snprintf(row->detail, sizeof row->detail, "%s", d->reason);
     row->exit_quantity = d->qty;
-    row->partial_exit = d->condition == EXIT_PARTIAL_EXIT_TARGET;
+    row->partial_exit = d->condition == EXIT_PARTIAL_EXIT_TARGET || d->qty < abs_money(t->led.qty);
     row->unrealized_pnl = t->pos.unrealized_pnl;
     row->unrealized_pnl_pct = t->pos.unrealized_pnl_pct;
     row->triggered_at = clock_now(x->clock);
@@ -572,12 +602,27 @@ void exit_executor_on_fill(exit_executor *x, trade *t, const broker_fill *f, con
         place_next(j);
 }
 
+/* An exit order the job has moved on from (cancelled to walk) reaches its final status:
+ * its exit_attempts row follows. */
+static void settle_attempt(exit_executor *x, const store_order *o)
+{
+    store_exit_attempt a;
+    if (o->o.role != ORDER_ROLE_EXIT ||
+        store_exit_attempt_by_order(x->db, o->o.client_order_id, &a) != 0 ||
+        (a.status == o->o.status && a.filled_quantity == o->o.filled_qty))
+        return;
+    a.status = o->o.status;
+    a.filled_quantity = o->o.filled_qty;
+    store_exit_attempt_update(x->db, &a, NULL);
+}
+
 void exit_executor_on_order(exit_executor *x, trade *t, const store_order *o)
 {
     exit_job *j = job_of(t);
-    (void)x;
-    if (!j || j->state == JOB_DONE || strcmp(o->o.client_order_id, j->coid) != 0)
+    if (!j || j->state == JOB_DONE || strcmp(o->o.client_order_id, j->coid) != 0) {
+        settle_attempt(x, o);
         return;
+    }
     j->att.status = o->o.status;
     store_exit_attempt_update(j->x->db, &j->att, NULL);
     bool dead = o->o.status == ORDER_STATUS_REJECTED || o->o.status == ORDER_STATUS_EXPIRED ||
@@ -585,8 +630,25 @@ void exit_executor_on_order(exit_executor *x, trade *t, const store_order *o)
     if (dead && j->state == JOB_WORKING) {
         /* Refused or cancelled by the broker (not by us): retry after a pause. */
         clock_timer_stop(&j->timer);
-        j->state = JOB_WAIT_RETRY;
-        clock_timer_start(&j->timer, clock_now(j->x->clock) + RETRY_DELAY);
+        wait_to_retry(j);
+    }
+}
+
+void exit_executor_set_bar_driven(exit_executor *x, bool on)
+{
+    x->bar_driven = on;
+}
+
+void exit_executor_on_bar(exit_executor *x, trade *t)
+{
+    exit_job *j = job_of(t);
+    if (!x->bar_driven || !j || j->state == JOB_DONE)
+        return;
+    j->bars++;
+    if (j->await_bar) {
+        /* Due now, after the bar's fills, which were queued before this timer. */
+        j->await_bar = false;
+        clock_timer_start(&j->timer, clock_now(x->clock));
     }
 }
 

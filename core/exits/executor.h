@@ -7,6 +7,11 @@
  *
  * Timeouts, walk counts and the market fallback come from exits.execution.
  *
+ * In a backtest (exit_executor_set_bar_driven) an order also rests until the next bar of
+ * its symbol before it is walked, cancelled or escalated (or retried after a refusal):
+ * between two bars nothing could have filled it, so on daily bars an exit places at most
+ * one order per bar.
+ *
  * Never over-sell: an exit first cancels the execution's working bracket legs and
  * waits until every cancel is confirmed (a leg that filled meanwhile just shrinks the
  * position), then works one order at a time for min(what is left to exit, the open
@@ -51,6 +56,11 @@ bool exit_executor_busy(const exit_executor *x, const trade *t);
 /* Feed from the pipeline's exec hooks: fills and order updates of t's orders. */
 void exit_executor_on_fill(exit_executor *x, trade *t, const broker_fill *f, const store_order *o);
 void exit_executor_on_order(exit_executor *x, trade *t, const store_order *o);
+/* Backtests: orders rest until the next bar (see above). Off by default. */
+void exit_executor_set_bar_driven(exit_executor *x, bool on);
+/* A bar of t's symbol reached the broker (after its fills were queued): when bar-driven,
+ * a timed-out order that waited for this bar moves on now. */
+void exit_executor_on_bar(exit_executor *x, trade *t);
 
 /* t is finished (closed or failed): drop its job without further orders. */
 void exit_executor_forget(exit_executor *x, trade *t);

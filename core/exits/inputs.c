@@ -77,11 +77,12 @@ void exits_build_input(const exit_context *ctx, const trade *t, const broker_quo
     in->stop_loss = t->row.stop_loss;
     in->take_profit = t->row.take_profit;
     in->price = q->last;
-    in->bid = q->bid;
-    in->ask = q->ask;
+    /* A spread the simulation assumed is no sign of a market drying up. */
+    in->bid = q->quoted ? q->bid : 0;
+    in->ask = q->quoted ? q->ask : 0;
     in->volume = q->volume;
     in->now = now;
-    in->session_close = exits_next_session_close(&ctx->cfg->exits, now);
+    in->session_close = ctx->session_timed ? exits_next_session_close(&ctx->cfg->exits, now) : 0;
     in->trailing_active = t->pos.trailing_stop_active;
     in->peak_price = t->pos.peak_price;
     in->trailing_stop = t->pos.trailing_stop_price;

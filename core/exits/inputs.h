@@ -27,7 +27,10 @@ typedef struct {
     void (*script_error)(void *ud, const trade *t, script_stage stage, const char *err);
     bool strategy_has_edge, strategy_has_opportunity;
     bool circuit_tripped; /* the daily-loss breaker: close every position */
-    int open_positions;   /* of this pipeline, to know whether it is full */
+    /* The bars are shorter than the session-close window (pipeline session.c): only then
+     * does time_based_urgent apply. */
+    bool session_timed;
+    int open_positions; /* of this pipeline, to know whether it is full */
     /* The best opportunity score among traded symbols without a position; false when
      * there is none. Asked only when the pipeline is full. */
     bool (*best_other)(void *ud, money_t *best);

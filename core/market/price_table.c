@@ -31,6 +31,8 @@ int price_table_update(price_table *t, const bar *b)
     e->bid = b->bid;
     e->ask = b->ask;
     e->volume = b->volume;
+    if (b->volume > 0)
+        e->has_volume = true;
     e->ts = b->ts;
     return 0;
 }

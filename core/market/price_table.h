@@ -7,6 +7,8 @@
 #ifndef APEX_MARKET_PRICE_TABLE_H
 #define APEX_MARKET_PRICE_TABLE_H
 
+#include <stdbool.h>
+
 #include "market/bar.h"
 #include "util/vec.h"
 
@@ -15,6 +17,7 @@ typedef struct {
     money_t day_open; /* open of the first bar of the current day */
     apex_time ts;     /* time of the last bar */
     int64_t day;      /* ts / APEX_DAY of day_open */
+    bool has_volume;  /* some bar had volume > 0: an index or FX series never does */
 } price_entry;
 
 typedef struct {

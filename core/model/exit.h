@@ -6,8 +6,10 @@
  *   MEDIUM    profit_target, partial_exit_target
  *   LOW       early_exit, edge_disappeared, rebalance
  *
- * There is no edge_reversal condition (REQ-EXIT-009). Names are the seed's, used as
- * text at the SQL and JSON boundaries. */
+ * There is no edge_reversal condition (REQ-EXIT-009). Two decisions come from outside
+ * the evaluator and follow the ten: an emergency instruction rule (CRITICAL) and a close
+ * the strategy returned from on_bar (strategy_exit, at exits.strategy_exit_priority).
+ * Names are the seed's, used as text at the SQL and JSON boundaries. */
 #ifndef APEX_MODEL_EXIT_H
 #define APEX_MODEL_EXIT_H
 
@@ -36,6 +38,10 @@ typedef enum {
     EXIT_CONDITION_COUNT, /* = 10 */
     /* Not one of the ten: an instruction rule ("close if VIX > 40") that fired. CRITICAL. */
     EXIT_EMERGENCY_INSTRUCTION = EXIT_CONDITION_COUNT,
+    /* Not one of the ten: the strategy's on_bar returned { side = "close" }. Its priority
+     * is the pipeline's exits.strategy_exit_priority; exit_condition_priority gives the
+     * default, CRITICAL. */
+    EXIT_STRATEGY_EXIT,
 } exit_condition;
 
 /* An exit's progress, as position_exits.status records it. */
@@ -51,7 +57,7 @@ const char *exit_priority_name(exit_priority p);   /* "CRITICAL", ... ; "UNKNOWN
 int exit_priority_parse(const char *name);         /* -1 if unknown */
 const char *price_strategy_name(price_strategy s); /* "market", "aggressive", ... */
 int price_strategy_parse(const char *name);        /* -1 if unknown */
-const char *exit_condition_name(exit_condition c); /* "stop_loss", ..., "emergency_instruction" */
+const char *exit_condition_name(exit_condition c); /* "stop_loss", ..., "strategy_exit" */
 int exit_condition_parse(const char *name);        /* -1 if unknown (e.g. "edge_reversal") */
 exit_priority exit_condition_priority(exit_condition c);
 const char *exit_status_name(exit_status s); /* "working", "filled", "failed", "cancelled" */

@@ -101,6 +101,9 @@ typedef struct {
     money_t bid, ask, last;
     money_t volume; /* of the latest bar */
     apex_time ts;
+    /* bid and ask are the market's (the data's or the venue's), not a spread a simulation
+     * assumed around the last trade: only then can they say the market dried up */
+    bool quoted;
 } broker_quote;
 
 typedef struct {

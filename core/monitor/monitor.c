@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/err.h"
+#include "util/hmap.h"
 #include "util/log.h"
 #include "util/vec.h"
 
@@ -23,8 +24,21 @@ typedef struct inflight {
 static void flush_quotes(clock_timer *timer, void *ud);
 static void reconcile(clock_timer *timer, void *ud);
 
+/* Where a symbol stands in the quote batch being built: its index in the request, valid
+ * while `stamp` is the batch's. Indexed by symtab id, so building a batch compares no
+ * names. */
+typedef struct {
+    uint32_t stamp;
+    int index;
+} batch_slot;
+
 struct monitor {
     apex_clock *clock;
+    /* A backtest: time follows the data, so a check runs when its symbol has a new bar
+     * (monitor_on_bar) or a time-based condition falls due, never on a timer that would
+     * see the price the last check saw. Live runs keep their cadence in wall time. */
+    bool bar_driven;
+    apex_time next_reconcile; /* bar-driven: reconcile on the first check at or after */
     broker *brk;
     store *db;
     const pipeline_config *cfg;
@@ -32,6 +46,8 @@ struct monitor {
     price_cache *cache;
     /* checks waiting for the next batched quote request */
     VEC(trade *) waiting;
+    VEC(batch_slot) slots;
+    uint32_t stamp;
     clock_timer flush_timer;
     clock_timer reconcile_timer;
     bool reconcile_armed;
@@ -76,6 +92,7 @@ void monitor_free(monitor *m)
         r->release(r);
     }
     vec_free(&m->waiting);
+    vec_free(&m->slots);
     price_cache_free(m->cache);
     free(m);
 }
@@ -93,11 +110,6 @@ static void inflight_remove(inflight *r)
 {
     r->prev->next = r->next;
     r->next->prev = r->prev;
-}
-
-static void release_plain(inflight *r)
-{
-    free(r);
 }
 
 price_cache *monitor_prices(monitor *m)
@@ -152,8 +164,27 @@ void monitor_mark(trade *t, money_t price, apex_time ts)
 
 static void schedule(monitor *m, trade *t, apex_time due)
 {
+    (void)m;
     t->row.next_check_at = due;
     clock_timer_start(&t->check_timer, due);
+}
+
+/* After a check: the next one at the cadence (live), or, on a simulated clock, on the
+ * symbol's next bar unless a time-based condition falls due first. */
+static void schedule_next(monitor *m, trade *t, int cadence_s)
+{
+    apex_time now = clock_now(m->clock);
+    if (!m->bar_driven) {
+        schedule(m, t, now + (apex_time)cadence_s * APEX_SECOND);
+        return;
+    }
+    apex_time due = m->hooks.next_time_due ? m->hooks.next_time_due(m->hooks.ud, t, now) : 0;
+    if (due > now) {
+        schedule(m, t, due);
+    } else {
+        clock_timer_stop(&t->check_timer);
+        t->row.next_check_at = 0;
+    }
 }
 
 static void persist(monitor *m, trade *t, bool force)
@@ -212,6 +243,7 @@ static void check_with_quote(monitor *m, trade *t, const broker_quote *q)
     const monitoring_config *mc = &m->cfg->monitoring;
     apex_time now = clock_now(m->clock);
     recovered(m, t);
+    m->stats.checks++;
     monitor_mark(t, q->last, now);
     int prev = t->row.monitor_interval_s;
     if (m->hooks.evaluate_exit)
@@ -220,7 +252,7 @@ static void check_with_quote(monitor *m, trade *t, const broker_quote *q)
         return;
     int cadence = monitor_cadence(m, t, q->last);
     t->row.monitor_interval_s = cadence;
-    schedule(m, t, now + (apex_time)cadence * APEX_SECOND);
+    schedule_next(m, t, cadence);
     bool changed = cadence != prev;
     if (changed || log_get_level() <= LOG_INFO) {
         char pb[32], pnl[32], pct[32];
@@ -242,6 +274,14 @@ typedef struct {
     monitor *m;
     trade *t;
 } confirm_req;
+
+/* Shutdown: the reply will never come; the request gives its hold on the trade back. */
+static void release_confirm(inflight *r)
+{
+    confirm_req *c = (confirm_req *)r;
+    trade_release(c->t);
+    free(c);
+}
 
 static void on_confirm_reply(void *ud, const broker_reply *r)
 {
@@ -275,7 +315,7 @@ static void confirm_flat(monitor *m, trade *t)
         return;
     c->m = m;
     c->t = t;
-    inflight_add(m, &c->link, release_plain);
+    inflight_add(m, &c->link, release_confirm);
     trade_hold(t);
     if (broker_get_position(m->brk, BROKER_PRIORITY_ROUTINE, t->row.symbol, on_confirm_reply, c) !=
         0) {
@@ -292,13 +332,57 @@ typedef struct {
     monitor *m;
     trade **trades;
     int n;
+    int *slot;            /* per trade: its symbol's index in `symbols` */
+    const char **symbols; /* distinct, borrowed from the held trades' rows */
+    int nsymbols;
 } quote_batch;
 
+static void free_batch(quote_batch *b)
+{
+    free(b->trades);
+    free(b->slot);
+    free(b->symbols);
+    free(b);
+}
+
+/* Shutdown: the reply will never come; the batch gives its holds on the trades back. */
 static void release_batch(inflight *r)
 {
     quote_batch *b = (quote_batch *)r;
-    free(b->trades);
-    free(b);
+    for (int k = 0; k < b->n; k++)
+        trade_release(b->trades[k]);
+    free_batch(b);
+}
+
+/* The reply's quote for each requested symbol. Brokers answer in the order asked, which
+ * costs one comparison per quote; a reply in another order is matched through a hash of
+ * the requested names. */
+static void match_quotes(const quote_batch *b, const broker_reply *r, const broker_quote **out)
+{
+    for (int i = 0; i < b->nsymbols; i++)
+        out[i] = NULL;
+    hmap index;
+    hmap_init(&index);
+    bool indexed = false;
+    for (int i = 0; i < r->nquotes; i++) {
+        const broker_quote *q = &r->quotes[i];
+        int at = -1;
+        if (i < b->nsymbols && strcmp(q->symbol, b->symbols[i]) == 0) {
+            at = i;
+        } else {
+            if (!indexed) {
+                for (int k = 0; k < b->nsymbols; k++)
+                    hmap_insert(&index, b->symbols[k], strlen(b->symbols[k]),
+                                (hmap_value){.i64 = k});
+                indexed = true;
+            }
+            hmap_entry *e = hmap_find_str(&index, q->symbol);
+            at = e ? (int)e->value.i64 : -1;
+        }
+        if (at >= 0)
+            out[at] = q;
+    }
+    hmap_free(&index);
 }
 
 static void on_quotes(void *ud, const broker_reply *r)
@@ -307,29 +391,28 @@ static void on_quotes(void *ud, const broker_reply *r)
     monitor *m = b->m;
     apex_time now = clock_now(m->clock);
     inflight_remove(&b->link);
-    if (r->status == 0) {
-        for (int i = 0; i < r->nquotes; i++) {
-            const broker_quote *q = &r->quotes[i];
-            for (int k = 0; k < b->n; k++) {
-                if (strcmp(b->trades[k]->row.symbol, q->symbol) == 0) {
-                    price_cache_put(m->cache, b->trades[k]->symbol_id, q, now);
-                    break;
-                }
-            }
-        }
-    }
+    const broker_quote **quote = calloc((size_t)b->nsymbols, sizeof *quote);
+    if (quote && r->status == 0)
+        match_quotes(b, r, quote);
     for (int k = 0; k < b->n; k++) {
         trade *t = b->trades[k];
+        const broker_quote *q = quote ? quote[b->slot[k]] : NULL;
+        /* The check uses the reply itself, so the cache's hit count counts only checks a
+         * cached price answered. */
+        if (q)
+            price_cache_put(m->cache, t->symbol_id, q, now);
         if (!trade_release(t))
             continue;
-        broker_quote q;
-        if (price_cache_get(m->cache, t->symbol_id, now, &q) == 0 && q.last > 0)
-            check_with_quote(m, t, &q);
+        if (q && q->last > 0)
+            check_with_quote(m, t, q);
         else
-            backoff(m, t, "price request", r->error[0] ? r->error : "no quote for the symbol");
+            backoff(m, t, "price request",
+                    r->status != 0 && r->error[0] ? r->error
+                    : !quote                      ? "out of memory"
+                                                  : "no quote for the symbol");
     }
-    free(b->trades);
-    free(b);
+    free(quote);
+    free_batch(b);
 }
 
 static void flush_quotes(clock_timer *timer, void *ud)
@@ -338,36 +421,51 @@ static void flush_quotes(clock_timer *timer, void *ud)
     (void)timer;
     if (m->waiting.count == 0)
         return;
-    quote_batch *b = malloc(sizeof *b);
-    const char **symbols = malloc((size_t)m->waiting.count * sizeof *symbols);
-    if (!b || !symbols) {
+    quote_batch *b = calloc(1, sizeof *b);
+    int n = m->waiting.count;
+    if (b) {
+        b->slot = malloc((size_t)n * sizeof *b->slot);
+        b->symbols = malloc((size_t)n * sizeof *b->symbols);
+    }
+    if (!b || !b->slot || !b->symbols) {
+        if (b) {
+            free(b->slot);
+            free(b->symbols);
+        }
         free(b);
-        free(symbols);
         clock_timer_start(&m->flush_timer, clock_now(m->clock) + APEX_SECOND);
         return;
     }
     b->m = m;
-    inflight_add(m, &b->link, release_batch);
     b->trades = m->waiting.items; /* the batch takes the array */
-    b->n = m->waiting.count;
+    b->n = n;
     vec_init(&m->waiting);
-    /* One request for every distinct symbol that needs a price. */
-    int n = 0;
-    for (int k = 0; k < b->n; k++) {
-        bool seen = false;
-        for (int i = 0; i < n && !seen; i++)
-            seen = strcmp(symbols[i], b->trades[k]->row.symbol) == 0;
-        if (!seen)
-            symbols[n++] = b->trades[k]->row.symbol;
+    /* One request for every distinct symbol that needs a price, found by symbol id. */
+    m->stamp++;
+    for (int k = 0; k < n; k++) {
+        int id = b->trades[k]->symbol_id;
+        batch_slot *slot =
+            id >= 0 && vec_extend_zeroed(&m->slots, id + 1) == 0 ? &m->slots.items[id] : NULL;
+        if (slot && slot->stamp == m->stamp) {
+            b->slot[k] = slot->index;
+            continue;
+        }
+        if (slot) {
+            slot->stamp = m->stamp;
+            slot->index = b->nsymbols;
+        }
+        b->slot[k] = b->nsymbols;
+        b->symbols[b->nsymbols++] = b->trades[k]->row.symbol;
     }
+    inflight_add(m, &b->link, release_batch);
     m->stats.quote_requests++;
-    m->stats.quoted_symbols += (uint64_t)n;
-    if (broker_get_quotes(m->brk, BROKER_PRIORITY_ROUTINE, symbols, n, on_quotes, b) != 0) {
+    m->stats.quoted_symbols += (uint64_t)b->nsymbols;
+    if (broker_get_quotes(m->brk, BROKER_PRIORITY_ROUTINE, b->symbols, b->nsymbols, on_quotes, b) !=
+        0) {
         broker_reply fail = {.status = APEX_EIO};
         snprintf(fail.error, sizeof fail.error, "quote request could not be sent");
         on_quotes(b, &fail);
     }
-    free(symbols);
 }
 
 static void want_quote(monitor *m, trade *t)
@@ -401,15 +499,40 @@ static void on_positions(void *ud, const broker_reply *r)
     }
 }
 
+static apex_time reconcile_period(const monitor *m)
+{
+    return (apex_time)m->cfg->monitoring.normal_frequency_s * RECONCILE_EVERY * APEX_SECOND;
+}
+
 static void reconcile(clock_timer *timer, void *ud)
 {
     monitor *m = ud;
     (void)timer;
     m->stats.reconciliations++;
     broker_list_positions(m->brk, BROKER_PRIORITY_ROUTINE, on_positions, m);
-    clock_timer_start(&m->reconcile_timer,
-                      clock_now(m->clock) + (apex_time)m->cfg->monitoring.normal_frequency_s *
-                                                RECONCILE_EVERY * APEX_SECOND);
+    if (!m->bar_driven)
+        clock_timer_start(&m->reconcile_timer, clock_now(m->clock) + reconcile_period(m));
+}
+
+/* Live: a timer every RECONCILE_EVERY normal periods, armed by the first check. On a
+ * simulated clock a timer would run through every quiet hour of daily data: there the
+ * first check at or after the period reconciles instead. */
+static void reconcile_if_due(monitor *m)
+{
+    apex_time now = clock_now(m->clock);
+    if (m->bar_driven) {
+        if (!m->next_reconcile) {
+            m->next_reconcile = now + reconcile_period(m);
+        } else if (now >= m->next_reconcile) {
+            m->next_reconcile = now + reconcile_period(m);
+            reconcile(&m->reconcile_timer, m);
+        }
+        return;
+    }
+    if (!m->reconcile_armed) {
+        m->reconcile_armed = true;
+        clock_timer_start(&m->reconcile_timer, now + reconcile_period(m));
+    }
 }
 
 /* ---- the check ---- */
@@ -420,22 +543,18 @@ static void on_check_timer(clock_timer *timer, void *ud)
     trade *t = (trade *)((char *)timer - offsetof(trade, check_timer));
     if (trade_is_finished(t))
         return;
-    m->stats.checks++;
-    if (!m->reconcile_armed) {
-        m->reconcile_armed = true;
-        clock_timer_start(&m->reconcile_timer,
-                          clock_now(m->clock) + (apex_time)m->cfg->monitoring.normal_frequency_s *
-                                                    RECONCILE_EVERY * APEX_SECOND);
-    }
+    reconcile_if_due(m);
     if (t->has_pos && t->led.qty == 0) {
         confirm_flat(m, t); /* our fills say closed: the broker confirms */
         return;
     }
     if (!t->has_pos) {
-        /* The entry has not filled yet (a working limit): keep waiting. */
-        schedule(m, t,
-                 clock_now(m->clock) +
-                     (apex_time)m->cfg->monitoring.normal_frequency_s * APEX_SECOND);
+        /* The entry has not filled yet (a working order): keep waiting, live at the
+         * cadence, on a simulated clock for the symbol's next bar. */
+        if (!m->bar_driven)
+            schedule(m, t,
+                     clock_now(m->clock) +
+                         (apex_time)m->cfg->monitoring.normal_frequency_s * APEX_SECOND);
         return;
     }
     broker_quote q;
@@ -448,15 +567,35 @@ static void on_check_timer(clock_timer *timer, void *ud)
 void monitor_watch(monitor *m, trade *t, apex_time first_check)
 {
     apex_time now = clock_now(m->clock);
-    if (first_check <= 0)
-        first_check = now + (apex_time)m->cfg->monitoring.normal_frequency_s * APEX_SECOND;
-    if (first_check < now)
-        first_check = now;
     if (!t->row.monitor_interval_s)
         t->row.monitor_interval_s = m->cfg->monitoring.normal_frequency_s;
     if (!t->check_timer.clock)
         clock_timer_init(m->clock, &t->check_timer, on_check_timer, m);
+    if (first_check <= 0 && m->bar_driven) {
+        schedule_next(m, t, 0); /* the symbol's next bar, or a time-based condition */
+        return;
+    }
+    if (first_check <= 0)
+        first_check = now + (apex_time)m->cfg->monitoring.normal_frequency_s * APEX_SECOND;
+    if (first_check < now)
+        first_check = now;
     schedule(m, t, first_check);
+}
+
+void monitor_set_bar_driven(monitor *m, bool on)
+{
+    m->bar_driven = on;
+}
+
+void monitor_on_bar(monitor *m, trade *t)
+{
+    /* The broker simulates from these bars: a quote cached before this one is stale. */
+    price_cache_invalidate(m->cache, t->symbol_id);
+    if (!m->bar_driven || trade_is_finished(t) || !t->check_timer.clock)
+        return;
+    apex_time now = clock_now(m->clock);
+    if (!clock_timer_active(&t->check_timer) || t->check_timer.due > now)
+        schedule(m, t, now); /* after the bar's own fills, which were queued first */
 }
 
 void monitor_unwatch(monitor *m, trade *t)

@@ -1,7 +1,11 @@
 /* monitor: checks every open execution at its cadence until it closes (seed 003).
  *
  * Cadence is dynamic: urgent_frequency (5 s) while the price is within near_* of the
- * stop, the target or the trailing stop, normal_frequency (30 s) otherwise.
+ * stop, the target or the trailing stop, normal_frequency (30 s) otherwise. That is wall
+ * time in `run`. In a backtest (monitor_set_bar_driven) time follows the data instead: a
+ * position is checked when its symbol has a new bar, or when a time-based condition
+ * falls due, so a daily-bar backtest costs O(bars + trades), not O(seconds), and its
+ * results do not depend on the cadence.
  *
  * Prices come from a price cache (TTL price_cache_ttl_seconds). Checks that miss the
  * cache are gathered and answered by ONE batched get_quotes request for all their
@@ -35,6 +39,9 @@ typedef struct {
     void (*evaluate_exit)(void *ud, trade *t, const broker_quote *q);
     /* Every active trade of the pipeline, for reconciliation. */
     trade *(*first_trade)(void *ud);
+    /* On a simulated clock: the next time after now at which a time-based exit condition
+     * changes for t (e.g. the session-close window opens), or 0 for none. */
+    apex_time (*next_time_due)(void *ud, const trade *t, apex_time now);
     void *ud;
 } monitor_hooks;
 
@@ -47,6 +54,11 @@ void monitor_watch(monitor *m, trade *t, apex_time first_check);
 void monitor_unwatch(monitor *m, trade *t);
 /* Brings t's next check forward to now (e.g. after one of its orders filled). */
 void monitor_check_soon(monitor *m, trade *t);
+/* Backtests: checks follow the bars (see above) instead of the cadence. Off by default. */
+void monitor_set_bar_driven(monitor *m, bool on);
+/* A new bar of t's symbol reached the (simulating) broker: the cached quote is stale, and
+ * when bar-driven t is checked now, after the bar's fills. */
+void monitor_on_bar(monitor *m, trade *t);
 
 /* Updates t's in-memory P&L and peak from a new price (every bar; no I/O). */
 void monitor_mark(trade *t, money_t price, apex_time ts);

@@ -232,6 +232,20 @@ static bool plan_prices(pipeline *p, const char *symbol, const script_signal *si
     return true;
 }
 
+/* No entry inside the window before the session close where time_based_urgent fires: it
+ * would close the position at once, paying the spread and fees for nothing. */
+static bool plan_session(pipeline *p, const bar *b, entry_plan *pl)
+{
+    if (!pipeline_in_close_window(p, b->ts))
+        return true;
+    int close = p->cfg.exits.session_close_minute_utc;
+    return plan_end(pl, EXEC_SKIPPED, SCRIPT_STAGE_STRATEGY,
+                    "session: inside the %d min before the session close at %02d:%02d UTC "
+                    "(exits.time_urgent_minutes, exits.session_close), where time_based_urgent "
+                    "would close it at once",
+                    p->cfg.exits.time_urgent_minutes, close / 60, close % 60);
+}
+
 /* A new execution for the signal, running, with its SIGNAL line. */
 static trade *start_execution(pipeline *p, int symbol_id, const script_signal *sig, const bar *b,
                               const entry_plan *pl)
@@ -251,6 +265,10 @@ static trade *start_execution(pipeline *p, int symbol_id, const script_signal *s
 
 void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, const bar *b)
 {
+    if (sig->kind == SIGNAL_CLOSE) {
+        pipeline_strategy_close(p, symbol_id, sig, b); /* an exit, not an entry */
+        return;
+    }
     sym_state *s = &p->syms.items[symbol_id];
     const char *symbol = symtab_name(p->hs->symbols, symbol_id);
     p->sum.signals++;
@@ -264,8 +282,8 @@ void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, co
         return;
     }
     entry_plan pl = {.verdict = EXEC_RUNNING};
-    if (plan_bias(p, symbol, sig, &pl))
-        plan_prices(p, symbol, sig, b, &pl);
+    if (plan_bias(p, symbol, sig, &pl) && plan_prices(p, symbol, sig, b, &pl))
+        plan_session(p, b, &pl);
     if (pl.verdict == EXEC_FAILED) {
         /* Nothing was sent, so the cursor stays; the failure may be counted, not recorded. */
         if (!pipeline_failure_admit(p, symbol_id, pl.stage, pl.rc, pl.reason)) {
@@ -334,6 +352,10 @@ static void on_account(void *ud, const broker_reply *r)
     in.rules = config_instrument(&p->cfg, t->row.symbol);
     in.day_trades = r->account->day_trades;
     in.circuit_open = !risk_circuit_allows_entries(&p->circuit);
+    /* Sized at what the broker will charge (spread, slippage, fee), not the raw price. */
+    risk_costs costs = {p->brk, t->row.symbol, (order_side)t->row.side,
+                        p->cfg.execution.entry == ENTRY_LIMIT ? ORDER_LIMIT : ORDER_MARKET};
+    in.costs = &costs;
     risk_decision d;
     char err[256];
     if (risk_size(&p->cfg.risk, &in, &d, err, sizeof err) != 0) {
@@ -414,6 +436,24 @@ static void on_open_orders(void *ud, const broker_reply *r)
         step_end(s, EXEC_SKIPPED, why);
         return;
     }
+    /* The chain took broker round trips; when data replays faster than they return (run at
+     * a high --speed), the market may have left the bracket meanwhile. A bracket around a
+     * price that is gone is a skip with the numbers, not an order the broker refuses. */
+    const price_entry *now = price_table_get(p->hs->prices, t->symbol_id);
+    bool buy = t->row.side == SIDE_BUY;
+    if (now && now->last > 0 &&
+        (buy ? (now->last <= t->row.stop_loss || now->last >= t->row.take_profit)
+             : (now->last >= t->row.stop_loss || now->last <= t->row.take_profit))) {
+        char why[256], lb[32], sb[32], tb[32], eb[32];
+        snprintf(why, sizeof why,
+                 "trade manager: the price moved to %s while the entry was prepared (signal at "
+                 "%s), outside its stop_loss %s / take_profit %s; not sent",
+                 fmt_money(now->last, lb, sizeof lb), fmt_money(s->entry_ref, eb, sizeof eb),
+                 fmt_money(t->row.stop_loss, sb, sizeof sb),
+                 fmt_money(t->row.take_profit, tb, sizeof tb));
+        step_end(s, EXEC_SKIPPED, why);
+        return;
+    }
     money_t entry_ref = s->entry_ref;
     step_free(s);
     submit_entry(p, t, entry_ref);
@@ -453,9 +493,12 @@ static void on_entry_sent(void *ud, trade *t, int status, const char *msg)
     }
     pipeline_set_status(p, t, EXEC_MONITORING, NULL);
     monitor_watch(p->mon, t, 0);
-    char qb[32];
-    log_event("%-13s ORDER    %-5s %s %s bracket %s accepted; monitoring every %d s", p->cfg.name,
+    char qb[32], every[32];
+    if (p->hs->backtest)
+        snprintf(every, sizeof every, "on every bar"); /* time follows the data */
+    else
+        snprintf(every, sizeof every, "every %d s", p->cfg.monitoring.normal_frequency_s);
+    log_event("%-13s ORDER    %-5s %s %s bracket %s accepted; monitoring %s", p->cfg.name,
               t->row.symbol, order_side_name(t->row.side),
-              money_format_trim(t->row.qty, 0, qb, sizeof qb), t->entry_coid,
-              p->cfg.monitoring.normal_frequency_s);
+              money_format_trim(t->row.qty, 0, qb, sizeof qb), t->entry_coid, every);
 }

@@ -255,6 +255,8 @@ static void schedule_pump(host *h)
             /* Let the last bars' orders, fills and checks settle (a minute of data time),
              * then stop; open executions resume on the next run. */
             h->draining = true;
+            for (int i = 0; i < h->npipes; i++)
+                pipeline_end_of_data(h->pipes[i]);
             log_event("end of data: stopping in a minute of data time; open executions "
                       "resume on the next run");
             clock_timer_init(h->hs.clock, &h->drain, on_drained, h);
@@ -323,9 +325,9 @@ static void print_summary(host *h, double elapsed)
                (unsigned long long)s.bars, (unsigned long long)s.signals,
                (unsigned long long)s.executions, (unsigned long long)s.skipped,
                (unsigned long long)s.failed);
-        printf("  trades %llu  wins %llu  losses %llu  win rate %.1f%%\n",
+        printf("  trades %llu  wins %llu  losses %llu  breakeven %llu  win rate %.1f%%\n",
                (unsigned long long)s.trades, (unsigned long long)s.wins,
-               (unsigned long long)s.losses, win_rate);
+               (unsigned long long)s.losses, (unsigned long long)s.breakeven, win_rate);
         printf("  realized P&L %s (fees %s)  open positions %llu (unrealized %s)\n",
                money_format(s.realized, 2, rb, sizeof rb), money_format(s.fees, 2, fb, sizeof fb),
                (unsigned long long)s.open_positions, money_format(s.unrealized, 2, ub, sizeof ub));
@@ -590,6 +592,7 @@ int host_check(const char *const *paths, int npaths)
         for (int j = 0; j < diags.count; j++)
             fprintf(stderr, "%s\n", diags.items[j]);
         if (p) {
+            pipeline_check_interval(p, 10000);
             const pipeline_config *c = pipeline_cfg(p);
             printf("%s: ok: pipeline '%s', %d symbol(s), strategy %s%s%s, %d instruction(s)\n",
                    paths[i], c->name, c->nsymbols, c->strategy.file,

@@ -120,9 +120,12 @@ void pipeline_set_status(pipeline *p, trade *t, exec_status st, const char *fmt,
         return;
     monitor_unwatch(p->mon, t);
     if (t->symbol_id < p->syms.count && p->syms.items[t->symbol_id].active == t) {
-        p->syms.items[t->symbol_id].active = NULL;
-        p->mark -= p->syms.items[t->symbol_id].unrealized;
-        p->syms.items[t->symbol_id].unrealized = 0;
+        /* Its marked P&L leaves the open part of the equity; what it realized stays. */
+        sym_state *s = &p->syms.items[t->symbol_id];
+        p->mark += t->led.realized - s->open_pnl;
+        s->open_pnl = 0;
+        s->active = NULL;
+        pipeline_mark_equity(p, NULL, 0);
     }
     trade_finish(t);
     p->finished_trades++;
@@ -157,11 +160,12 @@ void pipeline_complete(pipeline *p, trade *t)
     p->sum.trades++;
     if (t->led.realized > 0)
         p->sum.wins++;
-    else
+    else if (t->led.realized < 0)
         p->sum.losses++;
+    else
+        p->sum.breakeven++;
     p->sum.realized += t->led.realized;
     p->sum.fees += t->led.fees;
-    p->mark += t->led.realized;
     script_position view;
     exits_position_view(t, &view);
     char err[512];
@@ -188,6 +192,22 @@ void pipeline_sweep(pipeline *p)
             pp = &t->next;
         }
     }
+}
+
+void pipeline_mark_equity(pipeline *p, trade *t, money_t price)
+{
+    sym_state *s = t && t->symbol_id < p->syms.count ? &p->syms.items[t->symbol_id] : NULL;
+    if (s && s->active == t) {
+        money_t open = t->led.realized;
+        if (t->led.qty != 0)
+            open += price > 0 ? ledger_unrealized(&t->led, price) : t->pos.unrealized_pnl;
+        p->mark += open - s->open_pnl;
+        s->open_pnl = open;
+    }
+    if (p->mark > p->peak_mark)
+        p->peak_mark = p->mark;
+    if (p->peak_mark - p->mark > p->sum.max_drawdown)
+        p->sum.max_drawdown = p->peak_mark - p->mark;
 }
 
 int pipeline_open_positions(const pipeline *p)

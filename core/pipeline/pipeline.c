@@ -188,6 +188,7 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     int before = diags->count;
     if (script_load_pipeline(path, &p->cfg, diags) != 0 || diags->count > before)
         goto fail;
+    pipeline_session_init(p);
     if (p->cfg.execution.tool == EXEC_TOOL_WEBHOOK) {
         diag_add(diags,
                  "%s: execution.tool: the webhook tool is not available in this "
@@ -213,6 +214,9 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
         exit_executor_new(p->exec, p->brk, hs->db, hs->clock, &p->cfg, pipeline_exit_hooks(p));
     if (!p->exec || !p->mon || !p->exits)
         goto fail;
+    /* A backtest's time follows its data: checks and exit orders move on bars. */
+    monitor_set_bar_driven(p->mon, hs->backtest);
+    exit_executor_set_bar_driven(p->exits, hs->backtest);
     p->strategy_has_edge = script_has_callback(p->scripts, SCRIPT_STRATEGY, "edge");
     p->strategy_has_opportunity = script_has_callback(p->scripts, SCRIPT_STRATEGY, "opportunity");
     exec_env_install(p->exec);
@@ -358,6 +362,7 @@ static void process_bar(pipeline *p, const bar *b)
     if (!s)
         return;
     price_table_update(p->hs->prices, b);
+    pipeline_session_bar(p, s, b);
     bool warmup = b->ts <= p->resume_after;
     if (!warmup) {
         if (b->ts != p->last_ts)
@@ -378,16 +383,17 @@ static void process_bar(pipeline *p, const bar *b)
 
     trade *t = s->active;
     script_position view, *pos = NULL;
+    if (t && !warmup && p->sim_feed) {
+        /* The broker has seen this bar: on a simulated clock the position is checked and a
+         * resting exit order may move on, both after the bar's own fills. */
+        monitor_on_bar(p->mon, t);
+        exit_executor_on_bar(p->exits, t);
+    }
     if (t && t->has_pos && t->pos.open) {
         /* Warm-up bars are history: they move no position's marks, P&L or drawdown. */
         if (!warmup) {
             monitor_mark(t, b->close, b->ts);
-            p->mark += t->pos.unrealized_pnl - s->unrealized;
-            s->unrealized = t->pos.unrealized_pnl;
-            if (p->mark > p->peak_mark)
-                p->peak_mark = p->mark;
-            if (p->peak_mark - p->mark > p->sum.max_drawdown)
-                p->sum.max_drawdown = p->peak_mark - p->mark;
+            pipeline_mark_equity(p, t, 0);
             pipeline_check_circuit(p);
         }
         exits_position_view(t, &view);
@@ -432,6 +438,12 @@ int pipeline_step(pipeline *p, char *err, size_t errlen)
     p->has_next = false;
     process_bar(p, &p->next);
     return 1;
+}
+
+void pipeline_end_of_data(pipeline *p)
+{
+    if (p->resume_pending)
+        pipeline_resume_start(p);
 }
 
 void pipeline_finish(pipeline *p, pipeline_summary *out)

@@ -37,8 +37,8 @@ typedef struct {
 
 typedef struct {
     uint64_t bars, signals, signals_ignored, executions, skipped, failed;
-    uint64_t trades, wins, losses, open_positions, monitor_checks, quote_requests, cache_hits,
-        broker_calls;
+    uint64_t trades, wins, losses, breakeven, open_positions, monitor_checks, quote_requests,
+        cache_hits, broker_calls;
     money_t realized, fees, unrealized, max_drawdown, start_equity;
     /* The first durable write that failed, NULL when none did; valid until pipeline_free.
      * Such a run halted its entries and ends with a non-zero exit code. */
@@ -66,6 +66,13 @@ int pipeline_peek(pipeline *p, apex_time *next);
 int pipeline_step(pipeline *p, char *err, size_t errlen);
 /* Bars at or before this time are warm-up after a restart (scripts only). */
 apex_time pipeline_resume_time(const pipeline *p);
+/* The data ended. A restart whose every bar was warm-up (killed in the last minute of the
+ * data) reconciles its executions with the broker now: the broker has lived through every
+ * bar, and fills it made while the host was down must not wait for the next run. */
+void pipeline_end_of_data(pipeline *p);
+/* `check`: reads up to max_bars of the data to learn the bars' interval and warns, as a
+ * backtest would, about session settings the data cannot act on. Consumes the feed. */
+void pipeline_check_interval(pipeline *p, int max_bars);
 /* True while it has executions that may still change (open positions, working orders). */
 bool pipeline_busy(const pipeline *p);
 /* Records a final equity snapshot and the cursor; fills the summary. */

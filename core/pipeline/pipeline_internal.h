@@ -3,7 +3,9 @@
  *   entry.c           the execute phase of an execution
  *   lifecycle.c       trade creation, status changes, completion, sweeping
  *   position_hooks.c  fills, order updates, monitor checks and exits reporting back
- *   resume.c          restart */
+ *   strategy_exit.c   a close the strategy returned from on_bar
+ *   resume.c          restart
+ *   session.c         the bars' interval and the session-time rules */
 #ifndef APEX_PIPELINE_INTERNAL_H
 #define APEX_PIPELINE_INTERNAL_H
 
@@ -24,10 +26,16 @@
 #include "util/vec.h"
 
 typedef struct {
-    bool traded;          /* listed in the pipeline's symbols */
-    trade *active;        /* the execution trading this symbol, if any */
-    money_t unrealized;   /* last marked unrealized P&L of the active position */
-    char last_error[512]; /* the last script failure recorded for this symbol */
+    bool traded;           /* listed in the pipeline's symbols */
+    trade *active;         /* the execution trading this symbol, if any */
+    money_t open_pnl;      /* the active execution's realized + unrealized P&L, as marked */
+    apex_time last_bar_ts; /* for the bar interval (session.c) */
+    char last_error[512];  /* the last script failure recorded for this symbol */
+    /* A close the strategy returned while another exit was working: it waits for that exit
+     * to end (strategy_exit.c). In memory only; waiting_close_exec_id says for which
+     * execution. */
+    script_signal waiting_close;
+    int64_t waiting_close_exec_id; /* 0 = nothing waits */
 } sym_state;
 
 struct pipeline {
@@ -66,7 +74,9 @@ struct pipeline {
     apex_time last_ts;
     int ts_since_cursor;
     bool bias_has_on_bar;
-    money_t mark, peak_mark;  /* realized + unrealized since start, for drawdown */
+    money_t mark, peak_mark; /* realized + unrealized since start, for drawdown */
+    apex_time bar_interval;  /* data.timeframe, else the shortest gap seen; 0 = unknown */
+    bool interval_given, interval_announced, interval_contradicted;
     script_failures failures; /* what the scripts failed, and what was recorded of it */
     struct {
         uint64_t total, recorded;
@@ -85,6 +95,10 @@ void pipeline_set_status(pipeline *p, trade *t, exec_status st, const char *fmt,
 void pipeline_complete(pipeline *p, trade *t);
 /* Frees finished trades that nothing holds any more. */
 void pipeline_sweep(pipeline *p);
+/* Marks the pipeline's equity with t's P&L at price (0: t's last mark) and moves the
+ * peak and the max drawdown: on every bar and every fill, so a loss realized between
+ * bars counts. t may be NULL (only the drawdown is brought up to date). */
+void pipeline_mark_equity(pipeline *p, trade *t, money_t price);
 /* Executions holding (or about to hold) a position. */
 int pipeline_open_positions(const pipeline *p);
 /* A durable write failed (rc != 0): new entries halt for this pipeline, exits keep
@@ -122,12 +136,41 @@ void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, co
  * chains still waiting and gives their holds back. */
 void pipeline_entry_free_all(pipeline *p);
 
+/* strategy_exit.c: a close the strategy returned from on_bar ({ side = "close" }). Hands
+ * it to the exit executor at exits.strategy_exit_priority; ignored (a debug line) without
+ * an open position. While another exit works it either takes over (more urgent and
+ * closing everything, the executor's rule) or waits for that exit to end. */
+void pipeline_strategy_close(pipeline *p, int symbol_id, const script_signal *sig, const bar *b);
+/* At a monitoring check of t, with the evaluator's decision: true when a waiting close
+ * should start now instead (the executor is free, the position still open, and the close
+ * at least as urgent as the decision); *out is then the close, recomputed for what is
+ * open now, and it no longer waits. */
+bool pipeline_strategy_close_due(pipeline *p, const trade *t, const exit_decision *evaluated,
+                                 exit_decision *out);
+/* True while a close waits for t. */
+bool pipeline_strategy_close_waiting(const pipeline *p, const trade *t);
+/* Restart, before exit_executor_resume closes the exits left working: a strategy_exit of
+ * the whole position among them waits again, to start at t's first check. */
+void pipeline_strategy_close_resume(pipeline *p, trade *t);
+
 /* position_hooks.c: how exec, the monitor and the exit executor report back. */
 exec_hooks pipeline_exec_hooks(pipeline *p);
 monitor_hooks pipeline_monitor_hooks(pipeline *p);
 exit_hooks pipeline_exit_hooks(pipeline *p);
 /* Checks today's loss against the daily limit (risk/circuit.h); trips the breaker. */
 void pipeline_check_circuit(pipeline *p);
+
+/* session.c: the bars' interval (data.timeframe or detected) and the rules about the time
+ * within a session, which only bars shorter than exits.time_urgent_minutes can act on. */
+void pipeline_session_init(pipeline *p);
+/* A bar of s's symbol: detects the interval. */
+void pipeline_session_bar(pipeline *p, sym_state *s, const bar *b);
+/* time_based_urgent and the entry block before the close apply to these bars. */
+bool pipeline_session_timed(const pipeline *p);
+/* now is inside the window before the session close where time_based_urgent fires. */
+bool pipeline_in_close_window(const pipeline *p, apex_time now);
+/* monitor_hooks.next_time_due: when the session-close window next opens, or 0. */
+apex_time pipeline_next_time_due(void *ud, const trade *t, apex_time now);
 
 /* resume.c: restart. _load rebuilds the executions left active in the store (at open);
  * _start reconciles their orders with the broker and resumes monitoring, on the first bar

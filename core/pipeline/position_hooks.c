@@ -4,6 +4,9 @@
  *   the monitor                  evaluate_exit on every check, on_flat when closed
  *   the exit executor            quote, exit_done
  *
+ * (A close the strategy returns from on_bar goes to the executor from strategy_exit.c; one
+ * that had to wait starts from evaluate_exit.)
+ *
  * The exit path is: a monitor check -> evaluate_exit (exits/inputs.c assembles the
  * input, the evaluator decides) -> the exit executor works orders -> fills arrive via
  * on_fill -> the monitor confirms the position flat -> pipeline_complete. */
@@ -46,6 +49,9 @@ static void on_fill(void *ud, trade *t, const broker_fill *f, const store_order 
             snprintf(t->exit_reason, sizeof t->exit_reason, "stop_loss leg filled at %s",
                      fmt_money(f->price, pb, sizeof pb));
     }
+    /* Equity is marked on every fill: a loss realized between bars is in the drawdown. */
+    pipeline_mark_equity(p, t, f->price);
+    pipeline_check_circuit(p);
     script_position view;
     exits_position_view(t, &view);
     char err[512];
@@ -127,12 +133,17 @@ static void evaluate_exit(void *ud, trade *t, const broker_quote *q)
                         .strategy_has_edge = p->strategy_has_edge,
                         .strategy_has_opportunity = p->strategy_has_opportunity,
                         .circuit_tripped = p->circuit.close_all,
+                        .session_timed = pipeline_session_timed(p),
                         .open_positions =
                             p->strategy_has_opportunity ? pipeline_open_positions(p) : 0,
                         .best_other = best_other_opportunity,
                         .ud = p};
     exit_input in;
     exits_build_input(&ctx, t, q, clock_now(p->hs->clock), &in, &p->rule);
+    /* A series that never traded volume (an index, FX) has none to dry up. */
+    const price_entry *pe = in.volume == 0 ? price_table_get(p->hs->prices, t->symbol_id) : NULL;
+    if (pe && !pe->has_volume)
+        in.volume = -1;
     money_instrument rules = config_instrument(&p->cfg, t->row.symbol);
     if (exits_update_trailing(&p->cfg.exits, rules, &in)) {
         bool armed_now = in.trailing_active && !t->pos.trailing_stop_active;
@@ -148,8 +159,10 @@ static void evaluate_exit(void *ud, trade *t, const broker_quote *q)
         }
     }
     t->pos.peak_price = in.peak_price;
-    exit_decision d;
+    exit_decision d, close;
     exits_evaluate(&p->cfg.exits, rules, &in, &d);
+    if (pipeline_strategy_close_due(p, t, &d, &close))
+        d = close;
     if (d.condition == EXIT_NONE)
         return;
     exit_executor_start(p->exits, t, &d, q->last);
@@ -163,8 +176,11 @@ static trade *first_trade(void *ud)
 
 monitor_hooks pipeline_monitor_hooks(pipeline *p)
 {
-    return (monitor_hooks){
-        .on_flat = on_flat, .evaluate_exit = evaluate_exit, .first_trade = first_trade, .ud = p};
+    return (monitor_hooks){.on_flat = on_flat,
+                           .evaluate_exit = evaluate_exit,
+                           .first_trade = first_trade,
+                           .next_time_due = pipeline_next_time_due,
+                           .ud = p};
 }
 
 /* ---- the exit executor ---- */
@@ -174,6 +190,14 @@ static int exit_quote(void *ud, const trade *t, money_t *last, money_t *bid, mon
     pipeline *p = ud;
     broker_quote q;
     if (price_cache_get(monitor_prices(p->mon), t->symbol_id, clock_now(p->hs->clock), &q) == 0) {
+        *last = q.last;
+        *bid = q.bid;
+        *ask = q.ask;
+        return 0;
+    }
+    /* A simulating broker's quote is the price it will fill against (bars without bid/ask
+     * get its assumed spread); the cache was emptied by the symbol's newest bar. */
+    if (p->sim_feed && broker_sim_quote(p->brk, t->row.symbol, &q) == 0) {
         *last = q.last;
         *bid = q.bid;
         *ask = q.ask;
@@ -200,8 +224,8 @@ static void exit_done(void *ud, trade *t, const store_position_exit *row)
     if (row->status == EXIT_STATUS_FILLED && t->led.qty == 0 && !t->exit_reason[0])
         snprintf(t->exit_reason, sizeof t->exit_reason, "%s (%s)", row->detail,
                  exit_priority_name(row->exit_priority));
-    if (t->led.qty == 0)
-        monitor_check_soon(p->mon, t);
+    if (t->led.qty == 0 || pipeline_strategy_close_waiting(p, t))
+        monitor_check_soon(p->mon, t); /* completes it, or starts the close that waited */
 }
 
 static void exit_write_error(void *ud, int rc, const char *what, const char *msg)

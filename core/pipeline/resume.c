@@ -208,6 +208,7 @@ void pipeline_resume_start(pipeline *p)
         store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "restart", NULL,
                     "%s: resuming %s execution after a restart", t->row.symbol,
                     exec_status_name(t->row.status));
+        pipeline_strategy_close_resume(p, t); /* before the exits left working are closed */
         exit_executor_resume(p->exits, t);
         if (exec_reconcile(p->exec, t, on_reconciled, p) != 0)
             cancel_left_exits(p, t); /* out of memory: still never act before the cancels */

@@ -45,6 +45,25 @@ static int overflow(char *err, size_t errlen, const char *what)
                    "risk: %s overflows the money range; check risk.capital and the prices", what);
 }
 
+/* What qty costs per unit and in fees: the entry price and nothing, or what the broker
+ * will charge (price with spread and slippage, and the fee). */
+static broker_cost cost_of(const risk_input *in, money_t qty)
+{
+    broker_cost c = {.price = in->entry, .fee = 0};
+    const risk_costs *k = in->costs;
+    if (k && broker_estimate_cost(k->brk, k->symbol, k->side, k->type, in->entry, qty, &c) != 0)
+        c = (broker_cost){.price = in->entry, .fee = 0};
+    return c;
+}
+
+/* qty * price + fee */
+static int total_cost(money_t qty, broker_cost c, money_t *out)
+{
+    if (money_mul(qty, c.price, MONEY_ROUND_UP, out) < 0 || money_add(*out, c.fee, out) < 0)
+        return APEX_ERANGE;
+    return 0;
+}
+
 /* Whole lots of `lot` that fit in `amount / per_unit`, rounded down. */
 static int lots_for(money_t amount, money_t per_unit, money_t lot, money_t *out)
 {
@@ -53,6 +72,27 @@ static int lots_for(money_t amount, money_t per_unit, money_t lot, money_t *out)
     if (rc < 0)
         return rc;
     *out = money_round_to(q, lot, MONEY_ROUND_DOWN);
+    return 0;
+}
+
+/* The most whole lots whose cost (price and fee) fits in budget. The fee of the most lots
+ * the price alone allows is at least the fee of any fewer, so what fits beside that fee
+ * always fits. */
+static int lots_within(const risk_input *in, money_t budget, money_t lot, money_t *out)
+{
+    broker_cost c = cost_of(in, lot);
+    money_t q;
+    int rc = lots_for(budget, c.price, lot, &q);
+    if (rc < 0)
+        return rc;
+    if (q > 0 && in->costs) {
+        c = cost_of(in, q);
+        if (budget - c.fee <= 0)
+            q = 0;
+        else if ((rc = lots_for(budget - c.fee, c.price, lot, &q)) < 0)
+            return rc;
+    }
+    *out = q;
     return 0;
 }
 
@@ -109,7 +149,7 @@ int risk_size(const risk_config *cfg, const risk_input *in, risk_decision *out, 
         return overflow(err, errlen, "capital * max_position_pct");
     if (lots_for(risk_amount, risk_per_share, lot, &out->shares_by_risk) < 0)
         return overflow(err, errlen, "risk amount / risk per share");
-    if (lots_for(position_value, in->entry, lot, &out->shares_by_capital) < 0)
+    if (lots_within(in, position_value, lot, &out->shares_by_capital) < 0)
         return overflow(err, errlen, "position value / entry");
 
     money_t qty;
@@ -133,19 +173,19 @@ int risk_size(const risk_config *cfg, const risk_input *in, risk_decision *out, 
     }
 
     /* Buying power: one lot must be affordable; otherwise shrink to what is. */
+    broker_cost per_lot = cost_of(in, lot);
     money_t lot_cost, cost;
-    if (money_mul(lot, in->entry, MONEY_ROUND_UP, &lot_cost) < 0 ||
-        money_mul(qty, in->entry, MONEY_ROUND_UP, &cost) < 0)
+    if (total_cost(lot, per_lot, &lot_cost) < 0 || total_cost(qty, cost_of(in, qty), &cost) < 0)
         return overflow(err, errlen, "quantity * entry");
     if (lot_cost > in->buying_power) {
         char bp[32];
         skip(out, "one lot (%s at %s = %s) costs more than buying power %s", fmt2(lot, a),
-             fmt2(in->entry, b), fmt2(lot_cost, c), fmt2(in->buying_power, bp));
+             fmt2(per_lot.price, b), fmt2(lot_cost, c), fmt2(in->buying_power, bp));
         return 0;
     }
     if (cost > in->buying_power) {
         money_t affordable;
-        if (lots_for(in->buying_power, in->entry, lot, &affordable) < 0)
+        if (lots_within(in, in->buying_power, lot, &affordable) < 0)
             return overflow(err, errlen, "buying power / entry");
         note(out, "reduced from %s to %s by buying power %s", fmt2(qty, a), fmt2(affordable, b),
              fmt2(in->buying_power, c));

@@ -7,6 +7,8 @@
 #define APEX_SCRIPT_HOST_INTERNAL_H
 
 #include "script/sandbox.h"
+#include "util/hmap.h"
+#include "util/vec.h"
 #include "script/script.h"
 
 /* Callbacks a module may define; their functions are cached as registry refs so the
@@ -65,8 +67,10 @@ typedef struct {
     script_code code;
     script_ctx *ctx;
     int nctx, capctx;
-    int last;     /* index of the last ctx used: consecutive bars often share a symbol */
-    int overruns; /* consecutive calls stopped by the deadline; a reload resets it */
+    hmap ctx_index;     /* symbol -> index in ctx; keys live in ctx[i].symbol (rebuilt on growth) */
+    VEC(int) ctx_of_id; /* symtab id of a bar's symbol -> index in ctx + 1 (0 = not yet) */
+    int last;           /* index of the last ctx used: consecutive bars often share a symbol */
+    int overruns;       /* consecutive calls stopped by the deadline; a reload resets it */
 } script_module;
 
 /* After this many consecutive calls of a module stopped by the deadline, its callbacks

@@ -72,12 +72,18 @@ typedef struct {
     apex_time opened_at;
 } script_position;
 
+/* What a strategy's on_bar returned: an entry ({ side = "buy" | "sell", ... }) or a close
+ * of the open position on its symbol ({ side = "close", qty | fraction, reason }). */
+typedef enum { SIGNAL_ENTRY = 0, SIGNAL_CLOSE } script_signal_kind;
+
 typedef struct {
-    order_side side;
+    script_signal_kind kind;
+    order_side side;     /* entries only */
     money_t entry;       /* limit price for a limit entry; 0 = market */
     money_t stop_loss;   /* 0 = use exits.stop_loss_pct */
     money_t take_profit; /* 0 = use exits.take_profit_pct */
-    money_t qty;         /* 0 = let the risk stage size it */
+    money_t qty;         /* entry: 0 = let the risk stage size it; close: 0 = all (or fraction) */
+    money_t fraction;    /* close: the share of the open quantity, (0, 1]; 0 = not given */
     money_t confidence;  /* 0..1, default 1 */
     char reason[160];
 } script_signal;
@@ -113,10 +119,11 @@ bool script_has_callback(const script_host *h, script_slot slot, const char *nam
 int script_load_rules(script_host *h, const instruction *ins, int n, const char *pipeline_file,
                       diag_list *diags);
 
-/* Calls the slot's on_bar(ctx, bar). For the strategy slot a returned table is an entry
- * signal: returns 1 and fills *sig; returns 0 for nil. pos is the open position on this
- * symbol or NULL. Values crossing the boundary are validated (NaN, infinities, negative
- * prices, unknown sides) with the script's file and line in err. */
+/* Calls the slot's on_bar(ctx, bar). For the strategy slot a returned table is a signal:
+ * returns 1 and fills *sig (sig->kind says entry or close); returns 0 for nil. pos is the
+ * open position on this symbol or NULL. Values crossing the boundary are validated (NaN,
+ * infinities, negative prices, unknown sides and fields, a close's qty above pos->qty or
+ * given together with fraction) with the script's file and line in err. */
 int script_on_bar(script_host *h, script_slot slot, const bar *b, const char *symbol,
                   const script_position *pos, script_signal *sig, char *err, size_t errlen);
 

@@ -294,14 +294,17 @@ end
 
 T.test("example pipelines name existing modules and valid instructions", function()
     for _, rel in ipairs { "strategies/examples/ma_trend.lua", "strategies/examples/rsi_reversion.lua",
+                           "strategies/examples/ma_cross_exit.lua",
                            "strategies/examples/reference.lua" } do
         local p, dir = load_pipeline(rel)
         T.truthy(type(p.name) == "string" and p.name:match("^[%w_.-]+$") and #p.name <= 63, rel .. " name")
         T.truthy(#p.symbols >= 1, rel .. " symbols")
         T.eq(p.data.files[1], "../../data/demo/bars.csv", rel .. " bars")
         T.eq(p.data.news, "../../data/demo/news.csv", rel .. " news")
+        T.truthy(p.strategy, rel .. " strategy")
         for _, slot in ipairs { "bias", "strategy" } do
             local ref = p[slot]
+            if ref == nil then goto next_slot end -- a bias is optional
             local file = type(ref) == "table" and ref.file or ref
             local f = io.open(ROOT .. "/" .. dir .. "/" .. file, "r")
             T.truthy(f, rel .. ": " .. slot .. " file " .. tostring(file) .. " exists")
@@ -311,6 +314,7 @@ T.test("example pipelines name existing modules and valid instructions", functio
                 local mod, new_ctx = D.load_module(ROOT, dir .. "/" .. file, ref.params)
                 mod.on_start(new_ctx("AAPL"))
             end
+            ::next_slot::
         end
         for _, ins in ipairs(p.instructions or {}) do
             if type(ins) == "string" then
@@ -359,6 +363,42 @@ T.test("rule files fire on their conditions with specific reasons", function()
     pos.unrealized_pnl_pct = 0.02
     T.falsy(news.check(m({}, {}, { ["*"] = 3 }), pos), "market-wide news while winning")
     T.falsy(news.check(m({}, {}, {}), nil), "no position")
+end)
+
+T.test("ma_cross_exit buys on the cross above and closes on the cross back, only then", function()
+    local closes = path(100, { { 40, 0 }, { 20, 0.25 }, { 30, -0.25 } })
+    local strat, new_ctx = D.load_module(ROOT, "strategies/ma_cross_exit.lua", { qty = 100 })
+    local ctx = new_ctx("TEST")
+    strat.on_start(ctx)
+    local fast, slow = ta.sma(10), ta.sma(30)
+    local pf, ps
+    local buys, closes_seen = 0, 0
+    for i, c in ipairs(closes) do
+        local b = bar(i, c)
+        local sig = strat.on_bar(ctx, b)
+        local f, s = fast:update(c), slow:update(c)
+        local up = ta.crossed_above(pf, ps, f, s)
+        local down = ta.crossed_below(pf, ps, f, s)
+        if sig and sig.side == "buy" then
+            buys = buys + 1
+            T.truthy(up, "buys only on the cross above, bar " .. i)
+            T.eq(sig.qty, 100)
+            ctx.position = { side = "long", qty = 100 } -- the entry filled
+        elseif sig then
+            closes_seen = closes_seen + 1
+            T.eq(sig.side, "close")
+            T.truthy(down, "closes only on the cross back, bar " .. i)
+            T.eq(sig.qty, nil, "the whole position")
+            T.contains(sig.reason, "averages crossed back: SMA10")
+            ctx.position = nil
+        else
+            T.falsy(up and ctx.position == nil, "every cross above without a position buys")
+            T.falsy(down and ctx.position ~= nil, "every cross back with a position closes")
+        end
+        pf, ps = f, s
+    end
+    T.eq(buys, 1)
+    T.eq(closes_seen, 1)
 end)
 
 return T.finish()

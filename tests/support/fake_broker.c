@@ -936,6 +936,7 @@ void fake_broker_set_quote(fake_broker *fb, const char *symbol, money_t bid, mon
     }
     q->bid = bid;
     q->ask = ask;
+    q->quoted = bid > 0 && ask > 0; /* a venue's quote */
     q->last = last;
     q->ts = clock_now(fb->clock);
 }

@@ -74,7 +74,8 @@ static void test_defaults_are_the_documented_ones(void **state)
     assert_string_equal(e->stages[1].name, "second_target");
     assert_int_equal(e->stages[1].profit_threshold, PCT(25));
     assert_int_equal(e->stages[1].exit_fraction, PCT(25));
-    assert_int_equal(e->liquidity_max_spread, 3 * MONEY_SCALE / 100);
+    assert_int_equal(e->liquidity_max_spread, 0); /* off: the relative limit scales */
+    assert_int_equal(e->liquidity_max_spread_pct, PCT(1));
     assert_int_equal(e->liquidity_min_volume, MONEY(50));
     assert_int_equal(e->early_exit_edge, PCT(2));
     assert_int_equal(e->time_urgent_minutes, 5);
@@ -309,7 +310,9 @@ static void test_table_is_well_formed(void **state)
     const config_field *price = config_schema_find("exits.execution.LOW.price");
     for (int p = PRICE_MARKET; p <= PRICE_CONSERVATIVE; p++)
         assert_string_equal(price->names[p], price_strategy_name(p));
+    const config_field *prio = config_schema_find("exits.strategy_exit_priority");
     for (int p = 0; p < EXIT_PRIORITY_COUNT; p++) {
+        assert_string_equal(prio->names[p], exit_priority_name(p));
         char path[64];
         snprintf(path, sizeof path, "exits.execution.%s", exit_priority_name(p));
         assert_non_null(config_schema_find(path));

@@ -13,6 +13,7 @@
 #include "model/order.h"
 #include "config/config.h"
 #include "exits/evaluator.h"
+#include "util/err.h"
 
 static money_t M(const char *s)
 {
@@ -371,6 +372,7 @@ static void test_multiple_triggers_priority(void **state)
     exits_config cfg = defaults();
 
     /* CRITICAL beats HIGH beats LOW: stop, liquidity and a weak edge at once. */
+    cfg.liquidity_max_spread = M("0.03"); /* an absolute limit besides the 1% one */
     exit_input in = long_position();
     in.bid = M("95.50");
     in.ask = M("95.60");
@@ -534,12 +536,66 @@ static void test_condition_names_and_priorities(void **state)
         {EXIT_EDGE_DISAPPEARED, "edge_disappeared", EXIT_PRIORITY_LOW},
         {EXIT_REBALANCE, "rebalance", EXIT_PRIORITY_LOW},
         {EXIT_EMERGENCY_INSTRUCTION, "emergency_instruction", EXIT_PRIORITY_CRITICAL},
+        /* the default of exits.strategy_exit_priority; the pipeline's setting decides */
+        {EXIT_STRATEGY_EXIT, "strategy_exit", EXIT_PRIORITY_CRITICAL},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         assert_string_equal(exit_condition_name(table[i].c), table[i].name);
         assert_int_equal(exit_condition_priority(table[i].c), table[i].p);
     }
     assert_string_equal(exit_condition_name(EXIT_NONE), "none");
+}
+
+/* A close from the strategy: whole, a quantity or a fraction of what is open, whole lots,
+ * at the configured priority. The evaluator never fires it. */
+static void test_strategy_decision(void **state)
+{
+    (void)state;
+    exits_config cfg = defaults();
+    money_instrument lot1 = {.tick = M("0.01"), .lot = MONEY(1)};
+    exit_decision d;
+    char why[256] = "";
+    assert_int_equal(exits_strategy_decision(&cfg, lot1, MONEY(100), 0, 0, "averages crossed back",
+                                             &d, why, sizeof why),
+                     0);
+    assert_int_equal(d.condition, EXIT_STRATEGY_EXIT);
+    assert_int_equal(d.priority, EXIT_PRIORITY_CRITICAL);
+    assert_int_equal(d.qty, MONEY(100));
+    assert_string_equal(d.reason, "strategy_exit: averages crossed back");
+
+    cfg.strategy_exit_priority = EXIT_PRIORITY_MEDIUM;
+    assert_int_equal(
+        exits_strategy_decision(&cfg, lot1, MONEY(100), MONEY(30), 0, "trim", &d, why, sizeof why),
+        0);
+    assert_int_equal(d.priority, EXIT_PRIORITY_MEDIUM);
+    assert_int_equal(d.qty, MONEY(30));
+    assert_string_equal(d.reason, "strategy_exit: trim (closing 30 of 100)");
+
+    /* A quarter of 10 is 2.5: rounded down to 2 whole lots, never more than asked. */
+    assert_int_equal(
+        exits_strategy_decision(&cfg, lot1, MONEY(10), 0, M("0.25"), "", &d, why, sizeof why), 0);
+    assert_int_equal(d.qty, MONEY(2));
+    assert_string_equal(d.reason, "strategy_exit: the strategy closed it (closing 2 of 10)");
+    /* fraction 1 and a qty of everything are the whole position */
+    assert_int_equal(
+        exits_strategy_decision(&cfg, lot1, MONEY(10), 0, MONEY_SCALE, "", &d, why, sizeof why), 0);
+    assert_int_equal(d.qty, MONEY(10));
+    assert_int_equal(
+        exits_strategy_decision(&cfg, lot1, MONEY(10), MONEY(10), 0, "", &d, why, sizeof why), 0);
+    assert_int_equal(d.qty, MONEY(10));
+    assert_string_equal(d.reason, "strategy_exit: the strategy closed it");
+    /* below one lot: an error naming the field */
+    assert_int_equal(
+        exits_strategy_decision(&cfg, lot1, MONEY(10), 0, M("0.05"), "", &d, why, sizeof why),
+        APEX_EINVAL);
+    assert_string_equal(why, "close: fraction = 0.05 of the open 10 rounds down to 0 lots (lot "
+                             "size 1); close at least one lot, or leave fraction out to close "
+                             "it all");
+    assert_int_equal(d.condition, EXIT_NONE);
+    assert_int_equal(
+        exits_strategy_decision(&cfg, lot1, MONEY(10), M("0.5"), 0, "", &d, why, sizeof why),
+        APEX_EINVAL);
+    assert_non_null(strstr(why, "qty = 0.5 of the open 10 rounds down to 0 lots"));
 }
 
 static void test_circuit_breaker_triggers(void **state)
@@ -595,13 +651,15 @@ static void test_time_based_urgent(void **state)
 static void test_liquidity_dried_up(void **state)
 {
     (void)state;
-    exits_config cfg = defaults(); /* spread > 0.03 or volume < 50 */
+    exits_config cfg = defaults(); /* spread > 1% of the mid, or volume < 50 */
     exit_input in = long_position();
     in.bid = M("100.00");
-    in.ask = M("100.03");
+    in.ask = M("101.00"); /* 1.00 wide, 0.995% of the mid 100.50 */
     assert_nothing_fires(eval(&cfg, &in));
-    in.ask = M("100.04");
+    in.ask = M("101.02"); /* 1.02 > 1% of 100.51 = 1.0051 */
     exit_decision d = eval(&cfg, &in);
+    assert_string_equal(d.reason,
+                        "liquidity_dried_up: spread 1.02 (bid 100.00, ask 101.02) > max 1.0051");
     assert_int_equal(d.condition, EXIT_LIQUIDITY_DRIED_UP);
     assert_int_equal(d.priority, EXIT_PRIORITY_HIGH);
     assert_true(d.qty == MONEY(100));
@@ -620,9 +678,28 @@ static void test_liquidity_dried_up(void **state)
     assert_nothing_fires(eval(&cfg, &in));
 
     exit_input s = short_position();
-    s.bid = M("99.90");
-    s.ask = M("100.10");
+    s.bid = M("99.00");
+    s.ask = M("101.10");
     assert_int_equal(eval(&cfg, &s).condition, EXIT_LIQUIDITY_DRIED_UP);
+
+    /* The limit scales with the price: 5 cents is wide on a $3 stock, not on a $300 one. */
+    exit_input cheap = long_position();
+    cheap.entry_price = M("3.00");
+    cheap.stop_loss = M("2.00");
+    cheap.take_profit = M("4.00");
+    cheap.bid = M("3.00");
+    cheap.ask = M("3.05");
+    assert_int_equal(eval_at(&cfg, &cheap, "3.02").condition, EXIT_LIQUIDITY_DRIED_UP);
+    exit_input dear = long_position();
+    dear.entry_price = M("300.00");
+    dear.stop_loss = M("200.00");
+    dear.take_profit = M("400.00");
+    dear.bid = M("300.00");
+    dear.ask = M("300.05");
+    assert_nothing_fires(eval_at(&cfg, &dear, "300.02"));
+    /* An absolute limit, when set, applies too: the tighter one wins. */
+    cfg.liquidity_max_spread = M("0.03");
+    assert_int_equal(eval_at(&cfg, &dear, "300.02").condition, EXIT_LIQUIDITY_DRIED_UP);
 }
 
 static void test_early_exit(void **state)
@@ -773,6 +850,7 @@ int main(void)
         cmocka_unit_test(test_emergency_instruction),
         cmocka_unit_test(test_shorts_mirror_longs),
         cmocka_unit_test(test_pnl_fraction),
+        cmocka_unit_test(test_strategy_decision),
         cmocka_unit_test(test_no_open_quantity_or_price),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,7 +32,7 @@ static void test_order_names_round_trip(void **state)
 static void test_exit_names_round_trip(void **state)
 {
     (void)state;
-    for (int c = EXIT_STOP_LOSS; c <= EXIT_EMERGENCY_INSTRUCTION; c++)
+    for (int c = EXIT_STOP_LOSS; c <= EXIT_STRATEGY_EXIT; c++)
         assert_int_equal(exit_condition_parse(exit_condition_name((exit_condition)c)), c);
     assert_int_equal(exit_condition_parse("edge_reversal"), -1); /* REQ-EXIT-009 */
     assert_int_equal(exit_condition_priority(EXIT_STOP_LOSS), EXIT_PRIORITY_CRITICAL);
@@ -40,6 +40,7 @@ static void test_exit_names_round_trip(void **state)
     assert_int_equal(exit_condition_priority(EXIT_PARTIAL_EXIT_TARGET), EXIT_PRIORITY_MEDIUM);
     assert_int_equal(exit_condition_priority(EXIT_REBALANCE), EXIT_PRIORITY_LOW);
     assert_int_equal(exit_condition_priority(EXIT_EMERGENCY_INSTRUCTION), EXIT_PRIORITY_CRITICAL);
+    assert_string_equal(exit_condition_name(EXIT_STRATEGY_EXIT), "strategy_exit");
     assert_int_equal(exit_condition_priority(EXIT_NONE), EXIT_PRIORITY_LOW);
     for (int s = EXIT_STATUS_WORKING; s < EXIT_STATUS_COUNT; s++)
         assert_int_equal(exit_status_parse(exit_status_name((exit_status)s)), s);

@@ -88,7 +88,8 @@ static fx *make(int n, int per_minute)
     f->clock = clock_new_simulated(T0);
     f->db = store_open(":memory:", STORE_DURABLE, err, sizeof err);
     f->symbols = symtab_new();
-    paper_config pc = {.starting_cash = MONEY(10000000)};
+    /* "close": the seed orders fill on the clock turn below, so the positions are held. */
+    paper_config pc = {.starting_cash = MONEY(10000000), .fill = PAPER_FILL_CLOSE};
     f->paper = paper_broker_new(&pc, ":memory:", f->clock, err, sizeof err);
     assert_non_null(f->paper);
     for (int i = 0; i < n; i++) {
@@ -139,7 +140,7 @@ static void destroy(fx *f)
 {
     for (int i = 0; i < f->ntrades; i++)
         monitor_unwatch(f->mon, &f->trades[i]);
-    monitor_free(f->mon);
+    monitor_free(f->mon); /* NULL is allowed */
     broker_free(f->limited);
     ratelimit_free(f->limiter);
     symtab_free(f->symbols);
@@ -274,6 +275,57 @@ static void test_position_closed_by_hand_is_detected(void **state)
     destroy(f);
 }
 
+/* A backtest: one check per bar of the symbol, whatever the cadence, and none between
+ * bars (an hour without data costs nothing). */
+static void test_bar_driven_checks_follow_the_bars(void **state)
+{
+    (void)state;
+    fx *f = make(1, 600);
+    trade *t = &f->trades[0];
+    f->cfg.monitoring.normal_frequency_s = 5;
+    f->cfg.monitoring.urgent_frequency_s = 1;
+    monitor_set_bar_driven(f->mon, true);
+    clock_run_due(f->clock); /* the first check, at T0 */
+    monitor_stats s;
+    monitor_get_stats(f->mon, &s);
+    uint64_t before = s.checks;
+    for (int m = 1; m <= 10; m++) {
+        clock_advance_to(f->clock, T0 + m * APEX_MINUTE);
+        bar_for(f, t->row.symbol, MONEY(100) + m * CENTS_TO(10));
+        monitor_on_bar(f->mon, t);
+    }
+    clock_advance_to(f->clock, T0 + 70 * APEX_MINUTE); /* an hour with no bar */
+    monitor_get_stats(f->mon, &s);
+    assert_int_equal(s.checks - before, 10);
+    assert_int_equal(f->evaluations, (int)s.checks);
+    /* Each check saw its own bar's price, never the cached one of the bar before. */
+    assert_true(t->pos.current_price == MONEY(100) + 10 * CENTS_TO(10));
+    assert_int_equal(s.cache_hits, 0);
+    destroy(f);
+}
+
+/* Shut down with a quote batch and a close confirmation in flight: the monitor gives
+ * their holds on the trades back (they were leaked, and reported at exit). */
+static void test_shutdown_gives_back_the_holds(void **state)
+{
+    (void)state;
+    fx *f = make(2, 1); /* one broker call a minute */
+    assert_int_equal(broker_get_account(f->limited, BROKER_PRIORITY_ROUTINE, ignore, NULL), 0);
+    ledger_apply(&f->trades[1].led, SIDE_SELL, MONEY(10), MONEY(100), 0); /* flat by fills */
+    clock_run_due(f->clock);
+    /* The quote batch for S000 and the close confirmation for S001 wait in the limiter. */
+    assert_int_equal(trade_holds(&f->trades[0]), 1);
+    assert_int_equal(trade_holds(&f->trades[1]), 1);
+    for (int i = 0; i < f->ntrades; i++)
+        monitor_unwatch(f->mon, &f->trades[i]);
+    monitor_free(f->mon);
+    f->mon = NULL;
+    assert_int_equal(trade_holds(&f->trades[0]), 0);
+    assert_int_equal(trade_holds(&f->trades[1]), 0);
+    f->ntrades = 0;
+    destroy(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -282,6 +334,8 @@ int main(void)
         cmocka_unit_test(test_price_caching),
         cmocka_unit_test(test_rate_limit_never_exceeded_with_200_positions),
         cmocka_unit_test(test_position_closed_by_hand_is_detected),
+        cmocka_unit_test(test_bar_driven_checks_follow_the_bars),
+        cmocka_unit_test(test_shutdown_gives_back_the_holds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

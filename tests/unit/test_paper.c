@@ -16,6 +16,7 @@
 #include "broker/broker.h"
 #include "broker/paper.h"
 #include "clock/clock.h"
+#include "risk/risk.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -106,6 +107,10 @@ static paper_config test_config(void)
     c.starting_cash = MONEY(100000);
     c.spread_bps = MONEY(2);
     c.slippage_bps = MONEY(1);
+    /* These tests are about the account, orders and brackets: market orders fill on the
+     * clock turn at the last close. The next_open model has its own tests
+     * (test_paper_fill_model.c). */
+    c.fill = PAPER_FILL_CLOSE;
     return c;
 }
 
@@ -192,6 +197,15 @@ static void submit(env *e, const order_request *r)
     assert_int_equal(e->r.nreplies, 1);
 }
 
+/* Places r, then feeds one bar: the recorder holds what that bar did. */
+static void submit_then_bar(env *e, const order_request *r, money_t o, money_t h, money_t l,
+                            money_t c)
+{
+    submit(e, r);
+    reset(e);
+    feed(e, "AAPL", o, h, l, c);
+}
+
 static broker_account account(env *e)
 {
     reset(e);
@@ -256,30 +270,30 @@ static void test_market_buy_fills_at_last_plus_half_spread_and_slippage(void **s
     /* Reply first, then the fill, then the order's status change. */
     assert_string_equal(e->r.trail, "ROFO");
     assert_int_equal(e->r.nfills, 1);
-    /* 100.03 + 0.010003 half spread + 0.010003 slippage = 100.050006, up to the tick. */
-    assert_int_equal(e->r.fills[0].price, CENTS(10006));
+    /* 100.03 + 0.010003 half spread + 0.010003 slippage = 100.050006, to the nearest tick. */
+    assert_int_equal(e->r.fills[0].price, CENTS(10005));
     assert_int_equal(e->r.fills[0].qty, MONEY(10));
     assert_int_equal(e->r.fills[0].fee, MONEY(1)); /* 10 x 0.005 = 0.05, minimum 1.00 */
     assert_string_equal(e->r.fills[0].client_order_id, "m1");
     assert_int_equal(e->r.updates[1].status, ORDER_STATUS_FILLED);
-    assert_int_equal(e->r.updates[1].avg_fill_price, CENTS(10006));
+    assert_int_equal(e->r.updates[1].avg_fill_price, CENTS(10005));
 
     broker_account a = account(e);
-    assert_int_equal(a.cash, CENTS(10000000 - 100060 - 100)); /* 98998.40 */
-    assert_int_equal(a.equity, CENTS(9899840 + 100030));      /* + 10 x 100.03 */
+    assert_int_equal(a.cash, CENTS(10000000 - 100050 - 100)); /* 98998.50 */
+    assert_int_equal(a.equity, CENTS(9899850 + 100030));      /* + 10 x 100.03 */
     broker_position p = position(e, "AAPL");
     assert_int_equal(p.qty, MONEY(10));
-    assert_int_equal(p.avg_entry_price, CENTS(10006));
-    assert_int_equal(p.unrealized_pnl, -CENTS(30));
+    assert_int_equal(p.avg_entry_price, CENTS(10005));
+    assert_int_equal(p.unrealized_pnl, -CENTS(20));
 
-    /* The sell side rounds down: 100.03 - 0.020006 = 100.009994 -> 100.00. */
+    /* The sell side: 100.03 - 0.020006 = 100.009994 -> 100.01, the nearest tick. */
     r = req("m2", "AAPL", SIDE_SELL, ORDER_MARKET, MONEY(10));
     submit(e, &r);
-    assert_int_equal(e->r.fills[0].price, CENTS(10000));
+    assert_int_equal(e->r.fills[0].price, CENTS(10001));
     a = account(e);
-    assert_int_equal(a.cash, CENTS(9999740)); /* 99997.40 */
-    assert_int_equal(a.equity, CENTS(9999740));
-    assert_int_equal(a.realized_pnl_today, -CENTS(260)); /* -0.60 price, -2.00 fees */
+    assert_int_equal(a.cash, CENTS(9899850 + 100010 - 100)); /* 99997.60 */
+    assert_int_equal(a.equity, CENTS(9999760));
+    assert_int_equal(a.realized_pnl_today, -CENTS(240)); /* -0.40 price, -2.00 fees */
     assert_int_equal(position(e, "AAPL").qty, 0);
     assert_int_equal(e->r.npositions, 0);
     env_free(e);
@@ -293,13 +307,13 @@ static void test_market_uses_bar_bid_ask_when_present(void **state)
     feed_quote(e, "AAPL", CENTS(10000), CENTS(9998), CENTS(10002));
     order_request r = req("q1", "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(5));
     submit(e, &r);
-    /* ask 100.02 + 1 bp = 100.030002 -> 100.04 */
-    assert_int_equal(e->r.fills[0].price, CENTS(10004));
+    /* ask 100.02 + 1 bp = 100.030002 -> 100.03, the nearest tick */
+    assert_int_equal(e->r.fills[0].price, CENTS(10003));
     r = req("q2", "AAPL", SIDE_SELL, ORDER_MARKET, MONEY(5));
     submit(e, &r);
     /* bid 99.98 - 1 bp = 99.970002 -> 99.97 */
     assert_int_equal(e->r.fills[0].price, CENTS(9997));
-    assert_int_equal(account(e).realized_pnl_today, -CENTS(35)); /* 5 x -0.07 */
+    assert_int_equal(account(e).realized_pnl_today, -CENTS(30)); /* 5 x -0.06 */
     env_free(e);
 }
 
@@ -328,18 +342,14 @@ static void test_limit_fills_at_limit_or_better_open(void **state)
     /* A bar opening below a buy limit fills at the (better) open. */
     r = req("l2", "AAPL", SIDE_BUY, ORDER_LIMIT, MONEY(10));
     r.limit_price = CENTS(9900);
-    submit(e, &r);
-    reset(e);
-    feed(e, "AAPL", CENTS(9850), CENTS(9870), CENTS(9800), CENTS(9860));
+    submit_then_bar(e, &r, CENTS(9850), CENTS(9870), CENTS(9800), CENTS(9860));
     assert_int_equal(e->r.nfills, 1);
     assert_int_equal(e->r.fills[0].price, CENTS(9850));
 
     /* And a sell limit gapped through fills at the higher open. */
     r = req("l3", "AAPL", SIDE_SELL, ORDER_LIMIT, MONEY(20));
     r.limit_price = CENTS(10100);
-    submit(e, &r);
-    reset(e);
-    feed(e, "AAPL", CENTS(10150), CENTS(10200), CENTS(10120), CENTS(10180));
+    submit_then_bar(e, &r, CENTS(10150), CENTS(10200), CENTS(10120), CENTS(10180));
     assert_int_equal(e->r.nfills, 1);
     assert_int_equal(e->r.fills[0].price, CENTS(10150));
     assert_int_equal(get_order(e, "l3").status, ORDER_STATUS_FILLED);
@@ -368,7 +378,7 @@ static void test_stop_triggers_and_gap_fills_at_open(void **state)
     assert_int_equal(e->r.nfills, 0);
     feed(e, "XYZ", CENTS(4900), CENTS(4920), CENTS(4750), CENTS(4800)); /* trades through */
     assert_int_equal(e->r.nfills, 1);
-    /* 48.00 - 10 bp = 47.952, rounded down against the seller. */
+    /* 48.00 - 10 bp = 47.952, to the nearest tick. */
     assert_int_equal(e->r.fills[0].price, CENTS(4795));
     assert_int_equal(account(e).realized_pnl_today, -MONEY(210));
 
@@ -381,8 +391,9 @@ static void test_stop_triggers_and_gap_fills_at_open(void **state)
     reset(e);
     feed(e, "XYZ", CENTS(4400), CENTS(4420), CENTS(4350), CENTS(4380)); /* gaps through */
     assert_int_equal(e->r.nfills, 1);
-    /* Fills at the gap price, 44.00, less 10 bp: 43.956 -> 43.95, not at the stop. */
-    assert_int_equal(e->r.fills[0].price, CENTS(4395));
+    /* Fills at the gap price, 44.00, less 10 bp: 43.956 -> 43.96 (nearest), not at the
+     * stop. */
+    assert_int_equal(e->r.fills[0].price, CENTS(4396));
     assert_int_equal(position(e, "XYZ").qty, 0);
     env_free(e);
 }
@@ -843,7 +854,7 @@ static void test_day_trades_counted_in_rolling_window(void **state)
     env_free(e);
 }
 
-static void test_fees_per_share_and_bps_rounded_up_to_the_cent(void **state)
+static void test_fees_per_share_and_bps_rounded_to_the_nearest_cent(void **state)
 {
     (void)state;
     paper_config cfg = test_config();
@@ -856,16 +867,16 @@ static void test_fees_per_share_and_bps_rounded_up_to_the_cent(void **state)
     feed(e, "AAPL", CENTS(10003), CENTS(10003), CENTS(10003), CENTS(10003));
     order_request r = req("f1", "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(100));
     submit(e, &r);
-    /* 100 x 0.001 = 0.10, plus 1 bp of 10003.00 = 1.0003: 1.1003 -> 1.11 */
-    assert_int_equal(e->r.fills[0].fee, CENTS(111));
+    /* 100 x 0.001 = 0.10, plus 1 bp of 10003.00 = 1.0003: 1.1003 -> 1.10, the nearest cent */
+    assert_int_equal(e->r.fills[0].fee, CENTS(110));
     r = req("f2", "AAPL", SIDE_SELL, ORDER_MARKET, MONEY(1));
     submit(e, &r);
     /* 0.001 + 0.010003 is below the 0.05 minimum */
     assert_int_equal(e->r.fills[0].fee, CENTS(5));
     assert_string_equal(e->r.fills[0].fill_id, "paper-2-1");
     broker_account a = account(e);
-    assert_int_equal(a.cash, MONEY(100000) - CENTS(1000300) - CENTS(111) + CENTS(10003) - CENTS(5));
-    assert_int_equal(a.realized_pnl_today, -CENTS(116));
+    assert_int_equal(a.cash, MONEY(100000) - CENTS(1000300) - CENTS(110) + CENTS(10003) - CENTS(5));
+    assert_int_equal(a.realized_pnl_today, -CENTS(115));
     env_free(e);
 }
 
@@ -889,6 +900,308 @@ static void test_market_order_fills_before_the_next_bar(void **state)
     assert_string_equal(e->r.trail, "ROFO");
     assert_int_equal(e->r.fills[0].price, MONEY(100));
     assert_int_equal(position(e, "AAPL").unrealized_pnl, MONEY(100));
+    env_free(e);
+}
+
+/* ---- the fill model (broker.fill) and its costs -------------------------------------------
+ *
+ * Expected prices are computed here from the rule, independently of the broker's code:
+ * exact price = reference * (1 +/- bps / 10000), rounded once to the nearest tick, half to
+ * even. */
+
+static paper_config fill_config(paper_fill_model fill, int spread_bps, int slippage_bps)
+{
+    paper_config c = test_config();
+    c.fill = fill;
+    c.starting_cash = MONEY(1000000);
+    c.spread_bps = MONEY(spread_bps);
+    c.slippage_bps = MONEY(slippage_bps);
+    return c;
+}
+
+/* The rule, computed here: ref * (10000 +/- bps) / 10000 rounded once to the nearest tick,
+ * half to even, in exact integer arithmetic. */
+static money_t expect_price(money_t ref, order_side side, double bps, money_t tick)
+{
+    __int128 k = (__int128)(bps * 1e8 + 0.5); /* bps at 1e-8 */
+    __int128 den = (__int128)10000 * 100000000;
+    __int128 num = (__int128)ref * (side == SIDE_BUY ? den + k : den - k);
+    __int128 unit = den * tick; /* one tick, in num's units */
+    __int128 q = num / unit, r = num % unit;
+    if (2 * r > unit || (2 * r == unit && (q & 1)))
+        q++;
+    return (money_t)(q * tick);
+}
+
+/* ---- next_open and close ----------------------------------------------------------------- */
+
+/* Bar k (the signal bar) and bar k+1. */
+#define K_OPEN   CENTS(10000)
+#define K_CLOSE  CENTS(10050)
+#define K1_OPEN  CENTS(10120)
+#define K1_CLOSE CENTS(10150)
+
+static void signal_bar(env *e)
+{
+    feed(e, "AAPL", K_OPEN, CENTS(10100), CENTS(9900), K_CLOSE);
+}
+
+static void next_bar(env *e)
+{
+    feed(e, "AAPL", K1_OPEN, CENTS(10200), CENTS(10080), K1_CLOSE);
+}
+
+/* An account with the fill model and costs that has seen the signal bar, bar k. */
+static env *fill_env(paper_fill_model fill, int spread_bps, int slippage_bps)
+{
+    paper_config cfg = fill_config(fill, spread_bps, slippage_bps);
+    env *e = env_new(&cfg, NULL);
+    signal_bar(e);
+    return e;
+}
+
+static void test_next_open_market_entry_and_exit_fill_at_the_next_open(void **state)
+{
+    (void)state;
+    env *e = fill_env(PAPER_FILL_NEXT_OPEN, 2, 1);
+    order_request r = req("n1", "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(10));
+    submit(e, &r);
+    assert_int_equal(e->r.status, 0);
+    assert_int_equal(e->r.nfills, 0); /* not on the clock turn: no price to trade at yet */
+    assert_int_equal(e->r.order.status, ORDER_STATUS_ACCEPTED);
+
+    reset(e);
+    next_bar(e);
+    assert_int_equal(e->r.nfills, 1);
+    /* Half the 2 bps spread plus 1 bps slippage = 2 bps above bar k+1's open. */
+    money_t buy = expect_price(K1_OPEN, SIDE_BUY, 2, CENTS(1));
+    assert_int_equal(e->r.fills[0].price, buy);
+    assert_int_equal(e->r.fills[0].ts, e->now);
+
+    /* The exit: sent after bar k+1, fills at bar k+2's open less 2 bps. */
+    r = req("n1-x", "AAPL", SIDE_SELL, ORDER_MARKET, MONEY(10));
+    r.role = ORDER_ROLE_EXIT;
+    submit(e, &r);
+    assert_int_equal(e->r.nfills, 0);
+    reset(e);
+    feed(e, "AAPL", CENTS(10300), CENTS(10310), CENTS(10290), CENTS(10305));
+    assert_int_equal(e->r.nfills, 1);
+    money_t sell = expect_price(CENTS(10300), SIDE_SELL, 2, CENTS(1));
+    assert_int_equal(e->r.fills[0].price, sell);
+    assert_int_equal(account(e).realized_pnl_today, 10 * (sell - buy));
+
+    /* close_position is a market exit too. */
+    r = req("n2", "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(3));
+    submit(e, &r);
+    feed(e, "AAPL", CENTS(10400), CENTS(10410), CENTS(10390), CENTS(10400));
+    reset(e);
+    assert_int_equal(
+        broker_close_position(e->b, BROKER_PRIORITY_ROUTINE, "AAPL", "n2-c", on_reply, &e->r), 0);
+    turn(e);
+    assert_int_equal(e->r.nfills, 0);
+    feed(e, "AAPL", CENTS(10420), CENTS(10430), CENTS(10410), CENTS(10420));
+    assert_int_equal(e->r.nfills, 1);
+    assert_int_equal(e->r.fills[0].price, expect_price(CENTS(10420), SIDE_SELL, 2, CENTS(1)));
+    env_free(e);
+}
+
+static void test_close_model_fills_at_the_signal_bar_close(void **state)
+{
+    (void)state;
+    env *e = fill_env(PAPER_FILL_CLOSE, 2, 1);
+    order_request r = req("c1", "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(10));
+    submit(e, &r);
+    assert_int_equal(e->r.nfills, 1); /* on the clock turn */
+    money_t buy = expect_price(K_CLOSE, SIDE_BUY, 2, CENTS(1));
+    assert_int_equal(e->r.fills[0].price, buy);
+    next_bar(e);
+    r = req("c1-x", "AAPL", SIDE_SELL, ORDER_MARKET, MONEY(10));
+    r.role = ORDER_ROLE_EXIT;
+    submit(e, &r);
+    assert_int_equal(e->r.nfills, 1);
+    money_t sell = expect_price(K1_CLOSE, SIDE_SELL, 2, CENTS(1));
+    assert_int_equal(e->r.fills[0].price, sell);
+    assert_int_equal(account(e).realized_pnl_today, 10 * (sell - buy));
+    env_free(e);
+}
+
+/* A cancel cannot beat a market order to the next open: it is answered after the fill. */
+static void test_cancel_of_a_waiting_market_order_is_answered_after_its_fill(void **state)
+{
+    (void)state;
+    env *e = fill_env(PAPER_FILL_NEXT_OPEN, 0, 0);
+    order_request r = req("w1", "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(5));
+    submit(e, &r);
+    reset(e);
+    assert_int_equal(broker_cancel_order(e->b, BROKER_PRIORITY_ROUTINE, "w1", on_reply, &e->r), 0);
+    clock_advance_to(e->clock, e->now + 30 * APEX_SECOND);
+    assert_int_equal(e->r.nreplies, 0);
+    next_bar(e);
+    assert_string_equal(e->r.trail, "FOR"); /* the fill, its status, then the refusal */
+    assert_int_equal(e->r.status, APEX_ESTATE);
+    assert_non_null(strstr(e->r.error, "filled"));
+    assert_int_equal(e->r.fills[0].price, K1_OPEN);
+    env_free(e);
+}
+
+/* ---- limits and stops --------------------------------------------------------------------- */
+
+static void test_limits_and_stops_fill_in_a_later_bar_range_or_at_a_gap_open(void **state)
+{
+    (void)state;
+    env *e = fill_env(PAPER_FILL_NEXT_OPEN, 2, 1);
+    order_request r = req("l1", "AAPL", SIDE_BUY, ORDER_LIMIT, MONEY(10));
+    r.limit_price = CENTS(9950);
+    submit_then_bar(e, &r, CENTS(10000), CENTS(10020), CENTS(9960), CENTS(9990)); /* above */
+    assert_int_equal(e->r.nfills, 0);
+    feed(e, "AAPL", CENTS(9980), CENTS(9985), CENTS(9940), CENTS(9970)); /* trades through */
+    assert_int_equal(e->r.nfills, 1);
+    assert_int_equal(e->r.fills[0].price, CENTS(9950)); /* limits pay no spread or slippage */
+
+    /* A buy limit the next bar opens below fills at that open. */
+    r = req("l2", "AAPL", SIDE_BUY, ORDER_LIMIT, MONEY(10));
+    r.limit_price = CENTS(9900);
+    submit_then_bar(e, &r, CENTS(9870), CENTS(9880), CENTS(9800), CENTS(9850));
+    assert_int_equal(e->r.fills[0].price, CENTS(9870));
+
+    /* A sell stop within the range fills at the stop less slippage; gapped through, at the
+     * open less slippage. */
+    r = req("s1", "AAPL", SIDE_SELL, ORDER_STOP, MONEY(10));
+    r.stop_price = CENTS(9700);
+    submit_then_bar(e, &r, CENTS(9800), CENTS(9810), CENTS(9690), CENTS(9750));
+    assert_int_equal(e->r.nfills, 1);
+    assert_int_equal(e->r.fills[0].price, expect_price(CENTS(9700), SIDE_SELL, 1, CENTS(1)));
+    r = req("s2", "AAPL", SIDE_SELL, ORDER_STOP, MONEY(10));
+    r.stop_price = CENTS(9600);
+    submit_then_bar(e, &r, CENTS(9400), CENTS(9450), CENTS(9350), CENTS(9420)); /* gap */
+    assert_int_equal(e->r.nfills, 1);
+    assert_int_equal(e->r.fills[0].price, expect_price(CENTS(9400), SIDE_SELL, 1, CENTS(1)));
+    env_free(e);
+}
+
+/* A bracket entered at the next open: its legs watch the rest of that same bar. */
+static void test_bracket_filled_at_the_open_guards_the_same_bar(void **state)
+{
+    (void)state;
+    env *e = fill_env(PAPER_FILL_NEXT_OPEN, 0, 0);
+    order_request r = req("b1", "AAPL", SIDE_BUY, ORDER_MARKET, MONEY(10));
+    r.stop_loss = CENTS(9900);
+    r.take_profit = CENTS(10300);
+    /* Opens at 100.20 (the entry), then falls through the stop within the bar. */
+    submit_then_bar(e, &r, CENTS(10020), CENTS(10030), CENTS(9850), CENTS(9870));
+    assert_int_equal(e->r.nfills, 2);
+    assert_string_equal(e->r.fills[0].client_order_id, "b1");
+    assert_int_equal(e->r.fills[0].price, CENTS(10020));
+    assert_string_equal(e->r.fills[1].client_order_id, "b1-sl");
+    assert_int_equal(e->r.fills[1].price, CENTS(9900));
+    assert_int_equal(account(e).realized_pnl_today, 10 * (CENTS(9900) - CENTS(10020)));
+    env_free(e);
+}
+
+/* ---- costs within half a tick ------------------------------------------------------------- */
+
+/* Buys and sells at the close of one bar at `price` and checks what spread and slippage
+ * cost in basis points of the close: the configured 2 bps (half of 2 plus 1) within half a
+ * tick, on either side. */
+static void check_cost(money_t price)
+{
+    paper_config cfg = fill_config(PAPER_FILL_CLOSE, 2, 1);
+    env *e = env_new(&cfg, NULL);
+    feed(e, "X", price, price, price, price);
+    double half_tick_bps = 0.005 / money_to_double(price) * 10000;
+    for (int side = 0; side < 2; side++) {
+        order_request r =
+            req(side ? "sell" : "buy", "X", side ? SIDE_SELL : SIDE_BUY, ORDER_MARKET, MONEY(1));
+        submit(e, &r);
+        assert_int_equal(e->r.nfills, 1);
+        double fill = money_to_double(e->r.fills[0].price), ref = money_to_double(price);
+        double cost_bps = (side ? ref - fill : fill - ref) / ref * 10000;
+        if (cost_bps < 2 - half_tick_bps - 1e-9 || cost_bps > 2 + half_tick_bps + 1e-9)
+            fail_msg("%s at %.2f: paid %.4f bps, configured 2 bps (+/- %.4f, half a tick)",
+                     side ? "sell" : "buy", ref, cost_bps, half_tick_bps);
+    }
+    env_free(e);
+}
+
+static void test_spread_and_slippage_cost_what_is_configured_within_half_a_tick(void **state)
+{
+    (void)state;
+    check_cost(CENTS(300)); /* $3: 2 bps is 0.06 cents; a whole cent would be 33 bps */
+    check_cost(CENTS(317));
+    check_cost(CENTS(30000)); /* $300: 2 bps is 6 cents */
+    check_cost(CENTS(30037));
+}
+
+static void test_fees_cost_what_is_configured_within_half_a_cent(void **state)
+{
+    (void)state;
+    paper_config cfg = fill_config(PAPER_FILL_CLOSE, 0, 0);
+    cfg.fee_bps = MONEY(3);
+    env *e = env_new(&cfg, NULL);
+    feed(e, "X", CENTS(317), CENTS(317), CENTS(317), CENTS(317));
+    order_request r = req("f", "X", SIDE_BUY, ORDER_MARKET, MONEY(1000));
+    submit(e, &r);
+    /* 3 bps of 3170.00 = 0.951 */
+    money_t fee = e->r.fills[0].fee;
+    assert_true(fee >= CENTS(95) - CENTS(1) / 2 && fee <= CENTS(95) + CENTS(1) / 2);
+    assert_int_equal(fee, CENTS(95));
+    env_free(e);
+}
+
+/* ---- sizing with costs -------------------------------------------------------------------- */
+
+/* max_position_pct = 1 on an account whose cash is just above what the raw price allows:
+ * sized at the raw price the broker refuses the order; sized with its costs, the broker
+ * takes it and the account stays funded. */
+static void test_sizing_with_costs_is_never_refused_for_buying_power(void **state)
+{
+    (void)state;
+    paper_config cfg = fill_config(PAPER_FILL_NEXT_OPEN, 2, 1);
+    cfg.fee_per_share = CENTS(1) / 2;
+    cfg.fee_min = MONEY(1);
+    money_t px = CENTS(30037);
+    cfg.starting_cash = 33 * px + CENTS(50); /* 33 shares at the raw price, and 0.50 */
+    env *e = env_new(&cfg, NULL);
+    feed(e, "X", px, px, px, px);
+    broker_account a = account(e);
+
+    risk_config rc = {.max_risk_pct = MONEY(1), .max_position_pct = MONEY(1)};
+    risk_input in = {.capital = a.equity,
+                     .buying_power = a.buying_power,
+                     .equity = a.equity,
+                     .entry = px,
+                     .stop = px / 2,
+                     .rules = MONEY_INSTRUMENT_DEFAULT};
+    risk_decision raw, costed;
+    char err[256];
+    assert_int_equal(risk_size(&rc, &in, &raw, err, sizeof err), 0);
+    assert_int_equal(raw.qty, MONEY(33));
+    risk_costs costs = {e->b, "X", SIDE_BUY, ORDER_MARKET};
+    in.costs = &costs;
+    assert_int_equal(risk_size(&rc, &in, &costed, err, sizeof err), 0);
+
+    /* What a share costs, from the rule: 2 bps above, to the tick, plus 0.005 a share with
+     * a 1.00 minimum. The largest quantity that fits the cash: */
+    money_t unit = expect_price(px, SIDE_BUY, 2, CENTS(1));
+    money_t want = 0;
+    for (money_t q = 1; q <= 40; q++) {
+        money_t fee = q * CENTS(1) / 2 > MONEY(1) ? q * CENTS(1) / 2 : MONEY(1);
+        fee = (fee + CENTS(1) / 2) / CENTS(1) * CENTS(1);
+        if (q * unit + fee <= a.buying_power)
+            want = q;
+    }
+    assert_int_equal(costed.qty, want * MONEY_SCALE);
+    assert_true(costed.qty < raw.qty);
+
+    order_request r = req("raw", "X", SIDE_BUY, ORDER_MARKET, raw.qty);
+    submit(e, &r);
+    assert_int_equal(e->r.status, APEX_EREJECTED);
+    assert_non_null(strstr(e->r.error, "buying power"));
+    r = req("costed", "X", SIDE_BUY, ORDER_MARKET, costed.qty);
+    submit(e, &r);
+    assert_int_equal(e->r.status, 0);
+    feed(e, "X", px, px, px, px); /* fills at this open */
+    assert_true(account(e).cash >= 0);
     env_free(e);
 }
 
@@ -1117,8 +1430,16 @@ int main(void)
         cmocka_unit_test(test_quotes_and_position_of_flat_symbol),
         cmocka_unit_test(test_old_bars_are_ignored),
         cmocka_unit_test(test_day_trades_counted_in_rolling_window),
-        cmocka_unit_test(test_fees_per_share_and_bps_rounded_up_to_the_cent),
+        cmocka_unit_test(test_fees_per_share_and_bps_rounded_to_the_nearest_cent),
         cmocka_unit_test(test_market_order_fills_before_the_next_bar),
+        cmocka_unit_test(test_next_open_market_entry_and_exit_fill_at_the_next_open),
+        cmocka_unit_test(test_close_model_fills_at_the_signal_bar_close),
+        cmocka_unit_test(test_cancel_of_a_waiting_market_order_is_answered_after_its_fill),
+        cmocka_unit_test(test_limits_and_stops_fill_in_a_later_bar_range_or_at_a_gap_open),
+        cmocka_unit_test(test_bracket_filled_at_the_open_guards_the_same_bar),
+        cmocka_unit_test(test_spread_and_slippage_cost_what_is_configured_within_half_a_tick),
+        cmocka_unit_test(test_fees_cost_what_is_configured_within_half_a_cent),
+        cmocka_unit_test(test_sizing_with_costs_is_never_refused_for_buying_power),
         cmocka_unit_test(test_account_survives_a_restart),
         cmocka_unit_test(test_list_fills_survives_reopen),
         cmocka_unit_test(test_account_survives_sigkill),

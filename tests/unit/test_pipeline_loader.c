@@ -200,6 +200,7 @@ static void test_defaults_when_absent(void **state)
     assert_int_equal(cfg.exits.session_close_minute_utc, 21 * 60);
     assert_int_equal(cfg.monitoring.nretry_backoff, 5);
     assert_int_equal(cfg.execution.tool, EXEC_TOOL_BROKER);
+    assert_int_equal(cfg.broker.paper.fill, PAPER_FILL_NEXT_OPEN);
     assert_int_equal(cfg.bias.file[0], '\0');
     assert_null(cfg.strategy.params_json);
     assert_int_equal(cfg.ninstructions, 0);
@@ -231,6 +232,7 @@ static void test_every_error_reported_at_once(void **state)
     EXPECT("risk.allow_short: expected true or false, got string", NULL);
     EXPECT("exits.session_close: \"9pm\" is not a time; use \"HH:MM\"", NULL);
     EXPECT("exits.partial_exits.stages[1].exit_percentage: 150 is out of range", NULL);
+    EXPECT("broker.fill: \"next-open\" is not one of \"next_open\", \"close\"", NULL);
     EXPECT("execution.tool: \"fax\" is not one of \"broker\", \"webhook\"", NULL);
     EXPECT("monitoring.retry_backoff[2]: expected a whole number of seconds, got string", NULL);
     EXPECT("colour: unknown field; known fields here: name, symbols", NULL);
@@ -238,7 +240,7 @@ static void test_every_error_reported_at_once(void **state)
     EXPECT("exits.stop_loss_pct: 2 is out of range", NULL);
 #undef EXPECT
     assert_int_equal(n, d.count);
-    assert_true(n >= 13);
+    assert_true(n >= 14);
     config_free(&cfg);
     diag_free(&d);
 }

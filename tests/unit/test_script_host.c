@@ -158,6 +158,21 @@ static void test_callbacks_edge_opportunity_fill_exit(void **state)
     script_host_free(h);
 }
 
+/* Loads fixture with params {"mode": mode} in a fresh host and runs on_bar once for AAPL
+ * (with pos as ctx.position, may be NULL): script_on_bar's result, *sig and err. */
+static int on_bar_mode(const char *fixture, const char *mode, const script_position *pos,
+                       script_signal *sig, char *err, size_t errlen)
+{
+    script_host *h = new_host();
+    char params[64];
+    snprintf(params, sizeof params, "{\"mode\": \"%s\"}", mode);
+    assert_int_equal(script_load(h, SCRIPT_STRATEGY, fixture, params, err, errlen), 0);
+    bar b = make_bar(1700000000 * APEX_SECOND, 10);
+    int rc = script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", pos, sig, err, errlen);
+    script_host_free(h);
+    return rc;
+}
+
 static void test_bad_signals_rejected_with_file_line(void **state)
 {
     static const struct {
@@ -182,19 +197,73 @@ static void test_bad_signals_rejected_with_file_line(void **state)
         {"huge_confidence", "confidence = 1e+30 is out of range; return a number from 0 to 1"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        script_host *h = new_host();
-        char params[64], err[512] = "";
-        snprintf(params, sizeof params, "{\"mode\": \"%s\"}", cases[i].mode);
-        assert_int_equal(
-            script_load(h, SCRIPT_STRATEGY, FIX "strategy_bad.lua", params, err, sizeof err), 0);
+        char err[512] = "";
         script_signal sig;
-        bar b = make_bar(1700000000 * APEX_SECOND, 10);
-        assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err),
-                         APEX_ESCRIPT);
+        assert_int_equal(
+            on_bar_mode(FIX "strategy_bad.lua", cases[i].mode, NULL, &sig, err, sizeof err),
+            APEX_ESCRIPT);
         if (!strstr(err, cases[i].expect))
             fail_msg("mode %s: got \"%s\", want \"%s\"", cases[i].mode, err, cases[i].expect);
         assert_non_null(strstr(err, "strategy_bad.lua:6:"));
-        script_host_free(h);
+    }
+}
+
+/* A close: { side = "close" } with qty, fraction or neither, read into the signal. */
+static void test_close_signals(void **state)
+{
+    static const struct {
+        const char *mode;
+        money_t qty, fraction;
+        const char *reason;
+    } cases[] = {
+        {"all", 0, 0, ""},
+        {"all_reason", 0, 0, "averages crossed back"},
+        {"qty", MONEY(4), 0, "trim"},
+        {"fraction", 0, MONEY_SCALE / 4, ""},
+    };
+    script_position pos = make_position("AAPL"); /* 10 open */
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char err[512] = "";
+        script_signal sig;
+        assert_int_equal(
+            on_bar_mode(FIX "strategy_close.lua", cases[i].mode, &pos, &sig, err, sizeof err), 1);
+        assert_int_equal(sig.kind, SIGNAL_CLOSE);
+        assert_int_equal(sig.qty, cases[i].qty);
+        assert_int_equal(sig.fraction, cases[i].fraction);
+        assert_string_equal(sig.reason, cases[i].reason);
+    }
+}
+
+/* A malformed close fails on_bar with the file, the line and the field. */
+static void test_bad_closes_rejected_with_file_line(void **state)
+{
+    static const struct {
+        const char *mode;
+        const char *expect;
+    } cases[] = {
+        {"unknown", "on_bar returned a close with an unknown field \"stop_loss\" (a string); a "
+                    "close takes side = \"close\", qty or fraction, and reason"},
+        {"both", "a close with both qty = 4 and fraction; give one of them"},
+        {"too_many", "a close with qty = 11, more than the open position's 10; return at most "
+                     "ctx.position.qty"},
+        {"zero_qty", "qty = 0; return a positive number"},
+        {"negative_qty", "qty = -2; return a positive number"},
+        {"zero_fraction", "a close with fraction = 0"},
+        {"big_fraction", "fraction = 1.5 is out of range; return a number from 0 to 1"},
+        {"string_qty", "qty = \"all\" (a string); return a positive number"},
+        {"entry_fraction", "a signal with an unknown field \"fraction\" (a string); use side, "
+                           "entry"},
+    };
+    script_position pos = make_position("AAPL");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char err[512] = "";
+        script_signal sig;
+        assert_int_equal(
+            on_bar_mode(FIX "strategy_close.lua", cases[i].mode, &pos, &sig, err, sizeof err),
+            APEX_ESCRIPT);
+        if (!strstr(err, cases[i].expect))
+            fail_msg("mode %s: got \"%s\", want \"%s\"", cases[i].mode, err, cases[i].expect);
+        assert_non_null(strstr(err, "strategy_close.lua:19:"));
     }
 }
 
@@ -607,6 +676,8 @@ int main(void)
         cmocka_unit_test(test_signal_conversion),
         cmocka_unit_test(test_callbacks_edge_opportunity_fill_exit),
         cmocka_unit_test(test_bad_signals_rejected_with_file_line),
+        cmocka_unit_test(test_close_signals),
+        cmocka_unit_test(test_bad_closes_rejected_with_file_line),
         cmocka_unit_test(test_error_in_on_bar_then_recovers),
         cmocka_unit_test(test_runaway_on_bar_stopped),
         cmocka_unit_test(test_ctx_state_per_symbol),
