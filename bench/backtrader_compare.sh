@@ -21,6 +21,12 @@
 # the only way out, and it checks the open position once a day (monitoring), as
 # backtrader looks at it once a bar. An end of data with a position open leaves it open on both sides.
 #
+# Measured on TTR's ttrc at this commit: 104 of backtrader's 108
+# trades agree to the day and the cent; the other 4 are the bars whose open filled an order,
+# where apex-host's on_bar still sees the state before that fill (no position yet after an
+# entry, so a close is ignored; the position still open after an exit, so a new entry is
+# not asked for), and backtrader's next() sees the state after it.
+#
 # Exit status: 0 when both ran and the trade lists agree; 1 when they differ or a side
 # failed (the reason is printed; the other side's figures are still printed).
 set -uo pipefail

@@ -4,9 +4,9 @@
 
 APEX.db is the store `apex-host backtest --db` wrote: each execution's buy fills make its
 entry, its sell fills its exit (quantity-weighted prices, the first and last fill's date).
-BT_TRADES.csv is what sma_cross_bt.py wrote. Prints both lists trade by trade and whether
-they agree: the same number of trades, the same entry and exit dates, prices within half a
-cent. Exit status 0 when they agree, 1 when not.
+BT_TRADES.csv is what sma_cross_bt.py wrote. Prints both lists trade by trade, paired by
+entry date, and whether they agree: the same trades, with the same entry and exit dates and
+prices within half a cent. Exit status 0 when they agree, 1 when not.
 """
 import csv
 import datetime
@@ -74,22 +74,39 @@ def same(a, b):
                                              and abs(a[3] - b[3]) <= 0.005)
 
 
+def aligned(apex, btr):
+    """Pairs the two lists by entry date (both are in time order), so a trade one side
+    missed shows alone on its line instead of shifting every later pair."""
+    i = j = 0
+    while i < len(apex) or j < len(btr):
+        a = apex[i] if i < len(apex) else None
+        b = btr[j] if j < len(btr) else None
+        if a is not None and b is not None and a[0] == b[0]:
+            yield a, b
+            i, j = i + 1, j + 1
+        elif b is None or (a is not None and a[0] < b[0]):
+            yield a, None
+            i += 1
+        else:
+            yield None, b
+            j += 1
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: compare.py APEX.db BT_TRADES.csv")
     apex, btr = apex_trades(sys.argv[1]), bt_trades(sys.argv[2])
     print("%4s  %-37s  %-37s" % ("#", "apex-host: entry date, price, exit date, price",
                                  "backtrader"))
-    differ = 0
-    for i in range(max(len(apex), len(btr))):
-        a = apex[i] if i < len(apex) else None
-        b = btr[i] if i < len(btr) else None
+    differ = rows = 0
+    for a, b in aligned(apex, btr):
+        rows += 1
         ok = same(a, b)
         differ += not ok
-        print("%4d  %s  %s  %s" % (i + 1, fmt(a), fmt(b), "" if ok else "DIFFERENT"))
+        print("%4d  %s  %s  %s" % (rows, fmt(a), fmt(b), "" if ok else "DIFFERENT"))
     if differ:
-        print("trade lists DIFFER: %d of %d trades (apex-host %d, backtrader %d)"
-              % (differ, max(len(apex), len(btr)), len(apex), len(btr)))
+        print("trade lists DIFFER on %d of %d trades (apex-host %d trades, backtrader %d)"
+              % (differ, rows, len(apex), len(btr)))
         return 1
     print("trade lists agree trade for trade: %d trades" % len(apex))
     return 0

@@ -1,7 +1,7 @@
 -- sma_cross: the SMA(10)/SMA(30) crossover of bench/backtrader_compare.sh, the rules of
 -- bench/bt/sma_cross_bt.py in apex-host: long only, a fixed 100 shares, buy on the bar
 -- where SMA10 crosses above SMA30, close the whole position on the bar where it crosses
--- below. The orders are sent on that bar's close and fill at the next bar's open
+-- below (see on_bar for how). The orders are sent on that bar's close and fill at the next bar's open
 -- (broker.fill = "next_open"), as backtrader's default broker fills market orders.
 --
 -- The pipeline switches off apex-host's own exits; the signal's stop and target must
@@ -32,10 +32,14 @@ function M.on_bar(ctx, bar)
                 reason = string.format("SMA10 %.4f crossed above SMA30 %.4f", fast, slow),
             }
         end
-    elseif ta.crossed_below(prev_fast, prev_slow, fast, slow) then
+    elseif fast < slow then
+        -- Out from the bar SMA10 crosses below SMA30: after an entry (on a cross above) the
+        -- first bar below is the crossing bar. Returned on every bar below, not only the
+        -- crossing one, because apex-host ignores a close while it has not yet seen the
+        -- entry's fill: on the bar whose open filled it, on_bar still sees no position.
         return {
             side = "close",
-            reason = string.format("SMA10 %.4f crossed below SMA30 %.4f", fast, slow),
+            reason = string.format("SMA10 %.4f below SMA30 %.4f", fast, slow),
         }
     end
     return nil
