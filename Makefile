@@ -113,7 +113,7 @@ $(APICHECK)/cmake/Makefile: CMakeLists.txt $(APICHECK_LUA)/liblua.a | deps
 # integration tests add no Lua coverage, only timing). The sandbox escape suite
 # (sandbox.*, tests/sandbox) runs in test-plain and test-sanitize only. Everything is
 # built, so the whole suite can be run there too.
-APICHECK_TESTS := unit\.test_sandbox|pattern|script_host|script_output|lua_modules|reload|pipeline_loader|^engine\.|backtest_deterministic|bad_pipeline|strategy_error|script_flood
+APICHECK_TESTS := unit\.test_sandbox|unit\.test_ta$$|ttr|pattern|script_host|script_output|lua_modules|reload|pipeline_loader|^engine\.|backtest_deterministic|bad_pipeline|strategy_error|script_flood
 test-apicheck: $(APICHECK)/cmake/Makefile
 	cmake --build $(APICHECK)/cmake -j$(JOBS)
 	cd $(APICHECK)/cmake && ctest --output-on-failure -j$(JOBS) -R '$(APICHECK_TESTS)'

@@ -6,8 +6,8 @@
 #include <stddef.h>
 
 struct embedded_lua_module {
-    const char *name; /* "apex.ta" */
-    const char *path; /* "lua/apex/ta.lua", used as the chunk name */
+    const char *name; /* "apex.instructions" */
+    const char *path; /* "lua/apex/instructions.lua", used as the chunk name */
     const char *source;
     size_t len;
 };

@@ -21,6 +21,7 @@
 
 #include "script/embedded.h"
 #include "script/pattern.h"
+#include "script/ta.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -649,7 +650,10 @@ static int module_value(lua_State *L, const char *name)
     return 1;
 }
 
-/* require(name): only the host's embedded modules, cached in a private table. */
+/* The host's modules written in C, reached by require like the embedded Lua ones. */
+static const luaL_Reg c_modules[] = {{TA_MODULE_NAME, ta_open}, {NULL, NULL}};
+
+/* require(name): only the host's own modules, cached in a private table. */
 static int safe_require(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
@@ -659,14 +663,21 @@ static int safe_require(lua_State *L)
     if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
         return module_value(L, name);
     lua_pop(L, 1);
+    const luaL_Reg *c = c_modules;
+    while (c->name && strcmp(c->name, name) != 0)
+        c++;
     const struct embedded_lua_module *m = embedded_lua_modules;
-    while (m->name && strcmp(m->name, name) != 0)
+    while (!c->name && m->name && strcmp(m->name, name) != 0)
         m++;
-    if (!m->name) {
+    if (!c->name && !m->name) {
         luaL_Buffer b;
         luaL_buffinit(L, &b);
+        for (const luaL_Reg *e = c_modules; e->name; e++) {
+            luaL_addstring(&b, luaL_bufflen(&b) ? ", " : "");
+            luaL_addstring(&b, e->name);
+        }
         for (const struct embedded_lua_module *e = embedded_lua_modules; e->name; e++) {
-            luaL_addstring(&b, e == embedded_lua_modules ? "" : ", ");
+            luaL_addstring(&b, luaL_bufflen(&b) ? ", " : "");
             luaL_addstring(&b, e->name);
         }
         luaL_pushresult(&b);
@@ -675,12 +686,16 @@ static int safe_require(lua_State *L)
                           "modules (%s)",
                           name, lua_rawlen(L, -1) ? lua_tostring(L, -1) : "none are built in");
     }
-    char chunkname[256];
-    snprintf(chunkname, sizeof chunkname, "@%s", m->path);
-    if (luaL_loadbufferx(L, m->source, m->len, chunkname, "t") != LUA_OK)
-        return lua_error(L);
-    sandbox_push_env(L);
-    lua_setupvalue(L, -2, 1);
+    if (c->name) {
+        lua_pushcfunction(L, c->func);
+    } else {
+        char chunkname[256];
+        snprintf(chunkname, sizeof chunkname, "@%s", m->path);
+        if (luaL_loadbufferx(L, m->source, m->len, chunkname, "t") != LUA_OK)
+            return lua_error(L);
+        sandbox_push_env(L);
+        lua_setupvalue(L, -2, 1);
+    }
     lua_pushvalue(L, 1);
     lua_call(L, 1, 1);
     if (lua_isnil(L, -1)) {

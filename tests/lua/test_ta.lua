@@ -1,4 +1,4 @@
--- Tests for lua/apex/ta.lua: every indicator against a straightforward reference
+-- Tests for apex.ta (core/script/ta.c): every indicator against a straightforward reference
 -- computation (recomputed from scratch at every bar), textbook values where they are
 -- well known, warm-up behaviour, float drift over long runs, and allocation-free updates.
 

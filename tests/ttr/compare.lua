@@ -217,6 +217,15 @@ local function compare(out, got)
     return line, worst_tol, problems
 end
 
+-- The bars M.load read, as tests/lua/ta_equivalence.lua takes them: there they feed
+-- apex.ta (C) and its Lua reference side by side.
+function M.series()
+    if nbars == nil then
+        error("M.load(csv) first")
+    end
+    return { name = "ttrc", close = cols.close, high = cols.high, low = cols.low }
+end
+
 -- Runs every check. Returns true when all agree, and the report: one line per check and
 -- output with its figures, then every problem found.
 function M.run()

@@ -9,7 +9,11 @@
  *    strategy runs in, whose require reaches only the modules embedded in the binary),
  *    so the apex.ta checked is the one the host ships. It feeds the bars to every
  *    indicator and compares each value and each warm-up with TTR's; the report of every
- *    indicator's figures is printed whether it passes or not. */
+ *    indicator's figures is printed whether it passes or not.
+ * 3. The same bars, real prices, feed apex.ta (C, core/script/ta.c) and the Lua
+ *    implementation it replaced (tests/lua/ta_reference.lua) side by side through
+ *    tests/lua/ta_equivalence.lua, in the sandbox too: every value must agree within
+ *    1e-12 relative, and bad arguments must fail with the same messages. */
 #include <errno.h>
 #include <setjmp.h>
 #include <spawn.h>
@@ -148,16 +152,18 @@ static int run_comparison(lua_State *L)
     return 0;
 }
 
-static void test_apex_ta_matches_ttr(void **state)
+/* Runs fn(c) in a fresh sandbox over the reference CSV (c->csv while it runs) and sets
+ * c->report and c->ok; fails the test, naming `what`, when it raises. Returns the
+ * seconds it took. */
+static double run_over_reference(lua_CFunction fn, comparison *c, const char *what)
 {
     if (!have_reference)
-        fail_msg("no TTR reference to compare with (the previous test says why)");
-    comparison c = {0};
-    c.csv = read_file(REFERENCE_CSV, &c.csv_len);
-    if (!c.csv)
+        fail_msg("no TTR reference (the first test says why)");
+    c->csv = read_file(REFERENCE_CSV, &c->csv_len);
+    if (!c->csv)
         fail_msg("cannot read %s: %s", REFERENCE_CSV, strerror(errno));
 
-    /* A minute, not the pipelines' 250 ms: this one call runs 5550 bars through 15
+    /* A minute, not the pipelines' 250 ms: this one call runs 5550 bars through 15 to 26
      * indicators, and the machine may be busy. */
     script_limits limits = {.memory_limit = 64u << 20, .deadline_ms = 60000};
     sandbox sb;
@@ -166,16 +172,24 @@ static void test_apex_ta_matches_ttr(void **state)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = sandbox_open(&sb, limits, "ttr", NULL, err, sizeof err);
     if (rc == 0) {
-        rc = sandbox_run(&sb, run_comparison, &c, err, sizeof err);
+        rc = sandbox_run(&sb, fn, c, err, sizeof err);
         sandbox_close(&sb);
     }
     double took = seconds_since(&t0);
-    free((char *)c.csv);
+    free((char *)c->csv);
+    c->csv = NULL;
     if (rc != 0) {
-        free(c.report);
-        fail_msg("compare.lua: %s", err);
+        free(c->report);
+        fail_msg("%s: %s", what, err);
     }
-    assert_non_null(c.report);
+    assert_non_null(c->report);
+    return took;
+}
+
+static void test_apex_ta_matches_ttr(void **state)
+{
+    comparison c = {0};
+    double took = run_over_reference(run_comparison, &c, "compare.lua");
     printf("apex.ta vs TTR over %lld ttrc bars (%.2f s in the sandbox); max err is "
            "|apex - ttr| / max(|ttr|, 1), the tolerance is 1e-9; warm-up is apex.ta/TTR\n%s\n",
            (long long)c.bars, took, c.report);
@@ -185,11 +199,65 @@ static void test_apex_ta_matches_ttr(void **state)
         fail_msg("apex.ta disagrees with TTR; see the FAIL lines above");
 }
 
+/* Inside sandbox_run: E.compare(apex.ta, reference, bars of compare.lua) and
+ * E.compare_errors, the reference and E loaded from tests/lua. [-0, +?, e] */
+static int run_c_vs_lua(lua_State *L)
+{
+    comparison *c = lua_touserdata(L, 1);
+    luaL_checkstack(L, 12, NULL);
+    sandbox_push_env(L);
+    int env = lua_gettop(L);
+    sandbox_load_file(L, TTR_DIR "/compare.lua", env);
+    lua_call(L, 0, 1);
+    int compare = lua_gettop(L);
+    lua_getfield(L, compare, "load");
+    lua_pushlstring(L, c->csv, c->csv_len);
+    lua_call(L, 1, 1);
+    c->bars = lua_tointeger(L, -1);
+    sandbox_load_file(L, APEX_SOURCE_DIR "/tests/lua/ta_equivalence.lua", env);
+    lua_call(L, 0, 1);
+    int equivalence = lua_gettop(L);
+    sandbox_load_file(L, APEX_SOURCE_DIR "/tests/lua/ta_reference.lua", env);
+    lua_call(L, 0, 1);
+    int reference = lua_gettop(L);
+    lua_getfield(L, equivalence, "compare");
+    sandbox_require(L, "apex.ta");
+    lua_pushvalue(L, reference);
+    lua_getfield(L, compare, "series");
+    lua_call(L, 0, 1);
+    lua_call(L, 3, 2); /* E.compare(ta, reference, series) */
+    bool values_ok = lua_toboolean(L, -2);
+    lua_getfield(L, equivalence, "compare_errors");
+    sandbox_require(L, "apex.ta");
+    lua_pushvalue(L, reference);
+    lua_call(L, 2, 2);
+    c->ok = values_ok && lua_toboolean(L, -2);
+    lua_pushliteral(L, "\n");
+    lua_insert(L, -2);
+    lua_remove(L, -3);
+    lua_concat(L, 3); /* the two reports */
+    c->report = strdup(lua_tostring(L, -1));
+    return 0;
+}
+
+static void test_c_matches_lua_reference_on_ttrc(void **state)
+{
+    comparison c = {0};
+    run_over_reference(run_c_vs_lua, &c, "ta_equivalence.lua");
+    printf("apex.ta (C) vs its Lua reference over %lld ttrc bars:\n%s\n", (long long)c.bars,
+           c.report);
+    bool ok = c.ok;
+    free(c.report);
+    if (!ok)
+        fail_msg("apex.ta (C) disagrees with its Lua reference; see the FAIL lines above");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reference_from_ttr),
         cmocka_unit_test(test_apex_ta_matches_ttr),
+        cmocka_unit_test(test_c_matches_lua_reference_on_ttrc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,7 @@
 #include <lualib.h>
 
 #include "script/embedded.h"
+#include "script/ta.h"
 
 #ifndef APEX_SOURCE_DIR
 #error "APEX_SOURCE_DIR must be defined by the build"
@@ -32,8 +33,8 @@
 
 /* Files with a dedicated cmocka case; any other test_*.lua is run by
  * test_every_other_lua_file so a new file is never silently skipped. */
-static const char *const known_files[] = {"test_ta.lua", "test_instructions.lua",
-                                          "test_strategies.lua"};
+static const char *const known_files[] = {"test_ta.lua", "test_ta_c_vs_lua.lua",
+                                          "test_instructions.lua", "test_strategies.lua"};
 
 static int traceback(lua_State *L)
 {
@@ -58,7 +59,11 @@ static int run_lua_test_file(const char *file, char *err, size_t errlen)
     lua_getglobal(L, "package");
     lua_pushstring(L, APEX_SOURCE_DIR "/lua/?.lua");
     lua_setfield(L, -2, "path");
-    lua_pop(L, 1);
+    /* apex.ta is C (script/ta.h): what require gives the tests is the host's module */
+    lua_getfield(L, -1, "preload");
+    lua_pushcfunction(L, ta_open);
+    lua_setfield(L, -2, TA_MODULE_NAME);
+    lua_pop(L, 2);
     lua_pushstring(L, APEX_SOURCE_DIR);
     lua_setglobal(L, "APEX_SOURCE_DIR");
 
@@ -89,6 +94,12 @@ static void expect_lua_file_passes(const char *file)
 static void test_ta_lua(void **state)
 {
     expect_lua_file_passes("test_ta.lua");
+}
+
+/* apex.ta in C against the Lua implementation it replaced (tests/lua/ta_reference.lua) */
+static void test_ta_c_matches_lua_reference(void **state)
+{
+    expect_lua_file_passes("test_ta_c_vs_lua.lua");
 }
 
 static void test_instructions_lua(void **state)
@@ -161,9 +172,11 @@ static int embedded_require(lua_State *L)
         return 1;
     lua_pop(L, 1);
     const struct embedded_lua_module *m = find_embedded(name);
-    if (!m)
+    if (strcmp(name, TA_MODULE_NAME) == 0)
+        lua_pushcfunction(L, ta_open);
+    else if (!m)
         return luaL_error(L, "module '%s' not found among the embedded modules", name);
-    if (luaL_loadbufferx(L, m->source, m->len, m->path, "t") != LUA_OK)
+    else if (luaL_loadbufferx(L, m->source, m->len, m->path, "t") != LUA_OK)
         return lua_error(L);
     lua_call(L, 0, 1);
     lua_pushvalue(L, -1);
@@ -210,7 +223,9 @@ static void run_snippet(lua_State *L, const char *where, const char *code)
 
 static void test_embedded_modules_are_present(void **state)
 {
-    const char *const required[] = {"apex.ta", "apex.instructions", "apex.params"};
+    /* apex.ta is C (script/ta.c), not embedded Lua */
+    assert_null(find_embedded(TA_MODULE_NAME));
+    const char *const required[] = {"apex.instructions", "apex.params"};
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
         const struct embedded_lua_module *m = find_embedded(required[i]);
         if (!m)
@@ -301,6 +316,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ta_lua),
+        cmocka_unit_test(test_ta_c_matches_lua_reference),
         cmocka_unit_test(test_instructions_lua),
         cmocka_unit_test(test_strategies_lua),
         cmocka_unit_test(test_every_other_lua_file),

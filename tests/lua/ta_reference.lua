@@ -1,3 +1,9 @@
+-- The Lua implementation of apex.ta, kept as the reference the C one (core/script/ta.c,
+-- what `require "apex.ta"` gives since it replaced this file) is checked against, value by
+-- value, by tests/lua/test_ta_c_vs_lua.lua (random series) and tests/ttr (TTR's ttrc bars).
+-- It is not part of the product: load it with dofile. Keep the two in step: a change of
+-- convention goes into both, and the tests say whether they still agree.
+--
 -- apex.ta: incremental technical indicators.
 --
 -- Every indicator is an object built once (ta.sma(20)) and fed one value per bar

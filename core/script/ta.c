@@ -1,0 +1,858 @@
+/* ta: apex.ta's indicators in C (see ta.h).
+ *
+ * Why C: strategies call these on every bar of million-bar backtests. As Lua tables
+ * each update ran 20-60 VM instructions with table reads and writes of every field;
+ * here an update is one C call over a struct.
+ *
+ * Every computation below repeats the Lua implementation's operations in the same order
+ * (the same roundings), so values agree with it exactly, not merely within a tolerance;
+ * comments say where a choice is Lua's (1-based ring positions become 0-based here, the
+ * resum adds the buffer in slot order, not window order). Errors are raised with
+ * luaL_error, whose level 1 is the Lua line that called the C function: the script's
+ * call of ta.sma(...) or obj:update(...), as the Lua version's error levels gave. */
+#include "script/ta.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+/* Largest period: a window of ten million values (80 MB of doubles, more than any
+ * sandbox's memory cap allows, so the cap is what refuses it in practice). */
+#define TA_PERIOD_MAX 10000000
+/* Running sums are re-summed from the window every max(RESUM_MIN, 4 n) updates. */
+#define RESUM_MIN 1024
+
+/* --- objects ------------------------------------------------------------------------ */
+
+/* Fields a script can read; the lookup table of each class maps a name to its id. */
+enum {
+    F_N,
+    F_VALUE,
+    F_UPPER,
+    F_LOWER,
+    F_STDEV,
+    F_WIDTH,
+    F_K,
+    F_SIGNAL,
+    F_HISTOGRAM,
+    F_PERCENT,
+    F_COUNT
+};
+static const char *const field_names[F_COUNT] = {
+    "n", "value", "upper", "lower", "stdev", "width", "k", "signal", "histogram", "percent"};
+
+/* The head every indicator struct starts with. */
+typedef struct {
+    lua_Integer n;
+    bool ready;     /* value is set (Lua: self.value ~= nil) */
+    bool value_int; /* value is the integer ivalue (highest/lowest fed integers) */
+    double value;
+    lua_Integer ivalue;
+} ta_head;
+
+typedef struct ta_class {
+    const char *name; /* registry key and __name: "apex.ta.sma" */
+    const char *kind; /* "sma", the constructor's name in messages */
+    lua_CFunction ctor;
+    lua_CFunction update;
+    unsigned fields; /* bit F_x set: the object has field x (n and value always) */
+    /* pushes an extra field (not n or value) of the object */
+    void (*push_extra)(lua_State *L, const ta_head *h, int id);
+} ta_class;
+
+/* Checks that argument 1 is an object of the class whose metatable is upvalue 1 of the
+ * running method: a script can call sma.update(atr, x) or sma.update(5). */
+static void *check_self(lua_State *L)
+{
+    void *p = lua_touserdata(L, 1);
+    if (p != NULL && lua_getmetatable(L, 1)) {
+        bool same = lua_rawequal(L, -1, lua_upvalueindex(1));
+        lua_pop(L, 1);
+        if (same)
+            return p;
+    }
+    lua_getfield(L, lua_upvalueindex(1), "__name");
+    luaL_typeerror(L, 1, lua_tostring(L, -1));
+    return NULL;
+}
+
+/* A new object of the class whose metatable is upvalue 1 of the running constructor,
+ * zeroed, through the state's allocator (a refusal raises Lua's memory error).
+ * [-0, +1, m] */
+static void *new_object(lua_State *L, size_t size, lua_Integer n)
+{
+    ta_head *h = lua_newuserdatauv(L, size, 0);
+    memset(h, 0, size);
+    h->n = n;
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_setmetatable(L, -2);
+    return h;
+}
+
+static void set_value(ta_head *h, double v)
+{
+    h->value = v;
+    h->ready = true;
+}
+
+/* obj.key: a method from the class's lookup table (upvalue 1), or a field by its id.
+ * Reached only through the class metatable, which scripts cannot get, so argument 1 is
+ * an object of the class (upvalue 2). A key the class does not have reads nil, as it did
+ * from the Lua tables. */
+static int ta_index(lua_State *L)
+{
+    /* the VM calls __index with exactly (object, key) */
+    int t = lua_rawget(L, lua_upvalueindex(1));
+    if (t != LUA_TNUMBER)
+        return 1; /* a method, or nil */
+    int id = (int)lua_tointeger(L, -1);
+    const ta_head *h = lua_touserdata(L, 1);
+    const ta_class *c = lua_touserdata(L, lua_upvalueindex(2));
+    if (h == NULL)
+        return luaL_error(L, "%s: field of something that is not an indicator", c->name);
+    if (id == F_N)
+        lua_pushinteger(L, h->n);
+    else if (id == F_VALUE && !h->ready)
+        lua_pushnil(L);
+    else if (id == F_VALUE && h->value_int)
+        lua_pushinteger(L, h->ivalue);
+    else if (id == F_VALUE)
+        lua_pushnumber(L, h->value);
+    else
+        c->push_extra(L, h, id);
+    return 1;
+}
+
+/* The Lua objects were tables a script could write to; these are read-only, and say so
+ * rather than failing with "attempt to index a userdata value". */
+static int ta_newindex(lua_State *L)
+{
+    const ta_class *c = lua_touserdata(L, lua_upvalueindex(1));
+    const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : luaL_typename(L, 2);
+    return luaL_error(L,
+                      "%s: cannot set field '%s': indicators are read-only; keep your own "
+                      "values in ctx.state",
+                      c->name, key);
+}
+
+static int ta_ready(lua_State *L)
+{
+    const ta_head *h = check_self(L);
+    lua_pushboolean(L, h->ready);
+    return 1;
+}
+
+/* --- argument checks ---------------------------------------------------------------- */
+
+/* tostring(arg) for a message; an argument not given at all is nil, as in Lua. */
+static const char *arg_text(lua_State *L, int arg)
+{
+    return lua_isnone(L, arg) ? "nil" : luaL_tolstring(L, arg, NULL);
+}
+
+/* The period at arg (dflt when it is nil and dflt > 0): a whole number 1..1e7, as an
+ * integer. */
+static lua_Integer check_period(lua_State *L, const char *ctor, const char *name, int arg,
+                                lua_Integer dflt)
+{
+    if (dflt > 0 && lua_isnoneornil(L, arg))
+        return dflt;
+    if (lua_type(L, arg) == LUA_TNUMBER) {
+        if (lua_isinteger(L, arg)) {
+            lua_Integer n = lua_tointeger(L, arg);
+            if (n >= 1 && n <= TA_PERIOD_MAX)
+                return n;
+        } else {
+            double d = lua_tonumber(L, arg);
+            if (d >= 1 && d <= TA_PERIOD_MAX && floor(d) == d)
+                return (lua_Integer)d;
+        }
+    }
+    return luaL_error(L, "ta.%s: %s must be a whole number of bars >= 1, got %s", ctor, name,
+                      arg_text(L, arg));
+}
+
+/* Market data fed to update(): a number that is neither NaN nor infinite. */
+static inline bool finite_arg(lua_State *L, int arg, double *x)
+{
+    if (lua_type(L, arg) != LUA_TNUMBER)
+        return false;
+    *x = lua_tonumber(L, arg);
+    return isfinite(*x);
+}
+
+static int bad_input(lua_State *L, const char *what, int arg)
+{
+    return luaL_error(L, "%s:update: expected a finite number, got %s", what, arg_text(L, arg));
+}
+
+#define CHECK_INPUT(L, arg, x, what)                                                               \
+    do {                                                                                           \
+        if (!finite_arg(L, arg, &(x)))                                                             \
+            return bad_input(L, what, arg);                                                        \
+    } while (0)
+
+/* An options table at arg whose only known key is `key` (accepting `accepts`, for the
+ * message). Pushes the option's value (nil when absent). [-0, +1, e] */
+static void check_options(lua_State *L, const char *ctor, int arg, const char *key,
+                          const char *accepts)
+{
+    if (lua_isnoneornil(L, arg)) {
+        lua_pushnil(L);
+        return;
+    }
+    if (!lua_istable(L, arg))
+        luaL_error(L, "ta.%s: options must be a table, got %s", ctor, arg_text(L, arg));
+    lua_pushnil(L);
+    while (lua_next(L, arg)) {
+        if (lua_type(L, -2) != LUA_TSTRING || strcmp(lua_tostring(L, -2), key) != 0)
+            luaL_error(L, "ta.%s: unknown option %s; known: %s (%s)", ctor,
+                       luaL_tolstring(L, -2, NULL), key, accepts);
+        lua_pop(L, 1);
+    }
+    lua_getfield(L, arg, key);
+}
+
+static size_t resum_interval(lua_Integer n)
+{
+    return n * 4 > RESUM_MIN ? (size_t)n * 4 : RESUM_MIN;
+}
+
+/* --- SMA ------------------------------------------------------------------------------ */
+
+typedef struct {
+    ta_head h;
+    lua_Integer pos, count; /* pos: the last slot written, 1-based as in Lua (0 = none) */
+    double sum;
+    size_t since_resum, resum_every;
+    double buf[];
+} ta_sma;
+
+static int sma_new(lua_State *L)
+{
+    lua_Integer n = check_period(L, "sma", "n", 1, 0);
+    ta_sma *s = new_object(L, sizeof(ta_sma) + (size_t)n * sizeof(double), n);
+    s->resum_every = resum_interval(n);
+    return 1;
+}
+
+static int sma_update(lua_State *L)
+{
+    ta_sma *s = check_self(L);
+    double x;
+    CHECK_INPUT(L, 2, x, "sma");
+    lua_Integer n = s->h.n;
+    lua_Integer pos = s->pos % n + 1;
+    s->pos = pos;
+    if (s->count < n)
+        s->count++;
+    else
+        s->sum = s->sum - s->buf[pos - 1];
+    s->buf[pos - 1] = x;
+    s->sum = s->sum + x;
+    if (++s->since_resum >= s->resum_every) {
+        double sum = 0.0;
+        for (lua_Integer i = 0; i < s->count; i++)
+            sum = sum + s->buf[i];
+        s->sum = sum;
+        s->since_resum = 0;
+    }
+    if (s->count < n) {
+        lua_pushnil(L);
+        return 1;
+    }
+    set_value(&s->h, s->sum / (double)n);
+    lua_pushnumber(L, s->h.value);
+    return 1;
+}
+
+/* --- EMA ------------------------------------------------------------------------------ */
+
+/* An EMA's state, also the three lines inside a MACD. */
+typedef struct {
+    lua_Integer n, count;
+    double alpha, seed_sum, value;
+    bool ready;
+} ema_core;
+
+static void ema_init(ema_core *e, lua_Integer n)
+{
+    memset(e, 0, sizeof *e);
+    e->n = n;
+    e->alpha = 2.0 / (double)(n + 1);
+}
+
+/* Feeds x; true once *out holds the EMA. */
+static bool ema_step(ema_core *e, double x, double *out)
+{
+    if (e->ready) {
+        e->value = e->value + e->alpha * (x - e->value);
+        *out = e->value;
+        return true;
+    }
+    e->count++;
+    e->seed_sum = e->seed_sum + x;
+    if (e->count < e->n)
+        return false;
+    e->value = e->seed_sum / (double)e->n;
+    e->ready = true;
+    *out = e->value;
+    return true;
+}
+
+typedef struct {
+    ta_head h;
+    ema_core e;
+} ta_ema;
+
+static int ema_new(lua_State *L)
+{
+    lua_Integer n = check_period(L, "ema", "n", 1, 0);
+    ta_ema *e = new_object(L, sizeof *e, n);
+    ema_init(&e->e, n);
+    return 1;
+}
+
+static int ema_update(lua_State *L)
+{
+    ta_ema *e = check_self(L);
+    double x, v;
+    CHECK_INPUT(L, 2, x, "ema");
+    if (!ema_step(&e->e, x, &v)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    set_value(&e->h, v);
+    lua_pushnumber(L, v);
+    return 1;
+}
+
+/* --- RSI ------------------------------------------------------------------------------ */
+
+typedef struct {
+    ta_head h;
+    bool has_prev;
+    double prev, avg_gain, avg_loss;
+    lua_Integer changes;
+} ta_rsi;
+
+static int rsi_new(lua_State *L)
+{
+    lua_Integer n = check_period(L, "rsi", "n", 1, 0);
+    new_object(L, sizeof(ta_rsi), n);
+    return 1;
+}
+
+static int rsi_update(lua_State *L)
+{
+    ta_rsi *r = check_self(L);
+    double x;
+    CHECK_INPUT(L, 2, x, "rsi");
+    double prev = r->prev;
+    bool had_prev = r->has_prev;
+    r->prev = x;
+    r->has_prev = true;
+    if (!had_prev) {
+        lua_pushnil(L);
+        return 1;
+    }
+    double change = x - prev;
+    double gain = change > 0 ? change : 0.0;
+    double loss = change < 0 ? -change : 0.0;
+    double n = (double)r->h.n;
+    if (r->changes < r->h.n) {
+        /* seeding: accumulate sums, divide once at the n-th change */
+        r->changes++;
+        r->avg_gain = r->avg_gain + gain;
+        r->avg_loss = r->avg_loss + loss;
+        if (r->changes < r->h.n) {
+            lua_pushnil(L);
+            return 1;
+        }
+        r->avg_gain = r->avg_gain / n;
+        r->avg_loss = r->avg_loss / n;
+    } else {
+        r->avg_gain = (r->avg_gain * (double)(r->h.n - 1) + gain) / n;
+        r->avg_loss = (r->avg_loss * (double)(r->h.n - 1) + loss) / n;
+    }
+    double v;
+    if (r->avg_loss == 0)
+        v = r->avg_gain == 0 ? 50.0 : 100.0;
+    else
+        v = 100.0 - 100.0 / (1.0 + r->avg_gain / r->avg_loss);
+    set_value(&r->h, v);
+    lua_pushnumber(L, v);
+    return 1;
+}
+
+/* --- ATR ------------------------------------------------------------------------------ */
+
+typedef struct {
+    ta_head h;
+    bool skip_first, has_prev_close;
+    double prev_close, seed_sum;
+    lua_Integer count;
+} ta_atr;
+
+static int atr_new(lua_State *L)
+{
+    lua_Integer n = check_period(L, "atr", "n", 1, 0);
+    check_options(L, "atr", 2, "first_tr", "\"range\" or \"skip\"");
+    bool skip = false;
+    if (!lua_isnil(L, -1)) {
+        const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+        if (v != NULL && strcmp(v, "skip") == 0)
+            skip = true;
+        else if (v == NULL || strcmp(v, "range") != 0)
+            return luaL_error(L,
+                              "ta.atr: first_tr must be \"range\" (the first bar's high - low, "
+                              "the default) or \"skip\" (no true range without a previous "
+                              "close, as TTR and TA-Lib), got %s",
+                              luaL_tolstring(L, -1, NULL));
+    }
+    ta_atr *a = new_object(L, sizeof *a, n);
+    a->skip_first = skip;
+    return 1;
+}
+
+static int atr_update(lua_State *L)
+{
+    ta_atr *a = check_self(L);
+    double high, low, close;
+    CHECK_INPUT(L, 2, high, "atr (high)");
+    CHECK_INPUT(L, 3, low, "atr (low)");
+    CHECK_INPUT(L, 4, close, "atr (close)");
+    double tr = high - low;
+    if (!a->has_prev_close && a->skip_first) {
+        a->prev_close = close;
+        a->has_prev_close = true;
+        lua_pushnil(L);
+        return 1;
+    } else if (a->has_prev_close) {
+        double up = fabs(high - a->prev_close), down = fabs(low - a->prev_close);
+        if (up > tr)
+            tr = up;
+        if (down > tr)
+            tr = down;
+    }
+    a->prev_close = close;
+    a->has_prev_close = true;
+    double n = (double)a->h.n;
+    if (a->h.ready) {
+        a->h.value = (a->h.value * (double)(a->h.n - 1) + tr) / n;
+        lua_pushnumber(L, a->h.value);
+        return 1;
+    }
+    a->count++;
+    a->seed_sum = a->seed_sum + tr;
+    if (a->count < a->h.n) {
+        lua_pushnil(L);
+        return 1;
+    }
+    set_value(&a->h, a->seed_sum / n);
+    lua_pushnumber(L, a->h.value);
+    return 1;
+}
+
+/* --- Bollinger bands ------------------------------------------------------------------ */
+
+/* The variance comes from running sums of (x - shift), re-centred on the window mean at
+ * every resum (see the Lua reference for why). */
+typedef struct {
+    ta_head h;
+    double k;
+    bool k_int; /* k was given as an integer: obj.k reads it back as one */
+    lua_Integer k_integer;
+    bool has_shift;
+    double shift, sum, sumsq, upper, lower, stdev, width;
+    lua_Integer pos, count;
+    size_t since_resum, resum_every;
+    double buf[];
+} ta_bollinger;
+
+static int bollinger_new(lua_State *L)
+{
+    lua_Integer n = check_period(L, "bollinger", "n", 1, 0);
+    bool k_int = true;
+    lua_Integer k_integer = 2;
+    double k = 2;
+    if (!lua_isnoneornil(L, 2)) {
+        bool ok = lua_type(L, 2) == LUA_TNUMBER;
+        if (ok) {
+            k_int = lua_isinteger(L, 2);
+            k_integer = k_int ? lua_tointeger(L, 2) : 0;
+            k = lua_tonumber(L, 2);
+            ok = !isnan(k) && k >= 0 && k != HUGE_VAL;
+        }
+        if (!ok)
+            return luaL_error(L, "ta.bollinger: k must be a number >= 0 (e.g. 2), got %s",
+                              arg_text(L, 2));
+    }
+    ta_bollinger *b = new_object(L, sizeof(ta_bollinger) + (size_t)n * sizeof(double), n);
+    b->k = k;
+    b->k_int = k_int;
+    b->k_integer = k_integer;
+    b->resum_every = resum_interval(n);
+    return 1;
+}
+
+static void bollinger_resum(ta_bollinger *b)
+{
+    double raw = 0.0;
+    for (lua_Integer i = 0; i < b->count; i++)
+        raw = raw + b->buf[i];
+    double shift = raw / (double)b->count;
+    double s = 0.0, sq = 0.0;
+    for (lua_Integer i = 0; i < b->count; i++) {
+        double d = b->buf[i] - shift;
+        s = s + d;
+        sq = sq + d * d;
+    }
+    b->shift = shift;
+    b->sum = s;
+    b->sumsq = sq;
+}
+
+static int bollinger_update(lua_State *L)
+{
+    ta_bollinger *b = check_self(L);
+    double x;
+    CHECK_INPUT(L, 2, x, "bollinger");
+    lua_Integer n = b->h.n;
+    if (!b->has_shift) {
+        b->shift = x;
+        b->has_shift = true;
+    }
+    lua_Integer pos = b->pos % n + 1;
+    b->pos = pos;
+    if (b->count < n) {
+        b->count++;
+    } else {
+        double d = b->buf[pos - 1] - b->shift;
+        b->sum = b->sum - d;
+        b->sumsq = b->sumsq - d * d;
+    }
+    b->buf[pos - 1] = x;
+    double d = x - b->shift;
+    b->sum = b->sum + d;
+    b->sumsq = b->sumsq + d * d;
+    if (++b->since_resum >= b->resum_every) {
+        bollinger_resum(b);
+        b->since_resum = 0;
+    }
+    if (b->count < n) {
+        lua_pushnil(L);
+        return 1;
+    }
+    double mean_d = b->sum / (double)n;
+    double var = b->sumsq / (double)n - mean_d * mean_d;
+    if (var < 0)
+        var = 0.0; /* rounding can dip a flat window a hair below zero */
+    double sd = sqrt(var);
+    double mid = b->shift + mean_d;
+    double upper = mid + b->k * sd, lower = mid - b->k * sd;
+    set_value(&b->h, mid);
+    b->upper = upper;
+    b->lower = lower;
+    b->stdev = sd;
+    b->width = mid != 0 ? (upper - lower) / fabs(mid) : 0.0;
+    lua_pushnumber(L, mid);
+    lua_pushnumber(L, upper);
+    lua_pushnumber(L, lower);
+    return 3;
+}
+
+static void bollinger_push_extra(lua_State *L, const ta_head *h, int id)
+{
+    const ta_bollinger *b = (const ta_bollinger *)h;
+    if (id == F_K) {
+        if (b->k_int)
+            lua_pushinteger(L, b->k_integer);
+        else
+            lua_pushnumber(L, b->k);
+    } else if (!h->ready) {
+        lua_pushnil(L);
+    } else {
+        lua_pushnumber(L, id == F_UPPER   ? b->upper
+                          : id == F_LOWER ? b->lower
+                          : id == F_STDEV ? b->stdev
+                                          : b->width);
+    }
+}
+
+/* --- MACD ----------------------------------------------------------------------------- */
+
+typedef struct {
+    ta_head h;
+    bool percent;
+    ema_core fast, slow, signal;
+    double signal_value, histogram;
+} ta_macd;
+
+static int macd_new(lua_State *L)
+{
+    lua_Integer fast = check_period(L, "macd", "fast", 1, 12);
+    lua_Integer slow = check_period(L, "macd", "slow", 2, 26);
+    lua_Integer signal = check_period(L, "macd", "signal", 3, 9);
+    if (fast >= slow)
+        return luaL_error(L, "ta.macd: fast (%I) must be shorter than slow (%I), e.g. 12, 26, 9",
+                          (LUAI_UACINT)fast, (LUAI_UACINT)slow);
+    check_options(L, "macd", 4, "percent", "true or false");
+    if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+        return luaL_error(L, "ta.macd: percent must be true or false, got %s",
+                          luaL_tolstring(L, -1, NULL));
+    bool percent = lua_toboolean(L, -1);
+    ta_macd *m = new_object(L, sizeof *m, slow);
+    m->percent = percent;
+    ema_init(&m->fast, fast);
+    ema_init(&m->slow, slow);
+    ema_init(&m->signal, signal);
+    return 1;
+}
+
+static int macd_update(lua_State *L)
+{
+    ta_macd *m = check_self(L);
+    double x, f, s, sig;
+    CHECK_INPUT(L, 2, x, "macd");
+    bool have_f = ema_step(&m->fast, x, &f);
+    bool have_s = ema_step(&m->slow, x, &s);
+    if (!have_f || !have_s) {
+        lua_pushnil(L);
+        return 1;
+    }
+    double line;
+    if (m->percent) {
+        if (s == 0)
+            /* a series that reaches 0 (a spread, say) has no percent MACD; say so rather
+             * than feed an infinity to the signal line */
+            return luaL_error(L, "macd:update: percent MACD of a series whose slow EMA is 0; "
+                                 "use the absolute MACD (percent = false) for series that "
+                                 "cross zero");
+        line = 100.0 * (f / s - 1.0);
+    } else {
+        line = f - s;
+    }
+    /* the signal line is an EMA fed the MACD line, checked as any EMA input */
+    if (!isfinite(line)) {
+        lua_pushnumber(L, line);
+        return bad_input(L, "ema", lua_gettop(L));
+    }
+    if (!ema_step(&m->signal, line, &sig)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    double hist = line - sig;
+    set_value(&m->h, line);
+    m->signal_value = sig;
+    m->histogram = hist;
+    lua_pushnumber(L, line);
+    lua_pushnumber(L, sig);
+    lua_pushnumber(L, hist);
+    return 3;
+}
+
+static void macd_push_extra(lua_State *L, const ta_head *h, int id)
+{
+    const ta_macd *m = (const ta_macd *)h;
+    if (id == F_PERCENT)
+        lua_pushboolean(L, m->percent);
+    else if (!h->ready)
+        lua_pushnil(L);
+    else
+        lua_pushnumber(L, id == F_SIGNAL ? m->signal_value : m->histogram);
+}
+
+/* --- highest / lowest ----------------------------------------------------------------- */
+
+/* A monotonic deque of sequence numbers over a ring of the last n values: every value
+ * enters and leaves the deque once, so an update is amortised O(1). Values keep their
+ * Lua subtype: the extreme of integers reads back as an integer, as from the Lua tables. */
+typedef union {
+    double d;
+    lua_Integer i;
+} ta_slot;
+
+typedef struct {
+    ta_head h;
+    bool is_max;
+    lua_Integer count, head, len; /* head: 0-based position in dq of the front */
+    ta_slot *vals;                /* n values, slot (seq - 1) % n */
+    unsigned char *is_int;        /* n flags: vals[i] holds an integer */
+    lua_Integer dq[];             /* n sequence numbers */
+} ta_extreme;
+
+static double slot_number(const ta_extreme *e, lua_Integer slot)
+{
+    return e->is_int[slot] ? (double)e->vals[slot].i : e->vals[slot].d;
+}
+
+static int extreme_new(lua_State *L, const char *kind, bool is_max)
+{
+    lua_Integer n = check_period(L, kind, "n", 1, 0);
+    size_t un = (size_t)n;
+    size_t size = sizeof(ta_extreme) + un * sizeof(lua_Integer) + un * sizeof(ta_slot) + un;
+    ta_extreme *e = new_object(L, size, n);
+    e->is_max = is_max;
+    e->vals = (ta_slot *)(void *)(e->dq + un);
+    e->is_int = (unsigned char *)(e->vals + un);
+    return 1;
+}
+
+static int highest_new(lua_State *L)
+{
+    return extreme_new(L, "highest", true);
+}
+
+static int lowest_new(lua_State *L)
+{
+    return extreme_new(L, "lowest", false);
+}
+
+static int extreme_update(lua_State *L)
+{
+    ta_extreme *e = check_self(L);
+    double x;
+    CHECK_INPUT(L, 2, x, e->is_max ? "highest" : "lowest");
+    lua_Integer n = e->h.n;
+    lua_Integer count = ++e->count;
+    lua_Integer slot = (count - 1) % n;
+    if (lua_isinteger(L, 2)) {
+        e->vals[slot].i = lua_tointeger(L, 2);
+        e->is_int[slot] = 1;
+    } else {
+        e->vals[slot].d = x;
+        e->is_int[slot] = 0;
+    }
+    lua_Integer head = e->head, len = e->len;
+    /* the front leaves the window once it is n values old */
+    if (len > 0 && e->dq[head] <= count - n) {
+        head = (head + 1) % n;
+        len--;
+    }
+    /* values the new one dominates can never be the extreme again */
+    while (len > 0) {
+        double bv = slot_number(e, (e->dq[(head + len - 1) % n] - 1) % n);
+        if (e->is_max ? bv <= x : bv >= x)
+            len--;
+        else
+            break;
+    }
+    e->dq[(head + len) % n] = count;
+    len++;
+    e->head = head;
+    e->len = len;
+    if (count < n) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_Integer front = (e->dq[head] - 1) % n;
+    e->h.ready = true;
+    e->h.value_int = e->is_int[front];
+    if (e->h.value_int) {
+        e->h.ivalue = e->vals[front].i;
+        lua_pushinteger(L, e->h.ivalue);
+    } else {
+        e->h.value = e->vals[front].d;
+        lua_pushnumber(L, e->h.value);
+    }
+    return 1;
+}
+
+/* --- crossings ------------------------------------------------------------------------ */
+
+/* True only on the bar where a moves from at-or-below b to above it (crossed_above:
+ * prev_a <= prev_b and a > b; crossed_below the mirror); any nil (an indicator still
+ * warming up) means no crossing. Comparisons are Lua's own (lua_compare), so values that
+ * are not numbers fail as `prev_a <= prev_b` would. The arguments compared: first
+ * `le_lo <= le_hi`, then `lt_lo < lt_hi`. */
+static int crossed(lua_State *L, int le_lo, int le_hi, int lt_lo, int lt_hi)
+{
+    bool any_nil = false;
+    for (int i = 1; i <= 4; i++)
+        any_nil = any_nil || lua_isnoneornil(L, i);
+    lua_pushboolean(L, !any_nil && lua_compare(L, le_lo, le_hi, LUA_OPLE) &&
+                           lua_compare(L, lt_lo, lt_hi, LUA_OPLT));
+    return 1;
+}
+
+static int crossed_above(lua_State *L)
+{
+    return crossed(L, 1, 2, 4, 3);
+}
+
+static int crossed_below(lua_State *L)
+{
+    return crossed(L, 2, 1, 3, 4);
+}
+
+/* --- the module ----------------------------------------------------------------------- */
+
+#define EXTRA(f) (1u << (f))
+
+static const ta_class classes[] = {
+    {"apex.ta.sma", "sma", sma_new, sma_update, 0, NULL},
+    {"apex.ta.ema", "ema", ema_new, ema_update, 0, NULL},
+    {"apex.ta.rsi", "rsi", rsi_new, rsi_update, 0, NULL},
+    {"apex.ta.atr", "atr", atr_new, atr_update, 0, NULL},
+    {"apex.ta.bollinger", "bollinger", bollinger_new, bollinger_update,
+     EXTRA(F_UPPER) | EXTRA(F_LOWER) | EXTRA(F_STDEV) | EXTRA(F_WIDTH) | EXTRA(F_K),
+     bollinger_push_extra},
+    {"apex.ta.macd", "macd", macd_new, macd_update,
+     EXTRA(F_SIGNAL) | EXTRA(F_HISTOGRAM) | EXTRA(F_PERCENT), macd_push_extra},
+    {"apex.ta.highest", "highest", highest_new, extreme_update, 0, NULL},
+    {"apex.ta.lowest", "lowest", lowest_new, extreme_update, 0, NULL},
+};
+
+/* Pushes the class's metatable, creating it in the registry the first time: __name (by
+ * luaL_newmetatable), __index over a lookup table of methods and field ids, a
+ * __newindex that refuses, and __metatable = false so getmetatable(obj) gives nothing to
+ * patch. [-0, +1, m] */
+static void push_class_metatable(lua_State *L, const ta_class *c)
+{
+    if (!luaL_newmetatable(L, c->name))
+        return;
+    int mt = lua_gettop(L);
+    lua_createtable(L, 0, 2 + F_COUNT);
+    lua_pushvalue(L, mt);
+    lua_pushcclosure(L, c->update, 1);
+    lua_setfield(L, -2, "update");
+    lua_pushvalue(L, mt);
+    lua_pushcclosure(L, ta_ready, 1);
+    lua_setfield(L, -2, "ready");
+    unsigned fields = c->fields | EXTRA(F_N) | EXTRA(F_VALUE);
+    for (int id = 0; id < F_COUNT; id++) {
+        if (fields & EXTRA(id)) {
+            lua_pushinteger(L, id);
+            lua_setfield(L, -2, field_names[id]);
+        }
+    }
+    lua_pushlightuserdata(L, (void *)c);
+    lua_pushcclosure(L, ta_index, 2);
+    lua_setfield(L, mt, "__index");
+    lua_pushlightuserdata(L, (void *)c);
+    lua_pushcclosure(L, ta_newindex, 1);
+    lua_setfield(L, mt, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, mt, "__metatable");
+}
+
+int ta_open(lua_State *L)
+{
+    size_t nclasses = sizeof classes / sizeof classes[0];
+    luaL_checkstack(L, 6, NULL);
+    lua_createtable(L, 0, (int)nclasses + 2);
+    for (size_t i = 0; i < nclasses; i++) {
+        push_class_metatable(L, &classes[i]);
+        lua_pushcclosure(L, classes[i].ctor, 1);
+        lua_setfield(L, -2, classes[i].kind);
+    }
+    lua_pushcfunction(L, crossed_above);
+    lua_setfield(L, -2, "crossed_above");
+    lua_pushcfunction(L, crossed_below);
+    lua_setfield(L, -2, "crossed_below");
+    return 1;
+}

@@ -1,0 +1,207 @@
+/* test_ta: apex.ta (script/ta.c) inside the host's sandbox, where scripts use it: the
+ * memory cap covers the indicators' buffers, no argument a script can pass crashes the
+ * host, and the objects cannot be patched. The values are checked elsewhere: against a
+ * naive recomputation (tests/lua/test_ta.lua), against the Lua implementation it replaced
+ * (tests/lua/test_ta_c_vs_lua.lua, tests/ttr) and against R's TTR (tests/ttr). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "script/sandbox.h"
+#include "util/err.h"
+
+typedef struct {
+    sandbox sb;
+    int env_ref;
+    char err[1024];
+} fixture;
+
+/* 8 MiB, as a small pipeline might have; a minute, so only the cap stops a test. */
+static int setup(void **state)
+{
+    static fixture f;
+    memset(&f, 0, sizeof f);
+    script_limits lim = {.memory_limit = 8u << 20, .deadline_ms = 60000};
+    assert_int_equal(sandbox_open(&f.sb, lim, "test", NULL, f.err, sizeof f.err), 0);
+    sandbox_push_env(f.sb.L);
+    f.env_ref = luaL_ref(f.sb.L, LUA_REGISTRYINDEX);
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    sandbox_close(&f->sb);
+    return 0;
+}
+
+/* Runs code as a script chunk in the fixture's environment; the sandbox_pcall code, with
+ * any message in f->err. */
+static int run(fixture *f, const char *code)
+{
+    lua_State *L = f->sb.L;
+    f->err[0] = '\0';
+    if (luaL_loadbufferx(L, code, strlen(code), "@test.lua", "t") != LUA_OK) {
+        snprintf(f->err, sizeof f->err, "%s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return APEX_EINVAL;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, f->env_ref);
+    lua_setupvalue(L, -2, 1);
+    return sandbox_pcall(&f->sb, 0, f->err, sizeof f->err);
+}
+
+static void expect_ok(fixture *f, const char *code)
+{
+    if (run(f, code) != 0)
+        fail_msg("%s", f->err);
+}
+
+static void expect_error(fixture *f, int rc_want, const char *needle, const char *code)
+{
+    int rc = run(f, code);
+    if (rc != rc_want || strstr(f->err, needle) == NULL)
+        fail_msg("expected %d with \"%s\", got %d: %s", rc_want, needle, rc, f->err);
+}
+
+/* A window larger than the cap is refused by the allocator: a memory error for the
+ * script, not a crash or an abort, and the state goes on working. */
+static void test_huge_periods_hit_the_memory_cap(void **state)
+{
+    fixture *f = *state;
+    expect_error(f, APEX_ENOMEM, "not enough memory", "local t = require('apex.ta').sma(1e7)");
+    expect_error(f, APEX_ENOMEM, "not enough memory", "apex.ta.highest(10000000)");
+    expect_error(f, APEX_ENOMEM, "not enough memory", "apex.ta.bollinger(5e6, 2)");
+    expect_error(f, APEX_ENOMEM, "not enough memory",
+                 "local keep = {}\n"
+                 "for i = 1, 1e6 do keep[i] = apex.ta.lowest(1000) end");
+    expect_ok(f, "local s = apex.ta.sma(2); s:update(1); assert(s:update(3) == 2)");
+    /* a period past the documented maximum is an argument error, before any allocation */
+    expect_error(f, APEX_ESCRIPT,
+                 "ta.ema: n must be a whole number of bars >= 1, got 1000000000000.0",
+                 "apex.ta.ema(1e12)");
+    expect_error(f, APEX_ESCRIPT, "ta.sma: n must be a whole number of bars >= 1, got 10000001",
+                 "apex.ta.sma(10000001)");
+}
+
+/* The buffers are Lua memory: what the script's collectgarbage("count") and the cap see. */
+static void test_buffers_are_counted_by_the_sandbox(void **state)
+{
+    fixture *f = *state;
+    expect_ok(f, "collectgarbage('collect')\n"
+                 "local before = collectgarbage('count')\n"
+                 "local s = apex.ta.sma(100000)\n"
+                 "local grown = collectgarbage('count') - before\n"
+                 "assert(grown >= 780 and grown < 1200, 'sma(100000) grew ' .. grown .. ' KiB')\n"
+                 "s = nil\n"
+                 "collectgarbage('collect')\n"
+                 "assert(collectgarbage('count') - before < 50, 'freed with the object')\n");
+}
+
+/* Whatever a script passes, every call returns or raises a Lua error. */
+static void test_no_argument_crashes_the_host(void **state)
+{
+    fixture *f = *state;
+    expect_ok(
+        f, "local ta = require('apex.ta')\n"
+           "local bad = setmetatable({}, { __tostring = function() error('boom') end })\n"
+           "local odd = setmetatable({}, { __tostring = function() return 'odd' end,\n"
+           "                               __le = function() return true end,\n"
+           "                               __lt = function() return true end })\n"
+           "local values = { nil, false, true, 0, -0.0, 1, -1, 0.5, 0 / 0, math.huge,\n"
+           "                 -math.huge, math.maxinteger, math.mininteger, 1e308, -1e308, 5e-324,\n"
+           "                 1e7, 1e7 + 1, '14', 'x', {}, { first_tr = 'skip' },\n"
+           "                 { percent = true }, { percent = 1 }, { [{}] = 1 }, bad, odd, print,\n"
+           "                 coroutine.create(print), ta.sma(2), ta }\n"
+           "local nv = 31\n"
+           "local ctors = { 'sma', 'ema', 'rsi', 'atr', 'bollinger', 'macd', 'highest',\n"
+           "                'lowest' }\n"
+           "local made, calls = {}, 0\n"
+           "for _, name in ipairs(ctors) do\n"
+           "  for i = 1, nv do\n"
+           "    for j = 1, nv, 3 do\n"
+           "      calls = calls + 1\n"
+           "      local ok, obj = pcall(ta[name], values[i], values[j], values[(i + j) % nv + 1])\n"
+           "      if ok then made[#made + 1] = obj end\n"
+           "    end\n"
+           "  end\n"
+           "  made[#made + 1] = ta[name](3)\n"
+           "end\n"
+           "for _, obj in ipairs(made) do\n"
+           "  for i = 1, nv do\n"
+           "    for j = 1, nv, 5 do\n"
+           "      local ok, v = pcall(obj.update, obj, values[i], values[j], values[i])\n"
+           "      assert(not ok or v == nil or type(v) == 'number', tostring(v))\n"
+           "      pcall(obj.update, values[i], values[j])\n"
+           "      pcall(obj.ready, values[i])\n"
+           "      local _ = obj.value, obj.n, obj[values[i] or 1], obj:ready()\n"
+           "      pcall(function() obj[values[i] or 1] = values[j] end)\n"
+           "    end\n"
+           "  end\n"
+           "end\n"
+           "for i = 1, nv do\n"
+           "  for j = 1, nv, 2 do\n"
+           "    pcall(ta.crossed_above, values[i], values[j], values[j], values[i])\n"
+           "    pcall(ta.crossed_below, values[j], values[i], values[i], values[j])\n"
+           "  end\n"
+           "end\n"
+           "assert(calls > 1000 and #made > 50, #made)\n");
+}
+
+/* The objects are the host's: their metatable is hidden, their fields read-only. */
+static void test_objects_cannot_be_patched(void **state)
+{
+    fixture *f = *state;
+    expect_ok(f, "local s = apex.ta.sma(3)\n"
+                 "assert(getmetatable(s) == false)\n"
+                 "assert(not pcall(setmetatable, s, {}))\n"
+                 "assert(not pcall(rawset, s, 'update', print))\n"
+                 "assert(not pcall(function() s.update = print end))\n"
+                 "assert(not pcall(function() s.value = 5 end))\n"
+                 "s:update(1) s:update(2)\n"
+                 "assert(s:update(3) == 2 and s.value == 2 and s.n == 3)\n"
+                 "assert(apex.ta.ema(3).update ~= s.update, 'one update per kind')\n");
+    expect_error(f, APEX_ESCRIPT,
+                 "test.lua:1: apex.ta.atr: cannot set field 'n': indicators are read-only",
+                 "apex.ta.atr(14).n = 0");
+    expect_error(f, APEX_ESCRIPT,
+                 "test.lua:2: bad argument #1 to 'update' (apex.ta.rsi expected, got "
+                 "apex.ta.sma)",
+                 "local r, s = apex.ta.rsi(3), apex.ta.sma(3)\n"
+                 "r.update(s, 1)");
+}
+
+/* Errors name the script's line, as the Lua implementation's did. */
+static void test_errors_point_at_the_script_line(void **state)
+{
+    fixture *f = *state;
+    expect_error(f, APEX_ESCRIPT, "test.lua:2: ta.sma: n must be a whole number of bars >= 1",
+                 "local ta = require('apex.ta')\n"
+                 "local s = ta.sma(0)");
+    expect_error(f, APEX_ESCRIPT, "test.lua:3: sma:update: expected a finite number, got ",
+                 "local ta = require('apex.ta')\n"
+                 "local s = ta.sma(3)\n"
+                 "s:update(0 / 0)");
+    expect_error(f, APEX_ESCRIPT, "test.lua:1: atr (close):update: expected a finite number",
+                 "apex.ta.atr(3):update(2, 1)");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_huge_periods_hit_the_memory_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_buffers_are_counted_by_the_sandbox, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_argument_crashes_the_host, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_objects_cannot_be_patched, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors_point_at_the_script_line, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
