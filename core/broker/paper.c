@@ -806,6 +806,12 @@ apex_time paper_broker_last_bar_time(broker *b)
     return b && b->ops == &paper_ops ? as_paper(b)->last_bar_ts : 0;
 }
 
+void paper_broker_deliver_now(broker *b)
+{
+    if (b && b->ops == &paper_ops)
+        paper_events_deliver_now(as_paper(b));
+}
+
 int paper_broker_quote(broker *b, const char *symbol, broker_quote *out)
 {
     if (!b || b->ops != &paper_ops)

@@ -55,4 +55,8 @@ apex_time paper_broker_last_bar_time(broker *b);
  * paper broker. */
 int paper_broker_quote(broker *b, const char *symbol, broker_quote *out);
 
+/* Delivers the replies and notifications queued so far now instead of on the clock's
+ * next turn (a backtest, right after a bar: the fills it made at its open). */
+void paper_broker_deliver_now(broker *b);
+
 #endif

@@ -165,6 +165,14 @@ static void on_timer(clock_timer *t, void *ud)
         paper_events_arm(p);
 }
 
+void paper_events_deliver_now(paper_broker *p)
+{
+    if (STAILQ_EMPTY(&p->events) && !p->pending.count)
+        return;
+    clock_timer_stop(&p->timer);
+    on_timer(&p->timer, p);
+}
+
 void paper_events_init(paper_broker *p)
 {
     STAILQ_INIT(&p->events);

@@ -172,6 +172,8 @@ void paper_queue_fill(paper_broker *p, const broker_fill *fill, const broker_ord
 /* Keeps a fill in memory for list_fills. Returns 0 or APEX_ENOMEM. */
 int paper_remember_fill(paper_broker *p, const broker_fill *fill);
 void paper_events_init(paper_broker *p);
+/* Runs the clock turn's delivery now (paper_broker_deliver_now). */
+void paper_events_deliver_now(paper_broker *p);
 void paper_events_arm(paper_broker *p);
 void paper_events_free(paper_broker *p);
 

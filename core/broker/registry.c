@@ -150,6 +150,11 @@ apex_time broker_sim_last_bar_time(broker *b)
     return paper_broker_last_bar_time(shared_broker_inner(b));
 }
 
+void broker_sim_deliver(broker *b)
+{
+    paper_broker_deliver_now(shared_broker_inner(b));
+}
+
 int broker_sim_quote(broker *b, const char *symbol, broker_quote *out)
 {
     return paper_broker_quote(shared_broker_inner(b), symbol, out);

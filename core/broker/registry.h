@@ -48,4 +48,7 @@ apex_time broker_sim_last_bar_time(broker *b);
  * cached). APEX_ENOTFOUND otherwise. */
 int broker_sim_quote(broker *b, const char *symbol, broker_quote *out);
 
+/* For a simulating broker: delivers what it has queued (fills a bar just made) now. */
+void broker_sim_deliver(broker *b);
+
 #endif

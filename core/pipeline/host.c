@@ -185,7 +185,11 @@ static void run_backtest(host *h)
             step_once(h, APEX_TIME_NEVER);
             break;
         }
-        clock_advance_to(h->hs.clock, ts);
+        /* Timers due at the current time (a check a bar asked for) wait until every bar
+         * of that time has been processed, whichever pipeline or symbol it belongs to: a
+         * check between two bars of one time would see half a market. */
+        if (ts > clock_now(h->hs.clock))
+            clock_advance_to(h->hs.clock, ts);
         step_once(h, ts);
     }
     clock_run_due(h->hs.clock); /* replies and fills from the last bar */

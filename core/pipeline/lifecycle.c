@@ -214,7 +214,8 @@ int pipeline_open_positions(const pipeline *p)
 {
     int n = 0;
     for (const trade *t = p->trades; t; t = t->next)
-        if (!trade_is_finished(t) && (t->row.status == EXEC_MONITORING || t->led.qty != 0))
+        if (!trade_is_finished(t) &&
+            (t->row.status == EXEC_MONITORING || t->led.qty != 0 || t->sized))
             n++;
     return n;
 }

@@ -370,11 +370,12 @@ static void process_bar(pipeline *p, const bar *b)
         if (p->sim_feed) {
             p->sim_feed(p->brk, b, name);
             /* Orders the bar filled at its open were filled before its close existed: in a
-             * backtest their fills are delivered now, so on_bar sees the position it
-             * already holds (as backtrader's notify_order comes before next). Live, the
-             * clock's own turn delivers them; this runs inside one of its timers. */
+             * backtest the broker delivers those fills now, so on_bar sees the position it
+             * already holds (as backtrader's notify_order comes before next). Only this
+             * broker's queue: other timers due now wait for the clock's turn, after every
+             * bar of this time. Live, the clock's own turn delivers them. */
             if (p->hs->backtest)
-                clock_run_due(p->hs->clock);
+                broker_sim_deliver(p->brk);
         }
         /* The backstop of the failure policy: a write that failed anywhere in the store
          * (exec, the monitor, the exit executor) halts this pipeline's entries too. */

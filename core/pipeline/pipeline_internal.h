@@ -99,7 +99,8 @@ void pipeline_sweep(pipeline *p);
  * peak and the max drawdown: on every bar and every fill, so a loss realized between
  * bars counts. t may be NULL (only the drawdown is brought up to date). */
 void pipeline_mark_equity(pipeline *p, trade *t, money_t price);
-/* Executions holding (or about to hold) a position. */
+/* Executions holding a position, or about to: entries past the risk stage count, so two
+ * signals of the same bar cannot both take the last slot. */
 int pipeline_open_positions(const pipeline *p);
 /* A durable write failed (rc != 0): new entries halt for this pipeline, exits keep
  * working, the failure is reported loudly and the run ends non-zero. The message is
