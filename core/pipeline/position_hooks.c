@@ -58,8 +58,16 @@ static void on_fill(void *ud, trade *t, const broker_fill *f, const store_order 
     if (script_on_fill(p->scripts, &view, f->side, f->qty, f->price, err, sizeof err) != 0)
         pipeline_script_error(p, t, SCRIPT_STAGE_NOTIFY, err);
     exit_executor_on_fill(p->exits, t, f, o);
-    if (t->has_pos && t->led.qty == 0)
-        monitor_check_soon(p->mon, t); /* the broker confirms the close, then we complete */
+    if (t->has_pos && t->led.qty == 0) {
+        /* A backtest's broker is the simulation: its fills are the whole truth, so the
+         * position the fills closed is closed now, and on_bar of the bar whose open closed
+         * it can open the next trade (as backtrader's next() can). Live, the broker
+         * confirms the close first. */
+        if (p->hs->backtest && p->sim_feed && !trade_is_finished(t))
+            pipeline_complete(p, t);
+        else
+            monitor_check_soon(p->mon, t);
+    }
 }
 
 static void on_order(void *ud, trade *t, const store_order *o)
