@@ -55,8 +55,8 @@ typedef struct {
     char **files; /* resolved paths, owned */
     int nfiles;
     char news_file[CONFIG_PATH_MAX]; /* optional CSV: timestamp,symbol,impact,headline */
-    bool follow;  /* tail the files for new rows (a live feed); run until stopped */
-    double speed; /* replay speed for `run` (1 = real time); 0 = as fast as possible */
+    bool follow;        /* tail the files for new rows (a live feed); run until stopped */
+    double speed;       /* replay speed for `run` (1 = real time); 0 = as fast as possible */
     char timeframe[16]; /* the bars' interval as written ("1m", "1d"); "" = detect it */
 } data_config;
 

@@ -46,8 +46,8 @@ typedef struct trade {
 
     /* pipeline */
     int symbol_id;
-    bool sized; /* its entry passed the risk stage: it counts against max_positions from
-                   then on, before its order is even sent */
+    bool sized;  /* its entry passed the risk stage: it counts against max_positions from
+                    then on, before its order is even sent */
     void *owner; /* the pipeline */
     struct trade *next;
 
