@@ -69,8 +69,17 @@ apex_time clock_now(const apex_clock *c)
         return c->sim_now;
     if (c->wall)
         return wall_now();
-    uint64_t elapsed_ns = uv_hrtime() - c->start_hr;
-    return c->origin + (apex_time)((double)elapsed_ns / 1000.0 * c->speed);
+    /* Defined for every input: an elapsed time that would run backwards counts as 0, and
+     * the scaled microseconds are bounded before the conversion (a double beyond int64
+     * converts to INT64_MIN on x86, which once surfaced as a clock 292,000 years in the
+     * past under the torture; the cause was not found, the conversion is now safe). */
+    uint64_t hr = uv_hrtime();
+    uint64_t elapsed_ns = hr > c->start_hr ? hr - c->start_hr : 0;
+    double us = (double)elapsed_ns / 1000.0 * c->speed;
+    if (!(us < 9.0e18))
+        us = 9.0e18;
+    apex_time ahead = (apex_time)us;
+    return c->origin > APEX_TIME_NEVER - ahead ? APEX_TIME_NEVER : c->origin + ahead;
 }
 
 bool clock_is_simulated(const apex_clock *c)
