@@ -288,6 +288,27 @@ static void test_live_wall_clock(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* A replay so fast that its elapsed clock time would leave int64 saturates in the far
+ * future: it never wraps into the distant past (an out-of-range double once converted to
+ * INT64_MIN). */
+static void test_live_clock_never_wraps(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    apex_clock *c = clock_new_live(&loop, 1e300, T0);
+    assert_non_null(c);
+    uint64_t start = uv_hrtime();
+    while (uv_hrtime() == start)
+        ; /* at least a nanosecond passes */
+    apex_time now = clock_now(c);
+    assert_true(now > T0);
+    assert_true(now >= (apex_time)9e18); /* bounded, and still ahead of every real time */
+    clock_free(c);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_simulated_many_timers_heap_order),
         cmocka_unit_test(test_live_clock_fires_in_order),
         cmocka_unit_test(test_live_wall_clock),
+        cmocka_unit_test(test_live_clock_never_wraps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
