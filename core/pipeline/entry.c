@@ -171,6 +171,13 @@ static money_t offset_price(money_t price, money_t pct, int direction, money_ins
     return money_round_to(price + direction * delta, rules.tick, MONEY_ROUND_NEAREST);
 }
 
+/* Whether price lies strictly inside the bracket: below the target and above the stop for
+ * a buy, the other way round for a sell. */
+static bool brackets(order_side side, money_t stop, money_t target, money_t price)
+{
+    return side == SIDE_BUY ? stop < price && price < target : target < price && price < stop;
+}
+
 /* A price the strategy gave, rounded to the instrument's tick (0 = not given). A given
  * price that rounds to 0 fails the stage naming the field: 0 reads as "not given" from
  * here on, and a default in its place would trade a level the strategy never chose. */
@@ -219,8 +226,7 @@ static bool plan_prices(pipeline *p, const char *symbol, const script_signal *si
     if (sig->side == SIDE_SELL && !p->cfg.risk.allow_short)
         return plan_end(pl, EXEC_SKIPPED, SCRIPT_STAGE_STRATEGY,
                         "risk: short entries are disabled (risk.allow_short = false)");
-    if ((dir > 0 && (pl->stop >= pl->entry || pl->target <= pl->entry)) ||
-        (dir < 0 && (pl->stop <= pl->entry || pl->target >= pl->entry))) {
+    if (!brackets(sig->side, pl->stop, pl->target, pl->entry)) {
         char pb[32], sb[32], tb[32];
         return plan_end(pl, EXEC_FAILED, SCRIPT_STAGE_STRATEGY,
                         "strategy stage: %s: a %s needs stop_loss %s entry %s take_profit (got "
@@ -441,10 +447,8 @@ static void on_open_orders(void *ud, const broker_reply *r)
      * a high --speed), the market may have left the bracket meanwhile. A bracket around a
      * price that is gone is a skip with the numbers, not an order the broker refuses. */
     const price_entry *now = price_table_get(p->hs->prices, t->symbol_id);
-    bool buy = t->row.side == SIDE_BUY;
     if (now && now->last > 0 &&
-        (buy ? (now->last <= t->row.stop_loss || now->last >= t->row.take_profit)
-             : (now->last >= t->row.stop_loss || now->last <= t->row.take_profit))) {
+        !brackets((order_side)t->row.side, t->row.stop_loss, t->row.take_profit, now->last)) {
         char why[256], lb[32], sb[32], tb[32], eb[32];
         snprintf(why, sizeof why,
                  "trade manager: the price moved to %s while the entry was prepared (signal at "

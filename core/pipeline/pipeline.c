@@ -31,7 +31,7 @@ apex_time pipeline_resume_time(const pipeline *p)
     return p->resume_after;
 }
 
-static sym_state *sym_at(pipeline *p, int id)
+sym_state *pipeline_sym(pipeline *p, int id)
 {
     if (id < 0 || vec_extend_zeroed(&p->syms, id + 1) != 0)
         return NULL;
@@ -198,7 +198,7 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     }
     for (int i = 0; i < p->cfg.nsymbols; i++) {
         int id = symtab_intern(hs->symbols, p->cfg.symbols[i], (int)strlen(p->cfg.symbols[i]));
-        sym_state *s = id >= 0 ? sym_at(p, id) : NULL;
+        sym_state *s = id >= 0 ? pipeline_sym(p, id) : NULL;
         if (!s) {
             diag_add(diags, "%s: symbols[%d]: '%s' is not a valid symbol", p->cfg.path, i + 1,
                      p->cfg.symbols[i]);
@@ -358,7 +358,7 @@ static void on_new_time(pipeline *p, apex_time ts)
 static void process_bar(pipeline *p, const bar *b)
 {
     const char *name = symtab_name(p->hs->symbols, b->symbol_id);
-    sym_state *s = sym_at(p, b->symbol_id);
+    sym_state *s = pipeline_sym(p, b->symbol_id);
     if (!s)
         return;
     price_table_update(p->hs->prices, b);

@@ -84,6 +84,9 @@ struct pipeline {
     pipeline_summary sum;
 };
 
+/* pipeline.c: the state of symbol id (grown on demand), or NULL for a bad id or no memory. */
+sym_state *pipeline_sym(pipeline *p, int id);
+
 /* lifecycle.c: a trade's birth, status changes and death. */
 trade *pipeline_trade_new(pipeline *p, int symbol_id);
 /* The one way a status changes: the store row, the audit event and (for skipped,

@@ -197,15 +197,10 @@ static int exit_quote(void *ud, const trade *t, money_t *last, money_t *bid, mon
 {
     pipeline *p = ud;
     broker_quote q;
-    if (price_cache_get(monitor_prices(p->mon), t->symbol_id, clock_now(p->hs->clock), &q) == 0) {
-        *last = q.last;
-        *bid = q.bid;
-        *ask = q.ask;
-        return 0;
-    }
-    /* A simulating broker's quote is the price it will fill against (bars without bid/ask
-     * get its assumed spread); the cache was emptied by the symbol's newest bar. */
-    if (p->sim_feed && broker_sim_quote(p->brk, t->row.symbol, &q) == 0) {
+    /* A cached quote, else a simulating broker's own (the price it will fill against; bars
+     * without bid/ask get its assumed spread): the cache was emptied by the newest bar. */
+    if (price_cache_get(monitor_prices(p->mon), t->symbol_id, clock_now(p->hs->clock), &q) == 0 ||
+        (p->sim_feed && broker_sim_quote(p->brk, t->row.symbol, &q) == 0)) {
         *last = q.last;
         *bid = q.bid;
         *ask = q.ask;

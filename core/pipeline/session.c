@@ -95,9 +95,7 @@ void pipeline_check_interval(pipeline *p, int max_bars)
     for (int i = 0; i < max_bars && !p->interval_announced; i++) {
         if (feed_merge_next(p->feed, &b, err, sizeof err) <= 0)
             break; /* the end, or a data error `check` does not look for here */
-        sym_state *s = b.symbol_id >= 0 && vec_extend_zeroed(&p->syms, b.symbol_id + 1) == 0
-                           ? &p->syms.items[b.symbol_id]
-                           : NULL;
+        sym_state *s = pipeline_sym(p, b.symbol_id);
         if (s)
             pipeline_session_bar(p, s, &b);
     }
