@@ -1170,6 +1170,11 @@ int sandbox_open(sandbox *sb, script_limits limits, const char *pipeline_name,
         return APEX_EIO;
     }
     sb->watchdog = true;
+    /* Generational collection: nearly everything a strategy allocates (the bar table of
+     * every on_bar, the signal it returns) dies within the call, which is the case
+     * Lua 5.4's generational mode is built for; the incremental mode traverses the whole
+     * heap for them. */
+    lua_gc(sb->L, LUA_GCGEN, 0, 0);
     int rc = sandbox_run(sb, open_protected, NULL, err, errlen);
     if (rc < 0) {
         sandbox_close(sb);

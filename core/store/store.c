@@ -47,6 +47,12 @@ static int configure(store *s, char *err, size_t errlen)
     rc = pragma(s->db, sync, NULL, 0);
     if (rc == SQLITE_OK)
         rc = pragma(s->db, "PRAGMA foreign_keys = ON", NULL, 0);
+    /* Statement journals and savepoint sub-journals in memory. They exist only to undo a
+     * statement or a unit (store_unit_begin) inside a batch, never for crash recovery (the
+     * WAL is that), and on disk they cost four pwrite calls per bar in a batched backtest:
+     * 800,000 system calls, 40% of a 200,000-bar run. */
+    if (rc == SQLITE_OK)
+        rc = pragma(s->db, "PRAGMA temp_store = MEMORY", NULL, 0);
     if (rc != SQLITE_OK)
         return store_db_error(s->db, rc, s->path, "configuring the connection", err, errlen);
     return 0;
@@ -152,7 +158,18 @@ store *store_open(const char *path, store_mode mode, char *err, size_t errlen)
         return NULL;
     }
     s->mode = mode;
-    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    /* Memory statistics take a global mutex on every allocation SQLite makes and nothing
+     * here reads them. sqlite3_config only works before SQLite initializes: once per
+     * process, and a refusal (a caller initialized it first) changes nothing. */
+    static bool sqlite_configured;
+    if (!sqlite_configured) {
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+        sqlite_configured = true;
+    }
+    /* NOMUTEX: a connection belongs to the one thread of the host's loop, so SQLite's
+     * per-call connection mutex only costs time. */
+    int rc = sqlite3_open_v2(
+        path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         err_set(err, errlen, APEX_EIO,
                 "store %s: cannot open the database: %s; check that the directory exists and "
