@@ -166,9 +166,12 @@ function Ctx.log(fmt, ...) end
 ---@field fee_bps number? Basis points of notional. Default 0. Range 0 .. 1000.
 ---@field fee_min number? Minimum fee per fill, when any fee applies; fees are rounded to the nearest cent. Default 0. Range 0 .. 1000.
 ---@field state string? Where the paper account persists in `run`. `""`: beside the store as `<db>.<pipeline>.paper`. A path keeps it there (`--fresh` does not delete it); pipelines naming the same path share one account (one process at a time may use it); `":memory:"` keeps nothing. A backtest always trades an account in memory. Default `""`.
----@field base_url string? Reserved for real broker adapters; unused by the paper broker. Default `""`. Range at most 511 characters.
----@field key_env string? Reserved: the name of the environment variable holding the API key, never the key. Default `""`. Range at most 63 characters.
----@field secret_env string? Reserved: the name of the environment variable holding the API secret. Default `""`. Range at most 63 characters.
+---@field base_url string? A real broker's trading API. Alpaca: `"https://paper-api.alpaca.markets"` (paper, the default) or `"https://api.alpaca.markets"` (live money). `https://` only; `http://` is accepted for 127.0.0.1 and localhost (a test server). Unused by the paper broker. Default the venue's paper URL. Range at most 511 characters.
+---@field data_url string? A real broker's market data API. Alpaca: `"https://data.alpaca.markets"`; the same scheme rule as `base_url`. Default the venue's. Range at most 511 characters.
+---@field feed ("iex"|"sip")? Alpaca's market data feed: `"iex"` (free plans) or `"sip"` (every US exchange; a paid plan). Default `"iex"`. Range `"iex"`, `"sip"`.
+---@field key_env string? The name of the environment variable (or of the line in `credentials_file`) holding the API key id, never the key itself. Default `"APCA_API_KEY_ID"` for Alpaca. Range letters, digits and '_'; at most 63 characters.
+---@field secret_env string? The name of the environment variable (or of the line in `credentials_file`) holding the API secret. Default `"APCA_API_SECRET_KEY"` for Alpaca. Range letters, digits and '_'; at most 63 characters.
+---@field credentials_file string? A file of `NAME=value` lines holding the key and the secret under the names above (shell-sourceable; `#` comments). It must not be readable by group or others (`chmod 600`). `""`: the environment. Default `""`.
 
 ---Sizing and limits (seed 004).
 ---@class apex.RiskConfig

@@ -25,6 +25,7 @@
 #define CONFIG_MAX_BACKOFF_STEPS  10
 
 typedef enum { BROKER_KIND_PAPER = 0, BROKER_KIND_ALPACA } broker_kind;
+typedef enum { BROKER_FEED_IEX = 0, BROKER_FEED_SIP } broker_feed;
 
 /* When a paper market order fills: at the open of its symbol's next bar (no look-ahead),
  * or at once at the last bar's close. */
@@ -46,9 +47,12 @@ typedef struct {
 typedef struct {
     broker_kind kind;
     paper_config paper;
-    char base_url[512]; /* real brokers */
+    char base_url[512]; /* real brokers: trading API; "" = the venue's paper URL */
+    char data_url[512]; /* market data API; "" = the venue's */
     char key_env[64];   /* name of the environment variable holding the API key */
     char secret_env[64];
+    char credentials_file[CONFIG_PATH_MAX]; /* NAME=value lines; "" = the environment */
+    broker_feed feed;                       /* Alpaca's market data feed */
 } broker_config;
 
 typedef struct {

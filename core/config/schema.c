@@ -25,6 +25,9 @@ static const char *const price_strategies[] = {"market", "aggressive", "fair", "
                                                NULL};
 static const char *const exit_priorities[] = {"CRITICAL", "HIGH", "MEDIUM", "LOW", NULL};
 static const char *const exec_tools[] = {"broker", "webhook", NULL};
+static const char *const data_feeds[] = {"iex", "sip", NULL};
+/* Environment variable names: what a POSIX shell can export. */
+#define ENV_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
 static const char *const entry_types[] = {"market", "limit", NULL};
 
 static const int default_backoff[] = {60, 120, 240, 480, 960};
@@ -277,15 +280,46 @@ const config_field config_schema[] = {
     {.path = "broker.base_url",
      .type = CONFIG_STRING,
      AT(broker.base_url),
-     .doc = "reserved for real broker adapters; unused by the paper broker"},
+     .doc_default = "the venue's paper URL",
+     .doc = "a real broker's trading API. Alpaca: `\"https://paper-api.alpaca.markets\"` "
+            "(paper, the default) or `\"https://api.alpaca.markets\"` (live money). `https://` "
+            "only; `http://` is accepted for 127.0.0.1 and localhost (a test server). Unused "
+            "by the paper broker"},
+    {.path = "broker.data_url",
+     .type = CONFIG_STRING,
+     AT(broker.data_url),
+     .doc_default = "the venue's",
+     .doc = "a real broker's market data API. Alpaca: `\"https://data.alpaca.markets\"`; "
+            "the same scheme rule as `base_url`"},
+    {.path = "broker.feed",
+     .type = CONFIG_ENUM,
+     AT(broker.feed),
+     .def = BROKER_FEED_IEX,
+     .names = data_feeds,
+     .doc = "Alpaca's market data feed: `\"iex\"` (free plans) or `\"sip\"` (every US "
+            "exchange; a paid plan)"},
     {.path = "broker.key_env",
      .type = CONFIG_STRING,
      AT(broker.key_env),
-     .doc = "reserved: the name of the environment variable holding the API key, never the key"},
+     .charset = ENV_NAME_CHARS,
+     .charset_doc = "letters, digits and '_'",
+     .doc_default = "`\"APCA_API_KEY_ID\"` for Alpaca",
+     .doc = "the name of the environment variable (or of the line in `credentials_file`) "
+            "holding the API key id, never the key itself"},
     {.path = "broker.secret_env",
      .type = CONFIG_STRING,
      AT(broker.secret_env),
-     .doc = "reserved: the name of the environment variable holding the API secret"},
+     .charset = ENV_NAME_CHARS,
+     .charset_doc = "letters, digits and '_'",
+     .doc_default = "`\"APCA_API_SECRET_KEY\"` for Alpaca",
+     .doc = "the name of the environment variable (or of the line in `credentials_file`) "
+            "holding the API secret"},
+    {.path = "broker.credentials_file",
+     .type = CONFIG_PATH,
+     AT(broker.credentials_file),
+     .doc = "a file of `NAME=value` lines holding the key and the secret under the names "
+            "above (shell-sourceable; `#` comments). It must not be readable by group or "
+            "others (`chmod 600`). `\"\"`: the environment"},
 
     {.path = "bias",
      .type = CONFIG_CUSTOM,
@@ -659,6 +693,7 @@ const int config_schema_count = (int)(sizeof config_schema / sizeof *config_sche
 
 /* The loader and validate write enums through int and strings through their size. */
 _Static_assert(sizeof(broker_kind) == sizeof(int), "enums are read and written as int");
+_Static_assert(sizeof(broker_feed) == sizeof(int), "enums are read and written as int");
 _Static_assert(sizeof(paper_fill_model) == sizeof(int), "enums are read and written as int");
 _Static_assert(sizeof(price_strategy) == sizeof(int), "enums are read and written as int");
 _Static_assert(sizeof(exec_tool) == sizeof(int), "enums are read and written as int");
