@@ -50,8 +50,9 @@ struct http_request {
     size_t resp_len, resp_cap;
     char *resp_hdrs; /* "name\0value\0" pairs of the last response */
     size_t hdr_len, hdr_cap;
-    bool too_large;     /* a write or header callback refused data over a cap */
-    bool prereq_called; /* libcurl was about to send on a connection: maybe sent */
+    bool body_too_large;   /* the body callback refused data over the body cap */
+    bool header_too_large; /* the header callback refused data over the header cap */
+    bool prereq_called;    /* libcurl was about to send on a connection: maybe sent */
     char errbuf[CURL_ERROR_SIZE];
 
     /* In the wait heap. */

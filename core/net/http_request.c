@@ -98,7 +98,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
     if (len > cap - r->resp_len) {
         /* Refusing the data makes libcurl abort the transfer (CURLE_WRITE_ERROR): the
          * body is never buffered past the cap. */
-        r->too_large = true;
+        r->body_too_large = true;
         return 0;
     }
     if (r->resp_len + len + 1 > r->resp_cap) {
@@ -166,7 +166,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud)
     while (end > v && isspace((unsigned char)end[-1]))
         end--;
     if (!append_header(r, line, nlen, v, (size_t)(end - v))) {
-        r->too_large = true;
+        r->header_too_large = true;
         return 0;
     }
     return len;
@@ -425,7 +425,8 @@ void http_request_reset_attempt(http_request *r)
     if (r->resp_body)
         r->resp_body[0] = '\0';
     r->hdr_len = 0;
-    r->too_large = false;
+    r->body_too_large = false;
+    r->header_too_large = false;
     r->prereq_called = false;
     r->body_off = 0;
     r->errbuf[0] = '\0';
@@ -454,7 +455,7 @@ const char *http_result_header(const http_result *result, const char *name)
 
 static http_failure failure_of(const http_request *r, CURLcode rc)
 {
-    if (r->too_large)
+    if (r->body_too_large || r->header_too_large)
         return HTTP_FAIL_TOO_LARGE;
     switch (rc) {
     case CURLE_OK:
@@ -535,13 +536,24 @@ static void describe_failure(http_request *r, CURLcode rc, http_result *res)
                : (rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL) ? APEX_EINVAL
                                                                                  : APEX_EIO;
     const char *detail = r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc);
-    char what[160];
-    if (r->too_large && res->failure == HTTP_FAIL_TOO_LARGE)
-        snprintf(what, sizeof what, "response over the cap of %zu body bytes or %d header bytes",
-                 r->client->opts.max_response_bytes, HTTP_MAX_HEADER_BYTES);
-    else if (rc == CURLE_FILESIZE_EXCEEDED)
-        snprintf(what, sizeof what, "response announces more than the cap of %zu body bytes",
+    char what[200];
+    if (r->body_too_large)
+        snprintf(what, sizeof what,
+                 "response body over the cap of %zu bytes (http_client_options."
+                 "max_response_bytes)",
                  r->client->opts.max_response_bytes);
+    else if (r->header_too_large)
+        snprintf(what, sizeof what, "response headers over the cap of %d bytes",
+                 HTTP_MAX_HEADER_BYTES);
+    else if (rc == CURLE_FILESIZE_EXCEEDED)
+        snprintf(what, sizeof what,
+                 "response announces a body over the cap of %zu bytes (http_client_options."
+                 "max_response_bytes)",
+                 r->client->opts.max_response_bytes);
+    else if (rc == CURLE_SEND_FAIL_REWIND)
+        snprintf(what, sizeof what,
+                 "the connection closed after the request went out; libcurl's resend of a "
+                 "non-idempotent request was refused");
     else
         snprintf(what, sizeof what, "%s", detail);
     const char *hint = res->outcome == HTTP_OUTCOME_NOT_SENT ? "the server did not receive it"

@@ -59,6 +59,7 @@ struct conn {
     char *buf;
     size_t len, cap;
     bool closing;
+    int served; /* requests handled on this connection */
     conn *next;
 };
 
@@ -198,6 +199,13 @@ static void handle(conn *c, const char *method, const char *path, int nth)
     } else if (strcmp(path, "/echo-headers") == 0) {
         /* A server error body that quotes the request, as some APIs do. */
         respond(c, 400, "Bad Request", NULL, c->srv->last_headers);
+    } else if (strcmp(path, "/drop-on-reuse") == 0) {
+        /* A keep-alive connection the server gives up on just as the next request
+         * arrives: read it, close, answer nothing. */
+        if (c->served > 1)
+            conn_close(c, false);
+        else
+            respond(c, 200, "OK", NULL, "fresh");
     } else if (strcmp(path, "/hang") == 0) {
         /* never answers */
     } else {
@@ -236,6 +244,7 @@ static void serve(conn *c)
         memmove(c->buf, c->buf + used, c->len - used);
         c->len -= used;
         c->buf[c->len] = '\0';
+        c->served++;
         handle(c, method, path, nth);
         if (c->closing)
             return;
@@ -519,6 +528,32 @@ static void test_reset_mid_response_post_unknown(void **state)
     assert_non_null(strstr(g.msg, "check before sending again"));
     run_for_ms(100);
     assert_int_equal(hits(&fx->srv, "/reset-post"), 1);
+}
+
+/* libcurl resends a request by itself when a pooled connection turns out dead after
+ * sending (it got nothing back). For a POST that would be a second order; the client must
+ * refuse, and report the first as unknown. A GET may be resent, on a fresh connection. */
+static void test_post_on_dropped_pooled_connection_not_resent(void **state)
+{
+    got warm = {0}, post = {0}, get = {0};
+    send_req(HTTP_POST, "/ok/warm", "{}", &warm);
+    run_until_done(&warm);
+    assert_int_equal(fx->srv.accepted, 1);
+    send_req(HTTP_POST, "/drop-on-reuse", "{\"client_order_id\":\"x-2\"}", &post);
+    run_until_done(&post);
+    assert_int_equal(post.outcome, HTTP_OUTCOME_UNKNOWN);
+    assert_int_equal(post.failure, HTTP_FAIL_RESET);
+    assert_int_equal(post.attempts, 1);
+    run_for_ms(100);
+    assert_int_equal(hits(&fx->srv, "/drop-on-reuse"), 1); /* sent once, never again */
+
+    send_req(HTTP_GET, "/ok/warm2", NULL, &warm);
+    warm.done = false;
+    run_until_done(&warm);
+    send_req(HTTP_GET, "/drop-on-reuse", NULL, &get);
+    run_until_done(&get);
+    assert_int_equal(get.outcome, HTTP_OUTCOME_RESPONSE);
+    assert_string_equal(get.body, "fresh");
 }
 
 static void test_refused_post_not_sent(void **state)
@@ -936,6 +971,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_429_waits_for_retry_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset_mid_response_get_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset_mid_response_post_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_post_on_dropped_pooled_connection_not_resent, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_refused_post_not_sent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_response_over_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_server_times_out, setup, teardown),
