@@ -103,7 +103,9 @@ typedef struct {
     bool secret;
 } http_header;
 
-/* What to send. Everything is copied by http_send. Zero fields take the client's default. */
+/* What to send. Everything is copied by http_send. Zero fields take the client's default.
+ * A request with a body should name its Content-Type (libcurl's default for a body is
+ * application/x-www-form-urlencoded). */
 typedef struct {
     http_method method;
     const char *url; /* http:// or https:// */
@@ -154,7 +156,7 @@ typedef struct {
     int timeout_ms;            /* default 30000 */
     size_t max_response_bytes; /* response body cap; default 4 MiB */
     size_t max_request_bytes;  /* request body cap; default 1 MiB */
-    int max_host_connections;  /* open connections per host; more requests queue; default 8 */
+    int max_host_connections;  /* per host, 0 = no limit; more requests queue; default 8 */
     retry_policy retry;        /* default retry_policy_default() */
     uint64_t jitter_seed;      /* 0 = from the time; tests set it for exact waits */
     const char *user_agent;    /* default "apex-host/<version>"; copied */

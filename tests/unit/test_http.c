@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -169,6 +170,15 @@ static void handle(conn *c, const char *method, const char *path, int nth)
             respond(c, 429, "Too Many Requests", "Retry-After: 1\r\n", "slow down");
         else
             respond(c, 200, "OK", NULL, "after-wait");
+    } else if (strcmp(path, "/429-reset") == 0) {
+        if (nth == 1) {
+            char hdr[128];
+            snprintf(hdr, sizeof hdr, "X-RateLimit-Remaining: 0\r\nX-RateLimit-Reset: %lld\r\n",
+                     (long long)time(NULL) + 2);
+            respond(c, 429, "Too Many Requests", hdr, "window spent");
+        } else {
+            respond(c, 200, "OK", NULL, "after-reset");
+        }
     } else if (strcmp(path, "/429-long") == 0) {
         respond(c, 429, "Too Many Requests", "Retry-After: 30\r\n", "slow down");
     } else if (strncmp(path, "/reset", 6) == 0) {
@@ -502,6 +512,32 @@ static void test_429_waits_for_retry_after(void **state)
     assert_int_equal(p->hits, 2);
     /* Loop time, lower bound only: the retry came at least Retry-After (1 s) later. */
     assert_true(p->at[1] - p->at[0] >= 1000);
+}
+
+static void test_429_waits_for_ratelimit_reset(void **state)
+{
+    got g = {0};
+    send_req(HTTP_GET, "/429-reset", NULL, &g);
+    run_until_done(&g);
+    assert_int_equal(g.status, 200);
+    assert_string_equal(g.body, "after-reset");
+    path_stats *p = stats_for(&fx->srv, "/429-reset");
+    assert_int_equal(p->hits, 2);
+    /* The reset is a whole second 2 s ahead of the server's clock: at least 1 s later. */
+    assert_true(p->at[1] - p->at[0] >= 1000);
+}
+
+static void test_429_on_post_reported_with_its_hint(void **state)
+{
+    got g = {0};
+    send_req(HTTP_POST, "/429", "{}", &g);
+    run_until_done(&g);
+    assert_int_equal(g.outcome, HTTP_OUTCOME_RESPONSE);
+    assert_int_equal(g.status, 429);
+    assert_int_equal(g.attempts, 1);
+    assert_int_equal(g.retry_after_ms, 1000); /* the caller's to honour */
+    run_for_ms(50);
+    assert_int_equal(hits(&fx->srv, "/429"), 1);
 }
 
 static void test_reset_mid_response_get_retried(void **state)
@@ -969,6 +1005,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_get_gives_up_after_max_attempts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_post_500_not_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_429_waits_for_retry_after, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_429_waits_for_ratelimit_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_429_on_post_reported_with_its_hint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset_mid_response_get_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset_mid_response_post_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_post_on_dropped_pooled_connection_not_resent, setup,
