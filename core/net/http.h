@@ -28,9 +28,11 @@
  *    longer when the server asks (Retry-After, X-RateLimit-Reset). Not on a TLS failure
  *    or an over-cap response: those repeat.
  *  - A non-idempotent request (an order submission) is NEVER sent twice by this module,
- *    and libcurl is kept from resending it on its own (its silent retry on a pooled
- *    connection that turns out dead needs to rewind the body, which is refused). The
- *    callback reports which of three things happened (http_outcome):
+ *    and libcurl is kept from resending it on its own (libcurl silently retries on a fresh
+ *    connection when a pooled one dies before any response byte; with a body that needs a
+ *    rewind, which is refused, and a request without a body always gets a connection of
+ *    its own, where libcurl never retries). The callback reports which of three things
+ *    happened (http_outcome):
  *       HTTP_OUTCOME_RESPONSE  a complete response arrived; act on its status and body;
  *       HTTP_OUTCOME_NOT_SENT  it failed before the request was handed to a connection
  *                              (DNS, connect, TLS handshake, connect timeout): the server

@@ -318,6 +318,14 @@ static int configure_easy(http_request *r, const http_request_spec *spec)
             SETOPT(e, CURLOPT_SEEKDATA, r);
         }
     }
+    if (!r->idempotent && r->body_len == 0) {
+        /* libcurl resends a request by itself when a pooled connection dies before any
+         * response byte. A body makes that resend need a rewind, which on_seek's absence
+         * refuses (and a request whose body never left was incomplete, so the server
+         * cannot have acted on it); without a body nothing stops it. Only a connection of
+         * its own does: libcurl never retries on a connection it just opened. */
+        SETOPT(e, CURLOPT_FRESH_CONNECT, 1L);
+    }
     if (r->method != HTTP_GET && r->method != HTTP_HEAD && r->method != HTTP_POST)
         SETOPT(e, CURLOPT_CUSTOMREQUEST, http_method_name(r->method));
     return 0;

@@ -583,6 +583,19 @@ static void test_post_on_dropped_pooled_connection_not_resent(void **state)
     run_for_ms(100);
     assert_int_equal(hits(&fx->srv, "/drop-on-reuse"), 1); /* sent once, never again */
 
+    /* Without a body there is nothing to refuse to rewind: it goes on a new connection. */
+    got empty = {0};
+    send_req(HTTP_GET, "/ok/warm1", NULL, &warm);
+    warm.done = false;
+    run_until_done(&warm);
+    int accepted = fx->srv.accepted;
+    send_req(HTTP_POST, "/drop-on-reuse", NULL, &empty);
+    run_until_done(&empty);
+    assert_int_equal(empty.outcome, HTTP_OUTCOME_RESPONSE);
+    assert_string_equal(empty.body, "fresh");
+    assert_int_equal(fx->srv.accepted, accepted + 1);
+    assert_int_equal(hits(&fx->srv, "/drop-on-reuse"), 2); /* the first POST, and this one */
+
     send_req(HTTP_GET, "/ok/warm2", NULL, &warm);
     warm.done = false;
     run_until_done(&warm);
