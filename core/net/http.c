@@ -16,6 +16,8 @@
 struct poll_ctx {
     uv_poll_t poll;
     curl_socket_t fd;
+    int events;   /* what libcurl last asked to watch */
+    bool closing; /* libcurl removed the socket; the handle is closing */
     http_client *client;
     TAILQ_ENTRY(poll_ctx) link;
 };
@@ -67,6 +69,7 @@ static void on_poll_closed(uv_handle_t *h)
 static void poll_close(http_client *c, poll_ctx *p)
 {
     TAILQ_REMOVE(&c->polls, p, link);
+    p->closing = true;
     uv_poll_stop(&p->poll);
     uv_close((uv_handle_t *)&p->poll, on_poll_closed);
 }
@@ -233,6 +236,12 @@ static void on_poll(uv_poll_t *h, int status, int events)
         flags |= CURL_CSELECT_OUT;
     int running;
     curl_multi_socket_action(c->multi, p->fd, flags, &running);
+    /* libuv stopped the poll with the error. A socket libcurl still wants (it did not
+     * fail the transfer) is watched again; otherwise libcurl, which only reports
+     * changes, would wait on a poll that no longer runs until its timeout. p lives until
+     * its close callback, which cannot have run yet. */
+    if (status < 0 && !p->closing && !c->closing)
+        uv_poll_start(&p->poll, p->events, on_poll);
     process_done(c);
 }
 
@@ -278,6 +287,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, vo
         events |= UV_READABLE;
     if (what & CURL_POLL_OUT)
         events |= UV_WRITABLE;
+    p->events = events;
     uv_poll_start(&p->poll, events, on_poll);
     return 0;
 }

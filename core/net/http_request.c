@@ -413,10 +413,15 @@ void http_request_free(http_request *r)
         return;
     if (r->easy)
         curl_easy_cleanup(r->easy);
+    /* Our copies of secret values (and the header lines that hold them) are wiped, so
+     * the keys do not linger in freed heap memory; explicit_bzero is never optimised
+     * away as a store before free. (libcurl's own send buffers are out of reach.) */
+    for (struct curl_slist *h = r->headers; h; h = h->next)
+        explicit_bzero(h->data, strlen(h->data));
     curl_slist_free_all(r->headers);
     for (int i = 0; i < r->nsecrets; i++) {
-        /* Wiped so the key does not linger in freed heap memory. */
-        memset(r->secrets[i], 0, strlen(r->secrets[i]));
+        if (r->secrets[i])
+            explicit_bzero(r->secrets[i], strlen(r->secrets[i]));
         free(r->secrets[i]);
     }
     free(r->secrets);
