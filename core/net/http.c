@@ -97,12 +97,16 @@ static void finish(http_request *r, const http_result *res)
     http_client *c = r->client;
     TAILQ_REMOVE(&c->requests, r, link);
     c->in_flight--;
-    if (res->outcome != HTTP_OUTCOME_RESPONSE)
+    if (res->outcome != HTTP_OUTCOME_RESPONSE) {
         log_warn("%s", res->error.msg); /* redacted when it was made */
-    else
-        http_request_log(r, LOG_DEBUG, "http: %s %s -> %ld, %zu bytes%s%.200s",
+    } else if (log_get_level() <= LOG_DEBUG) {
+        char preview[2 * HTTP_PREVIEW_BYTES] = "";
+        if (!r->body_secret)
+            http_request_preview(r, res->body, res->body_len, preview, sizeof preview);
+        http_request_log(r, LOG_DEBUG, "http: %s %s -> %ld, %zu bytes%s%s",
                          http_method_name(r->method), r->url, res->status, res->body_len,
-                         r->body_secret ? "" : ": ", r->body_secret ? "" : res->body);
+                         r->body_secret ? "" : ": ", preview);
+    }
     r->cb(res, r->ud);
     http_request_free(r);
 }
@@ -319,9 +323,11 @@ static void send_attempt(http_request *r)
     if (log_get_level() <= LOG_DEBUG) {
         for (struct curl_slist *h = r->headers; h; h = h->next)
             http_request_log(r, LOG_DEBUG, "http:   %s", h->data);
-        if (r->body_len > 0 && !r->body_secret)
-            http_request_log(r, LOG_DEBUG, "http:   body: %.*s",
-                             (int)(r->body_len < 200 ? r->body_len : 200), (char *)r->body);
+        if (r->body_len > 0 && !r->body_secret) {
+            char preview[2 * HTTP_PREVIEW_BYTES];
+            http_request_preview(r, r->body, r->body_len, preview, sizeof preview);
+            http_request_log(r, LOG_DEBUG, "http:   body: %s", preview);
+        }
     }
     r->state = REQ_CURL;
     CURLMcode mc = curl_multi_add_handle(c->multi, r->easy);

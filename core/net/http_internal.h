@@ -94,6 +94,11 @@ void http_request_reset_attempt(http_request *r);
 /* Logs through redaction with the request's secrets. */
 void http_request_log(const http_request *r, log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The first HTTP_PREVIEW_BYTES of a body for a debug line: control characters blanked,
+ * secrets redacted (before the cut), "..." when cut. out should hold 2 * HTTP_PREVIEW_BYTES. */
+#define HTTP_PREVIEW_BYTES 200
+void http_request_preview(const http_request *r, const void *data, size_t len, char *out,
+                          size_t outlen);
 /* Sets e to code and the message, redacted with the request's secrets. */
 void http_request_error(const http_request *r, apex_error *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -88,6 +88,33 @@ void http_request_error(const http_request *r, apex_error *e, int code, const ch
     apex_error_set(e, code, "%s", msg);
 }
 
+void http_request_preview(const http_request *r, const void *data, size_t len, char *out,
+                          size_t outlen)
+{
+    /* Cut after redaction, not before: a secret straddling the cut would otherwise lose
+     * the part past it to the cut and keep the rest in the log. So take the preview plus
+     * the longest secret, redact, then cut. */
+    size_t longest = 0;
+    for (int i = 0; i < r->nsecrets; i++) {
+        size_t n = r->secrets[i] ? strlen(r->secrets[i]) : 0;
+        longest = n > longest ? n : longest;
+    }
+    size_t take = len < HTTP_PREVIEW_BYTES + longest ? len : HTTP_PREVIEW_BYTES + longest;
+    char *raw = malloc(take + 1);
+    if (!raw) {
+        snprintf(out, outlen, "(%zu bytes)", len);
+        return;
+    }
+    const unsigned char *d = data;
+    for (size_t i = 0; i < take; i++) /* one log line: no control characters */
+        raw[i] = (char)(d[i] < 0x20 || d[i] == 0x7f ? ' ' : d[i]);
+    raw[take] = '\0';
+    redact_copy(out, outlen, raw, (const char *const *)r->secrets, r->nsecrets);
+    free(raw);
+    if (strlen(out) > HTTP_PREVIEW_BYTES && outlen > HTTP_PREVIEW_BYTES + 4)
+        memcpy(out + HTTP_PREVIEW_BYTES, "...", 4);
+}
+
 /* ---- libcurl callbacks --------------------------------------------------------------- */
 
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
