@@ -13,7 +13,7 @@
 # against. They are installed without Recommends: with them apt adds some 700 packages
 # (r-recommended, pandoc, TeX fonts, GDAL...; 1.5 GB), without them 9 packages, 48 MB.
 DEBS := build-essential cmake pkg-config liblua5.4-dev libuv1-dev libcurl4-openssl-dev \
-        libsqlite3-dev libjansson-dev libcmocka-dev sqlite3 procps clang libclang-rt-14-dev gdb bc \
+        libsqlite3-dev libjansson-dev libssl-dev openssl libcmocka-dev sqlite3 procps clang libclang-rt-14-dev gdb bc \
         r-base-core r-cran-ttr
 DEBS_NO_RECOMMENDS := r-base-core r-cran-ttr
 JOBS := $(shell nproc 2>/dev/null || echo 2)

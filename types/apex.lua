@@ -257,9 +257,13 @@ function Ctx.log(fmt, ...) end
 
 ---How entries are sent.
 ---@class apex.ExecutionConfig
----@field tool ("broker"|"webhook")? `"webhook"` is refused in this build. Default `"broker"`. Range `"broker"`, `"webhook"`.
+---@field tool ("broker"|"webhook")? `"broker"`: orders go to the broker and the position is monitored until it closes. `"webhook"`: the signal is posted to `webhook_url` and the execution completes when the receiver answers 2xx, with no order and no monitoring (docs/configuration.md, *The webhook tool*). Default `"broker"`. Range `"broker"`, `"webhook"`.
 ---@field entry ("market"|"limit")? `"limit"` places the entry at the signal's `entry`, or at the bar's close when the signal has none. Default `"market"`. Range `"market"`, `"limit"`.
----@field webhook_url string? Required with `tool = "webhook"`. Default `""`. Range at most 511 characters.
+---@field webhook_url string? Required with `tool = "webhook"`: an `http://` or `https://` URL. Logs and events show only its scheme and host, since such URLs often carry a token. Default `""`. Range at most 511 characters.
+---@field webhook_template string? The body posted, with `{{field}}` placeholders: `pipeline`, `execution_id`, `symbol`, `side`, `qty`, `entry`, `stop_loss`, `take_profit`, `reason`, `time`. Text fields are inserted JSON-escaped without quotes, numbers as exact decimals. Default every field as JSON. Range at most 2047 characters.
+---@field webhook_secret_env string? The environment variable holding the HMAC-SHA256 key; when set, each post carries `X-Apex-Signature: sha256=<hex of HMAC(key, body)>`. `""`: unsigned. Default `""`. Range letters, digits and '_'; at most 63 characters.
+---@field webhook_timeout_seconds integer? How long one attempt may take, connection included. Default 10. Range 1 .. 300.
+---@field webhook_retries integer? Attempts after the first when the receiver fails (a timeout, a reset, 429 or 5xx), with exponential backoff; every attempt carries the same `Idempotency-Key`, so a receiver can drop a repeat. Default 3. Range 0 .. 10.
 
 ---The table a pipeline file returns: `return apex.pipeline { ... }` (see strategies/examples/reference.lua and docs/configuration.md).
 ---@class apex.Pipeline

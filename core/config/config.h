@@ -145,9 +145,13 @@ typedef enum { EXEC_TOOL_BROKER = 0, EXEC_TOOL_WEBHOOK } exec_tool;
 typedef enum { ENTRY_MARKET = 0, ENTRY_LIMIT } entry_order_type;
 
 typedef struct {
-    exec_tool tool;         /* default broker */
-    entry_order_type entry; /* default market; limit uses the signal's entry price */
-    char webhook_url[512];  /* with tool = webhook */
+    exec_tool tool;              /* default broker */
+    entry_order_type entry;      /* default market; limit uses the signal's entry price */
+    char webhook_url[512];       /* with tool = webhook */
+    char webhook_template[2048]; /* the body with {{field}} placeholders; "" = every field */
+    char webhook_secret_env[64]; /* HMAC-SHA256 key's environment variable; "" = unsigned */
+    int webhook_timeout_s;       /* per attempt. default 10 */
+    int webhook_retries;         /* after the first attempt. default 3 */
 } execution_config;
 
 typedef struct {

@@ -652,7 +652,10 @@ const config_field config_schema[] = {
      AT(execution.tool),
      .def = EXEC_TOOL_BROKER,
      .names = exec_tools,
-     .doc = "`\"webhook\"` is refused in this build"},
+     .doc = "`\"broker\"`: orders go to the broker and the position is monitored until it "
+            "closes. `\"webhook\"`: the signal is posted to `webhook_url` and the execution "
+            "completes when the receiver answers 2xx, with no order and no monitoring "
+            "(docs/configuration.md, *The webhook tool*)"},
     {.path = "execution.entry",
      .type = CONFIG_ENUM,
      AT(execution.entry),
@@ -663,7 +666,37 @@ const config_field config_schema[] = {
     {.path = "execution.webhook_url",
      .type = CONFIG_STRING,
      AT(execution.webhook_url),
-     .doc = "required with `tool = \"webhook\"`"},
+     .doc = "required with `tool = \"webhook\"`: an `http://` or `https://` URL. Logs and "
+            "events show only its scheme and host, since such URLs often carry a token"},
+    {.path = "execution.webhook_template",
+     .type = CONFIG_STRING,
+     AT(execution.webhook_template),
+     .doc_default = "every field as JSON",
+     .doc = "the body posted, with `{{field}}` placeholders: `pipeline`, `execution_id`, "
+            "`symbol`, `side`, `qty`, `entry`, `stop_loss`, `take_profit`, `reason`, `time`. "
+            "Text fields are inserted JSON-escaped without quotes, numbers as exact decimals"},
+    {.path = "execution.webhook_secret_env",
+     .type = CONFIG_STRING,
+     AT(execution.webhook_secret_env),
+     .charset = ENV_NAME_CHARS,
+     .charset_doc = "letters, digits and '_'",
+     .doc = "the environment variable holding the HMAC-SHA256 key; when set, each post "
+            "carries `X-Apex-Signature: sha256=<hex of HMAC(key, body)>`. `\"\"`: unsigned"},
+    {.path = "execution.webhook_timeout_seconds",
+     .type = CONFIG_INT,
+     AT(execution.webhook_timeout_s),
+     .def = 10,
+     RANGE(1, 300),
+     .unit = "seconds",
+     .doc = "how long one attempt may take, connection included"},
+    {.path = "execution.webhook_retries",
+     .type = CONFIG_INT,
+     AT(execution.webhook_retries),
+     .def = 3,
+     RANGE(0, 10),
+     .doc = "attempts after the first when the receiver fails (a timeout, a reset, 429 or "
+            "5xx), with exponential backoff; every attempt carries the same "
+            "`Idempotency-Key`, so a receiver can drop a repeat"},
 
     {.path = "instruments",
      .type = CONFIG_CUSTOM,

@@ -104,7 +104,7 @@ static void finish(http_request *r, const http_result *res)
         if (!r->body_secret)
             http_request_preview(r, res->body, res->body_len, preview, sizeof preview);
         http_request_log(r, LOG_DEBUG, "http: %s %s -> %ld, %zu bytes%s%s",
-                         http_method_name(r->method), r->url, res->status, res->body_len,
+                         http_method_name(r->method), r->shown_url, res->status, res->body_len,
                          r->body_secret ? "" : ": ", preview);
     }
     r->cb(res, r->ud);
@@ -153,7 +153,7 @@ static void fail_soon(http_request *r, int code, const char *what)
 {
     r->fail_now = true;
     http_request_error(r, &r->fail_err, code, "http: %s %s: %s", http_method_name(r->method),
-                       r->url, what);
+                       r->shown_url, what);
     wait_then(r, 0);
 }
 
@@ -212,7 +212,7 @@ static void process_done(http_client *c)
             else
                 snprintf(why, sizeof why, "%s", http_failure_name(v.result.failure));
             http_request_log(r, LOG_INFO, "http: %s %s: %s, attempt %d of %d; retrying in %lld ms",
-                             http_method_name(r->method), r->url, why, r->attempts,
+                             http_method_name(r->method), r->shown_url, why, r->attempts,
                              r->retry.max_attempts, (long long)v.wait_ms);
             wait_then(r, v.wait_ms);
             continue;
@@ -318,7 +318,7 @@ static void send_attempt(http_request *r)
     http_request_reset_attempt(r);
     r->attempts++;
     http_request_log(r, LOG_DEBUG, "http: %s %s, attempt %d of %d%s", http_method_name(r->method),
-                     r->url, r->attempts, r->idempotent ? r->retry.max_attempts : 1,
+                     r->shown_url, r->attempts, r->idempotent ? r->retry.max_attempts : 1,
                      r->idempotent ? "" : " (not idempotent: never resent)");
     if (log_get_level() <= LOG_DEBUG) {
         for (struct curl_slist *h = r->headers; h; h = h->next)

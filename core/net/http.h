@@ -116,6 +116,8 @@ typedef struct {
     const void *body; /* may be NULL with body_len 0 */
     size_t body_len;  /* at most the client's max_request_bytes */
     bool body_secret; /* never log the request body or the response body */
+    bool url_secret;  /* messages show the URL's scheme and host only (a webhook URL's path
+                         often is its token) */
     http_idempotence idempotence;
     int connect_timeout_ms;    /* per attempt; 0 = client default */
     int timeout_ms;            /* whole attempt, connect to last byte; 0 = client default */

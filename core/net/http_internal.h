@@ -30,6 +30,7 @@ struct http_request {
     CURL *easy; /* one per request, re-added for each attempt; connections stay pooled */
     struct curl_slist *headers;
     char *url;
+    char *shown_url; /* the URL as messages show it: url, or its scheme and host */
     http_method method;
     bool idempotent;
     bool body_secret;

@@ -244,6 +244,24 @@ static bool header_text_ok(const char *s, bool is_name)
     return true;
 }
 
+/* "https://host:port" of url, without user info, path or query; malloc'd. */
+static char *url_origin(const char *url)
+{
+    const char *sep = strstr(url, "://");
+    const char *host = sep ? sep + 3 : url;
+    size_t n = strcspn(host, "/?#");
+    const char *at = memchr(host, '@', n);
+    if (at) {
+        n -= (size_t)(at + 1 - host);
+        host = at + 1;
+    }
+    size_t scheme = sep ? (size_t)(sep - url) + 3 : 0;
+    char *out = malloc(scheme + n + 5);
+    if (out)
+        snprintf(out, scheme + n + 5, "%.*s%.*s/...", (int)scheme, url, (int)n, host);
+    return out;
+}
+
 static bool url_ok(const char *url)
 {
     return url && (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0);
@@ -414,11 +432,14 @@ int http_request_build(http_client *c, const http_request_spec *spec, http_reque
     r->priority = spec->priority;
     heap_node_init(&r->node);
     r->url = strdup(spec->url);
+    r->shown_url = spec->url_secret ? url_origin(spec->url) : strdup(spec->url);
     r->body_len = spec->body_len;
     if (spec->body_len > 0 && (r->body = malloc(spec->body_len)))
         memcpy(r->body, spec->body, spec->body_len);
     r->easy = curl_easy_init();
-    int rc = (!r->url || (spec->body_len > 0 && !r->body) || !r->easy) ? APEX_ENOMEM : 0;
+    int rc = (!r->url || !r->shown_url || (spec->body_len > 0 && !r->body) || !r->easy)
+                 ? APEX_ENOMEM
+                 : 0;
     if (rc == 0)
         rc = copy_headers(r, spec);
     if (rc == 0 && configure_easy(r, spec) != 0)
@@ -453,6 +474,7 @@ void http_request_free(http_request *r)
     }
     free(r->secrets);
     free(r->url);
+    free(r->shown_url);
     free(r->body);
     free(r->resp_body);
     free(r->resp_hdrs);
@@ -601,8 +623,8 @@ static void describe_failure(http_request *r, CURLcode rc, http_result *res)
                                        : "sent, no complete response: the server may have "
                                          "acted on it; check before sending again";
     http_request_error(r, &res->error, code, "http: %s %s: %s (%s) after %d attempt%s: %s",
-                       http_method_name(r->method), r->url, http_failure_name(res->failure), what,
-                       r->attempts, r->attempts == 1 ? "" : "s", hint);
+                       http_method_name(r->method), r->shown_url, http_failure_name(res->failure),
+                       what, r->attempts, r->attempts == 1 ? "" : "s", hint);
 }
 
 void http_request_judge(http_request *r, CURLcode rc, retry_rng *rng, http_verdict *v)
@@ -644,7 +666,7 @@ void http_request_judge(http_request *r, CURLcode rc, retry_rng *rng, http_verdi
         http_request_log(r, LOG_INFO,
                          "http: %s %s: %ld asks to wait %lld ms, over the %d ms the policy "
                          "allows: not retried",
-                         http_method_name(r->method), r->url, status, (long long)asked,
+                         http_method_name(r->method), r->shown_url, status, (long long)asked,
                          r->retry.max_retry_after_ms);
         return;
     }

@@ -319,9 +319,15 @@ void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, co
     t->row.stop_loss = pl.stop;
     t->row.take_profit = pl.target;
     t->row.qty = sig->qty;
+    if (p->cfg.execution.tool == EXEC_TOOL_WEBHOOK)
+        t->row.entry_price = pl.entry; /* the receiver gets the planned entry */
     if (pipeline_durable(p, store_execution_update(p->hs->db, &t->row, &p->werr),
                          "recording the signal's exits")) {
         pipeline_set_status(p, t, EXEC_FAILED, "strategy stage: %s", p->write_error);
+        return;
+    }
+    if (p->cfg.execution.tool == EXEC_TOOL_WEBHOOK) {
+        pipeline_webhook_send(p, t, sig->reason, b->ts); /* no sizing, no order */
         return;
     }
     entry_step *step = step_new(p, t, pl.entry);

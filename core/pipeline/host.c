@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "net/http.h"
 #include "pipeline/pipeline.h"
 #include "script/script.h"
 #include "pipeline/run_files.h"
@@ -468,6 +469,10 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
     } else {
         uv_loop_init(&h->loop);
         h->hs.loop = &h->loop;
+        apex_error herr;
+        h->hs.http = http_client_new(&h->loop, NULL, &herr);
+        if (!h->hs.http) /* only the webhook tool needs it, and it says so when it runs */
+            log_error("outgoing HTTP is unavailable: %s", herr.msg);
     }
     log_set_clock(log_clock, h);
 
@@ -549,6 +554,11 @@ done:
                    NULL);
     /* Every slot: when a pipeline failed to load, the ones that loaded are not at the
      * front (a failed attacker before a good control leaked the control's). */
+    /* The HTTP client first: it drops the posts in flight without their callbacks, and
+     * each pipeline then frees what it kept for them. */
+    if (h->hs.http)
+        http_client_free(h->hs.http);
+    h->hs.http = NULL;
     for (int i = 0; i < h->nslots; i++)
         if (h->pipes[i])
             pipeline_free(h->pipes[i]);

@@ -183,19 +183,15 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     p->hs = hs;
     LIST_INIT(&p->entry_steps);
     LIST_INIT(&p->resume_waits);
+    LIST_INIT(&p->webhook_posts);
     pipeline_failures_init(p);
     config_defaults(&p->cfg);
     int before = diags->count;
     if (script_load_pipeline(path, &p->cfg, diags) != 0 || diags->count > before)
         goto fail;
     pipeline_session_init(p);
-    if (p->cfg.execution.tool == EXEC_TOOL_WEBHOOK) {
-        diag_add(diags,
-                 "%s: execution.tool: the webhook tool is not available in this "
-                 "version; use tool = \"broker\"",
-                 p->cfg.path);
+    if (pipeline_webhook_open(p, diags) != 0)
         goto fail;
-    }
     for (int i = 0; i < p->cfg.nsymbols; i++) {
         int id = symtab_intern(hs->symbols, p->cfg.symbols[i], (int)strlen(p->cfg.symbols[i]));
         sym_state *s = id >= 0 ? pipeline_sym(p, id) : NULL;
@@ -265,6 +261,7 @@ void pipeline_free(pipeline *p)
     p->brk = NULL;
     pipeline_entry_free_all(p);
     pipeline_resume_free_all(p);
+    pipeline_webhook_free_all(p);
     exec_env_free(p->exec);
     p->exec = NULL;
     for (trade *t = p->trades; t;) {

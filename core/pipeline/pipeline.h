@@ -30,7 +30,8 @@ typedef struct {
     store *db;
     symtab *symbols;
     price_table *prices;
-    struct uv_loop_s *loop; /* NULL in backtests: no hot reload */
+    struct uv_loop_s *loop;   /* NULL in backtests: no hot reload */
+    struct http_client *http; /* outgoing HTTP (the webhook tool); NULL in backtests */
     bool backtest;
     const char *db_path;
 } host_services;

@@ -67,10 +67,12 @@ struct pipeline {
     int finished_trades;    /* finished but not yet freed */
     apex_time resume_after; /* cursor at start: bars <= this are warm-up */
     bool resume_pending;    /* loaded executions wait for the first bar after the cursor */
-    LIST_HEAD(, entry_step) entry_steps;   /* entry chains waiting for a broker reply */
-    LIST_HEAD(, resume_wait) resume_waits; /* restarts waiting for exit cancels */
-    int resuming;                          /* resumed executions not yet monitored */
-    int resume_total, resume_cancelled;    /* for the restart report */
+    LIST_HEAD(, entry_step) entry_steps;        /* entry chains waiting for a broker reply */
+    LIST_HEAD(, resume_wait) resume_waits;      /* restarts waiting for exit cancels */
+    LIST_HEAD(, webhook_pending) webhook_posts; /* webhook tool posts in flight */
+    char *webhook_secret;                       /* execution.webhook_secret_env's value */
+    int resuming;                               /* resumed executions not yet monitored */
+    int resume_total, resume_cancelled;         /* for the restart report */
     apex_time last_ts;
     int ts_since_cursor;
     bool bias_has_on_bar;
@@ -139,6 +141,15 @@ void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, co
 /* Shutdown, after the broker is freed (its queued replies are dropped): frees the entry
  * chains still waiting and gives their holds back. */
 void pipeline_entry_free_all(pipeline *p);
+
+/* webhook_tool.c: execution.tool = "webhook". open checks the template and URL and reads
+ * the signing key (diagnostics into d; -1 on a problem); send posts the execution's
+ * signal and completes or fails it on the answer; resume re-posts one a restart
+ * interrupted; free_all drops posts in flight (after the host freed its HTTP client). */
+int pipeline_webhook_open(pipeline *p, diag_list *d);
+void pipeline_webhook_send(pipeline *p, trade *t, const char *reason, apex_time bar_time);
+void pipeline_webhook_resume(pipeline *p, trade *t);
+void pipeline_webhook_free_all(pipeline *p);
 
 /* strategy_exit.c: a close the strategy returned from on_bar ({ side = "close" }). Hands
  * it to the exit executor at exits.strategy_exit_priority; ignored (a debug line) without

@@ -198,13 +198,18 @@ void pipeline_resume_load(pipeline *p)
 void pipeline_resume_start(pipeline *p)
 {
     p->resume_pending = false;
+    bool webhook = p->cfg.execution.tool == EXEC_TOOL_WEBHOOK;
     for (trade *t = p->trades; t; t = t->next)
-        if (!trade_is_finished(t))
+        if (!trade_is_finished(t) && !webhook)
             p->resuming++;
     p->resume_total = p->resuming;
     for (trade *t = p->trades; t; t = t->next) {
         if (trade_is_finished(t))
             continue;
+        if (webhook) { /* no broker state to reconcile: the post itself was interrupted */
+            pipeline_webhook_resume(p, t);
+            continue;
+        }
         store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "restart", NULL,
                     "%s: resuming %s execution after a restart", t->row.symbol,
                     exec_status_name(t->row.status));

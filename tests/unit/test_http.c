@@ -26,167 +26,46 @@
 #include "net/ratelimit.h"
 #include "net/redact.h"
 #include "net/retry.h"
+#include "http_test_server.h"
 #include "util/err.h"
 #include "util/log.h"
 
-/* ---- the test server ------------------------------------------------------------------ */
-
-#define MAX_PATHS 128
-#define MAX_HITS  64
-
-typedef struct {
-    char path[64];
-    int hits;
-    uint64_t at[MAX_HITS]; /* uv_now() of each arrival */
-    char method[MAX_HITS][8];
-} path_stats;
-
-typedef struct conn conn;
-
-typedef struct {
-    uv_loop_t *loop;
-    uv_tcp_t listener;
-    int port;
-    int accepted;
-    conn *conns;
-    path_stats paths[MAX_PATHS];
-    int npaths;
-    char last_headers[4096]; /* the request headers of the last request, for echoing */
-} server;
-
-struct conn {
-    uv_tcp_t tcp;
-    server *srv;
-    char *buf;
-    size_t len, cap;
-    bool closing;
-    int served; /* requests handled on this connection */
-    conn *next;
-};
-
-static path_stats *stats_for(server *s, const char *path)
-{
-    for (int i = 0; i < s->npaths; i++)
-        if (strcmp(s->paths[i].path, path) == 0)
-            return &s->paths[i];
-    assert_true(s->npaths < MAX_PATHS);
-    path_stats *p = &s->paths[s->npaths++];
-    memset(p, 0, sizeof *p);
-    snprintf(p->path, sizeof p->path, "%s", path);
-    return p;
-}
-
-static int hits(server *s, const char *path)
-{
-    for (int i = 0; i < s->npaths; i++)
-        if (strcmp(s->paths[i].path, path) == 0)
-            return s->paths[i].hits;
-    return 0;
-}
-
-static void on_conn_closed(uv_handle_t *h)
-{
-    conn *c = h->data;
-    free(c->buf);
-    free(c);
-}
-
-static void conn_close(conn *c, bool reset)
-{
-    if (c->closing)
-        return;
-    c->closing = true;
-    for (conn **pp = &c->srv->conns; *pp; pp = &(*pp)->next) {
-        if (*pp == c) {
-            *pp = c->next;
-            break;
-        }
-    }
-    if (reset)
-        uv_tcp_close_reset(&c->tcp, on_conn_closed);
-    else
-        uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
-}
-
-typedef struct {
-    uv_write_t req;
-    conn *c;
-    char *data;
-    bool reset_after; /* reset the connection once this is written */
-} write_req;
-
-static void on_written(uv_write_t *w, int status)
-{
-    write_req *wr = (write_req *)w;
-    if (!wr->c->closing && (status < 0 || wr->reset_after))
-        conn_close(wr->c, wr->reset_after);
-    free(wr->data);
-    free(wr);
-}
-
-static void conn_write(conn *c, const char *data, size_t len, bool reset_after)
-{
-    write_req *wr = calloc(1, sizeof *wr);
-    assert_non_null(wr);
-    wr->c = c;
-    wr->data = malloc(len);
-    assert_non_null(wr->data);
-    memcpy(wr->data, data, len);
-    wr->reset_after = reset_after;
-    uv_buf_t b = uv_buf_init(wr->data, (unsigned)len);
-    assert_int_equal(uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, on_written), 0);
-}
-
-static void respond(conn *c, int status, const char *reason, const char *extra, const char *body)
-{
-    char head[512];
-    int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s\r\n", status,
-                     reason, strlen(body), extra ? extra : "");
-    size_t blen = strlen(body);
-    char *all = malloc((size_t)n + blen);
-    assert_non_null(all);
-    memcpy(all, head, (size_t)n);
-    memcpy(all + n, body, blen);
-    conn_write(c, all, (size_t)n + blen, false);
-    free(all);
-}
-
 /* The scripted behaviours, by path. `nth` is 1 for the first hit of this path. */
-static void handle(conn *c, const char *method, const char *path, int nth)
+static void handle(hts_conn *c, const char *method, const char *path, int nth, void *ud)
 {
     char body[128];
     if (strncmp(path, "/ok/", 4) == 0) {
         snprintf(body, sizeof body, "body-%s", path + 4);
-        respond(c, 200, "OK", NULL, body);
+        hts_respond(c, 200, "OK", NULL, body);
     } else if (strcmp(path, "/flaky") == 0) {
         if (nth <= 2)
-            respond(c, 500, "Internal Server Error", NULL, "try again");
+            hts_respond(c, 500, "Internal Server Error", NULL, "try again");
         else
-            respond(c, 200, "OK", NULL, "finally");
+            hts_respond(c, 200, "OK", NULL, "finally");
     } else if (strcmp(path, "/fail500") == 0) {
-        respond(c, 500, "Internal Server Error", NULL, "server error");
+        hts_respond(c, 500, "Internal Server Error", NULL, "server error");
     } else if (strcmp(path, "/429") == 0) {
         if (nth == 1)
-            respond(c, 429, "Too Many Requests", "Retry-After: 1\r\n", "slow down");
+            hts_respond(c, 429, "Too Many Requests", "Retry-After: 1\r\n", "slow down");
         else
-            respond(c, 200, "OK", NULL, "after-wait");
+            hts_respond(c, 200, "OK", NULL, "after-wait");
     } else if (strcmp(path, "/429-reset") == 0) {
         if (nth == 1) {
             char hdr[128];
             snprintf(hdr, sizeof hdr, "X-RateLimit-Remaining: 0\r\nX-RateLimit-Reset: %lld\r\n",
                      (long long)time(NULL) + 2);
-            respond(c, 429, "Too Many Requests", hdr, "window spent");
+            hts_respond(c, 429, "Too Many Requests", hdr, "window spent");
         } else {
-            respond(c, 200, "OK", NULL, "after-reset");
+            hts_respond(c, 200, "OK", NULL, "after-reset");
         }
     } else if (strcmp(path, "/429-long") == 0) {
-        respond(c, 429, "Too Many Requests", "Retry-After: 30\r\n", "slow down");
+        hts_respond(c, 429, "Too Many Requests", "Retry-After: 30\r\n", "slow down");
     } else if (strncmp(path, "/reset", 6) == 0) {
         if (nth == 1) {
             const char *part = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial";
-            conn_write(c, part, strlen(part), true);
+            hts_write(c, part, strlen(part), true);
         } else {
-            respond(c, 200, "OK", NULL, "recovered");
+            hts_respond(c, 200, "OK", NULL, "recovered");
         }
     } else if (strcmp(path, "/big") == 0) {
         size_t n = 200000;
@@ -194,7 +73,7 @@ static void handle(conn *c, const char *method, const char *path, int nth)
         assert_non_null(b);
         memset(b, 'x', n);
         b[n] = '\0';
-        respond(c, 200, "OK", NULL, b);
+        hts_respond(c, 200, "OK", NULL, b);
         free(b);
     } else if (strcmp(path, "/big-chunked") == 0) {
         /* No Content-Length: only the body callback's cap can stop this one. */
@@ -204,125 +83,25 @@ static void handle(conn *c, const char *method, const char *path, int nth)
         int h = snprintf(b, 128, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%zx\r\n", n);
         memset(b + h, 'y', n);
         memcpy(b + h + n, "\r\n0\r\n\r\n", 7);
-        conn_write(c, b, (size_t)h + n + 7, false);
+        hts_write(c, b, (size_t)h + n + 7, false);
         free(b);
     } else if (strcmp(path, "/echo-headers") == 0) {
         /* A server error body that quotes the request, as some APIs do. */
-        respond(c, 400, "Bad Request", NULL, c->srv->last_headers);
+        hts_respond(c, 400, "Bad Request", NULL, c->srv->last_headers);
     } else if (strcmp(path, "/drop-on-reuse") == 0) {
         /* A keep-alive connection the server gives up on just as the next request
          * arrives: read it, close, answer nothing. */
         if (c->served > 1)
-            conn_close(c, false);
+            hts_close(c, false);
         else
-            respond(c, 200, "OK", NULL, "fresh");
+            hts_respond(c, 200, "OK", NULL, "fresh");
     } else if (strcmp(path, "/hang") == 0) {
         /* never answers */
     } else {
-        respond(c, 404, "Not Found", NULL, "no such path");
+        hts_respond(c, 404, "Not Found", NULL, "no such path");
     }
     (void)method;
-}
-
-/* Handles every complete request in the connection's buffer. */
-static void serve(conn *c)
-{
-    server *s = c->srv;
-    for (;;) {
-        char *end = c->len ? strstr(c->buf, "\r\n\r\n") : NULL;
-        if (!end)
-            return;
-        size_t head_len = (size_t)(end - c->buf) + 4;
-        size_t body_len = 0;
-        for (char *l = c->buf; l && l < end; l = strstr(l, "\r\n"), l = l ? l + 2 : NULL)
-            if (strncasecmp(l, "Content-Length:", 15) == 0)
-                body_len = strtoul(l + 15, NULL, 10);
-        if (c->len < head_len + body_len)
-            return;
-        char method[8] = "", path[64] = "";
-        assert_int_equal(sscanf(c->buf, "%7s %63s", method, path), 2);
-        size_t hl = head_len < sizeof s->last_headers ? head_len : sizeof s->last_headers - 1;
-        memcpy(s->last_headers, c->buf, hl);
-        s->last_headers[hl] = '\0';
-        path_stats *p = stats_for(s, path);
-        if (p->hits < MAX_HITS) {
-            p->at[p->hits] = uv_now(s->loop);
-            snprintf(p->method[p->hits], sizeof p->method[0], "%s", method);
-        }
-        int nth = ++p->hits;
-        size_t used = head_len + body_len;
-        memmove(c->buf, c->buf + used, c->len - used);
-        c->len -= used;
-        c->buf[c->len] = '\0';
-        c->served++;
-        handle(c, method, path, nth);
-        if (c->closing)
-            return;
-    }
-}
-
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    buf->base = malloc(65536);
-    buf->len = buf->base ? 65536 : 0;
-}
-
-static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
-{
-    conn *c = stream->data;
-    if (n < 0) {
-        conn_close(c, false);
-    } else if (n > 0 && !c->closing) {
-        if (c->len + (size_t)n + 1 > c->cap) {
-            c->cap = (c->len + (size_t)n + 1) * 2;
-            c->buf = realloc(c->buf, c->cap);
-            assert_non_null(c->buf);
-        }
-        memcpy(c->buf + c->len, buf->base, (size_t)n);
-        c->len += (size_t)n;
-        c->buf[c->len] = '\0';
-        serve(c);
-    }
-    free(buf->base);
-}
-
-static void on_connection(uv_stream_t *listener, int status)
-{
-    server *s = listener->data;
-    assert_int_equal(status, 0);
-    conn *c = calloc(1, sizeof *c);
-    assert_non_null(c);
-    c->srv = s;
-    uv_tcp_init(s->loop, &c->tcp);
-    c->tcp.data = c;
-    assert_int_equal(uv_accept(listener, (uv_stream_t *)&c->tcp), 0);
-    c->next = s->conns;
-    s->conns = c;
-    s->accepted++;
-    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-}
-
-static void server_start(server *s, uv_loop_t *loop)
-{
-    memset(s, 0, sizeof *s);
-    s->loop = loop;
-    struct sockaddr_in addr;
-    uv_ip4_addr("127.0.0.1", 0, &addr);
-    assert_int_equal(uv_tcp_init(loop, &s->listener), 0);
-    s->listener.data = s;
-    assert_int_equal(uv_tcp_bind(&s->listener, (const struct sockaddr *)&addr, 0), 0);
-    assert_int_equal(uv_listen((uv_stream_t *)&s->listener, 128, on_connection), 0);
-    struct sockaddr_in bound;
-    int len = sizeof bound;
-    uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &len);
-    s->port = ntohs(bound.sin_port);
-}
-
-static void server_stop(server *s)
-{
-    while (s->conns)
-        conn_close(s->conns, false);
-    uv_close((uv_handle_t *)&s->listener, NULL);
+    (void)ud;
 }
 
 /* ---- fixture ----------------------------------------------------------------------------- */
@@ -343,7 +122,7 @@ typedef struct {
 
 typedef struct {
     uv_loop_t loop;
-    server srv;
+    hts_server srv;
     http_client *http;
     int callbacks;
     uv_timer_t guard;
@@ -386,7 +165,7 @@ static int setup(void **state)
     fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
     assert_int_equal(uv_loop_init(&fx->loop), 0);
-    server_start(&fx->srv, &fx->loop);
+    hts_start(&fx->srv, &fx->loop, handle, NULL);
     uv_timer_init(&fx->loop, &fx->guard);
     http_client_options o = test_options();
     apex_error err;
@@ -399,7 +178,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     http_client_free(fx->http);
-    server_stop(&fx->srv);
+    hts_stop(&fx->srv);
     uv_close((uv_handle_t *)&fx->guard, NULL);
     uv_run(&fx->loop, UV_RUN_DEFAULT);
     /* Every handle of the client and the server is closed: nothing leaks into the loop. */
@@ -472,7 +251,7 @@ static void test_get_retried_until_success(void **state)
     assert_string_equal(g.body, "finally");
     assert_int_equal(g.attempts, 3);
     assert_int_equal(g.code, 0);
-    assert_int_equal(hits(&fx->srv, "/flaky"), 3);
+    assert_int_equal(hts_hits(&fx->srv, "/flaky"), 3);
 }
 
 static void test_get_gives_up_after_max_attempts(void **state)
@@ -483,7 +262,7 @@ static void test_get_gives_up_after_max_attempts(void **state)
     assert_int_equal(g.outcome, HTTP_OUTCOME_RESPONSE);
     assert_int_equal(g.status, 500);
     assert_int_equal(g.attempts, 4);
-    assert_int_equal(hits(&fx->srv, "/fail500"), 4);
+    assert_int_equal(hts_hits(&fx->srv, "/fail500"), 4);
 }
 
 static void test_post_500_not_retried(void **state)
@@ -496,7 +275,7 @@ static void test_post_500_not_retried(void **state)
     assert_string_equal(g.body, "server error");
     assert_int_equal(g.attempts, 1);
     run_for_ms(100);
-    assert_int_equal(hits(&fx->srv, "/fail500"), 1);
+    assert_int_equal(hts_hits(&fx->srv, "/fail500"), 1);
     assert_string_equal(fx->srv.paths[0].method[0], "POST");
 }
 
@@ -508,7 +287,7 @@ static void test_429_waits_for_retry_after(void **state)
     assert_int_equal(g.status, 200);
     assert_string_equal(g.body, "after-wait");
     assert_int_equal(g.attempts, 2);
-    path_stats *p = stats_for(&fx->srv, "/429");
+    hts_path_stats *p = hts_stats(&fx->srv, "/429");
     assert_int_equal(p->hits, 2);
     /* Loop time, lower bound only: the retry came at least Retry-After (1 s) later. */
     assert_true(p->at[1] - p->at[0] >= 1000);
@@ -521,7 +300,7 @@ static void test_429_waits_for_ratelimit_reset(void **state)
     run_until_done(&g);
     assert_int_equal(g.status, 200);
     assert_string_equal(g.body, "after-reset");
-    path_stats *p = stats_for(&fx->srv, "/429-reset");
+    hts_path_stats *p = hts_stats(&fx->srv, "/429-reset");
     assert_int_equal(p->hits, 2);
     /* The reset is a whole second 2 s ahead of the server's clock: at least 1 s later. */
     assert_true(p->at[1] - p->at[0] >= 1000);
@@ -537,7 +316,7 @@ static void test_429_on_post_reported_with_its_hint(void **state)
     assert_int_equal(g.attempts, 1);
     assert_int_equal(g.retry_after_ms, 1000); /* the caller's to honour */
     run_for_ms(50);
-    assert_int_equal(hits(&fx->srv, "/429"), 1);
+    assert_int_equal(hts_hits(&fx->srv, "/429"), 1);
 }
 
 static void test_reset_mid_response_get_retried(void **state)
@@ -549,7 +328,7 @@ static void test_reset_mid_response_get_retried(void **state)
     assert_int_equal(g.status, 200);
     assert_string_equal(g.body, "recovered");
     assert_int_equal(g.attempts, 2);
-    assert_int_equal(hits(&fx->srv, "/reset-get"), 2);
+    assert_int_equal(hts_hits(&fx->srv, "/reset-get"), 2);
 }
 
 static void test_reset_mid_response_post_unknown(void **state)
@@ -563,7 +342,7 @@ static void test_reset_mid_response_post_unknown(void **state)
     assert_int_equal(g.attempts, 1);
     assert_non_null(strstr(g.msg, "check before sending again"));
     run_for_ms(100);
-    assert_int_equal(hits(&fx->srv, "/reset-post"), 1);
+    assert_int_equal(hts_hits(&fx->srv, "/reset-post"), 1);
 }
 
 /* libcurl resends a request by itself when a pooled connection turns out dead after
@@ -581,7 +360,7 @@ static void test_post_on_dropped_pooled_connection_not_resent(void **state)
     assert_int_equal(post.failure, HTTP_FAIL_RESET);
     assert_int_equal(post.attempts, 1);
     run_for_ms(100);
-    assert_int_equal(hits(&fx->srv, "/drop-on-reuse"), 1); /* sent once, never again */
+    assert_int_equal(hts_hits(&fx->srv, "/drop-on-reuse"), 1); /* sent once, never again */
 
     /* Without a body there is nothing to refuse to rewind: it goes on a new connection. */
     got empty = {0};
@@ -594,7 +373,7 @@ static void test_post_on_dropped_pooled_connection_not_resent(void **state)
     assert_int_equal(empty.outcome, HTTP_OUTCOME_RESPONSE);
     assert_string_equal(empty.body, "fresh");
     assert_int_equal(fx->srv.accepted, accepted + 1);
-    assert_int_equal(hits(&fx->srv, "/drop-on-reuse"), 2); /* the first POST, and this one */
+    assert_int_equal(hts_hits(&fx->srv, "/drop-on-reuse"), 2); /* the first POST, and this one */
 
     send_req(HTTP_GET, "/ok/warm2", NULL, &warm);
     warm.done = false;
@@ -661,7 +440,7 @@ static void test_silent_server_times_out(void **state)
     assert_int_equal(g.outcome, HTTP_OUTCOME_UNKNOWN); /* it was sent */
     assert_int_equal(g.code, APEX_EIO);
     assert_non_null(strstr(g.msg, "timeout"));
-    assert_int_equal(hits(&fx->srv, "/hang"), 1);
+    assert_int_equal(hts_hits(&fx->srv, "/hang"), 1);
 }
 
 static void test_concurrent_requests_get_their_own_bodies(void **state)
@@ -715,7 +494,7 @@ static void test_sequential_requests_reuse_a_connection(void **state)
     http_request_spec spec = {.method = HTTP_GET, .url = u};
     assert_int_equal(http_send(fx->http, &spec, on_chain, &ch, NULL), 0);
     run_until_count(&fx->callbacks, 10);
-    assert_int_equal(hits(&fx->srv, "/ok/seq"), 10);
+    assert_int_equal(hts_hits(&fx->srv, "/ok/seq"), 10);
     assert_true(fx->srv.accepted < 10);
     assert_int_equal(fx->srv.accepted, 1);
 }
@@ -876,7 +655,7 @@ static void test_free_with_requests_in_flight(void **state)
     assert_int_equal(http_send(fx->http, &spec, on_done, &g[5], NULL), 0);
 
     uint64_t start = uv_hrtime();
-    while (hits(&fx->srv, "/hang") < 4 || hits(&fx->srv, "/429-long") < 1) {
+    while (hts_hits(&fx->srv, "/hang") < 4 || hts_hits(&fx->srv, "/429-long") < 1) {
         run_for_ms(10);
         assert_true(uv_hrtime() - start < 10 * (uint64_t)1000000000);
     }
