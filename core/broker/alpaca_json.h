@@ -133,7 +133,8 @@ typedef enum {
     ALPACA_EVENT_SUSPENDED,
     ALPACA_EVENT_ORDER_REPLACE_REJECTED,
     ALPACA_EVENT_ORDER_CANCEL_REJECTED,
-    ALPACA_EVENT_OTHER, /* an event this codec does not know yet: the order is still valid */
+    ALPACA_EVENT_RESTATED, /* Alpaca restated the order (e.g. a corporate action) */
+    ALPACA_EVENT_OTHER,    /* an event this codec does not know yet: the order is still valid */
 } alpaca_event;
 
 const char *alpaca_event_name(alpaca_event e);

@@ -13,12 +13,13 @@
 int alpaca_decode_position(const json_t *obj, broker_position *out, char *err, size_t errlen)
 {
     aj_ctx c = {"position", err, errlen};
-    char side[8];
+    char side[16];
     memset(out, 0, sizeof *out);
     int rc = aj_need_object(&c, obj);
     rc = rc ? rc : aj_symbol(&c, obj, "symbol", AJ_REQUIRED, out->symbol);
     rc = rc ? rc : aj_money(&c, obj, "qty", AJ_REQUIRED, &out->qty);
-    rc = rc ? rc : aj_string(&c, obj, "side", 0, side, sizeof side);
+    if (rc == 0 && aj_string(&c, obj, "side", 0, side, sizeof side) != 0)
+        return aj_fail(&c, "side", APEX_EINVAL, "expected \"long\" or \"short\"");
     rc = rc ? rc : aj_money(&c, obj, "avg_entry_price", AJ_REQUIRED, &out->avg_entry_price);
     rc = rc ? rc : aj_money(&c, obj, "current_price", 0, &out->market_price);
     rc = rc ? rc : aj_money(&c, obj, "unrealized_pl", 0, &out->unrealized_pnl);

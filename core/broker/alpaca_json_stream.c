@@ -24,6 +24,7 @@ static const char *const event_names[] = {
     [ALPACA_EVENT_SUSPENDED] = "suspended",
     [ALPACA_EVENT_ORDER_REPLACE_REJECTED] = "order_replace_rejected",
     [ALPACA_EVENT_ORDER_CANCEL_REJECTED] = "order_cancel_rejected",
+    [ALPACA_EVENT_RESTATED] = "restated",
     [ALPACA_EVENT_OTHER] = "other",
 };
 
