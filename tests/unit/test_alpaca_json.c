@@ -1,8 +1,14 @@
 /* alpaca_json: the codec between Alpaca's JSON and the model types.
  *
- * Fixtures are Alpaca's documented example payloads (the page is named above each);
- * where a page shows only a field list, the fixture is that documented shape with values
- * of the documented kind, and says so. Every money value is asserted to the unit. */
+ * Fixtures are Alpaca's documented example payloads (the page is named above each). The
+ * docs search available when this was written returned excerpts only, so the examples
+ * were reproduced from those pages and cross-checked where possible against the mock
+ * responses in alpaca-py's tests (github.com/alpacahq/alpaca-py, tests/), which carry
+ * the documented values: the order, position, account, bars and crypto snapshot
+ * fixtures carry the same decoded values; the clock, calendar, FILL activity, stream frame and
+ * stock snapshot fixtures could not be cross-checked that way. The bracket and trade-update
+ * fixtures are the documented shapes with values chosen to exercise fractions and
+ * partial fills; they say so. Every money value is asserted to the unit. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -99,8 +105,10 @@ static const char *ORDER_BRACKET =
     "   \"time_in_force\": \"gtc\", \"limit_price\": null, \"stop_price\": \"117.29\","
     "   \"status\": \"held\", \"legs\": null}]}";
 
-/* https://docs.alpaca.markets/docs/websocket-streaming ("Order Updates": a fill event with
- * event, execution_id, order, position_qty, price, qty, timestamp). */
+/* The shape of https://docs.alpaca.markets/docs/websocket-streaming ("Order Updates": a
+ * fill event with event, execution_id, order, position_qty, price, qty, timestamp); the
+ * values are chosen so the fill's price and qty differ from the order's average and
+ * cumulative ones. */
 static const char *TRADE_UPDATE_FILL =
     "{\"stream\": \"trade_updates\", \"data\": {\"event\": \"fill\","
     " \"execution_id\": \"2f63ea93-423d-4169-b3f6-3fdafc10c418\","
@@ -884,6 +892,23 @@ static void test_snapshots_and_latest_quotes(void **state)
     assert_true(q[1].last == M("125.91"));
     assert_true(q[1].volume == MONEY(1061));
     assert_true(q[1].ts == T("2021-05-11T22:02:00Z")); /* the latest part: the minute bar */
+    json_decref(j);
+
+    /* Crypto wraps snapshots in "snapshots"; sizes are fractional -- from
+     * https://docs.alpaca.markets/reference/cryptosnapshots1 (values as in alpaca-py's mock of that
+     * endpoint). */
+    j = load("{\"snapshots\":{\"BTC/USD\":{\"latestTrade\":{\"t\":\"2022-03-28T17:33:20.19842Z\","
+             "\"p\":47537.64,\"s\":0.00023096,\"tks\":\"B\",\"i\":304775291},"
+             "\"latestQuote\":{\"t\":\"2022-03-28T17:32:30.824Z\",\"bp\":47530.99,"
+             "\"bs\":1.65666998,\"ap\":47531.66,\"as\":0.00209349},"
+             "\"minuteBar\":{\"t\":\"2022-03-28T17:32:00Z\",\"o\":47494.71,\"h\":47542.23,"
+             "\"l\":47471.56,\"c\":47532.2,\"v\":41.34429609,\"n\":873,\"vw\":47515.679114746}}}}");
+    const char *crypto[] = {"BTC/USD"};
+    assert_int_equal(alpaca_decode_snapshots(j, crypto, 1, q, err, sizeof err), 0);
+    assert_true(q[0].bid == M("47530.99") && q[0].ask == M("47531.66"));
+    assert_true(q[0].last == M("47537.64"));
+    assert_true(q[0].volume == M("41.34429609"));
+    assert_true(q[0].ts == T("2022-03-28T17:33:20.19842Z")); /* the trade is latest */
     json_decref(j);
 
     j = load("{\"quotes\":{\"AAPL\":{\"t\":\"2021-05-11T21:59:59.991636736Z\",\"ap\":126.1,"
