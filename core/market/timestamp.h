@@ -1,8 +1,10 @@
-/* timestamp: text <-> apex_time for market data files (internal to market/).
+/* timestamp: text <-> apex_time for market data files and broker JSON (market/, and
+ * broker/alpaca_json for RFC 3339 times).
  *
  * Accepts integer Unix seconds ("1709303400") and ISO-8601 dates and times:
  * "2024-03-01", "2024-03-01T14:30", "2024-03-01 14:30:00", "2024-03-01T14:30:00.250Z",
- * "2024-03-01T09:30:00-05:00" (an offset is converted to UTC). */
+ * "2024-03-01T09:30:00-05:00" (an offset is converted to UTC). Fraction digits past the
+ * microsecond (RFC 3339 nanoseconds) are truncated. */
 #ifndef APEX_MARKET_TIMESTAMP_H
 #define APEX_MARKET_TIMESTAMP_H
 

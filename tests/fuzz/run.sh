@@ -23,7 +23,7 @@ mode=${1:-smoke}
 src=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$src/../.." && pwd)
 build=${FUZZ_BUILD:-$root/build-fuzz}
-harnesses=${FUZZ_HARNESSES:-"csv_feed timestamp money news pipeline_loader instructions pattern"}
+harnesses=${FUZZ_HARNESSES:-"csv_feed timestamp money news pipeline_loader instructions pattern alpaca_json"}
 
 # Smoke runs per harness: about 2-5 s of work each on an idle core (25 s in all).
 smoke_runs() {
@@ -33,6 +33,7 @@ smoke_runs() {
     pipeline_loader) echo 8000 ;;
     instructions) echo 6000 ;;
     pattern) echo 8000 ;;
+    alpaca_json) echo 50000 ;;
     *) echo 10000 ;;
     esac
 }
