@@ -87,8 +87,8 @@ void fx_fmt(fx_t v, char *buf, size_t n)
     char frac[16];
     snprintf(frac, sizeof frac, "%08llu", (unsigned long long)fp);
     size_t l = strlen(frac);
-    while (l > 2 && frac[l - 1] == '0')
-        frac[--l] = 0; /* at least two decimals, like prices */
+    while (l > 1 && frac[l - 1] == '0')
+        frac[--l] = 0;
     snprintf(buf, n, "%s%llu.%s", v < 0 ? "-" : "", (unsigned long long)ip, frac);
 }
 
