@@ -77,7 +77,7 @@ static int cmp_str(const void *a, const void *b)
 
 static int weekday(int64_t day)
 {
-    return (int)((day % 7 + 11) % 7); /* 0 Monday .. 6 Sunday; 1970-01-01 was a Thursday */
+    return (int)((day % 7 + 10) % 7); /* 0 Monday .. 6 Sunday; 1970-01-01 was a Thursday */
 }
 
 static int64_t session_open(int64_t day)

@@ -158,6 +158,16 @@ check "latest quote" has "$TMP/body" '{"quotes":{"TSLA":{"t":'
 api GET "/v2/stocks/snapshots?symbols=AAPL"
 check "snapshot" has "$TMP/body" '"latestTrade":{'
 
+# --- calendar (weekdays), replace ---
+api GET "/v2/calendar?start=2024-01-05&end=2024-01-09"
+check "calendar: Fri, Mon, Tue" [ "$(grep -o '"date":"[0-9-]*"' "$TMP/body" | tr -d '\n')" = '"date":"2024-01-05""date":"2024-01-08""date":"2024-01-09"' ]
+api POST /v2/orders '{"symbol":"QQQ","qty":"1","side":"buy","type":"limit","limit_price":"300","time_in_force":"gtc","client_order_id":"r-1"}'
+old=$(grep -o '"id":"[^"]*"' "$TMP/body" | head -1 | cut -d'"' -f4)
+api PATCH "/v2/orders/$old" '{"limit_price":"301.5","client_order_id":"r-2"}'
+check "replace: a new order that replaces the old" has "$TMP/body" "\"replaces\":\"$old\""
+api GET "/v2/orders:by_client_order_id?client_order_id=r-1"
+check "replace: the old order is replaced" has "$TMP/body" '"status":"replaced"'
+
 # --- the stream drops mid-message ---
 ctl fault '{"kind":"ws_drop","path":"/v2/iex"}'
 ctl bar '{"symbol":"AAPL","c":111,"t":"2024-01-02T15:02:00Z"}'
