@@ -37,7 +37,7 @@ struct pss {
     /* HTTP */
     char method[8], path[512];
     char *args[32];
-    int nargs, fault, responded;
+    int nargs, fault, pending; /* pending: a response is ready to be written */
     sb_t body, resp;
     int status, retry_after;
     /* WebSocket */
@@ -407,7 +407,7 @@ static void http_reset(struct pss *p)
     sb_free(&p->body);
     sb_free(&p->resp);
     p->fault = -1;
-    p->responded = 0;
+    p->pending = 0;
     p->status = 0;
     p->retry_after = 0;
 }
@@ -450,14 +450,15 @@ static void dispatch(struct pss *p)
         lws_set_timeout(p->wsi, NO_PENDING_TIMEOUT, 0);
         return; /* never answered */
     }
+    p->pending = 1;
     lws_callback_on_writable(p->wsi);
 }
 
 static int http_write(struct lws *wsi, struct pss *p)
 {
-    if (p->responded || p->fault == F_HANG)
+    if (!p->pending)
         return 0;
-    p->responded = 1;
+    p->pending = 0;
     if (p->fault == F_RESET) {
         reset_socket(wsi);
         return -1;
@@ -535,7 +536,9 @@ static int http_write(struct lws *wsi, struct pss *p)
         }
     }
     sb_free(&alt);
-    if (p->fault == F_TRUNCATED)
+    int fault = p->fault;
+    http_reset(p); /* the buffers go now: the connection may wait long for its next request */
+    if (fault == F_TRUNCATED)
         return -1;
     if (lws_http_transaction_completed(wsi))
         return -1;
@@ -601,6 +604,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return http_write(wsi, p);
     case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         if (p && p->kind == K_HTTP)
             http_reset(p);
         break;
