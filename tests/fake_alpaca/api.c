@@ -8,8 +8,6 @@
 
 #include "state.h"
 
-#define US_PER_DAY 86400000000LL
-
 const char *req_arg(const req_t *r, const char *name)
 {
     size_t n = strlen(name);
@@ -75,40 +73,16 @@ static int cmp_str(const void *a, const void *b)
 
 /* ---- clock and calendar (regular session 14:30-21:00 UTC, weekdays; no holidays) ------- */
 
-static int weekday(int64_t day)
-{
-    return (int)((day % 7 + 10) % 7); /* 0 Monday .. 6 Sunday; 1970-01-01 was a Thursday */
-}
-
-static int64_t session_open(int64_t day)
-{
-    return day * US_PER_DAY + (14 * 3600 + 30 * 60) * 1000000LL;
-}
-
-static int64_t session_close(int64_t day)
-{
-    return day * US_PER_DAY + 21 * 3600 * 1000000LL;
-}
-
-static int64_t next_trading_day(int64_t day)
-{
-    do
-        day++;
-    while (weekday(day) >= 5);
-    return day;
-}
-
 static void clock_json(sb_t *b)
 {
     int64_t now = S.now_us, day = now / US_PER_DAY;
-    int trading = weekday(day) < 5;
-    int64_t nopen = trading && now < session_open(day) ? session_open(day)
-                                                       : session_open(next_trading_day(day));
-    int64_t nclose = trading && now < session_close(day) ? session_close(day)
-                                                         : session_close(next_trading_day(day));
-    int open = S.market == 0   ? 1
-               : S.market == 1 ? 0
-                               : trading && now >= session_open(day) && now < session_close(day);
+    int trading = session_weekday(day) < 5;
+    int64_t nopen = trading && now < session_open_us(day) ? session_open_us(day)
+                                                          : session_open_us(next_trading_day(day));
+    int64_t nclose = trading && now < session_close_us(day)
+                         ? session_close_us(day)
+                         : session_close_us(next_trading_day(day));
+    int open = market_is_open();
     sb_puts(b, "{\"timestamp\":"), sb_time(b, now);
     sb_printf(b, ",\"is_open\":%s,\"next_open\":", open ? "true" : "false");
     sb_time(b, nopen);
@@ -139,7 +113,7 @@ static int calendar(const req_t *r, sb_t *out)
     sb_puts(out, "[");
     int first = 1;
     for (int64_t d = d0; d <= d1; d++) {
-        if (weekday(d) >= 5)
+        if (session_weekday(d) >= 5)
             continue;
         char ds[16], ss[16];
         date_fmt(d, ds, sizeof ds);

@@ -168,6 +168,20 @@ check "replace: a new order that replaces the old" has "$TMP/body" "\"replaces\"
 api GET "/v2/orders:by_client_order_id?client_order_id=r-1"
 check "replace: the old order is replaced" has "$TMP/body" '"status":"replaced"'
 
+# --- market closed: orders are accepted and wait for the open ---
+ctl settings '{"market":"closed"}'
+api GET /v2/clock
+check "clock: closed" has "$TMP/body" '"is_open":false'
+api POST /v2/orders '{"symbol":"IBM","qty":"1","side":"buy","type":"market","time_in_force":"day","client_order_id":"m-1"}'
+check "market closed: accepted" has "$TMP/body" '"status":"accepted"'
+ctl trade '{"symbol":"IBM","p":150}'
+api GET "/v2/orders:by_client_order_id?client_order_id=m-1"
+check "market closed: no fill" has "$TMP/body" '"status":"accepted"'
+ctl settings '{"market":"open"}'
+ctl trade '{"symbol":"IBM","p":151}'
+api GET "/v2/orders:by_client_order_id?client_order_id=m-1"
+check "market open: filled at the next price" has "$TMP/body" '"filled_avg_price":"151"'
+
 # --- the stream drops mid-message ---
 ctl fault '{"kind":"ws_drop","path":"/v2/iex"}'
 ctl bar '{"symbol":"AAPL","c":111,"t":"2024-01-02T15:02:00Z"}'

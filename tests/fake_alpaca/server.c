@@ -57,7 +57,7 @@ typedef struct {
 static fault_t faults[64];
 static int nfaults, faults_fired;
 static struct pss *ws_list;
-static int verbose;
+static int verbose, trade_text; /* --text-trade-stream */
 static volatile sig_atomic_t stopping;
 static struct lws_context *ctx;
 static uint64_t request_counter;
@@ -221,14 +221,14 @@ static void ws_send(struct pss *p, const char *s, size_t len, int binary)
 
 static void ws_sends(struct pss *p, const char *s)
 {
-    ws_send(p, s, strlen(s), p->kind == K_TRADE);
+    ws_send(p, s, strlen(s), p->kind == K_TRADE && !trade_text);
 }
 
 static void emit_trade(const char *json, size_t len)
 {
     for (struct pss *p = ws_list; p; p = p->next)
         if (p->kind == K_TRADE && p->authed && p->listening)
-            ws_send(p, json, len, 1); /* Alpaca's trade_updates stream uses binary frames */
+            ws_send(p, json, len, !trade_text); /* Alpaca's paper stream: binary frames */
 }
 
 static int subscribed(const subs_t *s, const char *symbol)
@@ -700,7 +700,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: fake-alpaca [--port N] [--key K] [--secret S] [--seed N] [--clock RFC3339]\n"
             "                   [--cash DECIMAL] [--fill next_price|immediate]\n"
-            "                   [--market open|closed|auto] [--verbose]\n"
+            "                   [--market open|closed|auto] [--text-trade-stream] [--verbose]\n"
             "Prints \"listening 127.0.0.1:PORT\" once ready. See tests/fake_alpaca/README.md.\n");
 }
 
@@ -715,6 +715,10 @@ int main(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--verbose")) {
             verbose = 1;
+            continue;
+        }
+        if (!strcmp(a, "--text-trade-stream")) {
+            trade_text = 1;
             continue;
         }
         if (!v) {

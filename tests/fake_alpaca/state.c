@@ -513,7 +513,7 @@ int order_submit(json_t *req, sb_t *out)
     snprintf(o->tif, sizeof o->tif, "%s", tif);
     json_t *eh = json_object_get(req, "extended_hours");
     o->extended_hours = json_is_true(eh);
-    o->status = ST_NEW;
+    o->status = market_is_open() || o->extended_hours ? ST_NEW : ST_ACCEPTED;
     if (bracket) {
         snprintf(o->order_class, sizeof o->order_class, "bracket");
         for (int k = 0; k < 2; k++) {
@@ -827,16 +827,26 @@ static fx_t marketable(order_t *o, const sym_t *s)
     return px;
 }
 
+int market_is_open(void)
+{
+    if (S.market != 2)
+        return S.market == 0;
+    int64_t day = S.now_us / US_PER_DAY;
+    return session_weekday(day) < 5 && S.now_us >= session_open_us(day) &&
+           S.now_us < session_close_us(day);
+}
+
 void sim_check(const char *symbol)
 {
     if (!S.auto_fill)
         return;
+    int open = market_is_open();
     const sym_t *s = sym_get(symbol, 0);
     if (!s)
         return;
     for (size_t i = 0; i < S.norders; i++) {
         order_t *o = &S.orders[i];
-        if (strcmp(o->symbol, symbol))
+        if (strcmp(o->symbol, symbol) || (!open && !o->extended_hours))
             continue;
         fx_t px = marketable(o, s);
         if (px > 0)

@@ -106,7 +106,11 @@ fx_t sym_price(const sym_t *s, int side); /* 0 when unknown */
 void md_push_bar(const char *symbol, const bar_t *bar, int live);
 void md_push_quote(const char *symbol, int64_t t, fx_t bp, fx_t ap, int64_t bs, int64_t as);
 void md_push_trade(const char *symbol, int64_t t, fx_t p, int64_t s);
-void sim_check(const char *symbol); /* fill what the latest price makes marketable */
+/* --market / settings "market": open, closed, or auto (the session in util.h). */
+int market_is_open(void);
+/* Fill what the latest price makes marketable (while the market is open, or for
+ * extended_hours orders). */
+void sim_check(const char *symbol);
 /* Fill idx (remaining qty when qty is 0; at the latest price when price is 0). */
 int sim_fill(int idx, fx_t qty, fx_t price);
 /* A position closed by hand (as in the web UI): cancels its open orders, fills a market

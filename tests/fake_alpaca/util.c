@@ -292,3 +292,28 @@ void uuid_make(uint64_t seed, uint64_t n, char out[37])
              (unsigned)(0x8000 | ((b >> 48) & 0x3fff)),
              (unsigned long long)(b & 0xffffffffffffULL));
 }
+
+/* ---- the regular session: 14:30-21:00 UTC on weekdays, no holidays ---- */
+
+int session_weekday(int64_t day)
+{
+    return (int)((day % 7 + 10) % 7); /* 0 Monday .. 6 Sunday; 1970-01-01 was a Thursday */
+}
+
+int64_t session_open_us(int64_t day)
+{
+    return day * US_PER_DAY + (14 * 3600 + 30 * 60) * 1000000LL;
+}
+
+int64_t session_close_us(int64_t day)
+{
+    return day * US_PER_DAY + 21 * 3600 * 1000000LL;
+}
+
+int64_t next_trading_day(int64_t day)
+{
+    do
+        day++;
+    while (session_weekday(day) >= 5);
+    return day;
+}

@@ -45,6 +45,14 @@ void time_fmt(int64_t t_us, int frac, char *buf, size_t n);
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d);
 
+/* The regular session, simplified: 14:30-21:00 UTC (09:30-16:00 EST) on weekdays, no
+ * holidays. day: days since the epoch; weekday 0 is Monday. */
+#define US_PER_DAY 86400000000LL
+int session_weekday(int64_t day);
+int64_t session_open_us(int64_t day);
+int64_t session_close_us(int64_t day);
+int64_t next_trading_day(int64_t day);
+
 /* Deterministic uuid v4 shaped ids: the n-th id of a seed. */
 void uuid_make(uint64_t seed, uint64_t n, char out[37]);
 
