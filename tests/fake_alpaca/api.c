@@ -1,0 +1,643 @@
+/* fake-alpaca: Alpaca's trading (v2) and market data (v2 stocks, v1beta1 news) paths. */
+#include "api.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "state.h"
+
+const char *req_arg(const req_t *r, const char *name)
+{
+    size_t n = strlen(name);
+    for (int i = 0; i < r->nargs; i++)
+        if (!strncmp(r->args[i], name, n) && r->args[i][n] == '=')
+            return r->args[i] + n + 1;
+    return NULL;
+}
+
+static int err(sb_t *out, int status, long code, const char *msg)
+{
+    out->len = 0;
+    if (code)
+        sb_printf(out, "{\"code\":%ld,\"message\":", code);
+    else
+        sb_puts(out, "{\"message\":");
+    sb_jstr(out, msg);
+    sb_puts(out, "}");
+    return status;
+}
+
+static int is(const req_t *r, const char *method, const char *path)
+{
+    return !strcmp(r->method, method) && !strcmp(r->path, path);
+}
+
+/* path == prefix + one more segment; returns the segment or NULL. */
+static const char *tail(const req_t *r, const char *method, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (strcmp(r->method, method) || strncmp(r->path, prefix, n) || !r->path[n] ||
+        strchr(r->path + n, '/'))
+        return NULL;
+    return r->path + n;
+}
+
+static json_t *body_json(const req_t *r)
+{
+    if (!r->body_len)
+        return json_object();
+    return json_loadb(r->body, r->body_len, 0, NULL);
+}
+
+static int truthy(const char *v)
+{
+    return v && (!strcmp(v, "true") || !strcmp(v, "1"));
+}
+
+/* A comma-separated list split in place into at most max items. */
+static int split(char *s, char **items, int max)
+{
+    int n = 0;
+    for (char *tok = strtok(s, ","); tok && n < max; tok = strtok(NULL, ","))
+        if (*tok)
+            items[n++] = tok;
+    return n;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ---- clock and calendar (regular session 14:30-21:00 UTC, weekdays; no holidays) ------- */
+
+static void clock_json(sb_t *b)
+{
+    int64_t now = S.now_us, day = now / US_PER_DAY;
+    int trading = session_weekday(day) < 5;
+    int64_t nopen = trading && now < session_open_us(day) ? session_open_us(day)
+                                                          : session_open_us(next_trading_day(day));
+    int64_t nclose = trading && now < session_close_us(day)
+                         ? session_close_us(day)
+                         : session_close_us(next_trading_day(day));
+    int open = market_is_open();
+    sb_puts(b, "{\"timestamp\":"), sb_time(b, now);
+    sb_printf(b, ",\"is_open\":%s,\"next_open\":", open ? "true" : "false");
+    sb_time(b, nopen);
+    sb_puts(b, ",\"next_close\":"), sb_time(b, nclose);
+    sb_puts(b, "}");
+}
+
+static void date_fmt(int64_t day, char *buf, size_t n)
+{
+    int y;
+    unsigned m, d;
+    civil_from_days(day, &y, &m, &d);
+    snprintf(buf, n, "%04d-%02u-%02u", y, m, d);
+}
+
+static int calendar(const req_t *r, sb_t *out)
+{
+    int64_t start = S.now_us, end;
+    const char *a = req_arg(r, "start"), *e = req_arg(r, "end");
+    if (a && time_parse(a, &start))
+        return err(out, 400, 40010001, "invalid start");
+    end = start + 30 * US_PER_DAY;
+    if (e && time_parse(e, &end))
+        return err(out, 400, 40010001, "invalid end");
+    int64_t d0 = start / US_PER_DAY, d1 = end / US_PER_DAY;
+    if (d1 - d0 > 3660)
+        d1 = d0 + 3660;
+    sb_puts(out, "[");
+    int first = 1;
+    for (int64_t d = d0; d <= d1; d++) {
+        if (session_weekday(d) >= 5)
+            continue;
+        char ds[16], ss[16];
+        date_fmt(d, ds, sizeof ds);
+        date_fmt(next_trading_day(d), ss, sizeof ss);
+        sb_printf(out,
+                  "%s{\"date\":\"%s\",\"open\":\"09:30\",\"close\":\"16:00\","
+                  "\"session_open\":\"0400\",\"session_close\":\"2000\","
+                  "\"settlement_date\":\"%s\"}",
+                  first ? "" : ",", ds, ss);
+        first = 0;
+    }
+    sb_puts(out, "]");
+    return 200;
+}
+
+/* ---- orders ---------------------------------------------------------------------------- */
+
+static int list_orders(const req_t *r, sb_t *out)
+{
+    const char *status = req_arg(r, "status"), *dir = req_arg(r, "direction");
+    const char *lim = req_arg(r, "limit"), *syms = req_arg(r, "symbols");
+    const char *after = req_arg(r, "after"), *until = req_arg(r, "until");
+    int nested = truthy(req_arg(r, "nested"));
+    int want = !status || !strcmp(status, "open") ? 0 : !strcmp(status, "closed") ? 1 : 2;
+    if (status && strcmp(status, "open") && strcmp(status, "closed") && strcmp(status, "all"))
+        return err(out, 422, 40010001, "invalid status");
+    int limit = lim ? atoi(lim) : 50;
+    if (limit <= 0 || limit > 500)
+        limit = limit <= 0 ? 50 : 500;
+    int64_t t_after = 0, t_until = 0;
+    if ((after && time_parse(after, &t_after)) || (until && time_parse(until, &t_until)))
+        return err(out, 422, 40010001, "invalid timestamp");
+    char sbuf[1024], *sl[64];
+    int ns = 0;
+    if (syms) {
+        snprintf(sbuf, sizeof sbuf, "%s", syms);
+        ns = split(sbuf, sl, 64);
+    }
+    int asc = dir && !strcmp(dir, "asc");
+    sb_puts(out, "[");
+    int n = 0;
+    for (size_t k = 0; k < S.norders && n < limit; k++) {
+        size_t i = asc ? k : S.norders - 1 - k;
+        const order_t *o = &S.orders[i];
+        if (nested && o->parent >= 0)
+            continue;
+        int open = order_is_open(o);
+        if ((want == 0 && !open) || (want == 1 && open))
+            continue;
+        if ((after && o->submitted <= t_after) || (until && o->submitted >= t_until))
+            continue;
+        if (ns) {
+            int hit = 0;
+            for (int j = 0; j < ns; j++)
+                hit |= !strcmp(sl[j], o->symbol);
+            if (!hit)
+                continue;
+        }
+        if (n++)
+            sb_puts(out, ",");
+        order_json(out, (int)i, nested);
+    }
+    sb_puts(out, "]");
+    return 200;
+}
+
+static int cancel_all(sb_t *out)
+{
+    sb_puts(out, "[");
+    int n = 0;
+    for (size_t i = 0; i < S.norders; i++) {
+        if (!order_is_open(&S.orders[i]) || S.orders[i].parent >= 0)
+            continue;
+        order_cancel((int)i);
+        if (n++)
+            sb_puts(out, ",");
+        sb_puts(out, "{\"id\":"), sb_jstr(out, S.orders[i].id);
+        sb_puts(out, ",\"status\":200,\"body\":");
+        order_json(out, (int)i, 1);
+        sb_puts(out, "}");
+    }
+    sb_puts(out, "]");
+    return 207;
+}
+
+static int close_all(const req_t *r, sb_t *out)
+{
+    int cancel = truthy(req_arg(r, "cancel_orders"));
+    sb_t one = {0};
+    sb_puts(out, "[");
+    int n = 0;
+    for (size_t i = 0; i < S.npos; i++) {
+        if (!S.pos[i].qty)
+            continue;
+        char sym[16];
+        memcpy(sym, S.pos[i].symbol, sizeof sym);
+        one.len = 0;
+        int st = position_close(sym, 0, cancel, &one);
+        if (n++)
+            sb_puts(out, ",");
+        sb_puts(out, "{\"symbol\":"), sb_jstr(out, sym);
+        sb_printf(out, ",\"status\":%d,\"body\":%s}", st, one.p ? one.p : "null");
+    }
+    sb_puts(out, "]");
+    sb_free(&one);
+    return 207;
+}
+
+/* ---- market data ----------------------------------------------------------------------- */
+
+static int64_t parse_timeframe(const char *tf)
+{
+    if (!tf)
+        return -1;
+    char *end;
+    long n = strtol(tf, &end, 10);
+    if (n <= 0)
+        return -1;
+    if (!strcmp(end, "Min") || !strcmp(end, "T"))
+        return n * 60000000LL;
+    if (!strcmp(end, "Hour") || !strcmp(end, "H"))
+        return n * 3600000000LL;
+    if ((!strcmp(end, "Day") || !strcmp(end, "D")) && n == 1)
+        return US_PER_DAY;
+    return -1;
+}
+
+static void rest_bar(sb_t *b, const bar_t *x)
+{
+    char t[40];
+    time_fmt(x->t, 0, t, sizeof t);
+    sb_printf(b, "{\"t\":\"%s\",\"o\":", t);
+    sb_fxnum(b, x->o);
+    sb_puts(b, ",\"h\":"), sb_fxnum(b, x->h);
+    sb_puts(b, ",\"l\":"), sb_fxnum(b, x->l);
+    sb_puts(b, ",\"c\":"), sb_fxnum(b, x->c);
+    sb_printf(b, ",\"v\":%lld,\"n\":%lld,\"vw\":", (long long)x->v, (long long)x->n);
+    sb_fxnum(b, x->vw);
+    sb_puts(b, "}");
+}
+
+/* Aggregate bars[i..] sharing the bucket of bars[i] (width tf); returns the next index. */
+static size_t aggregate(const sym_t *s, size_t i, int64_t tf, bar_t *out)
+{
+    int64_t bucket = s->bars[i].t / tf;
+    *out = s->bars[i];
+    out->t = bucket * tf;
+    __int128 pv = (__int128)s->bars[i].vw * s->bars[i].v;
+    size_t j = i + 1;
+    for (; j < s->nbars && s->bars[j].t / tf == bucket; j++) {
+        const bar_t *x = &s->bars[j];
+        if (x->h > out->h)
+            out->h = x->h;
+        if (x->l < out->l)
+            out->l = x->l;
+        out->c = x->c;
+        out->v += x->v;
+        out->n += x->n;
+        pv += (__int128)x->vw * x->v;
+    }
+    out->vw = out->v ? (fx_t)(pv / out->v) : out->c;
+    return j;
+}
+
+static int bars(const req_t *r, sb_t *out, const char *single)
+{
+    const char *syms = single ? single : req_arg(r, "symbols");
+    if (!syms || !*syms)
+        return err(out, 400, 40010001, "symbols is required");
+    int64_t tf = parse_timeframe(req_arg(r, "timeframe"));
+    if (tf < 0)
+        return err(out, 400, 40010001, "invalid timeframe");
+    int64_t start = INT64_MIN, end = INT64_MAX;
+    const char *a = req_arg(r, "start"), *e = req_arg(r, "end"), *lim = req_arg(r, "limit");
+    const char *tok = req_arg(r, "page_token"), *sort = req_arg(r, "sort");
+    if ((a && time_parse(a, &start)) || (e && time_parse(e, &end)))
+        return err(out, 400, 40010001, "invalid start or end");
+    long limit = lim ? atol(lim) : 1000, skip = tok ? atol(tok) : 0;
+    if (limit <= 0 || limit > 10000)
+        return err(out, 400, 40010001, "invalid limit");
+    int desc = sort && !strcmp(sort, "desc");
+    char sbuf[2048], *sl[200];
+    snprintf(sbuf, sizeof sbuf, "%s", syms);
+    int ns = split(sbuf, sl, 200);
+    qsort(sl, (size_t)ns, sizeof *sl, cmp_str);
+    long seen = 0, emitted = 0;
+    int more = 0;
+    sb_puts(out, single ? "{\"bars\":[" : "{\"bars\":{");
+    int nsym = 0;
+    for (int k = 0; k < ns && !more; k++) {
+        const sym_t *s = sym_get(sl[k], 0);
+        if (!s)
+            continue;
+        /* the buckets of this symbol, in order */
+        bar_t *agg = malloc((s->nbars + 1) * sizeof *agg);
+        size_t na = 0;
+        for (size_t i = 0; i < s->nbars;) {
+            bar_t x;
+            i = aggregate(s, i, tf, &x);
+            if (x.t >= start && x.t <= end)
+                agg[na++] = x;
+        }
+        int opened = 0;
+        for (size_t q = 0; q < na; q++) {
+            const bar_t *x = &agg[desc ? na - 1 - q : q];
+            if (seen++ < skip)
+                continue;
+            if (emitted == limit) {
+                more = 1;
+                break;
+            }
+            if (!opened && !single) {
+                sb_printf(out, "%s", nsym++ ? "," : "");
+                sb_jstr(out, s->symbol);
+                sb_puts(out, ":[");
+            }
+            if (opened)
+                sb_puts(out, ",");
+            opened = 1;
+            rest_bar(out, x);
+            emitted++;
+        }
+        if (opened && !single)
+            sb_puts(out, "]");
+        free(agg);
+    }
+    sb_puts(out, single ? "]" : "}");
+    if (single)
+        sb_puts(out, ",\"symbol\":"), sb_jstr(out, single);
+    if (more)
+        sb_printf(out, ",\"next_page_token\":\"%ld\"}", seen - 1);
+    else
+        sb_puts(out, ",\"next_page_token\":null}");
+    return 200;
+}
+
+static void quote_json(sb_t *b, const sym_t *s)
+{
+    fx_t bp = s->has_quote ? s->bp : s->last, ap = s->has_quote ? s->ap : s->last;
+    sb_puts(b, "{\"t\":"), sb_time(b, s->has_quote ? s->qt : s->last_t);
+    sb_puts(b, ",\"ax\":\"V\",\"ap\":"), sb_fxnum(b, ap);
+    sb_printf(b, ",\"as\":%lld,\"bx\":\"V\",\"bp\":", (long long)(s->has_quote ? s->as : 1));
+    sb_fxnum(b, bp);
+    sb_printf(b, ",\"bs\":%lld,\"c\":[\"R\"],\"z\":\"C\"}", (long long)(s->has_quote ? s->bs : 1));
+}
+
+static void trade_json(sb_t *b, const sym_t *s)
+{
+    fx_t p = s->has_last ? s->last : (s->bp + s->ap) / 2;
+    sb_puts(b, "{\"t\":"), sb_time(b, s->has_last ? s->last_t : s->qt);
+    sb_puts(b, ",\"x\":\"V\",\"p\":"), sb_fxnum(b, p);
+    sb_printf(b, ",\"s\":%lld,\"c\":[\"@\"],\"i\":1,\"z\":\"C\"}",
+              (long long)(s->last_s ? s->last_s : 100));
+}
+
+/* Daily bar of the day holding bars[i] (by UTC date); sets *first to that day's first index. */
+static int daily(const sym_t *s, size_t last, bar_t *out, size_t *first)
+{
+    int64_t day = s->bars[last].t / US_PER_DAY;
+    size_t i = last;
+    while (i > 0 && s->bars[i - 1].t / US_PER_DAY == day)
+        i--;
+    *first = i;
+    aggregate(s, i, US_PER_DAY, out);
+    return 1;
+}
+
+static int latest(const req_t *r, sb_t *out, char kind)
+{
+    const char *syms = req_arg(r, "symbols");
+    if (!syms || !*syms)
+        return err(out, 400, 40010001, "symbols is required");
+    char sbuf[2048], *sl[200];
+    snprintf(sbuf, sizeof sbuf, "%s", syms);
+    int ns = split(sbuf, sl, 200), n = 0;
+    if (kind != 's')
+        sb_puts(out, kind == 'q' ? "{\"quotes\":{" : kind == 't' ? "{\"trades\":{" : "{\"bars\":{");
+    else
+        sb_puts(out, "{");
+    for (int k = 0; k < ns; k++) {
+        const sym_t *s = sym_get(sl[k], 0);
+        if (!s || (kind == 'b' && !s->nbars) || (!s->has_quote && !s->has_last && kind != 'b'))
+            continue;
+        if (n++)
+            sb_puts(out, ",");
+        sb_jstr(out, s->symbol);
+        sb_puts(out, ":");
+        if (kind == 'q') {
+            quote_json(out, s);
+        } else if (kind == 't') {
+            trade_json(out, s);
+        } else if (kind == 'b') {
+            rest_bar(out, &s->bars[s->nbars - 1]);
+        } else {
+            sb_puts(out, "{\"latestTrade\":");
+            trade_json(out, s);
+            sb_puts(out, ",\"latestQuote\":");
+            quote_json(out, s);
+            sb_puts(out, ",\"minuteBar\":");
+            if (s->nbars) {
+                bar_t d, p;
+                size_t first, pf;
+                rest_bar(out, &s->bars[s->nbars - 1]);
+                daily(s, s->nbars - 1, &d, &first);
+                sb_puts(out, ",\"dailyBar\":");
+                rest_bar(out, &d);
+                sb_puts(out, ",\"prevDailyBar\":");
+                if (first > 0) {
+                    daily(s, first - 1, &p, &pf);
+                    rest_bar(out, &p);
+                } else {
+                    sb_puts(out, "null");
+                }
+            } else {
+                sb_puts(out, "null,\"dailyBar\":null,\"prevDailyBar\":null");
+            }
+            sb_puts(out, "}");
+        }
+    }
+    sb_puts(out, kind == 's' ? "}" : "}}");
+    return 200;
+}
+
+static int news(const req_t *r, sb_t *out)
+{
+    const char *syms = req_arg(r, "symbols"), *lim = req_arg(r, "limit");
+    const char *a = req_arg(r, "start"), *e = req_arg(r, "end"), *sort = req_arg(r, "sort");
+    int64_t start = INT64_MIN, end = INT64_MAX;
+    if ((a && time_parse(a, &start)) || (e && time_parse(e, &end)))
+        return err(out, 400, 40010001, "invalid start or end");
+    long limit = lim ? atol(lim) : 10;
+    if (limit <= 0 || limit > 50)
+        return err(out, 400, 40010001, "invalid limit");
+    char sbuf[2048], *sl[200];
+    int ns = 0;
+    if (syms) {
+        snprintf(sbuf, sizeof sbuf, "%s", syms);
+        ns = split(sbuf, sl, 200);
+    }
+    int asc = sort && !strcmp(sort, "asc");
+    sb_puts(out, "{\"news\":[");
+    long n = 0;
+    for (size_t k = 0; k < S.nnews && n < limit; k++) {
+        const news_t *x = &S.news[asc ? k : S.nnews - 1 - k];
+        if (x->created < start || x->created > end)
+            continue;
+        if (ns) {
+            int hit = 0;
+            char tmp[1024], *its[64];
+            snprintf(tmp, sizeof tmp, "%s", x->symbols);
+            int ni = split(tmp, its, 64);
+            for (int i = 0; i < ni; i++)
+                for (int j = 0; j < ns; j++)
+                    hit |= !strcmp(its[i], sl[j]);
+            if (!hit)
+                continue;
+        }
+        if (n++)
+            sb_puts(out, ",");
+        sb_printf(out, "{\"id\":%lld,\"headline\":", (long long)x->id);
+        sb_jstr(out, x->headline);
+        sb_puts(out, ",\"author\":"), sb_jstr(out, x->author);
+        sb_puts(out, ",\"created_at\":"), sb_time(out, x->created);
+        sb_puts(out, ",\"updated_at\":"), sb_time(out, x->created);
+        sb_puts(out, ",\"summary\":"), sb_jstr(out, x->summary);
+        sb_puts(out, ",\"content\":"), sb_jstr(out, x->content);
+        sb_puts(out, ",\"url\":"), sb_jstr(out, x->url);
+        sb_puts(out, ",\"images\":[],\"symbols\":[");
+        char tmp[1024], *its[64];
+        snprintf(tmp, sizeof tmp, "%s", x->symbols);
+        int ni = split(tmp, its, 64);
+        for (int i = 0; i < ni; i++) {
+            if (i)
+                sb_puts(out, ",");
+            sb_jstr(out, its[i]);
+        }
+        sb_puts(out, "],\"source\":"), sb_jstr(out, x->source);
+        sb_puts(out, "}");
+    }
+    sb_puts(out, "],\"next_page_token\":null}");
+    return 200;
+}
+
+static void asset_json(sb_t *b, const char *symbol)
+{
+    char id[37];
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *c = symbol; *c; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+    uuid_make(h, 0, id);
+    sb_puts(b, "{\"id\":"), sb_jstr(b, id);
+    sb_puts(b, ",\"class\":\"us_equity\",\"exchange\":\"NASDAQ\",\"symbol\":"), sb_jstr(b, symbol);
+    sb_puts(b, ",\"name\":"), sb_jstr(b, symbol);
+    sb_puts(b, ",\"status\":\"active\",\"tradable\":true,\"marginable\":true,\"shortable\":true,"
+               "\"easy_to_borrow\":true,\"fractionable\":true,\"attributes\":[]}");
+}
+
+/* ---- routing --------------------------------------------------------------------------- */
+
+static int orders_route(const req_t *r, sb_t *out)
+{
+    const char *id;
+    if (is(r, "POST", "/v2/orders")) {
+        json_t *j = body_json(r);
+        if (!j)
+            return err(out, 400, 40010000, "request body format is invalid");
+        int st = order_submit(j, out);
+        json_decref(j);
+        return st;
+    }
+    if (is(r, "GET", "/v2/orders"))
+        return list_orders(r, out);
+    if (is(r, "DELETE", "/v2/orders"))
+        return cancel_all(out);
+    if (is(r, "GET", "/v2/orders:by_client_order_id")) {
+        const char *c = req_arg(r, "client_order_id");
+        int i = c ? order_find_coid(c) : -1;
+        if (i < 0)
+            return err(out, 404, 40410000, "order not found");
+        order_json(out, i, 1);
+        return 200;
+    }
+    if ((id = tail(r, "GET", "/v2/orders/"))) {
+        int i = order_find(id);
+        if (i < 0)
+            return err(out, 404, 40410000, "order not found");
+        order_json(out, i, 1);
+        return 200;
+    }
+    if ((id = tail(r, "DELETE", "/v2/orders/"))) {
+        int i = order_find(id);
+        if (i < 0)
+            return err(out, 404, 40410000, "order not found");
+        if (order_cancel(i))
+            return err(out, 422, 42210000, "order is not cancelable");
+        return 204;
+    }
+    if ((id = tail(r, "PATCH", "/v2/orders/"))) {
+        int i = order_find(id);
+        if (i < 0)
+            return err(out, 404, 40410000, "order not found");
+        json_t *j = body_json(r);
+        if (!j)
+            return err(out, 400, 40010000, "request body format is invalid");
+        int st = order_replace(i, j, out);
+        json_decref(j);
+        return st;
+    }
+    return 0;
+}
+
+int api_handle(const req_t *r, sb_t *out)
+{
+    if (!r->key || !r->secret)
+        return err(out, 403, 0, "forbidden.");
+    if (strcmp(r->key, S.key) || strcmp(r->secret, S.secret))
+        return err(out, 401, 40110000, "request is not authorized");
+    const char *x;
+    int st = orders_route(r, out);
+    if (st)
+        return st;
+    if (is(r, "GET", "/v2/account")) {
+        account_json(out);
+        return 200;
+    }
+    if (is(r, "GET", "/v2/clock")) {
+        clock_json(out);
+        return 200;
+    }
+    if (is(r, "GET", "/v2/calendar"))
+        return calendar(r, out);
+    if ((x = tail(r, "GET", "/v2/assets/"))) {
+        asset_json(out, x);
+        return 200;
+    }
+    if (is(r, "GET", "/v2/positions")) {
+        sb_puts(out, "[");
+        int n = 0;
+        for (size_t i = 0; i < S.npos; i++) {
+            if (!S.pos[i].qty)
+                continue;
+            if (n++)
+                sb_puts(out, ",");
+            position_json(out, &S.pos[i]);
+        }
+        sb_puts(out, "]");
+        return 200;
+    }
+    if (is(r, "DELETE", "/v2/positions"))
+        return close_all(r, out);
+    if ((x = tail(r, "GET", "/v2/positions/"))) {
+        position_t *p = position_get(x);
+        if (!p)
+            return err(out, 404, 40410000, "position does not exist");
+        position_json(out, p);
+        return 200;
+    }
+    if ((x = tail(r, "DELETE", "/v2/positions/"))) {
+        fx_t qty = 0;
+        const char *q = req_arg(r, "qty");
+        if (q && fx_parse(q, &qty))
+            return err(out, 422, 40010001, "invalid qty");
+        return position_close(x, qty, truthy(req_arg(r, "cancel_orders")), out);
+    }
+    if (is(r, "GET", "/v2/stocks/bars"))
+        return bars(r, out, NULL);
+    if (is(r, "GET", "/v2/stocks/bars/latest"))
+        return latest(r, out, 'b');
+    if (is(r, "GET", "/v2/stocks/quotes/latest"))
+        return latest(r, out, 'q');
+    if (is(r, "GET", "/v2/stocks/trades/latest"))
+        return latest(r, out, 't');
+    if (is(r, "GET", "/v2/stocks/snapshots"))
+        return latest(r, out, 's');
+    if (!strcmp(r->method, "GET") && !strncmp(r->path, "/v2/stocks/", 11)) {
+        char sym[32];
+        const char *p = r->path + 11, *slash = strchr(p, '/');
+        if (slash && !strcmp(slash, "/bars") && (size_t)(slash - p) < sizeof sym) {
+            memcpy(sym, p, (size_t)(slash - p));
+            sym[slash - p] = 0;
+            return bars(r, out, sym);
+        }
+    }
+    if (is(r, "GET", "/v1beta1/news"))
+        return news(r, out);
+    return err(out, 404, 0, "Not Found");
+}
