@@ -255,7 +255,7 @@ static int decode_leg(const aj_ctx *parent, const json_t *obj, const broker_orde
     char path[96];
     snprintf(path, sizeof path, "%s.legs[%zu]", parent->path, i);
     aj_ctx c = {path, parent->err, parent->errlen};
-    order_role role;
+    order_role role = ORDER_ROLE_ENTRY; /* set by leg_role; gcc -O2 cannot see it */
     int rc = decode_fields(&c, obj, leg);
     rc = rc ? rc : leg_role(&c, leg, &role);
     if (rc != 0)
