@@ -36,6 +36,8 @@ typedef struct {
     clock_timer pump;
     clock_timer drain;
     bool draining;
+    uv_timer_t posts_timer; /* end of data: waits in wall time for posts in flight */
+    double posts_since;
     bool follow;
     bool stopping;
     int exit_code;
@@ -226,10 +228,39 @@ static void on_time_limit(uv_timer_t *timer)
     stop_host(h);
 }
 
+/* How long the end of data waits for outgoing posts (the webhook tool) to be answered. A
+ * post still unanswered after it is re-posted on the next run with its Idempotency-Key. */
+#define POSTS_WAIT_S 120.0
+
+static void on_posts_poll(uv_timer_t *timer)
+{
+    host *h = timer->data;
+    int n = http_client_in_flight(h->hs.http);
+    if (n == 0 || wall_seconds() - h->posts_since > POSTS_WAIT_S) {
+        if (n)
+            log_warn("end of data: %d post(s) still unanswered after %.0f s; they are posted "
+                     "again on the next run",
+                     n, POSTS_WAIT_S);
+        uv_timer_stop(timer);
+        stop_host(h);
+    }
+}
+
 static void on_drained(clock_timer *timer, void *ud)
 {
     (void)timer;
-    stop_host(ud);
+    host *h = ud;
+    /* Data time is over, but an answer to a post arrives in wall time. */
+    int n = h->hs.http ? http_client_in_flight(h->hs.http) : 0;
+    if (n == 0) {
+        stop_host(h);
+        return;
+    }
+    log_event("end of data: waiting for %d webhook post(s) to be answered (at most %.0f s; "
+              "ctrl-C stops now)",
+              n, POSTS_WAIT_S);
+    h->posts_since = wall_seconds();
+    uv_timer_start(&h->posts_timer, on_posts_poll, 20, 20);
 }
 
 static void pump(clock_timer *timer, void *ud)
@@ -469,6 +500,8 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
     } else {
         uv_loop_init(&h->loop);
         h->hs.loop = &h->loop;
+        uv_timer_init(&h->loop, &h->posts_timer);
+        h->posts_timer.data = h;
         apex_error herr;
         h->hs.http = http_client_new(&h->loop, NULL, &herr);
         if (!h->hs.http) /* only the webhook tool needs it, and it says so when it runs */
