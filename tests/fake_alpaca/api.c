@@ -2,6 +2,7 @@
 #include "api.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +221,104 @@ static int close_all(const req_t *r, sb_t *out)
     sb_puts(out, "]");
     sb_free(&one);
     return 207;
+}
+
+/* ---- account activities (only FILL is ever recorded) ----------------------------------- */
+
+/* Activity types Alpaca lists; any other is 422 "invalid activity type". */
+static const char *ACTIVITY_TYPES[] = {
+    "FILL",   "TRANS",  "MISC",   "ACATC", "ACATS",  "CFEE",   "CSD",   "CSW",     "DIV",
+    "DIVCGL", "DIVCGS", "DIVFEE", "DIVFT", "DIVNRA", "DIVROC", "DIVTW", "DIVTXEX", "FEE",
+    "INT",    "INTNRA", "INTTW",  "JNL",   "JNLC",   "JNLS",   "MA",    "NC",      "OPASN",
+    "OPCA",   "OPCSH",  "OPEXC",  "OPEXP", "OPTRD",  "OPXRC",  "PTC",   "PTR",     "REORG",
+    "SC",     "SPIN",   "SPLIT",  "SSO",   "SSP",    "VOF",    "WH"};
+
+static int activity_type_known(const char *t)
+{
+    for (size_t i = 0; i < sizeof ACTIVITY_TYPES / sizeof *ACTIVITY_TYPES; i++)
+        if (!strcmp(t, ACTIVITY_TYPES[i]))
+            return 1;
+    return 0;
+}
+
+/* GET /v2/account/activities[/{type}]: a JSON array, newest first unless direction=asc;
+ * page_token is the id of the last activity of the previous page. */
+static int activities(const req_t *r, sb_t *out, const char *path_type)
+{
+    const char *types = req_arg(r, "activity_types"), *cat = req_arg(r, "category");
+    const char *date = req_arg(r, "date"), *after = req_arg(r, "after");
+    const char *until = req_arg(r, "until"), *dir = req_arg(r, "direction");
+    const char *ps = req_arg(r, "page_size"), *tok = req_arg(r, "page_token");
+    int fills = 1;
+    char msg[160];
+    if (path_type) {
+        if (!activity_type_known(path_type)) {
+            snprintf(msg, sizeof msg, "invalid activity type: %.100s", path_type);
+            return err(out, 422, 40010001, msg);
+        }
+        if (types || cat)
+            return err(out, 422, 40010001,
+                       "activity_types and category cannot be used with an activity type in the "
+                       "path");
+        fills = !strcmp(path_type, "FILL");
+    } else if (types && cat) {
+        return err(out, 422, 40010001, "activity_types and category are mutually exclusive");
+    } else if (types) {
+        char tbuf[1024], *tl[64];
+        snprintf(tbuf, sizeof tbuf, "%s", types);
+        int nt = split(tbuf, tl, 64);
+        fills = 0;
+        for (int i = 0; i < nt; i++) {
+            if (!activity_type_known(tl[i])) {
+                snprintf(msg, sizeof msg, "invalid activity type: %.100s", tl[i]);
+                return err(out, 422, 40010001, msg);
+            }
+            fills |= !strcmp(tl[i], "FILL");
+        }
+    } else if (cat) {
+        if (strcmp(cat, "trade_activity") && strcmp(cat, "non_trade_activity"))
+            return err(out, 422, 40010001, "invalid category");
+        fills = !strcmp(cat, "trade_activity");
+    }
+    int64_t t_date = 0, t_after = 0, t_until = 0;
+    if (date && time_parse(date, &t_date))
+        return err(out, 422, 40010001, "invalid date");
+    if ((after && time_parse(after, &t_after)) || (until && time_parse(until, &t_until)))
+        return err(out, 422, 40010001, "invalid timestamp");
+    if (dir && strcmp(dir, "asc") && strcmp(dir, "desc"))
+        return err(out, 422, 40010001, "invalid direction");
+    int asc = dir && !strcmp(dir, "asc");
+    /* Without date: default and maximum 100. With date: all of that day unless page_size. */
+    long size = date ? LONG_MAX : 100;
+    if (ps) {
+        char *end;
+        long v = strtol(ps, &end, 10);
+        if (!*ps || *end || v <= 0)
+            return err(out, 422, 40010001, "invalid page_size");
+        size = date || v < 100 ? v : 100;
+    }
+    long start = asc ? 0 : (long)S.nfills - 1;
+    if (tok) {
+        int at = fill_find(tok);
+        if (at < 0)
+            return err(out, 422, 40010001, "invalid page_token");
+        start = asc ? at + 1 : at - 1;
+    }
+    int64_t day = date ? (t_date >= 0 ? t_date / US_PER_DAY : -1 - (-t_date - 1) / US_PER_DAY) : 0;
+    sb_puts(out, "[");
+    long n = 0;
+    for (long i = start; fills && n < size && i >= 0 && i < (long)S.nfills; i += asc ? 1 : -1) {
+        const fill_t *f = &S.fills[i];
+        if (date && f->t / US_PER_DAY != day)
+            continue;
+        if ((after && f->t <= t_after) || (until && f->t >= t_until))
+            continue;
+        if (n++)
+            sb_puts(out, ",");
+        fill_json(out, f);
+    }
+    sb_puts(out, "]");
+    return 200;
 }
 
 /* ---- market data ----------------------------------------------------------------------- */
@@ -575,6 +674,10 @@ int api_handle(const req_t *r, sb_t *out)
     int st = orders_route(r, out);
     if (st)
         return st;
+    if (is(r, "GET", "/v2/account/activities"))
+        return activities(r, out, NULL);
+    if ((x = tail(r, "GET", "/v2/account/activities/")))
+        return activities(r, out, x);
     if (is(r, "GET", "/v2/account")) {
         account_json(out);
         return 200;

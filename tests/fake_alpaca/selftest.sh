@@ -182,11 +182,109 @@ ctl trade '{"symbol":"IBM","p":151}'
 api GET "/v2/orders:by_client_order_id?client_order_id=m-1"
 check "market open: filled at the next price" has "$TMP/body" '"filled_avg_price":"151"'
 
+# --- account activities: every fill (bracket entry and leg, by hand, partials), in order ---
+ctl settings '{"auto_fill":false}'
+api POST /v2/orders '{"symbol":"MSFT","qty":"5","side":"buy","type":"limit","limit_price":"60","time_in_force":"gtc","client_order_id":"pf-1"}'
+pf1=$(grep -o '"id":"[^"]*"' "$TMP/body" | head -1 | cut -d'"' -f4)
+ctl fill '{"client_order_id":"pf-1","qty":"2","price":"59"}'
+ctl fill '{"client_order_id":"pf-1","qty":"1.5","price":"59.5"}'
+ctl fill '{"client_order_id":"pf-1","price":"60"}'
+api POST /v2/orders '{"symbol":"MSFT","qty":"4","side":"buy","type":"limit","limit_price":"61","time_in_force":"gtc","client_order_id":"pf-2"}'
+ctl fill '{"client_order_id":"pf-2","qty":"1","price":"60.5"}'
+ctl settings '{"auto_fill":true}'
+# objs FILE: one JSON object of a flat array per line; field KEY: its string value per line
+objs() { sed 's/^\[//; s/\]$//; s/},{/}\n{/g' "$1" | grep -v '^$'; }
+field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
+# summary FILE: "symbol side qty price type order_status cum_qty leaves_qty" per activity
+summary() {
+  objs "$1" | while IFS= read -r o; do
+    echo "$(for k in symbol side qty price type order_status cum_qty leaves_qty; do printf '%s ' "$(field "$k" <<<"$o")"; done)"
+  done
+}
+ids() { objs "$1" | field id; }
+api GET "/v2/account/activities/FILL?direction=asc"
+cp "$TMP/body" "$TMP/asc"
+expected='AAPL buy 10 100.25 fill filled 10 0 
+AAPL sell 10 110.5 fill filled 10 0 
+TSLA buy 2 200.1 fill filled 2 0 
+TSLA sell 2 199.9 fill filled 2 0 
+IBM buy 1 151 fill filled 1 0 
+MSFT buy 2 59 partial_fill partially_filled 2 3 
+MSFT buy 1.5 59.5 partial_fill partially_filled 3.5 1.5 
+MSFT buy 1.5 60 fill filled 5 0 
+MSFT buy 1 60.5 partial_fill partially_filled 1 3 '
+check "activities asc: 200, all 9 fills in order" [ "$CODE" = 200 -a "$(summary "$TMP/asc")" = "$expected" ] ||
+  summary "$TMP/asc"
+first=$(ids "$TMP/asc" | head -1)
+check "activity id: YYYYMMDDhhmmssSSS::uuid at the fill's time" grep -Eq '^20240102150100000::[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' <<<"$first"
+check "activity: activity_type, transaction_time, order_id" has "$TMP/asc" '"activity_type":"FILL","transaction_time":"2024-01-02T15:01:00.000000Z","type":"fill"'
+check "activity id's uuid is the stream's execution_id" has "$TMP/trade.out" "\"execution_id\":\"${first#*::}\""
+check "activities: ids unique" [ "$(ids "$TMP/asc" | sort -u | wc -l)" = 9 ]
+api GET /v2/account/activities/FILL
+cp "$TMP/body" "$TMP/desc"
+check "activities: desc by default, the reverse of asc" [ "$(ids "$TMP/desc")" = "$(ids "$TMP/asc" | tac)" ]
+api GET "/v2/account/activities?activity_types=FILL,DIV"
+check "activities?activity_types=FILL,DIV: the fills" [ "$(ids "$TMP/body")" = "$(ids "$TMP/desc")" ]
+api GET /v2/account/activities
+check "activities (no type): the fills" [ "$(ids "$TMP/body")" = "$(ids "$TMP/desc")" ]
+api GET "/v2/account/activities?activity_types=DIV"
+check "activities?activity_types=DIV: []" [ "$CODE" = 200 -a "$(cat "$TMP/body")" = '[]' ]
+api GET /v2/account/activities/DIV
+check "activities/DIV: []" [ "$CODE" = 200 -a "$(cat "$TMP/body")" = '[]' ]
+api GET /v2/account/activities/FFFFF
+check "activities/FFFFF: 422 invalid activity type" \
+  [ "$CODE" = 422 -a "$(cat "$TMP/body")" = '{"code":40010001,"message":"invalid activity type: FFFFF"}' ]
+CODE=$(curl -s -o "$TMP/body" -w '%{http_code}' "$B/v2/account/activities/FILL")
+check "activities without keys: 403" [ "$CODE" = 403 ]
+check "partial order: cum_qty 2, 3.5, 5; leaves_qty 3, 1.5, 0" \
+  [ "$(objs "$TMP/asc" | grep "\"order_id\":\"$pf1\"" | while IFS= read -r o; do printf '%s/%s ' "$(field cum_qty <<<"$o")" "$(field leaves_qty <<<"$o")"; done)" = '2/3 3.5/1.5 5/0 ' ]
+# paging: page_token is the id of the last activity of the previous page
+page_all() { # page_all DIRECTION: every page of 4, ids one per line; pages' sizes in $TMP/sizes
+  local tok='' n
+  : >"$TMP/sizes"
+  while :; do
+    api GET "/v2/account/activities/FILL?direction=$1&page_size=4${tok:+&page_token=$tok}"
+    n=$(ids "$TMP/body" | wc -l)
+    echo "$n" >>"$TMP/sizes"
+    [ "$n" = 0 ] && break
+    ids "$TMP/body"
+    tok=$(ids "$TMP/body" | tail -1)
+  done
+}
+check "paging asc: pages of 4, 4, 1, 0 cover asc" [ "$(page_all asc)" = "$(ids "$TMP/asc")" -a "$(tr '\n' ' ' <"$TMP/sizes")" = '4 4 1 0 ' ]
+check "paging desc: pages of 4, 4, 1, 0 cover desc" [ "$(page_all desc)" = "$(ids "$TMP/desc")" -a "$(tr '\n' ' ' <"$TMP/sizes")" = '4 4 1 0 ' ]
+api GET "/v2/account/activities/FILL?page_size=0"
+check "page_size=0: 422" [ "$CODE" = 422 ]
+api GET "/v2/account/activities/FILL?page_token=20240102150100000::nope"
+check "unknown page_token: 422" [ "$CODE" = 422 ]
+api GET "/v2/account/activities/FILL?date=2024-01-02"
+check "date=2024-01-02: all 9" [ "$(ids "$TMP/body" | wc -l)" = 9 ]
+api GET "/v2/account/activities/FILL?date=2024-01-03"
+check "date=2024-01-03: []" [ "$(cat "$TMP/body")" = '[]' ]
+api GET "/v2/account/activities/FILL?until=2024-01-02T15:02:00Z"
+check "until (exclusive): the bracket entry only" [ "$(ids "$TMP/body")" = "$first" ]
+api GET "/v2/account/activities/FILL?after=2024-01-02T15:01:00Z"
+check "after (exclusive): the other 8" [ "$(ids "$TMP/body" | wc -l)" = 8 ]
+# the qty of an order's fills adds up to its filled_qty, for every order
+api GET "/v2/orders?status=all&limit=500"
+objs "$TMP/body" | while IFS= read -r o; do echo "O $(field id <<<"$o") $(field filled_qty <<<"$o")"; done >"$TMP/sums"
+objs "$TMP/asc" | while IFS= read -r o; do echo "A $(field order_id <<<"$o") $(field qty <<<"$o")"; done >>"$TMP/sums"
+check "sum of fill qty per order_id = the order's filled_qty ($(grep -c '^O' "$TMP/sums") orders)" \
+  awk '$1 == "O" { f[$2] = $3 + 0; n++ } $1 == "A" { s[$2] += $3 } END {
+    for (k in s) if (!(k in f)) exit 1
+    for (k in f) if (f[k] != s[k] + 0) exit 1
+    exit n < 10 } ' "$TMP/sums"
+
 # --- the stream drops mid-message ---
 ctl fault '{"kind":"ws_drop","path":"/v2/iex"}'
 ctl bar '{"symbol":"AAPL","c":111,"t":"2024-01-02T15:02:00Z"}'
 check "ws_drop: the data stream closes mid-message" wait_for "$TMP/data.out" '^closed$'
 check "ws_drop: the cut message is not delivered" [ "$(grep -c '"c":111' "$TMP/data.out")" = 0 ]
+
+# --- reset forgets the fills ---
+ctl reset '{}'
+api GET /v2/account/activities/FILL
+check "after /_control/reset: no activities" [ "$CODE" = 200 -a "$(cat "$TMP/body")" = '[]' ]
 
 if [ "$fails" -ne 0 ]; then
   echo "$fails check(s) failed"

@@ -42,10 +42,10 @@ void state_reset(void)
         free(n->headline), free(n->summary), free(n->author), free(n->source), free(n->url);
         free(n->content), free(n->symbols);
     }
-    free(S.orders), free(S.pos), free(S.syms), free(S.news), free(S.coids);
-    S.orders = NULL, S.pos = NULL, S.syms = NULL, S.news = NULL, S.coids = NULL;
+    free(S.orders), free(S.pos), free(S.syms), free(S.news), free(S.coids), free(S.fills);
+    S.orders = NULL, S.pos = NULL, S.syms = NULL, S.news = NULL, S.coids = NULL, S.fills = NULL;
     S.norders = S.ocap = S.npos = S.pcap = S.nsyms = S.scap = S.nnews = S.ncap = 0;
-    S.ncoids = S.cocap = 0;
+    S.ncoids = S.cocap = S.nfills = S.fcap = 0;
     S.id_counter = S.exec_counter = 0;
     S.cash = S.initial_cash;
     S.auto_fill = 1;
@@ -279,23 +279,21 @@ void order_json(sb_t *b, int idx, int nested)
                "\"source\":null}");
 }
 
-static void emit_event(const char *event, int idx, fx_t price, fx_t qty)
+/* eid: the execution id of a fill (with price and qty), else NULL. */
+static void emit_event(const char *event, int idx, const char *eid, fx_t price, fx_t qty)
 {
     if (!S.emit_trade)
         return;
     order_t *o = &S.orders[idx];
     sb_t b = {0};
-    char eid[37];
     sb_puts(&b, "{\"stream\":\"trade_updates\",\"data\":{\"event\":");
     sb_jstr(&b, event);
-    if (qty) {
-        uuid_make(S.seed ^ 0x5eed5eedULL, ++S.exec_counter, eid);
+    if (eid)
         sb_puts(&b, ",\"execution_id\":"), sb_jstr(&b, eid);
-    }
     sb_puts(&b, ",\"order\":");
     order_json(&b, idx, 1);
     sb_puts(&b, ",\"timestamp\":"), sb_time(&b, S.now_us);
-    if (qty) {
+    if (eid) {
         position_t *p = position_get(o->symbol);
         sb_puts(&b, ",\"price\":"), sb_fxstr(&b, price);
         sb_puts(&b, ",\"qty\":"), sb_fxstr(&b, qty);
@@ -536,7 +534,7 @@ int order_submit(json_t *req, sb_t *out)
     }
     out->len = 0;
     order_json(out, idx, 1);
-    emit_event("new", idx, 0, 0);
+    emit_event("new", idx, NULL, 0, 0);
     if (S.fill_immediate)
         sim_check(symbol);
     return 200;
@@ -564,7 +562,7 @@ void sim_broker_cancel(int idx, int status)
         o->failed_at = S.now_us;
     else
         o->canceled_at = S.now_us;
-    emit_event(STATUS_NAMES[status], idx, 0, 0);
+    emit_event(STATUS_NAMES[status], idx, NULL, 0, 0);
     /* Canceling a bracket cancels its legs; canceling a leg cancels its siblings (OCO). */
     int legs[2], n = 0;
     if (o->nlegs) {
@@ -624,8 +622,8 @@ int order_replace(int idx, json_t *req, sb_t *out)
                 p->legs[i] = ni;
     }
     o->status = ST_REPLACED, o->replaced_at = o->updated = S.now_us, o->replaced_by = ni;
-    emit_event("replaced", idx, 0, 0);
-    emit_event("new", ni, 0, 0);
+    emit_event("replaced", idx, NULL, 0, 0);
+    emit_event("new", ni, NULL, 0, 0);
     out->len = 0;
     order_json(out, ni, 1);
     if (S.fill_immediate)
@@ -761,6 +759,47 @@ static void apply_position(const char *symbol, fx_t signed_qty, fx_t px)
         p->avg = 0;
 }
 
+static void record_fill(int idx, const char *eid, fx_t price, fx_t qty, int partial)
+{
+    const order_t *o = &S.orders[idx];
+    S.fills = grow(S.fills, &S.fcap, S.nfills, sizeof *S.fills);
+    fill_t *f = &S.fills[S.nfills++];
+    int64_t ms = S.now_us / 1000, secs = ms / 1000, days = secs / 86400, sod = secs % 86400;
+    int y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    snprintf(f->id, sizeof f->id, "%04d%02u%02u%02d%02d%02d%03d::%s", y, m, d, (int)(sod / 3600),
+             (int)(sod / 60 % 60), (int)(sod % 60), (int)(ms % 1000), eid);
+    f->order = idx, f->partial = partial, f->t = S.now_us;
+    f->price = price, f->qty = qty, f->cum_qty = o->filled_qty,
+    f->leaves_qty = o->qty - o->filled_qty;
+}
+
+int fill_find(const char *id)
+{
+    for (size_t i = 0; i < S.nfills; i++)
+        if (!strcmp(S.fills[i].id, id))
+            return (int)i;
+    return -1;
+}
+
+void fill_json(sb_t *b, const fill_t *f)
+{
+    const order_t *o = &S.orders[f->order];
+    sb_puts(b, "{\"id\":"), sb_jstr(b, f->id);
+    sb_puts(b, ",\"activity_type\":\"FILL\",\"transaction_time\":"), sb_time(b, f->t);
+    sb_puts(b, ",\"type\":"), sb_jstr(b, f->partial ? "partial_fill" : "fill");
+    sb_puts(b, ",\"price\":"), sb_fxstr(b, f->price);
+    sb_puts(b, ",\"qty\":"), sb_fxstr(b, f->qty);
+    sb_puts(b, ",\"side\":"), sb_jstr(b, o->side ? "sell" : "buy");
+    sb_puts(b, ",\"symbol\":"), sb_jstr(b, o->symbol);
+    sb_puts(b, ",\"leaves_qty\":"), sb_fxstr(b, f->leaves_qty);
+    sb_puts(b, ",\"order_id\":"), sb_jstr(b, o->id);
+    sb_puts(b, ",\"cum_qty\":"), sb_fxstr(b, f->cum_qty);
+    sb_puts(b, ",\"order_status\":"), sb_jstr(b, f->partial ? "partially_filled" : "filled");
+    sb_puts(b, "}");
+}
+
 static void activate(int idx)
 {
     order_t *o = &S.orders[idx];
@@ -768,7 +807,7 @@ static void activate(int idx)
         return;
     o->status = ST_NEW;
     o->updated = o->submitted = S.now_us;
-    emit_event("new", idx, 0, 0);
+    emit_event("new", idx, NULL, 0, 0);
 }
 
 int sim_fill(int idx, fx_t qty, fx_t price)
@@ -794,7 +833,10 @@ int sim_fill(int idx, fx_t qty, fx_t price)
     if (done)
         o->filled_at = S.now_us;
     apply_position(o->symbol, o->side ? -qty : qty, price);
-    emit_event(done ? "fill" : "partial_fill", idx, price, qty);
+    char eid[37];
+    uuid_make(S.seed ^ 0x5eed5eedULL, ++S.exec_counter, eid);
+    record_fill(idx, eid, price, qty, !done);
+    emit_event(done ? "fill" : "partial_fill", idx, eid, price, qty);
     if (!done)
         return 0;
     if (o->nlegs) {
@@ -877,7 +919,7 @@ int position_close(const char *symbol, fx_t qty, int cancel_orders, sb_t *out)
     o->side = sell, o->type = OT_MARKET, o->qty = qty, o->status = ST_ACCEPTED;
     out->len = 0;
     order_json(out, idx, 1);
-    emit_event("new", idx, 0, 0);
+    emit_event("new", idx, NULL, 0, 0);
     sim_check(symbol);
     return 200;
 }
@@ -900,7 +942,7 @@ int sim_close_by_hand(const char *symbol, fx_t price)
     snprintf(o->symbol, sizeof o->symbol, "%s", symbol);
     new_id(o->client_order_id);
     o->side = p->qty > 0, o->type = OT_MARKET, o->qty = qty, o->status = ST_NEW;
-    emit_event("new", idx, 0, 0);
+    emit_event("new", idx, NULL, 0, 0);
     if (sim_fill(idx, 0, price) < 0)
         return -1;
     return idx;

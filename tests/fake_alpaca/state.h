@@ -59,6 +59,16 @@ typedef struct {
     int n;
 } coid_count_t;
 
+/* One execution, as GET /v2/account/activities/FILL reports it. id is
+ * "YYYYMMDDhhmmssSSS::<uuid>" (UTC; the uuid is the trade_updates execution_id). */
+typedef struct {
+    char id[64];
+    int order;   /* index into the order table (symbol, side, order_id) */
+    int partial; /* partial_fill / partially_filled, else fill / filled */
+    int64_t t;
+    fx_t price, qty, cum_qty, leaves_qty;
+} fill_t;
+
 typedef struct {
     char key[128], secret[128];
     uint64_t seed, id_counter, exec_counter;
@@ -76,6 +86,8 @@ typedef struct {
     size_t nnews, ncap;
     coid_count_t *coids;
     size_t ncoids, cocap;
+    fill_t *fills; /* every execution, in order (times never go back) */
+    size_t nfills, fcap;
     /* Set by the server: a trade_updates event, and a market data message ('b','q','t'). */
     void (*emit_trade)(const char *json, size_t len);
     void (*emit_market)(const char *symbol, char kind, const char *json, size_t len);
@@ -99,6 +111,9 @@ int position_close(const char *symbol, fx_t qty, int cancel_orders, sb_t *out);
 position_t *position_get(const char *symbol);
 void position_json(sb_t *b, const position_t *p);
 void account_json(sb_t *b);
+/* A TradeActivity (activity_type FILL). */
+void fill_json(sb_t *b, const fill_t *f);
+int fill_find(const char *id); /* index in S.fills, or -1 */
 
 /* Simulation (the control API). */
 sym_t *sym_get(const char *symbol, int create);
