@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "broker/alpaca.h"
 #include "broker/paper.h"
 #include "broker/shared.h"
 #include "util/err.h"
@@ -22,10 +23,12 @@ typedef struct {
 static broker *open_paper(const pipeline_config *cfg, const broker_open_args *args, char *err,
                           size_t errlen);
 static void paper_feed(broker *b, const bar *data, const char *symbol);
+static broker *open_alpaca(const pipeline_config *cfg, const broker_open_args *args, char *err,
+                           size_t errlen);
 
 static const broker_kind_row kinds[] = {
     {BROKER_KIND_PAPER, "paper", open_paper, paper_feed},
-    {BROKER_KIND_ALPACA, "alpaca", NULL, NULL},
+    {BROKER_KIND_ALPACA, "alpaca", open_alpaca, NULL},
 };
 
 #define NKINDS (sizeof kinds / sizeof kinds[0])
@@ -89,6 +92,14 @@ static void paper_feed(broker *b, const bar *data, const char *symbol)
     paper_broker_on_bar(shared_broker_inner(b), data, symbol);
 }
 
+/* ---- alpaca ---- */
+
+static broker *open_alpaca(const pipeline_config *cfg, const broker_open_args *args, char *err,
+                           size_t errlen)
+{
+    return alpaca_broker_new(&cfg->broker, args->loop, args->clock, err, errlen);
+}
+
 /* ---- the lookup ---- */
 
 /* "\"paper\"" or "\"paper\", \"alpaca\"": the kinds this build can open. */
@@ -134,6 +145,10 @@ broker *broker_open(const pipeline_config *cfg, const broker_open_args *args, br
                 cfg->path, row->name, avail);
         return NULL;
     }
+    /* A backtest cannot trade at a real venue: it simulates on the paper broker, with the
+     * broker section's cost settings, whatever the kind. */
+    if (args->backtest && !row->sim_feed)
+        row = &kinds[0];
     char why[512] = "";
     broker *b = row->open(cfg, args, why, sizeof why);
     if (!b) {

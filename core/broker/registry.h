@@ -19,6 +19,8 @@
 #include "config/config.h"
 #include "market/bar.h"
 
+struct uv_loop_s;
+
 /* Hands one bar of symbol to a simulating broker (not an API call: never limited). */
 typedef void (*broker_sim_feed)(broker *b, const bar *data, const char *symbol);
 
@@ -29,6 +31,7 @@ typedef struct {
     apex_clock *clock;      /* replies and fills are scheduled on it; must outlive the broker */
     const char *store_path; /* the host's store; NULL or ":memory:" when nothing persists */
     bool backtest;          /* simulated time: nothing a simulating broker keeps outlives the run */
+    struct uv_loop_s *loop; /* the live loop, for brokers that speak HTTP; NULL in backtests */
 } broker_open_args;
 
 /* Opens cfg->broker.kind's adapter for the pipeline cfg (the paper broker gets its

@@ -344,7 +344,7 @@ static void on_granted(void *ud)
 
 static void begin_attempt(http_request *r)
 {
-    if (!r->limiter) {
+    if (!r->limiter || (r->attempts == 0 && r->first_granted)) {
         send_attempt(r);
         return;
     }

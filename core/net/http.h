@@ -126,6 +126,9 @@ typedef struct {
      * net/ratelimit.h). The limiter must outlive the request (or the client). */
     ratelimit *limiter;
     int priority;
+    /* The first attempt's grant was already taken (a broker call the limiter let through
+     * before it reached the adapter): only retries wait for the limiter. */
+    bool first_attempt_granted;
 } http_request_spec;
 
 /* What the callback receives. Everything in it (body, headers) is valid only until the

@@ -41,6 +41,7 @@ struct http_request {
     int nsecrets;
     retry_policy retry;
     ratelimit *limiter;
+    bool first_granted; /* spec.first_attempt_granted */
     int priority;
     http_done_cb cb;
     void *ud;

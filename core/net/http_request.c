@@ -429,6 +429,7 @@ int http_request_build(http_client *c, const http_request_spec *spec, http_reque
         (spec->idempotence == HTTP_IDEMPOTENT_BY_METHOD && default_idempotent(spec->method));
     r->retry = spec->retry ? *spec->retry : c->opts.retry;
     r->limiter = spec->limiter;
+    r->first_granted = spec->first_attempt_granted;
     r->priority = spec->priority;
     heap_node_init(&r->node);
     r->url = strdup(spec->url);

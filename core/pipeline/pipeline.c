@@ -152,7 +152,11 @@ static int open_broker(pipeline *p, diag_list *diags)
 {
     char err[1024];
     broker_open_args args = {
-        .clock = p->hs->clock, .store_path = p->hs->db_path, .backtest = p->hs->backtest};
+        .clock = p->hs->clock,
+        .store_path = p->hs->db_path,
+        .backtest = p->hs->backtest,
+        .loop = p->hs->loop,
+    };
     p->brk = broker_open(&p->cfg, &args, &p->sim_feed, err, sizeof err);
     if (!p->brk) {
         diag_add(diags, "%s", err);

@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
+#include <uv.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,18 +134,41 @@ static void not_a_feed(broker *b, const bar *data, const char *symbol)
     (void)symbol;
 }
 
-static void test_kind_without_adapter_is_refused(void **state)
+static void test_real_venue_kinds(void **state)
 {
     (void)state;
     fixture f;
     fixture_open(&f);
     f.cfg.broker.kind = BROKER_KIND_ALPACA;
     char err[1024] = "";
-    broker_sim_feed sim = not_a_feed; /* cleared on failure too */
+    /* A backtest of an Alpaca pipeline simulates on the paper broker. */
+    broker_sim_feed sim = NULL;
+    broker *b = broker_open(&f.cfg, &f.args, &sim, err, sizeof err);
+    assert_non_null(b);
+    assert_string_equal(broker_name(b), "paper");
+    assert_non_null(sim);
+    broker_free(b);
+
+    /* Live, without its keys: refused, naming the variable, never a value. */
+    unsetenv("APCA_API_KEY_ID");
+    f.args.backtest = false;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    f.args.loop = &loop;
+    sim = not_a_feed; /* cleared on failure too */
     assert_null(broker_open(&f.cfg, &f.args, &sim, err, sizeof err));
     assert_null(sim);
-    assert_non_null(strstr(err, "/pipes/reg.lua: broker.kind: \"alpaca\""));
-    assert_non_null(strstr(err, "available in this build: \"paper\""));
+    assert_non_null(strstr(err, "/pipes/reg.lua: broker: environment variable APCA_API_KEY_ID "
+                                "is not set"));
+    /* A plain-http URL to a remote host would send the keys in clear: refused. */
+    snprintf(f.cfg.broker.base_url, sizeof f.cfg.broker.base_url, "http://api.alpaca.markets");
+    assert_null(broker_open(&f.cfg, &f.args, &sim, err, sizeof err));
+    assert_non_null(strstr(err, "broker.base_url: \"http://api.alpaca.markets\" is plain http"));
+    f.cfg.broker.base_url[0] = '\0';
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    f.args.backtest = true;
+    f.args.loop = NULL;
 
     f.cfg.broker.kind = (broker_kind)42;
     err[0] = '\0';
@@ -210,7 +236,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paper_opens_with_a_feed),
         cmocka_unit_test(test_paper_gets_the_pipeline_instruments),
-        cmocka_unit_test(test_kind_without_adapter_is_refused),
+        cmocka_unit_test(test_real_venue_kinds),
         cmocka_unit_test(test_adapter_failure_names_the_file),
         cmocka_unit_test(test_paper_account_location),
     };

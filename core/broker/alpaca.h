@@ -1,0 +1,48 @@
+/* alpaca: the Alpaca adapter (trading API v2, market data v2) over net/http.
+ *
+ * Every broker_ops call is one or a few REST requests; its reply comes from the response,
+ * decoded by alpaca_json.h. What it adds to the bare API is the host's contract:
+ *
+ *  - An order is never sent twice. POST /v2/orders is not idempotent, and the HTTP layer
+ *    never resends it. When its outcome is unknown (sent, no complete answer) the adapter
+ *    asks GET /v2/orders:by_client_order_id before it answers: found, it is the order;
+ *    not found, the submission failed and the host may send it again with the same id.
+ *  - Bracket legs carry the host's derived ids (order_leg_id) in replies and events; the
+ *    adapter finds Alpaca's leg through its parent whenever a leg is named.
+ *  - Order updates and fills reach the listener from polling: GET /v2/orders (status
+ *    changes of the orders this adapter placed or found) and GET
+ *    /v2/account/activities/FILL (each fill once, with the id alpaca_fill_id gives it, the
+ *    same the trade_updates stream gives, so a fill seen both ways is one fill).
+ *  - close_position cancels the symbol's open orders, then sends a market order for the
+ *    whole position under the host's client order id (Alpaca's DELETE /v2/positions takes
+ *    none, and without one a retried close could not be recognised).
+ *
+ * Secrets: the key and secret go only into request headers marked secret. */
+#ifndef APEX_BROKER_ALPACA_H
+#define APEX_BROKER_ALPACA_H
+
+#include "broker/broker.h"
+#include "clock/clock.h"
+#include "config/config.h"
+
+struct uv_loop_s;
+
+#define ALPACA_PAPER_URL  "https://paper-api.alpaca.markets"
+#define ALPACA_DATA_URL   "https://data.alpaca.markets"
+#define ALPACA_KEY_ENV    "APCA_API_KEY_ID"
+#define ALPACA_SECRET_ENV "APCA_API_SECRET_KEY"
+
+/* How often order updates and fills are polled, in ms of the host clock. */
+#define ALPACA_POLL_MS 2000
+
+/* Checks cfg's broker section without any request: the key and the secret are present
+ * (never printed), the URLs are acceptable. Returns 0 or < 0 with a message naming the
+ * field or the variable. */
+int alpaca_check_config(const broker_config *cfg, char *err, size_t errlen);
+
+/* An adapter on loop (its own HTTP client) scheduling its polls on clock. NULL with err on
+ * a configuration problem (alpaca_check_config's messages). */
+broker *alpaca_broker_new(const broker_config *cfg, struct uv_loop_s *loop, apex_clock *clock,
+                          char *err, size_t errlen);
+
+#endif

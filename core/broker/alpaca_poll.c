@@ -1,0 +1,324 @@
+/* alpaca_poll: order updates and fills by polling (alpaca.h).
+ *
+ * Every order the adapter places or meets is tracked with what the listener was last told.
+ * While one of them is working, a poll every ALPACA_POLL_MS asks, in this order:
+ *   1. GET /v2/account/activities/FILL since the last fill seen: each fill of a tracked
+ *      order whose cumulative quantity is past what was reported goes to on_fill, with
+ *      the id alpaca_fill_id gives it (the stream's id too), so the host records it once
+ *      whichever way it came;
+ *   2. GET /v2/orders?status=all since the oldest working order: a status or filled
+ *      quantity that changed goes to on_order.
+ * Fills go first so the host never sees an order filled whose fill it has not had. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "broker/alpaca_internal.h"
+#include "util/err.h"
+#include "util/log.h"
+
+static void format_time(apex_time t, char *out, size_t n)
+{
+    time_t secs = (time_t)(t / 1000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static tracked *find_coid(alpaca_broker *a, const char *coid)
+{
+    hmap_entry *e = hmap_find_str(&a->by_coid, coid);
+    return e ? e->value.ptr : NULL;
+}
+
+static tracked *find_id(alpaca_broker *a, const char *id)
+{
+    hmap_entry *e = hmap_find_str(&a->by_id, id);
+    return e ? e->value.ptr : NULL;
+}
+
+static bool working(const tracked *t)
+{
+    return !t->reported || !order_status_is_final(t->last.status) ||
+           t->filled_reported < t->last.filled_qty;
+}
+
+static void schedule(alpaca_broker *a)
+{
+    if (!clock_timer_active(&a->poll))
+        clock_timer_start_in(&a->poll, (apex_time)ALPACA_POLL_MS * 1000);
+}
+
+static void track_one(alpaca_broker *a, const broker_order *o)
+{
+    if (!o->client_order_id[0] || find_coid(a, o->client_order_id))
+        return;
+    tracked *t = calloc(1, sizeof *t);
+    if (!t) {
+        log_error("alpaca: out of memory tracking order %s; its updates come from the next "
+                  "reconciliation",
+                  o->client_order_id);
+        return;
+    }
+    snprintf(t->coid, sizeof t->coid, "%s", o->client_order_id);
+    snprintf(t->alpaca_id, sizeof t->alpaca_id, "%s", o->broker_order_id);
+    t->last = *o;
+    if (hmap_insert(&a->by_coid, t->coid, strlen(t->coid), (hmap_value){.ptr = t}) != 0 ||
+        (t->alpaca_id[0] &&
+         hmap_insert(&a->by_id, t->alpaca_id, strlen(t->alpaca_id), (hmap_value){.ptr = t}) != 0)) {
+        hmap_remove(&a->by_coid, t->coid, strlen(t->coid));
+        free(t);
+        return;
+    }
+    LIST_INSERT_HEAD(&a->orders, t, link);
+    /* The reply to the call that placed or found it tells the host its state. */
+    t->reported = true;
+    if (a->fills_after == 0 || o->created_at - APEX_SECOND < a->fills_after)
+        a->fills_after = o->created_at - APEX_SECOND;
+    schedule(a);
+}
+
+void alpaca_track(alpaca_broker *a, const alpaca_order *ao)
+{
+    track_one(a, &ao->order);
+    for (int i = 0; i < ao->nlegs; i++)
+        track_one(a, &ao->legs[i]);
+}
+
+/* ---- one poll ---- */
+
+static void poll_done(call *c)
+{
+    alpaca_broker *a = c->a;
+    alpaca_call_free(c);
+    a->poll_busy = false;
+    tracked *t;
+    LIST_FOREACH(t, &a->orders, link)
+    if (working(t)) {
+        schedule(a);
+        return;
+    }
+}
+
+static void report_order(alpaca_broker *a, tracked *t, const broker_order *o)
+{
+    if (t->reported && t->last.status == o->status && t->last.filled_qty == o->filled_qty)
+        return;
+    t->last = *o;
+    t->reported = true;
+    if (a->base.listener.on_order)
+        a->base.listener.on_order(a->base.listener.ud, o);
+}
+
+static void orders_polled(call *c, const http_result *res)
+{
+    alpaca_broker *a = c->a;
+    if (res->outcome != HTTP_OUTCOME_RESPONSE || res->status != 200) {
+        char msg[200];
+        alpaca_http_error(res, msg, sizeof msg);
+        log_warn("alpaca: polling orders: %s; trying again", msg);
+        poll_done(c);
+        return;
+    }
+    char err[256];
+    json_t *j = alpaca_json_parse(res->body, res->body_len, "alpaca: orders", err, sizeof err);
+    size_t n = json_is_array(j) ? json_array_size(j) : 0;
+    for (size_t i = 0; i < n; i++) {
+        alpaca_order ao;
+        if (alpaca_decode_order(json_array_get(j, i), &ao, err, sizeof err) != 0) {
+            log_warn("alpaca: polling orders: %s", err);
+            continue;
+        }
+        tracked *t = find_coid(a, ao.order.client_order_id);
+        if (t)
+            report_order(a, t, &ao.order);
+        for (int l = 0; l < ao.nlegs; l++) {
+            if (!(t = find_coid(a, ao.legs[l].client_order_id)) &&
+                find_coid(a, ao.order.client_order_id)) {
+                track_one(a, &ao.legs[l]); /* a leg first seen now: its state is news */
+                if ((t = find_coid(a, ao.legs[l].client_order_id)))
+                    t->reported = false;
+            }
+            if (t)
+                report_order(a, t, &ao.legs[l]);
+        }
+    }
+    if (!j)
+        log_warn("alpaca: polling orders: %s", err);
+    json_decref(j);
+    poll_done(c);
+}
+
+static void poll_orders(call *c)
+{
+    alpaca_broker *a = c->a;
+    apex_time oldest = 0;
+    tracked *t;
+    LIST_FOREACH(t, &a->orders, link)
+    if (working(t) && (oldest == 0 || t->last.created_at < oldest))
+        oldest = t->last.created_at;
+    char after[40], path[256];
+    format_time(oldest - APEX_SECOND, after, sizeof after);
+    snprintf(path, sizeof path,
+             "/v2/orders?status=all&nested=true&direction=asc&limit=500&after=%s", after);
+    if (alpaca_send(c, HTTP_GET, false, path, NULL, orders_polled, RATELIMIT_ROUTINE, false) != 0)
+        poll_done(c);
+}
+
+/* The cumulative quantity in a fill id "<order id>:<cum qty>". */
+static money_t fill_cum(const broker_fill *f)
+{
+    const char *colon = strrchr(f->fill_id, ':');
+    money_t cum = 0;
+    if (!colon || money_parse(colon + 1, strlen(colon + 1), &cum) != 0)
+        return 0;
+    return cum;
+}
+
+static void fills_polled(call *c, const http_result *res)
+{
+    alpaca_broker *a = c->a;
+    if (res->outcome != HTTP_OUTCOME_RESPONSE || res->status != 200) {
+        char msg[200];
+        alpaca_http_error(res, msg, sizeof msg);
+        log_warn("alpaca: polling fills: %s; trying again", msg);
+        poll_done(c);
+        return;
+    }
+    char err[256];
+    json_t *j = alpaca_json_parse(res->body, res->body_len, "alpaca: fills", err, sizeof err);
+    size_t n = json_is_array(j) ? json_array_size(j) : 0;
+    for (size_t i = 0; i < n; i++) {
+        broker_fill f;
+        char order_id[BROKER_ID_MAX];
+        if (alpaca_decode_fill_activity(json_array_get(j, i), &f, order_id, sizeof order_id, err,
+                                        sizeof err) != 0) {
+            log_warn("alpaca: polling fills: %s", err);
+            continue;
+        }
+        if (f.ts - APEX_SECOND > a->fills_after)
+            a->fills_after = f.ts - APEX_SECOND;
+        tracked *t = find_id(a, order_id);
+        money_t cum = fill_cum(&f);
+        if (!t || cum <= t->filled_reported)
+            continue; /* not ours, or reported already */
+        snprintf(f.client_order_id, sizeof f.client_order_id, "%s", t->coid);
+        t->filled_reported = cum;
+        broker_order o = t->last;
+        if (cum > o.filled_qty)
+            o.filled_qty = cum;
+        if (a->base.listener.on_fill)
+            a->base.listener.on_fill(a->base.listener.ud, &f, &o);
+    }
+    if (!j)
+        log_warn("alpaca: polling fills: %s", err);
+    json_decref(j);
+    poll_orders(c);
+}
+
+static void poll_tick(clock_timer *timer, void *ud)
+{
+    (void)timer;
+    alpaca_broker *a = ud;
+    if (a->poll_busy)
+        return;
+    call *c = alpaca_call_new(a, NULL, NULL);
+    if (!c) {
+        schedule(a);
+        return;
+    }
+    a->poll_busy = true;
+    char after[40], path[256];
+    format_time(a->fills_after, after, sizeof after);
+    snprintf(path, sizeof path, "/v2/account/activities/FILL?direction=asc&page_size=100&after=%s",
+             after);
+    if (alpaca_send(c, HTTP_GET, false, path, NULL, fills_polled, RATELIMIT_ROUTINE, false) != 0)
+        poll_done(c);
+}
+
+int alpaca_poll_init(alpaca_broker *a)
+{
+    LIST_INIT(&a->orders);
+    hmap_init(&a->by_coid);
+    hmap_init(&a->by_id);
+    clock_timer_init(a->clock, &a->poll, poll_tick, a);
+    return 0;
+}
+
+void alpaca_poll_free(alpaca_broker *a)
+{
+    clock_timer_stop(&a->poll);
+    while (!LIST_EMPTY(&a->orders)) {
+        tracked *t = LIST_FIRST(&a->orders);
+        LIST_REMOVE(t, link);
+        free(t);
+    }
+    hmap_free(&a->by_coid);
+    hmap_free(&a->by_id);
+}
+
+/* ---- list_fills ---- */
+
+static void fills_listed(call *c, const http_result *res)
+{
+    json_t *j = alpaca_ok_json(c, res, "alpaca: listing fills failed", "alpaca: fills");
+    if (!j)
+        return;
+    size_t n = json_is_array(j) ? json_array_size(j) : 0;
+    broker_fill *list = calloc(n + 1, sizeof *list);
+    int k = 0;
+    char err[256];
+    for (size_t i = 0; list && i < n; i++) {
+        char order_id[BROKER_ID_MAX];
+        if (alpaca_decode_fill_activity(json_array_get(j, i), &list[k], order_id, sizeof order_id,
+                                        err, sizeof err) != 0 ||
+            strcmp(order_id, c->alpaca_id) != 0)
+            continue;
+        snprintf(list[k].client_order_id, sizeof list[k].client_order_id, "%s", c->coid);
+        k++;
+    }
+    json_decref(j);
+    if (!list) {
+        alpaca_fail(c, APEX_ENOMEM, "alpaca: out of memory listing fills");
+        return;
+    }
+    broker_reply r = {.fills = list, .nfills = k};
+    alpaca_finish(c, &r);
+    free(list);
+}
+
+void alpaca_fills_order_found(call *c, const http_result *res)
+{
+    if (res->outcome == HTTP_OUTCOME_RESPONSE && res->status == 404) {
+        alpaca_fail(c, APEX_ENOTFOUND, "alpaca: no order %s", c->coid);
+        return;
+    }
+    json_t *j =
+        alpaca_ok_json(c, res, "alpaca: order lookup for its fills failed", "alpaca: order");
+    if (!j)
+        return;
+    alpaca_order ao;
+    char err[256];
+    int rc = alpaca_decode_order(j, &ao, err, sizeof err);
+    json_decref(j);
+    if (rc != 0) {
+        alpaca_fail(c, APEX_EIO, "%s", err);
+        return;
+    }
+    const broker_order *o = &ao.order;
+    for (int i = 0; c->is_leg && i < ao.nlegs; i++)
+        if (ao.legs[i].role == c->leg_role)
+            o = &ao.legs[i];
+    if (c->is_leg && o == &ao.order) {
+        alpaca_fail(c, APEX_ENOTFOUND, "alpaca: order %s has no such leg", c->parent);
+        return;
+    }
+    snprintf(c->alpaca_id, sizeof c->alpaca_id, "%s", o->broker_order_id);
+    char after[40], path[256];
+    format_time(o->created_at - APEX_SECOND, after, sizeof after);
+    snprintf(path, sizeof path, "/v2/account/activities/FILL?direction=asc&page_size=100&after=%s",
+             after);
+    if (alpaca_send(c, HTTP_GET, false, path, NULL, fills_listed, 0, false) != 0)
+        alpaca_fail(c, APEX_EIO, "alpaca: the fills request could not be started");
+}
