@@ -17,6 +17,22 @@
  * own uv_timer does the teardown: destroy, wait until no handle on the loop is closing,
  * destroy again, then close the timer and free the client in its close callback.
  *
+ * lws 4.1 closes its event pipe (an eventfd, one per context) twice on a libuv loop: the
+ * first lws_context_destroy close()s it at once and uv_close()s its uv_poll, and the poll's
+ * close callback, at the end of that loop iteration, close()s the same fd number again
+ * (lws_destroy_event_pipe leaves wsi->desc.sockfd set, and __lws_close_free_wsi_final
+ * closes it). Any socket opened in between (another client connecting, the HTTP client,
+ * an accept) gets that number and is closed under its live uv_poll, and libuv aborts on
+ * EBADF from epoll_ctl. So the fd of the pipe is noted when the context is created (the
+ * one new uv_poll on the loop) and, right after the destroy, held with a /dev/null
+ * descriptor until lws's second close takes it (hold_pipe_fd). With that the teardown is
+ * deterministic whatever else the loop opens meanwhile; a live wsi at destroy time is
+ * safe (lws closes its socket only after its uv_poll has closed).
+ *
+ * lws 4.1 also frees a buffered message under itself when a receive callback returns -1
+ * mid-message (a double free; lws issue 3412). on_receive never refuses: an oversized
+ * message is dropped and the 1009 close is made from the writable callback.
+ *
  * lws 4.1 is built here without its async DNS, so it would call getaddrinfo() on the loop
  * thread. The host name is resolved with uv_getaddrinfo instead and lws is handed the
  * numeric address, with the name as the Host header; lws takes the TLS SNI name and the
@@ -26,12 +42,15 @@
  * The keepalive is our own, on the same uv_timer: lws 4.1's retry/idle policy does not
  * count a WebSocket pong as proof of life (only h2 and mqtt confirm validity), so it would
  * hang up healthy connections. */
+#include <errno.h>
+#include <fcntl.h>
 #include <libwebsockets.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "net/ws.h"
@@ -86,11 +105,13 @@ struct ws_client {
     int reap_phase;
     int reap_ticks;
     bool reap_busy; /* a handle on the loop is still closing */
+    int pipe_fd;    /* lws's event pipe (an eventfd) for this context, -1 = unknown */
 
     /* receiving */
     char *rx;
     size_t rx_len, rx_cap;
     bool rx_active, rx_binary;
+    int rx_refused; /* close code owed for a refused message, 0 = none */
     uint64_t last_rx_ms;
 
     /* sending */
@@ -249,8 +270,12 @@ static int on_receive(ws_client *c, struct lws *wsi, const char *in, size_t len)
 {
     c->last_rx_ms = now_ms(c);
     c->ping_outstanding = false;
-    if (c->freed)
-        return -1;
+    /* Never -1 from here: lws 4.1 frees the rest of a buffered message under itself when
+     * a receive callback refuses it (a double free, lws issue 3412). What follows a
+     * refused message is dropped, and the close is made from the writable callback; a
+     * freed client's connection goes with its context. */
+    if (c->freed || c->rx_refused)
+        return 0;
     if (!c->rx_active) {
         c->rx_active = true;
         c->rx_len = 0;
@@ -262,12 +287,11 @@ static int on_receive(ws_client *c, struct lws *wsi, const char *in, size_t len)
                  "was closed",
                  c->host_header, c->max_message);
         set_outcome(c, WS_CLOSE_TOO_LARGE, "message too big", false);
-        static const char why[] = "message too big";
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)why,
-                         sizeof why - 1);
         c->rx_active = false;
         c->state = WS_CLOSING;
-        return -1;
+        c->rx_refused = LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE;
+        lws_callback_on_writable(wsi);
+        return 0;
     }
     if (c->rx_len + len + 1 > c->rx_cap) {
         size_t cap = c->rx_cap ? c->rx_cap : 4096;
@@ -279,7 +303,11 @@ static int on_receive(ws_client *c, struct lws *wsi, const char *in, size_t len)
         if (!p) {
             set_fail(c, APEX_ENOMEM, "ws: %s: out of memory for a %zu-byte message", c->host_header,
                      c->rx_len + len);
-            return -1;
+            c->rx_active = false;
+            c->state = WS_CLOSING;
+            c->rx_refused = LWS_CLOSE_STATUS_UNEXPECTED_CONDITION;
+            lws_callback_on_writable(wsi);
+            return 0;
         }
         c->rx = p;
         c->rx_cap = cap;
@@ -294,13 +322,20 @@ static int on_receive(ws_client *c, struct lws *wsi, const char *in, size_t len)
     log_debug("ws: %s: received %zu bytes", c->host_header, c->rx_len);
     if (c->cb.on_message)
         c->cb.on_message(c, c->rx, c->rx_len, c->rx_binary, c->user);
-    return c->freed ? -1 : 0;
+    return 0;
 }
 
 static int on_writeable(ws_client *c, struct lws *wsi)
 {
     if (c->freed)
         return -1;
+    if (c->rx_refused) {
+        static const char big[] = "message too big", other[] = "out of memory";
+        const char *why = c->rx_refused == LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE ? big : other;
+        lws_close_reason(wsi, (enum lws_close_status)c->rx_refused, (unsigned char *)why,
+                         strlen(why));
+        return -1;
+    }
     if (c->ping_wanted) {
         unsigned char buf[LWS_PRE + 1];
         c->ping_wanted = false;
@@ -509,6 +544,94 @@ static void close_static(uv_handle_t *h, void *arg)
     }
 }
 
+/* ---- lws 4.1's event pipe: closed twice on a libuv loop (see the top) ----------------- */
+
+typedef struct {
+    uv_handle_t **seen;
+    size_t n, cap;
+    bool oom;
+    int found_fd, found;
+} poll_scan;
+
+static void collect_poll(uv_handle_t *h, void *arg)
+{
+    poll_scan *s = arg;
+    if (h->type != UV_POLL || s->oom)
+        return;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        uv_handle_t **p = realloc(s->seen, cap * sizeof *p);
+        if (!p) {
+            s->oom = true;
+            return;
+        }
+        s->seen = p;
+        s->cap = cap;
+    }
+    s->seen[s->n++] = h;
+}
+
+static void find_new_poll(uv_handle_t *h, void *arg)
+{
+    poll_scan *s = arg;
+    if (h->type != UV_POLL)
+        return;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->seen[i] == h)
+            return;
+    uv_os_fd_t fd;
+    if (uv_fileno(h, &fd) == 0) {
+        s->found_fd = fd;
+        s->found++;
+    }
+}
+
+/* Creates the context and notes the fd of the event pipe lws creates with it: the one
+ * uv_poll handle on the loop that was not there before. */
+static struct lws_context *create_context(ws_client *c, struct lws_context_creation_info *info)
+{
+    poll_scan s;
+    memset(&s, 0, sizeof s);
+    uv_walk(c->loop, collect_poll, &s);
+    struct lws_context *cx = lws_create_context(info);
+    c->pipe_fd = -1;
+    if (cx && !s.oom) {
+        s.found_fd = -1;
+        uv_walk(c->loop, find_new_poll, &s);
+        if (s.found == 1)
+            c->pipe_fd = s.found_fd;
+    }
+    free(s.seen);
+    return cx;
+}
+
+/* Called right after the lws_context_destroy that closed the event pipe: lws will close
+ * that fd number once more from the pipe's uv close callback, at the end of this loop
+ * iteration. Until then the number is held by a descriptor of our own (/dev/null), so no
+ * socket opened meanwhile (another client, the HTTP client, a test server) can be given
+ * it and closed under its uv_poll; lws's second close then closes the placeholder. */
+static void hold_pipe_fd(ws_client *c)
+{
+#if LWS_LIBRARY_VERSION_MAJOR == 4 && LWS_LIBRARY_VERSION_MINOR == 1
+    int n = c->pipe_fd;
+    c->pipe_fd = -1;
+    if (n < 0 || fcntl(n, F_GETFD) != -1 || errno != EBADF)
+        return; /* not closed by lws (yet): nothing will close it twice */
+    int tmp = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (tmp < 0 || tmp == n)
+        return;
+    int held = fcntl(tmp, F_DUPFD_CLOEXEC, n);
+    close(tmp);
+    if (held != n) {
+        if (held >= 0)
+            close(held);
+        log_warn("ws: could not hold fd %d for libwebsockets' second close of it", n);
+    }
+#else
+    (void)c;
+#endif
+}
+
 static void reap_tick(ws_client *c)
 {
     if (c->dns_pending)
@@ -518,6 +641,7 @@ static void reap_tick(ws_client *c)
         if (c->reap_phase == 0) {
             c->reap_phase = 1;
             lws_context_destroy(c->ctx);
+            hold_pipe_fd(c);
             return;
         }
         c->reap_busy = false;
@@ -780,7 +904,7 @@ ws_client *ws_open(uv_loop_t *loop, const ws_options *o, char *err, size_t errle
     info.user = c;
     info.fd_limit_per_thread = 16; /* one socket and lws's event pipe, not ulimit -n */
     info.client_ssl_ca_filepath = c->ca_file;
-    c->ctx = lws_create_context(&info);
+    c->ctx = create_context(c, &info);
     if (!c->ctx) {
         err_set(err, errlen, APEX_EIO,
                 "ws: libwebsockets could not start on the libuv loop; its libuv plugin "

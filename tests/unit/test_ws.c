@@ -670,6 +670,8 @@ static void test_bad_options(void **state)
 int main(void)
 {
     log_set_level(LOG_WARN);
+    if (getenv("WS_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("WS_TEST_FILTER"));
     lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_echo_in_order),
