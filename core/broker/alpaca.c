@@ -67,7 +67,7 @@ int alpaca_http_error(const http_result *res, char *msg, size_t msglen)
     }
     apex_error e;
     int rc = alpaca_decode_error((int)res->status, res->body, res->body_len, NULL, &e);
-    snprintf(msg, msglen, "alpaca: HTTP %ld: %s", res->status, e.msg);
+    snprintf(msg, msglen, "%s", e.msg); /* "alpaca: HTTP <status>: <Alpaca's message>" */
     return rc ? rc : APEX_EIO;
 }
 
@@ -715,6 +715,27 @@ int alpaca_check_config(const broker_config *cfg, char *err, size_t errlen)
     rc = credentials_load(cfg, ALPACA_KEY_ENV, ALPACA_SECRET_ENV, &cred, err, errlen);
     credentials_wipe(&cred);
     return rc;
+}
+
+int alpaca_describe(const broker_config *cfg, char *desc, size_t desclen)
+{
+    char trading[512], data[512];
+    int rc = endpoint_resolve(cfg->base_url, ALPACA_PAPER_URL, "broker.base_url", trading,
+                              sizeof trading, desc, desclen);
+    if (rc == 0)
+        rc = endpoint_resolve(cfg->data_url, ALPACA_DATA_URL, "broker.data_url", data, sizeof data,
+                              desc, desclen);
+    broker_credentials cred;
+    if (rc == 0)
+        rc = credentials_load(cfg, ALPACA_KEY_ENV, ALPACA_SECRET_ENV, &cred, desc, desclen);
+    if (rc != 0)
+        return rc;
+    bool paper = strstr(trading, "paper-api.") != NULL || endpoint_is_loopback(trading);
+    snprintf(desc, desclen, "alpaca at %s (%s), data %s (%s), key from %s, secret from %s", trading,
+             paper ? "paper" : "LIVE MONEY", data, cfg->feed == BROKER_FEED_SIP ? "sip" : "iex",
+             cred.key_source, cred.secret_source);
+    credentials_wipe(&cred);
+    return 0;
 }
 
 broker *alpaca_broker_new(const broker_config *cfg, struct uv_loop_s *loop, apex_clock *clock,

@@ -40,6 +40,10 @@ struct uv_loop_s;
  * field or the variable. */
 int alpaca_check_config(const broker_config *cfg, char *err, size_t errlen);
 
+/* "alpaca at <trading URL> (paper|live money), data <URL> (<feed>), key from <source>",
+ * never a value. Returns 0 or < 0 with the message in desc. */
+int alpaca_describe(const broker_config *cfg, char *desc, size_t desclen);
+
 /* An adapter on loop (its own HTTP client) scheduling its polls on clock. NULL with err on
  * a configuration problem (alpaca_check_config's messages). */
 broker *alpaca_broker_new(const broker_config *cfg, struct uv_loop_s *loop, apex_clock *clock,

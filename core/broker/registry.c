@@ -100,6 +100,18 @@ static broker *open_alpaca(const pipeline_config *cfg, const broker_open_args *a
     return alpaca_broker_new(&cfg->broker, args->loop, args->clock, err, errlen);
 }
 
+int broker_check(const pipeline_config *cfg, char *desc, size_t desclen, char *err, size_t errlen)
+{
+    if (cfg->broker.kind != BROKER_KIND_ALPACA) {
+        snprintf(desc, desclen, "paper (embedded)");
+        return 0;
+    }
+    int rc = alpaca_check_config(&cfg->broker, err, errlen);
+    if (rc != 0)
+        return rc;
+    return alpaca_describe(&cfg->broker, desc, desclen);
+}
+
 /* ---- the lookup ---- */
 
 /* "\"paper\"" or "\"paper\", \"alpaca\"": the kinds this build can open. */

@@ -42,6 +42,12 @@ typedef struct {
 broker *broker_open(const pipeline_config *cfg, const broker_open_args *args, broker_sim_feed *sim,
                     char *err, size_t errlen);
 
+/* What `check` says about cfg's broker without sending anything: a one-line description
+ * into desc ("paper", "alpaca at https://paper-api.alpaca.markets, key from environment
+ * variable APCA_API_KEY_ID") and 0, or < 0 with the problem (missing credentials, a bad
+ * URL) in err, naming the field or the variable and never a secret's value. */
+int broker_check(const pipeline_config *cfg, char *desc, size_t desclen, char *err, size_t errlen);
+
 /* For a simulating broker: the newest bar its persisted account has lived through (a
  * restart treats every bar up to it as history); 0 otherwise. */
 apex_time broker_sim_last_bar_time(broker *b);

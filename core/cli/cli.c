@@ -56,10 +56,13 @@ static const char *const usage_backtest =
     "  --verbose   also print every monitoring check\n";
 
 static const char *const usage_check =
-    "usage: apex-host check PIPELINE.lua...\n"
+    "usage: apex-host check [--connect] PIPELINE.lua...\n"
     "\n"
-    "Loads each pipeline as `run` would (fields, scripts, instructions, data files) and\n"
-    "prints every problem with its file and line or field. Exit code 3 if any.\n";
+    "Loads each pipeline as `run` would (fields, scripts, instructions, data files, the\n"
+    "broker's URLs and credentials, never printed) and prints every problem with its file\n"
+    "and line or field. Exit code 3 if any.\n"
+    "  --connect   also make one authenticated account request to each pipeline's broker\n"
+    "              and print what it answered\n";
 
 static const char *const usage_status =
     "usage: apex-host status [--db FILE] [--events N]\n"
@@ -152,10 +155,28 @@ static int cmd_check(int argc, char **argv)
 {
     if (argc < 3)
         return usage_error(usage_check, "%s", "name at least one pipeline file");
-    for (int i = 2; i < argc; i++)
-        if (argv[i][0] == '-')
+    bool connect = false;
+    const char **paths = calloc((size_t)argc, sizeof *paths);
+    int n = 0;
+    if (!paths)
+        return EXIT_RUNTIME;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--connect") == 0) {
+            connect = true;
+        } else if (argv[i][0] == '-') {
+            free(paths);
             return usage_error(usage_check, "unknown option '%s'", argv[i]);
-    return host_check((const char *const *)argv + 2, argc - 2);
+        } else {
+            paths[n++] = argv[i];
+        }
+    }
+    if (n == 0) {
+        free(paths);
+        return usage_error(usage_check, "%s", "name at least one pipeline file");
+    }
+    int code = host_check(paths, n, connect);
+    free(paths);
+    return code;
 }
 
 static int cmd_status(int argc, char **argv)

@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "broker/registry.h"
+#include "money/money.h"
 #include "net/http.h"
 #include "pipeline/pipeline.h"
 #include "script/script.h"
@@ -612,7 +614,59 @@ done:
     return code;
 }
 
-int host_check(const char *const *paths, int npaths)
+typedef struct {
+    int done, status;
+    char error[256];
+    broker_account account;
+} connect_reply;
+
+static void on_connect_account(void *ud, const broker_reply *r)
+{
+    connect_reply *c = ud;
+    c->status = r->status;
+    snprintf(c->error, sizeof c->error, "%s", r->error);
+    if (r->account)
+        c->account = *r->account;
+    c->done = 1;
+}
+
+/* `check --connect`: one authenticated account request to the pipeline's broker. */
+static int check_connect(const pipeline_config *cfg, const char *path)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    apex_clock *clock = clock_new_live(&loop, 1.0, 1);
+    broker_open_args args = {.clock = clock, .store_path = ":memory:", .loop = &loop};
+    char err[1024];
+    broker *b = clock ? broker_open(cfg, &args, NULL, err, sizeof err) : NULL;
+    connect_reply got = {0};
+    if (!b) {
+        snprintf(got.error, sizeof got.error, "%s", clock ? err : "out of memory");
+        got.status = APEX_EIO;
+    } else if ((got.status = broker_get_account(b, BROKER_PRIORITY_ROUTINE, on_connect_account,
+                                                &got)) == 0) {
+        while (!got.done)
+            uv_run(&loop, UV_RUN_ONCE);
+    }
+    if (got.status == 0) {
+        char eq[32], cash[32], bp[32];
+        printf("%s: connect: %s answered: equity %s, cash %s, buying power %s, %d day trade(s) "
+               "in 5 days\n",
+               path, broker_name(b), money_format(got.account.equity, 2, eq, sizeof eq),
+               money_format(got.account.cash, 2, cash, sizeof cash),
+               money_format(got.account.buying_power, 2, bp, sizeof bp), got.account.day_trades);
+    } else {
+        fprintf(stderr, "%s: connect: %s\n", path, got.error[0] ? got.error : err_name(got.status));
+    }
+    if (b)
+        broker_free(b);
+    clock_free(clock);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    return got.status == 0 ? 0 : 1;
+}
+
+int host_check(const char *const *paths, int npaths, bool connect)
 {
     /* `check` opens each pipeline exactly as a backtest would (scripts compiled, rules
      * compiled, data files opened, broker created) on a throwaway in-memory store, so it
@@ -641,9 +695,19 @@ int host_check(const char *const *paths, int npaths)
         if (p) {
             pipeline_check_interval(p, 10000);
             const pipeline_config *c = pipeline_cfg(p);
-            printf("%s: ok: pipeline '%s', %d symbol(s), strategy %s%s%s, %d instruction(s)\n",
-                   paths[i], c->name, c->nsymbols, c->strategy.file,
-                   c->bias.file[0] ? ", bias " : "", c->bias.file, c->ninstructions);
+            char desc[1024], why[512];
+            if (broker_check(c, desc, sizeof desc, why, sizeof why) != 0) {
+                fprintf(stderr, "%s: broker: %s\n", paths[i], why);
+                bad++;
+            } else {
+                printf("%s: ok: pipeline '%s', %d symbol(s), strategy %s%s%s, %d instruction(s)"
+                       "\n%s: broker: %s\n",
+                       paths[i], c->name, c->nsymbols, c->strategy.file,
+                       c->bias.file[0] ? ", bias " : "", c->bias.file, c->ninstructions, paths[i],
+                       desc);
+                if (connect && check_connect(c, paths[i]) != 0)
+                    bad++;
+            }
             pipeline_free(p);
         } else {
             if (diags.count == 0)

@@ -39,6 +39,6 @@ typedef struct {
 int host_main(const char *const *paths, int npaths, const host_options *opt);
 
 /* Loads and validates without trading. Prints every problem; returns EXIT_OK/EXIT_INVALID. */
-int host_check(const char *const *paths, int npaths);
+int host_check(const char *const *paths, int npaths, bool connect);
 
 #endif
