@@ -157,7 +157,7 @@ function Ctx.log(fmt, ...) end
 
 ---The broker the pipeline trades with; the fee and fill settings are the paper broker's.
 ---@class apex.BrokerConfig
----@field kind ("paper"|"alpaca")? Only `"paper"` loads in this build; `"alpaca"` is refused with a message. Default `"paper"`. Range `"paper"`, `"alpaca"`.
+---@field kind ("paper"|"alpaca")? `"paper"`: the embedded paper broker. `"alpaca"`: Alpaca's trading API with the key and secret from the environment or `credentials_file` (docs/brokers.md); a backtest of an Alpaca pipeline simulates on the paper broker. Default `"paper"`. Range `"paper"`, `"alpaca"`.
 ---@field starting_cash number? Cash of a new paper account. Default 100000. Range 1 .. 1e9.
 ---@field fill ("next_open"|"close")? When a market order fills. `"next_open"`: at the open of the next bar of its symbol that arrives after the order was accepted (no look-ahead); `"close"`: at once, at the close of the bar the signal came from. Costs apply on the taker's side either way (docs/configuration.md, *Fills and costs*). Default `"next_open"`. Range `"next_open"`, `"close"`.
 ---@field spread_bps number? Spread in basis points assumed when a bar has no bid/ask; a market order pays half of it. Default 2. Range 0 .. 1000.

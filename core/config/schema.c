@@ -218,7 +218,9 @@ const config_field config_schema[] = {
      AT(broker.kind),
      .def = BROKER_KIND_PAPER,
      .names = broker_kinds,
-     .doc = "only `\"paper\"` loads in this build; `\"alpaca\"` is refused with a message"},
+     .doc = "`\"paper\"`: the embedded paper broker. `\"alpaca\"`: Alpaca's trading API with "
+            "the key and secret from the environment or `credentials_file` (docs/brokers.md); "
+            "a backtest of an Alpaca pipeline simulates on the paper broker"},
     {.path = "broker.starting_cash",
      .type = CONFIG_MONEY,
      AT(broker.paper.starting_cash),

@@ -506,6 +506,11 @@ static void on_fills_reply(void *ud, const broker_reply *reply)
                 store_event(env->db, reply->fills[i].ts, env->cfg->name, row.execution_id,
                             "reconcile", NULL, "recovered fill %s of order %s missed while down",
                             reply->fills[i].fill_id, it->coid);
+                /* The trade learns of it as of any fill: a bracket leg that filled while
+                 * the host was down is the exit's reason (take_profit or stop_loss). */
+                trade *t = trade_for(env, &row);
+                if (t && env->hooks.on_fill)
+                    env->hooks.on_fill(env->hooks.ud, t, &reply->fills[i], &row);
             }
         }
     }

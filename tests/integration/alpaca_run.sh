@@ -62,4 +62,31 @@ fills_store=$(sq "$DB" "SELECT count(*) FROM fills")
 [ "$open_n" = 0 ] && assert_eq "$fills_store" "$fills_fake" "the store has exactly the fake's fills" || pass "positions still open at the time limit: fills compared only when all closed"
 leaks=$( (cat "$WORK/run.out"; sqlite3 "$DB" .dump) | grep -c -e "$SECRET" -e "$KEY" || true)
 assert_eq "$leaks" "0" "neither the key nor the secret is in the output or the store"
+# ---- a kill with a position open; a bracket leg fills while the host is down ----
+curl -s -f -o /dev/null -X POST -d '{"symbol":"AAPL","c":179}' "$URL/_control/bar"
+export APCA_API_KEY_ID=$KEY APCA_API_SECRET_KEY=$SECRET
+DB2="$WORK/k.db"
+victim=""
+kill_while_holding "$WORK/alpaca.lua" "$DB2" 2000 "$WORK/k1.out" && victim=$VICTIM
+if [ -z "$victim" ]; then
+  fail "no position was held at the kill"
+else
+  pass "killed while execution $victim held a position at the fake"
+  entry=$(sq "$DB2" "SELECT avg_fill_price FROM orders WHERE execution_id=$victim AND role='entry'")
+  qty=$(sq "$DB2" "SELECT qty FROM executions WHERE id=$victim")
+  # Down: the market jumps through the target, and the take-profit leg fills at the fake.
+  curl -s -f -o /dev/null -X POST -d '{"symbol":"AAPL","c":230}' "$URL/_control/bar"
+  "$APEX_HOST" run --speed 2000 --max-seconds 5 --db "$DB2" "$WORK/alpaca.lua" > "$WORK/k2.out" 2>&1 || true
+  row=$(sq "$DB2" "SELECT status || '|' || reason FROM executions WHERE id=$victim")
+  assert_eq "$row" "completed|take_profit leg filled at 230.00" "the restart completes it with the leg's reason"
+  pnl=$(sq "$DB2" "SELECT realized_pnl FROM executions WHERE id=$victim")
+  want=$(( (23000000000 - entry) * (qty / 100000000) )) # whole shares: no overflow
+  assert_eq "$pnl" "$want" "and its P&L is the leg's fill against the entry, to the unit"
+  assert_contains "$(cat "$WORK/k2.out")" "RESUME" "the restarted host resumed the execution"
+  counters=$(curl -s -f "$URL/_control/counters")
+  most=$(sqlite3 :memory: "SELECT max(value) FROM json_each(json_extract('${counters//\'/\'\'}', '\$.orders_by_client_order_id'))")
+  assert_eq "$most" "1" "no client order id was sent twice across the kill"
+  dup=$(sq "$DB2" "SELECT count(*) - count(DISTINCT fill_id) FROM fills")
+  assert_eq "$dup" "0" "no fill recorded twice across the kill"
+fi
 finish
