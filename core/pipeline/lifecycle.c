@@ -141,19 +141,28 @@ void pipeline_complete(pipeline *p, trade *t)
     int unit = store_unit_begin(p->hs->db, &p->werr);
     exit_executor_forget(p->exits, t);
     exec_cancel_open_orders(p->exec, t); /* leftovers, e.g. after a close by hand */
-    const char *how = t->exit_reason[0]
-                          ? t->exit_reason
-                          : (t->led.qty != 0 ? "position closed at the broker outside apex-host"
-                                             : "position closed");
-    char reason[300];
-    snprintf(reason, sizeof reason, "%s", how);
+    /* Flat at the broker while apex-host's own fills still hold shares: closed by hand
+     * (Alpaca's web UI) or by the broker. Its closing fill is not one of apex-host's
+     * orders, so the realized P&L covers apex-host's fills only, and the reason says so. */
+    bool at_broker = !t->exit_reason[0] && t->led.qty != 0;
+    char reason[300], qb[32];
+    if (t->exit_reason[0])
+        snprintf(reason, sizeof reason, "%s", t->exit_reason);
+    else if (at_broker)
+        snprintf(reason, sizeof reason,
+                 "closed_at_broker: the position (%s %s) was closed outside apex-host; the "
+                 "realized P&L counts apex-host's own fills only",
+                 money_format_trim(t->led.qty, 0, qb, sizeof qb), t->row.symbol);
+    else
+        snprintf(reason, sizeof reason, "position closed");
     if (t->has_pos) {
         t->pos.open = false;
         if (!t->pos.closed_at)
             t->pos.closed_at = clock_now(p->hs->clock);
         t->pos.unrealized_pnl = t->pos.unrealized_pnl_pct = 0;
         if (!t->pos.exit_reason[0])
-            snprintf(t->pos.exit_reason, sizeof t->pos.exit_reason, "%.49s", reason);
+            snprintf(t->pos.exit_reason, sizeof t->pos.exit_reason, "%.49s",
+                     at_broker ? "closed_at_broker" : reason);
         pipeline_durable(p, store_position_update(p->hs->db, &t->pos, &p->werr),
                          "closing a position");
     }

@@ -89,4 +89,20 @@ else
   dup=$(sq "$DB2" "SELECT count(*) - count(DISTINCT fill_id) FROM fills")
   assert_eq "$dup" "0" "no fill recorded twice across the kill"
 fi
+# ---- a kill with a position open; the trader closes it by hand while the host is down ----
+curl -s -f -o /dev/null -X POST -d '{"symbol":"AAPL","c":179}' "$URL/_control/bar"
+DB3="$WORK/h.db"
+victim=""
+kill_while_holding "$WORK/alpaca.lua" "$DB3" 2000 "$WORK/h1.out" && victim=$VICTIM
+if [ -z "$victim" ]; then
+  fail "no position was held at the second kill"
+else
+  curl -s -f -o /dev/null -X POST -d '{"symbol":"AAPL","price":185}' "$URL/_control/close_position"
+  "$APEX_HOST" run --speed 2000 --max-seconds 5 --db "$DB3" "$WORK/alpaca.lua" > "$WORK/h2.out" 2>&1 || true
+  row=$(sq "$DB3" "SELECT status || '|' || substr(reason, 1, 17) FROM executions WHERE id=$victim")
+  assert_eq "$row" "completed|closed_at_broker:" "a position closed by hand completes as closed_at_broker"
+  assert_eq "$(sq "$DB3" "SELECT exit_reason FROM positions WHERE execution_id=$victim")" "closed_at_broker" "its position row says closed_at_broker"
+  left=$(sq "$DB3" "SELECT count(*) FROM orders WHERE execution_id=$victim AND status NOT IN ('filled','cancelled','rejected','expired')")
+  assert_eq "$left" "0" "none of its orders is left working"
+fi
 finish
