@@ -63,11 +63,24 @@ fills_store=$(sq "$DB" "SELECT count(*) FROM fills")
 leaks=$( (cat "$WORK/run.out"; sqlite3 "$DB" .dump) | grep -c -e "$SECRET" -e "$KEY" || true)
 assert_eq "$leaks" "0" "neither the key nor the secret is in the output or the store"
 # ---- a kill with a position open; a bracket leg fills while the host is down ----
+# A strategy that buys once and holds, its legs far from the fake's price (179), so only
+# what the test does at the fake can close the position: the kill never meets an exit
+# the host itself started.
+cat > "$WORK/hold.lua" <<'LUA'
+return { on_bar = function(ctx, bar)
+  ctx.state.n = (ctx.state.n or 0) + 1
+  if ctx.state.n == 40 then
+    return { side = "buy", qty = 10, stop_loss = 100, take_profit = 200 }
+  end
+end }
+LUA
+sed -e "s#strategy = .*#strategy = \"$WORK/hold.lua\",#" -e 's#name = "alp"#name = "hold"#' \
+  "$WORK/alpaca.lua" > "$WORK/hold.pipeline.lua"
 curl -s -f -o /dev/null -X POST -d '{"symbol":"AAPL","c":179}' "$URL/_control/bar"
 export APCA_API_KEY_ID=$KEY APCA_API_SECRET_KEY=$SECRET
 DB2="$WORK/k.db"
 victim=""
-kill_while_holding "$WORK/alpaca.lua" "$DB2" 2000 "$WORK/k1.out" && victim=$VICTIM
+kill_while_holding "$WORK/hold.pipeline.lua" "$DB2" 2000 "$WORK/k1.out" && victim=$VICTIM
 if [ -z "$victim" ]; then
   fail "no position was held at the kill"
 else
@@ -76,9 +89,10 @@ else
   qty=$(sq "$DB2" "SELECT qty FROM executions WHERE id=$victim")
   # Down: the market jumps through the target, and the take-profit leg fills at the fake.
   curl -s -f -o /dev/null -X POST -d '{"symbol":"AAPL","c":230}' "$URL/_control/bar"
-  "$APEX_HOST" run --speed 2000 --max-seconds 5 --db "$DB2" "$WORK/alpaca.lua" > "$WORK/k2.out" 2>&1 || true
+  "$APEX_HOST" run --speed 2000 --max-seconds 5 --db "$DB2" "$WORK/hold.pipeline.lua" > "$WORK/k2.out" 2>&1 || true
   row=$(sq "$DB2" "SELECT status || '|' || reason FROM executions WHERE id=$victim")
   assert_eq "$row" "completed|take_profit leg filled at 230.00" "the restart completes it with the leg's reason"
+  # Alpaca fills a limit sell that the market gapped through at the market: 230, not 200.
   pnl=$(sq "$DB2" "SELECT realized_pnl FROM executions WHERE id=$victim")
   want=$(( (23000000000 - entry) * (qty / 100000000) )) # whole shares: no overflow
   assert_eq "$pnl" "$want" "and its P&L is the leg's fill against the entry, to the unit"
@@ -93,12 +107,12 @@ fi
 curl -s -f -o /dev/null -X POST -d '{"symbol":"AAPL","c":179}' "$URL/_control/bar"
 DB3="$WORK/h.db"
 victim=""
-kill_while_holding "$WORK/alpaca.lua" "$DB3" 2000 "$WORK/h1.out" && victim=$VICTIM
+kill_while_holding "$WORK/hold.pipeline.lua" "$DB3" 2000 "$WORK/h1.out" && victim=$VICTIM
 if [ -z "$victim" ]; then
   fail "no position was held at the second kill"
 else
   curl -s -f -o /dev/null -X POST -d '{"symbol":"AAPL","price":185}' "$URL/_control/close_position"
-  "$APEX_HOST" run --speed 2000 --max-seconds 5 --db "$DB3" "$WORK/alpaca.lua" > "$WORK/h2.out" 2>&1 || true
+  "$APEX_HOST" run --speed 2000 --max-seconds 5 --db "$DB3" "$WORK/hold.pipeline.lua" > "$WORK/h2.out" 2>&1 || true
   row=$(sq "$DB3" "SELECT status || '|' || substr(reason, 1, 17) FROM executions WHERE id=$victim")
   assert_eq "$row" "completed|closed_at_broker:" "a position closed by hand completes as closed_at_broker"
   assert_eq "$(sq "$DB3" "SELECT exit_reason FROM positions WHERE execution_id=$victim")" "closed_at_broker" "its position row says closed_at_broker"
