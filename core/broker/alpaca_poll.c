@@ -62,7 +62,7 @@ static void schedule(alpaca_broker *a)
 static void poll_within(alpaca_broker *a, apex_time delay)
 {
     apex_time due = clock_now(a->clock) + delay;
-    if (!clock_timer_active(&a->poll) || a->poll.due > due)
+    if (clock_timer_due(&a->poll) > due) /* NEVER when not armed */
         clock_timer_start(&a->poll, due);
 }
 

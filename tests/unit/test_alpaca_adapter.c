@@ -167,7 +167,12 @@ static int teardown(void **state)
     uv_run(&f->loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&f->loop), 0);
     kill(f->pid, SIGTERM);
-    waitpid(f->pid, NULL, 0);
+    int st = 0;
+    waitpid(f->pid, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) /* it stops cleanly on SIGTERM: else say how */
+        print_message("fake-alpaca ended badly: %s %d\n",
+                      WIFSIGNALED(st) ? "signal" : "exit status",
+                      WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
     free(f);
     return 0;
 }
