@@ -1,5 +1,6 @@
 /* alpaca: see alpaca.h. One `call` per broker_ops request walks through its REST steps;
- * polling for order updates and fills is alpaca_poll.c's. */
+ * order updates and fills come from alpaca_stream.c (the trade_updates stream) and
+ * alpaca_poll.c (polling, and the reporting both share). */
 #include "broker/alpaca_internal.h"
 
 #include <stdarg.h>
@@ -691,8 +692,9 @@ static int alpaca_list_fills(broker *b, const char *coid, broker_cb cb, void *ud
 static void alpaca_free(broker *b)
 {
     alpaca_broker *a = as_alpaca(b);
-    /* The client first: it drops its requests without their callbacks, so no call below
-     * can be reached from the loop again. */
+    /* The stream and the HTTP client first: neither calls back after its free, so nothing
+     * below can be reached from the loop again. */
+    alpaca_stream_free(a);
     http_client_free(a->http);
     while (!LIST_EMPTY(&a->calls))
         alpaca_call_free(LIST_FIRST(&a->calls));
@@ -747,6 +749,7 @@ broker *alpaca_broker_new(const broker_config *cfg, struct uv_loop_s *loop, apex
     if (!a)
         return err_set(err, errlen, APEX_ENOMEM, "alpaca: out of memory"), NULL;
     a->base.ops = &alpaca_ops;
+    a->loop = loop;
     a->clock = clock;
     LIST_INIT(&a->calls);
     snprintf(a->feed, sizeof a->feed, "%s", cfg->feed == BROKER_FEED_SIP ? "sip" : "iex");
@@ -773,7 +776,16 @@ broker *alpaca_broker_new(const broker_config *cfg, struct uv_loop_s *loop, apex
     }
     log_info("alpaca: trading at %s, market data at %s (%s), key from %s", a->trading, a->data,
              a->feed, a->cred.key_source);
+    /* Polling alone works: a stream that cannot start now is retried like a lost one. */
+    if (alpaca_stream_init(a) != 0)
+        log_warn("alpaca: no trade_updates stream URL for %s; order updates by polling only",
+                 a->trading);
     return &a->base;
+}
+
+bool alpaca_stream_listening(const broker *b)
+{
+    return b && b->ops == &alpaca_ops && ((const alpaca_broker *)b)->stream_listening;
 }
 
 static const broker_ops alpaca_ops = {

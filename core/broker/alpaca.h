@@ -9,15 +9,21 @@
  *    not found, the submission failed and the host may send it again with the same id.
  *  - Bracket legs carry the host's derived ids (order_leg_id) in replies and events; the
  *    adapter finds Alpaca's leg through its parent whenever a leg is named.
- *  - Order updates and fills reach the listener from polling: GET /v2/orders (status
- *    changes of the orders this adapter placed or found) and GET
- *    /v2/account/activities/FILL (each fill once, with the id alpaca_fill_id gives it, the
- *    same the trade_updates stream gives, so a fill seen both ways is one fill).
+ *  - Order updates and fills reach the listener from the trade_updates stream
+ *    (alpaca_stream.c: a WebSocket opened by alpaca_broker_new at the base URL as ws/wss +
+ *    "/stream") and from polling (alpaca_poll.c): GET /v2/account/activities/FILL and GET
+ *    /v2/orders. Polling runs every ALPACA_POLL_MS while the stream is down and every
+ *    ALPACA_STREAM_POLL_MS (a safety net) while it listens; a lost stream is reconnected
+ *    with backoff and, once listening again, one poll catches up at once. Both paths
+ *    report through the same functions, which compare with what the listener was told:
+ *    each fill reaches it once (its id, from alpaca_fill_id, is the same both ways), each
+ *    status change once.
  *  - close_position cancels the symbol's open orders, then sends a market order for the
  *    whole position under the host's client order id (Alpaca's DELETE /v2/positions takes
  *    none, and without one a retried close could not be recognised).
  *
- * Secrets: the key and secret go only into request headers marked secret. */
+ * Secrets: the key and secret go only into request headers marked secret and into the
+ * stream's auth message, sent with ws_send_text_secret (wiped once written). */
 #ifndef APEX_BROKER_ALPACA_H
 #define APEX_BROKER_ALPACA_H
 
@@ -32,8 +38,13 @@ struct uv_loop_s;
 #define ALPACA_KEY_ENV    "APCA_API_KEY_ID"
 #define ALPACA_SECRET_ENV "APCA_API_SECRET_KEY"
 
-/* How often order updates and fills are polled, in ms of the host clock. */
-#define ALPACA_POLL_MS 2000
+/* How often order updates and fills are polled, in ms of the host clock: while the
+ * trade_updates stream is down, and while it is listening (a safety net). */
+#define ALPACA_POLL_MS        2000
+#define ALPACA_STREAM_POLL_MS 30000
+/* Reconnection backoff of the stream: the first wait, doubled per failure up to the max. */
+#define ALPACA_STREAM_BACKOFF_MS     1000
+#define ALPACA_STREAM_BACKOFF_MAX_MS 60000
 
 /* Checks cfg's broker section without any request: the key and the secret are present
  * (never printed), the URLs are acceptable. Returns 0 or < 0 with a message naming the
@@ -48,5 +59,9 @@ int alpaca_describe(const broker_config *cfg, char *desc, size_t desclen);
  * a configuration problem (alpaca_check_config's messages). */
 broker *alpaca_broker_new(const broker_config *cfg, struct uv_loop_s *loop, apex_clock *clock,
                           char *err, size_t errlen);
+
+/* True while b (an Alpaca adapter) is authorized on the trade_updates stream and listening;
+ * false for any other broker. For status displays and tests. */
+bool alpaca_stream_listening(const broker *b);
 
 #endif

@@ -1,5 +1,6 @@
-/* alpaca_internal: what alpaca.c (the calls) and alpaca_poll.c (updates and fills) share.
- * Not for use outside core/broker/alpaca*.c. */
+/* alpaca_internal: what alpaca.c (the calls), alpaca_poll.c (updates and fills by polling,
+ * and the reporting both paths share) and alpaca_stream.c (the trade_updates stream)
+ * share. Not for use outside core/broker/alpaca*.c. */
 #ifndef APEX_BROKER_ALPACA_INTERNAL_H
 #define APEX_BROKER_ALPACA_INTERNAL_H
 
@@ -11,6 +12,7 @@
 #include "broker/alpaca_json.h"
 #include "broker/credentials.h"
 #include "net/http.h"
+#include "net/ws.h"
 #include "util/hmap.h"
 
 #define ALPACA_MAX_QUOTES  200 /* symbols per snapshot request */
@@ -52,6 +54,7 @@ typedef struct tracked {
 typedef struct alpaca_broker {
     broker base; /* first: adapter.h */
     http_client *http;
+    struct uv_loop_s *loop;
     apex_clock *clock;
     char trading[512], data[512], feed[8];
     broker_credentials cred;
@@ -61,7 +64,16 @@ typedef struct alpaca_broker {
     hmap by_coid, by_id;
     clock_timer poll;
     bool poll_busy;        /* a poll's requests are in flight */
+    bool poll_again;       /* a catch-up poll was asked for while one was in flight */
     apex_time fills_after; /* activities at or after this time are asked for */
+    /* alpaca_stream.c */
+    char stream_url[520];
+    ws_client *ws;          /* NULL while waiting to reconnect */
+    clock_timer reconnect;  /* the next connection attempt */
+    int backoff_ms;         /* the wait before the next attempt after a failure */
+    bool stream_listening;  /* authorized and subscribed to trade_updates */
+    int stream_logged;      /* the state last logged: 0 none yet, 1 up, -1 down */
+    char stream_error[160]; /* why the connection failed (on_error), for the log */
 } alpaca_broker;
 
 call *alpaca_call_new(alpaca_broker *a, broker_cb cb, void *ud);
@@ -84,6 +96,24 @@ json_t *alpaca_ok_json(call *c, const http_result *res, const char *what, const 
 void alpaca_track(alpaca_broker *a, const alpaca_order *ao);
 int alpaca_poll_init(alpaca_broker *a);
 void alpaca_poll_free(alpaca_broker *a);
+/* The tracked order with Alpaca's id (a leg's own id included), or NULL. */
+tracked *alpaca_tracked_by_id(alpaca_broker *a, const char *alpaca_id);
+/* Reports f, a fill of t that raised its order's cumulative quantity to cum, to on_fill
+ * (under the host's id for t) unless a fill up to cum was reported already. */
+void alpaca_report_fill(alpaca_broker *a, tracked *t, broker_fill *f, money_t cum);
+/* Reports ao and its legs to on_order where they differ from what was last reported (a
+ * leg named by Alpaca's ids is renamed to the host's first; a tracked order's leg seen for
+ * the first time is tracked). Orders not tracked are not the adapter's: ignored. */
+void alpaca_report_order(alpaca_broker *a, alpaca_order *ao);
+/* Polls as soon as possible (a catch-up), when anything is working. */
+void alpaca_poll_now(alpaca_broker *a);
+/* The interval changed (stream_listening did): a pending poll is re-timed. */
+void alpaca_poll_retime(alpaca_broker *a);
+
+/* alpaca_stream.c: the trade_updates stream, reconnected with backoff until freed. */
+int alpaca_stream_init(alpaca_broker *a);
+/* No callback of the stream runs after this. */
+void alpaca_stream_free(alpaca_broker *a);
 /* list_fills' second step: the order is found; its fills come from the activities. */
 void alpaca_fills_order_found(call *c, const http_result *res);
 

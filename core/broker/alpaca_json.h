@@ -157,6 +157,27 @@ typedef struct {
 int alpaca_decode_trade_update(const json_t *msg, alpaca_trade_update *out, char *err,
                                size_t errlen);
 
+/* The trade_updates connection's own messages, told apart from trade updates. */
+typedef enum {
+    ALPACA_STREAM_TRADE_UPDATE = 0, /* "trade_updates": alpaca_decode_trade_update */
+    ALPACA_STREAM_AUTHORIZED,       /* "authorization" with status "authorized" */
+    ALPACA_STREAM_UNAUTHORIZED,     /* "authorization" with any other status */
+    ALPACA_STREAM_LISTENING,        /* "listening" whose streams include trade_updates */
+    ALPACA_STREAM_NOT_LISTENING,    /* "listening" without it (or with an error) */
+    ALPACA_STREAM_OTHER,            /* anything else: not an object, another stream */
+} alpaca_stream_kind;
+
+alpaca_stream_kind alpaca_stream_message_kind(const json_t *msg);
+
+/* The message that subscribes an authorized connection to trade updates. */
+#define ALPACA_STREAM_LISTEN "{\"action\":\"listen\",\"data\":{\"streams\":[\"trade_updates\"]}}"
+
+/* {"action":"auth","key":"<key>","secret":"<secret>"} into out, '"' and '\\' escaped.
+ * out then holds the secret: send it with ws_send_text_secret and wipe it. APEX_EINVAL
+ * for a control character in either value, APEX_ERANGE when out is too small (out is
+ * wiped on any error). */
+int alpaca_encode_stream_auth(const char *key, const char *secret, char *out, size_t outlen);
+
 /* Decodes one FILL activity of GET /v2/account/activities/FILL into a fill with the
  * same id the stream would give it. client_order_id is left empty: activities name the
  * order by Alpaca's id only (order_id, copied into *order_id when not NULL). */

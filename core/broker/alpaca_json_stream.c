@@ -118,6 +118,82 @@ int alpaca_decode_trade_update(const json_t *msg, alpaca_trade_update *out, char
     return rc;
 }
 
+static bool streams_include(const json_t *streams, const char *name)
+{
+    size_t i;
+    const json_t *v;
+    json_array_foreach(streams, i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), name) == 0)
+            return true;
+    }
+    return false;
+}
+
+alpaca_stream_kind alpaca_stream_message_kind(const json_t *msg)
+{
+    const char *stream = json_string_value(aj_get(msg, "stream"));
+    const json_t *data = aj_get(msg, "data");
+    if (!stream)
+        return ALPACA_STREAM_OTHER;
+    if (strcmp(stream, "trade_updates") == 0)
+        return ALPACA_STREAM_TRADE_UPDATE;
+    if (strcmp(stream, "authorization") == 0) {
+        const char *status = json_string_value(aj_get(data, "status"));
+        return status && strcmp(status, "authorized") == 0 ? ALPACA_STREAM_AUTHORIZED
+                                                           : ALPACA_STREAM_UNAUTHORIZED;
+    }
+    if (strcmp(stream, "listening") == 0)
+        return streams_include(aj_get(data, "streams"), "trade_updates")
+                   ? ALPACA_STREAM_LISTENING
+                   : ALPACA_STREAM_NOT_LISTENING;
+    return ALPACA_STREAM_OTHER;
+}
+
+/* Appends s as the inside of a JSON string at out[*used]. A control character is
+ * APEX_EINVAL (credentials_load refuses those: a guard, not a path). */
+static int put_escaped(const char *s, char *out, size_t outlen, size_t *used)
+{
+    for (; *s; s++) {
+        if ((unsigned char)*s < 0x20)
+            return APEX_EINVAL;
+        bool esc = *s == '"' || *s == '\\';
+        if (*used + (esc ? 2 : 1) >= outlen)
+            return APEX_ERANGE;
+        if (esc)
+            out[(*used)++] = '\\';
+        out[(*used)++] = *s;
+    }
+    return 0;
+}
+
+static int put_raw(const char *s, char *out, size_t outlen, size_t *used)
+{
+    size_t n = strlen(s);
+    if (*used + n >= outlen)
+        return APEX_ERANGE;
+    memcpy(out + *used, s, n);
+    *used += n;
+    return 0;
+}
+
+int alpaca_encode_stream_auth(const char *key, const char *secret, char *out, size_t outlen)
+{
+    size_t used = 0;
+    int rc = put_raw("{\"action\":\"auth\",\"key\":\"", out, outlen, &used);
+    rc = rc ? rc : put_escaped(key, out, outlen, &used);
+    rc = rc ? rc : put_raw("\",\"secret\":\"", out, outlen, &used);
+    rc = rc ? rc : put_escaped(secret, out, outlen, &used);
+    rc = rc ? rc : put_raw("\"}", out, outlen, &used);
+    if (rc != 0) {
+        if (outlen > 0)
+            explicit_bzero(out, outlen); /* a part of the secret may be in it */
+        return rc;
+    }
+    out[used] = '\0';
+    return 0;
+}
+
 /* Activities say "sell_short" for a sale that opens a short: still a sell. */
 static int activity_side(const aj_ctx *c, const json_t *obj, order_side *out)
 {

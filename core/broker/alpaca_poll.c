@@ -1,14 +1,17 @@
-/* alpaca_poll: order updates and fills by polling (alpaca.h).
+/* alpaca_poll: order updates and fills by polling, and the one reporting path that
+ * polling and the trade_updates stream (alpaca_stream.c) share (alpaca.h).
  *
  * Every order the adapter places or meets is tracked with what the listener was last told.
- * While one of them is working, a poll every ALPACA_POLL_MS asks, in this order:
+ * While one of them is working, a poll every ALPACA_POLL_MS (ALPACA_STREAM_POLL_MS while
+ * the stream is listening: then it is only a safety net) asks, in this order:
  *   1. GET /v2/account/activities/FILL since the last fill seen: each fill of a tracked
  *      order whose cumulative quantity is past what was reported goes to on_fill, with
- *      the id alpaca_fill_id gives it (the stream's id too), so the host records it once
- *      whichever way it came;
+ *      the id alpaca_fill_id gives it (the stream's id too);
  *   2. GET /v2/orders?status=all since the oldest working order: a status or filled
  *      quantity that changed goes to on_order.
- * Fills go first so the host never sees an order filled whose fill it has not had. */
+ * Fills go first so the host never sees an order filled whose fill it has not had.
+ * Both paths report through alpaca_report_fill and alpaca_report_order, which compare with
+ * what was reported, so a fill or a change that comes both ways reaches the listener once. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +35,7 @@ static tracked *find_coid(alpaca_broker *a, const char *coid)
     return e ? e->value.ptr : NULL;
 }
 
-static tracked *find_id(alpaca_broker *a, const char *id)
+tracked *alpaca_tracked_by_id(alpaca_broker *a, const char *id)
 {
     hmap_entry *e = hmap_find_str(&a->by_id, id);
     return e ? e->value.ptr : NULL;
@@ -44,10 +47,47 @@ static bool working(const tracked *t)
            t->filled_reported < t->last.filled_qty;
 }
 
+static apex_time interval(const alpaca_broker *a)
+{
+    return (apex_time)(a->stream_listening ? ALPACA_STREAM_POLL_MS : ALPACA_POLL_MS) * 1000;
+}
+
 static void schedule(alpaca_broker *a)
 {
     if (!clock_timer_active(&a->poll))
-        clock_timer_start_in(&a->poll, (apex_time)ALPACA_POLL_MS * 1000);
+        clock_timer_start_in(&a->poll, interval(a));
+}
+
+/* Arms the poll to run within delay, unless it is due sooner already. */
+static void poll_within(alpaca_broker *a, apex_time delay)
+{
+    apex_time due = clock_now(a->clock) + delay;
+    if (clock_timer_due(&a->poll) > due) /* NEVER when not armed */
+        clock_timer_start(&a->poll, due);
+}
+
+static bool any_working(alpaca_broker *a)
+{
+    tracked *t;
+    LIST_FOREACH(t, &a->orders, link)
+    if (working(t))
+        return true;
+    return false;
+}
+
+void alpaca_poll_now(alpaca_broker *a)
+{
+    if (a->poll_busy)
+        a->poll_again = true; /* what it asked may predate what is to be caught up */
+    else if (any_working(a))
+        poll_within(a, 0);
+}
+
+void alpaca_poll_retime(alpaca_broker *a)
+{
+    /* Faster: the pending poll moves up. Slower: it runs as planned, the next one later. */
+    if (clock_timer_active(&a->poll))
+        poll_within(a, interval(a));
 }
 
 static void track_one(alpaca_broker *a, const broker_order *o)
@@ -76,6 +116,10 @@ static void track_one(alpaca_broker *a, const broker_order *o)
     t->reported = true;
     if (a->fills_after == 0 || o->created_at - APEX_SECOND < a->fills_after)
         a->fills_after = o->created_at - APEX_SECOND;
+    /* Filled already (its fill may have come on the stream before we knew the order): the
+     * fill is read by the next poll, which must not wait for the slow safety net. */
+    if (o->filled_qty > 0)
+        poll_within(a, (apex_time)ALPACA_POLL_MS * 1000);
     schedule(a);
 }
 
@@ -93,15 +137,15 @@ static void poll_done(call *c)
     alpaca_broker *a = c->a;
     alpaca_call_free(c);
     a->poll_busy = false;
-    tracked *t;
-    LIST_FOREACH(t, &a->orders, link)
-    if (working(t)) {
-        schedule(a);
-        return;
+    if (a->poll_again) {
+        a->poll_again = false;
+        alpaca_poll_now(a);
     }
+    if (any_working(a))
+        schedule(a);
 }
 
-static void report_order(alpaca_broker *a, tracked *t, const broker_order *o)
+static void report_one(alpaca_broker *a, tracked *t, const broker_order *o)
 {
     if (t->reported && t->last.status == o->status && t->last.filled_qty == o->filled_qty)
         return;
@@ -109,6 +153,37 @@ static void report_order(alpaca_broker *a, tracked *t, const broker_order *o)
     t->reported = true;
     if (a->base.listener.on_order)
         a->base.listener.on_order(a->base.listener.ud, o);
+}
+
+/* A leg's own event (the stream's) names it by Alpaca's ids; the host knows it by the
+ * derived id it was tracked under, found through Alpaca's order id. */
+static void host_names(alpaca_broker *a, broker_order *o)
+{
+    tracked *t;
+    if (find_coid(a, o->client_order_id) || !(t = alpaca_tracked_by_id(a, o->broker_order_id)))
+        return;
+    snprintf(o->client_order_id, sizeof o->client_order_id, "%s", t->coid);
+    snprintf(o->parent_client_order_id, sizeof o->parent_client_order_id, "%s",
+             t->last.parent_client_order_id);
+    o->role = t->last.role;
+}
+
+void alpaca_report_order(alpaca_broker *a, alpaca_order *ao)
+{
+    host_names(a, &ao->order);
+    tracked *t = find_coid(a, ao->order.client_order_id);
+    if (t)
+        report_one(a, t, &ao->order);
+    for (int l = 0; l < ao->nlegs; l++) {
+        if (!(t = find_coid(a, ao->legs[l].client_order_id)) &&
+            find_coid(a, ao->order.client_order_id)) {
+            track_one(a, &ao->legs[l]); /* a leg first seen now: its state is news */
+            if ((t = find_coid(a, ao->legs[l].client_order_id)))
+                t->reported = false;
+        }
+        if (t)
+            report_one(a, t, &ao->legs[l]);
+    }
 }
 
 static void orders_polled(call *c, const http_result *res)
@@ -130,19 +205,7 @@ static void orders_polled(call *c, const http_result *res)
             log_warn("alpaca: polling orders: %s", err);
             continue;
         }
-        tracked *t = find_coid(a, ao.order.client_order_id);
-        if (t)
-            report_order(a, t, &ao.order);
-        for (int l = 0; l < ao.nlegs; l++) {
-            if (!(t = find_coid(a, ao.legs[l].client_order_id)) &&
-                find_coid(a, ao.order.client_order_id)) {
-                track_one(a, &ao.legs[l]); /* a leg first seen now: its state is news */
-                if ((t = find_coid(a, ao.legs[l].client_order_id)))
-                    t->reported = false;
-            }
-            if (t)
-                report_order(a, t, &ao.legs[l]);
-        }
+        alpaca_report_order(a, &ao);
     }
     if (!j)
         log_warn("alpaca: polling orders: %s", err);
@@ -176,6 +239,19 @@ static money_t fill_cum(const broker_fill *f)
     return cum;
 }
 
+void alpaca_report_fill(alpaca_broker *a, tracked *t, broker_fill *f, money_t cum)
+{
+    if (cum <= t->filled_reported)
+        return; /* reported already, by this path or the other */
+    snprintf(f->client_order_id, sizeof f->client_order_id, "%s", t->coid);
+    t->filled_reported = cum;
+    broker_order o = t->last;
+    if (cum > o.filled_qty)
+        o.filled_qty = cum;
+    if (a->base.listener.on_fill)
+        a->base.listener.on_fill(a->base.listener.ud, f, &o);
+}
+
 static void fills_polled(call *c, const http_result *res)
 {
     alpaca_broker *a = c->a;
@@ -199,17 +275,9 @@ static void fills_polled(call *c, const http_result *res)
         }
         if (f.ts - APEX_SECOND > a->fills_after)
             a->fills_after = f.ts - APEX_SECOND;
-        tracked *t = find_id(a, order_id);
-        money_t cum = fill_cum(&f);
-        if (!t || cum <= t->filled_reported)
-            continue; /* not ours, or reported already */
-        snprintf(f.client_order_id, sizeof f.client_order_id, "%s", t->coid);
-        t->filled_reported = cum;
-        broker_order o = t->last;
-        if (cum > o.filled_qty)
-            o.filled_qty = cum;
-        if (a->base.listener.on_fill)
-            a->base.listener.on_fill(a->base.listener.ud, &f, &o);
+        tracked *t = alpaca_tracked_by_id(a, order_id);
+        if (t) /* else not ours */
+            alpaca_report_fill(a, t, &f, fill_cum(&f));
     }
     if (!j)
         log_warn("alpaca: polling fills: %s", err);

@@ -278,6 +278,11 @@ bool clock_timer_active(const clock_timer *t)
     return heap_node_in_heap(&t->node);
 }
 
+apex_time clock_timer_due(const clock_timer *t)
+{
+    return clock_timer_active(t) ? t->due : APEX_TIME_NEVER;
+}
+
 /* ---- simulated driving ------------------------------------------------------------------- */
 
 /* Fires timers due at or before `limit` in (due, seq) order. Simulated time moves to each

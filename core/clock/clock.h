@@ -73,6 +73,8 @@ int clock_reserve(apex_clock *clock, int n);
 void clock_timer_start_in(clock_timer *timer, apex_time delay);
 void clock_timer_stop(clock_timer *timer);
 bool clock_timer_active(const clock_timer *timer);
+/* When an active timer fires; APEX_TIME_NEVER when it is not active. */
+apex_time clock_timer_due(const clock_timer *timer);
 
 /* Simulated clocks only. Fires every timer due at or before t, in order, moving now to
  * each timer's due time, then sets now = t (never moves backwards). Returns the number

@@ -1,8 +1,9 @@
 /* test_alpaca_adapter: the Alpaca adapter against the fake Alpaca server
  * (tests/fake_alpaca, started here on 127.0.0.1), through the broker interface the host
- * uses. Asserted: replies, listener events (fills once, orders as they change), and what
- * reached the fake (orders per client order id, so "never twice" is checked where the
- * bytes land). */
+ * uses. Asserted: replies, listener events (fills once, orders as they change, whether the
+ * trade_updates stream or polling brought them), and what reached the fake (orders per
+ * client order id, so "never twice" is checked where the bytes land; fill polls and
+ * stream connections, so "by the stream" and "reconnected" are too). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -166,7 +167,12 @@ static int teardown(void **state)
     uv_run(&f->loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&f->loop), 0);
     kill(f->pid, SIGTERM);
-    waitpid(f->pid, NULL, 0);
+    int st = 0;
+    waitpid(f->pid, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) /* it stops cleanly on SIGTERM: else say how */
+        print_message("fake-alpaca ended badly: %s %d\n",
+                      WIFSIGNALED(st) ? "signal" : "exit status",
+                      WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
     free(f);
     return 0;
 }
@@ -240,6 +246,40 @@ static got submit(fixture *f, const order_request *q)
     assert_int_equal(broker_submit_order(f->b, BROKER_PRIORITY_ROUTINE, q, on_reply, &g), 0);
     wait_for(f, &g.done, 1);
     return g;
+}
+
+/* GET /v2/account/activities/FILL requests so far: each is one poll. */
+static int fill_polls(fixture *f)
+{
+    return counter(f, "requests", "GET /v2/account/activities/FILL");
+}
+
+static int stream_connections(fixture *f)
+{
+    return counter(f, "ws_connections", "trade");
+}
+
+static void wait_listening(fixture *f)
+{
+    for (int spins = 0; !alpaca_stream_listening(f->b) && spins < 200000; spins++)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_true(alpaca_stream_listening(f->b));
+}
+
+/* Runs the loop in steps of 100 ms until the fake's fill polls exceed n (at most 10 s). */
+static void wait_fill_polls_over(fixture *f, int n)
+{
+    for (int i = 0; fill_polls(f) <= n && i < 100; i++)
+        run_for(f, 100);
+    assert_true(fill_polls(f) > n);
+}
+
+static bool updated(const fixture *f, const char *coid, order_status status)
+{
+    for (int i = 0; i < f->nupdates; i++)
+        if (strcmp(f->updates[i].client_order_id, coid) == 0 && f->updates[i].status == status)
+            return true;
+    return false;
 }
 
 /* ---- tests ---- */
@@ -401,6 +441,109 @@ static void test_account_exact_and_429_waited(void **state)
     assert_int_equal(a.account.equity, MONEY(100000));
 }
 
+/* The stream listening, then a bracket buy of qty placed at 180 (filled by the next
+ * price pushed, or by /_control/fill). */
+static void bracket_while_listening(fixture *f, const char *coid, const char *symbol, money_t qty)
+{
+    char bar[160];
+    snprintf(bar, sizeof bar, "{\"symbol\":\"%s\",\"o\":180,\"h\":181,\"l\":179,\"c\":180}",
+             symbol);
+    control(f, "bar", bar);
+    wait_listening(f);
+    order_request q = bracket(coid, symbol, qty);
+    assert_int_equal(submit(f, &q).status, 0);
+}
+
+/* With the stream up a fill is reported from it, at once and once: no fill poll ran
+ * between the fill and its report. A leg's own event (Alpaca's ids) reaches the host
+ * under the host's leg id. */
+static void test_stream_reports_fills_without_polling(void **state)
+{
+    fixture *f = *state;
+    bracket_while_listening(f, "apx-7-e", "AAPL", MONEY(3));
+    int polls = fill_polls(f);
+    uv_update_time(&f->loop);
+    uint64_t t0 = uv_now(&f->loop);
+    control(f, "bar", "{\"symbol\":\"AAPL\",\"o\":181,\"h\":182,\"l\":180.5,\"c\":181.5}");
+    wait_for(f, &f->nfills, 1);
+    uv_update_time(&f->loop);
+    assert_true(uv_now(&f->loop) - t0 < ALPACA_POLL_MS); /* before even a fast poll */
+    assert_int_equal(fill_polls(f), polls);
+    assert_string_equal(f->fills[0].client_order_id, "apx-7-e");
+    assert_int_equal(f->fills[0].qty, MONEY(3));
+    assert_true(updated(f, "apx-7-e", ORDER_STATUS_FILLED));
+
+    /* The take profit fills: its event names Alpaca's leg; the host hears its own id. */
+    control(f, "bar", "{\"symbol\":\"AAPL\",\"o\":199,\"h\":201,\"l\":199,\"c\":201}");
+    wait_for(f, &f->nfills, 2);
+    assert_string_equal(f->fills[1].client_order_id, "apx-7-e-tp");
+    for (int spins = 0; !updated(f, "apx-7-e-sl", ORDER_STATUS_CANCELLED) && spins < 200000;
+         spins++)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_true(updated(f, "apx-7-e-tp", ORDER_STATUS_FILLED));
+    assert_true(updated(f, "apx-7-e-sl", ORDER_STATUS_CANCELLED));
+    assert_int_equal(fill_polls(f), polls);
+    run_for(f, 1000);
+    assert_int_equal(f->nfills, 2);
+}
+
+/* A fill the stream delivered is read again by polling (the stream dropped: polls run
+ * fast and one catches up at once after the reconnect): still one fill. */
+static void test_fill_seen_by_stream_and_poll_is_one(void **state)
+{
+    fixture *f = *state;
+    bracket_while_listening(f, "apx-8-e", "MSFT", MONEY(4));
+    control(f, "fill", "{\"client_order_id\":\"apx-8-e\",\"qty\":\"1\",\"price\":\"180\"}");
+    wait_for(f, &f->nfills, 1); /* a partial fill, by the stream */
+    control(f, "fill", "{\"client_order_id\":\"apx-8-e\",\"price\":\"180.5\"}");
+    wait_for(f, &f->nfills, 2);
+    int polls = fill_polls(f);
+    control(f, "ws_drop", "{\"path\":\"/stream\"}");
+    wait_fill_polls_over(f, polls); /* both activities read again */
+    run_for(f, 500);                /* its answer processed */
+    assert_int_equal(f->nfills, 2);
+    assert_int_equal(f->fills[0].qty, MONEY(1));
+    assert_int_equal(f->fills[1].qty, MONEY(3));
+    assert_string_not_equal(f->fills[0].fill_id, f->fills[1].fill_id);
+    wait_listening(f);
+    run_for(f, 500);
+    assert_int_equal(f->nfills, 2);
+}
+
+/* Breaks the stream (control `what` with `body`), fills 1 share of apx-9-e at price, and
+ * waits for that fill, the n-th, and for the stream back on its (n+1)-th connection. */
+static void fill_while_down(fixture *f, const char *what, const char *body, const char *price,
+                            int n)
+{
+    char fill[160];
+    snprintf(fill, sizeof fill, "{\"client_order_id\":\"apx-9-e\",\"qty\":\"1\",\"price\":\"%s\"}",
+             price);
+    control(f, what, body);
+    control(f, "fill", fill);
+    wait_for(f, &f->nfills, n);
+    assert_string_equal(f->fills[n - 1].client_order_id, "apx-9-e");
+    assert_int_equal(f->fills[n - 1].qty, MONEY(1));
+    for (int i = 0; stream_connections(f) < n + 1 && i < 100; i++)
+        run_for(f, 100);
+    assert_int_equal(stream_connections(f), n + 1);
+    wait_listening(f);
+}
+
+/* Fills while the stream is down arrive once, by polling or the catch-up after the
+ * reconnect: one that happens after a reset, and one whose event the reset cut in half. */
+static void test_stream_drop_loses_no_fill(void **state)
+{
+    fixture *f = *state;
+    bracket_while_listening(f, "apx-9-e", "NVDA", MONEY(2));
+    assert_int_equal(stream_connections(f), 1);
+    fill_while_down(f, "ws_drop", "{\"path\":\"/stream\"}", "180", 1);
+    /* The next message (this fill's event) is cut mid-frame and the connection reset. */
+    fill_while_down(f, "fault", "{\"kind\":\"ws_drop\",\"path\":\"/stream\"}", "181", 2);
+    run_for(f, 2500); /* a fast poll and the catch-up have both run */
+    assert_int_equal(f->nfills, 2);
+    assert_true(updated(f, "apx-9-e", ORDER_STATUS_FILLED));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +553,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_cancel_a_leg_and_close_the_position, setup, teardown),
         cmocka_unit_test_setup_teardown(test_account_exact_and_429_waited, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_reports_fills_without_polling, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fill_seen_by_stream_and_poll_is_one, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_drop_loses_no_fill, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -512,6 +512,56 @@ static void test_parse_reports_position(void **state)
 
 /* ---- trade updates and fills ------------------------------------------------------ */
 
+static void test_stream_control_messages(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        alpaca_stream_kind kind;
+    } cases[] = {
+        {"{\"stream\":\"authorization\",\"data\":{\"action\":\"authenticate\","
+         "\"status\":\"authorized\"}}",
+         ALPACA_STREAM_AUTHORIZED},
+        {"{\"stream\":\"authorization\",\"data\":{\"action\":\"authenticate\","
+         "\"status\":\"unauthorized\"}}",
+         ALPACA_STREAM_UNAUTHORIZED},
+        {"{\"stream\":\"authorization\"}", ALPACA_STREAM_UNAUTHORIZED},
+        {"{\"stream\":\"listening\",\"data\":{\"streams\":[\"trade_updates\"]}}",
+         ALPACA_STREAM_LISTENING},
+        {"{\"stream\":\"listening\",\"data\":{\"streams\":[]}}", ALPACA_STREAM_NOT_LISTENING},
+        {"{\"stream\":\"listening\",\"data\":{\"error\":\"invalid syntax\"}}",
+         ALPACA_STREAM_NOT_LISTENING},
+        {"{\"stream\":\"trade_updates\",\"data\":{}}", ALPACA_STREAM_TRADE_UPDATE},
+        {"{\"stream\":\"news\"}", ALPACA_STREAM_OTHER},
+        {"{\"stream\":7}", ALPACA_STREAM_OTHER},
+        {"[1,2]", ALPACA_STREAM_OTHER},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *j = load(cases[i].text);
+        assert_int_equal(alpaca_stream_message_kind(j), cases[i].kind);
+        json_decref(j);
+    }
+    json_t *listen = load(ALPACA_STREAM_LISTEN);
+    assert_string_equal(json_string_value(json_object_get(listen, "action")), "listen");
+    json_decref(listen);
+}
+
+static void test_stream_auth_message(void **state)
+{
+    (void)state;
+    char out[128];
+    assert_int_equal(alpaca_encode_stream_auth("PK1", "s\"e\\c", out, sizeof out), 0);
+    json_t *j = load(out); /* valid JSON, values intact */
+    assert_string_equal(json_string_value(json_object_get(j, "action")), "auth");
+    assert_string_equal(json_string_value(json_object_get(j, "key")), "PK1");
+    assert_string_equal(json_string_value(json_object_get(j, "secret")), "s\"e\\c");
+    json_decref(j);
+    assert_int_equal(alpaca_encode_stream_auth("PK1", "a\nb", out, sizeof out), APEX_EINVAL);
+    assert_int_equal(alpaca_encode_stream_auth("PK1", "0123456789", out, 40), APEX_ERANGE);
+    for (size_t i = 0; i < 40; i++)
+        assert_int_equal(out[i], 0); /* nothing of the secret left behind */
+}
+
 static void test_trade_update_fill(void **state)
 {
     (void)state;
@@ -1015,6 +1065,8 @@ int main(void)
         cmocka_unit_test(test_snapshots_and_latest_quotes),
         cmocka_unit_test(test_error_bodies),
         cmocka_unit_test(test_truncations_never_crash),
+        cmocka_unit_test(test_stream_control_messages),
+        cmocka_unit_test(test_stream_auth_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
