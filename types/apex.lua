@@ -242,7 +242,7 @@ function Ctx.log(fmt, ...) end
 ---@field urgent_conditions apex.UrgentConditions? How near a level makes checks urgent.
 ---@field price_cache_ttl_seconds integer? How long a broker price is reused. Default 10. Range 0 .. 3600.
 ---@field max_api_calls_per_minute integer? Sliding-window limit on every broker call of the pipeline, the paper broker included (backtests obey it in simulated time: raise it for backtests with many symbols). Default 60. Range 1 .. 100000.
----@field retry_backoff integer[]? Delay after each consecutive broker failure; the last step repeats. Default `{ 60, 120, 240, 480, 960 }`. Range at most 10, each 1 .. 86400.
+---@field retry_backoff integer[]? Delay after each consecutive broker failure; the last step repeats. When the retry after the last step fails too, the execution is flagged (its reason starts `BROKER OUTAGE, flagged`, a `broker_outage` event, an OUTAGE line) and still monitored. Default `{ 60, 120, 240, 480, 960 }`. Range at most 10, each 1 .. 86400.
 ---@field persist_interval integer? Unrealized P&L is written to the store on a change of state and at most this often otherwise (live runs only; a backtest writes on changes of state). Default 60. Range 1 .. 86400.
 
 ---Accepted and validated; nothing is delivered yet. A Telegram bot.

@@ -593,7 +593,10 @@ const config_field config_schema[] = {
      .def_count = (int)(sizeof default_backoff / sizeof *default_backoff),
      RANGE(1, 86400),
      .unit = "seconds",
-     .doc = "delay after each consecutive broker failure; the last step repeats"},
+     .doc =
+         "delay after each consecutive broker failure; the last step repeats. When the retry "
+         "after the last step fails too, the execution is flagged (its reason starts "
+         "`BROKER OUTAGE, flagged`, a `broker_outage` event, an OUTAGE line) and still monitored"},
     {.path = "monitoring.persist_interval",
      .type = CONFIG_INT,
      AT(monitoring.persist_interval_s),

@@ -215,12 +215,25 @@ static void backoff(monitor *m, trade *t, const char *what, const char *error)
         t->row.retry_count < mc->nretry_backoff ? t->row.retry_count : mc->nretry_backoff - 1;
     int delay = mc->nretry_backoff > 0 ? mc->retry_backoff_s[step] : mc->normal_frequency_s;
     t->row.retry_count++;
-    snprintf(t->row.reason, sizeof t->row.reason, "broker error (attempt %d): %s",
-             t->row.retry_count, error);
+    /* Past the last step of the backoff: an outage, not a blip. Flagged once; the checks
+     * go on at the last step until the broker answers (recovered clears the flag). */
+    bool outage = mc->nretry_backoff > 0 && t->row.retry_count == mc->nretry_backoff + 1;
+    bool flagged = mc->nretry_backoff > 0 && t->row.retry_count > mc->nretry_backoff;
+    snprintf(t->row.reason, sizeof t->row.reason, "%sbroker error (attempt %d): %s",
+             flagged ? "BROKER OUTAGE, flagged: " : "", t->row.retry_count, error);
     store_event(m->db, now, m->cfg->name, t->row.id, "broker_error", NULL,
                 "%s: %s failed: %s; retrying in %d s", t->row.symbol, what, error, delay);
     log_warn("%s %s: %s failed (%s); retry %d in %d s", m->cfg->name, t->row.symbol, what, error,
              t->row.retry_count, delay);
+    if (outage) {
+        store_event(m->db, now, m->cfg->name, t->row.id, "broker_outage", NULL,
+                    "%s: the broker failed %d checks in a row, through every step of "
+                    "monitoring.retry_backoff; the execution is flagged and still monitored "
+                    "every %d s: %s",
+                    t->row.symbol, t->row.retry_count, delay, error);
+        if (m->hooks.on_outage)
+            m->hooks.on_outage(m->hooks.ud, t, t->row.retry_count, error);
+    }
     schedule(m, t, now + (apex_time)delay * APEX_SECOND);
     persist(m, t, true);
 }

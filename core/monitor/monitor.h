@@ -42,6 +42,10 @@ typedef struct {
     /* On a simulated clock: the next time after now at which a time-based exit condition
      * changes for t (e.g. the session-close window opens), or 0 for none. */
     apex_time (*next_time_due)(void *ud, const trade *t, apex_time now);
+    /* The broker has failed t's checks through every step of monitoring.retry_backoff:
+     * the execution is flagged (its reason and a broker_outage event) and this runs, once
+     * per outage; monitoring goes on retrying at the last step. NULL: nothing more. */
+    void (*on_outage)(void *ud, trade *t, int failures, const char *error);
     void *ud;
 } monitor_hooks;
 

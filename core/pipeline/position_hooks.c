@@ -182,12 +182,24 @@ static trade *first_trade(void *ud)
     return p->trades;
 }
 
+/* The broker has been failing this execution's checks through the whole backoff. The
+ * terminal says so now; this is also where the notifier (Telegram, webhooks: a later
+ * issue) will be told. */
+static void on_outage(void *ud, trade *t, int failures, const char *error)
+{
+    pipeline *p = ud;
+    log_event("%-13s OUTAGE   %-5s the broker failed %d checks in a row (%s); the execution is "
+              "flagged and still monitored",
+              p->cfg.name, t->row.symbol, failures, error);
+}
+
 monitor_hooks pipeline_monitor_hooks(pipeline *p)
 {
     return (monitor_hooks){.on_flat = on_flat,
                            .evaluate_exit = evaluate_exit,
                            .first_trade = first_trade,
                            .next_time_due = pipeline_next_time_due,
+                           .on_outage = on_outage,
                            .ud = p};
 }
 

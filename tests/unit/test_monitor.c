@@ -39,6 +39,7 @@ typedef struct {
     trade trades[NPOS];
     int ntrades;
     int flats, evaluations;
+    int outages, outage_failures;
 } fx;
 
 static void on_flat(void *ud, trade *t)
@@ -54,6 +55,15 @@ static void evaluate(void *ud, trade *t, const broker_quote *q)
     (void)t;
     (void)q;
     f->evaluations++;
+}
+
+static void outage(void *ud, trade *t, int failures, const char *error)
+{
+    fx *f = ud;
+    (void)t;
+    (void)error;
+    f->outages++;
+    f->outage_failures = failures;
 }
 
 static trade *first(void *ud)
@@ -112,10 +122,12 @@ static fx *make(int n, int per_minute)
     assert_int_equal(broker_set_limiter(f->limited, f->limiter), 0);
     config_defaults(&f->cfg);
     f->cfg.monitoring.max_api_calls_per_minute = per_minute;
-    f->mon = monitor_new(
-        f->clock, f->limited, f->db, &f->cfg,
-        (monitor_hooks){
-            .on_flat = on_flat, .evaluate_exit = evaluate, .first_trade = first, .ud = f});
+    f->mon = monitor_new(f->clock, f->limited, f->db, &f->cfg,
+                         (monitor_hooks){.on_flat = on_flat,
+                                         .evaluate_exit = evaluate,
+                                         .first_trade = first,
+                                         .on_outage = outage,
+                                         .ud = f});
     for (int i = 0; i < n; i++) {
         trade *t = &f->trades[i];
         snprintf(t->row.symbol, sizeof t->row.symbol, "S%03d", i);
@@ -275,6 +287,51 @@ static void test_position_closed_by_hand_is_detected(void **state)
     destroy(f);
 }
 
+static int count_kind(void *ud, const store_event_row *ev)
+{
+    int *n = ((int **)ud)[0];
+    const char *kind = ((const char **)ud)[1];
+    if (strcmp(ev->kind, kind) == 0)
+        (*n)++;
+    return 0;
+}
+
+static int events_of(fx *f, const char *kind)
+{
+    int n = 0;
+    void *args[2] = {&n, (void *)kind};
+    store_events_recent(f->db, NULL, 1000, count_kind, args);
+    return n;
+}
+
+/* Seed 000's broker outage: the checks back off through monitoring.retry_backoff; when
+ * the last retry fails too, the execution is flagged and the outage hook runs once; it is
+ * still monitored, and the flag goes when the broker answers again. */
+static void test_broker_outage_flags_after_the_last_retry(void **state)
+{
+    (void)state;
+    fx *f = make(1, 60);
+    f->cfg.monitoring.nretry_backoff = 2;
+    f->cfg.monitoring.retry_backoff_s[0] = 60;
+    f->cfg.monitoring.retry_backoff_s[1] = 120;
+    fake_broker_fail_next(f->rec, FAKE_ANY, 4, APEX_EIO, "connection refused");
+    run_minutes(f, 4, MONEY(100)); /* failures at 0, 1 and 3 min: the third is past the last step */
+    trade *t = &f->trades[0];
+    assert_int_equal(f->outages, 1);
+    assert_int_equal(f->outage_failures, 3);
+    assert_int_equal(events_of(f, "broker_outage"), 1);
+    assert_non_null(strstr(t->row.reason, "BROKER OUTAGE, flagged: broker error (attempt 3)"));
+    assert_false(t->finished);
+    assert_int_equal(t->row.status, EXEC_MONITORING);
+    run_minutes(f, 6, MONEY(100));   /* one more failure (5 min), then the broker answers */
+    assert_int_equal(f->outages, 1); /* once per outage */
+    assert_int_equal(events_of(f, "broker_ok"), 1);
+    assert_int_equal(t->row.retry_count, 0);
+    assert_string_equal(t->row.reason, "");
+    assert_false(t->finished);
+    destroy(f);
+}
+
 /* A backtest: one check per bar of the symbol, whatever the cadence, and none between
  * bars (an hour without data costs nothing). */
 static void test_bar_driven_checks_follow_the_bars(void **state)
@@ -334,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_price_caching),
         cmocka_unit_test(test_rate_limit_never_exceeded_with_200_positions),
         cmocka_unit_test(test_position_closed_by_hand_is_detected),
+        cmocka_unit_test(test_broker_outage_flags_after_the_last_retry),
         cmocka_unit_test(test_bar_driven_checks_follow_the_bars),
         cmocka_unit_test(test_shutdown_gives_back_the_holds),
     };
