@@ -150,7 +150,7 @@ int main(int argc, char **argv)
     snprintf(cfg.base_url, sizeof cfg.base_url, "http://127.0.0.1:%d", port);
     snprintf(cfg.data_url, sizeof cfg.data_url, "http://127.0.0.1:%d", port);
     char err[512];
-    k.b = alpaca_broker_new(&cfg, &k.loop, clock, err, sizeof err);
+    k.b = alpaca_broker_new(&cfg, &k.loop, err, sizeof err);
     if (!k.b) {
         fprintf(stderr, "bench-alpaca: %s\n", err);
         return 1;

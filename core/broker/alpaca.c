@@ -699,6 +699,7 @@ static void alpaca_free(broker *b)
     while (!LIST_EMPTY(&a->calls))
         alpaca_call_free(LIST_FIRST(&a->calls));
     alpaca_poll_free(a);
+    clock_free(a->clock); /* after every timer on it has stopped */
     credentials_wipe(&a->cred);
     free(a);
 }
@@ -740,8 +741,8 @@ int alpaca_describe(const broker_config *cfg, char *desc, size_t desclen)
     return 0;
 }
 
-broker *alpaca_broker_new(const broker_config *cfg, struct uv_loop_s *loop, apex_clock *clock,
-                          char *err, size_t errlen)
+broker *alpaca_broker_new(const broker_config *cfg, struct uv_loop_s *loop, char *err,
+                          size_t errlen)
 {
     if (!loop)
         return err_set(err, errlen, APEX_EINVAL, "alpaca: needs the live loop"), NULL;
@@ -750,7 +751,6 @@ broker *alpaca_broker_new(const broker_config *cfg, struct uv_loop_s *loop, apex
         return err_set(err, errlen, APEX_ENOMEM, "alpaca: out of memory"), NULL;
     a->base.ops = &alpaca_ops;
     a->loop = loop;
-    a->clock = clock;
     LIST_INIT(&a->calls);
     snprintf(a->feed, sizeof a->feed, "%s", cfg->feed == BROKER_FEED_SIP ? "sip" : "iex");
     int rc = endpoint_resolve(cfg->base_url, ALPACA_PAPER_URL, "broker.base_url", a->trading,
@@ -765,11 +765,13 @@ broker *alpaca_broker_new(const broker_config *cfg, struct uv_loop_s *loop, apex
         return NULL;
     }
     apex_error e;
-    a->http = http_client_new(loop, NULL, &e);
+    a->clock = clock_new_live(loop, 1.0, 0);
+    a->http = a->clock ? http_client_new(loop, NULL, &e) : NULL;
     if (!a->http || alpaca_poll_init(a) != 0) {
         err_set(err, errlen, APEX_EIO, "alpaca: %s", a->http ? "out of memory" : e.msg);
         if (a->http)
             http_client_free(a->http);
+        clock_free(a->clock);
         credentials_wipe(&a->cred);
         free(a);
         return NULL;

@@ -55,10 +55,11 @@ int alpaca_check_config(const broker_config *cfg, char *err, size_t errlen);
  * never a value. Returns 0 or < 0 with the message in desc. */
 int alpaca_describe(const broker_config *cfg, char *desc, size_t desclen);
 
-/* An adapter on loop (its own HTTP client) scheduling its polls on clock. NULL with err on
- * a configuration problem (alpaca_check_config's messages). */
-broker *alpaca_broker_new(const broker_config *cfg, struct uv_loop_s *loop, apex_clock *clock,
-                          char *err, size_t errlen);
+/* An adapter on loop with its own HTTP client and its own wall clock for polls and
+ * reconnects: a venue's pacing is real time whatever the replay speed of the host's clock.
+ * NULL with err on a configuration problem (alpaca_check_config's messages). */
+broker *alpaca_broker_new(const broker_config *cfg, struct uv_loop_s *loop, char *err,
+                          size_t errlen);
 
 /* True while b (an Alpaca adapter) is authorized on the trade_updates stream and listening;
  * false for any other broker. For status displays and tests. */

@@ -55,7 +55,7 @@ typedef struct alpaca_broker {
     broker base; /* first: adapter.h */
     http_client *http;
     struct uv_loop_s *loop;
-    apex_clock *clock;
+    apex_clock *clock; /* the adapter's own wall clock (alpaca_broker_new) */
     char trading[512], data[512], feed[8];
     broker_credentials cred;
     LIST_HEAD(, call) calls;

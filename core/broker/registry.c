@@ -97,7 +97,7 @@ static void paper_feed(broker *b, const bar *data, const char *symbol)
 static broker *open_alpaca(const pipeline_config *cfg, const broker_open_args *args, char *err,
                            size_t errlen)
 {
-    return alpaca_broker_new(&cfg->broker, args->loop, args->clock, err, errlen);
+    return alpaca_broker_new(&cfg->broker, args->loop, err, errlen);
 }
 
 int broker_check(const pipeline_config *cfg, char *desc, size_t desclen, char *err, size_t errlen)

@@ -163,8 +163,14 @@ static int open_broker(pipeline *p, diag_list *diags)
         return APEX_EINVAL;
     }
     /* Every call to the broker, the paper one included, obeys the per-minute limit, so a
-     * backtest sees the same pacing a real broker would impose. */
-    p->limiter = ratelimit_new(p->hs->clock, p->cfg.monitoring.max_api_calls_per_minute);
+     * backtest sees the same pacing a real broker would impose. A real venue counts its
+     * minutes on the wall, whatever the replay speed of the host's clock. */
+    if (!p->sim_feed && p->hs->loop && !(p->limiter_clock = clock_new_live(p->hs->loop, 1.0, 0))) {
+        diag_add(diags, "%s: broker: out of memory", p->cfg.path);
+        return APEX_ENOMEM;
+    }
+    p->limiter = ratelimit_new(p->limiter_clock ? p->limiter_clock : p->hs->clock,
+                               p->cfg.monitoring.max_api_calls_per_minute);
     if (!p->limiter || broker_set_limiter(p->brk, p->limiter) != 0) {
         diag_add(diags, "%s: broker: out of memory", p->cfg.path);
         return APEX_ENOMEM;
@@ -282,6 +288,7 @@ void pipeline_free(pipeline *p)
     }
     exec_env_free(p->exec);
     ratelimit_free(p->limiter);
+    clock_free(p->limiter_clock); /* NULL allowed; after the limiter's timer stopped */
     feed_merge_free(p->feed);
     news_free(&p->news);
     vec_free(&p->syms);

@@ -51,7 +51,8 @@ struct pipeline {
     news_list news;
     exec_env *exec;
     monitor *mon;
-    ratelimit *limiter; /* every broker call of this pipeline goes through it */
+    ratelimit *limiter;        /* every broker call of this pipeline goes through it */
+    apex_clock *limiter_clock; /* a real venue's limiter runs in wall time; NULL: hs->clock */
     exit_executor *exits;
     bool strategy_has_edge, strategy_has_opportunity;
     risk_circuit circuit;    /* trading state: the daily-loss breaker and the day roll */

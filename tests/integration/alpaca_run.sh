@@ -25,6 +25,8 @@ return apex.pipeline {
     symbols = { "AAPL" },
     data = { files = { "$WORK/data/bars.csv" } },
     broker = { kind = "alpaca", base_url = "$URL", data_url = "$URL" },
+    -- The limiter counts wall-time minutes for a real venue; a replay at 2000x asks more.
+    monitoring = { max_api_calls_per_minute = 3000 },
     strategy = { file = "$APEX_SOURCE_DIR/strategies/ma_cross.lua" },
 }
 LUA
@@ -119,4 +121,17 @@ else
   left=$(sq "$DB3" "SELECT count(*) FROM orders WHERE execution_id=$victim AND status NOT IN ('filled','cancelled','rejected','expired')")
   assert_eq "$left" "0" "none of its orders is left working"
 fi
+# ---- the rate limit: a 10 s run never sends more than its limit (every 60 s window of it
+# holds all of it) ----
+total_requests() {
+  local c
+  c=$(curl -s -f "$URL/_control/counters")
+  sqlite3 :memory: "SELECT sum(value) FROM json_each(json_extract('${c//\'/\'\'}', '\$.requests'))"
+}
+sed -e 's#max_api_calls_per_minute = 3000#max_api_calls_per_minute = 30#' -e 's#name = "alp"#name = "limited"#' \
+  "$WORK/alpaca.lua" > "$WORK/limited.lua"
+before=$(total_requests)
+"$APEX_HOST" run --speed 2000 --max-seconds 10 --db "$WORK/l.db" --fresh "$WORK/limited.lua" > "$WORK/l.out" 2>&1 || true
+sent=$(( $(total_requests) - before ))
+[ "$sent" -le 30 ] && [ "$sent" -ge 20 ] && pass "the limited run sent $sent requests, at most its 30 a minute" || fail "the limited run sent $sent requests with a limit of 30 a minute"
 finish

@@ -151,7 +151,7 @@ static int setup(void **state)
     snprintf(cfg.base_url, sizeof cfg.base_url, "http://127.0.0.1:%d", f->port);
     snprintf(cfg.data_url, sizeof cfg.data_url, "http://127.0.0.1:%d", f->port);
     char err[512];
-    f->b = alpaca_broker_new(&cfg, &f->loop, f->clock, err, sizeof err);
+    f->b = alpaca_broker_new(&cfg, &f->loop, err, sizeof err);
     if (!f->b)
         fail_msg("alpaca_broker_new: %s", err);
     broker_set_listener(f->b, (broker_listener){.on_order = on_order, .on_fill = on_fill, .ud = f});
