@@ -62,8 +62,10 @@ assert_eq "$most" "1" "every client order id reached the fake once"
 fills_fake=$(curl -s -f -H "APCA-API-KEY-ID: $KEY" -H "APCA-API-SECRET-KEY: $SECRET" "$URL/v2/account/activities/FILL?direction=asc&page_size=100" | grep -o '"activity_type"' | wc -l)
 fills_store=$(sq "$DB" "SELECT count(*) FROM fills")
 [ "$open_n" = 0 ] && assert_eq "$fills_store" "$fills_fake" "the store has exactly the fake's fills" || pass "positions still open at the time limit: fills compared only when all closed"
-leaks=$( (cat "$WORK/run.out"; sqlite3 "$DB" .dump) | grep -c -e "$SECRET" -e "$KEY" || true)
-assert_eq "$leaks" "0" "neither the key nor the secret is in the output or the store"
+"$APEX_HOST" status --db "$DB" --events 1000 > "$WORK/status.out" 2>&1 || true
+assert_contains "$(cat "$WORK/status.out")" "alp" "status reads the run's store"
+leaks=$( (cat "$WORK/run.out" "$WORK/status.out"; sqlite3 "$DB" .dump) | grep -c -e "$SECRET" -e "$KEY" || true)
+assert_eq "$leaks" "0" "neither the key nor the secret is in the output, the status or the store"
 # ---- a kill with a position open; a bracket leg fills while the host is down ----
 # A strategy that buys once and holds, its legs far from the fake's price (179), so only
 # what the test does at the fake can close the position: the kill never meets an exit
