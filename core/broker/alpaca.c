@@ -398,11 +398,12 @@ static int alpaca_cancel(broker *b, const char *coid, broker_cb cb, void *ud)
 
 /* ---- lists: open orders, positions, account, quotes ---- */
 
-/* Decodes an array of orders, legs flattened after their parent. *out is malloc'd. */
-static int decode_orders(call *c, const http_result *res, broker_order **out, int *n,
-                         bool open_only)
+/* The working orders of a 200 answer listing orders, legs flattened after their parent;
+ * *out is malloc'd. -1 after failing the call (`what` for any other answer). */
+static int decode_open_orders(call *c, const http_result *res, const char *what, broker_order **out,
+                              int *n)
 {
-    json_t *j = alpaca_body_json(c, res, "alpaca: orders");
+    json_t *j = alpaca_ok_json(c, res, what, "alpaca: orders");
     if (!j)
         return -1;
     size_t count = json_is_array(j) ? json_array_size(j) : 0;
@@ -416,10 +417,10 @@ static int decode_orders(call *c, const http_result *res, broker_order **out, in
         if (rc != 0)
             break;
         alpaca_track(c->a, &ao);
-        if (!open_only || !order_status_is_final(ao.order.status))
+        if (!order_status_is_final(ao.order.status))
             list[k++] = ao.order;
         for (int l = 0; l < ao.nlegs; l++)
-            if (!open_only || !order_status_is_final(ao.legs[l].status))
+            if (!order_status_is_final(ao.legs[l].status))
                 list[k++] = ao.legs[l];
     }
     json_decref(j);
@@ -435,13 +436,9 @@ static int decode_orders(call *c, const http_result *res, broker_order **out, in
 
 static void listed_open(call *c, const http_result *res)
 {
-    if (res->outcome != HTTP_OUTCOME_RESPONSE || res->status != 200) {
-        alpaca_fail_http(c, res, "alpaca: listing open orders failed");
-        return;
-    }
     broker_order *list;
     int n;
-    if (decode_orders(c, res, &list, &n, true) != 0)
+    if (decode_open_orders(c, res, "alpaca: listing open orders failed", &list, &n) != 0)
         return;
     broker_reply r = {.orders = list, .norders = n};
     alpaca_finish(c, &r);
@@ -642,13 +639,10 @@ static void close_next_cancel(call *c)
 
 static void close_listed(call *c, const http_result *res)
 {
-    if (res->outcome != HTTP_OUTCOME_RESPONSE || res->status != 200) {
-        alpaca_fail_http(c, res, "alpaca: listing orders before the close failed");
-        return;
-    }
     broker_order *list;
     int n;
-    if (decode_orders(c, res, &list, &n, true) != 0)
+    if (decode_open_orders(c, res, "alpaca: listing orders before the close failed", &list, &n) !=
+        0)
         return;
     /* Parents first cancel their legs at Alpaca; a leg whose parent filled is its own. */
     c->ncancel = 0;

@@ -188,19 +188,7 @@ void webhook_sign(const char *key, size_t key_len, const char *body, size_t body
 
 void webhook_url_label(const char *url, char *out, size_t outlen)
 {
-    const char *sep = strstr(url, "://");
-    if (!sep) {
-        snprintf(out, outlen, "(invalid URL)");
-        return;
-    }
-    const char *host = sep + 3;
-    size_t n = strcspn(host, "/?#");
-    const char *at = memchr(host, '@', n); /* user:password@ is a secret too */
-    if (at) {
-        n -= (size_t)(at + 1 - host);
-        host = at + 1;
-    }
-    snprintf(out, outlen, "%.*s://%.*s", (int)(sep - url), url, (int)n, host);
+    http_url_origin(url, out, outlen);
 }
 
 /* ---- the post ---- */

@@ -195,6 +195,11 @@ int http_send(http_client *c, const http_request_spec *spec, http_done_cb cb, vo
 /* Requests started and not yet finished. */
 int http_client_in_flight(const http_client *c);
 
+/* "https://host:port": url's scheme and host, without user info, path or query (what
+ * messages show of a URL whose path or query may carry a token); "(invalid URL)" when url
+ * has no scheme. */
+void http_url_origin(const char *url, char *out, size_t outlen);
+
 /* Names for logs: "GET", "timeout", "unknown". */
 const char *http_method_name(http_method m);
 const char *http_failure_name(http_failure f);

@@ -244,21 +244,32 @@ static bool header_text_ok(const char *s, bool is_name)
     return true;
 }
 
-/* "https://host:port" of url, without user info, path or query; malloc'd. */
-static char *url_origin(const char *url)
+void http_url_origin(const char *url, char *out, size_t outlen)
 {
     const char *sep = strstr(url, "://");
-    const char *host = sep ? sep + 3 : url;
+    if (!sep) {
+        snprintf(out, outlen, "(invalid URL)");
+        return;
+    }
+    const char *host = sep + 3;
     size_t n = strcspn(host, "/?#");
-    const char *at = memchr(host, '@', n);
+    const char *at = memchr(host, '@', n); /* user:password@ is a secret too */
     if (at) {
         n -= (size_t)(at + 1 - host);
         host = at + 1;
     }
-    size_t scheme = sep ? (size_t)(sep - url) + 3 : 0;
-    char *out = malloc(scheme + n + 5);
-    if (out)
-        snprintf(out, scheme + n + 5, "%.*s%.*s/...", (int)scheme, url, (int)n, host);
+    snprintf(out, outlen, "%.*s://%.*s", (int)(sep - url), url, (int)n, host);
+}
+
+/* The origin and "/...", malloc'd: the URL as messages show it when it is secret. */
+static char *url_origin(const char *url)
+{
+    size_t cap = strlen(url) + 8;
+    char *out = malloc(cap);
+    if (out) {
+        http_url_origin(url, out, cap);
+        strcat(out, "/...");
+    }
     return out;
 }
 
