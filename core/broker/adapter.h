@@ -38,6 +38,12 @@ typedef struct {
     /* broker_estimate_cost, synchronous; NULL: no cost model (ref, no fee). */
     int (*estimate_cost)(broker *b, const char *symbol, order_side side, order_type type,
                          money_t ref, money_t qty, broker_cost *out);
+    /* Live market data (broker.h's broker_market_data_subscribe); NULL for a venue
+     * without it. The adapter allocates the handle and owns it until unsubscribe. */
+    market_data_sub *(*market_data_subscribe)(broker *b, const market_data_request *req,
+                                              const market_data_sink *sink, void *ud, char *err,
+                                              size_t errlen);
+    void (*market_data_unsubscribe)(broker *b, market_data_sub *sub);
     /* Frees the adapter (b included); broker_free has already withdrawn queued calls. */
     void (*free)(broker *b);
 } broker_ops;

@@ -327,6 +327,32 @@ uint64_t broker_api_calls(const broker *b)
     return b ? b->api_calls : 0;
 }
 
+market_data_sub *broker_market_data_subscribe(broker *b, const market_data_request *req,
+                                              const market_data_sink *sink, void *ud, char *err,
+                                              size_t errlen)
+{
+    if (!b || !req || !sink || req->nsymbols <= 0 || req->timeframe_s <= 0 ||
+        req->warmup_bars < 0) {
+        err_set(err, errlen, APEX_EINVAL,
+                "market data: a subscription needs symbols and an "
+                "interval");
+        return NULL;
+    }
+    if (!b->ops->market_data_subscribe) {
+        err_set(err, errlen, APEX_EINVAL,
+                "broker '%s' has no live market data; give the bars as data.files instead",
+                broker_name(b));
+        return NULL;
+    }
+    return b->ops->market_data_subscribe(b, req, sink, ud, err, errlen);
+}
+
+void broker_market_data_unsubscribe(broker *b, market_data_sub *sub)
+{
+    if (b && sub && b->ops->market_data_unsubscribe)
+        b->ops->market_data_unsubscribe(b, sub);
+}
+
 const char *broker_name(const broker *b)
 {
     return b && b->ops->name ? b->ops->name : "";

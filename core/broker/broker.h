@@ -32,6 +32,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "market/bar.h"
+#include "market/news.h"
 #include "model/exit.h"
 #include "model/order.h"
 #include "net/ratelimit.h"
@@ -137,6 +139,52 @@ int broker_estimate_cost(broker *b, const char *symbol, order_side side, order_t
 uint64_t broker_api_calls(const broker *b);
 /* The adapter's name: "paper", "alpaca". */
 const char *broker_name(const broker *b);
+
+/* ---- live market data ---------------------------------------------------------------
+ *
+ * A venue's bars (and news) for a set of symbols, pushed to the subscriber: first the
+ * history that warms indicators up (REST), then the live stream, with a REST catch-up
+ * after every gap. One connection per broker account serves every subscriber (Alpaca
+ * allows one market-data stream per account), so two pipelines on one account share it.
+ *
+ * Delivery contract, per subscription:
+ *   - each symbol's bars arrive in strictly increasing ts; a bar already delivered is
+ *     never delivered again (a catch-up and the stream may both carry it);
+ *   - history is true for a bar that was not the latest complete bar when it arrived
+ *     (warm-up history, or a catch-up of a gap older than one interval): the host uses
+ *     it for indicators and never trades on it;
+ *   - callbacks run from the event loop, never inside broker_market_data_subscribe;
+ *   - on_status reports the feed's state for the events and `status` ("connected",
+ *     "stream down: ...; reconnecting in 2 s", "authentication refused: ..."), with
+ *     live = true while bars are flowing from the stream. */
+typedef struct {
+    /* b->symbol_id is -1: the subscriber maps symbol. b->ts is the bar's open time. */
+    void (*on_bar)(void *ud, const char *symbol, const bar *b, bool history);
+    /* n->impact is 0 (unrated): venues do not rate news; the subscriber decides. */
+    void (*on_news)(void *ud, const news_item *n);
+    void (*on_status)(void *ud, bool live, const char *message);
+} market_data_sink;
+
+typedef struct {
+    const char *const *symbols; /* copied */
+    int nsymbols;
+    int64_t timeframe_s; /* the bars' interval in seconds: 60 = one-minute bars */
+    int warmup_bars;     /* history bars per symbol delivered before the stream's */
+    bool news;           /* also news naming these symbols */
+} market_data_request;
+
+typedef struct market_data_sub market_data_sub;
+
+/* Subscribes sink to req's symbols. Returns a handle (freed by unsubscribe or with the
+ * broker), or NULL with a message in err: APEX_EINVAL when the venue has no live market
+ * data (the paper broker replays files: use data.files) or the request cannot be
+ * served (a timeframe the venue does not offer). Market data is not rate limited by
+ * the broker's limiter: it has its own limits at the venue. */
+market_data_sub *broker_market_data_subscribe(broker *b, const market_data_request *req,
+                                              const market_data_sink *sink, void *ud, char *err,
+                                              size_t errlen);
+/* No callback of sub runs after this returns. */
+void broker_market_data_unsubscribe(broker *b, market_data_sub *sub);
 
 /* Frees b: calls still waiting in its limiter are withdrawn and their callbacks never
  * run; then the adapter is freed. */

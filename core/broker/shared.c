@@ -190,6 +190,20 @@ static void h_free(broker *b)
     free(a);
 }
 
+/* Market data is the account's: the inner adapter shares one stream among subscribers. */
+static market_data_sub *h_md_subscribe(broker *b, const market_data_request *req,
+                                       const market_data_sink *sink, void *ud, char *err,
+                                       size_t errlen)
+{
+    broker *in = as_handle(b)->acct->inner;
+    return broker_market_data_subscribe(in, req, sink, ud, err, errlen);
+}
+
+static void h_md_unsubscribe(broker *b, market_data_sub *sub)
+{
+    broker_market_data_unsubscribe(as_handle(b)->acct->inner, sub);
+}
+
 static const broker_ops handle_ops = {
     .name = "shared",
     .submit_order = h_submit,
@@ -203,6 +217,8 @@ static const broker_ops handle_ops = {
     .close_position = h_close,
     .list_fills = h_fills,
     .estimate_cost = h_estimate,
+    .market_data_subscribe = h_md_subscribe,
+    .market_data_unsubscribe = h_md_unsubscribe,
     .free = h_free,
 };
 

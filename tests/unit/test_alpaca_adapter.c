@@ -445,10 +445,10 @@ static void test_account_exact_and_429_waited(void **state)
  * price pushed, or by /_control/fill). */
 static void bracket_while_listening(fixture *f, const char *coid, const char *symbol, money_t qty)
 {
-    char bar[160];
-    snprintf(bar, sizeof bar, "{\"symbol\":\"%s\",\"o\":180,\"h\":181,\"l\":179,\"c\":180}",
+    char body[160];
+    snprintf(body, sizeof body, "{\"symbol\":\"%s\",\"o\":180,\"h\":181,\"l\":179,\"c\":180}",
              symbol);
-    control(f, "bar", bar);
+    control(f, "bar", body);
     wait_listening(f);
     order_request q = bracket(coid, symbol, qty);
     assert_int_equal(submit(f, &q).status, 0);
