@@ -149,10 +149,14 @@ function Ctx.log(fmt, ...) end
 
 ---Where the bars and the news come from.
 ---@class apex.DataConfig
----@field files string|string[] Bar CSV files (`timestamp,symbol,open,high,low,close,volume[,bid,ask]`); each must exist and be readable. Several files are merged in time order.
+---@field files (string|string[])? Bar CSV files (`timestamp,symbol,open,high,low,close,volume[,bid,ask]`); each must exist and be readable. Several files are merged in time order. With `live`, `run` reads them beside the broker's bars (with `follow`, for symbols the broker does not serve, such as an index); `backtest` replays only them. Default required unless `live`.
 ---@field news string? News CSV (`timestamp,symbol,impact,headline`, impact `low`, `medium` or `high`, symbol `*` = market-wide); feeds `apex.news()` and the news instructions. Default none.
 ---@field speed number? Replay speed of `run` when `--speed` is not given (the first pipeline's); 0 = as fast as possible. `backtest` always runs as fast as possible. Default 1. Range 0 .. 1000000.
 ---@field follow boolean? Keep reading rows appended to the files, like `tail -f`; `run` then uses the wall clock and runs until SIGINT or SIGTERM (files are polled every 200 ms). Default false.
+---@field live boolean? `run` takes the bars of `symbols` from the broker's market data (Alpaca: history for the warm-up, then the live stream, with a catch-up after every gap; docs/brokers.md) and runs until SIGINT or SIGTERM. Bars are `timeframe` long (default `"1m"`). `backtest` replays `files` instead. Default false.
+---@field warmup_bars integer? Live: history bars per symbol fetched at start-up to warm indicators up; they run `on_bar` but are never traded on. Default 200. Range 0 .. 10000.
+---@field live_news boolean? Live: also the broker's news naming the symbols, for `apex.news()` and the news instructions. Default true.
+---@field news_impact ("low"|"medium"|"high")? Live news carries no impact rating: the impact every live item gets. `"medium"` keeps an instruction about high-impact news from firing on every headline. Default `"medium"`. Range `"low"`, `"medium"`, `"high"`.
 ---@field timeframe string? The bars' interval: a whole number and a unit `s`, `m`, `h` or `d` (`"1m"`, `"5m"`, `"1h"`, `"1d"`). Left out, it is the shortest gap between two bars of one symbol seen so far. Conditions about the time within a session (`time_based_urgent` and no entries inside that window) apply only to bars shorter than `exits.time_urgent_minutes`. Default detected. Range at most 15 characters.
 
 ---The broker the pipeline trades with; the fee and fill settings are the paper broker's.

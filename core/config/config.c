@@ -175,6 +175,20 @@ int config_validate(const pipeline_config *cfg, diag_list *d)
                  f, cfg->data.timeframe);
         n++;
     }
+    if (cfg->data.nfiles == 0 && !cfg->data.live) {
+        diag_add(d,
+                 "%s: data.files: no market data; list at least one CSV file, or set "
+                 "data.live = true to take the bars from the broker",
+                 f);
+        n++;
+    }
+    if (cfg->data.live && cfg->data.follow && cfg->data.nfiles == 0) {
+        diag_add(d,
+                 "%s: data.follow: there are no data.files to follow; live bars need no "
+                 "follow",
+                 f);
+        n++;
+    }
     if (cfg->execution.tool == EXEC_TOOL_WEBHOOK && cfg->execution.webhook_url[0] == '\0') {
         diag_add(d, "%s: execution.webhook_url: the webhook tool needs a URL", f);
         n++;

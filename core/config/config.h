@@ -62,6 +62,10 @@ typedef struct {
     bool follow;        /* tail the files for new rows (a live feed); run until stopped */
     double speed;       /* replay speed for `run` (1 = real time); 0 = as fast as possible */
     char timeframe[16]; /* the bars' interval as written ("1m", "1d"); "" = detect it */
+    bool live;          /* `run`: the symbols' bars (and news) from the broker's market data */
+    int warmup_bars;    /* live: history bars per symbol before the stream's */
+    bool live_news;     /* live: also the broker's news about the symbols */
+    int news_impact;    /* impact given to live news, which venues do not rate: 1-3 */
 } data_config;
 
 typedef struct {

@@ -26,6 +26,8 @@ static const char *const price_strategies[] = {"market", "aggressive", "fair", "
 static const char *const exit_priorities[] = {"CRITICAL", "HIGH", "MEDIUM", "LOW", NULL};
 static const char *const exec_tools[] = {"broker", "webhook", NULL};
 static const char *const data_feeds[] = {"iex", "sip", NULL};
+/* Impact 1-3 as news.h counts it; the enum's index is impact - 1 (see news_impact_of). */
+static const char *const news_impacts[] = {"low", "medium", "high", NULL};
 /* Environment variable names: what a POSIX shell can export. */
 #define ENV_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
 static const char *const entry_types[] = {"market", "limit", NULL};
@@ -171,12 +173,14 @@ const config_field config_schema[] = {
      .doc = "where the bars and the news come from"},
     {.path = "data.files",
      .type = CONFIG_STRING_LIST,
-     .flags = CONFIG_F_REQUIRED | CONFIG_F_PATHS | CONFIG_F_MUST_EXIST,
+     .flags = CONFIG_F_PATHS | CONFIG_F_MUST_EXIST,
      AT(data.files),
      COUNT(data.nfiles),
-     .missing = "no market data; list at least one CSV file",
+     .doc_default = "required unless `live`",
      .doc = "bar CSV files (`timestamp,symbol,open,high,low,close,volume[,bid,ask]`); each must "
-            "exist and be readable. Several files are merged in time order"},
+            "exist and be readable. Several files are merged in time order. With `live`, "
+            "`run` reads them beside the broker's bars (with `follow`, for symbols the broker "
+            "does not serve, such as an index); `backtest` replays only them"},
     {.path = "data.news",
      .type = CONFIG_PATH,
      .flags = CONFIG_F_MUST_EXIST,
@@ -196,6 +200,34 @@ const config_field config_schema[] = {
      AT(data.follow),
      .doc = "keep reading rows appended to the files, like `tail -f`; `run` then uses the wall "
             "clock and runs until SIGINT or SIGTERM (files are polled every 200 ms)"},
+    {.path = "data.live",
+     .type = CONFIG_BOOL,
+     AT(data.live),
+     .doc = "`run` takes the bars of `symbols` from the broker's market data (Alpaca: history "
+            "for the warm-up, then the live stream, with a catch-up after every gap; "
+            "docs/brokers.md) and runs until SIGINT or SIGTERM. Bars are `timeframe` long "
+            "(default `\"1m\"`). `backtest` replays `files` instead"},
+    {.path = "data.warmup_bars",
+     .type = CONFIG_INT,
+     AT(data.warmup_bars),
+     .def = 200,
+     RANGE(0, 10000),
+     .doc = "live: history bars per symbol fetched at start-up to warm indicators up; they "
+            "run `on_bar` but are never traded on"},
+    {.path = "data.live_news",
+     .type = CONFIG_BOOL,
+     AT(data.live_news),
+     .def = 1,
+     .doc = "live: also the broker's news naming the symbols, for `apex.news()` and the news "
+            "instructions"},
+    {.path = "data.news_impact",
+     .type = CONFIG_ENUM,
+     AT(data.news_impact),
+     .def = 1,
+     .names = news_impacts,
+     .doc = "live news carries no impact rating: the impact every live item gets. "
+            "`\"medium\"` keeps an instruction about high-impact news from firing on every "
+            "headline"},
     {.path = "data.timeframe",
      .type = CONFIG_STRING,
      AT(data.timeframe),

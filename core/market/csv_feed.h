@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #include "market/bar.h"
+#include "market/bar_queue.h"
 #include "market/symtab.h"
 
 typedef struct csv_feed csv_feed;
@@ -48,6 +49,9 @@ typedef struct feed_merge feed_merge;
 feed_merge *feed_merge_new(void);
 void feed_merge_free(feed_merge *m);
 int feed_merge_add(feed_merge *m, csv_feed *feed, char *err, size_t errlen);
+/* A live source: bars pushed into queue (borrowed; it must outlive m) are merged like rows
+ * appended to a followed file. */
+int feed_merge_add_queue(feed_merge *m, bar_queue *queue, char *err, size_t errlen);
 /* Same return convention as csv_feed_next. With follow feeds, 0 means "nothing yet". */
 int feed_merge_next(feed_merge *m, bar *out, char *err, size_t errlen);
 /* Timestamp of the next bar without consuming it; APEX_TIME_NEVER if none buffered. */

@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "market/bar_queue.h"
 #include "market/csv_feed.h"
 #include "util/assert.h"
 #include "util/container.h"
@@ -11,8 +12,9 @@
 /* One source in the merge: its feed and, when buffered, the bar it will hand out next.
  * Sources are allocated one by one because the heap points into them. */
 typedef struct {
-    csv_feed *feed;
-    int index; /* order of feed_merge_add: breaks ties between equal times */
+    csv_feed *feed;   /* owned; NULL for a queue */
+    bar_queue *queue; /* borrowed: a live source pushes into it */
+    int index;        /* order of feed_merge_add: breaks ties between equal times */
     bar next;
     bool buffered;
     bool done;      /* a non-follow feed reached its end */
@@ -56,10 +58,9 @@ void feed_merge_free(feed_merge *m)
     free(m);
 }
 
-int feed_merge_add(feed_merge *m, csv_feed *feed, char *err, size_t errlen)
+static int add_source(feed_merge *m, csv_feed *feed, bar_queue *queue, const char *label, char *err,
+                      size_t errlen)
 {
-    if (!feed)
-        return err_set(err, errlen, APEX_EINVAL, "feed_merge_add: no feed given");
     /* Every source is buffered or pending, never both: with room for all of them in both
      * the heap and the pending list, reading and merging never allocate. */
     int n = m->src.count + 1;
@@ -67,15 +68,29 @@ int feed_merge_add(feed_merge *m, csv_feed *feed, char *err, size_t errlen)
     if (!s || vec_reserve(&m->src, n) != APEX_OK || vec_reserve(&m->pending, n) != APEX_OK ||
         heap_reserve(&m->ready, n) != APEX_OK) {
         free(s);
-        return err_set(err, errlen, APEX_ENOMEM, "%s: out of memory adding the feed",
-                       csv_feed_path(feed));
+        return err_set(err, errlen, APEX_ENOMEM, "%s: out of memory adding the feed", label);
     }
     s->feed = feed;
+    s->queue = queue;
     s->index = m->src.count;
     heap_node_init(&s->node);
     m->src.items[m->src.count++] = s;
     m->pending.items[m->pending.count++] = s;
     return 0;
+}
+
+int feed_merge_add(feed_merge *m, csv_feed *feed, char *err, size_t errlen)
+{
+    if (!feed)
+        return err_set(err, errlen, APEX_EINVAL, "feed_merge_add: no feed given");
+    return add_source(m, feed, NULL, csv_feed_path(feed), err, errlen);
+}
+
+int feed_merge_add_queue(feed_merge *m, bar_queue *queue, char *err, size_t errlen)
+{
+    if (!queue)
+        return err_set(err, errlen, APEX_EINVAL, "feed_merge_add_queue: no queue given");
+    return add_source(m, NULL, queue, bar_queue_label(queue), err, errlen);
 }
 
 /* Reads one bar from every source that has none buffered. A following feed with nothing
@@ -91,14 +106,15 @@ static int fill_pending(feed_merge *m, char *err, size_t errlen)
             m->pending.items[keep++] = src;
             continue;
         }
-        int r = csv_feed_next(src->feed, &src->next, err, errlen);
+        int r = src->queue ? bar_queue_pop(src->queue, &src->next)
+                           : csv_feed_next(src->feed, &src->next, err, errlen);
         if (r < 0) {
             rc = r; /* the bad row is consumed; the feed is read again next call */
             m->pending.items[keep++] = src;
             continue;
         }
         if (r == 0) {
-            if (csv_feed_is_follow(src->feed))
+            if (src->queue || csv_feed_is_follow(src->feed))
                 m->pending.items[keep++] = src;
             else
                 src->done = true;

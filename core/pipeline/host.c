@@ -34,6 +34,7 @@ typedef struct {
     uv_loop_t loop;
     uv_signal_t sigint, sigterm;
     uv_timer_t follow_timer;
+    uv_timer_t arrived_timer; /* a live source pushed bars: read them on the next turn */
     uv_timer_t limit_timer;
     clock_timer pump;
     clock_timer drain;
@@ -321,6 +322,15 @@ static void on_follow_poll(uv_timer_t *timer)
         ;
 }
 
+/* A source pushed bars from inside its own callback (a stream frame): they are read on
+ * the loop's next turn, once however many arrived in this one. */
+static void data_arrived(void *ud)
+{
+    host *h = ud;
+    if (!h->stopping && !uv_is_active((uv_handle_t *)&h->arrived_timer))
+        uv_timer_start(&h->arrived_timer, on_follow_poll, 0, 0);
+}
+
 static void close_walk(uv_handle_t *handle, void *arg)
 {
     (void)arg;
@@ -411,7 +421,7 @@ static int open_all(host *h, const char *const *paths, int npaths)
             continue;
         }
         h->npipes++;
-        if (pipeline_cfg(h->pipes[i])->data.follow)
+        if (pipeline_cfg(h->pipes[i])->data.follow || pipeline_live_feed(h->pipes[i]))
             h->follow = true;
         for (int j = 0; j < i; j++)
             if (h->pipes[j] &&
@@ -504,6 +514,10 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
         h->hs.loop = &h->loop;
         uv_timer_init(&h->loop, &h->posts_timer);
         h->posts_timer.data = h;
+        uv_timer_init(&h->loop, &h->arrived_timer);
+        h->arrived_timer.data = h;
+        h->hs.data_arrived = data_arrived;
+        h->hs.host_ud = h;
         apex_error herr;
         h->hs.http = http_client_new(&h->loop, NULL, &herr);
         if (!h->hs.http) /* only the webhook tool needs it, and it says so when it runs */

@@ -214,6 +214,8 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     }
     if (open_scripts(p, diags) != 0 || open_feed(p, diags) != 0 || open_broker(p, diags) != 0)
         goto fail;
+    if (pipeline_live_open(p, diags) != 0)
+        goto fail;
     p->exec = exec_env_new(hs->db, p->brk, hs->clock, &p->cfg, pipeline_exec_hooks(p));
     p->mon = monitor_new(hs->clock, p->brk, hs->db, &p->cfg, pipeline_monitor_hooks(p));
     p->exits =
@@ -267,6 +269,7 @@ void pipeline_free(pipeline *p)
     p->exits = NULL;
     monitor_free(p->mon);
     p->mon = NULL;
+    pipeline_live_close(p);
     broker_free(p->brk);
     p->brk = NULL;
     pipeline_entry_free_all(p);
@@ -290,6 +293,7 @@ void pipeline_free(pipeline *p)
     ratelimit_free(p->limiter);
     clock_free(p->limiter_clock); /* NULL allowed; after the limiter's timer stopped */
     feed_merge_free(p->feed);
+    bar_queue_free(p->live_bars); /* after the merge that read it */
     news_free(&p->news);
     vec_free(&p->syms);
     config_free(&p->cfg);

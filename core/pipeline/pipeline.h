@@ -34,6 +34,10 @@ typedef struct {
     struct http_client *http; /* outgoing HTTP (the webhook tool); NULL in backtests */
     bool backtest;
     const char *db_path;
+    /* A live source (data.live) pushed bars: the host reads them now rather than at its
+     * next poll. NULL = poll only. */
+    void (*data_arrived)(void *host_ud);
+    void *host_ud;
 } host_services;
 
 typedef struct {
@@ -58,6 +62,12 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
 void pipeline_free(pipeline *p);
 
 const char *pipeline_name(const pipeline *p);
+/* True when the pipeline's bars come from the broker's live market data (data.live in
+ * `run`): it runs until stopped, like a followed file. */
+bool pipeline_live_feed(const pipeline *p);
+/* The live market data's last state ("connected ...", "stream down: ..."), NULL without
+ * data.live; *up (NULL allowed) = bars are flowing. */
+const char *pipeline_live_status(const pipeline *p, bool *up);
 const pipeline_config *pipeline_cfg(const pipeline *p);
 
 /* The feed: 1 with *next = the time of the next bar; 0 at the end of the data; < 0 on a

@@ -45,8 +45,12 @@ struct pipeline {
     broker *brk;
     broker_sim_feed sim_feed; /* NULL unless the broker simulates fills from our bars */
     feed_merge *feed;
-    bar next;             /* the bar read ahead from the feed */
-    char feed_error[512]; /* a data error met while reading ahead, reported by step */
+    bar_queue *live_bars; /* data.live in `run`: the broker's bars; NULL otherwise */
+    struct market_data_sub *live_sub;
+    bool live_up;          /* the broker's market data is flowing */
+    char live_status[256]; /* its last state, for the events and `status` */
+    bar next;              /* the bar read ahead from the feed */
+    char feed_error[512];  /* a data error met while reading ahead, reported by step */
     bool has_next;
     news_list news;
     exec_env *exec;
@@ -178,6 +182,11 @@ void pipeline_check_circuit(pipeline *p);
 
 /* session.c: the bars' interval (data.timeframe or detected) and the rules about the time
  * within a session, which only bars shorter than exits.time_urgent_minutes can act on. */
+/* live_data.c: data.live in `run`, the broker's market data as the feed (a no-op in
+ * backtests and without data.live); close unsubscribes before the broker is freed. */
+int pipeline_live_open(pipeline *p, diag_list *diags);
+void pipeline_live_close(pipeline *p);
+
 void pipeline_session_init(pipeline *p);
 /* A bar of s's symbol: detects the interval. */
 void pipeline_session_bar(pipeline *p, sym_state *s, const bar *b);

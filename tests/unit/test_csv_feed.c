@@ -356,6 +356,51 @@ static void test_follow_picks_up_appended_rows(void **state)
     symtab_free(syms);
 }
 
+/* A live source's queue merges with a followed file like rows appended to it, and a burst
+ * larger than the ring (a warm-up history) keeps every bar in order. */
+static void test_merge_live_queue_with_followed_file(void **state)
+{
+    (void)state;
+    const char *p = write_file("vix.csv", "timestamp,symbol,open,high,low,close,volume\n"
+                                          "1709303400,VIX,14,14,14,14,0\n");
+    symtab *syms = symtab_new();
+    int aapl = symtab_intern(syms, "AAPL", 4);
+    bar_queue *q = bar_queue_new("market data");
+    feed_merge *mg = feed_merge_new();
+    char err[256];
+    assert_int_equal(feed_merge_add(mg, open_ok(p, syms, true), err, sizeof err), 0);
+    assert_int_equal(feed_merge_add_queue(mg, q, err, sizeof err), 0);
+    bar b;
+    assert_int_equal(feed_merge_next(mg, &b, err, sizeof err), 1);
+    assert_string_equal(symtab_name(syms, b.symbol_id), "VIX");
+    assert_int_equal(feed_merge_next(mg, &b, err, sizeof err), 0); /* nothing live yet */
+
+    enum { BURST = 1000 };
+    for (int i = 0; i < BURST; i++) {
+        bar in = {.ts = T0 + i * APEX_MINUTE, .symbol_id = aapl};
+        in.open = in.high = in.low = in.close = m("180") + i * MONEY_SCALE / 100;
+        assert_int_equal(bar_queue_push(q, &in), 0);
+        if (i == 10) { /* reading in the middle of a burst wraps the ring */
+            assert_int_equal(feed_merge_next(mg, &b, err, sizeof err), 1);
+            assert_true(b.ts == T0 && b.close == m("180"));
+        }
+    }
+    assert_int_equal((int)bar_queue_count(q), BURST - 1); /* the merge reads when asked */
+    for (int i = 1; i < BURST; i++) {
+        assert_int_equal(feed_merge_next(mg, &b, err, sizeof err), 1);
+        assert_int_equal(b.symbol_id, aapl);
+        assert_true(b.ts == T0 + i * APEX_MINUTE);
+        assert_true(b.close == m("180") + i * MONEY_SCALE / 100);
+    }
+    assert_int_equal(feed_merge_next(mg, &b, err, sizeof err), 0);
+    append_file(p, "1709303460,VIX,15,15.5,15,15.5,0\n");
+    assert_int_equal(feed_merge_next(mg, &b, err, sizeof err), 1);
+    assert_true(b.close == m("15.5"));
+    feed_merge_free(mg);
+    bar_queue_free(q);
+    symtab_free(syms);
+}
+
 static void test_large_file_crosses_read_blocks(void **state)
 {
     (void)state;
@@ -433,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_merge_in_time_order_with_ties),
         cmocka_unit_test(test_merge_reports_bad_row),
         cmocka_unit_test(test_follow_picks_up_appended_rows),
+        cmocka_unit_test(test_merge_live_queue_with_followed_file),
         cmocka_unit_test(test_large_file_crosses_read_blocks),
         cmocka_unit_test(test_symtab_ids_are_dense_and_stable),
     };
