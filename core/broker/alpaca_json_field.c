@@ -1,4 +1,3 @@
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +5,7 @@
 
 #include "broker/alpaca_json_internal.h"
 #include "market/timestamp.h"
+#include "util/json.h"
 
 const json_t *aj_get(const json_t *obj, const char *key)
 {
@@ -25,33 +25,12 @@ int aj_fail(const aj_ctx *c, const char *key, int code, const char *fmt, ...)
     return err_set(c->err, c->errlen, code, "alpaca: %s: %s", c->path, msg);
 }
 
-static const char *type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
-    }
-}
-
 int aj_need_object(const aj_ctx *c, const json_t *obj)
 {
     if (json_is_object(obj))
         return 0;
     return aj_fail(c, NULL, APEX_EINVAL, "expected an object, got %s",
-                   obj ? type_name(obj) : "nothing");
+                   obj ? json_type_text(obj) : "nothing");
 }
 
 /* The member or NULL, with the error for a required field that is missing. */
@@ -73,7 +52,7 @@ int aj_string(const aj_ctx *c, const json_t *obj, const char *key, int flags, ch
     if (rc != 0 || !v)
         return rc;
     if (!json_is_string(v))
-        return aj_fail(c, key, APEX_EINVAL, "expected a string, got %s", type_name(v));
+        return aj_fail(c, key, APEX_EINVAL, "expected a string, got %s", json_type_text(v));
     size_t n = json_string_length(v);
     if (n >= outlen)
         return aj_fail(c, key, APEX_ERANGE, "%zu bytes, longer than the %zu this host keeps", n,
@@ -82,58 +61,6 @@ int aj_string(const aj_ctx *c, const json_t *obj, const char *key, int flags, ch
         return aj_fail(c, key, APEX_EINVAL, "empty");
     memcpy(out, json_string_value(v), n + 1);
     return 0;
-}
-
-bool aj_double_text(double v, char *out, size_t outlen)
-{
-    char g[40];
-    if (!isfinite(v))
-        return false;
-    snprintf(g, sizeof g, "%.15g", v);
-    char *e = strchr(g, 'e');
-    if (!e)
-        return (size_t)snprintf(out, outlen, "%s", g) < outlen;
-    /* printf chose an exponent ("1.234e-05"); money_parse takes plain decimals only, so
-     * move the point by hand: the digits are exact, only their position changes. */
-    long exp10 = strtol(e + 1, NULL, 10);
-    *e = '\0';
-    const char *m = g;
-    bool neg = *m == '-';
-    m += neg;
-    char digits[24];
-    size_t nd = 0;
-    for (; *m && nd < sizeof digits - 1; m++)
-        if (*m != '.')
-            digits[nd++] = *m;
-    digits[nd] = '\0';
-    long point = 1 + exp10; /* digits before the decimal point */
-    if (point > 40 || point < -40)
-        return false; /* far outside money's range either way */
-    char buf[128];
-    size_t k = 0;
-    if (neg)
-        buf[k++] = '-';
-    if (point <= 0) {
-        buf[k++] = '0';
-        buf[k++] = '.';
-        for (long i = 0; i < -point; i++)
-            buf[k++] = '0';
-        memcpy(buf + k, digits, nd);
-        k += nd;
-    } else if ((size_t)point >= nd) {
-        memcpy(buf + k, digits, nd);
-        k += nd;
-        for (size_t i = nd; i < (size_t)point; i++)
-            buf[k++] = '0';
-    } else {
-        memcpy(buf + k, digits, (size_t)point);
-        k += (size_t)point;
-        buf[k++] = '.';
-        memcpy(buf + k, digits + point, nd - (size_t)point);
-        k += nd - (size_t)point;
-    }
-    buf[k] = '\0';
-    return (size_t)snprintf(out, outlen, "%s", buf) < outlen;
 }
 
 static int money_of_integer(const aj_ctx *c, const char *key, json_int_t i, money_t *out)
@@ -162,7 +89,7 @@ int aj_money(const aj_ctx *c, const json_t *obj, const char *key, int flags, mon
                            "a JSON number (%.17g) where Alpaca sends a decimal string; refusing "
                            "to round it through floating point",
                            json_real_value(v));
-        if (!aj_double_text(json_real_value(v), text, sizeof text))
+        if (!money_double_text(json_real_value(v), text, sizeof text))
             return aj_fail(c, key, APEX_ERANGE, "%g is out of range", json_real_value(v));
         rc = money_parse(text, strlen(text), out);
         if (rc != 0)
@@ -170,7 +97,7 @@ int aj_money(const aj_ctx *c, const json_t *obj, const char *key, int flags, mon
         return 0;
     }
     if (!json_is_string(v))
-        return aj_fail(c, key, APEX_EINVAL, "expected a decimal string, got %s", type_name(v));
+        return aj_fail(c, key, APEX_EINVAL, "expected a decimal string, got %s", json_type_text(v));
     rc = money_parse(json_string_value(v), json_string_length(v), out);
     if (rc != 0)
         return aj_fail(c, key, rc, "\"%.40s\" is not a decimal in range (e.g. \"12.34\")",
@@ -187,7 +114,7 @@ int aj_time(const aj_ctx *c, const json_t *obj, const char *key, int flags, apex
         return rc;
     if (!json_is_string(v))
         return aj_fail(c, key, APEX_EINVAL, "expected an RFC 3339 time string, got %s",
-                       type_name(v));
+                       json_type_text(v));
     const char *s = json_string_value(v);
     size_t n = json_string_length(v);
     /* timestamp_parse also takes bare epoch seconds and dates; Alpaca's times always have
@@ -207,7 +134,7 @@ int aj_bool(const aj_ctx *c, const json_t *obj, const char *key, int flags, bool
     if (rc != 0 || !v)
         return rc;
     if (!json_is_boolean(v))
-        return aj_fail(c, key, APEX_EINVAL, "expected true or false, got %s", type_name(v));
+        return aj_fail(c, key, APEX_EINVAL, "expected true or false, got %s", json_type_text(v));
     *out = json_is_true(v);
     return 0;
 }
@@ -232,7 +159,7 @@ int aj_int(const aj_ctx *c, const json_t *obj, const char *key, int flags, int64
             return 0;
         }
     }
-    return aj_fail(c, key, APEX_EINVAL, "expected an integer, got %s", type_name(v));
+    return aj_fail(c, key, APEX_EINVAL, "expected an integer, got %s", json_type_text(v));
 }
 
 int aj_symbol(const aj_ctx *c, const json_t *obj, const char *key, int flags, char *out)

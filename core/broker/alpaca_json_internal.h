@@ -63,8 +63,4 @@ int aj_side(const aj_ctx *c, const json_t *obj, const char *key, order_side *out
 /* An order object with its legs at path ("order", "data.order"). */
 int aj_order(const char *path, const json_t *obj, alpaca_order *out, char *err, size_t errlen);
 
-/* A double as exact decimal text with no exponent, from at most 15 significant digits:
- * "0.00001234", not "1.234e-05". false when v is not finite or out too small. */
-bool aj_double_text(double v, char *out, size_t outlen);
-
 #endif

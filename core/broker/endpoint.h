@@ -3,7 +3,8 @@
  * Keys travel in request headers, so a URL that would send them in clear text or to an
  * unintended host is refused at load time with the field's name: https only, except
  * plain http to the loopback host (a test server on 127.0.0.1). A URL that carries a
- * user name or password is refused too: credentials come from credentials.h only. */
+ * user name or password is refused too: credentials come from credentials.h only. The
+ * rule is net/http.h's http_url_check, shared with the other senders of secrets. */
 #ifndef APEX_BROKER_ENDPOINT_H
 #define APEX_BROKER_ENDPOINT_H
 

@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/err.h"
@@ -179,6 +180,58 @@ int money_parse(const char *s, size_t len, money_t *out)
         return APEX_ERANGE;
     *out = neg ? -(money_t)total : (money_t)total;
     return APEX_OK;
+}
+
+bool money_double_text(double v, char *out, size_t outlen)
+{
+    char g[40];
+    if (!isfinite(v))
+        return false;
+    snprintf(g, sizeof g, "%.15g", v);
+    char *e = strchr(g, 'e');
+    if (!e)
+        return (size_t)snprintf(out, outlen, "%s", g) < outlen;
+    /* printf chose an exponent ("1.234e-05"); money_parse takes plain decimals only, so
+     * move the point by hand: the digits are exact, only their position changes. */
+    long exp10 = strtol(e + 1, NULL, 10);
+    *e = '\0';
+    const char *m = g;
+    bool neg = *m == '-';
+    m += neg;
+    char digits[24];
+    size_t nd = 0;
+    for (; *m && nd < sizeof digits - 1; m++)
+        if (*m != '.')
+            digits[nd++] = *m;
+    digits[nd] = '\0';
+    long point = 1 + exp10; /* digits before the decimal point */
+    if (point > 40 || point < -40)
+        return false; /* far outside money's range either way */
+    char buf[128];
+    size_t k = 0;
+    if (neg)
+        buf[k++] = '-';
+    if (point <= 0) {
+        buf[k++] = '0';
+        buf[k++] = '.';
+        for (long i = 0; i < -point; i++)
+            buf[k++] = '0';
+        memcpy(buf + k, digits, nd);
+        k += nd;
+    } else if ((size_t)point >= nd) {
+        memcpy(buf + k, digits, nd);
+        k += nd;
+        for (size_t i = nd; i < (size_t)point; i++)
+            buf[k++] = '0';
+    } else {
+        memcpy(buf + k, digits, (size_t)point);
+        k += (size_t)point;
+        buf[k++] = '.';
+        memcpy(buf + k, digits + point, nd - (size_t)point);
+        k += nd - (size_t)point;
+    }
+    buf[k] = '\0';
+    return (size_t)snprintf(out, outlen, "%s", buf) < outlen;
 }
 
 int money_from_double(double v, money_t *out, const char *what, char *err, size_t errlen)

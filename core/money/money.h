@@ -44,6 +44,13 @@ typedef enum {
  * "stop_loss"). */
 int money_from_double(double v, money_t *out, const char *what, char *err, size_t errlen);
 
+/* A double as exact decimal text with no exponent, from at most 15 significant digits
+ * ("%.15g": every decimal of at most 15 significant digits survives the trip through a
+ * double unchanged): "0.00001234", not "1.234e-05", for money_parse to read. This is how
+ * a JSON number (which jansson keeps only as a double) becomes an exact amount. false
+ * when v is not finite or out is too small. */
+bool money_double_text(double v, char *out, size_t outlen);
+
 /* Fixed point to double, for Lua and for display only; never for arithmetic. */
 double money_to_double(money_t v);
 

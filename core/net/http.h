@@ -200,6 +200,19 @@ int http_client_in_flight(const http_client *c);
  * has no scheme. */
 void http_url_origin(const char *url, char *out, size_t outlen);
 
+/* True when url's host is 127.0.0.1, ::1 or localhost (not "127.0.0.1.evil.example"). */
+bool http_url_is_loopback(const char *url);
+
+/* The rule for a URL that requests carrying secrets (keys, tokens) go to: no spaces or
+ * control characters, http:// or https:// with a host, no user name or password in it,
+ * and plain http only to the loopback host (a test server on 127.0.0.1). Returns 0, or
+ * APEX_EINVAL with a message naming `field` (e.g. "broker.base_url") and saying what to
+ * write; `carries` names what plain http would expose ("the API keys") and
+ * `secrets_from` where the secrets come from instead ("broker.key_env and
+ * broker.secret_env"). */
+int http_url_check(const char *url, const char *field, const char *carries,
+                   const char *secrets_from, char *err, size_t errlen);
+
 /* Names for logs: "GET", "timeout", "unknown". */
 const char *http_method_name(http_method m);
 const char *http_failure_name(http_failure f);
