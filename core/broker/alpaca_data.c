@@ -716,16 +716,17 @@ static void link_open(alpaca_link *al)
 static void link_down(alpaca_link *al, const char *why, int wait_ms)
 {
     md_link *l = al->ud;
-    bool refused = !l->authed && strncmp(why, "authentication refused", 22) == 0;
+    bool refused = strncmp(why, "authentication refused", 22) == 0;
     l->authed = false;
     l->subscribed = false;
     l->nsent = 0;
     char msg[320];
     if (refused)
-        snprintf(msg, sizeof msg,
-                 "%s; check APCA_API_KEY_ID and APCA_API_SECRET_KEY (the account's keys, and "
-                 "its market data subscription for the feed); retrying in %d s",
-                 why, (wait_ms + 500) / 1000);
+        snprintf(
+            msg, sizeof msg,
+            "%s stream: %s; check APCA_API_KEY_ID and APCA_API_SECRET_KEY (the account's keys, and "
+            "its market data subscription for the feed); retrying in %d s",
+            LINK_NAMES[l->kind], why, (wait_ms + 500) / 1000);
     else
         snprintf(msg, sizeof msg, "%s stream down: %s; reconnecting in %d s", LINK_NAMES[l->kind],
                  why, (wait_ms + 500) / 1000);
@@ -859,16 +860,19 @@ static void flush_tick(clock_timer *t, void *ud)
 {
     alpaca_md *md = ud;
     apex_time now = now_of(md);
+    bool aggregating = false;
     market_data_sub *s;
     LIST_FOREACH(s, &md->subs, link)
     {
+        aggregating = aggregating || s->tf > APEX_MINUTE;
         for (int i = 0; i < s->nsyms && !s->syncing; i++) {
             md_sym *y = &s->syms[i];
             if (y->agg_open && y->agg.ts + s->tf + MD_FLUSH_GRACE <= now)
                 flush_bucket(s, y);
         }
     }
-    clock_timer_start_in(t, MD_FLUSH_INTERVAL);
+    if (aggregating) /* the next subscription that aggregates starts it again */
+        clock_timer_start_in(t, MD_FLUSH_INTERVAL);
 }
 
 /* ---- setup ---- */

@@ -86,7 +86,7 @@ static void start_fake(fixture *f, const char *clock)
 /* POST /_control/<what> with a JSON body, through curl (the test's own client). */
 static void control(fixture *f, const char *what, const char *json)
 {
-    char cmd[1024];
+    char cmd[8192];
     snprintf(cmd, sizeof cmd,
              "curl -s -f -o /dev/null -X POST -H 'Content-Type: application/json' "
              "--data '%s' http://127.0.0.1:%d/_control/%s",
@@ -635,11 +635,14 @@ static void on_md_status(void *ud, bool live, const char *message)
     snprintf(g->status, sizeof g->status, "%s", message);
 }
 
-static market_data_sub *md_subscribe(broker *b, md_got *g, const char *const *symbols, int n,
-                                     int warmup, bool news)
+static market_data_sub *md_subscribe_every(broker *b, md_got *g, const char *const *symbols, int n,
+                                           int64_t timeframe_s, int warmup, bool news)
 {
-    market_data_request req = {
-        .symbols = symbols, .nsymbols = n, .timeframe_s = 60, .warmup_bars = warmup, .news = news};
+    market_data_request req = {.symbols = symbols,
+                               .nsymbols = n,
+                               .timeframe_s = timeframe_s,
+                               .warmup_bars = warmup,
+                               .news = news};
     market_data_sink sink = {.on_bar = on_md_bar, .on_news = on_md_news, .on_status = on_md_status};
     char err[256];
     market_data_sub *sub = broker_market_data_subscribe(b, &req, &sink, g, err, sizeof err);
@@ -647,6 +650,12 @@ static market_data_sub *md_subscribe(broker *b, md_got *g, const char *const *sy
         fail_msg("subscribe: %s", err);
     assert_int_equal(g->nbars + g->nstatus, 0); /* nothing runs inside the call */
     return sub;
+}
+
+static market_data_sub *md_subscribe(broker *b, md_got *g, const char *const *symbols, int n,
+                                     int warmup, bool news)
+{
+    return md_subscribe_every(b, g, symbols, n, 60, warmup, news);
 }
 
 /* The start of the current wall minute, not within the last 15 s of it (so a bar one minute
@@ -886,6 +895,51 @@ static void test_md_news_once_per_wanted_symbol(void **state)
     broker_market_data_unsubscribe(f->b, sub);
 }
 
+/* Five-minute bars: the warm-up is Alpaca's 5Min bars, the stream's minutes are built into
+ * UTC-aligned buckets, given when the last minute arrives or a later bucket starts. */
+static void test_md_aggregates_minutes(void **state)
+{
+    fixture *f = *state;
+    apex_time m = this_minute(), b = m - m % (5 * APEX_MINUTE);
+    char body[4096];
+    size_t used = (size_t)snprintf(body, sizeof body, "{\"bars\":{\"SPY\":[");
+    for (int i = 15; i >= 1; i--) { /* minutes b-15 .. b-1: three complete buckets */
+        char t[40];
+        rfc3339(b - i * APEX_MINUTE, t, sizeof t);
+        used += (size_t)snprintf(body + used, sizeof body - used,
+                                 "%s{\"t\":\"%s\",\"o\":%d,\"h\":%d.5,\"l\":%d,\"c\":%d,\"v\":10}",
+                                 i == 15 ? "" : ",", t, 500 - i, 501 - i, 499 - i, 500 - i);
+    }
+    snprintf(body + used, sizeof body - used, "]}}");
+    control(f, "bars", body);
+    md_got g = {.f = f};
+    const char *syms[] = {"SPY"};
+    market_data_sub *sub = md_subscribe_every(f->b, &g, syms, 1, 300, 2, false);
+    wait_for(f, &g.nlive, 1);
+    assert_int_equal(g.nbars, 2);
+    /* bucket b-10: minutes b-10..b-6 (i = 10..6) */
+    assert_bar(&g.bars[0], "SPY", b - 10 * APEX_MINUTE, MONEY(490), MONEY_C(4955, 1), MONEY(489),
+               MONEY(494), MONEY(50), true);
+    assert_bar(&g.bars[1], "SPY", b - 5 * APEX_MINUTE, MONEY(495), MONEY_C(5005, 1), MONEY(494),
+               MONEY(499), MONEY(50), false);
+    push_bar(f, "SPY", b, "\"o\":600,\"h\":601,\"l\":599,\"c\":600.5", 1);
+    push_bar(f, "SPY", b + APEX_MINUTE, "\"o\":600.5,\"h\":603.25,\"l\":600,\"c\":602", 2);
+    push_bar(f, "SPY", b + 3 * APEX_MINUTE, "\"o\":602,\"h\":602,\"l\":598.75,\"c\":599", 3);
+    run_for(f, 300);
+    assert_int_equal(g.nbars, 2); /* the bucket is still open */
+    push_bar(f, "SPY", b + 5 * APEX_MINUTE, "\"o\":599,\"h\":600,\"l\":598,\"c\":599.5", 4);
+    wait_for(f, &g.nbars, 3);
+    assert_bar(&g.bars[2], "SPY", b, MONEY(600), MONEY_C(60325, 2), MONEY_C(59875, 2), MONEY(599),
+               MONEY(6), false);
+    push_bar(f, "SPY", b + 9 * APEX_MINUTE, "\"o\":599.5,\"h\":610,\"l\":599,\"c\":609", 5);
+    wait_for(f, &g.nbars, 4);
+    run_for(f, 300);
+    assert_int_equal(g.nbars, 4);
+    assert_bar(&g.bars[3], "SPY", b + 5 * APEX_MINUTE, MONEY(599), MONEY(610), MONEY(598),
+               MONEY(609), MONEY(9), false);
+    broker_market_data_unsubscribe(f->b, sub);
+}
+
 /* An interval Alpaca's minute bars cannot build is refused at once, with the reason. */
 static void test_md_refuses_odd_interval(void **state)
 {
@@ -916,6 +970,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_md_shared_stream_and_unsubscribe, setup_md, teardown),
         cmocka_unit_test_setup_teardown(test_md_auth_refused_backs_off, setup_md, teardown),
         cmocka_unit_test_setup_teardown(test_md_news_once_per_wanted_symbol, setup_md, teardown),
+        cmocka_unit_test_setup_teardown(test_md_aggregates_minutes, setup_md, teardown),
         cmocka_unit_test_setup_teardown(test_md_refuses_odd_interval, setup_md, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
