@@ -466,6 +466,16 @@ static void step_done(market_data_sub *s)
     s->step_catchup = s->step < s->nsyms && s->syms[s->step].warmed;
 }
 
+/* The step's request failed (why is logged; NULL: already said): the sync goes on with
+ * the next step and is tried again when it ends. */
+static void step_failed(market_data_sub *s, const char *why)
+{
+    if (why)
+        log_warn("%s", why); /* the codec's and the HTTP client's messages start "alpaca: " */
+    s->failed = true;
+    step_done(s);
+}
+
 /* The warm-up's bars (newest first, as asked) are given oldest first. */
 static void give_warmup(market_data_sub *s)
 {
@@ -498,11 +508,8 @@ static void got_bars(market_data_sub *s, const json_t *j)
     alpaca_bar *v;
     int n;
     char err[256], token[256];
-    int rc = alpaca_decode_bars(j, &v, &n, token, sizeof token, err, sizeof err);
-    if (rc != 0) {
-        log_warn("alpaca: %s", err);
-        s->failed = true;
-        step_done(s);
+    if (alpaca_decode_bars(j, &v, &n, token, sizeof token, err, sizeof err) != 0) {
+        step_failed(s, err);
         return;
     }
     const char *sym = s->syms[s->step].symbol;
@@ -512,8 +519,7 @@ static void got_bars(market_data_sub *s, const json_t *j)
     alpaca_bar *all = realloc(s->fetched, (size_t)(s->nfetched + keep + 1) * sizeof *all);
     if (!all) {
         free(v);
-        s->failed = true;
-        step_done(s);
+        step_failed(s, "alpaca: market data: out of memory");
         return;
     }
     s->fetched = all;
@@ -538,11 +544,8 @@ static void got_news(market_data_sub *s, const json_t *j)
     alpaca_news *v;
     int n;
     char err[256], token[256];
-    int rc = alpaca_decode_news_page(j, &v, &n, token, sizeof token, err, sizeof err);
-    if (rc != 0) {
-        log_warn("alpaca: %s", err);
-        s->failed = true;
-        step_done(s);
+    if (alpaca_decode_news_page(j, &v, &n, token, sizeof token, err, sizeof err) != 0) {
+        step_failed(s, err);
         return;
     }
     for (int i = 0; i < n; i++)
@@ -566,20 +569,17 @@ static void on_rest(const http_result *res, void *ud)
     s->req = NULL;
     bool news = s->step >= s->nsyms;
     if (res->outcome != HTTP_OUTCOME_RESPONSE || res->status != 200) {
-        char msg[200];
+        char msg[200], why[300];
         alpaca_http_error(res, msg, sizeof msg);
-        log_warn("alpaca: %s %s failed: %s", news ? "news catch-up" : "bars for",
+        snprintf(why, sizeof why, "alpaca: %s%s failed: %s", news ? "news catch-up" : "bars for ",
                  news ? "" : s->syms[s->step].symbol, msg);
-        s->failed = true;
-        step_done(s);
+        step_failed(s, why);
     } else {
         char err[256];
         json_t *j = alpaca_json_parse(res->body, res->body_len,
                                       news ? "alpaca: news" : "alpaca: bars", err, sizeof err);
         if (!j) {
-            log_warn("%s", err);
-            s->failed = true;
-            step_done(s);
+            step_failed(s, err);
         } else {
             if (news)
                 got_news(s, j);
@@ -622,10 +622,8 @@ static void sync_next(market_data_sub *s)
             sync_done(s);
             return;
         }
-        if (!s->req) { /* could not even be sent: counted as a failure, next step */
-            s->failed = true;
-            step_done(s);
-        }
+        if (!s->req) /* could not even be sent (logged): a failure, on to the next step */
+            step_failed(s, NULL);
     }
 }
 
@@ -800,7 +798,7 @@ static void link_item(md_link *l, const json_t *item)
     if (json_is_string(t) && strcmp(json_string_value(t), "n") == 0) {
         alpaca_news n;
         if (alpaca_decode_news(item, &n, err, sizeof err) != 0) {
-            log_warn("alpaca: news stream: %s", err);
+            log_warn("%s", err); /* "alpaca: news.<field>: ..." */
             return;
         }
         market_data_sub *s;
@@ -810,7 +808,7 @@ static void link_item(md_link *l, const json_t *item)
     }
     alpaca_md_msg m;
     if (alpaca_decode_md_message(item, &m, err, sizeof err) != 0) {
-        log_warn("alpaca: %s stream: %s", LINK_NAMES[l->kind], err);
+        log_warn("%s", err); /* "alpaca: market data message.<field>: ..." */
         return;
     }
     /* "d" daily and "u" updated bars are not asked for; only minute bars are aggregated. */
