@@ -266,6 +266,8 @@ static void flush_bucket(market_data_sub *s, md_sym *y)
 static void minute(market_data_sub *s, md_sym *y, const bar *m)
 {
     apex_time start = m->ts - m->ts % s->tf;
+    if (!y->warmed)
+        return; /* history first: the catch-up after the warm-up brings this minute */
     if (m->ts <= y->last_min || start <= y->last)
         return; /* seen, or its bucket was given already */
     y->last_min = m->ts;
@@ -390,65 +392,74 @@ static md_req *send_get(market_data_sub *s, const char *path)
     return r;
 }
 
-/* Appends "&symbols=" and s's symbol(s), '/' escaped (crypto pairs). */
-static size_t put_symbol(char *p, size_t n, const char *sym)
+/* s percent-encoded for a query (a crypto pair's '/', a page token's '+', '/', '='). */
+static void url_encode(const char *s, char *out, size_t n)
 {
+    static const char hex[] = "0123456789ABCDEF";
     size_t k = 0;
-    for (; *sym && k + 4 < n; sym++) {
-        if (*sym == '/') {
-            memcpy(p + k, "%2F", 3);
-            k += 3;
+    for (; *s && k + 4 < n; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~') {
+            out[k++] = (char)c;
         } else {
-            p[k++] = *sym;
+            out[k++] = '%';
+            out[k++] = hex[c >> 4];
+            out[k++] = hex[c & 15];
         }
     }
-    p[k] = '\0';
-    return k;
+    out[k] = '\0';
+}
+
+/* "&page_token=<token>" when a page is to follow, else "". */
+static void page_param(const market_data_sub *s, char *out, size_t n)
+{
+    char enc[800];
+    url_encode(s->page_token, enc, sizeof enc);
+    snprintf(out, n, "%s%s", s->page_token[0] ? "&page_token=" : "", enc);
 }
 
 static void request_bars(market_data_sub *s)
 {
     md_sym *y = &s->syms[s->step];
     apex_time now = now_of(s->md);
-    char path[1024], start[40], enc[64];
-    put_symbol(enc, sizeof enc, y->symbol);
+    char path[2048], start[40], enc[64], page[820];
+    url_encode(y->symbol, enc, sizeof enc);
+    page_param(s, page, sizeof page);
     const char *base = y->crypto ? "/v1beta3/crypto/us/bars?" : "/v2/stocks/bars?";
     char feed[32] = "";
     if (!y->crypto)
         snprintf(feed, sizeof feed, "&feed=%s", s->md->a->feed);
     if (!s->step_catchup) {
         rfc3339(now - (apex_time)s->warmup * 2 * s->tf - MD_WARMUP_SLACK, start, sizeof start);
-        snprintf(path, sizeof path, "%ssymbols=%s&timeframe=%s&start=%s&limit=%d&sort=desc%s", base,
-                 enc, s->tf_name, start, s->warmup < MD_PAGE_LIMIT ? s->warmup + 1 : MD_PAGE_LIMIT,
-                 feed);
+        snprintf(path, sizeof path, "%ssymbols=%s&timeframe=%s&start=%s&limit=%d&sort=desc%s%s",
+                 base, enc, s->tf_name, start,
+                 s->warmup < MD_PAGE_LIMIT ? s->warmup + 1 : MD_PAGE_LIMIT, feed, page);
     } else {
         /* After the last minute aggregated; nothing yet: the current bucket's minutes. */
         apex_time from = y->last_min ? y->last_min + APEX_MINUTE : now - now % s->tf;
         if (y->last && from <= y->last)
             from = y->last + s->tf; /* the warm-up's last bucket is complete */
         rfc3339(from, start, sizeof start);
-        snprintf(path, sizeof path, "%ssymbols=%s&timeframe=1Min&start=%s&limit=%d&sort=asc%s",
-                 base, enc, start, MD_PAGE_LIMIT, feed);
-    }
-    if (s->page_token[0]) {
-        size_t used = strlen(path);
-        snprintf(path + used, sizeof path - used, "&page_token=%s", s->page_token);
+        snprintf(path, sizeof path, "%ssymbols=%s&timeframe=1Min&start=%s&limit=%d&sort=asc%s%s",
+                 base, enc, start, MD_PAGE_LIMIT, feed, page);
     }
     s->req = send_get(s, path);
 }
 
 static void request_news(market_data_sub *s)
 {
-    char path[2048], start[40];
+    char path[2048], start[40], page[820];
     rfc3339(s->news_since, start, sizeof start);
+    page_param(s, page, sizeof page);
     size_t used = (size_t)snprintf(path, sizeof path, "/v1beta1/news?symbols=");
     for (int i = 0; i < s->nsyms && used + SYMBOL_MAX + 2 < sizeof path; i++) {
         char name[SYMBOL_MAX];
         news_name(s->syms[i].symbol, name);
         used += (size_t)snprintf(path + used, sizeof path - used, "%s%s", i ? "," : "", name);
     }
-    snprintf(path + used, sizeof path - used, "&start=%s&sort=asc&limit=%d%s%s", start,
-             MD_NEWS_PAGE, s->page_token[0] ? "&page_token=" : "", s->page_token);
+    snprintf(path + used, sizeof path - used, "&start=%s&sort=asc&limit=%d%s", start, MD_NEWS_PAGE,
+             page);
     s->req = send_get(s, path);
 }
 
@@ -473,6 +484,8 @@ static void step_failed(market_data_sub *s, const char *why)
     if (why)
         log_warn("%s", why); /* the codec's and the HTTP client's messages start "alpaca: " */
     s->failed = true;
+    if (s->step < s->nsyms)
+        s->step_catchup = true; /* a failed warm-up skips the catch-up: it would come first */
     step_done(s);
 }
 
