@@ -689,6 +689,7 @@ static void alpaca_free(broker *b)
     /* The stream and the HTTP client first: neither calls back after its free, so nothing
      * below can be reached from the loop again. */
     alpaca_stream_free(a);
+    alpaca_md_free(a);
     http_client_free(a->http);
     while (!LIST_EMPTY(&a->calls))
         alpaca_call_free(LIST_FIRST(&a->calls));
@@ -796,5 +797,7 @@ static const broker_ops alpaca_ops = {
     .get_quotes = alpaca_get_quotes,
     .close_position = alpaca_close_position,
     .list_fills = alpaca_list_fills,
+    .market_data_subscribe = alpaca_md_subscribe,
+    .market_data_unsubscribe = alpaca_md_unsubscribe,
     .free = alpaca_free,
 };

@@ -1,10 +1,12 @@
 /* alpaca_internal: what alpaca.c (the calls), alpaca_poll.c (updates and fills by polling,
- * and the reporting both paths share) and alpaca_stream.c (the trade_updates stream)
- * share. Not for use outside core/broker/alpaca*.c. */
+ * and the reporting both paths share), alpaca_stream.c (the trade_updates stream),
+ * alpaca_link.c (a reconnecting WebSocket) and alpaca_data.c (live market data) share. Not for use
+ * outside core/broker/alpaca*.c. */
 #ifndef APEX_BROKER_ALPACA_INTERNAL_H
 #define APEX_BROKER_ALPACA_INTERNAL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/queue.h>
 
 #include "broker/adapter.h"
@@ -41,6 +43,42 @@ struct call {
     int ncancel;
 };
 
+/* alpaca_link.c: one WebSocket to Alpaca that is reconnected with backoff until stopped
+ * (the trade_updates stream, each market-data stream). The owner authenticates in
+ * on_open, reads parsed messages in on_message, and hears of every loss in on_down with
+ * the wait before the next attempt (already scheduled). */
+typedef struct alpaca_link alpaca_link;
+struct alpaca_link {
+    struct alpaca_broker *a;
+    const char *what; /* "trade_updates", "market data": for messages */
+    char url[600];
+    ws_client *ws;         /* NULL while waiting to reconnect (or stopped) */
+    clock_timer reconnect; /* the next connection attempt */
+    int backoff_ms;        /* the base of the wait after the next failure */
+    uint64_t jitter;       /* splitmix64 state: spreads reconnects of many hosts */
+    char error[160];       /* why the connection failed (on_error), for on_down */
+    void (*on_open)(alpaca_link *l);
+    void (*on_message)(alpaca_link *l, const json_t *msg);
+    void (*on_down)(alpaca_link *l, const char *why, int wait_ms);
+    void *ud;
+};
+
+void alpaca_link_init(alpaca_link *l, struct alpaca_broker *a, const char *what);
+/* Connects now (nothing when connected or waiting to reconnect is cancelled by it). */
+void alpaca_link_connect(alpaca_link *l);
+/* Drops the connection (no callback of it runs after this), schedules the next attempt
+ * after the backoff (jittered upwards by up to a quarter, doubling up to the cap) and
+ * reports on_down. */
+void alpaca_link_drop(alpaca_link *l, const char *why);
+/* The connection works (authorized, subscribed): the next failure waits the first backoff. */
+void alpaca_link_up(alpaca_link *l);
+/* Sends {"action":"auth","key","secret"} as a secret message (never logged, wiped). */
+int alpaca_link_send_auth(alpaca_link *l);
+/* Closes the connection and cancels any reconnect; no callback runs after this. */
+void alpaca_link_stop(alpaca_link *l);
+
+typedef struct alpaca_md alpaca_md; /* alpaca_data.c */
+
 /* An order the adapter placed or met: what the host was last told about it. */
 typedef struct tracked {
     LIST_ENTRY(tracked) link;
@@ -67,13 +105,11 @@ typedef struct alpaca_broker {
     bool poll_again;       /* a catch-up poll was asked for while one was in flight */
     apex_time fills_after; /* activities at or after this time are asked for */
     /* alpaca_stream.c */
-    char stream_url[520];
-    ws_client *ws;          /* NULL while waiting to reconnect */
-    clock_timer reconnect;  /* the next connection attempt */
-    int backoff_ms;         /* the wait before the next attempt after a failure */
-    bool stream_listening;  /* authorized and subscribed to trade_updates */
-    int stream_logged;      /* the state last logged: 0 none yet, 1 up, -1 down */
-    char stream_error[160]; /* why the connection failed (on_error), for the log */
+    alpaca_link stream;
+    bool stream_listening; /* authorized and subscribed to trade_updates */
+    int stream_logged;     /* the state last logged: 0 none yet, 1 up, -1 down */
+    /* alpaca_data.c: live market data, created by the first subscription */
+    alpaca_md *md;
 } alpaca_broker;
 
 call *alpaca_call_new(alpaca_broker *a, broker_cb cb, void *ud);
@@ -114,6 +150,12 @@ void alpaca_poll_retime(alpaca_broker *a);
 int alpaca_stream_init(alpaca_broker *a);
 /* No callback of the stream runs after this. */
 void alpaca_stream_free(alpaca_broker *a);
+/* alpaca_data.c: the market_data_subscribe / unsubscribe ops, and the adapter's free. */
+market_data_sub *alpaca_md_subscribe(broker *b, const market_data_request *req,
+                                     const market_data_sink *sink, void *ud, char *err,
+                                     size_t errlen);
+void alpaca_md_unsubscribe(broker *b, market_data_sub *sub);
+void alpaca_md_free(alpaca_broker *a);
 /* list_fills' second step: the order is found; its fills come from the activities. */
 void alpaca_fills_order_found(call *c, const http_result *res);
 

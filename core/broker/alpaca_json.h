@@ -281,6 +281,32 @@ int alpaca_decode_snapshots(const json_t *root, const char *const *symbols, int 
 int alpaca_decode_latest_quotes(const json_t *root, const char *const *symbols, int n,
                                 broker_quote *out, char *err, size_t errlen);
 
+/* ---- news ------------------------------------------------------------------------- */
+
+#define ALPACA_NEWS_HEADLINE_MAX 160 /* bytes kept of a headline, NUL included */
+#define ALPACA_NEWS_MAX_SYMBOLS  32  /* symbols kept per article; more are ignored */
+
+/* One article: a news stream message ({"T":"n",...}) or an element of GET /v1beta1/news's
+ * "news". Required: id, headline, created_at. The headline is cut to fit at a UTF-8
+ * character boundary; control characters become spaces. Symbols that are not valid host
+ * symbols (symbol_valid) are skipped: no subscriber can have asked for them. */
+typedef struct {
+    int64_t id;
+    apex_time created_at;
+    char headline[ALPACA_NEWS_HEADLINE_MAX];
+    char source[32]; /* cut to fit */
+    char symbols[ALPACA_NEWS_MAX_SYMBOLS][SYMBOL_MAX];
+    int nsymbols;
+} alpaca_news;
+
+int alpaca_decode_news(const json_t *obj, alpaca_news *out, char *err, size_t errlen);
+
+/* The body of GET /v1beta1/news ({"news":[..],"next_page_token":..}): *out is a malloc'd
+ * array of *n articles in the body's order (NULL when none; the caller free()s it),
+ * next_page_token into page_token ("" when null or absent; NULL to ignore). */
+int alpaca_decode_news_page(const json_t *root, alpaca_news **out, int *n, char *page_token,
+                            size_t page_token_len, char *err, size_t errlen);
+
 /* ---- errors ----------------------------------------------------------------------- */
 
 /* Turns a non-2xx response into an APEX code with a message for the trader, and returns

@@ -536,6 +536,29 @@ static int latest(const req_t *r, sb_t *out, char kind)
     return 200;
 }
 
+void news_json(sb_t *out, const news_t *x, int stream)
+{
+    sb_printf(out, "{%s\"id\":%lld,\"headline\":", stream ? "\"T\":\"n\"," : "", (long long)x->id);
+    sb_jstr(out, x->headline);
+    sb_puts(out, ",\"author\":"), sb_jstr(out, x->author);
+    sb_puts(out, ",\"created_at\":"), sb_time(out, x->created);
+    sb_puts(out, ",\"updated_at\":"), sb_time(out, x->created);
+    sb_puts(out, ",\"summary\":"), sb_jstr(out, x->summary);
+    sb_puts(out, ",\"content\":"), sb_jstr(out, x->content);
+    sb_puts(out, ",\"url\":"), sb_jstr(out, x->url);
+    sb_puts(out, stream ? ",\"symbols\":[" : ",\"images\":[],\"symbols\":[");
+    char tmp[1024], *its[64];
+    snprintf(tmp, sizeof tmp, "%s", x->symbols);
+    int ni = split(tmp, its, 64);
+    for (int i = 0; i < ni; i++) {
+        if (i)
+            sb_puts(out, ",");
+        sb_jstr(out, its[i]);
+    }
+    sb_puts(out, "],\"source\":"), sb_jstr(out, x->source);
+    sb_puts(out, "}");
+}
+
 static int news(const req_t *r, sb_t *out)
 {
     const char *syms = req_arg(r, "symbols"), *lim = req_arg(r, "limit");
@@ -572,25 +595,7 @@ static int news(const req_t *r, sb_t *out)
         }
         if (n++)
             sb_puts(out, ",");
-        sb_printf(out, "{\"id\":%lld,\"headline\":", (long long)x->id);
-        sb_jstr(out, x->headline);
-        sb_puts(out, ",\"author\":"), sb_jstr(out, x->author);
-        sb_puts(out, ",\"created_at\":"), sb_time(out, x->created);
-        sb_puts(out, ",\"updated_at\":"), sb_time(out, x->created);
-        sb_puts(out, ",\"summary\":"), sb_jstr(out, x->summary);
-        sb_puts(out, ",\"content\":"), sb_jstr(out, x->content);
-        sb_puts(out, ",\"url\":"), sb_jstr(out, x->url);
-        sb_puts(out, ",\"images\":[],\"symbols\":[");
-        char tmp[1024], *its[64];
-        snprintf(tmp, sizeof tmp, "%s", x->symbols);
-        int ni = split(tmp, its, 64);
-        for (int i = 0; i < ni; i++) {
-            if (i)
-                sb_puts(out, ",");
-            sb_jstr(out, its[i]);
-        }
-        sb_puts(out, "],\"source\":"), sb_jstr(out, x->source);
-        sb_puts(out, "}");
+        news_json(out, x, 0);
     }
     sb_puts(out, "],\"next_page_token\":null}");
     return 200;

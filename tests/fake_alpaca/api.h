@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "state.h"
 #include "util.h"
 
 typedef struct {
@@ -20,6 +21,9 @@ const char *req_arg(const req_t *r, const char *name);
 int api_handle(const req_t *r, sb_t *out);
 /* /_control/... (no auth). */
 int control_handle(const req_t *r, sb_t *out);
+
+/* An article as GET /v1beta1/news lists it, or (stream) as the news stream sends it. */
+void news_json(sb_t *out, const news_t *x, int stream);
 
 /* Provided by server.c for the control API. */
 int fault_add(const char *kind, const char *method, const char *path, int count, int retry_after,

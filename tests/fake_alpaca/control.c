@@ -175,6 +175,14 @@ static int add_news(json_t *j, sb_t *out)
     n->content = dup_or(js(j, "content"), "");
     n->symbols = strdup(syms.p ? syms.p : "");
     sb_free(&syms);
+    if (S.emit_news) {
+        sb_t b = {0};
+        sb_puts(&b, "[");
+        news_json(&b, n, 1);
+        sb_puts(&b, "]");
+        S.emit_news(n->symbols, b.p, b.len);
+        sb_free(&b);
+    }
     sb_printf(out, "{\"id\":%lld}", (long long)n->id);
     return 200;
 }

@@ -63,10 +63,21 @@ PIDS+=($!)
   --send '{"action":"auth","key":"k1","secret":"s1"}' \
   --send '{"action":"subscribe","bars":["AAPL"]}' >"$TMP/data.out" &
 PIDS+=($!)
+"$WSC" --port "$PORT" --path /v1beta1/news --timeout 30 \
+  --send '{"action":"auth","key":"k1","secret":"s1"}' \
+  --send '{"action":"subscribe","news":["TSLA"]}' >"$TMP/news.out" &
+PIDS+=($!)
 check "trade stream: authorized and listening" wait_for "$TMP/trade.out" '"stream":"listening","data":{"streams":\["trade_updates"\]}'
 check "data stream: connected, authenticated, subscribed" wait_for "$TMP/data.out" '"T":"subscription".*"bars":\["AAPL"\]'
 has "$TMP/data.out" '"msg":"connected"' && has "$TMP/data.out" '"msg":"authenticated"' ||
   bad "data stream: connected and authenticated messages"
+
+check "news stream: subscribed" wait_for "$TMP/news.out" '"T":"subscription".*"news":\["TSLA"\]'
+ctl news '{"headline":"Not for this stream","symbols":["MSFT"]}'
+ctl news '{"headline":"Tesla recalls","symbols":["TSLA","F"],"created_at":"2024-01-02T15:00:30Z"}'
+check "news stream: the article for its symbol arrives" wait_for "$TMP/news.out" '"T":"n","id":2,"headline":"Tesla recalls"'
+[ "$(grep -c 'Tesla recalls' "$TMP/news.out")" = 1 ] || bad "news stream: the article arrived more than once"
+! has "$TMP/news.out" 'Not for this stream' || bad "news stream: an article for another symbol arrived"
 
 # --- a bracket order, filled by a pushed price ---
 api POST /v2/orders '{"symbol":"AAPL","qty":"10","side":"buy","type":"market","time_in_force":"day","order_class":"bracket","client_order_id":"br-1","take_profit":{"limit_price":"110"},"stop_loss":{"stop_price":"95.5"}}'

@@ -46,7 +46,7 @@ struct pss {
     int authed, listening, closing;
     msg_t *head, *tail;
     sb_t rx;
-    subs_t subs[3]; /* trades, quotes, bars */
+    subs_t subs[4]; /* trades, quotes, bars, news */
 };
 
 typedef struct {
@@ -249,6 +249,22 @@ static void emit_market(const char *symbol, char kind, const char *json, size_t 
             ws_send(p, json, len, 0);
 }
 
+static void emit_news(const char *symbols, const char *json, size_t len)
+{
+    for (struct pss *p = ws_list; p; p = p->next) {
+        if (p->kind != K_DATA || !p->authed)
+            continue;
+        int hit = p->subs[3].all;
+        char tmp[1024];
+        snprintf(tmp, sizeof tmp, "%s", symbols);
+        for (char *save = NULL, *t = strtok_r(tmp, ",", &save); t && !hit;
+             t = strtok_r(NULL, ",", &save))
+            hit = subscribed(&p->subs[3], t);
+        if (hit)
+            ws_send(p, json, len, 0);
+    }
+}
+
 int ws_drop(const char *prefix)
 {
     int n = 0;
@@ -261,7 +277,8 @@ int ws_drop(const char *prefix)
     return n;
 }
 
-static const char *SUB_NAMES[] = {"trades", "quotes", "bars"};
+static const char *SUB_NAMES[] = {"trades", "quotes", "bars", "news"};
+enum { NSUBS = 4 };
 
 static void subs_update(subs_t *s, json_t *arr, int add)
 {
@@ -315,11 +332,11 @@ static void data_message(struct pss *p, json_t *j)
         ws_sends(p, "[{\"T\":\"error\",\"code\":401,\"msg\":\"not authenticated\"}]");
         return;
     }
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < NSUBS; k++)
         subs_update(&p->subs[k], json_object_get(j, SUB_NAMES[k]), add);
     sb_t b = {0};
     sb_puts(&b, "[{\"T\":\"subscription\"");
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < NSUBS; k++) {
         sb_printf(&b, ",\"%s\":[", SUB_NAMES[k]);
         int n = 0;
         if (p->subs[k].all)
@@ -616,7 +633,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         snprintf(p->ws_path, sizeof p->ws_path, "%s", uri);
         if (!strcmp(uri, "/stream"))
             p->kind = K_TRADE;
-        else if (!strncmp(uri, "/v2/", 4))
+        else if (!strncmp(uri, "/v2/", 4) || !strcmp(uri, "/v1beta1/news") ||
+                 !strncmp(uri, "/v1beta3/crypto/", 16))
             p->kind = K_DATA;
         else
             return -1;
@@ -762,6 +780,7 @@ int main(int argc, char **argv)
     S.market = !strcmp(market, "open") ? 0 : !strcmp(market, "closed") ? 1 : 2;
     S.emit_trade = emit_trade;
     S.emit_market = emit_market;
+    S.emit_news = emit_news;
 
     lws_set_log_level(verbose ? LLL_ERR | LLL_WARN : LLL_ERR, NULL);
     struct lws_context_creation_info info;

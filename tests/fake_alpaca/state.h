@@ -91,6 +91,8 @@ typedef struct {
     /* Set by the server: a trade_updates event, and a market data message ('b','q','t'). */
     void (*emit_trade)(const char *json, size_t len);
     void (*emit_market)(const char *symbol, char kind, const char *json, size_t len);
+    /* An article to the news streams subscribed to one of symbols ("A,B") or to "*". */
+    void (*emit_news)(const char *symbols, const char *json, size_t len);
 } state_t;
 
 extern state_t S;

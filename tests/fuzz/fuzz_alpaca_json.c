@@ -4,7 +4,8 @@
  * raw body). Whatever the input: no crash, no leak; a failure returns a negative code with
  * a message that starts "alpaca: "; a success gives terminated strings and values the
  * model allows. An order that decodes is encoded back into a POST body (when it is a
- * valid request) and its decimals must read back to the same fixed-point values. */
+ * valid request) and its decimals must read back to the same fixed-point values. Market
+ * data inputs also go through the news decoders (stream frames and REST pages). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,42 @@ static void fuzz_small(const json_t *j, int which)
         check_failure(rc, err);
 }
 
+/* An article that decodes has terminated text without control characters. */
+static void check_news(const alpaca_news *n)
+{
+    FUZZ_CHECK(TERMINATED(n->headline) && TERMINATED(n->source) && n->headline[0] != '\0');
+    for (const char *p = n->headline; *p; p++)
+        FUZZ_CHECK((unsigned char)*p >= 0x20 && *p != 0x7f);
+    FUZZ_CHECK(n->nsymbols >= 0 && n->nsymbols <= ALPACA_NEWS_MAX_SYMBOLS);
+    for (int i = 0; i < n->nsymbols; i++)
+        FUZZ_CHECK(TERMINATED(n->symbols[i]) && n->symbols[i][0]);
+}
+
+static void fuzz_news(const json_t *j)
+{
+    char err[256] = "", token[64];
+    alpaca_news *v = NULL;
+    int n = -1;
+    int rc = alpaca_decode_news_page(j, &v, &n, token, sizeof token, err, sizeof err);
+    if (rc != 0) {
+        check_failure(rc, err);
+        FUZZ_CHECK(v == NULL && n == 0);
+    } else {
+        FUZZ_CHECK(n >= 0 && (n == 0) == (v == NULL) && TERMINATED(token));
+        for (int i = 0; i < n; i++)
+            check_news(&v[i]);
+        free(v);
+    }
+    for (size_t i = 0; json_is_array(j) && i < json_array_size(j); i++) {
+        alpaca_news a;
+        rc = alpaca_decode_news(json_array_get(j, i), &a, err, sizeof err);
+        if (rc != 0)
+            check_failure(rc, err);
+        else
+            check_news(&a);
+    }
+}
+
 static void fuzz_market_data(const json_t *j)
 {
     char err[256] = "";
@@ -163,6 +200,7 @@ static void fuzz_market_data(const json_t *j)
         else
             FUZZ_CHECK(TERMINATED(m.t) && TERMINATED(m.message) && TERMINATED(m.quote.symbol));
     }
+    fuzz_news(j);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
@@ -48,6 +49,7 @@ typedef struct {
     uv_loop_t loop;
     apex_clock *clock;
     broker *b;
+    broker *extra; /* a second adapter of a test, freed by the teardown when it fails */
     /* listener */
     broker_fill fills[32];
     int nfills;
@@ -57,7 +59,8 @@ typedef struct {
 
 /* ---- the fake ---- */
 
-static void start_fake(fixture *f)
+/* clock: the fake's start time (RFC 3339). */
+static void start_fake(fixture *f, const char *clock)
 {
     const char *bin = getenv("FAKE_ALPACA");
     assert_non_null(bin); /* set by CMake for this test */
@@ -70,7 +73,7 @@ static void start_fake(fixture *f)
         dup2(out[1], 1);
         close(out[0]);
         execl(bin, bin, "--port", "0", "--key", KEY, "--secret", SECRET, "--seed", "7", "--clock",
-              "2024-01-02T15:00:00Z", (char *)NULL);
+              clock, (char *)NULL);
         _exit(127);
     }
     close(out[1]);
@@ -84,7 +87,7 @@ static void start_fake(fixture *f)
 /* POST /_control/<what> with a JSON body, through curl (the test's own client). */
 static void control(fixture *f, const char *what, const char *json)
 {
-    char cmd[1024];
+    char cmd[8192];
     snprintf(cmd, sizeof cmd,
              "curl -s -f -o /dev/null -X POST -H 'Content-Type: application/json' "
              "--data '%s' http://127.0.0.1:%d/_control/%s",
@@ -137,31 +140,68 @@ static void on_fill(void *ud, const broker_fill *fill, const broker_order *o)
         f->fills[f->nfills++] = *fill;
 }
 
-static int setup(void **state)
+/* An adapter on the fake, with the keys the environment holds now. */
+static broker *new_adapter(fixture *f)
 {
-    fixture *f = calloc(1, sizeof *f);
-    start_fake(f);
-    setenv("APCA_API_KEY_ID", KEY, 1);
-    setenv("APCA_API_SECRET_KEY", SECRET, 1);
-    uv_loop_init(&f->loop);
-    f->clock = clock_new_live(&f->loop, 1.0, 1);
     broker_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.kind = BROKER_KIND_ALPACA;
     snprintf(cfg.base_url, sizeof cfg.base_url, "http://127.0.0.1:%d", f->port);
     snprintf(cfg.data_url, sizeof cfg.data_url, "http://127.0.0.1:%d", f->port);
     char err[512];
-    f->b = alpaca_broker_new(&cfg, &f->loop, err, sizeof err);
-    if (!f->b)
+    broker *b = alpaca_broker_new(&cfg, &f->loop, err, sizeof err);
+    if (!b)
         fail_msg("alpaca_broker_new: %s", err);
+    return b;
+}
+
+static int setup_at(void **state, const char *clock)
+{
+    fixture *f = calloc(1, sizeof *f);
+    start_fake(f, clock);
+    setenv("APCA_API_KEY_ID", KEY, 1);
+    setenv("APCA_API_SECRET_KEY", SECRET, 1);
+    uv_loop_init(&f->loop);
+    f->clock = clock_new_live(&f->loop, 1.0, 1);
+    f->b = new_adapter(f);
     broker_set_listener(f->b, (broker_listener){.on_order = on_order, .on_fill = on_fill, .ud = f});
     *state = f;
     return 0;
 }
 
+static int setup(void **state)
+{
+    return setup_at(state, "2024-01-02T15:00:00Z");
+}
+
+static void rfc3339(apex_time t, char *out, size_t n)
+{
+    time_t secs = (time_t)(t / APEX_SECOND);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static apex_time wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (apex_time)ts.tv_sec * APEX_SECOND + ts.tv_nsec / 1000;
+}
+
+/* Market data is judged against the adapter's wall clock ("history" is older than the
+ * latest complete bar), so the fake's clock starts an hour before the wall. */
+static int setup_md(void **state)
+{
+    char clock[40];
+    rfc3339(wall_now() - APEX_HOUR, clock, sizeof clock);
+    return setup_at(state, clock);
+}
+
 static int teardown(void **state)
 {
     fixture *f = *state;
+    broker_free(f->extra);
     broker_free(f->b);
     clock_free(f->clock);
     uv_run(&f->loop, UV_RUN_DEFAULT);
@@ -544,6 +584,381 @@ static void test_stream_drop_loses_no_fill(void **state)
     assert_true(updated(f, "apx-9-e", ORDER_STATUS_FILLED));
 }
 
+/* ---- live market data ---- */
+
+/* units * 10^-decimals, exactly: MONEY_C(18723, 2) is 187.23. */
+static money_t MONEY_C(int64_t units, int decimals)
+{
+    money_t m = units * MONEY_SCALE;
+    while (decimals-- > 0)
+        m /= 10;
+    return m;
+}
+
+typedef struct {
+    char symbol[16];
+    bar b;
+    bool history;
+} md_bar;
+
+typedef struct {
+    fixture *f;
+    md_bar bars[64];
+    int nbars;
+    news_item news[16];
+    int nnews;
+    int nstatus, nlive, nrefused;
+    bool live;
+    char refused[400]; /* the last "authentication refused" status */
+} md_got;
+
+static void on_md_bar(void *ud, const char *symbol, const bar *b, bool history)
+{
+    md_got *g = ud;
+    assert_int_equal(b->symbol_id, -1);
+    if (g->nbars < 64) {
+        snprintf(g->bars[g->nbars].symbol, sizeof g->bars[0].symbol, "%s", symbol);
+        g->bars[g->nbars].b = *b;
+        g->bars[g->nbars++].history = history;
+    }
+}
+
+static void on_md_news(void *ud, const news_item *n)
+{
+    md_got *g = ud;
+    assert_int_equal(n->impact, 0);
+    if (g->nnews < 16)
+        g->news[g->nnews++] = *n;
+}
+
+static void on_md_status(void *ud, bool live, const char *message)
+{
+    md_got *g = ud;
+    /* The keys never reach a status line. */
+    assert_null(strstr(message, KEY));
+    assert_null(strstr(message, SECRET));
+    g->nstatus++;
+    g->nlive += live && !g->live;
+    g->live = live;
+    if (strstr(message, "authentication refused")) {
+        g->nrefused++;
+        snprintf(g->refused, sizeof g->refused, "%s", message);
+    }
+}
+
+static market_data_sub *md_subscribe_every(broker *b, md_got *g, const char *const *symbols, int n,
+                                           int64_t timeframe_s, int warmup, bool news)
+{
+    market_data_request req = {.symbols = symbols,
+                               .nsymbols = n,
+                               .timeframe_s = timeframe_s,
+                               .warmup_bars = warmup,
+                               .news = news};
+    market_data_sink sink = {.on_bar = on_md_bar, .on_news = on_md_news, .on_status = on_md_status};
+    char err[256];
+    market_data_sub *sub = broker_market_data_subscribe(b, &req, &sink, g, err, sizeof err);
+    if (!sub)
+        fail_msg("subscribe: %s", err);
+    assert_int_equal(g->nbars + g->nstatus, 0); /* nothing runs inside the call */
+    return sub;
+}
+
+static market_data_sub *md_subscribe(broker *b, md_got *g, const char *const *symbols, int n,
+                                     int warmup, bool news)
+{
+    return md_subscribe_every(b, g, symbols, n, 60, warmup, news);
+}
+
+/* The start of the current wall minute, not within the last 15 s of it (so a bar one minute
+ * older stays the latest complete one while a test runs). */
+static apex_time this_minute(void)
+{
+    apex_time now = wall_now();
+    if (now % APEX_MINUTE > 45 * APEX_SECOND)
+        usleep((useconds_t)((APEX_MINUTE - now % APEX_MINUTE) + 100000));
+    now = wall_now();
+    return now - now % APEX_MINUTE;
+}
+
+/* A one-minute bar pushed to the fake (stored, broadcast to subscribed streams). */
+static void push_bar(fixture *f, const char *symbol, apex_time t, const char *ohlc, int v)
+{
+    char ts[40], body[256];
+    rfc3339(t, ts, sizeof ts);
+    snprintf(body, sizeof body, "{\"symbol\":\"%s\",\"t\":\"%s\",%s,\"v\":%d}", symbol, ts, ohlc,
+             v);
+    control(f, "bar", body);
+}
+
+static void assert_bar(const md_bar *g, const char *symbol, apex_time t, money_t o, money_t h,
+                       money_t l, money_t c, money_t v, bool history)
+{
+    assert_string_equal(g->symbol, symbol);
+    assert_int_equal(g->b.ts, t);
+    assert_int_equal(g->b.open, o);
+    assert_int_equal(g->b.high, h);
+    assert_int_equal(g->b.low, l);
+    assert_int_equal(g->b.close, c);
+    assert_int_equal(g->b.volume, v);
+    assert_int_equal(g->history, history);
+}
+
+static int data_connections(fixture *f)
+{
+    return counter(f, "ws_connections", "data");
+}
+
+/* (a) The warm-up's last N bars (history), then stream bars in order; an old stream bar is
+ * not given after a newer one. */
+static void test_md_history_then_live(void **state)
+{
+    fixture *f = *state;
+    apex_time m = this_minute();
+    char body[1024], t[5][40];
+    for (int i = 0; i < 5; i++)
+        rfc3339(m - (10 - i) * APEX_MINUTE, t[i], sizeof t[i]);
+    snprintf(body, sizeof body,
+             "{\"bars\":{\"AAPL\":[{\"t\":\"%s\",\"o\":100,\"h\":101,\"l\":99,\"c\":100.5,"
+             "\"v\":1000},{\"t\":\"%s\",\"o\":101,\"h\":102,\"l\":100,\"c\":101.5,\"v\":1001},"
+             "{\"t\":\"%s\",\"o\":102.01,\"h\":103.5,\"l\":101.25,\"c\":102.5,\"v\":1002},"
+             "{\"t\":\"%s\",\"o\":103,\"h\":104,\"l\":102,\"c\":103.5,\"v\":1003},"
+             "{\"t\":\"%s\",\"o\":104,\"h\":105,\"l\":103,\"c\":104.75,\"v\":1004}]}}",
+             t[0], t[1], t[2], t[3], t[4]);
+    control(f, "bars", body);
+    md_got g = {.f = f};
+    const char *syms[] = {"AAPL"};
+    market_data_sub *sub = md_subscribe(f->b, &g, syms, 1, 3, false);
+    wait_for(f, &g.nlive, 1);
+    assert_int_equal(g.nbars, 3);
+    assert_bar(&g.bars[0], "AAPL", m - 8 * APEX_MINUTE, MONEY_C(10201, 2), MONEY_C(1035, 1),
+               MONEY_C(10125, 2), MONEY_C(1025, 1), MONEY(1002), true);
+    assert_bar(&g.bars[2], "AAPL", m - 6 * APEX_MINUTE, MONEY(104), MONEY(105), MONEY(103),
+               MONEY_C(10475, 2), MONEY(1004), true);
+    assert_int_equal(g.bars[1].b.ts, m - 7 * APEX_MINUTE);
+    push_bar(f, "AAPL", m - 2 * APEX_MINUTE, "\"o\":187.01,\"h\":187.5,\"l\":186.99,\"c\":187.23",
+             5200);
+    push_bar(f, "AAPL", m - 9 * APEX_MINUTE, "\"o\":1,\"h\":1,\"l\":1,\"c\":1", 1); /* late */
+    push_bar(f, "AAPL", m - APEX_MINUTE, "\"o\":187.23,\"h\":188,\"l\":187.2,\"c\":187.9", 7100);
+    wait_for(f, &g.nbars, 5);
+    run_for(f, 300);
+    assert_int_equal(g.nbars, 5);
+    assert_bar(&g.bars[3], "AAPL", m - 2 * APEX_MINUTE, MONEY_C(18701, 2), MONEY_C(1875, 1),
+               MONEY_C(18699, 2), MONEY_C(18723, 2), MONEY(5200), true);
+    assert_bar(&g.bars[4], "AAPL", m - APEX_MINUTE, MONEY_C(18723, 2), MONEY(188), MONEY_C(1872, 1),
+               MONEY_C(1879, 1), MONEY(7100), false);
+    broker_market_data_unsubscribe(f->b, sub);
+}
+
+/* (b) Bars pushed while the stream is down arrive by the REST catch-up once each, in order. */
+static void test_md_gap_caught_up_once(void **state)
+{
+    fixture *f = *state;
+    apex_time m = this_minute();
+    md_got g = {.f = f};
+    const char *syms[] = {"MSFT"};
+    market_data_sub *sub = md_subscribe(f->b, &g, syms, 1, 0, false);
+    wait_for(f, &g.nlive, 1);
+    push_bar(f, "MSFT", m - 6 * APEX_MINUTE, "\"o\":400,\"h\":401,\"l\":399,\"c\":400.5", 10);
+    wait_for(f, &g.nbars, 1);
+    /* The next message (this bar) is cut mid-frame and the connection reset. */
+    control(f, "fault", "{\"kind\":\"ws_drop\",\"path\":\"/v2/iex\"}");
+    push_bar(f, "MSFT", m - 5 * APEX_MINUTE, "\"o\":401,\"h\":402,\"l\":400,\"c\":401.5", 11);
+    push_bar(f, "MSFT", m - 4 * APEX_MINUTE, "\"o\":402,\"h\":403,\"l\":401,\"c\":402.5", 12);
+    push_bar(f, "MSFT", m - 3 * APEX_MINUTE, "\"o\":403,\"h\":404.25,\"l\":402,\"c\":403.5", 13);
+    wait_for(f, &g.nlive, 2); /* reconnected, caught up */
+    assert_true(data_connections(f) >= 2);
+    push_bar(f, "MSFT", m - 2 * APEX_MINUTE, "\"o\":404,\"h\":405,\"l\":403,\"c\":404.5", 14);
+    push_bar(f, "MSFT", m - APEX_MINUTE, "\"o\":405,\"h\":406,\"l\":404,\"c\":405.5", 15);
+    wait_for(f, &g.nbars, 6);
+    run_for(f, 500);
+    assert_int_equal(g.nbars, 6);
+    for (int i = 0; i < 6; i++) {
+        assert_string_equal(g.bars[i].symbol, "MSFT");
+        assert_int_equal(g.bars[i].b.ts, m - (6 - i) * APEX_MINUTE);
+        assert_int_equal(g.bars[i].b.close, MONEY(400 + i) + MONEY_C(5, 1));
+        assert_int_equal(g.bars[i].b.volume, MONEY(10 + i));
+        assert_int_equal(g.bars[i].history, i < 5);
+    }
+    assert_int_equal(g.bars[3].b.high, MONEY_C(40425, 2));
+    broker_market_data_unsubscribe(f->b, sub);
+}
+
+static int count_symbol(const md_got *g, const char *symbol)
+{
+    int n = 0;
+    for (int i = 0; i < g->nbars; i++)
+        n += strcmp(g->bars[i].symbol, symbol) == 0;
+    return n;
+}
+
+/* (c) Two subscriptions share one connection and each gets its own symbols only; (f) an
+ * unsubscribed one hears nothing more, and the connection closes with the last. */
+static void test_md_shared_stream_and_unsubscribe(void **state)
+{
+    fixture *f = *state;
+    apex_time m = this_minute();
+    md_got g1 = {.f = f}, g2 = {.f = f};
+    const char *s1[] = {"AAPL", "MSFT"}, *s2[] = {"MSFT", "TSLA"};
+    market_data_sub *sub1 = md_subscribe(f->b, &g1, s1, 2, 0, false);
+    market_data_sub *sub2 = md_subscribe(f->b, &g2, s2, 2, 0, false);
+    wait_for(f, &g1.nlive, 1);
+    wait_for(f, &g2.nlive, 1);
+    push_bar(f, "MSFT", m - APEX_MINUTE, "\"o\":1,\"h\":2,\"l\":1,\"c\":2", 1);
+    push_bar(f, "AAPL", m - APEX_MINUTE, "\"o\":3,\"h\":4,\"l\":3,\"c\":4", 1);
+    push_bar(f, "TSLA", m - APEX_MINUTE, "\"o\":5,\"h\":6,\"l\":5,\"c\":6", 1);
+    wait_for(f, &g1.nbars, 2);
+    wait_for(f, &g2.nbars, 2);
+    run_for(f, 300);
+    assert_int_equal(data_connections(f), 1);
+    assert_int_equal(g1.nbars, 2);
+    assert_int_equal(g2.nbars, 2);
+    assert_int_equal(count_symbol(&g1, "AAPL") + count_symbol(&g1, "MSFT"), 2);
+    assert_int_equal(count_symbol(&g2, "TSLA") + count_symbol(&g2, "MSFT"), 2);
+
+    broker_market_data_unsubscribe(f->b, sub2);
+    push_bar(f, "TSLA", m, "\"o\":6,\"h\":7,\"l\":6,\"c\":7", 1);
+    push_bar(f, "MSFT", m, "\"o\":2,\"h\":3,\"l\":2,\"c\":3", 1);
+    wait_for(f, &g1.nbars, 3);
+    run_for(f, 300);
+    assert_int_equal(g1.nbars, 3);
+    assert_int_equal(g2.nbars, 2);
+    assert_string_equal(g1.bars[2].symbol, "MSFT");
+    assert_false(g1.bars[2].history);
+    int statuses = g1.nstatus;
+    broker_market_data_unsubscribe(f->b, sub1);
+    push_bar(f, "AAPL", m, "\"o\":4,\"h\":5,\"l\":4,\"c\":5", 1);
+    run_for(f, 300);
+    assert_int_equal(g1.nbars, 3);
+    assert_int_equal(g1.nstatus, statuses);
+    assert_int_equal(counter(f, "ws_open", "data"), 0);
+    assert_int_equal(data_connections(f), 1);
+}
+
+/* (d) Wrong keys: reported, and retried no faster than the backoff allows. */
+static void test_md_auth_refused_backs_off(void **state)
+{
+    fixture *f = *state;
+    setenv("APCA_API_SECRET_KEY", "not-the-secret", 1);
+    broker *bad = f->extra = new_adapter(f);
+    setenv("APCA_API_SECRET_KEY", SECRET, 1);
+    md_got g = {.f = f};
+    const char *syms[] = {"AAPL"};
+    market_data_sub *sub = md_subscribe(bad, &g, syms, 1, 5, false);
+    wait_for(f, &g.nrefused, 1);
+    assert_non_null(strstr(g.refused, "auth failed"));
+    assert_non_null(strstr(g.refused, "APCA_API_KEY_ID"));
+    run_for(f, 4000);
+    /* Attempts at about 0, 1, 3 s (then 7 s): hammering would be hundreds. */
+    int n = data_connections(f);
+    if (n < 2 || n > 4)
+        fail_msg("%d market data connections in about 4 s", n);
+    assert_int_equal(g.nlive, 0);
+    assert_int_equal(g.nbars, 0);
+    broker_market_data_unsubscribe(bad, sub);
+    broker_free(bad);
+    f->extra = NULL;
+}
+
+/* (e) News reaches each subscription once per symbol it asked for, a reconnect's REST
+ * catch-up included. */
+static void test_md_news_once_per_wanted_symbol(void **state)
+{
+    fixture *f = *state;
+    md_got g = {.f = f};
+    const char *syms[] = {"AAPL", "MSFT"};
+    market_data_sub *sub = md_subscribe(f->b, &g, syms, 2, 0, true);
+    wait_for(f, &g.nlive, 1);
+    for (int spins = 0; counter(f, "ws_open", "data") < 2 && spins < 100; spins++)
+        run_for(f, 50);
+    run_for(f, 300); /* the news subscription confirmed */
+    char now[40], body[512];
+    rfc3339(wall_now(), now, sizeof now);
+    snprintf(body, sizeof body,
+             "{\"headline\":\"Apple and Microsoft team up\",\"symbols\":[\"AAPL\",\"MSFT\","
+             "\"TSLA\"],\"created_at\":\"%s\"}",
+             now);
+    control(f, "news", body);
+    snprintf(body, sizeof body,
+             "{\"headline\":\"Tesla only\",\"symbols\":[\"TSLA\"],\"created_at\":\"%s\"}", now);
+    control(f, "news", body);
+    snprintf(body, sizeof body,
+             "{\"headline\":\"Microsoft alone\",\"symbols\":[\"MSFT\"],\"created_at\":\"%s\"}",
+             now);
+    control(f, "news", body);
+    wait_for(f, &g.nnews, 3);
+    int conns = data_connections(f);
+    control(f, "ws_drop", "{\"path\":\"/v1beta1/news\"}");
+    for (int spins = 0; data_connections(f) == conns && spins < 100; spins++)
+        run_for(f, 50);
+    run_for(f, 800); /* reconnected; the catch-up found the same three articles */
+    assert_int_equal(g.nnews, 3);
+    assert_string_equal(g.news[0].symbol, "AAPL");
+    assert_string_equal(g.news[0].headline, "Apple and Microsoft team up");
+    assert_string_equal(g.news[1].symbol, "MSFT");
+    assert_string_equal(g.news[2].symbol, "MSFT");
+    assert_string_equal(g.news[2].headline, "Microsoft alone");
+    assert_true(g.news[0].ts > 0);
+    broker_market_data_unsubscribe(f->b, sub);
+}
+
+/* Five-minute bars: the warm-up is Alpaca's 5Min bars, the stream's minutes are built into
+ * UTC-aligned buckets, given when the last minute arrives or a later bucket starts. */
+static void test_md_aggregates_minutes(void **state)
+{
+    fixture *f = *state;
+    apex_time m = this_minute(), b = m - m % (5 * APEX_MINUTE);
+    char body[4096];
+    size_t used = (size_t)snprintf(body, sizeof body, "{\"bars\":{\"SPY\":[");
+    for (int i = 15; i >= 1; i--) { /* minutes b-15 .. b-1: three complete buckets */
+        char t[40];
+        rfc3339(b - i * APEX_MINUTE, t, sizeof t);
+        used += (size_t)snprintf(body + used, sizeof body - used,
+                                 "%s{\"t\":\"%s\",\"o\":%d,\"h\":%d.5,\"l\":%d,\"c\":%d,\"v\":10}",
+                                 i == 15 ? "" : ",", t, 500 - i, 501 - i, 499 - i, 500 - i);
+    }
+    snprintf(body + used, sizeof body - used, "]}}");
+    control(f, "bars", body);
+    md_got g = {.f = f};
+    const char *syms[] = {"SPY"};
+    market_data_sub *sub = md_subscribe_every(f->b, &g, syms, 1, 300, 2, false);
+    wait_for(f, &g.nlive, 1);
+    assert_int_equal(g.nbars, 2);
+    /* bucket b-10: minutes b-10..b-6 (i = 10..6) */
+    assert_bar(&g.bars[0], "SPY", b - 10 * APEX_MINUTE, MONEY(490), MONEY_C(4955, 1), MONEY(489),
+               MONEY(494), MONEY(50), true);
+    assert_bar(&g.bars[1], "SPY", b - 5 * APEX_MINUTE, MONEY(495), MONEY_C(5005, 1), MONEY(494),
+               MONEY(499), MONEY(50), false);
+    push_bar(f, "SPY", b, "\"o\":600,\"h\":601,\"l\":599,\"c\":600.5", 1);
+    push_bar(f, "SPY", b + APEX_MINUTE, "\"o\":600.5,\"h\":603.25,\"l\":600,\"c\":602", 2);
+    push_bar(f, "SPY", b + 3 * APEX_MINUTE, "\"o\":602,\"h\":602,\"l\":598.75,\"c\":599", 3);
+    run_for(f, 300);
+    assert_int_equal(g.nbars, 2); /* the bucket is still open */
+    push_bar(f, "SPY", b + 5 * APEX_MINUTE, "\"o\":599,\"h\":600,\"l\":598,\"c\":599.5", 4);
+    wait_for(f, &g.nbars, 3);
+    assert_bar(&g.bars[2], "SPY", b, MONEY(600), MONEY_C(60325, 2), MONEY_C(59875, 2), MONEY(599),
+               MONEY(6), false);
+    push_bar(f, "SPY", b + 9 * APEX_MINUTE, "\"o\":599.5,\"h\":610,\"l\":599,\"c\":609", 5);
+    wait_for(f, &g.nbars, 4);
+    run_for(f, 300);
+    assert_int_equal(g.nbars, 4);
+    assert_bar(&g.bars[3], "SPY", b + 5 * APEX_MINUTE, MONEY(599), MONEY(610), MONEY(598),
+               MONEY(609), MONEY(9), false);
+    broker_market_data_unsubscribe(f->b, sub);
+}
+
+/* An interval Alpaca's minute bars cannot build is refused at once, with the reason. */
+static void test_md_refuses_odd_interval(void **state)
+{
+    fixture *f = *state;
+    const char *syms[] = {"AAPL"};
+    market_data_request req = {.symbols = syms, .nsymbols = 1, .timeframe_s = 90};
+    market_data_sink sink = {.on_bar = on_md_bar};
+    char err[256];
+    md_got g = {.f = f};
+    assert_null(broker_market_data_subscribe(f->b, &req, &sink, &g, err, sizeof err));
+    assert_non_null(strstr(err, "90 s"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -556,6 +971,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stream_reports_fills_without_polling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fill_seen_by_stream_and_poll_is_one, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_drop_loses_no_fill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_md_history_then_live, setup_md, teardown),
+        cmocka_unit_test_setup_teardown(test_md_gap_caught_up_once, setup_md, teardown),
+        cmocka_unit_test_setup_teardown(test_md_shared_stream_and_unsubscribe, setup_md, teardown),
+        cmocka_unit_test_setup_teardown(test_md_auth_refused_backs_off, setup_md, teardown),
+        cmocka_unit_test_setup_teardown(test_md_news_once_per_wanted_symbol, setup_md, teardown),
+        cmocka_unit_test_setup_teardown(test_md_aggregates_minutes, setup_md, teardown),
+        cmocka_unit_test_setup_teardown(test_md_refuses_odd_interval, setup_md, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
