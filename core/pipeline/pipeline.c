@@ -408,6 +408,11 @@ static void process_bar(pipeline *p, const bar *b)
          * resting exit order may move on, both after the bar's own fills. */
         monitor_on_bar(p->mon, t);
         exit_executor_on_bar(p->exits, t);
+    } else if (t && !warmup && p->live_bars) {
+        /* A live bar is news of a price: the position is checked now, on a fresh quote,
+         * rather than at the end of its wall-time cadence. */
+        monitor_on_bar(p->mon, t);
+        monitor_check_soon(p->mon, t);
     }
     if (t && t->has_pos && t->pos.open) {
         /* Warm-up bars are history: they move no position's marks, P&L or drawdown. */
