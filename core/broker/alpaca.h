@@ -18,12 +18,15 @@
  *    report through the same functions, which compare with what the listener was told:
  *    each fill reaches it once (its id, from alpaca_fill_id, is the same both ways), each
  *    status change once.
+ *  - Live market data (broker_market_data_subscribe) comes from alpaca_data.c: one stream
+ *    connection per kind (stocks, crypto, news) shared by every subscription, a REST warm-up
+ *    first and a REST catch-up after every gap; docs/brokers.md, "Live market data".
  *  - close_position cancels the symbol's open orders, then sends a market order for the
  *    whole position under the host's client order id (Alpaca's DELETE /v2/positions takes
  *    none, and without one a retried close could not be recognised).
  *
  * Secrets: the key and secret go only into request headers marked secret and into the
- * stream's auth message, sent with ws_send_text_secret (wiped once written). */
+ * streams' auth messages, sent with ws_send_text_secret (wiped once written). */
 #ifndef APEX_BROKER_ALPACA_H
 #define APEX_BROKER_ALPACA_H
 

@@ -106,7 +106,8 @@ struct market_data_sub {
     bool live; /* last told live */
     /* the sync */
     bool syncing, again, failed;
-    int step; /* symbol index (warm-up then catch-up each), nsyms = news */
+    bool capped; /* a catch-up stopped at MD_CATCHUP_MAX: the rest comes before the stream's */
+    int step;    /* symbol index (warm-up then catch-up each), nsyms = news */
     bool step_catchup;
     alpaca_bar *fetched; /* this step's bars so far (pages) */
     int nfetched;
@@ -545,6 +546,8 @@ static void got_bars(market_data_sub *s, const json_t *j)
         snprintf(s->page_token, sizeof s->page_token, "%s", token);
         return; /* the next page */
     }
+    if (token[0] && s->step_catchup)
+        s->capped = true;
     if (s->step_catchup)
         give_catchup(s);
     else
@@ -607,6 +610,13 @@ static void on_rest(const http_result *res, void *ud)
 static void sync_done(market_data_sub *s)
 {
     s->syncing = false;
+    if (s->capped) {
+        /* Minutes are still missing before the queued ones: giving those would skip the
+         * gap for good. Another sync brings the rest, and the queued ones with it. */
+        s->capped = false;
+        s->nqueue = 0;
+        s->again = true;
+    }
     /* Stream bars held meanwhile follow the REST bars; those already given drop out. */
     for (int i = 0; i < s->nqueue; i++)
         minute(s, &s->syms[s->queue[i].sym], &s->queue[i].b);

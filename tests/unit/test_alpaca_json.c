@@ -881,6 +881,65 @@ static void test_md_numbers_are_exact(void **state)
     }
 }
 
+/* News: the stream's "n" message and a REST page; the headline is cut at a character
+ * boundary and keeps no control characters; symbols the host cannot name are skipped. */
+static void test_news(void **state)
+{
+    (void)state;
+    char head[400];
+    size_t k = (size_t)snprintf(head, sizeof head, "Line\\none ");
+    while (k < 159) /* decoded 158 bytes (the escape is one); "é" would end past 159 */
+        head[k++] = 'x';
+    snprintf(head + k, sizeof head - k, "\u00e9 tail");
+    char text[800];
+    snprintf(text, sizeof text,
+             "{\"T\":\"n\",\"id\":24918784,\"headline\":\"%s\",\"summary\":\"s\","
+             "\"created_at\":\"2022-01-05T22:00:00Z\",\"symbols\":[\"AAPL\",\"bad sym\","
+             "\"BTCUSD\"],\"source\":\"benzinga\"}",
+             head);
+    json_t *j = load(text);
+    alpaca_news n;
+    char err[256];
+    if (alpaca_decode_news(j, &n, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    json_decref(j);
+    assert_int_equal(n.id, 24918784);
+    assert_true(n.created_at == T("2022-01-05T22:00:00Z"));
+    assert_int_equal(strlen(n.headline), 158);
+    assert_memory_equal(n.headline, "Line one xxx", 12); /* the newline became a space */
+    assert_int_equal(n.nsymbols, 2);
+    assert_string_equal(n.symbols[0], "AAPL");
+    assert_string_equal(n.symbols[1], "BTCUSD");
+    assert_string_equal(n.source, "benzinga");
+
+    j = load("{\"news\":[{\"id\":1,\"headline\":\"a\",\"created_at\":\"2024-01-02T15:00:00Z\"},"
+             "{\"id\":2,\"headline\":\"b\",\"created_at\":\"2024-01-02T15:01:00Z\","
+             "\"symbols\":[\"MSFT\"]}],\"next_page_token\":\"tok\"}");
+    alpaca_news *v;
+    int count;
+    char token[64];
+    if (alpaca_decode_news_page(j, &v, &count, token, sizeof token, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    json_decref(j);
+    assert_int_equal(count, 2);
+    assert_string_equal(token, "tok");
+    assert_int_equal(v[1].id, 2);
+    assert_string_equal(v[1].symbols[0], "MSFT");
+    free(v);
+
+    j = load("{\"news\":[{\"id\":1,\"headline\":\"a\",\"created_at\":\"2024-01-02T15:00:00Z\"},"
+             "{\"id\":2,\"created_at\":\"2024-01-02T15:01:00Z\"}]}");
+    assert_int_equal(alpaca_decode_news_page(j, &v, &count, token, sizeof token, err, sizeof err),
+                     APEX_EINVAL);
+    assert_err_names(err, "news[1].headline");
+    assert_null(v);
+    json_decref(j);
+    j = load("{\"T\":\"n\",\"id\":3,\"headline\":\"h\",\"created_at\":\"x\"}");
+    assert_true(alpaca_decode_news(j, &n, err, sizeof err) < 0);
+    assert_err_names(err, "news.created_at");
+    json_decref(j);
+}
+
 static void test_rest_bars(void **state)
 {
     (void)state;
@@ -1062,6 +1121,7 @@ int main(void)
         cmocka_unit_test(test_md_stream_frame),
         cmocka_unit_test(test_md_numbers_are_exact),
         cmocka_unit_test(test_rest_bars),
+        cmocka_unit_test(test_news),
         cmocka_unit_test(test_snapshots_and_latest_quotes),
         cmocka_unit_test(test_error_bodies),
         cmocka_unit_test(test_truncations_never_crash),
