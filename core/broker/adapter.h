@@ -35,6 +35,8 @@ typedef struct {
     int (*close_position)(broker *b, const char *symbol, const char *client_order_id, broker_cb cb,
                           void *ud);
     int (*list_fills)(broker *b, const char *client_order_id, broker_cb cb, void *ud);
+    /* The venue's calendar (broker.h's broker_get_session); NULL for a venue without one. */
+    int (*get_session)(broker *b, apex_time day, broker_cb cb, void *ud);
     /* broker_estimate_cost, synchronous; NULL: no cost model (ref, no fee). */
     int (*estimate_cost)(broker *b, const char *symbol, order_side side, order_type type,
                          money_t ref, money_t qty, broker_cost *out);
