@@ -571,7 +571,7 @@ static void report_unknown(monitor *m, const broker_reply *r, hmap *held)
                     "%s: %s %s (avg entry %s) at the broker, known to no execution: never "
                     "traded or closed",
                     bp->symbol, side, qb, pb);
-        log_warn("%s UNKNOWN  %s: %s %s at the broker that no execution knows; not traded, not "
+        log_warn("%-13s UNKNOWN  %s: %s %s at the broker that no execution knows; not traded, not "
                  "closed",
                  m->cfg->name, bp->symbol, side, qb);
     }
