@@ -618,8 +618,8 @@ const config_field config_schema[] = {
             "the active executions (a fill the stream and polling both missed is recorded) and "
             "for its positions (one closed by hand completes its execution as "
             "`closed_at_broker`; one no execution knows is reported as `unknown_position` and "
-            "never traded). 0 = at start-up only. A backtest reconciles on the first check "
-            "after each period"},
+            "never traded). 0 = at start-up only. A backtest reconciles positions only, on the "
+            "first check after each period"},
 
     {.path = "instructions",
      .type = CONFIG_CUSTOM,

@@ -656,7 +656,10 @@ static void reconcile(clock_timer *timer, void *ud)
     (void)timer;
     m->stats.reconciliations++;
     broker_list_positions(m->brk, BROKER_PRIORITY_ROUTINE, on_positions, m);
-    reconcile_orders(m);
+    /* A backtest's paper broker tells the listener everything, in order, and its results
+     * must not change with calls that cannot find anything: positions only there. */
+    if (!m->bar_driven)
+        reconcile_orders(m);
     if (!m->bar_driven && reconcile_period(m) > 0)
         clock_timer_start(&m->reconcile_timer, clock_now(m->clock) + reconcile_period(m));
 }
