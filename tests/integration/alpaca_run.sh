@@ -167,6 +167,16 @@ assert_eq "$(sq "$WORK/e.db" "SELECT count(*) FROM events WHERE kind='unknown_po
 assert_eq "$(sq "$WORK/e.db" "SELECT count(*) FROM orders WHERE symbol='MSFT'")" "0" "and never traded"
 "$APEX_HOST" status --db "$WORK/e.db" > "$WORK/e.status" 2>&1 || true
 assert_contains "$(sed -n '/UNKNOWN POSITIONS/,/RECENT EVENTS/p' "$WORK/e.status")" "MSFT: long 5" "status shows it under UNKNOWN POSITIONS AT THE BROKER"
+# The calendar unreadable (500s): that day falls back to exits.session_close (21:00 UTC),
+# said in a session_calendar event; nothing closes before 17:00.
+reset_fake
+curl -s -f -o /dev/null -X POST -d '{"date":"2024-07-03","close":"13:00"}' "$URL/_control/calendar"
+curl -s -f -o /dev/null -X POST -d '{"kind":"500","path":"/v2/calendar","count":20}' "$URL/_control/fault"
+"$APEX_HOST" run --speed 100 --max-seconds 30 --db "$WORK/f.db" --fresh "$WORK/early.lua" > "$WORK/f.out" 2>&1 || true
+assert_contains "$(sq "$WORK/f.db" "SELECT message FROM events WHERE kind='session_calendar'")" "unavailable" "an unreadable calendar is an event"
+assert_contains "$(cat "$WORK/f.out")" "exits.session_close, 21:00 UTC" "and a warning naming the configured close"
+assert_eq "$(sq "$WORK/f.db" "SELECT count(*) FROM position_exits")" "0" "the configured close is used: no time_based_urgent before 17:00"
+curl -s -f -o /dev/null -X DELETE "$URL/_control/faults"
 # ---- the rate limit: a 10 s run never sends more than its limit (every 60 s window of it
 # holds all of it) ----
 total_requests() {
