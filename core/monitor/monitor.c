@@ -599,20 +599,18 @@ static void on_positions(void *ud, const broker_reply *r)
             hmap_insert(&held, r->positions[i].symbol, strlen(r->positions[i].symbol),
                         (hmap_value){.i64 = i}) == APEX_ENOMEM)
             indexed = false;
-    /* Held symbols a trade of ours holds are taken out, so what is left is unknown. */
-    for (trade *t = m->hooks.first_trade ? m->hooks.first_trade(m->hooks.ud) : NULL; t && indexed;
-         t = t->next) {
-        if (trade_is_finished(t))
-            continue;
-        bool is_held = hmap_find_str(&held, t->row.symbol) != NULL;
-        if (is_held)
-            hmap_remove(&held, t->row.symbol, strlen(t->row.symbol));
+    trade *first = m->hooks.first_trade ? m->hooks.first_trade(m->hooks.ud) : NULL;
+    for (trade *t = first; t && indexed; t = t->next) {
         if (!monitored(t) || !t->has_pos || t->led.qty == 0 || t->closing ||
             t->row.status != EXEC_MONITORING)
             continue;
-        if (!is_held)
+        if (!hmap_find_str(&held, t->row.symbol))
             confirm_flat(m, t); /* ask once more for this symbol, then complete */
     }
+    /* What no trade of ours holds may be unknown. */
+    for (trade *t = first; t && indexed; t = t->next)
+        if (!trade_is_finished(t))
+            hmap_remove(&held, t->row.symbol, strlen(t->row.symbol));
     if (indexed)
         report_unknown(m, r, &held);
     hmap_free(&held); /* out of memory: nothing is concluded; the next one tries again */
