@@ -228,7 +228,7 @@ function Ctx.log(fmt, ...) end
 ---@field liquidity apex.LiquidityConfig? When the market for the symbol has dried up (HIGH `liquidity_dried_up`).
 ---@field early_exit_edge number? LOW `early_exit` fires when 0 <= the strategy's `edge` < this (`edge` < 0 fires `edge_disappeared`). Default 0.02.
 ---@field time_urgent_minutes integer? HIGH `time_based_urgent` fires this long before `session_close`. Default 5. Range 0 .. 1440.
----@field session_close string? The session's close in UTC (21:00 is 16:00 in New York in winter). Default `"21:00"`. Range `"00:00"` .. `"23:59"`.
+---@field session_close string? The session's close in UTC (21:00 is 16:00 New York in winter; use "20:00" for US summer dates in file data). In `run` on a venue with a calendar (Alpaca) the day's real close from the venue replaces it (daylight saving and early closes included); this is the fallback when the calendar cannot be read. Default `"21:00"`. Range `"00:00"` .. `"23:59"`.
 ---@field rebalance_min_improvement number? LOW `rebalance`, at `risk.max_positions`: the best free symbol's `opportunity` must beat the position's by at least this. Default 0.1.
 ---@field strategy_exit_priority ("CRITICAL"|"HIGH"|"MEDIUM"|"LOW")? The priority of a close the strategy returns from `on_bar` (`{ side = "close" }`, exit `strategy_exit`): `exits.execution.<PRIORITY>` says how it is worked (CRITICAL: a market order) and whether it may take over an exit already working. Default `"CRITICAL"`. Range `"CRITICAL"`, `"HIGH"`, `"MEDIUM"`, `"LOW"`.
 ---@field execution apex.ExitExecutionByPriority? How exits are worked, one table per priority.
@@ -248,6 +248,7 @@ function Ctx.log(fmt, ...) end
 ---@field max_api_calls_per_minute integer? Sliding-window limit on every broker call of the pipeline, the paper broker included (backtests obey it in simulated time: raise it for backtests with many symbols). Default 60. Range 1 .. 100000.
 ---@field retry_backoff integer[]? Delay after each consecutive broker failure; the last step repeats. When the retry after the last step fails too, the execution is flagged (its reason starts `BROKER OUTAGE, flagged`, a `broker_outage` event, an OUTAGE line) and still monitored. Default `{ 60, 120, 240, 480, 960 }`. Range at most 10, each 1 .. 86400.
 ---@field persist_interval integer? Unrealized P&L is written to the store on a change of state and at most this often otherwise (live runs only; a backtest writes on changes of state). Default 60. Range 1 .. 86400.
+---@field reconcile_seconds integer? How often the broker is asked, at ROUTINE priority, for every non-final order of the active executions (a fill the stream and polling both missed is recorded) and for its positions (one closed by hand completes its execution as `closed_at_broker`; one no execution knows is reported as `unknown_position` and never traded). 0 = at start-up only. A backtest reconciles positions only, on the first check after each period. Default 300. Range 0 .. 86400.
 
 ---Accepted and validated; nothing is delivered yet. A Telegram bot.
 ---@class apex.TelegramConfig

@@ -35,6 +35,11 @@ typedef struct {
     int (*close_position)(broker *b, const char *symbol, const char *client_order_id, broker_cb cb,
                           void *ud);
     int (*list_fills)(broker *b, const char *client_order_id, broker_cb cb, void *ud);
+    /* The venue's calendar (broker.h's broker_get_session); NULL for a venue without one. */
+    int (*get_session)(broker *b, apex_time day, broker_cb cb, void *ud);
+    /* Whether get_session is served, for an adapter that forwards it (a shared account's
+     * handle); NULL = get_session != NULL. */
+    bool (*has_session)(const broker *b);
     /* broker_estimate_cost, synchronous; NULL: no cost model (ref, no fee). */
     int (*estimate_cost)(broker *b, const char *symbol, order_side side, order_type type,
                          money_t ref, money_t qty, broker_cost *out);
@@ -44,6 +49,9 @@ typedef struct {
                                               const market_data_sink *sink, void *ud, char *err,
                                               size_t errlen);
     void (*market_data_unsubscribe)(broker *b, market_data_sub *sub);
+    /* The venue's name when it differs from `name` (a shared account's handle answers its
+     * inner adapter's); NULL = name. */
+    const char *(*venue_name)(const broker *b);
     /* Frees the adapter (b included); broker_free has already withdrawn queued calls. */
     void (*free)(broker *b);
 } broker_ops;

@@ -531,6 +531,42 @@ static int alpaca_get_account(broker *b, broker_cb cb, void *ud)
     return get_op(b, "/v2/account", got_account, cb, ud);
 }
 
+/* ---- the calendar: one day's session ---- */
+
+static void got_calendar(call *c, const http_result *res)
+{
+    json_t *j = alpaca_ok_json(c, res, "alpaca: reading the calendar failed", "alpaca: calendar");
+    if (!j)
+        return;
+    /* An empty list: the market does not open that day (weekend, holiday). */
+    broker_session s = {.trading = false};
+    char err[256] = "alpaca: calendar: expected an array";
+    int rc = json_is_array(j) ? 0 : APEX_EINVAL;
+    if (rc == 0 && json_array_size(j) > 0) {
+        alpaca_calendar_day d = {0};
+        rc = alpaca_decode_calendar_day(json_array_get(j, 0), &d, err, sizeof err);
+        s = (broker_session){.trading = rc == 0, .open = d.open, .close = d.close};
+    }
+    json_decref(j);
+    if (rc != 0) {
+        alpaca_fail(c, APEX_EIO, "%s", err);
+        return;
+    }
+    broker_reply r = {.session = &s};
+    alpaca_finish(c, &r);
+}
+
+static int alpaca_get_session(broker *b, apex_time day, broker_cb cb, void *ud)
+{
+    char date[16], path[96];
+    time_t secs = (time_t)(day / APEX_SECOND);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(date, sizeof date, "%Y-%m-%d", &tm);
+    snprintf(path, sizeof path, "/v2/calendar?start=%s&end=%s", date, date);
+    return get_op(b, path, got_calendar, cb, ud);
+}
+
 static void got_quotes(call *c, const http_result *res)
 {
     json_t *j = alpaca_ok_json(c, res, "alpaca: reading quotes failed", "alpaca: snapshots");
@@ -799,5 +835,6 @@ static const broker_ops alpaca_ops = {
     .list_fills = alpaca_list_fills,
     .market_data_subscribe = alpaca_md_subscribe,
     .market_data_unsubscribe = alpaca_md_unsubscribe,
+    .get_session = alpaca_get_session,
     .free = alpaca_free,
 };

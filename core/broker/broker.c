@@ -33,11 +33,13 @@ typedef enum {
     OP_GET_QUOTES,
     OP_CLOSE_POSITION,
     OP_LIST_FILLS,
+    OP_GET_SESSION,
 } call_op;
 
 static const char *const op_names[] = {
-    "submit_order",   "cancel_order", "get_order",  "list_open_orders", "get_position",
-    "list_positions", "get_account",  "get_quotes", "close_position",   "list_fills",
+    "submit_order",   "cancel_order",   "get_order",   "list_open_orders",
+    "get_position",   "list_positions", "get_account", "get_quotes",
+    "close_position", "list_fills",     "get_session",
 };
 
 /* One call's arguments, borrowed from the caller (direct calls) or owned copies (queued
@@ -49,6 +51,7 @@ typedef struct {
     const char *arg2; /* close_position: client order id */
     const char *const *symbols;
     int nsymbols;
+    apex_time day; /* get_session */
     broker_cb cb;
     void *ud;
 } call_args;
@@ -61,6 +64,7 @@ typedef struct broker_call {
     char *arg2;
     char **symbols; /* get_quotes */
     int nsymbols;
+    apex_time day; /* get_session */
     broker_cb cb;
     void *ud;
     /* Set when the adapter refused at grant time: the error reply is on its way. */
@@ -97,6 +101,8 @@ static int forward(broker *b, const call_args *a)
         return ops->close_position(b, a->arg1, a->arg2, a->cb, a->ud);
     case OP_LIST_FILLS:
         return ops->list_fills(b, a->arg1, a->cb, a->ud);
+    case OP_GET_SESSION:
+        return ops->get_session ? ops->get_session(b, a->day, a->cb, a->ud) : APEX_EINVAL;
     }
     return APEX_EINVAL;
 }
@@ -164,6 +170,7 @@ static void on_grant(void *ud)
                    .arg2 = c->arg2,
                    .symbols = (const char *const *)c->symbols,
                    .nsymbols = c->nsymbols,
+                   .day = c->day,
                    .cb = c->cb,
                    .ud = c->ud};
     int rc = forward(c->owner, &a);
@@ -186,6 +193,7 @@ static broker_call *call_copy(broker *b, const call_args *a)
         return NULL;
     c->owner = b;
     c->op = a->op;
+    c->day = a->day;
     c->cb = a->cb;
     c->ud = a->ud;
     /* Initialised now so broker_free can tell a pending failure from a queued call. */
@@ -293,6 +301,20 @@ int broker_list_fills(broker *b, broker_priority prio, const char *coid, broker_
     return dispatch(b, prio, &(call_args){.op = OP_LIST_FILLS, .arg1 = coid, .cb = cb, .ud = ud});
 }
 
+int broker_get_session(broker *b, broker_priority prio, apex_time day, broker_cb cb, void *ud)
+{
+    if (!broker_has_session(b))
+        return APEX_EINVAL; /* before the limiter: a venue without a calendar costs no call */
+    return dispatch(b, prio, &(call_args){.op = OP_GET_SESSION, .day = day, .cb = cb, .ud = ud});
+}
+
+bool broker_has_session(const broker *b)
+{
+    if (!b || !b->ops->get_session)
+        return false;
+    return b->ops->has_session ? b->ops->has_session(b) : true;
+}
+
 /* ---- configuration and lifetime ------------------------------------------------------------ */
 
 void broker_set_listener(broker *b, broker_listener l)
@@ -355,6 +377,8 @@ void broker_market_data_unsubscribe(broker *b, market_data_sub *sub)
 
 const char *broker_name(const broker *b)
 {
+    if (b && b->ops->venue_name)
+        return b->ops->venue_name(b);
     return b && b->ops->name ? b->ops->name : "";
 }
 

@@ -38,6 +38,12 @@
 #include "model/order.h"
 #include "net/ratelimit.h"
 
+/* One day of the venue's regular session (broker_get_session). */
+typedef struct {
+    bool trading;          /* false: the venue does not trade that day (weekend, holiday) */
+    apex_time open, close; /* the session's UTC instants; 0 when !trading */
+} broker_session;
+
 typedef struct {
     int status;                 /* 0 or an APEX_E* code */
     char error[256];            /* with status != 0: what went wrong, for the trader */
@@ -51,6 +57,7 @@ typedef struct {
     int nquotes;
     const broker_fill *fills; /* list_fills */
     int nfills;
+    const broker_session *session; /* get_session */
 } broker_reply;
 
 typedef void (*broker_cb)(void *ud, const broker_reply *reply);
@@ -118,6 +125,18 @@ int broker_close_position(broker *b, broker_priority prio, const char *symbol,
 /* Every fill of one order, oldest first (a restart recovers fills it missed). */
 int broker_list_fills(broker *b, broker_priority prio, const char *client_order_id, broker_cb cb,
                       void *ud);
+
+/* ---- the venue's calendar -----------------------------------------------------------
+ *
+ * The regular session of the trading day that contains `day` (the venue's own date for
+ * it: Alpaca's calendar is New York's, which for US equities is the UTC date of the
+ * session). The reply's `session` says whether the venue trades that day and when it
+ * opens and closes, early closes and daylight saving included. A venue without a
+ * calendar (the paper broker, which replays files) refuses at once with APEX_EINVAL and
+ * never calls back: the caller keeps its configured close (exits.session_close). */
+int broker_get_session(broker *b, broker_priority prio, apex_time day, broker_cb cb, void *ud);
+/* Whether b's venue has a calendar (broker_get_session can succeed). */
+bool broker_has_session(const broker *b);
 
 /* What an order would cost at this broker, for sizing: the price per unit it expects to
  * fill at, costs included, and the fee of a fill of the whole quantity. */

@@ -94,10 +94,29 @@ static void paper_feed(broker *b, const bar *data, const char *symbol)
 
 /* ---- alpaca ---- */
 
+typedef struct {
+    const pipeline_config *cfg;
+    const broker_open_args *args;
+} alpaca_open_ctx;
+
+static broker *open_alpaca_account(void *ud, char *err, size_t errlen)
+{
+    alpaca_open_ctx *c = ud;
+    return alpaca_broker_new(&c->cfg->broker, c->args->loop, err, errlen);
+}
+
+/* Pipelines on the same Alpaca account share one adapter: one trade_updates stream, one
+ * market-data stream (Alpaca refuses a second one per account), one view of the orders.
+ * The account is known by its trading URL and where its key comes from, never by the
+ * key itself. */
 static broker *open_alpaca(const pipeline_config *cfg, const broker_open_args *args, char *err,
                            size_t errlen)
 {
-    return alpaca_broker_new(&cfg->broker, args->loop, err, errlen);
+    alpaca_open_ctx ctx = {.cfg = cfg, .args = args};
+    char key[CONFIG_PATH_MAX + 1024];
+    snprintf(key, sizeof key, "alpaca|%s|%s|%s|%s", cfg->broker.base_url, cfg->broker.key_env,
+             cfg->broker.secret_env, cfg->broker.credentials_file);
+    return shared_broker_open(key, open_alpaca_account, &ctx, err, errlen);
 }
 
 int broker_check(const pipeline_config *cfg, char *desc, size_t desclen, char *err, size_t errlen)

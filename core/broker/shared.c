@@ -204,6 +204,21 @@ static void h_md_unsubscribe(broker *b, market_data_sub *sub)
     broker_market_data_unsubscribe(as_handle(b)->acct->inner, sub);
 }
 
+static int h_session(broker *b, apex_time day, broker_cb cb, void *ud)
+{
+    FORWARD(get_session, day);
+}
+
+static bool h_has_session(const broker *b)
+{
+    return broker_has_session(((const handle *)b)->acct->inner);
+}
+
+static const char *h_venue_name(const broker *b)
+{
+    return broker_name(((const handle *)b)->acct->inner);
+}
+
 static const broker_ops handle_ops = {
     .name = "shared",
     .submit_order = h_submit,
@@ -219,6 +234,9 @@ static const broker_ops handle_ops = {
     .estimate_cost = h_estimate,
     .market_data_subscribe = h_md_subscribe,
     .market_data_unsubscribe = h_md_unsubscribe,
+    .venue_name = h_venue_name,
+    .get_session = h_session,
+    .has_session = h_has_session,
     .free = h_free,
 };
 

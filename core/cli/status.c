@@ -17,6 +17,7 @@
 #define CELL_MAX          160
 #define RECENT_EXECUTIONS 20
 #define RECENT_EXITS      20
+#define RECENT_UNKNOWN    20 /* unknown_position reports shown */
 
 typedef struct {
     char cell[TABLE_MAX_COLS][CELL_MAX];
@@ -437,6 +438,15 @@ static int query_events(store *s, section *sec, void *arg)
     return store_report_events(s, NULL, *(const int *)arg, event_row, sec);
 }
 
+/* Positions at the broker that no execution knew when reconciliation saw them (the
+ * monitor's unknown_position events), apart from the recent events: never traded, so a
+ * person must look at them, however many events came since. */
+static int query_unknown(store *s, section *sec, void *arg)
+{
+    (void)arg;
+    return store_report_events_of_kind(s, "unknown_position", RECENT_UNKNOWN, event_row, sec);
+}
+
 int cli_status_print(store *s, FILE *out, int nevents, apex_error *err)
 {
     static const char *const exec_headers[] = {"ID",           "PIPELINE",   "SYMBOL", "STATUS",
@@ -459,6 +469,7 @@ int cli_status_print(store *s, FILE *out, int nevents, apex_error *err)
     table exits = {11, exit_headers, "lrllllrlrrr", NULL, 0, 0};
     table orders = {12, order_headers, "lrllllrrrrll", NULL, 0, 0};
     table events = {5, event_headers, "llrll", NULL, 0, 0};
+    table unknown = {5, event_headers, "llrll", NULL, 0, 0};
     table failures = {8, failure_headers, "llrrrlll", NULL, 0, 0};
     char exits_title[64], events_title[64];
     snprintf(exits_title, sizeof exits_title, "\nEXITS (latest %d)\n", RECENT_EXITS);
@@ -480,6 +491,11 @@ int cli_status_print(store *s, FILE *out, int nevents, apex_error *err)
         rc = print_section(s, out, exits_title, &exits, err, query_exits, NULL);
     if (!rc)
         rc = print_section(s, out, "\nOPEN ORDERS\n", &orders, err, query_orders, NULL);
+    if (!rc)
+        rc = print_section(s, out,
+                           "\nUNKNOWN POSITIONS AT THE BROKER (reported by reconciliation; "
+                           "never traded)\n",
+                           &unknown, err, query_unknown, NULL);
     if (!rc)
         rc = print_section(s, out, events_title, &events, err, query_events, &nevents);
     fflush(out);

@@ -106,14 +106,16 @@ typedef struct {
     money_t trailing_distance_pct;   /* distance from the peak: 0.03 */
     bool partial_enabled;            /* default true */
     partial_stage stages[CONFIG_MAX_PARTIAL_STAGES];
-    int nstages;                       /* default 2: 50% at +15%, 25% at +25% */
-    money_t liquidity_max_spread;      /* absolute, 0 = off */
-    money_t liquidity_max_spread_pct;  /* a fraction of the mid price, 0.01 */
-    money_t liquidity_min_volume;      /* 50 */
-    money_t early_exit_edge;           /* edge below this fires early_exit: 0.02 */
-    int time_urgent_minutes;           /* before session close / settlement: 5 */
-    int session_close_minute_utc;      /* minute of day, UTC; default 21*60 (16:00 New York, EST) */
-    money_t rebalance_min_improvement; /* opportunity score gain that justifies a switch: 0.10 */
+    int nstages;                      /* default 2: 50% at +15%, 25% at +25% */
+    money_t liquidity_max_spread;     /* absolute, 0 = off */
+    money_t liquidity_max_spread_pct; /* a fraction of the mid price, 0.01 */
+    money_t liquidity_min_volume;     /* 50 */
+    money_t early_exit_edge;          /* edge below this fires early_exit: 0.02 */
+    int time_urgent_minutes;          /* before session close / settlement: 5 */
+    /* minute of day, UTC; default 21*60 (16:00 New York, EST). In `run` on a venue with a
+     * calendar (broker_get_session) the day's real close replaces it. */
+    int session_close_minute_utc;
+    money_t rebalance_min_improvement;    /* opportunity score gain that justifies a switch: 0.10 */
     exit_priority strategy_exit_priority; /* a close from on_bar is worked at it: CRITICAL */
     exit_execution_config execution[EXIT_PRIORITY_COUNT];
 } exits_config;
@@ -129,6 +131,7 @@ typedef struct {
     int retry_backoff_s[CONFIG_MAX_BACKOFF_STEPS]; /* 60, 120, 240, 480, 960 */
     int nretry_backoff;                            /* 5 */
     int persist_interval_s; /* unrealized P&L written to the store at most this often: 60 */
+    int reconcile_s;        /* orders and positions asked of the broker: 300; 0 = at start only */
 } monitoring_config;
 
 typedef enum { INSTRUCTION_TEXT = 0, INSTRUCTION_FILE } instruction_kind;

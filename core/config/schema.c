@@ -534,7 +534,10 @@ const config_field config_schema[] = {
      .def = 21 * 60,
      RANGE(0, 24 * 60 - 1),
      .example = "\"21:00\"",
-     .doc = "the session's close in UTC (21:00 is 16:00 in New York in winter)"},
+     .doc = "the session's close in UTC (21:00 is 16:00 New York in winter; use \"20:00\" for "
+            "US summer dates in file data). In `run` on a venue with a calendar (Alpaca) the "
+            "day's real close from the venue replaces it (daylight saving and early closes "
+            "included); this is the fallback when the calendar cannot be read"},
     {.path = "exits.rebalance_min_improvement",
      .type = CONFIG_MONEY,
      AT(exits.rebalance_min_improvement),
@@ -637,6 +640,18 @@ const config_field config_schema[] = {
      .unit = "seconds",
      .doc = "unrealized P&L is written to the store on a change of state and at most this often "
             "otherwise (live runs only; a backtest writes on changes of state)"},
+    {.path = "monitoring.reconcile_seconds",
+     .type = CONFIG_INT,
+     AT(monitoring.reconcile_s),
+     .def = 300,
+     RANGE(0, 86400),
+     .unit = "seconds",
+     .doc = "how often the broker is asked, at ROUTINE priority, for every non-final order of "
+            "the active executions (a fill the stream and polling both missed is recorded) and "
+            "for its positions (one closed by hand completes its execution as "
+            "`closed_at_broker`; one no execution knows is reported as `unknown_position` and "
+            "never traded). 0 = at start-up only. A backtest reconciles positions only, on the "
+            "first check after each period"},
 
     {.path = "instructions",
      .type = CONFIG_CUSTOM,

@@ -36,6 +36,7 @@ typedef struct {
     char coid[BROKER_ID_MAX];
     int outstanding; /* reconcile: answers still expected */
     int status;      /* reconcile: first failure seen */
+    bool periodic;   /* reconcile: while running (exec_reconcile_periodic), not at restart */
 } request;
 
 exec_env *exec_env_new(store *db, broker *brk, apex_clock *clock, const pipeline_config *cfg,
@@ -499,12 +500,23 @@ static void on_fills_reply(void *ud, const broker_reply *reply)
     reconcile_item *it = ud;
     exec_env *env = it->parent->env;
     store_order row;
+    bool periodic = it->parent->periodic;
     if (reply->status == 0 && store_order_get(env->db, it->coid, &row) == 0) {
         for (int i = 0; i < reply->nfills; i++) {
-            if (record_fill(env, &row, &reply->fills[i], NULL, "recovered after a restart") > 0) {
-                env->restart.recovered_fills++;
+            /* A fill the listener already recorded is a duplicate here (unique fill id):
+             * each fill is recorded once, whichever path sees it first. */
+            if (record_fill(env, &row, &reply->fills[i], NULL,
+                            periodic ? "missed by the stream and polling, found by reconciliation"
+                                     : "recovered after a restart") > 0) {
+                if (periodic)
+                    env->restart.missed_fills++;
+                else
+                    env->restart.recovered_fills++;
                 store_event(env->db, reply->fills[i].ts, env->cfg->name, row.execution_id,
-                            "reconcile", NULL, "recovered fill %s of order %s missed while down",
+                            "reconcile", NULL,
+                            periodic ? "recorded fill %s of order %s, which the stream and "
+                                       "polling missed"
+                                     : "recovered fill %s of order %s missed while down",
                             reply->fills[i].fill_id, it->coid);
                 /* The trade learns of it as of any fill: a bracket leg that filled while
                  * the host was down is the exit's reason (take_profit or stop_loss). */
@@ -531,8 +543,20 @@ static void on_order_reply(void *ud, const broker_reply *reply)
         reconcile_step_done(parent, APEX_EIO);
         return;
     }
+    if (parent->periodic &&
+        (order_status_is_final(row.o.status) ||
+         (reply->status == 0 && reply->order && reply->order->filled_qty < row.o.filled_qty))) {
+        /* While running, the listener may be ahead of this answer (a fill or a final
+         * status recorded since the broker replied): an older answer changes nothing. */
+        item_free(it);
+        reconcile_step_done(parent, 0);
+        return;
+    }
     if (reply->status == APEX_ENOTFOUND) {
-        if (row.o.status == ORDER_STATUS_NEW || row.o.status == ORDER_STATUS_HELD) {
+        /* While running, an intent the broker has not seen yet may be a submit still on
+         * its way: only a restart may conclude that it never left. */
+        if (!parent->periodic &&
+            (row.o.status == ORDER_STATUS_NEW || row.o.status == ORDER_STATUS_HELD)) {
             row.o.status = ORDER_STATUS_UNSENT;
             snprintf(row.error, sizeof row.error,
                      "never reached the broker (the host stopped before sending it)");
@@ -552,15 +576,23 @@ static void on_order_reply(void *ud, const broker_reply *reply)
         return;
     }
     money_t recorded = row.o.filled_qty;
+    order_status was = row.o.status;
     merge_order(&row, reply->order, now);
     if (!row.submitted_at)
         row.submitted_at = now;
     row.o.filled_qty = recorded; /* raised by the fills we record, not assumed */
-    if (reply->order->filled_qty > recorded && order_status_is_final(row.o.status))
+    bool fills_missing = reply->order->filled_qty > recorded;
+    if (fills_missing && order_status_is_final(row.o.status))
         /* Not final before its fills are in: a final row is never reconciled again, so
          * a kill now would lose them for good. The recorded fills finish it. */
         row.o.status = recorded > 0 ? ORDER_STATUS_PARTIALLY_FILLED : ORDER_STATUS_ACCEPTED;
     store_order_update(env->db, &row, NULL);
+    /* While running, a status change the listener missed (a cancel confirmed, an order
+     * expired) reaches the trade as the listener's would. */
+    trade *t =
+        parent->periodic && !fills_missing && row.o.status != was ? trade_for(env, &row) : NULL;
+    if (t && env->hooks.on_order)
+        env->hooks.on_order(env->hooks.ud, t, &row);
     /* The order's recorded fill quantity rises only with the fills recorded (each in its
      * unit), never ahead of them: a kill before they are in leaves the difference for the
      * next restart to fetch again. */
@@ -571,13 +603,14 @@ static void on_order_reply(void *ud, const broker_reply *reply)
     reconcile_step_done(parent, 0);
 }
 
-int exec_reconcile(exec_env *env, trade *t, exec_done_cb done, void *ud)
+static int reconcile_orders(exec_env *env, trade *t, bool periodic, exec_done_cb done, void *ud)
 {
     id_list list = {.n = 0};
     store_orders_for_execution(env->db, t->row.id, gather_open, &list);
     request *r = request_new(env, t, done, ud);
     if (!r)
         return APEX_ENOMEM;
+    r->periodic = periodic;
     r->outstanding = 1; /* held until every item is issued */
     for (int i = 0; i < list.n; i++) {
         reconcile_item *it = calloc(1, sizeof *it);
@@ -595,6 +628,16 @@ int exec_reconcile(exec_env *env, trade *t, exec_done_cb done, void *ud)
     }
     reconcile_step_done(r, 0);
     return 0;
+}
+
+int exec_reconcile(exec_env *env, trade *t, exec_done_cb done, void *ud)
+{
+    return reconcile_orders(env, t, false, done, ud);
+}
+
+int exec_reconcile_periodic(exec_env *env, trade *t, exec_done_cb done, void *ud)
+{
+    return reconcile_orders(env, t, true, done, ud);
 }
 
 static int replay_one(void *ud, const store_fill *f)

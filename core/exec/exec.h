@@ -56,11 +56,19 @@ void exec_cancel_open_orders(exec_env *env, trade *t);
  * done runs once when all answers are in (status < 0 if the broker could not be
  * reached; the trade is then reconciled again later). */
 int exec_reconcile(exec_env *env, trade *t, exec_done_cb done, void *ud);
+/* While running (monitoring.reconcile_seconds): the same questions, for a fill the stream
+ * and polling both missed, recorded once through the listener's unit (a fill the listener
+ * records too is a duplicate, by fill id) with a `reconcile` event; a status change the
+ * listener missed reaches the on_order hook. Unlike a restart it never marks an intent
+ * unsent (its submit may still be on its way) and ignores an answer older than what the
+ * listener has recorded since. */
+int exec_reconcile_periodic(exec_env *env, trade *t, exec_done_cb done, void *ud);
 
 /* What restart reconciliation found, for the restart report. */
 typedef struct {
     int unsent_intents;  /* intents the broker never saw: marked unsent, never resent */
     int recovered_fills; /* fills that happened while the host was down */
+    int missed_fills;    /* fills periodic reconciliation recorded (stream and polling missed) */
 } exec_restart_stats;
 exec_restart_stats exec_restart_stats_get(const exec_env *env);
 

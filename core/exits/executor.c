@@ -37,6 +37,9 @@ typedef struct exit_job {
     money_t notional;       /* sum of fill qty * price, for the average exit price */
     money_t order_qty;      /* quantity of the working order */
     money_t order_filled;
+    /* The cancel's reply says the order filled this much, more than the fills heard: the
+     * job waits for them before it moves on (0 = not waiting). */
+    money_t order_awaited;
     char coid[BROKER_ID_MAX];
     store_exit_attempt att;
     clock_timer timer;
@@ -333,6 +336,7 @@ static void place_next(exit_job *j)
     snprintf(t->exit_coid, sizeof t->exit_coid, "%s", req.client_order_id);
     j->order_qty = qty;
     j->order_filled = 0;
+    j->order_awaited = 0;
     j->bars = 0;
     j->await_bar = false;
     j->row.attempts++;
@@ -381,9 +385,26 @@ static void escalate(exit_job *j)
     place_next(j);
 }
 
+/* The working order is gone (cancelled, or final before the cancel): done when its fills
+ * made the target, else the next order. */
+static void after_cancel(exit_job *j)
+{
+    if (j->order_filled >= j->order_qty && j->filled >= j->target)
+        finish(j, EXIT_STATUS_FILLED);
+    else
+        escalate(j);
+}
+
 static void on_cancel_reply(void *ud, const broker_reply *r)
 {
     exit_job *j = ud;
+    /* A cancel that comes too late says the order filled (all or part) before it: when
+     * that is more than the fills heard (their event still on its way, or lost by the
+     * stream and polling until reconciliation records it), walking on now would exit the
+     * same quantity twice. The job waits for those fills (exit_executor_on_fill). */
+    if (j->state == JOB_CANCEL_ORDER && r->order &&
+        strcmp(r->order->client_order_id, j->coid) == 0 && r->order->filled_qty > j->order_filled)
+        j->order_awaited = r->order->filled_qty;
     /* Cancelled or already final: either way the order no longer works. A superseded job
      * finishes on this reply, before the order's own update arrives, so the attempt row
      * learns here that its order was cancelled. */
@@ -399,11 +420,8 @@ static void on_cancel_reply(void *ud, const broker_reply *r)
             finish(j, EXIT_STATUS_CANCELLED);
         } else if (j->state == JOB_CANCEL_LEGS) {
             place_next(j);
-        } else if (j->state == JOB_CANCEL_ORDER) {
-            if (j->order_filled >= j->order_qty && j->filled >= j->target)
-                finish(j, EXIT_STATUS_FILLED);
-            else
-                escalate(j);
+        } else if (j->state == JOB_CANCEL_ORDER && j->order_filled >= j->order_awaited) {
+            after_cancel(j);
         }
     }
     job_drop(j);
@@ -591,10 +609,15 @@ void exit_executor_on_fill(exit_executor *x, trade *t, const broker_fill *f, con
         j->order_filled >= j->order_qty ? ORDER_STATUS_FILLED : ORDER_STATUS_PARTIALLY_FILLED;
     store_exit_attempt_update(j->x->db, &j->att, NULL);
     save_row(j);
+    if (j->state == JOB_CANCEL_ORDER) {
+        /* The cancel reply decides; if it came first and said fills were due, the last
+         * of them does. */
+        if (j->cancels == 0 && j->order_awaited > 0 && j->order_filled >= j->order_awaited)
+            after_cancel(j);
+        return;
+    }
     if (j->order_filled < j->order_qty)
         return; /* a partial fill: the order keeps working until filled or timed out */
-    if (j->state == JOB_CANCEL_ORDER)
-        return; /* the cancel reply decides */
     clock_timer_stop(&j->timer);
     if (j->filled >= j->target || t->led.qty == 0)
         finish(j, EXIT_STATUS_FILLED);

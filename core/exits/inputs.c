@@ -83,7 +83,9 @@ void exits_build_input(const exit_context *ctx, const trade *t, const broker_quo
     in->ask = q->quoted ? q->ask : 0;
     in->volume = q->volume;
     in->now = now;
-    in->session_close = ctx->session_timed ? exits_next_session_close(&ctx->cfg->exits, now) : 0;
+    in->session_close = !ctx->session_timed      ? 0
+                        : ctx->session_close > 0 ? ctx->session_close
+                                                 : exits_next_session_close(&ctx->cfg->exits, now);
     in->trailing_active = t->pos.trailing_stop_active;
     in->peak_price = t->pos.peak_price;
     in->trailing_stop = t->pos.trailing_stop_price;

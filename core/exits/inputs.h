@@ -30,6 +30,9 @@ typedef struct {
     /* The bars are shorter than the session-close window (pipeline session.c): only then
      * does time_based_urgent apply. */
     bool session_timed;
+    /* The next session close the pipeline knows (the venue's calendar in `run`); 0 = from
+     * exits.session_close. */
+    apex_time session_close;
     int open_positions; /* of this pipeline, to know whether it is full */
     /* The best opportunity score among traded symbols without a position; false when
      * there is none. Asked only when the pipeline is full. */

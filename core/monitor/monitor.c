@@ -10,10 +10,6 @@
 #include "util/log.h"
 #include "util/vec.h"
 
-/* Reconciliation with the broker's position list runs every this many normal periods:
- * it catches positions closed by hand, which no fill of ours reports. */
-#define RECONCILE_EVERY 10
-
 /* Requests in flight, linked so that a monitor freed at shutdown (whose broker drops the
  * queued replies) frees them instead of leaking them. */
 typedef struct inflight {
@@ -51,6 +47,17 @@ struct monitor {
     clock_timer flush_timer;
     clock_timer reconcile_timer;
     bool reconcile_armed;
+    bool started;         /* monitor_start ran */
+    int orders_in_flight; /* executions of the last round whose orders are still asked */
+    /* Symbols reported as unknown_position and still held at the broker: reported once;
+     * forgotten when the broker no longer holds them, so a new one is reported again.
+     * Unknown positions are rare: a linear list. */
+    VEC(struct unknown_seen {
+        char symbol[SYMBOL_MAX];
+        uint32_t round;
+    })
+    unknown;
+    uint32_t round;
     inflight requests; /* list head */
     monitor_stats stats;
 };
@@ -93,6 +100,7 @@ void monitor_free(monitor *m)
     }
     vec_free(&m->waiting);
     vec_free(&m->slots);
+    vec_free(&m->unknown);
     price_cache_free(m->cache);
     free(m);
 }
@@ -492,7 +500,89 @@ static void want_quote(monitor *m, trade *t)
         clock_timer_start(&m->flush_timer, clock_now(m->clock));
 }
 
-/* ---- reconciliation: positions closed where no fill of ours says so ---- */
+/* ---- reconciliation: orders and positions the listener never heard of ---- */
+
+/* Not monitored yet: an entry still being sent, or a restarted execution that exec is
+ * still reconciling (its missed fills, not the position list, must decide how it ended). */
+static bool monitored(const trade *t)
+{
+    return !trade_is_finished(t) && t->check_timer.clock;
+}
+
+typedef struct {
+    const char *symbol;
+    bool found;
+} symbol_query;
+
+static int find_symbol(void *ud, const store_execution *e)
+{
+    symbol_query *q = ud;
+    q->found = strcmp(e->symbol, q->symbol) == 0;
+    return q->found; /* stop at the first */
+}
+
+static struct unknown_seen *unknown_find(monitor *m, const char *symbol)
+{
+    for (int i = 0; i < m->unknown.count; i++)
+        if (strcmp(m->unknown.items[i].symbol, symbol) == 0)
+            return &m->unknown.items[i];
+    return NULL;
+}
+
+/* Positions at the broker that no active execution in the store knows (of this pipeline
+ * or of another one sharing the account): opened by hand, or left by a run whose store
+ * this is not. Reported once per symbol, never traded (the entry path skips a symbol the
+ * broker holds) and never closed. */
+static void report_unknown(monitor *m, const broker_reply *r, hmap *held)
+{
+    m->round++;
+    bool complete = true;
+    apex_time now = clock_now(m->clock);
+    for (int i = 0; i < r->npositions && complete; i++) {
+        const broker_position *bp = &r->positions[i];
+        if (bp->qty == 0 || hmap_find_str(held, bp->symbol) == NULL)
+            continue;
+        struct unknown_seen *seen = unknown_find(m, bp->symbol);
+        if (seen) {
+            seen->round = m->round;
+            continue;
+        }
+        /* Rare (a symbol another pipeline on this account trades, or a new unknown one):
+         * one look at the active executions of every pipeline in the store. */
+        symbol_query q = {.symbol = bp->symbol};
+        if (store_executions_active(m->db, NULL, find_symbol, &q) < 0) {
+            complete = false;
+            break;
+        }
+        if (q.found)
+            continue;
+        struct unknown_seen *add = vec_push_zeroed(&m->unknown);
+        if (!add)
+            break; /* out of memory: reported at the next round */
+        snprintf(add->symbol, sizeof add->symbol, "%s", bp->symbol);
+        add->round = m->round;
+        m->stats.unknown_positions++;
+        char qb[32], pb[32];
+        money_t qty = bp->qty < 0 ? -bp->qty : bp->qty;
+        const char *side = bp->qty < 0 ? "short" : "long";
+        money_format_trim(qty, 0, qb, sizeof qb);
+        money_format_trim(bp->avg_entry_price, 2, pb, sizeof pb);
+        store_event(m->db, now, m->cfg->name, 0, "unknown_position", NULL,
+                    "%s: %s %s (avg entry %s) at the broker, known to no execution: never "
+                    "traded or closed",
+                    bp->symbol, side, qb, pb);
+        log_warn("%-13s UNKNOWN  %s: %s %s at the broker that no execution knows; not traded, not "
+                 "closed",
+                 m->cfg->name, bp->symbol, side, qb);
+    }
+    /* Gone from the broker: forgotten, so a new position there is reported again. Only
+     * after a complete pass: a partial one saw only some of them. */
+    for (int i = 0; complete && i < m->unknown.count;)
+        if (m->unknown.items[i].round != m->round)
+            m->unknown.items[i] = m->unknown.items[--m->unknown.count];
+        else
+            i++;
+}
 
 static void on_positions(void *ud, const broker_reply *r)
 {
@@ -509,20 +599,53 @@ static void on_positions(void *ud, const broker_reply *r)
             hmap_insert(&held, r->positions[i].symbol, strlen(r->positions[i].symbol),
                         (hmap_value){.i64 = i}) == APEX_ENOMEM)
             indexed = false;
-    for (trade *t = m->hooks.first_trade ? m->hooks.first_trade(m->hooks.ud) : NULL; t && indexed;
-         t = t->next) {
-        if (trade_is_finished(t) || !t->has_pos || t->led.qty == 0 || t->closing ||
+    trade *first = m->hooks.first_trade ? m->hooks.first_trade(m->hooks.ud) : NULL;
+    for (trade *t = first; t && indexed; t = t->next) {
+        if (!monitored(t) || !t->has_pos || t->led.qty == 0 || t->closing ||
             t->row.status != EXEC_MONITORING)
             continue;
         if (!hmap_find_str(&held, t->row.symbol))
             confirm_flat(m, t); /* ask once more for this symbol, then complete */
     }
+    /* What no trade of ours holds may be unknown. */
+    for (trade *t = first; t && indexed; t = t->next)
+        if (!trade_is_finished(t))
+            hmap_remove(&held, t->row.symbol, strlen(t->row.symbol));
+    if (indexed)
+        report_unknown(m, r, &held);
     hmap_free(&held); /* out of memory: nothing is concluded; the next one tries again */
 }
 
+static void on_orders_reconciled(void *ud, trade *t, int status, const char *msg)
+{
+    monitor *m = ud;
+    (void)t;
+    (void)status; /* broker trouble: the per-trade checks report it; the next round asks */
+    (void)msg;
+    m->orders_in_flight--;
+}
+
+/* Every non-final order of every monitored execution, by client order id. A round whose
+ * questions are still waiting in the rate limiter is not doubled by the next one. */
+static void reconcile_orders(monitor *m)
+{
+    if (!m->hooks.reconcile_orders || m->orders_in_flight > 0)
+        return;
+    for (trade *t = m->hooks.first_trade ? m->hooks.first_trade(m->hooks.ud) : NULL; t;
+         t = t->next) {
+        if (!monitored(t))
+            continue;
+        m->orders_in_flight++;
+        m->stats.orders_reconciled++;
+        if (m->hooks.reconcile_orders(m->hooks.ud, t, on_orders_reconciled, m) != 0)
+            m->orders_in_flight--;
+    }
+}
+
+/* 0: at start-up only. */
 static apex_time reconcile_period(const monitor *m)
 {
-    return (apex_time)m->cfg->monitoring.normal_frequency_s * RECONCILE_EVERY * APEX_SECOND;
+    return (apex_time)m->cfg->monitoring.reconcile_s * APEX_SECOND;
 }
 
 static void reconcile(clock_timer *timer, void *ud)
@@ -531,16 +654,31 @@ static void reconcile(clock_timer *timer, void *ud)
     (void)timer;
     m->stats.reconciliations++;
     broker_list_positions(m->brk, BROKER_PRIORITY_ROUTINE, on_positions, m);
+    /* A backtest's paper broker tells the listener everything, in order, and its results
+     * must not change with calls that cannot find anything: positions only there. */
     if (!m->bar_driven)
+        reconcile_orders(m);
+    if (!m->bar_driven && reconcile_period(m) > 0)
         clock_timer_start(&m->reconcile_timer, clock_now(m->clock) + reconcile_period(m));
 }
 
-/* Live: a timer every RECONCILE_EVERY normal periods, armed by the first check. On a
- * simulated clock a timer would run through every quiet hour of daily data: there the
- * first check at or after the period reconciles instead. */
+void monitor_start(monitor *m)
+{
+    if (m->started || m->bar_driven)
+        return;
+    m->started = m->reconcile_armed = true;
+    /* On the clock's next turn: after the restart's own reconciliation was issued. */
+    clock_timer_start(&m->reconcile_timer, clock_now(m->clock));
+}
+
+/* Live: the timer monitor_start armed, or the first check arms it (a monitor never
+ * started). On a simulated clock a timer would run through every quiet hour of daily
+ * data: there the first check at or after the period reconciles instead. */
 static void reconcile_if_due(monitor *m)
 {
     apex_time now = clock_now(m->clock);
+    if (reconcile_period(m) <= 0)
+        return;
     if (m->bar_driven) {
         if (!m->next_reconcile) {
             m->next_reconcile = now + reconcile_period(m);

@@ -19,6 +19,16 @@
  * (list_positions) shows it gone (closed by hand), the broker is asked and the
  * pipeline completes the execution.
  *
+ * Reconciliation (monitoring.reconcile_seconds, default 300 s; 0 = at start-up only): in
+ * `run`, once at start-up (monitor_start) and then every period, the broker's positions
+ * are listed (a position closed by hand completes its execution; one that no active
+ * execution in the store knows is reported once as an `unknown_position` event and a
+ * warning, and never traded or closed), and every non-final order of every monitored
+ * execution is asked for by client order id (hooks.reconcile_orders: exec's periodic
+ * reconciliation, which records a fill the stream and polling both missed). All of it at
+ * ROUTINE priority through the pipeline's limited broker. A backtest keeps no timer for
+ * it: the first check after each period reconciles.
+ *
  * Broker failures are retried with the configured backoff (1, 2, 4, 8, 16 min); the
  * execution stays `monitoring` and each failure is an event. */
 #ifndef APEX_MONITOR_H
@@ -26,6 +36,7 @@
 
 #include "broker/broker.h"
 #include "config/config.h"
+#include "exec/exec.h"
 #include "exec/trade.h"
 #include "market/price_cache.h"
 #include "store/store.h"
@@ -46,6 +57,9 @@ typedef struct {
      * the execution is flagged (its reason and a broker_outage event) and this runs, once
      * per outage; monitoring goes on retrying at the last step. NULL: nothing more. */
     void (*on_outage)(void *ud, trade *t, int failures, const char *error);
+    /* Periodic reconciliation of t's non-final orders (exec_reconcile_periodic); done runs
+     * once unless this returns < 0. NULL: positions only. */
+    int (*reconcile_orders)(void *ud, trade *t, exec_done_cb done, void *done_ud);
     void *ud;
 } monitor_hooks;
 
@@ -58,6 +72,9 @@ void monitor_watch(monitor *m, trade *t, apex_time first_check);
 void monitor_unwatch(monitor *m, trade *t);
 /* Brings t's next check forward to now (e.g. after one of its orders filled). */
 void monitor_check_soon(monitor *m, trade *t);
+/* `run`: reconciles now (start-up) and then every monitoring.reconcile_seconds. Once;
+ * later calls do nothing. Backtests do not call it. */
+void monitor_start(monitor *m);
 /* Backtests: checks follow the bars (see above) instead of the cadence. Off by default. */
 void monitor_set_bar_driven(monitor *m, bool on);
 /* A new bar of t's symbol reached the (simulating) broker: the cached quote is stale, and
@@ -78,7 +95,9 @@ typedef struct {
     uint64_t quote_requests; /* batched get_quotes calls */
     uint64_t quoted_symbols; /* symbols asked for in them */
     uint64_t cache_hits;
-    uint64_t reconciliations;
+    uint64_t reconciliations;   /* rounds run (positions listed) */
+    uint64_t orders_reconciled; /* executions whose orders were asked for */
+    uint64_t unknown_positions; /* symbols reported as unknown_position */
 } monitor_stats;
 void monitor_get_stats(const monitor *m, monitor_stats *out);
 

@@ -244,12 +244,13 @@ static bool plan_session(pipeline *p, const bar *b, entry_plan *pl)
 {
     if (!pipeline_in_close_window(p, b->ts))
         return true;
-    int close = p->cfg.exits.session_close_minute_utc;
+    int close = (int)((pipeline_session_close(p, b->ts) % APEX_DAY) / APEX_MINUTE);
     return plan_end(pl, EXEC_SKIPPED, SCRIPT_STAGE_STRATEGY,
                     "session: inside the %d min before the session close at %02d:%02d UTC "
-                    "(exits.time_urgent_minutes, exits.session_close), where time_based_urgent "
+                    "(exits.time_urgent_minutes, %s), where time_based_urgent "
                     "would close it at once",
-                    p->cfg.exits.time_urgent_minutes, close / 60, close % 60);
+                    p->cfg.exits.time_urgent_minutes, close / 60, close % 60,
+                    p->venue.known ? "the venue's calendar" : "exits.session_close");
 }
 
 /* A new execution for the signal, running, with its SIGNAL line. */

@@ -361,6 +361,8 @@ static void on_new_time(pipeline *p, apex_time ts)
             log_event("%-13s CIRCUIT  new trading day: entries allowed again", p->cfg.name);
         }
     }
+    monitor_start(p->mon);   /* run: reconciliation at start-up, then every period */
+    pipeline_session_day(p); /* run: the venue's session for today, on a new day */
     p->last_ts = ts;
     pipeline_sweep(p);
     script_flush_output(p->scripts, false); /* a minute of capped prints is over: say so */

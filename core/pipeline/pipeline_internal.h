@@ -84,6 +84,15 @@ struct pipeline {
     money_t mark, peak_mark; /* realized + unrealized since start, for drawdown */
     apex_time bar_interval;  /* data.timeframe, else the shortest gap seen; 0 = unknown */
     bool interval_given, interval_announced, interval_contradicted;
+    /* session.c: the venue's session of one UTC day, from its calendar (run, on a broker
+     * with broker_get_session); otherwise exits.session_close is the close. */
+    struct {
+        apex_time day;   /* UTC midnight of the day it is for; 0 = not asked yet */
+        apex_time asked; /* the day of the request in flight; 0 = none */
+        bool known;      /* session holds that day's answer */
+        bool failed;     /* that day's question failed: the configured close stands */
+        broker_session session;
+    } venue;
     script_failures failures; /* what the scripts failed, and what was recorded of it */
     struct {
         uint64_t total, recorded;
@@ -193,7 +202,14 @@ void pipeline_session_bar(pipeline *p, sym_state *s, const bar *b);
 /* time_based_urgent and the entry block before the close apply to these bars. */
 bool pipeline_session_timed(const pipeline *p);
 /* now is inside the window before the session close where time_based_urgent fires. */
-bool pipeline_in_close_window(const pipeline *p, apex_time now);
+bool pipeline_in_close_window(pipeline *p, apex_time now);
+/* The next session close at or after now: today's from the venue's calendar when the
+ * broker has one and answered for today, else exits.session_close (UTC). */
+apex_time pipeline_session_close(pipeline *p, apex_time now);
+/* run, on a venue with a calendar: asks for the current day's session when the day is
+ * new (at start-up and on each new day); a failure falls back to exits.session_close with
+ * a `session_calendar` event. Nothing in a backtest or on the paper broker. */
+void pipeline_session_day(pipeline *p);
 /* monitor_hooks.next_time_due: when the session-close window next opens, or 0. */
 apex_time pipeline_next_time_due(void *ud, const trade *t, apex_time now);
 

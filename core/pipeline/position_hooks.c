@@ -142,6 +142,7 @@ static void evaluate_exit(void *ud, trade *t, const broker_quote *q)
                         .strategy_has_opportunity = p->strategy_has_opportunity,
                         .circuit_tripped = p->circuit.close_all,
                         .session_timed = pipeline_session_timed(p),
+                        .session_close = pipeline_session_close(p, clock_now(p->hs->clock)),
                         .open_positions =
                             p->strategy_has_opportunity ? pipeline_open_positions(p) : 0,
                         .best_other = best_other_opportunity,
@@ -193,6 +194,13 @@ static void on_outage(void *ud, trade *t, int failures, const char *error)
               p->cfg.name, t->row.symbol, failures, error);
 }
 
+/* The monitor's periodic reconciliation asks exec about t's orders. */
+static int reconcile_orders(void *ud, trade *t, exec_done_cb done, void *done_ud)
+{
+    pipeline *p = ud;
+    return exec_reconcile_periodic(p->exec, t, done, done_ud);
+}
+
 monitor_hooks pipeline_monitor_hooks(pipeline *p)
 {
     return (monitor_hooks){.on_flat = on_flat,
@@ -200,6 +208,7 @@ monitor_hooks pipeline_monitor_hooks(pipeline *p)
                            .first_trade = first_trade,
                            .next_time_due = pipeline_next_time_due,
                            .on_outage = on_outage,
+                           .reconcile_orders = reconcile_orders,
                            .ud = p};
 }
 

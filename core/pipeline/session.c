@@ -7,10 +7,18 @@
  * closes every trade at the bar it was opened on: so the rule, and the entry block that
  * goes with it, apply only to bars shorter than the window. The interval is
  * data.timeframe when given, else the shortest gap between two bars of one symbol seen
- * so far (a run's first bars, before any gap, count as long bars). */
+ * so far (a run's first bars, before any gap, count as long bars).
+ *
+ * The close is exits.session_close, a fixed UTC minute, in backtests and on the paper
+ * broker. A fixed minute is wrong half the year (16:00 New York is 21:00 UTC in winter,
+ * 20:00 in summer) and on early closes (13:00), so in `run` on a venue with a calendar
+ * (broker_get_session: Alpaca's /v2/calendar) the day's real close is asked for at
+ * start-up and on each new day, and the configured minute stays the fallback. */
 #include <stdio.h>
 
 #include "pipeline/pipeline_internal.h"
+#include "market/timestamp.h"
+#include "util/err.h"
 #include "util/log.h"
 
 void pipeline_session_init(pipeline *p)
@@ -101,21 +109,101 @@ void pipeline_check_interval(pipeline *p, int max_bars)
     }
 }
 
-bool pipeline_in_close_window(const pipeline *p, apex_time now)
+static void fmt_hhmm(apex_time t, char *buf, size_t n)
+{
+    int64_t min = (int64_t)((t % APEX_DAY) / APEX_MINUTE);
+    snprintf(buf, n, "%02d:%02d", (int)(min / 60), (int)(min % 60));
+}
+
+static void on_session(void *ud, const broker_reply *r)
+{
+    pipeline *p = ud;
+    apex_time day = p->venue.asked;
+    p->venue.asked = 0;
+    apex_time now = clock_now(p->hs->clock);
+    char cb[16], ob[16], date[32];
+    fmt_hhmm((apex_time)p->cfg.exits.session_close_minute_utc * APEX_MINUTE, cb, sizeof cb);
+    timestamp_format(day, date, sizeof date);
+    date[10] = '\0'; /* the date part */
+    if (r->status != 0 || !r->session) {
+        if (day == p->venue.day)
+            p->venue.failed = true; /* asked again on the next day, not on every check */
+        const char *why = r->error[0] ? r->error : err_name(r->status);
+        log_warn("%s: the venue's calendar for %s could not be read (%s); the session closes at "
+                 "exits.session_close, %s UTC",
+                 p->cfg.name, date, why, cb);
+        store_event(p->hs->db, now, p->cfg.name, 0, "session_calendar", NULL,
+                    "calendar for %s unavailable (%s): using exits.session_close %s UTC", date, why,
+                    cb);
+    } else if (day == p->venue.day) {
+        p->venue.known = true;
+        p->venue.session = *r->session;
+        if (r->session->trading) {
+            fmt_hhmm(r->session->open, ob, sizeof ob);
+            fmt_hhmm(r->session->close, cb, sizeof cb);
+            log_event("%-13s SESSION  %s: the venue trades %s-%s UTC (its calendar)", p->cfg.name,
+                      date, ob, cb);
+            store_event(p->hs->db, now, p->cfg.name, 0, "session_calendar", NULL,
+                        "%s: session %s-%s UTC from the venue's calendar", date, ob, cb);
+        } else {
+            log_event("%-13s SESSION  %s: the venue does not trade today (its calendar)",
+                      p->cfg.name, date);
+        }
+    }
+    if (p->venue.day != day)
+        pipeline_session_day(p); /* the day turned while asking: ask for the new one */
+}
+
+void pipeline_session_day(pipeline *p)
+{
+    if (p->hs->backtest || !broker_has_session(p->brk))
+        return;
+    apex_time now = clock_now(p->hs->clock);
+    apex_time day = now - now % APEX_DAY;
+    if (day == p->venue.day && (p->venue.known || p->venue.failed || p->venue.asked))
+        return;
+    if (day != p->venue.day) {
+        p->venue.day = day;
+        p->venue.known = p->venue.failed = false;
+    }
+    if (p->venue.asked)
+        return; /* one question at a time; its answer asks again for a newer day */
+    p->venue.asked = day;
+    if (broker_get_session(p->brk, BROKER_PRIORITY_ROUTINE, day, on_session, p) != 0) {
+        broker_reply fail = {.status = APEX_EIO};
+        snprintf(fail.error, sizeof fail.error, "the request could not be sent");
+        on_session(p, &fail);
+    }
+}
+
+apex_time pipeline_session_close(pipeline *p, apex_time now)
+{
+    pipeline_session_day(p);
+    apex_time day = now - now % APEX_DAY;
+    if (!p->venue.known || p->venue.day != day)
+        return exits_next_session_close(&p->cfg.exits, now);
+    if (p->venue.session.trading && now < p->venue.session.close)
+        return p->venue.session.close;
+    /* Past today's close, or no session today: the next close is another day's, which is
+     * asked for when that day comes; until then the configured minute stands for it. */
+    return exits_next_session_close(&p->cfg.exits, day + APEX_DAY);
+}
+
+bool pipeline_in_close_window(pipeline *p, apex_time now)
 {
     if (!pipeline_session_timed(p))
         return false;
-    apex_time close = exits_next_session_close(&p->cfg.exits, now);
+    apex_time close = pipeline_session_close(p, now);
     return now >= close - (apex_time)p->cfg.exits.time_urgent_minutes * APEX_MINUTE;
 }
 
 apex_time pipeline_next_time_due(void *ud, const trade *t, apex_time now)
 {
-    const pipeline *p = ud;
+    pipeline *p = ud;
     (void)t;
     if (!pipeline_session_timed(p))
         return 0;
-    apex_time close = exits_next_session_close(&p->cfg.exits, now);
+    apex_time close = pipeline_session_close(p, now);
     apex_time opens = close - (apex_time)p->cfg.exits.time_urgent_minutes * APEX_MINUTE;
     return opens > now ? opens : 0; /* inside the window every bar is checked anyway */
 }

@@ -235,6 +235,9 @@ static int read_event(store *s, sqlite3_stmt *st, void *slot)
     return 0;
 }
 
+static int events_oldest_first(store *s, sqlite3_stmt *st, const char *arg, int limit,
+                               int (*fn)(void *ud, const store_event_row *ev), void *ud);
+
 int store_report_events(store *s, const char *pipeline, int limit,
                         int (*fn)(void *ud, const store_event_row *ev), void *ud)
 {
@@ -242,9 +245,25 @@ int store_report_events(store *s, const char *pipeline, int limit,
                                   "SELECT id, ts, pipeline, execution_id, kind, message "
                                   "FROM events WHERE (?1 IS NULL OR pipeline = ?1) "
                                   "ORDER BY id DESC LIMIT ?2");
+    return events_oldest_first(s, st, pipeline, limit, fn, ud);
+}
+
+int store_report_events_of_kind(store *s, const char *kind, int limit,
+                                int (*fn)(void *ud, const store_event_row *ev), void *ud)
+{
+    sqlite3_stmt *st = store_stmt(s, STMT_REPORT_EVENTS_OF_KIND,
+                                  "SELECT id, ts, pipeline, execution_id, kind, message "
+                                  "FROM events WHERE kind = ?1 ORDER BY id DESC LIMIT ?2");
+    return events_oldest_first(s, st, kind, limit, fn, ud);
+}
+
+/* Binds ?1 (text) and ?2 (limit) and delivers the rows read newest first, oldest first. */
+static int events_oldest_first(store *s, sqlite3_stmt *st, const char *arg, int limit,
+                               int (*fn)(void *ud, const store_event_row *ev), void *ud)
+{
     if (!st)
         return APEX_EIO;
-    store_bind_text(st, 1, pipeline);
+    store_bind_text(st, 1, arg);
     sqlite3_bind_int(st, 2, limit < 0 ? 0 : limit);
     store_rows rows = {.size = sizeof(store_event_row)};
     int result = collect(s, st, &rows, "reading events", read_event);

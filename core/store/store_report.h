@@ -53,6 +53,9 @@ int store_report_exits(store *s, const char *pipeline, int limit,
 /* The `limit` latest audit events, delivered oldest first. */
 int store_report_events(store *s, const char *pipeline, int limit,
                         int (*fn)(void *ud, const store_event_row *ev), void *ud);
+/* The `limit` latest events of one kind (e.g. "unknown_position"), oldest first. */
+int store_report_events_of_kind(store *s, const char *kind, int limit,
+                                int (*fn)(void *ud, const store_event_row *ev), void *ud);
 
 /* Every pipeline's script failure counts (store.h, store_script_failure), the latest
  * failure first. */

@@ -114,16 +114,24 @@ static int calendar(const req_t *r, sb_t *out)
     sb_puts(out, "[");
     int first = 1;
     for (int64_t d = d0; d <= d1; d++) {
-        if (session_weekday(d) >= 5)
+        const char *open = "09:30", *close = "16:00";
+        int closed = session_weekday(d) >= 5;
+        for (size_t i = 0; i < S.ncal; i++)
+            if (S.cal[i].day == d) {
+                closed = S.cal[i].closed;
+                open = S.cal[i].open;
+                close = S.cal[i].close;
+            }
+        if (closed)
             continue;
         char ds[16], ss[16];
         date_fmt(d, ds, sizeof ds);
         date_fmt(next_trading_day(d), ss, sizeof ss);
         sb_printf(out,
-                  "%s{\"date\":\"%s\",\"open\":\"09:30\",\"close\":\"16:00\","
+                  "%s{\"date\":\"%s\",\"open\":\"%s\",\"close\":\"%s\","
                   "\"session_open\":\"0400\",\"session_close\":\"2000\","
                   "\"settlement_date\":\"%s\"}",
-                  first ? "" : ",", ds, ss);
+                  first ? "" : ",", ds, open, close, ss);
         first = 0;
     }
     sb_puts(out, "]");

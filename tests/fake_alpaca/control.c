@@ -305,6 +305,30 @@ int control_handle(const req_t *r, sb_t *out)
             state_advance(t);
             sb_puts(out, "{\"now\":"), sb_time(out, S.now_us), sb_puts(out, "}");
         }
+    } else if (!strcmp(p, "/calendar")) {
+        /* One day's session in GET /v2/calendar: an early close, or a holiday. */
+        const char *date = js(j, "date"), *open = js(j, "open"), *close = js(j, "close");
+        json_t *cl = json_object_get(j, "closed");
+        int64_t t;
+        if (!date || strlen(date) != 10 || time_parse(date, &t) || (open && strlen(open) != 5) ||
+            (close && strlen(close) != 5))
+            st = cerr(out, 400, "calendar needs date (YYYY-MM-DD); open, close (HH:MM) or closed");
+        else {
+            int64_t day = t / US_PER_DAY;
+            size_t i = 0;
+            while (i < S.ncal && S.cal[i].day != day)
+                i++;
+            if (i == sizeof S.cal / sizeof *S.cal)
+                st = cerr(out, 400, "calendar: at most 32 days");
+            else {
+                S.ncal += i == S.ncal;
+                S.cal[i].day = day;
+                S.cal[i].closed = cl && json_is_true(cl);
+                snprintf(S.cal[i].open, sizeof S.cal[i].open, "%s", open ? open : "09:30");
+                snprintf(S.cal[i].close, sizeof S.cal[i].close, "%s", close ? close : "16:00");
+                sb_printf(out, "{\"date\":\"%s\"}", date);
+            }
+        }
     } else if (!strcmp(p, "/news")) {
         st = add_news(j, out);
     } else if (!strcmp(p, "/fault")) {

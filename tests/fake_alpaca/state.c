@@ -51,6 +51,7 @@ void state_reset(void)
     S.auto_fill = 1;
     S.fill_immediate = 0;
     S.market = 0;
+    S.ncal = 0;
 }
 
 void state_advance(int64_t t_us)

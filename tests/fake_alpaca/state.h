@@ -88,6 +88,14 @@ typedef struct {
     size_t ncoids, cocap;
     fill_t *fills; /* every execution, in order (times never go back) */
     size_t nfills, fcap;
+    /* /_control/calendar: days whose session differs from the regular one (an early
+     * close, a holiday), by day number since the epoch. */
+    struct {
+        int64_t day;
+        int closed;
+        char open[8], close[8]; /* "HH:MM", New York time */
+    } cal[32];
+    size_t ncal;
     /* Set by the server: a trade_updates event, and a market data message ('b','q','t'). */
     void (*emit_trade)(const char *json, size_t len);
     void (*emit_market)(const char *symbol, char kind, const char *json, size_t len);

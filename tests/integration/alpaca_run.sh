@@ -129,6 +129,54 @@ else
   left=$(sq "$DB3" "SELECT count(*) FROM orders WHERE execution_id=$victim AND status NOT IN ('filled','cancelled','rejected','expired')")
   assert_eq "$left" "0" "none of its orders is left working"
 fi
+# ---- the session close comes from the venue's calendar ----
+# 2024-07-03 closes early at the fake (13:00 New York, 17:00 UTC); exits.session_close stays
+# at its 21:00 UTC. One-minute bars 16:48-17:03 UTC: the position bought at 16:50 is closed
+# by time_based_urgent in the 5 minutes before the calendar's close, not the configured one.
+# (At 100x: faster replays let an exit order's 10 s timeout expire before its fill is heard.)
+reset_fake
+curl -s -f -o /dev/null -X POST -d '{"date":"2024-07-03","close":"13:00"}' "$URL/_control/calendar"
+# And a position opened by hand at the venue (MSFT), which no execution knows.
+curl -s -f -o /dev/null -X POST -d '{"symbol":"MSFT","c":400}' "$URL/_control/bar"
+curl -s -f -o /dev/null -X POST -H "APCA-API-KEY-ID: $KEY" -H "APCA-API-SECRET-KEY: $SECRET" \
+  -d '{"symbol":"MSFT","qty":"5","side":"buy","type":"market","time_in_force":"day"}' "$URL/v2/orders"
+{
+  echo "timestamp,symbol,open,high,low,close,volume"
+  for m in $(seq 0 15); do
+    printf '2024-07-03T%02d:%02d:00Z,AAPL,179,179.5,178.5,179,10000\n' $(( 16 + (48 + m) / 60 )) $(( (48 + m) % 60 ))
+  done
+} > "$WORK/early.csv"
+sed 's/ctx.state.n == 40/ctx.state.n == 3/' "$WORK/hold.lua" > "$WORK/buy3.lua" # buys at the 3rd bar
+cat > "$WORK/early.lua" <<LUA
+return apex.pipeline {
+    name = "early",
+    symbols = { "AAPL" },
+    data = { files = { "$WORK/early.csv" }, timeframe = "1m" },
+    broker = { kind = "alpaca", base_url = "$URL", data_url = "$URL" },
+    monitoring = { max_api_calls_per_minute = 3000 },
+    exits = { time_urgent_minutes = 5 },
+    strategy = { file = "$WORK/buy3.lua" },
+}
+LUA
+"$APEX_HOST" run --speed 100 --max-seconds 30 --db "$WORK/e.db" --fresh "$WORK/early.lua" > "$WORK/e.out" 2>&1 || true
+assert_contains "$(sq "$WORK/e.db" "SELECT message FROM events WHERE kind='session_calendar'")" "13:30-17:00 UTC" "the day's session is read from the calendar"
+cond=$(sq "$WORK/e.db" "SELECT exit_reason || '|' || (triggered_at / 1000000 >= CAST(strftime('%s','2024-07-03T16:55:00') AS INTEGER)) || (triggered_at / 1000000 < CAST(strftime('%s','2024-07-03T17:00:00') AS INTEGER)) FROM position_exits")
+assert_eq "$cond" "time_based_urgent|11" "time_based_urgent fired in the 5 minutes before the calendar's close (17:00 UTC)" || cat "$WORK/e.out"
+assert_eq "$(sq "$WORK/e.db" "SELECT status FROM executions")" "completed" "and the execution completed before the close"
+assert_eq "$(sq "$WORK/e.db" "SELECT count(*) FROM events WHERE kind='unknown_position' AND message LIKE 'MSFT: long 5 %'")" "1" "the position opened by hand is reported once as unknown"
+assert_eq "$(sq "$WORK/e.db" "SELECT count(*) FROM orders WHERE symbol='MSFT'")" "0" "and never traded"
+"$APEX_HOST" status --db "$WORK/e.db" > "$WORK/e.status" 2>&1 || true
+assert_contains "$(sed -n '/UNKNOWN POSITIONS/,/RECENT EVENTS/p' "$WORK/e.status")" "MSFT: long 5" "status shows it under UNKNOWN POSITIONS AT THE BROKER"
+# The calendar unreadable (500s): that day falls back to exits.session_close (21:00 UTC),
+# said in a session_calendar event; nothing closes before 17:00.
+reset_fake
+curl -s -f -o /dev/null -X POST -d '{"date":"2024-07-03","close":"13:00"}' "$URL/_control/calendar"
+curl -s -f -o /dev/null -X POST -d '{"kind":"500","path":"/v2/calendar","count":20}' "$URL/_control/fault"
+"$APEX_HOST" run --speed 100 --max-seconds 30 --db "$WORK/f.db" --fresh "$WORK/early.lua" > "$WORK/f.out" 2>&1 || true
+assert_contains "$(sq "$WORK/f.db" "SELECT message FROM events WHERE kind='session_calendar'")" "unavailable" "an unreadable calendar is an event"
+assert_contains "$(cat "$WORK/f.out")" "exits.session_close, 21:00 UTC" "and a warning naming the configured close"
+assert_eq "$(sq "$WORK/f.db" "SELECT count(*) FROM position_exits")" "0" "the configured close is used: no time_based_urgent before 17:00"
+curl -s -f -o /dev/null -X DELETE "$URL/_control/faults"
 # ---- the rate limit: a 10 s run never sends more than its limit (every 60 s window of it
 # holds all of it) ----
 total_requests() {

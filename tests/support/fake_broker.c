@@ -62,6 +62,8 @@ typedef struct fake_event {
     int nquotes;
     broker_fill *fills;
     int nfills;
+    bool has_session;
+    broker_session session;
 } fake_event;
 
 typedef struct {
@@ -109,6 +111,9 @@ struct fake_broker {
     int nquotes, cap_quotes;
     broker_account account;
     int order_no, fill_no;
+    broker_session sessions[16]; /* fake_broker_set_session, by day */
+    apex_time session_days[16];
+    int nsessions;
 };
 
 static const broker_ops fake_ops;
@@ -121,8 +126,9 @@ static fake_broker *FB(broker *b)
 const char *fake_call_kind_name(fake_call_kind kind)
 {
     static const char *const names[] = {
-        "submit_order",   "cancel_order", "get_order",  "list_open_orders", "get_position",
-        "list_positions", "get_account",  "get_quotes", "close_position",   "list_fills",
+        "submit_order",   "cancel_order",   "get_order",   "list_open_orders",
+        "get_position",   "list_positions", "get_account", "get_quotes",
+        "close_position", "list_fills",     "get_session",
     };
     return kind >= 0 && kind < FAKE_NKINDS ? names[kind] : "any";
 }
@@ -161,7 +167,8 @@ static void deliver(fake_broker *fb, fake_event *ev)
                       .quotes = ev->quotes,
                       .nquotes = ev->nquotes,
                       .fills = ev->fills,
-                      .nfills = ev->nfills};
+                      .nfills = ev->nfills,
+                      .session = ev->has_session ? &ev->session : NULL};
     snprintf(r.error, sizeof r.error, "%s", ev->error);
     if (ev->cb)
         ev->cb(ev->ud, &r);
@@ -230,6 +237,8 @@ static void send_reply(fake_broker *fb, fake_event *ev, bool hold, apex_time del
 
 static void emit_order(fake_broker *fb, const broker_order *o)
 {
+    if (fb->events == FAKE_EVENTS_DROPPED)
+        return;
     if (fb->events == FAKE_EVENTS_IMMEDIATE) {
         if (fb->base.listener.on_order)
             fb->base.listener.on_order(fb->base.listener.ud, o);
@@ -242,6 +251,8 @@ static void emit_order(fake_broker *fb, const broker_order *o)
 
 static void emit_fill(fake_broker *fb, const broker_fill *f, const broker_order *o)
 {
+    if (fb->events == FAKE_EVENTS_DROPPED)
+        return;
     if (fb->events == FAKE_EVENTS_IMMEDIATE) {
         if (fb->base.listener.on_fill)
             fb->base.listener.on_fill(fb->base.listener.ud, f, o);
@@ -761,6 +772,42 @@ static int fb_list_fills(broker *b, const char *coid, broker_cb cb, void *ud)
     return finish(fb, idx, 0);
 }
 
+static int fb_get_session(broker *b, apex_time day, broker_cb cb, void *ud)
+{
+    fake_broker *fb = FB(b);
+    outcome oc;
+    int idx = arrive(fb, FAKE_GET_SESSION);
+    decide(fb, idx, &oc);
+    int rc;
+    if (scripted_failure(fb, &oc, cb, ud, idx, &rc))
+        return rc;
+    if (fb->inner && !fb->nsessions)
+        return finish(fb, idx, broker_get_session(fb->inner, BROKER_PRIORITY_ROUTINE, day, cb, ud));
+    fake_event *ev = reply_new(cb, ud);
+    ev->has_session = true;
+    apex_time d = day - day % APEX_DAY;
+    for (int i = 0; i < fb->nsessions; i++)
+        if (fb->session_days[i] == d)
+            ev->session = fb->sessions[i];
+    send_reply(fb, ev, held(&oc), delay_of(&oc));
+    return finish(fb, idx, 0);
+}
+
+void fake_broker_set_session(fake_broker *fb, apex_time day, apex_time open, apex_time close)
+{
+    apex_time d = day - day % APEX_DAY;
+    int i = 0;
+    while (i < fb->nsessions && fb->session_days[i] != d)
+        i++;
+    if (i == fb->nsessions) {
+        if (fb->nsessions == (int)(sizeof fb->sessions / sizeof *fb->sessions))
+            return;
+        fb->nsessions++;
+    }
+    fb->session_days[i] = d;
+    fb->sessions[i] = (broker_session){.trading = true, .open = open, .close = close};
+}
+
 static void fb_free(broker *b)
 {
     fake_broker *fb = FB(b);
@@ -804,6 +851,7 @@ static const broker_ops fake_ops = {
     .get_quotes = fb_get_quotes,
     .close_position = fb_close_position,
     .list_fills = fb_list_fills,
+    .get_session = fb_get_session,
     .free = fb_free,
 };
 

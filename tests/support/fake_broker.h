@@ -59,6 +59,7 @@ typedef enum {
     FAKE_GET_QUOTES,
     FAKE_CLOSE_POSITION,
     FAKE_LIST_FILLS,
+    FAKE_GET_SESSION,
     FAKE_NKINDS,
     FAKE_ANY = FAKE_NKINDS, /* for counting and finding calls of any kind */
 } fake_call_kind;
@@ -92,7 +93,9 @@ typedef struct {
     apex_time delay;   /* added to the latency of this reply */
 } fake_script;
 
-typedef enum { FAKE_EVENTS_QUEUED = 0, FAKE_EVENTS_IMMEDIATE } fake_events;
+/* FAKE_EVENTS_DROPPED: the listener hears nothing (a stream and polling that both failed);
+ * the broker's state still changes and calls still see it. */
+typedef enum { FAKE_EVENTS_QUEUED = 0, FAKE_EVENTS_IMMEDIATE, FAKE_EVENTS_DROPPED } fake_events;
 
 typedef void (*fake_call_hook)(void *ud, fake_broker *fb, const fake_call *call);
 
@@ -130,6 +133,10 @@ void fake_broker_set_position(fake_broker *fb, const char *symbol, money_t qty,
                               money_t avg_entry_price);
 money_t fake_broker_position(const fake_broker *fb, const char *symbol);
 void fake_broker_set_account(fake_broker *fb, const broker_account *account);
+/* The venue's calendar (get_session): the session of the UTC day containing `day`; a day
+ * never set is not a trading day. Until the first call the fake has a calendar only when
+ * it wraps nothing (a wrapped broker's answer, or refusal, is forwarded). */
+void fake_broker_set_session(fake_broker *fb, apex_time day, apex_time open, apex_time close);
 /* Puts an order in the book as if it had been placed earlier (no call is recorded). */
 broker_order *fake_broker_add_order(fake_broker *fb, const broker_order *order);
 /* Makes dst's book (orders, fills, positions, quotes, account) a copy of src's: the broker

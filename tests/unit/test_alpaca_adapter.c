@@ -24,6 +24,7 @@
 #include "broker/alpaca.h"
 #include "broker/broker.h"
 #include "clock/clock.h"
+#include "market/timestamp.h"
 #include "util/err.h"
 
 #define KEY    "PKFAKE0123456789"
@@ -959,6 +960,69 @@ static void test_md_refuses_odd_interval(void **state)
     assert_non_null(strstr(err, "90 s"));
 }
 
+typedef struct {
+    int done, status;
+    bool has_session;
+    broker_session session;
+} got_session;
+
+static void on_session(void *ud, const broker_reply *r)
+{
+    got_session *g = ud;
+    g->status = r->status;
+    g->has_session = r->session != NULL;
+    if (r->session)
+        g->session = *r->session;
+    g->done++;
+}
+
+static got_session session_of(fixture *f, const char *date)
+{
+    apex_time day = 0;
+    assert_int_equal(timestamp_parse(date, strlen(date), &day), 0);
+    got_session g = {0};
+    /* Any instant of the day names it. */
+    assert_int_equal(
+        broker_get_session(f->b, BROKER_PRIORITY_ROUTINE, day + 15 * APEX_HOUR, on_session, &g), 0);
+    wait_for(f, &g.done, 1);
+    assert_int_equal(g.status, 0);
+    assert_true(g.has_session);
+    return g;
+}
+
+static apex_time at(const char *when)
+{
+    apex_time t = 0;
+    assert_int_equal(timestamp_parse(when, strlen(when), &t), 0);
+    return t;
+}
+
+/* The session close for a day comes from GET /v2/calendar: 16:00 New York is 21:00 UTC in
+ * winter and 20:00 in summer, an early close (set at the fake) is 17:00 UTC, and a day
+ * without a session (a weekend, a holiday) does not trade. */
+static void test_session_close_comes_from_the_calendar(void **state)
+{
+    fixture *f = *state;
+    assert_true(broker_has_session(f->b));
+    control(f, "calendar", "{\"date\":\"2024-07-03\",\"close\":\"13:00\"}");
+    control(f, "calendar", "{\"date\":\"2024-07-04\",\"closed\":true}");
+    got_session g = session_of(f, "2024-01-03");
+    assert_true(g.session.trading);
+    assert_int_equal(g.session.open, at("2024-01-03 14:30:00"));
+    assert_int_equal(g.session.close, at("2024-01-03 21:00:00"));
+    g = session_of(f, "2024-07-02");
+    assert_int_equal(g.session.close, at("2024-07-02 20:00:00"));
+    g = session_of(f, "2024-07-03");
+    assert_true(g.session.trading);
+    assert_int_equal(g.session.open, at("2024-07-03 13:30:00"));
+    assert_int_equal(g.session.close, at("2024-07-03 17:00:00"));
+    g = session_of(f, "2024-07-04");
+    assert_false(g.session.trading);
+    g = session_of(f, "2024-07-06"); /* a Saturday */
+    assert_false(g.session.trading);
+    assert_int_equal(counter(f, "requests", "GET /v2/calendar"), 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -978,6 +1042,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_md_news_once_per_wanted_symbol, setup_md, teardown),
         cmocka_unit_test_setup_teardown(test_md_aggregates_minutes, setup_md, teardown),
         cmocka_unit_test_setup_teardown(test_md_refuses_odd_interval, setup_md, teardown),
+        cmocka_unit_test_setup_teardown(test_session_close_comes_from_the_calendar, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

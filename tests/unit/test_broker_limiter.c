@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "broker/paper.h"
 #include "fake_broker.h"
 #include "net/ratelimit.h"
 #include "util/err.h"
@@ -555,6 +556,61 @@ static void test_limiter_cannot_change_under_queued_calls(void **state)
     clock_free(f.clock);
 }
 
+typedef struct {
+    int replies;
+    broker_session session;
+    apex_time at;
+} session_box;
+
+static void collect_session(void *ud, const broker_reply *r)
+{
+    session_box *box = ud;
+    box->replies++;
+    if (r->session)
+        box->session = *r->session;
+    box->at = clock_now(reply_clock);
+}
+
+/* broker_get_session keeps the contract of every call: queued in the limiter with its day
+ * copied, one callback from the clock, counted when it reaches the adapter. A venue
+ * without a calendar refuses at once and costs no call. */
+static void test_session_call_goes_through_the_limiter(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open(&f, 1);
+    reply_clock = f.clock;
+    fake_broker_set_session(f.fake, T0, T0 - APEX_HOUR, T0 + 2 * APEX_HOUR);
+    reply_box first = {0};
+    session_box box = {0};
+    assert_int_equal(broker_get_account(f.b, BROKER_PRIORITY_ROUTINE, collect, &first), 0);
+    assert_int_equal(
+        broker_get_session(f.b, BROKER_PRIORITY_ROUTINE, T0 + APEX_MINUTE, collect_session, &box),
+        0);
+    clock_advance_to(f.clock, T0 + 30 * APEX_SECOND);
+    assert_int_equal(box.replies, 0); /* the one call a minute went to the account */
+    clock_advance_to(f.clock, T0 + 2 * APEX_MINUTE);
+    assert_int_equal(box.replies, 1);
+    assert_true(box.session.trading);
+    assert_int_equal(box.session.close, T0 + 2 * APEX_HOUR);
+    assert_true(box.at >= T0 + APEX_MINUTE);
+    assert_int_equal(fake_broker_ncalls(f.fake, FAKE_GET_SESSION), 1);
+    assert_true(broker_has_session(f.b));
+    fixture_close(&f);
+
+    apex_clock *clock = clock_new_simulated(T0);
+    char err[256];
+    paper_config pc = {.starting_cash = MONEY(1000)};
+    broker *paper = paper_broker_new(&pc, ":memory:", clock, err, sizeof err);
+    assert_non_null(paper);
+    assert_false(broker_has_session(paper));
+    assert_int_equal(broker_get_session(paper, BROKER_PRIORITY_ROUTINE, T0, collect_session, &box),
+                     APEX_EINVAL);
+    assert_true(broker_api_calls(paper) == 0);
+    broker_free(paper);
+    clock_free(clock);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -569,6 +625,7 @@ int main(void)
         cmocka_unit_test(test_exit_priorities_map_one_to_one),
         cmocka_unit_test(test_without_limiter_calls_go_straight),
         cmocka_unit_test(test_limiter_cannot_change_under_queued_calls),
+        cmocka_unit_test(test_session_call_goes_through_the_limiter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,6 +24,7 @@ static void test_status_on_empty_store_says_none(void **state)
     assert_non_null(strstr(out, "OPEN POSITIONS\n  none"));
     assert_non_null(strstr(out, "EXITS (latest 20)\n  none"));
     assert_non_null(strstr(out, "OPEN ORDERS\n  none"));
+    assert_non_null(strstr(out, "never traded)\n  none"));
     assert_non_null(strstr(out, "RECENT EVENTS (latest 10)\n  none"));
     free(out);
     store_close(s);
@@ -220,6 +221,31 @@ static void test_status_shows_monitoring_state_and_exits(void **state)
     store_close(s);
 }
 
+/* Positions reconciliation found that no execution knows stay in their own section,
+ * however many events came after them (the recent events show only the latest). */
+static void test_status_shows_unknown_positions(void **state)
+{
+    (void)state;
+    store *s = open_ok(":memory:");
+    assert_int_equal(store_event(s, T0, "live", 0, "unknown_position", NULL,
+                                 "MSFT: long 5 (avg entry 400.00) at the broker, known to no "
+                                 "execution: never traded or closed"),
+                     0);
+    for (int i = 0; i < 30; i++)
+        assert_int_equal(store_event(s, T0 + i, "live", 0, "info", NULL, "later %d", i), 0);
+    char *out = status_of(s, 5);
+    const char *sec = strstr(out, "UNKNOWN POSITIONS AT THE BROKER");
+    assert_non_null(sec);
+    const char *events = strstr(out, "RECENT EVENTS (latest 5)");
+    assert_non_null(events);
+    const char *msft = strstr(sec, "MSFT: long 5");
+    assert_non_null(msft);
+    assert_true(msft < events);
+    assert_null(strstr(events, "MSFT"));
+    free(out);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_status_shows_script_failures),
         cmocka_unit_test(test_status_shows_executions_positions_orders_events),
         cmocka_unit_test(test_status_shows_monitoring_state_and_exits),
+        cmocka_unit_test(test_status_shows_unknown_positions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -738,6 +738,119 @@ static void test_fills_are_recorded_once_and_reconcile_with_the_ledger(void **st
     clock_free(clock);
 }
 
+static int count_reconcile_event(void *ud, const store_event_row *ev)
+{
+    int *n = ud;
+    if (strcmp(ev->kind, "reconcile") == 0 && strstr(ev->message, "stream and polling missed"))
+        (*n)++;
+    return 0;
+}
+
+/* Periodic reconciliation while running (monitoring.reconcile_seconds): a leg fill that the
+ * stream and polling both missed is recorded once, through the fill's unit (fill row,
+ * ledger, position, order, event); a second round and a late stream delivery of the same
+ * fill change nothing; the sibling's missed cancellation reaches the on_order hook. */
+static void test_periodic_reconcile_records_a_missed_fill_once(void **state)
+{
+    (void)state;
+    apex_clock *clock = clock_new_simulated(T0);
+    host h;
+    host_open(&h, "exec.db", clock);
+    trade *t = new_trade(&h, "AAPL");
+    order_request req = bracket("AAPL", MONEY(100));
+    assert_int_equal(
+        exec_send(h.env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &req, NULL, NULL, NULL, 0),
+        0);
+    run(&h);
+    fake_broker_fill(h.brk, req.client_order_id, 0, MONEY(100));
+    run(&h);
+    assert_int_equal(h.fills_seen, 1);
+    assert_int_equal(t->led.qty, MONEY(100));
+
+    /* The take-profit fills while the listener hears nothing. */
+    char tp[BROKER_ID_MAX + 4], sl[BROKER_ID_MAX + 4];
+    snprintf(tp, sizeof tp, "%s-tp", req.client_order_id);
+    snprintf(sl, sizeof sl, "%s-sl", req.client_order_id);
+    fake_broker_set_events(h.brk, FAKE_EVENTS_DROPPED);
+    fake_broker_fill(h.brk, tp, 0, MONEY(110));
+    run(&h);
+    assert_int_equal(h.fills_seen, 1);
+    assert_int_equal(t->led.qty, MONEY(100));
+    int orders_before = h.orders_seen;
+
+    for (int round = 0; round < 2; round++) {
+        outcome o = {0};
+        assert_int_equal(exec_reconcile_periodic(h.env, t, done, &o), 0);
+        run(&h);
+        assert_int_equal(o.calls, 1);
+        assert_int_equal(o.status, 0);
+    }
+    int n = 0;
+    assert_int_equal(store_fills_for_execution(h.db, t->row.id, count_fill, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(h.fills_seen, 2); /* the trade heard of it once, as of any fill */
+    assert_int_equal(t->led.qty, 0);
+    store_position pos;
+    assert_int_equal(store_position_get_by_execution(h.db, t->row.id, &pos), 0);
+    assert_false(pos.open);
+    assert_int_equal(pos.qty, 0);
+    store_execution row;
+    assert_int_equal(store_execution_get(h.db, t->row.id, &row), 0);
+    assert_int_equal(row.realized_pnl, MONEY(1000)); /* 100 x (110 - 100) */
+    store_order leg;
+    assert_int_equal(store_order_get(h.db, tp, &leg), 0);
+    assert_int_equal(leg.o.status, ORDER_STATUS_FILLED);
+    assert_int_equal(leg.o.filled_qty, MONEY(100));
+    assert_int_equal(store_order_get(h.db, sl, &leg), 0);
+    assert_int_equal(leg.o.status, ORDER_STATUS_CANCELLED);
+    assert_true(h.orders_seen > orders_before);
+    int events = 0;
+    store_events_recent(h.db, NULL, 100, count_reconcile_event, &events);
+    assert_int_equal(events, 1);
+
+    /* The stream comes back and delivers the fill late: a duplicate, nothing changes. */
+    fake_broker_set_events(h.brk, FAKE_EVENTS_QUEUED);
+    fake_broker_replay_fill(h.brk, 1);
+    run(&h);
+    n = 0;
+    assert_int_equal(store_fills_for_execution(h.db, t->row.id, count_fill, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(h.fills_seen, 2);
+    assert_int_equal(store_ledger_check(h.db, NULL), 0);
+    host_close(&h);
+    clock_free(clock);
+}
+
+/* While running, an order the broker has not seen yet may be a submit still on its way:
+ * periodic reconciliation never marks it unsent (only a restart may). */
+static void test_periodic_reconcile_never_marks_a_pending_intent_unsent(void **state)
+{
+    (void)state;
+    apex_clock *clock = clock_new_simulated(T0);
+    host h;
+    host_open(&h, "exec.db", clock);
+    trade *t = new_trade(&h, "AAPL");
+    order_request req = bracket("AAPL", MONEY(10));
+    fake_broker_hold_next(h.brk, FAKE_SUBMIT, 1);
+    /* The intent is committed; the submit's reply is held (it is "on its way"). */
+    assert_int_equal(
+        exec_send(h.env, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &req, NULL, NULL, NULL, 0),
+        0);
+    fake_broker_script(h.brk, FAKE_GET_ORDER, 3, (fake_script){.status = APEX_ENOTFOUND});
+    outcome o = {0};
+    assert_int_equal(exec_reconcile_periodic(h.env, t, done, &o), 0);
+    run(&h);
+    assert_int_equal(o.calls, 1);
+    store_order row;
+    assert_int_equal(store_order_get(h.db, req.client_order_id, &row), 0);
+    assert_int_not_equal(row.o.status, ORDER_STATUS_UNSENT);
+    assert_int_equal(exec_restart_stats_get(h.env).unsent_intents, 0);
+    fake_broker_release(h.brk);
+    run(&h);
+    host_close(&h);
+    clock_free(clock);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -756,6 +869,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reconcile_recovers_an_order_sent_before_the_crash,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_fills_are_recorded_once_and_reconcile_with_the_ledger,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_periodic_reconcile_records_a_missed_fill_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_periodic_reconcile_never_marks_a_pending_intent_unsent,
                                         setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

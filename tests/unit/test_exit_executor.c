@@ -509,9 +509,44 @@ static void test_critical_exit_overtakes_routine_calls(void **state)
     ratelimit_free(rl);
 }
 
+/* An exit order fills at the broker but its fill is not heard (the stream and polling
+ * both missed it); at its timeout the cancel comes back "already filled". The job must
+ * not walk on with a second order for the same shares: it waits until the fill is
+ * recorded (here a late delivery; in `run`, at worst periodic reconciliation) and then
+ * finishes filled. */
+static void test_cancel_too_late_waits_for_the_fill_it_reports(void **state)
+{
+    fx *f = *state;
+    exit_decision d = decision(EXIT_TRAILING_STOP, MONEY(100)); /* HIGH: 10 s, then walks */
+    exit_executor_start(f->x, &f->t, &d, MONEY(100));
+    run(f);
+    broker_order *o = last_order(f);
+    char coid[BROKER_ID_MAX];
+    snprintf(coid, sizeof coid, "%s", o->client_order_id);
+    int norders = fake_broker_norders(f->brk);
+    fake_broker_set_events(f->brk, FAKE_EVENTS_DROPPED);
+    fill(f->brk, coid, 0, CENTS(9998));
+    advance(f, 10);
+    run(f);
+    advance(f, 60);
+    run(f);
+    assert_int_equal(fake_broker_norders(f->brk), norders); /* nothing sent again */
+    assert_int_equal(f->done, 0);
+    fake_broker_set_events(f->brk, FAKE_EVENTS_IMMEDIATE);
+    assert_int_equal(fake_broker_replay_fill(f->brk, fake_broker_nfills(f->brk) - 1), 0);
+    run(f);
+    assert_int_equal(f->done, 1);
+    assert_int_equal(f->last_done.status, EXIT_STATUS_FILLED);
+    assert_int_equal(fake_broker_norders(f->brk), norders);
+    assert_int_equal(sold(f), MONEY(100));
+    assert_int_equal(f->t.led.qty, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_cancel_too_late_waits_for_the_fill_it_reports, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_market_order_critical_exits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_critical_market_order_retried_as_market, setup,
                                         teardown),

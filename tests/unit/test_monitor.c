@@ -40,6 +40,7 @@ typedef struct {
     int ntrades;
     int flats, evaluations;
     int outages, outage_failures;
+    int order_rounds; /* reconcile_orders hook calls */
 } fx;
 
 static void on_flat(void *ud, trade *t)
@@ -64,6 +65,15 @@ static void outage(void *ud, trade *t, int failures, const char *error)
     (void)error;
     f->outages++;
     f->outage_failures = failures;
+}
+
+/* Stands in for exec_reconcile_periodic: counts, and answers at once. */
+static int reconcile_orders(void *ud, trade *t, exec_done_cb done, void *done_ud)
+{
+    fx *f = ud;
+    f->order_rounds++;
+    done(done_ud, t, 0, NULL);
+    return 0;
 }
 
 static trade *first(void *ud)
@@ -127,6 +137,7 @@ static fx *make(int n, int per_minute)
                                          .evaluate_exit = evaluate,
                                          .first_trade = first,
                                          .on_outage = outage,
+                                         .reconcile_orders = reconcile_orders,
                                          .ud = f});
     for (int i = 0; i < n; i++) {
         trade *t = &f->trades[i];
@@ -383,6 +394,72 @@ static void test_shutdown_gives_back_the_holds(void **state)
     destroy(f);
 }
 
+/* A position held at the paper broker outside the fixture's trades (qty 10 at 100). */
+static void hold_by_hand(fx *f, const char *sym)
+{
+    symtab_intern(f->symbols, sym, (int)strlen(sym));
+    bar_for(f, sym, MONEY(100));
+    order_request req = {.side = SIDE_BUY, .type = ORDER_MARKET, .qty = MONEY(10)};
+    snprintf(req.symbol, sizeof req.symbol, "%s", sym);
+    snprintf(req.client_order_id, sizeof req.client_order_id, "hand-%s", sym);
+    assert_int_equal(broker_submit_order(f->paper, BROKER_PRIORITY_ROUTINE, &req, ignore, NULL), 0);
+    clock_run_due(f->clock);
+}
+
+/* The issue: a position the host does not know is reported, and it is never traded. One
+ * event and one warning per symbol however many rounds see it; no order, no close; a
+ * symbol an active execution of another pipeline in the store holds (a shared account)
+ * is known, not reported. */
+static void test_unknown_position_is_reported_once_and_never_traded(void **state)
+{
+    (void)state;
+    fx *f = make(1, 600);
+    hold_by_hand(f, "HAND");
+    hold_by_hand(f, "SHARED");
+    store_execution other = {.status = EXEC_MONITORING, .side = SIDE_BUY};
+    snprintf(other.pipeline, sizeof other.pipeline, "other");
+    snprintf(other.symbol, sizeof other.symbol, "SHARED");
+    snprintf(other.phase, sizeof other.phase, "monitor");
+    assert_int_equal(store_execution_insert(f->db, &other, NULL), 0);
+    f->cfg.monitoring.reconcile_s = 60;
+    monitor_start(f->mon);
+    run_minutes(f, 5, MONEY(100));
+    monitor_stats s;
+    monitor_get_stats(f->mon, &s);
+    assert_true(s.reconciliations >= 5);
+    assert_int_equal(s.unknown_positions, 1);
+    assert_int_equal(events_of(f, "unknown_position"), 1);
+    assert_int_equal(fake_broker_ncalls(f->rec, FAKE_SUBMIT), 0);
+    assert_int_equal(fake_broker_ncalls(f->rec, FAKE_CLOSE_POSITION), 0);
+    assert_int_equal(fake_broker_ncalls(f->rec, FAKE_CANCEL), 0);
+    assert_int_equal(f->flats, 0);
+    destroy(f);
+}
+
+/* monitoring.reconcile_seconds is the period: one round at start-up, then one per
+ * period (the positions listed once, each monitored execution's orders asked once);
+ * 0 = the start-up round only. */
+static void test_reconcile_interval_is_the_setting(void **state)
+{
+    (void)state;
+    int periods[] = {120, 0};
+    int expect[] = {1 + 30 / 2, 1};
+    for (int k = 0; k < 2; k++) {
+        fx *f = make(2, 600);
+        f->cfg.monitoring.reconcile_s = periods[k];
+        monitor_start(f->mon);
+        monitor_start(f->mon); /* once */
+        run_minutes(f, 30, MONEY(100));
+        monitor_stats s;
+        monitor_get_stats(f->mon, &s);
+        assert_int_equal(s.reconciliations, expect[k]);
+        assert_int_equal(fake_broker_ncalls(f->rec, FAKE_LIST_POSITIONS), expect[k]);
+        assert_int_equal(f->order_rounds, 2 * expect[k]);
+        assert_int_equal(s.orders_reconciled, (uint64_t)(2 * expect[k]));
+        destroy(f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -394,6 +471,8 @@ int main(void)
         cmocka_unit_test(test_broker_outage_flags_after_the_last_retry),
         cmocka_unit_test(test_bar_driven_checks_follow_the_bars),
         cmocka_unit_test(test_shutdown_gives_back_the_holds),
+        cmocka_unit_test(test_unknown_position_is_reported_once_and_never_traded),
+        cmocka_unit_test(test_reconcile_interval_is_the_setting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
