@@ -170,12 +170,18 @@ static size_t varint(reader *r)
     return 0;
 }
 
-static void skip_string(reader *r)
+/* Returns the string's bytes (NULL for none) and their count in *len. */
+static const unsigned char *skip_string(reader *r, size_t *len)
 {
     size_t n = varint(r); /* size + 1, 0 for none */
-    if (n > 0)
-        take(r, n - 1);
+    *len = n > 0 ? n - 1 : 0;
+    return n > 0 ? take(r, n - 1) : NULL;
 }
+
+typedef struct {
+    const unsigned char *p; /* NULL: not a string constant */
+    size_t n;
+} kstring;
 
 typedef struct {
     const unsigned char *code; /* ncode instructions, 4 bytes each, host order */
@@ -184,6 +190,8 @@ typedef struct {
     /* for the top function: whether child proto i captures register `arg` */
     bool *captures;
     size_t nprotos;
+    kstring *k; /* its constants, for the names of the fields read */
+    size_t nk;
 } proto_info;
 
 /* Parses one function; fills *out for the top level (depth 0); for a child, sets
@@ -194,9 +202,10 @@ static void parse_function(reader *r, int depth, int arg, proto_info *out, bool 
         r->bad = true;
         return;
     }
-    skip_string(r); /* source */
-    varint(r);      /* linedefined */
-    varint(r);      /* lastlinedefined */
+    size_t len;
+    skip_string(r, &len); /* source */
+    varint(r);            /* linedefined */
+    varint(r);            /* lastlinedefined */
     unsigned numparams = byte(r);
     byte(r); /* is_vararg */
     byte(r); /* maxstacksize */
@@ -207,6 +216,20 @@ static void parse_function(reader *r, int depth, int arg, proto_info *out, bool 
     }
     const unsigned char *code = take(r, ncode * 4);
     size_t nk = varint(r);
+    kstring *ks = NULL;
+    if (depth == 0 && !r->bad) {
+        if (nk > (size_t)(r->end - r->p)) {
+            r->bad = true;
+            return;
+        }
+        ks = calloc(nk ? nk : 1, sizeof *ks);
+        if (!ks) {
+            r->bad = true;
+            return;
+        }
+        out->k = ks;
+        out->nk = nk;
+    }
     for (size_t i = 0; i < nk && !r->bad; i++) {
         switch (byte(r)) {
         case K_NIL:
@@ -218,9 +241,14 @@ static void parse_function(reader *r, int depth, int arg, proto_info *out, bool 
             take(r, 8);
             break;
         case K_SHRSTR:
-        case K_LNGSTR:
-            skip_string(r);
+        case K_LNGSTR: {
+            const unsigned char *str = skip_string(r, &len);
+            if (ks) {
+                ks[i].p = str;
+                ks[i].n = len;
+            }
             break;
+        }
         default:
             r->bad = true;
         }
@@ -262,13 +290,13 @@ static void parse_function(reader *r, int depth, int arg, proto_info *out, bool 
     }
     size_t nloc = varint(r);
     for (size_t i = 0; i < nloc && !r->bad; i++) {
-        skip_string(r);
+        skip_string(r, &len);
         varint(r);
         varint(r);
     }
     size_t nupn = varint(r);
     for (size_t i = 0; i < nupn && !r->bad; i++)
-        skip_string(r);
+        skip_string(r, &len);
 }
 
 static bool in_range(unsigned reg, unsigned first, unsigned count)
@@ -388,8 +416,31 @@ static bool uses(uint32_t i, unsigned reg, const proto_info *pi)
     }
 }
 
-bool argscan_fields_only(lua_State *L, int idx, int arg)
+/* The fields of reg that instruction i reads, as bits of names (all of them for a key
+ * known only at run time). */
+static unsigned fields_read(uint32_t i, unsigned reg, const proto_info *pi,
+                            const char *const *names, int nnames)
 {
+    unsigned op = i & 0x7f, b = (i >> 16) & 0xff, c = (i >> 24) & 0xff;
+    unsigned all = nnames >= 32 ? ~0u : (1u << nnames) - 1;
+    if (b != reg)
+        return 0;
+    if (op == OP_GETTABLE)
+        return all; /* bar[k] */
+    if (op != OP_GETFIELD)
+        return 0; /* GETI: an integer key, never one of the fields */
+    if (c >= pi->nk || !pi->k[c].p)
+        return all;
+    for (int f = 0; f < nnames && f < 32; f++)
+        if (strlen(names[f]) == pi->k[c].n && memcmp(names[f], pi->k[c].p, pi->k[c].n) == 0)
+            return 1u << f;
+    return 0; /* a field the host never sets: always nil */
+}
+
+bool argscan_fields_only(lua_State *L, int idx, int arg, const char *const *names, int nnames,
+                         unsigned *read)
+{
+    *read = 0;
     if (arg < 0 || arg > 255 || lua_type(L, idx) != LUA_TFUNCTION || lua_iscfunction(L, idx) ||
         !lua_checkstack(L, 1))
         return false;
@@ -409,15 +460,20 @@ bool argscan_fields_only(lua_State *L, int idx, int arg)
             byte(&r);     /* the closure's number of upvalues */
             parse_function(&r, 0, arg, &pi, NULL);
             ok = !r.bad && pi.code && pi.numparams > (unsigned)arg;
+            unsigned mask = 0;
             for (size_t i = 0; ok && i < pi.ncode; i++) {
                 uint32_t ins;
                 memcpy(&ins, pi.code + 4 * i, sizeof ins);
                 if (uses(ins, (unsigned)arg, &pi))
                     ok = false;
+                mask |= fields_read(ins, (unsigned)arg, &pi, names, nnames);
             }
+            if (ok)
+                *read = mask;
         }
     }
     free(pi.captures);
+    free(pi.k);
     free(b.p);
     return ok;
 }

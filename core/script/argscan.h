@@ -18,8 +18,12 @@
 /* True when the Lua function at idx provably only reads fields of its parameter number
  * arg (0-based) and tests its truth; false when it may do anything else with it, when
  * the function is not a Lua function, or when its bytecode is not the Lua 5.4 format
- * this was written for (the safe answer). Does not raise; may allocate a copy of the
+ * this was written for (the safe answer). When true, *read has bit f set for each of
+ * the nnames (at most 32) field names the function may read: names[f] read by name,
+ * or all of them when it reads a field whose name is computed at run time (bar[k]); a
+ * field it never reads need not be set. Does not raise; may allocate a copy of the
  * function's bytecode with malloc (freed before it returns). [-0, +0, -] */
-bool argscan_fields_only(lua_State *L, int idx, int arg);
+bool argscan_fields_only(lua_State *L, int idx, int arg, const char *const *names, int nnames,
+                         unsigned *read);
 
 #endif

@@ -218,7 +218,8 @@ static int compile_fn(lua_State *L)
     }
     lua_getfield(L, mod, "on_bar");
     bool has_on_bar = lua_isfunction(L, -1);
-    r->out->bar_shared = has_on_bar && argscan_fields_only(L, -1, 1);
+    r->out->bar_shared =
+        has_on_bar && argscan_fields_only(L, -1, 1, key_names, K_ASK + 1, &r->out->bar_fields);
     lua_pop(L, 1);
     if (r->slot == SCRIPT_STRATEGY && !has_on_bar)
         return luaL_error(L,
@@ -249,6 +250,7 @@ int host_compile_module(script_host *h, script_slot slot, const char *path, scri
     for (int c = 0; c < CB_COUNT; c++)
         out->cb[c] = LUA_NOREF;
     out->bar_shared = false;
+    out->bar_fields = 0;
     compile_req r = {h, slot, path, out};
     int rc = sandbox_run(&h->sb, compile_fn, &r, err, errlen);
     if (rc < 0)
@@ -829,13 +831,15 @@ static void read_score(lua_State *L, call_req *r, int t)
 /* --- the callbacks --------------------------------------------------------------- */
 
 /* The bar as scripts see it; ctx is the ctx table's index (for its interned symbol).
- * A module whose on_bar only reads the bar's fields gets its one shared table with every
- * field rewritten (the script can neither keep nor change it, argscan.h); any other gets
- * a new table, as it may keep it past the call. [-0, +1, m] */
+ * A module whose on_bar only reads the bar's fields gets its one shared table with the
+ * fields it reads rewritten (the script can neither keep nor change it, nor see the
+ * others, argscan.h); any other gets a new table, as it may keep it past the call.
+ * [-0, +1, m] */
 static void push_bar(lua_State *L, const script_host *h, script_module *m, const bar *b, int ctx)
 {
     luaL_checkstack(L, 3, NULL); /* the table, a key, a value */
     bool shared = m->code.bar_shared;
+    unsigned want = shared ? m->code.bar_fields : ~0u;
     if (shared && m->bar_ref != LUA_NOREF) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, m->bar_ref);
     } else {
@@ -847,23 +851,30 @@ static void push_bar(lua_State *L, const script_host *h, script_module *m, const
         }
     }
     int t = lua_gettop(L);
-    push_key(L, h, K_TIME);
-    sandbox_push_time(L, b->ts);
-    lua_rawset(L, t);
-    push_key(L, h, K_SYMBOL);
-    push_key(L, h, K_SYMBOL);
-    lua_rawget(L, ctx); /* the interned symbol string from the ctx, no hashing */
-    lua_rawset(L, t);
+    if (want & (1u << K_TIME)) {
+        push_key(L, h, K_TIME);
+        sandbox_push_time(L, b->ts);
+        lua_rawset(L, t);
+    }
+    if (want & (1u << K_SYMBOL)) {
+        push_key(L, h, K_SYMBOL);
+        push_key(L, h, K_SYMBOL);
+        lua_rawget(L, ctx); /* the interned symbol string from the ctx, no hashing */
+        lua_rawset(L, t);
+    }
     const money_t vals[] = {b->open, b->high, b->low, b->close, b->volume};
     for (int k = 0; k < 5; k++) {
+        if (!(want & (1u << (K_OPEN + k))))
+            continue;
         push_key(L, h, (script_key)(K_OPEN + k));
         lua_pushnumber(L, money_to_double(vals[k]));
         lua_rawset(L, t);
     }
     /* No quote columns (or a 0 quote): bid/ask are nil, and on the shared table they
-     * are cleared only when the previous bar set them. */
+     * are cleared only when the previous bar set them. Both or neither are rewritten,
+     * so bar_quotes says what the table holds. */
     bool quotes = b->bid != 0 || b->ask != 0;
-    if (!quotes && !(shared && m->bar_quotes))
+    if (!(want & (1u << K_BID | 1u << K_ASK)) || (!quotes && !(shared && m->bar_quotes)))
         return;
     const money_t q[] = {b->bid, b->ask};
     for (int k = 0; k < 2; k++) {

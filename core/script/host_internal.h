@@ -59,8 +59,11 @@ typedef struct {
     int module_ref;
     int cb[CB_COUNT]; /* LUA_NOREF when the module does not define it */
     /* on_bar only reads fields of its bar (argscan.h): it may be given the module's one
-     * bar table, rewritten for each bar, instead of a new table per call. */
+     * bar table, rewritten for each bar, instead of a new table per call; bar_fields has
+     * bit k (script_key, K_TIME to K_ASK) for each field it may read, the only ones
+     * rewritten (a field it never reads cannot be seen). */
     bool bar_shared;
+    unsigned bar_fields;
 } script_code;
 
 typedef struct {

@@ -14,18 +14,29 @@
 
 #include "script/argscan.h"
 
-/* Compiles "return function(ctx, bar) <body> end" and asks about bar (parameter 1). */
-static bool shared(const char *fn_source)
+static const char *const names[] = {"time",  "symbol", "open", "high", "low",
+                                    "close", "volume", "bid",  "ask"};
+enum { TIME = 1, SYMBOL = 2, OPEN = 4, HIGH = 8, LOW = 16, CLOSE = 32, VOLUME = 64, ALL = 511 };
+
+/* Evaluates fn_source (a chunk returning a function) and asks about its parameter 1;
+ * *read gets the fields it reads. */
+static bool scan(const char *fn_source, unsigned *read)
 {
     lua_State *L = luaL_newstate();
     assert_non_null(L);
     assert_int_equal(luaL_loadstring(L, fn_source), LUA_OK);
     assert_int_equal(lua_pcall(L, 0, 1, 0), LUA_OK);
     assert_true(lua_isfunction(L, -1));
-    bool r = argscan_fields_only(L, -1, 1);
+    bool r = argscan_fields_only(L, -1, 1, names, 9, read);
     assert_int_equal(lua_gettop(L), 1); /* the stack as it was */
     lua_close(L);
     return r;
+}
+
+static bool shared(const char *fn_source)
+{
+    unsigned read;
+    return scan(fn_source, &read);
 }
 
 static void test_field_reads_share(void **state)
@@ -104,15 +115,37 @@ static void test_other_uses_keep_a_fresh_table(void **state)
     }
 }
 
+/* Only the fields read need to be written: by name, or all of them for a computed key. */
+static void test_fields_read(void **state)
+{
+    (void)state;
+    unsigned read = 0;
+    assert_true(scan("return function(ctx, bar) end", &read));
+    assert_int_equal(read, 0);
+    assert_true(scan("return function(ctx, bar) ctx.state.c = bar.close end", &read));
+    assert_int_equal(read, CLOSE);
+    assert_true(scan("return function(ctx, bar)\n"
+                     "  if bar.high - bar.low > 1 and bar.notafield == nil and bar[1] == nil then\n"
+                     "    return { side = 'buy', reason = bar.symbol .. bar.time }\n"
+                     "  end\n"
+                     "end",
+                     &read));
+    assert_int_equal(read, HIGH | LOW | SYMBOL | TIME);
+    assert_true(scan("return function(ctx, bar) ctx.state.v = bar[ctx.params.price] end", &read));
+    assert_int_equal(read, ALL);
+}
+
 static void test_not_a_lua_function(void **state)
 {
     (void)state;
     lua_State *L = luaL_newstate();
     luaL_openlibs(L);
     lua_getglobal(L, "print");
-    assert_false(argscan_fields_only(L, -1, 1));
+    unsigned read = 7;
+    assert_false(argscan_fields_only(L, -1, 1, names, 9, &read));
+    assert_int_equal(read, 0);
     lua_pushinteger(L, 3);
-    assert_false(argscan_fields_only(L, -1, 1));
+    assert_false(argscan_fields_only(L, -1, 1, names, 9, &read));
     lua_close(L);
 }
 
@@ -121,6 +154,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_field_reads_share),
         cmocka_unit_test(test_other_uses_keep_a_fresh_table),
+        cmocka_unit_test(test_fields_read),
         cmocka_unit_test(test_not_a_lua_function),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
