@@ -183,6 +183,16 @@ typedef struct {
     size_t n;
 } kstring;
 
+/* An array of n zeroed elements for the top function, n bounded by the bytes left (each
+ * element takes at least one); NULL with r->bad set otherwise. */
+static void *top_array(reader *r, size_t n, size_t size)
+{
+    void *a = n <= (size_t)(r->end - r->p) ? calloc(n ? n : 1, size) : NULL;
+    if (!a)
+        r->bad = true;
+    return a;
+}
+
 typedef struct {
     const unsigned char *code; /* ncode instructions, 4 bytes each, host order */
     size_t ncode;
@@ -218,15 +228,8 @@ static void parse_function(reader *r, int depth, int arg, proto_info *out, bool 
     size_t nk = varint(r);
     kstring *ks = NULL;
     if (depth == 0 && !r->bad) {
-        if (nk > (size_t)(r->end - r->p)) {
-            r->bad = true;
+        if (!(ks = top_array(r, nk, sizeof *ks)))
             return;
-        }
-        ks = calloc(nk ? nk : 1, sizeof *ks);
-        if (!ks) {
-            r->bad = true;
-            return;
-        }
         out->k = ks;
         out->nk = nk;
     }
@@ -263,15 +266,8 @@ static void parse_function(reader *r, int depth, int arg, proto_info *out, bool 
     size_t np = varint(r);
     bool *caps = NULL;
     if (depth == 0 && !r->bad) {
-        if (np > (size_t)(r->end - r->p)) {
-            r->bad = true;
+        if (!(caps = top_array(r, np, sizeof *caps)))
             return;
-        }
-        caps = calloc(np ? np : 1, sizeof *caps);
-        if (!caps) {
-            r->bad = true;
-            return;
-        }
         out->code = code;
         out->ncode = ncode;
         out->numparams = numparams;
