@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,14 +145,38 @@ static field trim_field(const char *a, const char *b)
 }
 
 /* Splits into at most `max` fields, trimming blanks and one pair of double quotes.
- * Returns the number of fields found (which may exceed max, counting only). One plain
- * byte loop: fields are a few bytes long, too short for memchr's setup to pay off. */
+ * Returns the number of fields found (which may exceed max, counting only). Fields are
+ * a few bytes long, too short for memchr's setup to pay off, so the commas are found
+ * eight bytes at a time in a word (a byte loop was 11 instructions a byte, a third of
+ * the CSV's cost per bar). */
 static int split_fields(const char *s, size_t n, field *out, int max)
 {
     const char *end = s + n;
     const char *fs = s;
     int count = 0;
-    for (const char *p = s; p < end; p++) {
+    const char *p = s;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = 0x0101010101010101u, low7 = 0x7f7f7f7f7f7f7f7fu;
+    for (; end - p >= 8; p += 8) {
+        uint64_t x;
+        memcpy(&x, p, sizeof x);
+        x ^= ones * ',';
+        /* The high bit of each byte that was a comma (now 0), exactly: no carry crosses
+         * bytes, unlike the shorter (x - ones) & ~x form. */
+        uint64_t m = ~(((x & low7) + low7) | x | low7);
+        while (m) {
+            const char *c = p + (__builtin_ctzll(m) >> 3);
+            if (count < max) {
+                out[count].p = fs;
+                out[count].n = (size_t)(c - fs);
+            }
+            count++;
+            fs = c + 1;
+            m &= m - 1;
+        }
+    }
+#endif
+    for (; p < end; p++) {
         if (*p != ',')
             continue;
         if (count < max) {
@@ -268,21 +293,30 @@ static int bad_value(const csv_feed *f, col_role r, field v, const char *what, c
                    role_names[r], n, v.p, v.n > SHOW_MAX ? "..." : "", what);
 }
 
-static int parse_price(const csv_feed *f, col_role r, field v, bool allow_zero, money_t *out,
-                       char *err, size_t errlen)
+/* Why v is not a value of column r (money_parse answered rc, or the value is out of the
+ * column's range). Apart from parse_price so that its seven calls a row stay small. */
+static __attribute__((noinline, cold)) int price_error(const csv_feed *f, col_role r, field v,
+                                                       int rc, bool allow_zero, char *err,
+                                                       size_t errlen)
 {
     if (v.n == 0)
         return err_set(err, errlen, APEX_EINVAL, "%s:%ld: column '%s' is empty; give a value",
                        f->path, f->line, role_names[r]);
-    int rc = money_parse(v.p, v.n, out);
     if (rc == APEX_ERANGE)
         return bad_value(f, r, v, " is out of range", err, errlen);
     if (rc < 0)
         return bad_value(f, r, v, " is not a number", err, errlen);
-    if (*out < 0 || (*out == 0 && !allow_zero))
-        return bad_value(f, r, v, allow_zero ? " must not be negative" : " must be greater than 0",
-                         err, errlen);
-    return 0;
+    return bad_value(f, r, v, allow_zero ? " must not be negative" : " must be greater than 0", err,
+                     errlen);
+}
+
+static inline int parse_price(const csv_feed *f, col_role r, field v, bool allow_zero, money_t *out,
+                              char *err, size_t errlen)
+{
+    int rc = v.n > 0 ? money_parse(v.p, v.n, out) : APEX_EINVAL;
+    if (rc == 0 && (*out > 0 || (*out == 0 && allow_zero)))
+        return 0;
+    return price_error(f, r, v, rc, allow_zero, err, errlen);
 }
 
 static int parse_row(csv_feed *f, const char *s, size_t n, bar *out, char *err, size_t errlen)

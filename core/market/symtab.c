@@ -55,11 +55,15 @@ static int lookup(const symtab *t, const char *name, int len)
 
 int symtab_intern(symtab *t, const char *name, int len)
 {
-    if (!t || len <= 0 || !symbol_valid(name, (size_t)len))
+    if (!t || len <= 0)
         return -1;
+    /* A name already in the table was checked when it was added: only a new one is
+     * validated (this runs once per CSV row). */
     int id = lookup(t, name, len);
     if (id >= 0)
         return id;
+    if (!symbol_valid(name, (size_t)len))
+        return -1;
 
     id = t->count;
     if (id / NAMES_PER_CHUNK == t->chunks.count) {

@@ -132,8 +132,41 @@ double money_to_double(money_t v)
 /* The exact parser. Digits before the point accumulate in an unsigned 64-bit integer
  * that is bounded long before it could wrap; the first 8 decimals are the fraction; a
  * 9th decimal plus a "sticky" flag for anything after decide half-to-even rounding. */
+/* A plain decimal as data files write it: an optional '-', at most 10 whole digits, an
+ * optional '.' with at most 8 decimals. Nothing to round and no overflow possible
+ * (9,999,999,999.99999999 is far below MONEY_MAX), so no checks per digit. Returns
+ * false for anything else, which money_parse's general loop then decides. */
+static bool parse_plain(const char *s, size_t len, money_t *out)
+{
+    const char *p = s, *end = s + len;
+    bool neg = p < end && *p == '-';
+    p += neg;
+    const char *w = p;
+    uint64_t whole = 0;
+    while (p < end && (unsigned)(*p - '0') < 10)
+        whole = whole * 10 + (uint64_t)(*p++ - '0');
+    size_t nwhole = (size_t)(p - w), nfrac = 0;
+    uint64_t frac = 0;
+    if (nwhole > 10)
+        return false;
+    if (p < end && *p == '.') {
+        const char *f = ++p;
+        while (p < end && (unsigned)(*p - '0') < 10)
+            frac = frac * 10 + (uint64_t)(*p++ - '0');
+        nfrac = (size_t)(p - f);
+    }
+    if (p != end || nfrac > MONEY_DECIMALS || nwhole + nfrac == 0)
+        return false;
+    uint64_t total =
+        whole * (uint64_t)MONEY_SCALE + frac * (uint64_t)pow10_table[MONEY_DECIMALS - (int)nfrac];
+    *out = neg ? -(money_t)total : (money_t)total;
+    return true;
+}
+
 int money_parse(const char *s, size_t len, money_t *out)
 {
+    if (parse_plain(s, len, out))
+        return APEX_OK;
     const char *p = s;
     const char *end = s + len;
     bool neg = false;

@@ -14,6 +14,8 @@
  * ctx and the pcall. No string formatting happens unless something is wrong. */
 #include "script/host_internal.h"
 
+#include "script/argscan.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -106,6 +108,7 @@ script_host *script_host_new(const char *pipeline_name, script_limits limits,
     h->market_table_ref = LUA_NOREF;
     for (int s = 0; s < SCRIPT_SLOT_COUNT; s++) {
         h->mods[s].params_ref = LUA_NOREF;
+        h->mods[s].bar_ref = LUA_NOREF;
         h->mods[s].code.module_ref = LUA_NOREF;
         for (int c = 0; c < CB_COUNT; c++)
             h->mods[s].code.cb[c] = LUA_NOREF;
@@ -215,6 +218,8 @@ static int compile_fn(lua_State *L)
     }
     lua_getfield(L, mod, "on_bar");
     bool has_on_bar = lua_isfunction(L, -1);
+    r->out->bar_shared =
+        has_on_bar && argscan_fields_only(L, -1, 1, key_names, K_ASK + 1, &r->out->bar_fields);
     lua_pop(L, 1);
     if (r->slot == SCRIPT_STRATEGY && !has_on_bar)
         return luaL_error(L,
@@ -244,6 +249,8 @@ int host_compile_module(script_host *h, script_slot slot, const char *path, scri
     out->module_ref = LUA_NOREF;
     for (int c = 0; c < CB_COUNT; c++)
         out->cb[c] = LUA_NOREF;
+    out->bar_shared = false;
+    out->bar_fields = 0;
     compile_req r = {h, slot, path, out};
     int rc = sandbox_run(&h->sb, compile_fn, &r, err, errlen);
     if (rc < 0)
@@ -407,6 +414,24 @@ static int find_ctx(script_module *m, const char *symbol)
     return e ? (m->last = (int)e->value.i64) : -1;
 }
 
+/* The ctx of r's symbol, or -1. On the bar path the symbol's id finds it with one load
+ * and one short compare (a caller's ids need not be a symtab's, so the name is checked)
+ * instead of hashing the name; the id is remembered once the ctx exists. */
+static int find_bar_ctx(script_module *m, const call_req *r)
+{
+    int id = r->bar ? r->bar->symbol_id : -1;
+    int i = id >= 0 && id < m->ctx_of_id.count ? m->ctx_of_id.items[id] - 1 : -1;
+    if (i >= 0 && strcmp(m->ctx[i].symbol, r->symbol) == 0)
+        return i;
+    if (i >= 0)
+        id = -1; /* not a symtab id: the name decides, and nothing is cached */
+    i = find_ctx(m, r->symbol);
+    if (i >= 0 && id >= 0 && (id >= m->ctx_of_id.count || m->ctx_of_id.items[id] == 0) &&
+        vec_extend_zeroed(&m->ctx_of_id, id + 1) == 0)
+        m->ctx_of_id.items[id] = i + 1;
+    return i;
+}
+
 /* The index's keys point into ctx[], so after ctx moves they are inserted again. */
 static int index_ctx(script_module *m, bool moved)
 {
@@ -434,17 +459,7 @@ static int push_ctx(lua_State *L, call_req *r)
     script_module *m = r->m;
     script_host *h = r->h;
     luaL_checkstack(L, 6, NULL);
-    /* On the bar path the symbol's id finds its ctx with one load and one short compare
-     * (a caller's ids need not be a symtab's), instead of hashing the name. */
-    int id = r->bar ? r->bar->symbol_id : -1;
-    int i = id >= 0 && id < m->ctx_of_id.count ? m->ctx_of_id.items[id] - 1 : -1;
-    if (i >= 0 && strcmp(m->ctx[i].symbol, r->symbol) != 0)
-        i = id = -1; /* not a symtab id: the name decides, and nothing is cached */
-    if (i < 0)
-        i = find_ctx(m, r->symbol);
-    if (i >= 0 && id >= 0 && (id >= m->ctx_of_id.count || m->ctx_of_id.items[id] == 0) &&
-        vec_extend_zeroed(&m->ctx_of_id, id + 1) == 0)
-        m->ctx_of_id.items[id] = i + 1;
+    int i = r->ctx_index >= 0 ? r->ctx_index : find_bar_ctx(m, r);
     if (i < 0) {
         if (strlen(r->symbol) >= SYMBOL_MAX)
             luaL_error(L, "symbol '%s' is longer than %d characters", r->symbol, SYMBOL_MAX - 1);
@@ -481,7 +496,10 @@ static int push_ctx(lua_State *L, call_req *r)
             luaL_error(L, "out of memory creating the ctx for %s", r->symbol);
         }
         m->last = i;
-        if (id >= 0 && vec_extend_zeroed(&m->ctx_of_id, id + 1) == 0)
+        /* An id whose slot another name holds is not a symtab's: nothing is cached. */
+        int id = r->bar ? r->bar->symbol_id : -1;
+        if (id >= 0 && (id >= m->ctx_of_id.count || m->ctx_of_id.items[id] == 0) &&
+            vec_extend_zeroed(&m->ctx_of_id, id + 1) == 0)
             m->ctx_of_id.items[id] = i + 1;
     }
     r->ctx_index = i;
@@ -813,27 +831,62 @@ static void read_score(lua_State *L, call_req *r, int t)
 /* --- the callbacks --------------------------------------------------------------- */
 
 /* The bar as scripts see it; ctx is the ctx table's index (for its interned symbol).
+ * A module whose on_bar only reads the bar's fields gets its one shared table with the
+ * fields it reads rewritten (the script can neither keep nor change it, nor see the
+ * others, argscan.h); any other gets a new table, as it may keep it past the call.
  * [-0, +1, m] */
-static void push_bar(lua_State *L, const script_host *h, const bar *b, int ctx)
+static void push_bar(lua_State *L, const script_host *h, script_module *m, const bar *b, int ctx)
 {
     luaL_checkstack(L, 3, NULL); /* the table, a key, a value */
-    lua_createtable(L, 0, 9);
+    bool shared = m->code.bar_shared;
+    unsigned want = shared ? m->code.bar_fields : ~0u;
+    if (shared && m->bar_ref != LUA_NOREF) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, m->bar_ref);
+    } else {
+        lua_createtable(L, 0, 9);
+        if (shared) {
+            lua_pushvalue(L, -1);
+            m->bar_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+            m->bar_quotes = false;
+        }
+    }
     int t = lua_gettop(L);
-    push_key(L, h, K_TIME);
-    sandbox_push_time(L, b->ts);
-    lua_rawset(L, t);
-    push_key(L, h, K_SYMBOL);
-    push_key(L, h, K_SYMBOL);
-    lua_rawget(L, ctx); /* the interned symbol string from the ctx, no hashing */
-    lua_rawset(L, t);
-    const money_t vals[] = {b->open, b->high, b->low, b->close, b->volume, b->bid, b->ask};
-    for (int k = 0; k < 7; k++) {
-        if (k >= 5 && vals[k] == 0)
-            continue; /* no quote columns: bid/ask stay nil */
+    if (want & (1u << K_TIME)) {
+        push_key(L, h, K_TIME);
+        sandbox_push_time(L, b->ts);
+        lua_rawset(L, t);
+    }
+    if (want & (1u << K_SYMBOL)) {
+        push_key(L, h, K_SYMBOL);
+        push_key(L, h, K_SYMBOL);
+        lua_rawget(L, ctx); /* the interned symbol string from the ctx, no hashing */
+        lua_rawset(L, t);
+    }
+    const money_t vals[] = {b->open, b->high, b->low, b->close, b->volume};
+    for (int k = 0; k < 5; k++) {
+        if (!(want & (1u << (K_OPEN + k))))
+            continue;
         push_key(L, h, (script_key)(K_OPEN + k));
         lua_pushnumber(L, money_to_double(vals[k]));
         lua_rawset(L, t);
     }
+    /* No quote columns (or a 0 quote): bid/ask are nil, and on the shared table they
+     * are cleared only when the previous bar set them. Both or neither are rewritten,
+     * so bar_quotes says what the table holds. */
+    bool quotes = b->bid != 0 || b->ask != 0;
+    if (!(want & (1u << K_BID | 1u << K_ASK)) || (!quotes && !(shared && m->bar_quotes)))
+        return;
+    const money_t q[] = {b->bid, b->ask};
+    for (int k = 0; k < 2; k++) {
+        push_key(L, h, (script_key)(K_BID + k));
+        if (q[k] != 0)
+            lua_pushnumber(L, money_to_double(q[k]));
+        else
+            lua_pushnil(L);
+        lua_rawset(L, t);
+    }
+    if (shared)
+        m->bar_quotes = quotes;
 }
 
 /* Runs one callback under sandbox_run: the ctx, the arguments, the call, its result. */
@@ -849,7 +902,7 @@ static int call_fn(lua_State *L)
     int nargs = 1;
     switch (r->cb) {
     case CB_ON_BAR:
-        push_bar(L, r->h, r->bar, ctx);
+        push_bar(L, r->h, r->m, r->bar, ctx);
         nargs = 2;
         break;
     case CB_EDGE:
@@ -906,7 +959,8 @@ static int run_call(call_req *r)
                        "its callbacks do less work per call and save the file (the reload "
                        "resumes it)",
                        m->path, m->overruns, r->h->sb.deadline_ms);
-    int i = find_ctx(r->m, r->symbol);
+    int i = find_bar_ctx(r->m, r);
+    r->ctx_index = i; /* push_ctx starts from it (-1: to be created) */
     if (i >= 0 && r->m->ctx[i].start_failed && r->cb != CB_ON_RELOAD) {
         if (r->m->ctx[i].start_error)
             return err_set(r->err, r->errlen, APEX_ESTATE, "%s", r->m->ctx[i].start_error);

@@ -58,6 +58,12 @@ typedef struct {
 typedef struct {
     int module_ref;
     int cb[CB_COUNT]; /* LUA_NOREF when the module does not define it */
+    /* on_bar only reads fields of its bar (argscan.h): it may be given the module's one
+     * bar table, rewritten for each bar, instead of a new table per call; bar_fields has
+     * bit k (script_key, K_TIME to K_ASK) for each field it may read, the only ones
+     * rewritten (a field it never reads cannot be seen). */
+    bool bar_shared;
+    unsigned bar_fields;
 } script_code;
 
 typedef struct {
@@ -71,6 +77,8 @@ typedef struct {
     VEC(int) ctx_of_id; /* symtab id of a bar's symbol -> index in ctx + 1 (0 = not yet) */
     int last;           /* index of the last ctx used: consecutive bars often share a symbol */
     int overruns;       /* consecutive calls stopped by the deadline; a reload resets it */
+    int bar_ref;        /* the shared bar table (code.bar_shared), LUA_NOREF until first used */
+    bool bar_quotes;    /* the shared bar table holds bid and ask (else both are nil) */
 } script_module;
 
 /* After this many consecutive calls of a module stopped by the deadline, its callbacks

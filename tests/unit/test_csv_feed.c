@@ -182,6 +182,10 @@ static void test_malformed_rows_name_file_line_column(void **state)
         {"2024-03-01T14:31:00Z,AAPL,10,11,9,10", "expected 7 columns as in the header, found 6"},
         {"2024-03-01T14:31:00Z,AAPL,10,11,9,10,5,6", "expected 7 columns as in the header, "
                                                      "found 8"},
+        /* Runs of commas within one 8-byte word and across words (split_fields' SWAR). */
+        {"2024-03-01T14:31:00Z,AAPL,10,11,9,10,5,,,,,,,,,", "expected 7 columns as in the "
+                                                            "header, found 16"},
+        {",,,,,,,,,,,,,,,,,,,,,,", "expected 7 columns as in the header, found 23"},
         {"2024-03-01T14:31:00Z,AAPL,99999999999,99999999999,9,10,5",
          "column 'open': '99999999999' is out of range"},
     };

@@ -35,6 +35,59 @@ static void test_parse_exact_decimals(void **state)
     assert_true(v == 10125000000LL);
 }
 
+/* Plain decimals take a shorter path than signed ('+') or long ones; a '+' in front
+ * sends the same text through the general loop, which must agree to the unit, and
+ * inputs at the edges of the short path (10 whole digits, 8 decimals, a 9th decimal,
+ * 11 digits) and around it (no digits, a lone dot, a second dot) must too. */
+static void test_parse_plain_path_agrees(void **state)
+{
+    (void)state;
+    const char *cases[] = {"0",
+                           "1",
+                           "1.",
+                           ".5",
+                           "0.00000001",
+                           "234.74",
+                           "9999999999.99999999",
+                           "10000000000.5",
+                           "92233720367.99999999",
+                           "1.000000005",
+                           "1.0000000051",
+                           "00000000000000000001.25",
+                           "3393",
+                           "-0",
+                           "-12.5",
+                           "-9999999999.9"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        money_t a = 1, b = 2;
+        char plus[64] = "+";
+        const char *c = cases[i];
+        int ra = money_parse(c, strlen(c), &a);
+        if (c[0] == '-') {
+            /* "-x" is the negation of "+x" */
+            strcat(plus, c + 1);
+            int rb = money_parse(plus, strlen(plus), &b);
+            assert_int_equal(ra, rb);
+            if (ra == 0)
+                assert_true(a == -b);
+            continue;
+        }
+        strcat(plus, c);
+        int rb = money_parse(plus, strlen(plus), &b);
+        assert_int_equal(ra, rb);
+        if (ra == 0 && a != b)
+            fail_msg("%s: %lld != %lld", c, (long long)a, (long long)b);
+    }
+    money_t v;
+    assert_int_equal(money_parse("234.74", 6, &v), 0);
+    assert_int_equal(v, 23474000000);
+    assert_int_equal(money_parse("9999999999.99999999", 19, &v), 0);
+    assert_int_equal(v, 999999999999999999);
+    const char *bad[] = {"", ".", "-", "-.", "1.2.3", "1..", "12a", "1 ", "--1", "1e5"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_not_equal(money_parse(bad[i], strlen(bad[i]), &v), 0);
+}
+
 static void test_parse_rejects_garbage(void **state)
 {
     (void)state;
@@ -234,6 +287,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_exact_decimals),
         cmocka_unit_test(test_parse_rejects_garbage),
+        cmocka_unit_test(test_parse_plain_path_agrees),
         cmocka_unit_test(test_parse_rounds_half_even_past_8_decimals),
         cmocka_unit_test(test_format_and_round_trip),
         cmocka_unit_test(test_from_double_is_exact_to_8_places),

@@ -353,6 +353,102 @@ static void test_overruns_suspend_until_reload(void **state)
     script_host_free(h);
 }
 
+static script_host *load_text(const char *text, char *path, size_t pathlen)
+{
+    char err[512] = "";
+    snprintf(path, pathlen, "/tmp/apex-bar-XXXXXX.lua");
+    int fd = mkstemps(path, 4);
+    assert_true(fd >= 0);
+    close(fd);
+    write_text(path, text);
+    script_host *h = new_host();
+    if (script_load(h, SCRIPT_STRATEGY, path, "{}", err, sizeof err) != 0)
+        fail_msg("%s", err);
+    return h;
+}
+
+/* An on_bar that only reads fields gets one table rewritten for every bar: each call
+ * still sees exactly its own bar, bid/ask included (nil again after a quoted bar). */
+static void test_bar_fields_on_shared_table(void **state)
+{
+    char path[64], err[512] = "";
+    script_host *h = load_text("return { on_bar = function(ctx, bar)\n"
+                               "  return { side = 'buy', qty = bar.close, entry = bar.bid or 1,\n"
+                               "           stop_loss = bar.ask or 0.5,\n"
+                               "           reason = bar.symbol .. ' ' .. bar.time .. ' ' ..\n"
+                               "                    bar.open .. ' ' .. bar.high .. ' ' ..\n"
+                               "                    bar.low .. ' ' .. bar.volume }\n"
+                               "end }\n",
+                               path, sizeof path);
+    script_signal sig;
+    bar b = make_bar(1700000000 * APEX_SECOND, 10);
+    b.bid = MONEY(9);
+    b.ask = MONEY(12);
+    assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err), 1);
+    assert_int_equal(sig.qty, MONEY(10));
+    assert_int_equal(sig.entry, MONEY(9));
+    assert_int_equal(sig.stop_loss, MONEY(12));
+    assert_string_equal(sig.reason, "AAPL 1700000000 10.0 11.0 10.0 1000.0");
+    b = make_bar(1700000060 * APEX_SECOND, 20); /* no quotes */
+    assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "MSFT", NULL, &sig, err, sizeof err), 1);
+    assert_int_equal(sig.qty, MONEY(20));
+    assert_int_equal(sig.entry, MONEY(1));
+    assert_int_equal(sig.stop_loss, MONEY_SCALE / 2);
+    assert_string_equal(sig.reason, "MSFT 1700000060 20.0 21.0 20.0 1000.0");
+    b = make_bar(1700000120 * APEX_SECOND, 30);
+    b.ask = MONEY(31); /* a bid of 0 is no bid */
+    assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err), 1);
+    assert_int_equal(sig.entry, MONEY(1));
+    assert_int_equal(sig.stop_loss, MONEY(31));
+    unlink(path);
+    script_host_free(h);
+}
+
+/* A strategy that keeps the bar table (the previous bar, a list of bars) keeps what it
+ * was given: a table of its own that later bars do not change. */
+static void test_bar_kept_across_calls(void **state)
+{
+    char path[64], err[512] = "";
+    script_host *h =
+        load_text("return { on_bar = function(ctx, bar)\n"
+                  "  local prev = ctx.state.prev\n"
+                  "  ctx.state.prev = bar\n"
+                  "  if prev and prev ~= bar and prev.close == 10 and bar.close == 11\n"
+                  "     and prev.symbol == 'AAPL' and bar.symbol == 'AAPL' then\n"
+                  "    return { side = 'buy', qty = prev.close }\n"
+                  "  end\n"
+                  "end }\n",
+                  path, sizeof path);
+    script_signal sig;
+    bar b = make_bar(1700000000 * APEX_SECOND, 10);
+    assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err), 0);
+    b = make_bar(1700000060 * APEX_SECOND, 11);
+    assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err), 1);
+    assert_int_equal(sig.qty, MONEY(10));
+    unlink(path);
+    script_host_free(h);
+}
+
+/* The deadline stops a runaway on_bar that gets the shared table, as any other. */
+static void test_runaway_on_shared_bar_stopped(void **state)
+{
+    char path[64], err[512] = "";
+    script_host *h = load_text("return { on_bar = function(ctx, bar)\n"
+                               "  while bar.close > 0 do end\n"
+                               "end }\n",
+                               path, sizeof path);
+    script_signal sig;
+    bar b = make_bar(1700000000 * APEX_SECOND, 10);
+    assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err),
+                     APEX_ESCRIPT);
+    assert_non_null(strstr(err, ":2: script ran past its 1000 ms deadline"));
+    b = make_bar(1700000060 * APEX_SECOND, 0.5);
+    b.close = 0; /* the loop's condition is false: the next call runs normally */
+    assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err), 0);
+    unlink(path);
+    script_host_free(h);
+}
+
 /* ctx.state is per symbol and on_start runs once per symbol, before its first bar. */
 static void test_ctx_state_per_symbol(void **state)
 {
@@ -692,6 +788,9 @@ int main(void)
         cmocka_unit_test(test_params_string_with_nul),
         cmocka_unit_test(test_rule_deadline),
         cmocka_unit_test(test_overruns_suspend_until_reload),
+        cmocka_unit_test(test_bar_fields_on_shared_table),
+        cmocka_unit_test(test_bar_kept_across_calls),
+        cmocka_unit_test(test_runaway_on_shared_bar_stopped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
