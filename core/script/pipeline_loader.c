@@ -804,6 +804,21 @@ static void read_script(loader *ld, const config_field *f, int v, const char *fi
 static void load_table(loader *ld, void *base, const config_field *rows, int nrows,
                        const char *parent, const char *prefix, int t);
 
+/* Entry i (from 0) of the list at v, when it is a table: true with the entry pushed and
+ * its name, "field[i+1]", in item. Otherwise the entry is reported as not `shape` and
+ * nothing stays pushed. [-0, +(0|1)] */
+static bool table_entry(loader *ld, int v, int i, const char *field, const char *shape, char *item,
+                        size_t len)
+{
+    snprintf(item, len, "%s[%d]", field, i + 1);
+    luaL_checkstack(ld->L, 1, field);
+    if (lua_rawgeti(ld->L, v, i + 1) == LUA_TTABLE)
+        return true;
+    wrong_type(ld, item, lua_gettop(ld->L), shape);
+    lua_pop(ld->L, 1);
+    return false;
+}
+
 static void read_stages(loader *ld, const config_field *f, int v, const char *field)
 {
     lua_State *L = ld->L;
@@ -818,21 +833,53 @@ static void read_stages(loader *ld, const config_field *f, int v, const char *fi
     if (n < 0)
         return;
     e->nstages = 0;
-    luaL_checkstack(L, 1, field);
     for (int i = 0; i < n; i++) {
         char prefix[64];
-        snprintf(prefix, sizeof prefix, "%s[%d]", field, i + 1);
-        if (lua_rawgeti(L, v, i + 1) != LUA_TTABLE) {
-            problem(ld, prefix,
-                    "expected { name = ..., profit_threshold = ..., exit_percentage = ... }");
-            lua_pop(L, 1);
+        if (!table_entry(ld, v, i, field,
+                         "{ name = ..., profit_threshold = ..., exit_percentage = ... }", prefix,
+                         sizeof prefix))
             continue;
-        }
         partial_stage *p = &e->stages[e->nstages++];
         memset(p, 0, sizeof *p);
         snprintf(p->name, sizeof p->name, "stage_%d", i + 1);
         load_table(ld, p, f->elem, f->nelem, "", prefix, lua_gettop(L));
         lua_pop(L, 1);
+    }
+}
+
+/* data.http = { { symbol = "VIX", url = ..., price = ... }, ... }. The URL, the paths and
+ * the header variable are http_json_check's (at `check`, and when `run` opens the
+ * source); the symbol is checked here, as every symbol the file names is. */
+static void read_http(loader *ld, const config_field *f, int v, const char *field)
+{
+    static const char shape[] = "a source { symbol = \"VIX\", url = \"https://...\", price = "
+                                "\"data.0.last\" }";
+    lua_State *L = ld->L;
+    data_config *d = &ld->cfg->data;
+    if (lua_type(L, v) != LUA_TTABLE)
+        return wrong_type(ld, field, v, "a list of sources { { symbol = ..., url = ..., ... } }");
+    int n = list_length(ld, v, field);
+    if (n <= 0)
+        return;
+    d->http = calloc((size_t)n, sizeof *d->http);
+    if (!d->http)
+        return out_of_memory(ld, field);
+    /* Every entry keeps its place, a bad one too, so later messages (config_validate's,
+     * `check`'s) name the index the file uses. */
+    d->nhttp = n;
+    for (int i = 0; i < n; i++) {
+        char prefix[64], sub[96];
+        http_source_config *s = &d->http[i];
+        for (int k = 0; k < f->nelem; k++)
+            config_schema_settle(&f->elem[k], s);
+        if (!table_entry(ld, v, i, field, shape, prefix, sizeof prefix))
+            continue;
+        load_table(ld, s, f->elem, f->nelem, "", prefix, lua_gettop(L));
+        lua_pop(L, 1);
+        snprintf(sub, sizeof sub, "%s.symbol", prefix);
+        if (s->symbol[0] && !symbol_valid(s->symbol, strlen(s->symbol)))
+            problem(ld, sub, "\"%s\" is not a symbol; use 1 to %d characters of %s", s->symbol,
+                    SYMBOL_MAX - 1, SYMBOL_CHARS_DOC);
     }
 }
 
@@ -955,7 +1002,7 @@ typedef void (*hook_fn)(loader *ld, const config_field *f, int v, const char *fi
 static const hook_fn hooks[CONFIG_HOOK_COUNT] = {
     [CONFIG_HOOK_SYMBOLS] = read_symbols,         [CONFIG_HOOK_SCRIPT] = read_script,
     [CONFIG_HOOK_STAGES] = read_stages,           [CONFIG_HOOK_INSTRUCTIONS] = read_instructions,
-    [CONFIG_HOOK_INSTRUMENTS] = read_instruments,
+    [CONFIG_HOOK_INSTRUMENTS] = read_instruments, [CONFIG_HOOK_HTTP] = read_http,
 };
 
 /* --- the walk -------------------------------------------------------------------------- */
