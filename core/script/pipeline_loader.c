@@ -727,18 +727,36 @@ static char *dump_params(const json_t *j)
 
 /* --- CONFIG_CUSTOM hooks: the value is at v; each works on ld->cfg. [-0, +0] ------------ */
 
+/* The list at v for a hook that keeps one item of `size` bytes per entry: its length, with
+ * *items a zeroed array of that many; 0 with *items NULL for an empty list or after a
+ * problem (not a table: "expected <expected>"; named fields, a hole, no memory). [-0, +0] */
+static int list_items(loader *ld, int v, const char *field, const char *expected, size_t size,
+                      void **items)
+{
+    *items = NULL;
+    if (lua_type(ld->L, v) != LUA_TTABLE) {
+        wrong_type(ld, field, v, expected);
+        return 0;
+    }
+    int n = list_length(ld, v, field);
+    if (n <= 0)
+        return 0;
+    if (!(*items = calloc((size_t)n, size))) {
+        out_of_memory(ld, field);
+        return 0;
+    }
+    return n;
+}
+
 static void read_symbols(loader *ld, const config_field *f, int v, const char *field)
 {
     lua_State *L = ld->L;
     pipeline_config *cfg = ld->cfg;
-    if (lua_type(L, v) != LUA_TTABLE)
-        return wrong_type(ld, field, v, "a list of symbols { \"AAPL\", ... }");
-    int n = list_length(ld, v, field);
-    if (n <= 0)
+    void *items;
+    int n = list_items(ld, v, field, "a list of symbols { \"AAPL\", ... }", sizeof *cfg->symbols,
+                       &items);
+    if (!(cfg->symbols = items))
         return;
-    cfg->symbols = calloc((size_t)n, sizeof *cfg->symbols);
-    if (!cfg->symbols)
-        return out_of_memory(ld, field);
     hmap seen; /* keys borrowed from cfg->symbols, which stays put */
     hmap_init(&seen);
     luaL_checkstack(L, 1, field);
@@ -856,14 +874,11 @@ static void read_http(loader *ld, const config_field *f, int v, const char *fiel
                                 "\"data.0.last\" }";
     lua_State *L = ld->L;
     data_config *d = &ld->cfg->data;
-    if (lua_type(L, v) != LUA_TTABLE)
-        return wrong_type(ld, field, v, "a list of sources { { symbol = ..., url = ..., ... } }");
-    int n = list_length(ld, v, field);
-    if (n <= 0)
+    void *items;
+    int n = list_items(ld, v, field, "a list of sources { { symbol = ..., url = ..., ... } }",
+                       sizeof *d->http, &items);
+    if (!(d->http = items))
         return;
-    d->http = calloc((size_t)n, sizeof *d->http);
-    if (!d->http)
-        return out_of_memory(ld, field);
     /* Every entry keeps its place, a bad one too, so later messages (config_validate's,
      * `check`'s) name the index the file uses. */
     d->nhttp = n;
@@ -889,14 +904,10 @@ static void read_instructions(loader *ld, const config_field *f, int v, const ch
         {.path = "file", .type = CONFIG_PATH, .flags = CONFIG_F_MUST_EXIST}};
     lua_State *L = ld->L;
     pipeline_config *cfg = ld->cfg;
-    if (lua_type(L, v) != LUA_TTABLE)
-        return wrong_type(ld, field, v, "a table { ... }");
-    int n = list_length(ld, v, field);
-    if (n <= 0)
+    void *items;
+    int n = list_items(ld, v, field, "a table { ... }", sizeof *cfg->instructions, &items);
+    if (!(cfg->instructions = items))
         return;
-    cfg->instructions = calloc((size_t)n, sizeof *cfg->instructions);
-    if (!cfg->instructions)
-        return out_of_memory(ld, field);
     luaL_checkstack(L, 2, field);
     for (int i = 0; i < n; i++) {
         char item[48], path[CONFIG_PATH_MAX];
