@@ -141,7 +141,7 @@ function Ctx.log(fmt, ...) end
 ---@field symbol string The symbol the price is for, as the rules and `apex.price` name it (`VIX`, `^VIX`); it is not traded. Range 1 to 23 characters.
 ---@field url string The endpoint: `https://`, or plain `http://` to `127.0.0.1` or `localhost` only; no user name or password in it (use `header_env`). Range at most 2048 characters.
 ---@field price string The path to the value in the JSON answer: keys separated by `.`, array positions as numbers from 0 (`"data.0.last"`). Range at most 255 characters.
----@field time string? The path to the value's time (RFC 3339 / ISO-8601, or Unix seconds); left out, or not a time in an answer, the bar gets the time the answer arrived. Default time of receipt. Range at most 255 characters.
+---@field time string? The path to the value's time (RFC 3339 / ISO-8601, or Unix seconds); left out, or not a time in an answer, the bar gets the time the answer arrived. A time older than the pipeline's newest bar is raised to it. Default time of receipt. Range at most 255 characters.
 ---@field every_seconds integer? How often to ask. Default 60. Range 1 .. 86400.
 ---@field header_env string? The NAME of an environment variable holding one header line to send (`Authorization: Bearer ...`); the value is redacted from every log line. Default none. Range letters, digits and '_'; at most 63 characters.
 ---@field timeout_seconds integer? How long one attempt may take; a failed attempt is retried within the period. Default 10. Range 1 .. 300.

@@ -136,7 +136,8 @@ const config_field config_http_fields[] = {
      HTTP_AT(time),
      .doc_default = "time of receipt",
      .doc = "the path to the value's time (RFC 3339 / ISO-8601, or Unix seconds); left out, "
-            "or not a time in an answer, the bar gets the time the answer arrived"},
+            "or not a time in an answer, the bar gets the time the answer arrived. A time "
+            "older than the pipeline's newest bar is raised to it"},
     {.path = "every_seconds",
      .type = CONFIG_INT,
      HTTP_AT(every_seconds),

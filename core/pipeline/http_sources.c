@@ -53,7 +53,14 @@ int pipeline_http_check(const pipeline_config *cfg, diag_list *diags)
 static void http_bar(void *ud, const char *symbol, const bar *b)
 {
     pipeline_http_source *s = ud;
-    pipeline_queue_bar(s->p, s->bars, "data.http", symbol, b);
+    bar copy = *b;
+    /* A value's own time (the `time` path) can lag the pipeline's newest bar: an index's
+     * last print before the open, a slow endpoint. It is stamped no earlier than that bar,
+     * so the pipeline's time never goes back; going back over midnight would start a new
+     * trading day and reopen a tripped daily-loss breaker. */
+    if (copy.ts < s->p->last_ts)
+        copy.ts = s->p->last_ts;
+    pipeline_queue_bar(s->p, s->bars, "data.http", symbol, &copy);
 }
 
 /* The module has logged the failure; it reports a run of failures once per kind, so each
