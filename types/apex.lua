@@ -136,6 +136,16 @@ function Ctx.log(fmt, ...) end
 ---@field file string Path relative to the pipeline file.
 ---@field params table? Becomes ctx.params: strings, numbers, booleans and nested tables.
 
+---One entry of data.http.
+---@class apex.HttpSource
+---@field symbol string The symbol the price is for, as the rules and `apex.price` name it (`VIX`, `^VIX`); it is not traded. Range 1 to 23 characters.
+---@field url string The endpoint: `https://`, or plain `http://` to `127.0.0.1` or `localhost` only; no user name or password in it (use `header_env`). Range at most 2048 characters.
+---@field price string The path to the value in the JSON answer: keys separated by `.`, array positions as numbers from 0 (`"data.0.last"`). Range at most 255 characters.
+---@field time string? The path to the value's time (RFC 3339 / ISO-8601, or Unix seconds); left out, or not a time in an answer, the bar gets the time the answer arrived. A time older than the pipeline's newest bar is raised to it. Default time of receipt. Range at most 255 characters.
+---@field every_seconds integer? How often to ask. Default 60. Range 1 .. 86400.
+---@field header_env string? The NAME of an environment variable holding one header line to send (`Authorization: Bearer ...`); the value is redacted from every log line. Default none. Range letters, digits and '_'; at most 63 characters.
+---@field timeout_seconds integer? How long one attempt may take; a failed attempt is retried within the period. Default 10. Range 1 .. 300.
+
 ---One entry of exits.partial_exits.stages.
 ---@class apex.PartialStage
 ---@field name string? Shown in the exit log. Default `stage_N`. Range at most 31 characters.
@@ -158,6 +168,7 @@ function Ctx.log(fmt, ...) end
 ---@field live_news boolean? Live: also the broker's news naming the symbols, for `apex.news()` and the news instructions. Default true.
 ---@field news_impact ("low"|"medium"|"high")? Live news carries no impact rating: the impact every live item gets. `"medium"` keeps an instruction about high-impact news from firing on every headline. Default `"medium"`. Range `"low"`, `"medium"`, `"high"`.
 ---@field timeframe string? The bars' interval: a whole number and a unit `s`, `m`, `h` or `d` (`"1m"`, `"5m"`, `"1h"`, `"1d"`). Left out, it is the shortest gap between two bars of one symbol seen so far. Conditions about the time within a session (`time_based_urgent` and no entries inside that window) apply only to bars shorter than `exits.time_urgent_minutes`. Default detected. Range at most 15 characters.
+---@field http apex.HttpSource[]? `run`: prices of symbols nobody trades (an index such as VIX) polled from HTTP(S) JSON endpoints, for `apex.price` and the instructions; `run` then uses the wall clock and runs until SIGINT or SIGTERM (docs/data-sources.md). `backtest` ignores them and replays `files`. Default none.
 
 ---The broker the pipeline trades with; the fee and fill settings are the paper broker's.
 ---@class apex.BrokerConfig

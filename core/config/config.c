@@ -23,6 +23,7 @@ void config_free(pipeline_config *cfg)
 {
     free(cfg->symbols);
     free_strings(cfg->data.files, cfg->data.nfiles);
+    free(cfg->data.http);
     free(cfg->bias.params_json);
     free(cfg->strategy.params_json);
     for (int i = 0; i < cfg->ninstructions; i++)
@@ -146,6 +147,12 @@ int config_validate(const pipeline_config *cfg, diag_list *d)
         }
         n += config_schema_check(row, cfg, cfg, f, row->path, d);
     }
+    for (int i = 0; i < cfg->data.nhttp; i++)
+        for (int k = 0; k < config_http_field_count; k++) {
+            char field[80];
+            snprintf(field, sizeof field, "data.http[%d].%s", i + 1, config_http_fields[k].path);
+            n += config_schema_check(&config_http_fields[k], &cfg->data.http[i], cfg, f, field, d);
+        }
     for (int i = 0; i < cfg->ninstruments; i++) {
         const instrument_config *ic = &cfg->instruments[i];
         for (int k = 0; k < config_instrument_field_count; k++) {

@@ -55,6 +55,21 @@ typedef struct {
     broker_feed feed;                       /* Alpaca's market data feed */
 } broker_config;
 
+/* data.http: one HTTP JSON price source (feeds/http_json.h; config/ sits below feeds/, so
+ * the limits are repeated here and pipeline/http_sources.c asserts they agree). */
+#define CONFIG_HTTP_URL_MAX  2048
+#define CONFIG_HTTP_PATH_MAX 255
+
+typedef struct {
+    char symbol[SYMBOL_MAX];
+    char url[CONFIG_HTTP_URL_MAX + 1];
+    char price[CONFIG_HTTP_PATH_MAX + 1]; /* dotted path to the value */
+    char time[CONFIG_HTTP_PATH_MAX + 1];  /* "" = the time the answer arrived */
+    int every_seconds;                    /* default 60 */
+    char header_env[64];                  /* "" = no header */
+    int timeout_seconds;                  /* per attempt, default 10 */
+} http_source_config;
+
 typedef struct {
     char **files; /* resolved paths, owned */
     int nfiles;
@@ -66,6 +81,8 @@ typedef struct {
     int warmup_bars;    /* live: history bars per symbol before the stream's */
     bool live_news;     /* live: also the broker's news about the symbols */
     int news_impact;    /* impact given to live news, which venues do not rate: 1-3 */
+    http_source_config *http; /* `run`: prices polled from HTTP JSON endpoints, owned */
+    int nhttp;
 } data_config;
 
 typedef struct {

@@ -102,6 +102,67 @@ const config_field config_instrument_fields[] = {
 const int config_instrument_field_count =
     (int)(sizeof config_instrument_fields / sizeof *config_instrument_fields);
 
+/* Element rows: offsets into one http_source_config. The loader checks the symbol;
+ * http_json_check (at `check` and when `run` opens the source) checks the URL, the paths
+ * and the header variable, so both say the same thing about them. */
+#define HTTP_AT(member)                                                                            \
+    .offset = offsetof(http_source_config, member),                                                \
+    .size = sizeof(((http_source_config *)0)->member)
+const config_field config_http_fields[] = {
+    {.path = "symbol",
+     .type = CONFIG_STRING,
+     .flags = CONFIG_F_REQUIRED | CONFIG_F_KEY_REQUIRED,
+     HTTP_AT(symbol),
+     .missing = "missing; name the symbol the price is for, e.g. symbol = \"VIX\"",
+     .doc_range = "1 to 23 characters",
+     .doc = "the symbol the price is for, as the rules and `apex.price` name it (`VIX`, "
+            "`^VIX`); it is not traded"},
+    {.path = "url",
+     .type = CONFIG_STRING,
+     .flags = CONFIG_F_REQUIRED | CONFIG_F_KEY_REQUIRED,
+     HTTP_AT(url),
+     .missing = "missing; write the endpoint, e.g. url = \"https://api.example.com/v1/quote\"",
+     .doc = "the endpoint: `https://`, or plain `http://` to `127.0.0.1` or `localhost` only; "
+            "no user name or password in it (use `header_env`)"},
+    {.path = "price",
+     .type = CONFIG_STRING,
+     .flags = CONFIG_F_REQUIRED | CONFIG_F_KEY_REQUIRED,
+     HTTP_AT(price),
+     .missing = "missing; give the path to the value in the answer, e.g. price = \"data.0.last\"",
+     .doc = "the path to the value in the JSON answer: keys separated by `.`, array positions "
+            "as numbers from 0 (`\"data.0.last\"`)"},
+    {.path = "time",
+     .type = CONFIG_STRING,
+     HTTP_AT(time),
+     .doc_default = "time of receipt",
+     .doc = "the path to the value's time (RFC 3339 / ISO-8601, or Unix seconds); left out, "
+            "or not a time in an answer, the bar gets the time the answer arrived. A time "
+            "older than the pipeline's newest bar is raised to it"},
+    {.path = "every_seconds",
+     .type = CONFIG_INT,
+     HTTP_AT(every_seconds),
+     .def = 60,
+     RANGE(1, 86400),
+     .unit = "seconds",
+     .doc = "how often to ask"},
+    {.path = "header_env",
+     .type = CONFIG_STRING,
+     HTTP_AT(header_env),
+     .charset = ENV_NAME_CHARS,
+     .charset_doc = "letters, digits and '_'",
+     .doc_default = "none",
+     .doc = "the NAME of an environment variable holding one header line to send "
+            "(`Authorization: Bearer ...`); the value is redacted from every log line"},
+    {.path = "timeout_seconds",
+     .type = CONFIG_INT,
+     HTTP_AT(timeout_seconds),
+     .def = 10,
+     RANGE(1, 300),
+     .unit = "seconds",
+     .doc = "how long one attempt may take; a failed attempt is retried within the period"},
+};
+const int config_http_field_count = (int)(sizeof config_http_fields / sizeof *config_http_fields);
+
 #define MODULE_REF_DECL                                                                            \
     "---A module file and the parameters it gets as ctx.params.\n"                                 \
     "---@class apex.ModuleRef\n"                                                                   \
@@ -238,6 +299,21 @@ const config_field config_schema[] = {
             "of one symbol seen so far. Conditions about the time within a session "
             "(`time_based_urgent` and no entries inside that window) apply only to bars shorter "
             "than `exits.time_urgent_minutes`"},
+    {.path = "data.http",
+     .type = CONFIG_CUSTOM,
+     .hook = CONFIG_HOOK_HTTP,
+     .lua_class = "apex.HttpSource",
+     AT(data.http),
+     COUNT(data.nhttp),
+     .elem = config_http_fields,
+     .nelem = (int)(sizeof config_http_fields / sizeof *config_http_fields),
+     .lua_type = "apex.HttpSource[]",
+     .doc_type = "list of sources",
+     .doc_default = "none",
+     .doc = "`run`: prices of symbols nobody trades (an index such as VIX) polled from HTTP(S) "
+            "JSON endpoints, for `apex.price` and the instructions; `run` then uses the wall "
+            "clock and runs until SIGINT or SIGTERM (docs/data-sources.md). "
+            "`backtest` ignores them and replays `files`"},
 
     {.path = "broker",
      .type = CONFIG_SECTION,

@@ -55,6 +55,7 @@ typedef enum {
     CONFIG_HOOK_STAGES,       /* exits.partial_exits.stages: a list of config_stage_fields */
     CONFIG_HOOK_INSTRUCTIONS, /* instructions: sentences or { file = "rule.lua" } */
     CONFIG_HOOK_INSTRUMENTS,  /* instruments: SYMBOL = config_instrument_fields */
+    CONFIG_HOOK_HTTP,         /* data.http: a list of config_http_fields */
     CONFIG_HOOK_COUNT
 } config_hook;
 
@@ -123,11 +124,15 @@ extern const config_field config_schema[];
 extern const int config_schema_count;
 
 /* One partial-exit stage (partial_stage), and one instrument's rules (money_instrument):
- * the element tables of the stages and instruments rows. */
+ * the element tables of the stages and instruments rows. Element rows' defaults are
+ * applied with config_schema_settle. */
 extern const config_field config_stage_fields[];
 extern const int config_stage_field_count;
 extern const config_field config_instrument_fields[];
 extern const int config_instrument_field_count;
+/* One data.http source (http_source_config). */
+extern const config_field config_http_fields[];
+extern const int config_http_field_count;
 
 /* The row with this exact path, or NULL. */
 const config_field *config_schema_find(const char *path);

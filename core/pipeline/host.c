@@ -704,6 +704,11 @@ int host_check(const char *const *paths, int npaths, bool connect)
         diag_list diags;
         diag_init(&diags);
         pipeline *p = pipeline_open(&hs, paths[i], &diags);
+        /* Opened as a backtest, the pipeline ignored data.http, which only `run` polls. */
+        if (p && pipeline_http_check(pipeline_cfg(p), &diags) != 0) {
+            pipeline_free(p);
+            p = NULL;
+        }
         for (int j = 0; j < diags.count; j++)
             fprintf(stderr, "%s\n", diags.items[j]);
         if (p) {

@@ -13,25 +13,32 @@
 #include "pipeline/pipeline_internal.h"
 #include "util/log.h"
 
-static void live_bar(void *ud, const char *symbol, const bar *b, bool history)
+int pipeline_queue_bar(pipeline *p, bar_queue *q, const char *source, const char *symbol,
+                       const bar *b)
 {
-    pipeline *p = ud;
     int id = symtab_intern(p->hs->symbols, symbol, (int)strlen(symbol));
     if (id < 0) {
-        log_warn("%s: market data: '%s' is not a valid symbol; bar ignored", p->cfg.name, symbol);
-        return;
+        log_warn("%s: %s: '%s' is not a valid symbol; bar ignored", p->cfg.name, source, symbol);
+        return APEX_EINVAL;
     }
     bar copy = *b;
     copy.symbol_id = id;
-    if (history && copy.ts > p->resume_after)
-        p->resume_after = copy.ts;
-    if (bar_queue_push(p->live_bars, &copy) != 0) {
-        log_error("%s: market data: out of memory queueing a %s bar; it is lost", p->cfg.name,
+    if (bar_queue_push(q, &copy) != 0) {
+        log_error("%s: %s: out of memory queueing a %s bar; it is lost", p->cfg.name, source,
                   symbol);
-        return;
+        return APEX_ENOMEM;
     }
     if (p->hs->data_arrived)
         p->hs->data_arrived(p->hs->host_ud);
+    return 0;
+}
+
+static void live_bar(void *ud, const char *symbol, const bar *b, bool history)
+{
+    pipeline *p = ud;
+    if (history && b->ts > p->resume_after)
+        p->resume_after = b->ts;
+    pipeline_queue_bar(p, p->live_bars, "market data", symbol, b);
 }
 
 /* News arrives roughly in time order; a catch-up after a gap may bring older items,
@@ -128,7 +135,7 @@ void pipeline_live_close(pipeline *p)
 
 bool pipeline_live_feed(const pipeline *p)
 {
-    return p->live_bars != NULL;
+    return p->live_bars != NULL || p->nhttp > 0;
 }
 
 const char *pipeline_live_status(const pipeline *p, bool *up)

@@ -214,7 +214,7 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     }
     if (open_scripts(p, diags) != 0 || open_feed(p, diags) != 0 || open_broker(p, diags) != 0)
         goto fail;
-    if (pipeline_live_open(p, diags) != 0)
+    if (pipeline_live_open(p, diags) != 0 || pipeline_http_open(p, diags) != 0)
         goto fail;
     p->exec = exec_env_new(hs->db, p->brk, hs->clock, &p->cfg, pipeline_exec_hooks(p));
     p->mon = monitor_new(hs->clock, p->brk, hs->db, &p->cfg, pipeline_monitor_hooks(p));
@@ -294,6 +294,7 @@ void pipeline_free(pipeline *p)
     clock_free(p->limiter_clock); /* NULL allowed; after the limiter's timer stopped */
     feed_merge_free(p->feed);
     bar_queue_free(p->live_bars); /* after the merge that read it */
+    pipeline_http_close(p);       /* the same for data.http's queues */
     news_free(&p->news);
     vec_free(&p->syms);
     config_free(&p->cfg);

@@ -62,9 +62,13 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
 void pipeline_free(pipeline *p);
 
 const char *pipeline_name(const pipeline *p);
-/* True when the pipeline's bars come from the broker's live market data (data.live in
- * `run`): it runs until stopped, like a followed file. */
+/* True when bars reach the pipeline from a live source in `run` (data.live, the broker's
+ * market data, or data.http): it runs until stopped, like a followed file. */
 bool pipeline_live_feed(const pipeline *p);
+/* `check`: validates every data.http source as `run` would open it (URL, paths, period,
+ * the header variable), without sending anything; one diagnostic per bad source, naming
+ * "data.http[N].field". Returns the number of problems. */
+int pipeline_http_check(const pipeline_config *cfg, diag_list *diags);
 /* The live market data's last state ("connected ...", "stream down: ..."), NULL without
  * data.live; *up (NULL allowed) = bars are flowing. */
 const char *pipeline_live_status(const pipeline *p, bool *up);

@@ -47,6 +47,9 @@ struct pipeline {
     feed_merge *feed;
     bar_queue *live_bars; /* data.live in `run`: the broker's bars; NULL otherwise */
     struct market_data_sub *live_sub;
+    /* data.http in `run`: one per source (http_sources.c); NULL otherwise */
+    struct pipeline_http_source *http;
+    int nhttp;
     bool live_up;          /* the broker's market data is flowing */
     char live_status[256]; /* its last state, for the events and `status` */
     bar next;              /* the bar read ahead from the feed */
@@ -195,6 +198,18 @@ void pipeline_check_circuit(pipeline *p);
  * backtests and without data.live); close unsubscribes before the broker is freed. */
 int pipeline_live_open(pipeline *p, diag_list *diags);
 void pipeline_live_close(pipeline *p);
+/* A live source's bar of symbol into q: interned (symbol_id set), queued for the feed
+ * merge, and the host woken so it is read at once. source names it in the log line of a
+ * bar that cannot be queued. 0, or < 0 when the bar was dropped (logged). */
+int pipeline_queue_bar(pipeline *p, bar_queue *q, const char *source, const char *symbol,
+                       const bar *b);
+
+/* http_sources.c: data.http in `run`, each source polled into its own queue of the feed
+ * (a no-op in backtests and without sources). close stops the polls and frees the
+ * queues: after the feed merge that reads them is freed, before the loop's last turn. */
+typedef struct pipeline_http_source pipeline_http_source;
+int pipeline_http_open(pipeline *p, diag_list *diags);
+void pipeline_http_close(pipeline *p);
 
 void pipeline_session_init(pipeline *p);
 /* A bar of s's symbol: detects the interval. */

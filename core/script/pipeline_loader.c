@@ -727,18 +727,36 @@ static char *dump_params(const json_t *j)
 
 /* --- CONFIG_CUSTOM hooks: the value is at v; each works on ld->cfg. [-0, +0] ------------ */
 
+/* The list at v for a hook that keeps one item of `size` bytes per entry: its length, with
+ * *items a zeroed array of that many; 0 with *items NULL for an empty list or after a
+ * problem (not a table: "expected <expected>"; named fields, a hole, no memory). [-0, +0] */
+static int list_items(loader *ld, int v, const char *field, const char *expected, size_t size,
+                      void **items)
+{
+    *items = NULL;
+    if (lua_type(ld->L, v) != LUA_TTABLE) {
+        wrong_type(ld, field, v, expected);
+        return 0;
+    }
+    int n = list_length(ld, v, field);
+    if (n <= 0)
+        return 0;
+    if (!(*items = calloc((size_t)n, size))) {
+        out_of_memory(ld, field);
+        return 0;
+    }
+    return n;
+}
+
 static void read_symbols(loader *ld, const config_field *f, int v, const char *field)
 {
     lua_State *L = ld->L;
     pipeline_config *cfg = ld->cfg;
-    if (lua_type(L, v) != LUA_TTABLE)
-        return wrong_type(ld, field, v, "a list of symbols { \"AAPL\", ... }");
-    int n = list_length(ld, v, field);
-    if (n <= 0)
+    void *items;
+    int n = list_items(ld, v, field, "a list of symbols { \"AAPL\", ... }", sizeof *cfg->symbols,
+                       &items);
+    if (!(cfg->symbols = items))
         return;
-    cfg->symbols = calloc((size_t)n, sizeof *cfg->symbols);
-    if (!cfg->symbols)
-        return out_of_memory(ld, field);
     hmap seen; /* keys borrowed from cfg->symbols, which stays put */
     hmap_init(&seen);
     luaL_checkstack(L, 1, field);
@@ -804,6 +822,21 @@ static void read_script(loader *ld, const config_field *f, int v, const char *fi
 static void load_table(loader *ld, void *base, const config_field *rows, int nrows,
                        const char *parent, const char *prefix, int t);
 
+/* Entry i (from 0) of the list at v, when it is a table: true with the entry pushed and
+ * its name, "field[i+1]", in item. Otherwise the entry is reported as not `shape` and
+ * nothing stays pushed. [-0, +(0|1)] */
+static bool table_entry(loader *ld, int v, int i, const char *field, const char *shape, char *item,
+                        size_t len)
+{
+    snprintf(item, len, "%s[%d]", field, i + 1);
+    luaL_checkstack(ld->L, 1, field);
+    if (lua_rawgeti(ld->L, v, i + 1) == LUA_TTABLE)
+        return true;
+    wrong_type(ld, item, lua_gettop(ld->L), shape);
+    lua_pop(ld->L, 1);
+    return false;
+}
+
 static void read_stages(loader *ld, const config_field *f, int v, const char *field)
 {
     lua_State *L = ld->L;
@@ -818,21 +851,50 @@ static void read_stages(loader *ld, const config_field *f, int v, const char *fi
     if (n < 0)
         return;
     e->nstages = 0;
-    luaL_checkstack(L, 1, field);
     for (int i = 0; i < n; i++) {
         char prefix[64];
-        snprintf(prefix, sizeof prefix, "%s[%d]", field, i + 1);
-        if (lua_rawgeti(L, v, i + 1) != LUA_TTABLE) {
-            problem(ld, prefix,
-                    "expected { name = ..., profit_threshold = ..., exit_percentage = ... }");
-            lua_pop(L, 1);
+        if (!table_entry(ld, v, i, field,
+                         "{ name = ..., profit_threshold = ..., exit_percentage = ... }", prefix,
+                         sizeof prefix))
             continue;
-        }
         partial_stage *p = &e->stages[e->nstages++];
         memset(p, 0, sizeof *p);
         snprintf(p->name, sizeof p->name, "stage_%d", i + 1);
         load_table(ld, p, f->elem, f->nelem, "", prefix, lua_gettop(L));
         lua_pop(L, 1);
+    }
+}
+
+/* data.http = { { symbol = "VIX", url = ..., price = ... }, ... }. The URL, the paths and
+ * the header variable are http_json_check's (at `check`, and when `run` opens the
+ * source); the symbol is checked here, as every symbol the file names is. */
+static void read_http(loader *ld, const config_field *f, int v, const char *field)
+{
+    static const char shape[] = "a source { symbol = \"VIX\", url = \"https://...\", price = "
+                                "\"data.0.last\" }";
+    lua_State *L = ld->L;
+    data_config *d = &ld->cfg->data;
+    void *items;
+    int n = list_items(ld, v, field, "a list of sources { { symbol = ..., url = ..., ... } }",
+                       sizeof *d->http, &items);
+    if (!(d->http = items))
+        return;
+    /* Every entry keeps its place, a bad one too, so later messages (config_validate's,
+     * `check`'s) name the index the file uses. */
+    d->nhttp = n;
+    for (int i = 0; i < n; i++) {
+        char prefix[64], sub[96];
+        http_source_config *s = &d->http[i];
+        for (int k = 0; k < f->nelem; k++)
+            config_schema_settle(&f->elem[k], s);
+        if (!table_entry(ld, v, i, field, shape, prefix, sizeof prefix))
+            continue;
+        load_table(ld, s, f->elem, f->nelem, "", prefix, lua_gettop(L));
+        lua_pop(L, 1);
+        snprintf(sub, sizeof sub, "%s.symbol", prefix);
+        if (s->symbol[0] && !symbol_valid(s->symbol, strlen(s->symbol)))
+            problem(ld, sub, "\"%s\" is not a symbol; use 1 to %d characters of %s", s->symbol,
+                    SYMBOL_MAX - 1, SYMBOL_CHARS_DOC);
     }
 }
 
@@ -842,14 +904,10 @@ static void read_instructions(loader *ld, const config_field *f, int v, const ch
         {.path = "file", .type = CONFIG_PATH, .flags = CONFIG_F_MUST_EXIST}};
     lua_State *L = ld->L;
     pipeline_config *cfg = ld->cfg;
-    if (lua_type(L, v) != LUA_TTABLE)
-        return wrong_type(ld, field, v, "a table { ... }");
-    int n = list_length(ld, v, field);
-    if (n <= 0)
+    void *items;
+    int n = list_items(ld, v, field, "a table { ... }", sizeof *cfg->instructions, &items);
+    if (!(cfg->instructions = items))
         return;
-    cfg->instructions = calloc((size_t)n, sizeof *cfg->instructions);
-    if (!cfg->instructions)
-        return out_of_memory(ld, field);
     luaL_checkstack(L, 2, field);
     for (int i = 0; i < n; i++) {
         char item[48], path[CONFIG_PATH_MAX];
@@ -955,7 +1013,7 @@ typedef void (*hook_fn)(loader *ld, const config_field *f, int v, const char *fi
 static const hook_fn hooks[CONFIG_HOOK_COUNT] = {
     [CONFIG_HOOK_SYMBOLS] = read_symbols,         [CONFIG_HOOK_SCRIPT] = read_script,
     [CONFIG_HOOK_STAGES] = read_stages,           [CONFIG_HOOK_INSTRUCTIONS] = read_instructions,
-    [CONFIG_HOOK_INSTRUMENTS] = read_instruments,
+    [CONFIG_HOOK_INSTRUMENTS] = read_instruments, [CONFIG_HOOK_HTTP] = read_http,
 };
 
 /* --- the walk -------------------------------------------------------------------------- */

@@ -66,6 +66,9 @@ static void test_full_pipeline(void **state)
     assert_string_equal(cfg.data.news_file, DIR "/news.csv");
     assert_true(cfg.data.speed == 0.0);
     assert_true(cfg.data.follow);
+    assert_int_equal(cfg.data.nhttp, 1);
+    assert_string_equal(cfg.data.http[0].price, "data.0.last");
+    assert_int_equal(cfg.data.http[0].every_seconds, 30);
 
     assert_int_equal(cfg.broker.kind, BROKER_KIND_PAPER);
     assert_int_equal(cfg.broker.paper.starting_cash, MONEY(250000));
@@ -616,6 +619,86 @@ static void test_symbols_checked_and_unique(void **state)
                "data.files[3]: " DIR "/bars.csv is listed twice; remove one");
 }
 
+/* data.http: a list of sources; each entry's fields are the schema's element rows, and
+ * every message names the source's place in the list, 1-based, as the file counts. */
+#define HTTP_DATA(sources) "data = { files = \"" DIR "/bars.csv\", http = { " sources " } },"
+
+static void test_http_sources(void **state)
+{
+    pipeline_config cfg;
+    diag_list d;
+    char path[256];
+    int n = load_text(NULL,
+                      HTTP_DATA("{ symbol = \"VIX\", url = \"https://api.example.com/q?s=VIX\", "
+                                "price = \"data.0.last\", time = \"data.0.time\", "
+                                "every_seconds = 30, header_env = \"VIX_AUTH\", "
+                                "timeout_seconds = 5 }, "
+                                "{ symbol = \"^TNX\", url = \"http://127.0.0.1:8080/tnx\", "
+                                "price = \"quote.price\" }"),
+                      &cfg, &d, path, sizeof path);
+    print_diags(&d);
+    assert_int_equal(n, 0);
+    assert_int_equal(cfg.data.nhttp, 2);
+    const http_source_config *a = &cfg.data.http[0], *b = &cfg.data.http[1];
+    assert_string_equal(a->symbol, "VIX");
+    assert_string_equal(a->url, "https://api.example.com/q?s=VIX");
+    assert_string_equal(a->price, "data.0.last");
+    assert_string_equal(a->time, "data.0.time");
+    assert_int_equal(a->every_seconds, 30);
+    assert_string_equal(a->header_env, "VIX_AUTH");
+    assert_int_equal(a->timeout_seconds, 5);
+    /* the defaults */
+    assert_string_equal(b->symbol, "^TNX");
+    assert_string_equal(b->time, "");
+    assert_string_equal(b->header_env, "");
+    assert_int_equal(b->every_seconds, 60);
+    assert_int_equal(b->timeout_seconds, 10);
+    config_free(&cfg);
+    diag_free(&d);
+
+#define GOOD "{ symbol = \"VIX\", url = \"https://a.example/q\", price = \"last\" }, "
+    expect_one("local P",
+               HTTP_DATA(GOOD "{ symbol = \"VIX\", url = \"https://a.example/q\", "
+                              "price = \"last\", evry_seconds = 5 }"),
+               "data.http[2].evry_seconds: unknown field; did you mean every_seconds?");
+    expect_one("local P", HTTP_DATA(GOOD "{ symbol = \"VIX\", price = \"last\" }"),
+               "data.http[2].url: missing; write the endpoint, e.g. url = "
+               "\"https://api.example.com/v1/quote\"");
+    expect_one("local P", HTTP_DATA("{ url = \"https://a.example/q\", price = \"last\" }"),
+               "data.http[1].symbol: missing; name the symbol the price is for, e.g. symbol = "
+               "\"VIX\"");
+    expect_one("local P",
+               HTTP_DATA(GOOD "{ symbol = \"VIX\", url = \"https://a.example/q\", "
+                              "price = \"last\", every_seconds = 0 }"),
+               "data.http[2].every_seconds: 0 is out of range; use a whole number of seconds "
+               "from 1 to 86400");
+    expect_one("local P",
+               HTTP_DATA(GOOD "{ symbol = \"VIX\", url = \"https://a.example/q\", "
+                              "price = \"last\", every_seconds = 1.5 }"),
+               "data.http[2].every_seconds: expected a whole number, got 1.5");
+    expect_one("local P",
+               HTTP_DATA(GOOD "{ symbol = \"VIX\", url = \"https://a.example/q\", "
+                              "price = \"last\", timeout_seconds = 301 }"),
+               "data.http[2].timeout_seconds: 301 is out of range; use a whole number of seconds "
+               "from 1 to 300");
+    expect_one("local P", HTTP_DATA(GOOD "\"VIX\""),
+               "data.http[2]: expected a source { symbol = \"VIX\", url = \"https://...\", "
+               "price = \"data.0.last\" }, got string");
+    expect_one("local P",
+               HTTP_DATA("{ symbol = \"V IX\", url = \"https://a.example/q\", "
+                         "price = \"last\" }"),
+               "data.http[1].symbol: \"V IX\" is not a symbol; use 1 to 23 characters of A-Z "
+               "a-z 0-9 . _ / ^ = -");
+    expect_one("local P",
+               HTTP_DATA(GOOD "{ symbol = \"VIX\", url = \"https://a.example/q\", "
+                              "price = \"last\", header_env = \"VIX-AUTH\" }"),
+               "data.http[2].header_env: \"VIX-AUTH\" may use only letters, digits and '_'");
+    expect_one("local P", "data = { files = \"" DIR "/bars.csv\", http = \"https://x\" },",
+               "data.http: expected a list of sources { { symbol = ..., url = ..., ... } }, got "
+               "string");
+#undef GOOD
+}
+
 /* NUL bytes: C would cut a path, a name or a sentence at one without a word, so those are
  * refused by field; a params string keeps its bytes (the host decodes params with
  * JSON_ALLOW_NUL), and a params key, which JSON objects here cannot hold, is refused. */
@@ -705,6 +788,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_pipeline),
+        cmocka_unit_test(test_http_sources),
         cmocka_unit_test(test_defaults_when_absent),
         cmocka_unit_test(test_every_error_reported_at_once),
         cmocka_unit_test(test_syntax_and_runtime_errors_give_file_line),

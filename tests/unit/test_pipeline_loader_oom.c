@@ -94,6 +94,9 @@ static char *describe(const pipeline_config *c)
     for (int i = 0; i < c->data.nfiles; i++)
         fprintf(f, "file=%s\n", c->data.files[i]);
     fprintf(f, "news=%s speed=%g follow=%d\n", c->data.news_file, c->data.speed, c->data.follow);
+    for (int i = 0; i < c->data.nhttp; i++)
+        fprintf(f, "http=%s %s %s %d\n", c->data.http[i].symbol, c->data.http[i].url,
+                c->data.http[i].price, c->data.http[i].every_seconds);
     fprintf(f, "bias=%s ", c->bias.file);
     print_params(f, c->bias.params_json);
     fprintf(f, "strategy=%s ", c->strategy.file);

@@ -2,6 +2,7 @@
 #include "config_doc.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,22 +343,51 @@ static void md_by_key(buf *b, const config_field *sec)
     }
 }
 
-/* The fields of one entry of a CUSTOM list (stages, instruments). */
+/* An entry of f's list with every field at its default, as the loader settles a new
+ * entry (config_schema_settle), for the Default columns. */
+static const void *element_defaults(const config_field *f)
+{
+    static union {
+        max_align_t align;
+        unsigned char bytes[8192];
+    } entry;
+    size_t end = 0;
+    for (int i = 0; i < f->nelem; i++)
+        if (f->elem[i].offset + f->elem[i].size > end)
+            end = f->elem[i].offset + f->elem[i].size;
+    if (end > sizeof entry.bytes) {
+        fprintf(stderr, "config_doc: %s: an entry is larger than %zu bytes; raise the limit\n",
+                f->path, sizeof entry.bytes);
+        exit(1);
+    }
+    memset(&entry, 0, sizeof entry);
+    for (int i = 0; i < f->nelem; i++)
+        config_schema_settle(&f->elem[i], entry.bytes);
+    return entry.bytes;
+}
+
+/* The fields of one entry of a CUSTOM list (stages, instruments, HTTP sources). */
 static void md_elements(buf *b, const config_field *f)
 {
-    static const money_instrument instrument_defaults = MONEY_INSTRUMENT_DEFAULT;
-    const void *base = f->elem == config_instrument_fields ? &instrument_defaults : NULL;
+    const void *base = element_defaults(f);
     md_header(b, true);
     for (int i = 0; i < f->nelem; i++)
         md_row(b, &f->elem[i], f->elem[i].path, base, NULL);
 }
 
-static const char *const md_blocks[] = {"pipeline",        "data",
-                                        "broker",          "risk",
-                                        "exits",           "exits.partial_exits.stages",
-                                        "exits.execution", "monitoring",
-                                        "notifications",   "execution",
-                                        "instruments",     NULL};
+static const char *const md_blocks[] = {"pipeline",
+                                        "data",
+                                        "data.http",
+                                        "broker",
+                                        "risk",
+                                        "exits",
+                                        "exits.partial_exits.stages",
+                                        "exits.execution",
+                                        "monitoring",
+                                        "notifications",
+                                        "execution",
+                                        "instruments",
+                                        NULL};
 static const char *const lua_blocks[] = {"pipeline", NULL};
 
 const char *const *config_doc_block_names(config_doc_kind kind)
@@ -482,15 +512,14 @@ static void lua_pipeline(buf *b)
         if (f->lua_decl && !emitted(seen, &nseen, f->lua_decl))
             put(b, "\n%s", f->lua_decl);
     }
-    static const money_instrument instrument_defaults = MONEY_INSTRUMENT_DEFAULT;
     for (int i = 0; i < config_schema_count; i++) {
         const config_field *f = &config_schema[i];
         if (!f->elem || emitted(seen, &nseen, f->lua_class))
             continue;
         put(b, "\n---One entry of %s.\n---@class %s\n", f->path, f->lua_class);
+        const void *base = element_defaults(f);
         for (int k = 0; k < f->nelem; k++)
-            lua_field(b, &f->elem[k], f->elem[k].path,
-                      f->elem == config_instrument_fields ? &instrument_defaults : NULL, NULL);
+            lua_field(b, &f->elem[k], f->elem[k].path, base, NULL);
     }
     lua_section(b, "", seen, &nseen);
 }
