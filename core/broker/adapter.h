@@ -37,6 +37,8 @@ typedef struct {
     int (*list_fills)(broker *b, const char *client_order_id, broker_cb cb, void *ud);
     /* The venue's calendar (broker.h's broker_get_session); NULL for a venue without one. */
     int (*get_session)(broker *b, apex_time day, broker_cb cb, void *ud);
+    /* broker.h's broker_get_asset; NULL for a venue without an asset list. */
+    int (*get_asset)(broker *b, const char *symbol, broker_cb cb, void *ud);
     /* Whether get_session is served, for an adapter that forwards it (a shared account's
      * handle); NULL = get_session != NULL. */
     bool (*has_session)(const broker *b);

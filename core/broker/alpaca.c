@@ -490,9 +490,49 @@ static int alpaca_get_position(broker *b, const char *symbol, broker_cb cb, void
     if (!c)
         return APEX_ENOMEM;
     snprintf(c->symbol, sizeof c->symbol, "%s", symbol);
-    char path[128];
-    snprintf(path, sizeof path, "/v2/positions/%s", symbol);
+    char path[128], seg[SYMBOL_MAX];
+    alpaca_path_symbol(symbol, seg, sizeof seg);
+    snprintf(path, sizeof path, "/v2/positions/%s", seg);
     return op_send(c, HTTP_GET, false, path, NULL, got_positions);
+}
+
+static void got_asset(call *c, const http_result *res)
+{
+    if (res->outcome == HTTP_OUTCOME_RESPONSE && res->status == 404) {
+        alpaca_fail(c, APEX_ENOTFOUND, "alpaca: %s is not an asset Alpaca lists", c->symbol);
+        return;
+    }
+    json_t *j = alpaca_ok_json(c, res, "alpaca: reading the asset failed", "alpaca: asset");
+    if (!j)
+        return;
+    alpaca_asset a;
+    char err[256];
+    int rc = alpaca_decode_asset(j, &a, err, sizeof err);
+    json_decref(j);
+    if (rc != 0) {
+        alpaca_fail(c, APEX_EIO, "alpaca: %s", err);
+        return;
+    }
+    broker_asset out = {.active = strcmp(a.status, "active") == 0,
+                        .tradable = a.tradable,
+                        .shortable = a.shortable,
+                        .fractionable = a.fractionable};
+    snprintf(out.symbol, sizeof out.symbol, "%s", a.symbol);
+    snprintf(out.asset_class, sizeof out.asset_class, "%s", a.asset_class);
+    broker_reply r = {.asset = &out};
+    alpaca_finish(c, &r);
+}
+
+static int alpaca_get_asset(broker *b, const char *symbol, broker_cb cb, void *ud)
+{
+    call *c = alpaca_call_new(as_alpaca(b), cb, ud);
+    if (!c)
+        return APEX_ENOMEM;
+    snprintf(c->symbol, sizeof c->symbol, "%s", symbol);
+    char path[128], seg[SYMBOL_MAX];
+    alpaca_path_symbol(symbol, seg, sizeof seg);
+    snprintf(path, sizeof path, "/v2/assets/%s", seg);
+    return op_send(c, HTTP_GET, false, path, NULL, got_asset);
 }
 
 /* An op that is one GET of a fixed trading-API path. */
@@ -669,7 +709,9 @@ static void close_next_cancel(call *c)
         follow(c, HTTP_DELETE, false, path, NULL, close_cancelled);
         return;
     }
-    snprintf(path, sizeof path, "/v2/positions/%s", c->symbol);
+    char seg[SYMBOL_MAX];
+    alpaca_path_symbol(c->symbol, seg, sizeof seg);
+    snprintf(path, sizeof path, "/v2/positions/%s", seg);
     follow(c, HTTP_GET, false, path, NULL, close_position_read);
 }
 
@@ -836,5 +878,6 @@ static const broker_ops alpaca_ops = {
     .market_data_subscribe = alpaca_md_subscribe,
     .market_data_unsubscribe = alpaca_md_unsubscribe,
     .get_session = alpaca_get_session,
+    .get_asset = alpaca_get_asset,
     .free = alpaca_free,
 };

@@ -307,6 +307,21 @@ int alpaca_decode_news(const json_t *obj, alpaca_news *out, char *err, size_t er
 int alpaca_decode_news_page(const json_t *root, alpaca_news **out, int *n, char *page_token,
                             size_t page_token_len, char *err, size_t errlen);
 
+/* A symbol as a path segment of the trading API (/v2/positions/{symbol},
+ * /v2/assets/{symbol}): a crypto pair without its slash ("BTCUSD"), the form Alpaca
+ * accepts there. */
+void alpaca_path_symbol(const char *symbol, char *out, size_t outlen);
+
+typedef struct {
+    char symbol[SYMBOL_MAX];
+    char asset_class[16]; /* "us_equity", "crypto" */
+    char status[16];      /* "active", "inactive" */
+    bool tradable, shortable, fractionable;
+} alpaca_asset;
+
+/* The object of GET /v2/assets/{symbol}. */
+int alpaca_decode_asset(const json_t *obj, alpaca_asset *out, char *err, size_t errlen);
+
 /* ---- errors ----------------------------------------------------------------------- */
 
 /* Turns a non-2xx response into an APEX code with a message for the trader, and returns

@@ -17,6 +17,8 @@ int alpaca_decode_position(const json_t *obj, broker_position *out, char *err, s
     memset(out, 0, sizeof *out);
     int rc = aj_need_object(&c, obj);
     rc = rc ? rc : aj_symbol(&c, obj, "symbol", AJ_REQUIRED, out->symbol);
+    if (rc == 0)
+        aj_crypto_pair(obj, out->symbol);
     rc = rc ? rc : aj_money(&c, obj, "qty", AJ_REQUIRED, &out->qty);
     if (rc == 0 && aj_string(&c, obj, "side", 0, side, sizeof side) != 0)
         return aj_fail(&c, "side", APEX_EINVAL, "expected \"long\" or \"short\"");
@@ -33,6 +35,22 @@ int alpaca_decode_position(const json_t *obj, broker_position *out, char *err, s
     if (strcmp(side, "long") == 0 && out->qty < 0)
         return aj_fail(&c, "qty", APEX_EINVAL, "negative for a long position");
     return 0;
+}
+
+int alpaca_decode_asset(const json_t *obj, alpaca_asset *out, char *err, size_t errlen)
+{
+    aj_ctx c = {"asset", err, errlen};
+    memset(out, 0, sizeof *out);
+    int rc = aj_need_object(&c, obj);
+    rc = rc ? rc : aj_symbol(&c, obj, "symbol", AJ_REQUIRED, out->symbol);
+    if (rc == 0)
+        aj_crypto_pair(obj, out->symbol);
+    rc = rc ? rc : aj_string(&c, obj, "class", 0, out->asset_class, sizeof out->asset_class);
+    rc = rc ? rc : aj_string(&c, obj, "status", 0, out->status, sizeof out->status);
+    rc = rc ? rc : aj_bool(&c, obj, "tradable", AJ_REQUIRED, &out->tradable);
+    rc = rc ? rc : aj_bool(&c, obj, "shortable", 0, &out->shortable);
+    rc = rc ? rc : aj_bool(&c, obj, "fractionable", 0, &out->fractionable);
+    return rc;
 }
 
 int alpaca_decode_account(const json_t *obj, alpaca_account *out, char *err, size_t errlen)

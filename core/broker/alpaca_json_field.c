@@ -172,6 +172,34 @@ int aj_symbol(const aj_ctx *c, const json_t *obj, const char *key, int flags, ch
     return 0;
 }
 
+void aj_crypto_pair(const json_t *obj, char *symbol)
+{
+    const json_t *cls = json_object_get(obj, "asset_class");
+    if (!json_is_string(cls) || strcmp(json_string_value(cls), "crypto") != 0 ||
+        strchr(symbol, '/'))
+        return;
+    /* The quote currencies Alpaca pairs against; the longer names first. */
+    static const char *const quotes[] = {"USDT", "USDC", "USD", "BTC"};
+    size_t n = strlen(symbol);
+    for (size_t i = 0; i < sizeof quotes / sizeof *quotes; i++) {
+        size_t q = strlen(quotes[i]);
+        if (n > q && n + 1 < SYMBOL_MAX && strcmp(symbol + n - q, quotes[i]) == 0) {
+            memmove(symbol + n - q + 1, symbol + n - q, q + 1);
+            symbol[n - q] = '/';
+            return;
+        }
+    }
+}
+
+void alpaca_path_symbol(const char *symbol, char *out, size_t outlen)
+{
+    size_t k = 0;
+    for (const char *p = symbol; *p && k + 1 < outlen; p++)
+        if (*p != '/')
+            out[k++] = *p;
+    out[k] = '\0';
+}
+
 int aj_side(const aj_ctx *c, const json_t *obj, const char *key, order_side *out)
 {
     char s[8];

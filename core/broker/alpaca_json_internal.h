@@ -56,6 +56,11 @@ int aj_int(const aj_ctx *c, const json_t *obj, const char *key, int flags, int64
 
 /* A symbol (symbol_valid) into out[SYMBOL_MAX]. */
 int aj_symbol(const aj_ctx *c, const json_t *obj, const char *key, int flags, char *out);
+/* Alpaca names a crypto pair "BTCUSD" in positions (its older symbology, still answered)
+ * and "BTC/USD" in orders and market data; the host knows a pair only by the slash form.
+ * When obj's asset_class is "crypto" and symbol has no '/', one goes before the quote
+ * currency (USD, USDT, USDC, BTC). */
+void aj_crypto_pair(const json_t *obj, char *symbol);
 
 /* "buy"/"sell" into *out. */
 int aj_side(const aj_ctx *c, const json_t *obj, const char *key, order_side *out);

@@ -215,6 +215,8 @@ static int decode_fields(const aj_ctx *c, const json_t *obj, broker_order *o)
     rc = rc ? rc
             : aj_string(c, obj, "client_order_id", AJ_REQUIRED, o->client_order_id, BROKER_ID_MAX);
     rc = rc ? rc : aj_symbol(c, obj, "symbol", AJ_REQUIRED, o->symbol);
+    if (rc == 0)
+        aj_crypto_pair(obj, o->symbol);
     rc = rc ? rc : aj_side(c, obj, "side", &o->side);
     rc = rc ? rc : decode_type(c, obj, &o->type);
     rc = rc ? rc : aj_money(c, obj, "qty", 0, &o->qty);

@@ -34,12 +34,14 @@ typedef enum {
     OP_CLOSE_POSITION,
     OP_LIST_FILLS,
     OP_GET_SESSION,
+    OP_GET_ASSET,
 } call_op;
 
 static const char *const op_names[] = {
     "submit_order",   "cancel_order",   "get_order",   "list_open_orders",
     "get_position",   "list_positions", "get_account", "get_quotes",
     "close_position", "list_fills",     "get_session",
+    "get_asset",
 };
 
 /* One call's arguments, borrowed from the caller (direct calls) or owned copies (queued
@@ -103,6 +105,8 @@ static int forward(broker *b, const call_args *a)
         return ops->list_fills(b, a->arg1, a->cb, a->ud);
     case OP_GET_SESSION:
         return ops->get_session ? ops->get_session(b, a->day, a->cb, a->ud) : APEX_EINVAL;
+    case OP_GET_ASSET:
+        return ops->get_asset ? ops->get_asset(b, a->arg1, a->cb, a->ud) : APEX_EINVAL;
     }
     return APEX_EINVAL;
 }
@@ -306,6 +310,13 @@ int broker_get_session(broker *b, broker_priority prio, apex_time day, broker_cb
     if (!broker_has_session(b))
         return APEX_EINVAL; /* before the limiter: a venue without a calendar costs no call */
     return dispatch(b, prio, &(call_args){.op = OP_GET_SESSION, .day = day, .cb = cb, .ud = ud});
+}
+
+int broker_get_asset(broker *b, broker_priority prio, const char *symbol, broker_cb cb, void *ud)
+{
+    if (!b || !b->ops->get_asset || !symbol)
+        return APEX_EINVAL; /* before the limiter: a venue without an asset list costs nothing */
+    return dispatch(b, prio, &(call_args){.op = OP_GET_ASSET, .arg1 = symbol, .cb = cb, .ud = ud});
 }
 
 bool broker_has_session(const broker *b)

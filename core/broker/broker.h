@@ -44,6 +44,13 @@ typedef struct {
     apex_time open, close; /* the session's UTC instants; 0 when !trading */
 } broker_session;
 
+/* What the venue says about one symbol (broker_get_asset). */
+typedef struct {
+    char symbol[SYMBOL_MAX];
+    char asset_class[16]; /* "us_equity", "crypto" */
+    bool active, tradable, shortable, fractionable;
+} broker_asset;
+
 typedef struct {
     int status;                 /* 0 or an APEX_E* code */
     char error[256];            /* with status != 0: what went wrong, for the trader */
@@ -58,6 +65,7 @@ typedef struct {
     const broker_fill *fills; /* list_fills */
     int nfills;
     const broker_session *session; /* get_session */
+    const broker_asset *asset;     /* get_asset; NULL with status APEX_ENOTFOUND */
 } broker_reply;
 
 typedef void (*broker_cb)(void *ud, const broker_reply *reply);
@@ -137,6 +145,12 @@ int broker_list_fills(broker *b, broker_priority prio, const char *client_order_
 int broker_get_session(broker *b, broker_priority prio, apex_time day, broker_cb cb, void *ud);
 /* Whether b's venue has a calendar (broker_get_session can succeed). */
 bool broker_has_session(const broker *b);
+
+/* Whether the venue lists symbol and lets it be traded (`check --connect`): the reply's
+ * `asset`, or status APEX_ENOTFOUND for a symbol the venue does not know. A venue
+ * without an asset list (the paper broker trades whatever the data has) refuses at once
+ * with APEX_EINVAL and never calls back. */
+int broker_get_asset(broker *b, broker_priority prio, const char *symbol, broker_cb cb, void *ud);
 
 /* What an order would cost at this broker, for sizing: the price per unit it expects to
  * fill at, costs included, and the fee of a fill of the whole quantity. */

@@ -209,6 +209,11 @@ static int h_session(broker *b, apex_time day, broker_cb cb, void *ud)
     FORWARD(get_session, day);
 }
 
+static int h_asset(broker *b, const char *symbol, broker_cb cb, void *ud)
+{
+    FORWARD(get_asset, symbol);
+}
+
 static bool h_has_session(const broker *b)
 {
     return broker_has_session(((const handle *)b)->acct->inner);
@@ -237,6 +242,7 @@ static const broker_ops handle_ops = {
     .venue_name = h_venue_name,
     .get_session = h_session,
     .has_session = h_has_session,
+    .get_asset = h_asset,
     .free = h_free,
 };
 

@@ -644,7 +644,59 @@ static void on_connect_account(void *ud, const broker_reply *r)
     c->done = 1;
 }
 
-/* `check --connect`: one authenticated account request to the pipeline's broker. */
+typedef struct {
+    int done, status;
+    char error[256];
+    broker_asset asset;
+} asset_reply;
+
+static void on_asset(void *ud, const broker_reply *r)
+{
+    asset_reply *a = ud;
+    a->status = r->status;
+    snprintf(a->error, sizeof a->error, "%s", r->error);
+    if (r->asset)
+        a->asset = *r->asset;
+    a->done = 1;
+}
+
+/* `check --connect`, after the account: whether the venue lets each symbol be traded.
+ * Returns how many cannot be. A venue without an asset list (paper) is not asked. */
+static int check_symbols(const pipeline_config *cfg, const char *path, broker *b, uv_loop_t *loop)
+{
+    int bad = 0;
+    for (int i = 0; i < cfg->nsymbols; i++) {
+        asset_reply got = {0};
+        int rc = broker_get_asset(b, BROKER_PRIORITY_ROUTINE, cfg->symbols[i], on_asset, &got);
+        if (rc == APEX_EINVAL && i == 0)
+            return 0; /* no asset list at this venue */
+        if (rc == 0)
+            while (!got.done)
+                uv_run(loop, UV_RUN_ONCE);
+        else
+            got.status = rc;
+        const broker_asset *a = &got.asset;
+        if (got.status != 0) {
+            fprintf(stderr, "%s: symbols[%d]: %s: %s; remove it from symbols or fix its name\n",
+                    path, i + 1, cfg->symbols[i], got.error[0] ? got.error : err_name(got.status));
+            bad++;
+        } else if (!a->tradable || !a->active) {
+            fprintf(stderr,
+                    "%s: symbols[%d]: %s is %s at %s; it cannot be traded: remove it from "
+                    "symbols (its prices can still come from data.files or data.http)\n",
+                    path, i + 1, cfg->symbols[i], a->active ? "not tradable" : "inactive",
+                    broker_name(b));
+            bad++;
+        } else {
+            printf("%s: connect: %s tradable (%s%s%s)\n", path, cfg->symbols[i], a->asset_class,
+                   a->shortable ? ", shortable" : "", a->fractionable ? ", fractionable" : "");
+        }
+    }
+    return bad;
+}
+
+/* `check --connect`: one authenticated account request to the pipeline's broker, then
+ * whether each symbol can be traded there. */
 static int check_connect(const pipeline_config *cfg, const char *path)
 {
     uv_loop_t loop;
@@ -672,12 +724,13 @@ static int check_connect(const pipeline_config *cfg, const char *path)
     } else {
         fprintf(stderr, "%s: connect: %s\n", path, got.error[0] ? got.error : err_name(got.status));
     }
+    int untradable = got.status == 0 ? check_symbols(cfg, path, b, &loop) : 0;
     if (b)
         broker_free(b);
     clock_free(clock);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
-    return got.status == 0 ? 0 : 1;
+    return got.status == 0 && untradable == 0 ? 0 : 1;
 }
 
 int host_check(const char *const *paths, int npaths, bool connect)
@@ -698,6 +751,7 @@ int host_check(const char *const *paths, int npaths, bool connect)
     hs.symbols = symtab_new();
     hs.prices = &prices;
     hs.backtest = true;
+    hs.checking = true;
     hs.db_path = ":memory:";
     int bad = 0;
     for (int i = 0; i < npaths; i++) {

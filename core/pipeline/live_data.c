@@ -81,7 +81,7 @@ int pipeline_live_open(pipeline *p, diag_list *diags)
     if (!p->cfg.data.live)
         return 0;
     if (p->hs->backtest) {
-        if (p->cfg.data.nfiles == 0) {
+        if (p->cfg.data.nfiles == 0 && !p->hs->checking) {
             diag_add(diags,
                      "%s: data.live: a backtest replays data.files, and there are none; "
                      "list the CSV files to test this pipeline on",

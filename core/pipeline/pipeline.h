@@ -33,6 +33,7 @@ typedef struct {
     struct uv_loop_s *loop;   /* NULL in backtests: no hot reload */
     struct http_client *http; /* outgoing HTTP (the webhook tool); NULL in backtests */
     bool backtest;
+    bool checking; /* `check`: opened as a backtest to validate, never run */
     const char *db_path;
     /* A live source (data.live) pushed bars: the host reads them now rather than at its
      * next poll. NULL = poll only. */

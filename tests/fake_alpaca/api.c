@@ -609,6 +609,38 @@ static int news(const req_t *r, sb_t *out)
     return 200;
 }
 
+static struct {
+    char symbol[32];
+    asset_kind kind;
+} assets[32];
+static size_t nassets;
+
+int asset_set(const char *symbol, asset_kind kind)
+{
+    size_t i = 0;
+    while (i < nassets && strcmp(assets[i].symbol, symbol) != 0)
+        i++;
+    if (i == sizeof assets / sizeof *assets)
+        return -1;
+    nassets += i == nassets;
+    snprintf(assets[i].symbol, sizeof assets[i].symbol, "%s", symbol);
+    assets[i].kind = kind;
+    return 0;
+}
+
+void assets_reset(void)
+{
+    nassets = 0;
+}
+
+static asset_kind asset_kind_of(const char *symbol)
+{
+    for (size_t i = 0; i < nassets; i++)
+        if (!strcmp(assets[i].symbol, symbol))
+            return assets[i].kind;
+    return ASSET_TRADABLE;
+}
+
 static void asset_json(sb_t *b, const char *symbol)
 {
     char id[37];
@@ -619,8 +651,10 @@ static void asset_json(sb_t *b, const char *symbol)
     sb_puts(b, "{\"id\":"), sb_jstr(b, id);
     sb_puts(b, ",\"class\":\"us_equity\",\"exchange\":\"NASDAQ\",\"symbol\":"), sb_jstr(b, symbol);
     sb_puts(b, ",\"name\":"), sb_jstr(b, symbol);
-    sb_puts(b, ",\"status\":\"active\",\"tradable\":true,\"marginable\":true,\"shortable\":true,"
-               "\"easy_to_borrow\":true,\"fractionable\":true,\"attributes\":[]}");
+    sb_printf(b,
+              ",\"status\":\"active\",\"tradable\":%s,\"marginable\":true,\"shortable\":true,"
+              "\"easy_to_borrow\":true,\"fractionable\":true,\"attributes\":[]}",
+              asset_kind_of(symbol) == ASSET_UNTRADABLE ? "false" : "true");
 }
 
 /* ---- routing --------------------------------------------------------------------------- */
@@ -702,6 +736,8 @@ int api_handle(const req_t *r, sb_t *out)
     if (is(r, "GET", "/v2/calendar"))
         return calendar(r, out);
     if ((x = tail(r, "GET", "/v2/assets/"))) {
+        if (asset_kind_of(x) == ASSET_UNKNOWN)
+            return err(out, 404, 40410000, "asset not found");
         asset_json(out, x);
         return 200;
     }

@@ -22,6 +22,12 @@ int api_handle(const req_t *r, sb_t *out);
 /* /_control/... (no auth). */
 int control_handle(const req_t *r, sb_t *out);
 
+/* GET /v2/assets/{symbol}: every symbol is an active, tradable asset unless set here
+ * (/_control/asset): "untradable" (tradable false) or "unknown" (404). */
+typedef enum { ASSET_TRADABLE = 0, ASSET_UNTRADABLE, ASSET_UNKNOWN } asset_kind;
+int asset_set(const char *symbol, asset_kind kind); /* 0, or -1 when the table is full */
+void assets_reset(void);
+
 /* An article as GET /v1beta1/news lists it, or (stream) as the news stream sends it. */
 void news_json(sb_t *out, const news_t *x, int stream);
 

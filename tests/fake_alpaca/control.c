@@ -305,6 +305,17 @@ int control_handle(const req_t *r, sb_t *out)
             state_advance(t);
             sb_puts(out, "{\"now\":"), sb_time(out, S.now_us), sb_puts(out, "}");
         }
+    } else if (!strcmp(p, "/asset")) {
+        const char *kind = js(j, "kind");
+        asset_kind k = !kind                      ? (asset_kind)-1
+                       : !strcmp(kind, "tradable")   ? ASSET_TRADABLE
+                       : !strcmp(kind, "untradable") ? ASSET_UNTRADABLE
+                       : !strcmp(kind, "unknown")    ? ASSET_UNKNOWN
+                                                     : (asset_kind)-1;
+        if (!sym || (int)k < 0 || asset_set(sym, k) != 0)
+            st = cerr(out, 400, "asset needs symbol and kind: tradable, untradable or unknown");
+        else
+            sb_printf(out, "{\"symbol\":\"%s\"}", sym);
     } else if (!strcmp(p, "/calendar")) {
         /* One day's session in GET /v2/calendar: an early close, or a holiday. */
         const char *date = js(j, "date"), *open = js(j, "open"), *close = js(j, "close");
@@ -346,6 +357,7 @@ int control_handle(const req_t *r, sb_t *out)
         sb_printf(out, "{\"dropped\":%d}", ws_drop(path ? path : ""));
     } else if (!strcmp(p, "/reset")) {
         state_reset();
+        assets_reset();
         faults_clear();
         counters_reset();
         sb_puts(out, "{}");

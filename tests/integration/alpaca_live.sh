@@ -58,6 +58,20 @@ LUA
 # A second pipeline on the same account trades MSFT: one market-data stream serves both.
 sed -e 's#name = "live"#name = "live2"#' -e 's#"AAPL"#"MSFT"#' "$WORK/live.lua" > "$WORK/live2.lua"
 export APCA_API_KEY_ID=$KEY APCA_API_SECRET_KEY=$SECRET
+
+# ---- check --connect asks whether each symbol can be traded ----
+out=$("$APEX_HOST" check --connect "$WORK/live.lua" 2>&1) && rc=0 || rc=$?
+assert_eq "$rc" "0" "check --connect passes"
+assert_contains "$out" "connect: AAPL tradable (us_equity, shortable, fractionable)" "and says AAPL is tradable"
+control asset '{"symbol":"AAPL","kind":"untradable"}'
+out=$("$APEX_HOST" check --connect "$WORK/live.lua" 2>&1) && rc=0 || rc=$?
+assert_eq "$rc" "3" "check --connect fails on a symbol the account cannot trade"
+assert_contains "$out" "symbols[1]: AAPL is not tradable at alpaca; it cannot be traded" "naming the symbol and what to do"
+control asset '{"symbol":"AAPL","kind":"unknown"}'
+out=$("$APEX_HOST" check --connect "$WORK/live.lua" 2>&1) && rc=0 || rc=$?
+assert_contains "$out" "symbols[1]: AAPL: alpaca: AAPL is not an asset Alpaca lists" "and a symbol Alpaca does not know"
+control asset '{"symbol":"AAPL","kind":"tradable"}'
+
 DB="$WORK/live.db"
 "$APEX_HOST" run --db "$DB" --fresh --max-seconds 60 "$WORK/live.lua" "$WORK/live2.lua" > "$WORK/run.out" 2>&1 &
 HPID=$!
