@@ -688,6 +688,60 @@ static void test_position(void **state)
     json_decref(j);
 }
 
+/* Alpaca's positions name a crypto pair the old way ("BTCUSD", asset_class crypto): the
+ * host knows it as BTC/USD, or reconciliation would think the position gone. Its docs'
+ * asset example (BTC/USD pair) decodes with tradable and fractionable. */
+static void test_crypto_pairs_and_assets(void **state)
+{
+    (void)state;
+    broker_position p;
+    char err[256] = "";
+    const char *cases[][2] = {{"BTCUSD", "BTC/USD"},    {"ETHUSDT", "ETH/USDT"},
+                              {"LINKUSDC", "LINK/USDC"}, {"ETHBTC", "ETH/BTC"},
+                              {"BTC/USD", "BTC/USD"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[256];
+        snprintf(text, sizeof text,
+                 "{\"symbol\":\"%s\",\"asset_class\":\"crypto\",\"qty\":\"0.0123\","
+                 "\"side\":\"long\",\"avg_entry_price\":\"43250.125\"}",
+                 cases[i][0]);
+        json_t *j = load(text);
+        assert_int_equal(alpaca_decode_position(j, &p, err, sizeof err), 0);
+        assert_string_equal(p.symbol, cases[i][1]);
+        assert_true(p.qty == M("0.0123") && p.avg_entry_price == M("43250.125"));
+        json_decref(j);
+    }
+    /* A stock whose name ends in USD is not a pair. */
+    json_t *j = load("{\"symbol\":\"XUSD\",\"asset_class\":\"us_equity\",\"qty\":\"1\","
+                     "\"side\":\"long\",\"avg_entry_price\":\"1\"}");
+    assert_int_equal(alpaca_decode_position(j, &p, err, sizeof err), 0);
+    assert_string_equal(p.symbol, "XUSD");
+    json_decref(j);
+    char seg[SYMBOL_MAX];
+    alpaca_path_symbol("BTC/USD", seg, sizeof seg);
+    assert_string_equal(seg, "BTCUSD");
+    alpaca_path_symbol("BRK.B", seg, sizeof seg);
+    assert_string_equal(seg, "BRK.B");
+
+    alpaca_asset a;
+    j = load("{\"id\":\"276e2673-764b-4ab6-a611-caf665ca6340\",\"class\":\"crypto\","
+             "\"exchange\":\"ALPACA\",\"symbol\":\"BTC/USD\",\"name\":\"BTC/USD pair\","
+             "\"status\":\"active\",\"tradable\":true,\"marginable\":false,"
+             "\"shortable\":false,\"easy_to_borrow\":false,\"fractionable\":true,"
+             "\"min_order_size\":\"0.0001\",\"min_trade_increment\":\"0.0001\","
+             "\"price_increment\":\"1\"}");
+    assert_int_equal(alpaca_decode_asset(j, &a, err, sizeof err), 0);
+    assert_string_equal(a.symbol, "BTC/USD");
+    assert_string_equal(a.asset_class, "crypto");
+    assert_string_equal(a.status, "active");
+    assert_true(a.tradable && a.fractionable && !a.shortable);
+    json_decref(j);
+    j = load("{\"symbol\":\"AAPL\",\"status\":\"active\"}");
+    assert_int_equal(alpaca_decode_asset(j, &a, err, sizeof err), APEX_EINVAL);
+    assert_err_names(err, "asset.tradable");
+    json_decref(j);
+}
+
 static void test_account(void **state)
 {
     (void)state;
@@ -1122,6 +1176,7 @@ int main(void)
         cmocka_unit_test(test_md_numbers_are_exact),
         cmocka_unit_test(test_rest_bars),
         cmocka_unit_test(test_news),
+        cmocka_unit_test(test_crypto_pairs_and_assets),
         cmocka_unit_test(test_snapshots_and_latest_quotes),
         cmocka_unit_test(test_error_bodies),
         cmocka_unit_test(test_truncations_never_crash),
