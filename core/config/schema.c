@@ -696,7 +696,8 @@ const config_field config_schema[] = {
             "included (backtests obey it in simulated time: raise it for backtests with many "
             "symbols). Pipelines sharing one broker account (the same Alpaca account, or the "
             "same paper broker.state) share one limiter: the smallest of their limits, for "
-            "all of them together, with a warning to each pipeline whose own value differs"},
+            "all of them together, with a warning (log and a rate_limit event) when their "
+            "values differ"},
     {.path = "monitoring.retry_backoff",
      .type = CONFIG_INT_LIST,
      AT(monitoring.retry_backoff_s),
