@@ -8,6 +8,7 @@
 #include <sys/queue.h>
 
 #include "broker/adapter.h"
+#include "clock/clock.h"
 #include "util/err.h"
 
 typedef struct shared_account shared_account;
@@ -34,6 +35,11 @@ struct shared_account {
     LIST_HEAD(, handle) handles;
     int nhandles;
     LIST_HEAD(, forward) forwards; /* replies the inner broker still owes */
+    /* The account's one rate limit (shared_broker_limiter): NULL until a pipeline asks.
+     * limiter_clock is the wall clock it counts on for a venue that does not simulate,
+     * owned here; NULL when it counts on the host's clock. */
+    ratelimit *limiter;
+    apex_clock *limiter_clock;
 };
 
 /* The accounts open in this process (the host is one process, one thread). */
@@ -181,12 +187,17 @@ static void h_free(broker *b)
     if (--a->nhandles > 0)
         return;
     LIST_REMOVE(a, link);
+    /* Every handle's broker_free withdrew its queued calls from the limiter already; the
+     * inner broker withdraws its own requests (an adapter's polls and retries) when it is
+     * freed, so it goes first and the limiter, then its clock, after it. */
     broker_free(a->inner); /* drops the replies it still owed, so their wrappers go too */
     while (!LIST_EMPTY(&a->forwards)) {
         f = LIST_FIRST(&a->forwards);
         LIST_REMOVE(f, link);
         free(f);
     }
+    ratelimit_free(a->limiter);
+    clock_free(a->limiter_clock); /* NULL allowed; after the limiter's timer stopped */
     free(a);
 }
 
@@ -298,4 +309,45 @@ int shared_broker_users(broker *b)
 {
     handle *h = as_handle(b);
     return h ? h->acct->nhandles : 1;
+}
+
+int shared_broker_limiter(broker *b, apex_clock *clock, struct uv_loop_s *wall, int per_minute,
+                          int *was)
+{
+    handle *h = as_handle(b);
+    if (was)
+        *was = 0;
+    if (!h)
+        return APEX_ENOTFOUND;
+    if (!clock || per_minute < 1)
+        return APEX_EINVAL;
+    shared_account *a = h->acct;
+    if (!a->limiter) {
+        if (wall && !(a->limiter_clock = clock_new_live(wall, 1.0, 0)))
+            return APEX_ENOMEM;
+        a->limiter = ratelimit_new(a->limiter_clock ? a->limiter_clock : clock, per_minute);
+        if (!a->limiter) {
+            clock_free(a->limiter_clock);
+            a->limiter_clock = NULL;
+            return APEX_ENOMEM;
+        }
+        /* The handles call the inner adapter's ops directly, so the inner broker never
+         * queues a call of its own here; the adapter reads its limiter for the requests it
+         * makes by itself (Alpaca's polls, retries, a call's follow-ups), and those count
+         * against the same account. */
+        int rc = broker_set_limiter(a->inner, a->limiter);
+        if (rc != 0)
+            return rc;
+    } else {
+        int current = ratelimit_per_minute(a->limiter);
+        if (was)
+            *was = current;
+        /* The smallest configured limit holds, whatever order the pipelines open in. */
+        if (per_minute < current) {
+            int rc = ratelimit_set_per_minute(a->limiter, per_minute);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return broker_set_limiter(b, a->limiter);
 }

@@ -694,7 +694,10 @@ const config_field config_schema[] = {
      RANGE(1, 100000),
      .doc = "sliding-window limit on every broker call of the pipeline, the paper broker "
             "included (backtests obey it in simulated time: raise it for backtests with many "
-            "symbols)"},
+            "symbols). Pipelines sharing one broker account (the same Alpaca account, or the "
+            "same paper broker.state) share one limiter: the smallest of their limits, for "
+            "all of them together, with a warning (log and a rate_limit event) when their "
+            "values differ"},
     {.path = "monitoring.retry_backoff",
      .type = CONFIG_INT_LIST,
      AT(monitoring.retry_backoff_s),

@@ -220,6 +220,31 @@ int ratelimit_per_minute(const ratelimit *r)
     return r->per_minute;
 }
 
+int ratelimit_set_per_minute(ratelimit *r, int per_minute)
+{
+    if (!r || per_minute < 1)
+        return APEX_EINVAL;
+    if (per_minute == r->per_minute)
+        return 0;
+    apex_time *log = calloc((size_t)per_minute, sizeof *log);
+    if (!log)
+        return APEX_ENOMEM;
+    /* The newest grants, oldest first: the oldest kept one is the next to leave the
+     * window, which is what next_free_slot reads once the log is full. */
+    int keep = r->log_count < per_minute ? r->log_count : per_minute;
+    for (int i = 0; i < keep; i++)
+        log[i] = r->log[(r->log_head + r->log_count - keep + i) % r->per_minute];
+    free(r->log);
+    r->log = log;
+    r->log_head = 0;
+    r->log_count = keep;
+    r->per_minute = per_minute;
+    /* The next grant may now come later (or sooner); inside a pass, the pass re-arms. */
+    if (!r->freed_flag)
+        rearm(r);
+    return 0;
+}
+
 apex_clock *ratelimit_clock(const ratelimit *r)
 {
     return r->clock;

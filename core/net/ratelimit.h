@@ -40,6 +40,12 @@ uint64_t ratelimit_granted(const ratelimit *r);
 /* Grants within (now - 60 s, now]. */
 int ratelimit_window_count(ratelimit *r);
 int ratelimit_per_minute(const ratelimit *r);
+/* Changes the limit (>= 1) from now on, e.g. when several users share one limiter and the
+ * strictest of their limits must hold. The log keeps the newest grants that fit, so a
+ * lowered limit counts the calls already made in the current window: the next grant
+ * waits until fewer than the new limit remain in it. Returns 0, or APEX_EINVAL / APEX_ENOMEM (the
+ * limit is unchanged). */
+int ratelimit_set_per_minute(ratelimit *r, int per_minute);
 /* The clock the limiter grants from (users that must reply asynchronously share it). */
 apex_clock *ratelimit_clock(const ratelimit *r);
 

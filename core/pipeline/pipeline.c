@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "broker/registry.h"
+#include "broker/shared.h"
 #include "pipeline/pipeline_internal.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -148,6 +149,41 @@ static int open_scripts(pipeline *p, diag_list *diags)
     return problems ? APEX_ESCRIPT : 0;
 }
 
+/* A broker account shared with other pipelines has one limiter for all of them (the venue
+ * counts per account): the account owns it and its clock. APEX_ENOTFOUND when the broker
+ * is this pipeline's alone, which then gets a limiter of its own. */
+static int open_account_limiter(pipeline *p, diag_list *diags)
+{
+    int want = p->cfg.monitoring.max_api_calls_per_minute, was = 0;
+    int rc =
+        shared_broker_limiter(p->brk, p->hs->clock, p->sim_feed ? NULL : p->hs->loop, want, &was);
+    if (rc == APEX_ENOTFOUND)
+        return rc;
+    if (rc != 0) {
+        diag_add(diags, "%s: broker: cannot set up the account's rate limit (%s)", p->cfg.path,
+                 err_name(rc));
+        return rc;
+    }
+    if (was == 0 || was == want)
+        return 0;
+    char msg[512];
+    if (want < was)
+        snprintf(msg, sizeof msg,
+                 "monitoring.max_api_calls_per_minute = %d is lower than the %d of the "
+                 "pipelines already on this %s account: the account's limit is now %d calls "
+                 "a minute, for all its pipelines together (the smallest applies)",
+                 want, was, broker_name(p->brk), want);
+    else
+        snprintf(msg, sizeof msg,
+                 "monitoring.max_api_calls_per_minute = %d does not apply: this %s account is "
+                 "shared with other pipelines and its limit is %d calls a minute, for all of "
+                 "them together (the smallest configured applies)",
+                 want, broker_name(p->brk), was);
+    log_warn("%s: %s", p->cfg.name, msg);
+    store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, 0, "rate_limit", NULL, "%s", msg);
+    return 0;
+}
+
 static int open_broker(pipeline *p, diag_list *diags)
 {
     char err[1024];
@@ -165,6 +201,9 @@ static int open_broker(pipeline *p, diag_list *diags)
     /* Every call to the broker, the paper one included, obeys the per-minute limit, so a
      * backtest sees the same pacing a real broker would impose. A real venue counts its
      * minutes on the wall, whatever the replay speed of the host's clock. */
+    int rc = open_account_limiter(p, diags);
+    if (rc != APEX_ENOTFOUND)
+        return rc;
     if (!p->sim_feed && p->hs->loop && !(p->limiter_clock = clock_new_live(p->hs->loop, 1.0, 0))) {
         diag_add(diags, "%s: broker: out of memory", p->cfg.path);
         return APEX_ENOMEM;

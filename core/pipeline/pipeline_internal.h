@@ -58,7 +58,9 @@ struct pipeline {
     news_list news;
     exec_env *exec;
     monitor *mon;
-    ratelimit *limiter;        /* every broker call of this pipeline goes through it */
+    /* Every broker call of this pipeline goes through it; NULL on a shared account, whose
+     * limiter (and its clock) is the account's, for all its pipelines (broker/shared.h). */
+    ratelimit *limiter;
     apex_clock *limiter_clock; /* a real venue's limiter runs in wall time; NULL: hs->clock */
     exit_executor *exits;
     bool strategy_has_edge, strategy_has_opportunity;

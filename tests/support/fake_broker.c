@@ -1150,6 +1150,18 @@ int fake_broker_ncalls(const fake_broker *fb, fake_call_kind kind)
     return n;
 }
 
+int fake_broker_max_calls_per_minute(const fake_broker *fb)
+{
+    int worst = 0, lo = 0;
+    for (int hi = 0; hi < fb->ncalls; hi++) {
+        while (fb->calls[lo].at <= fb->calls[hi].at - APEX_MINUTE)
+            lo++;
+        if (hi - lo + 1 > worst)
+            worst = hi - lo + 1;
+    }
+    return worst;
+}
+
 const fake_call *fake_broker_call(const fake_broker *fb, int i)
 {
     return i >= 0 && i < fb->ncalls ? &fb->calls[i] : NULL;

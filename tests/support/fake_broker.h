@@ -161,6 +161,8 @@ int fake_broker_update_order(fake_broker *fb, const char *client_order_id, order
 /* ---- what happened ---- */
 
 int fake_broker_ncalls(const fake_broker *fb, fake_call_kind kind);
+/* The most calls of any kind in one window (t - 60 s, t]: what a per-minute limit bounds. */
+int fake_broker_max_calls_per_minute(const fake_broker *fb);
 /* Call number i (0 = first) of any kind, or NULL. */
 const fake_call *fake_broker_call(const fake_broker *fb, int i);
 /* The latest call of kind (FAKE_ANY: of any kind), or NULL. */

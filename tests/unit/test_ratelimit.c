@@ -300,6 +300,41 @@ static void test_cancel_removes_one_request(void **state)
     clock_free(clock);
 }
 
+/* A shared account lowers its limiter to the smallest limit of its users: the grants
+ * already in the window count against the new limit; raising it lets more through. */
+static void test_set_per_minute(void **state)
+{
+    (void)state;
+    grant_log g = {0};
+    g.clock = clock_new_simulated(T0);
+    g.rl = ratelimit_new(g.clock, 10);
+    assert_int_equal(ratelimit_set_per_minute(g.rl, 0), APEX_EINVAL);
+    for (int i = 0; i < 6; i++)
+        submit(&g, RATELIMIT_ROUTINE, i);
+    clock_advance_to(g.clock, T0 + 10 * APEX_SECOND);
+    assert_int_equal(g.n, 6);
+    assert_int_equal(ratelimit_set_per_minute(g.rl, 4), 0);
+    assert_int_equal(ratelimit_per_minute(g.rl), 4);
+    for (int i = 6; i < 12; i++)
+        submit(&g, RATELIMIT_ROUTINE, i);
+    clock_advance_to(g.clock, T0 + 59 * APEX_SECOND);
+    assert_int_equal(g.n, 6); /* six already in the window, four allowed */
+    clock_advance_to(g.clock, T0 + 60 * APEX_SECOND);
+    assert_int_equal(g.n, 10);
+    for (int i = 6; i < g.n; i++) {
+        int in_window = 0;
+        for (int j = 0; j <= i; j++)
+            in_window += g.at[j] > g.at[i] - APEX_MINUTE;
+        assert_true(in_window <= 4);
+    }
+    assert_int_equal(ratelimit_set_per_minute(g.rl, 20), 0);
+    clock_advance_to(g.clock, T0 + 61 * APEX_SECOND);
+    assert_int_equal(g.n, 12);
+    assert_int_equal(ratelimit_queued(g.rl), 0);
+    ratelimit_free(g.rl);
+    clock_free(g.clock);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_callback_that_submits_again),
         cmocka_unit_test(test_free_drops_queue_and_survives_callback_free),
         cmocka_unit_test(test_cancel_removes_one_request),
+        cmocka_unit_test(test_set_per_minute),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
