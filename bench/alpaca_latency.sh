@@ -10,6 +10,8 @@
 #   MODE=monitor bench/alpaca_latency.sh [N]
 #     the exit is the host's: an emergency instruction the monitor evaluates on the fresh
 #     quote a live bar makes it fetch (one REST round trip inside the figure)
+#   DB_DIR=/dev/shm bench/alpaca_latency.sh   the store on tmpfs (its fsyncs cost nothing)
+#   HOST_WRAP="strace -f -tt -o FILE" bench/alpaca_latency.sh 5   apex-host under a tracer
 #   CHECK=1 bench/alpaca_latency.sh 10   (ctest bench.alpaca_latency_check) asserts only that
 #     every round trip made exactly one entry and one exit order, in order; never timings
 # Prints the machine, then p50, p99 and max of t1 - t0 for the exit order (and for the
@@ -79,7 +81,10 @@ else
   instr=""
   exit_price=100
 fi
-cat > "$OUT/strategy.lua" <<LUA
+# The scripts have their own directory: the host watches it for edits (hot reload), and
+# the timeline and the store written beside them would wake it on every line.
+mkdir -p "$OUT/p"
+cat > "$OUT/p/strategy.lua" <<LUA
 return { on_bar = function(ctx, bar)
   $close_line
   if not ctx.position and bar.close >= 100 then
@@ -87,20 +92,21 @@ return { on_bar = function(ctx, bar)
   end
 end }
 LUA
-cat > "$OUT/pipeline.lua" <<LUA
+cat > "$OUT/p/pipeline.lua" <<LUA
 return apex.pipeline {
     name = "latency",
     symbols = { "AAPL" },
     data = { live = true, timeframe = "1m", warmup_bars = 10 },
     broker = { kind = "alpaca", base_url = "$URL", data_url = "$URL" },
-    strategy = { file = "$OUT/strategy.lua" },
+    strategy = { file = "$OUT/p/strategy.lua" },
     monitoring = { max_api_calls_per_minute = 100000, price_cache_ttl_seconds = 0 },
     $instr
 }
 LUA
 export APCA_API_KEY_ID=$KEY APCA_API_SECRET_KEY=$SECRET
-DB="$OUT/run.db"
-"$BUILD/apex-host" run --db "$DB" --fresh --quiet --max-seconds $((60 + N * 5)) "$OUT/pipeline.lua" \
+DB="${DB_DIR:-$OUT}/run.db" # DB_DIR=/dev/shm: the store's fsyncs cost nothing
+rm -f "$DB" "$DB-wal" "$DB-shm"
+${HOST_WRAP:-} "$BUILD/apex-host" run --db "$DB" --fresh --quiet --max-seconds $((60 + N * 5)) "$OUT/p/pipeline.lua" \
   > "$OUT/run.out" 2>&1 &
 HPID=$!
 
@@ -137,7 +143,7 @@ for i in $(seq 1 "$N"); do
   wait_for "SELECT count(*) FROM executions WHERE status='completed'" "$i" \
     || die "round $i: the exit did not complete: $(sqlite3 "$DB" "SELECT id, status, reason FROM executions")"
 done
-kill -INT $HPID
+kill -INT "$(pgrep -P $HPID -x apex-host || echo $HPID)" # under HOST_WRAP, its child
 wait $HPID || die "apex-host run did not stop cleanly"
 HPID=""
 kill $FPID
