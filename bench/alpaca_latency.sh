@@ -190,3 +190,5 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "commit: $(git rev-parse --short HEAD 2> /dev/null || echo unknown), mode $MODE"
 echo "bar frame written -> exit order read (t1 - t0): $(pct 2)"
 echo "bar frame written -> first request read:        $(pct 3) ($(tail -n +2 "$OUT/latency.tsv" | cut -f4 | sort | uniq -c | sort -rn | head -1 | xargs))"
+[ -x "$BUILD/bench-loopback" ] && "$BUILD/bench-loopback" 10000 256
+exit 0
