@@ -11,6 +11,7 @@
 #     the exit is the host's: an emergency instruction the monitor evaluates on the fresh
 #     quote a live bar makes it fetch (one REST round trip inside the figure)
 #   DB_DIR=/dev/shm bench/alpaca_latency.sh   the store on tmpfs (its fsyncs cost nothing)
+#   FILL=immediate bench/alpaca_latency.sh 5   orders fill as they arrive (the issue below)
 #   HOST_WRAP="strace -f -tt -o FILE" bench/alpaca_latency.sh 5   apex-host under a tracer
 #   CHECK=1 bench/alpaca_latency.sh 10   (ctest bench.alpaca_latency_check) asserts only that
 #     every round trip made exactly one entry and one exit order, in order; never timings
@@ -36,7 +37,7 @@ KEY=bench-key
 SECRET=bench-secret
 NOW=$(date -u +%s)
 START=$((NOW / 60 * 60 - 11 * 60)) # history: ten minutes, the last two minutes ago (live bars come after)
-"$BUILD/fake-alpaca" --port 0 --key "$KEY" --secret "$SECRET" --fill next_price --market open \
+"$BUILD/fake-alpaca" --port 0 --key "$KEY" --secret "$SECRET" --fill "${FILL:-next_price}" --market open \
   --clock "$(date -u -d "@$START" +%Y-%m-%dT%H:%M:%SZ)" --timeline "$OUT/timeline.txt" \
   > "$OUT/fake.out" 2> "$OUT/fake.err" &
 FPID=$!
@@ -154,18 +155,19 @@ wait $FPID 2> /dev/null || true
 awk -v out="$OUT/latency.tsv" -v check="$OUT/check.txt" '
   $2 == "bar" { nb++; t0 = $1; first[nb] = ""; buys[nb] = 0; sells[nb] = 0; next }
   $2 == "req" && nb && first[nb] == "" { first[nb] = $1 - t0; firstreq[nb] = $3 " " $4 }
+  $2 == "req" && nb && $3 == "DELETE" { if (!(nb in cancel1)) cancel1[nb] = $1 - t0; cancel2[nb] = $1 - t0 }
   $2 == "order" && nb {
     if ($4 == "buy") buys[nb]++
     if ($4 == "sell" && $5 == "market") { sells[nb]++; exit_us[nb] = $1 - t0 }
   }
   END {
-    print "round\texit_order_us\tfirst_request_us\tfirst_request" > out
+    print "round\texit_order_us\tfirst_request_us\tfirst_request\tfirst_cancel_us\tlast_cancel_us" > out
     bad = 0
     for (b = 1; b <= nb; b++) {
       entry = b % 2 == 1
       if (entry && (buys[b] != 1 || sells[b] != 0)) { bad++; print "bar " b ": " buys[b] " buys, " sells[b] " exits (want 1 buy)" > check }
       if (!entry && (buys[b] != 0 || sells[b] != 1)) { bad++; print "bar " b ": " buys[b] " buys, " sells[b] " exits (want 1 exit)" > check }
-      if (!entry) print b / 2 "\t" exit_us[b] "\t" first[b] "\t" firstreq[b] > out
+      if (!entry) print b / 2 "\t" exit_us[b] "\t" first[b] "\t" firstreq[b] "\t" cancel1[b] "\t" cancel2[b] > out
     }
     print nb " bars, " bad " bad" > check
   }' "$OUT/timeline.txt"
@@ -190,5 +192,7 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "commit: $(git rev-parse --short HEAD 2> /dev/null || echo unknown), mode $MODE"
 echo "bar frame written -> exit order read (t1 - t0): $(pct 2)"
 echo "bar frame written -> first request read:        $(pct 3) ($(tail -n +2 "$OUT/latency.tsv" | cut -f4 | sort | uniq -c | sort -rn | head -1 | xargs))"
+echo "bar frame written -> first leg cancel read:     $(pct 5)"
+echo "bar frame written -> last leg cancel read:      $(pct 6)"
 [ -x "$BUILD/bench-loopback" ] && "$BUILD/bench-loopback" 10000 256
 exit 0
