@@ -11,10 +11,11 @@
 #     the exit is the host's: an emergency instruction the monitor evaluates on the fresh
 #     quote a live bar makes it fetch (one REST round trip inside the figure)
 #   DB_DIR=/dev/shm bench/alpaca_latency.sh   the store on tmpfs (its fsyncs cost nothing)
-#   FILL=immediate bench/alpaca_latency.sh 5   orders fill as they arrive (the issue below)
+#   FILL=immediate bench/alpaca_latency.sh 5   orders fill as they arrive (docs/performance.md: a race)
 #   HOST_WRAP="strace -f -tt -o FILE" bench/alpaca_latency.sh 5   apex-host under a tracer
 #   CHECK=1 bench/alpaca_latency.sh 10   (ctest bench.alpaca_latency_check) asserts only that
-#     every round trip made exactly one entry and one exit order, in order; never timings
+#     every round trip made exactly one entry and one exit order, in order, and that every
+#     execution completed with the mode's exit; never timings
 # Prints the machine, then p50, p99 and max of t1 - t0 for the exit order (and for the
 # first request the bar caused); per-round figures go to $OUT/latency.tsv. t1 - t0 holds
 # two loopback hops (the bar to the host, the order to the fake): bench-loopback measures one.
@@ -77,10 +78,12 @@ if [ "$MODE" = monitor ]; then
   close_line=""
   instr="instructions = { \"close if loss > 1%\" },"
   exit_price=98
+  want_reason=emergency_instruction
 else
   close_line='if ctx.position then return { side = "close", reason = "bench" } end'
   instr=""
   exit_price=100
+  want_reason=strategy_exit
 fi
 # The scripts have their own directory: the host watches it for edits (hot reload), and
 # the timeline and the store written beside them would wake it on every line.
@@ -105,8 +108,10 @@ return apex.pipeline {
 }
 LUA
 export APCA_API_KEY_ID=$KEY APCA_API_SECRET_KEY=$SECRET
-DB="${DB_DIR:-$OUT}/run.db" # DB_DIR=/dev/shm: the store's fsyncs cost nothing
+DB="$OUT/run.db"
+[ -z "${DB_DIR:-}" ] || DB="$DB_DIR/apex-latency-$$.db" # DB_DIR=/dev/shm: fsyncs cost nothing
 rm -f "$DB" "$DB-wal" "$DB-shm"
+trap 'kill $FPID $HPID 2>/dev/null || true; [ -z "${DB_DIR:-}" ] || rm -f "$DB" "$DB-wal" "$DB-shm" "$DB.lock"' EXIT
 ${HOST_WRAP:-} "$BUILD/apex-host" run --db "$DB" --fresh --quiet --max-seconds $((60 + N * 5)) "$OUT/p/pipeline.lua" \
   > "$OUT/run.out" 2>&1 &
 HPID=$!
@@ -175,6 +180,7 @@ awk -v out="$OUT/latency.tsv" -v check="$OUT/check.txt" '
 rounds=$(($(wc -l < "$OUT/latency.tsv") - 1))
 completed=$(sqlite3 "$DB" "SELECT count(*) FROM executions WHERE status='completed'")
 reasons=$(sqlite3 "$DB" "SELECT group_concat(DISTINCT exit_reason) FROM position_exits")
+[ "$reasons" = "$want_reason" ] || die "the exits were $reasons, not $want_reason"
 bad=$(tail -1 "$OUT/check.txt" | awk '{print $3}')
 if [ "$rounds" != "$N" ] || [ "$completed" != "$N" ] || [ "$bad" != 0 ]; then
   cat "$OUT/check.txt" >&2
