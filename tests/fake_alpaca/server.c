@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -23,6 +24,7 @@ typedef struct msg {
     struct msg *next;
     size_t len;
     int binary;
+    char bar_symbol[16]; /* a bar for the timeline: its symbol, "" otherwise */
     unsigned char buf[]; /* LWS_PRE + len */
 } msg_t;
 
@@ -61,6 +63,38 @@ static int verbose, trade_text; /* --text-trade-stream */
 static volatile sig_atomic_t stopping;
 static struct lws_context *ctx;
 static uint64_t request_counter;
+static FILE *timeline; /* --timeline FILE */
+
+/* ---- timeline (--timeline FILE) ------------------------------------------------------- */
+
+/* One line per bar frame written to a market-data stream and per API request read, each
+ * with the CLOCK_MONOTONIC microseconds it happened at, for bench/alpaca_latency.sh:
+ *   <us> bar <symbol>                          the frame was handed to the kernel
+ *   <us> req <METHOD> <path>                   the request and its body were read
+ *   <us> order <symbol> <side> <type> <class> <client_order_id>   a POST /v2/orders */
+static long long mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void timeline_request(const char *method, const char *path, const char *body, size_t len)
+{
+    long long us = mono_us();
+    fprintf(timeline, "%lld req %s %s\n", us, method, path);
+    if (strcmp(method, "POST") || strcmp(path, "/v2/orders"))
+        return;
+    json_t *j = json_loadb(body, len, 0, NULL);
+    const char *f[5] = {"symbol", "side", "type", "order_class", "client_order_id"};
+    fprintf(timeline, "%lld order", us);
+    for (int i = 0; i < 5; i++) {
+        const char *v = json_string_value(json_object_get(j, f[i]));
+        fprintf(timeline, " %s", v && *v ? v : "-");
+    }
+    fputc('\n', timeline);
+    json_decref(j);
+}
 
 /* ---- counters -------------------------------------------------------------------------- */
 
@@ -202,7 +236,7 @@ static void reset_socket(struct lws *wsi)
 
 /* ---- WebSocket ------------------------------------------------------------------------- */
 
-static void ws_send(struct pss *p, const char *s, size_t len, int binary)
+static msg_t *ws_send(struct pss *p, const char *s, size_t len, int binary)
 {
     msg_t *m = malloc(sizeof *m + LWS_PRE + len);
     if (!m)
@@ -210,6 +244,7 @@ static void ws_send(struct pss *p, const char *s, size_t len, int binary)
     m->next = NULL;
     m->len = len;
     m->binary = binary;
+    m->bar_symbol[0] = '\0';
     memcpy(m->buf + LWS_PRE, s, len);
     if (p->tail)
         p->tail->next = m;
@@ -217,6 +252,7 @@ static void ws_send(struct pss *p, const char *s, size_t len, int binary)
         p->head = m;
     p->tail = m;
     lws_callback_on_writable(p->wsi);
+    return m;
 }
 
 static void ws_sends(struct pss *p, const char *s)
@@ -245,8 +281,11 @@ static void emit_market(const char *symbol, char kind, const char *json, size_t 
 {
     int k = kind == 't' ? 0 : kind == 'q' ? 1 : 2;
     for (struct pss *p = ws_list; p; p = p->next)
-        if (p->kind == K_DATA && p->authed && subscribed(&p->subs[k], symbol))
-            ws_send(p, json, len, 0);
+        if (p->kind == K_DATA && p->authed && subscribed(&p->subs[k], symbol)) {
+            msg_t *m = ws_send(p, json, len, 0);
+            if (timeline && kind == 'b')
+                snprintf(m->bar_symbol, sizeof m->bar_symbol, "%s", symbol);
+        }
 }
 
 static void emit_news(const char *symbols, const char *json, size_t len)
@@ -451,6 +490,8 @@ static void dispatch(struct pss *p)
     fault_t *f = control ? NULL : fault_take(p->method, p->path, 0);
     if (!control)
         count_request(p->method, p->path);
+    if (!control && timeline)
+        timeline_request(p->method, p->path, r.body, r.body_len);
     p->resp.len = 0;
     if (f) {
         p->fault = f->kind;
@@ -684,6 +725,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             return -1;
         }
         int w = lws_write(wsi, m->buf + LWS_PRE, m->len, proto);
+        if (timeline && m->bar_symbol[0] && w >= 0)
+            fprintf(timeline, "%lld bar %s\n", mono_us(), m->bar_symbol);
         free(m);
         if (w < 0)
             return -1;
@@ -719,6 +762,7 @@ static void usage(void)
             "usage: fake-alpaca [--port N] [--key K] [--secret S] [--seed N] [--clock RFC3339]\n"
             "                   [--cash DECIMAL] [--fill next_price|immediate]\n"
             "                   [--market open|closed|auto] [--text-trade-stream] [--verbose]\n"
+            "                   [--timeline FILE]\n"
             "Prints \"listening 127.0.0.1:PORT\" once ready. See tests/fake_alpaca/README.md.\n");
 }
 
@@ -760,7 +804,14 @@ int main(int argc, char **argv)
             fill = v;
         else if (!strcmp(a, "--market"))
             market = v;
-        else {
+        else if (!strcmp(a, "--timeline")) {
+            timeline = fopen(v, "w");
+            if (!timeline) {
+                fprintf(stderr, "fake-alpaca: cannot write %s\n", v);
+                return 1;
+            }
+            setvbuf(timeline, NULL, _IOLBF, 0);
+        } else {
             usage();
             return 2;
         }
@@ -808,5 +859,7 @@ int main(int argc, char **argv)
             break;
     lws_context_destroy(ctx);
     state_reset();
+    if (timeline)
+        fclose(timeline);
     return 0;
 }
