@@ -101,8 +101,13 @@ typedef struct alpaca_broker {
     LIST_HEAD(, tracked) orders;
     hmap by_coid, by_id;
     clock_timer poll;
-    bool poll_busy;        /* a poll's requests are in flight */
-    bool poll_again;       /* a catch-up poll was asked for while one was in flight */
+    bool poll_busy;  /* a poll's requests are in flight */
+    bool poll_again; /* a catch-up poll was asked for while one was in flight */
+    int owed_polls;  /* fast polls in a row for fills owed (alpaca_poll.c interval) */
+    /* Alpaca ids of orders the stream reported before the adapter knew them (an instant
+     * fill racing the POST's answer): tracking one of them polls at once. A ring. */
+    char early_ids[16][BROKER_ID_MAX];
+    int early_next;
     apex_time fills_after; /* activities at or after this time are asked for */
     /* alpaca_stream.c */
     alpaca_link stream;
@@ -133,6 +138,8 @@ void alpaca_track(alpaca_broker *a, const alpaca_order *ao);
 int alpaca_poll_init(alpaca_broker *a);
 void alpaca_poll_free(alpaca_broker *a);
 /* The tracked order with Alpaca's id (a leg's own id included), or NULL. */
+/* The trade_updates stream reported an order the adapter does not track (yet). */
+void alpaca_note_early(struct alpaca_broker *a, const char *alpaca_id);
 tracked *alpaca_tracked_by_id(alpaca_broker *a, const char *alpaca_id);
 /* Reports f, a fill of t that raised its order's cumulative quantity to cum, to on_fill
  * (under the host's id for t) unless a fill up to cum was reported already. */

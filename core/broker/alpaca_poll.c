@@ -47,9 +47,30 @@ static bool working(const tracked *t)
            t->filled_reported < t->last.filled_qty;
 }
 
-static apex_time interval(const alpaca_broker *a)
+/* An order whose answer showed more filled than its fills reported: the fills are owed. */
+static bool fills_owed(alpaca_broker *a)
 {
-    return (apex_time)(a->stream_listening ? ALPACA_STREAM_POLL_MS : ALPACA_POLL_MS) * 1000;
+    tracked *t;
+    LIST_FOREACH(t, &a->orders, link)
+    if (t->filled_reported < t->last.filled_qty)
+        return true;
+    return false;
+}
+
+/* Fast polls for owed fills before the pace falls back to the stream's safety net. */
+#define OWED_FAST_POLLS 15
+
+/* While fills are owed the poll runs at the fast pace even with the stream up: a fill the
+ * stream brought before its order was known (an instant market fill racing the POST's
+ * answer) is not sent again, and an exit waits on it. Bounded, so an order whose fills
+ * the activities never show cannot keep the account at 30 requests a minute. */
+static apex_time interval(alpaca_broker *a)
+{
+    bool owed = fills_owed(a);
+    if (!owed)
+        a->owed_polls = 0;
+    bool fast = !a->stream_listening || (owed && a->owed_polls++ < OWED_FAST_POLLS);
+    return (apex_time)(fast ? ALPACA_POLL_MS : ALPACA_STREAM_POLL_MS) * 1000;
 }
 
 static void schedule(alpaca_broker *a)
@@ -90,6 +111,28 @@ void alpaca_poll_retime(alpaca_broker *a)
         poll_within(a, interval(a));
 }
 
+void alpaca_note_early(alpaca_broker *a, const char *alpaca_id)
+{
+    if (!alpaca_id[0])
+        return;
+    int n = (int)(sizeof a->early_ids / sizeof *a->early_ids);
+    snprintf(a->early_ids[a->early_next], sizeof a->early_ids[0], "%s", alpaca_id);
+    a->early_next = (a->early_next + 1) % n;
+}
+
+/* The stream spoke of this order before its answer arrived: what it said is not said
+ * again, so the poll fetches it now. */
+static bool seen_early(alpaca_broker *a, const char *alpaca_id)
+{
+    int n = (int)(sizeof a->early_ids / sizeof *a->early_ids);
+    for (int i = 0; i < n && alpaca_id[0]; i++)
+        if (strcmp(a->early_ids[i], alpaca_id) == 0) {
+            a->early_ids[i][0] = '\0';
+            return true;
+        }
+    return false;
+}
+
 static void track_one(alpaca_broker *a, const broker_order *o)
 {
     if (!o->client_order_id[0] || find_coid(a, o->client_order_id))
@@ -117,9 +160,9 @@ static void track_one(alpaca_broker *a, const broker_order *o)
     if (a->fills_after == 0 || o->created_at - APEX_SECOND < a->fills_after)
         a->fills_after = o->created_at - APEX_SECOND;
     /* Filled already (its fill may have come on the stream before we knew the order): the
-     * fill is read by the next poll, which must not wait for the slow safety net. */
-    if (o->filled_qty > 0)
-        poll_within(a, (apex_time)ALPACA_POLL_MS * 1000);
+     * fill is read by a poll now, and again at the fast pace until it is reported. */
+    if (o->filled_qty > 0 || seen_early(a, o->broker_order_id))
+        poll_within(a, 0);
     schedule(a);
 }
 

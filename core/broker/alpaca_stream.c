@@ -56,6 +56,11 @@ static void drop(alpaca_broker *a, const char *why)
 
 static void on_trade_update(alpaca_broker *a, alpaca_trade_update *u)
 {
+    /* A fill or an end the adapter cannot place yet is news the stream will not repeat
+     * (a "new" event racing the answer is not: the answer says as much). */
+    if ((u->has_fill || order_status_is_final(u->order.order.status)) &&
+        !alpaca_tracked_by_id(a, u->order.order.broker_order_id))
+        alpaca_note_early(a, u->order.order.broker_order_id);
     if (u->has_fill) {
         const broker_order *o = &u->order.order;
         tracked *t = alpaca_tracked_by_id(a, o->broker_order_id);
