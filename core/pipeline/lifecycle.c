@@ -276,8 +276,8 @@ static void on_external_close(void *ud, trade *t, const exec_external_close *c)
     else
         snprintf(reason, sizeof reason,
                  "closed_at_broker: the position (%s %s) was closed outside apex-host; its "
-                 "closing fill%s (%d) came from the broker and count in the realized P&L",
-                 qb, t->row.symbol, nrec == 1 ? "" : "s", nrec);
+                 "closing fills came from the broker (%d fill%s) and count in the realized P&L",
+                 qb, t->row.symbol, nrec, nrec == 1 ? "" : "s");
     complete(p, t, reason, true);
     if (pipeline_durable(p, store_unit_commit(db, &p->werr),
                          "completing an execution closed at the broker"))
