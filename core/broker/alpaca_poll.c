@@ -458,8 +458,12 @@ static void symbol_fills_page(call *c, const http_result *res)
                         err_name(rc));
         return;
     }
-    broker_reply r = {.fills = c->fills, .nfills = c->nfills};
+    /* The call (and what it owns) is freed before the callback runs: the list is kept. */
+    broker_fill *list = c->fills;
+    c->fills = NULL;
+    broker_reply r = {.fills = list, .nfills = c->nfills};
     alpaca_finish(c, &r);
+    free(list);
 }
 
 static int symbol_fills_send(call *c, const char *page_token, bool granted)
