@@ -213,6 +213,12 @@ static void on_external_close(void *ud, trade *t, const exec_external_close *c)
     t->finding_close = false;
     if (trade_is_finished(t))
         return;
+    if (t->exit_reason[0] || t->led.qty == 0) {
+        /* apex-host's own fills closed it while the broker was asked (an exit's fill that
+         * was still on its way): nothing was closed by hand. */
+        pipeline_complete(p, t);
+        return;
+    }
     char reason[400], why[300], qb[32], fb[32];
     money_t held = c->held;
     if (c->status != 0) {
