@@ -80,7 +80,8 @@ exec_restart_stats exec_restart_stats_get(const exec_env *env);
 typedef struct {
     int status;        /* 0: the broker answered; else why not (APEX_EINVAL: it cannot) */
     char error[256];   /* with status != 0 */
-    broker_fill *fill; /* the closing fills, oldest first, qty cut to what t holds */
+    broker_fill *fill; /* the closing fills, oldest first, qty cut to what t holds; NULL
+                          when nfills is 0 */
     int nfills;
     money_t held;  /* what t's fills held when the answer came (> 0) */
     money_t found; /* the quantity the fills cover, <= held */

@@ -870,7 +870,8 @@ static void on_external(void *ud, trade *t, const exec_external_close *c)
     e->status = c->status;
     snprintf(e->error, sizeof e->error, "%s", c->error);
     e->nfills = c->nfills < 8 ? c->nfills : 8;
-    memcpy(e->fills, c->fill, (size_t)e->nfills * sizeof *c->fill);
+    if (e->nfills > 0)
+        memcpy(e->fills, c->fill, (size_t)e->nfills * sizeof *c->fill);
     e->held = c->held;
     e->found = c->found;
 }
