@@ -35,6 +35,9 @@ typedef struct {
     int (*close_position)(broker *b, const char *symbol, const char *client_order_id, broker_cb cb,
                           void *ud);
     int (*list_fills)(broker *b, const char *client_order_id, broker_cb cb, void *ud);
+    /* broker.h's broker_list_symbol_fills; NULL for a venue that cannot list them. */
+    int (*list_symbol_fills)(broker *b, const char *symbol, apex_time since, broker_cb cb,
+                             void *ud);
     /* The venue's calendar (broker.h's broker_get_session); NULL for a venue without one. */
     int (*get_session)(broker *b, apex_time day, broker_cb cb, void *ud);
     /* broker.h's broker_get_asset; NULL for a venue without an asset list. */

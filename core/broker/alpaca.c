@@ -37,6 +37,7 @@ call *alpaca_call_new(alpaca_broker *a, broker_cb cb, void *ud)
 void alpaca_call_free(call *c)
 {
     LIST_REMOVE(c, link);
+    free(c->fills);
     free(c);
 }
 
@@ -875,6 +876,7 @@ static const broker_ops alpaca_ops = {
     .get_quotes = alpaca_get_quotes,
     .close_position = alpaca_close_position,
     .list_fills = alpaca_list_fills,
+    .list_symbol_fills = alpaca_list_symbol_fills,
     .market_data_subscribe = alpaca_md_subscribe,
     .market_data_unsubscribe = alpaca_md_unsubscribe,
     .get_session = alpaca_get_session,

@@ -41,6 +41,10 @@ struct call {
     int nsymbols;
     char cancel_ids[ALPACA_MAX_CANCELS][BROKER_ID_MAX];
     int ncancel;
+    /* list_symbol_fills: the symbol's fills gathered page by page (freed with the call) */
+    apex_time since;
+    broker_fill *fills;
+    int nfills, cap_fills, pages;
 };
 
 /* alpaca_link.c: one WebSocket to Alpaca that is reconnected with backoff until stopped
@@ -165,5 +169,8 @@ void alpaca_md_unsubscribe(broker *b, market_data_sub *sub);
 void alpaca_md_free(alpaca_broker *a);
 /* list_fills' second step: the order is found; its fills come from the activities. */
 void alpaca_fills_order_found(call *c, const http_result *res);
+/* The list_symbol_fills op (alpaca_poll.c): the FILL activities after `since`, paged. */
+int alpaca_list_symbol_fills(broker *b, const char *symbol, apex_time since, broker_cb cb,
+                             void *ud);
 
 #endif

@@ -433,3 +433,105 @@ void alpaca_fills_order_found(call *c, const http_result *res)
     if (alpaca_send(c, HTTP_GET, false, path, NULL, fills_listed, 0, false) != 0)
         alpaca_fail(c, APEX_EIO, "alpaca: the fills request could not be started");
 }
+
+/* ---- list_symbol_fills ---- */
+
+/* Alpaca's largest page of activities; a full page means there may be another. */
+#define SYMBOL_FILLS_PAGE 100
+/* A bound on the pages of one call (10,000 fills of the account since the position
+ * opened): past it the call fails rather than page for ever. */
+#define SYMBOL_FILLS_MAX_PAGES 100
+
+static int symbol_fills_send(call *c, const char *page_token, bool granted);
+
+static void symbol_fills_page(call *c, const http_result *res)
+{
+    json_t *j =
+        alpaca_ok_json(c, res, "alpaca: listing the symbol's fills failed", "alpaca: fills");
+    if (!j)
+        return;
+    size_t n = json_is_array(j) ? json_array_size(j) : 0;
+    char token[BROKER_ID_MAX] = "", err[256];
+    for (size_t i = 0; i < n; i++) {
+        const json_t *obj = json_array_get(j, i);
+        const char *id = json_string_value(json_object_get(obj, "id"));
+        if (id)
+            snprintf(token, sizeof token, "%s", id);
+        broker_fill f;
+        char order_id[BROKER_ID_MAX];
+        if (alpaca_decode_fill_activity(obj, &f, order_id, sizeof order_id, err, sizeof err) != 0) {
+            /* A fill that cannot be read would leave the ledger short without a word: the
+             * whole answer fails, and the caller says the P&L is apex-host's fills only. */
+            json_decref(j);
+            alpaca_fail(c, APEX_EIO, "alpaca: listing the symbol's fills: %s", err);
+            return;
+        }
+        if (strcmp(f.symbol, c->symbol) != 0)
+            continue; /* the activities endpoint cannot filter by symbol */
+        snprintf(f.order_id, sizeof f.order_id, "%s", order_id);
+        /* The host's id where the adapter knows the order: a fill of apex-host's own. */
+        tracked *t = alpaca_tracked_by_id(c->a, order_id);
+        if (t)
+            snprintf(f.client_order_id, sizeof f.client_order_id, "%s", t->coid);
+        if (c->nfills == c->cap_fills) {
+            int cap = c->cap_fills ? c->cap_fills * 2 : 16;
+            broker_fill *grown = realloc(c->fills, (size_t)cap * sizeof *grown);
+            if (!grown) {
+                json_decref(j);
+                alpaca_fail(c, APEX_ENOMEM, "alpaca: out of memory listing fills");
+                return;
+            }
+            c->fills = grown;
+            c->cap_fills = cap;
+        }
+        c->fills[c->nfills++] = f;
+    }
+    json_decref(j);
+    if (n >= SYMBOL_FILLS_PAGE && token[0]) {
+        if (++c->pages >= SYMBOL_FILLS_MAX_PAGES) {
+            alpaca_fail(c, APEX_ERANGE,
+                        "alpaca: more than %d pages of fills since the position "
+                        "opened",
+                        SYMBOL_FILLS_MAX_PAGES);
+            return;
+        }
+        int rc = symbol_fills_send(c, token, false);
+        if (rc != 0)
+            alpaca_fail(c, rc, "alpaca: the next page of fills could not be requested (%s)",
+                        err_name(rc));
+        return;
+    }
+    /* The call (and what it owns) is freed before the callback runs: the list is kept. */
+    broker_fill *list = c->fills;
+    c->fills = NULL;
+    broker_reply r = {.fills = list, .nfills = c->nfills};
+    alpaca_finish(c, &r);
+    free(list);
+}
+
+static int symbol_fills_send(call *c, const char *page_token, bool granted)
+{
+    char after[40], path[400];
+    /* A second early: `after` is exclusive and to the second, and a fill in the position's
+     * opening second must not be lost (the entry's own fill is skipped by the caller). */
+    format_time(c->since - APEX_SECOND, after, sizeof after);
+    int len = snprintf(path, sizeof path,
+                       "/v2/account/activities/FILL?direction=asc&page_size=%d&after=%s",
+                       SYMBOL_FILLS_PAGE, after);
+    if (page_token && len > 0 && (size_t)len < sizeof path)
+        snprintf(path + len, sizeof path - (size_t)len, "&page_token=%s", page_token);
+    return alpaca_send(c, HTTP_GET, false, path, NULL, symbol_fills_page, 0, granted);
+}
+
+int alpaca_list_symbol_fills(broker *b, const char *symbol, apex_time since, broker_cb cb, void *ud)
+{
+    call *c = alpaca_call_new((alpaca_broker *)b, cb, ud);
+    if (!c)
+        return APEX_ENOMEM;
+    snprintf(c->symbol, sizeof c->symbol, "%s", symbol);
+    c->since = since;
+    int rc = symbol_fills_send(c, NULL, true);
+    if (rc != 0)
+        alpaca_call_free(c); /* the op returns rc: its callback never runs */
+    return rc;
+}

@@ -35,13 +35,13 @@ typedef enum {
     OP_LIST_FILLS,
     OP_GET_SESSION,
     OP_GET_ASSET,
+    OP_LIST_SYMBOL_FILLS,
 } call_op;
 
 static const char *const op_names[] = {
-    "submit_order",   "cancel_order",   "get_order",   "list_open_orders",
-    "get_position",   "list_positions", "get_account", "get_quotes",
-    "close_position", "list_fills",     "get_session",
-    "get_asset",
+    "submit_order",   "cancel_order", "get_order",         "list_open_orders", "get_position",
+    "list_positions", "get_account",  "get_quotes",        "close_position",   "list_fills",
+    "get_session",    "get_asset",    "list_symbol_fills",
 };
 
 /* One call's arguments, borrowed from the caller (direct calls) or owned copies (queued
@@ -53,7 +53,7 @@ typedef struct {
     const char *arg2; /* close_position: client order id */
     const char *const *symbols;
     int nsymbols;
-    apex_time day; /* get_session */
+    apex_time day; /* get_session; list_symbol_fills: since */
     broker_cb cb;
     void *ud;
 } call_args;
@@ -66,7 +66,7 @@ typedef struct broker_call {
     char *arg2;
     char **symbols; /* get_quotes */
     int nsymbols;
-    apex_time day; /* get_session */
+    apex_time day; /* get_session; list_symbol_fills: since */
     broker_cb cb;
     void *ud;
     /* Set when the adapter refused at grant time: the error reply is on its way. */
@@ -107,6 +107,9 @@ static int forward(broker *b, const call_args *a)
         return ops->get_session ? ops->get_session(b, a->day, a->cb, a->ud) : APEX_EINVAL;
     case OP_GET_ASSET:
         return ops->get_asset ? ops->get_asset(b, a->arg1, a->cb, a->ud) : APEX_EINVAL;
+    case OP_LIST_SYMBOL_FILLS:
+        return ops->list_symbol_fills ? ops->list_symbol_fills(b, a->arg1, a->day, a->cb, a->ud)
+                                      : APEX_EINVAL;
     }
     return APEX_EINVAL;
 }
@@ -303,6 +306,16 @@ int broker_close_position(broker *b, broker_priority prio, const char *symbol, c
 int broker_list_fills(broker *b, broker_priority prio, const char *coid, broker_cb cb, void *ud)
 {
     return dispatch(b, prio, &(call_args){.op = OP_LIST_FILLS, .arg1 = coid, .cb = cb, .ud = ud});
+}
+
+int broker_list_symbol_fills(broker *b, broker_priority prio, const char *symbol, apex_time since,
+                             broker_cb cb, void *ud)
+{
+    if (!b || !symbol || !b->ops->list_symbol_fills)
+        return APEX_EINVAL; /* before the limiter: a venue that cannot costs no call */
+    return dispatch(
+        b, prio,
+        &(call_args){.op = OP_LIST_SYMBOL_FILLS, .arg1 = symbol, .day = since, .cb = cb, .ud = ud});
 }
 
 int broker_get_session(broker *b, broker_priority prio, apex_time day, broker_cb cb, void *ud)

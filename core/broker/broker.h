@@ -62,7 +62,7 @@ typedef struct {
     const broker_account *account; /* get_account */
     const broker_quote *quotes;    /* get_quotes, in request order */
     int nquotes;
-    const broker_fill *fills; /* list_fills */
+    const broker_fill *fills; /* list_fills, list_symbol_fills */
     int nfills;
     const broker_session *session; /* get_session */
     const broker_asset *asset;     /* get_asset; NULL with status APEX_ENOTFOUND */
@@ -133,6 +133,14 @@ int broker_close_position(broker *b, broker_priority prio, const char *symbol,
 /* Every fill of one order, oldest first (a restart recovers fills it missed). */
 int broker_list_fills(broker *b, broker_priority prio, const char *client_order_id, broker_cb cb,
                       void *ud);
+/* Every fill in symbol after `since`, oldest first, whoever placed the order: apex-host's
+ * orders and orders placed by hand at the broker alike, each with the venue's order id
+ * (broker_fill.order_id); client_order_id is set only where the venue reports it. This is
+ * how a position closed outside apex-host learns its closing fills (pipeline_complete).
+ * An optional op: a venue that cannot list them (the paper broker) refuses at once with
+ * APEX_EINVAL and never calls back. */
+int broker_list_symbol_fills(broker *b, broker_priority prio, const char *symbol, apex_time since,
+                             broker_cb cb, void *ud);
 
 /* ---- the venue's calendar -----------------------------------------------------------
  *

@@ -145,6 +145,12 @@ static int h_fills(broker *b, const char *id, broker_cb cb, void *ud)
 {
     FORWARD(list_fills, id);
 }
+static int h_symbol_fills(broker *b, const char *symbol, apex_time since, broker_cb cb, void *ud)
+{
+    if (!as_handle(b)->acct->inner->ops->list_symbol_fills)
+        return APEX_EINVAL; /* an optional op: the account's venue may not have it */
+    FORWARD(list_symbol_fills, symbol, since);
+}
 
 static int h_estimate(broker *b, const char *symbol, order_side side, order_type type, money_t ref,
                       money_t qty, broker_cost *out)
@@ -247,6 +253,7 @@ static const broker_ops handle_ops = {
     .get_quotes = h_quotes,
     .close_position = h_close,
     .list_fills = h_fills,
+    .list_symbol_fills = h_symbol_fills,
     .estimate_cost = h_estimate,
     .market_data_subscribe = h_md_subscribe,
     .market_data_unsubscribe = h_md_unsubscribe,

@@ -37,6 +37,7 @@ typedef struct {
     int outstanding; /* reconcile: answers still expected */
     int status;      /* reconcile: first failure seen */
     bool periodic;   /* reconcile: while running (exec_reconcile_periodic), not at restart */
+    exec_external_cb external; /* exec_find_external_close: its callback (ud is r->ud) */
 } request;
 
 exec_env *exec_env_new(store *db, broker *brk, apex_clock *clock, const pipeline_config *cfg,
@@ -638,6 +639,131 @@ int exec_reconcile(exec_env *env, trade *t, exec_done_cb done, void *ud)
 int exec_reconcile_periodic(exec_env *env, trade *t, exec_done_cb done, void *ud)
 {
     return reconcile_orders(env, t, true, done, ud);
+}
+
+/* ---- a position closed outside apex-host ---- */
+
+/* Whether f is a fill of an order apex-host placed (any pipeline's): 1 yes, 0 no (or it
+ * cannot be told: no id at all, kept as ours so nothing unproven is recorded), < 0 on a
+ * database error. */
+static int fill_is_ours(exec_env *env, const broker_fill *f)
+{
+    store_order row;
+    if (f->client_order_id[0]) {
+        int rc = store_order_get(env->db, f->client_order_id, &row);
+        if (rc == 0)
+            return 1;
+        if (rc != APEX_ENOTFOUND)
+            return rc;
+    }
+    if (!f->order_id[0])
+        return 1;
+    return store_order_known_at_broker(env->db, f->order_id);
+}
+
+static void on_symbol_fills(void *ud, const broker_reply *reply)
+{
+    request *r = ud;
+    exec_env *env = r->env;
+    trade *t = r->t;
+    exec_external_cb cb = r->external;
+    void *cb_ud = r->ud;
+    inflight_remove(&r->link);
+    free(r);
+    if (!trade_release(t))
+        return; /* finished meanwhile: nothing is left to complete */
+    exec_external_close c = {.status = reply->status};
+    c.held = t->led.qty > 0 ? t->led.qty : -t->led.qty;
+    if (reply->status != 0) {
+        snprintf(c.error, sizeof c.error, "%s",
+                 reply->error[0] ? reply->error : err_name(reply->status));
+        cb(cb_ud, t, &c);
+        return;
+    }
+    broker_fill *keep = calloc((size_t)reply->nfills + 1, sizeof *keep);
+    if (!keep) {
+        c.status = APEX_ENOMEM;
+        snprintf(c.error, sizeof c.error, "out of memory reading the broker's fills");
+        cb(cb_ud, t, &c);
+        return;
+    }
+    /* A hand close of a long is a sell (of a short, a buy): a buy by hand in between adds
+     * to the broker's position, not to this execution's close. */
+    order_side closing = t->led.qty > 0 ? SIDE_SELL : SIDE_BUY;
+    apex_time opened = t->has_pos ? t->pos.opened_at : 0;
+    for (int i = 0; i < reply->nfills && c.found < c.held; i++) {
+        const broker_fill *f = &reply->fills[i];
+        if (f->side != closing || f->qty <= 0 || f->ts < opened - APEX_SECOND || !f->symbol[0] ||
+            strcmp(f->symbol, t->row.symbol) != 0)
+            continue;
+        int ours = fill_is_ours(env, f);
+        if (ours < 0) {
+            c.status = ours;
+            snprintf(c.error, sizeof c.error, "reading the store: %s", store_errmsg(env->db));
+            break;
+        }
+        if (ours)
+            continue;
+        broker_fill *k = &keep[c.nfills++];
+        *k = *f;
+        money_t left = c.held - c.found;
+        if (k->qty > left) {
+            /* Only what this execution held is its close; the fee goes pro rata. */
+            money_t fee = 0;
+            money_muldiv(f->fee, left, f->qty, MONEY_ROUND_NEAREST, &fee);
+            k->fee = fee;
+            k->qty = left;
+        }
+        c.found += k->qty;
+    }
+    if (c.status != 0) {
+        c.nfills = 0;
+        c.found = 0;
+    }
+    c.fill = keep;
+    cb(cb_ud, t, &c);
+    free(keep);
+}
+
+int exec_find_external_close(exec_env *env, trade *t, exec_external_cb cb, void *ud)
+{
+    if (!cb || t->led.qty == 0)
+        return APEX_EINVAL;
+    request *r = request_new(env, t, NULL, ud);
+    if (!r)
+        return APEX_ENOMEM;
+    r->external = cb;
+    apex_time since = t->has_pos ? t->pos.opened_at : t->row.created_at;
+    int rc = broker_list_symbol_fills(env->brk, BROKER_PRIORITY_ROUTINE, t->row.symbol, since,
+                                      on_symbol_fills, r);
+    if (rc != 0)
+        request_free(r);
+    return rc;
+}
+
+int exec_record_external_fill(exec_env *env, trade *t, const broker_fill *f)
+{
+    store_fill sf = {0};
+    sf.execution_id = t->row.id;
+    sf.f = *f;
+    /* No apex-host order made it: the venue's order id stands in for the client order id,
+     * so (order, fill id) is the venue's own pair and a fill learned twice is refused. */
+    snprintf(sf.f.client_order_id, sizeof sf.f.client_order_id, "%s", f->order_id);
+    int rc = store_fill_insert(env->db, &sf, NULL);
+    if (rc == APEX_EDUP)
+        return 0;
+    if (rc)
+        return rc;
+    if ((rc = apply_fill(env, t, &sf.f)) != 0)
+        return rc;
+    char qb[32], pb[32];
+    rc = store_event(env->db, f->ts, env->cfg->name, t->row.id, "fill", NULL,
+                     "%s %s %s @ %s (%s); made at the broker outside apex-host (order %s, fill %s)",
+                     f->symbol, order_side_name(f->side),
+                     money_format_trim(f->qty, 0, qb, sizeof qb),
+                     money_format_trim(f->price, 2, pb, sizeof pb),
+                     order_role_name(ORDER_ROLE_EXTERNAL), f->order_id, f->fill_id);
+    return rc ? rc : 1;
 }
 
 static int replay_one(void *ud, const store_fill *f)

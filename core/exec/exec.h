@@ -72,6 +72,40 @@ typedef struct {
 } exec_restart_stats;
 exec_restart_stats exec_restart_stats_get(const exec_env *env);
 
+/* ---- a position closed outside apex-host (by hand at the broker) ----
+ *
+ * The broker shows t flat while t's own fills still hold shares: someone closed it at the
+ * broker (Alpaca's web UI). Its closing fills are learned from the broker so the ledger,
+ * the realized P&L and the fees match what the broker did. */
+typedef struct {
+    int status;        /* 0: the broker answered; else why not (APEX_EINVAL: it cannot) */
+    char error[256];   /* with status != 0 */
+    broker_fill *fill; /* the closing fills, oldest first, qty cut to what t holds; NULL
+                          when nfills is 0 */
+    int nfills;
+    money_t held;  /* what t's fills held when the answer came (> 0) */
+    money_t found; /* the quantity the fills cover, <= held */
+} exec_external_close;
+
+/* t's closing fills in `fill` must outlive only the callback. */
+typedef void (*exec_external_cb)(void *ud, trade *t, const exec_external_close *close);
+
+/* Asks the broker for t's symbol's fills since its position opened and keeps those of no
+ * order apex-host knows (their venue order id is in no order of the store, their client
+ * order id neither), on the side that closes t, in time order, up to the quantity t still
+ * holds (the last one cut). cb runs once, unless this returns < 0 (APEX_EINVAL: the broker
+ * cannot list fills by symbol, e.g. the paper broker); it does not run when t finished in
+ * the meantime. Nothing is recorded: the caller records the fills with
+ * exec_record_external_fill in the unit that completes the execution. */
+int exec_find_external_close(exec_env *env, trade *t, exec_external_cb cb, void *ud);
+
+/* Records f, a fill made at the broker outside apex-host, as t's (role `external`), inside
+ * the caller's unit: the fill row (its order_client_id is the venue's order id, its fill
+ * id the venue's, so a repeat is a duplicate), t's ledger, execution and position rows,
+ * and the fill event. Returns 1 when recorded, 0 when it was already (nothing changes),
+ * < 0 on a store failure (the caller aborts its unit and puts t back). */
+int exec_record_external_fill(exec_env *env, trade *t, const broker_fill *f);
+
 /* Rebuilds t->led from the fills recorded in the store (restart). */
 int exec_replay_fills(exec_env *env, trade *t);
 

@@ -50,6 +50,9 @@ typedef struct trade {
                     then on, before its order is even sent */
     void *owner; /* the pipeline */
     struct trade *next;
+    /* flat at the broker while its fills hold shares: its closing fills are being asked
+     * for (pipeline_flat_at_broker), and the answer completes it */
+    bool finding_close;
 
     /* lifetime: trade.c only */
     int holds;

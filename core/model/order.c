@@ -12,7 +12,7 @@ static const char *const type_names[] = {"market", "limit", "stop", "stop_limit"
 static const char *const status_names[] = {"new",    "accepted",  "held",     "partially_filled",
                                            "filled", "cancelled", "rejected", "expired",
                                            "unsent"};
-static const char *const role_names[] = {"entry", "stop_loss", "take_profit", "exit"};
+static const char *const role_names[] = {"entry", "stop_loss", "take_profit", "exit", "external"};
 
 bool symbol_valid(const char *name, size_t len)
 {

@@ -46,6 +46,9 @@ typedef enum {
     ORDER_ROLE_STOP_LOSS,
     ORDER_ROLE_TAKE_PROFIT,
     ORDER_ROLE_EXIT,
+    /* Not an order of apex-host's: a fill made at the broker by someone else (a position
+     * closed by hand), recorded so the ledger matches the broker (pipeline_complete). */
+    ORDER_ROLE_EXTERNAL,
 } order_role;
 
 typedef struct {
@@ -113,6 +116,9 @@ typedef struct {
     order_side side;
     money_t qty, price, fee;
     apex_time ts;
+    /* The venue's own id of the order that filled (broker_list_symbol_fills, which also
+     * answers fills of orders apex-host never placed); "" when not reported. */
+    char order_id[BROKER_ID_MAX];
 } broker_fill;
 
 const char *order_side_name(order_side s);     /* "buy", "sell" */

@@ -135,26 +135,15 @@ void pipeline_set_status(pipeline *p, trade *t, exec_status st, const char *fmt,
         p->sum.failed++;
 }
 
-void pipeline_complete(pipeline *p, trade *t)
+/* Completes t: reason is why it closed, at_broker that the broker closed it outside
+ * apex-host (positions.exit_reason is then `closed_at_broker`). */
+static void complete(pipeline *p, trade *t, const char *reason, bool at_broker)
 {
-    /* The closed position and the completed execution commit together. */
+    /* The closed position and the completed execution commit together (and with the
+     * closing fills learned from the broker, in the caller's unit, when there are any). */
     int unit = store_unit_begin(p->hs->db, &p->werr);
     exit_executor_forget(p->exits, t);
     exec_cancel_open_orders(p->exec, t); /* leftovers, e.g. after a close by hand */
-    /* Flat at the broker while apex-host's own fills still hold shares: closed by hand
-     * (Alpaca's web UI) or by the broker. Its closing fill is not one of apex-host's
-     * orders, so the realized P&L covers apex-host's fills only, and the reason says so. */
-    bool at_broker = !t->exit_reason[0] && t->led.qty != 0;
-    char reason[300], qb[32];
-    if (t->exit_reason[0])
-        snprintf(reason, sizeof reason, "%s", t->exit_reason);
-    else if (at_broker)
-        snprintf(reason, sizeof reason,
-                 "closed_at_broker: the position (%s %s) was closed outside apex-host; the "
-                 "realized P&L counts apex-host's own fills only",
-                 money_format_trim(t->led.qty, 0, qb, sizeof qb), t->row.symbol);
-    else
-        snprintf(reason, sizeof reason, "position closed");
     if (t->has_pos) {
         t->pos.open = false;
         if (!t->pos.closed_at)
@@ -184,6 +173,143 @@ void pipeline_complete(pipeline *p, trade *t)
     if (unit == 0 &&
         pipeline_durable(p, store_unit_commit(p->hs->db, &p->werr), "completing an execution"))
         store_unit_abort(p->hs->db, NULL);
+}
+
+/* The reason of a position closed outside apex-host whose closing fills are not in the
+ * ledger: the realized P&L covers apex-host's own fills only. `why` says why they are
+ * not (NULL: the broker cannot list fills, e.g. the paper broker). */
+static void reason_own_fills_only(char *out, size_t n, money_t held, const char *symbol,
+                                  const char *why)
+{
+    char qb[32];
+    snprintf(out, n,
+             "closed_at_broker: the position (%s %s) was closed outside apex-host; the realized "
+             "P&L counts apex-host's own fills only%s%s%s",
+             money_format_trim(held, 0, qb, sizeof qb), symbol, why ? " (" : "", why ? why : "",
+             why ? ")" : "");
+}
+
+void pipeline_complete(pipeline *p, trade *t)
+{
+    /* Flat at the broker while apex-host's own fills still hold shares, and the broker
+     * was not asked for the closing fills (pipeline_flat_at_broker asks). */
+    bool at_broker = !t->exit_reason[0] && t->led.qty != 0;
+    char reason[300];
+    if (t->exit_reason[0])
+        snprintf(reason, sizeof reason, "%s", t->exit_reason);
+    else if (at_broker)
+        reason_own_fills_only(reason, sizeof reason, t->led.qty < 0 ? -t->led.qty : t->led.qty,
+                              t->row.symbol, NULL);
+    else
+        snprintf(reason, sizeof reason, "position closed");
+    complete(p, t, reason, at_broker);
+}
+
+/* The broker's answer: its closing fills recorded with the completion, in one unit. */
+static void on_external_close(void *ud, trade *t, const exec_external_close *c)
+{
+    pipeline *p = ud;
+    store *db = p->hs->db;
+    t->finding_close = false;
+    if (trade_is_finished(t))
+        return;
+    if (t->exit_reason[0] || t->led.qty == 0) {
+        /* apex-host's own fills closed it while the broker was asked (an exit's fill that
+         * was still on its way): nothing was closed by hand. */
+        pipeline_complete(p, t);
+        return;
+    }
+    char reason[400], why[300], qb[32], fb[32];
+    money_t held = c->held;
+    if (c->status != 0) {
+        snprintf(why, sizeof why, "the broker's fills could not be listed: %.250s", c->error);
+        reason_own_fills_only(reason, sizeof reason, held, t->row.symbol,
+                              c->status == APEX_EINVAL ? NULL : why);
+        complete(p, t, reason, true);
+        return;
+    }
+    /* Put back in memory if the unit fails: only the durable mirror changes here. */
+    store_execution row = t->row;
+    store_position pos = t->pos;
+    bool has_pos = t->has_pos;
+    ledger led = t->led;
+    int unit = store_unit_begin(db, &p->werr);
+    int rc = unit;
+    money_t found = 0;
+    int nrec = 0;
+    for (int i = 0; rc == 0 && i < c->nfills; i++) {
+        const broker_fill *f = &c->fill[i];
+        int r = exec_record_external_fill(p->exec, t, f);
+        if (r < 0) {
+            rc = r;
+            break;
+        }
+        if (r == 0)
+            continue; /* already recorded: it is in the ledger already */
+        found += f->qty;
+        nrec++;
+        char pb[32], feeb[32], rb[32];
+        log_event("%-13s FILL     %-5s %s %s @ %s fee %s (%s)  realized %s", p->cfg.name, f->symbol,
+                  order_side_name(f->side), money_format_trim(f->qty, 0, qb, sizeof qb),
+                  money_format_trim(f->price, 2, pb, sizeof pb),
+                  money_format_trim(f->fee, 2, feeb, sizeof feeb),
+                  order_role_name(ORDER_ROLE_EXTERNAL),
+                  money_format_trim(t->led.realized, 2, rb, sizeof rb));
+    }
+    if (rc != 0) {
+        pipeline_durable(p, rc, "recording the closing fills of a position closed at the broker");
+        if (unit == 0)
+            store_unit_abort(db, NULL);
+        t->row = row;
+        t->pos = pos;
+        t->has_pos = has_pos;
+        t->led = led;
+        reason_own_fills_only(reason, sizeof reason, held, t->row.symbol,
+                              "its closing fills could not be recorded");
+        complete(p, t, reason, true);
+        return;
+    }
+    money_format_trim(held, 0, qb, sizeof qb);
+    if (found == 0)
+        reason_own_fills_only(reason, sizeof reason, held, t->row.symbol,
+                              "the broker shows no closing fill outside apex-host's orders");
+    else if (found < held)
+        snprintf(reason, sizeof reason,
+                 "closed_at_broker: the position (%s %s) was closed outside apex-host; the "
+                 "broker's closing fills found cover only %s of it: the realized P&L counts "
+                 "apex-host's fills and those",
+                 qb, t->row.symbol, money_format_trim(found, 0, fb, sizeof fb));
+    else
+        snprintf(reason, sizeof reason,
+                 "closed_at_broker: the position (%s %s) was closed outside apex-host; its "
+                 "closing fills came from the broker (%d fill%s) and count in the realized P&L",
+                 qb, t->row.symbol, nrec, nrec == 1 ? "" : "s");
+    complete(p, t, reason, true);
+    if (pipeline_durable(p, store_unit_commit(db, &p->werr),
+                         "completing an execution closed at the broker"))
+        store_unit_abort(db, NULL);
+    pipeline_check_circuit(p); /* a loss realized by hand counts toward the daily limit */
+}
+
+void pipeline_flat_at_broker(pipeline *p, trade *t)
+{
+    if (trade_is_finished(t) || t->finding_close)
+        return; /* the broker is being asked already: its answer completes t */
+    if (t->exit_reason[0] || t->led.qty == 0) {
+        pipeline_complete(p, t); /* our own fills closed it: nothing to learn */
+        return;
+    }
+    /* Closed outside apex-host (by hand in Alpaca's web UI, or by the broker): its closing
+     * fills are no order of ours, so the listener never heard them. Ask the broker for
+     * them, so the ledger, the realized P&L and the fees are what the broker did. */
+    t->finding_close = true;
+    int rc = exec_find_external_close(p->exec, t, on_external_close, p);
+    if (rc == 0)
+        return;
+    t->finding_close = false;
+    exec_external_close c = {.status = rc, .held = t->led.qty < 0 ? -t->led.qty : t->led.qty};
+    snprintf(c.error, sizeof c.error, "%s", err_name(rc));
+    on_external_close(p, t, &c);
 }
 
 /* Finished trades are freed here, outside any callback that might still touch them. */

@@ -117,6 +117,12 @@ void pipeline_set_status(pipeline *p, trade *t, exec_status st, const char *fmt,
     __attribute__((format(printf, 4, 5)));
 /* The broker shows the position closed: completes the execution with its reason. */
 void pipeline_complete(pipeline *p, trade *t);
+/* The broker shows t flat (the monitor confirmed it): completes t. When t's own fills still
+ * hold shares (closed by hand at the broker), first asks the broker for the closing fills
+ * (exec_find_external_close) and records them with the completion, in one unit; a broker
+ * that cannot list them (paper) or fails leaves the reason saying the realized P&L counts
+ * apex-host's own fills only. The exit_reason is `closed_at_broker` either way. */
+void pipeline_flat_at_broker(pipeline *p, trade *t);
 /* Frees finished trades that nothing holds any more. */
 void pipeline_sweep(pipeline *p);
 /* Marks the pipeline's equity with t's P&L at price (0: t's last mark) and moves the

@@ -92,7 +92,7 @@ exec_hooks pipeline_exec_hooks(pipeline *p)
 
 static void on_flat(void *ud, trade *t)
 {
-    pipeline_complete(ud, t);
+    pipeline_flat_at_broker(ud, t);
 }
 
 /* The best opportunity among traded symbols without a position, asked of the strategy

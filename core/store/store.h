@@ -182,6 +182,10 @@ int store_order_insert(store *s, store_order *o, apex_error *err);
 /* By o->o.client_order_id. */
 int store_order_update(store *s, const store_order *o, apex_error *err);
 int store_order_get(store *s, const char *client_order_id, store_order *out);
+/* Whether any order in the store (of any pipeline) has the broker's id broker_order_id:
+ * 1 yes, 0 no, < 0 on a database error. A fill of an order it does not know was made at
+ * the broker by someone else (a position closed by hand). */
+int store_order_known_at_broker(store *s, const char *broker_order_id);
 int store_orders_for_execution(store *s, int64_t execution_id,
                                int (*fn)(void *ud, const store_order *o), void *ud);
 /* Orders whose status is not final (new, accepted, held, partially_filled). */

@@ -191,6 +191,25 @@ int store_order_get(store *s, const char *client_order_id, store_order *out)
     return result;
 }
 
+int store_order_known_at_broker(store *s, const char *broker_order_id)
+{
+    if (!broker_order_id || !broker_order_id[0])
+        return 0;
+    /* No index on broker_order_id: asked only when a position was closed by hand, once per
+     * fill found, so a scan costs less than an index kept on every order write. */
+    sqlite3_stmt *st = store_stmt(s, STMT_ORDER_BY_BROKER_ID,
+                                  "SELECT 1 FROM orders WHERE broker_order_id = ?1 LIMIT 1");
+    if (!st)
+        return APEX_EIO;
+    sqlite3_bind_text(st, 1, broker_order_id, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    int result = rc == SQLITE_ROW    ? 1
+                 : rc == SQLITE_DONE ? 0
+                                     : store_fail(s, rc, "looking an order up by its broker id");
+    sqlite3_reset(st);
+    return result;
+}
+
 static int each_order(store *s, sqlite3_stmt *st, int (*fn)(void *, const store_order *), void *ud)
 {
     store_rows rows = {.size = sizeof(store_order)};

@@ -128,6 +128,23 @@ else
   assert_eq "$(sq "$DB3" "SELECT exit_reason FROM positions WHERE execution_id=$victim")" "closed_at_broker" "its position row says closed_at_broker"
   left=$(sq "$DB3" "SELECT count(*) FROM orders WHERE execution_id=$victim AND status NOT IN ('filled','cancelled','rejected','expired')")
   assert_eq "$left" "0" "none of its orders is left working"
+  # The closing fill is learned from the broker's FILL activities and recorded: the P&L is
+  # the hand close against the entry, to the unit, and the ledger is the broker's.
+  entry=$(sq "$DB3" "SELECT avg_fill_price FROM orders WHERE execution_id=$victim AND role='entry'")
+  qty=$(sq "$DB3" "SELECT qty FROM executions WHERE id=$victim")
+  pnl=$(sq "$DB3" "SELECT realized_pnl FROM executions WHERE id=$victim")
+  want=$(( (18500000000 - entry) * (qty / 100000000) )) # whole shares: no overflow
+  assert_eq "$pnl" "$want" "its realized P&L is the hand close at 185 against the entry, to the unit"
+  assert_eq "$(sq "$DB3" "SELECT realized_pnl FROM positions WHERE execution_id=$victim")" "$want" "and so is its position's"
+  assert_eq "$(sq "$DB3" "SELECT count(*) FROM fills WHERE execution_id=$victim AND side='sell' AND price=18500000000")" "1" "the hand close's fill is in the store once"
+  acts=$(curl -s -f -H "APCA-API-KEY-ID: $KEY" -H "APCA-API-SECRET-KEY: $SECRET" "$URL/v2/account/activities/FILL?direction=asc&page_size=100")
+  # Each fill as "<alpaca order id>|side|qty|price" in fixed point (a store fill id is
+  # "<alpaca order id>:<cum qty>").
+  fake_fills=$(sqlite3 :memory: "SELECT group_concat(f, ' ') FROM (SELECT json_extract(value, '\$.order_id') || '|' || json_extract(value, '\$.side') || '|' || CAST(round(CAST(json_extract(value, '\$.qty') AS REAL) * 100000000) AS INTEGER) || '|' || CAST(round(CAST(json_extract(value, '\$.price') AS REAL) * 100000000) AS INTEGER) AS f FROM json_each('${acts//\'/\'\'}') ORDER BY f)")
+  store_fills=$(sq "$DB3" "SELECT group_concat(f, ' ') FROM (SELECT substr(fill_id, 1, instr(fill_id, ':') - 1) || '|' || side || '|' || qty || '|' || price AS f FROM fills ORDER BY f)")
+  [ -n "$fake_fills" ] && assert_eq "$store_fills" "$fake_fills" "the store's fills are the fake's FILL activities" || fail "the fake lists no FILL activities"
+  assert_contains "$(sq "$DB3" "SELECT reason FROM executions WHERE id=$victim")" "came from the broker" "its reason says the closing fill came from the broker"
+  assert_eq "$(sq "$DB3" "SELECT count(*) FROM fills f JOIN orders o ON o.client_order_id = f.order_client_id WHERE f.execution_id=$victim AND f.price=18500000000")" "0" "the closing fill belongs to no order of apex-host's"
 fi
 # ---- the session close comes from the venue's calendar ----
 # 2024-07-03 closes early at the fake (13:00 New York, 17:00 UTC); exits.session_close stays

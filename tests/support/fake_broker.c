@@ -128,7 +128,7 @@ const char *fake_call_kind_name(fake_call_kind kind)
     static const char *const names[] = {
         "submit_order",   "cancel_order",   "get_order",   "list_open_orders",
         "get_position",   "list_positions", "get_account", "get_quotes",
-        "close_position", "list_fills",     "get_session",
+        "close_position", "list_fills",     "get_session", "list_symbol_fills",
     };
     return kind >= 0 && kind < FAKE_NKINDS ? names[kind] : "any";
 }
@@ -772,6 +772,31 @@ static int fb_list_fills(broker *b, const char *coid, broker_cb cb, void *ud)
     return finish(fb, idx, 0);
 }
 
+static int fb_list_symbol_fills(broker *b, const char *symbol, apex_time since, broker_cb cb,
+                                void *ud)
+{
+    fake_broker *fb = FB(b);
+    outcome oc;
+    int idx = arrive(fb, FAKE_LIST_SYMBOL_FILLS);
+    snprintf(fb->calls[idx].symbol, SYMBOL_MAX, "%s", symbol ? symbol : "");
+    fb->calls[idx].since = since;
+    decide(fb, idx, &oc);
+    int rc;
+    if (scripted_failure(fb, &oc, cb, ud, idx, &rc))
+        return rc;
+    if (fb->inner)
+        return finish(
+            fb, idx,
+            broker_list_symbol_fills(fb->inner, BROKER_PRIORITY_ROUTINE, symbol, since, cb, ud));
+    fake_event *ev = reply_new(cb, ud);
+    ev->fills = xcalloc((size_t)fb->nfills + 1, sizeof *ev->fills);
+    for (int i = 0; i < fb->nfills; i++)
+        if (strcmp(fb->fills[i].symbol, symbol) == 0 && fb->fills[i].ts >= since)
+            ev->fills[ev->nfills++] = fb->fills[i];
+    send_reply(fb, ev, held(&oc), delay_of(&oc));
+    return finish(fb, idx, 0);
+}
+
 static int fb_get_session(broker *b, apex_time day, broker_cb cb, void *ud)
 {
     fake_broker *fb = FB(b);
@@ -852,6 +877,7 @@ static const broker_ops fake_ops = {
     .close_position = fb_close_position,
     .list_fills = fb_list_fills,
     .get_session = fb_get_session,
+    .list_symbol_fills = fb_list_symbol_fills,
     .free = fb_free,
 };
 
@@ -1072,6 +1098,7 @@ int fake_broker_fill(fake_broker *fb, const char *coid, money_t qty, money_t pri
     memset(f, 0, sizeof *f);
     snprintf(f->fill_id, sizeof f->fill_id, "fake-fill-%d", ++fb->fill_no);
     snprintf(f->client_order_id, sizeof f->client_order_id, "%s", coid);
+    snprintf(f->order_id, sizeof f->order_id, "%s", o->broker_order_id);
     snprintf(f->symbol, sizeof f->symbol, "%s", o->symbol);
     f->side = o->side;
     f->qty = qty ? qty : o->qty - o->filled_qty;

@@ -9,8 +9,9 @@
  *     bracket, its legs "<id>-tp" / "<id>-sl" (held until the entry fills); a repeated
  *     client order id is refused with APEX_EDUP (reply carries the existing order);
  *     cancel, get_order, list_open_orders and list_fills read the book, and an unknown id
- *     is APEX_ENOTFOUND; close_position opens a market exit order for the whole position
- *     and cancels the symbol's working orders;
+ *     is APEX_ENOTFOUND; list_symbol_fills answers every fill of the symbol after `since`
+ *     (each with its order's broker id, orders placed by hand included); close_position opens a
+ * market exit order for the whole position and cancels the symbol's working orders;
  *   - positions move with the fills the test makes (fake_broker_fill) or are set directly;
  *     quotes and the account are whatever the test set;
  *   - nothing fills by itself: the test decides when and at what price.
@@ -60,6 +61,7 @@ typedef enum {
     FAKE_CLOSE_POSITION,
     FAKE_LIST_FILLS,
     FAKE_GET_SESSION,
+    FAKE_LIST_SYMBOL_FILLS,
     FAKE_NKINDS,
     FAKE_ANY = FAKE_NKINDS, /* for counting and finding calls of any kind */
 } fake_call_kind;
@@ -75,7 +77,9 @@ typedef struct {
     char client_order_id[BROKER_ID_MAX]; /* submit (req's), cancel, get_order, close,
                                             list_fills */
     char symbol[SYMBOL_MAX];             /* get_position, list_open_orders ("" = all),
-                                            close_position, submit (req's) */
+                                            close_position, submit (req's),
+                                            list_symbol_fills */
+    apex_time since;                     /* list_symbol_fills */
     int nsymbols;                        /* get_quotes */
     const char (*symbols)[SYMBOL_MAX];   /* get_quotes: copies of the requested symbols */
 } fake_call;

@@ -1023,6 +1023,76 @@ static void test_session_close_comes_from_the_calendar(void **state)
     assert_int_equal(counter(f, "requests", "GET /v2/calendar"), 5);
 }
 
+/* broker_list_symbol_fills: the FILL activities since a time, every page of them, only
+ * the symbol's, each named by Alpaca's order id; apex-host's own (an order the adapter
+ * placed) also by its client order id, a close by hand (Alpaca's web UI) by none. */
+typedef struct {
+    int done, status, nfills;
+    broker_fill first, last;
+    int ours, other_symbols;
+} symbol_fills;
+
+static void on_symbol_fills(void *ud, const broker_reply *r)
+{
+    symbol_fills *g = ud;
+    g->done++;
+    g->status = r->status;
+    g->nfills = r->nfills;
+    for (int i = 0; i < r->nfills; i++) {
+        g->ours += strcmp(r->fills[i].client_order_id, "apx-11-e") == 0;
+        g->other_symbols += strcmp(r->fills[i].symbol, "NVDA") != 0;
+    }
+    if (r->nfills > 0) {
+        g->first = r->fills[0];
+        g->last = r->fills[r->nfills - 1];
+    }
+}
+
+static void test_symbol_fills_paged_and_named(void **state)
+{
+    fixture *f = *state;
+    control(f, "settings", "{\"auto_fill\":false}");
+    control(f, "bar", "{\"symbol\":\"NVDA\",\"o\":180,\"h\":181,\"l\":179,\"c\":180}");
+    control(f, "bar", "{\"symbol\":\"TSLA\",\"o\":180,\"h\":181,\"l\":179,\"c\":180}");
+    order_request q = {.side = SIDE_BUY, .type = ORDER_MARKET, .qty = MONEY(120)};
+    snprintf(q.client_order_id, sizeof q.client_order_id, "apx-11-e");
+    snprintf(q.symbol, sizeof q.symbol, "NVDA");
+    assert_int_equal(submit(f, &q).status, 0);
+    order_request other = {.side = SIDE_BUY, .type = ORDER_MARKET, .qty = MONEY(1)};
+    snprintf(other.client_order_id, sizeof other.client_order_id, "apx-11-o");
+    snprintf(other.symbol, sizeof other.symbol, "TSLA");
+    assert_int_equal(submit(f, &other).status, 0);
+    control(f, "fill", "{\"client_order_id\":\"apx-11-o\",\"price\":180}");
+    /* 101 partial fills: more than one page of activities (100). */
+    for (int i = 0; i < 101; i++)
+        control(f, "fill", "{\"client_order_id\":\"apx-11-e\",\"qty\":1,\"price\":180}");
+    control(f, "close_position", "{\"symbol\":\"NVDA\",\"price\":185}");
+
+    symbol_fills g = {0};
+    /* An hour before the fake's clock (setup: 2024-01-02T15:00:00Z). */
+    apex_time since = (apex_time)(1704153600 + 14 * 3600) * APEX_SECOND;
+    assert_int_equal(
+        broker_list_symbol_fills(f->b, BROKER_PRIORITY_ROUTINE, "NVDA", since, on_symbol_fills, &g),
+        0);
+    wait_for(f, &g.done, 1);
+    assert_int_equal(g.status, 0);
+    assert_int_equal(g.nfills, 102);
+    assert_int_equal(g.other_symbols, 0);
+    assert_int_equal(g.ours, 101);
+    assert_int_equal(g.first.side, SIDE_BUY);
+    assert_true(g.first.order_id[0]);
+    assert_int_equal(g.last.side, SIDE_SELL);
+    assert_int_equal(g.last.qty, MONEY(101));
+    assert_int_equal(g.last.price, MONEY(185));
+    assert_string_equal(g.last.client_order_id, "");
+    assert_true(g.last.order_id[0]);
+    assert_string_not_equal(g.last.order_id, g.first.order_id);
+    /* The fill id is the one the stream and polling give: a repeat dedupes in the store. */
+    char want[BROKER_ID_MAX + 8];
+    snprintf(want, sizeof want, "%s:101", g.last.order_id);
+    assert_string_equal(g.last.fill_id, want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1031,6 +1101,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lost_response_is_looked_up_not_resent, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_cancel_a_leg_and_close_the_position, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_symbol_fills_paged_and_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_account_exact_and_429_waited, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_reports_fills_without_polling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fill_seen_by_stream_and_poll_is_one, setup, teardown),

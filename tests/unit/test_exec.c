@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "broker/paper.h"
 #include "exec/exec.h"
 #include "fake_broker.h"
 #include "store/store_testing.h"
@@ -851,6 +852,231 @@ static void test_periodic_reconcile_never_marks_a_pending_intent_unsent(void **s
     clock_free(clock);
 }
 
+/* ---- a position closed by hand at the broker ---- */
+
+typedef struct {
+    int calls, status;
+    char error[256];
+    broker_fill fills[8];
+    int nfills;
+    money_t held, found;
+} external_seen;
+
+static void on_external(void *ud, trade *t, const exec_external_close *c)
+{
+    external_seen *e = ud;
+    (void)t;
+    e->calls++;
+    e->status = c->status;
+    snprintf(e->error, sizeof e->error, "%s", c->error);
+    e->nfills = c->nfills < 8 ? c->nfills : 8;
+    if (e->nfills > 0)
+        memcpy(e->fills, c->fill, (size_t)e->nfills * sizeof *c->fill);
+    e->held = c->held;
+    e->found = c->found;
+}
+
+static void ignore_reply(void *ud, const broker_reply *r)
+{
+    (void)ud;
+    (void)r;
+}
+
+/* As pipeline_flat_at_broker does: the closing fills in one unit (with the completion). */
+static int record_external(host *h, trade *t, const external_seen *e)
+{
+    int recorded = 0;
+    assert_int_equal(store_unit_begin(h->db, NULL), 0);
+    for (int i = 0; i < e->nfills; i++) {
+        int rc = exec_record_external_fill(h->env, t, &e->fills[i]);
+        assert_true(rc >= 0);
+        recorded += rc;
+    }
+    assert_int_equal(store_unit_commit(h->db, NULL), 0);
+    return recorded;
+}
+
+/* A long of 10 AAPL bought at 180 by apex-host, then (a minute later) closed by hand at the
+ * broker. Returns the trade, still holding 10 by its own fills. */
+/* t sends a market order of qty AAPL (role, side) and the broker fills it at price. */
+static void traded(host *h, trade *t, order_role role, order_side side, money_t qty, money_t price)
+{
+    order_request req = {.side = side, .type = ORDER_MARKET, .qty = qty};
+    snprintf(req.symbol, sizeof req.symbol, "AAPL");
+    assert_int_equal(exec_send(h->env, BROKER_PRIORITY_ROUTINE, t, role, &req, NULL, NULL, NULL, 0),
+                     0);
+    run(h);
+    fake_broker_fill(h->brk, req.client_order_id, 0, price);
+    run(h);
+}
+
+static trade *closed_by_hand(host *h, money_t hand_price)
+{
+    trade *t = new_trade(h, "AAPL");
+    traded(h, t, ORDER_ROLE_ENTRY, SIDE_BUY, MONEY(10), MONEY(180));
+    assert_int_equal(t->led.qty, MONEY(10));
+    clock_advance_to(h->clock, clock_now(h->clock) + 60 * APEX_SECOND);
+    /* Alpaca's web UI: a market order apex-host never placed; the listener ignores it. */
+    assert_int_equal(broker_close_position(fake_broker_base(h->brk), BROKER_PRIORITY_ROUTINE,
+                                           "AAPL", "by-hand", ignore_reply, NULL),
+                     0);
+    run(h);
+    fake_broker_fill(h->brk, "by-hand", 0, hand_price);
+    run(h);
+    assert_int_equal(fake_broker_position(h->brk, "AAPL"), 0);
+    assert_int_equal(t->led.qty, MONEY(10));
+    return t;
+}
+
+static void test_closed_by_hand_records_the_brokers_closing_fill_once(void **state)
+{
+    (void)state;
+    apex_clock *clock = clock_new_simulated(T0);
+    host h;
+    host_open(&h, "exec.db", clock);
+    trade *t = closed_by_hand(&h, MONEY(185));
+    external_seen e = {0};
+    assert_int_equal(exec_find_external_close(h.env, t, on_external, &e), 0);
+    const fake_call *call = fake_broker_last_call(h.brk, FAKE_LIST_SYMBOL_FILLS);
+    assert_non_null(call);
+    assert_string_equal(call->symbol, "AAPL");
+    assert_int_equal(call->since, t->pos.opened_at);
+    run(&h);
+    assert_int_equal(e.calls, 1);
+    assert_int_equal(e.status, 0);
+    /* The entry's own fill is in the answer too: it is apex-host's, so not taken. */
+    assert_int_equal(e.nfills, 1);
+    assert_int_equal(e.held, MONEY(10));
+    assert_int_equal(e.found, MONEY(10));
+    assert_int_equal(e.fills[0].side, SIDE_SELL);
+    assert_int_equal(e.fills[0].price, MONEY(185));
+    assert_int_equal(trade_holds(t), 0);
+
+    assert_int_equal(record_external(&h, t, &e), 1);
+    /* (185 - 180) x 10, to the smallest unit. */
+    assert_int_equal(t->led.qty, 0);
+    assert_int_equal(t->led.realized, MONEY(50));
+    store_execution row;
+    assert_int_equal(store_execution_get(h.db, t->row.id, &row), 0);
+    assert_int_equal(row.realized_pnl, MONEY(50));
+    store_position pos;
+    assert_int_equal(store_position_get_by_execution(h.db, t->row.id, &pos), 0);
+    assert_false(pos.open);
+    assert_int_equal(pos.qty, 0);
+    assert_int_equal(pos.realized_pnl, MONEY(50));
+    assert_int_equal(store_ledger_check(h.db, NULL), 0);
+    char oid[BROKER_ID_MAX];
+    snprintf(oid, sizeof oid, "%s", fake_broker_order(h.brk, "by-hand")->broker_order_id);
+    long long n = committed_int("exec.db", "SELECT count(*) FROM fills WHERE order_client_id "
+                                           "LIKE 'fake-%' AND qty > 0");
+    assert_int_equal(n, 1);
+    char got[BROKER_ID_MAX];
+    committed_text("exec.db", "SELECT order_client_id FROM fills WHERE fill_id = ?1",
+                   e.fills[0].fill_id, got, sizeof got);
+    assert_string_equal(got, oid);
+
+    /* Learned again (a second reconciliation, a restart): a duplicate, nothing changes. */
+    ledger before = t->led;
+    assert_int_equal(record_external(&h, t, &e), 0);
+    assert_memory_equal(&t->led, &before, sizeof before);
+    assert_int_equal(committed_int("exec.db", "SELECT count(*) FROM fills"), 2);
+    assert_int_equal(store_ledger_check(h.db, NULL), 0);
+    /* And nothing is left to ask for: the trade's fills are flat. */
+    assert_int_equal(exec_find_external_close(h.env, t, on_external, &e), APEX_EINVAL);
+    host_close(&h);
+    clock_free(clock);
+}
+
+/* apex-host's own exit sold 4 at 183 before the trader sold the other 6 by hand at 185:
+ * only the hand fill is external, and the ledger counts both exactly. A hand fill larger
+ * than what the execution still holds (the trader had bought more by hand) is cut to it. */
+static void test_closed_by_hand_takes_only_fills_of_no_order_of_ours(void **state)
+{
+    (void)state;
+    apex_clock *clock = clock_new_simulated(T0);
+    host h;
+    host_open(&h, "exec.db", clock);
+    trade *t = new_trade(&h, "AAPL");
+    traded(&h, t, ORDER_ROLE_ENTRY, SIDE_BUY, MONEY(10), MONEY(180));
+    traded(&h, t, ORDER_ROLE_EXIT, SIDE_SELL, MONEY(4), MONEY(183));
+    assert_int_equal(t->led.qty, MONEY(6));
+    /* By hand: 2 more bought, then all 8 sold at 185. */
+    broker_order hand = {.side = SIDE_BUY, .type = ORDER_MARKET, .qty = MONEY(2)};
+    snprintf(hand.client_order_id, sizeof hand.client_order_id, "hand-buy");
+    snprintf(hand.broker_order_id, sizeof hand.broker_order_id, "web-1");
+    snprintf(hand.symbol, sizeof hand.symbol, "AAPL");
+    hand.status = ORDER_STATUS_ACCEPTED;
+    fake_broker_add_order(h.brk, &hand);
+    fake_broker_fill(h.brk, "hand-buy", 0, MONEY(181));
+    hand.side = SIDE_SELL;
+    hand.qty = MONEY(8);
+    snprintf(hand.client_order_id, sizeof hand.client_order_id, "hand-sell");
+    snprintf(hand.broker_order_id, sizeof hand.broker_order_id, "web-2");
+    fake_broker_add_order(h.brk, &hand);
+    fake_broker_fill(h.brk, "hand-sell", 0, MONEY(185));
+    run(&h);
+    assert_int_equal(fake_broker_position(h.brk, "AAPL"), 0);
+
+    external_seen e = {0};
+    assert_int_equal(exec_find_external_close(h.env, t, on_external, &e), 0);
+    run(&h);
+    assert_int_equal(e.status, 0);
+    assert_int_equal(e.nfills, 1);
+    assert_int_equal(e.held, MONEY(6));
+    assert_int_equal(e.found, MONEY(6));
+    assert_int_equal(e.fills[0].qty, MONEY(6));
+    assert_string_equal(e.fills[0].order_id, "web-2");
+    assert_int_equal(record_external(&h, t, &e), 1);
+    /* 4 x (183 - 180) + 6 x (185 - 180) */
+    assert_int_equal(t->led.realized, MONEY(42));
+    assert_int_equal(t->led.qty, 0);
+    assert_int_equal(store_ledger_check(h.db, NULL), 0);
+    host_close(&h);
+    clock_free(clock);
+}
+
+/* A broker that cannot list fills by symbol (the paper broker) refuses at once: no
+ * callback, no hold left, nothing recorded, and the caller completes as before. A broker
+ * that fails to answer says why in the callback. */
+static void test_closed_by_hand_when_the_broker_cannot_list_fills(void **state)
+{
+    (void)state;
+    apex_clock *clock = clock_new_simulated(T0);
+    host h;
+    host_open(&h, "exec.db", clock);
+    trade *t = closed_by_hand(&h, MONEY(185));
+    external_seen e = {0};
+    fake_broker_refuse_next(h.brk, FAKE_LIST_SYMBOL_FILLS, 1, APEX_EINVAL);
+    assert_int_equal(exec_find_external_close(h.env, t, on_external, &e), APEX_EINVAL);
+    run(&h);
+    assert_int_equal(e.calls, 0);
+    assert_int_equal(trade_holds(t), 0);
+
+    fake_broker_fail_next(h.brk, FAKE_LIST_SYMBOL_FILLS, 1, APEX_EIO, "connection reset");
+    assert_int_equal(exec_find_external_close(h.env, t, on_external, &e), 0);
+    run(&h);
+    assert_int_equal(e.calls, 1);
+    assert_int_equal(e.status, APEX_EIO);
+    assert_string_equal(e.error, "connection reset");
+    assert_int_equal(e.nfills, 0);
+    assert_int_equal(t->led.qty, MONEY(10));
+    assert_int_equal(committed_int("exec.db", "SELECT count(*) FROM fills"), 1);
+    assert_int_equal(store_ledger_check(h.db, NULL), 0);
+    host_close(&h);
+
+    /* The paper broker has no such op: refused before the limiter, nothing counted. */
+    char err[256];
+    paper_config pc = {.starting_cash = MONEY(100000), .fill = PAPER_FILL_CLOSE};
+    broker *paper = paper_broker_new(&pc, ":memory:", clock, err, sizeof err);
+    assert_non_null(paper);
+    assert_int_equal(
+        broker_list_symbol_fills(paper, BROKER_PRIORITY_ROUTINE, "AAPL", T0, ignore_reply, NULL),
+        APEX_EINVAL);
+    assert_int_equal(broker_api_calls(paper), 0);
+    broker_free(paper);
+    clock_free(clock);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -872,6 +1098,12 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_periodic_reconcile_records_a_missed_fill_once, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_closed_by_hand_records_the_brokers_closing_fill_once,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_closed_by_hand_takes_only_fills_of_no_order_of_ours,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_closed_by_hand_when_the_broker_cannot_list_fills,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_periodic_reconcile_never_marks_a_pending_intent_unsent,
                                         setup, teardown),
     };
