@@ -25,6 +25,9 @@ typedef struct {
     const char *name; /* "paper", "alpaca" */
     int (*submit_order)(broker *b, const order_request *req, broker_cb cb, void *ud);
     int (*cancel_order)(broker *b, const char *client_order_id, broker_cb cb, void *ud);
+    /* broker_replace_order; NULL for a venue that cannot replace in place. */
+    int (*replace_order)(broker *b, const char *client_order_id, const char *new_client_order_id,
+                         const order_change *change, broker_cb cb, void *ud);
     int (*get_order)(broker *b, const char *client_order_id, broker_cb cb, void *ud);
     /* symbol NULL = all symbols */
     int (*list_open_orders)(broker *b, const char *symbol, broker_cb cb, void *ud);

@@ -38,6 +38,7 @@ void alpaca_call_free(call *c)
 {
     LIST_REMOVE(c, link);
     free(c->fills);
+    free(c->body);
     free(c);
 }
 
@@ -395,6 +396,102 @@ static int alpaca_cancel(broker *b, const char *coid, broker_cb cb, void *ud)
     char path[256];
     by_client_id_path(c, path, sizeof path);
     return op_send(c, HTTP_GET, false, path, NULL, cancel_resolved);
+}
+
+/* ---- replace: look the order up, then PATCH it under the new client order id ---- */
+
+static void replaced_looked_up(call *c, const http_result *res)
+{
+    alpaca_order ao;
+    if (res->outcome == HTTP_OUTCOME_RESPONSE && res->status == 404) {
+        alpaca_fail(c, APEX_EIO,
+                    "alpaca: replace of %s got no answer and Alpaca has no order %s: it was "
+                    "not replaced",
+                    c->coid, c->new_coid);
+        return;
+    }
+    if (res->outcome != HTTP_OUTCOME_RESPONSE || res->status != 200) {
+        alpaca_fail_http(c, res, "alpaca: replace unconfirmed");
+        return;
+    }
+    if (!decode_order_body(c, res, &ao))
+        return;
+    broker_reply r = {.order = &ao.order};
+    alpaca_finish(c, &r);
+}
+
+static void replace_sent(call *c, const http_result *res)
+{
+    if (res->outcome == HTTP_OUTCOME_UNKNOWN) {
+        /* Sent, no answer: the replacement may exist; ask for it by its id. */
+        char path[256];
+        snprintf(path, sizeof path, "/v2/orders:by_client_order_id?client_order_id=%s&nested=true",
+                 c->new_coid);
+        follow(c, HTTP_GET, false, path, NULL, replaced_looked_up);
+        return;
+    }
+    if (res->outcome == HTTP_OUTCOME_RESPONSE && res->status == 422) {
+        alpaca_fail_http(c, res, "alpaca: replace refused (the order is no longer replaceable)");
+        return;
+    }
+    if (res->outcome != HTTP_OUTCOME_RESPONSE || res->status != 200) {
+        alpaca_fail_http(c, res, "alpaca: replace refused");
+        return;
+    }
+    alpaca_order ao;
+    if (!decode_order_body(c, res, &ao))
+        return;
+    broker_reply r = {.order = &ao.order};
+    alpaca_finish(c, &r);
+}
+
+static void replace_resolved(call *c, const http_result *res)
+{
+    alpaca_order ao;
+    const broker_order *o =
+        found_order(c, res, &ao, "alpaca: order lookup before a replace failed");
+    if (!o)
+        return;
+    if (order_status_is_final(o->status)) {
+        broker_reply r = {.status = APEX_ESTATE, .order = o};
+        snprintf(r.error, sizeof r.error, "order %s is already %s; there is nothing to replace",
+                 c->coid, order_status_name(o->status));
+        alpaca_finish(c, &r);
+        return;
+    }
+    char path[256];
+    snprintf(path, sizeof path, "/v2/orders/%s", o->broker_order_id);
+    /* Not idempotent, like a submit: a lost answer is looked up, never resent. */
+    int rc = alpaca_send(c, HTTP_PATCH, false, path, c->body, replace_sent, 0, false);
+    if (rc != 0)
+        alpaca_fail(c, rc, "alpaca: a replace could not be started (%s)", err_name(rc));
+}
+
+static int alpaca_replace(broker *b, const char *coid, const char *new_coid,
+                          const order_change *change, broker_cb cb, void *ud)
+{
+    char *body = NULL, err[256];
+    int rc = alpaca_encode_replace(change, new_coid, &body, err, sizeof err);
+    if (rc != 0) {
+        log_warn("alpaca: order %s not replaced: %s", coid, err);
+        return rc;
+    }
+    call *c = alpaca_call_new(as_alpaca(b), cb, ud);
+    if (!c) {
+        free(body);
+        return APEX_ENOMEM;
+    }
+    name_order(c, coid);
+    if (c->is_leg) {
+        free(body);
+        alpaca_call_free(c);
+        return APEX_EINVAL; /* a bracket leg is replaced through its parent's order class */
+    }
+    snprintf(c->new_coid, sizeof c->new_coid, "%s", new_coid);
+    c->body = body;
+    char path[256];
+    by_client_id_path(c, path, sizeof path);
+    return op_send(c, HTTP_GET, false, path, NULL, replace_resolved);
 }
 
 /* ---- lists: open orders, positions, account, quotes ---- */
@@ -881,5 +978,6 @@ static const broker_ops alpaca_ops = {
     .market_data_unsubscribe = alpaca_md_unsubscribe,
     .get_session = alpaca_get_session,
     .get_asset = alpaca_get_asset,
+    .replace_order = alpaca_replace,
     .free = alpaca_free,
 };

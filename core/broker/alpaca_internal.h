@@ -45,6 +45,8 @@ struct call {
     apex_time since;
     broker_fill *fills;
     int nfills, cap_fills, pages;
+    char new_coid[BROKER_ID_MAX]; /* replace: the replacement's client order id */
+    char *body;                   /* replace: the PATCH body, sent after the look-up */
 };
 
 /* alpaca_link.c: one WebSocket to Alpaca that is reconnected with backoff until stopped

@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "broker/broker.h"
 #include "clock/clock.h"
 #include "market/bar.h"
 #include "model/order.h"
@@ -306,6 +307,11 @@ int alpaca_decode_news(const json_t *obj, alpaca_news *out, char *err, size_t er
  * next_page_token into page_token ("" when null or absent; NULL to ignore). */
 int alpaca_decode_news_page(const json_t *root, alpaca_news **out, int *n, char *page_token,
                             size_t page_token_len, char *err, size_t errlen);
+
+/* The body of PATCH /v2/orders/{id}: the changed qty, limit_price and stop_price (a 0
+ * is left out) and the replacement's client_order_id. */
+int alpaca_encode_replace(const order_change *change, const char *new_client_order_id, char **body,
+                          char *err, size_t errlen);
 
 /* A symbol as a path segment of the trading API (/v2/positions/{symbol},
  * /v2/assets/{symbol}): a crypto pair without its slash ("BTCUSD"), the form Alpaca

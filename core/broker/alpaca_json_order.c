@@ -98,6 +98,35 @@ static int fill_body(json_t *body, const order_request *r, alpaca_tif tif)
     return rc;
 }
 
+int alpaca_encode_replace(const order_change *change, const char *new_client_order_id, char **body,
+                          char *err, size_t errlen)
+{
+    aj_ctx c = {"replace", err, errlen};
+    *body = NULL;
+    size_t idlen = strlen(new_client_order_id);
+    if (idlen == 0 || idlen > ALPACA_CLIENT_ID_MAX)
+        return aj_fail(&c, "client_order_id", APEX_EINVAL, "%zu bytes; Alpaca accepts 1 to %d",
+                       idlen, ALPACA_CLIENT_ID_MAX);
+    if (change->qty <= 0 && change->limit_price <= 0 && change->stop_price <= 0)
+        return aj_fail(&c, "qty", APEX_EINVAL, "nothing to change: give qty, limit or stop");
+    json_t *obj = json_object();
+    int rc = obj ? set_string(obj, "client_order_id", new_client_order_id) : APEX_ENOMEM;
+    if (!rc && change->qty > 0)
+        rc = set_decimal(obj, "qty", change->qty);
+    if (!rc && change->limit_price > 0)
+        rc = set_decimal(obj, "limit_price", change->limit_price);
+    if (!rc && change->stop_price > 0)
+        rc = set_decimal(obj, "stop_price", change->stop_price);
+    if (rc == 0) {
+        *body = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+        rc = *body ? 0 : APEX_ENOMEM;
+    }
+    json_decref(obj);
+    if (rc == APEX_ENOMEM)
+        err_set(err, errlen, rc, "alpaca: replace: out of memory encoding it");
+    return rc;
+}
+
 int alpaca_encode_order(const order_request *req, alpaca_tif tif, char **body, char *err,
                         size_t errlen)
 {

@@ -36,12 +36,13 @@ typedef enum {
     OP_GET_SESSION,
     OP_GET_ASSET,
     OP_LIST_SYMBOL_FILLS,
+    OP_REPLACE_ORDER,
 } call_op;
 
 static const char *const op_names[] = {
     "submit_order",   "cancel_order", "get_order",         "list_open_orders", "get_position",
     "list_positions", "get_account",  "get_quotes",        "close_position",   "list_fills",
-    "get_session",    "get_asset",    "list_symbol_fills",
+    "get_session",    "get_asset",    "list_symbol_fills", "replace_order",
 };
 
 /* One call's arguments, borrowed from the caller (direct calls) or owned copies (queued
@@ -107,6 +108,12 @@ static int forward(broker *b, const call_args *a)
         return ops->get_session ? ops->get_session(b, a->day, a->cb, a->ud) : APEX_EINVAL;
     case OP_GET_ASSET:
         return ops->get_asset ? ops->get_asset(b, a->arg1, a->cb, a->ud) : APEX_EINVAL;
+    case OP_REPLACE_ORDER: {
+        /* The change travels in the request's price and quantity fields. */
+        order_change ch = {a->req->qty, a->req->limit_price, a->req->stop_price};
+        return ops->replace_order ? ops->replace_order(b, a->arg1, a->arg2, &ch, a->cb, a->ud)
+                                  : APEX_EINVAL;
+    }
     case OP_LIST_SYMBOL_FILLS:
         return ops->list_symbol_fills ? ops->list_symbol_fills(b, a->arg1, a->day, a->cb, a->ud)
                                       : APEX_EINVAL;
@@ -323,6 +330,24 @@ int broker_get_session(broker *b, broker_priority prio, apex_time day, broker_cb
     if (!broker_has_session(b))
         return APEX_EINVAL; /* before the limiter: a venue without a calendar costs no call */
     return dispatch(b, prio, &(call_args){.op = OP_GET_SESSION, .day = day, .cb = cb, .ud = ud});
+}
+
+int broker_replace_order(broker *b, broker_priority prio, const char *client_order_id,
+                         const char *new_client_order_id, const order_change *change, broker_cb cb,
+                         void *ud)
+{
+    if (!b || !b->ops->replace_order || !client_order_id || !new_client_order_id || !change ||
+        change->qty < 0 || change->limit_price < 0 || change->stop_price < 0)
+        return APEX_EINVAL; /* before the limiter: a venue that cannot replace costs nothing */
+    order_request req = {
+        .qty = change->qty, .limit_price = change->limit_price, .stop_price = change->stop_price};
+    return dispatch(b, prio,
+                    &(call_args){.op = OP_REPLACE_ORDER,
+                                 .req = &req,
+                                 .arg1 = client_order_id,
+                                 .arg2 = new_client_order_id,
+                                 .cb = cb,
+                                 .ud = ud});
 }
 
 int broker_get_asset(broker *b, broker_priority prio, const char *symbol, broker_cb cb, void *ud)

@@ -116,6 +116,20 @@ int broker_cancel_order(broker *b, broker_priority prio, const char *client_orde
                         void *ud);
 int broker_get_order(broker *b, broker_priority prio, const char *client_order_id, broker_cb cb,
                      void *ud);
+/* What a replace changes; a field left 0 keeps the order's value. */
+typedef struct {
+    money_t qty, limit_price, stop_price;
+} order_change;
+
+/* Replaces the working order client_order_id with one that differs by change, placed
+ * under new_client_order_id (the old one ends cancelled: Alpaca's "replaced"). The reply's
+ * `order` is the new order. Like a submit it is never sent twice: a lost answer is
+ * resolved by asking for new_client_order_id. APEX_ESTATE in the reply when the order is
+ * already final; a venue that cannot replace refuses at once with APEX_EINVAL (cancel and
+ * submit instead). */
+int broker_replace_order(broker *b, broker_priority prio, const char *client_order_id,
+                         const char *new_client_order_id, const order_change *change, broker_cb cb,
+                         void *ud);
 /* symbol NULL = all symbols */
 int broker_list_open_orders(broker *b, broker_priority prio, const char *symbol, broker_cb cb,
                             void *ud);

@@ -226,6 +226,14 @@ static int h_session(broker *b, apex_time day, broker_cb cb, void *ud)
     FORWARD(get_session, day);
 }
 
+static int h_replace(broker *b, const char *id, const char *new_id, const order_change *change,
+                     broker_cb cb, void *ud)
+{
+    if (!as_handle(b)->acct->inner->ops->replace_order)
+        return APEX_EINVAL;
+    FORWARD(replace_order, id, new_id, change);
+}
+
 static int h_asset(broker *b, const char *symbol, broker_cb cb, void *ud)
 {
     FORWARD(get_asset, symbol);
@@ -261,6 +269,7 @@ static const broker_ops handle_ops = {
     .get_session = h_session,
     .has_session = h_has_session,
     .get_asset = h_asset,
+    .replace_order = h_replace,
     .free = h_free,
 };
 

@@ -1093,6 +1093,75 @@ static void test_symbol_fills_paged_and_named(void **state)
     assert_string_equal(g.last.fill_id, want);
 }
 
+/* Replace in place (PATCH /v2/orders/{id}): a resting limit becomes a new order under a
+ * new client order id, with the new price and quantity, and the old one ends cancelled
+ * (Alpaca's "replaced"); a lost answer is looked up by the new id, never resent; a
+ * filled order is not replaced. */
+static void test_replace_in_place(void **state)
+{
+    fixture *f = *state;
+    control(f, "bar", "{\"symbol\":\"AAPL\",\"o\":180,\"h\":181,\"l\":179,\"c\":180}");
+    order_request q = {
+        .side = SIDE_BUY, .type = ORDER_LIMIT, .qty = MONEY(10), .limit_price = MONEY(150)};
+    snprintf(q.client_order_id, sizeof q.client_order_id, "apx-20-e");
+    snprintf(q.symbol, sizeof q.symbol, "AAPL");
+    assert_int_equal(submit(f, &q).status, 0);
+
+    order_change ch = {.qty = MONEY(5), .limit_price = MONEY(150) + MONEY(1) / 4};
+    got r = {0};
+    assert_int_equal(broker_replace_order(f->b, BROKER_PRIORITY_HIGH, "apx-20-e", "apx-20-e2", &ch,
+                                          on_reply, &r),
+                     0);
+    wait_for(f, &r.done, 1);
+    assert_int_equal(r.status, 0);
+    assert_string_equal(r.order.client_order_id, "apx-20-e2");
+    assert_true(r.order.qty == MONEY(5));
+    assert_true(r.order.limit_price == 15025000000LL);
+    assert_false(order_status_is_final(r.order.status));
+    assert_int_equal(orders_sent(f, "apx-20-e2"), 1);
+    got old = {0};
+    assert_int_equal(broker_get_order(f->b, BROKER_PRIORITY_ROUTINE, "apx-20-e", on_reply, &old),
+                     0);
+    wait_for(f, &old.done, 1);
+    assert_int_equal(old.order.status, ORDER_STATUS_CANCELLED);
+
+    /* The PATCH is carried out and its answer lost: found by the new id, not resent. */
+    control(f, "fault",
+            "{\"kind\":\"drop_response\",\"method\":\"PATCH\",\"path\":\"/v2/orders/\","
+            "\"process\":true}");
+    order_change ch3 = {.limit_price = MONEY(151)};
+    got r3 = {0};
+    assert_int_equal(broker_replace_order(f->b, BROKER_PRIORITY_HIGH, "apx-20-e2", "apx-20-e3",
+                                          &ch3, on_reply, &r3),
+                     0);
+    wait_for(f, &r3.done, 1);
+    assert_int_equal(r3.status, 0);
+    assert_string_equal(r3.order.client_order_id, "apx-20-e3");
+    assert_true(r3.order.limit_price == MONEY(151) && r3.order.qty == MONEY(5));
+    assert_int_equal(orders_sent(f, "apx-20-e3"), 1);
+
+    /* A filled order has nothing left to replace. */
+    order_request m = {.side = SIDE_BUY, .type = ORDER_MARKET, .qty = MONEY(1)};
+    snprintf(m.client_order_id, sizeof m.client_order_id, "apx-21-e");
+    snprintf(m.symbol, sizeof m.symbol, "AAPL");
+    assert_int_equal(submit(f, &m).status, 0);
+    control(f, "bar", "{\"symbol\":\"AAPL\",\"o\":181,\"h\":182,\"l\":180,\"c\":181}");
+    wait_for(f, &f->nfills, 1);
+    got rf = {0};
+    order_change chf = {.qty = MONEY(2)};
+    assert_int_equal(broker_replace_order(f->b, BROKER_PRIORITY_HIGH, "apx-21-e", "apx-21-e2", &chf,
+                                          on_reply, &rf),
+                     0);
+    wait_for(f, &rf.done, 1);
+    assert_int_equal(rf.status, APEX_ESTATE);
+    assert_int_equal(orders_sent(f, "apx-21-e2"), 0);
+    /* Nothing to change is refused before anything is sent. */
+    order_change none = {0};
+    assert_int_equal(broker_replace_order(f->b, BROKER_PRIORITY_HIGH, "apx-20-e3", "apx-20-e4",
+                                          &none, on_reply, &rf),
+                     APEX_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1115,6 +1184,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_md_refuses_odd_interval, setup_md, teardown),
         cmocka_unit_test_setup_teardown(test_session_close_comes_from_the_calendar, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_replace_in_place, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
