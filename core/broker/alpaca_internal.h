@@ -39,6 +39,8 @@ struct call {
     char symbol[SYMBOL_MAX];
     char symbols[ALPACA_MAX_QUOTES][SYMBOL_MAX];
     int nsymbols;
+    broker_quote *quotes; /* get_quotes: one per symbol, filled kind by kind (freed with c) */
+    bool asking_crypto;   /* get_quotes: the request under way is the crypto one (the last) */
     char cancel_ids[ALPACA_MAX_CANCELS][BROKER_ID_MAX];
     int ncancel;
 };
@@ -123,6 +125,8 @@ int alpaca_http_error(const http_result *res, char *msg, size_t msglen);
  * the call's first request, which the limiter already let through. */
 int alpaca_send(call *c, http_method m, bool data_api, const char *path, const char *body,
                 call_step next, int priority, bool granted);
+/* s percent-encoded for a query (a crypto pair's '/', a page token's '+', '/', '='). */
+void alpaca_url_encode(const char *s, char *out, size_t n);
 /* The response body as JSON, or NULL after failing the call. */
 json_t *alpaca_body_json(call *c, const http_result *res, const char *what);
 /* A 200's body as JSON; NULL after failing the call (`what` for any other answer). */
