@@ -108,8 +108,7 @@ int alpaca_send(call *c, http_method m, bool data_api, const char *path, const c
                 call_step next, int priority, bool granted)
 {
     alpaca_broker *a = c->a;
-    /* Room for the longest path: a snapshot request of ALPACA_MAX_QUOTES encoded symbols. */
-    char url[sizeof a->data + ALPACA_MAX_QUOTES * (3 * SYMBOL_MAX + 1) + 128];
+    char url[sizeof a->data + ALPACA_PATH_MAX];
     if ((size_t)snprintf(url, sizeof url, "%s%s", data_api ? a->data : a->trading, path) >=
         sizeof url) {
         log_warn("alpaca: a request path is too long (%zu bytes)", strlen(path));
@@ -615,9 +614,6 @@ static void snapshots_path(const call *c, bool crypto, char *path, size_t n)
     }
 }
 
-/* Room for ALPACA_MAX_QUOTES symbols, each percent-encoded (at most 3 bytes a character). */
-#define SNAPSHOTS_PATH_MAX (ALPACA_MAX_QUOTES * (3 * SYMBOL_MAX + 1) + 128)
-
 static bool has_kind(const call *c, bool crypto)
 {
     for (int i = 0; i < c->nsymbols; i++)
@@ -658,7 +654,7 @@ static void got_snapshots(call *c, const http_result *res)
     if (!c->asking_crypto && has_kind(c, true)) {
         /* The stocks are in; the crypto request completes the same call, which the limiter
          * already let through: a follow-up, not a new call. */
-        char path[SNAPSHOTS_PATH_MAX];
+        char path[ALPACA_PATH_MAX];
         c->asking_crypto = true;
         snapshots_path(c, true, path, sizeof path);
         follow(c, HTTP_GET, true, path, NULL, got_snapshots);
@@ -691,7 +687,7 @@ static int alpaca_get_quotes(broker *b, const char *const *symbols, int n, broke
         snprintf(c->symbols[i], sizeof c->symbols[i], "%s", symbols[i]);
     c->nsymbols = n;
     c->asking_crypto = !has_kind(c, false);
-    char path[SNAPSHOTS_PATH_MAX];
+    char path[ALPACA_PATH_MAX];
     snapshots_path(c, c->asking_crypto, path, sizeof path);
     return op_send(c, HTTP_GET, true, path, NULL, got_snapshots);
 }

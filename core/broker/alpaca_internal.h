@@ -19,6 +19,9 @@
 
 #define ALPACA_MAX_QUOTES  200 /* symbols per snapshot request */
 #define ALPACA_MAX_CANCELS 64  /* open orders cancelled before one close */
+/* The longest request path: a snapshots request of ALPACA_MAX_QUOTES symbols, each
+ * percent-encoded (3 bytes a character at most), and its fixed part. */
+#define ALPACA_PATH_MAX (ALPACA_MAX_QUOTES * (3 * SYMBOL_MAX + 1) + 128)
 
 typedef struct call call;
 typedef void (*call_step)(call *c, const http_result *res);
