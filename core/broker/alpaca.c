@@ -497,6 +497,8 @@ static void got_positions(call *c, const http_result *res)
     for (size_t i = 0; rc == 0 && i < count; i++)
         rc = alpaca_decode_position(one ? j : json_array_get(j, i), &list[i], err, sizeof err);
     json_decref(j);
+    if (rc == 0 && one) /* the host's name: a crypto position comes back without its slash */
+        snprintf(list[0].symbol, sizeof list[0].symbol, "%s", c->symbol);
     if (rc != 0) {
         free(list);
         alpaca_fail(c, APEX_EIO, "alpaca: %s", err);
@@ -507,6 +509,15 @@ static void got_positions(call *c, const http_result *res)
     free(list);
 }
 
+/* "/v2/positions/<symbol>": Alpaca names a crypto position without the pair's slash
+ * ("BTCUSD"); asked as "BTC/USD" it answers 404, which would read as flat. */
+static void position_path(const char *symbol, char *path, size_t n)
+{
+    const char *slash = strchr(symbol, '/');
+    snprintf(path, n, "/v2/positions/%.*s%s", slash ? (int)(slash - symbol) : (int)strlen(symbol),
+             symbol, slash ? slash + 1 : "");
+}
+
 static int alpaca_get_position(broker *b, const char *symbol, broker_cb cb, void *ud)
 {
     call *c = alpaca_call_new(as_alpaca(b), cb, ud);
@@ -514,7 +525,7 @@ static int alpaca_get_position(broker *b, const char *symbol, broker_cb cb, void
         return APEX_ENOMEM;
     snprintf(c->symbol, sizeof c->symbol, "%s", symbol);
     char path[128];
-    snprintf(path, sizeof path, "/v2/positions/%s", symbol);
+    position_path(symbol, path, sizeof path);
     return op_send(c, HTTP_GET, false, path, NULL, got_positions);
 }
 
@@ -755,7 +766,7 @@ static void close_next_cancel(call *c)
         follow(c, HTTP_DELETE, false, path, NULL, close_cancelled);
         return;
     }
-    snprintf(path, sizeof path, "/v2/positions/%s", c->symbol);
+    position_path(c->symbol, path, sizeof path);
     follow(c, HTTP_GET, false, path, NULL, close_position_read);
 }
 

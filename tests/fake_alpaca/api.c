@@ -759,7 +759,7 @@ int api_handle(const req_t *r, sb_t *out)
     if (is(r, "DELETE", "/v2/positions"))
         return close_all(r, out);
     if ((x = tail(r, "GET", "/v2/positions/"))) {
-        position_t *p = position_get(x);
+        position_t *p = position_get(position_symbol(x));
         if (!p)
             return err(out, 404, 40410000, "position does not exist");
         position_json(out, p);
@@ -770,7 +770,7 @@ int api_handle(const req_t *r, sb_t *out)
         const char *q = req_arg(r, "qty");
         if (q && fx_parse(q, &qty))
             return err(out, 422, 40010001, "invalid qty");
-        return position_close(x, qty, truthy(req_arg(r, "cancel_orders")), out);
+        return position_close(position_symbol(x), qty, truthy(req_arg(r, "cancel_orders")), out);
     }
     if ((st = data_route(r, out)))
         return st;

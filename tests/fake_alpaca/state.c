@@ -664,6 +664,20 @@ position_t *position_get(const char *symbol)
     return NULL;
 }
 
+const char *position_symbol(const char *name)
+{
+    for (size_t i = 0; i < S.npos; i++) {
+        char plain[16];
+        const char *s = S.pos[i].symbol, *slash = strchr(s, '/');
+        if (!slash)
+            continue;
+        snprintf(plain, sizeof plain, "%.*s%s", (int)(slash - s), s, slash + 1);
+        if (!strcmp(plain, name))
+            return s;
+    }
+    return strchr(name, '/') ? "" : name;
+}
+
 static position_t *position_slot(const char *symbol)
 {
     for (size_t i = 0; i < S.npos; i++)
@@ -706,7 +720,12 @@ void position_json(sb_t *b, const position_t *p)
     fx_t upl = mv - cost, lastday = prev_close(p->symbol);
     fx_t abs_cost = cost < 0 ? -cost : cost;
     sb_puts(b, "{\"asset_id\":"), sb_jstr(b, aid);
-    sb_puts(b, ",\"symbol\":"), sb_jstr(b, p->symbol);
+    /* Alpaca names crypto positions without the slash (its orders keep it). */
+    char name[16];
+    const char *slash = strchr(p->symbol, '/');
+    snprintf(name, sizeof name, "%.*s%s", slash ? (int)(slash - p->symbol) : (int)strlen(p->symbol),
+             p->symbol, slash ? slash + 1 : "");
+    sb_puts(b, ",\"symbol\":"), sb_jstr(b, name);
     sb_puts(b, is_crypto(p->symbol) ? ",\"exchange\":\"CRYPTO\",\"asset_class\":\"crypto\""
                                     : ",\"exchange\":\"NASDAQ\",\"asset_class\":\"us_equity\"");
     sb_puts(b, ",\"asset_marginable\":true,\"qty\":");

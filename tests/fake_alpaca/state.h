@@ -120,6 +120,9 @@ int order_is_open(const order_t *o);
 void order_json(sb_t *b, int idx, int nested);
 int position_close(const char *symbol, fx_t qty, int cancel_orders, sb_t *out);
 position_t *position_get(const char *symbol);
+/* The symbol of the position Alpaca names `name` in /v2/positions/{name}: a crypto pair
+ * without its slash ("BTCUSD" for BTC/USD; the pair form is not found there), else name. */
+const char *position_symbol(const char *name);
 void position_json(sb_t *b, const position_t *p);
 void account_json(sb_t *b);
 /* A TradeActivity (activity_type FILL). */

@@ -1188,6 +1188,16 @@ static void test_crypto_fractional_order_fills(void **state)
     assert_int_equal(o.order.status, ORDER_STATUS_FILLED);
     assert_int_equal(o.order.filled_qty, MONEY_C(15, 3));
     assert_int_equal(orders_sent(f, "crypto-1"), 1);
+    /* Alpaca names the position BTCUSD: asked for by the pair, it is found, under the pair. */
+    got p = {0};
+    assert_int_equal(broker_get_position(f->b, BROKER_PRIORITY_ROUTINE, "BTC/USD", on_reply, &p),
+                     0);
+    wait_for(f, &p.done, 1);
+    assert_int_equal(p.status, 0);
+    assert_int_equal(p.npositions, 1);
+    assert_string_equal(p.position.symbol, "BTC/USD");
+    assert_int_equal(p.position.qty, MONEY_C(15, 3));
+    assert_int_equal(counter(f, "requests", "GET /v2/positions/BTCUSD"), 1);
     run_for(f, 300);
     assert_int_equal(f->nfills, 1); /* once, whether the stream or a poll saw it first */
 }
