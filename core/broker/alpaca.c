@@ -39,6 +39,7 @@ void alpaca_call_free(call *c)
     LIST_REMOVE(c, link);
     free(c->fills);
     free(c->body);
+    free(c->quotes);
     free(c);
 }
 
@@ -81,6 +82,24 @@ void alpaca_fail_http(call *c, const http_result *res, const char *what)
     alpaca_fail(c, rc, "%s: %s", what, msg);
 }
 
+void alpaca_url_encode(const char *s, char *out, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t k = 0;
+    for (; *s && k + 4 < n; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~') {
+            out[k++] = (char)c;
+        } else {
+            out[k++] = '%';
+            out[k++] = hex[c >> 4];
+            out[k++] = hex[c & 15];
+        }
+    }
+    out[k] = '\0';
+}
+
 static void on_http(const http_result *res, void *ud)
 {
     call *c = ud;
@@ -91,8 +110,12 @@ int alpaca_send(call *c, http_method m, bool data_api, const char *path, const c
                 call_step next, int priority, bool granted)
 {
     alpaca_broker *a = c->a;
-    char url[1200];
-    snprintf(url, sizeof url, "%s%s", data_api ? a->data : a->trading, path);
+    char url[sizeof a->data + ALPACA_PATH_MAX];
+    if ((size_t)snprintf(url, sizeof url, "%s%s", data_api ? a->data : a->trading, path) >=
+        sizeof url) {
+        log_warn("alpaca: a request path is too long (%zu bytes)", strlen(path));
+        return APEX_EINVAL;
+    }
     http_header h[3] = {
         {.name = "APCA-API-KEY-ID", .value = a->cred.key, .secret = true},
         {.name = "APCA-API-SECRET-KEY", .value = a->cred.secret, .secret = true},
@@ -572,6 +595,8 @@ static void got_positions(call *c, const http_result *res)
     for (size_t i = 0; rc == 0 && i < count; i++)
         rc = alpaca_decode_position(one ? j : json_array_get(j, i), &list[i], err, sizeof err);
     json_decref(j);
+    if (rc == 0 && one) /* the host's name: a crypto position comes back without its slash */
+        snprintf(list[0].symbol, sizeof list[0].symbol, "%s", c->symbol);
     if (rc != 0) {
         free(list);
         alpaca_fail(c, APEX_EIO, "alpaca: %s", err);
@@ -705,26 +730,86 @@ static int alpaca_get_session(broker *b, apex_time day, broker_cb cb, void *ud)
     return get_op(b, path, got_calendar, cb, ud);
 }
 
-static void got_quotes(call *c, const http_result *res)
+/* Crypto pairs are the only symbols with a '/' ("BTC/USD"); they have their own data API. */
+static bool is_crypto(const char *symbol)
+{
+    return strchr(symbol, '/') != NULL;
+}
+
+/* "/v2/stocks/snapshots?feed=..&symbols=A,B" or "/v1beta3/crypto/us/snapshots?symbols=
+ * BTC%2FUSD,..": the call's symbols of one kind, percent-encoded. */
+static void snapshots_path(const call *c, bool crypto, char *path, size_t n)
+{
+    size_t used =
+        crypto ? (size_t)snprintf(path, n, "/v1beta3/crypto/us/snapshots?symbols=")
+               : (size_t)snprintf(path, n, "/v2/stocks/snapshots?feed=%s&symbols=", c->a->feed);
+    bool first = true;
+    for (int i = 0; i < c->nsymbols && used < n; i++) {
+        if (is_crypto(c->symbols[i]) != crypto)
+            continue;
+        char enc[3 * SYMBOL_MAX];
+        alpaca_url_encode(c->symbols[i], enc, sizeof enc);
+        used += (size_t)snprintf(path + used, n - used, "%s%s", first ? "" : ",", enc);
+        first = false;
+    }
+}
+
+static bool has_kind(const call *c, bool crypto)
+{
+    for (int i = 0; i < c->nsymbols; i++)
+        if (is_crypto(c->symbols[i]) == crypto)
+            return true;
+    return false;
+}
+
+/* Decodes one kind's answer into c->quotes at the places of that kind's symbols. */
+static int place_quotes(call *c, const json_t *j, char *err, size_t errlen)
+{
+    const char *names[ALPACA_MAX_QUOTES];
+    int at[ALPACA_MAX_QUOTES], k = 0;
+    for (int i = 0; i < c->nsymbols; i++)
+        if (is_crypto(c->symbols[i]) == c->asking_crypto) {
+            names[k] = c->symbols[i];
+            at[k++] = i;
+        }
+    broker_quote q[ALPACA_MAX_QUOTES];
+    int rc = alpaca_decode_snapshots(j, names, k, q, err, errlen);
+    for (int i = 0; rc == 0 && i < k; i++)
+        c->quotes[at[i]] = q[i];
+    return rc;
+}
+
+static void got_snapshots(call *c, const http_result *res)
 {
     json_t *j = alpaca_ok_json(c, res, "alpaca: reading quotes failed", "alpaca: snapshots");
     if (!j)
         return;
-    const char *names[ALPACA_MAX_QUOTES];
-    for (int i = 0; i < c->nsymbols; i++)
-        names[i] = c->symbols[i];
-    broker_quote q[ALPACA_MAX_QUOTES];
     char err[256];
-    int rc = alpaca_decode_snapshots(j, names, c->nsymbols, q, err, sizeof err);
+    int rc = place_quotes(c, j, err, sizeof err);
     json_decref(j);
     if (rc != 0) {
         alpaca_fail(c, APEX_EIO, "%s", err);
         return;
     }
+    if (!c->asking_crypto && has_kind(c, true)) {
+        /* The stocks are in; the crypto request completes the same call, which the limiter
+         * already let through: a follow-up, not a new call. */
+        char path[ALPACA_PATH_MAX];
+        c->asking_crypto = true;
+        snapshots_path(c, true, path, sizeof path);
+        follow(c, HTTP_GET, true, path, NULL, got_snapshots);
+        return;
+    }
+    /* The reply outlives the call (alpaca_finish frees it before the callback runs). */
+    broker_quote *q = c->quotes;
     broker_reply r = {.quotes = q, .nquotes = c->nsymbols};
+    c->quotes = NULL;
     alpaca_finish(c, &r);
+    free(q);
 }
 
+/* Stocks and crypto pairs are priced by two data APIs: one request per kind present
+ * (stocks first), answered together in request order. */
 static int alpaca_get_quotes(broker *b, const char *const *symbols, int n, broker_cb cb, void *ud)
 {
     alpaca_broker *a = as_alpaca(b);
@@ -733,15 +818,18 @@ static int alpaca_get_quotes(broker *b, const char *const *symbols, int n, broke
     call *c = alpaca_call_new(a, cb, ud);
     if (!c)
         return APEX_ENOMEM;
-    char path[ALPACA_MAX_QUOTES * (SYMBOL_MAX + 1) + 128];
-    size_t used =
-        (size_t)snprintf(path, sizeof path, "/v2/stocks/snapshots?feed=%s&symbols=", a->feed);
-    for (int i = 0; i < n; i++) {
-        snprintf(c->symbols[i], sizeof c->symbols[i], "%s", symbols[i]);
-        used += (size_t)snprintf(path + used, sizeof path - used, "%s%s", i ? "," : "", symbols[i]);
+    c->quotes = calloc((size_t)n, sizeof *c->quotes);
+    if (!c->quotes) {
+        alpaca_call_free(c);
+        return APEX_ENOMEM;
     }
+    for (int i = 0; i < n; i++)
+        snprintf(c->symbols[i], sizeof c->symbols[i], "%s", symbols[i]);
     c->nsymbols = n;
-    return op_send(c, HTTP_GET, true, path, NULL, got_quotes);
+    c->asking_crypto = !has_kind(c, false);
+    char path[ALPACA_PATH_MAX];
+    snapshots_path(c, c->asking_crypto, path, sizeof path);
+    return op_send(c, HTTP_GET, true, path, NULL, got_snapshots);
 }
 
 /* ---- close a position: cancel its orders, then one market order under the host's id ---- */

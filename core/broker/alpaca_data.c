@@ -393,30 +393,11 @@ static md_req *send_get(market_data_sub *s, const char *path)
     return r;
 }
 
-/* s percent-encoded for a query (a crypto pair's '/', a page token's '+', '/', '='). */
-static void url_encode(const char *s, char *out, size_t n)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t k = 0;
-    for (; *s && k + 4 < n; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~') {
-            out[k++] = (char)c;
-        } else {
-            out[k++] = '%';
-            out[k++] = hex[c >> 4];
-            out[k++] = hex[c & 15];
-        }
-    }
-    out[k] = '\0';
-}
-
 /* "&page_token=<token>" when a page is to follow, else "". */
 static void page_param(const market_data_sub *s, char *out, size_t n)
 {
     char enc[800];
-    url_encode(s->page_token, enc, sizeof enc);
+    alpaca_url_encode(s->page_token, enc, sizeof enc);
     snprintf(out, n, "%s%s", s->page_token[0] ? "&page_token=" : "", enc);
 }
 
@@ -425,7 +406,7 @@ static void request_bars(market_data_sub *s)
     md_sym *y = &s->syms[s->step];
     apex_time now = now_of(s->md);
     char path[2048], start[40], enc[64], page[820];
-    url_encode(y->symbol, enc, sizeof enc);
+    alpaca_url_encode(y->symbol, enc, sizeof enc);
     page_param(s, page, sizeof page);
     const char *base = y->crypto ? "/v1beta3/crypto/us/bars?" : "/v2/stocks/bars?";
     char feed[32] = "";

@@ -19,6 +19,9 @@
 
 #define ALPACA_MAX_QUOTES  200 /* symbols per snapshot request */
 #define ALPACA_MAX_CANCELS 64  /* open orders cancelled before one close */
+/* The longest request path: a snapshots request of ALPACA_MAX_QUOTES symbols, each
+ * percent-encoded (3 bytes a character at most), and its fixed part. */
+#define ALPACA_PATH_MAX (ALPACA_MAX_QUOTES * (3 * SYMBOL_MAX + 1) + 128)
 
 typedef struct call call;
 typedef void (*call_step)(call *c, const http_result *res);
@@ -39,6 +42,8 @@ struct call {
     char symbol[SYMBOL_MAX];
     char symbols[ALPACA_MAX_QUOTES][SYMBOL_MAX];
     int nsymbols;
+    broker_quote *quotes; /* get_quotes: one per symbol, filled kind by kind (freed with c) */
+    bool asking_crypto;   /* get_quotes: the request under way is the crypto one (the last) */
     char cancel_ids[ALPACA_MAX_CANCELS][BROKER_ID_MAX];
     int ncancel;
     /* list_symbol_fills: the symbol's fills gathered page by page (freed with the call) */
@@ -134,6 +139,8 @@ int alpaca_http_error(const http_result *res, char *msg, size_t msglen);
  * the call's first request, which the limiter already let through. */
 int alpaca_send(call *c, http_method m, bool data_api, const char *path, const char *body,
                 call_step next, int priority, bool granted);
+/* s percent-encoded for a query (a crypto pair's '/', a page token's '+', '/', '='). */
+void alpaca_url_encode(const char *s, char *out, size_t n);
 /* The response body as JSON, or NULL after failing the call. */
 json_t *alpaca_body_json(call *c, const http_result *res, const char *what);
 /* A 200's body as JSON; NULL after failing the call (`what` for any other answer). */

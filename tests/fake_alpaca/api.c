@@ -1,4 +1,5 @@
-/* fake-alpaca: Alpaca's trading (v2) and market data (v2 stocks, v1beta1 news) paths. */
+/* fake-alpaca: Alpaca's trading (v2) and market data (v2 stocks, v1beta3 crypto, v1beta1
+ * news) paths. */
 #include "api.h"
 
 #include <jansson.h>
@@ -357,7 +358,8 @@ static void rest_bar(sb_t *b, const bar_t *x)
     sb_puts(b, ",\"h\":"), sb_fxnum(b, x->h);
     sb_puts(b, ",\"l\":"), sb_fxnum(b, x->l);
     sb_puts(b, ",\"c\":"), sb_fxnum(b, x->c);
-    sb_printf(b, ",\"v\":%lld,\"n\":%lld,\"vw\":", (long long)x->v, (long long)x->n);
+    sb_puts(b, ",\"v\":"), sb_fxnum(b, x->v);
+    sb_printf(b, ",\"n\":%lld,\"vw\":", (long long)x->n);
     sb_fxnum(b, x->vw);
     sb_puts(b, "}");
 }
@@ -457,23 +459,28 @@ static int bars(const req_t *r, sb_t *out, const char *single)
     return 200;
 }
 
+/* Crypto quotes and trades have no exchanges, conditions or tape (trades name the taker's
+ * side instead), as on the stream. */
 static void quote_json(sb_t *b, const sym_t *s)
 {
+    int stock = !is_crypto(s->symbol);
     fx_t bp = s->has_quote ? s->bp : s->last, ap = s->has_quote ? s->ap : s->last;
     sb_puts(b, "{\"t\":"), sb_time(b, s->has_quote ? s->qt : s->last_t);
-    sb_puts(b, ",\"ax\":\"V\",\"ap\":"), sb_fxnum(b, ap);
-    sb_printf(b, ",\"as\":%lld,\"bx\":\"V\",\"bp\":", (long long)(s->has_quote ? s->as : 1));
-    sb_fxnum(b, bp);
-    sb_printf(b, ",\"bs\":%lld,\"c\":[\"R\"],\"z\":\"C\"}", (long long)(s->has_quote ? s->bs : 1));
+    sb_puts(b, stock ? ",\"ax\":\"V\",\"ap\":" : ",\"ap\":"), sb_fxnum(b, ap);
+    sb_puts(b, ",\"as\":"), sb_fxnum(b, s->has_quote ? s->as : FX_ONE);
+    sb_puts(b, stock ? ",\"bx\":\"V\",\"bp\":" : ",\"bp\":"), sb_fxnum(b, bp);
+    sb_puts(b, ",\"bs\":"), sb_fxnum(b, s->has_quote ? s->bs : FX_ONE);
+    sb_puts(b, stock ? ",\"c\":[\"R\"],\"z\":\"C\"}" : "}");
 }
 
 static void trade_json(sb_t *b, const sym_t *s)
 {
+    int stock = !is_crypto(s->symbol);
     fx_t p = s->has_last ? s->last : (s->bp + s->ap) / 2;
     sb_puts(b, "{\"t\":"), sb_time(b, s->has_last ? s->last_t : s->qt);
-    sb_puts(b, ",\"x\":\"V\",\"p\":"), sb_fxnum(b, p);
-    sb_printf(b, ",\"s\":%lld,\"c\":[\"@\"],\"i\":1,\"z\":\"C\"}",
-              (long long)(s->last_s ? s->last_s : 100));
+    sb_puts(b, stock ? ",\"x\":\"V\",\"p\":" : ",\"p\":"), sb_fxnum(b, p);
+    sb_puts(b, ",\"s\":"), sb_fxnum(b, s->last_s ? s->last_s : 100 * FX_ONE);
+    sb_puts(b, stock ? ",\"c\":[\"@\"],\"i\":1,\"z\":\"C\"}" : ",\"i\":1,\"tks\":\"B\"}");
 }
 
 /* Daily bar of the day holding bars[i] (by UTC date); sets *first to that day's first index. */
@@ -488,6 +495,8 @@ static int daily(const sym_t *s, size_t last, bar_t *out, size_t *first)
     return 1;
 }
 
+/* kind: 'b' latest bars, 'q' quotes, 't' trades, 's' snapshots ('S': crypto's, wrapped in
+ * "snapshots"). */
 static int latest(const req_t *r, sb_t *out, char kind)
 {
     const char *syms = req_arg(r, "symbols");
@@ -496,10 +505,11 @@ static int latest(const req_t *r, sb_t *out, char kind)
     char sbuf[2048], *sl[200];
     snprintf(sbuf, sizeof sbuf, "%s", syms);
     int ns = split(sbuf, sl, 200), n = 0;
-    if (kind != 's')
-        sb_puts(out, kind == 'q' ? "{\"quotes\":{" : kind == 't' ? "{\"trades\":{" : "{\"bars\":{");
-    else
-        sb_puts(out, "{");
+    sb_puts(out, kind == 'q'   ? "{\"quotes\":{"
+                 : kind == 't' ? "{\"trades\":{"
+                 : kind == 'b' ? "{\"bars\":{"
+                 : kind == 'S' ? "{\"snapshots\":{"
+                               : "{");
     for (int k = 0; k < ns; k++) {
         const sym_t *s = sym_get(sl[k], 0);
         if (!s || (kind == 'b' && !s->nbars) || (!s->has_quote && !s->has_last && kind != 'b'))
@@ -542,6 +552,34 @@ static int latest(const req_t *r, sb_t *out, char kind)
     }
     sb_puts(out, kind == 's' ? "}" : "}}");
     return 200;
+}
+
+/* The market data paths of both kinds: stocks (v2) and crypto (v1beta3, location us) share
+ * the handlers; only paths and a few shapes differ. kind: 'B' bars, else latest()'s. */
+static const struct {
+    const char *path;
+    char kind;
+} DATA_ROUTES[] = {
+    {"/v2/stocks/bars", 'B'},
+    {"/v2/stocks/bars/latest", 'b'},
+    {"/v2/stocks/quotes/latest", 'q'},
+    {"/v2/stocks/trades/latest", 't'},
+    {"/v2/stocks/snapshots", 's'},
+    {"/v1beta3/crypto/us/bars", 'B'},
+    {"/v1beta3/crypto/us/latest/bars", 'b'},
+    {"/v1beta3/crypto/us/latest/quotes", 'q'},
+    {"/v1beta3/crypto/us/latest/trades", 't'},
+    {"/v1beta3/crypto/us/snapshots", 'S'},
+};
+
+/* 0 when r is not one of DATA_ROUTES. */
+static int data_route(const req_t *r, sb_t *out)
+{
+    for (size_t i = 0; i < sizeof DATA_ROUTES / sizeof *DATA_ROUTES; i++)
+        if (is(r, "GET", DATA_ROUTES[i].path))
+            return DATA_ROUTES[i].kind == 'B' ? bars(r, out, NULL)
+                                              : latest(r, out, DATA_ROUTES[i].kind);
+    return 0;
 }
 
 void news_json(sb_t *out, const news_t *x, int stream)
@@ -757,7 +795,7 @@ int api_handle(const req_t *r, sb_t *out)
     if (is(r, "DELETE", "/v2/positions"))
         return close_all(r, out);
     if ((x = tail(r, "GET", "/v2/positions/"))) {
-        position_t *p = position_get(x);
+        position_t *p = position_get(position_symbol(x));
         if (!p)
             return err(out, 404, 40410000, "position does not exist");
         position_json(out, p);
@@ -768,18 +806,10 @@ int api_handle(const req_t *r, sb_t *out)
         const char *q = req_arg(r, "qty");
         if (q && fx_parse(q, &qty))
             return err(out, 422, 40010001, "invalid qty");
-        return position_close(x, qty, truthy(req_arg(r, "cancel_orders")), out);
+        return position_close(position_symbol(x), qty, truthy(req_arg(r, "cancel_orders")), out);
     }
-    if (is(r, "GET", "/v2/stocks/bars"))
-        return bars(r, out, NULL);
-    if (is(r, "GET", "/v2/stocks/bars/latest"))
-        return latest(r, out, 'b');
-    if (is(r, "GET", "/v2/stocks/quotes/latest"))
-        return latest(r, out, 'q');
-    if (is(r, "GET", "/v2/stocks/trades/latest"))
-        return latest(r, out, 't');
-    if (is(r, "GET", "/v2/stocks/snapshots"))
-        return latest(r, out, 's');
+    if ((st = data_route(r, out)))
+        return st;
     if (!strcmp(r->method, "GET") && !strncmp(r->path, "/v2/stocks/", 11)) {
         char sym[32];
         const char *p = r->path + 11, *slash = strchr(p, '/');

@@ -43,6 +43,13 @@ static int jf(json_t *o, const char *k, fx_t *out)
     return -1;
 }
 
+/* A size (fractional for crypto), or dflt when absent or malformed. */
+static fx_t jf_or(json_t *o, const char *k, fx_t dflt)
+{
+    fx_t v;
+    return jf(o, k, &v) == 1 ? v : dflt;
+}
+
 static long long ji(json_t *o, const char *k, long long dflt)
 {
     json_t *v = json_object_get(o, k);
@@ -80,7 +87,8 @@ static int parse_bar(json_t *o, const char *symbol, bar_t *b)
         b->l = b->o < b->c ? b->o : b->c;
     if (jf(o, "vw", &b->vw) != 1)
         b->vw = b->c;
-    b->v = ji(o, "v", ji(o, "volume", 1000));
+    if (jf(o, "v", &b->v) != 1 && jf(o, "volume", &b->v) != 1)
+        b->v = 1000 * FX_ONE;
     b->n = ji(o, "n", 10);
     /* default time: the minute after the symbol's last bar, else the current minute */
     const sym_t *s = sym_get(symbol, 0);
@@ -248,7 +256,7 @@ int control_handle(const req_t *r, sb_t *out)
         if (!sym || jf(j, "bp", &bp) != 1 || jf(j, "ap", &ap) != 1 || jt(j, "t", S.now_us, &t))
             st = cerr(out, 400, "quote needs symbol, bp, ap (bs, as, t optional)");
         else {
-            md_push_quote(sym, t, bp, ap, ji(j, "bs", 1), ji(j, "as", 1));
+            md_push_quote(sym, t, bp, ap, jf_or(j, "bs", FX_ONE), jf_or(j, "as", FX_ONE));
             sb_puts(out, "{}");
         }
     } else if (!strcmp(p, "/trade")) {
@@ -257,7 +265,7 @@ int control_handle(const req_t *r, sb_t *out)
         if (!sym || (jf(j, "p", &px) != 1 && jf(j, "price", &px) != 1) || jt(j, "t", S.now_us, &t))
             st = cerr(out, 400, "trade needs symbol, p (s, t optional)");
         else {
-            md_push_trade(sym, t, px, ji(j, "s", 100));
+            md_push_trade(sym, t, px, jf_or(j, "s", 100 * FX_ONE));
             sb_puts(out, "{}");
         }
     } else if (!strcmp(p, "/fill")) {

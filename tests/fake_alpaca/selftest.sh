@@ -297,6 +297,24 @@ ctl reset '{}'
 api GET /v2/account/activities/FILL
 check "after /_control/reset: no activities" [ "$CODE" = 200 -a "$(cat "$TMP/body")" = '[]' ]
 
+# --- crypto (a '/' in the symbol): own paths and shapes, fractional, around the clock ---
+ctl settings '{"market":"closed"}'
+ctl bar '{"symbol":"BTC/USD","o":43240.0625,"h":43255.5,"l":43239.875,"c":43250.125,"v":0.0123,"t":"2024-01-02T15:10:00Z"}'
+api GET "/v1beta3/crypto/us/bars?symbols=BTC%2FUSD&timeframe=1Min"
+check "crypto bars: fractional volume, exact" has "$TMP/body" '{"bars":{"BTC/USD":.{"t":"2024-01-02T15:10:00Z","o":43240.0625,"h":43255.5,"l":43239.875,"c":43250.125,"v":0.0123,'
+ctl quote '{"symbol":"BTC/USD","bp":43250.1,"ap":43251.2,"bs":0.5,"as":1.25}'
+api GET "/v1beta3/crypto/us/snapshots?symbols=BTC%2FUSD"
+check "crypto snapshots: under \"snapshots\"" has "$TMP/body" '{"snapshots":{"BTC/USD":{"latestTrade":'
+api GET "/v1beta3/crypto/us/latest/quotes?symbols=BTC/USD"
+check "crypto latest quote: no exchanges, fractional sizes" has "$TMP/body" '"ap":43251.2,"as":1.25,"bp":43250.1,"bs":0.5}'
+api POST /v2/orders '{"symbol":"BTC/USD","qty":"0.015","side":"buy","type":"market","time_in_force":"day"}'
+check "crypto order with day: 422" [ "$CODE" = 422 ] && has "$TMP/body" 'invalid crypto time_in_force'
+api POST /v2/orders '{"symbol":"BTC/USD","qty":"0.015","side":"buy","type":"market","time_in_force":"gtc","client_order_id":"btc-1"}'
+check "crypto order with gtc: new while stocks are closed" [ "$CODE" = 200 ] && has "$TMP/body" '"status":"new"'
+ctl quote '{"symbol":"BTC/USD","bp":43250.1,"ap":43251.2}'
+api GET "/v2/orders:by_client_order_id?client_order_id=btc-1"
+check "crypto order: filled, fractional qty exact" has "$TMP/body" '"asset_class":"crypto","notional":null,"qty":"0.015","filled_qty":"0.015","filled_avg_price":"43251.2"'
+
 if [ "$fails" -ne 0 ]; then
   echo "$fails check(s) failed"
   echo "--- server stderr"; tail -20 "$TMP/server.err"

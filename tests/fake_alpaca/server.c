@@ -281,7 +281,8 @@ static void emit_market(const char *symbol, char kind, const char *json, size_t 
 {
     int k = kind == 't' ? 0 : kind == 'q' ? 1 : 2;
     for (struct pss *p = ws_list; p; p = p->next)
-        if (p->kind == K_DATA && p->authed && subscribed(&p->subs[k], symbol)) {
+        if (p->kind == K_DATA && p->authed && subscribed(&p->subs[k], symbol) &&
+            is_crypto(symbol) == !strncmp(p->ws_path, "/v1beta3/crypto/", 16)) { /* its feed */
             msg_t *m = ws_send(p, json, len, 0);
             if (timeline && kind == 'b')
                 snprintf(m->bar_symbol, sizeof m->bar_symbol, "%s", symbol);

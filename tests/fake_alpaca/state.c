@@ -111,7 +111,8 @@ static void bar_json(sb_t *b, const char *symbol, const bar_t *x)
     sb_puts(b, ",\"c\":"), sb_fxnum(b, x->c);
     char t[40];
     time_fmt(x->t, 0, t, sizeof t);
-    sb_printf(b, ",\"v\":%lld,\"t\":\"%s\"", (long long)x->v, t);
+    sb_puts(b, ",\"v\":"), sb_fxnum(b, x->v);
+    sb_printf(b, ",\"t\":\"%s\"", t);
     sb_printf(b, ",\"n\":%lld,\"vw\":", (long long)x->n);
     sb_fxnum(b, x->vw);
     sb_puts(b, "}");
@@ -152,7 +153,12 @@ void md_push_bar(const char *symbol, const bar_t *bar, int live)
     sim_check(symbol);
 }
 
-void md_push_quote(const char *symbol, int64_t t, fx_t bp, fx_t ap, int64_t bs, int64_t as)
+int is_crypto(const char *symbol)
+{
+    return strchr(symbol, '/') != NULL;
+}
+
+void md_push_quote(const char *symbol, int64_t t, fx_t bp, fx_t ap, fx_t bs, fx_t as)
 {
     sym_t *s = sym_get(symbol, 1);
     state_advance(t);
@@ -162,10 +168,13 @@ void md_push_quote(const char *symbol, int64_t t, fx_t bp, fx_t ap, int64_t bs, 
         sb_t b = {0};
         sb_puts(&b, "[{\"T\":\"q\",\"S\":");
         sb_jstr(&b, symbol);
-        sb_puts(&b, ",\"bx\":\"V\",\"bp\":"), sb_fxnum(&b, bp);
-        sb_printf(&b, ",\"bs\":%lld,\"ax\":\"V\",\"ap\":", (long long)bs);
-        sb_fxnum(&b, ap);
-        sb_printf(&b, ",\"as\":%lld,\"c\":[\"R\"],\"z\":\"C\",\"t\":", (long long)as);
+        /* Crypto quotes have no exchanges, conditions or tape. */
+        int stock = !is_crypto(symbol);
+        sb_puts(&b, stock ? ",\"bx\":\"V\",\"bp\":" : ",\"bp\":"), sb_fxnum(&b, bp);
+        sb_puts(&b, ",\"bs\":"), sb_fxnum(&b, bs);
+        sb_puts(&b, stock ? ",\"ax\":\"V\",\"ap\":" : ",\"ap\":"), sb_fxnum(&b, ap);
+        sb_puts(&b, ",\"as\":"), sb_fxnum(&b, as);
+        sb_puts(&b, stock ? ",\"c\":[\"R\"],\"z\":\"C\",\"t\":" : ",\"t\":");
         sb_time(&b, t);
         sb_puts(&b, "}]");
         S.emit_market(symbol, 'q', b.p, b.len);
@@ -174,7 +183,7 @@ void md_push_quote(const char *symbol, int64_t t, fx_t bp, fx_t ap, int64_t bs, 
     sim_check(symbol);
 }
 
-void md_push_trade(const char *symbol, int64_t t, fx_t p, int64_t sz)
+void md_push_trade(const char *symbol, int64_t t, fx_t p, fx_t sz)
 {
     sym_t *s = sym_get(symbol, 1);
     state_advance(t);
@@ -183,9 +192,13 @@ void md_push_trade(const char *symbol, int64_t t, fx_t p, int64_t sz)
         sb_t b = {0};
         sb_puts(&b, "[{\"T\":\"t\",\"S\":");
         sb_jstr(&b, symbol);
-        sb_printf(&b, ",\"i\":%llu,\"x\":\"V\",\"p\":", (unsigned long long)++S.exec_counter);
+        int stock = !is_crypto(symbol);
+        sb_printf(&b, ",\"i\":%llu%s,\"p\":", (unsigned long long)++S.exec_counter,
+                  stock ? ",\"x\":\"V\"" : "");
         sb_fxnum(&b, p);
-        sb_printf(&b, ",\"s\":%lld,\"c\":[\"@\"],\"z\":\"C\",\"t\":", (long long)sz);
+        sb_puts(&b, ",\"s\":"), sb_fxnum(&b, sz);
+        /* Crypto trades name the taker's side instead of conditions and tape. */
+        sb_puts(&b, stock ? ",\"c\":[\"@\"],\"z\":\"C\",\"t\":" : ",\"tks\":\"B\",\"t\":");
         sb_time(&b, t);
         sb_puts(&b, "}]");
         S.emit_market(symbol, 't', b.p, b.len);
@@ -250,7 +263,8 @@ void order_json(sb_t *b, int idx, int nested)
     sb_puts(b, ",\"replaces\":"), sb_jstr(b, id_or_null(o->replaces));
     sb_puts(b, ",\"asset_id\":"), sb_jstr(b, aid);
     sb_puts(b, ",\"symbol\":"), sb_jstr(b, o->symbol);
-    sb_puts(b, ",\"asset_class\":\"us_equity\",\"notional\":null,\"qty\":"), sb_fxstr(b, o->qty);
+    sb_puts(b, ",\"asset_class\":"), sb_jstr(b, is_crypto(o->symbol) ? "crypto" : "us_equity");
+    sb_puts(b, ",\"notional\":null,\"qty\":"), sb_fxstr(b, o->qty);
     sb_puts(b, ",\"filled_qty\":"), sb_fxstr(b, o->filled_qty);
     sb_puts(b, ",\"filled_avg_price\":"), fx_or_null(b, o->filled_qty > 0, o->filled_avg);
     sb_puts(b, ",\"order_class\":"), sb_jstr(b, o->order_class);
@@ -463,6 +477,14 @@ int order_submit(json_t *req, sb_t *out)
     if (!tif || (strcmp(tif, "day") && strcmp(tif, "gtc") && strcmp(tif, "opg") &&
                  strcmp(tif, "cls") && strcmp(tif, "ioc") && strcmp(tif, "fok")))
         return err(out, 422, 40010001, "invalid time_in_force");
+    /* Alpaca's crypto orders: market, limit and stop_limit, gtc or ioc, simple only. */
+    int crypto = is_crypto(symbol);
+    if (crypto && strcmp(tif, "gtc") && strcmp(tif, "ioc"))
+        return err(out, 422, 40010001, "invalid crypto time_in_force");
+    if (crypto && ot == OT_STOP)
+        return err(out, 422, 40010001, "invalid crypto order type");
+    if (crypto && cls && *cls && strcmp(cls, "simple"))
+        return err(out, 422, 40010001, "crypto orders support order_class simple only");
     if ((ot == OT_LIMIT || ot == OT_STOP_LIMIT) && hl != 1)
         return err(out, 422, 40010001, "limit orders require limit price");
     if ((ot == OT_STOP || ot == OT_STOP_LIMIT) && hs != 1)
@@ -512,7 +534,7 @@ int order_submit(json_t *req, sb_t *out)
     snprintf(o->tif, sizeof o->tif, "%s", tif);
     json_t *eh = json_object_get(req, "extended_hours");
     o->extended_hours = json_is_true(eh);
-    o->status = market_is_open() || o->extended_hours ? ST_NEW : ST_ACCEPTED;
+    o->status = market_is_open() || o->extended_hours || crypto ? ST_NEW : ST_ACCEPTED;
     if (bracket) {
         snprintf(o->order_class, sizeof o->order_class, "bracket");
         for (int k = 0; k < 2; k++) {
@@ -642,6 +664,20 @@ position_t *position_get(const char *symbol)
     return NULL;
 }
 
+const char *position_symbol(const char *name)
+{
+    for (size_t i = 0; i < S.npos; i++) {
+        char plain[16];
+        const char *s = S.pos[i].symbol, *slash = strchr(s, '/');
+        if (!slash)
+            continue;
+        snprintf(plain, sizeof plain, "%.*s%s", (int)(slash - s), s, slash + 1);
+        if (!strcmp(plain, name))
+            return s;
+    }
+    return strchr(name, '/') ? "" : name;
+}
+
 static position_t *position_slot(const char *symbol)
 {
     for (size_t i = 0; i < S.npos; i++)
@@ -684,9 +720,15 @@ void position_json(sb_t *b, const position_t *p)
     fx_t upl = mv - cost, lastday = prev_close(p->symbol);
     fx_t abs_cost = cost < 0 ? -cost : cost;
     sb_puts(b, "{\"asset_id\":"), sb_jstr(b, aid);
-    sb_puts(b, ",\"symbol\":"), sb_jstr(b, p->symbol);
-    sb_puts(b, ",\"exchange\":\"NASDAQ\",\"asset_class\":\"us_equity\",\"asset_marginable\":true"
-               ",\"qty\":");
+    /* Alpaca names crypto positions without the slash (its orders keep it). */
+    char name[16];
+    const char *slash = strchr(p->symbol, '/');
+    snprintf(name, sizeof name, "%.*s%s", slash ? (int)(slash - p->symbol) : (int)strlen(p->symbol),
+             p->symbol, slash ? slash + 1 : "");
+    sb_puts(b, ",\"symbol\":"), sb_jstr(b, name);
+    sb_puts(b, is_crypto(p->symbol) ? ",\"exchange\":\"CRYPTO\",\"asset_class\":\"crypto\""
+                                    : ",\"exchange\":\"NASDAQ\",\"asset_class\":\"us_equity\"");
+    sb_puts(b, ",\"asset_marginable\":true,\"qty\":");
     sb_fxstr(b, p->qty);
     sb_puts(b, ",\"avg_entry_price\":"), sb_fxstr(b, p->avg);
     sb_puts(b, ",\"side\":"), sb_jstr(b, p->qty > 0 ? "long" : "short");
@@ -889,7 +931,7 @@ void sim_check(const char *symbol)
         return;
     for (size_t i = 0; i < S.norders; i++) {
         order_t *o = &S.orders[i];
-        if (strcmp(o->symbol, symbol) || (!open && !o->extended_hours))
+        if (strcmp(o->symbol, symbol) || (!open && !o->extended_hours && !is_crypto(symbol)))
             continue;
         fx_t px = marketable(o, s);
         if (px > 0)

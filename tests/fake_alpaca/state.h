@@ -35,9 +35,10 @@ typedef struct {
     fx_t qty, avg; /* qty signed: short < 0 */
 } position_t;
 
+/* Volumes and sizes are fixed point like prices: crypto trades fractions (0.0123 BTC). */
 typedef struct {
-    int64_t t, v, n;
-    fx_t o, h, l, c, vw;
+    int64_t t, n;
+    fx_t o, h, l, c, vw, v;
 } bar_t;
 
 typedef struct {
@@ -45,8 +46,8 @@ typedef struct {
     bar_t *bars;
     size_t nbars, cap;
     int has_quote, has_last;
-    int64_t qt, bs, as, last_t, last_s;
-    fx_t bp, ap, last;
+    int64_t qt, last_t;
+    fx_t bp, ap, last, bs, as, last_s;
 } sym_t;
 
 typedef struct {
@@ -119,6 +120,9 @@ int order_is_open(const order_t *o);
 void order_json(sb_t *b, int idx, int nested);
 int position_close(const char *symbol, fx_t qty, int cancel_orders, sb_t *out);
 position_t *position_get(const char *symbol);
+/* The symbol of the position Alpaca names `name` in /v2/positions/{name}: a crypto pair
+ * without its slash ("BTCUSD" for BTC/USD; the pair form is not found there), else name. */
+const char *position_symbol(const char *name);
 void position_json(sb_t *b, const position_t *p);
 void account_json(sb_t *b);
 /* A TradeActivity (activity_type FILL). */
@@ -129,8 +133,11 @@ int fill_find(const char *id); /* index in S.fills, or -1 */
 sym_t *sym_get(const char *symbol, int create);
 fx_t sym_price(const sym_t *s, int side); /* 0 when unknown */
 void md_push_bar(const char *symbol, const bar_t *bar, int live);
-void md_push_quote(const char *symbol, int64_t t, fx_t bp, fx_t ap, int64_t bs, int64_t as);
-void md_push_trade(const char *symbol, int64_t t, fx_t p, int64_t s);
+void md_push_quote(const char *symbol, int64_t t, fx_t bp, fx_t ap, fx_t bs, fx_t as);
+void md_push_trade(const char *symbol, int64_t t, fx_t p, fx_t s);
+/* Crypto pairs are the only symbols with a '/' ("BTC/USD"): traded around the clock, in
+ * fractions, gtc or ioc only, and their data has its own paths and shapes. */
+int is_crypto(const char *symbol);
 /* --market / settings "market": open, closed, or auto (the session in util.h). */
 int market_is_open(void);
 /* Fill what the latest price makes marketable (while the market is open, or for

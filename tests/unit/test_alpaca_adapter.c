@@ -682,13 +682,21 @@ static apex_time this_minute(void)
 }
 
 /* A one-minute bar pushed to the fake (stored, broadcast to subscribed streams). */
-static void push_bar(fixture *f, const char *symbol, apex_time t, const char *ohlc, int v)
+static void push_bar_v(fixture *f, const char *symbol, apex_time t, const char *ohlc,
+                       const char *volume)
 {
     char ts[40], body[256];
     rfc3339(t, ts, sizeof ts);
-    snprintf(body, sizeof body, "{\"symbol\":\"%s\",\"t\":\"%s\",%s,\"v\":%d}", symbol, ts, ohlc,
-             v);
+    snprintf(body, sizeof body, "{\"symbol\":\"%s\",\"t\":\"%s\",%s,\"v\":%s}", symbol, ts, ohlc,
+             volume);
     control(f, "bar", body);
+}
+
+static void push_bar(fixture *f, const char *symbol, apex_time t, const char *ohlc, int v)
+{
+    char volume[24];
+    snprintf(volume, sizeof volume, "%d", v);
+    push_bar_v(f, symbol, t, ohlc, volume);
 }
 
 static void assert_bar(const md_bar *g, const char *symbol, apex_time t, money_t o, money_t h,
@@ -1162,6 +1170,177 @@ static void test_replace_in_place(void **state)
                      APEX_EINVAL);
 }
 
+/* ---- crypto (symbols with a '/') ---- */
+
+typedef struct {
+    int status, n, done;
+    broker_quote q[8];
+} got_quotes;
+
+static void on_quotes(void *ud, const broker_reply *r)
+{
+    got_quotes *g = ud;
+    g->status = r->status;
+    g->n = r->nquotes < 8 ? r->nquotes : 8;
+    for (int i = 0; i < g->n; i++)
+        g->q[i] = r->quotes[i];
+    g->done++;
+}
+
+static got_quotes quotes_of(fixture *f, const char *const *symbols, int n)
+{
+    got_quotes g = {0};
+    assert_int_equal(broker_get_quotes(f->b, BROKER_PRIORITY_ROUTINE, symbols, n, on_quotes, &g),
+                     0);
+    wait_for(f, &g.done, 1);
+    assert_int_equal(g.status, 0);
+    assert_int_equal(g.n, n);
+    return g;
+}
+
+static void assert_quote(const broker_quote *q, const char *symbol, money_t bid, money_t ask,
+                         money_t last)
+{
+    assert_string_equal(q->symbol, symbol);
+    assert_int_equal(q->bid, bid);
+    assert_int_equal(q->ask, ask);
+    assert_int_equal(q->last, last);
+}
+
+static int snapshot_requests(fixture *f, bool crypto)
+{
+    return counter(f, "requests",
+                   crypto ? "GET /v1beta3/crypto/us/snapshots" : "GET /v2/stocks/snapshots");
+}
+
+/* Stocks and crypto pairs in one call: one request to each data API, every quote exact and
+ * in request order whichever kind comes first. */
+static void test_quotes_of_stocks_and_crypto(void **state)
+{
+    fixture *f = *state;
+    control(f, "quote", "{\"symbol\":\"AAPL\",\"bp\":187.25,\"ap\":187.5,\"bs\":3,\"as\":4}");
+    control(f, "trade", "{\"symbol\":\"AAPL\",\"p\":187.3,\"s\":100}");
+    control(f, "quote",
+            "{\"symbol\":\"BTC/USD\",\"bp\":43250.1,\"ap\":43251.2,\"bs\":0.5,\"as\":1.25}");
+    control(f, "trade", "{\"symbol\":\"BTC/USD\",\"p\":43250.125,\"s\":0.0123}");
+    control(f, "quote",
+            "{\"symbol\":\"ETH/USD\",\"bp\":2250.05,\"ap\":2250.75,\"bs\":2.5,\"as\":0.75}");
+    control(f, "trade", "{\"symbol\":\"ETH/USD\",\"p\":2250.5,\"s\":0.1}");
+
+    const char *mixed[] = {"AAPL", "BTC/USD", "ETH/USD"};
+    got_quotes g = quotes_of(f, mixed, 3);
+    assert_quote(&g.q[0], "AAPL", MONEY_C(18725, 2), MONEY_C(1875, 1), MONEY_C(1873, 1));
+    assert_quote(&g.q[1], "BTC/USD", MONEY_C(432501, 1), MONEY_C(432512, 1), MONEY_C(43250125, 3));
+    assert_quote(&g.q[2], "ETH/USD", MONEY_C(225005, 2), MONEY_C(225075, 2), MONEY_C(22505, 1));
+    assert_int_equal(snapshot_requests(f, false), 1);
+    assert_int_equal(snapshot_requests(f, true), 1);
+
+    /* Crypto first: still the request order. */
+    const char *crypto_first[] = {"ETH/USD", "AAPL", "BTC/USD"};
+    g = quotes_of(f, crypto_first, 3);
+    assert_quote(&g.q[0], "ETH/USD", MONEY_C(225005, 2), MONEY_C(225075, 2), MONEY_C(22505, 1));
+    assert_quote(&g.q[1], "AAPL", MONEY_C(18725, 2), MONEY_C(1875, 1), MONEY_C(1873, 1));
+    assert_quote(&g.q[2], "BTC/USD", MONEY_C(432501, 1), MONEY_C(432512, 1), MONEY_C(43250125, 3));
+    assert_int_equal(snapshot_requests(f, false), 2);
+    assert_int_equal(snapshot_requests(f, true), 2);
+
+    /* One kind only: one request, none to the other API. */
+    const char *btc[] = {"BTC/USD"};
+    g = quotes_of(f, btc, 1);
+    assert_quote(&g.q[0], "BTC/USD", MONEY_C(432501, 1), MONEY_C(432512, 1), MONEY_C(43250125, 3));
+    assert_int_equal(snapshot_requests(f, false), 2);
+    assert_int_equal(snapshot_requests(f, true), 3);
+}
+
+/* History only (no broadcast): one-minute bars of symbol from `first` on, one a minute,
+ * each its "o,h,l,c,v" fields as JSON text. */
+static void load_history(fixture *f, const char *symbol, apex_time first, const char *const *bars,
+                         int n)
+{
+    char body[4096], ts[40];
+    size_t used = (size_t)snprintf(body, sizeof body, "{\"bars\":{\"%s\":[", symbol);
+    for (int i = 0; i < n && used < sizeof body; i++) {
+        rfc3339(first + i * APEX_MINUTE, ts, sizeof ts);
+        used += (size_t)snprintf(body + used, sizeof body - used, "%s{\"t\":\"%s\",%s}",
+                                 i ? "," : "", ts, bars[i]);
+    }
+    snprintf(body + used, sizeof body - used, "]}}");
+    control(f, "bars", body);
+}
+
+/* A crypto subscription: history from /v1beta3/crypto/us/bars, then a live bar from the
+ * crypto stream, fractional prices and volumes exact. */
+static void test_md_crypto_history_then_live(void **state)
+{
+    fixture *f = *state;
+    apex_time m = this_minute();
+    const char *history[] = {
+        "\"o\":43200,\"h\":43210.5,\"l\":43190.25,\"c\":43205.75,\"v\":0.5",
+        "\"o\":43205.75,\"h\":43230,\"l\":43200,\"c\":43225.5,\"v\":1.25",
+        "\"o\":43225.5,\"h\":43260.375,\"l\":43220.125,\"c\":43240.0625,\"v\":0.00012345",
+    };
+    load_history(f, "BTC/USD", m - 6 * APEX_MINUTE, history, 3);
+    md_got g = {.f = f};
+    const char *syms[] = {"BTC/USD"};
+    market_data_sub *sub = md_subscribe(f->b, &g, syms, 1, 2, false);
+    wait_for(f, &g.nlive, 1);
+    assert_int_equal(g.nbars, 2);
+    assert_bar(&g.bars[0], "BTC/USD", m - 5 * APEX_MINUTE, MONEY_C(4320575, 2), MONEY(43230),
+               MONEY(43200), MONEY_C(432255, 1), MONEY_C(125, 2), true);
+    assert_bar(&g.bars[1], "BTC/USD", m - 4 * APEX_MINUTE, MONEY_C(432255, 1), MONEY_C(43260375, 3),
+               MONEY_C(43220125, 3), MONEY_C(432400625, 4), MONEY_C(12345, 8), true);
+    push_bar_v(f, "BTC/USD", m - APEX_MINUTE,
+               "\"o\":43240.0625,\"h\":43255.5,\"l\":43239.875,\"c\":43250.125", "0.0123");
+    wait_for(f, &g.nbars, 3);
+    assert_bar(&g.bars[2], "BTC/USD", m - APEX_MINUTE, MONEY_C(432400625, 4), MONEY_C(432555, 1),
+               MONEY_C(43239875, 3), MONEY_C(43250125, 3), MONEY_C(123, 4), false);
+    /* From the crypto paths, never the stocks'. */
+    assert_true(counter(f, "requests", "GET /v1beta3/crypto/us/bars") >= 1);
+    assert_int_equal(counter(f, "requests", "GET /v2/stocks/bars"), 0);
+    broker_market_data_unsubscribe(f->b, sub);
+}
+
+/* A fractional crypto order (gtc: Alpaca refuses day for crypto) fills with its exact
+ * quantity, while the stock market is closed: crypto trades around the clock. */
+static void test_crypto_fractional_order_fills(void **state)
+{
+    fixture *f = *state;
+    control(f, "settings", "{\"market\":\"closed\"}");
+    order_request q = {.side = SIDE_BUY, .type = ORDER_MARKET, .qty = MONEY_C(15, 3)};
+    snprintf(q.client_order_id, sizeof q.client_order_id, "%s", "crypto-1");
+    snprintf(q.symbol, sizeof q.symbol, "%s", "BTC/USD");
+    got g = submit(f, &q);
+    assert_int_equal(g.status, 0);
+    assert_true(g.has_order);
+    assert_string_equal(g.order.symbol, "BTC/USD");
+    assert_int_equal(g.order.qty, MONEY_C(15, 3));
+    assert_int_equal(g.order.status, ORDER_STATUS_ACCEPTED);
+    control(f, "quote",
+            "{\"symbol\":\"BTC/USD\",\"bp\":43250.1,\"ap\":43251.2,\"bs\":0.5,\"as\":1.25}");
+    wait_for(f, &f->nfills, 1);
+    assert_string_equal(f->fills[0].client_order_id, "crypto-1");
+    assert_int_equal(f->fills[0].qty, MONEY_C(15, 3));
+    assert_int_equal(f->fills[0].price, MONEY_C(432512, 1));
+    got o = {0};
+    assert_int_equal(broker_get_order(f->b, BROKER_PRIORITY_ROUTINE, "crypto-1", on_reply, &o), 0);
+    wait_for(f, &o.done, 1);
+    assert_int_equal(o.order.status, ORDER_STATUS_FILLED);
+    assert_int_equal(o.order.filled_qty, MONEY_C(15, 3));
+    assert_int_equal(orders_sent(f, "crypto-1"), 1);
+    /* Alpaca names the position BTCUSD: asked for by the pair, it is found, under the pair. */
+    got p = {0};
+    assert_int_equal(broker_get_position(f->b, BROKER_PRIORITY_ROUTINE, "BTC/USD", on_reply, &p),
+                     0);
+    wait_for(f, &p.done, 1);
+    assert_int_equal(p.status, 0);
+    assert_int_equal(p.npositions, 1);
+    assert_string_equal(p.position.symbol, "BTC/USD");
+    assert_int_equal(p.position.qty, MONEY_C(15, 3));
+    assert_int_equal(counter(f, "requests", "GET /v2/positions/BTCUSD"), 1);
+    run_for(f, 300);
+    assert_int_equal(f->nfills, 1); /* once, whether the stream or a poll saw it first */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1185,6 +1364,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_session_close_comes_from_the_calendar, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_replace_in_place, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quotes_of_stocks_and_crypto, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_md_crypto_history_then_live, setup_md, teardown),
+        cmocka_unit_test_setup_teardown(test_crypto_fractional_order_fills, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
