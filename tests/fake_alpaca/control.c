@@ -315,7 +315,7 @@ int control_handle(const req_t *r, sb_t *out)
         }
     } else if (!strcmp(p, "/asset")) {
         const char *kind = js(j, "kind");
-        asset_kind k = !kind                      ? (asset_kind)-1
+        asset_kind k = !kind                         ? (asset_kind)-1
                        : !strcmp(kind, "tradable")   ? ASSET_TRADABLE
                        : !strcmp(kind, "untradable") ? ASSET_UNTRADABLE
                        : !strcmp(kind, "unknown")    ? ASSET_UNKNOWN
