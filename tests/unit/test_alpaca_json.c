@@ -696,8 +696,10 @@ static void test_crypto_pairs_and_assets(void **state)
     (void)state;
     broker_position p;
     char err[256] = "";
-    const char *cases[][2] = {{"BTCUSD", "BTC/USD"},    {"ETHUSDT", "ETH/USDT"},
-                              {"LINKUSDC", "LINK/USDC"}, {"ETHBTC", "ETH/BTC"},
+    const char *cases[][2] = {{"BTCUSD", "BTC/USD"},
+                              {"ETHUSDT", "ETH/USDT"},
+                              {"LINKUSDC", "LINK/USDC"},
+                              {"ETHBTC", "ETH/BTC"},
                               {"BTC/USD", "BTC/USD"}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char text[256];
