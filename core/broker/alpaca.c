@@ -619,6 +619,13 @@ static int alpaca_get_position(broker *b, const char *symbol, broker_cb cb, void
     return op_send(c, HTTP_GET, false, path, NULL, got_positions);
 }
 
+/* Alpaca refuses order_class bracket / oto (and plain stops) on crypto pairs. */
+static bool alpaca_takes_brackets(const broker *b, const char *symbol)
+{
+    (void)b;
+    return !strchr(symbol, '/');
+}
+
 static void got_asset(call *c, const http_result *res)
 {
     if (res->outcome == HTTP_OUTCOME_RESPONSE && res->status == 404) {
@@ -1067,5 +1074,6 @@ static const broker_ops alpaca_ops = {
     .get_session = alpaca_get_session,
     .get_asset = alpaca_get_asset,
     .replace_order = alpaca_replace,
+    .takes_brackets = alpaca_takes_brackets,
     .free = alpaca_free,
 };

@@ -357,6 +357,11 @@ int broker_get_asset(broker *b, broker_priority prio, const char *symbol, broker
     return dispatch(b, prio, &(call_args){.op = OP_GET_ASSET, .arg1 = symbol, .cb = cb, .ud = ud});
 }
 
+bool broker_takes_brackets(const broker *b, const char *symbol)
+{
+    return !b || !b->ops->takes_brackets || b->ops->takes_brackets(b, symbol);
+}
+
 bool broker_has_session(const broker *b)
 {
     if (!b || !b->ops->get_session)

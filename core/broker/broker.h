@@ -116,6 +116,13 @@ int broker_cancel_order(broker *b, broker_priority prio, const char *client_orde
                         void *ud);
 int broker_get_order(broker *b, broker_priority prio, const char *client_order_id, broker_cb cb,
                      void *ud);
+/* Whether the venue takes a bracket (an order with take_profit / stop_loss legs) on
+ * symbol. Alpaca takes none on crypto pairs: there the entry goes out alone and its stop
+ * and target are the host's to watch (the monitor's stop_loss and profit_target). Also
+ * whether the venue's session calendar (broker_get_session) speaks for symbol: a pair
+ * trades around the clock. Synchronous and local. */
+bool broker_takes_brackets(const broker *b, const char *symbol);
+
 /* What a replace changes; a field left 0 keeps the order's value. */
 typedef struct {
     money_t qty, limit_price, stop_price;

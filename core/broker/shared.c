@@ -239,6 +239,11 @@ static int h_asset(broker *b, const char *symbol, broker_cb cb, void *ud)
     FORWARD(get_asset, symbol);
 }
 
+static bool h_takes_brackets(const broker *b, const char *symbol)
+{
+    return broker_takes_brackets(((const handle *)b)->acct->inner, symbol);
+}
+
 static bool h_has_session(const broker *b)
 {
     return broker_has_session(((const handle *)b)->acct->inner);
@@ -268,6 +273,7 @@ static const broker_ops handle_ops = {
     .venue_name = h_venue_name,
     .get_session = h_session,
     .has_session = h_has_session,
+    .takes_brackets = h_takes_brackets,
     .get_asset = h_asset,
     .replace_order = h_replace,
     .free = h_free,

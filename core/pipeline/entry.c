@@ -483,8 +483,13 @@ static void submit_entry(pipeline *p, trade *t, money_t entry_ref)
     } else {
         req.type = ORDER_MARKET;
     }
-    req.take_profit = t->row.take_profit;
-    req.stop_loss = t->row.stop_loss;
+    /* Where the venue takes no bracket (a crypto pair at Alpaca) the entry goes alone: the
+     * stop and target stay on the execution, and the monitor's stop_loss and
+     * profit_target conditions carry them out. */
+    if (broker_takes_brackets(p->brk, t->row.symbol)) {
+        req.take_profit = t->row.take_profit;
+        req.stop_loss = t->row.stop_loss;
+    }
     char err[256];
     int rc = exec_send(p->exec, BROKER_PRIORITY_ROUTINE, t, ORDER_ROLE_ENTRY, &req, on_entry_sent,
                        p, err, sizeof err);

@@ -41,8 +41,23 @@ static void format_interval(apex_time iv, char *buf, size_t n)
         snprintf(buf, n, "%lld s", (long long)s);
 }
 
+/* A venue that takes no brackets on any of the pipeline's symbols trades them as crypto
+ * pairs: around the clock, so no session close applies (Alpaca's calendar is the stock
+ * market's). */
+static bool around_the_clock(const pipeline *p)
+{
+    if (p->hs->backtest || !p->brk || p->cfg.nsymbols == 0)
+        return false;
+    for (int i = 0; i < p->cfg.nsymbols; i++)
+        if (broker_takes_brackets(p->brk, p->cfg.symbols[i]))
+            return false;
+    return true;
+}
+
 bool pipeline_session_timed(const pipeline *p)
 {
+    if (around_the_clock(p))
+        return false;
     int window = p->cfg.exits.time_urgent_minutes;
     return window > 0 && p->bar_interval > 0 && p->bar_interval < (apex_time)window * APEX_MINUTE;
 }
@@ -156,7 +171,7 @@ static void on_session(void *ud, const broker_reply *r)
 
 void pipeline_session_day(pipeline *p)
 {
-    if (p->hs->backtest || !broker_has_session(p->brk))
+    if (p->hs->backtest || !broker_has_session(p->brk) || around_the_clock(p))
         return;
     apex_time now = clock_now(p->hs->clock);
     apex_time day = now - now % APEX_DAY;

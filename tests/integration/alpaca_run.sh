@@ -194,6 +194,57 @@ assert_contains "$(sq "$WORK/f.db" "SELECT message FROM events WHERE kind='sessi
 assert_contains "$(cat "$WORK/f.out")" "exits.session_close, 21:00 UTC" "and a warning naming the configured close"
 assert_eq "$(sq "$WORK/f.db" "SELECT count(*) FROM position_exits")" "0" "the configured close is used: no time_based_urgent before 17:00"
 curl -s -f -o /dev/null -X DELETE "$URL/_control/faults"
+# ---- a crypto pair: Alpaca takes no bracket on it, so the entry goes alone (gtc, fractional)
+# and the host's monitor carries out the stop; no stock session applies ----
+reset_fake
+curl -s -f -o /dev/null -X POST -d '{"symbol":"BTC/USD","c":43000}' "$URL/_control/bar"
+{
+  echo "timestamp,symbol,open,high,low,close,volume"
+  for m in $(seq 0 29); do
+    printf '2024-07-06T16:%02d:00Z,BTC/USD,43000,43010,42990,43000,1.5\n' "$m"
+  done
+} > "$WORK/btc.csv"
+cat > "$WORK/btc_buy.lua" <<'LUA'
+return { on_bar = function(ctx, bar)
+  ctx.state.n = (ctx.state.n or 0) + 1
+  if ctx.state.n == 3 then
+    return { side = "buy", qty = 0.01, stop_loss = 42000, take_profit = 45000 }
+  end
+end }
+LUA
+cat > "$WORK/btc.lua" <<LUA
+return apex.pipeline {
+    name = "btc",
+    symbols = { "BTC/USD" },
+    data = { files = { "$WORK/btc.csv" }, timeframe = "1m" },
+    broker = { kind = "alpaca", base_url = "$URL", data_url = "$URL" },
+    instruments = { ["BTC/USD"] = { tick = 0.01, lot = 0.0001 } },
+    monitoring = { max_api_calls_per_minute = 3000, normal_frequency = 1, urgent_frequency = 1 },
+    strategy = { file = "$WORK/btc_buy.lua" },
+}
+LUA
+"$APEX_HOST" run --speed 10 --max-seconds 40 --db "$WORK/c.db" --fresh "$WORK/btc.lua" > "$WORK/c.out" 2>&1 &
+CPID=$!
+for _ in $(seq 1 150); do
+  [ "$(sq "$WORK/c.db" "SELECT status FROM executions" 2>/dev/null)" = monitoring ] && break
+  sleep 0.1
+done
+assert_eq "$(sq "$WORK/c.db" "SELECT status FROM executions")" "monitoring" "the crypto entry filled at the fake" || cat "$WORK/c.out"
+orders=$(curl -s -f -H "APCA-API-KEY-ID: $KEY" -H "APCA-API-SECRET-KEY: $SECRET" "$URL/v2/orders?status=all&nested=true")
+entry=$(sqlite3 :memory: "SELECT json_extract(value,'\$.order_class') || ' ' || json_extract(value,'\$.time_in_force') || ' ' || json_extract(value,'\$.qty') || ' ' || coalesce(json_array_length(json_extract(value,'\$.legs')), 0) FROM json_each('${orders//\'/\'\'}') WHERE json_extract(value,'\$.side')='buy'")
+assert_eq "$entry" "simple gtc 0.01 0" "the entry went alone: a simple gtc order for 0.01 BTC, no legs"
+# The price falls through the stop at the fake: the host's monitor sells.
+curl -s -f -o /dev/null -X POST -d '{"symbol":"BTC/USD","c":41000}' "$URL/_control/bar"
+for _ in $(seq 1 150); do
+  [ "$(sq "$WORK/c.db" "SELECT status FROM executions")" = completed ] && break
+  sleep 0.1
+done
+kill -INT $CPID 2>/dev/null; wait $CPID 2>/dev/null || true
+assert_eq "$(sq "$WORK/c.db" "SELECT status || '|' || substr(reason, 1, 9) FROM executions")" "completed|stop_loss" "the host's stop_loss closed it" || cat "$WORK/c.out"
+assert_eq "$(sq "$WORK/c.db" "SELECT realized_pnl FROM executions")" "-2000000000" "P&L (41000 - 43000) x 0.01 = -20.00, to the unit"
+assert_eq "$(sq "$WORK/c.db" "SELECT count(*) FROM events WHERE kind='session_calendar'")" "0" "no stock session is asked for a crypto pair"
+pos=$(curl -s -o /dev/null -w '%{http_code}' -H "APCA-API-KEY-ID: $KEY" -H "APCA-API-SECRET-KEY: $SECRET" "$URL/v2/positions/BTCUSD")
+assert_eq "$pos" "404" "the fake holds no BTC position"
 # ---- the rate limit: a 10 s run never sends more than its limit (every 60 s window of it
 # holds all of it) ----
 total_requests() {
