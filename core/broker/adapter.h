@@ -45,6 +45,8 @@ typedef struct {
     int (*get_session)(broker *b, apex_time day, broker_cb cb, void *ud);
     /* broker_takes_brackets; NULL = every symbol takes them. */
     bool (*takes_brackets)(const broker *b, const char *symbol);
+    /* broker_get_clock; NULL for a venue without a market clock. */
+    int (*get_clock)(broker *b, broker_cb cb, void *ud);
     /* broker.h's broker_get_asset; NULL for a venue without an asset list. */
     int (*get_asset)(broker *b, const char *symbol, broker_cb cb, void *ud);
     /* Whether get_session is served, for an adapter that forwards it (a shared account's

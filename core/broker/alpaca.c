@@ -679,6 +679,32 @@ static int alpaca_list_positions(broker *b, broker_cb cb, void *ud)
     return get_op(b, "/v2/positions", got_positions, cb, ud);
 }
 
+static void got_clock(call *c, const http_result *res)
+{
+    json_t *j = alpaca_ok_json(c, res, "alpaca: reading the market clock failed", "alpaca: clock");
+    if (!j)
+        return;
+    alpaca_clock ac;
+    char err[256];
+    int rc = alpaca_decode_clock(j, &ac, err, sizeof err);
+    json_decref(j);
+    if (rc != 0) {
+        alpaca_fail(c, APEX_EIO, "alpaca: %s", err);
+        return;
+    }
+    broker_clock out = {.is_open = ac.is_open,
+                        .now = ac.timestamp,
+                        .next_open = ac.next_open,
+                        .next_close = ac.next_close};
+    broker_reply r = {.clock = &out};
+    alpaca_finish(c, &r);
+}
+
+static int alpaca_get_clock(broker *b, broker_cb cb, void *ud)
+{
+    return get_op(b, "/v2/clock", got_clock, cb, ud);
+}
+
 static void got_account(call *c, const http_result *res)
 {
     json_t *j = alpaca_ok_json(c, res, "alpaca: reading the account failed", "alpaca: account");
@@ -1075,5 +1101,6 @@ static const broker_ops alpaca_ops = {
     .get_asset = alpaca_get_asset,
     .replace_order = alpaca_replace,
     .takes_brackets = alpaca_takes_brackets,
+    .get_clock = alpaca_get_clock,
     .free = alpaca_free,
 };

@@ -37,12 +37,13 @@ typedef enum {
     OP_GET_ASSET,
     OP_LIST_SYMBOL_FILLS,
     OP_REPLACE_ORDER,
+    OP_GET_CLOCK,
 } call_op;
 
 static const char *const op_names[] = {
     "submit_order",   "cancel_order", "get_order",         "list_open_orders", "get_position",
     "list_positions", "get_account",  "get_quotes",        "close_position",   "list_fills",
-    "get_session",    "get_asset",    "list_symbol_fills", "replace_order",
+    "get_session",    "get_asset",    "list_symbol_fills", "replace_order",    "get_clock",
 };
 
 /* One call's arguments, borrowed from the caller (direct calls) or owned copies (queued
@@ -114,6 +115,8 @@ static int forward(broker *b, const call_args *a)
         return ops->replace_order ? ops->replace_order(b, a->arg1, a->arg2, &ch, a->cb, a->ud)
                                   : APEX_EINVAL;
     }
+    case OP_GET_CLOCK:
+        return ops->get_clock ? ops->get_clock(b, a->cb, a->ud) : APEX_EINVAL;
     case OP_LIST_SYMBOL_FILLS:
         return ops->list_symbol_fills ? ops->list_symbol_fills(b, a->arg1, a->day, a->cb, a->ud)
                                       : APEX_EINVAL;
@@ -355,6 +358,13 @@ int broker_get_asset(broker *b, broker_priority prio, const char *symbol, broker
     if (!b || !b->ops->get_asset || !symbol)
         return APEX_EINVAL; /* before the limiter: a venue without an asset list costs nothing */
     return dispatch(b, prio, &(call_args){.op = OP_GET_ASSET, .arg1 = symbol, .cb = cb, .ud = ud});
+}
+
+int broker_get_clock(broker *b, broker_priority prio, broker_cb cb, void *ud)
+{
+    if (!b || !b->ops->get_clock)
+        return APEX_EINVAL; /* before the limiter: a venue without a clock costs nothing */
+    return dispatch(b, prio, &(call_args){.op = OP_GET_CLOCK, .cb = cb, .ud = ud});
 }
 
 bool broker_takes_brackets(const broker *b, const char *symbol)

@@ -44,6 +44,12 @@ typedef struct {
     apex_time open, close; /* the session's UTC instants; 0 when !trading */
 } broker_session;
 
+/* The venue's market clock now (broker_get_clock). */
+typedef struct {
+    bool is_open;
+    apex_time now, next_open, next_close;
+} broker_clock;
+
 /* What the venue says about one symbol (broker_get_asset). */
 typedef struct {
     char symbol[SYMBOL_MAX];
@@ -66,6 +72,7 @@ typedef struct {
     int nfills;
     const broker_session *session; /* get_session */
     const broker_asset *asset;     /* get_asset; NULL with status APEX_ENOTFOUND */
+    const broker_clock *clock;     /* get_clock */
 } broker_reply;
 
 typedef void (*broker_cb)(void *ud, const broker_reply *reply);
@@ -180,6 +187,9 @@ bool broker_has_session(const broker *b);
  * without an asset list (the paper broker trades whatever the data has) refuses at once
  * with APEX_EINVAL and never calls back. */
 int broker_get_asset(broker *b, broker_priority prio, const char *symbol, broker_cb cb, void *ud);
+/* Whether the venue's market is open now, and its next open and close (`check --connect`
+ * says it). A venue without a market clock refuses at once with APEX_EINVAL. */
+int broker_get_clock(broker *b, broker_priority prio, broker_cb cb, void *ud);
 
 /* What an order would cost at this broker, for sizing: the price per unit it expects to
  * fill at, costs included, and the fee of a fill of the whole quantity. */

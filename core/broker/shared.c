@@ -239,6 +239,18 @@ static int h_asset(broker *b, const char *symbol, broker_cb cb, void *ud)
     FORWARD(get_asset, symbol);
 }
 
+static int h_clock(broker *b, broker_cb cb, void *ud)
+{
+    if (!as_handle(b)->acct->inner->ops->get_clock)
+        return APEX_EINVAL;
+    handle *h = as_handle(b);
+    forward *f = forward_new(h, cb, ud);
+    if (!f)
+        return APEX_ENOMEM;
+    broker *in = h->acct->inner;
+    return forwarded(f, in->ops->get_clock(in, on_forward, f));
+}
+
 static bool h_takes_brackets(const broker *b, const char *symbol)
 {
     return broker_takes_brackets(((const handle *)b)->acct->inner, symbol);
@@ -274,6 +286,7 @@ static const broker_ops handle_ops = {
     .get_session = h_session,
     .has_session = h_has_session,
     .takes_brackets = h_takes_brackets,
+    .get_clock = h_clock,
     .get_asset = h_asset,
     .replace_order = h_replace,
     .free = h_free,

@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "broker/registry.h"
+#include "market/timestamp.h"
 #include "money/money.h"
 #include "net/http.h"
 #include "pipeline/pipeline.h"
@@ -660,6 +661,41 @@ static void on_asset(void *ud, const broker_reply *r)
     a->done = 1;
 }
 
+typedef struct {
+    int done, status;
+    broker_clock clock;
+} clock_reply;
+
+static void on_clock(void *ud, const broker_reply *r)
+{
+    clock_reply *c = ud;
+    c->status = r->status;
+    if (r->clock)
+        c->clock = *r->clock;
+    c->done = 1;
+}
+
+/* `check --connect`, after the account: the venue's market clock, when it has one. A
+ * failure here is said and does not fail the check (the account answered). */
+static void check_clock(const char *path, broker *b, uv_loop_t *loop)
+{
+    clock_reply got = {0};
+    if (broker_get_clock(b, BROKER_PRIORITY_ROUTINE, on_clock, &got) != 0)
+        return; /* no market clock at this venue */
+    while (!got.done)
+        uv_run(loop, UV_RUN_ONCE);
+    if (got.status != 0) {
+        printf("%s: connect: the market clock could not be read (%s)\n", path,
+               err_name(got.status));
+        return;
+    }
+    char when[40];
+    timestamp_format(got.clock.is_open ? got.clock.next_close : got.clock.next_open, when,
+                     sizeof when);
+    printf("%s: connect: the market is %s; it %s at %s UTC\n", path,
+           got.clock.is_open ? "open" : "closed", got.clock.is_open ? "closes" : "opens", when);
+}
+
 /* `check --connect`, after the account: whether the venue lets each symbol be traded.
  * Returns how many cannot be. A venue without an asset list (paper) is not asked. */
 static int check_symbols(const pipeline_config *cfg, const char *path, broker *b, uv_loop_t *loop)
@@ -724,6 +760,8 @@ static int check_connect(const pipeline_config *cfg, const char *path)
     } else {
         fprintf(stderr, "%s: connect: %s\n", path, got.error[0] ? got.error : err_name(got.status));
     }
+    if (got.status == 0)
+        check_clock(path, b, &loop);
     int untradable = got.status == 0 ? check_symbols(cfg, path, b, &loop) : 0;
     if (b)
         broker_free(b);

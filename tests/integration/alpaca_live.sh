@@ -63,6 +63,11 @@ export APCA_API_KEY_ID=$KEY APCA_API_SECRET_KEY=$SECRET
 out=$("$APEX_HOST" check --connect "$WORK/live.lua" 2>&1) && rc=0 || rc=$?
 assert_eq "$rc" "0" "check --connect passes"
 assert_contains "$out" "connect: AAPL tradable (us_equity, shortable, fractionable)" "and says AAPL is tradable"
+assert_contains "$out" "connect: the market is open; it closes at" "and reads the market clock"
+control settings '{"market":"closed"}'
+out=$("$APEX_HOST" check --connect "$WORK/live.lua" 2>&1) && rc=0 || rc=$?
+assert_contains "$out" "connect: the market is closed; it opens at" "a closed market says when it opens"
+control settings '{"market":"open"}'
 control asset '{"symbol":"AAPL","kind":"untradable"}'
 out=$("$APEX_HOST" check --connect "$WORK/live.lua" 2>&1) && rc=0 || rc=$?
 assert_eq "$rc" "3" "check --connect fails on a symbol the account cannot trade"
