@@ -87,13 +87,18 @@ static int forwarded(forward *f, int rc)
     return rc;
 }
 
-#define FORWARD(op, ...)                                                                           \
+/* The body of a forwarding op: `call` names the inner broker `in` and ends with
+ * on_forward, f (the reply comes back through the forward record). */
+#define FORWARD_CALL(call)                                                                         \
     handle *h = as_handle(b);                                                                      \
     forward *f = forward_new(h, cb, ud);                                                           \
     if (!f)                                                                                        \
         return APEX_ENOMEM;                                                                        \
     broker *in = h->acct->inner;                                                                   \
-    return forwarded(f, in->ops->op(in, __VA_ARGS__, on_forward, f))
+    return forwarded(f, call)
+
+#define FORWARD(op, ...) FORWARD_CALL(in->ops->op(in, __VA_ARGS__, on_forward, f))
+#define FORWARD0(op)     FORWARD_CALL(in->ops->op(in, on_forward, f))
 
 static int h_submit(broker *b, const order_request *req, broker_cb cb, void *ud)
 {
@@ -117,22 +122,14 @@ static int h_position(broker *b, const char *symbol, broker_cb cb, void *ud)
 }
 static int h_positions(broker *b, broker_cb cb, void *ud)
 {
-    handle *h = as_handle(b);
-    forward *f = forward_new(h, cb, ud);
-    if (!f)
-        return APEX_ENOMEM;
-    broker *in = h->acct->inner;
-    return forwarded(f, in->ops->list_positions(in, on_forward, f));
+    FORWARD0(list_positions);
 }
+
 static int h_account(broker *b, broker_cb cb, void *ud)
 {
-    handle *h = as_handle(b);
-    forward *f = forward_new(h, cb, ud);
-    if (!f)
-        return APEX_ENOMEM;
-    broker *in = h->acct->inner;
-    return forwarded(f, in->ops->get_account(in, on_forward, f));
+    FORWARD0(get_account);
 }
+
 static int h_quotes(broker *b, const char *const *symbols, int n, broker_cb cb, void *ud)
 {
     FORWARD(get_quotes, symbols, n);
@@ -243,12 +240,7 @@ static int h_clock(broker *b, broker_cb cb, void *ud)
 {
     if (!as_handle(b)->acct->inner->ops->get_clock)
         return APEX_EINVAL;
-    handle *h = as_handle(b);
-    forward *f = forward_new(h, cb, ud);
-    if (!f)
-        return APEX_ENOMEM;
-    broker *in = h->acct->inner;
-    return forwarded(f, in->ops->get_clock(in, on_forward, f));
+    FORWARD0(get_clock);
 }
 
 static bool h_takes_brackets(const broker *b, const char *symbol)
