@@ -137,10 +137,3 @@ bool pipeline_live_feed(const pipeline *p)
 {
     return p->live_bars != NULL || p->nhttp > 0;
 }
-
-const char *pipeline_live_status(const pipeline *p, bool *up)
-{
-    if (up)
-        *up = p->live_up;
-    return p->live_bars ? p->live_status : NULL;
-}

@@ -70,9 +70,6 @@ bool pipeline_live_feed(const pipeline *p);
  * the header variable), without sending anything; one diagnostic per bad source, naming
  * "data.http[N].field". Returns the number of problems. */
 int pipeline_http_check(const pipeline_config *cfg, diag_list *diags);
-/* The live market data's last state ("connected ...", "stream down: ..."), NULL without
- * data.live; *up (NULL allowed) = bars are flowing. */
-const char *pipeline_live_status(const pipeline *p, bool *up);
 const pipeline_config *pipeline_cfg(const pipeline *p);
 
 /* The feed: 1 with *next = the time of the next bar; 0 at the end of the data; < 0 on a

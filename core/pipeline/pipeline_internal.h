@@ -51,7 +51,7 @@ struct pipeline {
     struct pipeline_http_source *http;
     int nhttp;
     bool live_up;          /* the broker's market data is flowing */
-    char live_status[256]; /* its last state, for the events and `status` */
+    char live_status[256]; /* its last state: an event only when it changes */
     bar next;              /* the bar read ahead from the feed */
     char feed_error[512];  /* a data error met while reading ahead, reported by step */
     bool has_next;

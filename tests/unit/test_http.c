@@ -27,6 +27,7 @@
 #include "net/redact.h"
 #include "net/retry.h"
 #include "http_test_server.h"
+#include "output_capture.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -521,32 +522,10 @@ static void test_limiter_grants_every_attempt(void **state)
 #define SECRET_KEY   "sk-TESTSECRET-93f1a7c2e4"
 #define SECRET_TOKEN "tok-BEARER-5d0c6b1f88"
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = calloc(1, (size_t)n + 1);
-    assert_non_null(text);
-    assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    return text;
-}
-
 static void test_secret_headers_never_logged(void **state)
 {
-    char path[] = "/tmp/apex_test_http_log_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(stderr);
-    fflush(stdout);
-    int saved_err = dup(STDERR_FILENO), saved_out = dup(STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
-    dup2(fd, STDOUT_FILENO);
-    log_level saved_level = log_get_level();
-    log_set_level(LOG_DEBUG);
+    output_capture cap;
+    output_capture_begin(&cap, LOG_DEBUG);
 
     http_header hdrs[] = {
         {.name = "APCA-API-KEY-ID", .value = "PKPUBLICKEYID"},
@@ -600,16 +579,7 @@ static void test_secret_headers_never_logged(void **state)
     assert_int_equal(http_send(fx->http, &spec4, on_done, &g4, NULL), 0);
     run_until_count(&fx->callbacks, 4);
 
-    fflush(stderr);
-    fflush(stdout);
-    dup2(saved_err, STDERR_FILENO);
-    dup2(saved_out, STDOUT_FILENO);
-    close(saved_err);
-    close(saved_out);
-    close(fd);
-    log_set_level(saved_level);
-    char *text = read_file(path);
-    unlink(path);
+    char *text = output_capture_end(&cap);
 
     /* The server did receive the real key: redaction is in the log, not on the wire. */
     assert_non_null(strstr(g[1].body, SECRET_KEY));

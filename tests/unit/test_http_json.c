@@ -20,6 +20,7 @@
 
 #include "feeds/http_json.h"
 #include "http_test_server.h"
+#include "output_capture.h"
 #include "net/redact.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -376,34 +377,12 @@ static void test_failures_reported_on_each_change(void **state)
 
 /* ---- secrets ------------------------------------------------------------------------------ */
 
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = calloc(1, (size_t)n + 1);
-    assert_non_null(text);
-    assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    return text;
-}
-
 static void test_secret_header_sent_never_logged(void **state)
 {
     (void)state;
     assert_int_equal(setenv(SECRET_ENV, SECRET_LINE, 1), 0);
-    char path[] = "/tmp/apex_test_http_json_log_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(stderr);
-    fflush(stdout);
-    int saved_err = dup(STDERR_FILENO), saved_out = dup(STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
-    dup2(fd, STDOUT_FILENO);
-    log_level saved_level = log_get_level();
-    log_set_level(LOG_DEBUG);
+    output_capture cap;
+    output_capture_begin(&cap, LOG_DEBUG);
 
     /* The source with the header: a 500 quoting the request back, then the price. */
     http_json_source_cfg cfg = cfg_for("/auth", "v");
@@ -418,16 +397,7 @@ static void test_secret_header_sent_never_logged(void **state)
     open_source(&cfg);
     run_until_results(2);
 
-    fflush(stderr);
-    fflush(stdout);
-    dup2(saved_err, STDERR_FILENO);
-    dup2(saved_out, STDOUT_FILENO);
-    close(saved_err);
-    close(saved_out);
-    close(fd);
-    log_set_level(saved_level);
-    char *text = read_all(path);
-    unlink(path);
+    char *text = output_capture_end(&cap);
     unsetenv(SECRET_ENV);
 
     /* The server got the header (it answered the price only to it)... */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "output_capture.h"
 #include "script/script.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -66,16 +67,7 @@ static char *capture_end(void)
     fflush(stdout);
     dup2(saved_stdout, STDOUT_FILENO);
     close(saved_stdout);
-    FILE *f = fopen(out_path, "r");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = calloc(1, (size_t)n + 1);
-    assert_non_null(text);
-    assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    return text;
+    return test_read_file(out_path);
 }
 
 static int count_lines_with(const char *text, const char *needle)
