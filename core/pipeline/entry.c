@@ -386,6 +386,7 @@ static void on_account(void *ud, const broker_reply *r)
     char qb[32], rb[32], cb[32];
     t->row.qty = d.qty;
     t->sized = true; /* entries of the same bar that reach risk later see this one */
+    pipeline_trade_recount(p, t);
     store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "risk", NULL,
                 "%s size %s = min(by risk %s, by capital %s)%s%s", t->row.symbol,
                 money_format_trim(d.qty, 0, qb, sizeof qb),

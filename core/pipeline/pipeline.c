@@ -324,6 +324,7 @@ void pipeline_free(pipeline *p)
         free(t);
         t = next;
     }
+    hmap_free(&p->trades_by_id);
     if (p->scripts) {
         script_unwatch(p->scripts);
         script_host_free(p->scripts);

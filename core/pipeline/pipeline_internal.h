@@ -23,6 +23,7 @@
 #include "risk/circuit.h"
 #include "script/failures.h"
 #include "script/script.h"
+#include "util/hmap.h"
 #include "util/vec.h"
 
 typedef struct {
@@ -74,6 +75,9 @@ struct pipeline {
     exit_rule_scratch rule;
     VEC(sym_state) syms;    /* by symbol id */
     trade *trades;          /* live executions */
+    hmap trades_by_id;      /* the same, by execution id (the 8 bytes of row.id) */
+    bool trades_unindexed;  /* an insert into trades_by_id ran out of memory: scan */
+    int open_count;         /* trades counted open: pipeline_open_positions */
     int finished_trades;    /* finished but not yet freed */
     apex_time resume_after; /* cursor at start: bars <= this are warm-up */
     bool resume_pending;    /* loaded executions wait for the first bar after the cursor */
@@ -132,6 +136,13 @@ void pipeline_mark_equity(pipeline *p, trade *t, money_t price);
 /* Executions holding a position, or about to: entries past the risk stage count, so two
  * signals of the same bar cannot both take the last slot. */
 int pipeline_open_positions(const pipeline *p);
+/* lifecycle.c: t joins the live trades (its row has its id), or leaves them for good. */
+void pipeline_trade_link(pipeline *p, trade *t);
+void pipeline_trade_unlink(pipeline *p, trade *t);
+/* The live trade of execution id, or NULL. */
+trade *pipeline_trade_by_id(const pipeline *p, int64_t id);
+/* Re-counts t in the open positions after its status, fills or sizing changed. */
+void pipeline_trade_recount(pipeline *p, trade *t);
 /* A durable write failed (rc != 0): new entries halt for this pipeline, exits keep
  * working, the failure is reported loudly and the run ends non-zero. The message is
  * p->werr's, which the failing write filled in (pass &p->werr to the store call). Returns

@@ -26,16 +26,13 @@ static char *fmt_money(money_t v, char *buf, size_t n)
 
 static trade *find_trade(void *ud, int64_t id)
 {
-    pipeline *p = ud;
-    for (trade *t = p->trades; t; t = t->next)
-        if (t->row.id == id)
-            return t;
-    return NULL;
+    return pipeline_trade_by_id(ud, id);
 }
 
 static void on_fill(void *ud, trade *t, const broker_fill *f, const store_order *o)
 {
     pipeline *p = ud;
+    pipeline_trade_recount(p, t); /* its ledger has the fill */
     char qb[32], pb[32], fb[32], rb[32];
     log_event("%-13s FILL     %-5s %s %s @ %s fee %s (%s)  realized %s", p->cfg.name, f->symbol,
               order_side_name(f->side), money_format_trim(f->qty, 0, qb, sizeof qb),

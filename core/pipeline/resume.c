@@ -177,11 +177,10 @@ static int resume_one(void *ud, const store_execution *e)
     t->row = *e;
     t->owner = p;
     t->symbol_id = symtab_intern(p->hs->symbols, e->symbol, (int)strlen(e->symbol));
-    t->next = p->trades;
-    p->trades = t;
     exec_replay_fills(p->exec, t);
     t->has_pos = store_position_get_by_execution(p->hs->db, e->id, &t->pos) == 0;
     store_orders_for_execution(p->hs->db, e->id, find_entry, t);
+    pipeline_trade_link(p, t); /* counted open with its replayed fills */
     return 0;
 }
 

@@ -100,6 +100,22 @@ static int execution_insert(store *s, store_execution *e)
 static int execution_update(store *s, const store_execution *e)
 {
     sqlite3_stmt *st = store_stmt(
+        s, STMT_EXEC_UPDATE_IN_PLACE,
+        "UPDATE executions SET symbol = ?2, execution_phase = ?4, created_at = ?5, "
+        "updated_at = ?6, completed_at = ?7, next_check_at = ?8, monitor_interval_seconds = ?9, "
+        "bias = ?10, side = ?11, qty = ?12, entry_price = ?13, stop_loss = ?14, "
+        "take_profit = ?15, realized_pnl = ?16, fees = ?17, reason = ?18, order_seq = ?19, "
+        "retry_count = ?20 WHERE id = ?21 AND pipeline = ?1 AND status = ?3");
+    if (!st)
+        return APEX_EIO;
+    int rc = bind_execution(s, st, e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 21, e->id);
+    rc = store_update_in_place(s, st, "updating an execution");
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
+    st = store_stmt(
         s, STMT_EXEC_UPDATE,
         "UPDATE executions SET pipeline = ?1, symbol = ?2, status = ?3, execution_phase = ?4, "
         "created_at = ?5, updated_at = ?6, completed_at = ?7, next_check_at = ?8, "
@@ -108,8 +124,7 @@ static int execution_update(store *s, const store_execution *e)
         "order_seq = ?19, retry_count = ?20 WHERE id = ?21");
     if (!st)
         return APEX_EIO;
-    int rc = bind_execution(s, st, e);
-    if (rc)
+    if ((rc = bind_execution(s, st, e)) != 0)
         return rc;
     sqlite3_bind_int64(st, 21, e->id);
     rc = store_step_done(s, st, "updating an execution");

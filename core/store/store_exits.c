@@ -151,6 +151,20 @@ static int exit_update(store *s, const store_position_exit *e)
     if (rc)
         return rc;
     sqlite3_stmt *st = store_stmt(
+        s, STMT_EXIT_UPDATE_IN_PLACE,
+        "UPDATE position_exits SET exit_reason = ?3, exit_priority = ?4, detail = ?5, "
+        "exit_quantity = ?6, partial_exit = ?7, exit_price = ?8, execution_strategy = ?9, "
+        "unrealized_pnl = ?10, unrealized_pnl_pct = ?11, "
+        "triggered_at = coalesce(?12, triggered_at), executed_at = ?13, "
+        "filled_quantity = ?15, attempts = ?16 WHERE exit_id = ?17 AND position_id IS ?1 "
+        "AND execution_id IS ?2 AND status IS ?14");
+    if (!st)
+        return APEX_EIO;
+    bind_exit(st, e);
+    sqlite3_bind_int64(st, 17, e->id);
+    if ((rc = store_update_in_place(s, st, "updating an exit")) != 0)
+        return rc < 0 ? rc : 0;
+    st = store_stmt(
         s, STMT_EXIT_UPDATE,
         "UPDATE position_exits SET position_id = ?1, execution_id = ?2, exit_reason = ?3, "
         "exit_priority = ?4, detail = ?5, exit_quantity = ?6, partial_exit = ?7, "

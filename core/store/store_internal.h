@@ -15,10 +15,14 @@ typedef enum {
     STMT_BEGIN = 0,
     STMT_COMMIT,
     STMT_ROLLBACK,
+    STMT_UNIT_BEGIN,
+    STMT_UNIT_RELEASE,
+    STMT_UNIT_ROLLBACK,
     STMT_META_GET,
     STMT_META_SET,
     STMT_EXEC_INSERT,
     STMT_EXEC_UPDATE,
+    STMT_EXEC_UPDATE_IN_PLACE,
     STMT_EXEC_GET,
     STMT_EXEC_ACTIVE,
     STMT_EXEC_RECENT,
@@ -33,6 +37,7 @@ typedef enum {
     STMT_FILLS_FOR_EXEC,
     STMT_POS_INSERT,
     STMT_POS_UPDATE,
+    STMT_POS_UPDATE_IN_PLACE,
     STMT_POS_GET_BY_EXEC,
     STMT_POS_OPEN,
     STMT_EVENT_INSERT,
@@ -44,6 +49,7 @@ typedef enum {
     STMT_SCRIPT_FAILURES_ADD,
     STMT_EXIT_INSERT,
     STMT_EXIT_UPDATE,
+    STMT_EXIT_UPDATE_IN_PLACE,
     STMT_EXIT_GET,
     STMT_EXITS_FOR_EXEC,
     STMT_EXITS_WORKING,
@@ -76,6 +82,7 @@ struct store {
     char instance_id[9];
     char err[512];
     sqlite3_stmt *stmts[STMT_COUNT_];
+    struct order_cache *order_cache; /* store_orders.c; NULL until the first order */
     /* The write-failure latch (store_write_failed). */
     long write_failures;
     apex_error first_write_failure;
@@ -86,9 +93,26 @@ struct store {
     } inject;
 };
 
+/* store_orders.c: forgets every cached order row (after a rollback or any error, when
+ * the rows in SQLite may no longer be the ones last written), or frees the cache. */
+void store_order_cache_clear(store *s);
+void store_order_cache_free(store *s);
+
 /* Returns the cached statement for `id` (preparing `sql` the first time), reset and with
  * its bindings cleared; NULL with s->err set when the SQL does not compile. */
 sqlite3_stmt *store_stmt(store *s, store_stmt_id id, const char *sql);
+
+/* Steps an UPDATE of one row written to leave the row's indexed and foreign-key columns
+ * out of its SET and to require them unchanged in its WHERE. 1 when it updated the row,
+ * 0 when it matched nothing (those columns changed, or the row is missing: the caller
+ * then runs its full UPDATE), < 0 on an error.
+ *
+ * Why: SQLite rewrites every index that holds a column named in SET, and checks every
+ * foreign key named there, whether or not the value changed. Most updates of an
+ * execution, an order, a position or an exit leave their status and links as they were,
+ * and skipping the index rewrites and the foreign-key look-ups makes them about twice as
+ * cheap (docs/performance.md). */
+int store_update_in_place(store *s, sqlite3_stmt *st, const char *what);
 
 /* Sets s->err to "<what>: <sqlite message>" and returns the matching APEX_E* code
  * (unique constraint -> APEX_EDUP, busy/locked -> APEX_EBUSY, otherwise APEX_EIO). */

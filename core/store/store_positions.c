@@ -101,6 +101,24 @@ static int position_insert(store *s, store_position *p)
 static int position_update(store *s, const store_position *p)
 {
     sqlite3_stmt *st =
+        store_stmt(s, STMT_POS_UPDATE_IN_PLACE,
+                   "UPDATE positions SET symbol = ?2, side = ?3, quantity = ?4, "
+                   "initial_quantity = ?5, entry_price = ?6, stop_loss = ?7, take_profit = ?8, "
+                   "opened_at = ?10, closed_at = ?11, realized_pnl = ?12, "
+                   "current_price = ?13, unrealized_pnl = ?14, unrealized_pnl_pct = ?15, "
+                   "last_update = ?16, trailing_stop_active = ?17, peak_price = ?18, "
+                   "trailing_stop_price = ?19, exit_reason = ?20, exit_priority = ?21, "
+                   "partial_stages_done = ?22 "
+                   "WHERE position_id = ?23 AND execution_id IS ?1 AND status IS ?9");
+    if (!st)
+        return APEX_EIO;
+    int rc = bind_position(s, st, p);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 23, p->id);
+    if ((rc = store_update_in_place(s, st, "updating a position")) != 0)
+        return rc < 0 ? rc : 0;
+    st =
         store_stmt(s, STMT_POS_UPDATE,
                    "UPDATE positions SET execution_id = ?1, symbol = ?2, side = ?3, quantity = ?4, "
                    "initial_quantity = ?5, entry_price = ?6, stop_loss = ?7, take_profit = ?8, "
@@ -111,8 +129,7 @@ static int position_update(store *s, const store_position *p)
                    "partial_stages_done = ?22 WHERE position_id = ?23");
     if (!st)
         return APEX_EIO;
-    int rc = bind_position(s, st, p);
-    if (rc)
+    if ((rc = bind_position(s, st, p)) != 0)
         return rc;
     sqlite3_bind_int64(st, 23, p->id);
     rc = store_step_done(s, st, "updating a position");

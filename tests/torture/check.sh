@@ -289,6 +289,21 @@ for i in "${!ACC_FILE[@]}"; do
     fi
 done
 
+# A host killed before its first migration committed (a loaded machine can take that
+# long) leaves a store with no tables: it recorded nothing, so no account may hold an
+# order either.
+if [ "$STORE_OK" = 1 ] && [ "$(sq1 "PRAGMA user_version")" = 0 ] &&
+    [ "$(sq1 "SELECT count(*) FROM sqlite_master")" = 0 ]; then
+    STORE_OK=0
+    for i in "${!ACC_FILE[@]}"; do
+        [ "${ACC_OK[$i]}" = 1 ] || continue
+        n=$(sqlite3 -readonly -batch -noheader -cmd ".timeout 10000" "${ACC_FILE[$i]}" \
+            "SELECT count(*) FROM paper_orders" 2>/dev/null)
+        [ "${n:-0}" = 0 ] ||
+            violation lost "empty-store:a$i" "account a$i holds $n order(s) but the store has no tables (no migration committed)"
+    done
+fi
+
 # Everything else needs a readable store.
 if [ "$STORE_OK" = 1 ] && ! sq "SELECT 1 FROM executions, orders, fills, events LIMIT 1" >/dev/null; then
     violation integrity "unreadable:store" "the store cannot be read: $(head -c 300 "$TMP/sq.err")"

@@ -206,6 +206,11 @@ check "$CASE" --state "$CASE/state" >/dev/null
 sq "$CASE/store.db" "DELETE FROM orders WHERE id = (SELECT min(id) FROM orders WHERE role = 'take_profit' AND status = 'cancelled')"
 expect --state "$CASE/state"
 
+plant lost "the store has no tables (as a kill before the first migration leaves it) while the accounts hold orders"
+rm -f "$CASE/store.db" "$CASE/store.db-wal" "$CASE/store.db-shm"
+sq "$CASE/store.db" "PRAGMA user_version = 0; VACUUM;"
+expect
+
 if [ "$FAILS" -ne 0 ]; then
     echo "$FAILS planted fault(s) not caught as expected"
     exit 1

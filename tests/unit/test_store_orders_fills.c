@@ -162,6 +162,109 @@ static void test_order_duplicate_update_and_open_list(void **state)
     store_close(s);
 }
 
+/* The fields a trader's records depend on, compared one by one (not memcmp: the bytes
+ * after each string's end are not part of the row). */
+static void assert_same_order(const store_order *a, const store_order *b)
+{
+    assert_int_equal(a->id, b->id);
+    assert_int_equal(a->execution_id, b->execution_id);
+    assert_string_equal(a->o.client_order_id, b->o.client_order_id);
+    assert_string_equal(a->o.broker_order_id, b->o.broker_order_id);
+    assert_string_equal(a->o.parent_client_order_id, b->o.parent_client_order_id);
+    assert_string_equal(a->o.symbol, b->o.symbol);
+    assert_int_equal(a->o.side, b->o.side);
+    assert_int_equal(a->o.type, b->o.type);
+    assert_int_equal(a->o.role, b->o.role);
+    assert_int_equal(a->o.status, b->o.status);
+    assert_int_equal(a->o.qty, b->o.qty);
+    assert_int_equal(a->o.filled_qty, b->o.filled_qty);
+    assert_int_equal(a->o.avg_fill_price, b->o.avg_fill_price);
+    assert_int_equal(a->o.limit_price, b->o.limit_price);
+    assert_int_equal(a->o.stop_price, b->o.stop_price);
+    assert_int_equal(a->o.created_at, b->o.created_at);
+    assert_int_equal(a->o.updated_at, b->o.updated_at);
+    assert_string_equal(a->o.reason, b->o.reason);
+    assert_int_equal(a->take_profit, b->take_profit);
+    assert_int_equal(a->stop_loss, b->stop_loss);
+    assert_int_equal(a->submitted_at, b->submitted_at);
+    assert_string_equal(a->error, b->error);
+}
+
+/* The row as SQLite holds it: read through a connection opened for this read alone, so
+ * no cache of its own can answer. */
+static void read_fresh(const char *path, const char *coid, store_order *out)
+{
+    store *reader = open_ok(path);
+    assert_int_equal(store_order_get(reader, coid, out), 0);
+    store_close(reader);
+}
+
+/* store_order_get answers from a cache that every write goes through: what it returns
+ * must be what SQLite holds, after an insert, after updates, and after a unit of writes
+ * is undone. */
+static void test_order_reads_match_the_database(void **state)
+{
+    tmpdb t;
+    tmpdb_make(&t);
+    store *s = open_ok(t.path);
+    store_execution e = sample_execution("demo", "AAPL");
+    assert_int_equal(store_execution_insert(s, &e, NULL), 0);
+    store_order o = sample_order(e.id, "c4che001-1-1");
+    assert_int_equal(store_order_insert(s, &o, NULL), 0);
+    store_order mine, theirs;
+    assert_int_equal(store_order_get(s, "c4che001-1-1", &mine), 0);
+    read_fresh(t.path, "c4che001-1-1", &theirs);
+    assert_same_order(&mine, &theirs);
+
+    /* An update given a row without its id and created_at (the UPDATE leaves them). */
+    store_order partial = mine;
+    partial.id = 0;
+    partial.o.created_at = 0;
+    partial.o.status = ORDER_STATUS_PARTIALLY_FILLED;
+    partial.o.filled_qty = MONEY(40);
+    partial.o.avg_fill_price = CENTS(18721);
+    snprintf(partial.o.reason, sizeof partial.o.reason, "first clip");
+    assert_int_equal(store_order_update(s, &partial, NULL), 0);
+    assert_int_equal(store_order_get(s, "c4che001-1-1", &mine), 0);
+    read_fresh(t.path, "c4che001-1-1", &theirs);
+    assert_same_order(&mine, &theirs);
+    assert_int_equal(mine.o.created_at, T0);
+    assert_int_equal(mine.o.filled_qty, MONEY(40));
+
+    /* A unit that is undone takes its update back, and the next read says so. */
+    assert_int_equal(store_unit_begin(s, NULL), 0);
+    store_order filled = mine;
+    filled.o.status = ORDER_STATUS_FILLED;
+    filled.o.filled_qty = MONEY(100);
+    assert_int_equal(store_order_update(s, &filled, NULL), 0);
+    assert_int_equal(store_order_get(s, "c4che001-1-1", &mine), 0);
+    assert_int_equal(mine.o.status, ORDER_STATUS_FILLED);
+    assert_int_equal(store_unit_abort(s, NULL), 0);
+    assert_int_equal(store_order_get(s, "c4che001-1-1", &mine), 0);
+    assert_int_equal(mine.o.status, ORDER_STATUS_PARTIALLY_FILLED);
+    assert_int_equal(mine.o.filled_qty, MONEY(40));
+    read_fresh(t.path, "c4che001-1-1", &theirs);
+    assert_same_order(&mine, &theirs);
+
+    /* Many orders (more than the cache holds) each read back as written. */
+    for (int i = 0; i < 600; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "c4che001-2-%d", i);
+        store_order x = sample_order(e.id, id);
+        x.o.qty = MONEY(i + 1);
+        assert_int_equal(store_order_insert(s, &x, NULL), 0);
+    }
+    for (int i = 0; i < 600; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "c4che001-2-%d", i);
+        assert_int_equal(store_order_get(s, id, &mine), 0);
+        assert_int_equal(mine.o.qty, MONEY(i + 1));
+        assert_string_equal(mine.o.client_order_id, id);
+    }
+    store_close(s);
+    tmpdb_remove(&t);
+}
+
 static int sum_fills(void *ud, const store_fill *f)
 {
     money_t *sum = ud;
@@ -264,6 +367,7 @@ int main(void)
         cmocka_unit_test(test_order_insert_refused_inside_batch),
         cmocka_unit_test(test_fast_store_allows_intents_in_a_batch),
         cmocka_unit_test(test_order_duplicate_update_and_open_list),
+        cmocka_unit_test(test_order_reads_match_the_database),
         cmocka_unit_test(test_fill_replay_is_refused_and_batch_survives),
         cmocka_unit_test(test_position_monitoring_columns_round_trip),
     };
