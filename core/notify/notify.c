@@ -19,6 +19,8 @@
 #define WINDOW       (60 * APEX_SECOND)
 #define WEBHOOK_WAIT 10000 /* ms per attempt */
 #define HEADER_MAX   1024
+/* notifier_busy counts a retry due this soon: the end of a run waits for it. */
+#define NOTIFY_BUSY_HORIZON (15 * APEX_SECOND)
 
 static const char *const KIND_NAMES[NOTIFY_KIND_COUNT] = {
     "entry",           "fill",        "exit",          "skip",         "error",
@@ -87,7 +89,8 @@ void notify_format(const char *pipeline, const notify_event *ev, char *buf, size
     switch (ev->kind) {
     case NOTIFY_ENTRY:
         snprintf(o, rest, "%s %s @ %s, stop %s, target %s%s", ev->side ? ev->side : "",
-                 money_text(ev->qty, 0, q, sizeof q), money_text(ev->price, 2, p, sizeof p),
+                 money_text(ev->qty, 0, q, sizeof q),
+                 ev->price ? money_text(ev->price, 2, p, sizeof p) : "market",
                  ev->stop_loss ? money_text(ev->stop_loss, 2, a, sizeof a) : "none",
                  ev->take_profit ? money_text(ev->take_profit, 2, b, sizeof b) : "none", e);
         break;
@@ -555,7 +558,8 @@ int notifier_busy(notifier *n)
     apex_time now = clock_now(n->clock), at;
     for (int i = 0; i < n->nch; i++) {
         channel *c = &n->ch[i];
-        if (c->busy || (store_notify_next_due(n->db, n->pipeline, c->name, &at) == 0 && at <= now))
+        if (c->busy || (store_notify_next_due(n->db, n->pipeline, c->name, &at) == 0 &&
+                        at <= now + NOTIFY_BUSY_HORIZON))
             busy++;
     }
     return busy;

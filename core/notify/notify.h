@@ -111,8 +111,8 @@ void notifier_free(notifier *n);
  * Returns 0, or the store's error (also logged). */
 int notify_emit(notifier *n, const notify_event *ev);
 
-/* Sends in flight plus rows due now, over every channel: what the end of a run may wait
- * for. */
+/* Channels with a send in flight or a row due within the next 15 s: what the end of a run
+ * waits for (a little). */
 int notifier_busy(notifier *n);
 
 /* The message text of an event (what Telegram shows), into buf. */

@@ -104,10 +104,35 @@ assert_eq "$bad" "0" "every fill's price and quantity reached the webhook exactl
 leaks=$( (cat "$WORK/run.out" "$WORK/hook.log" "$WORK/requests.json"; sqlite3 "$DB" .dump) | grep -c -e "$TOKEN" -e "${TOKEN#*:}" || true)
 assert_eq "$leaks" "0" "the bot token is in no output, log, request record or store row"
 
+# ---- Telegram hanging: trading goes on, the rows wait; the next run delivers them once ----
+curl -s -X POST "http://127.0.0.1:$TPORT/_control/reset" -d '{}' >/dev/null
+curl -s -X POST "http://127.0.0.1:$TPORT/_control/fault" -d '{"kind":"hang","method":"sendMessage","count":100000}' >/dev/null
+sed -e 's/name = "note"/name = "hang"/' -e 's/webhooks = { [^}]* },//' "$WORK/p.lua" > "$WORK/hang.lua"
+HDB="$WORK/hang.db"
+"$APEX_HOST" run --speed 100000 --max-seconds 120 --db "$HDB" "$WORK/hang.lua" > "$WORK/hang.out" 2>&1 || true
+hc=$(sq "$HDB" "SELECT count(*) FROM executions WHERE status='completed'")
+[ "$hc" -ge 1 ] && pass "with Telegram hanging, $hc executions still completed" || fail "none completed with Telegram hanging"
+queued=$(sq "$HDB" "SELECT count(*) FROM notifications")
+assert_eq "$(sq "$HDB" "SELECT count(*) FROM notifications WHERE status='pending'")" "$queued" \
+  "every notification is still pending, none lost or failed ($queued)"
+curl -s -X POST "http://127.0.0.1:$TPORT/_control/reset" -d '{}' >/dev/null
+"$APEX_HOST" run --speed 100000 --max-seconds 120 --db "$HDB" "$WORK/hang.lua" > "$WORK/hang2.out" 2>&1 || true
+curl -s "http://127.0.0.1:$TPORT/_control/requests" | tr '\n' ' ' | sed 's/{"method":/\n&/g' |
+  grep '"method":"sendMessage"' | sed -n 's/.*"chat_id":\(-\{0,1\}[0-9]*\),"text":"\([^"]*\)".*/\1 \2/p' > "$WORK/hang.texts"
+assert_eq "$(sq "$HDB" "SELECT count(*) FROM notifications WHERE status='sent'")" \
+  "$(sq "$HDB" "SELECT count(*) FROM notifications")" "the next run sent every row"
+assert_eq "$(sort "$WORK/hang.texts" | uniq -d | wc -l)" "0" "no message went twice"
+assert_eq "$(grep -c . "$WORK/hang.texts")" "$(sq "$HDB" "SELECT count(*) FROM notifications")" \
+  "each row reached its chat exactly once"
+
 # ---- a backtest sends nothing ----
-before=$(grep -c '"method":"sendMessage"' <(tr '\n' ' ' < "$WORK/requests.json" | sed 's/{"method":/\n&/g') || true)
+sent_so_far() {
+  curl -s "http://127.0.0.1:$TPORT/_control/requests" | tr '\n' ' ' | sed 's/{"method":/\n&/g' |
+    grep -c '"method":"sendMessage"' || true
+}
+before=$(sent_so_far)
 "$APEX_HOST" backtest --db "$WORK/bt.db" "$WORK/p.lua" > "$WORK/bt.out" 2>&1 || fail "backtest: $(tail -3 "$WORK/bt.out")"
-after=$(curl -s "http://127.0.0.1:$TPORT/_control/requests" | tr '\n' ' ' | sed 's/{"method":/\n&/g' | grep -c '"method":"sendMessage"' || true)
+after=$(sent_so_far)
 assert_eq "$after" "$before" "a backtest sends nothing to Telegram"
 assert_eq "$(sq "$WORK/bt.db" "SELECT count(*) FROM notifications")" "0" "a backtest queues nothing"
 
