@@ -280,7 +280,7 @@ function Ctx.log(fmt, ...) end
 ---@field fill boolean? A fill: side, quantity, price, fee, the order's role. Default true.
 ---@field exit boolean? An execution closed: its realized P&L, the reason and the exit's priority. Default true.
 ---@field skip boolean? A signal skipped, with the reason (off by default: they can be many). Default false.
----@field error boolean? An execution failed (a script error, a rejected order) or a durable write failed. Default true.
+---@field error boolean? An execution failed (a script error, a rejected order), an exit failed, a flood of script failures was summarised, or a durable write failed. Default true.
 ---@field circuit_breaker boolean? The daily-loss circuit breaker tripped. Default true.
 ---@field instruction boolean? An instruction (emergency rule) fired an exit. Default true.
 ---@field reload_failed boolean? A hot reload failed (the old code keeps running). Default true.

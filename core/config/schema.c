@@ -858,7 +858,8 @@ const config_field config_schema[] = {
      .type = CONFIG_BOOL,
      AT(notifications.on_error),
      .def = 1,
-     .doc = "an execution failed (a script error, a rejected order) or a durable write failed"},
+     .doc = "an execution failed (a script error, a rejected order), an exit failed, a flood of "
+            "script failures was summarised, or a durable write failed"},
     {.path = "notifications.events.circuit_breaker",
      .type = CONFIG_BOOL,
      AT(notifications.on_circuit_breaker),

@@ -3,9 +3,10 @@
  * Each kind of event is reported from one place, with one call:
  *   entry, skip, error (a failed execution), exit   pipeline_notify_status (lifecycle.c)
  *   fill                                           pipeline_notify_fill (position_hooks.c)
- *   instruction                                    pipeline_notify_exit_done (position_hooks.c)
+ *   instruction, a failed exit (an error)          pipeline_notify_exit_done (position_hooks.c)
  *   circuit breaker, broker outage, reload failed,
- *   a durable write failure (an error)             pipeline_notify_text
+ *   a durable write failure or a summary of script
+ *   failures (errors)                              pipeline_notify_text
  * The notifier exists in `run` only: a backtest or `check` never sends, and every call
  * here is then a no-op. */
 #include <stdio.h>
@@ -109,15 +110,25 @@ void pipeline_notify_fill(pipeline *p, const trade *t, const broker_fill *f, con
 
 void pipeline_notify_exit_done(pipeline *p, const trade *t, const store_position_exit *row)
 {
-    if (!p->notify || strcmp(row->exit_reason, exit_condition_name(EXIT_EMERGENCY_INSTRUCTION)))
+    if (!p->notify)
         return;
-    notify_event ev = event_of(p, NOTIFY_INSTRUCTION, t);
-    ev.reason = row->detail;
-    ev.qty = row->filled_quantity;
-    ev.price = row->exit_price;
-    ev.priority = exit_priority_name(row->exit_priority);
-    ev.detail = exit_status_name(row->status);
-    notify_emit(p->notify, &ev);
+    if (!strcmp(row->exit_reason, exit_condition_name(EXIT_EMERGENCY_INSTRUCTION))) {
+        notify_event ev = event_of(p, NOTIFY_INSTRUCTION, t);
+        ev.reason = row->detail;
+        ev.qty = row->filled_quantity;
+        ev.price = row->exit_price;
+        ev.priority = exit_priority_name(row->exit_priority);
+        ev.detail = exit_status_name(row->status);
+        notify_emit(p->notify, &ev);
+    }
+    if (row->status == EXIT_STATUS_FAILED) { /* an exit that could not be carried out */
+        char text[400];
+        snprintf(text, sizeof text, "the %s exit failed: %s", row->exit_reason, row->detail);
+        notify_event ev = event_of(p, NOTIFY_ERROR, t);
+        ev.reason = text;
+        ev.priority = exit_priority_name(row->exit_priority);
+        notify_emit(p->notify, &ev);
+    }
 }
 
 void pipeline_notify_text(pipeline *p, notify_kind kind, const trade *t, const char *text)

@@ -258,9 +258,10 @@ void pipeline_notify_close(pipeline *p);
 /* entry (monitoring), skip, error (failed) and exit (completed) */
 void pipeline_notify_status(pipeline *p, const trade *t, exec_status st);
 void pipeline_notify_fill(pipeline *p, const trade *t, const broker_fill *f, const store_order *o);
-/* an instruction rule's exit ended */
+/* an instruction rule's exit ended; an exit failed (an error) */
 void pipeline_notify_exit_done(pipeline *p, const trade *t, const store_position_exit *row);
-/* circuit breaker, broker outage, reload failed, a durable write failure; t may be NULL */
+/* circuit breaker, broker outage, reload failed, a durable write failure, a summary of script
+ * failures; t may be NULL */
 void pipeline_notify_text(pipeline *p, notify_kind kind, const trade *t, const char *text);
 
 /* resume.c: restart. _load rebuilds the executions left active in the store (at open);

@@ -120,6 +120,9 @@ assert_eq "$(sq "$HDB" "SELECT count(*) FROM notifications WHERE kind='exit' AND
 queued=$(sq "$HDB" "SELECT count(*) FROM notifications")
 assert_eq "$(sq "$HDB" "SELECT count(*) FROM notifications WHERE status='pending'")" "$queued" \
   "every notification is still pending, none lost or failed ($queued)"
+"$APEX_HOST" status --db "$HDB" > "$WORK/hang.status" 2>&1 || true
+assert_contains "$(cat "$WORK/hang.status")" "notifications: $queued pending, 0 failed" \
+  "status shows the pending notifications"
 curl -s -X POST "http://127.0.0.1:$TPORT/_control/reset" -d '{}' >/dev/null
 "$APEX_HOST" run --speed 100000 --max-seconds 120 --db "$HDB" "$WORK/hang.lua" > "$WORK/hang2.out" 2>&1 || true
 curl -s "http://127.0.0.1:$TPORT/_control/requests" | tr '\n' ' ' | sed 's/{"method":/\n&/g' |
@@ -129,6 +132,38 @@ assert_eq "$(sq "$HDB" "SELECT count(*) FROM notifications WHERE status='sent'")
 assert_eq "$(sort "$WORK/hang.texts" | uniq -d | wc -l)" "0" "no message went twice"
 assert_eq "$(grep -c . "$WORK/hang.texts")" "$(sq "$HDB" "SELECT count(*) FROM notifications")" \
   "each row reached its chat exactly once"
+
+# ---- a reload that fails is told, while the old code keeps running ----
+curl -s -X POST "http://127.0.0.1:$TPORT/_control/reset" -d '{}' >/dev/null
+mkdir -p "$WORK/live"
+printf 'timestamp,symbol,open,high,low,close,volume\n' > "$WORK/live/bars.csv"
+printf 'return { on_bar = function(ctx, bar) end }\n' > "$WORK/live/quiet.lua"
+cat > "$WORK/live/p.lua" <<LUA
+return apex.pipeline {
+    name = "live", symbols = { "AAPL" },
+    data = { files = { "$WORK/live/bars.csv" }, follow = true },
+    strategy = "$WORK/live/quiet.lua",
+    notifications = { telegram = { token_env = "APEX_TEST_TG_TOKEN", chat_id = 111,
+                                   api_url = "http://127.0.0.1:$TPORT" } },
+}
+LUA
+"$APEX_HOST" run --db "$WORK/live.db" "$WORK/live/p.lua" > "$WORK/live.out" 2>&1 &
+LPID=$!
+for _ in $(seq 1 50); do grep -q "live" "$WORK/live.out" 2>/dev/null && break; sleep 0.1; done
+sleep 0.5
+printf 'return { on_bar = function(ctx, bar) end\n' > "$WORK/live/quiet.lua.tmp"
+mv "$WORK/live/quiet.lua.tmp" "$WORK/live/quiet.lua" # as editors save: a rename
+got=""
+for _ in $(seq 1 100); do
+  got=$(sq "$WORK/live.db" "SELECT status FROM notifications WHERE kind='reload_failed'" 2>/dev/null || true)
+  [ "$got" = sent ] && break
+  sleep 0.1
+done
+kill -TERM $LPID; wait $LPID 2>/dev/null || true
+assert_eq "$got" "sent" "a failed reload was notified"
+assert_contains "$(curl -s "http://127.0.0.1:$TPORT/_control/requests")" \
+  "\"text\":\"RELOAD FAILED live: $WORK/live/quiet.lua failed to reload; the old code keeps running: " \
+  "the chat got the reload failure, naming the file"
 
 # ---- a backtest sends nothing ----
 sent_so_far() {
