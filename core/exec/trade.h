@@ -46,9 +46,11 @@ typedef struct trade {
 
     /* pipeline */
     int symbol_id;
-    bool sized;  /* its entry passed the risk stage: it counts against max_positions from
-                    then on, before its order is even sent */
-    void *owner; /* the pipeline */
+    bool sized;   /* its entry passed the risk stage: it counts against max_positions from
+                     then on, before its order is even sent */
+    money_t heat; /* its open risk to the stop, as counted in its account's heat
+                     (risk/heat.h; pipeline/portfolio.c keeps it current) */
+    void *owner;  /* the pipeline */
     struct trade *next;
     /* flat at the broker while its fills hold shares: its closing fills are being asked
      * for (pipeline_flat_at_broker), and the answer completes it */

@@ -128,6 +128,7 @@ void pipeline_set_status(pipeline *p, trade *t, exec_status st, const char *fmt,
         pipeline_mark_equity(p, NULL, 0);
     }
     trade_finish(t);
+    pipeline_portfolio_update(p, t); /* its risk leaves the account's heat */
     p->finished_trades++;
     if (st == EXEC_SKIPPED)
         p->sum.skipped++;
