@@ -221,6 +221,9 @@ bool pipeline_portfolio_fit(pipeline *p, trade *t, money_t entry, const broker_a
                             money_t *qty, char *why, size_t len);
 /* t's fills or final status changed its open risk. */
 void pipeline_portfolio_update(pipeline *p, trade *t);
+/* Why every position is being closed when the drawdown breaker, not the daily-loss one,
+ * closes them (the exit's reason); NULL otherwise. */
+const char *pipeline_portfolio_close_why(const pipeline *p);
 /* On every mark of the equity: trips the drawdown breaker. */
 void pipeline_portfolio_drawdown(pipeline *p);
 

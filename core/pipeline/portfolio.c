@@ -141,6 +141,15 @@ void pipeline_portfolio_drawdown(pipeline *p)
             monitor_check_soon(p->mon, t);
 }
 
+const char *pipeline_portfolio_close_why(const pipeline *p)
+{
+    if (!p->drawdown.tripped || !p->cfg.risk.drawdown_close_all ||
+        p->circuit.state != TRADING_ACTIVE)
+        return NULL; /* the daily-loss breaker's own reason stands */
+    return "the drawdown breaker tripped (risk.max_drawdown_pct); closing every position and "
+           "blocking entries until it resumes";
+}
+
 /* The breaker resumed (by time, or by hand): forgets it and measures from here. */
 static void drawdown_resume(pipeline *p, const char *how)
 {

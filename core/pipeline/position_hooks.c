@@ -142,6 +142,7 @@ static void evaluate_exit(void *ud, trade *t, const broker_quote *q)
                         .strategy_has_edge = p->strategy_has_edge,
                         .strategy_has_opportunity = p->strategy_has_opportunity,
                         .circuit_tripped = p->circuit.close_all,
+                        .circuit_why = pipeline_portfolio_close_why(p),
                         .session_timed = pipeline_session_timed(p),
                         .session_close = pipeline_session_close(p, clock_now(p->hs->clock)),
                         .open_positions =

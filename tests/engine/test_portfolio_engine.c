@@ -43,7 +43,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    fx_remove_dir();
+    if (!getenv("KEEP"))
+        fx_remove_dir();
     return 0;
 }
 
@@ -52,25 +53,32 @@ static long at(int bar)
     return T0 + 60L * bar;
 }
 
-/* A pipeline on the shared paper account acct.paper, buying with buy_at. */
+/* A pipeline on the paper account <account>.paper (pipelines naming the same one share
+ * it) of cash, buying with buy_at. */
+static void pipeline_on(const char *account, long cash, const char *file, const char *name,
+                        const char *symbols, const char *params, const char *risk)
+{
+    char text[4096];
+    snprintf(text, sizeof text,
+             "return apex.pipeline {\n"
+             "  name = '%s', symbols = { %s },\n"
+             "  data = { files = { 'bars.csv' } },\n"
+             "  strategy = { file = 'buy_at.lua', params = { %s } },\n"
+             "  broker = { starting_cash = %ld, spread_bps = 0, slippage_bps = 0,\n"
+             "             state = '%s.paper' },\n"
+             "  risk = { max_position_pct = 1, max_risk_pct = 1, daily_loss_limit_pct = 0.5,\n"
+             "           %s },\n"
+             "  exits = { partial_exits = { enabled = false },\n"
+             "            trailing_stop = { enabled = false } },\n"
+             "}\n",
+             name, symbols, params, cash, account, risk ? risk : "");
+    fx_write(file, text);
+}
+
 static void pipeline(const char *file, const char *name, const char *symbols, const char *params,
                      const char *risk)
 {
-    char text[4096];
-    snprintf(
-        text, sizeof text,
-        "return apex.pipeline {\n"
-        "  name = '%s', symbols = { %s },\n"
-        "  data = { files = { 'bars.csv' } },\n"
-        "  strategy = { file = 'buy_at.lua', params = { %s } },\n"
-        "  broker = { starting_cash = 100000, spread_bps = 0, slippage_bps = 0,\n"
-        "             state = 'acct.paper' },\n"
-        "  risk = { max_position_pct = 1, max_risk_pct = 1, daily_loss_limit_pct = 0.5, %s },\n"
-        "  exits = { partial_exits = { enabled = false },\n"
-        "            trailing_stop = { enabled = false } },\n"
-        "}\n",
-        name, symbols, params, risk ? risk : "");
-    fx_write(file, text);
+    pipeline_on("acct", 100000, file, name, symbols, params, risk);
 }
 
 static int backtest2(const char *a, const char *b, const char *db)
@@ -218,12 +226,207 @@ static void test_correlated_positions_count_together_uncorrelated_do_not(void **
     sqlite3_close(h);
 }
 
+/* Runs `apex-host <cmd> ...` in-process against <dir>/db. */
+static int cli(int (*cmd)(int, char **), const char *name, const char *a1, const char *a2,
+               const char *db)
+{
+    char path[768];
+    snprintf(path, sizeof path, "%s/%s", fx_dir(), db);
+    char *argv[6] = {"apex-host", (char *)name, "--db", path, (char *)a1, (char *)a2};
+    int argc = 4 + (a1 != NULL) + (a1 && a2);
+    return cmd(argc, argv);
+}
+
+/* DDD flat at 200 for 10 bars, down 2.50 a bar to 175 (bar 20), flat after, for nbars. */
+static void falling_bars(int nbars)
+{
+    fx_csv c;
+    fx_csv_open(&c, "bars.csv");
+    double px = 200;
+    for (int i = 0; i < nbars; i++) {
+        double n = i < 10 ? 200 : (i < 20 ? 200 - 2.5 * (i - 9) : 175);
+        fx_csv_bar(&c, at(i), "DDD", px, px > n ? px : n, px < n ? px : n, n, 1000);
+        px = n;
+    }
+    fx_csv_close(&c);
+}
+
+static void drawdown_pipeline(void)
+{
+    char params[512];
+    snprintf(params, sizeof params,
+             "at = { DDD = { %ld, %ld, %ld } }, stop = { DDD = 0.8 }, target = { DDD = 3 }, "
+             "qty = { DDD = 100 }",
+             at(5), at(25), at(35));
+    pipeline_on("dd", 100000, "dd.lua", "dd", "'DDD'", params,
+                "max_drawdown_pct = 0.02, drawdown_close_all = true");
+}
+
+static void test_drawdown_breaker_halts_closes_all_survives_restart_and_resumes(void **state)
+{
+    (void)state;
+    /* 100 DDD bought at 200: at 180 (bar 17) the loss is 2,000, 2% of the peak 100,000. */
+    falling_bars(30);
+    drawdown_pipeline();
+    assert_int_equal(fx_run("dd.lua", "dd.db"), EXIT_OK);
+    sqlite3 *h = fx_open_db("dd.db");
+    char buf[1024];
+    fx_query_text(h, "SELECT message FROM events WHERE kind = 'risk_limit' ORDER BY id LIMIT 1",
+                  buf, sizeof buf);
+    assert_string_equal(buf, "drawdown breaker: equity 98000.00 is 2.00% below its peak "
+                             "100000.00 (risk.max_drawdown_pct 2%); entries halted, closing "
+                             "every position; resume by `apex-host resume`");
+    /* Closed at market by the breaker, at the next bar's open (180). */
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM position_exits WHERE exit_reason = "
+                                     "'circuit_breaker' AND exit_priority = 'CRITICAL'"),
+                     1);
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM positions WHERE status = 'open'"), 0);
+    fx_query_text(h, "SELECT reason FROM executions ORDER BY id LIMIT 1", buf, sizeof buf);
+    assert_string_equal(buf, "circuit_breaker: the drawdown breaker tripped "
+                             "(risk.max_drawdown_pct); closing every position and blocking "
+                             "entries until it resumes (CRITICAL)");
+    assert_int_equal(fx_query_int(h, "SELECT realized_pnl FROM positions"), -2000LL * 100000000);
+    fx_query_text(h, "SELECT status || ': ' || reason FROM executions ORDER BY id LIMIT 1 OFFSET 1",
+                  buf, sizeof buf);
+    assert_string_equal(buf, "skipped: risk: drawdown breaker tripped (equity 98000.00, 2.00% "
+                             "below its peak 100000.00): entries halted until `apex-host resume`");
+    fx_query_text(h, "SELECT value FROM meta WHERE key = 'risk.drawdown:dd'", buf, sizeof buf);
+    assert_true(buf[0] != '\0');
+    sqlite3_close(h);
+
+    /* A restart finds it still tripped: the signal at bar 35 is refused too. */
+    falling_bars(40);
+    assert_int_equal(fx_run("dd.lua", "dd.db"), EXIT_OK);
+    h = fx_open_db("dd.db");
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM executions WHERE status = 'skipped' "
+                                     "AND reason LIKE 'risk: drawdown breaker tripped%'"),
+                     2);
+    sqlite3_close(h);
+
+    /* By hand: the next signal (bar 45) trades. */
+    assert_int_equal(cli(cli_resume, "resume", "dd", NULL, "dd.db"), EXIT_OK);
+    falling_bars(50);
+    snprintf(buf, sizeof buf,
+             "at = { DDD = { %ld, %ld, %ld, %ld } }, stop = { DDD = 0.8 }, target = { DDD = 3 }, "
+             "qty = { DDD = 100 }",
+             at(5), at(25), at(35), at(45));
+    pipeline_on("dd", 100000, "dd.lua", "dd", "'DDD'", buf,
+                "max_drawdown_pct = 0.02, drawdown_close_all = true");
+    assert_int_equal(fx_run("dd.lua", "dd.db"), EXIT_OK);
+    h = fx_open_db("dd.db");
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM events WHERE kind = 'risk_limit' AND "
+                                     "message LIKE 'drawdown breaker: entries resume (by hand%'"),
+                     1);
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM events WHERE kind = 'risk_mode'"), 1);
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM positions WHERE status = 'open'"), 1);
+    fx_query_text(h, "SELECT value FROM meta WHERE key = 'risk.drawdown:dd'", buf, sizeof buf);
+    assert_string_equal(buf, "");
+    sqlite3_close(h);
+}
+
+static void test_reduce_only_refuses_entries_and_lets_exits_run(void **state)
+{
+    (void)state;
+    /* RRR flat at 100 for 20 bars, then 120 (the first position's target 110 fills). */
+    fx_csv c;
+    fx_csv_open(&c, "bars.csv");
+    for (int i = 0; i < 40; i++) {
+        double px = i < 20 ? 100 : 120;
+        fx_csv_bar(&c, at(i), "RRR", px, px, px, px, 1000);
+    }
+    fx_csv_close(&c);
+    char params[512];
+    snprintf(params, sizeof params,
+             "at = { RRR = { %ld, %ld } }, stop = { RRR = 0.9 }, target = { RRR = 1.1 }, "
+             "qty = { RRR = 10 }",
+             at(5), at(30));
+    pipeline_on("ro", 100000, "ro.lua", "ro", "'RRR'", params, NULL);
+    /* Run 1 sees 10 bars: the first entry is open when reduce-only goes on. */
+    fx_csv_open(&c, "bars.csv");
+    for (int i = 0; i < 10; i++)
+        fx_csv_bar(&c, at(i), "RRR", 100, 100, 100, 100, 1000);
+    fx_csv_close(&c);
+    assert_int_equal(fx_run("ro.lua", "ro.db"), EXIT_OK);
+    assert_int_equal(cli(cli_reduce_only, "reduce-only", "on", "ro", "ro.db"), EXIT_OK);
+    fx_csv_open(&c, "bars.csv");
+    for (int i = 0; i < 40; i++) {
+        double px = i < 20 ? 100 : 120;
+        fx_csv_bar(&c, at(i), "RRR", px, px, px, px, 1000);
+    }
+    fx_csv_close(&c);
+    assert_int_equal(fx_run("ro.lua", "ro.db"), EXIT_OK);
+    sqlite3 *h = fx_open_db("ro.db");
+    char buf[1024];
+    /* The exit ran: the first position closed at its target. */
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM positions WHERE status = 'closed'"), 1);
+    fx_query_text(h, "SELECT status || ': ' || reason FROM executions ORDER BY id DESC LIMIT 1",
+                  buf, sizeof buf);
+    assert_string_equal(buf, "skipped: risk: reduce-only mode (this pipeline, set with `apex-host "
+                             "reduce-only on ro`): exits only, no new entries");
+    fx_query_text(h, "SELECT value FROM meta WHERE key = 'risk.reduce_only:ro'", buf, sizeof buf);
+    assert_string_equal(buf, "on");
+    sqlite3_close(h);
+    assert_int_equal(cli(cli_reduce_only, "reduce-only", "off", "ro", "ro.db"), EXIT_OK);
+    h = fx_open_db("ro.db");
+    fx_query_text(h, "SELECT value FROM meta WHERE key = 'risk.reduce_only:ro'", buf, sizeof buf);
+    assert_string_equal(buf, "off");
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM events WHERE kind = 'risk_mode'"), 2);
+    sqlite3_close(h);
+}
+
+static void test_pdt_refuses_the_fourth_day_trade_and_allows_the_sixth_day(void **state)
+{
+    (void)state;
+    /* A 20,000 margin account day-trades PPP: bought on bar 1 at 50, sold at the 55 target on
+     * bar 5, every business day from Mon 2024-03-04 to Mon 03-11. */
+    static const int days[] = {0, 1, 2, 3, 4, 7}; /* Mon..Fri, Mon */
+    fx_csv c;
+    fx_csv_open(&c, "bars.csv");
+    char times[512] = "";
+    size_t used = 0;
+    for (size_t d = 0; d < sizeof days / sizeof days[0]; d++) {
+        long day0 = T0 + 86400L * days[d];
+        for (int k = 0; k < 10; k++) {
+            double px = k < 5 ? 50 : 56;
+            fx_csv_bar(&c, day0 + 60L * k, "PPP", k == 5 ? 50 : px, px, k == 5 ? 50 : px, px, 1000);
+        }
+        used +=
+            (size_t)snprintf(times + used, sizeof times - used, "%s%ld", d ? ", " : "", day0 + 60);
+    }
+    fx_csv_close(&c);
+    char params[1024];
+    snprintf(params, sizeof params,
+             "at = { PPP = { %s } }, stop = { PPP = 0.9 }, target = { PPP = 1.1 }, "
+             "qty = { PPP = 100 }",
+             times);
+    pipeline_on("pdt", 20000, "pdt.lua", "pdt", "'PPP'", params, NULL);
+    assert_int_equal(fx_backtest("pdt.lua", "pdt.db"), EXIT_OK);
+    sqlite3 *h = fx_open_db("pdt.db");
+    char buf[1024];
+    fx_query_text(h,
+                  "SELECT group_concat(status, ',') FROM (SELECT status FROM executions "
+                  "ORDER BY id)",
+                  buf, sizeof buf);
+    assert_string_equal(buf, "completed,completed,completed,skipped,skipped,completed");
+    fx_query_text(h, "SELECT reason FROM executions ORDER BY id LIMIT 1 OFFSET 3", buf, sizeof buf);
+    assert_non_null(strstr(buf, "risk: PDT rule: 3 day trades in the last 5 business days "
+                                "(store 3: 2024-03-04, 2024-03-05, 2024-03-06; broker "));
+    assert_non_null(strstr(buf, "the next would be day trade 4"));
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM events WHERE kind = 'risk_limit' AND "
+                                     "message LIKE 'PPP PDT rule: 3 day trades%'"),
+                     2);
+    sqlite3_close(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_heat_across_pipelines_of_one_account_refuses_with_the_numbers),
         cmocka_unit_test(test_heat_shrink_trades_what_fits),
         cmocka_unit_test(test_correlated_positions_count_together_uncorrelated_do_not),
+        cmocka_unit_test(test_drawdown_breaker_halts_closes_all_survives_restart_and_resumes),
+        cmocka_unit_test(test_reduce_only_refuses_entries_and_lets_exits_run),
+        cmocka_unit_test(test_pdt_refuses_the_fourth_day_trade_and_allows_the_sixth_day),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
