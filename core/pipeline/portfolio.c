@@ -156,6 +156,8 @@ static void drawdown_resume(pipeline *p, const char *how)
     char key[160];
     p->drawdown = (risk_drawdown){0};
     p->peak_mark = p->mark;
+    if (p->circuit.state == TRADING_ACTIVE)
+        p->circuit.close_all = false; /* it was this breaker's close, not the daily one's */
     pipeline_durable(
         p,
         store_meta_set(p->hs->db, meta_key(key, sizeof key, "drawdown", p->cfg.name), "", &p->werr),

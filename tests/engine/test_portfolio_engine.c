@@ -324,6 +324,39 @@ static void test_drawdown_breaker_halts_closes_all_survives_restart_and_resumes(
     sqlite3_close(h);
 }
 
+static void test_drawdown_breaker_resumes_by_time(void **state)
+{
+    (void)state;
+    /* Tripped at bar 17 (14:47) with risk.drawdown_resume_hours = 1: refused at bar 25,
+     * allowed at bar 80 (15:50), past 15:47. */
+    falling_bars(90);
+    char params[512];
+    snprintf(params, sizeof params,
+             "at = { DDD = { %ld, %ld, %ld } }, stop = { DDD = 0.8 }, target = { DDD = 3 }, "
+             "qty = { DDD = 100 }",
+             at(5), at(25), at(80));
+    pipeline_on("ddt", 100000, "ddt.lua", "ddt", "'DDD'", params,
+                "max_drawdown_pct = 0.02, drawdown_close_all = true, drawdown_resume_hours = 1");
+    assert_int_equal(fx_backtest("ddt.lua", "ddt.db"), EXIT_OK);
+    sqlite3 *h = fx_open_db("ddt.db");
+    char buf[1024];
+    fx_query_text(h,
+                  "SELECT group_concat(status, ',') FROM (SELECT status FROM executions "
+                  "ORDER BY id)",
+                  buf, sizeof buf);
+    assert_string_equal(buf, "completed,skipped,monitoring");
+    fx_query_text(h, "SELECT reason FROM executions WHERE status = 'skipped'", buf, sizeof buf);
+    assert_string_equal(buf, "risk: drawdown breaker tripped (equity 98000.00, 2.00% below its "
+                             "peak 100000.00): entries halted until risk.drawdown_resume_hours "
+                             "pass or `apex-host resume`");
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM events WHERE kind = 'risk_limit' AND "
+                                     "message = 'drawdown breaker: entries resume (1 h after the "
+                                     "trip, risk.drawdown_resume_hours); the peak restarts at "
+                                     "this equity'"),
+                     1);
+    sqlite3_close(h);
+}
+
 static void test_reduce_only_refuses_entries_and_lets_exits_run(void **state)
 {
     (void)state;
@@ -425,6 +458,7 @@ int main(void)
         cmocka_unit_test(test_heat_shrink_trades_what_fits),
         cmocka_unit_test(test_correlated_positions_count_together_uncorrelated_do_not),
         cmocka_unit_test(test_drawdown_breaker_halts_closes_all_survives_restart_and_resumes),
+        cmocka_unit_test(test_drawdown_breaker_resumes_by_time),
         cmocka_unit_test(test_reduce_only_refuses_entries_and_lets_exits_run),
         cmocka_unit_test(test_pdt_refuses_the_fourth_day_trade_and_allows_the_sixth_day),
     };
