@@ -251,15 +251,27 @@ static void falling_bars(int nbars)
     fx_csv_close(&c);
 }
 
-static void drawdown_pipeline(void)
+/* Pipeline <name> buys 100 DDD at the bar times listed, stop at 80%, with a 2% drawdown
+ * breaker that closes everything; more adds risk fields. */
+static void drawdown_pipeline(const char *name, const char *times, const char *more)
 {
-    char params[512];
+    char params[512], risk[256], file[64];
     snprintf(params, sizeof params,
-             "at = { DDD = { %ld, %ld, %ld } }, stop = { DDD = 0.8 }, target = { DDD = 3 }, "
+             "at = { DDD = { %s } }, stop = { DDD = 0.8 }, target = { DDD = 3 }, "
              "qty = { DDD = 100 }",
-             at(5), at(25), at(35));
-    pipeline_on("dd", 100000, "dd.lua", "dd", "'DDD'", params,
-                "max_drawdown_pct = 0.02, drawdown_close_all = true");
+             times);
+    snprintf(risk, sizeof risk, "max_drawdown_pct = 0.02, drawdown_close_all = true%s", more);
+    snprintf(file, sizeof file, "%s.lua", name);
+    pipeline_on(name, 100000, file, name, "'DDD'", params, risk);
+}
+
+/* The executions' statuses in order, comma-separated. */
+static void statuses(sqlite3 *h, char *buf, size_t n)
+{
+    fx_query_text(h,
+                  "SELECT group_concat(status, ',') FROM (SELECT status FROM executions "
+                  "ORDER BY id)",
+                  buf, n);
 }
 
 static void test_drawdown_breaker_halts_closes_all_survives_restart_and_resumes(void **state)
@@ -267,7 +279,9 @@ static void test_drawdown_breaker_halts_closes_all_survives_restart_and_resumes(
     (void)state;
     /* 100 DDD bought at 200: at 180 (bar 17) the loss is 2,000, 2% of the peak 100,000. */
     falling_bars(30);
-    drawdown_pipeline();
+    char times[128];
+    snprintf(times, sizeof times, "%ld, %ld, %ld", at(5), at(25), at(35));
+    drawdown_pipeline("dd", times, "");
     assert_int_equal(fx_run("dd.lua", "dd.db"), EXIT_OK);
     sqlite3 *h = fx_open_db("dd.db");
     char buf[1024];
@@ -306,12 +320,8 @@ static void test_drawdown_breaker_halts_closes_all_survives_restart_and_resumes(
     /* By hand: the next signal (bar 45) trades. */
     assert_int_equal(cli(cli_resume, "resume", "dd", NULL, "dd.db"), EXIT_OK);
     falling_bars(50);
-    snprintf(buf, sizeof buf,
-             "at = { DDD = { %ld, %ld, %ld, %ld } }, stop = { DDD = 0.8 }, target = { DDD = 3 }, "
-             "qty = { DDD = 100 }",
-             at(5), at(25), at(35), at(45));
-    pipeline_on("dd", 100000, "dd.lua", "dd", "'DDD'", buf,
-                "max_drawdown_pct = 0.02, drawdown_close_all = true");
+    snprintf(times, sizeof times, "%ld, %ld, %ld, %ld", at(5), at(25), at(35), at(45));
+    drawdown_pipeline("dd", times, "");
     assert_int_equal(fx_run("dd.lua", "dd.db"), EXIT_OK);
     h = fx_open_db("dd.db");
     assert_int_equal(fx_query_int(h, "SELECT count(*) FROM events WHERE kind = 'risk_limit' AND "
@@ -330,20 +340,13 @@ static void test_drawdown_breaker_resumes_by_time(void **state)
     /* Tripped at bar 17 (14:47) with risk.drawdown_resume_hours = 1: refused at bar 25,
      * allowed at bar 80 (15:50), past 15:47. */
     falling_bars(90);
-    char params[512];
-    snprintf(params, sizeof params,
-             "at = { DDD = { %ld, %ld, %ld } }, stop = { DDD = 0.8 }, target = { DDD = 3 }, "
-             "qty = { DDD = 100 }",
-             at(5), at(25), at(80));
-    pipeline_on("ddt", 100000, "ddt.lua", "ddt", "'DDD'", params,
-                "max_drawdown_pct = 0.02, drawdown_close_all = true, drawdown_resume_hours = 1");
+    char times[128];
+    snprintf(times, sizeof times, "%ld, %ld, %ld", at(5), at(25), at(80));
+    drawdown_pipeline("ddt", times, ", drawdown_resume_hours = 1");
     assert_int_equal(fx_backtest("ddt.lua", "ddt.db"), EXIT_OK);
     sqlite3 *h = fx_open_db("ddt.db");
     char buf[1024];
-    fx_query_text(h,
-                  "SELECT group_concat(status, ',') FROM (SELECT status FROM executions "
-                  "ORDER BY id)",
-                  buf, sizeof buf);
+    statuses(h, buf, sizeof buf);
     assert_string_equal(buf, "completed,skipped,monitoring");
     fx_query_text(h, "SELECT reason FROM executions WHERE status = 'skipped'", buf, sizeof buf);
     assert_string_equal(buf, "risk: drawdown breaker tripped (equity 98000.00, 2.00% below its "
@@ -436,10 +439,7 @@ static void test_pdt_refuses_the_fourth_day_trade_and_allows_the_sixth_day(void 
     assert_int_equal(fx_backtest("pdt.lua", "pdt.db"), EXIT_OK);
     sqlite3 *h = fx_open_db("pdt.db");
     char buf[1024];
-    fx_query_text(h,
-                  "SELECT group_concat(status, ',') FROM (SELECT status FROM executions "
-                  "ORDER BY id)",
-                  buf, sizeof buf);
+    statuses(h, buf, sizeof buf);
     assert_string_equal(buf, "completed,completed,completed,skipped,skipped,completed");
     fx_query_text(h, "SELECT reason FROM executions ORDER BY id LIMIT 1 OFFSET 3", buf, sizeof buf);
     assert_non_null(strstr(buf, "risk: PDT rule: 3 day trades in the last 5 business days "
