@@ -443,7 +443,7 @@ static void test_pdt_refuses_the_fourth_day_trade_and_allows_the_sixth_day(void 
     assert_string_equal(buf, "completed,completed,completed,skipped,skipped,completed");
     fx_query_text(h, "SELECT reason FROM executions ORDER BY id LIMIT 1 OFFSET 3", buf, sizeof buf);
     assert_non_null(strstr(buf, "risk: PDT rule: 3 day trades in the last 5 business days "
-                                "(store 3: 2024-03-04, 2024-03-05, 2024-03-06; broker "));
+                                "(store 3: 2024-03-04, 2024-03-05, 2024-03-06; broker 3), limit 3 "));
     assert_non_null(strstr(buf, "the next would be day trade 4"));
     assert_int_equal(fx_query_int(h, "SELECT count(*) FROM events WHERE kind = 'risk_limit' AND "
                                      "message LIKE 'PPP PDT rule: 3 day trades%'"),
