@@ -92,7 +92,9 @@ void pipeline_portfolio_close(pipeline *p)
 
 void pipeline_portfolio_bar(pipeline *p, const bar *b)
 {
-    if (p->book && p->cfg.risk.max_cluster_heat_pct > 0)
+    /* Every pipeline feeds the account's rings, also one without a cluster limit: another
+     * pipeline on the account may check its symbols against them. One ring write a bar. */
+    if (p->book)
         risk_book_on_bar(p->book, b->symbol_id, b->ts, b->close);
 }
 

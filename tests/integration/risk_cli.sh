@@ -41,4 +41,20 @@ assert_contains "$out" "ma-trend  drawdown breaker  tripped 2024-03-04 14:47:00:
 out=$("$APEX_HOST" resume --db "$DB" ma-trend)
 assert_eq "$out" "ma-trend: drawdown breaker (equity 98000.00, 2.00% below its peak 100000.00) resumes" "resume names what it releases"
 assert_eq "$(sq "$DB" "SELECT value FROM meta WHERE key = 'risk.resume:ma-trend'")" "1" "the pipeline's counter moved"
+
+# Bad portfolio-risk settings are refused by check, naming the file and the field.
+sed 's/risk = { max_risk_pct = 0.01,/risk = { max_heat_pct = 1.5, max_cluster_heat_pct = 0.5, max_risk_pct = 0.01,/' \
+  "$WORK/pipelines/ma_trend.lua" > "$WORK/bad_heat.lua"
+set +e
+out=$("$APEX_HOST" check "$WORK/bad_heat.lua" 2>&1); code=$?
+set -e
+assert_eq "$code" "3" "check exits 3 on a bad heat limit"
+assert_contains "$out" "$WORK/bad_heat.lua: risk.max_heat_pct:" "the range error names the file and field"
+sed 's/risk = { max_risk_pct = 0.01,/risk = { max_cluster_heat_pct = 0.08, max_risk_pct = 0.01,/' \
+  "$WORK/pipelines/ma_trend.lua" > "$WORK/bad_cluster.lua"
+set +e
+out=$("$APEX_HOST" check "$WORK/bad_cluster.lua" 2>&1); code=$?
+set -e
+assert_eq "$code" "3" "check exits 3 on a cluster limit above the total"
+assert_contains "$out" "$WORK/bad_cluster.lua: risk.max_cluster_heat_pct: 0.08 is above risk.max_heat_pct (0.06)" "the cross-field error names both fields"
 finish
