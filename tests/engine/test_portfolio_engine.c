@@ -179,6 +179,43 @@ static void test_heat_shrink_trades_what_fits(void **state)
     sqlite3_close(h);
 }
 
+/* AAA at 100 and BBB at 50, flat, for nbars. */
+static void flat_bars(int nbars)
+{
+    fx_csv c;
+    fx_csv_open(&c, "bars.csv");
+    for (int i = 0; i < nbars; i++) {
+        fx_csv_bar(&c, at(i), "AAA", 100, 100, 100, 100, 1000);
+        fx_csv_bar(&c, at(i), "BBB", 50, 50, 50, 50, 1000);
+    }
+    fx_csv_close(&c);
+}
+
+static void test_heat_counts_positions_resumed_after_a_restart(void **state)
+{
+    (void)state;
+    /* Run 1 buys 100 AAA at 100 (stop 60: 4,000 at risk) and stops; run 2 resumes it, and
+     * 100 BBB at 50 (stop 25: 2,500) does not fit 6,000. */
+    char params[512];
+    snprintf(params, sizeof params,
+             "at = { AAA = { %ld }, BBB = { %ld } }, stop = { AAA = 0.6, BBB = 0.5 }, "
+             "target = { AAA = 3, BBB = 3 }, qty = { AAA = 100, BBB = 100 }",
+             at(5), at(15));
+    pipeline_on("restart", 100000, "rs.lua", "rs", "'AAA', 'BBB'", params, NULL);
+    flat_bars(10);
+    assert_int_equal(fx_run("rs.lua", "rs.db"), EXIT_OK);
+    flat_bars(20);
+    assert_int_equal(fx_run("rs.lua", "rs.db"), EXIT_OK);
+    sqlite3 *h = fx_open_db("rs.db");
+    char buf[1024];
+    fx_query_text(h, "SELECT status || ': ' || reason FROM executions WHERE symbol = 'BBB'", buf,
+                  sizeof buf);
+    assert_string_equal(buf, "skipped: risk: portfolio heat: open risk 4000.00 + this trade "
+                             "2500.00 = 6500.00 would exceed risk.max_heat_pct 6.00% of equity "
+                             "100000.00 = 6000.00");
+    sqlite3_close(h);
+}
+
 /* XXX alternates 100/101 and YYY 50/50.5 (the same returns: r = 1); ZZZ goes 80, 80, 81, 81
  * (uncorrelated with either). */
 static void three_symbol_bars(int nbars)
@@ -442,8 +479,9 @@ static void test_pdt_refuses_the_fourth_day_trade_and_allows_the_sixth_day(void 
     statuses(h, buf, sizeof buf);
     assert_string_equal(buf, "completed,completed,completed,skipped,skipped,completed");
     fx_query_text(h, "SELECT reason FROM executions ORDER BY id LIMIT 1 OFFSET 3", buf, sizeof buf);
-    assert_non_null(strstr(buf, "risk: PDT rule: 3 day trades in the last 5 business days "
-                                "(store 3: 2024-03-04, 2024-03-05, 2024-03-06; broker 3), limit 3 "));
+    assert_non_null(strstr(buf,
+                           "risk: PDT rule: 3 day trades in the last 5 business days "
+                           "(store 3: 2024-03-04, 2024-03-05, 2024-03-06; broker 3), limit 3 "));
     assert_non_null(strstr(buf, "the next would be day trade 4"));
     assert_int_equal(fx_query_int(h, "SELECT count(*) FROM events WHERE kind = 'risk_limit' AND "
                                      "message LIKE 'PPP PDT rule: 3 day trades%'"),
@@ -456,6 +494,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_heat_across_pipelines_of_one_account_refuses_with_the_numbers),
         cmocka_unit_test(test_heat_shrink_trades_what_fits),
+        cmocka_unit_test(test_heat_counts_positions_resumed_after_a_restart),
         cmocka_unit_test(test_correlated_positions_count_together_uncorrelated_do_not),
         cmocka_unit_test(test_drawdown_breaker_halts_closes_all_survives_restart_and_resumes),
         cmocka_unit_test(test_drawdown_breaker_resumes_by_time),
