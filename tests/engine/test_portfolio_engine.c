@@ -92,6 +92,17 @@ static int backtest2(const char *a, const char *b, const char *db)
     return host_main(paths, 2, &opt);
 }
 
+/* The first execution matching where, as "status: reason". */
+static void outcome(sqlite3 *h, const char *where, char *buf, size_t n)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT status || ': ' || coalesce(reason, '') FROM executions WHERE %s ORDER BY id "
+             "LIMIT 1",
+             where);
+    fx_query_text(h, sql, buf, n);
+}
+
 /* AAA at 100, up to 111 from bar 10 (A's target 110 fills there); BBB flat at 50. */
 static void two_symbol_bars(void)
 {
@@ -133,10 +144,7 @@ static void test_heat_across_pipelines_of_one_account_refuses_with_the_numbers(v
     assert_int_equal(backtest2("a.lua", "b.lua", "heat.db"), EXIT_OK);
     sqlite3 *h = fx_open_db("heat.db");
     char buf[1024];
-    fx_query_text(h,
-                  "SELECT status || ': ' || reason FROM executions WHERE pipeline = 'b' "
-                  "ORDER BY id LIMIT 1",
-                  buf, sizeof buf);
+    outcome(h, "pipeline = 'b'", buf, sizeof buf);
     assert_string_equal(buf, "skipped: risk: portfolio heat: open risk 4000.00 + this trade "
                              "2500.00 = 6500.00 would exceed risk.max_heat_pct 6.00% of equity "
                              "100000.00 = 6000.00");
@@ -208,8 +216,7 @@ static void test_heat_counts_positions_resumed_after_a_restart(void **state)
     assert_int_equal(fx_run("rs.lua", "rs.db"), EXIT_OK);
     sqlite3 *h = fx_open_db("rs.db");
     char buf[1024];
-    fx_query_text(h, "SELECT status || ': ' || reason FROM executions WHERE symbol = 'BBB'", buf,
-                  sizeof buf);
+    outcome(h, "symbol = 'BBB'", buf, sizeof buf);
     assert_string_equal(buf, "skipped: risk: portfolio heat: open risk 4000.00 + this trade "
                              "2500.00 = 6500.00 would exceed risk.max_heat_pct 6.00% of equity "
                              "100000.00 = 6000.00");
@@ -250,8 +257,7 @@ static void test_correlated_positions_count_together_uncorrelated_do_not(void **
     assert_int_equal(fx_backtest("corr.lua", "corr.db"), EXIT_OK);
     sqlite3 *h = fx_open_db("corr.db");
     char buf[1024];
-    fx_query_text(h, "SELECT status || ': ' || reason FROM executions WHERE symbol = 'YYY'", buf,
-                  sizeof buf);
+    outcome(h, "symbol = 'YYY'", buf, sizeof buf);
     assert_string_equal(buf, "skipped: risk: correlated cluster (XXX r=1.00): open risk 2000.00 "
                              "+ this trade 2000.00 = 4000.00 would exceed "
                              "risk.max_cluster_heat_pct 3.00% of equity 100000.00 = 3000.00");
