@@ -174,13 +174,13 @@ static void drawdown_resume(pipeline *p, const char *how)
 bool pipeline_portfolio_admit(pipeline *p, trade *t, const broker_account *a, char *why, size_t len)
 {
     char one[16], all[16];
-    if (strcmp(meta_read(p, "reduce_only", p->cfg.name, one, sizeof one), "on") == 0 ||
-        strcmp(meta_read(p, "reduce_only", NULL, all, sizeof all), "on") == 0) {
+    bool mine = strcmp(meta_read(p, "reduce_only", p->cfg.name, one, sizeof one), "on") == 0;
+    if (mine || strcmp(meta_read(p, "reduce_only", NULL, all, sizeof all), "on") == 0) {
         snprintf(why, len,
                  "reduce-only mode (%s, set with `apex-host reduce-only on%s%s`): exits only, "
                  "no new entries",
-                 one[0] ? "this pipeline" : "every pipeline", one[0] ? " " : "",
-                 one[0] ? p->cfg.name : "");
+                 mine ? "this pipeline" : "every pipeline", mine ? " " : "",
+                 mine ? p->cfg.name : "");
         risk_event(p, t->row.id, "%s %s", t->row.symbol, why);
         return false;
     }
