@@ -403,53 +403,57 @@ static void test_drawdown_breaker_resumes_by_time(void **state)
     sqlite3_close(h);
 }
 
+/* RRR at 100 for 20 bars, then 120 (a position bought at 100 reaches its 110 target). */
+static void reduce_only_bars(int nbars)
+{
+    fx_csv c;
+    fx_csv_open(&c, "bars.csv");
+    for (int i = 0; i < nbars; i++) {
+        double px = i < 20 ? 100 : 120;
+        fx_csv_bar(&c, at(i), "RRR", px, px, px, px, 1000);
+    }
+    fx_csv_close(&c);
+}
+
 static void test_reduce_only_refuses_entries_and_lets_exits_run(void **state)
 {
     (void)state;
-    /* RRR flat at 100 for 20 bars, then 120 (the first position's target 110 fills). */
-    fx_csv c;
-    fx_csv_open(&c, "bars.csv");
-    for (int i = 0; i < 40; i++) {
-        double px = i < 20 ? 100 : 120;
-        fx_csv_bar(&c, at(i), "RRR", px, px, px, px, 1000);
-    }
-    fx_csv_close(&c);
     char params[512];
     snprintf(params, sizeof params,
-             "at = { RRR = { %ld, %ld } }, stop = { RRR = 0.9 }, target = { RRR = 1.1 }, "
+             "at = { RRR = { %ld, %ld, %ld } }, stop = { RRR = 0.9 }, target = { RRR = 1.1 }, "
              "qty = { RRR = 10 }",
-             at(5), at(30));
+             at(5), at(30), at(45));
     pipeline_on("ro", 100000, "ro.lua", "ro", "'RRR'", params, NULL);
     /* Run 1 sees 10 bars: the first entry is open when reduce-only goes on. */
-    fx_csv_open(&c, "bars.csv");
-    for (int i = 0; i < 10; i++)
-        fx_csv_bar(&c, at(i), "RRR", 100, 100, 100, 100, 1000);
-    fx_csv_close(&c);
+    reduce_only_bars(10);
     assert_int_equal(fx_run("ro.lua", "ro.db"), EXIT_OK);
     assert_int_equal(cli(cli_reduce_only, "reduce-only", "on", "ro", "ro.db"), EXIT_OK);
-    fx_csv_open(&c, "bars.csv");
-    for (int i = 0; i < 40; i++) {
-        double px = i < 20 ? 100 : 120;
-        fx_csv_bar(&c, at(i), "RRR", px, px, px, px, 1000);
-    }
-    fx_csv_close(&c);
+    reduce_only_bars(40);
     assert_int_equal(fx_run("ro.lua", "ro.db"), EXIT_OK);
     sqlite3 *h = fx_open_db("ro.db");
     char buf[1024];
     /* The exit ran: the first position closed at its target. */
     assert_int_equal(fx_query_int(h, "SELECT count(*) FROM positions WHERE status = 'closed'"), 1);
-    fx_query_text(h, "SELECT status || ': ' || reason FROM executions ORDER BY id DESC LIMIT 1",
-                  buf, sizeof buf);
+    outcome(h, "id = (SELECT max(id) FROM executions)", buf, sizeof buf);
     assert_string_equal(buf, "skipped: risk: reduce-only mode (this pipeline, set with `apex-host "
                              "reduce-only on ro`): exits only, no new entries");
     fx_query_text(h, "SELECT value FROM meta WHERE key = 'risk.reduce_only:ro'", buf, sizeof buf);
     assert_string_equal(buf, "on");
     sqlite3_close(h);
+
+    /* Off for ro, on for every pipeline of the store: still refused, saying so. */
     assert_int_equal(cli(cli_reduce_only, "reduce-only", "off", "ro", "ro.db"), EXIT_OK);
+    assert_int_equal(cli(cli_reduce_only, "reduce-only", "on", NULL, "ro.db"), EXIT_OK);
+    reduce_only_bars(50);
+    assert_int_equal(fx_run("ro.lua", "ro.db"), EXIT_OK);
     h = fx_open_db("ro.db");
     fx_query_text(h, "SELECT value FROM meta WHERE key = 'risk.reduce_only:ro'", buf, sizeof buf);
     assert_string_equal(buf, "off");
-    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM events WHERE kind = 'risk_mode'"), 2);
+    outcome(h, "id = (SELECT max(id) FROM executions)", buf, sizeof buf);
+    assert_string_equal(buf, "skipped: risk: reduce-only mode (every pipeline, set with "
+                             "`apex-host reduce-only on`): exits only, no new entries");
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM executions"), 3);
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM events WHERE kind = 'risk_mode'"), 3);
     sqlite3_close(h);
 }
 
