@@ -396,10 +396,16 @@ static void on_account(void *ud, const broker_reply *r)
         step_end(s, EXEC_SKIPPED, why);
         return;
     }
+    gate[0] = '\0';
     if (!pipeline_portfolio_fit(p, t, s->entry_ref, r->account, &d.qty, gate, sizeof gate)) {
         step_skip_risk(s, gate);
         return;
     }
+    if (gate[0]) /* shrunk; the risk_limit event has the numbers */
+        snprintf(d.note + strlen(d.note), sizeof d.note - strlen(d.note),
+                 "%sshrunk to fit the "
+                 "portfolio heat",
+                 d.note[0] ? "; " : "");
     char qb[32], rb[32], cb[32];
     t->row.qty = d.qty;
     t->sized = true; /* entries of the same bar that reach risk later see this one */

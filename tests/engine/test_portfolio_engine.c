@@ -184,6 +184,10 @@ static void test_heat_shrink_trades_what_fits(void **state)
     assert_string_equal(buf, "BBB portfolio heat: open risk 4000.00 + this trade 2500.00 = "
                              "6500.00 would exceed risk.max_heat_pct 6.00% of equity 100000.00 "
                              "= 6000.00; shrunk from 100 to 80 (risk 2000.00)");
+    fx_query_text(h, "SELECT message FROM events WHERE kind = 'risk' AND message LIKE 'BBB%'", buf,
+                  sizeof buf);
+    assert_string_equal(buf, "BBB size 80 = min(by risk 4000, by capital 2000); shrunk to fit the "
+                             "portfolio heat");
     sqlite3_close(h);
 }
 
