@@ -204,6 +204,14 @@ function Ctx.log(fmt, ...) end
 ---@field allow_short boolean? `false` skips `"sell"` signals. Default true.
 ---@field pdt_check boolean? Pattern-day-trader rule, applied while equity is below 25000. Default true.
 ---@field pdt_day_trade_limit integer? Day trades allowed in 5 business days under the PDT rule. Default 3. Range 0 .. 1000.
+---@field max_heat_pct number? Portfolio heat: the open risk to the stops (qty x |entry - stop| of every open position and working entry of every pipeline on the same broker account) as a fraction of the account's equity; a trade that would exceed it is `skipped` (docs/risk.md). Default 0.06. Range > 0 .. 1.
+---@field heat_shrink boolean? `true` shrinks a trade that would exceed a heat limit to the whole lots that fit, instead of skipping it. Default false.
+---@field max_cluster_heat_pct number? The open risk of a cluster of correlated symbols (the candidate and every symbol with open risk whose returns correlate with it above `risk.correlation_threshold`) as a fraction of equity; 0 = no cluster limit. Default 0. Range 0, or 0 .. 1.
+---@field correlation_threshold number? Pearson's r of simple returns of closes, aligned by bar time, above which two symbols count as one cluster. Default 0.7. Range > 0 .. 1.
+---@field correlation_window integer? Bars of returns the correlation is computed over; a pair with fewer than half of them in common is not correlated. Default 60. Range 4 .. 10000.
+---@field max_drawdown_pct number? Drawdown breaker: once the pipeline's equity falls this fraction below its peak, new entries are `skipped` until `apex-host resume` or `risk.drawdown_resume_hours`; 0 = off. Default 0. Range 0, or 0 .. 1.
+---@field drawdown_close_all boolean? `true`: the drawdown breaker also closes every position of the pipeline (CRITICAL, market). Default false.
+---@field drawdown_resume_hours integer? Entries resume this many hours after the drawdown breaker tripped; 0 = only by hand (`apex-host resume`). Default 0. Range 0, or 0 .. 100000.
 
 ---A stop that follows the peak once the position is in profit (HIGH).
 ---@class apex.TrailingStopConfig

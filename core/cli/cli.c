@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/risk_cmds.h"
 #include "cli/status.h"
 #include "pipeline/host.h"
 #include "store/store.h"
@@ -16,6 +17,8 @@ static const char *const usage_main =
     "  backtest PIPELINE.lua...  the same code on a simulated clock, as fast as possible\n"
     "  check PIPELINE.lua...     load and validate everything; trade nothing\n"
     "  status [--db FILE]        executions, positions, orders and events from the store\n"
+    "  resume [PIPELINE]         resume entries after the drawdown breaker\n"
+    "  reduce-only on|off [PIPELINE]  exits only, no new entries (or back)\n"
     "  version                   print the version\n"
     "\n"
     "`apex-host <command> --help` describes each command.\n"
@@ -193,18 +196,9 @@ static int cmd_status(int argc, char **argv)
             return usage_error(usage_status, "unexpected argument '%s'", argv[i]);
         }
     }
-    FILE *probe = fopen(db, "r");
-    if (!probe) {
-        fprintf(stderr, "apex-host: %s: no such store; run a pipeline first or pass --db\n", db);
+    store *s = cli_open_store(db);
+    if (!s)
         return EXIT_STORE;
-    }
-    fclose(probe);
-    char err[512];
-    store *s = store_open(db, STORE_DURABLE, err, sizeof err);
-    if (!s) {
-        fprintf(stderr, "apex-host: %s\n", err);
-        return EXIT_STORE;
-    }
     apex_error failure;
     int rc = cli_status_print(s, stdout, (int)events, &failure);
     store_close(s);
@@ -227,6 +221,8 @@ int cli_main(int argc, char **argv)
                  {"backtest", usage_backtest},
                  {"check", usage_check},
                  {"status", usage_status},
+                 {"resume", cli_usage_resume},
+                 {"reduce-only", cli_usage_reduce_only},
                  {"version", "usage: apex-host version\n"}};
     for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) {
         if (strcmp(cmd, helps[i].name) == 0 && wants_help(argc, argv)) {
@@ -246,5 +242,9 @@ int cli_main(int argc, char **argv)
         return cmd_check(argc, argv);
     if (strcmp(cmd, "status") == 0)
         return cmd_status(argc, argv);
+    if (strcmp(cmd, "resume") == 0)
+        return cli_resume(argc, argv);
+    if (strcmp(cmd, "reduce-only") == 0)
+        return cli_reduce_only(argc, argv);
     return usage_error(usage_main, "unknown command '%s'", cmd);
 }

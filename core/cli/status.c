@@ -10,15 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "risk/drawdown.h"
 #include "store/store_notify.h"
 #include "store/store_report.h"
 #include "util/log.h"
 
-#define TABLE_MAX_COLS    14
-#define CELL_MAX          160
-#define RECENT_EXECUTIONS 20
-#define RECENT_EXITS      20
-#define RECENT_UNKNOWN    20 /* unknown_position reports shown */
+#define TABLE_MAX_COLS     14
+#define CELL_MAX           160
+#define RECENT_EXECUTIONS  20
+#define RECENT_EXITS       20
+#define RECENT_UNKNOWN     20 /* unknown_position reports shown */
+#define RECENT_RISK_LIMITS 20 /* risk_limit events shown */
 
 typedef struct {
     char cell[TABLE_MAX_COLS][CELL_MAX];
@@ -420,15 +422,24 @@ static int query_orders(store *s, section *sec, void *arg)
 
 /* ---- events ------------------------------------------------------------------------- */
 
-static int event_row(void *ud, const store_event_row *ev)
+/* A row for an event, its time, pipeline and execution set; NULL when out of memory. */
+static table_row *event_head(section *sec, const store_event_row *ev)
 {
-    section *sec = ud;
     table_row *row = table_add(sec);
     if (!row)
-        return 1;
+        return NULL;
     fmt_time(ev->ts, row->cell[0], CELL_MAX);
     set_text(row->cell[1], ev->pipeline);
     set_id(row->cell[2], ev->execution_id);
+    return row;
+}
+
+static int event_row(void *ud, const store_event_row *ev)
+{
+    section *sec = ud;
+    table_row *row = event_head(sec, ev);
+    if (!row)
+        return 1;
     set_text(row->cell[3], ev->kind);
     set_text(row->cell[4], ev->message);
     return 0;
@@ -446,6 +457,60 @@ static int query_unknown(store *s, section *sec, void *arg)
 {
     (void)arg;
     return store_report_events_of_kind(s, "unknown_position", RECENT_UNKNOWN, event_row, sec);
+}
+
+/* ---- portfolio risk (docs/risk.md) --------------------------------------------------- */
+
+/* The modes and breakers in force, from the meta keys pipeline/portfolio.c reads. */
+static int risk_mode_row(void *ud, const char *key, const char *value)
+{
+    section *sec = ud;
+    const char *colon = strchr(key, ':');
+    const char *who = colon ? colon + 1 : "every pipeline";
+    risk_drawdown d;
+    char eb[32], pb[32], fb[32], tb[32], rb[32];
+    if (strncmp(key, "risk.reduce_only", 16) == 0 && strcmp(value, "on") == 0) {
+        table_row *row = table_add(sec);
+        if (!row)
+            return 1;
+        set_text(row->cell[0], who);
+        set_text(row->cell[1], "reduce-only");
+        set_text(row->cell[2], "on, by hand: entries skipped, exits go on");
+    } else if (strncmp(key, "risk.drawdown:", 14) == 0 && risk_drawdown_parse(value, &d)) {
+        table_row *row = table_add(sec);
+        if (!row)
+            return 1;
+        set_text(row->cell[0], who);
+        set_text(row->cell[1], "drawdown breaker");
+        snprintf(row->cell[2], CELL_MAX,
+                 "tripped %s: equity %s, %s%% below its peak %s; resumes %s%s",
+                 fmt_time(d.at, tb, sizeof tb), fmt_price(d.equity, eb, sizeof eb),
+                 money_format_trim(risk_drawdown_fraction(&d) * 100, 2, fb, sizeof fb),
+                 fmt_price(d.peak, pb, sizeof pb),
+                 d.resume_at ? fmt_time(d.resume_at, rb, sizeof rb) : "",
+                 d.resume_at ? " or by apex-host resume" : "by apex-host resume");
+    }
+    return 0;
+}
+
+static int query_risk_modes(store *s, section *sec, void *arg)
+{
+    (void)arg;
+    return store_meta_each(s, "risk.", risk_mode_row, sec);
+}
+
+/* Refusals and shrinks, each with the numbers that caused it, in full under its row. */
+static int risk_limit_row(void *ud, const store_event_row *ev)
+{
+    section *sec = ud;
+    table_row *row = event_head(sec, ev);
+    return row ? row_extra(sec, row, "%s", ev->message) : 1;
+}
+
+static int query_risk_limits(store *s, section *sec, void *arg)
+{
+    (void)arg;
+    return store_report_events_of_kind(s, "risk_limit", RECENT_RISK_LIMITS, risk_limit_row, sec);
 }
 
 int cli_status_print(store *s, FILE *out, int nevents, apex_error *err)
@@ -472,7 +537,13 @@ int cli_status_print(store *s, FILE *out, int nevents, apex_error *err)
     table events = {5, event_headers, "llrll", NULL, 0, 0};
     table unknown = {5, event_headers, "llrll", NULL, 0, 0};
     table failures = {8, failure_headers, "llrrrlll", NULL, 0, 0};
-    char exits_title[64], events_title[64];
+    static const char *const mode_headers[] = {"PIPELINE", "MODE", "STATE"};
+    static const char *const limit_headers[] = {"TIME", "PIPELINE", "EXEC"};
+    table risk_modes = {3, mode_headers, "lll", NULL, 0, 0};
+    table risk_limits = {3, limit_headers, "llr", NULL, 0, 0};
+    char exits_title[64], events_title[64], risk_title[96];
+    snprintf(risk_title, sizeof risk_title, "\nRISK LIMITS (latest %d refusals and shrinks)\n",
+             RECENT_RISK_LIMITS);
     snprintf(exits_title, sizeof exits_title, "\nEXITS (latest %d)\n", RECENT_EXITS);
     snprintf(events_title, sizeof events_title, "\nRECENT EVENTS (latest %d)\n",
              nevents < 0 ? 0 : nevents);
@@ -504,6 +575,10 @@ int cli_status_print(store *s, FILE *out, int nevents, apex_error *err)
                            "\nUNKNOWN POSITIONS AT THE BROKER (reported by reconciliation; "
                            "never traded)\n",
                            &unknown, err, query_unknown, NULL);
+    if (!rc)
+        rc = print_section(s, out, "\nRISK MODES\n", &risk_modes, err, query_risk_modes, NULL);
+    if (!rc)
+        rc = print_section(s, out, risk_title, &risk_limits, err, query_risk_limits, NULL);
     if (!rc)
         rc = print_section(s, out, events_title, &events, err, query_events, &nevents);
     fflush(out);

@@ -183,6 +183,17 @@ int config_validate(const pipeline_config *cfg, diag_list *d)
                  f, m->urgent_frequency_s, m->normal_frequency_s);
         n++;
     }
+    const risk_config *r = &cfg->risk;
+    if (r->max_cluster_heat_pct > r->max_heat_pct) {
+        char cb[32], hb[32];
+        diag_add(d,
+                 "%s: risk.max_cluster_heat_pct: %s is above risk.max_heat_pct (%s); a cluster "
+                 "is part of the whole, so its limit must be at most the total's (or 0 for "
+                 "none)",
+                 f, money_format_trim(r->max_cluster_heat_pct, 2, cb, sizeof cb),
+                 money_format_trim(r->max_heat_pct, 2, hb, sizeof hb));
+        n++;
+    }
     if (config_timeframe_seconds(cfg->data.timeframe) < 0) {
         diag_add(d,
                  "%s: data.timeframe: '%s' is not a bar interval; write a whole number and a "

@@ -100,6 +100,15 @@ typedef struct {
     bool allow_short;             /* default true */
     bool pdt_check;               /* pattern-day-trader rule when equity < 25000. default true */
     int pdt_day_trade_limit;      /* default 3 */
+    /* Portfolio risk across the pipelines of one broker account (risk/heat.h, docs/risk.md) */
+    money_t max_heat_pct;          /* open risk to the stops / equity. default 0.06 (seed 002) */
+    bool heat_shrink;              /* shrink a trade to fit instead of skipping it. default false */
+    money_t max_cluster_heat_pct;  /* open risk of a correlated cluster / equity; 0 = off */
+    money_t correlation_threshold; /* r above which two symbols are one cluster. default 0.7 */
+    int correlation_window;        /* bars of returns. default 60 */
+    money_t max_drawdown_pct;      /* drawdown breaker, from peak equity; 0 = off */
+    bool drawdown_close_all;       /* the breaker also closes every position. default false */
+    int drawdown_resume_hours;     /* entries resume this long after the trip; 0 = by hand */
 } risk_config;
 
 typedef struct {

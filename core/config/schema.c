@@ -535,6 +535,67 @@ const config_field config_schema[] = {
      .def = 3,
      RANGE(0, 1000),
      .doc = "day trades allowed in 5 business days under the PDT rule"},
+    {.path = "risk.max_heat_pct",
+     .type = CONFIG_MONEY,
+     AT(risk.max_heat_pct),
+     .def = PCT(6),
+     RANGE(1, ONE),
+     .doc = "portfolio heat: the open risk to the stops (qty x |entry - stop| of every open "
+            "position and working entry of every pipeline on the same broker account) as a "
+            "fraction of the account's equity; a trade that would exceed it is `skipped` "
+            "(docs/risk.md)"},
+    {.path = "risk.heat_shrink",
+     .type = CONFIG_BOOL,
+     AT(risk.heat_shrink),
+     .def = false,
+     .doc = "`true` shrinks a trade that would exceed a heat limit to the whole lots that fit, "
+            "instead of skipping it"},
+    {.path = "risk.max_cluster_heat_pct",
+     .type = CONFIG_MONEY,
+     .flags = CONFIG_F_ZERO_OK,
+     AT(risk.max_cluster_heat_pct),
+     .def = 0,
+     RANGE(0, ONE),
+     .doc = "the open risk of a cluster of correlated symbols (the candidate and every symbol "
+            "with open risk whose returns correlate with it above `risk.correlation_threshold`) "
+            "as a fraction of equity; 0 = no cluster limit"},
+    {.path = "risk.correlation_threshold",
+     .type = CONFIG_MONEY,
+     AT(risk.correlation_threshold),
+     .def = PCT(70),
+     RANGE(1, ONE),
+     .doc = "Pearson's r of simple returns of closes, aligned by bar time, above which two "
+            "symbols count as one cluster"},
+    {.path = "risk.correlation_window",
+     .type = CONFIG_INT,
+     AT(risk.correlation_window),
+     .def = 60,
+     RANGE(4, 10000),
+     .doc = "bars of returns the correlation is computed over; a pair with fewer than half "
+            "of them in common is not correlated"},
+    {.path = "risk.max_drawdown_pct",
+     .type = CONFIG_MONEY,
+     .flags = CONFIG_F_ZERO_OK,
+     AT(risk.max_drawdown_pct),
+     .def = 0,
+     RANGE(0, ONE),
+     .doc = "drawdown breaker: once the pipeline's equity falls this fraction below its peak, "
+            "new entries are `skipped` until `apex-host resume` or "
+            "`risk.drawdown_resume_hours`; 0 = off"},
+    {.path = "risk.drawdown_close_all",
+     .type = CONFIG_BOOL,
+     AT(risk.drawdown_close_all),
+     .def = false,
+     .doc = "`true`: the drawdown breaker also closes every position of the pipeline "
+            "(CRITICAL, market)"},
+    {.path = "risk.drawdown_resume_hours",
+     .type = CONFIG_INT,
+     .flags = CONFIG_F_ZERO_OK,
+     AT(risk.drawdown_resume_hours),
+     .def = 0,
+     RANGE(0, 100000),
+     .doc = "entries resume this many hours after the drawdown breaker tripped; 0 = only by "
+            "hand (`apex-host resume`)"},
 
     {.path = "exits",
      .type = CONFIG_SECTION,

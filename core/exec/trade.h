@@ -49,6 +49,8 @@ typedef struct trade {
     bool sized;        /* its entry passed the risk stage: it counts against max_positions from
                           then on, before its order is even sent */
     bool counted_open; /* the pipeline counts it in its open positions (lifecycle.c) */
+    money_t heat;      /* its open risk to the stop, as counted in its account's heat
+                          (risk/heat.h; pipeline/portfolio.c keeps it current) */
     void *owner;       /* the pipeline */
     struct trade *next;
     /* flat at the broker while its fills hold shares: its closing fills are being asked

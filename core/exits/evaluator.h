@@ -52,6 +52,7 @@ typedef struct {
     money_t best_other_score; /* the best score among symbols without a position */
     /* pipeline inputs */
     bool circuit_tripped;    /* the daily loss limit has been reached */
+    const char *circuit_why; /* or another breaker tripped: why (NULL = the daily loss) */
     bool rule_fired;         /* an emergency instruction rule fired */
     const char *rule_reason; /* its reason, when rule_fired */
 } exit_input;

@@ -36,6 +36,10 @@ void exits_format_reason(const exits_config *cfg, const exit_input *in, exit_con
                  shrt ? ">=" : "<=", num(in->stop_loss, b));
         break;
     case EXIT_CIRCUIT_BREAKER:
+        if (in->circuit_why) {
+            snprintf(buf, buflen, "%s: %s", name, in->circuit_why);
+            break;
+        }
         snprintf(buf, buflen,
                  "%s: the daily loss limit is reached; closing every position and blocking "
                  "entries until the next trading day",

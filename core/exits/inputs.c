@@ -91,6 +91,7 @@ void exits_build_input(const exit_context *ctx, const trade *t, const broker_quo
     in->trailing_stop = t->pos.trailing_stop_price;
     in->partial_done = t->pos.partial_stages_done;
     in->circuit_tripped = ctx->circuit_tripped;
+    in->circuit_why = ctx->circuit_why;
 
     script_position view;
     exits_position_view(t, &view);

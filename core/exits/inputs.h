@@ -26,7 +26,9 @@ typedef struct {
      * it (script/failures.h), so a rule failing at every check cannot flood the store. */
     void (*script_error)(void *ud, const trade *t, script_stage stage, const char *err);
     bool strategy_has_edge, strategy_has_opportunity;
-    bool circuit_tripped; /* the daily-loss breaker: close every position */
+    bool circuit_tripped;    /* the daily-loss breaker: close every position */
+    const char *circuit_why; /* another breaker closes them (the drawdown breaker): why, for the
+                                exit's reason; NULL = the daily-loss breaker */
     /* The bars are shorter than the session-close window (pipeline session.c): only then
      * does time_based_urgent apply. */
     bool session_timed;

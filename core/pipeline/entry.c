@@ -106,6 +106,14 @@ static void step_end(entry_step *s, exec_status st, const char *reason)
     pipeline_set_status(p, t, st, "%s", reason);
 }
 
+/* A portfolio limit refused the entry (pipeline/portfolio.c): skipped with its numbers. */
+static void step_skip_risk(entry_step *s, const char *why)
+{
+    char reason[512];
+    snprintf(reason, sizeof reason, "risk: %s", why);
+    step_end(s, EXEC_SKIPPED, reason);
+}
+
 static void step_fail_reply(entry_step *s, const broker_reply *r, const char *what)
 {
     char why[512];
@@ -354,6 +362,11 @@ static void on_account(void *ud, const broker_reply *r)
         step_fail_reply(s, r, "risk stage: broker account unavailable");
         return;
     }
+    char gate[500];
+    if (!pipeline_portfolio_admit(p, t, r->account, gate, sizeof gate)) {
+        step_skip_risk(s, gate);
+        return;
+    }
     risk_input in = {0};
     in.capital = p->cfg.risk.capital ? p->cfg.risk.capital : r->account->equity;
     in.buying_power = r->account->buying_power;
@@ -383,6 +396,16 @@ static void on_account(void *ud, const broker_reply *r)
         step_end(s, EXEC_SKIPPED, why);
         return;
     }
+    gate[0] = '\0';
+    if (!pipeline_portfolio_fit(p, t, s->entry_ref, r->account, &d.qty, gate, sizeof gate)) {
+        step_skip_risk(s, gate);
+        return;
+    }
+    if (gate[0]) /* shrunk; the risk_limit event has the numbers */
+        snprintf(d.note + strlen(d.note), sizeof d.note - strlen(d.note),
+                 "%sshrunk to fit the "
+                 "portfolio heat",
+                 d.note[0] ? "; " : "");
     char qb[32], rb[32], cb[32];
     t->row.qty = d.qty;
     t->sized = true; /* entries of the same bar that reach risk later see this one */

@@ -132,6 +132,7 @@ void pipeline_set_status(pipeline *p, trade *t, exec_status st, const char *fmt,
     }
     trade_finish(t);
     pipeline_trade_recount(p, t);
+    pipeline_portfolio_update(p, t); /* its risk leaves the account's heat */
     p->finished_trades++;
     if (st == EXEC_SKIPPED)
         p->sum.skipped++;

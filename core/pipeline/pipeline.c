@@ -257,7 +257,8 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
         }
         s->traded = true;
     }
-    if (open_scripts(p, diags) != 0 || open_feed(p, diags) != 0 || open_broker(p, diags) != 0)
+    if (open_scripts(p, diags) != 0 || open_feed(p, diags) != 0 || open_broker(p, diags) != 0 ||
+        pipeline_portfolio_open(p, diags) != 0)
         goto fail;
     if (pipeline_live_open(p, diags) != 0 || pipeline_http_open(p, diags) != 0)
         goto fail;
@@ -315,6 +316,7 @@ void pipeline_free(pipeline *p)
     monitor_free(p->mon);
     p->mon = NULL;
     pipeline_live_close(p);
+    pipeline_portfolio_close(p);
     broker_free(p->brk);
     p->brk = NULL;
     pipeline_entry_free_all(p);
@@ -424,6 +426,7 @@ static void process_bar(pipeline *p, const bar *b)
     if (!s)
         return;
     price_table_update(p->hs->prices, b);
+    pipeline_portfolio_bar(p, b);
     pipeline_session_bar(p, s, b);
     bool warmup = b->ts <= p->resume_after;
     if (!warmup) {

@@ -22,6 +22,7 @@
 
 #include "pipeline/pipeline.h"
 #include "risk/circuit.h"
+#include "risk/drawdown.h"
 #include "script/failures.h"
 #include "script/script.h"
 #include "util/hmap.h"
@@ -67,6 +68,8 @@ struct pipeline {
     exit_executor *exits;
     bool strategy_has_edge, strategy_has_opportunity;
     risk_circuit circuit;    /* trading state: the daily-loss breaker and the day roll */
+    struct risk_book *book;  /* the account's open risk, shared with its pipelines */
+    risk_drawdown drawdown;  /* the drawdown breaker (portfolio.c) */
     bool write_failed;       /* a durable write failed: no new entries (see pipeline_durable) */
     char write_error[512];   /* the first such failure, for the report */
     apex_error werr;         /* the last store write's error: its message travels with it */
@@ -212,6 +215,30 @@ monitor_hooks pipeline_monitor_hooks(pipeline *p);
 exit_hooks pipeline_exit_hooks(pipeline *p);
 /* Checks today's loss against the daily limit (risk/circuit.h); trips the breaker. */
 void pipeline_check_circuit(pipeline *p);
+
+/* portfolio.c: portfolio risk across the pipelines of one broker account (docs/risk.md):
+ * heat and correlated clusters (risk/heat.h), the drawdown breaker (risk/drawdown.h),
+ * reduce-only mode and the PDT rule (risk/pdt.h). Every refusal or shrink is a
+ * `risk_limit` event with its numbers. */
+int pipeline_portfolio_open(pipeline *p, diag_list *diags);
+void pipeline_portfolio_close(pipeline *p);
+/* A bar the pipeline processes: its return feeds the account's correlations. */
+void pipeline_portfolio_bar(pipeline *p, const bar *b);
+/* Before sizing: reduce-only mode, the drawdown breaker, the PDT rule. false = refused,
+ * with the reason in why. */
+bool pipeline_portfolio_admit(pipeline *p, trade *t, const broker_account *a, char *why,
+                              size_t len);
+/* After sizing *qty at entry: the heat limits. true = it fits, perhaps shrunk (*qty
+ * lowered), and t's risk now counts in the account's heat; false = refused (why). */
+bool pipeline_portfolio_fit(pipeline *p, trade *t, money_t entry, const broker_account *a,
+                            money_t *qty, char *why, size_t len);
+/* t's fills or final status changed its open risk. */
+void pipeline_portfolio_update(pipeline *p, trade *t);
+/* Why every position is being closed when the drawdown breaker, not the daily-loss one,
+ * closes them (the exit's reason); NULL otherwise. */
+const char *pipeline_portfolio_close_why(const pipeline *p);
+/* On every mark of the equity: trips the drawdown breaker. */
+void pipeline_portfolio_drawdown(pipeline *p);
 
 /* session.c: the bars' interval (data.timeframe or detected) and the rules about the time
  * within a session, which only bars shorter than exits.time_urgent_minutes can act on. */

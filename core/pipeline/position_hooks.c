@@ -48,6 +48,7 @@ static void on_fill(void *ud, trade *t, const broker_fill *f, const store_order 
     }
     /* Equity is marked on every fill: a loss realized between bars is in the drawdown. */
     pipeline_mark_equity(p, t, f->price);
+    pipeline_portfolio_update(p, t);
     pipeline_check_circuit(p);
     script_position view;
     exits_position_view(t, &view);
@@ -139,6 +140,7 @@ static void evaluate_exit(void *ud, trade *t, const broker_quote *q)
                         .strategy_has_edge = p->strategy_has_edge,
                         .strategy_has_opportunity = p->strategy_has_opportunity,
                         .circuit_tripped = p->circuit.close_all,
+                        .circuit_why = pipeline_portfolio_close_why(p),
                         .session_timed = pipeline_session_timed(p),
                         .session_close = pipeline_session_close(p, clock_now(p->hs->clock)),
                         .open_positions =
@@ -269,6 +271,7 @@ exit_hooks pipeline_exit_hooks(pipeline *p)
 
 void pipeline_check_circuit(pipeline *p)
 {
+    pipeline_portfolio_drawdown(p);
     if (!risk_circuit_check(&p->circuit, &p->cfg.risk, p->sum.start_equity, p->mark))
         return;
     char lb[32], mb[32];

@@ -190,6 +190,7 @@ void pipeline_resume_load(pipeline *p)
     for (trade *t = p->trades; t; t = t->next) {
         if (t->symbol_id >= 0 && t->symbol_id < p->syms.count)
             p->syms.items[t->symbol_id].active = t;
+        pipeline_portfolio_update(p, t); /* its filled risk counts in the account's heat */
         p->resume_pending = true;
     }
 }

@@ -128,6 +128,14 @@ int store_schema_version(const store *s);
  * get: 0 and the value, APEX_ENOTFOUND when the key is absent. */
 int store_meta_get(store *s, const char *key, char *buf, size_t buflen);
 int store_meta_set(store *s, const char *key, const char *value, apex_error *err);
+/* Calls fn for every meta key starting with prefix, in key order; a non-zero return from
+ * fn stops and is returned. (store_risk.c) */
+int store_meta_each(store *s, const char *prefix,
+                    int (*fn)(void *ud, const char *key, const char *value), void *ud);
+/* Day trades (risk/pdt.h): positions closed at or after since on the UTC day they were
+ * opened. *count of them; their close dates, "YYYY-MM-DD, ...", into dates (truncated to
+ * len). 0 or an APEX_E* code. (store_risk.c) */
+int store_day_trades(store *s, apex_time since, int *count, char *dates, size_t len);
 
 /* Batches. A failed store_commit loses every write in the batch and so sets the latch
  * (unless no batch was open: APEX_ESTATE, nothing lost); it leaves the batch open for a

@@ -144,9 +144,12 @@ int store_last_activity(store *s, const char *pipeline, apex_time *out)
 {
     /* Rare (once per pipeline at open): prepared each time rather than cached. */
     /* Every pipeline of a store ran in one process, fed bars in one time order: when
-     * any of them recorded something at T, all of them had seen the bars up to T. */
+     * any of them recorded something at T, all of them had seen the bars up to T. A
+     * `risk_mode` event is a person's command (apex-host resume, reduce-only), stamped with
+     * the wall clock rather than the data's time: no pipeline saw bars up to it. */
     (void)pipeline;
-    static const char sql[] = "SELECT max(coalesce((SELECT max(ts) FROM events), 0),"
+    static const char sql[] = "SELECT max(coalesce((SELECT max(ts) FROM events"
+                              " WHERE kind <> 'risk_mode'), 0),"
                               " coalesce((SELECT max(triggered_at) FROM position_exits), 0),"
                               " coalesce((SELECT max(created_at) FROM orders), 0),"
                               " coalesce((SELECT max(last_ts) FROM cursors), 0))";

@@ -235,7 +235,8 @@ static void test_circuit_breaker_closes_all_and_blocks_entries(void **state)
              "  strategy = { file = 'buy5.lua', params = { qty = 100, stop = 0.5,\n"
              "                                               again = { %ld, %ld } } },\n"
              "  broker = { starting_cash = 100000, spread_bps = 0, slippage_bps = 0 },\n"
-             "  risk = { max_position_pct = 1, max_risk_pct = 1, daily_loss_limit_pct = 0.03 },\n"
+             "  risk = { max_position_pct = 1, max_risk_pct = 1, daily_loss_limit_pct = 0.03,\n"
+             "           max_heat_pct = 1 },\n"
              "  exits = { partial_exits = { enabled = false }, trailing_stop = { enabled = false } "
              "},\n"
              "}\n",

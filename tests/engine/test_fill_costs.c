@@ -76,7 +76,8 @@ static void test_entries_sized_with_costs_fill_at_the_next_open(void **state)
                       "  strategy = 'every10.lua',\n"
                       "  broker = { starting_cash = 9990.50, spread_bps = 2, slippage_bps = 1,\n"
                       "             fee_per_share = 0.005, fee_min = 1 },\n"
-                      "  risk = { max_position_pct = 1, max_risk_pct = 1, pdt_check = false },\n"
+                      "  risk = { max_position_pct = 1, max_risk_pct = 1, pdt_check = false,\n"
+                      "           max_heat_pct = 1 },\n"
                       "  exits = { partial_exits = { enabled = false } },\n"
                       "}\n");
     assert_int_equal(fx_backtest("p.lua", "p.db"), EXIT_OK);

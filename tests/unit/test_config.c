@@ -266,7 +266,10 @@ static void test_unknown_field_suggestions(void **state)
     char list[512];
     config_schema_list(s, n, "risk", list, sizeof list);
     assert_string_equal(list, "capital, max_risk_pct, max_position_pct, max_positions, "
-                              "daily_loss_limit_pct, allow_short, pdt_check, pdt_day_trade_limit");
+                              "daily_loss_limit_pct, allow_short, pdt_check, pdt_day_trade_limit, "
+                              "max_heat_pct, heat_shrink, max_cluster_heat_pct, "
+                              "correlation_threshold, correlation_window, max_drawdown_pct, "
+                              "drawdown_close_all, drawdown_resume_hours");
     config_schema_list(s, n, "exits.execution", list, sizeof list);
     assert_string_equal(list, "CRITICAL, HIGH, MEDIUM, LOW");
     config_schema_list(s, n, "", list, sizeof list);

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "config_fixture.h"
 #include "risk/risk.h"
 #include "util/err.h"
 
@@ -21,11 +22,7 @@ static money_t m(const char *s)
 
 static risk_config defaults(void)
 {
-    pipeline_config cfg;
-    config_defaults(&cfg);
-    risk_config r = cfg.risk;
-    config_free(&cfg);
-    return r;
+    return fx_risk_defaults();
 }
 
 /* The seed 004 trade: capital 3000, entry 50, stop 48, plenty of buying power. */
