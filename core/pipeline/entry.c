@@ -31,6 +31,7 @@ typedef struct entry_step {
     pipeline *p;
     trade *t;
     money_t entry_ref; /* reference price for sizing and a limit entry */
+    coord_rank rank;   /* the coordinator's ranking; rank 0 = unranked */
 } entry_step;
 
 static void on_account(void *ud, const broker_reply *r);
@@ -270,7 +271,8 @@ static trade *start_execution(pipeline *p, int symbol_id, const script_signal *s
     return t;
 }
 
-void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, const bar *b)
+void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, const bar *b,
+                        const coord_rank *rank)
 {
     if (sig->kind == SIGNAL_CLOSE) {
         pipeline_strategy_close(p, symbol_id, sig, b); /* an exit, not an entry */
@@ -311,6 +313,7 @@ void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, co
     trade *t = start_execution(p, symbol_id, sig, b, &pl);
     if (!t)
         return;
+    pipeline_coord_event(p, t, rank);
     s->active = t;
     s->last_error[0] = '\0';
     if (pl.verdict == EXEC_SKIPPED) {
@@ -336,6 +339,8 @@ void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, co
         pipeline_set_status(p, t, EXEC_FAILED, "risk stage: out of memory");
         return;
     }
+    if (rank)
+        step->rank = *rank;
     trade_hold(t);
     step_await(step, broker_get_account(p->brk, BROKER_PRIORITY_ROUTINE, on_account, step),
                "risk stage: broker refused get_account");
@@ -378,8 +383,9 @@ static void on_account(void *ud, const broker_reply *r)
         return;
     }
     if (d.qty == 0) {
-        char why[300];
-        snprintf(why, sizeof why, "risk: %s", d.skip_reason);
+        char why[512], ranked[256];
+        snprintf(why, sizeof why, "risk: %s%s", d.skip_reason,
+                 pipeline_coord_note(&s->rank, ranked, sizeof ranked));
         step_end(s, EXEC_SKIPPED, why);
         return;
     }

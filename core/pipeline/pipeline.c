@@ -486,7 +486,7 @@ static void process_bar(pipeline *p, const bar *b)
         return;
     }
     if (rc == 1 && !warmup)
-        pipeline_on_signal(p, b->symbol_id, &sig, b);
+        coordinator_offer(p, b->symbol_id, &sig, b);
 }
 
 int pipeline_step(pipeline *p, char *err, size_t errlen)

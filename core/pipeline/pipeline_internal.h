@@ -161,8 +161,29 @@ void pipeline_record_script_error(pipeline *p, int symbol_id, script_stage stage
  * t may be NULL. Usable as exit_context.script_error. */
 void pipeline_script_error(void *ud, const trade *t, script_stage stage, const char *err);
 
-/* entry.c: the execute phase, signal -> bias -> strategy -> risk -> trade manager. */
-void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, const bar *b);
+/* coordinator.c: where a signal stands among those of its bar time (coordinator.h). */
+typedef struct {
+    int rank, of;         /* 1-based, among the signals of the same bar time */
+    money_t score;        /* this signal's */
+    bool by_callback;     /* the score came from the strategy's score() */
+    money_t leader_score; /* the first-ranked signal's */
+    char leader[96];      /* the first-ranked signal: "AAPL" or "AAPL (pipeline other)" */
+} coord_rank;
+
+/* A strategy's entry signal: held by hs->coord until the bar time ends (the copy of sig
+ * and b is the coordinator's), or, without a coordinator, straight to pipeline_on_signal. */
+void coordinator_offer(pipeline *p, int symbol_id, const script_signal *sig, const bar *b);
+/* The `coordinator` event of t: its rank, of how many, and its score (nothing for NULL). */
+void pipeline_coord_event(pipeline *p, const trade *t, const coord_rank *rank);
+/* For a skip reason: "; ranked 2 of 2 ..." naming the first-ranked signal and both scores,
+ * or "" for a first-ranked or unranked signal. Returns buf. */
+const char *pipeline_coord_note(const coord_rank *rank, char *buf, size_t n);
+
+/* entry.c: the execute phase, signal -> bias -> strategy -> risk -> trade manager. rank is
+ * the coordinator's ranking of the signal (NULL: unranked); it is recorded as an event and
+ * named in a risk skip. */
+void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, const bar *b,
+                        const coord_rank *rank);
 /* Shutdown, after the broker is freed (its queued replies are dropped): frees the entry
  * chains still waiting and gives their holds back. */
 void pipeline_entry_free_all(pipeline *p);
