@@ -280,6 +280,9 @@ function Ctx.log(fmt, ...) end
 ---@field webhook_secret_env string? The environment variable holding the HMAC-SHA256 key; when set, each post carries `X-Apex-Signature: sha256=<hex of HMAC(key, body)>`. `""`: unsigned. Default `""`. Range letters, digits and '_'; at most 63 characters.
 ---@field webhook_timeout_seconds integer? How long one attempt may take, connection included. Default 10. Range 1 .. 300.
 ---@field webhook_retries integer? Attempts after the first when the receiver fails (a timeout, a reset, 429 or 5xx), with exponential backoff; every attempt carries the same `Idempotency-Key`, so a receiver can drop a repeat. Default 3. Range 0 .. 10.
+---@field mode ("auto"|"approval")? `"auto"`: a signal that passes the risk stage is sent at once. `"approval"`: it waits for a trader's answer (Telegram buttons, `apex-host approve ID`, `apex-host reject ID`) for `approval_timeout` seconds; no answer skips it. `backtest` refuses it, as nobody can answer on a simulated clock (docs/approval.md). Default `"auto"`. Range `"auto"`, `"approval"`.
+---@field approval_timeout integer? How long an approval request waits on the run's clock (wall time for live data); then the execution is `skipped` as expired. Default 300. Range 1 .. 86400.
+---@field approval_tolerance_pct number? At approval the last price is compared with the entry the request showed: a move of more than this fraction (either way) refuses the signal as stale. Default 0.01. Range 0 .. 1.
 
 ---The table a pipeline file returns: `return apex.pipeline { ... }` (see strategies/examples/reference.lua and docs/configuration.md).
 ---@class apex.Pipeline

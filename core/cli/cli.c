@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/approvals.h"
 #include "cli/status.h"
 #include "pipeline/host.h"
 #include "store/store.h"
@@ -16,6 +17,9 @@ static const char *const usage_main =
     "  backtest PIPELINE.lua...  the same code on a simulated clock, as fast as possible\n"
     "  check PIPELINE.lua...     load and validate everything; trade nothing\n"
     "  status [--db FILE]        executions, positions, orders and events from the store\n"
+    "  approvals [--db FILE]     approval requests waiting for an answer\n"
+    "  approve ID [--db FILE]    approve a request; the running host sends it\n"
+    "  reject ID [--reason TEXT] [--db FILE]  reject a request; the running host skips it\n"
     "  version                   print the version\n"
     "\n"
     "`apex-host <command> --help` describes each command.\n"
@@ -70,13 +74,15 @@ static const char *const usage_status =
     "Prints executions, open positions with their monitoring state, open orders and the\n"
     "N most recent events (default 20) from the store (default apex.db).\n";
 
-static int usage_error(const char *usage, const char *fmt, const char *arg)
+int cli_usage_error(const char *usage, const char *fmt, const char *arg)
 {
     fprintf(stderr, "apex-host: ");
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\n\n%s", usage);
     return EXIT_USAGE;
 }
+
+#define usage_error cli_usage_error
 
 static int wants_help(int argc, char **argv)
 {
@@ -193,18 +199,9 @@ static int cmd_status(int argc, char **argv)
             return usage_error(usage_status, "unexpected argument '%s'", argv[i]);
         }
     }
-    FILE *probe = fopen(db, "r");
-    if (!probe) {
-        fprintf(stderr, "apex-host: %s: no such store; run a pipeline first or pass --db\n", db);
+    store *s = cli_open_store(db);
+    if (!s)
         return EXIT_STORE;
-    }
-    fclose(probe);
-    char err[512];
-    store *s = store_open(db, STORE_DURABLE, err, sizeof err);
-    if (!s) {
-        fprintf(stderr, "apex-host: %s\n", err);
-        return EXIT_STORE;
-    }
     apex_error failure;
     int rc = cli_status_print(s, stdout, (int)events, &failure);
     store_close(s);
@@ -227,6 +224,9 @@ int cli_main(int argc, char **argv)
                  {"backtest", usage_backtest},
                  {"check", usage_check},
                  {"status", usage_status},
+                 {"approvals", cli_usage_approvals},
+                 {"approve", cli_usage_approve},
+                 {"reject", cli_usage_reject},
                  {"version", "usage: apex-host version\n"}};
     for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) {
         if (strcmp(cmd, helps[i].name) == 0 && wants_help(argc, argv)) {
@@ -246,5 +246,9 @@ int cli_main(int argc, char **argv)
         return cmd_check(argc, argv);
     if (strcmp(cmd, "status") == 0)
         return cmd_status(argc, argv);
+    if (strcmp(cmd, "approvals") == 0)
+        return cli_approvals(argc, argv);
+    if (strcmp(cmd, "approve") == 0 || strcmp(cmd, "reject") == 0)
+        return cli_answer(argc, argv, strcmp(cmd, "approve") == 0);
     return usage_error(usage_main, "unknown command '%s'", cmd);
 }

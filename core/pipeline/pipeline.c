@@ -233,13 +233,14 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     LIST_INIT(&p->entry_steps);
     LIST_INIT(&p->resume_waits);
     LIST_INIT(&p->webhook_posts);
+    LIST_INIT(&p->approval_waits);
     pipeline_failures_init(p);
     config_defaults(&p->cfg);
     int before = diags->count;
     if (script_load_pipeline(path, &p->cfg, diags) != 0 || diags->count > before)
         goto fail;
     pipeline_session_init(p);
-    if (pipeline_webhook_open(p, diags) != 0)
+    if (pipeline_webhook_open(p, diags) != 0 || pipeline_approval_open(p, diags) != 0)
         goto fail;
     for (int i = 0; i < p->cfg.nsymbols; i++) {
         int id = symtab_intern(hs->symbols, p->cfg.symbols[i], (int)strlen(p->cfg.symbols[i]));
@@ -311,6 +312,7 @@ void pipeline_free(pipeline *p)
     pipeline_live_close(p);
     broker_free(p->brk);
     p->brk = NULL;
+    pipeline_approval_close(p); /* before the entry steps that wait on it */
     pipeline_entry_free_all(p);
     pipeline_resume_free_all(p);
     pipeline_webhook_free_all(p);
