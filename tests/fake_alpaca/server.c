@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../fake_common/serve.h"
 #include "api.h"
 #include "state.h"
 
@@ -60,8 +61,6 @@ static fault_t faults[64];
 static int nfaults, faults_fired;
 static struct pss *ws_list;
 static int verbose, trade_text; /* --text-trade-stream */
-static volatile sig_atomic_t stopping;
-static struct lws_context *ctx;
 static uint64_t request_counter;
 static FILE *timeline; /* --timeline FILE */
 
@@ -749,14 +748,6 @@ static struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-static void on_signal(int sig)
-{
-    (void)sig;
-    stopping = 1;
-    if (ctx)
-        lws_cancel_service(ctx);
-}
-
 static void usage(void)
 {
     fprintf(stderr,
@@ -834,33 +825,9 @@ int main(int argc, char **argv)
     S.emit_market = emit_market;
     S.emit_news = emit_news;
 
-    lws_set_log_level(verbose ? LLL_ERR | LLL_WARN : LLL_ERR, NULL);
-    struct lws_context_creation_info info;
-    memset(&info, 0, sizeof info);
-    info.port = port;
-    info.iface = "127.0.0.1";
-    info.protocols = protocols;
-    info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
-    info.max_http_header_data = 8192;
-    info.keepalive_timeout = 3600;
-    info.timeout_secs = 3600;
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    ctx = lws_create_context(&info);
-    if (!ctx) {
-        fprintf(stderr, "fake-alpaca: cannot listen on 127.0.0.1:%d\n", port);
-        return 1;
-    }
-    printf("listening 127.0.0.1:%d\n",
-           lws_get_vhost_listen_port(lws_get_vhost_by_name(ctx, "default")));
-    fflush(stdout);
-    while (!stopping)
-        if (lws_service(ctx, 0) < 0)
-            break;
-    lws_context_destroy(ctx);
+    int rc = fake_serve("fake-alpaca", port, protocols, verbose);
     state_reset();
     if (timeline)
         fclose(timeline);
-    return 0;
+    return rc;
 }

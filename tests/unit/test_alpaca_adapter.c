@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +25,7 @@
 #include "clock/clock.h"
 #include "market/timestamp.h"
 #include "util/err.h"
+#include "fake_process.h"
 
 #define KEY    "PKFAKE0123456789"
 #define SECRET "fake-secret-value-0123456789abcdef"
@@ -65,24 +65,9 @@ static void start_fake(fixture *f, const char *clock)
 {
     const char *bin = getenv("FAKE_ALPACA");
     assert_non_null(bin); /* set by CMake for this test */
-    int out[2];
-    assert_int_equal(pipe(out), 0);
-    f->pid = fork();
-    assert_true(f->pid >= 0);
-    if (f->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM); /* a failed test (an abort) takes the fake along */
-        dup2(out[1], 1);
-        close(out[0]);
-        execl(bin, bin, "--port", "0", "--key", KEY, "--secret", SECRET, "--seed", "7", "--clock",
-              clock, (char *)NULL);
-        _exit(127);
-    }
-    close(out[1]);
-    FILE *r = fdopen(out[0], "r");
-    char line[128] = "";
-    assert_non_null(fgets(line, sizeof line, r));
-    fclose(r);
-    assert_int_equal(sscanf(line, "listening 127.0.0.1:%d", &f->port), 1);
+    char *argv[] = {(char *)bin, "--port", "0", "--key",   KEY,           "--secret",
+                    SECRET,      "--seed", "7", "--clock", (char *)clock, NULL};
+    f->pid = fake_process_start(argv, &f->port);
 }
 
 /* POST /_control/<what> with a JSON body, through curl (the test's own client). */
