@@ -261,14 +261,15 @@ function Ctx.log(fmt, ...) end
 ---@field persist_interval integer? Unrealized P&L is written to the store on a change of state and at most this often otherwise (live runs only; a backtest writes on changes of state). Default 60. Range 1 .. 86400.
 ---@field reconcile_seconds integer? How often the broker is asked, at ROUTINE priority, for every non-final order of the active executions (a fill the stream and polling both missed is recorded) and for its positions (one closed by hand completes its execution as `closed_at_broker`; one no execution knows is reported as `unknown_position` and never traded). 0 = at start-up only. A backtest reconciles positions only, on the first check after each period. Default 300. Range 0 .. 86400.
 
----Accepted and validated; nothing is delivered yet. A Telegram bot.
+---A Telegram bot; with `execution.mode = "approval"` it carries the Approve and Reject buttons (docs/approval.md).
 ---@class apex.TelegramConfig
----@field token_env string? Not yet delivered. The name of the environment variable holding the bot token, never the token. Default none. Range at most 63 characters.
----@field chat_id (string|integer)? Not yet delivered. The chat to write to. Default none. Range at most 63 characters.
+---@field token_env string? The name of the environment variable holding the bot token, never the token. Default none. Range at most 63 characters.
+---@field chat_id (string|integer)? The chat to write to; approval buttons pressed in any other chat are refused. Default none. Range at most 63 characters.
+---@field api_url string? The Bot API's base URL: `https://`, or `http://` to 127.0.0.1 only (a local Bot API server, or the tests' fake). Default `https://api.telegram.org`. Range at most 255 characters.
 
 ---Accepted and validated; nothing is delivered yet. Where to report trades; secrets come from the environment, never the file.
 ---@class apex.NotificationsConfig
----@field telegram apex.TelegramConfig? Not yet delivered. A Telegram bot.
+---@field telegram apex.TelegramConfig? A Telegram bot; with `execution.mode = "approval"` it carries the Approve and Reject buttons (docs/approval.md).
 ---@field webhooks (string|string[])? Not yet delivered. URLs to post each event to. Default none.
 
 ---How entries are sent.
@@ -282,6 +283,7 @@ function Ctx.log(fmt, ...) end
 ---@field webhook_retries integer? Attempts after the first when the receiver fails (a timeout, a reset, 429 or 5xx), with exponential backoff; every attempt carries the same `Idempotency-Key`, so a receiver can drop a repeat. Default 3. Range 0 .. 10.
 ---@field mode ("auto"|"approval")? `"auto"`: a signal that passes the risk stage is sent at once. `"approval"`: it waits for a trader's answer (Telegram buttons, `apex-host approve ID`, `apex-host reject ID`) for `approval_timeout` seconds; no answer skips it. `backtest` refuses it, as nobody can answer on a simulated clock (docs/approval.md). Default `"auto"`. Range `"auto"`, `"approval"`.
 ---@field approval_timeout integer? How long an approval request waits on the run's clock (wall time for live data); then the execution is `skipped` as expired. Default 300. Range 1 .. 86400.
+---@field approval_user_ids (string|string[])? The Telegram user ids (as strings of digits) whose button presses answer an approval request; a press from anyone else is answered "not allowed" and recorded as an `approval_denied` event. Default anyone in the chat.
 ---@field approval_tolerance_pct number? At approval the last price is compared with the entry the request showed: a move of more than this fraction (either way) refuses the signal as stale. Default 0.01. Range 0 .. 1.
 
 ---The table a pipeline file returns: `return apex.pipeline { ... }` (see strategies/examples/reference.lua and docs/configuration.md).

@@ -30,6 +30,7 @@ void config_free(pipeline_config *cfg)
         free(cfg->instructions[i].value);
     free(cfg->instructions);
     free_strings(cfg->notifications.webhooks, cfg->notifications.nwebhooks);
+    free_strings(cfg->execution.approval_user_ids, cfg->execution.napproval_user_ids);
     free(cfg->instruments);
     config_defaults(cfg);
 }

@@ -161,7 +161,8 @@ typedef struct {
 typedef struct {
     char telegram_token_env[64];
     char telegram_chat_id[64];
-    char **webhooks; /* URLs, owned */
+    char telegram_api_url[256]; /* "" = https://api.telegram.org */
+    char **webhooks;            /* URLs, owned */
     int nwebhooks;
 } notify_config;
 
@@ -180,6 +181,8 @@ typedef struct {
     exec_mode mode;              /* default auto; approval waits for a trader's answer */
     int approval_timeout_s;      /* how long a request waits. default 300 */
     money_t approval_tolerance;  /* the entry's move, as a fraction, that makes it stale */
+    char **approval_user_ids;    /* Telegram user ids that may answer; none = anyone in the chat */
+    int napproval_user_ids;
 } execution_config;
 
 typedef struct {

@@ -126,6 +126,7 @@ void pipeline_approval_wait(pipeline *p, trade *t, const store_approval *a, appr
     w->ud = ud;
     LIST_INSERT_HEAD(&p->approval_waits, w, link);
     arm(p);
+    pipeline_telegram_poll(p); /* button presses are read from now on */
 }
 
 /* Ends the wait: the request's final status and the text, in the store, then the entry
