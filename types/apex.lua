@@ -101,10 +101,22 @@ function Ctx.log(fmt, ...) end
 ---@field on_start? fun(ctx: apex.Ctx) Once per symbol, lazily, before this module's first callback for it (usually its first bar). Not run again after a hot reload. If it raises, the symbol is not traded until the file is fixed and reloaded (it is not retried per bar).
 ---@field on_bar fun(ctx: apex.Ctx, bar: apex.Bar): (apex.Signal|apex.Close)? Every bar of the pipeline's symbols, after the bias's on_bar; return a signal to enter, or a close to exit the open position.
 ---@field edge? fun(ctx: apex.Ctx, position: apex.Position): number? Current edge of an open position (fraction); called at each monitoring check of an open position (0 <= edge < exits.early_exit_edge -> early_exit, edge < 0 -> edge_disappeared).
+---@field score? fun(ctx: apex.Ctx, signal: apex.ScoredSignal): number? Ranks an entry signal among those of the same bar time (the coordinator); higher goes first; nil = confidence x reward/risk. An error fails that signal only.
 ---@field opportunity? fun(ctx: apex.Ctx): number? Opportunity score for rebalancing; called only at risk.max_positions, for the position's symbol and the free symbols (rebalance when best free - position >= exits.rebalance_min_improvement).
 ---@field on_fill? fun(ctx: apex.Ctx, fill: apex.Fill) After each fill of the execution's orders.
 ---@field on_exit? fun(ctx: apex.Ctx, info: apex.ExitInfo) Once the broker shows the position closed.
 ---@field on_reload? fun(ctx: apex.Ctx) Per symbol after a hot reload replaced the module; ctx.state is kept.
+
+---The entry signal as score() sees it: the default stop and target are filled in.
+---@class apex.ScoredSignal
+---@field symbol string
+---@field side "buy"|"sell"
+---@field entry number The limit entry, or the bar's close for a market entry.
+---@field stop_loss number
+---@field take_profit number
+---@field qty? number Nil when the risk stage sizes it.
+---@field confidence number 0..1 (1 when the signal gave none).
+---@field reason string
 
 ---A bias module: the file's chunk returns this table.
 ---@class apex.Bias
