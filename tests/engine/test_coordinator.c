@@ -167,12 +167,54 @@ static void test_score_error_fails_only_that_signal(void **state)
     sqlite3_close(h);
 }
 
+/* Two pipelines of one host: their signals of one bar time are ranked together, so the
+ * second pipeline's better signal goes first (its execution is created first). */
+static void test_pipelines_are_ranked_together(void **state)
+{
+    (void)state;
+    write_bars();
+    write_strategy("both_strategy.lua", NULL);
+    const char *names[] = {"pa", "pb"}, *symbols[] = {"AAPL", "MSFT"};
+    char paths[2][512];
+    for (int i = 0; i < 2; i++) {
+        char file[64], text[1024];
+        snprintf(file, sizeof file, "%s.lua", names[i]);
+        snprintf(text, sizeof text,
+                 "return apex.pipeline {\n"
+                 "  name = '%s', symbols = { '%s' },\n"
+                 "  data = { files = { 'bars.csv' } },\n"
+                 "  strategy = { file = 'both_strategy.lua' },\n"
+                 "  monitoring = { max_api_calls_per_minute = 10000 },\n"
+                 "}\n",
+                 names[i], symbols[i]);
+        fx_write(file, text);
+        snprintf(paths[i], sizeof paths[i], "%s", fx_path(file));
+    }
+    char db[512];
+    snprintf(db, sizeof db, "%s", fx_path("both.db"));
+    const char *argv[] = {paths[0], paths[1]};
+    host_options opt = {.backtest = true, .db_path = db, .fresh = true, .quiet = true};
+    assert_int_equal(host_main(argv, 2, &opt), EXIT_OK);
+    sqlite3 *h = fx_open_db("both.db");
+    char buf[512];
+    fx_query_text(h, "SELECT symbol FROM executions ORDER BY id LIMIT 1", buf, sizeof buf);
+    assert_string_equal(buf, "MSFT");
+    fx_query_text(h,
+                  "SELECT message FROM events WHERE kind = 'coordinator' AND message LIKE "
+                  "'AAPL%'",
+                  buf, sizeof buf);
+    assert_string_equal(buf, "AAPL ranked 2 of 2 on its bar: score 1.00 (confidence x "
+                             "reward/risk); first: MSFT (pipeline pb) with 4.00");
+    sqlite3_close(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_higher_score_takes_the_last_slot),
         cmocka_unit_test(test_score_callback_decides),
         cmocka_unit_test(test_score_error_fails_only_that_signal),
+        cmocka_unit_test(test_pipelines_are_ranked_together),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
