@@ -73,6 +73,8 @@ assert_contains "$sent" "stop 95.00, target 120.00: risk " "with the stop, targe
 listing=$("$APEX_HOST" approvals --db "$WORK/a.db")
 assert_contains "$listing" "#1  approve AAPL buy " "apex-host approvals lists it"
 assert_eq "$(sq "$WORK/a.db" "SELECT count(*) FROM orders")" "0" "nothing reached the broker yet"
+status=$("$APEX_HOST" status --db "$WORK/a.db" | sed -n '/^APPROVALS WAITING/,/^$/p')
+assert_contains "$status" "approve   AAPL    buy" "apex-host status shows the request waiting"
 
 # Mallory (666) is not in approval_user_ids: refused, recorded, nothing changes.
 ctl press "{\"chat_id\":555,\"from_id\":666,\"username\":\"mallory\",\"data\":\"ap:1:$nonce\"}" > /dev/null
