@@ -3,7 +3,9 @@
 # Approve/Reject buttons; a press from a user not in execution.approval_user_ids is answered
 # "not allowed", recorded, and changes nothing; the allowed user's press approves, is
 # answered (answerCallbackQuery), the entry goes to the broker and the message is edited to
-# show the outcome. The CLI sees the same requests. The bot token appears nowhere.
+# show the outcome; a Reject press skips its execution with who rejected it, and a press
+# with a wrong nonce is refused. The CLI sees the same requests. The bot token appears
+# nowhere.
 source "$(dirname "$0")/lib.sh"
 : "${APEX_BUILD_DIR:?set by ctest}"
 FAKE="$APEX_BUILD_DIR/fake-telegram"
@@ -41,7 +43,7 @@ end }
 LUA
 cat > "$WORK/approve.lua" <<LUA
 return apex.pipeline {
-  name = "approve", symbols = { "AAPL" },
+  name = "approve", symbols = { "AAPL", "MSFT" },
   data = { files = { "$WORK/live.csv" }, follow = true },
   strategy = "$WORK/third.lua",
   risk = { max_position_pct = 0.2, max_risk_pct = 0.01 },
@@ -56,6 +58,7 @@ pid=$!
 now=$(date +%s)
 for i in 0 1 2 3; do
   echo "$((now + i)),AAPL,100.00,100.20,99.90,100.00,500" >> "$WORK/live.csv"
+  echo "$((now + i)),MSFT,100.00,100.20,99.90,100.00,500" >> "$WORK/live.csv"
   sleep 0.3
 done
 
@@ -98,6 +101,18 @@ assert_contains "$edits" '"method":"answerCallbackQuery"' "answerCallbackQuery w
 assert_contains "$edits" '"text":"Approved."' "alice's press was answered Approved."
 assert_contains "$edits" '"method":"editMessageText"' "the message was edited"
 assert_contains "$edits" "approved: approval #1 approved by telegram:1001 (@alice)" "to show the outcome"
+# MSFT's request (#2, message 2): a stale button is refused, then alice rejects it.
+nonce2=$(sq "$WORK/a.db" "SELECT nonce FROM approvals WHERE id = 2")
+assert_eq "$(sq "$WORK/a.db" "SELECT symbol || ' ' || telegram_message_id FROM approvals WHERE id = 2")" "MSFT 2" "MSFT's request is message 2"
+ctl press "{\"chat_id\":555,\"from_id\":1001,\"username\":\"alice\",\"message_id\":2,\"data\":\"rj:2:0000000000000000\"}" > /dev/null
+for _ in $(seq 50); do requests | grep -q 'Unknown approval request' && break; sleep 0.1; done
+assert_contains "$(requests)" "Unknown approval request." "a button with a wrong nonce is refused"
+ctl press "{\"chat_id\":555,\"from_id\":1001,\"username\":\"alice\",\"message_id\":2,\"data\":\"rj:2:$nonce2\"}" > /dev/null
+st=$(until_sq "SELECT status FROM executions WHERE id = 2" skipped)
+assert_eq "$(sq "$WORK/a.db" "SELECT status || ': ' || reason FROM executions WHERE id = 2")" "skipped: approval #2 rejected by telegram:1001 (@alice)" "a Reject press skips the execution"
+assert_eq "$(sq "$WORK/a.db" "SELECT status FROM approvals WHERE id = 2")" "rejected" "and the request is rejected"
+for _ in $(seq 50); do requests | grep -q 'rejected: approval #2' && break; sleep 0.1; done
+assert_contains "$(requests)" "rejected: approval #2 rejected by telegram:1001 (@alice)" "its message was edited to show it"
 again=$("$APEX_HOST" approve 1 --db "$WORK/a.db" 2>&1 || true)
 assert_contains "$again" "already approved" "a late CLI answer changes nothing"
 
