@@ -317,9 +317,17 @@ void pipeline_approval_request(pipeline *p, trade *t, money_t entry, approval_co
 bool pipeline_approval_resume(pipeline *p, trade *t)
 {
     store_approval a;
-    if (p->cfg.execution.mode != EXEC_MODE_APPROVAL ||
-        store_approval_pending_for(p->hs->db, t->row.id, &a) != 0)
+    if (store_approval_pending_for(p->hs->db, t->row.id, &a) != 0)
         return false;
+    if (p->cfg.execution.mode != EXEC_MODE_APPROVAL) {
+        /* The pipeline left approval mode while the request waited: nobody will act on an
+         * answer, so the request ends here and the restart fails the unsent entry. */
+        store_approval_decide(p->hs->db, a.id, APPROVAL_EXPIRED,
+                              "execution.mode is no longer \"approval\" after a restart; "
+                              "the entry was not sent",
+                              clock_now(p->hs->clock), NULL);
+        return false;
+    }
     store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "approval", NULL,
                 "%s: approval #%" PRId64 " resumes waiting after a restart", t->row.symbol, a.id);
     pipeline_entry_resume_approval(p, t, &a);

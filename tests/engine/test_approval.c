@@ -51,6 +51,8 @@ static void write_bars(const char *name, int n, double later)
     fx_csv_close(&c);
 }
 
+static const char *mode = "approval"; /* execution.mode of the pipelines written */
+
 static void write_pipeline(const char *name, int timeout)
 {
     char file[64], text[1024], bars[64];
@@ -64,10 +66,10 @@ static void write_pipeline(const char *name, int timeout)
              "  broker = { starting_cash = 100000 },\n"
              "  risk = { max_position_pct = 0.2, max_risk_pct = 0.01 },\n"
              "  monitoring = { max_api_calls_per_minute = 10000 },\n"
-             "  execution = { mode = 'approval', approval_timeout = %d,\n"
+             "  execution = { mode = '%s', approval_timeout = %d,\n"
              "                approval_tolerance_pct = 0.01 },\n"
              "}\n",
-             name, bars, timeout);
+             name, bars, mode, timeout);
     fx_write(file, text);
 }
 
@@ -188,6 +190,27 @@ static void test_expiry_skips(void **state)
     sqlite3_close(h);
 }
 
+/* A restart in mode "auto" ends a request left pending: nobody would act on its answer. */
+static void test_leaving_approval_mode_ends_the_request(void **state)
+{
+    (void)state;
+    sqlite3_close(first_run("switch", 3600));
+    mode = "auto";
+    write_pipeline("switch", 3600);
+    mode = "approval";
+    write_bars("switch.csv", 14, 100);
+    assert_int_equal(fx_run("switch.lua", "switch.db"), EXIT_OK);
+    sqlite3 *h = fx_open_db("switch.db");
+    char buf[512];
+    text(h, "SELECT status || ': ' || outcome FROM approvals WHERE id = 1", buf, sizeof buf);
+    assert_string_equal(buf, "expired: execution.mode is no longer \"approval\" after a "
+                             "restart; the entry was not sent");
+    text(h, "SELECT status FROM executions", buf, sizeof buf);
+    assert_string_equal(buf, "failed");
+    assert_int_equal(fx_query_int(h, "SELECT COUNT(*) FROM orders"), 0);
+    sqlite3_close(h);
+}
+
 /* backtest refuses approval mode with a message naming the field. */
 static void test_backtest_refuses_approval_mode(void **state)
 {
@@ -210,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_reject_by_cli_skips),
         cmocka_unit_test(test_stale_price_is_refused),
         cmocka_unit_test(test_expiry_skips),
+        cmocka_unit_test(test_leaving_approval_mode_ends_the_request),
         cmocka_unit_test(test_backtest_refuses_approval_mode),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
