@@ -164,6 +164,12 @@ function Ctx.log(fmt, ...) end
 ---@field profit_threshold number Unrealized profit, as a fraction, that triggers the stage (0.15 = +15%); thresholds must rise from stage to stage. Range > 0 .. 100.
 ---@field exit_percentage number Percent of the original quantity to sell (50 = half); the stages together may sell at most 100%. Range > 0 .. 100.
 
+---One entry of notifications.webhooks.
+---@class apex.NotifyWebhook
+---@field url string The endpoint: `https://`, or plain `http://` to `127.0.0.1` or `localhost` only; no user name or password in it (use `header_env`). Range at most 2048 characters.
+---@field template string? The JSON body with `{{field}}` placeholders (docs/notifications.md lists the fields); strings are JSON-escaped, money is a decimal number. Default every field. Range at most 2047 characters.
+---@field header_env string? The NAME of an environment variable holding one header line to send (`Authorization: Bearer ...`); the value is redacted from every log line. Default none. Range letters, digits and '_'; at most 63 characters.
+
 ---One entry of instruments.
 ---@class apex.InstrumentRules
 ---@field tick number? Price increment; signal prices are rounded to it. Default 0.01. Range > 0 .. 10000.
@@ -273,16 +279,32 @@ function Ctx.log(fmt, ...) end
 ---@field persist_interval integer? Unrealized P&L is written to the store on a change of state and at most this often otherwise (live runs only; a backtest writes on changes of state). Default 60. Range 1 .. 86400.
 ---@field reconcile_seconds integer? How often the broker is asked, at ROUTINE priority, for every non-final order of the active executions (a fill the stream and polling both missed is recorded) and for its positions (one closed by hand completes its execution as `closed_at_broker`; one no execution knows is reported as `unknown_position` and never traded). 0 = at start-up only. A backtest reconciles positions only, on the first check after each period. Default 300. Range 0 .. 86400.
 
----A Telegram bot; with `execution.mode = "approval"` it carries the Approve and Reject buttons (docs/approval.md).
+---A Telegram bot writing to one or more chats.
 ---@class apex.TelegramConfig
----@field token_env string? The name of the environment variable holding the bot token, never the token. Default none. Range at most 63 characters.
----@field chat_id (string|integer)? The chat to write to; approval buttons pressed in any other chat are refused. Default none. Range at most 63 characters.
----@field api_url string? The Bot API's base URL: `https://`, or `http://` to 127.0.0.1 only (a local Bot API server, or the tests' fake). Default `https://api.telegram.org`. Range at most 255 characters.
+---@field token_env string? The name of the environment variable (or of the line in `token_file`) holding the bot token, never the token; `run` stops with an error naming it when it is unset. Default none. Range letters, digits and '_'; at most 63 characters.
+---@field token_file string? A file of `NAME=value` lines holding the token under `token_env`'s name (shell-sourceable; `#` comments), readable by its owner only (`chmod 600`). `""`: the environment. Default `""`.
+---@field chat_id (string|string[])? The chat (or chats) to write to: a numeric id (`123456789`, a group's `-1001234567890`) or `"@channelname"`; every chat gets every message. Default none.
+---@field api_url string? The Bot API's address: `https://`, or plain `http://` to `127.0.0.1` only (a test server). Default `"https://api.telegram.org"`. Range at most 511 characters.
 
----Accepted and validated; nothing is delivered yet. Where to report trades; secrets come from the environment, never the file.
+---Which events are sent: `true` or `false` per kind.
+---@class apex.NotifyEvents
+---@field entry boolean? An entry order accepted: symbol, side, quantity, price, stop and target. Default true.
+---@field fill boolean? A fill: side, quantity, price, fee, the order's role. Default true.
+---@field exit boolean? An execution closed: its realized P&L, the reason and the exit's priority. Default true.
+---@field skip boolean? A signal skipped, with the reason (off by default: they can be many). Default false.
+---@field error boolean? An execution failed (a script error, a rejected order), an exit failed, a flood of script failures was summarised, or a durable write failed. Default true.
+---@field circuit_breaker boolean? The daily-loss circuit breaker tripped. Default true.
+---@field instruction boolean? An instruction (emergency rule) fired an exit. Default true.
+---@field reload_failed boolean? A hot reload failed (the old code keeps running). Default true.
+---@field broker_outage boolean? The broker failed a position's checks through every retry. Default true.
+
+---Where to report what the pipeline does (`run` only; a backtest never sends): Telegram and outgoing webhooks, queued in the store and delivered without blocking; see docs/notifications.md. Secrets come from the environment or a secrets file, never this file.
 ---@class apex.NotificationsConfig
----@field telegram apex.TelegramConfig? A Telegram bot; with `execution.mode = "approval"` it carries the Approve and Reject buttons (docs/approval.md).
----@field webhooks (string|string[])? Not yet delivered. URLs to post each event to. Default none.
+---@field telegram apex.TelegramConfig? A Telegram bot writing to one or more chats.
+---@field webhooks ((string|apex.NotifyWebhook)[])? URLs to post each notification to as JSON, or `{ url, template, header_env }` (see *notifications.webhooks* below). Default none.
+---@field events apex.NotifyEvents? Which events are sent: `true` or `false` per kind.
+---@field rate_limit_per_minute integer? Messages per channel (a chat, a webhook) in any 60 seconds; what does not fit is folded into one summary message ("37 more notifications: 30 error, 7 fill"). Default 10. Range 1 .. 600.
+---@field max_attempts integer? Tries per message and channel, with backoff (2 s doubling to 5 min, jittered), before it is marked failed with the reason. Default 8. Range 1 .. 100.
 
 ---How entries are sent.
 ---@class apex.ExecutionConfig
@@ -310,7 +332,7 @@ function Ctx.log(fmt, ...) end
 ---@field exits apex.ExitsConfig? The prioritised exit engine (seed 003); every field is in effect.
 ---@field monitoring apex.MonitoringConfig? How open positions are watched.
 ---@field instructions ((string|{ file: string })[])? Emergency exits, checked at every monitoring pass: sentences (`"close if VIX > 40"`) or `{ file = "rule.lua" }`; see `instructions/README.md`. Default none.
----@field notifications apex.NotificationsConfig? Not yet delivered. Where to report trades; secrets come from the environment, never the file.
+---@field notifications apex.NotificationsConfig? Where to report what the pipeline does (`run` only; a backtest never sends): Telegram and outgoing webhooks, queued in the store and delivered without blocking; see docs/notifications.md. Secrets come from the environment or a secrets file, never this file.
 ---@field execution apex.ExecutionConfig? How entries are sent.
 ---@field instruments table<string, apex.InstrumentRules>? Tick and lot per symbol, `SYMBOL = { tick, lot }`; `default = { ... }` applies to every symbol not listed. Default tick 0.01, lot 1.
 ---@field random_seed integer? Seeds `math.random` in this pipeline's scripts, so a strategy that draws random numbers makes the same decisions run after run. Backtests always seed: with this, else with a hash of `name`; `run` seeds only when it is given (see docs/lua-api.md). Default from `name` in backtests.

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "store/store_approvals.h"
+#include "store/store_notify.h"
 #include "store/store_report.h"
 #include "util/log.h"
 
@@ -513,6 +514,13 @@ int cli_status_print(store *s, FILE *out, int nevents, apex_error *err)
     apex_error_clear(err);
     fprintf(out, "apex-host status: %s\n", store_path(s));
     fprintf(out, "  schema v%d, instance %s\n", store_schema_version(s), store_instance_id(s));
+    /* The notification outbox (core/notify), when it holds anything not delivered. */
+    int64_t pending = 0, failed = 0;
+    if (store_notify_counts(s, NULL, &pending, &failed) == 0 && (pending || failed))
+        fprintf(out,
+                "  notifications: %lld pending, %lld failed (the notifications table has each "
+                "one's error)\n",
+                (long long)pending, (long long)failed);
     int rc = print_section(s, out, "\nEXECUTIONS\n", &executions, err, query_executions, NULL);
     /* Every failure of a pipeline's scripts, also those counted rather than recorded as
      * executions or events when they flooded (script/failures.h). */

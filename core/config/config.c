@@ -29,7 +29,8 @@ void config_free(pipeline_config *cfg)
     for (int i = 0; i < cfg->ninstructions; i++)
         free(cfg->instructions[i].value);
     free(cfg->instructions);
-    free_strings(cfg->notifications.webhooks, cfg->notifications.nwebhooks);
+    free_strings(cfg->notifications.telegram_chat_ids, cfg->notifications.ntelegram_chat_ids);
+    free(cfg->notifications.webhooks);
     free_strings(cfg->execution.approval_user_ids, cfg->execution.napproval_user_ids);
     free(cfg->instruments);
     config_defaults(cfg);
@@ -153,6 +154,14 @@ int config_validate(const pipeline_config *cfg, diag_list *d)
             char field[80];
             snprintf(field, sizeof field, "data.http[%d].%s", i + 1, config_http_fields[k].path);
             n += config_schema_check(&config_http_fields[k], &cfg->data.http[i], cfg, f, field, d);
+        }
+    for (int i = 0; i < cfg->notifications.nwebhooks; i++)
+        for (int k = 0; k < config_webhook_field_count; k++) {
+            char field[80];
+            snprintf(field, sizeof field, "notifications.webhooks[%d].%s", i + 1,
+                     config_webhook_fields[k].path);
+            n += config_schema_check(&config_webhook_fields[k], &cfg->notifications.webhooks[i],
+                                     cfg, f, field, d);
         }
     for (int i = 0; i < cfg->ninstruments; i++) {
         const instrument_config *ic = &cfg->instruments[i];

@@ -158,12 +158,26 @@ typedef struct {
     char *value; /* the sentence ("close if VIX > 40") or a resolved rule-file path; owned */
 } instruction;
 
+/* notifications.webhooks[i]: a URL, or { url, template, header_env }. */
 typedef struct {
-    char telegram_token_env[64];
-    char telegram_chat_id[64];
-    char telegram_api_url[256]; /* "" = https://api.telegram.org */
-    char **webhooks;            /* URLs, owned */
+    char url[CONFIG_HTTP_URL_MAX + 1];
+    char body_template[2048]; /* {{field}} placeholders; "" = a JSON object of every field */
+    char header_env[64];      /* one header line from the environment; "" = none */
+} notify_webhook_config;
+
+typedef struct {
+    char telegram_token_env[64];               /* "" = no Telegram */
+    char telegram_token_file[CONFIG_PATH_MAX]; /* NAME=value lines; "" = the environment */
+    char **telegram_chat_ids;                  /* owned */
+    int ntelegram_chat_ids;
+    char telegram_api_url[512];      /* "" = https://api.telegram.org */
+    notify_webhook_config *webhooks; /* owned */
     int nwebhooks;
+    /* notifications.events: which kinds are sent (skip is off by default) */
+    bool on_entry, on_fill, on_exit, on_skip, on_error, on_circuit_breaker, on_instruction,
+        on_reload_failed, on_broker_outage;
+    int rate_limit_per_minute; /* per channel; default 10 */
+    int max_attempts;          /* per message and channel; default 8 */
 } notify_config;
 
 typedef enum { EXEC_TOOL_BROKER = 0, EXEC_TOOL_WEBHOOK } exec_tool;

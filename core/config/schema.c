@@ -164,6 +164,38 @@ const config_field config_http_fields[] = {
 };
 const int config_http_field_count = (int)(sizeof config_http_fields / sizeof *config_http_fields);
 
+/* Element rows: offsets into one notify_webhook_config. A plain string entry is its url;
+ * notify_check (at `check` and when `run` opens the notifier) checks the URL, the template
+ * and the header variable. */
+#define WEBHOOK_AT(member)                                                                         \
+    .offset = offsetof(notify_webhook_config, member),                                             \
+    .size = sizeof(((notify_webhook_config *)0)->member)
+const config_field config_webhook_fields[] = {
+    {.path = "url",
+     .type = CONFIG_STRING,
+     .flags = CONFIG_F_REQUIRED | CONFIG_F_KEY_REQUIRED,
+     WEBHOOK_AT(url),
+     .missing = "missing; write the endpoint, e.g. url = \"https://hooks.example.com/apex\"",
+     .doc = "the endpoint: `https://`, or plain `http://` to `127.0.0.1` or `localhost` only; "
+            "no user name or password in it (use `header_env`)"},
+    {.path = "template",
+     .type = CONFIG_STRING,
+     WEBHOOK_AT(body_template),
+     .doc_default = "every field",
+     .doc = "the JSON body with `{{field}}` placeholders (docs/notifications.md lists the "
+            "fields); strings are JSON-escaped, money is a decimal number"},
+    {.path = "header_env",
+     .type = CONFIG_STRING,
+     WEBHOOK_AT(header_env),
+     .charset = ENV_NAME_CHARS,
+     .charset_doc = "letters, digits and '_'",
+     .doc_default = "none",
+     .doc = "the NAME of an environment variable holding one header line to send "
+            "(`Authorization: Bearer ...`); the value is redacted from every log line"},
+};
+#define WEBHOOK_FIELD_COUNT ((int)(sizeof config_webhook_fields / sizeof *config_webhook_fields))
+const int config_webhook_field_count = WEBHOOK_FIELD_COUNT;
+
 #define MODULE_REF_DECL                                                                            \
     "---A module file and the parameters it gets as ctx.params.\n"                                 \
     "---@class apex.ModuleRef\n"                                                                   \
@@ -746,39 +778,123 @@ const config_field config_schema[] = {
 
     {.path = "notifications",
      .type = CONFIG_SECTION,
-     .flags = CONFIG_F_NOT_YET,
      .lua_class = "apex.NotificationsConfig",
      .doc_default = "none",
-     .doc = "where to report trades; secrets come from the environment, never the file"},
+     .doc = "where to report what the pipeline does (`run` only; a backtest never sends): "
+            "Telegram and outgoing webhooks, queued in the store and delivered without "
+            "blocking; see docs/notifications.md. Secrets come from the environment or a "
+            "secrets file, never this file"},
     {.path = "notifications.telegram",
      .type = CONFIG_SECTION,
      .lua_class = "apex.TelegramConfig",
-     .doc = "a Telegram bot; with `execution.mode = \"approval\"` it carries the Approve and "
-            "Reject buttons (docs/approval.md)"},
+     .doc = "a Telegram bot writing to one or more chats"},
     {.path = "notifications.telegram.token_env",
      .type = CONFIG_STRING,
      AT(notifications.telegram_token_env),
+     .charset = ENV_NAME_CHARS,
+     .charset_doc = "letters, digits and '_'",
      .doc_default = "none",
-     .doc = "the name of the environment variable holding the bot token, never the token"},
+     .doc = "the name of the environment variable (or of the line in `token_file`) holding the "
+            "bot token, never the token; `run` stops with an error naming it when it is unset"},
+    {.path = "notifications.telegram.token_file",
+     .type = CONFIG_PATH,
+     AT(notifications.telegram_token_file),
+     .doc = "a file of `NAME=value` lines holding the token under `token_env`'s name "
+            "(shell-sourceable; `#` comments), readable by its owner only (`chmod 600`). `\"\"`: "
+            "the environment"},
     {.path = "notifications.telegram.chat_id",
-     .type = CONFIG_STRING,
+     .type = CONFIG_STRING_LIST,
      .flags = CONFIG_F_INTEGER_OK,
-     AT(notifications.telegram_chat_id),
+     AT(notifications.telegram_chat_ids),
+     COUNT(notifications.ntelegram_chat_ids),
+     .lua_type = "string|integer|(string|integer)[]",
+     .doc_type = "chat id or list",
      .doc_default = "none",
-     .doc = "the chat to write to; approval buttons pressed in any other chat are refused"},
+     .doc = "the chat (or chats) to write to: a numeric id (`123456789`, a group's "
+            "`-1001234567890`) or `\"@channelname\"`; every chat gets every message"},
     {.path = "notifications.telegram.api_url",
      .type = CONFIG_STRING,
      AT(notifications.telegram_api_url),
-     .doc_default = "`https://api.telegram.org`",
-     .doc = "the Bot API's base URL: `https://`, or `http://` to 127.0.0.1 only (a local Bot "
-            "API server, or the tests' fake)"},
+     .doc_default = "`\"https://api.telegram.org\"`",
+     .doc = "the Bot API's address: `https://`, or plain `http://` to `127.0.0.1` only (a test "
+            "server)"},
     {.path = "notifications.webhooks",
-     .type = CONFIG_STRING_LIST,
-     .flags = CONFIG_F_NOT_YET,
+     .type = CONFIG_CUSTOM,
+     .hook = CONFIG_HOOK_WEBHOOKS,
      AT(notifications.webhooks),
      COUNT(notifications.nwebhooks),
+     .elem = config_webhook_fields,
+     .nelem = WEBHOOK_FIELD_COUNT,
+     .lua_class = "apex.NotifyWebhook",
+     .lua_type = "(string|apex.NotifyWebhook)[]",
+     .doc_type = "list",
      .doc_default = "none",
-     .doc = "URLs to post each event to"},
+     .doc = "URLs to post each notification to as JSON, or `{ url, template, header_env }` "
+            "(see *notifications.webhooks* below)"},
+    {.path = "notifications.events",
+     .type = CONFIG_SECTION,
+     .lua_class = "apex.NotifyEvents",
+     .doc = "which events are sent: `true` or `false` per kind"},
+    {.path = "notifications.events.entry",
+     .type = CONFIG_BOOL,
+     AT(notifications.on_entry),
+     .def = 1,
+     .doc = "an entry order accepted: symbol, side, quantity, price, stop and target"},
+    {.path = "notifications.events.fill",
+     .type = CONFIG_BOOL,
+     AT(notifications.on_fill),
+     .def = 1,
+     .doc = "a fill: side, quantity, price, fee, the order's role"},
+    {.path = "notifications.events.exit",
+     .type = CONFIG_BOOL,
+     AT(notifications.on_exit),
+     .def = 1,
+     .doc = "an execution closed: its realized P&L, the reason and the exit's priority"},
+    {.path = "notifications.events.skip",
+     .type = CONFIG_BOOL,
+     AT(notifications.on_skip),
+     .def = 0,
+     .doc = "a signal skipped, with the reason (off by default: they can be many)"},
+    {.path = "notifications.events.error",
+     .type = CONFIG_BOOL,
+     AT(notifications.on_error),
+     .def = 1,
+     .doc = "an execution failed (a script error, a rejected order), an exit failed, a flood of "
+            "script failures was summarised, or a durable write failed"},
+    {.path = "notifications.events.circuit_breaker",
+     .type = CONFIG_BOOL,
+     AT(notifications.on_circuit_breaker),
+     .def = 1,
+     .doc = "the daily-loss circuit breaker tripped"},
+    {.path = "notifications.events.instruction",
+     .type = CONFIG_BOOL,
+     AT(notifications.on_instruction),
+     .def = 1,
+     .doc = "an instruction (emergency rule) fired an exit"},
+    {.path = "notifications.events.reload_failed",
+     .type = CONFIG_BOOL,
+     AT(notifications.on_reload_failed),
+     .def = 1,
+     .doc = "a hot reload failed (the old code keeps running)"},
+    {.path = "notifications.events.broker_outage",
+     .type = CONFIG_BOOL,
+     AT(notifications.on_broker_outage),
+     .def = 1,
+     .doc = "the broker failed a position's checks through every retry"},
+    {.path = "notifications.rate_limit_per_minute",
+     .type = CONFIG_INT,
+     AT(notifications.rate_limit_per_minute),
+     .def = 10,
+     RANGE(1, 600),
+     .doc = "messages per channel (a chat, a webhook) in any 60 seconds; what does not fit is "
+            "folded into one summary message (\"37 more notifications: 30 error, 7 fill\")"},
+    {.path = "notifications.max_attempts",
+     .type = CONFIG_INT,
+     AT(notifications.max_attempts),
+     .def = 8,
+     RANGE(1, 100),
+     .doc = "tries per message and channel, with backoff (2 s doubling to 5 min, jittered), "
+            "before it is marked failed with the reason"},
 
     {.path = "execution",
      .type = CONFIG_SECTION,

@@ -56,6 +56,7 @@ typedef enum {
     CONFIG_HOOK_INSTRUCTIONS, /* instructions: sentences or { file = "rule.lua" } */
     CONFIG_HOOK_INSTRUMENTS,  /* instruments: SYMBOL = config_instrument_fields */
     CONFIG_HOOK_HTTP,         /* data.http: a list of config_http_fields */
+    CONFIG_HOOK_WEBHOOKS,     /* notifications.webhooks: URLs or config_webhook_fields */
     CONFIG_HOOK_COUNT
 } config_hook;
 
@@ -133,6 +134,9 @@ extern const int config_instrument_field_count;
 /* One data.http source (http_source_config). */
 extern const config_field config_http_fields[];
 extern const int config_http_field_count;
+/* One notifications.webhooks entry (notify_webhook_config). */
+extern const config_field config_webhook_fields[];
+extern const int config_webhook_field_count;
 
 /* The row with this exact path, or NULL. */
 const config_field *config_schema_find(const char *path);

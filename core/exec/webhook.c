@@ -9,90 +9,41 @@
 #include <time.h>
 
 #include "util/err.h"
+#include "util/template.h"
 
 /* ---- the body ---- */
 
-typedef struct {
-    char *p;
-    size_t len, cap;
-    int oom;
-} buf;
-
-static void put(buf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 512;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void puts_(buf *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
-
-/* JSON string contents (RFC 8259 section 7), without the quotes. */
-static void put_escaped(buf *b, const char *s)
-{
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        char esc[8];
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)c;
-            put(b, esc, 2);
-        } else if (c < 0x20) {
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-            put(b, esc, 6);
-        } else {
-            put(b, (const char *)&c, 1);
-        }
-    }
-}
-
-static void put_money(buf *b, money_t v)
+static void put_money(template_buf *b, money_t v)
 {
     char m[40];
-    puts_(b, money_format_trim(v, 0, m, sizeof m));
+    template_puts(b, money_format_trim(v, 0, m, sizeof m));
 }
 
-static void put_time(buf *b, apex_time t)
+static void put_time(template_buf *b, apex_time t)
 {
     time_t secs = (time_t)(t / 1000000);
     struct tm tm;
     gmtime_r(&secs, &tm);
     char out[40];
     strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    puts_(b, out);
+    template_puts(b, out);
 }
 
-/* Writes field `name` (n bytes) of s; 0, or -1 for an unknown name. */
-static int put_field(buf *b, const char *name, size_t n, const webhook_signal *s)
+/* Writes field `name` (n bytes) of the signal; 0, or -1 for an unknown name. */
+static int put_field(template_buf *b, const char *name, size_t n, void *ud)
 {
+    const webhook_signal *s = ud;
 #define IS(lit) (n == sizeof(lit) - 1 && memcmp(name, lit, n) == 0)
     char num[32];
     if (IS("pipeline"))
-        put_escaped(b, s->pipeline);
+        template_put_json(b, s->pipeline);
     else if (IS("execution_id")) {
         snprintf(num, sizeof num, "%lld", (long long)s->execution_id);
-        puts_(b, num);
+        template_puts(b, num);
     } else if (IS("symbol"))
-        put_escaped(b, s->symbol);
+        template_put_json(b, s->symbol);
     else if (IS("side"))
-        put_escaped(b, s->side);
+        template_put_json(b, s->side);
     else if (IS("qty"))
         put_money(b, s->qty);
     else if (IS("entry"))
@@ -102,7 +53,7 @@ static int put_field(buf *b, const char *name, size_t n, const webhook_signal *s
     else if (IS("take_profit"))
         put_money(b, s->take_profit);
     else if (IS("reason"))
-        put_escaped(b, s->reason);
+        template_put_json(b, s->reason);
     else if (IS("time"))
         put_time(b, s->time);
     else
@@ -119,47 +70,11 @@ static const char default_template[] =
 int webhook_render(const char *tmpl, const webhook_signal *s, char **out, size_t *out_len,
                    char *err, size_t errlen)
 {
-    const char *t = tmpl && tmpl[0] ? tmpl : default_template;
-    buf b = {0};
-    const char *p = t;
-    for (;;) {
-        const char *open = strstr(p, "{{");
-        if (!open) {
-            puts_(&b, p);
-            break;
-        }
-        put(&b, p, (size_t)(open - p));
-        const char *name = open + 2;
-        while (*name == ' ')
-            name++;
-        const char *close = strstr(name, "}}");
-        if (!close) {
-            free(b.p);
-            return err_set(err, errlen, APEX_EINVAL,
-                           "execution.webhook_template: the placeholder at character %zu has "
-                           "no closing }}",
-                           (size_t)(open - t) + 1);
-        }
-        size_t n = (size_t)(close - name);
-        while (n && name[n - 1] == ' ')
-            n--;
-        if (put_field(&b, name, n, s) != 0) {
-            free(b.p);
-            return err_set(err, errlen, APEX_EINVAL,
-                           "execution.webhook_template: unknown field {{%.*s}} at character %zu; "
-                           "use pipeline, execution_id, symbol, side, qty, entry, stop_loss, "
+    return template_render(tmpl && tmpl[0] ? tmpl : default_template, put_field, (void *)s,
+                           "execution.webhook_template",
+                           "pipeline, execution_id, symbol, side, qty, entry, stop_loss, "
                            "take_profit, reason or time",
-                           (int)(n > 40 ? 40 : n), name, (size_t)(open - t) + 1);
-        }
-        p = close + 2;
-    }
-    if (b.oom || !b.p) {
-        free(b.p);
-        return err_set(err, errlen, APEX_ENOMEM, "webhook: out of memory rendering the body");
-    }
-    *out = b.p;
-    *out_len = b.len;
-    return 0;
+                           out, out_len, err, errlen);
 }
 
 int webhook_template_check(const char *tmpl, char *err, size_t errlen)

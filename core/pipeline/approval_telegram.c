@@ -1,14 +1,13 @@
 /* approval_telegram: the Telegram side of approvals (pipeline_internal.h, docs/approval.md).
  *
- * With notifications.telegram.token_env set, each request is a message to
- * notifications.telegram.chat_id with Approve and Reject buttons whose callback_data is
- * "ap:<id>:<nonce>" / "rj:<id>:<nonce>" (at most 3 + 19 + 1 + 16 bytes, within Telegram's
- * 64). While requests wait, one getUpdates long poll is kept in flight; a press is checked
- * (the configured chat, execution.approval_user_ids, the request's nonce), written into the
- * store through approval_submit like any other answer, answered with
- * answerCallbackQuery, and decided at once; the message is then edited to show the
- * outcome, without buttons. A press from anyone else is answered "not allowed" and
- * recorded as an `approval_denied` event.
+ * With notifications.telegram.token_env set, each request is a message to the first chat of
+ * notifications.telegram.chat_id (presses count from any of its chats) with Approve and Reject
+ * buttons whose callback_data is "ap:<id>:<nonce>" / "rj:<id>:<nonce>" (at most 3 + 19 + 1 + 16
+ * bytes, within Telegram's 64). While requests wait, one getUpdates long poll is kept in flight; a
+ * press is checked (the configured chat, execution.approval_user_ids, the request's nonce), written
+ * into the store through approval_submit like any other answer, answered with answerCallbackQuery,
+ * and decided at once; the message is then edited to show the outcome, without buttons. A press
+ * from anyone else is answered "not allowed" and recorded as an `approval_denied` event.
  *
  * Without a bot (no token_env, or no event loop: `check`) every function is a no-op and
  * requests are answered from the CLI. The token is read from the environment once, handed
@@ -24,6 +23,7 @@
 #include "pipeline/approval.h"
 #include "pipeline/pipeline_internal.h"
 #include "util/log.h"
+#include "util/secret.h"
 
 #define SEND_SLOTS   16 /* requests whose message is being sent at once */
 #define LONG_POLL_S  20 /* getUpdates' timeout */
@@ -65,7 +65,7 @@ int pipeline_telegram_open(pipeline *p, diag_list *d)
         }
     if (!n->telegram_token_env[0])
         return bad ? APEX_EINVAL : 0; /* answered from the CLI only */
-    if (!n->telegram_chat_id[0]) {
+    if (n->ntelegram_chat_ids == 0) {
         diag_add(d,
                  "%s: notifications.telegram.chat_id: missing; approval requests need the chat "
                  "to write to (docs/approval.md says how to find it)",
@@ -74,19 +74,21 @@ int pipeline_telegram_open(pipeline *p, diag_list *d)
     }
     if (bad || !p->hs->loop)
         return bad ? APEX_EINVAL : 0; /* `check`: nothing is sent */
-    const char *token = getenv(n->telegram_token_env);
-    if (!token || !*token) {
+    char token[TELEGRAM_TOKEN_MAX], source[CONFIG_PATH_MAX + 64], msg[512];
+    if (secret_load(n->telegram_token_env, n->telegram_token_file,
+                    "notifications.telegram.token_file", token, sizeof token, source, sizeof source,
+                    msg, sizeof msg) != 0) {
         diag_add(d,
-                 "%s: notifications.telegram.token_env: the environment variable %s is not set; "
-                 "export the bot token in it, or leave token_env out to answer approvals from "
-                 "the CLI only",
-                 p->cfg.path, n->telegram_token_env);
+                 "%s: notifications.telegram.token_env: %s; the approval buttons need the bot "
+                 "token, or leave token_env out to answer approvals from the CLI only",
+                 p->cfg.path, msg);
         return APEX_EINVAL;
     }
     struct pipeline_telegram *tg = calloc(1, sizeof *tg);
     if (tg)
         tg->wall = clock_new_live(p->hs->loop, 1.0, 0);
     if (!tg || !tg->wall) {
+        secret_wipe(token, sizeof token);
         free(tg);
         diag_add(d, "%s: notifications.telegram: out of memory", p->cfg.path);
         return APEX_ENOMEM;
@@ -98,6 +100,7 @@ int pipeline_telegram_open(pipeline *p, diag_list *d)
     o.token = token;
     apex_error e;
     tg->bot = telegram_new(p->hs->loop, tg->wall, &o, &e);
+    secret_wipe(token, sizeof token); /* the client holds its copy */
     if (!tg->bot) {
         diag_add(d, "%s: notifications.telegram: %s", p->cfg.path, e.msg);
         clock_free(tg->wall);
@@ -155,8 +158,8 @@ static void on_sent(const telegram_result *r, void *ud)
         return;
     }
     tg->last_error[0] = '\0';
-    store_approval_set_message(p->hs->db, id, p->cfg.notifications.telegram_chat_id, r->message_id,
-                               NULL);
+    store_approval_set_message(p->hs->db, id, p->cfg.notifications.telegram_chat_ids[0],
+                               r->message_id, NULL);
     store_approval row;
     if (store_approval_get(p->hs->db, id, &row) == 0 && row.status != APPROVAL_PENDING)
         pipeline_telegram_told(p, &row); /* decided before the message was out */
@@ -191,7 +194,7 @@ void pipeline_telegram_ask(pipeline *p, const store_approval *a)
     telegram_keyboard kb = {&row, 1};
     apex_error e;
     slot->approval_id = a->id;
-    if (telegram_send_message(tg->bot, p->cfg.notifications.telegram_chat_id, text, NULL, &kb,
+    if (telegram_send_message(tg->bot, p->cfg.notifications.telegram_chat_ids[0], text, NULL, &kb,
                               on_sent, slot, &e) != 0) {
         slot->approval_id = 0;
         report(tg, a->execution_id, "an approval request could not be sent", e.msg);
@@ -229,8 +232,11 @@ static const char *refusal(struct pipeline_telegram *tg, const telegram_update *
     const pipeline_config *c = &tg->p->cfg;
     char chat[32], user[32];
     snprintf(chat, sizeof chat, "%" PRId64, u->chat_id);
-    if (strcmp(chat, c->notifications.telegram_chat_id) != 0)
-        return "not the chat in notifications.telegram.chat_id";
+    bool ours = false;
+    for (int i = 0; i < c->notifications.ntelegram_chat_ids && !ours; i++)
+        ours = strcmp(chat, c->notifications.telegram_chat_ids[i]) == 0;
+    if (!ours)
+        return "not a chat in notifications.telegram.chat_id";
     if (c->execution.napproval_user_ids == 0)
         return NULL;
     snprintf(user, sizeof user, "%" PRId64, u->from_id);

@@ -58,6 +58,7 @@ static void on_summary(void *ud, const script_failure_summary *sum)
              sum->count == 1 ? "" : "s", period_text(sum->from, sum->to, period, sizeof period),
              from, (unsigned long long)st->total, (unsigned long long)st->recorded, st->last_error);
     log_error("%s: %s", p->cfg.name, text);
+    pipeline_notify_text(p, NOTIFY_ERROR, NULL, text);
     store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, 0, "script_errors", NULL, "%s",
                 text);
     save_counts(p, sum->stage);

@@ -242,15 +242,32 @@ static void on_time_limit(uv_timer_t *timer)
  * post still unanswered after it is re-posted on the next run with its Idempotency-Key. */
 #define POSTS_WAIT_S 120.0
 
+/* How long the end of data waits for notifications due now (the last exit's, most often);
+ * what is still pending then is sent by the next run. */
+#define NOTIFY_WAIT_S 15.0
+
+static int notifications_busy(host *h)
+{
+    int n = 0;
+    for (int i = 0; i < h->npipes; i++)
+        n += pipeline_notify_busy(h->pipes[i]);
+    return n;
+}
+
 static void on_posts_poll(uv_timer_t *timer)
 {
     host *h = timer->data;
-    int n = http_client_in_flight(h->hs.http);
-    if (n == 0 || wall_seconds() - h->posts_since > POSTS_WAIT_S) {
+    int n = http_client_in_flight(h->hs.http), m = notifications_busy(h);
+    double waited = wall_seconds() - h->posts_since;
+    if ((n == 0 || waited > POSTS_WAIT_S) && (m == 0 || waited > NOTIFY_WAIT_S)) {
         if (n)
             log_warn("end of data: %d post(s) still unanswered after %.0f s; they are posted "
                      "again on the next run",
                      n, POSTS_WAIT_S);
+        if (m)
+            log_warn("end of data: notifications still pending on %d channel(s) after %.0f s; "
+                     "the next run sends them",
+                     m, NOTIFY_WAIT_S);
         uv_timer_stop(timer);
         stop_host(h);
     }
@@ -260,15 +277,16 @@ static void on_drained(clock_timer *timer, void *ud)
 {
     (void)timer;
     host *h = ud;
-    /* Data time is over, but an answer to a post arrives in wall time. */
+    /* Data time is over, but an answer to a post (or a notification) arrives in wall time. */
     int n = h->hs.http ? http_client_in_flight(h->hs.http) : 0;
-    if (n == 0) {
+    if (n == 0 && notifications_busy(h) == 0) {
         stop_host(h);
         return;
     }
-    log_event("end of data: waiting for %d webhook post(s) to be answered (at most %.0f s; "
-              "ctrl-C stops now)",
-              n, POSTS_WAIT_S);
+    if (n)
+        log_event("end of data: waiting for %d webhook post(s) to be answered (at most %.0f s; "
+                  "ctrl-C stops now)",
+                  n, POSTS_WAIT_S);
     h->posts_since = wall_seconds();
     uv_timer_start(&h->posts_timer, on_posts_poll, 20, 20);
 }

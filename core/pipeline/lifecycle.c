@@ -30,6 +30,7 @@ int pipeline_durable_msg(pipeline *p, int rc, const char *what, const char *msg)
               "positions are still monitored and exited. Check the disk and the database, then "
               "restart.",
               p->cfg.name, p->write_error);
+    pipeline_notify_text(p, NOTIFY_ERROR, NULL, p->write_error);
     return rc;
 }
 
@@ -116,6 +117,7 @@ void pipeline_set_status(pipeline *p, trade *t, exec_status st, const char *fmt,
         store_unit_abort(db, NULL);
     }
     log_status(p, t, st);
+    pipeline_notify_status(p, t, st);
     if (!exec_status_is_final(st))
         return;
     monitor_unwatch(p->mon, t);

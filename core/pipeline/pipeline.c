@@ -80,6 +80,10 @@ static void on_reload(void *ud, script_slot slot, int status, const char *msg)
         store_event(p->hs->db, now, p->cfg.name, 0, "reload", NULL, "%s reloaded", which);
     } else {
         log_event("%-10s RELOAD   %s failed, old code keeps running: %s", p->cfg.name, which, msg);
+        char text[1200];
+        snprintf(text, sizeof text, "%s failed to reload; the old code keeps running: %s", which,
+                 msg);
+        pipeline_notify_text(p, NOTIFY_RELOAD_FAILED, NULL, text);
         store_event(p->hs->db, now, p->cfg.name, 0, "reload_error", NULL, "%s: %s", which, msg);
     }
 }
@@ -242,6 +246,8 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     pipeline_session_init(p);
     if (pipeline_webhook_open(p, diags) != 0 || pipeline_approval_open(p, diags) != 0)
         goto fail;
+    if (pipeline_notify_open(p, diags) != 0)
+        goto fail;
     for (int i = 0; i < p->cfg.nsymbols; i++) {
         int id = symtab_intern(hs->symbols, p->cfg.symbols[i], (int)strlen(p->cfg.symbols[i]));
         sym_state *s = id >= 0 ? pipeline_sym(p, id) : NULL;
@@ -316,6 +322,7 @@ void pipeline_free(pipeline *p)
     pipeline_entry_free_all(p);
     pipeline_resume_free_all(p);
     pipeline_webhook_free_all(p);
+    pipeline_notify_close(p);
     exec_env_free(p->exec);
     p->exec = NULL;
     for (trade *t = p->trades; t;) {

@@ -91,6 +91,9 @@ void pipeline_end_of_data(pipeline *p);
 void pipeline_check_interval(pipeline *p, int max_bars);
 /* True while it has executions that may still change (open positions, working orders). */
 bool pipeline_busy(const pipeline *p);
+/* Notifications being sent or due now (`run`; 0 without a notifier): the end of a run
+ * waits a little for them. */
+int pipeline_notify_busy(const pipeline *p);
 /* Records a final equity snapshot and the cursor; fills the summary. */
 void pipeline_finish(pipeline *p, pipeline_summary *out);
 

@@ -14,6 +14,7 @@
 #include "exits/executor.h"
 #include "exits/inputs.h"
 #include "net/ratelimit.h"
+#include "notify/notify.h"
 #include "market/csv_feed.h"
 #include "market/news.h"
 #include "monitor/monitor.h"
@@ -102,6 +103,7 @@ struct pipeline {
         bool failed;     /* that day's question failed: the configured close stands */
         broker_session session;
     } venue;
+    notifier *notify;         /* `run` with notifications configured; NULL otherwise */
     script_failures failures; /* what the scripts failed, and what was recorded of it */
     struct {
         uint64_t total, recorded;
@@ -289,6 +291,21 @@ apex_time pipeline_session_close(pipeline *p, apex_time now);
 void pipeline_session_day(pipeline *p);
 /* monitor_hooks.next_time_due: when the session-close window next opens, or 0. */
 apex_time pipeline_next_time_due(void *ud, const trade *t, apex_time now);
+
+/* notify_hooks.c: the notifier (`run` only) and the one call per kind of event. open
+ * checks the notifications section (diagnostics into d; -1 on a problem, e.g. the token's
+ * variable unset at `run`); busy counts sends in flight and rows due, for the end of a
+ * run (pipeline_notify_busy, pipeline.h); the rest are no-ops without a notifier. */
+int pipeline_notify_open(pipeline *p, diag_list *d);
+void pipeline_notify_close(pipeline *p);
+/* entry (monitoring), skip, error (failed) and exit (completed) */
+void pipeline_notify_status(pipeline *p, const trade *t, exec_status st);
+void pipeline_notify_fill(pipeline *p, const trade *t, const broker_fill *f, const store_order *o);
+/* an instruction rule's exit ended; an exit failed (an error) */
+void pipeline_notify_exit_done(pipeline *p, const trade *t, const store_position_exit *row);
+/* circuit breaker, broker outage, reload failed, a durable write failure, a summary of script
+ * failures; t may be NULL */
+void pipeline_notify_text(pipeline *p, notify_kind kind, const trade *t, const char *text);
 
 /* resume.c: restart. _load rebuilds the executions left active in the store (at open);
  * _start reconciles their orders with the broker and resumes monitoring, on the first bar

@@ -58,6 +58,7 @@ static void on_fill(void *ud, trade *t, const broker_fill *f, const store_order 
     if (script_on_fill(p->scripts, &view, f->side, f->qty, f->price, err, sizeof err) != 0)
         pipeline_script_error(p, t, SCRIPT_STAGE_NOTIFY, err);
     exit_executor_on_fill(p->exits, t, f, o);
+    pipeline_notify_fill(p, t, f, o);
     if (t->has_pos && t->led.qty == 0) {
         /* A backtest's broker is the simulation: its fills are the whole truth, so the
          * position the fills closed is closed now, and on_bar of the bar whose open closed
@@ -183,15 +184,18 @@ static trade *first_trade(void *ud)
     return p->trades;
 }
 
-/* The broker has been failing this execution's checks through the whole backoff. The
- * terminal says so now; this is also where the notifier (Telegram, webhooks: a later
- * issue) will be told. */
+/* The broker has been failing this execution's checks through the whole backoff: the
+ * terminal and the notifier are told. */
 static void on_outage(void *ud, trade *t, int failures, const char *error)
 {
     pipeline *p = ud;
-    log_event("%-13s OUTAGE   %-5s the broker failed %d checks in a row (%s); the execution is "
-              "flagged and still monitored",
-              p->cfg.name, t->row.symbol, failures, error);
+    char text[700];
+    snprintf(text, sizeof text,
+             "the broker failed %d checks in a row (%s); the execution is flagged and still "
+             "monitored",
+             failures, error);
+    log_event("%-13s OUTAGE   %-5s %s", p->cfg.name, t->row.symbol, text);
+    pipeline_notify_text(p, NOTIFY_BROKER_OUTAGE, t, text);
 }
 
 /* The monitor's periodic reconciliation asks exec about t's orders. */
@@ -245,6 +249,7 @@ static void exit_done(void *ud, trade *t, const store_position_exit *row)
               money_format_trim(row->filled_quantity, 0, fb, sizeof fb),
               money_format_trim(row->exit_quantity, 0, qb, sizeof qb),
               money_format_trim(row->exit_price, 2, pb, sizeof pb), row->attempts);
+    pipeline_notify_exit_done(p, t, row);
     if (row->status == EXIT_STATUS_FILLED && t->led.qty == 0 && !t->exit_reason[0])
         snprintf(t->exit_reason, sizeof t->exit_reason, "%s (%s)", row->detail,
                  exit_priority_name(row->exit_priority));
@@ -275,6 +280,12 @@ void pipeline_check_circuit(pipeline *p)
     log_event("%-13s CIRCUIT  daily loss %s reached the limit %s: closing every position; "
               "no new entries until the next trading day",
               p->cfg.name, lb, mb);
+    char text[200];
+    snprintf(text, sizeof text,
+             "daily loss %s reached the limit %s: closing every position; no new entries until "
+             "the next trading day",
+             lb, mb);
+    pipeline_notify_text(p, NOTIFY_CIRCUIT_BREAKER, NULL, text);
     pipeline_durable(p,
                      store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, 0,
                                  "circuit_breaker", &p->werr,

@@ -434,10 +434,13 @@ static int read_string_list(loader *ld, const config_field *f, void *base, int v
     char ***out = config_field_ptr(base, f);
     int *nout = (int *)((char *)base + f->count_offset);
     int type = lua_type(L, v), n = 1;
+    bool integers = (f->flags & CONFIG_F_INTEGER_OK) != 0;
     if (type == LUA_TTABLE)
         n = list_length(ld, v, field);
-    else if (type != LUA_TSTRING) {
-        wrong_type(ld, field, v, "a string or a list of strings");
+    else if (type != LUA_TSTRING && !(integers && lua_isinteger(L, v))) {
+        wrong_type(ld, field, v,
+                   integers ? "a string, a whole number or a list of them"
+                            : "a string or a list of strings");
         return -1;
     }
     if (n <= 0)
@@ -459,7 +462,12 @@ static int read_string_list(loader *ld, const config_field *f, void *base, int v
         char item[200], resolved[CONFIG_PATH_MAX];
         snprintf(item, sizeof item, "%s[%d]", field, i + 1);
         size_t len;
-        const char *s = text_at(ld, -1, item, "a string", &len);
+        char num[32];
+        const char *s = num;
+        if (integers && lua_isinteger(L, -1))
+            snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, -1));
+        else
+            s = text_at(ld, -1, item, "a string", &len);
         if (s && (f->flags & CONFIG_F_PATHS)) {
             if (resolve(ld, item, s, resolved, sizeof resolved) < 0)
                 s = NULL;
@@ -898,6 +906,42 @@ static void read_http(loader *ld, const config_field *f, int v, const char *fiel
     }
 }
 
+/* notifications.webhooks = { "https://...", { url = ..., template = ..., header_env = ... } }.
+ * The URL, the template and the header variable are notify_check's (at `check`, and when
+ * `run` opens the notifier). */
+static void read_webhooks(loader *ld, const config_field *f, int v, const char *field)
+{
+    lua_State *L = ld->L;
+    notify_config *nc = &ld->cfg->notifications;
+    void *items;
+    int n = list_items(ld, v, field, "a list of URLs or { url = ..., template = ... }",
+                       sizeof *nc->webhooks, &items);
+    if (!(nc->webhooks = items))
+        return;
+    nc->nwebhooks = n; /* a bad entry keeps its place, so messages name the file's index */
+    luaL_checkstack(L, 1, field);
+    for (int i = 0; i < n; i++) {
+        char item[64];
+        snprintf(item, sizeof item, "%s[%d]", field, i + 1);
+        notify_webhook_config *w = &nc->webhooks[i];
+        for (int k = 0; k < f->nelem; k++)
+            config_schema_settle(&f->elem[k], w);
+        int type = lua_rawgeti(L, v, i + 1), it = lua_gettop(L);
+        size_t len;
+        if (type == LUA_TTABLE) {
+            load_table(ld, w, f->elem, f->nelem, "", item, it);
+        } else {
+            const char *url =
+                text_at(ld, it, item, "a URL or { url = \"https://...\", template = ... }", &len);
+            if (url && len >= sizeof w->url)
+                problem(ld, item, "is %zu characters; at most %zu", len, sizeof w->url - 1);
+            else if (url)
+                memcpy(w->url, url, len + 1);
+        }
+        lua_settop(L, it - 1);
+    }
+}
+
 static void read_instructions(loader *ld, const config_field *f, int v, const char *field)
 {
     static const config_field file_fields[] = {
@@ -1014,6 +1058,7 @@ static const hook_fn hooks[CONFIG_HOOK_COUNT] = {
     [CONFIG_HOOK_SYMBOLS] = read_symbols,         [CONFIG_HOOK_SCRIPT] = read_script,
     [CONFIG_HOOK_STAGES] = read_stages,           [CONFIG_HOOK_INSTRUCTIONS] = read_instructions,
     [CONFIG_HOOK_INSTRUMENTS] = read_instruments, [CONFIG_HOOK_HTTP] = read_http,
+    [CONFIG_HOOK_WEBHOOKS] = read_webhooks,
 };
 
 /* --- the walk -------------------------------------------------------------------------- */

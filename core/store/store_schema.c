@@ -216,7 +216,31 @@ static const char *const migrations[] = {
     "  last_error TEXT NOT NULL DEFAULT '',\n"
     "  PRIMARY KEY (pipeline, stage)\n"
     ");\n",
-    /* 4: approval requests (issue 11, execution.mode = "approval"): one per entry that waits
+
+    /* 4: the notification outbox (issue 11, core/notify). A notification is a row per
+     * channel (a Telegram chat, a webhook) before anything is sent, so a crash loses none
+     * and a restart delivers what was pending; status pending -> sent, failed (after its
+     * attempts, with the reason) or summarized (folded into the summary row summary_id
+     * when a channel is over its rate). payload is the event's fields as JSON, never a
+     * secret; channel names a chat id or a webhook's position, never its URL. */
+    "CREATE TABLE notifications (\n"
+    "  id              INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "  pipeline        TEXT NOT NULL,\n"
+    "  channel         TEXT NOT NULL,\n"
+    "  kind            TEXT NOT NULL,\n"
+    "  execution_id    INTEGER,\n"
+    "  payload         TEXT NOT NULL,\n"
+    "  status          TEXT NOT NULL DEFAULT 'pending',\n"
+    "  attempts        INTEGER NOT NULL DEFAULT 0,\n"
+    "  created_at      INTEGER NOT NULL,\n"
+    "  next_attempt_at INTEGER NOT NULL,\n"
+    "  sent_at         INTEGER,\n"
+    "  summary_id      INTEGER,\n"
+    "  error           TEXT NOT NULL DEFAULT ''\n"
+    ");\n"
+    "CREATE INDEX notifications_due\n"
+    "  ON notifications(pipeline, channel, status, next_attempt_at);\n",
+    /* 5: approval requests (issue 11, execution.mode = "approval"): one per entry that waits
      * for a trader's answer. `answer` is written once, by whoever answers first (the CLI in
      * another process, Telegram, the dashboard), guarded by `answer IS NULL`; the host then
      * decides the request (status approved, rejected, expired or stale) and goes on or skips.

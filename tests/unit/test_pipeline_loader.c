@@ -148,9 +148,10 @@ static void test_full_pipeline(void **state)
     assert_string_equal(cfg.instructions[1].value, DIR "/../rules/vix_rule.lua");
 
     assert_string_equal(cfg.notifications.telegram_token_env, "TELEGRAM_TOKEN");
-    assert_string_equal(cfg.notifications.telegram_chat_id, "12345");
+    assert_int_equal(cfg.notifications.ntelegram_chat_ids, 1);
+    assert_string_equal(cfg.notifications.telegram_chat_ids[0], "12345");
     assert_int_equal(cfg.notifications.nwebhooks, 2);
-    assert_string_equal(cfg.notifications.webhooks[1], "https://example.org/h2");
+    assert_string_equal(cfg.notifications.webhooks[1].url, "https://example.org/h2");
 
     assert_int_equal(cfg.execution.tool, EXEC_TOOL_WEBHOOK);
     assert_int_equal(cfg.execution.entry, ENTRY_LIMIT);

@@ -104,7 +104,7 @@ static char *describe(const pipeline_config *c)
     for (int i = 0; i < c->ninstructions; i++)
         fprintf(f, "instruction=%d %s\n", (int)c->instructions[i].kind, c->instructions[i].value);
     for (int i = 0; i < c->notifications.nwebhooks; i++)
-        fprintf(f, "webhook=%s\n", c->notifications.webhooks[i]);
+        fprintf(f, "webhook=%s\n", c->notifications.webhooks[i].url);
     /* [0] is the default; the others in the order the table was walked */
     instrument_config *ins = calloc((size_t)c->ninstruments + 1, sizeof *ins);
     assert_non_null(ins);

@@ -385,6 +385,7 @@ static const char *const md_blocks[] = {"pipeline",
                                         "exits.execution",
                                         "monitoring",
                                         "notifications",
+                                        "notifications.webhooks",
                                         "execution",
                                         "instruments",
                                         NULL};
