@@ -101,10 +101,22 @@ function Ctx.log(fmt, ...) end
 ---@field on_start? fun(ctx: apex.Ctx) Once per symbol, lazily, before this module's first callback for it (usually its first bar). Not run again after a hot reload. If it raises, the symbol is not traded until the file is fixed and reloaded (it is not retried per bar).
 ---@field on_bar fun(ctx: apex.Ctx, bar: apex.Bar): (apex.Signal|apex.Close)? Every bar of the pipeline's symbols, after the bias's on_bar; return a signal to enter, or a close to exit the open position.
 ---@field edge? fun(ctx: apex.Ctx, position: apex.Position): number? Current edge of an open position (fraction); called at each monitoring check of an open position (0 <= edge < exits.early_exit_edge -> early_exit, edge < 0 -> edge_disappeared).
+---@field score? fun(ctx: apex.Ctx, signal: apex.ScoredSignal): number? Ranks an entry signal among those of the same bar time (the coordinator); higher goes first; nil = confidence x reward/risk. An error fails that signal only.
 ---@field opportunity? fun(ctx: apex.Ctx): number? Opportunity score for rebalancing; called only at risk.max_positions, for the position's symbol and the free symbols (rebalance when best free - position >= exits.rebalance_min_improvement).
 ---@field on_fill? fun(ctx: apex.Ctx, fill: apex.Fill) After each fill of the execution's orders.
 ---@field on_exit? fun(ctx: apex.Ctx, info: apex.ExitInfo) Once the broker shows the position closed.
 ---@field on_reload? fun(ctx: apex.Ctx) Per symbol after a hot reload replaced the module; ctx.state is kept.
+
+---The entry signal as score() sees it: the default stop and target are filled in.
+---@class apex.ScoredSignal
+---@field symbol string
+---@field side "buy"|"sell"
+---@field entry number The limit entry, or the bar's close for a market entry.
+---@field stop_loss number
+---@field take_profit number
+---@field qty? number Nil when the risk stage sizes it.
+---@field confidence number 0..1 (1 when the signal gave none).
+---@field reason string
 
 ---A bias module: the file's chunk returns this table.
 ---@class apex.Bias
@@ -311,6 +323,10 @@ function Ctx.log(fmt, ...) end
 ---@field webhook_secret_env string? The environment variable holding the HMAC-SHA256 key; when set, each post carries `X-Apex-Signature: sha256=<hex of HMAC(key, body)>`. `""`: unsigned. Default `""`. Range letters, digits and '_'; at most 63 characters.
 ---@field webhook_timeout_seconds integer? How long one attempt may take, connection included. Default 10. Range 1 .. 300.
 ---@field webhook_retries integer? Attempts after the first when the receiver fails (a timeout, a reset, 429 or 5xx), with exponential backoff; every attempt carries the same `Idempotency-Key`, so a receiver can drop a repeat. Default 3. Range 0 .. 10.
+---@field mode ("auto"|"approval")? `"auto"`: a signal that passes the risk stage is sent at once. `"approval"`: it waits for a trader's answer (Telegram buttons, `apex-host approve ID`, `apex-host reject ID`) for `approval_timeout` seconds; no answer skips it. `backtest` refuses it, as nobody can answer on a simulated clock (docs/approval.md). Default `"auto"`. Range `"auto"`, `"approval"`.
+---@field approval_timeout integer? How long an approval request waits on the run's clock (wall time for live data); then the execution is `skipped` as expired. Default 300. Range 1 .. 86400.
+---@field approval_user_ids (string|string[])? The Telegram user ids (as strings of digits) whose button presses answer an approval request; a press from anyone else is answered "not allowed" and recorded as an `approval_denied` event. Default anyone in the chat.
+---@field approval_tolerance_pct number? At approval the last price is compared with the entry the request showed: a move of more than this fraction (either way) refuses the signal as stale. Default 0.01. Range 0 .. 1.
 
 ---The table a pipeline file returns: `return apex.pipeline { ... }` (see strategies/examples/reference.lua and docs/configuration.md).
 ---@class apex.Pipeline

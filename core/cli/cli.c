@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/risk_cmds.h"
+#include "cli/approvals.h"
 #include "cli/status.h"
 #include "pipeline/host.h"
 #include "store/store.h"
@@ -19,6 +20,9 @@ static const char *const usage_main =
     "  status [--db FILE]        executions, positions, orders and events from the store\n"
     "  resume [PIPELINE]         resume entries after the drawdown breaker\n"
     "  reduce-only on|off [PIPELINE]  exits only, no new entries (or back)\n"
+    "  approvals [--db FILE]     approval requests waiting for an answer\n"
+    "  approve ID [--db FILE]    approve a request; the running host sends it\n"
+    "  reject ID [--reason TEXT] [--db FILE]  reject a request; the running host skips it\n"
     "  version                   print the version\n"
     "\n"
     "`apex-host <command> --help` describes each command.\n"
@@ -73,13 +77,15 @@ static const char *const usage_status =
     "Prints executions, open positions with their monitoring state, open orders and the\n"
     "N most recent events (default 20) from the store (default apex.db).\n";
 
-static int usage_error(const char *usage, const char *fmt, const char *arg)
+int cli_usage_error(const char *usage, const char *fmt, const char *arg)
 {
     fprintf(stderr, "apex-host: ");
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\n\n%s", usage);
     return EXIT_USAGE;
 }
+
+#define usage_error cli_usage_error
 
 static int wants_help(int argc, char **argv)
 {
@@ -223,6 +229,9 @@ int cli_main(int argc, char **argv)
                  {"status", usage_status},
                  {"resume", cli_usage_resume},
                  {"reduce-only", cli_usage_reduce_only},
+                 {"approvals", cli_usage_approvals},
+                 {"approve", cli_usage_approve},
+                 {"reject", cli_usage_reject},
                  {"version", "usage: apex-host version\n"}};
     for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) {
         if (strcmp(cmd, helps[i].name) == 0 && wants_help(argc, argv)) {
@@ -246,5 +255,9 @@ int cli_main(int argc, char **argv)
         return cli_resume(argc, argv);
     if (strcmp(cmd, "reduce-only") == 0)
         return cli_reduce_only(argc, argv);
+    if (strcmp(cmd, "approvals") == 0)
+        return cli_approvals(argc, argv);
+    if (strcmp(cmd, "approve") == 0 || strcmp(cmd, "reject") == 0)
+        return cli_answer(argc, argv, strcmp(cmd, "approve") == 0);
     return usage_error(usage_main, "unknown command '%s'", cmd);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "risk/drawdown.h"
+#include "store/store_approvals.h"
 #include "store/store_notify.h"
 #include "store/store_report.h"
 #include "util/log.h"
@@ -281,6 +282,36 @@ static int query_script_failures(store *s, section *sec, void *arg)
     return store_report_script_failures(s, NULL, script_failure_row, sec);
 }
 
+/* ---- approval requests waiting (execution.mode = "approval") ------------------------ */
+
+static int approval_row(void *ud, const store_approval *a)
+{
+    section *sec = ud;
+    table_row *row = table_add(sec);
+    if (!row)
+        return 1;
+    set_id(row->cell[0], a->id);
+    set_id(row->cell[1], a->execution_id);
+    set_text(row->cell[2], a->pipeline);
+    set_text(row->cell[3], a->symbol);
+    set_text(row->cell[4], order_side_name((order_side)a->side));
+    fmt_qty(a->qty, row->cell[5], CELL_MAX);
+    fmt_price(a->entry, row->cell[6], CELL_MAX);
+    fmt_time(a->expires_at, row->cell[7], CELL_MAX);
+    if (a->answer != APPROVAL_ANSWER_NONE)
+        snprintf(row->cell[8], CELL_MAX, "%s by %.60s", approval_answer_name(a->answer),
+                 a->answered_by);
+    else
+        set_text(row->cell[8], "-");
+    return 0;
+}
+
+static int query_approvals(store *s, section *sec, void *arg)
+{
+    (void)arg;
+    return store_approvals_pending(s, approval_row, sec);
+}
+
 /* ---- positions ---------------------------------------------------------------------- */
 
 /* "stage 1, stage 2" from the partial_stages_done bitmask (bit i = stage i + 1). How
@@ -544,6 +575,9 @@ int cli_status_print(store *s, FILE *out, int nevents, apex_error *err)
     char exits_title[64], events_title[64], risk_title[96];
     snprintf(risk_title, sizeof risk_title, "\nRISK LIMITS (latest %d refusals and shrinks)\n",
              RECENT_RISK_LIMITS);
+    static const char *const approval_headers[] = {"ID",  "EXEC",  "PIPELINE", "SYMBOL", "SIDE",
+                                                   "QTY", "ENTRY", "EXPIRES",  "ANSWER"};
+    table approvals = {9, approval_headers, "rrlllrrll", NULL, 0, 0};
     snprintf(exits_title, sizeof exits_title, "\nEXITS (latest %d)\n", RECENT_EXITS);
     snprintf(events_title, sizeof events_title, "\nRECENT EVENTS (latest %d)\n",
              nevents < 0 ? 0 : nevents);
@@ -564,6 +598,10 @@ int cli_status_print(store *s, FILE *out, int nevents, apex_error *err)
     if (!rc)
         rc = print_section(s, out, "\nSCRIPT FAILURES\n", &failures, err, query_script_failures,
                            NULL);
+    if (!rc)
+        rc = print_section(s, out,
+                           "\nAPPROVALS WAITING (apex-host approve ID | apex-host reject ID)\n",
+                           &approvals, err, query_approvals, NULL);
     if (!rc)
         rc = print_section(s, out, "\nOPEN POSITIONS\n", &positions, err, query_positions, NULL);
     if (!rc)

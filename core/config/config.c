@@ -31,6 +31,7 @@ void config_free(pipeline_config *cfg)
     free(cfg->instructions);
     free_strings(cfg->notifications.telegram_chat_ids, cfg->notifications.ntelegram_chat_ids);
     free(cfg->notifications.webhooks);
+    free_strings(cfg->execution.approval_user_ids, cfg->execution.napproval_user_ids);
     free(cfg->instruments);
     config_defaults(cfg);
 }

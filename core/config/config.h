@@ -191,6 +191,7 @@ typedef struct {
 
 typedef enum { EXEC_TOOL_BROKER = 0, EXEC_TOOL_WEBHOOK } exec_tool;
 typedef enum { ENTRY_MARKET = 0, ENTRY_LIMIT } entry_order_type;
+typedef enum { EXEC_MODE_AUTO = 0, EXEC_MODE_APPROVAL } exec_mode;
 
 typedef struct {
     exec_tool tool;              /* default broker */
@@ -200,6 +201,11 @@ typedef struct {
     char webhook_secret_env[64]; /* HMAC-SHA256 key's environment variable; "" = unsigned */
     int webhook_timeout_s;       /* per attempt. default 10 */
     int webhook_retries;         /* after the first attempt. default 3 */
+    exec_mode mode;              /* default auto; approval waits for a trader's answer */
+    int approval_timeout_s;      /* how long a request waits. default 300 */
+    money_t approval_tolerance;  /* the entry's move, as a fraction, that makes it stale */
+    char **approval_user_ids;    /* Telegram user ids that may answer; none = anyone in the chat */
+    int napproval_user_ids;
 } execution_config;
 
 typedef struct {

@@ -31,6 +31,7 @@ static const char *const news_impacts[] = {"low", "medium", "high", NULL};
 /* Environment variable names: what a POSIX shell can export. */
 #define ENV_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
 static const char *const entry_types[] = {"market", "limit", NULL};
+static const char *const exec_modes[] = {"auto", "approval", NULL};
 
 static const int default_backoff[] = {60, 120, 240, 480, 960};
 
@@ -1010,6 +1011,38 @@ const config_field config_schema[] = {
      .doc = "attempts after the first when the receiver fails (a timeout, a reset, 429 or "
             "5xx), with exponential backoff; every attempt carries the same "
             "`Idempotency-Key`, so a receiver can drop a repeat"},
+    {.path = "execution.mode",
+     .type = CONFIG_ENUM,
+     AT(execution.mode),
+     .def = EXEC_MODE_AUTO,
+     .names = exec_modes,
+     .doc = "`\"auto\"`: a signal that passes the risk stage is sent at once. `\"approval\"`: it "
+            "waits for a trader's answer (Telegram buttons, `apex-host approve ID`, `apex-host "
+            "reject ID`) for `approval_timeout` seconds; no answer skips it. `backtest` refuses "
+            "it, as nobody can answer on a simulated clock (docs/approval.md)"},
+    {.path = "execution.approval_timeout",
+     .type = CONFIG_INT,
+     AT(execution.approval_timeout_s),
+     .def = 300,
+     RANGE(1, 86400),
+     .unit = "seconds",
+     .doc = "how long an approval request waits on the run's clock (wall time for live "
+            "data); then the execution is `skipped` as expired"},
+    {.path = "execution.approval_user_ids",
+     .type = CONFIG_STRING_LIST,
+     AT(execution.approval_user_ids),
+     COUNT(execution.napproval_user_ids),
+     .doc_default = "anyone in the chat",
+     .doc = "the Telegram user ids (as strings of digits) whose button presses answer an "
+            "approval request; a press from anyone else is answered \"not allowed\" and "
+            "recorded as an `approval_denied` event"},
+    {.path = "execution.approval_tolerance_pct",
+     .type = CONFIG_MONEY,
+     AT(execution.approval_tolerance),
+     .def = PCT(1),
+     RANGE(0, ONE),
+     .doc = "at approval the last price is compared with the entry the request showed: a "
+            "move of more than this fraction (either way) refuses the signal as stale"},
 
     {.path = "instruments",
      .type = CONFIG_CUSTOM,

@@ -5,6 +5,7 @@
  *     plan_prices        complete the signal with default exits, rounded to the tick
  *     -> get_account     (broker)
  *   on_account           risk stage: size it, or skip with the numbers
+ *     -> approval        execution.mode = "approval": waits for an answer (approval.c)
  *     -> get_position    (broker)
  *   on_position          trade manager: skip if the broker already holds the symbol
  *     -> list_open_orders
@@ -31,9 +32,12 @@ typedef struct entry_step {
     pipeline *p;
     trade *t;
     money_t entry_ref; /* reference price for sizing and a limit entry */
+    coord_rank rank;   /* the coordinator's ranking; rank 0 = unranked */
 } entry_step;
 
 static void on_account(void *ud, const broker_reply *r);
+static void ask_position(entry_step *s);
+static void on_approval(void *ud, exec_status verdict, const char *reason);
 static void on_position(void *ud, const broker_reply *r);
 static void on_open_orders(void *ud, const broker_reply *r);
 static void submit_entry(pipeline *p, trade *t, money_t entry_ref);
@@ -278,7 +282,8 @@ static trade *start_execution(pipeline *p, int symbol_id, const script_signal *s
     return t;
 }
 
-void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, const bar *b)
+void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, const bar *b,
+                        const coord_rank *rank)
 {
     if (sig->kind == SIGNAL_CLOSE) {
         pipeline_strategy_close(p, symbol_id, sig, b); /* an exit, not an entry */
@@ -319,6 +324,7 @@ void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, co
     trade *t = start_execution(p, symbol_id, sig, b, &pl);
     if (!t)
         return;
+    pipeline_coord_event(p, t, rank);
     s->active = t;
     s->last_error[0] = '\0';
     if (pl.verdict == EXEC_SKIPPED) {
@@ -344,6 +350,8 @@ void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, co
         pipeline_set_status(p, t, EXEC_FAILED, "risk stage: out of memory");
         return;
     }
+    if (rank)
+        step->rank = *rank;
     trade_hold(t);
     step_await(step, broker_get_account(p->brk, BROKER_PRIORITY_ROUTINE, on_account, step),
                "risk stage: broker refused get_account");
@@ -391,8 +399,9 @@ static void on_account(void *ud, const broker_reply *r)
         return;
     }
     if (d.qty == 0) {
-        char why[300];
-        snprintf(why, sizeof why, "risk: %s", d.skip_reason);
+        char why[512], ranked[256];
+        snprintf(why, sizeof why, "risk: %s%s", d.skip_reason,
+                 pipeline_coord_note(&s->rank, ranked, sizeof ranked));
         step_end(s, EXEC_SKIPPED, why);
         return;
     }
@@ -417,9 +426,49 @@ static void on_account(void *ud, const broker_reply *r)
                 money_format_trim(d.shares_by_capital, 0, cb, sizeof cb), d.note[0] ? "; " : "",
                 d.note);
     trade_hold(t);
-    step_await(s,
-               broker_get_position(p->brk, BROKER_PRIORITY_ROUTINE, t->row.symbol, on_position, s),
-               "trade manager: broker refused get_position");
+    if (p->cfg.execution.mode == EXEC_MODE_APPROVAL) {
+        pipeline_approval_request(p, t, s->entry_ref, on_approval, s); /* approval.c */
+        return;
+    }
+    ask_position(s);
+}
+
+/* The trade manager's first question: does the broker already hold the symbol? The
+ * caller holds the step's trade for the request. */
+static void ask_position(entry_step *s)
+{
+    step_await(
+        s,
+        broker_get_position(s->p->brk, BROKER_PRIORITY_ROUTINE, s->t->row.symbol, on_position, s),
+        "trade manager: broker refused get_position");
+}
+
+/* execution.mode = "approval": the answer (approval.c) ends the wait. */
+static void on_approval(void *ud, exec_status verdict, const char *reason)
+{
+    entry_step *s = ud;
+    trade *t = step_resume(s);
+    if (!t)
+        return;
+    if (verdict != EXEC_RUNNING) {
+        step_end(s, verdict, reason);
+        return;
+    }
+    trade_hold(t);
+    ask_position(s);
+}
+
+void pipeline_entry_resume_approval(pipeline *p, trade *t, const store_approval *a)
+{
+    entry_step *s = step_new(p, t, a->entry);
+    if (!s) {
+        pipeline_set_status(p, t, EXEC_FAILED, "approval: out of memory resuming the request");
+        return;
+    }
+    t->sized = true; /* it holds its slot while it waits, as before the restart */
+    t->row.qty = a->qty;
+    trade_hold(t);
+    pipeline_approval_wait(p, t, a, on_approval, s);
 }
 
 /* ---- trade manager: the duplicate checks, then the order ---- */

@@ -13,6 +13,7 @@
 #include "market/timestamp.h"
 #include "money/money.h"
 #include "net/http.h"
+#include "pipeline/coordinator.h"
 #include "pipeline/pipeline.h"
 #include "script/script.h"
 #include "pipeline/run_files.h"
@@ -153,6 +154,7 @@ static int step_once(host *h, apex_time limit)
     pipeline *p = earliest(h, &ts, &data_error);
     if (!p || (!data_error && ts > limit))
         return 0;
+    coordinator_flush_before(h->hs.coord, ts); /* the signals of the previous bar time */
     char err[1024];
     int rc = pipeline_step(p, err, sizeof err);
     if (rc < 0) {
@@ -195,10 +197,14 @@ static void run_backtest(host *h)
         /* Timers due at the current time (a check a bar asked for) wait until every bar
          * of that time has been processed, whichever pipeline or symbol it belongs to: a
          * check between two bars of one time would see half a market. */
-        if (ts > clock_now(h->hs.clock))
+        if (ts > clock_now(h->hs.clock)) {
+            coordinator_flush(h->hs.coord); /* ranked and sent at their own time */
             clock_advance_to(h->hs.clock, ts);
+        }
         step_once(h, ts);
     }
+    if (!h->stopping && h->exit_code == EXIT_OK)
+        coordinator_flush(h->hs.coord);
     clock_run_due(h->hs.clock); /* replies and fills from the last bar */
     apex_error err;
     if (store_commit(h->hs.db, &err) != 0)
@@ -292,8 +298,10 @@ static void pump(clock_timer *timer, void *ud)
     apex_time now = clock_now(h->hs.clock);
     while (!h->stopping && step_once(h, now))
         ;
-    if (!h->stopping)
+    if (!h->stopping) {
+        coordinator_flush(h->hs.coord);
         schedule_pump(h);
+    }
 }
 
 static void schedule_pump(host *h)
@@ -339,6 +347,8 @@ static void on_follow_poll(uv_timer_t *timer)
     /* Live data: process whatever has arrived, whatever its timestamp. */
     while (!h->stopping && step_once(h, APEX_TIME_NEVER))
         ;
+    if (!h->stopping)
+        coordinator_flush(h->hs.coord);
 }
 
 /* A source pushed bars from inside its own callback (a stream frame): they are read on
@@ -522,6 +532,9 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
         printf("backtest results go to %s\n", h->db_path);
     h->hs.db_path = h->db_path;
     h->hs.backtest = opt->backtest;
+    h->hs.coord = coordinator_new();
+    if (!h->hs.coord) /* signals then go on as they arrive, unranked */
+        log_error("out of memory: the signals of one bar are not ranked");
     h->hs.symbols = symtab_new();
     price_table prices;
     price_table_init(&prices);
@@ -631,6 +644,7 @@ done:
         if (h->pipes[i])
             pipeline_free(h->pipes[i]);
     free(h->pipes);
+    coordinator_free(h->hs.coord);
     log_set_clock(NULL, NULL);
     clock_free(h->hs.clock);
     if (!opt->backtest) {

@@ -237,13 +237,14 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     LIST_INIT(&p->entry_steps);
     LIST_INIT(&p->resume_waits);
     LIST_INIT(&p->webhook_posts);
+    LIST_INIT(&p->approval_waits);
     pipeline_failures_init(p);
     config_defaults(&p->cfg);
     int before = diags->count;
     if (script_load_pipeline(path, &p->cfg, diags) != 0 || diags->count > before)
         goto fail;
     pipeline_session_init(p);
-    if (pipeline_webhook_open(p, diags) != 0)
+    if (pipeline_webhook_open(p, diags) != 0 || pipeline_approval_open(p, diags) != 0)
         goto fail;
     if (pipeline_notify_open(p, diags) != 0)
         goto fail;
@@ -319,6 +320,7 @@ void pipeline_free(pipeline *p)
     pipeline_portfolio_close(p);
     broker_free(p->brk);
     p->brk = NULL;
+    pipeline_approval_close(p); /* before the entry steps that wait on it */
     pipeline_entry_free_all(p);
     pipeline_resume_free_all(p);
     pipeline_webhook_free_all(p);
@@ -497,7 +499,7 @@ static void process_bar(pipeline *p, const bar *b)
         return;
     }
     if (rc == 1 && !warmup)
-        pipeline_on_signal(p, b->symbol_id, &sig, b);
+        coordinator_offer(p, b->symbol_id, &sig, b);
 }
 
 int pipeline_step(pipeline *p, char *err, size_t errlen)

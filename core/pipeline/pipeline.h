@@ -39,6 +39,9 @@ typedef struct {
      * next poll. NULL = poll only. */
     void (*data_arrived)(void *host_ud);
     void *host_ud;
+    /* Ranks the entry signals of one bar time (coordinator.h); NULL = each signal goes on
+     * as it arrives. */
+    struct coordinator *coord;
 } host_services;
 
 typedef struct {

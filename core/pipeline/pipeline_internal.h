@@ -26,6 +26,7 @@
 #include "script/failures.h"
 #include "script/script.h"
 #include "util/hmap.h"
+#include "store/store_approvals.h"
 #include "util/vec.h"
 
 typedef struct {
@@ -88,6 +89,9 @@ struct pipeline {
     LIST_HEAD(, entry_step) entry_steps;        /* entry chains waiting for a broker reply */
     LIST_HEAD(, resume_wait) resume_waits;      /* restarts waiting for exit cancels */
     LIST_HEAD(, webhook_pending) webhook_posts; /* webhook tool posts in flight */
+    LIST_HEAD(, approval_wait) approval_waits;  /* entries waiting for an answer */
+    clock_timer approval_timer;                 /* polls the answers while any wait */
+    struct pipeline_telegram *telegram;         /* approval buttons; NULL without a bot */
     char *webhook_secret;                       /* execution.webhook_secret_env's value */
     int resuming;                               /* resumed executions not yet monitored */
     int resume_total, resume_cancelled;         /* for the restart report */
@@ -177,11 +181,61 @@ void pipeline_record_script_error(pipeline *p, int symbol_id, script_stage stage
  * t may be NULL. Usable as exit_context.script_error. */
 void pipeline_script_error(void *ud, const trade *t, script_stage stage, const char *err);
 
-/* entry.c: the execute phase, signal -> bias -> strategy -> risk -> trade manager. */
-void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, const bar *b);
+/* coordinator.c: where a signal stands among those of its bar time (coordinator.h). */
+typedef struct {
+    int rank, of;         /* 1-based, among the signals of the same bar time */
+    money_t score;        /* this signal's */
+    bool by_callback;     /* the score came from the strategy's score() */
+    money_t leader_score; /* the first-ranked signal's */
+    char leader[96];      /* the first-ranked signal: "AAPL" or "AAPL (pipeline other)" */
+} coord_rank;
+
+/* A strategy's entry signal: held by hs->coord until the bar time ends (the copy of sig
+ * and b is the coordinator's), or, without a coordinator, straight to pipeline_on_signal. */
+void coordinator_offer(pipeline *p, int symbol_id, const script_signal *sig, const bar *b);
+/* The `coordinator` event of t: its rank, of how many, and its score (nothing for NULL). */
+void pipeline_coord_event(pipeline *p, const trade *t, const coord_rank *rank);
+/* For a skip reason: "; ranked 2 of 2 ..." naming the first-ranked signal and both scores,
+ * or "" for a first-ranked or unranked signal. Returns buf. */
+const char *pipeline_coord_note(const coord_rank *rank, char *buf, size_t n);
+
+/* entry.c: the execute phase, signal -> bias -> strategy -> risk -> trade manager. rank is
+ * the coordinator's ranking of the signal (NULL: unranked); it is recorded as an event and
+ * named in a risk skip. */
+void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, const bar *b,
+                        const coord_rank *rank);
 /* Shutdown, after the broker is freed (its queued replies are dropped): frees the entry
  * chains still waiting and gives their holds back. */
 void pipeline_entry_free_all(pipeline *p);
+
+/* approval.c: execution.mode = "approval" (approval.h). cont gets EXEC_RUNNING to go on
+ * to the broker, or EXEC_SKIPPED / EXEC_FAILED with the reason. */
+typedef void (*approval_cont)(void *ud, exec_status verdict, const char *reason);
+/* open: refuses the mode in a backtest and with the webhook tool (diagnostics into d),
+ * sets up the poll timer and Telegram; close: stops them, frees the waits (after the
+ * broker, before pipeline_entry_free_all, whose steps hold the trades). */
+int pipeline_approval_open(pipeline *p, diag_list *d);
+void pipeline_approval_close(pipeline *p);
+/* entry.c, after sizing t (held by the caller's step): records the request and waits. */
+void pipeline_approval_request(pipeline *p, trade *t, money_t entry, approval_cont cont, void *ud);
+/* Waits for a request already recorded (a restart). */
+void pipeline_approval_wait(pipeline *p, trade *t, const store_approval *a, approval_cont cont,
+                            void *ud);
+/* Decides every waiting request that was answered or has expired (the timer calls it). */
+void pipeline_approval_poll(pipeline *p);
+/* resume.c: t has a pending request: it waits again (or expires now); true when so. */
+bool pipeline_approval_resume(pipeline *p, trade *t);
+/* entry.c: a restart's pending request: a new entry step for t waits on it. */
+void pipeline_entry_resume_approval(pipeline *p, trade *t, const store_approval *a);
+
+/* approval_telegram.c: the Telegram side of approvals (notifications.telegram.*). ask
+ * sends the request with its buttons; told edits it to show the decision; poll reads
+ * button presses (getUpdates) into the store; all are no-ops without a configured bot. */
+int pipeline_telegram_open(pipeline *p, diag_list *d);
+void pipeline_telegram_close(pipeline *p);
+void pipeline_telegram_ask(pipeline *p, const store_approval *a);
+void pipeline_telegram_told(pipeline *p, const store_approval *a);
+void pipeline_telegram_poll(pipeline *p);
 
 /* webhook_tool.c: execution.tool = "webhook". open checks the template and URL and reads
  * the signing key (diagnostics into d; -1 on a problem); send posts the execution's

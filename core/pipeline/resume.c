@@ -210,6 +210,11 @@ void pipeline_resume_start(pipeline *p)
             pipeline_webhook_resume(p, t);
             continue;
         }
+        if (pipeline_approval_resume(p, t)) { /* waiting for a trader: nothing was sent */
+            if (--p->resuming == 0)
+                resume_report(p);
+            continue;
+        }
         store_event(p->hs->db, clock_now(p->hs->clock), p->cfg.name, t->row.id, "restart", NULL,
                     "%s: resuming %s execution after a restart", t->row.symbol,
                     exec_status_name(t->row.status));

@@ -30,8 +30,9 @@
 #include "util/err.h"
 #include "util/log.h"
 
-const char *const script_cb_names[CB_COUNT] = {"on_start",    "on_bar",  "bias",    "edge",
-                                               "opportunity", "on_fill", "on_exit", "on_reload"};
+const char *const script_cb_names[CB_COUNT] = {"on_start", "on_bar",      "bias",
+                                               "edge",     "opportunity", "on_fill",
+                                               "on_exit",  "on_reload",   "score"};
 
 static const char *const key_names[K_COUNT] = {
     "time", "symbol", "open", "high", "low", "close", "volume", "bid", "ask", "now", "position"};
@@ -54,6 +55,7 @@ typedef struct {
     script_signal *sig;
     int has_signal;
     script_bias_result *bias;
+    const script_signal *score_sig; /* score(): the signal being ranked */
     money_t number;
     bool has_number;
     /* validation errors found by the trampoline (Lua errors come back via pcall) */
@@ -889,6 +891,27 @@ static void push_bar(lua_State *L, const script_host *h, script_module *m, const
         m->bar_quotes = quotes;
 }
 
+/* score(ctx, signal): the entry signal as the coordinator ranks it, with the pipeline's
+ * default stop and target already filled in. [-0, +1, m] */
+static void push_score_signal(lua_State *L, const script_signal *s, const char *symbol)
+{
+    lua_createtable(L, 0, 8);
+    lua_pushstring(L, symbol);
+    lua_setfield(L, -2, "symbol");
+    lua_pushstring(L, s->side == SIDE_SELL ? "sell" : "buy");
+    lua_setfield(L, -2, "side");
+    const money_t vals[] = {s->entry, s->stop_loss, s->take_profit, s->qty, s->confidence};
+    const char *const names[] = {"entry", "stop_loss", "take_profit", "qty", "confidence"};
+    for (int i = 0; i < 5; i++) {
+        if (vals[i] == 0 && i == 3)
+            continue; /* qty: nil = the risk stage sizes it */
+        lua_pushnumber(L, money_to_double(vals[i]));
+        lua_setfield(L, -2, names[i]);
+    }
+    lua_pushstring(L, s->reason);
+    lua_setfield(L, -2, "reason");
+}
+
 /* Runs one callback under sandbox_run: the ctx, the arguments, the call, its result. */
 static int call_fn(lua_State *L)
 {
@@ -919,6 +942,10 @@ static int call_fn(lua_State *L)
         lua_setfield(L, -2, "price");
         nargs = 2;
         break;
+    case CB_SCORE:
+        push_score_signal(L, r->score_sig, r->symbol);
+        nargs = 2;
+        break;
     case CB_ON_EXIT:
         lua_createtable(L, 0, 2);
         lua_pushstring(L, r->reason ? r->reason : "");
@@ -940,7 +967,7 @@ static int call_fn(lua_State *L)
     } else if (r->cb == CB_BIAS) {
         lua_pushnil(L); /* scratch slot for read_bias */
         read_bias(L, r, res);
-    } else if (r->cb == CB_EDGE || r->cb == CB_OPPORTUNITY) {
+    } else if (r->cb == CB_EDGE || r->cb == CB_OPPORTUNITY || r->cb == CB_SCORE) {
         read_score(L, r, res);
     }
     return 0;
@@ -1039,7 +1066,7 @@ int script_bias(script_host *h, const char *symbol, script_bias_result *out, cha
 }
 
 static int call_score(script_host *h, script_cb cb, const char *symbol, const script_position *pos,
-                      money_t *out, bool *has, char *err, size_t errlen)
+                      const script_signal *sig, money_t *out, bool *has, char *err, size_t errlen)
 {
     *has = false;
     *out = 0;
@@ -1047,6 +1074,7 @@ static int call_score(script_host *h, script_cb cb, const char *symbol, const sc
         return 0;
     call_req r = make_req(h, SCRIPT_STRATEGY, cb, symbol, err, errlen);
     r.pos = pos;
+    r.score_sig = sig;
     int rc = run_call(&r);
     if (rc < 0)
         return rc;
@@ -1058,13 +1086,19 @@ static int call_score(script_host *h, script_cb cb, const char *symbol, const sc
 int script_edge(script_host *h, const script_position *pos, money_t *edge, bool *has_edge,
                 char *err, size_t errlen)
 {
-    return call_score(h, CB_EDGE, pos->symbol, pos, edge, has_edge, err, errlen);
+    return call_score(h, CB_EDGE, pos->symbol, pos, NULL, edge, has_edge, err, errlen);
 }
 
 int script_opportunity(script_host *h, const char *symbol, money_t *score, bool *has_score,
                        char *err, size_t errlen)
 {
-    return call_score(h, CB_OPPORTUNITY, symbol, NULL, score, has_score, err, errlen);
+    return call_score(h, CB_OPPORTUNITY, symbol, NULL, NULL, score, has_score, err, errlen);
+}
+
+int script_score(script_host *h, const char *symbol, const script_signal *sig, money_t *score,
+                 bool *has_score, char *err, size_t errlen)
+{
+    return call_score(h, CB_SCORE, symbol, NULL, sig, score, has_score, err, errlen);
 }
 
 int script_on_fill(script_host *h, const script_position *pos, order_side side, money_t qty,

@@ -22,6 +22,7 @@ typedef enum {
     CB_ON_FILL,
     CB_ON_EXIT,
     CB_ON_RELOAD,
+    CB_SCORE,
     CB_COUNT
 } script_cb;
 

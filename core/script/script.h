@@ -139,6 +139,12 @@ int script_edge(script_host *h, const script_position *pos, money_t *edge, bool 
 int script_opportunity(script_host *h, const char *symbol, money_t *score, bool *has_score,
                        char *err, size_t errlen);
 
+/* Calls strategy.score(ctx, signal) -> number, the coordinator's rank of an entry signal
+ * among those of the same bar (sig carries its completed entry, stop_loss, take_profit).
+ * *has_score = false when score is not defined or returned nil. */
+int script_score(script_host *h, const char *symbol, const script_signal *sig, money_t *score,
+                 bool *has_score, char *err, size_t errlen);
+
 /* Notifies the strategy (on_fill / on_exit), if it defines them. */
 int script_on_fill(script_host *h, const script_position *pos, order_side side, money_t qty,
                    money_t price, char *err, size_t errlen);

@@ -240,6 +240,37 @@ static const char *const migrations[] = {
     ");\n"
     "CREATE INDEX notifications_due\n"
     "  ON notifications(pipeline, channel, status, next_attempt_at);\n",
+    /* 5: approval requests (issue 11, execution.mode = "approval"): one per entry that waits
+     * for a trader's answer. `answer` is written once, by whoever answers first (the CLI in
+     * another process, Telegram, the dashboard), guarded by `answer IS NULL`; the host then
+     * decides the request (status approved, rejected, expired or stale) and goes on or skips.
+     * Prices and quantities are fixed point like every amount in the store; created_at and
+     * expires_at are on the run's clock, answered_at on the wall clock of the answerer. */
+    "CREATE TABLE approvals (\n"
+    "  id                  INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "  execution_id        INTEGER NOT NULL,\n"
+    "  pipeline            TEXT NOT NULL,\n"
+    "  symbol              TEXT NOT NULL,\n"
+    "  side                TEXT NOT NULL,\n"
+    "  qty                 INTEGER NOT NULL,\n"
+    "  entry               INTEGER NOT NULL,\n"
+    "  stop_loss           INTEGER NOT NULL,\n"
+    "  take_profit         INTEGER NOT NULL,\n"
+    "  nonce               TEXT NOT NULL,\n"
+    "  status              TEXT NOT NULL DEFAULT 'pending',\n"
+    "  created_at          INTEGER NOT NULL,\n"
+    "  expires_at          INTEGER NOT NULL,\n"
+    "  answer              TEXT,\n"
+    "  answered_by         TEXT,\n"
+    "  answered_at         INTEGER,\n"
+    "  answer_reason       TEXT,\n"
+    "  decided_at          INTEGER,\n"
+    "  outcome             TEXT,\n"
+    "  telegram_chat_id    TEXT,\n"
+    "  telegram_message_id INTEGER\n"
+    ");\n"
+    "CREATE INDEX approvals_status ON approvals(status);\n"
+    "CREATE INDEX approvals_execution ON approvals(execution_id);\n",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "pipeline/coordinator.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/run_files.h"
 #include "util/log.h"
@@ -171,7 +172,8 @@ int fx_run(const char *file, const char *db)
                         .prices = &prices,
                         .loop = NULL, /* no hot reload: nothing edits the scripts */
                         .backtest = false,
-                        .db_path = dbpath};
+                        .db_path = dbpath,
+                        .coord = coordinator_new()};
     assert_non_null(hs.clock);
     assert_non_null(hs.symbols);
     log_set_clock(sim_now, hs.clock);
@@ -191,8 +193,10 @@ int fx_run(const char *file, const char *db)
             int more = pipeline_peek(p, &ts);
             if (more == 0)
                 break;
-            if (more > 0) /* else a read error, which step reports */
+            if (more > 0 && ts > clock_now(hs.clock)) { /* else a read error, which step reports */
+                coordinator_flush(hs.coord); /* the host's order: rank, then move the clock */
                 clock_advance_to(hs.clock, ts);
+            }
             int rc = pipeline_step(p, err, sizeof err);
             if (rc < 0) {
                 fprintf(stderr, "fx_run: stopped on a data error: %s\n", err);
@@ -204,6 +208,8 @@ int fx_run(const char *file, const char *db)
         }
         /* End of data: orders, fills and checks settle for a minute of data time. */
         if (code == EXIT_OK)
+            coordinator_flush(hs.coord);
+        if (code == EXIT_OK)
             clock_advance_to(hs.clock, clock_now(hs.clock) + APEX_MINUTE);
         pipeline_summary sum;
         pipeline_finish(p, &sum);
@@ -214,6 +220,7 @@ int fx_run(const char *file, const char *db)
     }
     store_meta_set(s, "run_state", code != EXIT_OK ? "failed" : "stopped", NULL);
     pipeline_free(p);
+    coordinator_free(hs.coord);
     log_set_clock(NULL, NULL);
     clock_free(hs.clock);
     price_table_free(&prices);

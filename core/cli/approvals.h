@@ -1,0 +1,20 @@
+/* approvals: `apex-host approvals`, `apex-host approve ID`, `apex-host reject ID`, against
+ * the store of a running host (docs/approval.md). The answer is written into the store;
+ * the host reads it within a second and acts on it. */
+#ifndef APEX_CLI_APPROVALS_H
+#define APEX_CLI_APPROVALS_H
+
+#include "store/store.h"
+
+extern const char *const cli_usage_approvals;
+extern const char *const cli_usage_approve;
+extern const char *const cli_usage_reject;
+
+/* Opens an existing store for a command (never creates one): NULL after printing why. */
+store *cli_open_store(const char *db);
+
+/* argv as main's: argv[1] is the command. Return an exit code. */
+int cli_approvals(int argc, char **argv);
+int cli_answer(int argc, char **argv, int approve);
+
+#endif
