@@ -34,21 +34,6 @@ const char *const cli_usage_reject =
     "Rejects request ID (see `apex-host approvals`): the running host skips the execution\n"
     "within a second, with the reason. The answer is recorded as cli:<your user name>.\n";
 
-store *cli_open_store(const char *db)
-{
-    FILE *probe = fopen(db, "r");
-    if (!probe) {
-        fprintf(stderr, "apex-host: %s: no such store; run a pipeline first or pass --db\n", db);
-        return NULL;
-    }
-    fclose(probe);
-    char err[512];
-    store *s = store_open(db, STORE_DURABLE, err, sizeof err);
-    if (!s)
-        fprintf(stderr, "apex-host: %s\n", err);
-    return s;
-}
-
 typedef struct {
     FILE *out;
     int n;

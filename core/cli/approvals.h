@@ -10,9 +10,6 @@ extern const char *const cli_usage_approvals;
 extern const char *const cli_usage_approve;
 extern const char *const cli_usage_reject;
 
-/* Opens an existing store for a command (never creates one): NULL after printing why. */
-store *cli_open_store(const char *db);
-
 /* argv as main's: argv[1] is the command. Return an exit code. */
 int cli_approvals(int argc, char **argv);
 int cli_answer(int argc, char **argv, int approve);

@@ -77,6 +77,21 @@ static const char *const usage_status =
     "Prints executions, open positions with their monitoring state, open orders and the\n"
     "N most recent events (default 20) from the store (default apex.db).\n";
 
+store *cli_open_store(const char *db)
+{
+    FILE *probe = fopen(db, "r");
+    if (!probe) {
+        fprintf(stderr, "apex-host: %s: no such store; run a pipeline first or pass --db\n", db);
+        return NULL;
+    }
+    fclose(probe);
+    char err[512];
+    store *s = store_open(db, STORE_DURABLE, err, sizeof err);
+    if (!s)
+        fprintf(stderr, "apex-host: %s\n", err);
+    return s;
+}
+
 int cli_usage_error(const char *usage, const char *fmt, const char *arg)
 {
     fprintf(stderr, "apex-host: ");

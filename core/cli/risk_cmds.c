@@ -4,6 +4,7 @@
  * reaches the risk stage), so they work the same against a running host and a stopped
  * one: the running host acts at its next entry, a stopped one when it starts. Each writes
  * a `risk_mode` event. */
+#include "cli/cli.h"
 #include "cli/risk_cmds.h"
 
 #include <stdio.h>
@@ -66,21 +67,6 @@ static int parse(int argc, char **argv, bool want_mode, const char *text, risk_a
     if (want_mode && strcmp(a->mode, "on") != 0 && strcmp(a->mode, "off") != 0)
         return usage(text, "'%s' is neither on nor off", a->mode);
     return 0;
-}
-
-store *cli_open_store(const char *db)
-{
-    FILE *probe = fopen(db, "r");
-    if (!probe) {
-        fprintf(stderr, "apex-host: %s: no such store; run a pipeline first or pass --db\n", db);
-        return NULL;
-    }
-    fclose(probe);
-    char err[512];
-    store *s = store_open(db, STORE_DURABLE, err, sizeof err);
-    if (!s)
-        fprintf(stderr, "apex-host: %s\n", err);
-    return s;
 }
 
 static apex_time wall_now(void)

@@ -7,10 +7,6 @@ extern const char *const cli_usage_reduce_only;
 
 #include "store/store.h"
 
-/* Opens an existing store for a command, or prints why not (no such file, cannot open)
- * and returns NULL: the caller exits with EXIT_STORE. */
-store *cli_open_store(const char *db);
-
 /* argv as cli_main has it (argv[1] is the command). Return the process exit code. */
 int cli_resume(int argc, char **argv);
 int cli_reduce_only(int argc, char **argv);

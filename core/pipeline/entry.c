@@ -484,6 +484,11 @@ static void on_position(void *ud, const broker_reply *r)
         step_fail_reply(s, r, "trade manager: could not check the broker for an existing position");
         return;
     }
+    char claim[320];
+    if (!pipeline_portfolio_claim(p, t, claim, sizeof claim)) {
+        step_end(s, EXEC_SKIPPED, claim);
+        return;
+    }
     if (r->npositions > 0 && r->positions[0].qty != 0) {
         char why[256], qb[32], pb[32];
         const broker_position *bp = &r->positions[0];

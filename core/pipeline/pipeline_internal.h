@@ -288,6 +288,10 @@ bool pipeline_portfolio_fit(pipeline *p, trade *t, money_t entry, const broker_a
                             money_t *qty, char *why, size_t len);
 /* t's fills or final status changed its open risk. */
 void pipeline_portfolio_update(pipeline *p, trade *t);
+/* The trade manager's claim on t's symbol for its account (risk_book_claim): false, with
+ * why, when another execution holds or is entering the symbol there. Given back when t
+ * finishes or its position closes (pipeline_portfolio_update). */
+bool pipeline_portfolio_claim(pipeline *p, trade *t, char *why, size_t len);
 /* Why every position is being closed when the drawdown breaker, not the daily-loss one,
  * closes them (the exit's reason); NULL otherwise. */
 const char *pipeline_portfolio_close_why(const pipeline *p);

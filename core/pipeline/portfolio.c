@@ -84,8 +84,10 @@ int pipeline_portfolio_open(pipeline *p, diag_list *diags)
 
 void pipeline_portfolio_close(pipeline *p)
 {
-    for (trade *t = p->trades; t && p->book; t = t->next)
+    for (trade *t = p->trades; t && p->book; t = t->next) {
         risk_book_move(p->book, t->symbol_id, &t->heat, 0);
+        risk_book_unclaim(p->book, t->symbol_id, t);
+    }
     risk_book_release(p->book);
     p->book = NULL;
 }
@@ -261,6 +263,19 @@ bool pipeline_portfolio_fit(pipeline *p, trade *t, money_t entry, const broker_a
     return true;
 }
 
+bool pipeline_portfolio_claim(pipeline *p, trade *t, char *why, size_t len)
+{
+    const void *holder = NULL;
+    if (!p->book || risk_book_claim(p->book, t->symbol_id, t, &holder))
+        return true;
+    const trade *h = holder;
+    snprintf(why, len,
+             "duplicate: execution %lld of pipeline %s holds or is entering %s on this broker "
+             "account (one execution trades a symbol on an account at a time)",
+             (long long)h->row.id, h->row.pipeline, t->row.symbol);
+    return false;
+}
+
 void pipeline_portfolio_update(pipeline *p, trade *t)
 {
     if (!p->book)
@@ -268,7 +283,12 @@ void pipeline_portfolio_update(pipeline *p, trade *t)
     if (trade_is_finished(t) || exec_status_is_final(t->row.status) ||
         (t->has_pos && t->led.qty == 0)) {
         risk_book_move(p->book, t->symbol_id, &t->heat, 0);
+        risk_book_unclaim(p->book, t->symbol_id, t);
         return;
+    }
+    if (t->led.qty != 0 || t->sized) { /* e.g. resumed after a restart */
+        const void *holder;
+        risk_book_claim(p->book, t->symbol_id, t, &holder);
     }
     if (t->led.qty == 0)
         return; /* the entry is working: its sized risk stands */

@@ -10,7 +10,8 @@
 
 typedef struct {
     money_t heat;
-    int open_index; /* in open_ids while heat > 0; -1 otherwise */
+    const void *holder; /* the execution that holds or is entering the symbol, or NULL */
+    int open_index;     /* in open_ids while heat > 0; -1 otherwise */
     risk_series series;
 } book_symbol;
 
@@ -253,4 +254,26 @@ void risk_book_cluster(risk_book *b, int candidate, double threshold, int window
             used += w > 0 ? (size_t)w : 0;
         }
     }
+}
+
+bool risk_book_claim(risk_book *b, int symbol_id, const void *owner, const void **holder)
+{
+    book_symbol *s = book_sym(b, symbol_id);
+    if (!s) { /* no memory for the symbol: nothing can be told apart, so nothing is refused */
+        *holder = NULL;
+        return true;
+    }
+    if (s->holder && s->holder != owner) {
+        *holder = s->holder;
+        return false;
+    }
+    s->holder = owner;
+    *holder = owner;
+    return true;
+}
+
+void risk_book_unclaim(risk_book *b, int symbol_id, const void *owner)
+{
+    if (symbol_id >= 0 && symbol_id < b->syms.count && b->syms.items[symbol_id].holder == owner)
+        b->syms.items[symbol_id].holder = NULL;
 }

@@ -59,6 +59,16 @@ void risk_book_cluster(risk_book *b, int candidate, double threshold, int window
                        const char *(*name)(void *ud, int id), void *ud, money_t *heat, int *n,
                        char *names, size_t len);
 
+/* One execution at a time trades a symbol on an account. Pipelines that share an account
+ * check the broker for a position and for open orders before they enter, but two entries
+ * of the same symbol can both pass those checks while neither has reached the broker;
+ * the claim closes that gap. risk_book_claim claims symbol_id for owner (any stable
+ * pointer naming the execution): true when it was free or is owner's already; false when
+ * another holds it, which *holder then names. risk_book_unclaim gives it back if owner
+ * holds it. Claims live in this process: two hosts on one account are not coordinated. */
+bool risk_book_claim(risk_book *b, int symbol_id, const void *owner, const void **holder);
+void risk_book_unclaim(risk_book *b, int symbol_id, const void *owner);
+
 /* A position's risk to its stop, rounded up: qty x (entry - stop) for a long (qty > 0),
  * |qty| x (stop - entry) for a short; 0 when the stop locks in a profit (a trailing stop
  * past the entry) or a price is 0. */

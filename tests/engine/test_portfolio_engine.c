@@ -167,6 +167,57 @@ static void test_heat_across_pipelines_of_one_account_refuses_with_the_numbers(v
     sqlite3_close(h);
 }
 
+/* Two pipelines on one account signal AAA on the same bar. Each checks the broker for a
+ * position and open orders before it sends, and on one bar neither has sent yet, so both
+ * checks pass; the account's claim lets exactly one of them trade, and the other is
+ * skipped naming it. After the first closes (target on bar 10) the second pipeline's next
+ * signal (bar 20) trades: the claim was given back. */
+static void test_one_execution_per_symbol_on_a_shared_account(void **state)
+{
+    (void)state;
+    two_symbol_bars();
+    char pa[512], pbuf[512];
+    snprintf(pa, sizeof pa,
+             "at = { AAA = { %ld } }, stop = { AAA = 0.95 }, target = { AAA = 1.1 }, "
+             "qty = { AAA = 10 }",
+             at(5));
+    snprintf(pbuf, sizeof pbuf,
+             "at = { AAA = { %ld, %ld } }, stop = { AAA = 0.95 }, target = { AAA = 1.1 }, "
+             "qty = { AAA = 10 }",
+             at(5), at(20));
+    pipeline("a.lua", "a", "'AAA'", pa, NULL);
+    pipeline("b.lua", "b", "'AAA'", pbuf, NULL);
+    assert_int_equal(backtest2("a.lua", "b.lua", "claim.db"), EXIT_OK);
+    sqlite3 *h = fx_open_db("claim.db");
+    /* On bar 5 one execution bought 10 AAA (the coordinator's order decides which; the
+     * scores tie) and the other was skipped. */
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM positions WHERE symbol = 'AAA'"), 2);
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM executions WHERE status = 'skipped'"),
+                     1);
+    char buf[1024], want[512];
+    long long winner = fx_query_int(h, "SELECT min(execution_id) FROM positions");
+    char wp[8];
+    fx_query_text(h,
+                  "SELECT pipeline FROM executions WHERE id = (SELECT min(execution_id) FROM "
+                  "positions)",
+                  wp, sizeof wp);
+    outcome(h, "status = 'skipped'", buf, sizeof buf);
+    snprintf(want, sizeof want,
+             "skipped: duplicate: execution %lld of pipeline %s holds or is entering AAA on "
+             "this broker account (one execution trades a symbol on an account at a time)",
+             winner, wp);
+    assert_string_equal(buf, want);
+    /* Never more than 10 AAA held at once: the second position opened after the first
+     * closed. */
+    assert_true(fx_query_int(h, "SELECT min(p2.opened_at) - max(p1.closed_at) FROM positions p1, "
+                                "positions p2 WHERE p1.execution_id < p2.execution_id") >= 0);
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM executions e JOIN positions p ON "
+                                     "p.execution_id = e.id WHERE e.pipeline = 'b' AND "
+                                     "p.opened_at >= 1709562600000000 + 20 * 60000000"),
+                     1);
+    sqlite3_close(h);
+}
+
 static void test_heat_shrink_trades_what_fits(void **state)
 {
     (void)state;
@@ -507,6 +558,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_heat_across_pipelines_of_one_account_refuses_with_the_numbers),
+        cmocka_unit_test(test_one_execution_per_symbol_on_a_shared_account),
         cmocka_unit_test(test_heat_shrink_trades_what_fits),
         cmocka_unit_test(test_heat_counts_positions_resumed_after_a_restart),
         cmocka_unit_test(test_correlated_positions_count_together_uncorrelated_do_not),
