@@ -138,7 +138,8 @@ int cli_resume(int argc, char **argv)
     rc = store_meta_set(s, key, value, &e);
     if (rc == 0)
         rc = store_event(s, wall_now(), a.pipeline ? a.pipeline : "", 0, "risk_mode", &e,
-                         "resume by hand (apex-host resume %s)", a.pipeline ? a.pipeline : "");
+                         "resume by hand (apex-host resume%s%s)", a.pipeline ? " " : "",
+                         a.pipeline ? a.pipeline : "");
     return finish(s, rc, &e);
 }
 
