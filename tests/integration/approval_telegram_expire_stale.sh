@@ -85,7 +85,7 @@ msg=$(until_sq "$WORK/e.db" "SELECT telegram_message_id FROM approvals WHERE id 
 assert_eq "$msg" "1" "the request was sent as Telegram message 1"
 nonce=$(sq "$WORK/e.db" "SELECT nonce FROM approvals WHERE id = 1")
 assert_contains "$(requests)" "\"callback_data\":\"ap:1:$nonce\"" "with an Approve button"
-st=$(until_sq "$WORK/e.db" "SELECT status FROM executions WHERE id = 1" skipped)
+until_sq "$WORK/e.db" "SELECT status FROM executions WHERE id = 1" skipped > /dev/null
 assert_eq "$(sq "$WORK/e.db" "SELECT status || ': ' || reason FROM executions WHERE id = 1")" \
   "skipped: approval #1 expired: no answer within 2 s (execution.approval_timeout)" \
   "an unanswered request skips its execution with the expiry as the reason"
@@ -117,7 +117,7 @@ bars stale 5 5 103.00 # the price moves 3% while the request waits
 for _ in $(seq 100); do grep -q 'close 103.00' "$WORK/s.out" && break; sleep 0.1; done
 assert_contains "$(cat "$WORK/s.out")" "close 103.00" "the host saw the move"
 ctl press "{\"chat_id\":555,\"from_id\":1001,\"username\":\"alice\",\"message_id\":$msg,\"data\":\"ap:1:$nonce\"}" > /dev/null
-st=$(until_sq "$WORK/s.db" "SELECT status FROM executions WHERE id = 1" skipped)
+until_sq "$WORK/s.db" "SELECT status FROM executions WHERE id = 1" skipped > /dev/null
 reason="approval #1 approved by telegram:1001 (@alice), but stale: the price moved from 100.00 to 103.00 (3.00%), beyond execution.approval_tolerance_pct 1.00%; not sent"
 assert_eq "$(sq "$WORK/s.db" "SELECT status || ': ' || reason FROM executions WHERE id = 1")" \
   "skipped: $reason" "an approval after the move skips the execution as stale"
