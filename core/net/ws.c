@@ -513,9 +513,19 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 
 /* ---- the timer: deadlines, keepalive, teardown ------------------------------------------- */
 
+/* ws_tearing_down: freed clients whose teardown is still running (one loop thread). */
+static int tearing_down;
+
+int ws_tearing_down(void)
+{
+    return tearing_down;
+}
+
 static void on_timer_closed(uv_handle_t *h)
 {
     ws_client *c = h->data;
+    if (c->freed)
+        tearing_down--;
     free(c->host);
     free(c->host_header);
     free(c->path);
@@ -1013,6 +1023,7 @@ void ws_free(ws_client *c)
     if (!c || c->freed)
         return;
     c->freed = true;
+    tearing_down++;
     c->finished = true;
     queue_clear(c);
     if (c->dns_pending)

@@ -123,6 +123,12 @@ int ws_close(ws_client *ws);
 /* Ends the client in any state; see the top of this file. NULL is allowed. */
 void ws_free(ws_client *ws);
 
+/* Clients that ws_free has ended whose teardown has not finished yet: it runs on the
+ * loop (libwebsockets' context takes two destroys and some loop turns). A host shutting
+ * its loop down runs the loop until this is 0 before it closes the loop's handles, or the
+ * clients and their contexts are lost. */
+int ws_tearing_down(void);
+
 ws_state ws_get_state(const ws_client *ws);
 /* Bytes queued and not yet written. */
 size_t ws_queued_bytes(const ws_client *ws);

@@ -13,6 +13,7 @@
 #include "market/timestamp.h"
 #include "money/money.h"
 #include "net/http.h"
+#include "net/ws.h"
 #include "pipeline/coordinator.h"
 #include "pipeline/pipeline.h"
 #include "script/script.h"
@@ -648,6 +649,20 @@ done:
     log_set_clock(NULL, NULL);
     clock_free(h->hs.clock);
     if (!opt->backtest) {
+        /* The WebSocket clients the brokers freed finish their teardown on the loop: closing
+         * every handle first would cut it short and leak them (bounded: ws gives up on a
+         * context after 10 s). */
+        if (ws_tearing_down() > 0) {
+            /* Nothing of the host's may run meanwhile: its pipelines are gone. */
+            uv_timer_stop(&h->follow_timer);
+            uv_timer_stop(&h->posts_timer);
+            uv_timer_stop(&h->arrived_timer);
+            uv_timer_stop(&h->limit_timer);
+            uv_signal_stop(&h->sigint);
+            uv_signal_stop(&h->sigterm);
+        }
+        while (ws_tearing_down() > 0 && uv_run(&h->loop, UV_RUN_ONCE))
+            ;
         uv_walk(&h->loop, close_walk, NULL);
         uv_run(&h->loop, UV_RUN_DEFAULT);
         uv_loop_close(&h->loop);
