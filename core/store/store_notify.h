@@ -3,7 +3,8 @@
  * core/notify queues every notification here, one row per channel, before it sends
  * anything, and records each row's fate: sent, retried later, failed with its reason, or
  * folded into a summary row when its channel was over its rate. A restart finds the rows
- * still pending and sends them. Rows never hold a secret: the payload is the event's fields
+ * still pending, and those left `sending` (possibly delivered: store_notify_recover),
+ * and sends them. Rows never hold a secret: the payload is the event's fields
  * and a channel is "telegram:<chat id>" or "webhook:<n>".
  *
  * Not on the trading hot path: statements are prepared per call. Writes go through the
