@@ -50,10 +50,11 @@ for k in $(seq 1 "$KILLS"); do
   HPID=$!
   fresh=""
   # A seeded moment: once the outbox has grown by 1 to 4 rows, and on even kills once a row
-  # is also `sending` (its request may be on the wire); at most 10 s.
+  # is also `sending` (its request may be on the wire); at most about 5 s.
   before=$(sq "$DB" "SELECT count(*) FROM notifications" 2> /dev/null || echo 0)
   target=$((before + 1 + RANDOM % 4))
-  for _ in $(seq 1 1000); do
+  end=$((SECONDS + 5))
+  while [ "$SECONDS" -lt "$end" ]; do
     n=$(sq "$DB" "SELECT count(*) FROM notifications" 2> /dev/null || echo 0)
     if [ "$n" -ge "$target" ]; then
       [ $((k % 2)) -eq 1 ] && break
