@@ -6,7 +6,7 @@
 #   make fuzz   the long fuzz run: every harness for FUZZ_SECONDS (default 300) each
 #   make torture N=1000   the long crash-torture run (docs/reliability.md)
 .PHONY: all deps build run test test-plain test-sanitize test-apicheck fuzz-build fuzz-smoke fuzz \
-        torture bench bench-latency format clean config-docs
+        torture bench bench-latency bench-notify format clean config-docs
 
 # clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes) build tests/fuzz.
 # libwebsockets-dev and curl: tests/fake_alpaca (the fake Alpaca server and its selftest).
@@ -158,6 +158,12 @@ bench-latency: build
 	bench/alpaca_latency.sh $(LATENCY_N)
 	DB_DIR=/dev/shm OUT=bench/out/latency-strategy-tmpfs bench/alpaca_latency.sh $(LATENCY_N)
 	MODE=monitor bench/alpaca_latency.sh $(LATENCY_N)
+
+# Exit latency with the fake Telegram answering versus hanging (issue 11):
+# make bench-notify [NOTIFY_N=400]
+NOTIFY_N ?= 400
+bench-notify: build
+	bench/notify_latency.sh $(NOTIFY_N)
 
 # Regenerates the field tables in docs/configuration.md and the pipeline classes in
 # types/apex.lua from core/config/schema.c (the test config_docs_in_sync checks them).

@@ -533,9 +533,20 @@ static void start_send(channel *c, const store_notification *row)
     c->busy = true;
     c->row_id = row->id;
     c->row_attempts = row->attempts;
-    note_sent(c, clock_now(n->clock));
+    apex_time now = clock_now(n->clock);
+    note_sent(c, now);
     apex_error e = {0};
-    int rc;
+    /* Durably `sending` before the request leaves: a kill from here to the answer's record
+     * leaves the row marked possibly delivered (docs/notifications.md, "Delivery"). */
+    int rc = store_notify_sending(n->db, row->id, now, &e);
+    if (rc != 0) {
+        log_warn("%s: notifications: marking notification %lld as sending failed (%s); it "
+                 "stays pending",
+                 n->pipeline, (long long)row->id, e.msg);
+        c->busy = false;
+        pump_soon(c, now + APEX_SECOND);
+        return;
+    }
     if (c->chat_id) {
         json_t *j = json_loads(row->payload, 0, NULL);
         const char *text = json_string_value(json_object_get(j, "text"));
@@ -695,6 +706,18 @@ notifier *notifier_new(const notifier_options *o, apex_error *err)
             return NULL;
         }
     }
+    /* Rows an earlier process left `sending` were possibly delivered: they go again (a
+     * webhook's Idempotency-Key is the row's, so the receiver can drop the repeat; Telegram
+     * has no such key, so a chat may see that one message twice). */
+    int nrec = 0;
+    apex_error re = {0};
+    if (store_notify_recover(n->db, n->pipeline, clock_now(n->clock), NULL, NULL, &nrec, &re) != 0)
+        log_warn("%s: notifications: recovering interrupted sends failed: %s", n->pipeline, re.msg);
+    else if (nrec > 0)
+        log_warn("%s: %d notification%s %s interrupted while sending by the last stop; sending "
+                 "again (a chat may get %s twice)",
+                 n->pipeline, nrec, nrec == 1 ? "" : "s", nrec == 1 ? "was" : "were",
+                 nrec == 1 ? "it" : "them");
     /* Rows an earlier run left pending go out now; ones for channels the config no longer
      * names stay pending (status counts them) and are said once. */
     char pending[1024];

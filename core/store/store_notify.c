@@ -195,12 +195,53 @@ int store_notify_sent(store *s, int64_t id, int attempts, apex_time now, apex_er
                   id, attempts, now, "", err);
 }
 
+int store_notify_sending(store *s, int64_t id, apex_time now, apex_error *err)
+{
+    return update(s,
+                  "UPDATE notifications SET status = 'sending', next_attempt_at = ?3 WHERE id = ?1",
+                  id, 0, now, "", err);
+}
+
+int store_notify_recover(store *s, const char *pipeline, apex_time now,
+                         void (*fn)(int64_t id, const char *channel, void *ud), void *ud, int *n,
+                         apex_error *err)
+{
+    *n = 0;
+    sqlite3_stmt *st = prepare(s, "SELECT id, channel FROM notifications WHERE pipeline = ?1 "
+                                  "AND status = 'sending' ORDER BY id");
+    if (!st)
+        return apex_error_set(err, APEX_EIO, "%s", s->err);
+    sqlite3_bind_text(st, 1, pipeline, -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        (*n)++;
+        if (fn)
+            fn(sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1), ud);
+    }
+    sqlite3_finalize(st);
+    if (*n == 0) {
+        apex_error_clear(err);
+        return 0;
+    }
+    int rc = store_write_injected(s, "notifications", "recovering notifications");
+    if (!rc) {
+        st = prepare(s, "UPDATE notifications SET status = 'pending', next_attempt_at = ?2, "
+                        "error = 'interrupted while sending' WHERE pipeline = ?1 AND "
+                        "status = 'sending'");
+        if (st) {
+            sqlite3_bind_text(st, 1, pipeline, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_int64(st, 2, now);
+        }
+        rc = run(s, st, "recovering notifications");
+    }
+    return store_write_result(s, rc, err);
+}
+
 int store_notify_retry(store *s, int64_t id, int attempts, apex_time next_at, const char *error,
                        apex_error *err)
 {
     return update(s,
-                  "UPDATE notifications SET attempts = ?2, next_attempt_at = ?3, error = ?4 "
-                  "WHERE id = ?1",
+                  "UPDATE notifications SET status = 'pending', attempts = ?2, "
+                  "next_attempt_at = ?3, error = ?4 WHERE id = ?1",
                   id, attempts, next_at, error, err);
 }
 
@@ -277,7 +318,7 @@ int store_notify_fold(store *s, const char *pipeline, const char *channel, apex_
 
 int store_notify_counts(store *s, const char *pipeline, int64_t *pending, int64_t *failed)
 {
-    sqlite3_stmt *st = prepare(s, "SELECT coalesce(sum(status = 'pending'), 0), "
+    sqlite3_stmt *st = prepare(s, "SELECT coalesce(sum(status IN ('pending', 'sending')), 0), "
                                   "coalesce(sum(status = 'failed'), 0) FROM notifications "
                                   "WHERE ?1 IS NULL OR pipeline = ?1");
     if (!st)

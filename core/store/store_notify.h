@@ -3,7 +3,8 @@
  * core/notify queues every notification here, one row per channel, before it sends
  * anything, and records each row's fate: sent, retried later, failed with its reason, or
  * folded into a summary row when its channel was over its rate. A restart finds the rows
- * still pending and sends them. Rows never hold a secret: the payload is the event's fields
+ * still pending, and those left `sending` (possibly delivered: store_notify_recover),
+ * and sends them. Rows never hold a secret: the payload is the event's fields
  * and a channel is "telegram:<chat id>" or "webhook:<n>".
  *
  * Not on the trading hot path: statements are prepared per call. Writes go through the
@@ -30,7 +31,7 @@ typedef struct {
     char kind[STORE_NOTIFY_KIND_MAX];
     int64_t execution_id; /* 0 = none */
     char payload[STORE_NOTIFY_PAYLOAD_MAX];
-    char status[16]; /* pending, sent, failed, summarized */
+    char status[16]; /* pending, sending, sent, failed, summarized */
     int attempts;
     apex_time created_at, next_attempt_at, sent_at;
     int64_t summary_id;
@@ -57,7 +58,19 @@ int store_notify_next_due(store *s, const char *pipeline, const char *channel, a
  * names. */
 int store_notify_pending_channels(store *s, const char *pipeline, char *buf, size_t len);
 
-/* A row's fate. */
+/* A row's attempt starts: status `sending` and next_attempt_at = now (the attempt's time),
+ * committed (durable in a run's store) before the request leaves. A kill between this and
+ * the answer's record leaves the row `sending`: possibly delivered. */
+int store_notify_sending(store *s, int64_t id, apex_time now, apex_error *err);
+
+/* At start: the rows of pipeline an earlier process left `sending` go back to `pending`
+ * (due now, attempts unchanged, error "interrupted while sending"), to be sent again; *n
+ * says how many. Each id goes to fn(id, channel, ud) when fn is given. */
+int store_notify_recover(store *s, const char *pipeline, apex_time now,
+                         void (*fn)(int64_t id, const char *channel, void *ud), void *ud, int *n,
+                         apex_error *err);
+
+/* A row's fate (a retry puts it back to pending). */
 int store_notify_sent(store *s, int64_t id, int attempts, apex_time now, apex_error *err);
 int store_notify_retry(store *s, int64_t id, int attempts, apex_time next_at, const char *error,
                        apex_error *err);

@@ -287,8 +287,10 @@ static void a_flood_becomes_one_summary(void **state)
     assert_int_equal(rows(f, "status = 'pending'"), 0);
 }
 
-/* A notifier that dies with a send in flight (the process killed) leaves its row pending;
- * the next one, on the same store, sends it. So does a row queued and never tried. */
+/* A notifier that dies with a send in flight (the process killed) leaves its row
+ * `sending` (marked before the request left: possibly delivered); the next one, on the
+ * same store, puts it back to pending and sends it again. So does a row queued and never
+ * tried. */
 static void pending_rows_are_sent_after_a_restart(void **state)
 {
     fixture *f = *state;
@@ -303,7 +305,8 @@ static void pending_rows_are_sent_after_a_restart(void **state)
     notifier_free(f->n);
     f->n = NULL;
     uv_run(&f->loop, UV_RUN_NOWAIT);
-    assert_int_equal(rows(f, "status = 'pending'"), 1);
+    assert_int_equal(rows(f, "status = 'sending'"), 1);
+    assert_int_equal(rows(f, "status = 'pending'"), 0);
     const char *ch[] = {"telegram:111"};
     assert_int_equal(store_notify_queue(f->s, "demo", ch, 1, "exit", 7,
                                         "{\"kind\":\"exit\",\"text\":\"EXIT left over\"}", T0,
@@ -313,6 +316,7 @@ static void pending_rows_are_sent_after_a_restart(void **state)
     f->n = open_notifier(f);
     drain(f, f->n);
     assert_int_equal(rows(f, "status = 'sent'"), 2);
+    assert_int_equal(rows(f, "status = 'sent' AND error = 'interrupted while sending'"), 0);
     json_t *reqs = fake_telegram_requests(&f->fake, "sendMessage");
     assert_int_equal(json_array_size(reqs), 3); /* the hung one, then both */
     assert_string_equal(json_string_value(json_object_get(
