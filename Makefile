@@ -6,7 +6,7 @@
 #   make fuzz   the long fuzz run: every harness for FUZZ_SECONDS (default 300) each
 #   make torture N=1000   the long crash-torture run (docs/reliability.md)
 .PHONY: all deps build run test test-plain test-sanitize test-apicheck fuzz-build fuzz-smoke fuzz \
-        torture bench bench-latency bench-notify format clean config-docs
+        torture torture-notify bench bench-latency bench-notify format clean config-docs
 
 # clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes) build tests/fuzz.
 # libwebsockets-dev and curl: tests/fake_alpaca (the fake Alpaca server and its selftest).
@@ -146,6 +146,11 @@ test: test-plain test-sanitize test-apicheck fuzz-smoke
 N ?= 1000
 torture: build
 	tests/torture/torture.sh $(N)
+
+# Notifications across SIGKILLs (issue 11); not in `make test`: see the script's header.
+torture-notify: build
+	APEX_HOST=$(CURDIR)/build/apex-host APEX_DATAGEN=$(CURDIR)/build/apex-datagen \
+	  APEX_SOURCE_DIR=$(CURDIR) APEX_BUILD_DIR=$(CURDIR)/build bash tests/torture/notify_kill.sh
 
 bench: build
 	bench/run.sh

@@ -102,7 +102,7 @@ assert_eq "$(sq "$WORK/e.db" "SELECT count(*) FROM orders")" "0" "no order reach
 stop_run $pid
 
 # ---- stale: Approve pressed after a 3% move, with a 1% tolerance ----
-ctl reset "" > /dev/null
+ctl reset "{}" > /dev/null
 pipeline stale 300
 APEX_TEST_BOT_TOKEN="$TOKEN" "$APEX_HOST" run --db "$WORK/s.db" "$WORK/stale.lua" \
   > "$WORK/s.out" 2>&1 &
