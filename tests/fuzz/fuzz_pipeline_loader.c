@@ -90,8 +90,13 @@ static void check_config(const pipeline_config *cfg)
     FUZZ_CHECK(cfg->exits.nstages >= 0 && cfg->exits.nstages <= CONFIG_MAX_PARTIAL_STAGES);
     FUZZ_CHECK(cfg->monitoring.nretry_backoff >= 0 &&
                cfg->monitoring.nretry_backoff <= CONFIG_MAX_BACKOFF_STEPS);
+    FUZZ_CHECK(cfg->notifications.nwebhooks >= 0 &&
+               (cfg->notifications.nwebhooks == 0 || cfg->notifications.webhooks));
     for (int i = 0; i < cfg->notifications.nwebhooks; i++)
-        FUZZ_CHECK(cfg->notifications.webhooks[i] != NULL);
+        FUZZ_CHECK(memchr(cfg->notifications.webhooks[i].url, '\0',
+                          sizeof cfg->notifications.webhooks[i].url) != NULL);
+    for (int i = 0; i < cfg->notifications.ntelegram_chat_ids; i++)
+        FUZZ_CHECK(cfg->notifications.telegram_chat_ids[i] != NULL);
     /* The lookup every pipeline makes per symbol. */
     for (int i = 0; i < cfg->nsymbols; i++)
         config_instrument(cfg, cfg->symbols[i]);
