@@ -410,6 +410,8 @@ static int record_fill(exec_env *env, store_order *row, const broker_fill *f, co
     int rc = store_unit_begin(env->db, NULL);
     if (!rc)
         rc = write_fill(env, row, f, o, note, t);
+    if (!rc && t && env->hooks.in_fill_unit)
+        env->hooks.in_fill_unit(env->hooks.ud, t, f, row);
     if (!rc)
         rc = store_unit_commit(env->db, NULL);
     if (rc == 0)

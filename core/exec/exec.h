@@ -24,6 +24,10 @@ typedef struct exec_env exec_env;
 typedef struct {
     trade *(*find_trade)(void *ud, int64_t execution_id);
     void (*on_fill)(void *ud, trade *t, const broker_fill *fill, const store_order *order);
+    /* Called inside the fill's unit, after its rows are written and before it commits:
+     * what must be durable with the fill (its notification) is written here, so a kill
+     * keeps both or neither. It must not send anything. May be NULL. */
+    void (*in_fill_unit)(void *ud, trade *t, const broker_fill *fill, const store_order *order);
     void (*on_order)(void *ud, trade *t, const store_order *order);
     void *ud;
 } exec_hooks;

@@ -203,7 +203,14 @@ static void finish(exit_job *j, exit_status status)
     j->row.status = status;
     if (j->filled > 0)
         j->row.executed_at = clock_now(x->clock);
+    /* The final row and what the pipeline queues with it commit together. A unit that
+     * cannot begin still saves the row (a write on its own), as it always has. */
+    bool unit = store_unit_begin(x->db, NULL) == 0;
     save_row(j);
+    if (x->hooks.in_done_unit)
+        x->hooks.in_done_unit(x->hooks.ud, t, &j->row);
+    if (unit && store_unit_commit(x->db, NULL) != 0)
+        store_unit_abort(x->db, NULL);
     if (t->exit_job == j)
         t->exit_job = NULL;
     t->closing = false;

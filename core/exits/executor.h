@@ -34,6 +34,9 @@ typedef struct {
     int (*quote)(void *ud, const trade *t, money_t *last, money_t *bid, money_t *ask);
     /* An exit finished (status "filled", "failed" or "cancelled"). */
     void (*on_done)(void *ud, trade *t, const store_position_exit *row);
+    /* Called inside the unit that records the exit's final row, before on_done: what
+     * must be durable with it (its notification) is written here. May be NULL. */
+    void (*in_done_unit)(void *ud, trade *t, const store_position_exit *row);
     /* A durable write failed (the pipeline's failure policy); may be NULL. */
     void (*on_write_error)(void *ud, int rc, const char *what, const char *msg);
     void *ud;

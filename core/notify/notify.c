@@ -101,6 +101,15 @@ void notify_format(const char *pipeline, const notify_event *ev, char *buf, size
                  ev->detail ? ev->detail : "", ev->detail ? ")" : "", e);
         break;
     case NOTIFY_EXIT:
+        if (ev->price && ev->entry_price) {
+            int k = snprintf(
+                o, rest, "closed %s @ %s (entry %s), ", money_text(ev->qty, 0, q, sizeof q),
+                money_text(ev->price, 2, a, sizeof a), money_text(ev->entry_price, 2, b, sizeof b));
+            if (k < 0 || (size_t)k >= rest)
+                return;
+            o += k;
+            rest -= (size_t)k;
+        }
         snprintf(o, rest, "realized P&L %s%s; %s%s%s%s%s", ev->pnl > 0 ? "+" : "",
                  money_text(ev->pnl, 2, p, sizeof p), reason,
                  ev->priority && *ev->priority ? " [" : "", ev->priority ? ev->priority : "",
@@ -150,6 +159,7 @@ static char *payload_of(const char *pipeline, const notify_event *ev, const char
     set_money(j, "price", ev->price, ev->price != 0);
     set_money(j, "stop_loss", ev->stop_loss, ev->stop_loss != 0);
     set_money(j, "take_profit", ev->take_profit, ev->take_profit != 0);
+    set_money(j, "entry_price", ev->entry_price, ev->entry_price != 0);
     set_money(j, "fee", ev->fee, ev->kind == NOTIFY_FILL);
     set_money(j, "pnl", ev->pnl, ev->has_pnl);
     char reason[1200];
@@ -168,14 +178,14 @@ static char *payload_of(const char *pipeline, const notify_event *ev, const char
 /* ---- webhook bodies ---- */
 
 static const char *const NUMERIC[] = {"execution_id", "qty", "price", "stop_loss", "take_profit",
-                                      "fee",          "pnl", "count", NULL};
-static const char *const FIELDS[] = {"kind",  "pipeline", "symbol",    "execution_id", "side",
-                                     "qty",   "price",    "stop_loss", "take_profit",  "fee",
-                                     "pnl",   "reason",   "priority",  "detail",       "time",
-                                     "count", "text",     NULL};
+                                      "entry_price",  "fee", "pnl",   "count",     NULL};
+static const char *const FIELDS[] = {
+    "kind",      "pipeline",    "symbol",      "execution_id", "side", "qty",    "price",
+    "stop_loss", "take_profit", "entry_price", "fee",          "pnl",  "reason", "priority",
+    "detail",    "time",        "count",       "text",         NULL};
 #define FIELDS_TEXT                                                                                \
-    "kind, pipeline, symbol, execution_id, side, qty, price, stop_loss, take_profit, fee, pnl, "   \
-    "reason, priority, detail, time, count or text"
+    "kind, pipeline, symbol, execution_id, side, qty, price, stop_loss, take_profit, "             \
+    "entry_price, fee, pnl, reason, priority, detail, time, count or text"
 
 static bool is_numeric(const char *name, size_t n)
 {

@@ -66,6 +66,7 @@ typedef struct {
     int64_t execution_id;
     const char *side; /* "buy" or "sell" */
     money_t qty, price, stop_loss, take_profit, fee, pnl;
+    money_t entry_price;  /* an exit's: the average entry; its price is the average exit */
     bool has_pnl;         /* pnl is meaningful even when 0 */
     const char *reason;   /* what happened, in the host's words */
     const char *priority; /* an exit's: "CRITICAL" .. "LOW" */

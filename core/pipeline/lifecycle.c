@@ -109,6 +109,10 @@ void pipeline_set_status(pipeline *p, trade *t, exec_status st, const char *fmt,
         rc = store_event(db, now, p->cfg.name, t->row.id, "status", &p->werr, "%s %s -> %s%s%s",
                          t->row.symbol, exec_status_name(old), exec_status_name(st),
                          fmt ? ": " : "", fmt ? t->row.reason : "");
+    /* Its notification is queued in the same unit: a kill cannot keep the change and
+     * lose the message (or send a message for a change that was undone). */
+    if (!rc)
+        pipeline_notify_status(p, t, st);
     if (!rc)
         rc = store_unit_commit(db, &p->werr);
     if (rc) {
@@ -116,7 +120,6 @@ void pipeline_set_status(pipeline *p, trade *t, exec_status st, const char *fmt,
         store_unit_abort(db, NULL);
     }
     log_status(p, t, st);
-    pipeline_notify_status(p, t, st);
     if (!exec_status_is_final(st)) {
         pipeline_trade_recount(p, t);
         return;

@@ -4,6 +4,8 @@
  *   entry, skip, error (a failed execution), exit   pipeline_notify_status (lifecycle.c)
  *   fill                                           pipeline_notify_fill (position_hooks.c)
  *   instruction, a failed exit (an error)          pipeline_notify_exit_done (position_hooks.c)
+ * These three queue their rows inside the unit that records their event (the status
+ * change, the fill, the exit's final row), so a kill keeps both or neither.
  *   circuit breaker, broker outage, reload failed,
  *   a durable write failure or a summary of script
  *   failures (errors)                              pipeline_notify_text
@@ -57,6 +59,38 @@ static notify_event event_of(const pipeline *p, notify_kind kind, const trade *t
     return ev;
 }
 
+/* The average price of the fills that closed the trade (the side opposite its entry),
+ * rounded to the nearest unit; 0 when none is recorded (a position closed by hand). Read
+ * from the store once per completed trade, in `run` only. */
+typedef struct {
+    order_side closing;
+    money_t qty, notional;
+    bool overflow;
+} exit_average;
+
+static int add_closing_fill(void *ud, const store_fill *sf)
+{
+    exit_average *a = ud;
+    money_t v;
+    if (sf->f.side != a->closing)
+        return 0;
+    if (money_mul(sf->f.qty, sf->f.price, MONEY_ROUND_NEAREST, &v) != 0 ||
+        money_add(a->notional, v, &a->notional) != 0 || money_add(a->qty, sf->f.qty, &a->qty) != 0)
+        a->overflow = true;
+    return 0;
+}
+
+static money_t average_exit_price(pipeline *p, const trade *t)
+{
+    exit_average a = {.closing = t->row.side == SIDE_BUY ? SIDE_SELL : SIDE_BUY};
+    money_t price = 0;
+    if (t->row.side < 0 ||
+        store_fills_for_execution(p->hs->db, t->row.id, add_closing_fill, &a) != 0 || a.overflow ||
+        a.qty <= 0 || money_div(a.notional, a.qty, MONEY_ROUND_NEAREST, &price) != 0)
+        return 0;
+    return price;
+}
+
 void pipeline_notify_status(pipeline *p, const trade *t, exec_status st)
 {
     if (!p->notify)
@@ -82,6 +116,8 @@ void pipeline_notify_status(pipeline *p, const trade *t, exec_status st)
         ev.pnl = t->led.realized;
         ev.fee = t->led.fees;
         ev.has_pnl = true;
+        ev.price = average_exit_price(p, t);
+        ev.entry_price = t->row.entry_price;
         ev.priority = t->has_pos && t->pos.exit_priority[0] ? t->pos.exit_priority : NULL;
         break;
     default:

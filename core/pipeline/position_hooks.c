@@ -29,6 +29,12 @@ static trade *find_trade(void *ud, int64_t id)
     return pipeline_trade_by_id(ud, id);
 }
 
+/* The fill's notification is queued in the fill's own unit (exec_hooks.in_fill_unit). */
+static void fill_in_unit(void *ud, trade *t, const broker_fill *f, const store_order *o)
+{
+    pipeline_notify_fill(ud, t, f, o);
+}
+
 static void on_fill(void *ud, trade *t, const broker_fill *f, const store_order *o)
 {
     pipeline *p = ud;
@@ -56,7 +62,6 @@ static void on_fill(void *ud, trade *t, const broker_fill *f, const store_order 
     if (script_on_fill(p->scripts, &view, f->side, f->qty, f->price, err, sizeof err) != 0)
         pipeline_script_error(p, t, SCRIPT_STAGE_NOTIFY, err);
     exit_executor_on_fill(p->exits, t, f, o);
-    pipeline_notify_fill(p, t, f, o);
     if (t->has_pos && t->led.qty == 0) {
         /* A backtest's broker is the simulation: its fills are the whole truth, so the
          * position the fills closed is closed now, and on_bar of the bar whose open closed
@@ -83,8 +88,11 @@ static void on_order(void *ud, trade *t, const store_order *o)
 
 exec_hooks pipeline_exec_hooks(pipeline *p)
 {
-    return (exec_hooks){
-        .find_trade = find_trade, .on_fill = on_fill, .on_order = on_order, .ud = p};
+    return (exec_hooks){.find_trade = find_trade,
+                        .on_fill = on_fill,
+                        .in_fill_unit = fill_in_unit,
+                        .on_order = on_order,
+                        .ud = p};
 }
 
 /* ---- the monitor: checks and closure ---- */
@@ -239,6 +247,12 @@ static int exit_quote(void *ud, const trade *t, money_t *last, money_t *bid, mon
     return 0;
 }
 
+/* An exit's notifications are queued in the unit of its final row (in_done_unit). */
+static void exit_in_unit(void *ud, trade *t, const store_position_exit *row)
+{
+    pipeline_notify_exit_done(ud, t, row);
+}
+
 static void exit_done(void *ud, trade *t, const store_position_exit *row)
 {
     pipeline *p = ud;
@@ -248,7 +262,6 @@ static void exit_done(void *ud, trade *t, const store_position_exit *row)
               money_format_trim(row->filled_quantity, 0, fb, sizeof fb),
               money_format_trim(row->exit_quantity, 0, qb, sizeof qb),
               money_format_trim(row->exit_price, 2, pb, sizeof pb), row->attempts);
-    pipeline_notify_exit_done(p, t, row);
     if (row->status == EXIT_STATUS_FILLED && t->led.qty == 0 && !t->exit_reason[0])
         snprintf(t->exit_reason, sizeof t->exit_reason, "%s (%s)", row->detail,
                  exit_priority_name(row->exit_priority));
@@ -263,8 +276,11 @@ static void exit_write_error(void *ud, int rc, const char *what, const char *msg
 
 exit_hooks pipeline_exit_hooks(pipeline *p)
 {
-    return (exit_hooks){
-        .quote = exit_quote, .on_done = exit_done, .on_write_error = exit_write_error, .ud = p};
+    return (exit_hooks){.quote = exit_quote,
+                        .on_done = exit_done,
+                        .in_done_unit = exit_in_unit,
+                        .on_write_error = exit_write_error,
+                        .ud = p};
 }
 
 /* ---- the circuit breaker ---- */

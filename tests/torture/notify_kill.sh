@@ -12,11 +12,9 @@
 # grown by a seeded 1 to 4 rows, every second one also once a row is `sending`.
 # NOTIFY_KILL_N: how many kills (default 6).
 #
-# Not in `make test`: `make torture-notify` runs it. A kill that lands between a fill's
-# commit and its notification's row (the notifier is told after the fill's unit commits)
-# loses that notification, which this test then reports (seen once under ASan: 47 fill
-# notifications for 48 fills). Until the outbox row is written in the same unit as the
-# event, the suite would fail at random on it. docs/notifications.md, "Delivery".
+# In `make test` as torture.notify_kill with 3 kills; `make torture-notify` runs 6. Each
+# notification's row is queued in the unit that records its event (the status change, the
+# fill, the exit's final row), so no kill can keep the event and lose its notification.
 source "$(dirname "$0")/../integration/lib.sh"
 : "${APEX_BUILD_DIR:?set by ctest}"
 "$APEX_DATAGEN" "$WORK/data" > /dev/null
