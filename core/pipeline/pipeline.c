@@ -224,8 +224,12 @@ static int open_broker(pipeline *p, diag_list *diags)
 static void on_start_account(void *ud, const broker_reply *r)
 {
     pipeline *p = ud;
-    if (r->status == 0 && r->account)
+    if (r->status == 0 && r->account) {
         p->sum.start_equity = r->account->equity;
+        /* A restart measures the account against the peak of the runs before it: a loss
+         * taken while the host was down trips the drawdown breaker now, not at a fill. */
+        pipeline_portfolio_drawdown(p);
+    }
 }
 
 pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *diags)

@@ -71,6 +71,7 @@ struct pipeline {
     risk_circuit circuit;    /* trading state: the daily-loss breaker and the day roll */
     struct risk_book *book;  /* the account's open risk, shared with its pipelines */
     risk_drawdown drawdown;  /* the drawdown breaker (portfolio.c) */
+    money_t equity_peak;     /* the breaker's peak equity, kept across runs (portfolio.c) */
     bool write_failed;       /* a durable write failed: no new entries (see pipeline_durable) */
     char write_error[512];   /* the first such failure, for the report */
     apex_error werr;         /* the last store write's error: its message travels with it */

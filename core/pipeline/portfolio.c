@@ -9,6 +9,7 @@
  * and `apex-host reduce-only` (core/cli/risk_cmds.c) reach a running host through it:
  *
  *   risk.drawdown:<pipeline>     the tripped drawdown breaker (risk_drawdown_format)
+ *   risk.peak:<pipeline>         the peak equity it measures from, across runs (`run` only)
  *   risk.resume:<pipeline>       a counter `resume` bumps; risk.resume for every pipeline
  *   risk.reduce_only:<pipeline>  "on" or "off"; risk.reduce_only for every pipeline
  *
@@ -73,6 +74,12 @@ int pipeline_portfolio_open(pipeline *p, diag_list *diags)
         return APEX_ENOMEM;
     }
     char rec[160];
+    if (!p->hs->backtest) {
+        money_t peak = 0;
+        const char *v = meta_read(p, "peak", p->cfg.name, rec, sizeof rec);
+        if (*v && money_parse(v, strlen(v), &peak) == 0 && peak > 0)
+            p->equity_peak = peak;
+    }
     if (!p->hs->backtest &&
         risk_drawdown_parse(meta_read(p, "drawdown", p->cfg.name, rec, sizeof rec), &p->drawdown))
         log_warn("%s: the drawdown breaker tripped in an earlier run is still on: entries are "
@@ -102,14 +109,31 @@ void pipeline_portfolio_bar(pipeline *p, const bar *b)
 
 /* ---- the drawdown breaker ---- */
 
+/* The peak the breaker measures from is kept in the store (risk.peak:<pipeline>) by `run`,
+ * so a restart measures from the peak of the runs before it, not from its own start: a
+ * loss taken across a restart still trips it. Written only when it rises, as an exact
+ * decimal; a backtest starts from its own starting equity. */
+static money_t drawdown_peak(pipeline *p, money_t equity_peak_now)
+{
+    if (p->hs->backtest || equity_peak_now <= p->equity_peak)
+        return p->equity_peak > equity_peak_now ? p->equity_peak : equity_peak_now;
+    p->equity_peak = equity_peak_now;
+    char key[160], v[40];
+    money_format_trim(equity_peak_now, 2, v, sizeof v);
+    pipeline_durable(
+        p, store_meta_set(p->hs->db, meta_key(key, sizeof key, "peak", p->cfg.name), v, &p->werr),
+        "recording the drawdown breaker's peak");
+    return equity_peak_now;
+}
+
 void pipeline_portfolio_drawdown(pipeline *p)
 {
     money_t start = p->sum.start_equity;
     if (p->cfg.risk.max_drawdown_pct <= 0 || p->drawdown.tripped || start <= 0)
         return;
     apex_time now = clock_now(p->hs->clock);
-    if (!risk_drawdown_check(&p->drawdown, &p->cfg.risk, start + p->peak_mark, start + p->mark,
-                             now))
+    money_t peak = drawdown_peak(p, start + p->peak_mark);
+    if (!risk_drawdown_check(&p->drawdown, &p->cfg.risk, peak, start + p->mark, now))
         return;
     p->drawdown.resumes_seen = resumes(p);
     char rec[160], key[160], eb[32], pb[32], fb[32], lb[32];
@@ -160,12 +184,16 @@ static void drawdown_resume(pipeline *p, const char *how)
     char key[160];
     p->drawdown = (risk_drawdown){0};
     p->peak_mark = p->mark;
+    p->equity_peak = 0; /* the next check records this equity as the peak */
     if (p->circuit.state == TRADING_ACTIVE)
         p->circuit.close_all = false; /* it was this breaker's close, not the daily one's */
     pipeline_durable(
         p,
         store_meta_set(p->hs->db, meta_key(key, sizeof key, "drawdown", p->cfg.name), "", &p->werr),
         "recording the drawdown breaker");
+    pipeline_durable(
+        p, store_meta_set(p->hs->db, meta_key(key, sizeof key, "peak", p->cfg.name), "", &p->werr),
+        "recording the drawdown breaker's peak");
     risk_event(p, 0, "drawdown breaker: entries resume (%s); the peak restarts at this equity",
                how);
     log_event("%-13s DRAWDOWN entries resume (%s)", p->cfg.name, how);

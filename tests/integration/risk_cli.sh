@@ -42,6 +42,25 @@ out=$("$APEX_HOST" resume --db "$DB" ma-trend)
 assert_eq "$out" "ma-trend: drawdown breaker (equity 98000.00, 2.00% below its peak 100000.00) resumes" "resume names what it releases"
 assert_eq "$(sq "$DB" "SELECT value FROM meta WHERE key = 'risk.resume:ma-trend'")" "1" "the pipeline's counter moved"
 
+# The drawdown breaker's peak survives a restart (risk.peak:<pipeline>, written by `run`
+# when it rises): a run records it, and a run that finds a peak of 200,000 in the store
+# (equity is about 100,000) trips at once, measuring from that peak, not from its start.
+sed 's/risk = { max_risk_pct = 0.01,/risk = { max_drawdown_pct = 0.05, max_risk_pct = 0.01,/' \
+  "$WORK/pipelines/ma_trend.lua" > "$WORK/dd.lua"
+RDB="$WORK/r.db"
+"$APEX_HOST" run --speed 100000 --max-seconds 3 --db "$RDB" --fresh "$WORK/dd.lua" > "$WORK/r1.out" 2>&1 || true
+peak=$(sq "$RDB" "SELECT value FROM meta WHERE key = 'risk.peak:ma-trend'")
+awk -v p="$peak" 'BEGIN { exit !(p + 0 >= 99000 && p + 0 <= 101000) }' &&
+  pass "run recorded the drawdown breaker's peak equity ($peak)" || fail "risk.peak:ma-trend is '$peak'"
+assert_eq "$(sq "$RDB" "SELECT count(*) FROM events WHERE kind = 'risk_limit' AND message LIKE 'drawdown breaker:%'")" "0" \
+  "no drawdown trip from the run's own peak"
+sq "$RDB" "UPDATE meta SET value = '200000' WHERE key = 'risk.peak:ma-trend'"
+"$APEX_HOST" run --speed 100000 --max-seconds 3 --db "$RDB" "$WORK/dd.lua" > "$WORK/r2.out" 2>&1 || true
+msg=$(sq "$RDB" "SELECT message FROM events WHERE kind = 'risk_limit' AND message LIKE 'drawdown breaker:%' LIMIT 1")
+assert_contains "$msg" "below its peak 200000.00" "after a restart the breaker measures from the stored peak"
+[ -n "$(sq "$RDB" "SELECT value FROM meta WHERE key = 'risk.drawdown:ma-trend'")" ] &&
+  pass "the trip is recorded for the next run" || fail "no risk.drawdown:ma-trend after the trip"
+
 # Bad portfolio-risk settings are refused by check, naming the file and the field.
 sed 's/risk = { max_risk_pct = 0.01,/risk = { max_heat_pct = 1.5, max_cluster_heat_pct = 0.5, max_risk_pct = 0.01,/' \
   "$WORK/pipelines/ma_trend.lua" > "$WORK/bad_heat.lua"
