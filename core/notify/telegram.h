@@ -41,6 +41,7 @@ struct uv_loop_s;
 #define TELEGRAM_DEFAULT_API_URL   "https://api.telegram.org"
 #define TELEGRAM_CALLBACK_DATA_MAX 64   /* bytes, Telegram's limit for callback_data */
 #define TELEGRAM_TEXT_MAX          4096 /* bytes here (Telegram counts characters) */
+#define TELEGRAM_CALLBACK_TEXT_MAX 200  /* answerCallbackQuery's text, bytes here */
 #define TELEGRAM_TOKEN_MAX         256
 
 typedef struct telegram telegram;

@@ -25,8 +25,12 @@
 #include "util/log.h"
 #include "util/secret.h"
 
-#define SEND_SLOTS   16 /* requests whose message is being sent at once */
-#define LONG_POLL_S  20 /* getUpdates' timeout */
+#define SEND_SLOTS  16 /* requests whose message is being sent at once */
+#define LONG_POLL_S 20 /* getUpdates' timeout */
+/* Polling goes on this long (wall seconds) after the last request was decided, so a press
+ * that comes late (on an expired or already answered request) is still answered with what
+ * became of it rather than left spinning in the chat. */
+#define LATE_PRESS_S 600
 #define APPROVE_VERB "ap"
 #define REJECT_VERB  "rj"
 
@@ -38,9 +42,10 @@ typedef struct {
 struct pipeline_telegram {
     pipeline *p;
     telegram *bot;
-    apex_clock *wall; /* the client's 429 waits run in wall time */
-    bool polling;     /* a getUpdates is in flight */
-    int64_t offset;   /* the next update_id wanted */
+    apex_clock *wall;     /* the client's 429 waits run in wall time */
+    bool polling;         /* a getUpdates is in flight */
+    int64_t offset;       /* the next update_id wanted */
+    apex_time late_until; /* wall time: polling ends then when no request waits */
     char last_error[256];
     send_slot sends[SEND_SLOTS];
 };
@@ -281,10 +286,22 @@ static void on_press(struct pipeline_telegram *tg, const telegram_update *u)
     }
     char msg[768];
     int rc = approval_submit(p->hs->db, id, approve, who, NULL, msg, sizeof msg);
+    if (rc == APEX_ESTATE) {
+        /* Too late: say what became of it (expired, answered by someone else, sent, stale),
+         * in approval_submit's words, within the 200 characters Telegram shows. */
+        char text[TELEGRAM_CALLBACK_TEXT_MAX + 1];
+        if (snprintf(text, sizeof text, "%s", msg) >= (int)sizeof text) {
+            size_t cut = sizeof text - 4; /* never inside a UTF-8 sequence */
+            while (cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80)
+                cut--;
+            memcpy(text + cut, "...", 4);
+        }
+        answer_press(tg, u, text);
+        return;
+    }
     answer_press(tg, u,
-                 rc == 0             ? (approve ? "Approved." : "Rejected.")
-                 : rc == APEX_ESTATE ? "Already answered."
-                                     : "The answer could not be recorded; try the CLI.");
+                 rc == 0 ? (approve ? "Approved." : "Rejected.")
+                         : "The answer could not be recorded; try the CLI.");
 }
 
 static void on_updates(const telegram_result *r, const telegram_update *updates, int n, void *ud)
@@ -311,7 +328,12 @@ static void on_updates(const telegram_result *r, const telegram_update *updates,
 void pipeline_telegram_poll(pipeline *p)
 {
     struct pipeline_telegram *tg = p->telegram;
-    if (!tg || tg->polling || LIST_EMPTY(&p->approval_waits))
+    if (!tg || tg->polling)
+        return;
+    apex_time now = clock_now(tg->wall);
+    if (!LIST_EMPTY(&p->approval_waits))
+        tg->late_until = now + (apex_time)LATE_PRESS_S * APEX_SECOND;
+    else if (now >= tg->late_until)
         return;
     apex_error e;
     if (telegram_get_updates(tg->bot, tg->offset, LONG_POLL_S, on_updates, tg, &e) == 0)

@@ -97,6 +97,14 @@ assert_contains "$edit" '"message_id":1' "message 1 was edited"
 assert_contains "$edit" "expired: approval #1 expired: no answer within 2 s (execution.approval_timeout)" \
   "to say the request expired"
 assert_eq "$(jq '.[0].body | has("reply_markup")' <<<"$edit")" "false" "and its buttons are gone"
+# A press that comes after the expiry is still answered, with what became of the request.
+ctl press "{\"chat_id\":555,\"from_id\":1001,\"username\":\"alice\",\"message_id\":1,\"data\":\"ap:1:$nonce\"}" > /dev/null
+until_sent '"method":"answerCallbackQuery"'
+late=$(requests | jq -r '[.requests[] | select(.method == "answerCallbackQuery") | .body.text] | .[0]')
+assert_contains "$late" "approval 1 (" "a late press is answered"
+assert_contains "$late" "already expired" "with the request's fate, not \"Already answered.\""
+assert_eq "$(sq "$WORK/e.db" "SELECT status || ' ' || coalesce(answered_by, '-') FROM approvals WHERE id = 1")" \
+  "expired -" "and the late press changes nothing"
 bars expire 10 10 100.00
 assert_eq "$(sq "$WORK/e.db" "SELECT count(*) FROM orders")" "0" "no order reached the broker"
 stop_run $pid
