@@ -97,7 +97,7 @@ static int print_tripped(void *ud, const char *key, const char *value)
     char eb[32], pb[32], fb[32];
     printf("%s: drawdown breaker (equity %s, %s%% below its peak %s) resumes\n", name,
            money_format_trim(d.equity, 2, eb, sizeof eb),
-           money_format_trim(risk_drawdown_fraction(&d) * 100, 2, fb, sizeof fb),
+           money_format(risk_drawdown_fraction(&d) * 100, 2, fb, sizeof fb),
            money_format_trim(d.peak, 2, pb, sizeof pb));
     sc->tripped++;
     return 0;

@@ -516,7 +516,7 @@ static int risk_mode_row(void *ud, const char *key, const char *value)
         snprintf(row->cell[2], CELL_MAX,
                  "tripped %s: equity %s, %s%% below its peak %s; resumes %s%s",
                  fmt_time(d.at, tb, sizeof tb), fmt_price(d.equity, eb, sizeof eb),
-                 money_format_trim(risk_drawdown_fraction(&d) * 100, 2, fb, sizeof fb),
+                 money_format(risk_drawdown_fraction(&d) * 100, 2, fb, sizeof fb),
                  fmt_price(d.peak, pb, sizeof pb),
                  d.resume_at ? fmt_time(d.resume_at, rb, sizeof rb) : "",
                  d.resume_at ? " or by apex-host resume" : "by apex-host resume");

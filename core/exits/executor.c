@@ -575,8 +575,22 @@ int exit_executor_start(exit_executor *x, trade *t, const exit_decision *d, mone
     if (j && j->state != JOB_DONE) {
         bool more_urgent = d->priority < j->priority;
         bool closes_all = d->qty >= abs_money(t->led.qty);
-        if (!more_urgent || !closes_all || j->supersede)
+        if (!more_urgent || !closes_all)
             return APEX_EBUSY;
+        if (j->supersede) {
+            /* A supersede is already under way (its cancel in flight): a decision more
+             * urgent than the one waiting takes its place, so a CRITICAL exit that comes
+             * while a MEDIUM one waits for the LOW one's cancel is the one that starts. */
+            if (d->priority >= j->next.priority)
+                return APEX_EBUSY;
+            store_event(x->db, clock_now(x->clock), x->cfg->name, t->row.id, "exit", NULL,
+                        "%s: %s (%s) takes the place of the waiting %s exit", t->row.symbol,
+                        d->reason, exit_priority_name(d->priority),
+                        exit_condition_name(j->next.condition));
+            j->next = *d;
+            j->next_price = price;
+            return 0;
+        }
         /* Supersede: cancel what is working, then start the more urgent exit. */
         j->supersede = true;
         j->next = *d;

@@ -144,7 +144,7 @@ void pipeline_portfolio_drawdown(pipeline *p)
                      "recording the drawdown breaker");
     money_format_trim(p->drawdown.equity, 2, eb, sizeof eb);
     money_format_trim(p->drawdown.peak, 2, pb, sizeof pb);
-    money_format_trim(risk_drawdown_fraction(&p->drawdown) * 100, 2, fb, sizeof fb);
+    money_format(risk_drawdown_fraction(&p->drawdown) * 100, 2, fb, sizeof fb);
     money_format_trim(p->cfg.risk.max_drawdown_pct * 100, 0, lb, sizeof lb);
     bool close_all = p->cfg.risk.drawdown_close_all;
     char resume[96];
@@ -225,16 +225,15 @@ bool pipeline_portfolio_admit(pipeline *p, trade *t, const broker_account *a, ch
             drawdown_resume(p, how);
         } else {
             char eb[32], pb[32], fb[32];
-            snprintf(
-                why, len,
-                "drawdown breaker tripped (equity %s, %s%% below its peak %s): entries "
-                "halted until %s",
-                money_format_trim(p->drawdown.equity, 2, eb, sizeof eb),
-                money_format_trim(risk_drawdown_fraction(&p->drawdown) * 100, 2, fb, sizeof fb),
-                money_format_trim(p->drawdown.peak, 2, pb, sizeof pb),
-                p->drawdown.resume_at ? "risk.drawdown_resume_hours pass or `apex-host "
-                                        "resume`"
-                                      : "`apex-host resume`");
+            snprintf(why, len,
+                     "drawdown breaker tripped (equity %s, %s%% below its peak %s): entries "
+                     "halted until %s",
+                     money_format_trim(p->drawdown.equity, 2, eb, sizeof eb),
+                     money_format(risk_drawdown_fraction(&p->drawdown) * 100, 2, fb, sizeof fb),
+                     money_format_trim(p->drawdown.peak, 2, pb, sizeof pb),
+                     p->drawdown.resume_at ? "risk.drawdown_resume_hours pass or `apex-host "
+                                             "resume`"
+                                           : "`apex-host resume`");
             risk_event(p, t->row.id, "%s %s", t->row.symbol, why);
             return false;
         }

@@ -449,6 +449,37 @@ static void test_more_urgent_exit_supersedes(void **state)
     assert_int_equal(sold(f), MONEY(100));
 }
 
+/* A MEDIUM exit supersedes a working LOW one; before the LOW one's cancel is answered a
+ * CRITICAL one comes: the CRITICAL one is what starts (a market order), not the MEDIUM
+ * limit, and the position is sold once. */
+static void test_critical_exit_replaces_a_waiting_supersede(void **state)
+{
+    fx *f = *state;
+    exit_decision low = decision(EXIT_EARLY_EXIT, MONEY(100));
+    exit_executor_start(f->x, &f->t, &low, MONEY(110));
+    run(f);
+    broker_order *limit = last_order(f);
+    assert_int_equal(limit->type, ORDER_LIMIT);
+    int orders_before = fake_broker_norders(f->brk);
+    exit_decision medium = decision(EXIT_PROFIT_TARGET, MONEY(100));
+    assert_int_equal(exit_executor_start(f->x, &f->t, &medium, MONEY(110)), 0);
+    /* The cancel is in flight: a second MEDIUM is refused, a CRITICAL takes its place. */
+    assert_int_equal(exit_executor_start(f->x, &f->t, &medium, MONEY(110)), APEX_EBUSY);
+    exit_decision crit = decision(EXIT_STOP_LOSS, MONEY(100));
+    assert_int_equal(exit_executor_start(f->x, &f->t, &crit, MONEY(94)), 0);
+    run(f);
+    assert_int_equal(fake_broker_order(f->brk, limit->client_order_id)->status,
+                     ORDER_STATUS_CANCELLED);
+    assert_int_equal(fake_broker_norders(f->brk), orders_before + 1); /* one exit order */
+    broker_order *market = last_order(f);
+    assert_int_equal(market->type, ORDER_MARKET);
+    fill(f->brk, market->client_order_id, 0, MONEY(94));
+    run(f);
+    assert_string_equal(f->last_done.exit_reason, "stop_loss");
+    assert_int_equal(sold(f), MONEY(100));
+    assert_int_equal(f->t.led.qty, 0);
+}
+
 /* ---- priority at the rate limiter ---- */
 
 static void count_reply(void *ud, const broker_reply *r)
@@ -558,6 +589,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_leg_fill_during_partial_exit_never_oversells, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_more_urgent_exit_supersedes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_critical_exit_replaces_a_waiting_supersede, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_critical_exit_overtakes_routine_calls, setup,
                                         teardown),
     };
