@@ -78,7 +78,7 @@ assert_contains "$out" "symbols[1]: AAPL: alpaca: AAPL is not an asset Alpaca li
 control asset '{"symbol":"AAPL","kind":"tradable"}'
 
 DB="$WORK/live.db"
-"$APEX_HOST" run --db "$DB" --fresh --max-seconds 60 "$WORK/live.lua" "$WORK/live2.lua" > "$WORK/run.out" 2>&1 &
+"$APEX_HOST" run --db "$DB" --fresh --max-seconds 90 "$WORK/live.lua" "$WORK/live2.lua" > "$WORK/run.out" 2>&1 &
 HPID=$!
 
 # Waits until the SQL answers the value, at most 20 s.
@@ -122,6 +122,10 @@ pos=$(curl -s -o /dev/null -w '%{http_code}' -H "APCA-API-KEY-ID: $KEY" -H "APCA
 assert_eq "$pos" "404" "the fake holds no AAPL position"
 
 # ---- the bar stream drops; a bar published while it is down arrives by the catch-up ----
+# The bar is stamped with the minute just ended, and the host trades it only while it is
+# that (a bar two intervals old is history). Starting late in a minute, the reconnect and
+# catch-up could end in the next one and the bar would be history: wait for a fresh minute.
+while [ "$((10#$(date -u +%S)))" -gt 35 ]; do sleep 1; done
 curl -s -f -o /dev/null -X POST -d '{"path":"/v2/iex"}' "$URL/_control/ws_drop"
 # Stamped with the minute just ended: a REST catch-up leaves a minute still forming for later.
 control bar "{\"symbol\":\"MSFT\",\"t\":\"$(minute -1)\",\"o\":101,\"h\":107.25,\"l\":101,\"c\":107.25,\"v\":500}"
