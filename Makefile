@@ -9,7 +9,8 @@
         torture torture-notify bench bench-latency bench-notify format clean config-docs
 
 # clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes) build tests/fuzz.
-# libwebsockets-dev and curl: tests/fake_alpaca (the fake Alpaca server and its selftest).
+# libwebsockets-dev and curl: tests/fake_alpaca (the fake Alpaca server and its selftest);
+# jq: the integration tests read the fakes' JSON request records with it.
 # r-base-core and r-cran-ttr: R's TTR package, the reference tests/ttr checks apex.ta
 # against. They are installed without Recommends: with them apt adds some 700 packages
 # (r-recommended, pandoc, TeX fonts, GDAL...; 1.5 GB), without them 9 packages, 48 MB.
@@ -18,7 +19,7 @@
 # /usr/lib/<arch>/libwebsockets-evlib_uv.so), so it must not go if -dev's packaging changes.
 DEBS := build-essential cmake pkg-config liblua5.4-dev libuv1-dev libcurl4-openssl-dev \
         libsqlite3-dev libjansson-dev libssl-dev openssl libcmocka-dev sqlite3 procps clang libclang-rt-14-dev gdb bc \
-        libwebsockets-dev libwebsockets-evlib-uv curl \
+        libwebsockets-dev libwebsockets-evlib-uv curl jq \
         r-base-core r-cran-ttr
 DEBS_NO_RECOMMENDS := r-base-core r-cran-ttr
 JOBS := $(shell nproc 2>/dev/null || echo 2)

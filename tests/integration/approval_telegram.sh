@@ -8,28 +8,8 @@
 # nowhere.
 source "$(dirname "$0")/lib.sh"
 : "${APEX_BUILD_DIR:?set by ctest}"
-FAKE="$APEX_BUILD_DIR/fake-telegram"
 TOKEN="4242:approval-TEST_token"
-"$FAKE" --port 0 --token "$TOKEN" > "$WORK/tg.out" 2> "$WORK/tg.err" &
-tgpid=$!
-trap 'kill $tgpid 2>/dev/null; rm -rf "$WORK"' EXIT
-for _ in $(seq 50); do grep -q '^listening ' "$WORK/tg.out" && break; sleep 0.1; done
-PORT=$(sed -n 's/^listening 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/tg.out")
-[ -n "$PORT" ] || { echo "fake-telegram did not start"; cat "$WORK/tg.err"; exit 1; }
-TG=http://127.0.0.1:$PORT
-ctl() { curl -s -m 5 -X POST "$TG/_control/$1" --data "$2"; }
-requests() { curl -s -m 5 "$TG/_control/requests"; }
-# until_sq SQL [WANT]: polls the store (5 s at most) until SQL gives WANT (default: any
-# non-empty value), and prints the last value.
-until_sq() {
-  local v=""
-  for _ in $(seq 50); do
-    v=$(sq "$WORK/a.db" "$1" 2>/dev/null || true)
-    if [ -n "${2:-}" ]; then [ "$v" = "$2" ] && break; else [ -n "$v" ] && break; fi
-    sleep 0.1
-  done
-  echo "$v"
-}
+start_fake_telegram "$TOKEN"
 
 cat > "$WORK/live.csv" <<'CSV'
 timestamp,symbol,open,high,low,close,volume
@@ -63,10 +43,10 @@ for i in 0 1 2 3; do
 done
 
 # The request: a row in the store, a message with two buttons.
-msg=$(until_sq "SELECT telegram_message_id FROM approvals WHERE id = 1")
+msg=$(until_sq "$WORK/a.db" "SELECT telegram_message_id FROM approvals WHERE id = 1")
 assert_eq "$msg" "1" "the request was sent as Telegram message 1"
 nonce=$(sq "$WORK/a.db" "SELECT nonce FROM approvals WHERE id = 1")
-sent=$(requests)
+sent=$(tg_requests)
 assert_contains "$sent" '"method":"sendMessage"' "sendMessage was called"
 assert_contains "$sent" '"chat_id":555' "to the configured chat"
 assert_contains "$sent" "\"callback_data\":\"ap:1:$nonce\"" "an Approve button ap:1:<nonce>"
@@ -80,23 +60,23 @@ status=$("$APEX_HOST" status --db "$WORK/a.db" | sed -n '/^APPROVALS WAITING/,/^
 assert_contains "$status" "approve   AAPL    buy" "apex-host status shows the request waiting"
 
 # Mallory (666) is not in approval_user_ids: refused, recorded, nothing changes.
-ctl press "{\"chat_id\":555,\"from_id\":666,\"username\":\"mallory\",\"data\":\"ap:1:$nonce\"}" > /dev/null
-denied=$(until_sq "SELECT message FROM events WHERE kind = 'approval_denied'")
+tg_ctl press "{\"chat_id\":555,\"from_id\":666,\"username\":\"mallory\",\"data\":\"ap:1:$nonce\"}" > /dev/null
+denied=$(until_sq "$WORK/a.db" "SELECT message FROM events WHERE kind = 'approval_denied'")
 assert_contains "$denied" "telegram:666 (@mallory) in chat 555 pressed Approve on approval #1: not allowed (not in execution.approval_user_ids)" "the refused press is recorded"
-for _ in $(seq 50); do requests | grep -q 'Not allowed' && break; sleep 0.1; done
-assert_contains "$(requests)" "Not allowed: not in execution.approval_user_ids." "mallory's press was answered not allowed"
+until_sent 'Not allowed'
+assert_contains "$(tg_requests)" "Not allowed: not in execution.approval_user_ids." "mallory's press was answered not allowed"
 assert_eq "$(sq "$WORK/a.db" "SELECT status || '/' || coalesce(answer, '-') FROM approvals WHERE id = 1")" "pending/-" "the request still waits"
 
 # Alice (1001) approves.
-ctl press "{\"chat_id\":555,\"from_id\":1001,\"username\":\"alice\",\"data\":\"ap:1:$nonce\"}" > /dev/null
-st=$(until_sq "SELECT status FROM executions WHERE id = 1" monitoring)
+tg_ctl press "{\"chat_id\":555,\"from_id\":1001,\"username\":\"alice\",\"data\":\"ap:1:$nonce\"}" > /dev/null
+st=$(until_sq "$WORK/a.db" "SELECT status FROM executions WHERE id = 1" monitoring)
 assert_eq "$st" "monitoring" "the approved entry went to the broker and is monitored"
 assert_eq "$(sq "$WORK/a.db" "SELECT status || ' ' || answered_by FROM approvals WHERE id = 1")" "approved telegram:1001 (@alice)" "the answer is recorded with who gave it"
 echo "$((now + 10)),AAPL,100.00,100.20,99.90,100.00,500" >> "$WORK/live.csv" # fills the entry
-fills=$(until_sq "SELECT count(*) FROM fills" 1)
+fills=$(until_sq "$WORK/a.db" "SELECT count(*) FROM fills" 1)
 assert_eq "$fills" "1" "the entry filled on the paper broker"
-for _ in $(seq 50); do requests | grep -q 'editMessageText' && break; sleep 0.1; done
-edits=$(requests)
+until_sent 'editMessageText'
+edits=$(tg_requests)
 assert_contains "$edits" '"method":"answerCallbackQuery"' "answerCallbackQuery was sent"
 assert_contains "$edits" '"text":"Approved."' "alice's press was answered Approved."
 assert_contains "$edits" '"method":"editMessageText"' "the message was edited"
@@ -104,15 +84,15 @@ assert_contains "$edits" "approved: approval #1 approved by telegram:1001 (@alic
 # MSFT's request (#2, message 2): a stale button is refused, then alice rejects it.
 nonce2=$(sq "$WORK/a.db" "SELECT nonce FROM approvals WHERE id = 2")
 assert_eq "$(sq "$WORK/a.db" "SELECT symbol || ' ' || telegram_message_id FROM approvals WHERE id = 2")" "MSFT 2" "MSFT's request is message 2"
-ctl press "{\"chat_id\":555,\"from_id\":1001,\"username\":\"alice\",\"message_id\":2,\"data\":\"rj:2:0000000000000000\"}" > /dev/null
-for _ in $(seq 50); do requests | grep -q 'Unknown approval request' && break; sleep 0.1; done
-assert_contains "$(requests)" "Unknown approval request." "a button with a wrong nonce is refused"
-ctl press "{\"chat_id\":555,\"from_id\":1001,\"username\":\"alice\",\"message_id\":2,\"data\":\"rj:2:$nonce2\"}" > /dev/null
-st=$(until_sq "SELECT status FROM executions WHERE id = 2" skipped)
+tg_ctl press "{\"chat_id\":555,\"from_id\":1001,\"username\":\"alice\",\"message_id\":2,\"data\":\"rj:2:0000000000000000\"}" > /dev/null
+until_sent 'Unknown approval request'
+assert_contains "$(tg_requests)" "Unknown approval request." "a button with a wrong nonce is refused"
+tg_ctl press "{\"chat_id\":555,\"from_id\":1001,\"username\":\"alice\",\"message_id\":2,\"data\":\"rj:2:$nonce2\"}" > /dev/null
+st=$(until_sq "$WORK/a.db" "SELECT status FROM executions WHERE id = 2" skipped)
 assert_eq "$(sq "$WORK/a.db" "SELECT status || ': ' || reason FROM executions WHERE id = 2")" "skipped: approval #2 rejected by telegram:1001 (@alice)" "a Reject press skips the execution"
 assert_eq "$(sq "$WORK/a.db" "SELECT status FROM approvals WHERE id = 2")" "rejected" "and the request is rejected"
-for _ in $(seq 50); do requests | grep -q 'rejected: approval #2' && break; sleep 0.1; done
-assert_contains "$(requests)" "rejected: approval #2 rejected by telegram:1001 (@alice)" "its message was edited to show it"
+until_sent 'rejected: approval #2'
+assert_contains "$(tg_requests)" "rejected: approval #2 rejected by telegram:1001 (@alice)" "its message was edited to show it"
 again=$("$APEX_HOST" approve 1 --db "$WORK/a.db" 2>&1 || true)
 assert_contains "$again" "already approved" "a late CLI answer changes nothing"
 

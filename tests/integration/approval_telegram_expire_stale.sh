@@ -11,30 +11,8 @@
 # appears nowhere.
 source "$(dirname "$0")/lib.sh"
 : "${APEX_BUILD_DIR:?set by ctest}"
-FAKE="$APEX_BUILD_DIR/fake-telegram"
 TOKEN="4242:expire-TEST_token"
-"$FAKE" --port 0 --token "$TOKEN" > "$WORK/tg.out" 2> "$WORK/tg.err" &
-tgpid=$!
-trap 'kill $tgpid 2>/dev/null; rm -rf "$WORK"' EXIT
-for _ in $(seq 50); do grep -q '^listening ' "$WORK/tg.out" && break; sleep 0.1; done
-PORT=$(sed -n 's/^listening 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/tg.out")
-[ -n "$PORT" ] || { echo "fake-telegram did not start"; cat "$WORK/tg.err"; exit 1; }
-TG=http://127.0.0.1:$PORT
-ctl() { curl -s -m 5 -X POST "$TG/_control/$1" --data "$2"; }
-requests() { curl -s -m 5 "$TG/_control/requests"; }
-# until_sq DB SQL [WANT]: polls the store (10 s at most) until SQL gives WANT (default: any
-# non-empty value), and prints the last value.
-until_sq() {
-  local v=""
-  for _ in $(seq 100); do
-    v=$(sq "$1" "$2" 2>/dev/null || true)
-    if [ -n "${3:-}" ]; then [ "$v" = "$3" ] && break; else [ -n "$v" ] && break; fi
-    sleep 0.1
-  done
-  echo "$v"
-}
-# until_sent TEXT: waits (10 s at most) until a request to the fake contains TEXT.
-until_sent() { for _ in $(seq 100); do requests | grep -qF -- "$1" && break; sleep 0.1; done; }
+start_fake_telegram "$TOKEN"
 
 cat > "$WORK/third.lua" <<'LUA'
 -- Buys on the 3rd bar it sees, with a stop at 95 and a target at 120; logs every close.
@@ -84,7 +62,7 @@ bars expire 0 3 100.00
 msg=$(until_sq "$WORK/e.db" "SELECT telegram_message_id FROM approvals WHERE id = 1")
 assert_eq "$msg" "1" "the request was sent as Telegram message 1"
 nonce=$(sq "$WORK/e.db" "SELECT nonce FROM approvals WHERE id = 1")
-assert_contains "$(requests)" "\"callback_data\":\"ap:1:$nonce\"" "with an Approve button"
+assert_contains "$(tg_requests)" "\"callback_data\":\"ap:1:$nonce\"" "with an Approve button"
 until_sq "$WORK/e.db" "SELECT status FROM executions WHERE id = 1" skipped > /dev/null
 assert_eq "$(sq "$WORK/e.db" "SELECT status || ': ' || reason FROM executions WHERE id = 1")" \
   "skipped: approval #1 expired: no answer within 2 s (execution.approval_timeout)" \
@@ -92,15 +70,15 @@ assert_eq "$(sq "$WORK/e.db" "SELECT status || ': ' || reason FROM executions WH
 assert_eq "$(sq "$WORK/e.db" "SELECT status || ' ' || coalesce(answered_by, '-') FROM approvals WHERE id = 1")" \
   "expired -" "the request is expired, answered by nobody"
 until_sent '"method":"editMessageText"'
-edit=$(requests | jq -c '[.requests[] | select(.method == "editMessageText")]')
+edit=$(tg_requests | jq -c '[.requests[] | select(.method == "editMessageText")]')
 assert_contains "$edit" '"message_id":1' "message 1 was edited"
 assert_contains "$edit" "expired: approval #1 expired: no answer within 2 s (execution.approval_timeout)" \
   "to say the request expired"
 assert_eq "$(jq '.[0].body | has("reply_markup")' <<<"$edit")" "false" "and its buttons are gone"
 # A press that comes after the expiry is still answered, with what became of the request.
-ctl press "{\"chat_id\":555,\"from_id\":1001,\"username\":\"alice\",\"message_id\":1,\"data\":\"ap:1:$nonce\"}" > /dev/null
+tg_ctl press "{\"chat_id\":555,\"from_id\":1001,\"username\":\"alice\",\"message_id\":1,\"data\":\"ap:1:$nonce\"}" > /dev/null
 until_sent '"method":"answerCallbackQuery"'
-late=$(requests | jq -r '[.requests[] | select(.method == "answerCallbackQuery") | .body.text] | .[0]')
+late=$(tg_requests | jq -r '[.requests[] | select(.method == "answerCallbackQuery") | .body.text] | .[0]')
 assert_contains "$late" "approval 1 (" "a late press is answered"
 assert_contains "$late" "already expired" "with the request's fate, not \"Already answered.\""
 assert_eq "$(sq "$WORK/e.db" "SELECT status || ' ' || coalesce(answered_by, '-') FROM approvals WHERE id = 1")" \
@@ -110,7 +88,7 @@ assert_eq "$(sq "$WORK/e.db" "SELECT count(*) FROM orders")" "0" "no order reach
 stop_run $pid
 
 # ---- stale: Approve pressed after a 3% move, with a 1% tolerance ----
-ctl reset "{}" > /dev/null
+tg_ctl reset "{}" > /dev/null
 pipeline stale 300
 APEX_TEST_BOT_TOKEN="$TOKEN" "$APEX_HOST" run --db "$WORK/s.db" "$WORK/stale.lua" \
   > "$WORK/s.out" 2>&1 &
@@ -120,11 +98,11 @@ msg=$(until_sq "$WORK/s.db" "SELECT telegram_message_id FROM approvals WHERE id 
 [ -n "$msg" ] || fail "the stale request was never sent to Telegram"
 nonce=$(sq "$WORK/s.db" "SELECT nonce FROM approvals WHERE id = 1")
 assert_eq "$(sq "$WORK/s.db" "SELECT status FROM approvals WHERE id = 1")" "pending" "the request waits"
-assert_contains "$(requests)" "stop 95.00, target 120.00" "its message shows the stop and target"
+assert_contains "$(tg_requests)" "stop 95.00, target 120.00" "its message shows the stop and target"
 bars stale 5 5 103.00 # the price moves 3% while the request waits
 for _ in $(seq 100); do grep -q 'close 103.00' "$WORK/s.out" && break; sleep 0.1; done
 assert_contains "$(cat "$WORK/s.out")" "close 103.00" "the host saw the move"
-ctl press "{\"chat_id\":555,\"from_id\":1001,\"username\":\"alice\",\"message_id\":$msg,\"data\":\"ap:1:$nonce\"}" > /dev/null
+tg_ctl press "{\"chat_id\":555,\"from_id\":1001,\"username\":\"alice\",\"message_id\":$msg,\"data\":\"ap:1:$nonce\"}" > /dev/null
 until_sq "$WORK/s.db" "SELECT status FROM executions WHERE id = 1" skipped > /dev/null
 reason="approval #1 approved by telegram:1001 (@alice), but stale: the price moved from 100.00 to 103.00 (3.00%), beyond execution.approval_tolerance_pct 1.00%; not sent"
 assert_eq "$(sq "$WORK/s.db" "SELECT status || ': ' || reason FROM executions WHERE id = 1")" \
@@ -132,9 +110,9 @@ assert_eq "$(sq "$WORK/s.db" "SELECT status || ': ' || reason FROM executions WH
 assert_eq "$(sq "$WORK/s.db" "SELECT status || ' / ' || answered_by || ' / ' || outcome FROM approvals WHERE id = 1")" \
   "stale / telegram:1001 (@alice) / $reason" "the request is stale, with who approved it"
 until_sent '"method":"editMessageText"'
-answers=$(requests | jq -c '[.requests[] | select(.method == "answerCallbackQuery") | .body.text]')
+answers=$(tg_requests | jq -c '[.requests[] | select(.method == "answerCallbackQuery") | .body.text]')
 assert_eq "$answers" '["Approved."]' "alice's press was answered"
-edit=$(requests | jq -c '[.requests[] | select(.method == "editMessageText")]')
+edit=$(tg_requests | jq -c '[.requests[] | select(.method == "editMessageText")]')
 assert_contains "$edit" "\"message_id\":$msg" "its message was edited"
 assert_contains "$edit" "stale: $reason" "to say the approval came too late"
 bars stale 10 10 103.00 # a bar that would fill an order sent
@@ -142,6 +120,6 @@ assert_eq "$(sq "$WORK/s.db" "SELECT count(*) FROM orders")" "0" "no order reach
 assert_eq "$(sq "$WORK/s.db" "SELECT count(*) FROM fills")" "0" "nothing filled"
 stop_run $pid
 
-leaks=$( (cat "$WORK/e.out" "$WORK/s.out" "$WORK/tg.err"; requests; sqlite3 "$WORK/e.db" .dump; sqlite3 "$WORK/s.db" .dump) | grep -c -- "$TOKEN" || true)
+leaks=$( (cat "$WORK/e.out" "$WORK/s.out" "$WORK/tg.err"; tg_requests; sqlite3 "$WORK/e.db" .dump; sqlite3 "$WORK/s.db" .dump) | grep -c -- "$TOKEN" || true)
 assert_eq "$leaks" "0" "the bot token appears in no output and nowhere in the store"
 finish

@@ -4,7 +4,10 @@ set -euo pipefail
 : "${APEX_HOST:?set by ctest}" "${APEX_DATAGEN:?set by ctest}" "${APEX_SOURCE_DIR:?set by ctest}"
 
 WORK=$(mktemp -d /tmp/apex-it-XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+# kill_at_exit PID...: processes the test started (fake servers), stopped when it ends.
+KILL_AT_EXIT=""
+kill_at_exit() { KILL_AT_EXIT="$KILL_AT_EXIT $*"; }
+trap '[ -z "$KILL_AT_EXIT" ] || kill $KILL_AT_EXIT 2>/dev/null || true; rm -rf "$WORK"' EXIT
 FAILS=0
 
 fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
@@ -58,4 +61,39 @@ kill_while_holding() {
     echo "note: execution $v was $status by the time the kill landed; running again"
   done
   return 1
+}
+
+# start_fake_telegram TOKEN: the fake Telegram Bot API (build/fake-telegram, tests/
+# fake_telegram) on a free port of 127.0.0.1, stopped at exit. Sets TG (its URL) and TG_PID;
+# its output is in $WORK/tg.out and $WORK/tg.err.
+start_fake_telegram() {
+  : "${APEX_BUILD_DIR:?set by ctest}"
+  "$APEX_BUILD_DIR/fake-telegram" --port 0 --token "$1" > "$WORK/tg.out" 2> "$WORK/tg.err" &
+  TG_PID=$!
+  kill_at_exit "$TG_PID"
+  local port=""
+  for _ in $(seq 100); do
+    port=$(sed -n 's/^listening 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/tg.out")
+    [ -n "$port" ] && break
+    sleep 0.05
+  done
+  [ -n "$port" ] || { echo "fake-telegram did not start"; cat "$WORK/tg.err"; exit 1; }
+  TG=http://127.0.0.1:$port
+}
+# tg_ctl VERB JSON: the fake's control API (press, fault, reset...); tg_requests: what it got.
+tg_ctl() { curl -s -m 5 -X POST "$TG/_control/$1" --data "$2"; }
+tg_requests() { curl -s -m 5 "$TG/_control/requests"; }
+# until_sent TEXT: waits (10 s at most) until a request the fake got contains TEXT.
+until_sent() { for _ in $(seq 100); do tg_requests | grep -qF -- "$1" && break; sleep 0.1; done; }
+
+# until_sq DB SQL [WANT]: polls the store (10 s at most) until SQL gives WANT (default: any
+# non-empty value), and prints the last value.
+until_sq() {
+  local v=""
+  for _ in $(seq 100); do
+    v=$(sq "$1" "$2" 2>/dev/null || true)
+    if [ -n "${3:-}" ]; then [ "$v" = "$3" ] && break; else [ -n "$v" ] && break; fi
+    sleep 0.1
+  done
+  echo "$v"
 }

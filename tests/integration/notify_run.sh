@@ -15,14 +15,11 @@ source "$(dirname "$0")/lib.sh"
 TOKEN="4242$(od -An -N3 -tu4 /dev/urandom | tr -d ' \n'):AAH-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 export APEX_TEST_TG_TOKEN=$TOKEN
 
-"$APEX_BUILD_DIR/fake-telegram" --port 0 --token "$TOKEN" > "$WORK/tg.port" 2>"$WORK/tg.err" &
-TPID=$!
+start_fake_telegram "$TOKEN"
 : > "$WORK/hook.log"
 "$APEX_BUILD_DIR/webhook-receiver" ok "$WORK/hook.log" > "$WORK/hook.port" &
-RPID=$!
-trap 'kill $TPID $RPID 2>/dev/null; rm -rf "$WORK"' EXIT
-for _ in $(seq 1 100); do [ -s "$WORK/tg.port" ] && [ -s "$WORK/hook.port" ] && break; sleep 0.05; done
-TPORT=$(sed -n 's/^listening 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/tg.port")
+kill_at_exit $!
+for _ in $(seq 1 100); do [ -s "$WORK/hook.port" ] && break; sleep 0.05; done
 HPORT=$(awk '{print $2}' "$WORK/hook.port")
 
 cat > "$WORK/p.lua" <<LUA
@@ -33,7 +30,7 @@ return apex.pipeline {
     strategy = { file = "$APEX_SOURCE_DIR/strategies/ma_cross.lua", params = { fast = 10, slow = 30 } },
     notifications = {
         telegram = { token_env = "APEX_TEST_TG_TOKEN", chat_id = { 111, "-100222" },
-                     api_url = "http://127.0.0.1:$TPORT" },
+                     api_url = "$TG" },
         webhooks = { "http://127.0.0.1:$HPORT/notify" },
         rate_limit_per_minute = 600,
     },
@@ -42,7 +39,7 @@ LUA
 
 DB="$WORK/run.db"
 "$APEX_HOST" run --speed 100000 --max-seconds 120 --db "$DB" "$WORK/p.lua" > "$WORK/run.out" 2>&1 || true
-curl -s "http://127.0.0.1:$TPORT/_control/requests" > "$WORK/requests.json"
+tg_requests > "$WORK/requests.json"
 
 completed=$(sq "$DB" "SELECT count(*) FROM executions WHERE status='completed'")
 fills=$(sq "$DB" "SELECT count(*) FROM fills")
@@ -122,8 +119,8 @@ assert_eq "$leaks" "0" "the bot token is in no output, log, request record or st
 # ---- Telegram hanging: trading goes on, the rows wait; the next run delivers them once ----
 # At 30,000x, not 100,000x: on a loaded machine a faster replay outruns each entry's preparation
 # (every signal is then skipped as stale: "the price moved while the entry was prepared").
-curl -s -X POST "http://127.0.0.1:$TPORT/_control/reset" -d '{}' >/dev/null
-curl -s -X POST "http://127.0.0.1:$TPORT/_control/fault" -d '{"kind":"hang","method":"sendMessage","count":100000}' >/dev/null
+tg_ctl reset '{}' >/dev/null
+tg_ctl fault '{"kind":"hang","method":"sendMessage","count":100000}' >/dev/null
 sed -e 's/name = "note"/name = "hang"/' -e 's/webhooks = { [^}]* },//' "$WORK/p.lua" > "$WORK/hang.lua"
 HDB="$WORK/hang.db"
 "$APEX_HOST" run --speed 30000 --max-seconds 120 --db "$HDB" "$WORK/hang.lua" > "$WORK/hang.out" 2>&1 || true
@@ -140,9 +137,9 @@ assert_eq "$(sq "$HDB" "SELECT count(*) FROM notifications WHERE status IN ('pen
 "$APEX_HOST" status --db "$HDB" > "$WORK/hang.status" 2>&1 || true
 assert_contains "$(cat "$WORK/hang.status")" "notifications: $queued pending, 0 failed" \
   "status shows the pending notifications"
-curl -s -X POST "http://127.0.0.1:$TPORT/_control/reset" -d '{}' >/dev/null
+tg_ctl reset '{}' >/dev/null
 "$APEX_HOST" run --speed 30000 --max-seconds 120 --db "$HDB" "$WORK/hang.lua" > "$WORK/hang2.out" 2>&1 || true
-curl -s "http://127.0.0.1:$TPORT/_control/requests" | tr '\n' ' ' | sed 's/{"method":/\n&/g' |
+tg_requests | tr '\n' ' ' | sed 's/{"method":/\n&/g' |
   grep '"method":"sendMessage"' | sed -n 's/.*"chat_id":\(-\{0,1\}[0-9]*\),"text":"\([^"]*\)".*/\1 \2/p' > "$WORK/hang.texts"
 assert_eq "$(sq "$HDB" "SELECT count(*) FROM notifications WHERE status='sent'")" \
   "$(sq "$HDB" "SELECT count(*) FROM notifications")" "the next run sent every row"
@@ -151,7 +148,7 @@ assert_eq "$(grep -c . "$WORK/hang.texts")" "$(sq "$HDB" "SELECT count(*) FROM n
   "each row reached its chat exactly once"
 
 # ---- a reload that fails is told, while the old code keeps running ----
-curl -s -X POST "http://127.0.0.1:$TPORT/_control/reset" -d '{}' >/dev/null
+tg_ctl reset '{}' >/dev/null
 mkdir -p "$WORK/live"
 printf 'timestamp,symbol,open,high,low,close,volume\n' > "$WORK/live/bars.csv"
 printf 'return { on_bar = function(ctx, bar) end }\n' > "$WORK/live/quiet.lua"
@@ -161,7 +158,7 @@ return apex.pipeline {
     data = { files = { "$WORK/live/bars.csv" }, follow = true },
     strategy = "$WORK/live/quiet.lua",
     notifications = { telegram = { token_env = "APEX_TEST_TG_TOKEN", chat_id = 111,
-                                   api_url = "http://127.0.0.1:$TPORT" } },
+                                   api_url = "$TG" } },
 }
 LUA
 "$APEX_HOST" run --db "$WORK/live.db" "$WORK/live/p.lua" > "$WORK/live.out" 2>&1 &
@@ -178,13 +175,13 @@ for _ in $(seq 1 100); do
 done
 kill -TERM $LPID; wait $LPID 2>/dev/null || true
 assert_eq "$got" "sent" "a failed reload was notified"
-assert_contains "$(curl -s "http://127.0.0.1:$TPORT/_control/requests")" \
+assert_contains "$(tg_requests)" \
   "\"text\":\"RELOAD FAILED live: $WORK/live/quiet.lua failed to reload; the old code keeps running: " \
   "the chat got the reload failure, naming the file"
 
 # ---- a backtest sends nothing ----
 sent_so_far() {
-  curl -s "http://127.0.0.1:$TPORT/_control/requests" | tr '\n' ' ' | sed 's/{"method":/\n&/g' |
+  tg_requests | tr '\n' ' ' | sed 's/{"method":/\n&/g' |
     grep -c '"method":"sendMessage"' || true
 }
 before=$(sent_so_far)

@@ -23,12 +23,9 @@ KILLS=${NOTIFY_KILL_N:-6}
 TOKEN="4242$(od -An -N3 -tu4 /dev/urandom | tr -d ' \n'):AAH-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 export APEX_TEST_TG_TOKEN=$TOKEN
 
-"$APEX_BUILD_DIR/fake-telegram" --port 0 --token "$TOKEN" > "$WORK/tg.port" 2> "$WORK/tg.err" &
-TPID=$!
+start_fake_telegram "$TOKEN"
 HPID=""
-trap 'kill $TPID $HPID 2>/dev/null; rm -rf "$WORK"' EXIT
-for _ in $(seq 1 100); do [ -s "$WORK/tg.port" ] && break; sleep 0.05; done
-TPORT=$(sed -n 's/^listening 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/tg.port")
+trap '[ -z "$HPID" ] || kill $HPID 2>/dev/null || true; kill $TG_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 cat > "$WORK/p.lua" << LUA
 return apex.pipeline {
@@ -38,7 +35,7 @@ return apex.pipeline {
     strategy = { file = "$APEX_SOURCE_DIR/strategies/ma_cross.lua", params = { fast = 10, slow = 30 } },
     notifications = {
         telegram = { token_env = "APEX_TEST_TG_TOKEN", chat_id = 111,
-                     api_url = "http://127.0.0.1:$TPORT" },
+                     api_url = "$TG" },
         rate_limit_per_minute = 600,
     },
 }
@@ -78,7 +75,7 @@ for k in $(seq 1 "$KILLS"); do
 done
 [ "$killed" -ge 3 ] && pass "$killed runs were SIGKILLed mid-run" || fail "only $killed of $KILLS runs were still running at their kill"
 "$APEX_HOST" run --speed 100000 --max-seconds 120 --db "$DB" "$WORK/p.lua" > "$WORK/last.out" 2>&1 || fail "the last run: $(tail -3 "$WORK/last.out")"
-curl -s "http://127.0.0.1:$TPORT/_control/requests" > "$WORK/requests.json"
+tg_requests > "$WORK/requests.json"
 
 completed=$(sq "$DB" "SELECT count(*) FROM executions WHERE status='completed'")
 fills=$(sq "$DB" "SELECT count(*) FROM fills")
