@@ -15,7 +15,9 @@
 #include <cmocka.h>
 
 #include "clock/clock.h"
+#include "http_test_server.h"
 #include "metrics/metrics.h"
+#include "net/http.h"
 #include "net/ratelimit.h"
 #include "prom_parse.h"
 
@@ -252,6 +254,69 @@ static void test_ratelimit_counts_grants_and_waits(void **state)
     clock_free(clock);
 }
 
+/* /a answers 503 and then 200 (a retry); /b resets the connection each time. */
+static void answer(hts_conn *c, const char *method, const char *path, int nth, void *ud)
+{
+    (void)method;
+    (void)ud;
+    if (strcmp(path, "/b") == 0)
+        hts_close(c, true);
+    else if (nth == 1)
+        hts_respond(c, 503, "Service Unavailable", NULL, "busy");
+    else
+        hts_respond(c, 200, "OK", NULL, "{}");
+}
+
+static void http_done(const http_result *r, void *ud)
+{
+    (void)r;
+    (*(int *)ud)++;
+}
+
+/* Every finished attempt counts under its status code, retries included; an attempt
+ * without a response counts as "error". */
+static void test_http_responses_by_code(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    hts_server srv = {0};
+    hts_start(&srv, &loop, answer, NULL);
+    http_client_options o;
+    http_client_options_default(&o);
+    o.jitter_seed = 42;
+    o.retry.base_ms = 10;
+    o.retry.cap_ms = 20;
+    o.retry.max_attempts = 2;
+    o.metrics_name = "venue \"x\"";
+    apex_error err;
+    http_client *http = http_client_new(&loop, &o, &err);
+    assert_non_null(http);
+    char url_a[64], url_b[64];
+    snprintf(url_a, sizeof url_a, "http://127.0.0.1:%d/a", srv.port);
+    snprintf(url_b, sizeof url_b, "http://127.0.0.1:%d/b", srv.port);
+    int done = 0;
+    http_request_spec a = {.method = HTTP_GET, .url = url_a};
+    http_request_spec b = {.method = HTTP_GET, .url = url_b};
+    assert_int_equal(http_send(http, &a, http_done, &done, &err), 0);
+    assert_int_equal(http_send(http, &b, http_done, &done, &err), 0);
+    while (done < 2)
+        uv_run(&loop, UV_RUN_ONCE);
+    http_client_free(http);
+    hts_stop(&srv);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    prom_doc doc;
+    render_parse(&doc, NULL);
+    const char *l503 = "client=\"venue \\\"x\\\"\",code=\"503\"";
+    const char *l200 = "client=\"venue \\\"x\\\"\",code=\"200\"";
+    const char *lerr = "client=\"venue \\\"x\\\"\",code=\"error\"";
+    assert_true(value_of(&doc, "apex_http_responses_total", l503) == 1);
+    assert_true(value_of(&doc, "apex_http_responses_total", l200) == 1);
+    assert_true(value_of(&doc, "apex_http_responses_total", lerr) == 2);
+    prom_doc_free(&doc);
+}
+
 /* The parser itself refuses what the format forbids (so a pass means something). */
 static void test_the_checker_refuses_broken_text(void **state)
 {
@@ -315,6 +380,7 @@ int main(void)
                                   teardown),
         cmocka_unit_test_teardown(test_collectors_run_before_the_text, teardown),
         cmocka_unit_test_teardown(test_ratelimit_counts_grants_and_waits, teardown),
+        cmocka_unit_test_teardown(test_http_responses_by_code, teardown),
         cmocka_unit_test(test_the_checker_refuses_broken_text),
         cmocka_unit_test(test_docs_name_every_family),
     };
