@@ -13,10 +13,11 @@ M="$WORK/bt.prom"
 check=$("$PROM_CHECK" "$M" 2>&1) && pass "the metrics parse: $check" || fail "$check"
 [ ! -e "$M.tmp" ] && pass "no temporary file left" || fail "$M.tmp left behind"
 
-# value NAME LABELS: the sample's value as written (exactly; prom-check found it there).
+# value NAME LABELS: the sample's value as written, "missing" when there is none.
 value() {
-  "$PROM_CHECK" "$M" "$1" "$2" > /dev/null || { echo "missing"; return; }
-  grep -F "$1{$2} " "$M" | awk '{print $2}'
+  local v
+  v=$(grep -F "$1{$2} " "$M" | awk '{print $2}')
+  echo "${v:-missing}"
 }
 fills_total=0
 for pl in ma-trend rsi-reversion; do
