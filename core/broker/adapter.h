@@ -69,6 +69,10 @@ typedef struct {
 } broker_ops;
 
 struct broker_call; /* a call waiting in the limiter; broker.c's */
+struct metrics_series;
+
+#define BROKER_METRIC_REQUESTS 16 /* broker.c's call kinds, with room */
+#define BROKER_METRIC_ERRORS   12 /* APEX_E* codes -1..-10, and one for any other */
 
 struct broker {
     const broker_ops *ops;
@@ -77,6 +81,14 @@ struct broker {
     uint64_t api_calls;             /* requests handed to the ops */
     ratelimit *limiter;             /* NULL = calls go straight to the ops */
     LIST_HEAD(, broker_call) calls; /* queued in the limiter or waiting to deliver a refusal */
+    /* apex_broker_requests_total per request kind and apex_broker_errors_total per error
+     * code (metrics.h), each found on its first use */
+    struct metrics_series *m_requests[BROKER_METRIC_REQUESTS];
+    struct metrics_series *m_errors[BROKER_METRIC_ERRORS];
 };
+
+/* Adapters call this for every reply they deliver with a non-zero status (a refusal, a
+ * venue error, a transport failure), so errors count the same way for every venue. */
+void broker_count_error(broker *b, int status);
 
 #endif

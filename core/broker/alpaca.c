@@ -47,6 +47,7 @@ void alpaca_finish(call *c, broker_reply *r)
 {
     broker_cb cb = c->cb;
     void *ud = c->ud;
+    broker_count_error(&c->a->base, r->status);
     alpaca_call_free(c);
     if (cb)
         cb(ud, r);
@@ -1058,7 +1059,10 @@ broker *alpaca_broker_new(const broker_config *cfg, struct uv_loop_s *loop, char
     }
     apex_error e;
     a->clock = clock_new_live(loop, 1.0, 0);
-    a->http = a->clock ? http_client_new(loop, NULL, &e) : NULL;
+    http_client_options ho;
+    http_client_options_default(&ho);
+    ho.metrics_name = "alpaca";
+    a->http = a->clock ? http_client_new(loop, &ho, &e) : NULL;
     if (!a->http || alpaca_poll_init(a) != 0) {
         err_set(err, errlen, APEX_EIO, "alpaca: %s", a->http ? "out of memory" : e.msg);
         if (a->http)

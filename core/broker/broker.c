@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics/metrics.h"
 #include "util/err.h"
 
 /* The limiter's priorities are the broker's, one for one. */
@@ -77,6 +78,32 @@ typedef struct broker_call {
     LIST_ENTRY(broker_call) link; /* in the owner's `calls` */
 } broker_call;
 
+_Static_assert(sizeof op_names / sizeof *op_names <= BROKER_METRIC_REQUESTS, "request kinds");
+
+/* ---- metrics ---------------------------------------------------------------------------- */
+
+/* The error codes as their C names: short, stable label values. */
+static const char *const error_labels[BROKER_METRIC_ERRORS] = {
+    "other", "EINVAL",  "ERANGE",    "ENOMEM", "EIO",    "ENOTFOUND",
+    "EBUSY", "ESCRIPT", "EREJECTED", "EDUP",   "ESTATE", "other"};
+
+void broker_count_error(broker *b, int status)
+{
+    if (!b || status == 0)
+        return;
+    int i = status < 0 && -status < BROKER_METRIC_ERRORS - 1 ? -status : 0;
+    if (!b->m_errors[i])
+        b->m_errors[i] = metrics_get(METRIC_BROKER_ERRORS, broker_name(b), error_labels[i]);
+    metrics_inc(b->m_errors[i]);
+}
+
+static void count_request(broker *b, call_op op)
+{
+    if (!b->m_requests[op])
+        b->m_requests[op] = metrics_get(METRIC_BROKER_REQUESTS, broker_name(b), op_names[op]);
+    metrics_inc(b->m_requests[op]);
+}
+
 /* ---- forwarding to the adapter -------------------------------------------------------- */
 
 /* Counts every request handed to the ops, so the summary and the bench see real usage. */
@@ -84,6 +111,7 @@ static int forward(broker *b, const call_args *a)
 {
     const broker_ops *ops = b->ops;
     b->api_calls++;
+    count_request(b, a->op);
     switch (a->op) {
     case OP_SUBMIT_ORDER:
         return ops->submit_order(b, a->req, a->cb, a->ud);
@@ -171,6 +199,7 @@ static void deliver_failure(clock_timer *t, void *ud)
              "%s: the %s broker refused the request (%s); check the arguments and retry",
              op_names[c->op], name ? name : "", err_name(c->fail_status));
     call_unlink(c);
+    broker_count_error(c->owner, c->fail_status);
     broker_cb cb = c->cb;
     void *cb_ud = c->ud;
     call_free(c);

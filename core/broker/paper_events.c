@@ -122,6 +122,7 @@ static void deliver(paper_broker *p, paper_event *ev)
         broker_reply r;
         memset(&r, 0, sizeof r);
         r.status = ev->status;
+        broker_count_error(&p->base, ev->status);
         memcpy(r.error, ev->error, sizeof r.error);
         r.order = ev->has_order ? &ev->order : NULL;
         r.orders = ev->orders;

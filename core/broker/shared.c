@@ -358,6 +358,9 @@ int shared_broker_limiter(broker *b, apex_clock *clock, struct uv_loop_s *wall, 
             a->limiter_clock = NULL;
             return APEX_ENOMEM;
         }
+        /* Named by its venue: the key may be a long path or URL, and the account's
+         * pipelines all wait here. */
+        ratelimit_set_metrics(a->limiter, broker_name(a->inner));
         /* The handles call the inner adapter's ops directly, so the inner broker never
          * queues a call of its own here; the adapter reads its limiter for the requests it
          * makes by itself (Alpaca's polls, retries, a call's follow-ups), and those count

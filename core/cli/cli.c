@@ -45,6 +45,7 @@ static const char *const usage_run =
     "  --speed N        replay speed (default: the pipeline's data.speed, else 1)\n"
     "  --fresh          delete the store and its paper accounts first\n"
     "  --max-seconds S  stop after S seconds of wall time\n"
+    "  --metrics FILE   write the metrics in Prometheus text format to FILE at the end\n"
     "  --quiet          print only warnings and the summary\n"
     "  --verbose        also print every monitoring check\n";
 
@@ -59,6 +60,9 @@ static const char *const usage_backtest =
     "  --db FILE   the store to write (default: a new file results/<pipeline>-<time>.db;\n"
     "              \":memory:\" keeps nothing)\n"
     "  --force     replace FILE even if a live `run` wrote it\n"
+    "  --metrics FILE\n"
+    "              write the metrics (docs/metrics.md) in Prometheus text format to FILE\n"
+    "              at the end of the run\n"
     "  --quiet     print only warnings and the summary\n"
     "  --verbose   also print every monitoring check\n";
 
@@ -130,14 +134,16 @@ static int cmd_trade(int argc, char **argv, int backtest)
         return EXIT_RUNTIME;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
-        int needs_value =
-            strcmp(a, "--db") == 0 || strcmp(a, "--speed") == 0 || strcmp(a, "--max-seconds") == 0;
+        int needs_value = strcmp(a, "--db") == 0 || strcmp(a, "--speed") == 0 ||
+                          strcmp(a, "--max-seconds") == 0 || strcmp(a, "--metrics") == 0;
         if (needs_value && i + 1 >= argc) {
             free(paths);
             return usage_error(usage, "%s needs a value", a);
         }
         if (strcmp(a, "--db") == 0) {
             opt.db_path = argv[++i];
+        } else if (strcmp(a, "--metrics") == 0) {
+            opt.metrics_path = argv[++i];
         } else if (!backtest && strcmp(a, "--speed") == 0) {
             if (parse_number(argv[++i], &opt.speed) != 0 || opt.speed <= 0) {
                 free(paths);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "metrics/metrics.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -15,6 +16,8 @@ struct exec_env {
     const pipeline_config *cfg;
     exec_hooks hooks;
     exec_restart_stats restart;
+    /* apex_orders_created_total and apex_fills_total of the pipeline (metrics.h) */
+    metrics_series *m_orders, *m_fills;
     /* Requests and reconcile items the broker has not answered yet. A broker freed at
      * shutdown drops its queued callbacks, so whatever is left here is freed with the
      * env (after the broker), and the holds on trades are given back. */
@@ -51,6 +54,8 @@ exec_env *exec_env_new(store *db, broker *brk, apex_clock *clock, const pipeline
     env->clock = clock;
     env->cfg = cfg;
     env->hooks = hooks;
+    env->m_orders = metrics_get(METRIC_ORDERS_CREATED, cfg->name);
+    env->m_fills = metrics_get(METRIC_FILLS, cfg->name);
     LIST_INIT(&env->inflight);
     return env;
 }
@@ -244,6 +249,8 @@ int exec_send(exec_env *env, broker_priority prio, trade *t, order_role role, or
         t->row.order_seq = seq_before;
         return rc;
     }
+    /* Counted once committed, like the rows: the intent and its legs. */
+    metrics_add(env->m_orders, 1 + (req->take_profit != 0) + (req->stop_loss != 0));
     if (role == ORDER_ROLE_ENTRY)
         snprintf(t->entry_coid, sizeof t->entry_coid, "%s", req->client_order_id);
     request *r = request_new(env, t, done, ud);
@@ -414,8 +421,10 @@ static int record_fill(exec_env *env, store_order *row, const broker_fill *f, co
         env->hooks.in_fill_unit(env->hooks.ud, t, f, row);
     if (!rc)
         rc = store_unit_commit(env->db, NULL);
-    if (rc == 0)
+    if (rc == 0) {
+        metrics_inc(env->m_fills);
         return 1;
+    }
     if (rc != APEX_EDUP)
         log_error("%s: cannot record fill %s: %s", f->symbol, f->fill_id, store_errmsg(env->db));
     store_unit_abort(env->db, NULL);
@@ -765,6 +774,8 @@ int exec_record_external_fill(exec_env *env, trade *t, const broker_fill *f)
                      money_format_trim(f->qty, 0, qb, sizeof qb),
                      money_format_trim(f->price, 2, pb, sizeof pb),
                      order_role_name(ORDER_ROLE_EXTERNAL), f->order_id, f->fill_id);
+    if (!rc)
+        metrics_inc(env->m_fills);
     return rc ? rc : 1;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "metrics/metrics.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -48,10 +49,11 @@ typedef struct exit_job {
     bool supersede; /* finish as superseded, then start `next` */
     exit_decision next;
     money_t next_price;
-    int bars;        /* bars of the symbol since the working order was placed */
-    bool await_bar;  /* simulated clock: timed out or refused, moves on at the next bar */
-    int refs;        /* callbacks outstanding that point at this job */
-    int trade_holds; /* of those, the ones that also hold the trade (job_hold) */
+    int bars;             /* bars of the symbol since the working order was placed */
+    bool await_bar;       /* simulated clock: timed out or refused, moves on at the next bar */
+    int refs;             /* callbacks outstanding that point at this job */
+    int trade_holds;      /* of those, the ones that also hold the trade (job_hold) */
+    apex_time decided_at; /* when the job started: the exit latencies count from here */
 } exit_job;
 
 struct exit_executor {
@@ -61,6 +63,8 @@ struct exit_executor {
     apex_clock *clock;
     const pipeline_config *cfg;
     exit_hooks hooks;
+    /* apex_exit_order_latency_seconds and apex_exit_fill_latency_seconds (metrics.h) */
+    metrics_series *m_order_latency, *m_fill_latency;
     bool bar_driven;            /* a backtest: orders rest until the symbol's next bar */
     LIST_HEAD(, exit_job) jobs; /* every job not yet freed, done ones waiting for replies */
 };
@@ -77,6 +81,8 @@ exit_executor *exit_executor_new(exec_env *env, broker *brk, store *db, apex_clo
     x->clock = clock;
     x->cfg = cfg;
     x->hooks = hooks;
+    x->m_order_latency = metrics_get(METRIC_EXIT_ORDER_LATENCY, cfg->name);
+    x->m_fill_latency = metrics_get(METRIC_EXIT_FILL_LATENCY, cfg->name);
     LIST_INIT(&x->jobs);
     return x;
 }
@@ -203,6 +209,8 @@ static void finish(exit_job *j, exit_status status)
     j->row.status = status;
     if (j->filled > 0)
         j->row.executed_at = clock_now(x->clock);
+    if (status == EXIT_STATUS_FILLED)
+        metrics_observe(x->m_fill_latency, clock_now(x->clock) - j->decided_at);
     /* The final row and what the pipeline queues with it commit together. A unit that
      * cannot begin still saves the row (a write on its own), as it always has. */
     bool unit = store_unit_begin(x->db, NULL) == 0;
@@ -341,6 +349,8 @@ static void place_next(exit_job *j)
     }
     snprintf(j->coid, sizeof j->coid, "%s", req.client_order_id);
     snprintf(t->exit_coid, sizeof t->exit_coid, "%s", req.client_order_id);
+    if (j->row.attempts == 0) /* the first order: the legs' cancels included */
+        metrics_observe(x->m_order_latency, clock_now(x->clock) - j->decided_at);
     j->order_qty = qty;
     j->order_filled = 0;
     j->order_awaited = 0;
@@ -501,6 +511,7 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
     j->decision = *d;
     j->priority = d->priority;
     j->target = d->qty;
+    j->decided_at = clock_now(x->clock);
     j->refs = 1; /* held by the trade until finish */
     LIST_INSERT_HEAD(&x->jobs, j, link);
     clock_timer_init(x->clock, &j->timer, on_timeout, j);

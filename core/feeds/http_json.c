@@ -488,7 +488,10 @@ http_json_source *http_json_open(struct uv_loop_s *loop, const http_json_source_
     }
     src->has_header = src->header_name[0] != '\0';
     apex_error herr;
-    src->http = http_client_new(loop, NULL, &herr);
+    http_client_options ho;
+    http_client_options_default(&ho);
+    ho.metrics_name = "http_json";
+    src->http = http_client_new(loop, &ho, &herr);
     if (!src->http) {
         err_set(err, errlen, herr.code, "%s from %s: %s", src->symbol, src->origin, herr.msg);
         memset(src->header_value, 0, sizeof src->header_value);

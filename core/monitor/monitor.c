@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics/metrics.h"
 #include "util/err.h"
 #include "util/hmap.h"
 #include "util/log.h"
@@ -39,6 +40,7 @@ struct monitor {
     store *db;
     const pipeline_config *cfg;
     monitor_hooks hooks;
+    metrics_series *m_lag; /* apex_monitor_check_lag_seconds of the pipeline (metrics.h) */
     price_cache *cache;
     /* checks waiting for the next batched quote request */
     VEC(trade *) waiting;
@@ -73,6 +75,7 @@ monitor *monitor_new(apex_clock *clock, broker *brk, store *db, const pipeline_c
     m->db = db;
     m->cfg = cfg;
     m->hooks = hooks;
+    m->m_lag = metrics_get(METRIC_MONITOR_CHECK_LAG, cfg->name);
     m->requests.prev = m->requests.next = &m->requests;
     m->cache = price_cache_new(cfg->monitoring.price_cache_ttl_s);
     if (!m->cache) {
@@ -702,6 +705,9 @@ static void on_check_timer(clock_timer *timer, void *ud)
     trade *t = (trade *)((char *)timer - offsetof(trade, check_timer));
     if (trade_is_finished(t))
         return;
+    /* How late the loop ran it: a busy loop or a slow callback before it shows here. */
+    apex_time lag = clock_now(m->clock) - timer->due;
+    metrics_observe(m->m_lag, lag > 0 ? lag : 0);
     reconcile_if_due(m);
     if (t->has_pos && t->led.qty == 0) {
         confirm_flat(m, t); /* our fills say closed: the broker confirms */

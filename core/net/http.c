@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics/metrics.h"
 #include "net/http_internal.h"
 #include "util/container.h"
 
@@ -188,6 +189,28 @@ static void on_retry_timer(uv_timer_t *t)
         rearm_retry(c);
 }
 
+/* Counts one finished attempt by its status code, "error" when no response came. A code
+ * past the cache's room is looked up each time: correct, only slower. */
+static void count_response(http_client *c, const http_result *res)
+{
+    long code = res->failure == HTTP_FAIL_NONE ? res->status : 0;
+    for (int i = 0; i < c->m_ncodes; i++) {
+        if (c->m_codes[i].code == code) {
+            metrics_inc(c->m_codes[i].series);
+            return;
+        }
+    }
+    char label[24] = "error";
+    if (code)
+        snprintf(label, sizeof label, "%ld", code);
+    metrics_series *s = metrics_get(METRIC_HTTP_RESPONSES, c->metrics_name, label);
+    if (c->m_ncodes < HTTP_METRIC_CODES) {
+        c->m_codes[c->m_ncodes].code = code;
+        c->m_codes[c->m_ncodes++].series = s;
+    }
+    metrics_inc(s);
+}
+
 /* Drains libcurl's finished transfers: each is reported or sent to wait for a retry. */
 static void process_done(http_client *c)
 {
@@ -205,6 +228,7 @@ static void process_done(http_client *c)
         curl_multi_remove_handle(c->multi, easy);
         http_verdict v;
         http_request_judge(r, rc, &c->rng, &v);
+        count_response(c, &v.result);
         if (v.retry) {
             char why[48];
             if (v.result.failure == HTTP_FAIL_NONE)
@@ -418,6 +442,8 @@ http_client *http_client_new(struct uv_loop_s *loop, const http_client_options *
     retry_rng_seed(&c->rng,
                    opts->jitter_seed ? opts->jitter_seed : uv_hrtime() ^ (uint64_t)(uintptr_t)c);
     c->user_agent = strdup(opts->user_agent ? opts->user_agent : "apex-host/" APEX_VERSION);
+    snprintf(c->metrics_name, sizeof c->metrics_name, "%s",
+             opts->metrics_name ? opts->metrics_name : "http");
     c->multi = curl_multi_init();
     if (!c->user_agent || !c->multi) {
         if (c->multi)

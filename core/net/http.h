@@ -167,6 +167,9 @@ typedef struct {
     retry_policy retry;        /* default retry_policy_default() */
     uint64_t jitter_seed;      /* 0 = from the time; tests set it for exact waits */
     const char *user_agent;    /* default "apex-host/<version>"; copied */
+    /* The `client` label of apex_http_responses_total (metrics.h: every finished attempt
+     * by status code): "alpaca", "telegram"...; default "http"; copied */
+    const char *metrics_name;
 } http_client_options;
 
 /* Fills o with the defaults above. */

@@ -69,6 +69,9 @@ TAILQ_HEAD(http_request_list, http_request);
 typedef struct poll_ctx poll_ctx;
 TAILQ_HEAD(poll_list, poll_ctx);
 
+struct metrics_series;
+#define HTTP_METRIC_CODES 12
+
 struct http_client {
     uv_loop_t *loop;
     CURLM *multi;
@@ -85,6 +88,14 @@ struct http_client {
     int open_handles; /* uv handles not yet closed; the client is freed when it reaches 0 */
     bool closing;     /* http_client_free was called */
     int depth;        /* > 0 while a user callback may run: teardown waits for 0 */
+    /* apex_http_responses_total: the client's label and its series by status code, found
+     * on a code's first response (a client sees a handful of codes) */
+    char metrics_name[32];
+    struct {
+        long code; /* 0 = "error": no response */
+        struct metrics_series *series;
+    } m_codes[HTTP_METRIC_CODES];
+    int m_ncodes;
 };
 
 /* http_request.c */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <sys/queue.h>
 
+#include "metrics/metrics.h"
 #include "util/err.h"
 
 #define WINDOW APEX_MINUTE
@@ -18,6 +19,7 @@ typedef struct rl_request {
     TAILQ_ENTRY(rl_request) link; /* in its priority's queue */
     ratelimit_cb cb;
     void *ud;
+    apex_time asked; /* when it was submitted: its wait for the metrics */
 } rl_request;
 
 typedef TAILQ_HEAD(rl_queue, rl_request) rl_queue;
@@ -36,6 +38,8 @@ struct ratelimit {
     /* While a grant pass runs: points at a local flag that ratelimit_free raises, so the
      * pass stops touching the limiter when a callback freed it. */
     bool *freed_flag;
+    /* metrics.h, per limiter (ratelimit_set_metrics); the discard series until named */
+    metrics_series *m_grants, *m_waits, *m_wait, *m_queued;
 };
 
 static void grant_pass(clock_timer *t, void *ud);
@@ -56,6 +60,7 @@ ratelimit *ratelimit_new(apex_clock *clock, int per_minute)
         TAILQ_INIT(&r->queues[p]);
     r->clock = clock;
     r->per_minute = per_minute;
+    r->m_grants = r->m_waits = r->m_wait = r->m_queued = metrics_discard();
     clock_timer_init(clock, &r->timer, grant_pass, r);
     return r;
 }
@@ -154,6 +159,11 @@ static void grant_pass(clock_timer *t, void *ud)
         rl_request *req = pop_most_urgent(r);
         log_grant(r, now);
         r->granted++;
+        metrics_inc(r->m_grants);
+        metrics_set(r->m_queued, r->queued);
+        if (now > req->asked)
+            metrics_inc(r->m_waits);
+        metrics_observe(r->m_wait, now - req->asked);
         ratelimit_cb cb = req->cb;
         void *cb_ud = req->ud;
         free(req);
@@ -177,8 +187,10 @@ int ratelimit_submit(ratelimit *r, int priority, ratelimit_cb cb, void *ud)
         return APEX_ENOMEM;
     req->cb = cb;
     req->ud = ud;
+    req->asked = clock_now(r->clock);
     TAILQ_INSERT_TAIL(&r->queues[priority], req, link);
     r->queued++;
+    metrics_set(r->m_queued, r->queued);
     /* Inside a grant pass the pass itself re-arms when it finishes. */
     if (!r->freed_flag)
         rearm(r);
@@ -197,6 +209,7 @@ int ratelimit_cancel(ratelimit *r, ratelimit_cb cb, void *ud)
             TAILQ_REMOVE(q, req, link); /* the walk ends here, so its next is not needed */
             free(req);
             r->queued--;
+            metrics_set(r->m_queued, r->queued);
             if (!r->freed_flag)
                 rearm(r);
             return 0;
@@ -248,4 +261,15 @@ int ratelimit_set_per_minute(ratelimit *r, int per_minute)
 apex_clock *ratelimit_clock(const ratelimit *r)
 {
     return r->clock;
+}
+
+void ratelimit_set_metrics(ratelimit *r, const char *name)
+{
+    if (!r || !name)
+        return;
+    r->m_grants = metrics_get(METRIC_RATELIMIT_GRANTS, name);
+    r->m_waits = metrics_get(METRIC_RATELIMIT_WAITS, name);
+    r->m_wait = metrics_get(METRIC_RATELIMIT_WAIT, name);
+    r->m_queued = metrics_get(METRIC_RATELIMIT_QUEUED, name);
+    metrics_set(r->m_queued, r->queued);
 }

@@ -46,6 +46,11 @@ int ratelimit_per_minute(const ratelimit *r);
  * waits until fewer than the new limit remain in it. Returns 0, or APEX_EINVAL / APEX_ENOMEM (the
  * limit is unchanged). */
 int ratelimit_set_per_minute(ratelimit *r, int per_minute);
+/* Names the limiter in the metrics (apex_ratelimit_*{limiter="name"}, metrics.h): its
+ * grants, the grants that waited and how long, and what waits now. Until named it counts
+ * nothing. The name is copied. */
+void ratelimit_set_metrics(ratelimit *r, const char *name);
+
 /* The clock the limiter grants from (users that must reply asynchronously share it). */
 apex_clock *ratelimit_clock(const ratelimit *r);
 

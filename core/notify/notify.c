@@ -711,6 +711,7 @@ notifier *notifier_new(const notifier_options *o, apex_error *err)
         http_client_options ho;
         http_client_options_default(&ho);
         ho.retry.max_attempts = 1;
+        ho.metrics_name = "notify_webhook";
         if (!(n->http = http_client_new(o->loop, &ho, err))) {
             notifier_free(n);
             return NULL;

@@ -134,6 +134,7 @@ telegram *telegram_new(struct uv_loop_s *loop, apex_clock *clock, const telegram
     http_client_options ho;
     http_client_options_default(&ho);
     ho.retry.max_attempts = 1; /* 429 is handled here; nothing else is resent */
+    ho.metrics_name = "telegram";
     t->http = http_client_new(loop, &ho, err);
     if (!t->http) {
         explicit_bzero(t->token, sizeof t->token);

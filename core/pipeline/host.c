@@ -1,5 +1,6 @@
 #include "pipeline/host.h"
 
+#include <errno.h>
 #include <glob.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "broker/registry.h"
 #include "market/timestamp.h"
+#include "metrics/metrics.h"
 #include "money/money.h"
 #include "net/http.h"
 #include "net/ws.h"
@@ -370,6 +372,31 @@ static void close_walk(uv_handle_t *handle, void *arg)
 
 /* ---- summary ---- */
 
+/* `--metrics FILE`: the registry in Prometheus text, written beside and then renamed over
+ * FILE, so a reader (a node exporter's textfile collector) never sees half of it. */
+static int write_metrics(const char *path)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        fprintf(stderr, "apex-host: --metrics %s: the path is too long\n", path);
+        return APEX_EINVAL;
+    }
+    FILE *f = fopen(tmp, "w");
+    int rc = f ? metrics_render_prometheus(f) : APEX_EIO;
+    if (f && fclose(f) != 0)
+        rc = APEX_EIO;
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = APEX_EIO;
+    if (rc != 0) {
+        fprintf(stderr,
+                "apex-host: --metrics %s: cannot write the metrics: %s; check that its "
+                "directory exists and is writable\n",
+                path, strerror(errno));
+        remove(tmp);
+    }
+    return rc;
+}
+
 /* One line per stage whose scripts failed: how often, how much of it was recorded one by
  * one (the rest was summarised), and the last error, cut to fit a terminal. */
 static void print_script_failures(const script_failures *f)
@@ -527,6 +554,8 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
         catch_signals_early(false);
         return EXIT_STORE;
     }
+    if (store_metrics_attach(h->hs.db) != 0)
+        log_error("out of memory: the metrics leave out the orders by status");
     store_meta_set(h->hs.db, "run_kind", opt->backtest ? "backtest" : "run", NULL);
     store_meta_set(h->hs.db, "run_state", "running", NULL);
     if (opt->backtest && !opt->quiet && strcmp(h->db_path, ":memory:") != 0)
@@ -552,7 +581,10 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
         h->hs.data_arrived = data_arrived;
         h->hs.host_ud = h;
         apex_error herr;
-        h->hs.http = http_client_new(&h->loop, NULL, &herr);
+        http_client_options ho;
+        http_client_options_default(&ho);
+        ho.metrics_name = "webhook_tool";
+        h->hs.http = http_client_new(&h->loop, &ho, &herr);
         if (!h->hs.http) /* only the webhook tool needs it, and it says so when it runs */
             log_error("outgoing HTTP is unavailable: %s", herr.msg);
     }
@@ -626,6 +658,9 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
     print_summary(h, wall_seconds() - h->wall_start); /* may set exit_code */
     if (h->exit_code)
         code = h->exit_code;
+    /* After the summary (which marks the open positions) and before the pipelines go. */
+    if (opt->metrics_path && write_metrics(opt->metrics_path) != 0 && code == EXIT_OK)
+        code = EXIT_RUNTIME;
 done:
     /* How the run ended, for `status` and for the next backtest's guard. */
     store_meta_set(h->hs.db, "run_state",
@@ -669,6 +704,7 @@ done:
     }
     price_table_free(&prices);
     symtab_free(h->hs.symbols);
+    store_metrics_detach(h->hs.db);
     store_close(h->hs.db);
     run_files_unlock(h->lock_fd);
     free(h);

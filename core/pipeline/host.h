@@ -26,13 +26,14 @@ enum {
 
 typedef struct {
     bool backtest;
-    double speed;        /* run: replay speed; <= 0 = use each pipeline's data.speed */
-    const char *db_path; /* store file; NULL in a backtest = a new file under results/ */
-    bool fresh;          /* delete the store and paper accounts first */
-    bool force;          /* backtest: replace a store that `run` wrote */
-    bool quiet;          /* only the summary */
-    bool verbose;        /* every monitoring check too */
-    double max_seconds;  /* run: stop after this much wall time (0 = no limit) */
+    double speed;             /* run: replay speed; <= 0 = use each pipeline's data.speed */
+    const char *db_path;      /* store file; NULL in a backtest = a new file under results/ */
+    bool fresh;               /* delete the store and paper accounts first */
+    bool force;               /* backtest: replace a store that `run` wrote */
+    bool quiet;               /* only the summary */
+    bool verbose;             /* every monitoring check too */
+    double max_seconds;       /* run: stop after this much wall time (0 = no limit) */
+    const char *metrics_path; /* write the metrics registry here at the end; NULL = no */
 } host_options;
 
 /* Runs the pipelines; prints events and a summary. Returns an exit code. */

@@ -75,6 +75,7 @@ static void on_reload(void *ud, script_slot slot, int status, const char *msg)
     pipeline *p = ud;
     const char *which = slot == SCRIPT_BIAS ? p->cfg.bias.file : p->cfg.strategy.file;
     apex_time now = clock_now(p->hs->clock);
+    metrics_inc(status == 0 ? p->m_reloads : p->m_reload_failures);
     if (status == 0) {
         log_event("%-10s RELOAD   %s: new code is live (ctx.state kept)", p->cfg.name, which);
         store_event(p->hs->db, now, p->cfg.name, 0, "reload", NULL, "%s reloaded", which);
@@ -86,6 +87,40 @@ static void on_reload(void *ud, script_slot slot, int status, const char *msg)
         pipeline_notify_text(p, NOTIFY_RELOAD_FAILED, NULL, text);
         store_event(p->hs->db, now, p->cfg.name, 0, "reload_error", NULL, "%s: %s", which, msg);
     }
+}
+
+/* The registry's render asks for the pipeline's gauges: counted from the live trades here
+ * rather than kept current on every mark. Realized P&L is the completed executions' (the
+ * summary's) plus what the open ones realized so far, as the executions rows hold it. */
+static void collect_metrics(void *ud)
+{
+    pipeline *p = ud;
+    int64_t open = 0;
+    money_t realized = p->sum.realized, unrealized = 0;
+    for (trade *t = p->trades; t; t = t->next) {
+        if (trade_is_finished(t))
+            continue;
+        realized += t->led.realized;
+        if (t->has_pos && t->pos.open) {
+            open++;
+            unrealized += t->pos.unrealized_pnl;
+        }
+    }
+    metrics_set(p->m_open_positions, open);
+    metrics_set(p->m_realized, realized);
+    metrics_set(p->m_unrealized, unrealized);
+}
+
+static void open_metrics(pipeline *p)
+{
+    const char *name = p->cfg.name;
+    p->m_open_positions = metrics_get(METRIC_OPEN_POSITIONS, name);
+    p->m_realized = metrics_get(METRIC_REALIZED_PNL, name);
+    p->m_unrealized = metrics_get(METRIC_UNREALIZED_PNL, name);
+    p->m_reloads = metrics_get(METRIC_RELOADS, name);
+    p->m_reload_failures = metrics_get(METRIC_RELOAD_FAILURES, name);
+    if (metrics_add_collector(collect_metrics, p) != 0)
+        log_error("%s: out of memory: the metrics leave out its positions and P&L", name);
 }
 
 /* ---- opening ---- */
@@ -218,6 +253,7 @@ static int open_broker(pipeline *p, diag_list *diags)
         diag_add(diags, "%s: broker: out of memory", p->cfg.path);
         return APEX_ENOMEM;
     }
+    ratelimit_set_metrics(p->limiter, p->cfg.name);
     return 0;
 }
 
@@ -267,6 +303,7 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
         goto fail;
     if (pipeline_live_open(p, diags) != 0 || pipeline_http_open(p, diags) != 0)
         goto fail;
+    open_metrics(p);
     p->exec = exec_env_new(hs->db, p->brk, hs->clock, &p->cfg, pipeline_exec_hooks(p));
     p->mon = monitor_new(hs->clock, p->brk, hs->db, &p->cfg, pipeline_monitor_hooks(p));
     p->exits =
@@ -306,6 +343,7 @@ void pipeline_free(pipeline *p)
 {
     if (!p)
         return;
+    metrics_remove_collector(collect_metrics, p);
     for (trade *t = p->trades; t;) {
         trade *next = t->next;
         if (p->mon)

@@ -17,6 +17,7 @@
 #include "notify/notify.h"
 #include "market/csv_feed.h"
 #include "market/news.h"
+#include "metrics/metrics.h"
 #include "monitor/monitor.h"
 #include <sys/queue.h>
 
@@ -117,6 +118,9 @@ struct pipeline {
         uint64_t total, recorded;
     } failures_saved[SCRIPT_STAGE_COUNT]; /* the counts already in the store */
     pipeline_summary sum;
+    /* metrics.h: the gauges collect_metrics sets, and the reload counters */
+    metrics_series *m_open_positions, *m_realized, *m_unrealized;
+    metrics_series *m_reloads, *m_reload_failures;
 };
 
 /* pipeline.c: the state of symbol id (grown on demand), or NULL for a bad id or no memory. */

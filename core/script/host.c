@@ -119,6 +119,7 @@ script_host *script_host_new(const char *pipeline_name, script_limits limits,
         free(h);
         return NULL;
     }
+    sandbox_set_metrics(&h->sb, h->sb.pipeline);
     if (sandbox_run(&h->sb, intern_keys, h, err, errlen) < 0) {
         sandbox_close(&h->sb);
         free(h);

@@ -22,6 +22,7 @@
 #include "script/embedded.h"
 #include "script/pattern.h"
 #include "script/ta.h"
+#include "metrics/metrics.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -432,6 +433,11 @@ int sandbox_pcall(sandbox *sb, int nargs, char *err, size_t errlen)
     int status = lua_pcall(L, nargs, 0, base);
     bool outermost = --sb->depth == 0;
     if (outermost) {
+        /* The call's start is the deadline's base: one clock read per call, not two. */
+        int64_t started = sb->deadline_ns - (int64_t)sb->deadline_ms * 1000000;
+        metrics_inc(sb->m_calls);
+        metrics_add(sb->m_call_ns, monotonic_ns() - started);
+        metrics_set(sb->m_memory, (int64_t)sb->used);
         sb->overran = sb->tripped;
         sb->running = NULL;
         watched = outer;
@@ -485,6 +491,13 @@ static int set_seed_fn(lua_State *L)
                                                         : -(lua_Integer)(~seed) - 1);
     lua_call(L, 1, 0);
     return 0;
+}
+
+void sandbox_set_metrics(sandbox *sb, const char *pipeline)
+{
+    sb->m_calls = metrics_get(METRIC_LUA_CALLS, pipeline);
+    sb->m_call_ns = metrics_get(METRIC_LUA_CALL_SECONDS, pipeline);
+    sb->m_memory = metrics_get(METRIC_LUA_MEMORY, pipeline);
 }
 
 int sandbox_set_seed(sandbox *sb, uint64_t seed, char *err, size_t errlen)
@@ -1154,6 +1167,7 @@ int sandbox_open(sandbox *sb, script_limits limits, const char *pipeline_name,
     sb->limit = limits.memory_limit ? limits.memory_limit : SCRIPT_LIMITS_DEFAULT.memory_limit;
     sb->deadline_ms = limits.deadline_ms > 0 ? limits.deadline_ms : 250;
     snprintf(sb->pipeline, sizeof sb->pipeline, "%s", pipeline_name ? pipeline_name : "pipeline");
+    sb->m_calls = sb->m_call_ns = sb->m_memory = metrics_discard();
     if (market) {
         sb->market = *market;
         sb->has_market = true;

@@ -35,6 +35,9 @@ typedef struct sandbox {
     char mem_where[LUA_IDSIZE + 16]; /* "file:line" of the first refused allocation */
     bool watchdog;                   /* holds a reference on the process-wide watchdog timer */
     char pipeline[64];               /* for log lines */
+    /* Per outermost call: apex_lua_calls_total, apex_lua_call_seconds_total and
+     * apex_lua_memory_bytes of this pipeline (metrics.h). */
+    struct metrics_series *m_calls, *m_call_ns, *m_memory;
     script_market market;
     bool has_market;
     script_output output; /* print, ctx.log and apex.log: this minute's budget (output.h) */
@@ -72,6 +75,11 @@ int sandbox_run(sandbox *sb, lua_CFunction fn, void *ud, char *err, size_t errle
 /* sandbox_run for a function already on the stack: calls the function below nargs
  * arguments and pops it and them, leaving no results. [-(nargs+1), +0, -] */
 int sandbox_pcall(sandbox *sb, int nargs, char *err, size_t errlen);
+
+/* Counts the state's calls, their time and its memory in the metrics under this pipeline
+ * name (apex_lua_*, metrics.h). Until then nothing is counted (the pipeline loader's
+ * throwaway state never is). [-0, +0, -] */
+void sandbox_set_metrics(sandbox *sb, const char *pipeline);
 
 /* Seeds math.random as math.randomseed(seed) would, for a reproducible sequence (call
  * before any user code runs). Returns 0 or < 0 with err set. [-0, +0, -] */

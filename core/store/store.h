@@ -116,6 +116,12 @@ store *store_open(const char *path, store_mode mode, char *err, size_t errlen);
  * it is rolled back and its writes are lost. The write-failure latch goes with the store,
  * so read it (store_write_failed) before closing. */
 int store_close(store *s);
+
+/* store_metrics.c: has the metrics registry's render count the orders rows by pipeline and
+ * status (apex_orders, metrics.h) from this store. Detach before store_close. 0, or
+ * APEX_ENOMEM. */
+int store_metrics_attach(store *s);
+void store_metrics_detach(store *s);
 const char *store_errmsg(const store *s);
 const char *store_path(const store *s);
 /* A random id created with the database; prefixes client order ids so two databases
