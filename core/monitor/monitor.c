@@ -278,7 +278,7 @@ static void check_with_quote(monitor *m, trade *t, const broker_quote *q)
     if (changed || log_get_level() <= LOG_INFO) {
         char pb[32], pnl[32], pct[32];
         log_msg(changed ? LOG_EVENT : LOG_INFO,
-                "%-13s monitor  %-5s %s @ %s  P&L %s (%s%%)  next check %d s%s", m->cfg->name,
+                "%-13s MONITOR  %-5s %s @ %s  P&L %s (%s%%)  next check %d s%s", m->cfg->name,
                 t->row.symbol, t->pos.side == SIDE_BUY ? "long" : "short",
                 money_format(q->last, 2, pb, sizeof pb),
                 money_format(t->pos.unrealized_pnl, 2, pnl, sizeof pnl),

@@ -48,6 +48,10 @@ typedef struct {
     bool stopping;
     int exit_code;
     double wall_start;
+    /* Log lines carry the data's time once the clock holds it; while the store opens and
+     * the pipelines load they carry the wall clock's (the simulated clock is still at 0,
+     * the replay clock not yet at the first bar). */
+    bool log_data_time;
     char db_path[4200];
     int lock_fd;
 } host;
@@ -98,7 +102,11 @@ static double wall_seconds(void)
 static int64_t log_clock(void *ud)
 {
     host *h = ud;
-    return clock_now(h->hs.clock);
+    if (h->log_data_time && h->hs.clock)
+        return clock_now(h->hs.clock);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void remove_fresh(const char *db)
@@ -202,6 +210,7 @@ static void run_backtest(host *h)
             coordinator_flush(h->hs.coord); /* ranked and sent at their own time */
             clock_advance_to(h->hs.clock, ts);
         }
+        h->log_data_time = true;
         step_once(h, ts);
     }
     if (!h->stopping && h->exit_code == EXIT_OK)
@@ -600,6 +609,7 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
         bool data_error;
         if (earliest(h, &first, &data_error) && !data_error && !h->follow)
             clock_jump_to(h->hs.clock, first);
+        h->log_data_time = true;
         uv_signal_init(&h->loop, &h->sigint);
         uv_signal_init(&h->loop, &h->sigterm);
         h->sigint.data = h->sigterm.data = h;

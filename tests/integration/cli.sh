@@ -15,6 +15,50 @@ demo_setup
 out=$("$APEX_HOST" status --db "$WORK/s.db")
 assert_contains "$out" "EXECUTIONS" "status shows executions"
 assert_contains "$out" "ma-trend" "status names the pipeline"
+
+# Every option also takes the form --opt=value; a flag given a value is a usage error.
+"$APEX_HOST" backtest --quiet --db="$WORK/eq.db" "$WORK/pipelines/ma_trend.lua" >/dev/null
+assert_eq "$(sq "$WORK/eq.db" "SELECT count(*) FROM executions")" \
+  "$(sq "$WORK/s.db" "SELECT count(*) FROM executions")" "backtest --db=FILE writes that store"
+assert_eq "$("$APEX_HOST" status --db="$WORK/s.db" --events=3 | grep -c "^RECENT EVENTS (latest 3)")" "1" \
+  "status --db=FILE --events=N"
+set +e
+err=$("$APEX_HOST" backtest --quiet=yes --db "$WORK/x.db" "$WORK/pipelines/ma_trend.lua" 2>&1)
+assert_eq "$?" "2" "a flag given a value exits 2"
+assert_contains "$err" "--quiet takes no value (given 'yes')" "and says which flag"
+err=$("$APEX_HOST" run --speed=fast x.lua 2>&1)
+assert_eq "$?" "2" "run --speed=fast exits 2"
+assert_contains "$err" "--speed: 'fast' is not a positive number" "the =value reaches the parser"
+"$APEX_HOST" reduce-only on ma-trend --db="$WORK/s.db" >/dev/null; assert_eq "$?" "0" "reduce-only --db=FILE"
+"$APEX_HOST" resume ma-trend --db="$WORK/s.db" >/dev/null 2>&1; rc=$?
+[ "$rc" = 0 ] || [ "$rc" = 1 ] && pass "resume --db=FILE parses (exit $rc)" || fail "resume --db=FILE exited $rc"
+"$APEX_HOST" approvals --db="$WORK/s.db" >/dev/null; assert_eq "$?" "0" "approvals --db=FILE"
+"$APEX_HOST" status --db="$WORK/s.db" --status=done >/dev/null 2>&1; assert_eq "$?" "2" "status --status=done (no such status) exits 2"
+set -e
+"$APEX_HOST" reduce-only off ma-trend --db "$WORK/s.db" >/dev/null
+
+# status --limit and filters, against the store's rows: the execution ids listed are the
+# ones SQL selects.
+listed() { # the ids in the EXECUTIONS section of status "$@"
+  "$APEX_HOST" status --db "$WORK/s.db" "$@" |
+    awk '/^EXECUTIONS/{on=1; getline; next} /^$/{on=0} on && $1 ~ /^[0-9]+$/ {print $1}' | sort -n | tr '\n' ' '
+}
+ids() { sq "$WORK/s.db" "$1" | sort -n | tr '\n' ' '; }
+assert_eq "$(listed --limit 5)" \
+  "$(ids "SELECT id FROM executions WHERE status IN ('pending','running','monitoring','paused') UNION SELECT id FROM (SELECT id FROM executions ORDER BY id DESC LIMIT 5)")" \
+  "status --limit 5: the active executions and the 5 latest"
+[ "$(listed --limit 5 | wc -w)" -ge 5 ] && pass "five or more listed" || fail "fewer than 5 listed: $(listed --limit 5)"
+[ "$(listed --status skipped --limit 4 | wc -w)" -eq 4 ] && pass "four skipped listed" || fail "not 4 skipped"
+assert_eq "$(listed --status=skipped --limit=4)" \
+  "$(ids "SELECT id FROM executions WHERE status = 'skipped' ORDER BY id DESC LIMIT 4")" \
+  "status --status skipped --limit 4: the 4 latest skipped"
+sym=$(sq "$WORK/s.db" "SELECT symbol FROM executions ORDER BY id LIMIT 1")
+assert_eq "$(listed --symbol "$sym" --status completed --limit 1000)" \
+  "$(ids "SELECT id FROM executions WHERE symbol = '$sym' AND status = 'completed'")" \
+  "status --symbol $sym --status completed: that symbol's completed executions"
+assert_eq "$(listed --pipeline nosuch)" "" "status --pipeline nosuch lists no execution"
+assert_contains "$("$APEX_HOST" status --db "$WORK/s.db" --pipeline ma-trend --limit 0 --events 0)" \
+  "only pipeline ma-trend" "the header says what is filtered"
 # --max-seconds is a wall-time limit, whatever the data: real-time replay of five days
 # stops after 2 s with the summary.
 start=$(date +%s)
