@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/risk_cmds.h"
 #include "cli/approvals.h"
@@ -327,6 +328,28 @@ static char **split_option_values(int argc, char **argv, int *out_argc, int *cod
 
 static int dispatch(int argc, char **argv);
 
+/* After `make install`, where the type annotations and examples are: share/apex-host
+ * beside the binary's bin/, whatever PREFIX (and DESTDIR) it was installed under. */
+static void print_share_dir(void)
+{
+    char exe[4096], share[4200];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    snprintf(share, sizeof share, "%s/../share/apex-host/types/apex.lua", exe);
+    char real[4096];
+    if (!realpath(share, real))
+        return; /* run from a build tree: the types are in the source tree's types/ */
+    *strrchr(real, '/') = '\0';
+    *strrchr(real, '/') = '\0';
+    printf("share: %s (types/apex.lua for editors; strategies/, instructions/)\n", real);
+}
+
 int cli_main(int argc, char **argv)
 {
     int code = EXIT_OK, n = 0;
@@ -366,6 +389,7 @@ static int dispatch(int argc, char **argv)
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("apex-host %s\n", APEX_VERSION);
+        print_share_dir();
         return EXIT_OK;
     }
     if (strcmp(cmd, "run") == 0)

@@ -14,6 +14,7 @@
 #include "money/money.h"
 #include "net/http.h"
 #include "net/ws.h"
+#include "pipeline/banner.h"
 #include "pipeline/coordinator.h"
 #include "pipeline/pipeline.h"
 #include "script/script.h"
@@ -107,6 +108,25 @@ static int64_t log_clock(void *ud)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Before the first bar: what trades where (pipeline/banner.h). */
+static void print_banner(host *h, double speed)
+{
+    if (h->opt.quiet)
+        return;
+    const pipeline_config *cfgs[h->npipes > 0 ? h->npipes : 1];
+    for (int i = 0; i < h->npipes; i++)
+        cfgs[i] = pipeline_cfg(h->pipes[i]);
+    run_banner b = {.backtest = h->opt.backtest,
+                    .pipes = cfgs,
+                    .npipes = h->npipes,
+                    .follow = h->follow,
+                    .speed = speed,
+                    .store = h->db_path,
+                    /* `run --http ADDR` (core/server) hands its listen address here. */
+                    .http_listen = NULL};
+    run_banner_print(stdout, &b);
 }
 
 static void remove_fresh(const char *db)
@@ -538,8 +558,6 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
     }
     store_meta_set(h->hs.db, "run_kind", opt->backtest ? "backtest" : "run", NULL);
     store_meta_set(h->hs.db, "run_state", "running", NULL);
-    if (opt->backtest && !opt->quiet && strcmp(h->db_path, ":memory:") != 0)
-        printf("backtest results go to %s\n", h->db_path);
     h->hs.db_path = h->db_path;
     h->hs.backtest = opt->backtest;
     h->hs.coord = coordinator_new();
@@ -578,6 +596,7 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
         goto done;
 
     if (opt->backtest) {
+        print_banner(h, 0);
         run_backtest(h);
     } else {
         if (h->follow) {
@@ -605,6 +624,7 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
             uv_timer_start(&h->limit_timer, on_time_limit, (uint64_t)(opt->max_seconds * 1000.0),
                            0);
         }
+        print_banner(h, clock_speed(h->hs.clock));
         apex_time first;
         bool data_error;
         if (earliest(h, &first, &data_error) && !data_error && !h->follow)
