@@ -119,11 +119,10 @@ void run_banner_print(FILE *out, const run_banner *b)
         fprintf(out, "  replay     %gx real time (gaps over 30 minutes skipped)\n", b->speed);
     fprintf(out, "  store      %s\n",
             strcmp(b->store, ":memory:") == 0 ? ":memory: (keeps nothing)" : b->store);
-    if (b->backtest)
-        ; /* nothing listens during a backtest */
-    else if (b->http_listen && b->http_listen[0])
+    /* Nothing listens during a backtest: no dashboard line. */
+    if (!b->backtest && b->http_listen && b->http_listen[0])
         fprintf(out, "  dashboard  http://%s/\n", b->http_listen);
-    else
+    else if (!b->backtest)
         fprintf(out, "  dashboard  off (--http ADDR to serve it)\n");
     fflush(out);
 }
