@@ -5,7 +5,8 @@
 #               (test-apicheck), and a short seeded run of every fuzz harness (fuzz-smoke)
 #   make fuzz   the long fuzz run: every harness for FUZZ_SECONDS (default 300) each
 #   make torture N=1000   the long crash-torture run (docs/reliability.md)
-.PHONY: all deps build run test test-plain test-sanitize test-apicheck fuzz-build fuzz-smoke fuzz \
+#   make install [PREFIX=/usr/local] [DESTDIR=]   apex-host and apex-datagen on the PATH
+.PHONY: all deps build install run test test-plain test-sanitize test-apicheck fuzz-build fuzz-smoke fuzz \
         torture torture-notify bench bench-latency bench-notify format clean config-docs
 
 # clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes) build tests/fuzz.
@@ -49,6 +50,17 @@ build/Makefile: CMakeLists.txt | deps
 
 build: deps build/Makefile
 	cmake --build build -j$(JOBS)
+
+# apex-host and apex-datagen into $(PREFIX)/bin, the Lua modules, types, strategies and
+# instructions into $(PREFIX)/share/apex-host (README.md, Install). DESTDIR stages it.
+PREFIX ?= /usr/local
+# sudo only for the copy, and only when the destination is not writable: the build stays
+# the user's.
+install: build
+	@dest="$(DESTDIR)$(PREFIX)"; probe="$$dest"; \
+	while [ ! -d "$$probe" ]; do probe=$$(dirname "$$probe"); done; \
+	if [ -w "$$probe" ]; then s=""; else s="$(SUDO)"; fi; \
+	$$s env DESTDIR="$(DESTDIR)" cmake --install build --prefix "$(PREFIX)"
 
 data/demo/bars.csv: build
 	./build/apex-datagen data/demo

@@ -275,6 +275,7 @@ function Ctx.log(fmt, ...) end
 ---@field near_stop_loss_pct number? Distance to the stop, as a fraction of the price. Default 0.02. Range 0 .. 1.
 ---@field near_profit_target_pct number? Distance to the target. Default 0.02. Range 0 .. 1.
 ---@field near_trailing_stop_pct number? Distance to the trailing stop. Default 0.02. Range 0 .. 1.
+---@field near_distance_fraction number? And nearer than this part of the level's own distance: from the entry for the stop and the target, from the peak for the trailing stop. An intraday stop 0.5% away is urgent in its last 0.125%, not all the time; 1 keeps only the `_pct` rules. Default 0.25. Range 0 .. 1.
 
 ---How open positions are watched.
 ---@class apex.MonitoringConfig

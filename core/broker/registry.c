@@ -39,8 +39,8 @@ static const broker_kind_row kinds[] = {
  * other's positions as duplicates unless broker.state makes them share one. A backtest
  * keeps nothing: its simulated account must not leak into the next run (nor into a
  * live account named by broker.state). */
-static void paper_state_path(const pipeline_config *cfg, const broker_open_args *args, char *out,
-                             size_t n)
+void broker_paper_account_path(const pipeline_config *cfg, const broker_open_args *args, char *out,
+                               size_t n)
 {
     const char *configured = cfg->broker.paper.state_path;
     if (args->backtest || !args->store_path || strcmp(args->store_path, ":memory:") == 0)
@@ -60,7 +60,7 @@ static broker *open_paper_account(void *ud, char *err, size_t errlen)
 {
     paper_open_ctx *c = ud;
     char state[CONFIG_PATH_MAX + 128];
-    paper_state_path(c->cfg, c->args, state, sizeof state);
+    broker_paper_account_path(c->cfg, c->args, state, sizeof state);
     return paper_broker_new(&c->cfg->broker.paper, state, c->args->clock, err, errlen);
 }
 

@@ -42,6 +42,11 @@ typedef struct {
 broker *broker_open(const pipeline_config *cfg, const broker_open_args *args, broker_sim_feed *sim,
                     char *err, size_t errlen);
 
+/* Where the paper broker keeps cfg's account: ":memory:" in a backtest or without a store,
+ * broker.state when set, else "<store>.<pipeline>.paper". */
+void broker_paper_account_path(const pipeline_config *cfg, const broker_open_args *args, char *out,
+                               size_t n);
+
 /* What `check` says about cfg's broker without sending anything: a one-line description
  * into desc ("paper", "alpaca at https://paper-api.alpaca.markets, key from environment
  * variable APCA_API_KEY_ID") and 0, or < 0 with the problem (missing credentials, a bad

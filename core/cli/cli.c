@@ -1,12 +1,15 @@
 #include "cli/cli.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/risk_cmds.h"
 #include "cli/approvals.h"
 #include "cli/status.h"
+#include "model/execution.h"
 #include "pipeline/host.h"
 #include "store/store.h"
 
@@ -25,7 +28,8 @@ static const char *const usage_main =
     "  reject ID [--reason TEXT] [--db FILE]  reject a request; the running host skips it\n"
     "  version                   print the version\n"
     "\n"
-    "`apex-host <command> --help` describes each command.\n"
+    "`apex-host <command> --help` describes each command. Options take their value as the\n"
+    "next argument or after '=': --db FILE or --db=FILE.\n"
     "\n"
     "exit codes: 0 ok; 1 a data or store error stopped the run; 2 bad command line;\n"
     "            3 a pipeline failed validation; 4 the database could not be opened, is in\n"
@@ -76,10 +80,22 @@ static const char *const usage_check =
     "              and print what it answered\n";
 
 static const char *const usage_status =
-    "usage: apex-host status [--db FILE] [--events N]\n"
+    "usage: apex-host status [options]\n"
     "\n"
-    "Prints executions, open positions with their monitoring state, open orders and the\n"
-    "N most recent events (default 20) from the store (default apex.db).\n";
+    "Prints executions, open positions with their monitoring state, exits, open orders and\n"
+    "the most recent events from the store.\n"
+    "\n"
+    "options:\n"
+    "  --db FILE          the store (default apex.db)\n"
+    "  --limit N          finished executions and exits listed (default 20; active\n"
+    "                     executions are always listed unless --status narrows them)\n"
+    "  --events N         events listed (default 20)\n"
+    "  --status STATUS    only executions with this status (pending, running, monitoring,\n"
+    "                     completed, failed, cancelled, paused, skipped): the N latest\n"
+    "  --pipeline NAME    only this pipeline's rows, in every section\n"
+    "  --symbol SYMBOL    only this symbol's executions, positions, exits, orders, events\n"
+    "\n"
+    "Options also take the form --option=value.\n";
 
 store *cli_open_store(const char *db)
 {
@@ -212,29 +228,147 @@ static int cmd_check(int argc, char **argv)
 static int cmd_status(int argc, char **argv)
 {
     const char *db = "apex.db";
-    double events = 20;
+    double events = 20, limit = 20;
+    cli_status_filter f = {.limit = 20, .events = 20};
     for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--db") == 0 && i + 1 < argc) {
+        const char *a = argv[i];
+        int needs_value = strcmp(a, "--db") == 0 || strcmp(a, "--events") == 0 ||
+                          strcmp(a, "--limit") == 0 || strcmp(a, "--status") == 0 ||
+                          strcmp(a, "--pipeline") == 0 || strcmp(a, "--symbol") == 0;
+        if (needs_value && i + 1 >= argc)
+            return usage_error(usage_status, "%s needs a value", a);
+        if (strcmp(a, "--db") == 0) {
             db = argv[++i];
-        } else if (strcmp(argv[i], "--events") == 0 && i + 1 < argc) {
-            if (parse_number(argv[++i], &events) != 0 || events < 0)
+        } else if (strcmp(a, "--events") == 0) {
+            if (parse_number(argv[++i], &events) != 0 || events < 0 || events > 1e6)
                 return usage_error(usage_status, "--events: '%s' is not a count", argv[i]);
+        } else if (strcmp(a, "--limit") == 0) {
+            if (parse_number(argv[++i], &limit) != 0 || limit < 0 || limit > 1e6)
+                return usage_error(usage_status, "--limit: '%s' is not a count", argv[i]);
+        } else if (strcmp(a, "--status") == 0) {
+            f.status = argv[++i];
+            if (exec_status_parse(f.status) < 0)
+                return usage_error(usage_status,
+                                   "--status: '%s' is not a status (pending, running, "
+                                   "monitoring, completed, failed, cancelled, paused, skipped)",
+                                   f.status);
+        } else if (strcmp(a, "--pipeline") == 0) {
+            f.pipeline = argv[++i];
+        } else if (strcmp(a, "--symbol") == 0) {
+            f.symbol = argv[++i];
         } else {
-            return usage_error(usage_status, "unexpected argument '%s'", argv[i]);
+            return usage_error(usage_status, "unexpected argument '%s'", a);
         }
     }
+    f.events = (int)events;
+    f.limit = (int)limit;
     store *s = cli_open_store(db);
     if (!s)
         return EXIT_STORE;
     apex_error failure;
-    int rc = cli_status_print(s, stdout, (int)events, &failure);
+    int rc = cli_status_print_filtered(s, stdout, &f, &failure);
     store_close(s);
     if (rc != 0)
         fprintf(stderr, "apex-host: %s\n", failure.msg);
     return rc == 0 ? EXIT_OK : EXIT_STORE;
 }
 
+/* Options that never take a value: "--fresh=1" is a mistake to report, not to split. */
+static bool is_flag(const char *name, size_t len)
+{
+    static const char *const flags[] = {"--fresh",   "--force",   "--quiet",
+                                        "--verbose", "--connect", "--help"};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (strlen(flags[i]) == len && strncmp(name, flags[i], len) == 0)
+            return true;
+    return false;
+}
+
+/* Every option of every command also takes the form --opt=value (GNU style): each such
+ * argument is split in two here, once, so the commands parse only "--opt value". The
+ * strings are copied into one block the caller frees with the array. Returns NULL after
+ * printing the error (a flag given a value), or on out of memory (*code says which). */
+static char **split_option_values(int argc, char **argv, int *out_argc, int *code)
+{
+    int extra = 0;
+    size_t bytes = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *eq = argv[i][0] == '-' && argv[i][1] == '-' ? strchr(argv[i], '=') : NULL;
+        if (!eq)
+            continue;
+        if (is_flag(argv[i], (size_t)(eq - argv[i]))) {
+            fprintf(stderr,
+                    "apex-host: %.*s takes no value (given '%s'); `apex-host %s --help` "
+                    "lists the options\n",
+                    (int)(eq - argv[i]), argv[i], eq + 1, argc > 1 ? argv[1] : "");
+            *code = EXIT_USAGE;
+            return NULL;
+        }
+        extra++;
+        bytes += strlen(argv[i]) + 1;
+    }
+    char **out = malloc((size_t)(argc + extra + 1) * sizeof *out + bytes);
+    if (!out) {
+        *code = EXIT_RUNTIME;
+        return NULL;
+    }
+    char *text = (char *)(out + argc + extra + 1);
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *eq =
+            i > 0 && argv[i][0] == '-' && argv[i][1] == '-' ? strchr(argv[i], '=') : NULL;
+        if (!eq) {
+            out[n++] = argv[i];
+            continue;
+        }
+        size_t len = strlen(argv[i]) + 1;
+        memcpy(text, argv[i], len);
+        text[eq - argv[i]] = '\0';
+        out[n++] = text;
+        out[n++] = text + (eq - argv[i]) + 1;
+        text += len;
+    }
+    out[n] = NULL;
+    *out_argc = n;
+    return out;
+}
+
+static int dispatch(int argc, char **argv);
+
+/* After `make install`, where the type annotations and examples are: share/apex-host
+ * beside the binary's bin/, whatever PREFIX (and DESTDIR) it was installed under. */
+static void print_share_dir(void)
+{
+    char exe[4096], share[4200];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    snprintf(share, sizeof share, "%s/../share/apex-host/types/apex.lua", exe);
+    char real[4096];
+    if (!realpath(share, real))
+        return; /* run from a build tree: the types are in the source tree's types/ */
+    *strrchr(real, '/') = '\0';
+    *strrchr(real, '/') = '\0';
+    printf("share: %s (types/apex.lua for editors; strategies/, instructions/)\n", real);
+}
+
 int cli_main(int argc, char **argv)
+{
+    int code = EXIT_OK, n = 0;
+    char **args = split_option_values(argc, argv, &n, &code);
+    if (!args)
+        return code;
+    code = dispatch(n, args);
+    free(args);
+    return code;
+}
+
+static int dispatch(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
@@ -262,6 +396,7 @@ int cli_main(int argc, char **argv)
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("apex-host %s\n", APEX_VERSION);
+        print_share_dir();
         return EXIT_OK;
     }
     if (strcmp(cmd, "run") == 0)

@@ -43,6 +43,7 @@ typedef struct {
     table *t;
     apex_error *err;
     int status; /* the first rendering failure; the callbacks stop at it */
+    const cli_status_filter *f;
 } section;
 
 static int out_of_memory(section *sec)
@@ -214,10 +215,10 @@ static void set_id(char *cell, int64_t id)
 /* Runs one section: query fills the table through the callbacks, then, only if all of
  * it was read, the title and the table are printed. */
 static int print_section(store *s, FILE *out, const char *title, table *t, apex_error *err,
-                         int (*query)(store *s, section *sec, void *arg), void *arg)
+                         int (*query)(store *s, section *sec, void *arg), const void *arg)
 {
-    section sec = {t, err, 0};
-    int rc = query(s, &sec, arg);
+    section sec = {t, err, 0, arg};
+    int rc = query(s, &sec, NULL);
     if (rc && !sec.status) /* the store failed, not the rendering */
         apex_error_set(err, rc, "%s", store_errmsg(s));
     if (!rc)
@@ -252,10 +253,22 @@ static int execution_row(void *ud, const store_execution *e)
     return 0;
 }
 
+/* The store's filter for a section that keeps `limit` rows. */
+static store_report_filter report_filter(const cli_status_filter *f, int limit)
+{
+    return (store_report_filter){f->pipeline, f->symbol, f->status, limit};
+}
+
+static bool symbol_matches(const section *sec, const char *symbol)
+{
+    return !sec->f->symbol || strcmp(sec->f->symbol, symbol) == 0;
+}
+
 static int query_executions(store *s, section *sec, void *arg)
 {
     /* Every active execution, however old, plus the latest finished ones for context. */
-    return store_report_executions(s, NULL, RECENT_EXECUTIONS, execution_row, sec);
+    store_report_filter rf = report_filter(sec->f, sec->f->limit);
+    return store_report_executions_matching(s, &rf, execution_row, sec);
 }
 
 /* ---- script failures ---------------------------------------------------------------- */
@@ -279,14 +292,22 @@ static int script_failure_row(void *ud, const store_script_failure *f)
 
 static int query_script_failures(store *s, section *sec, void *arg)
 {
-    return store_report_script_failures(s, NULL, script_failure_row, sec);
+    return store_report_script_failures(s, sec->f->pipeline, script_failure_row, sec);
 }
 
 /* ---- approval requests waiting (execution.mode = "approval") ------------------------ */
 
+/* Rows of a section the store cannot narrow: kept when they match --pipeline. */
+static bool pipeline_matches(const section *sec, const char *pipeline)
+{
+    return !sec->f->pipeline || strcmp(sec->f->pipeline, pipeline) == 0;
+}
+
 static int approval_row(void *ud, const store_approval *a)
 {
     section *sec = ud;
+    if (!pipeline_matches(sec, a->pipeline) || !symbol_matches(sec, a->symbol))
+        return 0;
     table_row *row = table_add(sec);
     if (!row)
         return 1;
@@ -308,7 +329,6 @@ static int approval_row(void *ud, const store_approval *a)
 
 static int query_approvals(store *s, section *sec, void *arg)
 {
-    (void)arg;
     return store_approvals_pending(s, approval_row, sec);
 }
 
@@ -333,6 +353,8 @@ static int position_row(void *ud, const store_report_position *rp)
 {
     section *sec = ud;
     const store_position *p = &rp->pos;
+    if (!symbol_matches(sec, p->symbol))
+        return 0;
     table_row *row = table_add(sec);
     if (!row)
         return 1;
@@ -371,7 +393,7 @@ static int position_row(void *ud, const store_report_position *rp)
 
 static int query_positions(store *s, section *sec, void *arg)
 {
-    return store_report_positions(s, NULL, position_row, sec);
+    return store_report_positions(s, sec->f->pipeline, position_row, sec);
 }
 
 /* ---- exits -------------------------------------------------------------------------- */
@@ -419,7 +441,9 @@ static int exit_row(void *ud, const store_report_exit *x)
 
 static int query_exits(store *s, section *sec, void *arg)
 {
-    return store_report_exits(s, NULL, RECENT_EXITS, exit_row, sec);
+    store_report_filter rf = report_filter(sec->f, sec->f->limit);
+    rf.status = NULL;
+    return store_report_exits_matching(s, &rf, exit_row, sec);
 }
 
 /* ---- orders ------------------------------------------------------------------------- */
@@ -427,10 +451,12 @@ static int query_exits(store *s, section *sec, void *arg)
 static int order_row(void *ud, const store_order *o)
 {
     section *sec = ud;
+    const broker_order *b = &o->o;
+    if (!symbol_matches(sec, b->symbol))
+        return 0;
     table_row *row = table_add(sec);
     if (!row)
         return 1;
-    const broker_order *b = &o->o;
     set_text(row->cell[0], b->client_order_id);
     set_id(row->cell[1], o->execution_id);
     set_text(row->cell[2], b->symbol);
@@ -448,7 +474,7 @@ static int order_row(void *ud, const store_order *o)
 
 static int query_orders(store *s, section *sec, void *arg)
 {
-    return store_report_open_orders(s, NULL, order_row, sec);
+    return store_report_open_orders(s, sec->f->pipeline, order_row, sec);
 }
 
 /* ---- events ------------------------------------------------------------------------- */
@@ -468,6 +494,8 @@ static table_row *event_head(section *sec, const store_event_row *ev)
 static int event_row(void *ud, const store_event_row *ev)
 {
     section *sec = ud;
+    if (!pipeline_matches(sec, ev->pipeline))
+        return 0;
     table_row *row = event_head(sec, ev);
     if (!row)
         return 1;
@@ -478,7 +506,9 @@ static int event_row(void *ud, const store_event_row *ev)
 
 static int query_events(store *s, section *sec, void *arg)
 {
-    return store_report_events(s, NULL, *(const int *)arg, event_row, sec);
+    store_report_filter rf = report_filter(sec->f, sec->f->events);
+    rf.status = NULL;
+    return store_report_events_matching(s, &rf, event_row, sec);
 }
 
 /* Positions at the broker that no execution knew when reconciliation saw them (the
@@ -534,6 +564,8 @@ static int query_risk_modes(store *s, section *sec, void *arg)
 static int risk_limit_row(void *ud, const store_event_row *ev)
 {
     section *sec = ud;
+    if (!pipeline_matches(sec, ev->pipeline))
+        return 0;
     table_row *row = event_head(sec, ev);
     return row ? row_extra(sec, row, "%s", ev->message) : 1;
 }
@@ -545,6 +577,12 @@ static int query_risk_limits(store *s, section *sec, void *arg)
 }
 
 int cli_status_print(store *s, FILE *out, int nevents, apex_error *err)
+{
+    cli_status_filter f = {.limit = RECENT_EXITS, .events = nevents};
+    return cli_status_print_filtered(s, out, &f, err);
+}
+
+int cli_status_print_filtered(store *s, FILE *out, const cli_status_filter *f, apex_error *err)
 {
     static const char *const exec_headers[] = {"ID",           "PIPELINE",   "SYMBOL", "STATUS",
                                                "PHASE",        "SIDE",       "QTY",    "ENTRY",
@@ -578,9 +616,16 @@ int cli_status_print(store *s, FILE *out, int nevents, apex_error *err)
     static const char *const approval_headers[] = {"ID",  "EXEC",  "PIPELINE", "SYMBOL", "SIDE",
                                                    "QTY", "ENTRY", "EXPIRES",  "ANSWER"};
     table approvals = {9, approval_headers, "rrlllrrll", NULL, 0, 0};
-    snprintf(exits_title, sizeof exits_title, "\nEXITS (latest %d)\n", RECENT_EXITS);
+    snprintf(exits_title, sizeof exits_title, "\nEXITS (latest %d)\n", f->limit < 0 ? 0 : f->limit);
     snprintf(events_title, sizeof events_title, "\nRECENT EVENTS (latest %d)\n",
-             nevents < 0 ? 0 : nevents);
+             f->events < 0 ? 0 : f->events);
+    char exec_title[96];
+    if (f->status)
+        snprintf(exec_title, sizeof exec_title, "\nEXECUTIONS (latest %d %s)\n",
+                 f->limit < 0 ? 0 : f->limit, f->status);
+    else
+        snprintf(exec_title, sizeof exec_title, "\nEXECUTIONS (active, and the latest %d)\n",
+                 f->limit < 0 ? 0 : f->limit);
 
     apex_error_clear(err);
     fprintf(out, "apex-host status: %s\n", store_path(s));
@@ -592,33 +637,37 @@ int cli_status_print(store *s, FILE *out, int nevents, apex_error *err)
                 "  notifications: %lld pending, %lld failed (the notifications table has each "
                 "one's error)\n",
                 (long long)pending, (long long)failed);
-    int rc = print_section(s, out, "\nEXECUTIONS\n", &executions, err, query_executions, NULL);
+    if (f->pipeline || f->symbol || f->status)
+        fprintf(out, "  only%s%s%s%s%s%s\n", f->pipeline ? " pipeline " : "",
+                f->pipeline ? f->pipeline : "", f->symbol ? " symbol " : "",
+                f->symbol ? f->symbol : "", f->status ? " status " : "",
+                f->status ? f->status : "");
+    int rc = print_section(s, out, exec_title, &executions, err, query_executions, f);
     /* Every failure of a pipeline's scripts, also those counted rather than recorded as
      * executions or events when they flooded (script/failures.h). */
     if (!rc)
-        rc = print_section(s, out, "\nSCRIPT FAILURES\n", &failures, err, query_script_failures,
-                           NULL);
+        rc = print_section(s, out, "\nSCRIPT FAILURES\n", &failures, err, query_script_failures, f);
     if (!rc)
         rc = print_section(s, out,
                            "\nAPPROVALS WAITING (apex-host approve ID | apex-host reject ID)\n",
-                           &approvals, err, query_approvals, NULL);
+                           &approvals, err, query_approvals, f);
     if (!rc)
-        rc = print_section(s, out, "\nOPEN POSITIONS\n", &positions, err, query_positions, NULL);
+        rc = print_section(s, out, "\nOPEN POSITIONS\n", &positions, err, query_positions, f);
     if (!rc)
-        rc = print_section(s, out, exits_title, &exits, err, query_exits, NULL);
+        rc = print_section(s, out, exits_title, &exits, err, query_exits, f);
     if (!rc)
-        rc = print_section(s, out, "\nOPEN ORDERS\n", &orders, err, query_orders, NULL);
+        rc = print_section(s, out, "\nOPEN ORDERS\n", &orders, err, query_orders, f);
     if (!rc)
         rc = print_section(s, out,
                            "\nUNKNOWN POSITIONS AT THE BROKER (reported by reconciliation; "
                            "never traded)\n",
-                           &unknown, err, query_unknown, NULL);
+                           &unknown, err, query_unknown, f);
     if (!rc)
-        rc = print_section(s, out, "\nRISK MODES\n", &risk_modes, err, query_risk_modes, NULL);
+        rc = print_section(s, out, "\nRISK MODES\n", &risk_modes, err, query_risk_modes, f);
     if (!rc)
-        rc = print_section(s, out, risk_title, &risk_limits, err, query_risk_limits, NULL);
+        rc = print_section(s, out, risk_title, &risk_limits, err, query_risk_limits, f);
     if (!rc)
-        rc = print_section(s, out, events_title, &events, err, query_events, &nevents);
+        rc = print_section(s, out, events_title, &events, err, query_events, f);
     fflush(out);
     return rc;
 }

@@ -16,4 +16,17 @@
  * NULL). */
 int cli_status_print(store *s, FILE *out, int nevents, apex_error *err);
 
+/* What `apex-host status` shows: NULL strings match everything. */
+typedef struct {
+    const char *pipeline; /* every section: only this pipeline's rows */
+    const char *symbol;   /* executions, positions, exits, orders, events of this symbol */
+    const char *status;   /* executions: only this status, the `limit` latest of it */
+    int limit;            /* finished executions (beside the active ones) and exits listed */
+    int events;           /* events listed */
+} cli_status_filter;
+
+/* cli_status_print narrowed by f (cli_status_print is this with every row and 20 of
+ * each). The section titles say which filter applies. */
+int cli_status_print_filtered(store *s, FILE *out, const cli_status_filter *f, apex_error *err);
+
 #endif

@@ -147,13 +147,14 @@ typedef struct {
 } exits_config;
 
 typedef struct {
-    int normal_frequency_s;                        /* 30 */
-    int urgent_frequency_s;                        /* 5 */
-    money_t near_stop_loss_pct;                    /* 0.02 */
-    money_t near_profit_target_pct;                /* 0.02 */
-    money_t near_trailing_stop_pct;                /* 0.02 */
-    int price_cache_ttl_s;                         /* 10 */
-    int max_api_calls_per_minute;                  /* 60 */
+    int normal_frequency_s;         /* 30 */
+    int urgent_frequency_s;         /* 5 */
+    money_t near_stop_loss_pct;     /* 0.02 */
+    money_t near_profit_target_pct; /* 0.02 */
+    money_t near_trailing_stop_pct; /* 0.02 */
+    money_t near_distance_fraction; /* and within this part of the level's distance: 0.25 */
+    int price_cache_ttl_s;          /* 10 */
+    int max_api_calls_per_minute;   /* 60 */
     int retry_backoff_s[CONFIG_MAX_BACKOFF_STEPS]; /* 60, 120, 240, 480, 960 */
     int nretry_backoff;                            /* 5 */
     int persist_interval_s; /* unrealized P&L written to the store at most this often: 60 */

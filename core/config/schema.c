@@ -774,6 +774,15 @@ const config_field config_schema[] = {
      .def = PCT(2),
      RANGE(0, ONE),
      .doc = "distance to the trailing stop"},
+    {.path = "monitoring.urgent_conditions.near_distance_fraction",
+     .type = CONFIG_MONEY,
+     AT(monitoring.near_distance_fraction),
+     .def = PCT(25),
+     RANGE(0, ONE),
+     .doc = "and nearer than this part of the level's own distance: from the entry for the "
+            "stop and the target, from the peak for the trailing stop. An intraday stop 0.5% "
+            "away is urgent in its last 0.125%, not all the time; 1 keeps only the `_pct` "
+            "rules"},
     {.path = "monitoring.price_cache_ttl_seconds",
      .type = CONFIG_INT,
      AT(monitoring.price_cache_ttl_s),

@@ -373,7 +373,7 @@ static void place_next(exit_job *j)
     int timeout = x->cfg->exits.execution[j->priority].timeout_seconds;
     clock_timer_start(&j->timer, clock_now(x->clock) + (apex_time)timeout * APEX_SECOND);
     char pb[32], qb[32];
-    log_event("%-13s EXITING  %-5s %s %s %s%s%s (attempt %d, %s)", x->cfg->name, t->row.symbol,
+    log_event("%-13s ORDER    %-5s %s %s %s%s%s exit (attempt %d, %s)", x->cfg->name, t->row.symbol,
               order_side_name(req.side), money_format_trim(qty, 0, qb, sizeof qb),
               order_type_name(req.type), req.type == ORDER_LIMIT ? " @ " : "",
               req.type == ORDER_LIMIT ? money_format_trim(req.limit_price, 2, pb, sizeof pb) : "",
@@ -557,7 +557,7 @@ static void start_job(exit_executor *x, trade *t, const exit_decision *d, money_
             x->hooks.on_write_error(x->hooks.ud, rc, "recording an exit decision", err.msg);
     }
     char pb[32];
-    log_event("%-13s EXIT!    %-5s %s (%s) at %s", x->cfg->name, t->row.symbol, d->reason,
+    log_event("%-13s TRIGGER  %-5s %s (%s) at %s", x->cfg->name, t->row.symbol, d->reason,
               exit_priority_name(d->priority), money_format_trim(price, 2, pb, sizeof pb));
 
     leg_list legs = {.n = 0};

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "market/timestamp.h"
@@ -477,4 +478,48 @@ const char *csv_feed_path(const csv_feed *f)
 bool csv_feed_is_follow(const csv_feed *f)
 {
     return f->follow;
+}
+
+int csv_feed_last_time(const char *path, apex_time *out)
+{
+    symtab *names = symtab_new();
+    char err[256];
+    csv_feed *f = names ? csv_feed_open(path, names, false, err, sizeof err) : NULL;
+    int rc = APEX_ENOTFOUND;
+    struct stat st;
+    if (!f || fstat(f->fd, &st) != 0 || st.st_size <= 0)
+        goto done;
+    /* The last row is in the file's tail: rows are ~60 bytes, a tail of 64 KiB holds it
+     * unless the file ends in a very long comment block. */
+    off_t from = st.st_size > 65536 ? st.st_size - 65536 : 0;
+    ssize_t n = pread(f->fd, f->buf, (size_t)(st.st_size - from), from);
+    if (n <= 0)
+        goto done;
+    const char *text = f->buf;
+    size_t end = (size_t)n;
+    while (end > 0) {
+        size_t start = end;
+        while (start > 0 && text[start - 1] != '\n')
+            start--;
+        size_t len = end - start;
+        while (len > 0 && (text[start + len - 1] == '\n' || text[start + len - 1] == '\r'))
+            len--;
+        if (len > 0 && !skippable(text + start, len) && (start > 0 || from == 0)) {
+            field fields[CSV_MAX_COLS];
+            int count = split_fields(text + start, len, fields, CSV_MAX_COLS);
+            int c = f->col_of[COL_TIMESTAMP];
+            apex_time t;
+            if (c >= 0 && c < count && count <= CSV_MAX_COLS &&
+                timestamp_parse(fields[c].p, fields[c].n, &t) == 0) {
+                *out = t;
+                rc = 0;
+            }
+            break; /* the header, or a row: either way the answer */
+        }
+        end = start > 0 ? start - 1 : 0;
+    }
+done:
+    csv_feed_close(f);
+    symtab_free(names);
+    return rc;
 }

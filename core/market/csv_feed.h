@@ -42,6 +42,10 @@ const char *csv_feed_path(const csv_feed *feed);
 /* True when the feed was opened with follow = true. */
 bool csv_feed_is_follow(const csv_feed *feed);
 
+/* The time of the last row of the file at path, read from its end (for the run banner's
+ * data range): 0, or APEX_ENOTFOUND when the file cannot be read or has no row. */
+int csv_feed_last_time(const char *path, apex_time *out);
+
 /* Merges any number of feeds into one stream in time order; ties keep file order
  * (the feed added first wins), then row order within a file. Owns the feeds. */
 typedef struct feed_merge feed_merge;

@@ -143,18 +143,59 @@ static money_t distance(money_t a, money_t b)
     return d;
 }
 
-int monitor_cadence(const monitor *m, const trade *t, money_t price)
+/* Seed 003 makes a check urgent within 2% of a level. That alone makes every check of an
+ * intraday position urgent, its stop being nearer than 2% from the start; so the price
+ * must also have covered the last near_distance_fraction of the way to the level: of the
+ * entry's distance for the stop and the target, of the trail (peak to stop) for the
+ * trailing stop. A 0.5% stop is then urgent in its last 0.125%, a 10% one within 2%. */
+static bool near_level(const monitoring_config *mc, money_t price, money_t level, money_t from,
+                       money_t near_pct)
+{
+    if (level <= 0 || distance(price, level) > near_pct)
+        return false;
+    if (mc->near_distance_fraction >= MONEY_SCALE || from <= 0)
+        return true;
+    money_t span = from > level ? from - level : level - from;
+    money_t gap = price > level ? price - level : level - price;
+    money_t limit;
+    if (money_mul(span, mc->near_distance_fraction, MONEY_ROUND_NEAREST, &limit) != 0)
+        return true;
+    return gap <= limit;
+}
+
+const char *monitor_urgent_level(const monitor *m, const trade *t, money_t price, money_t *level)
 {
     const monitoring_config *mc = &m->cfg->monitoring;
     const store_position *p = &t->pos;
-    if (price > 0) {
-        if ((p->stop_loss && distance(price, p->stop_loss) <= mc->near_stop_loss_pct) ||
-            (p->take_profit && distance(price, p->take_profit) <= mc->near_profit_target_pct) ||
-            (p->trailing_stop_active &&
-             distance(price, p->trailing_stop_price) <= mc->near_trailing_stop_pct))
-            return mc->urgent_frequency_s;
+    if (price <= 0)
+        return NULL;
+    money_t entry = p->entry_price;
+    const char *which = NULL;
+    if (near_level(mc, price, p->stop_loss, entry, mc->near_stop_loss_pct)) {
+        which = "stop";
+        *level = p->stop_loss;
+    } else if (near_level(mc, price, p->take_profit, entry, mc->near_profit_target_pct)) {
+        which = "target";
+        *level = p->take_profit;
+    } else if (p->trailing_stop_active) {
+        /* The trail's own length: from the best price so far (the peak may lag this one). */
+        bool is_long = p->side == SIDE_BUY;
+        money_t best = p->peak_price;
+        if (best <= 0 || (is_long ? price > best : price < best))
+            best = price;
+        if (near_level(mc, price, p->trailing_stop_price, best, mc->near_trailing_stop_pct)) {
+            which = "trailing stop";
+            *level = p->trailing_stop_price;
+        }
     }
-    return mc->normal_frequency_s;
+    return which;
+}
+
+int monitor_cadence(const monitor *m, const trade *t, money_t price)
+{
+    money_t level;
+    return monitor_urgent_level(m, t, price, &level) ? m->cfg->monitoring.urgent_frequency_s
+                                                     : m->cfg->monitoring.normal_frequency_s;
 }
 
 void monitor_mark(trade *t, money_t price, apex_time ts)
@@ -274,19 +315,27 @@ static void check_with_quote(monitor *m, trade *t, const broker_quote *q)
         m->hooks.evaluate_exit(m->hooks.ud, t, q);
     if (trade_is_finished(t))
         return;
-    int cadence = monitor_cadence(m, t, q->last);
+    money_t level = 0;
+    const char *near = monitor_urgent_level(m, t, q->last, &level);
+    int cadence = near ? mc->urgent_frequency_s : mc->normal_frequency_s;
     t->row.monitor_interval_s = cadence;
     schedule_next(m, t, cadence);
     bool changed = cadence != prev;
     if (changed || log_get_level() <= LOG_INFO) {
-        char pb[32], pnl[32], pct[32];
+        char pb[32], pnl[32], pct[32], why[96] = "";
+        if (near) {
+            char lb[32], gb[32];
+            money_t gap = q->last > level ? q->last - level : level - q->last;
+            snprintf(why, sizeof why, " (urgent: %s from the %s at %s)",
+                     money_format_trim(gap, 2, gb, sizeof gb), near,
+                     money_format_trim(level, 2, lb, sizeof lb));
+        }
         log_msg(changed ? LOG_EVENT : LOG_INFO,
-                "%-13s monitor  %-5s %s @ %s  P&L %s (%s%%)  next check %d s%s", m->cfg->name,
+                "%-13s MONITOR  %-5s %s @ %s  P&L %s (%s%%)  next check %d s%s", m->cfg->name,
                 t->row.symbol, t->pos.side == SIDE_BUY ? "long" : "short",
                 money_format(q->last, 2, pb, sizeof pb),
                 money_format(t->pos.unrealized_pnl, 2, pnl, sizeof pnl),
-                money_format(t->pos.unrealized_pnl_pct * 100, 2, pct, sizeof pct), cadence,
-                cadence == mc->urgent_frequency_s ? " (urgent: near a level)" : "");
+                money_format(t->pos.unrealized_pnl_pct * 100, 2, pct, sizeof pct), cadence, why);
     }
     persist(m, t, changed);
 }

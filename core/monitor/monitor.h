@@ -87,6 +87,12 @@ void monitor_mark(trade *t, money_t price, apex_time ts);
 /* Seconds until the next check for t at price (normal or urgent). */
 int monitor_cadence(const monitor *m, const trade *t, money_t price);
 
+/* Which level makes a check at price urgent: "stop", "target" or "trailing stop", with the
+ * level in *level; NULL when none does. A level is near when the price is within its
+ * monitoring.urgent_conditions.near_*_pct of it and within near_distance_fraction of the
+ * level's own distance (from the entry; the trailing stop's from the peak). */
+const char *monitor_urgent_level(const monitor *m, const trade *t, money_t price, money_t *level);
+
 /* The quote cache (the executor prices limit orders from it). */
 price_cache *monitor_prices(monitor *m);
 

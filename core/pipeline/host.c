@@ -16,6 +16,7 @@
 #include "money/money.h"
 #include "net/http.h"
 #include "net/ws.h"
+#include "pipeline/banner.h"
 #include "pipeline/coordinator.h"
 #include "pipeline/pipeline.h"
 #include "script/script.h"
@@ -50,6 +51,10 @@ typedef struct {
     bool stopping;
     int exit_code;
     double wall_start;
+    /* Log lines carry the data's time once the clock holds it; while the store opens and
+     * the pipelines load they carry the wall clock's (the simulated clock is still at 0,
+     * the replay clock not yet at the first bar). */
+    bool log_data_time;
     char db_path[4200];
     int lock_fd;
 } host;
@@ -100,7 +105,30 @@ static double wall_seconds(void)
 static int64_t log_clock(void *ud)
 {
     host *h = ud;
-    return clock_now(h->hs.clock);
+    if (h->log_data_time && h->hs.clock)
+        return clock_now(h->hs.clock);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Before the first bar: what trades where (pipeline/banner.h). */
+static void print_banner(host *h, double speed)
+{
+    if (h->opt.quiet)
+        return;
+    const pipeline_config *cfgs[h->npipes > 0 ? h->npipes : 1];
+    for (int i = 0; i < h->npipes; i++)
+        cfgs[i] = pipeline_cfg(h->pipes[i]);
+    run_banner b = {.backtest = h->opt.backtest,
+                    .pipes = cfgs,
+                    .npipes = h->npipes,
+                    .follow = h->follow,
+                    .speed = speed,
+                    .store = h->db_path,
+                    /* `run --http ADDR` (core/server) hands its listen address here. */
+                    .http_listen = NULL};
+    run_banner_print(stdout, &b);
 }
 
 static void remove_fresh(const char *db)
@@ -204,6 +232,7 @@ static void run_backtest(host *h)
             coordinator_flush(h->hs.coord); /* ranked and sent at their own time */
             clock_advance_to(h->hs.clock, ts);
         }
+        h->log_data_time = true;
         step_once(h, ts);
     }
     if (!h->stopping && h->exit_code == EXIT_OK)
@@ -558,8 +587,6 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
         log_error("out of memory: the metrics leave out the orders by status");
     store_meta_set(h->hs.db, "run_kind", opt->backtest ? "backtest" : "run", NULL);
     store_meta_set(h->hs.db, "run_state", "running", NULL);
-    if (opt->backtest && !opt->quiet && strcmp(h->db_path, ":memory:") != 0)
-        printf("backtest results go to %s\n", h->db_path);
     h->hs.db_path = h->db_path;
     h->hs.backtest = opt->backtest;
     h->hs.coord = coordinator_new();
@@ -601,6 +628,7 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
         goto done;
 
     if (opt->backtest) {
+        print_banner(h, 0);
         run_backtest(h);
     } else {
         if (h->follow) {
@@ -628,10 +656,12 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
             uv_timer_start(&h->limit_timer, on_time_limit, (uint64_t)(opt->max_seconds * 1000.0),
                            0);
         }
+        print_banner(h, clock_speed(h->hs.clock));
         apex_time first;
         bool data_error;
         if (earliest(h, &first, &data_error) && !data_error && !h->follow)
             clock_jump_to(h->hs.clock, first);
+        h->log_data_time = true;
         uv_signal_init(&h->loop, &h->sigint);
         uv_signal_init(&h->loop, &h->sigterm);
         h->sigint.data = h->sigterm.data = h;

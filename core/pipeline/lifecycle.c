@@ -73,7 +73,7 @@ static void log_status(pipeline *p, const trade *t, exec_status st)
         log_event("%-13s SKIP     %-5s %s", p->cfg.name, t->row.symbol, t->row.reason);
         break;
     case EXEC_COMPLETED:
-        log_event("%-13s EXIT     %-5s %s  realized P&L %s", p->cfg.name, t->row.symbol,
+        log_event("%-13s CLOSED   %-5s %s  realized P&L %s", p->cfg.name, t->row.symbol,
                   t->row.reason, money_format_trim(t->led.realized, 2, rb, sizeof rb));
         break;
     default:

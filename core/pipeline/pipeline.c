@@ -77,10 +77,11 @@ static void on_reload(void *ud, script_slot slot, int status, const char *msg)
     apex_time now = clock_now(p->hs->clock);
     metrics_inc(status == 0 ? p->m_reloads : p->m_reload_failures);
     if (status == 0) {
-        log_event("%-10s RELOAD   %s: new code is live (ctx.state kept)", p->cfg.name, which);
+        log_event("%-13s RELOAD   %s: new code is live (ctx.state kept)", p->cfg.name, which);
         store_event(p->hs->db, now, p->cfg.name, 0, "reload", NULL, "%s reloaded", which);
     } else {
-        log_event("%-10s RELOAD   %s failed, old code keeps running: %s", p->cfg.name, which, msg);
+        /* msg names the file and line and ends "(kept the previous version running)". */
+        log_event("%-13s RELOAD   %s failed: %s", p->cfg.name, which, msg);
         char text[1200];
         snprintf(text, sizeof text, "%s failed to reload; the old code keeps running: %s", which,
                  msg);
@@ -452,7 +453,7 @@ static void on_new_time(pipeline *p, apex_time ts)
                              store_event(p->hs->db, ts, p->cfg.name, 0, "circuit_breaker", &p->werr,
                                          "new trading day: entries allowed again"),
                              "recording the circuit breaker");
-            log_event("%-13s CIRCUIT  new trading day: entries allowed again", p->cfg.name);
+            log_event("%-13s RISK     new trading day: entries allowed again", p->cfg.name);
         }
     }
     monitor_start(p->mon);   /* run: reconciliation at start-up, then every period */

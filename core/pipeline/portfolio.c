@@ -159,8 +159,8 @@ void pipeline_portfolio_drawdown(pipeline *p)
                "drawdown breaker: equity %s is %s%% below its peak %s (risk.max_drawdown_pct "
                "%s%%); entries halted%s; resume %s",
                eb, fb, pb, lb, close_all ? ", closing every position" : "", resume);
-    log_event("%-13s DRAWDOWN equity %s is %s%% below its peak %s: entries halted%s", p->cfg.name,
-              eb, fb, pb, close_all ? ", closing every position" : "");
+    log_event("%-13s RISK     drawdown: equity %s is %s%% below its peak %s: entries halted%s",
+              p->cfg.name, eb, fb, pb, close_all ? ", closing every position" : "");
     if (!close_all)
         return;
     p->circuit.close_all = true; /* the exit evaluator's circuit_breaker condition */
@@ -196,7 +196,7 @@ static void drawdown_resume(pipeline *p, const char *how)
         "recording the drawdown breaker's peak");
     risk_event(p, 0, "drawdown breaker: entries resume (%s); the peak restarts at this equity",
                how);
-    log_event("%-13s DRAWDOWN entries resume (%s)", p->cfg.name, how);
+    log_event("%-13s RISK     drawdown: entries resume (%s)", p->cfg.name, how);
 }
 
 /* ---- before sizing ---- */

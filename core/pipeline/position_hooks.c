@@ -257,7 +257,7 @@ static void exit_done(void *ud, trade *t, const store_position_exit *row)
 {
     pipeline *p = ud;
     char fb[32], qb[32], pb[32];
-    log_event("%-13s EXITED   %-5s %s %s: %s of %s at %s after %d order(s)", p->cfg.name,
+    log_event("%-13s EXIT     %-5s %s %s: %s of %s at %s after %d order(s)", p->cfg.name,
               t->row.symbol, row->exit_reason, exit_status_name(row->status),
               money_format_trim(row->filled_quantity, 0, fb, sizeof fb),
               money_format_trim(row->exit_quantity, 0, qb, sizeof qb),
@@ -293,7 +293,7 @@ void pipeline_check_circuit(pipeline *p)
     char lb[32], mb[32];
     money_format_trim(p->circuit.loss, 2, lb, sizeof lb);
     money_format_trim(p->circuit.limit, 2, mb, sizeof mb);
-    log_event("%-13s CIRCUIT  daily loss %s reached the limit %s: closing every position; "
+    log_event("%-13s RISK     daily loss %s reached the limit %s: closing every position; "
               "no new entries until the next trading day",
               p->cfg.name, lb, mb);
     char text[200];

@@ -40,7 +40,7 @@ typedef struct resume_wait {
 static void resume_report(pipeline *p)
 {
     exec_restart_stats rs = exec_restart_stats_get(p->exec);
-    log_event("%-13s RESTART  resumed %d execution(s); cancelled %d exit order(s) left working; "
+    log_event("%-13s RESUME   resumed %d execution(s); cancelled %d exit order(s) left working; "
               "%d intent(s) never sent, marked unsent; %d fill(s) recovered",
               p->cfg.name, p->resume_total, p->resume_cancelled, rs.unsent_intents,
               rs.recovered_fills);

@@ -75,12 +75,14 @@ static void debounce_fired(uv_timer_t *timer)
     struct script_watch_state *ws = e->ws;
     char msg[1024];
     int rc = script_reload(ws->h, e->slot, msg, sizeof msg);
-    if (rc < 0)
+    /* The owner's callback reports the outcome (the host prints one RELOAD line); a second
+     * line here would print every failure twice. */
+    if (ws->cb)
+        ws->cb(ws->ud, e->slot, rc, msg);
+    else if (rc < 0)
         log_warn("[%s] %s", ws->h->sb.pipeline, msg);
     else
         log_info("[%s] %s", ws->h->sb.pipeline, msg);
-    if (ws->cb)
-        ws->cb(ws->ud, e->slot, rc, msg);
 }
 
 static void dir_changed(uv_fs_event_t *event, const char *filename, int events, int status)

@@ -62,16 +62,30 @@ static int read_execution(store *s, sqlite3_stmt *st, void *slot)
 int store_report_executions(store *s, const char *pipeline, int recent,
                             int (*fn)(void *ud, const store_execution *e), void *ud)
 {
-    sqlite3_stmt *st = store_stmt(s, STMT_REPORT_EXECUTIONS,
-                                  "SELECT " STORE_EXEC_COLUMNS " FROM executions "
-                                  "WHERE (?1 IS NULL OR pipeline = ?1) "
-                                  "AND (status IN " STORE_ACTIVE_STATUSES " OR id IN "
-                                  "(SELECT id FROM executions WHERE (?1 IS NULL OR pipeline = ?1) "
-                                  "ORDER BY id DESC LIMIT ?2)) ORDER BY id DESC");
+    store_report_filter f = {.pipeline = pipeline, .limit = recent};
+    return store_report_executions_matching(s, &f, fn, ud);
+}
+
+/* An execution matches ?1 (pipeline), ?3 (symbol) and ?4 (status); NULL matches all. */
+#define EXEC_MATCHES                                                                               \
+    "(?1 IS NULL OR pipeline = ?1) AND (?3 IS NULL OR symbol = ?3) AND "                           \
+    "(?4 IS NULL OR status = ?4)"
+
+int store_report_executions_matching(store *s, const store_report_filter *f,
+                                     int (*fn)(void *ud, const store_execution *e), void *ud)
+{
+    sqlite3_stmt *st = store_stmt(
+        s, STMT_REPORT_EXECUTIONS,
+        "SELECT " STORE_EXEC_COLUMNS " FROM executions "
+        "WHERE " EXEC_MATCHES " AND ((?4 IS NULL AND status IN " STORE_ACTIVE_STATUSES ") OR id IN "
+        "(SELECT id FROM executions WHERE " EXEC_MATCHES
+        " ORDER BY id DESC LIMIT ?2)) ORDER BY id DESC");
     if (!st)
         return APEX_EIO;
-    store_bind_text(st, 1, pipeline);
-    sqlite3_bind_int(st, 2, recent < 0 ? 0 : recent);
+    store_bind_text(st, 1, f->pipeline);
+    sqlite3_bind_int(st, 2, f->limit < 0 ? 0 : f->limit);
+    store_bind_text(st, 3, f->symbol);
+    store_bind_text(st, 4, f->status);
     store_rows rows = {.size = sizeof(store_execution)};
     int result = collect(s, st, &rows, "reading executions", read_execution);
     const store_execution *items = rows.items;
@@ -162,13 +176,17 @@ static int read_attempt(store *s, sqlite3_stmt *st, void *slot)
     return 0;
 }
 
-/* The latest `limit` exits of ?1's pipeline, as SQL both statements share. */
+/* The latest `limit` (?2) exits of ?1's pipeline and ?3's symbol, as SQL both statements
+ * share. */
 #define LATEST_EXITS                                                                               \
-    "(SELECT exit_id FROM position_exits WHERE " BY_PIPELINE " ORDER BY exit_id DESC LIMIT ?2)"
+    "(SELECT exit_id FROM position_exits WHERE " BY_PIPELINE " AND (?3 IS NULL OR position_id "    \
+    "IN (SELECT position_id FROM positions WHERE symbol = ?3)) ORDER BY exit_id DESC LIMIT ?2)"
 
-static int exits_read(store *s, const char *pipeline, int limit, store_rows *exits,
+static int exits_read(store *s, const store_report_filter *f, store_rows *exits,
                       store_rows *attempts)
 {
+    const char *pipeline = f->pipeline;
+    int limit = f->limit;
     sqlite3_stmt *st =
         store_stmt(s, STMT_REPORT_EXITS,
                    "SELECT " STORE_EXIT_COLUMNS ", (SELECT symbol FROM positions p "
@@ -178,6 +196,7 @@ static int exits_read(store *s, const char *pipeline, int limit, store_rows *exi
         return APEX_EIO;
     store_bind_text(st, 1, pipeline);
     sqlite3_bind_int(st, 2, limit < 0 ? 0 : limit);
+    store_bind_text(st, 3, f->symbol);
     int result = collect(s, st, exits, "reading exits", read_exit);
     if (result)
         return result;
@@ -189,17 +208,25 @@ static int exits_read(store *s, const char *pipeline, int limit, store_rows *exi
         return APEX_EIO;
     store_bind_text(st, 1, pipeline);
     sqlite3_bind_int(st, 2, limit < 0 ? 0 : limit);
+    store_bind_text(st, 3, f->symbol);
     return collect(s, st, attempts, "reading exit attempts", read_attempt);
 }
 
 int store_report_exits(store *s, const char *pipeline, int limit,
                        int (*fn)(void *ud, const store_report_exit *x), void *ud)
 {
+    store_report_filter f = {.pipeline = pipeline, .limit = limit};
+    return store_report_exits_matching(s, &f, fn, ud);
+}
+
+int store_report_exits_matching(store *s, const store_report_filter *f,
+                                int (*fn)(void *ud, const store_report_exit *x), void *ud)
+{
     store_rows exits = {.size = sizeof(store_report_exit)};
     store_rows attempts = {.size = sizeof(store_exit_attempt)};
     int result = snapshot_begin(s);
     if (!result)
-        result = snapshot_end(s, exits_read(s, pipeline, limit, &exits, &attempts));
+        result = snapshot_end(s, exits_read(s, f, &exits, &attempts));
     /* Both lists are sorted by exit id, so one walk hands each exit its attempts. */
     store_report_exit *items = exits.items;
     const store_exit_attempt *all = attempts.items;
@@ -241,11 +268,21 @@ static int events_oldest_first(store *s, sqlite3_stmt *st, const char *arg, int 
 int store_report_events(store *s, const char *pipeline, int limit,
                         int (*fn)(void *ud, const store_event_row *ev), void *ud)
 {
+    store_report_filter f = {.pipeline = pipeline, .limit = limit};
+    return store_report_events_matching(s, &f, fn, ud);
+}
+
+int store_report_events_matching(store *s, const store_report_filter *f,
+                                 int (*fn)(void *ud, const store_event_row *ev), void *ud)
+{
     sqlite3_stmt *st = store_stmt(s, STMT_REPORT_EVENTS,
                                   "SELECT id, ts, pipeline, execution_id, kind, message "
-                                  "FROM events WHERE (?1 IS NULL OR pipeline = ?1) "
-                                  "ORDER BY id DESC LIMIT ?2");
-    return events_oldest_first(s, st, pipeline, limit, fn, ud);
+                                  "FROM events WHERE (?1 IS NULL OR pipeline = ?1) AND (?3 IS NULL "
+                                  "OR execution_id IN (SELECT id FROM executions WHERE symbol = "
+                                  "?3)) ORDER BY id DESC LIMIT ?2");
+    if (st)
+        store_bind_text(st, 3, f->symbol);
+    return events_oldest_first(s, st, f->pipeline, f->limit, fn, ud);
 }
 
 int store_report_events_of_kind(store *s, const char *kind, int limit,

@@ -19,6 +19,19 @@
 int store_report_executions(store *s, const char *pipeline, int recent,
                             int (*fn)(void *ud, const store_execution *e), void *ud);
 
+/* Narrows the _matching queries below; NULL strings match every row. */
+typedef struct {
+    const char *pipeline;
+    const char *symbol;
+    const char *status; /* an execution status name ("completed"); executions only */
+    int limit;          /* the latest rows kept (see each query) */
+} store_report_filter;
+
+/* store_report_executions narrowed to f's pipeline and symbol. With f->status, only the
+ * f->limit latest executions of that status (active ones are not added). */
+int store_report_executions_matching(store *s, const store_report_filter *f,
+                                     int (*fn)(void *ud, const store_execution *e), void *ud);
+
 /* An open position with the monitoring schedule kept on its execution. */
 typedef struct {
     store_position pos;
@@ -49,10 +62,17 @@ typedef struct {
  * pipeline, only exits of its executions. */
 int store_report_exits(store *s, const char *pipeline, int limit,
                        int (*fn)(void *ud, const store_report_exit *x), void *ud);
+/* The f->limit latest exits of f's pipeline whose position is in f's symbol. */
+int store_report_exits_matching(store *s, const store_report_filter *f,
+                                int (*fn)(void *ud, const store_report_exit *x), void *ud);
 
 /* The `limit` latest audit events, delivered oldest first. */
 int store_report_events(store *s, const char *pipeline, int limit,
                         int (*fn)(void *ud, const store_event_row *ev), void *ud);
+/* The f->limit latest events of f's pipeline; with f->symbol, only events of an execution
+ * in that symbol. */
+int store_report_events_matching(store *s, const store_report_filter *f,
+                                 int (*fn)(void *ud, const store_event_row *ev), void *ud);
 /* The `limit` latest events of one kind (e.g. "unknown_position"), oldest first. */
 int store_report_events_of_kind(store *s, const char *kind, int limit,
                                 int (*fn)(void *ud, const store_event_row *ev), void *ud);

@@ -175,6 +175,8 @@ for _ in $(seq 1 100); do
 done
 kill -TERM $LPID; wait $LPID 2>/dev/null || true
 assert_eq "$got" "sent" "a failed reload was notified"
+assert_eq "$(grep -c "quiet.lua" "$WORK/live.out")" "1" "the reload failure is printed once"
+assert_contains "$(grep "RELOAD" "$WORK/live.out")" "quiet.lua failed: $WORK/live/quiet.lua:" "the RELOAD line names the file and line"
 assert_contains "$(tg_requests)" \
   "\"text\":\"RELOAD FAILED live: $WORK/live/quiet.lua failed to reload; the old code keeps running: " \
   "the chat got the reload failure, naming the file"

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/status.h"
 #include "store/store.h"
 #include "store_fixture.h"
 #include "util/err.h"
@@ -19,7 +20,7 @@ static void test_status_on_empty_store_says_none(void **state)
     store *s = open_ok(":memory:");
     char *out = status_of(s, 10);
     assert_non_null(strstr(out, ":memory:"));
-    assert_non_null(strstr(out, "EXECUTIONS\n  none"));
+    assert_non_null(strstr(out, "EXECUTIONS (active, and the latest 20)\n  none"));
     assert_non_null(strstr(out, "SCRIPT FAILURES\n  none"));
     assert_non_null(strstr(out, "OPEN POSITIONS\n  none"));
     assert_non_null(strstr(out, "EXITS (latest 20)\n  none"));
@@ -246,6 +247,154 @@ static void test_status_shows_unknown_positions(void **state)
     store_close(s);
 }
 
+/* `status --limit/--status/--pipeline/--symbol`: a book of twelve executions in two
+ * pipelines and three symbols, statuses mixed. */
+static void add_execution(store *s, const char *pipeline, const char *symbol, exec_status st,
+                          const char *reason)
+{
+    store_execution e = sample_execution(pipeline, symbol);
+    e.status = st;
+    snprintf(e.reason, sizeof e.reason, "%s", reason);
+    assert_int_equal(store_execution_insert(s, &e, NULL), 0);
+    assert_int_equal(store_event(s, T0 + e.id * APEX_SECOND, pipeline, e.id, "note", NULL,
+                                 "event of %s", reason),
+                     0);
+}
+
+static store *filter_book(void)
+{
+    store *s = open_ok(":memory:");
+    add_execution(s, "trend", "AAPL", EXEC_COMPLETED, "trend-aapl-1");
+    add_execution(s, "trend", "MSFT", EXEC_SKIPPED, "trend-msft-2");
+    add_execution(s, "trend", "AAPL", EXEC_MONITORING, "trend-aapl-3");
+    add_execution(s, "revert", "TSLA", EXEC_COMPLETED, "revert-tsla-4");
+    add_execution(s, "revert", "AAPL", EXEC_FAILED, "revert-aapl-5");
+    add_execution(s, "trend", "AAPL", EXEC_COMPLETED, "trend-aapl-6");
+    add_execution(s, "revert", "TSLA", EXEC_SKIPPED, "revert-tsla-7");
+    add_execution(s, "trend", "MSFT", EXEC_COMPLETED, "trend-msft-8");
+    add_execution(s, "revert", "AAPL", EXEC_COMPLETED, "revert-aapl-9");
+    add_execution(s, "trend", "TSLA", EXEC_SKIPPED, "trend-tsla-10");
+    add_execution(s, "revert", "MSFT", EXEC_COMPLETED, "revert-msft-11");
+    add_execution(s, "trend", "AAPL", EXEC_SKIPPED, "trend-aapl-12");
+    return s;
+}
+
+static char *status_filtered(store *s, cli_status_filter f)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    assert_non_null(out);
+    assert_int_equal(cli_status_print_filtered(s, out, &f, NULL), 0);
+    fclose(out);
+    return buf;
+}
+
+/* The EXECUTIONS section alone (up to the next section's title). */
+static char *executions_of(const char *out)
+{
+    const char *from = strstr(out, "\nEXECUTIONS");
+    assert_non_null(from);
+    const char *to = strstr(from, "\nSCRIPT FAILURES");
+    assert_non_null(to);
+    return strndup(from, (size_t)(to - from));
+}
+
+/* How many of the names in the list appear in text, each as a whole reason cell. */
+static int present(const char *text, const char *const *names, int n)
+{
+    int found = 0;
+    for (int i = 0; i < n; i++) {
+        char needle[64];
+        snprintf(needle, sizeof needle, "%s\n", names[i]);
+        found += strstr(text, needle) != NULL;
+    }
+    return found;
+}
+
+static void test_status_limit_keeps_active_and_the_latest(void **state)
+{
+    store *s = filter_book();
+    char *out = status_filtered(s, (cli_status_filter){.limit = 3, .events = 2});
+    char *ex = executions_of(out);
+    assert_non_null(strstr(ex, "EXECUTIONS (active, and the latest 3)"));
+    /* The three newest, plus the monitoring one however old. */
+    const char *want[] = {"trend-aapl-12", "revert-msft-11", "trend-tsla-10", "trend-aapl-3"};
+    assert_int_equal(present(ex, want, 4), 4);
+    const char *not_shown[] = {"revert-aapl-9", "trend-aapl-1", "revert-tsla-4"};
+    assert_int_equal(present(ex, not_shown, 3), 0);
+    /* --events: the two latest events. */
+    assert_non_null(strstr(out, "RECENT EVENTS (latest 2)"));
+    assert_non_null(strstr(out, "event of revert-msft-11"));
+    assert_non_null(strstr(out, "event of trend-aapl-12"));
+    assert_null(strstr(out, "event of trend-tsla-10"));
+    free(ex);
+    free(out);
+    store_close(s);
+}
+
+static void test_status_filters_by_status_pipeline_and_symbol(void **state)
+{
+    store *s = filter_book();
+    /* --status completed: the latest 2 completed ones, no active one added. */
+    char *out =
+        status_filtered(s, (cli_status_filter){.status = "completed", .limit = 2, .events = 20});
+    char *ex = executions_of(out);
+    assert_non_null(strstr(out, "only status completed"));
+    assert_non_null(strstr(ex, "EXECUTIONS (latest 2 completed)"));
+    const char *completed[] = {"revert-msft-11", "revert-aapl-9"};
+    assert_int_equal(present(ex, completed, 2), 2);
+    const char *others[] = {"trend-aapl-3", "trend-msft-8", "trend-aapl-12"};
+    assert_int_equal(present(ex, others, 3), 0);
+    free(ex);
+    free(out);
+
+    /* --pipeline revert --symbol AAPL: executions and events of that pair only. */
+    out = status_filtered(
+        s, (cli_status_filter){.pipeline = "revert", .symbol = "AAPL", .limit = 20, .events = 20});
+    ex = executions_of(out);
+    const char *pair[] = {"revert-aapl-5", "revert-aapl-9"};
+    assert_int_equal(present(ex, pair, 2), 2);
+    const char *rest[] = {"trend-aapl-1", "trend-aapl-3", "revert-tsla-4", "revert-msft-11"};
+    assert_int_equal(present(ex, rest, 4), 0);
+    const char *events = strstr(out, "RECENT EVENTS");
+    assert_non_null(events);
+    assert_non_null(strstr(events, "event of revert-aapl-5"));
+    assert_non_null(strstr(events, "event of revert-aapl-9"));
+    assert_null(strstr(events, "event of trend-aapl"));
+    assert_null(strstr(events, "event of revert-tsla"));
+    free(ex);
+    free(out);
+    store_close(s);
+}
+
+/* Positions, exits and orders follow --symbol and --pipeline too. */
+static void test_status_symbol_filter_narrows_positions_and_orders(void **state)
+{
+    store *s = open_ok(":memory:");
+    int64_t id = build_consistent_book(s); /* AAPL open, MSFT closed */
+    char *out =
+        status_filtered(s, (cli_status_filter){.symbol = "MSFT", .limit = 20, .events = 20});
+    const char *pos = strstr(out, "OPEN POSITIONS\n");
+    assert_non_null(pos);
+    assert_non_null(strstr(pos, "OPEN POSITIONS\n  none"));
+    free(out);
+    out = status_filtered(s, (cli_status_filter){.symbol = "AAPL", .limit = 20, .events = 20});
+    pos = strstr(out, "OPEN POSITIONS\n");
+    assert_non_null(pos);
+    char line[512];
+    char idtext[32];
+    snprintf(idtext, sizeof idtext, "%lld", (long long)id);
+    assert_non_null(line_with(pos, "AAPL", line, sizeof line));
+    assert_non_null(strstr(line, idtext));
+    free(out);
+    out = status_filtered(s, (cli_status_filter){.pipeline = "nosuch", .limit = 20, .events = 20});
+    assert_non_null(strstr(out, "OPEN POSITIONS\n  none"));
+    assert_non_null(strstr(out, "OPEN ORDERS\n  none"));
+    free(out);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +403,9 @@ int main(void)
         cmocka_unit_test(test_status_shows_executions_positions_orders_events),
         cmocka_unit_test(test_status_shows_monitoring_state_and_exits),
         cmocka_unit_test(test_status_shows_unknown_positions),
+        cmocka_unit_test(test_status_limit_keeps_active_and_the_latest),
+        cmocka_unit_test(test_status_filters_by_status_pipeline_and_symbol),
+        cmocka_unit_test(test_status_symbol_filter_narrows_positions_and_orders),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -148,6 +148,7 @@ static fx *make(int n, int per_minute)
         t->has_pos = true;
         t->pos.open = true;
         t->pos.side = SIDE_BUY;
+        t->pos.entry_price = MONEY(100);
         t->pos.stop_loss = MONEY(90);
         t->pos.take_profit = MONEY(110);
         t->pos.initial_qty = t->pos.qty = MONEY(10);
@@ -210,10 +211,14 @@ static void test_monitoring_frequency_urgent(void **state)
     /* Within 2% of the stop (1.5% away), of the target, or of an armed trailing stop. */
     assert_int_equal(monitor_cadence(f->mon, t, CENTS_TO(9135)), 5);
     assert_int_equal(monitor_cadence(f->mon, t, CENTS_TO(10800)), 5);
+    /* A trail from the peak 100.50 down to 99: urgent in its last quarter (0.375). */
     t->pos.trailing_stop_active = true;
     t->pos.trailing_stop_price = MONEY(99);
-    assert_int_equal(monitor_cadence(f->mon, t, CENTS_TO(10050)), 5);
+    t->pos.peak_price = CENTS_TO(10050);
+    assert_int_equal(monitor_cadence(f->mon, t, CENTS_TO(10050)), 30); /* at the peak */
+    assert_int_equal(monitor_cadence(f->mon, t, CENTS_TO(9930)), 5);
     t->pos.trailing_stop_active = false;
+    t->pos.peak_price = 0;
     /* Observed: the position sits at 100 until the bar at +60 s brings 91.50; the check at
      * +60 s still sees its cached 100 quote (TTL 10 s), the one at +90 s fetches 91.50 and
      * from then on every check is 5 s apart: 0, 30, 60, 90, then 95 ... 120. */
@@ -460,11 +465,45 @@ static void test_reconcile_interval_is_the_setting(void **state)
     }
 }
 
+/* Intraday levels nearer than the seed's 2%: the stop 0.5% under the entry is urgent only
+ * in the last quarter of its distance (0.125), not at every check; the same holds for a
+ * target 0.8% above. near_distance_fraction = 1 gives back the seed's rule alone. */
+static void test_urgency_is_relative_to_a_tight_stop(void **state)
+{
+    (void)state;
+    fx *f = make(1, 60);
+    trade *t = &f->trades[0];
+    t->pos.stop_loss = CENTS_TO(9950);
+    t->pos.take_profit = CENTS_TO(10080);
+    money_t level = 0;
+    assert_int_equal(monitor_cadence(f->mon, t, MONEY(100)), 30);     /* at the entry */
+    assert_int_equal(monitor_cadence(f->mon, t, CENTS_TO(9970)), 30); /* 0.20 from the stop */
+    assert_int_equal(monitor_cadence(f->mon, t, CENTS_TO(9962)), 5);  /* 0.12: urgent */
+    assert_string_equal(monitor_urgent_level(f->mon, t, CENTS_TO(9962), &level), "stop");
+    assert_int_equal(level, CENTS_TO(9950));
+    assert_int_equal(monitor_cadence(f->mon, t, CENTS_TO(10050)), 30); /* 0.30 from target */
+    assert_int_equal(monitor_cadence(f->mon, t, CENTS_TO(10062)), 5);  /* 0.18 of 0.80: urgent */
+    assert_string_equal(monitor_urgent_level(f->mon, t, CENTS_TO(10062), &level), "target");
+    assert_null(monitor_urgent_level(f->mon, t, MONEY(100), &level));
+    f->cfg.monitoring.near_distance_fraction = MONEY(1);
+    assert_int_equal(monitor_cadence(f->mon, t, MONEY(100)), 5); /* the seed's 2% alone */
+    /* Checked at its cadence over ten minutes at 99.80, 0.30 above the stop: 30 s apart,
+     * as at any calm price, where the 2% rule alone checked every 5 s. */
+    f->cfg.monitoring.near_distance_fraction = MONEY(1) / 4;
+    run_minutes(f, 10, CENTS_TO(9980));
+    monitor_stats s;
+    monitor_get_stats(f->mon, &s);
+    assert_int_equal(s.checks, 21);
+    assert_int_equal(t->row.monitor_interval_s, 30);
+    destroy(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_monitoring_frequency_normal),
         cmocka_unit_test(test_monitoring_frequency_urgent),
+        cmocka_unit_test(test_urgency_is_relative_to_a_tight_stop),
         cmocka_unit_test(test_price_caching),
         cmocka_unit_test(test_rate_limit_never_exceeded_with_200_positions),
         cmocka_unit_test(test_position_closed_by_hand_is_detected),
