@@ -38,7 +38,10 @@ return apex.pipeline {
 LUA
 
 DB="$WORK/run.db"
-"$APEX_HOST" run --speed 100000 --max-seconds 120 --db "$DB" "$WORK/p.lua" > "$WORK/run.out" 2>&1 || true
+# Every trading run here replays at 30,000x, not 100,000x: on a loaded machine a faster
+# replay outruns each entry's preparation (every signal is then skipped as stale: "the
+# price moved while the entry was prepared").
+"$APEX_HOST" run --speed 30000 --max-seconds 120 --db "$DB" "$WORK/p.lua" > "$WORK/run.out" 2>&1 || true
 tg_requests > "$WORK/requests.json"
 
 completed=$(sq "$DB" "SELECT count(*) FROM executions WHERE status='completed'")
@@ -117,8 +120,6 @@ leaks=$( (cat "$WORK/run.out" "$WORK/hook.log" "$WORK/requests.json"; sqlite3 "$
 assert_eq "$leaks" "0" "the bot token is in no output, log, request record or store row"
 
 # ---- Telegram hanging: trading goes on, the rows wait; the next run delivers them once ----
-# At 30,000x, not 100,000x: on a loaded machine a faster replay outruns each entry's preparation
-# (every signal is then skipped as stale: "the price moved while the entry was prepared").
 tg_ctl reset '{}' >/dev/null
 tg_ctl fault '{"kind":"hang","method":"sendMessage","count":100000}' >/dev/null
 sed -e 's/name = "note"/name = "hang"/' -e 's/webhooks = { [^}]* },//' "$WORK/p.lua" > "$WORK/hang.lua"
