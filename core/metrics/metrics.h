@@ -161,7 +161,8 @@ void metrics_remove_collector(metrics_collector fn, void *ud);
  *
  * This is what the HTTP server's /metrics answers with (it renders into an
  * open_memstream or calls metrics_render_text) and what `backtest --metrics FILE`
- * writes at the end of the run. */
+ * writes at the end of the run. A server without a host (`serve --db`) has only what it
+ * attaches itself: store_metrics_attach(store) gives it the orders by status. */
 int metrics_render_prometheus(FILE *out);
 
 /* The same into a new NUL-terminated buffer the caller frees; *len (may be NULL) gets its

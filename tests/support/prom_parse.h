@@ -1,7 +1,7 @@
 /* prom_parse: a strict reader of the Prometheus text exposition format 0.0.4, for tests.
  *
- * Debian does not ship promtool without the whole Prometheus server (prometheus, some
- * 100 MB installed), so the rules the tests hold /metrics to are written out here, from
+ * Debian does not ship promtool without the whole Prometheus server (bookworm's prometheus 2.42,
+ * 96 MB installed), so the rules the tests hold /metrics to are written out here, from
  * https://prometheus.io/docs/instrumenting/exposition_formats/ and the names guide:
  *  - every line ends with \n; "# HELP name text" and "# TYPE name type" at most once per
  *    family, TYPE before the family's first sample; other "#" lines are comments;
