@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/risk_cmds.h"
 #include "cli/approvals.h"
@@ -59,7 +60,9 @@ static const char *const usage_backtest =
     "  --db FILE   the store to write (default: a new file results/<pipeline>-<time>.db;\n"
     "              \":memory:\" keeps nothing)\n"
     "  --force     replace FILE even if a live `run` wrote it\n"
-    "  --quiet     print only warnings and the summary\n"
+    "  --report OUT.html  write a self-contained HTML report (metrics, charts, trades)\n"
+    "  --trades OUT.csv   write every trade as CSV (or OUT.json as JSON)\n"
+    "  --quiet     print only warnings and the summary (and no progress line)\n"
     "  --verbose   also print every monitoring check\n";
 
 static const char *const usage_check =
@@ -130,8 +133,9 @@ static int cmd_trade(int argc, char **argv, int backtest)
         return EXIT_RUNTIME;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
-        int needs_value =
-            strcmp(a, "--db") == 0 || strcmp(a, "--speed") == 0 || strcmp(a, "--max-seconds") == 0;
+        int needs_value = strcmp(a, "--db") == 0 || strcmp(a, "--speed") == 0 ||
+                          strcmp(a, "--max-seconds") == 0 || strcmp(a, "--report") == 0 ||
+                          strcmp(a, "--trades") == 0;
         if (needs_value && i + 1 >= argc) {
             free(paths);
             return usage_error(usage, "%s needs a value", a);
@@ -150,6 +154,16 @@ static int cmd_trade(int argc, char **argv, int backtest)
             }
         } else if (!backtest && strcmp(a, "--fresh") == 0) {
             opt.fresh = 1;
+        } else if (backtest && strcmp(a, "--report") == 0) {
+            opt.report_path = argv[++i];
+        } else if (backtest && strcmp(a, "--trades") == 0) {
+            opt.trades_path = argv[++i];
+            size_t n = strlen(opt.trades_path);
+            if (!(n > 4 && strcmp(opt.trades_path + n - 4, ".csv") == 0) &&
+                !(n > 5 && strcmp(opt.trades_path + n - 5, ".json") == 0)) {
+                free(paths);
+                return usage_error(usage, "--trades: '%s' must end in .csv or .json", argv[i]);
+            }
         } else if (backtest && strcmp(a, "--force") == 0) {
             opt.force = 1;
         } else if (strcmp(a, "--quiet") == 0) {
@@ -170,6 +184,8 @@ static int cmd_trade(int argc, char **argv, int backtest)
     /* A backtest always starts from an empty store, so its results stand alone. */
     if (backtest)
         opt.fresh = 1;
+    /* A progress line only where a person watches it: a terminal, and not --quiet. */
+    opt.progress = backtest && !opt.quiet && isatty(STDERR_FILENO);
     int code = host_main(paths, npaths, &opt);
     free(paths);
     return code;
