@@ -354,10 +354,15 @@ void pipeline_mark_equity(pipeline *p, trade *t, money_t price)
 
 void pipeline_record_fill_equity(pipeline *p, const broker_fill *f)
 {
-    /* Live, the broker's account is the truth and a restart's mark starts again from zero:
-     * the daily snapshots are its curve. A backtest's account is this pipeline's alone
-     * (or shares its fills' arithmetic), so its cash follows from the fills exactly. */
-    if (!p->hs->backtest || p->sum.start_equity <= 0)
+    /* Live, the broker's account is the truth (other pipelines, transfers, a restart's
+     * positions): ask it, at the lowest urgency; fills are few. */
+    if (!p->hs->backtest) {
+        pipeline_request_equity(p);
+        return;
+    }
+    /* A backtest's account is simulated from these very fills, so its cash follows from
+     * them exactly, and asking would cost a broker call per fill. */
+    if (p->sum.start_equity <= 0)
         return;
     money_t value = 0;
     if (money_mul(f->qty, f->price, MONEY_ROUND_NEAREST, &value) != 0)

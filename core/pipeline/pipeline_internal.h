@@ -142,9 +142,10 @@ void pipeline_complete(pipeline *p, trade *t);
 void pipeline_flat_at_broker(pipeline *p, trade *t);
 /* Frees finished trades that nothing holds any more. */
 void pipeline_sweep(pipeline *p);
-/* Backtest: records the equity (starting equity + the mark) and cash after fill f as an
- * equity row, so the stored curve, and the drawdown the report and the API compute from
- * it, sees every fill and not only each day's snapshot. */
+/* Records the equity after fill f as an equity row, so the stored curve, and the drawdown
+ * the summary, the report and the API compute from it, sees every fill and not only each
+ * day's snapshot: in a backtest the starting equity + the mark and the cash the fills
+ * moved; live, the broker's account (a ROUTINE request). */
 void pipeline_record_fill_equity(pipeline *p, const broker_fill *f);
 /* Marks the pipeline's equity with t's P&L at price (0: t's last mark) and moves the
  * peak and the max drawdown: on every bar and every fill, so a loss realized between

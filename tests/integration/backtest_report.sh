@@ -91,6 +91,20 @@ bad=$(sq "$WORK/bt2.db" "SELECT count(*) FROM j JOIN executions e ON e.id = json
   OR json_extract(v, '\$.symbol') != e.symbol OR json_extract(v, '\$.exit_reason') IS NULL")
 assert_eq "$bad" "0" "every JSON trade's P&L and symbol equal the store's"
 
+# ---- the summary: span, per-symbol bars, a declared symbol without data ----
+out=$(cat "$WORK/out.txt")
+assert_contains "$out" "ma-trend  2024-03-04 14:30 to 2024-03-08 20:59 UTC" "the summary gives the data's span"
+bars=$(grep -E "^  AAPL +[0-9]+" "$WORK/out.txt" | head -1 | awk '{print $2}')
+assert_eq "$bars" "1950" "the per-symbol table counts AAPL's bars (5 days x 390)"
+if grep -q "cache hits" "$WORK/out.txt"; then fail "the summary still says 'cache hits'"; else
+  pass "no internal jargon (cache hits) in the summary"; fi
+sed 's/symbols = { "AAPL", "TSLA" }/symbols = { "AAPL", "TSLA", "QQQ" }/' "$WORK/pipelines/ma_trend.lua" \
+  > "$WORK/pipelines/ma_trend_qqq.lua"
+out=$("$APEX_HOST" backtest --quiet --db "$WORK/qqq.db" "$WORK/pipelines/ma_trend_qqq.lua" 2>&1 || true)
+assert_contains "$out" "warning: QQQ is in symbols but the data has no bars for it; check data.files" \
+  "a declared symbol without bars is a warning in the summary"
+assert_contains "$out" "  QQQ                 0       0           0.00       n/a" "and a row of 0 bars"
+
 # ---- bad input ----
 rc=0
 out=$("$APEX_HOST" backtest --trades "$WORK/t.txt" $P 2>&1) || rc=$?
