@@ -155,6 +155,21 @@ static void test_trade_statistics_and_breakdowns(void **state)
     assert_true(res.by_exit_reason[1].profit_factor == 0.0); /* no profit, two losses */
     assert_string_equal(res.by_exit_reason[2].key, "time_based_urgent");
     assert_int_equal(res.by_exit_reason[2].breakeven, 1);
+
+    /* The JSON the API and the report read carries the same numbers. */
+    json_t *j = analytics_result_json(&res);
+    assert_non_null(j);
+    json_t *all = json_object_get(j, "trades");
+    assert_int_equal(json_integer_value(json_object_get(all, "trades")), 5);
+    assert_true(fabs(json_real_value(json_object_get(all, "net_pnl")) - 60.0) < EPS);
+    assert_true(fabs(json_real_value(json_object_get(j, "exposure")) - 0.45) < EPS);
+    json_t *sym = json_array_get(json_object_get(j, "by_symbol"), 0);
+    assert_string_equal(json_string_value(json_object_get(sym, "key")), "AAPL");
+    assert_true(fabs(json_real_value(json_object_get(sym, "profit_factor")) - 2.0) < EPS);
+    json_t *tb = json_array_get(json_object_get(j, "by_exit_reason"), 2);
+    assert_true(json_is_null(json_object_get(tb, "profit_factor"))); /* no losses */
+    assert_string_equal(json_string_value(json_object_get(j, "start")), "2024-01-01T00:00:00Z");
+    json_decref(j);
     analytics_result_free(&res);
 }
 
