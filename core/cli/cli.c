@@ -60,8 +60,8 @@ static const char *const usage_backtest =
     "  --db FILE   the store to write (default: a new file results/<pipeline>-<time>.db;\n"
     "              \":memory:\" keeps nothing)\n"
     "  --force     replace FILE even if a live `run` wrote it\n"
-    "  --report OUT.html  write a self-contained HTML report (metrics, charts, trades)\n"
-    "  --trades OUT.csv   write every trade as CSV (or OUT.json as JSON)\n"
+    "  --report F  write a self-contained HTML report to F: metrics, charts, trades\n"
+    "  --trades F  write every trade to F: CSV if F ends in .csv, JSON if in .json\n"
     "  --quiet     print only warnings and the summary (and no progress line)\n"
     "  --verbose   also print every monitoring check\n";
 

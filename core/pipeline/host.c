@@ -461,6 +461,12 @@ static void print_metrics(const pipeline_summary *s, const analytics_result *r)
            analytics_format_pct(r->exposure, a, sizeof a));
 }
 
+/* Rows of the per-symbol table; the rest are counted in one line (a pipeline may list
+ * thousands of symbols, and the summary must stay readable). */
+#define SUMMARY_SYMBOLS_MAX 20
+/* Names listed in the warning about declared symbols without bars. */
+#define SUMMARY_MISSING_MAX 5
+
 /* Bars, trades, P&L and win rate per symbol; a declared symbol without bars is a warning:
  * its data file is missing rows, or the symbol is misspelt. */
 static void print_symbols(const pipeline_summary *s, const analytics_result *r)
@@ -468,7 +474,7 @@ static void print_symbols(const pipeline_summary *s, const analytics_result *r)
     if (!s->nsymbols)
         return;
     printf("  %-10s %10s %7s %14s %9s\n", "symbol", "bars", "trades", "P&L", "win rate");
-    for (int i = 0; i < s->nsymbols; i++) {
+    for (int i = 0; i < s->nsymbols && i < SUMMARY_SYMBOLS_MAX; i++) {
         const pipeline_symbol_bars *sb = &s->symbols[i];
         const analytics_trade_stats *st = symbol_stats(r, sb->symbol);
         char pnl[32], wr[32];
@@ -476,11 +482,25 @@ static void print_symbols(const pipeline_summary *s, const analytics_result *r)
                st ? st->trades : 0, money_format(st ? st->net_pnl : 0, 2, pnl, sizeof pnl),
                analytics_format_pct(st ? st->win_rate : NAN, wr, sizeof wr));
     }
+    if (s->nsymbols > SUMMARY_SYMBOLS_MAX)
+        printf("  ... and %d more symbols (every one in --report)\n",
+               s->nsymbols - SUMMARY_SYMBOLS_MAX);
+    int missing = 0;
     for (int i = 0; i < s->nsymbols; i++)
-        if (s->symbols[i].declared && !s->symbols[i].bars)
-            printf("  warning: %s is in symbols but the data has no bars for it; check "
-                   "data.files\n",
-                   s->symbols[i].symbol);
+        missing += s->symbols[i].declared && !s->symbols[i].bars;
+    if (missing == 1) {
+        for (int i = 0; i < s->nsymbols; i++)
+            if (s->symbols[i].declared && !s->symbols[i].bars)
+                printf("  warning: %s is in symbols but the data has no bars for it; check "
+                       "data.files\n",
+                       s->symbols[i].symbol);
+    } else if (missing > 1) {
+        printf("  warning: %d symbols are in symbols but the data has no bars for them (", missing);
+        for (int i = 0, listed = 0; i < s->nsymbols && listed < SUMMARY_MISSING_MAX; i++)
+            if (s->symbols[i].declared && !s->symbols[i].bars)
+                printf("%s%s", listed++ ? ", " : "", s->symbols[i].symbol);
+        printf("%s); check data.files\n", missing > SUMMARY_MISSING_MAX ? ", ..." : "");
+    }
 }
 
 static void print_summary(host *h, double elapsed)
