@@ -113,10 +113,10 @@ assert_contains "$out" "--trades: '$WORK/t.txt' must end in .csv or .json" "and 
 
 # ---- the progress line on a terminal (script gives the run a pty) ----
 if command -v script >/dev/null; then
-  script -qec "'$APEX_HOST' backtest --db '$WORK/tty.db' $P" "$WORK/tty.txt" > /dev/null 2>&1 || true
+  script -qec "'$APEX_HOST' backtest --db '$WORK/tty.db' '$WORK/pipelines/ma_trend.lua'" "$WORK/tty.txt" > /dev/null 2>&1 || true
   if grep -qE "$PROGRESS" "$WORK/tty.txt"; then pass "a terminal shows the progress line"; else
     fail "no progress line on a terminal: $(tail -c 300 "$WORK/tty.txt")"; fi
-  script -qec "'$APEX_HOST' backtest --quiet --db '$WORK/tty2.db' $P" "$WORK/tty2.txt" > /dev/null 2>&1 || true
+  script -qec "'$APEX_HOST' backtest --quiet --db '$WORK/tty2.db' '$WORK/pipelines/ma_trend.lua'" "$WORK/tty2.txt" > /dev/null 2>&1 || true
   if grep -qE "$PROGRESS" "$WORK/tty2.txt"; then fail "--quiet still drew a progress line"; else
     pass "--quiet draws no progress line on a terminal"; fi
 fi
