@@ -50,6 +50,13 @@ else
       fail "chart $id not drawn: $tag"
     fi
   done
+  # The report and the summary show the same numbers (one module computes both).
+  for m in "Sharpe ratio:Sharpe" "Sortino ratio:Sortino" "Calmar ratio:Calmar"; do
+    page=$(grep -oE "<th class=\"l\">${m%%:*}</th><td>[^<]*" "$WORK/dom.html" | sed 's/.*<td>//' | paste -sd' ' -)
+    text=$(grep -oE "  ${m#*:} [^ ]+" "$WORK/out.txt" | awk '{print $2}' | paste -sd' ' -)
+    if [ -z "$page" ]; then fail "no ${m%%:*} in the rendered report"; fi
+    assert_eq "$page" "$text" "the report's ${m%%:*} ($page) is the summary's, per pipeline"
+  done
   # The trade list equals the store's trades: execution id, symbol and P&L, row by row.
   grep -oE '<tr class="trade"><td>[0-9]+</td><td class="l">[^<]*</td>(<td[^>]*>[^<]*</td>){7}' "$WORK/dom.html" |
     sed -E 's#<tr class="trade"><td>([0-9]+)</td><td class="l">([^<]*)</td>(<td[^>]*>[^<]*</td>){6}<td[^>]*>([^<]*)</td>#\1,\2,\4#' \
