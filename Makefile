@@ -15,13 +15,16 @@
 # r-base-core and r-cran-ttr: R's TTR package, the reference tests/ttr checks apex.ta
 # against. They are installed without Recommends: with them apt adds some 700 packages
 # (r-recommended, pandoc, TeX fonts, GDAL...; 1.5 GB), without them 9 packages, 48 MB.
+# libjs-chart.js: Chart.js, inlined into `backtest --report` pages (core/report/report_html.c).
+# chromium (large: ~300 MB with its libraries): renders those pages headless in the report
+# test (tests/integration/backtest_report.sh), and the dashboard's browser test.
 # libwebsockets-evlib-uv is named although libwebsockets-dev depends on it today: it holds
 # the plugin core/net/ws needs at run time (lws 4.1 loads its libuv support from
 # /usr/lib/<arch>/libwebsockets-evlib_uv.so), so it must not go if -dev's packaging changes.
 DEBS := build-essential cmake pkg-config liblua5.4-dev libuv1-dev libcurl4-openssl-dev \
         libsqlite3-dev libjansson-dev libssl-dev openssl libcmocka-dev sqlite3 procps clang libclang-rt-14-dev gdb bc \
         libwebsockets-dev libwebsockets-evlib-uv curl jq \
-        r-base-core r-cran-ttr
+        r-base-core r-cran-ttr libjs-chart.js chromium
 DEBS_NO_RECOMMENDS := r-base-core r-cran-ttr
 JOBS := $(shell nproc 2>/dev/null || echo 2)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

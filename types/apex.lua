@@ -329,6 +329,11 @@ function Ctx.log(fmt, ...) end
 ---@field approval_user_ids (string|string[])? The Telegram user ids (as strings of digits) whose button presses answer an approval request; a press from anyone else is answered "not allowed" and recorded as an `approval_denied` event. Default anyone in the chat.
 ---@field approval_tolerance_pct number? At approval the last price is compared with the entry the request showed: a move of more than this fraction (either way) refuses the signal as stale. Default 0.01. Range 0 .. 1.
 
+---How results are measured: the summary, `backtest --report` and the JSON API (docs/analytics.md).
+---@class apex.ReportConfig
+---@field risk_free_rate number? Annual risk-free rate as a fraction (`0.04` = 4%), the hurdle of the Sharpe and Sortino ratios, compounded down to one period. Default 0. Range 0 .. 0.5.
+---@field periods_per_year integer? Periods of the daily return series in a year, which annualise the return, volatility, Sharpe and Sortino: 252 trading days; 365 for a market open every day. Default 252. Range 1 .. 366.
+
 ---The table a pipeline file returns: `return apex.pipeline { ... }` (see strategies/examples/reference.lua and docs/configuration.md).
 ---@class apex.Pipeline
 ---@field name string Names the pipeline in logs, the store and `apex-host status`; unique among the pipelines started together. Range letters, digits, '_', '.' and '-'; at most 63 characters.
@@ -343,6 +348,7 @@ function Ctx.log(fmt, ...) end
 ---@field instructions ((string|{ file: string })[])? Emergency exits, checked at every monitoring pass: sentences (`"close if VIX > 40"`) or `{ file = "rule.lua" }`; see `instructions/README.md`. Default none.
 ---@field notifications apex.NotificationsConfig? Where to report what the pipeline does (`run` only; a backtest never sends): Telegram and outgoing webhooks, queued in the store and delivered without blocking; see docs/notifications.md. Secrets come from the environment or a secrets file, never this file.
 ---@field execution apex.ExecutionConfig? How entries are sent.
+---@field report apex.ReportConfig? How results are measured: the summary, `backtest --report` and the JSON API (docs/analytics.md).
 ---@field instruments table<string, apex.InstrumentRules>? Tick and lot per symbol, `SYMBOL = { tick, lot }`; `default = { ... }` applies to every symbol not listed. Default tick 0.01, lot 1.
 ---@field random_seed integer? Seeds `math.random` in this pipeline's scripts, so a strategy that draws random numbers makes the same decisions run after run. Backtests always seed: with this, else with a hash of `name`; `run` seeds only when it is given (see docs/lua-api.md). Default from `name` in backtests.
 -- END GENERATED config-doc pipeline

@@ -67,7 +67,9 @@ static const char *const usage_backtest =
     "  --metrics FILE\n"
     "              write the metrics (docs/metrics.md) in Prometheus text format to FILE\n"
     "              at the end of the run\n"
-    "  --quiet     print only warnings and the summary\n"
+    "  --report F  write a self-contained HTML report to F: metrics, charts, trades\n"
+    "  --trades F  write every trade to F: CSV if F ends in .csv, JSON if in .json\n"
+    "  --quiet     print only warnings and the summary (and no progress line)\n"
     "  --verbose   also print every monitoring check\n";
 
 static const char *const usage_check =
@@ -151,7 +153,8 @@ static int cmd_trade(int argc, char **argv, int backtest)
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         int needs_value = strcmp(a, "--db") == 0 || strcmp(a, "--speed") == 0 ||
-                          strcmp(a, "--max-seconds") == 0 || strcmp(a, "--metrics") == 0;
+                          strcmp(a, "--max-seconds") == 0 || strcmp(a, "--metrics") == 0 ||
+                          strcmp(a, "--report") == 0 || strcmp(a, "--trades") == 0;
         if (needs_value && i + 1 >= argc) {
             free(paths);
             return usage_error(usage, "%s needs a value", a);
@@ -172,6 +175,16 @@ static int cmd_trade(int argc, char **argv, int backtest)
             }
         } else if (!backtest && strcmp(a, "--fresh") == 0) {
             opt.fresh = 1;
+        } else if (backtest && strcmp(a, "--report") == 0) {
+            opt.report_path = argv[++i];
+        } else if (backtest && strcmp(a, "--trades") == 0) {
+            opt.trades_path = argv[++i];
+            size_t n = strlen(opt.trades_path);
+            if (!(n > 4 && strcmp(opt.trades_path + n - 4, ".csv") == 0) &&
+                !(n > 5 && strcmp(opt.trades_path + n - 5, ".json") == 0)) {
+                free(paths);
+                return usage_error(usage, "--trades: '%s' must end in .csv or .json", argv[i]);
+            }
         } else if (backtest && strcmp(a, "--force") == 0) {
             opt.force = 1;
         } else if (strcmp(a, "--quiet") == 0) {
@@ -192,6 +205,8 @@ static int cmd_trade(int argc, char **argv, int backtest)
     /* A backtest always starts from an empty store, so its results stand alone. */
     if (backtest)
         opt.fresh = 1;
+    /* A progress line only where a person watches it: a terminal, and not --quiet. */
+    opt.progress = backtest && !opt.quiet && isatty(STDERR_FILENO);
     int code = host_main(paths, npaths, &opt);
     free(paths);
     return code;

@@ -214,6 +214,13 @@ typedef struct {
     char symbol[SYMBOL_MAX]; /* "" = the default for every symbol */
 } instrument_config;
 
+/* How results are measured (docs/analytics.md): the summary, `backtest --report` and the
+ * JSON API use these. */
+typedef struct {
+    money_t risk_free_rate; /* annual, as a fraction. default 0 */
+    int periods_per_year;   /* of the daily return series. default 252 */
+} report_config;
+
 typedef struct pipeline_config {
     char name[CONFIG_NAME_MAX];
     char path[CONFIG_PATH_MAX]; /* the pipeline file */
@@ -231,6 +238,7 @@ typedef struct pipeline_config {
     int ninstructions;
     notify_config notifications;
     execution_config execution;
+    report_config report;
     instrument_config *instruments; /* [0] is the default, the rest sorted by symbol
                                        (config_sort_instruments) */
     int ninstruments;

@@ -1053,6 +1053,27 @@ const config_field config_schema[] = {
      .doc = "at approval the last price is compared with the entry the request showed: a "
             "move of more than this fraction (either way) refuses the signal as stale"},
 
+    {.path = "report",
+     .type = CONFIG_SECTION,
+     .lua_class = "apex.ReportConfig",
+     .doc = "how results are measured: the summary, `backtest --report` and the JSON API "
+            "(docs/analytics.md)"},
+    {.path = "report.risk_free_rate",
+     .type = CONFIG_MONEY,
+     AT(report.risk_free_rate),
+     .def = 0,
+     RANGE(0, PCT(50)),
+     .doc = "annual risk-free rate as a fraction (`0.04` = 4%), the hurdle of the Sharpe and "
+            "Sortino ratios, compounded down to one period"},
+    {.path = "report.periods_per_year",
+     .type = CONFIG_INT,
+     AT(report.periods_per_year),
+     .def = 252,
+     RANGE(1, 366),
+     .doc = "periods of the daily return series in a year, which annualise the return, "
+            "volatility, Sharpe and Sortino: 252 trading days; 365 for a market open every "
+            "day"},
+
     {.path = "instruments",
      .type = CONFIG_CUSTOM,
      .hook = CONFIG_HOOK_INSTRUMENTS,

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <glob.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "analytics/analytics.h"
 #include "broker/registry.h"
 #include "market/timestamp.h"
 #include "metrics/metrics.h"
@@ -19,7 +21,10 @@
 #include "pipeline/banner.h"
 #include "pipeline/coordinator.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/progress.h"
+#include "report/report.h"
 #include "script/script.h"
+#include "store/store_trades.h"
 #include "pipeline/run_files.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -202,11 +207,29 @@ static int step_once(host *h, apex_time limit)
  * dominate the run, and a backtest's store needs no per-write durability. */
 #define BACKTEST_BATCH_BARS 10000
 
+/* The data's last time over every pipeline's files, for the progress line's ETA. */
+static apex_time data_end(host *h)
+{
+    apex_time end = 0;
+    for (int i = 0; i < h->npipes; i++) {
+        const pipeline_config *cfg = pipeline_cfg(h->pipes[i]);
+        for (int j = 0; j < cfg->data.nfiles; j++) {
+            apex_time t = progress_file_end(cfg->data.files[j]);
+            if (t > end)
+                end = t;
+        }
+    }
+    return end;
+}
+
 static void run_backtest(host *h)
 {
     apex_time ts;
     bool data_error;
     long in_batch = 0;
+    progress pr = {0};
+    if (h->opt.progress)
+        progress_start(&pr, stderr, data_end(h));
     store_begin(h->hs.db, NULL);
     while (!h->stopping && earliest(h, &ts, &data_error)) {
         if (early_signal) {
@@ -234,9 +257,14 @@ static void run_backtest(host *h)
         }
         h->log_data_time = true;
         step_once(h, ts);
+        progress_bar(&pr, ts);
     }
+    progress_end(&pr);
     if (!h->stopping && h->exit_code == EXIT_OK)
         coordinator_flush(h->hs.coord);
+    /* The equity curve ends where the data ended, not at the last day's first bar. */
+    for (int i = 0; i < h->npipes; i++)
+        pipeline_request_equity(h->pipes[i]);
     clock_run_due(h->hs.clock); /* replies and fills from the last bar */
     apex_error err;
     if (store_commit(h->hs.db, &err) != 0)
@@ -441,6 +469,96 @@ static void print_script_failures(const script_failures *f)
     }
 }
 
+/* "2024-03-01 14:30" (UTC) for the summary's span. */
+static char *summary_time(apex_time t, char *buf, size_t len)
+{
+    time_t secs = (time_t)(t / APEX_SECOND);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(buf, len, "%Y-%m-%d %H:%M", &tm);
+    return buf;
+}
+
+static const analytics_trade_stats *symbol_stats(const analytics_result *r, const char *sym)
+{
+    for (size_t i = 0; i < r->nsymbols; i++)
+        if (strcmp(r->by_symbol[i].key, sym) == 0)
+            return &r->by_symbol[i];
+    return NULL;
+}
+
+/* The analytics lines: the same numbers `--report` and the JSON API show, computed from
+ * the store's trades and equity curve (docs/analytics.md). */
+static void print_metrics(const pipeline_summary *s, const analytics_result *r)
+{
+    char a[32], b[32], c[32], d[32], e[32], f[32];
+    printf("  trades %zu  wins %zu  losses %zu  breakeven %zu  win rate %s  profit factor %s  "
+           "expectancy %s\n",
+           r->all.trades, r->all.wins, r->all.losses, r->all.breakeven,
+           analytics_format_pct(r->all.win_rate, a, sizeof a),
+           analytics_format(r->all.profit_factor, b, sizeof b),
+           analytics_format(r->all.expectancy, c, sizeof c));
+    char rb[32], fb[32], ub[32];
+    printf("  realized P&L %s (fees %s)  open positions %llu (unrealized %s)\n",
+           money_format(s->realized, 2, rb, sizeof rb), money_format(s->fees, 2, fb, sizeof fb),
+           (unsigned long long)s->open_positions, money_format(s->unrealized, 2, ub, sizeof ub));
+    printf("  return %s (annualised %s)  volatility %s  Sharpe %s  Sortino %s  Calmar %s\n",
+           analytics_format_pct(r->total_return, a, sizeof a),
+           analytics_format_pct(r->annual_return, b, sizeof b),
+           analytics_format_pct(r->volatility, c, sizeof c),
+           analytics_format(r->sharpe, d, sizeof d), analytics_format(r->sortino, e, sizeof e),
+           analytics_format(r->calmar, f, sizeof f));
+    char eb[32];
+    printf("  max drawdown %.2f (%s of the peak; starting equity %s), %.1f days below a peak\n",
+           r->max_drawdown_amount, analytics_format_pct(r->max_drawdown, a, sizeof a),
+           money_format(s->start_equity, 2, eb, sizeof eb),
+           (double)r->max_drawdown_duration / (double)ANALYTICS_DAY_US);
+    printf("  exposure %s (time with a position open)\n",
+           analytics_format_pct(r->exposure, a, sizeof a));
+}
+
+/* Rows of the per-symbol table; the rest are counted in one line (a pipeline may list
+ * thousands of symbols, and the summary must stay readable). */
+#define SUMMARY_SYMBOLS_MAX 20
+/* Names listed in the warning about declared symbols without bars. */
+#define SUMMARY_MISSING_MAX 5
+
+/* Bars, trades, P&L and win rate per symbol; a declared symbol without bars is a warning:
+ * its data file is missing rows, or the symbol is misspelt. */
+static void print_symbols(const pipeline_summary *s, const analytics_result *r)
+{
+    if (!s->nsymbols)
+        return;
+    printf("  %-10s %10s %7s %14s %9s\n", "symbol", "bars", "trades", "P&L", "win rate");
+    for (int i = 0; i < s->nsymbols && i < SUMMARY_SYMBOLS_MAX; i++) {
+        const pipeline_symbol_bars *sb = &s->symbols[i];
+        const analytics_trade_stats *st = symbol_stats(r, sb->symbol);
+        char pnl[32], wr[32];
+        printf("  %-10s %10llu %7zu %14s %9s\n", sb->symbol, (unsigned long long)sb->bars,
+               st ? st->trades : 0, money_format(st ? st->net_pnl : 0, 2, pnl, sizeof pnl),
+               analytics_format_pct(st ? st->win_rate : NAN, wr, sizeof wr));
+    }
+    if (s->nsymbols > SUMMARY_SYMBOLS_MAX)
+        printf("  ... and %d more symbols (every one in --report)\n",
+               s->nsymbols - SUMMARY_SYMBOLS_MAX);
+    int missing = 0;
+    for (int i = 0; i < s->nsymbols; i++)
+        missing += s->symbols[i].declared && !s->symbols[i].bars;
+    if (missing == 1) {
+        for (int i = 0; i < s->nsymbols; i++)
+            if (s->symbols[i].declared && !s->symbols[i].bars)
+                printf("  warning: %s is in symbols but the data has no bars for it; check "
+                       "data.files\n",
+                       s->symbols[i].symbol);
+    } else if (missing > 1) {
+        printf("  warning: %d symbols are in symbols but the data has no bars for them (", missing);
+        for (int i = 0, listed = 0; i < s->nsymbols && listed < SUMMARY_MISSING_MAX; i++)
+            if (s->symbols[i].declared && !s->symbols[i].bars)
+                printf("%s%s", listed++ ? ", " : "", s->symbols[i].symbol);
+        printf("%s); check data.files\n", missing > SUMMARY_MISSING_MAX ? ", ..." : "");
+    }
+}
+
 static void print_summary(host *h, double elapsed)
 {
     uint64_t total_bars = 0;
@@ -449,30 +567,36 @@ static void print_summary(host *h, double elapsed)
         pipeline_summary s;
         pipeline_finish(h->pipes[i], &s);
         total_bars += s.bars;
-        char rb[32], fb[32], ub[32], db[32], eb[32], pct[32];
-        money_t dd_pct = 0;
-        if (s.start_equity > 0)
-            money_div(s.max_drawdown * 100, s.start_equity, MONEY_ROUND_NEAREST, &dd_pct);
-        double win_rate = s.trades ? 100.0 * (double)s.wins / (double)s.trades : 0.0;
-        printf("%s\n", pipeline_name(h->pipes[i]));
+        const pipeline_config *cfg = pipeline_cfg(h->pipes[i]);
+        analytics_options ao = {.risk_free_rate = money_to_double(cfg->report.risk_free_rate),
+                                .periods_per_year = cfg->report.periods_per_year};
+        store_analytics sa;
+        analytics_result r;
+        char aerr[256];
+        bool have = store_analytics_load(h->hs.db, cfg->name, &ao, &sa) == 0 &&
+                    analytics_compute(&sa.in, &r, aerr, sizeof aerr) == 0;
+        if (s.first_bar_ts) {
+            char from[32], to[32];
+            printf("%s  %s to %s UTC\n", pipeline_name(h->pipes[i]),
+                   summary_time(s.first_bar_ts, from, sizeof from),
+                   summary_time(s.last_bar_ts, to, sizeof to));
+        } else {
+            printf("%s  no bars\n", pipeline_name(h->pipes[i]));
+        }
         printf("  bars %llu  signals %llu  executions %llu (skipped %llu, failed %llu)\n",
                (unsigned long long)s.bars, (unsigned long long)s.signals,
                (unsigned long long)s.executions, (unsigned long long)s.skipped,
                (unsigned long long)s.failed);
-        printf("  trades %llu  wins %llu  losses %llu  breakeven %llu  win rate %.1f%%\n",
-               (unsigned long long)s.trades, (unsigned long long)s.wins,
-               (unsigned long long)s.losses, (unsigned long long)s.breakeven, win_rate);
-        printf("  realized P&L %s (fees %s)  open positions %llu (unrealized %s)\n",
-               money_format(s.realized, 2, rb, sizeof rb), money_format(s.fees, 2, fb, sizeof fb),
-               (unsigned long long)s.open_positions, money_format(s.unrealized, 2, ub, sizeof ub));
-        printf("  max drawdown %s (%s%% of starting equity %s)\n",
-               money_format(s.max_drawdown, 2, db, sizeof db),
-               money_format(dd_pct, 2, pct, sizeof pct),
-               money_format(s.start_equity, 2, eb, sizeof eb));
-        printf("  monitor checks %llu (price cache hits %llu, batched quote requests %llu)  "
-               "broker calls %llu\n",
-               (unsigned long long)s.monitor_checks, (unsigned long long)s.cache_hits,
-               (unsigned long long)s.quote_requests, (unsigned long long)s.broker_calls);
+        if (have) {
+            print_metrics(&s, &r);
+            print_symbols(&s, &r);
+            analytics_result_free(&r);
+        } else {
+            printf("  results could not be read from the store: %s\n", store_errmsg(h->hs.db));
+        }
+        store_analytics_free(&sa);
+        printf("  monitor checks %llu  broker calls %llu\n", (unsigned long long)s.monitor_checks,
+               (unsigned long long)s.broker_calls);
         print_script_failures(s.script_failures);
         if (s.write_error) {
             printf("  DURABLE WRITE FAILED: %s; new entries were halted\n", s.write_error);
@@ -488,6 +612,47 @@ static void print_summary(host *h, double elapsed)
     printf("processed %llu bars in %.3f s (%.0f bars/s); store %s\n",
            (unsigned long long)total_bars, elapsed, elapsed > 0 ? (double)total_bars / elapsed : 0,
            h->opt.db_path);
+    fflush(stdout);
+}
+
+/* `backtest --trades` and `--report`: from the store, like the summary. A failure is
+ * reported and makes the exit code non-zero; the store keeps the results either way. */
+static void write_outputs(host *h)
+{
+    char err[512];
+    if (h->opt.trades_path) {
+        if (report_write_trades(h->hs.db, NULL, h->opt.trades_path, err, sizeof err) != 0) {
+            fprintf(stderr, "apex-host: %s\n", err);
+            h->exit_code = EXIT_RUNTIME;
+        } else {
+            printf("trades written to %s\n", h->opt.trades_path);
+        }
+    }
+    if (h->opt.report_path) {
+        const char **names = calloc((size_t)h->npipes + 1, sizeof *names);
+        analytics_options *opts = calloc((size_t)h->npipes + 1, sizeof *opts);
+        int rc = names && opts ? 0 : APEX_ENOMEM;
+        for (int i = 0; !rc && i < h->npipes; i++) {
+            const pipeline_config *cfg = pipeline_cfg(h->pipes[i]);
+            names[i] = cfg->name;
+            opts[i] =
+                (analytics_options){.risk_free_rate = money_to_double(cfg->report.risk_free_rate),
+                                    .periods_per_year = cfg->report.periods_per_year};
+        }
+        if (rc)
+            snprintf(err, sizeof err, "--report: out of memory");
+        else
+            rc = report_write_html(h->hs.db, names, opts, h->npipes, report_chartjs_path(),
+                                   h->opt.report_path, err, sizeof err);
+        if (rc) {
+            fprintf(stderr, "apex-host: %s\n", err);
+            h->exit_code = EXIT_RUNTIME;
+        } else {
+            printf("report written to %s\n", h->opt.report_path);
+        }
+        free(names);
+        free(opts);
+    }
     fflush(stdout);
 }
 
@@ -686,6 +851,7 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
             clock_timer_stop(&h->drain);
     }
     print_summary(h, wall_seconds() - h->wall_start); /* may set exit_code */
+    write_outputs(h);
     if (h->exit_code)
         code = h->exit_code;
     /* After the summary (which marks the open positions) and before the pipelines go. */

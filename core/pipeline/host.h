@@ -26,13 +26,16 @@ enum {
 
 typedef struct {
     bool backtest;
-    double speed;             /* run: replay speed; <= 0 = use each pipeline's data.speed */
-    const char *db_path;      /* store file; NULL in a backtest = a new file under results/ */
-    bool fresh;               /* delete the store and paper accounts first */
-    bool force;               /* backtest: replace a store that `run` wrote */
-    bool quiet;               /* only the summary */
-    bool verbose;             /* every monitoring check too */
-    double max_seconds;       /* run: stop after this much wall time (0 = no limit) */
+    double speed;            /* run: replay speed; <= 0 = use each pipeline's data.speed */
+    const char *db_path;     /* store file; NULL in a backtest = a new file under results/ */
+    bool fresh;              /* delete the store and paper accounts first */
+    bool force;              /* backtest: replace a store that `run` wrote */
+    bool quiet;              /* only the summary */
+    bool verbose;            /* every monitoring check too */
+    double max_seconds;      /* run: stop after this much wall time (0 = no limit) */
+    const char *report_path; /* backtest: the HTML report to write; NULL = none */
+    const char *trades_path; /* backtest: every trade as .csv or .json; NULL = none */
+    bool progress;           /* backtest: a progress line on stderr (a terminal, not --quiet) */
     const char *metrics_path; /* write the metrics registry here at the end; NULL = no */
 } host_options;
 

@@ -355,6 +355,26 @@ void pipeline_mark_equity(pipeline *p, trade *t, money_t price)
         p->sum.max_drawdown = p->peak_mark - p->mark;
 }
 
+void pipeline_record_fill_equity(pipeline *p, const broker_fill *f)
+{
+    /* Live, the broker's account is the truth (other pipelines, transfers, a restart's
+     * positions): ask it, at the lowest urgency; fills are few. */
+    if (!p->hs->backtest) {
+        pipeline_request_equity(p);
+        return;
+    }
+    /* A backtest's account is simulated from these very fills, so its cash follows from
+     * them exactly, and asking would cost a broker call per fill. */
+    if (p->sum.start_equity <= 0)
+        return;
+    money_t value = 0;
+    if (money_mul(f->qty, f->price, MONEY_ROUND_NEAREST, &value) != 0)
+        return;
+    p->cash_mark += f->side == SIDE_BUY ? -value - f->fee : value - f->fee;
+    store_equity_insert(p->hs->db, clock_now(p->hs->clock), p->cfg.name, p->cash_mark,
+                        p->sum.start_equity + p->mark, NULL);
+}
+
 /* The predicate behind the open count; a trade's answer changes only where its status,
  * its fills or its sizing change, and each of those places calls pipeline_trade_recount,
  * so that counting costs nothing per entry (a scan of every trade per entry was 8% of a

@@ -263,6 +263,7 @@ static void on_start_account(void *ud, const broker_reply *r)
     pipeline *p = ud;
     if (r->status == 0 && r->account) {
         p->sum.start_equity = r->account->equity;
+        p->cash_mark = r->account->cash;
         /* A restart measures the account against the peak of the runs before it: a loss
          * taken while the host was down trips the drawdown breaker now, not at a fill. */
         pipeline_portfolio_drawdown(p);
@@ -345,6 +346,7 @@ void pipeline_free(pipeline *p)
     if (!p)
         return;
     metrics_remove_collector(collect_metrics, p);
+    free(p->bar_counts);
     for (trade *t = p->trades; t;) {
         trade *next = t->next;
         if (p->mon)
@@ -437,6 +439,11 @@ static void on_equity(void *ud, const broker_reply *r)
                             r->account->equity, NULL);
 }
 
+void pipeline_request_equity(pipeline *p)
+{
+    broker_get_account(p->brk, BROKER_PRIORITY_ROUTINE, on_equity, p);
+}
+
 /* New bar time: the previous time is fully processed, so it can become the cursor. */
 static void on_new_time(pipeline *p, apex_time ts)
 {
@@ -496,6 +503,16 @@ static void process_bar(pipeline *p, const bar *b)
             pipeline_resume_start(p); /* now, on current data and current time */
     }
     p->sum.bars++;
+    s->bars++;
+    if (!p->first_bar_ts) {
+        p->first_bar_ts = b->ts;
+        /* The equity curve starts where the data starts: the day snapshots begin at the
+         * second day, and the first return needs its base. */
+        if (p->sum.start_equity > 0)
+            store_equity_insert(p->hs->db, b->ts, p->cfg.name, p->cash_mark, p->sum.start_equity,
+                                NULL);
+    }
+    p->last_bar_ts = b->ts;
     if (!s->traded)
         return;
 
@@ -594,5 +611,19 @@ void pipeline_finish(pipeline *p, pipeline_summary *out)
     p->sum.broker_calls = broker_api_calls(p->brk);
     p->sum.write_error = p->write_failed ? p->write_error : NULL;
     p->sum.script_failures = &p->failures;
+    p->sum.first_bar_ts = p->first_bar_ts;
+    p->sum.last_bar_ts = p->last_bar_ts;
+    p->sum.symbols = NULL;
+    p->sum.nsymbols = 0;
+    free(p->bar_counts);
+    p->bar_counts = calloc(p->syms.count ? p->syms.count : 1, sizeof *p->bar_counts);
+    for (int i = 0; p->bar_counts && i < p->syms.count; i++) {
+        const sym_state *s = &p->syms.items[i];
+        if (!s->traded && !s->bars)
+            continue; /* a symbol another pipeline reads */
+        p->bar_counts[p->sum.nsymbols++] = (pipeline_symbol_bars){
+            .symbol = symtab_name(p->hs->symbols, (int)i), .declared = s->traded, .bars = s->bars};
+    }
+    p->sum.symbols = p->bar_counts;
     *out = p->sum;
 }

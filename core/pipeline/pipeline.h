@@ -44,6 +44,13 @@ typedef struct {
     struct coordinator *coord;
 } host_services;
 
+/* A symbol's bars in the summary: every declared symbol, and any other that had bars. */
+typedef struct {
+    const char *symbol;
+    bool declared; /* in the pipeline's `symbols` */
+    uint64_t bars;
+} pipeline_symbol_bars;
+
 typedef struct {
     uint64_t bars, signals, signals_ignored, executions, skipped, failed;
     uint64_t trades, wins, losses, breakeven, open_positions, monitor_checks, quote_requests,
@@ -55,6 +62,9 @@ typedef struct {
     /* What the pipeline's scripts failed, per stage, and how much of it was recorded one by
      * one (the rest was summarised); valid until pipeline_free. */
     const script_failures *script_failures;
+    apex_time first_bar_ts, last_bar_ts; /* 0 without bars */
+    const pipeline_symbol_bars *symbols; /* by symbol id; valid until pipeline_free */
+    int nsymbols;
 } pipeline_summary;
 
 typedef struct pipeline pipeline;
@@ -94,7 +104,10 @@ bool pipeline_busy(const pipeline *p);
 /* Notifications being sent or due now (`run`; 0 without a notifier): the end of a run
  * waits a little for them. */
 int pipeline_notify_busy(const pipeline *p);
-/* Records a final equity snapshot and the cursor; fills the summary. */
+/* Asks the broker for the account and records its equity as a snapshot when it answers:
+ * the end of a backtest, so the equity curve ends where the run ended. */
+void pipeline_request_equity(pipeline *p);
+/* Records the cursor; fills the summary. */
 void pipeline_finish(pipeline *p, pipeline_summary *out);
 
 #endif

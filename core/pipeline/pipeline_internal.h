@@ -35,6 +35,7 @@ typedef struct {
     trade *active;         /* the execution trading this symbol, if any */
     money_t open_pnl;      /* the active execution's realized + unrealized P&L, as marked */
     apex_time last_bar_ts; /* for the bar interval (session.c) */
+    uint64_t bars;         /* bars read, for the summary */
     char last_error[512];  /* the last script failure recorded for this symbol */
     /* A close the strategy returned while another exit was working: it waits for that exit
      * to end (strategy_exit.c). In memory only; waiting_close_exec_id says for which
@@ -100,8 +101,11 @@ struct pipeline {
     apex_time last_ts;
     int ts_since_cursor;
     bool bias_has_on_bar;
-    money_t mark, peak_mark; /* realized + unrealized since start, for drawdown */
-    apex_time bar_interval;  /* data.timeframe, else the shortest gap seen; 0 = unknown */
+    money_t mark, peak_mark;             /* realized + unrealized since start, for drawdown */
+    apex_time first_bar_ts, last_bar_ts; /* the span of the data read, for the summary */
+    money_t cash_mark; /* backtest: the account's cash at its start, moved by every fill */
+    pipeline_symbol_bars *bar_counts; /* the summary's per-symbol view, pipeline_finish */
+    apex_time bar_interval;           /* data.timeframe, else the shortest gap seen; 0 = unknown */
     bool interval_given, interval_announced, interval_contradicted;
     /* session.c: the venue's session of one UTC day, from its calendar (run, on a broker
      * with broker_get_session); otherwise exits.session_close is the close. */
@@ -143,6 +147,11 @@ void pipeline_complete(pipeline *p, trade *t);
 void pipeline_flat_at_broker(pipeline *p, trade *t);
 /* Frees finished trades that nothing holds any more. */
 void pipeline_sweep(pipeline *p);
+/* Records the equity after fill f as an equity row, so the stored curve, and the drawdown
+ * the summary, the report and the API compute from it, sees every fill and not only each
+ * day's snapshot: in a backtest the starting equity + the mark and the cash the fills
+ * moved; live, the broker's account (a ROUTINE request). */
+void pipeline_record_fill_equity(pipeline *p, const broker_fill *f);
 /* Marks the pipeline's equity with t's P&L at price (0: t's last mark) and moves the
  * peak and the max drawdown: on every bar and every fill, so a loss realized between
  * bars counts. t may be NULL (only the drawdown is brought up to date). */

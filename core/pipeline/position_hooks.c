@@ -54,6 +54,7 @@ static void on_fill(void *ud, trade *t, const broker_fill *f, const store_order 
     }
     /* Equity is marked on every fill: a loss realized between bars is in the drawdown. */
     pipeline_mark_equity(p, t, f->price);
+    pipeline_record_fill_equity(p, f);
     pipeline_portfolio_update(p, t);
     pipeline_check_circuit(p);
     script_position view;

@@ -387,6 +387,7 @@ static const char *const md_blocks[] = {"pipeline",
                                         "notifications",
                                         "notifications.webhooks",
                                         "execution",
+                                        "report",
                                         "instruments",
                                         NULL};
 static const char *const lua_blocks[] = {"pipeline", NULL};
