@@ -18,8 +18,8 @@ assert_contains "$out" "ma-trend" "status names the pipeline"
 
 # Every option also takes the form --opt=value; a flag given a value is a usage error.
 "$APEX_HOST" backtest --quiet --db="$WORK/eq.db" "$WORK/pipelines/ma_trend.lua" >/dev/null
-assert_eq "$(sq "$WORK/eq.db" "SELECT count(*) FROM executions")" \
-  "$(sq "$WORK/s.db" "SELECT count(*) FROM executions")" "backtest --db=FILE writes that store"
+[ "$(sq "$WORK/eq.db" "SELECT count(*) FROM executions WHERE pipeline = 'ma-trend'")" -gt 0 ] &&
+  pass "backtest --db=FILE writes that store" || fail "backtest --db=FILE: no executions in eq.db"
 assert_eq "$("$APEX_HOST" status --db="$WORK/s.db" --events=3 | grep -c "^RECENT EVENTS (latest 3)")" "1" \
   "status --db=FILE --events=N"
 set +e
