@@ -229,7 +229,10 @@ function Ctx.log(fmt, ...) end
 ---@class apex.TrailingStopConfig
 ---@field enabled boolean? Use the trailing stop. Default true.
 ---@field activation_pct number? Profit that arms the trailing stop. Default 0.05. Range 0 .. 100.
----@field distance_pct number? Distance from the peak; the stop never loosens. Default 0.03. Range > 0 .. < 1.
+---@field distance_pct number? With `mode = "percent"`: distance from the peak; the stop never loosens. Default 0.03. Range > 0 .. < 1.
+---@field mode ("percent"|"atr"|"chandelier")? `"percent"`: `distance_pct` behind the peak. `"atr"`: `multiplier` x ATR(`period`) behind the peak. `"chandelier"`: `multiplier` x ATR(`period`) behind the highest high of the last `period` bars (lowest low for a short). ATR is Wilder's, of the symbol's bars; the stop never loosens. Default `"percent"`. Range `"percent"`, `"atr"`, `"chandelier"`.
+---@field period integer? With `"atr"` and `"chandelier"`: the ATR's period and the chandelier's window; the stop arms only once the symbol has this many bars. Default 22. Range 1 .. 1000.
+---@field multiplier number? With `"atr"` and `"chandelier"`: how many ATRs the stop sits behind. Default 3. Range > 0 .. 100.
 
 ---Sell parts of the position at profit thresholds (MEDIUM).
 ---@class apex.PartialExitsConfig
@@ -344,6 +347,7 @@ function Ctx.log(fmt, ...) end
 ---@field execution apex.ExecutionConfig? How entries are sent.
 ---@field instruments table<string, apex.InstrumentRules>? Tick and lot per symbol, `SYMBOL = { tick, lot }`; `default = { ... }` applies to every symbol not listed. Default tick 0.01, lot 1.
 ---@field random_seed integer? Seeds `math.random` in this pipeline's scripts, so a strategy that draws random numbers makes the same decisions run after run. Backtests always seed: with this, else with a hash of `name`; `run` seeds only when it is given (see docs/lua-api.md). Default from `name` in backtests.
+---@field history integer? How many bars of each traded symbol the host keeps for `ctx.history(n)` (a ring per symbol, 48 bytes a bar); `ctx.history` asks for at most this many. 0: none. Default 0. Range 0 .. 100000.
 -- END GENERATED config-doc pipeline
 
 ---------------------------------------------------------------------------------------
