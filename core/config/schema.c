@@ -1099,7 +1099,7 @@ const config_field config_schema[] = {
      RANGE(0, 100000),
      .unit = "bars",
      .doc = "how many bars of each traded symbol the host keeps for `ctx.history(n)` (a ring "
-            "per symbol, 48 bytes a bar); `ctx.history` asks for at most this many. 0: none"},
+            "per symbol, 72 bytes a bar); `ctx.history` asks for at most this many. 0: none"},
 };
 const int config_schema_count = (int)(sizeof config_schema / sizeof *config_schema);
 

@@ -281,9 +281,12 @@ static trade *start_execution(pipeline *p, int symbol_id, const script_signal *s
     if (!t)
         return NULL;
     char pb[32];
-    log_event("%-13s SIGNAL   %-5s %s @ %s%s%s", p->cfg.name, t->row.symbol,
-              order_side_name(sig->side), fmt_money(b->close, pb, sizeof pb),
-              sig->reason[0] ? "  " : "", sig->reason);
+    bool priced = sig->entry_typed && sig->entry_type != ORDER_MARKET && sig->entry > 0;
+    log_event("%-13s SIGNAL   %-5s %s%s%s @ %s%s%s", p->cfg.name, t->row.symbol,
+              order_side_name(sig->side), priced ? " " : "",
+              priced ? order_type_name(sig->entry_type) : "",
+              fmt_money(priced ? sig->entry : b->close, pb, sizeof pb), sig->reason[0] ? "  " : "",
+              sig->reason);
     pipeline_set_status(p, t, EXEC_RUNNING, NULL);
     t->row.side = sig->side;
     snprintf(t->row.bias, sizeof t->row.bias, "%s", pl->bias);

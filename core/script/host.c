@@ -580,7 +580,7 @@ static int push_ctx(lua_State *L, call_req *r)
 void host_push_position(lua_State *L, const script_position *p)
 {
     luaL_checkstack(L, 2, NULL); /* the table and one field at a time */
-    lua_createtable(L, 0, 11);
+    lua_createtable(L, 0, 12);
     lua_pushinteger(L, (lua_Integer)p->execution_id);
     lua_setfield(L, -2, "execution_id");
     lua_pushstring(L, p->symbol);
@@ -604,6 +604,10 @@ void host_push_position(lua_State *L, const script_position *p)
         memcpy(&v, (const char *)p + nums[k].off, sizeof v);
         lua_pushnumber(L, money_to_double(v));
         lua_setfield(L, -2, nums[k].name);
+    }
+    if (p->trailing_stop > 0) {
+        lua_pushnumber(L, money_to_double(p->trailing_stop));
+        lua_setfield(L, -2, "trailing_stop");
     }
     sandbox_push_time(L, p->opened_at);
     lua_setfield(L, -2, "opened_at");

@@ -74,6 +74,7 @@ typedef struct {
     money_t qty, entry_price, current_price;
     money_t unrealized_pnl, unrealized_pnl_pct;
     money_t stop_loss, take_profit;
+    money_t trailing_stop; /* the trailing (or the strategy's) stop; 0 = none yet: nil */
     apex_time opened_at;
 } script_position;
 
