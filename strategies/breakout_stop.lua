@@ -39,13 +39,17 @@ end
 ---@return apex.Signal?
 function M.on_bar(ctx, bar)
     local p = ctx.state.p
-    local h = ctx.history(p.lookback)
-    if ctx.position or #h < p.lookback then
-        return nil -- in a trade, or not enough bars yet
+    if ctx.position then
+        return nil -- in a trade
+    end
+    -- two flat arrays, cheaper than p.lookback bar tables
+    local highs, lows = ctx.history(p.lookback, "high"), ctx.history(p.lookback, "low")
+    if #highs < p.lookback then
+        return nil -- not enough bars yet
     end
     local hh, ll = -math.huge, math.huge
-    for _, b in ipairs(h) do
-        hh, ll = math.max(hh, b.high), math.min(ll, b.low)
+    for i = 1, #highs do
+        hh, ll = math.max(hh, highs[i]), math.min(ll, lows[i])
     end
     local entry = hh + 0.01
     return {
@@ -73,8 +77,8 @@ function M.stop(ctx, position)
         return nil -- not 1R up yet: the bracket's stop stands
     end
     local low = math.huge
-    for _, b in ipairs(ctx.history(p.trail)) do
-        low = math.min(low, b.low)
+    for _, l in ipairs(ctx.history(p.trail, "low")) do
+        low = math.min(low, l)
     end
     return math.max(position.entry_price, low)
 end

@@ -110,9 +110,12 @@ function Ctx.log(fmt, ...) end
 ---handled), from a ring the host keeps: a new table of { time, open, high, low, close,
 ---volume } tables. Fewer than n while the symbol has fewer bars. n may be at most the
 ---pipeline's `history`; more is an error naming that setting. The ring survives hot reloads.
+---With field ("time", "open", "high", "low", "close" or "volume"), a flat array of that
+---value instead: one table instead of n + 1.
 ---@param n integer
----@return apex.HistoryBar[]
-function Ctx.history(n) end
+---@param field ("time"|"open"|"high"|"low"|"close"|"volume")?
+---@return apex.HistoryBar[]|number[]
+function Ctx.history(n, field) end
 
 ---@class apex.HistoryBar
 ---@field time number Unix seconds (bar open time).

@@ -20,6 +20,9 @@
 
 void pipeline_strategy_stop(pipeline *p, trade *t, exit_input *in)
 {
+    /* Asked per check rather than cached at load, so a reload that adds stop() is heard. */
+    if (!script_has_callback(p->scripts, SCRIPT_STRATEGY, "stop"))
+        return;
     script_position view;
     exits_position_view(t, &view);
     money_t price;

@@ -396,15 +396,18 @@ static int ctx_log(lua_State *L)
     return script_output_log(L, lua_tostring(L, lua_upvalueindex(1)));
 }
 
-/* ctx.history(n): a new table of the symbol's last n bars, oldest first (t[#t] is the bar
- * being handled), each { time, open, high, low, close, volume }. Fewer than n while the
- * symbol has fewer bars. The bars come from the host's ring (market/bar_ring.h), so the only
- * allocation is the table asked for. Also callable as ctx:history(n). */
+/* ctx.history(n [, field]): a new table of the symbol's last n bars, oldest first (t[#t] is
+ * the bar being handled), each { time, open, high, low, close, volume }; with field (one of
+ * those names), a flat array of that value alone, one table instead of n + 1. Fewer than n
+ * while the symbol has fewer bars. The bars come from the host's ring (market/bar_ring.h),
+ * so the only allocation is the table asked for. Also callable as ctx:history(n). */
 static int ctx_history(lua_State *L)
 {
+    static const char *const names[] = {"time", "open", "high", "low", "close", "volume", NULL};
     sandbox *sb = sandbox_of(L);
     int arg = lua_istable(L, 1) ? 2 : 1;
     lua_Integer n = luaL_checkinteger(L, arg);
+    int field = lua_isnoneornil(L, arg + 1) ? -1 : luaL_checkoption(L, arg + 1, NULL, names);
     int declared = sb->has_market ? sb->market.history_len : 0;
     if (declared <= 0)
         return luaL_error(L,
@@ -425,14 +428,19 @@ static int ctx_history(lua_State *L)
     lua_createtable(L, have, 0);
     for (int i = 0; i < have; i++) {
         const bar *b = bar_ring_back(ring, have - 1 - i);
-        lua_createtable(L, 0, 6);
-        sandbox_push_time(L, b->ts);
-        lua_setfield(L, -2, "time");
         const money_t vals[] = {b->open, b->high, b->low, b->close, b->volume};
-        static const char *const names[] = {"open", "high", "low", "close", "volume"};
-        for (int k = 0; k < 5; k++) {
-            lua_pushnumber(L, money_to_double(vals[k]));
-            lua_setfield(L, -2, names[k]);
+        if (field == 0) {
+            sandbox_push_time(L, b->ts);
+        } else if (field > 0) {
+            lua_pushnumber(L, money_to_double(vals[field - 1]));
+        } else {
+            lua_createtable(L, 0, 6);
+            sandbox_push_time(L, b->ts);
+            lua_setfield(L, -2, names[0]);
+            for (int k = 0; k < 5; k++) {
+                lua_pushnumber(L, money_to_double(vals[k]));
+                lua_setfield(L, -2, names[k + 1]);
+            }
         }
         lua_rawseti(L, -2, i + 1);
     }

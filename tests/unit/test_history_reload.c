@@ -31,6 +31,14 @@ static const char V2[] = "return { on_bar = function(ctx, bar)\n"
                          "  return { side = 'sell', qty = 1, reason = table.concat(c, ',') }\n"
                          "end }\n";
 
+static const char V3[] =
+    "return { on_bar = function(ctx, bar)\n"
+    "  local c, t = ctx.history(3, 'close'), ctx.history(1, 'time')\n"
+    "  return { side = 'buy', qty = 1, reason = table.concat(c, ',') .. '|' .. t[1] }\n"
+    "end }\n";
+static const char V4[] =
+    "return { on_bar = function(ctx, bar) return ctx.history(3, 'closes') end }\n";
+
 static bar_ring rings[2]; /* AAPL, MSFT */
 static const char *const SYMS[] = {"AAPL", "MSFT"};
 
@@ -104,6 +112,20 @@ static void test_history_survives_a_reload(void **state)
     assert_string_equal(sig.reason, "12.0,13.0,14.0,15.0");
     feed(h, 1, 5, &sig);
     assert_string_equal(sig.reason, "22.0,23.0,24.0,25.0");
+
+    /* One field as a flat array, and a name that is not a field. */
+    write_file(V3);
+    assert_int_equal(script_reload(h, SCRIPT_STRATEGY, err, sizeof err), 0);
+    feed(h, 0, 6, &sig);
+    assert_string_equal(sig.reason, "14.0,15.0,16.0|1700000360");
+    bar b = {.ts = (1700000000 + 60 * 7) * APEX_SECOND, .close = MONEY(17)};
+    bar_ring_push(&rings[0], &b);
+    write_file(V4);
+    assert_int_equal(script_reload(h, SCRIPT_STRATEGY, err, sizeof err), 0);
+    assert_int_equal(script_on_bar(h, SCRIPT_STRATEGY, &b, "AAPL", NULL, &sig, err, sizeof err),
+                     APEX_ESCRIPT);
+    if (!strstr(err, "strategy.lua:1: bad argument #2 to 'history' (invalid option 'closes')"))
+        fail_msg("%s", err);
 
     script_host_free(h);
     for (int i = 0; i < 2; i++)
