@@ -150,12 +150,55 @@ static void test_history_without_a_declared_length_says_to_declare_it(void **sta
     sqlite3_close(h);
 }
 
+/* A restart (`run` again on the same store): the bars up to the restart cursor are replayed
+ * as warm-up, and they refill the ring, so the first bars after the restart read history that
+ * reaches back before it. */
+static void test_history_is_refilled_after_a_restart(void **state)
+{
+    (void)state;
+    fx_write("strategy.lua",
+             "local M = {}\n"
+             "function M.on_bar(ctx, bar)\n"
+             "  ctx.state.n = (ctx.state.n or 0) + 1\n"
+             "  if ctx.state.n == 8 then\n"
+             "    local parts = { ctx.symbol }\n"
+             "    for _, b in ipairs(ctx.history(4)) do\n"
+             "      parts[#parts + 1] = string.format('%d:%.2f/%.2f/%.2f/%.2f/%.0f', b.time,\n"
+             "                                        b.open, b.high, b.low, b.close, b.volume)\n"
+             "    end\n"
+             "    error(table.concat(parts, ' '), 0)\n"
+             "  end\n"
+             "end\n"
+             "return M\n");
+    fx_write("pipeline.lua", "return apex.pipeline {\n"
+                             "  name = 'hist', symbols = { 'AAPL', 'MSFT' }, history = 4,\n"
+                             "  data = { files = { 'bars.csv' } },\n"
+                             "  strategy = 'strategy.lua',\n"
+                             "}\n");
+    write_data(6); /* the first run sees bars 0-5 */
+    assert_int_equal(fx_run("pipeline.lua", "restart.db"), EXIT_OK);
+    write_data(9); /* the restart: 0-5 again as warm-up, then 6-8 */
+    assert_int_equal(fx_run("pipeline.lua", "restart.db"), EXIT_OK);
+    sqlite3 *h = fx_open_db("restart.db");
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM executions"), 2);
+    for (int s = 0; s < 2; s++) {
+        char sql[256], got[600], want[400];
+        snprintf(sql, sizeof sql, "SELECT reason FROM executions WHERE symbol = '%s'", SYMS[s]);
+        fx_query_text(h, sql, got, sizeof got);
+        expected(s, 7, want, sizeof want); /* bars 4 and 5 come from before the restart */
+        if (!strstr(got, want))
+            fail_msg("%s: got '%s', want '%s'", SYMS[s], got, want);
+    }
+    sqlite3_close(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_history_is_the_last_n_bars_of_each_symbol),
         cmocka_unit_test(test_history_beyond_the_declared_length_names_the_setting),
         cmocka_unit_test(test_history_without_a_declared_length_says_to_declare_it),
+        cmocka_unit_test(test_history_is_refilled_after_a_restart),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
