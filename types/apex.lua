@@ -27,10 +27,22 @@
 ---@field side "buy"|"sell" "buy" opens a long, "sell" opens a short (needs risk.allow_short).
 ---@field stop_loss number? Stop price (> 0); nil = exits.stop_loss_pct from the entry. Rounded to the tick; a price that rounds to 0 is an error, never the default.
 ---@field take_profit number? Target price (> 0); nil = exits.take_profit_pct from the entry. Rounded to the tick.
----@field entry number? Reference entry price (> 0; default the bar's close) for default levels and sizing; the limit price when execution.entry = "limit".
+---@field entry (number|"market"|"limit"|"stop")? A number: the reference entry price (> 0; default the bar's close) for default levels and sizing, the limit price when execution.entry = "limit". A string: the entry order's type; "limit" and "stop" need `price` ("stop" buys above the market on a breakout, "limit" below it).
+---@field price number? With entry = "limit" or "stop": the order's price, also the reference for default levels and sizing.
+---@field expires apex.Expiry? With entry = "limit" or "stop": cancel the entry unfilled after this ({ bars = n } or { seconds = n }); the execution is then `cancelled` with the reason. nil: it rests until filled.
 ---@field qty number? Quantity (> 0); nil = the risk stage sizes it. Still capped by risk.max_position_pct and rounded down to the lot; a qty below one lot (or below 0.00000001) is an error, never "size it for me".
 ---@field confidence number? 0..1, default 1.
 ---@field reason string? Why; shown in the log, the execution's events and `apex-host status`.
+
+---When a resting "limit" or "stop" entry is cancelled unfilled: one of the two.
+---@class apex.Expiry
+---@field bars integer? After this many bars of the symbol (1 .. 1000000), counted from the first bar after the order was sent.
+---@field seconds integer? This many seconds (1 .. 31622400) of host-clock time after the signal's bar.
+
+---What stop(ctx, position) returns to loosen the stop: a number alone can only tighten it.
+---@class apex.StopLevel
+---@field price number The stop price (> 0), rounded to the tick away from the market.
+---@field loosen boolean? true: the stop may move away from the market (down for a long). Default false.
 
 ---A close of the open position on the symbol, returned by a strategy's on_bar: the exit
 ---engine carries it out as the exit `strategy_exit` at exits.strategy_exit_priority
@@ -57,6 +69,7 @@
 ---@field unrealized_pnl_pct number Fraction of the entry value: 0.05 = +5%.
 ---@field stop_loss number The execution's stop price.
 ---@field take_profit number
+---@field trailing_stop number? The trailing stop (built-in, or the level stop() set); nil until there is one.
 ---@field opened_at integer Unix seconds.
 
 ---A fill reported to on_fill.
@@ -93,6 +106,25 @@ local Ctx = {}
 ---@param ... any
 function Ctx.log(fmt, ...) end
 
+---The last n bars of this ctx's symbol, oldest first (the last one is the bar being
+---handled), from a ring the host keeps: a new table of { time, open, high, low, close,
+---volume } tables. Fewer than n while the symbol has fewer bars. n may be at most the
+---pipeline's `history`; more is an error naming that setting. The ring survives hot reloads.
+---With field ("time", "open", "high", "low", "close" or "volume"), a flat array of that
+---value instead: one table instead of n + 1.
+---@param n integer
+---@param field ("time"|"open"|"high"|"low"|"close"|"volume")?
+---@return apex.HistoryBar[]|number[]
+function Ctx.history(n, field) end
+
+---@class apex.HistoryBar
+---@field time number Unix seconds (bar open time).
+---@field open number
+---@field high number
+---@field low number
+---@field close number
+---@field volume number
+
 ---------------------------------------------------------------------------------------
 -- Modules
 
@@ -101,6 +133,7 @@ function Ctx.log(fmt, ...) end
 ---@field on_start? fun(ctx: apex.Ctx) Once per symbol, lazily, before this module's first callback for it (usually its first bar). Not run again after a hot reload. If it raises, the symbol is not traded until the file is fixed and reloaded (it is not retried per bar).
 ---@field on_bar fun(ctx: apex.Ctx, bar: apex.Bar): (apex.Signal|apex.Close)? Every bar of the pipeline's symbols, after the bias's on_bar; return a signal to enter, or a close to exit the open position.
 ---@field edge? fun(ctx: apex.Ctx, position: apex.Position): number? Current edge of an open position (fraction); called at each monitoring check of an open position (0 <= edge < exits.early_exit_edge -> early_exit, edge < 0 -> edge_disappeared).
+---@field stop? fun(ctx: apex.Ctx, position: apex.Position): (number|apex.StopLevel)? The stop price the strategy wants now (ATR, chandelier, swing low, break-even after +1R), asked at each monitoring check of an open position. nil keeps the stop. It never loosens (a long's only rises) unless returned as { price = p, loosen = true }. Fires as `trailing_stop` (HIGH); the execution's stop_loss stays below it. An error keeps the last stop.
 ---@field score? fun(ctx: apex.Ctx, signal: apex.ScoredSignal): number? Ranks an entry signal among those of the same bar time (the coordinator); higher goes first; nil = confidence x reward/risk. An error fails that signal only.
 ---@field opportunity? fun(ctx: apex.Ctx): number? Opportunity score for rebalancing; called only at risk.max_positions, for the position's symbol and the free symbols (rebalance when best free - position >= exits.rebalance_min_improvement).
 ---@field on_fill? fun(ctx: apex.Ctx, fill: apex.Fill) After each fill of the execution's orders.
@@ -229,7 +262,10 @@ function Ctx.log(fmt, ...) end
 ---@class apex.TrailingStopConfig
 ---@field enabled boolean? Use the trailing stop. Default true.
 ---@field activation_pct number? Profit that arms the trailing stop. Default 0.05. Range 0 .. 100.
----@field distance_pct number? Distance from the peak; the stop never loosens. Default 0.03. Range > 0 .. < 1.
+---@field distance_pct number? With `mode = "percent"`: distance from the peak; the stop never loosens. Default 0.03. Range > 0 .. < 1.
+---@field mode ("percent"|"atr"|"chandelier")? `"percent"`: `distance_pct` behind the peak. `"atr"`: `multiplier` x ATR(`period`) behind the peak. `"chandelier"`: `multiplier` x ATR(`period`) behind the highest high of the last `period` bars (lowest low for a short). ATR is Wilder's, of the symbol's bars; the stop never loosens. Default `"percent"`. Range `"percent"`, `"atr"`, `"chandelier"`.
+---@field period integer? With `"atr"` and `"chandelier"`: the ATR's period and the chandelier's window; the stop arms only once the symbol has this many bars. Default 22. Range 1 .. 1000.
+---@field multiplier number? With `"atr"` and `"chandelier"`: how many ATRs the stop sits behind. Default 3. Range > 0 .. 100.
 
 ---Sell parts of the position at profit thresholds (MEDIUM).
 ---@class apex.PartialExitsConfig
@@ -351,6 +387,7 @@ function Ctx.log(fmt, ...) end
 ---@field report apex.ReportConfig? How results are measured: the summary, `backtest --report` and the JSON API (docs/analytics.md).
 ---@field instruments table<string, apex.InstrumentRules>? Tick and lot per symbol, `SYMBOL = { tick, lot }`; `default = { ... }` applies to every symbol not listed. Default tick 0.01, lot 1.
 ---@field random_seed integer? Seeds `math.random` in this pipeline's scripts, so a strategy that draws random numbers makes the same decisions run after run. Backtests always seed: with this, else with a hash of `name`; `run` seeds only when it is given (see docs/lua-api.md). Default from `name` in backtests.
+---@field history integer? How many bars of each traded symbol the host keeps for `ctx.history(n)` (a ring per symbol, 72 bytes a bar); `ctx.history` asks for at most this many. 0: none. Default 0. Range 0 .. 100000.
 -- END GENERATED config-doc pipeline
 
 ---------------------------------------------------------------------------------------

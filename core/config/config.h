@@ -124,12 +124,22 @@ typedef struct {
     money_t exit_fraction;    /* of the original quantity: 0.50 */
 } partial_stage;
 
+/* exits.trailing_stop.mode: how far behind the peak the built-in trailing stop sits. */
+typedef enum {
+    TRAILING_PERCENT = 0, /* distance_pct of the peak */
+    TRAILING_ATR,         /* multiplier x ATR(period) behind the peak */
+    TRAILING_CHANDELIER   /* multiplier x ATR(period) behind the highest high of period bars */
+} trailing_mode;
+
 typedef struct {
     money_t stop_loss_pct;   /* default stop distance when the strategy gives none: 0.04 */
     money_t take_profit_pct; /* default target distance when the strategy gives none: 0.10 */
     bool trailing_enabled;   /* default true */
     money_t trailing_activation_pct; /* profit that arms the trailing stop: 0.05 */
-    money_t trailing_distance_pct;   /* distance from the peak: 0.03 */
+    money_t trailing_distance_pct;   /* distance from the peak: 0.03 (mode percent) */
+    trailing_mode trailing_mode;     /* how the distance is measured: percent */
+    int trailing_period;             /* bars of the ATR (and of the chandelier's high): 22 */
+    money_t trailing_multiplier;     /* ATRs from the peak or the channel: 3 */
     bool partial_enabled;            /* default true */
     partial_stage stages[CONFIG_MAX_PARTIAL_STAGES];
     int nstages;                      /* default 2: 50% at +15%, 25% at +25% */
@@ -244,6 +254,7 @@ typedef struct pipeline_config {
     int ninstruments;
     int64_t random_seed;    /* seeds math.random in backtests; see config_random_seed */
     bool random_seed_given; /* false: the seed derives from the name */
+    int history;            /* bars kept per traded symbol for ctx.history; 0 = none */
 } pipeline_config;
 
 /* Fills cfg with every default. Allocates nothing; call config_free anyway. */

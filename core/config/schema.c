@@ -31,6 +31,7 @@ static const char *const news_impacts[] = {"low", "medium", "high", NULL};
 /* Environment variable names: what a POSIX shell can export. */
 #define ENV_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
 static const char *const entry_types[] = {"market", "limit", NULL};
+static const char *const trailing_modes[] = {"percent", "atr", "chandelier", NULL};
 static const char *const exec_modes[] = {"auto", "approval", NULL};
 
 static const int default_backoff[] = {60, 120, 240, 480, 960};
@@ -634,7 +635,31 @@ const config_field config_schema[] = {
      AT(exits.trailing_distance_pct),
      .def = PCT(3),
      RANGE(1, ONE - 1),
-     .doc = "distance from the peak; the stop never loosens"},
+     .doc = "with `mode = \"percent\"`: distance from the peak; the stop never loosens"},
+    {.path = "exits.trailing_stop.mode",
+     .type = CONFIG_ENUM,
+     AT(exits.trailing_mode),
+     .def = TRAILING_PERCENT,
+     .names = trailing_modes,
+     .doc =
+         "`\"percent\"`: `distance_pct` behind the peak. `\"atr\"`: `multiplier` x ATR(`period`) "
+         "behind the peak. `\"chandelier\"`: `multiplier` x ATR(`period`) behind the highest "
+         "high of the last `period` bars (lowest low for a short). ATR is Wilder's, of the "
+         "symbol's bars; the stop never loosens"},
+    {.path = "exits.trailing_stop.period",
+     .type = CONFIG_INT,
+     AT(exits.trailing_period),
+     .def = 22,
+     RANGE(1, 1000),
+     .unit = "bars",
+     .doc = "with `\"atr\"` and `\"chandelier\"`: the ATR's period and the chandelier's window; "
+            "the stop arms only once the symbol has this many bars"},
+    {.path = "exits.trailing_stop.multiplier",
+     .type = CONFIG_MONEY,
+     AT(exits.trailing_multiplier),
+     .def = MONEY(3),
+     RANGE(1, MONEY(100)),
+     .doc = "with `\"atr\"` and `\"chandelier\"`: how many ATRs the stop sits behind"},
     {.path = "exits.partial_exits",
      .type = CONFIG_SECTION,
      .lua_class = "apex.PartialExitsConfig",
@@ -1097,6 +1122,14 @@ const config_field config_schema[] = {
             "numbers makes the same decisions run after run. Backtests always seed: with this, "
             "else with a hash of `name`; `run` seeds only when it is given (see "
             "docs/lua-api.md)"},
+    {.path = "history",
+     .type = CONFIG_INT,
+     AT(history),
+     .def = 0,
+     RANGE(0, 100000),
+     .unit = "bars",
+     .doc = "how many bars of each traded symbol the host keeps for `ctx.history(n)` (a ring "
+            "per symbol, 72 bytes a bar); `ctx.history` asks for at most this many. 0: none"},
 };
 const int config_schema_count = (int)(sizeof config_schema / sizeof *config_schema);
 

@@ -94,6 +94,36 @@ static money_t trailing_level(money_t peak, money_t distance, money_instrument r
     return (money_t)level;
 }
 
+/* The level multiplier x atr behind ref: ref - m * atr for a long, rounded DOWN to the tick,
+ * ref + m * atr rounded UP for a short, like trailing_level. 0 when there is none. */
+static money_t atr_level(money_t ref, money_t atr, money_t mult, money_instrument rules, bool shrt)
+{
+    if (ref <= 0 || atr <= 0)
+        return 0;
+    i128 tick = rules.tick > 0 ? rules.tick : 1;
+    i128 scaled = (i128)ref * MONEY_SCALE + (shrt ? 1 : -1) * (i128)atr * mult;
+    i128 unit = tick * MONEY_SCALE;
+    i128 level = (shrt ? div_ceil(scaled, unit) : div_floor(scaled, unit)) * tick;
+    if (level <= 0 || level > (i128)MONEY_MAX)
+        return 0;
+    return (money_t)level;
+}
+
+static money_t trailing_candidate(const exits_config *cfg, money_instrument rules,
+                                  const exit_input *io, bool shrt)
+{
+    switch (cfg->trailing_mode) {
+    case TRAILING_ATR:
+        return atr_level(io->peak_price, io->atr, cfg->trailing_multiplier, rules, shrt);
+    case TRAILING_CHANDELIER:
+        return atr_level(shrt ? io->channel_low : io->channel_high, io->atr,
+                         cfg->trailing_multiplier, rules, shrt);
+    case TRAILING_PERCENT:
+    default:
+        return trailing_level(io->peak_price, cfg->trailing_distance_pct, rules, shrt);
+    }
+}
+
 bool exits_update_trailing(const exits_config *cfg, money_instrument rules, exit_input *io)
 {
     if (!cfg || !io || io->price <= 0)
@@ -102,30 +132,30 @@ bool exits_update_trailing(const exits_config *cfg, money_instrument rules, exit
 
     /* The peak is tracked on every call, armed or not, so the stop starts from the best
      * price seen when it arms. */
-    bool peak_moved = false;
-    if (io->peak_price <= 0 || (shrt ? io->price < io->peak_price : io->price > io->peak_price)) {
+    if (io->peak_price <= 0 || (shrt ? io->price < io->peak_price : io->price > io->peak_price))
         io->peak_price = io->price;
-        peak_moved = true;
-    }
 
+    /* Disabled in the config: the built-in stop never arms nor moves. A level already set
+     * (by the strategy's stop(), or armed before a restart with it disabled) stays where it
+     * is and still fires. */
+    if (!cfg->trailing_enabled)
+        return false;
     /* The host also records the peak on every bar between evaluations (monitor_mark), so a
      * peak this call did not move itself can still be above where the stop was set: the
      * stop is derived from the peak on every call, and arming looks at the peak too. */
-    (void)peak_moved;
-    bool arming = false;
-    if (!io->trailing_active) {
-        exit_input at_peak = *io;
-        at_peak.price = io->peak_price;
-        /* Disabled in the config: never arms (a stop armed earlier keeps trailing below). */
-        if (!cfg->trailing_enabled || !pnl_reaches(&at_peak, cfg->trailing_activation_pct))
-            return false;
-        arming = true;
-    }
-
-    money_t candidate = trailing_level(io->peak_price, cfg->trailing_distance_pct, rules, shrt);
-    if (candidate <= 0)
+    /* Armed by the profit at the peak, which only grows: once reached it stays reached, so
+     * this needs no state of its own, and a level the strategy set (which makes
+     * trailing_active true) does not arm the built-in stop early. */
+    exit_input at_peak = *io;
+    at_peak.price = io->peak_price;
+    if (!pnl_reaches(&at_peak, cfg->trailing_activation_pct))
         return false;
-    money_t old = io->trailing_stop;
+    bool arming = !io->trailing_active;
+
+    money_t candidate = trailing_candidate(cfg, rules, io, shrt);
+    if (candidate <= 0)
+        return false; /* the ATR modes: not enough bars yet */
+    money_t old = io->trailing_active ? io->trailing_stop : 0;
     money_t next = candidate;
     /* Never loosen: a long's stop only rises, a short's only falls. This also holds when
      * the distance is widened by a reload while the position is open. */
@@ -133,6 +163,8 @@ bool exits_update_trailing(const exits_config *cfg, money_instrument rules, exit
         next = shrt ? (candidate < old ? candidate : old) : (candidate > old ? candidate : old);
     io->trailing_active = true;
     io->trailing_stop = next;
+    if (next != old)
+        io->strategy_stop = false; /* the built-in level is the tighter one now */
     return arming || next != old;
 }
 

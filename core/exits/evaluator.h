@@ -43,6 +43,13 @@ typedef struct {
     bool trailing_active;
     money_t peak_price; /* best price since entry (highest for a long) */
     money_t trailing_stop;
+    /* what the ATR and chandelier modes measure from (exits.trailing_stop.mode), of the
+     * symbol's bars up to now; 0 while fewer than the period's bars exist */
+    money_t atr;                       /* Wilder's ATR(period) */
+    money_t channel_high, channel_low; /* highest high, lowest low of the last period bars */
+    /* the level in trailing_stop is the strategy's stop() (pipeline/strategy_stop.c), for
+     * the exit's reason */
+    bool strategy_stop;
     int partial_done; /* bit i set: partial stage i already executed */
     /* strategy inputs */
     bool has_edge;
@@ -68,9 +75,12 @@ typedef struct {
 } exit_decision;
 
 /* Moves the trailing stop with a new price: arms it once unrealized profit reaches
- * trailing_activation_pct, then keeps it trailing_distance_pct behind the peak, rounded
- * to the tick on the protective side. It never loosens (never moves down for a long or
- * up for a short). Updates peak_price too. Returns true when the stop moved or armed. */
+ * trailing_activation_pct, then keeps it behind the peak as trailing_mode says
+ * (distance_pct of the peak; multiplier x atr behind the peak; or multiplier x atr behind
+ * channel_high, channel_low for a short), rounded to the tick on the protective side. The
+ * ATR modes do nothing while atr is 0. It never loosens (never moves down for a long or up
+ * for a short), and with trailing_enabled false it never moves (a level the strategy set
+ * stays). Updates peak_price too. Returns true when the stop moved or armed. */
 bool exits_update_trailing(const exits_config *cfg, money_instrument rules, exit_input *io);
 
 /* Evaluates every condition against in and writes the winner to out (condition

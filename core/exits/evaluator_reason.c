@@ -46,8 +46,9 @@ void exits_format_reason(const exits_config *cfg, const exit_input *in, exit_con
                  name);
         break;
     case EXIT_TRAILING_STOP:
-        snprintf(buf, buflen, "%s: price %s %s trailing stop %s (peak %s)", name, num(in->price, a),
-                 shrt ? ">=" : "<=", num(in->trailing_stop, b), num(in->peak_price, d));
+        snprintf(buf, buflen, "%s: price %s %s %s %s (peak %s)", name, num(in->price, a),
+                 shrt ? ">=" : "<=", in->strategy_stop ? "the strategy's stop" : "trailing stop",
+                 num(in->trailing_stop, b), num(in->peak_price, d));
         break;
     case EXIT_TIME_BASED_URGENT: {
         long long secs = (long long)((in->session_close - in->now) / APEX_SECOND);

@@ -27,6 +27,7 @@ void exits_position_view(const trade *t, script_position *out)
     out->unrealized_pnl_pct = t->pos.unrealized_pnl_pct;
     out->stop_loss = t->row.stop_loss;
     out->take_profit = t->row.take_profit;
+    out->trailing_stop = t->has_pos && t->pos.trailing_stop_active ? t->pos.trailing_stop_price : 0;
     out->opened_at = t->pos.opened_at;
 }
 

@@ -168,7 +168,10 @@ static void decide_approved(approval_wait *w)
         money_t delta = last > a->entry ? last - a->entry : a->entry - last;
         money_div(delta, a->entry, MONEY_ROUND_UP, &moved);
     }
-    if (moved > p->cfg.execution.approval_tolerance) {
+    /* A stop or limit entry the strategy priced waits for its own price: where the market
+     * is now does not make it stale. */
+    bool priced = w->t->entry_typed && w->t->entry_type != ORDER_MARKET;
+    if (!priced && moved > p->cfg.execution.approval_tolerance) {
         char eb[32], lb[32], mb[32], tb[32];
         money_t pct = 0, tol = 0;
         money_mul(moved, MONEY(100), MONEY_ROUND_NEAREST, &pct);

@@ -48,6 +48,14 @@ static char *fmt_money(money_t v, char *buf, size_t n)
     return money_format_trim(v, 2, buf, n);
 }
 
+/* The entry order's type: the signal's (entry = "stop" ...), else execution.entry's. */
+static order_type entry_type_of(const pipeline *p, const trade *t)
+{
+    if (t->entry_typed)
+        return t->entry_type;
+    return p->cfg.execution.entry == ENTRY_LIMIT ? ORDER_LIMIT : ORDER_MARKET;
+}
+
 /* ---- the entry_step ---- */
 
 static entry_step *step_new(pipeline *p, trade *t, money_t entry_ref)
@@ -273,9 +281,12 @@ static trade *start_execution(pipeline *p, int symbol_id, const script_signal *s
     if (!t)
         return NULL;
     char pb[32];
-    log_event("%-13s SIGNAL   %-5s %s @ %s%s%s", p->cfg.name, t->row.symbol,
-              order_side_name(sig->side), fmt_money(b->close, pb, sizeof pb),
-              sig->reason[0] ? "  " : "", sig->reason);
+    bool priced = sig->entry_typed && sig->entry_type != ORDER_MARKET && sig->entry > 0;
+    log_event("%-13s SIGNAL   %-5s %s%s%s @ %s%s%s", p->cfg.name, t->row.symbol,
+              order_side_name(sig->side), priced ? " " : "",
+              priced ? order_type_name(sig->entry_type) : "",
+              fmt_money(priced ? sig->entry : b->close, pb, sizeof pb), sig->reason[0] ? "  " : "",
+              sig->reason);
     pipeline_set_status(p, t, EXEC_RUNNING, NULL);
     t->row.side = sig->side;
     snprintf(t->row.bias, sizeof t->row.bias, "%s", pl->bias);
@@ -334,6 +345,11 @@ void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, co
     t->row.stop_loss = pl.stop;
     t->row.take_profit = pl.target;
     t->row.qty = sig->qty;
+    t->entry_typed = sig->entry_typed;
+    t->entry_type = sig->entry_type;
+    t->expire_bars = sig->expire_bars;
+    t->expire_seconds = sig->expire_seconds;
+    t->expire_at = sig->expire_seconds > 0 ? b->ts + sig->expire_seconds * APEX_SECOND : 0;
     if (p->cfg.execution.tool == EXEC_TOOL_WEBHOOK)
         t->row.entry_price = pl.entry; /* the receiver gets the planned entry */
     if (pipeline_durable(p, store_execution_update(p->hs->db, &t->row, &p->werr),
@@ -387,8 +403,7 @@ static void on_account(void *ud, const broker_reply *r)
     in.day_trades = r->account->day_trades;
     in.circuit_open = !risk_circuit_allows_entries(&p->circuit);
     /* Sized at what the broker will charge (spread, slippage, fee), not the raw price. */
-    risk_costs costs = {p->brk, t->row.symbol, (order_side)t->row.side,
-                        p->cfg.execution.entry == ENTRY_LIMIT ? ORDER_LIMIT : ORDER_MARKET};
+    risk_costs costs = {p->brk, t->row.symbol, (order_side)t->row.side, entry_type_of(p, t)};
     in.costs = &costs;
     risk_decision d;
     char err[256];
@@ -532,7 +547,9 @@ static void on_open_orders(void *ud, const broker_reply *r)
      * a high --speed), the market may have left the bracket meanwhile. A bracket around a
      * price that is gone is a skip with the numbers, not an order the broker refuses. */
     const price_entry *now = price_table_get(p->hs->prices, t->symbol_id);
-    if (now && now->last > 0 &&
+    /* A stop or limit entry the strategy priced waits for its price: its bracket is around
+     * that price (plan_prices checked it), wherever the market is now. */
+    if (now && now->last > 0 && !(t->entry_typed && t->entry_type != ORDER_MARKET) &&
         !brackets((order_side)t->row.side, t->row.stop_loss, t->row.take_profit, now->last)) {
         char why[256], lb[32], sb[32], tb[32], eb[32];
         snprintf(why, sizeof why,
@@ -555,12 +572,11 @@ static void submit_entry(pipeline *p, trade *t, money_t entry_ref)
     snprintf(req.symbol, sizeof req.symbol, "%s", t->row.symbol);
     req.side = (order_side)t->row.side;
     req.qty = t->row.qty;
-    if (p->cfg.execution.entry == ENTRY_LIMIT) {
-        req.type = ORDER_LIMIT;
+    req.type = entry_type_of(p, t);
+    if (req.type == ORDER_LIMIT)
         req.limit_price = entry_ref;
-    } else {
-        req.type = ORDER_MARKET;
-    }
+    else if (req.type == ORDER_STOP)
+        req.stop_price = entry_ref;
     /* Where the venue takes no bracket (a crypto pair at Alpaca) the entry goes alone: the
      * stop and target stay on the execution, and the monitor's stop_loss and
      * profit_target conditions carry them out. */

@@ -157,7 +157,9 @@ static int open_scripts(pipeline *p, diag_list *diags)
                             .now = market_now,
                             .last_price = market_last_price,
                             .day_change = market_day_change,
-                            .news_impact = market_news};
+                            .news_impact = market_news,
+                            .history = pipeline_history,
+                            .history_len = p->cfg.history};
     p->scripts = script_host_new(p->cfg.name, SCRIPT_LIMITS_DEFAULT, &market, err, sizeof err);
     if (!p->scripts) {
         diag_add(diags, "%s: cannot start Lua: %s", p->cfg.path, err);
@@ -392,6 +394,7 @@ void pipeline_free(pipeline *p)
     bar_queue_free(p->live_bars); /* after the merge that read it */
     pipeline_http_close(p);       /* the same for data.http's queues */
     news_free(&p->news);
+    pipeline_history_free(p);
     vec_free(&p->syms);
     config_free(&p->cfg);
     free(p);
@@ -515,6 +518,8 @@ static void process_bar(pipeline *p, const bar *b)
     p->last_bar_ts = b->ts;
     if (!s->traded)
         return;
+    /* Before the checks and on_bar of this bar: both see it as the newest. */
+    pipeline_history_bar(p, s, b);
 
     trade *t = s->active;
     script_position view, *pos = NULL;
@@ -523,11 +528,13 @@ static void process_bar(pipeline *p, const bar *b)
          * resting exit order may move on, both after the bar's own fills. */
         monitor_on_bar(p->mon, t);
         exit_executor_on_bar(p->exits, t);
+        pipeline_entry_expiry_bar(p, t);
     } else if (t && !warmup && p->live_bars) {
         /* A live bar is news of a price: the position is checked now, on a fresh quote,
          * rather than at the end of its wall-time cadence. */
         monitor_on_bar(p->mon, t);
         monitor_check_soon(p->mon, t);
+        pipeline_entry_expiry_bar(p, t);
     }
     if (t && t->has_pos && t->pos.open) {
         /* Warm-up bars are history: they move no position's marks, P&L or drawdown. */

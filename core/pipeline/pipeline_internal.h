@@ -18,6 +18,8 @@
 #include "market/csv_feed.h"
 #include "market/news.h"
 #include "metrics/metrics.h"
+#include "market/bar_ring.h"
+#include "exits/atr.h"
 #include "monitor/monitor.h"
 #include <sys/queue.h>
 
@@ -42,6 +44,11 @@ typedef struct {
      * execution. */
     script_signal waiting_close;
     int64_t waiting_close_exec_id; /* 0 = nothing waits */
+    /* Its last bars (ctx.history, the chandelier's window) and its ATR for the trailing
+     * stop's ATR modes: host state, so they survive a hot reload (history.c). */
+    bar_ring hist;
+    exits_atr atr;
+    bool hist_ready; /* hist and atr are set up (on the symbol's first bar) */
 } sym_state;
 
 struct pipeline {
@@ -283,6 +290,32 @@ monitor_hooks pipeline_monitor_hooks(pipeline *p);
 exit_hooks pipeline_exit_hooks(pipeline *p);
 /* Checks today's loss against the daily limit (risk/circuit.h); trips the breaker. */
 void pipeline_check_circuit(pipeline *p);
+
+/* ---- bar_history.c: the bars kept per traded symbol ---- */
+
+/* Adds b to its symbol's ring and ATR (the ring is sized on the symbol's first bar). */
+void pipeline_history_bar(pipeline *p, sym_state *s, const bar *b);
+/* script_market.history: symbol's ring, or NULL before its first bar. ud is the pipeline. */
+const bar_ring *pipeline_history(void *ud, const char *symbol);
+/* The ATR modes' inputs for t's symbol: in->atr and the chandelier's channel, when ready. */
+void pipeline_history_inputs(pipeline *p, const trade *t, exit_input *in);
+void pipeline_history_free(pipeline *p);
+
+/* ---- strategy_stop.c: stop(ctx, position) ---- */
+
+/* Asks the strategy for t's stop and applies it to in and t (never loosening unless the
+ * strategy says loosen = true); records a change in the store. Call before
+ * exits_update_trailing. */
+void pipeline_strategy_stop(pipeline *p, trade *t, exit_input *in);
+
+/* ---- entry_expiry.c: stop and limit entries that expire ---- */
+
+/* A bar of t's symbol has been handled by the broker: counts it against t's unfilled
+ * entry's expiry and cancels the entry when it is due. */
+void pipeline_entry_expiry_bar(pipeline *p, trade *t);
+/* The entry order of t died (cancelled, expired, rejected) unfilled: true when that was its
+ * expiry, after setting the execution `cancelled` with the reason. */
+bool pipeline_entry_expired(pipeline *p, trade *t, const store_order *o);
 
 /* portfolio.c: portfolio risk across the pipelines of one broker account (docs/risk.md):
  * heat and correlated clusters (risk/heat.h), the drawdown breaker (risk/drawdown.h),

@@ -81,7 +81,8 @@ static void on_order(void *ud, trade *t, const store_order *o)
     exit_executor_on_order(p->exits, t, o);
     bool dead = o->o.status == ORDER_STATUS_REJECTED || o->o.status == ORDER_STATUS_CANCELLED ||
                 o->o.status == ORDER_STATUS_EXPIRED;
-    if (o->o.role == ORDER_ROLE_ENTRY && dead && t->led.qty == 0 && !trade_is_finished(t))
+    if (o->o.role == ORDER_ROLE_ENTRY && dead && t->led.qty == 0 && !trade_is_finished(t) &&
+        !pipeline_entry_expired(p, t, o))
         pipeline_set_status(p, t, EXEC_FAILED, "entry order %s was %s%s%s", o->o.client_order_id,
                             order_status_name(o->o.status), o->o.reason[0] ? ": " : "",
                             o->o.reason);
@@ -163,7 +164,11 @@ static void evaluate_exit(void *ud, trade *t, const broker_quote *q)
     if (pe && !pe->has_volume)
         in.volume = -1;
     money_instrument rules = config_instrument(&p->cfg, t->row.symbol);
+    pipeline_history_inputs(p, t, &in);
+    in.strategy_stop = t->strategy_stop;
+    pipeline_strategy_stop(p, t, &in);
     if (exits_update_trailing(&p->cfg.exits, rules, &in)) {
+        t->strategy_stop = in.strategy_stop;
         bool armed_now = in.trailing_active && !t->pos.trailing_stop_active;
         t->pos.trailing_stop_active = in.trailing_active;
         t->pos.trailing_stop_price = in.trailing_stop;

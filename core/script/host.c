@@ -30,9 +30,9 @@
 #include "util/err.h"
 #include "util/log.h"
 
-const char *const script_cb_names[CB_COUNT] = {"on_start", "on_bar",      "bias",
-                                               "edge",     "opportunity", "on_fill",
-                                               "on_exit",  "on_reload",   "score"};
+const char *const script_cb_names[CB_COUNT] = {"on_start",    "on_bar",  "bias",    "edge",
+                                               "opportunity", "on_fill", "on_exit", "on_reload",
+                                               "score",       "stop"};
 
 static const char *const key_names[K_COUNT] = {
     "time", "symbol", "open", "high", "low", "close", "volume", "bid", "ask", "now", "position"};
@@ -58,6 +58,7 @@ typedef struct {
     const script_signal *score_sig; /* score(): the signal being ranked */
     money_t number;
     bool has_number;
+    bool loosen; /* stop(): the returned level may loosen the stop */
     /* validation errors found by the trampoline (Lua errors come back via pcall) */
     char *err;
     size_t errlen;
@@ -396,6 +397,57 @@ static int ctx_log(lua_State *L)
     return script_output_log(L, lua_tostring(L, lua_upvalueindex(1)));
 }
 
+/* ctx.history(n [, field]): a new table of the symbol's last n bars, oldest first (t[#t] is
+ * the bar being handled), each { time, open, high, low, close, volume }; with field (one of
+ * those names), a flat array of that value alone, one table instead of n + 1. Fewer than n
+ * while the symbol has fewer bars. The bars come from the host's ring (market/bar_ring.h),
+ * so the only allocation is the table asked for. Also callable as ctx:history(n). */
+static int ctx_history(lua_State *L)
+{
+    static const char *const names[] = {"time", "open", "high", "low", "close", "volume", NULL};
+    sandbox *sb = sandbox_of(L);
+    int arg = lua_istable(L, 1) ? 2 : 1;
+    lua_Integer n = luaL_checkinteger(L, arg);
+    int field = lua_isnoneornil(L, arg + 1) ? -1 : luaL_checkoption(L, arg + 1, NULL, names);
+    int declared = sb->has_market ? sb->market.history_len : 0;
+    if (declared <= 0)
+        return luaL_error(L,
+                          "ctx.history(%I): the pipeline keeps no bars; declare history = N "
+                          "in the pipeline file (the most bars ctx.history may ask for)",
+                          n);
+    if (n < 1 || n > declared)
+        return luaL_error(L,
+                          "ctx.history(%I): n must be from 1 to the pipeline's history = %d; "
+                          "raise history in the pipeline file to read more bars",
+                          n, declared);
+    const char *symbol = lua_tostring(L, lua_upvalueindex(1));
+    const bar_ring *ring = sb->market.history ? sb->market.history(sb->market.ud, symbol) : NULL;
+    int have = ring ? ring->count : 0;
+    if (have > n)
+        have = (int)n;
+    luaL_checkstack(L, 3, NULL);
+    lua_createtable(L, have, 0);
+    for (int i = 0; i < have; i++) {
+        const bar *b = bar_ring_back(ring, have - 1 - i);
+        const money_t vals[] = {b->open, b->high, b->low, b->close, b->volume};
+        if (field == 0) {
+            sandbox_push_time(L, b->ts);
+        } else if (field > 0) {
+            lua_pushnumber(L, money_to_double(vals[field - 1]));
+        } else {
+            lua_createtable(L, 0, 6);
+            sandbox_push_time(L, b->ts);
+            lua_setfield(L, -2, names[0]);
+            for (int k = 0; k < 5; k++) {
+                lua_pushnumber(L, money_to_double(vals[k]));
+                lua_setfield(L, -2, names[k + 1]);
+            }
+        }
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
 static int64_t call_now(const call_req *r)
 {
     const sandbox *sb = &r->h->sb;
@@ -486,6 +538,9 @@ static int push_ctx(lua_State *L, call_req *r)
         lua_pushstring(L, r->symbol);
         lua_pushcclosure(L, ctx_log, 1);
         lua_setfield(L, -2, "log");
+        lua_pushstring(L, r->symbol);
+        lua_pushcclosure(L, ctx_history, 1);
+        lua_setfield(L, -2, "history");
         i = m->nctx;
         snprintf(m->ctx[i].symbol, SYMBOL_MAX, "%s", r->symbol);
         m->ctx[i].started = false;
@@ -534,7 +589,7 @@ static int push_ctx(lua_State *L, call_req *r)
 void host_push_position(lua_State *L, const script_position *p)
 {
     luaL_checkstack(L, 2, NULL); /* the table and one field at a time */
-    lua_createtable(L, 0, 11);
+    lua_createtable(L, 0, 12);
     lua_pushinteger(L, (lua_Integer)p->execution_id);
     lua_setfield(L, -2, "execution_id");
     lua_pushstring(L, p->symbol);
@@ -558,6 +613,10 @@ void host_push_position(lua_State *L, const script_position *p)
         memcpy(&v, (const char *)p + nums[k].off, sizeof v);
         lua_pushnumber(L, money_to_double(v));
         lua_setfield(L, -2, nums[k].name);
+    }
+    if (p->trailing_stop > 0) {
+        lua_pushnumber(L, money_to_double(p->trailing_stop));
+        lua_setfield(L, -2, "trailing_stop");
     }
     sandbox_push_time(L, p->opened_at);
     lua_setfield(L, -2, "opened_at");
@@ -659,8 +718,9 @@ static void read_reason(lua_State *L, int t, char *buf, size_t len)
     lua_pop(L, 1);
 }
 
-static const char *const signal_fields[] = {"side", "entry",      "stop_loss", "take_profit",
-                                            "qty",  "confidence", "reason",    NULL};
+static const char *const signal_fields[] = {"side",      "entry",       "price", "expires",
+                                            "stop_loss", "take_profit", "qty",   "confidence",
+                                            "reason",    NULL};
 static const char *const close_fields[] = {"side", "qty", "fraction", "reason", NULL};
 
 /* Refuses a key of the table at t that is not in fields: a typo such as stoploss would
@@ -726,6 +786,112 @@ static void read_close(lua_State *L, call_req *r, int t)
     r->has_signal = 1;
 }
 
+/* An expiry's count, { bars = n } or { seconds = n }: a whole number from 1 to hi. */
+static int read_expiry_count(lua_State *L, call_req *r, int t, const char *name, lua_Integer hi,
+                             lua_Integer *out)
+{
+    int type = lua_getfield(L, t, name);
+    int rc = 0;
+    if (type != LUA_TNIL) {
+        int whole = 0;
+        lua_Integer v = lua_tointegerx(L, -1, &whole);
+        if (type != LUA_TNUMBER || !whole || v < 1 || v > hi) {
+            char desc[64];
+            describe_value(L, -1, desc, sizeof desc);
+            rc = result_error(L, r,
+                              "a signal with expires.%s = %s; use a whole number from 1 to %lld",
+                              name, desc, (long long)hi);
+        } else {
+            *out = v;
+        }
+    }
+    lua_pop(L, 1);
+    return rc;
+}
+
+/* entry (a number: the reference price; or "market", "limit", "stop"), price (the limit or
+ * stop price, with "limit" and "stop") and expires ({ bars = n } or { seconds = n }, with
+ * "limit" and "stop"). [-0, +0, e] */
+static int read_entry_order(lua_State *L, call_req *r, int t)
+{
+    script_signal *s = r->sig;
+    luaL_checkstack(L, 4, NULL); /* entry or expires, lua_next's key and value, a field */
+    int type = lua_getfield(L, t, "entry");
+    if (type != LUA_TSTRING) {
+        lua_pop(L, 1);
+        if (read_number(L, r, t, "entry", true, 0, 0, &s->entry) < 0)
+            return r->rc;
+        lua_getfield(L, t, "price");
+        lua_getfield(L, t, "expires");
+        bool stray = !lua_isnil(L, -2) || !lua_isnil(L, -1);
+        const char *which = !lua_isnil(L, -2) ? "price" : "expires";
+        lua_pop(L, 2);
+        if (stray)
+            return result_error(L, r,
+                                "a signal with %s but no entry order type; set entry = \"stop\" "
+                                "or \"limit\" with price = p",
+                                which);
+        return 0;
+    }
+    const char *e = lua_tostring(L, -1);
+    if (strcmp(e, "market") == 0)
+        s->entry_type = ORDER_MARKET;
+    else if (strcmp(e, "limit") == 0)
+        s->entry_type = ORDER_LIMIT;
+    else if (strcmp(e, "stop") == 0)
+        s->entry_type = ORDER_STOP;
+    else {
+        char desc[64];
+        describe_value(L, -1, desc, sizeof desc);
+        lua_pop(L, 1);
+        return result_error(L, r,
+                            "entry = %s; use a price, or \"market\", \"limit\" or \"stop\" "
+                            "(with price = p)",
+                            desc);
+    }
+    lua_pop(L, 1);
+    s->entry_typed = true;
+    if (read_number(L, r, t, "price", true, 0, 0, &s->entry) < 0)
+        return r->rc;
+    bool priced = s->entry_type != ORDER_MARKET;
+    if (priced && s->entry == 0)
+        return result_error(L, r,
+                            "a signal with entry = \"%s\" but no price; set price = the %s "
+                            "price",
+                            e[0] == 's' ? "stop" : "limit", e[0] == 's' ? "stop" : "limit");
+    if (!priced && s->entry != 0)
+        return result_error(L, r,
+                            "a signal with entry = \"market\" and a price; a market entry has no "
+                            "price (use entry = \"limit\" or \"stop\")");
+    int et = lua_getfield(L, t, "expires");
+    int rc = 0;
+    if (et != LUA_TNIL) {
+        int top = lua_gettop(L);
+        lua_Integer bars = 0, secs = 0;
+        if (!priced)
+            rc = result_error(L, r,
+                              "a signal with expires and entry = \"market\"; only a "
+                              "\"limit\" or \"stop\" entry rests and expires");
+        else if (et != LUA_TTABLE)
+            rc = result_error(L, r,
+                              "a signal with expires = a %s; use { bars = n } or "
+                              "{ seconds = n }",
+                              lua_typename(L, et));
+        else if (check_fields(L, r, top, (const char *const[]){"bars", "seconds", NULL},
+                              "a signal's expires", "use { bars = n } or { seconds = n }") < 0 ||
+                 read_expiry_count(L, r, top, "bars", 1000000, &bars) < 0 ||
+                 read_expiry_count(L, r, top, "seconds", 366LL * 86400, &secs) < 0)
+            rc = r->rc;
+        else if ((bars > 0) == (secs > 0))
+            rc = result_error(L, r, "a signal with expires = { %s }; give one of bars and seconds",
+                              bars > 0 ? "bars, seconds" : "");
+        s->expire_bars = (int)bars;
+        s->expire_seconds = secs;
+    }
+    lua_pop(L, 1);
+    return rc;
+}
+
 /* Fills r->sig from the table at t, or records why it is not a signal. [-0, +0, e] */
 static void read_signal(lua_State *L, call_req *r, int t)
 {
@@ -763,9 +929,9 @@ static void read_signal(lua_State *L, call_req *r, int t)
     }
     lua_pop(L, 1);
     if (check_fields(L, r, t, signal_fields, "a signal",
-                     "use side, entry, stop_loss, take_profit, qty, confidence, reason (fraction "
-                     "belongs to a close)") < 0 ||
-        read_number(L, r, t, "entry", true, 0, 0, &s->entry) < 0 ||
+                     "use side, entry, price, expires, stop_loss, take_profit, qty, confidence, "
+                     "reason (fraction belongs to a close)") < 0 ||
+        read_entry_order(L, r, t) < 0 ||
         read_number(L, r, t, "stop_loss", true, 0, 0, &s->stop_loss) < 0 ||
         read_number(L, r, t, "take_profit", true, 0, 0, &s->take_profit) < 0 ||
         read_number(L, r, t, "qty", true, 0, 0, &s->qty) < 0 ||
@@ -828,6 +994,48 @@ static void read_score(lua_State *L, call_req *r, int t)
         result_error(L, r, "%.14g, which is out of range", v);
         return;
     }
+    r->has_number = true;
+}
+
+static const char *const stop_fields[] = {"price", "loosen", NULL};
+
+/* stop(): nil (keep the stop as it is), a price, or { price = p, loosen = true }, the only
+ * way to move a stop away from the market. [-0, +0, e] */
+static void read_stop(lua_State *L, call_req *r, int t)
+{
+    if (lua_isnil(L, t))
+        return;
+    if (lua_type(L, t) == LUA_TNUMBER) {
+        lua_createtable(L, 0, 1); /* { price = the number }, read as the table is */
+        lua_pushvalue(L, t);
+        lua_setfield(L, -2, "price");
+        lua_replace(L, t);
+    }
+    if (!lua_istable(L, t)) {
+        result_error(L, r,
+                     "a %s; return nil (keep the stop), a price, or { price = p, loosen = true "
+                     "}",
+                     luaL_typename(L, t));
+        return;
+    }
+    if (check_fields(L, r, t, stop_fields, "a stop",
+                     "a stop takes price and loosen (return a number for the price alone)") < 0 ||
+        read_number(L, r, t, "price", true, 0, 0, &r->number) < 0)
+        return;
+    if (r->number == 0) {
+        result_error(L, r, "a stop without a price; set price = p, or return nil to keep the stop");
+        return;
+    }
+    int lt = lua_getfield(L, t, "loosen");
+    if (lt != LUA_TNIL && lt != LUA_TBOOLEAN) {
+        char desc[64];
+        describe_value(L, -1, desc, sizeof desc);
+        lua_pop(L, 1);
+        result_error(L, r, "a stop with loosen = %s; use true or false", desc);
+        return;
+    }
+    r->loosen = lua_toboolean(L, -1);
+    lua_pop(L, 1);
     r->has_number = true;
 }
 
@@ -930,6 +1138,7 @@ static int call_fn(lua_State *L)
         nargs = 2;
         break;
     case CB_EDGE:
+    case CB_STOP:
         host_push_position(L, r->pos);
         nargs = 2;
         break;
@@ -970,6 +1179,8 @@ static int call_fn(lua_State *L)
         read_bias(L, r, res);
     } else if (r->cb == CB_EDGE || r->cb == CB_OPPORTUNITY || r->cb == CB_SCORE) {
         read_score(L, r, res);
+    } else if (r->cb == CB_STOP) {
+        read_stop(L, r, res);
     }
     return 0;
 }
@@ -1088,6 +1299,26 @@ int script_edge(script_host *h, const script_position *pos, money_t *edge, bool 
                 char *err, size_t errlen)
 {
     return call_score(h, CB_EDGE, pos->symbol, pos, NULL, edge, has_edge, err, errlen);
+}
+
+int script_stop(script_host *h, const script_position *pos, money_t *price, bool *has_price,
+                bool *loosen, char *err, size_t errlen)
+{
+    *has_price = false;
+    *price = 0;
+    *loosen = false;
+    if (!script_loaded(h, SCRIPT_STRATEGY) ||
+        h->mods[SCRIPT_STRATEGY].code.cb[CB_STOP] == LUA_NOREF)
+        return 0;
+    call_req r = make_req(h, SCRIPT_STRATEGY, CB_STOP, pos->symbol, err, errlen);
+    r.pos = pos;
+    int rc = run_call(&r);
+    if (rc < 0)
+        return rc;
+    *has_price = r.has_number;
+    *price = r.number;
+    *loosen = r.loosen;
+    return 0;
 }
 
 int script_opportunity(script_host *h, const char *symbol, money_t *score, bool *has_score,

@@ -23,6 +23,7 @@ typedef enum {
     CB_ON_EXIT,
     CB_ON_RELOAD,
     CB_SCORE,
+    CB_STOP,
     CB_COUNT
 } script_cb;
 

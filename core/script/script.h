@@ -30,6 +30,7 @@
 #include "model/order.h"
 #include "config/config.h"
 #include "market/bar.h"
+#include "market/bar_ring.h"
 #include "util/diag.h"
 
 typedef struct script_host script_host;
@@ -57,6 +58,10 @@ typedef struct {
     /* Highest news impact (0 none, 1 low, 2 medium, 3 high) for symbol (NULL = any)
      * published in [since, now]. */
     int (*news_impact)(void *ud, const char *symbol, apex_time since, int *out);
+    /* ctx.history(n): the ring of symbol's last bars the host keeps (NULL when it has none
+     * yet), and history_len, the most bars the pipeline declared (`history`; 0 = none). */
+    const bar_ring *(*history)(void *ud, const char *symbol);
+    int history_len;
 } script_market;
 
 typedef enum { SCRIPT_BIAS = 0, SCRIPT_STRATEGY, SCRIPT_SLOT_COUNT } script_slot;
@@ -69,6 +74,7 @@ typedef struct {
     money_t qty, entry_price, current_price;
     money_t unrealized_pnl, unrealized_pnl_pct;
     money_t stop_loss, take_profit;
+    money_t trailing_stop; /* the trailing (or the strategy's) stop; 0 = none yet: nil */
     apex_time opened_at;
 } script_position;
 
@@ -78,13 +84,19 @@ typedef enum { SIGNAL_ENTRY = 0, SIGNAL_CLOSE } script_signal_kind;
 
 typedef struct {
     script_signal_kind kind;
-    order_side side;     /* entries only */
-    money_t entry;       /* limit price for a limit entry; 0 = market */
-    money_t stop_loss;   /* 0 = use exits.stop_loss_pct */
-    money_t take_profit; /* 0 = use exits.take_profit_pct */
-    money_t qty;         /* entry: 0 = let the risk stage size it; close: 0 = all (or fraction) */
-    money_t fraction;    /* close: the share of the open quantity, (0, 1]; 0 = not given */
-    money_t confidence;  /* 0..1, default 1 */
+    order_side side; /* entries only */
+    money_t entry;   /* the reference entry price; with entry_typed, the order's price */
+    /* entry = "market" | "limit" | "stop" (with price): the entry order's type, instead of
+     * execution.entry's. A "stop" buy waits above the market (a breakout), a "limit" below. */
+    bool entry_typed;
+    order_type entry_type;
+    int expire_bars;        /* expires = { bars = n }: cancelled unfilled after n bars; 0 = none */
+    int64_t expire_seconds; /* expires = { seconds = n }; 0 = none */
+    money_t stop_loss;      /* 0 = use exits.stop_loss_pct */
+    money_t take_profit;    /* 0 = use exits.take_profit_pct */
+    money_t qty;        /* entry: 0 = let the risk stage size it; close: 0 = all (or fraction) */
+    money_t fraction;   /* close: the share of the open quantity, (0, 1]; 0 = not given */
+    money_t confidence; /* 0..1, default 1 */
     char reason[160];
 } script_signal;
 
@@ -134,6 +146,14 @@ int script_bias(script_host *h, const char *symbol, script_bias_result *out, cha
 /* Calls strategy.edge(ctx, position) -> number. *has_edge = false when not defined. */
 int script_edge(script_host *h, const script_position *pos, money_t *edge, bool *has_edge,
                 char *err, size_t errlen);
+
+/* Calls strategy.stop(ctx, position): the stop price the strategy wants now. *has_price =
+ * false when stop is not defined or returned nil (keep the stop). A number is the price;
+ * { price = p, loosen = true } also allows the stop to move away from the market (*loosen).
+ * A price that is not a positive number, an unknown field or a loosen that is not a boolean
+ * is an error naming the script's file and line. */
+int script_stop(script_host *h, const script_position *pos, money_t *price, bool *has_price,
+                bool *loosen, char *err, size_t errlen);
 
 /* Calls strategy.opportunity(ctx, symbol) -> number (for rebalance). */
 int script_opportunity(script_host *h, const char *symbol, money_t *score, bool *has_score,

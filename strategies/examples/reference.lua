@@ -56,7 +56,11 @@ return apex.pipeline {
     exits = {
         stop_loss_pct = 0.04,        -- used when a signal has no stop_loss
         take_profit_pct = 0.10,      -- used when a signal has no take_profit
-        trailing_stop = { enabled = true, activation_pct = 0.05, distance_pct = 0.03 },
+        trailing_stop = {
+            enabled = true, activation_pct = 0.05, distance_pct = 0.03,
+            mode = "percent",        -- or "atr" / "chandelier": multiplier x ATR(period)
+            period = 22, multiplier = 3,
+        },
         partial_exits = {
             enabled = true,
             stages = {
@@ -110,6 +114,9 @@ return apex.pipeline {
         tool = "broker",             -- place orders ("webhook" + webhook_url comes later)
         entry = "market",            -- or "limit": uses the signal's entry price
     },
+
+    -- Bars kept per traded symbol for ctx.history(n) (0 = none).
+    history = 0,
 
     -- Tick and lot rounding; "default" applies to every symbol not listed.
     instruments = {

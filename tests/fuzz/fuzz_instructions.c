@@ -82,7 +82,7 @@ static int fm_news(void *ud, const char *sym, apex_time since, int *out)
     return 0;
 }
 
-static const script_market market = {&market_state, fm_now, fm_price, fm_change, fm_news};
+static const script_market market = {&market_state, fm_now, fm_price, fm_change, fm_news, NULL, 0};
 static script_host *host;
 static sandbox shadow; /* the state the line hook watches */
 

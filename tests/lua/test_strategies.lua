@@ -295,6 +295,7 @@ end
 T.test("example pipelines name existing modules and valid instructions", function()
     for _, rel in ipairs { "strategies/examples/ma_trend.lua", "strategies/examples/rsi_reversion.lua",
                            "strategies/examples/ma_cross_exit.lua",
+                           "strategies/examples/breakout_stop.lua",
                            "strategies/examples/reference.lua" } do
         local p, dir = load_pipeline(rel)
         T.truthy(type(p.name) == "string" and p.name:match("^[%w_.-]+$") and #p.name <= 63, rel .. " name")

@@ -826,9 +826,57 @@ static void test_no_open_quantity_or_price(void **state)
     assert_false(exits_update_trailing(&cfg, MONEY_INSTRUMENT_DEFAULT, &s));
 }
 
+/* The ATR and chandelier modes: multiplier x atr behind the peak, or behind the channel's
+ * extreme, to the tick away from the price; nothing while the ATR is unknown; never loosens;
+ * a level the strategy set does not arm the built-in stop early, and with the built-in stop
+ * disabled it stays where it is. */
+static void test_trailing_atr_and_chandelier_modes(void **state)
+{
+    (void)state;
+    exits_config cfg = defaults();
+    cfg.trailing_activation_pct = 0;
+    cfg.trailing_mode = TRAILING_ATR;
+    cfg.trailing_multiplier = M("2.5");
+    exit_input in = long_position();
+    in.price = M("104.00");
+    assert_false(exits_update_trailing(&cfg, MONEY_INSTRUMENT_DEFAULT, &in)); /* no ATR yet */
+    in.atr = M("1.333");
+    assert_true(exits_update_trailing(&cfg, MONEY_INSTRUMENT_DEFAULT, &in));
+    assert_true(in.trailing_stop == M("100.66")); /* 104 - 3.3325 = 100.6675 -> down */
+    in.atr = M("2"); /* wider: the level falls to 99.00, the stop stays */
+    assert_false(exits_update_trailing(&cfg, MONEY_INSTRUMENT_DEFAULT, &in));
+    assert_true(in.trailing_stop == M("100.66"));
+
+    cfg.trailing_mode = TRAILING_CHANDELIER;
+    exit_input s = short_position();
+    s.price = M("95.00");
+    s.atr = M("1.001");
+    s.channel_low = M("94.50");
+    s.channel_high = M("99");
+    assert_true(exits_update_trailing(&cfg, MONEY_INSTRUMENT_DEFAULT, &s));
+    assert_true(s.trailing_stop == M("97.01")); /* 94.50 + 2.5025 = 97.0025 -> up */
+
+    /* A strategy's level at 101 on a long only 1% up: the built-in stop (5% activation)
+     * leaves it alone; disabled, it never moves it. */
+    cfg = defaults();
+    exit_input st = long_position();
+    st.price = M("101.00");
+    st.trailing_active = true;
+    st.trailing_stop = M("99.00");
+    st.strategy_stop = true;
+    assert_false(exits_update_trailing(&cfg, MONEY_INSTRUMENT_DEFAULT, &st));
+    assert_true(st.trailing_stop == M("99.00") && st.strategy_stop);
+    cfg.trailing_enabled = false;
+    st.price = M("130.00");
+    assert_false(exits_update_trailing(&cfg, MONEY_INSTRUMENT_DEFAULT, &st));
+    assert_true(st.trailing_stop == M("99.00"));
+    assert_true(st.peak_price == M("130.00"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_trailing_atr_and_chandelier_modes),
         cmocka_unit_test(test_nothing_fires_inside_the_levels),
         cmocka_unit_test(test_stop_loss_triggers),
         cmocka_unit_test(test_trailing_stop_activation),

@@ -62,7 +62,7 @@ static int fm_news(void *ud, const char *sym, apex_time since, int *out)
 }
 
 static fake_market market_state;
-static script_market market = {&market_state, fm_now, fm_price, fm_change, fm_news};
+static script_market market = {&market_state, fm_now, fm_price, fm_change, fm_news, NULL, 0};
 
 static script_host *new_host(void)
 {
