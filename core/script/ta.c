@@ -15,9 +15,12 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <lauxlib.h>
+
+#include "ta/indicator.h"
 
 /* Largest period: a window of ten million values (80 MB of doubles, more than any
  * sandbox's memory cap allows, so the cap is what refuses it in practice). */
@@ -789,6 +792,288 @@ static int crossed_below(lua_State *L)
     return crossed(L, 2, 1, 3, 4);
 }
 
+/* --- the core/ta indicators: one binding for all ------------------------------------ */
+
+/* An indicator of core/ta (ta/indicator.h) as a Lua object: its definition says what the
+ * constructor takes, what update() is fed and what it returns; the library's state and
+ * windows follow this struct in the same userdata. Field ids in the lookup table: an
+ * output's index, or GENERIC_PARAM + a parameter's index. */
+#define GENERIC_PARAM 100
+
+typedef struct {
+    ta_head h;
+    const ta_def *def;
+    int ninputs, noutputs;
+    double out[TA_MAX_OUTPUTS];
+    double params[TA_MAX_PARAMS];
+    double state[]; /* def->state_size bytes, then the windows */
+} ta_generic;
+
+/* The i-th choice word of "a|b|c" into buf; false past the last one. */
+static bool choice_word(const char *choices, int i, char *buf, size_t size)
+{
+    const char *p = choices;
+    for (int k = 0; k < i; k++) {
+        p = strchr(p, '|');
+        if (p == NULL)
+            return false;
+        p++;
+    }
+    size_t len = strcspn(p, "|");
+    if (len + 1 > size)
+        len = size - 1;
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    return true;
+}
+
+/* The parameter `pa` of the constructor from the value at index `arg` (absent: its
+ * default). Raises a message naming the parameter and how to fix it. */
+static double generic_param(lua_State *L, const ta_def *d, const ta_param *pa, int arg)
+{
+    if (lua_isnoneornil(L, arg))
+        return pa->dflt;
+    switch (pa->kind) {
+    case TA_PARAM_PERIOD: {
+        lua_Integer n = check_period(L, d->kind, pa->name, arg, 0);
+        if ((double)n < pa->min || (pa->max > 0 && (double)n > pa->max))
+            return luaL_error(L, "ta.%s: %s must be %s, got %s", d->kind, pa->name, pa->hint,
+                              arg_text(L, arg));
+        return (double)n;
+    }
+    case TA_PARAM_NUMBER: {
+        double x;
+        if (!finite_arg(L, arg, &x) || x < pa->min || (pa->max > 0 && x > pa->max))
+            return luaL_error(L, "ta.%s: %s must be %s, got %s", d->kind, pa->name, pa->hint,
+                              arg_text(L, arg));
+        return x;
+    }
+    case TA_PARAM_FLAG:
+        if (!lua_isboolean(L, arg))
+            return luaL_error(L, "ta.%s: %s must be %s, got %s", d->kind, pa->name, pa->hint,
+                              arg_text(L, arg));
+        return lua_toboolean(L, arg) ? 1.0 : 0.0;
+    case TA_PARAM_CHOICE: {
+        const char *v = lua_type(L, arg) == LUA_TSTRING ? lua_tostring(L, arg) : NULL;
+        char word[32];
+        for (int i = 0; v != NULL && choice_word(pa->choices, i, word, sizeof word); i++)
+            if (strcmp(v, word) == 0)
+                return (double)i;
+        return luaL_error(L, "ta.%s: %s must be %s, got %s", d->kind, pa->name, pa->hint,
+                          arg_text(L, arg));
+    }
+    }
+    return pa->dflt;
+}
+
+/* Reads the constructor's positional parameters and its options table into params. */
+static void generic_params(lua_State *L, const ta_def *d, double *params)
+{
+    int np = ta_def_nparams(d), arg = 1, noptions = 0;
+    for (int i = 0; i < np; i++) {
+        if (d->params[i].option)
+            noptions++;
+        else
+            params[i] = generic_param(L, d, &d->params[i], arg++);
+    }
+    if (noptions == 0) {
+        if (!lua_isnoneornil(L, arg))
+            luaL_error(L, "ta.%s takes %d argument%s, got a value at %d: %s", d->kind, arg - 1,
+                       arg - 1 == 1 ? "" : "s", arg, arg_text(L, arg));
+        return;
+    }
+    int opts = arg;
+    if (!lua_isnoneornil(L, opts) && !lua_istable(L, opts))
+        luaL_error(L, "ta.%s: options must be a table, got %s", d->kind, arg_text(L, opts));
+    if (lua_istable(L, opts)) {
+        /* every key must be one of the options */
+        lua_pushnil(L);
+        while (lua_next(L, opts)) {
+            bool known = false;
+            for (int i = 0; i < np && !known; i++)
+                known = d->params[i].option && lua_type(L, -2) == LUA_TSTRING &&
+                        strcmp(lua_tostring(L, -2), d->params[i].name) == 0;
+            if (!known) {
+                luaL_Buffer b;
+                luaL_buffinit(L, &b);
+                for (int i = 0; i < np; i++) {
+                    if (!d->params[i].option)
+                        continue;
+                    if (luaL_bufflen(&b) > 0)
+                        luaL_addstring(&b, ", ");
+                    luaL_addstring(&b, d->params[i].name);
+                }
+                luaL_pushresult(&b);
+                luaL_error(L, "ta.%s: unknown option %s; known: %s", d->kind,
+                           luaL_tolstring(L, -3, NULL), lua_tostring(L, -2));
+            }
+            lua_pop(L, 1);
+        }
+    }
+    for (int i = 0; i < np; i++) {
+        if (!d->params[i].option)
+            continue;
+        if (lua_istable(L, opts))
+            lua_getfield(L, opts, d->params[i].name);
+        else
+            lua_pushnil(L);
+        params[i] = generic_param(L, d, &d->params[i], lua_gettop(L));
+        lua_pop(L, 1);
+    }
+}
+
+/* ta.<kind>(...): upvalue 1 the class metatable, upvalue 2 the definition. */
+static int generic_new(lua_State *L)
+{
+    const ta_def *d = lua_touserdata(L, lua_upvalueindex(2));
+    double params[TA_MAX_PARAMS] = {0};
+    generic_params(L, d, params);
+    const char *why = d->check ? d->check(params) : NULL;
+    if (why != NULL)
+        return luaL_error(L, "ta.%s: %s", d->kind, why);
+    size_t state = (d->state_size + 7u) & ~(size_t)7u;
+    size_t windows = d->window_bytes(params);
+    if (windows > (size_t)TA_PERIOD_MAX * 64)
+        return luaL_error(L,
+                          "ta.%s: the periods ask for %zu bytes of windows; use shorter "
+                          "ones",
+                          d->kind, windows);
+    ta_generic *g = new_object(L, sizeof(ta_generic) + state + windows,
+                               ta_def_nparams(d) > 0 && d->params[0].kind == TA_PARAM_PERIOD &&
+                                       !isnan(params[0])
+                                   ? (lua_Integer)params[0]
+                                   : 0);
+    g->def = d;
+    g->ninputs = ta_def_ninputs(d);
+    g->noutputs = ta_def_noutputs(d);
+    memcpy(g->params, params, sizeof g->params);
+    d->init(g->state, params, (char *)g->state + state);
+    return 1;
+}
+
+static void push_output(lua_State *L, const ta_def *d, int i, double v)
+{
+    if (isnan(v))
+        lua_pushnil(L);
+    else if (strcmp(d->outputs[i], "direction") == 0)
+        lua_pushinteger(L, (lua_Integer)v);
+    else
+        lua_pushnumber(L, v);
+}
+
+/* obj:update(...): the definition's inputs, each a finite number (the optional ones may be
+ * nil); returns the outputs, or nil while the indicator warms up. */
+static int generic_update(lua_State *L)
+{
+    ta_generic *g = check_self(L);
+    const ta_def *d = g->def;
+    double in[TA_MAX_INPUTS], out[TA_MAX_OUTPUTS];
+    for (int i = 0; i < g->ninputs; i++) {
+        int arg = i + 2;
+        if (i >= g->ninputs - d->optional_inputs && lua_isnoneornil(L, arg)) {
+            in[i] = NAN;
+        } else if (!finite_arg(L, arg, &in[i])) {
+            char what[64];
+            snprintf(what, sizeof what, "%s (%s)", d->kind, d->inputs[i]);
+            return bad_input(L, g->ninputs == 1 ? d->kind : what, arg);
+        }
+    }
+    for (int i = 0; i < g->noutputs; i++)
+        out[i] = NAN;
+    if (!d->update(g->state, in, out)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    memcpy(g->out, out, sizeof out);
+    set_value(&g->h, out[0]);
+    luaL_checkstack(L, g->noutputs, NULL);
+    for (int i = 0; i < g->noutputs; i++)
+        push_output(L, d, i, out[i]);
+    return g->noutputs;
+}
+
+/* obj.key: a method or a field (an output, or a parameter as given), by the lookup table
+ * (upvalue 1); an unknown key reads nil, as for the other indicators. */
+static int generic_index(lua_State *L)
+{
+    int t = lua_rawget(L, lua_upvalueindex(1));
+    if (t != LUA_TNUMBER)
+        return 1;
+    int id = (int)lua_tointeger(L, -1);
+    const ta_generic *g = lua_touserdata(L, 1);
+    const ta_def *d = lua_touserdata(L, lua_upvalueindex(2));
+    if (g == NULL)
+        return luaL_error(L, "apex.ta.%s: field of something that is not an indicator", d->kind);
+    if (id < GENERIC_PARAM) {
+        if (!g->h.ready)
+            lua_pushnil(L);
+        else
+            push_output(L, d, id, g->out[id]);
+        return 1;
+    }
+    const ta_param *pa = &d->params[id - GENERIC_PARAM];
+    double v = g->params[id - GENERIC_PARAM];
+    char word[32];
+    if (isnan(v))
+        lua_pushnil(L);
+    else if (pa->kind == TA_PARAM_PERIOD)
+        lua_pushinteger(L, (lua_Integer)v);
+    else if (pa->kind == TA_PARAM_FLAG)
+        lua_pushboolean(L, v != 0);
+    else if (pa->kind == TA_PARAM_CHOICE && choice_word(pa->choices, (int)v, word, sizeof word))
+        lua_pushstring(L, word);
+    else
+        lua_pushnumber(L, v);
+    return 1;
+}
+
+static int generic_newindex(lua_State *L)
+{
+    const ta_def *d = lua_touserdata(L, lua_upvalueindex(1));
+    const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : luaL_typename(L, 2);
+    return luaL_error(L,
+                      "apex.ta.%s: cannot set field '%s': indicators are read-only; keep your "
+                      "own values in ctx.state",
+                      d->kind, key);
+}
+
+/* Pushes the metatable of a core/ta indicator, creating it in the registry the first
+ * time, as push_class_metatable does for the classes above. [-0, +1, m] */
+static void push_generic_metatable(lua_State *L, const ta_def *d)
+{
+    char name[64];
+    snprintf(name, sizeof name, "apex.ta.%s", d->kind);
+    if (!luaL_newmetatable(L, name))
+        return;
+    int mt = lua_gettop(L);
+    lua_createtable(L, 0, 2 + TA_MAX_OUTPUTS + TA_MAX_PARAMS);
+    lua_pushvalue(L, mt);
+    lua_pushcclosure(L, generic_update, 1);
+    lua_setfield(L, -2, "update");
+    lua_pushvalue(L, mt);
+    lua_pushcclosure(L, ta_ready, 1);
+    lua_setfield(L, -2, "ready");
+    for (int i = 0; i < ta_def_nparams(d); i++) {
+        lua_pushinteger(L, GENERIC_PARAM + i);
+        lua_setfield(L, -2, d->params[i].name);
+    }
+    /* outputs after parameters: a name both have reads the output */
+    lua_pushinteger(L, 0);
+    lua_setfield(L, -2, "value");
+    for (int i = 0; i < ta_def_noutputs(d); i++) {
+        lua_pushinteger(L, i);
+        lua_setfield(L, -2, d->outputs[i]);
+    }
+    lua_pushlightuserdata(L, (void *)d);
+    lua_pushcclosure(L, generic_index, 2);
+    lua_setfield(L, mt, "__index");
+    lua_pushlightuserdata(L, (void *)d);
+    lua_pushcclosure(L, generic_newindex, 1);
+    lua_setfield(L, mt, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, mt, "__metatable");
+}
+
 /* --- the module ----------------------------------------------------------------------- */
 
 #define EXTRA(f) (1u << (f))
@@ -849,6 +1134,12 @@ int ta_open(lua_State *L)
         push_class_metatable(L, &classes[i]);
         lua_pushcclosure(L, classes[i].ctor, 1);
         lua_setfield(L, -2, classes[i].kind);
+    }
+    for (size_t i = 0; ta_defs[i] != NULL; i++) {
+        push_generic_metatable(L, ta_defs[i]);
+        lua_pushlightuserdata(L, (void *)ta_defs[i]);
+        lua_pushcclosure(L, generic_new, 2);
+        lua_setfield(L, -2, ta_defs[i]->kind);
     }
     lua_pushcfunction(L, crossed_above);
     lua_setfield(L, -2, "crossed_above");
