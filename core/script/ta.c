@@ -904,8 +904,9 @@ static void generic_params(lua_State *L, const ta_def *d, double *params)
                     luaL_addstring(&b, d->params[i].name);
                 }
                 luaL_pushresult(&b);
-                luaL_error(L, "ta.%s: unknown option %s; known: %s", d->kind,
-                           luaL_tolstring(L, -3, NULL), lua_tostring(L, -2));
+                const char *known_names = lua_tostring(L, -1);
+                const char *key = luaL_tolstring(L, -3, NULL);
+                luaL_error(L, "ta.%s: unknown option %s; known: %s", d->kind, key, known_names);
             }
             lua_pop(L, 1);
         }
