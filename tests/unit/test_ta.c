@@ -263,6 +263,32 @@ static void test_library_arguments_fields_and_messages(void **state)
                  "local kc = ta.keltner(20)\n"
                  "assert(kc.atr_n == nil and kc.k == 2 and kc.first_tr == 'range')\n"
                  "assert(ta.stdev(5, { sample = true }).sample == true)\n");
+    /* the example of docs/lua-api.md ("The indicator library"), over a rising market */
+    expect_ok(f, "local ta = require('apex.ta')\n"
+                 "local M = {}\n"
+                 "function M.on_start(ctx)\n"
+                 "    ctx.state.adx, ctx.state.st = ta.adx(14), ta.supertrend(10, 3)\n"
+                 "    ctx.state.vwap = ta.vwap()\n"
+                 "end\n"
+                 "function M.on_bar(ctx, bar)\n"
+                 "    local s = ctx.state\n"
+                 "    local adx = s.adx:update(bar.high, bar.low, bar.close)\n"
+                 "    local line, direction = s.st:update(bar.high, bar.low, bar.close)\n"
+                 "    local day = bar.time // 86400\n"
+                 "    local vwap = s.vwap:update(bar.high, bar.low, bar.close, bar.volume, day)\n"
+                 "    if adx and adx > 25 and direction == 1 and bar.close > vwap then\n"
+                 "        return { side = 'buy', reason = 'trend up above VWAP' }\n"
+                 "    end\n"
+                 "end\n"
+                 "local ctx, signals = { state = {} }, 0\n"
+                 "M.on_start(ctx)\n"
+                 "for i = 1, 200 do\n"
+                 "  local c = 100 + i\n"
+                 "  local sig = M.on_bar(ctx, { time = i * 3600, high = c + 1, low = c - 1,\n"
+                 "                              close = c + 0.5, volume = 1000 })\n"
+                 "  if sig then signals = signals + 1 end\n"
+                 "end\n"
+                 "assert(signals > 150, signals)\n");
     expect_error(f, APEX_ESCRIPT,
                  "test.lua:1: ta.stoch: n must be a whole number of bars >= 1, got 0",
                  "apex.ta.stoch(0)");

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -311,6 +312,59 @@ static void test_every_indicator_runs_at_its_defaults(void **state)
     assert_true(kinds >= 26);
 }
 
+/* Reads a file of the source tree whole; the caller frees it. */
+static char *read_source(const char *rel)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", APEX_SOURCE_DIR, rel);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = malloc((size_t)len + 1);
+    assert_non_null(text);
+    assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
+    text[len] = '\0';
+    fclose(f);
+    return text;
+}
+
+/* types/apex.lua declares every constructor with its parameters as the binding reads them
+ * (the positional ones, then opts when it has options), and docs/lua-api.md has its row. */
+static void test_types_and_docs_declare_every_indicator(void **state)
+{
+    (void)state;
+    char *types = read_source("types/apex.lua");
+    char *docs = read_source("docs/lua-api.md");
+    for (size_t d = 0; ta_defs[d] != NULL; d++) {
+        const ta_def *def = ta_defs[d];
+        char want[256];
+        int len = snprintf(want, sizeof want, "function ta.%s(", def->kind);
+        bool options = false, first = true;
+        for (int i = 0; i < ta_def_nparams(def); i++) {
+            if (def->params[i].option) {
+                options = true;
+                continue;
+            }
+            len += snprintf(want + len, sizeof want - (size_t)len, "%s%s", first ? "" : ", ",
+                            def->params[i].name);
+            first = false;
+        }
+        if (options)
+            len += snprintf(want + len, sizeof want - (size_t)len, "%sopts", first ? "" : ", ");
+        snprintf(want + len, sizeof want - (size_t)len, ") end");
+        if (strstr(types, want) == NULL)
+            fail_msg("types/apex.lua has no \"%s\"", want);
+        snprintf(want, sizeof want, "| `ta.%s(", def->kind);
+        if (strstr(docs, want) == NULL)
+            fail_msg("docs/lua-api.md has no row \"%s\"", want);
+    }
+    free(types);
+    free(docs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_vwap_sessions_and_obv_by_hand),
         cmocka_unit_test(test_windows_match_brute_force),
         cmocka_unit_test(test_every_indicator_runs_at_its_defaults),
+        cmocka_unit_test(test_types_and_docs_declare_every_indicator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
