@@ -804,6 +804,7 @@ typedef struct {
     ta_head h;
     const ta_def *def;
     int ninputs, noutputs;
+    unsigned integer_outputs; /* bit i: output i is read as an integer (a direction) */
     double out[TA_MAX_OUTPUTS];
     double params[TA_MAX_PARAMS];
     double state[]; /* def->state_size bytes, then the windows */
@@ -948,15 +949,18 @@ static int generic_new(lua_State *L)
     g->ninputs = ta_def_ninputs(d);
     g->noutputs = ta_def_noutputs(d);
     memcpy(g->params, params, sizeof g->params);
+    for (int i = 0; i < g->noutputs; i++)
+        if (strcmp(d->outputs[i], "direction") == 0)
+            g->integer_outputs |= 1u << i;
     d->init(g->state, params, (char *)g->state + state);
     return 1;
 }
 
-static void push_output(lua_State *L, const ta_def *d, int i, double v)
+static void push_output(lua_State *L, const ta_generic *g, int i, double v)
 {
     if (isnan(v))
         lua_pushnil(L);
-    else if (strcmp(d->outputs[i], "direction") == 0)
+    else if (g->integer_outputs & (1u << i))
         lua_pushinteger(L, (lua_Integer)v);
     else
         lua_pushnumber(L, v);
@@ -985,11 +989,12 @@ static int generic_update(lua_State *L)
         lua_pushnil(L);
         return 1;
     }
-    memcpy(g->out, out, sizeof out);
+    memcpy(g->out, out, (size_t)g->noutputs * sizeof out[0]);
     set_value(&g->h, out[0]);
-    luaL_checkstack(L, g->noutputs, NULL);
+    if (g->noutputs > LUA_MINSTACK - 2)
+        luaL_checkstack(L, g->noutputs, NULL);
     for (int i = 0; i < g->noutputs; i++)
-        push_output(L, d, i, out[i]);
+        push_output(L, g, i, out[i]);
     return g->noutputs;
 }
 
@@ -1009,7 +1014,7 @@ static int generic_index(lua_State *L)
         if (!g->h.ready)
             lua_pushnil(L);
         else
-            push_output(L, d, id, g->out[id]);
+            push_output(L, g, id, g->out[id]);
         return 1;
     }
     const ta_param *pa = &d->params[id - GENERIC_PARAM];

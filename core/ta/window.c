@@ -45,8 +45,9 @@ bool ta_runsum_push(ta_runsum *r, double x)
 
 double ta_runsum_ago(const ta_runsum *r, size_t k)
 {
-    size_t newest = r->pos == 0 ? r->n - 1 : r->pos - 1;
-    return r->buf[(newest + r->n - k % r->n) % r->n];
+    /* pos - 1 - k, wrapped without a division (k < n) */
+    size_t back = k + 1;
+    return r->buf[r->pos >= back ? r->pos - back : r->pos + r->n - back];
 }
 
 /* --- ta_wsum --------------------------------------------------------------------------- */
@@ -221,13 +222,15 @@ double ta_extreme_push(ta_extreme *e, double x)
     }
     /* values the new one equals or beats can never be the (newest) extreme again */
     while (e->len > 0) {
-        double back = e->q[(e->head + e->len - 1) % n].v;
+        size_t last = e->head + e->len - 1;
+        double back = e->q[last >= n ? last - n : last].v;
         if (e->is_max ? back <= x : back >= x)
             e->len--;
         else
             break;
     }
-    e->q[(e->head + e->len) % n] = (ta_extreme_entry){x, seq};
+    size_t tail = e->head + e->len;
+    e->q[tail >= n ? tail - n : tail] = (ta_extreme_entry){x, seq};
     e->len++;
     return e->q[e->head].v;
 }
