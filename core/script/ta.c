@@ -21,6 +21,7 @@
 #include <lauxlib.h>
 
 #include "ta/indicator.h"
+#include "ta/window.h"
 
 /* Largest period: a window of ten million values (80 MB of doubles, more than any
  * sandbox's memory cap allows, so the cap is what refuses it in practice). */
@@ -224,21 +225,23 @@ static size_t resum_interval(lua_Integer n)
     return n * 4 > RESUM_MIN ? (size_t)n * 4 : RESUM_MIN;
 }
 
-/* --- SMA ------------------------------------------------------------------------------ */
+/* --- SMA, EMA, RSI, ATR: the blocks of core/ta (ta/window.h) --------------------------- */
+
+/* These four were written here first; their arithmetic moved to core/ta unchanged,
+ * operation for operation, so the values are still the Lua reference's to the last bit
+ * (test_ttr's C-vs-Lua comparison counts any value that differs at all). */
 
 typedef struct {
     ta_head h;
-    lua_Integer pos, count; /* pos: the last slot written, 1-based as in Lua (0 = none) */
-    double sum;
-    size_t since_resum, resum_every;
+    ta_runsum r;
     double buf[];
 } ta_sma;
 
 static int sma_new(lua_State *L)
 {
     lua_Integer n = check_period(L, "sma", "n", 1, 0);
-    ta_sma *s = new_object(L, sizeof(ta_sma) + (size_t)n * sizeof(double), n);
-    s->resum_every = resum_interval(n);
+    ta_sma *s = new_object(L, sizeof(ta_sma) + ta_runsum_bytes((size_t)n), n);
+    ta_runsum_init(&s->r, (size_t)n, s->buf);
     return 1;
 }
 
@@ -247,84 +250,34 @@ static int sma_update(lua_State *L)
     ta_sma *s = check_self(L);
     double x;
     CHECK_INPUT(L, 2, x, "sma");
-    lua_Integer n = s->h.n;
-    lua_Integer pos = s->pos % n + 1;
-    s->pos = pos;
-    if (s->count < n)
-        s->count++;
-    else
-        s->sum = s->sum - s->buf[pos - 1];
-    s->buf[pos - 1] = x;
-    s->sum = s->sum + x;
-    if (++s->since_resum >= s->resum_every) {
-        double sum = 0.0;
-        for (lua_Integer i = 0; i < s->count; i++)
-            sum = sum + s->buf[i];
-        s->sum = sum;
-        s->since_resum = 0;
-    }
-    if (s->count < n) {
+    if (!ta_runsum_push(&s->r, x)) {
         lua_pushnil(L);
         return 1;
     }
-    set_value(&s->h, s->sum / (double)n);
+    set_value(&s->h, s->r.sum / (double)s->h.n);
     lua_pushnumber(L, s->h.value);
     return 1;
 }
 
-/* --- EMA ------------------------------------------------------------------------------ */
-
-/* An EMA's state, also the three lines inside a MACD. */
-typedef struct {
-    lua_Integer n, count;
-    double alpha, seed_sum, value;
-    bool ready;
-} ema_core;
-
-static void ema_init(ema_core *e, lua_Integer n)
-{
-    memset(e, 0, sizeof *e);
-    e->n = n;
-    e->alpha = 2.0 / (double)(n + 1);
-}
-
-/* Feeds x; true once *out holds the EMA. */
-static bool ema_step(ema_core *e, double x, double *out)
-{
-    if (e->ready) {
-        e->value = e->value + e->alpha * (x - e->value);
-        *out = e->value;
-        return true;
-    }
-    e->count++;
-    e->seed_sum = e->seed_sum + x;
-    if (e->count < e->n)
-        return false;
-    e->value = e->seed_sum / (double)e->n;
-    e->ready = true;
-    *out = e->value;
-    return true;
-}
-
 typedef struct {
     ta_head h;
-    ema_core e;
-} ta_ema;
+    ta_ema e;
+} ta_ema_object;
 
 static int ema_new(lua_State *L)
 {
     lua_Integer n = check_period(L, "ema", "n", 1, 0);
-    ta_ema *e = new_object(L, sizeof *e, n);
-    ema_init(&e->e, n);
+    ta_ema_object *e = new_object(L, sizeof *e, n);
+    ta_ema_init(&e->e, (size_t)n);
     return 1;
 }
 
 static int ema_update(lua_State *L)
 {
-    ta_ema *e = check_self(L);
+    ta_ema_object *e = check_self(L);
     double x, v;
     CHECK_INPUT(L, 2, x, "ema");
-    if (!ema_step(&e->e, x, &v)) {
+    if (!ta_ema_push(&e->e, x, &v)) {
         lua_pushnil(L);
         return 1;
     }
@@ -333,72 +286,37 @@ static int ema_update(lua_State *L)
     return 1;
 }
 
-/* --- RSI ------------------------------------------------------------------------------ */
-
 typedef struct {
     ta_head h;
-    bool has_prev;
-    double prev, avg_gain, avg_loss;
-    lua_Integer changes;
-} ta_rsi;
+    ta_rsi r;
+} ta_rsi_object;
 
 static int rsi_new(lua_State *L)
 {
     lua_Integer n = check_period(L, "rsi", "n", 1, 0);
-    new_object(L, sizeof(ta_rsi), n);
+    ta_rsi_object *r = new_object(L, sizeof *r, n);
+    ta_rsi_init(&r->r, (size_t)n);
     return 1;
 }
 
 static int rsi_update(lua_State *L)
 {
-    ta_rsi *r = check_self(L);
-    double x;
+    ta_rsi_object *r = check_self(L);
+    double x, v;
     CHECK_INPUT(L, 2, x, "rsi");
-    double prev = r->prev;
-    bool had_prev = r->has_prev;
-    r->prev = x;
-    r->has_prev = true;
-    if (!had_prev) {
+    if (!ta_rsi_push(&r->r, x, &v)) {
         lua_pushnil(L);
         return 1;
     }
-    double change = x - prev;
-    double gain = change > 0 ? change : 0.0;
-    double loss = change < 0 ? -change : 0.0;
-    double n = (double)r->h.n;
-    if (r->changes < r->h.n) {
-        /* seeding: accumulate sums, divide once at the n-th change */
-        r->changes++;
-        r->avg_gain = r->avg_gain + gain;
-        r->avg_loss = r->avg_loss + loss;
-        if (r->changes < r->h.n) {
-            lua_pushnil(L);
-            return 1;
-        }
-        r->avg_gain = r->avg_gain / n;
-        r->avg_loss = r->avg_loss / n;
-    } else {
-        r->avg_gain = (r->avg_gain * (double)(r->h.n - 1) + gain) / n;
-        r->avg_loss = (r->avg_loss * (double)(r->h.n - 1) + loss) / n;
-    }
-    double v;
-    if (r->avg_loss == 0)
-        v = r->avg_gain == 0 ? 50.0 : 100.0;
-    else
-        v = 100.0 - 100.0 / (1.0 + r->avg_gain / r->avg_loss);
     set_value(&r->h, v);
     lua_pushnumber(L, v);
     return 1;
 }
 
-/* --- ATR ------------------------------------------------------------------------------ */
-
 typedef struct {
     ta_head h;
-    bool skip_first, has_prev_close;
-    double prev_close, seed_sum;
-    lua_Integer count;
-} ta_atr;
+    ta_atr a;
+} ta_atr_object;
 
 static int atr_new(lua_State *L)
 {
@@ -416,47 +334,24 @@ static int atr_new(lua_State *L)
                               "close, as TTR and TA-Lib), got %s",
                               luaL_tolstring(L, -1, NULL));
     }
-    ta_atr *a = new_object(L, sizeof *a, n);
-    a->skip_first = skip;
+    ta_atr_object *a = new_object(L, sizeof *a, n);
+    ta_atr_init(&a->a, (size_t)n, skip);
     return 1;
 }
 
 static int atr_update(lua_State *L)
 {
-    ta_atr *a = check_self(L);
-    double high, low, close;
+    ta_atr_object *a = check_self(L);
+    double high, low, close, v;
     CHECK_INPUT(L, 2, high, "atr (high)");
     CHECK_INPUT(L, 3, low, "atr (low)");
     CHECK_INPUT(L, 4, close, "atr (close)");
-    double tr = high - low;
-    if (!a->has_prev_close && a->skip_first) {
-        a->prev_close = close;
-        a->has_prev_close = true;
-        lua_pushnil(L);
-        return 1;
-    } else if (a->has_prev_close) {
-        double up = fabs(high - a->prev_close), down = fabs(low - a->prev_close);
-        if (up > tr)
-            tr = up;
-        if (down > tr)
-            tr = down;
-    }
-    a->prev_close = close;
-    a->has_prev_close = true;
-    double n = (double)a->h.n;
-    if (a->h.ready) {
-        a->h.value = (a->h.value * (double)(a->h.n - 1) + tr) / n;
-        lua_pushnumber(L, a->h.value);
-        return 1;
-    }
-    a->count++;
-    a->seed_sum = a->seed_sum + tr;
-    if (a->count < a->h.n) {
+    if (!ta_atr_push(&a->a, high, low, close, &v)) {
         lua_pushnil(L);
         return 1;
     }
-    set_value(&a->h, a->seed_sum / n);
-    lua_pushnumber(L, a->h.value);
+    set_value(&a->h, v);
+    lua_pushnumber(L, v);
     return 1;
 }
 
@@ -591,7 +486,7 @@ static void bollinger_push_extra(lua_State *L, const ta_head *h, int id)
 typedef struct {
     ta_head h;
     bool percent;
-    ema_core fast, slow, signal;
+    ta_ema fast, slow, signal;
     double signal_value, histogram;
 } ta_macd;
 
@@ -610,9 +505,9 @@ static int macd_new(lua_State *L)
     bool percent = lua_toboolean(L, -1);
     ta_macd *m = new_object(L, sizeof *m, slow);
     m->percent = percent;
-    ema_init(&m->fast, fast);
-    ema_init(&m->slow, slow);
-    ema_init(&m->signal, signal);
+    ta_ema_init(&m->fast, (size_t)fast);
+    ta_ema_init(&m->slow, (size_t)slow);
+    ta_ema_init(&m->signal, (size_t)signal);
     return 1;
 }
 
@@ -621,8 +516,8 @@ static int macd_update(lua_State *L)
     ta_macd *m = check_self(L);
     double x, f, s, sig;
     CHECK_INPUT(L, 2, x, "macd");
-    bool have_f = ema_step(&m->fast, x, &f);
-    bool have_s = ema_step(&m->slow, x, &s);
+    bool have_f = ta_ema_push(&m->fast, x, &f);
+    bool have_s = ta_ema_push(&m->slow, x, &s);
     if (!have_f || !have_s) {
         lua_pushnil(L);
         return 1;
@@ -644,7 +539,7 @@ static int macd_update(lua_State *L)
         lua_pushnumber(L, line);
         return bad_input(L, "ema", lua_gettop(L));
     }
-    if (!ema_step(&m->signal, line, &sig)) {
+    if (!ta_ema_push(&m->signal, line, &sig)) {
         lua_pushnil(L);
         return 1;
     }
@@ -686,9 +581,9 @@ typedef struct {
     ta_slot *vals;                /* n values, slot (seq - 1) % n */
     unsigned char *is_int;        /* n flags: vals[i] holds an integer */
     lua_Integer dq[];             /* n sequence numbers */
-} ta_extreme;
+} ta_extreme_object;
 
-static double slot_number(const ta_extreme *e, lua_Integer slot)
+static double slot_number(const ta_extreme_object *e, lua_Integer slot)
 {
     return e->is_int[slot] ? (double)e->vals[slot].i : e->vals[slot].d;
 }
@@ -697,8 +592,8 @@ static int extreme_new(lua_State *L, const char *kind, bool is_max)
 {
     lua_Integer n = check_period(L, kind, "n", 1, 0);
     size_t un = (size_t)n;
-    size_t size = sizeof(ta_extreme) + un * sizeof(lua_Integer) + un * sizeof(ta_slot) + un;
-    ta_extreme *e = new_object(L, size, n);
+    size_t size = sizeof(ta_extreme_object) + un * sizeof(lua_Integer) + un * sizeof(ta_slot) + un;
+    ta_extreme_object *e = new_object(L, size, n);
     e->is_max = is_max;
     e->vals = (ta_slot *)(void *)(e->dq + un);
     e->is_int = (unsigned char *)(e->vals + un);
@@ -717,7 +612,7 @@ static int lowest_new(lua_State *L)
 
 static int extreme_update(lua_State *L)
 {
-    ta_extreme *e = check_self(L);
+    ta_extreme_object *e = check_self(L);
     double x;
     CHECK_INPUT(L, 2, x, e->is_max ? "highest" : "lowest");
     lua_Integer n = e->h.n;

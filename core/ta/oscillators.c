@@ -18,44 +18,6 @@ static double position_in_range(double x, double lo, double hi)
     return hi > lo ? 100.0 * (x - lo) / (hi - lo) : 50.0;
 }
 
-/* Wilder's RSI, as ta.rsi computes it: the first n changes averaged, then smoothed. */
-typedef struct {
-    bool has_prev;
-    double prev, avg_gain, avg_loss;
-    size_t n, changes;
-} rsi_core;
-
-static bool rsi_push(rsi_core *r, double x, double *out)
-{
-    double prev = r->prev;
-    bool had_prev = r->has_prev;
-    r->prev = x;
-    r->has_prev = true;
-    if (!had_prev)
-        return false;
-    double change = x - prev;
-    double gain = change > 0 ? change : 0.0;
-    double loss = change < 0 ? -change : 0.0;
-    double n = (double)r->n;
-    if (r->changes < r->n) {
-        r->changes++;
-        r->avg_gain = r->avg_gain + gain;
-        r->avg_loss = r->avg_loss + loss;
-        if (r->changes < r->n)
-            return false;
-        r->avg_gain = r->avg_gain / n;
-        r->avg_loss = r->avg_loss / n;
-    } else {
-        r->avg_gain = (r->avg_gain * (double)(r->n - 1) + gain) / n;
-        r->avg_loss = (r->avg_loss * (double)(r->n - 1) + loss) / n;
-    }
-    if (r->avg_loss == 0)
-        *out = r->avg_gain == 0 ? 50.0 : 100.0;
-    else
-        *out = 100.0 - 100.0 / (1.0 + r->avg_gain / r->avg_loss);
-    return true;
-}
-
 /* A simple moving average that gives x itself when n is 1. */
 static bool sma_push(ta_runsum *r, double x, double *out)
 {
@@ -122,7 +84,7 @@ const ta_def ta_def_stoch = {.kind = "stoch",
 /* raw = 100 (RSI - lowest RSI) / (highest RSI - lowest RSI) over n RSI values;
  * %K = SMA(raw, k); %D = SMA(%K, d). */
 typedef struct {
-    rsi_core rsi;
+    ta_rsi rsi;
     ta_extreme hi, lo;
     ta_runsum k_sma, d_sma;
 } stochrsi_state;
@@ -139,7 +101,7 @@ static void stochrsi_init(void *st, const double *p, void *mem)
     stochrsi_state *s = st;
     size_t n = (size_t)p[1];
     char *m = mem;
-    s->rsi = (rsi_core){.n = (size_t)p[0]};
+    ta_rsi_init(&s->rsi, (size_t)p[0]);
     ta_extreme_init(&s->hi, n, true, m);
     m += ta_extreme_bytes(n);
     ta_extreme_init(&s->lo, n, false, m);
@@ -153,7 +115,7 @@ static bool stochrsi_update(void *st, const double *in, double *out)
 {
     stochrsi_state *s = st;
     double rsi, k;
-    if (!rsi_push(&s->rsi, in[0], &rsi))
+    if (!ta_rsi_push(&s->rsi, in[0], &rsi))
         return false;
     double hh = ta_extreme_push(&s->hi, rsi);
     double ll = ta_extreme_push(&s->lo, rsi);

@@ -317,3 +317,42 @@ bool ta_atr_push(ta_atr *a, double high, double low, double close, double *out)
         return false;
     return ta_wilder_push(&a->w, had_prev ? ta_true_range(high, low, prev) : high - low, out);
 }
+
+void ta_rsi_init(ta_rsi *r, size_t n)
+{
+    memset(r, 0, sizeof *r);
+    r->n = n;
+}
+
+/* The first n changes summed and divided once, then Wilder's recursion: the operations,
+ * in their order, of the Lua implementation ta.rsi replaced. */
+bool ta_rsi_push(ta_rsi *r, double x, double *out)
+{
+    double prev = r->prev;
+    bool had_prev = r->has_prev;
+    r->prev = x;
+    r->has_prev = true;
+    if (!had_prev)
+        return false;
+    double change = x - prev;
+    double gain = change > 0 ? change : 0.0;
+    double loss = change < 0 ? -change : 0.0;
+    double n = (double)r->n;
+    if (r->changes < r->n) {
+        r->changes++;
+        r->avg_gain = r->avg_gain + gain;
+        r->avg_loss = r->avg_loss + loss;
+        if (r->changes < r->n)
+            return false;
+        r->avg_gain = r->avg_gain / n;
+        r->avg_loss = r->avg_loss / n;
+    } else {
+        r->avg_gain = (r->avg_gain * (double)(r->n - 1) + gain) / n;
+        r->avg_loss = (r->avg_loss * (double)(r->n - 1) + loss) / n;
+    }
+    if (r->avg_loss == 0)
+        *out = r->avg_gain == 0 ? 50.0 : 100.0;
+    else
+        *out = 100.0 - 100.0 / (1.0 + r->avg_gain / r->avg_loss);
+    return true;
+}

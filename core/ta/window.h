@@ -108,6 +108,20 @@ typedef ta_ema ta_wilder;
 void ta_wilder_init(ta_wilder *w, size_t n);
 bool ta_wilder_push(ta_wilder *w, double x, double *out);
 
+/* --- ta_rsi ---------------------------------------------------------------------------- */
+
+/* Wilder's RSI (ta.rsi): gains and losses averaged over the first n changes, then
+ * smoothed (prev (n - 1) + x) / n; 50 while nothing moved, 100 with no loss. */
+typedef struct {
+    bool has_prev;
+    double prev, avg_gain, avg_loss;
+    size_t n, changes;
+} ta_rsi;
+
+void ta_rsi_init(ta_rsi *r, size_t n);
+/* Feeds x; true once *out holds the RSI (from the (n + 1)-th value). */
+bool ta_rsi_push(ta_rsi *r, double x, double *out);
+
 /* --- ta_true_range --------------------------------------------------------------------- */
 
 /* The true range of a bar after a close: max(high, prev_close) - min(low, prev_close),
