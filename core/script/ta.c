@@ -9,7 +9,12 @@
  * comments say where a choice is Lua's (1-based ring positions become 0-based here, the
  * resum adds the buffer in slot order, not window order). Errors are raised with
  * luaL_error, whose level 1 is the Lua line that called the C function: the script's
- * call of ta.sma(...) or obj:update(...), as the Lua version's error levels gave. */
+ * call of ta.sma(...) or obj:update(...), as the Lua version's error levels gave.
+ *
+ * The arithmetic of SMA, EMA, RSI and ATR is core/ta's blocks (ta/window.h); Bollinger,
+ * MACD's line and highest/lowest stay here. The indicators of the library (core/ta, the
+ * list in ta/indicator.h) have no class of their own: one generic class reads each one's
+ * ta_def (its parameters, inputs and outputs) and a metatable per kind is built from it. */
 #include "script/ta.h"
 
 #include <math.h>

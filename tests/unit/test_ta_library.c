@@ -30,8 +30,8 @@ static ind make(const char *kind, const double *params)
     assert_non_null(i.def);
     double p[TA_MAX_PARAMS] = {0};
     ta_default_params(i.def, p);
-    if (params)
-        memcpy(p, params, sizeof p);
+    if (params) /* all of the indicator's parameters, in order */
+        memcpy(p, params, (size_t)ta_def_nparams(i.def) * sizeof p[0]);
     if (i.def->check)
         assert_null(i.def->check(p));
     size_t state = ta_align(i.def->state_size);
