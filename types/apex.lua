@@ -390,12 +390,15 @@ function ATR:update(high, low, close) end
 ---@field lower number? Last lower band.
 ---@field stdev number? Last population standard deviation.
 ---@field width number? (upper - lower) / |mid|.
+---@field typical boolean True when built with { typical = true }.
 local Bollinger = {}
----@param x number
+---@param x number The value; the high with { typical = true }.
+---@param low number? With { typical = true }: the low.
+---@param close number? With { typical = true }: the close.
 ---@return number? mid
 ---@return number? upper
 ---@return number? lower
-function Bollinger:update(x) end
+function Bollinger:update(x, low, close) end
 
 ---`n` is the slow period.
 ---@class apex.ta.MACD: apex.ta.Indicator
@@ -420,6 +423,11 @@ function Extreme:update(x) end
 ---true range; the first value comes at bar n. "skip": it gives none (TTR, TA-Lib); the
 ---first value comes at bar n + 1.
 ---@field first_tr ("range"|"skip")?
+
+---@class apex.ta.BollingerOptions
+---false (default): bands of the value fed. true (TTR's default): update(high, low, close)
+---and bands of the typical price (high + low + close) / 3.
+---@field typical boolean?
 
 ---@class apex.ta.MACDOptions
 ---false (default): macd = EMA(fast) - EMA(slow), in price units. true: macd =
@@ -735,8 +743,9 @@ function ta.atr(n, opts) end
 ---Bollinger bands: mid = SMA(n), bands at k population standard deviations.
 ---@param n integer
 ---@param k number? Default 2.
+---@param opts apex.ta.BollingerOptions? { typical = true } for TTR's typical price.
 ---@return apex.ta.Bollinger
-function ta.bollinger(n, k) end
+function ta.bollinger(n, k, opts) end
 
 ---MACD: EMA(fast) - EMA(slow), signal = EMA(signal) of it.
 ---@param fast integer? Default 12.

@@ -48,10 +48,12 @@ enum {
     F_SIGNAL,
     F_HISTOGRAM,
     F_PERCENT,
+    F_TYPICAL,
     F_COUNT
 };
-static const char *const field_names[F_COUNT] = {
-    "n", "value", "upper", "lower", "stdev", "width", "k", "signal", "histogram", "percent"};
+static const char *const field_names[F_COUNT] = {"n",         "value",   "upper",  "lower",
+                                                 "stdev",     "width",   "k",      "signal",
+                                                 "histogram", "percent", "typical"};
 
 /* The head every indicator struct starts with. */
 typedef struct {
@@ -369,6 +371,7 @@ typedef struct {
     double k;
     bool k_int; /* k was given as an integer: obj.k reads it back as one */
     lua_Integer k_integer;
+    bool typical; /* update takes high, low, close and uses (high + low + close) / 3 */
     bool has_shift;
     double shift, sum, sumsq, upper, lower, stdev, width;
     lua_Integer pos, count;
@@ -394,7 +397,13 @@ static int bollinger_new(lua_State *L)
             return luaL_error(L, "ta.bollinger: k must be a number >= 0 (e.g. 2), got %s",
                               arg_text(L, 2));
     }
+    check_options(L, "bollinger", 3, "typical", "true or false");
+    if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+        return luaL_error(L, "ta.bollinger: typical must be true or false, got %s",
+                          luaL_tolstring(L, -1, NULL));
+    bool typical = lua_toboolean(L, -1);
     ta_bollinger *b = new_object(L, sizeof(ta_bollinger) + (size_t)n * sizeof(double), n);
+    b->typical = typical;
     b->k = k;
     b->k_int = k_int;
     b->k_integer = k_integer;
@@ -423,7 +432,16 @@ static int bollinger_update(lua_State *L)
 {
     ta_bollinger *b = check_self(L);
     double x;
-    CHECK_INPUT(L, 2, x, "bollinger");
+    if (b->typical) {
+        /* TTR's BBands default: the typical price of the bar */
+        double high, low, close;
+        CHECK_INPUT(L, 2, high, "bollinger (high)");
+        CHECK_INPUT(L, 3, low, "bollinger (low)");
+        CHECK_INPUT(L, 4, close, "bollinger (close)");
+        x = (high + low + close) / 3;
+    } else {
+        CHECK_INPUT(L, 2, x, "bollinger");
+    }
     lua_Integer n = b->h.n;
     if (!b->has_shift) {
         b->shift = x;
@@ -471,7 +489,9 @@ static int bollinger_update(lua_State *L)
 static void bollinger_push_extra(lua_State *L, const ta_head *h, int id)
 {
     const ta_bollinger *b = (const ta_bollinger *)h;
-    if (id == F_K) {
+    if (id == F_TYPICAL) {
+        lua_pushboolean(L, b->typical);
+    } else if (id == F_K) {
         if (b->k_int)
             lua_pushinteger(L, b->k_integer);
         else
@@ -990,7 +1010,8 @@ static const ta_class classes[] = {
     {"apex.ta.rsi", "rsi", rsi_new, rsi_update, 0, NULL},
     {"apex.ta.atr", "atr", atr_new, atr_update, 0, NULL},
     {"apex.ta.bollinger", "bollinger", bollinger_new, bollinger_update,
-     EXTRA(F_UPPER) | EXTRA(F_LOWER) | EXTRA(F_STDEV) | EXTRA(F_WIDTH) | EXTRA(F_K),
+     EXTRA(F_UPPER) | EXTRA(F_LOWER) | EXTRA(F_STDEV) | EXTRA(F_WIDTH) | EXTRA(F_K) |
+         EXTRA(F_TYPICAL),
      bollinger_push_extra},
     {"apex.ta.macd", "macd", macd_new, macd_update,
      EXTRA(F_SIGNAL) | EXTRA(F_HISTOGRAM) | EXTRA(F_PERCENT), macd_push_extra},

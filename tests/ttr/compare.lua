@@ -76,8 +76,6 @@ local inputs = {
     high = function(i) return cols.high[i] end,
     low = function(i) return cols.low[i] end,
     hlc = function(i) return cols.high[i], cols.low[i], cols.close[i] end,
-    -- TTR's BBands default price, fed by the caller (apex.ta's bollinger takes one value)
-    typical = function(i) return (cols.high[i] + cols.low[i] + cols.close[i]) / 3 end,
     hl = function(i) return cols.high[i], cols.low[i] end,
     hlcv = function(i) return cols.high[i], cols.low[i], cols.close[i], cols.volume[i] end,
     -- the session key: the bar's year (reference.R's session VWAP restarts each year)
@@ -135,9 +133,9 @@ local checks = {
       make = function() return ta.bollinger(20, 2) end,
       outputs = { { col = "bb_mid", ret = 1 }, { col = "bb_upper", ret = 2 },
                   { col = "bb_lower", ret = 3 }, { col = "bb_width", field = "width" } } },
-    { name = "ta.bollinger(20, 2) fed (high + low + close) / 3",
-      ttr = "BBands(HLC, n = 20, sd = 2) (TTR's default)", input = "typical",
-      make = function() return ta.bollinger(20, 2) end,
+    { name = "ta.bollinger(20, 2, { typical = true })",
+      ttr = "BBands(HLC, n = 20, sd = 2) (TTR's default)", input = "hlc",
+      make = function() return ta.bollinger(20, 2, { typical = true }) end,
       outputs = { { col = "bbtyp_mid", ret = 1 }, { col = "bbtyp_upper", ret = 2 },
                   { col = "bbtyp_lower", ret = 3 } } },
     -- TTR's macd line is defined from bar `slow`; apex.ta returns nothing until the

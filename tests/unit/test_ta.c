@@ -289,6 +289,20 @@ static void test_library_arguments_fields_and_messages(void **state)
                  "  if sig then signals = signals + 1 end\n"
                  "end\n"
                  "assert(signals > 150, signals)\n");
+    /* TTR's Bollinger convention: the bands of the typical price, fed high, low, close */
+    expect_ok(f, "local a, b = apex.ta.bollinger(3, 2, { typical = true }), "
+                 "apex.ta.bollinger(3, 2)\n"
+                 "assert(a.typical == true and b.typical == false)\n"
+                 "for i = 1, 5 do\n"
+                 "  local h, l, c = 10 + i, 8 + i, 9.5 + i\n"
+                 "  local m1, u1 = a:update(h, l, c)\n"
+                 "  local m2, u2 = b:update((h + l + c) / 3)\n"
+                 "  assert(m1 == m2 and u1 == u2)\n"
+                 "end\n");
+    expect_error(f, APEX_ESCRIPT, "ta.bollinger: typical must be true or false, got yes",
+                 "apex.ta.bollinger(20, 2, { typical = 'yes' })");
+    expect_error(f, APEX_ESCRIPT, "bollinger (close):update: expected a finite number, got nil",
+                 "apex.ta.bollinger(20, 2, { typical = true }):update(1, 2)");
     expect_error(f, APEX_ESCRIPT,
                  "test.lua:1: ta.stoch: n must be a whole number of bars >= 1, got 0",
                  "apex.ta.stoch(0)");
