@@ -226,6 +226,37 @@ static void test_vwap_sessions_and_obv_by_hand(void **state)
     free(o.block);
 }
 
+static void test_ichimoku_by_hand(void **state)
+{
+    (void)state;
+    /* tenkan 1, kijun 2, senkou 3 bars; the cloud is the spans of 2 bars ago */
+    ind ich = make("ichimoku", (double[]){1, 2, 3});
+    double out[TA_MAX_OUTPUTS];
+    assert_false(feed(&ich, (double[]){11, 9}, out));
+    assert_false(feed(&ich, (double[]){12, 10}, out));
+    /* bar 3 (14, 11): tenkan (14 + 11)/2 = 12.5; kijun (max(12, 14) + min(10, 11))/2 = 12;
+     * span_a (12.5 + 12)/2 = 12.25; span_b (max(11, 12, 14) + min(9, 10, 11))/2 = 11.5;
+     * no cloud yet */
+    assert_true(feed(&ich, (double[]){14, 11}, out));
+    double want3[] = {12.5, 12, 12.25, 11.5};
+    for (int k = 0; k < 4; k++)
+        NEAR(out[k], want3[k]);
+    assert_true(isnan(out[4]) && isnan(out[5]));
+    /* bar 4 (13, 12): tenkan 12.5; kijun (14 + 11)/2 = 12.5; span_a 12.5;
+     * span_b (14 + 10)/2 = 12; still no cloud */
+    assert_true(feed(&ich, (double[]){13, 12}, out));
+    NEAR(out[1], 12.5);
+    NEAR(out[3], 12);
+    assert_true(isnan(out[4]));
+    /* bar 5 (15, 13): tenkan 14; kijun (15 + 12)/2 = 13.5; span_a 13.75;
+     * span_b (15 + 11)/2 = 13; the cloud is bar 3's spans: 12.25 and 11.5 */
+    assert_true(feed(&ich, (double[]){15, 13}, out));
+    double want5[] = {14, 13.5, 13.75, 13, 12.25, 11.5};
+    for (int k = 0; k < 6; k++)
+        NEAR(out[k], want5[k]);
+    free(ich.block);
+}
+
 /* The deque against a scan of the window, ties included, over 20000 values in a narrow
  * range (so ties are common); the running sums against fresh sums past many re-sums. */
 static void test_windows_match_brute_force(void **state)
@@ -374,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_kama_by_hand),
         cmocka_unit_test(test_supertrend_by_hand),
         cmocka_unit_test(test_vwap_sessions_and_obv_by_hand),
+        cmocka_unit_test(test_ichimoku_by_hand),
         cmocka_unit_test(test_windows_match_brute_force),
         cmocka_unit_test(test_every_indicator_runs_at_its_defaults),
         cmocka_unit_test(test_types_and_docs_declare_every_indicator),
