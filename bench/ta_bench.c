@@ -4,7 +4,8 @@
  *
  * Runs strategies/ma_cross.lua's on_bar (SMA 10, SMA 30, ATR 14 and the crossover test:
  * the demo strategy) BARS times (default 1000000) over a random walk, then each
- * indicator's update alone, and prints nanoseconds per call, twice: with the apex.ta the
+ * indicator's update alone (the eight of script/ta.c, then every indicator of core/ta at
+ * its defaults), and prints nanoseconds per call, twice: with the apex.ta the
  * binary ships (require "apex.ta") and with the Lua implementation kept in
  * tests/lua/ta_reference.lua substituted for it (the strategy's require is pointed at
  * it), so both run in the same process on the same bars. Times are CPU time (os.clock)
@@ -23,6 +24,7 @@
 #include <lua.h>
 
 #include "script/sandbox.h"
+#include "ta/indicator.h"
 
 #ifndef APEX_SOURCE_DIR
 #error "APEX_SOURCE_DIR must be defined by the build"
@@ -31,7 +33,7 @@
 /* The driver, run in the sandbox: ... = bars, only_onbar, reference-or-nil. Returns a
  * report. The strategy's require is the host's, or one that hands it the reference. */
 static const char DRIVER[] =
-    "local bars, only_onbar, ref, load_strategy = ...\n"
+    "local bars, only_onbar, ref, load_strategy, library = ...\n"
     "local real_require = require\n"
     "local function req(name)\n"
     "  if name == 'apex.ta' and ref then return ref end\n"
@@ -40,10 +42,11 @@ static const char DRIVER[] =
     "local M = load_strategy(req)\n"
     "local ta = req('apex.ta')\n"
     "math.randomseed(42)\n"
-    "local closes, highs, lows, p = {}, {}, {}, 100\n"
+    "local closes, highs, lows, vols, p = {}, {}, {}, {}, 100\n"
     "for i = 1, bars do\n"
     "  p = p * (1 + (math.random() - 0.5) * 0.01)\n"
     "  closes[i], highs[i], lows[i] = p, p * 1.002, p * 0.998\n"
+    "  vols[i] = 1000 + math.random(0, 9000)\n"
     "end\n"
     "local ctx = { symbol = 'AAPL', params = {}, state = {}, now = 0,\n"
     "              log = function() end }\n"
@@ -87,6 +90,36 @@ static const char DRIVER[] =
     "per_update('bollinger(20):update', ta.bollinger(20, 2))\n"
     "per_update('macd():update', ta.macd())\n"
     "per_update('highest(20):update', ta.highest(20))\n"
+    "-- the library's indicators at their defaults, fed as their update() takes them\n"
+    "-- (inputs: h high, l low, c close, x value, v volume, s session, y a second series)\n"
+    "local feeds = {\n"
+    "  x = function(u, o) for i = 1, bars do u(o, closes[i]) end end,\n"
+    "  xy = function(u, o) for i = 1, bars do u(o, closes[i], highs[i]) end end,\n"
+    "  hl = function(u, o) for i = 1, bars do u(o, highs[i], lows[i]) end end,\n"
+    "  hlc = function(u, o) for i = 1, bars do u(o, highs[i], lows[i], closes[i]) end end,\n"
+    "  hlcs = function(u, o)\n"
+    "    for i = 1, bars do u(o, highs[i], lows[i], closes[i], i // 390) end\n"
+    "  end,\n"
+    "  hlcv = function(u, o)\n"
+    "    for i = 1, bars do u(o, highs[i], lows[i], closes[i], vols[i]) end\n"
+    "  end,\n"
+    "  hlcvs = function(u, o)\n"
+    "    for i = 1, bars do u(o, highs[i], lows[i], closes[i], vols[i], i // 390) end\n"
+    "  end,\n"
+    "  cv = function(u, o) for i = 1, bars do u(o, closes[i], vols[i]) end end,\n"
+    "}\n"
+    "local nop = function() end\n"
+    "for _, ind in ipairs(ref and {} or library) do\n"
+    "  local obj = ta[ind.kind]()\n"
+    "  local feed = feeds[ind.inputs]\n"
+    "  local t0 = os.clock()\n"
+    "  feed(obj.update, obj)\n"
+    "  local t = os.clock() - t0\n"
+    "  t0 = os.clock()\n"
+    "  feed(nop, obj)\n"
+    "  t = t - (os.clock() - t0)\n"
+    "  out[#out + 1] = string.format('  %-24s %8.1f ns', ind.kind .. '():update', t / bars * 1e9)\n"
+    "end\n"
     "local s = ta.sma(3)\n"
     "s:update(1) s:update(2) s:update(3)\n"
     "local t0 = os.clock()\n"
@@ -115,6 +148,31 @@ static int load_strategy(lua_State *L)
     return 1;
 }
 
+/* The library's indicators (core/ta) as { kind = "wma", inputs = "x" }, inputs by their
+ * first letters ("hlcvs": high, low, close, volume, session; "xy", "cv"). [-0, +1, m] */
+static void push_library(lua_State *L)
+{
+    lua_newtable(L);
+    for (size_t i = 0; ta_defs[i] != NULL; i++) {
+        char inputs[TA_MAX_INPUTS + 1] = "";
+        int n = ta_def_ninputs(ta_defs[i]);
+        for (int k = 0; k < n; k++) {
+            const char *name = ta_defs[i]->inputs[k];
+            /* asset/benchmark feed as x/y */
+            inputs[k] = strcmp(name, "asset") == 0       ? 'x'
+                        : strcmp(name, "benchmark") == 0 ? 'y'
+                                                         : name[0];
+        }
+        inputs[n] = '\0';
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, ta_defs[i]->kind);
+        lua_setfield(L, -2, "kind");
+        lua_pushstring(L, inputs);
+        lua_setfield(L, -2, "inputs");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
 static int run_driver(lua_State *L)
 {
     run_args *a = lua_touserdata(L, 1);
@@ -137,7 +195,8 @@ static int run_driver(lua_State *L)
         lua_pushnil(L);
     }
     lua_pushcfunction(L, load_strategy);
-    lua_call(L, 4, 1);
+    push_library(L);
+    lua_call(L, 5, 1);
     /* the report stays on the stack, and so valid, until sandbox_run returns; copied */
     a->report = strdup(lua_tostring(L, -1));
     return 0;

@@ -393,12 +393,14 @@ function Ctx.history(n, field) end
 ---------------------------------------------------------------------------------------
 -- apex.ta
 
----@class apex.ta.Indicator
----@field n integer The period.
----@field value number? The last value; nil until warmed up.
-local Indicator = {}
+---@class apex.ta.Object
+---@field value number? The last value (the first of update's returns); nil until warmed up.
+local Object = {}
 ---@return boolean
-function Indicator:ready() end
+function Object:ready() end
+
+---@class apex.ta.Indicator: apex.ta.Object
+---@field n integer The period.
 
 ---@class apex.ta.SMA: apex.ta.Indicator
 local SMA = {}
@@ -432,12 +434,15 @@ function ATR:update(high, low, close) end
 ---@field lower number? Last lower band.
 ---@field stdev number? Last population standard deviation.
 ---@field width number? (upper - lower) / |mid|.
+---@field typical boolean True when built with { typical = true }.
 local Bollinger = {}
----@param x number
+---@param x number The value; the high with { typical = true }.
+---@param low number? With { typical = true }: the low.
+---@param close number? With { typical = true }: the close.
 ---@return number? mid
 ---@return number? upper
 ---@return number? lower
-function Bollinger:update(x) end
+function Bollinger:update(x, low, close) end
 
 ---`n` is the slow period.
 ---@class apex.ta.MACD: apex.ta.Indicator
@@ -463,10 +468,296 @@ function Extreme:update(x) end
 ---first value comes at bar n + 1.
 ---@field first_tr ("range"|"skip")?
 
+---@class apex.ta.BollingerOptions
+---false (default): bands of the value fed. true (TTR's default): update(high, low, close)
+---and bands of the typical price (high + low + close) / 3.
+---@field typical boolean?
+
 ---@class apex.ta.MACDOptions
 ---false (default): macd = EMA(fast) - EMA(slow), in price units. true: macd =
 ---100 * (EMA(fast) / EMA(slow) - 1), in percent (TTR's default).
 ---@field percent boolean?
+
+---@class apex.ta.WMA: apex.ta.Indicator
+local WMA = {}
+---@param x number
+---@return number? wma
+function WMA:update(x) end
+
+---@class apex.ta.DEMA: apex.ta.Indicator
+local DEMA = {}
+---@param x number
+---@return number? dema
+function DEMA:update(x) end
+
+---@class apex.ta.TEMA: apex.ta.Indicator
+local TEMA = {}
+---@param x number
+---@return number? tema
+function TEMA:update(x) end
+
+---@class apex.ta.KAMA: apex.ta.Indicator
+---@field fast integer
+---@field slow integer
+local KAMA = {}
+---@param x number
+---@return number? kama
+function KAMA:update(x) end
+
+---@class apex.ta.HMA: apex.ta.Indicator
+local HMA = {}
+---@param x number
+---@return number? hma
+function HMA:update(x) end
+
+---@class apex.ta.Stoch: apex.ta.Indicator
+---@field k number? Last %K.
+---@field d number? Last %D.
+---@field d_n integer
+---@field smooth integer
+local Stoch = {}
+---@param high number
+---@param low number
+---@param close number
+---@return number? k %K 0..100
+---@return number? d %D 0..100
+function Stoch:update(high, low, close) end
+
+---@class apex.ta.StochRSI: apex.ta.Indicator
+---@field k number? Last %K.
+---@field d number? Last %D.
+---@field rsi_n integer
+---@field k_n integer
+---@field d_n integer
+local StochRSI = {}
+---@param x number
+---@return number? k %K 0..100
+---@return number? d %D 0..100
+function StochRSI:update(x) end
+
+---@class apex.ta.WillR: apex.ta.Indicator
+local WillR = {}
+---@param high number
+---@param low number
+---@param close number
+---@return number? willr
+function WillR:update(high, low, close) end
+
+---@class apex.ta.CCI: apex.ta.Indicator
+---@field c number
+local CCI = {}
+---@param high number
+---@param low number
+---@param close number
+---@return number? cci
+function CCI:update(high, low, close) end
+
+---@class apex.ta.ROC: apex.ta.Indicator
+---@field type "percent"|"discrete"|"continuous"
+local ROC = {}
+---@param x number
+---@return number? roc
+function ROC:update(x) end
+
+---@class apex.ta.Momentum: apex.ta.Indicator
+local Momentum = {}
+---@param x number
+---@return number? momentum
+function Momentum:update(x) end
+
+---@class apex.ta.MFI: apex.ta.Indicator
+local MFI = {}
+---@param high number
+---@param low number
+---@param close number
+---@param volume number
+---@return number? mfi
+function MFI:update(high, low, close, volume) end
+
+---@class apex.ta.Stdev: apex.ta.Indicator
+---@field sample boolean
+local Stdev = {}
+---@param x number
+---@return number? stdev
+function Stdev:update(x) end
+
+---@class apex.ta.Keltner: apex.ta.Indicator
+---@field upper number? Last upper band.
+---@field lower number? Last lower band.
+---@field k number
+---@field atr_n integer? nil when it is n.
+---@field first_tr "range"|"skip"
+local Keltner = {}
+---@param high number
+---@param low number
+---@param close number
+---@return number? middle
+---@return number? upper
+---@return number? lower
+function Keltner:update(high, low, close) end
+
+---@class apex.ta.Donchian: apex.ta.Indicator
+---@field upper number? Last upper band.
+---@field lower number? Last lower band.
+local Donchian = {}
+---@param high number
+---@param low number
+---@return number? middle
+---@return number? upper
+---@return number? lower
+function Donchian:update(high, low) end
+
+---@class apex.ta.ADX: apex.ta.Indicator
+---@field plus_di number? Last +DI.
+---@field minus_di number? Last -DI.
+---@field dx number? Last DX.
+local ADX = {}
+---@param high number
+---@param low number
+---@param close number
+---@return number? adx
+---@return number? plus_di
+---@return number? minus_di
+---@return number? dx
+function ADX:update(high, low, close) end
+
+---@class apex.ta.Aroon: apex.ta.Indicator
+---@field up number? Last Aroon up.
+---@field down number? Last Aroon down.
+local Aroon = {}
+---@param high number
+---@param low number
+---@return number? oscillator up - down
+---@return number? up 0..100
+---@return number? down 0..100
+function Aroon:update(high, low) end
+
+---@class apex.ta.Supertrend: apex.ta.Indicator
+---@field direction integer? Last direction, 1 or -1.
+---@field upper number? Last upper band.
+---@field lower number? Last lower band.
+---@field k number
+---@field first_tr "range"|"skip"
+local Supertrend = {}
+---@param high number
+---@param low number
+---@param close number
+---@return number? line The lower band in an up trend, the upper in a down trend.
+---@return number? direction 1 up, -1 down (integer).
+---@return number? upper
+---@return number? lower
+function Supertrend:update(high, low, close) end
+
+---@class apex.ta.PSAR: apex.ta.Object
+---@field direction integer? Last direction, 1 or -1.
+---@field step number
+---@field max number
+---@field first_gap number?
+local PSAR = {}
+---@param high number
+---@param low number
+---@return number? sar
+---@return number? direction 1 long, -1 short (integer).
+function PSAR:update(high, low) end
+
+---@class apex.ta.Ichimoku: apex.ta.Object
+---@field tenkan integer The tenkan period (obj.value is the line).
+---@field kijun number? Last kijun line.
+---@field span_a number?
+---@field span_b number?
+---@field cloud_a number?
+---@field cloud_b number?
+---@field senkou integer
+local Ichimoku = {}
+---@param high number
+---@param low number
+---@return number? tenkan
+---@return number? kijun
+---@return number? span_a
+---@return number? span_b
+---@return number? cloud_a nil until displaced.
+---@return number? cloud_b nil until displaced.
+function Ichimoku:update(high, low) end
+
+---@class apex.ta.Pivots: apex.ta.Object
+---@field r1 number?
+---@field s1 number?
+---@field r2 number?
+---@field s2 number?
+---@field r3 number?
+---@field s3 number?
+local Pivots = {}
+---@param high number
+---@param low number
+---@param close number
+---@param session number?
+---@return number? pivot
+---@return number? r1
+---@return number? s1
+---@return number? r2
+---@return number? s2
+---@return number? r3
+---@return number? s3
+function Pivots:update(high, low, close, session) end
+
+---@class apex.ta.VWAP: apex.ta.Object
+---@field n integer? nil for the session VWAP.
+local VWAP = {}
+---@param high number
+---@param low number
+---@param close number
+---@param volume number
+---@param session number?
+---@return number? vwap
+function VWAP:update(high, low, close, volume, session) end
+
+---@class apex.ta.OBV: apex.ta.Object
+local OBV = {}
+---@param close number
+---@param volume number
+---@return number? obv
+function OBV:update(close, volume) end
+
+---@class apex.ta.ZScore: apex.ta.Indicator
+---@field mean number? Last mean.
+---@field stdev number? Last standard deviation.
+---@field sample boolean
+local ZScore = {}
+---@param x number
+---@return number? z
+---@return number? mean
+---@return number? stdev
+function ZScore:update(x) end
+
+---@class apex.ta.Correlation: apex.ta.Indicator
+local Correlation = {}
+---@param x number
+---@param y number
+---@return number? r
+function Correlation:update(x, y) end
+
+---@class apex.ta.Beta: apex.ta.Indicator
+local Beta = {}
+---@param asset number
+---@param benchmark number
+---@return number? beta
+function Beta:update(asset, benchmark) end
+
+---@class apex.ta.ROCOptions
+---"percent" (default) 100 (x / x[n ago] - 1); "discrete" x / x[n ago] - 1; "continuous" log(x / x[n ago]) (TTR's default).
+---@field type ("percent"|"discrete"|"continuous")?
+
+---@class apex.ta.StdevOptions
+---true: divide by n - 1 (TTR's runSD default).
+---@field sample boolean?
+
+---@class apex.ta.PSAROptions
+---How far below the first low the first stop is; default (high - low) / sqrt 2 of the first bar.
+---@field first_gap number?
+
+---@class apex.ta.VWAPOptions
+---Over the last n bars instead of the session.
+---@field n integer?
 
 ---Incremental indicators: O(1) per update, no allocation per update.
 ---@class apex.ta
@@ -496,8 +787,9 @@ function ta.atr(n, opts) end
 ---Bollinger bands: mid = SMA(n), bands at k population standard deviations.
 ---@param n integer
 ---@param k number? Default 2.
+---@param opts apex.ta.BollingerOptions? { typical = true } for TTR's typical price.
 ---@return apex.ta.Bollinger
-function ta.bollinger(n, k) end
+function ta.bollinger(n, k, opts) end
 
 ---MACD: EMA(fast) - EMA(slow), signal = EMA(signal) of it.
 ---@param fast integer? Default 12.
@@ -516,6 +808,154 @@ function ta.highest(n) end
 ---@param n integer
 ---@return apex.ta.Extreme
 function ta.lowest(n) end
+
+---Weighted moving average: weights 1 (oldest) .. n (newest). update(x).
+---@param n integer? Default 10.
+---@return apex.ta.WMA
+function ta.wma(n) end
+
+---Double EMA: 2 EMA(x) - EMA(EMA(x)). update(x).
+---@param n integer? Default 10.
+---@return apex.ta.DEMA
+function ta.dema(n) end
+
+---Triple EMA: 3 e1 - 3 e2 + e3. update(x).
+---@param n integer? Default 10.
+---@return apex.ta.TEMA
+function ta.tema(n) end
+
+---Kaufman's adaptive moving average. update(x).
+---@param n integer? Efficiency ratio period, default 10.
+---@param fast integer? Default 2.
+---@param slow integer? Default 30.
+---@return apex.ta.KAMA
+function ta.kama(n, fast, slow) end
+
+---Hull moving average: WMA(2 WMA(x, n/2) - WMA(x, n), sqrt n); n >= 2. update(x).
+---@param n integer? Default 20.
+---@return apex.ta.HMA
+function ta.hma(n) end
+
+---Stochastic oscillator, percent; smooth = 3 for the slow one. update(high, low, close).
+---@param n integer? Default 14.
+---@param d_n integer? %D period, default 3.
+---@param smooth integer? %K smoothing, default 1.
+---@return apex.ta.Stoch
+function ta.stoch(n, d_n, smooth) end
+
+---Stochastic RSI, percent. update(x).
+---@param rsi_n integer? Default 14.
+---@param n integer? Default 14.
+---@param k_n integer? Default 3.
+---@param d_n integer? Default 3.
+---@return apex.ta.StochRSI
+function ta.stochrsi(rsi_n, n, k_n, d_n) end
+
+---Williams %R, -100 .. 0. update(high, low, close).
+---@param n integer? Default 14.
+---@return apex.ta.WillR
+function ta.willr(n) end
+
+---Commodity channel index over the typical price; O(n) per update. update(high, low, close).
+---@param n integer? Default 20.
+---@param c number? Default 0.015.
+---@return apex.ta.CCI
+function ta.cci(n, c) end
+
+---Rate of change over n bars; percent by default. update(x).
+---@param n integer? Default 10.
+---@param opts apex.ta.ROCOptions?
+---@return apex.ta.ROC
+function ta.roc(n, opts) end
+
+---x - x[n ago]. update(x).
+---@param n integer? Default 10.
+---@return apex.ta.Momentum
+function ta.momentum(n) end
+
+---Money flow index, 0..100. update(high, low, close, volume).
+---@param n integer? Default 14.
+---@return apex.ta.MFI
+function ta.mfi(n) end
+
+---Standard deviation of the last n values (population by default). update(x).
+---@param n integer? Default 20.
+---@param opts apex.ta.StdevOptions?
+---@return apex.ta.Stdev
+function ta.stdev(n, opts) end
+
+---Keltner channel: EMA(typical price, n) +/- k ATR(atr_n). update(high, low, close).
+---@param n integer? Default 20.
+---@param k number? Default 2.
+---@param atr_n integer? Default n.
+---@param opts apex.ta.ATROptions?
+---@return apex.ta.Keltner
+function ta.keltner(n, k, atr_n, opts) end
+
+---Donchian channel: highest high and lowest low of n bars. update(high, low).
+---@param n integer? Default 20.
+---@return apex.ta.Donchian
+function ta.donchian(n) end
+
+---Average directional index with +DI and -DI (Wilder). update(high, low, close).
+---@param n integer? Default 14.
+---@return apex.ta.ADX
+function ta.adx(n) end
+
+---Aroon up/down over n + 1 bars, and their difference. update(high, low).
+---@param n integer? Default 25.
+---@return apex.ta.Aroon
+function ta.aroon(n) end
+
+---Supertrend over ATR(n) bands k wide (TradingView's). update(high, low, close).
+---@param n integer? Default 10.
+---@param k number? Default 3.
+---@param opts apex.ta.ATROptions?
+---@return apex.ta.Supertrend
+function ta.supertrend(n, k, opts) end
+
+---Parabolic stop and reverse (Wilder; TTR's sar.c). update(high, low).
+---@param step number? Default 0.02.
+---@param max number? Default 0.2.
+---@param opts apex.ta.PSAROptions?
+---@return apex.ta.PSAR
+function ta.psar(step, max, opts) end
+
+---Ichimoku lines; spans as computed on this bar, cloud = spans from kijun bars ago. update(high, low).
+---@param tenkan integer? Default 9.
+---@param kijun integer? Default 26.
+---@param senkou integer? Default 52.
+---@return apex.ta.Ichimoku
+function ta.ichimoku(tenkan, kijun, senkou) end
+
+---Classic floor pivot points from the previous session. update(high, low, close, session).
+---@return apex.ta.Pivots
+function ta.pivots() end
+
+---Session VWAP of the typical price; { n = k } for TTR's rolling VWAP. update(high, low, close, volume, session).
+---@param opts apex.ta.VWAPOptions?
+---@return apex.ta.VWAP
+function ta.vwap(opts) end
+
+---On-balance volume. update(close, volume).
+---@return apex.ta.OBV
+function ta.obv() end
+
+---(x - mean) / sd over the last n values, x included. update(x).
+---@param n integer? Default 20.
+---@param opts apex.ta.StdevOptions?
+---@return apex.ta.ZScore
+function ta.zscore(n, opts) end
+
+---Pearson's correlation of the last n pairs. update(x, y).
+---@param n integer? Default 20.
+---@return apex.ta.Correlation
+function ta.correlation(n) end
+
+---cov(asset, benchmark) / var(benchmark) over the last n pairs. update(asset, benchmark).
+---@param n integer? Default 20.
+---@return apex.ta.Beta
+function ta.beta(n) end
 
 ---True on the update where a went from <= b to > b. Any nil gives false.
 ---@param prev_a number?

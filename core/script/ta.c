@@ -9,15 +9,24 @@
  * comments say where a choice is Lua's (1-based ring positions become 0-based here, the
  * resum adds the buffer in slot order, not window order). Errors are raised with
  * luaL_error, whose level 1 is the Lua line that called the C function: the script's
- * call of ta.sma(...) or obj:update(...), as the Lua version's error levels gave. */
+ * call of ta.sma(...) or obj:update(...), as the Lua version's error levels gave.
+ *
+ * The arithmetic of SMA, EMA, RSI and ATR is core/ta's blocks (ta/window.h); Bollinger,
+ * MACD's line and highest/lowest stay here. The indicators of the library (core/ta, the
+ * list in ta/indicator.h) have no class of their own: one generic class reads each one's
+ * ta_def (its parameters, inputs and outputs) and a metatable per kind is built from it. */
 #include "script/ta.h"
 
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <lauxlib.h>
+
+#include "ta/indicator.h"
+#include "ta/window.h"
 
 /* Largest period: a window of ten million values (80 MB of doubles, more than any
  * sandbox's memory cap allows, so the cap is what refuses it in practice). */
@@ -39,10 +48,12 @@ enum {
     F_SIGNAL,
     F_HISTOGRAM,
     F_PERCENT,
+    F_TYPICAL,
     F_COUNT
 };
-static const char *const field_names[F_COUNT] = {
-    "n", "value", "upper", "lower", "stdev", "width", "k", "signal", "histogram", "percent"};
+static const char *const field_names[F_COUNT] = {"n",         "value",   "upper",  "lower",
+                                                 "stdev",     "width",   "k",      "signal",
+                                                 "histogram", "percent", "typical"};
 
 /* The head every indicator struct starts with. */
 typedef struct {
@@ -221,21 +232,23 @@ static size_t resum_interval(lua_Integer n)
     return n * 4 > RESUM_MIN ? (size_t)n * 4 : RESUM_MIN;
 }
 
-/* --- SMA ------------------------------------------------------------------------------ */
+/* --- SMA, EMA, RSI, ATR: the blocks of core/ta (ta/window.h) --------------------------- */
+
+/* These four were written here first; their arithmetic moved to core/ta unchanged,
+ * operation for operation, so the values are still the Lua reference's to the last bit
+ * (test_ttr's C-vs-Lua comparison counts any value that differs at all). */
 
 typedef struct {
     ta_head h;
-    lua_Integer pos, count; /* pos: the last slot written, 1-based as in Lua (0 = none) */
-    double sum;
-    size_t since_resum, resum_every;
+    ta_runsum r;
     double buf[];
 } ta_sma;
 
 static int sma_new(lua_State *L)
 {
     lua_Integer n = check_period(L, "sma", "n", 1, 0);
-    ta_sma *s = new_object(L, sizeof(ta_sma) + (size_t)n * sizeof(double), n);
-    s->resum_every = resum_interval(n);
+    ta_sma *s = new_object(L, sizeof(ta_sma) + ta_runsum_bytes((size_t)n), n);
+    ta_runsum_init(&s->r, (size_t)n, s->buf);
     return 1;
 }
 
@@ -244,84 +257,34 @@ static int sma_update(lua_State *L)
     ta_sma *s = check_self(L);
     double x;
     CHECK_INPUT(L, 2, x, "sma");
-    lua_Integer n = s->h.n;
-    lua_Integer pos = s->pos % n + 1;
-    s->pos = pos;
-    if (s->count < n)
-        s->count++;
-    else
-        s->sum = s->sum - s->buf[pos - 1];
-    s->buf[pos - 1] = x;
-    s->sum = s->sum + x;
-    if (++s->since_resum >= s->resum_every) {
-        double sum = 0.0;
-        for (lua_Integer i = 0; i < s->count; i++)
-            sum = sum + s->buf[i];
-        s->sum = sum;
-        s->since_resum = 0;
-    }
-    if (s->count < n) {
+    if (!ta_runsum_push(&s->r, x)) {
         lua_pushnil(L);
         return 1;
     }
-    set_value(&s->h, s->sum / (double)n);
+    set_value(&s->h, s->r.sum / (double)s->h.n);
     lua_pushnumber(L, s->h.value);
     return 1;
 }
 
-/* --- EMA ------------------------------------------------------------------------------ */
-
-/* An EMA's state, also the three lines inside a MACD. */
-typedef struct {
-    lua_Integer n, count;
-    double alpha, seed_sum, value;
-    bool ready;
-} ema_core;
-
-static void ema_init(ema_core *e, lua_Integer n)
-{
-    memset(e, 0, sizeof *e);
-    e->n = n;
-    e->alpha = 2.0 / (double)(n + 1);
-}
-
-/* Feeds x; true once *out holds the EMA. */
-static bool ema_step(ema_core *e, double x, double *out)
-{
-    if (e->ready) {
-        e->value = e->value + e->alpha * (x - e->value);
-        *out = e->value;
-        return true;
-    }
-    e->count++;
-    e->seed_sum = e->seed_sum + x;
-    if (e->count < e->n)
-        return false;
-    e->value = e->seed_sum / (double)e->n;
-    e->ready = true;
-    *out = e->value;
-    return true;
-}
-
 typedef struct {
     ta_head h;
-    ema_core e;
-} ta_ema;
+    ta_ema e;
+} ta_ema_object;
 
 static int ema_new(lua_State *L)
 {
     lua_Integer n = check_period(L, "ema", "n", 1, 0);
-    ta_ema *e = new_object(L, sizeof *e, n);
-    ema_init(&e->e, n);
+    ta_ema_object *e = new_object(L, sizeof *e, n);
+    ta_ema_init(&e->e, (size_t)n);
     return 1;
 }
 
 static int ema_update(lua_State *L)
 {
-    ta_ema *e = check_self(L);
+    ta_ema_object *e = check_self(L);
     double x, v;
     CHECK_INPUT(L, 2, x, "ema");
-    if (!ema_step(&e->e, x, &v)) {
+    if (!ta_ema_push(&e->e, x, &v)) {
         lua_pushnil(L);
         return 1;
     }
@@ -330,72 +293,37 @@ static int ema_update(lua_State *L)
     return 1;
 }
 
-/* --- RSI ------------------------------------------------------------------------------ */
-
 typedef struct {
     ta_head h;
-    bool has_prev;
-    double prev, avg_gain, avg_loss;
-    lua_Integer changes;
-} ta_rsi;
+    ta_rsi r;
+} ta_rsi_object;
 
 static int rsi_new(lua_State *L)
 {
     lua_Integer n = check_period(L, "rsi", "n", 1, 0);
-    new_object(L, sizeof(ta_rsi), n);
+    ta_rsi_object *r = new_object(L, sizeof *r, n);
+    ta_rsi_init(&r->r, (size_t)n);
     return 1;
 }
 
 static int rsi_update(lua_State *L)
 {
-    ta_rsi *r = check_self(L);
-    double x;
+    ta_rsi_object *r = check_self(L);
+    double x, v;
     CHECK_INPUT(L, 2, x, "rsi");
-    double prev = r->prev;
-    bool had_prev = r->has_prev;
-    r->prev = x;
-    r->has_prev = true;
-    if (!had_prev) {
+    if (!ta_rsi_push(&r->r, x, &v)) {
         lua_pushnil(L);
         return 1;
     }
-    double change = x - prev;
-    double gain = change > 0 ? change : 0.0;
-    double loss = change < 0 ? -change : 0.0;
-    double n = (double)r->h.n;
-    if (r->changes < r->h.n) {
-        /* seeding: accumulate sums, divide once at the n-th change */
-        r->changes++;
-        r->avg_gain = r->avg_gain + gain;
-        r->avg_loss = r->avg_loss + loss;
-        if (r->changes < r->h.n) {
-            lua_pushnil(L);
-            return 1;
-        }
-        r->avg_gain = r->avg_gain / n;
-        r->avg_loss = r->avg_loss / n;
-    } else {
-        r->avg_gain = (r->avg_gain * (double)(r->h.n - 1) + gain) / n;
-        r->avg_loss = (r->avg_loss * (double)(r->h.n - 1) + loss) / n;
-    }
-    double v;
-    if (r->avg_loss == 0)
-        v = r->avg_gain == 0 ? 50.0 : 100.0;
-    else
-        v = 100.0 - 100.0 / (1.0 + r->avg_gain / r->avg_loss);
     set_value(&r->h, v);
     lua_pushnumber(L, v);
     return 1;
 }
 
-/* --- ATR ------------------------------------------------------------------------------ */
-
 typedef struct {
     ta_head h;
-    bool skip_first, has_prev_close;
-    double prev_close, seed_sum;
-    lua_Integer count;
-} ta_atr;
+    ta_atr a;
+} ta_atr_object;
 
 static int atr_new(lua_State *L)
 {
@@ -413,47 +341,24 @@ static int atr_new(lua_State *L)
                               "close, as TTR and TA-Lib), got %s",
                               luaL_tolstring(L, -1, NULL));
     }
-    ta_atr *a = new_object(L, sizeof *a, n);
-    a->skip_first = skip;
+    ta_atr_object *a = new_object(L, sizeof *a, n);
+    ta_atr_init(&a->a, (size_t)n, skip);
     return 1;
 }
 
 static int atr_update(lua_State *L)
 {
-    ta_atr *a = check_self(L);
-    double high, low, close;
+    ta_atr_object *a = check_self(L);
+    double high, low, close, v;
     CHECK_INPUT(L, 2, high, "atr (high)");
     CHECK_INPUT(L, 3, low, "atr (low)");
     CHECK_INPUT(L, 4, close, "atr (close)");
-    double tr = high - low;
-    if (!a->has_prev_close && a->skip_first) {
-        a->prev_close = close;
-        a->has_prev_close = true;
-        lua_pushnil(L);
-        return 1;
-    } else if (a->has_prev_close) {
-        double up = fabs(high - a->prev_close), down = fabs(low - a->prev_close);
-        if (up > tr)
-            tr = up;
-        if (down > tr)
-            tr = down;
-    }
-    a->prev_close = close;
-    a->has_prev_close = true;
-    double n = (double)a->h.n;
-    if (a->h.ready) {
-        a->h.value = (a->h.value * (double)(a->h.n - 1) + tr) / n;
-        lua_pushnumber(L, a->h.value);
-        return 1;
-    }
-    a->count++;
-    a->seed_sum = a->seed_sum + tr;
-    if (a->count < a->h.n) {
+    if (!ta_atr_push(&a->a, high, low, close, &v)) {
         lua_pushnil(L);
         return 1;
     }
-    set_value(&a->h, a->seed_sum / n);
-    lua_pushnumber(L, a->h.value);
+    set_value(&a->h, v);
+    lua_pushnumber(L, v);
     return 1;
 }
 
@@ -466,6 +371,7 @@ typedef struct {
     double k;
     bool k_int; /* k was given as an integer: obj.k reads it back as one */
     lua_Integer k_integer;
+    bool typical; /* update takes high, low, close and uses (high + low + close) / 3 */
     bool has_shift;
     double shift, sum, sumsq, upper, lower, stdev, width;
     lua_Integer pos, count;
@@ -491,7 +397,13 @@ static int bollinger_new(lua_State *L)
             return luaL_error(L, "ta.bollinger: k must be a number >= 0 (e.g. 2), got %s",
                               arg_text(L, 2));
     }
+    check_options(L, "bollinger", 3, "typical", "true or false");
+    if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+        return luaL_error(L, "ta.bollinger: typical must be true or false, got %s",
+                          luaL_tolstring(L, -1, NULL));
+    bool typical = lua_toboolean(L, -1);
     ta_bollinger *b = new_object(L, sizeof(ta_bollinger) + (size_t)n * sizeof(double), n);
+    b->typical = typical;
     b->k = k;
     b->k_int = k_int;
     b->k_integer = k_integer;
@@ -520,7 +432,16 @@ static int bollinger_update(lua_State *L)
 {
     ta_bollinger *b = check_self(L);
     double x;
-    CHECK_INPUT(L, 2, x, "bollinger");
+    if (b->typical) {
+        /* TTR's BBands default: the typical price of the bar */
+        double high, low, close;
+        CHECK_INPUT(L, 2, high, "bollinger (high)");
+        CHECK_INPUT(L, 3, low, "bollinger (low)");
+        CHECK_INPUT(L, 4, close, "bollinger (close)");
+        x = (high + low + close) / 3;
+    } else {
+        CHECK_INPUT(L, 2, x, "bollinger");
+    }
     lua_Integer n = b->h.n;
     if (!b->has_shift) {
         b->shift = x;
@@ -568,7 +489,9 @@ static int bollinger_update(lua_State *L)
 static void bollinger_push_extra(lua_State *L, const ta_head *h, int id)
 {
     const ta_bollinger *b = (const ta_bollinger *)h;
-    if (id == F_K) {
+    if (id == F_TYPICAL) {
+        lua_pushboolean(L, b->typical);
+    } else if (id == F_K) {
         if (b->k_int)
             lua_pushinteger(L, b->k_integer);
         else
@@ -588,7 +511,7 @@ static void bollinger_push_extra(lua_State *L, const ta_head *h, int id)
 typedef struct {
     ta_head h;
     bool percent;
-    ema_core fast, slow, signal;
+    ta_ema fast, slow, signal;
     double signal_value, histogram;
 } ta_macd;
 
@@ -607,9 +530,9 @@ static int macd_new(lua_State *L)
     bool percent = lua_toboolean(L, -1);
     ta_macd *m = new_object(L, sizeof *m, slow);
     m->percent = percent;
-    ema_init(&m->fast, fast);
-    ema_init(&m->slow, slow);
-    ema_init(&m->signal, signal);
+    ta_ema_init(&m->fast, (size_t)fast);
+    ta_ema_init(&m->slow, (size_t)slow);
+    ta_ema_init(&m->signal, (size_t)signal);
     return 1;
 }
 
@@ -618,8 +541,8 @@ static int macd_update(lua_State *L)
     ta_macd *m = check_self(L);
     double x, f, s, sig;
     CHECK_INPUT(L, 2, x, "macd");
-    bool have_f = ema_step(&m->fast, x, &f);
-    bool have_s = ema_step(&m->slow, x, &s);
+    bool have_f = ta_ema_push(&m->fast, x, &f);
+    bool have_s = ta_ema_push(&m->slow, x, &s);
     if (!have_f || !have_s) {
         lua_pushnil(L);
         return 1;
@@ -641,7 +564,7 @@ static int macd_update(lua_State *L)
         lua_pushnumber(L, line);
         return bad_input(L, "ema", lua_gettop(L));
     }
-    if (!ema_step(&m->signal, line, &sig)) {
+    if (!ta_ema_push(&m->signal, line, &sig)) {
         lua_pushnil(L);
         return 1;
     }
@@ -683,9 +606,9 @@ typedef struct {
     ta_slot *vals;                /* n values, slot (seq - 1) % n */
     unsigned char *is_int;        /* n flags: vals[i] holds an integer */
     lua_Integer dq[];             /* n sequence numbers */
-} ta_extreme;
+} ta_extreme_object;
 
-static double slot_number(const ta_extreme *e, lua_Integer slot)
+static double slot_number(const ta_extreme_object *e, lua_Integer slot)
 {
     return e->is_int[slot] ? (double)e->vals[slot].i : e->vals[slot].d;
 }
@@ -694,8 +617,8 @@ static int extreme_new(lua_State *L, const char *kind, bool is_max)
 {
     lua_Integer n = check_period(L, kind, "n", 1, 0);
     size_t un = (size_t)n;
-    size_t size = sizeof(ta_extreme) + un * sizeof(lua_Integer) + un * sizeof(ta_slot) + un;
-    ta_extreme *e = new_object(L, size, n);
+    size_t size = sizeof(ta_extreme_object) + un * sizeof(lua_Integer) + un * sizeof(ta_slot) + un;
+    ta_extreme_object *e = new_object(L, size, n);
     e->is_max = is_max;
     e->vals = (ta_slot *)(void *)(e->dq + un);
     e->is_int = (unsigned char *)(e->vals + un);
@@ -714,7 +637,7 @@ static int lowest_new(lua_State *L)
 
 static int extreme_update(lua_State *L)
 {
-    ta_extreme *e = check_self(L);
+    ta_extreme_object *e = check_self(L);
     double x;
     CHECK_INPUT(L, 2, x, e->is_max ? "highest" : "lowest");
     lua_Integer n = e->h.n;
@@ -789,6 +712,294 @@ static int crossed_below(lua_State *L)
     return crossed(L, 2, 1, 3, 4);
 }
 
+/* --- the core/ta indicators: one binding for all ------------------------------------ */
+
+/* An indicator of core/ta (ta/indicator.h) as a Lua object: its definition says what the
+ * constructor takes, what update() is fed and what it returns; the library's state and
+ * windows follow this struct in the same userdata. Field ids in the lookup table: an
+ * output's index, or GENERIC_PARAM + a parameter's index. */
+#define GENERIC_PARAM 100
+
+typedef struct {
+    ta_head h;
+    const ta_def *def;
+    int ninputs, noutputs;
+    unsigned integer_outputs; /* bit i: output i is read as an integer (a direction) */
+    double out[TA_MAX_OUTPUTS];
+    double params[TA_MAX_PARAMS];
+    double state[]; /* def->state_size bytes, then the windows */
+} ta_generic;
+
+/* The i-th choice word of "a|b|c" into buf; false past the last one. */
+static bool choice_word(const char *choices, int i, char *buf, size_t size)
+{
+    const char *p = choices;
+    for (int k = 0; k < i; k++) {
+        p = strchr(p, '|');
+        if (p == NULL)
+            return false;
+        p++;
+    }
+    size_t len = strcspn(p, "|");
+    if (len + 1 > size)
+        len = size - 1;
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    return true;
+}
+
+/* The parameter `pa` of the constructor from the value at index `arg` (absent: its
+ * default). Raises a message naming the parameter and how to fix it. */
+static double generic_param(lua_State *L, const ta_def *d, const ta_param *pa, int arg)
+{
+    if (lua_isnoneornil(L, arg))
+        return pa->dflt;
+    switch (pa->kind) {
+    case TA_PARAM_PERIOD: {
+        lua_Integer n = check_period(L, d->kind, pa->name, arg, 0);
+        if ((double)n < pa->min || (pa->max > 0 && (double)n > pa->max))
+            return luaL_error(L, "ta.%s: %s must be %s, got %s", d->kind, pa->name, pa->hint,
+                              arg_text(L, arg));
+        return (double)n;
+    }
+    case TA_PARAM_NUMBER: {
+        double x;
+        if (!finite_arg(L, arg, &x) || x < pa->min || (pa->max > 0 && x > pa->max))
+            return luaL_error(L, "ta.%s: %s must be %s, got %s", d->kind, pa->name, pa->hint,
+                              arg_text(L, arg));
+        return x;
+    }
+    case TA_PARAM_FLAG:
+        if (!lua_isboolean(L, arg))
+            return luaL_error(L, "ta.%s: %s must be %s, got %s", d->kind, pa->name, pa->hint,
+                              arg_text(L, arg));
+        return lua_toboolean(L, arg) ? 1.0 : 0.0;
+    case TA_PARAM_CHOICE: {
+        const char *v = lua_type(L, arg) == LUA_TSTRING ? lua_tostring(L, arg) : NULL;
+        char word[32];
+        for (int i = 0; v != NULL && choice_word(pa->choices, i, word, sizeof word); i++)
+            if (strcmp(v, word) == 0)
+                return (double)i;
+        return luaL_error(L, "ta.%s: %s must be %s, got %s", d->kind, pa->name, pa->hint,
+                          arg_text(L, arg));
+    }
+    }
+    return pa->dflt;
+}
+
+/* Reads the constructor's positional parameters and its options table into params. */
+static void generic_params(lua_State *L, const ta_def *d, double *params)
+{
+    int np = ta_def_nparams(d), arg = 1, noptions = 0;
+    for (int i = 0; i < np; i++) {
+        if (d->params[i].option)
+            noptions++;
+        else
+            params[i] = generic_param(L, d, &d->params[i], arg++);
+    }
+    if (noptions == 0) {
+        if (!lua_isnoneornil(L, arg))
+            luaL_error(L, "ta.%s takes %d argument%s, got a value at %d: %s", d->kind, arg - 1,
+                       arg - 1 == 1 ? "" : "s", arg, arg_text(L, arg));
+        return;
+    }
+    int opts = arg;
+    if (!lua_isnoneornil(L, opts) && !lua_istable(L, opts))
+        luaL_error(L, "ta.%s: options must be a table, got %s", d->kind, arg_text(L, opts));
+    if (lua_istable(L, opts)) {
+        /* every key must be one of the options */
+        lua_pushnil(L);
+        while (lua_next(L, opts)) {
+            bool known = false;
+            for (int i = 0; i < np && !known; i++)
+                known = d->params[i].option && lua_type(L, -2) == LUA_TSTRING &&
+                        strcmp(lua_tostring(L, -2), d->params[i].name) == 0;
+            if (!known) {
+                luaL_Buffer b;
+                luaL_buffinit(L, &b);
+                for (int i = 0; i < np; i++) {
+                    if (!d->params[i].option)
+                        continue;
+                    if (luaL_bufflen(&b) > 0)
+                        luaL_addstring(&b, ", ");
+                    luaL_addstring(&b, d->params[i].name);
+                }
+                luaL_pushresult(&b);
+                const char *known_names = lua_tostring(L, -1);
+                const char *key = luaL_tolstring(L, -3, NULL);
+                luaL_error(L, "ta.%s: unknown option %s; known: %s", d->kind, key, known_names);
+            }
+            lua_pop(L, 1);
+        }
+    }
+    for (int i = 0; i < np; i++) {
+        if (!d->params[i].option)
+            continue;
+        if (lua_istable(L, opts))
+            lua_getfield(L, opts, d->params[i].name);
+        else
+            lua_pushnil(L);
+        params[i] = generic_param(L, d, &d->params[i], lua_gettop(L));
+        lua_pop(L, 1);
+    }
+}
+
+/* ta.<kind>(...): upvalue 1 the class metatable, upvalue 2 the definition. */
+static int generic_new(lua_State *L)
+{
+    const ta_def *d = lua_touserdata(L, lua_upvalueindex(2));
+    double params[TA_MAX_PARAMS] = {0};
+    generic_params(L, d, params);
+    const char *why = d->check ? d->check(params) : NULL;
+    if (why != NULL)
+        return luaL_error(L, "ta.%s: %s", d->kind, why);
+    size_t state = (d->state_size + 7u) & ~(size_t)7u;
+    size_t windows = d->window_bytes(params);
+    if (windows > (size_t)TA_PERIOD_MAX * 64)
+        return luaL_error(L,
+                          "ta.%s: the periods ask for %zu bytes of windows; use shorter "
+                          "ones",
+                          d->kind, windows);
+    ta_generic *g = new_object(L, sizeof(ta_generic) + state + windows,
+                               ta_def_nparams(d) > 0 && d->params[0].kind == TA_PARAM_PERIOD &&
+                                       !isnan(params[0])
+                                   ? (lua_Integer)params[0]
+                                   : 0);
+    g->def = d;
+    g->ninputs = ta_def_ninputs(d);
+    g->noutputs = ta_def_noutputs(d);
+    memcpy(g->params, params, sizeof g->params);
+    for (int i = 0; i < g->noutputs; i++)
+        if (strcmp(d->outputs[i], "direction") == 0)
+            g->integer_outputs |= 1u << i;
+    d->init(g->state, params, (char *)g->state + state);
+    return 1;
+}
+
+static void push_output(lua_State *L, const ta_generic *g, int i, double v)
+{
+    if (isnan(v))
+        lua_pushnil(L);
+    else if (g->integer_outputs & (1u << i))
+        lua_pushinteger(L, (lua_Integer)v);
+    else
+        lua_pushnumber(L, v);
+}
+
+/* obj:update(...): the definition's inputs, each a finite number (the optional ones may be
+ * nil); returns the outputs, or nil while the indicator warms up. */
+static int generic_update(lua_State *L)
+{
+    ta_generic *g = check_self(L);
+    const ta_def *d = g->def;
+    double in[TA_MAX_INPUTS], out[TA_MAX_OUTPUTS];
+    for (int i = 0; i < g->ninputs; i++) {
+        int arg = i + 2;
+        if (i >= g->ninputs - d->optional_inputs && lua_isnoneornil(L, arg)) {
+            in[i] = NAN;
+        } else if (!finite_arg(L, arg, &in[i])) {
+            char what[64];
+            snprintf(what, sizeof what, "%s (%s)", d->kind, d->inputs[i]);
+            return bad_input(L, g->ninputs == 1 ? d->kind : what, arg);
+        }
+    }
+    for (int i = 0; i < g->noutputs; i++)
+        out[i] = NAN;
+    if (!d->update(g->state, in, out)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    memcpy(g->out, out, (size_t)g->noutputs * sizeof out[0]);
+    set_value(&g->h, out[0]);
+    if (g->noutputs > LUA_MINSTACK - 2)
+        luaL_checkstack(L, g->noutputs, NULL);
+    for (int i = 0; i < g->noutputs; i++)
+        push_output(L, g, i, out[i]);
+    return g->noutputs;
+}
+
+/* obj.key: a method or a field (an output, or a parameter as given), by the lookup table
+ * (upvalue 1); an unknown key reads nil, as for the other indicators. */
+static int generic_index(lua_State *L)
+{
+    int t = lua_rawget(L, lua_upvalueindex(1));
+    if (t != LUA_TNUMBER)
+        return 1;
+    int id = (int)lua_tointeger(L, -1);
+    const ta_generic *g = lua_touserdata(L, 1);
+    const ta_def *d = lua_touserdata(L, lua_upvalueindex(2));
+    if (g == NULL)
+        return luaL_error(L, "apex.ta.%s: field of something that is not an indicator", d->kind);
+    if (id < GENERIC_PARAM) {
+        if (!g->h.ready)
+            lua_pushnil(L);
+        else
+            push_output(L, g, id, g->out[id]);
+        return 1;
+    }
+    const ta_param *pa = &d->params[id - GENERIC_PARAM];
+    double v = g->params[id - GENERIC_PARAM];
+    char word[32];
+    if (isnan(v))
+        lua_pushnil(L);
+    else if (pa->kind == TA_PARAM_PERIOD)
+        lua_pushinteger(L, (lua_Integer)v);
+    else if (pa->kind == TA_PARAM_FLAG)
+        lua_pushboolean(L, v != 0);
+    else if (pa->kind == TA_PARAM_CHOICE && choice_word(pa->choices, (int)v, word, sizeof word))
+        lua_pushstring(L, word);
+    else
+        lua_pushnumber(L, v);
+    return 1;
+}
+
+static int generic_newindex(lua_State *L)
+{
+    const ta_def *d = lua_touserdata(L, lua_upvalueindex(1));
+    const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : luaL_typename(L, 2);
+    return luaL_error(L,
+                      "apex.ta.%s: cannot set field '%s': indicators are read-only; keep your "
+                      "own values in ctx.state",
+                      d->kind, key);
+}
+
+/* Pushes the metatable of a core/ta indicator, creating it in the registry the first
+ * time, as push_class_metatable does for the classes above. [-0, +1, m] */
+static void push_generic_metatable(lua_State *L, const ta_def *d)
+{
+    char name[64];
+    snprintf(name, sizeof name, "apex.ta.%s", d->kind);
+    if (!luaL_newmetatable(L, name))
+        return;
+    int mt = lua_gettop(L);
+    lua_createtable(L, 0, 2 + TA_MAX_OUTPUTS + TA_MAX_PARAMS);
+    lua_pushvalue(L, mt);
+    lua_pushcclosure(L, generic_update, 1);
+    lua_setfield(L, -2, "update");
+    lua_pushvalue(L, mt);
+    lua_pushcclosure(L, ta_ready, 1);
+    lua_setfield(L, -2, "ready");
+    for (int i = 0; i < ta_def_nparams(d); i++) {
+        lua_pushinteger(L, GENERIC_PARAM + i);
+        lua_setfield(L, -2, d->params[i].name);
+    }
+    /* outputs after parameters: a name both have reads the output */
+    lua_pushinteger(L, 0);
+    lua_setfield(L, -2, "value");
+    for (int i = 0; i < ta_def_noutputs(d); i++) {
+        lua_pushinteger(L, i);
+        lua_setfield(L, -2, d->outputs[i]);
+    }
+    lua_pushlightuserdata(L, (void *)d);
+    lua_pushcclosure(L, generic_index, 2);
+    lua_setfield(L, mt, "__index");
+    lua_pushlightuserdata(L, (void *)d);
+    lua_pushcclosure(L, generic_newindex, 1);
+    lua_setfield(L, mt, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, mt, "__metatable");
+}
+
 /* --- the module ----------------------------------------------------------------------- */
 
 #define EXTRA(f) (1u << (f))
@@ -799,7 +1010,8 @@ static const ta_class classes[] = {
     {"apex.ta.rsi", "rsi", rsi_new, rsi_update, 0, NULL},
     {"apex.ta.atr", "atr", atr_new, atr_update, 0, NULL},
     {"apex.ta.bollinger", "bollinger", bollinger_new, bollinger_update,
-     EXTRA(F_UPPER) | EXTRA(F_LOWER) | EXTRA(F_STDEV) | EXTRA(F_WIDTH) | EXTRA(F_K),
+     EXTRA(F_UPPER) | EXTRA(F_LOWER) | EXTRA(F_STDEV) | EXTRA(F_WIDTH) | EXTRA(F_K) |
+         EXTRA(F_TYPICAL),
      bollinger_push_extra},
     {"apex.ta.macd", "macd", macd_new, macd_update,
      EXTRA(F_SIGNAL) | EXTRA(F_HISTOGRAM) | EXTRA(F_PERCENT), macd_push_extra},
@@ -849,6 +1061,12 @@ int ta_open(lua_State *L)
         push_class_metatable(L, &classes[i]);
         lua_pushcclosure(L, classes[i].ctor, 1);
         lua_setfield(L, -2, classes[i].kind);
+    }
+    for (size_t i = 0; ta_defs[i] != NULL; i++) {
+        push_generic_metatable(L, ta_defs[i]);
+        lua_pushlightuserdata(L, (void *)ta_defs[i]);
+        lua_pushcclosure(L, generic_new, 2);
+        lua_setfield(L, -2, ta_defs[i]->kind);
     }
     lua_pushcfunction(L, crossed_above);
     lua_setfield(L, -2, "crossed_above");

@@ -3,10 +3,11 @@
  * The Lua API is the one docs/lua-api.md ("apex.ta indicators") describes: ta.sma(n),
  * ta.ema(n), ta.rsi(n), ta.atr(n, opts), ta.bollinger(n, k), ta.macd(fast, slow, signal,
  * opts), ta.highest(n), ta.lowest(n), each an object with :update(...), :ready(), .value,
- * .n and its extra fields, and ta.crossed_above / ta.crossed_below. Each indicator is a
+ * .n and its extra fields, ta.crossed_above / ta.crossed_below, and every indicator of
+ * core/ta (ta.wma, ta.stoch, ta.adx, ...: ta/indicator.h lists them). Each indicator is a
  * full userdata allocated through the state's allocator (so a sandbox's memory cap
  * covers its ring buffers), with a protected metatable (__metatable = false) named
- * "apex.ta.<kind>". The arithmetic is the one the Lua implementation it replaced did,
+ * "apex.ta.<kind>". The eight first ones compute what the Lua implementation they replaced did,
  * operation for operation (tests/lua/ta_reference.lua keeps that implementation as the
  * reference the tests compare against), so both give the same doubles. */
 #ifndef APEX_SCRIPT_TA_H

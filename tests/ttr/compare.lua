@@ -76,9 +76,30 @@ local inputs = {
     high = function(i) return cols.high[i] end,
     low = function(i) return cols.low[i] end,
     hlc = function(i) return cols.high[i], cols.low[i], cols.close[i] end,
-    -- TTR's BBands default price, fed by the caller (apex.ta's bollinger takes one value)
-    typical = function(i) return (cols.high[i] + cols.low[i] + cols.close[i]) / 3 end,
+    hl = function(i) return cols.high[i], cols.low[i] end,
+    hlcv = function(i) return cols.high[i], cols.low[i], cols.close[i], cols.volume[i] end,
+    -- the session key: the bar's year (reference.R's session VWAP restarts each year)
+    hlcv_year = function(i)
+        return cols.high[i], cols.low[i], cols.close[i], cols.volume[i],
+               tonumber(cols.date[i]:sub(1, 4))
+    end,
+    close_volume = function(i) return cols.close[i], cols.volume[i] end,
 }
+
+-- The sample standard deviation of high - low over every bar: what TTR 0.24's SAR puts
+-- between the first low and the first stop (it reads the whole series first).
+local function sd_of_range()
+    local n, sum = nbars, 0
+    for i = 1, n do
+        sum = sum + (cols.high[i] - cols.low[i])
+    end
+    local mean, ss = sum / n, 0
+    for i = 1, n do
+        local d = cols.high[i] - cols.low[i] - mean
+        ss = ss + d * d
+    end
+    return math.sqrt(ss / (n - 1))
+end
 
 -- name: the apex.ta call; ttr: the TTR call that gave the reference (tests/ttr/reference.R).
 -- outputs: col = reference column; ret = which return value of update, or field = which
@@ -112,9 +133,9 @@ local checks = {
       make = function() return ta.bollinger(20, 2) end,
       outputs = { { col = "bb_mid", ret = 1 }, { col = "bb_upper", ret = 2 },
                   { col = "bb_lower", ret = 3 }, { col = "bb_width", field = "width" } } },
-    { name = "ta.bollinger(20, 2) fed (high + low + close) / 3",
-      ttr = "BBands(HLC, n = 20, sd = 2) (TTR's default)", input = "typical",
-      make = function() return ta.bollinger(20, 2) end,
+    { name = "ta.bollinger(20, 2, { typical = true })",
+      ttr = "BBands(HLC, n = 20, sd = 2) (TTR's default)", input = "hlc",
+      make = function() return ta.bollinger(20, 2, { typical = true }) end,
       outputs = { { col = "bbtyp_mid", ret = 1 }, { col = "bbtyp_upper", ret = 2 },
                   { col = "bbtyp_lower", ret = 3 } } },
     -- TTR's macd line is defined from bar `slow`; apex.ta returns nothing until the
@@ -132,6 +153,96 @@ local checks = {
       make = function() return ta.highest(20) end, outputs = { { col = "highest20", ret = 1 } } },
     { name = "ta.lowest(20) of lows", ttr = "runMin(low, n = 20)", input = "low",
       make = function() return ta.lowest(20) end, outputs = { { col = "lowest20", ret = 1 } } },
+
+    -- the core/ta indicators
+    on_close("wma", 10, "WMA"),
+    on_close("dema", 10, "DEMA"),
+    { name = "ta.tema(10)", ttr = "3 EMA - 3 EMA(EMA) + EMA(EMA(EMA)), TTR's EMA",
+      input = "close", make = function() return ta.tema(10) end,
+      outputs = { { col = "tema10", ret = 1 } } },
+    { name = "ta.kama(10, 2, 30)", ttr = "Kaufman's formula in R (reference.R kama())",
+      input = "close", make = function() return ta.kama(10, 2, 30) end,
+      outputs = { { col = "kama10", ret = 1 } } },
+    on_close("hma", 20, "HMA"),
+    -- %K comes with %D: d_n - 1 bars after TTR's fastK
+    { name = "ta.stoch(14, 3)", ttr = "100 * stoch(HLC, 14, 3)[, fastK / fastD]",
+      input = "hlc", make = function() return ta.stoch(14, 3) end,
+      outputs = { { col = "stoch_k", ret = 1, lead = 2 }, { col = "stoch_d", ret = 2 },
+                  { col = "stoch_d", field = "d" } } },
+    { name = "ta.stoch(14, 3, 3) (slow)", ttr = "100 * stoch(HLC, 14, 3, 3)[, fastD / slowD]",
+      input = "hlc", make = function() return ta.stoch(14, 3, 3) end,
+      outputs = { { col = "stoch_slow_k", ret = 1, lead = 2 }, { col = "stoch_slow_d", ret = 2 } } },
+    { name = "ta.stochrsi(14, 14, 3, 3)",
+      ttr = "SMA(100 (RSI - runMin(RSI, 14)) / (runMax - runMin), 3), and its SMA(3)",
+      input = "close", make = function() return ta.stochrsi(14, 14, 3, 3) end,
+      outputs = { { col = "stochrsi_k", ret = 1, lead = 2 }, { col = "stochrsi_d", ret = 2 } } },
+    { name = "ta.willr(14)", ttr = "-100 * WPR(HLC, n = 14)", input = "hlc",
+      make = function() return ta.willr(14) end, outputs = { { col = "willr14", ret = 1 } } },
+    { name = "ta.cci(20)", ttr = "CCI(HLC, n = 20)", input = "hlc",
+      make = function() return ta.cci(20) end, outputs = { { col = "cci20", ret = 1 } } },
+    { name = "ta.roc(10)", ttr = "100 * ROC(close, 10, type = \"discrete\")", input = "close",
+      make = function() return ta.roc(10) end, outputs = { { col = "roc10", ret = 1 } } },
+    { name = 'ta.roc(10, { type = "continuous" })', ttr = "ROC(close, n = 10) (TTR's default)",
+      input = "close", make = function() return ta.roc(10, { type = "continuous" }) end,
+      outputs = { { col = "roc10_cont", ret = 1 } } },
+    { name = "ta.momentum(10)", ttr = "momentum(close, n = 10)", input = "close",
+      make = function() return ta.momentum(10) end, outputs = { { col = "mom10", ret = 1 } } },
+    { name = "ta.mfi(14)", ttr = "MFI((high + low + close) / 3, volume, n = 14)", input = "hlcv",
+      make = function() return ta.mfi(14) end, outputs = { { col = "mfi14", ret = 1 } } },
+    { name = "ta.stdev(20)", ttr = "runSD(close, 20, sample = FALSE)", input = "close",
+      make = function() return ta.stdev(20) end, outputs = { { col = "sd20", ret = 1 } } },
+    { name = "ta.stdev(20, { sample = true })", ttr = "runSD(close, 20) (TTR's default)",
+      input = "close", make = function() return ta.stdev(20, { sample = true }) end,
+      outputs = { { col = "sd20_sample", ret = 1 } } },
+    { name = 'ta.keltner(20, 2, nil, { first_tr = "skip" })',
+      ttr = "keltnerChannels(HLC, n = 20, atr = 2)", input = "hlc",
+      make = function() return ta.keltner(20, 2, nil, { first_tr = "skip" }) end,
+      -- the middle line waits for the ATR, which skips the first bar
+      outputs = { { col = "kc_mid", ret = 1, lead = 1 }, { col = "kc_upper", ret = 2 },
+                  { col = "kc_lower", ret = 3 }, { col = "kc_upper", field = "upper" } } },
+    { name = "ta.donchian(20)", ttr = "DonchianChannel(HL, n = 20)", input = "hl",
+      make = function() return ta.donchian(20) end,
+      outputs = { { col = "dc_mid", ret = 1 }, { col = "dc_upper", ret = 2 },
+                  { col = "dc_lower", ret = 3 } } },
+    -- +DI and -DI come with the ADX: n - 1 bars after TTR's
+    { name = "ta.adx(14)", ttr = "ADX(HLC, n = 14)", input = "hlc",
+      make = function() return ta.adx(14) end,
+      outputs = { { col = "adx14", ret = 1 }, { col = "adx_pdi", ret = 2, lead = 13 },
+                  { col = "adx_mdi", ret = 3, lead = 13 }, { col = "adx_dx", ret = 4, lead = 13 },
+                  { col = "adx_pdi", field = "plus_di", lead = 13 } } },
+    { name = "ta.aroon(25)", ttr = "aroon(HL, n = 25)", input = "hl",
+      make = function() return ta.aroon(25) end,
+      outputs = { { col = "aroon_osc", ret = 1 }, { col = "aroon_up", ret = 2 },
+                  { col = "aroon_down", ret = 3 } } },
+    { name = "ta.supertrend(10, 3)", ttr = "TradingView's Supertrend in R (reference.R)",
+      input = "hlc", make = function() return ta.supertrend(10, 3) end,
+      outputs = { { col = "st_line", ret = 1 }, { col = "st_dir", ret = 2 },
+                  { col = "st_upper", ret = 3 }, { col = "st_lower", ret = 4 } } },
+    { name = "ta.psar(0.04, 0.2, { first_gap = sd(high - low) })",
+      ttr = "SAR(HL, accel = c(0.04, 0.2))", input = "hl",
+      make = function() return ta.psar(0.04, 0.2, { first_gap = sd_of_range() }) end,
+      outputs = { { col = "psar", ret = 1 } } },
+    { name = "ta.ichimoku(9, 26, 52)", ttr = "(runMax + runMin) / 2 over 9, 26, 52; lagged 26",
+      input = "hl", make = function() return ta.ichimoku(9, 26, 52) end,
+      outputs = { { col = "ich_tenkan", ret = 1 }, { col = "ich_kijun", ret = 2 },
+                  { col = "ich_span_a", ret = 3 }, { col = "ich_span_b", ret = 4 },
+                  { col = "ich_cloud_a", ret = 5 }, { col = "ich_cloud_b", ret = 6 } } },
+    { name = "ta.vwap() by year", ttr = "cumsum(tp v) / cumsum(v) within each year",
+      input = "hlcv_year", make = function() return ta.vwap() end,
+      outputs = { { col = "vwap_year", ret = 1 } } },
+    { name = "ta.vwap({ n = 10 })", ttr = "VWAP(typical, volume, n = 10)", input = "hlcv",
+      make = function() return ta.vwap({ n = 10 }) end, outputs = { { col = "vwap10", ret = 1 } } },
+    { name = "ta.obv()", ttr = "OBV(close, volume)", input = "close_volume",
+      make = function() return ta.obv() end, outputs = { { col = "obv", ret = 1 } } },
+    { name = "ta.zscore(20)", ttr = "(close - runMean(close, 20)) / runSD(close, 20, FALSE)",
+      input = "close", make = function() return ta.zscore(20) end,
+      outputs = { { col = "zscore20", ret = 1 } } },
+    { name = "ta.correlation(20) of close and volume", ttr = "runCor(close, volume, n = 20)",
+      input = "close_volume", make = function() return ta.correlation(20) end,
+      outputs = { { col = "cor20", ret = 1 } } },
+    { name = "ta.beta(20) of close on volume",
+      ttr = "runCov(close, volume, 20) / runVar(volume, n = 20)", input = "close_volume",
+      make = function() return ta.beta(20) end, outputs = { { col = "beta20", ret = 1 } } },
 }
 
 -- Feeds every bar; returns one array per output (nil where apex.ta gives nothing).

@@ -163,7 +163,7 @@ static double run_over_reference(lua_CFunction fn, comparison *c, const char *wh
     if (!c->csv)
         fail_msg("cannot read %s: %s", REFERENCE_CSV, strerror(errno));
 
-    /* A minute, not the pipelines' 250 ms: this one call runs 5550 bars through 15 to 26
+    /* A minute, not the pipelines' 250 ms: this one call runs 5550 bars through 26 to 60
      * indicators, and the machine may be busy. */
     script_limits limits = {.memory_limit = 64u << 20, .deadline_ms = 60000};
     sandbox sb;
