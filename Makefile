@@ -18,7 +18,7 @@
 # /usr/lib/<arch>/libwebsockets-evlib_uv.so), so it must not go if -dev's packaging changes.
 DEBS := build-essential cmake pkg-config liblua5.4-dev libuv1-dev libcurl4-openssl-dev \
         libsqlite3-dev libjansson-dev libssl-dev openssl libcmocka-dev sqlite3 procps clang libclang-rt-14-dev gdb bc \
-        libwebsockets-dev libwebsockets-evlib-uv curl \
+        libwebsockets-dev libwebsockets-evlib-uv curl libjs-chart.js \
         r-base-core r-cran-ttr
 DEBS_NO_RECOMMENDS := r-base-core r-cran-ttr
 JOBS := $(shell nproc 2>/dev/null || echo 2)

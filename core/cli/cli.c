@@ -8,6 +8,7 @@
 #include "cli/approvals.h"
 #include "cli/status.h"
 #include "pipeline/host.h"
+#include "server/server.h"
 #include "store/store.h"
 
 static const char *const usage_main =
@@ -18,6 +19,7 @@ static const char *const usage_main =
     "  backtest PIPELINE.lua...  the same code on a simulated clock, as fast as possible\n"
     "  check PIPELINE.lua...     load and validate everything; trade nothing\n"
     "  status [--db FILE]        executions, positions, orders and events from the store\n"
+    "  serve --db FILE [--http ADDR]  the HTTP API and dashboard over a store, read-only\n"
     "  resume [PIPELINE]         resume entries after the drawdown breaker\n"
     "  reduce-only on|off [PIPELINE]  exits only, no new entries (or back)\n"
     "  approvals [--db FILE]     approval requests waiting for an answer\n"
@@ -45,6 +47,8 @@ static const char *const usage_run =
     "  --speed N        replay speed (default: the pipeline's data.speed, else 1)\n"
     "  --fresh          delete the store and its paper accounts first\n"
     "  --max-seconds S  stop after S seconds of wall time\n"
+    "  --http ADDR      serve the JSON API, the stream and the dashboard on ADDR\n"
+    "                   (HOST:PORT, e.g. 127.0.0.1:8080; docs/api.md); off by default\n"
     "  --quiet          print only warnings and the summary\n"
     "  --verbose        also print every monitoring check\n";
 
@@ -70,6 +74,15 @@ static const char *const usage_check =
     "and line or field. Exit code 3 if any.\n"
     "  --connect   also make one authenticated account request to each pipeline's broker\n"
     "              and print what it answered\n";
+
+static const char *const usage_serve =
+    "usage: apex-host serve --db FILE [--http ADDR]\n"
+    "\n"
+    "Serves a store's JSON API, push stream and dashboard read-only, without trading: a\n"
+    "finished backtest's results, or a store another apex-host is running on. Every\n"
+    "state-changing call is refused (405). Runs until SIGINT or SIGTERM.\n"
+    "  --db FILE    the store (required)\n"
+    "  --http ADDR  where to listen, HOST:PORT (default 127.0.0.1:8080)\n";
 
 static const char *const usage_status =
     "usage: apex-host status [--db FILE] [--events N]\n"
@@ -124,14 +137,16 @@ static int cmd_trade(int argc, char **argv, int backtest)
 {
     const char *usage = backtest ? usage_backtest : usage_run;
     host_options opt = {.backtest = backtest, .db_path = backtest ? NULL : "apex.db"};
+    server_options http = {0};
+    host_observer observer;
     const char **paths = calloc((size_t)argc, sizeof *paths);
     int npaths = 0;
     if (!paths)
         return EXIT_RUNTIME;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
-        int needs_value =
-            strcmp(a, "--db") == 0 || strcmp(a, "--speed") == 0 || strcmp(a, "--max-seconds") == 0;
+        int needs_value = strcmp(a, "--db") == 0 || strcmp(a, "--speed") == 0 ||
+                          strcmp(a, "--max-seconds") == 0 || strcmp(a, "--http") == 0;
         if (needs_value && i + 1 >= argc) {
             free(paths);
             return usage_error(usage, "%s needs a value", a);
@@ -147,6 +162,14 @@ static int cmd_trade(int argc, char **argv, int backtest)
             if (parse_number(argv[++i], &opt.max_seconds) != 0 || opt.max_seconds <= 0) {
                 free(paths);
                 return usage_error(usage, "--max-seconds: '%s' is not a positive number", argv[i]);
+            }
+        } else if (!backtest && strcmp(a, "--http") == 0) {
+            http.listen = argv[++i];
+            char host[256], err[256];
+            int port;
+            if (server_parse_listen(http.listen, host, sizeof host, &port, err, sizeof err) != 0) {
+                free(paths);
+                return usage_error(usage, "%s", err);
             }
         } else if (!backtest && strcmp(a, "--fresh") == 0) {
             opt.fresh = 1;
@@ -170,6 +193,10 @@ static int cmd_trade(int argc, char **argv, int backtest)
     /* A backtest always starts from an empty store, so its results stand alone. */
     if (backtest)
         opt.fresh = 1;
+    if (http.listen) {
+        observer = server_observer(&http);
+        opt.observer = &observer;
+    }
     int code = host_main(paths, npaths, &opt);
     free(paths);
     return code;
@@ -228,6 +255,32 @@ static int cmd_status(int argc, char **argv)
     return rc == 0 ? EXIT_OK : EXIT_STORE;
 }
 
+static int cmd_serve(int argc, char **argv)
+{
+    server_options o = {.listen = "127.0.0.1:8080", .read_only = true};
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+            o.db_path = argv[++i];
+        else if (strcmp(argv[i], "--http") == 0 && i + 1 < argc)
+            o.listen = argv[++i];
+        else
+            return usage_error(usage_serve, "unexpected argument '%s'", argv[i]);
+    }
+    if (!o.db_path)
+        return usage_error(usage_serve, "%s", "name the store with --db FILE");
+    char host[256], err[256];
+    int port;
+    if (server_parse_listen(o.listen, host, sizeof host, &port, err, sizeof err) != 0)
+        return usage_error(usage_serve, "%s", err);
+    FILE *probe = fopen(o.db_path, "r");
+    if (!probe) {
+        fprintf(stderr, "apex-host: %s: no such store\n", o.db_path);
+        return EXIT_STORE;
+    }
+    fclose(probe);
+    return server_serve(&o);
+}
+
 int cli_main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
@@ -242,6 +295,7 @@ int cli_main(int argc, char **argv)
                  {"backtest", usage_backtest},
                  {"check", usage_check},
                  {"status", usage_status},
+                 {"serve", usage_serve},
                  {"resume", cli_usage_resume},
                  {"reduce-only", cli_usage_reduce_only},
                  {"approvals", cli_usage_approvals},
@@ -266,6 +320,8 @@ int cli_main(int argc, char **argv)
         return cmd_check(argc, argv);
     if (strcmp(cmd, "status") == 0)
         return cmd_status(argc, argv);
+    if (strcmp(cmd, "serve") == 0)
+        return cmd_serve(argc, argv);
     if (strcmp(cmd, "resume") == 0)
         return cli_resume(argc, argv);
     if (strcmp(cmd, "reduce-only") == 0)
