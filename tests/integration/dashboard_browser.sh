@@ -5,7 +5,10 @@
 # status, the MONITORING row says "Monitoring AAPL: <P&L>% P&L" with the P&L the store
 # has, the completed one shows its reason, the equity chart is drawn from the store's
 # snapshots, and a trade the host makes while the page is open appears without a reload,
-# pushed over the WebSocket stream.
+# pushed over the WebSocket stream. A second pipeline, in execution.mode = "approval",
+# waits for an answer on SPY: the page lists the request, refuses Approve until a token is
+# entered, then approves it with the token (kept in sessionStorage only), and the host
+# sends the entry.
 #
 # The demo bars are fed through a followed file a bar time at a time, so the test decides
 # when each trade happens: AAPL buys on its 3rd bar and is held (stop and target far
@@ -50,6 +53,16 @@ return apex.pipeline {
                  price_cache_ttl_seconds = 0 },
 }
 LUA
+cat > "$WORK/gate.lua" << LUA
+return apex.pipeline {
+  name = "gate", symbols = { "SPY" },
+  data = { files = { "$WORK/live.csv" }, follow = true },
+  strategy = "$WORK/strategy.lua",
+  risk = { max_position_pct = 0.2, max_risk_pct = 0.01 },
+  execution = { mode = "approval", approval_timeout = 600, approval_tolerance_pct = 1 },
+}
+LUA
+TOKEN="dash-TEST-token-$$"
 echo "timestamp,symbol,open,high,low,close,volume,bid,ask" > "$WORK/live.csv"
 # One file per demo bar time of the wanted symbols and days, the first N times of each day.
 # feed SYMBOLS DAYS N: appends them a bar time at a time (the host reads a followed file
@@ -69,13 +82,14 @@ feed() {
   done
 }
 
-"$APEX_HOST" run --db "$WORK/d.db" --fresh --http "127.0.0.1:$PORT" "$WORK/dash.lua" > "$WORK/run.out" 2>&1 &
+APEX_HTTP_TOKEN="$TOKEN" "$APEX_HOST" run --db "$WORK/d.db" --fresh --http "127.0.0.1:$PORT" \
+  "$WORK/dash.lua" "$WORK/gate.lua" > "$WORK/run.out" 2>&1 &
 hpid=$!
 trap 'kill $hpid 2>/dev/null; wait $hpid 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do curl -s -o /dev/null "$URL" && break; sleep 0.1; done
 curl -s -o /dev/null "$URL" || { echo "FAIL: the host does not serve $URL"; cat "$WORK/run.out"; exit 1; }
 
-feed AAPL,MSFT 2024-03-04,2024-03-05,2024-03-06 8
+feed AAPL,MSFT,SPY 2024-03-04,2024-03-05,2024-03-06 8
 until_sq() { # SQL WANT: polls the store for up to 10 s
   local v=""
   for _ in $(seq 100); do
@@ -85,11 +99,14 @@ until_sq() { # SQL WANT: polls the store for up to 10 s
   done
   echo "$v"
 }
-assert_eq "$(until_sq "SELECT symbol || ':' || status FROM executions ORDER BY id" "$(printf 'AAPL:monitoring\nMSFT:completed')")" \
-  "$(printf 'AAPL:monitoring\nMSFT:completed')" "the store holds AAPL monitoring and MSFT completed"
+want=$(printf 'AAPL:monitoring\nMSFT:completed\nSPY:running')
+assert_eq "$(until_sq "SELECT symbol || ':' || status FROM executions ORDER BY id" "$want")" "$want" \
+  "the store holds AAPL monitoring, MSFT completed and SPY running (waiting for approval)"
 # The monitor writes AAPL's mark each second: wait for one that is not the entry price.
 pct=$(until_sq "SELECT CASE WHEN unrealized_pnl <> 0 THEN 'moved' END FROM positions WHERE symbol = 'AAPL' AND status = 'open'" moved)
 assert_eq "$pct" "moved" "the monitor marked AAPL's position away from its entry"
+assert_eq "$(until_sq "SELECT symbol || ':' || status FROM approvals" "SPY:pending")" "SPY:pending" \
+  "SPY's entry waits for approval"
 eq_points=$(sq "$WORK/d.db" "SELECT count(*) FROM equity")
 [ "$eq_points" -ge 1 ] && pass "the store has $eq_points equity snapshot(s)" || fail "no equity snapshot in the store"
 
@@ -111,6 +128,14 @@ cat > "$WORK/cmds.json" << JSON
  {"name": "completed reason", "eval": "document.querySelector('#executions tr.completed td.reason').textContent"},
  {"name": "equity chart",
   "wait": "(() => { const c = document.getElementById('equity-chart'); if (!c || !(Number(c.dataset.points) >= 1)) return ''; const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return c.dataset.points + ' points, ' + n + ' pixels'; })()"},
+ {"name": "approval listed", "wait": "(() => { const r = document.querySelector('#approvals tr[data-approval]'); return r ? r.children[2].textContent + ' ' + r.children[3].textContent : ''; })()"},
+ {"name": "approve without a token", "eval": "document.querySelector('#approvals button.approve').click(); 'clicked'"},
+ {"name": "asks for the token", "wait": "document.getElementById('approval-msg').textContent"},
+ {"name": "token entered", "eval": "document.getElementById('token').value = '$TOKEN'; document.getElementById('token-form').requestSubmit(); document.getElementById('token').value === '' && sessionStorage.getItem('apex.token') === '$TOKEN' ? 'stored' : 'not stored'"},
+ {"name": "approve", "eval": "document.querySelector('#approvals button.approve').click(); 'clicked'"},
+ {"name": "approve answered", "wait": "(() => { const t = document.getElementById('approval-msg').textContent; return t.includes('recorded') || t.includes(': ') && !t.includes('Enter') ? t : ''; })()"},
+ {"name": "token kept only in the tab", "eval": "localStorage.length + ' ' + document.cookie.length + ' ' + location.href.includes('$TOKEN') + ' ' + document.body.innerHTML.includes('$TOKEN')"},
+ {"name": "approval leaves the table", "wait": "!document.querySelector('#approvals tr[data-approval]')"},
  {"mark": "load stamp before"},
  {"name": "pushes so far", "eval": "Number(document.body.dataset.pushes || 0)"},
  {"name": "ready for TSLA", "eval": "'ready'"},
@@ -147,6 +172,13 @@ upct=$(sq "$WORK/d.db" "SELECT unrealized_pnl_pct FROM positions WHERE symbol = 
 assert_contains "$mon" "Monitoring AAPL: " "the MONITORING row says Monitoring AAPL"
 assert_contains "$mon" "% P&L" "with its P&L in percent"
 assert_eq "$(value "monitoring badge pulses")" "pulse" "the MONITORING badge pulses"
+assert_eq "$(value "approval listed")" "SPY buy" "the pending approval is listed"
+assert_contains "$(value "asks for the token")" "Enter the API token" "Approve without a token asks for it"
+assert_eq "$(value "token entered")" "stored" "the token is kept in sessionStorage"
+assert_contains "$(value "approve answered")" "approve recorded" "Approve with the token is recorded"
+assert_eq "$(value "token kept only in the tab")" "0 0 false false" "the token is in no cookie, localStorage, URL or page text"
+assert_eq "$(until_sq "SELECT status || ' ' || answered_by FROM approvals" "approved http")" "approved http" "the store has the approval, answered by http"
+assert_eq "$(until_sq "SELECT status FROM executions WHERE symbol = 'SPY'" monitoring)" "monitoring" "the host sent SPY's entry"
 assert_eq "$(value "completed reason")" "$msft_reason" "the completed execution shows its reason"
 assert_contains "$(value "equity chart")" " pixels" "the equity chart is drawn"
 case "$(value "equity chart")" in *" 0 pixels") fail "the equity canvas is blank" ;; esac
@@ -158,4 +190,5 @@ assert_eq "$(value "load stamp after")" "$(value "load stamp before")" "without 
 assert_eq "$(value "JavaScript from the host only")" "none" "every script and resource comes from the host"
 echo "store AAPL unrealized_pnl_pct $upct; page: $mon"
 [ -z "${SCREENSHOT:-}" ] || cp "$WORK/page.png" "$SCREENSHOT"
+[ -z "${KEEP:-}" ] || cp "$WORK/cdp.out" "$WORK/run.out" "$KEEP"
 finish
