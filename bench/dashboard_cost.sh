@@ -12,8 +12,9 @@
 # The latency of an order: from the bar that caused it (the replay clock reaches the bar's
 # time, which is when the bar is delivered) to the order's submitted_at (the paper broker
 # accepted it), both on the run's clock, divided by SPEED: wall microseconds of the host's
-# work. Prints the machine, then p50, p99 and max per mode; per-order figures go to
-# $OUT/<mode>.tsv.
+# work. Prints the machine, then per mode p50, p99 and max, and the host's CPU time for the
+# whole run (/usr/bin/time), which the other processes on the machine do not change;
+# per-order figures go to $OUT/<mode>.tsv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -22,8 +23,8 @@ SPEED=${SPEED:-600}
 CLIENTS=${CLIENTS:-10}
 OUT=${OUT:-bench/out/dashboard-cost}
 [ -x "$BUILD/apex-host" ] || { echo "build first: make build ($BUILD/apex-host)" >&2; exit 1; }
-command -v sqlite3 > /dev/null && command -v node > /dev/null && command -v curl > /dev/null ||
-  { echo "needs sqlite3, node and curl (make deps)" >&2; exit 1; }
+command -v sqlite3 > /dev/null && command -v node > /dev/null && command -v curl > /dev/null &&
+  [ -x /usr/bin/time ] || { echo "needs sqlite3, node, curl and /usr/bin/time" >&2; exit 1; }
 rm -rf "$OUT"
 mkdir -p "$OUT/p"
 OUT=$(cd "$OUT" && pwd)
@@ -65,7 +66,8 @@ for mode in ${MODES:-none http clients}; do
     PORT=$(free_port)
     args=(--http "127.0.0.1:$PORT")
   fi
-  "$BUILD/apex-host" run --speed "$SPEED" --max-seconds $((30 + N / 5)) --db "$DB" --fresh \
+  /usr/bin/time -f "%U %S" -o "$OUT/$mode.cpu" \
+    "$BUILD/apex-host" run --speed "$SPEED" --max-seconds $((30 + N / 5)) --db "$DB" --fresh \
     "${args[@]}" "$OUT/p/pipeline.lua" > "$OUT/$mode.out" 2>&1 &
   HPID=$!
   if [ "$mode" = clients ]; then
@@ -88,8 +90,10 @@ for mode in ${MODES:-none http clients}; do
             GROUP BY execution_id, role) AND o.submitted_at IS NOT NULL ORDER BY o.id" |
     tr '|' '\t' > "$OUT/$mode.tsv"
   orders=$(grep -c . "$OUT/$mode.tsv" || true)
-  extra=""
-  [ "$mode" != clients ] || extra=" ($(cat "$OUT/node-clients.out"))"
+  # The host's own CPU time (user + system) for the whole run: what serving cost the
+  # process, whatever else the machine was doing.
+  extra="; host CPU $(awk '{ printf "%.2f s", $1 + $2 }' "$OUT/$mode.cpu")"
+  [ "$mode" != clients ] || extra="$extra ($(cat "$OUT/node-clients.out"))"
   if [ "$orders" -gt 0 ]; then
     cut -f2 "$OUT/$mode.tsv" | sort -n | awk -v m="$mode" -v x="$extra" '{ v[NR] = $1 } END {
       p50 = v[int((NR - 1) * 0.50) + 1]; p99 = v[int((NR - 1) * 0.99) + 1];

@@ -137,58 +137,89 @@
   }
 
   /* What the page reads, each a page of the API's rows (newest first). Executions are read
-   * twice: every active one, however old, and the latest of any status. Equity is read
-   * whole once and then only what is new (`after`), so a long curve is not re-sent. */
-  const RESOURCES = [
-    ['summary', '/metrics', (b) => (b && b.store) || b],
-    ['pipelines', '/pipelines', (b) => listOf(b, 'data')],
-    ['active', '/executions?status=active&limit=1000', (b) => listOf(b, 'data')],
-    ['recent', '/executions?limit=100', (b) => listOf(b, 'data')],
-    ['positions', '/positions?status=open&limit=1000', (b) => listOf(b, 'data')],
-    ['orders', '/orders?status=open&limit=200', (b) => listOf(b, 'data')],
-    ['exits', '/exits?limit=50', (b) => listOf(b, 'data')],
-    ['attempts', '/exit_attempts?limit=300', (b) => listOf(b, 'data')],
-    ['fills', '/fills?limit=1000', (b) => listOf(b, 'data')],
-    ['events', '/events?limit=' + EVENTS_KEPT, (b) => listOf(b, 'data')],
-    ['reloads', '/events?kind=reload&limit=50', (b) => listOf(b, 'data')],
-    ['reload_errors', '/events?kind=reload_error&limit=50', (b) => listOf(b, 'data')],
-    ['approvals', '/approvals?status=pending&limit=100', (b) => listOf(b, 'data')],
-  ];
+   * twice: every active one, however old, and the latest of any status. Equity and fills
+   * are read whole once and then only what is new (`after`), so a long history is not
+   * re-sent. */
+  const RESOURCES = {
+    summary: ['/metrics', (b) => (b && b.store) || b],
+    pipelines: ['/pipelines', (b) => listOf(b, 'data')],
+    active: ['/executions?status=active&limit=1000', (b) => listOf(b, 'data')],
+    recent: ['/executions?limit=100', (b) => listOf(b, 'data')],
+    positions: ['/positions?status=open&limit=1000', (b) => listOf(b, 'data')],
+    orders: ['/orders?status=open&limit=200', (b) => listOf(b, 'data')],
+    exits: ['/exits?limit=50', (b) => listOf(b, 'data')],
+    attempts: ['/exit_attempts?limit=300', (b) => listOf(b, 'data')],
+    events: ['/events?limit=' + EVENTS_KEPT, (b) => listOf(b, 'data')],
+    reloads: ['/events?kind=reload&limit=50', (b) => listOf(b, 'data')],
+    reload_errors: ['/events?kind=reload_error&limit=50', (b) => listOf(b, 'data')],
+    approvals: ['/approvals?status=pending&limit=100', (b) => listOf(b, 'data')],
+    equity: null, /* loadEquity */
+    fills: null,  /* loadFills */
+  };
+  const ALL = Object.keys(RESOURCES);
+  /* What an event says may have changed, by its kind; the event itself is in the feed, and
+   * executions and positions come on the stream. A kind not listed re-reads everything. */
+  const MONEY_MOVED = ['summary', 'pipelines', 'active', 'recent', 'positions', 'orders', 'fills',
+    'exits', 'attempts', 'equity'];
+  const CHANGES = {
+    fill: MONEY_MOVED,
+    order: ['orders', 'exits', 'attempts'],
+    exit: ['exits', 'attempts', 'orders'],
+    exit_failed: ['exits', 'attempts', 'orders'],
+    exit_timeout: ['exits', 'attempts', 'orders'],
+    status: ['summary', 'pipelines', 'active', 'recent', 'orders'],
+    skip: ['summary', 'recent'],
+    approval: ['approvals', 'active', 'recent'],
+    approval_denied: ['approvals'],
+    reload: ['reloads', 'pipelines'],
+    reload_error: ['reload_errors', 'pipelines'],
+    risk_mode: ['pipelines'],
+    circuit_breaker: ['pipelines'],
+    signal: [],
+    coordinator: [],
+    risk: [],
+    risk_limit: [],
+    market_data: [],
+    data_source: [],
+    rate_limit: [],
+  };
 
+  const dirty = new Set(ALL);
   let refreshing = false;
-  let refreshAgain = false;
   let lastRefresh = 0;
   let refreshTimer = null;
   async function refresh() {
-    if (refreshing) {
-      refreshAgain = true;
-      return;
-    }
+    if (refreshing) return; /* the end of this one schedules the next if anything is dirty */
     refreshing = true;
     lastRefresh = Date.now();
+    const keys = [...dirty];
+    dirty.clear();
     const errors = [];
     const got = {};
-    await Promise.all(RESOURCES.map(async ([key, path, take]) => {
+    await Promise.all(keys.map(async (key) => {
       try {
-        got[key] = take(await getJSON(path));
+        if (key === 'equity') await loadEquity();
+        else if (key === 'fills') await loadFills();
+        else got[key] = RESOURCES[key][1](await getJSON(RESOURCES[key][0]));
       } catch (e) {
         errors.push(e.message);
+        dirty.add(key); /* read it again next time */
       }
     }));
-    try {
-      await loadEquity();
-    } catch (e) {
-      errors.push(e.message);
-    }
-    for (const k of ['summary', 'pipelines', 'positions', 'orders', 'exits', 'attempts', 'fills', 'approvals']) {
+    for (const k of ['summary', 'pipelines', 'positions', 'orders', 'exits', 'attempts', 'approvals']) {
       if (got[k] !== undefined) state[k] = got[k];
     }
     if (got.events) mergeEvents(got.events);
-    if (got.reloads || got.reload_errors) state.reloads = (got.reloads || []).concat(got.reload_errors || []);
+    if (got.reloads) state.reloads = got.reloads.concat(state.reloads.filter((e) => e.kind !== 'reload'));
+    if (got.reload_errors) state.reloads = got.reload_errors.concat(state.reloads.filter((e) => e.kind !== 'reload_error'));
     if (got.active || got.recent) {
       const byId = new Map();
+      for (const e of state.executions) byId.set(String(e.id), e);
       for (const e of (got.recent || []).concat(got.active || [])) byId.set(String(e.id), e);
-      state.executions = [...byId.values()].sort((a, b) => num(b.id) - num(a.id));
+      /* Keep what the page shows bounded: the active ones and the latest 100. */
+      const rows = [...byId.values()].sort((a, b) => num(b.id) - num(a.id));
+      const active = new Set(['pending', 'running', 'monitoring', 'paused']);
+      state.executions = rows.filter((e, i) => i < 100 || active.has(e.status));
     }
     for (const p of state.positions) addMark(p);
     render();
@@ -197,14 +228,13 @@
       : 'as of ' + new Date().toISOString().slice(11, 19) + ' UTC';
     document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes || 0) + 1);
     refreshing = false;
-    if (refreshAgain) {
-      refreshAgain = false;
-      scheduleRefresh();
-    }
+    if (dirty.size) scheduleRefresh([]);
   }
-  /* Coalesces pushes: one re-read at most every REFRESH_MIN_MS. */
-  function scheduleRefresh() {
-    if (refreshTimer) return;
+  /* Marks what needs reading again and coalesces: one re-read at most every
+   * REFRESH_MIN_MS, of everything marked meanwhile. */
+  function scheduleRefresh(keys) {
+    for (const k of keys) dirty.add(k);
+    if (refreshTimer || dirty.size === 0) return;
     const wait = Math.max(0, REFRESH_MIN_MS - (Date.now() - lastRefresh));
     refreshTimer = setTimeout(() => {
       refreshTimer = null;
@@ -212,24 +242,32 @@
     }, wait);
   }
 
-  /* The equity curve: every snapshot the first time (paging back), then what is new. */
-  let equityAfter = 0;
-  async function loadEquity() {
-    if (equityAfter === 0) {
+  /* A list read whole once (newest first, paging back), then only the rows after the last
+   * one seen (the API gives those oldest first). Returns the rows oldest first. */
+  async function readGrowing(path, list, lastId) {
+    if (lastId === 0) {
       let before = 0;
       const all = [];
       for (let pages = 0; pages < 20; pages++) {
-        const b = await getJSON('/equity?limit=1000' + (before ? '&before=' + before : ''));
+        const b = await getJSON(path + '?limit=1000' + (before ? '&before=' + before : ''));
         all.push(...listOf(b, 'data'));
         if (!b.next_before) break;
         before = b.next_before;
       }
-      state.equity = all.reverse(); /* oldest first */
-    } else {
-      const b = await getJSON('/equity?after=' + equityAfter + '&limit=1000');
-      state.equity.push(...listOf(b, 'data'));
+      return all.reverse();
     }
+    const b = await getJSON(path + '?after=' + lastId + '&limit=1000');
+    return list.concat(listOf(b, 'data'));
+  }
+  let equityAfter = 0;
+  async function loadEquity() {
+    state.equity = await readGrowing('/equity', state.equity, equityAfter);
     for (const p of state.equity) equityAfter = Math.max(equityAfter, num(p.id) || 0);
+  }
+  let fillsAfter = 0;
+  async function loadFills() {
+    state.fills = await readGrowing('/fills', state.fills, fillsAfter);
+    for (const f of state.fills) fillsAfter = Math.max(fillsAfter, num(f.id) || 0);
   }
 
   /* Prices for the charts: the marks of open positions as the host pushes them, and every
@@ -349,7 +387,7 @@
     } catch (e) {
       msg.textContent = 'approval ' + id + ': ' + e.message;
     }
-    scheduleRefresh();
+    scheduleRefresh(['approvals', 'active', 'recent']);
   }
 
   /* The live figures of an execution, from its open position when there is one. */
@@ -582,7 +620,7 @@
           li.classList.add('new');
           document.getElementById('events').prepend(li);
         }
-        scheduleRefresh();
+        scheduleRefresh(CHANGES[d.kind] || ALL);
         return;
       case 'execution':
         upsert(state.executions, d);
@@ -610,7 +648,7 @@
       backoff = 1000;
       conn.className = 'conn conn-up';
       conn.textContent = 'live';
-      scheduleRefresh(); /* whatever happened while we were away */
+      scheduleRefresh(ALL); /* whatever happened while we were away */
     };
     ws.onmessage = (m) => {
       document.body.dataset.pushes = String(Number(document.body.dataset.pushes || 0) + 1);
@@ -640,7 +678,6 @@
       else sessionStorage.removeItem(TOKEN_KEY);
       input.value = '';
       show();
-      refresh();
     });
     show();
   }
