@@ -52,16 +52,21 @@ let messages = 0;
 let requests = 0;
 let failed = 0; /* HTTP answers other than 2xx, and requests that could not be made */
 let closed = 0; /* stream closes (the host's end counts one per client) */
+const why = new Map(); /* failure -> count */
+function failure(text) {
+  failed++;
+  why.set(text, (why.get(text) || 0) + 1);
+}
 
 async function get(path) {
   requests++;
   try {
     const r = await fetch(base + '/api/v1' + path);
     const body = await r.json();
-    if (!r.ok) failed++;
+    if (!r.ok) failure(r.status + ' ' + ((body.error && body.error.message) || ''));
     return body;
   } catch (e) {
-    failed++;
+    failure(String(e.cause || e.message));
     return null;
   }
 }
@@ -110,5 +115,6 @@ function client() {
 for (let i = 0; i < N; i++) client();
 process.on('SIGTERM', () => {
   console.log(`${N} clients: ${messages} stream messages, ${requests} requests, ${failed} failed, ${closed} stream closes`);
+  for (const [text, n] of why) console.error(`${n} x ${text}`);
   process.exit(0);
 });

@@ -142,6 +142,8 @@ cat > "$WORK/cmds.json" << JSON
  {"name": "TSLA appears without a reload", "timeout_ms": 30000,
   "wait": "(() => { const r = [...document.querySelectorAll('#executions tr[data-execution]')].find(r => r.children[2].textContent === 'TSLA'); return r ? r.dataset.execution + ':TSLA:' + r.dataset.status : ''; })()"},
  {"name": "TSLA's event in the feed", "wait": "[...document.querySelectorAll('#events li')].some(li => li.textContent.includes('TSLA'))"},
+ {"name": "TSLA's entry price after its fill", "timeout_ms": 30000,
+  "wait": "(() => { const r = [...document.querySelectorAll('#executions tr[data-execution]')].find(r => r.children[2].textContent === 'TSLA'); return r ? r.children[6].textContent : ''; })()"},
  {"mark": "load stamp after"},
  {"name": "pushes after", "eval": "Number(document.body.dataset.pushes || 0)"},
  {"name": "JavaScript from the host only",
@@ -183,6 +185,8 @@ assert_eq "$(value "completed reason")" "$msft_reason" "the completed execution 
 assert_contains "$(value "equity chart")" " pixels" "the equity chart is drawn"
 case "$(value "equity chart")" in *" 0 pixels") fail "the equity canvas is blank" ;; esac
 assert_contains "$(value "TSLA appears without a reload")" ":TSLA:" "TSLA's execution appeared while the page was open"
+tsla_entry=$(sq "$WORK/d.db" "SELECT printf('%.2f', entry_price / 100000000.0) FROM executions WHERE symbol = 'TSLA'")
+assert_eq "$(value "TSLA's entry price after its fill")" "$tsla_entry" "and its entry price once it filled, as the store has it"
 assert_eq "$(value "load stamp after")" "$(value "load stamp before")" "without a reload"
 [ "$(value "pushes after")" -gt "$(value "pushes so far")" ] 2> /dev/null &&
   pass "it came over the push stream ($(value "pushes so far") -> $(value "pushes after") messages)" ||

@@ -408,7 +408,8 @@
       let pnlCell;
       if (monitoring) {
         pnlCell = el('td', { class: 'num ' + signClass(pnl) },
-          el('span', { class: 'monitor-line', text: 'Monitoring ' + e.symbol + ': ' + (pnlPct !== undefined ? fmtPct(pnlPct) : '') + ' P&L' }),
+          el('span', { class: 'monitor-line', text: 'Monitoring ' + e.symbol + ': ' +
+            (pnlPct !== undefined ? fmtPct(pnlPct) + ' P&L' : 'entry not filled yet') }),
           fmtSigned(pnl));
       } else {
         const realized = pick(e, 'realized_pnl');
@@ -418,7 +419,7 @@
       return el('tr', { class: status, 'data-execution': e.id, 'data-status': status },
         td(e.id), td(e.pipeline), td(e.symbol),
         el('td', {}, el('span', { class: 'status status-' + status, text: status })),
-        td(sideName(pick(e, 'side'))), td(fmtQty(pick(e, 'qty')), 'num'),
+        td(sideName(pick(e, 'side'))), td(num(pick(e, 'qty')) ? fmtQty(e.qty) : '', 'num'),
         td(num(pick(e, 'entry_price')) ? fmtMoney(e.entry_price) : '', 'num'),
         pnlCell,
         td(num(pick(e, 'stop_loss')) ? fmtMoney(e.stop_loss) : '', 'num'),
@@ -441,7 +442,7 @@
 
   function renderOrders() {
     const rows = state.orders.map((o) => {
-      const price = pick(o, 'limit_price') || pick(o, 'stop_price');
+      const price = num(pick(o, 'limit_price')) || num(pick(o, 'stop_price')); /* "0" = none */
       return el('tr', {},
         td(pick(o, 'client_order_id')), td(o.symbol), td(sideName(o.side)), td(pick(o, 'type', 'order_type')),
         td(fmtQty(o.qty), 'num'), td(num(price) ? fmtMoney(price) : '', 'num'), td(o.status));
