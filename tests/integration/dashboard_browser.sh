@@ -155,7 +155,7 @@ node --experimental-websocket "$CDP" "$CHROMIUM" "$URL" "$WORK/cmds.json" > "$WO
 npid=$!
 # TSLA's bars only once the page is open and has read everything above.
 for _ in $(seq 600); do grep -q '"name":"ready for TSLA"' "$WORK/cdp.out" && break; kill -0 $npid 2> /dev/null || break; sleep 0.1; done
-grep -q '"name":"ready for TSLA"' "$WORK/cdp.out" && feed TSLA 2024-03-07 4
+grep -q '"name":"ready for TSLA"' "$WORK/cdp.out" && feed TSLA 2024-03-07 8
 wait $npid && cdp_rc=0 || cdp_rc=$?
 # value NAME: what the browser answered for that command (text as is, numbers as digits).
 value() {
@@ -192,6 +192,14 @@ assert_eq "$(value "load stamp after")" "$(value "load stamp before")" "without 
   pass "it came over the push stream ($(value "pushes so far") -> $(value "pushes after") messages)" ||
   fail "no pushed message arrived while TSLA traded"
 assert_eq "$(value "JavaScript from the host only")" "none" "every script and resource comes from the host"
+# The host stops cleanly with its server and clients gone (and, under ASan, reports nothing).
+kill -TERM $hpid
+wait $hpid && rc=0 || rc=$?
+assert_eq "$rc" "0" "the host stopped on SIGTERM with exit code 0"
+if grep -E "Sanitizer|runtime error" "$WORK/run.out" > /dev/null; then
+  fail "the sanitizers reported:"
+  grep -E -A20 "Sanitizer|runtime error" "$WORK/run.out" | head -60 >&2
+fi
 echo "store AAPL unrealized_pnl_pct $upct; page: $mon"
 [ -z "${SCREENSHOT:-}" ] || cp "$WORK/page.png" "$SCREENSHOT"
 [ -z "${KEEP:-}" ] || cp "$WORK/cdp.out" "$WORK/run.out" "$KEEP"
