@@ -85,7 +85,7 @@ feed() {
 APEX_HTTP_TOKEN="$TOKEN" "$APEX_HOST" run --db "$WORK/d.db" --fresh --http "127.0.0.1:$PORT" \
   "$WORK/dash.lua" "$WORK/gate.lua" > "$WORK/run.out" 2>&1 &
 hpid=$!
-trap 'kill $hpid 2>/dev/null; wait $hpid 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill $hpid 2> /dev/null || true; wait $hpid 2> /dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do curl -s -o /dev/null "$URL" && break; sleep 0.1; done
 curl -s -o /dev/null "$URL" || { echo "FAIL: the host does not serve $URL"; cat "$WORK/run.out"; exit 1; }
 
