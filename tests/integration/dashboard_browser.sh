@@ -148,14 +148,30 @@ cat > "$WORK/cmds.json" << JSON
  {"name": "pushes after", "eval": "Number(document.body.dataset.pushes || 0)"},
  {"name": "JavaScript from the host only",
   "eval": "[...document.scripts].map(s => s.src).concat(performance.getEntriesByType('resource').map(e => e.name)).filter(u => u && !u.startsWith('$URL'.slice(0, -1)) && !u.startsWith('ws://127.0.0.1:$PORT')).join(' ') || 'none'"}
- ,{"screenshot": "$WORK/page.png", "width": 1280, "height": 1500}
+ ,{"name": "ready for a bad reload", "eval": "'ready'"},
+ {"name": "failed reload shown", "timeout_ms": 30000, "wait": "(() => { const r = [...document.querySelectorAll('#pipelines tbody tr')].find(r => r.children[0].textContent === 'dash'); const t = r ? r.children[4].textContent : ''; return t.includes('failed') ? t : ''; })()"},
+ {"name": "ready for a good reload", "eval": "'ready'"},
+ {"name": "good reload shown", "timeout_ms": 30000, "wait": "(() => { const r = [...document.querySelectorAll('#pipelines tbody tr')].find(r => r.children[0].textContent === 'dash'); const t = r ? r.children[4].textContent : ''; return / ok$/.test(t) ? t : ''; })()"},
+ {"screenshot": "$WORK/page.png", "width": 1280, "height": 1500}
 ]
 JSON
 node --experimental-websocket "$CDP" "$CHROMIUM" "$URL" "$WORK/cmds.json" > "$WORK/cdp.out" 2> "$WORK/cdp.err" &
 npid=$!
 # TSLA's bars only once the page is open and has read everything above.
-for _ in $(seq 600); do grep -q '"name":"ready for TSLA"' "$WORK/cdp.out" && break; kill -0 $npid 2> /dev/null || break; sleep 0.1; done
-grep -q '"name":"ready for TSLA"' "$WORK/cdp.out" && feed TSLA 2024-03-07 8
+# at NAME: waits until the browser run has answered the command NAME (true), or has ended.
+at() {
+  for _ in $(seq 900); do
+    grep -q "\"name\":\"$1\"" "$WORK/cdp.out" && return 0
+    kill -0 $npid 2> /dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+at "ready for TSLA" && feed TSLA 2024-03-07 8
+# A save with a syntax error (the old code keeps running), then the good file again.
+cp "$WORK/strategy.lua" "$WORK/strategy.good"
+at "ready for a bad reload" && printf 'return { on_bar = function(ctx, bar)\n' > "$WORK/strategy.lua"
+at "ready for a good reload" && cp "$WORK/strategy.good" "$WORK/strategy.lua"
 wait $npid && cdp_rc=0 || cdp_rc=$?
 # value NAME: what the browser answered for that command (text as is, numbers as digits).
 value() {
@@ -192,6 +208,9 @@ assert_eq "$(value "load stamp after")" "$(value "load stamp before")" "without 
   pass "it came over the push stream ($(value "pushes so far") -> $(value "pushes after") messages)" ||
   fail "no pushed message arrived while TSLA traded"
 assert_eq "$(value "JavaScript from the host only")" "none" "every script and resource comes from the host"
+reload_err=$(sq "$WORK/d.db" "SELECT message FROM events WHERE kind = 'reload_error' AND pipeline = 'dash' ORDER BY id DESC LIMIT 1")
+assert_contains "$(value "failed reload shown")" "failed: $reload_err" "a failed reload shows with the store's error"
+assert_contains "$(value "good reload shown")" " ok" "the next good reload shows ok"
 # The host stops cleanly with its server and clients gone (and, under ASan, reports nothing).
 kill -TERM $hpid
 wait $hpid && rc=0 || rc=$?
