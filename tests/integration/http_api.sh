@@ -83,7 +83,10 @@ assert_contains "$out" " 405" "with 405"
 assert_eq "$(sq "$DB" "SELECT count(*) FROM meta WHERE key LIKE 'risk.reduce_only%'")" "0" "and changes nothing"
 assert_eq "$(curl -s "$API/readyz" | json "d['ready'], d['checks']['store']['reason']")" \
   "True read-only: the store can be read" "serve's readiness"
-kill $spid; wait $spid; assert_eq "$?" "0" "serve stops on SIGTERM with 0"
+kill $spid
+code=0; wait $spid || code=$?
+assert_eq "$code" "0" "serve stops on SIGTERM with 0"
+[ "$code" = 0 ] || cat "$WORK/serve.out"
 
 set +e
 "$APEX_HOST" serve --db "$WORK/none.db" >/dev/null 2>&1; assert_eq "$?" "4" "serve on a missing store exits 4"
@@ -204,6 +207,8 @@ assert_contains "$ws" '"status":"monitoring"' "with its new status"
 assert_contains "$ws" '{"type":"position","data":{"id":' "and the position"
 
 kill -TERM $rpid
-wait $rpid; assert_eq "$?" "0" "run --http stops on SIGTERM with 0"
+code=0; wait $rpid || code=$?
+assert_eq "$code" "0" "run --http stops on SIGTERM with 0"
+[ "$code" = 0 ] || cat "$WORK/run.out"
 rpid=""
 finish

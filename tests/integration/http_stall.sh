@@ -90,7 +90,9 @@ trap 'kill $rpid 2>/dev/null; kill ${spid:-} 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do curl -s -m 1 "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.05; done
 python3 "$WORK/slow.py" "$PORT" "$WORK/stop" > "$WORK/slow.out" 2>&1 &
 spid=$!
-wait $rpid; assert_eq "$?" "0" "the run ends normally"
+code=0; wait $rpid || code=$?
+assert_eq "$code" "0" "the run ends normally"
+[ "$code" = 0 ] || cat "$WORK/run.out"
 rpid=""
 touch "$WORK/stop"
 wait $spid || true
