@@ -16,7 +16,7 @@ PORT=$(free_port)
 API=http://127.0.0.1:$PORT
 "$APEX_HOST" serve --db "$DB" --http "127.0.0.1:$PORT" > "$WORK/serve.out" 2>&1 &
 spid=$!
-trap 'kill $spid 2>/dev/null; kill ${rpid:-} 2>/dev/null; kill ${wpid:-} 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'for p in $spid ${rpid:-} ${wpid:-}; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
 wait_http "$API" || { fail "serve did not answer"; cat "$WORK/serve.out"; finish; }
 
 # Every row of a table, read page by page (limit 25 makes many pages), against sqlite3.

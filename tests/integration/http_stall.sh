@@ -86,7 +86,7 @@ PORT=$(free_port)
 "$APEX_HOST" run --fresh --speed 240 --db "$WORK/s.db" --http "127.0.0.1:$PORT" "$WORK/p.lua" \
   > "$WORK/run.out" 2>&1 &
 rpid=$!
-trap 'kill $rpid 2>/dev/null; kill ${spid:-} 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'for p in ${rpid:-} ${spid:-}; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do curl -s -m 1 "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.05; done
 python3 "$WORK/slow.py" "$PORT" "$WORK/stop" > "$WORK/slow.out" 2>&1 &
 spid=$!
