@@ -354,13 +354,14 @@ static void answer_approval(request *q, response *r, bool approve)
         api_error(r, 400, "'%s' is not an approval id (a positive number)", q->arg);
         return;
     }
-    /* Only checked here (body_reason reads it); the parsed document is not kept. */
     json_t *body = q->c->body_len ? json_loadb(q->c->body, q->c->body_len, 0, NULL) : NULL;
-    if (q->c->body_len && !body) {
-        api_error(r, 400, "the body must be JSON, e.g. {\"reason\": \"too late in the day\"}");
+    bool bad_body = q->c->body_len && !json_is_object(body);
+    json_decref(body);
+    if (bad_body) {
+        api_error(r, 400,
+                  "the body must be a JSON object, e.g. {\"reason\": \"too late in the day\"}");
         return;
     }
-    json_decref(body);
     store *w = writer(q->s, r);
     if (!w)
         return;

@@ -250,7 +250,14 @@ static const resource resources[STORE_API_RESOURCE_COUNT] = {
      * its totals; one row each, by name. The paging key is meaningless here (0). */
     [STORE_API_PIPELINES] =
         {"pipelines",
-         "(SELECT pipeline AS name FROM executions UNION SELECT pipeline FROM cursors) n",
+         /* One pass over the executions for every pipeline's totals, plus the pipelines
+          * that have only a restart cursor. */
+         "(SELECT pipeline AS name, count(*) AS n, "
+         "sum(status IN " STORE_ACTIVE_STATUSES ") AS active, "
+         "coalesce(sum(realized_pnl), 0) AS pnl, coalesce(sum(fees), 0) AS fees, "
+         "max(updated_at) AS last FROM executions GROUP BY pipeline "
+         "UNION ALL SELECT c.pipeline, 0, 0, 0, 0, NULL FROM cursors c "
+         "WHERE c.pipeline NOT IN (SELECT pipeline FROM executions)) n",
          "0",
          NULL,
          "n.name",
@@ -259,23 +266,16 @@ static const resource resources[STORE_API_RESOURCE_COUNT] = {
          NULL,
          {{"0", "rowid", STORE_API_INT},
           {"n.name", "name", STORE_API_TEXT},
-          {"(SELECT count(*) FROM executions e WHERE e.pipeline = n.name)", "executions",
-           STORE_API_INT},
-          {"(SELECT count(*) FROM executions e WHERE e.pipeline = n.name AND e.status "
-           "IN " STORE_ACTIVE_STATUSES ")",
-           "active_executions", STORE_API_INT},
+          {"n.n", "executions", STORE_API_INT},
+          {"n.active", "active_executions", STORE_API_INT},
           {"(SELECT count(*) FROM positions p JOIN executions e ON e.id = p.execution_id "
-           "WHERE e.pipeline = n.name AND p.status = 'open')",
+           "WHERE p.status = 'open' AND e.pipeline = n.name)",
            "open_positions", STORE_API_INT},
-          {"(SELECT coalesce(sum(e.realized_pnl), 0) FROM executions e "
-           "WHERE e.pipeline = n.name)",
-           "realized_pnl", STORE_API_MONEY},
-          {"(SELECT coalesce(sum(e.fees), 0) FROM executions e WHERE e.pipeline = n.name)", "fees",
-           STORE_API_MONEY},
+          {"n.pnl", "realized_pnl", STORE_API_MONEY},
+          {"n.fees", "fees", STORE_API_MONEY},
           {"(SELECT c.last_ts FROM cursors c WHERE c.pipeline = n.name)", "last_bar_at",
            STORE_API_TIME},
-          {"(SELECT max(e.updated_at) FROM executions e WHERE e.pipeline = n.name)",
-           "last_activity_at", STORE_API_TIME}}},
+          {"n.last", "last_activity_at", STORE_API_TIME}}},
 };
 
 const char *store_api_resource_name(store_api_resource r)

@@ -16,7 +16,7 @@ PORT=$(free_port)
 API=http://127.0.0.1:$PORT
 "$APEX_HOST" serve --db "$DB" --http "127.0.0.1:$PORT" > "$WORK/serve.out" 2>&1 &
 spid=$!
-trap 'kill $spid 2>/dev/null || true; kill ${rpid:-} 2>/dev/null || true; kill ${wpid:-} 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'for p in $spid ${rpid:-} ${wpid:-}; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
 wait_http "$API" || { fail "serve did not answer"; cat "$WORK/serve.out"; finish; }
 
 # Every row of a table, read page by page (limit 25 makes many pages), against sqlite3.
@@ -83,7 +83,10 @@ assert_contains "$out" " 405" "with 405"
 assert_eq "$(sq "$DB" "SELECT count(*) FROM meta WHERE key LIKE 'risk.reduce_only%'")" "0" "and changes nothing"
 assert_eq "$(curl -s "$API/readyz" | json "d['ready'], d['checks']['store']['reason']")" \
   "True read-only: the store can be read" "serve's readiness"
-kill $spid; wait $spid; assert_eq "$?" "0" "serve stops on SIGTERM with 0"
+kill $spid
+code=0; wait $spid || code=$?
+assert_eq "$code" "0" "serve stops on SIGTERM with 0"
+[ "$code" = 0 ] || cat "$WORK/serve.out"
 
 set +e
 "$APEX_HOST" serve --db "$WORK/none.db" >/dev/null 2>&1; assert_eq "$?" "4" "serve on a missing store exits 4"
@@ -204,6 +207,8 @@ assert_contains "$ws" '"status":"monitoring"' "with its new status"
 assert_contains "$ws" '{"type":"position","data":{"id":' "and the position"
 
 kill -TERM $rpid
-wait $rpid; assert_eq "$?" "0" "run --http stops on SIGTERM with 0"
+code=0; wait $rpid || code=$?
+assert_eq "$code" "0" "run --http stops on SIGTERM with 0"
+[ "$code" = 0 ] || cat "$WORK/run.out"
 rpid=""
 finish
