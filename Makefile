@@ -7,7 +7,8 @@
 #   make torture N=1000   the long crash-torture run (docs/reliability.md)
 #   make install [PREFIX=/usr/local] [DESTDIR=]   apex-host and apex-datagen on the PATH
 .PHONY: all deps build install run test test-plain test-sanitize test-apicheck fuzz-build fuzz-smoke fuzz \
-        torture torture-notify bench bench-latency bench-notify format clean config-docs
+        torture torture-notify bench bench-latency bench-notify bench-dashboard dashboard-screenshot \
+        format clean config-docs
 
 # clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes) build tests/fuzz.
 # libwebsockets-dev and curl: tests/fake_alpaca (the fake Alpaca server and its selftest);
@@ -15,16 +16,19 @@
 # r-base-core and r-cran-ttr: R's TTR package, the reference tests/ttr checks apex.ta
 # against. They are installed without Recommends: with them apt adds some 700 packages
 # (r-recommended, pandoc, TeX fonts, GDAL...; 1.5 GB), without them 9 packages, 48 MB.
-# libjs-chart.js: Chart.js, inlined into `backtest --report` pages (core/report/report_html.c).
-# chromium (large: ~300 MB with its libraries): renders those pages headless in the report
-# test (tests/integration/backtest_report.sh), and the dashboard's browser test.
+# libjs-chart.js: Chart.js 3, inlined into `backtest --report` pages (core/report/report_html.c)
+# and served by the host to the dashboard from /usr/share/javascript/chart.js.
+# chromium (large: ~300 MB with its libraries) and nodejs: headless Chromium renders the
+# report in tests/integration/backtest_report.sh; the dashboard's browser test
+# (tests/integration/dashboard_browser.sh) drives it over the DevTools protocol from
+# tests/browser/cdp.mjs, with Node's built-in WebSocket.
 # libwebsockets-evlib-uv is named although libwebsockets-dev depends on it today: it holds
 # the plugin core/net/ws needs at run time (lws 4.1 loads its libuv support from
 # /usr/lib/<arch>/libwebsockets-evlib_uv.so), so it must not go if -dev's packaging changes.
 DEBS := build-essential cmake pkg-config liblua5.4-dev libuv1-dev libcurl4-openssl-dev \
         libsqlite3-dev libjansson-dev libssl-dev openssl libcmocka-dev sqlite3 procps clang libclang-rt-14-dev gdb bc \
-        libwebsockets-dev libwebsockets-evlib-uv curl jq \
-        r-base-core r-cran-ttr libjs-chart.js chromium
+        libwebsockets-dev libwebsockets-evlib-uv curl jq libjs-chart.js chromium nodejs \
+        r-base-core r-cran-ttr
 DEBS_NO_RECOMMENDS := r-base-core r-cran-ttr
 JOBS := $(shell nproc 2>/dev/null || echo 2)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -185,6 +189,18 @@ bench-latency: build
 NOTIFY_N ?= 400
 bench-notify: build
 	bench/notify_latency.sh $(NOTIFY_N)
+
+# The dashboard's cost to the trading loop: tick-to-order latency with no server, the
+# server alone and 10 clients (docs/performance.md): make bench-dashboard [DASHBOARD_N=400]
+DASHBOARD_N ?= 400
+bench-dashboard: build
+	bench/dashboard_cost.sh $(DASHBOARD_N)
+
+# The picture in docs/dashboard.md, taken by the dashboard's browser test at its end.
+dashboard-screenshot: build
+	APEX_HOST=$(CURDIR)/build/apex-host APEX_DATAGEN=$(CURDIR)/build/apex-datagen \
+	  APEX_SOURCE_DIR=$(CURDIR) APEX_BUILD_DIR=$(CURDIR)/build \
+	  SCREENSHOT=$(CURDIR)/docs/dashboard.png bash tests/integration/dashboard_browser.sh
 
 # Regenerates the field tables in docs/configuration.md and the pipeline classes in
 # types/apex.lua from core/config/schema.c (the test config_docs_in_sync checks them).

@@ -11,6 +11,7 @@
 #include "cli/status.h"
 #include "model/execution.h"
 #include "pipeline/host.h"
+#include "server/server.h"
 #include "store/store.h"
 
 static const char *const usage_main =
@@ -21,6 +22,7 @@ static const char *const usage_main =
     "  backtest PIPELINE.lua...  the same code on a simulated clock, as fast as possible\n"
     "  check PIPELINE.lua...     load and validate everything; trade nothing\n"
     "  status [--db FILE]        executions, positions, orders and events from the store\n"
+    "  serve --db FILE [--http ADDR]  the HTTP API and dashboard over a store, read-only\n"
     "  resume [PIPELINE]         resume entries after the drawdown breaker\n"
     "  reduce-only on|off [PIPELINE]  exits only, no new entries (or back)\n"
     "  approvals [--db FILE]     approval requests waiting for an answer\n"
@@ -50,6 +52,8 @@ static const char *const usage_run =
     "  --fresh          delete the store and its paper accounts first\n"
     "  --max-seconds S  stop after S seconds of wall time\n"
     "  --metrics FILE   write the metrics in Prometheus text format to FILE at the end\n"
+    "  --http ADDR      serve the JSON API, the stream and the dashboard on ADDR\n"
+    "                   (HOST:PORT, e.g. 127.0.0.1:8080; docs/api.md); off by default\n"
     "  --quiet          print only warnings and the summary\n"
     "  --verbose        also print every monitoring check\n";
 
@@ -80,6 +84,15 @@ static const char *const usage_check =
     "and line or field. Exit code 3 if any.\n"
     "  --connect   also make one authenticated account request to each pipeline's broker\n"
     "              and print what it answered\n";
+
+static const char *const usage_serve =
+    "usage: apex-host serve --db FILE [--http ADDR]\n"
+    "\n"
+    "Serves a store's JSON API, push stream and dashboard read-only, without trading: a\n"
+    "finished backtest's results, or a store another apex-host is running on. Every\n"
+    "state-changing call is refused (405). Runs until SIGINT or SIGTERM.\n"
+    "  --db FILE    the store (required)\n"
+    "  --http ADDR  where to listen, HOST:PORT (default 127.0.0.1:8080)\n";
 
 static const char *const usage_status =
     "usage: apex-host status [options]\n"
@@ -146,6 +159,8 @@ static int cmd_trade(int argc, char **argv, int backtest)
 {
     const char *usage = backtest ? usage_backtest : usage_run;
     host_options opt = {.backtest = backtest, .db_path = backtest ? NULL : "apex.db"};
+    server_options http = {0};
+    host_observer observer;
     const char **paths = calloc((size_t)argc, sizeof *paths);
     int npaths = 0;
     if (!paths)
@@ -154,7 +169,8 @@ static int cmd_trade(int argc, char **argv, int backtest)
         const char *a = argv[i];
         int needs_value = strcmp(a, "--db") == 0 || strcmp(a, "--speed") == 0 ||
                           strcmp(a, "--max-seconds") == 0 || strcmp(a, "--metrics") == 0 ||
-                          strcmp(a, "--report") == 0 || strcmp(a, "--trades") == 0;
+                          strcmp(a, "--report") == 0 || strcmp(a, "--trades") == 0 ||
+                          strcmp(a, "--http") == 0;
         if (needs_value && i + 1 >= argc) {
             free(paths);
             return usage_error(usage, "%s needs a value", a);
@@ -172,6 +188,14 @@ static int cmd_trade(int argc, char **argv, int backtest)
             if (parse_number(argv[++i], &opt.max_seconds) != 0 || opt.max_seconds <= 0) {
                 free(paths);
                 return usage_error(usage, "--max-seconds: '%s' is not a positive number", argv[i]);
+            }
+        } else if (!backtest && strcmp(a, "--http") == 0) {
+            http.listen = argv[++i];
+            char host[256], err[256];
+            int port;
+            if (server_parse_listen(http.listen, host, sizeof host, &port, err, sizeof err) != 0) {
+                free(paths);
+                return usage_error(usage, "%s", err);
             }
         } else if (!backtest && strcmp(a, "--fresh") == 0) {
             opt.fresh = 1;
@@ -207,6 +231,10 @@ static int cmd_trade(int argc, char **argv, int backtest)
         opt.fresh = 1;
     /* A progress line only where a person watches it: a terminal, and not --quiet. */
     opt.progress = backtest && !opt.quiet && isatty(STDERR_FILENO);
+    if (http.listen) {
+        observer = server_observer(&http);
+        opt.observer = &observer;
+    }
     int code = host_main(paths, npaths, &opt);
     free(paths);
     return code;
@@ -288,147 +316,175 @@ static int cmd_status(int argc, char **argv)
     return rc == 0 ? EXIT_OK : EXIT_STORE;
 }
 
-/* Options that never take a value: "--fresh=1" is a mistake to report, not to split. */
-static bool is_flag(const char *name, size_t len)
+static int cmd_serve(int argc, char **argv)
 {
-    static const char *const flags[] = {"--fresh",   "--force",   "--quiet",
-                                        "--verbose", "--connect", "--help"};
-    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
-        if (strlen(flags[i]) == len && strncmp(name, flags[i], len) == 0)
-            return true;
-    return false;
-}
+    server_options o = {.listen = "127.0.0.1:8080", .read_only = true};
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+            o.db_path = argv[++i];
+        else if (strcmp(argv[i], "--http") == 0 && i + 1 < argc)
+            o.listen = argv[++i];
+        else
+            return usage_error(usage_serve, "unexpected argument '%s'", argv[i]);
+    }
+    if (!o.db_path)
+        return usage_error(usage_serve, "%s", "name the store with --db FILE");
+    char host[256], err[256];
+    int port;
+    if (server_parse_listen(o.listen, host, sizeof host, &port, err, sizeof err) != 0)
+        return usage_error(usage_serve, "%s", err);
+    FILE *probe = fopen(o.db_path, "r");
+    if (!probe) {
+        fprintf(stderr, "apex-host: %s: no such store\n", o.db_path);
+        return EXIT_STORE;
+    }
+    fclose(probe);
+    return server_serve(&o);
 
-/* Every option of every command also takes the form --opt=value (GNU style): each such
- * argument is split in two here, once, so the commands parse only "--opt value". The
- * strings are copied into one block the caller frees with the array. Returns NULL after
- * printing the error (a flag given a value), or on out of memory (*code says which). */
-static char **split_option_values(int argc, char **argv, int *out_argc, int *code)
-{
-    int extra = 0;
-    size_t bytes = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *eq = argv[i][0] == '-' && argv[i][1] == '-' ? strchr(argv[i], '=') : NULL;
-        if (!eq)
-            continue;
-        if (is_flag(argv[i], (size_t)(eq - argv[i]))) {
-            fprintf(stderr,
-                    "apex-host: %.*s takes no value (given '%s'); `apex-host %s --help` "
-                    "lists the options\n",
-                    (int)(eq - argv[i]), argv[i], eq + 1, argc > 1 ? argv[1] : "");
-            *code = EXIT_USAGE;
+    /* Options that never take a value: "--fresh=1" is a mistake to report, not to split. */
+    static bool is_flag(const char *name, size_t len)
+    {
+        static const char *const flags[] = {"--fresh",   "--force",   "--quiet",
+                                            "--verbose", "--connect", "--help"};
+        for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+            if (strlen(flags[i]) == len && strncmp(name, flags[i], len) == 0)
+                return true;
+        return false;
+    }
+
+    /* Every option of every command also takes the form --opt=value (GNU style): each such
+     * argument is split in two here, once, so the commands parse only "--opt value". The
+     * strings are copied into one block the caller frees with the array. Returns NULL after
+     * printing the error (a flag given a value), or on out of memory (*code says which). */
+    static char **split_option_values(int argc, char **argv, int *out_argc, int *code)
+    {
+        int extra = 0;
+        size_t bytes = 0;
+        for (int i = 1; i < argc; i++) {
+            const char *eq = argv[i][0] == '-' && argv[i][1] == '-' ? strchr(argv[i], '=') : NULL;
+            if (!eq)
+                continue;
+            if (is_flag(argv[i], (size_t)(eq - argv[i]))) {
+                fprintf(stderr,
+                        "apex-host: %.*s takes no value (given '%s'); `apex-host %s --help` "
+                        "lists the options\n",
+                        (int)(eq - argv[i]), argv[i], eq + 1, argc > 1 ? argv[1] : "");
+                *code = EXIT_USAGE;
+                return NULL;
+            }
+            extra++;
+            bytes += strlen(argv[i]) + 1;
+        }
+        char **out = malloc((size_t)(argc + extra + 1) * sizeof *out + bytes);
+        if (!out) {
+            *code = EXIT_RUNTIME;
             return NULL;
         }
-        extra++;
-        bytes += strlen(argv[i]) + 1;
-    }
-    char **out = malloc((size_t)(argc + extra + 1) * sizeof *out + bytes);
-    if (!out) {
-        *code = EXIT_RUNTIME;
-        return NULL;
-    }
-    char *text = (char *)(out + argc + extra + 1);
-    int n = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *eq =
-            i > 0 && argv[i][0] == '-' && argv[i][1] == '-' ? strchr(argv[i], '=') : NULL;
-        if (!eq) {
-            out[n++] = argv[i];
-            continue;
+        char *text = (char *)(out + argc + extra + 1);
+        int n = 0;
+        for (int i = 0; i < argc; i++) {
+            const char *eq =
+                i > 0 && argv[i][0] == '-' && argv[i][1] == '-' ? strchr(argv[i], '=') : NULL;
+            if (!eq) {
+                out[n++] = argv[i];
+                continue;
+            }
+            size_t len = strlen(argv[i]) + 1;
+            memcpy(text, argv[i], len);
+            text[eq - argv[i]] = '\0';
+            out[n++] = text;
+            out[n++] = text + (eq - argv[i]) + 1;
+            text += len;
         }
-        size_t len = strlen(argv[i]) + 1;
-        memcpy(text, argv[i], len);
-        text[eq - argv[i]] = '\0';
-        out[n++] = text;
-        out[n++] = text + (eq - argv[i]) + 1;
-        text += len;
+        out[n] = NULL;
+        *out_argc = n;
+        return out;
     }
-    out[n] = NULL;
-    *out_argc = n;
-    return out;
-}
 
-static int dispatch(int argc, char **argv);
+    static int dispatch(int argc, char **argv);
 
-/* After `make install`, where the type annotations and examples are: share/apex-host
- * beside the binary's bin/, whatever PREFIX (and DESTDIR) it was installed under. */
-static void print_share_dir(void)
-{
-    char exe[4096], share[4200];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return;
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (!slash)
-        return;
-    *slash = '\0';
-    snprintf(share, sizeof share, "%s/../share/apex-host/types/apex.lua", exe);
-    char real[4096];
-    if (!realpath(share, real))
-        return; /* run from a build tree: the types are in the source tree's types/ */
-    *strrchr(real, '/') = '\0';
-    *strrchr(real, '/') = '\0';
-    printf("share: %s (types/apex.lua for editors; strategies/, instructions/)\n", real);
-}
+    /* After `make install`, where the type annotations and examples are: share/apex-host
+     * beside the binary's bin/, whatever PREFIX (and DESTDIR) it was installed under. */
+    static void print_share_dir(void)
+    {
+        char exe[4096], share[4200];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n <= 0)
+            return;
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (!slash)
+            return;
+        *slash = '\0';
+        snprintf(share, sizeof share, "%s/../share/apex-host/types/apex.lua", exe);
+        char real[4096];
+        if (!realpath(share, real))
+            return; /* run from a build tree: the types are in the source tree's types/ */
+        *strrchr(real, '/') = '\0';
+        *strrchr(real, '/') = '\0';
+        printf("share: %s (types/apex.lua for editors; strategies/, instructions/)\n", real);
+    }
 
-int cli_main(int argc, char **argv)
-{
-    int code = EXIT_OK, n = 0;
-    char **args = split_option_values(argc, argv, &n, &code);
-    if (!args)
+    int cli_main(int argc, char **argv)
+    {
+        int code = EXIT_OK, n = 0;
+        char **args = split_option_values(argc, argv, &n, &code);
+        if (!args)
+            return code;
+        code = dispatch(n, args);
+        free(args);
         return code;
-    code = dispatch(n, args);
-    free(args);
-    return code;
-}
-
-static int dispatch(int argc, char **argv)
-{
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        fputs(usage_main, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
-    const char *cmd = argv[1];
-    struct {
-        const char *name, *usage;
-    } helps[] = {{"run", usage_run},
-                 {"backtest", usage_backtest},
-                 {"check", usage_check},
-                 {"status", usage_status},
-                 {"resume", cli_usage_resume},
-                 {"reduce-only", cli_usage_reduce_only},
-                 {"approvals", cli_usage_approvals},
-                 {"approve", cli_usage_approve},
-                 {"reject", cli_usage_reject},
-                 {"version", "usage: apex-host version\n"}};
-    for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) {
-        if (strcmp(cmd, helps[i].name) == 0 && wants_help(argc, argv)) {
-            fputs(helps[i].usage, stdout);
+
+    static int dispatch(int argc, char **argv)
+    {
+        if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+            strcmp(argv[1], "help") == 0) {
+            fputs(usage_main, argc < 2 ? stderr : stdout);
+            return argc < 2 ? EXIT_USAGE : EXIT_OK;
+        }
+        const char *cmd = argv[1];
+        struct {
+            const char *name, *usage;
+        } helps[] = {{"run", usage_run},
+                     {"backtest", usage_backtest},
+                     {"check", usage_check},
+                     {"status", usage_status},
+                     {"serve", usage_serve},
+                     {"resume", cli_usage_resume},
+                     {"reduce-only", cli_usage_reduce_only},
+                     {"approvals", cli_usage_approvals},
+                     {"approve", cli_usage_approve},
+                     {"reject", cli_usage_reject},
+                     {"version", "usage: apex-host version\n"}};
+        for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) {
+            if (strcmp(cmd, helps[i].name) == 0 && wants_help(argc, argv)) {
+                fputs(helps[i].usage, stdout);
+                return EXIT_OK;
+            }
+        }
+        if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+            printf("apex-host %s\n", APEX_VERSION);
+            print_share_dir();
             return EXIT_OK;
         }
+        if (strcmp(cmd, "run") == 0)
+            return cmd_trade(argc, argv, 0);
+        if (strcmp(cmd, "backtest") == 0)
+            return cmd_trade(argc, argv, 1);
+        if (strcmp(cmd, "check") == 0)
+            return cmd_check(argc, argv);
+        if (strcmp(cmd, "status") == 0)
+            return cmd_status(argc, argv);
+        if (strcmp(cmd, "serve") == 0)
+            return cmd_serve(argc, argv);
+        if (strcmp(cmd, "resume") == 0)
+            return cli_resume(argc, argv);
+        if (strcmp(cmd, "reduce-only") == 0)
+            return cli_reduce_only(argc, argv);
+        if (strcmp(cmd, "approvals") == 0)
+            return cli_approvals(argc, argv);
+        if (strcmp(cmd, "approve") == 0 || strcmp(cmd, "reject") == 0)
+            return cli_answer(argc, argv, strcmp(cmd, "approve") == 0);
+        return usage_error(usage_main, "unknown command '%s'", cmd);
     }
-    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("apex-host %s\n", APEX_VERSION);
-        print_share_dir();
-        return EXIT_OK;
-    }
-    if (strcmp(cmd, "run") == 0)
-        return cmd_trade(argc, argv, 0);
-    if (strcmp(cmd, "backtest") == 0)
-        return cmd_trade(argc, argv, 1);
-    if (strcmp(cmd, "check") == 0)
-        return cmd_check(argc, argv);
-    if (strcmp(cmd, "status") == 0)
-        return cmd_status(argc, argv);
-    if (strcmp(cmd, "resume") == 0)
-        return cli_resume(argc, argv);
-    if (strcmp(cmd, "reduce-only") == 0)
-        return cli_reduce_only(argc, argv);
-    if (strcmp(cmd, "approvals") == 0)
-        return cli_approvals(argc, argv);
-    if (strcmp(cmd, "approve") == 0 || strcmp(cmd, "reject") == 0)
-        return cli_answer(argc, argv, strcmp(cmd, "approve") == 0);
-    return usage_error(usage_main, "unknown command '%s'", cmd);
-}

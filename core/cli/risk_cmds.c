@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "pipeline/host.h"
+#include "pipeline/risk_mode.h"
 #include "risk/drawdown.h"
 #include "store/store.h"
 
@@ -152,15 +153,9 @@ int cli_reduce_only(int argc, char **argv)
     store *s = cli_open_store(a.db);
     if (!s)
         return EXIT_STORE;
-    char key[160];
     apex_error e = {0};
-    key_for(key, sizeof key, "reduce_only", a.pipeline);
-    rc = store_meta_set(s, key, a.mode, &e);
     bool on = strcmp(a.mode, "on") == 0;
-    if (rc == 0)
-        rc = store_event(s, wall_now(), a.pipeline ? a.pipeline : "", 0, "risk_mode", &e,
-                         "reduce-only %s by hand for %s", a.mode,
-                         a.pipeline ? a.pipeline : "every pipeline");
+    rc = risk_mode_set_reduce_only(s, a.pipeline, on, NULL, &e);
     if (rc == 0)
         printf("reduce-only %s for %s: %s\n", a.mode, a.pipeline ? a.pipeline : "every pipeline",
                on ? "new entries are skipped, exits go on" : "entries allowed again");

@@ -54,6 +54,7 @@ typedef struct {
     double posts_since;
     bool follow;
     bool stopping;
+    bool observing; /* opt.observer started: stop it before the pipelines go */
     int exit_code;
     double wall_start;
     /* Log lines carry the data's time once the clock holds it; while the store opens and
@@ -845,7 +846,22 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
         } else {
             schedule_pump(h);
         }
+        if (opt->observer && !h->stopping) {
+            host_view view = {.loop = &h->loop,
+                              .clock = h->hs.clock,
+                              .db_path = h->db_path,
+                              .pipes = h->pipes,
+                              .npipes = h->npipes};
+            if (opt->observer->start(opt->observer->ud, &view) != 0) {
+                h->exit_code = EXIT_RUNTIME;
+                stop_host(h);
+            } else {
+                h->observing = true;
+            }
+        }
         uv_run(&h->loop, UV_RUN_DEFAULT);
+        if (h->observing)
+            opt->observer->stop(opt->observer->ud);
         clock_timer_stop(&h->pump);
         if (h->draining)
             clock_timer_stop(&h->drain);
@@ -883,7 +899,8 @@ done:
         /* The WebSocket clients the brokers freed finish their teardown on the loop: closing
          * every handle first would cut it short and leak them (bounded: ws gives up on a
          * context after 10 s). */
-        if (ws_tearing_down() > 0) {
+        bool observer_busy = h->observing && opt->observer->busy(opt->observer->ud);
+        if (ws_tearing_down() > 0 || observer_busy) {
             /* Nothing of the host's may run meanwhile: its pipelines are gone. */
             uv_timer_stop(&h->follow_timer);
             uv_timer_stop(&h->posts_timer);
@@ -892,7 +909,9 @@ done:
             uv_signal_stop(&h->sigint);
             uv_signal_stop(&h->sigterm);
         }
-        while (ws_tearing_down() > 0 && uv_run(&h->loop, UV_RUN_ONCE))
+        while (
+            (ws_tearing_down() > 0 || (h->observing && opt->observer->busy(opt->observer->ud))) &&
+            uv_run(&h->loop, UV_RUN_ONCE))
             ;
         uv_walk(&h->loop, close_walk, NULL);
         uv_run(&h->loop, UV_RUN_DEFAULT);

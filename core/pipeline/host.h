@@ -13,6 +13,10 @@
 
 #include <stdbool.h>
 
+struct uv_loop_s;
+struct apex_clock;
+struct pipeline;
+
 /* Exit codes (documented in docs/configuration.md and `apex-host --help`). */
 enum {
     EXIT_OK = 0,
@@ -24,19 +28,42 @@ enum {
     EXIT_SCRIPT_STUCK = 6, /* SCRIPT_EXIT_STUCK: a script stuck in C code; the sandbox exits */
 };
 
+/* What a live run shows an observer (the HTTP server, core/server): valid from start to
+ * stop, on the loop's thread only. */
+typedef struct {
+    struct uv_loop_s *loop;
+    struct apex_clock *clock;
+    const char *db_path;
+    struct pipeline *const *pipes;
+    int npipes;
+} host_view;
+
+/* Something that lives on a live run's loop beside the pipelines (`run --http`). start is
+ * called once the pipelines are loaded, before the first bar; non-zero stops the run with
+ * EXIT_RUNTIME (it printed why). stop is called when the loop has stopped, before the
+ * pipelines are freed: from then on the observer must not touch them. busy says whether
+ * its teardown still needs loop turns; the host runs the loop until it is false. */
+typedef struct {
+    int (*start)(void *ud, const host_view *view);
+    void (*stop)(void *ud);
+    bool (*busy)(void *ud);
+    void *ud;
+} host_observer;
+
 typedef struct {
     bool backtest;
-    double speed;            /* run: replay speed; <= 0 = use each pipeline's data.speed */
-    const char *db_path;     /* store file; NULL in a backtest = a new file under results/ */
-    bool fresh;              /* delete the store and paper accounts first */
-    bool force;              /* backtest: replace a store that `run` wrote */
-    bool quiet;              /* only the summary */
-    bool verbose;            /* every monitoring check too */
-    double max_seconds;      /* run: stop after this much wall time (0 = no limit) */
-    const char *report_path; /* backtest: the HTML report to write; NULL = none */
-    const char *trades_path; /* backtest: every trade as .csv or .json; NULL = none */
-    bool progress;           /* backtest: a progress line on stderr (a terminal, not --quiet) */
+    double speed;             /* run: replay speed; <= 0 = use each pipeline's data.speed */
+    const char *db_path;      /* store file; NULL in a backtest = a new file under results/ */
+    bool fresh;               /* delete the store and paper accounts first */
+    bool force;               /* backtest: replace a store that `run` wrote */
+    bool quiet;               /* only the summary */
+    bool verbose;             /* every monitoring check too */
+    double max_seconds;       /* run: stop after this much wall time (0 = no limit) */
+    const char *report_path;  /* backtest: the HTML report to write; NULL = none */
+    const char *trades_path;  /* backtest: every trade as .csv or .json; NULL = none */
+    bool progress;            /* backtest: a progress line on stderr (a terminal, not --quiet) */
     const char *metrics_path; /* write the metrics registry here at the end; NULL = no */
+    const host_observer *observer; /* run: NULL = none */
 } host_options;
 
 /* Runs the pipelines; prints events and a summary. Returns an exit code. */

@@ -42,6 +42,14 @@ int pipeline_snapshot_take(const pipeline *p, pipeline_snapshot *out)
     out->sum.write_error = NULL; /* points into the pipeline; copied below instead */
     out->mark = p->mark;
     out->peak_mark = p->peak_mark;
+    out->last_bar_ts = p->last_ts;
+    out->bar_interval = p->bar_interval;
+    out->live_feed = pipeline_live_feed(p);
+    out->follow = p->cfg.data.follow;
+    out->live_up = p->live_up;
+    snprintf(out->live_status, sizeof out->live_status, "%s", p->live_status);
+    snprintf(out->broker_kind, sizeof out->broker_kind, "%s",
+             p->cfg.broker.kind == BROKER_KIND_PAPER ? "paper" : "alpaca");
     if (p->write_failed) {
         out->entries_halted = true;
         snprintf(out->halt_reason, sizeof out->halt_reason, "a durable write failed: %s",
@@ -64,8 +72,11 @@ int pipeline_snapshot_take(const pipeline *p, pipeline_snapshot *out)
     if (!out->trades)
         return APEX_ENOMEM;
     for (const trade *t = p->trades; t; t = t->next)
-        if (!trade_is_finished(t))
+        if (!trade_is_finished(t)) {
             copy_trade(t, &out->trades[out->ntrades++]);
+            if (t->row.retry_count > 0)
+                out->broker_retrying++;
+        }
     return 0;
 }
 

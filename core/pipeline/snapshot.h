@@ -42,7 +42,17 @@ typedef struct {
     apex_time as_of;         /* the host clock when taken */
     pipeline_summary sum;    /* counts and P&L so far (write_error is copied into halt_reason) */
     money_t mark, peak_mark; /* realized + unrealized since start, and its peak */
-    trade_snapshot *trades;  /* live executions, newest first; owned */
+    /* For a readiness check (the HTTP server's /readyz): the newest bar processed and the
+     * bars' interval (0 = not known yet), where the bars come from, and the broker. */
+    apex_time last_bar_ts;
+    apex_time bar_interval;
+    bool live_feed;         /* bars from a live source (pipeline_live_feed) */
+    bool follow;            /* data.follow: a followed file */
+    bool live_up;           /* a live source: the broker's market data is flowing */
+    char live_status[256];  /* its last state as the market_data event said it */
+    char broker_kind[16];   /* "paper", "alpaca" */
+    int broker_retrying;    /* live executions whose last broker call failed */
+    trade_snapshot *trades; /* live executions, newest first; owned */
     int ntrades;
 } pipeline_snapshot;
 

@@ -168,8 +168,9 @@ store *store_open(const char *path, store_mode mode, char *err, size_t errlen)
     }
     /* NOMUTEX: a connection belongs to the one thread of the host's loop, so SQLite's
      * per-call connection mutex only costs time. */
-    int rc = sqlite3_open_v2(
-        path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int flags =
+        mode == STORE_READONLY ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         err_set(err, errlen, APEX_EIO,
                 "store %s: cannot open the database: %s; check that the directory exists and "
@@ -181,6 +182,15 @@ store *store_open(const char *path, store_mode mode, char *err, size_t errlen)
     sqlite3_extended_result_codes(s->db, 1);
     /* Another process (the dashboard, `apex-host status`) may hold a lock briefly. */
     sqlite3_busy_timeout(s->db, 5000);
+    if (mode == STORE_READONLY) {
+        if (store_schema_check(s->db, path, &s->schema_version, err, errlen)) {
+            store_close(s);
+            return NULL;
+        }
+        bool found = false;
+        meta_get(s, "instance_id", s->instance_id, sizeof s->instance_id, &found);
+        return s;
+    }
     if (configure(s, err, errlen) ||
         store_schema_migrate(s->db, path, &s->schema_version, err, errlen)) {
         store_close(s);

@@ -45,7 +45,10 @@
 
 typedef struct store store;
 
-typedef enum { STORE_DURABLE = 0, STORE_FAST } store_mode;
+/* STORE_READONLY opens an existing store for reading only (`apex-host serve`): it creates
+ * nothing, migrates nothing (a store of another schema version is refused) and every write
+ * fails; another process may be writing it meanwhile (WAL). */
+typedef enum { STORE_DURABLE = 0, STORE_FAST, STORE_READONLY } store_mode;
 
 typedef struct {
     int64_t id;

@@ -157,6 +157,8 @@ int store_side_parse(const char *name);
 
 /* Migrates the open database to the newest schema. 0 or an APEX_E* code, message in err. */
 int store_schema_migrate(sqlite3 *db, const char *path, int *version, char *err, size_t errlen);
+/* For a read-only connection: 0 when the schema is this build's, else the reason. */
+int store_schema_check(sqlite3 *db, const char *path, int *version, char *err, size_t errlen);
 /* An open-time error message for rc: names the file and, for a corrupt or foreign file
  * or a lock held elsewhere, says what to do. Returns the APEX_E* code. */
 int store_db_error(sqlite3 *db, int rc, const char *path, const char *what, char *err,

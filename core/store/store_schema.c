@@ -363,3 +363,19 @@ int store_schema_migrate(sqlite3 *db, const char *path, int *version, char *err,
     *version = MIGRATION_COUNT;
     return 0;
 }
+
+int store_schema_check(sqlite3 *db, const char *path, int *version, char *err, size_t errlen)
+{
+    int current = 0;
+    int rc = read_user_version(db, &current);
+    if (rc != SQLITE_OK)
+        return store_db_error(db, rc, path, "reading the schema version", err, errlen);
+    if (current != MIGRATION_COUNT)
+        return err_set(err, errlen, APEX_ESTATE,
+                       "store %s: schema version %d, this apex-host reads version %d; open it "
+                       "once with `apex-host status --db %s` (it migrates) or use the "
+                       "apex-host that wrote it",
+                       path, current, MIGRATION_COUNT, path);
+    *version = current;
+    return 0;
+}
