@@ -340,151 +340,152 @@ static int cmd_serve(int argc, char **argv)
     }
     fclose(probe);
     return server_serve(&o);
+}
 
-    /* Options that never take a value: "--fresh=1" is a mistake to report, not to split. */
-    static bool is_flag(const char *name, size_t len)
-    {
-        static const char *const flags[] = {"--fresh",   "--force",   "--quiet",
-                                            "--verbose", "--connect", "--help"};
-        for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
-            if (strlen(flags[i]) == len && strncmp(name, flags[i], len) == 0)
-                return true;
-        return false;
-    }
+/* Options that never take a value: "--fresh=1" is a mistake to report, not to split. */
+static bool is_flag(const char *name, size_t len)
+{
+    static const char *const flags[] = {"--fresh",   "--force",   "--quiet",
+                                        "--verbose", "--connect", "--help"};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (strlen(flags[i]) == len && strncmp(name, flags[i], len) == 0)
+            return true;
+    return false;
+}
 
-    /* Every option of every command also takes the form --opt=value (GNU style): each such
-     * argument is split in two here, once, so the commands parse only "--opt value". The
-     * strings are copied into one block the caller frees with the array. Returns NULL after
-     * printing the error (a flag given a value), or on out of memory (*code says which). */
-    static char **split_option_values(int argc, char **argv, int *out_argc, int *code)
-    {
-        int extra = 0;
-        size_t bytes = 0;
-        for (int i = 1; i < argc; i++) {
-            const char *eq = argv[i][0] == '-' && argv[i][1] == '-' ? strchr(argv[i], '=') : NULL;
-            if (!eq)
-                continue;
-            if (is_flag(argv[i], (size_t)(eq - argv[i]))) {
-                fprintf(stderr,
-                        "apex-host: %.*s takes no value (given '%s'); `apex-host %s --help` "
-                        "lists the options\n",
-                        (int)(eq - argv[i]), argv[i], eq + 1, argc > 1 ? argv[1] : "");
-                *code = EXIT_USAGE;
-                return NULL;
-            }
-            extra++;
-            bytes += strlen(argv[i]) + 1;
-        }
-        char **out = malloc((size_t)(argc + extra + 1) * sizeof *out + bytes);
-        if (!out) {
-            *code = EXIT_RUNTIME;
+/* Every option of every command also takes the form --opt=value (GNU style): each such
+ * argument is split in two here, once, so the commands parse only "--opt value". The
+ * strings are copied into one block the caller frees with the array. Returns NULL after
+ * printing the error (a flag given a value), or on out of memory (*code says which). */
+static char **split_option_values(int argc, char **argv, int *out_argc, int *code)
+{
+    int extra = 0;
+    size_t bytes = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *eq = argv[i][0] == '-' && argv[i][1] == '-' ? strchr(argv[i], '=') : NULL;
+        if (!eq)
+            continue;
+        if (is_flag(argv[i], (size_t)(eq - argv[i]))) {
+            fprintf(stderr,
+                    "apex-host: %.*s takes no value (given '%s'); `apex-host %s --help` "
+                    "lists the options\n",
+                    (int)(eq - argv[i]), argv[i], eq + 1, argc > 1 ? argv[1] : "");
+            *code = EXIT_USAGE;
             return NULL;
         }
-        char *text = (char *)(out + argc + extra + 1);
-        int n = 0;
-        for (int i = 0; i < argc; i++) {
-            const char *eq =
-                i > 0 && argv[i][0] == '-' && argv[i][1] == '-' ? strchr(argv[i], '=') : NULL;
-            if (!eq) {
-                out[n++] = argv[i];
-                continue;
-            }
-            size_t len = strlen(argv[i]) + 1;
-            memcpy(text, argv[i], len);
-            text[eq - argv[i]] = '\0';
-            out[n++] = text;
-            out[n++] = text + (eq - argv[i]) + 1;
-            text += len;
+        extra++;
+        bytes += strlen(argv[i]) + 1;
+    }
+    char **out = malloc((size_t)(argc + extra + 1) * sizeof *out + bytes);
+    if (!out) {
+        *code = EXIT_RUNTIME;
+        return NULL;
+    }
+    char *text = (char *)(out + argc + extra + 1);
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *eq =
+            i > 0 && argv[i][0] == '-' && argv[i][1] == '-' ? strchr(argv[i], '=') : NULL;
+        if (!eq) {
+            out[n++] = argv[i];
+            continue;
         }
-        out[n] = NULL;
-        *out_argc = n;
-        return out;
+        size_t len = strlen(argv[i]) + 1;
+        memcpy(text, argv[i], len);
+        text[eq - argv[i]] = '\0';
+        out[n++] = text;
+        out[n++] = text + (eq - argv[i]) + 1;
+        text += len;
     }
+    out[n] = NULL;
+    *out_argc = n;
+    return out;
+}
 
-    static int dispatch(int argc, char **argv);
+static int dispatch(int argc, char **argv);
 
-    /* After `make install`, where the type annotations and examples are: share/apex-host
-     * beside the binary's bin/, whatever PREFIX (and DESTDIR) it was installed under. */
-    static void print_share_dir(void)
-    {
-        char exe[4096], share[4200];
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-        if (n <= 0)
-            return;
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (!slash)
-            return;
-        *slash = '\0';
-        snprintf(share, sizeof share, "%s/../share/apex-host/types/apex.lua", exe);
-        char real[4096];
-        if (!realpath(share, real))
-            return; /* run from a build tree: the types are in the source tree's types/ */
-        *strrchr(real, '/') = '\0';
-        *strrchr(real, '/') = '\0';
-        printf("share: %s (types/apex.lua for editors; strategies/, instructions/)\n", real);
-    }
+/* After `make install`, where the type annotations and examples are: share/apex-host
+ * beside the binary's bin/, whatever PREFIX (and DESTDIR) it was installed under. */
+static void print_share_dir(void)
+{
+    char exe[4096], share[4200];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    snprintf(share, sizeof share, "%s/../share/apex-host/types/apex.lua", exe);
+    char real[4096];
+    if (!realpath(share, real))
+        return; /* run from a build tree: the types are in the source tree's types/ */
+    *strrchr(real, '/') = '\0';
+    *strrchr(real, '/') = '\0';
+    printf("share: %s (types/apex.lua for editors; strategies/, instructions/)\n", real);
+}
 
-    int cli_main(int argc, char **argv)
-    {
-        int code = EXIT_OK, n = 0;
-        char **args = split_option_values(argc, argv, &n, &code);
-        if (!args)
-            return code;
-        code = dispatch(n, args);
-        free(args);
+int cli_main(int argc, char **argv)
+{
+    int code = EXIT_OK, n = 0;
+    char **args = split_option_values(argc, argv, &n, &code);
+    if (!args)
         return code;
-    }
+    code = dispatch(n, args);
+    free(args);
+    return code;
+}
 
-    static int dispatch(int argc, char **argv)
-    {
-        if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-            strcmp(argv[1], "help") == 0) {
-            fputs(usage_main, argc < 2 ? stderr : stdout);
-            return argc < 2 ? EXIT_USAGE : EXIT_OK;
-        }
-        const char *cmd = argv[1];
-        struct {
-            const char *name, *usage;
-        } helps[] = {{"run", usage_run},
-                     {"backtest", usage_backtest},
-                     {"check", usage_check},
-                     {"status", usage_status},
-                     {"serve", usage_serve},
-                     {"resume", cli_usage_resume},
-                     {"reduce-only", cli_usage_reduce_only},
-                     {"approvals", cli_usage_approvals},
-                     {"approve", cli_usage_approve},
-                     {"reject", cli_usage_reject},
-                     {"version", "usage: apex-host version\n"}};
-        for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) {
-            if (strcmp(cmd, helps[i].name) == 0 && wants_help(argc, argv)) {
-                fputs(helps[i].usage, stdout);
-                return EXIT_OK;
-            }
-        }
-        if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-            printf("apex-host %s\n", APEX_VERSION);
-            print_share_dir();
+static int dispatch(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage_main, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    const char *cmd = argv[1];
+    struct {
+        const char *name, *usage;
+    } helps[] = {{"run", usage_run},
+                 {"backtest", usage_backtest},
+                 {"check", usage_check},
+                 {"status", usage_status},
+                 {"serve", usage_serve},
+                 {"resume", cli_usage_resume},
+                 {"reduce-only", cli_usage_reduce_only},
+                 {"approvals", cli_usage_approvals},
+                 {"approve", cli_usage_approve},
+                 {"reject", cli_usage_reject},
+                 {"version", "usage: apex-host version\n"}};
+    for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) {
+        if (strcmp(cmd, helps[i].name) == 0 && wants_help(argc, argv)) {
+            fputs(helps[i].usage, stdout);
             return EXIT_OK;
         }
-        if (strcmp(cmd, "run") == 0)
-            return cmd_trade(argc, argv, 0);
-        if (strcmp(cmd, "backtest") == 0)
-            return cmd_trade(argc, argv, 1);
-        if (strcmp(cmd, "check") == 0)
-            return cmd_check(argc, argv);
-        if (strcmp(cmd, "status") == 0)
-            return cmd_status(argc, argv);
-        if (strcmp(cmd, "serve") == 0)
-            return cmd_serve(argc, argv);
-        if (strcmp(cmd, "resume") == 0)
-            return cli_resume(argc, argv);
-        if (strcmp(cmd, "reduce-only") == 0)
-            return cli_reduce_only(argc, argv);
-        if (strcmp(cmd, "approvals") == 0)
-            return cli_approvals(argc, argv);
-        if (strcmp(cmd, "approve") == 0 || strcmp(cmd, "reject") == 0)
-            return cli_answer(argc, argv, strcmp(cmd, "approve") == 0);
-        return usage_error(usage_main, "unknown command '%s'", cmd);
     }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("apex-host %s\n", APEX_VERSION);
+        print_share_dir();
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "run") == 0)
+        return cmd_trade(argc, argv, 0);
+    if (strcmp(cmd, "backtest") == 0)
+        return cmd_trade(argc, argv, 1);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(argc, argv);
+    if (strcmp(cmd, "status") == 0)
+        return cmd_status(argc, argv);
+    if (strcmp(cmd, "serve") == 0)
+        return cmd_serve(argc, argv);
+    if (strcmp(cmd, "resume") == 0)
+        return cli_resume(argc, argv);
+    if (strcmp(cmd, "reduce-only") == 0)
+        return cli_reduce_only(argc, argv);
+    if (strcmp(cmd, "approvals") == 0)
+        return cli_approvals(argc, argv);
+    if (strcmp(cmd, "approve") == 0 || strcmp(cmd, "reject") == 0)
+        return cli_answer(argc, argv, strcmp(cmd, "approve") == 0);
+    return usage_error(usage_main, "unknown command '%s'", cmd);
+}
