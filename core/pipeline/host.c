@@ -132,8 +132,8 @@ static void print_banner(host *h, double speed)
                     .follow = h->follow,
                     .speed = speed,
                     .store = h->db_path,
-                    /* `run --http ADDR` (core/server) hands its listen address here. */
-                    .http_listen = NULL};
+                    /* `run --http ADDR`: the server (core/server) is the observer. */
+                    .http_listen = h->opt.observer ? h->opt.observer->listen : NULL};
     run_banner_print(stdout, &b);
 }
 

@@ -48,6 +48,7 @@ typedef struct {
     void (*stop)(void *ud);
     bool (*busy)(void *ud);
     void *ud;
+    const char *listen; /* the address it serves, HOST:PORT, for the banner; NULL = none */
 } host_observer;
 
 typedef struct {

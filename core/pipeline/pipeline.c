@@ -266,6 +266,11 @@ static void on_start_account(void *ud, const broker_reply *r)
     if (r->status == 0 && r->account) {
         p->sum.start_equity = r->account->equity;
         p->cash_mark = r->account->cash;
+        /* Live, the account can answer after the first bar: the curve's first point (the
+         * base of the first return, see the first bar below) is then written here. */
+        if (p->first_bar_ts)
+            store_equity_insert(p->hs->db, p->first_bar_ts, p->cfg.name, p->cash_mark,
+                                p->sum.start_equity, NULL);
         /* A restart measures the account against the peak of the runs before it: a loss
          * taken while the host was down trips the drawdown breaker now, not at a fill. */
         pipeline_portfolio_drawdown(p);

@@ -52,7 +52,7 @@ static void html_text(FILE *f, const char *s)
 /* A JSON value inside <script>: "</" would end the element early. */
 static void script_json(FILE *f, const json_t *j)
 {
-    char *text = json_dumps(j, JSON_COMPACT);
+    char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12));
     for (const char *p = text ? text : "null"; *p; p++) {
         if (p[0] == '<' && p[1] == '/')
             fputs("<\\", f);

@@ -16,12 +16,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "analytics/analytics.h"
+#include "analytics/analytics_json.h"
+#include "metrics/metrics.h"
 #include "model/execution.h"
 #include "model/exit.h"
 #include "pipeline/approval.h"
 #include "pipeline/risk_mode.h"
 #include "pipeline/snapshot.h"
 #include "store/store_report.h"
+#include "store/store_trades.h"
 #include "util/log.h"
 #include "util/secret.h"
 
@@ -31,7 +35,9 @@ void api_json(response *r, int status, json_t *j)
 {
     r->status = status;
     r->content_type = "application/json";
-    r->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    /* 12 significant digits: a double from money (the analytics' equity) prints as its
+     * decimal (99995.41), not as the binary value's 17 (99995.410000000003). */
+    r->body = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
     json_decref(j);
     if (!r->body) {
         r->status = 500;
@@ -294,12 +300,50 @@ static int metrics_store(server *s, const char *only, json_t *out)
     return 0;
 }
 
+/* The performance analytics (docs/analytics.md): the same computation and JSON as the
+ * backtest summary and report, over the store's trades and equity curve. The risk-free
+ * rate and periods per year are the defaults (0 and 252) here: `serve` has no pipeline
+ * file to read `report = {...}` from. */
+static int metrics_analytics(server *s, const char *only, json_t *out)
+{
+    analytics_options ao = {.risk_free_rate = 0, .periods_per_year = 0};
+    store_analytics sa;
+    analytics_result r;
+    char err[256];
+    int rc = store_analytics_load(s->rd, only, &ao, &sa);
+    if (rc == 0 && analytics_compute(&sa.in, &r, err, sizeof err) == 0) {
+        json_object_set_new(out, "analytics", analytics_result_json(&r));
+        analytics_result_free(&r);
+    } else if (rc == 0) {
+        json_object_set_new(out, "analytics", json_null()); /* nothing to compute from */
+    }
+    store_analytics_free(&sa);
+    return rc;
+}
+
 static const struct {
     const char *name;
     metrics_section_fn fn;
 } metrics_sections[] = {
     {"store", metrics_store},
+    {"analytics", metrics_analytics},
 };
+
+/* The metrics registry in the Prometheus text exposition format (docs/metrics.md). */
+static void prometheus(request *q, response *r)
+{
+    (void)q;
+    size_t len = 0;
+    char *text = metrics_render_text(&len);
+    if (!text) {
+        api_error(r, 500, "%s", "out of memory rendering the metrics");
+        return;
+    }
+    r->status = 200;
+    r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r->body = text;
+    r->len = len;
+}
 
 static void metrics(request *q, response *r)
 {
@@ -483,6 +527,7 @@ static const route routes[] = {
     {false, "/api/v1/equity", NULL, list_equity},
     {false, "/api/v1/approvals", NULL, list_approvals},
     {false, "/api/v1/metrics", NULL, metrics},
+    {false, "/metrics", NULL, prometheus},
     /* State changes: POST, the token, never in `serve`. */
     {true, "/api/v1/approvals/", "/approve", approve},
     {true, "/api/v1/approvals/", "/reject", reject},

@@ -509,8 +509,11 @@ static bool observer_busy(void *ud)
 host_observer server_observer(server_options *o)
 {
     the_observer = (observer_state){.opt = o};
-    return (host_observer){
-        .start = observer_start, .stop = observer_stop, .busy = observer_busy, .ud = &the_observer};
+    return (host_observer){.start = observer_start,
+                           .stop = observer_stop,
+                           .busy = observer_busy,
+                           .ud = &the_observer,
+                           .listen = o->listen};
 }
 
 /* ---- `apex-host serve` ---------------------------------------------------------------- */
@@ -539,6 +542,9 @@ int server_serve(const server_options *o)
         uv_loop_close(&loop);
         return strstr(err, "store") ? 4 : 1;
     }
+    /* No host here: /metrics has the orders by status this store holds, and the server's
+     * own HTTP counters. */
+    store_metrics_attach(s->rd);
     uv_signal_t sigint, sigterm;
     uv_signal_init(&loop, &sigint);
     uv_signal_init(&loop, &sigterm);
@@ -550,6 +556,7 @@ int server_serve(const server_options *o)
     server_stop(s);
     while (!s->done && uv_run(&loop, UV_RUN_ONCE))
         ;
+    store_metrics_detach(s->rd);
     server_free(s);
     uv_walk(&loop, close_walk, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);

@@ -70,6 +70,15 @@ m=$(curl -s "$API/api/v1/metrics")
 assert_eq "$(json "d['store']['executions'], d['store']['fills'], d['store']['events']" <<<"$m")" \
   "$(sq "$DB" "SELECT count(*) FROM executions") $(sq "$DB" "SELECT count(*) FROM fills") $(sq "$DB" "SELECT count(*) FROM events")" \
   "metrics count what the store holds"
+# The analytics section: the summary's computation over the same store (docs/analytics.md).
+assert_eq "$(json "d['analytics']['trades']['trades'], '%.2f' % d['analytics']['trades']['net_pnl'], '%.2f' % d['analytics']['start_equity']" <<<"$m")" \
+  "$(sq "$DB" "SELECT count(*) FROM executions WHERE status = 'completed'") $(sq "$DB" "SELECT printf('%.2f', sum(realized_pnl) / 1e8) FROM executions WHERE status = 'completed'") 100000.00" \
+  "the analytics count the completed trades, their net P&L and the starting equity"
+# /metrics: the Prometheus text, which serve (no host) fills with the store's orders.
+curl -s "$API/metrics" > "$WORK/serve.prom"
+check=$("${PROM_CHECK:?set by ctest}" "$WORK/serve.prom" 2>&1) && pass "/metrics parses: $check" || fail "/metrics: $check"
+assert_eq "$(awk '/^apex_orders\{/ { n += $2 } END { print n + 0 }' "$WORK/serve.prom")" \
+  "$(sq "$DB" "SELECT count(*) FROM orders")" "its apex_orders add up to the store's orders"
 p=$(curl -s "$API/api/v1/pipelines")
 assert_eq "$(json "d['data'][0]['name'], d['data'][0]['executions'], d['data'][0]['live']" <<<"$p")" \
   "ma-trend $(sq "$DB" "SELECT count(*) FROM executions") False" "pipelines from the store"
@@ -121,6 +130,7 @@ APEX_HTTP_TOKEN="$TOKEN" "$APEX_HOST" run --db "$RDB" --http "127.0.0.1:$PORT" "
   > "$WORK/run.out" 2>&1 &
 rpid=$!
 wait_http "$API" || { fail "run --http did not answer"; cat "$WORK/run.out"; finish; }
+assert_contains "$(cat "$WORK/run.out")" "  dashboard  http://127.0.0.1:$PORT/" "the banner says where the dashboard listens"
 "$WSCLIENT" --port "$PORT" --path /api/v1/stream --count 60 --timeout 15 > "$WORK/ws.out" 2>&1 &
 wpid=$!
 sleep 0.5
@@ -171,6 +181,10 @@ for i in 0 1; do
   sleep 0.5
 done
 assert_eq "$(until_sq "SELECT count(*) FROM positions WHERE symbol = 'AAPL' AND status = 'open'" 1)" "1" "it filled"
+curl -s "$API/metrics" > "$WORK/run.prom"
+check=$("$PROM_CHECK" "$WORK/run.prom" 2>&1) && pass "run's /metrics parses: $check" || fail "run's /metrics: $check"
+assert_eq "$(sed -n 's/^apex_fills_total{pipeline="approve"} //p' "$WORK/run.prom")" \
+  "$(sq "$RDB" "SELECT count(*) FROM fills")" "run's /metrics counts the fills the store holds"
 pos=$(curl -s "$API/api/v1/positions?status=open")
 assert_eq "$(json "d['data'][0]['symbol'], d['data'][0]['qty'], d['data'][0]['entry_price']" <<<"$pos")" \
   "AAPL $(sq "$RDB" "SELECT rtrim(rtrim(printf('%.8f', quantity / 1e8), '0'), '.') || ' ' || rtrim(rtrim(printf('%.8f', entry_price / 1e8), '0'), '.') FROM positions WHERE status = 'open'")" \
