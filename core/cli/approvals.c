@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include "market/timestamp.h"
 #include "pipeline/approval.h"
+#include "pipeline/close_request.h"
 #include "pipeline/host.h"
 #include "util/err.h"
 
@@ -33,6 +35,13 @@ const char *const cli_usage_reject =
     "\n"
     "Rejects request ID (see `apex-host approvals`): the running host skips the execution\n"
     "within a second, with the reason. The answer is recorded as cli:<your user name>.\n";
+
+const char *const cli_usage_close =
+    "usage: apex-host close ID [--db FILE]\n"
+    "\n"
+    "Closes execution ID's position by hand (see `apex-host status`): the running host closes\n"
+    "all of it at market at its next monitoring check, as exit condition manual_close\n"
+    "(CRITICAL). Recorded as cli:<your user name>.\n";
 
 typedef struct {
     FILE *out;
@@ -90,34 +99,69 @@ static void answerer(char *out, size_t n)
     snprintf(out, n, "cli:%s", name && *name ? name : "unknown");
 }
 
-int cli_answer(int argc, char **argv, int approve)
+/* The arguments of a command on one ID: `approve`, `reject` (and its --reason), `close`.
+ * Returns 0 with *id, *db and *reason set, or the usage error's exit code. */
+static int id_command_args(int argc, char **argv, const char *text, bool with_reason,
+                           const char *what, long long *id, const char **db, const char **reason)
 {
-    const char *text = approve ? cli_usage_approve : cli_usage_reject;
-    const char *db = "apex.db", *reason = NULL, *idarg = NULL;
+    const char *idarg = NULL;
+    *db = "apex.db";
+    *reason = NULL;
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
-            db = argv[++i];
-        else if (!approve && strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
-            reason = argv[++i];
+            *db = argv[++i];
+        else if (with_reason && strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
+            *reason = argv[++i];
         else if (!idarg && argv[i][0] != '-')
             idarg = argv[i];
         else
             return cli_usage_error(text, "unexpected argument '%s'", argv[i]);
     }
     if (!idarg)
-        return cli_usage_error(text, "%s",
-                               "name the request's ID (`apex-host approvals` lists them)");
+        return cli_usage_error(text, "name the %s", what);
     char *end;
     errno = 0;
-    long long id = strtoll(idarg, &end, 10);
-    if (errno || *end || id <= 0)
-        return cli_usage_error(text, "'%s' is not a request ID (a positive number)", idarg);
+    *id = strtoll(idarg, &end, 10);
+    if (errno || *end || *id <= 0)
+        return cli_usage_error(text, "'%s' is not an ID (a positive number)", idarg);
+    return 0;
+}
+
+int cli_answer(int argc, char **argv, int approve)
+{
+    const char *text = approve ? cli_usage_approve : cli_usage_reject;
+    const char *db, *reason;
+    long long id;
+    int code =
+        id_command_args(argc, argv, text, !approve,
+                        "request's ID (`apex-host approvals` lists them)", &id, &db, &reason);
+    if (code != 0)
+        return code;
     store *s = cli_open_store(db);
     if (!s)
         return EXIT_STORE;
     char by[96], msg[768];
     answerer(by, sizeof by);
     int rc = approval_submit(s, id, approve != 0, by, reason, msg, sizeof msg);
+    store_close(s);
+    fprintf(rc == 0 ? stdout : stderr, "%s%s\n", rc == 0 ? "" : "apex-host: ", msg);
+    return rc == 0 ? EXIT_OK : rc == APEX_ENOTFOUND || rc == APEX_ESTATE ? EXIT_USAGE : EXIT_STORE;
+}
+
+int cli_close(int argc, char **argv)
+{
+    const char *db, *reason;
+    long long id;
+    int code = id_command_args(argc, argv, cli_usage_close, false,
+                               "execution's ID (`apex-host status` lists them)", &id, &db, &reason);
+    if (code != 0)
+        return code;
+    store *s = cli_open_store(db);
+    if (!s)
+        return EXIT_STORE;
+    char by[96], msg[512];
+    answerer(by, sizeof by);
+    int rc = close_request_submit(s, id, by, msg, sizeof msg);
     store_close(s);
     fprintf(rc == 0 ? stdout : stderr, "%s%s\n", rc == 0 ? "" : "apex-host: ", msg);
     return rc == 0 ? EXIT_OK : rc == APEX_ENOTFOUND || rc == APEX_ESTATE ? EXIT_USAGE : EXIT_STORE;

@@ -28,6 +28,7 @@ static const char *const usage_main =
     "  approvals [--db FILE]     approval requests waiting for an answer\n"
     "  approve ID [--db FILE]    approve a request; the running host sends it\n"
     "  reject ID [--reason TEXT] [--db FILE]  reject a request; the running host skips it\n"
+    "  close ID [--db FILE]      close execution ID's position at market (by hand)\n"
     "  version                   print the version\n"
     "\n"
     "`apex-host <command> --help` describes each command. Options take their value as the\n"
@@ -457,6 +458,7 @@ static int dispatch(int argc, char **argv)
                  {"approvals", cli_usage_approvals},
                  {"approve", cli_usage_approve},
                  {"reject", cli_usage_reject},
+                 {"close", cli_usage_close},
                  {"version", "usage: apex-host version\n"}};
     for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) {
         if (strcmp(cmd, helps[i].name) == 0 && wants_help(argc, argv)) {
@@ -487,5 +489,7 @@ static int dispatch(int argc, char **argv)
         return cli_approvals(argc, argv);
     if (strcmp(cmd, "approve") == 0 || strcmp(cmd, "reject") == 0)
         return cli_answer(argc, argv, strcmp(cmd, "approve") == 0);
+    if (strcmp(cmd, "close") == 0)
+        return cli_close(argc, argv);
     return usage_error(usage_main, "unknown command '%s'", cmd);
 }

@@ -3,13 +3,15 @@
 
 #include "model/model_internal.h"
 
-/* The ten conditions plus the emergency instruction and strategy exit slots after them. */
-#define EXIT_SLOT_COUNT (EXIT_STRATEGY_EXIT + 1)
+/* The ten conditions plus the emergency instruction, strategy exit and manual close slots
+ * after them. */
+#define EXIT_SLOT_COUNT (EXIT_MANUAL_CLOSE + 1)
 
 static const char *const condition_names[EXIT_SLOT_COUNT] = {
     "stop_loss",          "circuit_breaker", "trailing_stop",         "time_based_urgent",
     "liquidity_dried_up", "profit_target",   "partial_exit_target",   "early_exit",
     "edge_disappeared",   "rebalance",       "emergency_instruction", "strategy_exit",
+    "manual_close",
 };
 
 static const exit_priority condition_priorities[EXIT_SLOT_COUNT] = {
@@ -21,6 +23,7 @@ static const exit_priority condition_priorities[EXIT_SLOT_COUNT] = {
     EXIT_PRIORITY_LOW,                              /* rebalance */
     EXIT_PRIORITY_CRITICAL,                         /* emergency_instruction */
     EXIT_PRIORITY_CRITICAL, /* strategy_exit: the default of exits.strategy_exit_priority */
+    EXIT_PRIORITY_CRITICAL, /* manual_close */
 };
 
 static const char *const priority_names[] = {"CRITICAL", "HIGH", "MEDIUM", "LOW"};

@@ -42,6 +42,9 @@ typedef enum {
      * is the pipeline's exits.strategy_exit_priority; exit_condition_priority gives the
      * default, CRITICAL. */
     EXIT_STRATEGY_EXIT,
+    /* Not one of the ten: the trader asked for the position to be closed (`apex-host close`,
+     * the HTTP API, the dashboard). CRITICAL, at market. */
+    EXIT_MANUAL_CLOSE,
 } exit_condition;
 
 /* An exit's progress, as position_exits.status records it. */

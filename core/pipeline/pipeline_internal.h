@@ -171,6 +171,8 @@ void pipeline_trade_link(pipeline *p, trade *t);
 void pipeline_trade_unlink(pipeline *p, trade *t);
 /* The live trade of execution id, or NULL. */
 trade *pipeline_trade_by_id(const pipeline *p, int64_t id);
+/* close_request.c: a close asked for by hand (close_request.h), read at each check. */
+void pipeline_close_request_check(pipeline *p, trade *t);
 /* Re-counts t in the open positions after its status, fills or sizing changed. */
 void pipeline_trade_recount(pipeline *p, trade *t);
 /* A durable write failed (rc != 0): new entries halt for this pipeline, exits keep

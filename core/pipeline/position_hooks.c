@@ -144,6 +144,7 @@ static void evaluate_exit(void *ud, trade *t, const broker_quote *q)
     pipeline *p = ud;
     if (!t->has_pos || t->led.qty == 0 || q->last <= 0)
         return;
+    pipeline_close_request_check(p, t); /* a close asked for by hand comes first */
     exit_context ctx = {.cfg = &p->cfg,
                         .scripts = p->scripts,
                         .script_error = pipeline_script_error,

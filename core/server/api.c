@@ -22,6 +22,7 @@
 #include "model/execution.h"
 #include "model/exit.h"
 #include "pipeline/approval.h"
+#include "pipeline/close_request.h"
 #include "pipeline/risk_mode.h"
 #include "pipeline/snapshot.h"
 #include "store/store_report.h"
@@ -449,6 +450,30 @@ static void set_paused(request *q, response *r, bool on)
     ok(r, msg);
 }
 
+/* A position closed by hand (pipeline/close_request.h): recorded through the store like the
+ * CLI's `apex-host close`, then carried out at once by this host's pipelines. */
+static void close_execution(request *q, response *r)
+{
+    char *end;
+    long long id = strtoll(q->arg, &end, 10);
+    if (*end || id <= 0) {
+        api_error(r, 400, "'%s' is not an execution id (a positive number)", q->arg);
+        return;
+    }
+    store *w = writer(q->s, r);
+    if (!w)
+        return;
+    char msg[512];
+    int rc = close_request_submit(w, id, "http", msg, sizeof msg);
+    if (rc != 0) {
+        api_error(r, rc == APEX_ENOTFOUND ? 404 : rc == APEX_ESTATE ? 409 : 500, "%s", msg);
+        return;
+    }
+    for (int i = 0; q->s->live && i < q->s->view.npipes; i++)
+        pipeline_close_requests(q->s->view.pipes[i]);
+    ok(r, msg);
+}
+
 static void pause_pipeline(request *q, response *r)
 {
     set_paused(q, r, true);
@@ -533,6 +558,7 @@ static const route routes[] = {
     {true, "/api/v1/approvals/", "/reject", reject},
     {true, "/api/v1/pipelines/", "/pause", pause_pipeline},
     {true, "/api/v1/pipelines/", "/resume", resume_pipeline},
+    {true, "/api/v1/executions/", "/close", close_execution},
 };
 
 /* Matches path against a route; the {arg} goes to buf. */

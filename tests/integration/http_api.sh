@@ -220,6 +220,27 @@ assert_contains "$ws" '{"type":"execution","data":{"id":' "an execution whose st
 assert_contains "$ws" '"status":"monitoring"' "with its new status"
 assert_contains "$ws" '{"type":"position","data":{"id":' "and the position"
 
+# Closing the open AAPL position by hand: the token guards it; with it the running host
+# closes all of it at market (manual_close, CRITICAL) on the next bar.
+aexec=$(sq "$RDB" "SELECT execution_id FROM positions WHERE symbol = 'AAPL' AND status = 'open'")
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$API/api/v1/executions/$aexec/close")
+assert_eq "$code" "401" "a close without the token is refused"
+code=$(curl -s -o "$WORK/r" -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" "$API/api/v1/executions/$aexec/close")
+assert_eq "$code" "200" "a close with the token is accepted"
+assert_contains "$(cat "$WORK/r")" "close requested by http" "saying who asked"
+now=$(date +%s)
+for i in 0 1; do
+  echo "$((now + i)),AAPL,100.00,100.30,99.90,100.20,500" >> "$WORK/live.csv"
+  sleep 0.5
+done
+assert_eq "$(until_sq "SELECT status FROM executions WHERE id = $aexec" completed)" "completed" "the execution completed"
+assert_eq "$(sq "$RDB" "SELECT exit_reason || ' ' || exit_priority || ' ' || status || ' ' || (filled_quantity = exit_quantity) FROM position_exits WHERE execution_id = $aexec")" \
+  "manual_close CRITICAL filled 1" "as a manual_close exit, CRITICAL, all of it filled"
+assert_eq "$(sq "$RDB" "SELECT count(*) FROM positions WHERE execution_id = $aexec AND status = 'open'")" "0" "its position is closed"
+code=$(curl -s -o "$WORK/r" -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" "$API/api/v1/executions/$aexec/close")
+assert_eq "$code" "409" "closing it again is a conflict"
+assert_contains "$(cat "$WORK/r")" "it is completed, with no open position to close" "that says why"
+
 kill -TERM $rpid
 code=0; wait $rpid || code=$?
 assert_eq "$code" "0" "run --http stops on SIGTERM with 0"

@@ -42,6 +42,21 @@ out=$("$APEX_HOST" resume --db "$DB" ma-trend)
 assert_eq "$out" "ma-trend: drawdown breaker (equity 98000.00, 2.00% below its peak 100000.00) resumes" "resume names what it releases"
 assert_eq "$(sq "$DB" "SELECT value FROM meta WHERE key = 'risk.resume:ma-trend'")" "1" "the pipeline's counter moved"
 
+# `apex-host close ID`: a position closed by hand (the running host's side is in
+# http_api.sh, through the API's same path). A finished or unknown execution is refused.
+done_id=$(sq "$DB" "SELECT id FROM executions WHERE status = 'completed' LIMIT 1")
+set +e
+out=$("$APEX_HOST" close "$done_id" --db "$DB" 2>&1); code=$?
+set -e
+assert_eq "$code" "2" "close of a completed execution exits 2"
+assert_contains "$out" "it is completed, with no open position to close" "saying why"
+set +e
+out=$("$APEX_HOST" close 99999 --db "$DB" 2>&1); code=$?
+set -e
+assert_eq "$code" "2" "close of an unknown execution exits 2"
+assert_contains "$out" "execution 99999: no such execution" "naming it"
+assert_eq "$(sq "$DB" "SELECT count(*) FROM meta WHERE key LIKE 'close.request:%'")" "0" "neither is recorded"
+
 # The drawdown breaker's peak survives a restart (risk.peak:<pipeline>, written by `run`
 # when it rises): a run records it, and a run that finds a peak of 200,000 in the store
 # (equity is about 100,000) trips at once, measuring from that peak, not from its start.
