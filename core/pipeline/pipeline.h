@@ -33,7 +33,12 @@ typedef struct {
     struct uv_loop_s *loop;   /* NULL in backtests: no hot reload */
     struct http_client *http; /* outgoing HTTP (the webhook tool); NULL in backtests */
     bool backtest;
-    bool checking; /* `check`: opened as a backtest to validate, never run */
+    bool checking;             /* `check`: opened as a backtest to validate, never run */
+    const char *const *params; /* --param PATH=VALUE overrides for every pipeline */
+    int nparams;
+    /* --from/--to: bars before from are warm-up only (scripts see them, nothing trades);
+     * the data ends after to. 0 = unbounded. */
+    apex_time from_ts, to_ts;
     const char *db_path;
     /* A live source (data.live) pushed bars: the host reads them now rather than at its
      * next poll. NULL = poll only. */
