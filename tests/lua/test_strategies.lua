@@ -135,9 +135,9 @@ T.test("strategy parameters are checked with helpful errors", function()
     T.contains(start_error("strategies/rsi_reversion.lua", { oversold = 80 }),
                "params.oversold (80) must be below params.overbought (70)")
     T.contains(start_error("strategies/trend_bias.lua", { period = 0 }),
-               "trend_bias: params.period must be a whole number from 2")
+               "trend_bias.lua: params.period: must be from 2 to 100000, got 0")
     T.contains(start_error("strategies/range_bias.lua", { max_width = -1 }),
-               "range_bias: params.max_width must be between")
+               "range_bias.lua: params.max_width: must be from")
 end)
 
 T.test("hot reload keeps warmed-up indicators in ctx.state unless periods change", function()
