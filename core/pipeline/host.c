@@ -1100,10 +1100,12 @@ int host_check(const char *const *paths, int npaths, bool connect, const char *c
         for (int j = 0; j < diags.count; j++)
             fprintf(stderr, "%s\n", diags.items[j]);
         if (p) {
-            pipeline_check_interval(p, 10000);
+            int script_errors = pipeline_check_run(p);
             const pipeline_config *c = pipeline_cfg(p);
             char desc[1024], why[512];
-            if (broker_check(c, desc, sizeof desc, why, sizeof why) != 0) {
+            if (script_errors > 0) {
+                bad++; /* each was printed with its file and line */
+            } else if (broker_check(c, desc, sizeof desc, why, sizeof why) != 0) {
                 fprintf(stderr, "%s: broker: %s\n", paths[i], why);
                 bad++;
             } else {

@@ -104,6 +104,10 @@ void pipeline_end_of_data(pipeline *p);
 /* `check`: reads up to max_bars of the data to learn the bars' interval and warns, as a
  * backtest would, about session settings the data cannot act on. Consumes the feed. */
 void pipeline_check_interval(pipeline *p, int max_bars);
+/* `check` (check.c): reads the data through, warns of a declared symbol without rows and of
+ * suspicious values, and runs the scripts' on_start and on_bar once per symbol on its first
+ * row (or a synthetic bar at 100.00). Prints each problem; returns how many script errors. */
+int pipeline_check_run(pipeline *p);
 /* True while it has executions that may still change (open positions, working orders). */
 bool pipeline_busy(const pipeline *p);
 /* Notifications being sent or due now (`run`; 0 without a notifier): the end of a run

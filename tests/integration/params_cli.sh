@@ -87,4 +87,17 @@ assert_eq "$code" 7 "with --strict: exit 7"
 assert_contains "$out" "--strict: " "the summary says why"
 run "$APEX_HOST" backtest --quiet --strict --db "$WORK/ok.db" "$P"
 assert_eq "$code" 0 "--strict on a clean run: exit 0"
+# --- check runs on_start on the first bar, reads the data through, flags odd values ---------
+printf 'local M = {}\nfunction M.on_start(ctx)\n  ctx.state.w = ctx.params.window * 2\nend\nfunction M.on_bar(ctx, bar) end\nreturn M\n' > "$WORK/nostart.lua"
+sed "s#$WORK/typo_cb.lua#$WORK/nostart.lua#" "$WORK/cb.lua" > "$WORK/nostart_pipeline.lua"
+run "$APEX_HOST" check "$WORK/nostart_pipeline.lua"
+assert_eq "$code" 3 "check: on_start raising on the first bar exits 3"
+assert_contains "$out" "$WORK/nostart_pipeline.lua: strategy: on the first bar of AAPL: $WORK/nostart.lua:3: attempt to perform arithmetic on a nil value (field 'window')" "on_start's error with its file and line"
+sed 's/"AAPL", "TSLA"/"AAPL", "TSLX"/; s/max_risk_pct = 0.01/max_risk_pct = 1/' "$P" > "$WORK/odd.lua"
+run "$APEX_HOST" check "$WORK/odd.lua"
+assert_eq "$code" 0 "warnings leave check's exit code 0"
+assert_contains "$out" "$WORK/odd.lua: warning: symbols[2] = TSLX: the data (data.files) has no rows for it" "a declared symbol without rows"
+assert_contains "$out" "$WORK/odd.lua: warning: risk.max_risk_pct = 1: risks 20% or more of the capital on one trade" "max_risk_pct = 1 is suspicious"
+run "$APEX_HOST" check "$P"
+if grep -q warning <<<"$out"; then fail "the example pipeline has no warnings: $out"; else pass "no warnings on the example"; fi
 finish
