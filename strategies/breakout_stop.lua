@@ -20,17 +20,20 @@ Parameters (pipeline: strategy = { file = "breakout_stop.lua", params = { ... } 
 local params = require("apex.params")
 
 local NAME = "breakout_stop"
-local DEFAULTS = { lookback = 20, trail = 10, expires = 3, target_r = 3, qty = 0 }
+-- Declared: the host fills ctx.params from these defaults and the pipeline's params,
+-- checked against them at load, so `check` refuses an unknown or out-of-range one.
+local PARAMS = {
+    lookback = { type = "integer", default = 20, min = 2, max = 100000 },
+    trail = { type = "integer", default = 10, min = 1, max = 100000 },
+    expires = { type = "integer", default = 3, min = 1, max = 1000000 },
+    target_r = { type = "number", default = 3, min = 0.1, max = 100 },
+    qty = { type = "number", default = 0, min = 0, max = 1e9 },
+}
 
-local M = {}
+local M = { params = PARAMS }
 
 function M.on_start(ctx)
-    local p = params.resolve(ctx.params, DEFAULTS, NAME)
-    params.period(p, "lookback", 2, 100000, NAME)
-    params.period(p, "trail", 1, 100000, NAME)
-    params.period(p, "expires", 1, 1000000, NAME)
-    params.range(p, "target_r", 0.1, 100, NAME)
-    params.range(p, "qty", 0, 1e9, NAME)
+    local p = params.declared(PARAMS, ctx.params, NAME .. ".lua")
     ctx.state.p = p
 end
 

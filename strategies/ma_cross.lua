@@ -34,9 +34,27 @@ local ta = require("apex.ta")
 local params = require("apex.params")
 
 local NAME = "ma_cross"
-local DEFAULTS = {
-    fast = 10, slow = 30, kind = "sma", atr_period = 14, stop_atr = 2, reward_risk = 2,
-    allow_short = false, edge_scale = 0.10,
+
+local M = {}
+
+-- Declared, so the host checks the pipeline's params (and --param) against it when it
+-- loads the file, and `check` refuses a misspelt or out-of-range one before any bar.
+M.params = {
+    fast = { type = "integer", default = 10, min = 1, max = 100000,
+             doc = "fast moving-average period, in bars" },
+    slow = { type = "integer", default = 30, min = 2, max = 100000,
+             doc = "slow moving-average period, in bars (must be > fast)" },
+    kind = { type = "string", default = "sma", one_of = { "sma", "ema" },
+             doc = "moving-average kind" },
+    atr_period = { type = "integer", default = 14, min = 1, max = 100000,
+                   doc = "ATR period for the stop distance" },
+    stop_atr = { type = "number", default = 2, min = 0.01, max = 100,
+                 doc = "stop distance in ATRs" },
+    reward_risk = { type = "number", default = 2, min = 0.01, max = 100,
+                    doc = "target distance as a multiple of the stop distance" },
+    allow_short = { type = "boolean", default = false, doc = "sell short on a death cross" },
+    edge_scale = { type = "number", default = 0.10, min = 0, max = 1,
+                   doc = "edge() at full trend strength" },
 }
 
 local function clamp(x, lo, hi)
@@ -46,19 +64,12 @@ end
 -- Indicators live in ctx.state so they survive a hot reload; they are rebuilt only when
 -- the parameters that shape them change.
 local function setup(ctx)
-    local p = params.resolve(ctx.params, DEFAULTS, NAME)
-    params.period(p, "fast", 1, 100000, NAME)
-    params.period(p, "slow", 2, 100000, NAME)
-    params.period(p, "atr_period", 1, 100000, NAME)
-    params.range(p, "stop_atr", 0.01, 100, NAME)
-    params.range(p, "reward_risk", 0.01, 100, NAME)
-    params.range(p, "edge_scale", 0, 1, NAME)
+    -- The host already filled ctx.params from M.params; declared() again is a cheap
+    -- no-op there and gives the defaults when the module runs outside the host (tests).
+    local p = params.declared(M.params, ctx.params, NAME .. ".lua")
     if p.fast >= p.slow then
         error(string.format("%s: params.fast (%d) must be smaller than params.slow (%d)", NAME,
                             p.fast, p.slow), 0)
-    end
-    if p.kind ~= "sma" and p.kind ~= "ema" then
-        error(string.format("%s: params.kind must be \"sma\" or \"ema\", got %q", NAME, p.kind), 0)
     end
     local key = string.format("%s:%d:%d:%d", p.kind, p.fast, p.slow, p.atr_period)
     local s = ctx.state.ma_cross
@@ -79,8 +90,6 @@ local function state(ctx)
     end
     return s, p
 end
-
-local M = {}
 
 function M.on_start(ctx)
     setup(ctx)

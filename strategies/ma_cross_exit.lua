@@ -23,14 +23,18 @@ local ta = require("apex.ta")
 local params = require("apex.params")
 
 local NAME = "ma_cross_exit"
-local DEFAULTS = { fast = 10, slow = 30, qty = 0, stop_pct = 0, take_half = false }
+-- Declared: the host fills ctx.params from these defaults and the pipeline's params,
+-- checked against them at load, so `check` refuses an unknown or out-of-range one.
+local PARAMS = {
+    fast = { type = "integer", default = 10, min = 1, max = 100000 },
+    slow = { type = "integer", default = 30, min = 2, max = 100000 },
+    qty = { type = "number", default = 0, min = 0, max = 1e9 },
+    stop_pct = { type = "number", default = 0, min = 0, max = 0.99 },
+    take_half = { type = "boolean", default = false },
+}
 
 local function setup(ctx)
-    local p = params.resolve(ctx.params, DEFAULTS, NAME)
-    params.period(p, "fast", 1, 100000, NAME)
-    params.period(p, "slow", 2, 100000, NAME)
-    params.range(p, "qty", 0, 1e9, NAME)
-    params.range(p, "stop_pct", 0, 0.99, NAME)
+    local p = params.declared(PARAMS, ctx.params, NAME .. ".lua")
     if p.fast >= p.slow then
         error(string.format("%s: params.fast (%d) must be smaller than params.slow (%d)", NAME,
                             p.fast, p.slow), 0)
@@ -50,7 +54,7 @@ local function label(p, fast, slow, dir)
     return string.format("SMA%d %.2f %s SMA%d %.2f", p.fast, fast, dir, p.slow, slow)
 end
 
-local M = {}
+local M = { params = PARAMS }
 
 M.on_start = setup
 M.on_reload = setup

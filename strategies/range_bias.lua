@@ -27,18 +27,21 @@ local ta = require("apex.ta")
 local params = require("apex.params")
 
 local NAME = "range_bias"
-local DEFAULTS = { bb_period = 20, bb_k = 2, max_width = 0.012, edge_scale = 0.10 }
+-- Declared: the host fills ctx.params from these defaults and the pipeline's params,
+-- checked against them at load, so `check` refuses an unknown or out-of-range one.
+local PARAMS = {
+    bb_period = { type = "integer", default = 20, min = 2, max = 100000 },
+    bb_k = { type = "number", default = 2, min = 0.1, max = 10 },
+    max_width = { type = "number", default = 0.012, min = 0.00001, max = 10 },
+    edge_scale = { type = "number", default = 0.10, min = 0, max = 1 },
+}
 
 local function clamp(x, lo, hi)
     return x < lo and lo or (x > hi and hi or x)
 end
 
 local function setup(ctx)
-    local p = params.resolve(ctx.params, DEFAULTS, NAME)
-    params.period(p, "bb_period", 2, 100000, NAME)
-    params.range(p, "bb_k", 0.1, 10, NAME)
-    params.range(p, "max_width", 0.00001, 10, NAME)
-    params.range(p, "edge_scale", 0, 1, NAME)
+    local p = params.declared(PARAMS, ctx.params, NAME .. ".lua")
     local key = string.format("%d:%g", p.bb_period, p.bb_k)
     local s = ctx.state.range_bias
     if s == nil or s.key ~= key then
@@ -57,7 +60,7 @@ local function state(ctx)
     return s, p
 end
 
-local M = {}
+local M = { params = PARAMS }
 
 function M.on_start(ctx)
     setup(ctx)

@@ -42,10 +42,23 @@ local ta = require("apex.ta")
 local params = require("apex.params")
 
 local NAME = "rsi_reversion"
-local DEFAULTS = {
-    rsi_period = 14, oversold = 30, overbought = 70, bb_period = 20, bb_k = 2, atr_period = 14,
-    low_lookback = 10, stop_buffer_atr = 0.5, min_stop_atr = 0.5, max_stop_atr = 3,
-    target = "mid", min_reward_risk = 0.5, allow_short = false, edge_scale = 0.10,
+-- Declared: the host fills ctx.params from these defaults and the pipeline's params,
+-- checked against them at load, so `check` refuses an unknown or out-of-range one.
+local PARAMS = {
+    rsi_period = { type = "integer", default = 14, min = 2, max = 100000 },
+    oversold = { type = "number", default = 30, min = 1, max = 99 },
+    overbought = { type = "number", default = 70, min = 1, max = 99 },
+    bb_period = { type = "integer", default = 20, min = 2, max = 100000 },
+    bb_k = { type = "number", default = 2, min = 0.1, max = 10 },
+    atr_period = { type = "integer", default = 14, min = 1, max = 100000 },
+    low_lookback = { type = "integer", default = 10, min = 1, max = 100000 },
+    stop_buffer_atr = { type = "number", default = 0.5, min = 0, max = 100 },
+    min_stop_atr = { type = "number", default = 0.5, min = 0.01, max = 100 },
+    max_stop_atr = { type = "number", default = 3 },
+    target = { type = "string", default = "mid" },
+    min_reward_risk = { type = "number", default = 0.5, min = 0, max = 100 },
+    allow_short = { type = "boolean", default = false },
+    edge_scale = { type = "number", default = 0.10, min = 0, max = 1 },
 }
 
 local function clamp(x, lo, hi)
@@ -53,19 +66,8 @@ local function clamp(x, lo, hi)
 end
 
 local function setup(ctx)
-    local p = params.resolve(ctx.params, DEFAULTS, NAME)
-    params.period(p, "rsi_period", 2, 100000, NAME)
-    params.period(p, "bb_period", 2, 100000, NAME)
-    params.period(p, "atr_period", 1, 100000, NAME)
-    params.period(p, "low_lookback", 1, 100000, NAME)
-    params.range(p, "oversold", 1, 99, NAME)
-    params.range(p, "overbought", 1, 99, NAME)
-    params.range(p, "bb_k", 0.1, 10, NAME)
-    params.range(p, "stop_buffer_atr", 0, 100, NAME)
-    params.range(p, "min_stop_atr", 0.01, 100, NAME)
+    local p = params.declared(PARAMS, ctx.params, NAME .. ".lua")
     params.range(p, "max_stop_atr", p.min_stop_atr, 100, NAME)
-    params.range(p, "min_reward_risk", 0, 100, NAME)
-    params.range(p, "edge_scale", 0, 1, NAME)
     if p.oversold >= p.overbought then
         error(string.format("%s: params.oversold (%g) must be below params.overbought (%g)",
                             NAME, p.oversold, p.overbought), 0)
@@ -107,7 +109,7 @@ local function target_for(s, p, dir)
     return dir > 0 and bb.upper or bb.lower
 end
 
-local M = {}
+local M = { params = PARAMS }
 
 function M.on_start(ctx)
     setup(ctx)

@@ -29,20 +29,22 @@ local ta = require("apex.ta")
 local params = require("apex.params")
 
 local NAME = "trend_bias"
-local DEFAULTS = { period = 50, slope_bars = 10, min_slope_atr = 0.05, atr_period = 14,
-                   edge_scale = 0.10 }
+-- Declared: the host fills ctx.params from these defaults and the pipeline's params,
+-- checked against them at load, so `check` refuses an unknown or out-of-range one.
+local PARAMS = {
+    period = { type = "integer", default = 50, min = 2, max = 100000 },
+    slope_bars = { type = "integer", default = 10, min = 1, max = 10000 },
+    min_slope_atr = { type = "number", default = 0.05, min = 0, max = 100 },
+    atr_period = { type = "integer", default = 14, min = 1, max = 100000 },
+    edge_scale = { type = "number", default = 0.10, min = 0, max = 1 },
+}
 
 local function clamp(x, lo, hi)
     return x < lo and lo or (x > hi and hi or x)
 end
 
 local function setup(ctx)
-    local p = params.resolve(ctx.params, DEFAULTS, NAME)
-    params.period(p, "period", 2, 100000, NAME)
-    params.period(p, "slope_bars", 1, 10000, NAME)
-    params.period(p, "atr_period", 1, 100000, NAME)
-    params.range(p, "min_slope_atr", 0, 100, NAME)
-    params.range(p, "edge_scale", 0, 1, NAME)
+    local p = params.declared(PARAMS, ctx.params, NAME .. ".lua")
     local key = string.format("%d:%d:%d", p.period, p.slope_bars, p.atr_period)
     local s = ctx.state.trend_bias
     if s == nil or s.key ~= key then
@@ -67,7 +69,7 @@ local function state(ctx)
     return s, p
 end
 
-local M = {}
+local M = { params = PARAMS }
 
 function M.on_start(ctx)
     setup(ctx)

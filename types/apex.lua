@@ -94,7 +94,7 @@
 ---One ctx per module per symbol.
 ---@class apex.Ctx
 ---@field symbol string The symbol this ctx belongs to.
----@field params table The module's params from the pipeline (strategy/bias `params`); {} when none.
+---@field params table The module's params from the pipeline (strategy/bias `params`); {} when none. With a params declaration: every declared default, the pipeline's values over them.
 ---@field state table Per-symbol table owned by the host; survives hot reloads. Keep indicators here.
 ---@field now number Unix seconds by the host clock (data time in backtests and replays).
 ---@field position apex.Position? The open position on this symbol; nil until the entry has filled.
@@ -128,8 +128,20 @@ function Ctx.history(n, field) end
 ---------------------------------------------------------------------------------------
 -- Modules
 
----A strategy module: the file's chunk returns this table. Only on_bar is required.
+---One declared parameter of a strategy or bias (module.params.NAME). The host fills
+---ctx.params from the defaults and the pipeline's params, checked against these, at load.
+---@class apex.ParamDecl
+---@field type "integer"|"number"|"string"|"boolean"
+---@field default any The value when the pipeline sets none; must fit the declaration.
+---@field min? number Smallest allowed value (numbers).
+---@field max? number Largest allowed value (numbers).
+---@field one_of? any[] The allowed values.
+---@field doc? string What it means, for people reading the file.
+
+---A strategy module: the file's chunk returns this table. Only on_bar is required. A
+---function under any other name (not starting with _) is a load error ("did you mean").
 ---@class apex.Strategy
+---@field params? table<string, apex.ParamDecl> The parameters it takes; undeclared ones are errors.
 ---@field on_start? fun(ctx: apex.Ctx) Once per symbol, lazily, before this module's first callback for it (usually its first bar). Not run again after a hot reload. If it raises, the symbol is not traded until the file is fixed and reloaded (it is not retried per bar).
 ---@field on_bar fun(ctx: apex.Ctx, bar: apex.Bar): (apex.Signal|apex.Close)? Every bar of the pipeline's symbols, after the bias's on_bar; return a signal to enter, or a close to exit the open position.
 ---@field edge? fun(ctx: apex.Ctx, position: apex.Position): number? Current edge of an open position (fraction); called at each monitoring check of an open position (0 <= edge < exits.early_exit_edge -> early_exit, edge < 0 -> edge_disappeared).
@@ -153,6 +165,7 @@ function Ctx.history(n, field) end
 
 ---A bias module: the file's chunk returns this table.
 ---@class apex.Bias
+---@field params? table<string, apex.ParamDecl> The parameters it takes; undeclared ones are errors.
 ---@field on_start? fun(ctx: apex.Ctx) Once per symbol, lazily, before this module's first callback for it.
 ---@field on_bar? fun(ctx: apex.Ctx, bar: apex.Bar) Runs before the strategy's on_bar; keep indicators current. The return value is ignored.
 ---@field bias? fun(ctx: apex.Ctx): (apex.BiasDirection|apex.BiasResult)? Asked when the strategy signals. "long" allows buys only, "short" sells only, "neutral" (or nil, or no bias function) both; an opposed signal is skipped.

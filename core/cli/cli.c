@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "cli/risk_cmds.h"
 #include "cli/approvals.h"
 #include "cli/status.h"
+#include "market/timestamp.h"
 #include "model/execution.h"
 #include "pipeline/host.h"
 #include "server/server.h"
@@ -52,6 +54,12 @@ static const char *const usage_run =
     "  --speed N        replay speed (default: the pipeline's data.speed, else 1)\n"
     "  --fresh          delete the store and its paper accounts first\n"
     "  --max-seconds S  stop after S seconds of wall time\n"
+    "  --param P=V      set a parameter for this run: strategy.NAME or bias.NAME (the\n"
+    "                   module's declared params) or a pipeline field (risk.max_positions);\n"
+    "                   checked as if written in the pipeline file; repeatable\n"
+    "  --strict         exit with code 7 if any script call raised an error\n"
+    "  --from T, --to T replay only bars from T to T (UTC dates or RFC 3339 times; a date\n"
+    "                   as --to is the whole day); earlier bars only warm up the scripts\n"
     "  --metrics FILE   write the metrics in Prometheus text format to FILE at the end\n"
     "  --http ADDR      serve the JSON API, the stream and the dashboard on ADDR\n"
     "                   (HOST:PORT, e.g. 127.0.0.1:8080; docs/api.md); off by default\n"
@@ -74,17 +82,26 @@ static const char *const usage_backtest =
     "              at the end of the run\n"
     "  --report F  write a self-contained HTML report to F: metrics, charts, trades\n"
     "  --trades F  write every trade to F: CSV if F ends in .csv, JSON if in .json\n"
+    "  --param P=V set a parameter for this run: strategy.NAME or bias.NAME (the\n"
+    "              module's declared params) or a pipeline field (risk.max_positions);\n"
+    "              checked as if written in the pipeline file; repeatable\n"
+    "  --strict    exit with code 7 if any script call raised an error (use it in CI\n"
+    "              and parameter sweeps, where a failing strategy must not pass)\n"
+    "  --from T    trade only bars from T (a UTC date 2024-03-05 or an RFC 3339 time);\n"
+    "              earlier bars still run through the scripts to warm up indicators\n"
+    "  --to T      stop after the bars of T (a date means the end of that day)\n"
     "  --quiet     print only warnings and the summary (and no progress line)\n"
     "  --verbose   also print every monitoring check\n";
 
 static const char *const usage_check =
-    "usage: apex-host check [--connect] PIPELINE.lua...\n"
+    "usage: apex-host check [--connect] [--param P=V]... PIPELINE.lua...\n"
     "\n"
     "Loads each pipeline as `run` would (fields, scripts, instructions, data files, the\n"
     "broker's URLs and credentials, never printed) and prints every problem with its file\n"
     "and line or field. Exit code 3 if any.\n"
     "  --connect   also make one authenticated account request to each pipeline's broker\n"
-    "              and print what it answered\n";
+    "              and print what it answered\n"
+    "  --param P=V check with this parameter set, as backtest --param would\n";
 
 static const char *const usage_serve =
     "usage: apex-host serve --db FILE [--http ADDR]\n"
@@ -156,6 +173,18 @@ static int parse_number(const char *s, double *out)
     return 0;
 }
 
+/* --param PATH=VALUE: a dotted path of names, '=', a value (possibly empty). */
+static int param_syntax(const char *p)
+{
+    const char *eq = strchr(p, '=');
+    if (!eq || eq == p || eq - p > 200 || p[0] == '.' || eq[-1] == '.')
+        return -1;
+    for (const char *c = p; c < eq; c++)
+        if (!(isalnum((unsigned char)*c) || *c == '_' || (*c == '.' && c[1] != '.')))
+            return -1;
+    return 0;
+}
+
 static int cmd_trade(int argc, char **argv, int backtest)
 {
     const char *usage = backtest ? usage_backtest : usage_run;
@@ -163,31 +192,63 @@ static int cmd_trade(int argc, char **argv, int backtest)
     server_options http = {0};
     host_observer observer;
     const char **paths = calloc((size_t)argc, sizeof *paths);
-    int npaths = 0;
-    if (!paths)
+    const char **params = calloc((size_t)argc, sizeof *params);
+    int npaths = 0, nparams = 0;
+    if (!paths || !params) {
+        free(paths);
+        free(params);
         return EXIT_RUNTIME;
+    }
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         int needs_value = strcmp(a, "--db") == 0 || strcmp(a, "--speed") == 0 ||
                           strcmp(a, "--max-seconds") == 0 || strcmp(a, "--metrics") == 0 ||
                           strcmp(a, "--report") == 0 || strcmp(a, "--trades") == 0 ||
-                          strcmp(a, "--http") == 0;
+                          strcmp(a, "--http") == 0 || strcmp(a, "--param") == 0 ||
+                          strcmp(a, "--from") == 0 || strcmp(a, "--to") == 0;
         if (needs_value && i + 1 >= argc) {
             free(paths);
+            free(params);
             return usage_error(usage, "%s needs a value", a);
         }
-        if (strcmp(a, "--db") == 0) {
+        if (strcmp(a, "--param") == 0 || strncmp(a, "--param=", 8) == 0) {
+            const char *pv = a[7] == '=' ? a + 8 : argv[++i];
+            if (param_syntax(pv) != 0) {
+                free(paths);
+                free(params);
+                return usage_error(usage, "--param '%s': write PATH=VALUE, e.g. strategy.fast=5",
+                                   pv);
+            }
+            params[nparams++] = pv;
+        } else if (strcmp(a, "--from") == 0 || strcmp(a, "--to") == 0) {
+            const char *v = argv[++i];
+            apex_time t;
+            if (timestamp_parse(v, strlen(v), &t) != 0) {
+                free(paths);
+                free(params);
+                return usage_error(usage,
+                                   "'%s' is not a date or time; write 2024-03-05 or "
+                                   "2024-03-05T14:30:00Z (UTC)",
+                                   v);
+            }
+            /* A bare date as --to means that whole day: --from D --to D trades one day. */
+            if (a[2] == 't' && strlen(v) == 10)
+                t += 86400 * APEX_SECOND - 1;
+            *(a[2] == 'f' ? &opt.from_ts : &opt.to_ts) = t;
+        } else if (strcmp(a, "--db") == 0) {
             opt.db_path = argv[++i];
         } else if (strcmp(a, "--metrics") == 0) {
             opt.metrics_path = argv[++i];
         } else if (!backtest && strcmp(a, "--speed") == 0) {
             if (parse_number(argv[++i], &opt.speed) != 0 || opt.speed <= 0) {
                 free(paths);
+                free(params);
                 return usage_error(usage, "--speed: '%s' is not a positive number", argv[i]);
             }
         } else if (!backtest && strcmp(a, "--max-seconds") == 0) {
             if (parse_number(argv[++i], &opt.max_seconds) != 0 || opt.max_seconds <= 0) {
                 free(paths);
+                free(params);
                 return usage_error(usage, "--max-seconds: '%s' is not a positive number", argv[i]);
             }
         } else if (!backtest && strcmp(a, "--http") == 0) {
@@ -208,16 +269,20 @@ static int cmd_trade(int argc, char **argv, int backtest)
             if (!(n > 4 && strcmp(opt.trades_path + n - 4, ".csv") == 0) &&
                 !(n > 5 && strcmp(opt.trades_path + n - 5, ".json") == 0)) {
                 free(paths);
+                free(params);
                 return usage_error(usage, "--trades: '%s' must end in .csv or .json", argv[i]);
             }
         } else if (backtest && strcmp(a, "--force") == 0) {
             opt.force = 1;
+        } else if (strcmp(a, "--strict") == 0) {
+            opt.strict = 1;
         } else if (strcmp(a, "--quiet") == 0) {
             opt.quiet = 1;
         } else if (strcmp(a, "--verbose") == 0) {
             opt.verbose = 1;
         } else if (a[0] == '-' && a[1] != '\0') {
             free(paths);
+            free(params);
             return usage_error(usage, "unknown option '%s'", a);
         } else {
             paths[npaths++] = a;
@@ -225,6 +290,7 @@ static int cmd_trade(int argc, char **argv, int backtest)
     }
     if (npaths == 0) {
         free(paths);
+        free(params);
         return usage_error(usage, "%s", "name at least one pipeline file");
     }
     /* A backtest always starts from an empty store, so its results stand alone. */
@@ -232,12 +298,20 @@ static int cmd_trade(int argc, char **argv, int backtest)
         opt.fresh = 1;
     /* A progress line only where a person watches it: a terminal, and not --quiet. */
     opt.progress = backtest && !opt.quiet && isatty(STDERR_FILENO);
+    if (opt.from_ts && opt.to_ts && opt.to_ts < opt.from_ts) {
+        free(paths);
+        free(params);
+        return usage_error(usage, "%s", "--to is before --from; nothing would be traded");
+    }
+    opt.params = params;
+    opt.nparams = nparams;
     if (http.listen) {
         observer = server_observer(&http);
         opt.observer = &observer;
     }
     int code = host_main(paths, npaths, &opt);
     free(paths);
+    free(params);
     return code;
 }
 
@@ -247,14 +321,28 @@ static int cmd_check(int argc, char **argv)
         return usage_error(usage_check, "%s", "name at least one pipeline file");
     bool connect = false;
     const char **paths = calloc((size_t)argc, sizeof *paths);
-    int n = 0;
-    if (!paths)
+    const char **params = calloc((size_t)argc, sizeof *params);
+    int n = 0, nparams = 0;
+    if (!paths || !params) {
+        free(paths);
+        free(params);
         return EXIT_RUNTIME;
+    }
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--connect") == 0) {
             connect = true;
+        } else if (strcmp(argv[i], "--param") == 0 || strncmp(argv[i], "--param=", 8) == 0) {
+            const char *pv = argv[i][7] == '=' ? argv[i] + 8 : (i + 1 < argc ? argv[++i] : "");
+            if (param_syntax(pv) != 0) {
+                free(paths);
+                free(params);
+                return usage_error(usage_check,
+                                   "--param '%s': write PATH=VALUE, e.g. strategy.fast=5", pv);
+            }
+            params[nparams++] = pv;
         } else if (argv[i][0] == '-') {
             free(paths);
+            free(params);
             return usage_error(usage_check, "unknown option '%s'", argv[i]);
         } else {
             paths[n++] = argv[i];
@@ -262,10 +350,12 @@ static int cmd_check(int argc, char **argv)
     }
     if (n == 0) {
         free(paths);
+        free(params);
         return usage_error(usage_check, "%s", "name at least one pipeline file");
     }
-    int code = host_check(paths, n, connect);
+    int code = host_check(paths, n, connect, params, nparams);
     free(paths);
+    free(params);
     return code;
 }
 

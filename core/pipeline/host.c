@@ -562,7 +562,7 @@ static void print_symbols(const pipeline_summary *s, const analytics_result *r)
 
 static void print_summary(host *h, double elapsed)
 {
-    uint64_t total_bars = 0;
+    uint64_t total_bars = 0, script_errors = 0;
     printf("\n==== summary %s ====\n", h->opt.backtest ? "(backtest)" : "(run)");
     for (int i = 0; i < h->npipes; i++) {
         pipeline_summary s;
@@ -599,6 +599,8 @@ static void print_summary(host *h, double elapsed)
         printf("  monitor checks %llu  broker calls %llu\n", (unsigned long long)s.monitor_checks,
                (unsigned long long)s.broker_calls);
         print_script_failures(s.script_failures);
+        for (int k = 0; s.script_failures && k < SCRIPT_STAGE_COUNT; k++)
+            script_errors += s.script_failures->stages[k].total;
         if (s.write_error) {
             printf("  DURABLE WRITE FAILED: %s; new entries were halted\n", s.write_error);
             h->exit_code = EXIT_RUNTIME;
@@ -609,6 +611,14 @@ static void print_summary(host *h, double elapsed)
         printf("DURABLE WRITE FAILED in the store: %s (%ld write(s) failed)\n", first.msg,
                store_write_failures(h->hs.db));
         h->exit_code = EXIT_RUNTIME;
+    }
+    /* --strict: a strategy that raised on every bar must not look like a clean run to a
+     * script or CI job reading only the exit code. */
+    if (h->opt.strict && script_errors > 0) {
+        printf("--strict: %llu script error(s) (above); exit code %d\n",
+               (unsigned long long)script_errors, EXIT_SCRIPT_ERRORS);
+        if (h->exit_code == EXIT_OK)
+            h->exit_code = EXIT_SCRIPT_ERRORS;
     }
     printf("processed %llu bars in %.3f s (%.0f bars/s); store %s\n",
            (unsigned long long)total_bars, elapsed, elapsed > 0 ? (double)total_bars / elapsed : 0,
@@ -755,6 +765,10 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
     store_meta_set(h->hs.db, "run_state", "running", NULL);
     h->hs.db_path = h->db_path;
     h->hs.backtest = opt->backtest;
+    h->hs.params = opt->params;
+    h->hs.nparams = opt->nparams;
+    h->hs.from_ts = opt->from_ts;
+    h->hs.to_ts = opt->to_ts;
     h->hs.coord = coordinator_new();
     if (!h->hs.coord) /* signals then go on as they arrive, unranked */
         log_error("out of memory: the signals of one bar are not ranked");
@@ -1069,7 +1083,8 @@ static int check_connect(const pipeline_config *cfg, const char *path)
     return got.status == 0 && untradable == 0 ? 0 : 1;
 }
 
-int host_check(const char *const *paths, int npaths, bool connect)
+int host_check(const char *const *paths, int npaths, bool connect, const char *const *params,
+               int nparams)
 {
     /* `check` opens each pipeline exactly as a backtest would (scripts compiled, rules
      * compiled, data files opened, broker created) on a throwaway in-memory store, so it
@@ -1088,6 +1103,8 @@ int host_check(const char *const *paths, int npaths, bool connect)
     hs.prices = &prices;
     hs.backtest = true;
     hs.checking = true;
+    hs.params = params;
+    hs.nparams = nparams;
     hs.db_path = ":memory:";
     int bad = 0;
     for (int i = 0; i < npaths; i++) {
@@ -1102,10 +1119,12 @@ int host_check(const char *const *paths, int npaths, bool connect)
         for (int j = 0; j < diags.count; j++)
             fprintf(stderr, "%s\n", diags.items[j]);
         if (p) {
-            pipeline_check_interval(p, 10000);
+            int script_errors = pipeline_check_run(p);
             const pipeline_config *c = pipeline_cfg(p);
             char desc[1024], why[512];
-            if (broker_check(c, desc, sizeof desc, why, sizeof why) != 0) {
+            if (script_errors > 0) {
+                bad++; /* each was printed with its file and line */
+            } else if (broker_check(c, desc, sizeof desc, why, sizeof why) != 0) {
                 fprintf(stderr, "%s: broker: %s\n", paths[i], why);
                 bad++;
             } else {

@@ -1,6 +1,7 @@
 /* pipeline: opening a pipeline, the per-bar path and finishing. The execute phase is
  * entry.c, status changes lifecycle.c, what happens after the entry position_hooks.c,
  * and restart resume.c. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,63 @@ static int open_feed(pipeline *p, diag_list *diags)
     return 0;
 }
 
+/* The line of the pipeline file that sets a params key ("fats = 3"), or 0: the loader
+ * keeps values, not where they were written, so the text is searched for the key as a
+ * whole word followed by '='. */
+static int params_key_line(const char *path, const char *key)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[1024];
+    size_t klen = strlen(key);
+    int n = 0, found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        n++;
+        for (char *at = strstr(line, key); at && !found; at = strstr(at + 1, key)) {
+            bool starts = at == line || !(isalnum((unsigned char)at[-1]) || at[-1] == '_');
+            const char *after = at + klen;
+            while (*after == ' ' || *after == '\t' || *after == ']' || *after == '"')
+                after++;
+            found = starts && after[0] == '=' && after[1] != '=';
+        }
+    }
+    fclose(f);
+    return found ? n : 0;
+}
+
+/* A module's load error about one of its params ("x.lua: params.fats: ...") is blamed on
+ * where the value was written: the --param that set it, or the pipeline file's line. */
+static void add_load_error(pipeline *p, diag_list *diags, const char *slot, const char *err)
+{
+    /* apex.params raises at level 0; the sandbox still names its own line, which says
+     * nothing to a trader: drop it. */
+    int skip = 0;
+    if (sscanf(err, "lua/apex/params.lua:%*d: %n", &skip) >= 0 && skip > 0)
+        err += skip;
+    const char *at = strstr(err, ": params.");
+    char key[64] = "";
+    if (at)
+        sscanf(at + 9, "%63[A-Za-z0-9_]", key);
+    if (key[0]) {
+        size_t slen = strlen(slot), klen = strlen(key);
+        for (int i = 0; i < p->hs->nparams; i++) {
+            const char *o = p->hs->params[i];
+            if (strncmp(o, slot, slen) == 0 && o[slen] == '.' &&
+                strncmp(o + slen + 1, key, klen) == 0 && o[slen + 1 + klen] == '=') {
+                diag_add(diags, "--param %s: %s: %s", o, slot, err);
+                return;
+            }
+        }
+        int line = params_key_line(p->cfg.path, key);
+        if (line > 0) {
+            diag_add(diags, "%s:%d: %s: %s", p->cfg.path, line, slot, err);
+            return;
+        }
+    }
+    diag_add(diags, "%s: %s: %s", p->cfg.path, slot, err);
+}
+
 static int open_scripts(pipeline *p, diag_list *diags)
 {
     char err[1024];
@@ -176,12 +234,12 @@ static int open_scripts(pipeline *p, diag_list *diags)
     int problems = 0;
     if (p->cfg.bias.file[0] && script_load(p->scripts, SCRIPT_BIAS, p->cfg.bias.file,
                                            p->cfg.bias.params_json, err, sizeof err) != 0) {
-        diag_add(diags, "%s: bias: %s", p->cfg.path, err);
+        add_load_error(p, diags, "bias", err);
         problems++;
     }
     if (script_load(p->scripts, SCRIPT_STRATEGY, p->cfg.strategy.file, p->cfg.strategy.params_json,
                     err, sizeof err) != 0) {
-        diag_add(diags, "%s: strategy: %s", p->cfg.path, err);
+        add_load_error(p, diags, "strategy", err);
         problems++;
     }
     problems += script_load_rules(p->scripts, p->cfg.instructions, p->cfg.ninstructions,
@@ -290,7 +348,8 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
     pipeline_failures_init(p);
     config_defaults(&p->cfg);
     int before = diags->count;
-    if (script_load_pipeline(path, &p->cfg, diags) != 0 || diags->count > before)
+    if (script_load_pipeline_with(path, &p->cfg, hs->params, hs->nparams, diags) != 0 ||
+        diags->count > before)
         goto fail;
     pipeline_session_init(p);
     if (pipeline_webhook_open(p, diags) != 0 || pipeline_approval_open(p, diags) != 0)
@@ -338,6 +397,8 @@ pipeline *pipeline_open(const host_services *hs, const char *path, diag_list *di
         if (seen > p->resume_after)
             p->resume_after = seen;
     }
+    if (hs->from_ts > 0 && hs->from_ts - 1 > p->resume_after)
+        p->resume_after = hs->from_ts - 1; /* --from: what comes before it only warms up */
     if (hs->loop && script_watch(p->scripts, hs->loop, on_reload, p) != 0)
         log_warn("%s: hot reload unavailable (cannot watch the script directories)", p->cfg.name);
     broker_get_account(p->brk, BROKER_PRIORITY_ROUTINE, on_start_account, p);
@@ -407,6 +468,12 @@ void pipeline_free(pipeline *p)
 
 /* ---- the bar path ---- */
 
+/* --to: the bar waiting is after it, which ends this pipeline's data. */
+static bool past_to(const pipeline *p)
+{
+    return p->hs->to_ts > 0 && p->next.ts > p->hs->to_ts;
+}
+
 int pipeline_peek(pipeline *p, apex_time *next)
 {
     *next = APEX_TIME_NEVER;
@@ -421,6 +488,8 @@ int pipeline_peek(pipeline *p, apex_time *next)
             return 0;
         p->has_next = true;
     }
+    if (past_to(p))
+        return 0;
     *next = p->next.ts;
     return 1;
 }
@@ -586,7 +655,10 @@ int pipeline_step(pipeline *p, char *err, size_t errlen)
         int rc = feed_merge_next(p->feed, &p->next, err, errlen);
         if (rc <= 0)
             return rc;
+        p->has_next = true;
     }
+    if (past_to(p))
+        return 0;
     p->has_next = false;
     process_bar(p, &p->next);
     return 1;

@@ -33,7 +33,12 @@ typedef struct {
     struct uv_loop_s *loop;   /* NULL in backtests: no hot reload */
     struct http_client *http; /* outgoing HTTP (the webhook tool); NULL in backtests */
     bool backtest;
-    bool checking; /* `check`: opened as a backtest to validate, never run */
+    bool checking;             /* `check`: opened as a backtest to validate, never run */
+    const char *const *params; /* --param PATH=VALUE overrides for every pipeline */
+    int nparams;
+    /* --from/--to: bars before from are warm-up only (scripts see them, nothing trades);
+     * the data ends after to. 0 = unbounded. */
+    apex_time from_ts, to_ts;
     const char *db_path;
     /* A live source (data.live) pushed bars: the host reads them now rather than at its
      * next poll. NULL = poll only. */
@@ -99,6 +104,10 @@ void pipeline_end_of_data(pipeline *p);
 /* `check`: reads up to max_bars of the data to learn the bars' interval and warns, as a
  * backtest would, about session settings the data cannot act on. Consumes the feed. */
 void pipeline_check_interval(pipeline *p, int max_bars);
+/* `check` (check.c): reads the data through, warns of a declared symbol without rows and of
+ * suspicious values, and runs the scripts' on_start and on_bar once per symbol on its first
+ * row (or a synthetic bar at 100.00). Prints each problem; returns how many script errors. */
+int pipeline_check_run(pipeline *p);
 /* True while it has executions that may still change (open positions, working orders). */
 bool pipeline_busy(const pipeline *p);
 /* Notifications being sent or due now (`run`; 0 without a notifier): the end of a run

@@ -199,6 +199,71 @@ typedef struct {
     script_code *out;
 } compile_req;
 
+static int name_distance(const char *a, const char *b)
+{
+    /* Levenshtein with two rows; names are short (callback names are <= 11 bytes) */
+    size_t na = strlen(a), nb = strlen(b);
+    if (na > 63 || nb > 63)
+        return 99;
+    int prev[64], cur[64];
+    for (size_t j = 0; j <= nb; j++)
+        prev[j] = (int)j;
+    for (size_t i = 1; i <= na; i++) {
+        cur[0] = (int)i;
+        for (size_t j = 1; j <= nb; j++) {
+            int best = prev[j] + 1;
+            if (cur[j - 1] + 1 < best)
+                best = cur[j - 1] + 1;
+            if (prev[j - 1] + (a[i - 1] != b[j - 1]) < best)
+                best = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            cur[j] = best;
+        }
+        memcpy(prev, cur, sizeof prev);
+    }
+    return prev[nb];
+}
+
+/* A function in the module's table under a name the host never calls is a typo until
+ * proven otherwise (`edg`, `on_exits`): it would never run, and the exit logic in it with
+ * it. It is an error at load, so `check` says so, with the nearest callback's name. A
+ * helper a module wants to export can start with '_'. Non-function fields (constants,
+ * the params declaration) are left alone. */
+static void check_module_keys(lua_State *L, int mod, const char *path)
+{
+    luaL_checkstack(L, 3, NULL);
+    lua_pushnil(L);
+    while (lua_next(L, mod) != 0) {
+        if (lua_type(L, -2) == LUA_TSTRING && lua_isfunction(L, -1)) {
+            const char *k = lua_tostring(L, -2);
+            bool known = k[0] == '_';
+            const char *near = NULL;
+            int near_d = 99;
+            for (int c = 0; c < CB_COUNT && !known; c++) {
+                int d = name_distance(k, script_cb_names[c]);
+                known = d == 0;
+                if (d < near_d) {
+                    near_d = d;
+                    near = script_cb_names[c];
+                }
+            }
+            if (!known) {
+                lua_Debug ar;
+                lua_pushvalue(L, -1);
+                int line = lua_getinfo(L, ">S", &ar) ? ar.linedefined : 0;
+                size_t klen = strlen(k);
+                bool close = near_d <= (klen / 3 > 2 ? (int)(klen / 3) : 2);
+                luaL_error(L,
+                           "%s:%d: '%s' is not a callback, so the host never calls it; %s%s%s"
+                           "(callbacks: on_start, on_bar, bias, edge, opportunity, on_fill, "
+                           "on_exit, on_reload, score, stop; a helper's name may start with _)",
+                           path, line > 0 ? line : 1, k, close ? "did you mean '" : "",
+                           close ? near : "", close ? "'? " : "");
+            }
+        }
+        lua_pop(L, 1);
+    }
+}
+
 static int compile_fn(lua_State *L)
 {
     compile_req *r = lua_touserdata(L, 1);
@@ -220,6 +285,7 @@ static int compile_fn(lua_State *L)
                               lua_typename(L, t));
         lua_pop(L, 1);
     }
+    check_module_keys(L, mod, r->path);
     lua_getfield(L, mod, "on_bar");
     bool has_on_bar = lua_isfunction(L, -1);
     r->out->bar_shared =
@@ -323,16 +389,42 @@ static void push_json(lua_State *L, const json_t *j)
 
 typedef struct {
     const json_t *json;
+    int module_ref; /* the compiled module: its `params` declaration, if any */
+    const char *path;
     int ref;
 } params_req;
 
+/* ctx.params: the pipeline's params as given, or, for a module that declares its
+ * parameters (module.params), every declared default with the given values checked
+ * against their declarations and merged over them (apex.params.declared). Doing it at
+ * load, before any bar, is what lets `check` refuse an undeclared or out-of-range
+ * parameter. */
 static int params_fn(lua_State *L)
 {
     params_req *r = lua_touserdata(L, 1);
+    luaL_checkstack(L, 6, NULL);
     if (r->json)
         push_json(L, r->json);
     else
         lua_newtable(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->module_ref);
+    if (lua_getfield(L, -1, "params") != LUA_TNIL) {
+        int decl = lua_gettop(L);
+        sandbox_require(L, "apex.params");
+        lua_getfield(L, -1, "declared");
+        lua_pushvalue(L, decl);
+        if (r->json)
+            lua_pushvalue(L, decl - 2);
+        else
+            lua_pushnil(L);
+        const char *base = strrchr(r->path, '/');
+        lua_pushstring(L, base ? base + 1 : r->path);
+        lua_call(L, 3, 1);
+        lua_replace(L, decl - 2);
+        lua_settop(L, decl - 2);
+    } else {
+        lua_pop(L, 2);
+    }
     r->ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
 }
@@ -364,7 +456,7 @@ int script_load(script_host *h, script_slot slot, const char *path, const char *
         json_decref(json);
         return rc;
     }
-    params_req pr = {json, LUA_NOREF};
+    params_req pr = {json, code.module_ref, path, LUA_NOREF};
     rc = sandbox_run(&h->sb, params_fn, &pr, err, errlen);
     json_decref(json);
     if (rc < 0) {

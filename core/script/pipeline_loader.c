@@ -54,6 +54,8 @@ typedef struct {
     diag_list *d;
     int n; /* problems found */
     pipeline_config *cfg;
+    const char *const *overrides; /* --param PATH=VALUE, applied over the file's table */
+    int noverrides;
 } loader;
 
 static void problem(loader *ld, const char *field, const char *fmt, ...)
@@ -71,6 +73,14 @@ static void problem(loader *ld, const char *field, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* A value that came from the command line is blamed on the command line. */
+    for (int i = 0; i < ld->noverrides; i++) {
+        const char *o = ld->overrides[i], *eq = strchr(o, '=');
+        if (eq && strlen(field) == (size_t)(eq - o) && strncmp(field, o, (size_t)(eq - o)) == 0) {
+            diag_add(ld->d, "--param %s: %s: %s", o, field, msg);
+            return;
+        }
+    }
     diag_add(ld->d, "%s: %s: %s", ld->file, field, msg);
 }
 
@@ -1175,6 +1185,71 @@ static void load_table(loader *ld, void *base, const config_field *rows, int nro
     }
 }
 
+/* --- --param PATH=VALUE -------------------------------------------------------------- */
+
+/* Pushes VALUE as the file would have written it: true/false, a number, else a string. */
+static void push_override_value(lua_State *L, const char *v)
+{
+    if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)
+        lua_pushboolean(L, v[0] == 't');
+    else if (v[0] == '\0' || lua_stringtonumber(L, v) == 0)
+        lua_pushstring(L, v);
+}
+
+/* t[name] as a table, creating it (or, for strategy/bias given as a file name, turning
+ * "f.lua" into { file = "f.lua" }). [-0, +1, e] */
+static void sub_table(lua_State *L, int t, const char *name)
+{
+    int type = lua_getfield(L, t, name);
+    if (type == LUA_TTABLE)
+        return;
+    lua_newtable(L);
+    if (type == LUA_TSTRING) {
+        lua_pushvalue(L, -2);
+        lua_setfield(L, -2, "file");
+    }
+    lua_remove(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, t, name);
+}
+
+/* Writes each --param into the file's table before it is read, so a value from the
+ * command line goes through exactly the checks a value in the file does. strategy.NAME
+ * and bias.NAME are that module's params (strategy.params.NAME); any other path is a
+ * pipeline field (risk.max_positions, exits.trailing_stop.activation_pct). */
+static void apply_overrides(loader *ld, int t)
+{
+    lua_State *L = ld->L;
+    luaL_checkstack(L, 8, NULL);
+    for (int i = 0; i < ld->noverrides; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s", ld->overrides[i]);
+        char *eq = strchr(path, '=');
+        if (!eq)
+            continue; /* the command line refused it already */
+        *eq = '\0';
+        int top = lua_gettop(L), cur = t;
+        char *save = NULL, *part = strtok_r(path, ".", &save);
+        bool module = strcmp(part, "strategy") == 0 || strcmp(part, "bias") == 0;
+        for (int depth = 0; part; depth++) {
+            char *next = strtok_r(NULL, ".", &save);
+            if (!next) {
+                push_override_value(L, eq + 1);
+                lua_setfield(L, cur, part);
+                break;
+            }
+            sub_table(L, cur, part);
+            cur = lua_gettop(L);
+            if (module && depth == 0) {
+                sub_table(L, cur, "params");
+                cur = lua_gettop(L);
+            }
+            part = next;
+        }
+        lua_settop(L, top);
+    }
+}
+
 static int walk(lua_State *L)
 {
     loader *ld = lua_touserdata(L, 1);
@@ -1191,13 +1266,20 @@ static int walk(lua_State *L)
     /* From here no Lua code runs (raw reads, no finalizers in the sandbox); with the
      * collector stopped, not even a weak table can lose an entry under the walk. */
     lua_gc(L, LUA_GCSTOP);
+    apply_overrides(ld, t);
     load_table(ld, ld->cfg, config_schema, config_schema_count, "", "", t);
     return 0;
 }
 
 int script_load_pipeline(const char *path, pipeline_config *cfg, diag_list *diags)
 {
-    loader ld = {NULL, path, diags, 0, cfg};
+    return script_load_pipeline_with(path, cfg, NULL, 0, diags);
+}
+
+int script_load_pipeline_with(const char *path, pipeline_config *cfg, const char *const *overrides,
+                              int noverrides, diag_list *diags)
+{
+    loader ld = {NULL, path, diags, 0, cfg, overrides, noverrides};
     if (strlen(path) >= sizeof cfg->path) {
         diag_add(diags, "%s: the path is too long", path);
         return 1;

@@ -213,5 +213,10 @@ size_t script_memory_used(const script_host *h);
  * config_validate. Every problem goes to diags as "file:line: ..." for syntax and
  * runtime errors or "file: field: ..." for values. Returns the number of problems. */
 int script_load_pipeline(const char *path, pipeline_config *cfg, diag_list *diags);
+/* The same with --param overrides ("risk.max_positions=3", "strategy.fast=5"), written
+ * into the file's table before it is read so they meet the same checks; a problem with
+ * one names the --param instead of the file. */
+int script_load_pipeline_with(const char *path, pipeline_config *cfg, const char *const *overrides,
+                              int noverrides, diag_list *diags);
 
 #endif

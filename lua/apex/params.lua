@@ -1,5 +1,16 @@
 -- apex.params: strategy parameters with defaults, checked once at start.
 --
+-- A strategy declares its parameters beside its callbacks, and the host fills ctx.params
+-- from the declared defaults merged with the pipeline's params (and --param) when it
+-- loads the module, before any bar (M.declared below):
+--
+--   M.params = {
+--       fast = { type = "integer", default = 10, min = 1, max = 100000, doc = "..." },
+--       kind = { type = "string", default = "sma", one_of = { "sma", "ema" } },
+--   }
+--
+-- Older strategies call resolve themselves, which still works:
+--
 --   local P = require("apex.params").resolve(ctx.params, DEFAULTS, "ma_cross")
 --
 -- Returns a new table holding every default overridden by the pipeline's params.
@@ -72,6 +83,126 @@ function M.resolve(given, defaults, who)
         if type(v) ~= type(d) then
             error(string.format("%s: params.%s: expected a %s (default %s), got %s %s", who, k,
                                 type(d), tostring(d), type(v), tostring(v)), 0)
+        end
+        out[k] = v
+    end
+    return out
+end
+
+local TYPES = { integer = true, number = true, string = true, boolean = true }
+local SPEC_KEYS = { type = true, default = true, min = true, max = true, one_of = true,
+                    doc = true }
+
+local function fits(kind, v)
+    if kind == "integer" then
+        return math.type(v) == "integer" or (type(v) == "number" and v == math.floor(v)
+                                             and v == v and v ~= math.huge and v ~= -math.huge)
+    elseif kind == "number" then
+        return type(v) == "number" and v == v
+    end
+    return type(v) == kind
+end
+
+-- The reason v cannot be parameter name, or nil.
+local function refuse(name, spec, v)
+    if not fits(spec.type, v) then
+        return string.format("params.%s: expected %s %s, got %s %s", name,
+                             spec.type == "integer" and "an" or "a", spec.type, type(v),
+                             tostring(v))
+    end
+    if type(v) == "number" and (spec.min ~= nil and v < spec.min) or (spec.max ~= nil and v > spec.max) then
+        return string.format("params.%s: must be from %s to %s, got %s", name,
+                             tostring(spec.min or "-inf"), tostring(spec.max or "inf"),
+                             tostring(v))
+    end
+    if spec.one_of ~= nil then
+        for _, ok in ipairs(spec.one_of) do
+            if v == ok then
+                return nil
+            end
+        end
+        local names = {}
+        for i, ok in ipairs(spec.one_of) do
+            names[i] = string.format("%q", ok)
+        end
+        return string.format("params.%s: must be one of %s, got %q", name,
+                             table.concat(names, ", "), tostring(v))
+    end
+    return nil
+end
+
+--- Checks a module's params declaration; errors name the declaration and what to fix.
+function M.check_declaration(decl, who)
+    if type(decl) ~= "table" then
+        error(string.format("%s: params must be a table of declarations, got %s", who,
+                            type(decl)), 0)
+    end
+    for name, spec in pairs(decl) do
+        local at = string.format("%s: params.%s", who, tostring(name))
+        if type(name) ~= "string" then
+            error(at .. ": parameter names must be strings", 0)
+        end
+        if type(spec) ~= "table" then
+            error(string.format("%s: declare it as { type = \"number\", default = ... }, not a %s",
+                                at, type(spec)), 0)
+        end
+        for k in pairs(spec) do
+            if not SPEC_KEYS[k] then
+                local hint = type(k) == "string" and closest(k, SPEC_KEYS)
+                error(string.format("%s: unknown key '%s'%s; a declaration has type, default, "
+                                    .. "min, max, one_of and doc", at, tostring(k),
+                                    hint and (" (did you mean '" .. hint .. "'?)") or ""), 0)
+            end
+        end
+        if not TYPES[spec.type] then
+            error(string.format("%s: type must be \"integer\", \"number\", \"string\" or "
+                                .. "\"boolean\", got %s", at, tostring(spec.type)), 0)
+        end
+        if spec.default == nil then
+            error(at .. ": give it a default (the value used when the pipeline sets none)", 0)
+        end
+        for _, k in ipairs({ "min", "max" }) do
+            if spec[k] ~= nil and type(spec[k]) ~= "number" then
+                error(string.format("%s: %s must be a number", at, k), 0)
+            end
+        end
+        if spec.one_of ~= nil and type(spec.one_of) ~= "table" then
+            error(at .. ": one_of must be a list of the allowed values", 0)
+        end
+        local why = refuse(name, spec, spec.default)
+        if why then
+            error(string.format("%s: the default does not fit its own declaration: %s", who,
+                                why), 0)
+        end
+    end
+end
+
+--- ctx.params for a module that declares its parameters: every declared default, then
+--- given (the pipeline's params, may be nil) over them, each checked against its
+--- declaration. An undeclared name is an error with the nearest declared one.
+function M.declared(decl, given, who)
+    M.check_declaration(decl, who)
+    local out = {}
+    for name, spec in pairs(decl) do
+        out[name] = spec.default
+    end
+    if given == nil then
+        return out
+    end
+    for k, v in pairs(given) do
+        local spec = decl[k]
+        if spec == nil then
+            local hint = type(k) == "string" and closest(k, decl)
+            error(string.format("%s: params.%s: the strategy declares no such parameter; %s",
+                                who, tostring(k), hint and ("did you mean '" .. hint .. "'?")
+                                    or ("it declares: " .. known_list(decl))), 0)
+        end
+        if spec.type == "integer" and type(v) == "number" and fits("integer", v) then
+            v = math.tointeger(v) or v
+        end
+        local why = refuse(k, spec, v)
+        if why then
+            error(who .. ": " .. why, 0)
         end
         out[k] = v
     end

@@ -383,7 +383,7 @@ static void test_check_warns_about_session_rules_on_daily_bars(void **state)
     snprintf(path, sizeof path, "%s", fx_path("checked.lua"));
     const char *paths[] = {path};
     fx_capture_begin("check.out");
-    int rc = host_check(paths, 1, false);
+    int rc = host_check(paths, 1, false, NULL, 0);
     fx_capture_end();
     assert_int_equal(rc, EXIT_OK);
     assert_int_equal(fx_count_lines("check.out", "SESSION  bars every 1 d (detected)"), 1);

@@ -150,6 +150,10 @@ function D.load_module(root, path, params)
     local chunk, err = loadfile(root .. "/" .. path, "t", env)
     assert(chunk, err)
     local mod = chunk()
+    if mod.params ~= nil then
+        -- as the host does at load: declared defaults, the given params checked over them
+        params = require("apex.params").declared(mod.params, params, path:match("[^/]*$"))
+    end
     local function new_ctx(symbol, now)
         return { symbol = symbol, params = params, state = {}, now = now or 0, position = nil,
                  log = function(fmt, ...) logs[#logs + 1] = string.format(fmt, ...) end }

@@ -111,25 +111,33 @@ T.test("ma_cross emits nothing while a position is open and its edge tracks the 
 end)
 
 T.test("strategy parameters are checked with helpful errors", function()
+    -- a module that declares its params refuses bad ones at load, the others at on_start
     local function start_error(file, params)
-        local strat, new_ctx = D.load_module(ROOT, file, params)
+        local loaded, strat, new_ctx = pcall(D.load_module, ROOT, file, params)
+        if not loaded then
+            return strat
+        end
         local ok, err = pcall(strat.on_start, new_ctx("TEST"))
         T.falsy(ok, "expected " .. file .. " to reject its params")
         return err
     end
     T.contains(start_error("strategies/ma_cross.lua", { fats = 5 }),
-               "ma_cross: params.fats: unknown parameter; did you mean 'fast'?")
+               "ma_cross.lua: params.fats: the strategy declares no such parameter; did you "
+               .. "mean 'fast'?")
     T.contains(start_error("strategies/ma_cross.lua", { fast = 30, slow = 10 }),
                "ma_cross: params.fast (30) must be smaller than params.slow (10)")
     T.contains(start_error("strategies/ma_cross.lua", { fast = "10" }),
-               "ma_cross: params.fast: expected a number (default 10), got string 10")
-    T.contains(start_error("strategies/ma_cross.lua", { kind = "wma" }), "params.kind must be")
+               "ma_cross.lua: params.fast: expected an integer, got string 10")
+    T.contains(start_error("strategies/ma_cross.lua", { fast = 0 }),
+               "ma_cross.lua: params.fast: must be from 1 to 100000, got 0")
+    T.contains(start_error("strategies/ma_cross.lua", { kind = "wma" }),
+               "params.kind: must be one of \"sma\", \"ema\"")
     T.contains(start_error("strategies/rsi_reversion.lua", { oversold = 80 }),
                "params.oversold (80) must be below params.overbought (70)")
     T.contains(start_error("strategies/trend_bias.lua", { period = 0 }),
-               "trend_bias: params.period must be a whole number from 2")
+               "trend_bias.lua: params.period: must be from 2 to 100000, got 0")
     T.contains(start_error("strategies/range_bias.lua", { max_width = -1 }),
-               "range_bias: params.max_width must be between")
+               "range_bias.lua: params.max_width: must be from")
 end)
 
 T.test("hot reload keeps warmed-up indicators in ctx.state unless periods change", function()
@@ -143,7 +151,7 @@ T.test("hot reload keeps warmed-up indicators in ctx.state unless periods change
     reloaded.on_reload(ctx)
     T.eq(ctx.state.ma_cross, before, "same indicator objects after reload")
     T.truthy(reloaded.edge(ctx, { side = "long" }) > 0, "edge available at once")
-    ctx.params = { fast = 5, slow = 12 }
+    ctx.params = require("apex.params").declared(reloaded.params, { fast = 5, slow = 12 }, "t")
     reloaded.on_reload(ctx)
     T.truthy(ctx.state.ma_cross ~= before, "new periods rebuild the indicators")
     T.falsy(ctx.state.ma_cross.slow:ready(), "and they warm up again")
