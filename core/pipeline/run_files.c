@@ -20,6 +20,19 @@ int run_files_lock(const char *db, int *fd, char *err, size_t errlen)
     *fd = -1;
     if (strcmp(db, ":memory:") == 0)
         return 0;
+    /* A store in a folder that does not exist: say so, rather than the lock file's
+     * "No such file or directory". */
+    const char *slash = strrchr(db, '/');
+    if (slash && slash != db) {
+        char dir[4096];
+        struct stat st;
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - db), db);
+        if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+            return err_set(err, errlen, APEX_ENOTFOUND,
+                           "%s: the folder %s does not exist; create it (mkdir -p %s) or pass "
+                           "another --db",
+                           db, dir, dir);
+    }
     char holder[256];
     int rc = filelock_acquire(db, fd, holder, sizeof holder);
     if (rc == APEX_EBUSY)

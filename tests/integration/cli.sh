@@ -123,4 +123,10 @@ out=$("$APEX_HOST" run --speed 1 --max-seconds 2 --db "$WORK/m.db" "$WORK/pipeli
 elapsed=$(( $(date +%s) - start ))
 assert_contains "$out" "time limit of 2 s reached" "--max-seconds stops the run"
 [ "$elapsed" -lt 15 ] && pass "it stopped promptly (${elapsed}s)" || fail "took ${elapsed}s"
+# A --db in a folder that does not exist: named, with what to do, and nothing traded.
+set +e
+out=$("$APEX_HOST" backtest --quiet --db "$WORK/nodir/x.db" "$WORK/pipelines/ma_trend.lua" 2>&1); code=$?
+set -e
+assert_eq "$code" "4" "a store in a missing folder exits 4"
+assert_contains "$out" "the folder $WORK/nodir does not exist; create it (mkdir -p $WORK/nodir) or pass another --db" "saying what to do"
 finish
