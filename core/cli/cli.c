@@ -9,6 +9,7 @@
 
 #include "cli/risk_cmds.h"
 #include "cli/approvals.h"
+#include "cli/new_cmd.h"
 #include "cli/status.h"
 #include "market/timestamp.h"
 #include "model/execution.h"
@@ -31,6 +32,7 @@ static const char *const usage_main =
     "  approve ID [--db FILE]    approve a request; the running host sends it\n"
     "  reject ID [--reason TEXT] [--db FILE]  reject a request; the running host skips it\n"
     "  close ID [--db FILE]      close execution ID's position at market (by hand)\n"
+    "  new strategy NAME         write a commented strategy and a pipeline that runs it\n"
     "  version                   print the version\n"
     "\n"
     "`apex-host <command> --help` describes each command. Options take their value as the\n"
@@ -549,6 +551,7 @@ static int dispatch(int argc, char **argv)
                  {"approve", cli_usage_approve},
                  {"reject", cli_usage_reject},
                  {"close", cli_usage_close},
+                 {"new", cli_usage_new},
                  {"version", "usage: apex-host version\n"}};
     for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) {
         if (strcmp(cmd, helps[i].name) == 0 && wants_help(argc, argv)) {
@@ -581,5 +584,7 @@ static int dispatch(int argc, char **argv)
         return cli_answer(argc, argv, strcmp(cmd, "approve") == 0);
     if (strcmp(cmd, "close") == 0)
         return cli_close(argc, argv);
+    if (strcmp(cmd, "new") == 0)
+        return cli_new(argc, argv);
     return usage_error(usage_main, "unknown command '%s'", cmd);
 }

@@ -1459,8 +1459,15 @@ int host_call_on_reload(script_host *h, script_slot slot, char *err, size_t errl
     for (int i = 0; i < m->nctx; i++)
         if (m->ctx[i].start_failed)
             forget_start(&m->ctx[i]);
-    if (m->code.cb[CB_ON_RELOAD] == LUA_NOREF)
+    if (m->code.cb[CB_ON_RELOAD] == LUA_NOREF) {
+        /* New code without on_reload gets its on_start again, on the kept ctx.state, before
+         * each symbol's next callback: what the old on_start never set up (a new
+         * `ctx.state.x = ctx.state.x or ta.ema(100)`) is set up now, and an on_start
+         * written that way keeps what is warm. A module with on_reload does it itself. */
+        for (int i = 0; i < m->nctx; i++)
+            forget_start(&m->ctx[i]);
         return 0;
+    }
     int first = 0;
     for (int i = 0; i < m->nctx; i++) {
         if (!m->ctx[i].started)

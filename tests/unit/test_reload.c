@@ -119,6 +119,42 @@ static void test_reload_swaps_code_keeps_state(void **state)
     assert_int_equal(sig.qty, MONEY(401)); /* 4th bar, one on_reload */
 }
 
+/* The trap the issue reported: an edit that adds `ctx.state.x = ctx.state.x or ...` to
+ * on_start, saved while the strategy runs. Without on_reload, on_start runs again on the
+ * kept ctx.state before the next bar: the new state is set up, the warm state (the bar
+ * count n, and an EMA fed three bars) is kept. */
+static const char V3_START[] =
+    "local ta = require('apex.ta')\n"
+    "return {\n"
+    "  on_start = function(ctx)\n"
+    "    ctx.state.n = ctx.state.n or 0\n"
+    "    ctx.state.slow = ctx.state.slow or ta.ema(100)\n"
+    "    ctx.state.starts = (ctx.state.starts or 0) + 1\n"
+    "  end,\n"
+    "  on_bar = function(ctx, bar)\n"
+    "    ctx.state.n = ctx.state.n + 1\n"
+    "    ctx.state.slow:update(bar.close)\n"
+    "    return { side = 'sell', qty = ctx.state.n * 100 + ctx.state.starts }\n"
+    "  end,\n"
+    "}\n";
+
+static void test_reload_reruns_on_start_without_on_reload(void **state)
+{
+    fixture *f = *state;
+    script_signal sig;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(bar_signal(f, &sig), 1);
+    write_file(f->path, V3_START);
+    char err[512];
+    assert_int_equal(script_reload(f->h, SCRIPT_STRATEGY, err, sizeof err), 0);
+    assert_false(script_has_callback(f->h, SCRIPT_STRATEGY, "on_reload"));
+    assert_int_equal(bar_signal(f, &sig), 1); /* on_start ran: slow exists, n kept */
+    assert_int_equal(sig.side, SIDE_SELL);
+    assert_int_equal(sig.qty, MONEY(401)); /* 4th bar, on_start once since the reload */
+    assert_int_equal(bar_signal(f, &sig), 1);
+    assert_int_equal(sig.qty, MONEY(501)); /* and not again on the next bar */
+}
+
 static void test_broken_edit_keeps_old_code(void **state)
 {
     fixture *f = *state;
@@ -250,6 +286,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reload_swaps_code_keeps_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_reruns_on_start_without_on_reload, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_failed_on_start_waits_for_a_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broken_edit_keeps_old_code, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watcher_follows_rename_save, setup, teardown),
