@@ -142,7 +142,7 @@ function Ctx.history(n, field) end
 ---function under any other name (not starting with _) is a load error ("did you mean").
 ---@class apex.Strategy
 ---@field params? table<string, apex.ParamDecl> The parameters it takes; undeclared ones are errors.
----@field on_start? fun(ctx: apex.Ctx) Once per symbol, lazily, before this module's first callback for it (usually its first bar). Not run again after a hot reload. If it raises, the symbol is not traded until the file is fixed and reloaded (it is not retried per bar).
+---@field on_start? fun(ctx: apex.Ctx) Once per symbol, lazily, before this module's first callback for it (usually its first bar); after a hot reload of a module without on_reload, again on the kept ctx.state, so fill only what is missing (x = x or ...). If it raises, the symbol is not traded until the file is fixed and reloaded (it is not retried per bar).
 ---@field on_bar fun(ctx: apex.Ctx, bar: apex.Bar): (apex.Signal|apex.Close)? Every bar of the pipeline's symbols, after the bias's on_bar; return a signal to enter, or a close to exit the open position.
 ---@field edge? fun(ctx: apex.Ctx, position: apex.Position): number? Current edge of an open position (fraction); called at each monitoring check of an open position (0 <= edge < exits.early_exit_edge -> early_exit, edge < 0 -> edge_disappeared).
 ---@field stop? fun(ctx: apex.Ctx, position: apex.Position): (number|apex.StopLevel)? The stop price the strategy wants now (ATR, chandelier, swing low, break-even after +1R), asked at each monitoring check of an open position. nil keeps the stop. It never loosens (a long's only rises) unless returned as { price = p, loosen = true }. Fires as `trailing_stop` (HIGH); the execution's stop_loss stays below it. An error keeps the last stop.
@@ -150,7 +150,7 @@ function Ctx.history(n, field) end
 ---@field opportunity? fun(ctx: apex.Ctx): number? Opportunity score for rebalancing; called only at risk.max_positions, for the position's symbol and the free symbols (rebalance when best free - position >= exits.rebalance_min_improvement).
 ---@field on_fill? fun(ctx: apex.Ctx, fill: apex.Fill) After each fill of the execution's orders.
 ---@field on_exit? fun(ctx: apex.Ctx, info: apex.ExitInfo) Once the broker shows the position closed.
----@field on_reload? fun(ctx: apex.Ctx) Per symbol after a hot reload replaced the module; ctx.state is kept.
+---@field on_reload? fun(ctx: apex.Ctx) Per symbol after a hot reload replaced the module; ctx.state is kept. A module that defines it gets no second on_start.
 
 ---The entry signal as score() sees it: the default stop and target are filled in.
 ---@class apex.ScoredSignal
