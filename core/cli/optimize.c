@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <signal.h>
 #include <math.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -90,6 +91,16 @@ typedef struct {
     const run_task *half[2];
     const char *rejected;
 } result_row;
+
+/* SIGINT or SIGTERM: start nothing more, stop the children (SIGTERM: each ends cleanly
+ * with exit 5), reap them and remove the temporary stores. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
 
 static double now_seconds(void)
 {
@@ -547,11 +558,32 @@ int cli_optimize(int argc, char **argv)
         snprintf(t->log, sizeof t->log, "%s/run%zu.log", dir, i);
     }
 
+    /* No SA_RESTART: a signal wakes waitpid with EINTR. A signal ignored when we started
+     * (SIGINT in a background job of a script) stays ignored. The children's exec resets
+     * the handler to the default. */
+    struct sigaction sa = {0}, old_int, old_term;
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, NULL, &old_int);
+    sigaction(SIGTERM, NULL, &old_term);
+    if (old_int.sa_handler != SIG_IGN)
+        sigaction(SIGINT, &sa, NULL);
+    if (old_term.sa_handler != SIG_IGN)
+        sigaction(SIGTERM, &sa, NULL);
+
     double t0 = now_seconds();
     int tty = isatty(STDERR_FILENO);
     size_t next = 0, done_n = 0, running = 0, max_running = 0;
-    int failed = 0;
+    int failed = 0, stopping = 0;
     while (done_n < ntasks) {
+        /* A failure or a signal stops the search: the children still running are asked
+         * to stop (SIGTERM ends a backtest cleanly) and reaped below. */
+        if ((interrupted || failed) && !stopping) {
+            failed = stopping = 1;
+            for (size_t i = 0; i < next; i++)
+                if (tasks[i].pid > 0)
+                    kill(tasks[i].pid, SIGTERM);
+        }
         while (!failed && running < (size_t)jobs && next < ntasks) {
             run_task *t = &tasks[next++];
             child_argv(&rs, "backtest", t->db, sets[t->set], t->half, cargv, owned, &nowned);
@@ -586,7 +618,7 @@ int cli_optimize(int argc, char **argv)
             running--;
             done_n++;
             if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                if (!failed) {
+                if (!failed && !interrupted) {
                     print_file(t->log, stderr);
                     fprintf(stderr, "apex-host: optimize: the backtest of set %zu failed (%s %d)\n",
                             t->set + 1, WIFEXITED(status) ? "exit" : "signal",
@@ -604,6 +636,14 @@ int cli_optimize(int argc, char **argv)
     double elapsed = now_seconds() - t0;
     if (tty)
         progress(done_n, ntasks, elapsed, 1);
+    if (interrupted) {
+        fprintf(stderr,
+                "apex-host: optimize: interrupted after %zu of %zu backtests; no table "
+                "written\n",
+                done_n, ntasks);
+        rc = EXIT_INTERRUPTED;
+        goto done;
+    }
     if (failed || done_n < ntasks) {
         rc = EXIT_RUNTIME;
         goto done;

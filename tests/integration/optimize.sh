@@ -64,6 +64,18 @@ run "$APEX_HOST" optimize "${R[@]}" --out "$WORK/r2.csv" "$P"
 assert_eq "$(tail -n +2 "$WORK/r1.csv" | wc -l)" 3 "--random 3 runs 3 of the 16 sets"
 if cmp -s "$WORK/r1.csv" "$WORK/r2.csv"; then pass "the same seed draws the same sets"; else fail "seeded draws differ"; fi
 
+# --- SIGTERM stops the search and leaves nothing behind -----------------------------------------
+"$APEX_HOST" optimize --grid strategy.fast=2:60:1 --grid strategy.slow=61:100:1 --jobs 2 --out "$WORK/never.csv" "$P" 2> "$WORK/term.err" &
+opt_pid=$!
+kill_at_exit "$opt_pid"
+for _ in $(seq 200); do compgen -G "$TMPDIR/apex-optimize.*/run1.log" >/dev/null && break; sleep 0.05; done
+kill -TERM "$opt_pid"
+set +e; wait "$opt_pid"; code=$?; set -e
+assert_eq "$code" 5 "SIGTERM: optimize exits 5 (interrupted)"
+assert_contains "$(cat "$WORK/term.err")" "interrupted after" "and says how far it got"
+assert_eq "$(ls -A "$TMPDIR")" "" "the children stopped and their stores are removed"
+if [ -e "$WORK/never.csv" ]; then fail "an interrupted search wrote a table"; else pass "no table from an interrupted search"; fi
+
 # --- mistakes -----------------------------------------------------------------------------------
 run "$APEX_HOST" optimize --grid strategy.fats=5,10 "$P"
 assert_eq "$code" 2 "an undeclared --grid parameter exits 2"
