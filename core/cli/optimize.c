@@ -201,7 +201,8 @@ typedef struct {
 } run_spec;
 
 /* Builds the child's argv for `cmd` ("backtest" or "check") of set `index`, half `half`
- * (-1: the whole span). Strings are in store (caller frees each). Returns argc. */
+ * (-1: the whole span; -2: no --from/--to at all). The strings it allocates go into
+ * owned (the caller frees them). Returns argc, or -1 out of memory. */
 static int child_argv(const run_spec *rs, const char *cmd, const char *db, size_t index, int half,
                       char **argv, char **owned, size_t *nowned)
 {
@@ -534,8 +535,9 @@ int cli_optimize(int argc, char **argv)
 
     /* Refuse an undeclared or out-of-range parameter before any backtest: `check` loads
      * the pipeline with the first set's values (every set names the same parameters). */
-    child_argv(&rs, "check", NULL, sets[0], -2, cargv, owned, &nowned);
-    pid_t cpid = spawn_child(cargv, check_log);
+    pid_t cpid = child_argv(&rs, "check", NULL, sets[0], -2, cargv, owned, &nowned) < 0
+                     ? -1
+                     : spawn_child(cargv, check_log);
     int cstatus = 0;
     if (cpid < 0 || waitpid(cpid, &cstatus, 0) != cpid || !WIFEXITED(cstatus) ||
         WEXITSTATUS(cstatus) != 0) {
@@ -586,8 +588,10 @@ int cli_optimize(int argc, char **argv)
         }
         while (!failed && running < (size_t)jobs && next < ntasks) {
             run_task *t = &tasks[next++];
-            child_argv(&rs, "backtest", t->db, sets[t->set], t->half, cargv, owned, &nowned);
-            t->pid = spawn_child(cargv, t->log);
+            t->pid =
+                child_argv(&rs, "backtest", t->db, sets[t->set], t->half, cargv, owned, &nowned) < 0
+                    ? -1
+                    : spawn_child(cargv, t->log);
             while (nowned)
                 free(owned[--nowned]);
             if (t->pid < 0) {
