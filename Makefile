@@ -7,7 +7,7 @@
 #   make torture N=1000   the long crash-torture run (docs/reliability.md)
 #   make install [PREFIX=/usr/local] [DESTDIR=]   apex-host and apex-datagen on the PATH
 .PHONY: all deps build install run test test-plain test-sanitize test-apicheck fuzz-build fuzz-smoke fuzz \
-        torture torture-notify bench bench-latency bench-notify bench-dashboard dashboard-screenshot \
+        torture torture-notify bench bench-optimize bench-latency bench-notify bench-dashboard dashboard-screenshot \
         format clean config-docs
 
 # clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes) build tests/fuzz.
@@ -178,6 +178,10 @@ torture-notify: build
 bench: build
 	bench/run.sh
 	./build/bench-sandbox-bounds
+
+# apex-host optimize's backtests per minute on the demo, --jobs 1 against --jobs 2.
+bench-optimize: build
+	bench/optimize_bench.sh
 
 # Host-side latency of a live exit against the fake Alpaca on 127.0.0.1 (docs/performance.md):
 # the strategy's close, the same with the store on tmpfs, and the monitor's exit.

@@ -10,6 +10,7 @@
 #include "cli/risk_cmds.h"
 #include "cli/approvals.h"
 #include "cli/new_cmd.h"
+#include "cli/optimize.h"
 #include "cli/status.h"
 #include "market/timestamp.h"
 #include "model/execution.h"
@@ -33,6 +34,7 @@ static const char *const usage_main =
     "  reject ID [--reason TEXT] [--db FILE]  reject a request; the running host skips it\n"
     "  close ID [--db FILE]      close execution ID's position at market (by hand)\n"
     "  new strategy NAME         write a commented strategy and a pipeline that runs it\n"
+    "  optimize PIPELINE.lua --grid P=SPEC...  backtest parameter sets in parallel, ranked\n"
     "  version                   print the version\n"
     "\n"
     "`apex-host <command> --help` describes each command. Options take their value as the\n"
@@ -552,6 +554,7 @@ static int dispatch(int argc, char **argv)
                  {"reject", cli_usage_reject},
                  {"close", cli_usage_close},
                  {"new", cli_usage_new},
+                 {"optimize", cli_usage_optimize},
                  {"version", "usage: apex-host version\n"}};
     for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) {
         if (strcmp(cmd, helps[i].name) == 0 && wants_help(argc, argv)) {
@@ -586,5 +589,7 @@ static int dispatch(int argc, char **argv)
         return cli_close(argc, argv);
     if (strcmp(cmd, "new") == 0)
         return cli_new(argc, argv);
+    if (strcmp(cmd, "optimize") == 0)
+        return cli_optimize(argc, argv);
     return usage_error(usage_main, "unknown command '%s'", cmd);
 }
