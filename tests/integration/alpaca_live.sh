@@ -104,6 +104,8 @@ control bar "{\"symbol\":\"AAPL\",\"t\":\"$(minute 0)\",\"o\":101,\"h\":106.5,\"
 wait_for "SELECT status FROM executions" "monitoring" \
   && pass "a live bar made a signal and the entry filled" \
   || fail "no monitored execution: $(sq "$DB" "SELECT status, reason FROM executions"); $(tail -20 "$WORK/run.out")"
+# `monitoring` comes with the broker's acceptance; the fill's event can follow it.
+wait_for "SELECT avg_fill_price FROM orders WHERE role='entry'" "10650000000" || true
 entry=$(sq "$DB" "SELECT avg_fill_price FROM orders WHERE role='entry'")
 assert_eq "$entry" "10650000000" "the entry filled at the live bar's close, 106.50"
 
@@ -132,6 +134,7 @@ control bar "{\"symbol\":\"MSFT\",\"t\":\"$(minute -1)\",\"o\":101,\"h\":107.25,
 wait_for "SELECT status FROM executions WHERE pipeline='live2'" "monitoring" \
   && pass "the bar missed while the stream was down made its signal after the reconnect" \
   || fail "live2 did not trade the caught-up bar: $(sq "$DB" "SELECT status, reason FROM executions WHERE pipeline='live2'"); $(tail -20 "$WORK/run.out")"
+wait_for "SELECT avg_fill_price FROM orders o JOIN executions e ON e.id = o.execution_id WHERE e.pipeline='live2' AND o.role='entry'" "10725000000" || true
 assert_eq "$(sq "$DB" "SELECT avg_fill_price FROM orders o JOIN executions e ON e.id = o.execution_id WHERE e.pipeline='live2' AND o.role='entry'")" "10725000000" "at its close, 107.25"
 
 # ---- ctrl-C: a clean stop with the summary ----
