@@ -66,3 +66,23 @@ for path in /healthz /readyz /api/v1/pipelines /api/v1/metrics \
   bytes=$(curl -s "http://127.0.0.1:$PORT$path" | wc -c)
   printf '%-52s %9s %9s %10s\n' "$path" "$p50" "$p95" "$bytes"
 done
+
+# Whether a slow read holds the loop: /healthz (answered on the loop, reads nothing) alone,
+# then while two clients read /api/v1/metrics (a scan of the store) back to back. Where
+# the scan runs on the loop, healthz waits behind it; on the server's worker thread, it
+# does not.
+healthz_times() {
+  for _ in $(seq "$N"); do
+    curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$PORT/healthz"
+  done | sort -n | awk -v n="$N" '{ t[NR] = $1 } END { printf "%.2f %.2f", t[int((n + 1) / 2)] * 1000, t[int(n * 0.95 + 0.5)] * 1000 }'
+}
+alone=$(healthz_times)
+hammer() { while :; do curl -s -o /dev/null "http://127.0.0.1:$PORT/api/v1/metrics"; done; }
+hammer & h1=$!
+hammer & h2=$!
+sleep 0.5
+loaded=$(healthz_times)
+kill $h1 $h2 2>/dev/null || true
+wait $h1 $h2 2>/dev/null || true
+printf '%-52s %9s %9s\n' "/healthz alone" $alone
+printf '%-52s %9s %9s\n' "/healthz while 2 clients read /api/v1/metrics" $loaded

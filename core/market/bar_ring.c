@@ -23,6 +23,20 @@ void bar_ring_free(bar_ring *r)
     *r = (bar_ring){0};
 }
 
+int bar_ring_grow(bar_ring *r, int cap)
+{
+    if (cap <= r->cap)
+        return 0;
+    bar_ring bigger;
+    if (bar_ring_init(&bigger, cap) != 0)
+        return APEX_ENOMEM;
+    for (int k = r->count - 1; k >= 0; k--)
+        bar_ring_push(&bigger, bar_ring_back(r, k));
+    bar_ring_free(r);
+    *r = bigger;
+    return 0;
+}
+
 void bar_ring_push(bar_ring *r, const bar *b)
 {
     if (r->cap == 0)

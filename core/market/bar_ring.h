@@ -22,6 +22,10 @@ typedef struct {
 int bar_ring_init(bar_ring *r, int cap);
 void bar_ring_free(bar_ring *r);
 
+/* Makes room for at least cap bars, keeping the ones held (a reader that joins after the
+ * first bars: the dashboard's price charts). Returns 0 or APEX_ENOMEM (r unchanged). */
+int bar_ring_grow(bar_ring *r, int cap);
+
 /* Appends b, dropping the oldest bar when the ring is full. */
 void bar_ring_push(bar_ring *r, const bar *b);
 

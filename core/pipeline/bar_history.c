@@ -7,6 +7,7 @@
  * "chandelier" modes is updated here too, once per bar. All of it lives in the pipeline, not
  * in the Lua state: a hot reload keeps it, and on a restart the warm-up bars refill it. */
 #include "pipeline/pipeline_internal.h"
+#include "pipeline/snapshot.h"
 #include "util/log.h"
 
 static bool atr_mode(const pipeline *p)
@@ -16,7 +17,7 @@ static bool atr_mode(const pipeline *p)
 
 static int ring_size(const pipeline *p)
 {
-    int n = p->cfg.history;
+    int n = p->cfg.history > p->keep_bars ? p->cfg.history : p->keep_bars;
     if (p->cfg.exits.trailing_mode == TRAILING_CHANDELIER && p->cfg.exits.trailing_period > n)
         n = p->cfg.exits.trailing_period;
     return n;
@@ -74,4 +75,29 @@ void pipeline_history_free(pipeline *p)
 {
     for (int id = 0; id < p->syms.count; id++)
         bar_ring_free(&p->syms.items[id].hist);
+}
+
+void pipeline_keep_bars(pipeline *p, int n)
+{
+    if (n <= p->keep_bars)
+        return;
+    p->keep_bars = n;
+    /* Symbols already under way (warm-up bars) keep what they hold. */
+    for (int id = 0; id < p->syms.count; id++) {
+        sym_state *s = &p->syms.items[id];
+        if (s->hist_ready && bar_ring_grow(&s->hist, ring_size(p)) != 0)
+            log_error("%s: no memory for %d bars of %s for the dashboard's chart", p->cfg.name, n,
+                      symtab_name(p->hs->symbols, id));
+    }
+}
+
+int pipeline_bars_copy(const pipeline *p, const char *symbol, bar *out, int max)
+{
+    const bar_ring *r = pipeline_history((void *)p, symbol);
+    if (!out)
+        return r ? r->count : 0;
+    int n = r ? (r->count < max ? r->count : max) : 0;
+    for (int i = 0; i < n; i++)
+        out[i] = *bar_ring_back(r, n - 1 - i);
+    return n;
 }

@@ -53,6 +53,7 @@ typedef struct {
 
 struct pipeline {
     pipeline_config cfg;
+    int keep_bars; /* bars per symbol a reader charts (pipeline_keep_bars), beside history */
     const host_services *hs;
     script_host *scripts;
     broker *brk;

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 
+#include "market/bar.h"
 #include "model/execution.h"
 #include "model/order.h"
 #include "pipeline/pipeline.h"
@@ -60,5 +61,13 @@ typedef struct {
  * APEX_ENOMEM, in which case out holds no trades. */
 int pipeline_snapshot_take(const pipeline *p, pipeline_snapshot *out);
 void pipeline_snapshot_free(pipeline_snapshot *s);
+
+/* The bars a reader may chart (the dashboard's price charts, GET /api/v1/bars): the host
+ * then keeps at least n of each traded symbol's last bars (72 bytes a bar a symbol) besides
+ * what `history` asks for; ctx.history still reads at most `history`. */
+void pipeline_keep_bars(pipeline *p, int n);
+/* Copies up to max of symbol's newest bars into out, oldest first; returns how many (0
+ * when the pipeline has seen no bar of symbol). With out NULL, how many it holds. */
+int pipeline_bars_copy(const pipeline *p, const char *symbol, bar *out, int max);
 
 #endif

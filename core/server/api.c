@@ -108,8 +108,10 @@ json_t *api_row_json(const store_api_row *row)
 
 typedef struct {
     server *s;
-    conn *c;
-    const char *arg; /* the path's {name} or {id} */
+    conn *c;         /* NULL on the worker: a job reads its copy of the arguments only */
+    store *db;       /* the connection to read: the server's on the loop, bg on the worker */
+    const char *arg; /* the path's {name} or {id} (in argbuf) */
+    char argbuf[128];
     char args[8][2][128];
     int nargs;
 } request;
@@ -191,10 +193,10 @@ static void list(request *q, response *r, store_api_resource which)
     }
     int limit = f.limit > 0 ? f.limit : STORE_API_DEFAULT_LIMIT;
     page p = {.data = json_array()};
-    int rc = store_api_page(q->s->rd, which, &f, add_row, &p);
+    int rc = store_api_page(q->db, which, &f, add_row, &p);
     if (rc != 0) {
         json_decref(p.data);
-        api_error(r, 500, "the store could not be read: %s", store_errmsg(q->s->rd));
+        api_error(r, 500, "the store could not be read: %s", store_errmsg(q->db));
         return;
     }
     json_t *next =
@@ -210,10 +212,9 @@ static pipeline *live_pipeline(server *s, const char *name)
     return NULL;
 }
 
-/* What only a running host knows of a pipeline, merged into its row. */
+/* What only a running host knows of a pipeline, merged into its row (on the loop). */
 static void add_live(server *s, json_t *o, const char *name)
 {
-    json_object_set_new(o, "reduce_only", json_boolean(risk_mode_reduce_only(s->rd, name)));
     pipeline *p = live_pipeline(s, name);
     json_object_set_new(o, "live", json_boolean(p != NULL));
     if (!p)
@@ -233,6 +234,7 @@ static void add_live(server *s, json_t *o, const char *name)
     pipeline_snapshot_free(&snap);
 }
 
+/* The pipelines' rows from the store, each with its reduce-only switch (on the worker). */
 static void pipelines(request *q, response *r)
 {
     list(q, r, STORE_API_PIPELINES);
@@ -241,12 +243,35 @@ static void pipelines(request *q, response *r)
     json_t *doc = json_loadb(r->body, r->len, 0, NULL);
     free(r->body);
     r->body = NULL;
+    size_t i;
+    json_t *row;
+    json_array_foreach(json_object_get(doc, "data"), i, row)
+    {
+        const char *name = json_string_value(json_object_get(row, "name"));
+        json_object_set_new(row, "reduce_only", json_boolean(risk_mode_reduce_only(q->db, name)));
+        json_object_del(row, "rowid");
+    }
+    api_json(r, 200, doc);
+}
+
+/* Then, on the loop, what the running host knows: each pipeline's live state, and a
+ * running pipeline that has written nothing yet is still one. */
+static void pipelines_live(request *q, response *r)
+{
+    if (r->status != 200)
+        return;
+    json_t *doc = json_loadb(r->body, r->len, 0, NULL);
     json_t *data = json_object_get(doc, "data");
+    if (!json_is_array(data)) {
+        json_decref(doc);
+        return;
+    }
+    free(r->body);
+    r->body = NULL;
     size_t i;
     json_t *row;
     json_array_foreach(data, i, row)
         add_live(q->s, row, json_string_value(json_object_get(row, "name")));
-    /* A running pipeline that has written nothing yet is still one. */
     const char *only = arg(q, "pipeline");
     for (int k = 0; q->s->live && k < q->s->view.npipes; k++) {
         const char *name = pipeline_name(q->s->view.pipes[k]);
@@ -255,14 +280,62 @@ static void pipelines(request *q, response *r)
                                                     name) == 0) seen = true;
         if (seen || (only && strcmp(only, name) != 0))
             continue;
-        json_t *o = json_pack("{s:i,s:s,s:i,s:i,s:i,s:s,s:s,s:n,s:n}", "rowid", 0, "name", name,
-                              "executions", 0, "active_executions", 0, "open_positions", 0,
-                              "realized_pnl", "0", "fees", "0", "last_bar_at", "last_activity_at");
+        json_t *o = json_pack("{s:s,s:i,s:i,s:i,s:s,s:s,s:n,s:n,s:b}", "name", name, "executions",
+                              0, "active_executions", 0, "open_positions", 0, "realized_pnl", "0",
+                              "fees", "0", "last_bar_at", "last_activity_at", "reduce_only",
+                              risk_mode_reduce_only(q->s->rd, name));
         add_live(q->s, o, name);
         json_array_append_new(data, o);
     }
-    json_array_foreach(data, i, row) json_object_del(row, "rowid");
     api_json(r, 200, doc);
+}
+
+/* ---- /api/v1/bars: the running host's last bars of a symbol, for the price charts ---- */
+
+static void bars(request *q, response *r)
+{
+    const char *symbol = arg(q, "symbol");
+    const char *only = arg(q, "pipeline");
+    int64_t limit = arg_id(q, "limit");
+    if (!symbol || !*symbol) {
+        api_error(r, 400, "%s",
+                  "query parameter symbol is required, e.g. /api/v1/bars?symbol=AAPL");
+        return;
+    }
+    if (limit < 0 || limit > SERVER_CHART_BARS) {
+        api_error(r, 400, "query parameter limit: a whole number from 1 to %d", SERVER_CHART_BARS);
+        return;
+    }
+    if (!q->s->live) {
+        api_error(r, 404, "%s",
+                  "bars are kept by a running host only (apex-host run --http); a store holds "
+                  "fills and marks, not bars");
+        return;
+    }
+    /* The named pipeline; else the first that has bars of the symbol, else the first. */
+    pipeline *p = only ? live_pipeline(q->s, only) : NULL;
+    for (int i = 0; !only && !p && i < q->s->view.npipes; i++)
+        if (pipeline_bars_copy(q->s->view.pipes[i], symbol, NULL, 0) > 0)
+            p = q->s->view.pipes[i];
+    if (!only && !p && q->s->view.npipes > 0)
+        p = q->s->view.pipes[0];
+    if (!p) {
+        api_error(r, 404, "no pipeline '%s' runs in this host (GET /api/v1/pipelines lists them)",
+                  only ? only : "");
+        return;
+    }
+    static bar buf[SERVER_CHART_BARS]; /* the loop is one thread */
+    int n = pipeline_bars_copy(p, symbol, buf, limit > 0 ? (int)limit : SERVER_CHART_BARS);
+    json_t *data = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(
+            data, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "ts", time_json(buf[i].ts), "open",
+                            money_json(buf[i].open), "high", money_json(buf[i].high), "low",
+                            money_json(buf[i].low), "close", money_json(buf[i].close), "volume",
+                            money_json(buf[i].volume)));
+    api_json(
+        r, 200,
+        json_pack("{s:s,s:s,s:o}", "pipeline", pipeline_name(p), "symbol", symbol, "data", data));
 }
 
 /* ---- /api/v1/metrics -------------------------------------------------------------------
@@ -270,12 +343,12 @@ static void pipelines(request *q, response *r)
  * first; the analytics (returns, Sharpe, drawdown: core/analytics) plug in here as another
  * section when they land. */
 
-typedef int (*metrics_section_fn)(server *s, const char *only, json_t *out);
+typedef int (*metrics_section_fn)(store *db, const char *only, json_t *out);
 
-static int metrics_store(server *s, const char *only, json_t *out)
+static int metrics_store(store *db, const char *only, json_t *out)
 {
     store_report_summary sum;
-    int rc = store_report_summary_get(s->rd, only, &sum);
+    int rc = store_report_summary_get(db, only, &sum);
     if (rc != 0)
         return rc;
     json_t *by_status = json_object();
@@ -305,13 +378,13 @@ static int metrics_store(server *s, const char *only, json_t *out)
  * backtest summary and report, over the store's trades and equity curve. The risk-free
  * rate and periods per year are the defaults (0 and 252) here: `serve` has no pipeline
  * file to read `report = {...}` from. */
-static int metrics_analytics(server *s, const char *only, json_t *out)
+static int metrics_analytics(store *db, const char *only, json_t *out)
 {
     analytics_options ao = {.risk_free_rate = 0, .periods_per_year = 0};
     store_analytics sa;
     analytics_result r;
     char err[256];
-    int rc = store_analytics_load(s->rd, only, &ao, &sa);
+    int rc = store_analytics_load(db, only, &ao, &sa);
     if (rc == 0 && analytics_compute(&sa.in, &r, err, sizeof err) == 0) {
         json_object_set_new(out, "analytics", analytics_result_json(&r));
         analytics_result_free(&r);
@@ -350,10 +423,10 @@ static void metrics(request *q, response *r)
 {
     json_t *out = json_object();
     for (size_t i = 0; i < sizeof metrics_sections / sizeof metrics_sections[0]; i++)
-        if (metrics_sections[i].fn(q->s, arg(q, "pipeline"), out) != 0) {
+        if (metrics_sections[i].fn(q->db, arg(q, "pipeline"), out) != 0) {
             json_decref(out);
             api_error(r, 500, "metrics section %s: the store could not be read: %s",
-                      metrics_sections[i].name, store_errmsg(q->s->rd));
+                      metrics_sections[i].name, store_errmsg(q->db));
             return;
         }
     api_json(r, 200, out);
@@ -531,34 +604,44 @@ static void readyz(request *q, response *r)
     health_ready(q->s, r);
 }
 
+typedef void (*handler)(request *q, response *r);
+
+/* Where a route's handler runs: on the loop (what is quick, or needs the host's live state
+ * or the registry), or on the worker (what scans the store; worker.c), with `finish` then
+ * on the loop for the live parts. */
+enum { ON_LOOP, ON_WORKER };
+
 typedef struct {
     bool post;
     const char *prefix; /* the path up to {arg}, or all of it */
     const char *suffix; /* after {arg}; NULL = no argument */
-    void (*fn)(request *q, response *r);
+    handler fn;
+    int where;
+    handler finish; /* ON_WORKER: then on the loop; NULL = none */
 } route;
 
 static const route routes[] = {
-    {false, "/healthz", NULL, healthz},
-    {false, "/readyz", NULL, readyz},
-    {false, "/api/v1/pipelines", NULL, pipelines},
-    {false, "/api/v1/executions", NULL, list_executions},
-    {false, "/api/v1/positions", NULL, list_positions},
-    {false, "/api/v1/orders", NULL, list_orders},
-    {false, "/api/v1/fills", NULL, list_fills},
-    {false, "/api/v1/exits", NULL, list_exits},
-    {false, "/api/v1/exit_attempts", NULL, list_exit_attempts},
-    {false, "/api/v1/events", NULL, list_events},
-    {false, "/api/v1/equity", NULL, list_equity},
-    {false, "/api/v1/approvals", NULL, list_approvals},
-    {false, "/api/v1/metrics", NULL, metrics},
-    {false, "/metrics", NULL, prometheus},
+    {false, "/healthz", NULL, healthz, ON_LOOP, NULL},
+    {false, "/readyz", NULL, readyz, ON_LOOP, NULL},
+    {false, "/api/v1/pipelines", NULL, pipelines, ON_WORKER, pipelines_live},
+    {false, "/api/v1/executions", NULL, list_executions, ON_WORKER, NULL},
+    {false, "/api/v1/positions", NULL, list_positions, ON_WORKER, NULL},
+    {false, "/api/v1/orders", NULL, list_orders, ON_WORKER, NULL},
+    {false, "/api/v1/fills", NULL, list_fills, ON_WORKER, NULL},
+    {false, "/api/v1/exits", NULL, list_exits, ON_WORKER, NULL},
+    {false, "/api/v1/exit_attempts", NULL, list_exit_attempts, ON_WORKER, NULL},
+    {false, "/api/v1/events", NULL, list_events, ON_WORKER, NULL},
+    {false, "/api/v1/equity", NULL, list_equity, ON_WORKER, NULL},
+    {false, "/api/v1/approvals", NULL, list_approvals, ON_WORKER, NULL},
+    {false, "/api/v1/metrics", NULL, metrics, ON_WORKER, NULL},
+    {false, "/api/v1/bars", NULL, bars, ON_LOOP, NULL},
+    {false, "/metrics", NULL, prometheus, ON_LOOP, NULL},
     /* State changes: POST, the token, never in `serve`. */
-    {true, "/api/v1/approvals/", "/approve", approve},
-    {true, "/api/v1/approvals/", "/reject", reject},
-    {true, "/api/v1/pipelines/", "/pause", pause_pipeline},
-    {true, "/api/v1/pipelines/", "/resume", resume_pipeline},
-    {true, "/api/v1/executions/", "/close", close_execution},
+    {true, "/api/v1/approvals/", "/approve", approve, ON_LOOP, NULL},
+    {true, "/api/v1/approvals/", "/reject", reject, ON_LOOP, NULL},
+    {true, "/api/v1/pipelines/", "/pause", pause_pipeline, ON_LOOP, NULL},
+    {true, "/api/v1/pipelines/", "/resume", resume_pipeline, ON_LOOP, NULL},
+    {true, "/api/v1/executions/", "/close", close_execution, ON_LOOP, NULL},
 };
 
 /* Matches path against a route; the {arg} goes to buf. */
@@ -621,29 +704,84 @@ static bool authorized(server *s, conn *c, response *r)
     return true;
 }
 
-void api_handle(server *s, conn *c, response *r)
+/* ---- requests answered on the worker ----------------------------------------------- */
+
+typedef struct {
+    server_job job; /* first: worker.c sees this */
+    request q;
+    const route *rt;
+} api_job;
+
+static void job_work(server_job *j, store *db)
 {
-    request q = {.s = s, .c = c};
-    char a[128];
+    api_job *a = (api_job *)j;
+    a->q.db = db;
+    a->rt->fn(&a->q, &j->r);
+}
+
+static void job_done(server_job *j)
+{
+    api_job *a = (api_job *)j;
+    a->q.db = a->q.s->rd;
+    if (a->rt->finish)
+        a->rt->finish(&a->q, &j->r);
+}
+
+static void job_free(server_job *j)
+{
+    free(j);
+}
+
+/* Hands q to the worker; false when it took it (the job answers), true when r holds an
+ * answer now (no memory, or the worker's connection would not open). */
+static bool defer(request *q, const route *rt, response *r)
+{
+    api_job *a = calloc(1, sizeof *a);
+    if (!a) {
+        api_error(r, 503, "%s", "out of memory; try again");
+        return true;
+    }
+    a->q = *q;
+    a->q.c = NULL;
+    a->q.arg = a->q.argbuf;
+    a->rt = rt;
+    a->job.work = job_work;
+    a->job.done = job_done;
+    a->job.free = job_free;
+    if (server_job_submit(q->s, q->c, &a->job) != 0) {
+        *r = a->job.r;
+        free(a);
+        return true;
+    }
+    return false;
+}
+
+bool api_handle(server *s, conn *c, response *r)
+{
+    request q = {.s = s, .c = c, .db = s->rd};
     bool path_known = false;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        if (!match(&routes[i], c->path, a, sizeof a))
+        const route *rt = &routes[i];
+        if (!match(rt, c->path, q.argbuf, sizeof q.argbuf))
             continue;
         path_known = true;
-        if (routes[i].post != c->is_post)
+        if (rt->post != c->is_post)
             continue;
-        if (routes[i].post && !authorized(s, c, r))
-            return;
-        q.arg = a;
+        if (rt->post && !authorized(s, c, r))
+            return true;
+        q.arg = q.argbuf;
         read_args(&q);
-        routes[i].fn(&q, r);
-        return;
+        if (rt->where == ON_WORKER)
+            return defer(&q, rt, r);
+        rt->fn(&q, r);
+        return true;
     }
     if (path_known) {
         api_error(r, 405, "%s takes %s", c->path, c->is_post ? "GET" : "POST");
-        return;
+        return true;
     }
     if (!c->is_post && assets_serve(c->path, r))
-        return;
+        return true;
     api_error(r, 404, "no such path: %s (docs/api.md lists the API)", c->path);
+    return true;
 }

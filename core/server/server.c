@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pipeline/snapshot.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/secret.h"
@@ -121,8 +122,15 @@ static int write_body(conn *c)
 static int answer(server *s, conn *c)
 {
     response r = {0};
-    api_handle(s, c, &r);
+    if (!api_handle(s, c, &r))
+        return 0; /* a job on the worker answers it (worker.c) */
     return respond(c, &r);
+}
+
+void server_respond_later(conn *c, response *r)
+{
+    if (respond(c, r) != 0)
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_HTTP_CONTENT, LWS_TO_KILL_ASYNC);
 }
 
 static int header_len(struct lws *wsi, enum lws_token_indexes t)
@@ -192,6 +200,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         if (c) {
+            server_job_conn_closed(c);
             free(c->resp);
             c->resp = NULL;
         }
@@ -320,6 +329,8 @@ server *server_start(uv_loop_t *loop, const server_options *o, const host_view *
     if (view) {
         s->view = *view;
         s->live = true;
+        for (int i = 0; i < view->npipes; i++)
+            pipeline_keep_bars(view->pipes[i], SERVER_CHART_BARS);
     }
     s->rd = store_open(s->db_path, STORE_READONLY, err, errlen);
     if (!s->rd) {
@@ -440,6 +451,10 @@ static void reap(uv_timer_t *t)
                 return;
         }
     }
+    if (!server_jobs_idle(s))
+        return; /* a store read still runs on the worker, over bg */
+    store_close(s->bg);
+    s->bg = NULL;
     uv_timer_stop(&s->reaper);
     uv_close((uv_handle_t *)&s->reaper, on_reaper_closed);
 }
@@ -452,6 +467,7 @@ void server_stop(server *s)
     s->live = false;
     memset(&s->view, 0, sizeof s->view);
     stream_stop(s);
+    server_jobs_stop(s);
     uv_timer_stop(&s->tick);
     uv_close((uv_handle_t *)&s->tick, on_tick_closed);
     store_close(s->rd);

@@ -128,6 +128,8 @@ cat > "$WORK/cmds.json" << JSON
  {"name": "completed reason", "eval": "document.querySelector('#executions tr.completed td.reason').textContent"},
  {"name": "equity chart",
   "wait": "(() => { const c = document.getElementById('equity-chart'); if (!c || !(Number(c.dataset.points) >= 1)) return ''; const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return c.dataset.points + ' points, ' + n + ' pixels'; })()"},
+ {"name": "AAPL's price chart from its bars", "timeout_ms": 30000,
+  "wait": "(() => { const c = document.getElementById('price-AAPL'); return c && Number(c.dataset.bars) > 0 ? c.dataset.bars : ''; })()"},
  {"name": "approval listed", "wait": "(() => { const r = document.querySelector('#approvals tr[data-approval]'); return r ? r.children[2].textContent + ' ' + r.children[3].textContent : ''; })()"},
  {"name": "approve without a token", "eval": "document.querySelector('#approvals button.approve').click(); 'clicked'"},
  {"name": "asks for the token", "wait": "document.getElementById('approval-msg').textContent"},
@@ -200,6 +202,9 @@ assert_eq "$(until_sq "SELECT status FROM executions WHERE symbol = 'SPY'" monit
 assert_eq "$(value "completed reason")" "$msft_reason" "the completed execution shows its reason"
 assert_contains "$(value "equity chart")" " pixels" "the equity chart is drawn"
 case "$(value "equity chart")" in *" 0 pixels") fail "the equity canvas is blank" ;; esac
+[ "$(value "AAPL's price chart from its bars")" -ge 2 ] 2> /dev/null &&
+  pass "AAPL's price chart is drawn from $(value "AAPL's price chart from its bars") of the host's bars" ||
+  fail "AAPL's price chart has no bars: '$(value "AAPL's price chart from its bars")'"
 assert_contains "$(value "TSLA appears without a reload")" ":TSLA:" "TSLA's execution appeared while the page was open"
 tsla_entry=$(sq "$WORK/d.db" "SELECT printf('%.2f', entry_price / 100000000.0) FROM executions WHERE symbol = 'TSLA'")
 assert_eq "$(value "TSLA's entry price after its fill")" "$tsla_entry" "and its entry price once it filled, as the store has it"

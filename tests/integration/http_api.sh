@@ -85,6 +85,7 @@ assert_eq "$(json "d['data'][0]['name'], d['data'][0]['executions'], d['data'][0
 assert_eq "$(curl -s -o /dev/null -w '%{http_code}' "$API/api/v1/executions?limit=5000")" "400" "a page is at most 1000 rows"
 assert_eq "$(curl -s -o /dev/null -w '%{http_code}' "$API/api/v1/executions?before=x")" "400" "a malformed id is refused"
 assert_eq "$(curl -s -o /dev/null -w '%{http_code}' "$API/api/v1/nothing")" "404" "an unknown path is 404"
+assert_contains "$(curl -s "$API/api/v1/bars?symbol=AAPL")" "kept by a running host only" "serve has no bars, and says why"
 assert_contains "$(curl -s "$API/assets/vendor/chart.js" | head -c 200)" "Chart.js" "the chart library is served"
 out=$(curl -s -w ' %{http_code}' -X POST -H "Authorization: Bearer x" "$API/api/v1/pipelines/ma-trend/pause")
 assert_contains "$out" "apex-host serve is read-only" "serve refuses a state change"
@@ -92,6 +93,32 @@ assert_contains "$out" " 405" "with 405"
 assert_eq "$(sq "$DB" "SELECT count(*) FROM meta WHERE key LIKE 'risk.reduce_only%'")" "0" "and changes nothing"
 assert_eq "$(curl -s "$API/readyz" | json "d['ready'], d['checks']['store']['reason']")" \
   "True read-only: the store can be read" "serve's readiness"
+
+# A read that waits on the store holds a worker thread, never the loop. Another process
+# takes SQLite's WAL read-mark locks (bytes 123-127 of the -shm file) for 4 s, so a reader
+# cannot begin and retries; a metrics request waits behind them, and /healthz is answered
+# while it still waits. Were the read on the loop, healthz would wait too (curl gives up
+# after 2 s).
+python3 - "$DB-shm" 4 > "$WORK/held" <<'PY' &
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.lockf(fd, fcntl.LOCK_EX, 5, 123, os.SEEK_SET)
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+PY
+lockpid=$!
+for _ in $(seq 100); do grep -q held "$WORK/held" && break; sleep 0.05; done
+curl -s -o "$WORK/held.json" -w '%{http_code}' "$API/api/v1/metrics" > "$WORK/held.code" &
+mpid=$!
+sleep 0.3
+assert_eq "$(curl -s -m 2 "$API/healthz" | json "d['status']")" "alive" \
+  "healthz answers while a metrics read waits on a locked store"
+kill -0 $mpid 2>/dev/null && pass "that read was still waiting then" || fail "the metrics read had already finished: the lock did not hold it"
+wait $mpid
+wait $lockpid
+assert_eq "$(cat "$WORK/held.code") $(json "d['store']['executions']" < "$WORK/held.json")" \
+  "200 $(sq "$DB" "SELECT count(*) FROM executions")" "and it is answered, right, once the lock is gone"
+
 kill $spid
 code=0; wait $spid || code=$?
 assert_eq "$code" "0" "serve stops on SIGTERM with 0"
@@ -181,6 +208,16 @@ for i in 0 1; do
   sleep 0.5
 done
 assert_eq "$(until_sq "SELECT count(*) FROM positions WHERE symbol = 'AAPL' AND status = 'open'" 1)" "1" "it filled"
+# The price chart's bars: AAPL's six rows of the followed file, oldest first, as written.
+bars=$(curl -s "$API/api/v1/bars?symbol=AAPL")
+assert_eq "$(json "d['pipeline'] + ' ' + ' '.join(r['close'] for r in d['data'])" <<<"$bars")" \
+  "approve $(awk -F, '$2 == "AAPL" { c = $6; sub(/0+$/, "", c); sub(/\.$/, "", c); printf "%s ", c }' "$WORK/live.csv" | sed 's/ $//')" \
+  "bars: the running host's last bars of a symbol, oldest first"
+assert_eq "$(json "d['data'][-1]['ts'], d['data'][-1]['high'], d['data'][-1]['volume']" <<<"$bars")" \
+  "$(awk -F, '$2 == "AAPL" { t = $1 } END { print strftime("%Y-%m-%dT%H:%M:%SZ", t, 1) }' "$WORK/live.csv") 100.2 500" \
+  "with the newest bar's time, high and volume"
+assert_eq "$(curl -s "$API/api/v1/bars?symbol=AAPL&limit=2" | json "len(d['data'])")" "2" "limit takes the newest"
+assert_eq "$(curl -s -o /dev/null -w '%{http_code}' "$API/api/v1/bars")" "400" "bars without a symbol is refused"
 curl -s "$API/metrics" > "$WORK/run.prom"
 check=$("$PROM_CHECK" "$WORK/run.prom" 2>&1) && pass "run's /metrics parses: $check" || fail "run's /metrics: $check"
 assert_eq "$(sed -n 's/^apex_fills_total{pipeline="approve"} //p' "$WORK/run.prom")" \

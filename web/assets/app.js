@@ -29,6 +29,7 @@
     fills: [],
     reloads: [],
     marks: {}, /* symbol -> [{x: ms, y: price}], oldest first */
+    bars: {},  /* symbol -> [{x: ms, y: close}] from GET /bars, oldest first */
   };
   const charts = {}; /* canvas id -> Chart */
 
@@ -155,12 +156,13 @@
     approvals: ['/approvals?status=pending&limit=100', (b) => listOf(b, 'data')],
     equity: null, /* loadEquity */
     fills: null,  /* loadFills */
+    bars: null,   /* loadBars */
   };
   const ALL = Object.keys(RESOURCES);
   /* What an event says may have changed, by its kind; the event itself is in the feed, and
    * executions and positions come on the stream. A kind not listed re-reads everything. */
   const MONEY_MOVED = ['summary', 'pipelines', 'active', 'recent', 'positions', 'orders', 'fills',
-    'exits', 'attempts', 'equity'];
+    'exits', 'attempts', 'equity', 'bars'];
   const CHANGES = {
     fill: MONEY_MOVED,
     order: ['orders', 'exits', 'attempts'],
@@ -200,6 +202,7 @@
       try {
         if (key === 'equity') await loadEquity();
         else if (key === 'fills') await loadFills();
+        else if (key === 'bars') await loadBars();
         else got[key] = RESOURCES[key][1](await getJSON(RESOURCES[key][0]));
       } catch (e) {
         errors.push(e.message);
@@ -270,9 +273,25 @@
     for (const f of state.fills) fillsAfter = Math.max(fillsAfter, num(f.id) || 0);
   }
 
-  /* Prices for the charts: the marks of open positions as the host pushes them, and every
-   * fill. The store keeps no bars, so the line is what the host has marked and filled
-   * (docs/dashboard.md). */
+  /* Prices for the charts. A running host keeps each traded symbol's last bars
+   * (GET /bars); a store does not (`apex-host serve` answers 404), and then the line is
+   * what the host has marked and filled: the marks of open positions as the host pushes
+   * them, and every fill (docs/dashboard.md). */
+  let barsServed = true;
+  async function loadBars() {
+    if (!barsServed) return;
+    for (const sym of tradedSymbols()) {
+      const r = await fetch(API + '/bars?symbol=' + encodeURIComponent(sym), { headers: headers(), cache: 'no-store' });
+      if (r.status === 404) {
+        barsServed = false;
+        return;
+      }
+      if (!r.ok) throw new Error('/bars: HTTP ' + r.status);
+      state.bars[sym] = listOf(await r.json(), 'data')
+        .map((b) => ({ x: timeMs(b.ts), y: num(b.close) }))
+        .filter((b) => b.x !== null && b.y !== null);
+    }
+  }
   function addMark(p) {
     const t = timeMs(pick(p, 'last_update'));
     const price = num(pick(p, 'current_price'));
@@ -580,8 +599,11 @@
         const label = '#' + f.exec + ' ' + f.side;
         (opening.get(f.exec) === f.side ? entries : exits).push({ x: f.x, y: f.y, label });
       }
-      const line = fills.map((f) => ({ x: f.x, y: f.y })).concat(state.marks[sym] || [])
-        .sort((p, q) => p.x - q.x);
+      const bars = state.bars[sym] || [];
+      const line = bars.length ? bars
+        : fills.map((f) => ({ x: f.x, y: f.y })).concat(state.marks[sym] || []).sort((p, q) => p.x - q.x);
+      /* What the browser test reads: how many bars the line was drawn from. */
+      document.getElementById(id).dataset.bars = String(bars.length);
       drawChart(id, {
         type: 'line',
         data: {
@@ -629,6 +651,7 @@
       case 'position':
         upsert(state.positions, d);
         addMark(d);
+        scheduleRefresh(['bars']); /* a mark means a new bar; coalesced like the rest */
         break;
       case 'position_closed':
         state.positions = state.positions.filter((p) => String(p.id) !== String(d.id));
