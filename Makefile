@@ -76,11 +76,14 @@ run: build data/demo/bars.csv
 	./build/apex-host run --speed 4000 --db data/demo.db --fresh \
 	  strategies/examples/ma_trend.lua strategies/examples/rsi_reversion.lua
 
-# The short crash torture (30 SIGKILLs and restarts, about 3 minutes) runs once, in the
-# sanitizer pass, where a restart's memory errors would show: a second plain run of it adds
-# minutes to `make test` and nothing the ASan+UBSan run does not check.
+# Each test runs in one pass where the other adds nothing, to keep `make test` within its
+# 15 minutes. The short crash torture (30 SIGKILLs and restarts, about 3 minutes) and the
+# sandbox escape suite (sandbox.*, about a minute) run in the sanitizer pass only, where a
+# restart's or an escape's memory errors would show; a plain run of them checks nothing
+# more. The fakes' self-tests (*.selftest) test the tests' servers, not the product: plain
+# only.
 test-plain: build
-	cd build && ctest --output-on-failure -j$(JOBS) -E '^torture\.short$$'
+	cd build && ctest --output-on-failure -j$(JOBS) -E '^torture\.short$$|^sandbox\.'
 
 build-asan/Makefile: CMakeLists.txt | deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAPEX_SANITIZE=ON
@@ -90,7 +93,7 @@ build-asan/Makefile: CMakeLists.txt | deps
 test-sanitize: deps build-asan/Makefile
 	cmake --build build-asan -j$(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j$(JOBS) -E '^bench\.'
+	  ctest --output-on-failure -j$(JOBS) -E '^bench\.|\.selftest$$'
 
 # The Lua boundary checked by Lua itself. Debian's own lua5.4 source package (the version
 # of the installed liblua5.4-dev, so the headers match) is fetched with apt-get source

@@ -17,17 +17,10 @@
  * own uv_timer does the teardown: destroy, wait until no handle on the loop is closing,
  * destroy again, then close the timer and free the client in its close callback.
  *
- * lws 4.1 closes its event pipe (an eventfd, one per context) twice on a libuv loop: the
- * first lws_context_destroy close()s it at once and uv_close()s its uv_poll, and the poll's
- * close callback, at the end of that loop iteration, close()s the same fd number again
- * (lws_destroy_event_pipe leaves wsi->desc.sockfd set, and __lws_close_free_wsi_final
- * closes it). Any socket opened in between (another client connecting, the HTTP client,
- * an accept) gets that number and is closed under its live uv_poll, and libuv aborts on
- * EBADF from epoll_ctl. So the fd of the pipe is noted when the context is created (the
- * one new uv_poll on the loop) and, right after the destroy, held with a /dev/null
- * descriptor until lws's second close takes it (hold_pipe_fd). With that the teardown is
- * deterministic whatever else the loop opens meanwhile; a live wsi at destroy time is
- * safe (lws closes its socket only after its uv_poll has closed).
+ * lws 4.1 closes its event pipe twice on a libuv loop; net/lws_pipe.h has the story and
+ * the fix (the pipe's fd noted at creation and held across lws's second close), which the
+ * HTTP server shares. A live wsi at destroy time is safe (lws closes its socket only after
+ * its uv_poll has closed).
  *
  * lws 4.1 also frees a buffered message under itself when a receive callback returns -1
  * mid-message (a double free; lws issue 3412). on_receive never refuses: an oversized
@@ -42,8 +35,6 @@
  * The keepalive is our own, on the same uv_timer: lws 4.1's retry/idle policy does not
  * count a WebSocket pong as proof of life (only h2 and mqtt confirm validity), so it would
  * hang up healthy connections. */
-#include <errno.h>
-#include <fcntl.h>
 #include <libwebsockets.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,6 +44,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "net/lws_pipe.h"
 #include "net/ws.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -554,94 +546,6 @@ static void close_static(uv_handle_t *h, void *arg)
     }
 }
 
-/* ---- lws 4.1's event pipe: closed twice on a libuv loop (see the top) ----------------- */
-
-typedef struct {
-    uv_handle_t **seen;
-    size_t n, cap;
-    bool oom;
-    int found_fd, found;
-} poll_scan;
-
-static void collect_poll(uv_handle_t *h, void *arg)
-{
-    poll_scan *s = arg;
-    if (h->type != UV_POLL || s->oom)
-        return;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 16;
-        uv_handle_t **p = realloc(s->seen, cap * sizeof *p);
-        if (!p) {
-            s->oom = true;
-            return;
-        }
-        s->seen = p;
-        s->cap = cap;
-    }
-    s->seen[s->n++] = h;
-}
-
-static void find_new_poll(uv_handle_t *h, void *arg)
-{
-    poll_scan *s = arg;
-    if (h->type != UV_POLL)
-        return;
-    for (size_t i = 0; i < s->n; i++)
-        if (s->seen[i] == h)
-            return;
-    uv_os_fd_t fd;
-    if (uv_fileno(h, &fd) == 0) {
-        s->found_fd = fd;
-        s->found++;
-    }
-}
-
-/* Creates the context and notes the fd of the event pipe lws creates with it: the one
- * uv_poll handle on the loop that was not there before. */
-static struct lws_context *create_context(ws_client *c, struct lws_context_creation_info *info)
-{
-    poll_scan s;
-    memset(&s, 0, sizeof s);
-    uv_walk(c->loop, collect_poll, &s);
-    struct lws_context *cx = lws_create_context(info);
-    c->pipe_fd = -1;
-    if (cx && !s.oom) {
-        s.found_fd = -1;
-        uv_walk(c->loop, find_new_poll, &s);
-        if (s.found == 1)
-            c->pipe_fd = s.found_fd;
-    }
-    free(s.seen);
-    return cx;
-}
-
-/* Called right after the lws_context_destroy that closed the event pipe: lws will close
- * that fd number once more from the pipe's uv close callback, at the end of this loop
- * iteration. Until then the number is held by a descriptor of our own (/dev/null), so no
- * socket opened meanwhile (another client, the HTTP client, a test server) can be given
- * it and closed under its uv_poll; lws's second close then closes the placeholder. */
-static void hold_pipe_fd(ws_client *c)
-{
-#if LWS_LIBRARY_VERSION_MAJOR == 4 && LWS_LIBRARY_VERSION_MINOR == 1
-    int n = c->pipe_fd;
-    c->pipe_fd = -1;
-    if (n < 0 || fcntl(n, F_GETFD) != -1 || errno != EBADF)
-        return; /* not closed by lws (yet): nothing will close it twice */
-    int tmp = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (tmp < 0 || tmp == n)
-        return;
-    int held = fcntl(tmp, F_DUPFD_CLOEXEC, n);
-    close(tmp);
-    if (held != n) {
-        if (held >= 0)
-            close(held);
-        log_warn("ws: could not hold fd %d for libwebsockets' second close of it", n);
-    }
-#else
-    (void)c;
-#endif
-}
-
 static void reap_tick(ws_client *c)
 {
     if (c->dns_pending)
@@ -651,7 +555,7 @@ static void reap_tick(ws_client *c)
         if (c->reap_phase == 0) {
             c->reap_phase = 1;
             lws_context_destroy(c->ctx);
-            hold_pipe_fd(c);
+            lws_pipe_hold(&c->pipe_fd, "ws");
             return;
         }
         c->reap_busy = false;
@@ -914,7 +818,7 @@ ws_client *ws_open(uv_loop_t *loop, const ws_options *o, char *err, size_t errle
     info.user = c;
     info.fd_limit_per_thread = 16; /* one socket and lws's event pipe, not ulimit -n */
     info.client_ssl_ca_filepath = c->ca_file;
-    c->ctx = create_context(c, &info);
+    c->ctx = lws_pipe_create_context(c->loop, &info, &c->pipe_fd);
     if (!c->ctx) {
         err_set(err, errlen, APEX_EIO,
                 "ws: libwebsockets could not start on the libuv loop; its libuv plugin "

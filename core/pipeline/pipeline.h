@@ -101,9 +101,6 @@ apex_time pipeline_resume_time(const pipeline *p);
  * data) reconciles its executions with the broker now: the broker has lived through every
  * bar, and fills it made while the host was down must not wait for the next run. */
 void pipeline_end_of_data(pipeline *p);
-/* `check`: reads up to max_bars of the data to learn the bars' interval and warns, as a
- * backtest would, about session settings the data cannot act on. Consumes the feed. */
-void pipeline_check_interval(pipeline *p, int max_bars);
 /* `check` (check.c): reads the data through, warns of a declared symbol without rows and of
  * suspicious values, and runs the scripts' on_start and on_bar once per symbol on its first
  * row (or a synthetic bar at 100.00). Prints each problem; returns how many script errors. */

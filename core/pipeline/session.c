@@ -111,19 +111,6 @@ void pipeline_session_bar(pipeline *p, sym_state *s, const bar *b)
     }
 }
 
-void pipeline_check_interval(pipeline *p, int max_bars)
-{
-    bar b;
-    char err[512];
-    for (int i = 0; i < max_bars && !p->interval_announced; i++) {
-        if (feed_merge_next(p->feed, &b, err, sizeof err) <= 0)
-            break; /* the end, or a data error `check` does not look for here */
-        sym_state *s = pipeline_sym(p, b.symbol_id);
-        if (s)
-            pipeline_session_bar(p, s, &b);
-    }
-}
-
 static void fmt_hhmm(apex_time t, char *buf, size_t n)
 {
     int64_t min = (int64_t)((t % APEX_DAY) / APEX_MINUTE);

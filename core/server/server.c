@@ -9,20 +9,21 @@
  * The teardown follows net/ws.c's for lws 4.1 on a foreign libuv loop: the first
  * lws_context_destroy closes every connection and lws's handles asynchronously, a timer of
  * ours waits until nothing on the loop is closing, and a second lws_context_destroy frees
- * the context; the event pipe's fd is held across lws's double close of it (ws.c has the
- * whole story). */
+ * the context; the event pipe's fd is held across lws's double close of it
+ * (net/lws_pipe.h). */
 #include "server/server_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "net/lws_pipe.h"
 #include "pipeline/snapshot.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -236,62 +237,6 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-/* ---- lws 4.1's event pipe (net/ws.c tells why it is held across its second close) ----- */
-
-typedef struct {
-    uv_handle_t *seen[64];
-    int n;
-    bool overflow;
-    int found_fd, found;
-} poll_scan;
-
-static void collect_poll(uv_handle_t *h, void *arg)
-{
-    poll_scan *p = arg;
-    if (h->type != UV_POLL)
-        return;
-    if (p->n < (int)(sizeof p->seen / sizeof p->seen[0]))
-        p->seen[p->n++] = h;
-    else
-        p->overflow = true;
-}
-
-static void find_new_poll(uv_handle_t *h, void *arg)
-{
-    poll_scan *p = arg;
-    if (h->type != UV_POLL)
-        return;
-    for (int i = 0; i < p->n; i++)
-        if (p->seen[i] == h)
-            return;
-    uv_os_fd_t fd;
-    struct stat st;
-    /* The listen socket is new too; the pipe is the one that is not a socket. */
-    if (uv_fileno(h, &fd) == 0 && fstat(fd, &st) == 0 && !S_ISSOCK(st.st_mode)) {
-        p->found_fd = fd;
-        p->found++;
-    }
-}
-
-static void hold_pipe_fd(server *s)
-{
-#if LWS_LIBRARY_VERSION_MAJOR == 4 && LWS_LIBRARY_VERSION_MINOR == 1
-    int n = s->pipe_fd;
-    s->pipe_fd = -1;
-    if (n < 0 || fcntl(n, F_GETFD) != -1 || errno != EBADF)
-        return;
-    int tmp = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (tmp < 0 || tmp == n)
-        return;
-    int held = fcntl(tmp, F_DUPFD_CLOEXEC, n);
-    close(tmp);
-    if (held != n && held >= 0)
-        close(held);
-#else
-    (void)s;
-#endif
-}
-
 /* ---- start and stop ------------------------------------------------------------------- */
 
 static void load_token(server *s)
@@ -307,12 +252,53 @@ static void load_token(server *s)
         log_warn("http: no token for state-changing calls: %s", err);
 }
 
+/* Whether host:port can be listened on, asked of the kernel before lws is: lws 4.1 on a
+ * foreign loop logs a failed bind and goes on with no listening socket, so `run --http` on
+ * a port in use would trade with no server and say it serves. (SO_REUSEADDR as lws sets
+ * it, so a port in TIME_WAIT is free.) */
+static int check_listen(const char *host, int port, char *err, size_t errlen)
+{
+    char service[16];
+    snprintf(service, sizeof service, "%d", port);
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *ai = NULL;
+    int g = getaddrinfo(host, service, &hints, &ai);
+    if (g != 0)
+        return err_set(err, errlen, APEX_EINVAL, "--http %s:%d: %s is not an address (%s)", host,
+                       port, host, gai_strerror(g));
+    int rc = 0, e = 0;
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0)
+        e = errno;
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(ai);
+    if (e == EADDRINUSE)
+        rc = err_set(err, errlen, APEX_EIO,
+                     "http: %s:%d is in use by another process; stop it or pick another port "
+                     "with --http HOST:PORT",
+                     host, port);
+    else if (e == EADDRNOTAVAIL)
+        rc = err_set(err, errlen, APEX_EINVAL,
+                     "http: %s is not an address of this machine; use 127.0.0.1 (this machine "
+                     "only) or one of its own addresses",
+                     host);
+    else if (e != 0)
+        rc = err_set(err, errlen, APEX_EIO, "http: cannot listen on %s:%d: %s", host, port,
+                     strerror(e));
+    return rc;
+}
+
 server *server_start(uv_loop_t *loop, const server_options *o, const host_view *view, char *err,
                      size_t errlen)
 {
     char host[256];
     int port;
-    if (server_parse_listen(o->listen, host, sizeof host, &port, err, errlen) != 0)
+    if (server_parse_listen(o->listen, host, sizeof host, &port, err, errlen) != 0 ||
+        check_listen(host, port, err, errlen) != 0)
         return NULL;
     server *s = calloc(1, sizeof *s);
     if (!s) {
@@ -356,10 +342,7 @@ server *server_start(uv_loop_t *loop, const server_options *o, const host_view *
     info.keepalive_timeout = 5;
     info.timeout_secs = 30;
     info.server_string = "apex-host";
-    poll_scan scan;
-    memset(&scan, 0, sizeof scan);
-    uv_walk(loop, collect_poll, &scan);
-    s->ctx = lws_create_context(&info);
+    s->ctx = lws_pipe_create_context(loop, &info, &s->pipe_fd);
     if (!s->ctx) {
         err_set(err, errlen, APEX_EIO,
                 "http: cannot listen on %s:%d (in use, or not an address of this machine; the "
@@ -370,12 +353,6 @@ server *server_start(uv_loop_t *loop, const server_options *o, const host_view *
         secret_wipe(s->token, sizeof s->token);
         free(s);
         return NULL;
-    }
-    if (!scan.overflow) {
-        scan.found_fd = -1;
-        uv_walk(loop, find_new_poll, &scan);
-        if (scan.found == 1)
-            s->pipe_fd = scan.found_fd;
     }
     uv_timer_init(loop, &s->tick);
     s->tick.data = s;
@@ -430,7 +407,7 @@ static void reap(uv_timer_t *t)
         if (s->reap_phase == 0) {
             s->reap_phase = 1;
             lws_context_destroy(s->ctx);
-            hold_pipe_fd(s);
+            lws_pipe_hold(&s->pipe_fd, "http");
             return;
         }
         s->reap_busy = false;

@@ -90,22 +90,13 @@ for _ in $(seq 100); do curl -s -o /dev/null "$URL" && break; sleep 0.1; done
 curl -s -o /dev/null "$URL" || { echo "FAIL: the host does not serve $URL"; cat "$WORK/run.out"; exit 1; }
 
 feed AAPL,MSFT,SPY 2024-03-04,2024-03-05,2024-03-06 8
-until_sq() { # SQL WANT: polls the store for up to 10 s
-  local v=""
-  for _ in $(seq 100); do
-    v=$(sq "$WORK/d.db" "$1" 2> /dev/null || true)
-    [ "$v" = "$2" ] && break
-    sleep 0.1
-  done
-  echo "$v"
-}
 want=$(printf 'AAPL:monitoring\nMSFT:completed\nSPY:running')
-assert_eq "$(until_sq "SELECT symbol || ':' || status FROM executions ORDER BY id" "$want")" "$want" \
+assert_eq "$(until_sq "$WORK/d.db" "SELECT symbol || ':' || status FROM executions ORDER BY id" "$want")" "$want" \
   "the store holds AAPL monitoring, MSFT completed and SPY running (waiting for approval)"
 # The monitor writes AAPL's mark each second: wait for one that is not the entry price.
-pct=$(until_sq "SELECT CASE WHEN unrealized_pnl <> 0 THEN 'moved' END FROM positions WHERE symbol = 'AAPL' AND status = 'open'" moved)
+pct=$(until_sq "$WORK/d.db" "SELECT CASE WHEN unrealized_pnl <> 0 THEN 'moved' END FROM positions WHERE symbol = 'AAPL' AND status = 'open'" moved)
 assert_eq "$pct" "moved" "the monitor marked AAPL's position away from its entry"
-assert_eq "$(until_sq "SELECT symbol || ':' || status FROM approvals" "SPY:pending")" "SPY:pending" \
+assert_eq "$(until_sq "$WORK/d.db" "SELECT symbol || ':' || status FROM approvals" "SPY:pending")" "SPY:pending" \
   "SPY's entry waits for approval"
 eq_points=$(sq "$WORK/d.db" "SELECT count(*) FROM equity")
 [ "$eq_points" -ge 1 ] && pass "the store has $eq_points equity snapshot(s)" || fail "no equity snapshot in the store"
@@ -197,8 +188,8 @@ assert_contains "$(value "asks for the token")" "Enter the API token" "Approve w
 assert_eq "$(value "token entered")" "stored" "the token is kept in sessionStorage"
 assert_contains "$(value "approve answered")" "approve recorded" "Approve with the token is recorded"
 assert_eq "$(value "token kept only in the tab")" "0 0 false false" "the token is in no cookie, localStorage, URL or page text"
-assert_eq "$(until_sq "SELECT status || ' ' || answered_by FROM approvals" "approved http")" "approved http" "the store has the approval, answered by http"
-assert_eq "$(until_sq "SELECT status FROM executions WHERE symbol = 'SPY'" monitoring)" "monitoring" "the host sent SPY's entry"
+assert_eq "$(until_sq "$WORK/d.db" "SELECT status || ' ' || answered_by FROM approvals" "approved http")" "approved http" "the store has the approval, answered by http"
+assert_eq "$(until_sq "$WORK/d.db" "SELECT status FROM executions WHERE symbol = 'SPY'" monitoring)" "monitoring" "the host sent SPY's entry"
 assert_eq "$(value "completed reason")" "$msft_reason" "the completed execution shows its reason"
 assert_contains "$(value "equity chart")" " pixels" "the equity chart is drawn"
 case "$(value "equity chart")" in *" 0 pixels") fail "the equity canvas is blank" ;; esac

@@ -86,6 +86,12 @@ assert_eq "$(curl -s -o /dev/null -w '%{http_code}' "$API/api/v1/executions?limi
 assert_eq "$(curl -s -o /dev/null -w '%{http_code}' "$API/api/v1/executions?before=x")" "400" "a malformed id is refused"
 assert_eq "$(curl -s -o /dev/null -w '%{http_code}' "$API/api/v1/nothing")" "404" "an unknown path is 404"
 assert_contains "$(curl -s "$API/api/v1/bars?symbol=AAPL")" "kept by a running host only" "serve has no bars, and says why"
+# A port in use is refused at start, not served by nobody (lws alone would only log it).
+set +e
+busy=$("$APEX_HOST" serve --db "$DB" --http "127.0.0.1:$PORT" 2>&1); rc=$?
+set -e
+assert_eq "$rc" "1" "serve on a port in use exits 1"
+assert_contains "$busy" "127.0.0.1:$PORT is in use by another process" "saying the port is in use"
 assert_contains "$(curl -s "$API/assets/vendor/chart.js" | head -c 200)" "Chart.js" "the chart library is served"
 out=$(curl -s -w ' %{http_code}' -X POST -H "Authorization: Bearer x" "$API/api/v1/pipelines/ma-trend/pause")
 assert_contains "$out" "apex-host serve is read-only" "serve refuses a state change"
@@ -167,16 +173,7 @@ for i in 0 1 2 3; do
   echo "$((now + i)),MSFT,100.00,100.20,99.90,100.00,500" >> "$WORK/live.csv"
   sleep 0.3
 done
-until_sq() {
-  local v=""
-  for _ in $(seq 50); do
-    v=$(sq "$RDB" "$1" 2>/dev/null || true)
-    if [ -n "${2:-}" ]; then [ "$v" = "$2" ] && break; else [ -n "$v" ] && break; fi
-    sleep 0.1
-  done
-  echo "$v"
-}
-assert_eq "$(until_sq "SELECT count(*) FROM approvals WHERE status = 'pending'" 2)" "2" "two entries wait for approval"
+assert_eq "$(until_sq "$RDB" "SELECT count(*) FROM approvals WHERE status = 'pending'" 2)" "2" "two entries wait for approval"
 listed=$(curl -s "$API/api/v1/approvals?status=pending")
 assert_eq "$(json "sorted(r['symbol'] for r in d['data'])" <<<"$listed")" "['AAPL', 'MSFT']" "the API lists them"
 aapl=$(sq "$RDB" "SELECT id FROM approvals WHERE symbol = 'AAPL'")
@@ -192,14 +189,14 @@ grep -qF "$TOKEN" "$WORK/run.out" && fail "the token appears in the host's outpu
 code=$(curl -s -o "$WORK/r" -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" "$API/api/v1/approvals/$aapl/approve")
 assert_eq "$code" "200" "with the token the approval is accepted"
 assert_contains "$(cat "$WORK/r")" "approved by http" "its answer says so"
-assert_eq "$(until_sq "SELECT status || ' ' || answered_by FROM approvals WHERE id = $aapl" "approved http")" "approved http" "the running host approved it"
+assert_eq "$(until_sq "$RDB" "SELECT status || ' ' || answered_by FROM approvals WHERE id = $aapl" "approved http")" "approved http" "the running host approved it"
 code=$(curl -s -o "$WORK/r" -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" "$API/api/v1/approvals/$aapl/reject")
 assert_eq "$code" "409" "a second answer is a conflict"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" \
   -H 'Content-Type: application/json' --data '{"reason": "not today"}' "$API/api/v1/approvals/$msft/reject")
 assert_eq "$code" "200" "a rejection with a reason"
-assert_eq "$(until_sq "SELECT status || ': ' || answer_reason FROM approvals WHERE id = $msft" "rejected: not today")" "rejected: not today" "the host rejected it, with the reason"
-assert_eq "$(until_sq "SELECT status FROM executions WHERE symbol = 'AAPL'" monitoring)" "monitoring" "the approved entry trades"
+assert_eq "$(until_sq "$RDB" "SELECT status || ': ' || answer_reason FROM approvals WHERE id = $msft" "rejected: not today")" "rejected: not today" "the host rejected it, with the reason"
+assert_eq "$(until_sq "$RDB" "SELECT status FROM executions WHERE symbol = 'AAPL'" monitoring)" "monitoring" "the approved entry trades"
 # Its market order fills on the next bar; the stream then shows the position.
 now=$(date +%s)
 for i in 0 1; do
@@ -207,7 +204,7 @@ for i in 0 1; do
   echo "$((now + i)),MSFT,100.00,100.20,99.90,100.10,500" >> "$WORK/live.csv"
   sleep 0.5
 done
-assert_eq "$(until_sq "SELECT count(*) FROM positions WHERE symbol = 'AAPL' AND status = 'open'" 1)" "1" "it filled"
+assert_eq "$(until_sq "$RDB" "SELECT count(*) FROM positions WHERE symbol = 'AAPL' AND status = 'open'" 1)" "1" "it filled"
 # The price chart's bars: AAPL's six rows of the followed file, oldest first, as written.
 bars=$(curl -s "$API/api/v1/bars?symbol=AAPL")
 assert_eq "$(json "d['pipeline'] + ' ' + ' '.join(r['close'] for r in d['data'])" <<<"$bars")" \
@@ -248,6 +245,10 @@ assert_eq "$(json "d['checks']['store']['ok'], d['checks']['broker']['pipelines'
 assert_contains "$(json "d['checks']['market_data']['pipelines']['approve']['reason']" <<<"$ready")" "newest bar" "readyz says how old the newest bar is"
 assert_eq "$(curl -s "$API/healthz" | json "d['status']")" "alive" "healthz"
 
+# The stream's messages are in once the position's is (the last to come); no need to wait
+# for the client's own timeout.
+for _ in $(seq 150); do grep -qF '{"type":"position","data":{"id":' "$WORK/ws.out" && break; sleep 0.1; done
+kill $wpid 2>/dev/null || true
 wait $wpid || true
 wpid=""
 ws=$(cat "$WORK/ws.out")
@@ -270,7 +271,7 @@ for i in 0 1; do
   echo "$((now + i)),AAPL,100.00,100.30,99.90,100.20,500" >> "$WORK/live.csv"
   sleep 0.5
 done
-assert_eq "$(until_sq "SELECT status FROM executions WHERE id = $aexec" completed)" "completed" "the execution completed"
+assert_eq "$(until_sq "$RDB" "SELECT status FROM executions WHERE id = $aexec" completed)" "completed" "the execution completed"
 assert_eq "$(sq "$RDB" "SELECT exit_reason || ' ' || exit_priority || ' ' || status || ' ' || (filled_quantity = exit_quantity) FROM position_exits WHERE execution_id = $aexec")" \
   "manual_close CRITICAL filled 1" "as a manual_close exit, CRITICAL, all of it filled"
 assert_eq "$(sq "$RDB" "SELECT count(*) FROM positions WHERE execution_id = $aexec AND status = 'open'")" "0" "its position is closed"
