@@ -608,8 +608,8 @@ static void plan_rungs(rung_info *rungs, int nrungs, long eta, apex_time from, a
 /* Ranks the candidates on rung r and keeps the best 1/eta of them (at least one) in
  * front of the array: returns how many go on. A rung where nobody made --min-trades
  * trades with a defined metric cannot tell them apart, so it keeps them all. */
-static size_t cut_rung(candidate *c, size_t n, int r, long eta, long min_trades, rung_info *ri,
-                       const char *mname)
+static size_t cut_rung(candidate *c, size_t n, int r, int nrungs, long eta, long min_trades,
+                       rung_info *ri, const char *mname)
 {
     size_t rankable = 0;
     ri->candidates = n;
@@ -626,8 +626,9 @@ static size_t cut_rung(candidate *c, size_t n, int r, long eta, long min_trades,
     if (ri->kept < 1)
         ri->kept = 1;
     char head[160];
-    snprintf(head, sizeof head, "optimize: rung %d, the first 1/%lu of the in-sample range (to %s)",
-             r + 1, ri->divisor, ri->shown_to);
+    snprintf(head, sizeof head,
+             "optimize: rung %d/%d, the first 1/%lu of the in-sample range (to %s)", r + 1, nrungs,
+             ri->divisor, ri->shown_to);
     if (!ri->decided) {
         fprintf(stderr,
                 "%s: no candidate can be ranked on it (none made %ld trade%s and a defined "
@@ -668,6 +669,7 @@ int cli_optimize(int argc, char **argv)
     long random_n = 0, min_trades = 1, jobs = sysconf(_SC_NPROCESSORS_ONLN), eta = 3,
          nrungs_opt = 0;
     int search = -1;
+    bool eta_given = false;
     uint64_t seed = 1;
     metric_kind metric = METRIC_SHARPE;
     int rc = EXIT_USAGE;
@@ -700,6 +702,7 @@ int cli_optimize(int argc, char **argv)
                                        "--search %s: expected grid, random or halving", v);
         } else if (strcmp(a, "--eta") == 0) {
             eta = strtol(v, &end, 10);
+            eta_given = true;
             if (*end || eta < 2 || eta > 100)
                 return cli_usage_error(cli_usage_optimize, "--eta %s: expected 2 to 100", v);
         } else if (strcmp(a, "--rungs") == 0) {
@@ -777,7 +780,7 @@ int cli_optimize(int argc, char **argv)
                                "--search grid runs every set; --samples draws some "
                                "(--search random or halving)%s",
                                "");
-    if (search != SEARCH_HALVING && (nrungs_opt || eta != 3))
+    if (search != SEARCH_HALVING && (nrungs_opt || eta_given))
         return cli_usage_error(cli_usage_optimize, "--eta and --rungs belong to --search halving%s",
                                "");
     for (size_t k = 0; k < ngrid; k++)
@@ -965,7 +968,8 @@ int cli_optimize(int argc, char **argv)
                 cands[i].oos = &tasks[k++];
         }
         if (!last)
-            alive = cut_rung(cands, alive, r, eta, min_trades, &rungs[r], metric_names[metric]);
+            alive =
+                cut_rung(cands, alive, r, nrungs, eta, min_trades, &rungs[r], metric_names[metric]);
         else
             rungs[r].candidates = rungs[r].kept = alive;
     }
