@@ -8,8 +8,8 @@
  * Every search is a list of rungs. A grid (or a random sample) is one rung: every set on
  * the whole in-sample range. Successive halving (--search halving; Jamieson & Talwalkar
  * 2016, the inner loop of Li et al.'s Hyperband, 2017) runs all the sets on the first
- * 1/eta^k of the in-sample range, keeps the best 1/eta, and repeats with eta times the
- * range until a rung runs on the whole of it. The out-of-sample half, when there is one,
+ * 1/eta^k of the in-sample bars, keeps the best 1/eta, and repeats with eta times the
+ * bars until a rung runs on all of them. The out-of-sample half, when there is one,
  * runs beside the last rung, so a grid is exactly the one-rung case. */
 #include "cli/optimize.h"
 #include "cli/cli.h"
@@ -36,12 +36,14 @@
 #include "config/config.h"
 #include "market/timestamp.h"
 #include "money/money.h"
-#include "pipeline/banner.h"
+#include "market/csv_feed.h"
+#include "market/symtab.h"
 #include "pipeline/host.h"
 #include "script/script.h"
 #include "store/store.h"
 #include "store/store_trades.h"
 #include "util/diag.h"
+#include "util/vec.h"
 
 extern char **environ;
 
@@ -61,7 +63,7 @@ const char *const cli_usage_optimize =
     "  --eta E            halving: keep the best 1/E of a rung, give the next E times the\n"
     "                     range (default 3)\n"
     "  --rungs K          halving: the number of rungs (default: as many as keep at least\n"
-    "                     2 sets on the last); the first runs on 1/E^(K-1) of the range\n"
+    "                     2 sets on the last); the first runs on 1/E^(K-1) of the bars\n"
     "  --metric NAME      sharpe (default), total_return, profit_factor or net_pnl\n"
     "  --min-trades N     a set with fewer trades (in either half) is listed as rejected\n"
     "                     and not ranked; on a halving rung it ranks last (default 1)\n"
@@ -115,7 +117,7 @@ typedef struct {
 typedef struct {
     char to[32];           /* its last second as --to; "" on the last rung (the range's own) */
     char shown_to[32];     /* the same for people, also on the last rung */
-    unsigned long divisor; /* the rung runs on 1/divisor of the in-sample range */
+    unsigned long divisor; /* the rung runs on 1/divisor of the in-sample bars */
     size_t candidates, kept, below_min;
     bool decided; /* false: nobody could be ranked, everyone went on */
 } rung_info;
@@ -541,41 +543,72 @@ static int run_batch(search_run *sr, run_task *tasks, size_t n)
     return failed || interrupted || done < n ? -1 : 0;
 }
 
-/* The in-sample range [from, to] the rungs are cut from: the data's span (as the banner
- * reads it) narrowed by --from and by --split-at or --to. */
-static int in_sample_range(const run_spec *rs, apex_time *from, apex_time *to)
+typedef VEC(apex_time) time_vec;
+
+static int time_cmp(const void *pa, const void *pb)
+{
+    apex_time a = *(const apex_time *)pa, b = *(const apex_time *)pb;
+    return a < b ? -1 : a > b;
+}
+
+/* The distinct bar times of the in-sample range, in order: every row of the pipeline's
+ * data files between --from and --split-at (or --to). The rungs are cut by bars, not by
+ * the calendar, so a night or a weekend does not make a rung that adds no data. */
+static int in_sample_times(const run_spec *rs, time_vec *times)
 {
     pipeline_config *cfg = malloc(sizeof *cfg);
-    if (!cfg)
+    symtab *names = symtab_new();
+    if (!cfg || !names) {
+        free(cfg);
+        symtab_free(names);
         return -1;
+    }
     config_defaults(cfg);
     diag_list diags;
     diag_init(&diags);
-    const pipeline_config *pipes[1] = {cfg};
-    int rc = script_load_pipeline(rs->pipeline, cfg, &diags) == 0 &&
-                     run_banner_data_span(pipes, 1, from, to) == 0
-                 ? 0
-                 : -1;
+    int rc = script_load_pipeline(rs->pipeline, cfg, &diags) == 0 ? 0 : -1;
     for (int i = 0; i < diags.count; i++)
         fprintf(stderr, "%s\n", diags.items[i]);
     diag_free(&diags);
+    apex_time end = rs->split_t ? rs->split_t - APEX_SECOND : rs->to_t;
+    char err[512];
+    for (int k = 0; rc == 0 && k < cfg->data.nfiles; k++) {
+        csv_feed *f = csv_feed_open(cfg->data.files[k], names, false, err, sizeof err);
+        if (!f) {
+            fprintf(stderr, "apex-host: optimize: %s\n", err);
+            rc = -1;
+            break;
+        }
+        bar b;
+        int n;
+        while ((n = csv_feed_next(f, &b, err, sizeof err)) == 1)
+            if (b.ts >= rs->from_t && (!end || b.ts <= end) && vec_push(times, b.ts) != 0) {
+                n = -1;
+                snprintf(err, sizeof err, "out of memory");
+                break;
+            }
+        if (n < 0) {
+            fprintf(stderr, "apex-host: optimize: %s: %s\n", cfg->data.files[k], err);
+            rc = -1;
+        }
+        csv_feed_close(f);
+    }
     config_free(cfg);
     free(cfg);
-    if (rc != 0) {
-        fprintf(stderr,
-                "apex-host: optimize: --search halving cuts the in-sample range into rungs, "
-                "but %s's data files have no rows to give it\n",
-                rs->pipeline);
+    symtab_free(names);
+    if (rc != 0)
         return -1;
-    }
-    if (rs->from_t > *from)
-        *from = rs->from_t;
-    apex_time end = rs->split_t ? rs->split_t - APEX_SECOND : rs->to_t;
-    if (end && end < *to)
-        *to = end;
-    if (*to <= *from) {
-        fprintf(stderr, "apex-host: optimize: the in-sample range is empty (the data, --from, --to "
-                        "and --split-at leave nothing); nothing to cut into rungs\n");
+    qsort(times->items, (size_t)times->count, sizeof *times->items, time_cmp);
+    int w = 0;
+    for (int i = 0; i < times->count; i++)
+        if (w == 0 || times->items[i] != times->items[w - 1])
+            times->items[w++] = times->items[i];
+    times->count = w;
+    if (w == 0) {
+        fprintf(stderr,
+                "apex-host: optimize: --search halving cuts the in-sample bars into rungs, "
+                "but %s's data has no bar between --from and --split-at (or --to)\n",
+                rs->pipeline);
         return -1;
     }
     return 0;
@@ -589,16 +622,16 @@ static void format_utc(apex_time t, char *buf, size_t len)
     strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Fills rungs[0..nrungs): rung i runs on the first 1/eta^(nrungs-1-i) of [from, to]
- * (its --to is that point, to the second); the last on all of it. */
-static void plan_rungs(rung_info *rungs, int nrungs, long eta, apex_time from, apex_time to)
+/* Fills rungs[0..nrungs): rung i runs on the first 1/eta^(nrungs-1-i) of the in-sample
+ * bar times (its --to is the last of them); the last rung on all of them. */
+static void plan_rungs(rung_info *rungs, int nrungs, long eta, const time_vec *times)
 {
     unsigned long div = 1;
     for (int i = nrungs; i-- > 0;) {
         rung_info *r = &rungs[i];
         r->divisor = div;
-        apex_time end = from + (to - from) / (apex_time)div;
-        format_utc(end, r->shown_to, sizeof r->shown_to);
+        size_t n = ((size_t)times->count + div - 1) / div; /* at least one bar */
+        format_utc(times->items[n - 1], r->shown_to, sizeof r->shown_to);
         if (i < nrungs - 1)
             snprintf(r->to, sizeof r->to, "%s", r->shown_to);
         div *= (unsigned long)eta;
@@ -627,7 +660,7 @@ static size_t cut_rung(candidate *c, size_t n, int r, int nrungs, long eta, long
         ri->kept = 1;
     char head[160];
     snprintf(head, sizeof head,
-             "optimize: rung %d/%d, the first 1/%lu of the in-sample range (to %s)", r + 1, nrungs,
+             "optimize: rung %d/%d, the first 1/%lu of the in-sample bars (to %s)", r + 1, nrungs,
              ri->divisor, ri->shown_to);
     if (!ri->decided) {
         fprintf(stderr,
@@ -900,12 +933,15 @@ int cli_optimize(int argc, char **argv)
         free(owned[--nowned]);
 
     if (nrungs > 1) {
-        apex_time from, to;
-        if (in_sample_range(&rs, &from, &to) != 0) {
+        time_vec times = {0};
+        int trc = in_sample_times(&rs, &times);
+        if (trc == 0)
+            plan_rungs(rungs, nrungs, eta, &times);
+        vec_free(&times);
+        if (trc != 0) {
             rc = EXIT_RUNTIME;
             goto done;
         }
-        plan_rungs(rungs, nrungs, eta, from, to);
     } else {
         rungs[0].divisor = 1;
     }

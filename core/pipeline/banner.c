@@ -37,37 +37,24 @@ static bool seen_before(const run_banner *b, int i, int k)
     return false;
 }
 
-int run_banner_data_span(const pipeline_config *const *pipes, int npipes, apex_time *from,
-                         apex_time *to)
-{
-    run_banner b = {.pipes = pipes, .npipes = npipes};
-    *from = *to = 0;
-    for (int i = 0; i < npipes; i++) {
-        const data_config *d = &pipes[i]->data;
-        for (int k = 0; k < d->nfiles; k++) {
-            apex_time first, last;
-            if (seen_before(&b, i, k))
-                continue; /* pipelines often share a file */
-            if (first_time(d->files[k], &first) == 0 && (!*from || first < *from))
-                *from = first;
-            if (csv_feed_last_time(d->files[k], &last) == 0 && last > *to)
-                *to = last;
-        }
-    }
-    return *from && *to ? 0 : -1;
-}
-
 static void print_data(FILE *out, const run_banner *b)
 {
-    apex_time from, to;
+    apex_time from = 0, to = 0;
     int nfiles = 0, live = 0, http = 0;
-    run_banner_data_span(b->pipes, b->npipes, &from, &to);
     for (int i = 0; i < b->npipes; i++) {
         const data_config *d = &b->pipes[i]->data;
         live += d->live;
         http += d->nhttp;
-        for (int k = 0; k < d->nfiles; k++)
-            nfiles += !seen_before(b, i, k);
+        for (int k = 0; k < d->nfiles; k++) {
+            apex_time first, last;
+            if (seen_before(b, i, k))
+                continue; /* pipelines often share a file */
+            nfiles++;
+            if (first_time(d->files[k], &first) == 0 && (!from || first < from))
+                from = first;
+            if (csv_feed_last_time(d->files[k], &last) == 0 && last > to)
+                to = last;
+        }
     }
     char fb[32], tb[32];
     if (from && to)

@@ -25,10 +25,4 @@ typedef struct {
  * (a file that cannot be read is left out: the run itself reports it). */
 void run_banner_print(FILE *out, const run_banner *b);
 
-/* The span of the pipelines' data files: the earliest first row and the latest last row,
- * read as the banner reads them (a file that cannot be read is left out). 0, or -1 (and
- * both 0) when no file has a row. `optimize --search halving` cuts its rungs from it. */
-int run_banner_data_span(const pipeline_config *const *pipes, int npipes, apex_time *from,
-                         apex_time *to);
-
 #endif

@@ -1,6 +1,6 @@
 # issue 13 item 6: `apex-host optimize --search halving` (successive halving): every
-# candidate runs on the first third of the in-sample range, the best third goes on to the
-# whole of it, and the survivors get the out-of-sample half. The same seed gives the same
+# candidate runs on the first third of the in-sample bars (Monday), the best third goes on
+# to all of them (Monday to Wednesday), and the survivors get the out-of-sample half. The same seed gives the same
 # table, the winner's numbers are a direct backtest's, and it costs fewer backtests than
 # the grid over the same candidates.
 source "$(dirname "$0")/lib.sh"
@@ -19,7 +19,7 @@ closed() { sq "$1" "SELECT count(*) FROM positions WHERE status = 'closed'"; }
 run "$APEX_HOST" optimize "${S[@]}" --search halving --out "$WORK/h1.csv" --json "$WORK/h1.json" "$P"
 assert_eq "$code" 0 "optimize --search halving"
 rung_line=$(grep 'rung 1/2' <<<"$out" || true)
-assert_contains "$rung_line" "optimize: rung 1/2, the first 1/3 of the in-sample range (to 2024-03-05T09:39:59Z): 8 candidates, the best 2 go on" "stderr says what rung 1 ran on and kept"
+assert_contains "$rung_line" "optimize: rung 1/2, the first 1/3 of the in-sample bars (to 2024-03-04T20:59:00Z): 8 candidates, the best 2 go on (1 made fewer than --min-trades 5 trades and ranked last)" "stderr says what rung 1 ran on and kept"
 run "$APEX_HOST" optimize "${S[@]}" --search halving --out "$WORK/h2.csv" --json "$WORK/h2.json" "$P"
 if cmp -s "$WORK/h1.csv" "$WORK/h2.csv"; then pass "two runs with seed 7 give byte-identical CSV"; else fail "the tables differ: $(diff "$WORK/h1.csv" "$WORK/h2.csv")"; fi
 strip='del(.elapsed_seconds, .backtests_per_minute, .max_concurrent) | .rows[] |= (del(.in_sample.started, .in_sample.ended, .out_of_sample.started, .out_of_sample.ended) | .rungs |= map(del(.started, .ended)))'
@@ -29,7 +29,7 @@ assert_eq "$(jq -S "$strip" "$WORK/h1.json")" "$(jq -S "$strip" "$WORK/h2.json")
 assert_eq "$(head -1 "$WORK/h1.csv")" "rank,strategy.fast,strategy.slow,rung,r1_net_pnl,r1_trades,is_trades,is_net_pnl,oos_trades,oos_net_pnl,rejected" "the CSV header: a column per rung"
 assert_eq "$(tail -n +2 "$WORK/h1.csv" | wc -l)" 8 "one row per candidate"
 assert_eq "$(jq -r '[.rows[] | .rung] | map(tostring) | join(" ")' "$WORK/h1.json")" "2 2 1 1 1 1 1 1" "2 reached the last rung, 6 stopped at rung 1"
-assert_eq "$(jq -c '[.rungs[] | [.fraction, .candidates, .kept]]' "$WORK/h1.json")" '[["1/3",8,2],["1/1",2,2]]' "the rungs: 8 on a third of the range, 2 on all of it"
+assert_eq "$(jq -c '[.rungs[] | [.fraction, .candidates, .kept]]' "$WORK/h1.json")" '[["1/3",8,2],["1/1",2,2]]' "the rungs: 8 on a third of the bars, 2 on all of them"
 while IFS=, read -r rank fast slow rung r1 r1_trades is_trades is_pnl oos_trades oos_pnl rejected; do
   if [ "$rung" == 2 ]; then
     assert_eq "$rejected|${is_trades:+x}|${oos_trades:+x}" "|x|x" "$fast/$slow: on the last rung, with in- and out-of-sample results"
@@ -71,7 +71,7 @@ assert_eq "$(jq '.in_sample_budget * 1000 | round' "$WORK/h1.json")|$(jq .in_sam
 # One trading day gives one daily return: no Sharpe ratio for anyone on rung 1.
 run "$APEX_HOST" optimize --grid strategy.fast=5,10,15 --grid strategy.slow=40 --search halving --rungs 2 --split-at 2024-03-07 --jobs 2 --out "$WORK/short.csv" --json "$WORK/short.json" "$P"
 assert_eq "$code" 0 "halving with a rung too short for a Sharpe ratio"
-assert_contains "$out" "optimize: rung 1/2, the first 1/3 of the in-sample range (to 2024-03-05T09:39:59Z): no candidate can be ranked on it (none made 1 trade and a defined sharpe), so the rung decides nothing: all 3 go on" "stderr says the rung decided nothing"
+assert_contains "$out" "optimize: rung 1/2, the first 1/3 of the in-sample bars (to 2024-03-04T20:59:00Z): no candidate can be ranked on it (none made 1 trade and a defined sharpe), so the rung decides nothing: all 3 go on" "stderr says the rung decided nothing"
 assert_eq "$(jq -c '[.rungs[0].decided, .rungs[0].kept, .rungs[1].candidates]' "$WORK/short.json")" "[false,3,3]" "all 3 went on to the last rung"
 assert_eq "$(tail -n +2 "$WORK/short.csv" | cut -d, -f1,4 | tr '\n' ' ')" "1,2 2,2 3,2 " "and all 3 are ranked there"
 
