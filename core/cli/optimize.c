@@ -693,9 +693,9 @@ static void write_metric_cell(FILE *out, const run_task *t, metric_kind metric)
     fprintf(out, ",%s", m);
 }
 
-int cli_optimize(int argc, char **argv)
+/* The command, with grid[] owned by the caller (so every early return frees it). */
+static int optimize(int argc, char **argv, grid_param *grid)
 {
-    grid_param grid[MAX_GRID] = {0};
     size_t ngrid = 0;
     const char *pipeline = NULL, *out_path = NULL, *json_path = NULL;
     run_spec rs = {0};
@@ -1179,7 +1179,14 @@ done:
     free(tasks);
     free(cands);
     free(sets);
-    for (size_t k = 0; k < ngrid; k++) {
+    return rc;
+}
+
+int cli_optimize(int argc, char **argv)
+{
+    grid_param grid[MAX_GRID] = {0};
+    int rc = optimize(argc, argv, grid);
+    for (size_t k = 0; k < MAX_GRID; k++) {
         for (size_t j = 0; j < grid[k].nvalues; j++)
             free(grid[k].values[j]);
         free(grid[k].values);
