@@ -582,7 +582,10 @@ static int in_sample_times(const run_spec *rs, time_vec *times)
         bar b;
         int n;
         while ((n = csv_feed_next(f, &b, err, sizeof err)) == 1)
-            if (b.ts >= rs->from_t && (!end || b.ts <= end) && vec_push(times, b.ts) != 0) {
+            /* A file's rows come in time order, one per symbol: keep each time once. */
+            if (b.ts >= rs->from_t && (!end || b.ts <= end) &&
+                (times->count == 0 || times->items[times->count - 1] != b.ts) &&
+                vec_push(times, b.ts) != 0) {
                 n = -1;
                 snprintf(err, sizeof err, "out of memory");
                 break;
