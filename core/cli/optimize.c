@@ -675,7 +675,7 @@ static size_t cut_rung(candidate *c, size_t n, int r, int nrungs, long eta, long
     }
     fprintf(stderr, "%s: %zu candidates, the best %zu go on", head, n, ri->kept);
     if (ri->below_min)
-        fprintf(stderr, " (%zu made fewer than --min-trades %ld trades and ranked last)",
+        fprintf(stderr, " (%zu had fewer trades than --min-trades %ld and ranked last)",
                 ri->below_min, min_trades);
     fprintf(stderr, "\n");
     for (size_t i = ri->kept; i < n; i++) {
