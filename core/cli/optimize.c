@@ -61,7 +61,7 @@ const char *const cli_usage_optimize =
     "                     it; --random N is the same\n"
     "  --seed S           the seed of the draw (default 1): same seed, same sets\n"
     "  --eta E            halving: keep the best 1/E of a rung, give the next E times the\n"
-    "                     range (default 3)\n"
+    "                     bars (default 3)\n"
     "  --rungs K          halving: the number of rungs (default: as many as keep at least\n"
     "                     2 sets on the last); the first runs on 1/E^(K-1) of the bars\n"
     "  --metric NAME      sharpe (default), total_return, profit_factor or net_pnl\n"
