@@ -5,7 +5,9 @@
  * each store with the same analytics the backtest summary uses, ranks the sets by the
  * in-sample metric among those with enough trades, and writes the table as CSV and JSON.
  * Backtests are deterministic and the set order is fixed (grid order, or a seeded sample
- * of it), so the same command gives the same table. */
+ * of it), so the same command gives the same table. `--search halving` runs the sets in
+ * rungs (successive halving): all on the first part of the in-sample bars, the best 1/eta
+ * on eta times as many, until the last rung runs on all of them. */
 #ifndef APEX_CLI_OPTIMIZE_H
 #define APEX_CLI_OPTIMIZE_H
 
