@@ -10,7 +10,9 @@
  * ledger), its non-final orders are reconciled with the broker by client order id
  * (exec_reconcile: found orders brought up to date, missed fills fetched, intents the
  * broker never saw marked unsent and never resent), a working exit is closed for the
- * monitor to re-decide, and monitoring resumes. */
+ * monitor to re-decide, and monitoring resumes. A stop or limit entry still resting keeps
+ * its type, price and expiry from the row; warm-up counts the bars it rested through, and
+ * its expiry is acted on once it is reconciled (entry_expiry.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
