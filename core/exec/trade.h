@@ -47,21 +47,18 @@ typedef struct trade {
     /* pipeline */
     int symbol_id;
     bool strategy_stop; /* pos.trailing_stop_price is the level the strategy's stop() set */
-    /* A stop or limit entry with an expiry (pipeline/entry_expiry.c): it is cancelled when
-     * it has worked through expire_bars bars of its symbol (0 = no bar limit) or at
-     * expire_at (0 = no time limit) unfilled. In memory only. */
-    bool entry_typed;      /* the signal chose the entry order's type (entry = "stop" ...) */
-    order_type entry_type; /* with entry_typed; else execution.entry decides */
-    int expire_bars, bars_worked;
-    apex_time expire_at;
-    int64_t expire_seconds; /* what the signal said, for the reason */
-    bool expiring;          /* the cancel was sent because it expired */
-    bool sized;             /* its entry passed the risk stage: it counts against max_positions from
-                               then on, before its order is even sent */
-    bool counted_open;      /* the pipeline counts it in its open positions (lifecycle.c) */
-    money_t heat;           /* its open risk to the stop, as counted in its account's heat
-                               (risk/heat.h; pipeline/portfolio.c keeps it current) */
-    void *owner;            /* the pipeline */
+    /* A stop or limit entry with an expiry (pipeline/entry_expiry.c). Its type, price and
+     * expiry are in row (durable); the bars it has rested are counted here, again from the
+     * replayed data after a restart (from row.resting_since). */
+    int bars_worked;
+    bool expiring;     /* the cancel was sent because it expired */
+    bool resuming;     /* being reconciled after a restart (resume.c): expiry waits for it */
+    bool sized;        /* its entry passed the risk stage: it counts against max_positions from
+                          then on, before its order is even sent */
+    bool counted_open; /* the pipeline counts it in its open positions (lifecycle.c) */
+    money_t heat;      /* its open risk to the stop, as counted in its account's heat
+                          (risk/heat.h; pipeline/portfolio.c keeps it current) */
+    void *owner;       /* the pipeline */
     struct trade *next;
     /* flat at the broker while its fills hold shares: its closing fills are being asked
      * for (pipeline_flat_at_broker), and the answer completes it */

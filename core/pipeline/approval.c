@@ -170,7 +170,7 @@ static void decide_approved(approval_wait *w)
     }
     /* A stop or limit entry the strategy priced waits for its own price: where the market
      * is now does not make it stale. */
-    bool priced = w->t->entry_typed && w->t->entry_type != ORDER_MARKET;
+    bool priced = w->t->row.entry_typed && w->t->row.entry_type != ORDER_MARKET;
     if (!priced && moved > p->cfg.execution.approval_tolerance) {
         char eb[32], lb[32], mb[32], tb[32];
         money_t pct = 0, tol = 0;

@@ -4,11 +4,13 @@
  *  - the data: read through to the end (up to CHECK_MAX_BARS) so a declared symbol with
  *    no rows is named before a backtest spends its time not trading it, and the bars'
  *    interval is learned (session.c compares it with the session settings);
- *  - the scripts: on_start and on_bar run once per traded symbol on a synthetic bar,
- *    the symbol's first row, so a strategy that cannot start says so with its file and
- *    line here rather than on the first bar of a backtest;
+ *  - the scripts: on_start and on_bar run once per traded symbol on its first row (or a
+ *    synthetic bar when it has none), so a strategy that cannot start says so here, with
+ *    the callback check ran, the bar, its file and line and what to do, rather than on the
+ *    first bar of a backtest;
  *  - suspicious values that are valid but rarely meant (docs/configuration.md lists
  *    them): warnings naming the field, which do not change the exit code. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +52,76 @@ static int check_values(const pipeline_config *c)
     return n;
 }
 
+/* "FILE:LINE" at the start of a script error from file (Lua's own prefix), in out; else
+ * "on_start in FILE" or the like, so the advice names the place to fix. */
+static void error_place(const char *err, const char *file, const char *callback, char *out,
+                        size_t n)
+{
+    size_t len = strlen(file);
+    if (len && strncmp(err, file, len) == 0 && err[len] == ':' &&
+        isdigit((unsigned char)err[len + 1])) {
+        size_t end = len + 1;
+        while (isdigit((unsigned char)err[end]))
+            end++;
+        snprintf(out, n, "%.*s", (int)end, err);
+        return;
+    }
+    snprintf(out, n, "%s in %s", callback, file);
+}
+
+/* Runs a module's on_bar (and on_start before it, as the host does before a symbol's first
+ * callback) on b, and reports a failure as what `check` did: which callback it ran, on
+ * which bar, where the error is and what to do. Returns 1 for a failure. */
+static int check_module(pipeline *p, script_slot slot, const char *symbol, const bar *b,
+                        bool synthetic)
+{
+    const pipeline_config *c = &p->cfg;
+    bool bias = slot == SCRIPT_BIAS;
+    const char *file = bias ? c->bias.file : c->strategy.file;
+    char err[1024];
+    script_signal sig;
+    if (script_on_bar(p->scripts, slot, b, symbol, NULL, &sig, err, sizeof err) >= 0)
+        return 0;
+    bool in_start = script_start_failed(p->scripts, slot, symbol);
+    /* The run-time note (script/host.c: "(in on_start: AAPL is not traded until ... is
+     * fixed and reloaded)") speaks of reloading a running host; check says it its way. */
+    char *note = strstr(err, " (in on_start: ");
+    if (note)
+        *note = '\0';
+    char on[160], place[600], when[40];
+    if (synthetic) {
+        char pb[32];
+        snprintf(on, sizeof on,
+                 "a synthetic bar (the data has no row of %s; open = high = low = close = %s)",
+                 symbol, money_format_trim(CHECK_SYNTHETIC_PRICE, 2, pb, sizeof pb));
+    } else {
+        timestamp_format(b->ts, when, sizeof when);
+        snprintf(on, sizeof on, "its first bar (the data's first row, %s UTC)", when);
+    }
+    error_place(err, file, in_start ? "on_start" : "on_bar", place, sizeof place);
+    if (in_start)
+        fprintf(stderr,
+                "%s: %s: check ran on_start for %s, before on_bar on %s, and it raised: %s. Fix "
+                "%s and run check again: with this error, backtest and run would call %s for %s "
+                "no more, so %s would not trade\n",
+                c->path, bias ? "bias" : "strategy", symbol, on, err, place,
+                bias ? "neither the bias nor the strategy" : "the strategy", symbol, symbol);
+    else
+        fprintf(stderr,
+                "%s: %s: check ran on_bar for %s on %s, and it raised: %s. Fix %s and run check "
+                "again: with this error, on_bar would fail on %s's bars in backtest and run\n",
+                c->path, bias ? "bias" : "strategy", symbol, on, err, place, symbol);
+    return 1;
+}
+
+static int check_scripts(pipeline *p, const char *symbol, const bar *b, bool synthetic)
+{
+    int problems = 0;
+    if (p->bias_has_on_bar)
+        problems += check_module(p, SCRIPT_BIAS, symbol, b, synthetic);
+    return problems + check_module(p, SCRIPT_STRATEGY, symbol, b, synthetic);
+}
+
 int pipeline_check_run(pipeline *p)
 {
     const pipeline_config *c = &p->cfg;
@@ -78,25 +150,15 @@ int pipeline_check_run(pipeline *p)
             printf("%s: warning: symbols[%d] = %s: the data (data.files) has no rows for it; a "
                    "backtest would not trade it: fix the symbol or add its bars\n",
                    c->path, i + 1, c->symbols[i]);
-        if (b.ts == 0)
+        bool synthetic = b.ts == 0;
+        if (synthetic)
             b = (bar){.ts = clock_now(p->hs->clock),
                       .open = CHECK_SYNTHETIC_PRICE,
                       .high = CHECK_SYNTHETIC_PRICE,
                       .low = CHECK_SYNTHETIC_PRICE,
                       .close = CHECK_SYNTHETIC_PRICE};
         b.symbol_id = id;
-        script_signal sig;
-        if (p->bias_has_on_bar && script_on_bar(p->scripts, SCRIPT_BIAS, &b, c->symbols[i], NULL,
-                                                &sig, err, sizeof err) < 0) {
-            fprintf(stderr, "%s: bias: on the first bar of %s: %s\n", c->path, c->symbols[i], err);
-            problems++;
-        }
-        if (script_on_bar(p->scripts, SCRIPT_STRATEGY, &b, c->symbols[i], NULL, &sig, err,
-                          sizeof err) < 0) {
-            fprintf(stderr, "%s: strategy: on the first bar of %s: %s\n", c->path, c->symbols[i],
-                    err);
-            problems++;
-        }
+        problems += check_scripts(p, c->symbols[i], &b, synthetic);
     }
     free(first);
     check_values(c);

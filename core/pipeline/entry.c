@@ -51,8 +51,8 @@ static char *fmt_money(money_t v, char *buf, size_t n)
 /* The entry order's type: the signal's (entry = "stop" ...), else execution.entry's. */
 static order_type entry_type_of(const pipeline *p, const trade *t)
 {
-    if (t->entry_typed)
-        return t->entry_type;
+    if (t->row.entry_typed)
+        return t->row.entry_type;
     return p->cfg.execution.entry == ENTRY_LIMIT ? ORDER_LIMIT : ORDER_MARKET;
 }
 
@@ -345,11 +345,14 @@ void pipeline_on_signal(pipeline *p, int symbol_id, const script_signal *sig, co
     t->row.stop_loss = pl.stop;
     t->row.take_profit = pl.target;
     t->row.qty = sig->qty;
-    t->entry_typed = sig->entry_typed;
-    t->entry_type = sig->entry_type;
-    t->expire_bars = sig->expire_bars;
-    t->expire_seconds = sig->expire_seconds;
-    t->expire_at = sig->expire_seconds > 0 ? b->ts + sig->expire_seconds * APEX_SECOND : 0;
+    /* The entry order the signal chose goes into the row with its exits, so a restart sends
+     * and expires it as the signal asked (store migration 6). */
+    t->row.entry_typed = sig->entry_typed;
+    t->row.entry_type = sig->entry_type;
+    t->row.entry_order_price = sig->entry_typed && sig->entry_type != ORDER_MARKET ? pl.entry : 0;
+    t->row.expire_bars = sig->expire_bars;
+    t->row.expire_seconds = sig->expire_seconds;
+    t->row.expire_at = sig->expire_seconds > 0 ? b->ts + sig->expire_seconds * APEX_SECOND : 0;
     if (p->cfg.execution.tool == EXEC_TOOL_WEBHOOK)
         t->row.entry_price = pl.entry; /* the receiver gets the planned entry */
     if (pipeline_durable(p, store_execution_update(p->hs->db, &t->row, &p->werr),
@@ -549,7 +552,7 @@ static void on_open_orders(void *ud, const broker_reply *r)
     const price_entry *now = price_table_get(p->hs->prices, t->symbol_id);
     /* A stop or limit entry the strategy priced waits for its price: its bracket is around
      * that price (plan_prices checked it), wherever the market is now. */
-    if (now && now->last > 0 && !(t->entry_typed && t->entry_type != ORDER_MARKET) &&
+    if (now && now->last > 0 && !(t->row.entry_typed && t->row.entry_type != ORDER_MARKET) &&
         !brackets((order_side)t->row.side, t->row.stop_loss, t->row.take_profit, now->last)) {
         char why[256], lb[32], sb[32], tb[32], eb[32];
         snprintf(why, sizeof why,
@@ -602,6 +605,7 @@ static void on_entry_sent(void *ud, trade *t, int status, const char *msg)
                             msg ? msg : err_name(status));
         return;
     }
+    pipeline_entry_expiry_rests(p, t); /* written with the status */
     pipeline_set_status(p, t, EXEC_MONITORING, NULL);
     monitor_watch(p->mon, t, 0);
     char qb[32], every[32];

@@ -602,13 +602,16 @@ static void process_bar(pipeline *p, const bar *b)
          * resting exit order may move on, both after the bar's own fills. */
         monitor_on_bar(p->mon, t);
         exit_executor_on_bar(p->exits, t);
-        pipeline_entry_expiry_bar(p, t);
+        pipeline_entry_expiry_bar(p, t, b, false);
     } else if (t && !warmup && p->live_bars) {
         /* A live bar is news of a price: the position is checked now, on a fresh quote,
          * rather than at the end of its wall-time cadence. */
         monitor_on_bar(p->mon, t);
         monitor_check_soon(p->mon, t);
-        pipeline_entry_expiry_bar(p, t);
+        pipeline_entry_expiry_bar(p, t, b, false);
+    } else if (t && warmup) {
+        /* A resting entry resumed after a restart counts the bars it rested through. */
+        pipeline_entry_expiry_bar(p, t, b, true);
     }
     if (t && t->has_pos && t->pos.open) {
         /* Warm-up bars are history: they move no position's marks, P&L or drawdown. */

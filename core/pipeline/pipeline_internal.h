@@ -313,9 +313,16 @@ void pipeline_strategy_stop(pipeline *p, trade *t, exit_input *in);
 
 /* ---- entry_expiry.c: stop and limit entries that expire ---- */
 
-/* A bar of t's symbol has been handled by the broker: counts it against t's unfilled
- * entry's expiry and cancels the entry when it is due. */
-void pipeline_entry_expiry_bar(pipeline *p, trade *t);
+/* t's entry has begun to rest at the broker (accepted): sets row.resting_since to its
+ * symbol's last bar time, which the caller writes with the status `monitoring`. */
+void pipeline_entry_expiry_rests(pipeline *p, trade *t);
+/* A bar b of t's symbol has been handled by the broker (or, with warmup, replayed as
+ * history after a restart): counts it against t's unfilled entry's expiry and, unless
+ * warmup or t is still resuming, cancels the entry when it is due. */
+void pipeline_entry_expiry_bar(pipeline *p, trade *t, const bar *b, bool warmup);
+/* t's resumption after a restart is done (reconciled, monitored): an expiry that came
+ * while the host was down or during the resumption is acted on now. */
+void pipeline_entry_expiry_resumed(pipeline *p, trade *t);
 /* The entry order of t died (cancelled, expired, rejected) unfilled: true when that was its
  * expiry, after setting the execution `cancelled` with the reason. */
 bool pipeline_entry_expired(pipeline *p, trade *t, const store_order *o);

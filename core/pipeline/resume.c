@@ -10,7 +10,9 @@
  * ledger), its non-final orders are reconciled with the broker by client order id
  * (exec_reconcile: found orders brought up to date, missed fills fetched, intents the
  * broker never saw marked unsent and never resent), a working exit is closed for the
- * monitor to re-decide, and monitoring resumes. */
+ * monitor to re-decide, and monitoring resumes. A stop or limit entry still resting keeps
+ * its type, price and expiry from the row; warm-up counts the bars it rested through, and
+ * its expiry is acted on once it is reconciled (entry_expiry.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +59,7 @@ static void resume_monitoring(pipeline *p, trade *t)
         log_event("%-13s RESUME   %-5s execution %lld monitoring (qty %s)", p->cfg.name,
                   t->row.symbol, (long long)t->row.id, t->has_pos ? "open" : "pending entry");
         monitor_watch(p->mon, t, clock_now(p->hs->clock));
+        pipeline_entry_expiry_resumed(p, t); /* a resting entry's expiry may have come */
     }
     if (--p->resuming == 0)
         resume_report(p);
@@ -163,6 +166,9 @@ static void on_reconciled(void *ud, trade *t, int status, const char *msg)
                 resume_report(p);
             return;
         }
+        /* The entry reached the broker, but its acceptance was not recorded: it rests
+         * from now on, as far as its expiry in bars knows. */
+        pipeline_entry_expiry_rests(p, t);
         pipeline_set_status(p, t, EXEC_MONITORING, NULL);
     }
     cancel_left_exits(p, t);
@@ -174,7 +180,7 @@ static int resume_one(void *ud, const store_execution *e)
     trade *t = calloc(1, sizeof *t);
     if (!t)
         return 1;
-    t->row = *e;
+    t->row = *e; /* with its entry's type, price and expiry (store migration 6) */
     t->owner = p;
     t->symbol_id = symtab_intern(p->hs->symbols, e->symbol, (int)strlen(e->symbol));
     exec_replay_fills(p->exec, t);
@@ -220,6 +226,7 @@ void pipeline_resume_start(pipeline *p)
                     exec_status_name(t->row.status));
         pipeline_strategy_close_resume(p, t); /* before the exits left working are closed */
         exit_executor_resume(p->exits, t);
+        t->resuming = true; /* until reconciled: its entry's expiry is counted, not acted on */
         if (exec_reconcile(p->exec, t, on_reconciled, p) != 0)
             cancel_left_exits(p, t); /* out of memory: still never act before the cancels */
     }

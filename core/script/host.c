@@ -561,6 +561,15 @@ static int find_ctx(script_module *m, const char *symbol)
     return e ? (m->last = (int)e->value.i64) : -1;
 }
 
+bool script_start_failed(script_host *h, script_slot slot, const char *symbol)
+{
+    if (!script_loaded(h, slot))
+        return false;
+    script_module *m = &h->mods[slot];
+    int i = find_ctx(m, symbol);
+    return i >= 0 && m->ctx[i].start_failed;
+}
+
 /* The ctx of r's symbol, or -1. On the bar path the symbol's id finds it with one load
  * and one short compare (a caller's ids need not be a symtab's, so the name is checked)
  * instead of hashing the name; the id is remembered once the ctx exists. */

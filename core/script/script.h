@@ -124,6 +124,9 @@ int script_load(script_host *h, script_slot slot, const char *path, const char *
 int script_reload(script_host *h, script_slot slot, char *err, size_t errlen);
 bool script_loaded(const script_host *h, script_slot slot);
 bool script_has_callback(const script_host *h, script_slot slot, const char *name);
+/* Whether slot's on_start failed for symbol, so that its module is not called for it until a
+ * reload (`check` says which callback it ran). */
+bool script_start_failed(script_host *h, script_slot slot, const char *symbol);
 
 /* Compiles the pipeline's instructions: sentences through the instruction compiler
  * (lua/apex/instructions.lua) and rule files as modules. Every problem is added to

@@ -69,6 +69,17 @@ typedef struct {
     char reason[512]; /* skip reason, failure message or close reason */
     int order_seq;    /* last sequence number used in a client order id */
     int retry_count;  /* consecutive broker failures while monitoring */
+    /* The entry order the signal chose (entry = "market" | "limit" | "stop", issue 13);
+     * without entry_typed, execution.entry decides. */
+    bool entry_typed;
+    order_type entry_type;     /* with entry_typed */
+    money_t entry_order_price; /* a stop or limit entry's price; 0 = none */
+    /* Its expiry (pipeline/entry_expiry.c): cancelled unfilled after expire_bars bars of the
+     * symbol that came after resting_since, or at expire_at. 0 = none. */
+    int expire_bars;
+    int64_t expire_seconds;  /* what the signal said, for the reason */
+    apex_time expire_at;     /* absolute, on the host clock */
+    apex_time resting_since; /* the symbol's last bar time when the entry began to rest */
 } store_execution;
 
 typedef struct {

@@ -39,6 +39,12 @@ static int bind_execution(store *s, sqlite3_stmt *st, const store_execution *e)
     store_bind_text(st, 18, e->reason);
     sqlite3_bind_int(st, 19, e->order_seq);
     sqlite3_bind_int(st, 20, e->retry_count);
+    store_bind_text(st, 21, e->entry_typed ? order_type_name(e->entry_type) : NULL);
+    sqlite3_bind_int64(st, 22, e->entry_order_price);
+    sqlite3_bind_int(st, 23, e->expire_bars);
+    sqlite3_bind_int64(st, 24, e->expire_seconds);
+    store_bind_time(st, 25, e->expire_at);
+    store_bind_time(st, 26, e->resting_since);
     return 0;
 }
 
@@ -75,6 +81,22 @@ int store_read_execution(store *s, sqlite3_stmt *st, store_execution *e)
     store_col_text(st, 18, e->reason, sizeof e->reason);
     e->order_seq = sqlite3_column_int(st, 19);
     e->retry_count = sqlite3_column_int(st, 20);
+    store_col_text(st, 21, name, sizeof name);
+    if (name[0]) {
+        int type = order_type_parse(name);
+        if (type < 0)
+            return store_failf(s, APEX_EIO,
+                               "executions row %lld has unknown entry_type '%s'; fix it with the "
+                               "sqlite3 shell or upgrade apex-host",
+                               (long long)e->id, name);
+        e->entry_typed = true;
+        e->entry_type = (order_type)type;
+    }
+    e->entry_order_price = sqlite3_column_int64(st, 22);
+    e->expire_bars = sqlite3_column_int(st, 23);
+    e->expire_seconds = sqlite3_column_int64(st, 24);
+    e->expire_at = store_col_time(st, 25);
+    e->resting_since = store_col_time(st, 26);
     return 0;
 }
 
@@ -85,8 +107,9 @@ static int execution_insert(store *s, store_execution *e)
         "INSERT INTO executions(pipeline, symbol, status, execution_phase, created_at, "
         "updated_at, completed_at, next_check_at, monitor_interval_seconds, bias, side, qty, "
         "entry_price, stop_loss, take_profit, realized_pnl, fees, reason, order_seq, "
-        "retry_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-        "?15, ?16, ?17, ?18, ?19, ?20)");
+        "retry_count, entry_type, entry_order_price, expire_bars, expire_seconds, expire_at, "
+        "resting_since) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+        "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)");
     if (!st)
         return APEX_EIO;
     int rc = bind_execution(s, st, e);
@@ -105,13 +128,15 @@ static int execution_update(store *s, const store_execution *e)
         "updated_at = ?6, completed_at = ?7, next_check_at = ?8, monitor_interval_seconds = ?9, "
         "bias = ?10, side = ?11, qty = ?12, entry_price = ?13, stop_loss = ?14, "
         "take_profit = ?15, realized_pnl = ?16, fees = ?17, reason = ?18, order_seq = ?19, "
-        "retry_count = ?20 WHERE id = ?21 AND pipeline = ?1 AND status = ?3");
+        "retry_count = ?20, entry_type = ?21, entry_order_price = ?22, expire_bars = ?23, "
+        "expire_seconds = ?24, expire_at = ?25, resting_since = ?26 "
+        "WHERE id = ?27 AND pipeline = ?1 AND status = ?3");
     if (!st)
         return APEX_EIO;
     int rc = bind_execution(s, st, e);
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 21, e->id);
+    sqlite3_bind_int64(st, 27, e->id);
     rc = store_update_in_place(s, st, "updating an execution");
     if (rc != 0)
         return rc < 0 ? rc : 0;
@@ -121,12 +146,14 @@ static int execution_update(store *s, const store_execution *e)
         "created_at = ?5, updated_at = ?6, completed_at = ?7, next_check_at = ?8, "
         "monitor_interval_seconds = ?9, bias = ?10, side = ?11, qty = ?12, entry_price = ?13, "
         "stop_loss = ?14, take_profit = ?15, realized_pnl = ?16, fees = ?17, reason = ?18, "
-        "order_seq = ?19, retry_count = ?20 WHERE id = ?21");
+        "order_seq = ?19, retry_count = ?20, entry_type = ?21, entry_order_price = ?22, "
+        "expire_bars = ?23, expire_seconds = ?24, expire_at = ?25, resting_since = ?26 "
+        "WHERE id = ?27");
     if (!st)
         return APEX_EIO;
     if ((rc = bind_execution(s, st, e)) != 0)
         return rc;
-    sqlite3_bind_int64(st, 21, e->id);
+    sqlite3_bind_int64(st, 27, e->id);
     rc = store_step_done(s, st, "updating an execution");
     if (!rc && sqlite3_changes(s->db) == 0)
         return store_failf(s, APEX_ENOTFOUND, "execution %lld does not exist", (long long)e->id);

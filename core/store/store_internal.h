@@ -175,7 +175,8 @@ int store_schema_latest(void);
 #define STORE_EXEC_COLUMNS                                                                         \
     "id, pipeline, symbol, status, execution_phase, created_at, updated_at, completed_at, "        \
     "next_check_at, monitor_interval_seconds, bias, side, qty, entry_price, stop_loss, "           \
-    "take_profit, realized_pnl, fees, reason, order_seq, retry_count"
+    "take_profit, realized_pnl, fees, reason, order_seq, retry_count, entry_type, "                \
+    "entry_order_price, expire_bars, expire_seconds, expire_at, resting_since"
 int store_read_execution(store *s, sqlite3_stmt *st, store_execution *e);
 
 #define STORE_POSITION_COLUMNS                                                                     \

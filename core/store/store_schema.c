@@ -271,6 +271,22 @@ static const char *const migrations[] = {
     ");\n"
     "CREATE INDEX approvals_status ON approvals(status);\n"
     "CREATE INDEX approvals_execution ON approvals(execution_id);\n",
+
+    /* 6: the entry order a signal chose (issue 13): entry = "market" | "limit" | "stop"
+     * (NULL: execution.entry decides), its stop or limit price, and its expiry, so that a
+     * restart sends an approved entry as the signal asked and a resting entry still expires
+     * at the bar or time it would have. expire_at is absolute (µs), so a restart does not
+     * restart the clock. The bars an entry has rested are not stored: resting_since is the
+     * bar time of its symbol's last bar when the broker accepted it, and a restart counts
+     * that symbol's bars after it again from the data it replays (pipeline/entry_expiry.c
+     * says why). Rows written before this migration have no typed entry and no expiry, as
+     * their host kept none. */
+    "ALTER TABLE executions ADD COLUMN entry_type TEXT;\n"
+    "ALTER TABLE executions ADD COLUMN entry_order_price INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE executions ADD COLUMN expire_bars INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE executions ADD COLUMN expire_seconds INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE executions ADD COLUMN expire_at INTEGER;\n"
+    "ALTER TABLE executions ADD COLUMN resting_since INTEGER;\n",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

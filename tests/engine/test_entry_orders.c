@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "engine_fixture.h"
+#include "pipeline/approval.h"
 
 #define T0   1709562600L /* Mon 2024-03-04 14:30 UTC */
 #define UNIT 100000000LL /* fixed point: 1.0 */
@@ -224,6 +225,178 @@ static void test_bad_entry_orders_are_refused(void **state)
     }
 }
 
+/* ---- across a restart (store migration 6) ---- */
+
+/* The pipeline `name`, run (not backtested) on <name>.csv with the store <name>.db, in
+ * execution.mode `mode`, its strategy returning `signal` on its 5th bar. */
+static void write_run_pipeline(const char *name, const char *mode, const char *signal)
+{
+    char text[2048], file[64];
+    snprintf(text, sizeof text,
+             "local M = {}\n"
+             "function M.on_bar(ctx, bar)\n"
+             "  ctx.state.n = (ctx.state.n or 0) + 1\n"
+             "  if ctx.state.n == 5 then return { %s } end\n"
+             "end\n"
+             "return M\n",
+             signal);
+    snprintf(file, sizeof file, "%s_strategy.lua", name);
+    fx_write(file, text);
+    snprintf(text, sizeof text,
+             "return apex.pipeline {\n"
+             "  name = '%s', symbols = { 'AAPL' },\n"
+             "  data = { files = { '%s.csv' } },\n"
+             "  strategy = '%s_strategy.lua',\n"
+             "  broker = { starting_cash = 100000, spread_bps = 0, slippage_bps = 0 },\n"
+             "  risk = { max_position_pct = 1, max_risk_pct = 1 },\n"
+             "  exits = { partial_exits = { enabled = false }, trailing_stop = { enabled = false "
+             "},\n"
+             "            liquidity = { max_spread = 1 } },\n"
+             "  execution = { mode = '%s', approval_timeout = 3600 },\n"
+             "}\n",
+             name, name, name, mode);
+    snprintf(file, sizeof file, "%s.lua", name);
+    fx_write(file, text);
+}
+
+/* Five quiet bars at 100 (the 5th signals), then the first `ntail` of `tail`, as name.csv. */
+static void write_run_bars(const char *name, const cbar *tail, int ntail)
+{
+    char file[64];
+    snprintf(file, sizeof file, "%s.csv", name);
+    fx_csv c;
+    fx_csv_open(&c, file);
+    int i = 0;
+    for (; i < 5; i++)
+        fx_csv_bar(&c, T0 + 60L * i, "AAPL", 100, 100.5, 99.5, 100, 1000);
+    for (int k = 0; k < ntail; k++, i++)
+        fx_csv_bar(&c, T0 + 60L * i, "AAPL", tail[k].o / 100.0, tail[k].h / 100.0,
+                   tail[k].l / 100.0, tail[k].c / 100.0, 1000);
+    fx_csv_close(&c);
+}
+
+static int run_named(const char *name)
+{
+    char file[64], db[64];
+    snprintf(file, sizeof file, "%s.lua", name);
+    snprintf(db, sizeof db, "%s.db", name);
+    return fx_run(file, db);
+}
+
+/* The host stops while a stop entry with expires = { bars = 3 } rests, one bar into its
+ * expiry; restarted on more data, it cancels the entry after the same 3rd bar as a run
+ * without the restart (test_stop_entry_expires_unfilled), not later and not never. */
+static void test_resting_stop_entry_expires_across_a_restart(void **state)
+{
+    (void)state;
+    const cbar tail[] = {{10000, 10300, 9950, 10250},
+                         {10250, 10480, 10200, 10400},
+                         {10400, 10490, 10390, 10450},
+                         {10450, 11000, 10400, 10900},
+                         {10900, 11000, 10800, 10950}};
+    write_run_pipeline("rest", "auto", BREAKOUT);
+    write_run_bars("rest", tail, 1); /* the signal bar 4, then bar 5: one bar rested */
+    assert_int_equal(run_named("rest"), EXIT_OK);
+
+    sqlite3 *h = fx_open_db("rest.db");
+    char buf[600], want[256];
+    /* Stopped while resting: the row says what the signal asked and since when it rests. */
+    fx_query_text(h,
+                  "SELECT status || '|' || entry_type || '|' || entry_order_price || '|' || "
+                  "expire_bars || '|' || coalesce(expire_at, 'none') || '|' || resting_since "
+                  "FROM executions",
+                  buf, sizeof buf);
+    snprintf(want, sizeof want, "monitoring|stop|%lld|3|none|%lld", 105 * UNIT,
+             (T0 + 60L * 4) * 1000000LL);
+    assert_string_equal(buf, want);
+    fx_query_text(h, "SELECT type || '|' || status FROM orders WHERE role = 'entry'", buf,
+                  sizeof buf);
+    assert_string_equal(buf, "stop|accepted");
+    sqlite3_close(h);
+
+    write_run_bars("rest", tail, 5);
+    assert_int_equal(run_named("rest"), EXIT_OK);
+    h = fx_open_db("rest.db");
+    fx_query_text(h, "SELECT status || '|' || reason FROM executions", buf, sizeof buf);
+    if (!strstr(buf, "cancelled|expired: the stop entry at 105") ||
+        !strstr(buf, "was not filled within 3 bar(s) (expires.bars = 3)"))
+        fail_msg("execution: %s", buf);
+    /* After bar 7, as without the restart: bar 8's breakout comes too late. */
+    assert_int_equal(fx_query_int(h, "SELECT completed_at FROM executions"),
+                     (T0 + 60L * 7) * 1000000LL);
+    fx_query_text(h, "SELECT status FROM orders WHERE role = 'entry'", buf, sizeof buf);
+    assert_string_equal(buf, "cancelled");
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM orders WHERE status NOT IN "
+                                     "('cancelled', 'filled', 'rejected', 'expired')"),
+                     0);
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM fills"), 0);
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM positions"), 0);
+    sqlite3_close(h);
+    /* And at the broker: the order rested, then was cancelled, never filled. */
+    h = fx_open_db("rest.db.rest.paper");
+    fx_query_text(h, "SELECT type || '|' || status FROM paper_orders WHERE role = 'entry'", buf,
+                  sizeof buf);
+    assert_string_equal(buf, "stop|cancelled");
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM paper_fills"), 0);
+    sqlite3_close(h);
+}
+
+/* execution.mode = "approval": a stop entry waiting for its answer when the host stops is
+ * sent, once approved, as the stop at the signal's price it was, not as execution.entry
+ * (a market order) says. */
+static void test_approved_stop_entry_keeps_its_type_across_a_restart(void **state)
+{
+    (void)state;
+    const cbar tail[] = {{10000, 10300, 9950, 10250},
+                         {10250, 10480, 10200, 10400},
+                         {10400, 10490, 10390, 10450},
+                         {10450, 10490, 10400, 10450}};
+    write_run_pipeline("appr", "approval",
+                       "side = 'buy', entry = 'stop', price = 105, expires = { bars = 10 }, "
+                       "stop_loss = 100, take_profit = 120, qty = 10");
+    write_run_bars("appr", tail, 1);
+    assert_int_equal(run_named("appr"), EXIT_OK);
+    sqlite3 *h = fx_open_db("appr.db");
+    char buf[600], want[256];
+    fx_query_text(h, "SELECT status FROM approvals", buf, sizeof buf);
+    assert_string_equal(buf, "pending");
+    assert_int_equal(fx_query_int(h, "SELECT count(*) FROM orders"), 0);
+    sqlite3_close(h);
+
+    char err[512], msg[512];
+    store *s = store_open(fx_path("appr.db"), STORE_DURABLE, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(approval_submit(s, 1, true, "cli:tester", NULL, msg, sizeof msg), 0);
+    store_close(s);
+    write_run_bars("appr", tail, 4);
+    assert_int_equal(run_named("appr"), EXIT_OK);
+
+    h = fx_open_db("appr.db");
+    fx_query_text(h, "SELECT status FROM approvals", buf, sizeof buf);
+    assert_string_equal(buf, "approved");
+    /* The entry order: a buy stop at 105 with its bracket, resting (no bar reached 105). */
+    fx_query_text(h,
+                  "SELECT type || '|' || side || '|' || stop_price || '|' || limit_price || '|' "
+                  "|| stop_loss || '|' || take_profit || '|' || status FROM orders WHERE role = "
+                  "'entry'",
+                  buf, sizeof buf);
+    snprintf(want, sizeof want, "stop|buy|%lld|0|%lld|%lld|accepted", 105 * UNIT, 100 * UNIT,
+             120 * UNIT);
+    assert_string_equal(buf, want);
+    fx_query_text(h, "SELECT status FROM executions", buf, sizeof buf);
+    assert_string_equal(buf, "monitoring");
+    sqlite3_close(h);
+    /* What the broker got. */
+    h = fx_open_db("appr.db.appr.paper");
+    fx_query_text(h,
+                  "SELECT type || '|' || stop_price || '|' || status FROM paper_orders WHERE "
+                  "role = 'entry'",
+                  buf, sizeof buf);
+    snprintf(want, sizeof want, "stop|%lld|accepted", 105 * UNIT);
+    assert_string_equal(buf, want);
+    sqlite3_close(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +406,8 @@ int main(void)
         cmocka_unit_test(test_stop_entry_expires_by_time),
         cmocka_unit_test(test_limit_entry_fills_below_the_market),
         cmocka_unit_test(test_bad_entry_orders_are_refused),
+        cmocka_unit_test(test_resting_stop_entry_expires_across_a_restart),
+        cmocka_unit_test(test_approved_stop_entry_keeps_its_type_across_a_restart),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -95,7 +95,12 @@ printf 'local M = {}\nfunction M.on_start(ctx)\n  ctx.state.w = ctx.params.windo
 sed "s#$WORK/typo_cb.lua#$WORK/nostart.lua#" "$WORK/cb.lua" > "$WORK/nostart_pipeline.lua"
 run "$APEX_HOST" check "$WORK/nostart_pipeline.lua"
 assert_eq "$code" 3 "check: on_start raising on the first bar exits 3"
-assert_contains "$out" "$WORK/nostart_pipeline.lua: strategy: on the first bar of AAPL: $WORK/nostart.lua:3: attempt to perform arithmetic on a nil value (field 'window')" "on_start's error with its file and line"
+assert_contains "$out" "$WORK/nostart_pipeline.lua: strategy: check ran on_start for AAPL, before on_bar on its first bar (the data's first row, 2024-03-04 14:30:00 UTC), and it raised: $WORK/nostart.lua:3: attempt to perform arithmetic on a nil value (field 'window'). Fix $WORK/nostart.lua:3 and run check again: with this error, backtest and run would call the strategy for AAPL no more, so AAPL would not trade" "on_start's error: check ran it, on which bar, file:line, what to do"
+# A symbol without rows: on_start runs on a synthetic bar, and check says so.
+sed -i 's/"AAPL", "TSLA"/"AAPL", "TSLX"/' "$WORK/nostart_pipeline.lua"
+run "$APEX_HOST" check "$WORK/nostart_pipeline.lua"
+assert_eq "$code" 3 "check: on_start raising on a synthetic bar exits 3"
+assert_contains "$out" "$WORK/nostart_pipeline.lua: strategy: check ran on_start for TSLX, before on_bar on a synthetic bar (the data has no row of TSLX; open = high = low = close = 100.00), and it raised: $WORK/nostart.lua:3:" "on_start on a synthetic bar says so"
 sed 's/"AAPL", "TSLA"/"AAPL", "TSLX"/; s/max_risk_pct = 0.01/max_risk_pct = 1/' "$P" > "$WORK/odd.lua"
 run "$APEX_HOST" check "$WORK/odd.lua"
 assert_eq "$code" 0 "warnings leave check's exit code 0"

@@ -175,6 +175,14 @@ void assert_execution_equal(const store_execution *a, const store_execution *b)
     assert_string_equal(a->reason, b->reason);
     assert_int_equal(a->order_seq, b->order_seq);
     assert_int_equal(a->retry_count, b->retry_count);
+    assert_int_equal(a->entry_typed, b->entry_typed);
+    if (a->entry_typed)
+        assert_int_equal(a->entry_type, b->entry_type);
+    assert_int_equal(a->entry_order_price, b->entry_order_price);
+    assert_int_equal(a->expire_bars, b->expire_bars);
+    assert_int_equal(a->expire_seconds, b->expire_seconds);
+    assert_int_equal(a->expire_at, b->expire_at);
+    assert_int_equal(a->resting_since, b->resting_since);
 }
 
 void assert_position_equal(const store_position *a, const store_position *b)

@@ -58,6 +58,13 @@ static void test_execution_round_trips_every_field(void **state)
     snprintf(e.reason, sizeof e.reason, "entered on breakout");
     e.order_seq = 3;
     e.retry_count = 2;
+    e.entry_typed = true; /* a buy stop at 190 that expires (migration 6) */
+    e.entry_type = ORDER_STOP;
+    e.entry_order_price = CENTS(19000);
+    e.expire_bars = 3;
+    e.expire_seconds = 1800;
+    e.expire_at = T0 + 1800 * APEX_SECOND;
+    e.resting_since = T0 + APEX_MINUTE;
     assert_int_equal(store_execution_insert(s, &e, NULL), 0);
     assert_true(e.id > 0);
 
@@ -75,6 +82,17 @@ static void test_execution_round_trips_every_field(void **state)
     snprintf(e.reason, sizeof e.reason, "take profit filled at 195.00");
     e.order_seq = 4;
     e.retry_count = 0;
+    e.entry_type = ORDER_LIMIT;
+    e.entry_order_price = CENTS(18500);
+    e.expire_at = 0; /* NULL again */
+    e.resting_since = 0;
+    assert_int_equal(store_execution_update(s, &e, NULL), 0);
+    assert_int_equal(store_execution_get(s, e.id, &got), 0);
+    assert_execution_equal(&got, &e);
+
+    /* Untyped (execution.entry decides) is a NULL entry_type, not "market". */
+    e.entry_typed = false;
+    e.entry_type = ORDER_MARKET;
     assert_int_equal(store_execution_update(s, &e, NULL), 0);
     assert_int_equal(store_execution_get(s, e.id, &got), 0);
     assert_execution_equal(&got, &e);
@@ -165,6 +183,12 @@ static void test_unknown_status_in_database_is_reported(void **state)
     assert_int_equal(store_execution_get(s, e.id, &got), APEX_EIO);
     assert_non_null(strstr(store_errmsg(s), "exploded"));
     assert_non_null(strstr(store_errmsg(s), t.path));
+    store_close(s);
+    /* So is an entry order type it does not know (migration 6's entry_type). */
+    raw_exec(t.path, "UPDATE executions SET status = 'monitoring', entry_type = 'iceberg'");
+    s = open_ok(t.path);
+    assert_int_equal(store_execution_get(s, e.id, &got), APEX_EIO);
+    assert_non_null(strstr(store_errmsg(s), "unknown entry_type 'iceberg'"));
     store_close(s);
     tmpdb_remove(&t);
 }

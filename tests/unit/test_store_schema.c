@@ -195,7 +195,7 @@ static void test_migrations_set_version_and_reopen_is_idempotent(void **state)
     tmpdb t;
     tmpdb_make(&t);
     store *s = open_ok(t.path);
-    assert_int_equal(store_schema_version(s), 5);
+    assert_int_equal(store_schema_version(s), 6);
     char id[9];
     snprintf(id, sizeof id, "%s", store_instance_id(s));
     assert_int_equal(strlen(id), 8);
@@ -204,9 +204,9 @@ static void test_migrations_set_version_and_reopen_is_idempotent(void **state)
     assert_int_equal(store_execution_insert(s, &e, NULL), 0);
     store_close(s);
 
-    assert_int_equal(raw_int(t.path, "PRAGMA user_version"), 5);
+    assert_int_equal(raw_int(t.path, "PRAGMA user_version"), 6);
     s = open_ok(t.path);
-    assert_int_equal(store_schema_version(s), 5);
+    assert_int_equal(store_schema_version(s), 6);
     assert_string_equal(store_instance_id(s), id); /* kept, not regenerated */
     assert_int_equal(store_execution_count(s, NULL, -1), 1);
     store_close(s);
@@ -230,7 +230,7 @@ static void test_newer_schema_is_refused_with_both_versions(void **state)
     assert_null(s);
     assert_non_null(strstr(err, t.path));
     assert_non_null(strstr(err, "7"));
-    assert_non_null(strstr(err, "(5)"));
+    assert_non_null(strstr(err, "(6)"));
     assert_non_null(strstr(err, "upgrade apex-host"));
     /* The file was left alone. */
     assert_int_equal(raw_int(t.path, "PRAGMA user_version"), 7);
@@ -294,15 +294,21 @@ static void test_version_1_database_migrates_to_2_keeping_rows(void **state)
              "PRAGMA user_version = 1;");
 
     store *s = open_ok(t.path);
-    assert_int_equal(store_schema_version(s), 5);
+    assert_int_equal(store_schema_version(s), 6);
     assert_string_equal(store_instance_id(s), "abcdef01");
-    assert_int_equal(raw_int(t.path, "PRAGMA user_version"), 5);
+    assert_int_equal(raw_int(t.path, "PRAGMA user_version"), 6);
 
     /* Old rows are intact. */
     store_execution e;
     assert_int_equal(store_execution_get(s, 7, &e), 0);
     assert_string_equal(e.symbol, "AAPL");
     assert_int_equal(e.entry_price, CENTS(18725));
+    /* Migration 6: a row from before it has no typed entry and no expiry. */
+    assert_false(e.entry_typed);
+    assert_int_equal(e.entry_order_price, 0);
+    assert_int_equal(e.expire_bars, 0);
+    assert_int_equal(e.expire_at, 0);
+    assert_int_equal(e.resting_since, 0);
     store_position p;
     assert_int_equal(store_position_get_by_execution(s, 7, &p), 0);
     assert_int_equal(p.qty, MONEY(50));
