@@ -63,7 +63,12 @@ static const resource resources[STORE_API_RESOURCE_COUNT] = {
           {"e.reason", "reason", STORE_API_TEXT},
           {"e.next_check_at", "next_check_at", STORE_API_TIME},
           {"e.monitor_interval_seconds", "monitor_interval_s", STORE_API_INT},
-          {"e.retry_count", "retry_count", STORE_API_INT}}},
+          {"e.retry_count", "retry_count", STORE_API_INT},
+          /* A stop or limit entry (migration 6): NULL type = execution.entry decided. */
+          {"e.entry_type", "entry_type", STORE_API_TEXT},
+          {"NULLIF(e.entry_order_price, 0)", "entry_order_price", STORE_API_MONEY},
+          {"NULLIF(e.expire_bars, 0)", "expire_bars", STORE_API_INT},
+          {"e.expire_at", "expire_at", STORE_API_TIME}}},
     [STORE_API_POSITIONS] = {"positions",
                              "positions p LEFT JOIN executions e ON e.id = p.execution_id",
                              "p.position_id",

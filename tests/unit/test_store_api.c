@@ -190,6 +190,65 @@ static void readonly_reads_and_never_writes(void **state)
     tmpdb_remove(&t);
 }
 
+typedef struct {
+    char type[16];
+    int64_t price, expire_at;
+    bool type_null, price_null;
+} entry_cols;
+
+static int entry_columns(void *ud, const store_api_row *row)
+{
+    entry_cols *e = ud;
+    for (int c = 0; c < row->ncols; c++) {
+        if (strcmp(row->names[c], "entry_type") == 0) {
+            e->type_null = row->is_null[c];
+            if (!row->is_null[c])
+                snprintf(e->type, sizeof e->type, "%s", row->texts[c]);
+        } else if (strcmp(row->names[c], "entry_order_price") == 0) {
+            assert_int_equal(row->kinds[c], STORE_API_MONEY);
+            e->price_null = row->is_null[c];
+            e->price = row->ints[c];
+        } else if (strcmp(row->names[c], "expire_at") == 0) {
+            assert_int_equal(row->kinds[c], STORE_API_TIME);
+            e->expire_at = row->ints[c];
+        }
+    }
+    return 0;
+}
+
+/* A resting stop entry shows its type, price and expiry; an untyped one shows nulls. */
+static void executions_show_a_resting_entry(void **state)
+{
+    (void)state;
+    tmpdb t;
+    tmpdb_make(&t);
+    store *st = open_ok(t.path);
+    store_execution e = sample_execution("alpha", "AAPL");
+    e.entry_typed = true;
+    e.entry_type = ORDER_STOP;
+    e.entry_order_price = CENTS(19000);
+    e.expire_at = T0 + 1800 * APEX_SECOND;
+    assert_int_equal(store_execution_insert(st, &e, NULL), 0);
+    store_execution plain = sample_execution("alpha", "MSFT");
+    assert_int_equal(store_execution_insert(st, &plain, NULL), 0);
+
+    entry_cols got = {0};
+    store_api_filter one = {.execution_id = e.id, .limit = 1};
+    assert_int_equal(store_api_page(st, STORE_API_EXECUTIONS, &one, entry_columns, &got), 0);
+    assert_string_equal(got.type, "stop");
+    assert_false(got.price_null);
+    assert_int_equal(got.price, CENTS(19000));
+    assert_int_equal(got.expire_at, T0 + 1800 * APEX_SECOND);
+
+    entry_cols none = {0};
+    store_api_filter other = {.execution_id = plain.id, .limit = 1};
+    assert_int_equal(store_api_page(st, STORE_API_EXECUTIONS, &other, entry_columns, &none), 0);
+    assert_true(none.type_null);
+    assert_true(none.price_null);
+    store_close(st);
+    tmpdb_remove(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +257,7 @@ int main(void)
         cmocka_unit_test(follow_reads_oldest_first),
         cmocka_unit_test(pipelines_total_their_executions),
         cmocka_unit_test(readonly_reads_and_never_writes),
+        cmocka_unit_test(executions_show_a_resting_entry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
