@@ -33,6 +33,8 @@ _Static_assert(EXIT_SCRIPT_STUCK == SCRIPT_EXIT_STUCK, "one exit status, two nam
 
 /* Replay gaps longer than this (data time) are skipped instead of waited out. */
 #define REPLAY_MAX_GAP (30 * APEX_MINUTE)
+/* At most this many turns for a moment's work to finish before a gap is jumped. */
+#define REPLAY_SETTLE_ROUNDS 10000
 /* How often a followed (live) feed is polled for new rows, in ms. */
 #define FOLLOW_POLL_MS 200
 
@@ -48,6 +50,8 @@ typedef struct {
     uv_timer_t arrived_timer; /* a live source pushed bars: read them on the next turn */
     uv_timer_t limit_timer;
     clock_timer pump;
+    clock_timer settle; /* a replay's gap waits until the moment's work is done */
+    int settle_rounds;
     clock_timer drain;
     bool draining;
     uv_timer_t posts_timer; /* end of data: waits in wall time for posts in flight */
@@ -397,9 +401,30 @@ static void schedule_pump(host *h)
     for (int i = 0; i < h->npipes; i++)
         if (ts > pipeline_resume_time(h->pipes[i]))
             warmup = false;
-    if (!h->follow && (warmup || ts - now > REPLAY_MAX_GAP) && ts > now)
+    if (!h->follow && (warmup || ts - now > REPLAY_MAX_GAP) && ts > now) {
+        /* What this bar started (an entry's quote, its order, the broker's accept, each a
+         * timer at this moment started by the one before) finishes at this moment before the
+         * clock jumps; jumping first put each step behind the next bar, and a daily-bar
+         * replay sent an entry eight bars after its signal. The settle timer goes behind
+         * whatever is due now, and again while a step starts another (bounded, in case a
+         * timer re-arms itself at the same moment forever). */
+        if (clock_next_due(h->hs.clock) <= now && h->settle_rounds < REPLAY_SETTLE_ROUNDS) {
+            h->settle_rounds++;
+            clock_timer_start(&h->settle, now);
+            return;
+        }
+        h->settle_rounds = 0;
         clock_jump_to(h->hs.clock, ts);
+    }
     clock_timer_start(&h->pump, ts);
+}
+
+static void settled(clock_timer *t, void *ud)
+{
+    (void)t;
+    host *h = ud;
+    if (!h->stopping)
+        schedule_pump(h);
 }
 
 static void on_follow_poll(uv_timer_t *timer)
@@ -853,6 +878,7 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
             stop_host(h);
         }
         clock_timer_init(h->hs.clock, &h->pump, pump, h);
+        clock_timer_init(h->hs.clock, &h->settle, settled, h);
         if (h->follow) {
             uv_timer_init(&h->loop, &h->follow_timer);
             h->follow_timer.data = h;
@@ -877,6 +903,7 @@ int host_main(const char *const *paths, int npaths, const host_options *opt)
         if (h->observing)
             opt->observer->stop(opt->observer->ud);
         clock_timer_stop(&h->pump);
+        clock_timer_stop(&h->settle);
         if (h->draining)
             clock_timer_stop(&h->drain);
     }
