@@ -71,6 +71,9 @@ static int market_news(void *ud, const char *symbol, apex_time since, int *out)
     return 0;
 }
 
+static void blame_params_error(const pipeline *p, const char *slot, const char *err, char *out,
+                               size_t outlen);
+
 static void on_reload(void *ud, script_slot slot, int status, const char *msg)
 {
     pipeline *p = ud;
@@ -81,9 +84,16 @@ static void on_reload(void *ud, script_slot slot, int status, const char *msg)
         log_event("%-13s RELOAD   %s: new code is live (ctx.state kept)", p->cfg.name, which);
         store_event(p->hs->db, now, p->cfg.name, 0, "reload", NULL, "%s reloaded", which);
     } else {
-        /* msg names the file and line and ends "(kept the previous version running)". */
+        /* msg names the file and line and ends "(kept the previous version running)"; a
+         * value the new params declaration refuses is blamed on where it was set. */
+        char blamed[1600];
+        if (strstr(msg, ": params.")) {
+            blame_params_error(p, slot == SCRIPT_BIAS ? "bias" : "strategy", msg, blamed,
+                               sizeof blamed);
+            msg = blamed;
+        }
         log_event("%-13s RELOAD   %s failed: %s", p->cfg.name, which, msg);
-        char text[1200];
+        char text[2048];
         snprintf(text, sizeof text, "%s failed to reload; the old code keeps running: %s", which,
                  msg);
         pipeline_notify_text(p, NOTIFY_RELOAD_FAILED, NULL, text);
@@ -176,9 +186,12 @@ static int params_key_line(const char *path, const char *key)
     return found ? n : 0;
 }
 
-/* A module's load error about one of its params ("x.lua: params.fats: ...") is blamed on
- * where the value was written: the --param that set it, or the pipeline file's line. */
-static void add_load_error(pipeline *p, diag_list *diags, const char *slot, const char *err)
+/* Where a module's error about one of its params ("x.lua: params.fats: ...") came from:
+ * out gets the error prefixed with the --param that set the value, or the pipeline
+ * file's line that did, or else the file alone. Used at load and at a reload (a new
+ * declaration can refuse a value the old one took). */
+static void blame_params_error(const pipeline *p, const char *slot, const char *err, char *out,
+                               size_t outlen)
 {
     /* apex.params raises at level 0; the sandbox still names its own line, which says
      * nothing to a trader: drop it. */
@@ -195,17 +208,24 @@ static void add_load_error(pipeline *p, diag_list *diags, const char *slot, cons
             const char *o = p->hs->params[i];
             if (strncmp(o, slot, slen) == 0 && o[slen] == '.' &&
                 strncmp(o + slen + 1, key, klen) == 0 && o[slen + 1 + klen] == '=') {
-                diag_add(diags, "--param %s: %s: %s", o, slot, err);
+                snprintf(out, outlen, "--param %s: %s: %s", o, slot, err);
                 return;
             }
         }
         int line = params_key_line(p->cfg.path, key);
         if (line > 0) {
-            diag_add(diags, "%s:%d: %s: %s", p->cfg.path, line, slot, err);
+            snprintf(out, outlen, "%s:%d: %s: %s", p->cfg.path, line, slot, err);
             return;
         }
     }
-    diag_add(diags, "%s: %s: %s", p->cfg.path, slot, err);
+    snprintf(out, outlen, "%s: %s: %s", p->cfg.path, slot, err);
+}
+
+static void add_load_error(pipeline *p, diag_list *diags, const char *slot, const char *err)
+{
+    char msg[1600];
+    blame_params_error(p, slot, err, msg, sizeof msg);
+    diag_add(diags, "%s", msg);
 }
 
 static int open_scripts(pipeline *p, diag_list *diags)
