@@ -103,4 +103,41 @@ assert_contains "$out" "$WORK/odd.lua: warning: symbols[2] = TSLX: the data (dat
 assert_contains "$out" "$WORK/odd.lua: warning: risk.max_risk_pct = 1: risks 20% or more of the capital on one trade" "max_risk_pct = 1 is suspicious"
 run "$APEX_HOST" check "$P"
 if grep -q warning <<<"$out"; then fail "the example pipeline has no warnings: $out"; else pass "no warnings on the example"; fi
+# --- lists from the command line: --param PATH=[a,b,c] ---------------------------------------
+cat > "$WORK/listed.lua" <<'LUA'
+local M = {}
+M.params = { only = { type = "list", of = "string", default = { "AAPL", "TSLA" },
+                      one_of = { "AAPL", "TSLA" } } }
+function M.on_bar(ctx, bar)
+  local listed = false
+  for _, s in ipairs(ctx.params.only) do listed = listed or s == ctx.symbol end
+  if not listed or ctx.state.done then return nil end
+  ctx.state.done = true
+  return { side = "buy", stop_loss = bar.close * 0.9, take_profit = bar.close * 1.1, reason = "listed" }
+end
+return M
+LUA
+sed "s#$WORK/typo_cb.lua#$WORK/listed.lua#" "$WORK/cb.lua" > "$WORK/listed_pipeline.lua"
+syms() { sq "$1" "SELECT group_concat(symbol, ',') FROM (SELECT DISTINCT symbol FROM executions ORDER BY symbol)"; }
+run "$APEX_HOST" backtest --quiet --db "$WORK/l_all.db" "$WORK/listed_pipeline.lua"
+assert_eq "$code" 0 "the listing strategy with its default list"
+assert_eq "$(syms "$WORK/l_all.db")" "AAPL,TSLA" "by default it enters both symbols"
+run "$APEX_HOST" backtest --quiet --db "$WORK/l_tsla.db" --param 'strategy.only=[TSLA]' "$WORK/listed_pipeline.lua"
+assert_eq "$code" 0 "--param strategy.only=[TSLA]"
+assert_eq "$(syms "$WORK/l_tsla.db")" "TSLA" "a list parameter from --param: only TSLA is entered"
+run "$APEX_HOST" backtest --quiet --db "$WORK/l_sym.db" --param 'symbols=[ AAPL ]' "$WORK/listed_pipeline.lua"
+assert_eq "$code" 0 "--param 'symbols=[ AAPL ]' (a pipeline field's list)"
+assert_eq "$(syms "$WORK/l_sym.db")" "AAPL" "the pipeline trades only AAPL"
+run "$APEX_HOST" check --param 'strategy.only=[TSLA,5]' "$WORK/listed_pipeline.lua"
+assert_eq "$code" 3 "a number in a list of strings exits 3"
+assert_contains "$out" "--param strategy.only=[TSLA,5]: strategy: listed.lua: params.only[2]: expected a string, got number 5 (a list of strings: { ... } in the pipeline file, [a,b,c] with --param)" "the element, its type and how to write the list"
+run "$APEX_HOST" check --param 'strategy.only=[TSLA,MSFT]' "$WORK/listed_pipeline.lua"
+assert_contains "$out" "params.only[2]: must be one of \"AAPL\", \"TSLA\", got \"MSFT\"" "one_of applies to each element"
+run "$APEX_HOST" check --param 'monitoring.retry_backoff=[5,x]' "$P"
+assert_eq "$code" 3 "a word in a list of whole numbers exits 3"
+assert_contains "$out" "--param monitoring.retry_backoff=[5,x]: monitoring.retry_backoff[2]: expected a whole number of seconds, got string; write monitoring.retry_backoff=[v1,v2,...] with each value a whole number of seconds" "a pipeline list's element names the --param and what to write"
+run "$APEX_HOST" check --param 'symbols=[AAPL' "$P"
+assert_contains "$out" "--param symbols=[AAPL: symbols: '[AAPL' starts a list but does not end with ']'; write symbols=[a,b,c]" "an unclosed list"
+run "$APEX_HOST" check --param 'symbols=[AAPL,,TSLA]' "$P"
+assert_contains "$out" "symbols: element 2 is empty" "an empty element"
 finish
