@@ -9,6 +9,7 @@
 
 #include "broker/registry.h"
 #include "broker/shared.h"
+#include "script/field_line.h"
 #include "pipeline/pipeline_internal.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -161,35 +162,41 @@ static int open_feed(pipeline *p, diag_list *diags)
     return 0;
 }
 
-/* The line of the pipeline file that sets a params key ("fats = 3"), or 0: the loader
- * keeps values, not where they were written, so the text is searched for the key as a
- * whole word followed by '='. */
-static int params_key_line(const char *path, const char *key)
+/* The line of the pipeline file that writes SLOT.params.KEY: exactly, where the file
+ * writes the params table in place (script/field_line.h); else, for params built
+ * elsewhere in the file (a local table), the one line that sets a KEY at all ("fats =
+ * 3"), and 0 when several do: a bias and a strategy sharing a parameter name must not get
+ * each other's line. */
+static int params_key_line(const char *path, const char *slot, const char *key)
 {
+    char dotted[128];
+    snprintf(dotted, sizeof dotted, "%s.params.%s", slot, key);
+    int exact = script_field_line(path, dotted);
+    if (exact > 0)
+        return exact;
     FILE *f = fopen(path, "r");
     if (!f)
         return 0;
     char line[1024];
     size_t klen = strlen(key);
-    int n = 0, found = 0;
-    while (!found && fgets(line, sizeof line, f)) {
+    int n = 0, found = 0, count = 0;
+    while (fgets(line, sizeof line, f)) {
         n++;
-        for (char *at = strstr(line, key); at && !found; at = strstr(at + 1, key)) {
+        bool here = false;
+        for (char *at = strstr(line, key); at && !here; at = strstr(at + 1, key)) {
             bool starts = at == line || !(isalnum((unsigned char)at[-1]) || at[-1] == '_');
             const char *after = at + klen;
             while (*after == ' ' || *after == '\t' || *after == ']' || *after == '"')
                 after++;
-            found = starts && after[0] == '=' && after[1] != '=';
+            here = starts && after[0] == '=' && after[1] != '=';
         }
+        if (here && count++ == 0)
+            found = n;
     }
     fclose(f);
-    return found ? n : 0;
+    return count == 1 ? found : 0;
 }
 
-/* Where a module's error about one of its params ("x.lua: params.fats: ...") came from:
- * out gets the error prefixed with the --param that set the value, or the pipeline
- * file's line that did, or else the file alone. Used at load and at a reload (a new
- * declaration can refuse a value the old one took). */
 static void blame_params_error(const pipeline *p, const char *slot, const char *err, char *out,
                                size_t outlen)
 {
@@ -212,7 +219,7 @@ static void blame_params_error(const pipeline *p, const char *slot, const char *
                 return;
             }
         }
-        int line = params_key_line(p->cfg.path, key);
+        int line = params_key_line(p->cfg.path, slot, key);
         if (line > 0) {
             snprintf(out, outlen, "%s:%d: %s: %s", p->cfg.path, line, slot, err);
             return;

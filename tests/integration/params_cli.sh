@@ -140,4 +140,45 @@ run "$APEX_HOST" check --param 'symbols=[AAPL' "$P"
 assert_contains "$out" "--param symbols=[AAPL: symbols: '[AAPL' starts a list but does not end with ']'; write symbols=[a,b,c]" "an unclosed list"
 run "$APEX_HOST" check --param 'symbols=[AAPL,,TSLA]' "$P"
 assert_contains "$out" "symbols: element 2 is empty" "an empty element"
+# --- a bias and a strategy sharing a parameter name: the bad one's own line -----------------
+cat > "$WORK/periodic.lua" <<'LUA'
+local M = {}
+M.params = { period = { type = "integer", default = 20, min = 5, max = 500 } }
+function M.on_bar(ctx, bar) return nil end
+return M
+LUA
+cat > "$WORK/shared_bad_strategy.lua" <<LUA
+-- period = 1 here is a comment, not a field
+return apex.pipeline {
+    name = "shared",
+    symbols = { "AAPL" },
+    data = { files = { "$WORK/data/bars.csv" } },
+    bias = { file = "$APEX_SOURCE_DIR/strategies/trend_bias.lua", params = { period = 50 } },
+    strategy = {
+        file = "$WORK/periodic.lua",
+        params = { period = 3 },
+    },
+}
+LUA
+run "$APEX_HOST" check "$WORK/shared_bad_strategy.lua"
+assert_eq "$code" 3 "the strategy's period = 3 (its min is 5) exits 3"
+assert_contains "$out" "$WORK/shared_bad_strategy.lua:9: strategy: periodic.lua: params.period: must be from 5 to 500, got 3" "the strategy's line, not the bias's (line 6) nor the comment's"
+cat > "$WORK/shared_bad_bias.lua" <<LUA
+return apex.pipeline {
+    name = "shared",
+    symbols = { "AAPL" },
+    data = { files = { "$WORK/data/bars.csv" } },
+    strategy = { file = "$WORK/periodic.lua", params = { period = 20 } },
+    bias = {
+        file = "$APEX_SOURCE_DIR/strategies/trend_bias.lua",
+        params = {
+            slope_bars = 10,
+            ["period"] = 1,
+        },
+    },
+}
+LUA
+run "$APEX_HOST" check "$WORK/shared_bad_bias.lua"
+assert_eq "$code" 3 "the bias's period = 1 (its min is 2) exits 3"
+assert_contains "$out" "$WORK/shared_bad_bias.lua:10: bias: trend_bias.lua: params.period: must be from 2 to 100000, got 1" "the bias's line, not the strategy's (line 5)"
 finish
