@@ -181,4 +181,40 @@ LUA
 run "$APEX_HOST" check "$WORK/shared_bad_bias.lua"
 assert_eq "$code" 3 "the bias's period = 1 (its min is 2) exits 3"
 assert_contains "$out" "$WORK/shared_bad_bias.lua:10: bias: trend_bias.lua: params.period: must be from 2 to 100000, got 1" "the bias's line, not the strategy's (line 5)"
+# --- a hot reload merges the new params declaration; a value it refuses is blamed on its line ---
+mkdir -p "$WORK/live"
+printf 'timestamp,symbol,open,high,low,close,volume\n' > "$WORK/live/bars.csv"
+cat > "$WORK/live/s.lua" <<'LUA'
+local M = {}
+M.params = { fast = { type = "integer", default = 10, min = 1, max = 50 } }
+function M.on_bar(ctx, bar) end
+return M
+LUA
+cat > "$WORK/live/p.lua" <<LUA
+return apex.pipeline {
+    name = "live", symbols = { "AAPL" },
+    data = { files = { "$WORK/live/bars.csv" }, follow = true },
+    strategy = {
+        file = "$WORK/live/s.lua",
+        params = { fast = 5 },
+    },
+}
+LUA
+"$APEX_HOST" run --db "$WORK/live.db" "$WORK/live/p.lua" > "$WORK/live.out" 2>&1 &
+LPID=$!
+for _ in $(seq 1 50); do grep -q "live" "$WORK/live.out" 2>/dev/null && break; sleep 0.1; done
+sleep 0.5
+events() { sq "$WORK/live.db" "SELECT count(*) FROM events WHERE kind='$1'" 2>/dev/null || echo 0; }
+# a new parameter with a default: the reload succeeds
+sed 's/max = 50 } }/max = 50 }, slow = { type = "integer", default = 30 } }/' "$WORK/live/s.lua" > "$WORK/live/s.tmp"
+mv "$WORK/live/s.tmp" "$WORK/live/s.lua"
+for _ in $(seq 1 100); do [ "$(events reload)" = 1 ] && break; sleep 0.1; done
+# a range the pipeline's fast = 5 no longer fits: the reload fails, the old code runs on
+sed 's/default = 10, min = 1, max = 50/default = 2, min = 1, max = 3/' "$WORK/live/s.lua" > "$WORK/live/s.tmp"
+mv "$WORK/live/s.tmp" "$WORK/live/s.lua"
+for _ in $(seq 1 100); do [ "$(events reload_error)" = 1 ] && break; sleep 0.1; done
+kill -TERM $LPID; wait $LPID 2>/dev/null || true
+assert_eq "$(events reload)" 1 "adding a parameter with a default reloads"
+assert_eq "$(events reload_error)" 1 "a declaration refusing the pipeline's value fails the reload"
+assert_contains "$(grep "RELOAD" "$WORK/live.out")" "s.lua failed: $WORK/live/p.lua:6: strategy: s.lua: params.fast: must be from 1 to 3, got 5 (kept the previous version running)" "the RELOAD line names the pipeline line, the parameter and the range"
 finish
