@@ -125,6 +125,8 @@ assert_eq "$(syms "$WORK/l_all.db")" "AAPL,TSLA" "by default it enters both symb
 run "$APEX_HOST" backtest --quiet --db "$WORK/l_tsla.db" --param 'strategy.only=[TSLA]' "$WORK/listed_pipeline.lua"
 assert_eq "$code" 0 "--param strategy.only=[TSLA]"
 assert_eq "$(syms "$WORK/l_tsla.db")" "TSLA" "a list parameter from --param: only TSLA is entered"
+run "$APEX_HOST" backtest --quiet --db "$WORK/l_one.db" --param strategy.only=AAPL "$WORK/listed_pipeline.lua"
+assert_eq "$(syms "$WORK/l_one.db")" "AAPL" "one value for a list parameter is a list of one"
 run "$APEX_HOST" backtest --quiet --db "$WORK/l_sym.db" --param 'symbols=[ AAPL ]' "$WORK/listed_pipeline.lua"
 assert_eq "$code" 0 "--param 'symbols=[ AAPL ]' (a pipeline field's list)"
 assert_eq "$(syms "$WORK/l_sym.db")" "AAPL" "the pipeline trades only AAPL"
