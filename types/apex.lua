@@ -131,11 +131,12 @@ function Ctx.history(n, field) end
 ---One declared parameter of a strategy or bias (module.params.NAME). The host fills
 ---ctx.params from the defaults and the pipeline's params, checked against these, at load.
 ---@class apex.ParamDecl
----@field type "integer"|"number"|"string"|"boolean"
+---@field type "integer"|"number"|"string"|"boolean"|"list"
+---@field of? "integer"|"number"|"string"|"boolean" A list's element type (type = "list" only).
 ---@field default any The value when the pipeline sets none; must fit the declaration.
----@field min? number Smallest allowed value (numbers).
----@field max? number Largest allowed value (numbers).
----@field one_of? any[] The allowed values.
+---@field min? number Smallest allowed value (numbers; each element of a list).
+---@field max? number Largest allowed value (numbers; each element of a list).
+---@field one_of? any[] The allowed values (each element of a list).
 ---@field doc? string What it means, for people reading the file.
 
 ---A strategy module: the file's chunk returns this table. Only on_bar is required. A

@@ -9,6 +9,7 @@
 
 #include "broker/registry.h"
 #include "broker/shared.h"
+#include "script/field_line.h"
 #include "pipeline/pipeline_internal.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -71,6 +72,9 @@ static int market_news(void *ud, const char *symbol, apex_time since, int *out)
     return 0;
 }
 
+static void blame_params_error(const pipeline *p, const char *slot, const char *err, char *out,
+                               size_t outlen);
+
 static void on_reload(void *ud, script_slot slot, int status, const char *msg)
 {
     pipeline *p = ud;
@@ -81,9 +85,16 @@ static void on_reload(void *ud, script_slot slot, int status, const char *msg)
         log_event("%-13s RELOAD   %s: new code is live (ctx.state kept)", p->cfg.name, which);
         store_event(p->hs->db, now, p->cfg.name, 0, "reload", NULL, "%s reloaded", which);
     } else {
-        /* msg names the file and line and ends "(kept the previous version running)". */
+        /* msg names the file and line and ends "(kept the previous version running)"; a
+         * value the new params declaration refuses is blamed on where it was set. */
+        char blamed[1600];
+        if (strstr(msg, ": params.")) {
+            blame_params_error(p, slot == SCRIPT_BIAS ? "bias" : "strategy", msg, blamed,
+                               sizeof blamed);
+            msg = blamed;
+        }
         log_event("%-13s RELOAD   %s failed: %s", p->cfg.name, which, msg);
-        char text[1200];
+        char text[2048];
         snprintf(text, sizeof text, "%s failed to reload; the old code keeps running: %s", which,
                  msg);
         pipeline_notify_text(p, NOTIFY_RELOAD_FAILED, NULL, text);
@@ -151,34 +162,43 @@ static int open_feed(pipeline *p, diag_list *diags)
     return 0;
 }
 
-/* The line of the pipeline file that sets a params key ("fats = 3"), or 0: the loader
- * keeps values, not where they were written, so the text is searched for the key as a
- * whole word followed by '='. */
-static int params_key_line(const char *path, const char *key)
+/* The line of the pipeline file that writes SLOT.params.KEY: exactly, where the file
+ * writes the params table in place (script/field_line.h); else, for params built
+ * elsewhere in the file (a local table), the one line that sets a KEY at all ("fats =
+ * 3"), and 0 when several do: a bias and a strategy sharing a parameter name must not get
+ * each other's line. */
+static int params_key_line(const char *path, const char *slot, const char *key)
 {
+    char dotted[128];
+    snprintf(dotted, sizeof dotted, "%s.params.%s", slot, key);
+    int exact = script_field_line(path, dotted);
+    if (exact > 0)
+        return exact;
     FILE *f = fopen(path, "r");
     if (!f)
         return 0;
     char line[1024];
     size_t klen = strlen(key);
-    int n = 0, found = 0;
-    while (!found && fgets(line, sizeof line, f)) {
+    int n = 0, found = 0, count = 0;
+    while (fgets(line, sizeof line, f)) {
         n++;
-        for (char *at = strstr(line, key); at && !found; at = strstr(at + 1, key)) {
+        bool here = false;
+        for (char *at = strstr(line, key); at && !here; at = strstr(at + 1, key)) {
             bool starts = at == line || !(isalnum((unsigned char)at[-1]) || at[-1] == '_');
             const char *after = at + klen;
             while (*after == ' ' || *after == '\t' || *after == ']' || *after == '"')
                 after++;
-            found = starts && after[0] == '=' && after[1] != '=';
+            here = starts && after[0] == '=' && after[1] != '=';
         }
+        if (here && count++ == 0)
+            found = n;
     }
     fclose(f);
-    return found ? n : 0;
+    return count == 1 ? found : 0;
 }
 
-/* A module's load error about one of its params ("x.lua: params.fats: ...") is blamed on
- * where the value was written: the --param that set it, or the pipeline file's line. */
-static void add_load_error(pipeline *p, diag_list *diags, const char *slot, const char *err)
+static void blame_params_error(const pipeline *p, const char *slot, const char *err, char *out,
+                               size_t outlen)
 {
     /* apex.params raises at level 0; the sandbox still names its own line, which says
      * nothing to a trader: drop it. */
@@ -195,17 +215,24 @@ static void add_load_error(pipeline *p, diag_list *diags, const char *slot, cons
             const char *o = p->hs->params[i];
             if (strncmp(o, slot, slen) == 0 && o[slen] == '.' &&
                 strncmp(o + slen + 1, key, klen) == 0 && o[slen + 1 + klen] == '=') {
-                diag_add(diags, "--param %s: %s: %s", o, slot, err);
+                snprintf(out, outlen, "--param %s: %s: %s", o, slot, err);
                 return;
             }
         }
-        int line = params_key_line(p->cfg.path, key);
+        int line = params_key_line(p->cfg.path, slot, key);
         if (line > 0) {
-            diag_add(diags, "%s:%d: %s: %s", p->cfg.path, line, slot, err);
+            snprintf(out, outlen, "%s:%d: %s: %s", p->cfg.path, line, slot, err);
             return;
         }
     }
-    diag_add(diags, "%s: %s: %s", p->cfg.path, slot, err);
+    snprintf(out, outlen, "%s: %s: %s", p->cfg.path, slot, err);
+}
+
+static void add_load_error(pipeline *p, diag_list *diags, const char *slot, const char *err)
+{
+    char msg[1600];
+    blame_params_error(p, slot, err, msg, sizeof msg);
+    diag_add(diags, "%s", msg);
 }
 
 static int open_scripts(pipeline *p, diag_list *diags)

@@ -140,6 +140,7 @@ void script_host_free(script_host *h)
         for (int i = 0; i < h->mods[s].nctx; i++)
             forget_start(&h->mods[s].ctx[i]);
         free(h->mods[s].ctx);
+        json_decref(h->mods[s].given_params);
         hmap_free(&h->mods[s].ctx_index);
         vec_free(&h->mods[s].ctx_of_id);
     }
@@ -398,7 +399,8 @@ typedef struct {
  * parameters (module.params), every declared default with the given values checked
  * against their declarations and merged over them (apex.params.declared). Doing it at
  * load, before any bar, is what lets `check` refuse an undeclared or out-of-range
- * parameter. */
+ * parameter; doing it again at a reload is what gives a new parameter its default and
+ * drops a removed one. */
 static int params_fn(lua_State *L)
 {
     params_req *r = lua_touserdata(L, 1);
@@ -429,6 +431,55 @@ static int params_fn(lua_State *L)
     return 0;
 }
 
+static int resolve_params(script_host *h, const json_t *given, const char *path, int module_ref,
+                          int *ref, char *err, size_t errlen)
+{
+    params_req pr = {given, module_ref, path, LUA_NOREF};
+    int rc = sandbox_run(&h->sb, params_fn, &pr, err, errlen);
+    *ref = pr.ref;
+    return rc;
+}
+
+int host_resolve_params(script_host *h, script_slot slot, int module_ref, int *ref, char *err,
+                        size_t errlen)
+{
+    script_module *m = &h->mods[slot];
+    return resolve_params(h, m->given_params, m->path, module_ref, ref, err, errlen);
+}
+
+typedef struct {
+    script_module *m;
+    int ref;
+} install_params_req;
+
+static int install_params_fn(lua_State *L)
+{
+    install_params_req *r = lua_touserdata(L, 1);
+    luaL_checkstack(L, 2, NULL);
+    for (int i = 0; i < r->m->nctx; i++) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, r->m->ctx[i].ref);
+        lua_pushliteral(L, "params");
+        lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref);
+        lua_rawset(L, -3);
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+int host_install_params(script_host *h, script_slot slot, int ref, char *err, size_t errlen)
+{
+    script_module *m = &h->mods[slot];
+    install_params_req r = {m, ref};
+    int rc = sandbox_run(&h->sb, install_params_fn, &r, err, errlen);
+    if (rc < 0) {
+        unref(h->sb.L, &ref);
+        return rc;
+    }
+    unref(h->sb.L, &m->params_ref);
+    m->params_ref = ref;
+    return 0;
+}
+
 int script_load(script_host *h, script_slot slot, const char *path, const char *params_json,
                 char *err, size_t errlen)
 {
@@ -456,10 +507,10 @@ int script_load(script_host *h, script_slot slot, const char *path, const char *
         json_decref(json);
         return rc;
     }
-    params_req pr = {json, code.module_ref, path, LUA_NOREF};
-    rc = sandbox_run(&h->sb, params_fn, &pr, err, errlen);
-    json_decref(json);
+    int params_ref = LUA_NOREF;
+    rc = resolve_params(h, json, path, code.module_ref, &params_ref, err, errlen);
     if (rc < 0) {
+        json_decref(json);
         host_release_code(h, &code);
         return rc;
     }
@@ -474,7 +525,9 @@ int script_load(script_host *h, script_slot slot, const char *path, const char *
     hmap_init(&m->ctx_index);
     vec_free(&m->ctx_of_id);
     unref(h->sb.L, &m->params_ref);
-    m->params_ref = pr.ref;
+    m->params_ref = params_ref;
+    json_decref(m->given_params);
+    m->given_params = json;
     host_install_code(h, slot, &code);
     snprintf(m->path, sizeof m->path, "%s", path);
     m->loaded = true;

@@ -72,6 +72,9 @@ typedef struct {
     bool loaded;
     char path[CONFIG_PATH_MAX];
     int params_ref;
+    /* The params the pipeline gave (its file's, with --param over them), NULL for none:
+     * kept so a reload can merge them again over a changed declaration. */
+    struct json_t *given_params;
     script_code code;
     script_ctx *ctx;
     int nctx, capctx;
@@ -113,6 +116,13 @@ int host_compile_module(script_host *h, script_slot slot, const char *path, scri
 /* Replaces the slot's code with c (releasing the old refs). */
 void host_install_code(script_host *h, script_slot slot, const script_code *c);
 void host_release_code(script_host *h, script_code *c);
+/* ctx.params for the compiled module at module_ref: its declared defaults with the
+ * slot's given params checked and merged over them (the given params alone for a module
+ * that declares none). On success *ref is a new registry ref the caller owns. */
+int host_resolve_params(script_host *h, script_slot slot, int module_ref, int *ref, char *err,
+                        size_t errlen);
+/* Makes ref the slot's ctx.params, in every ctx table it has already given out too. */
+int host_install_params(script_host *h, script_slot slot, int ref, char *err, size_t errlen);
 /* Calls on_reload(ctx) for every symbol ctx of the slot. Returns 0 or the first error. */
 int host_call_on_reload(script_host *h, script_slot slot, char *err, size_t errlen);
 

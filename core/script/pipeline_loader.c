@@ -73,13 +73,21 @@ static void problem(loader *ld, const char *field, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    /* A value that came from the command line is blamed on the command line. */
+    /* A value that came from the command line is blamed on the command line, an element
+     * of a list (field[2]) on the --param that gave the list, with how to write one. */
     for (int i = 0; i < ld->noverrides; i++) {
         const char *o = ld->overrides[i], *eq = strchr(o, '=');
-        if (eq && strlen(field) == (size_t)(eq - o) && strncmp(field, o, (size_t)(eq - o)) == 0) {
+        size_t n = eq ? (size_t)(eq - o) : 0;
+        if (!eq || strncmp(field, o, n) != 0 || (field[n] != '\0' && field[n] != '['))
+            continue;
+        const char *want = strncmp(msg, "expected ", 9) == 0 ? msg + 9 : NULL;
+        const char *got = want ? strstr(want, ", got") : NULL;
+        if (field[n] == '[' && got)
+            diag_add(ld->d, "--param %s: %s: %s; write %.*s=[v1,v2,...] with each value %.*s", o,
+                     field, msg, (int)n, o, (int)(got - want), want);
+        else
             diag_add(ld->d, "--param %s: %s: %s", o, field, msg);
-            return;
-        }
+        return;
     }
     diag_add(ld->d, "%s: %s: %s", ld->file, field, msg);
 }
@@ -1187,13 +1195,104 @@ static void load_table(loader *ld, void *base, const config_field *rows, int nro
 
 /* --- --param PATH=VALUE -------------------------------------------------------------- */
 
-/* Pushes VALUE as the file would have written it: true/false, a number, else a string. */
-static void push_override_value(lua_State *L, const char *v)
+/* Pushes one scalar VALUE as the file would have written it: true/false, a number, else
+ * a string. [-0, +1, m] */
+static void push_override_scalar(lua_State *L, const char *v)
 {
     if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)
         lua_pushboolean(L, v[0] == 't');
     else if (v[0] == '\0' || lua_stringtonumber(L, v) == 0)
         lua_pushstring(L, v);
+}
+
+/* Pushes "[a, b, c]" as the list { a, b, c }, each element a scalar as above (blanks
+ * around it dropped), or a string verbatim when in double quotes ("[\"5\", \"a,b\"]").
+ * "[]" is the empty list. False, with a problem naming the --param and nothing pushed,
+ * when the text is not such a list. [-0, +(0|1), m] */
+static bool push_override_list(loader *ld, const char *path, const char *v)
+{
+    lua_State *L = ld->L;
+    const char *field_end = v + strlen(v) - 1;
+    while (field_end > v && (*field_end == ' ' || *field_end == '\t'))
+        field_end--;
+    if (*field_end != ']') {
+        problem(ld, path, "'%s' starts a list but does not end with ']'; write %s=[a,b,c]", v,
+                path);
+        return false;
+    }
+    lua_newtable(L);
+    const char *at = v + 1;
+    char elem[256];
+    for (int n = 1;; n++) {
+        while (*at == ' ' || *at == '\t')
+            at++;
+        if (at == field_end && n == 1)
+            return true; /* [] */
+        size_t len = 0;
+        bool quoted = *at == '"';
+        if (quoted) {
+            const char *close = strchr(at + 1, '"');
+            if (!close || close > field_end) {
+                problem(ld, path, "element %d: the quote is not closed; write [\"a\",\"b\"]", n);
+                lua_pop(L, 1);
+                return false;
+            }
+            len = (size_t)(close - at - 1);
+            at++;
+            if (len < sizeof elem)
+                memcpy(elem, at, len);
+            at = close + 1;
+            while (*at == ' ' || *at == '\t')
+                at++;
+        } else {
+            const char *end = at;
+            while (end < field_end && *end != ',')
+                end++;
+            const char *last = end;
+            while (last > at && (last[-1] == ' ' || last[-1] == '\t'))
+                last--;
+            len = (size_t)(last - at);
+            if (len < sizeof elem)
+                memcpy(elem, at, len);
+            at = end;
+        }
+        if (len >= sizeof elem) {
+            problem(ld, path, "element %d is longer than %zu bytes", n, sizeof elem - 1);
+            lua_pop(L, 1);
+            return false;
+        }
+        elem[len] = '\0';
+        if (!quoted && len == 0) {
+            problem(ld, path, "element %d is empty; write %s=[a,b,c] with a value between commas",
+                    n, path);
+            lua_pop(L, 1);
+            return false;
+        }
+        if (quoted)
+            lua_pushlstring(L, elem, len);
+        else
+            push_override_scalar(L, elem);
+        lua_rawseti(L, -2, n);
+        if (at == field_end)
+            return true;
+        if (*at != ',') {
+            problem(ld, path, "element %d: expected ',' or ']' after it; write %s=[a,b,c]", n,
+                    path);
+            lua_pop(L, 1);
+            return false;
+        }
+        at++;
+    }
+}
+
+/* Pushes VALUE as the file would have written it: a list when in brackets, else a
+ * scalar. False (nothing pushed) after a problem. */
+static bool push_override_value(loader *ld, const char *path, const char *v)
+{
+    if (v[0] == '[')
+        return push_override_list(ld, path, v);
+    push_override_scalar(ld->L, v);
+    return true;
 }
 
 /* t[name] as a table, creating it (or, for strategy/bias given as a file name, turning
@@ -1228,14 +1327,16 @@ static void apply_overrides(loader *ld, int t)
         if (!eq)
             continue; /* the command line refused it already */
         *eq = '\0';
+        char field[256];
+        snprintf(field, sizeof field, "%s", path);
         int top = lua_gettop(L), cur = t;
         char *save = NULL, *part = strtok_r(path, ".", &save);
         bool module = strcmp(part, "strategy") == 0 || strcmp(part, "bias") == 0;
         for (int depth = 0; part; depth++) {
             char *next = strtok_r(NULL, ".", &save);
             if (!next) {
-                push_override_value(L, eq + 1);
-                lua_setfield(L, cur, part);
+                if (push_override_value(ld, field, eq + 1))
+                    lua_setfield(L, cur, part);
                 break;
             }
             sub_table(L, cur, part);

@@ -50,6 +50,18 @@ int script_reload(script_host *h, script_slot slot, char *err, size_t errlen)
     int rc = host_compile_module(h, slot, m->path, &code, why, sizeof why);
     if (rc < 0)
         return err_set(err, errlen, rc, "%s (kept the previous version running)", why);
+    /* The edit may have changed the params declaration (a new parameter, a new default or
+     * range, one removed): ctx.params is merged again, the pipeline's values over the new
+     * defaults, and a value the new declaration refuses fails the reload like a syntax
+     * error would, before anything of the new version is installed. */
+    int params_ref;
+    rc = host_resolve_params(h, slot, code.module_ref, &params_ref, why, sizeof why);
+    if (rc == 0)
+        rc = host_install_params(h, slot, params_ref, why, sizeof why);
+    if (rc < 0) {
+        host_release_code(h, &code);
+        return err_set(err, errlen, rc, "%s (kept the previous version running)", why);
+    }
     host_install_code(h, slot, &code);
     /* ctx tables (and so ctx.state) stay; the new code sees the old state. */
     rc = host_call_on_reload(h, slot, why, sizeof why);

@@ -5,7 +5,8 @@
  * allocates once: def->state_size + def->window_bytes(params) bytes, aligned for a
  * double. def->init sets it up; def->update feeds one bar and writes the outputs. Nothing
  * is allocated after that, and every update is O(1) (amortised for the deques) except
- * where the indicator's documentation says otherwise (CCI's mean deviation is O(n)).
+ * where the indicator's documentation says otherwise (CCI's mean deviation is O(log n),
+ * ta/ostree.h, from 384 values; below that its O(n) sum is faster).
  *
  * Parameters are numbers, in the order of def->params: the positional ones first, then
  * the options (a table of named values in Lua). A period is a whole number >= 1; a

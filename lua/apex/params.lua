@@ -7,6 +7,7 @@
 --   M.params = {
 --       fast = { type = "integer", default = 10, min = 1, max = 100000, doc = "..." },
 --       kind = { type = "string", default = "sma", one_of = { "sma", "ema" } },
+--       only = { type = "list", of = "string", default = {} },   -- min/max/one_of: each element
 --   }
 --
 -- Older strategies call resolve themselves, which still works:
@@ -89,9 +90,10 @@ function M.resolve(given, defaults, who)
     return out
 end
 
-local TYPES = { integer = true, number = true, string = true, boolean = true }
+local TYPES = { integer = true, number = true, string = true, boolean = true, list = true }
+local ELEMENT_TYPES = { integer = true, number = true, string = true, boolean = true }
 local SPEC_KEYS = { type = true, default = true, min = true, max = true, one_of = true,
-                    doc = true }
+                    doc = true, of = true }
 
 local function fits(kind, v)
     if kind == "integer" then
@@ -99,21 +101,50 @@ local function fits(kind, v)
                                              and v == v and v ~= math.huge and v ~= -math.huge)
     elseif kind == "number" then
         return type(v) == "number" and v == v
+    elseif kind == "list" then
+        return type(v) == "table"
     end
     return type(v) == kind
 end
 
+local refuse
+
+-- The reason the table v cannot be the list parameter name, or nil: a sequence whose
+-- every element fits the declaration's `of` (and min, max, one_of).
+local function refuse_list(name, spec, v)
+    local n = #v
+    for k in pairs(v) do
+        if math.type(k) ~= "integer" or k < 1 or k > n then
+            return string.format("params.%s: expected a list of %ss, got a table with the key %s",
+                                 name, spec.of, tostring(k))
+        end
+    end
+    local element = { type = spec.of, min = spec.min, max = spec.max, one_of = spec.one_of }
+    for i = 1, n do
+        local why = refuse(string.format("%s[%d]", name, i), element, v[i])
+        if why then
+            return string.format("%s (a list of %ss: { ... } in the pipeline file, "
+                                 .. "[a,b,c] with --param)", why, spec.of)
+        end
+    end
+    return nil
+end
+
 -- The reason v cannot be parameter name, or nil.
-local function refuse(name, spec, v)
+refuse = function(name, spec, v)
     if not fits(spec.type, v) then
         return string.format("params.%s: expected %s %s, got %s %s", name,
                              spec.type == "integer" and "an" or "a", spec.type, type(v),
                              tostring(v))
     end
-    if type(v) == "number" and (spec.min ~= nil and v < spec.min) or (spec.max ~= nil and v > spec.max) then
+    if type(v) == "number" and ((spec.min ~= nil and v < spec.min)
+                                or (spec.max ~= nil and v > spec.max)) then
         return string.format("params.%s: must be from %s to %s, got %s", name,
                              tostring(spec.min or "-inf"), tostring(spec.max or "inf"),
                              tostring(v))
+    end
+    if spec.type == "list" then
+        return refuse_list(name, spec, v)
     end
     if spec.one_of ~= nil then
         for _, ok in ipairs(spec.one_of) do
@@ -155,8 +186,16 @@ function M.check_declaration(decl, who)
             end
         end
         if not TYPES[spec.type] then
-            error(string.format("%s: type must be \"integer\", \"number\", \"string\" or "
-                                .. "\"boolean\", got %s", at, tostring(spec.type)), 0)
+            error(string.format("%s: type must be \"integer\", \"number\", \"string\", "
+                                .. "\"boolean\" or \"list\", got %s", at, tostring(spec.type)), 0)
+        end
+        if spec.type == "list" and not ELEMENT_TYPES[spec.of] then
+            error(string.format("%s: a list declares its elements' type: of = \"integer\", "
+                                .. "\"number\", \"string\" or \"boolean\", got %s", at,
+                                tostring(spec.of)), 0)
+        end
+        if spec.type ~= "list" and spec.of ~= nil then
+            error(at .. ": of is for lists (type = \"list\")", 0)
         end
         if spec.default == nil then
             error(at .. ": give it a default (the value used when the pipeline sets none)", 0)
@@ -184,7 +223,8 @@ function M.declared(decl, given, who)
     M.check_declaration(decl, who)
     local out = {}
     for name, spec in pairs(decl) do
-        out[name] = spec.default
+        out[name] = spec.type == "list" and table.move(spec.default, 1, #spec.default, 1, {})
+            or spec.default
     end
     if given == nil then
         return out
@@ -199,6 +239,19 @@ function M.declared(decl, given, who)
         end
         if spec.type == "integer" and type(v) == "number" and fits("integer", v) then
             v = math.tointeger(v) or v
+        end
+        if spec.type == "list" then
+            -- one value is a list of one, as a pipeline field's string list takes it
+            local list = type(v) == "table" and v or { v }
+            if spec.of == "integer" then
+                list = table.move(list, 1, #list, 1, {})
+                for i, x in ipairs(list) do
+                    if fits("integer", x) then
+                        list[i] = math.tointeger(x) or x
+                    end
+                end
+            end
+            v = list
         end
         local why = refuse(k, spec, v)
         if why then

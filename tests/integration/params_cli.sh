@@ -108,4 +108,120 @@ assert_contains "$out" "$WORK/odd.lua: warning: symbols[2] = TSLX: the data (dat
 assert_contains "$out" "$WORK/odd.lua: warning: risk.max_risk_pct = 1: risks 20% or more of the capital on one trade" "max_risk_pct = 1 is suspicious"
 run "$APEX_HOST" check "$P"
 if grep -q warning <<<"$out"; then fail "the example pipeline has no warnings: $out"; else pass "no warnings on the example"; fi
+# --- lists from the command line: --param PATH=[a,b,c] ---------------------------------------
+cat > "$WORK/listed.lua" <<'LUA'
+local M = {}
+M.params = { only = { type = "list", of = "string", default = { "AAPL", "TSLA" },
+                      one_of = { "AAPL", "TSLA" } } }
+function M.on_bar(ctx, bar)
+  local listed = false
+  for _, s in ipairs(ctx.params.only) do listed = listed or s == ctx.symbol end
+  if not listed or ctx.state.done then return nil end
+  ctx.state.done = true
+  return { side = "buy", stop_loss = bar.close * 0.9, take_profit = bar.close * 1.1, reason = "listed" }
+end
+return M
+LUA
+sed "s#$WORK/typo_cb.lua#$WORK/listed.lua#" "$WORK/cb.lua" > "$WORK/listed_pipeline.lua"
+syms() { sq "$1" "SELECT group_concat(symbol, ',') FROM (SELECT DISTINCT symbol FROM executions ORDER BY symbol)"; }
+run "$APEX_HOST" backtest --quiet --db "$WORK/l_all.db" "$WORK/listed_pipeline.lua"
+assert_eq "$code" 0 "the listing strategy with its default list"
+assert_eq "$(syms "$WORK/l_all.db")" "AAPL,TSLA" "by default it enters both symbols"
+run "$APEX_HOST" backtest --quiet --db "$WORK/l_tsla.db" --param 'strategy.only=[TSLA]' "$WORK/listed_pipeline.lua"
+assert_eq "$code" 0 "--param strategy.only=[TSLA]"
+assert_eq "$(syms "$WORK/l_tsla.db")" "TSLA" "a list parameter from --param: only TSLA is entered"
+run "$APEX_HOST" backtest --quiet --db "$WORK/l_one.db" --param strategy.only=AAPL "$WORK/listed_pipeline.lua"
+assert_eq "$(syms "$WORK/l_one.db")" "AAPL" "one value for a list parameter is a list of one"
+run "$APEX_HOST" backtest --quiet --db "$WORK/l_sym.db" --param 'symbols=[ AAPL ]' "$WORK/listed_pipeline.lua"
+assert_eq "$code" 0 "--param 'symbols=[ AAPL ]' (a pipeline field's list)"
+assert_eq "$(syms "$WORK/l_sym.db")" "AAPL" "the pipeline trades only AAPL"
+run "$APEX_HOST" check --param 'strategy.only=[TSLA,5]' "$WORK/listed_pipeline.lua"
+assert_eq "$code" 3 "a number in a list of strings exits 3"
+assert_contains "$out" "--param strategy.only=[TSLA,5]: strategy: listed.lua: params.only[2]: expected a string, got number 5 (a list of strings: { ... } in the pipeline file, [a,b,c] with --param)" "the element, its type and how to write the list"
+run "$APEX_HOST" check --param 'strategy.only=[TSLA,MSFT]' "$WORK/listed_pipeline.lua"
+assert_contains "$out" "params.only[2]: must be one of \"AAPL\", \"TSLA\", got \"MSFT\"" "one_of applies to each element"
+run "$APEX_HOST" check --param 'monitoring.retry_backoff=[5,x]' "$P"
+assert_eq "$code" 3 "a word in a list of whole numbers exits 3"
+assert_contains "$out" "--param monitoring.retry_backoff=[5,x]: monitoring.retry_backoff[2]: expected a whole number of seconds, got string; write monitoring.retry_backoff=[v1,v2,...] with each value a whole number of seconds" "a pipeline list's element names the --param and what to write"
+run "$APEX_HOST" check --param 'symbols=[AAPL' "$P"
+assert_contains "$out" "--param symbols=[AAPL: symbols: '[AAPL' starts a list but does not end with ']'; write symbols=[a,b,c]" "an unclosed list"
+run "$APEX_HOST" check --param 'symbols=[AAPL,,TSLA]' "$P"
+assert_contains "$out" "symbols: element 2 is empty" "an empty element"
+# --- a bias and a strategy sharing a parameter name: the bad one's own line -----------------
+cat > "$WORK/periodic.lua" <<'LUA'
+local M = {}
+M.params = { period = { type = "integer", default = 20, min = 5, max = 500 } }
+function M.on_bar(ctx, bar) return nil end
+return M
+LUA
+cat > "$WORK/shared_bad_strategy.lua" <<LUA
+-- period = 1 here is a comment, not a field
+return apex.pipeline {
+    name = "shared",
+    symbols = { "AAPL" },
+    data = { files = { "$WORK/data/bars.csv" } },
+    bias = { file = "$APEX_SOURCE_DIR/strategies/trend_bias.lua", params = { period = 50 } },
+    strategy = {
+        file = "$WORK/periodic.lua",
+        params = { period = 3 },
+    },
+}
+LUA
+run "$APEX_HOST" check "$WORK/shared_bad_strategy.lua"
+assert_eq "$code" 3 "the strategy's period = 3 (its min is 5) exits 3"
+assert_contains "$out" "$WORK/shared_bad_strategy.lua:9: strategy: periodic.lua: params.period: must be from 5 to 500, got 3" "the strategy's line, not the bias's (line 6) nor the comment's"
+cat > "$WORK/shared_bad_bias.lua" <<LUA
+return apex.pipeline {
+    name = "shared",
+    symbols = { "AAPL" },
+    data = { files = { "$WORK/data/bars.csv" } },
+    strategy = { file = "$WORK/periodic.lua", params = { period = 20 } },
+    bias = {
+        file = "$APEX_SOURCE_DIR/strategies/trend_bias.lua",
+        params = {
+            slope_bars = 10,
+            ["period"] = 1,
+        },
+    },
+}
+LUA
+run "$APEX_HOST" check "$WORK/shared_bad_bias.lua"
+assert_eq "$code" 3 "the bias's period = 1 (its min is 2) exits 3"
+assert_contains "$out" "$WORK/shared_bad_bias.lua:10: bias: trend_bias.lua: params.period: must be from 2 to 100000, got 1" "the bias's line, not the strategy's (line 5)"
+# --- a hot reload merges the new params declaration; a value it refuses is blamed on its line ---
+mkdir -p "$WORK/live"
+printf 'timestamp,symbol,open,high,low,close,volume\n' > "$WORK/live/bars.csv"
+cat > "$WORK/live/s.lua" <<'LUA'
+local M = {}
+M.params = { fast = { type = "integer", default = 10, min = 1, max = 50 } }
+function M.on_bar(ctx, bar) end
+return M
+LUA
+cat > "$WORK/live/p.lua" <<LUA
+return apex.pipeline {
+    name = "live", symbols = { "AAPL" },
+    data = { files = { "$WORK/live/bars.csv" }, follow = true },
+    strategy = {
+        file = "$WORK/live/s.lua",
+        params = { fast = 5 },
+    },
+}
+LUA
+"$APEX_HOST" run --db "$WORK/live.db" "$WORK/live/p.lua" > "$WORK/live.out" 2>&1 &
+LPID=$!
+for _ in $(seq 1 50); do grep -q "live" "$WORK/live.out" 2>/dev/null && break; sleep 0.1; done
+sleep 0.5
+events() { sq "$WORK/live.db" "SELECT count(*) FROM events WHERE kind='$1'" 2>/dev/null || echo 0; }
+# a new parameter with a default: the reload succeeds
+sed 's/max = 50 } }/max = 50 }, slow = { type = "integer", default = 30 } }/' "$WORK/live/s.lua" > "$WORK/live/s.tmp"
+mv "$WORK/live/s.tmp" "$WORK/live/s.lua"
+for _ in $(seq 1 100); do [ "$(events reload)" = 1 ] && break; sleep 0.1; done
+# a range the pipeline's fast = 5 no longer fits: the reload fails, the old code runs on
+sed 's/default = 10, min = 1, max = 50/default = 2, min = 1, max = 3/' "$WORK/live/s.lua" > "$WORK/live/s.tmp"
+mv "$WORK/live/s.tmp" "$WORK/live/s.lua"
+for _ in $(seq 1 100); do [ "$(events reload_error)" = 1 ] && break; sleep 0.1; done
+kill -TERM $LPID; wait $LPID 2>/dev/null || true
+assert_eq "$(events reload)" 1 "adding a parameter with a default reloads"
+assert_eq "$(events reload_error)" 1 "a declaration refusing the pipeline's value fails the reload"
+assert_contains "$(grep "RELOAD" "$WORK/live.out")" "s.lua failed: $WORK/live/p.lua:6: strategy: s.lua: params.fast: must be from 1 to 3, got 5 (kept the previous version running)" "the RELOAD line names the pipeline line, the parameter and the range"
 finish

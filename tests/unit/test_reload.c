@@ -282,6 +282,75 @@ static void test_watcher_follows_rename_save(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* Declared parameters across reloads. The pipeline gives fast = 5; each version buys
+ * a quantity that shows what ctx.params held. */
+static const char P1[] =
+    "local M = {}\n"
+    "M.params = { fast = { type = 'integer', default = 10, min = 1, max = 50 } }\n"
+    "function M.on_bar(ctx, bar) return { side = 'buy', qty = ctx.params.fast } end\n"
+    "return M\n";
+/* A new parameter with a default, and a changed default for fast (the pipeline's 5 still
+ * wins). on_reload sees the merged params already. */
+static const char P2[] =
+    "local M = {}\n"
+    "M.params = { fast = { type = 'integer', default = 20, min = 1, max = 50 },\n"
+    "             slow = { type = 'integer', default = 7, min = 1, max = 9 } }\n"
+    "function M.on_reload(ctx) ctx.state.seen = ctx.params.slow end\n"
+    "function M.on_bar(ctx, bar)\n"
+    "  return { side = 'buy', qty = ctx.params.fast * 100 + ctx.params.slow * 10 + ctx.state.seen "
+    "}\n"
+    "end\n"
+    "return M\n";
+/* slow removed from the declaration: it is gone from ctx.params. */
+static const char P3[] =
+    "local M = {}\n"
+    "M.params = { fast = { type = 'integer', default = 20, min = 1, max = 50 } }\n"
+    "function M.on_reload(ctx) end\n"
+    "function M.on_bar(ctx, bar)\n"
+    "  return { side = 'sell', qty = ctx.params.fast * 100 + (ctx.params.slow == nil and 1 or 2) "
+    "}\n"
+    "end\n"
+    "return M\n";
+/* A range the pipeline's fast = 5 no longer fits. */
+static const char P4[] =
+    "local M = {}\n"
+    "M.params = { fast = { type = 'integer', default = 2, min = 1, max = 3 } }\n"
+    "function M.on_bar(ctx, bar) return { side = 'buy', qty = 99 } end\n"
+    "return M\n";
+
+static void test_reload_merges_changed_params_declaration(void **state)
+{
+    fixture *f = *state;
+    char err[512];
+    write_file(f->path, P1);
+    assert_int_equal(script_load(f->h, SCRIPT_STRATEGY, f->path, "{\"fast\": 5}", err, sizeof err),
+                     0);
+    script_signal sig;
+    assert_int_equal(bar_signal(f, &sig), 1);
+    assert_int_equal(sig.qty, MONEY(5)); /* the pipeline's value over the default 10 */
+
+    write_file(f->path, P2);
+    if (script_reload(f->h, SCRIPT_STRATEGY, err, sizeof err) != 0)
+        fail_msg("reload P2: %s", err);
+    assert_int_equal(bar_signal(f, &sig), 1);
+    assert_int_equal(sig.qty, MONEY(577)); /* fast still 5, slow's default 7, seen 7 */
+
+    write_file(f->path, P3);
+    if (script_reload(f->h, SCRIPT_STRATEGY, err, sizeof err) != 0)
+        fail_msg("reload P3: %s", err);
+    assert_int_equal(bar_signal(f, &sig), 1);
+    assert_int_equal(sig.side, SIDE_SELL);
+    assert_int_equal(sig.qty, MONEY(501)); /* slow is gone */
+
+    write_file(f->path, P4);
+    assert_int_equal(script_reload(f->h, SCRIPT_STRATEGY, err, sizeof err), APEX_ESCRIPT);
+    assert_non_null(strstr(err, "strategy.lua: params.fast: must be from 1 to 3, got 5"));
+    assert_non_null(strstr(err, "(kept the previous version running)"));
+    assert_int_equal(bar_signal(f, &sig), 1);
+    assert_int_equal(sig.side, SIDE_SELL); /* P3 still trades, with its params */
+    assert_int_equal(sig.qty, MONEY(501));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +360,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_on_start_waits_for_a_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broken_edit_keeps_old_code, setup, teardown),
         cmocka_unit_test_setup_teardown(test_watcher_follows_rename_save, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_merges_changed_params_declaration, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "ta/indicator.h"
+#include "ta/ostree.h"
 #include "ta/window.h"
 
 /* An indicator with its memory, built as the binding builds it. */
@@ -299,6 +300,90 @@ static void test_windows_match_brute_force(void **state)
     }
 }
 
+/* The order-statistics tree alone against brute force: sum |v - x| over the window for
+ * x at, between and beyond the values, on windows of 1, 7 and 50 slots filled in ring
+ * order and then replaced, with many equal values (ties are ordered by slot). */
+static void test_ostree_matches_brute_force(void **state)
+{
+    (void)state;
+    const int sizes[] = {1, 7, 50};
+    srand(5);
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        int n = sizes[k];
+        static ta_osnode mem[50];
+        static double vals[50];
+        ta_ostree t;
+        ta_ostree_init(&t, (size_t)n, mem);
+        for (int i = 0; i < 5000; i++) {
+            int slot = i % n;
+            vals[slot] = 1000 + (double)(rand() % 9) * 0.25; /* nine levels: ties */
+            ta_ostree_set(&t, (size_t)slot, vals[slot]);
+            int held = i + 1 < n ? i + 1 : n;
+            const double xs[] = {vals[slot], 1000.3, 999, 1003, vals[0]};
+            for (size_t q = 0; q < sizeof xs / sizeof *xs; q++) {
+                double want = 0;
+                for (int j = 0; j < held; j++)
+                    want += fabs(vals[j] - xs[q]);
+                near(ta_ostree_absdev(&t, xs[q]), want, 1e-9, "absdev", __LINE__);
+            }
+        }
+    }
+}
+
+/* CCI against the O(n) form it had, sum |tp_i - mean| / n over the same ring and the same
+ * running mean, at periods 1, 2, 20, 200 (the sum) and 384, 1000 (the order-statistics
+ * tree) over 30000 bars: a random walk in cents (so equal typical prices, ties in the
+ * tree, are common), a jump from 100 to 50000 (the sums' shift must follow the level),
+ * and a flat stretch longer than the window (0, as an exact 0 gave). */
+static void test_cci_matches_the_linear_mean_deviation(void **state)
+{
+    (void)state;
+    enum { COUNT = 30000 };
+    static double hs[COUNT], ls[COUNT], cs[COUNT];
+    srand(11);
+    double p = 100;
+    for (int i = 0; i < COUNT; i++) {
+        if (i == 12000)
+            p = 50000;
+        if (i < 20000 || i >= 20600) /* 20000..20599: flat */
+            p = round(p * (1 + ((double)(rand() % 201) - 100) * 5e-5) * 100) / 100;
+        cs[i] = p;
+        hs[i] = i >= 20000 && i < 20600 ? p : round(p * 1.002 * 100) / 100;
+        ls[i] = i >= 20000 && i < 20600 ? p : round(p * 0.998 * 100) / 100;
+    }
+    static double ring[1000];
+    const int periods[] = {1, 2, 20, 200, 384, 1000};
+    for (size_t k = 0; k < sizeof periods / sizeof *periods; k++) {
+        int n = periods[k];
+        ind cci = make("cci", (double[]){n, 0.015});
+        ta_runsum rs;
+        ta_runsum_init(&rs, (size_t)n, ring);
+        int answered = 0, flat = 0;
+        for (int i = 0; i < COUNT; i++) {
+            double out[TA_MAX_OUTPUTS], tp = (hs[i] + ls[i] + cs[i]) / 3;
+            bool full = ta_runsum_push(&rs, tp);
+            assert_true(feed(&cci, (double[]){hs[i], ls[i], cs[i]}, out) == full);
+            if (!full)
+                continue;
+            double mean = rs.sum / n, dev = 0;
+            for (int j = 0; j < n; j++)
+                dev += fabs(ring[j] - mean);
+            dev /= n;
+            bool is_flat = !(dev > 1e-12 * fabs(mean));
+            double want = is_flat ? 0.0 : (tp - mean) / (0.015 * dev);
+            char what[64];
+            snprintf(what, sizeof what, "cci(%d) at bar %d", n, i);
+            near(out[0], want, 1e-9 * fmax(1, fabs(want)), what, __LINE__); /* 1e-9 relative */
+            answered++;
+            flat += is_flat && i >= 20000 && i < 20600;
+        }
+        free(cci.block);
+        assert_int_equal(answered, COUNT - n + 1);
+        if (n > 1)
+            assert_true(flat >= 600 - n + 1 || n > 600); /* the flat stretch, once inside it */
+    }
+}
+
 /* Every indicator at its defaults over a 3000-bar random walk: it answers once warmed up
  * and from then on every bar, with finite outputs (the Ichimoku cloud apart, NaN until it
  * is displaced). */
@@ -407,6 +492,8 @@ int main(void)
         cmocka_unit_test(test_vwap_sessions_and_obv_by_hand),
         cmocka_unit_test(test_ichimoku_by_hand),
         cmocka_unit_test(test_windows_match_brute_force),
+        cmocka_unit_test(test_ostree_matches_brute_force),
+        cmocka_unit_test(test_cci_matches_the_linear_mean_deviation),
         cmocka_unit_test(test_every_indicator_runs_at_its_defaults),
         cmocka_unit_test(test_types_and_docs_declare_every_indicator),
     };
