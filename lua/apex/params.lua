@@ -185,6 +185,14 @@ function M.check_declaration(decl, who)
                                     hint and (" (did you mean '" .. hint .. "'?)") or ""), 0)
             end
         end
+        if spec.type == nil and spec.default ~= nil then
+            -- The likely mistake is leaving it out: say which type the default has.
+            local d = spec.default
+            local want = math.type(d) == "integer" and "integer" or type(d) == "number" and "number"
+                or type(d) == "table" and "list" or type(d)
+            error(string.format("%s: the declaration has no type; add type = %q (the type of its "
+                                .. "default, %s)", at, want, tostring(d)), 0)
+        end
         if not TYPES[spec.type] then
             error(string.format("%s: type must be \"integer\", \"number\", \"string\", "
                                 .. "\"boolean\" or \"list\", got %s", at, tostring(spec.type)), 0)

@@ -31,6 +31,22 @@ assert_contains "$out" "risk.max_positons: unknown field; did you mean max_posit
 run "$APEX_HOST" backtest --param strategy.fast "$P"
 assert_eq "$code" 2 "--param without =VALUE is a command-line error"
 
+# A declaration without its type says which type its default has.
+cat > "$WORK/untyped.lua" <<'LUA'
+local M = {}
+M.params = { fast = { default = 10, min = 2, max = 50 } }
+function M.on_bar(ctx, bar) end
+return M
+LUA
+cat > "$WORK/untyped_p.lua" <<LUA
+return apex.pipeline { name = "untyped", symbols = { "AAPL" },
+  data = { files = { "$WORK/data/bars.csv" } }, strategy = "$WORK/untyped.lua" }
+LUA
+run "$APEX_HOST" check "$WORK/untyped_p.lua"
+assert_eq "$code" 3 "check: a declaration without a type exits 3"
+assert_contains "$out" "params.fast: the declaration has no type; add type = \"integer\" (the type of its default, 10)" \
+  "and says which type to add"
+
 # --- --param changes the result -------------------------------------------------------------
 run "$APEX_HOST" backtest --quiet --db "$WORK/base.db" "$P"
 assert_eq "$code" 0 "default backtest"
