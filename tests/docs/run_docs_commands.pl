@@ -8,8 +8,8 @@
 # continues it), and after each the output it prints, stdout and stderr together. In the
 # quoted output a line "..." stands for any number of lines (none too), and "[...]" inside
 # a line for any text on that line (a time, a path, a duration). Every file runs in a fresh
-# directory holding the demo data (data/demo), strategies/ and instructions/ from the
-# source tree and build/ (the build directory), with the build directory first on the
+# directory holding the demo data (data/demo), strategies/, instructions/ and
+# docs/examples/ from the source tree and build/ (the build directory), with the build directory first on the
 # PATH, so `apex-host ...` and `./build/apex-host ...` both run the binary under test.
 # The blocks of one file run in order in that directory, so a later block sees the store
 # an earlier one wrote. perl-base only (Essential on Debian): no modules beyond it.
@@ -51,8 +51,9 @@ sub matches {
 sub setup_dir {
     my $dir = shift;
     my $q = sh_quote($dir);
-    system("rm -rf $q && mkdir -p $q && cp -r " . sh_quote("$source/strategies") . " "
-           . sh_quote("$source/instructions") . " $q/ && ln -s " . sh_quote($build)
+    system("rm -rf $q && mkdir -p $q/docs && cp -r " . sh_quote("$source/strategies") . " "
+           . sh_quote("$source/instructions") . " $q/ && cp -r "
+           . sh_quote("$source/docs/examples") . " $q/docs/ && ln -s " . sh_quote($build)
            . " $q/build && cd $q && " . sh_quote("$build/apex-datagen")
            . " data/demo >/dev/null") == 0
         or die "run_docs_commands: cannot prepare $dir\n";
