@@ -86,6 +86,10 @@ tg_requests() { curl -s -m 5 "$TG/_control/requests"; }
 # until_sent TEXT: waits (10 s at most) until a request the fake got contains TEXT.
 until_sent() { for _ in $(seq 100); do tg_requests | grep -qF -- "$1" && break; sleep 0.1; done; }
 
+# run CMD...: runs it to the end whatever its exit, with the exit code in $code and what it
+# printed (stdout and stderr) in $out.
+run() { set +e; "$@" > "$WORK/out" 2>&1; code=$?; set -e; out=$(cat "$WORK/out"); }
+
 # until_sq DB SQL [WANT]: polls the store (10 s at most) until SQL gives WANT (default: any
 # non-empty value), and prints the last value.
 until_sq() {

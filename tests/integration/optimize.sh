@@ -3,7 +3,6 @@
 source "$(dirname "$0")/lib.sh"
 demo_setup
 P="$WORK/pipelines/ma_trend.lua"
-run() { set +e; "$@" > "$WORK/out" 2>&1; code=$?; set -e; out=$(cat "$WORK/out"); }
 # The children's temporary stores go under TMPDIR; none may be left behind.
 export TMPDIR="$WORK/tmp"
 mkdir -p "$TMPDIR"

@@ -6,7 +6,6 @@
 source "$(dirname "$0")/lib.sh"
 demo_setup
 P="$WORK/pipelines/ma_trend.lua"
-run() { set +e; "$@" > "$WORK/out" 2>&1; code=$?; set -e; out=$(cat "$WORK/out"); }
 export TMPDIR="$WORK/tmp"
 mkdir -p "$TMPDIR"
 # 8 of the 12 sets, drawn with seed 7; in-sample Monday to Wednesday, out-of-sample after.

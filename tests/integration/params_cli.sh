@@ -3,7 +3,6 @@
 source "$(dirname "$0")/lib.sh"
 demo_setup
 P="$WORK/pipelines/ma_trend.lua"
-run() { set +e; "$@" > "$WORK/out" 2>&1; code=$?; set -e; out=$(cat "$WORK/out"); }
 execs() { sq "$1" "SELECT count(*), date(min(created_at)/1000000,'unixepoch'), date(max(created_at)/1000000,'unixepoch') FROM executions"; }
 
 # --- a parameter the strategy does not declare ----------------------------------------------
