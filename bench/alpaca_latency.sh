@@ -26,13 +26,10 @@ N=${1:-200}
 MODE=${MODE:-strategy}
 CHECK=${CHECK:-0}
 OUT=${OUT:-bench/out/latency-$MODE}
-for b in apex-host fake-alpaca; do
-  [ -x "$BUILD/$b" ] || { echo "build first: make build ($BUILD/$b)" >&2; exit 1; }
-done
+source bench/lib.sh
+bench_need apex-host fake-alpaca
 command -v sqlite3 > /dev/null && command -v curl > /dev/null || { echo "needs sqlite3 and curl" >&2; exit 1; }
-rm -rf "$OUT"
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
+bench_fresh_out
 
 KEY=bench-key
 SECRET=bench-secret

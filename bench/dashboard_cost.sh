@@ -25,24 +25,11 @@ OUT=${OUT:-bench/out/dashboard-cost}
 [ -x "$BUILD/apex-host" ] || { echo "build first: make build ($BUILD/apex-host)" >&2; exit 1; }
 command -v sqlite3 > /dev/null && command -v node > /dev/null && command -v curl > /dev/null &&
   [ -x /usr/bin/time ] || { echo "needs sqlite3, node, curl and /usr/bin/time" >&2; exit 1; }
-rm -rf "$OUT"
-mkdir -p "$OUT/p"
-OUT=$(cd "$OUT" && pwd)
-BUILD=$(cd "$BUILD" && pwd)
+source bench/lib.sh
+bench_fresh_out
 
-START=1709562600 # 2024-03-04T14:30:00Z
-{
-  echo "timestamp,symbol,open,high,low,close,volume,bid,ask"
-  for i in $(seq 0 $((N - 1))); do
-    echo "$(date -u -d "@$((START + i * 60))" +%Y-%m-%dT%H:%M:%SZ),AAPL,100.00,100.10,99.90,100.00,1000,99.99,100.01"
-  done
-} > "$OUT/bars.csv"
-cat > "$OUT/p/strategy.lua" << 'LUA'
-return { on_bar = function(ctx, bar)
-  if ctx.position then return { side = "close", reason = "bench" } end
-  return { side = "buy", qty = 1, stop_loss = 50, take_profit = 200 }
-end }
-LUA
+bench_flat_bars "$N" "$OUT/bars.csv"
+bench_flip_strategy "$OUT/p/strategy.lua"
 cat > "$OUT/p/pipeline.lua" << LUA
 return apex.pipeline {
     name = "dcost",

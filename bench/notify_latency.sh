@@ -23,14 +23,10 @@ N=${1:-400}
 SPEED=${SPEED:-600}
 CHECK=${CHECK:-0}
 OUT=${OUT:-bench/out/notify-latency}
-for b in apex-host fake-telegram; do
-  [ -x "$BUILD/$b" ] || { echo "build first: make build ($BUILD/$b)" >&2; exit 1; }
-done
 command -v sqlite3 > /dev/null && command -v curl > /dev/null || { echo "needs sqlite3 and curl" >&2; exit 1; }
-rm -rf "$OUT"
-mkdir -p "$OUT/p"
-OUT=$(cd "$OUT" && pwd)
-BUILD=$(cd "$BUILD" && pwd)
+source bench/lib.sh
+bench_need apex-host fake-telegram
+bench_fresh_out
 
 TOKEN="4242$(od -An -N3 -tu4 /dev/urandom | tr -d ' \n'):AAH-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 export APEX_BENCH_TG_TOKEN=$TOKEN
@@ -43,19 +39,8 @@ TG="http://127.0.0.1:$TPORT"
 
 # N one-minute bars, flat at 100: the bracket's legs (50, 200) never fill, so every exit
 # is the strategy's.
-START=1709562600 # 2024-03-04T14:30:00Z
-{
-  echo "timestamp,symbol,open,high,low,close,volume,bid,ask"
-  for i in $(seq 0 $((N - 1))); do
-    echo "$(date -u -d "@$((START + i * 60))" +%Y-%m-%dT%H:%M:%SZ),AAPL,100.00,100.10,99.90,100.00,1000,99.99,100.01"
-  done
-} > "$OUT/bars.csv"
-cat > "$OUT/p/strategy.lua" << 'LUA'
-return { on_bar = function(ctx, bar)
-  if ctx.position then return { side = "close", reason = "bench" } end
-  return { side = "buy", qty = 1, stop_loss = 50, take_profit = 200 }
-end }
-LUA
+bench_flat_bars "$N" "$OUT/bars.csv"
+bench_flip_strategy "$OUT/p/strategy.lua"
 cat > "$OUT/p/pipeline.lua" << LUA
 return apex.pipeline {
     name = "nlat",
