@@ -64,7 +64,7 @@ for mode in ${MODES:-none http clients}; do
     CPID=$!
   fi
   for _ in $(seq 1 $((300 + N))); do
-    grep -q "end of data" "$OUT/$mode.out" && break
+    grep -qs "end of data" "$OUT/$mode.out" && break
     kill -0 $HPID 2> /dev/null || break
     sleep 0.1
   done
