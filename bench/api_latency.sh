@@ -42,6 +42,9 @@ return apex.pipeline {
 LUA
   "$BUILD/apex-host" backtest --quiet --db "$DB" "$OUT/cycle.pipeline.lua"
 fi
+# A store kept from an older build is migrated first (serve opens stores read-only and
+# refuses an older schema).
+"$BUILD/apex-host" status --db "$DB" --limit 1 > /dev/null
 echo "store: $DB: $(sqlite3 "$DB" "SELECT count(*) FROM executions") executions, $(sqlite3 "$DB" "SELECT count(*) FROM orders") orders, $(sqlite3 "$DB" "SELECT count(*) FROM fills") fills, $(sqlite3 "$DB" "SELECT count(*) FROM events") events"
 
 "$BUILD/apex-host" serve --db "$DB" --http "127.0.0.1:$PORT" > "$OUT/serve.out" 2>&1 &

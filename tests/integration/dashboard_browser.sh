@@ -145,7 +145,7 @@ cat > "$WORK/cmds.json" << JSON
  {"name": "failed reload shown", "timeout_ms": 30000, "wait": "(() => { const r = [...document.querySelectorAll('#pipelines tbody tr')].find(r => r.children[0].textContent === 'dash'); const t = r ? r.children[4].textContent : ''; return t.includes('failed') ? t : ''; })()"},
  {"name": "ready for a good reload", "eval": "'ready'"},
  {"name": "good reload shown", "timeout_ms": 30000, "wait": "(() => { const r = [...document.querySelectorAll('#pipelines tbody tr')].find(r => r.children[0].textContent === 'dash'); const t = r ? r.children[4].textContent : ''; return / ok$/.test(t) ? t : ''; })()"},
- {"screenshot": "$WORK/page.png", "width": 1280, "height": 1500}
+ {"screenshot": "$WORK/page.png", "width": 1280, "height": 1900}
 ]
 JSON
 node --experimental-websocket "$CDP" "$CHROMIUM" "$URL" "$WORK/cmds.json" > "$WORK/cdp.out" 2> "$WORK/cdp.err" &
