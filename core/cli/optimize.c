@@ -926,8 +926,9 @@ static int optimize(int argc, char **argv, grid_param *grid)
         WEXITSTATUS(cstatus) != 0) {
         print_file(check_log, stderr);
         fprintf(stderr,
-                "apex-host: optimize: `apex-host check` refused %s with these --grid "
-                "parameters\n",
+                "apex-host: optimize: `apex-host check` refused %s with the first set of "
+                "--grid values (given to it as the --param above); correct the --grid name "
+                "or its values\n",
                 pipeline);
         rc = WIFEXITED(cstatus) && WEXITSTATUS(cstatus) == EXIT_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
         goto done;
