@@ -65,7 +65,8 @@ sed 's/risk = { max_risk_pct = 0.01,/risk = { max_drawdown_pct = 0.05, max_risk_
 RDB="$WORK/r.db"
 "$APEX_HOST" run --speed 100000 --max-seconds 3 --db "$RDB" --fresh "$WORK/dd.lua" > "$WORK/r1.out" 2>&1 || true
 peak=$(sq "$RDB" "SELECT value FROM meta WHERE key = 'risk.peak:ma-trend'")
-awk -v p="$peak" 'BEGIN { exit !(p + 0 >= 99000 && p + 0 <= 101000) }' &&
+# The starting 100,000 and what the demo makes (about +1,000 over its five days).
+awk -v p="$peak" 'BEGIN { exit !(p + 0 >= 100000 && p + 0 <= 102000) }' &&
   pass "run recorded the drawdown breaker's peak equity ($peak)" || fail "risk.peak:ma-trend is '$peak'"
 assert_eq "$(sq "$RDB" "SELECT count(*) FROM events WHERE kind = 'risk_limit' AND message LIKE 'drawdown breaker:%'")" "0" \
   "no drawdown trip from the run's own peak"
