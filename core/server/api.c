@@ -169,14 +169,16 @@ static int add_row(void *ud, const store_api_row *row)
     return 0;
 }
 
-static void list(request *q, response *r, store_api_resource which)
+/* One page of a list as {"data": [...], "next_before": ...}; NULL with r holding the
+ * error (a bad query parameter, the store unreadable). */
+static json_t *list_doc(request *q, response *r, store_api_resource which)
 {
     static const char *const ids[] = {"before", "after", "execution_id", "limit"};
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
         if (arg_id(q, ids[i]) < 0) {
             api_error(r, 400, "query parameter %s: '%s' is not a positive whole number", ids[i],
                       arg(q, ids[i]));
-            return;
+            return NULL;
         }
     store_api_filter f = {.pipeline = arg(q, "pipeline"),
                           .symbol = arg(q, "symbol"),
@@ -189,7 +191,7 @@ static void list(request *q, response *r, store_api_resource which)
     if (f.limit > STORE_API_MAX_LIMIT) {
         api_error(r, 400, "query parameter limit: at most %d rows a page; page on with before",
                   STORE_API_MAX_LIMIT);
-        return;
+        return NULL;
     }
     int limit = f.limit > 0 ? f.limit : STORE_API_DEFAULT_LIMIT;
     page p = {.data = json_array()};
@@ -197,11 +199,18 @@ static void list(request *q, response *r, store_api_resource which)
     if (rc != 0) {
         json_decref(p.data);
         api_error(r, 500, "the store could not be read: %s", store_errmsg(q->db));
-        return;
+        return NULL;
     }
     json_t *next =
         p.n == limit && which != STORE_API_PIPELINES ? json_integer(p.last_id) : json_null();
-    api_json(r, 200, json_pack("{s:o,s:o}", "data", p.data, "next_before", next));
+    return json_pack("{s:o,s:o}", "data", p.data, "next_before", next);
+}
+
+static void list(request *q, response *r, store_api_resource which)
+{
+    json_t *doc = list_doc(q, r, which);
+    if (doc)
+        api_json(r, 200, doc);
 }
 
 static pipeline *live_pipeline(server *s, const char *name)
@@ -237,12 +246,9 @@ static void add_live(server *s, json_t *o, const char *name)
 /* The pipelines' rows from the store, each with its reduce-only switch (on the worker). */
 static void pipelines(request *q, response *r)
 {
-    list(q, r, STORE_API_PIPELINES);
-    if (r->status != 200)
+    json_t *doc = list_doc(q, r, STORE_API_PIPELINES);
+    if (!doc)
         return;
-    json_t *doc = json_loadb(r->body, r->len, 0, NULL);
-    free(r->body);
-    r->body = NULL;
     size_t i;
     json_t *row;
     json_array_foreach(json_object_get(doc, "data"), i, row)
