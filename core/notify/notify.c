@@ -317,6 +317,7 @@ typedef struct channel channel;
 
 struct notifier {
     struct uv_loop_s *loop;
+    uint64_t sent; /* notifications delivered since start (notifier_sent) */
     apex_clock *clock, *own_clock;
     store *db;
     char pipeline[64];
@@ -458,6 +459,7 @@ static void settle(channel *c, bool ok, bool permanent, int64_t retry_after_ms, 
     int rc;
     if (ok) {
         rc = store_notify_sent(n->db, c->row_id, attempts, now, &e);
+        n->sent++;
     } else if (permanent || attempts >= n->cfg->max_attempts) {
         log_warn("%s: notification %lld to %s failed for good after %d attempt%s: %s", n->pipeline,
                  (long long)c->row_id, c->label, attempts, attempts == 1 ? "" : "s", why);
@@ -569,6 +571,11 @@ static void start_send(channel *c, const store_notification *row)
     }
     if (rc != 0) /* refused before sending: the same will happen every time */
         settle(c, false, true, -1, e.msg);
+}
+
+uint64_t notifier_sent(const notifier *n)
+{
+    return n ? n->sent : 0;
 }
 
 int notifier_busy(notifier *n)

@@ -115,6 +115,9 @@ int notify_emit(notifier *n, const notify_event *ev);
 /* Channels with a send in flight or a row due within the next 15 s: what the end of a run
  * waits for (a little). */
 int notifier_busy(notifier *n);
+/* How many notifications it has delivered since it started: the end of data waits while
+ * this still moves. */
+uint64_t notifier_sent(const notifier *n);
 
 /* The message text of an event (what Telegram shows), into buf. */
 void notify_format(const char *pipeline, const notify_event *ev, char *buf, size_t len);

@@ -56,6 +56,8 @@ typedef struct {
     bool draining;
     uv_timer_t posts_timer; /* end of data: waits in wall time for posts in flight */
     double posts_since;
+    double notify_since;       /* the last notification delivered while ending */
+    uint64_t notify_sent_seen; /* notifications_sent then */
     bool follow;
     bool stopping;
     bool observing; /* opt.observer started: stop it before the pipelines go */
@@ -307,9 +309,18 @@ static void on_time_limit(uv_timer_t *timer)
  * post still unanswered after it is re-posted on the next run with its Idempotency-Key. */
 #define POSTS_WAIT_S 120.0
 
-/* How long the end of data waits for notifications due now (the last exit's, most often);
- * what is still pending then is sent by the next run. */
+/* How long the end of data waits for notifications due now (the last exit's, most often)
+ * with none delivered meanwhile: a backlog that is still going out (a channel's rate
+ * limit) is waited for; one stuck this long is sent by the next run. */
 #define NOTIFY_WAIT_S 15.0
+
+static uint64_t notifications_sent(host *h)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < h->npipes; i++)
+        n += pipeline_notify_sent(h->pipes[i]);
+    return n;
+}
 
 static int notifications_busy(host *h)
 {
@@ -323,16 +334,22 @@ static void on_posts_poll(uv_timer_t *timer)
 {
     host *h = timer->data;
     int n = http_client_in_flight(h->hs.http), m = notifications_busy(h);
-    double waited = wall_seconds() - h->posts_since;
-    if ((n == 0 || waited > POSTS_WAIT_S) && (m == 0 || waited > NOTIFY_WAIT_S)) {
+    double now = wall_seconds(), waited = now - h->posts_since;
+    uint64_t sent = notifications_sent(h);
+    if (sent != h->notify_sent_seen) { /* still going out: wait on */
+        h->notify_sent_seen = sent;
+        h->notify_since = now;
+    }
+    if ((n == 0 || waited > POSTS_WAIT_S) && (m == 0 || now - h->notify_since > NOTIFY_WAIT_S)) {
         if (n)
             log_warn("end of data: %d post(s) still unanswered after %.0f s; they are posted "
                      "again on the next run",
                      n, POSTS_WAIT_S);
         if (m)
-            log_warn("end of data: notifications still pending on %d channel(s) after %.0f s; "
-                     "the next run sends them",
-                     m, NOTIFY_WAIT_S);
+            log_warn(
+                "end of data: notifications still pending on %d channel(s), none sent for %.0f s; "
+                "the next run sends them",
+                m, NOTIFY_WAIT_S);
         uv_timer_stop(timer);
         stop_host(h);
     }
@@ -352,7 +369,8 @@ static void on_drained(clock_timer *timer, void *ud)
         log_event("end of data: waiting for %d webhook post(s) to be answered (at most %.0f s; "
                   "ctrl-C stops now)",
                   n, POSTS_WAIT_S);
-    h->posts_since = wall_seconds();
+    h->posts_since = h->notify_since = wall_seconds();
+    h->notify_sent_seen = notifications_sent(h);
     uv_timer_start(&h->posts_timer, on_posts_poll, 20, 20);
 }
 

@@ -47,6 +47,11 @@ int pipeline_notify_busy(const pipeline *p)
     return notifier_busy(p->notify);
 }
 
+uint64_t pipeline_notify_sent(const pipeline *p)
+{
+    return notifier_sent(p->notify);
+}
+
 static notify_event event_of(const pipeline *p, notify_kind kind, const trade *t)
 {
     notify_event ev = {.kind = kind, .time = clock_now(p->hs->clock)};

@@ -110,6 +110,7 @@ bool pipeline_busy(const pipeline *p);
 /* Notifications being sent or due now (`run`; 0 without a notifier): the end of a run
  * waits a little for them. */
 int pipeline_notify_busy(const pipeline *p);
+uint64_t pipeline_notify_sent(const pipeline *p); /* notifier_sent of its notifier */
 /* Asks the broker for the account and records its equity as a snapshot when it answers:
  * the end of a backtest, so the equity curve ends where the run ended. */
 void pipeline_request_equity(pipeline *p);
